@@ -1,0 +1,123 @@
+# concurrent_edit -- PGXS build of a C++17 PostgreSQL extension.
+#
+#   make                 build the extension (needs pg_config and the -dev packages)
+#   make install         install into the PostgreSQL that pg_config points at
+#   make installcheck    pg_regress + isolation + TAP against a running server
+#   make test            install what is missing, then every suite on throwaway clusters
+#   make demo            install what is missing, then a scripted scenario on a throwaway cluster
+#   make unit            GoogleTest suite of the pure C++ core (no server)
+#   make fuzz            libFuzzer targets (ASan + UBSan) for FUZZ_SECONDS each
+#   make bench           benchmarks in test/bench (see docs/benchmarks.md)
+
+EXTENSION  = concurrent_edit
+EXTVERSION = 1.0
+MODULE_big = concurrent_edit
+
+PG_CONFIG ?= pg_config
+
+CORE_SRCS := $(sort $(wildcard src/core/*.cpp))
+GLUE_SRCS := $(sort $(wildcard src/pg/*.cpp))
+CORE_OBJS := $(CORE_SRCS:.cpp=.o)
+GLUE_OBJS := $(GLUE_SRCS:.cpp=.o)
+OBJS       = $(CORE_OBJS) $(GLUE_OBJS)
+
+# The install script is assembled from ordered fragments (src/sql/NN_*.sql).
+SQL_PARTS := $(sort $(wildcard src/sql/*.sql))
+DATA_built = $(EXTENSION)--$(EXTVERSION).sql
+
+# pg_regress: sql/*.sql with expected/*.out (contrib layout).
+REGRESS      = $(sort $(basename $(notdir $(wildcard sql/*.sql))))
+REGRESS_OPTS = --load-extension=$(EXTENSION)
+# pg_isolation_regress: test/isolation/specs/*.spec with test/isolation/expected/*.out.
+ISOLATION      = $(sort $(basename $(notdir $(wildcard test/isolation/specs/*.spec))))
+ISOLATION_OPTS = --inputdir=test/isolation --load-extension=$(EXTENSION)
+# TAP (prove): test/t/*.pl
+TAP_TESTS   = 1
+PROVE_TESTS = test/t/*.pl
+
+CE_WARNINGS  = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+PG_CXXFLAGS  = -std=c++17 $(CE_WARNINGS) -Wno-register -fvisibility=hidden
+PG_CPPFLAGS  = -I$(CURDIR)/include -I$(CURDIR)/src
+SHLIB_LINK   = -lstdc++
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# The C++ standard must also reach the LLVM bitcode (JIT inlining) step.
+override BITCODE_CXXFLAGS += -std=c++17 -Wno-register
+
+# ---------------------------------------------------------------------------
+# Layering: the pure core is compiled WITHOUT any PostgreSQL include directory,
+# so an #include of a PostgreSQL header in src/core or include/ fails the build.
+# check-core-purity additionally names the offending line.
+CORE_CPPFLAGS = -I$(CURDIR)/include -D_GNU_SOURCE
+$(CORE_OBJS): override CPPFLAGS := $(CORE_CPPFLAGS)
+$(CORE_OBJS:.o=.bc): override CPPFLAGS := $(CORE_CPPFLAGS)
+
+PG_HEADER_RE = '^[[:space:]]*\#[[:space:]]*include[[:space:]]*[<"](postgres|postgres_ext|pg_config|fmgr|funcapi|miscadmin|executor/|utils/|access/|catalog/|nodes/|commands/|storage/|lib/|libpq|parser/|tcop/|common/|port/|mb/|replication/|postmaster/|optimizer/|rewrite/|jit/|pgstat)'
+
+.PHONY: check-core-purity
+check-core-purity:
+	@if grep -rnE $(PG_HEADER_RE) src/core include; then \
+	  echo "error: the pure C++ core (src/core, include/) must not include PostgreSQL headers" >&2; exit 1; \
+	fi
+
+$(OBJS): | check-core-purity
+$(OBJS): $(wildcard include/concurrent_edit/*.hpp) $(wildcard src/pg/*.hpp)
+
+$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS) Makefile
+	@echo "-- concurrent_edit $(EXTVERSION): generated from src/sql/*.sql by make; edit those files." > $@
+	@printf '%s\n' '\echo Use "CREATE EXTENSION concurrent_edit" to load this file. \quit' >> $@
+	@for f in $(SQL_PARTS); do printf '\n-- ---- %s ----\n' "$$f" >> $@; cat "$$f" >> $@; done
+
+# ---------------------------------------------------------------------------
+# GoogleTest for the core: links the very same core objects, no server.
+BUILD_DIR   ?= build
+UNIT_SRCS   := $(sort $(wildcard test/unit/*.cpp))
+UNIT_OBJS   := $(patsubst test/unit/%.cpp,$(BUILD_DIR)/unit/%.o,$(UNIT_SRCS))
+UNIT_BIN    := $(BUILD_DIR)/unit_tests
+
+$(BUILD_DIR)/unit/%.o: test/unit/%.cpp $(wildcard include/concurrent_edit/*.hpp) test/unit/test_util.hpp
+	@mkdir -p $(dir $@)
+	$(CXX) -std=c++17 $(CE_WARNINGS) -O2 -g -I$(CURDIR)/include -I/usr/src/googletest/googletest/include -c $< -o $@
+
+$(UNIT_BIN): $(UNIT_OBJS) $(CORE_OBJS)
+	$(CXX) -o $@ $^ -lgtest -lgtest_main -pthread
+
+.PHONY: unit
+unit: $(UNIT_BIN)
+	$(UNIT_BIN)
+
+# ---------------------------------------------------------------------------
+# Fuzzing (clang libFuzzer + ASan + UBSan) of the core.
+FUZZ_SECONDS ?= 60
+FUZZ_CXX     ?= clang++-14
+FUZZ_FLAGS    = -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I$(CURDIR)/include
+FUZZ_SRCS    := $(sort $(wildcard test/fuzz/*.cpp))
+FUZZ_BINS    := $(patsubst test/fuzz/%.cpp,$(BUILD_DIR)/fuzz/%,$(FUZZ_SRCS))
+
+$(BUILD_DIR)/fuzz/%: test/fuzz/%.cpp $(CORE_SRCS) $(wildcard include/concurrent_edit/*.hpp)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CXX) $(FUZZ_FLAGS) $< $(CORE_SRCS) -o $@
+
+.PHONY: fuzz-build fuzz
+fuzz-build: $(FUZZ_BINS)
+fuzz: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/run-fuzzers.sh $(FUZZ_BINS)
+
+# ---------------------------------------------------------------------------
+# The two README commands.  Both bootstrap missing packages first.
+.PHONY: deps test demo bench
+deps:
+	scripts/bootstrap.sh
+
+test: deps
+	scripts/test.sh
+
+demo: deps
+	scripts/demo.sh
+
+bench: deps
+	scripts/bench.sh
+
+EXTRA_CLEAN = $(BUILD_DIR) results output_iso tmp_check tmp_check_iso regression.diffs regression.out log

@@ -1,0 +1,43 @@
+// Error kinds of the pure C++ core.
+//
+// The core never knows about SQLSTATEs: it throws ce::Error with a kind, and the
+// PostgreSQL glue (src/pg/boundary.cpp) maps each kind to one specific SQLSTATE.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace ce {
+
+enum class Errc {
+    invalid_parameter,  // an argument value is not acceptable          -> 22023
+    invalid_text,       // malformed text representation of a value      -> 22P02
+    invalid_json,       // malformed or unsupported JSON document        -> 22032
+    null_not_allowed,   // a required value is missing                   -> 22004
+    out_of_range,       // a number does not fit                         -> 22003
+    limit_exceeded,     // input larger than a documented limit          -> 54000
+    invalid_operation,  // a structural operation is malformed           -> VC010
+    dependency_cycle,   // operations depend on each other in a cycle    -> VC011
+    canceled,           // the interrupt hook asked the core to stop     -> 57014
+    internal,           // a bug: an invariant of the core was violated  -> VC999
+};
+
+class Error : public std::runtime_error {
+public:
+    Error(Errc code, const std::string& message, std::string detail = {}, std::string hint = {})
+        : std::runtime_error(message), code_(code), detail_(std::move(detail)), hint_(std::move(hint)) {}
+
+    Errc code() const noexcept { return code_; }
+    const std::string& detail() const noexcept { return detail_; }
+    const std::string& hint() const noexcept { return hint_; }
+
+private:
+    Errc code_;
+    std::string detail_;
+    std::string hint_;
+};
+
+// Short name of an error kind, for diagnostics and tests.
+const char* errc_name(Errc code) noexcept;
+
+}  // namespace ce

@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Runs every test suite, each on its own throwaway cluster, and ends with one line
+# "N passed, N failed" summed over all suites. Exit status 1 on any failure.
+#
+#   CE_SUITES="unit regress isolation tap fuzz"   suites to run (default: all)
+#   FUZZ_SECONDS=10                                 budget per fuzz target in this run
+set -uo pipefail
+source "$(dirname "$0")/lib.sh"
+reexec_as_postgres_if_root "$@"
+set -e
+
+SUITES=${CE_SUITES:-unit fuzz regress isolation tap}
+FUZZ_SECONDS=${FUZZ_SECONDS:-10}
+LOGS=$BUILD/test-logs
+rm -rf "$LOGS"
+mkdir -p "$LOGS"
+
+TOTAL_PASSED=0
+TOTAL_FAILED=0
+SUMMARY=()
+record() {  # suite passed failed
+  TOTAL_PASSED=$((TOTAL_PASSED + $2))
+  TOTAL_FAILED=$((TOTAL_FAILED + $3))
+  SUMMARY+=("$(printf '%-10s %5d passed, %d failed' "$1" "$2" "$3")")
+  log "== $1: $2 passed, $3 failed"
+}
+
+make_tmp_install
+PGXS_REGRESS=$(dirname "$($PG_CONFIG --pgxs)")/../test/regress/pg_regress
+PGXS_ISOLATION=$(dirname "$($PG_CONFIG --pgxs)")/../test/isolation/pg_isolation_regress
+PGXS_PERL=$(dirname "$($PG_CONFIG --pgxs)")/../test/perl
+
+suite_unit() {
+  log "== unit (GoogleTest, core only, no server)"
+  make -C "$ROOT" -s -j"$JOBS" build/unit_tests >"$LOGS/unit-build.log" 2>&1 || { cat "$LOGS/unit-build.log" >&2; record unit 0 1; return; }
+  set +e
+  "$BUILD/unit_tests" --gtest_color=no >"$LOGS/unit.log" 2>&1
+  set -e
+  local passed failed
+  passed=$(grep -c '^\[       OK \]' "$LOGS/unit.log" || true)
+  failed=$(grep -cE '^\[  FAILED  \] [A-Za-z0-9_/]+\.[A-Za-z0-9_/]+( \(|$|,)' "$LOGS/unit.log" || true)
+  # Each failed test appears twice (when it fails and in the final list).
+  failed=$((failed / 2))
+  if ! grep -q '^\[==========\] .* ran\.' "$LOGS/unit.log"; then failed=$((failed + 1)); fi  # crashed
+  grep -E '^\[  FAILED  \]|Failure|crash' "$LOGS/unit.log" | head -40 >&2 || true
+  record unit "$passed" "$failed"
+}
+
+suite_fuzz() {
+  log "== fuzz (libFuzzer + ASan + UBSan, ${FUZZ_SECONDS}s per target)"
+  local passed=0 failed=0 bin
+  if ! make -C "$ROOT" -s -j"$JOBS" fuzz-build >"$LOGS/fuzz-build.log" 2>&1; then
+    cat "$LOGS/fuzz-build.log" >&2; record fuzz 0 1; return
+  fi
+  for bin in "$BUILD"/fuzz/*; do
+    [[ -x "$bin" ]] || continue
+    if FUZZ_SECONDS=$FUZZ_SECONDS "$ROOT/scripts/run-fuzzers.sh" "$bin" >"$LOGS/fuzz-$(basename "$bin").log" 2>&1; then
+      passed=$((passed + 1))
+    else
+      failed=$((failed + 1)); tail -30 "$LOGS/fuzz-$(basename "$bin").log" >&2
+    fi
+  done
+  record fuzz "$passed" "$failed"
+}
+
+count_pg_regress() {  # log file -> "passed failed"
+  local p f
+  p=$(grep -cE '\.\.\. ok( |$)' "$1" || true)
+  f=$(grep -cE '\.\.\. FAILED|\.\.\. failed' "$1" || true)
+  echo "$p $f"
+}
+
+suite_regress() {
+  log "== regress (pg_regress)"
+  local tests out=$BUILD/regress
+  tests=$(cd "$ROOT/sql" && ls *.sql 2>/dev/null | sed 's/\.sql$//' | sort)
+  rm -rf "$out"; mkdir -p "$out"
+  set +e
+  cd "$ROOT"
+  "$PGXS_REGRESS" --temp-instance="$out/instance" --bindir= --inputdir="$ROOT" --outputdir="$out" \
+      --temp-config="$ROOT/test/regress.conf" --no-locale --encoding=UTF8 \
+      --load-extension=concurrent_edit --dbname=contrib_regression $tests >"$LOGS/regress.log" 2>&1
+  set -e
+  read -r p f < <(count_pg_regress "$LOGS/regress.log")
+  if [[ -s "$out/regression.diffs" ]]; then head -120 "$out/regression.diffs" >&2; cp "$out/regression.diffs" "$LOGS/"; fi
+  if ((p + f == 0)); then tail -20 "$LOGS/regress.log" >&2; f=1; fi
+  record regress "$p" "$f"
+}
+
+suite_isolation() {
+  log "== isolation (pg_isolation_regress)"
+  local tests out=$BUILD/isolation
+  tests=$(cd "$ROOT/test/isolation/specs" && ls *.spec 2>/dev/null | sed 's/\.spec$//' | sort)
+  if [[ -z "$tests" ]]; then record isolation 0 0; return; fi
+  rm -rf "$out"; mkdir -p "$out"
+  set +e
+  cd "$ROOT"
+  "$PGXS_ISOLATION" --temp-instance="$out/instance" --bindir= --inputdir="$ROOT/test/isolation" \
+      --outputdir="$out" --temp-config="$ROOT/test/regress.conf" --no-locale --encoding=UTF8 \
+      --load-extension=concurrent_edit --dbname=isolation_regression $tests >"$LOGS/isolation.log" 2>&1
+  set -e
+  read -r p f < <(count_pg_regress "$LOGS/isolation.log")
+  if [[ -s "$out/regression.diffs" ]]; then head -120 "$out/regression.diffs" >&2; cp "$out/regression.diffs" "$LOGS/isolation.diffs"; fi
+  if ((p + f == 0)); then tail -20 "$LOGS/isolation.log" >&2; f=1; fi
+  record isolation "$p" "$f"
+}
+
+suite_tap() {
+  log "== tap (prove)"
+  local passed=0 failed=0 t name rc ok notok
+  for t in "$ROOT"/test/t/*.pl; do
+    [[ -e "$t" ]] || continue
+    name=$(basename "$t" .pl)
+    rm -rf "$BUILD/tap/$name"; mkdir -p "$BUILD/tap/$name"
+    set +e
+    (cd "$ROOT" && TESTDIR="$BUILD/tap/$name" PG_REGRESS="$PGXS_REGRESS" CE_ROOT="$ROOT" \
+        PERL5LIB="$PGXS_PERL:$ROOT/test/perl${PERL5LIB:+:$PERL5LIB}" \
+        prove -v "$t") >"$LOGS/tap-$name.log" 2>&1
+    rc=$?
+    set -e
+    ok=$(grep -cE '^\s*ok [0-9]+' "$LOGS/tap-$name.log" || true)
+    notok=$(grep -cE '^\s*not ok [0-9]+' "$LOGS/tap-$name.log" || true)
+    passed=$((passed + ok))
+    failed=$((failed + notok))
+    if ((rc != 0 && notok == 0)); then failed=$((failed + 1)); fi
+    if ((rc != 0)); then
+      tail -40 "$LOGS/tap-$name.log" >&2
+      find "$BUILD/tap/$name" -name '*.log' -path '*log*' -exec tail -20 {} + 2>/dev/null | tail -60 >&2 || true
+    fi
+  done
+  record tap "$passed" "$failed"
+}
+
+for s in $SUITES; do "suite_$s"; done
+
+printf '\n'
+printf '%s\n' "${SUMMARY[@]}"
+echo "$TOTAL_PASSED passed, $TOTAL_FAILED failed"
+((TOTAL_FAILED == 0))

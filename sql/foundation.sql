@@ -1,0 +1,153 @@
+-- Foundation: schema, constraints, the C++/PostgreSQL boundary, bad input.
+\set VERBOSITY terse
+SET client_min_messages = warning;
+\i sql/include/helpers.sql
+
+-- The extension owns its schema and the six tables.
+SELECT n.nspname, e.extname FROM pg_namespace n
+JOIN pg_depend d ON d.objid = n.oid AND d.classid = 'pg_namespace'::regclass AND d.deptype = 'e'
+JOIN pg_extension e ON e.oid = d.refobjid
+WHERE n.nspname = 'concurrent_edit';
+SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = 'concurrent_edit' AND c.relkind = 'r' ORDER BY c.relname COLLATE "C";
+
+-- Every object of the extension has a comment (tables, columns, indexes, functions, types...).
+SELECT m.missing_comment FROM (
+  SELECT pg_describe_object(d.classid, d.objid, 0) AS missing_comment
+  FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid
+  WHERE e.extname = 'concurrent_edit' AND d.deptype = 'e'
+    AND obj_description(d.objid, (SELECT relname FROM pg_class WHERE oid = d.classid)) IS NULL) m
+ORDER BY m.missing_comment COLLATE "C";
+SELECT c.relname || '.' || a.attname AS column_without_comment
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+WHERE n.nspname = 'concurrent_edit' AND c.relkind IN ('r', 'v', 'c')
+  AND col_description(c.oid, a.attnum) IS NULL
+ORDER BY c.relname COLLATE "C", a.attname COLLATE "C";
+SELECT i.relname AS index_without_comment
+FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_namespace n ON n.oid = i.relnamespace
+WHERE n.nspname = 'concurrent_edit' AND obj_description(i.oid, 'pg_class') IS NULL
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.oid)
+ORDER BY i.relname COLLATE "C";
+
+-- Functions written in SQL or PL/pgSQL pin search_path.
+SELECT p.oid::regprocedure AS unpinned_function
+FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+JOIN pg_language l ON l.oid = p.prolang
+WHERE n.nspname = 'concurrent_edit' AND l.lanname IN ('sql', 'plpgsql')
+  AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) c WHERE c LIKE 'search_path=%')
+ORDER BY p.oid::regprocedure::text COLLATE "C";
+
+-- Every primary and unique key starts with project_id (Citus colocation).
+SELECT c.relname, i.relname AS key_without_project_id
+FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = 'concurrent_edit' AND x.indisunique
+  AND (SELECT attname FROM pg_attribute WHERE attrelid = c.oid AND attnum = x.indkey[0]) <> 'project_id'
+ORDER BY c.relname COLLATE "C", i.relname COLLATE "C";
+
+-- normalize_path
+SELECT p, concurrent_edit.normalize_path(p)
+FROM (VALUES ('src/main.ts'), ('src\lib\x.ts'), ('./a/./b/'), ('/a//b'), ('a/b/../c'), ('Mixed/Case.TXT')) v(p);
+SELECT pg_temp.try($$SELECT concurrent_edit.normalize_path('../etc/passwd')$$);
+SELECT pg_temp.try($$SELECT concurrent_edit.normalize_path('./')$$);
+SELECT pg_temp.try($$SELECT concurrent_edit.normalize_path(E'a\nb')$$);
+SELECT pg_temp.try($$SELECT concurrent_edit.normalize_path(repeat('a', 4097))$$);
+SELECT concurrent_edit.normalize_path(NULL) IS NULL AS strict_null;
+
+-- content_hash agrees with PostgreSQL's sha256()
+SELECT concurrent_edit.content_hash(t) = encode(sha256(convert_to(t, 'UTF8')), 'hex') AS same
+FROM (VALUES (''), ('hello'), (E'line 1\nline 2\n'), ('d' || chr(233) || 'j' || chr(224)), (repeat('x', 100000))) v(t);
+
+-- The boundary, direction 1: C++ exceptions become SQL errors with specific SQLSTATEs,
+-- and the backend survives every one of them.
+SELECT pg_backend_pid() AS pid_before \gset
+SELECT kind, pg_temp.try(format('SELECT concurrent_edit._boundary_probe(%L)', kind))
+FROM unnest(ARRAY['ok', 'core_error', 'core_limit', 'sql_error', 'bad_alloc', 'length_error',
+                  'std_exception', 'unknown', 'no_such_kind']) kind;
+-- Uncaught at top level too (the client sees the error, the session goes on).
+SELECT concurrent_edit._boundary_probe('core_error');
+SELECT concurrent_edit._boundary_probe('unknown');
+SELECT concurrent_edit._boundary_probe('bad_alloc');
+SELECT pg_backend_pid() = :pid_before AS same_backend;
+
+-- Direction 2: a PostgreSQL error raised while C++ objects are alive reaches the
+-- client unchanged (SQLSTATE, message, detail) and the C++ destructors ran.
+SELECT concurrent_edit._boundary_probe('destructor_count') AS before \gset
+SELECT pg_temp.try($$SELECT concurrent_edit._boundary_probe('pg_error')$$);
+SELECT pg_temp.try($$SELECT concurrent_edit._boundary_probe('pg_error_spi')$$);
+SELECT concurrent_edit._boundary_probe('pg_error');
+-- 3 probes that failed + this one's own count call: 4 destructors ran.
+SELECT concurrent_edit._boundary_probe('destructor_count') - :before AS destructors_run;
+\set VERBOSITY default
+SELECT concurrent_edit._boundary_probe('pg_error');
+\set VERBOSITY terse
+-- A transaction that saw such an error is aborted, as with any PostgreSQL error.
+BEGIN;
+SELECT pg_temp.try($$SELECT concurrent_edit._boundary_probe('pg_error')$$);
+SELECT 1 AS still_usable_after_caught_error;
+COMMIT;
+
+-- Cancellation: statement_timeout interrupts a long C++ loop (57014), destructors run.
+SELECT concurrent_edit._boundary_probe('destructor_count') AS before \gset
+-- (PL/pgSQL cannot trap a cancel, so the error reaches the client.)
+SET statement_timeout = '200ms';
+SELECT concurrent_edit._boundary_probe('spin', 60000);
+RESET statement_timeout;
+SELECT concurrent_edit._boundary_probe('destructor_count') - :before AS destructors_run;
+SELECT pg_backend_pid() = :pid_before AS same_backend;
+
+-- Bad input at the boundary: NULL where not allowed, oversized values.
+SELECT pg_temp.try($$SELECT concurrent_edit._boundary_probe(NULL)$$);
+SELECT pg_temp.try($$SELECT concurrent_edit._boundary_probe('ok', NULL)$$);
+SELECT pg_temp.try($$SELECT concurrent_edit._boundary_probe(repeat('k', 65))$$);
+
+-- Constraints of the schema (direct inserts; the API functions come later).
+INSERT INTO concurrent_edit.files (project_id, id, path, head_hash, created_by, updated_by)
+VALUES ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000f1',
+        'src\app.ts', concurrent_edit.content_hash('v1'), gen_random_uuid(), gen_random_uuid());
+SELECT path, normalized_path FROM concurrent_edit.files;
+-- Another live file at the same normalized path is refused...
+SELECT pg_temp.try($$INSERT INTO concurrent_edit.files (project_id, path, head_hash, created_by, updated_by)
+  VALUES ('00000000-0000-0000-0000-0000000000a1', './src/app.ts/', concurrent_edit.content_hash('x'), gen_random_uuid(), gen_random_uuid())$$, false);
+-- ... in another project it is fine, and so is a deleted one in the same project.
+SELECT pg_temp.try($$INSERT INTO concurrent_edit.files (project_id, path, head_hash, created_by, updated_by)
+  VALUES ('00000000-0000-0000-0000-0000000000a2', 'src/app.ts', concurrent_edit.content_hash('x'), gen_random_uuid(), gen_random_uuid())$$);
+SELECT pg_temp.try($$INSERT INTO concurrent_edit.files (project_id, path, head_hash, created_by, updated_by, deleted_at, deleted_by)
+  VALUES ('00000000-0000-0000-0000-0000000000a1', 'src/app.ts', concurrent_edit.content_hash('x'), gen_random_uuid(), gen_random_uuid(), now(), gen_random_uuid())$$);
+SELECT pg_temp.try($$INSERT INTO concurrent_edit.files (project_id, path, head_hash, created_by, updated_by)
+  VALUES ('00000000-0000-0000-0000-0000000000a1', 'b.txt', 'not-a-hash', gen_random_uuid(), gen_random_uuid())$$, false);
+INSERT INTO concurrent_edit.file_versions (project_id, file_id, version, content, content_hash, created_by)
+VALUES ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000f1', 1, 'v1',
+        concurrent_edit.content_hash('v1'), gen_random_uuid());
+SELECT pg_temp.try($$INSERT INTO concurrent_edit.file_versions (project_id, file_id, version, content, content_hash, created_by)
+  VALUES ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000f1', 1, 'again', concurrent_edit.content_hash('again'), gen_random_uuid())$$);
+INSERT INTO concurrent_edit.edit_sessions (project_id, id, user_id)
+VALUES ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000c1', gen_random_uuid()),
+       ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000c2', gen_random_uuid());
+SELECT pg_temp.try($$INSERT INTO concurrent_edit.edit_sessions (project_id, user_id, status)
+  VALUES ('00000000-0000-0000-0000-0000000000a1', gen_random_uuid(), 'sleeping')$$, false);
+-- Two sessions can share a file (the seed's UNIQUE(file_id) prevented this).
+INSERT INTO concurrent_edit.file_locks (project_id, file_id, session_id, holder, lock_type, expires_at)
+SELECT '00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000f1', s, gen_random_uuid(), 'shared', now() + interval '1 minute'
+FROM unnest(ARRAY['00000000-0000-0000-0000-0000000000c1', '00000000-0000-0000-0000-0000000000c2']::uuid[]) s;
+SELECT count(*) AS shared_holders FROM concurrent_edit.file_locks;
+SELECT pg_temp.try($$INSERT INTO concurrent_edit.file_locks (project_id, file_id, session_id, holder, lock_type, expires_at)
+  VALUES ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000f1', '00000000-0000-0000-0000-0000000000c1', gen_random_uuid(), 'bogus', now() + interval '1 minute')$$, false);
+SELECT pg_temp.try($$INSERT INTO concurrent_edit.file_locks (project_id, file_id, session_id, holder, lock_type, expires_at)
+  VALUES ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000f1', gen_random_uuid(), gen_random_uuid(), 'shared', now() + interval '1 minute')$$, false);
+-- A draft must name an existing base version.
+SELECT pg_temp.try($$INSERT INTO concurrent_edit.pending_changes (project_id, session_id, file_id, base_version, content)
+  VALUES ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000c1', '00000000-0000-0000-0000-0000000000f1', 7, 'draft')$$, false);
+INSERT INTO concurrent_edit.pending_changes (project_id, session_id, file_id, base_version, content)
+VALUES ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000c1', '00000000-0000-0000-0000-0000000000f1', 1, 'draft');
+-- ... and that version cannot be removed while the draft needs it.
+SELECT pg_temp.try($$DELETE FROM concurrent_edit.file_versions WHERE version = 1$$, false);
+SELECT pg_temp.try($$INSERT INTO concurrent_edit.conflict_history (project_id, file_id, base_version, ours_version, theirs_content, strategy)
+  VALUES ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000f1', 1, 1, 'x', 'coin-toss')$$, false);
+-- Drafts and locks go with their session.
+DELETE FROM concurrent_edit.edit_sessions WHERE id = '00000000-0000-0000-0000-0000000000c1';
+SELECT (SELECT count(*) FROM concurrent_edit.pending_changes) AS drafts,
+       (SELECT count(*) FROM concurrent_edit.file_locks) AS locks;
+TRUNCATE concurrent_edit.files, concurrent_edit.file_versions, concurrent_edit.edit_sessions,
+         concurrent_edit.file_locks, concurrent_edit.pending_changes, concurrent_edit.conflict_history;

@@ -1,0 +1,12 @@
+-- Test helpers (session-local): show an error's SQLSTATE, message and DETAIL
+-- as a value, so expected output does not depend on error formatting.
+-- with_detail => false hides a DETAIL that holds generated values.
+CREATE FUNCTION pg_temp.try(q text, with_detail boolean DEFAULT true) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE st text; msg text; det text;
+BEGIN
+    EXECUTE q;
+    RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;
+    RETURN st || ' ' || msg || CASE WHEN det <> '' AND with_detail THEN ' | ' || det ELSE '' END;
+END $$;

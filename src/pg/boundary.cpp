@@ -1,0 +1,159 @@
+// Exception classification and error raising for the C++/PostgreSQL boundary.
+#include "pg/boundary.hpp"
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <stdexcept>
+
+#include "concurrent_edit/error.hpp"
+
+namespace ce::pg {
+namespace detail {
+
+MemoryContext error_context = nullptr;
+
+namespace {
+
+char* dup(const char* s) noexcept {
+    if (s == nullptr || *s == '\0') return nullptr;
+    return strdup(s);  // malloc: no PostgreSQL call inside a catch block
+}
+
+void set(Failure& f, int code, const char* message, const char* detail = nullptr,
+         const char* hint = nullptr) noexcept {
+    f.sqlerrcode = code;
+    f.message = dup(message);
+    f.detail = dup(detail);
+    f.hint = dup(hint);
+    if (f.message == nullptr) f.fallback = message != nullptr && *message ? "out of memory while reporting an error" : "error";
+}
+
+}  // namespace
+
+int sqlstate_for(ce::Errc code) noexcept {
+    switch (code) {
+        case ce::Errc::invalid_parameter: return ERRCODE_INVALID_PARAMETER_VALUE;
+        case ce::Errc::invalid_text: return ERRCODE_INVALID_TEXT_REPRESENTATION;
+        case ce::Errc::invalid_json: return ERRCODE_INVALID_JSON_TEXT;
+        case ce::Errc::null_not_allowed: return ERRCODE_NULL_VALUE_NOT_ALLOWED;
+        case ce::Errc::out_of_range: return ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE;
+        case ce::Errc::limit_exceeded: return ERRCODE_PROGRAM_LIMIT_EXCEEDED;
+        case ce::Errc::invalid_operation: return CE_ERRCODE_INVALID_OPERATION;
+        case ce::Errc::dependency_cycle: return CE_ERRCODE_DEPENDENCY_CYCLE;
+        case ce::Errc::canceled: return ERRCODE_QUERY_CANCELED;
+        case ce::Errc::internal: return CE_ERRCODE_INTERNAL;
+    }
+    return CE_ERRCODE_INTERNAL;
+}
+
+void capture_current_exception(Failure& f) noexcept {
+    try {
+        throw;
+    } catch (const PgError& e) {
+        f.pg_error = e.edata();
+    } catch (const SqlError& e) {
+        set(f, e.sqlerrcode(), e.what(), e.detail().c_str(), e.hint().c_str());
+    } catch (const ce::Error& e) {
+        set(f, sqlstate_for(e.code()), e.what(), e.detail().c_str(), e.hint().c_str());
+    } catch (const std::bad_alloc&) {
+        f.sqlerrcode = ERRCODE_OUT_OF_MEMORY;
+        f.fallback = "out of memory";
+    } catch (const std::length_error& e) {
+        set(f, ERRCODE_PROGRAM_LIMIT_EXCEEDED, "value too large for concurrent_edit", e.what());
+    } catch (const std::exception& e) {
+        set(f, CE_ERRCODE_INTERNAL, "internal error in concurrent_edit", e.what(),
+            "This is a bug in concurrent_edit; please report it with the statement that caused it.");
+    } catch (...) {
+        set(f, CE_ERRCODE_INTERNAL, "internal error in concurrent_edit", "unknown C++ exception",
+            "This is a bug in concurrent_edit; please report it with the statement that caused it.");
+    }
+}
+
+void raise_failure(Failure& f) {
+    if (f.pg_error != nullptr) ReThrowError(f.pg_error);
+
+    // Move the malloc'd texts into palloc'd memory so nothing leaks when ereport
+    // longjmps; errmsg copies them again into ErrorContext.
+    char* message = f.message ? pstrdup(f.message) : pstrdup(f.fallback ? f.fallback : "error");
+    char* detail = f.detail ? pstrdup(f.detail) : nullptr;
+    char* hint = f.hint ? pstrdup(f.hint) : nullptr;
+    free(f.message);
+    free(f.detail);
+    free(f.hint);
+    f.message = f.detail = f.hint = nullptr;
+
+    ereport(ERROR, (errcode(f.sqlerrcode != 0 ? f.sqlerrcode : CE_ERRCODE_INTERNAL),
+                    errmsg_internal("%s", message),
+                    detail ? errdetail_internal("%s", detail) : 0,
+                    hint ? errhint("%s", hint) : 0));
+    pg_unreachable();
+}
+
+ErrorData* run_pg_try(void (*fn)(void*), void* arg) {
+    MemoryContext volatile cxt = CurrentMemoryContext;
+    ErrorData* volatile edata = nullptr;
+    PG_TRY();
+    {
+        fn(arg);
+    }
+    PG_CATCH();
+    {
+        // Copy the error where it outlives the C++ unwinding, then clear it: it is
+        // re-raised by guard() with ReThrowError, so the transaction still aborts.
+        MemoryContextSwitchTo(error_context != nullptr ? error_context : cxt);
+        edata = CopyErrorData();
+        FlushErrorState();
+        MemoryContextSwitchTo(cxt);
+    }
+    PG_END_TRY();
+    return edata;
+}
+
+}  // namespace detail
+
+// ---------------------------------------------------------------------------
+
+TextArg text_arg(FunctionCallInfo fcinfo, int n, const char* name, std::size_t max_bytes, bool nullable) {
+    TextArg out;
+    if (PG_ARGISNULL(n)) {
+        if (!nullable)
+            ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                            errmsg("argument \"%s\" must not be NULL", name)));
+        return out;
+    }
+    // Check the size before detoasting, so an oversized value is never decompressed.
+    Datum d = PG_GETARG_DATUM(n);
+    Size raw = toast_raw_datum_size(d) - VARHDRSZ;
+    if (raw > max_bytes)
+        ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                        errmsg("argument \"%s\" is too large", name),
+                        errdetail("It has %zu bytes; the limit is %zu bytes.", (size_t)raw, (size_t)max_bytes)));
+    text* t = PG_GETARG_TEXT_PP(n);
+    out.data = VARDATA_ANY(t);
+    out.len = VARSIZE_ANY_EXHDR(t);
+    out.isnull = false;
+    return out;
+}
+
+void require_arg(FunctionCallInfo fcinfo, int n, const char* name) {
+    if (PG_ARGISNULL(n))
+        ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                        errmsg("argument \"%s\" must not be NULL", name)));
+}
+
+int32 int4_arg(FunctionCallInfo fcinfo, int n, const char* name) {
+    require_arg(fcinfo, n, name);
+    return PG_GETARG_INT32(n);
+}
+
+Datum text_datum(std::string_view s) {
+    if (s.size() > MaxAllocSize - VARHDRSZ)
+        throw SqlError(ERRCODE_PROGRAM_LIMIT_EXCEEDED, "result is too large for a text value",
+                       "It would have " + std::to_string(s.size()) + " bytes.");
+    const char* p = s.data();
+    int len = static_cast<int>(s.size());
+    return pg_call([p, len] { return PointerGetDatum(cstring_to_text_with_len(p, len)); });
+}
+
+}  // namespace ce::pg

@@ -1,0 +1,15 @@
+// Configuration parameters (GUCs) of the extension. See docs/gucs.md.
+#pragma once
+
+#include <cstddef>
+
+namespace ce::pg {
+
+// concurrent_edit.max_input_size (kB): largest text accepted by merge, diff and write.
+extern int guc_max_input_kb;
+
+inline std::size_t max_input_bytes() { return static_cast<std::size_t>(guc_max_input_kb) * 1024; }
+
+void define_gucs();
+
+}  // namespace ce::pg

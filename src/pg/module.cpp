@@ -1,0 +1,37 @@
+// Module entry point: magic block, _PG_init, and the foundation's SQL functions.
+#include <string>
+
+#include "concurrent_edit/error.hpp"
+#include "concurrent_edit/interrupt.hpp"
+#include "concurrent_edit/path.hpp"
+#include "concurrent_edit/sha256.hpp"
+#include "pg/boundary.hpp"
+#include "pg/guc.hpp"
+
+extern "C" {
+PG_MODULE_MAGIC;
+PGDLLEXPORT void _PG_init(void);
+}
+
+void _PG_init(void) {
+    ce::set_interrupt_hook(&ce::pg::check_interrupts);
+    ce::pg::define_gucs();
+}
+
+// normalize_path(path text) RETURNS text
+CE_FUNCTION(ce_normalize_path) {
+    ce::pg::TextArg path = ce::pg::text_arg(fcinfo, 0, "path", ce::kMaxPathBytes * 4);
+    return ce::pg::guard([&]() -> Datum {
+        return ce::pg::text_datum(ce::normalize_path(path.view()));
+    });
+}
+
+// content_hash(content text) RETURNS text: lowercase hex SHA-256 of the bytes.
+CE_FUNCTION(ce_content_hash) {
+    ce::pg::TextArg content = ce::pg::text_arg(fcinfo, 0, "content", MaxAllocSize);
+    return ce::pg::guard([&]() -> Datum {
+        char hex[64];
+        ce::sha256_hex(content.view(), hex);
+        return ce::pg::text_datum(std::string_view(hex, 64));
+    });
+}
