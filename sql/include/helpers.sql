@@ -10,3 +10,18 @@ EXCEPTION WHEN OTHERS THEN
     GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;
     RETURN st || ' ' || msg || CASE WHEN det <> '' AND with_detail THEN ' | ' || det ELSE '' END;
 END $$;
+-- The DETAIL of an error as jsonb (NULL when the statement succeeds or the
+-- detail is not JSON), to check the data refusals carry.
+CREATE FUNCTION pg_temp.error_detail(q text) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE det text;
+BEGIN
+    EXECUTE q;
+    RETURN NULL;
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS det = PG_EXCEPTION_DETAIL;
+    BEGIN
+        RETURN det::jsonb;
+    EXCEPTION WHEN OTHERS THEN
+        RETURN NULL;
+    END;
+END $$;

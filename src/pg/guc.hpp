@@ -3,12 +3,17 @@
 
 #include <cstddef>
 
+#include "concurrent_edit/merge.hpp"
+
 namespace ce::pg {
 
 // concurrent_edit.max_input_size (kB): largest text accepted by merge, diff and write.
 extern int guc_max_input_kb;
 
 inline std::size_t max_input_bytes() { return static_cast<std::size_t>(guc_max_input_kb) * 1024; }
+
+// concurrent_edit.conflict_style: marker style of conflicts returned by write().
+MergeStyle conflict_style();
 
 void define_gucs();
 

@@ -6,6 +6,7 @@
 #include "concurrent_edit/path.hpp"
 #include "concurrent_edit/sha256.hpp"
 #include "pg/boundary.hpp"
+#include "pg/changes.hpp"
 #include "pg/guc.hpp"
 
 extern "C" {
@@ -16,6 +17,7 @@ PGDLLEXPORT void _PG_init(void);
 void _PG_init(void) {
     ce::set_interrupt_hook(&ce::pg::check_interrupts);
     ce::pg::define_gucs();
+    ce::pg::register_change_callbacks();
 }
 
 // normalize_path(path text) RETURNS text
