@@ -65,7 +65,7 @@ SELECT pg_temp.try(format('SELECT concurrent_edit.write(%L, %L, NULL, %L, expect
 
 -- Errors carry data: fail-fast on a stale base (VC001) with a JSON DETAIL.
 SELECT pg_temp.try(format('SELECT concurrent_edit.write(%L, %L, 1, %L, strategy => %L)', :'g', 'x', :bob, 'fail-fast'), false);
-SELECT d - 'last_modified_at' AS detail, d ? 'last_modified_at' AS has_time, d ->> 'last_modified_by' = :bob AS last_by_bob
+SELECT d - 'last_modified_at' - 'file_id' AS detail, d ->> 'file_id' = :'g' AS names_file, d ? 'last_modified_at' AS has_time, d ->> 'last_modified_by' = :bob AS last_by_bob
 FROM pg_temp.error_detail(format('SELECT concurrent_edit.write(%L, %L, 1, %L, strategy => %L)', :'g', 'x', :bob, 'fail-fast')) d;
 -- fail-fast with a current base writes.
 SELECT status, version FROM concurrent_edit.write(:'g', E'ff\n', 6, :bob, strategy => 'fail-fast');

@@ -1,19 +1,25 @@
 // The change feed: every committed change of the API is recorded in
 // concurrent_edit.change_log with a per-project cursor and broadcast with NOTIFY.
 //
-// API functions queue events in backend memory while they run. At pre-commit the
-// queue is flushed: per project (in project order, so two flushing transactions
-// never deadlock) the feed row is locked and advanced, the events are inserted
-// with consecutive cursors, and one NOTIFY per event is queued. The feed row lock
-// is held until the commit completes, so cursors are assigned in commit order and
-// have no gaps: a client that sees cursor N has seen every event below N.
-// Events of an aborted transaction or subtransaction are dropped, so nothing is
-// ever sent for a rolled-back change (NOTIFY itself is transactional too).
+// API calls insert their events into change_pending, taking no lock (an aborted
+// transaction or subtransaction takes its rows with it: nothing is ever sent for a
+// rolled-back change). A sequencer then moves committed pending events of a
+// project into change_log with consecutive cursors while holding the project's
+// feed row lock, and sends one NOTIFY per event:
+//  * with the background worker (shared_preload_libraries) the worker does it,
+//    woken at each commit: API transactions never serialize on the feed, nor on
+//    NOTIFY's cluster-wide commit lock;
+//  * without it, the committing transaction does it at pre-commit (READ COMMITTED),
+//    holding the feed row lock until its commit completes.
+// Either way cursors have no gaps and a reader that sees cursor N sees every
+// event below N.
 #pragma once
 
+#include <functional>
 #include <string>
+#include <string_view>
 
-#include "pg/pg_headers.hpp"
+#include "pg/spi.hpp"
 
 namespace ce::pg {
 
@@ -29,7 +35,21 @@ struct ChangeEvent {
     std::string extra;         // further JSON members, e.g. "\"conflict_id\": \"...\"" (ids only)
 };
 
+// Inserts the event into change_pending (SPI must be connected) and notes its
+// project for the commit-time sequencing.
 void queue_change(ChangeEvent event);
+
+// Sequences the pending events of one project (or of all projects) into
+// change_log and NOTIFYs them when `notify`. SPI must be connected. Returns the
+// number of events sequenced.
+int64 sequence_pending(bool notify, const pg_uuid_t* only_project);
+
+// Runs `body` as the extension's owner, with search_path = pg_catalog, pg_temp
+// and an active snapshot (commit time and the background worker, where no
+// SECURITY DEFINER function is on the stack).
+void with_owner_context(const std::function<void()>& body);
+
+std::string json_uuid(const pg_uuid_t& u);  // "\"...\"" or null
 
 // Name of the NOTIFY channel of a project: concurrent_edit_<32 hex digits>.
 std::string channel_name(const pg_uuid_t& project_id);

@@ -56,10 +56,6 @@ Strategy parse_strategy(std::string_view s) {
                    "timestamp, queue.");
 }
 
-std::string json_uuid(const pg_uuid_t& u) {
-    return uuid_is_null(u) ? "null" : "\"" + uuid_to_string(u) + "\"";
-}
-
 // The file row, locked FOR UPDATE, with the exclusive lock another session holds on it.
 FileHead lock_file(const pg_uuid_t& file_id, const pg_uuid_t& session_id, bool for_update) {
     static Statement q_update(
@@ -121,14 +117,15 @@ std::string head_detail(const FileHead& h, std::optional<int32> expected_version
 
 SessionInfo check_session(const pg_uuid_t& session_id, const pg_uuid_t& project_id, bool touch) {
     static Statement q(
-        "SELECT s.project_id, s.user_id, s.status, s.last_active_at < now() - interval '1 second' "
+        "SELECT s.project_id, s.user_id, s.status, s.last_active_at < now() - interval '1 second', "
+        "       s.last_active_at < now() - make_interval(secs => $2) "
         "FROM concurrent_edit.edit_sessions s WHERE s.id = $1",
-        {UUIDOID});
+        {UUIDOID, INT4OID});
     static Statement q_touch(
         "UPDATE concurrent_edit.edit_sessions SET last_active_at = now(), status = 'active' "
         "WHERE project_id = $1 AND id = $2",
         {UUIDOID, UUIDOID});
-    Rows r = q.run({uuid_datum(session_id)});
+    Rows r = q.run({uuid_datum(session_id), Int32GetDatum(guc_session_close_s)});
     std::string sid = uuid_to_string(session_id);
     if (r.empty())
         throw SqlError(CE_ERRCODE_SESSION_INVALID, "session " + sid + " does not exist",
@@ -138,6 +135,10 @@ SessionInfo check_session(const pg_uuid_t& session_id, const pg_uuid_t& project_
     s.user_id = r.uuid(0, 1);
     s.status = r.text(0, 2);
     bool stale_activity = r.boolean(0, 3);
+    if (s.status != "closed" && r.boolean(0, 4))
+        throw SqlError(CE_ERRCODE_SESSION_INVALID, "session " + sid + " timed out",
+                       "{\"session_id\": \"" + sid + "\", \"status\": \"" + s.status + "\"}",
+                       "It was inactive for longer than concurrent_edit.session_close_timeout; open a new session.");
     if (s.status == "closed")
         throw SqlError(CE_ERRCODE_SESSION_INVALID, "session " + sid + " is closed",
                        "{\"session_id\": \"" + sid + "\", \"status\": \"closed\"}",
@@ -834,5 +835,45 @@ CE_FUNCTION(ce_resolve_conflict) {
         queue_change(std::move(ev));
         spi.finish();
         return Int32GetDatum(version);
+    });
+}
+
+// commit_draft(session_id, file_id, strategy) RETURNS write_result
+CE_FUNCTION(ce_commit_draft) {
+    require_arg(fcinfo, 0, "session_id");
+    require_arg(fcinfo, 1, "file_id");
+    UuidArg session = uuid_arg(fcinfo, 0);
+    UuidArg file_id = uuid_arg(fcinfo, 1);
+    TextArg strategy = text_arg(fcinfo, 2, "strategy", 64);
+    return guard([&]() -> Datum {
+        Strategy st = parse_strategy(strategy.view());
+        static Statement q(
+            "SELECT p.project_id, p.base_version, p.content FROM concurrent_edit.pending_changes p "
+            "WHERE p.session_id = $1 AND p.file_id = $2 FOR UPDATE",
+            {UUIDOID, UUIDOID});
+        static Statement del(
+            "DELETE FROM concurrent_edit.pending_changes WHERE project_id = $1 AND session_id = $2 AND file_id = $3",
+            {UUIDOID, UUIDOID, UUIDOID});
+        Spi spi;
+        Rows d = q.run({uuid_datum(session.value), uuid_datum(file_id.value)});
+        if (d.empty())
+            throw SqlError(CE_ERRCODE_DRAFT_NOT_FOUND,
+                           "session " + uuid_to_string(session.value) + " has no draft of file " +
+                               uuid_to_string(file_id.value),
+                           "{\"session_id\": " + json_uuid(session.value) + ", \"file_id\": " +
+                               json_uuid(file_id.value) + "}");
+        pg_uuid_t project = d.uuid(0, 0);
+        std::string content = d.text(0, 2);
+        WriteRequest req;
+        req.file_id = file_id.value;
+        req.content = content;
+        req.base_version = d.int4(0, 1);
+        req.session = session;
+        req.strategy = st;
+        WriteOutcome o = write_file(req);
+        if (o.status == "written" || o.status == "merged" || o.status == "unchanged" || o.status == "overwritten")
+            del.run({uuid_datum(project), uuid_datum(session.value), uuid_datum(file_id.value)});
+        spi.finish();
+        return write_result_datum(fcinfo, o);
     });
 }

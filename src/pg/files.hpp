@@ -22,7 +22,6 @@ enum class Strategy { merge, fail_fast, last_write_wins, first_write_wins, keep_
 Strategy parse_strategy(std::string_view s);  // 22023 with the valid values as HINT
 const char* strategy_name(Strategy s);
 
-std::string json_uuid(const pg_uuid_t& u);  // "\"...\"" or null
 
 struct FileHead {
     pg_uuid_t project_id{}, id{};

@@ -8,6 +8,8 @@
 #include "pg/boundary.hpp"
 #include "pg/changes.hpp"
 #include "pg/guc.hpp"
+#include "pg/shared.hpp"
+#include "pg/worker.hpp"
 
 extern "C" {
 PG_MODULE_MAGIC;
@@ -18,6 +20,10 @@ void _PG_init(void) {
     ce::set_interrupt_hook(&ce::pg::check_interrupts);
     ce::pg::define_gucs();
     ce::pg::register_change_callbacks();
+    if (process_shared_preload_libraries_in_progress) {
+        ce::pg::install_shmem_hooks();
+        ce::pg::register_worker();
+    }
 }
 
 // normalize_path(path text) RETURNS text

@@ -20,7 +20,7 @@ void Spi::finish() {
 
 Statement::Statement(const char* sql, std::initializer_list<Oid> argtypes) : sql_(sql), argtypes_(argtypes) {}
 
-Rows Statement::run(const std::vector<Datum>& values, const std::string& nulls, bool read_only, long max_rows) {
+SPIPlanPtr Statement::plan() {
     if (plan_ == nullptr) {
         const char* sql = sql_;
         int n = static_cast<int>(argtypes_.size());
@@ -32,18 +32,34 @@ Rows Statement::run(const std::vector<Datum>& values, const std::string& nulls, 
             return p;
         });
     }
+    return plan_;
+}
+
+Rows Statement::run_latest(const std::vector<Datum>& values, const std::string& nulls) {
+    SPIPlanPtr plan = this->plan();
     std::string nullmask = nulls;
     if (nullmask.size() < values.size()) nullmask.resize(values.size(), ' ');
-    SPIPlanPtr plan = plan_;
     Datum* vals = const_cast<Datum*>(values.data());
     const char* nl = nullmask.c_str();
     const char* sql = sql_;
-    int rc = pg_call([plan, vals, nl, read_only, max_rows, sql] {
+    pg_call([plan, vals, nl, sql] {
+        int r = SPI_execute_snapshot(plan, vals, nl, GetLatestSnapshot(), InvalidSnapshot, false, false, 0);
+        if (r < 0) elog(ERROR, "SPI_execute_snapshot failed (%s) for \"%s\"", SPI_result_code_string(r), sql);
+    });
+    return Rows(SPI_tuptable, SPI_processed);
+}
+
+Rows Statement::run(const std::vector<Datum>& values, const std::string& nulls, bool read_only, long max_rows) {
+    SPIPlanPtr plan = this->plan();
+    std::string nullmask = nulls;
+    if (nullmask.size() < values.size()) nullmask.resize(values.size(), ' ');
+    Datum* vals = const_cast<Datum*>(values.data());
+    const char* nl = nullmask.c_str();
+    const char* sql = sql_;
+    pg_call([plan, vals, nl, read_only, max_rows, sql] {
         int r = SPI_execute_plan(plan, vals, nl, read_only, max_rows);
         if (r < 0) elog(ERROR, "SPI_execute_plan failed (%s) for \"%s\"", SPI_result_code_string(r), sql);
-        return r;
     });
-    (void)rc;
     return Rows(SPI_tuptable, SPI_processed);
 }
 

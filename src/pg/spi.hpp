@@ -58,8 +58,12 @@ public:
     // Executes with the given arguments; nulls[i] == 'n' marks a NULL (as SPI does).
     Rows run(const std::vector<Datum>& values, const std::string& nulls = {}, bool read_only = false,
              long max_rows = 0);
+    // Runs with the latest snapshot (sees everything committed so far, whatever the
+    // isolation level), as foreign-key checks do.
+    Rows run_latest(const std::vector<Datum>& values, const std::string& nulls = {});
 
 private:
+    SPIPlanPtr plan();
     const char* sql_;
     std::vector<Oid> argtypes_;
     SPIPlanPtr plan_ = nullptr;

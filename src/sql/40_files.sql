@@ -14,10 +14,41 @@ CREATE TABLE concurrent_edit.change_feeds (
     CONSTRAINT change_feeds_cursor_check CHECK (last_cursor >= 0 AND pruned_through >= 0 AND pruned_through <= last_cursor)
 );
 COMMENT ON TABLE concurrent_edit.change_feeds IS
-    'Per-project cursor of the change feed: the last cursor handed out, and the cursor up to which old events were pruned.';
+    'Per-project cursor of the change feed: the last cursor handed out, and the cursor up to which old events were pruned. Its row lock serializes the sequencing of a project.';
 COMMENT ON COLUMN concurrent_edit.change_feeds.project_id IS 'Project; distribution key.';
-COMMENT ON COLUMN concurrent_edit.change_feeds.last_cursor IS 'Cursor of the newest event of the project.';
+COMMENT ON COLUMN concurrent_edit.change_feeds.last_cursor IS 'Cursor of the newest sequenced event of the project.';
 COMMENT ON COLUMN concurrent_edit.change_feeds.pruned_through IS 'Events with a cursor up to this one were pruned; changes_since() refuses older cursors.';
+
+CREATE SEQUENCE concurrent_edit.change_pending_id_seq;
+COMMENT ON SEQUENCE concurrent_edit.change_pending_id_seq IS 'Order of pending change events (before they get a cursor).';
+
+CREATE TABLE concurrent_edit.change_pending (
+    project_id   uuid        NOT NULL,
+    id           bigint      NOT NULL DEFAULT pg_catalog.nextval('concurrent_edit.change_pending_id_seq'),
+    event        text        NOT NULL,
+    file_id      uuid,
+    path         text,
+    version      integer,
+    content_hash text,
+    session_id   uuid,
+    author       uuid,
+    details      jsonb       NOT NULL DEFAULT '{}'::jsonb,
+    created_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT change_pending_pkey PRIMARY KEY (project_id, id)
+);
+COMMENT ON TABLE concurrent_edit.change_pending IS
+    'Events of committed (or committing) transactions not yet sequenced into change_log. API calls insert here, without any lock; the sequencer (the background worker, or the committing transaction itself without the worker) moves them into change_log with consecutive cursors and sends NOTIFY.';
+COMMENT ON COLUMN concurrent_edit.change_pending.project_id IS 'Project; distribution key.';
+COMMENT ON COLUMN concurrent_edit.change_pending.id IS 'Arrival order.';
+COMMENT ON COLUMN concurrent_edit.change_pending.event IS 'What happened.';
+COMMENT ON COLUMN concurrent_edit.change_pending.file_id IS 'File concerned, if any.';
+COMMENT ON COLUMN concurrent_edit.change_pending.path IS 'Path of the file at the time of the event.';
+COMMENT ON COLUMN concurrent_edit.change_pending.version IS 'Version written, if any.';
+COMMENT ON COLUMN concurrent_edit.change_pending.content_hash IS 'content_hash of that version.';
+COMMENT ON COLUMN concurrent_edit.change_pending.session_id IS 'Session that made the change, if any.';
+COMMENT ON COLUMN concurrent_edit.change_pending.author IS 'User who made the change, if known.';
+COMMENT ON COLUMN concurrent_edit.change_pending.details IS 'Further ids of the event.';
+COMMENT ON COLUMN concurrent_edit.change_pending.created_at IS 'Time of the transaction that made the change.';
 
 CREATE TABLE concurrent_edit.change_log (
     project_id   uuid        NOT NULL,
@@ -40,9 +71,9 @@ CREATE TABLE concurrent_edit.change_log (
     CONSTRAINT change_log_details_check CHECK (pg_catalog.jsonb_typeof(details) = 'object')
 );
 COMMENT ON TABLE concurrent_edit.change_log IS
-    'Durable change feed: every committed change, in commit order per project, with a gapless cursor. The same events are sent with NOTIFY; changes_since() replays them. Ids only, never content.';
+    'Durable change feed: every committed change of a project with a gapless cursor (1, 2, 3...), in the order it was sequenced. The same events are sent with NOTIFY; changes_since() replays them. Ids only, never content.';
 COMMENT ON COLUMN concurrent_edit.change_log.project_id IS 'Project; distribution key.';
-COMMENT ON COLUMN concurrent_edit.change_log.cursor IS 'Position in the project''s feed: 1, 2, 3... in commit order, without gaps.';
+COMMENT ON COLUMN concurrent_edit.change_log.cursor IS 'Position in the project''s feed: consecutive, never reused.';
 COMMENT ON COLUMN concurrent_edit.change_log.event IS 'What happened (created, version, deleted, renamed, conflict, conflict_resolved, lock_*, session_*, file_opened/closed, draft_*).';
 COMMENT ON COLUMN concurrent_edit.change_log.file_id IS 'File concerned, if any.';
 COMMENT ON COLUMN concurrent_edit.change_log.path IS 'Path of the file at the time of the event.';
@@ -55,7 +86,21 @@ COMMENT ON COLUMN concurrent_edit.change_log.created_at IS 'Time of the transact
 CREATE INDEX change_log_created_at_idx ON concurrent_edit.change_log (created_at);
 COMMENT ON INDEX concurrent_edit.change_log_created_at_idx IS 'Retention (prune_changes).';
 
+CREATE FUNCTION concurrent_edit._emit(project_id uuid, event text, file_id uuid DEFAULT NULL,
+                                      session_id uuid DEFAULT NULL, author uuid DEFAULT NULL,
+                                      path text DEFAULT NULL, version integer DEFAULT NULL,
+                                      content_hash text DEFAULT NULL, details jsonb DEFAULT '{}')
+    RETURNS void
+    AS 'MODULE_PATHNAME', 'ce_emit'
+    LANGUAGE C VOLATILE
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION concurrent_edit._emit(uuid, text, uuid, uuid, uuid, text, integer, text, jsonb) IS
+    'Internal: records a change event of the current transaction (sequenced into change_log and sent with NOTIFY after commit). Used by the API functions; not executable by PUBLIC.';
+REVOKE ALL ON FUNCTION concurrent_edit._emit(uuid, text, uuid, uuid, uuid, text, integer, text, jsonb) FROM PUBLIC;
+
 SELECT pg_catalog.pg_extension_config_dump('concurrent_edit.change_feeds', '');
+SELECT pg_catalog.pg_extension_config_dump('concurrent_edit.change_pending', '');
+SELECT pg_catalog.pg_extension_config_dump('concurrent_edit.change_pending_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('concurrent_edit.change_log', '');
 
 CREATE TYPE concurrent_edit.write_result AS (
