@@ -179,7 +179,7 @@ int64 sequence_pending(bool notify, const pg_uuid_t* only_project) {
         projects.push_back(*only_project);
     } else {
         static Statement q("SELECT DISTINCT p.project_id FROM concurrent_edit.change_pending p ORDER BY 1", {});
-        Rows r = q.run({}, {}, true);
+        Rows r = q.run({});
         for (uint64 i = 0; i < r.size(); ++i) projects.push_back(r.uuid(i, 0));
     }
     int64 total = 0;

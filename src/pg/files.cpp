@@ -186,7 +186,7 @@ std::optional<VersionText> fetch_version(const pg_uuid_t& project_id, const pg_u
         "SELECT v.content, v.content_hash FROM concurrent_edit.file_versions v "
         "WHERE v.project_id = $1 AND v.file_id = $2 AND v.version = $3",
         {UUIDOID, UUIDOID, INT4OID});
-    Rows r = q.run({uuid_datum(project_id), uuid_datum(file_id), Int32GetDatum(version)}, {}, true);
+    Rows r = q.run({uuid_datum(project_id), uuid_datum(file_id), Int32GetDatum(version)});
     if (r.empty()) return std::nullopt;
     return VersionText{r.text(0, 0), r.text(0, 1)};
 }
@@ -197,7 +197,7 @@ std::optional<int32> version_with_hash(const FileHead& h, const std::string& has
         "SELECT max(v.version) FROM concurrent_edit.file_versions v "
         "WHERE v.project_id = $1 AND v.file_id = $2 AND v.content_hash = $3",
         {UUIDOID, UUIDOID, TEXTOID});
-    Rows r = q.run({uuid_datum(h.project_id), uuid_datum(h.id), text_datum(hash)}, {}, true);
+    Rows r = q.run({uuid_datum(h.project_id), uuid_datum(h.id), text_datum(hash)});
     if (r.isnull(0, 0)) return std::nullopt;
     return r.int4(0, 0);
 }
@@ -537,7 +537,7 @@ std::optional<pg_uuid_t> live_file_at(const pg_uuid_t& project_id, const std::st
         "AND f.deleted_at IS NULL AND f.id IS DISTINCT FROM $3",
         {UUIDOID, TEXTOID, UUIDOID});
     Rows r = q.run({uuid_datum(project_id), text_datum(normalized), uuid_datum(except)},
-                   uuid_is_null(except) ? "  n" : "", true);
+                   uuid_is_null(except) ? "  n" : "");
     if (r.empty()) return std::nullopt;
     return r.uuid(0, 0);
 }
@@ -582,6 +582,7 @@ CE_FUNCTION(ce_create_file) {
     TextArg content = text_arg(fcinfo, 2, "content", max_input_bytes());
     UuidArg author = uuid_arg(fcinfo, 3);
     UuidArg session = uuid_arg(fcinfo, 4);
+    UuidArg wanted_id = uuid_arg(fcinfo, 5);
     return guard([&]() -> Datum {
         std::string normalized = ce::normalize_path(path.view());
         std::string hash = ce::sha256_hex(content.view());
@@ -590,16 +591,25 @@ CE_FUNCTION(ce_create_file) {
         if (auto existing = live_file_at(project.value, normalized, pg_uuid_t{}))
             throw_path_conflict(project.value, std::string(path.view()), normalized, existing);
         static Statement ins(
-            "INSERT INTO concurrent_edit.files (project_id, path, head_version, head_hash, created_by, updated_by) "
-            "VALUES ($1, $2, 1, $3, $4, $4) RETURNING id",
-            {UUIDOID, TEXTOID, TEXTOID, UUIDOID});
+            "INSERT INTO concurrent_edit.files (project_id, id, path, head_version, head_hash, created_by, updated_by) "
+            "VALUES ($1, coalesce($5, gen_random_uuid()), $2, 1, $3, $4, $4) RETURNING id",
+            {UUIDOID, TEXTOID, TEXTOID, UUIDOID, UUIDOID});
+        if (!wanted_id.null) {
+            static Statement exists("SELECT 1 FROM concurrent_edit.files f WHERE f.id = $1", {UUIDOID});
+            if (!exists.run({uuid_datum(wanted_id.value)}).empty())
+                throw SqlError(ERRCODE_UNIQUE_VIOLATION, "file " + uuid_to_string(wanted_id.value) + " already exists",
+                               "{\"file_id\": " + json_uuid(wanted_id.value) + "}",
+                               "Choose another id, or omit file_id to have one generated.");
+        }
         static Statement ins_v(
             "INSERT INTO concurrent_edit.file_versions (project_id, file_id, version, content, content_hash, "
             "    created_by, session_id) VALUES ($1, $2, 1, $3, $4, $5, $6)",
             {UUIDOID, UUIDOID, TEXTOID, TEXTOID, UUIDOID, UUIDOID});
         pg_uuid_t id{};
         try {
-            Rows r = ins.run({uuid_datum(project.value), text_datum(path.view()), text_datum(hash), uuid_datum(who)});
+            Rows r = ins.run({uuid_datum(project.value), text_datum(path.view()), text_datum(hash), uuid_datum(who),
+                              uuid_datum(wanted_id.value)},
+                             wanted_id.null ? "    n" : "");
             id = r.uuid(0, 0);
         } catch (const PgError& e) {
             // Another transaction created the path concurrently: report it as the
@@ -666,8 +676,8 @@ CE_FUNCTION(ce_delete_file) {
             "WHERE p.project_id = $1 AND p.file_id = $2 AND p.session_id IS DISTINCT FROM $3 ORDER BY 1",
             {UUIDOID, UUIDOID, UUIDOID});
         const char* nulls = session.null ? "  n" : "";
-        std::vector<pg_uuid_t> open = uuid_list(q_open.run({uuid_datum(h.project_id), uuid_datum(h.id), uuid_datum(sid)}, nulls, true));
-        std::vector<pg_uuid_t> drafts = uuid_list(q_drafts.run({uuid_datum(h.project_id), uuid_datum(h.id), uuid_datum(sid)}, nulls, true));
+        std::vector<pg_uuid_t> open = uuid_list(q_open.run({uuid_datum(h.project_id), uuid_datum(h.id), uuid_datum(sid)}, nulls));
+        std::vector<pg_uuid_t> drafts = uuid_list(q_drafts.run({uuid_datum(h.project_id), uuid_datum(h.id), uuid_datum(sid)}, nulls));
         bool others = !open.empty() || !drafts.empty();
         std::string status = "deleted";
         if (others && !force) {

@@ -136,12 +136,12 @@ COMMENT ON FUNCTION concurrent_edit.channel_name(uuid) IS
     'NOTIFY channel of a project: concurrent_edit_<32 hex digits>. LISTEN on it to receive the project''s change events (JSON payload with ids only).';
 
 CREATE FUNCTION concurrent_edit.create_file(project_id uuid, path text, content text, author uuid,
-                                            session_id uuid DEFAULT NULL) RETURNS uuid
+                                            session_id uuid DEFAULT NULL, file_id uuid DEFAULT NULL) RETURNS uuid
     AS 'MODULE_PATHNAME', 'ce_create_file'
     LANGUAGE C VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION concurrent_edit.create_file(uuid, text, text, uuid, uuid) IS
-    'Creates a file with version 1 and returns its id. A live file at the same normalized path in the project is an error (VC003). With a session, the author is the session''s user.';
+COMMENT ON FUNCTION concurrent_edit.create_file(uuid, text, text, uuid, uuid, uuid) IS
+    'Creates a file with version 1 and returns its id (file_id when the client chose one, e.g. an offline client). A live file at the same normalized path in the project is an error (VC003). With a session, the author is the session''s user.';
 
 CREATE FUNCTION concurrent_edit.write(file_id uuid, content text, base_version integer,
                                       author uuid DEFAULT NULL, session_id uuid DEFAULT NULL,
