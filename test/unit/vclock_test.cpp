@@ -259,8 +259,9 @@ TEST(VClockMerge, Properties) {
         EXPECT_EQ(merge(a, empty), a);                                // identity
         EXPECT_TRUE(ce::dominates(compare(ab, a)));                   // upper bound
         EXPECT_TRUE(ce::dominates(compare(ab, b)));
-        if (ce::dominates(compare(c, a)) && ce::dominates(compare(c, b)))  // least upper bound
+        if (ce::dominates(compare(c, a)) && ce::dominates(compare(c, b))) {  // least upper bound
             EXPECT_TRUE(ce::dominates(compare(c, ab)));
+        }
         EXPECT_EQ(compare(a, b) == Relation::concurrent,
                   compare(ab, a) == Relation::after && compare(ab, b) == Relation::after);
     }
