@@ -513,7 +513,7 @@ VClock VClock::decode(std::string_view bytes) {
     VClock out;
     out.entries_.reserve(static_cast<std::size_t>(n));
     for (std::uint64_t i = 0; i < n; ++i) {
-        if (p == end) bad_binary("Truncated value: " + std::to_string(n - i) + " entries missing.");
+        if (p == end) bad_binary("Truncated value: entry " + std::to_string(i + 1) + " of " + std::to_string(n) + " is missing.");
         std::size_t len = static_cast<std::size_t>(*p++) + 1;
         if (static_cast<std::size_t>(end - p) < len) bad_binary("Truncated node id in entry " + std::to_string(i + 1) + ".");
         std::string_view node(reinterpret_cast<const char*>(p), len);
@@ -532,7 +532,9 @@ VClock VClock::decode(std::string_view bytes) {
         if (counter == 0) bad_binary("Zero counter in entry " + std::to_string(i + 1) + ".");
         out.entries_.push_back({std::string(node), counter});
     }
-    if (p != end) bad_binary(std::to_string(end - p) + " unexpected bytes after the last entry.");
+    if (p != end)
+        bad_binary("Unexpected data after the last entry, at offset " +
+                   std::to_string(p - reinterpret_cast<const unsigned char*>(bytes.data())) + ".");
     return out;
 }
 
