@@ -245,6 +245,30 @@ EXPLAIN SELECT * FROM est WHERE '{"a": 3}' < c;
 EXPLAIN SELECT * FROM est WHERE c || '{"b": 1}';
 
 -- ---------------------------------------------------------------------------
+-- PostgreSQL's JIT can inline the extension's bitcode into a query (a C++
+-- constructor alias in it once aborted the server there): force JIT with inlining
+-- for every function and operator, error paths included. Harmless without JIT.
+SET jit = on; SET jit_above_cost = 0; SET jit_inline_above_cost = 0; SET jit_optimize_above_cost = 0;
+SELECT count(*) AS pairs, count(*) FILTER (WHERE x.c < y.c) AS lt, count(*) FILTER (WHERE x.c > y.c) AS gt,
+       count(*) FILTER (WHERE x.c <= y.c) AS le, count(*) FILTER (WHERE x.c >= y.c) AS ge,
+       count(*) FILTER (WHERE x.c = y.c) AS eq, count(*) FILTER (WHERE x.c <> y.c) AS ne,
+       count(*) FILTER (WHERE x.c || y.c) AS conc,
+       count(*) FILTER (WHERE vclock_compare(x.c, y.c) = 'concurrent') AS compare_conc,
+       sum(cardinality(vclock_divergent_nodes(x.c, y.c))) AS divergent,
+       count(DISTINCT vclock_merge(x.c, y.c)::text) AS merges,
+       sum(vclock_get(vclock_increment(x.c, 'q'), 'q')) AS incremented,
+       count(DISTINCT vclock_prune(x.c, 1)::text) AS pruned,
+       sum(cardinality(vclock_nodes(y.c))) AS nodes,
+       count(DISTINCT vclock_hash(x.c)) AS hashes,
+       count(*) FILTER (WHERE vclock_recv(vclock_send(x.c)) = x.c AND x.c::jsonb::vclock = x.c) AS round_trips
+FROM sample x, sample y;
+SELECT vclock_merge_agg(c) FROM sample;
+SELECT pg_temp.try($$SELECT concurrent_edit.vclock_increment(c, 'p') FROM (VALUES ('{"p": 9223372036854775807}'::concurrent_edit.vclock)) v(c)$$);
+SELECT pg_temp.try($$SELECT t::concurrent_edit.vclock FROM (VALUES ('{"a": 1, "a": 2}')) v(t)$$);
+SELECT pg_temp.try($$SELECT concurrent_edit.vclock_recv(b) FROM (VALUES ('\x0101'::bytea)) v(b)$$);
+RESET jit; RESET jit_above_cost; RESET jit_inline_above_cost; RESET jit_optimize_above_cost;
+
+-- ---------------------------------------------------------------------------
 -- file_versions.vector_clock is a vclock column.
 SELECT format_type(atttypid, atttypmod) FROM pg_attribute
 WHERE attrelid = 'concurrent_edit.file_versions'::regclass AND attname = 'vector_clock';

@@ -66,7 +66,10 @@ class VClock;
 class VClockView {
 public:
     VClockView() = default;
-    explicit VClockView(std::string_view encoded);
+    // Defined inline on purpose: an out-of-line constructor is emitted as an alias
+    // (C1 -> C2), and PostgreSQL's JIT inliner aborts on alias summaries when it
+    // inlines SQL-callable functions that reference one (see docs/reference/vclock.md).
+    explicit VClockView(std::string_view encoded) { init(encoded); }
 
     std::size_t size() const noexcept { return count_; }
     bool empty() const noexcept { return count_ == 0; }
@@ -95,6 +98,8 @@ public:
     Cursor cursor() const;
 
 private:
+    void init(std::string_view encoded);
+
     std::string_view bytes_;
     std::size_t count_ = 0;
     std::size_t header_ = 0;  // bytes before the first entry

@@ -417,7 +417,8 @@ void check_vclock_node(std::string_view node) {
 // ---------------------------------------------------------------------------
 // VClockView
 
-VClockView::VClockView(std::string_view encoded) : bytes_(encoded) {
+void VClockView::init(std::string_view encoded) {
+    bytes_ = encoded;
     auto p = reinterpret_cast<const unsigned char*>(encoded.data());
     const unsigned char* end = p + encoded.size();
     if (p == end || *p != kVClockFormatVersion) corrupt();
