@@ -225,6 +225,14 @@ SET enable_seqscan = off;
 EXPLAIN (COSTS OFF) SELECT i FROM sample WHERE c = '{"p": 1, "q": 2}';
 SELECT i FROM sample WHERE c = '{"p": 1, "q": 2}';
 RESET enable_seqscan;
+-- Hash partitioning (vclock_hash_extended).
+CREATE TEMP TABLE parted (i integer, c concurrent_edit.vclock) PARTITION BY HASH (c);
+CREATE TEMP TABLE parted_0 PARTITION OF parted FOR VALUES WITH (MODULUS 2, REMAINDER 0);
+CREATE TEMP TABLE parted_1 PARTITION OF parted FOR VALUES WITH (MODULUS 2, REMAINDER 1);
+INSERT INTO parted SELECT i, c FROM sample;
+SELECT count(*) AS rows, count(DISTINCT tableoid) AS partitions_used,
+       (SELECT i FROM parted WHERE c = '{"p": 1, "q": 2}') AS found
+FROM parted;
 -- No btree operator class: a partial order cannot be sorted or btree-indexed.
 SELECT pg_temp.try($$SELECT c FROM sample ORDER BY c$$);
 SELECT pg_temp.try($$SELECT count(DISTINCT c) FROM sample$$);
