@@ -74,6 +74,8 @@ public:
     std::size_t size() const noexcept { return count_; }
     bool empty() const noexcept { return count_ == 0; }
     std::string_view bytes() const noexcept { return bytes_; }
+    // The encoded entries (after the version byte and the entry count).
+    std::string_view entry_bytes() const noexcept { return bytes_.substr(header_); }
 
     // Counter of `node` (0 when absent).
     std::uint64_t get(std::string_view node) const;
