@@ -56,7 +56,7 @@ CREATE TABLE concurrent_edit.file_versions (
     created_by   uuid        NOT NULL,
     created_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
     session_id   uuid,
-    vector_clock jsonb,
+    vector_clock concurrent_edit.vclock,
     CONSTRAINT file_versions_pkey PRIMARY KEY (project_id, file_id, version),
     CONSTRAINT file_versions_file_fkey FOREIGN KEY (project_id, file_id)
         REFERENCES concurrent_edit.files (project_id, id) ON DELETE CASCADE,
