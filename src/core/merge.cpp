@@ -423,4 +423,34 @@ std::vector<ConflictRegion> merge_conflict_regions(std::string_view base, std::s
     return merge3(base, ours, theirs, MergeOptions{}).regions;
 }
 
+Resolution resolve(std::string_view strategy, std::string_view base, std::string_view ours,
+                   std::string_view theirs, const long long* ours_at, const long long* theirs_at) {
+    auto take = [&](std::string_view text) {
+        return Resolution{std::string(text), std::string(strategy), true, false, 0};
+    };
+    if (strategy == "last-write-wins") return take(theirs);
+    if (strategy == "first-write-wins") return take(ours);
+    if (strategy == "timestamp") {
+        if (ours_at == nullptr || theirs_at == nullptr)
+            throw Error(Errc::null_not_allowed, "strategy \"timestamp\" needs ours_at and theirs_at",
+                        {}, "Pass both timestamps, or use last-write-wins.");
+        return take(*ours_at > *theirs_at ? ours : theirs);  // a tie goes to the later write
+    }
+    if (strategy == "keep-both") {
+        MergeOptions o;
+        o.favor = MergeFavor::union_;
+        return take(merge3(base, ours, theirs, o).content);
+    }
+    if (strategy == "merge-with-markers" || strategy == "smart-merge") {
+        MergeResult m = merge3(base, ours, theirs);
+        Resolution r{std::move(m.content), std::string(strategy), m.clean, !m.clean, m.conflicts};
+        if (strategy == "smart-merge") r.strategy = m.clean ? "smart-merge-auto" : "smart-merge-manual";
+        return r;
+    }
+    throw Error(Errc::invalid_parameter, "unknown resolution strategy \"" + std::string(strategy) + "\"",
+                {},
+                "Valid strategies are last-write-wins, first-write-wins, merge-with-markers, "
+                "smart-merge, keep-both and timestamp.");
+}
+
 }  // namespace ce
