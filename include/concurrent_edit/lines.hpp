@@ -27,7 +27,8 @@ std::vector<std::string_view> split_lines(std::string_view text);
 // The interned texts must outlive the interner (keys are views into them).
 class LineInterner {
 public:
-    LineInterner();
+    // expected_lines sizes the table (the total number of lines to be interned).
+    explicit LineInterner(std::size_t expected_lines = 0);
     // Interns every line of `lines`; returns their ids.
     std::vector<std::uint32_t> intern(const std::vector<std::string_view>& lines);
     std::uint32_t intern(std::string_view line);

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <memory>
 
 #include <dtl/dtl.hpp>
 
@@ -87,12 +88,14 @@ void prepare(File& f1, File& f2, std::size_t id_count, InterruptTicker& ticker) 
     ticker.tick(static_cast<std::size_t>(start + tail));
 
     // Occurrences of each id in each whole file (capped: only "none, some, many" matter).
-    std::vector<std::uint32_t> count1(id_count, 0), count2(id_count, 0);
+    std::vector<std::uint32_t> counts(2 * id_count, 0);
+    std::uint32_t* count1 = counts.data();
+    std::uint32_t* count2 = counts.data() + id_count;
     for (long i = 0; i < f1.n; ++i) ++count1[f1.ids[i]];
     for (long i = 0; i < f2.n; ++i) ++count2[f2.ids[i]];
     ticker.tick(static_cast<std::size_t>(f1.n + f2.n));
 
-    auto reduce = [&](File& f, long end, const std::vector<std::uint32_t>& other_count) {
+    auto reduce = [&](File& f, long end, const std::uint32_t* other_count) {
         long mlim = std::min(bogosqrt(f.n), kMaxEqLimit);
         std::vector<char> dis(static_cast<std::size_t>(f.n) + 1, 0);
         for (long i = start; i <= end; ++i) {
@@ -101,6 +104,8 @@ void prepare(File& f1, File& f2, std::size_t id_count, InterruptTicker& ticker) 
         }
         f.reduced.clear();
         f.index.clear();
+        f.reduced.reserve(static_cast<std::size_t>(std::max(0L, end - start + 1)));
+        f.index.reserve(f.reduced.capacity());
         for (long i = start; i <= end; ++i) {
             char d = dis[static_cast<std::size_t>(i)];
             if (d == 1 || (d == 2 && !discard_multimatch(dis, i, start, end))) {
@@ -123,9 +128,11 @@ public:
     Myers(File& f1, File& f2, InterruptTicker& ticker) : f1_(f1), f2_(f2), ticker_(ticker) {
         long n1 = static_cast<long>(f1.reduced.size()), n2 = static_cast<long>(f2.reduced.size());
         long ndiags = n1 + n2 + 3;
-        kv_.assign(static_cast<std::size_t>(2 * ndiags + 2), 0);
-        kvdf_ = kv_.data() + n2 + 1;
-        kvdb_ = kv_.data() + ndiags + n2 + 1;
+        // Left uninitialized on purpose: split() writes every entry before reading it,
+        // so only the diagonals actually explored are ever touched.
+        kv_.reset(new long[static_cast<std::size_t>(2 * ndiags + 2)]);
+        kvdf_ = kv_.get() + n2 + 1;
+        kvdb_ = kv_.get() + ndiags + n2 + 1;
         mxcost_ = std::max(bogosqrt(ndiags), kMaxCostMin);
         h1_ = f1.reduced.data();
         h2_ = f2.reduced.data();
@@ -297,7 +304,7 @@ private:
     File& f1_;
     File& f2_;
     InterruptTicker& ticker_;
-    std::vector<long> kv_;
+    std::unique_ptr<long[]> kv_;
     long* kvdf_;
     long* kvdb_;
     long mxcost_;
@@ -472,7 +479,7 @@ TextPair diff_texts(std::string_view old_text, std::string_view new_text) {
     TextPair t;
     t.old_lines = split_lines(old_text);
     t.new_lines = split_lines(new_text);
-    LineInterner interner;
+    LineInterner interner(t.old_lines.size() + t.new_lines.size());
     auto a = interner.intern(t.old_lines);
     auto b = interner.intern(t.new_lines);
     t.changes = diff_ids(a.data(), a.size(), b.data(), b.size(), interner.size());

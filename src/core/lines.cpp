@@ -1,5 +1,6 @@
 #include "concurrent_edit/lines.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "concurrent_edit/error.hpp"
@@ -12,10 +13,17 @@ std::vector<std::string_view> split_lines(std::string_view text) {
         throw Error(Errc::limit_exceeded, "text too large for a line diff",
                     "The text has " + std::to_string(text.size()) + " bytes; the limit is " +
                         std::to_string(kMaxTextBytes) + ".");
-    std::vector<std::string_view> lines;
-    InterruptTicker ticker(1 << 16);
     const char* p = text.data();
     const char* end = p + text.size();
+    // Count first, so the vector is allocated once (page faults are costly).
+    std::size_t count = 0;
+    for (const char* q = p; q < end; ++count) {
+        const void* nl = std::memchr(q, '\n', static_cast<std::size_t>(end - q));
+        q = nl != nullptr ? static_cast<const char*>(nl) + 1 : end;
+    }
+    std::vector<std::string_view> lines;
+    lines.reserve(count);
+    InterruptTicker ticker(1 << 16);
     while (p < end) {
         const void* nl = std::memchr(p, '\n', static_cast<std::size_t>(end - p));
         const char* stop = nl != nullptr ? static_cast<const char*>(nl) + 1 : end;
@@ -62,7 +70,14 @@ inline std::uint64_t hash_line(std::string_view s) {
 
 }  // namespace
 
-LineInterner::LineInterner() : slots_(1024, 0), mask_(1023) {}
+LineInterner::LineInterner(std::size_t expected_lines) {
+    std::size_t cap = 1024;
+    while (cap < expected_lines * 2) cap *= 2;
+    slots_.assign(cap, 0);
+    mask_ = cap - 1;
+    keys_.reserve(std::min<std::size_t>(expected_lines, cap / 2));
+    hashes_.reserve(keys_.capacity());
+}
 
 void LineInterner::grow() {
     std::size_t cap = slots_.size() * 2;

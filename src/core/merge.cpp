@@ -323,7 +323,7 @@ MergeResult merge3(std::string_view base_text, std::string_view ours_text,
     base.lines = split_lines(base_text);
     ours.lines = split_lines(ours_text);
     theirs.lines = split_lines(theirs_text);
-    LineInterner interner;
+    LineInterner interner(base.lines.size() + ours.lines.size() + theirs.lines.size());
     base.ids = interner.intern(base.lines);
     ours.ids = interner.intern(ours.lines);
     theirs.ids = interner.intern(theirs.lines);

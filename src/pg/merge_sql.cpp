@@ -19,14 +19,21 @@ constexpr std::size_t kMaxLabelBytes = 1024;
 
 std::string to_string(const ce::pg::TextArg& a) { return std::string(a.data, a.len); }
 
-// Builds the composite result of a function with OUT parameters.
+// Builds the composite result of a function with OUT parameters. The blessed tuple
+// descriptor is cached in fn_extra, so repeated calls skip the catalog work.
 Datum make_record(FunctionCallInfo fcinfo, Datum* values, bool* nulls) {
     return ce::pg::pg_call([fcinfo, values, nulls] {
-        TupleDesc desc;
-        if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
-            ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                            errmsg("function returning record called in context that cannot accept type record")));
-        desc = BlessTupleDesc(desc);
+        auto desc = static_cast<TupleDesc>(fcinfo->flinfo->fn_extra);
+        if (desc == nullptr) {
+            TupleDesc found;
+            if (get_call_result_type(fcinfo, nullptr, &found) != TYPEFUNC_COMPOSITE)
+                ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                                errmsg("function returning record called in context that cannot accept type record")));
+            MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+            desc = BlessTupleDesc(CreateTupleDescCopy(found));
+            MemoryContextSwitchTo(old);
+            fcinfo->flinfo->fn_extra = desc;
+        }
         return HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
     });
 }
