@@ -450,6 +450,25 @@ std::vector<DiffChange> build_script(const File& f1, const File& f2) {
 std::vector<DiffChange> diff_ids(const std::uint32_t* a, std::size_t na, const std::uint32_t* b,
                                  std::size_t nb, std::size_t id_count, DiffAlgorithm algorithm) {
     InterruptTicker ticker(1 << 14);
+    // A small diff over a large id space (a conflict refined inside a big merge)
+    // gets local ids, so the per-id counters stay proportional to this diff.
+    std::vector<std::uint32_t> local;
+    if (id_count > 4 * (na + nb) + 1024) {
+        std::vector<std::uint32_t> distinct(a, a + na);
+        distinct.insert(distinct.end(), b, b + nb);
+        std::sort(distinct.begin(), distinct.end());
+        distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+        auto rank = [&](std::uint32_t id) {
+            return static_cast<std::uint32_t>(
+                std::lower_bound(distinct.begin(), distinct.end(), id) - distinct.begin());
+        };
+        local.reserve(na + nb);
+        for (std::size_t i = 0; i < na; ++i) local.push_back(rank(a[i]));
+        for (std::size_t i = 0; i < nb; ++i) local.push_back(rank(b[i]));
+        a = local.data();
+        b = local.data() + na;
+        id_count = distinct.size();
+    }
     File f1, f2;
     f1.init(a, static_cast<long>(na));
     f2.init(b, static_cast<long>(nb));

@@ -44,7 +44,6 @@ struct Chunk {
 };
 
 struct Text {
-    std::string_view all;
     std::vector<std::string_view> lines;
     std::vector<std::uint32_t> ids;
     long n() const { return static_cast<long>(lines.size()); }
@@ -317,9 +316,6 @@ MergeResult merge3(std::string_view base_text, std::string_view ours_text,
 
     InterruptTicker ticker(1 << 12);
     Text base, ours, theirs;
-    base.all = base_text;
-    ours.all = ours_text;
-    theirs.all = theirs_text;
     base.lines = split_lines(base_text);
     ours.lines = split_lines(ours_text);
     theirs.lines = split_lines(theirs_text);

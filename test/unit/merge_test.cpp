@@ -246,3 +246,18 @@ TEST(Diff, StatCountsAddedAndRemovedLines) {
     EXPECT_EQ(s.lines_added, 2);
     EXPECT_EQ(s.lines_removed, 1);
 }
+
+TEST(Merge, ManyConflictsInALargeFileStayLinear) {
+    // 20,000 conflicts in a 200,000-line file: each refinement diff must cost in
+    // proportion to its conflict, not to the whole file.
+    std::string base, ours, theirs;
+    for (int i = 0; i < 200000; ++i) {
+        std::string l = "line " + std::to_string(i) + "\n";
+        base += l;
+        ours += i % 10 == 5 ? "ours " + l : l;
+        theirs += i % 10 == 5 ? "theirs " + l : l;
+    }
+    auto r = ce::merge3(base, ours, theirs);
+    EXPECT_EQ(r.conflicts, 20000);
+    EXPECT_EQ(r.regions[19999].base, "line 199995\n");
+}
