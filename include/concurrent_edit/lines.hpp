@@ -13,8 +13,10 @@
 
 namespace ce {
 
-// Largest number of lines in one input (line numbers are 32-bit in the API).
-inline constexpr std::size_t kMaxLines = 100'000'000;
+// Largest number of lines in one input. A merge needs up to about 40 bytes per line
+// of its three inputs; this bound keeps a hostile input (e.g. 64 MB of newlines)
+// from needing gigabytes: it is refused with Errc::limit_exceeded instead.
+inline constexpr std::size_t kMaxLines = 10'000'000;
 // Largest input accepted by the core (PostgreSQL's own limit for a text value).
 inline constexpr std::size_t kMaxTextBytes = std::size_t(1) << 30;
 

@@ -21,6 +21,10 @@ std::vector<std::string_view> split_lines(std::string_view text) {
         const void* nl = std::memchr(q, '\n', static_cast<std::size_t>(end - q));
         q = nl != nullptr ? static_cast<const char*>(nl) + 1 : end;
     }
+    if (count > kMaxLines)
+        throw Error(Errc::limit_exceeded, "text has too many lines for a line diff",
+                    "The text has " + std::to_string(count) + " lines; the limit is " +
+                        std::to_string(kMaxLines) + ".");
     std::vector<std::string_view> lines;
     lines.reserve(count);
     InterruptTicker ticker(1 << 16);
@@ -31,10 +35,6 @@ std::vector<std::string_view> split_lines(std::string_view text) {
         p = stop;
         ticker.tick();
     }
-    if (lines.size() > kMaxLines)
-        throw Error(Errc::limit_exceeded, "text has too many lines for a line diff",
-                    "The text has " + std::to_string(lines.size()) + " lines; the limit is " +
-                        std::to_string(kMaxLines) + ".");
     return lines;
 }
 

@@ -24,6 +24,12 @@ TEST(Lines, SplitKeepsLineEndsAndALastLineWithoutNewline) {
     EXPECT_TRUE(ce::split_lines("").empty());
 }
 
+TEST(Lines, TooManyLinesIsALimitError) {
+    std::string many(ce::kMaxLines + 1, '\n');  // refused after counting, before allocating
+    EXPECT_CE_ERROR(ce::split_lines(many), Errc::limit_exceeded);
+    EXPECT_CE_ERROR(ce::merge3("a\n", many, "b\n"), Errc::limit_exceeded);
+}
+
 TEST(Lines, InternerGivesEqualLinesEqualIds) {
     std::string a = "x\ny\nx\nx", b = "y\nx\n";
     ce::LineInterner in;
