@@ -47,8 +47,7 @@ MergeStyle parse_merge_style(std::string_view);  // throws ce::Error(Errc::inval
 MergeFavor parse_merge_favor(std::string_view);  // throws ce::Error(Errc::invalid_parameter)
 
 // The conflict regions git would report for merge(base, ours, theirs) with favor none and
-// style merge, without building the merged text. Used by merge_conflicts() and
-// changes_overlap().
+// style merge (merge3(...).regions). Used by merge_conflicts() and changes_overlap().
 std::vector<ConflictRegion> merge_conflict_regions(std::string_view base, std::string_view ours,
                                                    std::string_view theirs);
 
