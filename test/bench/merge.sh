@@ -9,6 +9,7 @@
 set -euo pipefail
 : "${ROOT:?}" "${BUILD:?}"
 RUNS=${MERGE_BENCH_RUNS:-21}
+div() { awk -v a="$1" -v b="$2" -v m="${3:-1}" 'BEGIN { printf "%.6f", a * m / b }'; }
 bin=$BUILD/bench/merge_bench
 mkdir -p "$BUILD/bench"
 g++ -std=c++17 -O2 -I"$ROOT/include" "$ROOT/test/bench/merge_bench.cpp" \
@@ -21,7 +22,7 @@ for c in a10 a100 a1000 b2000 rewrite repeated; do
   read -r _ _ g_ms g_mb _ g_conf g_hash < <("$bin" libgit2 "$c" "$RUNS")
   same=no; [[ "$ce_hash" == "$g_hash" && "$ce_conf" == "$g_conf" ]] && same=yes
   printf '%-9s %12.3f %12.3f %8.2f %10.1f %10.1f %9s %s\n' "$c" "$ce_ms" "$g_ms" \
-    "$(echo "$ce_ms / $g_ms" | bc -l)" "$ce_mb" "$g_mb" "$ce_conf" "$same"
+    "$(div "$ce_ms" "$g_ms")" "$ce_mb" "$g_mb" "$ce_conf" "$same"
 done
 echo "cases: a10/a100/a1000 = 10,000-line file with 10/100/1,000 scattered edits per side;"
 echo "       b2000 = 100,000 lines, 2,000 edits per side; rewrite = ours rewrites all 10,000"
@@ -44,9 +45,9 @@ for c in small a100; do
   ms=$(psql -qXAt -c "EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON)
         SELECT sum((concurrent_edit.merge3(t.base, t.ours, t.theirs)).conflicts)
         FROM merge_bench_$c t, generate_series(1, $calls)" | grep -o '"Execution Time": [0-9.]*' | awk '{print $3}')
-  sql_us=$(echo "$ms * 1000 / $calls" | bc -l)
-  core_us=$(echo "$core_ms * 1000" | bc -l)
-  printf '%-9s %14.1f %14.1f %8.2f\n' "$c" "$sql_us" "$core_us" "$(echo "$sql_us / $core_us" | bc -l)"
+  sql_us=$(div "$ms" "$calls" 1000)
+  core_us=$(div "$core_ms" 1 1000)
+  printf '%-9s %14.1f %14.1f %8.2f\n' "$c" "$sql_us" "$core_us" "$(div "$sql_us" "$core_us")"
 done
 echo "cases: small = 100-line file with 2 edits per side; a100 as above. The SQL figure"
 echo "includes detoasting the three inputs and building the result record."
