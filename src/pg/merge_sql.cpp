@@ -8,10 +8,6 @@
 #include "pg/boundary.hpp"
 #include "pg/guc.hpp"
 
-extern "C" {
-#include "utils/timestamp.h"
-}
-
 namespace {
 
 // Largest label accepted (a marker line carries it).
@@ -171,8 +167,9 @@ CE_FUNCTION(ce_resolve) {
     ce::pg::TextArg ours = ce::pg::text_arg(fcinfo, 2, "ours", max);
     ce::pg::TextArg theirs = ce::pg::text_arg(fcinfo, 3, "theirs", max);
     bool has_ours_at = !PG_ARGISNULL(4), has_theirs_at = !PG_ARGISNULL(5);
-    long long ours_at = has_ours_at ? PG_GETARG_TIMESTAMPTZ(4) : 0;
-    long long theirs_at = has_theirs_at ? PG_GETARG_TIMESTAMPTZ(5) : 0;
+    // timestamptz is an int64 Datum (microseconds); compared as such.
+    long long ours_at = has_ours_at ? DatumGetInt64(PG_GETARG_DATUM(4)) : 0;
+    long long theirs_at = has_theirs_at ? DatumGetInt64(PG_GETARG_DATUM(5)) : 0;
     return ce::pg::guard([&]() -> Datum {
         ce::Resolution r = ce::resolve(strategy.view(), base.view(), ours.view(), theirs.view(),
                                        has_ours_at ? &ours_at : nullptr,

@@ -372,7 +372,7 @@ TEST(MergeVsGit, DtlCoreDisagreementRate) {
 TEST(DiffVsGit, HunksMatchGitDiffAndApply) {
     if (!have_tool("git")) GTEST_SKIP() << "git not installed";
     const bool have_patch = have_tool("patch");  // comes with build-essential (dpkg-dev)
-    const std::uint64_t iterations = env_u64("CE_MERGE_DIFF_ITERATIONS", 3000) / 6;
+    const std::uint64_t iterations = env_u64("CE_MERGE_DIFF_ITERATIONS", 3000) / 10;
     Scratch s;
     const Kind kinds[] = {Kind::unique, Kind::repeated, Kind::code, Kind::moves};
     int failures = 0;
