@@ -52,30 +52,55 @@ struct File {
 };
 
 // Should a line with many matches (dis == 2) be set aside? Only when it sits in a
-// run of lines that mostly have no match at all.
-bool discard_multimatch(const std::vector<char>& dis, long i, long s, long e) {
-    if (i - s > kSimScanWindow) s = i - kSimScanWindow;
-    if (e - i > kSimScanWindow) e = i + kSimScanWindow;
-    long none_before = 0, multi_before = 1;
-    for (long r = 1; i - r >= s; ++r) {
-        char d = dis[static_cast<std::size_t>(i - r)];
-        if (d == 0) ++none_before;
-        else if (d == 2) ++multi_before;
-        else break;
+// run of lines that mostly have no match at all (dis == 0): the run around it, cut
+// at the first line with a few matches (dis == 1) and at kSimScanWindow lines on
+// each side, must hold no-match lines on both sides, and more than three no-match
+// lines per many-match line. The scan is answered in O(1) per line from prefix
+// counts (a direct scan costs 2 * kSimScanWindow steps per line on repetitive text).
+class MultiMatchRuns {
+public:
+    MultiMatchRuns(const std::vector<char>& dis, long start, long end)
+        : dis_(dis), start_(start), end_(end) {
+        std::size_t len = static_cast<std::size_t>(std::max(0L, end - start + 1));
+        zeros_.assign(len + 1, 0);
+        next_one_.assign(len, end + 1);
+        for (long i = start; i <= end; ++i)
+            zeros_[i - start + 1] = zeros_[i - start] + (at(i) == 0 ? 1 : 0);
+        long next = end + 1;
+        for (long i = end; i >= start; --i) {
+            next_one_[i - start] = next;
+            if (at(i) == 1) next = i;
+        }
+        last_one_ = start - 1;
     }
-    if (none_before == 0) return false;
-    long none_after = 0, multi_after = 1;
-    for (long r = 1; i + r <= e; ++r) {
-        char d = dis[static_cast<std::size_t>(i + r)];
-        if (d == 0) ++none_after;
-        else if (d == 2) ++multi_after;
-        else break;
+
+    // Must be called for increasing i (it tracks the last dis == 1 line seen).
+    bool discard(long i) {
+        long lo = std::max({start_, i - kSimScanWindow, last_one_ + 1});
+        long none_before = zeros(lo, i);
+        if (none_before == 0) return false;
+        long hi = std::min({end_, i + kSimScanWindow, next_one_[i - start_] - 1});
+        long none_after = zeros(i + 1, hi + 1);
+        if (none_after == 0) return false;
+        long multi = 2 + ((i - lo) - none_before) + ((hi - i) - none_after);
+        long none = none_before + none_after;
+        return multi * kDiscardRun < multi + none;
     }
-    if (none_after == 0) return false;
-    long none = none_before + none_after;
-    long multi = multi_before + multi_after;
-    return multi * kDiscardRun < multi + none;
-}
+    void seen(long i) {
+        if (at(i) == 1) last_one_ = i;
+    }
+
+private:
+    char at(long i) const { return dis_[static_cast<std::size_t>(i)]; }
+    long zeros(long from, long to) const {  // no-match lines in [from, to)
+        return from >= to ? 0 : zeros_[to - start_] - zeros_[from - start_];
+    }
+    const std::vector<char>& dis_;
+    long start_, end_;
+    std::vector<std::int32_t> zeros_;
+    std::vector<long> next_one_;
+    long last_one_;
+};
 
 // Trims the common ends, then sets aside lines without a match on the other side.
 void prepare(File& f1, File& f2, std::size_t id_count, InterruptTicker& ticker) {
@@ -106,14 +131,16 @@ void prepare(File& f1, File& f2, std::size_t id_count, InterruptTicker& ticker) 
         f.index.clear();
         f.reduced.reserve(static_cast<std::size_t>(std::max(0L, end - start + 1)));
         f.index.reserve(f.reduced.capacity());
+        MultiMatchRuns runs(dis, start, end);
         for (long i = start; i <= end; ++i) {
             char d = dis[static_cast<std::size_t>(i)];
-            if (d == 1 || (d == 2 && !discard_multimatch(dis, i, start, end))) {
+            if (d == 1 || (d == 2 && !runs.discard(i))) {
                 f.index.push_back(i);
                 f.reduced.push_back(f.ids[i]);
             } else {
                 f.changed[i] = 1;
             }
+            runs.seen(i);
             ticker.tick();
         }
     };
