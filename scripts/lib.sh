@@ -2,7 +2,9 @@
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BUILD:-$ROOT/build}
-PG_CONFIG=${PG_CONFIG:-pg_config}
+if [[ -z "${PG_CONFIG:-}" ]]; then
+  if [[ -x /usr/lib/postgresql/15/bin/pg_config ]]; then PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config; else PG_CONFIG=pg_config; fi
+fi
 PG_BINDIR=$($PG_CONFIG --bindir)
 PG_PKGLIBDIR=$($PG_CONFIG --pkglibdir)
 PG_SHAREDIR=$($PG_CONFIG --sharedir)
