@@ -47,9 +47,26 @@ MergeStyle parse_merge_style(std::string_view);  // throws ce::Error(Errc::inval
 MergeFavor parse_merge_favor(std::string_view);  // throws ce::Error(Errc::invalid_parameter)
 
 // The conflict regions git would report for merge(base, ours, theirs) with favor none and
-// style merge, without building the merged text. Used by merge_conflicts() and
-// changes_overlap().
+// style merge (merge3(...).regions). Used by merge_conflicts() and changes_overlap().
 std::vector<ConflictRegion> merge_conflict_regions(std::string_view base, std::string_view ours,
                                                    std::string_view theirs);
+
+// Conflict resolution strategies (the seed's vocabulary). "ours" is the current,
+// first-written side, "theirs" the incoming, later one. Timestamps are opaque
+// comparable integers (microseconds in the SQL layer); nullptr when unknown.
+struct Resolution {
+    std::string content;
+    std::string strategy;  // as applied: smart-merge reports smart-merge-auto / -manual
+    bool auto_resolved;
+    bool manual_intervention_required;
+    int conflicts;  // conflict regions left (with markers) in content
+};
+
+// Strategies: last-write-wins, first-write-wins, merge-with-markers, smart-merge,
+// keep-both, timestamp. Unknown -> Errc::invalid_parameter (hint lists them);
+// timestamp without both timestamps -> Errc::null_not_allowed.
+Resolution resolve(std::string_view strategy, std::string_view base, std::string_view ours,
+                   std::string_view theirs, const long long* ours_at = nullptr,
+                   const long long* theirs_at = nullptr);
 
 }  // namespace ce
