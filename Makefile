@@ -59,8 +59,10 @@ deps:
 else
 include $(PGXS)
 
-# The C++ standard must also reach the LLVM bitcode (JIT inlining) step.
-override BITCODE_CXXFLAGS += -std=c++17 -Wno-register
+# The C++ standard must also reach the LLVM bitcode (JIT inlining) step. No
+# constructor/destructor aliases in the bitcode: PostgreSQL 15's JIT inliner
+# aborts the server on a GlobalAlias (seen with an out-of-line constructor).
+override BITCODE_CXXFLAGS += -std=c++17 -Wno-register -Xclang -mno-constructor-aliases
 
 # ---------------------------------------------------------------------------
 # Layering: the pure core is compiled WITHOUT any PostgreSQL include directory,

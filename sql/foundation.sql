@@ -59,6 +59,14 @@ SELECT concurrent_edit.normalize_path(NULL) IS NULL AS strict_null;
 SELECT concurrent_edit.content_hash(t) = encode(sha256(convert_to(t, 'UTF8')), 'hex') AS same
 FROM (VALUES (''), ('hello'), (E'line 1\nline 2\n'), ('d' || chr(233) || 'j' || chr(224)), (repeat('x', 100000))) v(t);
 
+-- JIT inlining of the C++ functions' bitcode (the build must not emit constructor
+-- aliases, which PostgreSQL's inliner cannot handle): forced on for a scan.
+SET jit = on; SET jit_above_cost = 0; SET jit_inline_above_cost = 0; SET jit_optimize_above_cost = 0;
+SELECT count(DISTINCT concurrent_edit.content_hash(i::text)) AS hashes,
+       count(DISTINCT concurrent_edit.normalize_path('./dir\' || i || '/file')) AS paths
+FROM generate_series(1, 20000) i;
+RESET jit; RESET jit_above_cost; RESET jit_inline_above_cost; RESET jit_optimize_above_cost;
+
 -- The boundary, direction 1: C++ exceptions become SQL errors with specific SQLSTATEs,
 -- and the backend survives every one of them.
 SELECT pg_backend_pid() AS pid_before \gset
