@@ -445,6 +445,7 @@ WriteOutcome write_file(const WriteRequest& req) {
     opts.base_label = "version " + std::to_string(*base);
     opts.theirs_label = "proposed";
     opts.style = conflict_style();
+    opts.algorithm = diff_algorithm();
     switch (req.strategy) {
         case Strategy::keep_both: opts.favor = ce::MergeFavor::union_; break;
         case Strategy::queue: opts.favor = ce::MergeFavor::theirs; break;
@@ -878,6 +879,7 @@ CE_FUNCTION(ce_resolve_conflict) {
             opts.ours_label = "version " + std::to_string(h.head_version);
             opts.base_label = "version " + std::to_string(ours_version);
             opts.theirs_label = "resolution";
+            opts.algorithm = diff_algorithm();
             ce::MergeResult m = ce::merge3(base->content, head->content, content.view(), opts);
             if (!m.clean)
                 throw SqlError(CE_ERRCODE_STALE_VERSION,
