@@ -398,3 +398,39 @@ END
 $$;
 COMMENT ON FUNCTION concurrent_edit.changes_since(uuid, bigint, integer) IS
     'Events of a project after a cursor, in order (the same events NOTIFY sent): a client that was disconnected catches up from the last cursor it saw (0 for all). VC012 if that cursor was pruned.';
+
+CREATE FUNCTION concurrent_edit.prune_changes(older_than interval DEFAULT '30 days', project_id uuid DEFAULT NULL)
+    RETURNS bigint
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record;
+    n bigint := 0;
+    k bigint;
+BEGIN
+    IF prune_changes.older_than IS NULL OR prune_changes.older_than < interval '0' THEN
+        RAISE EXCEPTION 'older_than must be a non-negative interval' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOR r IN
+        SELECT f.project_id, max(l.cursor) AS upto
+        FROM concurrent_edit.change_feeds f
+        JOIN concurrent_edit.change_log l ON l.project_id = f.project_id
+        WHERE (prune_changes.project_id IS NULL OR f.project_id = prune_changes.project_id)
+          AND l.created_at < now() - prune_changes.older_than
+        GROUP BY f.project_id
+        ORDER BY f.project_id
+    LOOP
+        -- The feed row lock keeps sequencers of the project out while we cut.
+        PERFORM 1 FROM concurrent_edit.change_feeds f WHERE f.project_id = r.project_id FOR UPDATE;
+        DELETE FROM concurrent_edit.change_log l WHERE l.project_id = r.project_id AND l.cursor <= r.upto;
+        GET DIAGNOSTICS k = ROW_COUNT;
+        UPDATE concurrent_edit.change_feeds f SET pruned_through = greatest(f.pruned_through, r.upto)
+        WHERE f.project_id = r.project_id;
+        n := n + k;
+    END LOOP;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION concurrent_edit.prune_changes(interval, uuid) IS
+    'Administrators: deletes change feed events older than older_than (of one project or all) and records up to which cursor the feed was pruned; changes_since() then refuses older cursors with VC012. Returns how many events were deleted.';
