@@ -21,6 +21,14 @@
 #include "pg/spi.hpp"
 #include "pg/vclock.hpp"
 
+extern "C" {
+#include "access/transam.h"
+#include "access/xact.h"
+#include "storage/lock.h"
+#include "storage/proc.h"
+#include "storage/sinvaladt.h"
+}
+
 namespace ce::pg {
 
 // ---------------------------------------------------------------------------
@@ -58,9 +66,73 @@ Strategy parse_strategy(std::string_view s) {
                    "timestamp, queue.");
 }
 
-// The file row, locked FOR UPDATE, with the exclusive lock another session holds on it.
-FileHead lock_file(const pg_uuid_t& file_id, const pg_uuid_t& session_id, bool for_update) {
-    static Statement q_update(
+namespace {
+
+// Writers of one file also serialize on a transaction-scoped heavyweight lock of
+// their own advisory tag ("CEFW", hash of the file id), taken before the row lock.
+// It lets a transaction that already holds other files apply wait-die: it waits
+// only for an older holder, and a younger one gets a retryable 40001 at once, so
+// transactions writing several files in different orders never deadlock.
+constexpr uint32 kFileWriteTagClass = 0x43454657;  // "CEFW"
+int files_locked_in_xact = 0;
+
+LOCKTAG file_write_tag(const pg_uuid_t& file_id) {
+    uint32 h = 2166136261u;
+    for (unsigned char b : file_id.data) h = (h ^ b) * 16777619u;
+    LOCKTAG tag;
+    SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, kFileWriteTagClass, h, 2);
+    return tag;
+}
+
+// True when a holder of `tag` is an older transaction than ours.
+bool older_transaction_holds(const LOCKTAG& tag) {
+    TransactionId mine = GetTopTransactionIdIfAny();
+    if (!TransactionIdIsValid(mine)) return false;
+    int n = 0;
+    VirtualTransactionId* vxids = GetLockConflicts(&tag, ExclusiveLock, &n);
+    for (int i = 0; i < n && VirtualTransactionIdIsValid(vxids[i]); ++i) {
+        PGPROC* proc = BackendIdGetProc(vxids[i].backendId);
+        if (proc == nullptr) continue;
+        TransactionId theirs = proc->xid;
+        if (TransactionIdIsValid(theirs) && TransactionIdPrecedes(theirs, mine)) return true;
+    }
+    return false;
+}
+
+void take_file_write_lock(const pg_uuid_t& file_id) {
+    LOCKTAG tag = file_write_tag(file_id);
+    bool die = pg_call([&tag] {
+        if (LockHeldByMe(&tag, ExclusiveLock)) return false;
+        if (LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL) return false;
+        if (files_locked_in_xact > 0 && older_transaction_holds(tag)) return true;
+        (void)LockAcquire(&tag, ExclusiveLock, false, false);
+        return false;
+    });
+    if (die)
+        throw SqlError(ERRCODE_T_R_SERIALIZATION_FAILURE,
+                       "could not serialize access: file " + uuid_to_string(file_id) +
+                           " is being written by an older transaction",
+                       "{\"file_id\": " + json_uuid(file_id) + "}",
+                       "This transaction already writes other files; waiting could deadlock. "
+                       "Roll back and retry the transaction.");
+    ++files_locked_in_xact;
+}
+
+void files_xact_callback(XactEvent event, void*) {
+    if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PREPARE ||
+        event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT)
+        files_locked_in_xact = 0;
+}
+
+}  // namespace
+
+void register_file_callbacks() { RegisterXactCallback(files_xact_callback, nullptr); }
+
+// The file row, locked FOR NO KEY UPDATE (writers serialize; foreign-key checks of
+// drafts, locks and versions are not blocked), with the exclusive lock another
+// session holds on it.
+FileHead lock_file(const pg_uuid_t& file_id, const pg_uuid_t& session_id) {
+    static Statement q(
         "SELECT f.project_id, f.head_version, f.head_hash, f.deleted_at IS NOT NULL, f.updated_by, "
         "       to_json(f.updated_at)::text, f.path, f.normalized_path, "
         "       lk.session_id, lk.holder, to_json(lk.expires_at)::text, f.updated_at, "
@@ -70,15 +142,9 @@ FileHead lock_file(const pg_uuid_t& file_id, const pg_uuid_t& session_id, bool f
         "   WHERE l.project_id = f.project_id AND l.file_id = f.id AND l.lock_type = 'exclusive' "
         "     AND l.expires_at > clock_timestamp() AND l.session_id IS DISTINCT FROM $2 "
         "   ORDER BY l.expires_at DESC LIMIT 1) lk ON true "
-        "WHERE f.id = $1 FOR UPDATE OF f",
+        "WHERE f.id = $1 FOR NO KEY UPDATE OF f",
         {UUIDOID, UUIDOID});
-    static Statement q_share(
-        "SELECT f.project_id, f.head_version, f.head_hash, f.deleted_at IS NOT NULL, f.updated_by, "
-        "       to_json(f.updated_at)::text, f.path, f.normalized_path, "
-        "       NULL::uuid, NULL::uuid, NULL::text, f.updated_at, coalesce(f.head_clock::text, '{}') "
-        "FROM concurrent_edit.files f WHERE f.id = $1 FOR SHARE OF f",
-        {UUIDOID, UUIDOID});
-    Statement& q = for_update ? q_update : q_share;
+    take_file_write_lock(file_id);
     Rows r = q.run({uuid_datum(file_id), uuid_datum(session_id)}, uuid_is_null(session_id) ? " n" : "  ");
     if (r.empty())
         throw SqlError(CE_ERRCODE_FILE_NOT_FOUND, "file " + uuid_to_string(file_id) + " does not exist");
@@ -306,7 +372,7 @@ pg_uuid_t record_conflict(const FileHead& h, const char* kind, int32 base_versio
 // write()
 
 WriteOutcome write_file(const WriteRequest& req) {
-    FileHead h = lock_file(req.file_id, req.session.null ? pg_uuid_t{} : req.session.value, true);
+    FileHead h = lock_file(req.file_id, req.session.null ? pg_uuid_t{} : req.session.value);
     pg_uuid_t author = resolve_author(req.author, req.session, h.project_id, nullptr);
     pg_uuid_t session_id = req.session.null ? pg_uuid_t{} : req.session.value;
     const char* sname = strategy_name(req.strategy);
@@ -710,7 +776,7 @@ CE_FUNCTION(ce_delete_file) {
     return guard([&]() -> Datum {
         Spi spi;
         pg_uuid_t sid = session.null ? pg_uuid_t{} : session.value;
-        FileHead h = lock_file(file_id.value, sid, true);
+        FileHead h = lock_file(file_id.value, sid);
         pg_uuid_t who = resolve_author(author, session, h.project_id, nullptr);
         if (h.deleted)
             throw SqlError(CE_ERRCODE_FILE_DELETED, "file " + uuid_to_string(h.id) + " is already deleted",
@@ -785,7 +851,7 @@ CE_FUNCTION(ce_rename_file) {
         std::string normalized = ce::normalize_path(new_path.view());
         Spi spi;
         pg_uuid_t sid = session.null ? pg_uuid_t{} : session.value;
-        FileHead h = lock_file(file_id.value, sid, true);
+        FileHead h = lock_file(file_id.value, sid);
         pg_uuid_t who = resolve_author(author, session, h.project_id, nullptr);
         if (h.deleted)
             throw SqlError(CE_ERRCODE_FILE_DELETED, "file " + uuid_to_string(h.id) + " was deleted",
@@ -854,7 +920,7 @@ CE_FUNCTION(ce_resolve_conflict) {
         std::string kind = c.text(0, 2);
         int32 ours_version = c.int4(0, 4);
 
-        FileHead h = lock_file(file, pg_uuid_t{}, true);
+        FileHead h = lock_file(file, pg_uuid_t{});
         std::string hash = ce::sha256_hex(content.view());
         int32 version = h.head_version;
         if (h.deleted) {

@@ -37,9 +37,12 @@ struct FileHead {
     pg_uuid_t lock_session{}, lock_holder{};
     std::string lock_expires_json;
 };
-// Reads the file row and locks it (FOR UPDATE, or FOR SHARE when !for_update).
-// VC007 when it does not exist. `session_id` is the caller's (its own lock is not "other").
-FileHead lock_file(const pg_uuid_t& file_id, const pg_uuid_t& session_id, bool for_update);
+// Locks the file for writing (wait-die against deadlocks between transactions
+// writing several files; 40001 for the younger) and reads its row FOR NO KEY
+// UPDATE. VC007 when it does not exist. `session_id` is the caller's (its own
+// lock is not "other").
+FileHead lock_file(const pg_uuid_t& file_id, const pg_uuid_t& session_id);
+void register_file_callbacks();
 // JSON DETAIL of refusals: file_id, expected_version, current_version, current_hash,
 // last_modified_by, last_modified_at (the seed's CONCURRENT_MODIFICATION data).
 std::string head_detail(const FileHead& h, std::optional<int32> expected_version,
