@@ -1,0 +1,492 @@
+// Three-way merge of JSON values. Semantics: docs/reference/json-merge.md.
+#include "concurrent_edit/json_merge.hpp"
+
+#include <algorithm>
+#include <string>
+#include <unordered_map>
+#include <utility>
+
+#include "concurrent_edit/error.hpp"
+#include "concurrent_edit/interrupt.hpp"
+
+namespace ce::json {
+
+ArrayMode parse_array_mode(std::string_view name) {
+    if (name == "auto") return ArrayMode::auto_;
+    if (name == "id") return ArrayMode::by_id;
+    if (name == "sequence") return ArrayMode::sequence;
+    if (name == "atomic") return ArrayMode::atomic;
+    std::size_t cut = std::min<std::size_t>(name.size(), 64);
+    while (cut > 0 && cut < name.size() && (static_cast<unsigned char>(name[cut]) & 0xC0) == 0x80) --cut;
+    throw Error(Errc::invalid_parameter,
+                "unknown array_mode \"" + std::string(name.substr(0, cut)) + (cut < name.size() ? "...\"" : "\""),
+                {}, "array_mode is one of: auto, id, sequence, atomic.");
+}
+
+const char* array_mode_name(ArrayMode mode) noexcept {
+    switch (mode) {
+        case ArrayMode::auto_: return "auto";
+        case ArrayMode::by_id: return "id";
+        case ArrayMode::sequence: return "sequence";
+        case ArrayMode::atomic: return "atomic";
+    }
+    return "unknown";
+}
+
+const char* conflict_kind_name(ConflictKind kind) noexcept {
+    switch (kind) {
+        case ConflictKind::modify_modify: return "modify/modify";
+        case ConflictKind::delete_modify: return "delete/modify";
+        case ConflictKind::add_add: return "add/add";
+        case ConflictKind::sequence: return "sequence";
+        case ConflictKind::order: return "order";
+    }
+    return "unknown";
+}
+
+Value path_to_value(const Path& path) {
+    std::vector<Value> steps;
+    steps.reserve(path.size());
+    for (const PathStep& s : path) {
+        switch (s.kind) {
+            case PathStep::Kind::key: steps.push_back(Value::string(s.key)); break;
+            case PathStep::Kind::index: steps.push_back(Value::number(static_cast<long long>(s.index))); break;
+            case PathStep::Kind::id: steps.push_back(Value::object({Member{"id", s.id}})); break;
+        }
+    }
+    return Value::array(std::move(steps));
+}
+
+Value conflicts_to_value(const std::vector<Conflict>& conflicts) {
+    std::vector<Value> out;
+    out.reserve(conflicts.size());
+    for (const Conflict& c : conflicts) {
+        std::vector<Member> m;
+        m.push_back({"path", path_to_value(c.path)});
+        m.push_back({"kind", Value::string(conflict_kind_name(c.kind))});
+        if (c.base) m.push_back({"base", *c.base});
+        if (c.ours) m.push_back({"ours", *c.ours});
+        if (c.theirs) m.push_back({"theirs", *c.theirs});
+        out.push_back(Value::object(std::move(m)));
+    }
+    return Value::array(std::move(out));
+}
+
+namespace {
+
+struct ValueHash {
+    std::size_t operator()(const Value& v) const noexcept { return static_cast<std::size_t>(v.hash()); }
+};
+struct ValueEq {
+    bool operator()(const Value& a, const Value& b) const { return a == b; }
+};
+template <typename T>
+using ValueMap = std::unordered_map<Value, T, ValueHash, ValueEq>;
+
+// A scalar id usable to match array elements: string, number or boolean.
+const Value* element_id(const Value& v) {
+    const Value* id = v.find("id");
+    return id != nullptr && (id->is_string() || id->is_number() || id->is_bool()) ? id : nullptr;
+}
+
+// Every element is an object with a scalar "id", unique within the array.
+bool has_unique_ids(const Value& array) {
+    ValueMap<bool> seen;
+    for (const Value& e : array.items()) {
+        const Value* id = element_id(e);
+        if (id == nullptr || !seen.emplace(*id, true).second) return false;
+    }
+    return true;
+}
+
+// A hunk of a diff of an array against its base: base [bs, be) became side [ss, se).
+struct Hunk {
+    long bs, be, ss, se;
+};
+
+std::vector<Hunk> hunks_of(const std::vector<long>& match, long side_size) {
+    std::vector<Hunk> out;
+    const long n = static_cast<long>(match.size());
+    long i = 0, j = 0;
+    while (i < n || j < side_size) {
+        if (i < n && match[i] == j) {
+            ++i, ++j;
+            continue;
+        }
+        Hunk h{i, i, j, j};
+        while (i < n && match[i] < 0) ++i;
+        h.be = i;
+        h.se = j = i < n ? match[i] : side_size;
+        out.push_back(h);
+    }
+    return out;
+}
+
+// Do hunks from different sides touch the same part of the base? Insertions at one
+// point overlap; an insertion overlaps a range only strictly inside it; adjacent
+// ranges do not overlap.
+bool overlaps(long gs, long ge, const Hunk& h) {
+    if (gs == ge) return h.bs == gs && h.be == gs;
+    if (h.bs == h.be) return gs < h.bs && h.bs < ge;
+    return h.bs < ge && gs < h.be;
+}
+
+class Merger {
+public:
+    explicit Merger(ArrayMode mode) : mode_(mode) {}
+
+    std::vector<Conflict> conflicts;
+
+    // Merges two present sides; `b` nullptr when the base has no value here.
+    Value merge(const Value* b, const Value& o, const Value& t) {
+        ticker_.tick();
+        if (b != nullptr) {
+            const bool ob = *b == o, tb = *b == t;
+            if (ob && tb) return identical(*b, o) ? t : o;  // keep a re-spelling (1.0 -> 1.00)
+            if (ob) return t;
+            if (tb) return o;
+        }
+        if (o == t) return o;
+        if (o.is_object() && t.is_object() && (b == nullptr || b->is_object())) return merge_object(b, o, t);
+        if (o.is_array() && t.is_array() && (b == nullptr || b->is_array())) {
+            ArrayMode m = resolve(b, o, t);
+            if (m == ArrayMode::by_id) return merge_by_id(b, o, t);
+            if (m == ArrayMode::sequence && b != nullptr) return merge_sequence(*b, o, t);
+        }
+        conflict(b != nullptr ? ConflictKind::modify_modify : ConflictKind::add_add, b, &o, &t);
+        return o;
+    }
+
+private:
+    // The array mode used at this position (auto_ resolved).
+    ArrayMode resolve(const Value* b, const Value& o, const Value& t) const {
+        if (mode_ != ArrayMode::auto_ && mode_ != ArrayMode::by_id) return mode_;
+        bool ids = (b == nullptr || has_unique_ids(*b)) && has_unique_ids(o) && has_unique_ids(t);
+        if (ids) return ArrayMode::by_id;
+        return mode_ == ArrayMode::auto_ ? ArrayMode::sequence : ArrayMode::atomic;
+    }
+
+    void conflict(ConflictKind kind, const Value* b, const Value* o, const Value* t) {
+        Conflict c;
+        c.path = path_;
+        c.kind = kind;
+        if (b != nullptr) c.base = *b;
+        if (o != nullptr) c.ours = *o;
+        if (t != nullptr) c.theirs = *t;
+        conflicts.push_back(std::move(c));
+    }
+
+    void conflict_at(PathStep step, ConflictKind kind, const Value* b, const Value* o, const Value* t) {
+        path_.push_back(std::move(step));
+        conflict(kind, b, o, t);
+        path_.pop_back();
+    }
+
+    Value child(PathStep step, const Value* b, const Value& o, const Value& t) {
+        path_.push_back(std::move(step));
+        Value v = merge(b, o, t);
+        path_.pop_back();
+        return v;
+    }
+
+    static PathStep key_step(const std::string& key) {
+        PathStep s;
+        s.kind = PathStep::Kind::key;
+        s.key = key;
+        return s;
+    }
+    static PathStep index_step(std::size_t index) {
+        PathStep s;
+        s.kind = PathStep::Kind::index;
+        s.index = index;
+        return s;
+    }
+    static PathStep id_step(const Value& id) {
+        PathStep s;
+        s.kind = PathStep::Kind::id;
+        s.id = id;
+        return s;
+    }
+
+    // ------------------------------------------------------------------ objects
+    Value merge_object(const Value* b, const Value& o, const Value& t) {
+        static const std::vector<Member> none;
+        const auto& bm = b != nullptr ? b->members() : none;
+        const auto& om = o.members();
+        const auto& tm = t.members();
+        std::size_t i = 0, j = 0, k = 0;
+        std::vector<Member> out;
+        out.reserve(std::max(om.size(), tm.size()));
+        while (i < bm.size() || j < om.size() || k < tm.size()) {
+            ticker_.tick();
+            const std::string* key = nullptr;
+            for (const std::string* c : {i < bm.size() ? &bm[i].key : nullptr, j < om.size() ? &om[j].key : nullptr,
+                                         k < tm.size() ? &tm[k].key : nullptr})
+                if (c != nullptr && (key == nullptr || key_less(*c, *key))) key = c;
+            const std::string name = *key;
+            const Value* bv = i < bm.size() && bm[i].key == name ? &bm[i++].value : nullptr;
+            const Value* ov = j < om.size() && om[j].key == name ? &om[j++].value : nullptr;
+            const Value* tv = k < tm.size() && tm[k].key == name ? &tm[k++].value : nullptr;
+            if (ov != nullptr && tv != nullptr) {
+                out.push_back({name, child(key_step(name), bv, *ov, *tv)});
+            } else if (ov != nullptr) {  // theirs deleted it, or ours added it
+                if (bv == nullptr) {
+                    out.push_back({name, *ov});
+                } else if (!(*bv == *ov)) {
+                    conflict_at(key_step(name), ConflictKind::delete_modify, bv, ov, nullptr);
+                    out.push_back({name, *ov});
+                }
+            } else if (tv != nullptr) {  // ours deleted it, or theirs added it
+                if (bv == nullptr) {
+                    out.push_back({name, *tv});
+                } else if (!(*bv == *tv)) {
+                    conflict_at(key_step(name), ConflictKind::delete_modify, bv, nullptr, tv);
+                }
+            }
+            // only in base: deleted on both sides
+        }
+        return Value::object(std::move(out));
+    }
+
+    // ------------------------------------------------------------------ sequences
+    Value merge_sequence(const Value& b, const Value& o, const Value& t) {
+        const auto& B = b.items();
+        const auto& O = o.items();
+        const auto& T = t.items();
+        ValueMap<int> intern;
+        auto ids = [&](const std::vector<Value>& xs) {
+            std::vector<int> out;
+            out.reserve(xs.size());
+            for (const Value& x : xs) {
+                ticker_.tick();
+                out.push_back(intern.emplace(x, static_cast<int>(intern.size())).first->second);
+            }
+            return out;
+        };
+        const std::vector<int> ib = ids(B), io = ids(O), it = ids(T);
+        const std::vector<Hunk> ho = hunks_of(diff_match(ib, io), static_cast<long>(O.size()));
+        const std::vector<Hunk> ht = hunks_of(diff_match(ib, it), static_cast<long>(T.size()));
+
+        const std::size_t mark = conflicts.size();
+        bool overlapping = false;
+        std::vector<Value> out;
+        out.reserve(std::max(O.size(), T.size()));
+        long cursor = 0, off_o = 0, off_t = 0;  // side index = base index + offset outside hunks
+        auto copy_stable = [&](long upto) {
+            for (; cursor < upto; ++cursor) {
+                ticker_.tick();
+                const Value& bo = O[static_cast<std::size_t>(cursor + off_o)];
+                out.push_back(identical(B[cursor], bo) ? T[static_cast<std::size_t>(cursor + off_t)] : bo);
+            }
+        };
+        auto emit = [&](const std::vector<Value>& side, long from, long to) {
+            out.insert(out.end(), side.begin() + from, side.begin() + to);
+        };
+        std::size_t p = 0, q = 0;
+        while (p < ho.size() || q < ht.size()) {
+            ticker_.tick();
+            // The next group: the first hunk and every hunk of either side overlapping it.
+            auto next_is_ours = [&] {
+                if (q >= ht.size()) return true;
+                if (p >= ho.size()) return false;
+                return std::make_pair(ho[p].bs, ho[p].be) <= std::make_pair(ht[q].bs, ht[q].be);
+            };
+            const std::size_t p0 = p, q0 = q;
+            const Hunk& first = next_is_ours() ? ho[p++] : ht[q++];
+            long gs = first.bs, ge = first.be;
+            for (;;) {
+                if (p >= ho.size() && q >= ht.size()) break;
+                const bool ours = next_is_ours();
+                const Hunk& h = ours ? ho[p] : ht[q];
+                if (!overlaps(gs, ge, h)) break;
+                ge = std::max(ge, h.be);
+                (ours ? p : q)++;
+            }
+            copy_stable(gs);
+            const long os = gs + off_o, ts = gs + off_t;
+            for (std::size_t x = p0; x < p; ++x) off_o += (ho[x].se - ho[x].ss) - (ho[x].be - ho[x].bs);
+            for (std::size_t x = q0; x < q; ++x) off_t += (ht[x].se - ht[x].ss) - (ht[x].be - ht[x].bs);
+            const long oe = ge + off_o, te = ge + off_t;
+            if (q == q0) {
+                emit(O, os, oe);
+            } else if (p == p0) {
+                emit(T, ts, te);
+            } else if (oe - os == te - ts && std::equal(O.begin() + os, O.begin() + oe, T.begin() + ts)) {
+                emit(O, os, oe);  // the same change on both sides
+            } else if (gs == ge) {
+                emit(O, os, oe);  // both inserted here: ours first, then theirs
+                emit(T, ts, te);
+            } else if (ge - gs == oe - os && ge - gs == te - ts) {
+                // Both replaced the same elements one for one: merge them pairwise.
+                for (long x = 0; x < ge - gs; ++x)
+                    out.push_back(child(index_step(out.size()), &B[gs + x], O[os + x], T[ts + x]));
+            } else {
+                overlapping = true;
+                emit(O, os, oe);
+            }
+            cursor = ge;
+        }
+        copy_stable(static_cast<long>(B.size()));
+        if (overlapping) {
+            Conflict c;
+            c.path = path_;
+            c.kind = ConflictKind::sequence;
+            c.base = b;
+            c.ours = o;
+            c.theirs = t;
+            conflicts.insert(conflicts.begin() + static_cast<long>(mark), std::move(c));
+        }
+        return Value::array(std::move(out));
+    }
+
+    // ------------------------------------------------------------------ arrays by id
+    Value merge_by_id(const Value* b, const Value& o, const Value& t) {
+        static const std::vector<Value> none;
+        const auto& B = b != nullptr ? b->items() : none;
+        const auto& O = o.items();
+        const auto& T = t.items();
+        auto index = [&](const std::vector<Value>& xs) {
+            ValueMap<std::size_t> m;
+            for (std::size_t i = 0; i < xs.size(); ++i) m.emplace(*element_id(xs[i]), i);
+            return m;
+        };
+        const ValueMap<std::size_t> bi = index(B), oi = index(O), ti = index(T);
+        auto lookup = [](const ValueMap<std::size_t>& m, const Value& id) -> long {
+            auto it = m.find(id);
+            return it == m.end() ? -1 : static_cast<long>(it->second);
+        };
+
+        // Order: the relative order of the elements present on all three sides.
+        std::vector<long> seq_b, seq_o, seq_t;  // base indexes in each side's order
+        for (std::size_t i = 0; i < B.size(); ++i) {
+            const Value& id = *element_id(B[i]);
+            if (lookup(oi, id) >= 0 && lookup(ti, id) >= 0) seq_b.push_back(static_cast<long>(i));
+        }
+        auto common_order = [&](const std::vector<Value>& side, const ValueMap<std::size_t>& other,
+                                std::vector<long>& seq) {
+            for (const Value& e : side) {
+                const long bx = lookup(bi, *element_id(e));
+                if (bx >= 0 && lookup(other, *element_id(e)) >= 0) seq.push_back(bx);
+            }
+        };
+        common_order(O, ti, seq_o);
+        common_order(T, oi, seq_t);
+        const bool ours_reordered = seq_o != seq_b, theirs_reordered = seq_t != seq_b;
+        const bool primary_ours = ours_reordered || !theirs_reordered;
+        const std::size_t mark = conflicts.size();
+
+        // Merged element of every id; nullopt when it is dropped.
+        std::vector<std::optional<Value>> from_o(O.size()), from_t(T.size());
+        for (std::size_t i = 0; i < O.size(); ++i) {
+            ticker_.tick();
+            const Value& id = *element_id(O[i]);
+            const long bx = lookup(bi, id), tx = lookup(ti, id);
+            const Value* bv = bx >= 0 ? &B[static_cast<std::size_t>(bx)] : nullptr;
+            if (tx >= 0) {
+                from_o[i] = child(id_step(id), bv, O[i], T[static_cast<std::size_t>(tx)]);
+                from_t[static_cast<std::size_t>(tx)] = from_o[i];
+            } else if (bv == nullptr) {
+                from_o[i] = O[i];  // added by ours
+            } else if (!(*bv == O[i])) {
+                conflict_at(id_step(id), ConflictKind::delete_modify, bv, &O[i], nullptr);
+                from_o[i] = O[i];
+            }
+        }
+        for (std::size_t j = 0; j < T.size(); ++j) {
+            ticker_.tick();
+            const Value& id = *element_id(T[j]);
+            if (lookup(oi, id) >= 0) continue;
+            const long bx = lookup(bi, id);
+            const Value* bv = bx >= 0 ? &B[static_cast<std::size_t>(bx)] : nullptr;
+            if (bv == nullptr) {
+                from_t[j] = T[j];  // added by theirs
+            } else if (!(*bv == T[j])) {
+                conflict_at(id_step(id), ConflictKind::delete_modify, bv, nullptr, &T[j]);
+            }
+        }
+        if (ours_reordered && theirs_reordered && seq_o != seq_t) {
+            Conflict c;
+            c.path = path_;
+            c.kind = ConflictKind::order;
+            if (b != nullptr) c.base = *b;
+            c.ours = o;
+            c.theirs = t;
+            conflicts.insert(conflicts.begin() + static_cast<long>(mark), std::move(c));
+        }
+
+        // The primary side gives the skeleton; the other side's own elements are inserted
+        // after their nearest preceding element that is in the result. Ours come first.
+        const auto& P = primary_ours ? O : T;
+        const auto& S = primary_ours ? T : O;
+        const auto& p_res = primary_ours ? from_o : from_t;
+        const auto& s_res = primary_ours ? from_t : from_o;
+        const auto& p_index = primary_ours ? oi : ti;
+        const auto& s_index = primary_ours ? ti : oi;
+        struct Slot {
+            Value value;
+            bool shared;  // also on the other side
+        };
+        std::vector<Slot> skeleton;
+        for (std::size_t i = 0; i < P.size(); ++i)
+            if (p_res[i]) skeleton.push_back({*p_res[i], lookup(s_index, *element_id(P[i])) >= 0});
+        ValueMap<std::size_t> skeleton_at;
+        for (std::size_t i = 0; i < skeleton.size(); ++i) skeleton_at.emplace(*element_id(skeleton[i].value), i);
+
+        std::vector<std::vector<Value>> before(skeleton.size() + 1);  // inserted before skeleton[i]
+        long anchor = -1;        // skeleton index of the current anchor
+        long chained = -1;       // bucket of the last inserted element when it is the anchor
+        for (std::size_t j = 0; j < S.size(); ++j) {
+            ticker_.tick();
+            const Value& id = *element_id(S[j]);
+            if (lookup(p_index, id) < 0) {
+                if (!s_res[j]) continue;  // dropped
+                long at = chained;
+                if (at < 0) {
+                    at = anchor + 1;
+                    if (primary_ours)  // theirs go after ours' own elements following the anchor
+                        while (at < static_cast<long>(skeleton.size()) && !skeleton[static_cast<std::size_t>(at)].shared)
+                            ++at;
+                }
+                before[static_cast<std::size_t>(at)].push_back(*s_res[j]);
+                chained = at;
+            } else {
+                auto it = skeleton_at.find(id);
+                if (it != skeleton_at.end()) {
+                    anchor = static_cast<long>(it->second);
+                    chained = -1;
+                }
+            }
+        }
+        std::vector<Value> out;
+        out.reserve(O.size() + T.size());
+        for (std::size_t i = 0; i <= skeleton.size(); ++i) {
+            out.insert(out.end(), before[i].begin(), before[i].end());
+            if (i < skeleton.size()) out.push_back(skeleton[i].value);
+        }
+        return Value::array(std::move(out));
+    }
+
+    ArrayMode mode_;
+    Path path_;
+    InterruptTicker ticker_;
+};
+
+std::size_t max_depth(const Value* b, const Value& o, const Value& t) {
+    return std::max({b != nullptr ? b->depth() : 0, o.depth(), t.depth()});
+}
+
+}  // namespace
+
+MergeResult merge3(const Value* base, const Value& ours, const Value& theirs, ArrayMode mode) {
+    if (max_depth(base, ours, theirs) > kMaxDepth)
+        throw Error(Errc::limit_exceeded, "JSON value is nested too deeply",
+                    "More than " + std::to_string(kMaxDepth) + " levels of arrays and objects.");
+    Merger m(mode);
+    MergeResult r;
+    r.content = m.merge(base, ours, theirs);
+    r.conflicts = std::move(m.conflicts);
+    r.clean = r.conflicts.empty();
+    return r;
+}
+
+}  // namespace ce::json
