@@ -14,16 +14,20 @@ namespace ce::json {
 
 namespace {
 
-constexpr long kMaxCost = 2048;  // edit distance explored per split
+// Edit distance explored per split: max(kMinCost, sqrt(|a| + |b|)), as xdiff does.
+constexpr long kMinCost = 1024;
 // Total steps of one diff_match call: kBaseBudget + kBudgetPerElement * (|a| + |b|).
 constexpr long long kBaseBudget = 10000000LL;
-constexpr long long kBudgetPerElement = 256;
+constexpr long long kBudgetPerElement = 128;
 
 class Differ {
 public:
     Differ(const std::vector<int>& a, const std::vector<int>& b)
         : a_(a), b_(b), match_(a.size(), -1),
-          budget_(kBaseBudget + kBudgetPerElement * static_cast<long long>(a.size() + b.size())) {}
+          budget_(kBaseBudget + kBudgetPerElement * static_cast<long long>(a.size() + b.size())) {
+        max_cost_ = kMinCost;
+        while (max_cost_ * max_cost_ < static_cast<long>(a.size() + b.size())) max_cost_ *= 2;
+    }
 
     std::vector<long> run() {
         struct Task {
@@ -52,15 +56,19 @@ private:
     }
 
     // Finds a split point (x, y) of a[a0, a0+n) x b[b0, b0+m) through which a shortest
-    // edit path passes (or, past kMaxCost, the furthest forward point). Both parts are
+    // edit path passes (or, past max_cost_, the furthest forward point). Both parts are
     // strictly smaller. False when there is no usable split.
     bool split(long a0, long n, long b0, long m, long& sx, long& sy) {
         const int* a = a_.data() + a0;
         const int* b = b_.data() + b0;
         const long max_d = (n + m + 1) / 2;
-        const long off = max_d + 1;
-        v1_.assign(static_cast<std::size_t>(2 * max_d + 3), -1);
-        v2_.assign(static_cast<std::size_t>(2 * max_d + 3), -1);
+        // Diagonals beyond +-(max_cost_ + 1) are never reached, so the arrays need not
+        // cover all max_d of them (an overlap check outside them cannot succeed yet).
+        const long reach = std::min(max_d, max_cost_ + 1);
+        const long off = reach + 1;
+        v1_.assign(static_cast<std::size_t>(2 * reach + 3), -1);
+        v2_.assign(static_cast<std::size_t>(2 * reach + 3), -1);
+        work(2 * reach);
         v1_[off + 1] = 0;
         v2_[off + 1] = 0;
         const long delta = n - m;
@@ -74,7 +82,7 @@ private:
             return true;
         };
         for (long d = 0; d < max_d; ++d) {
-            if (d > kMaxCost || work_ > budget_) return accept(best_x, best_y);
+            if (d > max_cost_ || work_ > budget_) return accept(best_x, best_y);
             work(2 * d + 1);
             for (long k1 = -d + k1start; k1 <= d - k1end; k1 += 2) {
                 const long i = off + k1;
@@ -128,6 +136,7 @@ private:
     std::vector<long> v1_, v2_;
     long long work_ = 0;
     const long long budget_;
+    long max_cost_;
     InterruptTicker ticker_;
 };
 

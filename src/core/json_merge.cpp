@@ -100,8 +100,12 @@ bool has_unique_ids(const Value& array) {
 }
 
 // A hunk of a diff of an array against its base: base [bs, be) became side [ss, se).
+// A replacement by more elements is split into a replacement of as many elements and
+// an insertion after it (`cont`), so that an element appended right after a changed
+// one still counts as appended: both sides' appends then keep ours first.
 struct Hunk {
     long bs, be, ss, se;
+    bool cont = false;  // the insertion part of a split replacement
 };
 
 std::vector<Hunk> hunks_of(const std::vector<long>& match, long side_size) {
@@ -117,7 +121,13 @@ std::vector<Hunk> hunks_of(const std::vector<long>& match, long side_size) {
         while (i < n && match[i] < 0) ++i;
         h.be = i;
         h.se = j = i < n ? match[i] : side_size;
-        out.push_back(h);
+        const long replaced = h.be - h.bs;
+        if (replaced > 0 && h.se - h.ss > replaced) {
+            out.push_back(Hunk{h.bs, h.be, h.ss, h.ss + replaced});
+            out.push_back(Hunk{h.be, h.be, h.ss + replaced, h.se, true});
+        } else {
+            out.push_back(h);
+        }
     }
     return out;
 }
@@ -130,6 +140,10 @@ bool overlaps(long gs, long ge, const Hunk& h) {
     if (h.bs == h.be) return gs < h.bs && h.bs < ge;
     return h.bs < ge && gs < h.be;
 }
+
+// More conflicts than this inside the elements of one array merged as a sequence are
+// reported as a single "sequence" conflict at the array.
+constexpr std::size_t kMaxElementConflicts = 100;
 
 class Merger {
 public:
@@ -254,6 +268,7 @@ private:
         const auto& O = o.items();
         const auto& T = t.items();
         ValueMap<int> intern;
+        intern.reserve(B.size() + O.size() + T.size());
         auto ids = [&](const std::vector<Value>& xs) {
             std::vector<int> out;
             out.reserve(xs.size());
@@ -316,18 +331,32 @@ private:
             } else if (gs == ge) {
                 emit(O, os, oe);  // both inserted here: ours first, then theirs
                 emit(T, ts, te);
-            } else if (ge - gs == oe - os && ge - gs == te - ts) {
-                // Both replaced the same elements one for one: merge them pairwise.
-                for (long x = 0; x < ge - gs; ++x)
+            } else if (ge - gs == oe - os && ge - gs == te - ts && !overlapping) {
+                // Both replaced the same elements one for one: merge them pairwise
+                // (stopping, with ours, once there are too many conflicts to list).
+                for (long x = 0; x < ge - gs; ++x) {
+                    if (conflicts.size() - mark > kMaxElementConflicts) {
+                        overlapping = true;
+                        emit(O, os + x, oe);
+                        break;
+                    }
                     out.push_back(child(index_step(out.size()), &B[gs + x], O[os + x], T[ts + x]));
+                }
             } else {
                 overlapping = true;
                 emit(O, os, oe);
+                // Content keeps ours here: the rest of theirs' split replacement goes too.
+                if (q < ht.size() && ht[q].cont) {
+                    off_t += ht[q].se - ht[q].ss;
+                    ++q;
+                }
             }
             cursor = ge;
         }
         copy_stable(static_cast<long>(B.size()));
         if (overlapping) {
+            // One conflict for the array; too many element conflicts are not listed.
+            if (conflicts.size() - mark > kMaxElementConflicts) conflicts.resize(mark);
             Conflict c;
             c.path = path_;
             c.kind = ConflictKind::sequence;

@@ -296,6 +296,10 @@ TEST(JsonMerge, Sequences) {
     expect_clean(merge("[1,2,3]", "[1,3]", "[1,3,4]"), "[1,3,4]");
     // insertion before an element the other side changed
     expect_clean(merge("[1,2]", "[0,1,2]", "[10,2]"), "[0,10,2]");
+    // appends stay ours first even when the last element was also changed
+    expect_clean(merge(R"(["a","b","c","d"])", R"(["a","B","c","d","x"])", R"(["a","b","c","D","y"])"),
+                 R"(["a","B","c","D","x","y"])");
+    expect_clean(merge(R"([{"a":1}])", R"([{"a":2},{"new":1}])", R"([{"a":1,"b":5}])"), R"([{"a":2,"b":5},{"new":1}])");
 }
 
 TEST(JsonMerge, SequenceConflicts) {
@@ -310,7 +314,10 @@ TEST(JsonMerge, SequenceConflicts) {
     r = merge(R"({"l":[1,2,3,4]})", R"({"l":[1,4]})", R"({"l":[1,2,9,9,4]})");
     EXPECT_EQ(conflicts(r),
               R"([{"base": [1, 2, 3, 4], "kind": "sequence", "ours": [1, 4], "path": ["l"], "theirs": [1, 2, 9, 9, 4]}])");
-    EXPECT_EQ(content(r), R"({"l": [1, 4]})");
+    EXPECT_EQ(content(r), R"({"l": [1, 4]})");  // no half of theirs' replacement
+    r = merge("[1,2,3]", "[1,3]", "[1,20,21,3]");
+    EXPECT_EQ(content(r), "[1, 3]");
+    EXPECT_EQ(r.conflicts.size(), 1u);
     // deleted by one side, changed by the other
     r = merge("[1,2,3]", "[1,3]", "[1,20,3]");
     ASSERT_EQ(r.conflicts.size(), 1u);

@@ -1,0 +1,242 @@
+// jsonb <-> ce::json::Value. See json_jsonb.hpp for the boundary discipline.
+#include "pg/json_jsonb.hpp"
+
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pg/boundary.hpp"
+
+namespace ce::pg {
+
+namespace {
+
+// Plain C helpers: no C++ object with a destructor may live in these frames.
+
+void push_token(FlatJsonb& flat, std::size_t& capacity, const JsonbToken& t) {
+    if (flat.count == capacity) {
+        capacity *= 2;
+        flat.tokens = static_cast<JsonbToken*>(repalloc_huge(flat.tokens, capacity * sizeof(JsonbToken)));
+    }
+    flat.tokens[flat.count++] = t;
+}
+
+JsonbToken scalar_token(const JsonbValue& v) {
+    JsonbToken t{};
+    switch (v.type) {
+        case jbvNull: t.kind = JsonbToken::null; break;
+        case jbvBool:
+            t.kind = JsonbToken::boolean;
+            t.boolean_value = v.val.boolean;
+            break;
+        case jbvString:
+            t.kind = JsonbToken::string;
+            t.str = v.val.string.val;
+            t.len = v.val.string.len;
+            break;
+        case jbvNumeric: {
+            char* s = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v.val.numeric)));
+            t.kind = JsonbToken::number;
+            t.str = s;
+            t.len = static_cast<int>(strlen(s));
+            break;
+        }
+        default:
+            elog(ERROR, "unexpected jsonb value type %d", static_cast<int>(v.type));
+    }
+    return t;
+}
+
+}  // namespace
+
+FlatJsonb flatten_jsonb(Jsonb* jb, const char* name) {
+    FlatJsonb flat;
+    std::size_t capacity = 64;
+    flat.tokens = static_cast<JsonbToken*>(palloc(capacity * sizeof(JsonbToken)));
+    flat.isnull = false;
+    JsonbIterator* it = JsonbIteratorInit(&jb->root);
+    JsonbValue v;
+    JsonbIteratorToken r;
+    std::size_t depth = 0;
+    bool raw_scalar = false;
+    while ((r = JsonbIteratorNext(&it, &v, false)) != WJB_DONE) {
+        CHECK_FOR_INTERRUPTS();
+        JsonbToken t{};
+        switch (r) {
+            case WJB_BEGIN_ARRAY:
+            case WJB_BEGIN_OBJECT:
+                if (r == WJB_BEGIN_ARRAY && v.val.array.rawScalar) {
+                    raw_scalar = true;  // a scalar document: [x] in the iterator, x for us
+                    continue;
+                }
+                if (++depth > ce::json::kMaxDepth)
+                    ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                                    errmsg("argument \"%s\" is nested too deeply", name),
+                                    errdetail("It has more than %d levels of arrays and objects; the limit is %d.",
+                                              static_cast<int>(ce::json::kMaxDepth),
+                                              static_cast<int>(ce::json::kMaxDepth))));
+                t.kind = r == WJB_BEGIN_ARRAY ? JsonbToken::begin_array : JsonbToken::begin_object;
+                break;
+            case WJB_END_ARRAY:
+            case WJB_END_OBJECT:
+                if (raw_scalar && depth == 0) continue;
+                --depth;
+                t.kind = JsonbToken::end;
+                break;
+            case WJB_KEY:
+                t.kind = JsonbToken::key;
+                t.str = v.val.string.val;
+                t.len = v.val.string.len;
+                break;
+            case WJB_VALUE:
+            case WJB_ELEM:
+                t = scalar_token(v);
+                break;
+            default:
+                elog(ERROR, "unexpected jsonb iterator token %d", static_cast<int>(r));
+        }
+        push_token(flat, capacity, t);
+    }
+    return flat;
+}
+
+FlatJsonb jsonb_arg(FunctionCallInfo fcinfo, int n, const char* name, std::size_t max_bytes, bool nullable) {
+    if (PG_ARGISNULL(n)) {
+        if (!nullable)
+            ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                            errmsg("argument \"%s\" must not be NULL", name)));
+        return FlatJsonb{};
+    }
+    // Check the size before detoasting, so an oversized value is never decompressed.
+    Size raw = toast_raw_datum_size(PG_GETARG_DATUM(n)) - VARHDRSZ;
+    if (raw > max_bytes)
+        ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED), errmsg("argument \"%s\" is too large", name),
+                        errdetail("It has %zu bytes; the limit is %zu bytes.", (size_t)raw, (size_t)max_bytes),
+                        errhint("The limit is set by concurrent_edit.max_input_size.")));
+    return flatten_jsonb(PG_GETARG_JSONB_P(n), name);
+}
+
+ce::json::Value to_value(const FlatJsonb& flat) {
+    ce::json::Builder b;
+    for (std::size_t i = 0; i < flat.count; ++i) {
+        const JsonbToken& t = flat.tokens[i];
+        switch (t.kind) {
+            case JsonbToken::begin_array: b.begin_array(); break;
+            case JsonbToken::begin_object: b.begin_object(); break;
+            case JsonbToken::end: b.end(); break;
+            case JsonbToken::key: b.key(std::string(t.str, static_cast<std::size_t>(t.len))); break;
+            case JsonbToken::null: b.add(ce::json::Value()); break;
+            case JsonbToken::boolean: b.add(ce::json::Value::boolean(t.boolean_value)); break;
+            case JsonbToken::number:
+                b.add(ce::json::Value::number(std::string_view(t.str, static_cast<std::size_t>(t.len))));
+                break;
+            case JsonbToken::string:
+                b.add(ce::json::Value::string(std::string(t.str, static_cast<std::size_t>(t.len))));
+                break;
+        }
+    }
+    return b.take();
+}
+
+namespace {
+
+// Tokens of a Value for pushJsonbValue; `str` points into the Value's own strings.
+void collect(const ce::json::Value& v, std::vector<JsonbToken>& out) {
+    JsonbToken t{};
+    switch (v.kind()) {
+        case ce::json::Kind::null: t.kind = JsonbToken::null; break;
+        case ce::json::Kind::boolean:
+            t.kind = JsonbToken::boolean;
+            t.boolean_value = v.as_bool();
+            break;
+        case ce::json::Kind::number:
+        case ce::json::Kind::string:
+            if (v.text().size() > static_cast<std::size_t>(JENTRY_OFFLENMASK))
+                throw SqlError(ERRCODE_PROGRAM_LIMIT_EXCEEDED, "string too long to represent as jsonb string");
+            t.kind = v.is_number() ? JsonbToken::number : JsonbToken::string;
+            t.str = v.text().c_str();  // NUL-terminated, as numeric_in needs
+            t.len = static_cast<int>(v.text().size());
+            break;
+        case ce::json::Kind::array:
+            out.push_back(JsonbToken{JsonbToken::begin_array, false, 0, nullptr});
+            for (const ce::json::Value& e : v.items()) collect(e, out);
+            out.push_back(JsonbToken{JsonbToken::end, false, 0, nullptr});
+            return;
+        case ce::json::Kind::object:
+            out.push_back(JsonbToken{JsonbToken::begin_object, false, 0, nullptr});
+            for (const ce::json::Member& m : v.members()) {
+                if (m.key.size() > static_cast<std::size_t>(JENTRY_OFFLENMASK))
+                    throw SqlError(ERRCODE_PROGRAM_LIMIT_EXCEEDED, "string too long to represent as jsonb string");
+                out.push_back(JsonbToken{JsonbToken::key, false, static_cast<int>(m.key.size()), m.key.c_str()});
+                collect(m.value, out);
+            }
+            out.push_back(JsonbToken{JsonbToken::end, false, 0, nullptr});
+            return;
+    }
+    out.push_back(t);
+}
+
+// Plain C: pushes the tokens and returns the jsonb. Runs inside pg_call().
+Jsonb* build_jsonb(const JsonbToken* tokens, std::size_t count, bool raw_scalar) {
+    JsonbParseState* state = nullptr;
+    JsonbValue* result = nullptr;
+    if (raw_scalar) {
+        JsonbValue a;
+        a.type = jbvArray;
+        a.val.array.rawScalar = true;
+        a.val.array.nElems = 1;
+        a.val.array.elems = nullptr;
+        pushJsonbValue(&state, WJB_BEGIN_ARRAY, &a);
+    }
+    for (std::size_t i = 0; i < count; ++i) {
+        CHECK_FOR_INTERRUPTS();
+        const JsonbToken& t = tokens[i];
+        const bool in_object = state != nullptr && state->contVal.type == jbvObject;
+        JsonbValue s;
+        switch (t.kind) {
+            case JsonbToken::begin_array: result = pushJsonbValue(&state, WJB_BEGIN_ARRAY, nullptr); continue;
+            case JsonbToken::begin_object: result = pushJsonbValue(&state, WJB_BEGIN_OBJECT, nullptr); continue;
+            case JsonbToken::end:
+                result = pushJsonbValue(&state, in_object ? WJB_END_OBJECT : WJB_END_ARRAY, nullptr);
+                continue;
+            case JsonbToken::key:
+                s.type = jbvString;
+                s.val.string.val = const_cast<char*>(t.str);
+                s.val.string.len = t.len;
+                result = pushJsonbValue(&state, WJB_KEY, &s);
+                continue;
+            case JsonbToken::null: s.type = jbvNull; break;
+            case JsonbToken::boolean:
+                s.type = jbvBool;
+                s.val.boolean = t.boolean_value;
+                break;
+            case JsonbToken::number:
+                s.type = jbvNumeric;
+                s.val.numeric = DatumGetNumeric(DirectFunctionCall3(
+                    numeric_in, CStringGetDatum(t.str), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+                break;
+            case JsonbToken::string:
+                s.type = jbvString;
+                s.val.string.val = const_cast<char*>(t.str);
+                s.val.string.len = t.len;
+                break;
+        }
+        result = pushJsonbValue(&state, in_object ? WJB_VALUE : WJB_ELEM, &s);
+    }
+    if (raw_scalar) result = pushJsonbValue(&state, WJB_END_ARRAY, nullptr);
+    return JsonbValueToJsonb(result);
+}
+
+}  // namespace
+
+Datum jsonb_datum(const ce::json::Value& v) {
+    std::vector<JsonbToken> tokens;
+    collect(v, tokens);
+    const JsonbToken* data = tokens.data();
+    const std::size_t count = tokens.size();
+    const bool raw_scalar = !v.is_container();
+    return pg_call([data, count, raw_scalar] { return JsonbPGetDatum(build_jsonb(data, count, raw_scalar)); });
+}
+
+}  // namespace ce::pg

@@ -1,0 +1,42 @@
+// SQL-callable JSON merge: concurrent_edit.jsonb_merge3.
+#include <optional>
+
+#include "concurrent_edit/json.hpp"
+#include "concurrent_edit/json_merge.hpp"
+#include "pg/boundary.hpp"
+#include "pg/guc.hpp"
+#include "pg/json_jsonb.hpp"
+
+// jsonb_merge3(base jsonb, ours jsonb, theirs jsonb, array_mode text DEFAULT 'auto',
+//              OUT content jsonb, OUT clean boolean, OUT conflicts jsonb)
+// Not STRICT: base NULL means "no common ancestor"; ours, theirs, array_mode NULL: 22004.
+CE_FUNCTION(ce_jsonb_merge3) {
+    const std::size_t limit = ce::pg::max_input_bytes();
+    ce::pg::require_arg(fcinfo, 1, "ours");
+    ce::pg::require_arg(fcinfo, 2, "theirs");
+    ce::pg::TextArg mode = ce::pg::text_arg(fcinfo, 3, "array_mode", limit);
+    ce::pg::FlatJsonb base = ce::pg::jsonb_arg(fcinfo, 0, "base", limit, true);
+    ce::pg::FlatJsonb ours = ce::pg::jsonb_arg(fcinfo, 1, "ours", limit);
+    ce::pg::FlatJsonb theirs = ce::pg::jsonb_arg(fcinfo, 2, "theirs", limit);
+    return ce::pg::guard([&]() -> Datum {
+        const ce::json::ArrayMode array_mode = ce::json::parse_array_mode(mode.view());
+        std::optional<ce::json::Value> b;
+        if (!base.isnull) b = ce::pg::to_value(base);
+        const ce::json::Value o = ce::pg::to_value(ours);
+        const ce::json::Value t = ce::pg::to_value(theirs);
+        const ce::json::MergeResult r = ce::json::merge3(b ? &*b : nullptr, o, t, array_mode);
+
+        Datum values[3];
+        bool nulls[3] = {false, false, false};
+        values[0] = ce::pg::jsonb_datum(r.content);
+        values[1] = BoolGetDatum(r.clean);
+        values[2] = ce::pg::jsonb_datum(ce::json::conflicts_to_value(r.conflicts));
+        return ce::pg::pg_call([&]() -> Datum {
+            TupleDesc desc;
+            if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
+                ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                                errmsg("jsonb_merge3 must be called in a context that accepts a record")));
+            return HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls));
+        });
+    });
+}
