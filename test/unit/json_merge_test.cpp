@@ -329,6 +329,26 @@ TEST(JsonMerge, SequenceConflicts) {
     EXPECT_EQ(conflicts(r), R"([{"base": 3, "kind": "modify/modify", "ours": 30, "path": [3], "theirs": 31}])");
 }
 
+TEST(JsonMerge, ManyElementConflictsBecomeOne) {
+    auto numbers = [](int n, int add) {
+        std::vector<Value> v;
+        for (int i = 0; i < n; ++i) v.push_back(Value::number(i + add));
+        return Value::array(std::move(v));
+    };
+    // 50 elements changed differently on both sides: 50 conflicts at their indexes
+    Value b = numbers(50, 0), o = numbers(50, 1000), t = numbers(50, 2000);
+    MergeResult r = ce::json::merge3(&b, o, t, ArrayMode::sequence);
+    ASSERT_EQ(r.conflicts.size(), 50u);
+    EXPECT_EQ(to_string(ce::json::path_to_value(r.conflicts[49].path)), "[49]");
+    // 500: one "sequence" conflict for the array; content is ours
+    b = numbers(500, 0), o = numbers(500, 1000), t = numbers(500, 2000);
+    r = ce::json::merge3(&b, o, t, ArrayMode::sequence);
+    ASSERT_EQ(r.conflicts.size(), 1u);
+    EXPECT_EQ(r.conflicts[0].kind, ce::json::ConflictKind::sequence);
+    EXPECT_TRUE(r.conflicts[0].path.empty());
+    EXPECT_TRUE(identical(r.content, o));
+}
+
 // ---------------------------------------------------------------------------- properties
 
 namespace {
