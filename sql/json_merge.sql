@@ -161,6 +161,10 @@ LATERAL (SELECT * FROM concurrent_edit.jsonb_merge3(d.b, d.b, d.x, mode)
          UNION ALL SELECT * FROM concurrent_edit.jsonb_merge3(d.b, d.x, d.b, mode)
          UNION ALL SELECT * FROM concurrent_edit.jsonb_merge3(d.x, d.x, d.x, mode)) m
 GROUP BY n ORDER BY n;
+-- The same documents through a real merge (no side unchanged): converted exactly.
+SELECT n, (m.content -> 'x')::text = d.x::text AND (m.content -> 'k') = '1' AND m.clean AS exact
+FROM docs d, LATERAL concurrent_edit.jsonb_merge3('{"k": 0}', jsonb_build_object('k', 0, 'x', d.x), '{"k": 1}') m
+ORDER BY n;
 -- Deterministic: the same call gives the same result.
 SELECT count(DISTINCT (m.content, m.clean, m.conflicts)) AS distinct_results
 FROM generate_series(1, 5),
@@ -177,12 +181,18 @@ SELECT pg_temp.try($$SELECT concurrent_edit.jsonb_merge3('{}', '{}', '{}', '')$$
 \set VERBOSITY default
 SELECT concurrent_edit.jsonb_merge3('{}', '{}', '{}', 'Sequence');
 \set VERBOSITY terse
--- Nesting: 1000 levels are fine, 1001 are refused (54000) whichever argument holds them.
-SELECT (m).clean, jsonb_array_length((m).conflicts) AS conflicts
-FROM (SELECT concurrent_edit.jsonb_merge3(d, d, d) AS m
-      FROM (SELECT (repeat('[', 1000) || repeat(']', 1000))::jsonb AS d) s) t;
-SELECT pg_temp.try(format('SELECT concurrent_edit.jsonb_merge3(%L, %L, %L)', '{}', '{}', '{"a": ' || repeat('[', 1001) || repeat(']', 1001) || '}'));
-SELECT pg_temp.try(format('SELECT concurrent_edit.jsonb_merge3(%L, %L, %L)', repeat('[', 1001) || repeat(']', 1001), '{}', '{}'));
+-- Nesting: 1000 levels merge, 1001 are refused (54000) whichever argument holds them.
+SELECT m.clean, m.content::text = repeat('[', 1000) || '1, 2' || repeat(']', 1000) AS both_kept
+FROM concurrent_edit.jsonb_merge3((repeat('[', 1000) || repeat(']', 1000))::jsonb,
+                                  (repeat('[', 1000) || '1' || repeat(']', 1000))::jsonb,
+                                  (repeat('[', 1000) || '2' || repeat(']', 1000))::jsonb) m;
+SELECT pg_temp.try(format('SELECT concurrent_edit.jsonb_merge3(%L, %L, %L)', '{}', '{"x": 1}', '{"a": ' || repeat('[', 1001) || repeat(']', 1001) || '}'));
+SELECT pg_temp.try(format('SELECT concurrent_edit.jsonb_merge3(%L, %L, %L)', repeat('[', 1001) || repeat(']', 1001), '{"x": 1}', '{"y": 2}'));
+-- (When a side equals the base byte for byte, or both sides are equal, nothing needs
+-- merging: the result is the other side as it is, whatever its depth.)
+SELECT m.clean, m.content = d.doc AS unchanged
+FROM (SELECT (repeat('[', 1500) || repeat(']', 1500))::jsonb AS doc) d,
+LATERAL concurrent_edit.jsonb_merge3('{}', '{}', d.doc) m;
 -- concurrent_edit.max_input_size applies to each argument, before any work.
 SET concurrent_edit.max_input_size = '1kB';
 SELECT pg_temp.try(format('SELECT concurrent_edit.jsonb_merge3(%L, %L, %L)', '{}', '{}', jsonb_build_object('k', repeat('x', 2000))));

@@ -111,8 +111,9 @@ public:
     Builder(const Builder&) = delete;
     Builder& operator=(const Builder&) = delete;
 
-    void begin_array();
-    void begin_object();
+    // `size_hint`: the expected number of elements or members, when known.
+    void begin_array(std::size_t size_hint = 0);
+    void begin_object(std::size_t size_hint = 0);
     void key(std::string key);  // inside an object, before each member's value
     void add(Value scalar);     // a scalar (or any complete value) as element or member value
     void end();                 // closes the innermost array or object

@@ -34,12 +34,25 @@ std::uint64_t splitmix(std::uint64_t x) noexcept {
     return x ^ (x >> 31);
 }
 
-std::uint64_t combine(std::uint64_t h, std::uint64_t v) noexcept { return splitmix(h ^ splitmix(v)); }
+// Order-dependent accumulation of child hashes (children are already well mixed);
+// a node's hash is finished with splitmix.
+std::uint64_t combine(std::uint64_t h, std::uint64_t v) noexcept {
+    return (h ^ v) * 0x9e3779b97f4a7c15ULL + 0x632be59bd9b4e019ULL;
+}
 
+// 64-bit hash of a byte string, eight bytes at a time.
 std::uint64_t bytes_hash(std::string_view s, std::uint64_t seed) noexcept {
-    std::uint64_t h = 0xcbf29ce484222325ULL ^ seed;
-    for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ULL;
-    return splitmix(h ^ s.size());
+    std::uint64_t h = seed ^ (s.size() * 0xff51afd7ed558ccdULL);
+    std::size_t i = 0;
+    for (; i + 8 <= s.size(); i += 8) {
+        std::uint64_t w;
+        std::memcpy(&w, s.data() + i, 8);
+        h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+        h ^= h >> 29;
+    }
+    std::uint64_t tail = 0;
+    if (i < s.size()) std::memcpy(&tail, s.data() + i, s.size() - i);
+    return splitmix(h ^ tail);
 }
 
 constexpr std::uint64_t kSeedNull = 0x6e756c6c, kSeedBool = 0x626f6f6c, kSeedNumber = 0x6e756d62,
@@ -159,7 +172,7 @@ bool key_less(std::string_view a, std::string_view b) noexcept {
 Value Value::boolean(bool b) {
     auto n = new_node(Kind::boolean);
     n->boolean = b;
-    n->hash = combine(kSeedBool, b ? 1 : 0);
+    n->hash = splitmix(kSeedBool + (b ? 1 : 0));
     return Value(std::move(n));
 }
 
@@ -168,8 +181,8 @@ Value Value::number(std::string_view text) {
         throw Error(Errc::invalid_json, "invalid JSON number \"" + std::string(text.substr(0, 64)) + "\"");
     Canonical c = canonical(text);
     auto n = new_node(Kind::number);
-    n->hash = combine(combine(bytes_hash(c.digits, kSeedNumber), static_cast<std::uint64_t>(c.exponent)),
-                      c.negative ? 1 : 0);
+    n->hash = splitmix(combine(combine(bytes_hash(c.digits, kSeedNumber), static_cast<std::uint64_t>(c.exponent)),
+                               c.negative ? 1 : 0));
     n->payload = std::string(text);
     return Value(std::move(n));
 }
@@ -185,7 +198,7 @@ Value Value::string(std::string s) {
 
 Value Value::array(std::vector<Value> items) {
     auto n = new_node(Kind::array);
-    std::uint64_t h = splitmix(kSeedArray ^ items.size());
+    std::uint64_t h = kSeedArray ^ items.size();
     std::size_t depth = 0;
     for (const Value& v : items) {
         h = combine(h, v.hash());
@@ -193,7 +206,7 @@ Value Value::array(std::vector<Value> items) {
     }
     if (depth + 1 > kMaxDepth) too_deep();
     n->depth = static_cast<std::uint32_t>(depth + 1);
-    n->hash = h;
+    n->hash = splitmix(h);
     n->payload = std::move(items);
     return Value(std::move(n));
 }
@@ -215,7 +228,7 @@ Value Value::object(std::vector<Member> members) {
         members.resize(out);
     }
     auto n = new_node(Kind::object);
-    std::uint64_t h = splitmix(kSeedObject ^ members.size());
+    std::uint64_t h = kSeedObject ^ members.size();
     std::size_t depth = 0;
     for (const Member& m : members) {
         h = combine(combine(h, bytes_hash(m.key, kSeedKey)), m.value.hash());
@@ -223,7 +236,7 @@ Value Value::object(std::vector<Member> members) {
     }
     if (depth + 1 > kMaxDepth) too_deep();
     n->depth = static_cast<std::uint32_t>(depth + 1);
-    n->hash = h;
+    n->hash = splitmix(h);
     n->payload = std::move(members);
     return Value(std::move(n));
 }
@@ -403,17 +416,19 @@ struct Builder::Frame {
 Builder::Builder(std::size_t max_depth) : max_depth_(std::min(max_depth, kMaxDepth)) {}
 Builder::~Builder() = default;
 
-void Builder::begin_array() {
+void Builder::begin_array(std::size_t size_hint) {
     if (stack_.size() >= max_depth_)
         throw Error(Errc::limit_exceeded, "JSON value is nested too deeply",
                     "More than " + std::to_string(max_depth_) + " levels of arrays and objects.");
     if (has_root_ && stack_.empty()) throw Error(Errc::invalid_json, "JSON document has more than one value");
     stack_.emplace_back();
+    stack_.back().items.reserve(std::min<std::size_t>(size_hint, 1 << 20));
 }
 
-void Builder::begin_object() {
+void Builder::begin_object(std::size_t size_hint) {
     begin_array();
     stack_.back().object = true;
+    stack_.back().members.reserve(std::min<std::size_t>(size_hint, 1 << 20));
 }
 
 void Builder::key(std::string key) {

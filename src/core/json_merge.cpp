@@ -89,12 +89,15 @@ const Value* element_id(const Value& v) {
     return id != nullptr && (id->is_string() || id->is_number() || id->is_bool()) ? id : nullptr;
 }
 
-// Every element is an object with a scalar "id", unique within the array.
-bool has_unique_ids(const Value& array) {
-    ValueMap<bool> seen;
-    for (const Value& e : array.items()) {
-        const Value* id = element_id(e);
-        if (id == nullptr || !seen.emplace(*id, true).second) return false;
+// id -> index of the element with that id.
+using IdIndex = ValueMap<std::size_t>;
+
+// Every element is an object with a scalar "id", unique within the array: fills `index`.
+bool index_ids(const Value& array, IdIndex& index) {
+    index.reserve(array.items().size());
+    for (std::size_t i = 0; i < array.items().size(); ++i) {
+        const Value* id = element_id(array.items()[i]);
+        if (id == nullptr || !index.emplace(*id, i).second) return false;
     }
     return true;
 }
@@ -155,39 +158,41 @@ public:
     Value merge(const Value* b, const Value& o, const Value& t) {
         ticker_.tick();
         if (b != nullptr) {
-            const bool ob = *b == o, tb = *b == t;
-            if (ob && tb) return identical(*b, o) ? t : o;  // keep a re-spelling (1.0 -> 1.00)
-            if (ob) return t;
-            if (tb) return o;
+            // Unchanged (even in spelling) on one side: the other side's value, exactly.
+            if (identical(*b, o)) return t;
+            if (identical(*b, t)) return o;
+            // Numbers compare by value: a side that only re-spelled one did not change it.
+            if (*b == t) return o;
+            if (*b == o) return t;
         }
         if (o == t) return o;
         if (o.is_object() && t.is_object() && (b == nullptr || b->is_object())) return merge_object(b, o, t);
         if (o.is_array() && t.is_array() && (b == nullptr || b->is_array())) {
-            ArrayMode m = resolve(b, o, t);
-            if (m == ArrayMode::by_id) return merge_by_id(b, o, t);
-            if (m == ArrayMode::sequence && b != nullptr) return merge_sequence(*b, o, t);
+            if (mode_ == ArrayMode::sequence) {
+                if (b != nullptr) return merge_sequence(*b, o, t);
+            } else if (mode_ != ArrayMode::atomic) {
+                IdIndex bi, oi, ti;
+                if ((b == nullptr || index_ids(*b, bi)) && index_ids(o, oi) && index_ids(t, ti))
+                    return merge_by_id(b, o, t, bi, oi, ti);
+                if (mode_ == ArrayMode::auto_ && b != nullptr) return merge_sequence(*b, o, t);
+            }
         }
         conflict(b != nullptr ? ConflictKind::modify_modify : ConflictKind::add_add, b, &o, &t);
         return o;
     }
 
 private:
-    // The array mode used at this position (auto_ resolved).
-    ArrayMode resolve(const Value* b, const Value& o, const Value& t) const {
-        if (mode_ != ArrayMode::auto_ && mode_ != ArrayMode::by_id) return mode_;
-        bool ids = (b == nullptr || has_unique_ids(*b)) && has_unique_ids(o) && has_unique_ids(t);
-        if (ids) return ArrayMode::by_id;
-        return mode_ == ArrayMode::auto_ ? ArrayMode::sequence : ArrayMode::atomic;
-    }
-
-    void conflict(ConflictKind kind, const Value* b, const Value* o, const Value* t) {
+    // Records a conflict at the current path; `at` places it before conflicts already
+    // recorded inside this value (an array's own conflict before its elements').
+    void conflict(ConflictKind kind, const Value* b, const Value* o, const Value* t,
+                  std::size_t at = static_cast<std::size_t>(-1)) {
         Conflict c;
         c.path = path_;
         c.kind = kind;
         if (b != nullptr) c.base = *b;
         if (o != nullptr) c.ours = *o;
         if (t != nullptr) c.theirs = *t;
-        conflicts.push_back(std::move(c));
+        conflicts.insert(conflicts.begin() + static_cast<long>(std::min(at, conflicts.size())), std::move(c));
     }
 
     void conflict_at(PathStep step, ConflictKind kind, const Value* b, const Value* o, const Value* t) {
@@ -357,63 +362,52 @@ private:
         if (overlapping) {
             // One conflict for the array; too many element conflicts are not listed.
             if (conflicts.size() - mark > kMaxElementConflicts) conflicts.resize(mark);
-            Conflict c;
-            c.path = path_;
-            c.kind = ConflictKind::sequence;
-            c.base = b;
-            c.ours = o;
-            c.theirs = t;
-            conflicts.insert(conflicts.begin() + static_cast<long>(mark), std::move(c));
+            conflict(ConflictKind::sequence, &b, &o, &t, mark);
         }
         return Value::array(std::move(out));
     }
 
     // ------------------------------------------------------------------ arrays by id
-    Value merge_by_id(const Value* b, const Value& o, const Value& t) {
+    Value merge_by_id(const Value* b, const Value& o, const Value& t, const IdIndex& bi, const IdIndex& oi,
+                      const IdIndex& ti) {
         static const std::vector<Value> none;
         const auto& B = b != nullptr ? b->items() : none;
         const auto& O = o.items();
         const auto& T = t.items();
-        auto index = [&](const std::vector<Value>& xs) {
-            ValueMap<std::size_t> m;
-            for (std::size_t i = 0; i < xs.size(); ++i) m.emplace(*element_id(xs[i]), i);
-            return m;
-        };
-        const ValueMap<std::size_t> bi = index(B), oi = index(O), ti = index(T);
-        auto lookup = [](const ValueMap<std::size_t>& m, const Value& id) -> long {
-            auto it = m.find(id);
-            return it == m.end() ? -1 : static_cast<long>(it->second);
-        };
-
-        // Order: the relative order of the elements present on all three sides.
-        std::vector<long> seq_b, seq_o, seq_t;  // base indexes in each side's order
-        for (std::size_t i = 0; i < B.size(); ++i) {
-            const Value& id = *element_id(B[i]);
-            if (lookup(oi, id) >= 0 && lookup(ti, id) >= 0) seq_b.push_back(static_cast<long>(i));
-        }
-        auto common_order = [&](const std::vector<Value>& side, const ValueMap<std::size_t>& other,
-                                std::vector<long>& seq) {
-            for (const Value& e : side) {
-                const long bx = lookup(bi, *element_id(e));
-                if (bx >= 0 && lookup(other, *element_id(e)) >= 0) seq.push_back(bx);
+        // Where each element's id is on the other sides (-1: absent).
+        auto where = [](const std::vector<Value>& xs, const IdIndex& index) {
+            std::vector<long> at(xs.size());
+            for (std::size_t i = 0; i < xs.size(); ++i) {
+                auto it = index.find(*element_id(xs[i]));
+                at[i] = it == index.end() ? -1 : static_cast<long>(it->second);
             }
+            return at;
         };
-        common_order(O, ti, seq_o);
-        common_order(T, oi, seq_t);
+        const std::vector<long> o_in_b = where(O, bi), o_in_t = where(O, ti);
+        const std::vector<long> t_in_b = where(T, bi), t_in_o = where(T, oi);
+
+        // Order: the relative order of the elements present on all three sides, as
+        // base indexes in each side's order.
+        std::vector<long> seq_b, seq_o, seq_t;
+        for (std::size_t i = 0; i < O.size(); ++i)
+            if (o_in_b[i] >= 0 && o_in_t[i] >= 0) seq_o.push_back(o_in_b[i]);
+        for (std::size_t j = 0; j < T.size(); ++j)
+            if (t_in_b[j] >= 0 && t_in_o[j] >= 0) seq_t.push_back(t_in_b[j]);
+        seq_b = seq_o;
+        std::sort(seq_b.begin(), seq_b.end());
         const bool ours_reordered = seq_o != seq_b, theirs_reordered = seq_t != seq_b;
         const bool primary_ours = ours_reordered || !theirs_reordered;
         const std::size_t mark = conflicts.size();
 
-        // Merged element of every id; nullopt when it is dropped.
+        // The merged element of every id; nullopt when it is dropped.
         std::vector<std::optional<Value>> from_o(O.size()), from_t(T.size());
         for (std::size_t i = 0; i < O.size(); ++i) {
             ticker_.tick();
             const Value& id = *element_id(O[i]);
-            const long bx = lookup(bi, id), tx = lookup(ti, id);
-            const Value* bv = bx >= 0 ? &B[static_cast<std::size_t>(bx)] : nullptr;
-            if (tx >= 0) {
-                from_o[i] = child(id_step(id), bv, O[i], T[static_cast<std::size_t>(tx)]);
-                from_t[static_cast<std::size_t>(tx)] = from_o[i];
+            const Value* bv = o_in_b[i] >= 0 ? &B[static_cast<std::size_t>(o_in_b[i])] : nullptr;
+            if (o_in_t[i] >= 0) {
+                from_o[i] = child(id_step(id), bv, O[i], T[static_cast<std::size_t>(o_in_t[i])]);
+                from_t[static_cast<std::size_t>(o_in_t[i])] = from_o[i];
             } else if (bv == nullptr) {
                 from_o[i] = O[i];  // added by ours
             } else if (!(*bv == O[i])) {
@@ -423,25 +417,15 @@ private:
         }
         for (std::size_t j = 0; j < T.size(); ++j) {
             ticker_.tick();
-            const Value& id = *element_id(T[j]);
-            if (lookup(oi, id) >= 0) continue;
-            const long bx = lookup(bi, id);
-            const Value* bv = bx >= 0 ? &B[static_cast<std::size_t>(bx)] : nullptr;
+            if (t_in_o[j] >= 0) continue;
+            const Value* bv = t_in_b[j] >= 0 ? &B[static_cast<std::size_t>(t_in_b[j])] : nullptr;
             if (bv == nullptr) {
                 from_t[j] = T[j];  // added by theirs
             } else if (!(*bv == T[j])) {
-                conflict_at(id_step(id), ConflictKind::delete_modify, bv, nullptr, &T[j]);
+                conflict_at(id_step(*element_id(T[j])), ConflictKind::delete_modify, bv, nullptr, &T[j]);
             }
         }
-        if (ours_reordered && theirs_reordered && seq_o != seq_t) {
-            Conflict c;
-            c.path = path_;
-            c.kind = ConflictKind::order;
-            if (b != nullptr) c.base = *b;
-            c.ours = o;
-            c.theirs = t;
-            conflicts.insert(conflicts.begin() + static_cast<long>(mark), std::move(c));
-        }
+        if (ours_reordered && theirs_reordered && seq_o != seq_t) conflict(ConflictKind::order, b, &o, &t, mark);
 
         // The primary side gives the skeleton; the other side's own elements are inserted
         // after their nearest preceding element that is in the result. Ours come first.
@@ -449,42 +433,42 @@ private:
         const auto& S = primary_ours ? T : O;
         const auto& p_res = primary_ours ? from_o : from_t;
         const auto& s_res = primary_ours ? from_t : from_o;
-        const auto& p_index = primary_ours ? oi : ti;
-        const auto& s_index = primary_ours ? ti : oi;
+        const auto& p_in_s = primary_ours ? o_in_t : t_in_o;
+        const auto& s_in_p = primary_ours ? t_in_o : o_in_t;
         struct Slot {
             Value value;
             bool shared;  // also on the other side
         };
         std::vector<Slot> skeleton;
-        for (std::size_t i = 0; i < P.size(); ++i)
-            if (p_res[i]) skeleton.push_back({*p_res[i], lookup(s_index, *element_id(P[i])) >= 0});
-        ValueMap<std::size_t> skeleton_at;
-        for (std::size_t i = 0; i < skeleton.size(); ++i) skeleton_at.emplace(*element_id(skeleton[i].value), i);
-
+        std::vector<long> slot_of(P.size(), -1);  // skeleton index of P's elements
+        for (std::size_t i = 0; i < P.size(); ++i) {
+            if (!p_res[i]) continue;
+            slot_of[i] = static_cast<long>(skeleton.size());
+            skeleton.push_back({*p_res[i], p_in_s[i] >= 0});
+        }
         std::vector<std::vector<Value>> before(skeleton.size() + 1);  // inserted before skeleton[i]
-        long anchor = -1;        // skeleton index of the current anchor
-        long chained = -1;       // bucket of the last inserted element when it is the anchor
+        long anchor = -1;   // skeleton index of the current anchor
+        long chained = -1;  // bucket of the last inserted element when it is the anchor
         for (std::size_t j = 0; j < S.size(); ++j) {
             ticker_.tick();
-            const Value& id = *element_id(S[j]);
-            if (lookup(p_index, id) < 0) {
-                if (!s_res[j]) continue;  // dropped
-                long at = chained;
-                if (at < 0) {
-                    at = anchor + 1;
-                    if (primary_ours)  // theirs go after ours' own elements following the anchor
-                        while (at < static_cast<long>(skeleton.size()) && !skeleton[static_cast<std::size_t>(at)].shared)
-                            ++at;
-                }
-                before[static_cast<std::size_t>(at)].push_back(*s_res[j]);
-                chained = at;
-            } else {
-                auto it = skeleton_at.find(id);
-                if (it != skeleton_at.end()) {
-                    anchor = static_cast<long>(it->second);
+            if (s_in_p[j] >= 0) {  // also in P: an anchor if it is in the result
+                const long slot = slot_of[static_cast<std::size_t>(s_in_p[j])];
+                if (slot >= 0) {
+                    anchor = slot;
                     chained = -1;
                 }
+                continue;
             }
+            if (!s_res[j]) continue;  // dropped
+            long at = chained;
+            if (at < 0) {
+                at = anchor + 1;
+                if (primary_ours)  // theirs go after ours' own elements following the anchor
+                    while (at < static_cast<long>(skeleton.size()) && !skeleton[static_cast<std::size_t>(at)].shared)
+                        ++at;
+            }
+            before[static_cast<std::size_t>(at)].push_back(*s_res[j]);
+            chained = at;
         }
         std::vector<Value> out;
         out.reserve(O.size() + T.size());

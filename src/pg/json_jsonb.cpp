@@ -1,6 +1,7 @@
 // jsonb <-> ce::json::Value. See json_jsonb.hpp for the boundary discipline.
 #include "pg/json_jsonb.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -77,6 +78,7 @@ FlatJsonb flatten_jsonb(Jsonb* jb, const char* name) {
                                               static_cast<int>(ce::json::kMaxDepth),
                                               static_cast<int>(ce::json::kMaxDepth))));
                 t.kind = r == WJB_BEGIN_ARRAY ? JsonbToken::begin_array : JsonbToken::begin_object;
+                t.len = r == WJB_BEGIN_ARRAY ? v.val.array.nElems : v.val.object.nPairs;  // a size hint
                 break;
             case WJB_END_ARRAY:
             case WJB_END_OBJECT:
@@ -101,12 +103,12 @@ FlatJsonb flatten_jsonb(Jsonb* jb, const char* name) {
     return flat;
 }
 
-FlatJsonb jsonb_arg(FunctionCallInfo fcinfo, int n, const char* name, std::size_t max_bytes, bool nullable) {
+Jsonb* jsonb_arg(FunctionCallInfo fcinfo, int n, const char* name, std::size_t max_bytes, bool nullable) {
     if (PG_ARGISNULL(n)) {
         if (!nullable)
             ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
                             errmsg("argument \"%s\" must not be NULL", name)));
-        return FlatJsonb{};
+        return nullptr;
     }
     // Check the size before detoasting, so an oversized value is never decompressed.
     Size raw = toast_raw_datum_size(PG_GETARG_DATUM(n)) - VARHDRSZ;
@@ -114,7 +116,11 @@ FlatJsonb jsonb_arg(FunctionCallInfo fcinfo, int n, const char* name, std::size_
         ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED), errmsg("argument \"%s\" is too large", name),
                         errdetail("It has %zu bytes; the limit is %zu bytes.", (size_t)raw, (size_t)max_bytes),
                         errhint("The limit is set by concurrent_edit.max_input_size.")));
-    return flatten_jsonb(PG_GETARG_JSONB_P(n), name);
+    return PG_GETARG_JSONB_P(n);
+}
+
+bool same_bytes(const Jsonb* a, const Jsonb* b) {
+    return VARSIZE(a) == VARSIZE(b) && memcmp(a, b, VARSIZE(a)) == 0;
 }
 
 ce::json::Value to_value(const FlatJsonb& flat) {
@@ -122,8 +128,8 @@ ce::json::Value to_value(const FlatJsonb& flat) {
     for (std::size_t i = 0; i < flat.count; ++i) {
         const JsonbToken& t = flat.tokens[i];
         switch (t.kind) {
-            case JsonbToken::begin_array: b.begin_array(); break;
-            case JsonbToken::begin_object: b.begin_object(); break;
+            case JsonbToken::begin_array: b.begin_array(static_cast<std::size_t>(std::max(t.len, 0))); break;
+            case JsonbToken::begin_object: b.begin_object(static_cast<std::size_t>(std::max(t.len, 0))); break;
             case JsonbToken::end: b.end(); break;
             case JsonbToken::key: b.key(std::string(t.str, static_cast<std::size_t>(t.len))); break;
             case JsonbToken::null: b.add(ce::json::Value()); break;

@@ -1,9 +1,9 @@
 // Conversion between PostgreSQL jsonb and the core's ce::json::Value.
 //
 // Reading happens in two steps that respect the boundary rules:
-//   1. flatten_jsonb() / jsonb_arg(): plain C work (JsonbIterator, numeric_out) into
-//      a palloc'd array of trivially destructible tokens. It may ereport, so call it
-//      before guard() (argument decoding) or inside pg_call().
+//   1. flatten_jsonb(): plain C work (JsonbIterator, numeric_out) into a palloc'd
+//      array of trivially destructible tokens. It may ereport, so call it before
+//      guard() (argument decoding) or inside pg_call().
 //   2. to_value(): builds the Value inside guard(), with no PostgreSQL call.
 // Writing: jsonb_datum() flattens the Value in C++ and pushes the tokens with
 // pushJsonbValue() inside one pg_call().
@@ -26,7 +26,7 @@ struct JsonbToken {
     enum Kind : uint8 { begin_array, begin_object, end, key, null, boolean, number, string };
     uint8 kind;
     bool boolean_value;
-    int len;          // key, number, string
+    int len;          // key, number, string: bytes; begin_array/begin_object: size
     const char* str;  // points into the jsonb value or a palloc'd number text
 };
 
@@ -41,10 +41,12 @@ struct FlatJsonb {
 FlatJsonb flatten_jsonb(Jsonb* jb, const char* name);
 
 // Reads jsonb argument `n` (step 1 of a SQL-callable function): a NULL raises 22004
-// naming `name` unless `nullable` (then isnull is set); more than `max_bytes` bytes
-// raises 54000 before the value is detoasted; then flatten_jsonb().
-FlatJsonb jsonb_arg(FunctionCallInfo fcinfo, int n, const char* name, std::size_t max_bytes,
-                    bool nullable = false);
+// naming `name` unless `nullable` (then nullptr is returned); more than `max_bytes`
+// bytes raises 54000 before the value is detoasted. Returns the detoasted value.
+Jsonb* jsonb_arg(FunctionCallInfo fcinfo, int n, const char* name, std::size_t max_bytes, bool nullable = false);
+
+// True when both values have the same bytes (then they are identical as documents).
+bool same_bytes(const Jsonb* a, const Jsonb* b);
 
 // Inside guard(): the core value of a flattened jsonb (no PostgreSQL call).
 ce::json::Value to_value(const FlatJsonb& flat);

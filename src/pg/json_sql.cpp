@@ -15,22 +15,34 @@ CE_FUNCTION(ce_jsonb_merge3) {
     ce::pg::require_arg(fcinfo, 1, "ours");
     ce::pg::require_arg(fcinfo, 2, "theirs");
     ce::pg::TextArg mode = ce::pg::text_arg(fcinfo, 3, "array_mode", limit);
-    ce::pg::FlatJsonb base = ce::pg::jsonb_arg(fcinfo, 0, "base", limit, true);
-    ce::pg::FlatJsonb ours = ce::pg::jsonb_arg(fcinfo, 1, "ours", limit);
-    ce::pg::FlatJsonb theirs = ce::pg::jsonb_arg(fcinfo, 2, "theirs", limit);
+    Jsonb* base = ce::pg::jsonb_arg(fcinfo, 0, "base", limit, true);
+    Jsonb* ours = ce::pg::jsonb_arg(fcinfo, 1, "ours", limit);
+    Jsonb* theirs = ce::pg::jsonb_arg(fcinfo, 2, "theirs", limit);
     return ce::pg::guard([&]() -> Datum {
         const ce::json::ArrayMode array_mode = ce::json::parse_array_mode(mode.view());
-        std::optional<ce::json::Value> b;
-        if (!base.isnull) b = ce::pg::to_value(base);
-        const ce::json::Value o = ce::pg::to_value(ours);
-        const ce::json::Value t = ce::pg::to_value(theirs);
-        const ce::json::MergeResult r = ce::json::merge3(b ? &*b : nullptr, o, t, array_mode);
-
         Datum values[3];
         bool nulls[3] = {false, false, false};
-        values[0] = ce::pg::jsonb_datum(r.content);
-        values[1] = BoolGetDatum(r.clean);
-        values[2] = ce::pg::jsonb_datum(ce::json::conflicts_to_value(r.conflicts));
+        // A side unchanged byte for byte: the result is the other side, exactly as
+        // merge3 would compute it, without converting the documents.
+        Jsonb* unchanged_result = nullptr;
+        if (ce::pg::same_bytes(ours, theirs)) unchanged_result = ours;
+        else if (base != nullptr && ce::pg::same_bytes(base, ours)) unchanged_result = theirs;
+        else if (base != nullptr && ce::pg::same_bytes(base, theirs)) unchanged_result = ours;
+        if (unchanged_result != nullptr) {
+            values[0] = PointerGetDatum(unchanged_result);
+            values[1] = BoolGetDatum(true);
+            values[2] = ce::pg::jsonb_datum(ce::json::Value::array({}));
+        } else {
+            std::optional<ce::json::Value> b;
+            if (base != nullptr) b = ce::pg::to_value(ce::pg::pg_call([&] { return ce::pg::flatten_jsonb(base, "base"); }));
+            const ce::json::Value o = ce::pg::to_value(ce::pg::pg_call([&] { return ce::pg::flatten_jsonb(ours, "ours"); }));
+            const ce::json::Value t =
+                ce::pg::to_value(ce::pg::pg_call([&] { return ce::pg::flatten_jsonb(theirs, "theirs"); }));
+            const ce::json::MergeResult r = ce::json::merge3(b ? &*b : nullptr, o, t, array_mode);
+            values[0] = ce::pg::jsonb_datum(r.content);
+            values[1] = BoolGetDatum(r.clean);
+            values[2] = ce::pg::jsonb_datum(ce::json::conflicts_to_value(r.conflicts));
+        }
         return ce::pg::pg_call([&]() -> Datum {
             TupleDesc desc;
             if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
