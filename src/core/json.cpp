@@ -51,7 +51,7 @@ std::uint64_t bytes_hash(std::string_view s, std::uint64_t seed) noexcept {
         h ^= h >> 29;
     }
     std::uint64_t tail = 0;
-    if (i < s.size()) std::memcpy(&tail, s.data() + i, s.size() - i);
+    for (std::size_t k = i; k < s.size(); ++k) tail = (tail << 8) | static_cast<unsigned char>(s[k]);
     return splitmix(h ^ tail);
 }
 

@@ -23,7 +23,33 @@ void push_token(FlatJsonb& flat, std::size_t& capacity, const JsonbToken& t) {
     flat.tokens[flat.count++] = t;
 }
 
-JsonbToken scalar_token(const JsonbValue& v) {
+// numeric_out, through the cache when there is one.
+void number_text(Numeric num, NumericTexts* cache, const char** text, int* len) {
+    const char* bytes = VARDATA_ANY(num);
+    const std::size_t size = VARSIZE_ANY_EXHDR(num);
+    int slot = 0;
+    if (cache != nullptr) {
+        std::uint32_t h = 2166136261u;
+        for (std::size_t i = 0; i < size; ++i) h = (h ^ static_cast<unsigned char>(bytes[i])) * 16777619u;
+        slot = static_cast<int>(h % NumericTexts::kSlots);
+        const Numeric hit = cache->numeric[slot];
+        if (hit != nullptr && VARSIZE_ANY_EXHDR(hit) == size && memcmp(VARDATA_ANY(hit), bytes, size) == 0) {
+            *text = cache->text[slot];
+            *len = cache->len[slot];
+            return;
+        }
+    }
+    char* s = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(num)));
+    *text = s;
+    *len = static_cast<int>(strlen(s));
+    if (cache != nullptr) {
+        cache->numeric[slot] = num;
+        cache->text[slot] = s;
+        cache->len[slot] = *len;
+    }
+}
+
+JsonbToken scalar_token(const JsonbValue& v, NumericTexts* cache) {
     JsonbToken t{};
     switch (v.type) {
         case jbvNull: t.kind = JsonbToken::null; break;
@@ -36,13 +62,11 @@ JsonbToken scalar_token(const JsonbValue& v) {
             t.str = v.val.string.val;
             t.len = v.val.string.len;
             break;
-        case jbvNumeric: {
-            char* s = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v.val.numeric)));
+        case jbvNumeric:
             t.kind = JsonbToken::number;
-            t.str = s;
-            t.len = static_cast<int>(strlen(s));
+            t.numeric = v.val.numeric;
+            number_text(v.val.numeric, cache, &t.str, &t.len);
             break;
-        }
         default:
             elog(ERROR, "unexpected jsonb value type %d", static_cast<int>(v.type));
     }
@@ -51,11 +75,10 @@ JsonbToken scalar_token(const JsonbValue& v) {
 
 }  // namespace
 
-FlatJsonb flatten_jsonb(Jsonb* jb, const char* name) {
+FlatJsonb flatten_jsonb(Jsonb* jb, const char* name, NumericTexts* cache) {
     FlatJsonb flat;
     std::size_t capacity = 64;
     flat.tokens = static_cast<JsonbToken*>(palloc(capacity * sizeof(JsonbToken)));
-    flat.isnull = false;
     JsonbIterator* it = JsonbIteratorInit(&jb->root);
     JsonbValue v;
     JsonbIteratorToken r;
@@ -93,7 +116,7 @@ FlatJsonb flatten_jsonb(Jsonb* jb, const char* name) {
                 break;
             case WJB_VALUE:
             case WJB_ELEM:
-                t = scalar_token(v);
+                t = scalar_token(v, cache);
                 break;
             default:
                 elog(ERROR, "unexpected jsonb iterator token %d", static_cast<int>(r));
@@ -123,7 +146,7 @@ bool same_bytes(const Jsonb* a, const Jsonb* b) {
     return VARSIZE(a) == VARSIZE(b) && memcmp(a, b, VARSIZE(a)) == 0;
 }
 
-ce::json::Value to_value(const FlatJsonb& flat) {
+ce::json::Value to_value(const FlatJsonb& flat, NumericOrigins* origins) {
     ce::json::Builder b;
     for (std::size_t i = 0; i < flat.count; ++i) {
         const JsonbToken& t = flat.tokens[i];
@@ -134,9 +157,12 @@ ce::json::Value to_value(const FlatJsonb& flat) {
             case JsonbToken::key: b.key(std::string(t.str, static_cast<std::size_t>(t.len))); break;
             case JsonbToken::null: b.add(ce::json::Value()); break;
             case JsonbToken::boolean: b.add(ce::json::Value::boolean(t.boolean_value)); break;
-            case JsonbToken::number:
-                b.add(ce::json::Value::number(std::string_view(t.str, static_cast<std::size_t>(t.len))));
+            case JsonbToken::number: {
+                ce::json::Value n = ce::json::Value::number(std::string_view(t.str, static_cast<std::size_t>(t.len)));
+                if (origins != nullptr) origins->emplace(&n.text(), t.numeric);
+                b.add(std::move(n));
                 break;
+            }
             case JsonbToken::string:
                 b.add(ce::json::Value::string(std::string(t.str, static_cast<std::size_t>(t.len))));
                 break;
@@ -148,7 +174,7 @@ ce::json::Value to_value(const FlatJsonb& flat) {
 namespace {
 
 // Tokens of a Value for pushJsonbValue; `str` points into the Value's own strings.
-void collect(const ce::json::Value& v, std::vector<JsonbToken>& out) {
+void collect(const ce::json::Value& v, const NumericOrigins* origins, std::vector<JsonbToken>& out) {
     JsonbToken t{};
     switch (v.kind()) {
         case ce::json::Kind::null: t.kind = JsonbToken::null; break;
@@ -163,21 +189,26 @@ void collect(const ce::json::Value& v, std::vector<JsonbToken>& out) {
             t.kind = v.is_number() ? JsonbToken::number : JsonbToken::string;
             t.str = v.text().c_str();  // NUL-terminated, as numeric_in needs
             t.len = static_cast<int>(v.text().size());
+            if (v.is_number() && origins != nullptr) {
+                auto it = origins->find(&v.text());
+                if (it != origins->end()) t.numeric = it->second;
+            }
             break;
         case ce::json::Kind::array:
-            out.push_back(JsonbToken{JsonbToken::begin_array, false, 0, nullptr});
-            for (const ce::json::Value& e : v.items()) collect(e, out);
-            out.push_back(JsonbToken{JsonbToken::end, false, 0, nullptr});
+            out.push_back(JsonbToken{JsonbToken::begin_array, false, 0, nullptr, nullptr});
+            for (const ce::json::Value& e : v.items()) collect(e, origins, out);
+            out.push_back(JsonbToken{JsonbToken::end, false, 0, nullptr, nullptr});
             return;
         case ce::json::Kind::object:
-            out.push_back(JsonbToken{JsonbToken::begin_object, false, 0, nullptr});
+            out.push_back(JsonbToken{JsonbToken::begin_object, false, 0, nullptr, nullptr});
             for (const ce::json::Member& m : v.members()) {
                 if (m.key.size() > static_cast<std::size_t>(JENTRY_OFFLENMASK))
                     throw SqlError(ERRCODE_PROGRAM_LIMIT_EXCEEDED, "string too long to represent as jsonb string");
-                out.push_back(JsonbToken{JsonbToken::key, false, static_cast<int>(m.key.size()), m.key.c_str()});
-                collect(m.value, out);
+                out.push_back(
+                    JsonbToken{JsonbToken::key, false, static_cast<int>(m.key.size()), m.key.c_str(), nullptr});
+                collect(m.value, origins, out);
             }
-            out.push_back(JsonbToken{JsonbToken::end, false, 0, nullptr});
+            out.push_back(JsonbToken{JsonbToken::end, false, 0, nullptr, nullptr});
             return;
     }
     out.push_back(t);
@@ -219,8 +250,11 @@ Jsonb* build_jsonb(const JsonbToken* tokens, std::size_t count, bool raw_scalar)
                 break;
             case JsonbToken::number:
                 s.type = jbvNumeric;
-                s.val.numeric = DatumGetNumeric(DirectFunctionCall3(
-                    numeric_in, CStringGetDatum(t.str), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+                s.val.numeric = t.numeric != nullptr
+                                    ? t.numeric
+                                    : DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(t.str),
+                                                                          ObjectIdGetDatum(InvalidOid),
+                                                                          Int32GetDatum(-1)));
                 break;
             case JsonbToken::string:
                 s.type = jbvString;
@@ -236,9 +270,9 @@ Jsonb* build_jsonb(const JsonbToken* tokens, std::size_t count, bool raw_scalar)
 
 }  // namespace
 
-Datum jsonb_datum(const ce::json::Value& v) {
+Datum jsonb_datum(const ce::json::Value& v, const NumericOrigins* origins) {
     std::vector<JsonbToken> tokens;
-    collect(v, tokens);
+    collect(v, origins, tokens);
     const JsonbToken* data = tokens.data();
     const std::size_t count = tokens.size();
     const bool raw_scalar = !v.is_container();

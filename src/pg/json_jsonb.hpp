@@ -9,9 +9,14 @@
 // pushJsonbValue() inside one pg_call().
 //
 // Numbers travel as their decimal text (numeric_out / numeric_in): no precision lost.
+// Both conversions are costly, so a NumericTexts cache shared by the flatten_jsonb()
+// calls of one statement converts each distinct numeric once, and NumericOrigins
+// lets jsonb_datum() reuse the input numerics instead of parsing the text again.
 #pragma once
 
 #include <cstddef>
+#include <string>
+#include <unordered_map>
 
 #include "concurrent_edit/json.hpp"
 #include "pg/pg_headers.hpp"
@@ -26,19 +31,28 @@ struct JsonbToken {
     enum Kind : uint8 { begin_array, begin_object, end, key, null, boolean, number, string };
     uint8 kind;
     bool boolean_value;
-    int len;          // key, number, string: bytes; begin_array/begin_object: size
-    const char* str;  // points into the jsonb value or a palloc'd number text
+    int len;                 // key, number, string: bytes; begin_array/begin_object: size
+    const char* str;         // points into the jsonb value or a palloc'd number text
+    Numeric numeric;         // number: the numeric it came from (points into the jsonb)
 };
 
 struct FlatJsonb {
     JsonbToken* tokens = nullptr;
     std::size_t count = 0;
-    bool isnull = true;
+};
+
+// Direct-mapped cache numeric bytes -> numeric_out text (plain data, palloc it).
+struct NumericTexts {
+    static constexpr int kSlots = 512;
+    Numeric numeric[kSlots];
+    const char* text[kSlots];
+    int len[kSlots];
 };
 
 // Flattens a jsonb document. Nested deeper than ce::json::kMaxDepth: 54000 naming
-// `name`. Checks for interrupts. May ereport (see the file comment).
-FlatJsonb flatten_jsonb(Jsonb* jb, const char* name);
+// `name`. Checks for interrupts. `cache` may be nullptr. May ereport (see the file
+// comment).
+FlatJsonb flatten_jsonb(Jsonb* jb, const char* name, NumericTexts* cache);
 
 // Reads jsonb argument `n` (step 1 of a SQL-callable function): a NULL raises 22004
 // naming `name` unless `nullable` (then nullptr is returned); more than `max_bytes`
@@ -48,10 +62,16 @@ Jsonb* jsonb_arg(FunctionCallInfo fcinfo, int n, const char* name, std::size_t m
 // True when both values have the same bytes (then they are identical as documents).
 bool same_bytes(const Jsonb* a, const Jsonb* b);
 
-// Inside guard(): the core value of a flattened jsonb (no PostgreSQL call).
-ce::json::Value to_value(const FlatJsonb& flat);
+// The input numeric of each number node built by to_value() (keyed by the address of
+// the node's text, which values derived from it share).
+using NumericOrigins = std::unordered_map<const std::string*, Numeric>;
+
+// Inside guard(): the core value of a flattened jsonb (no PostgreSQL call). Records
+// where its numbers came from in `origins` (may be nullptr).
+ce::json::Value to_value(const FlatJsonb& flat, NumericOrigins* origins = nullptr);
 
 // Inside guard(): a jsonb Datum holding `v` (PostgreSQL calls go through pg_call).
-Datum jsonb_datum(const ce::json::Value& v);
+// Numbers found in `origins` reuse their input numeric.
+Datum jsonb_datum(const ce::json::Value& v, const NumericOrigins* origins = nullptr);
 
 }  // namespace ce::pg

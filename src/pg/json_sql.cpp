@@ -33,15 +33,21 @@ CE_FUNCTION(ce_jsonb_merge3) {
             values[1] = BoolGetDatum(true);
             values[2] = ce::pg::jsonb_datum(ce::json::Value::array({}));
         } else {
+            auto* texts = ce::pg::pg_call(
+                [] { return static_cast<ce::pg::NumericTexts*>(palloc0(sizeof(ce::pg::NumericTexts))); });
+            ce::pg::NumericOrigins origins;
+            auto read = [&](Jsonb* jb, const char* name) {
+                return ce::pg::to_value(ce::pg::pg_call([&] { return ce::pg::flatten_jsonb(jb, name, texts); }),
+                                        &origins);
+            };
             std::optional<ce::json::Value> b;
-            if (base != nullptr) b = ce::pg::to_value(ce::pg::pg_call([&] { return ce::pg::flatten_jsonb(base, "base"); }));
-            const ce::json::Value o = ce::pg::to_value(ce::pg::pg_call([&] { return ce::pg::flatten_jsonb(ours, "ours"); }));
-            const ce::json::Value t =
-                ce::pg::to_value(ce::pg::pg_call([&] { return ce::pg::flatten_jsonb(theirs, "theirs"); }));
+            if (base != nullptr) b = read(base, "base");
+            const ce::json::Value o = read(ours, "ours");
+            const ce::json::Value t = read(theirs, "theirs");
             const ce::json::MergeResult r = ce::json::merge3(b ? &*b : nullptr, o, t, array_mode);
-            values[0] = ce::pg::jsonb_datum(r.content);
+            values[0] = ce::pg::jsonb_datum(r.content, &origins);
             values[1] = BoolGetDatum(r.clean);
-            values[2] = ce::pg::jsonb_datum(ce::json::conflicts_to_value(r.conflicts));
+            values[2] = ce::pg::jsonb_datum(ce::json::conflicts_to_value(r.conflicts), &origins);
         }
         return ce::pg::pg_call([&]() -> Datum {
             TupleDesc desc;

@@ -91,20 +91,18 @@ BEGIN
 END $$;
 SQL
 
-# Wall time of a query in microseconds, best of $2 (default 3) runs, minus the
-# time of a trivial query (psql start and connection).
+# Time of a query in microseconds (measured in the server session, so without psql
+# start and connection), best of $2 (default 3) runs.
 time_query() {
-  local best="" t0 t1 d _
-  for ((_ = 0; _ < ${2:-3}; _++)); do
-    t0=$(date +%s%N)
-    psql -qAtX -v ON_ERROR_STOP=1 -c "$1" >/dev/null
-    t1=$(date +%s%N)
-    d=$(((t1 - t0) / 1000 - ${BASELINE:-0}))
+  local best="" d i
+  for ((i = 0; i < ${2:-3}; i++)); do
+    d=$(printf '%s\n' "SELECT clock_timestamp() AS t0 \\gset" "$1;" \
+          "SELECT round(extract(epoch FROM clock_timestamp() - :'t0'::timestamptz) * 1e6);" |
+        psql -qAtX -v ON_ERROR_STOP=1 | tail -1)
     if [[ -z $best || $d -lt $best ]]; then best=$d; fi
   done
   echo "$best"
 }
-BASELINE=$(time_query "SELECT 1" 5)
 
 # The expression is evaluated once per row of generate_series(1, N): its last
 # argument depends on g, so the planner cannot fold the IMMUTABLE call.
