@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -159,7 +160,7 @@ ce::json::Value to_value(const FlatJsonb& flat, NumericOrigins* origins) {
             case JsonbToken::boolean: b.add(ce::json::Value::boolean(t.boolean_value)); break;
             case JsonbToken::number: {
                 ce::json::Value n = ce::json::Value::number(std::string_view(t.str, static_cast<std::size_t>(t.len)));
-                if (origins != nullptr) origins->emplace(&n.text(), t.numeric);
+                if (origins != nullptr) origins->add(&n.text(), t.numeric);
                 b.add(std::move(n));
                 break;
             }
@@ -189,10 +190,7 @@ void collect(const ce::json::Value& v, const NumericOrigins* origins, std::vecto
             t.kind = v.is_number() ? JsonbToken::number : JsonbToken::string;
             t.str = v.text().c_str();  // NUL-terminated, as numeric_in needs
             t.len = static_cast<int>(v.text().size());
-            if (v.is_number() && origins != nullptr) {
-                auto it = origins->find(&v.text());
-                if (it != origins->end()) t.numeric = it->second;
-            }
+            if (v.is_number() && origins != nullptr) t.numeric = origins->find(&v.text());
             break;
         case ce::json::Kind::array:
             out.push_back(JsonbToken{JsonbToken::begin_array, false, 0, nullptr, nullptr});
@@ -270,8 +268,19 @@ Jsonb* build_jsonb(const JsonbToken* tokens, std::size_t count, bool raw_scalar)
 
 }  // namespace
 
+Numeric NumericOrigins::find(const std::string* text) const {
+    auto less = [](const Entry& a, const Entry& b) { return std::less<const std::string*>()(a.text, b.text); };
+    if (!sorted_) {
+        std::sort(entries_.begin(), entries_.end(), less);
+        sorted_ = true;
+    }
+    auto it = std::lower_bound(entries_.begin(), entries_.end(), Entry{text, nullptr}, less);
+    return it != entries_.end() && it->text == text ? it->numeric : nullptr;
+}
+
 Datum jsonb_datum(const ce::json::Value& v, const NumericOrigins* origins) {
     std::vector<JsonbToken> tokens;
+    tokens.reserve(256);
     collect(v, origins, tokens);
     const JsonbToken* data = tokens.data();
     const std::size_t count = tokens.size();

@@ -16,7 +16,7 @@
 
 #include <cstddef>
 #include <string>
-#include <unordered_map>
+#include <vector>
 
 #include "concurrent_edit/json.hpp"
 #include "pg/pg_headers.hpp"
@@ -62,9 +62,22 @@ Jsonb* jsonb_arg(FunctionCallInfo fcinfo, int n, const char* name, std::size_t m
 // True when both values have the same bytes (then they are identical as documents).
 bool same_bytes(const Jsonb* a, const Jsonb* b);
 
-// The input numeric of each number node built by to_value() (keyed by the address of
-// the node's text, which values derived from it share).
-using NumericOrigins = std::unordered_map<const std::string*, Numeric>;
+// The input numeric of each number node built by to_value(), keyed by the address of
+// the node's text (values derived from it share the node). Record with add(), then
+// find() (the first find() sorts the records).
+class NumericOrigins {
+public:
+    void add(const std::string* text, Numeric numeric) { entries_.push_back({text, numeric}); sorted_ = false; }
+    Numeric find(const std::string* text) const;
+
+private:
+    struct Entry {
+        const std::string* text;
+        Numeric numeric;
+    };
+    mutable std::vector<Entry> entries_;
+    mutable bool sorted_ = true;
+};
 
 // Inside guard(): the core value of a flattened jsonb (no PostgreSQL call). Records
 // where its numbers came from in `origins` (may be nullptr).
