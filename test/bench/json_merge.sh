@@ -19,6 +19,7 @@ g++ -std=c++17 -O2 -I"$ROOT/include" "$ROOT/test/bench/json_merge_core.cpp" "$RO
 "$BUILD/bench/json_merge_core" "$(awk -v s="$SECS" 'BEGIN { print s / 4 }')"
 
 psql -qX -v ON_ERROR_STOP=1 <<'SQL'
+SET client_min_messages = warning;
 DROP TABLE IF EXISTS bench_docs;
 CREATE TABLE bench_docs (name text PRIMARY KEY, b jsonb, o jsonb, t jsonb);
 -- Seed 002: a production with 20 cameras and 20 sources; ours adds a camera, theirs
