@@ -13,7 +13,8 @@ EXTENSION  = concurrent_edit
 EXTVERSION = 1.0
 MODULE_big = concurrent_edit
 
-PG_CONFIG ?= pg_config
+# PostgreSQL 15 (Debian 12) unless PG_CONFIG says otherwise.
+PG_CONFIG ?= $(firstword $(wildcard /usr/lib/postgresql/15/bin/pg_config) pg_config)
 
 CORE_SRCS := $(sort $(wildcard src/core/*.cpp))
 GLUE_SRCS := $(sort $(wildcard src/pg/*.cpp))
@@ -40,11 +41,28 @@ PG_CXXFLAGS  = -std=c++17 $(CE_WARNINGS) -Wno-register -fvisibility=hidden
 PG_CPPFLAGS  = -I$(CURDIR)/include -I$(CURDIR)/src
 SHLIB_LINK   = -lstdc++
 
-PGXS := $(shell $(PG_CONFIG) --pgxs)
+PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+ifeq ($(wildcard $(PGXS)),)
+# A fresh machine without the PostgreSQL development files: only the bootstrapping
+# targets work; they install the missing packages and run make again.
+.DEFAULT_GOAL := help
+.PHONY: help test demo bench deps
+help:
+	@echo "PostgreSQL 15 development files not found: run 'make test' or 'make demo' (they install them), or 'make deps'."
+	@false
+test demo bench:
+	@if [ -n "$(CE_BOOTSTRAPPED)" ]; then echo "bootstrap did not provide $(PG_CONFIG) --pgxs" >&2; exit 1; fi
+	scripts/bootstrap.sh
+	$(MAKE) CE_BOOTSTRAPPED=1 $@
+deps:
+	scripts/bootstrap.sh
+else
 include $(PGXS)
 
-# The C++ standard must also reach the LLVM bitcode (JIT inlining) step.
-override BITCODE_CXXFLAGS += -std=c++17 -Wno-register
+# The C++ standard must also reach the LLVM bitcode (JIT inlining) step. No
+# constructor/destructor aliases in the bitcode: PostgreSQL 15's JIT inliner
+# aborts the server on a GlobalAlias (seen with an out-of-line constructor).
+override BITCODE_CXXFLAGS += -std=c++17 -Wno-register -Xclang -mno-constructor-aliases
 
 # ---------------------------------------------------------------------------
 # Layering: the pure core is compiled WITHOUT any PostgreSQL include directory,
@@ -121,3 +139,5 @@ bench: deps
 	scripts/bench.sh
 
 EXTRA_CLEAN = $(BUILD_DIR) results output_iso tmp_check tmp_check_iso regression.diffs regression.out log
+
+endif  # PGXS found

@@ -19,15 +19,24 @@ make_tmp_install
 export ROOT BUILD
 
 data=$BUILD/bench-cluster
+# Default durability (fsync on), and the extension preloaded with its background
+# worker serving the bench database: the recommended production setup.
 start_cluster "$data" <<'CONF'
 shared_buffers = 256MB
 max_connections = 50
 fsync = on
+shared_preload_libraries = 'concurrent_edit'
+concurrent_edit.database = 'bench'
 CONF
 trap 'stop_cluster "$data"' EXIT
 createdb bench
 export PGDATABASE=bench
 psql -qX -c "CREATE EXTENSION concurrent_edit"
+# Wait for the worker (it retries until the database exists).
+for _ in $(seq 1 50); do
+  [[ $(psql -qAtX -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'concurrent_edit worker'") == 1 ]] && break
+  sleep 0.2
+done
 
 echo "# concurrent_edit benchmarks, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, PostgreSQL $(postgres --version | awk '{print $3}')"
 for b in "$ROOT"/test/bench/*.sh; do

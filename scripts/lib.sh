@@ -2,7 +2,9 @@
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BUILD:-$ROOT/build}
-PG_CONFIG=${PG_CONFIG:-pg_config}
+if [[ -z "${PG_CONFIG:-}" ]]; then
+  if [[ -x /usr/lib/postgresql/15/bin/pg_config ]]; then PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config; else PG_CONFIG=pg_config; fi
+fi
 PG_BINDIR=$($PG_CONFIG --bindir)
 PG_PKGLIBDIR=$($PG_CONFIG --pkglibdir)
 PG_SHAREDIR=$($PG_CONFIG --sharedir)
@@ -25,7 +27,7 @@ reexec_as_postgres_if_root() {
   script="$work/scripts/$(basename "$0")"
   log "running as the postgres OS user in $work (PostgreSQL does not run as root)"
   local vars=(CE_AS_POSTGRES=1 "HOME=$work" "PATH=$PATH") v
-  for v in FUZZ_SECONDS CE_SUITES BENCH_SECONDS BENCH_CASES PGHOST PGPORT PGDATABASE PGUSER; do
+  for v in FUZZ_SECONDS CE_SUITES CE_TAP_TESTS CE_LOAD_SECONDS BENCH_SECONDS BENCH_CASES VCLOCK_BENCH_PAIRS VCLOCK_BENCH_REPS VCLOCK_BENCH_SIZES PGHOST PGPORT PGDATABASE PGUSER; do
     [[ -n "${!v:-}" ]] && vars+=("$v=${!v}")
   done
   set +e

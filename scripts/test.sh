@@ -4,6 +4,7 @@
 #
 #   CE_SUITES="unit regress isolation tap fuzz"   suites to run (default: all)
 #   FUZZ_SECONDS=10                                 budget per fuzz target in this run
+#   CE_TAP_TESTS="011_worker"                       only these TAP scripts (default: all)
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 reexec_as_postgres_if_root "$@"
@@ -73,7 +74,7 @@ count_pg_regress() {  # log file -> "passed failed"
 suite_regress() {
   log "== regress (pg_regress)"
   local tests out=$BUILD/regress
-  tests=$(cd "$ROOT/sql" && ls *.sql 2>/dev/null | sed 's/\.sql$//' | sort)
+  tests=$(ls "$ROOT"/sql/*.sql 2>/dev/null | xargs -rn1 basename | sed 's/\.sql$//' | sort)
   rm -rf "$out"; mkdir -p "$out"
   set +e
   cd "$ROOT"
@@ -90,7 +91,7 @@ suite_regress() {
 suite_isolation() {
   log "== isolation (pg_isolation_regress)"
   local tests out=$BUILD/isolation
-  tests=$(cd "$ROOT/test/isolation/specs" && ls *.spec 2>/dev/null | sed 's/\.spec$//' | sort)
+  tests=$(ls "$ROOT"/test/isolation/specs/*.spec 2>/dev/null | xargs -rn1 basename | sed 's/\.spec$//' | sort)
   if [[ -z "$tests" ]]; then record isolation 0 0; return; fi
   rm -rf "$out"; mkdir -p "$out"
   set +e
@@ -111,6 +112,7 @@ suite_tap() {
   for t in "$ROOT"/test/t/*.pl; do
     [[ -e "$t" ]] || continue
     name=$(basename "$t" .pl)
+    if [[ -n "${CE_TAP_TESTS:-}" && " $CE_TAP_TESTS " != *" $name "* ]]; then continue; fi
     rm -rf "$BUILD/tap/$name"; mkdir -p "$BUILD/tap/$name"
     set +e
     (cd "$ROOT" && TESTDIR="$BUILD/tap/$name" PG_REGRESS="$PGXS_REGRESS" CE_ROOT="$ROOT" \

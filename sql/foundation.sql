@@ -59,6 +59,14 @@ SELECT concurrent_edit.normalize_path(NULL) IS NULL AS strict_null;
 SELECT concurrent_edit.content_hash(t) = encode(sha256(convert_to(t, 'UTF8')), 'hex') AS same
 FROM (VALUES (''), ('hello'), (E'line 1\nline 2\n'), ('d' || chr(233) || 'j' || chr(224)), (repeat('x', 100000))) v(t);
 
+-- JIT inlining of the C++ functions' bitcode (the build must not emit constructor
+-- aliases, which PostgreSQL's inliner cannot handle): forced on for a scan.
+SET jit = on; SET jit_above_cost = 0; SET jit_inline_above_cost = 0; SET jit_optimize_above_cost = 0;
+SELECT count(DISTINCT concurrent_edit.content_hash(i::text)) AS hashes,
+       count(DISTINCT concurrent_edit.normalize_path('./dir\' || i || '/file')) AS paths
+FROM generate_series(1, 20000) i;
+RESET jit; RESET jit_above_cost; RESET jit_inline_above_cost; RESET jit_optimize_above_cost;
+
 -- The boundary, direction 1: C++ exceptions become SQL errors with specific SQLSTATEs,
 -- and the backend survives every one of them.
 SELECT pg_backend_pid() AS pid_before \gset
@@ -106,7 +114,7 @@ SELECT pg_temp.try($$SELECT concurrent_edit._boundary_probe(repeat('k', 65))$$);
 INSERT INTO concurrent_edit.files (project_id, id, path, head_hash, created_by, updated_by)
 VALUES ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000f1',
         'src\app.ts', concurrent_edit.content_hash('v1'), gen_random_uuid(), gen_random_uuid());
-SELECT path, normalized_path FROM concurrent_edit.files;
+SELECT path, normalized_path FROM concurrent_edit.files WHERE project_id = '00000000-0000-0000-0000-0000000000a1';
 -- Another live file at the same normalized path is refused...
 SELECT pg_temp.try($$INSERT INTO concurrent_edit.files (project_id, path, head_hash, created_by, updated_by)
   VALUES ('00000000-0000-0000-0000-0000000000a1', './src/app.ts/', concurrent_edit.content_hash('x'), gen_random_uuid(), gen_random_uuid())$$, false);
@@ -131,7 +139,7 @@ SELECT pg_temp.try($$INSERT INTO concurrent_edit.edit_sessions (project_id, user
 INSERT INTO concurrent_edit.file_locks (project_id, file_id, session_id, holder, lock_type, expires_at)
 SELECT '00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000f1', s, gen_random_uuid(), 'shared', now() + interval '1 minute'
 FROM unnest(ARRAY['00000000-0000-0000-0000-0000000000c1', '00000000-0000-0000-0000-0000000000c2']::uuid[]) s;
-SELECT count(*) AS shared_holders FROM concurrent_edit.file_locks;
+SELECT count(*) AS shared_holders FROM concurrent_edit.file_locks WHERE project_id = '00000000-0000-0000-0000-0000000000a1';
 SELECT pg_temp.try($$INSERT INTO concurrent_edit.file_locks (project_id, file_id, session_id, holder, lock_type, expires_at)
   VALUES ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000f1', '00000000-0000-0000-0000-0000000000c1', gen_random_uuid(), 'bogus', now() + interval '1 minute')$$, false);
 SELECT pg_temp.try($$INSERT INTO concurrent_edit.file_locks (project_id, file_id, session_id, holder, lock_type, expires_at)
@@ -142,12 +150,13 @@ SELECT pg_temp.try($$INSERT INTO concurrent_edit.pending_changes (project_id, se
 INSERT INTO concurrent_edit.pending_changes (project_id, session_id, file_id, base_version, content)
 VALUES ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000c1', '00000000-0000-0000-0000-0000000000f1', 1, 'draft');
 -- ... and that version cannot be removed while the draft needs it.
-SELECT pg_temp.try($$DELETE FROM concurrent_edit.file_versions WHERE version = 1$$, false);
+SELECT pg_temp.try($$DELETE FROM concurrent_edit.file_versions WHERE project_id = '00000000-0000-0000-0000-0000000000a1' AND version = 1$$, false);
 SELECT pg_temp.try($$INSERT INTO concurrent_edit.conflict_history (project_id, file_id, base_version, ours_version, theirs_content, strategy)
   VALUES ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000f1', 1, 1, 'x', 'coin-toss')$$, false);
 -- Drafts and locks go with their session.
 DELETE FROM concurrent_edit.edit_sessions WHERE id = '00000000-0000-0000-0000-0000000000c1';
-SELECT (SELECT count(*) FROM concurrent_edit.pending_changes) AS drafts,
-       (SELECT count(*) FROM concurrent_edit.file_locks) AS locks;
-TRUNCATE concurrent_edit.files, concurrent_edit.file_versions, concurrent_edit.edit_sessions,
-         concurrent_edit.file_locks, concurrent_edit.pending_changes, concurrent_edit.conflict_history;
+SELECT (SELECT count(*) FROM concurrent_edit.pending_changes WHERE project_id = '00000000-0000-0000-0000-0000000000a1') AS drafts,
+       (SELECT count(*) FROM concurrent_edit.file_locks WHERE project_id = '00000000-0000-0000-0000-0000000000a1') AS locks;
+-- Leave nothing behind for the other tests (they share the database).
+DELETE FROM concurrent_edit.edit_sessions WHERE project_id IN ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000a2');
+DELETE FROM concurrent_edit.files WHERE project_id IN ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000a2');

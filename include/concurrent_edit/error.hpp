@@ -18,6 +18,8 @@ enum class Errc {
     limit_exceeded,     // input larger than a documented limit          -> 54000
     invalid_operation,  // a structural operation is malformed           -> VC010
     dependency_cycle,   // operations depend on each other in a cycle    -> VC011
+    duplicate_key,      // a key (e.g. a vclock node) appears twice       -> 22030
+    invalid_binary,     // malformed binary (wire or storage) value       -> 22P03
     canceled,           // the interrupt hook asked the core to stop     -> 57014
     internal,           // a bug: an invariant of the core was violated  -> VC999
 };

@@ -13,6 +13,8 @@ const char* errc_name(Errc code) noexcept {
         case Errc::limit_exceeded: return "limit_exceeded";
         case Errc::invalid_operation: return "invalid_operation";
         case Errc::dependency_cycle: return "dependency_cycle";
+        case Errc::duplicate_key: return "duplicate_key";
+        case Errc::invalid_binary: return "invalid_binary";
         case Errc::canceled: return "canceled";
         case Errc::internal: return "internal";
     }

@@ -41,6 +41,8 @@ int sqlstate_for(ce::Errc code) noexcept {
         case ce::Errc::limit_exceeded: return ERRCODE_PROGRAM_LIMIT_EXCEEDED;
         case ce::Errc::invalid_operation: return CE_ERRCODE_INVALID_OPERATION;
         case ce::Errc::dependency_cycle: return CE_ERRCODE_DEPENDENCY_CYCLE;
+        case ce::Errc::duplicate_key: return ERRCODE_DUPLICATE_JSON_OBJECT_KEY_VALUE;
+        case ce::Errc::invalid_binary: return ERRCODE_INVALID_BINARY_REPRESENTATION;
         case ce::Errc::canceled: return ERRCODE_QUERY_CANCELED;
         case ce::Errc::internal: return CE_ERRCODE_INTERNAL;
     }

@@ -81,6 +81,9 @@ private:
 #define CE_ERRCODE_BLIND_UPDATE       MAKE_SQLSTATE('V', 'C', '0', '0', '9')
 #define CE_ERRCODE_INVALID_OPERATION  MAKE_SQLSTATE('V', 'C', '0', '1', '0')
 #define CE_ERRCODE_DEPENDENCY_CYCLE   MAKE_SQLSTATE('V', 'C', '0', '1', '1')
+#define CE_ERRCODE_CURSOR_EXPIRED     MAKE_SQLSTATE('V', 'C', '0', '1', '2')
+#define CE_ERRCODE_LOCK_NOT_HELD      MAKE_SQLSTATE('V', 'C', '0', '1', '3')
+#define CE_ERRCODE_DRAFT_NOT_FOUND    MAKE_SQLSTATE('V', 'C', '0', '1', '4')
 #define CE_ERRCODE_INTERNAL           MAKE_SQLSTATE('V', 'C', '9', '9', '9')
 
 namespace detail {

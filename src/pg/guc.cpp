@@ -3,12 +3,38 @@
 #include "pg/pg_headers.hpp"
 
 extern "C" {
+#include "miscadmin.h"
+}
+
+#include <climits>
+
+extern "C" {
 #include "utils/guc.h"
 }
 
 namespace ce::pg {
 
 int guc_max_input_kb = 64 * 1024;  // 64 MB
+int guc_lock_ttl_s = 30;
+int guc_max_lock_ttl_s = 24 * 3600;
+int guc_session_idle_s = 5 * 60;
+int guc_session_close_s = 60 * 60;
+char* guc_worker_database = nullptr;
+int guc_worker_interval_ms = 1000;
+
+namespace {
+int guc_conflict_style = 0;
+const struct config_enum_entry conflict_style_options[] = {
+    {"merge", 0, false}, {"diff3", 1, false}, {"zdiff3", 2, false}, {nullptr, 0, false}};
+}  // namespace
+
+MergeStyle conflict_style() {
+    switch (guc_conflict_style) {
+        case 1: return MergeStyle::diff3;
+        case 2: return MergeStyle::zdiff3;
+        default: return MergeStyle::merge;
+    }
+}
 
 void define_gucs() {
     DefineCustomIntVariable(
@@ -17,6 +43,38 @@ void define_gucs() {
         "Larger inputs are refused with SQLSTATE 54000 before any work is done.",
         &guc_max_input_kb, 64 * 1024, 1, MAX_KILOBYTES, PGC_USERSET, GUC_UNIT_KB, nullptr, nullptr,
         nullptr);
+    DefineCustomEnumVariable(
+        "concurrent_edit.conflict_style",
+        "Conflict marker style of the text write() returns for a conflict.",
+        "merge (ours/theirs), diff3 (with the base) or zdiff3, as in git.",
+        &guc_conflict_style, 0, conflict_style_options, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable(
+        "concurrent_edit.lock_ttl", "Lifetime of a file lock when acquire_lock() is given no ttl.",
+        "A lock lapses at acquired time + ttl unless extended; an expired lock never blocks anyone.",
+        &guc_lock_ttl_s, 30, 1, INT_MAX / 1000, PGC_USERSET, GUC_UNIT_S, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable(
+        "concurrent_edit.max_lock_ttl", "Longest ttl accepted by acquire_lock() and extend_lock().", nullptr,
+        &guc_max_lock_ttl_s, 24 * 3600, 1, INT_MAX / 1000, PGC_SUSET, GUC_UNIT_S, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable(
+        "concurrent_edit.session_idle_timeout", "Inactivity after which an active edit session becomes idle.",
+        "Applied by the background worker or cleanup_inactive_sessions().", &guc_session_idle_s, 5 * 60, 1,
+        INT_MAX / 1000, PGC_SUSET, GUC_UNIT_S, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable(
+        "concurrent_edit.session_close_timeout",
+        "Inactivity after which an edit session is closed and its locks released.",
+        "Applied by the background worker or cleanup_inactive_sessions().", &guc_session_close_s, 60 * 60, 1,
+        INT_MAX / 1000, PGC_SUSET, GUC_UNIT_S, nullptr, nullptr, nullptr);
+    // A postmaster-level setting can only be defined while the server starts, i.e.
+    // when the library is preloaded, which is also the only case with a worker.
+    if (process_shared_preload_libraries_in_progress)
+        DefineCustomStringVariable(
+            "concurrent_edit.database", "Database served by the concurrent_edit background worker.",
+            "The worker runs only when concurrent_edit is in shared_preload_libraries.", &guc_worker_database,
+            "postgres", PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable(
+        "concurrent_edit.worker_interval", "How often the background worker expires locks and sessions.",
+        "It also wakes at every commit that produced change events, to sequence and send them.",
+        &guc_worker_interval_ms, 1000, 10, 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr, nullptr);
     MarkGUCPrefixReserved("concurrent_edit");
 }
 

@@ -3,12 +3,27 @@
 
 #include <cstddef>
 
+#include "concurrent_edit/merge.hpp"
+
 namespace ce::pg {
 
 // concurrent_edit.max_input_size (kB): largest text accepted by merge, diff and write.
 extern int guc_max_input_kb;
 
 inline std::size_t max_input_bytes() { return static_cast<std::size_t>(guc_max_input_kb) * 1024; }
+
+// concurrent_edit.conflict_style: marker style of conflicts returned by write().
+MergeStyle conflict_style();
+
+// Locks: default and largest TTL (seconds).
+extern int guc_lock_ttl_s;
+extern int guc_max_lock_ttl_s;
+// Sessions: inactivity before idle, and before closed (seconds).
+extern int guc_session_idle_s;
+extern int guc_session_close_s;
+// Background worker: database it serves, and its cleanup interval (ms).
+extern char* guc_worker_database;
+extern int guc_worker_interval_ms;
 
 void define_gucs();
 

@@ -6,7 +6,10 @@
 #include "concurrent_edit/path.hpp"
 #include "concurrent_edit/sha256.hpp"
 #include "pg/boundary.hpp"
+#include "pg/changes.hpp"
 #include "pg/guc.hpp"
+#include "pg/shared.hpp"
+#include "pg/worker.hpp"
 
 extern "C" {
 PG_MODULE_MAGIC;
@@ -16,6 +19,11 @@ PGDLLEXPORT void _PG_init(void);
 void _PG_init(void) {
     ce::set_interrupt_hook(&ce::pg::check_interrupts);
     ce::pg::define_gucs();
+    ce::pg::register_change_callbacks();
+    if (process_shared_preload_libraries_in_progress) {
+        ce::pg::install_shmem_hooks();
+        ce::pg::register_worker();
+    }
 }
 
 // normalize_path(path text) RETURNS text

@@ -21,6 +21,9 @@ extern "C" {
 #include "executor/spi.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+#include "utils/uuid.h"
 }
 
 // Declares an SQL-callable C function with C linkage and default visibility.

@@ -56,7 +56,7 @@ CREATE TABLE concurrent_edit.file_versions (
     created_by   uuid        NOT NULL,
     created_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
     session_id   uuid,
-    vector_clock jsonb,
+    vector_clock concurrent_edit.vclock,
     CONSTRAINT file_versions_pkey PRIMARY KEY (project_id, file_id, version),
     CONSTRAINT file_versions_file_fkey FOREIGN KEY (project_id, file_id)
         REFERENCES concurrent_edit.files (project_id, id) ON DELETE CASCADE,
@@ -200,7 +200,7 @@ CREATE TABLE concurrent_edit.conflict_history (
         REFERENCES concurrent_edit.file_versions (project_id, file_id, version),
     CONSTRAINT conflict_history_ours_fkey FOREIGN KEY (project_id, file_id, ours_version)
         REFERENCES concurrent_edit.file_versions (project_id, file_id, version),
-    CONSTRAINT conflict_history_kind_check CHECK (kind IN ('content', 'delete', 'rename')),
+    CONSTRAINT conflict_history_kind_check CHECK (kind IN ('content', 'delete')),
     CONSTRAINT conflict_history_strategy_check CHECK (strategy IN
         ('merge', 'fail-fast', 'last-write-wins', 'first-write-wins', 'keep-both', 'timestamp', 'queue',
          'trigger-merge')),
@@ -213,7 +213,7 @@ COMMENT ON TABLE concurrent_edit.conflict_history IS
 COMMENT ON COLUMN concurrent_edit.conflict_history.project_id IS 'Project of the file; distribution key.';
 COMMENT ON COLUMN concurrent_edit.conflict_history.id IS 'Conflict id (returned by write() as conflict_id).';
 COMMENT ON COLUMN concurrent_edit.conflict_history.file_id IS 'File in conflict.';
-COMMENT ON COLUMN concurrent_edit.conflict_history.kind IS 'content (overlapping edits), delete (write to a deleted file) or rename.';
+COMMENT ON COLUMN concurrent_edit.conflict_history.kind IS 'content (overlapping edits) or delete (a write to a deleted file).';
 COMMENT ON COLUMN concurrent_edit.conflict_history.base_version IS 'Common ancestor version.';
 COMMENT ON COLUMN concurrent_edit.conflict_history.ours_version IS 'Head version the write met.';
 COMMENT ON COLUMN concurrent_edit.conflict_history.theirs_version IS 'Version holding the other side, when it was stored as a version.';
@@ -234,6 +234,26 @@ COMMENT ON INDEX concurrent_edit.conflict_history_file_idx IS 'Conflict history 
 CREATE INDEX conflict_history_id_idx ON concurrent_edit.conflict_history (id);
 COMMENT ON INDEX concurrent_edit.conflict_history_id_idx IS 'Lookup of a conflict by id alone (resolve_conflict).';
 
+CREATE TABLE concurrent_edit.session_files (
+    project_id uuid        NOT NULL,
+    session_id uuid        NOT NULL,
+    file_id    uuid        NOT NULL,
+    opened_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT session_files_pkey PRIMARY KEY (project_id, session_id, file_id),
+    CONSTRAINT session_files_session_fkey FOREIGN KEY (project_id, session_id)
+        REFERENCES concurrent_edit.edit_sessions (project_id, id) ON DELETE CASCADE,
+    CONSTRAINT session_files_file_fkey FOREIGN KEY (project_id, file_id)
+        REFERENCES concurrent_edit.files (project_id, id) ON DELETE CASCADE
+);
+COMMENT ON TABLE concurrent_edit.session_files IS
+    'Presence: which session has which file open (open_file / close_file). Rows go with their session.';
+COMMENT ON COLUMN concurrent_edit.session_files.project_id IS 'Project; distribution key.';
+COMMENT ON COLUMN concurrent_edit.session_files.session_id IS 'Session that has the file open.';
+COMMENT ON COLUMN concurrent_edit.session_files.file_id IS 'The open file.';
+COMMENT ON COLUMN concurrent_edit.session_files.opened_at IS 'When the session opened it.';
+CREATE INDEX session_files_file_idx ON concurrent_edit.session_files (project_id, file_id);
+COMMENT ON INDEX concurrent_edit.session_files_file_idx IS 'Sessions that have a file open (file_editors, delete conflicts).';
+
 -- pg_dump / pg_restore keep the rows of every user-data table.
 SELECT pg_catalog.pg_extension_config_dump('concurrent_edit.files', '');
 SELECT pg_catalog.pg_extension_config_dump('concurrent_edit.file_versions', '');
@@ -241,3 +261,4 @@ SELECT pg_catalog.pg_extension_config_dump('concurrent_edit.edit_sessions', '');
 SELECT pg_catalog.pg_extension_config_dump('concurrent_edit.file_locks', '');
 SELECT pg_catalog.pg_extension_config_dump('concurrent_edit.pending_changes', '');
 SELECT pg_catalog.pg_extension_config_dump('concurrent_edit.conflict_history', '');
+SELECT pg_catalog.pg_extension_config_dump('concurrent_edit.session_files', '');

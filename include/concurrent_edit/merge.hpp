@@ -1,0 +1,72 @@
+// Three-way merge of texts with git's semantics (git merge-file, xdiff level
+// ZEALOUS_ALNUM), built on two dtl edit scripts (base->ours, base->theirs).
+//
+// Pure C++17: no PostgreSQL header. See docs/reference/merge.md for the semantics
+// and every deliberate difference from git.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ce {
+
+enum class MergeStyle { merge, diff3, zdiff3 };
+enum class MergeFavor { none, ours, theirs, union_ };
+
+// Largest accepted marker size (git has no limit; ours keeps output bounded).
+inline constexpr int kMaxMarkerSize = 100;
+
+struct MergeOptions {
+    MergeStyle style = MergeStyle::merge;
+    MergeFavor favor = MergeFavor::none;
+    std::string ours_label = "ours", base_label = "base", theirs_label = "theirs";
+    int marker_size = 7;  // 1..kMaxMarkerSize, else ce::Error(Errc::invalid_parameter)
+};
+
+struct ConflictRegion {          // line ranges: 1-based start and a count; an empty range (count 0)
+    int base_start, base_count;  // has start = the 1-based number of the line it sits before
+    int ours_start, ours_count;  // (n+1 at the end), as in unified diff hunks
+    int theirs_start, theirs_count;
+    std::string base, ours, theirs;  // the text of each range, line ends included
+};
+
+struct MergeResult {
+    std::string content;  // merged text; conflict markers where conflicts remain (or favored text)
+    bool clean;           // true when no conflict remained (== (conflicts == 0))
+    int conflicts;        // number of conflict regions left in content, as git merge-file's exit
+                          // status counts them (0 with favor ours/theirs/union)
+    std::vector<ConflictRegion> regions;  // the conflict regions left in content (empty when clean)
+    int favored = 0;      // conflict regions that favor ours/theirs/union resolved in content
+};
+
+MergeResult merge3(std::string_view base, std::string_view ours, std::string_view theirs,
+                   const MergeOptions& options = {});
+
+MergeStyle parse_merge_style(std::string_view);  // throws ce::Error(Errc::invalid_parameter)
+MergeFavor parse_merge_favor(std::string_view);  // throws ce::Error(Errc::invalid_parameter)
+
+// The conflict regions git would report for merge(base, ours, theirs) with favor none and
+// style merge (merge3(...).regions). Used by merge_conflicts() and changes_overlap().
+std::vector<ConflictRegion> merge_conflict_regions(std::string_view base, std::string_view ours,
+                                                   std::string_view theirs);
+
+// Conflict resolution strategies (the seed's vocabulary). "ours" is the current,
+// first-written side, "theirs" the incoming, later one. Timestamps are opaque
+// comparable integers (microseconds in the SQL layer); nullptr when unknown.
+struct Resolution {
+    std::string content;
+    std::string strategy;  // as applied: smart-merge reports smart-merge-auto / -manual
+    bool auto_resolved;
+    bool manual_intervention_required;
+    int conflicts;  // conflict regions left (with markers) in content
+};
+
+// Strategies: last-write-wins, first-write-wins, merge-with-markers, smart-merge,
+// keep-both, timestamp. Unknown -> Errc::invalid_parameter (hint lists them);
+// timestamp without both timestamps -> Errc::null_not_allowed.
+Resolution resolve(std::string_view strategy, std::string_view base, std::string_view ours,
+                   std::string_view theirs, const long long* ours_at = nullptr,
+                   const long long* theirs_at = nullptr);
+
+}  // namespace ce

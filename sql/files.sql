@@ -1,0 +1,181 @@
+-- Versioned writes: every status and strategy, ETags, errors carrying data,
+-- history, delete/rename conflicts, the conflict workflow and the change feed.
+\set VERBOSITY terse
+SET client_min_messages = warning;
+\i sql/include/helpers.sql
+\set p '''11111111-1111-1111-1111-111111111111'''
+\set alice '''aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa'''
+\set bob '''bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb'''
+
+-- create_file: version 1
+SELECT concurrent_edit.create_file(:p, 'src\notes.txt', E'Line 1\nLine 2\nLine 3\nLine 4\n', :alice) AS f \gset
+SELECT content, version, content_hash = concurrent_edit.content_hash(content) AS hash_ok, created_by = :alice AS by_alice, path
+FROM concurrent_edit.read(:'f');
+SELECT path, normalized_path, head_version FROM concurrent_edit.files WHERE id = :'f';
+
+-- Current base: written, version + 1; the same content again: unchanged.
+SELECT status, version, conflicts, base_version, head_version
+FROM concurrent_edit.write(:'f', E'Line 1\nLine 2\nLine 3\nLine 4\nLine 5\n', 1, :alice);
+SELECT status, version FROM concurrent_edit.write(:'f', E'Line 1\nLine 2\nLine 3\nLine 4\nLine 5\n', 2, :alice);
+SELECT version, created_by = :alice AS by_alice, bytes, is_head FROM concurrent_edit.history(:'f');
+
+-- Seed scenario 1: two users edit different lines from the same base: merged.
+-- (Lines 2 and 4: git treats changes to adjacent lines as a conflict, and so do we.)
+SELECT status, version FROM concurrent_edit.write(:'f', E'Line 1\nLine 2A\nLine 3\nLine 4\nLine 5\n', 2, :alice);
+SELECT status, version, content FROM concurrent_edit.write(:'f', E'Line 1\nLine 2\nLine 3\nLine 4B\nLine 5\n', 2, :bob);
+-- Adjacent lines (2 and 3) conflict, as in git.
+SELECT status, conflicts, content FROM concurrent_edit.write(:'f', E'Line 1\nLine 2A\nLine 3C\nLine 4\nLine 5\n', 2, :bob);
+-- Seed scenario 3: a line inserted above another user's edit merges.
+SELECT status, version FROM concurrent_edit.write(:'f', E'Line 1\nLine 2A\nLine 3 edited\nLine 4B\nLine 5\n', 4, :alice);
+SELECT status, version, content FROM concurrent_edit.write(:'f', E'Line 1\nNew line\nLine 2A\nLine 3\nLine 4B\nLine 5\n', 4, :bob);
+
+-- Seed scenario 2: both edit the same line: conflict, nothing written, recorded.
+SELECT status, version FROM concurrent_edit.write(:'f', E'Line 1\nNew line\nLine 2 by alice\nLine 3 edited\nLine 4B\nLine 5\n', 6, :alice);
+SELECT status, version, conflicts, content, conflict_id IS NOT NULL AS has_conflict_id, base_version, head_version
+FROM concurrent_edit.write(:'f', E'Line 1\nNew line\nLine 2 by bob\nLine 3 edited\nLine 4B\nLine 5\n', 6, :bob);
+SELECT head_version FROM concurrent_edit.files WHERE id = :'f';
+SELECT conflict_id AS c, kind, base_version, ours_version, strategy, conflicts, created_by = :bob AS by_bob,
+       details -> 'regions' AS regions, details -> 'labels' AS labels
+FROM concurrent_edit.list_conflicts(:'f') ORDER BY created_at DESC LIMIT 1 \gset
+SELECT :'kind' AS kind, :base_version AS base, :ours_version AS ours, :'strategy' AS strategy, :conflicts AS conflicts,
+       :'by_bob' AS by_bob, :'regions' AS regions, :'labels' AS labels;
+SELECT theirs_content FROM concurrent_edit.conflict_history WHERE id = :'c';
+-- Resolve it on top of the head (which did not move): a new version.
+SELECT concurrent_edit.resolve_conflict(:'c', E'Line 1\nNew line\nLine 2 by alice and bob\nLine 3 edited\nLine 4B\nLine 5\n', :bob) AS resolved_version;
+-- The adjacent-lines conflict is still open.
+SELECT count(*) AS open_conflicts FROM concurrent_edit.list_conflicts(:'f');
+SELECT resolved_by = :bob AS by_bob, resolution_version FROM concurrent_edit.list_conflicts(:'f', include_resolved => true);
+SELECT pg_temp.try(format('SELECT concurrent_edit.resolve_conflict(%L, %L, %L)', :'c', 'again', :bob));
+
+-- A conflict resolved after the head moved on: the resolution is merged onto it.
+SELECT concurrent_edit.create_file(:p, 'b.txt', E'a\nb\nc\nd\ne\n', :alice) AS g \gset
+SELECT status FROM concurrent_edit.write(:'g', E'a\nB1\nc\nd\ne\n', 1, :alice);
+SELECT conflict_id AS c2 FROM concurrent_edit.write(:'g', E'a\nB2\nc\nd\ne\n', 1, :bob) \gset
+SELECT status, version FROM concurrent_edit.write(:'g', E'a\nB1\nc\nd\nE\n', 2, :alice);
+SELECT concurrent_edit.resolve_conflict(:'c2', E'a\nB1+B2\nc\nd\ne\n', :bob) AS v;
+SELECT content FROM concurrent_edit.read(:'g');
+
+-- ETags: expected_hash instead of a version.
+SELECT content_hash AS h3 FROM concurrent_edit.read(:'g', 3) \gset
+SELECT content_hash AS h1 FROM concurrent_edit.read(:'g', 1) \gset
+SELECT status, version FROM concurrent_edit.write(:'g', E'a\nB1+B2\nc\nd\nE\nf\n', NULL, :alice, expected_hash => :'h3');
+SELECT status, version, content FROM concurrent_edit.write(:'g', E'zero\na\nb\nc\nd\ne\n', NULL, :bob, expected_hash => :'h1');
+SELECT pg_temp.try(format('SELECT concurrent_edit.write(%L, %L, NULL, %L, expected_hash => %L)', :'g', 'x', :bob, repeat('0', 64)), false);
+SELECT pg_temp.try(format('SELECT concurrent_edit.write(%L, %L, NULL, %L, expected_hash => %L)', :'g', 'x', :bob, 'not-a-hash'));
+
+-- Errors carry data: fail-fast on a stale base (VC001) with a JSON DETAIL.
+SELECT pg_temp.try(format('SELECT concurrent_edit.write(%L, %L, 1, %L, strategy => %L)', :'g', 'x', :bob, 'fail-fast'), false);
+SELECT d - 'last_modified_at' - 'file_id' AS detail, d ->> 'file_id' = :'g' AS names_file, d ? 'last_modified_at' AS has_time, d ->> 'last_modified_by' = :bob AS last_by_bob
+FROM pg_temp.error_detail(format('SELECT concurrent_edit.write(%L, %L, 1, %L, strategy => %L)', :'g', 'x', :bob, 'fail-fast')) d;
+-- fail-fast with a current base writes.
+SELECT status, version FROM concurrent_edit.write(:'g', E'ff\n', 6, :bob, strategy => 'fail-fast');
+
+-- The other strategies on a stale base.
+SELECT concurrent_edit.create_file(:p, 's.txt', E'one\ntwo\nthree\n', :alice) AS s \gset
+SELECT status FROM concurrent_edit.write(:'s', E'one\nTWO-alice\nthree\n', 1, :alice);
+SELECT status, version, content FROM concurrent_edit.write(:'s', E'one\nTWO-bob\nthree\n', 1, :bob, strategy => 'first-write-wins');
+SELECT status, version, content FROM concurrent_edit.write(:'s', E'one\nTWO-bob\nthree\nfour\n', 1, :bob, strategy => 'keep-both');
+SELECT status, version, content FROM concurrent_edit.write(:'s', E'ONE\nTWO-queue\nthree\nfour\n', 2, :bob, strategy => 'queue');
+-- timestamp: conflicting hunks go to the newer side; the other side's separate edits still merge.
+SELECT status, version, content FROM concurrent_edit.write(:'s', E'ONE\nTWO-old\nthree\nfour\nfive\n', 3, :bob,
+       strategy => 'timestamp', edited_at => '2000-01-01 00:00:00+00');
+SELECT status, version, content FROM concurrent_edit.write(:'s', E'ONE\nTWO-new\nthree\nfour\nfive\nsix\n', 4, :bob,
+       strategy => 'timestamp');
+SELECT status, version, content FROM concurrent_edit.write(:'s', E'last\n', 1, :bob, strategy => 'last-write-wins');
+SELECT status, version FROM concurrent_edit.write(:'s', E'last\n', 2, :bob, strategy => 'last-write-wins');
+SELECT status, version FROM concurrent_edit.write(:'s', E'one\n', 7, :bob, strategy => 'merge');
+SELECT version, created_by = :alice AS by_alice FROM concurrent_edit.history(:'s') ORDER BY version;
+
+-- Sessions: the author comes from the session; the session must be open and in the project.
+INSERT INTO concurrent_edit.edit_sessions (project_id, id, user_id) VALUES
+  (:p, '5e551011-0000-0000-0000-000000000001', :bob),
+  ('22222222-2222-2222-2222-222222222222', '5e551011-0000-0000-0000-000000000002', :bob);
+INSERT INTO concurrent_edit.edit_sessions (project_id, id, user_id, status, closed_at) VALUES
+  (:p, '5e551011-0000-0000-0000-000000000003', :bob, 'closed', now());
+SELECT status, version FROM concurrent_edit.write(:'s', E'by session\n', 8, session_id => '5e551011-0000-0000-0000-000000000001');
+SELECT created_by = :bob AS author_from_session, session_id FROM concurrent_edit.file_versions WHERE file_id = :'s' AND version = 9;
+SELECT pg_temp.try(format('SELECT concurrent_edit.write(%L, %L, 9, session_id => %L)', :'s', 'x', '5e551011-0000-0000-0000-000000000002'));
+SELECT pg_temp.try(format('SELECT concurrent_edit.write(%L, %L, 9, session_id => %L)', :'s', 'x', '5e551011-0000-0000-0000-000000000003'));
+SELECT pg_temp.try(format('SELECT concurrent_edit.write(%L, %L, 9, session_id => %L)', :'s', 'x', '5e551011-0000-0000-0000-00000000000f'));
+SELECT pg_temp.try(format('SELECT concurrent_edit.write(%L, %L, 9, %L, %L)', :'s', 'x', :alice, '5e551011-0000-0000-0000-000000000001'), false);
+
+-- A file another session holds an exclusive lock on is refused (VC004); its holder may write.
+INSERT INTO concurrent_edit.edit_sessions (project_id, id, user_id) VALUES (:p, '5e551011-0000-0000-0000-000000000004', :alice);
+INSERT INTO concurrent_edit.file_locks (project_id, file_id, session_id, holder, lock_type, expires_at)
+VALUES (:p, :'s', '5e551011-0000-0000-0000-000000000004', :alice, 'exclusive', clock_timestamp() + interval '1 hour');
+SELECT pg_temp.try(format('SELECT concurrent_edit.write(%L, %L, 9, %L)', :'s', 'x', :bob), false);
+SELECT status, version FROM concurrent_edit.write(:'s', E'holder writes\n', 9, session_id => '5e551011-0000-0000-0000-000000000004');
+-- An expired lock blocks no one, even before any cleanup ran.
+UPDATE concurrent_edit.file_locks SET acquired_at = now() - interval '2 hours', expires_at = now() - interval '1 hour';
+SELECT status, version FROM concurrent_edit.write(:'s', E'after expiry\n', 10, :bob);
+
+-- Delete: soft delete; writes to the deleted file are delete conflicts.
+SELECT status, version, open_sessions, draft_sessions FROM concurrent_edit.delete_file(:'g', :alice);
+SELECT status, version, conflicts, conflict_id IS NOT NULL AS recorded FROM concurrent_edit.write(:'g', 'late edit', 7, :bob);
+SELECT kind, strategy FROM concurrent_edit.list_conflicts(:'g');
+SELECT pg_temp.try(format('SELECT concurrent_edit.write(%L, %L, 7, %L, strategy => %L)', :'g', 'x', :bob, 'fail-fast'), false);
+SELECT pg_temp.try(format('SELECT concurrent_edit.delete_file(%L, %L)', :'g', :bob), false);
+SELECT version, deleted_at IS NOT NULL AS deleted FROM concurrent_edit.read(:'g');
+-- The path is free again.
+SELECT concurrent_edit.create_file(:p, './b.txt', E'new b\n', :alice) IS NOT NULL AS recreated;
+-- Delete while other sessions have the file open or hold drafts: reported, not deleted unless forced.
+INSERT INTO concurrent_edit.session_files (project_id, session_id, file_id) VALUES (:p, '5e551011-0000-0000-0000-000000000001', :'s');
+INSERT INTO concurrent_edit.pending_changes (project_id, session_id, file_id, base_version, content)
+VALUES (:p, '5e551011-0000-0000-0000-000000000004', :'s', 10, 'draft');
+SELECT status, version, open_sessions, draft_sessions FROM concurrent_edit.delete_file(:'s', :alice);
+SELECT deleted_at IS NULL AS still_live FROM concurrent_edit.files WHERE id = :'s';
+SELECT status, open_sessions, draft_sessions FROM concurrent_edit.delete_file(:'s', :alice, force => true);
+-- A stale base_version refuses the delete.
+SELECT concurrent_edit.create_file(:p, 'stale.txt', 'v1', :alice) AS t \gset
+SELECT status FROM concurrent_edit.write(:'t', 'v2', 1, :alice);
+SELECT pg_temp.try(format('SELECT concurrent_edit.delete_file(%L, %L, base_version => 1)', :'t', :bob), false);
+
+-- Rename: onto a live path is a conflict naming the existing file; a deleted file cannot be renamed.
+SELECT * FROM concurrent_edit.rename_file(:'t', 'docs/renamed.txt', :alice);
+SELECT pg_temp.try(format('SELECT concurrent_edit.rename_file(%L, %L, %L)', :'t', 'src/notes.txt', :alice), false);
+SELECT d ->> 'existing_file_id' = :'f' AS names_existing, d ->> 'normalized_path' AS target
+FROM pg_temp.error_detail(format('SELECT concurrent_edit.rename_file(%L, %L, %L)', :'t', '/src//notes.txt', :alice)) d;
+SELECT pg_temp.try(format('SELECT concurrent_edit.rename_file(%L, %L, %L)', :'s', 'x.txt', :alice), false);
+SELECT pg_temp.try(format('SELECT concurrent_edit.create_file(%L, %L, %L, %L)', :p, 'docs\renamed.txt', 'x', :alice), false);
+
+-- Bad input: clear errors with specific SQLSTATEs; nothing stored changes.
+SELECT head_version AS before FROM concurrent_edit.files WHERE id = :'f' \gset
+SELECT pg_temp.try($$SELECT concurrent_edit.write(NULL, 'x', 1, gen_random_uuid())$$);
+SELECT pg_temp.try(format('SELECT concurrent_edit.write(%L, %L, 1, %L, strategy => %L)', :'f', 'x', :bob, 'coin-toss'));
+SELECT pg_temp.try(format('SELECT concurrent_edit.write(%L, %L, 0, %L)', :'f', 'x', :bob), false);
+SELECT pg_temp.try(format('SELECT concurrent_edit.write(%L, %L, 99, %L)', :'f', 'x', :bob), false);
+SELECT pg_temp.try(format('SELECT concurrent_edit.write(%L, %L, NULL, %L)', :'f', 'x', :bob));
+SELECT pg_temp.try(format('SELECT concurrent_edit.write(%L, %L, 7)', :'f', 'x'));
+SELECT pg_temp.try(format('SELECT concurrent_edit.write(%L, NULL, 7, %L)', :'f', :bob));
+SELECT pg_temp.try(format('SELECT concurrent_edit.write(%L, %L, 7, %L)', '00000000-0000-0000-0000-000000000000', 'x', :bob));
+SELECT pg_temp.try(format('SELECT concurrent_edit.read(%L, 42)', :'f'));
+SELECT pg_temp.try($$SELECT concurrent_edit.read('00000000-0000-0000-0000-000000000000')$$);
+SELECT pg_temp.try(format('SELECT concurrent_edit.create_file(%L, %L, %L, %L)', :p, '../up.txt', 'x', :alice));
+SELECT pg_temp.try(format('SELECT concurrent_edit.create_file(%L, %L, %L, NULL)', :p, 'noauthor.txt', 'x'));
+SET concurrent_edit.max_input_size = '1kB';
+SELECT pg_temp.try(format('SELECT concurrent_edit.write(%L, repeat(%L, 2000), 7, %L)', :'f', 'x', :bob));
+RESET concurrent_edit.max_input_size;
+SELECT head_version = :before AS unchanged FROM concurrent_edit.files WHERE id = :'f';
+
+-- Diff between versions (git-style labels).
+SELECT concurrent_edit.diff_versions(:'f', 1, 2);
+
+-- The change feed: gapless cursors in commit order, ids only.
+SELECT cursor, event, file_id = :'f' AS is_f, version, session_id IS NOT NULL AS with_session,
+       details ? 'conflict_id' AS has_conflict_id
+FROM concurrent_edit.changes_since(:p, 0) WHERE file_id = :'f' ORDER BY cursor;
+SELECT max(cursor) = count(*) AS gapless, min(cursor) AS first FROM concurrent_edit.changes_since(:p, 0);
+SELECT max(cursor) AS last FROM concurrent_edit.changes_since(:p, 0) \gset
+-- Nothing is recorded for a rolled-back transaction or subtransaction.
+BEGIN;
+SELECT status, version FROM concurrent_edit.write(:'f', 'rolled back', 8, :alice);
+ROLLBACK;
+BEGIN;
+SAVEPOINT sp;
+SELECT status, version FROM concurrent_edit.write(:'f', 'rolled back to savepoint', 8, :alice);
+ROLLBACK TO SAVEPOINT sp;
+SELECT status, version FROM concurrent_edit.write(:'f', E'kept\n', 8, :alice);
+COMMIT;
+SELECT cursor - :last AS after_last, event, version FROM concurrent_edit.changes_since(:p, :last);
+SELECT count(*) AS limited FROM concurrent_edit.changes_since(:p, 0, 3);
+SELECT concurrent_edit.channel_name(:p);

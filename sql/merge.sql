@@ -1,0 +1,139 @@
+-- Merge engine: merge3, merge_conflicts, diff, diff_stat, changes_overlap, resolve.
+\set VERBOSITY terse
+SET client_min_messages = warning;
+\i sql/include/helpers.sql
+
+-- The seed's three scenarios.
+-- 1. Different lines merge cleanly.
+SELECT * FROM concurrent_edit.merge3(E'Line 1\nLine 2\nLine 3\nLine 4\nLine 5\n',
+                                     E'Line 1\nLine 2A\nLine 3\nLine 4\nLine 5\n',
+                                     E'Line 1\nLine 2\nLine 3\nLine 4B\nLine 5\n');
+-- 2. Same line: a conflict with git's markers.
+SELECT * FROM concurrent_edit.merge3(E'Line 1\nLine 2\nLine 3\nLine 4\n',
+                                     E'Line 1\nLine 2A\nLine 3\nLine 4\n',
+                                     E'Line 1\nLine 2B\nLine 3\nLine 4\n');
+-- (The seed draws scenario 1 with two adjacent lines; such edits touch, and git,
+-- hence merge3, reports them as one conflict.)
+SELECT * FROM concurrent_edit.merge3(E'Line 1\nLine 2\nLine 3\nLine 4\n',
+                                     E'Line 1\nLine 2A\nLine 3\nLine 4\n',
+                                     E'Line 1\nLine 2\nLine 3B\nLine 4\n');
+-- 3. A line inserted above an edit: merges.
+SELECT * FROM concurrent_edit.merge3(E'Line 1\nLine 2\nLine 3\nLine 4\n',
+                                     E'Line 1\nLine 2\nLine 3A\nLine 4\n',
+                                     E'Line 1\nNew Line\nLine 2\nLine 3\nLine 4\n');
+
+-- Identical changes on both sides are not a conflict.
+SELECT * FROM concurrent_edit.merge3(E'a\nb\nc\n', E'a\nB\nc\n', E'a\nB\nc\n');
+-- The dtl::Diff3 failure cases merge correctly: 100 / 0 / 200 is a conflict ...
+SELECT * FROM concurrent_edit.merge3(E'100\n', E'0\n', E'200\n');
+-- ... and an insertion next to a deletion is a conflict, as in git.
+SELECT * FROM concurrent_edit.merge3(E'a\nb\nc\n', E'a\nc\n', E'a\nb\nX\nc\n');
+
+-- Styles, labels, marker size.
+SELECT content FROM concurrent_edit.merge3(E'a\nb\nc\n', E'a\nX\nc\n', E'a\nY\nc\n', style => 'diff3');
+SELECT content FROM concurrent_edit.merge3(E'1\n2\n3\n4\n5\n', E'1\nA\nB\nC\n5\n', E'1\nA\nZ\nC\n5\n',
+                                           style => 'zdiff3', ours_label => 'HEAD', base_label => 'v1',
+                                           theirs_label => 'feature');
+SELECT content FROM concurrent_edit.merge3(E'a\nb\nc\n', E'a\nX\nc\n', E'a\nY\nc\n', marker_size => 3);
+-- Zealous refinement: only the differing middle line conflicts (merge style).
+SELECT content FROM concurrent_edit.merge3(E'1\n2\n3\n4\n5\n', E'1\nA\nB\nC\n5\n', E'1\nA\nZ\nC\n5\n');
+
+-- Favor modes resolve conflicts in content; nothing is left to count.
+SELECT f, m.* FROM unnest(ARRAY['ours', 'theirs', 'union']) f,
+    LATERAL concurrent_edit.merge3(E'a\nb\nc\n', E'a\nX\nc\n', E'a\nY\nc\n', favor => f) m
+ORDER BY f COLLATE "C";
+
+-- CRLF: markers take the files' line ends; a missing final newline; empty inputs.
+SELECT replace(content, E'\r', '\r') AS content
+FROM concurrent_edit.merge3(E'a\r\nb\r\nc\r\n', E'a\r\nX\r\nc\r\n', E'a\r\nY\r\nc\r\n');
+SELECT * FROM concurrent_edit.merge3(E'a\nb', E'a\nX', E'a\nY');
+SELECT * FROM concurrent_edit.merge3(E'a\nb', E'A\nb', E'a\nb\n');
+SELECT * FROM concurrent_edit.merge3('', '', '');
+SELECT * FROM concurrent_edit.merge3('', E'x\n', '');
+SELECT * FROM concurrent_edit.merge3('', E'x\n', E'y\n');
+-- A whole-file rewrite on one side only is taken as is.
+SELECT * FROM concurrent_edit.merge3(E'a\nb\n', E'a\nb\n', E'completely\nnew\n');
+
+-- merge_conflicts: one row per region, hunk by hunk.
+SELECT * FROM concurrent_edit.merge_conflicts(
+    E'h\n1\n2\n3\n4\n5\n6\n7\n8\nt\n',
+    E'h\n1\nA\n3\n4\n5\n6\nC\n8\nt\n',
+    E'h\n1\nB\n3\n4\n5\n6\n7\nD\nt\n');
+SELECT count(*) AS regions FROM concurrent_edit.merge_conflicts(E'a\n', E'a\nb\n', E'c\na\n');
+-- An empty range starts at the line it sits before.
+SELECT base_start, base_count, ours_start, ours_count, theirs_start, theirs_count
+FROM concurrent_edit.merge_conflicts(E'a\nb\nc\n', E'a\nc\n', E'a\nB\nc\n');
+
+-- changes_overlap: a real diff, so an insertion above an edit does not overlap.
+SELECT count(*) AS overlaps FROM concurrent_edit.changes_overlap(
+    E'Line 1\nLine 2\nLine 3\nLine 4\n', E'Line 1\nLine 2\nLine 3A\nLine 4\n',
+    E'Line 1\nNew Line\nLine 2\nLine 3\nLine 4\n');
+SELECT * FROM concurrent_edit.changes_overlap(
+    E'Line 1\nLine 2\nLine 3\nLine 4\n', E'Line 1\nLine 2A\nLine 3\nLine 4\n',
+    E'Line 1\nLine 2B\nLine 3\nLine 4\n');
+-- Touching edits overlap (as git reports them).
+SELECT * FROM concurrent_edit.changes_overlap(E'a\nb\nc\nd\n', E'a\nB\nc\nd\n', E'a\nb\nC\nd\n');
+
+-- diff and diff_stat.
+SELECT concurrent_edit.diff(E'a\nb\nc\nd\ne\nf\ng\nh\n', E'a\nB\nc\nd\ne\nf\ng\nh\nI\n');
+SELECT concurrent_edit.diff(E'a\nb', E'a\nc', context => 0, old_label => 'a/f.txt', new_label => 'b/f.txt');
+SELECT concurrent_edit.diff(E'same\n', E'same\n') = '' AS equal_is_empty;
+SELECT * FROM concurrent_edit.diff_stat(E'a\nb\nc\n', E'a\nB\nc\nd\n');
+SELECT * FROM concurrent_edit.diff_stat('', '');
+
+-- resolve: every strategy.
+SELECT r.* FROM unnest(ARRAY['last-write-wins', 'first-write-wins', 'merge-with-markers', 'smart-merge',
+                             'keep-both']) s,
+    LATERAL concurrent_edit.resolve(s, E'a\nb\nc\n', E'a\nX\nc\n', E'a\nY\nc\n') r;
+SELECT strategy, content, auto_resolved, manual_intervention_required
+FROM concurrent_edit.resolve('smart-merge', E'1\n2\n3\n4\n5\n', E'1\nA\n3\n4\n5\n', E'1\n2\n3\n4\nB\n');
+SELECT content FROM concurrent_edit.resolve('timestamp', 'b', 'ours', 'theirs',
+    '2024-01-02 00:00+00', '2024-01-01 00:00+00');
+SELECT content FROM concurrent_edit.resolve('timestamp', 'b', 'ours', 'theirs',
+    '2024-01-01 00:00+00', '2024-01-02 00:00+00');
+SELECT content AS tie FROM concurrent_edit.resolve('timestamp', 'b', 'ours', 'theirs',
+    '2024-01-01 00:00+00', '2024-01-01 00:00+00');
+
+-- NULL handling: the STRICT functions return NULL; resolve names the argument.
+SELECT (concurrent_edit.merge3(NULL, 'a', 'b')).content IS NULL AS strict_merge3;
+SELECT concurrent_edit.diff('a', NULL) IS NULL AS strict_diff;
+SELECT count(*) AS strict_srf FROM concurrent_edit.merge_conflicts('a', NULL, 'b');
+SELECT pg_temp.try($$SELECT concurrent_edit.resolve(NULL, 'b', 'o', 't')$$);
+SELECT pg_temp.try($$SELECT concurrent_edit.resolve('last-write-wins', 'b', NULL, 't')$$);
+SELECT pg_temp.try($$SELECT concurrent_edit.resolve('timestamp', 'b', 'o', 't', now(), NULL)$$);
+SELECT content FROM concurrent_edit.resolve('last-write-wins', 'b', 'o', 't', NULL, NULL);
+
+-- Bad input: a specific SQLSTATE, never XX000.
+SELECT pg_temp.try($$SELECT concurrent_edit.merge3('a', 'b', 'c', style => 'git')$$);
+SELECT pg_temp.try($$SELECT concurrent_edit.merge3('a', 'b', 'c', favor => 'mine')$$);
+SELECT pg_temp.try($$SELECT concurrent_edit.merge3('a', 'b', 'c', marker_size => 0)$$);
+SELECT pg_temp.try($$SELECT concurrent_edit.merge3('a', 'b', 'c', marker_size => 101)$$);
+SELECT pg_temp.try($$SELECT concurrent_edit.merge3('a', 'b', 'c', ours_label => E'x\ny')$$);
+SELECT pg_temp.try($$SELECT concurrent_edit.diff('a', 'b', context => -1)$$);
+SELECT pg_temp.try($$SELECT concurrent_edit.resolve('coin-flip', 'b', 'o', 't')$$);
+-- The HINT lists the valid values.
+\set VERBOSITY default
+SELECT concurrent_edit.merge3('a', 'b', 'c', style => 'git');
+SELECT concurrent_edit.resolve('coin-flip', 'b', 'o', 't');
+\set VERBOSITY terse
+
+-- Inputs above concurrent_edit.max_input_size are refused before any work.
+SET concurrent_edit.max_input_size = '1kB';
+SELECT pg_temp.try($$SELECT concurrent_edit.merge3(repeat('x', 2000), 'a', 'b')$$);
+SELECT pg_temp.try($$SELECT concurrent_edit.diff('a', repeat(E'y\n', 600))$$);
+SELECT length(content) FROM concurrent_edit.merge3(repeat('x', 1000), 'a', repeat('x', 1000));
+RESET concurrent_edit.max_input_size;
+
+-- statement_timeout interrupts a long merge (57014) and the backend survives.
+CREATE TEMP TABLE big AS
+SELECT string_agg(CASE WHEN i % 3 = 0 THEN 'x' ELSE (i % 7)::text END, E'\n') AS base,
+       string_agg(CASE WHEN i % 5 = 0 THEN 'y' ELSE (i % 7)::text END, E'\n') AS ours,
+       string_agg(CASE WHEN i % 4 = 0 THEN 'z' ELSE (i % 6)::text END, E'\n') AS theirs
+FROM generate_series(1, 3000000) i;
+SELECT pg_backend_pid() AS pid \gset
+SET statement_timeout = '100ms';
+\set VERBOSITY sqlstate
+SELECT clean FROM big, concurrent_edit.merge3(base, ours, theirs);
+\set VERBOSITY terse
+RESET statement_timeout;
+SELECT pg_backend_pid() = :pid AS same_backend;

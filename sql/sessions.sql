@@ -1,0 +1,153 @@
+-- Edit sessions, presence, drafts and file locks (without the background worker:
+-- the lazy paths and the cleanup functions).
+\set VERBOSITY terse
+SET client_min_messages = warning;
+\i sql/include/helpers.sql
+\set p '''33333333-3333-3333-3333-333333333333'''
+\set q '''44444444-4444-4444-4444-444444444444'''
+\set alice '''aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa'''
+\set bob '''bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb'''
+\set carol '''cccccccc-cccc-cccc-cccc-cccccccccccc'''
+
+SELECT concurrent_edit.create_file(:p, 'app.ts', E'a\nb\nc\nd\ne\n', :alice) AS f \gset
+SELECT concurrent_edit.create_file(:q, 'other.ts', E'x\n', :alice) AS other \gset
+
+-- Sessions
+SELECT concurrent_edit.open_session(:alice, :p, 'tab-1', '{"editor": "web"}') AS sa \gset
+SELECT concurrent_edit.open_session(:bob, :p) AS sb \gset
+SELECT concurrent_edit.open_session(:carol, :p, 'agent-7') AS sc \gset
+SELECT user_id = :alice AS alice, sandbox_id, status, metadata FROM concurrent_edit.edit_sessions WHERE id = :'sa';
+SELECT concurrent_edit.touch_session(:'sa');
+SELECT pg_temp.try($$SELECT concurrent_edit.open_session(NULL, gen_random_uuid())$$);
+SELECT pg_temp.try($$SELECT concurrent_edit.open_session(gen_random_uuid(), gen_random_uuid(), metadata => '[1]')$$);
+SELECT pg_temp.try($$SELECT concurrent_edit.open_session(gen_random_uuid(), gen_random_uuid(), '')$$);
+SELECT pg_temp.try($$SELECT concurrent_edit.touch_session('00000000-0000-0000-0000-00000000dead')$$);
+
+-- Presence: open_file records the session and returns what the editor should show.
+SELECT * FROM concurrent_edit.open_file(:'sa', :'f');
+SELECT count(*) AS opened FROM concurrent_edit.open_file(:'sb', :'f');
+SELECT user_id = :alice OR user_id = :bob AS known, status, has_draft, lock_type FROM concurrent_edit.file_editors(:'f');
+SELECT pg_temp.try(format('SELECT concurrent_edit.open_file(%L, %L)', :'sa', :'other'), false);
+
+-- Locks: exclusive excludes everything else; shared locks coexist.
+SELECT lock_type, expires_at > now() AS live FROM concurrent_edit.acquire_lock(:'f', :'sa', ttl => '1 minute');
+SELECT pg_temp.try(format('SELECT concurrent_edit.acquire_lock(%L, %L)', :'f', :'sb'), false);
+SELECT pg_temp.try(format('SELECT concurrent_edit.acquire_lock(%L, %L, %L)', :'f', :'sb', 'shared'), false);
+-- The 55P03 DETAIL names the holder and the expiry.
+SELECT d ->> 'requested' AS requested, jsonb_array_length(d -> 'holders') AS holders,
+       d -> 'holders' -> 0 ->> 'session_id' = :'sa' AS names_holder, d -> 'holders' -> 0 ? 'expires_at' AS has_expiry
+FROM pg_temp.error_detail(format('SELECT concurrent_edit.acquire_lock(%L, %L)', :'f', :'sb')) d;
+-- Someone else's presence warnings now include the lock.
+SELECT kind, session_id = :'sa' AS by_alice, user_id = :alice AS alice, until > now() AS until_later
+FROM concurrent_edit.open_file(:'sc', :'f');
+-- Writes by other sessions are refused while the lock is held; the holder writes.
+SELECT pg_temp.try(format('SELECT concurrent_edit.write(%L, %L, 1, session_id => %L)', :'f', 'x', :'sb'), false);
+SELECT status, version FROM concurrent_edit.write(:'f', E'a\nb\nC\nd\ne\n', 1, session_id => :'sa');
+-- Re-acquiring refreshes the holder's own lock; extend_lock moves the expiry.
+SELECT lock_id AS first_lock FROM concurrent_edit.lock_status(:'f') \gset
+SELECT lock_id = :'first_lock' AS same_lock, lock_type FROM concurrent_edit.acquire_lock(:'f', :'sa', ttl => '2 minutes');
+SELECT concurrent_edit.extend_lock(:'f', :'sa', '10 minutes') > now() + interval '9 minutes' AS extended;
+SELECT pg_temp.try(format('SELECT concurrent_edit.extend_lock(%L, %L)', :'f', :'sb'), false);
+-- Only the holder can release: another session gets false, never success.
+SELECT concurrent_edit.release_lock(:'f', :'sb') AS released_by_other;
+SELECT count(*) AS still_locked FROM concurrent_edit.lock_status(:'f');
+SELECT concurrent_edit.release_lock(:'f', :'sa') AS released_by_holder;
+SELECT concurrent_edit.release_lock(:'f', :'sa') AS released_twice;
+-- Shared locks coexist; exclusive is then refused; a shared holder can upgrade only alone.
+SELECT lock_type FROM concurrent_edit.acquire_lock(:'f', :'sa', 'shared');
+SELECT lock_type FROM concurrent_edit.acquire_lock(:'f', :'sb', 'shared');
+SELECT count(*) AS shared_holders FROM concurrent_edit.lock_status(:'f');
+SELECT pg_temp.try(format('SELECT concurrent_edit.acquire_lock(%L, %L)', :'f', :'sc'), false);
+SELECT pg_temp.try(format('SELECT concurrent_edit.acquire_lock(%L, %L)', :'f', :'sa'), false);
+SELECT concurrent_edit.release_lock(:'f', :'sb');
+SELECT lock_type FROM concurrent_edit.acquire_lock(:'f', :'sa', 'exclusive');
+-- Shared locks do not stop writes by other sessions.
+SELECT concurrent_edit.release_lock(:'f', :'sa');
+SELECT lock_type FROM concurrent_edit.acquire_lock(:'f', :'sa', 'shared');
+SELECT status FROM concurrent_edit.write(:'f', E'a\nb\nC\nd\nE\n', 2, session_id => :'sb');
+-- require_version: lock only when holding the latest version.
+SELECT pg_temp.try(format('SELECT concurrent_edit.acquire_lock(%L, %L, %L, require_version => 2)', :'f', :'sc', 'shared'), false);
+SELECT d - 'last_modified_at' - 'last_modified_by' - 'current_hash' - 'file_id' AS detail, d ->> 'file_id' = :'f' AS names_file
+FROM pg_temp.error_detail(format('SELECT concurrent_edit.acquire_lock(%L, %L, %L, require_version => 2)', :'f', :'sc', 'shared')) d;
+SELECT lock_type FROM concurrent_edit.acquire_lock(:'f', :'sc', 'shared', require_version => 3);
+-- An expired lock never blocks anyone, even before cleanup.
+SELECT concurrent_edit.release_session_locks(:'sa') + concurrent_edit.release_session_locks(:'sc') AS released;
+SELECT lock_type FROM concurrent_edit.acquire_lock(:'f', :'sb', ttl => '1 minute');
+UPDATE concurrent_edit.file_locks SET acquired_at = now() - interval '2 minutes', expires_at = clock_timestamp() - interval '1 second'
+WHERE session_id = :'sb';
+SELECT count(*) AS live_locks FROM concurrent_edit.lock_status(:'f');
+SELECT lock_type FROM concurrent_edit.acquire_lock(:'f', :'sa');
+SELECT count(*) AS rows_left FROM concurrent_edit.file_locks WHERE file_id = :'f';
+-- Waiting: a lock that expires during the wait is taken when it lapses.
+UPDATE concurrent_edit.file_locks SET expires_at = clock_timestamp() + interval '300 milliseconds' WHERE session_id = :'sa';
+SELECT lock_type FROM concurrent_edit.acquire_lock(:'f', :'sb', wait => '5 seconds');
+SELECT session_id = :'sb' AS taken_by_bob FROM concurrent_edit.lock_status(:'f');
+-- ... and one that does not is refused after the wait.
+SELECT pg_temp.try(format('SELECT concurrent_edit.acquire_lock(%L, %L, wait => %L)', :'f', :'sa', '200 milliseconds'), false);
+-- cleanup_expired_locks deletes lapsed locks and records it.
+UPDATE concurrent_edit.file_locks SET acquired_at = now() - interval '2 minutes', expires_at = clock_timestamp() - interval '1 second'
+WHERE project_id = :p;
+SELECT concurrent_edit.cleanup_expired_locks() >= 1 AS expired;
+SELECT count(*) AS rows_left FROM concurrent_edit.file_locks WHERE project_id = :p;
+SELECT count(*) AS expiry_recorded FROM concurrent_edit.changes_since(:p, 0) WHERE event = 'lock_expired';
+-- Bad lock arguments.
+SELECT pg_temp.try(format('SELECT concurrent_edit.acquire_lock(%L, %L, %L)', :'f', :'sa', 'mine'));
+SELECT pg_temp.try(format('SELECT concurrent_edit.acquire_lock(%L, %L, ttl => %L)', :'f', :'sa', '-1 second'));
+SELECT pg_temp.try(format('SELECT concurrent_edit.acquire_lock(%L, %L, ttl => %L)', :'f', :'sa', '1000 days'));
+SELECT pg_temp.try(format('SELECT concurrent_edit.acquire_lock(%L, %L, wait => %L)', :'f', :'sa', '-1 second'));
+SELECT pg_temp.try(format('SELECT concurrent_edit.acquire_lock(%L, NULL)', :'f'));
+SELECT pg_temp.try(format('SELECT concurrent_edit.acquire_lock(%L, %L)', :'other', :'sa'), false);
+-- force_release_lock (administrators) removes every lock and records the reason.
+SELECT lock_type FROM concurrent_edit.acquire_lock(:'f', :'sc');
+SELECT concurrent_edit.force_release_lock(:'f', 'stuck agent') AS forced;
+SELECT event, session_id = :'sc' AS holder_notified, details ->> 'reason' AS reason
+FROM concurrent_edit.changes_since(:p, 0) WHERE event = 'lock_forced';
+
+-- Drafts: autosave keeps the session active; commit_draft writes from the draft's base.
+SELECT concurrent_edit.save_draft(:'sb', :'f', 3, E'a\nb\nC\nD by bob\nE\n') IS NOT NULL AS saved;
+SELECT concurrent_edit.save_draft(:'sb', :'f', 3, E'a\nb\nC\nD by bob\nE\nf\n') IS NOT NULL AS saved_again;
+SELECT file_id = :'f' AS f, base_version, head_version, bytes FROM concurrent_edit.session_drafts(:'sb');
+SELECT kind, session_id = :'sb' AS bobs_draft FROM concurrent_edit.open_file(:'sa', :'f');
+SELECT status, version FROM concurrent_edit.write(:'f', E'A\nb\nC\nd\nE\n', 3, :alice);
+SELECT status, version, content FROM concurrent_edit.commit_draft(:'sb', :'f');
+SELECT count(*) AS drafts_left FROM concurrent_edit.session_drafts(:'sb');
+-- A draft whose commit conflicts is kept, with the conflict recorded.
+SELECT concurrent_edit.save_draft(:'sc', :'f', 5, E'A by carol\nb\nC\nD by bob\nE\nf\n') IS NOT NULL AS saved;
+SELECT status FROM concurrent_edit.write(:'f', E'A by alice\nb\nC\nD by bob\nE\nf\n', 5, :alice);
+SELECT status, conflicts FROM concurrent_edit.commit_draft(:'sc', :'f');
+SELECT count(*) AS draft_kept FROM concurrent_edit.session_drafts(:'sc');
+SELECT concurrent_edit.discard_draft(:'sc', :'f') AS discarded, concurrent_edit.discard_draft(:'sc', :'f') AS again;
+SELECT pg_temp.try(format('SELECT concurrent_edit.commit_draft(%L, %L)', :'sc', :'f'), false);
+SELECT pg_temp.try(format('SELECT concurrent_edit.save_draft(%L, %L, 99, %L)', :'sc', :'f', 'x'));
+SELECT pg_temp.try(format('SELECT concurrent_edit.save_draft(%L, %L, 1, %L)', :'sc', :'other', 'x'), false);
+-- History cleanup never removes a version a draft or a recorded conflict needs.
+SELECT concurrent_edit.save_draft(:'sc', :'f', 2, E'old base draft\n') IS NOT NULL AS saved;
+SELECT concurrent_edit.prune_history(:'f', 1) AS pruned;
+SELECT array_agg(version ORDER BY version) AS kept FROM concurrent_edit.history(:'f');
+SELECT pg_temp.try(format('SELECT concurrent_edit.prune_history(%L, 0)', :'f'));
+
+-- Closing a session releases its locks, closes its files, keeps its drafts by default.
+SELECT lock_type FROM concurrent_edit.acquire_lock(:'f', :'sc');
+SELECT concurrent_edit.close_session(:'sc') AS closed, concurrent_edit.close_session(:'sc') AS closed_twice;
+SELECT count(*) AS locks_left FROM concurrent_edit.lock_status(:'f');
+SELECT count(*) AS drafts_kept FROM concurrent_edit.session_drafts(:'sc');
+SELECT count(*) AS warnings_from_closed FROM concurrent_edit.open_file(:'sa', :'f') WHERE session_id = :'sc';
+SELECT pg_temp.try(format('SELECT concurrent_edit.save_draft(%L, %L, 6, %L)', :'sc', :'f', 'x'), false);
+SELECT concurrent_edit.close_session(:'sb', discard_drafts => true);
+SELECT session_id = :'sa' AS alice_only, open_files, drafts, locks FROM concurrent_edit.project_sessions(:p);
+
+-- Inactivity: active -> idle -> closed (locks released), via cleanup_inactive_sessions().
+SELECT concurrent_edit.open_session(:bob, :p) AS s2 \gset
+SELECT concurrent_edit.open_session(:carol, :p) AS s3 \gset
+SELECT lock_type FROM concurrent_edit.acquire_lock(:'f', :'s3', 'shared', ttl => '1 hour');
+UPDATE concurrent_edit.edit_sessions SET last_active_at = now() - interval '10 minutes' WHERE id = :'s2';
+UPDATE concurrent_edit.edit_sessions SET last_active_at = now() - interval '2 hours' WHERE id = :'s3';
+SELECT pg_temp.try(format('SELECT concurrent_edit.touch_session(%L)', :'s3'), false);
+SELECT concurrent_edit.cleanup_inactive_sessions() AS changed;
+SELECT id = :'s2' AS is_s2, status FROM concurrent_edit.edit_sessions WHERE id IN (:'s2', :'s3') ORDER BY id = :'s2';
+SELECT count(*) AS locks_of_closed FROM concurrent_edit.lock_status(:'f') WHERE session_id = :'s3';
+SELECT concurrent_edit.touch_session(:'s2') AS back;
+SELECT close_file AS closed_file FROM concurrent_edit.close_file(:'sa', :'f');
+
+-- The events of this project, in order (ids only).
+SELECT event, count(*) FROM concurrent_edit.changes_since(:p, 0) GROUP BY event ORDER BY event COLLATE "C";

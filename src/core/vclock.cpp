@@ -1,0 +1,692 @@
+// Vector clocks: parsing, printing, the canonical encoding, and the operations.
+#include "concurrent_edit/vclock.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+
+#include "concurrent_edit/error.hpp"
+#include "concurrent_edit/interrupt.hpp"
+
+namespace ce {
+
+namespace {
+
+constexpr std::size_t kEchoBytes = 64;  // longest excerpt of an input quoted in a message
+
+const char* const kCounterRange = "Counters are integers from 0 to 9223372036854775807.";
+
+// The first `max` bytes of `s`, cut at a UTF-8 character boundary, with "..." when cut.
+std::string excerpt(std::string_view s, std::size_t max = kEchoBytes) {
+    if (s.size() <= max) return std::string(s);
+    std::size_t n = max;
+    while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+    return std::string(s.substr(0, n)) + "...";
+}
+
+// Appends `s` as a JSON string: quotes, and escapes only where JSON requires them
+// (the same escapes as PostgreSQL's jsonb output).
+void append_json_string(std::string& out, std::string_view s) {
+    static const char hex[] = "0123456789abcdef";
+    out.push_back('"');
+    for (char ch : s) {
+        auto c = static_cast<unsigned char>(ch);
+        switch (c) {
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            case '\b': out += "\\b"; break;
+            case '\f': out += "\\f"; break;
+            case '\n': out += "\\n"; break;
+            case '\r': out += "\\r"; break;
+            case '\t': out += "\\t"; break;
+            default:
+                if (c < 0x20) {
+                    out += "\\u00";
+                    out.push_back(hex[c >> 4]);
+                    out.push_back(hex[c & 15]);
+                } else {
+                    out.push_back(ch);
+                }
+        }
+    }
+    out.push_back('"');
+}
+
+// A node id for a message: JSON-quoted, shortened.
+std::string quoted(std::string_view node) {
+    std::string out;
+    append_json_string(out, excerpt(node));
+    return out;
+}
+
+bool valid_utf8(std::string_view s) noexcept {
+    auto p = reinterpret_cast<const unsigned char*>(s.data());
+    const unsigned char* end = p + s.size();
+    while (p < end) {
+        unsigned char c = *p;
+        if (c < 0x80) {
+            ++p;
+            continue;
+        }
+        std::size_t n;
+        unsigned char lo = 0x80, hi = 0xBF;  // range of the second byte
+        if (c >= 0xC2 && c <= 0xDF) {
+            n = 2;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            n = 3;
+            if (c == 0xE0) lo = 0xA0;
+            if (c == 0xED) hi = 0x9F;  // no UTF-16 surrogates
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            n = 4;
+            if (c == 0xF0) lo = 0x90;
+            if (c == 0xF4) hi = 0x8F;  // nothing above U+10FFFF
+        } else {
+            return false;
+        }
+        if (static_cast<std::size_t>(end - p) < n) return false;
+        if (p[1] < lo || p[1] > hi) return false;
+        for (std::size_t i = 2; i < n; ++i)
+            if ((p[i] & 0xC0) != 0x80) return false;
+        p += n;
+    }
+    return true;
+}
+
+void append_utf8(std::string& out, std::uint32_t cp) {
+    if (cp < 0x80) {
+        out.push_back(static_cast<char>(cp));
+    } else if (cp < 0x800) {
+        out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else if (cp < 0x10000) {
+        out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+        out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else {
+        out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+        out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+        out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    }
+}
+
+[[noreturn]] void node_too_long(std::size_t len) {
+    throw Error(Errc::limit_exceeded, "vclock node id is too long",
+                len > 0 ? "Node ids have at most 256 bytes; this one has " + std::to_string(len) + "."
+                        : "Node ids have at most 256 bytes.");
+}
+
+// ---------------------------------------------------------------------------
+// Varints: unsigned LEB128, minimal form.
+
+void put_varint(std::string& out, std::uint64_t v) {
+    while (v >= 0x80) {
+        out.push_back(static_cast<char>((v & 0x7F) | 0x80));
+        v >>= 7;
+    }
+    out.push_back(static_cast<char>(v));
+}
+
+enum class VarintStatus { ok, truncated, overlong, too_big };
+
+// Reads a varint of at most `max_bytes` bytes (9 bytes hold the 63 bits of a counter).
+VarintStatus get_varint(const unsigned char*& p, const unsigned char* end, std::uint64_t& v,
+                        int max_bytes = 9) noexcept {
+    v = 0;
+    for (int i = 0; i < max_bytes; ++i) {
+        if (p == end) return VarintStatus::truncated;
+        unsigned char b = *p++;
+        v |= static_cast<std::uint64_t>(b & 0x7F) << (7 * i);
+        if ((b & 0x80) == 0) return (b == 0 && i > 0) ? VarintStatus::overlong : VarintStatus::ok;
+    }
+    return VarintStatus::too_big;
+}
+
+[[noreturn]] void bad_binary(const std::string& detail) {
+    throw Error(Errc::invalid_binary, "invalid binary representation of a vclock", detail);
+}
+
+[[noreturn]] void corrupt() {
+    throw Error(Errc::internal, "corrupted vclock value",
+                "A stored vclock does not follow the encoding; it was damaged or not written by concurrent_edit.");
+}
+
+// ---------------------------------------------------------------------------
+// The text parser.
+
+class Parser {
+public:
+    explicit Parser(std::string_view in) : in_(in) {}
+
+    // The members in input order (zero counters and duplicates included).
+    std::vector<VClock::Entry> run() {
+        std::vector<VClock::Entry> members;
+        skip_ws();
+        if (!eat('{')) syntax("Expected \"{\" at offset " + std::to_string(pos_) + ".");
+        skip_ws();
+        if (!eat('}')) {
+            for (;;) {
+                skip_ws();
+                if (peek() != '"')
+                    syntax("Expected a node id (a JSON string) at offset " + std::to_string(pos_) + ".");
+                if (members.size() == kVClockMaxEntries)
+                    throw Error(Errc::limit_exceeded, "vclock has too many entries",
+                                "A vclock has at most 1024 entries.");
+                std::string node = parse_string();
+                skip_ws();
+                if (!eat(':')) syntax("Expected \":\" after node id " + quoted(node) + ".");
+                skip_ws();
+                std::uint64_t counter = parse_counter(node);
+                members.push_back({std::move(node), counter});
+                skip_ws();
+                if (eat(',')) continue;
+                if (eat('}')) break;
+                syntax("Expected \",\" or \"}\" at offset " + std::to_string(pos_) + ".");
+            }
+        }
+        skip_ws();
+        if (pos_ != in_.size())
+            syntax("Unexpected characters after the closing \"}\" at offset " + std::to_string(pos_) + ".");
+        return members;
+    }
+
+private:
+    [[noreturn]] void syntax(const std::string& detail) const {
+        throw Error(Errc::invalid_text, "invalid input syntax for type vclock: \"" + excerpt(in_) + "\"",
+                    detail);
+    }
+
+    char peek() const noexcept { return pos_ < in_.size() ? in_[pos_] : '\0'; }
+    bool eat(char c) noexcept {
+        if (pos_ < in_.size() && in_[pos_] == c) {
+            ++pos_;
+            return true;
+        }
+        return false;
+    }
+    static bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+
+    void skip_ws() {
+        while (pos_ < in_.size()) {
+            char c = in_[pos_];
+            if (c != ' ' && c != '\t' && c != '\n' && c != '\r') break;
+            ++pos_;
+            ticker_.tick();
+        }
+    }
+
+    unsigned hex4() {
+        if (in_.size() - pos_ < 4) syntax("Invalid \\u escape at offset " + std::to_string(pos_) + ".");
+        unsigned v = 0;
+        for (int i = 0; i < 4; ++i) {
+            char c = in_[pos_++];
+            v <<= 4;
+            if (c >= '0' && c <= '9') v |= static_cast<unsigned>(c - '0');
+            else if (c >= 'a' && c <= 'f') v |= static_cast<unsigned>(c - 'a' + 10);
+            else if (c >= 'A' && c <= 'F') v |= static_cast<unsigned>(c - 'A' + 10);
+            else syntax("Invalid \\u escape at offset " + std::to_string(pos_ - 1) + ".");
+        }
+        return v;
+    }
+
+    // A JSON string starting at the opening quote; returns the decoded bytes.
+    std::string parse_string() {
+        std::size_t start = pos_++;
+        std::string out;
+        for (;;) {
+            if (pos_ >= in_.size()) syntax("Unterminated node id starting at offset " + std::to_string(start) + ".");
+            auto c = static_cast<unsigned char>(in_[pos_]);
+            if (c == '"') {
+                ++pos_;
+                break;
+            }
+            if (c < 0x20)
+                syntax("Control character in a node id at offset " + std::to_string(pos_) +
+                       " (JSON requires it to be escaped).");
+            if (c != '\\') {
+                out.push_back(static_cast<char>(c));
+                ++pos_;
+            } else {
+                std::size_t esc = pos_++;
+                char e = peek();
+                ++pos_;
+                switch (e) {
+                    case '"': out.push_back('"'); break;
+                    case '\\': out.push_back('\\'); break;
+                    case '/': out.push_back('/'); break;
+                    case 'b': out.push_back('\b'); break;
+                    case 'f': out.push_back('\f'); break;
+                    case 'n': out.push_back('\n'); break;
+                    case 'r': out.push_back('\r'); break;
+                    case 't': out.push_back('\t'); break;
+                    case 'u': {
+                        std::uint32_t cp = hex4();
+                        if (cp >= 0xDC00 && cp <= 0xDFFF)
+                            syntax("Unpaired Unicode surrogate at offset " + std::to_string(esc) + ".");
+                        if (cp >= 0xD800 && cp <= 0xDBFF) {
+                            if (!(eat('\\') && eat('u')))
+                                syntax("Unpaired Unicode surrogate at offset " + std::to_string(esc) + ".");
+                            std::uint32_t low = hex4();
+                            if (low < 0xDC00 || low > 0xDFFF)
+                                syntax("Unpaired Unicode surrogate at offset " + std::to_string(esc) + ".");
+                            cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+                        }
+                        if (cp == 0) syntax("Node ids must not contain \\u0000.");
+                        append_utf8(out, cp);
+                        break;
+                    }
+                    default:
+                        syntax("Invalid escape sequence at offset " + std::to_string(esc) + ".");
+                }
+            }
+            if (out.size() > kVClockMaxNodeBytes) node_too_long(0);
+        }
+        if (out.empty()) syntax("Node ids must not be empty (offset " + std::to_string(start) + ").");
+        if (!valid_utf8(out)) syntax("Node id at offset " + std::to_string(start) + " is not valid UTF-8.");
+        return out;
+    }
+
+    std::uint64_t parse_counter(const std::string& node) {
+        bool negative = eat('-');
+        if (!is_digit(peek()))
+            syntax("The counter of node " + quoted(node) + " must be a non-negative integer.");
+        if (peek() == '0' && pos_ + 1 < in_.size() && is_digit(in_[pos_ + 1]))
+            syntax("The counter of node " + quoted(node) + " has a leading zero.");
+        std::uint64_t v = 0;
+        bool overflow = false;
+        while (is_digit(peek())) {
+            auto d = static_cast<std::uint64_t>(in_[pos_++] - '0');
+            if (overflow || v > (kVClockMaxCounter - d) / 10)
+                overflow = true;
+            else
+                v = v * 10 + d;
+            ticker_.tick();
+        }
+        char c = peek();
+        if (c == '.' || c == 'e' || c == 'E')
+            syntax("The counter of node " + quoted(node) + " is not an integer (no fractions or exponents).");
+        if (negative)
+            throw Error(Errc::out_of_range, "vclock counter of node " + quoted(node) + " is negative",
+                        kCounterRange);
+        if (overflow)
+            throw Error(Errc::out_of_range, "vclock counter of node " + quoted(node) + " is out of range",
+                        kCounterRange);
+        return v;
+    }
+
+    std::string_view in_;
+    std::size_t pos_ = 0;
+    InterruptTicker ticker_;
+};
+
+// ---------------------------------------------------------------------------
+// Algorithms over any two entry sequences (owning clocks or encoded views).
+
+class EntryCursor {
+public:
+    explicit EntryCursor(const std::vector<VClock::Entry>& v) noexcept : p_(v.data()), end_(v.data() + v.size()) {}
+    bool done() const noexcept { return p_ == end_; }
+    std::string_view node() const noexcept { return p_->node; }
+    std::uint64_t counter() const noexcept { return p_->counter; }
+    void next() noexcept { ++p_; }
+
+private:
+    const VClock::Entry* p_;
+    const VClock::Entry* end_;
+};
+
+template <class A, class B>
+Relation compare_cursors(A a, B b) {
+    bool a_greater = false, b_greater = false;
+    while (!a.done() && !b.done()) {
+        int c = a.node().compare(b.node());
+        if (c == 0) {
+            if (a.counter() > b.counter()) a_greater = true;
+            else if (a.counter() < b.counter()) b_greater = true;
+            a.next();
+            b.next();
+        } else if (c < 0) {  // only in a (counters are never 0)
+            a_greater = true;
+            a.next();
+        } else {
+            b_greater = true;
+            b.next();
+        }
+        if (a_greater && b_greater) return Relation::concurrent;
+    }
+    if (!a.done()) a_greater = true;
+    if (!b.done()) b_greater = true;
+    if (a_greater && b_greater) return Relation::concurrent;
+    if (a_greater) return Relation::after;
+    if (b_greater) return Relation::before;
+    return Relation::equal;
+}
+
+template <class A, class B>
+std::vector<std::string_view> divergent_cursors(A a, B b) {
+    std::vector<std::string_view> out;
+    while (!a.done() || !b.done()) {
+        int c = a.done() ? 1 : b.done() ? -1 : a.node().compare(b.node());
+        if (c == 0) {
+            if (a.counter() != b.counter()) out.push_back(a.node());
+            a.next();
+            b.next();
+        } else if (c < 0) {
+            out.push_back(a.node());
+            a.next();
+        } else {
+            out.push_back(b.node());
+            b.next();
+        }
+    }
+    return out;
+}
+
+template <class C>
+std::uint64_t get_cursor(C c, std::string_view node) {
+    for (; !c.done(); c.next()) {
+        int cmp = c.node().compare(node);
+        if (cmp == 0) return c.counter();
+        if (cmp > 0) break;
+    }
+    return 0;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+
+const char* relation_name(Relation r) noexcept {
+    switch (r) {
+        case Relation::before: return "before";
+        case Relation::after: return "after";
+        case Relation::equal: return "equal";
+        case Relation::concurrent: return "concurrent";
+    }
+    return "concurrent";
+}
+
+void check_vclock_node(std::string_view node) {
+    if (node.empty()) throw Error(Errc::invalid_parameter, "vclock node id must not be empty");
+    if (node.size() > kVClockMaxNodeBytes) node_too_long(node.size());
+    if (node.find('\0') != std::string_view::npos)
+        throw Error(Errc::invalid_parameter, "vclock node id must not contain U+0000");
+    if (!valid_utf8(node)) throw Error(Errc::invalid_parameter, "vclock node id is not valid UTF-8");
+}
+
+// ---------------------------------------------------------------------------
+// VClockView
+
+void VClockView::init(std::string_view encoded) {
+    bytes_ = encoded;
+    auto p = reinterpret_cast<const unsigned char*>(encoded.data());
+    const unsigned char* end = p + encoded.size();
+    if (p == end || *p != kVClockFormatVersion) corrupt();
+    ++p;
+    std::uint64_t n;
+    if (get_varint(p, end, n, 2) != VarintStatus::ok || n > kVClockMaxEntries) corrupt();
+    count_ = static_cast<std::size_t>(n);
+    header_ = static_cast<std::size_t>(p - reinterpret_cast<const unsigned char*>(encoded.data()));
+}
+
+VClockView::Cursor VClockView::cursor() const {
+    Cursor c;
+    c.p_ = reinterpret_cast<const unsigned char*>(bytes_.data()) + header_;
+    c.end_ = reinterpret_cast<const unsigned char*>(bytes_.data()) + bytes_.size();
+    c.left_ = count_;
+    if (c.left_ > 0) c.load();
+    return c;
+}
+
+void VClockView::Cursor::load() {
+    if (p_ == end_) corrupt();
+    std::size_t len = static_cast<std::size_t>(*p_++) + 1;
+    if (static_cast<std::size_t>(end_ - p_) < len) corrupt();
+    node_ = std::string_view(reinterpret_cast<const char*>(p_), len);
+    p_ += len;
+    if (p_ != end_ && *p_ < 0x80) {  // the common one-byte counter
+        counter_ = *p_++;
+    } else if (get_varint(p_, end_, counter_) != VarintStatus::ok) {
+        corrupt();
+    }
+}
+
+void VClockView::Cursor::next() {
+    if (--left_ > 0) load();
+}
+
+std::uint64_t VClockView::get(std::string_view node) const { return get_cursor(cursor(), node); }
+
+// ---------------------------------------------------------------------------
+// VClock
+
+VClock VClock::parse(std::string_view text) {
+    std::vector<Entry> members = Parser(text).run();
+    std::stable_sort(members.begin(), members.end(),
+                     [](const Entry& a, const Entry& b) { return a.node < b.node; });
+    for (std::size_t i = 1; i < members.size(); ++i)
+        if (members[i].node == members[i - 1].node)
+            throw Error(Errc::duplicate_key, "duplicate node " + quoted(members[i].node) + " in vclock",
+                        "Each node may appear once in a vclock.");
+    members.erase(std::remove_if(members.begin(), members.end(), [](const Entry& e) { return e.counter == 0; }),
+                  members.end());
+    VClock out;
+    out.entries_ = std::move(members);
+    return out;
+}
+
+std::string VClock::to_text() const {
+    std::string out = "{";
+    for (std::size_t i = 0; i < entries_.size(); ++i) {
+        if (i > 0) out += ", ";
+        append_json_string(out, entries_[i].node);
+        out += ": ";
+        out += std::to_string(entries_[i].counter);
+    }
+    out += "}";
+    return out;
+}
+
+std::string VClock::encode() const {
+    std::string out;
+    std::size_t size = 3;
+    for (const Entry& e : entries_) size += 1 + e.node.size() + 9;
+    out.reserve(size);
+    out.push_back(static_cast<char>(kVClockFormatVersion));
+    put_varint(out, entries_.size());
+    for (const Entry& e : entries_) {
+        out.push_back(static_cast<char>(e.node.size() - 1));
+        out += e.node;
+        put_varint(out, e.counter);
+    }
+    return out;
+}
+
+VClock VClock::decode(std::string_view bytes) {
+    auto p = reinterpret_cast<const unsigned char*>(bytes.data());
+    const unsigned char* end = p + bytes.size();
+    if (p == end) bad_binary("The value is empty.");
+    if (*p != kVClockFormatVersion) bad_binary("Unsupported format version " + std::to_string(*p) + ".");
+    ++p;
+    std::uint64_t n;
+    if (get_varint(p, end, n, 2) != VarintStatus::ok) bad_binary("Malformed entry count.");
+    if (n > kVClockMaxEntries) bad_binary("More than 1024 entries.");
+    VClock out;
+    out.entries_.reserve(static_cast<std::size_t>(n));
+    for (std::uint64_t i = 0; i < n; ++i) {
+        if (p == end) bad_binary("Truncated value: entry " + std::to_string(i + 1) + " of " + std::to_string(n) + " is missing.");
+        std::size_t len = static_cast<std::size_t>(*p++) + 1;
+        if (static_cast<std::size_t>(end - p) < len) bad_binary("Truncated node id in entry " + std::to_string(i + 1) + ".");
+        std::string_view node(reinterpret_cast<const char*>(p), len);
+        p += len;
+        if (node.find('\0') != std::string_view::npos || !valid_utf8(node))
+            bad_binary("Node id of entry " + std::to_string(i + 1) + " is not valid UTF-8 without U+0000.");
+        if (!out.entries_.empty() && !(out.entries_.back().node < node))
+            bad_binary("Node ids are not in strictly ascending order at entry " + std::to_string(i + 1) + ".");
+        std::uint64_t counter;
+        switch (get_varint(p, end, counter)) {
+            case VarintStatus::ok: break;
+            case VarintStatus::truncated: bad_binary("Truncated counter in entry " + std::to_string(i + 1) + ".");
+            case VarintStatus::overlong:
+            case VarintStatus::too_big: bad_binary("Malformed counter in entry " + std::to_string(i + 1) + ".");
+        }
+        if (counter == 0) bad_binary("Zero counter in entry " + std::to_string(i + 1) + ".");
+        out.entries_.push_back({std::string(node), counter});
+    }
+    if (p != end)
+        bad_binary("Unexpected data after the last entry, at offset " +
+                   std::to_string(p - reinterpret_cast<const unsigned char*>(bytes.data())) + ".");
+    return out;
+}
+
+VClock VClock::from_view(VClockView view) {
+    VClock out;
+    out.entries_.reserve(view.size());
+    for (auto c = view.cursor(); !c.done(); c.next()) out.entries_.push_back({std::string(c.node()), c.counter()});
+    return out;
+}
+
+std::vector<std::string_view> VClock::nodes() const {
+    std::vector<std::string_view> out;
+    out.reserve(entries_.size());
+    for (const Entry& e : entries_) out.push_back(e.node);
+    return out;
+}
+
+std::uint64_t VClock::get(std::string_view node) const {
+    auto it = std::lower_bound(entries_.begin(), entries_.end(), node,
+                               [](const Entry& e, std::string_view n) { return std::string_view(e.node) < n; });
+    return it != entries_.end() && it->node == node ? it->counter : 0;
+}
+
+VClock& VClock::set(std::string_view node, std::uint64_t counter) {
+    check_vclock_node(node);
+    if (counter > kVClockMaxCounter)
+        throw Error(Errc::out_of_range, "vclock counter of node " + quoted(node) + " is out of range",
+                    kCounterRange);
+    auto it = std::lower_bound(entries_.begin(), entries_.end(), node,
+                               [](const Entry& e, std::string_view n) { return std::string_view(e.node) < n; });
+    if (it != entries_.end() && it->node == node) {
+        if (counter == 0) entries_.erase(it);
+        else it->counter = counter;
+    } else if (counter != 0) {
+        if (entries_.size() >= kVClockMaxEntries)
+            throw Error(Errc::limit_exceeded, "vclock has too many entries", "A vclock has at most 1024 entries.");
+        entries_.insert(it, Entry{std::string(node), counter});
+    }
+    return *this;
+}
+
+VClock& VClock::increment(std::string_view node) {
+    std::uint64_t current = get(node);
+    if (current == kVClockMaxCounter)
+        throw Error(Errc::out_of_range, "vclock counter of node " + quoted(node) + " would overflow",
+                    kCounterRange);
+    return set(node, current + 1);
+}
+
+VClock& VClock::merge(const VClock& other) {
+    std::vector<Entry> out;
+    out.reserve(entries_.size() + other.entries_.size());
+    auto a = entries_.begin();
+    auto b = other.entries_.begin();
+    while (a != entries_.end() || b != other.entries_.end()) {
+        int c = a == entries_.end() ? 1 : b == other.entries_.end() ? -1 : a->node.compare(b->node);
+        if (c == 0) {
+            out.push_back({a->node, std::max(a->counter, b->counter)});
+            ++a;
+            ++b;
+        } else if (c < 0) {
+            out.push_back(*a++);
+        } else {
+            out.push_back(*b++);
+        }
+    }
+    if (out.size() > kVClockMaxEntries)
+        throw Error(Errc::limit_exceeded, "merged vclock has too many entries",
+                    "The union of the two clocks has " + std::to_string(out.size()) +
+                        " nodes; a vclock has at most 1024 entries.",
+                    "Prune the clocks with vclock_prune() first.");
+    entries_ = std::move(out);
+    return *this;
+}
+
+VClock VClock::pruned(std::size_t max_entries) const {
+    if (entries_.size() <= max_entries) return *this;
+    std::vector<const Entry*> order;
+    order.reserve(entries_.size());
+    for (const Entry& e : entries_) order.push_back(&e);
+    std::sort(order.begin(), order.end(), [](const Entry* a, const Entry* b) {
+        return a->counter != b->counter ? a->counter > b->counter : a->node < b->node;
+    });
+    order.resize(max_entries);
+    std::sort(order.begin(), order.end(), [](const Entry* a, const Entry* b) { return a->node < b->node; });
+    VClock out;
+    out.entries_.reserve(max_entries);
+    for (const Entry* e : order) out.entries_.push_back(*e);
+    return out;
+}
+
+// ---------------------------------------------------------------------------
+
+Relation compare(const VClock& a, const VClock& b) {
+    return compare_cursors(EntryCursor(a.entries()), EntryCursor(b.entries()));
+}
+
+Relation compare(VClockView a, VClockView b) {
+    if (a.bytes().size() == b.bytes().size() &&
+        std::memcmp(a.bytes().data(), b.bytes().data(), a.bytes().size()) == 0)
+        return Relation::equal;  // canonical encoding: same bytes, same clock
+    // compare_cursors() specialized for the encoded form: node ids are compared in
+    // place, and the loop is tight enough to matter in scans of millions of rows.
+    auto u = [](std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); };
+    const unsigned char* pa = u(a.entry_bytes());
+    const unsigned char* pb = u(b.entry_bytes());
+    const unsigned char* ea = pa + a.entry_bytes().size();
+    const unsigned char* eb = pb + b.entry_bytes().size();
+    std::size_t na = a.size(), nb = b.size();
+    bool a_greater = false, b_greater = false;
+    std::uint64_t ca = 0, cb = 0;
+    while (na > 0 && nb > 0) {
+        if (pa == ea || pb == eb) corrupt();
+        std::size_t la = std::size_t(*pa) + 1, lb = std::size_t(*pb) + 1;
+        if (std::size_t(ea - pa) <= la || std::size_t(eb - pb) <= lb) corrupt();
+        int c = std::memcmp(pa + 1, pb + 1, la < lb ? la : lb);
+        if (c == 0 && la != lb) c = la < lb ? -1 : 1;
+        if (c <= 0) {
+            pa += 1 + la;
+            if (get_varint(pa, ea, ca) != VarintStatus::ok) corrupt();
+            --na;
+        }
+        if (c >= 0) {
+            pb += 1 + lb;
+            if (get_varint(pb, eb, cb) != VarintStatus::ok) corrupt();
+            --nb;
+        }
+        if (c < 0 || (c == 0 && ca > cb)) a_greater = true;
+        if (c > 0 || (c == 0 && cb > ca)) b_greater = true;
+        if (a_greater && b_greater) return Relation::concurrent;
+    }
+    if (na > 0) a_greater = true;
+    if (nb > 0) b_greater = true;
+    if (a_greater && b_greater) return Relation::concurrent;
+    if (a_greater) return Relation::after;
+    if (b_greater) return Relation::before;
+    return Relation::equal;
+}
+
+VClock merge(const VClock& a, const VClock& b) {
+    VClock out = a;
+    out.merge(b);
+    return out;
+}
+
+std::vector<std::string_view> divergent_nodes(const VClock& a, const VClock& b) {
+    return divergent_cursors(EntryCursor(a.entries()), EntryCursor(b.entries()));
+}
+
+std::vector<std::string_view> divergent_nodes(VClockView a, VClockView b) {
+    return divergent_cursors(a.cursor(), b.cursor());
+}
+
+}  // namespace ce

@@ -1,0 +1,141 @@
+#include "pg/shared.hpp"
+
+#include <cstring>
+#include <vector>
+
+extern "C" {
+#include "access/xact.h"
+#include "storage/condition_variable.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
+}
+
+namespace ce::pg {
+namespace {
+
+constexpr int kLockConditions = 256;
+
+struct SharedState {
+    slock_t mutex;
+    pid_t worker_pid;
+    Oid worker_database;
+    bool worker_ready;
+    Latch* worker_latch;
+    ConditionVariable lock_cv[kLockConditions];
+};
+
+SharedState* shared = nullptr;
+shmem_request_hook_type prev_request = nullptr;
+shmem_startup_hook_type prev_startup = nullptr;
+
+std::vector<int>* released = nullptr;  // condition variables to broadcast at commit
+
+void request_hook() {
+    if (prev_request) prev_request();
+    RequestAddinShmemSpace(MAXALIGN(sizeof(SharedState)));
+}
+
+void startup_hook() {
+    if (prev_startup) prev_startup();
+    LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+    bool found;
+    shared = static_cast<SharedState*>(ShmemInitStruct("concurrent_edit", sizeof(SharedState), &found));
+    if (!found) {
+        SpinLockInit(&shared->mutex);
+        shared->worker_pid = 0;
+        shared->worker_database = InvalidOid;
+        shared->worker_ready = false;
+        shared->worker_latch = nullptr;
+        for (auto& cv : shared->lock_cv) ConditionVariableInit(&cv);
+    }
+    LWLockRelease(AddinShmemInitLock);
+}
+
+int cv_index(const pg_uuid_t& file_id) {
+    uint32 h = 2166136261u;
+    for (unsigned char b : file_id.data) h = (h ^ b) * 16777619u;
+    return static_cast<int>(h % kLockConditions);
+}
+
+void commit_callback(XactEvent event, void*) {
+    if (released == nullptr || released->empty()) return;
+    if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT) {
+        if (shared != nullptr)
+            for (int i : *released) ConditionVariableBroadcast(&shared->lock_cv[i]);
+        released->clear();
+    } else if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT) {
+        released->clear();
+    }
+}
+
+void worker_exit(int, Datum) { worker_unregister(); }
+
+}  // namespace
+
+void install_shmem_hooks() {
+    prev_request = shmem_request_hook;
+    shmem_request_hook = request_hook;
+    prev_startup = shmem_startup_hook;
+    shmem_startup_hook = startup_hook;
+    RegisterXactCallback(commit_callback, nullptr);
+}
+
+bool shared_state_available() { return shared != nullptr; }
+
+void worker_register(bool ready) {
+    if (shared == nullptr) return;
+    bool first = false;
+    SpinLockAcquire(&shared->mutex);
+    if (shared->worker_pid != MyProcPid) first = true;
+    shared->worker_pid = MyProcPid;
+    shared->worker_database = MyDatabaseId;
+    shared->worker_latch = MyLatch;
+    shared->worker_ready = ready;
+    SpinLockRelease(&shared->mutex);
+    if (first) on_shmem_exit(worker_exit, 0);
+}
+
+void worker_unregister() {
+    if (shared == nullptr) return;
+    SpinLockAcquire(&shared->mutex);
+    if (shared->worker_pid == MyProcPid) {
+        shared->worker_pid = 0;
+        shared->worker_ready = false;
+        shared->worker_latch = nullptr;
+    }
+    SpinLockRelease(&shared->mutex);
+}
+
+bool worker_serves_this_database() {
+    if (shared == nullptr) return false;
+    SpinLockAcquire(&shared->mutex);
+    bool yes = shared->worker_pid != 0 && shared->worker_ready && shared->worker_database == MyDatabaseId;
+    SpinLockRelease(&shared->mutex);
+    return yes;
+}
+
+void wake_worker() {
+    if (shared == nullptr) return;
+    SpinLockAcquire(&shared->mutex);
+    Latch* latch = shared->worker_pid != 0 ? shared->worker_latch : nullptr;
+    SpinLockRelease(&shared->mutex);
+    if (latch != nullptr) SetLatch(latch);
+}
+
+bool lock_wait_available() { return shared != nullptr; }
+
+ConditionVariable* lock_condition(const pg_uuid_t& file_id) {
+    return shared != nullptr ? &shared->lock_cv[cv_index(file_id)] : nullptr;
+}
+
+void note_lock_released(const pg_uuid_t& file_id) {
+    if (shared == nullptr) return;
+    if (released == nullptr) released = new std::vector<int>();
+    released->push_back(cv_index(file_id));
+}
+
+}  // namespace ce::pg

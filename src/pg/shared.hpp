@@ -1,0 +1,27 @@
+// Shared memory of the extension (only when it is in shared_preload_libraries):
+// the background worker's address, and condition variables that wake sessions
+// waiting for a file lock as soon as it is released.
+#pragma once
+
+#include "pg/pg_headers.hpp"
+
+namespace ce::pg {
+
+// Hooks installed by _PG_init when preloaded.
+void install_shmem_hooks();
+bool shared_state_available();
+
+// The worker registers itself once connected to its database and the extension
+// exists there; API transactions then leave sequencing and NOTIFY to it.
+void worker_register(bool ready);
+void worker_unregister();
+bool worker_serves_this_database();
+void wake_worker();
+
+// Lock waits: a waiter sleeps on the condition variable of its file; a
+// transaction that releases (or expires) locks broadcasts after it commits.
+bool lock_wait_available();
+ConditionVariable* lock_condition(const pg_uuid_t& file_id);
+void note_lock_released(const pg_uuid_t& file_id);  // broadcast at commit
+
+}  // namespace ce::pg

@@ -1,0 +1,144 @@
+// The background worker (when concurrent_edit is in shared_preload_libraries).
+//
+// pg_cron style: one worker connected to concurrent_edit.database, a latch loop,
+// SIGTERM ends it, SIGHUP reloads the configuration. Each wake-up it
+//  * sequences pending change events into change_log and sends their NOTIFYs
+//    (API transactions wake it when they commit events), and
+//  * every concurrent_edit.worker_interval deletes expired locks and moves
+//    inactive sessions to idle or closed.
+// An error in a cycle is logged and the cycle is retried on the next wake-up; if
+// the worker dies the postmaster restarts it after a second.
+#include <algorithm>
+#include <cstring>
+
+#include "pg/changes.hpp"
+#include "pg/guc.hpp"
+#include "pg/locks.hpp"
+#include "pg/shared.hpp"
+#include "pg/spi.hpp"
+#include "pg/worker.hpp"
+
+extern "C" {
+#include "access/xact.h"
+#include "commands/extension.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "tcop/tcopprot.h"
+#include "utils/guc.h"
+#include "utils/wait_event.h"
+
+PGDLLEXPORT void ce_worker_main(Datum arg);
+}
+
+namespace ce::pg {
+
+void register_worker() {
+    BackgroundWorker w;
+    memset(&w, 0, sizeof(w));
+    w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+    w.bgw_start_time = BgWorkerStart_RecoveryFinished;
+    w.bgw_restart_time = 1;
+    snprintf(w.bgw_library_name, BGW_MAXLEN, "concurrent_edit");
+    snprintf(w.bgw_function_name, BGW_MAXLEN, "ce_worker_main");
+    snprintf(w.bgw_name, BGW_MAXLEN, "concurrent_edit worker");
+    snprintf(w.bgw_type, BGW_MAXLEN, "concurrent_edit worker");
+    w.bgw_main_arg = Datum(0);
+    w.bgw_notify_pid = 0;
+    RegisterBackgroundWorker(&w);
+}
+
+namespace {
+
+enum class Task { sequence, cleanup };
+
+// One transaction doing `task`. Returns false when the extension is not
+// installed in the worker's database.
+bool run_task(Task task) {
+    SetCurrentStatementStartTimestamp();
+    StartTransactionCommand();
+    pgstat_report_activity(STATE_RUNNING, task == Task::sequence ? "concurrent_edit: sequencing change events"
+                                                                 : "concurrent_edit: expiring locks and sessions");
+    bool present = OidIsValid(get_extension_oid("concurrent_edit", true));
+    if (present) {
+        guard([task]() -> Datum {
+            with_owner_context([task] {
+                Spi spi;
+                if (task == Task::sequence) {
+                    sequence_pending(true, nullptr);
+                } else {
+                    static Statement sessions("SELECT concurrent_edit.cleanup_inactive_sessions()", {});
+                    cleanup_expired_locks();
+                    sessions.run({});
+                }
+                spi.finish();
+            });
+            return 0;
+        });
+    }
+    CommitTransactionCommand();
+    pgstat_report_activity(STATE_IDLE, nullptr);
+    return present;
+}
+
+// Runs a task; an error is reported and the transaction aborted, and the worker
+// carries on (the same work is retried at the next wake-up).
+bool run_task_safely(Task task) {
+    MemoryContext cxt = CurrentMemoryContext;
+    volatile bool present = false;
+    PG_TRY();
+    {
+        present = run_task(task);
+    }
+    PG_CATCH();
+    {
+        HOLD_INTERRUPTS();
+        MemoryContextSwitchTo(cxt);
+        EmitErrorReport();
+        FlushErrorState();
+        AbortCurrentTransaction();
+        RESUME_INTERRUPTS();
+        present = true;
+    }
+    PG_END_TRY();
+    return present;
+}
+
+}  // namespace
+}  // namespace ce::pg
+
+using namespace ce::pg;
+
+void ce_worker_main(Datum) {
+    pqsignal(SIGHUP, SignalHandlerForConfigReload);
+    pqsignal(SIGTERM, die);
+    BackgroundWorkerUnblockSignals();
+    BackgroundWorkerInitializeConnection(guc_worker_database, nullptr, 0);
+    pgstat_report_appname("concurrent_edit worker");
+    ereport(LOG, (errmsg("concurrent_edit worker started in database \"%s\"", guc_worker_database)));
+
+    TimestampTz next_cleanup = 0;
+    for (;;) {
+        CHECK_FOR_INTERRUPTS();
+        if (ConfigReloadPending) {
+            ConfigReloadPending = false;
+            ProcessConfigFile(PGC_SIGHUP);
+        }
+        TimestampTz now = GetCurrentTimestamp();
+        bool present = true;
+        if (now >= next_cleanup) {
+            present = run_task_safely(Task::cleanup);
+            next_cleanup = now + int64(guc_worker_interval_ms) * 1000;
+        }
+        if (present) present = run_task_safely(Task::sequence);
+        // Serve API transactions only while the extension exists here.
+        worker_register(present);
+
+        long timeout_ms = present ? std::max<long>(1, (next_cleanup - GetCurrentTimestamp() + 999) / 1000)
+                                  : 10 * 1000L;
+        (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, timeout_ms, PG_WAIT_EXTENSION);
+        ResetLatch(MyLatch);
+    }
+}

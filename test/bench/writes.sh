@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# write() against a hand-written PL/pgSQL peer doing the same work (UPDATE the head
+# WHERE version = base, INSERT the history row, sha256, pg_notify), with pgbench at
+# 1 and 8 clients, alternating runs in the same cluster; then write() latency on a
+# file with 10 versions of history against one with 100,000.
+#
+#   WRITES_BENCH_SECONDS  duration of one pgbench run (default BENCH_SECONDS, 10)
+#   WRITES_BENCH_ROUNDS   alternating rounds; the median is reported (default 3)
+set -euo pipefail
+secs=${WRITES_BENCH_SECONDS:-${BENCH_SECONDS:-10}}
+rounds=${WRITES_BENCH_ROUNDS:-3}
+work=$BUILD/bench/writes
+mkdir -p "$work"
+
+psql -qX -v ON_ERROR_STOP=1 <<'SQL'
+SET client_min_messages = warning;
+DROP TABLE IF EXISTS peer_files, peer_versions;
+CREATE TABLE peer_files (id uuid PRIMARY KEY, project_id uuid NOT NULL, head_version int NOT NULL,
+                         head_hash text NOT NULL, updated_by uuid, updated_at timestamptz);
+CREATE TABLE peer_versions (file_id uuid, version int, content text NOT NULL, content_hash text NOT NULL,
+                            created_by uuid, created_at timestamptz DEFAULT now(), PRIMARY KEY (file_id, version));
+-- The peer: optimistic concurrency written by hand in PL/pgSQL.
+CREATE OR REPLACE FUNCTION peer_write(f uuid, body text, base int, author uuid) RETURNS int LANGUAGE plpgsql AS $$
+DECLARE
+  h text := encode(sha256(convert_to(body, 'UTF8')), 'hex');
+  v int;
+  p uuid;
+BEGIN
+  UPDATE peer_files SET head_version = head_version + 1, head_hash = h, updated_by = author, updated_at = now()
+   WHERE id = f AND head_version = base RETURNING head_version, project_id INTO v, p;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'stale' USING ERRCODE = '40001';
+  END IF;
+  INSERT INTO peer_versions (file_id, version, content, content_hash, created_by) VALUES (f, v, body, h, author);
+  PERFORM pg_notify('peer_' || replace(p::text, '-', ''),
+                    json_build_object('event', 'version', 'file_id', f, 'version', v, 'content_hash', h)::text);
+  RETURN v;
+END $$;
+-- 8 files for each implementation, one per client, ~2 kB of text each.
+DELETE FROM concurrent_edit.files WHERE project_id = 'bbbbbbbb-0000-0000-0000-000000000001';
+SELECT concurrent_edit.create_file('bbbbbbbb-0000-0000-0000-000000000001', 'w' || i || '.txt',
+       repeat(E'some line of text in the file\n', 64), 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa',
+       file_id => ('00000000-0000-0000-0000-0000000000' || lpad(i::text, 2, '0'))::uuid)
+FROM generate_series(1, 8) i;
+INSERT INTO peer_files SELECT ('00000000-0000-0000-0000-0000000000' || lpad(i::text, 2, '0'))::uuid,
+       'bbbbbbbb-0000-0000-0000-000000000001', 1, '', NULL, now() FROM generate_series(1, 8) i;
+INSERT INTO peer_versions (file_id, version, content, content_hash)
+SELECT id, 1, repeat(E'some line of text in the file\n', 64), '' FROM peer_files;
+SQL
+
+# Each client writes its own file from the current head: one line changes per write.
+cat > "$work/ours.sql" <<'SQL'
+\set f :client_id + 1
+\set n random(1, 1000000000)
+SELECT status FROM concurrent_edit.write(('00000000-0000-0000-0000-0000000000' || lpad(:f::text, 2, '0'))::uuid,
+       'edit ' || :n || E'\n' || repeat(E'some line of text in the file\n', 63),
+       (SELECT head_version FROM concurrent_edit.files WHERE id = ('00000000-0000-0000-0000-0000000000' || lpad(:f::text, 2, '0'))::uuid),
+       'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa');
+SQL
+cat > "$work/peer.sql" <<'SQL'
+\set f :client_id + 1
+\set n random(1, 1000000000)
+SELECT peer_write(('00000000-0000-0000-0000-0000000000' || lpad(:f::text, 2, '0'))::uuid,
+       'edit ' || :n || E'\n' || repeat(E'some line of text in the file\n', 63),
+       (SELECT head_version FROM peer_files WHERE id = ('00000000-0000-0000-0000-0000000000' || lpad(:f::text, 2, '0'))::uuid),
+       'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa');
+SQL
+
+tps() {  # script clients -> tps
+  pgbench -n -f "$1" -c "$2" -j "$(( $2 < 2 ? 1 : 2 ))" -T "$secs" 2>/dev/null | awk '/^tps = / {print $3; exit}'
+}
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+
+echo "write() vs PL/pgSQL peer (UPDATE ... WHERE version = base + INSERT history + sha256 + pg_notify)"
+echo "pgbench, ${secs}s per run, $rounds alternating rounds, median tps; each client writes its own ~2 kB file"
+printf '%-8s %12s %12s %8s\n' clients "write() tps" "peer tps" ratio
+for c in 1 8; do
+  ours=(); peer=()
+  for _ in $(seq 1 "$rounds"); do
+    ours+=("$(tps "$work/ours.sql" "$c")")
+    peer+=("$(tps "$work/peer.sql" "$c")")
+  done
+  o=$(median "${ours[@]}"); p=$(median "${peer[@]}")
+  printf '%-8s %12.1f %12.1f %7sx   (runs: ours %s / peer %s)\n' "$c" "$o" "$p" "$(ratio "$o" "$p")" \
+    "${ours[*]}" "${peer[*]}"
+done
+
+# Latency with 10 versus 100,000 versions of history (one client).
+psql -qX -v ON_ERROR_STOP=1 <<'SQL'
+SET client_min_messages = warning;
+DELETE FROM concurrent_edit.files WHERE project_id = 'bbbbbbbb-0000-0000-0000-000000000002';
+SELECT concurrent_edit.create_file('bbbbbbbb-0000-0000-0000-000000000002', 'short.txt', 'v1', 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa',
+       file_id => '00000000-0000-0000-0000-00000000aa10');
+SELECT concurrent_edit.create_file('bbbbbbbb-0000-0000-0000-000000000002', 'long.txt', 'v1', 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa',
+       file_id => '00000000-0000-0000-0000-00000000aaff');
+-- History built in bulk (the same rows write() would have left).
+INSERT INTO concurrent_edit.file_versions (project_id, file_id, version, content, content_hash, created_by)
+SELECT 'bbbbbbbb-0000-0000-0000-000000000002', f, v, repeat(E'some line of text in the file\n', 64) || v,
+       concurrent_edit.content_hash(repeat(E'some line of text in the file\n', 64) || v), 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa'
+FROM (VALUES ('00000000-0000-0000-0000-00000000aa10'::uuid, 10), ('00000000-0000-0000-0000-00000000aaff'::uuid, 100000)) x(f, n),
+     generate_series(2, n) v;
+UPDATE concurrent_edit.files f SET head_version = x.n,
+       head_hash = concurrent_edit.content_hash(repeat(E'some line of text in the file\n', 64) || x.n)
+FROM (VALUES ('00000000-0000-0000-0000-00000000aa10'::uuid, 10), ('00000000-0000-0000-0000-00000000aaff'::uuid, 100000)) x(f, n)
+WHERE f.id = x.f;
+VACUUM ANALYZE concurrent_edit.file_versions;
+SQL
+for name in aa10 aaff; do
+  cat > "$work/hist_$name.sql" <<SQL
+\\set n random(1, 1000000000)
+SELECT status FROM concurrent_edit.write('00000000-0000-0000-0000-00000000$name',
+       'edit ' || :n || E'\\n' || repeat(E'some line of text in the file\\n', 63),
+       (SELECT head_version FROM concurrent_edit.files WHERE id = '00000000-0000-0000-0000-00000000$name'),
+       'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa');
+SQL
+done
+lat() { pgbench -n -f "$1" -c 1 -T "$secs" 2>/dev/null | awk '/^latency average/ {print $4; exit}'; }
+short=(); long=()
+for _ in $(seq 1 "$rounds"); do
+  short+=("$(lat "$work/hist_aa10.sql")"); long+=("$(lat "$work/hist_aaff.sql")")
+done
+s=$(median "${short[@]}"); l=$(median "${long[@]}")
+echo
+echo "write() latency, 1 client, median of $rounds runs: 10 versions ${s} ms, 100,000 versions ${l} ms, ratio $(ratio "$l" "$s")x"

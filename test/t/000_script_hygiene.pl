@@ -1,0 +1,27 @@
+# Static checks of the generated install script: the security rules for
+# extension scripts that are cheaper to check in the text than in a database.
+use strict;
+use warnings;
+use Test::More;
+
+my $root = $ENV{CE_ROOT} // '.';
+my $file = "$root/concurrent_edit--1.0.sql";
+open(my $fh, '<', $file) or die "cannot open $file: $!";
+my $sql = do { local $/; <$fh> };
+close $fh;
+
+# Comments may mention forbidden words; strip them.
+(my $code = $sql) =~ s/--[^\n]*//g;
+
+unlike($code, qr/\bOR\s+REPLACE\b/i, 'no CREATE OR REPLACE');
+unlike($code, qr/\bIF\s+NOT\s+EXISTS\b/i, 'no IF NOT EXISTS');
+like($sql, qr/\\quit/, 'refuses to be run from psql');
+
+my @unqualified = ($code =~ /\bCREATE\s+(?:TABLE|FUNCTION|AGGREGATE|TYPE|OPERATOR\s+CLASS|OPERATOR\s+FAMILY|VIEW|SEQUENCE|PROCEDURE)\s+(?!concurrent_edit\.)(\S+)/gi);
+is_deeply(\@unqualified, [], 'every created object is qualified with concurrent_edit.');
+
+# search_path pinning of SQL and PL/pgSQL functions is checked from the catalog in
+# sql/foundation.sql (proconfig), which is authoritative.
+unlike($code, qr/pg_notify\s*\([^)]*\bcontent\b/i, 'NOTIFY payloads do not carry content');
+
+done_testing();

@@ -1,0 +1,95 @@
+# The background worker: expires the locks of sessions whose clients vanished
+# within TTL + 2 seconds, closes dead sessions, and survives SIGKILL of itself
+# (the postmaster restarts the cluster and the worker) and a server restart.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/../perl";
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(time sleep);
+use CETest;
+
+my $node = new_node('worker', "shared_preload_libraries = 'concurrent_edit'\nrestart_after_crash = on\n"
+    . "concurrent_edit.worker_interval = 250ms\n"
+    . "concurrent_edit.session_idle_timeout = 2s\n"
+    . "concurrent_edit.session_close_timeout = 4s\n");
+$node->safe_psql('postgres', 'CREATE EXTENSION concurrent_edit');
+
+my $worker_pid_q = q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'concurrent_edit worker'};
+ok($node->poll_query_until('postgres', "SELECT count(*) = 1 FROM ($worker_pid_q) w"), 'worker is running');
+my $pid1 = $node->safe_psql('postgres', $worker_pid_q);
+
+my $project = '88888888-8888-8888-8888-888888888888';
+my $file = $node->safe_psql('postgres',
+    "SELECT concurrent_edit.create_file('$project', 'x.txt', E'x\\n', 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa')");
+
+# A client takes a 2-second lock and vanishes (no release, no heartbeat).
+my $session = $node->safe_psql('postgres',
+    "SELECT concurrent_edit.open_session('aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa', '$project')");
+my $t0 = time();
+$node->safe_psql('postgres', "SELECT concurrent_edit.acquire_lock('$file', '$session', ttl => '2 seconds')");
+my $gone;
+while (time() - $t0 < 10) {
+    $gone = $node->safe_psql('postgres', "SELECT count(*) = 0 FROM concurrent_edit.file_locks WHERE file_id = '$file'");
+    last if $gone eq 't';
+    sleep(0.1);
+}
+my $elapsed = time() - $t0;
+is($gone, 't', 'the vanished client\'s lock was deleted by the worker');
+cmp_ok($elapsed, '<=', 4.0, sprintf('within TTL + 2 s (took %.2f s)', $elapsed));
+ok($node->poll_query_until('postgres',
+    "SELECT count(*) = 1 FROM concurrent_edit.changes_since('$project', 0) WHERE event = 'lock_expired'"),
+    'lock_expired event recorded and sequenced by the worker');
+
+# The session itself goes idle, then closed.
+ok($node->poll_query_until('postgres', "SELECT status FROM concurrent_edit.edit_sessions WHERE id = '$session'", 'idle'),
+    'inactive session became idle');
+ok($node->poll_query_until('postgres', "SELECT status FROM concurrent_edit.edit_sessions WHERE id = '$session'", 'closed'),
+    'dead session was closed');
+
+# SIGKILL of the worker: the postmaster reinitializes and starts it again.
+kill 'KILL', $pid1;
+ok($node->poll_query_until('postgres', "SELECT count(*) = 1 FROM ($worker_pid_q) w"), 'worker restarted after SIGKILL');
+my $pid2 = $node->safe_psql('postgres', $worker_pid_q);
+isnt($pid2, $pid1, 'it is a new worker process');
+is($node->safe_psql('postgres', "SELECT head_version FROM concurrent_edit.files WHERE id = '$file'"), '1',
+    'data intact after the crash restart');
+
+# It keeps working: a new short lock expires again.
+my $s2 = $node->safe_psql('postgres',
+    "SELECT concurrent_edit.open_session('bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb', '$project')");
+$node->safe_psql('postgres', "SELECT concurrent_edit.acquire_lock('$file', '$s2', ttl => '1 second')");
+ok($node->poll_query_until('postgres', "SELECT count(*) = 0 FROM concurrent_edit.file_locks WHERE file_id = '$file'"),
+    'locks expire after the restart too');
+
+# Events written while the worker is down are sequenced once it is back.
+$node->safe_psql('postgres', "SELECT concurrent_edit.write('$file', E'x\\ny\\n', 1, 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa')");
+$node->restart;
+ok($node->poll_query_until('postgres', "SELECT count(*) = 1 FROM ($worker_pid_q) w"), 'worker running after a server restart');
+ok($node->poll_query_until('postgres',
+    "SELECT count(*) = 1 FROM concurrent_edit.changes_since('$project', 0) WHERE event = 'version'"),
+    'events of before the restart are in the feed');
+is($node->safe_psql('postgres', q{SELECT max(cursor) = count(*) FROM concurrent_edit.change_log}), 't',
+    'the feed has no gaps');
+
+# Lock waiters are woken by the release (shared memory), not by polling.
+my $s3 = $node->safe_psql('postgres',
+    "SELECT concurrent_edit.open_session('cccccccc-cccc-cccc-cccc-cccccccccccc', '$project')");
+$node->safe_psql('postgres', "SELECT concurrent_edit.acquire_lock('$file', '$s2', ttl => '1 minute')");
+my $waiter = $node->background_psql('postgres');
+$waiter->query_until(qr/started/, "\\echo started\nSELECT extract(epoch FROM clock_timestamp())::numeric(20,6) AS t0, "
+    . "(concurrent_edit.acquire_lock('$file', '$s3', wait => '30 seconds')).lock_type, "
+    . "extract(epoch FROM clock_timestamp())::numeric(20,6) AS t1;\n");
+sleep(0.5);
+my $released_at = (split /\n/, $node->safe_psql('postgres',
+    "SELECT concurrent_edit.release_lock('$file', '$s2'); SELECT extract(epoch FROM clock_timestamp())"))[-1];
+my $out = $waiter->query_safe('SELECT 1');
+$waiter->quit;
+like($out, qr/\|exclusive\|/, 'the waiter got the lock after the release');
+my ($t1) = $out =~ /\|exclusive\|([0-9.]+)/;
+cmp_ok($t1 - $released_at, '<', 0.5, sprintf('woken %.3f s after the release', $t1 - $released_at));
+
+$node->stop;
+done_testing();

@@ -1,0 +1,269 @@
+// Unit tests of the merge engine's core (no server, no git): API contract, errors,
+// conflict regions, resolution strategies, cancellation, the dtl backend.
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "concurrent_edit/diff.hpp"
+#include "concurrent_edit/interrupt.hpp"
+#include "concurrent_edit/lines.hpp"
+#include "concurrent_edit/merge.hpp"
+#include "test_util.hpp"
+
+using ce::Errc;
+
+TEST(Lines, SplitKeepsLineEndsAndALastLineWithoutNewline) {
+    auto l = ce::split_lines("a\nb\r\n\nc");
+    ASSERT_EQ(l.size(), 4u);
+    EXPECT_EQ(l[0], "a\n");
+    EXPECT_EQ(l[1], "b\r\n");
+    EXPECT_EQ(l[2], "\n");
+    EXPECT_EQ(l[3], "c");
+    EXPECT_TRUE(ce::split_lines("").empty());
+}
+
+TEST(Lines, TooManyLinesIsALimitError) {
+    std::string many(ce::kMaxLines + 1, '\n');  // refused after counting, before allocating
+    EXPECT_CE_ERROR(ce::split_lines(many), Errc::limit_exceeded);
+    EXPECT_CE_ERROR(ce::merge3("a\n", many, "b\n"), Errc::limit_exceeded);
+}
+
+TEST(Lines, InternerGivesEqualLinesEqualIds) {
+    std::string a = "x\ny\nx\nx", b = "y\nx\n";
+    ce::LineInterner in;
+    auto ia = in.intern(ce::split_lines(a));
+    auto ib = in.intern(ce::split_lines(b));
+    EXPECT_EQ(ia, (std::vector<std::uint32_t>{0, 1, 0, 2}));  // final "x" differs from "x\n"
+    EXPECT_EQ(ib, (std::vector<std::uint32_t>{1, 0}));
+    EXPECT_EQ(in.size(), 3u);
+    // Growing the table keeps ids stable.
+    std::vector<std::string> many;
+    for (int i = 0; i < 5000; ++i) many.push_back("line " + std::to_string(i) + "\n");
+    std::vector<std::uint32_t> first;
+    for (auto& s : many) first.push_back(in.intern(s));
+    for (std::size_t i = 0; i < many.size(); ++i) EXPECT_EQ(in.intern(many[i]), first[i]);
+}
+
+TEST(Merge, ParseStyleAndFavor) {
+    EXPECT_EQ(ce::parse_merge_style("merge"), ce::MergeStyle::merge);
+    EXPECT_EQ(ce::parse_merge_style("diff3"), ce::MergeStyle::diff3);
+    EXPECT_EQ(ce::parse_merge_style("zdiff3"), ce::MergeStyle::zdiff3);
+    EXPECT_EQ(ce::parse_merge_favor("none"), ce::MergeFavor::none);
+    EXPECT_EQ(ce::parse_merge_favor("ours"), ce::MergeFavor::ours);
+    EXPECT_EQ(ce::parse_merge_favor("theirs"), ce::MergeFavor::theirs);
+    EXPECT_EQ(ce::parse_merge_favor("union"), ce::MergeFavor::union_);
+    EXPECT_CE_ERROR(ce::parse_merge_style("Merge"), Errc::invalid_parameter);
+    EXPECT_CE_ERROR(ce::parse_merge_favor(""), Errc::invalid_parameter);
+    try {
+        ce::parse_merge_favor("mine");
+    } catch (const ce::Error& e) {
+        EXPECT_EQ(e.hint(), "Valid favor modes are none, ours, theirs and union.");
+    }
+}
+
+TEST(Merge, RejectsBadOptions) {
+    ce::MergeOptions o;
+    o.marker_size = 0;
+    EXPECT_CE_ERROR(ce::merge3("a", "b", "c", o), Errc::invalid_parameter);
+    o.marker_size = ce::kMaxMarkerSize + 1;
+    EXPECT_CE_ERROR(ce::merge3("a", "b", "c", o), Errc::invalid_parameter);
+    o.marker_size = ce::kMaxMarkerSize;
+    EXPECT_NO_THROW(ce::merge3("a", "b", "c", o));
+    o.theirs_label = "two\nlines";
+    EXPECT_CE_ERROR(ce::merge3("a", "b", "c", o), Errc::invalid_parameter);
+}
+
+TEST(Merge, CleanAndConflictingMerges) {
+    auto r = ce::merge3("1\n2\n3\n4\n5\n", "1\nA\n3\n4\n5\n", "1\n2\n3\n4\nB\n");
+    EXPECT_TRUE(r.clean);
+    EXPECT_EQ(r.conflicts, 0);
+    EXPECT_EQ(r.content, "1\nA\n3\n4\nB\n");
+    EXPECT_TRUE(r.regions.empty());
+
+    r = ce::merge3("a\nb\nc\n", "a\nX\nc\n", "a\nY\nc\n");
+    EXPECT_FALSE(r.clean);
+    EXPECT_EQ(r.conflicts, 1);
+    EXPECT_EQ(r.content, "a\n<<<<<<< ours\nX\n=======\nY\n>>>>>>> theirs\nc\n");
+    ASSERT_EQ(r.regions.size(), 1u);
+    const ce::ConflictRegion& g = r.regions[0];
+    EXPECT_EQ(g.base_start, 2);
+    EXPECT_EQ(g.base_count, 1);
+    EXPECT_EQ(g.ours_start, 2);
+    EXPECT_EQ(g.theirs_count, 1);
+    EXPECT_EQ(g.base, "b\n");
+    EXPECT_EQ(g.ours, "X\n");
+    EXPECT_EQ(g.theirs, "Y\n");
+}
+
+TEST(Merge, FavorResolvesAndCountsWhatItResolved) {
+    ce::MergeOptions o;
+    o.favor = ce::MergeFavor::union_;
+    // Two conflicts 4 lines apart (3 or fewer lines between them would join them).
+    auto r = ce::merge3("a\nb\nc\nd\ne\nf\ng\n", "a\nX\nc\nd\ne\nf\nG1\n",
+                        "a\nY\nc\nd\ne\nf\nG2\n", o);
+    EXPECT_TRUE(r.clean);
+    EXPECT_EQ(r.conflicts, 0);
+    EXPECT_EQ(r.favored, 2);
+    EXPECT_EQ(r.content, "a\nX\nY\nc\nd\ne\nf\nG1\nG2\n");
+    o.favor = ce::MergeFavor::none;
+    EXPECT_EQ(ce::merge3("a\nb\nc\nd\ne\nf\n", "a\nX\nc\nd\ne\nF1\n", "a\nY\nc\nd\ne\nF2\n", o)
+                  .conflicts,
+              1);  // joined across "c d e"
+}
+
+TEST(Merge, RefinedConflictReportsTheBaseRangeItReplaces) {
+    // Both sides rewrite lines 2..4; they agree on A and C, differ in the middle.
+    auto r = ce::merge3("1\n2\n3\n4\n5\n", "1\nA\nB\nC\n5\n", "1\nA\nZ\nC\n5\n");
+    ASSERT_EQ(r.regions.size(), 1u);
+    const ce::ConflictRegion& g = r.regions[0];
+    EXPECT_EQ(g.ours, "B\n");
+    EXPECT_EQ(g.theirs, "Z\n");
+    EXPECT_EQ(g.ours_start, 3);
+    EXPECT_EQ(g.theirs_start, 3);
+    // The base lines that the two rewrites replaced.
+    EXPECT_EQ(g.base_start, 2);
+    EXPECT_EQ(g.base_count, 3);
+    EXPECT_EQ(g.base, "2\n3\n4\n");
+}
+
+TEST(Merge, RegionsAreTheSameForMergeConflictRegions) {
+    std::string b = "h\n1\n2\n3\n4\n5\n6\n7\n8\nt\n", o = "h\n1\nA\n3\n4\n5\n6\nC\n8\nt\n",
+                t = "h\n1\nB\n3\n4\n5\n6\n7\nD\nt\n";
+    auto regions = ce::merge_conflict_regions(b, o, t);
+    ASSERT_EQ(regions.size(), 2u);
+    EXPECT_EQ(regions[1].base, "7\n8\n");
+    EXPECT_EQ(regions[1].ours, "C\n8\n");
+    EXPECT_EQ(regions[1].theirs, "7\nD\n");
+    EXPECT_EQ(ce::merge3(b, o, t).conflicts, 2);
+}
+
+TEST(Merge, IdentitiesHoldOnRandomTexts) {
+    std::mt19937 rng(42);
+    const char* alphabet[] = {"a\n", "b\n", "}\n", "\n", "x", "y\r\n"};
+    auto text = [&](int n) {
+        std::string s;
+        for (int i = 0; i < n; ++i) s += alphabet[rng() % 6];
+        return s;
+    };
+    for (int i = 0; i < 300; ++i) {
+        std::string b = text(rng() % 30), x = text(rng() % 30);
+        EXPECT_EQ(ce::merge3(b, b, x).content, x);
+        EXPECT_EQ(ce::merge3(b, x, b).content, x);
+        EXPECT_EQ(ce::merge3(x, x, x).content, x);
+    }
+}
+
+namespace {
+int interrupt_calls = 0;
+void cancel_after_a_few() {
+    if (++interrupt_calls > 3) throw ce::Error(Errc::canceled, "canceled by test");
+}
+}  // namespace
+
+TEST(Merge, LongMergeHonorsTheInterruptHook) {
+    std::string base, ours, theirs;
+    for (int i = 0; i < 200000; ++i) {
+        base += std::to_string(i % 7) + "\n";
+        ours += std::to_string(i % 5) + "\n";
+        theirs += std::to_string(i % 3) + "\n";
+    }
+    interrupt_calls = 0;
+    ce::InterruptHook old = ce::set_interrupt_hook(&cancel_after_a_few);
+    EXPECT_CE_ERROR(ce::merge3(base, ours, theirs), Errc::canceled);
+    ce::set_interrupt_hook(old);
+    EXPECT_GT(interrupt_calls, 3);
+}
+
+TEST(Resolve, Strategies) {
+    const char *b = "a\nb\nc\n", *o = "a\nX\nc\n", *t = "a\nY\nc\n";
+    auto r = ce::resolve("last-write-wins", b, o, t);
+    EXPECT_EQ(r.content, t);
+    EXPECT_TRUE(r.auto_resolved);
+    r = ce::resolve("first-write-wins", b, o, t);
+    EXPECT_EQ(r.content, o);
+    r = ce::resolve("merge-with-markers", b, o, t);
+    EXPECT_EQ(r.conflicts, 1);
+    EXPECT_TRUE(r.manual_intervention_required);
+    EXPECT_FALSE(r.auto_resolved);
+    r = ce::resolve("smart-merge", b, o, t);
+    EXPECT_EQ(r.strategy, "smart-merge-manual");
+    r = ce::resolve("smart-merge", "1\n2\n3\n", "1\n2\n3\n4\n", "0\n1\n2\n3\n");
+    EXPECT_EQ(r.strategy, "smart-merge-auto");
+    EXPECT_EQ(r.content, "0\n1\n2\n3\n4\n");
+    r = ce::resolve("keep-both", b, o, t);
+    EXPECT_EQ(r.content, "a\nX\nY\nc\n");
+    long long early = 1, late = 2;
+    EXPECT_EQ(ce::resolve("timestamp", b, o, t, &late, &early).content, o);
+    EXPECT_EQ(ce::resolve("timestamp", b, o, t, &early, &late).content, t);
+    EXPECT_EQ(ce::resolve("timestamp", b, o, t, &early, &early).content, t);
+    EXPECT_CE_ERROR(ce::resolve("timestamp", b, o, t, &early, nullptr), Errc::null_not_allowed);
+    EXPECT_CE_ERROR(ce::resolve("coin-flip", b, o, t), Errc::invalid_parameter);
+}
+
+TEST(Diff, UnifiedDiffGroupsHunksLikeGit) {
+    std::string a, b;
+    for (int i = 1; i <= 20; ++i) {
+        a += std::to_string(i) + "\n";
+        b += (i == 3 || i == 10 || i == 11 ? "x" : "") + std::to_string(i) + "\n";
+    }
+    // Changes at 3 and 10 are 6 lines apart: one hunk with context 3, two with context 2.
+    std::string d3 = ce::unified_diff(a, b, 3);
+    std::string d2 = ce::unified_diff(a, b, 2);
+    auto count = [](const std::string& s) {
+        int n = 0;
+        for (std::size_t p = 0; (p = s.find("\n@@ ", p)) != std::string::npos; ++p) ++n;
+        return n;
+    };
+    EXPECT_EQ(count(d3), 1);
+    EXPECT_EQ(count(d2), 2);
+    EXPECT_EQ(d2.rfind("--- a\n+++ b\n@@ -1,5 +1,5 @@\n 1\n 2\n-3\n+x3\n 4\n 5\n@@ -8,6 +8,6 @@\n", 0), 0u) << d2;
+    EXPECT_EQ(ce::unified_diff("x\n", "x\n"), "");
+    EXPECT_EQ(ce::unified_diff("", "a\n"), "--- a\n+++ b\n@@ -0,0 +1 @@\n+a\n");
+    EXPECT_CE_ERROR(ce::unified_diff("a", "b", -1), Errc::invalid_parameter);
+    EXPECT_CE_ERROR(ce::unified_diff("a", "b", 3, "a\nb"), Errc::invalid_parameter);
+}
+
+TEST(Diff, DtlBackendProducesAValidEditScript) {
+    std::mt19937 rng(7);
+    for (int round = 0; round < 200; ++round) {
+        std::vector<std::uint32_t> a, b;
+        for (int i = 0, n = rng() % 40; i < n; ++i) a.push_back(rng() % 5);
+        for (int i = 0, n = rng() % 40; i < n; ++i) b.push_back(rng() % 5);
+        for (auto alg : {ce::DiffAlgorithm::myers, ce::DiffAlgorithm::dtl_onp}) {
+            auto script = ce::diff_ids(a.data(), a.size(), b.data(), b.size(), 5, alg);
+            // Applying the script to a gives b.
+            std::vector<std::uint32_t> out;
+            std::size_t i = 0;
+            for (const auto& c : script) {
+                while (static_cast<long>(i) < c.old_start) out.push_back(a[i++]);
+                for (long k = 0; k < c.new_count; ++k) out.push_back(b[c.new_start + k]);
+                i += c.old_count;
+            }
+            while (i < a.size()) out.push_back(a[i++]);
+            EXPECT_EQ(out, b);
+        }
+    }
+}
+
+TEST(Diff, StatCountsAddedAndRemovedLines) {
+    ce::DiffStat s = ce::diff_stat("a\nb\nc\n", "a\nB\nc\nd\n");
+    EXPECT_EQ(s.lines_added, 2);
+    EXPECT_EQ(s.lines_removed, 1);
+}
+
+TEST(Merge, ManyConflictsInALargeFileStayLinear) {
+    // 20,000 conflicts in a 200,000-line file: each refinement diff must cost in
+    // proportion to its conflict, not to the whole file.
+    std::string base, ours, theirs;
+    for (int i = 0; i < 200000; ++i) {
+        std::string l = "line " + std::to_string(i) + "\n";
+        base += l;
+        ours += i % 10 == 5 ? "ours " + l : l;
+        theirs += i % 10 == 5 ? "theirs " + l : l;
+    }
+    auto r = ce::merge3(base, ours, theirs);
+    EXPECT_EQ(r.conflicts, 20000);
+    EXPECT_EQ(r.regions[19999].base, "line 199995\n");
+}
