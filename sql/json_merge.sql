@@ -206,6 +206,15 @@ FROM (SELECT jsonb_agg(jsonb_build_object('id', i, 'v', 0) ORDER BY i) AS b FROM
 LATERAL (SELECT jsonb_set(b.b, '{0,v}', '1') || '[{"id": 20001}]' AS o,
                 jsonb_set(b.b, '{10000,v}', '2') AS t) s,
 LATERAL concurrent_edit.jsonb_merge3(b.b, s.o, s.t) m;
+-- JIT inlining of the extension's bitcode, forced for every call (error path too).
+SET jit = on; SET jit_above_cost = 0; SET jit_inline_above_cost = 0; SET jit_optimize_above_cost = 0;
+SELECT count(*) FILTER (WHERE m.clean) AS clean, count(DISTINCT m.content) AS distinct_contents,
+       min(m.content::text) AS first
+FROM generate_series(1, 2000) i,
+LATERAL concurrent_edit.jsonb_merge3('{"n": 0, "l": [1, 2]}', jsonb_build_object('n', i, 'l', '[1, 2, 3]'::jsonb),
+                                     jsonb_build_object('n', 0, 'l', '[0, 1, 2]'::jsonb, 'k', i % 3)) m;
+SELECT pg_temp.try($$SELECT concurrent_edit.jsonb_merge3('{}', '{"a": 1}', '{}', 'nope') FROM generate_series(1, 3)$$);
+RESET jit; RESET jit_above_cost; RESET jit_inline_above_cost; RESET jit_optimize_above_cost;
 -- Cancellation: statement_timeout stops a long merge (57014), and the session goes on.
 -- (Two 200000-element arrays rewritten on both sides take seconds; PL/pgSQL cannot
 -- trap a cancel, so the error reaches the client.)
