@@ -188,6 +188,11 @@ FROM concurrent_edit.jsonb_merge3((repeat('[', 1000) || repeat(']', 1000))::json
                                   (repeat('[', 1000) || '2' || repeat(']', 1000))::jsonb) m;
 SELECT pg_temp.try(format('SELECT concurrent_edit.jsonb_merge3(%L, %L, %L)', '{}', '{"x": 1}', '{"a": ' || repeat('[', 1001) || repeat(']', 1001) || '}'));
 SELECT pg_temp.try(format('SELECT concurrent_edit.jsonb_merge3(%L, %L, %L)', repeat('[', 1001) || repeat(']', 1001), '{"x": 1}', '{"y": 2}'));
+-- A conflict on whole documents 1000 levels deep is still reported (2 levels deeper).
+SELECT m.clean, m.conflicts -> 0 ->> 'kind' AS kind, m.conflicts -> 0 -> 'path' AS path,
+       m.content::text = repeat('[', 1000) || '1' || repeat(']', 1000) AS content_is_ours
+FROM concurrent_edit.jsonb_merge3(NULL, (repeat('[', 1000) || '1' || repeat(']', 1000))::jsonb,
+                                  (repeat('[', 1000) || '2' || repeat(']', 1000))::jsonb, 'atomic') m;
 -- (When a side equals the base byte for byte, or both sides are equal, nothing needs
 -- merging: the result is the other side as it is, whatever its depth.)
 SELECT m.clean, m.content = d.doc AS unchanged

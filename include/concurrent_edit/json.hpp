@@ -7,8 +7,9 @@
 //   as in jsonb.
 // * Numbers keep their exact decimal text (no precision is ever lost) and compare by
 //   numeric value, as jsonb numerics do: 1.0 == 1.00 == 1e0, -0 == 0.
-// * Every node caches its hash (consistent with ==) and its nesting depth. A value
-//   nested deeper than kMaxDepth cannot be built (ce::Error limit_exceeded), so every
+// * Every node caches its hash (consistent with ==) and its nesting depth. Input
+//   (parser, Builder, merge3) is limited to kMaxDepth levels; no value at all can be
+//   built deeper than kMaxDepth + kDepthHeadroom (ce::Error limit_exceeded), so every
 //   recursion over values is bounded.
 #pragma once
 
@@ -21,8 +22,11 @@
 
 namespace ce::json {
 
-// Deepest nesting of arrays and objects accepted anywhere ([[1]] has depth 2).
+// Deepest nesting of arrays and objects accepted as input ([[1]] has depth 2).
 constexpr std::size_t kMaxDepth = 1000;
+// Extra levels values may have beyond kMaxDepth, so that results can wrap input
+// values (a conflict report holds them two levels down).
+constexpr std::size_t kDepthHeadroom = 16;
 
 enum class Kind : std::uint8_t { null, boolean, number, string, array, object };
 

@@ -65,7 +65,7 @@ struct MergeResult {
 };
 
 // `base` nullptr: no common ancestor (everything counts as added on both sides).
-// Throws ce::Error limit_exceeded for values nested deeper than kMaxDepth and canceled
+// Throws ce::Error limit_exceeded for inputs nested deeper than kMaxDepth and canceled
 // (or whatever the interrupt hook throws) when interrupted.
 MergeResult merge3(const Value* base, const Value& ours, const Value& theirs,
                    ArrayMode mode = ArrayMode::auto_);

@@ -59,9 +59,11 @@ constexpr std::uint64_t kSeedNull = 0x6e756c6c, kSeedBool = 0x626f6f6c, kSeedNum
                         kSeedString = 0x73747269, kSeedArray = 0x61727261, kSeedObject = 0x6f626a65,
                         kSeedKey = 0x6b657973;
 
+constexpr std::size_t kMaxValueDepth = kMaxDepth + kDepthHeadroom;
+
 [[noreturn]] void too_deep() {
     throw Error(Errc::limit_exceeded, "JSON value is nested too deeply",
-                "More than " + std::to_string(kMaxDepth) + " levels of arrays and objects.");
+                "More than " + std::to_string(kMaxValueDepth) + " levels of arrays and objects.");
 }
 
 // Canonical decimal form of a valid JSON number: value = 0.<digits> * 10^exponent, with
@@ -204,7 +206,7 @@ Value Value::array(std::vector<Value> items) {
         h = combine(h, v.hash());
         depth = std::max(depth, v.depth());
     }
-    if (depth + 1 > kMaxDepth) too_deep();
+    if (depth + 1 > kMaxValueDepth) too_deep();
     n->depth = static_cast<std::uint32_t>(depth + 1);
     n->hash = splitmix(h);
     n->payload = std::move(items);
@@ -234,7 +236,7 @@ Value Value::object(std::vector<Member> members) {
         h = combine(combine(h, bytes_hash(m.key, kSeedKey)), m.value.hash());
         depth = std::max(depth, m.value.depth());
     }
-    if (depth + 1 > kMaxDepth) too_deep();
+    if (depth + 1 > kMaxValueDepth) too_deep();
     n->depth = static_cast<std::uint32_t>(depth + 1);
     n->hash = splitmix(h);
     n->payload = std::move(members);

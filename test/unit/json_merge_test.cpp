@@ -484,6 +484,13 @@ TEST(JsonMerge, DeepDocumentsMerge) {
     r = merge(deep.c_str(), deep2.c_str(), deep3.c_str());
     EXPECT_EQ(r.conflicts.size(), 1u);
     EXPECT_EQ(r.conflicts[0].path.size(), ce::json::kMaxDepth);
+    // A conflict on whole documents of the maximal depth can still be reported.
+    r = merge(nullptr, deep2.c_str(), deep3.c_str(), ArrayMode::atomic);
+    ASSERT_EQ(r.conflicts.size(), 1u);
+    EXPECT_EQ(ce::json::conflicts_to_value(r.conflicts).depth(), ce::json::kMaxDepth + 2);
+    // Inputs deeper than kMaxDepth (built in C++) are refused.
+    Value deeper = Value::array({parse(deep)});
+    EXPECT_CE_ERROR(ce::json::merge3(nullptr, deeper, deeper), Errc::limit_exceeded);
 }
 
 namespace {

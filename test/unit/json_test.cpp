@@ -113,10 +113,15 @@ TEST(Json, DepthLimit) {
     EXPECT_CE_ERROR(parse(nested(ce::json::kMaxDepth + 1)), Errc::limit_exceeded);
     EXPECT_CE_ERROR(parse("[[[1]]]", {static_cast<std::size_t>(-1), 2}), Errc::limit_exceeded);
     EXPECT_EQ(parse("[[1]]", {static_cast<std::size_t>(-1), 2}).depth(), 2u);
-    // Values cannot be built deeper than kMaxDepth by any route.
+    // Values cannot be built deeper than kMaxDepth + kDepthHeadroom by any route.
     Value v = parse(nested(ce::json::kMaxDepth));
-    EXPECT_CE_ERROR(Value::array({v}), Errc::limit_exceeded);
-    EXPECT_CE_ERROR(Value::object({{"k", v}}), Errc::limit_exceeded);
+    Value deeper = v;
+    for (std::size_t i = 0; i < ce::json::kDepthHeadroom; ++i) deeper = Value::array({deeper});
+    EXPECT_EQ(deeper.depth(), ce::json::kMaxDepth + ce::json::kDepthHeadroom);
+    EXPECT_CE_ERROR(Value::array({deeper}), Errc::limit_exceeded);
+    EXPECT_CE_ERROR(Value::object({{"k", deeper}}), Errc::limit_exceeded);
+    ce::json::Builder b;
+    EXPECT_CE_ERROR(b.add(Value::array({v})), Errc::limit_exceeded);  // input stays at kMaxDepth
     // A deep value prints, compares and is destroyed without trouble.
     EXPECT_EQ(to_string(v), nested(ce::json::kMaxDepth));
     EXPECT_EQ(v, parse(nested(ce::json::kMaxDepth)));
