@@ -288,7 +288,8 @@ private:
         const std::vector<Hunk> ht = hunks_of(diff_match(ib, it), static_cast<long>(T.size()));
 
         const std::size_t mark = conflicts.size();
-        bool overlapping = false;
+        bool overlapping = false;  // an overlapping change: a "sequence" conflict
+        bool too_many = false;     // more element conflicts than kMaxElementConflicts
         std::vector<Value> out;
         out.reserve(std::max(O.size(), T.size()));
         long cursor = 0, off_o = 0, off_t = 0;  // side index = base index + offset outside hunks
@@ -336,12 +337,12 @@ private:
             } else if (gs == ge) {
                 emit(O, os, oe);  // both inserted here: ours first, then theirs
                 emit(T, ts, te);
-            } else if (ge - gs == oe - os && ge - gs == te - ts && !overlapping) {
+            } else if (ge - gs == oe - os && ge - gs == te - ts && !too_many) {
                 // Both replaced the same elements one for one: merge them pairwise
                 // (stopping, with ours, once there are too many conflicts to list).
                 for (long x = 0; x < ge - gs; ++x) {
                     if (conflicts.size() - mark > kMaxElementConflicts) {
-                        overlapping = true;
+                        overlapping = too_many = true;
                         emit(O, os + x, oe);
                         break;
                     }
@@ -361,7 +362,7 @@ private:
         copy_stable(static_cast<long>(B.size()));
         if (overlapping) {
             // One conflict for the array; too many element conflicts are not listed.
-            if (conflicts.size() - mark > kMaxElementConflicts) conflicts.resize(mark);
+            if (too_many) conflicts.resize(mark);
             conflict(ConflictKind::sequence, &b, &o, &t, mark);
         }
         return Value::array(std::move(out));

@@ -323,6 +323,11 @@ TEST(JsonMerge, SequenceConflicts) {
     ASSERT_EQ(r.conflicts.size(), 1u);
     EXPECT_EQ(r.conflicts[0].kind, ce::json::ConflictKind::sequence);
     EXPECT_EQ(content(r), "[1, 3]");
+    // after an overlapping change, later elements still merge pairwise
+    r = merge(R"([1,2,3,4,5,{"a":1,"b":1}])", R"([1,3,4,5,{"a":2,"b":1}])", R"([1,20,3,4,5,{"a":1,"b":2}])");
+    EXPECT_EQ(content(r), R"([1, 3, 4, 5, {"a": 2, "b": 2}])");
+    ASSERT_EQ(r.conflicts.size(), 1u);
+    EXPECT_EQ(r.conflicts[0].kind, ce::json::ConflictKind::sequence);
     // other changes of the same array still merge around a conflict
     r = merge("[1,2,3,4,5,6,7]", "[0,1,2,30,4,5,6,7]", "[1,2,31,4,5,6,7,8]");
     EXPECT_EQ(content(r), "[0, 1, 2, 30, 4, 5, 6, 7, 8]");
