@@ -27,7 +27,7 @@ reexec_as_postgres_if_root() {
   script="$work/scripts/$(basename "$0")"
   log "running as the postgres OS user in $work (PostgreSQL does not run as root)"
   local vars=(CE_AS_POSTGRES=1 "HOME=$work" "PATH=$PATH") v
-  for v in FUZZ_SECONDS CE_SUITES CE_TAP_TESTS CE_LOAD_SECONDS BENCH_SECONDS BENCH_CASES VCLOCK_BENCH_PAIRS VCLOCK_BENCH_REPS VCLOCK_BENCH_SIZES PGHOST PGPORT PGDATABASE PGUSER; do
+  for v in FUZZ_SECONDS CE_SUITES CE_TAP_TESTS CE_REGRESS_TESTS CE_ISOLATION_TESTS CE_LOAD_SECONDS BENCH_SECONDS BENCH_CASES VCLOCK_BENCH_PAIRS VCLOCK_BENCH_REPS VCLOCK_BENCH_SIZES PGHOST PGPORT PGDATABASE PGUSER; do
     [[ -n "${!v:-}" ]] && vars+=("$v=${!v}")
   done
   set +e

@@ -5,6 +5,7 @@
 #   CE_SUITES="unit regress isolation tap fuzz"   suites to run (default: all)
 #   FUZZ_SECONDS=10                                 budget per fuzz target in this run
 #   CE_TAP_TESTS="011_worker"                       only these TAP scripts (default: all)
+#   CE_REGRESS_TESTS="occ" CE_ISOLATION_TESTS="lock_race"   only these pg_regress / isolation tests
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 reexec_as_postgres_if_root "$@"
@@ -74,7 +75,7 @@ count_pg_regress() {  # log file -> "passed failed"
 suite_regress() {
   log "== regress (pg_regress)"
   local tests out=$BUILD/regress
-  tests=$(ls "$ROOT"/sql/*.sql 2>/dev/null | xargs -rn1 basename | sed 's/\.sql$//' | sort)
+  tests=${CE_REGRESS_TESTS:-$(ls "$ROOT"/sql/*.sql 2>/dev/null | xargs -rn1 basename | sed 's/\.sql$//' | sort)}
   rm -rf "$out"; mkdir -p "$out"
   set +e
   cd "$ROOT"
@@ -91,7 +92,7 @@ suite_regress() {
 suite_isolation() {
   log "== isolation (pg_isolation_regress)"
   local tests out=$BUILD/isolation
-  tests=$(ls "$ROOT"/test/isolation/specs/*.spec 2>/dev/null | xargs -rn1 basename | sed 's/\.spec$//' | sort)
+  tests=${CE_ISOLATION_TESTS:-$(ls "$ROOT"/test/isolation/specs/*.spec 2>/dev/null | xargs -rn1 basename | sed 's/\.spec$//' | sort)}
   if [[ -z "$tests" ]]; then record isolation 0 0; return; fi
   rm -rf "$out"; mkdir -p "$out"
   set +e

@@ -900,7 +900,8 @@ CE_FUNCTION(ce_rename_file) {
 CE_FUNCTION(ce_resolve_conflict) {
     require_arg(fcinfo, 0, "conflict_id");
     UuidArg conflict_id = uuid_arg(fcinfo, 0);
-    TextArg content = text_arg(fcinfo, 1, "content", max_input_bytes());
+    TextArg content = text_arg(fcinfo, 1, "content", max_input_bytes(), true);
+    bool content_null = PG_ARGISNULL(1);
     require_arg(fcinfo, 2, "resolved_by");
     UuidArg resolved_by = uuid_arg(fcinfo, 2);
     return guard([&]() -> Datum {
@@ -919,6 +920,31 @@ CE_FUNCTION(ce_resolve_conflict) {
         pg_uuid_t file = c.uuid(0, 1);
         std::string kind = c.text(0, 2);
         int32 ours_version = c.int4(0, 4);
+        if (kind == "row") {
+            // A row is resolved by an UPDATE under the trigger; this only closes the record.
+            if (!content_null)
+                throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE,
+                               "conflict " + cid + " is a row conflict: it takes no content",
+                               "", "Update the row (with the version you read), then call resolve_conflict(" + cid +
+                                       ", NULL, resolved_by).");
+            pg_uuid_t project = c.uuid(0, 0);
+            static Statement close_row(
+                "UPDATE concurrent_edit.conflict_history SET resolved_by = $3, resolved_at = now() "
+                "WHERE project_id = $1 AND id = $2",
+                {UUIDOID, UUIDOID, UUIDOID});
+            close_row.run({uuid_datum(project), uuid_datum(conflict_id.value), uuid_datum(resolved_by.value)});
+            ChangeEvent ev;
+            ev.event = "conflict_resolved";
+            ev.project_id = project;
+            ev.author = resolved_by.value;
+            ev.extra = "\"conflict_id\": \"" + cid + "\", \"kind\": \"row\"";
+            queue_change(std::move(ev));
+            spi.finish();
+            fcinfo->isnull = true;  // no file version was written
+            return Datum(0);
+        }
+        if (content_null)
+            throw SqlError(ERRCODE_NULL_VALUE_NOT_ALLOWED, "argument \"content\" must not be NULL");
 
         FileHead h = lock_file(file, pg_uuid_t{});
         std::string hash = ce::sha256_hex(content.view());

@@ -21,6 +21,8 @@ int guc_session_idle_s = 5 * 60;
 int guc_session_close_s = 60 * 60;
 char* guc_worker_database = nullptr;
 int guc_worker_interval_ms = 1000;
+int guc_occ_history_versions = 20;
+char* guc_actor = nullptr;
 
 namespace {
 int guc_conflict_style = 0;
@@ -85,6 +87,16 @@ void define_gucs() {
         "concurrent_edit.worker_interval", "How often the background worker expires locks and sessions.",
         "It also wakes at every commit that produced change events, to sequence and send them.",
         &guc_worker_interval_ms, 1000, 10, 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable(
+        "concurrent_edit.occ_history_versions",
+        "Row images kept per row by OCC triggers in merge mode (the bases a stale UPDATE can merge from).",
+        "A stale UPDATE based on an older version than these is refused with VC001.", &guc_occ_history_versions,
+        20, 1, 100000, PGC_SUSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomStringVariable(
+        "concurrent_edit.actor", "Who is changing rows, for the modified_by column of OCC triggers.",
+        "Applications set it per transaction (SET LOCAL concurrent_edit.actor = '...'); when empty the current "
+        "role's name is used.",
+        &guc_actor, "", PGC_USERSET, 0, nullptr, nullptr, nullptr);
     MarkGUCPrefixReserved("concurrent_edit");
 }
 

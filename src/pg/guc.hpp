@@ -27,6 +27,9 @@ extern int guc_session_close_s;
 extern char* guc_worker_database;
 extern int guc_worker_interval_ms;
 
+// OCC triggers in merge mode: row images kept per row.
+extern int guc_occ_history_versions;
+
 void define_gucs();
 
 }  // namespace ce::pg

@@ -180,7 +180,9 @@ COMMENT ON INDEX concurrent_edit.pending_changes_file_idx IS 'Drafts of a file (
 CREATE TABLE concurrent_edit.conflict_history (
     project_id     uuid        NOT NULL,
     id             uuid        NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
-    file_id        uuid        NOT NULL,
+    file_id        uuid,
+    row_relation   text,
+    row_key        jsonb,
     kind           text        NOT NULL DEFAULT 'content',
     base_version   integer     NOT NULL,
     ours_version   integer     NOT NULL,
@@ -202,7 +204,10 @@ CREATE TABLE concurrent_edit.conflict_history (
         REFERENCES concurrent_edit.file_versions (project_id, file_id, version),
     CONSTRAINT conflict_history_ours_fkey FOREIGN KEY (project_id, file_id, ours_version)
         REFERENCES concurrent_edit.file_versions (project_id, file_id, version),
-    CONSTRAINT conflict_history_kind_check CHECK (kind IN ('content', 'delete')),
+    CONSTRAINT conflict_history_kind_check CHECK (kind IN ('content', 'delete', 'row')),
+    CONSTRAINT conflict_history_subject_check CHECK (
+        (kind <> 'row' AND file_id IS NOT NULL AND row_relation IS NULL AND row_key IS NULL)
+        OR (kind = 'row' AND file_id IS NULL AND row_relation IS NOT NULL AND row_key IS NOT NULL)),
     CONSTRAINT conflict_history_strategy_check CHECK (strategy IN
         ('merge', 'fail-fast', 'last-write-wins', 'first-write-wins', 'keep-both', 'timestamp', 'queue',
          'trigger-merge')),
@@ -214,10 +219,12 @@ COMMENT ON TABLE concurrent_edit.conflict_history IS
     'Every real conflict: the base, ours (the head it met) and theirs (the proposed text), the conflict regions in details, and who resolved it and when.';
 COMMENT ON COLUMN concurrent_edit.conflict_history.project_id IS 'Project of the file; distribution key.';
 COMMENT ON COLUMN concurrent_edit.conflict_history.id IS 'Conflict id (returned by write() as conflict_id).';
-COMMENT ON COLUMN concurrent_edit.conflict_history.file_id IS 'File in conflict.';
-COMMENT ON COLUMN concurrent_edit.conflict_history.kind IS 'content (overlapping edits) or delete (a write to a deleted file).';
-COMMENT ON COLUMN concurrent_edit.conflict_history.base_version IS 'Common ancestor version.';
-COMMENT ON COLUMN concurrent_edit.conflict_history.ours_version IS 'Head version the write met.';
+COMMENT ON COLUMN concurrent_edit.conflict_history.file_id IS 'File in conflict (NULL for a row conflict).';
+COMMENT ON COLUMN concurrent_edit.conflict_history.row_relation IS 'For a row conflict (kind row, OCC trigger in merge mode): the table, schema-qualified.';
+COMMENT ON COLUMN concurrent_edit.conflict_history.row_key IS 'For a row conflict: the primary key of the row (JSON object).';
+COMMENT ON COLUMN concurrent_edit.conflict_history.kind IS 'content (overlapping edits of a file), delete (a write to a deleted file) or row (a stale UPDATE under the OCC trigger that could not be merged).';
+COMMENT ON COLUMN concurrent_edit.conflict_history.base_version IS 'Common ancestor version (of the file, or of the row).';
+COMMENT ON COLUMN concurrent_edit.conflict_history.ours_version IS 'Head version the write met (of the file, or of the row).';
 COMMENT ON COLUMN concurrent_edit.conflict_history.theirs_version IS 'Version holding the other side, when it was stored as a version.';
 COMMENT ON COLUMN concurrent_edit.conflict_history.theirs_content IS 'The proposed text that could not be merged (not stored as a version).';
 COMMENT ON COLUMN concurrent_edit.conflict_history.strategy IS 'Strategy of the write that met the conflict.';

@@ -293,12 +293,16 @@ CREATE TYPE concurrent_edit.conflict_info AS (
     resolved_by        uuid,
     resolved_at        timestamptz,
     resolution_version integer,
-    details            jsonb
+    details            jsonb,
+    row_relation       text,
+    row_key            jsonb
 );
 COMMENT ON TYPE concurrent_edit.conflict_info IS 'A row of list_conflicts().';
+COMMENT ON COLUMN concurrent_edit.conflict_info.row_relation IS 'For a row conflict: the table.';
+COMMENT ON COLUMN concurrent_edit.conflict_info.row_key IS 'For a row conflict: the row''s primary key.';
 COMMENT ON COLUMN concurrent_edit.conflict_info.conflict_id IS 'Conflict id (for resolve_conflict).';
 COMMENT ON COLUMN concurrent_edit.conflict_info.file_id IS 'File in conflict.';
-COMMENT ON COLUMN concurrent_edit.conflict_info.path IS 'Current path of the file.';
+COMMENT ON COLUMN concurrent_edit.conflict_info.path IS 'Current path of the file (NULL for a row conflict).';
 COMMENT ON COLUMN concurrent_edit.conflict_info.kind IS 'content, delete or rename.';
 COMMENT ON COLUMN concurrent_edit.conflict_info.base_version IS 'Common ancestor version.';
 COMMENT ON COLUMN concurrent_edit.conflict_info.ours_version IS 'Head version the write met.';
@@ -323,18 +327,23 @@ BEGIN
     END IF;
     RETURN QUERY
         SELECT c.id, c.file_id, f.path, c.kind, c.base_version, c.ours_version, c.strategy,
-               coalesce((c.details ->> 'conflicts')::integer, 0),
-               c.created_by, c.created_at, c.resolved_by, c.resolved_at, c.resolution_version, c.details
+               CASE WHEN jsonb_typeof(c.details -> 'conflicts') = 'array' THEN jsonb_array_length(c.details -> 'conflicts')
+                    ELSE coalesce((c.details ->> 'conflicts')::integer, 0) END,
+               c.created_by, c.created_at, c.resolved_by, c.resolved_at, c.resolution_version, c.details,
+               c.row_relation, c.row_key
         FROM concurrent_edit.conflict_history c
-        JOIN concurrent_edit.files f ON f.project_id = c.project_id AND f.id = c.file_id
+        LEFT JOIN concurrent_edit.files f ON f.project_id = c.project_id AND f.id = c.file_id
         WHERE (list_conflicts.file_id IS NULL OR c.file_id = list_conflicts.file_id)
           AND (list_conflicts.project_id IS NULL OR c.project_id = list_conflicts.project_id)
           AND (list_conflicts.include_resolved OR c.resolved_at IS NULL)
+          -- Row conflicts carry row data: only for who may read the table.
+          AND (c.kind <> 'row'
+               OR pg_catalog.has_table_privilege(session_user, pg_catalog.to_regclass(c.row_relation), 'SELECT'))
         ORDER BY c.created_at, c.id;
 END
 $$;
 COMMENT ON FUNCTION concurrent_edit.list_conflicts(uuid, uuid, boolean) IS
-    'Conflicts of a file or of a project, oldest first; unresolved only unless include_resolved.';
+    'Conflicts of a file or of a project, oldest first; unresolved only unless include_resolved. Row conflicts (OCC trigger; project_id is the nil uuid unless enable_occ named a project column) are listed only to roles that may SELECT the table (checked for session_user).';
 
 CREATE FUNCTION concurrent_edit.resolve_conflict(conflict_id uuid, content text, resolved_by uuid)
     RETURNS integer
@@ -342,7 +351,7 @@ CREATE FUNCTION concurrent_edit.resolve_conflict(conflict_id uuid, content text,
     LANGUAGE C VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION concurrent_edit.resolve_conflict(uuid, text, uuid) IS
-    'Writes the resolution of an open conflict on top of the current head (merging again if the head moved since the conflict), marks the conflict resolved by resolved_by, and returns the new version. VC008 if the conflict is unknown or already resolved; VC001 if the head moved and the resolution conflicts with it.';
+    'Writes the resolution of an open conflict on top of the current head (merging again if the head moved since the conflict), marks the conflict resolved by resolved_by, and returns the new version. VC008 if the conflict is unknown or already resolved; VC001 if the head moved and the resolution conflicts with it. A row conflict (OCC trigger) takes content NULL: it is resolved by updating the row, this only closes the record (returns NULL).';
 
 CREATE TYPE concurrent_edit.change_event AS (
     cursor       bigint,

@@ -42,6 +42,8 @@ BEGIN
     END LOOP;
     IF grant_access.read_tables THEN
         EXECUTE format('GRANT SELECT ON ALL TABLES IN SCHEMA concurrent_edit TO %s', grant_access.role);
+        -- Row images of tables under OCC are copies of other tables' rows: never granted here.
+        EXECUTE format('REVOKE SELECT ON concurrent_edit.occ_row_versions FROM %s', grant_access.role);
     END IF;
 END
 $$;
@@ -68,3 +70,8 @@ COMMENT ON FUNCTION concurrent_edit.grant_admin(regrole) IS
     'grant_access plus the administration functions (force_release_lock, cleanup_*, prune_history, prune_changes). Run it as a superuser.';
 REVOKE ALL ON FUNCTION concurrent_edit.grant_access(regrole, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION concurrent_edit.grant_admin(regrole) FROM PUBLIC;
+
+-- enable_occ()/disable_occ() run as the caller (creating triggers needs the table's
+-- ownership); the kept row images are written by this definer helper, which checks
+-- that ownership itself.
+GRANT EXECUTE ON FUNCTION concurrent_edit._occ_reset(regclass, name, text[], name, boolean) TO PUBLIC;

@@ -1,0 +1,144 @@
+-- Optimistic concurrency for any table: enable_occ() in reject and merge modes,
+-- the seed's "User A's camera is LOST" scenario, composite keys and other version
+-- column names, blind writes, text and jsonb merges, conflicts.
+\set VERBOSITY terse
+SET client_min_messages = warning;
+\i sql/include/helpers.sql
+CREATE SCHEMA occtest;
+SET search_path = occtest, public;
+
+CREATE TABLE productions (
+    id          integer PRIMARY KEY,
+    version     integer NOT NULL DEFAULT 1,
+    title       text,
+    notes       text,
+    doc         jsonb,
+    modified_by text,
+    modified_at timestamptz
+);
+INSERT INTO productions (id, version, title, notes, doc) VALUES
+  (1, 5, 'Summer Festival 2026', E'load-in 08:00\nsoundcheck 14:00\ndoors 19:00\n',
+   '{"cameras": [{"id": "cam-1", "model": "Sony FX6"}], "sources": [], "venue": {"name": "Hall A", "city": "Berlin"}}');
+
+-- Merge mode (seed scenario): two sessions read version 5.
+SELECT concurrent_edit.enable_occ('productions', mode => 'merge', modified_by_column => 'modified_by',
+                                  modified_at_column => 'modified_at');
+SELECT tbl, version_column, mode, refuse_blind_writes, modified_by_column, notify FROM concurrent_edit.occ_tables();
+-- User A adds a camera and saves first (current base): version 6.
+SET concurrent_edit.actor = 'user-a';
+UPDATE productions SET doc = jsonb_set(doc, '{cameras}', doc -> 'cameras' || '{"id": "cam-2", "model": "Sony A7"}'),
+       version = 5 WHERE id = 1 RETURNING version, modified_by, modified_at = now() AS stamped;
+-- User B saves the whole object he read at version 5, with a new source and another venue:
+-- without the trigger this full-object save would LOSE user A's camera.
+SET concurrent_edit.actor = 'user-b';
+UPDATE productions SET doc = '{"cameras": [{"id": "cam-1", "model": "Sony FX6"}],
+                               "sources": [{"id": "src-1", "name": "Laptop 1"}],
+                               "venue": {"name": "Hall B", "city": "Berlin"}}',
+       version = 5 WHERE id = 1 RETURNING version, modified_by;
+SELECT version, jsonb_pretty(doc) FROM productions WHERE id = 1;
+
+-- Text columns merge line by line (git semantics); jsonb key by key.
+UPDATE productions SET notes = E'load-in 07:30\nsoundcheck 14:00\ndoors 19:00\n', version = 7 WHERE id = 1 RETURNING version;
+UPDATE productions SET notes = E'load-in 08:00\nsoundcheck 14:00\ndoors 19:30\n', title = 'Summer Festival 2026 (sold out)',
+       version = 7 WHERE id = 1 RETURNING version;
+SELECT version, title, notes FROM productions WHERE id = 1;
+
+-- A real conflict (both changed the venue name): VC001 with the conflicting paths, nothing lost.
+UPDATE productions SET doc = jsonb_set(doc, '{venue,name}', '"Hall C"'), version = 9 WHERE id = 1 RETURNING version;
+SELECT pg_temp.try($$UPDATE productions SET doc = jsonb_set(doc, '{venue,name}', '"Hall D"'), version = 9 WHERE id = 1$$, false);
+SELECT d -> 'conflicts' AS conflicts, d -> 'key' AS key, d ->> 'expected_version' AS expected, d ->> 'current_version' AS current,
+       d ->> 'last_modified_by' AS last_by, d ? 'last_modified_at' AS has_time, d ->> 'table' AS tbl
+FROM pg_temp.error_detail($$UPDATE productions SET doc = jsonb_set(doc, '{venue,name}', '"Hall D"'), version = 9 WHERE id = 1$$) d;
+SELECT version, doc -> 'venue' ->> 'name' AS venue FROM productions WHERE id = 1;
+-- The conflict is recorded in conflict_history (by a worker, since the error rolled the transaction back).
+DO $$ BEGIN
+  FOR i IN 1 .. 200 LOOP
+    EXIT WHEN (SELECT count(*) FROM concurrent_edit.conflict_history WHERE kind = 'row') >= 2;
+    PERFORM pg_sleep(0.05);
+  END LOOP;
+END $$;
+SELECT kind, row_relation, row_key, base_version, ours_version, strategy, details -> 'conflicts' AS conflicts
+FROM concurrent_edit.conflict_history WHERE kind = 'row' ORDER BY created_at LIMIT 1;
+SELECT count(*) AS listed FROM concurrent_edit.list_conflicts(project_id => '00000000-0000-0000-0000-000000000000') WHERE kind = 'row';
+-- Row conflicts carry row data: listed only to roles that may read the table.
+CREATE ROLE regress_occ_reader;
+SELECT concurrent_edit.grant_access('regress_occ_reader', read_tables => true);
+SET SESSION AUTHORIZATION regress_occ_reader;
+SELECT count(*) AS listed_without_select FROM concurrent_edit.list_conflicts(project_id => '00000000-0000-0000-0000-000000000000');
+SELECT pg_temp.try($$SELECT count(*) FROM concurrent_edit.occ_row_versions$$);
+RESET SESSION AUTHORIZATION;
+GRANT USAGE ON SCHEMA occtest TO regress_occ_reader;
+GRANT SELECT ON productions TO regress_occ_reader;
+SET SESSION AUTHORIZATION regress_occ_reader;
+SELECT count(*) AS listed_with_select FROM concurrent_edit.list_conflicts(project_id => '00000000-0000-0000-0000-000000000000');
+RESET SESSION AUTHORIZATION;
+-- A row conflict is resolved by updating the row; resolve_conflict() closes the record.
+SELECT pg_temp.try(format('SELECT concurrent_edit.resolve_conflict(%L, %L, %L)', id, 'text', gen_random_uuid()))
+FROM concurrent_edit.conflict_history WHERE kind = 'row' ORDER BY created_at LIMIT 1;
+SELECT concurrent_edit.resolve_conflict(id, NULL, 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa') IS NULL AS closed
+FROM concurrent_edit.conflict_history WHERE kind = 'row' ORDER BY created_at LIMIT 1;
+SELECT count(*) AS still_open FROM concurrent_edit.list_conflicts(project_id => '00000000-0000-0000-0000-000000000000');
+-- Conflicting text lines too.
+SELECT pg_temp.try($$UPDATE productions SET notes = 'something else', version = 8 WHERE id = 1$$, false);
+
+-- A version older than the kept images cannot be merged.
+SET concurrent_edit.occ_history_versions = 2;
+UPDATE productions SET title = 'v11', version = 10 WHERE id = 1 RETURNING version;
+UPDATE productions SET title = 'v12', version = 11 WHERE id = 1 RETURNING version;
+UPDATE productions SET title = 'v13', version = 12 WHERE id = 1 RETURNING version;
+SELECT array_agg(version ORDER BY version) AS kept FROM concurrent_edit.occ_row_versions WHERE relation = 'occtest.productions';
+SELECT pg_temp.try($$UPDATE productions SET notes = 'x', version = 9 WHERE id = 1$$, false);
+RESET concurrent_edit.occ_history_versions;
+
+-- Reject mode: a stale update fails with the same SQLSTATE as a stale write() and the data a client needs.
+SELECT concurrent_edit.enable_occ('productions', modified_by_column => 'modified_by', modified_at_column => 'modified_at');
+SELECT mode FROM concurrent_edit.occ_tables();
+SELECT count(*) AS images_dropped FROM concurrent_edit.occ_row_versions WHERE relation = 'occtest.productions';
+UPDATE productions SET title = 'reject mode', version = 13 WHERE id = 1 RETURNING version;
+SELECT pg_temp.try($$UPDATE productions SET title = 'stale', version = 13 WHERE id = 1$$, false);
+SELECT d - 'last_modified_at' AS detail FROM pg_temp.error_detail($$UPDATE productions SET title = 'stale', version = 13 WHERE id = 1$$) d;
+SELECT version, title FROM productions WHERE id = 1;
+-- Blind writes (the version column not set) are allowed in the default mode and bump the version...
+UPDATE productions SET title = 'blind' WHERE id = 1 RETURNING version;
+-- ... and refused in strict mode.
+SELECT concurrent_edit.enable_occ('productions', mode => 'strict');
+SELECT mode, refuse_blind_writes FROM concurrent_edit.occ_tables();
+SELECT pg_temp.try($$UPDATE productions SET title = 'blind again' WHERE id = 1$$);
+UPDATE productions SET title = 'named', version = 15 WHERE id = 1 RETURNING version, title;
+
+-- Any key and any version column name: a composite key and lock_version.
+CREATE TABLE line_items (order_id int, line int, lock_version bigint NOT NULL DEFAULT 1, qty int, data jsonb,
+                         PRIMARY KEY (order_id, line));
+INSERT INTO line_items VALUES (1, 1, 1, 10, '{"tags": ["a"]}'), (1, 2, 1, 20, '{}');
+SELECT concurrent_edit.enable_occ('line_items', 'lock_version', 'merge');
+UPDATE line_items SET qty = 11, lock_version = 1 WHERE order_id = 1 AND line = 1 RETURNING lock_version;
+UPDATE line_items SET data = '{"tags": ["a", "b"]}', lock_version = 1 WHERE order_id = 1 AND line = 1 RETURNING lock_version, qty, data;
+SELECT pg_temp.try($$UPDATE line_items SET qty = 99, lock_version = 1 WHERE order_id = 1 AND line = 1$$);
+-- Arrays of objects with ids merge by id: both appended items are kept.
+CREATE TABLE boards (id text PRIMARY KEY, row_version int NOT NULL DEFAULT 1, cards jsonb);
+INSERT INTO boards VALUES ('b1', 1, '[{"id": 1, "t": "one"}]');
+SELECT concurrent_edit.enable_occ('boards', 'row_version', 'merge');
+UPDATE boards SET cards = cards || '[{"id": 2, "t": "two"}]', row_version = 1 WHERE id = 'b1';
+UPDATE boards SET cards = '[{"id": 1, "t": "one"}, {"id": 3, "t": "three"}]', row_version = 1 WHERE id = 'b1' RETURNING row_version, cards;
+
+-- Bad configuration gets clear errors.
+CREATE TABLE no_pk (v int);
+SELECT pg_temp.try($$SELECT concurrent_edit.enable_occ('no_pk', 'v')$$);
+SELECT pg_temp.try($$SELECT concurrent_edit.enable_occ('productions', 'title')$$);
+SELECT pg_temp.try($$SELECT concurrent_edit.enable_occ('productions', 'nope')$$);
+SELECT pg_temp.try($$SELECT concurrent_edit.enable_occ('productions', mode => 'optimistic')$$);
+SELECT pg_temp.try($$SELECT concurrent_edit.enable_occ('productions', merge_columns => '{version}')$$);
+SELECT pg_temp.try($$SELECT concurrent_edit.enable_occ('productions', array_mode => 'sorted')$$);
+SELECT pg_temp.try($$SELECT concurrent_edit.enable_occ(NULL)$$);
+
+-- disable_occ removes the triggers and the kept images.
+SELECT concurrent_edit.disable_occ('line_items');
+SELECT concurrent_edit.disable_occ('boards');
+SELECT concurrent_edit.disable_occ('productions');
+SELECT count(*) AS tables_left FROM concurrent_edit.occ_tables();
+UPDATE productions SET title = 'free', version = 1 WHERE id = 1 RETURNING version;
+SELECT count(*) AS images_left FROM concurrent_edit.occ_row_versions;
+DROP SCHEMA occtest CASCADE;
+DROP OWNED BY regress_occ_reader;
+DROP ROLE regress_occ_reader;
+DELETE FROM concurrent_edit.conflict_history WHERE kind = 'row';

@@ -1,0 +1,185 @@
+-- Optimistic concurrency control for any user table: a C trigger checks the
+-- version an UPDATE was based on, and in merge mode three-way merges a stale
+-- UPDATE column by column against the version the client read.
+
+CREATE TABLE concurrent_edit.occ_row_versions (
+    project_id uuid        NOT NULL,
+    relation   text        NOT NULL,
+    row_key    jsonb       NOT NULL,
+    version    bigint      NOT NULL,
+    row_data   jsonb       NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT occ_row_versions_pkey PRIMARY KEY (project_id, relation, row_key, version)
+);
+COMMENT ON TABLE concurrent_edit.occ_row_versions IS
+    'Row images kept by the OCC trigger in merge mode: the base of a stale UPDATE is the image of the version the client read. The newest concurrent_edit.occ_history_versions images of each row are kept.';
+COMMENT ON COLUMN concurrent_edit.occ_row_versions.project_id IS 'Value of the table''s project column (enable_occ(project_column)), else the nil uuid; distribution key.';
+COMMENT ON COLUMN concurrent_edit.occ_row_versions.relation IS 'The table, schema-qualified.';
+COMMENT ON COLUMN concurrent_edit.occ_row_versions.row_key IS 'Primary key of the row (JSON object).';
+COMMENT ON COLUMN concurrent_edit.occ_row_versions.version IS 'Value of the version column for this image.';
+COMMENT ON COLUMN concurrent_edit.occ_row_versions.row_data IS 'to_jsonb() of the row at that version.';
+COMMENT ON COLUMN concurrent_edit.occ_row_versions.created_at IS 'When the image was kept.';
+SELECT pg_catalog.pg_extension_config_dump('concurrent_edit.occ_row_versions', '');
+
+CREATE FUNCTION concurrent_edit._occ_trigger() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'ce_occ_trigger'
+    LANGUAGE C;
+COMMENT ON FUNCTION concurrent_edit._occ_trigger() IS
+    'Internal: the BEFORE UPDATE row trigger installed by enable_occ() (its arguments carry the configuration).';
+
+CREATE FUNCTION concurrent_edit._occ_after() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'ce_occ_after'
+    LANGUAGE C;
+COMMENT ON FUNCTION concurrent_edit._occ_after() IS
+    'Internal: the AFTER INSERT OR UPDATE row trigger installed by enable_occ(): keeps row images (merge mode) and sends change notifications (notify).';
+
+CREATE FUNCTION concurrent_edit.occ_channel(tbl regclass) RETURNS text
+    LANGUAGE sql STABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    RETURN 'concurrent_edit_occ_' || tbl::oid::text;
+COMMENT ON FUNCTION concurrent_edit.occ_channel(regclass) IS
+    'NOTIFY channel of a table under optimistic concurrency with notify => true: payload {"table", "key", "version"} (ids only).';
+
+CREATE FUNCTION concurrent_edit._occ_reset(tbl regclass, version_column name, pk text[], project_column name,
+                                           keep_images boolean) RETURNS void
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- Only for tables the logged-in user owns (this runs as the extension owner).
+    IF NOT pg_has_role(session_user, (SELECT relowner FROM pg_class WHERE oid = tbl), 'MEMBER') THEN
+        RAISE EXCEPTION 'must be owner of table %', tbl USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    DELETE FROM concurrent_edit.occ_row_versions WHERE relation = tbl::text;
+    IF keep_images THEN
+        -- The current version of every existing row is a possible merge base.
+        EXECUTE format(
+            'INSERT INTO concurrent_edit.occ_row_versions (project_id, relation, row_key, version, row_data) '
+            'SELECT %s, %L, (SELECT jsonb_object_agg(k, to_jsonb(t) -> k) FROM unnest(%L::text[]) k), '
+            '       t.%I, to_jsonb(t) FROM %s t WHERE t.%I IS NOT NULL',
+            CASE WHEN project_column IS NULL THEN '''00000000-0000-0000-0000-000000000000''::uuid'
+                 ELSE format('t.%I::uuid', project_column) END,
+            tbl::text, pk, version_column, tbl, version_column);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION concurrent_edit._occ_reset(regclass, name, text[], name, boolean) IS
+    'Internal: drops the kept row images of a table and, for merge mode, keeps the current image of every row. Only for the table''s owner.';
+
+CREATE FUNCTION concurrent_edit.enable_occ(tbl regclass, version_column name DEFAULT 'version',
+                                           mode text DEFAULT 'reject', merge_columns name[] DEFAULT NULL,
+                                           modified_by_column name DEFAULT NULL,
+                                           modified_at_column name DEFAULT NULL,
+                                           refuse_blind_writes boolean DEFAULT false, notify boolean DEFAULT false,
+                                           project_column name DEFAULT NULL,
+                                           array_mode text DEFAULT 'auto')
+    RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    vtype regtype;
+    pk text[];
+    c name;
+    cols text := '';
+    kept bigint;
+BEGIN
+    IF tbl IS NULL OR version_column IS NULL OR mode IS NULL THEN
+        RAISE EXCEPTION 'tbl, version_column and mode must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF mode NOT IN ('reject', 'merge', 'strict') THEN
+        RAISE EXCEPTION 'unknown optimistic concurrency mode "%"', mode
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Valid modes: reject, merge, strict (reject, and refuse UPDATEs that do not set the version column).';
+    END IF;
+    IF mode = 'strict' THEN
+        refuse_blind_writes := true;  -- strict = reject + refuse blind writes
+    END IF;
+    IF (SELECT relkind FROM pg_class WHERE oid = tbl) NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION '% is not a table', tbl USING ERRCODE = 'wrong_object_type';
+    END IF;
+    SELECT atttypid::regtype INTO vtype FROM pg_attribute
+     WHERE attrelid = tbl AND attname = version_column AND attnum > 0 AND NOT attisdropped;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'column "%" of % does not exist', version_column, tbl USING ERRCODE = 'undefined_column';
+    END IF;
+    IF vtype NOT IN ('smallint'::regtype, 'integer'::regtype, 'bigint'::regtype) THEN
+        RAISE EXCEPTION 'version column "%" of % must be smallint, integer or bigint, not %', version_column, tbl, vtype
+            USING ERRCODE = 'datatype_mismatch';
+    END IF;
+    SELECT array_agg(a.attname::text ORDER BY k.ord) INTO pk
+    FROM pg_index i
+    CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY k(attnum, ord)
+    JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+    WHERE i.indrelid = tbl AND i.indisprimary;
+    IF pk IS NULL THEN
+        RAISE EXCEPTION '% has no primary key', tbl
+            USING ERRCODE = 'invalid_table_definition', HINT = 'The trigger names rows by their primary key (single or composite).';
+    END IF;
+    FOREACH c IN ARRAY coalesce(merge_columns, '{}') || ARRAY[modified_by_column, modified_at_column, project_column] LOOP
+        IF c IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_attribute
+                                         WHERE attrelid = tbl AND attname = c AND attnum > 0 AND NOT attisdropped) THEN
+            RAISE EXCEPTION 'column "%" of % does not exist', c, tbl USING ERRCODE = 'undefined_column';
+        END IF;
+    END LOOP;
+    IF modified_at_column IS NOT NULL AND (SELECT atttypid FROM pg_attribute WHERE attrelid = tbl AND attname = modified_at_column)
+       NOT IN ('timestamptz'::regtype, 'timestamp'::regtype) THEN
+        RAISE EXCEPTION 'column "%" must be timestamptz or timestamp', modified_at_column USING ERRCODE = 'datatype_mismatch';
+    END IF;
+    IF merge_columns IS NOT NULL AND (version_column = ANY (merge_columns) OR merge_columns && pk::name[]) THEN
+        RAISE EXCEPTION 'merge_columns must not include the version column or the primary key' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM concurrent_edit.jsonb_merge3('{}', '{}', '{}', array_mode);  -- validates array_mode
+    IF merge_columns IS NOT NULL THEN
+        cols := array_to_string(merge_columns, ',');
+    END IF;
+
+    EXECUTE format('DROP TRIGGER IF EXISTS concurrent_edit_occ ON %s', tbl);
+    EXECUTE format('DROP TRIGGER IF EXISTS concurrent_edit_occ_after ON %s', tbl);
+    EXECUTE format('CREATE TRIGGER concurrent_edit_occ BEFORE UPDATE ON %s FOR EACH ROW '
+                   'EXECUTE FUNCTION concurrent_edit._occ_trigger(%L, %L, %L, %L, %L, %L, %L, %L, %L, %L)',
+                   tbl, version_column, mode, coalesce(refuse_blind_writes, false), cols, coalesce(modified_by_column, ''),
+                   coalesce(modified_at_column, ''), notify, coalesce(project_column, ''), array_mode,
+                   array_to_string(pk, ','));
+    IF mode = 'merge' OR notify THEN
+        EXECUTE format('CREATE TRIGGER concurrent_edit_occ_after AFTER INSERT OR UPDATE ON %s FOR EACH ROW '
+                       'EXECUTE FUNCTION concurrent_edit._occ_after(%L, %L, %L, %L, %L)',
+                       tbl, version_column, mode, notify, coalesce(project_column, ''), array_to_string(pk, ','));
+    END IF;
+    PERFORM concurrent_edit._occ_reset(tbl, version_column, pk, project_column, mode = 'merge');
+END
+$$;
+COMMENT ON FUNCTION concurrent_edit.enable_occ(regclass, name, text, name[], name, name, boolean, boolean, name, text) IS
+    'Puts a table under optimistic concurrency: an UPDATE must set the version column to the version it read; current: the version becomes read + 1 and modified-by/at are filled; stale: mode reject raises VC001 (JSON DETAIL: table, key, expected_version, current_version, last_modified_by, last_modified_at), mode merge three-way merges column by column (jsonb key by key, text with merge3) and raises VC001 with the conflicting paths only on a real conflict (recorded in conflict_history). refuse_blind_writes (or mode strict) refuses UPDATEs that do not set the version column (VC009). notify sends ids on occ_channel(tbl). Calling it again reconfigures.';
+
+CREATE FUNCTION concurrent_edit.disable_occ(tbl regclass) RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF tbl IS NULL THEN
+        RAISE EXCEPTION 'argument "tbl" must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    EXECUTE format('DROP TRIGGER IF EXISTS concurrent_edit_occ ON %s', tbl);
+    EXECUTE format('DROP TRIGGER IF EXISTS concurrent_edit_occ_after ON %s', tbl);
+    PERFORM concurrent_edit._occ_reset(tbl, NULL, NULL, NULL, false);
+END
+$$;
+COMMENT ON FUNCTION concurrent_edit.disable_occ(regclass) IS
+    'Removes the optimistic concurrency triggers of a table and its kept row images.';
+
+CREATE FUNCTION concurrent_edit.occ_tables()
+    RETURNS TABLE (tbl regclass, version_column name, mode text, refuse_blind_writes boolean, merge_columns name[],
+                   modified_by_column name, modified_at_column name, notify boolean, project_column name,
+                   array_mode text)
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT t.tgrelid::regclass, a[1]::name, a[2], a[3]::boolean,
+           CASE WHEN a[4] = '' THEN NULL ELSE string_to_array(a[4], ',')::name[] END,
+           nullif(a[5], '')::name, nullif(a[6], '')::name, a[7]::boolean, nullif(a[8], '')::name, a[9]
+    FROM pg_trigger t
+    CROSS JOIN LATERAL (SELECT string_to_array(rtrim(encode(t.tgargs, 'escape'), '\000'), '\000') AS a) x
+    WHERE t.tgname = 'concurrent_edit_occ' AND t.tgfoid = 'concurrent_edit._occ_trigger'::regproc
+    ORDER BY 1::text
+$$;
+COMMENT ON FUNCTION concurrent_edit.occ_tables() IS 'Tables under optimistic concurrency and their configuration.';
