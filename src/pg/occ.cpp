@@ -301,17 +301,17 @@ CE_FUNCTION(ce_occ_trigger) {
     c.pk = call.args[9];
 
     return guard([&]() -> Datum {
-        const std::vector<std::string> pk = split_csv(c.pk);
-        std::vector<int> merge_atts;  // empty: every other column
-        for (const auto& name : split_csv(c.merge_columns)) {
-            int a = pg_call([&] { return SPI_fnumber(call.desc, name.c_str()); });
-            if (a > 0) merge_atts.push_back(a);
-        }
         bool old_null, new_null;
         int64 current = version_value(call.old_tuple, c, call.desc, &old_null);
         int64 proposed = version_value(call.new_tuple, c, call.desc, &new_null);
         bool mentioned = bms_is_member(c.version_att - FirstLowInvalidHeapAttributeNumber, call.updated_cols);
-        std::string table = qualified_name(call.rel);
+        // Filled only off the fast path (a current update needs none of them).
+        std::vector<std::string> pk;
+        std::string table;
+        auto describe = [&] {
+            pk = split_csv(c.pk);
+            table = qualified_name(call.rel);
+        };
 
         auto key_and_images = [&](std::string* key, std::string* ours, std::string* theirs) {
             RelPlans& p = plans_for(call.rel);
@@ -341,6 +341,7 @@ CE_FUNCTION(ce_occ_trigger) {
 
         if (!mentioned) {
             if (c.strict) {
+                describe();
                 Spi spi;
                 std::string key;
                 with_owner_context([&] { key_and_images(&key, nullptr, nullptr); });
@@ -358,6 +359,7 @@ CE_FUNCTION(ce_occ_trigger) {
         HeapTuple base_tuple = call.new_tuple;
         if (old_null || new_null || proposed != current) {
             // Stale (or a version column that was NULL: nothing to compare with).
+            describe();
             Spi spi;
             std::string key, ours_text, theirs_text;
             with_owner_context([&] { key_and_images(&key, &ours_text, &theirs_text); });
@@ -387,6 +389,11 @@ CE_FUNCTION(ce_occ_trigger) {
                                stale_detail(key, ""),
                                "Re-read the row and apply your change to the current version "
                                "(concurrent_edit.occ_history_versions sets how many versions are kept).");
+            std::vector<int> merge_atts;  // empty: every other column
+            for (const auto& name : split_csv(c.merge_columns)) {
+                int a = pg_call([&] { return SPI_fnumber(call.desc, name.c_str()); });
+                if (a > 0) merge_atts.push_back(a);
+            }
             ce::json::Value base = ce::json::parse(base_text);
             ce::json::Value ours = ce::json::parse(ours_text);
             ce::json::Value theirs = ce::json::parse(theirs_text);

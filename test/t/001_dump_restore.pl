@@ -43,9 +43,18 @@ $node->safe_psql('src', q{
   VALUES ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000f1', 1, 2, E'theirs\n', 'merge',
           '{"regions": [{"base_start": 1}]}');
 });
+# A user table under optimistic concurrency (merge mode): its trigger configuration
+# lives in the table's triggers, its row images in occ_row_versions.
+$node->safe_psql('src', q{
+  CREATE TABLE orders (id int PRIMARY KEY, version int NOT NULL, doc jsonb);
+  INSERT INTO orders VALUES (1, 1, '{"items": ["a"], "note": "x"}');
+  SELECT concurrent_edit.enable_occ('orders', mode => 'merge', notify => true);
+  UPDATE orders SET doc = '{"items": ["a", "b"], "note": "x"}', version = 1;
+});
+my @tables = (ce_tables(), 'occ_row_versions');
 
-my $before = table_fingerprints($node, 'src');
-for my $t (ce_tables()) {
+my $before = table_fingerprints($node, 'src', @tables);
+for my $t (@tables) {
     isnt((split /\|/, $before->{$t})[0], '0', "source has rows in $t");
 }
 
@@ -62,8 +71,14 @@ for my $format (qw(custom plain)) {
         $node->command_ok(['psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr($db), '-f', $file],
             'psql restore of the plain dump');
     }
-    my $after = table_fingerprints($node, $db);
-    is($after->{$_}, $before->{$_}, "$format: every row of $_ restored") for ce_tables();
+    my $after = table_fingerprints($node, $db, @tables);
+    is($after->{$_}, $before->{$_}, "$format: every row of $_ restored") for @tables;
+    is($node->safe_psql($db, q{SELECT tbl || ' ' || mode || ' ' || notify FROM concurrent_edit.occ_tables()}),
+       'orders merge true', "$format: OCC configuration restored");
+    # A stale update based on version 1 merges against the restored image of version 1.
+    $node->safe_psql($db, q{UPDATE orders SET doc = '{"items": ["a"], "note": "y"}', version = 1});
+    is($node->safe_psql($db, q{SELECT version || ' ' || doc::text FROM orders}),
+       '3 {"note": "y", "items": ["a", "b"]}', "$format: stale update merged after restore");
     # The restored database still enforces the model (constraints came from CREATE EXTENSION).
     my ($rc, $out, $err) = $node->psql($db, q{
       INSERT INTO concurrent_edit.files (project_id, path, head_hash, created_by, updated_by)
