@@ -72,3 +72,15 @@ SELECT content, clean, conflicts FROM concurrent_edit.merge3(E'red\ngreen\nblue\
 \echo '=== 8. Every change is broadcast (NOTIFY, ids only) and replayable by cursor'
 SELECT concurrent_edit.channel_name(:project) AS listen_on;
 SELECT cursor, event, version FROM concurrent_edit.changes_since(:project, 0);
+
+\echo
+\echo '=== 9. Any table: the OCC trigger keeps both full-object saves of a record'
+CREATE TABLE productions (id int PRIMARY KEY, version int NOT NULL, doc jsonb);
+INSERT INTO productions VALUES (1, 5, '{"cameras": [{"id": "cam-1"}], "sources": [], "venue": "Hall A"}');
+SELECT concurrent_edit.enable_occ('productions', mode => 'merge');
+\echo 'User A (read version 5) adds a camera:'
+UPDATE productions SET doc = '{"cameras": [{"id": "cam-1"}, {"id": "cam-2"}], "sources": [], "venue": "Hall A"}',
+       version = 5 WHERE id = 1 RETURNING version;
+\echo 'User B (also read version 5) adds a source and moves the venue; without the trigger the camera would be lost:'
+UPDATE productions SET doc = '{"cameras": [{"id": "cam-1"}], "sources": [{"id": "src-1"}], "venue": "Hall B"}',
+       version = 5 WHERE id = 1 RETURNING version, doc;

@@ -66,6 +66,23 @@ $$;
 COMMENT ON FUNCTION concurrent_edit._occ_reset(regclass, name, text[], name, boolean) IS
     'Internal: drops the kept row images of a table and, for merge mode, keeps the current image of every row. Only for the table''s owner.';
 
+CREATE FUNCTION concurrent_edit._occ_drop_triggers(tbl regclass) RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t name;
+BEGIN
+    -- Only the triggers that exist (DROP TRIGGER IF EXISTS would print a NOTICE for the others).
+    FOR t IN SELECT tgname FROM pg_trigger
+             WHERE tgrelid = tbl AND tgname IN ('concurrent_edit_occ', 'concurrent_edit_occ_after') LOOP
+        EXECUTE format('DROP TRIGGER %I ON %s', t, tbl);
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION concurrent_edit._occ_drop_triggers(regclass) IS
+    'Internal: drops the OCC triggers of a table (those that exist).';
+
 CREATE FUNCTION concurrent_edit.enable_occ(tbl regclass, version_column name DEFAULT 'version',
                                            mode text DEFAULT 'reject', merge_columns name[] DEFAULT NULL,
                                            modified_by_column name DEFAULT NULL,
@@ -133,8 +150,7 @@ BEGIN
         cols := array_to_string(merge_columns, ',');
     END IF;
 
-    EXECUTE format('DROP TRIGGER IF EXISTS concurrent_edit_occ ON %s', tbl);
-    EXECUTE format('DROP TRIGGER IF EXISTS concurrent_edit_occ_after ON %s', tbl);
+    PERFORM concurrent_edit._occ_drop_triggers(tbl);
     EXECUTE format('CREATE TRIGGER concurrent_edit_occ BEFORE UPDATE ON %s FOR EACH ROW '
                    'EXECUTE FUNCTION concurrent_edit._occ_trigger(%L, %L, %L, %L, %L, %L, %L, %L, %L, %L)',
                    tbl, version_column, mode, coalesce(refuse_blind_writes, false), cols, coalesce(modified_by_column, ''),
@@ -159,8 +175,7 @@ BEGIN
     IF tbl IS NULL THEN
         RAISE EXCEPTION 'argument "tbl" must not be NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    EXECUTE format('DROP TRIGGER IF EXISTS concurrent_edit_occ ON %s', tbl);
-    EXECUTE format('DROP TRIGGER IF EXISTS concurrent_edit_occ_after ON %s', tbl);
+    PERFORM concurrent_edit._occ_drop_triggers(tbl);
     PERFORM concurrent_edit._occ_reset(tbl, NULL, NULL, NULL, false);
 END
 $$;
