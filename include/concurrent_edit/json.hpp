@@ -95,6 +95,13 @@ bool number_equal(std::string_view a, std::string_view b);
 // jsonb (", \, and control characters); other bytes are copied as they are.
 std::string to_string(const Value& v);
 
+// Appends `s` as a JSON string literal, escaped as jsonb's output does (", \, control
+// characters); other bytes are copied as they are. Shared by every JSON the code prints.
+void append_json_string(std::string& out, std::string_view s);
+
+// Appends the UTF-8 encoding of code point `cp` (at most 0x10FFFF).
+void append_utf8(std::string& out, std::uint32_t cp);
+
 struct ParseOptions {
     std::size_t max_bytes = static_cast<std::size_t>(-1);  // larger input: limit_exceeded
     std::size_t max_depth = kMaxDepth;                     // deeper input: limit_exceeded

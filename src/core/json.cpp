@@ -334,32 +334,6 @@ bool identical(const Value& a, const Value& b) {
 
 namespace {
 
-void print_string(std::string& out, std::string_view s) {
-    static const char hex[] = "0123456789abcdef";
-    out.push_back('"');
-    std::size_t run = 0;  // start of the pending run of bytes copied as they are
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        unsigned char c = static_cast<unsigned char>(s[i]);
-        if (c >= 0x20 && c != '"' && c != '\\') continue;
-        out.append(s.data() + run, i - run);
-        run = i + 1;
-        switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\b': out += "\\b"; break;
-            case '\f': out += "\\f"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            default:
-                out += "\\u00";
-                out.push_back(hex[c >> 4]);
-                out.push_back(hex[c & 15]);
-        }
-    }
-    out.append(s.data() + run, s.size() - run);
-    out.push_back('"');
-}
 
 void print(std::string& out, const Value& v, InterruptTicker& ticker) {
     ticker.tick();
@@ -367,7 +341,7 @@ void print(std::string& out, const Value& v, InterruptTicker& ticker) {
         case Kind::null: out += "null"; return;
         case Kind::boolean: out += v.as_bool() ? "true" : "false"; return;
         case Kind::number: out += v.text(); return;
-        case Kind::string: print_string(out, v.text()); return;
+        case Kind::string: append_json_string(out, v.text()); return;
         case Kind::array: {
             out.push_back('[');
             bool first = true;
@@ -385,7 +359,7 @@ void print(std::string& out, const Value& v, InterruptTicker& ticker) {
             for (const Member& m : v.members()) {
                 if (!first) out += ", ";
                 first = false;
-                print_string(out, m.key);
+                append_json_string(out, m.key);
                 out += ": ";
                 print(out, m.value, ticker);
             }
@@ -608,23 +582,6 @@ private:
         return v;
     }
 
-    static void put_utf8(std::string& out, unsigned cp) {
-        if (cp < 0x80) {
-            out.push_back(static_cast<char>(cp));
-        } else if (cp < 0x800) {
-            out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-            out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-        } else if (cp < 0x10000) {
-            out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-            out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-            out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-        } else {
-            out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-            out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-            out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-            out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-        }
-    }
 
     // Length of the valid UTF-8 sequence at pos_ (first byte >= 0x80), or 0.
     std::size_t utf8_sequence() const {
@@ -691,7 +648,7 @@ private:
                         cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
                     }
                     if (cp == 0) fail("\\u0000 is not supported (as in jsonb)");
-                    put_utf8(out, cp);
+                    append_utf8(out, cp);
                     break;
                 }
                 default:
@@ -715,6 +672,51 @@ Value parse(std::string_view text, const ParseOptions& options) {
                     "It has " + std::to_string(text.size()) + " bytes; the limit is " +
                         std::to_string(options.max_bytes) + " bytes.");
     return Parser(text, options).run();
+}
+
+void append_json_string(std::string& out, std::string_view s) {
+    static const char hex[] = "0123456789abcdef";
+    out.push_back('"');
+    std::size_t run = 0;  // start of the pending run of bytes copied as they are
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        unsigned char c = static_cast<unsigned char>(s[i]);
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        out.append(s.data() + run, i - run);
+        run = i + 1;
+        switch (c) {
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            case '\b': out += "\\b"; break;
+            case '\f': out += "\\f"; break;
+            case '\n': out += "\\n"; break;
+            case '\r': out += "\\r"; break;
+            case '\t': out += "\\t"; break;
+            default:
+                out += "\\u00";
+                out.push_back(hex[c >> 4]);
+                out.push_back(hex[c & 15]);
+        }
+    }
+    out.append(s.data() + run, s.size() - run);
+    out.push_back('"');
+}
+
+void append_utf8(std::string& out, std::uint32_t cp) {
+    if (cp < 0x80) {
+        out.push_back(static_cast<char>(cp));
+    } else if (cp < 0x800) {
+        out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else if (cp < 0x10000) {
+        out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+        out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else {
+        out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+        out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+        out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    }
 }
 
 }  // namespace ce::json

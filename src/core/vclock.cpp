@@ -7,10 +7,14 @@
 
 #include "concurrent_edit/error.hpp"
 #include "concurrent_edit/interrupt.hpp"
+#include "concurrent_edit/json.hpp"
 
 namespace ce {
 
 namespace {
+
+using json::append_json_string;
+using json::append_utf8;
 
 constexpr std::size_t kEchoBytes = 64;  // longest excerpt of an input quoted in a message
 
@@ -24,33 +28,6 @@ std::string excerpt(std::string_view s, std::size_t max = kEchoBytes) {
     return std::string(s.substr(0, n)) + "...";
 }
 
-// Appends `s` as a JSON string: quotes, and escapes only where JSON requires them
-// (the same escapes as PostgreSQL's jsonb output).
-void append_json_string(std::string& out, std::string_view s) {
-    static const char hex[] = "0123456789abcdef";
-    out.push_back('"');
-    for (char ch : s) {
-        auto c = static_cast<unsigned char>(ch);
-        switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\b': out += "\\b"; break;
-            case '\f': out += "\\f"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            default:
-                if (c < 0x20) {
-                    out += "\\u00";
-                    out.push_back(hex[c >> 4]);
-                    out.push_back(hex[c & 15]);
-                } else {
-                    out.push_back(ch);
-                }
-        }
-    }
-    out.push_back('"');
-}
 
 // A node id for a message: JSON-quoted, shortened.
 std::string quoted(std::string_view node) {
@@ -92,23 +69,6 @@ bool valid_utf8(std::string_view s) noexcept {
     return true;
 }
 
-void append_utf8(std::string& out, std::uint32_t cp) {
-    if (cp < 0x80) {
-        out.push_back(static_cast<char>(cp));
-    } else if (cp < 0x800) {
-        out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else if (cp < 0x10000) {
-        out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-        out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else {
-        out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-        out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-        out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    }
-}
 
 [[noreturn]] void node_too_long(std::size_t len) {
     throw Error(Errc::limit_exceeded, "vclock node id is too long",

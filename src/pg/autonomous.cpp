@@ -8,14 +8,10 @@
 
 extern "C" {
 #include "access/xact.h"
-#include "catalog/pg_authid_d.h"
-#include "catalog/pg_extension.h"
-#include "commands/extension.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "storage/dsm.h"
 #include "storage/ipc.h"
-#include "utils/syscache.h"
 
 PGDLLEXPORT void ce_conflict_recorder_main(Datum arg);
 }
@@ -27,17 +23,6 @@ struct Extra {
     Oid database;
     Oid user;
 };
-
-Oid extension_owner() {
-    Oid ext = get_extension_oid("concurrent_edit", false);
-    HeapTuple tup = SearchSysCache1(EXTENSIONOID, ObjectIdGetDatum(ext));
-    Oid owner = BOOTSTRAP_SUPERUSERID;
-    if (HeapTupleIsValid(tup)) {
-        owner = ((Form_pg_extension)GETSTRUCT(tup))->extowner;
-        ReleaseSysCache(tup);
-    }
-    return owner;
-}
 
 }  // namespace
 

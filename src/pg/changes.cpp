@@ -197,33 +197,20 @@ std::string channel_name(const pg_uuid_t& project_id) {
     return s;
 }
 
-void append_json_string(std::string& out, std::string_view s) {
-    static const char hex[] = "0123456789abcdef";
-    out.push_back('"');
-    for (unsigned char c : s) {
-        switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            case '\b': out += "\\b"; break;
-            case '\f': out += "\\f"; break;
-            default:
-                if (c < 0x20) {
-                    out += "\\u00";
-                    out.push_back(hex[c >> 4]);
-                    out.push_back(hex[c & 15]);
-                } else {
-                    out.push_back(static_cast<char>(c));
-                }
-        }
-    }
-    out.push_back('"');
-}
 
 std::string json_uuid(const pg_uuid_t& u) {
     return uuid_is_null(u) ? "null" : "\"" + uuid_to_string(u) + "\"";
+}
+
+Oid extension_owner() {
+    Oid ext = get_extension_oid("concurrent_edit", false);
+    HeapTuple tup = SearchSysCache1(EXTENSIONOID, ObjectIdGetDatum(ext));
+    Oid owner = BOOTSTRAP_SUPERUSERID;
+    if (HeapTupleIsValid(tup)) {
+        owner = ((Form_pg_extension)GETSTRUCT(tup))->extowner;
+        ReleaseSysCache(tup);
+    }
+    return owner;
 }
 
 void with_owner_context(const std::function<void()>& body) {
@@ -238,14 +225,7 @@ void with_owner_context(const std::function<void()>& body) {
     Saved saved = pg_call([] {
         Saved s;
         GetUserIdAndSecContext(&s.userid, &s.sec);
-        Oid ext = get_extension_oid("concurrent_edit", false);
-        HeapTuple tup = SearchSysCache1(EXTENSIONOID, ObjectIdGetDatum(ext));
-        Oid owner = BOOTSTRAP_SUPERUSERID;
-        if (HeapTupleIsValid(tup)) {
-            owner = ((Form_pg_extension)GETSTRUCT(tup))->extowner;
-            ReleaseSysCache(tup);
-        }
-        SetUserIdAndSecContext(owner, s.sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+        SetUserIdAndSecContext(extension_owner(), s.sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
         s.nest = NewGUCNestLevel();
         (void)set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
                                 GUC_ACTION_SAVE, true, 0, false);

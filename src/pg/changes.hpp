@@ -17,6 +17,8 @@
 
 #include <functional>
 #include <string>
+
+#include "concurrent_edit/json.hpp"
 #include <string_view>
 
 #include "pg/spi.hpp"
@@ -49,13 +51,16 @@ int64 sequence_pending(bool notify, const pg_uuid_t* only_project);
 // SECURITY DEFINER function is on the stack).
 void with_owner_context(const std::function<void()>& body);
 
+// The role owning the extension. PostgreSQL calls: use inside pg_call().
+Oid extension_owner();
+
 std::string json_uuid(const pg_uuid_t& u);  // "\"...\"" or null
 
 // Name of the NOTIFY channel of a project: concurrent_edit_<32 hex digits>.
 std::string channel_name(const pg_uuid_t& project_id);
 
-// Appends `s` as a JSON string literal (with quotes) to `out`.
-void append_json_string(std::string& out, std::string_view s);
+// JSON string literals (with quotes), escaped as jsonb does: the core's.
+using ce::json::append_json_string;
 
 void register_change_callbacks();
 

@@ -444,18 +444,23 @@ WriteOutcome write_file(const WriteRequest& req) {
     std::string new_hash = sha256_hex(req.content);
     out.base_version = base.value_or(0);
 
-    if (current) {
-        out.base_version = h.head_version;
+    // The proposed text becomes the head as it is ("unchanged" when it already is).
+    auto store_as_is = [&](const char* status) {
         if (new_hash == h.head_hash) {
             out.status = "unchanged";
             out.version = h.head_version;
         } else {
-            out.status = "written";
+            out.status = status;
             out.version = append_version(h, req.content, new_hash, author, session_id, client_clock,
                                          &out.vector_clock);
         }
         out.content = std::string(req.content);
         out.content_hash = new_hash;
+    };
+
+    if (current) {
+        out.base_version = h.head_version;
+        store_as_is("written");
         return out;
     }
 
@@ -476,16 +481,7 @@ WriteOutcome write_file(const WriteRequest& req) {
     }
 
     if (req.strategy == Strategy::last_write_wins) {
-        if (new_hash == h.head_hash) {
-            out.status = "unchanged";
-            out.version = h.head_version;
-        } else {
-            out.status = "overwritten";
-            out.version = append_version(h, req.content, new_hash, author, session_id, client_clock,
-                                         &out.vector_clock);
-        }
-        out.content = std::string(req.content);
-        out.content_hash = new_hash;
+        store_as_is("overwritten");
         return out;
     }
 

@@ -12,6 +12,7 @@ secs=${LOCKS_BENCH_SECONDS:-${BENCH_SECONDS:-10}}
 rounds=${LOCKS_BENCH_ROUNDS:-3}
 work=$BUILD/bench/locks
 mkdir -p "$work"
+source "$(dirname "$0")/pgbench.bash"
 
 psql -qX -v ON_ERROR_STOP=1 <<'SQL'
 SET client_min_messages = warning;
@@ -57,9 +58,6 @@ for mode in unc con; do
   printf '%s\nSELECT pg_advisory_lock(4242, :f);\nSELECT pg_advisory_unlock(4242, :f);\n' "$f" > "$work/advisory_$mode.sql"
 done
 
-tps() { pgbench -n -f "$1" -c "$2" -j "$(( $2 < 2 ? 1 : 2 ))" -T "$secs" 2>/dev/null | awk '/^tps = / {print $3; exit}'; }
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 
 for commit in on off; do
   export PGOPTIONS="-c synchronous_commit=$commit"

@@ -16,6 +16,7 @@ secs=${OCC_BENCH_SECONDS:-${BENCH_SECONDS:-10}}
 rounds=${OCC_BENCH_ROUNDS:-3}
 work=$BUILD/bench/occ
 mkdir -p "$work"
+source "$(dirname "$0")/pgbench.bash"
 
 psql -qX -v ON_ERROR_STOP=1 <<'SQL'
 SET client_min_messages = warning;
@@ -47,11 +48,6 @@ SELECT version AS v FROM occ_peer WHERE id = :id \gset
 UPDATE occ_peer SET qty = qty + 1, version = version + 1 WHERE id = :id AND version = :v;
 SQL
 
-tps() {  # script clients -> tps
-  pgbench -n -f "$1" -c "$2" -j "$(( $2 < 2 ? 1 : 2 ))" -T "$secs" 2>/dev/null | awk '/^tps = / {print $3; exit}'
-}
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 
 echo "UPDATE under enable_occ (reject) vs hand-written WHERE version = :read; read + update per transaction"
 echo "pgbench, ${secs}s per run, $rounds alternating rounds, median tps, 10,000 rows, random row of the client's own 1,250 per transaction"

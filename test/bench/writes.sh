@@ -11,6 +11,7 @@ secs=${WRITES_BENCH_SECONDS:-${BENCH_SECONDS:-10}}
 rounds=${WRITES_BENCH_ROUNDS:-3}
 work=$BUILD/bench/writes
 mkdir -p "$work"
+source "$(dirname "$0")/pgbench.bash"
 
 psql -qX -v ON_ERROR_STOP=1 <<'SQL'
 SET client_min_messages = warning;
@@ -66,11 +67,6 @@ SELECT peer_write(('00000000-0000-0000-0000-0000000000' || lpad(:f::text, 2, '0'
        'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa');
 SQL
 
-tps() {  # script clients -> tps
-  pgbench -n -f "$1" -c "$2" -j "$(( $2 < 2 ? 1 : 2 ))" -T "$secs" 2>/dev/null | awk '/^tps = / {print $3; exit}'
-}
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 
 echo "write() vs PL/pgSQL peer (UPDATE ... WHERE version = base + INSERT history + sha256 + pg_notify)"
 echo "pgbench, ${secs}s per run, $rounds alternating rounds, median tps; each client writes its own ~2 kB file"
@@ -115,7 +111,6 @@ SELECT status FROM concurrent_edit.write('00000000-0000-0000-0000-00000000$name'
        'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa');
 SQL
 done
-lat() { pgbench -n -f "$1" -c 1 -T "$secs" 2>/dev/null | awk '/^latency average/ {print $4; exit}'; }
 short=(); long=()
 for _ in $(seq 1 "$rounds"); do
   short+=("$(lat "$work/hist_aa10.sql")"); long+=("$(lat "$work/hist_aaff.sql")")
