@@ -21,6 +21,7 @@
 #include <queue>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -89,17 +90,19 @@ using i128 = __int128;
 
 class Resolver {
 public:
-    Resolver(const Prepared& p, Policy policy) : p_(p), ops_(*p.ops), policy_(policy) {}
+    Resolver(const Prepared& p, Policy policy) : p_(p), ops_(*p.ops), policy_(policy), n_(p.size()) {}
 
     Resolution run() {
         const std::size_t n = p_.size();
         order_ = detail::sort_by_order(p_);
         time_ = detail::sort_by_time(p_);
+        // Ranks in both orders; identical operations share one, so nothing below
+        // can tell them apart.
         krank_.resize(n);
         trank_.resize(n);
         for (std::size_t i = 0; i < n; ++i) {
-            krank_[order_[i]] = i;
-            trank_[time_[i]] = i;
+            krank_[order_[i]] = i > 0 && detail::compare_order(p_, order_[i - 1], order_[i]) == 0 ? krank_[order_[i - 1]] : i;
+            trank_[time_[i]] = i > 0 && detail::compare_time(p_, time_[i - 1], time_[i]) == 0 ? trank_[time_[i - 1]] : i;
         }
         accepted_.assign(n, 0);
         res_.policy = policy_;
@@ -588,13 +591,17 @@ private:
         for (const Conflict& c : res_.conflicts) {
             if (c.rejected) res_.rejected.push_back(RejectedOp{c.second, c.type, c.first, c.reason});
         }
-        std::sort(res_.rejected.begin(), res_.rejected.end(),
-                  [&](const RejectedOp& x, const RejectedOp& y) { return krank_[x.op] < krank_[y.op]; });
+        auto rank = [&](std::size_t op) { return op == kNoOp ? n_ : krank_[op]; };
+        std::sort(res_.rejected.begin(), res_.rejected.end(), [&](const RejectedOp& x, const RejectedOp& y) {
+            return std::make_tuple(rank(x.op), x.type, std::cref(x.reason), rank(x.conflicting)) <
+                   std::make_tuple(rank(y.op), y.type, std::cref(y.reason), rank(y.conflicting));
+        });
     }
 
     const Prepared& p_;
     const std::vector<Operation>& ops_;
     Policy policy_;
+    std::size_t n_;
     std::vector<std::size_t> order_, time_, krank_, trank_;
     std::vector<char> accepted_;
     std::unordered_map<std::string, Block> blocks_;
