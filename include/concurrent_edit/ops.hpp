@@ -194,16 +194,105 @@ Resolution resolve_operations(const std::vector<Operation>& ops, const Prioritie
 std::vector<Conflict> detect_conflicts(const std::vector<Operation>& ops, const Priorities& priorities);
 
 // ---------------------------------------------------------------------------
-// JSON output (the shapes documented in docs/reference/operations.md).
+// Output. The shapes (docs/reference/operations.md) are written once, by the
+// templates below, to a Writer with these members:
+//   begin_object() end_object() begin_array() end_array() key(string_view)
+//   string(string_view) number(int64_t) null()
+//   operation(ops, index, const AppliedOp* mapped)  -- the operation as given, plus
+//       mappedBlockId / mappedOffset / mappedTargetBlockId where `mapped` sets them
+// JsonTextWriter (below) writes JSON text; the SQL glue builds jsonb directly.
+
+template <typename Writer>
+void write_order(Writer& w, const std::vector<Operation>& ops, const std::vector<std::size_t>& order) {
+    w.begin_array();
+    for (std::size_t i : order) w.operation(ops, i, nullptr);
+    w.end_array();
+}
+
+template <typename Writer>
+void write_resolution(Writer& w, const std::vector<Operation>& ops, const Resolution& r) {
+    w.begin_object();
+    w.key("policy");
+    w.string(policy_name(r.policy));
+    w.key("applied");
+    w.begin_array();
+    for (const AppliedOp& a : r.applied) w.operation(ops, a.op, &a);
+    w.end_array();
+    w.key("rejected");
+    w.begin_array();
+    for (const RejectedOp& x : r.rejected) {
+        w.begin_object();
+        w.key("op");
+        w.operation(ops, x.op, nullptr);
+        w.key("reason");
+        w.string(x.reason);
+        w.key("conflict_type");
+        w.string(conflict_type_name(x.type));
+        w.key("conflicting_op");
+        if (x.conflicting == kNoOp) w.null();
+        else w.operation(ops, x.conflicting, nullptr);
+        w.end_object();
+    }
+    w.end_array();
+    w.key("mapping");
+    w.begin_object();
+    for (const auto& [orig, entries] : r.mapping) {
+        w.key(orig);
+        w.begin_array();
+        for (const MappingEntry& e : entries) {
+            w.begin_object();
+            w.key("block_id");
+            w.string(e.block_id);
+            w.key("from");
+            w.number(e.from);
+            w.key("to");
+            if (e.to) w.number(*e.to);
+            else w.null();
+            w.key("at");
+            if (e.at) w.number(*e.at);
+            else w.null();
+            w.end_object();
+        }
+        w.end_array();
+    }
+    w.end_object();
+    w.key("blocks");
+    w.begin_array();
+    for (const std::string& b : r.blocks) w.string(b);
+    w.end_array();
+    w.end_object();
+}
 
 // A JSON string literal (quotes included) for UTF-8 or other ASCII-compatible text.
 std::string json_quote(std::string_view s);
-// The operation's JSON text (or a JSON object rebuilt from its fields when `json`
-// is empty), with the given extra members added at the end.
+
+// Writes JSON text; operations are echoed from Operation::json (or rebuilt from
+// their fields when it is empty).
+class JsonTextWriter {
+public:
+    void begin_object() { open('{'); }
+    void end_object() { close('}'); }
+    void begin_array() { open('['); }
+    void end_array() { close(']'); }
+    void key(std::string_view k);
+    void string(std::string_view s);
+    void number(std::int64_t v);
+    void null();
+    void operation(const std::vector<Operation>& ops, std::size_t index, const AppliedOp* mapped);
+    const std::string& text() const { return out_; }
+
+private:
+    void open(char c);
+    void close(char c);
+    void separate();
+    std::string out_;
+    std::vector<bool> first_;  // per open container: nothing written yet
+    bool after_key_ = false;
+};
+
+// The operation's JSON text with the mapped members added at the end.
 std::string operation_json(const Operation& op, const AppliedOp* mapped = nullptr);
-// A JSON array of the operations in `order`.
 std::string order_json(const std::vector<Operation>& ops, const std::vector<std::size_t>& order);
-// {"policy": ..., "applied": [...], "rejected": [...], "mapping": {...}, "blocks": [...]}
 std::string resolution_json(const std::vector<Operation>& ops, const Resolution& resolution);
 
 }  // namespace ce::ops

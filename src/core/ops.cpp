@@ -68,11 +68,11 @@ int cmp_deps(const std::vector<std::string>& a, const std::vector<std::string>& 
 
 // Components after the timestamp major key shared by both orders.
 int cmp_tail(const detail::Prepared& p, std::size_t a, std::size_t b) {
+    if (int c = cmp3(p.replica_rank[a], p.replica_rank[b])) return c;
+    if (int c = cmp3(p.minor_rank[a], p.minor_rank[b])) return c;
+    if (int c = cmp3(p.code_rank[a], p.code_rank[b])) return c;
     const Operation& x = p.op(a);
     const Operation& y = p.op(b);
-    if (int c = cmp_opt(x.replica_id, y.replica_id)) return c;
-    if (int c = cmp_str(p.ts_minor[a], p.ts_minor[b])) return c;
-    if (int c = cmp_str(x.op_code, y.op_code)) return c;
     if (int c = cmp_opt(x.offset, y.offset)) return c;
     if (int c = cmp_opt(x.target_block_id, y.target_block_id)) return c;
     if (int c = cmp_deps(x.dependencies, y.dependencies)) return c;
@@ -91,6 +91,34 @@ std::string clip(std::string_view s, std::size_t max = 64) {
                           std::string hint = {}) {
     throw Error(code, "operation " + std::to_string(i + 1) + ": " + what, p.op(i).json, std::move(hint));
 }
+
+// Ranks of values: the bytewise order of the distinct values (hashed first, so only
+// the distinct values are sorted), starting at `first`.
+class Ranker {
+public:
+    void add(std::size_t i, std::string_view v) {
+        auto [it, inserted] = ids_.try_emplace(v, static_cast<std::uint32_t>(distinct_.size()));
+        if (inserted) distinct_.push_back(v);
+        items_.emplace_back(i, it->second);
+    }
+    void assign(std::vector<std::uint32_t>& rank, std::uint32_t first) {
+        std::vector<std::uint32_t> by_value(distinct_.size());
+        for (std::uint32_t k = 0; k < by_value.size(); ++k) by_value[k] = k;
+        std::sort(by_value.begin(), by_value.end(),
+                  [&](std::uint32_t a, std::uint32_t b) { return distinct_[a] < distinct_[b]; });
+        std::vector<std::uint32_t> rank_of(distinct_.size());
+        for (std::uint32_t k = 0; k < by_value.size(); ++k) rank_of[by_value[k]] = first + k;
+        for (const auto& [i, id] : items_) rank[i] = rank_of[id];
+        ids_.clear();
+        distinct_.clear();
+        items_.clear();
+    }
+
+private:
+    std::unordered_map<std::string_view, std::uint32_t> ids_;
+    std::vector<std::string_view> distinct_;
+    std::vector<std::pair<std::size_t, std::uint32_t>> items_;
+};
 
 void add_creator(detail::Prepared& p, std::string name, std::size_t i) {
     p.creators[std::move(name)].push_back(i);
@@ -252,7 +280,11 @@ Prepared prepare(const std::vector<Operation>& ops, const Priorities& priorities
     p.kind.resize(n);
     p.priority.resize(n);
     p.ts_major.resize(n);
-    p.ts_minor.resize(n);
+    p.block_rank.resize(n);
+    p.replica_rank.assign(n, 0);
+    p.minor_rank.assign(n, 0);
+    p.code_rank.resize(n);
+    std::vector<std::string> minor(n);
     InterruptTicker ticker(1024);
     for (std::size_t i = 0; i < n; ++i) {
         ticker.tick();
@@ -298,19 +330,29 @@ Prepared prepare(const std::vector<Operation>& ops, const Priorities& priorities
             u128 sum = 0;
             for (const VClock::Entry& e : op.timestamp.clock.entries()) sum += e.counter;
             p.ts_major[i] = sum;
-            p.ts_minor[i] = op.timestamp.clock.to_text();
+            minor[i] = op.timestamp.clock.to_text();
         } else {
             if (op.timestamp.lamport > kVClockMaxCounter) invalid(p, i, "timestamp is above 9223372036854775807");
             p.ts_major[i] = op.timestamp.lamport;
         }
     }
+    Ranker ranker;
+    for (std::size_t i = 0; i < n; ++i) ranker.add(i, ops[i].block_id);
+    ranker.assign(p.block_rank, 0);
+    for (std::size_t i = 0; i < n; ++i) ranker.add(i, ops[i].op_code);
+    ranker.assign(p.code_rank, 0);
+    for (std::size_t i = 0; i < n; ++i)
+        if (ops[i].replica_id) ranker.add(i, *ops[i].replica_id);
+    ranker.assign(p.replica_rank, 1);
+    for (std::size_t i = 0; i < n; ++i) ranker.add(i, minor[i]);
+    ranker.assign(p.minor_rank, 0);
     check_cycles(p);
     return p;
 }
 
 int compare_order(const Prepared& p, std::size_t a, std::size_t b) {
     if (a == b) return 0;
-    if (int c = cmp_str(p.op(a).block_id, p.op(b).block_id)) return c;
+    if (int c = cmp3(p.block_rank[a], p.block_rank[b])) return c;
     if (int c = cmp3(p.priority[a], p.priority[b])) return c;
     if (int c = cmp3(p.ts_major[a], p.ts_major[b])) return c;
     return cmp_tail(p, a, b);
@@ -320,26 +362,52 @@ int compare_time(const Prepared& p, std::size_t a, std::size_t b) {
     if (a == b) return 0;
     if (int c = cmp3(p.ts_major[a], p.ts_major[b])) return c;
     if (int c = cmp3(p.priority[a], p.priority[b])) return c;
-    if (int c = cmp_str(p.op(a).block_id, p.op(b).block_id)) return c;
+    if (int c = cmp3(p.block_rank[a], p.block_rank[b])) return c;
     return cmp_tail(p, a, b);
 }
 
 namespace {
-template <typename Cmp>
-std::vector<std::size_t> sorted(const Prepared& p, Cmp cmp) {
-    std::vector<std::size_t> idx(p.size());
-    for (std::size_t i = 0; i < idx.size(); ++i) idx[i] = i;
+
+// The leading components of both orders packed together, so that the sort reads
+// contiguous memory; the rest is compared through compare_order / compare_time.
+struct SortKey {
+    u128 major;
+    std::int64_t priority;
+    std::uint32_t block;
+    std::uint32_t replica;
+    std::uint32_t index;
+};
+
+template <bool TimeFirst>
+std::vector<std::size_t> sorted(const Prepared& p) {
+    const std::size_t n = p.size();
+    std::vector<SortKey> keys(n);
+    for (std::size_t i = 0; i < n; ++i)
+        keys[i] = SortKey{p.ts_major[i], p.priority[i], p.block_rank[i], p.replica_rank[i], static_cast<std::uint32_t>(i)};
     InterruptTicker ticker(1 << 14);
-    std::sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) {
+    std::sort(keys.begin(), keys.end(), [&](const SortKey& a, const SortKey& b) {
         ticker.tick();
-        return cmp(p, a, b) < 0;
+        if constexpr (TimeFirst) {
+            if (a.major != b.major) return a.major < b.major;
+            if (a.priority != b.priority) return a.priority < b.priority;
+            if (a.block != b.block) return a.block < b.block;
+        } else {
+            if (a.block != b.block) return a.block < b.block;
+            if (a.priority != b.priority) return a.priority < b.priority;
+            if (a.major != b.major) return a.major < b.major;
+        }
+        if (a.replica != b.replica) return a.replica < b.replica;
+        return (TimeFirst ? compare_time(p, a.index, b.index) : compare_order(p, a.index, b.index)) < 0;
     });
+    std::vector<std::size_t> idx(n);
+    for (std::size_t i = 0; i < n; ++i) idx[i] = keys[i].index;
     return idx;
 }
+
 }  // namespace
 
-std::vector<std::size_t> sort_by_order(const Prepared& p) { return sorted(p, compare_order); }
-std::vector<std::size_t> sort_by_time(const Prepared& p) { return sorted(p, compare_time); }
+std::vector<std::size_t> sort_by_order(const Prepared& p) { return sorted<false>(p); }
+std::vector<std::size_t> sort_by_time(const Prepared& p) { return sorted<true>(p); }
 
 bool happened_before(const Prepared& p, std::size_t a, std::size_t b) {
     const Timestamp& x = p.op(a).timestamp;

@@ -21,9 +21,12 @@ struct Prepared {
     std::vector<OpKind> kind;
     std::vector<std::int64_t> priority;
     // Timestamp key: a Lamport value, or for a vector clock the sum of its counters
-    // (a happened-before b implies sum(a) < sum(b)) with the canonical text as minor key.
+    // (a happened-before b implies sum(a) < sum(b)); the canonical clock text is the
+    // minor key.
     std::vector<u128> ts_major;
-    std::vector<std::string> ts_minor;
+    // Ranks of the string components among the distinct values of the set (bytewise
+    // order; an absent replica id ranks 0), so the sorts compare integers.
+    std::vector<std::uint32_t> block_rank, replica_rank, minor_rank, code_rank;
     // Blocks each split or join creates (static names) -> the operations creating them.
     std::unordered_map<std::string, std::vector<std::size_t>> creators;
 

@@ -1,7 +1,6 @@
 // JSON text of the results of order_operations and resolve_operations.
 #include <string>
 
-#include "concurrent_edit/interrupt.hpp"
 #include "concurrent_edit/ops.hpp"
 
 namespace ce::ops {
@@ -61,15 +60,6 @@ void append_member(std::string& object, const char* key, const std::string& valu
     object.insert(close, std::string(empty ? "" : ", ") + json_quote(key) + ": " + value);
 }
 
-void append_list(std::string& out, const std::vector<std::string>& items) {
-    out += "[";
-    for (std::size_t i = 0; i < items.size(); ++i) {
-        if (i) out += ", ";
-        out += items[i];
-    }
-    out += "]";
-}
-
 }  // namespace
 
 std::string operation_json(const Operation& op, const AppliedOp* mapped) {
@@ -82,58 +72,65 @@ std::string operation_json(const Operation& op, const AppliedOp* mapped) {
     return s;
 }
 
-std::string order_json(const std::vector<Operation>& ops, const std::vector<std::size_t>& order) {
-    std::string out = "[";
-    InterruptTicker ticker;
-    for (std::size_t i = 0; i < order.size(); ++i) {
-        ticker.tick();
-        if (i) out += ", ";
-        out += ops[order[i]].json.empty() ? operation_json(ops[order[i]]) : ops[order[i]].json;
+void JsonTextWriter::separate() {
+    if (after_key_) {
+        after_key_ = false;
+        return;
     }
-    out += "]";
-    return out;
+    if (!first_.empty()) {
+        if (!first_.back()) out_ += ", ";
+        first_.back() = false;
+    }
+}
+
+void JsonTextWriter::open(char c) {
+    separate();
+    out_.push_back(c);
+    first_.push_back(true);
+}
+
+void JsonTextWriter::close(char c) {
+    out_.push_back(c);
+    first_.pop_back();
+}
+
+void JsonTextWriter::key(std::string_view k) {
+    separate();
+    out_ += json_quote(k);
+    out_ += ": ";
+    after_key_ = true;
+}
+
+void JsonTextWriter::string(std::string_view s) {
+    separate();
+    out_ += json_quote(s);
+}
+
+void JsonTextWriter::number(std::int64_t v) {
+    separate();
+    out_ += std::to_string(v);
+}
+
+void JsonTextWriter::null() {
+    separate();
+    out_ += "null";
+}
+
+void JsonTextWriter::operation(const std::vector<Operation>& ops, std::size_t index, const AppliedOp* mapped) {
+    separate();
+    out_ += operation_json(ops[index], mapped);
+}
+
+std::string order_json(const std::vector<Operation>& ops, const std::vector<std::size_t>& order) {
+    JsonTextWriter w;
+    write_order(w, ops, order);
+    return w.text();
 }
 
 std::string resolution_json(const std::vector<Operation>& ops, const Resolution& r) {
-    InterruptTicker ticker;
-    std::string out = "{\"policy\": " + json_quote(policy_name(r.policy)) + ", \"applied\": [";
-    for (std::size_t i = 0; i < r.applied.size(); ++i) {
-        ticker.tick();
-        if (i) out += ", ";
-        out += operation_json(ops[r.applied[i].op], &r.applied[i]);
-    }
-    out += "], \"rejected\": [";
-    for (std::size_t i = 0; i < r.rejected.size(); ++i) {
-        ticker.tick();
-        const RejectedOp& x = r.rejected[i];
-        if (i) out += ", ";
-        out += "{\"op\": " + operation_json(ops[x.op]) + ", \"reason\": " + json_quote(x.reason) +
-               ", \"conflict_type\": " + json_quote(conflict_type_name(x.type)) + ", \"conflicting_op\": " +
-               (x.conflicting == kNoOp ? std::string("null") : operation_json(ops[x.conflicting])) + "}";
-    }
-    out += "], \"mapping\": {";
-    bool first = true;
-    for (const auto& [orig, entries] : r.mapping) {
-        ticker.tick();
-        if (!first) out += ", ";
-        first = false;
-        out += json_quote(orig) + ": ";
-        std::vector<std::string> items;
-        items.reserve(entries.size());
-        for (const MappingEntry& e : entries) {
-            items.push_back("{\"block_id\": " + json_quote(e.block_id) + ", \"from\": " + std::to_string(e.from) +
-                            ", \"to\": " + (e.to ? std::to_string(*e.to) : "null") +
-                            ", \"at\": " + (e.at ? std::to_string(*e.at) : "null") + "}");
-        }
-        append_list(out, items);
-    }
-    out += "}, \"blocks\": ";
-    std::vector<std::string> blocks;
-    blocks.reserve(r.blocks.size());
-    for (const std::string& b : r.blocks) blocks.push_back(json_quote(b));
-    append_list(out, blocks);
-    out += "}";
-    return out;
+    JsonTextWriter w;
+    write_resolution(w, ops, r);
+    return w.text();
 }
 
 }  // namespace ce::ops

@@ -393,9 +393,25 @@ private:
         return len;
     }
 
-    // Follows the replacements of the block an operation names. Returns false (after
-    // recording the rejection) when the operation cannot be moved.
+    // Follows the replacements of the block an operation names: one cascading
+    // conflict (outcome remapped) naming the first replacement and the final block.
+    // Returns false (after recording the rejection) when the operation cannot be moved.
     bool follow(std::size_t o, std::string& name, std::optional<std::int64_t>& offset, bool as_target) {
+        const Block* first = find(name);
+        if (!removed(first)) return true;
+        const std::string original = name;
+        const std::string first_fate = fate(*first);
+        if (!chase(o, name, offset, as_target)) return false;
+        std::string reason = "Block " + original + " was " + first_fate + ": " +
+                             (as_target ? "join target" : "operation") + " moved to " + name;
+        const OpKind kind = p_.kind[o];
+        if (!as_target && offset && (is_content(kind) || kind == OpKind::block_split))
+            reason += " at offset " + std::to_string(*offset);
+        conflict(ConflictType::cascading, original, first->remover, o, std::move(reason), false);
+        return true;
+    }
+
+    bool chase(std::size_t o, std::string& name, std::optional<std::int64_t>& offset, bool as_target) {
         const OpKind kind = p_.kind[o];
         for (;;) {
             const Block* b = find(name);
@@ -434,11 +450,6 @@ private:
                          true);
                 return false;
             }
-            std::string reason = "Block " + name + " was " + fate(*b) + ": " + (as_target ? "join target" : "operation") +
-                                 " moved to " + next;
-            if (!as_target && offset && (is_content(kind) || kind == OpKind::block_split))
-                reason += " at offset " + std::to_string(*offset);
-            conflict(ConflictType::cascading, name, b->remover, o, std::move(reason), false);
             name = std::move(next);
         }
     }

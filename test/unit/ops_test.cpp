@@ -369,6 +369,20 @@ TEST(OpsResolve, SplitRemapsTextEdits) {
               "Block X no longer exists (split at offset 30) and the operation has no offset to place it");
 }
 
+TEST(OpsResolve, RemapThroughSeveralSplits) {
+    std::vector<Operation> ops = {Op("OP_TEXT_EDIT", "X", 20).off(70), Op("OP_BLOCK_SPLIT", "X", 15).off(60),
+                                  Op("OP_BLOCK_SPLIT", "X", 10).off(30)};
+    Resolution r = resolve_operations(ops, kDefault, Policy::fail_closed);
+    EXPECT_EQ(applied_labels(ops, r), (Strings{"BLOCK_SPLIT X@10", "BLOCK_SPLIT X@15", "TEXT_EDIT X@20"}));
+    EXPECT_EQ(r.applied[2].block_id, "X_right_right");
+    EXPECT_EQ(r.applied[2].offset, 10);
+    // One cascading row per moved operation: the first replacement and the final place.
+    ASSERT_EQ(r.conflicts.size(), 2u);
+    EXPECT_EQ(r.conflicts[1].first, 2u);
+    EXPECT_EQ(r.conflicts[1].second, 0u);
+    EXPECT_EQ(r.conflicts[1].reason, "Block X was split at offset 30: operation moved to X_right_right at offset 10");
+}
+
 TEST(OpsResolve, StructuralConflictsFailClosed) {
     // Seed §2.1 type 1: convert vs split, join vs split; the earlier one wins.
     std::vector<Operation> ops = {Op("OP_BLOCK_CONVERT", "X", 5), Op("OP_BLOCK_SPLIT", "X", 6).off(1)};
