@@ -179,3 +179,9 @@ COMMIT;
 SELECT cursor - :last AS after_last, event, version FROM concurrent_edit.changes_since(:p, :last);
 SELECT count(*) AS limited FROM concurrent_edit.changes_since(:p, 0, 3);
 SELECT concurrent_edit.channel_name(:p);
+-- Retention: prune_changes() cuts old events; a cursor older than the cut is refused.
+UPDATE concurrent_edit.change_log SET created_at = now() - interval '40 days' WHERE project_id = :p AND cursor <= 5;
+SELECT concurrent_edit.prune_changes('30 days', :p) AS pruned;
+SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.changes_since(%L, 2)', :p));
+SELECT min(cursor) AS first_kept FROM concurrent_edit.changes_since(:p, 5);
+SELECT pg_temp.try($$SELECT concurrent_edit.prune_changes('-1 day')$$);

@@ -137,3 +137,13 @@ SELECT clean FROM big, concurrent_edit.merge3(base, ours, theirs);
 \set VERBOSITY terse
 RESET statement_timeout;
 SELECT pg_backend_pid() = :pid AS same_backend;
+
+-- concurrent_edit.diff_algorithm = dtl: the same merges on dtl's O(NP) core (which
+-- may pick another of several equally short edit scripts than git; see the docs).
+SET concurrent_edit.diff_algorithm = dtl;
+SELECT content, clean, conflicts FROM concurrent_edit.merge3(E'a\nb\nc\nd\ne\n', E'a\nB\nc\nd\ne\n', E'a\nb\nc\nd\nE\n');
+SELECT clean, conflicts FROM concurrent_edit.merge3(E'a\nb\nc\n', E'a\nX\nc\n', E'a\nY\nc\n');
+SELECT concurrent_edit.diff(E'one\ntwo\nthree\n', E'one\n2\nthree\n');
+SELECT * FROM concurrent_edit.diff_stat(E'a\nb\nc\n', E'a\nc\nd\ne\n');
+RESET concurrent_edit.diff_algorithm;
+SELECT pg_temp.try($$SET concurrent_edit.diff_algorithm = 'patience'$$);

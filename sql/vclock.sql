@@ -294,9 +294,12 @@ VALUES ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000
         concurrent_edit.content_hash('v5'), '00000000-0000-0000-0000-0000000000b1', '{"server": 4, "laptop": 1}'::jsonb);
 -- Versions concurrent with version 3, and those version 5 dominates.
 SELECT v.version FROM concurrent_edit.file_versions v, concurrent_edit.file_versions three
-WHERE three.version = 3 AND v.vector_clock || three.vector_clock ORDER BY 1;
+WHERE v.file_id = '00000000-0000-0000-0000-0000000000f1' AND three.file_id = v.file_id
+  AND three.version = 3 AND v.vector_clock || three.vector_clock ORDER BY 1;
 SELECT v.version FROM concurrent_edit.file_versions v, concurrent_edit.file_versions five
-WHERE five.version = 5 AND v.vector_clock < five.vector_clock ORDER BY 1;
-SELECT vclock_merge_agg(vector_clock) FROM concurrent_edit.file_versions;
-TRUNCATE concurrent_edit.files, concurrent_edit.file_versions, concurrent_edit.edit_sessions,
-         concurrent_edit.file_locks, concurrent_edit.pending_changes, concurrent_edit.conflict_history;
+WHERE v.file_id = '00000000-0000-0000-0000-0000000000f1' AND five.file_id = v.file_id
+  AND five.version = 5 AND v.vector_clock < five.vector_clock ORDER BY 1;
+SELECT vclock_merge_agg(vector_clock) FROM concurrent_edit.file_versions
+WHERE file_id = '00000000-0000-0000-0000-0000000000f1';
+-- Leave nothing behind for the other tests (they share the database).
+DELETE FROM concurrent_edit.files WHERE project_id = '00000000-0000-0000-0000-0000000000a1';

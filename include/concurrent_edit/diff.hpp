@@ -38,13 +38,15 @@ struct DiffStat {
     long lines_removed = 0;
 };
 
-DiffStat diff_stat(std::string_view old_text, std::string_view new_text);
+DiffStat diff_stat(std::string_view old_text, std::string_view new_text,
+                   DiffAlgorithm algorithm = DiffAlgorithm::myers);
 
 // Unified diff (as `git diff` prints the hunks: same edit script, same hunk grouping,
 // "\ No newline at end of file"), with "--- old_label" / "+++ new_label" headers.
 // Empty when the texts are equal. context >= 0 (else Errc::invalid_parameter).
 // Labels must not contain a line break (Errc::invalid_parameter).
 std::string unified_diff(std::string_view old_text, std::string_view new_text, int context = 3,
-                         std::string_view old_label = "a", std::string_view new_label = "b");
+                         std::string_view old_label = "a", std::string_view new_label = "b",
+                         DiffAlgorithm algorithm = DiffAlgorithm::myers);
 
 }  // namespace ce

@@ -1,5 +1,7 @@
 // Three-way merge of texts with git's semantics (git merge-file, xdiff level
-// ZEALOUS_ALNUM), built on two dtl edit scripts (base->ours, base->theirs).
+// ZEALOUS_ALNUM), built on two line edit scripts (base->ours, base->theirs)
+// computed by the git-compatible Myers core (default) or by dtl's O(NP)
+// (MergeOptions::algorithm).
 //
 // Pure C++17: no PostgreSQL header. See docs/reference/merge.md for the semantics
 // and every deliberate difference from git.
@@ -8,6 +10,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "concurrent_edit/diff.hpp"
 
 namespace ce {
 
@@ -22,6 +26,9 @@ struct MergeOptions {
     MergeFavor favor = MergeFavor::none;
     std::string ours_label = "ours", base_label = "base", theirs_label = "theirs";
     int marker_size = 7;  // 1..kMaxMarkerSize, else ce::Error(Errc::invalid_parameter)
+    // Core computing the two edit scripts. Only myers gives git's output byte for
+    // byte; dtl's O(NP) may choose another of several equally short scripts.
+    DiffAlgorithm algorithm = DiffAlgorithm::myers;
 };
 
 struct ConflictRegion {          // line ranges: 1-based start and a count; an empty range (count 0)
@@ -49,7 +56,8 @@ MergeFavor parse_merge_favor(std::string_view);  // throws ce::Error(Errc::inval
 // The conflict regions git would report for merge(base, ours, theirs) with favor none and
 // style merge (merge3(...).regions). Used by merge_conflicts() and changes_overlap().
 std::vector<ConflictRegion> merge_conflict_regions(std::string_view base, std::string_view ours,
-                                                   std::string_view theirs);
+                                                   std::string_view theirs,
+                                                   DiffAlgorithm algorithm = DiffAlgorithm::myers);
 
 // Conflict resolution strategies (the seed's vocabulary). "ours" is the current,
 // first-written side, "theirs" the incoming, later one. Timestamps are opaque
@@ -67,6 +75,6 @@ struct Resolution {
 // timestamp without both timestamps -> Errc::null_not_allowed.
 Resolution resolve(std::string_view strategy, std::string_view base, std::string_view ours,
                    std::string_view theirs, const long long* ours_at = nullptr,
-                   const long long* theirs_at = nullptr);
+                   const long long* theirs_at = nullptr, DiffAlgorithm algorithm = DiffAlgorithm::myers);
 
 }  // namespace ce

@@ -521,14 +521,14 @@ struct TextPair {
     std::vector<DiffChange> changes;
 };
 
-TextPair diff_texts(std::string_view old_text, std::string_view new_text) {
+TextPair diff_texts(std::string_view old_text, std::string_view new_text, DiffAlgorithm algorithm) {
     TextPair t;
     t.old_lines = split_lines(old_text);
     t.new_lines = split_lines(new_text);
     LineInterner interner(t.old_lines.size() + t.new_lines.size());
     auto a = interner.intern(t.old_lines);
     auto b = interner.intern(t.new_lines);
-    t.changes = diff_ids(a.data(), a.size(), b.data(), b.size(), interner.size());
+    t.changes = diff_ids(a.data(), a.size(), b.data(), b.size(), interner.size(), algorithm);
     return t;
 }
 
@@ -554,8 +554,8 @@ void append_line(std::string& out, char tag, std::string_view line) {
 
 }  // namespace
 
-DiffStat diff_stat(std::string_view old_text, std::string_view new_text) {
-    TextPair t = diff_texts(old_text, new_text);
+DiffStat diff_stat(std::string_view old_text, std::string_view new_text, DiffAlgorithm algorithm) {
+    TextPair t = diff_texts(old_text, new_text, algorithm);
     DiffStat s;
     for (const DiffChange& c : t.changes) {
         s.lines_removed += c.old_count;
@@ -565,13 +565,13 @@ DiffStat diff_stat(std::string_view old_text, std::string_view new_text) {
 }
 
 std::string unified_diff(std::string_view old_text, std::string_view new_text, int context,
-                         std::string_view old_label, std::string_view new_label) {
+                         std::string_view old_label, std::string_view new_label, DiffAlgorithm algorithm) {
     if (context < 0)
         throw Error(Errc::invalid_parameter, "context must not be negative",
                     "context is " + std::to_string(context) + ".");
     check_label(old_label, "old_label");
     check_label(new_label, "new_label");
-    TextPair t = diff_texts(old_text, new_text);
+    TextPair t = diff_texts(old_text, new_text, algorithm);
     std::string out;
     if (t.changes.empty()) return out;
     out += "--- ";

@@ -134,7 +134,7 @@ std::vector<Chunk> walk(const std::vector<DiffChange>& x1, const std::vector<Dif
 // Re-diffs ours against theirs inside each conflict and keeps only what differs
 // (xdl_refine_conflicts); a conflict whose two sides are equal disappears.
 void refine_conflicts(std::vector<Chunk>& chunks, const Text& ours, const Text& theirs,
-                      std::size_t id_count) {
+                      std::size_t id_count, DiffAlgorithm algorithm) {
     std::vector<Chunk> out;
     out.reserve(chunks.size());
     for (const Chunk& m : chunks) {
@@ -143,7 +143,8 @@ void refine_conflicts(std::vector<Chunk>& chunks, const Text& ours, const Text& 
             continue;
         }
         auto script = diff_ids(ours.ids.data() + m.i1, static_cast<std::size_t>(m.chg1),
-                               theirs.ids.data() + m.i2, static_cast<std::size_t>(m.chg2), id_count);
+                               theirs.ids.data() + m.i2, static_cast<std::size_t>(m.chg2), id_count,
+                               algorithm);
         if (script.empty()) {
             Chunk same = m;
             same.mode = kIdentical;
@@ -325,9 +326,10 @@ MergeResult merge3(std::string_view base_text, std::string_view ours_text,
     theirs.ids = interner.intern(theirs.lines);
     const std::size_t id_count = interner.size();
 
-    auto x1 = diff_ids(base.ids.data(), base.ids.size(), ours.ids.data(), ours.ids.size(), id_count);
-    auto x2 =
-        diff_ids(base.ids.data(), base.ids.size(), theirs.ids.data(), theirs.ids.size(), id_count);
+    auto x1 = diff_ids(base.ids.data(), base.ids.size(), ours.ids.data(), ours.ids.size(), id_count,
+                       options.algorithm);
+    auto x2 = diff_ids(base.ids.data(), base.ids.size(), theirs.ids.data(), theirs.ids.size(), id_count,
+                       options.algorithm);
 
     MergeResult result{{}, true, 0, {}, 0};
     if (x1.empty()) {
@@ -344,7 +346,7 @@ MergeResult merge3(std::string_view base_text, std::string_view ours_text,
     if (options.style == MergeStyle::zdiff3) {
         refine_zdiff3(chunks, ours, theirs);
     } else if (options.style == MergeStyle::merge) {
-        refine_conflicts(chunks, ours, theirs, id_count);
+        refine_conflicts(chunks, ours, theirs, id_count, options.algorithm);
         simplify_non_conflicts(chunks, ours);
     }
 
@@ -415,12 +417,15 @@ MergeResult merge3(std::string_view base_text, std::string_view ours_text,
 }
 
 std::vector<ConflictRegion> merge_conflict_regions(std::string_view base, std::string_view ours,
-                                                   std::string_view theirs) {
-    return merge3(base, ours, theirs, MergeOptions{}).regions;
+                                                   std::string_view theirs, DiffAlgorithm algorithm) {
+    MergeOptions options;
+    options.algorithm = algorithm;
+    return merge3(base, ours, theirs, options).regions;
 }
 
 Resolution resolve(std::string_view strategy, std::string_view base, std::string_view ours,
-                   std::string_view theirs, const long long* ours_at, const long long* theirs_at) {
+                   std::string_view theirs, const long long* ours_at, const long long* theirs_at,
+                   DiffAlgorithm algorithm) {
     auto take = [&](std::string_view text) {
         return Resolution{std::string(text), std::string(strategy), true, false, 0};
     };
@@ -432,16 +437,18 @@ Resolution resolve(std::string_view strategy, std::string_view base, std::string
                         {}, "Pass both timestamps, or use last-write-wins.");
         return take(*ours_at > *theirs_at ? ours : theirs);  // a tie goes to the later write
     }
+    MergeOptions o;
+    o.algorithm = algorithm;
     if (strategy == "keep-both") {
-        MergeOptions o;
         o.favor = MergeFavor::union_;
         return take(merge3(base, ours, theirs, o).content);
     }
     if (strategy == "merge-with-markers" || strategy == "smart-merge") {
-        MergeResult m = merge3(base, ours, theirs);
-        Resolution r{std::move(m.content), std::string(strategy), m.clean, !m.clean, m.conflicts};
-        if (strategy == "smart-merge") r.strategy = m.clean ? "smart-merge-auto" : "smart-merge-manual";
-        return r;
+        MergeResult m = merge3(base, ours, theirs, o);
+        if (strategy == "merge-with-markers")  // the seed's: the result always goes to a person
+            return Resolution{std::move(m.content), std::string(strategy), false, true, m.conflicts};
+        return Resolution{std::move(m.content), m.clean ? "smart-merge-auto" : "smart-merge-manual", m.clean,
+                          !m.clean, m.conflicts};
     }
     throw Error(Errc::invalid_parameter, "unknown resolution strategy \"" + std::string(strategy) + "\"",
                 {},

@@ -13,11 +13,21 @@
 #include "concurrent_edit/merge.hpp"
 #include "concurrent_edit/path.hpp"
 #include "concurrent_edit/sha256.hpp"
+#include "concurrent_edit/vclock.hpp"
 #include "pg/boundary.hpp"
 #include "pg/changes.hpp"
 #include "pg/files.hpp"
 #include "pg/guc.hpp"
 #include "pg/spi.hpp"
+#include "pg/vclock.hpp"
+
+extern "C" {
+#include "access/transam.h"
+#include "access/xact.h"
+#include "storage/lock.h"
+#include "storage/proc.h"
+#include "storage/sinvaladt.h"
+}
 
 namespace ce::pg {
 
@@ -56,26 +66,85 @@ Strategy parse_strategy(std::string_view s) {
                    "timestamp, queue.");
 }
 
-// The file row, locked FOR UPDATE, with the exclusive lock another session holds on it.
-FileHead lock_file(const pg_uuid_t& file_id, const pg_uuid_t& session_id, bool for_update) {
-    static Statement q_update(
+namespace {
+
+// Writers of one file also serialize on a transaction-scoped heavyweight lock of
+// their own advisory tag ("CEFW", hash of the file id), taken before the row lock.
+// It lets a transaction that already holds other files apply wait-die: it waits
+// only for an older holder, and a younger one gets a retryable 40001 at once, so
+// transactions writing several files in different orders never deadlock.
+constexpr uint32 kFileWriteTagClass = 0x43454657;  // "CEFW"
+int files_locked_in_xact = 0;
+
+LOCKTAG file_write_tag(const pg_uuid_t& file_id) {
+    uint32 h = 2166136261u;
+    for (unsigned char b : file_id.data) h = (h ^ b) * 16777619u;
+    LOCKTAG tag;
+    SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, kFileWriteTagClass, h, 2);
+    return tag;
+}
+
+// True when a holder of `tag` is an older transaction than ours.
+bool older_transaction_holds(const LOCKTAG& tag) {
+    TransactionId mine = GetTopTransactionIdIfAny();
+    if (!TransactionIdIsValid(mine)) return false;
+    int n = 0;
+    VirtualTransactionId* vxids = GetLockConflicts(&tag, ExclusiveLock, &n);
+    for (int i = 0; i < n && VirtualTransactionIdIsValid(vxids[i]); ++i) {
+        PGPROC* proc = BackendIdGetProc(vxids[i].backendId);
+        if (proc == nullptr) continue;
+        TransactionId theirs = proc->xid;
+        if (TransactionIdIsValid(theirs) && TransactionIdPrecedes(theirs, mine)) return true;
+    }
+    return false;
+}
+
+void take_file_write_lock(const pg_uuid_t& file_id) {
+    LOCKTAG tag = file_write_tag(file_id);
+    bool die = pg_call([&tag] {
+        if (LockHeldByMe(&tag, ExclusiveLock)) return false;
+        if (LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL) return false;
+        if (files_locked_in_xact > 0 && older_transaction_holds(tag)) return true;
+        (void)LockAcquire(&tag, ExclusiveLock, false, false);
+        return false;
+    });
+    if (die)
+        throw SqlError(ERRCODE_T_R_SERIALIZATION_FAILURE,
+                       "could not serialize access: file " + uuid_to_string(file_id) +
+                           " is being written by an older transaction",
+                       "{\"file_id\": " + json_uuid(file_id) + "}",
+                       "This transaction already writes other files; waiting could deadlock. "
+                       "Roll back and retry the transaction.");
+    ++files_locked_in_xact;
+}
+
+void files_xact_callback(XactEvent event, void*) {
+    if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PREPARE ||
+        event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT)
+        files_locked_in_xact = 0;
+}
+
+}  // namespace
+
+void register_file_callbacks() { RegisterXactCallback(files_xact_callback, nullptr); }
+
+// The file row, locked FOR NO KEY UPDATE (writers serialize; foreign-key checks of
+// drafts, locks and versions are not blocked), with the exclusive lock another
+// session holds on it.
+FileHead lock_file(const pg_uuid_t& file_id, const pg_uuid_t& session_id) {
+    static Statement q(
         "SELECT f.project_id, f.head_version, f.head_hash, f.deleted_at IS NOT NULL, f.updated_by, "
         "       to_json(f.updated_at)::text, f.path, f.normalized_path, "
-        "       lk.session_id, lk.holder, to_json(lk.expires_at)::text, f.updated_at "
+        "       lk.session_id, lk.holder, to_json(lk.expires_at)::text, f.updated_at, "
+        "       coalesce(f.head_clock::text, '{}') "
         "FROM concurrent_edit.files f "
         "LEFT JOIN LATERAL (SELECT l.session_id, l.holder, l.expires_at FROM concurrent_edit.file_locks l "
         "   WHERE l.project_id = f.project_id AND l.file_id = f.id AND l.lock_type = 'exclusive' "
         "     AND l.expires_at > clock_timestamp() AND l.session_id IS DISTINCT FROM $2 "
         "   ORDER BY l.expires_at DESC LIMIT 1) lk ON true "
-        "WHERE f.id = $1 FOR UPDATE OF f",
+        "WHERE f.id = $1 FOR NO KEY UPDATE OF f",
         {UUIDOID, UUIDOID});
-    static Statement q_share(
-        "SELECT f.project_id, f.head_version, f.head_hash, f.deleted_at IS NOT NULL, f.updated_by, "
-        "       to_json(f.updated_at)::text, f.path, f.normalized_path, "
-        "       NULL::uuid, NULL::uuid, NULL::text, f.updated_at "
-        "FROM concurrent_edit.files f WHERE f.id = $1 FOR SHARE OF f",
-        {UUIDOID, UUIDOID});
-    Statement& q = for_update ? q_update : q_share;
+    take_file_write_lock(file_id);
     Rows r = q.run({uuid_datum(file_id), uuid_datum(session_id)}, uuid_is_null(session_id) ? " n" : "  ");
     if (r.empty())
         throw SqlError(CE_ERRCODE_FILE_NOT_FOUND, "file " + uuid_to_string(file_id) + " does not exist");
@@ -90,6 +159,7 @@ FileHead lock_file(const pg_uuid_t& file_id, const pg_uuid_t& session_id, bool f
     h.path = r.text(0, 6);
     h.normalized_path = r.text(0, 7);
     h.updated_at = r.int8(0, 11);
+    h.head_clock = r.text(0, 12);
     h.locked_by_other = !r.isnull(0, 8);
     if (h.locked_by_other) {
         h.lock_session = r.uuid(0, 8);
@@ -202,22 +272,42 @@ std::optional<int32> version_with_hash(const FileHead& h, const std::string& has
     return r.int4(0, 0);
 }
 
+// Newest version whose clock the given clock dominates (the base of an offline edit).
+std::optional<int32> version_dominated_by(const FileHead& h, const std::string& clock) {
+    static Statement q(
+        "SELECT max(v.version) FROM concurrent_edit.file_versions v "
+        "WHERE v.project_id = $1 AND v.file_id = $2 "
+        "  AND v.vector_clock OPERATOR(concurrent_edit.<=) $3::concurrent_edit.vclock",
+        {UUIDOID, UUIDOID, TEXTOID});
+    Rows r = q.run({uuid_datum(h.project_id), uuid_datum(h.id), text_datum(clock)});
+    if (r.isnull(0, 0)) return std::nullopt;
+    return r.int4(0, 0);
+}
+
 }  // namespace
 
 // Appends version head+1 and moves the head. Returns the new version number.
 int32 append_version(const FileHead& h, std::string_view content, const std::string& hash,
-                     const pg_uuid_t& author, const pg_uuid_t& session_id) {
+                     const pg_uuid_t& author, const pg_uuid_t& session_id, const std::string* client_clock,
+                     std::string* clock_out) {
     static Statement q(
         "WITH v AS (INSERT INTO concurrent_edit.file_versions "
-        "    (project_id, file_id, version, content, content_hash, created_by, session_id) "
-        "    VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING version) "
-        "UPDATE concurrent_edit.files SET head_version = $3, head_hash = $5, updated_by = $6, updated_at = now() "
+        "    (project_id, file_id, version, content, content_hash, created_by, session_id, vector_clock) "
+        "    VALUES ($1, $2, $3, $4, $5, $6, $7, $8::concurrent_edit.vclock) RETURNING version) "
+        "UPDATE concurrent_edit.files SET head_version = $3, head_hash = $5, head_clock = $8::concurrent_edit.vclock, "
+        "    updated_by = $6, updated_at = now() "
         "WHERE project_id = $1 AND id = $2",
-        {UUIDOID, UUIDOID, INT4OID, TEXTOID, TEXTOID, UUIDOID, UUIDOID});
+        {UUIDOID, UUIDOID, INT4OID, TEXTOID, TEXTOID, UUIDOID, UUIDOID, TEXTOID});
     int32 version = h.head_version + 1;
+    // The writing actor is server-side (the session, else the author), not the
+    // client's device, so clocks stay small.
+    ce::VClock clock = ce::VClock::parse(h.head_clock.empty() ? "{}" : h.head_clock);
+    if (client_clock != nullptr) clock.merge(ce::VClock::parse(*client_clock));
+    clock.increment(uuid_to_string(uuid_is_null(session_id) ? author : session_id));
+    std::string clock_text = clock.to_text();
     q.run({uuid_datum(h.project_id), uuid_datum(h.id), Int32GetDatum(version), text_datum(content),
-           text_datum(hash), uuid_datum(author), uuid_datum(session_id)},
-          uuid_is_null(session_id) ? "      n" : "");
+           text_datum(hash), uuid_datum(author), uuid_datum(session_id), text_datum(clock_text)},
+          uuid_is_null(session_id) ? "      n " : "");
     ChangeEvent ev;
     ev.event = "version";
     ev.project_id = h.project_id;
@@ -228,6 +318,7 @@ int32 append_version(const FileHead& h, std::string_view content, const std::str
     ev.version = version;
     ev.content_hash = hash;
     queue_change(std::move(ev));
+    if (clock_out != nullptr) *clock_out = std::move(clock_text);
     return version;
 }
 
@@ -281,7 +372,7 @@ pg_uuid_t record_conflict(const FileHead& h, const char* kind, int32 base_versio
 // write()
 
 WriteOutcome write_file(const WriteRequest& req) {
-    FileHead h = lock_file(req.file_id, req.session.null ? pg_uuid_t{} : req.session.value, true);
+    FileHead h = lock_file(req.file_id, req.session.null ? pg_uuid_t{} : req.session.value);
     pg_uuid_t author = resolve_author(req.author, req.session, h.project_id, nullptr);
     pg_uuid_t session_id = req.session.null ? pg_uuid_t{} : req.session.value;
     const char* sname = strategy_name(req.strategy);
@@ -290,6 +381,7 @@ WriteOutcome write_file(const WriteRequest& req) {
     out.file_id = h.id;
     out.head_version = h.head_version;
     out.strategy = sname;
+    out.vector_clock = h.head_clock;  // replaced when a version is written
 
     if (h.deleted) {
         if (req.strategy == Strategy::fail_fast)
@@ -332,9 +424,22 @@ WriteOutcome write_file(const WriteRequest& req) {
     if (req.expected_hash) {
         current = *req.expected_hash == h.head_hash && (!base || *base == h.head_version);
         if (!current && !base) base = version_with_hash(h, *req.expected_hash);
-    } else {
+    } else if (base) {
         current = *base == h.head_version;
+    } else {
+        // Only the client's clock: a clock that dominates the head's fast-forwards;
+        // otherwise the base is the newest version the client's clock dominates.
+        ce::Relation rel = ce::compare(ce::VClock::parse(*req.client_clock),
+                                       ce::VClock::parse(h.head_clock.empty() ? "{}" : h.head_clock));
+        current = ce::dominates(rel);
+        if (!current) base = version_dominated_by(h, *req.client_clock);
+        if (!current && !base)
+            throw SqlError(CE_ERRCODE_VERSION_NOT_FOUND,
+                           "no version of file " + uuid_to_string(h.id) + " precedes the client's clock",
+                           head_detail(h, std::nullopt, std::nullopt),
+                           "Pass the vector_clock of the version the edit started from (read() returns it).");
     }
+    const std::string* client_clock = req.client_clock ? &*req.client_clock : nullptr;
 
     std::string new_hash = sha256_hex(req.content);
     out.base_version = base.value_or(0);
@@ -346,7 +451,8 @@ WriteOutcome write_file(const WriteRequest& req) {
             out.version = h.head_version;
         } else {
             out.status = "written";
-            out.version = append_version(h, req.content, new_hash, author, session_id);
+            out.version = append_version(h, req.content, new_hash, author, session_id, client_clock,
+                                         &out.vector_clock);
         }
         out.content = std::string(req.content);
         out.content_hash = new_hash;
@@ -375,7 +481,8 @@ WriteOutcome write_file(const WriteRequest& req) {
             out.version = h.head_version;
         } else {
             out.status = "overwritten";
-            out.version = append_version(h, req.content, new_hash, author, session_id);
+            out.version = append_version(h, req.content, new_hash, author, session_id, client_clock,
+                                         &out.vector_clock);
         }
         out.content = std::string(req.content);
         out.content_hash = new_hash;
@@ -404,6 +511,7 @@ WriteOutcome write_file(const WriteRequest& req) {
     opts.base_label = "version " + std::to_string(*base);
     opts.theirs_label = "proposed";
     opts.style = conflict_style();
+    opts.algorithm = diff_algorithm();
     switch (req.strategy) {
         case Strategy::keep_both: opts.favor = ce::MergeFavor::union_; break;
         case Strategy::queue: opts.favor = ce::MergeFavor::theirs; break;
@@ -439,7 +547,8 @@ WriteOutcome write_file(const WriteRequest& req) {
         out.version = h.head_version;
     } else {
         out.status = "merged";
-        out.version = append_version(h, m.content, merged_hash, author, session_id);
+        out.version = append_version(h, m.content, merged_hash, author, session_id, client_clock,
+                                     &out.vector_clock);
     }
     out.content = std::move(m.content);
     out.content_hash = merged_hash;
@@ -453,8 +562,8 @@ Datum write_result_datum(FunctionCallInfo fcinfo, const WriteOutcome& o) {
             ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("write_result type expected")));
         return BlessTupleDesc(d);
     });
-    Datum values[10];
-    bool nulls[10] = {false};
+    Datum values[11];
+    bool nulls[11] = {false};
     values[0] = text_datum(o.status);
     values[1] = Int32GetDatum(o.version);
     values[2] = text_datum(o.content_hash);
@@ -465,6 +574,11 @@ Datum write_result_datum(FunctionCallInfo fcinfo, const WriteOutcome& o) {
     if (o.base_version > 0) values[7] = Int32GetDatum(o.base_version); else nulls[7] = true;
     values[8] = Int32GetDatum(o.head_version);
     values[9] = text_datum(o.strategy);
+    if (o.vector_clock.empty()) {
+        nulls[10] = true;
+    } else {
+        values[10] = vclock_datum(ce::VClock::parse(o.vector_clock).encode());
+    }
     Datum* v = values;
     bool* n = nulls;
     return pg_call([desc, v, n] { return HeapTupleGetDatum(heap_form_tuple(desc, v, n)); });
@@ -487,10 +601,17 @@ CE_FUNCTION(ce_write) {
     TextArg expected_hash = text_arg(fcinfo, 6, "expected_hash", 256, true);
     bool has_edited_at = PG_NARGS() > 7 && !PG_ARGISNULL(7);
     int64 edited_at = has_edited_at ? PG_GETARG_TIMESTAMPTZ(7) : 0;
-    if (!has_base && expected_hash.isnull)
+    const char* clock_data = nullptr;
+    std::size_t clock_len = 0;
+    if (PG_NARGS() > 8 && !PG_ARGISNULL(8)) {
+        struct varlena* v = PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(8));
+        clock_data = VARDATA_ANY(v);
+        clock_len = VARSIZE_ANY_EXHDR(v);
+    }
+    if (!has_base && expected_hash.isnull && clock_data == nullptr)
         ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-                        errmsg("base_version or expected_hash is required"),
-                        errhint("Pass the version (or the content_hash) your edit started from.")));
+                        errmsg("base_version, expected_hash or client_clock is required"),
+                        errhint("Pass the version (or the content_hash, or the vector clock) your edit started from.")));
     return guard([&]() -> Datum {
         WriteRequest req;
         req.file_id = file_id.value;
@@ -501,6 +622,8 @@ CE_FUNCTION(ce_write) {
         req.strategy = parse_strategy(strategy.view());
         if (!expected_hash.isnull) req.expected_hash = std::string(expected_hash.view());
         if (has_edited_at) req.edited_at = edited_at;
+        if (clock_data != nullptr)
+            req.client_clock = ce::VClock::decode(std::string_view(clock_data, clock_len)).to_text();
         Spi spi;
         WriteOutcome o = write_file(req);
         spi.finish();
@@ -602,9 +725,11 @@ CE_FUNCTION(ce_create_file) {
                                "Choose another id, or omit file_id to have one generated.");
         }
         static Statement ins_v(
-            "INSERT INTO concurrent_edit.file_versions (project_id, file_id, version, content, content_hash, "
-            "    created_by, session_id) VALUES ($1, $2, 1, $3, $4, $5, $6)",
-            {UUIDOID, UUIDOID, TEXTOID, TEXTOID, UUIDOID, UUIDOID});
+            "WITH v AS (INSERT INTO concurrent_edit.file_versions (project_id, file_id, version, content, "
+            "    content_hash, created_by, session_id, vector_clock) "
+            "    VALUES ($1, $2, 1, $3, $4, $5, $6, $7::concurrent_edit.vclock) RETURNING 1) "
+            "UPDATE concurrent_edit.files SET head_clock = $7::concurrent_edit.vclock WHERE project_id = $1 AND id = $2",
+            {UUIDOID, UUIDOID, TEXTOID, TEXTOID, UUIDOID, UUIDOID, TEXTOID});
         pg_uuid_t id{};
         try {
             Rows r = ins.run({uuid_datum(project.value), text_datum(path.view()), text_datum(hash), uuid_datum(who),
@@ -618,9 +743,11 @@ CE_FUNCTION(ce_create_file) {
                 throw_path_conflict(project.value, std::string(path.view()), normalized, std::nullopt);
             throw;
         }
+        ce::VClock clock;
+        clock.increment(uuid_to_string(session.null ? who : session.value));
         ins_v.run({uuid_datum(project.value), uuid_datum(id), text_datum(content.view()), text_datum(hash),
-                   uuid_datum(who), uuid_datum(session.value)},
-                  session.null ? "     n" : "");
+                   uuid_datum(who), uuid_datum(session.value), text_datum(clock.to_text())},
+                  session.null ? "     n " : "");
         ChangeEvent ev;
         ev.event = "created";
         ev.project_id = project.value;
@@ -649,7 +776,7 @@ CE_FUNCTION(ce_delete_file) {
     return guard([&]() -> Datum {
         Spi spi;
         pg_uuid_t sid = session.null ? pg_uuid_t{} : session.value;
-        FileHead h = lock_file(file_id.value, sid, true);
+        FileHead h = lock_file(file_id.value, sid);
         pg_uuid_t who = resolve_author(author, session, h.project_id, nullptr);
         if (h.deleted)
             throw SqlError(CE_ERRCODE_FILE_DELETED, "file " + uuid_to_string(h.id) + " is already deleted",
@@ -724,7 +851,7 @@ CE_FUNCTION(ce_rename_file) {
         std::string normalized = ce::normalize_path(new_path.view());
         Spi spi;
         pg_uuid_t sid = session.null ? pg_uuid_t{} : session.value;
-        FileHead h = lock_file(file_id.value, sid, true);
+        FileHead h = lock_file(file_id.value, sid);
         pg_uuid_t who = resolve_author(author, session, h.project_id, nullptr);
         if (h.deleted)
             throw SqlError(CE_ERRCODE_FILE_DELETED, "file " + uuid_to_string(h.id) + " was deleted",
@@ -793,7 +920,7 @@ CE_FUNCTION(ce_resolve_conflict) {
         std::string kind = c.text(0, 2);
         int32 ours_version = c.int4(0, 4);
 
-        FileHead h = lock_file(file, pg_uuid_t{}, true);
+        FileHead h = lock_file(file, pg_uuid_t{});
         std::string hash = ce::sha256_hex(content.view());
         int32 version = h.head_version;
         if (h.deleted) {
@@ -818,6 +945,7 @@ CE_FUNCTION(ce_resolve_conflict) {
             opts.ours_label = "version " + std::to_string(h.head_version);
             opts.base_label = "version " + std::to_string(ours_version);
             opts.theirs_label = "resolution";
+            opts.algorithm = diff_algorithm();
             ce::MergeResult m = ce::merge3(base->content, head->content, content.view(), opts);
             if (!m.clean)
                 throw SqlError(CE_ERRCODE_STALE_VERSION,

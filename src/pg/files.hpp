@@ -32,13 +32,17 @@ struct FileHead {
     std::string updated_at_json;  // JSON string literal (quoted ISO 8601)
     int64 updated_at = 0;         // TimestampTz
     std::string path, normalized_path;
+    std::string head_clock;        // vclock text of the head version ("{}" when unknown)
     bool locked_by_other = false;  // an unexpired exclusive lock of another session
     pg_uuid_t lock_session{}, lock_holder{};
     std::string lock_expires_json;
 };
-// Reads the file row and locks it (FOR UPDATE, or FOR SHARE when !for_update).
-// VC007 when it does not exist. `session_id` is the caller's (its own lock is not "other").
-FileHead lock_file(const pg_uuid_t& file_id, const pg_uuid_t& session_id, bool for_update);
+// Locks the file for writing (wait-die against deadlocks between transactions
+// writing several files; 40001 for the younger) and reads its row FOR NO KEY
+// UPDATE. VC007 when it does not exist. `session_id` is the caller's (its own
+// lock is not "other").
+FileHead lock_file(const pg_uuid_t& file_id, const pg_uuid_t& session_id);
+void register_file_callbacks();
 // JSON DETAIL of refusals: file_id, expected_version, current_version, current_hash,
 // last_modified_by, last_modified_at (the seed's CONCURRENT_MODIFICATION data).
 std::string head_detail(const FileHead& h, std::optional<int32> expected_version,
@@ -57,8 +61,12 @@ pg_uuid_t resolve_author(const UuidArg& author, const UuidArg& session, const pg
                          std::optional<SessionInfo>* session_out);
 
 // Appends version head+1 with this content and moves the head; queues the event.
+// Its vector clock is the head's clock merged with `client_clock` (if any),
+// incremented for the writing actor (the session, else the author). Returns the
+// new version; *clock_out receives its clock text.
 int32 append_version(const FileHead& h, std::string_view content, const std::string& hash,
-                     const pg_uuid_t& author, const pg_uuid_t& session_id);
+                     const pg_uuid_t& author, const pg_uuid_t& session_id,
+                     const std::string* client_clock = nullptr, std::string* clock_out = nullptr);
 // Records a conflict (kind content/delete/rename) and queues the event; returns its id.
 pg_uuid_t record_conflict(const FileHead& h, const char* kind, int32 base_version, std::string_view theirs,
                           const char* strategy, const std::string& details, const pg_uuid_t& author,
@@ -72,6 +80,7 @@ struct WriteRequest {
     UuidArg author, session;
     Strategy strategy = Strategy::merge;
     std::optional<int64> edited_at;  // TimestampTz of the client's edit (strategy timestamp)
+    std::optional<std::string> client_clock;  // vclock text the client's edit descends from
 };
 
 struct WriteOutcome {
@@ -86,6 +95,7 @@ struct WriteOutcome {
     int32 base_version = 0;
     int32 head_version = 0;
     std::string strategy;
+    std::string vector_clock;  // clock of `version`
 };
 
 // The whole write() inside an SPI connection (used by write() and commit_draft()).

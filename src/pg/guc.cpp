@@ -26,7 +26,12 @@ namespace {
 int guc_conflict_style = 0;
 const struct config_enum_entry conflict_style_options[] = {
     {"merge", 0, false}, {"diff3", 1, false}, {"zdiff3", 2, false}, {nullptr, 0, false}};
+int guc_diff_algorithm = 0;
+const struct config_enum_entry diff_algorithm_options[] = {
+    {"myers", 0, false}, {"dtl", 1, false}, {nullptr, 0, false}};
 }  // namespace
+
+DiffAlgorithm diff_algorithm() { return guc_diff_algorithm == 1 ? DiffAlgorithm::dtl_onp : DiffAlgorithm::myers; }
 
 MergeStyle conflict_style() {
     switch (guc_conflict_style) {
@@ -48,6 +53,11 @@ void define_gucs() {
         "Conflict marker style of the text write() returns for a conflict.",
         "merge (ours/theirs), diff3 (with the base) or zdiff3, as in git.",
         &guc_conflict_style, 0, conflict_style_options, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomEnumVariable(
+        "concurrent_edit.diff_algorithm", "Line diff core of merges and diffs: myers (git's) or dtl.",
+        "myers reproduces git merge-file and git diff byte for byte; dtl uses the dtl library's O(NP) "
+        "algorithm, which may choose another of several equally short edit scripts.",
+        &guc_diff_algorithm, 0, diff_algorithm_options, PGC_USERSET, 0, nullptr, nullptr, nullptr);
     DefineCustomIntVariable(
         "concurrent_edit.lock_ttl", "Lifetime of a file lock when acquire_lock() is given no ttl.",
         "A lock lapses at acquired time + ttl unless extended; an expired lock never blocks anyone.",

@@ -14,6 +14,8 @@ inline std::size_t max_input_bytes() { return static_cast<std::size_t>(guc_max_i
 
 // concurrent_edit.conflict_style: marker style of conflicts returned by write().
 MergeStyle conflict_style();
+// concurrent_edit.diff_algorithm: the line diff core (myers = git's, or dtl).
+DiffAlgorithm diff_algorithm();
 
 // Locks: default and largest TTL (seconds).
 extern int guc_lock_ttl_s;

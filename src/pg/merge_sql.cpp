@@ -69,6 +69,7 @@ CE_FUNCTION(ce_merge3) {
         options.base_label = to_string(base_label);
         options.theirs_label = to_string(theirs_label);
         options.marker_size = marker_size;
+        options.algorithm = ce::pg::diff_algorithm();
         ce::MergeResult r = ce::merge3(base.view(), ours.view(), theirs.view(), options);
         Datum values[3] = {ce::pg::text_datum(r.content), BoolGetDatum(r.clean),
                            Int32GetDatum(r.conflicts)};
@@ -86,7 +87,7 @@ CE_FUNCTION(ce_merge_conflicts) {
     ce::pg::TextArg theirs = ce::pg::text_arg(fcinfo, 2, "theirs", max);
     return ce::pg::guard([&]() -> Datum {
         std::vector<ce::ConflictRegion> regions =
-            ce::merge_conflict_regions(base.view(), ours.view(), theirs.view());
+            ce::merge_conflict_regions(base.view(), ours.view(), theirs.view(), ce::pg::diff_algorithm());
         init_srf(fcinfo);
         int n = 0;
         for (const ce::ConflictRegion& r : regions) {
@@ -116,7 +117,7 @@ CE_FUNCTION(ce_changes_overlap) {
     ce::pg::TextArg proposed = ce::pg::text_arg(fcinfo, 2, "proposed", max);
     return ce::pg::guard([&]() -> Datum {
         std::vector<ce::ConflictRegion> regions =
-            ce::merge_conflict_regions(base.view(), current.view(), proposed.view());
+            ce::merge_conflict_regions(base.view(), current.view(), proposed.view(), ce::pg::diff_algorithm());
         init_srf(fcinfo);
         for (const ce::ConflictRegion& r : regions) {
             Datum values[6] = {Int32GetDatum(r.base_start),   Int32GetDatum(r.base_count),
@@ -139,7 +140,8 @@ CE_FUNCTION(ce_diff) {
     ce::pg::TextArg new_label = ce::pg::text_arg(fcinfo, 4, "new_label", kMaxLabelBytes);
     return ce::pg::guard([&]() -> Datum {
         return ce::pg::text_datum(ce::unified_diff(old_text.view(), new_text.view(), context,
-                                                   old_label.view(), new_label.view()));
+                                                   old_label.view(), new_label.view(),
+                                                   ce::pg::diff_algorithm()));
     });
 }
 
@@ -149,7 +151,7 @@ CE_FUNCTION(ce_diff_stat) {
     ce::pg::TextArg old_text = ce::pg::text_arg(fcinfo, 0, "old", max);
     ce::pg::TextArg new_text = ce::pg::text_arg(fcinfo, 1, "new", max);
     return ce::pg::guard([&]() -> Datum {
-        ce::DiffStat s = ce::diff_stat(old_text.view(), new_text.view());
+        ce::DiffStat s = ce::diff_stat(old_text.view(), new_text.view(), ce::pg::diff_algorithm());
         Datum values[2] = {Int32GetDatum(static_cast<int32>(s.lines_added)),
                            Int32GetDatum(static_cast<int32>(s.lines_removed))};
         bool nulls[2] = {false, false};
@@ -173,7 +175,7 @@ CE_FUNCTION(ce_resolve) {
     return ce::pg::guard([&]() -> Datum {
         ce::Resolution r = ce::resolve(strategy.view(), base.view(), ours.view(), theirs.view(),
                                        has_ours_at ? &ours_at : nullptr,
-                                       has_theirs_at ? &theirs_at : nullptr);
+                                       has_theirs_at ? &theirs_at : nullptr, ce::pg::diff_algorithm());
         Datum values[5] = {ce::pg::text_datum(r.content), ce::pg::text_datum(r.strategy),
                            BoolGetDatum(r.auto_resolved),
                            BoolGetDatum(r.manual_intervention_required), Int32GetDatum(r.conflicts)};

@@ -7,6 +7,7 @@
 #include "concurrent_edit/sha256.hpp"
 #include "pg/boundary.hpp"
 #include "pg/changes.hpp"
+#include "pg/files.hpp"
 #include "pg/guc.hpp"
 #include "pg/shared.hpp"
 #include "pg/worker.hpp"
@@ -20,6 +21,7 @@ void _PG_init(void) {
     ce::set_interrupt_hook(&ce::pg::check_interrupts);
     ce::pg::define_gucs();
     ce::pg::register_change_callbacks();
+    ce::pg::register_file_callbacks();
     if (process_shared_preload_libraries_in_progress) {
         ce::pg::install_shmem_hooks();
         ce::pg::register_worker();

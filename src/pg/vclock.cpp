@@ -13,6 +13,7 @@
 
 #include "concurrent_edit/vclock.hpp"
 #include "pg/boundary.hpp"
+#include "pg/vclock.hpp"
 #include "pg/guc.hpp"
 
 extern "C" {
@@ -22,6 +23,24 @@ extern "C" {
 #include "utils/array.h"
 #include "utils/selfuncs.h"
 }
+
+namespace ce::pg {
+
+// A vclock Datum holding `encoded` (the core's canonical encoding).
+Datum vclock_datum(std::string_view encoded) {
+    const char* p = encoded.data();
+    std::size_t len = encoded.size();
+    return pg_call([p, len] {
+        auto* v = static_cast<struct varlena*>(palloc(VARHDRSZ + len));
+        SET_VARSIZE(v, VARHDRSZ + len);
+        memcpy(VARDATA(v), p, len);
+        return PointerGetDatum(v);
+    });
+}
+
+}  // namespace ce::pg
+
+using ce::pg::vclock_datum;
 
 namespace {
 
@@ -65,18 +84,6 @@ char* utf8_to_server(const char* p, std::size_t len) {
     s[len] = '\0';
     if (!utf8_database()) s = pg_any_to_server(s, static_cast<int>(len), PG_UTF8);
     return s;
-}
-
-// A vclock Datum holding `encoded` (the core's canonical encoding).
-Datum vclock_datum(std::string_view encoded) {
-    const char* p = encoded.data();
-    std::size_t len = encoded.size();
-    return ce::pg::pg_call([p, len] {
-        auto* v = static_cast<struct varlena*>(palloc(VARHDRSZ + len));
-        SET_VARSIZE(v, VARHDRSZ + len);
-        memcpy(VARDATA(v), p, len);
-        return PointerGetDatum(v);
-    });
 }
 
 // A vclock Datum from its binary form, validated strictly.

@@ -15,6 +15,7 @@ CREATE TABLE concurrent_edit.files (
         GENERATED ALWAYS AS (concurrent_edit.normalize_path(path)) STORED,
     head_version    integer     NOT NULL DEFAULT 1,
     head_hash       text        NOT NULL,
+    head_clock      concurrent_edit.vclock,
     deleted_at      timestamptz,
     deleted_by      uuid,
     created_by      uuid        NOT NULL,
@@ -34,6 +35,7 @@ COMMENT ON COLUMN concurrent_edit.files.path IS 'Path as the client spelled it.'
 COMMENT ON COLUMN concurrent_edit.files.normalized_path IS 'normalize_path(path); unique per project among live files.';
 COMMENT ON COLUMN concurrent_edit.files.head_version IS 'Latest version number (file_versions.version).';
 COMMENT ON COLUMN concurrent_edit.files.head_hash IS 'content_hash of the head version: the ETag for expected_hash.';
+COMMENT ON COLUMN concurrent_edit.files.head_clock IS 'Vector clock of the head version (a copy of its file_versions.vector_clock).';
 COMMENT ON COLUMN concurrent_edit.files.deleted_at IS 'When the file was deleted; NULL while live.';
 COMMENT ON COLUMN concurrent_edit.files.deleted_by IS 'Who deleted the file.';
 COMMENT ON COLUMN concurrent_edit.files.created_by IS 'Author of version 1.';

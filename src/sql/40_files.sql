@@ -113,7 +113,8 @@ CREATE TYPE concurrent_edit.write_result AS (
     file_id      uuid,
     base_version integer,
     head_version integer,
-    strategy     text
+    strategy     text,
+    vector_clock concurrent_edit.vclock
 );
 COMMENT ON TYPE concurrent_edit.write_result IS
     'Result of write(): status written | unchanged | merged | conflict | overwritten | rejected, the version now at the head (or the head that was met), its hash and content (the marked-up text for a conflict), the conflict id and count.';
@@ -127,6 +128,7 @@ COMMENT ON COLUMN concurrent_edit.write_result.file_id IS 'The file.';
 COMMENT ON COLUMN concurrent_edit.write_result.base_version IS 'The version the write was based on (resolved from expected_hash when needed).';
 COMMENT ON COLUMN concurrent_edit.write_result.head_version IS 'The head version the write met.';
 COMMENT ON COLUMN concurrent_edit.write_result.strategy IS 'Strategy used.';
+COMMENT ON COLUMN concurrent_edit.write_result.vector_clock IS 'Vector clock of version (keep it to write offline from this version with client_clock).';
 
 CREATE FUNCTION concurrent_edit.channel_name(project_id uuid) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
@@ -146,13 +148,14 @@ COMMENT ON FUNCTION concurrent_edit.create_file(uuid, text, text, uuid, uuid, uu
 CREATE FUNCTION concurrent_edit.write(file_id uuid, content text, base_version integer,
                                       author uuid DEFAULT NULL, session_id uuid DEFAULT NULL,
                                       strategy text DEFAULT 'merge', expected_hash text DEFAULT NULL,
-                                      edited_at timestamptz DEFAULT NULL)
+                                      edited_at timestamptz DEFAULT NULL,
+                                      client_clock concurrent_edit.vclock DEFAULT NULL)
     RETURNS concurrent_edit.write_result
     AS 'MODULE_PATHNAME', 'ce_write'
     LANGUAGE C VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION concurrent_edit.write(uuid, text, integer, uuid, uuid, text, text, timestamptz) IS
-    'Writes a new version based on base_version (and/or expected_hash, an ETag). Current base: written. Stale base: handled by strategy merge (three-way merge: merged, or conflict recorded and returned), fail-fast (VC001), last-write-wins, first-write-wins, keep-both, timestamp or queue. edited_at (default now) is when the client made the edit, compared with the head by strategy timestamp. See docs/reference/files.md.';
+COMMENT ON FUNCTION concurrent_edit.write(uuid, text, integer, uuid, uuid, text, text, timestamptz, concurrent_edit.vclock) IS
+    'Writes a new version based on base_version (and/or expected_hash, an ETag). Current base: written. Stale base: handled by strategy merge (three-way merge: merged, or conflict recorded and returned), fail-fast (VC001), last-write-wins, first-write-wins, keep-both, timestamp or queue. edited_at (default now) is when the client made the edit, compared with the head by strategy timestamp. client_clock (instead of a base version): the vector clock the edit descends from; the base is the newest version it dominates, a clock dominating the head fast-forwards. See docs/reference/files.md.';
 
 CREATE TYPE concurrent_edit.read_result AS (
     content      text,
@@ -161,9 +164,11 @@ CREATE TYPE concurrent_edit.read_result AS (
     created_by   uuid,
     created_at   timestamptz,
     path         text,
-    deleted_at   timestamptz
+    deleted_at   timestamptz,
+    vector_clock concurrent_edit.vclock
 );
 COMMENT ON TYPE concurrent_edit.read_result IS 'Result of read(): a version of a file.';
+COMMENT ON COLUMN concurrent_edit.read_result.vector_clock IS 'Vector clock of the version (pass it as write(client_clock) to write from it offline).';
 COMMENT ON COLUMN concurrent_edit.read_result.content IS 'Text of the version.';
 COMMENT ON COLUMN concurrent_edit.read_result.version IS 'Version number.';
 COMMENT ON COLUMN concurrent_edit.read_result.content_hash IS 'content_hash(content), the ETag for write(expected_hash).';
@@ -188,7 +193,7 @@ BEGIN
         RAISE EXCEPTION 'file % does not exist', read.file_id USING ERRCODE = 'VC007';
     END IF;
     RETURN QUERY
-        SELECT v.content, v.version, v.content_hash, v.created_by, v.created_at, f.path, f.deleted_at
+        SELECT v.content, v.version, v.content_hash, v.created_by, v.created_at, f.path, f.deleted_at, v.vector_clock
         FROM concurrent_edit.file_versions v
         WHERE v.project_id = f.project_id AND v.file_id = f.id
           AND v.version = coalesce(read.version, f.head_version);
@@ -204,7 +209,7 @@ COMMENT ON FUNCTION concurrent_edit.read(uuid, integer) IS
 
 CREATE FUNCTION concurrent_edit.history(file_id uuid)
     RETURNS TABLE (version integer, content_hash text, created_by uuid, created_at timestamptz,
-                   session_id uuid, bytes integer, is_head boolean)
+                   session_id uuid, bytes integer, is_head boolean, vector_clock concurrent_edit.vclock)
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -217,7 +222,7 @@ BEGIN
     END IF;
     RETURN QUERY
         SELECT v.version, v.content_hash, v.created_by, v.created_at, v.session_id,
-               pg_catalog.octet_length(v.content), v.version = f.head_version
+               pg_catalog.octet_length(v.content), v.version = f.head_version, v.vector_clock
         FROM concurrent_edit.file_versions v
         WHERE v.project_id = f.project_id AND v.file_id = f.id
         ORDER BY v.version;
@@ -393,3 +398,39 @@ END
 $$;
 COMMENT ON FUNCTION concurrent_edit.changes_since(uuid, bigint, integer) IS
     'Events of a project after a cursor, in order (the same events NOTIFY sent): a client that was disconnected catches up from the last cursor it saw (0 for all). VC012 if that cursor was pruned.';
+
+CREATE FUNCTION concurrent_edit.prune_changes(older_than interval DEFAULT '30 days', project_id uuid DEFAULT NULL)
+    RETURNS bigint
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record;
+    n bigint := 0;
+    k bigint;
+BEGIN
+    IF prune_changes.older_than IS NULL OR prune_changes.older_than < interval '0' THEN
+        RAISE EXCEPTION 'older_than must be a non-negative interval' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOR r IN
+        SELECT f.project_id, max(l.cursor) AS upto
+        FROM concurrent_edit.change_feeds f
+        JOIN concurrent_edit.change_log l ON l.project_id = f.project_id
+        WHERE (prune_changes.project_id IS NULL OR f.project_id = prune_changes.project_id)
+          AND l.created_at < now() - prune_changes.older_than
+        GROUP BY f.project_id
+        ORDER BY f.project_id
+    LOOP
+        -- The feed row lock keeps sequencers of the project out while we cut.
+        PERFORM 1 FROM concurrent_edit.change_feeds f WHERE f.project_id = r.project_id FOR UPDATE;
+        DELETE FROM concurrent_edit.change_log l WHERE l.project_id = r.project_id AND l.cursor <= r.upto;
+        GET DIAGNOSTICS k = ROW_COUNT;
+        UPDATE concurrent_edit.change_feeds f SET pruned_through = greatest(f.pruned_through, r.upto)
+        WHERE f.project_id = r.project_id;
+        n := n + k;
+    END LOOP;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION concurrent_edit.prune_changes(interval, uuid) IS
+    'Administrators: deletes change feed events older than older_than (of one project or all) and records up to which cursor the feed was pruned; changes_since() then refuses older cursors with VC012. Returns how many events were deleted.';

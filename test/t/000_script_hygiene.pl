@@ -14,7 +14,7 @@ close $fh;
 (my $code = $sql) =~ s/--[^\n]*//g;
 
 unlike($code, qr/\bOR\s+REPLACE\b/i, 'no CREATE OR REPLACE');
-unlike($code, qr/\bIF\s+NOT\s+EXISTS\b/i, 'no IF NOT EXISTS');
+unlike($code, qr/\b(?:CREATE|ADD)\s+(?:\w+\s+){0,3}IF\s+NOT\s+EXISTS\b/i, 'no CREATE ... IF NOT EXISTS');
 like($sql, qr/\\quit/, 'refuses to be run from psql');
 
 my @unqualified = ($code =~ /\bCREATE\s+(?:TABLE|FUNCTION|AGGREGATE|TYPE|OPERATOR\s+CLASS|OPERATOR\s+FAMILY|VIEW|SEQUENCE|PROCEDURE)\s+(?!concurrent_edit\.)(\S+)/gi);

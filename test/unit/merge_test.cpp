@@ -267,3 +267,28 @@ TEST(Merge, ManyConflictsInALargeFileStayLinear) {
     EXPECT_EQ(r.conflicts, 20000);
     EXPECT_EQ(r.regions[19999].base, "line 199995\n");
 }
+
+// concurrent_edit.diff_algorithm = dtl: the merge built on dtl's O(NP) edit scripts
+// agrees with the default core wherever the shortest edit script is unique.
+TEST(MergeDtlCore, SeedScenariosAgreeWithDefaultCore) {
+    ce::MergeOptions dtl;
+    dtl.algorithm = ce::DiffAlgorithm::dtl_onp;
+    const char* base = "Line 1\nLine 2\nLine 3\nLine 4\nLine 5\n";
+    struct Case {
+        const char* ours;
+        const char* theirs;
+    } cases[] = {
+        {"Line 1\nLine 2A\nLine 3\nLine 4\nLine 5\n", "Line 1\nLine 2\nLine 3\nLine 4B\nLine 5\n"},  // merges
+        {"Line 1\nLine 2A\nLine 3\nLine 4\nLine 5\n", "Line 1\nLine 2B\nLine 3\nLine 4\nLine 5\n"},  // conflict
+        {"Line 1\nLine 2\nLine 3A\nLine 4\nLine 5\n", "Line 1\nNew\nLine 2\nLine 3\nLine 4\nLine 5\n"},  // insert above
+    };
+    for (const auto& c : cases) {
+        ce::MergeResult a = ce::merge3(base, c.ours, c.theirs);
+        ce::MergeResult b = ce::merge3(base, c.ours, c.theirs, dtl);
+        EXPECT_EQ(a.content, b.content);
+        EXPECT_EQ(a.clean, b.clean);
+        EXPECT_EQ(a.conflicts, b.conflicts);
+    }
+    EXPECT_EQ(ce::unified_diff("a\nb\nc\n", "a\nB\nc\n", 3, "a", "b", ce::DiffAlgorithm::dtl_onp),
+              ce::unified_diff("a\nb\nc\n", "a\nB\nc\n"));
+}

@@ -1,0 +1,137 @@
+// A small immutable JSON value type with jsonb semantics, a strict parser and a printer.
+//
+// * Values are immutable handles to shared nodes: copying is O(1), and a merge result
+//   shares the unchanged subtrees of its inputs.
+// * Objects hold unique keys in jsonb order: shorter keys first, then bytewise
+//   (key_less). Duplicate keys given to Value::object() or the parser: the last wins,
+//   as in jsonb.
+// * Numbers keep their exact decimal text (no precision is ever lost) and compare by
+//   numeric value, as jsonb numerics do: 1.0 == 1.00 == 1e0, -0 == 0.
+// * Every node caches its hash (consistent with ==) and its nesting depth. Input
+//   (parser, Builder, merge3) is limited to kMaxDepth levels; no value at all can be
+//   built deeper than kMaxDepth + kDepthHeadroom (ce::Error limit_exceeded), so every
+//   recursion over values is bounded.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ce::json {
+
+// Deepest nesting of arrays and objects accepted as input ([[1]] has depth 2).
+constexpr std::size_t kMaxDepth = 1000;
+// Extra levels values may have beyond kMaxDepth, so that results can wrap input
+// values (a conflict report holds them two levels down).
+constexpr std::size_t kDepthHeadroom = 16;
+
+enum class Kind : std::uint8_t { null, boolean, number, string, array, object };
+
+const char* kind_name(Kind kind) noexcept;
+
+struct Member;
+struct Node;
+
+class Value {
+public:
+    Value() noexcept = default;  // JSON null
+
+    static Value boolean(bool b);
+    // `text` must be a JSON number (RFC 8259 grammar): ce::Error invalid_json otherwise,
+    // out_of_range when its exponent is beyond +-10^9.
+    static Value number(std::string_view text);
+    static Value number(long long n);
+    static Value string(std::string s);  // UTF-8 is not checked here (the parser checks)
+    static Value array(std::vector<Value> items);
+    // Sorts the members into key order; of duplicate keys the last one is kept.
+    static Value object(std::vector<Member> members);
+
+    Kind kind() const noexcept;
+    bool is_null() const noexcept { return kind() == Kind::null; }
+    bool is_bool() const noexcept { return kind() == Kind::boolean; }
+    bool is_number() const noexcept { return kind() == Kind::number; }
+    bool is_string() const noexcept { return kind() == Kind::string; }
+    bool is_array() const noexcept { return kind() == Kind::array; }
+    bool is_object() const noexcept { return kind() == Kind::object; }
+    bool is_container() const noexcept { return is_array() || is_object(); }
+
+    bool as_bool() const noexcept;                // false unless a true boolean
+    const std::string& text() const noexcept;     // string contents or number text; "" otherwise
+    const std::vector<Value>& items() const noexcept;     // array elements; empty otherwise
+    const std::vector<Member>& members() const noexcept;  // object members in key order
+    const Value* find(std::string_view key) const noexcept;  // object member or nullptr
+
+    std::uint64_t hash() const noexcept;  // equal values have equal hashes
+    std::size_t depth() const noexcept;   // 0 for scalars, 1 for [] and {}, ...
+    // True when both handles share one node (then they are identical).
+    bool same_node(const Value& other) const noexcept { return node_ == other.node_; }
+
+private:
+    explicit Value(std::shared_ptr<const Node> node) noexcept : node_(std::move(node)) {}
+    std::shared_ptr<const Node> node_;  // nullptr is JSON null
+};
+
+struct Member {
+    std::string key;
+    Value value;
+};
+
+// jsonb key order: shorter first, then bytewise.
+bool key_less(std::string_view a, std::string_view b) noexcept;
+
+// jsonb equality: numbers by value, strings bytewise, objects by key set and values.
+bool operator==(const Value& a, const Value& b);
+inline bool operator!=(const Value& a, const Value& b) { return !(a == b); }
+// Equal and spelled identically (numbers compared as text: 1.0 is not identical to 1.00).
+bool identical(const Value& a, const Value& b);
+
+// Compares number texts by value (both must be valid JSON numbers).
+bool number_equal(std::string_view a, std::string_view b);
+
+// Prints in jsonb's text style: {"a": 1, "b": [true, null]}. Strings are escaped as in
+// jsonb (", \, and control characters); other bytes are copied as they are.
+std::string to_string(const Value& v);
+
+struct ParseOptions {
+    std::size_t max_bytes = static_cast<std::size_t>(-1);  // larger input: limit_exceeded
+    std::size_t max_depth = kMaxDepth;                     // deeper input: limit_exceeded
+};
+
+// Strict RFC 8259 parser: one value with optional surrounding whitespace, valid UTF-8,
+// no comments, no trailing commas, no NaN/Infinity, no leading zeros. Like jsonb it
+// refuses \u0000 and unpaired surrogate escapes. Errors are ce::Error invalid_json with
+// the byte offset, limit_exceeded for size and depth, out_of_range for exponents.
+Value parse(std::string_view text, const ParseOptions& options = {});
+
+// Builds a value from a stream of events (used by the parser and by the jsonb glue).
+// Enforces the depth limit (limit_exceeded) and ticks the interrupt check.
+class Builder {
+public:
+    explicit Builder(std::size_t max_depth = kMaxDepth);
+    ~Builder();
+    Builder(const Builder&) = delete;
+    Builder& operator=(const Builder&) = delete;
+
+    // `size_hint`: the expected number of elements or members, when known.
+    void begin_array(std::size_t size_hint = 0);
+    void begin_object(std::size_t size_hint = 0);
+    void key(std::string key);  // inside an object, before each member's value
+    void add(Value scalar);     // a scalar (or any complete value) as element or member value
+    void end();                 // closes the innermost array or object
+    bool complete() const noexcept;  // one top-level value is finished
+    Value take();                    // the finished value; invalid_json when incomplete
+
+private:
+    struct Frame;
+    void attach(Value v);
+    std::vector<Frame> stack_;
+    Value root_;
+    bool has_root_ = false;
+    std::size_t max_depth_;
+    std::size_t ticks_ = 0;
+};
+
+}  // namespace ce::json
