@@ -6,8 +6,8 @@
 //
 // Reading an operation: one pg_call per array element copies the fields it needs into
 // a RawOp (plain data pointing into the detoasted jsonb or palloc'd text); the C++
-// side then checks the JSON types and builds a ce::ops::Operation. Results are built
-// as jsonb directly (JsonbWriter), copying the input's operation objects.
+// side then checks the JSON types and builds a ce::ops::Operation. Results are written
+// in jsonb's binary form directly (ops_jsonb.hpp), copying the input's objects.
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -19,6 +19,7 @@
 #include "concurrent_edit/vclock.hpp"
 #include "pg/boundary.hpp"
 #include "pg/guc.hpp"
+#include "pg/ops_jsonb.hpp"
 
 extern "C" {
 #include "mb/pg_wchar.h"
@@ -315,119 +316,6 @@ ce::ops::Priorities read_priorities(Jsonb* jb) {
 // ---------------------------------------------------------------------------
 // Results.
 
-// Builds the result jsonb directly (no JSON text to parse): the writer of
-// ce::ops::write_order / write_resolution. Operations are copied from the input's
-// element containers. Every PostgreSQL call goes through pg_call; the parse state
-// is palloc'd memory of the current context.
-class JsonbWriter {
-public:
-    explicit JsonbWriter(JsonbContainer* input) : input_(input) {}
-
-    void begin_object() { open(WJB_BEGIN_OBJECT, true); }
-    void end_object() { close(WJB_END_OBJECT); }
-    void begin_array() { open(WJB_BEGIN_ARRAY, false); }
-    void end_array() { close(WJB_END_ARRAY); }
-    void key(std::string_view k) { push_string(WJB_KEY, k); }
-    void string(std::string_view v) { push_string(token(), v); }
-    void number(std::int64_t v) {
-        JsonbParseState** st = &state_;
-        JsonbIteratorToken tok = token();
-        ce::pg::pg_call([st, tok, v] {
-            JsonbValue jv;
-            jv.type = jbvNumeric;
-            jv.val.numeric = int64_to_numeric(v);
-            pushJsonbValue(st, tok, &jv);
-        });
-    }
-    void null() {
-        JsonbParseState** st = &state_;
-        JsonbIteratorToken tok = token();
-        ce::pg::pg_call([st, tok] {
-            JsonbValue jv;
-            jv.type = jbvNull;
-            pushJsonbValue(st, tok, &jv);
-        });
-    }
-    // Element `index` of the input array, with the mapped members added.
-    void operation(const std::vector<ce::ops::Operation>&, std::size_t index, const ce::ops::AppliedOp* mapped) {
-        ticker_.tick();
-        JsonbParseState** st = &state_;
-        JsonbContainer* in = input_;
-        uint32 i = static_cast<uint32>(index);
-        JsonbIteratorToken tok = token();
-        if (mapped == nullptr || (!mapped->block_id && !mapped->offset && !mapped->target_block_id)) {
-            ce::pg::pg_call([st, in, i, tok] { pushJsonbValue(st, tok, getIthJsonbValueFromContainer(in, i)); });
-            return;
-        }
-        // The object's members, then the mapped ones (a later duplicate key wins).
-        ce::pg::pg_call([st, in, i] {
-            JsonbValue* e = getIthJsonbValueFromContainer(in, i);
-            JsonbIterator* it = JsonbIteratorInit(e->val.binary.data);
-            JsonbValue v;
-            JsonbIteratorToken t;
-            while ((t = JsonbIteratorNext(&it, &v, true)) != WJB_DONE && t != WJB_END_OBJECT)
-                pushJsonbValue(st, t, t == WJB_KEY || t == WJB_VALUE ? &v : nullptr);
-        });
-        in_object_.push_back(true);
-        if (mapped->block_id) {
-            key("mappedBlockId");
-            string(*mapped->block_id);
-        }
-        if (mapped->offset) {
-            key("mappedOffset");
-            number(*mapped->offset);
-        }
-        if (mapped->target_block_id) {
-            key("mappedTargetBlockId");
-            string(*mapped->target_block_id);
-        }
-        close(WJB_END_OBJECT);
-    }
-
-    Datum result() {
-        JsonbValue* v = result_;
-        return ce::pg::pg_call([v] { return JsonbPGetDatum(JsonbValueToJsonb(v)); });
-    }
-
-private:
-    // WJB_ELEM in an array, WJB_VALUE in an object (after its key).
-    JsonbIteratorToken token() const { return !in_object_.empty() && in_object_.back() ? WJB_VALUE : WJB_ELEM; }
-    void open(JsonbIteratorToken tok, bool object) {
-        JsonbParseState** st = &state_;
-        ce::pg::pg_call([st, tok] { pushJsonbValue(st, tok, nullptr); });
-        in_object_.push_back(object);
-    }
-    void close(JsonbIteratorToken tok) {
-        JsonbParseState** st = &state_;
-        result_ = ce::pg::pg_call([st, tok] { return pushJsonbValue(st, tok, nullptr); });
-        in_object_.pop_back();
-    }
-    void push_string(JsonbIteratorToken tok, std::string_view s) {
-        JsonbParseState** st = &state_;
-        const char* p = s.data();
-        int len = static_cast<int>(s.size());
-        ce::pg::pg_call([st, tok, p, len] {
-            JsonbValue jv;
-            jv.type = jbvString;
-            jv.val.string.val = pnstrdup(p, len);
-            jv.val.string.len = len;
-            pushJsonbValue(st, tok, &jv);
-        });
-    }
-
-    JsonbContainer* input_;
-    JsonbParseState* state_ = nullptr;
-    JsonbValue* result_ = nullptr;
-    std::vector<bool> in_object_;
-    ce::InterruptTicker ticker_{1024};
-};
-
-// A jsonb Datum for one input element.
-Datum element_datum(JsonbContainer* input, std::size_t index) {
-    uint32 i = static_cast<uint32>(index);
-    return ce::pg::pg_call([input, i] { return JsonbPGetDatum(JsonbValueToJsonb(getIthJsonbValueFromContainer(input, i))); });
-}
-
 void init_srf(FunctionCallInfo fcinfo) {
     ce::pg::pg_call([fcinfo] { InitMaterializedSRF(fcinfo, 0); });
 }
@@ -455,7 +343,7 @@ CE_FUNCTION(ce_order_operations) {
     return ce::pg::guard([&]() -> Datum {
         ce::ops::Priorities priorities = read_priorities(prio_jb);
         std::vector<ce::ops::Operation> ops = read_operations(ops_jb);
-        JsonbWriter w(&ops_jb->root);
+        ce::pg::ops::JsonbRawWriter w(&ops_jb->root);
         ce::ops::write_order(w, ops, ce::ops::order_operations(ops, priorities));
         return w.result();
     });
@@ -476,6 +364,7 @@ CE_FUNCTION(ce_detect_operation_conflicts) {
         ce::ops::Priorities priorities = read_priorities(prio_jb);
         std::vector<ce::ops::Operation> ops = read_operations(ops_jb);
         std::vector<ce::ops::Conflict> conflicts = ce::ops::detect_conflicts(ops, priorities);
+        std::vector<ce::pg::ops::JsonbChild> elements = ce::pg::ops::container_children(&ops_jb->root);
         init_srf(fcinfo);
         ce::InterruptTicker ticker(256);
         for (const ce::ops::Conflict& c : conflicts) {
@@ -488,9 +377,9 @@ CE_FUNCTION(ce_detect_operation_conflicts) {
                 nulls[2] = true;
                 values[2] = Datum(0);
             } else {
-                values[2] = element_datum(&ops_jb->root, c.first);
+                values[2] = ce::pg::ops::element_datum(elements, c.first);
             }
-            values[3] = element_datum(&ops_jb->root, c.second);
+            values[3] = ce::pg::ops::element_datum(elements, c.second);
             values[4] = ce::pg::text_datum(c.reason);
             values[5] = ce::pg::text_datum(c.rejected ? "rejected" : "remapped");
             put_row(fcinfo, values, nulls);
@@ -512,7 +401,7 @@ CE_FUNCTION(ce_resolve_operations) {
         ce::ops::Priorities priorities = read_priorities(prio_jb);
         std::vector<ce::ops::Operation> ops = read_operations(ops_jb);
         ce::ops::Resolution r = ce::ops::resolve_operations(ops, priorities, p);
-        JsonbWriter w(&ops_jb->root);
+        ce::pg::ops::JsonbRawWriter w(&ops_jb->root);
         ce::ops::write_resolution(w, ops, r);
         return w.result();
     });
