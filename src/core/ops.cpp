@@ -320,12 +320,6 @@ Prepared prepare(const std::vector<Operation>& ops, const Priorities& priorities
             if (*op.target_block_id == op.block_id) invalid(p, i, "OP_BLOCK_JOIN cannot join a block with itself");
             add_creator(p, join_result_id(op.block_id, *op.target_block_id), i);
         }
-        if (op.timestamp.is_clock != ops[0].timestamp.is_clock)
-            throw Error(Errc::invalid_parameter, "timestamps mix Lamport integers and vector clocks",
-                        "Operation 1 has a " + std::string(ops[0].timestamp.is_clock ? "vector clock" : "Lamport integer") +
-                            ", operation " + std::to_string(i + 1) + " a " +
-                            (op.timestamp.is_clock ? "vector clock" : "Lamport integer") + ".",
-                        "Use one kind of timestamp for all operations of a call.");
         if (op.timestamp.is_clock) {
             u128 sum = 0;
             for (const VClock::Entry& e : op.timestamp.clock.entries()) sum += e.counter;
@@ -335,6 +329,15 @@ Prepared prepare(const std::vector<Operation>& ops, const Priorities& priorities
             if (op.timestamp.lamport > kVClockMaxCounter) invalid(p, i, "timestamp is above 9223372036854775807");
             p.ts_major[i] = op.timestamp.lamport;
         }
+    }
+    // After the checks of each operation, so the error does not depend on the input order.
+    for (std::size_t i = 1; i < n; ++i) {
+        if (ops[i].timestamp.is_clock != ops[0].timestamp.is_clock)
+            throw Error(Errc::invalid_parameter, "timestamps mix Lamport integers and vector clocks",
+                        "Operation 1 has a " + std::string(ops[0].timestamp.is_clock ? "vector clock" : "Lamport integer") +
+                            ", operation " + std::to_string(i + 1) + " a " +
+                            (ops[i].timestamp.is_clock ? "vector clock" : "Lamport integer") + ".",
+                        "Use one kind of timestamp for all operations of a call.");
     }
     Ranker ranker;
     for (std::size_t i = 0; i < n; ++i) ranker.add(i, ops[i].block_id);
