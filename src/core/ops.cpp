@@ -371,22 +371,40 @@ int compare_time(const Prepared& p, std::size_t a, std::size_t b) {
 
 namespace {
 
-// The leading components of both orders packed together, so that the sort reads
+// The leading components of both orders packed in 32 bytes, so that the sort reads
 // contiguous memory; the rest is compared through compare_order / compare_time.
+// `major` is the timestamp major key, or its rank when a clock sum exceeds 64 bits.
 struct SortKey {
-    u128 major;
+    std::uint64_t major;
     std::int64_t priority;
     std::uint32_t block;
     std::uint32_t replica;
     std::uint32_t index;
 };
 
+std::vector<std::uint64_t> major_keys(const Prepared& p) {
+    const std::size_t n = p.size();
+    std::vector<std::uint64_t> out(n);
+    const u128 max = n == 0 ? 0 : *std::max_element(p.ts_major.begin(), p.ts_major.end());
+    if (max <= UINT64_MAX) {
+        for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<std::uint64_t>(p.ts_major[i]);
+        return out;
+    }
+    std::vector<u128> distinct(p.ts_major);
+    std::sort(distinct.begin(), distinct.end());
+    distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+    for (std::size_t i = 0; i < n; ++i)
+        out[i] = static_cast<std::uint64_t>(std::lower_bound(distinct.begin(), distinct.end(), p.ts_major[i]) - distinct.begin());
+    return out;
+}
+
 template <bool TimeFirst>
 std::vector<std::size_t> sorted(const Prepared& p) {
     const std::size_t n = p.size();
+    const std::vector<std::uint64_t> major = major_keys(p);
     std::vector<SortKey> keys(n);
     for (std::size_t i = 0; i < n; ++i)
-        keys[i] = SortKey{p.ts_major[i], p.priority[i], p.block_rank[i], p.replica_rank[i], static_cast<std::uint32_t>(i)};
+        keys[i] = SortKey{major[i], p.priority[i], p.block_rank[i], p.replica_rank[i], static_cast<std::uint32_t>(i)};
     InterruptTicker ticker(1 << 14);
     std::sort(keys.begin(), keys.end(), [&](const SortKey& a, const SortKey& b) {
         ticker.tick();

@@ -142,6 +142,12 @@ TEST(OpsOrder, VectorClocksRespectHappenedBefore) {
     EXPECT_EQ(order, (std::vector<std::size_t>{2, 1, 4, 3, 0}));
     ops.push_back(Op("OP_TEXT_EDIT", "a", 3));
     EXPECT_CE_ERROR(order_operations(ops, kDefault), Errc::invalid_parameter);
+    // Counter sums beyond 64 bits still order by happened-before.
+    const char* max3 = "{\"a\": 9223372036854775807, \"b\": 9223372036854775807, \"c\": 9223372036854775807}";
+    const char* less = "{\"a\": 9223372036854775807, \"b\": 9223372036854775807}";  // sum 2^64 - 2
+    std::vector<Operation> wide = {Op("OP_TEXT_EDIT", "a", vc(max3)), Op("OP_TEXT_EDIT", "a", vc("{\"a\": 1}")),
+                                   Op("OP_TEXT_EDIT", "a", vc(less))};
+    EXPECT_EQ(order_operations(wide, kDefault), (std::vector<std::size_t>{1, 2, 0}));
 }
 
 TEST(OpsOrder, StrictWeakOrderingOnRandomSets) {
