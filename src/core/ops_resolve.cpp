@@ -418,7 +418,6 @@ private:
             if (!removed(b)) return true;
             ticker_.tick();
             std::string next;
-            std::string moved;
             if (b->status == Status::split) {
                 if (as_target) {
                     if (policy_ == Policy::merge) next = b->next;  // a join's target starts at the left piece
