@@ -364,7 +364,7 @@ CE_FUNCTION(ce_detect_operation_conflicts) {
         ce::ops::Priorities priorities = read_priorities(prio_jb);
         std::vector<ce::ops::Operation> ops = read_operations(ops_jb);
         std::vector<ce::ops::Conflict> conflicts = ce::ops::detect_conflicts(ops, priorities);
-        std::vector<ce::pg::ops::JsonbChild> elements = ce::pg::ops::container_children(&ops_jb->root);
+        std::vector<ce::pg::ops::JsonbNode> elements = ce::pg::ops::container_children(&ops_jb->root);
         init_srf(fcinfo);
         ce::InterruptTicker ticker(256);
         for (const ce::ops::Conflict& c : conflicts) {
