@@ -1,0 +1,451 @@
+// Operation ordering: op codes and priorities, validation (including dependency
+// cycles), the order key and the time order. See include/concurrent_edit/ops.hpp.
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <utility>
+
+#include "concurrent_edit/error.hpp"
+#include "concurrent_edit/interrupt.hpp"
+#include "concurrent_edit/ops.hpp"
+#include "ops_internal.hpp"
+
+namespace ce::ops {
+
+namespace {
+
+struct SeedOpCode {
+    const char* code;
+    OpKind kind;
+    std::int64_t priority;
+};
+
+// The seed's table (§1.2): lower = applied first.
+constexpr SeedOpCode kSeedOpCodes[] = {
+    {"OP_BLOCK_SPLIT", OpKind::block_split, 1},
+    {"OP_BLOCK_JOIN", OpKind::block_join, 2},
+    {"OP_BLOCK_CONVERT", OpKind::block_convert, 3},
+    {"OP_LIST_REPARENT", OpKind::list_reparent, 4},
+    {"OP_TABLE_STRUCT", OpKind::table_struct, 5},
+    {"OP_REORDER", OpKind::reorder, 6},
+    {"OP_TEXT_EDIT", OpKind::text_edit, 7},
+    {"OP_MARK_EDIT", OpKind::mark_edit, 7},
+    {"OP_PASTE", OpKind::paste, 8},
+    {"OP_IMMUTABLE_REWRITE", OpKind::immutable_rewrite, 9},
+};
+
+constexpr const char* kKnownCodes =
+    "OP_BLOCK_SPLIT, OP_BLOCK_JOIN, OP_BLOCK_CONVERT, OP_LIST_REPARENT, OP_TABLE_STRUCT, OP_REORDER, "
+    "OP_TEXT_EDIT, OP_MARK_EDIT, OP_PASTE, OP_IMMUTABLE_REWRITE";
+
+template <typename T>
+int cmp3(const T& a, const T& b) {
+    return a < b ? -1 : (b < a ? 1 : 0);
+}
+
+int cmp_str(const std::string& a, const std::string& b) {
+    int c = a.compare(b);  // char_traits<char> compares as unsigned char: bytewise
+    return c < 0 ? -1 : (c > 0 ? 1 : 0);
+}
+
+template <typename T>
+int cmp_opt(const std::optional<T>& a, const std::optional<T>& b) {
+    if (!a || !b) return cmp3(a.has_value(), b.has_value());  // absent first
+    if constexpr (std::is_same_v<T, std::string>) {
+        return cmp_str(*a, *b);
+    } else {
+        return cmp3(*a, *b);
+    }
+}
+
+int cmp_deps(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+    std::size_t n = std::min(a.size(), b.size());
+    for (std::size_t i = 0; i < n; ++i) {
+        if (int c = cmp_str(a[i], b[i])) return c;
+    }
+    return cmp3(a.size(), b.size());
+}
+
+// Components after the timestamp major key shared by both orders.
+int cmp_tail(const detail::Prepared& p, std::size_t a, std::size_t b) {
+    if (int c = cmp3(p.replica_rank[a], p.replica_rank[b])) return c;
+    if (int c = cmp3(p.minor_rank[a], p.minor_rank[b])) return c;
+    if (int c = cmp3(p.code_rank[a], p.code_rank[b])) return c;
+    const Operation& x = p.op(a);
+    const Operation& y = p.op(b);
+    if (int c = cmp_opt(x.offset, y.offset)) return c;
+    if (int c = cmp_opt(x.target_block_id, y.target_block_id)) return c;
+    if (int c = cmp_deps(x.dependencies, y.dependencies)) return c;
+    return cmp_str(x.json, y.json);
+}
+
+// At most `max` bytes of s, cut at a UTF-8 character boundary, "..." when cut.
+std::string clip(std::string_view s, std::size_t max = 64) {
+    if (s.size() <= max) return std::string(s);
+    std::size_t n = max;
+    while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+    return std::string(s.substr(0, n)) + "...";
+}
+
+[[noreturn]] void invalid(const detail::Prepared& p, std::size_t i, const std::string& what, Errc code = Errc::invalid_operation,
+                          std::string hint = {}) {
+    throw Error(code, "operation " + std::to_string(i + 1) + ": " + what, p.op(i).json, std::move(hint));
+}
+
+// Ranks of values: the bytewise order of the distinct values (hashed first, so only
+// the distinct values are sorted), starting at `first`.
+class Ranker {
+public:
+    void add(std::size_t i, std::string_view v) {
+        auto [it, inserted] = ids_.try_emplace(v, static_cast<std::uint32_t>(distinct_.size()));
+        if (inserted) distinct_.push_back(v);
+        items_.emplace_back(i, it->second);
+    }
+    void assign(std::vector<std::uint32_t>& rank, std::uint32_t first) {
+        std::vector<std::uint32_t> by_value(distinct_.size());
+        for (std::uint32_t k = 0; k < by_value.size(); ++k) by_value[k] = k;
+        std::sort(by_value.begin(), by_value.end(),
+                  [&](std::uint32_t a, std::uint32_t b) { return distinct_[a] < distinct_[b]; });
+        std::vector<std::uint32_t> rank_of(distinct_.size());
+        for (std::uint32_t k = 0; k < by_value.size(); ++k) rank_of[by_value[k]] = first + k;
+        for (const auto& [i, id] : items_) rank[i] = rank_of[id];
+        ids_.clear();
+        distinct_.clear();
+        items_.clear();
+    }
+
+private:
+    std::unordered_map<std::string_view, std::uint32_t> ids_;
+    std::vector<std::string_view> distinct_;
+    std::vector<std::pair<std::size_t, std::uint32_t>> items_;
+};
+
+void add_creator(detail::Prepared& p, std::string name, std::size_t i) {
+    p.creators[std::move(name)].push_back(i);
+}
+
+// Dependency cycles: op R needs the blocks it names (blockId, targetBlockId,
+// dependencies); a block is provided by the operations that create it (splits and
+// joins, by the static naming rule). A cycle in this graph cannot be applied in any
+// order. Depth-first search over ops and block names (O(ops + references)).
+void check_cycles(const detail::Prepared& p) {
+    if (p.creators.empty()) return;
+    const std::size_t n = p.size();
+    std::unordered_map<std::string_view, std::uint32_t> name_id;
+    std::vector<const std::vector<std::size_t>*> name_creators;
+    std::vector<std::string_view> names;
+    for (const auto& [name, ops] : p.creators) {
+        name_id.emplace(name, static_cast<std::uint32_t>(names.size()));
+        names.push_back(name);
+        name_creators.push_back(&ops);
+    }
+    // Needs of each op: name nodes (n + id).
+    std::vector<std::size_t> start(n + 1, 0);
+    std::vector<std::size_t> edges;
+    InterruptTicker ticker;
+    auto add_need = [&](std::string_view name) {
+        auto it = name_id.find(name);
+        if (it != name_id.end()) edges.push_back(n + it->second);
+    };
+    for (std::size_t i = 0; i < n; ++i) {
+        ticker.tick();
+        const Operation& op = p.op(i);
+        add_need(op.block_id);
+        if (op.target_block_id) add_need(*op.target_block_id);
+        for (const std::string& d : op.dependencies) add_need(d);
+        start[i + 1] = edges.size();
+    }
+    auto out_edges = [&](std::size_t node) -> std::pair<const std::size_t*, std::size_t> {
+        if (node < n) return {edges.data() + start[node], start[node + 1] - start[node]};
+        const auto& cs = *name_creators[node - n];
+        return {cs.data(), cs.size()};
+    };
+    enum : unsigned char { white, gray, black };
+    std::vector<unsigned char> color(n + names.size(), white);
+    std::vector<std::pair<std::size_t, std::size_t>> stack;  // node, next edge
+    for (std::size_t root = 0; root < n; ++root) {
+        if (color[root] != white) continue;
+        color[root] = gray;
+        stack.emplace_back(root, 0);
+        while (!stack.empty()) {
+            ticker.tick();
+            auto& [node, next] = stack.back();
+            auto [targets, count] = out_edges(node);
+            if (next == count) {
+                color[node] = black;
+                stack.pop_back();
+                continue;
+            }
+            std::size_t to = targets[next++];
+            if (color[to] == white) {
+                color[to] = gray;
+                stack.emplace_back(to, 0);
+                continue;
+            }
+            if (color[to] == black) continue;
+            // A cycle: the stack from `to` to the top.
+            std::size_t from = 0;
+            while (stack[from].first != to) ++from;
+            std::vector<std::size_t> cycle;
+            for (std::size_t k = from; k < stack.size(); ++k) cycle.push_back(stack[k].first);
+            if (cycle.front() >= n) std::rotate(cycle.begin(), cycle.begin() + 1, cycle.end());  // start at an op
+            std::string message = "dependency cycle: " + detail::describe(p, cycle[0]);
+            std::string detail;
+            for (std::size_t k = 0; k < cycle.size(); k += 2) {
+                std::size_t name = cycle[k + 1] - n;
+                std::size_t next_op = cycle[(k + 2) % cycle.size()];
+                message += (k == 0 ? " needs block \"" : ", which needs block \"") + clip(names[name]) +
+                           "\", created by " + detail::describe(p, next_op);
+                if (!detail.empty()) detail += "\n";
+                detail += p.op(cycle[k]).json.empty() ? detail::describe(p, cycle[k]) : p.op(cycle[k]).json;
+            }
+            throw Error(Errc::dependency_cycle, message, detail,
+                        "An operation cannot need a block that it creates itself, directly or through other operations.");
+        }
+    }
+}
+
+}  // namespace
+
+const char* op_kind_code(OpKind kind) noexcept {
+    for (const SeedOpCode& s : kSeedOpCodes) {
+        if (s.kind == kind) return s.code;
+    }
+    return "custom";
+}
+
+OpKind op_kind_of(std::string_view op_code) noexcept {
+    for (const SeedOpCode& s : kSeedOpCodes) {
+        if (op_code == s.code) return s.kind;
+    }
+    return OpKind::custom;
+}
+
+Priorities::Priorities() {
+    for (const SeedOpCode& s : kSeedOpCodes) map_.emplace(s.code, s.priority);
+}
+
+void Priorities::set(std::string_view op_code, std::int64_t priority) {
+    if (op_code.empty()) throw Error(Errc::invalid_parameter, "priorities: an op code must not be empty");
+    map_[std::string(op_code)] = priority;
+}
+
+std::optional<std::int64_t> Priorities::find(std::string_view op_code) const {
+    auto it = map_.find(std::string(op_code));
+    if (it == map_.end()) return std::nullopt;
+    return it->second;
+}
+
+std::string split_left_id(std::string_view block_id) { return std::string(block_id) + "_left"; }
+std::string split_right_id(std::string_view block_id) { return std::string(block_id) + "_right"; }
+std::string join_result_id(std::string_view block_id, std::string_view target_block_id) {
+    std::string s(block_id);
+    s += '+';
+    s += target_block_id;
+    return s;
+}
+
+Policy parse_policy(std::string_view text) {
+    if (text == "fail-closed") return Policy::fail_closed;
+    if (text == "merge") return Policy::merge;
+    throw Error(Errc::invalid_parameter, "unknown policy \"" + clip(text) + "\"", {},
+                "The policy is 'fail-closed' (the default) or 'merge'.");
+}
+
+const char* policy_name(Policy policy) noexcept { return policy == Policy::merge ? "merge" : "fail-closed"; }
+
+const char* conflict_type_name(ConflictType type) noexcept {
+    switch (type) {
+        case ConflictType::direct: return "direct";
+        case ConflictType::cascading: return "cascading";
+        case ConflictType::dependency: return "dependency";
+    }
+    return "direct";
+}
+
+namespace detail {
+
+std::string describe(const Prepared& p, std::size_t i) {
+    const Operation& op = p.op(i);
+    return "operation " + std::to_string(i + 1) + " (" + clip(op.op_code) + " on \"" + clip(op.block_id) + "\")";
+}
+
+Prepared prepare(const std::vector<Operation>& ops, const Priorities& priorities) {
+    Prepared p;
+    p.ops = &ops;
+    const std::size_t n = ops.size();
+    if (n > kMaxOperations)
+        throw Error(Errc::limit_exceeded, "too many operations: " + std::to_string(n),
+                    "The limit is " + std::to_string(kMaxOperations) + " operations per call.");
+    p.kind.resize(n);
+    p.priority.resize(n);
+    p.ts_major.resize(n);
+    p.block_rank.resize(n);
+    p.replica_rank.assign(n, 0);
+    p.minor_rank.assign(n, 0);
+    p.code_rank.resize(n);
+    std::vector<std::string> minor(n);
+    InterruptTicker ticker(1024);
+    for (std::size_t i = 0; i < n; ++i) {
+        ticker.tick();
+        const Operation& op = ops[i];
+        std::optional<std::int64_t> prio = priorities.find(op.op_code);
+        if (!prio)
+            invalid(p, i, "unknown opCode \"" + clip(op.op_code) + "\"", Errc::invalid_operation,
+                    std::string("Known op codes: ") + kKnownCodes + "; others must be given a priority.");
+        p.priority[i] = *prio;
+        p.kind[i] = op_kind_of(op.op_code);
+        if (op.block_id.empty()) invalid(p, i, "blockId must not be empty");
+        if (op.block_id.size() > kMaxBlockIdBytes)
+            invalid(p, i, "blockId is longer than " + std::to_string(kMaxBlockIdBytes) + " bytes", Errc::limit_exceeded);
+        if (op.offset && *op.offset < 0) invalid(p, i, "offset must not be negative");
+        if (op.target_block_id) {
+            if (op.target_block_id->empty()) invalid(p, i, "targetBlockId must not be empty");
+            if (op.target_block_id->size() > kMaxBlockIdBytes)
+                invalid(p, i, "targetBlockId is longer than " + std::to_string(kMaxBlockIdBytes) + " bytes",
+                        Errc::limit_exceeded);
+        }
+        for (const std::string& d : op.dependencies) {
+            if (d.empty()) invalid(p, i, "a dependency must be a non-empty block id");
+            if (d.size() > kMaxBlockIdBytes)
+                invalid(p, i, "a dependency is longer than " + std::to_string(kMaxBlockIdBytes) + " bytes",
+                        Errc::limit_exceeded);
+        }
+        if (p.kind[i] == OpKind::block_split) {
+            if (!op.offset) invalid(p, i, "OP_BLOCK_SPLIT needs an offset");
+            add_creator(p, split_left_id(op.block_id), i);
+            add_creator(p, split_right_id(op.block_id), i);
+        } else if (p.kind[i] == OpKind::block_join) {
+            if (!op.target_block_id) invalid(p, i, "OP_BLOCK_JOIN needs a targetBlockId");
+            if (*op.target_block_id == op.block_id) invalid(p, i, "OP_BLOCK_JOIN cannot join a block with itself");
+            add_creator(p, join_result_id(op.block_id, *op.target_block_id), i);
+        }
+        if (op.timestamp.is_clock) {
+            u128 sum = 0;
+            for (const VClock::Entry& e : op.timestamp.clock.entries()) sum += e.counter;
+            p.ts_major[i] = sum;
+            minor[i] = op.timestamp.clock.to_text();
+        } else {
+            if (op.timestamp.lamport > kVClockMaxCounter) invalid(p, i, "timestamp is above 9223372036854775807");
+            p.ts_major[i] = op.timestamp.lamport;
+        }
+    }
+    // After the checks of each operation, so the error does not depend on the input order.
+    for (std::size_t i = 1; i < n; ++i) {
+        if (ops[i].timestamp.is_clock != ops[0].timestamp.is_clock)
+            throw Error(Errc::invalid_parameter, "timestamps mix Lamport integers and vector clocks",
+                        "Operation 1 has a " + std::string(ops[0].timestamp.is_clock ? "vector clock" : "Lamport integer") +
+                            ", operation " + std::to_string(i + 1) + " a " +
+                            (ops[i].timestamp.is_clock ? "vector clock" : "Lamport integer") + ".",
+                        "Use one kind of timestamp for all operations of a call.");
+    }
+    Ranker ranker;
+    for (std::size_t i = 0; i < n; ++i) ranker.add(i, ops[i].block_id);
+    ranker.assign(p.block_rank, 0);
+    for (std::size_t i = 0; i < n; ++i) ranker.add(i, ops[i].op_code);
+    ranker.assign(p.code_rank, 0);
+    for (std::size_t i = 0; i < n; ++i)
+        if (ops[i].replica_id) ranker.add(i, *ops[i].replica_id);
+    ranker.assign(p.replica_rank, 1);
+    for (std::size_t i = 0; i < n; ++i) ranker.add(i, minor[i]);
+    ranker.assign(p.minor_rank, 0);
+    check_cycles(p);
+    return p;
+}
+
+int compare_order(const Prepared& p, std::size_t a, std::size_t b) {
+    if (a == b) return 0;
+    if (int c = cmp3(p.block_rank[a], p.block_rank[b])) return c;
+    if (int c = cmp3(p.priority[a], p.priority[b])) return c;
+    if (int c = cmp3(p.ts_major[a], p.ts_major[b])) return c;
+    return cmp_tail(p, a, b);
+}
+
+int compare_time(const Prepared& p, std::size_t a, std::size_t b) {
+    if (a == b) return 0;
+    if (int c = cmp3(p.ts_major[a], p.ts_major[b])) return c;
+    if (int c = cmp3(p.priority[a], p.priority[b])) return c;
+    if (int c = cmp3(p.block_rank[a], p.block_rank[b])) return c;
+    return cmp_tail(p, a, b);
+}
+
+namespace {
+
+// The leading components of both orders packed in 32 bytes, so that the sort reads
+// contiguous memory; the rest is compared through compare_order / compare_time.
+// `major` is the timestamp major key, or its rank when a clock sum exceeds 64 bits.
+struct SortKey {
+    std::uint64_t major;
+    std::int64_t priority;
+    std::uint32_t block;
+    std::uint32_t replica;
+    std::uint32_t index;
+};
+
+std::vector<std::uint64_t> major_keys(const Prepared& p) {
+    const std::size_t n = p.size();
+    std::vector<std::uint64_t> out(n);
+    const u128 max = n == 0 ? 0 : *std::max_element(p.ts_major.begin(), p.ts_major.end());
+    if (max <= UINT64_MAX) {
+        for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<std::uint64_t>(p.ts_major[i]);
+        return out;
+    }
+    std::vector<u128> distinct(p.ts_major);
+    std::sort(distinct.begin(), distinct.end());
+    distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+    for (std::size_t i = 0; i < n; ++i)
+        out[i] = static_cast<std::uint64_t>(std::lower_bound(distinct.begin(), distinct.end(), p.ts_major[i]) - distinct.begin());
+    return out;
+}
+
+template <bool TimeFirst>
+std::vector<std::size_t> sorted(const Prepared& p) {
+    const std::size_t n = p.size();
+    const std::vector<std::uint64_t> major = major_keys(p);
+    std::vector<SortKey> keys(n);
+    for (std::size_t i = 0; i < n; ++i)
+        keys[i] = SortKey{major[i], p.priority[i], p.block_rank[i], p.replica_rank[i], static_cast<std::uint32_t>(i)};
+    InterruptTicker ticker(1 << 14);
+    std::sort(keys.begin(), keys.end(), [&](const SortKey& a, const SortKey& b) {
+        ticker.tick();
+        if constexpr (TimeFirst) {
+            if (a.major != b.major) return a.major < b.major;
+            if (a.priority != b.priority) return a.priority < b.priority;
+            if (a.block != b.block) return a.block < b.block;
+        } else {
+            if (a.block != b.block) return a.block < b.block;
+            if (a.priority != b.priority) return a.priority < b.priority;
+            if (a.major != b.major) return a.major < b.major;
+        }
+        if (a.replica != b.replica) return a.replica < b.replica;
+        return (TimeFirst ? compare_time(p, a.index, b.index) : compare_order(p, a.index, b.index)) < 0;
+    });
+    std::vector<std::size_t> idx(n);
+    for (std::size_t i = 0; i < n; ++i) idx[i] = keys[i].index;
+    return idx;
+}
+
+}  // namespace
+
+std::vector<std::size_t> sort_by_order(const Prepared& p) { return sorted<false>(p); }
+std::vector<std::size_t> sort_by_time(const Prepared& p) { return sorted<true>(p); }
+
+bool happened_before(const Prepared& p, std::size_t a, std::size_t b) {
+    const Timestamp& x = p.op(a).timestamp;
+    const Timestamp& y = p.op(b).timestamp;
+    if (x.is_clock) return compare(x.clock, y.clock) == Relation::before;
+    return x.lamport < y.lamport;
+}
+
+}  // namespace detail
+
+void validate(const std::vector<Operation>& ops, const Priorities& priorities) {
+    detail::prepare(ops, priorities);
+}
+
+std::vector<std::size_t> order_operations(const std::vector<Operation>& ops, const Priorities& priorities) {
+    detail::Prepared p = detail::prepare(ops, priorities);
+    return detail::sort_by_order(p);
+}
+
+}  // namespace ce::ops

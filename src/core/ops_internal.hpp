@@ -1,0 +1,58 @@
+// Internals shared by src/core/ops*.cpp: the validated, pre-computed form of an
+// operation set and the two total orders over it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "concurrent_edit/ops.hpp"
+
+namespace ce::ops::detail {
+
+using u128 = unsigned __int128;
+
+// The input after validate(), with the sort keys computed once.
+struct Prepared {
+    const std::vector<Operation>* ops = nullptr;
+    std::vector<OpKind> kind;
+    std::vector<std::int64_t> priority;
+    // Timestamp key: a Lamport value, or for a vector clock the sum of its counters
+    // (a happened-before b implies sum(a) < sum(b)); the canonical clock text is the
+    // minor key.
+    std::vector<u128> ts_major;
+    // Ranks of the string components among the distinct values of the set (bytewise
+    // order; an absent replica id ranks 0), so the sorts compare integers.
+    std::vector<std::uint32_t> block_rank, replica_rank, minor_rank, code_rank;
+    // Blocks each split or join creates (static names) -> the operations creating them.
+    std::unordered_map<std::string, std::vector<std::size_t>> creators;
+
+    const Operation& op(std::size_t i) const { return (*ops)[i]; }
+    std::size_t size() const { return ops->size(); }
+};
+
+// Validates `ops` (throws like ce::ops::validate) and computes the keys.
+Prepared prepare(const std::vector<Operation>& ops, const Priorities& priorities);
+
+// The order key: (block id, priority, timestamp major, replica id, timestamp minor,
+// op code, offset, target block id, dependencies, JSON text). <0, 0, >0.
+int compare_order(const Prepared& p, std::size_t a, std::size_t b);
+// The time order: the same components with the timestamp major key moved first
+// (timestamp major, priority, block id, replica id, ...). A linear extension of
+// happened-before for vector clocks.
+int compare_time(const Prepared& p, std::size_t a, std::size_t b);
+
+// All indices sorted by compare_order / compare_time.
+std::vector<std::size_t> sort_by_order(const Prepared& p);
+std::vector<std::size_t> sort_by_time(const Prepared& p);
+
+// a happened before b: Lamport a < b, or vector clock a before b.
+bool happened_before(const Prepared& p, std::size_t a, std::size_t b);
+
+// "operation 3 (OP_BLOCK_SPLIT on "X")" for messages (1-based position).
+std::string describe(const Prepared& p, std::size_t i);
+
+}  // namespace ce::ops::detail

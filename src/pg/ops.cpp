@@ -1,0 +1,408 @@
+// SQL functions of operation ordering and conflict handling: order_operations,
+// detect_operation_conflicts, resolve_operations (src/sql/60_ops.sql,
+// docs/reference/operations.md). The algorithms live in the core
+// (concurrent_edit/ops.hpp); this file walks the jsonb input into plain structs and
+// turns the results back into jsonb.
+//
+// Reading an operation: one pg_call per array element copies the fields it needs into
+// a RawOp (plain data pointing into the detoasted jsonb or palloc'd text); the C++
+// side then checks the JSON types and builds a ce::ops::Operation. Results are written
+// in jsonb's binary form directly (ops_jsonb.hpp), copying the input's objects.
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "concurrent_edit/error.hpp"
+#include "concurrent_edit/interrupt.hpp"
+#include "concurrent_edit/ops.hpp"
+#include "concurrent_edit/vclock.hpp"
+#include "pg/boundary.hpp"
+#include "pg/guc.hpp"
+#include "pg/ops_jsonb.hpp"
+
+extern "C" {
+#include "mb/pg_wchar.h"
+#include "utils/jsonb.h"
+}
+
+namespace {
+
+using ce::Errc;
+
+// ---------------------------------------------------------------------------
+// Step 1: arguments.
+
+// A jsonb argument, its size checked before detoasting (54000 above
+// concurrent_edit.max_input_size).
+Jsonb* jsonb_arg(FunctionCallInfo fcinfo, int n, const char* name) {
+    Datum d = PG_GETARG_DATUM(n);
+    Size raw = toast_raw_datum_size(d) - VARHDRSZ;
+    if (raw > ce::pg::max_input_bytes())
+        ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED), errmsg("argument \"%s\" is too large", name),
+                        errdetail("It has %zu bytes; the limit is concurrent_edit.max_input_size (%zu bytes).",
+                                  (size_t)raw, ce::pg::max_input_bytes())));
+    return PG_GETARG_JSONB_P(n);
+}
+
+// The ops argument: a JSON array of at most kMaxOperations elements.
+Jsonb* ops_arg(FunctionCallInfo fcinfo, int n) {
+    Jsonb* jb = jsonb_arg(fcinfo, n, "ops");
+    if (!JB_ROOT_IS_ARRAY(jb) || JB_ROOT_IS_SCALAR(jb))
+        ereport(ERROR, (errcode(CE_ERRCODE_INVALID_OPERATION), errmsg("ops must be a JSON array of operations"),
+                        errdetail("It is %s.", JB_ROOT_IS_OBJECT(jb) ? "an object" : "a scalar")));
+    if (JsonContainerSize(&jb->root) > ce::ops::kMaxOperations)
+        ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED), errmsg("too many operations: %u", JsonContainerSize(&jb->root)),
+                        errdetail("The limit is %zu operations per call.", ce::ops::kMaxOperations)));
+    return jb;
+}
+
+// ---------------------------------------------------------------------------
+// Reading (inside pg_call: plain C data only).
+
+constexpr int kAbsent = -1;
+
+struct Field {
+    int type = kAbsent;  // enum jbvType, or kAbsent
+    const char* str = nullptr;  // string value; numeric as text; container as JSON text
+    int len = 0;
+    bool is_object = false;  // jbvBinary: object (else array)
+    JsonbContainer* container = nullptr;
+};
+
+struct RawOp {
+    bool is_object = false;
+    char* json = nullptr;  // canonical JSON text of the element
+    Field op_code, block_id, timestamp, replica_id, offset, target, deps;
+    Field* dep_items = nullptr;  // when deps is an array
+    int ndeps = 0;
+};
+
+bool utf8_database() { return GetDatabaseEncoding() == PG_UTF8; }
+
+void read_field(JsonbContainer* obj, const char* key, Field* f) {
+    JsonbValue k;
+    k.type = jbvString;
+    k.val.string.val = const_cast<char*>(key);
+    k.val.string.len = static_cast<int>(strlen(key));
+    JsonbValue* v = findJsonbValueFromContainer(obj, JB_FOBJECT, &k);
+    if (v == nullptr) return;
+    f->type = v->type;
+    if (v->type == jbvString) {
+        f->str = v->val.string.val;
+        f->len = v->val.string.len;
+    } else if (v->type == jbvNumeric) {
+        f->str = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
+        f->len = static_cast<int>(strlen(f->str));
+    } else if (v->type == jbvBinary) {
+        f->container = v->val.binary.data;
+        f->is_object = JsonContainerIsObject(f->container);
+    }
+}
+
+// A vector clock's text in UTF-8 (the form ce::VClock::parse reads).
+void clock_text(Field* f) {
+    if (f->type == jbvBinary && f->is_object) {
+        f->str = JsonbToCString(nullptr, f->container, 64);
+        f->len = static_cast<int>(strlen(f->str));
+    }
+    if ((f->type == jbvBinary || f->type == jbvString) && f->str != nullptr && !utf8_database()) {
+        char* s = pnstrdup(f->str, f->len);
+        f->str = pg_server_to_any(s, f->len, PG_UTF8);
+        f->len = static_cast<int>(strlen(f->str));
+    }
+}
+
+void read_op(JsonbContainer* array, uint32 i, RawOp* out) {
+    JsonbValue* e = getIthJsonbValueFromContainer(array, i);
+    if (e->type != jbvBinary || !JsonContainerIsObject(e->val.binary.data)) {
+        out->is_object = false;
+        Jsonb* jb = JsonbValueToJsonb(e);
+        out->json = JsonbToCString(nullptr, &jb->root, VARSIZE(jb));
+        return;
+    }
+    JsonbContainer* obj = e->val.binary.data;
+    out->is_object = true;
+    out->json = JsonbToCString(nullptr, obj, e->val.binary.len);
+    read_field(obj, "opCode", &out->op_code);
+    read_field(obj, "blockId", &out->block_id);
+    read_field(obj, "timestamp", &out->timestamp);
+    clock_text(&out->timestamp);
+    read_field(obj, "replicaId", &out->replica_id);
+    read_field(obj, "offset", &out->offset);
+    read_field(obj, "targetBlockId", &out->target);
+    read_field(obj, "dependencies", &out->deps);
+    if (out->deps.type == jbvBinary && !out->deps.is_object) {
+        int n = static_cast<int>(JsonContainerSize(out->deps.container));
+        out->ndeps = n;
+        out->dep_items = static_cast<Field*>(palloc0(sizeof(Field) * (n > 0 ? n : 1)));
+        for (int k = 0; k < n; ++k) {
+            JsonbValue* d = getIthJsonbValueFromContainer(out->deps.container, static_cast<uint32>(k));
+            out->dep_items[k].type = d->type;
+            if (d->type == jbvString) {
+                out->dep_items[k].str = d->val.string.val;
+                out->dep_items[k].len = d->val.string.len;
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Building operations (C++ side).
+
+const char* json_type_name(int type, bool is_object) {
+    switch (type) {
+        case jbvNull: return "null";
+        case jbvString: return "a string";
+        case jbvNumeric: return "a number";
+        case jbvBool: return "a boolean";
+        case jbvBinary: return is_object ? "an object" : "an array";
+        default: return "missing";
+    }
+}
+
+[[noreturn]] void bad_op(std::size_t i, const RawOp& raw, const std::string& what) {
+    throw ce::Error(Errc::invalid_operation, "operation " + std::to_string(i + 1) + ": " + what,
+                    raw.json != nullptr ? raw.json : "");
+}
+
+std::string field_string(std::size_t i, const RawOp& raw, const Field& f, const char* name) {
+    if (f.type != jbvString)
+        bad_op(i, raw, std::string(name) + " must be a string, not " + json_type_name(f.type, f.is_object));
+    return std::string(f.str, static_cast<std::size_t>(f.len));
+}
+
+std::optional<std::string> optional_string(std::size_t i, const RawOp& raw, const Field& f, const char* name) {
+    if (f.type == kAbsent || f.type == jbvNull) return std::nullopt;
+    return field_string(i, raw, f, name);
+}
+
+// A JSON number that is a non-negative integer up to INT64_MAX (numeric_out text:
+// digits, an optional '-', '.' for fractions).
+std::optional<std::uint64_t> non_negative_integer(std::string_view text) {
+    if (text.empty() || text.size() > 19) return std::nullopt;
+    std::uint64_t v = 0;
+    for (char c : text) {
+        if (c < '0' || c > '9') return std::nullopt;
+        v = v * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    if (v > ce::kVClockMaxCounter) return std::nullopt;
+    return v;
+}
+
+ce::ops::Operation build_op(std::size_t i, const RawOp& raw) {
+    if (!raw.is_object) bad_op(i, raw, "an operation must be a JSON object");
+    ce::ops::Operation op;
+    op.json = raw.json;
+    if (raw.op_code.type == kAbsent) bad_op(i, raw, "opCode is missing");
+    op.op_code = field_string(i, raw, raw.op_code, "opCode");
+    if (raw.block_id.type == kAbsent) bad_op(i, raw, "blockId is missing");
+    op.block_id = field_string(i, raw, raw.block_id, "blockId");
+
+    const Field& ts = raw.timestamp;
+    if (ts.type == kAbsent) bad_op(i, raw, "timestamp is missing");
+    if (ts.type == jbvNumeric) {
+        std::optional<std::uint64_t> v = non_negative_integer(std::string_view(ts.str, static_cast<std::size_t>(ts.len)));
+        if (!v) bad_op(i, raw, "timestamp must be an integer from 0 to 9223372036854775807 or a vector clock");
+        op.timestamp = ce::ops::Timestamp::of_lamport(*v);
+    } else if (ts.type == jbvString || (ts.type == jbvBinary && ts.is_object)) {
+        try {
+            op.timestamp = ce::ops::Timestamp::of_clock(
+                ce::VClock::parse(std::string_view(ts.str, static_cast<std::size_t>(ts.len))));
+        } catch (const ce::Error& e) {
+            bad_op(i, raw, std::string("timestamp is not a valid vector clock: ") + e.what());
+        }
+    } else {
+        bad_op(i, raw, std::string("timestamp must be an integer or a vector clock, not ") +
+                           json_type_name(ts.type, ts.is_object));
+    }
+
+    op.replica_id = optional_string(i, raw, raw.replica_id, "replicaId");
+    op.target_block_id = optional_string(i, raw, raw.target, "targetBlockId");
+    const Field& off = raw.offset;
+    if (off.type != kAbsent && off.type != jbvNull) {
+        std::optional<std::uint64_t> v;
+        if (off.type == jbvNumeric) v = non_negative_integer(std::string_view(off.str, static_cast<std::size_t>(off.len)));
+        if (!v) bad_op(i, raw, "offset must be an integer from 0 to 9223372036854775807");
+        op.offset = static_cast<std::int64_t>(*v);
+    }
+    const Field& deps = raw.deps;
+    if (deps.type != kAbsent && deps.type != jbvNull) {
+        if (deps.type != jbvBinary || deps.is_object)
+            bad_op(i, raw, std::string("dependencies must be an array of block ids, not ") +
+                               json_type_name(deps.type, deps.is_object));
+        for (int k = 0; k < raw.ndeps; ++k) {
+            const Field& d = raw.dep_items[k];
+            if (d.type != jbvString) bad_op(i, raw, "dependencies must be an array of block ids (strings)");
+            op.dependencies.emplace_back(d.str, static_cast<std::size_t>(d.len));
+        }
+    }
+    return op;
+}
+
+// Each element is read in a scratch memory context, reset for the next one:
+// build_op copies what it keeps, so memory stays bounded by one element.
+std::vector<ce::ops::Operation> read_operations(Jsonb* jb) {
+    JsonbContainer* root = &jb->root;
+    const uint32 n = JsonContainerSize(root);
+    std::vector<ce::ops::Operation> ops;
+    ops.reserve(n);
+    MemoryContext scratch = ce::pg::pg_call(
+        [] { return AllocSetContextCreate(CurrentMemoryContext, "concurrent_edit operations", ALLOCSET_DEFAULT_SIZES); });
+    ce::InterruptTicker ticker(256);
+    for (uint32 i = 0; i < n; ++i) {
+        ticker.tick();
+        RawOp raw;
+        RawOp* out = &raw;
+        ce::pg::pg_call([root, i, out, scratch] {
+            MemoryContextReset(scratch);
+            MemoryContext old = MemoryContextSwitchTo(scratch);
+            read_op(root, i, out);
+            MemoryContextSwitchTo(old);
+        });
+        ops.push_back(build_op(i, raw));
+    }
+    ce::pg::pg_call([scratch] { MemoryContextDelete(scratch); });
+    return ops;
+}
+
+// The priorities argument: an object op code -> integer.
+struct RawPriority {
+    const char* key;
+    int key_len;
+    int type;
+    const char* value;  // numeric text
+};
+
+ce::ops::Priorities read_priorities(Jsonb* jb) {
+    ce::ops::Priorities p;
+    if (jb == nullptr) return p;
+    if (!JB_ROOT_IS_OBJECT(jb))
+        throw ce::Error(Errc::invalid_parameter, "priorities must be a JSON object of op code -> integer");
+    int n = static_cast<int>(JsonContainerSize(&jb->root));
+    RawPriority* items = ce::pg::pg_call([jb, n] {
+        auto* out = static_cast<RawPriority*>(palloc0(sizeof(RawPriority) * (n > 0 ? n : 1)));
+        JsonbIterator* it = JsonbIteratorInit(&jb->root);
+        JsonbValue v;
+        JsonbIteratorToken tok;
+        int k = -1;
+        while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE) {
+            if (tok == WJB_KEY) {
+                ++k;
+                out[k].key = v.val.string.val;
+                out[k].key_len = v.val.string.len;
+            } else if (tok == WJB_VALUE) {
+                out[k].type = v.type;
+                if (v.type == jbvNumeric)
+                    out[k].value = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v.val.numeric)));
+            }
+        }
+        return out;
+    });
+    for (int k = 0; k < n; ++k) {
+        std::string key(items[k].key, static_cast<std::size_t>(items[k].key_len));
+        std::string_view text = items[k].value != nullptr ? std::string_view(items[k].value) : std::string_view();
+        bool negative = !text.empty() && text[0] == '-';
+        std::optional<std::uint64_t> v;
+        if (items[k].type == jbvNumeric) v = non_negative_integer(negative ? text.substr(1) : text);
+        if (!v)
+            throw ce::Error(Errc::invalid_parameter, "priorities: the priority of \"" + key + "\" must be an integer",
+                            {}, "Priorities are integers from -9223372036854775807 to 9223372036854775807.");
+        p.set(key, negative ? -static_cast<std::int64_t>(*v) : static_cast<std::int64_t>(*v));
+    }
+    return p;
+}
+
+// ---------------------------------------------------------------------------
+// Results.
+
+void init_srf(FunctionCallInfo fcinfo) {
+    ce::pg::pg_call([fcinfo] { InitMaterializedSRF(fcinfo, 0); });
+}
+
+void put_row(FunctionCallInfo fcinfo, Datum* values, bool* nulls) {
+    ce::pg::pg_call([fcinfo, values, nulls] {
+        auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+        tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+    });
+}
+
+// The optional priorities argument (NULL: the defaults).
+Jsonb* priorities_arg(FunctionCallInfo fcinfo, int n) {
+    return PG_ARGISNULL(n) ? nullptr : jsonb_arg(fcinfo, n, "priorities");
+}
+
+}  // namespace
+
+// order_operations(ops jsonb, priorities jsonb DEFAULT NULL) RETURNS jsonb
+// NULL ops -> NULL; NULL priorities -> the seed's table.
+CE_FUNCTION(ce_order_operations) {
+    if (PG_ARGISNULL(0)) PG_RETURN_NULL();
+    Jsonb* ops_jb = ops_arg(fcinfo, 0);
+    Jsonb* prio_jb = priorities_arg(fcinfo, 1);
+    return ce::pg::guard([&]() -> Datum {
+        ce::ops::Priorities priorities = read_priorities(prio_jb);
+        std::vector<ce::ops::Operation> ops = read_operations(ops_jb);
+        ce::pg::ops::JsonbRawWriter w(&ops_jb->root);
+        ce::ops::write_order(w, ops, ce::ops::order_operations(ops, priorities));
+        return w.result();
+    });
+}
+
+// detect_operation_conflicts(ops jsonb, priorities jsonb DEFAULT NULL)
+//   RETURNS TABLE(conflict_type, block_id, first_op, second_op, reason, outcome)
+CE_FUNCTION(ce_detect_operation_conflicts) {
+    if (PG_ARGISNULL(0)) {  // no rows
+        return ce::pg::guard([&]() -> Datum {
+            init_srf(fcinfo);
+            return Datum(0);
+        });
+    }
+    Jsonb* ops_jb = ops_arg(fcinfo, 0);
+    Jsonb* prio_jb = priorities_arg(fcinfo, 1);
+    return ce::pg::guard([&]() -> Datum {
+        ce::ops::Priorities priorities = read_priorities(prio_jb);
+        std::vector<ce::ops::Operation> ops = read_operations(ops_jb);
+        std::vector<ce::ops::Conflict> conflicts = ce::ops::detect_conflicts(ops, priorities);
+        std::vector<ce::pg::ops::JsonbNode> elements = ce::pg::ops::container_children(&ops_jb->root);
+        init_srf(fcinfo);
+        ce::InterruptTicker ticker(256);
+        for (const ce::ops::Conflict& c : conflicts) {
+            ticker.tick();
+            Datum values[6];
+            bool nulls[6] = {false, false, false, false, false, false};
+            values[0] = ce::pg::text_datum(ce::ops::conflict_type_name(c.type));
+            values[1] = ce::pg::text_datum(c.block_id);
+            if (c.first == ce::ops::kNoOp) {
+                nulls[2] = true;
+                values[2] = Datum(0);
+            } else {
+                values[2] = ce::pg::ops::element_datum(elements, c.first);
+            }
+            values[3] = ce::pg::ops::element_datum(elements, c.second);
+            values[4] = ce::pg::text_datum(c.reason);
+            values[5] = ce::pg::text_datum(c.rejected ? "rejected" : "remapped");
+            put_row(fcinfo, values, nulls);
+        }
+        return Datum(0);
+    });
+}
+
+// resolve_operations(ops jsonb, policy text DEFAULT 'fail-closed',
+//                    priorities jsonb DEFAULT NULL) RETURNS jsonb
+// NULL ops or policy -> NULL; NULL priorities -> the seed's table.
+CE_FUNCTION(ce_resolve_operations) {
+    if (PG_ARGISNULL(0) || PG_ARGISNULL(1)) PG_RETURN_NULL();
+    Jsonb* ops_jb = ops_arg(fcinfo, 0);
+    ce::pg::TextArg policy = ce::pg::text_arg(fcinfo, 1, "policy", ce::pg::max_input_bytes());
+    Jsonb* prio_jb = priorities_arg(fcinfo, 2);
+    return ce::pg::guard([&]() -> Datum {
+        ce::ops::Policy p = ce::ops::parse_policy(policy.view());
+        ce::ops::Priorities priorities = read_priorities(prio_jb);
+        std::vector<ce::ops::Operation> ops = read_operations(ops_jb);
+        ce::ops::Resolution r = ce::ops::resolve_operations(ops, priorities, p);
+        ce::pg::ops::JsonbRawWriter w(&ops_jb->root);
+        ce::ops::write_resolution(w, ops, r);
+        return w.result();
+    });
+}

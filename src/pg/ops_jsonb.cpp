@@ -1,0 +1,205 @@
+// jsonb binary output of the operation functions (see ops_jsonb.hpp).
+#include "pg/ops_jsonb.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "concurrent_edit/error.hpp"
+
+namespace ce::pg::ops {
+
+namespace {
+
+bool aligned_type(std::uint32_t type) { return type == JENTRY_ISNUMERIC || type == JENTRY_ISCONTAINER; }
+
+std::uint64_t align4(std::uint64_t x) { return (x + 3) & ~std::uint64_t(3); }
+
+[[noreturn]] void too_large() {
+    throw SqlError(ERRCODE_PROGRAM_LIMIT_EXCEEDED, "result of the operation function is too large",
+                   "A jsonb container holds at most 268435455 bytes.");
+}
+
+// jsonb's key order: shorter first, then bytewise.
+bool key_less(const JsonbNode& a, const JsonbNode& b) {
+    if (a.len != b.len) return a.len < b.len;
+    return memcmp(a.data, b.data, a.len) < 0;
+}
+
+bool key_equal(const JsonbNode& a, const JsonbNode& b) { return a.len == b.len && memcmp(a.data, b.data, a.len) == 0; }
+
+}  // namespace
+
+std::vector<JsonbNode> container_children(const JsonbContainer* c) {
+    const std::uint32_t n = JsonContainerSize(c);
+    const std::uint32_t count = JsonContainerIsObject(c) ? 2 * n : n;
+    const char* base = reinterpret_cast<const char*>(&c->children[count]);
+    std::vector<JsonbNode> out(count);
+    std::uint32_t offset = 0;
+    for (std::uint32_t i = 0; i < count; ++i) {
+        const JEntry e = c->children[i];
+        const std::uint32_t end = JBE_HAS_OFF(e) ? JBE_OFFLENFLD(e) : offset + JBE_OFFLENFLD(e);
+        JsonbNode& node = out[i];
+        node.type = e & JENTRY_TYPEMASK;
+        const std::uint32_t start = aligned_type(node.type) ? INTALIGN(offset) : offset;
+        node.data = base + start;
+        node.len = end - start;
+        offset = end;
+    }
+    return out;
+}
+
+JsonbRawWriter::JsonbRawWriter(const JsonbContainer* input) : elements_(container_children(input)) {}
+
+JsonbNode JsonbRawWriter::string_node(std::string_view s) {
+    if (s.size() > JENTRY_OFFLENMASK) too_large();
+    return JsonbNode{JENTRY_ISSTRING, s.data(), static_cast<std::uint32_t>(s.size()), -1};
+}
+
+void JsonbRawWriter::number(std::int64_t x) {
+    Numeric num = pg_call([x] { return int64_to_numeric(x); });  // palloc'd: lives until result()
+    add(JsonbNode{JENTRY_ISNUMERIC, reinterpret_cast<const char*>(num), static_cast<std::uint32_t>(VARSIZE_ANY(num)), -1});
+}
+
+void JsonbRawWriter::add(JsonbNode v) {
+    if (stack_.empty()) done_ = v;
+    else frames_[stack_.back()].values.push_back(v);
+}
+
+void JsonbRawWriter::open(bool object) {
+    stack_.push_back(static_cast<std::int32_t>(frames_.size()));
+    frames_.emplace_back();
+    frames_.back().object = object;
+}
+
+void JsonbRawWriter::operation(const std::vector<ce::ops::Operation>&, std::size_t index,
+                               const ce::ops::AppliedOp* mapped) {
+    ticker_.tick();
+    const JsonbNode& element = elements_.at(index);
+    if (mapped == nullptr || (!mapped->block_id && !mapped->offset && !mapped->target_block_id)) {
+        add(element);
+        return;
+    }
+    // The object's members, then the mapped ones (a later duplicate key wins).
+    std::vector<JsonbNode> children = container_children(reinterpret_cast<const JsonbContainer*>(element.data));
+    const std::size_t n = children.size() / 2;
+    open(true);
+    Frame& f = frames_.back();
+    f.keys.reserve(n + 3);
+    f.values.reserve(n + 3);
+    f.keys.assign(children.begin(), children.begin() + static_cast<std::ptrdiff_t>(n));
+    f.values.assign(children.begin() + static_cast<std::ptrdiff_t>(n), children.end());
+    if (mapped->block_id) {
+        key("mappedBlockId");
+        string(*mapped->block_id);
+    }
+    if (mapped->offset) {
+        key("mappedOffset");
+        number(*mapped->offset);
+    }
+    if (mapped->target_block_id) {
+        key("mappedTargetBlockId");
+        string(*mapped->target_block_id);
+    }
+    close();
+}
+
+// Sorts an object's keys (stable: an insertion sort, the members mostly come
+// sorted), keeps the last of duplicate keys, and computes the container's size as
+// jsonb lays it out for a start at a 4-byte aligned position.
+void JsonbRawWriter::close() {
+    const std::int32_t idx = stack_.back();
+    stack_.pop_back();
+    Frame& f = frames_[idx];
+    if (f.object) {
+        const std::size_t n = f.keys.size();
+        std::vector<std::size_t> order(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            std::size_t j = i;
+            while (j > 0 && key_less(f.keys[i], f.keys[order[j - 1]])) {
+                order[j] = order[j - 1];
+                --j;
+            }
+            order[j] = i;
+        }
+        std::vector<JsonbNode> keys, values;
+        keys.reserve(n);
+        values.reserve(n);
+        for (std::size_t k : order) {
+            if (!keys.empty() && key_equal(keys.back(), f.keys[k])) {
+                values.back() = f.values[k];  // the later duplicate wins
+                continue;
+            }
+            keys.push_back(f.keys[k]);
+            values.push_back(f.values[k]);
+        }
+        f.keys = std::move(keys);
+        f.values = std::move(values);
+    }
+    const std::size_t count = f.keys.size() + f.values.size();
+    if ((f.object ? f.keys.size() : count) > JB_CMASK) too_large();
+    std::uint64_t off = 0;
+    for (const std::vector<JsonbNode>* part : {&f.keys, &f.values}) {
+        for (const JsonbNode& c : *part) {
+            if (aligned_type(c.type)) off = align4(off);
+            off += node_size(c);
+            if (off > JENTRY_OFFLENMASK) too_large();
+        }
+    }
+    f.size = static_cast<std::uint32_t>(4 + 4 * count + off);
+    add(JsonbNode{JENTRY_ISCONTAINER, nullptr, f.size, idx});
+}
+
+std::uint32_t JsonbRawWriter::node_size(const JsonbNode& n) const {
+    return n.frame >= 0 ? frames_[n.frame].size : n.len;
+}
+
+// Writes a closed container at `out` (4-byte aligned), as close() measured it.
+void JsonbRawWriter::write(const Frame& f, char* out) const {
+    const std::size_t count = f.keys.size() + f.values.size();
+    const std::uint32_t header =
+        f.object ? static_cast<std::uint32_t>(f.keys.size()) | JB_FOBJECT : static_cast<std::uint32_t>(count) | JB_FARRAY;
+    memcpy(out, &header, 4);
+    char* data = out + 4 + 4 * count;
+    std::uint32_t off = 0;
+    std::size_t i = 0;
+    for (const std::vector<JsonbNode>* part : {&f.keys, &f.values}) {
+        for (const JsonbNode& c : *part) {
+            const std::uint32_t start = off;
+            if (aligned_type(c.type)) {
+                std::uint32_t aligned = static_cast<std::uint32_t>(align4(off));
+                memset(data + off, 0, aligned - off);
+                off = aligned;
+            }
+            if (c.frame >= 0) write(frames_[c.frame], data + off);
+            else if (c.len > 0) memcpy(data + off, c.data, c.len);
+            off += node_size(c);
+            const std::uint32_t meta = c.type | (i % JB_OFFSET_STRIDE == 0 ? off | JENTRY_HAS_OFF : off - start);
+            memcpy(out + 4 + 4 * i, &meta, 4);
+            ++i;
+        }
+    }
+}
+
+Datum JsonbRawWriter::result() {
+    if (done_.frame < 0 || !stack_.empty()) throw ce::Error(ce::Errc::internal, "operations: unfinished jsonb result");
+    const std::size_t size = node_size(done_);
+    if (size > MaxAllocSize - VARHDRSZ) too_large();
+    auto* jb = pg_call([size] { return static_cast<Jsonb*>(palloc(VARHDRSZ + size)); });
+    SET_VARSIZE(jb, VARHDRSZ + size);
+    write(frames_[done_.frame], VARDATA(jb));
+    return JsonbPGetDatum(jb);
+}
+
+Datum element_datum(const std::vector<JsonbNode>& elements, std::size_t index) {
+    const JsonbNode& e = elements.at(index);
+    const char* p = e.data;
+    std::size_t len = e.len;
+    return pg_call([p, len] {
+        auto* jb = static_cast<Jsonb*>(palloc(VARHDRSZ + len));
+        SET_VARSIZE(jb, VARHDRSZ + len);
+        memcpy(VARDATA(jb), p, len);
+        return JsonbPGetDatum(jb);
+    });
+}
+
+}  // namespace ce::pg::ops
