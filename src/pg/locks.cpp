@@ -169,11 +169,15 @@ CE_FUNCTION(ce_acquire_lock) {
             "       f.updated_by, to_json(f.updated_at)::text "
             "FROM concurrent_edit.files f WHERE f.id = $1",
             {UUIDOID});
+        // The other sessions' locks that block this request, and (flagged) the
+        // expired ones of anyone, so the common case needs no DELETE of expired locks.
         static Statement q_holders(
-            "SELECT l.session_id, l.holder, l.lock_type, to_json(l.expires_at)::text, l.expires_at "
+            "SELECT l.session_id, l.holder, l.lock_type, to_json(l.expires_at)::text, l.expires_at, "
+            "       l.expires_at <= clock_timestamp() "
             "FROM concurrent_edit.file_locks l "
-            "WHERE l.project_id = $1 AND l.file_id = $2 AND l.session_id <> $3 "
-            "  AND l.expires_at > clock_timestamp() AND ($4 = 'exclusive' OR l.lock_type = 'exclusive') "
+            "WHERE l.project_id = $1 AND l.file_id = $2 "
+            "  AND (l.expires_at <= clock_timestamp() "
+            "       OR (l.session_id <> $3 AND ($4 = 'exclusive' OR l.lock_type = 'exclusive'))) "
             "ORDER BY l.expires_at",
             {UUIDOID, UUIDOID, UUIDOID, TEXTOID});
         static Statement q_upsert(
@@ -215,9 +219,21 @@ CE_FUNCTION(ce_acquire_lock) {
             std::string path = f.text(0, 3);
             Rows h = q_holders.run_latest(
                 {uuid_datum(project), uuid_datum(file_id.value), uuid_datum(session.value), text_datum(type)});
-            if (h.empty()) {
+            std::vector<Holder> holders;
+            bool expired = false;
+            int64 soonest = PG_INT64_MAX;
+            for (uint64 i = 0; i < h.size(); ++i) {
+                if (h.boolean(i, 5)) {
+                    expired = true;
+                    continue;
+                }
+                Holder x{h.uuid(i, 0), h.uuid(i, 1), h.text(i, 2), h.text(i, 3), h.int8(i, 4)};
+                soonest = std::min(soonest, x.expires_at);
+                holders.push_back(std::move(x));
+            }
+            if (holders.empty()) {
                 if (cv != nullptr) pg_call([] { ConditionVariableCancelSleep(); });
-                expire_locks(&file_id.value);
+                if (expired) expire_locks(&file_id.value);
                 Rows r = q_upsert.run({uuid_datum(project), uuid_datum(file_id.value), uuid_datum(session.value),
                                        uuid_datum(s.user_id), text_datum(type), Int64GetDatum(ttl_us)});
                 pg_uuid_t lock_id = r.uuid(0, 0);
@@ -245,13 +261,6 @@ CE_FUNCTION(ce_acquire_lock) {
                     bool n[4] = {false, false, false, false};
                     return HeapTupleGetDatum(heap_form_tuple(d, v, n));
                 });
-            }
-            std::vector<Holder> holders;
-            int64 soonest = PG_INT64_MAX;
-            for (uint64 i = 0; i < h.size(); ++i) {
-                Holder x{h.uuid(i, 0), h.uuid(i, 1), h.text(i, 2), h.text(i, 3), h.int8(i, 4)};
-                soonest = std::min(soonest, x.expires_at);
-                holders.push_back(std::move(x));
             }
             // Never sleep holding the acquisition lock: the release we wait for may need it.
             drop_acquisition_lock(file_id.value);

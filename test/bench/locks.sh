@@ -16,6 +16,7 @@ source "$(dirname "$0")/pgbench.bash"
 
 psql -qX -v ON_ERROR_STOP=1 <<'SQL'
 SET client_min_messages = warning;
+\o /dev/null
 DROP TABLE IF EXISTS peer_locks;
 -- The peer: a lock table written by hand.
 CREATE TABLE peer_locks (file_id uuid PRIMARY KEY, session_id uuid NOT NULL, expires_at timestamptz NOT NULL);
@@ -84,6 +85,7 @@ unset PGOPTIONS
 # acquire plus its commit (synchronous_commit as set).
 psql -qX -v ON_ERROR_STOP=1 <<'SQL'
 SET client_min_messages = warning;
+\o /dev/null
 CREATE TEMP TABLE lat (kind text, ms float8);
 CREATE OR REPLACE PROCEDURE lock_latency(n int) LANGUAGE plpgsql AS $$
 DECLARE t0 timestamptz; t1 timestamptz; t2 timestamptz;
@@ -116,6 +118,7 @@ END $$;
 SET synchronous_commit = off;
 CALL lock_latency(2000);
 CALL table_latency(2000);
+\o
 \echo 'uncontended acquire latency (2000 cycles, synchronous_commit=off), ms:'
 SELECT kind, round(percentile_disc(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 3) AS p50,
        round(percentile_disc(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 3) AS p99

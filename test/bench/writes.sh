@@ -15,6 +15,7 @@ source "$(dirname "$0")/pgbench.bash"
 
 psql -qX -v ON_ERROR_STOP=1 <<'SQL'
 SET client_min_messages = warning;
+\o /dev/null
 DROP TABLE IF EXISTS peer_files, peer_versions;
 CREATE TABLE peer_files (id uuid PRIMARY KEY, project_id uuid NOT NULL, head_version int NOT NULL,
                          head_hash text NOT NULL, updated_by uuid, updated_at timestamptz);
@@ -85,6 +86,7 @@ done
 # Latency with 10 versus 100,000 versions of history (one client).
 psql -qX -v ON_ERROR_STOP=1 <<'SQL'
 SET client_min_messages = warning;
+\o /dev/null
 DELETE FROM concurrent_edit.files WHERE project_id = 'bbbbbbbb-0000-0000-0000-000000000002';
 SELECT concurrent_edit.create_file('bbbbbbbb-0000-0000-0000-000000000002', 'short.txt', 'v1', 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa',
        file_id => '00000000-0000-0000-0000-00000000aa10');
