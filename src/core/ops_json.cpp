@@ -1,36 +1,15 @@
 // JSON text of the results of order_operations and resolve_operations.
 #include <string>
 
+#include "concurrent_edit/json.hpp"
 #include "concurrent_edit/ops.hpp"
 
 namespace ce::ops {
 
 std::string json_quote(std::string_view s) {
-    static const char hex[] = "0123456789abcdef";
     std::string out;
     out.reserve(s.size() + 2);
-    out.push_back('"');
-    for (char ch : s) {
-        unsigned char c = static_cast<unsigned char>(ch);
-        switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\b': out += "\\b"; break;
-            case '\f': out += "\\f"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            default:
-                if (c < 0x20) {
-                    out += "\\u00";
-                    out.push_back(hex[c >> 4]);
-                    out.push_back(hex[c & 15]);
-                } else {
-                    out.push_back(ch);
-                }
-        }
-    }
-    out.push_back('"');
+    json::append_json_string(out, s);
     return out;
 }
 
