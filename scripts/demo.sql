@@ -84,3 +84,15 @@ UPDATE productions SET doc = '{"cameras": [{"id": "cam-1"}, {"id": "cam-2"}], "s
 \echo 'User B (also read version 5) adds a source and moves the venue; without the trigger the camera would be lost:'
 UPDATE productions SET doc = '{"cameras": [{"id": "cam-1"}], "sources": [{"id": "src-1"}], "venue": "Hall B"}',
        version = 5 WHERE id = 1 RETURNING version, doc;
+
+\echo
+\echo '=== 10. Block editors: two replicas split the same block at once'
+\echo 'Every node orders the operations the same way and moves the later split onto the new block:'
+SELECT o->>'blockId' AS block, o->>'mappedBlockId' AS applied_to, o->>'mappedOffset' AS at_offset, o->>'replicaId' AS replica
+FROM jsonb_array_elements(concurrent_edit.resolve_operations('[
+  {"opCode": "OP_BLOCK_SPLIT", "blockId": "X", "timestamp": 15, "offset": 60, "replicaId": "phone"},
+  {"opCode": "OP_BLOCK_SPLIT", "blockId": "X", "timestamp": 10, "offset": 30, "replicaId": "laptop"}]')->'applied') o;
+\echo 'A split racing a join of the same block is refused (fail-closed), with the reason:'
+SELECT conflict_type, reason, outcome FROM concurrent_edit.detect_operation_conflicts('[
+  {"opCode": "OP_BLOCK_SPLIT", "blockId": "X", "timestamp": 10, "offset": 50},
+  {"opCode": "OP_BLOCK_JOIN", "blockId": "X", "timestamp": 5, "targetBlockId": "Y"}]');

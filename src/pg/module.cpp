@@ -13,6 +13,8 @@
 #include "pg/worker.hpp"
 
 extern "C" {
+#include "utils/guc.h"
+
 PG_MODULE_MAGIC;
 PGDLLEXPORT void _PG_init(void);
 }
@@ -37,6 +39,21 @@ CE_FUNCTION(ce_normalize_path) {
 }
 
 // content_hash(content text) RETURNS text: lowercase hex SHA-256 of the bytes.
+// _setting(name): the current value of one of the extension's settings. The
+// PL/pgSQL functions read settings through it, because calling it loads the
+// library, which defines the settings: current_setting() alone fails in a new
+// session of a server that does not preload the library.
+CE_FUNCTION(ce_setting) {
+    ce::pg::TextArg name = ce::pg::text_arg(fcinfo, 0, "name", 256);
+    return ce::pg::guard([&]() -> Datum {
+        std::string n(name.view());
+        if (n.rfind("concurrent_edit.", 0) != 0)
+            throw ce::pg::SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "\"" + n + "\" is not a concurrent_edit setting");
+        const char* value = ce::pg::pg_call([&n] { return GetConfigOptionByName(n.c_str(), nullptr, false); });
+        return ce::pg::text_datum(std::string_view(value));
+    });
+}
+
 CE_FUNCTION(ce_content_hash) {
     ce::pg::TextArg content = ce::pg::text_arg(fcinfo, 0, "content", MaxAllocSize);
     return ce::pg::guard([&]() -> Datum {

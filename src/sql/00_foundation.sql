@@ -28,6 +28,12 @@ CREATE FUNCTION concurrent_edit.content_hash(content text) RETURNS text
 COMMENT ON FUNCTION concurrent_edit.content_hash(text) IS
     'Lowercase hex SHA-256 of the text''s bytes in the database encoding; the hash stored as content_hash and head_hash, and accepted as expected_hash (ETag) by write().';
 
+CREATE FUNCTION concurrent_edit._setting(name text) RETURNS text
+    AS 'MODULE_PATHNAME', 'ce_setting'
+    LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION concurrent_edit._setting(text) IS
+    'Internal: current value of a concurrent_edit.* setting, as current_setting() gives it; calling it loads the library that defines the settings (the PL/pgSQL functions read settings through it). Not part of the API.';
+
 CREATE FUNCTION concurrent_edit._boundary_probe(kind text, arg integer DEFAULT 0) RETURNS bigint
     AS 'MODULE_PATHNAME', 'ce_boundary_probe'
     LANGUAGE C VOLATILE PARALLEL UNSAFE;

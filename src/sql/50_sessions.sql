@@ -155,7 +155,7 @@ BEGIN
             USING ERRCODE = 'VC005', HINT = 'Open a new session with open_session().',
                   DETAIL = json_build_object('session_id', s.id, 'status', 'closed')::text;
     END IF;
-    IF s.last_active_at < now() - current_setting('concurrent_edit.session_close_timeout')::interval THEN
+    IF s.last_active_at < now() - concurrent_edit._setting('concurrent_edit.session_close_timeout')::interval THEN
         RAISE EXCEPTION 'session % timed out', s.id
             USING ERRCODE = 'VC005', HINT = 'It was inactive for longer than concurrent_edit.session_close_timeout; open a new session.',
                   DETAIL = json_build_object('session_id', s.id, 'status', s.status)::text;
@@ -215,8 +215,8 @@ CREATE FUNCTION concurrent_edit.cleanup_inactive_sessions() RETURNS integer
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    idle_after interval := current_setting('concurrent_edit.session_idle_timeout')::interval;
-    close_after interval := current_setting('concurrent_edit.session_close_timeout')::interval;
+    idle_after interval := concurrent_edit._setting('concurrent_edit.session_idle_timeout')::interval;
+    close_after interval := concurrent_edit._setting('concurrent_edit.session_close_timeout')::interval;
     r record;
     n integer := 0;
 BEGIN
@@ -454,7 +454,7 @@ BEGIN
     IF save_draft.content IS NULL OR save_draft.base_version IS NULL THEN
         RAISE EXCEPTION 'base_version and content must not be NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    IF octet_length(save_draft.content) > pg_catalog.pg_size_bytes(current_setting('concurrent_edit.max_input_size')) THEN
+    IF octet_length(save_draft.content) > pg_catalog.pg_size_bytes(concurrent_edit._setting('concurrent_edit.max_input_size')) THEN
         RAISE EXCEPTION 'argument "content" is too large' USING ERRCODE = 'program_limit_exceeded';
     END IF;
     IF NOT EXISTS (SELECT 1 FROM concurrent_edit.file_versions v

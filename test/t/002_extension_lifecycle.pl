@@ -46,6 +46,18 @@ $node->safe_psql($db, 'DROP SCHEMA concurrent_edit');
 $node->safe_psql($db, 'CREATE EXTENSION concurrent_edit');
 pass('CREATE EXTENSION succeeds once the foreign schema is gone');
 
+# Not preloaded here: the settings exist once the library is loaded, and a new
+# session's first call may be a PL/pgSQL function that reads them (each
+# safe_psql below is a new session).
+my $sid = $node->safe_psql($db,
+    q{SELECT concurrent_edit.open_session('00000000-0000-0000-0000-0000000000e1', '00000000-0000-0000-0000-0000000000e2')});
+is($node->safe_psql($db, "SELECT concurrent_edit.touch_session('$sid')"), 'active',
+    'touch_session as the first call of a new session');
+is($node->safe_psql($db, 'SELECT concurrent_edit.cleanup_inactive_sessions()'), '0',
+    'cleanup_inactive_sessions as the first call of a new session');
+is($node->safe_psql($db, "SELECT concurrent_edit._setting('concurrent_edit.session_close_timeout')"), '1h',
+    '_setting gives the value as SHOW does (with its unit)');
+
 # Non-superusers cannot create it (not trusted) nor call internal diagnostics.
 $node->safe_psql($db, 'CREATE ROLE app LOGIN');
 ($rc, $out, $err) = $node->psql($db, q{SET ROLE app; SELECT concurrent_edit._boundary_probe('ok')});
