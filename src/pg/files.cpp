@@ -68,6 +68,24 @@ Strategy parse_strategy(std::string_view s) {
 
 namespace {
 
+// A change event about a file, with the fields that file events carry.
+ChangeEvent file_event(const char* event, const pg_uuid_t& project, const pg_uuid_t& file, const pg_uuid_t& session,
+                       const pg_uuid_t& author, std::string path, int32 version, std::string content_hash,
+                       std::string extra = {}) {
+    ChangeEvent ev;
+    ev.event = event;
+    ev.project_id = project;
+    ev.file_id = file;
+    ev.session_id = session;
+    ev.author = author;
+    ev.path = std::move(path);
+    ev.version = version;
+    ev.content_hash = std::move(content_hash);
+    ev.extra = std::move(extra);
+    return ev;
+}
+
+
 // Writers of one file also serialize on a transaction-scoped heavyweight lock of
 // their own advisory tag ("CEFW", hash of the file id), taken before the row lock.
 // It lets a transaction that already holds other files apply wait-die: it waits
@@ -308,16 +326,7 @@ int32 append_version(const FileHead& h, std::string_view content, const std::str
     q.run({uuid_datum(h.project_id), uuid_datum(h.id), Int32GetDatum(version), text_datum(content),
            text_datum(hash), uuid_datum(author), uuid_datum(session_id), text_datum(clock_text)},
           uuid_is_null(session_id) ? "      n " : "");
-    ChangeEvent ev;
-    ev.event = "version";
-    ev.project_id = h.project_id;
-    ev.file_id = h.id;
-    ev.session_id = session_id;
-    ev.author = author;
-    ev.path = h.normalized_path;
-    ev.version = version;
-    ev.content_hash = hash;
-    queue_change(std::move(ev));
+    queue_change(file_event("version", h.project_id, h.id, session_id, author, h.normalized_path, version, hash));
     if (clock_out != nullptr) *clock_out = std::move(clock_text);
     return version;
 }
@@ -354,17 +363,9 @@ pg_uuid_t record_conflict(const FileHead& h, const char* kind, int32 base_versio
                     uuid_datum(session_id), uuid_datum(author)},
                    nulls);
     pg_uuid_t id = r.uuid(0, 0);
-    ChangeEvent ev;
-    ev.event = "conflict";
-    ev.project_id = h.project_id;
-    ev.file_id = h.id;
-    ev.session_id = session_id;
-    ev.author = author;
-    ev.path = h.normalized_path;
-    ev.version = h.head_version;
-    ev.content_hash = h.head_hash;
-    ev.extra = "\"conflict_id\": \"" + uuid_to_string(id) + "\", \"kind\": \"" + kind + "\"";
-    queue_change(std::move(ev));
+    queue_change(file_event("conflict", h.project_id, h.id, session_id, author, h.normalized_path, h.head_version,
+                            h.head_hash,
+                            "\"conflict_id\": \"" + uuid_to_string(id) + "\", \"kind\": \"" + kind + "\""));
     return id;
 }
 
@@ -744,16 +745,8 @@ CE_FUNCTION(ce_create_file) {
         ins_v.run({uuid_datum(project.value), uuid_datum(id), text_datum(content.view()), text_datum(hash),
                    uuid_datum(who), uuid_datum(session.value), text_datum(clock.to_text())},
                   session.null ? "     n " : "");
-        ChangeEvent ev;
-        ev.event = "created";
-        ev.project_id = project.value;
-        ev.file_id = id;
-        ev.session_id = session.null ? pg_uuid_t{} : session.value;
-        ev.author = who;
-        ev.path = normalized;
-        ev.version = 1;
-        ev.content_hash = hash;
-        queue_change(std::move(ev));
+        queue_change(file_event("created", project.value, id, session.null ? pg_uuid_t{} : session.value, who,
+                                normalized, 1, hash));
         spi.finish();
         return uuid_datum(id);
     });
@@ -811,22 +804,13 @@ CE_FUNCTION(ce_delete_file) {
                 "updated_at = now() WHERE project_id = $1 AND id = $2",
                 {UUIDOID, UUIDOID, UUIDOID});
             del.run({uuid_datum(h.project_id), uuid_datum(h.id), uuid_datum(who)});
-            ChangeEvent ev;
-            ev.event = "deleted";
-            ev.project_id = h.project_id;
-            ev.file_id = h.id;
-            ev.session_id = sid;
-            ev.author = who;
-            ev.path = h.normalized_path;
-            ev.version = h.head_version;
-            ev.content_hash = h.head_hash;
             std::string extra = "\"open_sessions\": [";
             for (std::size_t i = 0; i < open.size(); ++i) extra += (i ? ", " : "") + json_uuid(open[i]);
             extra += "], \"draft_sessions\": [";
             for (std::size_t i = 0; i < drafts.size(); ++i) extra += (i ? ", " : "") + json_uuid(drafts[i]);
             extra += "]";
-            ev.extra = std::move(extra);
-            queue_change(std::move(ev));
+            queue_change(file_event("deleted", h.project_id, h.id, sid, who, h.normalized_path, h.head_version,
+                                    h.head_hash, std::move(extra)));
         }
         Datum open_d = uuid_array_datum(open);
         Datum drafts_d = uuid_array_datum(drafts);
@@ -873,18 +857,10 @@ CE_FUNCTION(ce_rename_file) {
                     throw_path_conflict(h.project_id, std::string(new_path.view()), normalized, std::nullopt);
                 throw;
             }
-            ChangeEvent ev;
-            ev.event = "renamed";
-            ev.project_id = h.project_id;
-            ev.file_id = h.id;
-            ev.session_id = sid;
-            ev.author = who;
-            ev.path = normalized;
-            ev.version = h.head_version;
-            ev.content_hash = h.head_hash;
-            ev.extra = "\"old_path\": ";
-            append_json_string(ev.extra, h.normalized_path);
-            queue_change(std::move(ev));
+            std::string extra = "\"old_path\": ";
+            append_json_string(extra, h.normalized_path);
+            queue_change(file_event("renamed", h.project_id, h.id, sid, who, normalized, h.head_version, h.head_hash,
+                                    std::move(extra)));
         }
         spi.finish();
         return row_datum(fcinfo, {text_datum(new_path.view()), text_datum(normalized), text_datum(old_path)},
@@ -984,15 +960,9 @@ CE_FUNCTION(ce_resolve_conflict) {
             {UUIDOID, UUIDOID, UUIDOID, INT4OID});
         done.run({uuid_datum(h.project_id), uuid_datum(conflict_id.value), uuid_datum(resolved_by.value),
                   Int32GetDatum(version)});
-        ChangeEvent ev;
-        ev.event = "conflict_resolved";
-        ev.project_id = h.project_id;
-        ev.file_id = h.id;
-        ev.author = resolved_by.value;
-        ev.path = h.normalized_path;
-        ev.version = version;
-        ev.extra = "\"conflict_id\": \"" + cid + "\", \"kind\": \"" + kind + "\"";
-        queue_change(std::move(ev));
+        queue_change(file_event("conflict_resolved", h.project_id, h.id, pg_uuid_t{}, resolved_by.value,
+                                h.normalized_path, version, "",
+                                "\"conflict_id\": \"" + cid + "\", \"kind\": \"" + kind + "\""));
         spi.finish();
         return Int32GetDatum(version);
     });

@@ -78,36 +78,8 @@ std::string holders_json(const std::vector<Holder>& hs) {
     return s + "]";
 }
 
-// Deletes expired locks (of one file, or all) and records their expiry.
-int64 expire_locks(const pg_uuid_t* file_id) {
-    static Statement one(
-        "DELETE FROM concurrent_edit.file_locks l USING concurrent_edit.files f "
-        "WHERE l.file_id = $1 AND l.expires_at <= clock_timestamp() "
-        "  AND f.project_id = l.project_id AND f.id = l.file_id "
-        "RETURNING l.project_id, l.file_id, l.session_id, l.holder, l.id, f.normalized_path",
-        {UUIDOID});
-    static Statement all(
-        "DELETE FROM concurrent_edit.file_locks l USING concurrent_edit.files f "
-        "WHERE l.expires_at <= clock_timestamp() AND f.project_id = l.project_id AND f.id = l.file_id "
-        "RETURNING l.project_id, l.file_id, l.session_id, l.holder, l.id, f.normalized_path",
-        {});
-    Rows r = file_id ? one.run({uuid_datum(*file_id)}) : all.run({});
-    for (uint64 i = 0; i < r.size(); ++i) {
-        ChangeEvent ev;
-        ev.event = "lock_expired";
-        ev.project_id = r.uuid(i, 0);
-        ev.file_id = r.uuid(i, 1);
-        ev.session_id = r.uuid(i, 2);
-        ev.author = r.uuid(i, 3);
-        ev.path = r.text(i, 5);
-        ev.extra = "\"lock_id\": " + json_uuid(r.uuid(i, 4));
-        note_lock_released(ev.file_id);
-        queue_change(std::move(ev));
-    }
-    return static_cast<int64>(r.size());
-}
-
-// Deletes locks matched by `q` (its RETURNING list as in expire_locks) and records `event`.
+// Deletes the locks matched by `q`, which returns (project_id, file_id, session_id,
+// holder, lock id, normalized path) of each, and records `event` for each.
 int64 drop_locks(Statement& q, const std::vector<Datum>& args, const char* event, const std::string& extra) {
     Rows r = q.run(args);
     for (uint64 i = 0; i < r.size(); ++i) {
@@ -123,6 +95,23 @@ int64 drop_locks(Statement& q, const std::vector<Datum>& args, const char* event
         queue_change(std::move(ev));
     }
     return static_cast<int64>(r.size());
+}
+
+// Deletes expired locks (of one file, or all) and records their expiry.
+int64 expire_locks(const pg_uuid_t* file_id) {
+    static Statement one(
+        "DELETE FROM concurrent_edit.file_locks l USING concurrent_edit.files f "
+        "WHERE l.file_id = $1 AND l.expires_at <= clock_timestamp() "
+        "  AND f.project_id = l.project_id AND f.id = l.file_id "
+        "RETURNING l.project_id, l.file_id, l.session_id, l.holder, l.id, f.normalized_path",
+        {UUIDOID});
+    static Statement all(
+        "DELETE FROM concurrent_edit.file_locks l USING concurrent_edit.files f "
+        "WHERE l.expires_at <= clock_timestamp() AND f.project_id = l.project_id AND f.id = l.file_id "
+        "RETURNING l.project_id, l.file_id, l.session_id, l.holder, l.id, f.normalized_path",
+        {});
+    if (file_id != nullptr) return drop_locks(one, {uuid_datum(*file_id)}, "lock_expired", "");
+    return drop_locks(all, {}, "lock_expired", "");
 }
 
 }  // namespace
