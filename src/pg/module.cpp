@@ -38,7 +38,6 @@ CE_FUNCTION(ce_normalize_path) {
     });
 }
 
-// content_hash(content text) RETURNS text: lowercase hex SHA-256 of the bytes.
 // _setting(name): the current value of one of the extension's settings. The
 // PL/pgSQL functions read settings through it, because calling it loads the
 // library, which defines the settings: current_setting() alone fails in a new
@@ -54,6 +53,7 @@ CE_FUNCTION(ce_setting) {
     });
 }
 
+// content_hash(content text) RETURNS text: lowercase hex SHA-256 of the bytes.
 CE_FUNCTION(ce_content_hash) {
     ce::pg::TextArg content = ce::pg::text_arg(fcinfo, 0, "content", MaxAllocSize);
     return ce::pg::guard([&]() -> Datum {
