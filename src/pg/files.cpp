@@ -812,9 +812,9 @@ CE_FUNCTION(ce_delete_file) {
             queue_change(file_event("deleted", h.project_id, h.id, sid, who, h.normalized_path, h.head_version,
                                     h.head_hash, std::move(extra)));
         }
+        spi.finish();  // frees SPI's memory: the result is built after it
         Datum open_d = uuid_array_datum(open);
         Datum drafts_d = uuid_array_datum(drafts);
-        spi.finish();
         return row_datum(fcinfo, {text_datum(status), Int32GetDatum(h.head_version), open_d, drafts_d},
                          {false, false, false, false});
     });
