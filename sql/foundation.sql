@@ -142,8 +142,15 @@ FROM unnest(ARRAY['00000000-0000-0000-0000-0000000000c1', '00000000-0000-0000-00
 SELECT count(*) AS shared_holders FROM concurrent_edit.file_locks WHERE project_id = '00000000-0000-0000-0000-0000000000a1';
 SELECT pg_temp.try($$INSERT INTO concurrent_edit.file_locks (project_id, file_id, session_id, holder, lock_type, expires_at)
   VALUES ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000f1', '00000000-0000-0000-0000-0000000000c1', gen_random_uuid(), 'bogus', now() + interval '1 minute')$$, false);
-SELECT pg_temp.try($$INSERT INTO concurrent_edit.file_locks (project_id, file_id, session_id, holder, lock_type, expires_at)
-  VALUES ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000f1', gen_random_uuid(), gen_random_uuid(), 'shared', now() + interval '1 minute')$$, false);
+-- Locks are leases: the table is unlogged, without foreign keys (their checks would
+-- lock and WAL-log the file and session rows). A lock of an unknown session is
+-- released by the cleanup (and deleted files and sessions take their locks along).
+SELECT c.relname, c.relpersistence FROM pg_class c
+WHERE c.oid IN ('concurrent_edit.file_locks'::regclass, 'concurrent_edit.change_pending_locks'::regclass) ORDER BY 1;
+INSERT INTO concurrent_edit.file_locks (project_id, file_id, session_id, holder, lock_type, expires_at)
+VALUES ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000f1', '00000000-0000-0000-0000-00000000dead', gen_random_uuid(), 'shared', now() + interval '1 minute');
+SELECT concurrent_edit.cleanup_expired_locks() >= 1 AS released;
+SELECT count(*) AS orphans_left FROM concurrent_edit.file_locks WHERE session_id = '00000000-0000-0000-0000-00000000dead';
 -- A draft must name an existing base version.
 SELECT pg_temp.try($$INSERT INTO concurrent_edit.pending_changes (project_id, session_id, file_id, base_version, content)
   VALUES ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000c1', '00000000-0000-0000-0000-0000000000f1', 7, 'draft')$$, false);
@@ -157,6 +164,8 @@ SELECT pg_temp.try($$INSERT INTO concurrent_edit.conflict_history (project_id, f
 DELETE FROM concurrent_edit.edit_sessions WHERE id = '00000000-0000-0000-0000-0000000000c1';
 SELECT (SELECT count(*) FROM concurrent_edit.pending_changes WHERE project_id = '00000000-0000-0000-0000-0000000000a1') AS drafts,
        (SELECT count(*) FROM concurrent_edit.file_locks WHERE project_id = '00000000-0000-0000-0000-0000000000a1') AS locks;
+DELETE FROM concurrent_edit.files WHERE id = '00000000-0000-0000-0000-0000000000f1';
+SELECT count(*) AS locks_of_deleted_file FROM concurrent_edit.file_locks WHERE project_id = '00000000-0000-0000-0000-0000000000a1';
 -- Leave nothing behind for the other tests (they share the database).
 DELETE FROM concurrent_edit.edit_sessions WHERE project_id IN ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000a2');
 DELETE FROM concurrent_edit.files WHERE project_id IN ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000a2');

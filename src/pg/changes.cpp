@@ -52,7 +52,9 @@ int64 sequence_project(const pg_uuid_t& project, bool notify) {
     static Statement lock(
         "SELECT f.last_cursor FROM concurrent_edit.change_feeds f WHERE f.project_id = $1 FOR UPDATE", {UUIDOID});
     static Statement move(
-        "WITH moved AS (DELETE FROM concurrent_edit.change_pending p WHERE p.project_id = $1 RETURNING p.*) "
+        "WITH m1 AS (DELETE FROM concurrent_edit.change_pending p WHERE p.project_id = $1 RETURNING p.*), "
+        "     m2 AS (DELETE FROM concurrent_edit.change_pending_locks p WHERE p.project_id = $1 RETURNING p.*), "
+        "     moved AS (SELECT * FROM m1 UNION ALL SELECT * FROM m2) "
         "INSERT INTO concurrent_edit.change_log (project_id, cursor, event, file_id, path, version, content_hash, "
         "    session_id, author, details, created_at) "
         "SELECT m.project_id, $2 + row_number() OVER (ORDER BY m.id), m.event, m.file_id, m.path, m.version, "
@@ -124,7 +126,7 @@ void xact_callback(XactEvent event, void*) {
                         std::vector<pg_uuid_t> projects = *noted;
                         with_owner_context([&] {
                             Spi spi;
-                            for (const auto& p : projects) sequence_project(p, true);
+                            for (const auto& p : projects) sequence_pending(true, &p);
                             spi.finish();
                         });
                         return 0;
@@ -173,17 +175,46 @@ void queue_change(ChangeEvent e) {
     note_project(e.project_id);
 }
 
+void note_pending(const pg_uuid_t& project_id) { note_project(project_id); }
+
 int64 sequence_pending(bool notify, const pg_uuid_t* only_project) {
+    // The pending tables are queues: between vacuums they are mostly dead tuples
+    // and their statistics say "empty", which would make the planner read them
+    // whole. Index scans only, for the sequencer's statements.
+    int nest = pg_call([] {
+        int n = NewGUCNestLevel();
+        (void)set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+        (void)set_config_option("enable_bitmapscan", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
+                                false);
+        return n;
+    });
     std::vector<pg_uuid_t> projects;
     if (only_project != nullptr) {
         projects.push_back(*only_project);
     } else {
-        static Statement q("SELECT DISTINCT p.project_id FROM concurrent_edit.change_pending p ORDER BY 1", {});
+        // Skip scans over the primary keys (project_id, id): the tables are queues,
+        // mostly dead tuples between vacuums, so reading them whole would cost the
+        // worker more with every event.
+        static Statement q(
+            "WITH RECURSIVE a AS ("
+            "  (SELECT p.project_id FROM concurrent_edit.change_pending p ORDER BY p.project_id LIMIT 1) "
+            "  UNION ALL SELECT (SELECT p.project_id FROM concurrent_edit.change_pending p "
+            "                    WHERE p.project_id > a.project_id ORDER BY p.project_id LIMIT 1) "
+            "  FROM a WHERE a.project_id IS NOT NULL), "
+            "b AS ("
+            "  (SELECT p.project_id FROM concurrent_edit.change_pending_locks p ORDER BY p.project_id LIMIT 1) "
+            "  UNION ALL SELECT (SELECT p.project_id FROM concurrent_edit.change_pending_locks p "
+            "                    WHERE p.project_id > b.project_id ORDER BY p.project_id LIMIT 1) "
+            "  FROM b WHERE b.project_id IS NOT NULL) "
+            "SELECT project_id FROM a WHERE project_id IS NOT NULL UNION "
+            "SELECT project_id FROM b WHERE project_id IS NOT NULL ORDER BY 1",
+            {});
         Rows r = q.run({});
         for (uint64 i = 0; i < r.size(); ++i) projects.push_back(r.uuid(i, 0));
     }
     int64 total = 0;
     for (const auto& p : projects) total += sequence_project(p, notify);
+    pg_call([nest] { AtEOXact_GUC(true, nest); });  // on an error, the abort restores them
     return total;
 }
 

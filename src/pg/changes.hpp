@@ -1,7 +1,8 @@
 // The change feed: every committed change of the API is recorded in
 // concurrent_edit.change_log with a per-project cursor and broadcast with NOTIFY.
 //
-// API calls insert their events into change_pending, taking no lock (an aborted
+// API calls insert their events into change_pending (lock events into its
+// unlogged twin change_pending_locks), taking no lock (an aborted
 // transaction or subtransaction takes its rows with it: nothing is ever sent for a
 // rolled-back change). A sequencer then moves committed pending events of a
 // project into change_log with consecutive cursors while holding the project's
@@ -40,6 +41,10 @@ struct ChangeEvent {
 // Inserts the event into change_pending (SPI must be connected) and notes its
 // project for the commit-time sequencing.
 void queue_change(ChangeEvent event);
+
+// Notes that the current transaction inserted pending events of the project by
+// itself (lock events go to change_pending_locks from the lock statements).
+void note_pending(const pg_uuid_t& project_id);
 
 // Sequences the pending events of one project (or of all projects) into
 // change_log and NOTIFYs them when `notify`. SPI must be connected. Returns the

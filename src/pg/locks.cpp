@@ -78,54 +78,61 @@ std::string holders_json(const std::vector<Holder>& hs) {
     return s + "]";
 }
 
-// Deletes the locks matched by `q`, which returns (project_id, file_id, session_id,
-// holder, lock id, normalized path) of each, and records `event` for each.
-int64 drop_locks(Statement& q, const std::vector<Datum>& args, const char* event, const std::string& extra) {
+// Deletes the locks that `cond` (a WHERE clause over file_locks l and files f)
+// matches and records `event` for each in change_pending_locks, in one
+// statement; `details` extends the event's JSON details (an SQL expression).
+// Returns (project_id, file_id) of each deleted lock.
+#define CE_DROP_LOCKS(cond, event, details)                                                                   \
+    "WITH d AS (DELETE FROM concurrent_edit.file_locks l USING concurrent_edit.files f "                      \
+    "    WHERE f.project_id = l.project_id AND f.id = l.file_id AND (" cond ") "                               \
+    "    RETURNING l.project_id, l.file_id, l.session_id, l.holder, l.id, f.normalized_path), "               \
+    "e AS (INSERT INTO concurrent_edit.change_pending_locks (project_id, event, file_id, path, session_id, "   \
+    "    author, details) SELECT d.project_id, '" event "', d.file_id, d.normalized_path, d.session_id, "     \
+    "    d.holder, pg_catalog.jsonb_build_object('lock_id', d.id)" details " FROM d) "                        \
+    "SELECT d.project_id, d.file_id FROM d"
+
+// Runs a CE_DROP_LOCKS statement: waiters on the files are woken at commit and
+// the projects' events sequenced. Returns the number of locks deleted.
+int64 drop_locks(Statement& q, const std::vector<Datum>& args) {
     Rows r = q.run(args);
     for (uint64 i = 0; i < r.size(); ++i) {
-        ChangeEvent ev;
-        ev.event = event;
-        ev.project_id = r.uuid(i, 0);
-        ev.file_id = r.uuid(i, 1);
-        ev.session_id = r.uuid(i, 2);
-        ev.author = r.uuid(i, 3);
-        ev.path = r.text(i, 5);
-        ev.extra = "\"lock_id\": " + json_uuid(r.uuid(i, 4)) + extra;
-        note_lock_released(ev.file_id);
-        queue_change(std::move(ev));
+        note_lock_released(r.uuid(i, 1));
+        note_pending(r.uuid(i, 0));
     }
     return static_cast<int64>(r.size());
 }
 
 // Deletes expired locks (of one file, or all) and records their expiry.
-int64 expire_locks(const pg_uuid_t* file_id) {
+int64 expire_locks(const pg_uuid_t* project_id, const pg_uuid_t* file_id) {
     static Statement one(
-        "DELETE FROM concurrent_edit.file_locks l USING concurrent_edit.files f "
-        "WHERE l.file_id = $1 AND l.expires_at <= clock_timestamp() "
-        "  AND f.project_id = l.project_id AND f.id = l.file_id "
-        "RETURNING l.project_id, l.file_id, l.session_id, l.holder, l.id, f.normalized_path",
-        {UUIDOID});
-    static Statement all(
-        "DELETE FROM concurrent_edit.file_locks l USING concurrent_edit.files f "
-        "WHERE l.expires_at <= clock_timestamp() AND f.project_id = l.project_id AND f.id = l.file_id "
-        "RETURNING l.project_id, l.file_id, l.session_id, l.holder, l.id, f.normalized_path",
-        {});
-    if (file_id != nullptr) return drop_locks(one, {uuid_datum(*file_id)}, "lock_expired", "");
-    return drop_locks(all, {}, "lock_expired", "");
+        CE_DROP_LOCKS("l.project_id = $1 AND l.file_id = $2 AND l.expires_at <= clock_timestamp()", "lock_expired", ""),
+        {UUIDOID, UUIDOID});
+    static Statement all(CE_DROP_LOCKS("l.expires_at <= clock_timestamp()", "lock_expired", ""), {});
+    if (file_id != nullptr) return drop_locks(one, {uuid_datum(*project_id), uuid_datum(*file_id)});
+    return drop_locks(all, {});
 }
 
 }  // namespace
 
 int64 release_session_locks(const pg_uuid_t& session_id) {
     static Statement q(
-        "DELETE FROM concurrent_edit.file_locks l USING concurrent_edit.files f "
-        "WHERE l.session_id = $1 AND f.project_id = l.project_id AND f.id = l.file_id "
-        "RETURNING l.project_id, l.file_id, l.session_id, l.holder, l.id, f.normalized_path",
+        CE_DROP_LOCKS("(l.project_id, l.session_id) IN (SELECT s.project_id, s.id FROM concurrent_edit.edit_sessions s "
+                      "                                 WHERE s.id = $1)",
+                      "lock_released", ""),
         {UUIDOID});
-    return drop_locks(q, {uuid_datum(session_id)}, "lock_released", "");
+    return drop_locks(q, {uuid_datum(session_id)});
 }
 
-int64 cleanup_expired_locks() { return expire_locks(nullptr); }
+int64 cleanup_expired_locks() {
+    // Without foreign keys, a lock taken while its session was being closed or
+    // deleted can outlive it: such locks are released here as well.
+    static Statement orphans(
+        CE_DROP_LOCKS("NOT EXISTS (SELECT FROM concurrent_edit.edit_sessions s WHERE s.project_id = l.project_id "
+                      "            AND s.id = l.session_id AND s.status <> 'closed')",
+                      "lock_released", ""),
+        {});
+    return expire_locks(nullptr, nullptr) + drop_locks(orphans, {});
+}
 
 }  // namespace ce::pg
 
@@ -153,39 +160,44 @@ CE_FUNCTION(ce_acquire_lock) {
         if (type != "exclusive" && type != "shared")
             throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "unknown lock type \"" + type + "\"", {},
                            "Valid lock types: exclusive, shared.");
-        static Statement q_file(
+        // The file, with the other sessions' locks that block this request and
+        // (flagged) the expired ones of anyone, so the common case needs no DELETE
+        // of expired locks. One row with NULL lock columns when nothing is in the way.
+        static Statement q_state(
             "SELECT f.project_id, f.head_version, f.deleted_at IS NOT NULL, f.normalized_path, f.head_hash, "
-            "       f.updated_by, to_json(f.updated_at)::text "
-            "FROM concurrent_edit.files f WHERE f.id = $1",
-            {UUIDOID});
-        // The other sessions' locks that block this request, and (flagged) the
-        // expired ones of anyone, so the common case needs no DELETE of expired locks.
-        static Statement q_holders(
-            "SELECT l.session_id, l.holder, l.lock_type, to_json(l.expires_at)::text, l.expires_at, "
-            "       l.expires_at <= clock_timestamp() "
-            "FROM concurrent_edit.file_locks l "
-            "WHERE l.project_id = $1 AND l.file_id = $2 "
-            "  AND (l.expires_at <= clock_timestamp() "
-            "       OR (l.session_id <> $3 AND ($4 = 'exclusive' OR l.lock_type = 'exclusive'))) "
-            "ORDER BY l.expires_at",
-            {UUIDOID, UUIDOID, UUIDOID, TEXTOID});
+            "       f.updated_by, to_json(f.updated_at)::text, "
+            "       h.session_id, h.holder, h.lock_type, to_json(h.expires_at)::text, h.expires_at, "
+            "       h.expires_at <= clock_timestamp() "
+            "FROM concurrent_edit.files f "
+            "LEFT JOIN LATERAL (SELECT l.session_id, l.holder, l.lock_type, l.expires_at "
+            "    FROM concurrent_edit.file_locks l WHERE l.project_id = f.project_id AND l.file_id = f.id "
+            "      AND (l.expires_at <= clock_timestamp() "
+            "           OR (l.session_id <> $2 AND ($3 = 'exclusive' OR l.lock_type = 'exclusive')))) h ON true "
+            "WHERE f.id = $1 ORDER BY h.expires_at",
+            {UUIDOID, UUIDOID, TEXTOID});
+        // The lock row and its lock_acquired event, in one statement.
         static Statement q_upsert(
-            "INSERT INTO concurrent_edit.file_locks AS l (project_id, file_id, session_id, holder, lock_type, expires_at) "
-            "VALUES ($1, $2, $3, $4, $5, clock_timestamp() + make_interval(secs => $6 / 1000000.0)) "
-            "ON CONFLICT (project_id, file_id, session_id) DO UPDATE SET lock_type = EXCLUDED.lock_type, "
-            "    holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at, "
-            "    acquired_at = CASE WHEN l.lock_type = EXCLUDED.lock_type THEN l.acquired_at ELSE EXCLUDED.acquired_at END "
-            "RETURNING l.id, l.lock_type, l.expires_at, l.acquired_at, to_json(l.expires_at)::text",
-            {UUIDOID, UUIDOID, UUIDOID, UUIDOID, TEXTOID, INT8OID});
+            "WITH l AS (INSERT INTO concurrent_edit.file_locks AS l "
+            "    (project_id, file_id, session_id, holder, lock_type, expires_at) "
+            "    VALUES ($1, $2, $3, $4, $5, $6) "
+            "    ON CONFLICT (project_id, file_id, session_id) DO UPDATE SET lock_type = EXCLUDED.lock_type, "
+            "        holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at, "
+            "        acquired_at = CASE WHEN l.lock_type = EXCLUDED.lock_type THEN l.acquired_at "
+            "                           ELSE EXCLUDED.acquired_at END "
+            "    RETURNING l.id, l.lock_type, l.expires_at, l.acquired_at), "
+            "e AS (INSERT INTO concurrent_edit.change_pending_locks (project_id, event, file_id, path, session_id, "
+            "    author, details) SELECT $1, 'lock_acquired', $2, $7, $3, $4, pg_catalog.jsonb_build_object("
+            "    'lock_id', l.id, 'lock_type', l.lock_type, 'expires_at', l.expires_at) FROM l) "
+            "SELECT l.id, l.expires_at, l.acquired_at FROM l",
+            {UUIDOID, UUIDOID, UUIDOID, UUIDOID, TEXTOID, TIMESTAMPTZOID, TEXTOID});
 
         Spi spi;
         SessionInfo s = check_session(session.value, pg_uuid_t{}, true);
         TimestampTz deadline = pg_call([] { return GetCurrentTimestamp(); }) + wait_us;
         ConditionVariable* cv = lock_condition(file_id.value);
         for (;;) {
-            if (cv != nullptr) pg_call([cv] { ConditionVariablePrepareToSleep(cv); });
             take_acquisition_lock(file_id.value);
-            Rows f = q_file.run_latest({uuid_datum(file_id.value)});
+            Rows f = q_state.run_latest({uuid_datum(file_id.value), uuid_datum(session.value), text_datum(type)});
             if (f.empty())
                 throw SqlError(CE_ERRCODE_FILE_NOT_FOUND, "file " + uuid_to_string(file_id.value) + " does not exist");
             pg_uuid_t project = f.uuid(0, 0);
@@ -205,42 +217,33 @@ CE_FUNCTION(ce_acquire_lock) {
                                    "\", \"last_modified_by\": " + json_uuid(f.uuid(0, 5)) +
                                    ", \"last_modified_at\": " + f.text(0, 6) + "}",
                                "Read the latest version before locking.");
-            std::string path = f.text(0, 3);
-            Rows h = q_holders.run_latest(
-                {uuid_datum(project), uuid_datum(file_id.value), uuid_datum(session.value), text_datum(type)});
             std::vector<Holder> holders;
             bool expired = false;
             int64 soonest = PG_INT64_MAX;
-            for (uint64 i = 0; i < h.size(); ++i) {
-                if (h.boolean(i, 5)) {
+            for (uint64 i = 0; i < f.size(); ++i) {
+                if (f.isnull(i, 7)) continue;  // no lock in the way
+                if (f.boolean(i, 12)) {
                     expired = true;
                     continue;
                 }
-                Holder x{h.uuid(i, 0), h.uuid(i, 1), h.text(i, 2), h.text(i, 3), h.int8(i, 4)};
+                Holder x{f.uuid(i, 7), f.uuid(i, 8), f.text(i, 9), f.text(i, 10), f.int8(i, 11)};
                 soonest = std::min(soonest, x.expires_at);
                 holders.push_back(std::move(x));
             }
             if (holders.empty()) {
                 if (cv != nullptr) pg_call([] { ConditionVariableCancelSleep(); });
-                if (expired) expire_locks(&file_id.value);
+                if (expired) expire_locks(&project, &file_id.value);
                 Rows r = q_upsert.run({uuid_datum(project), uuid_datum(file_id.value), uuid_datum(session.value),
-                                       uuid_datum(s.user_id), text_datum(type), Int64GetDatum(ttl_us)});
+                                       uuid_datum(s.user_id), text_datum(type),
+                                       TimestampTzGetDatum(pg_call([] { return GetCurrentTimestamp(); }) + ttl_us),
+                                       text_datum(f.text(0, 3))});
+                note_pending(project);
                 pg_uuid_t lock_id = r.uuid(0, 0);
-                ChangeEvent ev;
-                ev.event = "lock_acquired";
-                ev.project_id = project;
-                ev.file_id = file_id.value;
-                ev.session_id = session.value;
-                ev.author = s.user_id;
-                ev.path = path;
-                ev.extra = "\"lock_id\": " + json_uuid(lock_id) + ", \"lock_type\": \"" + type +
-                           "\", \"expires_at\": " + r.text(0, 4);
-                queue_change(std::move(ev));
+                Datum exp = r.datum(0, 1);  // timestamptz: by value
+                Datum acq = r.datum(0, 2);
+                spi.finish();  // frees SPI's memory: the result is built after it
                 Datum id = uuid_datum(lock_id);
                 Datum lt = text_datum(type);
-                Datum exp = r.datum(0, 2);
-                Datum acq = r.datum(0, 3);
-                spi.finish();
                 return pg_call([fcinfo, id, lt, exp, acq] {
                     TupleDesc d;
                     if (get_call_result_type(fcinfo, nullptr, &d) != TYPEFUNC_COMPOSITE)
@@ -292,13 +295,11 @@ CE_FUNCTION(ce_release_lock) {
     UuidArg session = uuid_arg(fcinfo, 1);
     return guard([&]() -> Datum {
         static Statement q(
-            "DELETE FROM concurrent_edit.file_locks l USING concurrent_edit.files f "
-            "WHERE l.file_id = $1 AND l.session_id = $2 AND f.project_id = l.project_id AND f.id = l.file_id "
-            "RETURNING l.project_id, l.file_id, l.session_id, l.holder, l.id, f.normalized_path",
-            {UUIDOID, UUIDOID});
+            CE_DROP_LOCKS("l.project_id = $3 AND l.file_id = $1 AND l.session_id = $2", "lock_released", ""),
+            {UUIDOID, UUIDOID, UUIDOID});
         Spi spi;
-        (void)check_session(session.value, pg_uuid_t{}, true);
-        int64 n = drop_locks(q, {uuid_datum(file_id.value), uuid_datum(session.value)}, "lock_released", "");
+        SessionInfo s = check_session(session.value, pg_uuid_t{}, true);
+        int64 n = drop_locks(q, {uuid_datum(file_id.value), uuid_datum(session.value), uuid_datum(s.project_id)});
         spi.finish();
         return BoolGetDatum(n > 0);
     });
@@ -316,11 +317,13 @@ CE_FUNCTION(ce_extend_lock) {
     return guard([&]() -> Datum {
         static Statement q(
             "UPDATE concurrent_edit.file_locks l SET expires_at = clock_timestamp() + make_interval(secs => $3 / 1000000.0) "
-            "WHERE l.file_id = $1 AND l.session_id = $2 AND l.expires_at > clock_timestamp() RETURNING l.expires_at",
-            {UUIDOID, UUIDOID, INT8OID});
+            "WHERE l.project_id = $4 AND l.file_id = $1 AND l.session_id = $2 AND l.expires_at > clock_timestamp() "
+            "RETURNING l.expires_at",
+            {UUIDOID, UUIDOID, INT8OID, UUIDOID});
         Spi spi;
-        (void)check_session(session.value, pg_uuid_t{}, true);
-        Rows r = q.run({uuid_datum(file_id.value), uuid_datum(session.value), Int64GetDatum(ttl_us)});
+        SessionInfo s = check_session(session.value, pg_uuid_t{}, true);
+        Rows r = q.run({uuid_datum(file_id.value), uuid_datum(session.value), Int64GetDatum(ttl_us),
+                        uuid_datum(s.project_id)});
         if (r.empty())
             throw SqlError(CE_ERRCODE_LOCK_NOT_HELD,
                            "session " + uuid_to_string(session.value) + " holds no lock on file " +
@@ -353,14 +356,10 @@ CE_FUNCTION(ce_force_release_lock) {
     TextArg reason = text_arg(fcinfo, 1, "reason", 1000);
     return guard([&]() -> Datum {
         static Statement q(
-            "DELETE FROM concurrent_edit.file_locks l USING concurrent_edit.files f "
-            "WHERE l.file_id = $1 AND f.project_id = l.project_id AND f.id = l.file_id "
-            "RETURNING l.project_id, l.file_id, l.session_id, l.holder, l.id, f.normalized_path",
-            {UUIDOID});
-        std::string extra = ", \"reason\": ";
-        append_json_string(extra, reason.view());
+            CE_DROP_LOCKS("f.id = $1", "lock_forced", " || pg_catalog.jsonb_build_object('reason', $2::text)"),
+            {UUIDOID, TEXTOID});
         Spi spi;
-        int64 n = drop_locks(q, {uuid_datum(file_id.value)}, "lock_forced", extra);
+        int64 n = drop_locks(q, {uuid_datum(file_id.value), text_datum(reason.view())});
         spi.finish();
         return Int32GetDatum(static_cast<int32>(n));
     });

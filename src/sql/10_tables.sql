@@ -1,10 +1,10 @@
 -- The data model. Every table carries project_id and every primary and unique key
 -- starts with it, so all tables can be distributed by project_id and colocated
--- (Citus). Session ids are uuid everywhere, with foreign keys.
+-- (Citus). Session ids are uuid everywhere, with foreign keys (file_locks: triggers).
 --
 -- Fixes over the seed schema: shared locks can have several holders (the seed's
--- UNIQUE(file_id) allowed one lock per file); session_id is a uuid foreign key
--- everywhere (it was VARCHAR in file_locks); enumerated columns have CHECKs;
+-- UNIQUE(file_id) allowed one lock per file); session_id is a uuid (a foreign key or,
+-- in file_locks, triggers; it was VARCHAR there); enumerated columns have CHECKs;
 -- NOT NULL timestamps; a file's live path is unique per project.
 
 CREATE TABLE concurrent_edit.files (
@@ -114,38 +114,39 @@ CREATE INDEX edit_sessions_open_idx ON concurrent_edit.edit_sessions (project_id
     WHERE status <> 'closed';
 COMMENT ON INDEX concurrent_edit.edit_sessions_open_idx IS 'Open sessions of a project (presence) and inactivity cleanup.';
 
-CREATE TABLE concurrent_edit.file_locks (
+-- A lock is a lease, not data: file_locks is UNLOGGED, like PostgreSQL's own
+-- heavyweight and advisory locks it does not survive a crash (a clean restart
+-- keeps it), and a lock cycle commits without waiting for a WAL flush. No edit
+-- depends on a lock for its safety: writes are versioned and merged whether or not
+-- a lock was held. For the same reason there are no foreign keys (their checks
+-- would lock and WAL-log the file and session rows on every acquire): the deletion
+-- of a file or session deletes its locks through triggers (see 50_sessions.sql),
+-- and acquire_lock checks both rows itself.
+CREATE UNLOGGED TABLE concurrent_edit.file_locks (
     project_id  uuid        NOT NULL,
-    id          uuid        NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
     file_id     uuid        NOT NULL,
     session_id  uuid        NOT NULL,
+    id          uuid        NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
     holder      uuid        NOT NULL,
     lock_type   text        NOT NULL,
     acquired_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
     expires_at  timestamptz NOT NULL,
-    CONSTRAINT file_locks_pkey PRIMARY KEY (project_id, id),
-    CONSTRAINT file_locks_session_file_key UNIQUE (project_id, file_id, session_id),
-    CONSTRAINT file_locks_file_fkey FOREIGN KEY (project_id, file_id)
-        REFERENCES concurrent_edit.files (project_id, id) ON DELETE CASCADE,
-    CONSTRAINT file_locks_session_fkey FOREIGN KEY (project_id, session_id)
-        REFERENCES concurrent_edit.edit_sessions (project_id, id) ON DELETE CASCADE,
+    CONSTRAINT file_locks_pkey PRIMARY KEY (project_id, file_id, session_id),
     CONSTRAINT file_locks_type_check CHECK (lock_type IN ('exclusive', 'shared')),
     CONSTRAINT file_locks_expiry_check CHECK (expires_at > acquired_at)
 );
 COMMENT ON TABLE concurrent_edit.file_locks IS
-    'Advisory file locks held by edit sessions: one exclusive holder, or any number of shared holders. A lock past expires_at is ignored even before cleanup deletes it.';
+    'Advisory file locks held by edit sessions: one exclusive holder, or any number of shared holders. A lock past expires_at is ignored even before cleanup deletes it. Unlogged: locks are leases that a crash (not a clean restart) clears, and they are not replicated to standbys.';
 COMMENT ON COLUMN concurrent_edit.file_locks.project_id IS 'Project of the file; distribution key.';
-COMMENT ON COLUMN concurrent_edit.file_locks.id IS 'Lock id.';
 COMMENT ON COLUMN concurrent_edit.file_locks.file_id IS 'Locked file.';
-COMMENT ON COLUMN concurrent_edit.file_locks.session_id IS 'Session holding the lock.';
+COMMENT ON COLUMN concurrent_edit.file_locks.session_id IS 'Session holding the lock (one lock per session and file).';
+COMMENT ON COLUMN concurrent_edit.file_locks.id IS 'Lock id (in results and events; a new id when a released lock is acquired again).';
 COMMENT ON COLUMN concurrent_edit.file_locks.holder IS 'User behind the holding session.';
 COMMENT ON COLUMN concurrent_edit.file_locks.lock_type IS 'exclusive or shared.';
 COMMENT ON COLUMN concurrent_edit.file_locks.acquired_at IS 'When the lock was (re)acquired.';
 COMMENT ON COLUMN concurrent_edit.file_locks.expires_at IS 'When the lock lapses unless extended.';
-CREATE INDEX file_locks_expires_idx ON concurrent_edit.file_locks (expires_at);
-COMMENT ON INDEX concurrent_edit.file_locks_expires_idx IS 'Expiry cleanup.';
-CREATE INDEX file_locks_session_idx ON concurrent_edit.file_locks (project_id, session_id);
-COMMENT ON INDEX concurrent_edit.file_locks_session_idx IS 'Locks of a session (release_session_locks, close_session).';
+-- The primary key is the only index: every lock cycle maintains it, and the
+-- locks of a session are found among its project's (release_session_locks).
 
 CREATE TABLE concurrent_edit.pending_changes (
     project_id   uuid        NOT NULL,

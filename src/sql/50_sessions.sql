@@ -58,8 +58,9 @@ CREATE FUNCTION concurrent_edit.lock_status(file_id uuid) RETURNS SETOF concurre
     SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT l.id, l.session_id, l.holder, l.lock_type, l.acquired_at, l.expires_at
-    FROM concurrent_edit.file_locks l
-    WHERE l.file_id = $1 AND l.expires_at > pg_catalog.clock_timestamp()
+    FROM concurrent_edit.files f
+    JOIN concurrent_edit.file_locks l ON l.project_id = f.project_id AND l.file_id = f.id
+    WHERE f.id = $1 AND l.expires_at > pg_catalog.clock_timestamp()
     ORDER BY l.acquired_at, l.id
 $$;
 COMMENT ON FUNCTION concurrent_edit.lock_status(uuid) IS 'Unexpired locks of a file.';
@@ -83,7 +84,7 @@ CREATE FUNCTION concurrent_edit.cleanup_expired_locks() RETURNS integer
     LANGUAGE C VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION concurrent_edit.cleanup_expired_locks() IS
-    'Deletes expired locks and records lock_expired events; returns how many. The background worker runs it every concurrent_edit.worker_interval; expired locks block no one even before it runs.';
+    'Deletes expired locks (lock_expired events) and locks whose session is closed or gone (lock_released); returns how many. The background worker runs it every concurrent_edit.worker_interval; expired locks block no one even before it runs.';
 
 -- ---------------------------------------------------------------------------
 -- Sessions
@@ -428,10 +429,13 @@ AS $$
              WHERE o.project_id = s.project_id AND o.session_id = s.id),
            (SELECT count(*)::integer FROM concurrent_edit.pending_changes p
              WHERE p.project_id = s.project_id AND p.session_id = s.id),
-           (SELECT count(*)::integer FROM concurrent_edit.file_locks l
-             WHERE l.project_id = s.project_id AND l.session_id = s.id AND l.expires_at > clock_timestamp()),
+           coalesce(l.locks, 0),
            s.metadata
     FROM concurrent_edit.edit_sessions s
+    -- The project's locks counted once (file_locks is keyed by project and file).
+    LEFT JOIN (SELECT l.session_id, count(*)::integer AS locks FROM concurrent_edit.file_locks l
+               WHERE l.project_id = $1 AND l.expires_at > clock_timestamp() GROUP BY l.session_id) l
+           ON l.session_id = s.id
     WHERE s.project_id = $1 AND s.status <> 'closed'
     ORDER BY s.created_at, s.id
 $$;
@@ -557,3 +561,35 @@ END
 $$;
 COMMENT ON FUNCTION concurrent_edit.prune_history(uuid, integer) IS
     'History cleanup: deletes versions older than the newest keep_versions, except every version a draft or a recorded conflict needs as its base (those are protected by foreign keys as well). Returns how many were deleted.';
+
+-- file_locks has no foreign keys (see 10_tables.sql): deleting files or sessions
+-- deletes their locks here, once per statement.
+CREATE FUNCTION concurrent_edit._drop_locks_of_files() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    DELETE FROM concurrent_edit.file_locks l USING gone g WHERE l.project_id = g.project_id AND l.file_id = g.id;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION concurrent_edit._drop_locks_of_files() IS 'Internal trigger: deleted files lose their locks.';
+REVOKE ALL ON FUNCTION concurrent_edit._drop_locks_of_files() FROM PUBLIC;
+CREATE TRIGGER files_drop_locks AFTER DELETE ON concurrent_edit.files
+    REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION concurrent_edit._drop_locks_of_files();
+COMMENT ON TRIGGER files_drop_locks ON concurrent_edit.files IS 'Deletes the locks of deleted files (file_locks has no foreign key).';
+
+CREATE FUNCTION concurrent_edit._drop_locks_of_sessions() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    DELETE FROM concurrent_edit.file_locks l USING gone g WHERE l.project_id = g.project_id AND l.session_id = g.id;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION concurrent_edit._drop_locks_of_sessions() IS 'Internal trigger: deleted sessions lose their locks.';
+REVOKE ALL ON FUNCTION concurrent_edit._drop_locks_of_sessions() FROM PUBLIC;
+CREATE TRIGGER edit_sessions_drop_locks AFTER DELETE ON concurrent_edit.edit_sessions
+    REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION concurrent_edit._drop_locks_of_sessions();
+COMMENT ON TRIGGER edit_sessions_drop_locks ON concurrent_edit.edit_sessions IS 'Deletes the locks of deleted sessions (file_locks has no foreign key).';

@@ -53,7 +53,8 @@ $node->safe_psql('src', q{
 });
 # Through the API: a session with a file open (session_files), a lock taken and a
 # version written (change_log, change_feeds); a write at REPEATABLE READ leaves its
-# event pending (change_pending) when no worker runs.
+# event pending (change_pending), and so does a lock refreshed there (change_pending_locks),
+# when no worker runs.
 $node->safe_psql('src', q{
   SELECT concurrent_edit.open_file('00000000-0000-0000-0000-0000000000c1', '00000000-0000-0000-0000-0000000000f1');
   SELECT concurrent_edit.write('00000000-0000-0000-0000-0000000000f1', E'line 1\nline 2 \u00e9\nline 3\n', 2,
@@ -63,6 +64,8 @@ $node->safe_psql('src', q{
   BEGIN ISOLATION LEVEL REPEATABLE READ;
   SELECT concurrent_edit.write('00000000-0000-0000-0000-0000000000f1', E'line 1\nline 2 \u00e9\nline 3\nline 4\n', 3,
                                session_id => '00000000-0000-0000-0000-0000000000c1');
+  SELECT concurrent_edit.acquire_lock('00000000-0000-0000-0000-0000000000f1', '00000000-0000-0000-0000-0000000000c1',
+                                      'shared', ttl => '1 hour');
   COMMIT;
 });
 # Every table of the extension's schema, from the catalog: a table added later is

@@ -49,6 +49,12 @@ ok($node->poll_query_until('postgres', "SELECT status FROM concurrent_edit.edit_
 ok($node->poll_query_until('postgres', "SELECT status FROM concurrent_edit.edit_sessions WHERE id = '$session'", 'closed'),
     'dead session was closed');
 
+# A lock held when the server crashes: locks are leases in an unlogged table, so
+# crash recovery clears them (a clean restart keeps them, below).
+my $s0 = $node->safe_psql('postgres',
+    "SELECT concurrent_edit.open_session('dddddddd-dddd-dddd-dddd-dddddddddddd', '$project')");
+$node->safe_psql('postgres', "SELECT concurrent_edit.acquire_lock('$file', '$s0', ttl => '1 hour')");
+
 # SIGKILL of the worker: the postmaster reinitializes and starts it again.
 kill 'KILL', $pid1;
 ok($node->poll_query_until('postgres', "SELECT count(*) = 1 FROM ($worker_pid_q) w"), 'worker restarted after SIGKILL');
@@ -56,6 +62,8 @@ my $pid2 = $node->safe_psql('postgres', $worker_pid_q);
 isnt($pid2, $pid1, 'it is a new worker process');
 is($node->safe_psql('postgres', "SELECT head_version FROM concurrent_edit.files WHERE id = '$file'"), '1',
     'data intact after the crash restart');
+is($node->safe_psql('postgres', "SELECT count(*) FROM concurrent_edit.file_locks"), '0',
+    'the crash cleared the locks (unlogged leases)');
 
 # It keeps working: a new short lock expires again.
 my $s2 = $node->safe_psql('postgres',
@@ -66,7 +74,14 @@ ok($node->poll_query_until('postgres', "SELECT count(*) = 0 FROM concurrent_edit
 
 # Events written while the worker is down are sequenced once it is back.
 $node->safe_psql('postgres', "SELECT concurrent_edit.write('$file', E'x\\ny\\n', 1, 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa')");
+my $s4 = $node->safe_psql('postgres',
+    "SELECT concurrent_edit.open_session('eeeeeeee-eeee-eeee-eeee-eeeeeeeeeeee', '$project')");
+$node->safe_psql('postgres', "SELECT concurrent_edit.acquire_lock('$file', '$s4', 'shared', ttl => '1 hour')");
 $node->restart;
+# (checked at once: the worker would close the idle session after 4 s)
+is($node->safe_psql('postgres', "SELECT session_id FROM concurrent_edit.file_locks WHERE file_id = '$file'"), $s4,
+    'a clean restart keeps the locks');
+$node->safe_psql('postgres', "SELECT concurrent_edit.release_lock('$file', '$s4')");
 ok($node->poll_query_until('postgres', "SELECT count(*) = 1 FROM ($worker_pid_q) w"), 'worker running after a server restart');
 ok($node->poll_query_until('postgres',
     "SELECT count(*) = 1 FROM concurrent_edit.changes_since('$project', 0) WHERE event = 'version'"),
