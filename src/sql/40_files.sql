@@ -53,33 +53,13 @@ COMMENT ON COLUMN concurrent_edit.change_pending.created_at IS 'Time of the tran
 -- Lock events wait in an unlogged twin of change_pending, because the locks
 -- themselves are unlogged (file_locks): a lock cycle then writes no WAL and commits
 -- without a flush. The sequencer moves both tables into change_log in one order.
-CREATE UNLOGGED TABLE concurrent_edit.change_pending_locks (
-    project_id   uuid        NOT NULL,
-    id           bigint      NOT NULL DEFAULT pg_catalog.nextval('concurrent_edit.change_pending_id_seq'),
-    event        text        NOT NULL,
-    file_id      uuid,
-    path         text,
-    version      integer,
-    content_hash text,
-    session_id   uuid,
-    author       uuid,
-    details      jsonb       NOT NULL DEFAULT '{}'::jsonb,
-    created_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    CONSTRAINT change_pending_locks_pkey PRIMARY KEY (project_id, id)
-);
+-- (LIKE: the same columns in the same order, which the sequencer's UNION relies
+-- on; the same id sequence, so both tables share one arrival order.)
+CREATE UNLOGGED TABLE concurrent_edit.change_pending_locks
+    (LIKE concurrent_edit.change_pending INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES
+                                         INCLUDING COMMENTS);
 COMMENT ON TABLE concurrent_edit.change_pending_locks IS
     'Lock events (lock_acquired, lock_released, lock_expired, lock_forced) not yet sequenced into change_log: change_pending for the unlogged file_locks. Unlogged like file_locks, so a crash clears both together (a clean restart keeps them).';
-COMMENT ON COLUMN concurrent_edit.change_pending_locks.project_id IS 'Project; distribution key.';
-COMMENT ON COLUMN concurrent_edit.change_pending_locks.id IS 'Arrival order (shared with change_pending).';
-COMMENT ON COLUMN concurrent_edit.change_pending_locks.event IS 'What happened.';
-COMMENT ON COLUMN concurrent_edit.change_pending_locks.file_id IS 'File concerned.';
-COMMENT ON COLUMN concurrent_edit.change_pending_locks.path IS 'Path of the file at the time of the event.';
-COMMENT ON COLUMN concurrent_edit.change_pending_locks.version IS 'Always NULL (lock events name no version).';
-COMMENT ON COLUMN concurrent_edit.change_pending_locks.content_hash IS 'Always NULL.';
-COMMENT ON COLUMN concurrent_edit.change_pending_locks.session_id IS 'Session of the lock.';
-COMMENT ON COLUMN concurrent_edit.change_pending_locks.author IS 'User behind that session.';
-COMMENT ON COLUMN concurrent_edit.change_pending_locks.details IS 'Lock id, type, expiry, reason.';
-COMMENT ON COLUMN concurrent_edit.change_pending_locks.created_at IS 'Time of the transaction that made the change.';
 
 CREATE TABLE concurrent_edit.change_log (
     project_id   uuid        NOT NULL,
