@@ -38,11 +38,12 @@ WHERE n.nspname = 'concurrent_edit' AND l.lanname IN ('sql', 'plpgsql')
   AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) c WHERE c LIKE 'search_path=%')
 ORDER BY p.oid::regprocedure::text COLLATE "C";
 
--- Every primary and unique key starts with project_id (Citus colocation).
+-- Every primary and unique key starts with project_id (Citus colocation), but
+-- those of global_access (the all-projects grants: a reference table).
 SELECT c.relname, i.relname AS key_without_project_id
 FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE n.nspname = 'concurrent_edit' AND x.indisunique
+WHERE n.nspname = 'concurrent_edit' AND x.indisunique AND c.relname <> 'global_access'
   AND (SELECT attname FROM pg_attribute WHERE attrelid = c.oid AND attnum = x.indkey[0]) <> 'project_id'
 ORDER BY c.relname COLLATE "C", i.relname COLLATE "C";
 

@@ -2,17 +2,11 @@
 
 #include <cstring>
 
-#include "pg/boundary.hpp"
-#include "pg/changes.hpp"
+#include "pg/feed.hpp"
+#include "pg/owner.hpp"
 #include "pg/spi.hpp"
 
 extern "C" {
-#include "access/xact.h"
-#include "pgstat.h"
-#include "postmaster/bgworker.h"
-#include "storage/dsm.h"
-#include "storage/ipc.h"
-
 PGDLLEXPORT void ce_conflict_recorder_main(Datum arg);
 }
 
@@ -29,7 +23,8 @@ struct Extra {
 void record_row_conflict(const pg_uuid_t& project_id, const std::string& relation, const std::string& row_key,
                          int64 base_version, int64 ours_version, const std::string& details) {
     // The nil uuid (tables without a project column) is a real key here, never JSON null.
-    std::string payload = "{\"project_id\": \"" + uuid_to_string(project_id) + "\", \"relation\": ";
+    std::string payload = "{\"project_id\": \"" + uuid_to_string(project_id) + "\", \"role\": " +
+                          std::to_string(GetUserId()) + ", \"relation\": ";
     append_json_string(payload, relation);
     payload += ", \"row_key\": " + row_key + ", \"base_version\": " + std::to_string(base_version) +
                ", \"ours_version\": " + std::to_string(ours_version) + ", \"details\": " + details + "}";
@@ -87,19 +82,22 @@ void ce_conflict_recorder_main(Datum arg) {
             static Statement ins(
                 "WITH p AS (SELECT $1::jsonb AS p) "
                 "INSERT INTO concurrent_edit.conflict_history (project_id, kind, row_relation, row_key, base_version, "
-                "    ours_version, strategy, details) "
+                "    ours_version, strategy, details, created_role) "
                 "SELECT (p ->> 'project_id')::uuid, 'row', p ->> 'relation', p -> 'row_key', "
                 "       least((p ->> 'base_version')::bigint, 2147483647)::integer, "
-                "       least((p ->> 'ours_version')::bigint, 2147483647)::integer, 'trigger-merge', p -> 'details' "
+                "       least((p ->> 'ours_version')::bigint, 2147483647)::integer, 'trigger-merge', p -> 'details', "
+                "       (p ->> 'role')::oid "
                 "FROM p RETURNING id, project_id",
                 {TEXTOID});
             Spi spi;
-            Rows r = ins.run({text_datum(payload)});
             ChangeEvent ev;
-            ev.event = "conflict";
-            ev.project_id = r.uuid(0, 1);
-            ev.extra = "\"conflict_id\": " + json_uuid(r.uuid(0, 0)) + ", \"kind\": \"row\"";
-            queue_change(std::move(ev));
+            {
+                Rows r = ins.run(spi, {text_datum(payload)});
+                ev.event = "conflict";
+                ev.project_id = r.uuid(0, 1);
+                ev.extra = "\"conflict_id\": " + json_uuid(r.uuid(0, 0)) + ", \"kind\": \"row\"";
+            }
+            queue_change(spi, std::move(ev));
             spi.finish();
         });
         return 0;

@@ -92,6 +92,17 @@ void raise_failure(Failure& f) {
     pg_unreachable();
 }
 
+Identity current_identity() noexcept {
+    Identity id;
+    GetUserIdAndSecContext(&id.user, &id.sec_context);
+    return id;
+}
+
+void restore_identity(const Identity& id) noexcept {
+    // Plain assignments in PostgreSQL (no ereport): safe on the error path.
+    SetUserIdAndSecContext(id.user, id.sec_context);
+}
+
 ErrorData* run_pg_try(void (*fn)(void*), void* arg) {
     MemoryContext volatile cxt = CurrentMemoryContext;
     ErrorData* volatile edata = nullptr;
@@ -113,41 +124,6 @@ ErrorData* run_pg_try(void (*fn)(void*), void* arg) {
 }
 
 }  // namespace detail
-
-// ---------------------------------------------------------------------------
-
-TextArg text_arg(FunctionCallInfo fcinfo, int n, const char* name, std::size_t max_bytes, bool nullable) {
-    TextArg out;
-    if (PG_ARGISNULL(n)) {
-        if (!nullable)
-            ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-                            errmsg("argument \"%s\" must not be NULL", name)));
-        return out;
-    }
-    // Check the size before detoasting, so an oversized value is never decompressed.
-    Datum d = PG_GETARG_DATUM(n);
-    Size raw = toast_raw_datum_size(d) - VARHDRSZ;
-    if (raw > max_bytes)
-        ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-                        errmsg("argument \"%s\" is too large", name),
-                        errdetail("It has %zu bytes; the limit is %zu bytes.", (size_t)raw, (size_t)max_bytes)));
-    text* t = PG_GETARG_TEXT_PP(n);
-    out.data = VARDATA_ANY(t);
-    out.len = VARSIZE_ANY_EXHDR(t);
-    out.isnull = false;
-    return out;
-}
-
-void require_arg(FunctionCallInfo fcinfo, int n, const char* name) {
-    if (PG_ARGISNULL(n))
-        ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-                        errmsg("argument \"%s\" must not be NULL", name)));
-}
-
-int32 int4_arg(FunctionCallInfo fcinfo, int n, const char* name) {
-    require_arg(fcinfo, n, name);
-    return PG_GETARG_INT32(n);
-}
 
 Datum text_datum(std::string_view s) {
     if (s.size() > MaxAllocSize - VARHDRSZ)

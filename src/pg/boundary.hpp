@@ -1,32 +1,36 @@
 // The boundary between PostgreSQL (C, longjmp) and the C++ code of the extension.
 //
-// Every SQL-callable C function of the extension has this shape:
+// Every SQL-callable C function is declared with CE_FUNCTION, which builds the
+// boundary guard into the declaration: the body cannot run outside it.
 //
 //     CE_FUNCTION(ce_example) {
-//         // 1. read arguments into plain locals; ereport is allowed here because no
-//         //    C++ object with a destructor exists yet.
-//         ce::pg::TextArg in = ce::pg::text_arg(fcinfo, 0, "content");
-//         // 2. run C++ inside the boundary; it catches every exception ("..." too),
-//         //    maps its kind to a SQLSTATE and raises only after its catch block has
-//         //    ended, when no C++ object is alive any more.
-//         return ce::pg::guard([&]() -> Datum {
-//             std::string out = ce::something(in.view());
-//             // 3. PostgreSQL calls made while C++ objects are alive go through
-//             //    pg_call(): a PostgreSQL error becomes a ce::pg::PgError exception,
-//             //    unwinds the C++ frames (destructors run) and is re-raised by
-//             //    guard() with its original SQLSTATE, message, detail and hint.
-//             return ce::pg::text_datum(out);
-//         });
+//         // Arguments are decoded with the helpers of args.hpp, which throw
+//         // SqlError (22004 NULL, 54000 too large, 22023 bad value) and reach
+//         // PostgreSQL only through pg_call().
+//         TextArg in = text_arg(fcinfo, 0, "content", max_input_bytes());
+//         std::string out = ce::something(in.view());
+//         // PostgreSQL calls made while C++ objects are alive go through
+//         // pg_call(): a PostgreSQL error becomes a PgError exception, unwinds
+//         // the C++ frames (destructors run) and is re-raised by the guard with
+//         // its original SQLSTATE, message, detail and hint.
+//         return text_datum(out);
 //     }
+//
+// The guard runs the body in try/catch (`...` included), classifies the exception
+// inside the catch block using only malloc, and raises the PostgreSQL error only
+// after the catch block has ended, when no C++ object of the body is alive.
 //
 // Rules:
 //  * Never let a C++ exception escape into PostgreSQL (it terminates the backend
 //    and, as a crash, restarts the whole cluster), and never let PostgreSQL longjmp
-//    through a C++ frame that owns objects with destructors.
+//    through a C++ frame: no ereport/elog in a body, only throw (SqlError) or
+//    pg_call().
 //  * The lambda passed to pg_call() may only call C functions of PostgreSQL: it must
 //    not itself own C++ objects with destructors (a longjmp leaves it).
-//  * Never catch ce::pg::PgError outside guard(): a PostgreSQL error that was caught
-//    must abort the transaction, so it is always re-raised.
+//  * Never catch ce::pg::PgError outside the guard: a PostgreSQL error that was
+//    caught must abort the transaction, so it is always re-raised. (The one place
+//    that continues after a PostgreSQL error is subtransaction(), which rolls back
+//    a subtransaction first.)
 #pragma once
 
 #include <cstddef>
@@ -37,11 +41,12 @@
 #include <utility>
 
 #include "pg/pg_headers.hpp"
+#include "pg/sqlstates.hpp"
 
 namespace ce::pg {
 
 // A PostgreSQL error captured by pg_call(). Not a std::exception on purpose, so that
-// generic handlers in C++ code cannot swallow it; guard() re-raises it unchanged.
+// generic handlers in C++ code cannot swallow it; the guard re-raises it unchanged.
 class PgError final {
 public:
     explicit PgError(ErrorData* edata) noexcept : edata_(edata) {}
@@ -51,7 +56,8 @@ private:
     ErrorData* edata_;
 };
 
-// An SQL error raised by glue code while C++ objects are alive (instead of ereport).
+// An SQL error raised by glue code (instead of ereport). The detail of a VC error
+// is a JSON object (docs/errors.md).
 class SqlError : public std::exception {
 public:
     SqlError(int sqlerrcode, std::string message, std::string detail = {}, std::string hint = {})
@@ -68,23 +74,6 @@ private:
     std::string detail_;
     std::string hint_;
 };
-
-// SQLSTATEs of the extension (class VC). See docs/errors.md.
-#define CE_ERRCODE_STALE_VERSION      MAKE_SQLSTATE('V', 'C', '0', '0', '1')
-#define CE_ERRCODE_FILE_DELETED       MAKE_SQLSTATE('V', 'C', '0', '0', '2')
-#define CE_ERRCODE_PATH_CONFLICT      MAKE_SQLSTATE('V', 'C', '0', '0', '3')
-#define CE_ERRCODE_FILE_LOCKED        MAKE_SQLSTATE('V', 'C', '0', '0', '4')
-#define CE_ERRCODE_SESSION_INVALID    MAKE_SQLSTATE('V', 'C', '0', '0', '5')
-#define CE_ERRCODE_VERSION_NOT_FOUND  MAKE_SQLSTATE('V', 'C', '0', '0', '6')
-#define CE_ERRCODE_FILE_NOT_FOUND     MAKE_SQLSTATE('V', 'C', '0', '0', '7')
-#define CE_ERRCODE_CONFLICT_NOT_OPEN  MAKE_SQLSTATE('V', 'C', '0', '0', '8')
-#define CE_ERRCODE_BLIND_UPDATE       MAKE_SQLSTATE('V', 'C', '0', '0', '9')
-#define CE_ERRCODE_INVALID_OPERATION  MAKE_SQLSTATE('V', 'C', '0', '1', '0')
-#define CE_ERRCODE_DEPENDENCY_CYCLE   MAKE_SQLSTATE('V', 'C', '0', '1', '1')
-#define CE_ERRCODE_CURSOR_EXPIRED     MAKE_SQLSTATE('V', 'C', '0', '1', '2')
-#define CE_ERRCODE_LOCK_NOT_HELD      MAKE_SQLSTATE('V', 'C', '0', '1', '3')
-#define CE_ERRCODE_DRAFT_NOT_FOUND    MAKE_SQLSTATE('V', 'C', '0', '1', '4')
-#define CE_ERRCODE_INTERNAL           MAKE_SQLSTATE('V', 'C', '9', '9', '9')
 
 namespace detail {
 
@@ -103,18 +92,29 @@ void capture_current_exception(Failure& failure) noexcept;
 // Raises the captured failure as a PostgreSQL error. Call outside any catch block.
 [[noreturn]] void raise_failure(Failure& failure);
 
-// Memory context in which captured PostgreSQL errors are copied (outlives guard()).
+// Memory context in which captured PostgreSQL errors are copied (outlives the guard).
 extern MemoryContext error_context;
 // Calls fn(arg) inside PG_TRY; returns the copied error, or nullptr on success.
 ErrorData* run_pg_try(void (*fn)(void*), void* arg);
 
+// The user identity in force when a guard was entered: restored before the error
+// is raised, so no error path leaves the extension owner's identity in place.
+struct Identity {
+    Oid user;
+    int sec_context;
+};
+Identity current_identity() noexcept;
+void restore_identity(const Identity& id) noexcept;
+
 }  // namespace detail
 
 // Runs `body` (returning a Datum) with every C++ exception caught and turned into
-// a PostgreSQL error after the catch block. See the file comment.
+// a PostgreSQL error after the catch block. CE_FUNCTION uses it; glue code that
+// PostgreSQL calls by other routes (transaction callbacks, workers) uses it too.
 template <typename Body>
 Datum guard(Body&& body) {
     detail::Failure failure;
+    const detail::Identity identity = detail::current_identity();
     MemoryContext saved = detail::error_context;
     detail::error_context = CurrentMemoryContext;
     try {
@@ -125,6 +125,7 @@ Datum guard(Body&& body) {
         detail::capture_current_exception(failure);
     }
     detail::error_context = saved;
+    detail::restore_identity(identity);
     detail::raise_failure(failure);
 }
 
@@ -162,28 +163,18 @@ inline void check_interrupts() {
     if (unlikely(InterruptPending)) pg_call([] { CHECK_FOR_INTERRUPTS(); });
 }
 
-// ---------------------------------------------------------------------------
-// Step 1 helpers: argument decoding, before any C++ object exists (may ereport).
-
-struct TextArg {
-    const char* data = nullptr;
-    std::size_t len = 0;
-    bool isnull = true;
-    std::string_view view() const noexcept { return {data, len}; }
-};
-
-// Reads text argument `n`. A NULL raises 22004 naming `name` unless `nullable`;
-// more than `max_bytes` bytes raises 54000.
-TextArg text_arg(FunctionCallInfo fcinfo, int n, const char* name, std::size_t max_bytes,
-                 bool nullable = false);
-// Reads a non-NULL int4 argument (22004 when NULL).
-int32 int4_arg(FunctionCallInfo fcinfo, int n, const char* name);
-// Raises 22004 for a NULL argument `n` that is required.
-void require_arg(FunctionCallInfo fcinfo, int n, const char* name);
-
-// ---------------------------------------------------------------------------
-// Step 3 helpers: results built while C++ objects are alive.
-
+// A text Datum (palloc'd in the current memory context) holding `s`.
 Datum text_datum(std::string_view s);
 
 }  // namespace ce::pg
+
+// Declares an SQL-callable C function (C linkage, default visibility) whose body
+// runs inside the boundary guard. The body sees `fcinfo`.
+#define CE_FUNCTION(name)                                                                   \
+    static Datum name##_body(FunctionCallInfo fcinfo);                                      \
+    extern "C" PGDLLEXPORT Datum name(PG_FUNCTION_ARGS);                                    \
+    extern "C" {                                                                            \
+    PG_FUNCTION_INFO_V1(name);                                                              \
+    }                                                                                       \
+    Datum name(PG_FUNCTION_ARGS) { return ::ce::pg::guard([fcinfo] { return name##_body(fcinfo); }); } \
+    static Datum name##_body(FunctionCallInfo fcinfo)

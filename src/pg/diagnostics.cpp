@@ -8,11 +8,8 @@
 
 #include "concurrent_edit/error.hpp"
 #include "concurrent_edit/interrupt.hpp"
-#include "pg/boundary.hpp"
+#include "pg/args.hpp"
 
-extern "C" {
-#include "portability/instr_time.h"
-}
 
 namespace {
 
@@ -72,13 +69,10 @@ long long run_probe(const std::string& kind, int arg) {
     }
     throw ce::pg::SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "unknown probe kind \"" + kind + "\"");
 }
-
 }  // namespace
 
 CE_FUNCTION(ce_boundary_probe) {
     ce::pg::TextArg kind = ce::pg::text_arg(fcinfo, 0, "kind", 64);
     int32 arg = ce::pg::int4_arg(fcinfo, 1, "arg");
-    return ce::pg::guard([&]() -> Datum {
-        return Int64GetDatum(run_probe(std::string(kind.view()), arg));
-    });
+    return Int64GetDatum(run_probe(std::string(kind.view()), arg));
 }

@@ -2,15 +2,9 @@
 
 #include "pg/pg_headers.hpp"
 
-extern "C" {
-#include "miscadmin.h"
-}
 
 #include <climits>
 
-extern "C" {
-#include "utils/guc.h"
-}
 
 namespace ce::pg {
 

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "pg/boundary.hpp"
+#include "pg/args.hpp"
 
 namespace ce::pg {
 
@@ -128,19 +128,15 @@ FlatJsonb flatten_jsonb(Jsonb* jb, const char* name, NumericTexts* cache) {
 }
 
 Jsonb* jsonb_arg(FunctionCallInfo fcinfo, int n, const char* name, std::size_t max_bytes, bool nullable) {
-    if (PG_ARGISNULL(n)) {
-        if (!nullable)
-            ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-                            errmsg("argument \"%s\" must not be NULL", name)));
+    if (n >= PG_NARGS() || PG_ARGISNULL(n)) {
+        if (!nullable) require_arg(fcinfo, n, name);
         return nullptr;
     }
     // Check the size before detoasting, so an oversized value is never decompressed.
-    Size raw = toast_raw_datum_size(PG_GETARG_DATUM(n)) - VARHDRSZ;
-    if (raw > max_bytes)
-        ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED), errmsg("argument \"%s\" is too large", name),
-                        errdetail("It has %zu bytes; the limit is %zu bytes.", (size_t)raw, (size_t)max_bytes),
-                        errhint("The limit is set by concurrent_edit.max_input_size.")));
-    return PG_GETARG_JSONB_P(n);
+    Datum d = PG_GETARG_DATUM(n);
+    Size raw = toast_raw_datum_size(d) - VARHDRSZ;
+    if (raw > max_bytes) throw_too_large(name, raw, max_bytes);
+    return pg_call([d] { return DatumGetJsonbP(d); });
 }
 
 bool same_bytes(const Jsonb* a, const Jsonb* b) {

@@ -21,9 +21,6 @@
 #include "concurrent_edit/json.hpp"
 #include "pg/pg_headers.hpp"
 
-extern "C" {
-#include "utils/jsonb.h"
-}
 
 namespace ce::pg {
 

@@ -3,9 +3,10 @@
 
 #include "concurrent_edit/json.hpp"
 #include "concurrent_edit/json_merge.hpp"
-#include "pg/boundary.hpp"
+#include "pg/args.hpp"
 #include "pg/guc.hpp"
 #include "pg/json_jsonb.hpp"
+#include "pg/results.hpp"
 
 // jsonb_merge3(base jsonb, ours jsonb, theirs jsonb, array_mode text DEFAULT 'auto',
 //              OUT content jsonb, OUT clean boolean, OUT conflicts jsonb)
@@ -18,43 +19,36 @@ CE_FUNCTION(ce_jsonb_merge3) {
     Jsonb* base = ce::pg::jsonb_arg(fcinfo, 0, "base", limit, true);
     Jsonb* ours = ce::pg::jsonb_arg(fcinfo, 1, "ours", limit);
     Jsonb* theirs = ce::pg::jsonb_arg(fcinfo, 2, "theirs", limit);
-    return ce::pg::guard([&]() -> Datum {
-        const ce::json::ArrayMode array_mode = ce::json::parse_array_mode(mode.view());
-        Datum values[3];
-        bool nulls[3] = {false, false, false};
-        // A side unchanged byte for byte: the result is the other side, exactly as
-        // merge3 would compute it, without converting the documents.
-        Jsonb* unchanged_result = nullptr;
-        if (ce::pg::same_bytes(ours, theirs)) unchanged_result = ours;
-        else if (base != nullptr && ce::pg::same_bytes(base, ours)) unchanged_result = theirs;
-        else if (base != nullptr && ce::pg::same_bytes(base, theirs)) unchanged_result = ours;
-        if (unchanged_result != nullptr) {
-            values[0] = PointerGetDatum(unchanged_result);
-            values[1] = BoolGetDatum(true);
-            values[2] = ce::pg::jsonb_datum(ce::json::Value::array({}));
-        } else {
-            auto* texts = ce::pg::pg_call(
-                [] { return static_cast<ce::pg::NumericTexts*>(palloc0(sizeof(ce::pg::NumericTexts))); });
-            ce::pg::NumericOrigins origins;
-            auto read = [&](Jsonb* jb, const char* name) {
-                return ce::pg::to_value(ce::pg::pg_call([&] { return ce::pg::flatten_jsonb(jb, name, texts); }),
-                                        &origins);
-            };
-            std::optional<ce::json::Value> b;
-            if (base != nullptr) b = read(base, "base");
-            const ce::json::Value o = read(ours, "ours");
-            const ce::json::Value t = read(theirs, "theirs");
-            const ce::json::MergeResult r = ce::json::merge3(b ? &*b : nullptr, o, t, array_mode);
-            values[0] = ce::pg::jsonb_datum(r.content, &origins);
-            values[1] = BoolGetDatum(r.clean);
-            values[2] = ce::pg::jsonb_datum(ce::json::conflicts_to_value(r.conflicts), &origins);
-        }
-        return ce::pg::pg_call([&]() -> Datum {
-            TupleDesc desc;
-            if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
-                ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                                errmsg("jsonb_merge3 must be called in a context that accepts a record")));
-            return HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls));
-        });
-    });
+    const ce::json::ArrayMode array_mode = ce::json::parse_array_mode(mode.view());
+    Datum values[3];
+    // A side unchanged byte for byte: the result is the other side, exactly as
+    // merge3 would compute it, without converting the documents.
+    Jsonb* unchanged_result = nullptr;
+    if (ce::pg::same_bytes(ours, theirs)) unchanged_result = ours;
+    else if (base != nullptr && ce::pg::same_bytes(base, ours)) unchanged_result = theirs;
+    else if (base != nullptr && ce::pg::same_bytes(base, theirs)) unchanged_result = ours;
+    if (unchanged_result != nullptr) {
+        values[0] = PointerGetDatum(unchanged_result);
+        values[1] = BoolGetDatum(true);
+        values[2] = ce::pg::jsonb_datum(ce::json::Value::array({}));
+    } else {
+        auto* texts = ce::pg::pg_call(
+            [] { return static_cast<ce::pg::NumericTexts*>(palloc0(sizeof(ce::pg::NumericTexts))); });
+        ce::pg::NumericOrigins origins;
+        auto read = [&](Jsonb* jb, const char* name) {
+            return ce::pg::to_value(ce::pg::pg_call([&] { return ce::pg::flatten_jsonb(jb, name, texts); }),
+                                    &origins);
+        };
+        std::optional<ce::json::Value> b;
+        if (base != nullptr) b = read(base, "base");
+        const ce::json::Value o = read(ours, "ours");
+        const ce::json::Value t = read(theirs, "theirs");
+        const ce::json::MergeResult r = ce::json::merge3(b ? &*b : nullptr, o, t, array_mode);
+        values[0] = ce::pg::jsonb_datum(r.content, &origins);
+        values[1] = BoolGetDatum(r.clean);
+        values[2] = ce::pg::jsonb_datum(ce::json::conflicts_to_value(r.conflicts), &origins);
+    }
+    ce::pg::Record record(fcinfo);
+    for (int c = 0; c < 3; ++c) record.set(c, values[c]);
+    return record.datum();
 }

@@ -12,37 +12,30 @@
 #include <string>
 #include <vector>
 
-#include "pg/boundary.hpp"
-#include "pg/changes.hpp"
-#include "pg/files.hpp"
+#include "pg/feed.hpp"
+#include "pg/file_head.hpp"
 #include "pg/guc.hpp"
 #include "pg/locks.hpp"
+#include "pg/results.hpp"
+#include "pg/sessions.hpp"
 #include "pg/shared.hpp"
-#include "pg/spi.hpp"
-
-extern "C" {
-#include "pgstat.h"
-#include "storage/condition_variable.h"
-#include "storage/latch.h"
-#include "storage/lmgr.h"
-#include "storage/lock.h"
-#include "utils/wait_event.h"
-}
 
 namespace ce::pg {
 namespace {
 
-constexpr uint32 kLockTagClass = 0x43454C4B;  // "CELK": advisory keyspace of file-lock acquisition
+// Advisory lock class (field4) of file-lock acquisition: the extension's classes
+// are 4 and up (docs/architecture.md), apart from pg_advisory_lock's 1 and 2.
+constexpr uint16 kLockAcquisitionClass = 6;
 
-uint32 hash_uuid(const pg_uuid_t& u) {
+uint32 hash_half(const unsigned char* p) {
     uint32 h = 2166136261u;
-    for (unsigned char b : u.data) h = (h ^ b) * 16777619u;
+    for (int i = 0; i < 8; ++i) h = (h ^ p[i]) * 16777619u;
     return h;
 }
 
 LOCKTAG acquisition_tag(const pg_uuid_t& file_id) {
     LOCKTAG tag;
-    SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, kLockTagClass, hash_uuid(file_id), 2);
+    SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, hash_half(file_id.data), hash_half(file_id.data + 8), kLockAcquisitionClass);
     return tag;
 }
 
@@ -56,10 +49,15 @@ void drop_acquisition_lock(const pg_uuid_t& file_id) {
     pg_call([&tag] { (void)LockRelease(&tag, ExclusiveLock, false); });
 }
 
-int64 interval_usecs(const Interval* iv) {
-    // Months count as 30 days, as EXTRACT(epoch FROM interval) does.
-    return iv->time + static_cast<int64>(iv->day) * USECS_PER_DAY +
-           static_cast<int64>(iv->month) * 30 * USECS_PER_DAY;
+// A lock ttl argument: positive and at most concurrent_edit.max_lock_ttl (22023).
+int64 ttl_arg(FunctionCallInfo fcinfo, int n) {
+    int64 ttl_us = interval_usecs_opt(fcinfo, n).value_or(int64(guc_lock_ttl_s) * USECS_PER_SEC);
+    if (ttl_us <= 0 || ttl_us > int64(guc_max_lock_ttl_s) * USECS_PER_SEC)
+        throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE,
+                       "lock ttl must be positive and at most " + std::to_string(guc_max_lock_ttl_s) + " s",
+                       "{\"argument\": \"ttl\", \"max_seconds\": " + std::to_string(guc_max_lock_ttl_s) + "}",
+                       "concurrent_edit.max_lock_ttl sets the limit.");
+    return ttl_us;
 }
 
 struct Holder {
@@ -93,8 +91,8 @@ std::string holders_json(const std::vector<Holder>& hs) {
 
 // Runs a CE_DROP_LOCKS statement: waiters on the files are woken at commit and
 // the projects' events sequenced. Returns the number of locks deleted.
-int64 drop_locks(Statement& q, const std::vector<Datum>& args) {
-    Rows r = q.run(args);
+int64 drop_locks(Spi& spi, Statement& q, const std::vector<Datum>& args) {
+    Rows r = q.run(spi, args);
     for (uint64 i = 0; i < r.size(); ++i) {
         note_lock_released(r.uuid(i, 1));
         note_pending(r.uuid(i, 0));
@@ -103,27 +101,27 @@ int64 drop_locks(Statement& q, const std::vector<Datum>& args) {
 }
 
 // Deletes expired locks (of one file, or all) and records their expiry.
-int64 expire_locks(const pg_uuid_t* project_id, const pg_uuid_t* file_id) {
+int64 expire_locks(Spi& spi, const pg_uuid_t* project_id, const pg_uuid_t* file_id) {
     static Statement one(
         CE_DROP_LOCKS("l.project_id = $1 AND l.file_id = $2 AND l.expires_at <= clock_timestamp()", "lock_expired", ""),
         {UUIDOID, UUIDOID});
     static Statement all(CE_DROP_LOCKS("l.expires_at <= clock_timestamp()", "lock_expired", ""), {});
-    if (file_id != nullptr) return drop_locks(one, {uuid_datum(*project_id), uuid_datum(*file_id)});
-    return drop_locks(all, {});
+    if (file_id != nullptr) return drop_locks(spi, one, {uuid_datum(*project_id), uuid_datum(*file_id)});
+    return drop_locks(spi, all, {});
 }
 
 }  // namespace
 
-int64 release_session_locks(const pg_uuid_t& session_id) {
+int64 release_session_locks(Spi& spi, const pg_uuid_t& session_id) {
     static Statement q(
         CE_DROP_LOCKS("(l.project_id, l.session_id) IN (SELECT s.project_id, s.id FROM concurrent_edit.edit_sessions s "
                       "                                 WHERE s.id = $1)",
                       "lock_released", ""),
         {UUIDOID});
-    return drop_locks(q, {uuid_datum(session_id)});
+    return drop_locks(spi, q, {uuid_datum(session_id)});
 }
 
-int64 cleanup_expired_locks() {
+int64 cleanup_expired_locks(Spi& spi) {
     // Without foreign keys, a lock taken while its session was being closed or
     // deleted can outlive it: such locks are released here as well.
     static Statement orphans(
@@ -131,7 +129,7 @@ int64 cleanup_expired_locks() {
                       "            AND s.id = l.session_id AND s.status <> 'closed')",
                       "lock_released", ""),
         {});
-    return expire_locks(nullptr, nullptr) + drop_locks(orphans, {});
+    return expire_locks(spi, nullptr, nullptr) + drop_locks(spi, orphans, {});
 }
 
 }  // namespace ce::pg
@@ -141,25 +139,18 @@ using namespace ce::pg;
 // acquire_lock(file_id, session_id, lock_type, ttl, wait, require_version)
 //   RETURNS TABLE (lock_id uuid, lock_type text, expires_at timestamptz, acquired_at timestamptz)
 CE_FUNCTION(ce_acquire_lock) {
-    require_arg(fcinfo, 0, "file_id");
-    require_arg(fcinfo, 1, "session_id");
-    UuidArg file_id = uuid_arg(fcinfo, 0);
-    UuidArg session = uuid_arg(fcinfo, 1);
-    TextArg lock_type = text_arg(fcinfo, 2, "lock_type", 32);
-    int64 ttl_us = PG_ARGISNULL(3) ? int64(guc_lock_ttl_s) * USECS_PER_SEC : interval_usecs(PG_GETARG_INTERVAL_P(3));
-    int64 wait_us = PG_ARGISNULL(4) ? 0 : interval_usecs(PG_GETARG_INTERVAL_P(4));
-    bool has_required = !PG_ARGISNULL(5);
-    int32 required_version = has_required ? PG_GETARG_INT32(5) : 0;
-    if (ttl_us <= 0 || ttl_us > int64(guc_max_lock_ttl_s) * USECS_PER_SEC)
-        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("lock ttl must be positive and at most %d s", guc_max_lock_ttl_s),
-                        errhint("concurrent_edit.max_lock_ttl sets the limit.")));
+    pg_uuid_t file_id = uuid_required(fcinfo, 0, "file_id");
+    pg_uuid_t session_id = uuid_required(fcinfo, 1, "session_id");
+    std::string type = text_arg(fcinfo, 2, "lock_type", 32).str();
+    int64 ttl_us = ttl_arg(fcinfo, 3);
+    int64 wait_us = interval_usecs_opt(fcinfo, 4).value_or(0);
+    std::optional<int32> required_version = int4_opt(fcinfo, 5);
     if (wait_us < 0)
-        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("wait must not be negative")));
-    return guard([&]() -> Datum {
-        std::string type(lock_type.view());
-        if (type != "exclusive" && type != "shared")
-            throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "unknown lock type \"" + type + "\"", {},
-                           "Valid lock types: exclusive, shared.");
+        throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "wait must not be negative", "{\"argument\": \"wait\"}");
+    if (type != "exclusive" && type != "shared")
+        throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "unknown lock type \"" + type + "\"",
+                       "{\"argument\": \"lock_type\"}", "Valid lock types: exclusive, shared.");
+    {
         // The file, with the other sessions' locks that block this request and
         // (flagged) the expired ones of anyone, so the common case needs no DELETE
         // of expired locks. One row with NULL lock columns when nothing is in the way.
@@ -191,28 +182,26 @@ CE_FUNCTION(ce_acquire_lock) {
             "SELECT l.id, l.expires_at, l.acquired_at FROM l",
             {UUIDOID, UUIDOID, UUIDOID, UUIDOID, TEXTOID, TIMESTAMPTZOID, TEXTOID});
 
-        Spi spi;
-        SessionInfo s = check_session(session.value, pg_uuid_t{}, true);
+        ApiCall call;
+        Spi& spi = call.spi();
+        SessionInfo s = use_session(call, session_id, SessionUse::act, true);
         TimestampTz deadline = pg_call([] { return GetCurrentTimestamp(); }) + wait_us;
-        ConditionVariable* cv = lock_condition(file_id.value);
+        ConditionVariable* cv = lock_condition(file_id);
         for (;;) {
-            take_acquisition_lock(file_id.value);
-            Rows f = q_state.run_latest({uuid_datum(file_id.value), uuid_datum(session.value), text_datum(type)});
-            if (f.empty())
-                throw SqlError(CE_ERRCODE_FILE_NOT_FOUND, "file " + uuid_to_string(file_id.value) + " does not exist");
+            take_acquisition_lock(file_id);
+            Rows f = q_state.run_latest(spi, {uuid_datum(file_id), uuid_datum(session_id), text_datum(type)});
+            if (f.empty()) throw_file_not_found(file_id);
             pg_uuid_t project = f.uuid(0, 0);
-            if (std::memcmp(&project, &s.project_id, sizeof(project)) != 0)
-                throw SqlError(CE_ERRCODE_SESSION_INVALID, "session " + uuid_to_string(session.value) +
-                                                               " belongs to another project than file " +
-                                                               uuid_to_string(file_id.value));
+            require_same_project(s, file_id, project);
             if (f.boolean(0, 2))
-                throw SqlError(CE_ERRCODE_FILE_DELETED, "file " + uuid_to_string(file_id.value) + " was deleted");
-            if (has_required && required_version != f.int4(0, 1))
+                throw SqlError(CE_ERRCODE_FILE_DELETED, "file " + uuid_to_string(file_id) + " was deleted",
+                               "{\"file_id\": " + json_uuid(file_id) + "}");
+            if (required_version && *required_version != f.int4(0, 1))
                 throw SqlError(CE_ERRCODE_STALE_VERSION,
-                               "file " + uuid_to_string(file_id.value) + " is at version " +
-                                   std::to_string(f.int4(0, 1)) + ", not " + std::to_string(required_version),
-                               "{\"file_id\": " + json_uuid(file_id.value) + ", \"expected_version\": " +
-                                   std::to_string(required_version) + ", \"current_version\": " +
+                               "file " + uuid_to_string(file_id) + " is at version " +
+                                   std::to_string(f.int4(0, 1)) + ", not " + std::to_string(*required_version),
+                               "{\"file_id\": " + json_uuid(file_id) + ", \"expected_version\": " +
+                                   std::to_string(*required_version) + ", \"current_version\": " +
                                    std::to_string(f.int4(0, 1)) + ", \"current_hash\": \"" + f.text(0, 4) +
                                    "\", \"last_modified_by\": " + json_uuid(f.uuid(0, 5)) +
                                    ", \"last_modified_at\": " + f.text(0, 6) + "}",
@@ -232,36 +221,32 @@ CE_FUNCTION(ce_acquire_lock) {
             }
             if (holders.empty()) {
                 if (cv != nullptr) pg_call([] { ConditionVariableCancelSleep(); });
-                if (expired) expire_locks(&project, &file_id.value);
-                Rows r = q_upsert.run({uuid_datum(project), uuid_datum(file_id.value), uuid_datum(session.value),
-                                       uuid_datum(s.user_id), text_datum(type),
-                                       TimestampTzGetDatum(pg_call([] { return GetCurrentTimestamp(); }) + ttl_us),
-                                       text_datum(f.text(0, 3))});
+                std::string path = f.text(0, 3);
+                if (expired) expire_locks(spi, &project, &file_id);
+                Rows r = q_upsert.run(spi, {uuid_datum(project), uuid_datum(file_id), uuid_datum(session_id),
+                                            uuid_datum(s.user_id), text_datum(type),
+                                            TimestampTzGetDatum(pg_call([] { return GetCurrentTimestamp(); }) + ttl_us),
+                                            text_datum(path)});
                 note_pending(project);
                 pg_uuid_t lock_id = r.uuid(0, 0);
-                Datum exp = r.datum(0, 1);  // timestamptz: by value
-                Datum acq = r.datum(0, 2);
-                spi.finish();  // frees SPI's memory: the result is built after it
-                Datum id = uuid_datum(lock_id);
-                Datum lt = text_datum(type);
-                return pg_call([fcinfo, id, lt, exp, acq] {
-                    TupleDesc d;
-                    if (get_call_result_type(fcinfo, nullptr, &d) != TYPEFUNC_COMPOSITE)
-                        elog(ERROR, "acquire_lock: composite result expected");
-                    d = BlessTupleDesc(d);
-                    Datum v[4] = {id, lt, exp, acq};
-                    bool n[4] = {false, false, false, false};
-                    return HeapTupleGetDatum(heap_form_tuple(d, v, n));
-                });
+                Datum exp = r.value(0, 1);  // timestamptz: by value
+                Datum acq = r.value(0, 2);
+                call.finish();  // frees SPI's memory: the result is built after it
+                Record result(fcinfo);
+                result.set(0, uuid_datum(lock_id));
+                result.set(1, text_datum(type));
+                result.set(2, exp);
+                result.set(3, acq);
+                return result.datum();
             }
             // Never sleep holding the acquisition lock: the release we wait for may need it.
-            drop_acquisition_lock(file_id.value);
+            drop_acquisition_lock(file_id);
             TimestampTz now = pg_call([] { return GetCurrentTimestamp(); });
             if (now >= deadline) {
                 if (cv != nullptr) pg_call([] { ConditionVariableCancelSleep(); });
                 throw SqlError(ERRCODE_LOCK_NOT_AVAILABLE,
-                               "could not acquire " + type + " lock on file " + uuid_to_string(file_id.value),
-                               "{\"file_id\": " + json_uuid(file_id.value) + ", \"requested\": \"" + type +
+                               "could not acquire " + type + " lock on file " + uuid_to_string(file_id),
+                               "{\"file_id\": " + json_uuid(file_id) + ", \"requested\": \"" + type +
                                    "\", \"holders\": " + holders_json(holders) + "}",
                                wait_us > 0 ? "The lock was not released within the wait."
                                            : "Pass wait => interval to wait for it, or retry later.");
@@ -284,93 +269,96 @@ CE_FUNCTION(ce_acquire_lock) {
                 });
             }
         }
-    });
+    }
 }
 
 // release_lock(file_id, session_id) RETURNS boolean: true only for the holder.
 CE_FUNCTION(ce_release_lock) {
-    require_arg(fcinfo, 0, "file_id");
-    require_arg(fcinfo, 1, "session_id");
-    UuidArg file_id = uuid_arg(fcinfo, 0);
-    UuidArg session = uuid_arg(fcinfo, 1);
-    return guard([&]() -> Datum {
-        static Statement q(
-            CE_DROP_LOCKS("l.project_id = $3 AND l.file_id = $1 AND l.session_id = $2", "lock_released", ""),
-            {UUIDOID, UUIDOID, UUIDOID});
-        Spi spi;
-        SessionInfo s = check_session(session.value, pg_uuid_t{}, true);
-        int64 n = drop_locks(q, {uuid_datum(file_id.value), uuid_datum(session.value), uuid_datum(s.project_id)});
-        spi.finish();
-        return BoolGetDatum(n > 0);
-    });
+    pg_uuid_t file_id = uuid_required(fcinfo, 0, "file_id");
+    pg_uuid_t session_id = uuid_required(fcinfo, 1, "session_id");
+    static Statement q(CE_DROP_LOCKS("l.project_id = $3 AND l.file_id = $1 AND l.session_id = $2", "lock_released", ""),
+                       {UUIDOID, UUIDOID, UUIDOID});
+    ApiCall call;
+    SessionInfo s = use_session(call, session_id, SessionUse::manage, true);
+    int64 n = drop_locks(call.spi(), q, {uuid_datum(file_id), uuid_datum(session_id), uuid_datum(s.project_id)});
+    call.finish();
+    return BoolGetDatum(n > 0);
 }
 
 // extend_lock(file_id, session_id, ttl) RETURNS timestamptz: the new expiry.
 CE_FUNCTION(ce_extend_lock) {
-    require_arg(fcinfo, 0, "file_id");
-    require_arg(fcinfo, 1, "session_id");
-    UuidArg file_id = uuid_arg(fcinfo, 0);
-    UuidArg session = uuid_arg(fcinfo, 1);
-    int64 ttl_us = PG_ARGISNULL(2) ? int64(guc_lock_ttl_s) * USECS_PER_SEC : interval_usecs(PG_GETARG_INTERVAL_P(2));
-    if (ttl_us <= 0 || ttl_us > int64(guc_max_lock_ttl_s) * USECS_PER_SEC)
-        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("lock ttl must be positive and at most %d s", guc_max_lock_ttl_s)));
-    return guard([&]() -> Datum {
-        static Statement q(
-            "UPDATE concurrent_edit.file_locks l SET expires_at = clock_timestamp() + make_interval(secs => $3 / 1000000.0) "
-            "WHERE l.project_id = $4 AND l.file_id = $1 AND l.session_id = $2 AND l.expires_at > clock_timestamp() "
-            "RETURNING l.expires_at",
-            {UUIDOID, UUIDOID, INT8OID, UUIDOID});
-        Spi spi;
-        SessionInfo s = check_session(session.value, pg_uuid_t{}, true);
-        Rows r = q.run({uuid_datum(file_id.value), uuid_datum(session.value), Int64GetDatum(ttl_us),
-                        uuid_datum(s.project_id)});
+    pg_uuid_t file_id = uuid_required(fcinfo, 0, "file_id");
+    pg_uuid_t session_id = uuid_required(fcinfo, 1, "session_id");
+    int64 ttl_us = ttl_arg(fcinfo, 2);
+    static Statement q(
+        "UPDATE concurrent_edit.file_locks l SET expires_at = clock_timestamp() + make_interval(secs => $3 / 1000000.0) "
+        "WHERE l.project_id = $4 AND l.file_id = $1 AND l.session_id = $2 AND l.expires_at > clock_timestamp() "
+        "RETURNING l.expires_at",
+        {UUIDOID, UUIDOID, INT8OID, UUIDOID});
+    ApiCall call;
+    SessionInfo s = use_session(call, session_id, SessionUse::act, true);
+    Datum exp;
+    {
+        Rows r = q.run(call.spi(), {uuid_datum(file_id), uuid_datum(session_id), Int64GetDatum(ttl_us),
+                                    uuid_datum(s.project_id)});
         if (r.empty())
             throw SqlError(CE_ERRCODE_LOCK_NOT_HELD,
-                           "session " + uuid_to_string(session.value) + " holds no lock on file " +
-                               uuid_to_string(file_id.value),
-                           "{\"file_id\": " + json_uuid(file_id.value) + ", \"session_id\": " +
-                               json_uuid(session.value) + "}",
+                           "session " + uuid_to_string(session_id) + " holds no lock on file " + uuid_to_string(file_id),
+                           "{\"file_id\": " + json_uuid(file_id) + ", \"session_id\": " + json_uuid(session_id) + "}",
                            "The lock expired or was released; acquire it again.");
-        Datum exp = r.datum(0, 0);
-        spi.finish();
-        return exp;
-    });
+        exp = r.value(0, 0);
+    }
+    call.finish();
+    return exp;
+}
+
+// lock_status(file_id uuid) RETURNS SETOF lock_holder: the unexpired locks of a file.
+CE_FUNCTION(ce_lock_status) {
+    pg_uuid_t file_id = uuid_required(fcinfo, 0, "file_id");
+    ApiCall call;
+    FileHead f = find_file(call.spi(), file_id);
+    call.require(f.project_id, Right::read);
+    static Statement q(
+        "SELECT l.id, l.session_id, l.holder, l.lock_type, l.acquired_at, l.expires_at "
+        "FROM concurrent_edit.file_locks l "
+        "WHERE l.project_id = $1 AND l.file_id = $2 AND l.expires_at > pg_catalog.clock_timestamp() "
+        "ORDER BY l.acquired_at, l.id",
+        {UUIDOID, UUIDOID});
+    SetResult result(fcinfo);
+    result.add_rows(q.run(call.spi(), {uuid_datum(f.project_id), uuid_datum(file_id)}, {}, true));
+    call.finish();
+    return result.done();
 }
 
 // release_session_locks(session_id) RETURNS integer
 CE_FUNCTION(ce_release_session_locks) {
-    require_arg(fcinfo, 0, "session_id");
-    UuidArg session = uuid_arg(fcinfo, 0);
-    return guard([&]() -> Datum {
-        Spi spi;
-        int64 n = release_session_locks(session.value);
-        spi.finish();
-        return Int32GetDatum(static_cast<int32>(n));
-    });
+    pg_uuid_t session_id = uuid_required(fcinfo, 0, "session_id");
+    ApiCall call;
+    use_session(call, session_id, SessionUse::manage, false, true);
+    int64 n = release_session_locks(call.spi(), session_id);
+    call.finish();
+    return Int32GetDatum(static_cast<int32>(n));
 }
 
-// force_release_lock(file_id, reason) RETURNS integer (administrators only)
+// force_release_lock(file_id, reason) RETURNS integer (admins of the file's project)
 CE_FUNCTION(ce_force_release_lock) {
-    require_arg(fcinfo, 0, "file_id");
-    UuidArg file_id = uuid_arg(fcinfo, 0);
+    pg_uuid_t file_id = uuid_required(fcinfo, 0, "file_id");
     TextArg reason = text_arg(fcinfo, 1, "reason", 1000);
-    return guard([&]() -> Datum {
-        static Statement q(
-            CE_DROP_LOCKS("f.id = $1", "lock_forced", " || pg_catalog.jsonb_build_object('reason', $2::text)"),
-            {UUIDOID, TEXTOID});
-        Spi spi;
-        int64 n = drop_locks(q, {uuid_datum(file_id.value), text_datum(reason.view())});
-        spi.finish();
-        return Int32GetDatum(static_cast<int32>(n));
-    });
+    static Statement q(CE_DROP_LOCKS("f.id = $1", "lock_forced", " || pg_catalog.jsonb_build_object('reason', $2::text)"),
+                       {UUIDOID, TEXTOID});
+    ApiCall call;
+    FileHead f = find_file(call.spi(), file_id);
+    call.require(f.project_id, Right::admin);
+    int64 n = drop_locks(call.spi(), q, {uuid_datum(file_id), text_datum(reason.view())});
+    call.finish();
+    return Int32GetDatum(static_cast<int32>(n));
 }
 
-// cleanup_expired_locks() RETURNS integer
+// cleanup_expired_locks() RETURNS integer (admins of every project; the worker runs it)
 CE_FUNCTION(ce_cleanup_expired_locks) {
-    return guard([&]() -> Datum {
-        Spi spi;
-        int64 n = cleanup_expired_locks();
-        spi.finish();
-        return Int32GetDatum(static_cast<int32>(n));
-    });
+    ApiCall call;
+    call.require_on_all(Right::admin);
+    int64 n = cleanup_expired_locks(call.spi());
+    call.finish();
+    return Int32GetDatum(static_cast<int32>(n));
 }

@@ -1,13 +1,14 @@
 // File locks, as used by sessions and the background worker.
 #pragma once
 
-#include "pg/pg_headers.hpp"
+#include "pg/spi.hpp"
 
 namespace ce::pg {
 
-// Releases every lock of a session, recording lock_released events. SPI connected.
-int64 release_session_locks(const pg_uuid_t& session_id);
-// Deletes every expired lock, recording lock_expired events. SPI connected.
-int64 cleanup_expired_locks();
+// Releases every lock of a session, recording lock_released events. Owner's context.
+int64 release_session_locks(Spi& spi, const pg_uuid_t& session_id);
+// Deletes every expired lock (lock_expired events) and the locks of closed or
+// missing sessions (lock_released). Owner's context.
+int64 cleanup_expired_locks(Spi& spi);
 
 }  // namespace ce::pg

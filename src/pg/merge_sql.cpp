@@ -5,8 +5,9 @@
 
 #include "concurrent_edit/diff.hpp"
 #include "concurrent_edit/merge.hpp"
-#include "pg/boundary.hpp"
+#include "pg/args.hpp"
 #include "pg/guc.hpp"
+#include "pg/results.hpp"
 
 namespace {
 
@@ -15,35 +16,11 @@ constexpr std::size_t kMaxLabelBytes = 1024;
 
 std::string to_string(const ce::pg::TextArg& a) { return std::string(a.data, a.len); }
 
-// Builds the composite result of a function with OUT parameters. The blessed tuple
-// descriptor is cached in fn_extra, so repeated calls skip the catalog work.
-Datum make_record(FunctionCallInfo fcinfo, Datum* values, bool* nulls) {
-    return ce::pg::pg_call([fcinfo, values, nulls] {
-        auto desc = static_cast<TupleDesc>(fcinfo->flinfo->fn_extra);
-        if (desc == nullptr) {
-            TupleDesc found;
-            if (get_call_result_type(fcinfo, nullptr, &found) != TYPEFUNC_COMPOSITE)
-                ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                                errmsg("function returning record called in context that cannot accept type record")));
-            MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
-            desc = BlessTupleDesc(CreateTupleDescCopy(found));
-            MemoryContextSwitchTo(old);
-            fcinfo->flinfo->fn_extra = desc;
-        }
-        return HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
-    });
-}
-
-// Materialized set-returning functions: the rows are built first, then stored.
-void init_srf(FunctionCallInfo fcinfo) {
-    ce::pg::pg_call([fcinfo] { InitMaterializedSRF(fcinfo, 0); });
-}
-
-void put_row(FunctionCallInfo fcinfo, Datum* values, bool* nulls) {
-    ce::pg::pg_call([fcinfo, values, nulls] {
-        auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
-        tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-    });
+// A composite result from plain arrays.
+Datum make_record(FunctionCallInfo fcinfo, const Datum* values, int n) {
+    ce::pg::Record record(fcinfo);
+    for (int c = 0; c < n; ++c) record.set(c, values[c]);
+    return record.datum();
 }
 
 }  // namespace
@@ -61,21 +38,18 @@ CE_FUNCTION(ce_merge3) {
     ce::pg::TextArg base_label = ce::pg::text_arg(fcinfo, 6, "base_label", kMaxLabelBytes);
     ce::pg::TextArg theirs_label = ce::pg::text_arg(fcinfo, 7, "theirs_label", kMaxLabelBytes);
     int32 marker_size = ce::pg::int4_arg(fcinfo, 8, "marker_size");
-    return ce::pg::guard([&]() -> Datum {
-        ce::MergeOptions options;
-        options.style = ce::parse_merge_style(style.view());
-        options.favor = ce::parse_merge_favor(favor.view());
-        options.ours_label = to_string(ours_label);
-        options.base_label = to_string(base_label);
-        options.theirs_label = to_string(theirs_label);
-        options.marker_size = marker_size;
-        options.algorithm = ce::pg::diff_algorithm();
-        ce::MergeResult r = ce::merge3(base.view(), ours.view(), theirs.view(), options);
-        Datum values[3] = {ce::pg::text_datum(r.content), BoolGetDatum(r.clean),
-                           Int32GetDatum(r.conflicts)};
-        bool nulls[3] = {false, false, false};
-        return make_record(fcinfo, values, nulls);
-    });
+    ce::MergeOptions options;
+    options.style = ce::parse_merge_style(style.view());
+    options.favor = ce::parse_merge_favor(favor.view());
+    options.ours_label = to_string(ours_label);
+    options.base_label = to_string(base_label);
+    options.theirs_label = to_string(theirs_label);
+    options.marker_size = marker_size;
+    options.algorithm = ce::pg::diff_algorithm();
+    ce::MergeResult r = ce::merge3(base.view(), ours.view(), theirs.view(), options);
+    Datum values[3] = {ce::pg::text_datum(r.content), BoolGetDatum(r.clean),
+                       Int32GetDatum(r.conflicts)};
+    return make_record(fcinfo, values, 3);
 }
 
 // merge_conflicts(base, ours, theirs) -> SETOF (conflict, base_start, base_count,
@@ -85,27 +59,24 @@ CE_FUNCTION(ce_merge_conflicts) {
     ce::pg::TextArg base = ce::pg::text_arg(fcinfo, 0, "base", max);
     ce::pg::TextArg ours = ce::pg::text_arg(fcinfo, 1, "ours", max);
     ce::pg::TextArg theirs = ce::pg::text_arg(fcinfo, 2, "theirs", max);
-    return ce::pg::guard([&]() -> Datum {
-        std::vector<ce::ConflictRegion> regions =
-            ce::merge_conflict_regions(base.view(), ours.view(), theirs.view(), ce::pg::diff_algorithm());
-        init_srf(fcinfo);
-        int n = 0;
-        for (const ce::ConflictRegion& r : regions) {
-            Datum values[10] = {Int32GetDatum(++n),
-                                Int32GetDatum(r.base_start),
-                                Int32GetDatum(r.base_count),
-                                Int32GetDatum(r.ours_start),
-                                Int32GetDatum(r.ours_count),
-                                Int32GetDatum(r.theirs_start),
-                                Int32GetDatum(r.theirs_count),
-                                ce::pg::text_datum(r.base),
-                                ce::pg::text_datum(r.ours),
-                                ce::pg::text_datum(r.theirs)};
-            bool nulls[10] = {};
-            put_row(fcinfo, values, nulls);
-        }
-        return Datum(0);
-    });
+    std::vector<ce::ConflictRegion> regions =
+        ce::merge_conflict_regions(base.view(), ours.view(), theirs.view(), ce::pg::diff_algorithm());
+    ce::pg::SetResult result(fcinfo);
+    int n = 0;
+    for (const ce::ConflictRegion& r : regions) {
+        std::vector<Datum> values = {Int32GetDatum(++n),
+                            Int32GetDatum(r.base_start),
+                            Int32GetDatum(r.base_count),
+                            Int32GetDatum(r.ours_start),
+                            Int32GetDatum(r.ours_count),
+                            Int32GetDatum(r.theirs_start),
+                            Int32GetDatum(r.theirs_count),
+                            ce::pg::text_datum(r.base),
+                            ce::pg::text_datum(r.ours),
+                            ce::pg::text_datum(r.theirs)};
+        result.add(values, std::vector<char>(10, 0));
+    }
+    return result.done();
 }
 
 // changes_overlap(base, current, proposed) -> SETOF (base_start, base_count,
@@ -115,19 +86,16 @@ CE_FUNCTION(ce_changes_overlap) {
     ce::pg::TextArg base = ce::pg::text_arg(fcinfo, 0, "base", max);
     ce::pg::TextArg current = ce::pg::text_arg(fcinfo, 1, "current", max);
     ce::pg::TextArg proposed = ce::pg::text_arg(fcinfo, 2, "proposed", max);
-    return ce::pg::guard([&]() -> Datum {
-        std::vector<ce::ConflictRegion> regions =
-            ce::merge_conflict_regions(base.view(), current.view(), proposed.view(), ce::pg::diff_algorithm());
-        init_srf(fcinfo);
-        for (const ce::ConflictRegion& r : regions) {
-            Datum values[6] = {Int32GetDatum(r.base_start),   Int32GetDatum(r.base_count),
-                               Int32GetDatum(r.ours_start),   Int32GetDatum(r.ours_count),
-                               Int32GetDatum(r.theirs_start), Int32GetDatum(r.theirs_count)};
-            bool nulls[6] = {};
-            put_row(fcinfo, values, nulls);
-        }
-        return Datum(0);
-    });
+    std::vector<ce::ConflictRegion> regions =
+        ce::merge_conflict_regions(base.view(), current.view(), proposed.view(), ce::pg::diff_algorithm());
+    ce::pg::SetResult result(fcinfo);
+    for (const ce::ConflictRegion& r : regions) {
+        std::vector<Datum> values = {Int32GetDatum(r.base_start),   Int32GetDatum(r.base_count),
+                           Int32GetDatum(r.ours_start),   Int32GetDatum(r.ours_count),
+                           Int32GetDatum(r.theirs_start), Int32GetDatum(r.theirs_count)};
+        result.add(values, std::vector<char>(6, 0));
+    }
+    return result.done();
 }
 
 // diff(old, new, context, old_label, new_label) -> text (unified diff)
@@ -138,11 +106,9 @@ CE_FUNCTION(ce_diff) {
     int32 context = ce::pg::int4_arg(fcinfo, 2, "context");
     ce::pg::TextArg old_label = ce::pg::text_arg(fcinfo, 3, "old_label", kMaxLabelBytes);
     ce::pg::TextArg new_label = ce::pg::text_arg(fcinfo, 4, "new_label", kMaxLabelBytes);
-    return ce::pg::guard([&]() -> Datum {
-        return ce::pg::text_datum(ce::unified_diff(old_text.view(), new_text.view(), context,
-                                                   old_label.view(), new_label.view(),
-                                                   ce::pg::diff_algorithm()));
-    });
+    return ce::pg::text_datum(ce::unified_diff(old_text.view(), new_text.view(), context,
+                                               old_label.view(), new_label.view(),
+                                               ce::pg::diff_algorithm()));
 }
 
 // diff_stat(old, new) -> (lines_added integer, lines_removed integer)
@@ -150,13 +116,10 @@ CE_FUNCTION(ce_diff_stat) {
     const std::size_t max = ce::pg::max_input_bytes();
     ce::pg::TextArg old_text = ce::pg::text_arg(fcinfo, 0, "old", max);
     ce::pg::TextArg new_text = ce::pg::text_arg(fcinfo, 1, "new", max);
-    return ce::pg::guard([&]() -> Datum {
-        ce::DiffStat s = ce::diff_stat(old_text.view(), new_text.view(), ce::pg::diff_algorithm());
-        Datum values[2] = {Int32GetDatum(static_cast<int32>(s.lines_added)),
-                           Int32GetDatum(static_cast<int32>(s.lines_removed))};
-        bool nulls[2] = {false, false};
-        return make_record(fcinfo, values, nulls);
-    });
+    ce::DiffStat s = ce::diff_stat(old_text.view(), new_text.view(), ce::pg::diff_algorithm());
+    Datum values[2] = {Int32GetDatum(static_cast<int32>(s.lines_added)),
+                       Int32GetDatum(static_cast<int32>(s.lines_removed))};
+    return make_record(fcinfo, values, 2);
 }
 
 // resolve(strategy, base, ours, theirs, ours_at, theirs_at) -> (content, strategy,
@@ -172,14 +135,11 @@ CE_FUNCTION(ce_resolve) {
     // timestamptz is an int64 Datum (microseconds); compared as such.
     long long ours_at = has_ours_at ? DatumGetInt64(PG_GETARG_DATUM(4)) : 0;
     long long theirs_at = has_theirs_at ? DatumGetInt64(PG_GETARG_DATUM(5)) : 0;
-    return ce::pg::guard([&]() -> Datum {
-        ce::Resolution r = ce::resolve(strategy.view(), base.view(), ours.view(), theirs.view(),
-                                       has_ours_at ? &ours_at : nullptr,
-                                       has_theirs_at ? &theirs_at : nullptr, ce::pg::diff_algorithm());
-        Datum values[5] = {ce::pg::text_datum(r.content), ce::pg::text_datum(r.strategy),
-                           BoolGetDatum(r.auto_resolved),
-                           BoolGetDatum(r.manual_intervention_required), Int32GetDatum(r.conflicts)};
-        bool nulls[5] = {false, false, false, false, false};
-        return make_record(fcinfo, values, nulls);
-    });
+    ce::Resolution r = ce::resolve(strategy.view(), base.view(), ours.view(), theirs.view(),
+                                   has_ours_at ? &ours_at : nullptr,
+                                   has_theirs_at ? &theirs_at : nullptr, ce::pg::diff_algorithm());
+    Datum values[5] = {ce::pg::text_datum(r.content), ce::pg::text_datum(r.strategy),
+                       BoolGetDatum(r.auto_resolved),
+                       BoolGetDatum(r.manual_intervention_required), Int32GetDatum(r.conflicts)};
+    return make_record(fcinfo, values, 5);
 }

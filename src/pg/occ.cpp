@@ -1,48 +1,40 @@
-// Optimistic concurrency triggers for any table (enable_occ):
+// Optimistic concurrency triggers for any table (enable_occ; src/sql/80_occ.sql,
+// docs/reference/occ.md). The life of an OCC update is traced in
+// docs/architecture.md.
 //
 //   BEFORE UPDATE (ce_occ_trigger): the UPDATE sets the version column to the version
-//   it read. Current: version = read + 1, modified-by/at filled. Stale: mode reject
-//   raises VC001 with a JSON DETAIL; mode merge merges the stale row column by column
-//   against the image of the version the client read (jsonb key by key, text line by
-//   line), raising VC001 with the conflicting paths only on a real conflict (the
-//   conflict is recorded in conflict_history by an autonomous worker, since the
-//   error rolls back the transaction). An UPDATE that does not set the version
-//   column is a blind write: refused in strict mode, else treated as current.
+//   it read. Current: version = read + 1, modified-by/at filled (no SPI at all).
+//   Stale: mode reject raises VC001 with a JSON DETAIL; mode merge merges the stale
+//   row column by column against the image of the version the client read (jsonb
+//   key by key, text line by line), raising VC001 with the conflicting paths only on
+//   a real conflict (the conflict is recorded in conflict_history by the recorder,
+//   since the error rolls back the transaction). An UPDATE that does not set the
+//   version column is a blind write: refused in strict mode, else treated as current.
 //
 //   AFTER INSERT OR UPDATE (ce_occ_after): in merge mode keeps the row image of the
 //   new version (the newest concurrent_edit.occ_history_versions per row); with
 //   notify sends {"table", "key", "version"} on occ_channel(table).
+//
+// Row images are computed as the caller and only stored or looked up in the
+// owner's context (occ_images.hpp).
 #include <cstring>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "concurrent_edit/json.hpp"
 #include "concurrent_edit/json_merge.hpp"
 #include "concurrent_edit/merge.hpp"
+#include "pg/access.hpp"
 #include "pg/autonomous.hpp"
-#include "pg/boundary.hpp"
-#include "pg/changes.hpp"
 #include "pg/guc.hpp"
 #include "pg/json_jsonb.hpp"
-#include "pg/spi.hpp"
-
-extern "C" {
-#include "access/sysattr.h"
-#include "access/xact.h"
-#include "commands/async.h"
-#include "commands/trigger.h"
-#include "nodes/bitmapset.h"
-#include "utils/guc.h"
-#include "utils/lsyscache.h"
-#include "utils/rel.h"
-}
+#include "pg/occ_images.hpp"
+#include "pg/owner.hpp"
 
 namespace ce::pg {
 namespace {
 
-// The trigger's configuration, decoded from its arguments in step 1: plain data
-// only (an ereport may still follow), the C++ containers are built in the guard.
+// The trigger's configuration, decoded from its arguments.
 struct OccConfig {
     int version_att = 0;
     Oid version_type = InvalidOid;
@@ -50,33 +42,29 @@ struct OccConfig {
     bool strict = false;
     int modified_by_att = 0, modified_at_att = 0, project_att = 0;
     bool notify = false;
-    const char* merge_columns = "";  // comma-separated; empty: every other column
-    const char* array_mode = "auto";
-    const char* pk = "";             // comma-separated primary key columns
+    std::vector<std::string> merge_columns;  // empty: every other column
+    std::string array_mode = "auto";
+    std::string version_column;
 };
 
 // enable_occ() passes booleans through format('%L'): 't'/'f' (or 'true'/'false').
 bool arg_true(const char* s) { return s != nullptr && (std::strcmp(s, "t") == 0 || std::strcmp(s, "true") == 0); }
 
-// Plain data read in step 1 (argument decoding) of a trigger call.
-struct TriggerCall {
-    Relation rel;
-    TupleDesc desc;
-    HeapTuple old_tuple, new_tuple;
-    char** args;
-    int nargs;
-    const Bitmapset* updated_cols;
-};
-
 int attnum_or_zero(TupleDesc desc, const char* name) {
     if (name == nullptr || *name == '\0') return 0;
-    int n = SPI_fnumber(desc, name);
+    int n = pg_call([desc, name] { return SPI_fnumber(desc, name); });
     return n > 0 ? n : 0;
 }
 
-std::vector<std::string> split_csv(const char* s) {
+// A list of column names: a JSON array (enable_occ of this version; any name,
+// commas included), or comma-separated (triggers created by version 1.0).
+std::vector<std::string> name_list(const char* s) {
     std::vector<std::string> out;
     if (s == nullptr || *s == '\0') return out;
+    if (*s == '[') {
+        for (const auto& v : ce::json::parse(s).items()) out.push_back(v.text());
+        return out;
+    }
     std::string cur;
     for (const char* p = s; *p; ++p) {
         if (*p == ',') {
@@ -88,6 +76,32 @@ std::vector<std::string> split_csv(const char* s) {
     }
     out.push_back(cur);
     return out;
+}
+
+OccConfig decode_config(TriggerData* td, bool before) {
+    TupleDesc desc = RelationGetDescr(td->tg_relation);
+    char** args = td->tg_trigger->tgargs;
+    OccConfig c;
+    c.version_column = args[0];
+    c.version_att = attnum_or_zero(desc, args[0]);
+    if (c.version_att == 0)
+        throw SqlError(ERRCODE_UNDEFINED_COLUMN,
+                       "version column \"" + std::string(args[0]).substr(0, 64) + "\" no longer exists; run enable_occ() again");
+    c.version_type = TupleDescAttr(desc, c.version_att - 1)->atttypid;
+    c.merge = std::strcmp(args[1], "merge") == 0;
+    if (before) {
+        c.strict = arg_true(args[2]);
+        c.merge_columns = name_list(args[3]);
+        c.modified_by_att = attnum_or_zero(desc, args[4]);
+        c.modified_at_att = attnum_or_zero(desc, args[5]);
+        c.notify = arg_true(args[6]);
+        c.project_att = attnum_or_zero(desc, args[7]);
+        c.array_mode = args[8];
+    } else {
+        c.notify = arg_true(args[2]);
+        c.project_att = attnum_or_zero(desc, args[3]);
+    }
+    return c;
 }
 
 int64 version_value(HeapTuple t, const OccConfig& c, TupleDesc desc, bool* isnull) {
@@ -113,14 +127,15 @@ Datum version_datum(int64 v, Oid type) {
 }
 
 // A datum of column `att` from its text form (the column type's input function).
-Datum typed_from_text(TupleDesc desc, int att, const char* text) {
+Datum typed_from_text(TupleDesc desc, int att, const std::string& text) {
     Form_pg_attribute a = TupleDescAttr(desc, att - 1);
     Oid typid = a->atttypid;
     int32 typmod = a->atttypmod;
-    return pg_call([typid, typmod, text] {
+    const char* s = text.c_str();
+    return pg_call([typid, typmod, s] {
         Oid input, ioparam;
         getTypeInputInfo(typid, &input, &ioparam);
-        return OidInputFunctionCall(input, const_cast<char*>(text), ioparam, typmod);
+        return OidInputFunctionCall(input, const_cast<char*>(s), ioparam, typmod);
     });
 }
 
@@ -140,7 +155,7 @@ void fill_modified(const OccConfig& c, TupleDesc desc, std::vector<int>& cols, s
         const char* actor = pg_call([] { return GetConfigOption("concurrent_edit.actor", true, false); });
         std::string who = (actor && *actor) ? actor : std::string(pg_call([] { return GetUserNameFromId(GetUserId(), false); }));
         cols.push_back(c.modified_by_att);
-        vals.push_back(typed_from_text(desc, c.modified_by_att, who.c_str()));
+        vals.push_back(typed_from_text(desc, c.modified_by_att, who));
     }
     if (c.modified_at_att) {
         Oid typid = TupleDescAttr(desc, c.modified_at_att - 1)->atttypid;
@@ -154,14 +169,12 @@ void fill_modified(const OccConfig& c, TupleDesc desc, std::vector<int>& cols, s
 }
 
 HeapTuple modify(HeapTuple t, TupleDesc desc, const std::vector<int>& cols, const std::vector<Datum>& vals,
-                 const std::vector<bool>& nulls) {
-    std::vector<bool> n = nulls;
-    n.resize(cols.size(), false);
-    std::unique_ptr<bool[]> nb(new bool[cols.size()]);
-    for (std::size_t i = 0; i < cols.size(); ++i) nb[i] = n[i];
+                 const std::vector<char>& nulls) {
+    std::vector<char> n = nulls;
+    n.resize(cols.size(), 0);
     const int* cp = cols.data();
     const Datum* vp = vals.data();
-    const bool* np = nb.get();
+    const bool* np = reinterpret_cast<const bool*>(n.data());
     int count = static_cast<int>(cols.size());
     return pg_call([t, desc, count, cp, vp, np] {
         return heap_modify_tuple_by_cols(t, desc, count, const_cast<int*>(cp), const_cast<Datum*>(vp),
@@ -169,80 +182,15 @@ HeapTuple modify(HeapTuple t, TupleDesc desc, const std::vector<int>& cols, cons
     });
 }
 
-std::string qualified_name(Relation rel) {
-    Oid ns = RelationGetNamespace(rel);
-    const char* rn = RelationGetRelationName(rel);
-    return pg_call([ns, rn] { return quote_qualified_identifier(get_namespace_name(ns), rn); });
-}
-
-// Per-relation plans taking the table's row type: row images and keys are computed
-// by to_jsonb() in SQL, the same way for every path (triggers and enable_occ).
-struct RelPlans {
-    SPIPlanPtr images = nullptr;  // ($1 old row, $2 new row, $3 pk[]) -> key, old image, new image
-    SPIPlanPtr base = nullptr;    // ($1 project, $2 relation, $3 row, $4 pk[], $5 version) -> base image
-    SPIPlanPtr keep = nullptr;    // ($1 project, $2 relation, $3 row, $4 pk[], $5 version, $6 retain) -> key
-};
-std::unordered_map<Oid, RelPlans>* rel_plans = nullptr;
-
-SPIPlanPtr keep_plan(const char* sql, int n, Oid* types) {
-    return pg_call([sql, n, types] {
-        SPIPlanPtr p = SPI_prepare(sql, n, types);
-        if (p == nullptr) elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-        SPI_keepplan(p);
-        return p;
-    });
-}
-
-RelPlans& plans_for(Relation rel) {
-    if (rel_plans == nullptr) rel_plans = new std::unordered_map<Oid, RelPlans>();
-    RelPlans& p = (*rel_plans)[RelationGetRelid(rel)];
-    if (p.images == nullptr) {
-        Oid rowtype = rel->rd_rel->reltype;
-        Oid t3[3] = {rowtype, rowtype, TEXTARRAYOID};
-        p.images = keep_plan(
-            "SELECT (SELECT jsonb_object_agg(k, to_jsonb($1) -> k) FROM unnest($3) k)::text, "
-            "       to_jsonb($1)::text, to_jsonb($2)::text",
-            3, t3);
-        Oid t5[5] = {UUIDOID, TEXTOID, rowtype, TEXTARRAYOID, INT8OID};
-        p.base = keep_plan(
-            "SELECT v.row_data::text FROM concurrent_edit.occ_row_versions v "
-            "WHERE v.project_id = $1 AND v.relation = $2 "
-            "  AND v.row_key = (SELECT jsonb_object_agg(k, to_jsonb($3) -> k) FROM unnest($4) k) AND v.version = $5",
-            5, t5);
-        Oid t6[6] = {UUIDOID, TEXTOID, rowtype, TEXTARRAYOID, INT8OID, INT4OID};
-        p.keep = keep_plan(
-            "WITH k AS (SELECT (SELECT jsonb_object_agg(k, to_jsonb($3) -> k) FROM unnest($4) k) AS key), "
-            "ins AS (INSERT INTO concurrent_edit.occ_row_versions AS v (project_id, relation, row_key, version, row_data) "
-            "        SELECT $1, $2, k.key, $5, to_jsonb($3) FROM k "
-            "        ON CONFLICT (project_id, relation, row_key, version) DO UPDATE SET row_data = EXCLUDED.row_data, "
-            "            created_at = now() RETURNING 1), "
-            "del AS (DELETE FROM concurrent_edit.occ_row_versions v USING k "
-            "        WHERE v.project_id = $1 AND v.relation = $2 AND v.row_key = k.key AND v.version <= $5 - $6) "
-            "SELECT k.key::text FROM k",
-            6, t6);
-    }
-    return p;
-}
-
-Datum text_array(const std::vector<std::string>& items) {
-    std::vector<Datum> elems;
-    for (const auto& s : items) elems.push_back(text_datum(s));
-    Datum* e = elems.data();
-    int n = static_cast<int>(elems.size());
-    return pg_call([e, n] { return PointerGetDatum(construct_array(e, n, TEXTOID, -1, false, TYPALIGN_INT)); });
-}
-
-Datum row_datum(HeapTuple t, TupleDesc desc) {
-    return pg_call([t, desc] { return heap_copy_tuple_as_datum(t, desc); });
-}
-
+// The project column's value (nil when there is none or it is NULL).
 pg_uuid_t project_of(const OccConfig& c, HeapTuple t, TupleDesc desc) {
     pg_uuid_t u{};
     if (!c.project_att) return u;
     bool isnull;
     std::string s = column_text(t, desc, c.project_att, &isnull);
     if (isnull) return u;
-    Datum d = pg_call([&s] { return DirectFunctionCall1(uuid_in, CStringGetDatum(s.c_str())); });
+    const char* p = s.c_str();
+    Datum d = pg_call([p] { return DirectFunctionCall1(uuid_in, CStringGetDatum(p)); });
     std::memcpy(&u, DatumGetUUIDP(d), sizeof(u));
     return u;
 }
@@ -251,10 +199,7 @@ std::string json_text_or_null(HeapTuple t, TupleDesc desc, int att) {
     if (!att) return "null";
     bool isnull;
     std::string s = column_text(t, desc, att, &isnull);
-    if (isnull) return "null";
-    std::string out;
-    append_json_string(out, s);
-    return out;
+    return isnull ? "null" : json_string(s);
 }
 
 bool is_text_type(Oid t) { return t == TEXTOID || t == VARCHAROID || t == BPCHAROID; }
@@ -269,285 +214,223 @@ void append_path(std::string& out, const std::string& column, const ce::json::Pa
     out += ce::json::to_string(ce::json::path_to_value(p));
 }
 
+void check_trigger_call(FunctionCallInfo fcinfo, bool before) {
+    const char* name = before ? "_occ_trigger" : "_occ_after";
+    if (!CALLED_AS_TRIGGER(fcinfo))
+        throw SqlError(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED, std::string(name) + " must be called as a trigger");
+    auto* td = reinterpret_cast<TriggerData*>(fcinfo->context);
+    if (before && (!TRIGGER_FIRED_BEFORE(td->tg_event) || !TRIGGER_FIRED_FOR_ROW(td->tg_event) ||
+                   !TRIGGER_FIRED_BY_UPDATE(td->tg_event)))
+        throw SqlError(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
+                       "_occ_trigger must be a BEFORE UPDATE ... FOR EACH ROW trigger");
+    if (before && td->tg_trigger->tgnargs != 10)
+        throw SqlError(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED, "_occ_trigger needs 10 arguments; use enable_occ()");
+    if (!before && (!TRIGGER_FIRED_AFTER(td->tg_event) || !TRIGGER_FIRED_FOR_ROW(td->tg_event) ||
+                    td->tg_trigger->tgnargs != 5))
+        throw SqlError(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
+                       "_occ_after must be an AFTER ... FOR EACH ROW trigger created by enable_occ()");
+}
+
+// The project a row conflict is recorded under: the row's project column, when the
+// table's owner may write that project; otherwise none (the nil uuid), so a table
+// cannot put conflicts into the feed of a project its owner cannot write.
+pg_uuid_t conflict_project(Spi& spi, Relation rel, const pg_uuid_t& project) {
+    if (uuid_is_null(project)) return project;
+    Oid owner = rel->rd_rel->relowner;
+    OwnerContext ctx;
+    Right r = right_on(spi, owner, project);
+    ctx.leave();
+    return r >= Right::write ? project : pg_uuid_t{};
+}
+
 }  // namespace
 }  // namespace ce::pg
 
 using namespace ce::pg;
 
 CE_FUNCTION(ce_occ_trigger) {
-    if (!CALLED_AS_TRIGGER(fcinfo))
-        ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED), errmsg("_occ_trigger must be called as a trigger")));
-    TriggerData* td = reinterpret_cast<TriggerData*>(fcinfo->context);
-    if (!TRIGGER_FIRED_BEFORE(td->tg_event) || !TRIGGER_FIRED_FOR_ROW(td->tg_event) || !TRIGGER_FIRED_BY_UPDATE(td->tg_event))
-        ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-                        errmsg("_occ_trigger must be a BEFORE UPDATE ... FOR EACH ROW trigger")));
-    if (td->tg_trigger->tgnargs != 10)
-        ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED), errmsg("_occ_trigger needs 10 arguments; use enable_occ()")));
-    TriggerCall call{td->tg_relation, RelationGetDescr(td->tg_relation), td->tg_trigtuple, td->tg_newtuple,
-                     td->tg_trigger->tgargs, td->tg_trigger->tgnargs, td->tg_updatedcols};
-    OccConfig c;
-    c.version_att = attnum_or_zero(call.desc, call.args[0]);
-    if (c.version_att == 0)
-        ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN), errmsg("version column \"%s\" no longer exists; run enable_occ() again", call.args[0])));
-    c.version_type = TupleDescAttr(call.desc, c.version_att - 1)->atttypid;
-    c.merge = std::strcmp(call.args[1], "merge") == 0;
-    c.strict = arg_true(call.args[2]);
-    c.modified_by_att = attnum_or_zero(call.desc, call.args[4]);
-    c.modified_at_att = attnum_or_zero(call.desc, call.args[5]);
-    c.notify = arg_true(call.args[6]);
-    c.project_att = attnum_or_zero(call.desc, call.args[7]);
-    c.merge_columns = call.args[3];
-    c.array_mode = call.args[8];
-    c.pk = call.args[9];
+    check_trigger_call(fcinfo, true);
+    auto* td = reinterpret_cast<TriggerData*>(fcinfo->context);
+    Relation rel = td->tg_relation;
+    TupleDesc desc = RelationGetDescr(rel);
+    HeapTuple old_tuple = td->tg_trigtuple, new_tuple = td->tg_newtuple;
+    OccConfig c = decode_config(td, true);
 
-    return guard([&]() -> Datum {
-        bool old_null, new_null;
-        int64 current = version_value(call.old_tuple, c, call.desc, &old_null);
-        int64 proposed = version_value(call.new_tuple, c, call.desc, &new_null);
-        bool mentioned = bms_is_member(c.version_att - FirstLowInvalidHeapAttributeNumber, call.updated_cols);
-        // Filled only off the fast path (a current update needs none of them).
-        std::vector<std::string> pk;
-        std::string table;
-        auto describe = [&] {
-            pk = split_csv(c.pk);
-            table = qualified_name(call.rel);
-        };
+    bool old_null, new_null;
+    int64 current = version_value(old_tuple, c, desc, &old_null);
+    int64 proposed = version_value(new_tuple, c, desc, &new_null);
+    bool mentioned = bms_is_member(c.version_att - FirstLowInvalidHeapAttributeNumber, td->tg_updatedcols);
+    bool stale = old_null || new_null || (mentioned && proposed != current);
 
-        auto key_and_images = [&](std::string* key, std::string* ours, std::string* theirs) {
-            RelPlans& p = plans_for(call.rel);
-            Datum args[3] = {row_datum(call.old_tuple, call.desc), row_datum(call.new_tuple, call.desc),
-                             text_array(pk)};
-            SPIPlanPtr plan = p.images;
-            Datum* a = args;
-            pg_call([plan, a] {
-                if (SPI_execute_plan(plan, a, nullptr, true, 1) != SPI_OK_SELECT) elog(ERROR, "row image query failed");
-            });
-            Rows r(SPI_tuptable, SPI_processed);
-            *key = r.text(0, 0);
-            if (ours) *ours = r.text(0, 1);
-            if (theirs) *theirs = r.text(0, 2);
-        };
-        auto stale_detail = [&](const std::string& key, const std::string& extra) {
-            std::string d = "{\"table\": ";
-            append_json_string(d, table);
-            d += ", \"key\": " + key;
+    std::vector<int> cols;
+    std::vector<Datum> vals;
+    std::vector<char> nulls;
+    if ((!mentioned && c.strict) || stale) {
+        // Off the fast path: the row's key and images, computed as the caller.
+        std::string table = relation_name(RelationGetRelid(rel));
+        Spi spi;
+        RowImages im = row_images(spi, rel, old_tuple, new_tuple, stale && c.merge && !old_null && !new_null);
+        auto stale_detail = [&](const std::string& extra) {
+            std::string d = "{\"table\": " + json_string(table);
+            d += ", \"key\": " + im.key;
             d += ", \"expected_version\": " + std::to_string(proposed);
             d += ", \"current_version\": " + (old_null ? std::string("null") : std::to_string(current));
-            d += ", \"last_modified_by\": " + json_text_or_null(call.old_tuple, call.desc, c.modified_by_att);
-            d += ", \"last_modified_at\": " + json_text_or_null(call.old_tuple, call.desc, c.modified_at_att);
-            d += extra + "}";
-            return d;
+            d += ", \"last_modified_by\": " + json_text_or_null(old_tuple, desc, c.modified_by_att);
+            d += ", \"last_modified_at\": " + json_text_or_null(old_tuple, desc, c.modified_at_att);
+            return d + extra + "}";
         };
-
-        if (!mentioned) {
-            if (c.strict) {
-                describe();
-                Spi spi;
-                std::string key;
-                with_owner_context([&] { key_and_images(&key, nullptr, nullptr); });
-                throw SqlError(CE_ERRCODE_BLIND_UPDATE, "UPDATE of " + table + " does not set the version column",
-                               "{\"table\": \"" + table + "\", \"key\": " + key + ", \"version_column\": \"" +
-                                   std::string(call.args[0]) + "\", \"current_version\": " + std::to_string(current) + "}",
-                               "Set " + std::string(call.args[0]) + " to the version the row had when you read it.");
-            }
-            proposed = current;  // a blind write is treated as current
+        if (!mentioned)
+            throw SqlError(CE_ERRCODE_BLIND_UPDATE, "UPDATE of " + table + " does not set the version column",
+                           "{\"table\": " + json_string(table) + ", \"key\": " + im.key +
+                               ", \"version_column\": " + json_string(c.version_column) +
+                               ", \"current_version\": " + std::to_string(current) + "}",
+                           "Set " + c.version_column + " to the version the row had when you read it.");
+        if (!c.merge || old_null || new_null)
+            throw SqlError(CE_ERRCODE_STALE_VERSION, "row of " + table + " was modified by another writer",
+                           stale_detail(""), "Re-read the row and apply your change to the current version.");
+        // Merge against the image of the version the client read.
+        std::string image_table = relation_name(image_relation(spi, td->tg_trigger, rel));
+        pg_uuid_t project = project_of(c, old_tuple, desc);
+        std::optional<std::string> base_text;
+        {
+            OwnerContext owner;
+            base_text = base_image(spi, project, image_table, im.key, proposed);
+            owner.leave();
         }
-
-        std::vector<int> cols;
-        std::vector<Datum> vals;
-        std::vector<bool> nulls;
-        HeapTuple base_tuple = call.new_tuple;
-        if (old_null || new_null || proposed != current) {
-            // Stale (or a version column that was NULL: nothing to compare with).
-            describe();
-            Spi spi;
-            std::string key, ours_text, theirs_text;
-            with_owner_context([&] { key_and_images(&key, &ours_text, &theirs_text); });
-            if (!c.merge || old_null || new_null)
-                throw SqlError(CE_ERRCODE_STALE_VERSION,
-                               "row of " + table + " was modified by another writer",
-                               stale_detail(key, ""), "Re-read the row and apply your change to the current version.");
-            // Merge against the image of the version the client read.
-            std::string base_text;
-            pg_uuid_t project = project_of(c, call.old_tuple, call.desc);
-            with_owner_context([&] {
-                RelPlans& p = plans_for(call.rel);
-                Datum args[5] = {uuid_datum(project), text_datum(table), row_datum(call.old_tuple, call.desc),
-                                 text_array(pk), Int64GetDatum(proposed)};
-                SPIPlanPtr plan = p.base;
-                Datum* a = args;
-                pg_call([plan, a] {
-                    if (SPI_execute_plan(plan, a, nullptr, true, 1) != SPI_OK_SELECT) elog(ERROR, "row history query failed");
-                });
-                Rows r(SPI_tuptable, SPI_processed);
-                if (!r.empty()) base_text = r.text(0, 0);
-            });
-            if (base_text.empty())
-                throw SqlError(CE_ERRCODE_STALE_VERSION,
-                               "row of " + table + " was modified, and version " + std::to_string(proposed) +
-                                   " it was read at is no longer kept for merging",
-                               stale_detail(key, ""),
-                               "Re-read the row and apply your change to the current version "
-                               "(concurrent_edit.occ_history_versions sets how many versions are kept).");
-            std::vector<int> merge_atts;  // empty: every other column
-            for (const auto& name : split_csv(c.merge_columns)) {
-                int a = pg_call([&] { return SPI_fnumber(call.desc, name.c_str()); });
-                if (a > 0) merge_atts.push_back(a);
+        if (!base_text)
+            throw SqlError(CE_ERRCODE_STALE_VERSION,
+                           "row of " + table + " was modified, and version " + std::to_string(proposed) +
+                               " it was read at is no longer kept for merging",
+                           stale_detail(""),
+                           "Re-read the row and apply your change to the current version "
+                           "(concurrent_edit.occ_history_versions sets how many versions are kept).");
+        std::vector<int> merge_atts;  // empty: every other column
+        for (const auto& name : c.merge_columns)
+            if (int a = attnum_or_zero(desc, name.c_str())) merge_atts.push_back(a);
+        std::vector<std::string> pk = primary_key(rel);
+        ce::json::Value base = ce::json::parse(*base_text);
+        ce::json::Value ours = ce::json::parse(im.a_row);
+        ce::json::Value theirs = ce::json::parse(im.b_row);
+        const ce::json::ArrayMode mode = ce::json::parse_array_mode(c.array_mode);
+        std::string conflicts = "[";
+        int nconflicts = 0;
+        static const ce::json::Value null_value;
+        for (int att = 1; att <= desc->natts; ++att) {
+            Form_pg_attribute a = TupleDescAttr(desc, att - 1);
+            if (a->attisdropped || att == c.version_att || att == c.modified_by_att || att == c.modified_at_att) continue;
+            std::string name = NameStr(a->attname);
+            bool is_pk = false;
+            for (const auto& k : pk) is_pk |= k == name;
+            if (is_pk) continue;
+            const ce::json::Value* b = base.find(name);
+            const ce::json::Value* o = ours.find(name);
+            const ce::json::Value* t = theirs.find(name);
+            const ce::json::Value& bv = b ? *b : null_value;
+            const ce::json::Value& ov = o ? *o : null_value;
+            const ce::json::Value& tv = t ? *t : null_value;
+            if (tv == bv) {
+                // The client did not change it: keep what is in the row now.
+                bool isnull;
+                Datum d = heap_getattr(old_tuple, att, desc, &isnull);
+                cols.push_back(att);
+                vals.push_back(d);
+                nulls.resize(cols.size(), 0);
+                nulls.back() = isnull;
+                continue;
             }
-            ce::json::Value base = ce::json::parse(base_text);
-            ce::json::Value ours = ce::json::parse(ours_text);
-            ce::json::Value theirs = ce::json::parse(theirs_text);
-            const ce::json::ArrayMode mode = ce::json::parse_array_mode(std::string(c.array_mode));
-            std::string conflicts = "[";
-            int nconflicts = 0;
-            static const ce::json::Value null_value;
-            for (int att = 1; att <= call.desc->natts; ++att) {
-                Form_pg_attribute a = TupleDescAttr(call.desc, att - 1);
-                if (a->attisdropped || att == c.version_att || att == c.modified_by_att || att == c.modified_at_att)
-                    continue;
-                std::string name = NameStr(a->attname);
-                bool is_pk = false;
-                for (const auto& k : pk) is_pk |= k == name;
-                if (is_pk) continue;
-                const ce::json::Value* b = base.find(name);
-                const ce::json::Value* o = ours.find(name);
-                const ce::json::Value* t = theirs.find(name);
-                const ce::json::Value& bv = b ? *b : null_value;
-                const ce::json::Value& ov = o ? *o : null_value;
-                const ce::json::Value& tv = t ? *t : null_value;
-                if (tv == bv) {
-                    // The client did not change it: keep what is in the row now.
-                    bool isnull;
-                    Datum d = pg_call([&] { return heap_getattr(call.old_tuple, att, call.desc, &isnull); });
-                    cols.push_back(att);
-                    vals.push_back(d);
-                    nulls.resize(cols.size(), false);
-                    nulls.back() = isnull;
+            if (ov == bv || ov == tv) continue;  // only the client changed it: NEW has it
+            bool mergeable = merge_atts.empty();
+            for (int m : merge_atts) mergeable |= m == att;
+            auto conflict = [&](const ce::json::Path& rest, const char* kind) {
+                if (nconflicts++) conflicts += ", ";
+                conflicts += "{\"path\": ";
+                append_path(conflicts, name, rest);
+                conflicts += ", \"kind\": \"";
+                conflicts += kind;
+                conflicts += "\"}";
+            };
+            if (mergeable && a->atttypid == JSONBOID && !bv.is_null() && !ov.is_null() && !tv.is_null()) {
+                ce::json::MergeResult m = ce::json::merge3(&bv, ov, tv, mode);
+                if (!m.clean) {
+                    for (const auto& cf : m.conflicts) conflict(cf.path, ce::json::conflict_kind_name(cf.kind));
                     continue;
                 }
-                if (ov == bv || ov == tv) continue;  // only the client changed it: NEW has it
-                bool mergeable = merge_atts.empty();
-                for (int m : merge_atts) mergeable |= m == att;
-                auto conflict = [&](const ce::json::Path& rest, const char* kind) {
-                    if (nconflicts++) conflicts += ", ";
-                    conflicts += "{\"path\": ";
-                    append_path(conflicts, name, rest);
-                    conflicts += ", \"kind\": \"";
-                    conflicts += kind;
-                    conflicts += "\"}";
-                };
-                if (mergeable && a->atttypid == JSONBOID && !bv.is_null() && !ov.is_null() && !tv.is_null()) {
-                    ce::json::MergeResult m = ce::json::merge3(&bv, ov, tv, mode);
-                    if (!m.clean) {
-                        for (const auto& cf : m.conflicts) conflict(cf.path, ce::json::conflict_kind_name(cf.kind));
-                        continue;
-                    }
-                    cols.push_back(att);
-                    vals.push_back(jsonb_datum(m.content));
-                    nulls.resize(cols.size(), false);
-                } else if (mergeable && is_text_type(a->atttypid) && bv.is_string() && ov.is_string() && tv.is_string()) {
-                    ce::MergeOptions opts;
-                    opts.algorithm = diff_algorithm();
-                    ce::MergeResult m = ce::merge3(bv.text(), ov.text(), tv.text(), opts);
-                    if (!m.clean) {
-                        conflict({}, "modify/modify");
-                        continue;
-                    }
-                    cols.push_back(att);
-                    vals.push_back(typed_from_text(call.desc, att, m.content.c_str()));
-                    nulls.resize(cols.size(), false);
-                } else {
+                cols.push_back(att);
+                vals.push_back(jsonb_datum(m.content));
+                nulls.resize(cols.size(), 0);
+            } else if (mergeable && is_text_type(a->atttypid) && bv.is_string() && ov.is_string() && tv.is_string()) {
+                ce::MergeOptions opts;
+                opts.algorithm = diff_algorithm();
+                ce::MergeResult m = ce::merge3(bv.text(), ov.text(), tv.text(), opts);
+                if (!m.clean) {
                     conflict({}, "modify/modify");
+                    continue;
                 }
+                cols.push_back(att);
+                vals.push_back(typed_from_text(desc, att, m.content));
+                nulls.resize(cols.size(), 0);
+            } else {
+                conflict({}, "modify/modify");
             }
-            conflicts += "]";
-            if (nconflicts > 0) {
-                std::string details = "{\"conflicts\": " + conflicts + ", \"theirs\": " + theirs_text +
-                                      ", \"table\": ";
-                append_json_string(details, table);
-                details += "}";
-                record_row_conflict(project, table, key, proposed, current, details);
-                throw SqlError(CE_ERRCODE_STALE_VERSION,
-                               "row of " + table + " was modified by another writer and the changes conflict",
-                               stale_detail(key, ", \"conflicts\": " + conflicts),
-                               "Re-read the row and apply your change to the current version.");
-            }
-            spi.finish();
         }
-        cols.push_back(c.version_att);
-        vals.push_back(version_datum(current + 1, c.version_type));
-        nulls.resize(cols.size(), false);
-        fill_modified(c, call.desc, cols, vals);
-        nulls.resize(cols.size(), false);
-        return PointerGetDatum(modify(base_tuple, call.desc, cols, vals, nulls));
-    });
+        conflicts += "]";
+        if (nconflicts > 0) {
+            std::string details = "{\"conflicts\": " + conflicts + ", \"theirs\": " + im.b_row +
+                                  ", \"table\": " + json_string(table) + "}";
+            record_row_conflict(conflict_project(spi, rel, project), table, im.key, proposed, current, details);
+            throw SqlError(CE_ERRCODE_STALE_VERSION,
+                           "row of " + table + " was modified by another writer and the changes conflict",
+                           stale_detail(", \"conflicts\": " + conflicts),
+                           "Re-read the row and apply your change to the current version.");
+        }
+        spi.finish();
+    }
+    if (!mentioned) proposed = current;  // a blind write is treated as current
+    cols.push_back(c.version_att);
+    vals.push_back(version_datum(current + 1, c.version_type));
+    nulls.resize(cols.size(), 0);
+    fill_modified(c, desc, cols, vals);
+    nulls.resize(cols.size(), 0);
+    return PointerGetDatum(modify(new_tuple, desc, cols, vals, nulls));
 }
 
 CE_FUNCTION(ce_occ_after) {
-    if (!CALLED_AS_TRIGGER(fcinfo))
-        ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED), errmsg("_occ_after must be called as a trigger")));
-    TriggerData* td = reinterpret_cast<TriggerData*>(fcinfo->context);
-    if (!TRIGGER_FIRED_AFTER(td->tg_event) || !TRIGGER_FIRED_FOR_ROW(td->tg_event) || td->tg_trigger->tgnargs != 5)
-        ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-                        errmsg("_occ_after must be an AFTER ... FOR EACH ROW trigger created by enable_occ()")));
+    check_trigger_call(fcinfo, false);
+    auto* td = reinterpret_cast<TriggerData*>(fcinfo->context);
     Relation rel = td->tg_relation;
     TupleDesc desc = RelationGetDescr(rel);
     HeapTuple row = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
-    char** args = td->tg_trigger->tgargs;
-    OccConfig c;
-    c.version_att = attnum_or_zero(desc, args[0]);
-    if (c.version_att == 0)
-        ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN), errmsg("version column \"%s\" no longer exists; run enable_occ() again", args[0])));
-    c.version_type = TupleDescAttr(desc, c.version_att - 1)->atttypid;
-    c.merge = std::strcmp(args[1], "merge") == 0;
-    c.notify = arg_true(args[2]);
-    c.project_att = attnum_or_zero(desc, args[3]);
-    c.pk = args[4];
+    OccConfig c = decode_config(td, false);
     int retain = guc_occ_history_versions;
-    return guard([&]() -> Datum {
-        const std::vector<std::string> pk = split_csv(c.pk);
-        bool isnull;
-        int64 version = version_value(row, c, desc, &isnull);
-        if (isnull) return PointerGetDatum(row);
-        std::string table = qualified_name(rel);
+    bool isnull;
+    int64 version = version_value(row, c, desc, &isnull);
+    if (isnull) return PointerGetDatum(row);
+    bool notify = c.notify && TRIGGER_FIRED_BY_UPDATE(td->tg_event);
+    if (!c.merge && !notify) return PointerGetDatum(row);
+    Spi spi;
+    RowImages im = row_images(spi, rel, row, nullptr, c.merge);
+    // Images and notifications are about the table enable_occ() was called on,
+    // whatever partition the row is in.
+    Oid origin = image_relation(spi, td->tg_trigger, rel);
+    if (c.merge) {
+        std::string image_table = relation_name(origin);
         pg_uuid_t project = project_of(c, row, desc);
-        Spi spi;
-        std::string key;
-        with_owner_context([&] {
-            RelPlans& p = plans_for(rel);
-            if (c.merge) {
-                Datum a[6] = {uuid_datum(project), text_datum(table), row_datum(row, desc), text_array(pk),
-                              Int64GetDatum(version), Int32GetDatum(retain)};
-                SPIPlanPtr plan = p.keep;
-                Datum* ap = a;
-                pg_call([plan, ap] {
-                    if (SPI_execute_plan(plan, ap, nullptr, false, 0) < 0) elog(ERROR, "row history insert failed");
-                });
-            } else {
-                Datum a[3] = {row_datum(row, desc), row_datum(row, desc), text_array(pk)};
-                SPIPlanPtr plan = p.images;
-                Datum* ap = a;
-                pg_call([plan, ap] {
-                    if (SPI_execute_plan(plan, ap, nullptr, true, 1) != SPI_OK_SELECT) elog(ERROR, "row key query failed");
-                });
-            }
-            key = Rows(SPI_tuptable, SPI_processed).text(0, 0);
-        });
-        if (c.notify && TRIGGER_FIRED_BY_UPDATE(td->tg_event)) {
-            std::string payload = "{\"table\": ";
-            append_json_string(payload, table);
-            payload += ", \"key\": " + key + ", \"version\": " + std::to_string(version) + "}";
-            if (payload.size() >= 7900) {  // NOTIFY payloads stop at 8000 bytes: drop the key, keep the ids
-                payload = "{\"table\": ";
-                append_json_string(payload, table);
-                payload += ", \"version\": " + std::to_string(version) + ", \"key_truncated\": true}";
-            }
-            std::string channel = "concurrent_edit_occ_" + std::to_string(RelationGetRelid(rel));
-            const char* ch = channel.c_str();
-            const char* pl = payload.c_str();
-            pg_call([ch, pl] { Async_Notify(ch, pl); });
-        }
-        spi.finish();
-        return PointerGetDatum(row);
-    });
+        OwnerContext owner;
+        keep_image(spi, project, image_table, im.key, version, im.a_row, retain);
+        owner.leave();
+    }
+    if (notify) {
+        std::string table = relation_name(origin);
+        std::string payload = "{\"table\": " + json_string(table) + ", \"key\": " + im.key +
+                              ", \"version\": " + std::to_string(version) + "}";
+        if (payload.size() >= 7900)  // NOTIFY payloads stop at 8000 bytes: drop the key, keep the ids
+            payload = "{\"table\": " + json_string(table) + ", \"version\": " + std::to_string(version) +
+                      ", \"key_truncated\": true}";
+        std::string channel = "concurrent_edit_occ_" + std::to_string(origin);
+        const char* ch = channel.c_str();
+        const char* pl = payload.c_str();
+        pg_call([ch, pl] { Async_Notify(ch, pl); });
+    }
+    spi.finish();
+    return PointerGetDatum(row);
 }

@@ -17,14 +17,10 @@
 #include "concurrent_edit/interrupt.hpp"
 #include "concurrent_edit/ops.hpp"
 #include "concurrent_edit/vclock.hpp"
-#include "pg/boundary.hpp"
 #include "pg/guc.hpp"
+#include "pg/json_jsonb.hpp"
 #include "pg/ops_jsonb.hpp"
-
-extern "C" {
-#include "mb/pg_wchar.h"
-#include "utils/jsonb.h"
-}
+#include "pg/results.hpp"
 
 namespace {
 
@@ -36,24 +32,19 @@ using ce::Errc;
 // A jsonb argument, its size checked before detoasting (54000 above
 // concurrent_edit.max_input_size).
 Jsonb* jsonb_arg(FunctionCallInfo fcinfo, int n, const char* name) {
-    Datum d = PG_GETARG_DATUM(n);
-    Size raw = toast_raw_datum_size(d) - VARHDRSZ;
-    if (raw > ce::pg::max_input_bytes())
-        ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED), errmsg("argument \"%s\" is too large", name),
-                        errdetail("It has %zu bytes; the limit is concurrent_edit.max_input_size (%zu bytes).",
-                                  (size_t)raw, ce::pg::max_input_bytes())));
-    return PG_GETARG_JSONB_P(n);
+    return ce::pg::jsonb_arg(fcinfo, n, name, ce::pg::max_input_bytes());
 }
 
 // The ops argument: a JSON array of at most kMaxOperations elements.
 Jsonb* ops_arg(FunctionCallInfo fcinfo, int n) {
     Jsonb* jb = jsonb_arg(fcinfo, n, "ops");
     if (!JB_ROOT_IS_ARRAY(jb) || JB_ROOT_IS_SCALAR(jb))
-        ereport(ERROR, (errcode(CE_ERRCODE_INVALID_OPERATION), errmsg("ops must be a JSON array of operations"),
-                        errdetail("It is %s.", JB_ROOT_IS_OBJECT(jb) ? "an object" : "a scalar")));
+        throw ce::pg::SqlError(CE_ERRCODE_INVALID_OPERATION, "ops must be a JSON array of operations",
+                               std::string("It is ") + (JB_ROOT_IS_OBJECT(jb) ? "an object" : "a scalar") + ".");
     if (JsonContainerSize(&jb->root) > ce::ops::kMaxOperations)
-        ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED), errmsg("too many operations: %u", JsonContainerSize(&jb->root)),
-                        errdetail("The limit is %zu operations per call.", ce::ops::kMaxOperations)));
+        throw ce::pg::SqlError(ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+                               "too many operations: " + std::to_string(JsonContainerSize(&jb->root)),
+                               "The limit is " + std::to_string(ce::ops::kMaxOperations) + " operations per call.");
     return jb;
 }
 
@@ -316,22 +307,10 @@ ce::ops::Priorities read_priorities(Jsonb* jb) {
 // ---------------------------------------------------------------------------
 // Results.
 
-void init_srf(FunctionCallInfo fcinfo) {
-    ce::pg::pg_call([fcinfo] { InitMaterializedSRF(fcinfo, 0); });
-}
-
-void put_row(FunctionCallInfo fcinfo, Datum* values, bool* nulls) {
-    ce::pg::pg_call([fcinfo, values, nulls] {
-        auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
-        tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-    });
-}
-
 // The optional priorities argument (NULL: the defaults).
 Jsonb* priorities_arg(FunctionCallInfo fcinfo, int n) {
     return PG_ARGISNULL(n) ? nullptr : jsonb_arg(fcinfo, n, "priorities");
 }
-
 }  // namespace
 
 // order_operations(ops jsonb, priorities jsonb DEFAULT NULL) RETURNS jsonb
@@ -340,52 +319,43 @@ CE_FUNCTION(ce_order_operations) {
     if (PG_ARGISNULL(0)) PG_RETURN_NULL();
     Jsonb* ops_jb = ops_arg(fcinfo, 0);
     Jsonb* prio_jb = priorities_arg(fcinfo, 1);
-    return ce::pg::guard([&]() -> Datum {
-        ce::ops::Priorities priorities = read_priorities(prio_jb);
-        std::vector<ce::ops::Operation> ops = read_operations(ops_jb);
-        ce::pg::ops::JsonbRawWriter w(&ops_jb->root);
-        ce::ops::write_order(w, ops, ce::ops::order_operations(ops, priorities));
-        return w.result();
-    });
+    ce::ops::Priorities priorities = read_priorities(prio_jb);
+    std::vector<ce::ops::Operation> ops = read_operations(ops_jb);
+    ce::pg::ops::JsonbRawWriter w(&ops_jb->root);
+    ce::ops::write_order(w, ops, ce::ops::order_operations(ops, priorities));
+    return w.result();
 }
 
 // detect_operation_conflicts(ops jsonb, priorities jsonb DEFAULT NULL)
 //   RETURNS TABLE(conflict_type, block_id, first_op, second_op, reason, outcome)
 CE_FUNCTION(ce_detect_operation_conflicts) {
-    if (PG_ARGISNULL(0)) {  // no rows
-        return ce::pg::guard([&]() -> Datum {
-            init_srf(fcinfo);
-            return Datum(0);
-        });
-    }
+    if (PG_ARGISNULL(0)) return ce::pg::SetResult(fcinfo).done();  // no rows
     Jsonb* ops_jb = ops_arg(fcinfo, 0);
     Jsonb* prio_jb = priorities_arg(fcinfo, 1);
-    return ce::pg::guard([&]() -> Datum {
-        ce::ops::Priorities priorities = read_priorities(prio_jb);
-        std::vector<ce::ops::Operation> ops = read_operations(ops_jb);
-        std::vector<ce::ops::Conflict> conflicts = ce::ops::detect_conflicts(ops, priorities);
-        std::vector<ce::pg::ops::JsonbNode> elements = ce::pg::ops::container_children(&ops_jb->root);
-        init_srf(fcinfo);
-        ce::InterruptTicker ticker(256);
-        for (const ce::ops::Conflict& c : conflicts) {
-            ticker.tick();
-            Datum values[6];
-            bool nulls[6] = {false, false, false, false, false, false};
-            values[0] = ce::pg::text_datum(ce::ops::conflict_type_name(c.type));
-            values[1] = ce::pg::text_datum(c.block_id);
-            if (c.first == ce::ops::kNoOp) {
-                nulls[2] = true;
-                values[2] = Datum(0);
-            } else {
-                values[2] = ce::pg::ops::element_datum(elements, c.first);
-            }
-            values[3] = ce::pg::ops::element_datum(elements, c.second);
-            values[4] = ce::pg::text_datum(c.reason);
-            values[5] = ce::pg::text_datum(c.rejected ? "rejected" : "remapped");
-            put_row(fcinfo, values, nulls);
+    ce::ops::Priorities priorities = read_priorities(prio_jb);
+    std::vector<ce::ops::Operation> ops = read_operations(ops_jb);
+    std::vector<ce::ops::Conflict> conflicts = ce::ops::detect_conflicts(ops, priorities);
+    std::vector<ce::pg::ops::JsonbNode> elements = ce::pg::ops::container_children(&ops_jb->root);
+    ce::pg::SetResult result(fcinfo);
+    ce::InterruptTicker ticker(256);
+    for (const ce::ops::Conflict& c : conflicts) {
+        ticker.tick();
+        std::vector<Datum> values(6);
+        std::vector<char> nulls(6, 0);
+        values[0] = ce::pg::text_datum(ce::ops::conflict_type_name(c.type));
+        values[1] = ce::pg::text_datum(c.block_id);
+        if (c.first == ce::ops::kNoOp) {
+            nulls[2] = true;
+            values[2] = Datum(0);
+        } else {
+            values[2] = ce::pg::ops::element_datum(elements, c.first);
         }
-        return Datum(0);
-    });
+        values[3] = ce::pg::ops::element_datum(elements, c.second);
+        values[4] = ce::pg::text_datum(c.reason);
+        values[5] = ce::pg::text_datum(c.rejected ? "rejected" : "remapped");
+        result.add(values, nulls);
+    }
+    return result.done();
 }
 
 // resolve_operations(ops jsonb, policy text DEFAULT 'fail-closed',
@@ -396,13 +366,11 @@ CE_FUNCTION(ce_resolve_operations) {
     Jsonb* ops_jb = ops_arg(fcinfo, 0);
     ce::pg::TextArg policy = ce::pg::text_arg(fcinfo, 1, "policy", ce::pg::max_input_bytes());
     Jsonb* prio_jb = priorities_arg(fcinfo, 2);
-    return ce::pg::guard([&]() -> Datum {
-        ce::ops::Policy p = ce::ops::parse_policy(policy.view());
-        ce::ops::Priorities priorities = read_priorities(prio_jb);
-        std::vector<ce::ops::Operation> ops = read_operations(ops_jb);
-        ce::ops::Resolution r = ce::ops::resolve_operations(ops, priorities, p);
-        ce::pg::ops::JsonbRawWriter w(&ops_jb->root);
-        ce::ops::write_resolution(w, ops, r);
-        return w.result();
-    });
+    ce::ops::Policy p = ce::ops::parse_policy(policy.view());
+    ce::ops::Priorities priorities = read_priorities(prio_jb);
+    std::vector<ce::ops::Operation> ops = read_operations(ops_jb);
+    ce::ops::Resolution r = ce::ops::resolve_operations(ops, priorities, p);
+    ce::pg::ops::JsonbRawWriter w(&ops_jb->root);
+    ce::ops::write_resolution(w, ops, r);
+    return w.result();
 }

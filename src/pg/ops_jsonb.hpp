@@ -15,9 +15,6 @@
 #include "concurrent_edit/ops.hpp"
 #include "pg/boundary.hpp"
 
-extern "C" {
-#include "utils/jsonb.h"
-}
 
 namespace ce::pg::ops {
 

@@ -1,8 +1,10 @@
-// The one place where the glue includes PostgreSQL's C headers.
+// The one place where the glue includes PostgreSQL's C headers: every file of
+// src/pg includes this header (directly or through boundary.hpp) and no other
+// PostgreSQL header. The pure core (src/core, include/) includes none at all.
 //
 // Symbols default to hidden (-fvisibility=hidden); PGDLLEXPORT marks what
 // PostgreSQL must find with dlsym: _PG_init, Pg_magic_func, the SQL-callable
-// functions and their pg_finfo_ records.
+// functions and their pg_finfo_ records, and the background workers' entry points.
 #pragma once
 
 #ifndef PGDLLEXPORT
@@ -15,22 +17,54 @@ extern "C" {
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "pgstat.h"
 #include "access/detoast.h"
 #include "access/htup_details.h"
+#include "access/sysattr.h"
+#include "access/transam.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_authid_d.h"
+#include "catalog/pg_class_d.h"
+#include "catalog/pg_extension.h"
 #include "catalog/pg_type.h"
+#include "commands/async.h"
+#include "commands/extension.h"
+#include "commands/trigger.h"
+#include "common/hashfn.h"
 #include "executor/spi.h"
+#include "libpq/pqformat.h"
+#include "mb/pg_wchar.h"
+#include "nodes/bitmapset.h"
+#include "portability/instr_time.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/condition_variable.h"
+#include "storage/dsm.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lmgr.h"
+#include "storage/lock.h"
+#include "storage/lwlock.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
+#include "storage/sinvaladt.h"
+#include "storage/spin.h"
+#include "tcop/tcopprot.h"
+#include "utils/acl.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/guc.h"
+#include "utils/inval.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/selfuncs.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
+#include "utils/wait_event.h"
 }
-
-// Declares an SQL-callable C function with C linkage and default visibility.
-// Its body must follow the boundary rules of src/pg/boundary.hpp.
-#define CE_FUNCTION(name)                         \
-    extern "C" PGDLLEXPORT Datum name(PG_FUNCTION_ARGS); \
-    extern "C" {                                  \
-    PG_FUNCTION_INFO_V1(name);                    \
-    }                                             \
-    Datum name(PG_FUNCTION_ARGS)

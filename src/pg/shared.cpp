@@ -3,16 +3,6 @@
 #include <cstring>
 #include <vector>
 
-extern "C" {
-#include "access/xact.h"
-#include "storage/condition_variable.h"
-#include "storage/ipc.h"
-#include "storage/latch.h"
-#include "storage/lwlock.h"
-#include "storage/proc.h"
-#include "storage/shmem.h"
-#include "storage/spin.h"
-}
 
 namespace ce::pg {
 namespace {

@@ -2,7 +2,6 @@
 
 #include <cstring>
 
-
 namespace ce::pg {
 
 Spi::Spi() {
@@ -15,70 +14,101 @@ Spi::Spi() {
 void Spi::finish() {
     if (!connected_) return;
     connected_ = false;
+    ++generation_;
     pg_call([] { SPI_finish(); });
 }
 
-Statement::Statement(const char* sql, std::initializer_list<Oid> argtypes) : sql_(sql), argtypes_(argtypes) {}
-
-SPIPlanPtr Statement::plan() {
-    if (plan_ == nullptr) {
-        const char* sql = sql_;
-        int n = static_cast<int>(argtypes_.size());
-        Oid* types = argtypes_.data();
-        plan_ = pg_call([sql, n, types] {
-            SPIPlanPtr p = SPI_prepare(sql, n, types);
-            if (p == nullptr) elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql, SPI_result_code_string(SPI_result));
-            if (SPI_keepplan(p) != 0) elog(ERROR, "SPI_keepplan failed");
-            return p;
-        });
-    }
-    return plan_;
+uint64 Spi::next_generation() {
+    if (!connected_)
+        throw SqlError(CE_ERRCODE_INTERNAL, "internal error in concurrent_edit: SPI statement after finish()", {},
+                       "This is a bug in concurrent_edit; please report it with the statement that caused it.");
+    return ++generation_;
 }
 
-Rows Statement::run_latest(const std::vector<Datum>& values, const std::string& nulls) {
-    SPIPlanPtr plan = this->plan();
-    std::string nullmask = nulls;
-    if (nullmask.size() < values.size()) nullmask.resize(values.size(), ' ');
-    Datum* vals = const_cast<Datum*>(values.data());
-    const char* nl = nullmask.c_str();
-    const char* sql = sql_;
-    pg_call([plan, vals, nl, sql] {
-        int r = SPI_execute_snapshot(plan, vals, nl, GetLatestSnapshot(), InvalidSnapshot, false, false, 0);
-        if (r < 0) elog(ERROR, "SPI_execute_snapshot failed (%s) for \"%s\"", SPI_result_code_string(r), sql);
+void Spi::execute(const std::string& sql) {
+    next_generation();
+    const char* q = sql.c_str();
+    pg_call([q] {
+        int rc = SPI_execute(q, false, 0);
+        if (rc < 0) elog(ERROR, "SPI_execute failed (%s) for \"%s\"", SPI_result_code_string(rc), q);
     });
-    return Rows(SPI_tuptable, SPI_processed);
 }
 
-Rows Statement::run(const std::vector<Datum>& values, const std::string& nulls, bool read_only, long max_rows) {
-    SPIPlanPtr plan = this->plan();
-    std::string nullmask = nulls;
-    if (nullmask.size() < values.size()) nullmask.resize(values.size(), ' ');
-    Datum* vals = const_cast<Datum*>(values.data());
-    const char* nl = nullmask.c_str();
-    const char* sql = sql_;
-    pg_call([plan, vals, nl, read_only, max_rows, sql] {
-        int r = SPI_execute_plan(plan, vals, nl, read_only, max_rows);
-        if (r < 0) elog(ERROR, "SPI_execute_plan failed (%s) for \"%s\"", SPI_result_code_string(r), sql);
-    });
-    return Rows(SPI_tuptable, SPI_processed);
+// ---------------------------------------------------------------------------
+
+Rows::Rows(const Spi& spi, SPITupleTable* table, uint64 count)
+    : spi_(&spi), generation_(spi.generation()), table_(table), count_(count) {}
+
+void Rows::check() const {
+    if (spi_->generation() != generation_ || !spi_->connected())
+        throw SqlError(CE_ERRCODE_INTERNAL,
+                       "internal error in concurrent_edit: an SPI result was used after its statement ended", {},
+                       "This is a bug in concurrent_edit; please report it with the statement that caused it.");
+}
+
+void Rows::check_cell(uint64 row, int col) const {
+    check();
+    if (row >= count_ || table_ == nullptr || col < 0 || col >= table_->tupdesc->natts)
+        throw SqlError(CE_ERRCODE_INTERNAL, "internal error in concurrent_edit: SPI result cell out of range");
+}
+
+uint64 Rows::size() const {
+    check();
+    return count_;
+}
+
+TupleDesc Rows::tupdesc() const {
+    check();
+    return table_ ? table_->tupdesc : nullptr;
+}
+
+HeapTuple Rows::tuple(uint64 row) const {
+    check_cell(row, 0);
+    return table_->vals[row];
 }
 
 bool Rows::isnull(uint64 row, int col) const {
+    check_cell(row, col);
     bool isnull = true;
     SPITupleTable* t = table_;
     pg_call([t, row, col, &isnull] { (void)SPI_getbinval(t->vals[row], t->tupdesc, col + 1, &isnull); });
     return isnull;
 }
 
-Datum Rows::datum(uint64 row, int col) const {
+Datum Rows::value(uint64 row, int col, bool* isnull) const {
+    check_cell(row, col);
+    if (!TupleDescAttr(table_->tupdesc, col)->attbyval)
+        throw SqlError(CE_ERRCODE_INTERNAL,
+                       "internal error in concurrent_edit: a pass-by-reference SPI value was used without a copy");
     SPITupleTable* t = table_;
-    return pg_call([t, row, col] {
-        bool isnull;
-        return SPI_getbinval(t->vals[row], t->tupdesc, col + 1, &isnull);
+    bool n = true;
+    Datum d = pg_call([t, row, col, &n] { return SPI_getbinval(t->vals[row], t->tupdesc, col + 1, &n); });
+    if (isnull) *isnull = n;
+    return n ? Datum(0) : d;
+}
+
+Datum Rows::copy(uint64 row, int col, MemoryContext into, bool* isnull) const {
+    check_cell(row, col);
+    SPITupleTable* t = table_;
+    bool n = true;
+    Form_pg_attribute a = TupleDescAttr(t->tupdesc, col);
+    bool byval = a->attbyval;
+    int len = a->attlen;
+    Datum d = pg_call([t, row, col, &n, into, byval, len] {
+        Datum v = SPI_getbinval(t->vals[row], t->tupdesc, col + 1, &n);
+        if (n || byval) return v;
+        MemoryContext old = MemoryContextSwitchTo(into);
+        // Detoasted as it is copied: the copy must not point into TOAST either.
+        Datum c = len == -1 ? PointerGetDatum(PG_DETOAST_DATUM_COPY(v)) : datumCopy(v, byval, len);
+        MemoryContextSwitchTo(old);
+        return c;
     });
+    if (isnull) *isnull = n;
+    return n ? Datum(0) : d;
 }
 
 std::optional<std::string> Rows::text_opt(uint64 row, int col) const {
+    check_cell(row, col);
     SPITupleTable* t = table_;
     struct Out {
         const char* p;
@@ -105,33 +135,31 @@ std::string Rows::text(uint64 row, int col) const {
 }
 
 int32 Rows::int4(uint64 row, int col) const {
-    SPITupleTable* t = table_;
-    return pg_call([t, row, col] {
-        bool isnull;
-        Datum d = SPI_getbinval(t->vals[row], t->tupdesc, col + 1, &isnull);
-        return isnull ? 0 : DatumGetInt32(d);
-    });
+    bool n;
+    Datum d = value(row, col, &n);
+    return n ? 0 : DatumGetInt32(d);
 }
 
 int64 Rows::int8(uint64 row, int col) const {
-    SPITupleTable* t = table_;
-    return pg_call([t, row, col] {
-        bool isnull;
-        Datum d = SPI_getbinval(t->vals[row], t->tupdesc, col + 1, &isnull);
-        return isnull ? int64(0) : DatumGetInt64(d);
-    });
+    bool n;
+    Datum d = value(row, col, &n);
+    return n ? 0 : DatumGetInt64(d);
 }
 
 bool Rows::boolean(uint64 row, int col) const {
-    SPITupleTable* t = table_;
-    return pg_call([t, row, col] {
-        bool isnull;
-        Datum d = SPI_getbinval(t->vals[row], t->tupdesc, col + 1, &isnull);
-        return !isnull && DatumGetBool(d);
-    });
+    bool n;
+    Datum d = value(row, col, &n);
+    return !n && DatumGetBool(d);
+}
+
+Oid Rows::oid(uint64 row, int col) const {
+    bool n;
+    Datum d = value(row, col, &n);
+    return n ? InvalidOid : DatumGetObjectId(d);
 }
 
 pg_uuid_t Rows::uuid(uint64 row, int col) const {
+    check_cell(row, col);
     SPITupleTable* t = table_;
     return pg_call([t, row, col] {
         pg_uuid_t u;
@@ -143,7 +171,66 @@ pg_uuid_t Rows::uuid(uint64 row, int col) const {
     });
 }
 
-Datum text_arg_datum(std::string_view s) { return text_datum(s); }
+// ---------------------------------------------------------------------------
+
+Statement::Statement(const char* sql, std::initializer_list<Oid> argtypes) : sql_(sql), argtypes_(argtypes) {}
+Statement::Statement(std::string sql, std::vector<Oid> argtypes) : sql_(std::move(sql)), argtypes_(std::move(argtypes)) {}
+
+SPIPlanPtr Statement::plan() {
+    if (plan_ == nullptr) {
+        const char* sql = sql_.c_str();
+        int n = static_cast<int>(argtypes_.size());
+        Oid* types = argtypes_.data();
+        plan_ = pg_call([sql, n, types] {
+            SPIPlanPtr p = SPI_prepare(sql, n, types);
+            if (p == nullptr) elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql, SPI_result_code_string(SPI_result));
+            if (SPI_keepplan(p) != 0) elog(ERROR, "SPI_keepplan failed");
+            return p;
+        });
+    }
+    return plan_;
+}
+
+Rows Statement::run_latest(Spi& spi, const std::vector<Datum>& values, const std::string& nulls) {
+    spi.next_generation();
+    SPIPlanPtr plan = this->plan();
+    std::string nullmask = nulls;
+    if (nullmask.size() < values.size()) nullmask.resize(values.size(), ' ');
+    Datum* vals = const_cast<Datum*>(values.data());
+    const char* nl = nullmask.c_str();
+    const char* sql = sql_.c_str();
+    struct Result {
+        SPITupleTable* table;
+        uint64 count;
+    };
+    Result r = pg_call([plan, vals, nl, sql] {
+        int rc = SPI_execute_snapshot(plan, vals, nl, GetLatestSnapshot(), InvalidSnapshot, false, false, 0);
+        if (rc < 0) elog(ERROR, "SPI_execute_snapshot failed (%s) for \"%s\"", SPI_result_code_string(rc), sql);
+        return Result{SPI_tuptable, SPI_processed};
+    });
+    return Rows(spi, r.table, r.count);
+}
+
+Rows Statement::run(Spi& spi, const std::vector<Datum>& values, const std::string& nulls, bool read_only,
+                    long max_rows) {
+    spi.next_generation();
+    SPIPlanPtr plan = this->plan();
+    std::string nullmask = nulls;
+    if (nullmask.size() < values.size()) nullmask.resize(values.size(), ' ');
+    Datum* vals = const_cast<Datum*>(values.data());
+    const char* nl = nullmask.c_str();
+    const char* sql = sql_.c_str();
+    struct Result {
+        SPITupleTable* table;
+        uint64 count;
+    };
+    Result r = pg_call([plan, vals, nl, read_only, max_rows, sql] {
+        int rc = SPI_execute_plan(plan, vals, nl, read_only, max_rows);
+        if (rc < 0) elog(ERROR, "SPI_execute_plan failed (%s) for \"%s\"", SPI_result_code_string(rc), sql);
+        return Result{SPI_tuptable, SPI_processed};
+    });
+    return Rows(spi, r.table, r.count);
+}
 
 Datum uuid_datum(const pg_uuid_t& u) {
     const pg_uuid_t* src = &u;
@@ -152,18 +239,6 @@ Datum uuid_datum(const pg_uuid_t& u) {
         std::memcpy(p, src, sizeof(pg_uuid_t));
         return UUIDPGetDatum(p);
     });
-}
-
-std::string uuid_to_string(const pg_uuid_t& u) {
-    static const char hex[] = "0123456789abcdef";
-    std::string s;
-    s.reserve(36);
-    for (int i = 0; i < 16; ++i) {
-        if (i == 4 || i == 6 || i == 8 || i == 10) s.push_back('-');
-        s.push_back(hex[u.data[i] >> 4]);
-        s.push_back(hex[u.data[i] & 15]);
-    }
-    return s;
 }
 
 }  // namespace ce::pg

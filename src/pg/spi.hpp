@@ -1,12 +1,20 @@
 // SPI for C++ glue code: statements prepared once and kept (SPI_keepplan), every
 // SPI call made through pg_call() so a PostgreSQL error unwinds the C++ frames.
 //
-// Usage (inside ce::pg::guard):
-//     static ce::pg::Statement q("SELECT ... WHERE id = $1", {UUIDOID});
-//     ce::pg::Spi spi;                       // SPI_connect
-//     auto rows = q.run({UUIDPGetDatum(id)}, ...);
-//     std::string s = rows.text(0, 0);        // copies out of SPI memory
-//     spi.finish();                           // SPI_finish on success
+// Lifetimes are checked, not trusted: a Rows (one statement's result) is valid
+// until the next statement of the same connection runs or the connection
+// finishes; every accessor checks that and throws VC999 otherwise. Its values
+// are copied out (text(), uuid(), ...); raw Datums are handed out only for
+// pass-by-value columns (value()) or copied into a memory context that outlives
+// SPI (copy(), what SPI_datumTransfer does). So nothing SPI allocated is read
+// after SPI_finish frees it.
+//
+//     Spi spi;                                   // SPI_connect
+//     static Statement q("SELECT ... WHERE id = $1", {UUIDOID});
+//     Rows rows = q.run(spi, {uuid_datum(id)});
+//     std::string s = rows.text(0, 0);           // a copy
+//     spi.finish();                              // SPI_finish; `rows` is dead now
+//
 // On an exception SPI is left connected: the transaction abort cleans it up, as
 // for any error raised inside a C function.
 #pragma once
@@ -18,6 +26,7 @@
 #include <string_view>
 #include <vector>
 
+#include "pg/args.hpp"
 #include "pg/boundary.hpp"
 
 namespace ce::pg {
@@ -25,29 +34,53 @@ namespace ce::pg {
 class Spi {
 public:
     Spi();
-    void finish();
+    Spi(const Spi&) = delete;
+    Spi& operator=(const Spi&) = delete;
     ~Spi() = default;  // no SPI call in a destructor: it could run during unwinding
+    void finish();
+    bool connected() const noexcept { return connected_; }
+    uint64 generation() const noexcept { return generation_; }
+    // A new statement is about to run: results of the previous one die.
+    uint64 next_generation();
+    // Runs a statement given as text, without parameters (utility statements the
+    // glue builds, e.g. GRANT with a quoted role name).
+    void execute(const std::string& sql);
 
 private:
     bool connected_ = false;
+    uint64 generation_ = 0;
 };
 
-// Result of one statement: SPI_tuptable, valid until the next statement or finish().
+// Result of one statement (SPI_tuptable), valid until the next statement of its
+// connection or its finish().
 class Rows {
 public:
-    Rows(SPITupleTable* table, uint64 count) : table_(table), count_(count) {}
-    uint64 size() const { return count_; }
-    bool empty() const { return count_ == 0; }
+    Rows(const Spi& spi, SPITupleTable* table, uint64 count);
+    uint64 size() const;
+    bool empty() const { return size() == 0; }
     bool isnull(uint64 row, int col) const;
-    Datum datum(uint64 row, int col) const;            // raw (may be toasted)
-    std::string text(uint64 row, int col) const;        // copy of a text column ("" when NULL)
+    std::string text(uint64 row, int col) const;  // copy of a text column ("" when NULL)
     std::optional<std::string> text_opt(uint64 row, int col) const;
-    int32 int4(uint64 row, int col) const;              // 0 when NULL
-    int64 int8(uint64 row, int col) const;
-    bool boolean(uint64 row, int col) const;
-    pg_uuid_t uuid(uint64 row, int col) const;          // all-zero when NULL
+    int32 int4(uint64 row, int col) const;        // 0 when NULL
+    int64 int8(uint64 row, int col) const;        // 0 when NULL
+    bool boolean(uint64 row, int col) const;      // false when NULL
+    pg_uuid_t uuid(uint64 row, int col) const;    // all-zero when NULL
+    Oid oid(uint64 row, int col) const;           // InvalidOid when NULL
+    // The Datum of a pass-by-value column (timestamptz, int8...); VC999 for a
+    // pass-by-reference one (use copy()).
+    Datum value(uint64 row, int col, bool* isnull = nullptr) const;
+    // The Datum copied into `into` (a context that outlives SPI_finish).
+    Datum copy(uint64 row, int col, MemoryContext into, bool* isnull = nullptr) const;
+    // Plain data of the whole result (column count and the row descriptor) for
+    // code that copies rows out (results.hpp).
+    TupleDesc tupdesc() const;
+    HeapTuple tuple(uint64 row) const;
 
 private:
+    void check() const;
+    void check_cell(uint64 row, int col) const;
+    const Spi* spi_;
+    uint64 generation_;
     SPITupleTable* table_;
     uint64 count_;
 };
@@ -55,28 +88,22 @@ private:
 class Statement {
 public:
     Statement(const char* sql, std::initializer_list<Oid> argtypes);
+    Statement(std::string sql, std::vector<Oid> argtypes);  // built at run time (per relation)
     // Executes with the given arguments; nulls[i] == 'n' marks a NULL (as SPI does).
-    Rows run(const std::vector<Datum>& values, const std::string& nulls = {}, bool read_only = false,
+    Rows run(Spi& spi, const std::vector<Datum>& values, const std::string& nulls = {}, bool read_only = false,
              long max_rows = 0);
     // Runs with the latest snapshot (sees everything committed so far, whatever the
     // isolation level), as foreign-key checks do.
-    Rows run_latest(const std::vector<Datum>& values, const std::string& nulls = {});
+    Rows run_latest(Spi& spi, const std::vector<Datum>& values, const std::string& nulls = {});
 
 private:
     SPIPlanPtr plan();
-    const char* sql_;
+    std::string sql_;
     std::vector<Oid> argtypes_;
     SPIPlanPtr plan_ = nullptr;
 };
 
-// Datum helpers that allocate (pg_call inside).
-Datum text_arg_datum(std::string_view s);
+// Datum helpers that allocate in the current memory context (pg_call inside).
 Datum uuid_datum(const pg_uuid_t& u);
-inline bool uuid_is_null(const pg_uuid_t& u) {
-    for (unsigned char b : u.data)
-        if (b) return false;
-    return true;
-}
-std::string uuid_to_string(const pg_uuid_t& u);
 
 }  // namespace ce::pg

@@ -12,17 +12,9 @@
 #include <vector>
 
 #include "concurrent_edit/vclock.hpp"
-#include "pg/boundary.hpp"
-#include "pg/vclock.hpp"
+#include "pg/args.hpp"
 #include "pg/guc.hpp"
-
-extern "C" {
-#include "common/hashfn.h"
-#include "libpq/pqformat.h"
-#include "mb/pg_wchar.h"
-#include "utils/array.h"
-#include "utils/selfuncs.h"
-}
+#include "pg/vclock.hpp"
 
 namespace ce::pg {
 
@@ -37,7 +29,6 @@ Datum vclock_datum(std::string_view encoded) {
         return PointerGetDatum(v);
     });
 }
-
 }  // namespace ce::pg
 
 using ce::pg::vclock_datum;
@@ -55,20 +46,20 @@ struct VClockArg {
 };
 
 VClockArg vclock_arg(FunctionCallInfo fcinfo, int n) {
-    struct varlena* v = PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(n));
+    struct varlena* v = ce::pg::detoast_packed(PG_GETARG_DATUM(n));
     return {v, VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v)};
 }
 
 bool utf8_database() { return GetDatabaseEncoding() == PG_UTF8; }
 
-// A node id argument, converted to UTF-8. Step 1 (may ereport).
+// A node id argument, converted to UTF-8.
 ce::pg::TextArg node_arg(FunctionCallInfo fcinfo, int n) {
     // In UTF-8 databases the byte limit is the node id limit itself; elsewhere the
     // core checks the converted length.
     ce::pg::TextArg node = ce::pg::text_arg(fcinfo, n, "node",
                                             utf8_database() ? ce::kVClockMaxNodeBytes : 4 * ce::kVClockMaxNodeBytes);
     if (!utf8_database()) {
-        char* converted = pg_server_to_any(node.data, static_cast<int>(node.len), PG_UTF8);
+        char* converted = ce::pg::pg_call([&node] { return pg_server_to_any(node.data, static_cast<int>(node.len), PG_UTF8); });
         if (converted != node.data) {
             node.data = converted;
             node.len = strlen(converted);
@@ -112,13 +103,12 @@ template <typename Pred>
 Datum relation_test(FunctionCallInfo fcinfo, Pred pred) {
     VClockArg a = vclock_arg(fcinfo, 0);
     VClockArg b = vclock_arg(fcinfo, 1);
-    return ce::pg::guard([&]() -> Datum { return BoolGetDatum(pred(ce::compare(a.view(), b.view()))); });
+    return BoolGetDatum(pred(ce::compare(a.view(), b.view())));
 }
 
 bool same_bytes(const VClockArg& a, const VClockArg& b) {
     return a.len == b.len && memcmp(a.data, b.data, a.len) == 0;
 }
-
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -128,28 +118,21 @@ bool same_bytes(const VClockArg& a, const VClockArg& b) {
 CE_FUNCTION(ce_vclock_in) {
     const char* text = PG_GETARG_CSTRING(0);
     std::size_t len = strlen(text);
-    if (len > ce::pg::max_input_bytes())
-        ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED), errmsg("vclock input is too large"),
-                        errdetail("It has %zu bytes; the limit is concurrent_edit.max_input_size (%zu bytes).",
-                                  len, ce::pg::max_input_bytes())));
+    if (len > ce::pg::max_input_bytes()) ce::pg::throw_too_large("vclock input", len, ce::pg::max_input_bytes());
     if (!utf8_database()) {
-        text = pg_server_to_any(text, static_cast<int>(len), PG_UTF8);
+        text = ce::pg::pg_call([text, len] { return pg_server_to_any(text, static_cast<int>(len), PG_UTF8); });
         len = strlen(text);
     }
-    return ce::pg::guard([&]() -> Datum {
-        return vclock_datum(ce::VClock::parse(std::string_view(text, len)).encode());
-    });
+    return vclock_datum(ce::VClock::parse(std::string_view(text, len)).encode());
 }
 
 // vclock_out(vclock) RETURNS cstring: the canonical text form.
 CE_FUNCTION(ce_vclock_out) {
     VClockArg a = vclock_arg(fcinfo, 0);
-    return ce::pg::guard([&]() -> Datum {
-        std::string text = ce::VClock::from_view(a.view()).to_text();
-        const char* p = text.data();
-        std::size_t len = text.size();
-        return ce::pg::pg_call([p, len] { return CStringGetDatum(utf8_to_server(p, len)); });
-    });
+    std::string text = ce::VClock::from_view(a.view()).to_text();
+    const char* p = text.data();
+    std::size_t len = text.size();
+    return ce::pg::pg_call([p, len] { return CStringGetDatum(utf8_to_server(p, len)); });
 }
 
 // vclock_recv(internal) RETURNS vclock: the wire format is the storage encoding,
@@ -159,29 +142,27 @@ CE_FUNCTION(ce_vclock_recv) {
     const char* data = buf->data + buf->cursor;
     std::size_t len = static_cast<std::size_t>(buf->len - buf->cursor);
     buf->cursor = buf->len;
-    return ce::pg::guard([&]() -> Datum { return vclock_from_binary(data, len); });
+    return vclock_from_binary(data, len);
 }
 
 // vclock_recv(bytea) RETURNS vclock: the same for a binary value held in SQL.
 CE_FUNCTION(ce_vclock_recv_bytea) {
-    struct varlena* v = PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(0));
+    struct varlena* v = ce::pg::detoast_packed(PG_GETARG_DATUM(0));
     const char* data = VARDATA_ANY(v);
     std::size_t len = VARSIZE_ANY_EXHDR(v);
-    return ce::pg::guard([&]() -> Datum { return vclock_from_binary(data, len); });
+    return vclock_from_binary(data, len);
 }
 
 // vclock_send(vclock) RETURNS bytea
 CE_FUNCTION(ce_vclock_send) {
     VClockArg a = vclock_arg(fcinfo, 0);
-    return ce::pg::guard([&]() -> Datum {
-        const char* p = a.data;
-        std::size_t len = a.len;
-        return ce::pg::pg_call([p, len] {
-            auto* v = static_cast<bytea*>(palloc(VARHDRSZ + len));
-            SET_VARSIZE(v, VARHDRSZ + len);
-            memcpy(VARDATA(v), p, len);
-            return PointerGetDatum(v);
-        });
+    const char* p = a.data;
+    std::size_t len = a.len;
+    return ce::pg::pg_call([p, len] {
+        auto* v = static_cast<bytea*>(palloc(VARHDRSZ + len));
+        SET_VARSIZE(v, VARHDRSZ + len);
+        memcpy(VARDATA(v), p, len);
+        return PointerGetDatum(v);
     });
 }
 
@@ -192,11 +173,9 @@ CE_FUNCTION(ce_vclock_send) {
 CE_FUNCTION(ce_vclock_increment) {
     VClockArg a = vclock_arg(fcinfo, 0);
     ce::pg::TextArg node = node_arg(fcinfo, 1);
-    return ce::pg::guard([&]() -> Datum {
-        ce::VClock clock = ce::VClock::from_view(a.view());
-        clock.increment(node.view());
-        return vclock_datum(clock.encode());
-    });
+    ce::VClock clock = ce::VClock::from_view(a.view());
+    clock.increment(node.view());
+    return vclock_datum(clock.encode());
 }
 
 // vclock_merge(a vclock, b vclock) RETURNS vclock: pointwise maximum. When one
@@ -205,31 +184,27 @@ CE_FUNCTION(ce_vclock_increment) {
 CE_FUNCTION(ce_vclock_merge) {
     VClockArg a = vclock_arg(fcinfo, 0);
     VClockArg b = vclock_arg(fcinfo, 1);
-    return ce::pg::guard([&]() -> Datum {
-        switch (ce::compare(a.view(), b.view())) {
-            case ce::Relation::after:
-            case ce::Relation::equal: return a.datum();
-            case ce::Relation::before: return b.datum();
-            case ce::Relation::concurrent: break;
-        }
-        return vclock_datum(ce::merge(ce::VClock::from_view(a.view()), ce::VClock::from_view(b.view())).encode());
-    });
+    switch (ce::compare(a.view(), b.view())) {
+        case ce::Relation::after:
+        case ce::Relation::equal: return a.datum();
+        case ce::Relation::before: return b.datum();
+        case ce::Relation::concurrent: break;
+    }
+    return vclock_datum(ce::merge(ce::VClock::from_view(a.view()), ce::VClock::from_view(b.view())).encode());
 }
 
 // vclock_compare(a vclock, b vclock) RETURNS text
 CE_FUNCTION(ce_vclock_compare) {
     VClockArg a = vclock_arg(fcinfo, 0);
     VClockArg b = vclock_arg(fcinfo, 1);
-    return ce::pg::guard([&]() -> Datum {
-        return ce::pg::text_datum(ce::relation_name(ce::compare(a.view(), b.view())));
-    });
+    return ce::pg::text_datum(ce::relation_name(ce::compare(a.view(), b.view())));
 }
 
 // vclock_divergent_nodes(a vclock, b vclock) RETURNS text[]
 CE_FUNCTION(ce_vclock_divergent_nodes) {
     VClockArg a = vclock_arg(fcinfo, 0);
     VClockArg b = vclock_arg(fcinfo, 1);
-    return ce::pg::guard([&]() -> Datum { return text_array_datum(ce::divergent_nodes(a.view(), b.view())); });
+    return text_array_datum(ce::divergent_nodes(a.view(), b.view()));
 }
 
 // vclock_prune(clock vclock, max_entries integer) RETURNS vclock
@@ -237,33 +212,27 @@ CE_FUNCTION(ce_vclock_prune) {
     VClockArg a = vclock_arg(fcinfo, 0);
     int32 max_entries = ce::pg::int4_arg(fcinfo, 1, "max_entries");
     if (max_entries < 0)
-        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("max_entries must not be negative"),
-                        errdetail("max_entries is %d.", max_entries)));
-    return ce::pg::guard([&]() -> Datum {
-        ce::VClockView view = a.view();
-        if (view.size() <= static_cast<std::size_t>(max_entries)) return a.datum();
-        return vclock_datum(ce::VClock::from_view(view).pruned(static_cast<std::size_t>(max_entries)).encode());
-    });
+        throw ce::pg::SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "max_entries must not be negative",
+                               "max_entries is " + std::to_string(max_entries) + ".");
+    ce::VClockView view = a.view();
+    if (view.size() <= static_cast<std::size_t>(max_entries)) return a.datum();
+    return vclock_datum(ce::VClock::from_view(view).pruned(static_cast<std::size_t>(max_entries)).encode());
 }
 
 // vclock_get(clock vclock, node text) RETURNS bigint: 0 for an absent node.
 CE_FUNCTION(ce_vclock_get) {
     VClockArg a = vclock_arg(fcinfo, 0);
     ce::pg::TextArg node = node_arg(fcinfo, 1);
-    return ce::pg::guard([&]() -> Datum {
-        ce::check_vclock_node(node.view());
-        return Int64GetDatum(static_cast<int64>(a.view().get(node.view())));
-    });
+    ce::check_vclock_node(node.view());
+    return Int64GetDatum(static_cast<int64>(a.view().get(node.view())));
 }
 
 // vclock_nodes(clock vclock) RETURNS text[]
 CE_FUNCTION(ce_vclock_nodes) {
     VClockArg a = vclock_arg(fcinfo, 0);
-    return ce::pg::guard([&]() -> Datum {
-        std::vector<std::string_view> nodes;
-        for (auto c = a.view().cursor(); !c.done(); c.next()) nodes.push_back(c.node());
-        return text_array_datum(nodes);
-    });
+    std::vector<std::string_view> nodes;
+    for (auto c = a.view().cursor(); !c.done(); c.next()) nodes.push_back(c.node());
+    return text_array_datum(nodes);
 }
 
 // ---------------------------------------------------------------------------
@@ -289,28 +258,24 @@ CE_FUNCTION(ce_vclock_concurrent) {
 CE_FUNCTION(ce_vclock_eq) {
     VClockArg a = vclock_arg(fcinfo, 0);
     VClockArg b = vclock_arg(fcinfo, 1);
-    return ce::pg::guard([&]() -> Datum { return BoolGetDatum(same_bytes(a, b)); });
+    return BoolGetDatum(same_bytes(a, b));
 }
 CE_FUNCTION(ce_vclock_ne) {
     VClockArg a = vclock_arg(fcinfo, 0);
     VClockArg b = vclock_arg(fcinfo, 1);
-    return ce::pg::guard([&]() -> Datum { return BoolGetDatum(!same_bytes(a, b)); });
+    return BoolGetDatum(!same_bytes(a, b));
 }
 
 // Hash support (hash opclass): hashes of the canonical bytes.
 CE_FUNCTION(ce_vclock_hash) {
     VClockArg a = vclock_arg(fcinfo, 0);
-    return ce::pg::guard([&]() -> Datum {
-        return ce::pg::pg_call([&] { return hash_any(reinterpret_cast<const unsigned char*>(a.data), static_cast<int>(a.len)); });
-    });
+    return ce::pg::pg_call([&] { return hash_any(reinterpret_cast<const unsigned char*>(a.data), static_cast<int>(a.len)); });
 }
 CE_FUNCTION(ce_vclock_hash_extended) {
     VClockArg a = vclock_arg(fcinfo, 0);
     uint64 seed = static_cast<uint64>(PG_GETARG_INT64(1));
-    return ce::pg::guard([&]() -> Datum {
-        return ce::pg::pg_call([&] {
-            return hash_any_extended(reinterpret_cast<const unsigned char*>(a.data), static_cast<int>(a.len), seed);
-        });
+    return ce::pg::pg_call([&] {
+        return hash_any_extended(reinterpret_cast<const unsigned char*>(a.data), static_cast<int>(a.len), seed);
     });
 }
 
@@ -323,10 +288,8 @@ CE_FUNCTION(ce_vclock_sel) {
     auto* args = reinterpret_cast<List*>(PG_GETARG_POINTER(2));
     int var_relid = PG_GETARG_INT32(3);
     Oid collation = PG_GET_COLLATION();
-    return ce::pg::guard([&]() -> Datum {
-        return ce::pg::pg_call([&] {
-            return Float8GetDatum(
-                generic_restriction_selectivity(root, op, collation, args, var_relid, DEFAULT_INEQ_SEL));
-        });
+    return ce::pg::pg_call([&] {
+        return Float8GetDatum(
+            generic_restriction_selectivity(root, op, collation, args, var_relid, DEFAULT_INEQ_SEL));
     });
 }

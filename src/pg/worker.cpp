@@ -11,25 +11,16 @@
 #include <algorithm>
 #include <cstring>
 
-#include "pg/changes.hpp"
+#include "pg/feed.hpp"
 #include "pg/guc.hpp"
 #include "pg/locks.hpp"
+#include "pg/owner.hpp"
+#include "pg/sessions.hpp"
 #include "pg/shared.hpp"
 #include "pg/spi.hpp"
 #include "pg/worker.hpp"
 
 extern "C" {
-#include "access/xact.h"
-#include "commands/extension.h"
-#include "pgstat.h"
-#include "postmaster/bgworker.h"
-#include "postmaster/interrupt.h"
-#include "storage/ipc.h"
-#include "storage/latch.h"
-#include "tcop/tcopprot.h"
-#include "utils/guc.h"
-#include "utils/wait_event.h"
-
 PGDLLEXPORT void ce_worker_main(Datum arg);
 }
 
@@ -64,17 +55,16 @@ bool run_task(Task task) {
     bool present = OidIsValid(get_extension_oid("concurrent_edit", true));
     if (present) {
         guard([task]() -> Datum {
-            with_owner_context([task] {
-                Spi spi;
-                if (task == Task::sequence) {
-                    sequence_pending(true, nullptr);
-                } else {
-                    static Statement sessions("SELECT concurrent_edit.cleanup_inactive_sessions()", {});
-                    cleanup_expired_locks();
-                    sessions.run({});
-                }
-                spi.finish();
-            });
+            OwnerContext owner;
+            Spi spi;
+            if (task == Task::sequence) {
+                sequence_pending(spi, true, nullptr);
+            } else {
+                cleanup_expired_locks(spi);
+                cleanup_inactive_sessions(spi);
+            }
+            spi.finish();
+            owner.leave();
             return 0;
         });
     }

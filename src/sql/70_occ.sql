@@ -1,3 +1,9 @@
+-- Optimistic concurrency control for any user table (docs/reference/occ.md,
+-- src/pg/occ.cpp, src/pg/occ_images.cpp): a C trigger checks the version an UPDATE
+-- was based on, and in merge mode three-way merges a stale UPDATE column by column
+-- against the version the client read. Rows of the caller's tables are read as
+-- the caller; only their computed images are stored, in the owner's context.
+
 -- Optimistic concurrency control for any user table: a C trigger checks the
 -- version an UPDATE was based on, and in merge mode three-way merges a stale
 -- UPDATE column by column against the version the client read.
@@ -20,69 +26,28 @@ COMMENT ON COLUMN concurrent_edit.occ_row_versions.version IS 'Value of the vers
 COMMENT ON COLUMN concurrent_edit.occ_row_versions.row_data IS 'to_jsonb() of the row at that version.';
 COMMENT ON COLUMN concurrent_edit.occ_row_versions.created_at IS 'When the image was kept.';
 SELECT pg_catalog.pg_extension_config_dump('concurrent_edit.occ_row_versions', '');
-
 CREATE FUNCTION concurrent_edit._occ_trigger() RETURNS trigger
     AS 'MODULE_PATHNAME', 'ce_occ_trigger'
     LANGUAGE C;
 COMMENT ON FUNCTION concurrent_edit._occ_trigger() IS
     'Internal: the BEFORE UPDATE row trigger installed by enable_occ() (its arguments carry the configuration).';
-
 CREATE FUNCTION concurrent_edit._occ_after() RETURNS trigger
     AS 'MODULE_PATHNAME', 'ce_occ_after'
     LANGUAGE C;
 COMMENT ON FUNCTION concurrent_edit._occ_after() IS
     'Internal: the AFTER INSERT OR UPDATE row trigger installed by enable_occ(): keeps row images (merge mode) and sends change notifications (notify).';
-
 CREATE FUNCTION concurrent_edit.occ_channel(tbl regclass) RETURNS text
     LANGUAGE sql STABLE STRICT PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
     RETURN 'concurrent_edit_occ_' || tbl::oid::text;
 COMMENT ON FUNCTION concurrent_edit.occ_channel(regclass) IS
     'NOTIFY channel of a table under optimistic concurrency with notify => true: payload {"table", "key", "version"} (ids only).';
-
-CREATE FUNCTION concurrent_edit._occ_reset(tbl regclass, version_column name, pk text[], project_column name,
-                                           keep_images boolean) RETURNS void
-    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    -- Only for tables the logged-in user owns (this runs as the extension owner).
-    IF NOT pg_has_role(session_user, (SELECT relowner FROM pg_class WHERE oid = tbl), 'MEMBER') THEN
-        RAISE EXCEPTION 'must be owner of table %', tbl USING ERRCODE = 'insufficient_privilege';
-    END IF;
-    DELETE FROM concurrent_edit.occ_row_versions WHERE relation = tbl::text;
-    IF keep_images THEN
-        -- The current version of every existing row is a possible merge base.
-        EXECUTE format(
-            'INSERT INTO concurrent_edit.occ_row_versions (project_id, relation, row_key, version, row_data) '
-            'SELECT %s, %L, (SELECT jsonb_object_agg(k, to_jsonb(t) -> k) FROM unnest(%L::text[]) k), '
-            '       t.%I, to_jsonb(t) FROM %s t WHERE t.%I IS NOT NULL',
-            CASE WHEN project_column IS NULL THEN '''00000000-0000-0000-0000-000000000000''::uuid'
-                 ELSE format('t.%I::uuid', project_column) END,
-            tbl::text, pk, version_column, tbl, version_column);
-    END IF;
-END
-$$;
-COMMENT ON FUNCTION concurrent_edit._occ_reset(regclass, name, text[], name, boolean) IS
-    'Internal: drops the kept row images of a table and, for merge mode, keeps the current image of every row. Only for the table''s owner.';
-
-CREATE FUNCTION concurrent_edit._occ_drop_triggers(tbl regclass) RETURNS void
-    LANGUAGE plpgsql VOLATILE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    t name;
-BEGIN
-    -- Only the triggers that exist (DROP TRIGGER IF EXISTS would print a NOTICE for the others).
-    FOR t IN SELECT tgname FROM pg_trigger
-             WHERE tgrelid = tbl AND tgname IN ('concurrent_edit_occ', 'concurrent_edit_occ_after') LOOP
-        EXECUTE format('DROP TRIGGER %I ON %s', t, tbl);
-    END LOOP;
-END
-$$;
-COMMENT ON FUNCTION concurrent_edit._occ_drop_triggers(regclass) IS
-    'Internal: drops the OCC triggers of a table (those that exist).';
-
+CREATE FUNCTION concurrent_edit.occ_refresh_images(tbl regclass) RETURNS bigint
+    AS 'MODULE_PATHNAME', 'ce_occ_refresh_images'
+    LANGUAGE C VOLATILE
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION concurrent_edit.occ_refresh_images(regclass) IS
+    'Drops the kept row images of a table and, when it is under optimistic concurrency in merge mode, keeps the current image of every row (the possible merge bases); returns how many. For ordinary and partitioned tables the caller owns (42501, 42809 otherwise). enable_occ() and disable_occ() call it; call it after loading rows with triggers disabled. The rows are read as the caller.';
 CREATE FUNCTION concurrent_edit.enable_occ(tbl regclass, version_column name DEFAULT 'version',
                                            mode text DEFAULT 'reject', merge_columns name[] DEFAULT NULL,
                                            modified_by_column name DEFAULT NULL,
@@ -99,7 +64,7 @@ DECLARE
     pk text[];
     c name;
     cols text := '';
-    kept bigint;
+    t name;
 BEGIN
     IF tbl IS NULL OR version_column IS NULL OR mode IS NULL THEN
         RAISE EXCEPTION 'tbl, version_column and mode must not be NULL' USING ERRCODE = 'null_value_not_allowed';
@@ -113,6 +78,9 @@ BEGIN
     END IF;
     IF (SELECT relkind FROM pg_class WHERE oid = tbl) NOT IN ('r', 'p') THEN
         RAISE EXCEPTION '% is not a table', tbl USING ERRCODE = 'wrong_object_type';
+    END IF;
+    IF NOT pg_has_role((SELECT relowner FROM pg_class WHERE oid = tbl), 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table %', tbl USING ERRCODE = 'insufficient_privilege';
     END IF;
     SELECT atttypid::regtype INTO vtype FROM pg_attribute
      WHERE attrelid = tbl AND attname = version_column AND attnum > 0 AND NOT attisdropped;
@@ -147,41 +115,48 @@ BEGIN
     END IF;
     PERFORM concurrent_edit.jsonb_merge3('{}', '{}', '{}', array_mode);  -- validates array_mode
     IF merge_columns IS NOT NULL THEN
-        cols := array_to_string(merge_columns, ',');
+        cols := to_jsonb(merge_columns::text[])::text;  -- a JSON array: any column name
     END IF;
 
-    PERFORM concurrent_edit._occ_drop_triggers(tbl);
+    -- Only the triggers that exist (DROP TRIGGER IF EXISTS would print a NOTICE for the others).
+    FOR t IN SELECT tgname FROM pg_trigger
+             WHERE tgrelid = tbl AND tgname IN ('concurrent_edit_occ', 'concurrent_edit_occ_after') LOOP
+        EXECUTE format('DROP TRIGGER %I ON %s', t, tbl);
+    END LOOP;
     EXECUTE format('CREATE TRIGGER concurrent_edit_occ BEFORE UPDATE ON %s FOR EACH ROW '
                    'EXECUTE FUNCTION concurrent_edit._occ_trigger(%L, %L, %L, %L, %L, %L, %L, %L, %L, %L)',
                    tbl, version_column, mode, coalesce(refuse_blind_writes, false), cols, coalesce(modified_by_column, ''),
                    coalesce(modified_at_column, ''), notify, coalesce(project_column, ''), array_mode,
-                   array_to_string(pk, ','));
+                   to_jsonb(pk)::text);
     IF mode = 'merge' OR notify THEN
         EXECUTE format('CREATE TRIGGER concurrent_edit_occ_after AFTER INSERT OR UPDATE ON %s FOR EACH ROW '
                        'EXECUTE FUNCTION concurrent_edit._occ_after(%L, %L, %L, %L, %L)',
-                       tbl, version_column, mode, notify, coalesce(project_column, ''), array_to_string(pk, ','));
+                       tbl, version_column, mode, notify, coalesce(project_column, ''), to_jsonb(pk)::text);
     END IF;
-    PERFORM concurrent_edit._occ_reset(tbl, version_column, pk, project_column, mode = 'merge');
+    PERFORM concurrent_edit.occ_refresh_images(tbl);
 END
 $$;
 COMMENT ON FUNCTION concurrent_edit.enable_occ(regclass, name, text, name[], name, name, boolean, boolean, name, text) IS
     'Puts a table under optimistic concurrency: an UPDATE must set the version column to the version it read; current: the version becomes read + 1 and modified-by/at are filled; stale: mode reject raises VC001 (JSON DETAIL: table, key, expected_version, current_version, last_modified_by, last_modified_at), mode merge three-way merges column by column (jsonb key by key, text with merge3) and raises VC001 with the conflicting paths only on a real conflict (recorded in conflict_history). refuse_blind_writes (or mode strict) refuses UPDATEs that do not set the version column (VC009). notify sends ids on occ_channel(tbl). Calling it again reconfigures.';
-
 CREATE FUNCTION concurrent_edit.disable_occ(tbl regclass) RETURNS void
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    t name;
 BEGIN
     IF tbl IS NULL THEN
         RAISE EXCEPTION 'argument "tbl" must not be NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    PERFORM concurrent_edit._occ_drop_triggers(tbl);
-    PERFORM concurrent_edit._occ_reset(tbl, NULL, NULL, NULL, false);
+    FOR t IN SELECT tgname FROM pg_trigger
+             WHERE tgrelid = tbl AND tgname IN ('concurrent_edit_occ', 'concurrent_edit_occ_after') LOOP
+        EXECUTE format('DROP TRIGGER %I ON %s', t, tbl);
+    END LOOP;
+    PERFORM concurrent_edit.occ_refresh_images(tbl);  -- no trigger left: forgets the images
 END
 $$;
 COMMENT ON FUNCTION concurrent_edit.disable_occ(regclass) IS
     'Removes the optimistic concurrency triggers of a table and its kept row images.';
-
 CREATE FUNCTION concurrent_edit.occ_tables()
     RETURNS TABLE (tbl regclass, version_column name, mode text, refuse_blind_writes boolean, merge_columns name[],
                    modified_by_column name, modified_at_column name, notify boolean, project_column name,
@@ -190,7 +165,9 @@ CREATE FUNCTION concurrent_edit.occ_tables()
     SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT t.tgrelid::regclass, a[1]::name, a[2], a[3]::boolean,
-           CASE WHEN a[4] = '' THEN NULL ELSE string_to_array(a[4], ',')::name[] END,
+           CASE WHEN a[4] = '' THEN NULL
+                WHEN left(a[4], 1) = '[' THEN ARRAY(SELECT jsonb_array_elements_text(a[4]::jsonb))::name[]
+                ELSE string_to_array(a[4], ',')::name[] END,
            nullif(a[5], '')::name, nullif(a[6], '')::name, a[7]::boolean, nullif(a[8], '')::name, a[9]
     FROM pg_trigger t
     CROSS JOIN LATERAL (SELECT string_to_array(rtrim(encode(t.tgargs, 'escape'), '\000'), '\000') AS a) x

@@ -43,6 +43,13 @@ $node->safe_psql('src', q{
   VALUES ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000f1', 1, 2, E'theirs\n', 'merge',
           '{"regions": [{"base_start": 1}]}');
 });
+# Grants: one project, and all projects (roles live in the cluster, so they
+# exist again at restore).
+$node->safe_psql('src', q{
+  CREATE ROLE dump_reader; CREATE ROLE dump_app;
+  SELECT concurrent_edit.grant_project('00000000-0000-0000-0000-0000000000a1', 'dump_reader', 'read');
+  SELECT concurrent_edit.grant_access('dump_app');
+});
 # A user table under optimistic concurrency (merge mode): its trigger configuration
 # lives in the table's triggers, its row images in occ_row_versions.
 $node->safe_psql('src', q{
@@ -73,7 +80,7 @@ $node->safe_psql('src', q{
 my @tables = split /\n/, $node->safe_psql('src', q{
   SELECT c.relname FROM pg_class c
   WHERE c.relnamespace = 'concurrent_edit'::regnamespace AND c.relkind = 'r' ORDER BY 1});
-cmp_ok(scalar(@tables), '>=', 11, 'the schema has its tables');
+cmp_ok(scalar(@tables), '>=', 13, 'the schema has its tables');
 
 my $before = table_fingerprints($node, 'src', @tables);
 for my $t (@tables) {

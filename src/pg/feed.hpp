@@ -14,13 +14,14 @@
 //    holding the feed row lock until its commit completes.
 // Either way cursors have no gaps and a reader that sees cursor N sees every
 // event below N.
+//
+// NOTIFY payloads carry ids and the cursor only ({"event", "cursor",
+// "project_id", "file_id"}): PostgreSQL lets any role LISTEN on any channel, so a
+// payload is public to every role of the database. Clients fetch the details with
+// changes_since(), which checks the caller's right on the project.
 #pragma once
 
-#include <functional>
 #include <string>
-
-#include "concurrent_edit/json.hpp"
-#include <string_view>
 
 #include "pg/spi.hpp"
 
@@ -38,35 +39,28 @@ struct ChangeEvent {
     std::string extra;         // further JSON members, e.g. "\"conflict_id\": \"...\"" (ids only)
 };
 
-// Inserts the event into change_pending (SPI must be connected) and notes its
-// project for the commit-time sequencing.
-void queue_change(ChangeEvent event);
+// A change event about a file, with the fields that file events carry.
+ChangeEvent file_event(const char* event, const pg_uuid_t& project, const pg_uuid_t& file, const pg_uuid_t& session,
+                       const pg_uuid_t& author, std::string path, int32 version, std::string content_hash,
+                       std::string extra = {});
+
+// Inserts the event into change_pending and notes its project for the
+// commit-time sequencing. Runs in the owner's context.
+void queue_change(Spi& spi, ChangeEvent event);
 
 // Notes that the current transaction inserted pending events of the project by
 // itself (lock events go to change_pending_locks from the lock statements).
 void note_pending(const pg_uuid_t& project_id);
 
 // Sequences the pending events of one project (or of all projects) into
-// change_log and NOTIFYs them when `notify`. SPI must be connected. Returns the
-// number of events sequenced.
-int64 sequence_pending(bool notify, const pg_uuid_t* only_project);
+// change_log and NOTIFYs them when `notify`. Runs in the owner's context.
+// Returns the number of events sequenced.
+int64 sequence_pending(Spi& spi, bool notify, const pg_uuid_t* only_project);
 
-// Runs `body` as the extension's owner, with search_path = pg_catalog, pg_temp
-// and an active snapshot (commit time and the background worker, where no
-// SECURITY DEFINER function is on the stack).
-void with_owner_context(const std::function<void()>& body);
-
-// The role owning the extension. PostgreSQL calls: use inside pg_call().
-Oid extension_owner();
-
-std::string json_uuid(const pg_uuid_t& u);  // "\"...\"" or null
-
-// Name of the NOTIFY channel of a project: concurrent_edit_<32 hex digits>.
+// Name of the NOTIFY channel of a project: concurrent_edit_<32 hex digits>. The
+// one implementation (the SQL function channel_name() calls it).
 std::string channel_name(const pg_uuid_t& project_id);
 
-// JSON string literals (with quotes), escaped as jsonb does: the core's.
-using ce::json::append_json_string;
-
-void register_change_callbacks();
+void register_feed_callbacks();  // _PG_init
 
 }  // namespace ce::pg

@@ -1,0 +1,80 @@
+#include "pg/args.hpp"
+
+namespace ce::pg {
+
+void throw_too_large(const char* name, std::size_t bytes, std::size_t limit) {
+    throw SqlError(ERRCODE_PROGRAM_LIMIT_EXCEEDED, std::string("argument \"") + name + "\" is too large",
+                   "{\"argument\": " + json_string(name) + ", \"bytes\": " + std::to_string(bytes) +
+                       ", \"limit\": " + std::to_string(limit) + "}",
+                   "Texts and documents are limited by concurrent_edit.max_input_size; other arguments have fixed limits "
+                   "(docs/errors.md).");
+}
+
+void require_arg(FunctionCallInfo fcinfo, int n, const char* name) {
+    if (n >= PG_NARGS() || PG_ARGISNULL(n))
+        throw SqlError(ERRCODE_NULL_VALUE_NOT_ALLOWED, std::string("argument \"") + name + "\" must not be NULL",
+                       "{\"argument\": " + json_string(name) + "}");
+}
+
+TextArg text_arg(FunctionCallInfo fcinfo, int n, const char* name, std::size_t max_bytes, bool nullable) {
+    TextArg out;
+    if (n >= PG_NARGS() || PG_ARGISNULL(n)) {
+        if (!nullable) require_arg(fcinfo, n, name);
+        return out;
+    }
+    Datum d = PG_GETARG_DATUM(n);
+    Size raw = toast_raw_datum_size(d) - VARHDRSZ;
+    if (raw > max_bytes) throw_too_large(name, raw, max_bytes);
+    text* t = pg_call([d] { return reinterpret_cast<text*>(PG_DETOAST_DATUM_PACKED(d)); });
+    out.data = VARDATA_ANY(t);
+    out.len = VARSIZE_ANY_EXHDR(t);
+    out.isnull = false;
+    return out;
+}
+
+int32 int4_arg(FunctionCallInfo fcinfo, int n, const char* name) {
+    require_arg(fcinfo, n, name);
+    return PG_GETARG_INT32(n);
+}
+
+std::optional<int32> int4_opt(FunctionCallInfo fcinfo, int n) {
+    if (n >= PG_NARGS() || PG_ARGISNULL(n)) return std::nullopt;
+    return PG_GETARG_INT32(n);
+}
+
+bool bool_arg(FunctionCallInfo fcinfo, int n, bool if_null) {
+    if (n >= PG_NARGS() || PG_ARGISNULL(n)) return if_null;
+    return PG_GETARG_BOOL(n);
+}
+
+UuidArg uuid_arg(FunctionCallInfo fcinfo, int n) {
+    UuidArg a;
+    if (n < PG_NARGS() && !PG_ARGISNULL(n)) {
+        a.null = false;
+        std::memcpy(&a.value, PG_GETARG_UUID_P(n), sizeof(pg_uuid_t));
+    }
+    return a;
+}
+
+pg_uuid_t uuid_required(FunctionCallInfo fcinfo, int n, const char* name) {
+    require_arg(fcinfo, n, name);
+    return uuid_arg(fcinfo, n).value;
+}
+
+std::optional<int64> interval_usecs_opt(FunctionCallInfo fcinfo, int n) {
+    if (n >= PG_NARGS() || PG_ARGISNULL(n)) return std::nullopt;
+    const Interval* iv = PG_GETARG_INTERVAL_P(n);
+    // Saturating: an interval of thousands of years must not wrap around.
+    __int128 us = static_cast<__int128>(iv->time) + static_cast<__int128>(iv->day) * USECS_PER_DAY +
+                  static_cast<__int128>(iv->month) * 30 * USECS_PER_DAY;
+    if (us > PG_INT64_MAX) return PG_INT64_MAX;
+    if (us < PG_INT64_MIN) return PG_INT64_MIN;
+    return static_cast<int64>(us);
+}
+
+std::optional<int64> timestamptz_opt(FunctionCallInfo fcinfo, int n) {
+    if (n >= PG_NARGS() || PG_ARGISNULL(n)) return std::nullopt;
+    return PG_GETARG_TIMESTAMPTZ(n);
+}
+
+}  // namespace ce::pg

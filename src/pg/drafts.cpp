@@ -1,0 +1,127 @@
+// Drafts (src/sql/65_drafts.sql, docs/reference/drafts.md): autosaved unsaved
+// work of a session — save_draft, discard_draft, commit_draft, session_drafts.
+#include "pg/feed.hpp"
+#include "pg/file_head.hpp"
+#include "pg/guc.hpp"
+#include "pg/results.hpp"
+#include "pg/sessions.hpp"
+#include "pg/write.hpp"
+
+using namespace ce::pg;
+
+// save_draft(session_id uuid, file_id uuid, base_version integer, content text) RETURNS timestamptz
+CE_FUNCTION(ce_save_draft) {
+    pg_uuid_t session = uuid_required(fcinfo, 0, "session_id");
+    pg_uuid_t file = uuid_required(fcinfo, 1, "file_id");
+    if (PG_ARGISNULL(2) || PG_ARGISNULL(3))
+        throw SqlError(ERRCODE_NULL_VALUE_NOT_ALLOWED, "base_version and content must not be NULL",
+                       "{\"arguments\": [\"base_version\", \"content\"]}");
+    int32 base = PG_GETARG_INT32(2);
+    TextArg content = text_arg(fcinfo, 3, "content", max_input_bytes());
+    ApiCall call;
+    SessionInfo s = use_session(call, session, SessionUse::act, true);
+    FileHead f = find_file(call.spi(), file);
+    require_same_project(s, file, f.project_id);
+    static Statement exists(
+        "SELECT 1 FROM concurrent_edit.file_versions v WHERE v.project_id = $1 AND v.file_id = $2 AND v.version = $3",
+        {UUIDOID, UUIDOID, INT4OID});
+    if (exists.run(call.spi(), {uuid_datum(f.project_id), uuid_datum(file), Int32GetDatum(base)}, {}, true).empty())
+        throw SqlError(CE_ERRCODE_VERSION_NOT_FOUND,
+                       "version " + std::to_string(base) + " of file " + uuid_to_string(file) + " does not exist",
+                       "{\"file_id\": " + json_uuid(file) + ", \"version\": " + std::to_string(base) +
+                           ", \"head_version\": " + std::to_string(f.head_version) + "}");
+    static Statement upsert(
+        "INSERT INTO concurrent_edit.pending_changes AS p (project_id, session_id, file_id, base_version, content) "
+        "VALUES ($1, $2, $3, $4, $5) ON CONFLICT ON CONSTRAINT pending_changes_pkey DO UPDATE "
+        "SET base_version = EXCLUDED.base_version, content = EXCLUDED.content, updated_at = clock_timestamp() "
+        "RETURNING p.updated_at",
+        {UUIDOID, UUIDOID, UUIDOID, INT4OID, TEXTOID});
+    Datum saved = upsert
+                      .run(call.spi(), {uuid_datum(f.project_id), uuid_datum(s.id), uuid_datum(file),
+                                        Int32GetDatum(base), text_datum(content.view())})
+                      .value(0, 0);  // timestamptz: by value
+    queue_change(call.spi(), file_event("draft_saved", f.project_id, file, s.id, s.user_id, f.normalized_path, base, ""));
+    call.finish();
+    return saved;
+}
+
+// discard_draft(session_id uuid, file_id uuid) RETURNS boolean
+CE_FUNCTION(ce_discard_draft) {
+    pg_uuid_t session = uuid_required(fcinfo, 0, "session_id");
+    pg_uuid_t file = uuid_required(fcinfo, 1, "file_id");
+    ApiCall call;
+    SessionInfo s = use_session(call, session, SessionUse::manage, false, true);
+    static Statement del(
+        "DELETE FROM concurrent_edit.pending_changes p USING concurrent_edit.files f "
+        "WHERE p.project_id = $1 AND p.session_id = $2 AND p.file_id = $3 "
+        "  AND f.project_id = p.project_id AND f.id = p.file_id RETURNING f.normalized_path",
+        {UUIDOID, UUIDOID, UUIDOID});
+    std::string path;
+    bool discarded;
+    {
+        Rows r = del.run(call.spi(), {uuid_datum(s.project_id), uuid_datum(s.id), uuid_datum(file)});
+        discarded = !r.empty();
+        if (discarded) path = r.text(0, 0);
+    }
+    if (discarded)
+        queue_change(call.spi(), file_event("draft_discarded", s.project_id, file, s.id, s.user_id, path, 0, ""));
+    call.finish();
+    return BoolGetDatum(discarded);
+}
+
+// commit_draft(session_id uuid, file_id uuid, strategy text DEFAULT 'merge') RETURNS write_result
+CE_FUNCTION(ce_commit_draft) {
+    UuidArg session;
+    session.value = uuid_required(fcinfo, 0, "session_id");
+    session.null = false;
+    pg_uuid_t file = uuid_required(fcinfo, 1, "file_id");
+    Strategy strategy = parse_strategy(text_arg(fcinfo, 2, "strategy", 64).view());
+    ApiCall call;
+    SessionInfo s = use_session(call, session.value, SessionUse::act, false);
+    static Statement q(
+        "SELECT p.base_version, p.content FROM concurrent_edit.pending_changes p "
+        "WHERE p.project_id = $1 AND p.session_id = $2 AND p.file_id = $3 FOR UPDATE",
+        {UUIDOID, UUIDOID, UUIDOID});
+    static Statement del(
+        "DELETE FROM concurrent_edit.pending_changes WHERE project_id = $1 AND session_id = $2 AND file_id = $3",
+        {UUIDOID, UUIDOID, UUIDOID});
+    std::string content;
+    int32 base;
+    {
+        Rows d = q.run(call.spi(), {uuid_datum(s.project_id), uuid_datum(s.id), uuid_datum(file)});
+        if (d.empty())
+            throw SqlError(CE_ERRCODE_DRAFT_NOT_FOUND,
+                           "session " + uuid_to_string(s.id) + " has no draft of file " + uuid_to_string(file),
+                           "{\"session_id\": " + json_uuid(s.id) + ", \"file_id\": " + json_uuid(file) + "}");
+        base = d.int4(0, 0);
+        content = d.text(0, 1);
+    }
+    WriteRequest req;
+    req.file_id = file;
+    req.content = content;
+    req.base_version = base;
+    req.session = session;
+    req.strategy = strategy;
+    WriteOutcome o = write_file(call, req);
+    if (o.status == "written" || o.status == "merged" || o.status == "unchanged" || o.status == "overwritten")
+        del.run(call.spi(), {uuid_datum(s.project_id), uuid_datum(s.id), uuid_datum(file)});
+    call.finish();
+    return write_result_datum(fcinfo, o);
+}
+
+// session_drafts(session_id uuid) RETURNS SETOF draft_info
+CE_FUNCTION(ce_session_drafts) {
+    pg_uuid_t session = uuid_required(fcinfo, 0, "session_id");
+    ApiCall call;
+    SessionInfo s = use_session(call, session, SessionUse::read, false, true);
+    static Statement q(
+        "SELECT p.file_id, f.path, p.base_version, f.head_version, octet_length(p.content), p.updated_at "
+        "FROM concurrent_edit.pending_changes p "
+        "JOIN concurrent_edit.files f ON f.project_id = p.project_id AND f.id = p.file_id "
+        "WHERE p.project_id = $1 AND p.session_id = $2 ORDER BY p.updated_at, p.file_id",
+        {UUIDOID, UUIDOID});
+    SetResult result(fcinfo);
+    result.add_rows(q.run(call.spi(), {uuid_datum(s.project_id), uuid_datum(s.id)}, {}, true));
+    call.finish();
+    return result.done();
+}

@@ -1,0 +1,319 @@
+// The change feed (src/sql/30_feed.sql, docs/reference/feed.md): events queued by
+// API calls, the sequencer, NOTIFY, changes_since and prune_changes.
+#include "pg/feed.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "pg/api.hpp"
+#include "pg/owner.hpp"
+#include "pg/results.hpp"
+#include "pg/shared.hpp"
+
+namespace ce::pg {
+namespace {
+
+// Projects that got pending events in the current transaction (malloc'd,
+// emptied at the end of every transaction).
+std::vector<pg_uuid_t>* noted = nullptr;
+bool signal_worker_at_commit = false;
+
+void note_project(const pg_uuid_t& p) {
+    if (noted == nullptr) noted = new std::vector<pg_uuid_t>();
+    auto it = std::lower_bound(noted->begin(), noted->end(), p, uuid_less);
+    if (it == noted->end() || !uuid_eq(*it, p)) noted->insert(it, p);
+}
+
+// The NOTIFY payload of an event: ids and the cursor only.
+std::string payload(const char* event, int64 cursor, const pg_uuid_t& project, const pg_uuid_t& file) {
+    std::string p = "{\"event\": ";
+    append_json_string(p, event);
+    p += ", \"cursor\": " + std::to_string(cursor);
+    p += ", \"project_id\": " + json_uuid(project);
+    p += ", \"file_id\": " + json_uuid(file) + "}";
+    return p;
+}
+
+// Moves the pending events of one project into change_log with consecutive
+// cursors (the feed row lock serializes sequencers), then NOTIFYs them.
+int64 sequence_project(Spi& spi, const pg_uuid_t& project, bool notify) {
+    static Statement ensure(
+        "INSERT INTO concurrent_edit.change_feeds (project_id, last_cursor) VALUES ($1, 0) "
+        "ON CONFLICT (project_id) DO NOTHING",
+        {UUIDOID});
+    static Statement lock(
+        "SELECT f.last_cursor FROM concurrent_edit.change_feeds f WHERE f.project_id = $1 FOR UPDATE", {UUIDOID});
+    static Statement move(
+        "WITH m1 AS (DELETE FROM concurrent_edit.change_pending p WHERE p.project_id = $1 RETURNING p.*), "
+        "     m2 AS (DELETE FROM concurrent_edit.change_pending_locks p WHERE p.project_id = $1 RETURNING p.*), "
+        "     moved AS (SELECT * FROM m1 UNION ALL SELECT * FROM m2) "
+        "INSERT INTO concurrent_edit.change_log (project_id, cursor, event, file_id, path, version, content_hash, "
+        "    session_id, author, details, created_at) "
+        "SELECT m.project_id, $2 + row_number() OVER (ORDER BY m.id), m.event, m.file_id, m.path, m.version, "
+        "       m.content_hash, m.session_id, m.author, m.details, m.created_at FROM moved m "
+        "RETURNING cursor, event, file_id",
+        {UUIDOID, INT8OID});
+    static Statement advance(
+        "UPDATE concurrent_edit.change_feeds SET last_cursor = $2 WHERE project_id = $1", {UUIDOID, INT8OID});
+
+    ensure.run(spi, {uuid_datum(project)});
+    int64 last = lock.run(spi, {uuid_datum(project)}).int8(0, 0);
+    struct Note {
+        int64 cursor;
+        std::string payload;
+    };
+    std::vector<Note> notes;
+    {
+        Rows r = move.run(spi, {uuid_datum(project), Int64GetDatum(last)});
+        if (r.empty()) return 0;
+        notes.reserve(r.size());
+        for (uint64 i = 0; i < r.size(); ++i) {
+            int64 cursor = r.int8(i, 0);
+            notes.push_back(Note{cursor, notify ? payload(r.text(i, 1).c_str(), cursor, project, r.uuid(i, 2)) : ""});
+        }
+    }
+    int64 n = static_cast<int64>(notes.size());
+    advance.run(spi, {uuid_datum(project), Int64GetDatum(last + n)});
+    if (!notify) return n;
+    std::sort(notes.begin(), notes.end(), [](const Note& a, const Note& b) { return a.cursor < b.cursor; });
+    std::string channel = channel_name(project);
+    for (const Note& note : notes) {
+        const char* ch = channel.c_str();
+        const char* pl = note.payload.c_str();
+        pg_call([ch, pl] { Async_Notify(ch, pl); });
+    }
+    return n;
+}
+
+void xact_callback(XactEvent event, void*) {
+    switch (event) {
+        case XACT_EVENT_PRE_COMMIT:
+            if (noted != nullptr && !noted->empty()) {
+                if (worker_serves_this_database()) {
+                    signal_worker_at_commit = true;  // the worker sequences and notifies
+                } else if (!IsolationUsesXactSnapshot()) {
+                    guard([]() -> Datum {
+                        std::vector<pg_uuid_t> projects = *noted;
+                        OwnerContext owner;
+                        Spi spi;
+                        for (const auto& p : projects) sequence_pending(spi, true, &p);
+                        spi.finish();
+                        owner.leave();
+                        return 0;
+                    });
+                }
+                // REPEATABLE READ / SERIALIZABLE without the worker: the events stay
+                // pending (a snapshot-bound sequencer could miss newer events); the next
+                // READ COMMITTED sequencing of the project sends them.
+            }
+            break;
+        case XACT_EVENT_COMMIT:
+        case XACT_EVENT_PARALLEL_COMMIT:
+            if (signal_worker_at_commit) wake_worker();
+            signal_worker_at_commit = false;
+            if (noted != nullptr) noted->clear();
+            break;
+        case XACT_EVENT_ABORT:
+        case XACT_EVENT_PARALLEL_ABORT:
+        case XACT_EVENT_PREPARE:  // prepared events stay pending (NOTIFY cannot be prepared)
+            signal_worker_at_commit = false;
+            if (noted != nullptr) noted->clear();
+            break;
+        default:
+            break;
+    }
+}
+
+}  // namespace
+
+ChangeEvent file_event(const char* event, const pg_uuid_t& project, const pg_uuid_t& file, const pg_uuid_t& session,
+                       const pg_uuid_t& author, std::string path, int32 version, std::string content_hash,
+                       std::string extra) {
+    ChangeEvent ev;
+    ev.event = event;
+    ev.project_id = project;
+    ev.file_id = file;
+    ev.session_id = session;
+    ev.author = author;
+    ev.path = std::move(path);
+    ev.version = version;
+    ev.content_hash = std::move(content_hash);
+    ev.extra = std::move(extra);
+    return ev;
+}
+
+void queue_change(Spi& spi, ChangeEvent e) {
+    static Statement ins(
+        "INSERT INTO concurrent_edit.change_pending (project_id, event, file_id, path, version, content_hash, "
+        "    session_id, author, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)",
+        {UUIDOID, TEXTOID, UUIDOID, TEXTOID, INT4OID, TEXTOID, UUIDOID, UUIDOID, TEXTOID});
+    std::string nulls(9, ' ');
+    if (uuid_is_null(e.file_id)) nulls[2] = 'n';
+    if (e.path.empty()) nulls[3] = 'n';
+    if (e.version <= 0) nulls[4] = 'n';
+    if (e.content_hash.empty()) nulls[5] = 'n';
+    if (uuid_is_null(e.session_id)) nulls[6] = 'n';
+    if (uuid_is_null(e.author)) nulls[7] = 'n';
+    ins.run(spi, {uuid_datum(e.project_id), text_datum(e.event), uuid_datum(e.file_id), text_datum(e.path),
+                  Int32GetDatum(e.version), text_datum(e.content_hash), uuid_datum(e.session_id),
+                  uuid_datum(e.author), text_datum("{" + e.extra + "}")},
+            nulls);
+    note_project(e.project_id);
+}
+
+void note_pending(const pg_uuid_t& project_id) { note_project(project_id); }
+
+int64 sequence_pending(Spi& spi, bool notify, const pg_uuid_t* only_project) {
+    // The pending tables are queues: between vacuums they are mostly dead tuples
+    // and their statistics say "empty", which would make the planner read them
+    // whole. Index scans only, for the sequencer's statements.
+    int nest = pg_call([] {
+        int n = NewGUCNestLevel();
+        (void)set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+        (void)set_config_option("enable_bitmapscan", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
+                                false);
+        return n;
+    });
+    std::vector<pg_uuid_t> projects;
+    if (only_project != nullptr) {
+        projects.push_back(*only_project);
+    } else {
+        // Skip scans over the primary keys (project_id, id).
+        static Statement q(
+            "WITH RECURSIVE a AS ("
+            "  (SELECT p.project_id FROM concurrent_edit.change_pending p ORDER BY p.project_id LIMIT 1) "
+            "  UNION ALL SELECT (SELECT p.project_id FROM concurrent_edit.change_pending p "
+            "                    WHERE p.project_id > a.project_id ORDER BY p.project_id LIMIT 1) "
+            "  FROM a WHERE a.project_id IS NOT NULL), "
+            "b AS ("
+            "  (SELECT p.project_id FROM concurrent_edit.change_pending_locks p ORDER BY p.project_id LIMIT 1) "
+            "  UNION ALL SELECT (SELECT p.project_id FROM concurrent_edit.change_pending_locks p "
+            "                    WHERE p.project_id > b.project_id ORDER BY p.project_id LIMIT 1) "
+            "  FROM b WHERE b.project_id IS NOT NULL) "
+            "SELECT project_id FROM a WHERE project_id IS NOT NULL UNION "
+            "SELECT project_id FROM b WHERE project_id IS NOT NULL ORDER BY 1",
+            {});
+        Rows r = q.run(spi, {});
+        for (uint64 i = 0; i < r.size(); ++i) projects.push_back(r.uuid(i, 0));
+    }
+    int64 total = 0;
+    for (const auto& p : projects) {
+        check_interrupts();
+        total += sequence_project(spi, p, notify);
+    }
+    pg_call([nest] { AtEOXact_GUC(true, nest); });  // on an error, the abort restores them
+    return total;
+}
+
+std::string channel_name(const pg_uuid_t& project_id) {
+    static const char hex[] = "0123456789abcdef";
+    std::string s = "concurrent_edit_";
+    for (unsigned char b : project_id.data) {
+        s.push_back(hex[b >> 4]);
+        s.push_back(hex[b & 15]);
+    }
+    return s;
+}
+
+void register_feed_callbacks() { RegisterXactCallback(xact_callback, nullptr); }
+
+}  // namespace ce::pg
+
+using namespace ce::pg;
+
+// channel_name(project_id uuid) RETURNS text
+CE_FUNCTION(ce_channel_name) {
+    pg_uuid_t project = uuid_required(fcinfo, 0, "project_id");
+    return text_datum(channel_name(project));
+}
+
+// changes_since(project_id uuid, cursor bigint, max_events integer DEFAULT NULL)
+//   RETURNS SETOF change_event
+CE_FUNCTION(ce_changes_since) {
+    if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+        throw SqlError(ERRCODE_NULL_VALUE_NOT_ALLOWED, "project_id and cursor must not be NULL",
+                       "{\"arguments\": [\"project_id\", \"cursor\"]}");
+    pg_uuid_t project = uuid_arg(fcinfo, 0).value;
+    int64 cursor = PG_GETARG_INT64(1);
+    std::optional<int32> max_events = int4_opt(fcinfo, 2);
+    if (max_events && *max_events < 0)
+        throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "max_events must not be negative",
+                       "{\"argument\": \"max_events\", \"value\": " + std::to_string(*max_events) + "}");
+    ApiCall call;
+    call.require(project, Right::read);
+    static Statement feed("SELECT f.pruned_through, f.last_cursor FROM concurrent_edit.change_feeds f "
+                          "WHERE f.project_id = $1",
+                          {UUIDOID});
+    {
+        Rows f = feed.run(call.spi(), {uuid_datum(project)}, {}, true);
+        int64 pruned = f.empty() ? 0 : f.int8(0, 0);
+        if (cursor < pruned) {
+            int64 last = f.int8(0, 1);
+            throw SqlError(CE_ERRCODE_CURSOR_EXPIRED,
+                           "cursor " + std::to_string(cursor) + " is older than the retained change feed",
+                           "{\"project_id\": " + json_uuid(project) + ", \"cursor\": " + std::to_string(cursor) +
+                               ", \"pruned_through\": " + std::to_string(pruned) +
+                               ", \"last_cursor\": " + std::to_string(last) + "}",
+                           "Re-read the files you need, then continue from last_cursor (feed_position()).");
+        }
+    }
+    static Statement q(
+        "SELECT l.cursor, l.event, l.file_id, l.path, l.version, l.content_hash, l.session_id, l.author, "
+        "       l.details, l.created_at FROM concurrent_edit.change_log l "
+        "WHERE l.project_id = $1 AND l.cursor > $2 ORDER BY l.cursor LIMIT $3",
+        {UUIDOID, INT8OID, INT8OID});
+    SetResult result(fcinfo);
+    result.add_rows(q.run(call.spi(), {uuid_datum(project), Int64GetDatum(cursor),
+                                       Int64GetDatum(max_events ? *max_events : 0)},
+                          max_events ? "   " : "  n", true));
+    call.finish();
+    return result.done();
+}
+
+// prune_changes(older_than interval DEFAULT '30 days', project_id uuid DEFAULT NULL) RETURNS bigint
+CE_FUNCTION(ce_prune_changes) {
+    std::optional<int64> older_than = interval_usecs_opt(fcinfo, 0);
+    UuidArg project = uuid_arg(fcinfo, 1);
+    if (!older_than || *older_than < 0)
+        throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "older_than must be a non-negative interval",
+                       "{\"argument\": \"older_than\"}");
+    ApiCall call;
+    if (project.null) call.require_on_all(Right::admin);
+    else call.require(project.value, Right::admin);
+    // The cut-off, saturated: an interval longer than the timestamp range prunes nothing.
+    int64 now = pg_call([] { return GetCurrentTransactionStartTimestamp(); });
+    int64 cutoff = (*older_than > now - MIN_TIMESTAMP) ? DT_NOBEGIN : now - *older_than;
+    static Statement projects(
+        "SELECT f.project_id, max(l.cursor) FROM concurrent_edit.change_feeds f "
+        "JOIN concurrent_edit.change_log l ON l.project_id = f.project_id "
+        "WHERE ($1::uuid IS NULL OR f.project_id = $1) AND l.created_at < $2 "
+        "GROUP BY f.project_id ORDER BY f.project_id",
+        {UUIDOID, TIMESTAMPTZOID});
+    // The feed row lock keeps sequencers of the project out while it is cut.
+    static Statement cut(
+        "WITH lk AS (SELECT f.project_id FROM concurrent_edit.change_feeds f WHERE f.project_id = $1 FOR UPDATE), "
+        "d AS (DELETE FROM concurrent_edit.change_log l USING lk WHERE l.project_id = lk.project_id "
+        "      AND l.cursor <= $2 RETURNING 1), "
+        "u AS (UPDATE concurrent_edit.change_feeds f SET pruned_through = greatest(f.pruned_through, $2) "
+        "      FROM lk WHERE f.project_id = lk.project_id RETURNING 1) "
+        "SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM u)",
+        {UUIDOID, INT8OID});
+    struct Cut {
+        pg_uuid_t project;
+        int64 upto;
+    };
+    std::vector<Cut> cuts;
+    {
+        Rows r = projects.run(call.spi(), {uuid_datum(project.value), TimestampTzGetDatum(cutoff)},
+                              project.null ? "n " : "  ");
+        for (uint64 i = 0; i < r.size(); ++i) cuts.push_back(Cut{r.uuid(i, 0), r.int8(i, 1)});
+    }
+    int64 deleted = 0;
+    for (const Cut& c : cuts) {
+        check_interrupts();
+        deleted += cut.run(call.spi(), {uuid_datum(c.project), Int64GetDatum(c.upto)}).int8(0, 0);
+    }
+    call.finish();
+    return Int64GetDatum(deleted);
+}

@@ -1,0 +1,178 @@
+#include "pg/file_head.hpp"
+
+#include "pg/feed.hpp"
+
+namespace ce::pg {
+namespace {
+
+// Advisory lock classes of the extension (field4 of the advisory LOCKTAG): 4 and
+// up, so they share no key space with pg_advisory_lock(bigint) (field4 1) or
+// pg_advisory_lock(int, int) (field4 2). docs/architecture.md lists them.
+constexpr uint16 kFileWriteLockClass = 4;  // writers of a file (wait-die)
+constexpr uint16 kPathLockClass = 5;       // creators and renamers of a path
+
+uint32 hash_bytes(const unsigned char* p, std::size_t n, uint32 h = 2166136261u) {
+    for (std::size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 16777619u;
+    return h;
+}
+
+int files_locked_in_xact = 0;
+
+LOCKTAG file_write_tag(const pg_uuid_t& file_id) {
+    LOCKTAG tag;
+    uint32 lo = hash_bytes(file_id.data, 8), hi = hash_bytes(file_id.data + 8, 8);
+    SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, lo, hi, kFileWriteLockClass);
+    return tag;
+}
+
+// True when a holder of `tag` is an older transaction than ours.
+bool older_transaction_holds(const LOCKTAG& tag) {
+    TransactionId mine = GetTopTransactionIdIfAny();
+    if (!TransactionIdIsValid(mine)) return false;
+    int n = 0;
+    VirtualTransactionId* vxids = GetLockConflicts(&tag, ExclusiveLock, &n);
+    for (int i = 0; i < n && VirtualTransactionIdIsValid(vxids[i]); ++i) {
+        PGPROC* proc = BackendIdGetProc(vxids[i].backendId);
+        if (proc == nullptr) continue;
+        TransactionId theirs = proc->xid;
+        if (TransactionIdIsValid(theirs) && TransactionIdPrecedes(theirs, mine)) return true;
+    }
+    return false;
+}
+
+void take_file_write_lock(const pg_uuid_t& file_id) {
+    LOCKTAG tag = file_write_tag(file_id);
+    bool die = pg_call([&tag] {
+        if (LockHeldByMe(&tag, ExclusiveLock)) return false;
+        if (LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL) return false;
+        if (files_locked_in_xact > 0 && older_transaction_holds(tag)) return true;
+        (void)LockAcquire(&tag, ExclusiveLock, false, false);
+        return false;
+    });
+    if (die)
+        throw SqlError(ERRCODE_T_R_SERIALIZATION_FAILURE,
+                       "could not serialize access: file " + uuid_to_string(file_id) +
+                           " is being written by an older transaction",
+                       "{\"file_id\": " + json_uuid(file_id) + "}",
+                       "This transaction already writes other files; waiting could deadlock. "
+                       "Roll back and retry the transaction.");
+    ++files_locked_in_xact;
+}
+
+void files_xact_callback(XactEvent event, void*) {
+    if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PREPARE ||
+        event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT)
+        files_locked_in_xact = 0;
+}
+
+#define CE_FILE_COLUMNS                                                                             \
+    "f.project_id, f.head_version, f.head_hash, f.deleted_at IS NOT NULL, f.updated_by, "          \
+    "to_json(f.updated_at)::text, f.path, f.normalized_path, f.updated_at, "                        \
+    "coalesce(f.head_clock::text, '{}'), f.deleted_by"
+
+FileHead head_from(const Rows& r, const pg_uuid_t& file_id) {
+    FileHead h;
+    h.id = file_id;
+    h.project_id = r.uuid(0, 0);
+    h.head_version = r.int4(0, 1);
+    h.head_hash = r.text(0, 2);
+    h.deleted = r.boolean(0, 3);
+    h.updated_by = r.uuid(0, 4);
+    h.updated_at_json = r.text(0, 5);
+    h.path = r.text(0, 6);
+    h.normalized_path = r.text(0, 7);
+    h.updated_at = r.int8(0, 8);
+    h.head_clock = r.text(0, 9);
+    h.deleted_by = r.uuid(0, 10);
+    return h;
+}
+
+}  // namespace
+
+void register_file_head_callbacks() { RegisterXactCallback(files_xact_callback, nullptr); }
+
+FileHead lock_file(Spi& spi, const pg_uuid_t& file_id, const pg_uuid_t& session_id) {
+    static Statement q(
+        "SELECT " CE_FILE_COLUMNS ", lk.session_id, lk.holder, to_json(lk.expires_at)::text "
+        "FROM concurrent_edit.files f "
+        "LEFT JOIN LATERAL (SELECT l.session_id, l.holder, l.expires_at FROM concurrent_edit.file_locks l "
+        "   WHERE l.project_id = f.project_id AND l.file_id = f.id AND l.lock_type = 'exclusive' "
+        "     AND l.expires_at > clock_timestamp() AND l.session_id IS DISTINCT FROM $2 "
+        "   ORDER BY l.expires_at DESC LIMIT 1) lk ON true "
+        "WHERE f.id = $1 FOR NO KEY UPDATE OF f",
+        {UUIDOID, UUIDOID});
+    take_file_write_lock(file_id);
+    Rows r = q.run(spi, {uuid_datum(file_id), uuid_datum(session_id)}, uuid_is_null(session_id) ? " n" : "  ");
+    if (r.empty()) throw_file_not_found(file_id);
+    FileHead h = head_from(r, file_id);
+    h.locked_by_other = !r.isnull(0, 11);
+    if (h.locked_by_other) {
+        h.lock_session = r.uuid(0, 11);
+        h.lock_holder = r.uuid(0, 12);
+        h.lock_expires_json = r.text(0, 13);
+    }
+    return h;
+}
+
+FileHead find_file(Spi& spi, const pg_uuid_t& file_id) {
+    static Statement q("SELECT " CE_FILE_COLUMNS " FROM concurrent_edit.files f WHERE f.id = $1", {UUIDOID});
+    Rows r = q.run(spi, {uuid_datum(file_id)}, {}, true);
+    if (r.empty()) throw_file_not_found(file_id);
+    return head_from(r, file_id);
+}
+
+void throw_file_not_found(const pg_uuid_t& file_id) {
+    throw SqlError(CE_ERRCODE_FILE_NOT_FOUND, "file " + uuid_to_string(file_id) + " does not exist",
+                   "{\"file_id\": \"" + uuid_to_string(file_id) + "\"}");
+}
+
+std::string head_detail(const FileHead& h, std::optional<int32> expected_version,
+                        const std::optional<std::string>& expected_hash) {
+    std::string d = "{\"file_id\": " + json_uuid(h.id);
+    d += ", \"expected_version\": " + (expected_version ? std::to_string(*expected_version) : "null");
+    if (expected_hash) {
+        d += ", \"expected_hash\": ";
+        append_json_string(d, expected_hash->substr(0, 256));
+    }
+    d += ", \"current_version\": " + std::to_string(h.head_version);
+    d += ", \"current_hash\": \"" + h.head_hash + "\"";
+    d += ", \"last_modified_by\": " + json_uuid(h.updated_by);
+    d += ", \"last_modified_at\": " + (h.updated_at_json.empty() ? "null" : h.updated_at_json);
+    d += "}";
+    return d;
+}
+
+void throw_file_locked(const FileHead& h, const char* hint) {
+    throw SqlError(CE_ERRCODE_FILE_LOCKED, "file " + uuid_to_string(h.id) + " is locked exclusively by another session",
+                   "{\"file_id\": " + json_uuid(h.id) + ", \"lock_session_id\": " + json_uuid(h.lock_session) +
+                       ", \"holder\": " + json_uuid(h.lock_holder) + ", \"expires_at\": " + h.lock_expires_json + "}",
+                   hint ? hint : "");
+}
+
+void claim_path(Spi& spi, const pg_uuid_t& project_id, const std::string& path, const std::string& normalized,
+                const pg_uuid_t& except_file) {
+    LOCKTAG tag;
+    uint32 h1 = hash_bytes(project_id.data, UUID_LEN);
+    uint32 h2 = hash_bytes(reinterpret_cast<const unsigned char*>(normalized.data()), normalized.size(), h1 * 31u + 7u);
+    SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, h1, h2, kPathLockClass);
+    pg_call([&tag] { (void)LockAcquire(&tag, ExclusiveLock, false, false); });
+    // Latest snapshot: a creator that waited for the lock sees the file the
+    // holder committed, whatever the isolation level.
+    static Statement q(
+        "SELECT f.id FROM concurrent_edit.files f WHERE f.project_id = $1 AND f.normalized_path = $2 "
+        "AND f.deleted_at IS NULL AND f.id IS DISTINCT FROM $3",
+        {UUIDOID, TEXTOID, UUIDOID});
+    Rows r = q.run_latest(spi, {uuid_datum(project_id), text_datum(normalized), uuid_datum(except_file)},
+                          uuid_is_null(except_file) ? "  n" : "");
+    if (r.empty()) return;
+    pg_uuid_t existing = r.uuid(0, 0);
+    std::string d = "{\"project_id\": " + json_uuid(project_id) + ", \"path\": ";
+    append_json_string(d, path);
+    d += ", \"normalized_path\": ";
+    append_json_string(d, normalized);
+    d += ", \"existing_file_id\": " + json_uuid(existing) + "}";
+    throw SqlError(CE_ERRCODE_PATH_CONFLICT, "a live file already exists at path \"" + normalized + "\"", d,
+                   "Choose another path, or delete or rename the existing file first.");
+}
+
+}  // namespace ce::pg

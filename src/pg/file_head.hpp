@@ -1,0 +1,56 @@
+// The file row: what every capability that touches a file shares (a floor below
+// write, versions, conflicts, drafts and locks).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "pg/spi.hpp"
+
+namespace ce::pg {
+
+struct FileHead {
+    pg_uuid_t project_id{}, id{};
+    int32 head_version = 0;
+    std::string head_hash;
+    bool deleted = false;
+    pg_uuid_t deleted_by{};
+    pg_uuid_t updated_by{};
+    std::string updated_at_json;  // JSON string literal (quoted ISO 8601)
+    int64 updated_at = 0;         // TimestampTz
+    std::string path, normalized_path;
+    std::string head_clock;        // vclock text of the head version ("{}" when unknown)
+    bool locked_by_other = false;  // an unexpired exclusive lock of another session
+    pg_uuid_t lock_session{}, lock_holder{};
+    std::string lock_expires_json;
+};
+
+// Locks the file for writing and reads its row: first a transaction-scoped lock
+// of the file's own advisory tag with wait-die (a transaction that already writes
+// other files waits only for an older holder; a younger one gets a retryable 40001
+// at once, so transactions writing several files in any order never deadlock),
+// then the row FOR NO KEY UPDATE (writers serialize; foreign-key checks of drafts,
+// locks and versions are not blocked). VC007 when it does not exist. `session_id`
+// is the caller's: its own lock is not "other".
+FileHead lock_file(Spi& spi, const pg_uuid_t& file_id, const pg_uuid_t& session_id);
+// Reads the file row without locking it (reads). VC007 when it does not exist.
+FileHead find_file(Spi& spi, const pg_uuid_t& file_id);
+
+// JSON DETAIL of refusals about the head: file_id, expected_version,
+// current_version, current_hash, last_modified_by, last_modified_at.
+std::string head_detail(const FileHead& h, std::optional<int32> expected_version,
+                        const std::optional<std::string>& expected_hash);
+// VC004: another session holds an exclusive lock on the file.
+[[noreturn]] void throw_file_locked(const FileHead& h, const char* hint = nullptr);
+// VC007 for an unknown file id.
+[[noreturn]] void throw_file_not_found(const pg_uuid_t& file_id);
+
+// Paths: claims `normalized` in the project for this transaction (a lock on the
+// pair, so two creations or renames to one path serialize) and checks, with the
+// latest snapshot, that no other live file has it: VC003 naming that file.
+void claim_path(Spi& spi, const pg_uuid_t& project_id, const std::string& path, const std::string& normalized,
+                const pg_uuid_t& except_file);
+
+void register_file_head_callbacks();  // _PG_init: the wait-die bookkeeping
+
+}  // namespace ce::pg

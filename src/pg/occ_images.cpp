@@ -1,0 +1,271 @@
+// Row images of tables under optimistic concurrency (see occ_images.hpp), and
+// occ_refresh_images(), which (re)captures the images of a table's rows.
+#include "pg/occ_images.hpp"
+
+#include <unordered_map>
+
+#include "pg/owner.hpp"
+#include "pg/results.hpp"
+
+
+namespace ce::pg {
+namespace {
+
+// Trigger -> the relation it was defined on (itself, or the partitioned table a
+// clone comes from). Trigger oids are not reused while the trigger exists.
+std::unordered_map<Oid, Oid>* origins = nullptr;
+
+// Per-relation plans taking the table's row type (row types differ per table).
+std::unordered_map<Oid, Statement*>* image_plans = nullptr;
+
+Statement& images_plan(Relation rel) {
+    if (image_plans == nullptr) image_plans = new std::unordered_map<Oid, Statement*>();
+    Oid relid = RelationGetRelid(rel);
+    Oid rowtype = rel->rd_rel->reltype;
+    auto it = image_plans->find(relid);
+    if (it == image_plans->end()) {
+        // ($1 row a, $2 row b, $3 key columns) -> key, to_jsonb(a), to_jsonb(b); every
+        // name qualified, and run with search_path pinned (PinnedSearchPath).
+        auto* st = new Statement(
+            "SELECT (SELECT pg_catalog.jsonb_object_agg(k, pg_catalog.to_jsonb($1) OPERATOR(pg_catalog.->) k) "
+            "        FROM pg_catalog.unnest($3) k)::text, "
+            "       pg_catalog.to_jsonb($1)::text, pg_catalog.to_jsonb($2)::text",
+            std::vector<Oid>{rowtype, rowtype, TEXTARRAYOID});
+        it = image_plans->emplace(relid, st).first;
+    }
+    return *it->second;
+}
+
+}  // namespace
+
+PinnedSearchPath::PinnedSearchPath() {
+    nest_ = pg_call([] {
+        int n = NewGUCNestLevel();
+        (void)set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+                                true, 0, false);
+        return n;
+    });
+    active_ = true;
+}
+
+void PinnedSearchPath::leave() {
+    if (!active_) return;
+    active_ = false;
+    int nest = nest_;
+    pg_call([nest] { AtEOXact_GUC(true, nest); });
+}
+
+Oid image_relation(Spi& spi, const Trigger* trigger, Relation rel) {
+    if (!trigger->tgisclone) return RelationGetRelid(rel);
+    if (origins == nullptr) origins = new std::unordered_map<Oid, Oid>();
+    auto it = origins->find(trigger->tgoid);
+    if (it != origins->end()) return it->second;
+    static Statement q(
+        "WITH RECURSIVE t(oid, parent, rel) AS ("
+        "  SELECT g.oid, g.tgparentid, g.tgrelid FROM pg_catalog.pg_trigger g WHERE g.oid = $1 "
+        "  UNION ALL SELECT g.oid, g.tgparentid, g.tgrelid FROM pg_catalog.pg_trigger g JOIN t ON g.oid = t.parent) "
+        "SELECT t.rel FROM t WHERE t.parent = 0",
+        {OIDOID});
+    Rows r = q.run(spi, {ObjectIdGetDatum(trigger->tgoid)}, {}, true);
+    Oid origin = r.empty() ? RelationGetRelid(rel) : r.oid(0, 0);
+    (*origins)[trigger->tgoid] = origin;
+    return origin;
+}
+
+std::string relation_name(Oid relid) {
+    const char* s = pg_call([relid] {
+        char* rel = get_rel_name(relid);
+        Oid ns = get_rel_namespace(relid);
+        if (rel == nullptr) elog(ERROR, "relation %u does not exist", relid);
+        return quote_qualified_identifier(get_namespace_name(ns), rel);
+    });
+    return s;
+}
+
+std::vector<std::string> primary_key(Relation rel) {
+    Bitmapset* cols = pg_call([rel] { return RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_PRIMARY_KEY); });
+    std::vector<std::string> names;
+    TupleDesc desc = RelationGetDescr(rel);
+    int x = -1;
+    while ((x = bms_next_member(cols, x)) >= 0) {
+        int att = x + FirstLowInvalidHeapAttributeNumber;
+        if (att > 0) names.emplace_back(NameStr(TupleDescAttr(desc, att - 1)->attname));
+    }
+    return names;
+}
+
+RowImages row_images(Spi& spi, Relation rel, HeapTuple a, HeapTuple b, bool rows) {
+    TupleDesc desc = RelationGetDescr(rel);
+    std::vector<Datum> args(3);
+    std::string nulls = "   ";
+    args[0] = pg_call([a, desc] { return heap_copy_tuple_as_datum(a, desc); });
+    if (b != nullptr) args[1] = pg_call([b, desc] { return heap_copy_tuple_as_datum(b, desc); });
+    else nulls[1] = 'n';
+    args[2] = text_array_datum(primary_key(rel));
+    PinnedSearchPath pinned;
+    RowImages im;
+    {
+        Rows r = images_plan(rel).run(spi, args, nulls, true, 1);
+        im.key = r.text(0, 0);
+        if (rows) {
+            im.a_row = r.text(0, 1);
+            if (b != nullptr) im.b_row = r.text(0, 2);
+        }
+    }
+    pinned.leave();
+    return im;
+}
+
+std::optional<std::string> base_image(Spi& spi, const pg_uuid_t& project, const std::string& relation,
+                                      const std::string& key, int64 version) {
+    static Statement q(
+        "SELECT v.row_data::text FROM concurrent_edit.occ_row_versions v "
+        "WHERE v.project_id = $1 AND v.relation = $2 AND v.row_key = $3::jsonb AND v.version = $4",
+        {UUIDOID, TEXTOID, TEXTOID, INT8OID});
+    Rows r = q.run(spi, {uuid_datum(project), text_datum(relation), text_datum(key), Int64GetDatum(version)}, {}, true);
+    if (r.empty()) return std::nullopt;
+    return r.text(0, 0);
+}
+
+void keep_image(Spi& spi, const pg_uuid_t& project, const std::string& relation, const std::string& key,
+                int64 version, const std::string& row, int retain) {
+    static Statement q(
+        "WITH ins AS (INSERT INTO concurrent_edit.occ_row_versions AS v (project_id, relation, row_key, version, row_data) "
+        "    VALUES ($1, $2, $3::jsonb, $4, $5::jsonb) "
+        "    ON CONFLICT (project_id, relation, row_key, version) DO UPDATE SET row_data = EXCLUDED.row_data, "
+        "        created_at = now() RETURNING 1) "
+        "DELETE FROM concurrent_edit.occ_row_versions v "
+        "WHERE v.project_id = $1 AND v.relation = $2 AND v.row_key = $3::jsonb AND v.version <= $4 - $6",
+        {UUIDOID, TEXTOID, TEXTOID, INT8OID, TEXTOID, INT4OID});
+    q.run(spi, {uuid_datum(project), text_datum(relation), text_datum(key), Int64GetDatum(version), text_datum(row),
+                Int32GetDatum(retain)});
+}
+
+}  // namespace ce::pg
+
+using namespace ce::pg;
+
+// occ_refresh_images(tbl regclass) RETURNS bigint
+//   Drops the kept images of a table and, when it is in merge mode, keeps the
+//   current image of every row (the possible merge bases). Only for ordinary or
+//   partitioned tables the caller owns. The rows are read as the caller, in
+//   batches; only the computed images are stored in the owner's context.
+CE_FUNCTION(ce_occ_refresh_images) {
+    require_arg(fcinfo, 0, "tbl");
+    Oid relid = PG_GETARG_OID(0);
+    Oid caller = GetUserId();
+    struct RelInfo {
+        char kind;
+        bool found;
+        bool owner;
+    };
+    RelInfo info = pg_call([relid, caller] {
+        RelInfo i{0, false, false};
+        i.kind = get_rel_relkind(relid);
+        i.found = i.kind != '\0';
+        if (i.found) i.owner = pg_class_ownercheck(relid, caller);
+        return i;
+    });
+    if (!info.found)
+        throw SqlError(ERRCODE_UNDEFINED_TABLE, "relation with OID " + std::to_string(relid) + " does not exist",
+                       "{\"argument\": \"tbl\"}");
+    std::string name = relation_name(relid);
+    if (info.kind != RELKIND_RELATION && info.kind != RELKIND_PARTITIONED_TABLE)
+        throw SqlError(ERRCODE_WRONG_OBJECT_TYPE, name + " is not a table",
+                       "{\"argument\": \"tbl\", \"relkind\": \"" + std::string(1, info.kind) + "\"}",
+                       "Optimistic concurrency works on ordinary and partitioned tables.");
+    if (!info.owner)
+        throw SqlError(ERRCODE_INSUFFICIENT_PRIVILEGE, "must be owner of table " + name,
+                       "{\"argument\": \"tbl\", \"needs\": \"owner\"}");
+    Spi spi;
+    // The table's configuration, from its own trigger (created by its owner).
+    static Statement cfg(
+        "SELECT a[1], a[2], a[8] FROM pg_catalog.pg_trigger t "
+        "CROSS JOIN LATERAL (SELECT pg_catalog.string_to_array(pg_catalog.rtrim(pg_catalog.encode(t.tgargs, 'escape'), "
+        "    E'\\\\000'), E'\\\\000') AS a) x "
+        "WHERE t.tgrelid = $1 AND t.tgname = 'concurrent_edit_occ' AND NOT t.tgisinternal",
+        {OIDOID});
+    std::string version_column, mode, project_column;
+    {
+        Rows c = cfg.run(spi, {ObjectIdGetDatum(relid)}, {}, true);
+        if (!c.empty()) {
+            version_column = c.text(0, 0);
+            mode = c.text(0, 1);
+            project_column = c.text(0, 2);
+        }
+    }
+    static Statement forget("DELETE FROM concurrent_edit.occ_row_versions v WHERE v.relation = $1", {TEXTOID});
+    {
+        OwnerContext owner;
+        forget.run(spi, {text_datum(name)});
+        owner.leave();
+    }
+    int64 kept = 0;
+    if (mode == "merge") {
+        // Read as the caller, with a cursor, 1000 rows at a time; each batch is stored
+        // in the owner's context only after it was fetched (no fetch runs as the owner).
+        Relation rel = pg_call([relid] { return RelationIdGetRelation(relid); });
+        std::vector<std::string> pk = primary_key(rel);
+        pg_call([rel] { RelationClose(rel); });
+        std::string sql = "SELECT (SELECT pg_catalog.jsonb_object_agg(k, pg_catalog.to_jsonb(t) OPERATOR(pg_catalog.->) k) "
+                          "FROM pg_catalog.unnest($1::text[]) k)::text, t." +
+                          std::string(pg_call([&] { return quote_identifier(version_column.c_str()); })) +
+                          "::bigint, pg_catalog.to_jsonb(t)::text, " +
+                          (project_column.empty()
+                               ? std::string("NULL::uuid")
+                               : "t." + std::string(pg_call([&] { return quote_identifier(project_column.c_str()); })) +
+                                     "::uuid") +
+                          " FROM " + name + " t WHERE t." +
+                          std::string(pg_call([&] { return quote_identifier(version_column.c_str()); })) +
+                          " IS NOT NULL";
+        Datum keys = text_array_datum(pk);
+        Oid argtype = TEXTARRAYOID;
+        PinnedSearchPath pinned;
+        Portal portal = pg_call([&] {
+            SPIPlanPtr plan = SPI_prepare(sql.c_str(), 1, &argtype);
+            if (plan == nullptr) elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+            Datum v[1] = {keys};
+            return SPI_cursor_open(nullptr, plan, v, nullptr, true);
+        });
+        static Statement store(
+            "INSERT INTO concurrent_edit.occ_row_versions (project_id, relation, row_key, version, row_data) "
+            "SELECT p, $1, k::jsonb, v, d::jsonb "
+            "FROM unnest($2::text[], $3::bigint[], $4::text[], $5::uuid[]) AS u(k, v, d, p)",
+            {TEXTOID, TEXTARRAYOID, INT8ARRAYOID, TEXTARRAYOID, UUIDARRAYOID});
+        for (;;) {
+            check_interrupts();
+            spi.next_generation();
+            uint64 n = pg_call([portal] {
+                SPI_cursor_fetch(portal, true, 1000);
+                return SPI_processed;
+            });
+            if (n == 0) break;
+            std::vector<std::string> k, d;
+            std::vector<int64> v;
+            std::vector<pg_uuid_t> p;  // nil when the table has no project column
+            {
+                Rows r(spi, pg_call([] { return SPI_tuptable; }), n);
+                for (uint64 i = 0; i < n; ++i) {
+                    k.push_back(r.text(i, 0));
+                    v.push_back(r.int8(i, 1));
+                    d.push_back(r.text(i, 2));
+                    p.push_back(r.uuid(i, 3));
+                }
+            }
+            std::vector<Datum> vd;
+            for (int64 x : v) vd.push_back(Int64GetDatum(x));
+            Datum* vp = vd.data();
+            int vn = static_cast<int>(vd.size());
+            Datum versions = pg_call([vp, vn] { return PointerGetDatum(construct_array(vp, vn, INT8OID, 8, true, TYPALIGN_DOUBLE)); });
+            Datum projects = uuid_array_datum(p);
+            OwnerContext owner;
+            store.run(spi, {text_datum(name), text_array_datum(k), versions, text_array_datum(d), projects});
+            owner.leave();
+            kept += static_cast<int64>(n);
+        }
+        pg_call([portal] { SPI_cursor_close(portal); });
+        pinned.leave();
+    }
+    spi.finish();
+    return Int64GetDatum(kept);
+}

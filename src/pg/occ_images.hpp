@@ -1,0 +1,57 @@
+// Row images of tables under optimistic concurrency (occ_row_versions).
+//
+// The security boundary of the OCC triggers lives here: whatever reads a row of
+// the caller's table (its key, to_jsonb(row), which may run casts, output
+// functions or operators of types the table's owner defined) runs as the caller,
+// with search_path pinned. Only the computed values (key and row as jsonb text)
+// cross into the extension owner's context, to be stored in or looked up from
+// occ_row_versions.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pg/spi.hpp"
+
+namespace ce::pg {
+
+// The relation whose name keys the images of a trigger's table: the table
+// enable_occ() was called on (for a partition, the partitioned table the trigger
+// was cloned from), so images are found under one name whatever partition a row
+// is in.
+Oid image_relation(Spi& spi, const Trigger* trigger, Relation rel);
+// Schema-qualified, quoted name of a relation.
+std::string relation_name(Oid relid);
+// Names of the primary key columns of a relation (from its relcache entry).
+std::vector<std::string> primary_key(Relation rel);
+
+// Key and images of rows, computed as the caller: key is a JSON object of the
+// primary key columns of `a`; a_row and b_row are to_jsonb() of `a` and `b` (when
+// asked for; `b` may be nullptr).
+struct RowImages {
+    std::string key, a_row, b_row;
+};
+RowImages row_images(Spi& spi, Relation rel, HeapTuple a, HeapTuple b, bool rows);
+
+// In the owner's context: the image of `version` (jsonb text), nullopt when it is
+// not kept.
+std::optional<std::string> base_image(Spi& spi, const pg_uuid_t& project, const std::string& relation,
+                                      const std::string& key, int64 version);
+// In the owner's context: keeps the image of `version` and drops those older than
+// the newest `retain`.
+void keep_image(Spi& spi, const pg_uuid_t& project, const std::string& relation, const std::string& key,
+                int64 version, const std::string& row, int retain);
+
+// Runs `body` with search_path = pg_catalog, pg_temp as the current user.
+class PinnedSearchPath {
+public:
+    PinnedSearchPath();
+    void leave();
+
+private:
+    int nest_ = 0;
+    bool active_ = false;
+};
+
+}  // namespace ce::pg

@@ -1,0 +1,50 @@
+// One way to build the results of SQL-callable functions: a composite value of the
+// function's declared result type (Record), or a materialized set of such rows
+// (SetResult). Values are built in the function's memory context, after SPI has
+// finished or by copying out of SPI (add_rows), never pointing into SPI memory.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pg/spi.hpp"
+
+namespace ce::pg {
+
+class Record {
+public:
+    // The function's result descriptor, blessed once and cached in fn_extra.
+    explicit Record(FunctionCallInfo fcinfo);
+    void set(int column, Datum value) {
+        values_.at(column) = value;
+        nulls_[column] = false;
+    }
+    void set_null(int column) { nulls_.at(column) = true; }
+    Datum datum();
+
+private:
+    TupleDesc desc_;
+    std::vector<Datum> values_;
+    std::vector<char> nulls_;  // char, not bool: vector<bool> has no data()
+};
+
+class SetResult {
+public:
+    explicit SetResult(FunctionCallInfo fcinfo);  // materialized SRF (InitMaterializedSRF)
+    int columns() const { return natts_; }
+    void add(const std::vector<Datum>& values, const std::vector<char>& nulls);
+    // Appends every row of `rows`, whose columns must be those of the result.
+    void add_rows(const Rows& rows);
+    Datum done() { return Datum(0); }
+
+private:
+    FunctionCallInfo fcinfo_;
+    int natts_;
+};
+
+// Arrays built in the current memory context.
+Datum uuid_array_datum(const std::vector<pg_uuid_t>& ids);
+Datum text_array_datum(const std::vector<std::string>& items);
+
+}  // namespace ce::pg

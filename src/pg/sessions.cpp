@@ -1,0 +1,362 @@
+// Edit sessions and presence (src/sql/60_sessions.sql, docs/reference/sessions.md):
+// open_session, touch_session, close_session, cleanup_inactive_sessions,
+// open_file, close_file, file_editors, project_sessions, and the session check
+// every other capability uses.
+#include "pg/sessions.hpp"
+
+#include "pg/feed.hpp"
+#include "pg/file_head.hpp"
+#include "pg/guc.hpp"
+#include "pg/locks.hpp"
+#include "pg/results.hpp"
+
+namespace ce::pg {
+
+SessionInfo use_session(ApiCall& call, const pg_uuid_t& session_id, SessionUse use, bool touch, bool allow_closed,
+                        bool lock_row) {
+#define CE_SESSION_QUERY                                                                              \
+    "SELECT s.project_id, s.user_id, s.role::oid, s.status, s.last_active_at < now() - interval '1 second', " \
+    "       s.last_active_at < now() - make_interval(secs => $2) "                                   \
+    "FROM concurrent_edit.edit_sessions s WHERE s.id = $1"
+    static Statement q(CE_SESSION_QUERY, {UUIDOID, INT4OID});
+    static Statement q_lock(CE_SESSION_QUERY " FOR UPDATE", {UUIDOID, INT4OID});
+#undef CE_SESSION_QUERY
+    static Statement q_touch(
+        "UPDATE concurrent_edit.edit_sessions SET last_active_at = now(), status = 'active' "
+        "WHERE project_id = $1 AND id = $2",
+        {UUIDOID, UUIDOID});
+    std::string sid = uuid_to_string(session_id);
+    SessionInfo s;
+    bool stale_activity, timed_out;
+    {
+        Rows r = (lock_row ? q_lock : q).run(call.spi(), {uuid_datum(session_id), Int32GetDatum(guc_session_close_s)});
+        if (r.empty())
+            throw SqlError(CE_ERRCODE_SESSION_INVALID, "session " + sid + " does not exist",
+                           "{\"session_id\": \"" + sid + "\"}");
+        s.id = session_id;
+        s.project_id = r.uuid(0, 0);
+        s.user_id = r.uuid(0, 1);
+        s.role = r.oid(0, 2);
+        s.status = r.text(0, 3);
+        stale_activity = r.boolean(0, 4);
+        timed_out = r.boolean(0, 5);
+    }
+    // Whose session: its role (or a role with its privileges), or an admin of the project.
+    Oid caller = call.caller(), owner = s.role;
+    bool own = pg_call([caller, owner] { return has_privs_of_role(caller, owner); });
+    Right needed = use == SessionUse::act ? Right::write : use == SessionUse::read ? Right::read : Right::none;
+    Right has = (own && needed == Right::none) ? Right::none : call.right(s.project_id);
+    if (!own && !(has >= Right::admin))
+        throw_access_denied(caller, &s.project_id, Right::admin, has, "session " + sid + " belongs to another role");
+    if (!(has >= needed)) throw_access_denied(caller, &s.project_id, needed, has);
+    if (!allow_closed) {
+        if (s.status != "closed" && timed_out)
+            throw SqlError(CE_ERRCODE_SESSION_INVALID, "session " + sid + " timed out",
+                           "{\"session_id\": \"" + sid + "\", \"status\": \"" + s.status + "\"}",
+                           "It was inactive for longer than concurrent_edit.session_close_timeout; open a new session.");
+        if (s.status == "closed")
+            throw SqlError(CE_ERRCODE_SESSION_INVALID, "session " + sid + " is closed",
+                           "{\"session_id\": \"" + sid + "\", \"status\": \"closed\"}",
+                           "Open a new session with open_session().");
+    }
+    // Activity keeps the session active; written at most once a second.
+    if (touch && s.status != "closed" && (stale_activity || s.status != "active")) {
+        q_touch.run(call.spi(), {uuid_datum(s.project_id), uuid_datum(session_id)});
+        s.status = "active";
+    }
+    return s;
+}
+
+void require_same_project(const SessionInfo& s, const pg_uuid_t& file_id, const pg_uuid_t& project_id) {
+    if (uuid_eq(s.project_id, project_id)) return;
+    throw SqlError(CE_ERRCODE_SESSION_INVALID,
+                   "session " + uuid_to_string(s.id) + " belongs to another project than file " +
+                       uuid_to_string(file_id),
+                   "{\"session_id\": " + json_uuid(s.id) + ", \"session_project_id\": " + json_uuid(s.project_id) +
+                       ", \"file_id\": " + json_uuid(file_id) + ", \"project_id\": " + json_uuid(project_id) + "}");
+}
+
+pg_uuid_t resolve_author(ApiCall& call, const UuidArg& author, const UuidArg& session, const pg_uuid_t& project_id) {
+    if (!session.null) {
+        SessionInfo s = use_session(call, session.value, SessionUse::act, true);
+        if (!uuid_eq(s.project_id, project_id))
+            throw SqlError(CE_ERRCODE_SESSION_INVALID, "session " + uuid_to_string(s.id) + " belongs to another project",
+                           "{\"session_id\": " + json_uuid(s.id) + ", \"session_project_id\": " +
+                               json_uuid(s.project_id) + ", \"project_id\": " + json_uuid(project_id) + "}");
+        if (!author.null && !uuid_eq(author.value, s.user_id))
+            throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE,
+                           "author does not match the user of session " + uuid_to_string(session.value),
+                           "{\"author\": \"" + uuid_to_string(author.value) + "\", \"session_user_id\": \"" +
+                               uuid_to_string(s.user_id) + "\"}",
+                           "Pass either the session (the author is its user) or the author.");
+        return s.user_id;
+    }
+    if (author.null)
+        throw SqlError(ERRCODE_NULL_VALUE_NOT_ALLOWED, "an author or a session_id is required", {},
+                       "Every version records who wrote it.");
+    return author.value;
+}
+
+}  // namespace ce::pg
+
+using namespace ce::pg;
+
+namespace {
+
+void session_event(Spi& spi, const char* event, const SessionInfo& s, const pg_uuid_t& file = {},
+                   const std::string& path = {}) {
+    queue_change(spi, file_event(event, s.project_id, file, s.id, s.user_id, path, 0, ""));
+}
+
+}  // namespace
+
+// open_session(user_id uuid, project_id uuid, sandbox_id text DEFAULT NULL, metadata jsonb DEFAULT '{}') RETURNS uuid
+CE_FUNCTION(ce_open_session) {
+    if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+        throw SqlError(ERRCODE_NULL_VALUE_NOT_ALLOWED, "user_id and project_id must not be NULL",
+                       "{\"arguments\": [\"user_id\", \"project_id\"]}");
+    pg_uuid_t user = uuid_arg(fcinfo, 0).value;
+    pg_uuid_t project = uuid_arg(fcinfo, 1).value;
+    TextArg sandbox = text_arg(fcinfo, 2, "sandbox_id", 4 * 200, true);
+    if (!sandbox.isnull) {
+        int chars = pg_call([&sandbox] { return pg_mbstrlen_with_len(sandbox.data, static_cast<int>(sandbox.len)); });
+        if (chars < 1 || chars > 200)
+            throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "sandbox_id must have 1 to 200 characters",
+                           "{\"argument\": \"sandbox_id\", \"characters\": " + std::to_string(chars) + "}");
+    }
+    Datum metadata = 0;
+    bool has_metadata = PG_NARGS() > 3 && !PG_ARGISNULL(3);
+    if (has_metadata) {
+        Datum d = PG_GETARG_DATUM(3);
+        Size raw = toast_raw_datum_size(d) - VARHDRSZ;
+        if (raw > 64 * 1024) throw_too_large("metadata", raw, 64 * 1024);
+        bool object = pg_call([d, &metadata] {
+            Jsonb* jb = DatumGetJsonbP(d);
+            metadata = PointerGetDatum(jb);
+            return JB_ROOT_IS_OBJECT(jb);
+        });
+        if (!object)
+            throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "metadata must be a JSON object",
+                           "{\"argument\": \"metadata\"}");
+    }
+    ApiCall call;
+    call.require(project, Right::write);
+    static Statement ins(
+        "INSERT INTO concurrent_edit.edit_sessions (project_id, user_id, role, sandbox_id, metadata) "
+        "VALUES ($1, $2, $3, $4, coalesce($5, '{}'::jsonb)) RETURNING id",
+        {UUIDOID, UUIDOID, OIDOID, TEXTOID, JSONBOID});
+    std::string nulls = "   ";
+    nulls += sandbox.isnull ? 'n' : ' ';
+    nulls += has_metadata ? ' ' : 'n';
+    pg_uuid_t sid = ins.run(call.spi(), {uuid_datum(project), uuid_datum(user), ObjectIdGetDatum(call.caller()),
+                                         sandbox.isnull ? Datum(0) : text_datum(sandbox.view()), metadata},
+                            nulls)
+                        .uuid(0, 0);
+    SessionInfo s;
+    s.id = sid;
+    s.project_id = project;
+    s.user_id = user;
+    session_event(call.spi(), "session_joined", s);
+    call.finish();
+    return uuid_datum(sid);
+}
+
+// touch_session(session_id uuid) RETURNS text: heartbeat, returns the status.
+CE_FUNCTION(ce_touch_session) {
+    pg_uuid_t session = uuid_required(fcinfo, 0, "session_id");
+    ApiCall call;
+    SessionInfo s = use_session(call, session, SessionUse::manage, true);
+    call.finish();
+    return text_datum(s.status);
+}
+
+namespace {
+
+// Closes one session: releases its locks, closes its files, optionally drops its
+// drafts, records session_left. The session row is locked by the caller.
+void close_one(Spi& spi, const SessionInfo& s, bool discard_drafts) {
+    static Statement files("DELETE FROM concurrent_edit.session_files f WHERE f.project_id = $1 AND f.session_id = $2",
+                           {UUIDOID, UUIDOID});
+    static Statement drafts(
+        "DELETE FROM concurrent_edit.pending_changes p WHERE p.project_id = $1 AND p.session_id = $2",
+        {UUIDOID, UUIDOID});
+    static Statement close(
+        "UPDATE concurrent_edit.edit_sessions SET status = 'closed', closed_at = now() "
+        "WHERE project_id = $1 AND id = $2",
+        {UUIDOID, UUIDOID});
+    release_session_locks(spi, s.id);
+    files.run(spi, {uuid_datum(s.project_id), uuid_datum(s.id)});
+    if (discard_drafts) drafts.run(spi, {uuid_datum(s.project_id), uuid_datum(s.id)});
+    close.run(spi, {uuid_datum(s.project_id), uuid_datum(s.id)});
+    session_event(spi, "session_left", s);
+}
+
+}  // namespace
+
+// close_session(session_id uuid, discard_drafts boolean DEFAULT false) RETURNS boolean
+CE_FUNCTION(ce_close_session) {
+    pg_uuid_t session = uuid_required(fcinfo, 0, "session_id");
+    bool discard = bool_arg(fcinfo, 1, false);
+    ApiCall call;
+    SessionInfo s = use_session(call, session, SessionUse::manage, false, true, true);
+    bool closed = s.status != "closed";
+    if (closed) close_one(call.spi(), s, discard);
+    call.finish();
+    return BoolGetDatum(closed);
+}
+
+// cleanup_inactive_sessions() RETURNS integer (administrators; the worker runs it)
+CE_FUNCTION(ce_cleanup_inactive_sessions) {
+    ApiCall call;
+    call.require_on_all(Right::admin);
+    int32 n = cleanup_inactive_sessions(call.spi());
+    call.finish();
+    return Int32GetDatum(n);
+}
+
+namespace ce::pg {
+
+int32 cleanup_inactive_sessions(Spi& spi) {
+    static Statement dead(
+        "SELECT s.project_id, s.id, s.user_id FROM concurrent_edit.edit_sessions s "
+        "WHERE s.status <> 'closed' AND s.last_active_at < now() - make_interval(secs => $1) "
+        "ORDER BY s.project_id, s.id FOR UPDATE SKIP LOCKED",
+        {INT4OID});
+    static Statement idle(
+        "UPDATE concurrent_edit.edit_sessions s SET status = 'idle' "
+        "WHERE s.status = 'active' AND s.last_active_at < now() - make_interval(secs => $1) "
+        "RETURNING s.project_id, s.id, s.user_id",
+        {INT4OID});
+    std::vector<SessionInfo> to_close, went_idle;
+    auto collect = [](const Rows& r, std::vector<SessionInfo>& out) {
+        for (uint64 i = 0; i < r.size(); ++i) {
+            SessionInfo s;
+            s.project_id = r.uuid(i, 0);
+            s.id = r.uuid(i, 1);
+            s.user_id = r.uuid(i, 2);
+            out.push_back(s);
+        }
+    };
+    collect(dead.run(spi, {Int32GetDatum(guc_session_close_s)}), to_close);
+    for (const SessionInfo& s : to_close) {
+        check_interrupts();
+        close_one(spi, s, false);
+    }
+    collect(idle.run(spi, {Int32GetDatum(guc_session_idle_s)}), went_idle);
+    for (const SessionInfo& s : went_idle) session_event(spi, "session_idle", s);
+    return static_cast<int32>(to_close.size() + went_idle.size());
+}
+
+}  // namespace ce::pg
+
+// open_file(session_id uuid, file_id uuid) RETURNS SETOF presence_warning
+CE_FUNCTION(ce_open_file) {
+    pg_uuid_t session = uuid_required(fcinfo, 0, "session_id");
+    pg_uuid_t file = uuid_required(fcinfo, 1, "file_id");
+    ApiCall call;
+    SessionInfo s = use_session(call, session, SessionUse::act, true);
+    FileHead f = find_file(call.spi(), file);
+    require_same_project(s, file, f.project_id);
+    static Statement ins(
+        "INSERT INTO concurrent_edit.session_files (project_id, session_id, file_id) VALUES ($1, $2, $3) "
+        "ON CONFLICT DO NOTHING RETURNING 1",
+        {UUIDOID, UUIDOID, UUIDOID});
+    if (ins.run(call.spi(), {uuid_datum(f.project_id), uuid_datum(s.id), uuid_datum(file)}).size() > 0)
+        session_event(call.spi(), "file_opened", s, file, f.normalized_path);
+    static Statement warnings(
+        "SELECT w.kind, w.message, w.session_id, w.user_id, w.since, w.until FROM ("
+        "  SELECT 0 AS k, 'deleted'::text AS kind, 'the file was deleted'::text AS message, NULL::uuid AS session_id, "
+        "         f.deleted_by AS user_id, f.deleted_at AS since, NULL::timestamptz AS until "
+        "  FROM concurrent_edit.files f WHERE f.project_id = $1 AND f.id = $2 AND f.deleted_at IS NOT NULL "
+        "  UNION ALL "
+        "  SELECT 1, 'locked', 'the file is locked exclusively by another session', l.session_id, l.holder, "
+        "         l.acquired_at, l.expires_at "
+        "  FROM concurrent_edit.file_locks l "
+        "  WHERE l.project_id = $1 AND l.file_id = $2 AND l.session_id <> $3 "
+        "    AND l.lock_type = 'exclusive' AND l.expires_at > clock_timestamp() "
+        "  UNION ALL "
+        "  SELECT 2, 'unsaved_changes', 'another session has unsaved changes to the file', p.session_id, o.user_id, "
+        "         p.updated_at, NULL::timestamptz "
+        "  FROM concurrent_edit.pending_changes p "
+        "  JOIN concurrent_edit.edit_sessions o ON o.project_id = p.project_id AND o.id = p.session_id "
+        "  WHERE p.project_id = $1 AND p.file_id = $2 AND p.session_id <> $3 AND o.status <> 'closed') w "
+        "ORDER BY w.k, w.since, w.session_id",
+        {UUIDOID, UUIDOID, UUIDOID});
+    SetResult result(fcinfo);
+    result.add_rows(warnings.run(call.spi(), {uuid_datum(f.project_id), uuid_datum(file), uuid_datum(s.id)}));
+    call.finish();
+    return result.done();
+}
+
+// close_file(session_id uuid, file_id uuid) RETURNS boolean
+CE_FUNCTION(ce_close_file) {
+    pg_uuid_t session = uuid_required(fcinfo, 0, "session_id");
+    pg_uuid_t file = uuid_required(fcinfo, 1, "file_id");
+    ApiCall call;
+    SessionInfo s = use_session(call, session, SessionUse::manage, false, true);
+    static Statement del(
+        "DELETE FROM concurrent_edit.session_files x USING concurrent_edit.files f "
+        "WHERE x.project_id = $1 AND x.session_id = $2 AND x.file_id = $3 "
+        "  AND f.project_id = x.project_id AND f.id = x.file_id RETURNING f.normalized_path",
+        {UUIDOID, UUIDOID, UUIDOID});
+    std::string path;
+    bool closed;
+    {
+        Rows r = del.run(call.spi(), {uuid_datum(s.project_id), uuid_datum(s.id), uuid_datum(file)});
+        closed = !r.empty();
+        if (closed) path = r.text(0, 0);
+    }
+    if (closed) session_event(call.spi(), "file_closed", s, file, path);
+    call.finish();
+    return BoolGetDatum(closed);
+}
+
+// file_editors(file_id uuid) RETURNS SETOF file_editor
+CE_FUNCTION(ce_file_editors) {
+    pg_uuid_t file = uuid_required(fcinfo, 0, "file_id");
+    ApiCall call;
+    FileHead f = find_file(call.spi(), file);
+    call.require(f.project_id, Right::read);
+    static Statement q(
+        "SELECT s.id, s.user_id, s.sandbox_id, s.status, o.opened_at, s.last_active_at, "
+        "       EXISTS (SELECT 1 FROM concurrent_edit.pending_changes p "
+        "               WHERE p.project_id = o.project_id AND p.session_id = s.id AND p.file_id = o.file_id), "
+        "       (SELECT l.lock_type FROM concurrent_edit.file_locks l "
+        "         WHERE l.project_id = o.project_id AND l.session_id = s.id AND l.file_id = o.file_id "
+        "           AND l.expires_at > clock_timestamp()) "
+        "FROM concurrent_edit.session_files o "
+        "JOIN concurrent_edit.edit_sessions s ON s.project_id = o.project_id AND s.id = o.session_id "
+        "WHERE o.project_id = $1 AND o.file_id = $2 AND s.status <> 'closed' "
+        "ORDER BY o.opened_at, s.id",
+        {UUIDOID, UUIDOID});
+    SetResult result(fcinfo);
+    result.add_rows(q.run(call.spi(), {uuid_datum(f.project_id), uuid_datum(file)}, {}, true));
+    call.finish();
+    return result.done();
+}
+
+// project_sessions(project_id uuid) RETURNS SETOF session_info
+CE_FUNCTION(ce_project_sessions) {
+    pg_uuid_t project = uuid_required(fcinfo, 0, "project_id");
+    ApiCall call;
+    call.require(project, Right::read);
+    static Statement q(
+        "SELECT s.id, s.user_id, s.sandbox_id, s.status, s.created_at, s.last_active_at, "
+        "       (SELECT count(*)::integer FROM concurrent_edit.session_files o "
+        "         WHERE o.project_id = s.project_id AND o.session_id = s.id), "
+        "       (SELECT count(*)::integer FROM concurrent_edit.pending_changes p "
+        "         WHERE p.project_id = s.project_id AND p.session_id = s.id), "
+        "       coalesce(l.locks, 0), s.metadata "
+        "FROM concurrent_edit.edit_sessions s "
+        // The project's locks counted once (file_locks is keyed by project and file).
+        "LEFT JOIN (SELECT l.session_id, count(*)::integer AS locks FROM concurrent_edit.file_locks l "
+        "           WHERE l.project_id = $1 AND l.expires_at > clock_timestamp() GROUP BY l.session_id) l "
+        "       ON l.session_id = s.id "
+        "WHERE s.project_id = $1 AND s.status <> 'closed' "
+        "ORDER BY s.created_at, s.id",
+        {UUIDOID});
+    SetResult result(fcinfo);
+    result.add_rows(q.run(call.spi(), {uuid_datum(project)}, {}, true));
+    call.finish();
+    return result.done();
+}

@@ -1,0 +1,41 @@
+// Edit sessions: the check every call that names a session makes, and the author
+// of a change. A session belongs to the role that opened it: another role may use
+// it only with admin on its project.
+#pragma once
+
+#include <string>
+
+#include "pg/api.hpp"
+
+namespace ce::pg {
+
+struct SessionInfo {
+    pg_uuid_t id{}, project_id{}, user_id{};
+    Oid role = InvalidOid;
+    std::string status;
+};
+
+enum class SessionUse {
+    act,     // write, drafts, locks, presence: write right on its project, and its role or admin
+    manage,  // touch, close: its role or admin
+    read,    // session_drafts: read right, and its role or admin
+};
+
+// The session, checked for `use` by the caller: VC005 when it does not exist, is
+// closed (unless `allow_closed`) or timed out; 42501 when it belongs to another
+// role and the caller is not admin of its project. `touch` records activity (at
+// most once a second; an idle session becomes active).
+SessionInfo use_session(ApiCall& call, const pg_uuid_t& session_id, SessionUse use, bool touch,
+                        bool allow_closed = false, bool lock_row = false);
+// VC005 unless the session works on the file's project.
+void require_same_project(const SessionInfo& s, const pg_uuid_t& file_id, const pg_uuid_t& project_id);
+
+// The author of a change: the session's user when a session is given (an explicit
+// author must then match it), else `author` (22004 when neither is given).
+pg_uuid_t resolve_author(ApiCall& call, const UuidArg& author, const UuidArg& session, const pg_uuid_t& project_id);
+
+// Moves sessions inactive for session_idle_timeout to idle and closes those
+// inactive for session_close_timeout. Returns how many changed. Owner's context.
+int32 cleanup_inactive_sessions(Spi& spi);
+
+}  // namespace ce::pg

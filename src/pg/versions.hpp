@@ -1,0 +1,34 @@
+// The versions of a file (file_versions): reading one, finding a base, and
+// appending the next one. A floor below write, conflicts, drafts and files.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "pg/file_head.hpp"
+
+namespace ce::pg {
+
+struct VersionText {
+    std::string content;
+    std::string hash;
+};
+
+// The content of one version, or nullopt when it does not exist (any more).
+std::optional<VersionText> fetch_version(Spi& spi, const pg_uuid_t& project_id, const pg_uuid_t& file_id,
+                                         int32 version);
+// The newest version whose content has this hash (the base named by an ETag).
+std::optional<int32> version_with_hash(Spi& spi, const FileHead& h, const std::string& hash);
+// The newest version whose clock the given clock dominates (the base of an offline edit).
+std::optional<int32> version_dominated_by(Spi& spi, const FileHead& h, const std::string& clock);
+
+// Appends version head+1 with this content, moves the head and queues the
+// "version" event. Its vector clock is the head's clock merged with
+// `client_clock` (if any), incremented for the writing actor (the session, else
+// the author). Returns the new version; *clock_out receives its clock text.
+int32 append_version(Spi& spi, const FileHead& h, std::string_view content, const std::string& hash,
+                     const pg_uuid_t& author, const pg_uuid_t& session_id, const std::string* client_clock = nullptr,
+                     std::string* clock_out = nullptr);
+
+}  // namespace ce::pg

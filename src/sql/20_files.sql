@@ -1,0 +1,160 @@
+-- Files: the file rows and their versions, and the functions that create, read,
+-- rename and delete files (docs/reference/files.md, src/pg/files.cpp).
+--
+-- The data model: every table carries project_id and every primary and unique key
+-- starts with it, so all tables can be distributed by project_id and colocated
+-- (Citus). Session ids are uuid everywhere. Fixes over the seed schema: shared
+-- locks can have several holders (the seed's UNIQUE(file_id) allowed one lock per
+-- file); session_id is a uuid; enumerated columns have CHECKs; NOT NULL
+-- timestamps; a file's live path is unique per project.
+--
+-- The API functions are SECURITY INVOKER C functions: each checks the caller's
+-- right on the project it touches (docs/security.md) and runs its fixed
+-- statements on these tables in the extension owner's context. Applications have
+-- no privilege on the tables themselves.
+
+CREATE TABLE concurrent_edit.files (
+    project_id      uuid        NOT NULL,
+    id              uuid        NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
+    path            text        NOT NULL,
+    normalized_path text        NOT NULL
+        GENERATED ALWAYS AS (concurrent_edit.normalize_path(path)) STORED,
+    head_version    integer     NOT NULL DEFAULT 1,
+    head_hash       text        NOT NULL,
+    head_clock      concurrent_edit.vclock,
+    deleted_at      timestamptz,
+    deleted_by      uuid,
+    created_by      uuid        NOT NULL,
+    created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    updated_by      uuid        NOT NULL,
+    updated_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT files_pkey PRIMARY KEY (project_id, id),
+    CONSTRAINT files_head_version_check CHECK (head_version >= 1),
+    CONSTRAINT files_head_hash_check CHECK (head_hash ~ '^[0-9a-f]{64}$'),
+    CONSTRAINT files_deleted_check CHECK ((deleted_at IS NULL) = (deleted_by IS NULL))
+);
+COMMENT ON TABLE concurrent_edit.files IS
+    'One row per file: its path and head (latest) version. Writers of a file serialize on this row. Rows are soft-deleted (deleted_at) so history stays readable.';
+COMMENT ON COLUMN concurrent_edit.files.project_id IS 'Project (tenant) the file belongs to; distribution key.';
+COMMENT ON COLUMN concurrent_edit.files.id IS 'File id, referenced by every API call.';
+COMMENT ON COLUMN concurrent_edit.files.path IS 'Path as the client spelled it.';
+COMMENT ON COLUMN concurrent_edit.files.normalized_path IS 'normalize_path(path); unique per project among live files.';
+COMMENT ON COLUMN concurrent_edit.files.head_version IS 'Latest version number (file_versions.version).';
+COMMENT ON COLUMN concurrent_edit.files.head_hash IS 'content_hash of the head version: the ETag for expected_hash.';
+COMMENT ON COLUMN concurrent_edit.files.head_clock IS 'Vector clock of the head version (a copy of its file_versions.vector_clock).';
+COMMENT ON COLUMN concurrent_edit.files.deleted_at IS 'When the file was deleted; NULL while live.';
+COMMENT ON COLUMN concurrent_edit.files.deleted_by IS 'Who deleted the file.';
+COMMENT ON COLUMN concurrent_edit.files.created_by IS 'Author of version 1.';
+COMMENT ON COLUMN concurrent_edit.files.created_at IS 'When the file was created.';
+COMMENT ON COLUMN concurrent_edit.files.updated_by IS 'Author of the latest change (last_modified_by in errors).';
+COMMENT ON COLUMN concurrent_edit.files.updated_at IS 'Time of the latest change (last_modified_at in errors).';
+CREATE UNIQUE INDEX files_live_path_key
+    ON concurrent_edit.files (project_id, normalized_path) WHERE deleted_at IS NULL;
+COMMENT ON INDEX concurrent_edit.files_live_path_key IS 'At most one live file per normalized path in a project.';
+CREATE INDEX files_id_idx ON concurrent_edit.files (id);
+COMMENT ON INDEX concurrent_edit.files_id_idx IS 'Lookup of a file by id alone (API calls name the file, not the project).';
+-- pg_dump / pg_restore keep the rows of every user-data table.
+SELECT pg_catalog.pg_extension_config_dump('concurrent_edit.files', '');
+CREATE TABLE concurrent_edit.file_versions (
+    project_id   uuid        NOT NULL,
+    file_id      uuid        NOT NULL,
+    version      integer     NOT NULL,
+    content      text        NOT NULL,
+    content_hash text        NOT NULL,
+    created_by   uuid        NOT NULL,
+    created_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    session_id   uuid,
+    vector_clock concurrent_edit.vclock,
+    CONSTRAINT file_versions_pkey PRIMARY KEY (project_id, file_id, version),
+    CONSTRAINT file_versions_file_fkey FOREIGN KEY (project_id, file_id)
+        REFERENCES concurrent_edit.files (project_id, id) ON DELETE CASCADE,
+    CONSTRAINT file_versions_version_check CHECK (version >= 1),
+    CONSTRAINT file_versions_content_hash_check CHECK (content_hash ~ '^[0-9a-f]{64}$')
+);
+COMMENT ON TABLE concurrent_edit.file_versions IS
+    'Immutable history: the full content of every version of every file. The base of every three-way merge comes from here.';
+COMMENT ON COLUMN concurrent_edit.file_versions.project_id IS 'Project of the file; distribution key.';
+COMMENT ON COLUMN concurrent_edit.file_versions.file_id IS 'The file.';
+COMMENT ON COLUMN concurrent_edit.file_versions.version IS 'Version number, 1 for the first, unique per file.';
+COMMENT ON COLUMN concurrent_edit.file_versions.content IS 'Full text of this version.';
+COMMENT ON COLUMN concurrent_edit.file_versions.content_hash IS 'content_hash(content): lowercase hex SHA-256.';
+COMMENT ON COLUMN concurrent_edit.file_versions.created_by IS 'Author of this version.';
+COMMENT ON COLUMN concurrent_edit.file_versions.created_at IS 'When this version was written.';
+COMMENT ON COLUMN concurrent_edit.file_versions.session_id IS 'Edit session that wrote it, if any.';
+COMMENT ON COLUMN concurrent_edit.file_versions.vector_clock IS 'Vector clock of this version.';
+CREATE INDEX file_versions_created_at_idx ON concurrent_edit.file_versions (created_at);
+COMMENT ON INDEX concurrent_edit.file_versions_created_at_idx IS 'History retention and time-ordered listings.';
+SELECT pg_catalog.pg_extension_config_dump('concurrent_edit.file_versions', '');
+
+CREATE TYPE concurrent_edit.read_result AS (
+    content      text,
+    version      integer,
+    content_hash text,
+    created_by   uuid,
+    created_at   timestamptz,
+    path         text,
+    deleted_at   timestamptz,
+    vector_clock concurrent_edit.vclock
+);
+COMMENT ON TYPE concurrent_edit.read_result IS 'Result of read(): a version of a file.';
+COMMENT ON COLUMN concurrent_edit.read_result.vector_clock IS 'Vector clock of the version (pass it as write(client_clock) to write from it offline).';
+COMMENT ON COLUMN concurrent_edit.read_result.content IS 'Text of the version.';
+COMMENT ON COLUMN concurrent_edit.read_result.version IS 'Version number.';
+COMMENT ON COLUMN concurrent_edit.read_result.content_hash IS 'content_hash(content), the ETag for write(expected_hash).';
+COMMENT ON COLUMN concurrent_edit.read_result.created_by IS 'Author of the version.';
+COMMENT ON COLUMN concurrent_edit.read_result.created_at IS 'When the version was written.';
+COMMENT ON COLUMN concurrent_edit.read_result.path IS 'Current path of the file.';
+COMMENT ON COLUMN concurrent_edit.read_result.deleted_at IS 'When the file was deleted; NULL while live.';
+CREATE FUNCTION concurrent_edit.create_file(project_id uuid, path text, content text, author uuid,
+                                            session_id uuid DEFAULT NULL, file_id uuid DEFAULT NULL)
+    RETURNS uuid
+    AS 'MODULE_PATHNAME', 'ce_create_file'
+    LANGUAGE C VOLATILE
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION concurrent_edit.create_file(uuid, text, text, uuid, uuid, uuid) IS
+    'Creates a file with version 1 and returns its id (file_id when the client chose one, e.g. an offline client). A live file at the same normalized path in the project is an error (VC003). With a session, the author is the session''s user.';
+CREATE FUNCTION concurrent_edit.read(file_id uuid, version integer DEFAULT NULL)
+    RETURNS SETOF concurrent_edit.read_result ROWS 1
+    AS 'MODULE_PATHNAME', 'ce_read'
+    LANGUAGE C STABLE
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION concurrent_edit.read(uuid, integer) IS
+    'Content and metadata of a version of a file (the head when version is NULL). Deleted files stay readable (deleted_at is set). Errors: VC007 unknown file, VC006 unknown version.';
+CREATE FUNCTION concurrent_edit.history(file_id uuid)
+    RETURNS TABLE (version integer, content_hash text, created_by uuid, created_at timestamptz,
+                   session_id uuid, bytes integer, is_head boolean, vector_clock concurrent_edit.vclock)
+    AS 'MODULE_PATHNAME', 'ce_history'
+    LANGUAGE C STABLE
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION concurrent_edit.history(uuid) IS
+    'Versions of a file, oldest first, without their content (use read(file_id, version)).';
+CREATE FUNCTION concurrent_edit.diff_versions(file_id uuid, from_version integer, to_version integer)
+    RETURNS text
+    AS 'MODULE_PATHNAME', 'ce_diff_versions'
+    LANGUAGE C STABLE
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION concurrent_edit.diff_versions(uuid, integer, integer) IS
+    'Unified diff between two versions of a file, labelled a/<path> and b/<path> (git apply and patch -p1 accept it).';
+CREATE FUNCTION concurrent_edit.delete_file(file_id uuid, author uuid DEFAULT NULL, session_id uuid DEFAULT NULL,
+                                            force boolean DEFAULT false, base_version integer DEFAULT NULL)
+    RETURNS TABLE (status text, version integer, open_sessions uuid[], draft_sessions uuid[])
+    AS 'MODULE_PATHNAME', 'ce_delete_file'
+    LANGUAGE C VOLATILE
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION concurrent_edit.delete_file(uuid, uuid, uuid, boolean, integer) IS
+    'Soft-deletes a file (history stays readable). When other sessions have it open or hold drafts of it, status is conflict and nothing is deleted unless force => true (then deleted, and the sessions are still reported). base_version, when given, must be the head (else VC001).';
+CREATE FUNCTION concurrent_edit.rename_file(file_id uuid, new_path text, author uuid DEFAULT NULL,
+                                            session_id uuid DEFAULT NULL)
+    RETURNS TABLE (path text, normalized_path text, old_path text)
+    AS 'MODULE_PATHNAME', 'ce_rename_file'
+    LANGUAGE C VOLATILE
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION concurrent_edit.rename_file(uuid, text, uuid, uuid) IS
+    'Moves a file to another path in its project. A live file at the target''s normalized path is a rename conflict (VC003, DETAIL names it); a deleted file cannot be renamed (VC002).';
+CREATE FUNCTION concurrent_edit.prune_history(file_id uuid, keep_versions integer DEFAULT 100)
+    RETURNS integer
+    AS 'MODULE_PATHNAME', 'ce_prune_history'
+    LANGUAGE C VOLATILE
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION concurrent_edit.prune_history(uuid, integer) IS
+    'History cleanup: deletes versions older than the newest keep_versions, except every version a draft or a recorded conflict needs as its base (those are protected by foreign keys as well). Returns how many were deleted.';

@@ -1,0 +1,121 @@
+-- Conflicts: every real conflict, and the conflict workflow
+-- (docs/reference/conflicts.md, src/pg/conflicts.cpp).
+
+CREATE TABLE concurrent_edit.conflict_history (
+    project_id     uuid        NOT NULL,
+    id             uuid        NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
+    file_id        uuid,
+    row_relation   text,
+    row_key        jsonb,
+    kind           text        NOT NULL DEFAULT 'content',
+    base_version   integer     NOT NULL,
+    ours_version   integer     NOT NULL,
+    theirs_version integer,
+    theirs_content text,
+    strategy       text        NOT NULL,
+    details        jsonb       NOT NULL DEFAULT '{}'::jsonb,
+    session_id     uuid,
+    created_by     uuid,
+    created_role   regrole,
+    created_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    resolved_by    uuid,
+    resolved_at    timestamptz,
+    resolution_version integer,
+    CONSTRAINT conflict_history_pkey PRIMARY KEY (project_id, id),
+    CONSTRAINT conflict_history_file_fkey FOREIGN KEY (project_id, file_id)
+        REFERENCES concurrent_edit.files (project_id, id) ON DELETE CASCADE,
+    -- Versions an open conflict needs for its merge stay available.
+    CONSTRAINT conflict_history_base_fkey FOREIGN KEY (project_id, file_id, base_version)
+        REFERENCES concurrent_edit.file_versions (project_id, file_id, version),
+    CONSTRAINT conflict_history_ours_fkey FOREIGN KEY (project_id, file_id, ours_version)
+        REFERENCES concurrent_edit.file_versions (project_id, file_id, version),
+    CONSTRAINT conflict_history_kind_check CHECK (kind IN ('content', 'delete', 'row')),
+    CONSTRAINT conflict_history_subject_check CHECK (
+        (kind <> 'row' AND file_id IS NOT NULL AND row_relation IS NULL AND row_key IS NULL)
+        OR (kind = 'row' AND file_id IS NULL AND row_relation IS NOT NULL AND row_key IS NOT NULL)),
+    CONSTRAINT conflict_history_strategy_check CHECK (strategy IN
+        ('merge', 'fail-fast', 'last-write-wins', 'first-write-wins', 'keep-both', 'timestamp', 'queue',
+         'trigger-merge')),
+    CONSTRAINT conflict_history_resolved_check CHECK ((resolved_at IS NULL) = (resolved_by IS NULL)),
+    CONSTRAINT conflict_history_theirs_check CHECK (theirs_version IS NOT NULL OR theirs_content IS NOT NULL OR kind <> 'content'),
+    CONSTRAINT conflict_history_details_check CHECK (pg_catalog.jsonb_typeof(details) = 'object')
+);
+COMMENT ON TABLE concurrent_edit.conflict_history IS
+    'Every real conflict: the base, ours (the head it met) and theirs (the proposed text), the conflict regions in details, and who resolved it and when.';
+COMMENT ON COLUMN concurrent_edit.conflict_history.project_id IS 'Project of the file; distribution key.';
+COMMENT ON COLUMN concurrent_edit.conflict_history.id IS 'Conflict id (returned by write() as conflict_id).';
+COMMENT ON COLUMN concurrent_edit.conflict_history.file_id IS 'File in conflict (NULL for a row conflict).';
+COMMENT ON COLUMN concurrent_edit.conflict_history.row_relation IS 'For a row conflict (kind row, OCC trigger in merge mode): the table, schema-qualified.';
+COMMENT ON COLUMN concurrent_edit.conflict_history.row_key IS 'For a row conflict: the primary key of the row (JSON object).';
+COMMENT ON COLUMN concurrent_edit.conflict_history.kind IS 'content (overlapping edits of a file), delete (a write to a deleted file) or row (a stale UPDATE under the OCC trigger that could not be merged).';
+COMMENT ON COLUMN concurrent_edit.conflict_history.base_version IS 'Common ancestor version (of the file, or of the row).';
+COMMENT ON COLUMN concurrent_edit.conflict_history.ours_version IS 'Head version the write met (of the file, or of the row).';
+COMMENT ON COLUMN concurrent_edit.conflict_history.theirs_version IS 'Version holding the other side, when it was stored as a version.';
+COMMENT ON COLUMN concurrent_edit.conflict_history.theirs_content IS 'The proposed text that could not be merged (not stored as a version).';
+COMMENT ON COLUMN concurrent_edit.conflict_history.strategy IS 'Strategy of the write that met the conflict.';
+COMMENT ON COLUMN concurrent_edit.conflict_history.details IS 'Conflict regions and other details (JSON object).';
+COMMENT ON COLUMN concurrent_edit.conflict_history.session_id IS 'Session of the conflicting write.';
+COMMENT ON COLUMN concurrent_edit.conflict_history.created_by IS 'Author of the conflicting write.';
+COMMENT ON COLUMN concurrent_edit.conflict_history.created_role IS 'Database role whose write met the conflict: it resolves or discards it with write access; any other role needs admin on the project.';
+COMMENT ON COLUMN concurrent_edit.conflict_history.created_at IS 'When the conflict was recorded.';
+COMMENT ON COLUMN concurrent_edit.conflict_history.resolved_by IS 'Who resolved it.';
+COMMENT ON COLUMN concurrent_edit.conflict_history.resolved_at IS 'When it was resolved; NULL while open.';
+COMMENT ON COLUMN concurrent_edit.conflict_history.resolution_version IS 'Version written by the resolution.';
+CREATE INDEX conflict_history_open_idx ON concurrent_edit.conflict_history (project_id, file_id)
+    WHERE resolved_at IS NULL;
+COMMENT ON INDEX concurrent_edit.conflict_history_open_idx IS 'Open conflicts of a file.';
+CREATE INDEX conflict_history_file_idx ON concurrent_edit.conflict_history (project_id, file_id, created_at);
+COMMENT ON INDEX concurrent_edit.conflict_history_file_idx IS 'Conflict history of a file, newest last.';
+CREATE INDEX conflict_history_id_idx ON concurrent_edit.conflict_history (id);
+COMMENT ON INDEX concurrent_edit.conflict_history_id_idx IS 'Lookup of a conflict by id alone (resolve_conflict).';
+SELECT pg_catalog.pg_extension_config_dump('concurrent_edit.conflict_history', '');
+CREATE TYPE concurrent_edit.conflict_info AS (
+    conflict_id        uuid,
+    file_id            uuid,
+    path               text,
+    kind               text,
+    base_version       integer,
+    ours_version       integer,
+    strategy           text,
+    conflicts          integer,
+    created_by         uuid,
+    created_at         timestamptz,
+    resolved_by        uuid,
+    resolved_at        timestamptz,
+    resolution_version integer,
+    details            jsonb,
+    row_relation       text,
+    row_key            jsonb
+);
+COMMENT ON TYPE concurrent_edit.conflict_info IS 'A row of list_conflicts().';
+COMMENT ON COLUMN concurrent_edit.conflict_info.row_relation IS 'For a row conflict: the table.';
+COMMENT ON COLUMN concurrent_edit.conflict_info.row_key IS 'For a row conflict: the row''s primary key.';
+COMMENT ON COLUMN concurrent_edit.conflict_info.conflict_id IS 'Conflict id (for resolve_conflict).';
+COMMENT ON COLUMN concurrent_edit.conflict_info.file_id IS 'File in conflict.';
+COMMENT ON COLUMN concurrent_edit.conflict_info.path IS 'Current path of the file (NULL for a row conflict).';
+COMMENT ON COLUMN concurrent_edit.conflict_info.kind IS 'content, delete or rename.';
+COMMENT ON COLUMN concurrent_edit.conflict_info.base_version IS 'Common ancestor version.';
+COMMENT ON COLUMN concurrent_edit.conflict_info.ours_version IS 'Head version the write met.';
+COMMENT ON COLUMN concurrent_edit.conflict_info.strategy IS 'Strategy of the conflicting write.';
+COMMENT ON COLUMN concurrent_edit.conflict_info.conflicts IS 'Number of conflict regions.';
+COMMENT ON COLUMN concurrent_edit.conflict_info.created_by IS 'Author of the conflicting write.';
+COMMENT ON COLUMN concurrent_edit.conflict_info.created_at IS 'When the conflict was recorded.';
+COMMENT ON COLUMN concurrent_edit.conflict_info.resolved_by IS 'Who resolved it.';
+COMMENT ON COLUMN concurrent_edit.conflict_info.resolved_at IS 'When it was resolved.';
+COMMENT ON COLUMN concurrent_edit.conflict_info.resolution_version IS 'Version written by the resolution.';
+COMMENT ON COLUMN concurrent_edit.conflict_info.details IS 'Regions and labels of the conflict (JSON).';
+CREATE FUNCTION concurrent_edit.list_conflicts(file_id uuid DEFAULT NULL, project_id uuid DEFAULT NULL,
+                                               include_resolved boolean DEFAULT false)
+    RETURNS SETOF concurrent_edit.conflict_info
+    AS 'MODULE_PATHNAME', 'ce_list_conflicts'
+    LANGUAGE C STABLE
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION concurrent_edit.list_conflicts(uuid, uuid, boolean) IS
+    'Conflicts of a file or of a project, oldest first; unresolved only unless include_resolved. Row conflicts (OCC trigger; project_id is the nil uuid unless enable_occ named a project column) are listed only to roles that may SELECT the table (checked for session_user).';
+CREATE FUNCTION concurrent_edit.resolve_conflict(conflict_id uuid, content text, resolved_by uuid)
+    RETURNS integer
+    AS 'MODULE_PATHNAME', 'ce_resolve_conflict'
+    LANGUAGE C VOLATILE
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION concurrent_edit.resolve_conflict(uuid, text, uuid) IS
+    'Writes the resolution of an open conflict on top of the current head (merging again if the head moved since the conflict), marks the conflict resolved by resolved_by, and returns the new version. VC008 if the conflict is unknown or already resolved; VC001 if the head moved and the resolution conflicts with it. A row conflict (OCC trigger) takes content NULL: it is resolved by updating the row, this only closes the record (returns NULL).';
