@@ -44,7 +44,13 @@ void relcache_changed(Datum, Oid relid) {
     }
 }
 
-void syscache_changed(Datum, int, uint32) { drop_cache(); }
+// A role was created, changed or dropped since the last look (starts true).
+bool roles_changed = true;
+
+void syscache_changed(Datum, int cache, uint32) {
+    drop_cache();
+    if (cache == AUTHOID) roles_changed = true;
+}
 
 void remember_grant_tables() {
     if (OidIsValid(grant_tables[0])) return;
@@ -155,6 +161,20 @@ void require_right(Spi& spi, Oid role, const pg_uuid_t& project, Right needed) {
 void require_right_on_all(Spi& spi, Oid role, Right needed) {
     Right has = right_on_all(spi, role);
     if (static_cast<int>(has) < static_cast<int>(needed)) throw_access_denied(role, nullptr, needed, has);
+}
+
+int64 drop_grants_of_dropped_roles(Spi& spi) {
+    if (!roles_changed) return 0;
+    static Statement q(
+        "WITH a AS (DELETE FROM concurrent_edit.project_access a "
+        "           WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.oid = a.role::oid) RETURNING 1), "
+        "g AS (DELETE FROM concurrent_edit.global_access g "
+        "      WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.oid = g.role::oid) RETURNING 1) "
+        "SELECT (SELECT count(*) FROM a) + (SELECT count(*) FROM g)",
+        {});
+    int64 n = q.run(spi, {}).int8(0, 0);
+    roles_changed = false;  // only once it worked: an error retries at the next run
+    return n;
 }
 
 void register_access_callbacks() {

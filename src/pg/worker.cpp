@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "pg/access.hpp"
 #include "pg/feed.hpp"
 #include "pg/guc.hpp"
 #include "pg/locks.hpp"
@@ -62,6 +63,7 @@ bool run_task(Task task) {
             } else {
                 cleanup_expired_locks(spi);
                 cleanup_inactive_sessions(spi);
+                drop_grants_of_dropped_roles(spi);
             }
             spi.finish();
             owner.leave();

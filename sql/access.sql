@@ -1,0 +1,145 @@
+-- Access per project: grants, refusals (42501 with a JSON DETAIL), sessions that
+-- belong to their role, conflicts of other roles, row-level security on the tables.
+\set VERBOSITY terse
+SET client_min_messages = warning;
+\i sql/include/helpers.sql
+\set p1 '''a1a1a1a1-0000-0000-0000-000000000001'''
+\set p2 '''a2a2a2a2-0000-0000-0000-000000000002'''
+\set alice '''aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa'''
+\set bob '''bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb'''
+
+CREATE ROLE regress_writer1;      -- write on P1
+CREATE ROLE regress_reader1;      -- read on P1
+CREATE ROLE regress_admin1;       -- admin on P1
+CREATE ROLE regress_app;          -- grant_access: write on every project
+CREATE ROLE regress_nobody;       -- PUBLIC's defaults only
+CREATE ROLE regress_team;         -- a group: its members have its rights
+CREATE ROLE regress_member IN ROLE regress_team;
+
+SELECT concurrent_edit.create_file(:p1, 'one.txt', E'a\nb\nc\n', :alice) AS f1 \gset
+SELECT concurrent_edit.create_file(:p2, 'two.txt', E'x\ny\n', :alice) AS f2 \gset
+SELECT concurrent_edit.grant_project(:p1, 'regress_writer1', 'write');
+SELECT concurrent_edit.grant_project(:p1, 'regress_reader1', 'read');
+SELECT concurrent_edit.grant_project(:p1, 'regress_admin1', 'admin');
+SELECT concurrent_edit.grant_project(:p2, 'regress_team', 'write');
+SELECT concurrent_edit.grant_access('regress_app');
+SELECT project_id = :p1 AS p1, role, rights FROM concurrent_edit.project_access(:p1) ORDER BY role::text;
+-- Granting again replaces; bad rights and unknown roles are refused.
+SELECT concurrent_edit.grant_project(:p1, 'regress_reader1', 'read');
+SELECT pg_temp.try(format('SELECT concurrent_edit.grant_project(%L, %L, %L)', :p1, 'regress_reader1', 'owner'));
+SELECT pg_temp.try(format('SELECT concurrent_edit.grant_project(%L, %L, %L)', :p1, 'no_such_role', 'read'));
+SELECT pg_temp.try(format('SELECT concurrent_edit.grant_project(NULL, %L, %L)', 'regress_reader1', 'read'));
+
+-- A role with write on P1 reads and writes P1's files...
+SET ROLE regress_writer1;
+SELECT concurrent_edit.has_project_right(:p1, 'write') AS w1, concurrent_edit.has_project_right(:p2) AS r2;
+SELECT content FROM concurrent_edit.read(:'f1');
+SELECT status, version FROM concurrent_edit.write(:'f1', E'a\nB\nc\n', 1, :alice);
+SELECT concurrent_edit.open_session(:bob, :p1) AS s1 \gset
+-- ... and gets 42501 with the project and the right it needs for P2's.
+SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.read(%L)', :'f2'));
+SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.write(%L, %L, 1, %L)', :'f2', 'z', :alice));
+SELECT pg_temp.try(format('SELECT concurrent_edit.create_file(%L, %L, %L, %L)', :p2, 'x.txt', 'x', :alice));
+SELECT pg_temp.try(format('SELECT concurrent_edit.open_session(%L, %L)', :bob, :p2));
+SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.changes_since(%L, 0)', :p2));
+SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.history(%L)', :'f2'));
+SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.lock_status(%L)', :'f2'));
+SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.project_sessions(%L)', :p2));
+SELECT d FROM pg_temp.error_detail(format('SELECT * FROM concurrent_edit.read(%L)', :'f2')) d;
+-- Administration needs admin.
+SELECT pg_temp.try(format('SELECT concurrent_edit.force_release_lock(%L, %L)', :'f1', 'x'));
+SELECT pg_temp.try(format('SELECT concurrent_edit.prune_history(%L, 1)', :'f1'));
+SELECT pg_temp.try(format('SELECT concurrent_edit.grant_project(%L, %L, %L)', :p1, 'regress_nobody', 'read'));
+SELECT pg_temp.try('SELECT concurrent_edit.cleanup_expired_locks()');
+SELECT pg_temp.try($$SELECT concurrent_edit.grant_access('regress_nobody')$$);
+RESET ROLE;
+
+-- A reader reads but does not write, open sessions or take locks.
+SET ROLE regress_reader1;
+SELECT version FROM concurrent_edit.read(:'f1');
+SELECT count(*) > 0 AS has_history FROM concurrent_edit.history(:'f1');
+SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.write(%L, %L, 2, %L)', :'f1', 'r', :alice));
+SELECT pg_temp.try(format('SELECT concurrent_edit.open_session(%L, %L)', :bob, :p1));
+RESET ROLE;
+
+-- Sessions belong to the role that opened them: another role with write on the
+-- project cannot write, lock, touch, close or read the drafts of it...
+SET ROLE regress_app;
+SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.write(%L, %L, 2, session_id => %L)', :'f1', 'w', :'s1'));
+SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.acquire_lock(%L, %L)', :'f1', :'s1'));
+SELECT pg_temp.try(format('SELECT concurrent_edit.release_lock(%L, %L)', :'f1', :'s1'));
+SELECT pg_temp.try(format('SELECT concurrent_edit.touch_session(%L)', :'s1'));
+SELECT pg_temp.try(format('SELECT concurrent_edit.close_session(%L)', :'s1'));
+SELECT pg_temp.try(format('SELECT concurrent_edit.save_draft(%L, %L, 2, %L)', :'s1', :'f1', 'd'));
+SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.session_drafts(%L)', :'s1'));
+SELECT d ->> 'needs' AS needs, d ->> 'reason' LIKE 'session % belongs to another role' AS reason
+FROM pg_temp.error_detail(format('SELECT concurrent_edit.touch_session(%L)', :'s1')) d;
+RESET ROLE;
+-- ... its own role can ...
+SET ROLE regress_writer1;
+SELECT lock_type FROM concurrent_edit.acquire_lock(:'f1', :'s1');
+SELECT concurrent_edit.save_draft(:'s1', :'f1', 2, E'a\nB\nc\nd\n') IS NOT NULL AS drafted;
+RESET ROLE;
+-- ... and an admin of the project can (force release, close).
+SET ROLE regress_admin1;
+SELECT concurrent_edit.release_lock(:'f1', :'s1') AS released_by_admin;
+SELECT concurrent_edit.close_session(:'s1') AS closed_by_admin;
+RESET ROLE;
+
+-- Conflicts: their own writer resolves them with write, others need admin.
+SET ROLE regress_writer1;
+SELECT status FROM concurrent_edit.write(:'f1', E'a\nW\nc\n', 1, :alice);
+SELECT conflict_id AS c1 FROM concurrent_edit.list_conflicts(:'f1') \gset
+RESET ROLE;
+SET ROLE regress_app;
+SELECT pg_temp.try(format('SELECT concurrent_edit.resolve_conflict(%L, %L, %L)', :'c1', 'r', :bob));
+RESET ROLE;
+SET ROLE regress_writer1;
+SELECT concurrent_edit.resolve_conflict(:'c1', E'a\nB and W\nc\n', :alice) AS resolved_version;
+RESET ROLE;
+
+-- Rights through role membership; revocation is seen at once.
+SET ROLE regress_member;
+SELECT status FROM concurrent_edit.write(:'f2', E'x\nY\n', 1, :bob);
+RESET ROLE;
+SELECT concurrent_edit.revoke_project(:p2, 'regress_team') AS revoked, concurrent_edit.revoke_project(:p2, 'regress_team') AS again;
+SET ROLE regress_member;
+SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.write(%L, %L, 2, %L)', :'f2', 'z', :bob));
+RESET ROLE;
+
+-- Nobody gets 42501 everywhere; the pure functions stay open to every role.
+SET ROLE regress_nobody;
+SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.read(%L)', :'f1'));
+SELECT pg_temp.try(format('SELECT concurrent_edit.open_session(%L, %L)', :bob, :p1));
+SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.project_access(%L)', :p1));
+SELECT count(*) AS grants_visible FROM concurrent_edit.project_access();
+SELECT clean FROM concurrent_edit.merge3(E'a\n', E'b\n', E'a\n');
+SELECT pg_temp.try('SELECT count(*) FROM concurrent_edit.files');
+RESET ROLE;
+
+-- Direct SELECTs: only rows of readable projects (row-level security).
+GRANT SELECT ON ALL TABLES IN SCHEMA concurrent_edit TO regress_reader1;
+SET ROLE regress_reader1;
+SELECT project_id = :p1 AS only_p1, count(*) FROM concurrent_edit.files WHERE project_id IN (:p1, :p2) GROUP BY 1;
+SELECT count(*) AS events_of_p2 FROM concurrent_edit.change_log WHERE project_id = :p2;
+SELECT count(*) AS row_images_visible FROM concurrent_edit.occ_row_versions;
+RESET ROLE;
+REVOKE SELECT ON ALL TABLES IN SCHEMA concurrent_edit FROM regress_reader1;
+
+-- Internal helpers are not executable by PUBLIC (trigger functions only fire as triggers).
+SELECT p.oid::regprocedure AS public_internal_helper
+FROM pg_proc p
+WHERE p.pronamespace = 'concurrent_edit'::regnamespace AND p.proname LIKE '\_%'
+  AND p.prorettype <> 'trigger'::regtype
+  AND has_function_privilege('public', p.oid, 'EXECUTE');
+-- No function of the extension is SECURITY DEFINER (docs/security.md lists none).
+SELECT p.oid::regprocedure AS security_definer FROM pg_proc p
+WHERE p.pronamespace = 'concurrent_edit'::regnamespace AND p.prosecdef;
+
+-- Clean up (the other tests share the database).
+SELECT concurrent_edit.revoke_access('regress_app');
+DELETE FROM concurrent_edit.project_access WHERE project_id IN (:p1, :p2);
+DELETE FROM concurrent_edit.conflict_history WHERE project_id IN (:p1, :p2);
+DELETE FROM concurrent_edit.edit_sessions WHERE project_id IN (:p1, :p2);
+DELETE FROM concurrent_edit.files WHERE project_id IN (:p1, :p2);
+DROP ROLE regress_writer1, regress_reader1, regress_admin1, regress_app, regress_nobody, regress_member, regress_team;

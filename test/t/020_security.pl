@@ -1,0 +1,215 @@
+# Attacks on the security model (docs/security.md). Roles: one without any grant
+# (mallory), one with write on project P1 (writer1), one with every project
+# (app), and a table owner (owner). Each attack must be refused, no code of theirs
+# may run as another role, and no attacker may end as superuser.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/../perl";
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use CETest;
+
+my $node = new_node('security', "shared_preload_libraries = 'concurrent_edit'\n");
+my $db = 'postgres';
+my $p1 = '11111111-1111-1111-1111-111111111111';
+my $p2 = '22222222-2222-2222-2222-222222222222';
+my $alice = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa';
+
+$node->safe_psql($db, qq{
+  CREATE EXTENSION concurrent_edit;
+  CREATE ROLE mallory LOGIN; CREATE ROLE writer1 LOGIN; CREATE ROLE app LOGIN; CREATE ROLE owner LOGIN;
+  -- An old-style database: everyone may create objects in public (the attacks plant theirs there).
+  GRANT CREATE ON SCHEMA public TO PUBLIC;
+  -- Every attack function records who it ran as.
+  CREATE TABLE public.ran_as (who name, what text);
+  GRANT INSERT, SELECT ON public.ran_as TO PUBLIC;
+  SELECT concurrent_edit.grant_project('$p1', 'writer1', 'write');
+  SELECT concurrent_edit.grant_access('app');
+});
+my $f1 = $node->safe_psql($db, "SELECT concurrent_edit.create_file('$p1', 'secret/plan.md', E'one\\ntwo\\n', '$alice')");
+my $f2 = $node->safe_psql($db, "SELECT concurrent_edit.create_file('$p2', 'other.md', E'x\\n', '$alice')");
+
+# Runs SQL as a role (its own login); returns (stdout, stderr).
+sub as_role {
+    my ($role, $sql) = @_;
+    my ($rc, $out, $err) = $node->psql($db, $sql, extra_params => ['-U', $role, '-v', 'VERBOSITY=verbose']);
+    return ($out, $err // '');
+}
+sub refused_like {
+    my ($role, $sql, $code, $name) = @_;
+    my ($out, $err) = as_role($role, $sql);
+    like($err, qr/ERROR:\s+$code/, "$name: refused with $code");
+}
+
+# The attack payload: a function that tries to make mallory superuser and records
+# the role it ran as.
+as_role('mallory', q{
+  CREATE FUNCTION public.become_superuser(what text) RETURNS boolean LANGUAGE plpgsql AS $$
+  BEGIN
+    INSERT INTO public.ran_as VALUES (current_user, what);
+    BEGIN
+      ALTER ROLE mallory SUPERUSER;
+    EXCEPTION WHEN OTHERS THEN NULL;
+    END;
+    RETURN true;
+  END $$;
+});
+
+# 1. Internal helpers: not executable by a role with PUBLIC's defaults. The
+#    historical one read a relation (even a TEMP view calling the caller's
+#    function) as the extension owner.
+my @helpers = split /\n/, $node->safe_psql($db, q{
+  SELECT p.oid::regprocedure FROM pg_proc p
+  WHERE p.pronamespace = 'concurrent_edit'::regnamespace AND p.proname LIKE '\_%'
+    AND p.prorettype <> 'trigger'::regtype ORDER BY 1});
+cmp_ok(scalar(@helpers), '>', 0, 'there are internal helpers to attack');
+for my $h (@helpers) {
+    my $ok = $node->safe_psql($db, "SELECT has_function_privilege('mallory', '$h', 'EXECUTE')");
+    is($ok, 'f', "internal helper $h is not executable by mallory");
+}
+as_role('mallory', q{CREATE TEMP VIEW v AS SELECT 1 AS id, 1 AS version, public.become_superuser('view') AS x});
+refused_like('mallory', q{CREATE TEMP VIEW v AS SELECT 1 AS id, public.become_superuser('view') AS x;
+                          SELECT concurrent_edit.occ_refresh_images('v')}, '42809', 'a view passed to occ_refresh_images');
+refused_like('mallory', q{CREATE TEMP VIEW v AS SELECT 1 AS id, 1 AS version, public.become_superuser('view') AS x;
+                          SELECT concurrent_edit.enable_occ('v')}, '42809', 'a view passed to enable_occ');
+refused_like('mallory', q{SELECT concurrent_edit.occ_refresh_images('public.ran_as')}, '42501',
+    'a table of another owner passed to occ_refresh_images');
+# Trigger functions are executable (CREATE TRIGGER needs it) but run as the caller:
+# attached to mallory's own table, the lock-cleanup trigger cannot touch the locks.
+as_role('mallory', q{CREATE TABLE public.mine (project_id uuid, id uuid)});
+refused_like('mallory', q{
+  CREATE TRIGGER t AFTER DELETE ON public.mine REFERENCING OLD TABLE AS gone FOR EACH STATEMENT
+    EXECUTE FUNCTION concurrent_edit._drop_locks_of_files();
+  INSERT INTO public.mine VALUES (gen_random_uuid(), gen_random_uuid());
+  DELETE FROM public.mine}, '42501', 'a trigger function attached to an attacker table');
+
+# 2. A caller-defined cast met while a row is converted (to_jsonb runs it): in
+#    enable_occ's capture and in the trigger on every later UPDATE. (to_jsonb uses
+#    a type's cast to json for user-defined scalar types such as enums.)
+as_role('mallory', q{
+  CREATE TYPE public.evil AS ENUM ('a', 'b');
+  CREATE FUNCTION public.evil_json(public.evil) RETURNS json LANGUAGE plpgsql AS $$
+  BEGIN PERFORM public.become_superuser('cast'); RETURN '"a"'::json; END $$;
+  CREATE CAST (public.evil AS json) WITH FUNCTION public.evil_json(public.evil);
+  CREATE TABLE public.victim (id int PRIMARY KEY, version int NOT NULL DEFAULT 1, e public.evil, note text);
+  INSERT INTO public.victim VALUES (1, 1, 'a', 'a');
+  SELECT concurrent_edit.enable_occ('public.victim', mode => 'merge');
+  UPDATE public.victim SET note = 'b', version = 1 WHERE id = 1;
+  UPDATE public.victim SET note = 'c', version = 1 WHERE id = 1;
+});
+is($node->safe_psql($db, q{SELECT count(*) > 0 FROM public.ran_as WHERE what = 'cast'}), 't',
+    'the cast ran (row images are computed)');
+is($node->safe_psql($db, q{SELECT string_agg(DISTINCT who, ',') FROM public.ran_as WHERE what = 'cast'}), 'mallory',
+    'the cast ran as the caller only, never as the extension owner');
+
+# 3. Functions and operators planted in public and pg_temp, met by callers whose
+#    search_path puts them first (the superuser included).
+as_role('mallory', q{
+  CREATE FUNCTION public.evil_eq(uuid, uuid) RETURNS boolean LANGUAGE plpgsql AS $$
+  BEGIN PERFORM public.become_superuser('operator'); RETURN $1::text = $2::text; END $$;
+  CREATE OPERATOR public.= (LEFTARG = uuid, RIGHTARG = uuid, FUNCTION = public.evil_eq);
+  CREATE FUNCTION public.now() RETURNS timestamptz LANGUAGE plpgsql AS $$
+  BEGIN PERFORM public.become_superuser('function'); RETURN clock_timestamp(); END $$;
+  CREATE FUNCTION public.to_jsonb(anyelement) RETURNS jsonb LANGUAGE plpgsql AS $$
+  BEGIN PERFORM public.become_superuser('function'); RETURN '{}'; END $$;
+});
+for my $caller ('postgres', 'writer1') {
+    my ($out, $err) = as_role($caller, qq{
+      SET search_path = public, pg_catalog;
+      CREATE FUNCTION pg_temp.now() RETURNS timestamptz LANGUAGE sql AS 'SELECT public.now()';
+      CREATE OPERATOR pg_temp.= (LEFTARG = uuid, RIGHTARG = uuid, FUNCTION = public.evil_eq);
+      SELECT status FROM concurrent_edit.write('$f1', E'one\\nTWO\\n', 1, '$alice');
+      SELECT version FROM concurrent_edit.read('$f1');
+      SELECT count(*) FROM concurrent_edit.history('$f1');
+      SELECT concurrent_edit.open_session('$alice', '$p1');
+      SELECT count(*) FROM concurrent_edit.changes_since('$p1', 0);
+    });
+    is($err, '', "$caller: the API works with planted objects first in search_path");
+}
+is($node->safe_psql($db, q{SELECT count(*) FROM public.ran_as WHERE what IN ('operator', 'function')}), '0',
+    'no planted function or operator ran inside the API');
+
+# 4. project_column pointing at another project: the conflict stays with its table.
+my $before = $node->safe_psql($db, "SELECT count(*) FROM concurrent_edit.change_log WHERE project_id = '$p1'");
+my ($o4, $e4) = as_role('owner', qq{
+  CREATE TABLE public.inject (id int PRIMARY KEY, version int NOT NULL DEFAULT 1, project uuid, doc jsonb);
+  INSERT INTO public.inject VALUES (1, 1, '$p1', '{"a": 1}');
+  SELECT concurrent_edit.enable_occ('public.inject', mode => 'merge', project_column => 'project');
+  UPDATE public.inject SET doc = '{"a": 2}', version = 1 WHERE id = 1;
+  UPDATE public.inject SET doc = '{"a": 3}', version = 1 WHERE id = 1;
+});
+like($e4, qr/VC001/, 'the conflicting update is refused (VC001)');
+ok($node->poll_query_until($db,
+    q{SELECT count(*) = 1 FROM concurrent_edit.conflict_history WHERE row_relation = 'public.inject'}),
+    'the row conflict is recorded');
+is($node->safe_psql($db, q{SELECT project_id FROM concurrent_edit.conflict_history WHERE row_relation = 'public.inject'}),
+    '00000000-0000-0000-0000-000000000000', 'it is recorded without a project (the owner may not write P1)');
+is($node->safe_psql($db, "SELECT count(*) FROM concurrent_edit.change_log WHERE project_id = '$p1'"), $before,
+    'nothing entered P1\'s feed');
+# With write on P1 the same table's conflicts belong to P1.
+$node->safe_psql($db, "SELECT concurrent_edit.grant_project('$p1', 'owner', 'write')");
+as_role('owner', q{UPDATE public.inject SET doc = '{"a": 4}', version = 2 WHERE id = 1;
+                   UPDATE public.inject SET doc = '{"a": 5}', version = 2 WHERE id = 1;});
+ok($node->poll_query_until($db,
+    "SELECT count(*) = 1 FROM concurrent_edit.conflict_history WHERE row_relation = 'public.inject' AND project_id = '$p1'"),
+    'with write on P1, the row conflict is P1\'s');
+
+# 5. Another role's session id.
+my ($sid) = as_role('writer1', "SELECT concurrent_edit.open_session('$alice', '$p1')");
+chomp $sid;
+for my $attempt (
+    ["write(session_id)", "SELECT concurrent_edit.write('$f1', 'x', 2, session_id => '$sid')"],
+    ["acquire_lock", "SELECT concurrent_edit.acquire_lock('$f1', '$sid')"],
+    ["release_lock", "SELECT concurrent_edit.release_lock('$f1', '$sid')"],
+    ["extend_lock", "SELECT concurrent_edit.extend_lock('$f1', '$sid')"],
+    ["touch_session", "SELECT concurrent_edit.touch_session('$sid')"],
+    ["close_session", "SELECT concurrent_edit.close_session('$sid')"],
+    ["save_draft", "SELECT concurrent_edit.save_draft('$sid', '$f1', 1, 'x')"],
+    ["commit_draft", "SELECT concurrent_edit.commit_draft('$sid', '$f1')"]) {
+    refused_like('app', $attempt->[1], '42501', "another role's session: $attempt->[0]");
+    refused_like('mallory', $attempt->[1], '42501', "an ungranted role with a session id: $attempt->[0]");
+}
+is($node->safe_psql($db, "SELECT status FROM concurrent_edit.edit_sessions WHERE id = '$sid'"), 'active',
+    'the session is untouched');
+
+# 6. P2 stays out of reach of P1's writer.
+refused_like('writer1', "SELECT * FROM concurrent_edit.read('$f2')", '42501', 'writer of P1 reads P2');
+refused_like('writer1', "SELECT * FROM concurrent_edit.write('$f2', 'y', 1, '$alice')", '42501', 'writer of P1 writes P2');
+refused_like('mallory', "SELECT * FROM concurrent_edit.read('$f1')", '42501', 'an ungranted role reads P1');
+
+# 7. LISTEN by an ungranted role: PostgreSQL cannot refuse it, so the payload holds
+#    ids and the cursor only.
+my $channel = 'concurrent_edit_' . ($p1 =~ s/-//gr);
+my $listener = $node->background_psql($db, connstr => $node->connstr($db) . ' user=mallory');
+$listener->query_safe("LISTEN $channel");
+as_role('writer1', "SELECT concurrent_edit.write('$f1', E'one\\nTWO\\nthree\\n', 2, '$alice')");
+my $seen = '';
+for (1 .. 50) {
+    $seen .= $listener->query('SELECT 1');
+    last if $seen =~ /Asynchronous notification/;
+    sleep(0.1);
+}
+$listener->quit;
+my @payloads = ($seen =~ /with payload "(.*?)" received/g);
+cmp_ok(scalar(@payloads), '>=', 1, 'the ungranted listener receives notifications');
+like($payloads[0] // '', qr/^\{"event": "\w+", "cursor": \d+, "project_id": "$p1", "file_id": "[0-9a-f-]+"\}$/,
+    'payload: event, cursor and ids only');
+unlike(join('', @payloads), qr/secret|plan\.md|TWO|[0-9a-f]{64}/, 'no path, content or hash reaches the listener');
+
+# Grants of a dropped role are removed by the worker (its OID could be reused).
+$node->safe_psql($db, qq{CREATE ROLE passing; SELECT concurrent_edit.grant_project('$p1', 'passing', 'admin')});
+my $oid = $node->safe_psql($db, q{SELECT 'passing'::regrole::oid});
+$node->safe_psql($db, q{DROP ROLE passing});
+ok($node->poll_query_until($db, "SELECT count(*) = 0 FROM concurrent_edit.project_access WHERE role::oid = $oid"),
+    'the grant of a dropped role is removed');
+
+# Nobody became superuser.
+is($node->safe_psql($db, q{SELECT string_agg(rolname, ',') FROM pg_roles
+    WHERE rolname IN ('mallory', 'writer1', 'app', 'owner') AND rolsuper}), '', 'no attacker is superuser');
+is($node->safe_psql($db, q{SELECT count(*) FROM public.ran_as WHERE who NOT IN ('mallory')}), '0',
+    'attack code never ran as another role');
+
+$node->stop;
+done_testing();
