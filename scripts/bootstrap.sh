@@ -13,7 +13,58 @@ PACKAGES=(
   clang-14 llvm-14 libclang-rt-14-dev   # bitcode for JIT inlining; libFuzzer + sanitizers
   libgit2-dev           # benchmark peer (git_merge_file)
   util-linux procps     # runuser, pkill
+  bzip2                 # unpacks the PostgreSQL source (memory-checked run)
 )
+
+# The source of PostgreSQL 15 from Debian's archive (deb-src), for the
+# memory-checked test run on a server built with --enable-cassert
+# (scripts/pg-cassert.sh). Kept in $SOURCE_CACHE; fetched once.
+SOURCE_CACHE=${CE_SOURCE_CACHE:-/var/cache/concurrent_edit}
+fetch_postgres_source() {
+  if compgen -G "$SOURCE_CACHE/postgresql-15_*.orig.tar.bz2" >/dev/null; then
+    echo "bootstrap: PostgreSQL 15 source present in $SOURCE_CACHE"
+    return 0
+  fi
+  local apt=$SOURCE_CACHE/apt
+  "${SUDO[@]}" mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial"
+  "${SUDO[@]}" tee "$apt/sources" >/dev/null <<'SRC'
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb-src
+URIs: http://deb.debian.org/debian-security
+Suites: bookworm-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+  local opts=(-o "Dir::Etc::sourcelist=$apt/sources" -o Dir::Etc::sourceparts=/dev/null
+              -o "Dir::State::Lists=$apt/lists" -o "Dir::Cache=$apt/cache" -o APT::Sandbox::User=root)
+  echo "bootstrap: fetching the source of postgresql-15 from Debian's archive"
+  "${SUDO[@]}" apt-get -qq "${opts[@]}" update
+  # Newest first; a version the mirror no longer serves is skipped.
+  local v
+  for v in $("${SUDO[@]}" apt-cache "${opts[@]}" showsrc postgresql-15 | awk '/^Version:/ {print $2}' | sort -rV | uniq); do
+    if (cd /tmp && "${SUDO[@]}" apt-get -qq "${opts[@]}" source --download-only "postgresql-15=$v" >/dev/null 2>&1); then
+      "${SUDO[@]}" mv /tmp/postgresql-15_"${v%%-*}".orig.tar.bz2 "$SOURCE_CACHE/"
+      "${SUDO[@]}" rm -f /tmp/postgresql-15_"$v"*.dsc /tmp/postgresql-15_"$v"*.debian.tar.*
+      echo "bootstrap: PostgreSQL ${v%%-*} source in $SOURCE_CACHE"
+      return 0
+    fi
+  done
+  echo "bootstrap: could not fetch the source of postgresql-15 (the memory-checked test run will fail)" >&2
+  return 0
+}
+
+if [[ $(id -u) -eq 0 ]]; then
+  SUDO=()
+elif command -v sudo >/dev/null 2>&1; then
+  SUDO=(sudo)
+else
+  SUDO=(false)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -23,17 +74,15 @@ done
 
 if ((${#missing[@]} == 0)); then
   echo "bootstrap: all ${#PACKAGES[@]} packages present"
-  exit 0
-fi
-
-echo "bootstrap: installing ${missing[*]}"
-if [[ $(id -u) -eq 0 ]]; then
-  SUDO=()
-elif command -v sudo >/dev/null 2>&1; then
-  SUDO=(sudo)
 else
-  echo "bootstrap: missing packages (${missing[*]}) and neither root nor sudo is available" >&2
-  exit 1
+  echo "bootstrap: installing ${missing[*]}"
+  if [[ ${SUDO[0]:-} == false ]]; then
+    echo "bootstrap: missing packages (${missing[*]}) and neither root nor sudo is available" >&2
+    exit 1
+  fi
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if [[ -z "${CE_NO_POSTGRES_SOURCE:-}" ]]; then
+  fetch_postgres_source || echo "bootstrap: could not fetch the source of postgresql-15 (the memory-checked test run will fail)" >&2
+fi

@@ -261,6 +261,7 @@ CE_FUNCTION(ce_revoke_project) {
 // it, or all of them for extension admins.
 CE_FUNCTION(ce_project_access) {
     UuidArg project = uuid_arg(fcinfo, 0);
+    MemoryContext out = CurrentMemoryContext;  // the rows are copied here: it outlives SPI
     ApiCall call;
     if (!project.null) call.require(project.value, Right::read);
     static Statement q(
@@ -280,7 +281,6 @@ CE_FUNCTION(ce_project_access) {
         Oid grantee;
     };
     std::vector<Grant> rows;
-    MemoryContext out = CurrentMemoryContext;
     for (uint64 i = 0; i < r.size(); ++i) {
         Grant g{std::vector<Datum>(5), std::vector<char>(5, 0), r.uuid(i, 0), r.oid(i, 1)};
         for (int c = 0; c < 5; ++c) {

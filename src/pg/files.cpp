@@ -87,16 +87,18 @@ CE_FUNCTION(ce_read) {
     ApiCall call;
     FileHead f = find_file(call.spi(), file);
     call.require(f.project_id, Right::read);
+    // The version is a parameter of the index scan (a generic plan cannot use a
+    // coalesce() over the file row as an index condition).
     static Statement q(
         "SELECT v.content, v.version, v.content_hash, v.created_by, v.created_at, f.path, f.deleted_at, v.vector_clock "
-        "FROM concurrent_edit.files f JOIN concurrent_edit.file_versions v "
-        "  ON v.project_id = f.project_id AND v.file_id = f.id AND v.version = coalesce($3, f.head_version) "
-        "WHERE f.project_id = $1 AND f.id = $2",
+        "FROM concurrent_edit.file_versions v JOIN concurrent_edit.files f ON f.project_id = v.project_id "
+        "  AND f.id = v.file_id "
+        "WHERE v.project_id = $1 AND v.file_id = $2 AND v.version = $3",
         {UUIDOID, UUIDOID, INT4OID});
     SetResult result(fcinfo);
     {
-        Rows r = q.run(call.spi(), {uuid_datum(f.project_id), uuid_datum(file), Int32GetDatum(version.value_or(0))},
-                       version ? "   " : "  n", true);
+        Rows r = q.run(call.spi(), {uuid_datum(f.project_id), uuid_datum(file), Int32GetDatum(version.value_or(f.head_version))},
+                       {}, true);
         if (r.empty()) throw_version_not_found(f, version.value_or(f.head_version));
         result.add_rows(r);
     }

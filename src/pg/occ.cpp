@@ -262,9 +262,15 @@ CE_FUNCTION(ce_occ_trigger) {
     bool mentioned = bms_is_member(c.version_att - FirstLowInvalidHeapAttributeNumber, td->tg_updatedcols);
     bool stale = old_null || new_null || (mentioned && proposed != current);
 
-    std::vector<int> cols;
-    std::vector<Datum> vals;
-    std::vector<char> nulls;
+    // Columns the merge sets, as plain values: their datums are built only after
+    // SPI has finished (memory allocated while SPI is connected dies with it).
+    struct Change {
+        int att;
+        enum Kind { keep_current, merged_text, merged_json } kind;
+        std::string text;
+        ce::json::Value json;
+    };
+    std::vector<Change> changes;
     if ((!mentioned && c.strict) || stale) {
         // Off the fast path: the row's key and images, computed as the caller.
         std::string table = relation_name(RelationGetRelid(rel));
@@ -330,12 +336,7 @@ CE_FUNCTION(ce_occ_trigger) {
             const ce::json::Value& tv = t ? *t : null_value;
             if (tv == bv) {
                 // The client did not change it: keep what is in the row now.
-                bool isnull;
-                Datum d = heap_getattr(old_tuple, att, desc, &isnull);
-                cols.push_back(att);
-                vals.push_back(d);
-                nulls.resize(cols.size(), 0);
-                nulls.back() = isnull;
+                changes.push_back(Change{att, Change::keep_current, {}, {}});
                 continue;
             }
             if (ov == bv || ov == tv) continue;  // only the client changed it: NEW has it
@@ -355,9 +356,7 @@ CE_FUNCTION(ce_occ_trigger) {
                     for (const auto& cf : m.conflicts) conflict(cf.path, ce::json::conflict_kind_name(cf.kind));
                     continue;
                 }
-                cols.push_back(att);
-                vals.push_back(jsonb_datum(m.content));
-                nulls.resize(cols.size(), 0);
+                changes.push_back(Change{att, Change::merged_json, {}, m.content});
             } else if (mergeable && is_text_type(a->atttypid) && bv.is_string() && ov.is_string() && tv.is_string()) {
                 ce::MergeOptions opts;
                 opts.algorithm = diff_algorithm();
@@ -366,9 +365,7 @@ CE_FUNCTION(ce_occ_trigger) {
                     conflict({}, "modify/modify");
                     continue;
                 }
-                cols.push_back(att);
-                vals.push_back(typed_from_text(desc, att, m.content));
-                nulls.resize(cols.size(), 0);
+                changes.push_back(Change{att, Change::merged_text, std::move(m.content), {}});
             } else {
                 conflict({}, "modify/modify");
             }
@@ -386,6 +383,22 @@ CE_FUNCTION(ce_occ_trigger) {
         spi.finish();
     }
     if (!mentioned) proposed = current;  // a blind write is treated as current
+    // The new row's datums, in the trigger's memory context.
+    std::vector<int> cols;
+    std::vector<Datum> vals;
+    std::vector<char> nulls;
+    for (const Change& ch : changes) {
+        bool isnull = false;
+        Datum d;
+        switch (ch.kind) {
+            case Change::keep_current: d = heap_getattr(old_tuple, ch.att, desc, &isnull); break;
+            case Change::merged_text: d = typed_from_text(desc, ch.att, ch.text); break;
+            case Change::merged_json: d = jsonb_datum(ch.json); break;
+        }
+        cols.push_back(ch.att);
+        vals.push_back(d);
+        nulls.push_back(isnull);
+    }
     cols.push_back(c.version_att);
     vals.push_back(version_datum(current + 1, c.version_type));
     nulls.resize(cols.size(), 0);
