@@ -2,7 +2,7 @@
 # Runs every test suite, each on its own throwaway cluster, and ends with one line
 # "N passed, N failed" summed over all suites. Exit status 1 on any failure.
 #
-#   CE_SUITES="unit regress isolation tap fuzz"   suites to run (default: all)
+#   CE_SUITES="unit fuzz regress isolation tap memcheck"   suites to run (default: all)
 #   FUZZ_SECONDS=10                                 budget per fuzz target in this run
 #   CE_TAP_TESTS="011_worker"                       only these TAP scripts (default: all)
 #   CE_REGRESS_TESTS="occ" CE_ISOLATION_TESTS="lock_race"   only these pg_regress / isolation tests
@@ -11,7 +11,7 @@ source "$(dirname "$0")/lib.sh"
 reexec_as_postgres_if_root "$@"
 set -e
 
-SUITES=${CE_SUITES:-unit fuzz regress isolation tap}
+SUITES=${CE_SUITES:-unit fuzz regress isolation tap memcheck}
 FUZZ_SECONDS=${FUZZ_SECONDS:-10}
 LOGS=$BUILD/test-logs
 rm -rf "$LOGS"
@@ -132,6 +132,57 @@ suite_tap() {
     fi
   done
   record tap "$passed" "$failed"
+}
+
+# The pg_regress and isolation suites again, on a PostgreSQL built with
+# --enable-cassert (scripts/pg-cassert.sh): freed memory is clobbered and memory
+# contexts are checked, so a value used after its SPI statement or after
+# SPI_finish, or written past its allocation, fails the run whatever its size.
+suite_memcheck() {
+  log "== memcheck (pg_regress + isolation on a PostgreSQL built with --enable-cassert)"
+  local prefix src=$BUILD/memcheck-src out=$BUILD/memcheck
+  if ! prefix=$("$ROOT/scripts/pg-cassert.sh" 2>"$LOGS/memcheck-build.log"); then
+    cat "$LOGS/memcheck-build.log" >&2; record memcheck 0 1; return
+  fi
+  # A private copy of that installation (PostgreSQL is relocatable), and a copy of
+  # the sources built and installed into it; the main build stays as it is.
+  rm -rf "$src" "$out"; mkdir -p "$src" "$out"
+  cp -a "$prefix" "$out/pg"
+  prefix=$out/pg
+  tar -C "$ROOT" --exclude=./build --exclude=./.git --exclude='*.o' --exclude='*.bc' --exclude='*.so' \
+      --exclude='./concurrent_edit--*.sql' -cf - . | tar -C "$src" -xf -
+  if ! make -C "$src" -s -j"$JOBS" PG_CONFIG="$prefix/bin/pg_config" all install >"$LOGS/memcheck-build.log" 2>&1; then
+    tail -30 "$LOGS/memcheck-build.log" >&2; record memcheck 0 1; return
+  fi
+  local p=0 f=0 tests
+  tests=${CE_REGRESS_TESTS:-$(ls "$ROOT"/sql/*.sql | xargs -rn1 basename | sed 's/\.sql$//' | sort)}
+  set +e
+  (cd "$src" && PATH="$prefix/bin:$PATH" "$prefix/lib/pgxs/src/test/regress/pg_regress" \
+      --temp-instance="$out/regress-instance" --bindir="$prefix/bin" --inputdir="$src" --outputdir="$out/regress" \
+      --temp-config="$src/test/regress.conf" --no-locale --encoding=UTF8 \
+      --load-extension=concurrent_edit --dbname=contrib_regression $tests) >"$LOGS/memcheck-regress.log" 2>&1
+  tests=${CE_ISOLATION_TESTS:-$(ls "$ROOT"/test/isolation/specs/*.spec | xargs -rn1 basename | sed 's/\.spec$//' | sort)}
+  (cd "$src" && PATH="$prefix/bin:$PATH" "$prefix/lib/pgxs/src/test/isolation/pg_isolation_regress" \
+      --temp-instance="$out/isolation-instance" --bindir="$prefix/bin" --inputdir="$src/test/isolation" \
+      --outputdir="$out/isolation" --temp-config="$src/test/regress.conf" --no-locale --encoding=UTF8 \
+      --load-extension=concurrent_edit --dbname=isolation_regression $tests) >"$LOGS/memcheck-isolation.log" 2>&1
+  set -e
+  local rp rf ip if_
+  read -r rp rf < <(count_pg_regress "$LOGS/memcheck-regress.log")
+  read -r ip if_ < <(count_pg_regress "$LOGS/memcheck-isolation.log")
+  p=$((rp + ip)); f=$((rf + if_))
+  if ((rp + rf == 0)); then tail -20 "$LOGS/memcheck-regress.log" >&2; f=$((f + 1)); fi
+  if ((ip + if_ == 0)); then tail -20 "$LOGS/memcheck-isolation.log" >&2; f=$((f + 1)); fi
+  for d in regress isolation; do
+    if [[ -s "$out/$d/regression.diffs" ]]; then
+      head -80 "$out/$d/regression.diffs" >&2; cp "$out/$d/regression.diffs" "$LOGS/memcheck-$d.diffs"
+    fi
+  done
+  # An assertion failure or a crash shows in the server logs, whatever the diffs say.
+  if grep -hE 'TRAP:|server process .* was terminated by signal' "$out"/*/log/postmaster.log 2>/dev/null | head -5 >&2; then
+    f=$((f + 1))
+  fi
+  record memcheck "$p" "$f"
 }
 
 for s in $SUITES; do "suite_$s"; done
