@@ -30,20 +30,31 @@ SELECT content FROM concurrent_edit.read(:f);
 SELECT a.version, b.version AS next, a.vector_clock < b.vector_clock AS happened_before
 FROM concurrent_edit.history(:f) a JOIN concurrent_edit.history(:f) b ON b.version = a.version + 1 ORDER BY 1;
 
--- A client clock that dominates the head (e.g. it merged the head's clock) fast-forwards.
+-- A client clock that dominates the head fast-forwards: the writer's own node (the
+-- author here, the session when there is one) may count edits made offline.
 SELECT vector_clock AS c4 FROM concurrent_edit.read(:f) \gset
 SELECT status, version, base_version FROM concurrent_edit.write(:f, E'A (laptop)\nb\nc\nd\nE (phone)\nf\ng\n', NULL, :alice,
-       client_clock => concurrent_edit.vclock_increment(:'c4', 'replica-b'));
--- The replica's entry is kept in the new version's clock.
-SELECT vclock_get(vector_clock, 'replica-b') AS replica_b FROM concurrent_edit.read(:f);
--- A clock from another replica's history, concurrent with everything here, shares
--- no base: refused rather than guessed.
-SELECT pg_temp.try(format('SELECT concurrent_edit.write(%L, %L, NULL, %L, client_clock => %L)', :f, 'x', :alice, '{"elsewhere": 3}'), false);
+       client_clock => concurrent_edit.vclock_increment(concurrent_edit.vclock_increment(:'c4', :alice), :alice));
+-- The offline count is kept (and incremented for this write) in the new version's clock.
+SELECT vclock_get(vector_clock, :alice) - vclock_get(:'c4', :alice) AS alice_ahead FROM concurrent_edit.read(:f);
+-- A clock that names nodes the file has never seen, or is ahead of every version on
+-- another writer's node, is refused (22023) and never merged into the head clock:
+-- a crafted clock would otherwise make other writers' counters overflow or fill the
+-- clock up to its entry limit.
+SELECT pg_temp.try(format('SELECT concurrent_edit.write(%L, %L, NULL, %L, client_clock => %L)', :f, 'x', :alice, '{"elsewhere": 3}'));
+SELECT pg_temp.try(format('SELECT concurrent_edit.write(%L, %L, NULL, %L, client_clock => %L)', :f, 'x', :alice,
+                          jsonb_build_object(:bob, 9223372036854775807)::text));
+SELECT pg_temp.try(format('SELECT concurrent_edit.write(%L, %L, 5, %L, client_clock => %L)', :f, 'x', :alice,
+                          (SELECT jsonb_object_agg('junk-' || i, 1) FROM generate_series(1, 1000) i)::text), false);
+SELECT vclock_nodes(head_clock) AS head_nodes FROM concurrent_edit.files WHERE id = :f;
+-- Bob's next write still works (his counter was not touched).
+SELECT status FROM concurrent_edit.write(:f, E'A (laptop)\nb\nc\nd\nE (phone)\nf\ng\nh0\n', 5, :bob);
 -- A stale clock with a conflicting edit is a recorded conflict like any stale write.
 SELECT status, conflicts, base_version FROM concurrent_edit.write(:f, E'A (phone, late)\nb\nc\nd\ne\nf\n', NULL, :bob, client_clock => :'c2');
 -- base_version wins over the clock when both are given; the clock still joins the new version's clock.
-SELECT status, version, vclock_get(vector_clock, 'replica-c') AS replica_c
-FROM concurrent_edit.write(:f, E'A (laptop)\nb\nc\nd\nE (phone)\nf\ng\nh\n', 5, :alice, client_clock => '{"replica-c": 9}');
+SELECT status, version, vclock_get(vector_clock, :alice) - vclock_get(:'c4', :alice) AS alice_ahead
+FROM concurrent_edit.write(:f, E'A (laptop)\nb\nc\nd\nE (phone)\nf\ng\nh0\ni\n', 6, :alice,
+                           client_clock => concurrent_edit.vclock_increment((SELECT head_clock FROM concurrent_edit.files WHERE id = :f), :alice));
 
 -- Leave nothing behind for the other tests.
 DELETE FROM concurrent_edit.edit_sessions WHERE project_id = :p;

@@ -175,6 +175,16 @@ Relation compare(VClockView a, VClockView b);
 // Pointwise maximum (see VClock::merge).
 VClock merge(const VClock& a, const VClock& b);
 
+// Checks a clock a writer presents as the base of its edit (write's client_clock)
+// against `known`, the join of the clocks of the file's stored versions (the head
+// clock): it must be dominated by `known`, except that the writer's own node
+// `actor` may be ahead of it by at most `max_ahead` (edits the client counted
+// offline). A counter beyond that, or a node the file has never seen, is refused
+// with ce::Error(invalid_parameter) naming the node, so no crafted clock can reach
+// the head clock (where it would make other writers' counters overflow or the
+// clock exceed kVClockMaxEntries).
+void check_client_clock(const VClock& client, const VClock& known, std::string_view actor, std::uint64_t max_ahead);
+
 // Nodes whose counters differ (in either direction), sorted bytewise. The views
 // point into the clocks' storage. Empty exactly when the clocks are equal.
 std::vector<std::string_view> divergent_nodes(const VClock& a, const VClock& b);

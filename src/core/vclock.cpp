@@ -635,6 +635,26 @@ Relation compare(VClockView a, VClockView b) {
     return Relation::equal;
 }
 
+void check_client_clock(const VClock& client, const VClock& known, std::string_view actor, std::uint64_t max_ahead) {
+    for (const VClock::Entry& e : client.entries()) {
+        std::uint64_t limit = known.get(e.node);
+        if (e.node == actor) limit = limit > kVClockMaxCounter - max_ahead ? kVClockMaxCounter : limit + max_ahead;
+        if (e.counter <= limit) continue;
+        std::string detail = "{\"node\": ";
+        append_json_string(detail, excerpt(e.node));
+        detail += ", \"counter\": " + std::to_string(e.counter) + ", \"known\": " + std::to_string(known.get(e.node));
+        if (e.node == actor) detail += ", \"max_ahead\": " + std::to_string(max_ahead);
+        detail += "}";
+        throw Error(Errc::invalid_parameter,
+                    known.get(e.node) == 0 && e.node != actor
+                        ? "client_clock names a node that no version of the file has"
+                        : "client_clock is ahead of every version of the file",
+                    detail,
+                    "Pass the vector_clock of a version you read (read() and write() return it); only the writer's "
+                    "own node (the session id, else the author id) may count edits made offline.");
+    }
+}
+
 VClock merge(const VClock& a, const VClock& b) {
     VClock out = a;
     out.merge(b);

@@ -16,6 +16,8 @@ int guc_session_close_s = 60 * 60;
 char* guc_worker_database = nullptr;
 int guc_worker_interval_ms = 1000;
 int guc_occ_history_versions = 20;
+int guc_max_clock_ahead = 100000;
+int guc_conflict_spool_limit = 10000;
 char* guc_actor = nullptr;
 
 namespace {
@@ -86,6 +88,16 @@ void define_gucs() {
         "Row images kept per row by OCC triggers in merge mode (the bases a stale UPDATE can merge from).",
         "A stale UPDATE based on an older version than these is refused with VC001.", &guc_occ_history_versions,
         20, 1, 100000, PGC_SUSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable(
+        "concurrent_edit.max_clock_ahead",
+        "How far the writer's own counter in write(client_clock) may be ahead of every version of the file.",
+        "Edits a client counted offline. Any other node must be dominated by the file's history (22023 otherwise).",
+        &guc_max_clock_ahead, 100000, 0, INT_MAX, PGC_SUSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable(
+        "concurrent_edit.conflict_spool_limit",
+        "Row conflicts of OCC triggers that may wait to be recorded, per database.",
+        "Beyond it a conflict is counted as dropped and logged (the UPDATE still fails with VC001).",
+        &guc_conflict_spool_limit, 10000, 1, 10000000, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
     DefineCustomStringVariable(
         "concurrent_edit.actor", "Who is changing rows, for the modified_by column of OCC triggers.",
         "Applications set it per transaction (SET LOCAL concurrent_edit.actor = '...'); when empty the current "

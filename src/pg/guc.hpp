@@ -27,6 +27,12 @@ extern int guc_session_close_s;
 extern char* guc_worker_database;
 extern int guc_worker_interval_ms;
 
+// How far a writer's own counter in a client_clock may be ahead of the file.
+extern int guc_max_clock_ahead;
+
+// Row conflicts waiting in the spool of a database, at most.
+extern int guc_conflict_spool_limit;
+
 // OCC triggers in merge mode: row images kept per row.
 extern int guc_occ_history_versions;
 

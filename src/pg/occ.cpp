@@ -25,11 +25,11 @@
 #include "concurrent_edit/json_merge.hpp"
 #include "concurrent_edit/merge.hpp"
 #include "pg/access.hpp"
-#include "pg/autonomous.hpp"
 #include "pg/guc.hpp"
 #include "pg/json_jsonb.hpp"
 #include "pg/occ_images.hpp"
 #include "pg/owner.hpp"
+#include "pg/recorder.hpp"
 
 namespace ce::pg {
 namespace {

@@ -16,6 +16,7 @@ struct SharedState {
     bool worker_ready;
     Latch* worker_latch;
     ConditionVariable lock_cv[kLockConditions];
+    pg_atomic_uint64 recorder[3];  // row conflicts spooled, recorded, dropped
 };
 
 SharedState* shared = nullptr;
@@ -41,6 +42,7 @@ void startup_hook() {
         shared->worker_ready = false;
         shared->worker_latch = nullptr;
         for (auto& cv : shared->lock_cv) ConditionVariableInit(&cv);
+        for (auto& c : shared->recorder) pg_atomic_init_u64(&c, 0);
     }
     LWLockRelease(AddinShmemInitLock);
 }
@@ -117,6 +119,19 @@ void wake_worker() {
 }
 
 bool lock_wait_available() { return shared != nullptr; }
+
+bool shared_recorder_count(int which, int64 n) {
+    if (shared == nullptr) return false;
+    pg_atomic_fetch_add_u64(&shared->recorder[which], static_cast<uint64>(n));
+    return true;
+}
+
+void shared_recorder_read(int64* spooled, int64* recorded, int64* dropped) {
+    if (shared == nullptr) return;
+    *spooled += static_cast<int64>(pg_atomic_read_u64(&shared->recorder[0]));
+    *recorded += static_cast<int64>(pg_atomic_read_u64(&shared->recorder[1]));
+    *dropped += static_cast<int64>(pg_atomic_read_u64(&shared->recorder[2]));
+}
 
 ConditionVariable* lock_condition(const pg_uuid_t& file_id) {
     return shared != nullptr ? &shared->lock_cv[cv_index(file_id)] : nullptr;

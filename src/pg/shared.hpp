@@ -24,4 +24,10 @@ bool lock_wait_available();
 ConditionVariable* lock_condition(const pg_uuid_t& file_id);
 void note_lock_released(const pg_uuid_t& file_id);  // broadcast at commit
 
+// Conflict recorder counters (0 spooled, 1 recorded, 2 dropped): false when there
+// is no shared memory (the caller counts in its own backend).
+bool shared_recorder_count(int which, int64 n);
+// Adds the shared counters (if any) to the given ones.
+void shared_recorder_read(int64* spooled, int64* recorded, int64* dropped);
+
 }  // namespace ce::pg

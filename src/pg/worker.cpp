@@ -16,6 +16,7 @@
 #include "pg/guc.hpp"
 #include "pg/locks.hpp"
 #include "pg/owner.hpp"
+#include "pg/recorder.hpp"
 #include "pg/sessions.hpp"
 #include "pg/shared.hpp"
 #include "pg/spi.hpp"
@@ -122,6 +123,8 @@ void ce_worker_main(Datum) {
         bool present = true;
         if (now >= next_cleanup) {
             present = run_task_safely(Task::cleanup);
+            // Row conflicts of this database's OCC tables (no transaction is open here).
+            if (present) (void)drain_conflict_spool();
             next_cleanup = now + int64(guc_worker_interval_ms) * 1000;
         }
         if (present) present = run_task_safely(Task::sequence);

@@ -60,6 +60,13 @@ std::string regions_json(const std::vector<ce::ConflictRegion>& regions) {
 
 }  // namespace
 
+namespace {
+// The actor a version is counted for: the session, else the author.
+pg_uuid_t session_id_or(const pg_uuid_t& author, const pg_uuid_t& session_id) {
+    return uuid_is_null(session_id) ? author : session_id;
+}
+}  // namespace
+
 WriteOutcome write_file(ApiCall& call, const WriteRequest& req) {
     Spi& spi = call.spi();
     FileHead h = lock_file(spi, req.file_id, req.session.null ? pg_uuid_t{} : req.session.value);
@@ -95,6 +102,14 @@ WriteOutcome write_file(ApiCall& call, const WriteRequest& req) {
     }
 
     if (h.locked_by_other) throw_file_locked(h, "Wait for the lock to be released or to expire.");
+
+    // A client clock must come from the file's history (docs/reference/vclock.md):
+    // a crafted one is refused before it is used, and never reaches the head clock.
+    if (req.client_clock)
+        ce::check_client_clock(ce::VClock::parse(*req.client_clock),
+                               ce::VClock::parse(h.head_clock.empty() ? "{}" : h.head_clock),
+                               uuid_to_string(session_id_or(author, session_id)),
+                               static_cast<std::uint64_t>(guc_max_clock_ahead));
 
     // Which version is the base?
     std::optional<int32> base = req.base_version;

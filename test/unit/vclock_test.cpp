@@ -429,3 +429,36 @@ TEST(VClockBinary, CorruptViewsThrowInsteadOfReadingOutOfBounds) {
     std::string ok = vc(R"({"a": 1, "b": 1})").encode();
     EXPECT_CE_ERROR(compare(v, VClockView(ok)), Errc::internal);
 }
+
+TEST(VClockClientCheck, AcceptsClocksFromTheHistoryAndOwnOfflineEdits) {
+    VClock head = vc(R"({"s1": 4, "s2": 7})");
+    // The clock of any stored version, or a join of some, is dominated by the head.
+    EXPECT_NO_THROW(ce::check_client_clock(vc(R"({"s1": 2})"), head, "s3", 10));
+    EXPECT_NO_THROW(ce::check_client_clock(vc(R"({"s1": 4, "s2": 7})"), head, "s3", 10));
+    EXPECT_NO_THROW(ce::check_client_clock(vc("{}"), head, "s3", 10));
+    // The writer's own node may run ahead by at most max_ahead (edits counted offline),
+    // also when the file has never seen it.
+    EXPECT_NO_THROW(ce::check_client_clock(vc(R"({"s1": 14, "s2": 7})"), head, "s1", 10));
+    EXPECT_NO_THROW(ce::check_client_clock(vc(R"({"s3": 10})"), head, "s3", 10));
+    EXPECT_CE_ERROR(ce::check_client_clock(vc(R"({"s1": 15})"), head, "s1", 10), Errc::invalid_parameter);
+    EXPECT_CE_ERROR(ce::check_client_clock(vc(R"({"s3": 11})"), head, "s3", 10), Errc::invalid_parameter);
+}
+
+TEST(VClockClientCheck, RefusesCraftedCountersAndUnknownNodes) {
+    VClock head = vc(R"({"s1": 4, "s2": 7})");
+    // Another actor's counter pushed to the maximum would make it overflow on its next write.
+    EXPECT_CE_ERROR(ce::check_client_clock(vc(R"({"s2": 9223372036854775807})"), head, "s1", 1000),
+                    Errc::invalid_parameter);
+    EXPECT_CE_ERROR(ce::check_client_clock(vc(R"({"s2": 8})"), head, "s1", 1000), Errc::invalid_parameter);
+    // Junk nodes would fill the head clock up to its entry limit.
+    EXPECT_CE_ERROR(ce::check_client_clock(vc(R"({"junk-1": 1})"), head, "s1", 1000), Errc::invalid_parameter);
+    // No overflow of the bound at the top of the range.
+    VClock top = vc(R"({"s1": 9223372036854775800})");
+    EXPECT_NO_THROW(ce::check_client_clock(vc(R"({"s1": 9223372036854775807})"), top, "s1", 1000000));
+    try {
+        ce::check_client_clock(vc(R"({"s2": 100})"), head, "s1", 10);
+        FAIL() << "no error";
+    } catch (const ce::Error& e) {
+        EXPECT_NE(std::string(e.detail()).find("\"node\": \"s2\""), std::string::npos) << e.detail();
+    }
+}

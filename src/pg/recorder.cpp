@@ -1,0 +1,328 @@
+// The conflict recorder (see recorder.hpp).
+#include "pg/recorder.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "concurrent_edit/json.hpp"
+#include "pg/feed.hpp"
+#include "pg/guc.hpp"
+#include "pg/owner.hpp"
+#include "pg/shared.hpp"
+
+extern "C" {
+PGDLLEXPORT void ce_conflict_recorder_main(Datum arg);
+}
+
+namespace ce::pg {
+namespace {
+
+constexpr uint16 kRecorderLockClass = 7;  // advisory lock class (field4) of the recorder of a database
+constexpr long kLingerMs = 2000;           // a recorder waits this long for more conflicts before it exits
+
+// This backend's counters (the shared ones when preloaded).
+RecorderCounters local_counters{0, 0, 0};
+
+LOCKTAG recorder_tag(Oid db) {
+    LOCKTAG tag;
+    SET_LOCKTAG_ADVISORY(tag, db, 0, 0, kRecorderLockClass);
+    return tag;
+}
+
+std::string spool_dir(Oid db) { return "pg_concurrent_edit/conflicts/" + std::to_string(db); }
+
+// Creates the spool directories (relative to the data directory, the server's
+// working directory). False when that fails.
+bool ensure_spool_dir(Oid db) {
+    for (const std::string& d : {std::string("pg_concurrent_edit"), std::string("pg_concurrent_edit/conflicts"),
+                                 spool_dir(db), spool_dir(db) + "/bad"}) {
+        if (mkdir(d.c_str(), S_IRWXU) != 0 && errno != EEXIST) return false;
+    }
+    return true;
+}
+
+// The record files (*.json) of a directory, sorted by name (= arrival order).
+std::vector<std::string> spooled_files(const std::string& dir) {
+    std::vector<std::string> names;
+    DIR* d = opendir(dir.c_str());
+    if (d == nullptr) return names;
+    while (struct dirent* e = readdir(d)) {
+        std::string n = e->d_name;
+        if (n.size() > 5 && n.compare(n.size() - 5, 5, ".json") == 0) names.push_back(n);
+    }
+    closedir(d);
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+void count(int64 RecorderCounters::*field, int64 n = 1) {
+    if (!shared_recorder_count(field == &RecorderCounters::spooled ? 0 : field == &RecorderCounters::recorded ? 1 : 2, n))
+        local_counters.*field += n;
+}
+
+// Writes a file atomically (a temporary name, then rename). False on an I/O error.
+bool write_spool_file(const std::string& dir, const std::string& name, const std::string& content) {
+    std::string tmp = dir + "/." + name + ".tmp", final_path = dir + "/" + name;
+    int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL, S_IRUSR | S_IWUSR);
+    if (fd < 0) return false;
+    std::size_t off = 0;
+    while (off < content.size()) {
+        ssize_t w = write(fd, content.data() + off, content.size() - off);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            close(fd);
+            unlink(tmp.c_str());
+            return false;
+        }
+        off += static_cast<std::size_t>(w);
+    }
+    if (close(fd) != 0 || rename(tmp.c_str(), final_path.c_str()) != 0) {
+        unlink(tmp.c_str());
+        return false;
+    }
+    return true;
+}
+
+bool read_spool_file(const std::string& path, std::string& out) {
+    int fd = open(path.c_str(), O_RDONLY);
+    if (fd < 0) return false;
+    out.clear();
+    char buf[65536];
+    for (;;) {
+        ssize_t r = read(fd, buf, sizeof buf);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+            close(fd);
+            return r == 0;
+        }
+        out.append(buf, static_cast<std::size_t>(r));
+        if (out.size() > 2 * kMaxRecordBytes) {
+            close(fd);
+            return false;
+        }
+    }
+}
+
+pg_uuid_t random_uuid() {
+    pg_uuid_t u;
+    bool ok = pg_call([&u] { return pg_strong_random(u.data, UUID_LEN); });
+    if (!ok) throw SqlError(CE_ERRCODE_INTERNAL, "could not generate a random conflict id");
+    u.data[6] = (u.data[6] & 0x0f) | 0x40;  // version 4
+    u.data[8] = (u.data[8] & 0x3f) | 0x80;  // RFC 4122 variant
+    return u;
+}
+
+// Starts the recorder of the current database unless one holds its lock.
+void ensure_recorder() {
+    LOCKTAG tag = recorder_tag(MyDatabaseId);
+    bool free_now = pg_call([&tag] {
+        if (LockAcquire(&tag, ExclusiveLock, false, true) == LOCKACQUIRE_NOT_AVAIL) return false;
+        LockRelease(&tag, ExclusiveLock, false);
+        return true;
+    });
+    if (!free_now) return;  // a recorder runs; it looks at the spool again before it exits
+    Oid owner = pg_call([] { return extension_owner(); });
+    pg_call([owner] {
+        BackgroundWorker w;
+        memset(&w, 0, sizeof(w));
+        w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+        w.bgw_start_time = BgWorkerStart_RecoveryFinished;
+        w.bgw_restart_time = BGW_NEVER_RESTART;
+        snprintf(w.bgw_library_name, BGW_MAXLEN, "concurrent_edit");
+        snprintf(w.bgw_function_name, BGW_MAXLEN, "ce_conflict_recorder_main");
+        snprintf(w.bgw_name, BGW_MAXLEN, "concurrent_edit conflict recorder");
+        snprintf(w.bgw_type, BGW_MAXLEN, "concurrent_edit conflict recorder");
+        w.bgw_main_arg = ObjectIdGetDatum(MyDatabaseId);
+        memcpy(w.bgw_extra, &owner, sizeof(owner));
+        w.bgw_notify_pid = 0;
+        if (!RegisterDynamicBackgroundWorker(&w, nullptr))
+            ereport(WARNING, (errmsg("could not start the concurrent_edit conflict recorder; the row conflict "
+                                     "stays in the spool and is recorded later"),
+                              errhint("Raise max_worker_processes.")));
+    });
+}
+
+// Imports one record in its own transaction (the caller has none open). Returns
+// false when the record is malformed (the caller sets the file aside).
+bool import_record(const std::string& payload) {
+    volatile bool ok = true;
+    MemoryContext cxt = CurrentMemoryContext;
+    const char* data = payload.c_str();
+    SetCurrentStatementStartTimestamp();
+    StartTransactionCommand();
+    PG_TRY();
+    {
+        guard([data]() -> Datum {
+            static Statement ins(
+                "WITH p AS (SELECT $1::jsonb AS p) "
+                "INSERT INTO concurrent_edit.conflict_history (project_id, id, kind, row_relation, row_key, "
+                "    base_version, ours_version, strategy, details, created_role) "
+                "SELECT (p ->> 'project_id')::uuid, (p ->> 'id')::uuid, 'row', p ->> 'relation', p -> 'row_key', "
+                "       least((p ->> 'base_version')::bigint, 2147483647)::integer, "
+                "       least((p ->> 'ours_version')::bigint, 2147483647)::integer, 'trigger-merge', p -> 'details', "
+                "       (p ->> 'role')::oid "
+                "FROM p ON CONFLICT (project_id, id) DO NOTHING RETURNING id, project_id",
+                {TEXTOID});
+            OwnerContext owner;
+            Spi spi;
+            ChangeEvent ev;
+            bool inserted;
+            {
+                Rows r = ins.run(spi, {text_datum(data)});
+                inserted = !r.empty();
+                if (inserted) {
+                    ev.event = "conflict";
+                    ev.project_id = r.uuid(0, 1);
+                    ev.extra = "\"conflict_id\": " + json_uuid(r.uuid(0, 0)) + ", \"kind\": \"row\"";
+                }
+            }
+            if (inserted) queue_change(spi, std::move(ev));
+            spi.finish();
+            owner.leave();
+            return 0;
+        });
+        CommitTransactionCommand();
+    }
+    PG_CATCH();
+    {
+        HOLD_INTERRUPTS();
+        MemoryContextSwitchTo(cxt);
+        EmitErrorReport();
+        FlushErrorState();
+        AbortCurrentTransaction();
+        RESUME_INTERRUPTS();
+        ok = false;
+    }
+    PG_END_TRY();
+    return ok;
+}
+
+// Imports every spooled record of the current database. The caller holds the
+// recorder lock and no transaction.
+int64 import_all() {
+    std::string dir = spool_dir(MyDatabaseId);
+    int64 n = 0;
+    for (const std::string& name : spooled_files(dir)) {
+        CHECK_FOR_INTERRUPTS();
+        std::string path = dir + "/" + name, payload;
+        if (!read_spool_file(path, payload)) {
+            (void)rename(path.c_str(), (dir + "/bad/" + name).c_str());
+            ereport(WARNING, (errmsg("concurrent_edit: unreadable row conflict record \"%s\" set aside", path.c_str())));
+            continue;
+        }
+        if (import_record(payload)) {
+            (void)unlink(path.c_str());
+            count(&RecorderCounters::recorded);
+            ++n;
+        } else {
+            (void)rename(path.c_str(), (dir + "/bad/" + name).c_str());
+            ereport(WARNING, (errmsg("concurrent_edit: row conflict record \"%s\" could not be recorded; set aside in %s/bad",
+                                     name.c_str(), dir.c_str())));
+        }
+    }
+    return n;
+}
+
+}  // namespace
+
+void record_row_conflict(const pg_uuid_t& project_id, const std::string& relation, const std::string& row_key,
+                         int64 base_version, int64 ours_version, const std::string& details) {
+    pg_uuid_t id = random_uuid();
+    std::string head = "{\"id\": " + json_uuid(id) + ", \"project_id\": \"" + uuid_to_string(project_id) +
+                       "\", \"role\": " + std::to_string(GetUserId()) + ", \"relation\": " + json_string(relation) +
+                       ", \"row_key\": " + row_key + ", \"base_version\": " + std::to_string(base_version) +
+                       ", \"ours_version\": " + std::to_string(ours_version) + ", \"details\": ";
+    std::string payload = head + details + "}";
+    if (payload.size() > kMaxRecordBytes)  // the row image goes; the conflicting paths stay
+        payload = head + "{\"truncated\": true, \"bytes\": " + std::to_string(details.size()) + "}}";
+    Oid db = MyDatabaseId;
+    std::string dir = spool_dir(db);
+    if (!ensure_spool_dir(db)) {
+        count(&RecorderCounters::dropped);
+        pg_call([&dir] {
+            ereport(WARNING, (errmsg("row conflict not recorded: cannot create the spool directory \"%s\": %m", dir.c_str())));
+        });
+        return;
+    }
+    std::size_t waiting = spooled_files(dir).size();
+    int limit = guc_conflict_spool_limit;
+    if (waiting >= static_cast<std::size_t>(limit)) {
+        count(&RecorderCounters::dropped);
+        pg_call([waiting] {
+            ereport(WARNING, (errmsg("row conflict not recorded: %zu conflicts already wait to be recorded", waiting),
+                              errhint("concurrent_edit.conflict_spool_limit bounds them; the recorder (a background "
+                                      "worker) may be unable to start.")));
+        });
+        ensure_recorder();
+        return;
+    }
+    static uint64 seq = 0;
+    char name[96];
+    snprintf(name, sizeof name, "%016llx-%08x-%08llx.json",
+             static_cast<unsigned long long>(pg_call([] { return GetCurrentTimestamp(); })),
+             static_cast<unsigned>(MyProcPid), static_cast<unsigned long long>(++seq));
+    if (!write_spool_file(dir, name, payload)) {
+        count(&RecorderCounters::dropped);
+        pg_call([&dir] { ereport(WARNING, (errmsg("row conflict not recorded: cannot write into \"%s\": %m", dir.c_str()))); });
+        return;
+    }
+    count(&RecorderCounters::spooled);
+    ensure_recorder();
+}
+
+int64 drain_conflict_spool() {
+    if (spooled_files(spool_dir(MyDatabaseId)).empty()) return 0;
+    LOCKTAG tag = recorder_tag(MyDatabaseId);
+    if (LockAcquire(&tag, ExclusiveLock, true, true) == LOCKACQUIRE_NOT_AVAIL) return 0;
+    int64 n = import_all();
+    LockRelease(&tag, ExclusiveLock, true);
+    return n;
+}
+
+RecorderCounters recorder_counters() {
+    RecorderCounters c = local_counters;
+    shared_recorder_read(&c.spooled, &c.recorded, &c.dropped);
+    return c;
+}
+
+}  // namespace ce::pg
+
+using namespace ce::pg;
+
+void ce_conflict_recorder_main(Datum arg) {
+    pqsignal(SIGTERM, die);
+    BackgroundWorkerUnblockSignals();
+    Oid db = DatumGetObjectId(arg);
+    Oid owner;
+    memcpy(&owner, MyBgworkerEntry->bgw_extra, sizeof(owner));
+    BackgroundWorkerInitializeConnectionByOid(db, owner, 0);
+    pgstat_report_appname("concurrent_edit conflict recorder");
+    LOCKTAG tag = recorder_tag(db);
+    for (;;) {
+        // One recorder per database: another one holding the lock reads the spool
+        // again before it exits, so this one has nothing to do.
+        if (LockAcquire(&tag, ExclusiveLock, true, true) == LOCKACQUIRE_NOT_AVAIL) proc_exit(0);
+        TimestampTz idle_since = GetCurrentTimestamp();
+        for (;;) {
+            CHECK_FOR_INTERRUPTS();
+            pgstat_report_activity(STATE_RUNNING, "concurrent_edit: recording row conflicts");
+            if (import_all() > 0) idle_since = GetCurrentTimestamp();
+            else if (TimestampDifferenceExceeds(idle_since, GetCurrentTimestamp(), kLingerMs)) break;
+            pgstat_report_activity(STATE_IDLE, nullptr);
+            (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 100, PG_WAIT_EXTENSION);
+            ResetLatch(MyLatch);
+        }
+        LockRelease(&tag, ExclusiveLock, true);
+        // A conflict spooled while the lock was held found it taken and started no
+        // recorder: look once more after releasing it.
+        if (spooled_files(spool_dir(db)).empty()) proc_exit(0);
+    }
+}
