@@ -123,6 +123,31 @@ ErrorData* run_pg_try(void (*fn)(void*), void* arg) {
     return edata;
 }
 
+SubxactState begin_subtransaction() {
+    SubxactState st{CurrentMemoryContext, CurrentResourceOwner};
+    pg_call([st] {
+        BeginInternalSubTransaction(nullptr);
+        MemoryContextSwitchTo(st.memory);
+    });
+    return st;
+}
+
+void commit_subtransaction(const SubxactState& st) {
+    pg_call([st] {
+        ReleaseCurrentSubTransaction();
+        MemoryContextSwitchTo(st.memory);
+        CurrentResourceOwner = st.owner;
+    });
+}
+
+void rollback_subtransaction(const SubxactState& st) {
+    pg_call([st] {
+        RollbackAndReleaseCurrentSubTransaction();
+        MemoryContextSwitchTo(st.memory);
+        CurrentResourceOwner = st.owner;
+    });
+}
+
 }  // namespace detail
 
 Datum text_datum(std::string_view s) {

@@ -157,6 +157,48 @@ auto pg_call(F&& f) -> decltype(f()) {
     }
 }
 
+namespace detail {
+struct SubxactState {
+    MemoryContext memory;
+    ResourceOwner owner;
+};
+SubxactState begin_subtransaction();
+void commit_subtransaction(const SubxactState& st);
+void rollback_subtransaction(const SubxactState& st);
+}  // namespace detail
+
+// An error caught by subtransaction().
+struct CaughtError {
+    int sqlerrcode = 0;
+    std::string message;
+};
+
+// Runs `body` in a subtransaction: on success it is released (its work kept); an
+// error of PostgreSQL or of the glue inside it rolls the subtransaction back and is
+// returned as false with its SQLSTATE and message in *error (the only place a PostgreSQL error
+// is caught and not re-raised: its effects are undone by the rollback, as in a
+// PL/pgSQL EXCEPTION block). Other exceptions roll back and propagate.
+template <typename Body>
+bool subtransaction(Body&& body, CaughtError* error) {
+    const detail::SubxactState st = detail::begin_subtransaction();
+    try {
+        body();
+    } catch (const PgError& e) {
+        if (error) *error = CaughtError{e.edata()->sqlerrcode, e.edata()->message ? e.edata()->message : "error"};
+        detail::rollback_subtransaction(st);
+        return false;
+    } catch (const SqlError& e) {
+        if (error) *error = CaughtError{e.sqlerrcode(), e.what()};
+        detail::rollback_subtransaction(st);
+        return false;
+    } catch (...) {
+        detail::rollback_subtransaction(st);
+        throw;
+    }
+    detail::commit_subtransaction(st);
+    return true;
+}
+
 // CHECK_FOR_INTERRUPTS() for C++ code: cancel and statement_timeout become a PgError
 // (SQLSTATE 57014) that unwinds the C++ frames. Installed as the core's interrupt hook.
 inline void check_interrupts() {

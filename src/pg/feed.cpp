@@ -37,7 +37,7 @@ std::string payload(const char* event, int64 cursor, const pg_uuid_t& project, c
 
 // Moves the pending events of one project into change_log with consecutive
 // cursors (the feed row lock serializes sequencers), then NOTIFYs them.
-int64 sequence_project(Spi& spi, const pg_uuid_t& project, bool notify) {
+int64 sequence_project(Spi& spi, const pg_uuid_t& project, bool notify, const int64* only_id = nullptr) {
     static Statement ensure(
         "INSERT INTO concurrent_edit.change_feeds (project_id, last_cursor) VALUES ($1, 0) "
         "ON CONFLICT (project_id) DO NOTHING",
@@ -54,6 +54,18 @@ int64 sequence_project(Spi& spi, const pg_uuid_t& project, bool notify) {
         "       m.content_hash, m.session_id, m.author, m.details, m.created_at FROM moved m "
         "RETURNING cursor, event, file_id",
         {UUIDOID, INT8OID});
+    // The same for one event (setting a bad one aside).
+    static Statement move_one(
+        "WITH m1 AS (DELETE FROM concurrent_edit.change_pending p WHERE p.project_id = $1 AND p.id = $3 RETURNING p.*), "
+        "     m2 AS (DELETE FROM concurrent_edit.change_pending_locks p WHERE p.project_id = $1 AND p.id = $3 "
+        "            RETURNING p.*), "
+        "     moved AS (SELECT * FROM m1 UNION ALL SELECT * FROM m2) "
+        "INSERT INTO concurrent_edit.change_log (project_id, cursor, event, file_id, path, version, content_hash, "
+        "    session_id, author, details, created_at) "
+        "SELECT m.project_id, $2 + 1, m.event, m.file_id, m.path, m.version, m.content_hash, m.session_id, m.author, "
+        "       m.details, m.created_at FROM moved m "
+        "RETURNING cursor, event, file_id",
+        {UUIDOID, INT8OID, INT8OID});
     static Statement advance(
         "UPDATE concurrent_edit.change_feeds SET last_cursor = $2 WHERE project_id = $1", {UUIDOID, INT8OID});
 
@@ -65,7 +77,8 @@ int64 sequence_project(Spi& spi, const pg_uuid_t& project, bool notify) {
     };
     std::vector<Note> notes;
     {
-        Rows r = move.run(spi, {uuid_datum(project), Int64GetDatum(last)});
+        Rows r = only_id ? move_one.run(spi, {uuid_datum(project), Int64GetDatum(last), Int64GetDatum(*only_id)})
+                         : move.run(spi, {uuid_datum(project), Int64GetDatum(last)});
         if (r.empty()) return 0;
         notes.reserve(r.size());
         for (uint64 i = 0; i < r.size(); ++i) {
@@ -84,6 +97,59 @@ int64 sequence_project(Spi& spi, const pg_uuid_t& project, bool notify) {
         pg_call([ch, pl] { Async_Notify(ch, pl); });
     }
     return n;
+}
+
+// Only an event's own data (class 22, data exception, or 23, integrity constraint
+// violation) makes it bad; anything else (a cancel, a timeout, a lack of resources)
+// is raised again: the transaction fails and the events wait for the next run.
+void rethrow_unless_bad_data(const CaughtError& e) {
+    int cls = ERRCODE_TO_CATEGORY(e.sqlerrcode);
+    if (cls == ERRCODE_DATA_EXCEPTION || cls == ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION) return;
+    throw SqlError(e.sqlerrcode, e.message);
+}
+
+// Sequences a project's pending events one at a time, each in its own
+// subtransaction, and moves those that fail into change_pending_rejected (with the
+// error), logging each. Returns how many were sequenced.
+int64 set_aside_bad_events(Spi& spi, const pg_uuid_t& project, bool notify) {
+    static Statement ids(
+        "SELECT p.id FROM concurrent_edit.change_pending p WHERE p.project_id = $1 "
+        "UNION ALL SELECT p.id FROM concurrent_edit.change_pending_locks p WHERE p.project_id = $1 ORDER BY 1",
+        {UUIDOID});
+    static Statement reject(
+        "WITH m1 AS (DELETE FROM concurrent_edit.change_pending p WHERE p.project_id = $1 AND p.id = $2 RETURNING p.*), "
+        "     m2 AS (DELETE FROM concurrent_edit.change_pending_locks p WHERE p.project_id = $1 AND p.id = $2 "
+        "            RETURNING p.*) "
+        "INSERT INTO concurrent_edit.change_pending_rejected (project_id, id, event, error) "
+        "SELECT m.project_id, m.id, pg_catalog.to_jsonb(m), $3 FROM (SELECT * FROM m1 UNION ALL SELECT * FROM m2) m",
+        {UUIDOID, INT8OID, TEXTOID});
+    std::vector<int64> pending;
+    {
+        Rows r = ids.run(spi, {uuid_datum(project)});
+        for (uint64 i = 0; i < r.size(); ++i) pending.push_back(r.int8(i, 0));
+    }
+    int64 sequenced = 0;
+    for (int64 id : pending) {
+        check_interrupts();
+        int64 n = 0;
+        CaughtError error;
+        if (subtransaction([&] { n = sequence_project(spi, project, notify, &id); }, &error)) {
+            sequenced += n;
+            continue;
+        }
+        rethrow_unless_bad_data(error);
+        if (!subtransaction([&] { reject.run(spi, {uuid_datum(project), Int64GetDatum(id), text_datum(error.message)}); },
+                            nullptr))
+            continue;  // cannot even be set aside: it stays pending, the others go on
+        std::string pid = uuid_to_string(project);
+        pg_call([&pid, id, &error] {
+            ereport(WARNING, (errmsg("concurrent_edit: change event %lld of project %s cannot be sequenced; set aside "
+                                     "in concurrent_edit.change_pending_rejected",
+                                     static_cast<long long>(id), pid.c_str()),
+                              errdetail("%s", error.message.c_str())));
+        });
+    }
+    return sequenced;
 }
 
 void xact_callback(XactEvent event, void*) {
@@ -197,10 +263,19 @@ int64 sequence_pending(Spi& spi, bool notify, const pg_uuid_t* only_project) {
         Rows r = q.run(spi, {});
         for (uint64 i = 0; i < r.size(); ++i) projects.push_back(r.uuid(i, 0));
     }
+    // Each project in its own subtransaction: an event that cannot be sequenced
+    // stops its project only until it is set aside, never the other projects.
     int64 total = 0;
     for (const auto& p : projects) {
         check_interrupts();
-        total += sequence_project(spi, p, notify);
+        int64 n = 0;
+        CaughtError error;
+        if (subtransaction([&] { n = sequence_project(spi, p, notify); }, &error)) {
+            total += n;
+            continue;
+        }
+        rethrow_unless_bad_data(error);
+        total += set_aside_bad_events(spi, p, notify);
     }
     pg_call([nest] { AtEOXact_GUC(true, nest); });  // on an error, the abort restores them
     return total;

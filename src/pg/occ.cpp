@@ -62,7 +62,8 @@ std::vector<std::string> name_list(const char* s) {
     std::vector<std::string> out;
     if (s == nullptr || *s == '\0') return out;
     if (*s == '[') {
-        for (const auto& v : ce::json::parse(s).items()) out.push_back(v.text());
+        const ce::json::Value list = ce::json::parse(s);  // kept alive while its items are read
+        for (const auto& v : list.items()) out.push_back(v.text());
         return out;
     }
     std::string cur;

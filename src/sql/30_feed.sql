@@ -57,6 +57,26 @@ CREATE UNLOGGED TABLE concurrent_edit.change_pending_locks
 COMMENT ON TABLE concurrent_edit.change_pending_locks IS
     'Lock events (lock_acquired, lock_released, lock_expired, lock_forced) not yet sequenced into change_log: change_pending for the unlogged file_locks. Unlogged like file_locks, so a crash clears both together (a clean restart keeps them).';
 SELECT pg_catalog.pg_extension_config_dump('concurrent_edit.change_pending_locks', '');
+-- Pending events that could not be sequenced (a row no API call would write, e.g.
+-- inserted by hand): set aside, one by one, so the project's other events and all
+-- other projects keep flowing. Logged with a WARNING when set aside.
+CREATE TABLE concurrent_edit.change_pending_rejected (
+    project_id  uuid        NOT NULL,
+    id          bigint      NOT NULL,
+    event       jsonb       NOT NULL,
+    error       text        NOT NULL,
+    rejected_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT change_pending_rejected_pkey PRIMARY KEY (project_id, id)
+);
+COMMENT ON TABLE concurrent_edit.change_pending_rejected IS
+    'Pending change events the sequencer could not move into change_log (their data violated a constraint), set aside with the error so that the feed of their project and of every other project keeps flowing.';
+COMMENT ON COLUMN concurrent_edit.change_pending_rejected.project_id IS 'Project of the event; distribution key.';
+COMMENT ON COLUMN concurrent_edit.change_pending_rejected.id IS 'Its arrival order in change_pending.';
+COMMENT ON COLUMN concurrent_edit.change_pending_rejected.event IS 'The pending row, as JSON.';
+COMMENT ON COLUMN concurrent_edit.change_pending_rejected.error IS 'Why it could not be sequenced.';
+COMMENT ON COLUMN concurrent_edit.change_pending_rejected.rejected_at IS 'When it was set aside.';
+SELECT pg_catalog.pg_extension_config_dump('concurrent_edit.change_pending_rejected', '');
+
 CREATE TABLE concurrent_edit.change_log (
     project_id   uuid        NOT NULL,
     cursor       bigint      NOT NULL,
