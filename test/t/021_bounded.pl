@@ -1,0 +1,136 @@
+# No input of one user locks others out (docs/reference/foundation.md):
+#  * a poisoned pending event of one project leaves every other feed flowing,
+#    with the background worker and without it;
+#  * 5,000 conflicting OCC updates in a loop leave parallel queries their workers,
+#    and every conflict is recorded (or counted as dropped);
+#  * crafted client clocks are refused while honest offline clients still merge,
+#    and the other writers of the file are not locked out.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/../perl";
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(time sleep);
+use CETest;
+
+my $alice = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa';
+my $bob = 'bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb';
+
+# 1. A poisoned pending event.
+for my $mode ('without worker', 'with worker') {
+    my $conf = $mode eq 'with worker'
+      ? "shared_preload_libraries = 'concurrent_edit'\nconcurrent_edit.worker_interval = 200ms\n" : undef;
+    my $node = new_node($mode eq 'with worker' ? 'poison_worker' : 'poison_plain', $conf);
+    $node->safe_psql('postgres', 'CREATE EXTENSION concurrent_edit');
+    my ($p1, $p2) = ('11111111-0000-0000-0000-000000000001', '22222222-0000-0000-0000-000000000002');
+    my $f1 = $node->safe_psql('postgres', "SELECT concurrent_edit.create_file('$p1', 'a.txt', E'a\\n', '$alice')");
+    my $f2 = $node->safe_psql('postgres', "SELECT concurrent_edit.create_file('$p2', 'b.txt', E'b\\n', '$alice')");
+    # An event no API call would write (its kind violates change_log's check), left
+    # pending by hand in P1 (a REPEATABLE READ transaction without the worker leaves
+    # events pending too).
+    $node->safe_psql('postgres', "INSERT INTO concurrent_edit.change_pending (project_id, event) VALUES ('$p1', 'bogus')");
+    # Both projects keep working: the next writes commit and their events flow.
+    is($node->safe_psql('postgres', "SELECT status FROM concurrent_edit.write('$f1', E'a\\nA\\n', 1, '$alice')"),
+        'written', "$mode: P1 still writes");
+    is($node->safe_psql('postgres', "SELECT status FROM concurrent_edit.write('$f2', E'b\\nB\\n', 1, '$alice')"),
+        'written', "$mode: P2 still writes");
+    my $q = sub { "SELECT (SELECT string_agg(event, ',' ORDER BY cursor) FROM concurrent_edit.changes_since('$_[0]', 0)) = '$_[1]'" };
+    ok($node->poll_query_until('postgres', $q->($p2, 'created,version')), "$mode: P2's feed flows");
+    ok($node->poll_query_until('postgres', $q->($p1, 'created,version')), "$mode: P1's good events flow too");
+    ok($node->poll_query_until('postgres',
+        "SELECT count(*) = 1 FROM concurrent_edit.change_pending_rejected WHERE project_id = '$p1' AND event ->> 'event' = 'bogus'"),
+        "$mode: the bad event is set aside");
+    is($node->safe_psql('postgres', 'SELECT count(*) FROM concurrent_edit.change_pending'), '0', "$mode: nothing stays pending");
+    like(slurp_file($node->logfile), qr/change event \d+ of project $p1 cannot be sequenced/, "$mode: and reported in the log");
+    $node->stop;
+}
+
+# 2. 5,000 conflicting OCC updates in a loop.
+my $node = new_node('occ_flood', "shared_preload_libraries = 'concurrent_edit'\nmax_worker_processes = 8\n"
+    . "max_parallel_workers = 8\nmax_parallel_workers_per_gather = 2\n");
+$node->safe_psql('postgres', q{
+  CREATE EXTENSION concurrent_edit;
+  CREATE TABLE doc (id int PRIMARY KEY, version int NOT NULL DEFAULT 1, body jsonb);
+  INSERT INTO doc VALUES (1, 1, '{"venue": "Hall A"}');
+  SELECT concurrent_edit.enable_occ('doc', mode => 'merge');
+  UPDATE doc SET body = '{"venue": "Hall B"}', version = 1;     -- now at version 2
+  CREATE TABLE big AS SELECT i FROM generate_series(1, 2000000) i;
+  ANALYZE big;
+});
+my $parallel = q{SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_table_scan_size = 0;
+  EXPLAIN (ANALYZE, FORMAT JSON) SELECT count(*) FROM big};
+my $launched = sub {
+    my $plan = $node->safe_psql('postgres', $parallel);
+    my ($planned) = $plan =~ /"Workers Planned": (\d+)/;
+    my ($got) = $plan =~ /"Workers Launched": (\d+)/;
+    return ($planned // 0, $got // 0);
+};
+my ($planned0, $got0) = $launched->();
+cmp_ok($planned0, '>=', 2, 'the parallel query plans workers');
+my $flood = $node->background_psql('postgres');
+$flood->query_until(qr/started/, q{\echo started
+DO $$ BEGIN
+  FOR i IN 1 .. 5000 LOOP
+    BEGIN
+      UPDATE doc SET body = '{"venue": "Hall C"}', version = 1;  -- stale, and conflicting
+    EXCEPTION WHEN SQLSTATE 'VC001' THEN NULL;
+    END;
+  END LOOP;
+END $$;
+\echo flood-done
+});
+my ($short, $runs) = (0, 0);
+my $t0 = time();
+while (time() - $t0 < 120) {
+    my ($planned, $got) = $launched->();
+    $runs++;
+    $short++ if $got < $planned;
+    last if $runs >= 10;
+    sleep(0.2);
+}
+$flood->query_until(qr/flood-done/, '');
+$flood->quit;
+cmp_ok($runs, '>=', 5, "parallel queries ran during the flood ($runs)");
+is($short, 0, 'every parallel query got all its workers during the flood');
+my $peak = $node->safe_psql('postgres',
+    q{SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'concurrent_edit conflict recorder'});
+cmp_ok($peak, '<=', 1, 'at most one conflict recorder runs');
+ok($node->poll_query_until('postgres', q{SELECT count(*) = 5000 FROM concurrent_edit.conflict_history WHERE row_relation = 'public.doc'},
+    't'), 'all 5,000 conflicts are recorded');
+my $dropped = () = slurp_file($node->logfile) =~ /row conflict not recorded/g;
+is($dropped, 0, 'none was dropped');
+ok($node->poll_query_until('postgres',
+    q{SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'concurrent_edit conflict recorder'}),
+    'the recorder exits when the spool is empty');
+
+# 3. Crafted client clocks.
+my $p = '33333333-0000-0000-0000-000000000003';
+my $f = $node->safe_psql('postgres', "SELECT concurrent_edit.create_file('$p', 'c.txt', E'one\\ntwo\\nthree\\nfour\\nfive\\n', '$alice')");
+$node->safe_psql('postgres', "SELECT concurrent_edit.write('$f', E'one\\ntwo\\nthree\\nfour\\nfive\\nsix\\n', 1, '$bob')");
+my $clock = $node->safe_psql('postgres', "SELECT vector_clock FROM concurrent_edit.read('$f', 1)");
+for my $crafted ("{\"$bob\": 9223372036854775807}", '{"junk-1": 1, "junk-2": 1}') {
+    my ($rc, $out, $err) = $node->psql('postgres',
+        "SELECT concurrent_edit.write('$f', 'x', NULL, '$alice', client_clock => '$crafted')");
+    like($err, qr/22023|client_clock/, "crafted clock $crafted is refused");
+}
+my ($rc, $out, $err) = $node->psql('postgres', "SELECT concurrent_edit.write('$f', 'x', 2, '$alice', client_clock => "
+    . "(SELECT jsonb_object_agg('junk-' || i, 1) FROM generate_series(1, 1000) i)::text::concurrent_edit.vclock)",
+    extra_params => ['-v', 'VERBOSITY=verbose']);
+like($err, qr/22023/, 'a clock with 1,000 junk nodes is refused with 22023');
+is($node->safe_psql('postgres', "SELECT concurrent_edit.vclock_get(head_clock, '$bob') < 100 FROM concurrent_edit.files WHERE id = '$f'"),
+    't', 'no crafted counter reached the head clock');
+is($node->safe_psql('postgres', "SELECT status FROM concurrent_edit.write('$f', E'ONE\\ntwo\\nthree\\nfour\\nfive\\nsix\\n', 2, '$bob')"),
+    'written', 'the other writer is not locked out');
+# An honest offline client (it read version 1) still merges by its clock...
+is($node->safe_psql('postgres', "SELECT status FROM concurrent_edit.write('$f', E'one\\ntwo\\nTHREE\\nfour\\nfive\\n', NULL, '$alice', "
+    . "client_clock => '$clock')"), 'merged', 'an honest offline client merges from its clock');
+# ... and one that counted its own offline edits fast-forwards.
+my $head = $node->safe_psql('postgres', "SELECT head_clock FROM concurrent_edit.files WHERE id = '$f'");
+is($node->safe_psql('postgres', "SELECT status FROM concurrent_edit.write('$f', E'ONE\\ntwo\\nTHREE\\nfour\\nfive\\nsix\\nseven\\n', NULL, '$alice', "
+    . "client_clock => concurrent_edit.vclock_increment('$head', '$alice'))"), 'written',
+    'an offline client that counted its own edits fast-forwards');
+$node->stop;
+
+done_testing();
