@@ -6,6 +6,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace ce {
 
@@ -38,6 +39,12 @@ private:
     std::string detail_;
     std::string hint_;
 };
+
+// Longest excerpt of an input quoted in a message.
+constexpr std::size_t kEchoBytes = 64;
+// The first `max` bytes of `s`, cut at a UTF-8 character boundary, with "..." when
+// cut: what a message may quote of an input (an argument may be megabytes).
+std::string excerpt(std::string_view s, std::size_t max = kEchoBytes);
 
 // Short name of an error kind, for diagnostics and tests.
 const char* errc_name(Errc code) noexcept;

@@ -31,4 +31,11 @@ InterruptHook set_interrupt_hook(InterruptHook hook) noexcept {
     return old;
 }
 
+std::string excerpt(std::string_view s, std::size_t max) {
+    if (s.size() <= max) return std::string(s);
+    std::size_t n = max;
+    while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+    return std::string(s.substr(0, n)) + "...";
+}
+
 }  // namespace ce

@@ -16,10 +16,7 @@ ArrayMode parse_array_mode(std::string_view name) {
     if (name == "id") return ArrayMode::by_id;
     if (name == "sequence") return ArrayMode::sequence;
     if (name == "atomic") return ArrayMode::atomic;
-    std::size_t cut = std::min<std::size_t>(name.size(), 64);
-    while (cut > 0 && cut < name.size() && (static_cast<unsigned char>(name[cut]) & 0xC0) == 0x80) --cut;
-    throw Error(Errc::invalid_parameter,
-                "unknown array_mode \"" + std::string(name.substr(0, cut)) + (cut < name.size() ? "...\"" : "\""),
+    throw Error(Errc::invalid_parameter, "unknown array_mode \"" + excerpt(name) + "\"",
                 {}, "array_mode is one of: auto, id, sequence, atomic.");
 }
 

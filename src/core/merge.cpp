@@ -17,7 +17,7 @@ MergeStyle parse_merge_style(std::string_view s) {
     if (s == "merge") return MergeStyle::merge;
     if (s == "diff3") return MergeStyle::diff3;
     if (s == "zdiff3") return MergeStyle::zdiff3;
-    throw Error(Errc::invalid_parameter, "unknown merge style \"" + std::string(s) + "\"", {},
+    throw Error(Errc::invalid_parameter, "unknown merge style \"" + excerpt(s) + "\"", {},
                 "Valid styles are merge, diff3 and zdiff3.");
 }
 
@@ -26,7 +26,7 @@ MergeFavor parse_merge_favor(std::string_view s) {
     if (s == "ours") return MergeFavor::ours;
     if (s == "theirs") return MergeFavor::theirs;
     if (s == "union") return MergeFavor::union_;
-    throw Error(Errc::invalid_parameter, "unknown merge favor \"" + std::string(s) + "\"", {},
+    throw Error(Errc::invalid_parameter, "unknown merge favor \"" + excerpt(s) + "\"", {},
                 "Valid favor modes are none, ours, theirs and union.");
 }
 
@@ -450,7 +450,7 @@ Resolution resolve(std::string_view strategy, std::string_view base, std::string
         return Resolution{std::move(m.content), m.clean ? "smart-merge-auto" : "smart-merge-manual", m.clean,
                           !m.clean, m.conflicts};
     }
-    throw Error(Errc::invalid_parameter, "unknown resolution strategy \"" + std::string(strategy) + "\"",
+    throw Error(Errc::invalid_parameter, "unknown resolution strategy \"" + excerpt(strategy) + "\"",
                 {},
                 "Valid strategies are last-write-wins, first-write-wins, merge-with-markers, "
                 "smart-merge, keep-both and timestamp.");

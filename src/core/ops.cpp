@@ -80,12 +80,7 @@ int cmp_tail(const detail::Prepared& p, std::size_t a, std::size_t b) {
 }
 
 // At most `max` bytes of s, cut at a UTF-8 character boundary, "..." when cut.
-std::string clip(std::string_view s, std::size_t max = 64) {
-    if (s.size() <= max) return std::string(s);
-    std::size_t n = max;
-    while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
-    return std::string(s.substr(0, n)) + "...";
-}
+std::string clip(std::string_view s) { return excerpt(s); }
 
 [[noreturn]] void invalid(const detail::Prepared& p, std::size_t i, const std::string& what, Errc code = Errc::invalid_operation,
                           std::string hint = {}) {

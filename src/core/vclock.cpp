@@ -16,17 +16,7 @@ namespace {
 using json::append_json_string;
 using json::append_utf8;
 
-constexpr std::size_t kEchoBytes = 64;  // longest excerpt of an input quoted in a message
-
 const char* const kCounterRange = "Counters are integers from 0 to 9223372036854775807.";
-
-// The first `max` bytes of `s`, cut at a UTF-8 character boundary, with "..." when cut.
-std::string excerpt(std::string_view s, std::size_t max = kEchoBytes) {
-    if (s.size() <= max) return std::string(s);
-    std::size_t n = max;
-    while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
-    return std::string(s.substr(0, n)) + "...";
-}
 
 
 // A node id for a message: JSON-quoted, shortened.

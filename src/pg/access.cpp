@@ -6,6 +6,8 @@
 #include <cstring>
 #include <unordered_map>
 
+#include "concurrent_edit/error.hpp"
+
 #include "pg/api.hpp"
 #include "pg/results.hpp"
 
@@ -90,8 +92,7 @@ Right parse_right(std::string_view s) {
     if (s == "read") return Right::read;
     if (s == "write") return Right::write;
     if (s == "admin") return Right::admin;
-    std::string shown(s.substr(0, 64));
-    throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "unknown right \"" + shown + "\"",
+    throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "unknown right \"" + ce::excerpt(s) + "\"",
                    "{\"argument\": \"rights\", \"valid\": [\"read\", \"write\", \"admin\"]}",
                    "Rights are read, write (includes sessions, drafts and locks) and admin.");
 }

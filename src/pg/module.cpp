@@ -45,7 +45,8 @@ CE_FUNCTION(ce_setting) {
     TextArg name = text_arg(fcinfo, 0, "name", 256);
     std::string n = name.str();
     if (n.rfind("concurrent_edit.", 0) != 0)
-        throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "\"" + n + "\" is not a concurrent_edit setting");
+        throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "\"" + ce::excerpt(n) + "\" is not a concurrent_edit setting",
+                       "{\"argument\": \"name\"}");
     const char* value = pg_call([&n] { return GetConfigOptionByName(n.c_str(), nullptr, false); });
     return text_datum(std::string_view(value));
 }

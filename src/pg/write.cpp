@@ -8,6 +8,7 @@
 // the conflict is recorded in conflict_history and returned.
 #include "pg/write.hpp"
 
+#include "concurrent_edit/error.hpp"
 #include "concurrent_edit/merge.hpp"
 #include "concurrent_edit/sha256.hpp"
 #include "concurrent_edit/vclock.hpp"
@@ -38,7 +39,7 @@ Strategy parse_strategy(std::string_view s) {
     for (Strategy st : {Strategy::merge, Strategy::fail_fast, Strategy::last_write_wins, Strategy::first_write_wins,
                         Strategy::keep_both, Strategy::timestamp, Strategy::queue})
         if (s == strategy_name(st)) return st;
-    throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "unknown write strategy \"" + std::string(s.substr(0, 64)) + "\"",
+    throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "unknown write strategy \"" + ce::excerpt(s) + "\"",
                    {}, "Valid strategies: merge, fail-fast, last-write-wins, first-write-wins, keep-both, "
                        "timestamp, queue.");
 }

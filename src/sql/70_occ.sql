@@ -70,7 +70,7 @@ BEGIN
         RAISE EXCEPTION 'tbl, version_column and mode must not be NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;
     IF mode NOT IN ('reject', 'merge', 'strict') THEN
-        RAISE EXCEPTION 'unknown optimistic concurrency mode "%"', mode
+        RAISE EXCEPTION 'unknown optimistic concurrency mode "%"', left(mode, 64)
             USING ERRCODE = 'invalid_parameter_value', HINT = 'Valid modes: reject, merge, strict (reject, and refuse UPDATEs that do not set the version column).';
     END IF;
     IF mode = 'strict' THEN
@@ -106,6 +106,11 @@ BEGIN
             RAISE EXCEPTION 'column "%" of % does not exist', c, tbl USING ERRCODE = 'undefined_column';
         END IF;
     END LOOP;
+    IF project_column IS NOT NULL AND (SELECT atttypid FROM pg_attribute WHERE attrelid = tbl AND attname = project_column)
+       NOT IN ('uuid'::regtype, 'text'::regtype, 'varchar'::regtype) THEN
+        RAISE EXCEPTION 'project column "%" must be uuid (or text holding one)', project_column
+            USING ERRCODE = 'datatype_mismatch';
+    END IF;
     IF modified_at_column IS NOT NULL AND (SELECT atttypid FROM pg_attribute WHERE attrelid = tbl AND attname = modified_at_column)
        NOT IN ('timestamptz'::regtype, 'timestamp'::regtype) THEN
         RAISE EXCEPTION 'column "%" must be timestamptz or timestamp', modified_at_column USING ERRCODE = 'datatype_mismatch';

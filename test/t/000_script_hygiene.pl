@@ -22,6 +22,21 @@ is_deeply(\@unqualified, [], 'every created object is qualified with concurrent_
 
 # search_path pinning of SQL and PL/pgSQL functions is checked from the catalog in
 # sql/foundation.sql (proconfig), which is authoritative.
+# The VC SQLSTATEs are defined once (src/pg/sqlstates.hpp) and each is documented
+# in docs/errors.md (and nothing else of class VC is).
+open(my $sh, '<', "$root/src/pg/sqlstates.hpp") or die "sqlstates.hpp: $!";
+my @defined = sort grep { /^VC/ } map { /X\(\w+, "(VC\d{3})"/ ? ($1) : () } <$sh>;
+close $sh;
+open(my $eh, '<', "$root/docs/errors.md") or die "errors.md: $!";
+my @documented = sort map { /^\|\s*`(VC\d{3})`/ ? ($1) : () } <$eh>;
+close $eh;
+cmp_ok(scalar(@defined), '>=', 15, 'the VC SQLSTATEs are defined in src/pg/sqlstates.hpp');
+is_deeply(\@documented, \@defined, 'docs/errors.md documents exactly the VC SQLSTATEs that are defined');
+# No C++ file spells a VC code as a string or MAKE_SQLSTATE: they use the CE_ERRCODE_
+# names (comments, and COMMENT ON texts of the SQL, may name codes).
+my @spelled = grep { !/sqlstates\.hpp$/ } split /\n/, `grep -rlE 'MAKE_SQLSTATE[(].V.|"VC[0-9]{3}"' $root/src $root/include`;
+is_deeply(\@spelled, [], 'no VC SQLSTATE is spelled outside sqlstates.hpp');
+
 # NOTIFY payloads are checked on real notifications of every event kind in
 # test/t/014_notify_payloads.pl (NOTIFY is sent from C++, not from this script).
 

@@ -62,7 +62,11 @@ $node->safe_psql('src', q{
 # version written (change_log, change_feeds); a write at REPEATABLE READ leaves its
 # event pending (change_pending), and so does a lock refreshed there (change_pending_locks),
 # when no worker runs.
+# An event that cannot be sequenced (its kind violates change_log's check), pending
+# before the write, is set aside in change_pending_rejected when the write sequences
+# its project.
 $node->safe_psql('src', q{
+  INSERT INTO concurrent_edit.change_pending (project_id, event) VALUES ('00000000-0000-0000-0000-0000000000a1', 'bogus');
   SELECT concurrent_edit.open_file('00000000-0000-0000-0000-0000000000c1', '00000000-0000-0000-0000-0000000000f1');
   SELECT concurrent_edit.write('00000000-0000-0000-0000-0000000000f1', E'line 1\nline 2 \u00e9\nline 3\n', 2,
                                session_id => '00000000-0000-0000-0000-0000000000c1');
