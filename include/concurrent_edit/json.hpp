@@ -18,6 +18,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace ce::json {
@@ -88,6 +89,9 @@ inline bool operator!=(const Value& a, const Value& b) { return !(a == b); }
 // Equal and spelled identically (numbers compared as text: 1.0 is not identical to 1.00).
 bool identical(const Value& a, const Value& b);
 
+// True when `text` is a JSON number (RFC 8259 grammar).
+bool is_number_text(std::string_view text) noexcept;
+
 // Compares number texts by value (both must be valid JSON numbers).
 bool number_equal(std::string_view a, std::string_view b);
 
@@ -102,9 +106,12 @@ void append_json_string(std::string& out, std::string_view s);
 // Appends the UTF-8 encoding of code point `cp` (at most 0x10FFFF).
 void append_utf8(std::string& out, std::uint32_t cp);
 
+class Interner;
+
 struct ParseOptions {
     std::size_t max_bytes = static_cast<std::size_t>(-1);  // larger input: limit_exceeded
     std::size_t max_depth = kMaxDepth;                     // deeper input: limit_exceeded
+    const Interner* interner = nullptr;  // share identical containers of its reference
 };
 
 // Strict RFC 8259 parser: one value with optional surrounding whitespace, valid UTF-8,
@@ -113,11 +120,28 @@ struct ParseOptions {
 // the byte offset, limit_exceeded for size and depth, out_of_range for exponents.
 Value parse(std::string_view text, const ParseOptions& options = {});
 
+// An index of the arrays and objects of one value (its reference). A Builder given an
+// Interner shares the reference's node whenever it completes a container identical to
+// one of the reference's, so a document that is mostly a copy of the reference costs
+// little more memory than its differences (ours and theirs of a merge are mostly their
+// base). About 24 bytes per distinct container of the reference.
+class Interner {
+public:
+    explicit Interner(const Value& reference);
+    // The reference's container identical to `v`, or `v` itself.
+    Value intern(Value v) const;
+    std::size_t size() const noexcept { return entries_.size(); }
+
+private:
+    std::vector<std::pair<std::uint64_t, Value>> entries_;  // (hash, container) by hash
+};
+
 // Builds a value from a stream of events (used by the parser and by the jsonb glue).
-// Enforces the depth limit (limit_exceeded) and ticks the interrupt check.
+// Enforces the depth limit (limit_exceeded) and ticks the interrupt check. With an
+// Interner, completed containers identical to the reference's share its nodes.
 class Builder {
 public:
-    explicit Builder(std::size_t max_depth = kMaxDepth);
+    explicit Builder(std::size_t max_depth = kMaxDepth, const Interner* interner = nullptr);
     ~Builder();
     Builder(const Builder&) = delete;
     Builder& operator=(const Builder&) = delete;
@@ -138,6 +162,7 @@ private:
     Value root_;
     bool has_root_ = false;
     std::size_t max_depth_;
+    const Interner* interner_;
     std::size_t ticks_ = 0;
 };
 

@@ -149,7 +149,16 @@ std::shared_ptr<Node> new_node(Kind kind) {
     return n;
 }
 
+std::shared_ptr<Node> boolean_node(bool b) {
+    auto n = new_node(Kind::boolean);
+    n->boolean = b;
+    n->hash = splitmix(kSeedBool + (b ? 1 : 0));
+    return n;
+}
+
 }  // namespace
+
+bool is_number_text(std::string_view text) noexcept { return number_syntax(text); }
 
 const char* kind_name(Kind kind) noexcept {
     switch (kind) {
@@ -172,10 +181,9 @@ bool key_less(std::string_view a, std::string_view b) noexcept {
 // Construction
 
 Value Value::boolean(bool b) {
-    auto n = new_node(Kind::boolean);
-    n->boolean = b;
-    n->hash = splitmix(kSeedBool + (b ? 1 : 0));
-    return Value(std::move(n));
+    // Two shared nodes: a boolean costs no allocation.
+    static const Value values[2] = {Value(boolean_node(false)), Value(boolean_node(true))};
+    return values[b ? 1 : 0];
 }
 
 Value Value::number(std::string_view text) {
@@ -376,302 +384,6 @@ std::string to_string(const Value& v) {
     InterruptTicker ticker;
     print(out, v, ticker);
     return out;
-}
-
-// ---------------------------------------------------------------------------
-// Builder
-
-struct Builder::Frame {
-    bool object = false;
-    bool has_key = false;
-    std::string key;
-    std::vector<Value> items;
-    std::vector<Member> members;
-};
-
-Builder::Builder(std::size_t max_depth) : max_depth_(std::min(max_depth, kMaxDepth)) {}
-Builder::~Builder() = default;
-
-void Builder::begin_array(std::size_t size_hint) {
-    if (stack_.size() >= max_depth_)
-        throw Error(Errc::limit_exceeded, "JSON value is nested too deeply",
-                    "More than " + std::to_string(max_depth_) + " levels of arrays and objects.");
-    if (has_root_ && stack_.empty()) throw Error(Errc::invalid_json, "JSON document has more than one value");
-    stack_.emplace_back();
-    stack_.back().items.reserve(std::min<std::size_t>(size_hint, 1 << 20));
-}
-
-void Builder::begin_object(std::size_t size_hint) {
-    begin_array();
-    stack_.back().object = true;
-    stack_.back().members.reserve(std::min<std::size_t>(size_hint, 1 << 20));
-}
-
-void Builder::key(std::string key) {
-    if (stack_.empty() || !stack_.back().object || stack_.back().has_key)
-        throw Error(Errc::invalid_json, "JSON object key out of place");
-    stack_.back().key = std::move(key);
-    stack_.back().has_key = true;
-}
-
-void Builder::add(Value v) {
-    if (stack_.size() + v.depth() > max_depth_)
-        throw Error(Errc::limit_exceeded, "JSON value is nested too deeply",
-                    "More than " + std::to_string(max_depth_) + " levels of arrays and objects.");
-    attach(std::move(v));
-}
-
-void Builder::attach(Value v) {
-    if (++ticks_ % 4096 == 0) check_interrupts();
-    if (stack_.empty()) {
-        if (has_root_) throw Error(Errc::invalid_json, "JSON document has more than one value");
-        root_ = std::move(v);
-        has_root_ = true;
-        return;
-    }
-    Frame& f = stack_.back();
-    if (!f.object) {
-        f.items.push_back(std::move(v));
-    } else {
-        if (!f.has_key) throw Error(Errc::invalid_json, "JSON object member without a key");
-        f.members.push_back(Member{std::move(f.key), std::move(v)});
-        f.key.clear();
-        f.has_key = false;
-    }
-}
-
-void Builder::end() {
-    if (stack_.empty()) throw Error(Errc::invalid_json, "JSON array or object closed but none is open");
-    Frame& f = stack_.back();
-    if (f.has_key) throw Error(Errc::invalid_json, "JSON object key without a value");
-    Value v = f.object ? Value::object(std::move(f.members)) : Value::array(std::move(f.items));
-    stack_.pop_back();
-    attach(std::move(v));
-}
-
-bool Builder::complete() const noexcept { return has_root_ && stack_.empty(); }
-
-Value Builder::take() {
-    if (!complete()) throw Error(Errc::invalid_json, "JSON document is incomplete");
-    has_root_ = false;
-    return std::move(root_);
-}
-
-// ---------------------------------------------------------------------------
-// Parser
-
-namespace {
-
-class Parser {
-public:
-    Parser(std::string_view s, const ParseOptions& o) : s_(s), builder_(o.max_depth) {}
-
-    Value run() {
-        std::vector<char> open;  // '[' or '{' per open container
-        bool want_value = true;
-        for (;;) {
-            ticker_.tick();
-            skip_ws();
-            if (want_value) {
-                if (pos_ >= s_.size()) fail("unexpected end of input, a value was expected");
-                char c = s_[pos_];
-                if (c == '[' || c == '{') {
-                    ++pos_;
-                    if (c == '[') builder_.begin_array(); else builder_.begin_object();
-                    open.push_back(c);
-                    skip_ws();
-                    if (pos_ < s_.size() && s_[pos_] == (c == '[' ? ']' : '}')) {
-                        ++pos_;
-                        builder_.end();
-                        open.pop_back();
-                        want_value = false;
-                    } else if (c == '{') {
-                        member_key();
-                    }
-                    continue;
-                }
-                scalar();
-                want_value = false;
-                continue;
-            }
-            if (open.empty()) {
-                if (pos_ != s_.size()) fail("unexpected characters after the JSON value");
-                return builder_.take();
-            }
-            if (pos_ >= s_.size()) fail("unexpected end of input inside an array or object");
-            char c = s_[pos_];
-            if (c == ',') {
-                ++pos_;
-                if (open.back() == '{') {
-                    skip_ws();
-                    member_key();
-                }
-                want_value = true;
-            } else if (c == (open.back() == '[' ? ']' : '}')) {
-                ++pos_;
-                builder_.end();
-                open.pop_back();
-            } else {
-                fail(open.back() == '[' ? "\",\" or \"]\" expected" : "\",\" or \"}\" expected");
-            }
-        }
-    }
-
-private:
-    [[noreturn]] void fail(const std::string& what) const {
-        throw Error(Errc::invalid_json, "invalid JSON: " + what + " at byte " + std::to_string(pos_));
-    }
-
-    void skip_ws() {
-        while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r'))
-            ++pos_;
-    }
-
-    void member_key() {
-        if (pos_ >= s_.size() || s_[pos_] != '"') fail("object key (a string) expected");
-        builder_.key(string_token());
-        skip_ws();
-        if (pos_ >= s_.size() || s_[pos_] != ':') fail("\":\" expected after an object key");
-        ++pos_;
-    }
-
-    void scalar() {
-        char c = s_[pos_];
-        if (c == '"') {
-            builder_.add(Value::string(string_token()));
-        } else if (c == '-' || is_digit(c)) {
-            std::size_t start = pos_;
-            if (s_[pos_] == '-') ++pos_;
-            while (pos_ < s_.size() && (is_digit(s_[pos_]) || s_[pos_] == '.' || s_[pos_] == 'e' ||
-                                         s_[pos_] == 'E' || s_[pos_] == '+' || s_[pos_] == '-'))
-                ++pos_;
-            std::string_view text = s_.substr(start, pos_ - start);
-            if (!number_syntax(text)) {
-                pos_ = start;
-                fail("invalid number");
-            }
-            builder_.add(Value::number(text));
-        } else if (literal("true")) {
-            builder_.add(Value::boolean(true));
-        } else if (literal("false")) {
-            builder_.add(Value::boolean(false));
-        } else if (literal("null")) {
-            builder_.add(Value());
-        } else {
-            fail("a value was expected");
-        }
-    }
-
-    bool literal(std::string_view word) {
-        if (s_.substr(pos_, word.size()) != word) return false;
-        pos_ += word.size();
-        return true;
-    }
-
-    unsigned hex4() {
-        if (pos_ + 4 > s_.size()) fail("incomplete \\u escape");
-        unsigned v = 0;
-        for (int i = 0; i < 4; ++i) {
-            char c = s_[pos_++];
-            v <<= 4;
-            if (c >= '0' && c <= '9') v |= c - '0';
-            else if (c >= 'a' && c <= 'f') v |= c - 'a' + 10;
-            else if (c >= 'A' && c <= 'F') v |= c - 'A' + 10;
-            else { --pos_; fail("invalid \\u escape"); }
-        }
-        return v;
-    }
-
-
-    // Length of the valid UTF-8 sequence at pos_ (first byte >= 0x80), or 0.
-    std::size_t utf8_sequence() const {
-        auto b = [&](std::size_t k) -> unsigned {
-            return pos_ + k < s_.size() ? static_cast<unsigned char>(s_[pos_ + k]) : 0u;
-        };
-        auto cont = [&](std::size_t k) { return (b(k) & 0xC0) == 0x80; };
-        unsigned c = b(0);
-        if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
-        if (c == 0xE0) return b(1) >= 0xA0 && b(1) <= 0xBF && cont(2) ? 3 : 0;
-        if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) return cont(1) && cont(2) ? 3 : 0;
-        if (c == 0xED) return b(1) >= 0x80 && b(1) <= 0x9F && cont(2) ? 3 : 0;
-        if (c == 0xF0) return b(1) >= 0x90 && b(1) <= 0xBF && cont(2) && cont(3) ? 4 : 0;
-        if (c >= 0xF1 && c <= 0xF3) return cont(1) && cont(2) && cont(3) ? 4 : 0;
-        if (c == 0xF4) return b(1) >= 0x80 && b(1) <= 0x8F && cont(2) && cont(3) ? 4 : 0;
-        return 0;
-    }
-
-    std::string string_token() {
-        ++pos_;  // opening quote
-        std::string out;
-        for (;;) {
-            std::size_t run = pos_;
-            while (pos_ < s_.size()) {
-                unsigned char c = static_cast<unsigned char>(s_[pos_]);
-                if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80) break;
-                ++pos_;
-            }
-            out.append(s_.data() + run, pos_ - run);
-            if (pos_ >= s_.size()) fail("unterminated string");
-            unsigned char c = static_cast<unsigned char>(s_[pos_]);
-            if (c == '"') {
-                ++pos_;
-                return out;
-            }
-            if (c < 0x20) fail("control character in a string (it must be escaped)");
-            if (c >= 0x80) {
-                std::size_t len = utf8_sequence();
-                if (len == 0) fail("invalid UTF-8 in a string");
-                out.append(s_.data() + pos_, len);
-                pos_ += len;
-                continue;
-            }
-            ++pos_;  // backslash
-            if (pos_ >= s_.size()) fail("unterminated string");
-            char e = s_[pos_++];
-            switch (e) {
-                case '"': out.push_back('"'); break;
-                case '\\': out.push_back('\\'); break;
-                case '/': out.push_back('/'); break;
-                case 'b': out.push_back('\b'); break;
-                case 'f': out.push_back('\f'); break;
-                case 'n': out.push_back('\n'); break;
-                case 'r': out.push_back('\r'); break;
-                case 't': out.push_back('\t'); break;
-                case 'u': {
-                    unsigned cp = hex4();
-                    if (cp >= 0xDC00 && cp <= 0xDFFF) fail("unpaired low surrogate in a \\u escape");
-                    if (cp >= 0xD800 && cp <= 0xDBFF) {
-                        if (s_.substr(pos_, 2) != "\\u") fail("unpaired high surrogate in a \\u escape");
-                        pos_ += 2;
-                        unsigned lo = hex4();
-                        if (lo < 0xDC00 || lo > 0xDFFF) fail("unpaired high surrogate in a \\u escape");
-                        cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-                    }
-                    if (cp == 0) fail("\\u0000 is not supported (as in jsonb)");
-                    append_utf8(out, cp);
-                    break;
-                }
-                default:
-                    --pos_;
-                    fail("invalid escape sequence");
-            }
-        }
-    }
-
-    std::string_view s_;
-    std::size_t pos_ = 0;
-    Builder builder_;
-    InterruptTicker ticker_;
-};
-
-}  // namespace
-
-Value parse(std::string_view text, const ParseOptions& options) {
-    if (text.size() > options.max_bytes)
-        throw Error(Errc::limit_exceeded, "JSON text is too large",
-                    "It has " + std::to_string(text.size()) + " bytes; the limit is " +
-                        std::to_string(options.max_bytes) + " bytes.");
-    return Parser(text, options).run();
 }
 
 void append_json_string(std::string& out, std::string_view s) {

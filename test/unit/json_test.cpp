@@ -151,6 +151,28 @@ TEST(Json, BuilderChecksStructure) {
     EXPECT_CE_ERROR(c.add(parse("[1]")), Errc::limit_exceeded);
 }
 
+TEST(Json, InternerSharesIdenticalContainers) {
+    const Value base = parse(R"({"list": [{"id": 1, "v": [1, 2]}, {"id": 2, "v": []}], "n": {"x": 1.0}})");
+    const ce::json::Interner interner(base);
+    EXPECT_EQ(interner.size(), 7u);  // the root, list, two elements, [1, 2], [], {"x": 1.0}
+    EXPECT_EQ(ce::json::Interner(parse("[[], [], {}, [[]]]")).size(), 4u);  // identical ones once
+    ce::json::ParseOptions options;
+    options.interner = &interner;
+    // One element changed: the other element, its array and the unchanged member share
+    // the base's nodes; the changed parts are new; the result equals a plain parse.
+    const char* text = R"({"list": [{"id": 1, "v": [1, 2]}, {"id": 3, "v": []}], "n": {"x": 1}})";
+    const Value ours = parse(text, options);
+    EXPECT_TRUE(identical(ours, parse(text)));
+    EXPECT_TRUE(ours.find("list")->items()[0].same_node(base.find("list")->items()[0]));
+    EXPECT_TRUE(ours.find("list")->items()[1].find("v")->same_node(*base.find("list")->items()[1].find("v")));
+    EXPECT_FALSE(ours.find("list")->items()[1].same_node(base.find("list")->items()[1]));
+    // Equal but spelled differently (1 and 1.0) is not shared: the text is kept.
+    EXPECT_FALSE(ours.find("n")->same_node(*base.find("n")));
+    EXPECT_EQ(ours.find("n")->find("x")->text(), "1");
+    // An unchanged document is the reference itself.
+    EXPECT_TRUE(parse(to_string(base), options).same_node(base));
+}
+
 namespace {
 int hook_calls = 0;
 void cancel_after_three() {
