@@ -238,3 +238,75 @@ SELECT pg_backend_pid() = :pid_before AS same_backend,
 SELECT m.clean, jsonb_array_length(m.conflicts) AS conflicts, m.conflicts -> 0 ->> 'kind' AS kind,
        m.content = r.o AS content_is_ours
 FROM rewritten r, LATERAL concurrent_edit.jsonb_merge3(r.b, r.o, r.t, 'sequence') m;
+
+-- concurrent_edit.max_merge_memory bounds one merge: 54000 naming the setting, the
+-- session goes on, the default lets the same merge through.
+CREATE TEMP TABLE big_docs AS
+SELECT a, jsonb_set(a, '{0,v}', '-1') AS o, a || '[{"id": -1, "v": 0}]' AS t
+FROM (SELECT jsonb_agg(jsonb_build_object('id', i, 'v', i)) AS a FROM generate_series(1, 20000) i) x;
+SET concurrent_edit.max_merge_memory = '1MB';
+SELECT pg_temp.try('SELECT concurrent_edit.jsonb_merge3(a, o, t) FROM big_docs', false);
+SELECT d ->> 'setting' AS setting, (d ->> 'limit_kb')::int AS limit_kb, (d ->> 'needed_kb')::int > 1024 AS over
+FROM pg_temp.error_detail('SELECT concurrent_edit.jsonb_merge3(a, o, t) FROM big_docs') d;
+SELECT (concurrent_edit.jsonb_merge3('{"a": 1}', '{"a": 2}', '{"a": 1, "b": 3}')).content AS small_fits;
+RESET concurrent_edit.max_merge_memory;
+SELECT m.clean, jsonb_array_length(m.content) AS elements, m.content -> 0 AS first, m.content -> -1 AS last
+FROM big_docs, LATERAL concurrent_edit.jsonb_merge3(a, o, t) m;
+
+-- The conversion between jsonb and the merge's values (jsonb's binary layout read and
+-- written directly): 300 random documents -- numbers of every form, strings with
+-- escapes and multibyte characters, empty and large containers (objects and arrays
+-- past 32 children, where jsonb stores offsets), nesting -- go through a merge that
+-- must convert them (no side equals another) and come back equal and well formed.
+SELECT setseed(0.42);
+CREATE FUNCTION pg_temp.rand_json(depth int) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE r float := random(); n int; acc jsonb;
+BEGIN
+  IF depth = 0 OR r < 0.35 THEN
+    r := random();
+    RETURN CASE
+      WHEN r < 0.1 THEN 'null'::jsonb
+      WHEN r < 0.2 THEN to_jsonb(random() < 0.5)
+      WHEN r < 0.3 THEN to_jsonb((random() * 1e6)::int)
+      WHEN r < 0.4 THEN to_jsonb((ARRAY['0', '-0', '1e100', '-1.50', '123456789012345678901234567890.0001', '1E-7', '0.000'])[1 + (random() * 6)::int]::numeric)
+      WHEN r < 0.5 THEN to_jsonb(repeat(chr(233) || 'x"\' || E'\n\t', (random() * 5)::int))
+      WHEN r < 0.6 THEN to_jsonb(repeat('long string ', (random() * 300)::int))
+      WHEN r < 0.7 THEN to_jsonb(''::text)
+      WHEN r < 0.8 THEN to_jsonb(chr(128512) || chr(20013) || 'ok')
+      ELSE to_jsonb(md5(random()::text)) END;
+  END IF;
+  n := CASE WHEN random() < 0.2 THEN (random() * 60)::int ELSE (random() * 4)::int END;
+  IF random() < 0.5 THEN
+    acc := '[]';
+    FOR i IN 1 .. n LOOP acc := acc || jsonb_build_array(pg_temp.rand_json(depth - 1)); END LOOP;
+  ELSE
+    acc := '{}';
+    FOR i IN 1 .. n LOOP
+      acc := acc || jsonb_build_object(CASE WHEN random() < 0.3 THEN repeat('k', (random() * 20)::int) ELSE 'key' || i END,
+                                       pg_temp.rand_json(depth - 1));
+    END LOOP;
+  END IF;
+  RETURN acc;
+END $$;
+CREATE TEMP TABLE random_docs AS SELECT i, pg_temp.rand_json(4) AS d FROM generate_series(1, 300) i;
+SELECT count(*) AS docs,
+       count(*) FILTER (WHERE m.clean AND m.content -> 'w' = r.d AND (m.content -> 'w')::text = r.d::text
+                          AND m.content = jsonb_build_object('w', r.d, 'k', 1, 'extra', 2)
+                          AND jsonb_pretty(m.content) IS NOT NULL
+                          AND (SELECT count(*) FROM jsonb_path_query(m.content, 'strict $.**')) > 0
+                          AND m.content @> jsonb_build_object('w', r.d)) AS round_trips,
+       count(*) FILTER (WHERE jsonb_typeof(r.d) = 'object' AND (SELECT count(*) FROM jsonb_object_keys(r.d)) > 32) > 0 AS has_wide_objects,
+       count(*) FILTER (WHERE jsonb_typeof(r.d) NOT IN ('object', 'array')) > 0 AS has_scalars
+FROM random_docs r,
+LATERAL concurrent_edit.jsonb_merge3(jsonb_build_object('w', r.d, 'k', 0), jsonb_build_object('w', r.d, 'k', 1),
+                                     jsonb_build_object('w', r.d, 'k', 0, 'extra', 2)) m;
+-- Scalar documents are converted too (no side equal to another): a conflict whose
+-- report holds the three numbers and strings as they were.
+SELECT m.content, m.clean, m.conflicts
+FROM (VALUES ('1.50'::jsonb, '-0'::jsonb, '1e100'::jsonb), ('"a"', '"\u00e9\n"', '""'), ('null', 'true', 'false')) v(b, o, t),
+LATERAL concurrent_edit.jsonb_merge3(v.b, v.o, v.t) m;
+-- The documents as sides of one another: ours and theirs differ from base in every
+-- element; the merge by sequence gives a conflict or a clean result, never a broken value.
+SELECT count(*) FILTER (WHERE jsonb_pretty(m.content) IS NOT NULL AND jsonb_pretty(m.conflicts) IS NOT NULL) AS well_formed
+FROM random_docs a JOIN random_docs b ON b.i = a.i % 300 + 1 JOIN random_docs c ON c.i = b.i % 300 + 1,
+LATERAL concurrent_edit.jsonb_merge3(jsonb_build_array(a.d), jsonb_build_array(b.d), jsonb_build_array(c.d)) m;

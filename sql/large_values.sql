@@ -35,6 +35,15 @@ SELECT f.label, array_agg(h.version ORDER BY h.version) AS versions, max(h.bytes
 FROM f, concurrent_edit.history(f.id) h GROUP BY f.label, f.n ORDER BY f.n;
 SELECT f.label, length(concurrent_edit.diff_versions(f.id, 1, 3)) > 0 AS diffed FROM f ORDER BY f.n;
 
+-- concurrent_edit.max_merge_memory bounds a merging write: the 300 kB one is
+-- refused with 54000 and the file keeps its head.
+SET concurrent_edit.max_merge_memory = '1MB';
+SELECT f.label, pg_temp.try(format('SELECT concurrent_edit.write(%L, %L, 1, %L)', f.id,
+                                   replace(pg_temp.lines(f.n), 'line 100 ', 'line 100 M '), :bob), false) AS tight
+FROM f WHERE f.n = 6000;
+RESET concurrent_edit.max_merge_memory;
+SELECT f.label, r.version, r.content = pg_temp.lines(f.n, ' A') AS head_unchanged FROM f, concurrent_edit.read(f.id) r ORDER BY f.n;
+
 -- A conflict (both change line 2), listed, then resolved with a big text.
 SELECT f.label, w.status, w.conflicts, octet_length(w.content) > octet_length(pg_temp.lines(f.n)) AS with_markers
 FROM f, concurrent_edit.write(f.id, replace(pg_temp.lines(f.n), 'line 2 ', 'line 2 B '), 1, :bob) w ORDER BY f.n;
@@ -88,6 +97,14 @@ UPDATE big_rows SET body = replace(body, 'line ' || (id - 1) || ' ', 'line ' || 
 SELECT id, version, body = pg_temp.lines(id, ' A') AS both_lines, doc ->> 'k2' AS k2, doc ->> ('k' || (id - 1)) AS k_last,
        octet_length(body) > 8192 AS big
 FROM big_rows ORDER BY id;
+-- concurrent_edit.max_merge_memory bounds the OCC merge: a stale update of the
+-- 300 kB row that would merge is refused with 54000 and the row is unchanged.
+SET concurrent_edit.max_merge_memory = '1MB';
+SELECT pg_temp.try($$UPDATE big_rows SET body = replace(body, 'line 3 ', 'line 3 M '), version = 1 WHERE id = 6000$$, false);
+SELECT d ->> 'setting' AS setting, (d ->> 'limit_kb')::int AS limit_kb, (d ->> 'needed_kb')::int > 1024 AS over
+FROM pg_temp.error_detail($$UPDATE big_rows SET body = replace(body, 'line 3 ', 'line 3 M '), version = 1 WHERE id = 6000$$) d;
+RESET concurrent_edit.max_merge_memory;
+SELECT id, version, body = pg_temp.lines(id, ' A') AS unchanged FROM big_rows WHERE id = 6000;
 -- A real conflict on a big row is refused and nothing is lost.
 SELECT pg_temp.try($$UPDATE big_rows SET body = replace(body, 'line 2 A ', 'line 2 C '), version = 1 WHERE id = 200$$, false);
 SELECT id, version, body = pg_temp.lines(id, ' A') AS unchanged FROM big_rows ORDER BY id;

@@ -147,3 +147,29 @@ SELECT concurrent_edit.diff(E'one\ntwo\nthree\n', E'one\n2\nthree\n');
 SELECT * FROM concurrent_edit.diff_stat(E'a\nb\nc\n', E'a\nc\nd\ne\n');
 RESET concurrent_edit.diff_algorithm;
 SELECT pg_temp.try($$SET concurrent_edit.diff_algorithm = 'patience'$$);
+
+-- concurrent_edit.max_merge_memory bounds one merge or diff: 54000 naming the
+-- setting, before the limit is passed; the session goes on; the default lets the
+-- same merge through. Only a superuser may change it.
+CREATE TEMP TABLE big_texts AS
+SELECT b, replace(b, 'row 10 ', 'row 10 O ') AS o, replace(b, 'row 90000 ', 'row 90000 T ') AS t
+FROM (SELECT string_agg('row ' || i || E' of the text\n', '' ORDER BY i) AS b FROM generate_series(1, 100000) i) x;
+SET concurrent_edit.max_merge_memory = '1MB';
+SELECT pg_temp.try('SELECT concurrent_edit.merge3(b, o, t) FROM big_texts', false);
+SELECT d ->> 'setting' AS setting, (d ->> 'limit_kb')::int AS limit_kb, (d ->> 'needed_kb')::int > 1024 AS over
+FROM pg_temp.error_detail('SELECT concurrent_edit.merge3(b, o, t) FROM big_texts') d;
+SELECT pg_temp.try('SELECT concurrent_edit.diff(b, o) FROM big_texts', false);
+SELECT pg_temp.try('SELECT concurrent_edit.diff_stat(b, t) FROM big_texts', false);
+SELECT pg_temp.try('SELECT concurrent_edit.merge_conflicts(b, o, t) FROM big_texts', false);
+SELECT pg_temp.try('SELECT concurrent_edit.changes_overlap(b, o, t) FROM big_texts', false);
+SELECT pg_temp.try($$SELECT concurrent_edit.resolve('smart-merge', b, o, t) FROM big_texts$$, false);
+-- Small merges fit.
+SELECT (concurrent_edit.merge3(E'a\nb\n', E'A\nb\n', E'a\nB\n')).content;
+RESET concurrent_edit.max_merge_memory;
+SELECT m.clean, m.content = replace(replace(b, 'row 10 ', 'row 10 O '), 'row 90000 ', 'row 90000 T ') AS both_edits
+FROM big_texts, LATERAL concurrent_edit.merge3(b, o, t) m;
+CREATE ROLE ce_merge_memory_user;
+SET ROLE ce_merge_memory_user;
+SET concurrent_edit.max_merge_memory = '64GB';
+RESET ROLE;
+DROP ROLE ce_merge_memory_user;

@@ -21,6 +21,8 @@
 #include <utility>
 #include <vector>
 
+#include "concurrent_edit/memory.hpp"
+
 namespace ce::json {
 
 // Deepest nesting of arrays and objects accepted as input ([[1]] has depth 2).
@@ -42,8 +44,11 @@ public:
 
     static Value boolean(bool b);
     // `text` must be a JSON number (RFC 8259 grammar): ce::Error invalid_json otherwise,
-    // out_of_range when its exponent is beyond +-10^9.
-    static Value number(std::string_view text);
+    // out_of_range when its exponent is beyond +-10^9. `origin` is an opaque tag kept
+    // with the number and ignored by comparison and hashing: the PostgreSQL glue tags
+    // each number with the jsonb numeric it was read from, so that writing it back
+    // (also from a merge result, which shares the node) needs no conversion.
+    static Value number(std::string_view text, const void* origin = nullptr);
     static Value number(long long n);
     static Value string(std::string s);  // UTF-8 is not checked here (the parser checks)
     static Value array(std::vector<Value> items);
@@ -64,6 +69,7 @@ public:
     const std::vector<Value>& items() const noexcept;     // array elements; empty otherwise
     const std::vector<Member>& members() const noexcept;  // object members in key order
     const Value* find(std::string_view key) const noexcept;  // object member or nullptr
+    const void* origin() const noexcept;  // a number's tag (see number()); nullptr otherwise
 
     std::uint64_t hash() const noexcept;  // equal values have equal hashes
     std::size_t depth() const noexcept;   // 0 for scalars, 1 for [] and {}, ...
@@ -134,6 +140,7 @@ public:
 
 private:
     std::vector<std::pair<std::uint64_t, Value>> entries_;  // (hash, container) by hash
+    memory::Charge charge_;
 };
 
 // Builds a value from a stream of events (used by the parser and by the jsonb glue).

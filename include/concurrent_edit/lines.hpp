@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "concurrent_edit/memory.hpp"
+
 namespace ce {
 
 // Largest number of lines in one input. A merge needs up to about 40 bytes per line
@@ -38,10 +40,12 @@ public:
 
 private:
     void grow();
+    void account();
     std::vector<std::string_view> keys_;   // id -> content
     std::vector<std::uint64_t> hashes_;    // id -> hash
     std::vector<std::uint32_t> slots_;     // open addressing: id + 1, 0 = empty
     std::size_t mask_ = 0;
+    memory::Charge charge_;
 };
 
 }  // namespace ce

@@ -12,6 +12,7 @@
 #include "concurrent_edit/error.hpp"
 #include "concurrent_edit/interrupt.hpp"
 #include "concurrent_edit/lines.hpp"
+#include "concurrent_edit/memory.hpp"
 
 namespace ce {
 
@@ -477,6 +478,15 @@ std::vector<DiffChange> build_script(const File& f1, const File& f2) {
 std::vector<DiffChange> diff_ids(const std::uint32_t* a, std::size_t na, const std::uint32_t* b,
                                  std::size_t nb, std::size_t id_count, DiffAlgorithm algorithm) {
     InterruptTicker ticker(1 << 14);
+    // The working set, charged up front. Per line of either side: the changed flag,
+    // the discard class, the reduced id and its line index, the run counts of
+    // MultiMatchRuns, the two V entries of Myers' (or dtl's) algorithm, the local id
+    // and its sorted copy, and at most half a script entry; per distinct id, two
+    // occurrence counters.
+    constexpr std::size_t kPerLine = 2 * sizeof(char) + sizeof(std::uint32_t) + sizeof(long) +
+                                     sizeof(std::int32_t) + sizeof(long) + 2 * sizeof(long) +
+                                     2 * sizeof(std::uint32_t) + sizeof(DiffChange) / 2;
+    memory::Charge work((na + nb) * kPerLine + 2 * sizeof(std::uint32_t) * std::min(id_count, 4 * (na + nb) + 1024));
     // A small diff over a large id space (a conflict refined inside a big merge)
     // gets local ids, so the per-id counters stay proportional to this diff.
     std::vector<std::uint32_t> local;
@@ -519,12 +529,14 @@ namespace {
 struct TextPair {
     std::vector<std::string_view> old_lines, new_lines;
     std::vector<DiffChange> changes;
+    memory::Charge lines;  // the line views and their ids
 };
 
 TextPair diff_texts(std::string_view old_text, std::string_view new_text, DiffAlgorithm algorithm) {
     TextPair t;
     t.old_lines = split_lines(old_text);
     t.new_lines = split_lines(new_text);
+    t.lines.resize((t.old_lines.size() + t.new_lines.size()) * (sizeof(std::string_view) + sizeof(std::uint32_t)));
     LineInterner interner(t.old_lines.size() + t.new_lines.size());
     auto a = interner.intern(t.old_lines);
     auto b = interner.intern(t.new_lines);
@@ -574,6 +586,7 @@ std::string unified_diff(std::string_view old_text, std::string_view new_text, i
     TextPair t = diff_texts(old_text, new_text, algorithm);
     std::string out;
     if (t.changes.empty()) return out;
+    memory::Charge output;  // follows the output's growth (a hunk at a time)
     out += "--- ";
     out.append(old_label.data(), old_label.size());
     out += "\n+++ ";
@@ -611,6 +624,7 @@ std::string unified_diff(std::string_view old_text, std::string_view new_text, i
             ticker.tick(static_cast<std::size_t>(ch[c].old_count + ch[c].new_count + 1));
         }
         for (; i1 < e1; ++i1) append_line(out, ' ', t.old_lines[i1]);
+        output.resize(memory::string_bytes(out.capacity()));
         k = last + 1;
     }
     return out;

@@ -5,20 +5,69 @@
 #include <cstring>
 #include <string>
 #include <utility>
-#include <variant>
+#include <new>
 
 #include "concurrent_edit/error.hpp"
 #include "concurrent_edit/interrupt.hpp"
+#include "concurrent_edit/memory.hpp"
 
 namespace ce::json {
 
+// 56 bytes: the payload is a union selected by kind (a std::variant would add 8).
 struct Node {
-    Kind kind = Kind::null;
-    bool boolean = false;
-    std::uint32_t depth = 0;
     std::uint64_t hash = 0;
-    // string contents or number text / array elements / object members
-    std::variant<std::monostate, std::string, std::vector<Value>, std::vector<Member>> payload;
+    std::uint32_t depth = 0;
+    Kind kind;
+    bool boolean = false;
+    bool accounted = false;        // its bytes are charged (ce::memory)
+    const void* origin = nullptr;  // numbers: the tag given to Value::number
+    union {
+        std::string text;             // string contents or number text
+        std::vector<Value> items;     // array elements
+        std::vector<Member> members;  // object members in key order
+    };
+
+    explicit Node(Kind k) : kind(k) {
+        switch (k) {
+            case Kind::string:
+            case Kind::number: new (&text) std::string(); break;
+            case Kind::array: new (&items) std::vector<Value>(); break;
+            case Kind::object: new (&members) std::vector<Member>(); break;
+            default: break;
+        }
+    }
+    // The heap bytes of the node (as make_shared allocates it) and of its payload.
+    std::size_t bytes() const noexcept {
+        std::size_t b = memory::malloc_size(sizeof(Node) + 2 * sizeof(void*));  // with the control block
+        switch (kind) {
+            case Kind::string:
+            case Kind::number: b += memory::string_bytes(text.capacity()); break;
+            case Kind::array: b += memory::vector_bytes(items.capacity(), sizeof(Value)); break;
+            case Kind::object:
+                b += memory::vector_bytes(members.capacity(), sizeof(Member));
+                for (const Member& m : members) b += memory::string_bytes(m.key.capacity());
+                break;
+            default: break;
+        }
+        return b;
+    }
+    // Charges the node once its payload is in place (limit_exceeded beyond a Budget).
+    void account() {
+        memory::charge(bytes());
+        accounted = true;
+    }
+    ~Node() {
+        if (accounted) memory::release(bytes());
+        switch (kind) {
+            case Kind::string:
+            case Kind::number: text.~basic_string(); break;
+            case Kind::array: items.~vector(); break;
+            case Kind::object: members.~vector(); break;
+            default: break;
+        }
+    }
+    Node(const Node&) = delete;
+    Node& operator=(const Node&) = delete;
 };
 
 namespace {
@@ -144,9 +193,7 @@ Canonical canonical(std::string_view s) {
 }
 
 std::shared_ptr<Node> new_node(Kind kind) {
-    auto n = std::make_shared<Node>();
-    n->kind = kind;
-    return n;
+    return std::make_shared<Node>(kind);
 }
 
 std::shared_ptr<Node> boolean_node(bool b) {
@@ -186,14 +233,16 @@ Value Value::boolean(bool b) {
     return values[b ? 1 : 0];
 }
 
-Value Value::number(std::string_view text) {
+Value Value::number(std::string_view text, const void* origin) {
     if (!number_syntax(text))
         throw Error(Errc::invalid_json, "invalid JSON number \"" + std::string(text.substr(0, 64)) + "\"");
     Canonical c = canonical(text);
     auto n = new_node(Kind::number);
     n->hash = splitmix(combine(combine(bytes_hash(c.digits, kSeedNumber), static_cast<std::uint64_t>(c.exponent)),
                                c.negative ? 1 : 0));
-    n->payload = std::string(text);
+    n->text.assign(text.data(), text.size());
+    n->origin = origin;
+    n->account();
     return Value(std::move(n));
 }
 
@@ -202,7 +251,8 @@ Value Value::number(long long v) { return number(std::to_string(v)); }
 Value Value::string(std::string s) {
     auto n = new_node(Kind::string);
     n->hash = bytes_hash(s, kSeedString);
-    n->payload = std::move(s);
+    n->text = std::move(s);
+    n->account();
     return Value(std::move(n));
 }
 
@@ -217,7 +267,8 @@ Value Value::array(std::vector<Value> items) {
     if (depth + 1 > kMaxValueDepth) too_deep();
     n->depth = static_cast<std::uint32_t>(depth + 1);
     n->hash = splitmix(h);
-    n->payload = std::move(items);
+    n->items = std::move(items);
+    n->account();
     return Value(std::move(n));
 }
 
@@ -247,7 +298,8 @@ Value Value::object(std::vector<Member> members) {
     if (depth + 1 > kMaxValueDepth) too_deep();
     n->depth = static_cast<std::uint32_t>(depth + 1);
     n->hash = splitmix(h);
-    n->payload = std::move(members);
+    n->members = std::move(members);
+    n->account();
     return Value(std::move(n));
 }
 
@@ -259,21 +311,15 @@ Kind Value::kind() const noexcept { return node_ ? node_->kind : Kind::null; }
 bool Value::as_bool() const noexcept { return node_ && node_->kind == Kind::boolean && node_->boolean; }
 
 const std::string& Value::text() const noexcept {
-    if (node_)
-        if (auto* s = std::get_if<std::string>(&node_->payload)) return *s;
-    return kEmptyString;
+    return node_ && (node_->kind == Kind::string || node_->kind == Kind::number) ? node_->text : kEmptyString;
 }
 
 const std::vector<Value>& Value::items() const noexcept {
-    if (node_)
-        if (auto* v = std::get_if<std::vector<Value>>(&node_->payload)) return *v;
-    return kEmptyItems;
+    return node_ && node_->kind == Kind::array ? node_->items : kEmptyItems;
 }
 
 const std::vector<Member>& Value::members() const noexcept {
-    if (node_)
-        if (auto* v = std::get_if<std::vector<Member>>(&node_->payload)) return *v;
-    return kEmptyMembers;
+    return node_ && node_->kind == Kind::object ? node_->members : kEmptyMembers;
 }
 
 const Value* Value::find(std::string_view key) const noexcept {
@@ -282,6 +328,8 @@ const Value* Value::find(std::string_view key) const noexcept {
                                [](const Member& a, std::string_view k) { return key_less(a.key, k); });
     return it != m.end() && it->key == key ? &it->value : nullptr;
 }
+
+const void* Value::origin() const noexcept { return node_ && node_->kind == Kind::number ? node_->origin : nullptr; }
 
 std::uint64_t Value::hash() const noexcept { return node_ ? node_->hash : kSeedNull; }
 

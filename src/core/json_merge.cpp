@@ -80,6 +80,16 @@ struct ValueEq {
 template <typename T>
 using ValueMap = std::unordered_map<Value, T, ValueHash, ValueEq>;
 
+// The working set of an array merge besides its result, per element of the three
+// sides, charged up front. Both modes hold a node and a bucket of a hash map (ids by
+// value, or elements by id) and an output slot. A merge by sequence adds the id
+// sequence and the diff's match entry; a merge by id adds the positions of each
+// element on the other two sides, its place in the order sequences and its merged
+// value.
+constexpr std::size_t kMapEntry = memory::malloc_size(2 * sizeof(void*) + sizeof(Value) + sizeof(long)) + sizeof(void*);
+constexpr std::size_t kSequenceWork = kMapEntry + sizeof(Value) + sizeof(int) + sizeof(long);
+constexpr std::size_t kByIdWork = kMapEntry + sizeof(Value) + 3 * sizeof(long) + sizeof(std::optional<Value>);
+
 // A scalar id usable to match array elements: string, number or boolean.
 const Value* element_id(const Value& v) {
     const Value* id = v.find("id");
@@ -165,12 +175,17 @@ public:
         if (o == t) return o;
         if (o.is_object() && t.is_object() && (b == nullptr || b->is_object())) return merge_object(b, o, t);
         if (o.is_array() && t.is_array() && (b == nullptr || b->is_array())) {
+            const std::size_t n = (b != nullptr ? b->items().size() : 0) + o.items().size() + t.items().size();
+            memory::Charge work;
             if (mode_ == ArrayMode::sequence) {
+                work.resize(kSequenceWork * n);
                 if (b != nullptr) return merge_sequence(*b, o, t);
             } else if (mode_ != ArrayMode::atomic) {
+                work.resize(kByIdWork * n);
                 IdIndex bi, oi, ti;
                 if ((b == nullptr || index_ids(*b, bi)) && index_ids(o, oi) && index_ids(t, ti))
                     return merge_by_id(b, o, t, bi, oi, ti);
+                work.resize(kSequenceWork * n);
                 if (mode_ == ArrayMode::auto_ && b != nullptr) return merge_sequence(*b, o, t);
             }
         }

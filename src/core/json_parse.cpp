@@ -40,6 +40,7 @@ bool hash_less(const std::pair<std::uint64_t, Value>& a, const std::pair<std::ui
 Interner::Interner(const Value& reference) {
     InterruptTicker ticker;
     collect_containers(reference, entries_, ticker);
+    charge_.resize(memory::vector_bytes(entries_.capacity(), sizeof(entries_[0])));
     std::stable_sort(entries_.begin(), entries_.end(), hash_less);
     // Keep one of each set of identical containers (identical ones are adjacent unless
     // their hash collides with another container's).
@@ -53,6 +54,7 @@ Interner::Interner(const Value& reference) {
     }
     entries_.resize(out);
     entries_.shrink_to_fit();
+    charge_.resize(memory::vector_bytes(entries_.capacity(), sizeof(entries_[0])));
 }
 
 Value Interner::intern(Value v) const {
@@ -131,6 +133,9 @@ void Builder::end() {
     if (stack_.empty()) throw Error(Errc::invalid_json, "JSON array or object closed but none is open");
     Frame& f = stack_.back();
     if (f.has_key) throw Error(Errc::invalid_json, "JSON object key without a value");
+    // A container built without a size hint may have up to twice the room it needs.
+    if (f.items.capacity() - f.items.size() > f.items.size() / 4) f.items.shrink_to_fit();
+    if (f.members.capacity() - f.members.size() > f.members.size() / 4) f.members.shrink_to_fit();
     Value v = f.object ? Value::object(std::move(f.members)) : Value::array(std::move(f.items));
     stack_.pop_back();
     if (interner_ != nullptr) v = interner_->intern(std::move(v));

@@ -77,6 +77,13 @@ LineInterner::LineInterner(std::size_t expected_lines) {
     mask_ = cap - 1;
     keys_.reserve(std::min<std::size_t>(expected_lines, cap / 2));
     hashes_.reserve(keys_.capacity());
+    account();
+}
+
+void LineInterner::account() {
+    charge_.resize(memory::vector_bytes(keys_.capacity(), sizeof(keys_[0])) +
+                   memory::vector_bytes(hashes_.capacity(), sizeof(hashes_[0])) +
+                   memory::vector_bytes(slots_.capacity(), sizeof(slots_[0])));
 }
 
 void LineInterner::grow() {
@@ -90,6 +97,7 @@ void LineInterner::grow() {
     }
     slots_.swap(slots);
     mask_ = mask;
+    account();
 }
 
 std::uint32_t LineInterner::intern(std::string_view line) {
@@ -103,10 +111,12 @@ std::uint32_t LineInterner::intern(std::string_view line) {
         i = (i + 1) & mask_;
     }
     auto id = static_cast<std::uint32_t>(keys_.size());
+    const std::size_t capacity = keys_.capacity();
     keys_.push_back(line);
     hashes_.push_back(h);
     slots_[i] = id + 1;
     if (keys_.size() * 2 > slots_.size()) grow();
+    else if (keys_.capacity() != capacity) account();
     return id;
 }
 

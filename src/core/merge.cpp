@@ -320,6 +320,8 @@ MergeResult merge3(std::string_view base_text, std::string_view ours_text,
     base.lines = split_lines(base_text);
     ours.lines = split_lines(ours_text);
     theirs.lines = split_lines(theirs_text);
+    const std::size_t total_lines = base.lines.size() + ours.lines.size() + theirs.lines.size();
+    memory::Charge texts(total_lines * (sizeof(std::string_view) + sizeof(std::uint32_t)));
     LineInterner interner(base.lines.size() + ours.lines.size() + theirs.lines.size());
     base.ids = interner.intern(base.lines);
     ours.ids = interner.intern(ours.lines);
@@ -360,6 +362,7 @@ MergeResult merge3(std::string_view base_text, std::string_view ours_text,
 
     std::string& out = result.content;
     out.reserve(ours_text.size() + theirs_text.size() / 4);
+    memory::Charge output(memory::string_bytes(out.capacity()));
     long i = 0;
     for (Chunk& m : chunks) {
         ticker.tick();
@@ -411,6 +414,7 @@ MergeResult merge3(std::string_view base_text, std::string_view ours_text,
         i = m.i1 + m.chg1;
     }
     copy_lines(out, ours, i, ours.n() - i, false, false);
+    output.resize(memory::string_bytes(out.capacity()));
     result.conflicts = static_cast<int>(result.regions.size());
     result.clean = result.conflicts == 0;
     return result;

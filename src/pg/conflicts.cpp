@@ -188,7 +188,10 @@ CE_FUNCTION(ce_resolve_conflict) {
         opts.base_label = "version " + std::to_string(ours_version);
         opts.theirs_label = "resolution";
         opts.algorithm = diff_algorithm();
-        ce::MergeResult m = ce::merge3(base->content, head->content, content.view(), opts);
+        ce::MergeResult m = [&] {
+            ce::memory::Budget budget = merge_budget();
+            return ce::merge3(base->content, head->content, content.view(), opts);
+        }();
         if (!m.clean)
             throw SqlError(CE_ERRCODE_STALE_VERSION,
                            "file " + uuid_to_string(h.id) + " changed since the conflict and the resolution "

@@ -9,6 +9,7 @@
 namespace ce::pg {
 
 int guc_max_input_kb = 64 * 1024;  // 64 MB
+int guc_max_merge_memory_kb = 512 * 1024;  // 512 MB
 int guc_lock_ttl_s = 30;
 int guc_max_lock_ttl_s = 24 * 3600;
 int guc_session_idle_s = 5 * 60;
@@ -46,6 +47,10 @@ void define_gucs() {
         "Larger inputs are refused with SQLSTATE 54000 before any work is done.",
         &guc_max_input_kb, 64 * 1024, 1, MAX_KILOBYTES, PGC_USERSET, GUC_UNIT_KB, nullptr, nullptr,
         nullptr);
+    DefineCustomIntVariable(
+        "concurrent_edit.max_merge_memory", "Memory one merge or diff may take (its growth of the backend's heap).",
+        "A merge that needs more is stopped with SQLSTATE 54000.", &guc_max_merge_memory_kb, 512 * 1024, 1024,
+        MAX_KILOBYTES, PGC_SUSET, GUC_UNIT_KB, nullptr, nullptr, nullptr);
     DefineCustomEnumVariable(
         "concurrent_edit.conflict_style",
         "Conflict marker style of the text write() returns for a conflict.",

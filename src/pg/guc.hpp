@@ -3,6 +3,7 @@
 
 #include <cstddef>
 
+#include "concurrent_edit/memory.hpp"
 #include "concurrent_edit/merge.hpp"
 
 namespace ce::pg {
@@ -11,6 +12,17 @@ namespace ce::pg {
 extern int guc_max_input_kb;
 
 inline std::size_t max_input_bytes() { return static_cast<std::size_t>(guc_max_input_kb) * 1024; }
+
+// concurrent_edit.max_merge_memory (kB): memory one merge or diff may take.
+extern int guc_max_merge_memory_kb;
+
+inline std::size_t max_merge_memory_bytes() { return static_cast<std::size_t>(guc_max_merge_memory_kb) * 1024; }
+
+// The memory budget of one merge or diff: declare one around the core call
+// (`ce::memory::Budget budget = merge_budget();`).
+inline ce::memory::Budget merge_budget() {
+    return ce::memory::Budget(max_merge_memory_bytes(), "concurrent_edit.max_merge_memory");
+}
 
 // concurrent_edit.conflict_style: marker style of conflicts returned by write().
 MergeStyle conflict_style();

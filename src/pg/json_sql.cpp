@@ -32,21 +32,24 @@ CE_FUNCTION(ce_jsonb_merge3) {
         values[1] = BoolGetDatum(true);
         values[2] = ce::pg::jsonb_datum(ce::json::Value::array({}));
     } else {
-        auto* texts = ce::pg::pg_call(
-            [] { return static_cast<ce::pg::NumericTexts*>(palloc0(sizeof(ce::pg::NumericTexts))); });
-        ce::pg::NumericOrigins origins;
-        auto read = [&](Jsonb* jb, const char* name) {
-            return ce::pg::to_value(ce::pg::pg_call([&] { return ce::pg::flatten_jsonb(jb, name, texts); }),
-                                    &origins);
-        };
+        // Ours and theirs share the nodes of their base's identical subtrees (of ours'
+        // when there is no base), so the merge holds little more than one document
+        // and the differences.
+        ce::memory::Budget budget = ce::pg::merge_budget();
         std::optional<ce::json::Value> b;
-        if (base != nullptr) b = read(base, "base");
-        const ce::json::Value o = read(ours, "ours");
-        const ce::json::Value t = read(theirs, "theirs");
-        const ce::json::MergeResult r = ce::json::merge3(b ? &*b : nullptr, o, t, array_mode);
-        values[0] = ce::pg::jsonb_datum(r.content, &origins);
+        if (base != nullptr) b = ce::pg::jsonb_to_value(base, "base");
+        std::optional<ce::json::Value> o, t;
+        {
+            std::optional<ce::json::Interner> interner;
+            if (b) interner.emplace(*b);
+            o = ce::pg::jsonb_to_value(ours, "ours", interner ? &*interner : nullptr);
+            if (!interner) interner.emplace(*o);
+            t = ce::pg::jsonb_to_value(theirs, "theirs", &*interner);
+        }
+        const ce::json::MergeResult r = ce::json::merge3(b ? &*b : nullptr, *o, *t, array_mode);
+        values[0] = ce::pg::jsonb_datum(r.content);
         values[1] = BoolGetDatum(r.clean);
-        values[2] = ce::pg::jsonb_datum(ce::json::conflicts_to_value(r.conflicts), &origins);
+        values[2] = ce::pg::jsonb_datum(ce::json::conflicts_to_value(r.conflicts));
     }
     ce::pg::Record record(fcinfo);
     for (int c = 0; c < 3; ++c) record.set(c, values[c]);

@@ -46,6 +46,7 @@ CE_FUNCTION(ce_merge3) {
     options.theirs_label = to_string(theirs_label);
     options.marker_size = marker_size;
     options.algorithm = ce::pg::diff_algorithm();
+    ce::memory::Budget budget = ce::pg::merge_budget();
     ce::MergeResult r = ce::merge3(base.view(), ours.view(), theirs.view(), options);
     Datum values[3] = {ce::pg::text_datum(r.content), BoolGetDatum(r.clean),
                        Int32GetDatum(r.conflicts)};
@@ -59,6 +60,7 @@ CE_FUNCTION(ce_merge_conflicts) {
     ce::pg::TextArg base = ce::pg::text_arg(fcinfo, 0, "base", max);
     ce::pg::TextArg ours = ce::pg::text_arg(fcinfo, 1, "ours", max);
     ce::pg::TextArg theirs = ce::pg::text_arg(fcinfo, 2, "theirs", max);
+    ce::memory::Budget budget = ce::pg::merge_budget();
     std::vector<ce::ConflictRegion> regions =
         ce::merge_conflict_regions(base.view(), ours.view(), theirs.view(), ce::pg::diff_algorithm());
     ce::pg::SetResult result(fcinfo);
@@ -86,6 +88,7 @@ CE_FUNCTION(ce_changes_overlap) {
     ce::pg::TextArg base = ce::pg::text_arg(fcinfo, 0, "base", max);
     ce::pg::TextArg current = ce::pg::text_arg(fcinfo, 1, "current", max);
     ce::pg::TextArg proposed = ce::pg::text_arg(fcinfo, 2, "proposed", max);
+    ce::memory::Budget budget = ce::pg::merge_budget();
     std::vector<ce::ConflictRegion> regions =
         ce::merge_conflict_regions(base.view(), current.view(), proposed.view(), ce::pg::diff_algorithm());
     ce::pg::SetResult result(fcinfo);
@@ -106,6 +109,7 @@ CE_FUNCTION(ce_diff) {
     int32 context = ce::pg::int4_arg(fcinfo, 2, "context");
     ce::pg::TextArg old_label = ce::pg::text_arg(fcinfo, 3, "old_label", kMaxLabelBytes);
     ce::pg::TextArg new_label = ce::pg::text_arg(fcinfo, 4, "new_label", kMaxLabelBytes);
+    ce::memory::Budget budget = ce::pg::merge_budget();
     return ce::pg::text_datum(ce::unified_diff(old_text.view(), new_text.view(), context,
                                                old_label.view(), new_label.view(),
                                                ce::pg::diff_algorithm()));
@@ -116,6 +120,7 @@ CE_FUNCTION(ce_diff_stat) {
     const std::size_t max = ce::pg::max_input_bytes();
     ce::pg::TextArg old_text = ce::pg::text_arg(fcinfo, 0, "old", max);
     ce::pg::TextArg new_text = ce::pg::text_arg(fcinfo, 1, "new", max);
+    ce::memory::Budget budget = ce::pg::merge_budget();
     ce::DiffStat s = ce::diff_stat(old_text.view(), new_text.view(), ce::pg::diff_algorithm());
     Datum values[2] = {Int32GetDatum(static_cast<int32>(s.lines_added)),
                        Int32GetDatum(static_cast<int32>(s.lines_removed))};
@@ -135,6 +140,7 @@ CE_FUNCTION(ce_resolve) {
     // timestamptz is an int64 Datum (microseconds); compared as such.
     long long ours_at = has_ours_at ? DatumGetInt64(PG_GETARG_DATUM(4)) : 0;
     long long theirs_at = has_theirs_at ? DatumGetInt64(PG_GETARG_DATUM(5)) : 0;
+    ce::memory::Budget budget = ce::pg::merge_budget();
     ce::Resolution r = ce::resolve(strategy.view(), base.view(), ours.view(), theirs.view(),
                                    has_ours_at ? &ours_at : nullptr,
                                    has_theirs_at ? &theirs_at : nullptr, ce::pg::diff_algorithm());

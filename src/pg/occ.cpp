@@ -315,9 +315,14 @@ CE_FUNCTION(ce_occ_trigger) {
         for (const auto& name : c.merge_columns)
             if (int a = attnum_or_zero(desc, name.c_str())) merge_atts.push_back(a);
         std::vector<std::string> pk = primary_key(rel);
+        // The three row images share the nodes of their identical parts.
+        ce::memory::Budget budget = merge_budget();
         ce::json::Value base = ce::json::parse(*base_text);
-        ce::json::Value ours = ce::json::parse(im.a_row);
-        ce::json::Value theirs = ce::json::parse(im.b_row);
+        ce::json::ParseOptions shared;
+        const ce::json::Interner interner(base);
+        shared.interner = &interner;
+        ce::json::Value ours = ce::json::parse(im.a_row, shared);
+        ce::json::Value theirs = ce::json::parse(im.b_row, shared);
         const ce::json::ArrayMode mode = ce::json::parse_array_mode(c.array_mode);
         std::string conflicts = "[";
         int nconflicts = 0;

@@ -5,19 +5,13 @@
 #include <cstring>
 
 #include "concurrent_edit/error.hpp"
+#include "pg/jsonb_layout.hpp"
 
 namespace ce::pg::ops {
 
 namespace {
 
-bool aligned_type(std::uint32_t type) { return type == JENTRY_ISNUMERIC || type == JENTRY_ISCONTAINER; }
-
-std::uint64_t align4(std::uint64_t x) { return (x + 3) & ~std::uint64_t(3); }
-
-[[noreturn]] void too_large() {
-    throw SqlError(ERRCODE_PROGRAM_LIMIT_EXCEEDED, "result of the operation function is too large",
-                   "A jsonb container holds at most 268435455 bytes.");
-}
+[[noreturn]] void too_large() { jsonb::too_large("the result of the operation function"); }
 
 // jsonb's key order: shorter first, then bytewise.
 bool key_less(const JsonbNode& a, const JsonbNode& b) {
@@ -30,21 +24,11 @@ bool key_equal(const JsonbNode& a, const JsonbNode& b) { return a.len == b.len &
 }  // namespace
 
 std::vector<JsonbNode> container_children(const JsonbContainer* c) {
-    const std::uint32_t n = JsonContainerSize(c);
-    const std::uint32_t count = JsonContainerIsObject(c) ? 2 * n : n;
-    const char* base = reinterpret_cast<const char*>(&c->children[count]);
-    std::vector<JsonbNode> out(count);
-    std::uint32_t offset = 0;
-    for (std::uint32_t i = 0; i < count; ++i) {
-        const JEntry e = c->children[i];
-        const std::uint32_t end = JBE_HAS_OFF(e) ? JBE_OFFLENFLD(e) : offset + JBE_OFFLENFLD(e);
-        JsonbNode& node = out[i];
-        node.type = e & JENTRY_TYPEMASK;
-        const std::uint32_t start = aligned_type(node.type) ? INTALIGN(offset) : offset;
-        node.data = base + start;
-        node.len = end - start;
-        offset = end;
-    }
+    std::vector<JsonbNode> out;
+    out.reserve(JsonContainerIsObject(c) ? 2 * JsonContainerSize(c) : JsonContainerSize(c));
+    jsonb::for_each_child(c, [&](std::uint32_t, const jsonb::Child& ch) {
+        out.push_back(JsonbNode{ch.type, ch.data, ch.len, -1});
+    });
     return out;
 }
 
@@ -140,7 +124,7 @@ void JsonbRawWriter::close() {
     std::uint64_t off = 0;
     for (const std::vector<JsonbNode>* part : {&f.keys, &f.values}) {
         for (const JsonbNode& c : *part) {
-            if (aligned_type(c.type)) off = align4(off);
+            if (jsonb::aligned_type(c.type)) off = jsonb::align4(off);
             off += node_size(c);
             if (off > JENTRY_OFFLENMASK) too_large();
         }
@@ -165,15 +149,15 @@ void JsonbRawWriter::write(const Frame& f, char* out) const {
     for (const std::vector<JsonbNode>* part : {&f.keys, &f.values}) {
         for (const JsonbNode& c : *part) {
             const std::uint32_t start = off;
-            if (aligned_type(c.type)) {
-                std::uint32_t aligned = static_cast<std::uint32_t>(align4(off));
+            if (jsonb::aligned_type(c.type)) {
+                std::uint32_t aligned = static_cast<std::uint32_t>(jsonb::align4(off));
                 memset(data + off, 0, aligned - off);
                 off = aligned;
             }
             if (c.frame >= 0) write(frames_[c.frame], data + off);
             else if (c.len > 0) memcpy(data + off, c.data, c.len);
             off += node_size(c);
-            const std::uint32_t meta = c.type | (i % JB_OFFSET_STRIDE == 0 ? off | JENTRY_HAS_OFF : off - start);
+            const std::uint32_t meta = jsonb::entry(c.type, i, start, off);
             memcpy(out + 4 + 4 * i, &meta, 4);
             ++i;
         }

@@ -219,7 +219,10 @@ WriteOutcome write_file(ApiCall& call, const WriteRequest& req) {
             break;
         default: break;
     }
-    ce::MergeResult m = ce::merge3(base_text->content, head_text->content, req.content, opts);
+    ce::MergeResult m = [&] {
+        ce::memory::Budget budget = merge_budget();
+        return ce::merge3(base_text->content, head_text->content, req.content, opts);
+    }();
 
     if (!m.clean) {
         std::string details = "{\"conflicts\": " + std::to_string(m.conflicts) + ", \"regions\": " +

@@ -139,3 +139,45 @@ for w in seed list; do
   }'
   echo
 done
+
+# Memory: how far one call raises the peak resident memory of a backend (VmHWM,
+# reset with clear_refs after a warm-up call that reads the same documents), per
+# JSON value of the three inputs. Documents: arrays of n objects {"id": i, "v": i}
+# (3n + 1 values each). "shared": ours changes the first element, theirs appends one
+# (the usual case: both sides are mostly their base). "disjoint": no element of one
+# document equals one of another (every id differs): the worst case.
+echo "### Memory (peak growth of the backend during one call, per value of the three inputs)"
+echo
+echo "| documents | values per input | jsonb_merge3 | per value | peer ours \\|\\| theirs | per value | ratio |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
+peak_growth() {  # $1: a query over table bench_mem with one column; prints kB
+  psql -qAtX <<SQL | tail -1
+SELECT pg_backend_pid() AS pid \gset
+SELECT count(*) FROM bench_mem WHERE (concurrent_edit.jsonb_merge3(a, a, a)).clean;
+\setenv BACKEND :pid
+\! echo 5 > /proc/\$BACKEND/clear_refs
+SELECT regexp_replace(pg_read_file('/proc/' || :pid || '/status'), '.*VmRSS:\s*(\d+) kB.*', '\1', 's')::bigint AS rss \gset
+SELECT count(*) FROM ($1) q(x) WHERE x IS NOT NULL;
+SELECT regexp_replace(pg_read_file('/proc/' || :pid || '/status'), '.*VmHWM:\s*(\d+) kB.*', '\1', 's')::bigint - :rss;
+SQL
+}
+for n in 10000 100000 300000; do
+  for shape in shared disjoint; do
+    if [[ $shape == shared ]]; then
+      make="SELECT a, jsonb_set(a, '{0,v}', '-1') AS b, a || '[{\"id\": -1, \"v\": 0}]' AS c FROM (SELECT jsonb_agg(jsonb_build_object('id', i, 'v', i)) AS a FROM generate_series(1, $n) i) x"
+    else
+      make="SELECT (SELECT jsonb_agg(jsonb_build_object('id', i, 'v', i)) FROM generate_series(1, $n) i) AS a,
+                   (SELECT jsonb_agg(jsonb_build_object('id', -i, 'v', i)) FROM generate_series(1, $n) i) AS b,
+                   (SELECT jsonb_agg(jsonb_build_object('id', $n + i, 'v', i)) FROM generate_series(1, $n) i) AS c"
+    fi
+    psql -qX -v ON_ERROR_STOP=1 -c "DROP TABLE IF EXISTS bench_mem" -c "CREATE TABLE bench_mem AS $make" >/dev/null
+    m=$(peak_growth "SELECT (concurrent_edit.jsonb_merge3(a, b, c)).clean FROM bench_mem")
+    p=$(peak_growth "SELECT b || c FROM bench_mem")
+    awk -v s="$shape" -v n="$n" -v m="$m" -v p="$p" 'BEGIN {
+      v = 3 * (3 * n + 1)
+      printf "| %s | %d | %.1f MB | %.0f B | %.1f MB | %.0f B | %.2f |\n", s, 3 * n + 1, m / 1024, m * 1024 / v, p / 1024, p * 1024 / v, m / p
+    }'
+  done
+done
+psql -qX -c "DROP TABLE bench_mem"
+echo

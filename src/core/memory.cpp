@@ -1,0 +1,49 @@
+// Memory accounting and budgets. See memory.hpp.
+#include "concurrent_edit/memory.hpp"
+
+#include <string>
+
+#include "concurrent_edit/error.hpp"
+
+namespace ce::memory {
+
+namespace {
+thread_local std::int64_t live = 0;
+thread_local Budget* innermost = nullptr;
+}  // namespace
+
+std::int64_t charged() noexcept { return live; }
+
+void charge(std::size_t bytes) {
+    const std::int64_t next = live + static_cast<std::int64_t>(bytes);
+    for (Budget* b = innermost; b != nullptr; b = b->outer_) {
+        if (next > b->ceiling_) {
+            const std::int64_t used = next - b->start_;
+            throw Error(Errc::limit_exceeded,
+                        std::string("the operation needs more memory than ") + b->setting_ + " allows",
+                        "{\"setting\": \"" + std::string(b->setting_) + "\", \"limit_kb\": " +
+                            std::to_string(b->limit_ / 1024) + ", \"needed_kb\": " + std::to_string((used + 1023) / 1024) + "}",
+                        std::string("Merge smaller values, or raise ") + b->setting_ + ".");
+        }
+        if (next > b->peak_) b->peak_ = next;
+    }
+    live = next;
+}
+
+void release(std::size_t bytes) noexcept { live -= static_cast<std::int64_t>(bytes); }
+
+Budget::Budget(std::size_t limit, const char* setting) noexcept
+    : start_(live),
+      ceiling_(live + static_cast<std::int64_t>(limit)),
+      peak_(live),
+      limit_(limit),
+      setting_(setting),
+      outer_(innermost) {
+    innermost = this;
+}
+
+Budget::~Budget() { innermost = outer_; }
+
+std::size_t Budget::peak() const noexcept { return static_cast<std::size_t>(peak_ - start_); }
+
+}  // namespace ce::memory
