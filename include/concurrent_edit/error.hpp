@@ -46,6 +46,30 @@ constexpr std::size_t kEchoBytes = 64;
 // cut: what a message may quote of an input (an argument may be megabytes).
 std::string excerpt(std::string_view s, std::size_t max = kEchoBytes);
 
+// The DETAIL of an error: a JSON object built key by key, e.g.
+//   Detail().add("argument", "marker_size").add("value", 0)
+// Texts are cut with excerpt() (an argument may be megabytes; a sentence of ours that
+// quotes bounded input may pass a larger max_bytes); add_json() takes a
+// value that is already JSON (cut to kEchoBytes * 16 bytes, else given as a string).
+class Detail {
+public:
+    Detail& add(std::string_view key, std::string_view text, std::size_t max_bytes = kEchoBytes);
+    Detail& add(std::string_view key, const char* text) { return add(key, std::string_view(text)); }
+    Detail& add(std::string_view key, const std::string& text) { return add(key, std::string_view(text)); }
+    Detail& add(std::string_view key, long long n);
+    Detail& add(std::string_view key, unsigned long long n);
+    Detail& add(std::string_view key, int n) { return add(key, static_cast<long long>(n)); }
+    Detail& add(std::string_view key, long n) { return add(key, static_cast<long long>(n)); }
+    Detail& add(std::string_view key, unsigned long n) { return add(key, static_cast<unsigned long long>(n)); }
+    Detail& add(std::string_view key, unsigned int n) { return add(key, static_cast<unsigned long long>(n)); }
+    Detail& add_json(std::string_view key, std::string_view json);
+    operator std::string() const { return out_.empty() ? "{}" : out_ + "}"; }
+
+private:
+    void key(std::string_view k);
+    std::string out_;
+};
+
 // Short name of an error kind, for diagnostics and tests.
 const char* errc_name(Errc code) noexcept;
 

@@ -546,7 +546,8 @@ TextPair diff_texts(std::string_view old_text, std::string_view new_text, DiffAl
 
 void check_label(std::string_view label, const char* what) {
     if (label.find_first_of("\r\n") != std::string_view::npos)
-        throw Error(Errc::invalid_parameter, std::string(what) + " must not contain a line break");
+        throw Error(Errc::invalid_parameter, std::string(what) + " must not contain a line break",
+                    Detail().add("argument", what));
 }
 
 void append_range(std::string& out, long start, long count) {
@@ -580,7 +581,7 @@ std::string unified_diff(std::string_view old_text, std::string_view new_text, i
                          std::string_view old_label, std::string_view new_label, DiffAlgorithm algorithm) {
     if (context < 0)
         throw Error(Errc::invalid_parameter, "context must not be negative",
-                    "context is " + std::to_string(context) + ".");
+                    Detail().add("argument", "context").add("value", context));
     check_label(old_label, "old_label");
     check_label(new_label, "new_label");
     TextPair t = diff_texts(old_text, new_text, algorithm);

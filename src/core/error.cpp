@@ -1,5 +1,6 @@
 #include "concurrent_edit/error.hpp"
 #include "concurrent_edit/interrupt.hpp"
+#include "concurrent_edit/json.hpp"
 
 namespace ce {
 
@@ -29,6 +30,37 @@ InterruptHook set_interrupt_hook(InterruptHook hook) noexcept {
     InterruptHook old = detail::interrupt_hook;
     detail::interrupt_hook = hook;
     return old;
+}
+
+void Detail::key(std::string_view k) {
+    out_ += out_.empty() ? "{" : ", ";
+    json::append_json_string(out_, k);
+    out_ += ": ";
+}
+
+Detail& Detail::add(std::string_view k, std::string_view text, std::size_t max_bytes) {
+    key(k);
+    json::append_json_string(out_, excerpt(text, max_bytes));
+    return *this;
+}
+
+Detail& Detail::add(std::string_view k, long long n) {
+    key(k);
+    out_ += std::to_string(n);
+    return *this;
+}
+
+Detail& Detail::add(std::string_view k, unsigned long long n) {
+    key(k);
+    out_ += std::to_string(n);
+    return *this;
+}
+
+Detail& Detail::add_json(std::string_view k, std::string_view json) {
+    if (json.size() > kEchoBytes * 16) return add(k, json);
+    key(k);
+    out_ += json;
+    return *this;
 }
 
 std::string excerpt(std::string_view s, std::size_t max) {

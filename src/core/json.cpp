@@ -111,8 +111,7 @@ constexpr std::uint64_t kSeedNull = 0x6e756c6c, kSeedBool = 0x626f6f6c, kSeedNum
 constexpr std::size_t kMaxValueDepth = kMaxDepth + kDepthHeadroom;
 
 [[noreturn]] void too_deep() {
-    throw Error(Errc::limit_exceeded, "JSON value is nested too deeply",
-                "More than " + std::to_string(kMaxValueDepth) + " levels of arrays and objects.");
+    throw Error(Errc::limit_exceeded, "JSON value is nested too deeply", Detail().add("max_depth", kMaxValueDepth));
 }
 
 // Canonical decimal form of a valid JSON number: value = 0.<digits> * 10^exponent, with
@@ -180,7 +179,7 @@ Canonical canonical(std::string_view s) {
             exp = exp * 10 + (s[i] - '0');
             if (exp > kMaxExponent)
                 throw Error(Errc::out_of_range, "JSON number exponent is out of range",
-                            "Exponents are limited to +-" + std::to_string(kMaxExponent) + ".");
+                            Detail().add("number", s).add("max_exponent", kMaxExponent));
         }
         if (neg) exp = -exp;
     }
@@ -235,7 +234,7 @@ Value Value::boolean(bool b) {
 
 Value Value::number(std::string_view text, const void* origin) {
     if (!number_syntax(text))
-        throw Error(Errc::invalid_json, "invalid JSON number \"" + std::string(text.substr(0, 64)) + "\"");
+        throw Error(Errc::invalid_json, "invalid JSON number \"" + excerpt(text) + "\"", Detail().add("number", text));
     Canonical c = canonical(text);
     auto n = new_node(Kind::number);
     n->hash = splitmix(combine(combine(bytes_hash(c.digits, kSeedNumber), static_cast<std::uint64_t>(c.exponent)),

@@ -17,7 +17,8 @@ ArrayMode parse_array_mode(std::string_view name) {
     if (name == "sequence") return ArrayMode::sequence;
     if (name == "atomic") return ArrayMode::atomic;
     throw Error(Errc::invalid_parameter, "unknown array_mode \"" + excerpt(name) + "\"",
-                {}, "array_mode is one of: auto, id, sequence, atomic.");
+                Detail().add("argument", "array_mode").add("value", name),
+                "array_mode is one of: auto, id, sequence, atomic.");
 }
 
 const char* array_mode_name(ArrayMode mode) noexcept {
@@ -505,8 +506,7 @@ std::size_t max_depth(const Value* b, const Value& o, const Value& t) {
 
 MergeResult merge3(const Value* base, const Value& ours, const Value& theirs, ArrayMode mode) {
     if (max_depth(base, ours, theirs) > kMaxDepth)
-        throw Error(Errc::limit_exceeded, "JSON value is nested too deeply",
-                    "More than " + std::to_string(kMaxDepth) + " levels of arrays and objects.");
+        throw Error(Errc::limit_exceeded, "JSON value is nested too deeply", Detail().add("max_depth", kMaxDepth));
     Merger m(mode);
     MergeResult r;
     r.content = m.merge(base, ours, theirs);

@@ -83,8 +83,7 @@ Builder::~Builder() = default;
 
 void Builder::begin_array(std::size_t size_hint) {
     if (stack_.size() >= max_depth_)
-        throw Error(Errc::limit_exceeded, "JSON value is nested too deeply",
-                    "More than " + std::to_string(max_depth_) + " levels of arrays and objects.");
+        throw Error(Errc::limit_exceeded, "JSON value is nested too deeply", Detail().add("max_depth", max_depth_));
     if (has_root_ && stack_.empty()) throw Error(Errc::invalid_json, "JSON document has more than one value");
     stack_.emplace_back();
     stack_.back().items.reserve(std::min<std::size_t>(size_hint, 1 << 20));
@@ -105,8 +104,7 @@ void Builder::key(std::string key) {
 
 void Builder::add(Value v) {
     if (stack_.size() + v.depth() > max_depth_)
-        throw Error(Errc::limit_exceeded, "JSON value is nested too deeply",
-                    "More than " + std::to_string(max_depth_) + " levels of arrays and objects.");
+        throw Error(Errc::limit_exceeded, "JSON value is nested too deeply", Detail().add("max_depth", max_depth_));
     attach(std::move(v));
 }
 
@@ -212,7 +210,8 @@ public:
 
 private:
     [[noreturn]] void fail(const std::string& what) const {
-        throw Error(Errc::invalid_json, "invalid JSON: " + what + " at byte " + std::to_string(pos_));
+        throw Error(Errc::invalid_json, "invalid JSON: " + what + " at byte " + std::to_string(pos_),
+                    Detail().add("offset", pos_));
     }
 
     void skip_ws() {
@@ -362,8 +361,7 @@ private:
 Value parse(std::string_view text, const ParseOptions& options) {
     if (text.size() > options.max_bytes)
         throw Error(Errc::limit_exceeded, "JSON text is too large",
-                    "It has " + std::to_string(text.size()) + " bytes; the limit is " +
-                        std::to_string(options.max_bytes) + " bytes.");
+                    Detail().add("bytes", text.size()).add("limit", options.max_bytes));
     return Parser(text, options).run();
 }
 

@@ -11,8 +11,7 @@ namespace ce {
 std::vector<std::string_view> split_lines(std::string_view text) {
     if (text.size() > kMaxTextBytes)
         throw Error(Errc::limit_exceeded, "text too large for a line diff",
-                    "The text has " + std::to_string(text.size()) + " bytes; the limit is " +
-                        std::to_string(kMaxTextBytes) + ".");
+                    Detail().add("bytes", text.size()).add("limit", kMaxTextBytes));
     const char* p = text.data();
     const char* end = p + text.size();
     // Count first, so the vector is allocated once (page faults are costly).
@@ -23,8 +22,7 @@ std::vector<std::string_view> split_lines(std::string_view text) {
     }
     if (count > kMaxLines)
         throw Error(Errc::limit_exceeded, "text has too many lines for a line diff",
-                    "The text has " + std::to_string(count) + " lines; the limit is " +
-                        std::to_string(kMaxLines) + ".");
+                    Detail().add("lines", count).add("limit", kMaxLines));
     std::vector<std::string_view> lines;
     lines.reserve(count);
     InterruptTicker ticker(1 << 16);

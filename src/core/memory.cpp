@@ -21,8 +21,10 @@ void charge(std::size_t bytes) {
             const std::int64_t used = next - b->start_;
             throw Error(Errc::limit_exceeded,
                         std::string("the operation needs more memory than ") + b->setting_ + " allows",
-                        "{\"setting\": \"" + std::string(b->setting_) + "\", \"limit_kb\": " +
-                            std::to_string(b->limit_ / 1024) + ", \"needed_kb\": " + std::to_string((used + 1023) / 1024) + "}",
+                        Detail()
+                            .add("setting", b->setting_)
+                            .add("limit_kb", b->limit_ / 1024)
+                            .add("needed_kb", static_cast<long long>((used + 1023) / 1024)),
                         std::string("Merge smaller values, or raise ") + b->setting_ + ".");
         }
         if (next > b->peak_) b->peak_ = next;

@@ -17,7 +17,8 @@ MergeStyle parse_merge_style(std::string_view s) {
     if (s == "merge") return MergeStyle::merge;
     if (s == "diff3") return MergeStyle::diff3;
     if (s == "zdiff3") return MergeStyle::zdiff3;
-    throw Error(Errc::invalid_parameter, "unknown merge style \"" + excerpt(s) + "\"", {},
+    throw Error(Errc::invalid_parameter, "unknown merge style \"" + excerpt(s) + "\"",
+                Detail().add("argument", "style").add("value", s),
                 "Valid styles are merge, diff3 and zdiff3.");
 }
 
@@ -26,7 +27,8 @@ MergeFavor parse_merge_favor(std::string_view s) {
     if (s == "ours") return MergeFavor::ours;
     if (s == "theirs") return MergeFavor::theirs;
     if (s == "union") return MergeFavor::union_;
-    throw Error(Errc::invalid_parameter, "unknown merge favor \"" + excerpt(s) + "\"", {},
+    throw Error(Errc::invalid_parameter, "unknown merge favor \"" + excerpt(s) + "\"",
+                Detail().add("argument", "favor").add("value", s),
                 "Valid favor modes are none, ours, theirs and union.");
 }
 
@@ -310,10 +312,14 @@ MergeResult merge3(std::string_view base_text, std::string_view ours_text,
                    std::string_view theirs_text, const MergeOptions& options) {
     if (options.marker_size < 1 || options.marker_size > kMaxMarkerSize)
         throw Error(Errc::invalid_parameter, "marker_size must be between 1 and 100",
-                    "marker_size is " + std::to_string(options.marker_size) + ".");
-    for (const std::string* l : {&options.ours_label, &options.base_label, &options.theirs_label})
-        if (l->find_first_of("\r\n") != std::string::npos)
-            throw Error(Errc::invalid_parameter, "a merge label must not contain a line break");
+                    Detail().add("argument", "marker_size").add("value", options.marker_size).add("min", 1).add(
+                        "max", kMaxMarkerSize));
+    const std::pair<const std::string*, const char*> labels[] = {
+        {&options.ours_label, "ours_label"}, {&options.base_label, "base_label"}, {&options.theirs_label, "theirs_label"}};
+    for (const auto& [label, name] : labels)
+        if (label->find_first_of("\r\n") != std::string::npos)
+            throw Error(Errc::invalid_parameter, "a merge label must not contain a line break",
+                        Detail().add("argument", name));
 
     InterruptTicker ticker(1 << 12);
     Text base, ours, theirs;
@@ -438,7 +444,8 @@ Resolution resolve(std::string_view strategy, std::string_view base, std::string
     if (strategy == "timestamp") {
         if (ours_at == nullptr || theirs_at == nullptr)
             throw Error(Errc::null_not_allowed, "strategy \"timestamp\" needs ours_at and theirs_at",
-                        {}, "Pass both timestamps, or use last-write-wins.");
+                        Detail().add_json("arguments", "[\"ours_at\", \"theirs_at\"]"),
+                        "Pass both timestamps, or use last-write-wins.");
         return take(*ours_at > *theirs_at ? ours : theirs);  // a tie goes to the later write
     }
     MergeOptions o;
@@ -455,7 +462,7 @@ Resolution resolve(std::string_view strategy, std::string_view base, std::string
                           !m.clean, m.conflicts};
     }
     throw Error(Errc::invalid_parameter, "unknown resolution strategy \"" + excerpt(strategy) + "\"",
-                {},
+                Detail().add("argument", "strategy").add("value", strategy),
                 "Valid strategies are last-write-wins, first-write-wins, merge-with-markers, "
                 "smart-merge, keep-both and timestamp.");
 }

@@ -84,7 +84,10 @@ std::string clip(std::string_view s) { return excerpt(s); }
 
 [[noreturn]] void invalid(const detail::Prepared& p, std::size_t i, const std::string& what, Errc code = Errc::invalid_operation,
                           std::string hint = {}) {
-    throw Error(code, "operation " + std::to_string(i + 1) + ": " + what, p.op(i).json, std::move(hint));
+    Detail d;
+    d.add("operation", i + 1);
+    if (!p.op(i).json.empty()) d.add_json("op", p.op(i).json);
+    throw Error(code, "operation " + std::to_string(i + 1) + ": " + what, d, std::move(hint));
 }
 
 // Ranks of values: the bytewise order of the distinct values (hashed first, so only
@@ -185,16 +188,15 @@ void check_cycles(const detail::Prepared& p) {
             for (std::size_t k = from; k < stack.size(); ++k) cycle.push_back(stack[k].first);
             if (cycle.front() >= n) std::rotate(cycle.begin(), cycle.begin() + 1, cycle.end());  // start at an op
             std::string message = "dependency cycle: " + detail::describe(p, cycle[0]);
-            std::string detail;
+            std::string numbers;  // the operations of the cycle, numbered from 1
             for (std::size_t k = 0; k < cycle.size(); k += 2) {
                 std::size_t name = cycle[k + 1] - n;
                 std::size_t next_op = cycle[(k + 2) % cycle.size()];
                 message += (k == 0 ? " needs block \"" : ", which needs block \"") + clip(names[name]) +
                            "\", created by " + detail::describe(p, next_op);
-                if (!detail.empty()) detail += "\n";
-                detail += p.op(cycle[k]).json.empty() ? detail::describe(p, cycle[k]) : p.op(cycle[k]).json;
+                numbers += (numbers.empty() ? "" : ", ") + std::to_string(cycle[k] + 1);
             }
-            throw Error(Errc::dependency_cycle, message, detail,
+            throw Error(Errc::dependency_cycle, message, Detail().add_json("cycle", "[" + numbers + "]"),
                         "An operation cannot need a block that it creates itself, directly or through other operations.");
         }
     }
@@ -221,7 +223,8 @@ Priorities::Priorities() {
 }
 
 void Priorities::set(std::string_view op_code, std::int64_t priority) {
-    if (op_code.empty()) throw Error(Errc::invalid_parameter, "priorities: an op code must not be empty");
+    if (op_code.empty())
+        throw Error(Errc::invalid_parameter, "priorities: an op code must not be empty", Detail().add("argument", "priorities"));
     map_[std::string(op_code)] = priority;
 }
 
@@ -243,7 +246,8 @@ std::string join_result_id(std::string_view block_id, std::string_view target_bl
 Policy parse_policy(std::string_view text) {
     if (text == "fail-closed") return Policy::fail_closed;
     if (text == "merge") return Policy::merge;
-    throw Error(Errc::invalid_parameter, "unknown policy \"" + clip(text) + "\"", {},
+    throw Error(Errc::invalid_parameter, "unknown policy \"" + clip(text) + "\"",
+                Detail().add("argument", "policy").add("value", text),
                 "The policy is 'fail-closed' (the default) or 'merge'.");
 }
 
@@ -271,7 +275,7 @@ Prepared prepare(const std::vector<Operation>& ops, const Priorities& priorities
     const std::size_t n = ops.size();
     if (n > kMaxOperations)
         throw Error(Errc::limit_exceeded, "too many operations: " + std::to_string(n),
-                    "The limit is " + std::to_string(kMaxOperations) + " operations per call.");
+                    Detail().add("operations", n).add("limit", kMaxOperations));
     p.kind.resize(n);
     p.priority.resize(n);
     p.ts_major.resize(n);
@@ -329,9 +333,10 @@ Prepared prepare(const std::vector<Operation>& ops, const Priorities& priorities
     for (std::size_t i = 1; i < n; ++i) {
         if (ops[i].timestamp.is_clock != ops[0].timestamp.is_clock)
             throw Error(Errc::invalid_parameter, "timestamps mix Lamport integers and vector clocks",
-                        "Operation 1 has a " + std::string(ops[0].timestamp.is_clock ? "vector clock" : "Lamport integer") +
-                            ", operation " + std::to_string(i + 1) + " a " +
-                            (ops[i].timestamp.is_clock ? "vector clock" : "Lamport integer") + ".",
+                        Detail()
+                            .add("operation", i + 1)
+                            .add("timestamp", ops[i].timestamp.is_clock ? "vector clock" : "Lamport integer")
+                            .add("first_timestamp", ops[0].timestamp.is_clock ? "vector clock" : "Lamport integer"),
                         "Use one kind of timestamp for all operations of a call.");
     }
     Ranker ranker;

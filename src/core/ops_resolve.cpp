@@ -374,14 +374,14 @@ private:
         segments_ += k;
         if (segments_ > kMaxMappingSegments)
             throw Error(Errc::limit_exceeded, "operations: the block mapping has too many pieces",
-                        "The limit is " + std::to_string(kMaxMappingSegments) + " pieces.");
+                        Detail().add("limit", kMaxMappingSegments));
     }
     void check_derived(const std::string& id, std::size_t o) {
         if (id.size() > kMaxDerivedBlockIdBytes)
             throw Error(Errc::limit_exceeded,
                         detail::describe(p_, o) + " would create a block id longer than " +
                             std::to_string(kMaxDerivedBlockIdBytes) + " bytes",
-                        ops_[o].json);
+                        Detail().add("operation", o + 1).add_json("op", ops_[o].json).add("limit", kMaxDerivedBlockIdBytes));
     }
     // Length of a block made of segments, when every segment's place and size is known.
     static std::optional<i128> length(const std::vector<Segment>& segs) {

@@ -9,12 +9,11 @@ namespace ce {
 std::string normalize_path(std::string_view path) {
     if (path.size() > kMaxPathBytes)
         throw Error(Errc::limit_exceeded, "file path is too long",
-                    "The path has " + std::to_string(path.size()) + " bytes; the limit is " +
-                        std::to_string(kMaxPathBytes) + ".");
+                    Detail().add("bytes", path.size()).add("limit", kMaxPathBytes));
     for (unsigned char c : path)
         if (c < 0x20 || c == 0x7f)
             throw Error(Errc::invalid_parameter, "file path contains a control character",
-                        {}, "Paths may not contain control characters such as newline or tab.");
+                        Detail().add("path", path), "Paths may not contain control characters such as newline or tab.");
 
     std::vector<std::string_view> segs;
     std::size_t i = 0;
@@ -27,7 +26,7 @@ std::string normalize_path(std::string_view path) {
         } else if (seg == "..") {
             if (segs.empty())
                 throw Error(Errc::invalid_parameter, "file path escapes the project root",
-                            "Path \"" + std::string(path) + "\" has a \"..\" segment above the root.");
+                            Detail().add("path", path), "A \"..\" segment may not climb above the project root.");
             segs.pop_back();
         } else {
             segs.push_back(seg);
@@ -36,7 +35,7 @@ std::string normalize_path(std::string_view path) {
     }
     if (segs.empty())
         throw Error(Errc::invalid_parameter, "file path is empty",
-                    "Path \"" + std::string(path) + "\" names no file after normalization.");
+                    Detail().add("path", path), "The path names no file once \".\", \"..\" and slashes are resolved.");
     std::string out;
     out.reserve(path.size());
     for (std::size_t k = 0; k < segs.size(); ++k) {

@@ -16,7 +16,13 @@ namespace {
 using json::append_json_string;
 using json::append_utf8;
 
-const char* const kCounterRange = "Counters are integers from 0 to 9223372036854775807.";
+// A reason quotes at most one node id (kVClockMaxNodeBytes): it is not cut.
+constexpr std::size_t kReasonBytes = 2 * kVClockMaxNodeBytes;
+
+// The DETAIL of a counter outside 0 .. 2^63-1.
+std::string counter_range(std::string_view node) {
+    return Detail().add("node", node).add("min", 0).add("max", static_cast<unsigned long long>(kVClockMaxCounter));
+}
 
 
 // A node id for a message: JSON-quoted, shortened.
@@ -62,8 +68,8 @@ bool valid_utf8(std::string_view s) noexcept {
 
 [[noreturn]] void node_too_long(std::size_t len) {
     throw Error(Errc::limit_exceeded, "vclock node id is too long",
-                len > 0 ? "Node ids have at most 256 bytes; this one has " + std::to_string(len) + "."
-                        : "Node ids have at most 256 bytes.");
+                len > 0 ? Detail().add("bytes", len).add("limit", kVClockMaxNodeBytes)
+                        : Detail().add("limit", kVClockMaxNodeBytes));
 }
 
 // ---------------------------------------------------------------------------
@@ -93,12 +99,13 @@ VarintStatus get_varint(const unsigned char*& p, const unsigned char* end, std::
 }
 
 [[noreturn]] void bad_binary(const std::string& detail) {
-    throw Error(Errc::invalid_binary, "invalid binary representation of a vclock", detail);
+    throw Error(Errc::invalid_binary, "invalid binary representation of a vclock", Detail().add("reason", detail, kReasonBytes));
 }
 
 [[noreturn]] void corrupt() {
     throw Error(Errc::internal, "corrupted vclock value",
-                "A stored vclock does not follow the encoding; it was damaged or not written by concurrent_edit.");
+                Detail().add("reason", "A stored vclock does not follow the encoding; it was damaged or not written by "
+                                       "concurrent_edit.", kReasonBytes));
 }
 
 // ---------------------------------------------------------------------------
@@ -121,7 +128,7 @@ public:
                     syntax("Expected a node id (a JSON string) at offset " + std::to_string(pos_) + ".");
                 if (members.size() == kVClockMaxEntries)
                     throw Error(Errc::limit_exceeded, "vclock has too many entries",
-                                "A vclock has at most 1024 entries.");
+                                Detail().add("limit", kVClockMaxEntries));
                 std::string node = parse_string();
                 skip_ws();
                 if (!eat(':')) syntax("Expected \":\" after node id " + quoted(node) + ".");
@@ -143,7 +150,7 @@ public:
 private:
     [[noreturn]] void syntax(const std::string& detail) const {
         throw Error(Errc::invalid_text, "invalid input syntax for type vclock: \"" + excerpt(in_) + "\"",
-                    detail);
+                    Detail().add("reason", detail, kReasonBytes));
     }
 
     char peek() const noexcept { return pos_ < in_.size() ? in_[pos_] : '\0'; }
@@ -257,10 +264,10 @@ private:
             syntax("The counter of node " + quoted(node) + " is not an integer (no fractions or exponents).");
         if (negative)
             throw Error(Errc::out_of_range, "vclock counter of node " + quoted(node) + " is negative",
-                        kCounterRange);
+                        counter_range(node));
         if (overflow)
             throw Error(Errc::out_of_range, "vclock counter of node " + quoted(node) + " is out of range",
-                        kCounterRange);
+                        counter_range(node));
         return v;
     }
 
@@ -357,11 +364,13 @@ const char* relation_name(Relation r) noexcept {
 }
 
 void check_vclock_node(std::string_view node) {
-    if (node.empty()) throw Error(Errc::invalid_parameter, "vclock node id must not be empty");
+    if (node.empty())
+        throw Error(Errc::invalid_parameter, "vclock node id must not be empty", Detail().add("node", node));
     if (node.size() > kVClockMaxNodeBytes) node_too_long(node.size());
     if (node.find('\0') != std::string_view::npos)
-        throw Error(Errc::invalid_parameter, "vclock node id must not contain U+0000");
-    if (!valid_utf8(node)) throw Error(Errc::invalid_parameter, "vclock node id is not valid UTF-8");
+        throw Error(Errc::invalid_parameter, "vclock node id must not contain U+0000", Detail().add("node", node));
+    if (!valid_utf8(node))
+        throw Error(Errc::invalid_parameter, "vclock node id is not valid UTF-8", Detail().add("bytes", node.size()));
 }
 
 // ---------------------------------------------------------------------------
@@ -417,7 +426,7 @@ VClock VClock::parse(std::string_view text) {
     for (std::size_t i = 1; i < members.size(); ++i)
         if (members[i].node == members[i - 1].node)
             throw Error(Errc::duplicate_key, "duplicate node " + quoted(members[i].node) + " in vclock",
-                        "Each node may appear once in a vclock.");
+                        Detail().add("node", members[i].node), "Each node may appear once in a vclock.");
     members.erase(std::remove_if(members.begin(), members.end(), [](const Entry& e) { return e.counter == 0; }),
                   members.end());
     VClock out;
@@ -513,7 +522,7 @@ VClock& VClock::set(std::string_view node, std::uint64_t counter) {
     check_vclock_node(node);
     if (counter > kVClockMaxCounter)
         throw Error(Errc::out_of_range, "vclock counter of node " + quoted(node) + " is out of range",
-                    kCounterRange);
+                    counter_range(node));
     auto it = std::lower_bound(entries_.begin(), entries_.end(), node,
                                [](const Entry& e, std::string_view n) { return std::string_view(e.node) < n; });
     if (it != entries_.end() && it->node == node) {
@@ -521,7 +530,7 @@ VClock& VClock::set(std::string_view node, std::uint64_t counter) {
         else it->counter = counter;
     } else if (counter != 0) {
         if (entries_.size() >= kVClockMaxEntries)
-            throw Error(Errc::limit_exceeded, "vclock has too many entries", "A vclock has at most 1024 entries.");
+            throw Error(Errc::limit_exceeded, "vclock has too many entries", Detail().add("limit", kVClockMaxEntries));
         entries_.insert(it, Entry{std::string(node), counter});
     }
     return *this;
@@ -531,7 +540,7 @@ VClock& VClock::increment(std::string_view node) {
     std::uint64_t current = get(node);
     if (current == kVClockMaxCounter)
         throw Error(Errc::out_of_range, "vclock counter of node " + quoted(node) + " would overflow",
-                    kCounterRange);
+                    counter_range(node));
     return set(node, current + 1);
 }
 
@@ -554,8 +563,7 @@ VClock& VClock::merge(const VClock& other) {
     }
     if (out.size() > kVClockMaxEntries)
         throw Error(Errc::limit_exceeded, "merged vclock has too many entries",
-                    "The union of the two clocks has " + std::to_string(out.size()) +
-                        " nodes; a vclock has at most 1024 entries.",
+                    Detail().add("nodes", out.size()).add("limit", kVClockMaxEntries),
                     "Prune the clocks with vclock_prune() first.");
     entries_ = std::move(out);
     return *this;

@@ -377,7 +377,8 @@ CE_FUNCTION(ce_has_project_right) {
 // cached rights (relcache invalidation of the table, sent at commit).
 CE_FUNCTION(ce_access_changed) {
     if (!CALLED_AS_TRIGGER(fcinfo))
-        throw SqlError(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED, "_access_changed must be called as a trigger");
+        throw SqlError(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED, "_access_changed must be called as a trigger",
+                       ce::Detail().add("function", "_access_changed"));
     auto* td = reinterpret_cast<TriggerData*>(fcinfo->context);
     Oid relid = RelationGetRelid(td->tg_relation);
     pg_call([relid] { CacheInvalidateRelcacheByRelid(relid); });

@@ -153,7 +153,7 @@ void rollback_subtransaction(const SubxactState& st) {
 Datum text_datum(std::string_view s) {
     if (s.size() > MaxAllocSize - VARHDRSZ)
         throw SqlError(ERRCODE_PROGRAM_LIMIT_EXCEEDED, "result is too large for a text value",
-                       "It would have " + std::to_string(s.size()) + " bytes.");
+                       ce::Detail().add("bytes", s.size()).add("limit", MaxAllocSize - VARHDRSZ));
     const char* p = s.data();
     int len = static_cast<int>(s.size());
     return pg_call([p, len] { return PointerGetDatum(cstring_to_text_with_len(p, len)); });

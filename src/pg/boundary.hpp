@@ -40,6 +40,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "concurrent_edit/error.hpp"
 #include "pg/pg_headers.hpp"
 #include "pg/sqlstates.hpp"
 
@@ -171,6 +172,7 @@ void rollback_subtransaction(const SubxactState& st);
 struct CaughtError {
     int sqlerrcode = 0;
     std::string message;
+    std::string detail;
 };
 
 // Runs `body` in a subtransaction: on success it is released (its work kept); an
@@ -184,11 +186,12 @@ bool subtransaction(Body&& body, CaughtError* error) {
     try {
         body();
     } catch (const PgError& e) {
-        if (error) *error = CaughtError{e.edata()->sqlerrcode, e.edata()->message ? e.edata()->message : "error"};
+        if (error) *error = CaughtError{e.edata()->sqlerrcode, e.edata()->message ? e.edata()->message : "error",
+                                        e.edata()->detail ? e.edata()->detail : ""};
         detail::rollback_subtransaction(st);
         return false;
     } catch (const SqlError& e) {
-        if (error) *error = CaughtError{e.sqlerrcode(), e.what()};
+        if (error) *error = CaughtError{e.sqlerrcode(), e.what(), e.detail()};
         detail::rollback_subtransaction(st);
         return false;
     } catch (...) {

@@ -49,7 +49,8 @@ CE_FUNCTION(ce_list_conflicts) {
     UuidArg project = uuid_arg(fcinfo, 1);
     bool include_resolved = bool_arg(fcinfo, 2, false);
     if (file.null && project.null)
-        throw SqlError(ERRCODE_NULL_VALUE_NOT_ALLOWED, "list_conflicts needs a file_id or a project_id");
+        throw SqlError(ERRCODE_NULL_VALUE_NOT_ALLOWED, "list_conflicts needs a file_id or a project_id",
+                       ce::Detail().add("argument", "file_id"));
     ApiCall call;
     pg_uuid_t scope = project.value;
     bool rows_only = false;
@@ -144,7 +145,7 @@ CE_FUNCTION(ce_resolve_conflict) {
         // A row is resolved by an UPDATE under the trigger; this only closes the record.
         if (!content.isnull)
             throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "conflict " + cid + " is a row conflict: it takes no content",
-                           "", "Update the row (with the version you read), then call resolve_conflict(" + cid +
+                           ce::Detail().add("conflict_id", cid).add("argument", "content"), "Update the row (with the version you read), then call resolve_conflict(" + cid +
                                    ", NULL, resolved_by).");
         static Statement close_row(
             "UPDATE concurrent_edit.conflict_history SET resolved_by = $3, resolved_at = now() "

@@ -67,7 +67,8 @@ long long run_probe(const std::string& kind, int arg) {
         }
         return iterations;
     }
-    throw ce::pg::SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "unknown probe kind \"" + kind + "\"");
+    throw ce::pg::SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "unknown probe kind \"" + ce::excerpt(kind) + "\"",
+                           ce::Detail().add("argument", "kind").add("value", kind));
 }
 }  // namespace
 

@@ -105,7 +105,7 @@ int64 sequence_project(Spi& spi, const pg_uuid_t& project, bool notify, const in
 void rethrow_unless_bad_data(const CaughtError& e) {
     int cls = ERRCODE_TO_CATEGORY(e.sqlerrcode);
     if (cls == ERRCODE_DATA_EXCEPTION || cls == ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION) return;
-    throw SqlError(e.sqlerrcode, e.message);
+    throw SqlError(e.sqlerrcode, e.message, e.detail);
 }
 
 // Sequences a project's pending events one at a time, each in its own

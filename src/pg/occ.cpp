@@ -87,7 +87,8 @@ OccConfig decode_config(TriggerData* td, bool before) {
     c.version_att = attnum_or_zero(desc, args[0]);
     if (c.version_att == 0)
         throw SqlError(ERRCODE_UNDEFINED_COLUMN,
-                       "version column \"" + std::string(args[0]).substr(0, 64) + "\" no longer exists; run enable_occ() again");
+                       "version column \"" + std::string(args[0]).substr(0, 64) + "\" no longer exists; run enable_occ() again",
+                       ce::Detail().add("column", args[0]));
     c.version_type = TupleDescAttr(desc, c.version_att - 1)->atttypid;
     c.merge = std::strcmp(args[1], "merge") == 0;
     if (before) {
@@ -118,10 +119,12 @@ int64 version_value(HeapTuple t, const OccConfig& c, TupleDesc desc, bool* isnul
 Datum version_datum(int64 v, Oid type) {
     switch (type) {
         case INT2OID:
-            if (v > PG_INT16_MAX) throw SqlError(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE, "version column overflows smallint");
+            if (v > PG_INT16_MAX) throw SqlError(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE, "version column overflows smallint",
+                                              ce::Detail().add("version", v).add("max", PG_INT16_MAX));
             return Int16GetDatum(static_cast<int16>(v));
         case INT4OID:
-            if (v > PG_INT32_MAX) throw SqlError(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE, "version column overflows integer");
+            if (v > PG_INT32_MAX) throw SqlError(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE, "version column overflows integer",
+                                              ce::Detail().add("version", v).add("max", PG_INT32_MAX));
             return Int32GetDatum(static_cast<int32>(v));
         default: return Int64GetDatum(v);
     }
@@ -218,18 +221,22 @@ void append_path(std::string& out, const std::string& column, const ce::json::Pa
 void check_trigger_call(FunctionCallInfo fcinfo, bool before) {
     const char* name = before ? "_occ_trigger" : "_occ_after";
     if (!CALLED_AS_TRIGGER(fcinfo))
-        throw SqlError(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED, std::string(name) + " must be called as a trigger");
+        throw SqlError(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED, std::string(name) + " must be called as a trigger",
+                       ce::Detail().add("function", name));
     auto* td = reinterpret_cast<TriggerData*>(fcinfo->context);
     if (before && (!TRIGGER_FIRED_BEFORE(td->tg_event) || !TRIGGER_FIRED_FOR_ROW(td->tg_event) ||
                    !TRIGGER_FIRED_BY_UPDATE(td->tg_event)))
         throw SqlError(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
-                       "_occ_trigger must be a BEFORE UPDATE ... FOR EACH ROW trigger");
+                       "_occ_trigger must be a BEFORE UPDATE ... FOR EACH ROW trigger",
+                       ce::Detail().add("function", name).add("trigger", td->tg_trigger->tgname));
     if (before && td->tg_trigger->tgnargs != 10)
-        throw SqlError(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED, "_occ_trigger needs 10 arguments; use enable_occ()");
+        throw SqlError(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED, "_occ_trigger needs 10 arguments; use enable_occ()",
+                       ce::Detail().add("function", name).add("arguments", td->tg_trigger->tgnargs));
     if (!before && (!TRIGGER_FIRED_AFTER(td->tg_event) || !TRIGGER_FIRED_FOR_ROW(td->tg_event) ||
                     td->tg_trigger->tgnargs != 5))
         throw SqlError(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
-                       "_occ_after must be an AFTER ... FOR EACH ROW trigger created by enable_occ()");
+                       "_occ_after must be an AFTER ... FOR EACH ROW trigger created by enable_occ()",
+                       ce::Detail().add("function", name).add("trigger", td->tg_trigger->tgname));
 }
 
 // The project a row conflict is recorded under: the row's project column, when the

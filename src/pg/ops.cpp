@@ -40,11 +40,13 @@ Jsonb* ops_arg(FunctionCallInfo fcinfo, int n) {
     Jsonb* jb = jsonb_arg(fcinfo, n, "ops");
     if (!JB_ROOT_IS_ARRAY(jb) || JB_ROOT_IS_SCALAR(jb))
         throw ce::pg::SqlError(CE_ERRCODE_INVALID_OPERATION, "ops must be a JSON array of operations",
-                               std::string("It is ") + (JB_ROOT_IS_OBJECT(jb) ? "an object" : "a scalar") + ".");
+                               ce::Detail().add("argument", "ops").add("type", JB_ROOT_IS_OBJECT(jb) ? "object" : "scalar"));
     if (JsonContainerSize(&jb->root) > ce::ops::kMaxOperations)
         throw ce::pg::SqlError(ERRCODE_PROGRAM_LIMIT_EXCEEDED,
                                "too many operations: " + std::to_string(JsonContainerSize(&jb->root)),
-                               "The limit is " + std::to_string(ce::ops::kMaxOperations) + " operations per call.");
+                               ce::Detail()
+                                   .add("operations", static_cast<unsigned long long>(JsonContainerSize(&jb->root)))
+                                   .add("limit", ce::ops::kMaxOperations));
     return jb;
 }
 
@@ -154,7 +156,8 @@ const char* json_type_name(int type, bool is_object) {
 
 [[noreturn]] void bad_op(std::size_t i, const RawOp& raw, const std::string& what) {
     throw ce::Error(Errc::invalid_operation, "operation " + std::to_string(i + 1) + ": " + what,
-                    raw.json != nullptr ? raw.json : "");
+                    raw.json != nullptr ? ce::Detail().add("operation", i + 1).add_json("op", raw.json)
+                                        : ce::Detail().add("operation", i + 1));
 }
 
 std::string field_string(std::size_t i, const RawOp& raw, const Field& f, const char* name) {
@@ -269,7 +272,9 @@ ce::ops::Priorities read_priorities(Jsonb* jb) {
     ce::ops::Priorities p;
     if (jb == nullptr) return p;
     if (!JB_ROOT_IS_OBJECT(jb))
-        throw ce::Error(Errc::invalid_parameter, "priorities must be a JSON object of op code -> integer");
+        throw ce::Error(Errc::invalid_parameter, "priorities must be a JSON object of op code -> integer",
+                        ce::Detail().add("argument", "priorities")
+                            .add("type", JB_ROOT_IS_SCALAR(jb) ? "scalar" : "array"));
     int n = static_cast<int>(JsonContainerSize(&jb->root));
     RawPriority* items = ce::pg::pg_call([jb, n] {
         auto* out = static_cast<RawPriority*>(palloc0(sizeof(RawPriority) * (n > 0 ? n : 1)));

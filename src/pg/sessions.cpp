@@ -92,7 +92,8 @@ pg_uuid_t resolve_author(ApiCall& call, const UuidArg& author, const UuidArg& se
         return s.user_id;
     }
     if (author.null)
-        throw SqlError(ERRCODE_NULL_VALUE_NOT_ALLOWED, "an author or a session_id is required", {},
+        throw SqlError(ERRCODE_NULL_VALUE_NOT_ALLOWED, "an author or a session_id is required",
+                       ce::Detail().add("argument", "author"),
                        "Every version records who wrote it.");
     return author.value;
 }

@@ -213,7 +213,7 @@ CE_FUNCTION(ce_vclock_prune) {
     int32 max_entries = ce::pg::int4_arg(fcinfo, 1, "max_entries");
     if (max_entries < 0)
         throw ce::pg::SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "max_entries must not be negative",
-                               "max_entries is " + std::to_string(max_entries) + ".");
+                               ce::Detail().add("argument", "max_entries").add("value", max_entries));
     ce::VClockView view = a.view();
     if (view.size() <= static_cast<std::size_t>(max_entries)) return a.datum();
     return vclock_datum(ce::VClock::from_view(view).pruned(static_cast<std::size_t>(max_entries)).encode());

@@ -40,7 +40,7 @@ Strategy parse_strategy(std::string_view s) {
                         Strategy::keep_both, Strategy::timestamp, Strategy::queue})
         if (s == strategy_name(st)) return st;
     throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "unknown write strategy \"" + ce::excerpt(s) + "\"",
-                   {}, "Valid strategies: merge, fail-fast, last-write-wins, first-write-wins, keep-both, "
+                   ce::Detail().add("argument", "strategy").add("value", s), "Valid strategies: merge, fail-fast, last-write-wins, first-write-wins, keep-both, "
                        "timestamp, queue.");
 }
 
@@ -201,7 +201,8 @@ WriteOutcome write_file(ApiCall& call, const WriteRequest& req) {
                            " is no longer in the history",
                        head_detail(h, req.base_version, req.expected_hash),
                        "History cleanup removed it; read the head and write again.");
-    if (!head_text) throw SqlError(CE_ERRCODE_INTERNAL, "head version of file " + uuid_to_string(h.id) + " is missing");
+    if (!head_text) throw SqlError(CE_ERRCODE_INTERNAL, "head version of file " + uuid_to_string(h.id) + " is missing",
+                                       ce::Detail().add("file_id", uuid_to_string(h.id)));
 
     ce::MergeOptions opts;
     opts.ours_label = "version " + std::to_string(h.head_version);
@@ -292,7 +293,8 @@ CE_FUNCTION(ce_write) {
         req.client_clock = ce::VClock::decode(std::string_view(VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v))).to_text();
     }
     if (!req.base_version && !req.expected_hash && !req.client_clock)
-        throw SqlError(ERRCODE_NULL_VALUE_NOT_ALLOWED, "base_version, expected_hash or client_clock is required", {},
+        throw SqlError(ERRCODE_NULL_VALUE_NOT_ALLOWED, "base_version, expected_hash or client_clock is required",
+                       ce::Detail().add("argument", "base_version"),
                        "Pass the version (or the content_hash, or the vector clock) your edit started from.");
     ApiCall call;
     WriteOutcome o = write_file(call, req);

@@ -67,29 +67,38 @@ DECLARE
     t name;
 BEGIN
     IF tbl IS NULL OR version_column IS NULL OR mode IS NULL THEN
-        RAISE EXCEPTION 'tbl, version_column and mode must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+        RAISE EXCEPTION 'tbl, version_column and mode must not be NULL' USING ERRCODE = 'null_value_not_allowed',
+            DETAIL = pg_catalog.jsonb_build_object('argument', CASE WHEN tbl IS NULL THEN 'tbl'
+                                                                   WHEN version_column IS NULL THEN 'version_column'
+                                                                   ELSE 'mode' END)::text;
     END IF;
     IF mode NOT IN ('reject', 'merge', 'strict') THEN
         RAISE EXCEPTION 'unknown optimistic concurrency mode "%"', left(mode, 64)
-            USING ERRCODE = 'invalid_parameter_value', HINT = 'Valid modes: reject, merge, strict (reject, and refuse UPDATEs that do not set the version column).';
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = pg_catalog.jsonb_build_object('argument', 'mode', 'value', pg_catalog.left(mode, 64))::text,
+                  HINT = 'Valid modes: reject, merge, strict (reject, and refuse UPDATEs that do not set the version column).';
     END IF;
     IF mode = 'strict' THEN
         refuse_blind_writes := true;  -- strict = reject + refuse blind writes
     END IF;
     IF (SELECT relkind FROM pg_class WHERE oid = tbl) NOT IN ('r', 'p') THEN
-        RAISE EXCEPTION '% is not a table', tbl USING ERRCODE = 'wrong_object_type';
+        RAISE EXCEPTION '% is not a table', tbl USING ERRCODE = 'wrong_object_type',
+            DETAIL = pg_catalog.jsonb_build_object('table', tbl::text)::text;
     END IF;
     IF NOT pg_has_role((SELECT relowner FROM pg_class WHERE oid = tbl), 'USAGE') THEN
-        RAISE EXCEPTION 'must be owner of table %', tbl USING ERRCODE = 'insufficient_privilege';
+        RAISE EXCEPTION 'must be owner of table %', tbl USING ERRCODE = 'insufficient_privilege',
+            DETAIL = pg_catalog.jsonb_build_object('table', tbl::text)::text;
     END IF;
     SELECT atttypid::regtype INTO vtype FROM pg_attribute
      WHERE attrelid = tbl AND attname = version_column AND attnum > 0 AND NOT attisdropped;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'column "%" of % does not exist', version_column, tbl USING ERRCODE = 'undefined_column';
+        RAISE EXCEPTION 'column "%" of % does not exist', version_column, tbl USING ERRCODE = 'undefined_column',
+            DETAIL = pg_catalog.jsonb_build_object('table', tbl::text, 'argument', 'version_column', 'column', version_column)::text;
     END IF;
     IF vtype NOT IN ('smallint'::regtype, 'integer'::regtype, 'bigint'::regtype) THEN
         RAISE EXCEPTION 'version column "%" of % must be smallint, integer or bigint, not %', version_column, tbl, vtype
-            USING ERRCODE = 'datatype_mismatch';
+            USING ERRCODE = 'datatype_mismatch',
+                  DETAIL = pg_catalog.jsonb_build_object('table', tbl::text, 'column', version_column, 'type', vtype::text)::text;
     END IF;
     SELECT array_agg(a.attname::text ORDER BY k.ord) INTO pk
     FROM pg_index i
@@ -98,25 +107,29 @@ BEGIN
     WHERE i.indrelid = tbl AND i.indisprimary;
     IF pk IS NULL THEN
         RAISE EXCEPTION '% has no primary key', tbl
-            USING ERRCODE = 'invalid_table_definition', HINT = 'The trigger names rows by their primary key (single or composite).';
+            USING ERRCODE = 'invalid_table_definition', DETAIL = pg_catalog.jsonb_build_object('table', tbl::text)::text, HINT = 'The trigger names rows by their primary key (single or composite).';
     END IF;
     FOREACH c IN ARRAY coalesce(merge_columns, '{}') || ARRAY[modified_by_column, modified_at_column, project_column] LOOP
         IF c IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_attribute
                                          WHERE attrelid = tbl AND attname = c AND attnum > 0 AND NOT attisdropped) THEN
-            RAISE EXCEPTION 'column "%" of % does not exist', c, tbl USING ERRCODE = 'undefined_column';
+            RAISE EXCEPTION 'column "%" of % does not exist', c, tbl USING ERRCODE = 'undefined_column',
+                DETAIL = pg_catalog.jsonb_build_object('table', tbl::text, 'column', c)::text;
         END IF;
     END LOOP;
     IF project_column IS NOT NULL AND (SELECT atttypid FROM pg_attribute WHERE attrelid = tbl AND attname = project_column)
        NOT IN ('uuid'::regtype, 'text'::regtype, 'varchar'::regtype) THEN
         RAISE EXCEPTION 'project column "%" must be uuid (or text holding one)', project_column
-            USING ERRCODE = 'datatype_mismatch';
+            USING ERRCODE = 'datatype_mismatch',
+                  DETAIL = pg_catalog.jsonb_build_object('table', tbl::text, 'argument', 'project_column', 'column', project_column)::text;
     END IF;
     IF modified_at_column IS NOT NULL AND (SELECT atttypid FROM pg_attribute WHERE attrelid = tbl AND attname = modified_at_column)
        NOT IN ('timestamptz'::regtype, 'timestamp'::regtype) THEN
-        RAISE EXCEPTION 'column "%" must be timestamptz or timestamp', modified_at_column USING ERRCODE = 'datatype_mismatch';
+        RAISE EXCEPTION 'column "%" must be timestamptz or timestamp', modified_at_column USING ERRCODE = 'datatype_mismatch',
+            DETAIL = pg_catalog.jsonb_build_object('table', tbl::text, 'argument', 'modified_at_column', 'column', modified_at_column)::text;
     END IF;
     IF merge_columns IS NOT NULL AND (version_column = ANY (merge_columns) OR merge_columns && pk::name[]) THEN
-        RAISE EXCEPTION 'merge_columns must not include the version column or the primary key' USING ERRCODE = 'invalid_parameter_value';
+        RAISE EXCEPTION 'merge_columns must not include the version column or the primary key' USING ERRCODE = 'invalid_parameter_value',
+            DETAIL = pg_catalog.jsonb_build_object('table', tbl::text, 'argument', 'merge_columns', 'primary_key', pk)::text;
     END IF;
     PERFORM concurrent_edit.jsonb_merge3('{}', '{}', '{}', array_mode);  -- validates array_mode
     IF merge_columns IS NOT NULL THEN
@@ -151,7 +164,8 @@ DECLARE
     t name;
 BEGIN
     IF tbl IS NULL THEN
-        RAISE EXCEPTION 'argument "tbl" must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+        RAISE EXCEPTION 'argument "tbl" must not be NULL' USING ERRCODE = 'null_value_not_allowed',
+            DETAIL = '{"argument": "tbl"}';
     END IF;
     FOR t IN SELECT tgname FROM pg_trigger
              WHERE tgrelid = tbl AND tgname IN ('concurrent_edit_occ', 'concurrent_edit_occ_after') LOOP

@@ -43,7 +43,7 @@ $node->safe_psql('postgres', q{
 });
 
 my $sweep = q{
-CREATE TEMP TABLE outcome (fn text, arg int, label text, sqlstate text, message text);
+CREATE TEMP TABLE outcome (fn text, arg int, label text, sqlstate text, message text, detail text, json boolean);
 DO $sweep$
 DECLARE
   f record;
@@ -54,7 +54,7 @@ DECLARE
   args text[];
   q text;
   x text;
-  st text; msg text;
+  st text; msg text; det text; dj boolean;
   conflict uuid := (SELECT id FROM concurrent_edit.conflict_history LIMIT 1);
 BEGIN
   FOR f IN SELECT p.oid, p.oid::regprocedure::text AS sig, p.proname,
@@ -144,13 +144,20 @@ BEGIN
                                                               ELSE b.expr || '::' || f.types[k]::text END
                                           ELSE args[k] END, ', ' ORDER BY k)
                    FROM generate_series(1, n) k) || ')';
-        IF n = 0 THEN q := replace(q, '(NULL)', '()'); END IF;
+        IF n = 0 THEN  -- string_agg over no argument is NULL
+          q := 'SELECT ' || CASE WHEN f.proretset THEN 'count(*) FROM ' ELSE '' END || 'concurrent_edit.' || quote_ident(f.proname) || '()';
+        END IF;
         BEGIN
           EXECUTE q;
-          INSERT INTO outcome VALUES (f.sig, i, b.label, 'ok', NULL);
+          INSERT INTO outcome VALUES (f.sig, i, b.label, 'ok', NULL, NULL, NULL);
         EXCEPTION WHEN OTHERS THEN
-          GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
-          INSERT INTO outcome VALUES (f.sig, i, b.label, st, left(msg, 200));
+          GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;
+          BEGIN
+            dj := jsonb_typeof(det::jsonb) = 'object';
+          EXCEPTION WHEN OTHERS THEN
+            dj := false;
+          END;
+          INSERT INTO outcome VALUES (f.sig, i, b.label, st, left(msg, 200), left(det, 200), coalesce(dj, false));
         END;
       END LOOP;
     END LOOP;
@@ -163,13 +170,17 @@ my ($rc, $out, $err) = $node->psql('postgres', $sweep . q{
   SELECT sqlstate || '|' || count(*) || '|' || min(fn || ' arg ' || arg || ' ' || label || ': ' || coalesce(message, ''))
   FROM outcome GROUP BY sqlstate ORDER BY sqlstate;
   SELECT 'calls|' || count(*) FROM outcome;
+  SELECT 'nojson|' || sqlstate || '|' || fn || ' arg ' || arg || ' ' || label || ': ' || coalesce(message, '') || ' DETAIL: ' || coalesce(detail, '(none)')
+  FROM outcome WHERE sqlstate <> 'ok' AND NOT json ORDER BY sqlstate, fn, arg;
 }, timeout => 1800);
 is($rc, 0, 'the sweep ran to its end (no crash)') or diag($err);
 my %codes;
 my $calls = 0;
+my @nojson;
 for my $line (split /\n/, $out) {
     my ($code, $count, $example) = split /\|/, $line, 3;
     if ($code eq 'calls') { $calls = $count; next; }
+    if ($code eq 'nojson') { push @nojson, $example; next; }
     $codes{$code} = [$count, $example];
 }
 cmp_ok($calls, '>', 500, "the sweep made $calls calls");
@@ -179,6 +190,8 @@ for my $code (sort keys %codes) {
     next if $code eq 'ok';
     ok($documented{$code}, "SQLSTATE $code is documented in docs/errors.md") or diag("$code: $codes{$code}[1]");
 }
+# Every error carries a DETAIL that is a JSON object (docs/errors.md lists its keys).
+is(scalar(@nojson), 0, 'every error of the sweep has a JSON object as DETAIL') or diag(join("\n", @nojson[0 .. ($#nojson < 40 ? $#nojson : 40)]));
 unlike(slurp_file($node->logfile), qr/terminated by signal|TRAP:/, 'no backend crashed');
 $node->stop;
 done_testing();

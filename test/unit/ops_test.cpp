@@ -200,7 +200,7 @@ TEST(OpsValidate, InvalidOperations) {
     EXPECT_CE_ERROR(validate(bad(big), kDefault), Errc::invalid_operation);
     validate(bad(Op("OP_TEXT_EDIT", std::string(kMaxBlockIdBytes, 'x'), 1)), kDefault);
     validate({}, kDefault);
-    // The message names the operation (1-based) and the detail holds its JSON.
+    // The message names the operation (1-based) and the JSON detail holds its number and JSON.
     Operation named = Op("OP_NOPE", "a", 1);
     named.json = "{\"opCode\": \"OP_NOPE\"}";
     try {
@@ -208,7 +208,7 @@ TEST(OpsValidate, InvalidOperations) {
         ADD_FAILURE();
     } catch (const ce::Error& e) {
         EXPECT_EQ(std::string(e.what()), "operation 2: unknown opCode \"OP_NOPE\"");
-        EXPECT_EQ(e.detail(), named.json);
+        EXPECT_EQ(e.detail(), "{\"operation\": 2, \"op\": " + named.json + "}");
     }
 }
 

@@ -104,14 +104,14 @@ TEST(VClockText, ErrorMessagesNameTheProblem) {
         FAIL();
     } catch (const ce::Error& e) {
         EXPECT_STREQ(e.what(), R"(invalid input syntax for type vclock: "{"node-a": 1.5}")");
-        EXPECT_EQ(e.detail(), R"(The counter of node "node-a" is not an integer (no fractions or exponents).)");
+        EXPECT_EQ(e.detail(), R"({"reason": "The counter of node \"node-a\" is not an integer (no fractions or exponents)."})");
     }
     try {
         VClock::parse(std::string(200, ' ') + "x");
         FAIL();
     } catch (const ce::Error& e) {
         EXPECT_EQ(std::string(e.what()), "invalid input syntax for type vclock: \"" + std::string(64, ' ') + "...\"");
-        EXPECT_EQ(e.detail(), "Expected \"{\" at offset 200.");
+        EXPECT_EQ(e.detail(), R"({"reason": "Expected \"{\" at offset 200."})");
     }
 }
 
