@@ -59,6 +59,11 @@ SELECT concurrent_edit.normalize_path(NULL) IS NULL AS strict_null;
 -- content_hash agrees with PostgreSQL's sha256()
 SELECT concurrent_edit.content_hash(t) = encode(sha256(convert_to(t, 'UTF8')), 'hex') AS same
 FROM (VALUES (''), ('hello'), (E'line 1\nline 2\n'), ('d' || chr(233) || 'j' || chr(224)), (repeat('x', 100000))) v(t);
+-- and gives the FIPS 180-2 test vectors.
+SELECT concurrent_edit.content_hash('abc') = 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad' AS abc,
+       concurrent_edit.content_hash('abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq')
+         = '248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1' AS two_blocks,
+       concurrent_edit.content_hash(repeat('a', 1000000)) = 'cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0' AS million_a;
 
 -- JIT inlining of the C++ functions' bitcode (the build must not emit constructor
 -- aliases, which PostgreSQL's inliner cannot handle): forced on for a scan.

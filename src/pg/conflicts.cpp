@@ -1,11 +1,11 @@
-// Conflicts (src/sql/50_conflicts.sql, docs/reference/conflicts.md): recording,
+// Conflicts (src/sql/40_conflicts.sql, docs/reference/conflicts.md): recording,
 // list_conflicts, resolve_conflict.
 #include "pg/conflicts.hpp"
 
 #include <optional>
 
 #include "concurrent_edit/merge.hpp"
-#include "concurrent_edit/sha256.hpp"
+#include "pg/hash.hpp"
 #include "pg/api.hpp"
 #include "pg/feed.hpp"
 #include "pg/guc.hpp"
@@ -165,7 +165,7 @@ CE_FUNCTION(ce_resolve_conflict) {
     if (content.isnull) require_arg(fcinfo, 1, "content");
 
     FileHead h = lock_file(call.spi(), file, pg_uuid_t{});
-    std::string hash = ce::sha256_hex(content.view());
+    std::string hash = content_hash(content.view());
     int32 version = h.head_version;
     if (h.deleted) {
         // Resolving a write to a deleted file restores the file with the resolution.
@@ -199,7 +199,7 @@ CE_FUNCTION(ce_resolve_conflict) {
                            "conflicts with that change",
                            head_detail(h, ours_version, std::nullopt),
                            "Read the head version, resolve again on top of it, and retry.");
-        std::string mh = ce::sha256_hex(m.content);
+        std::string mh = content_hash(m.content);
         if (mh != h.head_hash) version = append_version(call.spi(), h, m.content, mh, resolved_by, pg_uuid_t{});
     }
     static Statement done(

@@ -1,4 +1,4 @@
-// Files (src/sql/40_files.sql, docs/reference/files.md): create_file, read,
+// Files (src/sql/20_files.sql, docs/reference/files.md): create_file, read,
 // history, diff_versions, delete_file, rename_file, prune_history.
 #include <optional>
 #include <string>
@@ -6,7 +6,7 @@
 
 #include "concurrent_edit/diff.hpp"
 #include "concurrent_edit/path.hpp"
-#include "concurrent_edit/sha256.hpp"
+#include "pg/hash.hpp"
 #include "concurrent_edit/vclock.hpp"
 #include "pg/feed.hpp"
 #include "pg/file_head.hpp"
@@ -43,7 +43,7 @@ CE_FUNCTION(ce_create_file) {
     UuidArg session = uuid_arg(fcinfo, 4);
     UuidArg wanted_id = uuid_arg(fcinfo, 5);
     std::string normalized = ce::normalize_path(path.view());
-    std::string hash = ce::sha256_hex(content.view());
+    std::string hash = content_hash(content.view());
     ApiCall call;
     call.require(project, Right::write);
     pg_uuid_t who = resolve_author(call, author, session, project);

@@ -1,4 +1,4 @@
-// write() (src/sql/45_write.sql, docs/reference/write.md). The life of a write is
+// write() (src/sql/35_write.sql, docs/reference/write.md). The life of a write is
 // traced step by step in docs/architecture.md.
 //
 // A write locks the file (lock_file: wait-die lock, then the row FOR NO KEY
@@ -10,7 +10,7 @@
 
 #include "concurrent_edit/error.hpp"
 #include "concurrent_edit/merge.hpp"
-#include "concurrent_edit/sha256.hpp"
+#include "pg/hash.hpp"
 #include "concurrent_edit/vclock.hpp"
 #include "pg/conflicts.hpp"
 #include "pg/file_head.hpp"
@@ -96,7 +96,7 @@ WriteOutcome write_file(ApiCall& call, const WriteRequest& req) {
         out.has_conflict_id = true;
         out.version = h.head_version;
         out.content = std::string(req.content);
-        out.content_hash = sha256_hex(req.content);
+        out.content_hash = content_hash(req.content);
         out.conflicts = 1;
         out.base_version = base;
         return out;
@@ -118,7 +118,7 @@ WriteOutcome write_file(ApiCall& call, const WriteRequest& req) {
         throw SqlError(CE_ERRCODE_VERSION_NOT_FOUND,
                        "base version " + std::to_string(*base) + " of file " + uuid_to_string(h.id) + " does not exist",
                        head_detail(h, req.base_version, req.expected_hash));
-    if (req.expected_hash && !ce::is_sha256_hex(*req.expected_hash))
+    if (req.expected_hash && !is_content_hash(*req.expected_hash))
         throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "expected_hash is not a SHA-256 hex digest",
                        "{\"argument\": \"expected_hash\"}",
                        "Use the content_hash returned by read() or write(): 64 lowercase hex digits.");
@@ -143,7 +143,7 @@ WriteOutcome write_file(ApiCall& call, const WriteRequest& req) {
     }
     const std::string* client_clock = req.client_clock ? &*req.client_clock : nullptr;
 
-    std::string new_hash = sha256_hex(req.content);
+    std::string new_hash = content_hash(req.content);
     out.base_version = base.value_or(0);
 
     // The proposed text becomes the head as it is ("unchanged" when it already is).
@@ -237,11 +237,11 @@ WriteOutcome write_file(ApiCall& call, const WriteRequest& req) {
         out.version = h.head_version;
         out.conflicts = m.conflicts;
         out.content = std::move(m.content);
-        out.content_hash = sha256_hex(out.content);
+        out.content_hash = content_hash(out.content);
         return out;
     }
     out.conflicts = m.favored;  // conflicting regions the strategy resolved (keep-both, timestamp, queue)
-    std::string merged_hash = sha256_hex(m.content);
+    std::string merged_hash = content_hash(m.content);
     if (merged_hash == h.head_hash) {
         out.status = "unchanged";
         out.version = h.head_version;
