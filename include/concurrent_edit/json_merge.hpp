@@ -1,5 +1,5 @@
 // Three-way merge of JSON documents (the engine of jsonb_merge3 and of the
-// optimistic-concurrency trigger for jsonb columns). Semantics: docs/reference/json-merge.md.
+// optimistic-concurrency trigger for jsonb columns). Semantics: docs/reference/json_merge.md.
 //
 //   auto r = ce::json::merge3(&base, ours, theirs, ce::json::ArrayMode::auto_);
 //   if (!r.clean) report(ce::json::conflicts_to_value(r.conflicts));

@@ -1,4 +1,4 @@
-// Three-way merge of JSON values. Semantics: docs/reference/json-merge.md.
+// Three-way merge of JSON values. Semantics: docs/reference/json_merge.md.
 #include "concurrent_edit/json_merge.hpp"
 
 #include <algorithm>

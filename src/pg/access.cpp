@@ -1,5 +1,5 @@
 // Access per project: the rights check every API function makes, its cache, and
-// the SQL functions that manage grants (src/sql/15_access.sql,
+// the SQL functions that manage grants (src/sql/10_access.sql,
 // docs/reference/access.md).
 #include "pg/access.hpp"
 

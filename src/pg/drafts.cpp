@@ -1,4 +1,4 @@
-// Drafts (src/sql/65_drafts.sql, docs/reference/drafts.md): autosaved unsaved
+// Drafts (src/sql/45_drafts.sql, docs/reference/drafts.md): autosaved unsaved
 // work of a session — save_draft, discard_draft, commit_draft, session_drafts.
 #include "pg/feed.hpp"
 #include "pg/file_head.hpp"

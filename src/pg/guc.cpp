@@ -83,7 +83,7 @@ void define_gucs() {
         DefineCustomStringVariable(
             "concurrent_edit.database", "Database served by the concurrent_edit background worker.",
             "The worker runs only when concurrent_edit is in shared_preload_libraries.", &guc_worker_database,
-            "postgres", PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
+            "postgres", PGC_POSTMASTER, GUC_SUPERUSER_ONLY, nullptr, nullptr, nullptr);
     DefineCustomIntVariable(
         "concurrent_edit.worker_interval", "How often the background worker expires locks and sessions.",
         "It also wakes at every commit that produced change events, to sequence and send them.",

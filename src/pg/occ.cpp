@@ -1,4 +1,4 @@
-// Optimistic concurrency triggers for any table (enable_occ; src/sql/80_occ.sql,
+// Optimistic concurrency triggers for any table (enable_occ; src/sql/70_occ.sql,
 // docs/reference/occ.md). The life of an OCC update is traced in
 // docs/architecture.md.
 //

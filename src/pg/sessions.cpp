@@ -1,4 +1,4 @@
-// Edit sessions and presence (src/sql/60_sessions.sql, docs/reference/sessions.md):
+// Edit sessions and presence (src/sql/25_sessions.sql, docs/reference/sessions.md):
 // open_session, touch_session, close_session, cleanup_inactive_sessions,
 // open_file, close_file, file_editors, project_sessions, and the session check
 // every other capability uses.

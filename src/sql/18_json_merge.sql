@@ -1,5 +1,5 @@
 -- JSON three-way merge (issue #7): the engine the optimistic-concurrency trigger uses
--- for jsonb columns, exposed as a function. Semantics: docs/reference/json-merge.md.
+-- for jsonb columns, exposed as a function. Semantics: docs/reference/json_merge.md.
 
 CREATE FUNCTION concurrent_edit.jsonb_merge3(
         base jsonb, ours jsonb, theirs jsonb, array_mode text DEFAULT 'auto',

@@ -1,7 +1,7 @@
 -- Deterministic ordering and conflict handling for concurrent structural operations
 -- of block editors (split, join, convert, ... text edits). Reference:
 -- docs/reference/operations.md. Implementation: src/core/ops*.cpp (pure C++ core)
--- and src/pg/ops.cpp (glue). The functions are pure C (no SQL, no SET clause),
+-- and src/pg/operations.cpp (glue). The functions are pure C (no SQL, no SET clause),
 -- IMMUTABLE and PARALLEL SAFE. They are not declared STRICT because priorities has
 -- DEFAULT NULL (meaning the seed's table); a NULL ops (or policy) still gives NULL,
 -- or no rows.

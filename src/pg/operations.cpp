@@ -1,5 +1,5 @@
 // SQL functions of operation ordering and conflict handling: order_operations,
-// detect_operation_conflicts, resolve_operations (src/sql/60_ops.sql,
+// detect_operation_conflicts, resolve_operations (src/sql/60_operations.sql,
 // docs/reference/operations.md). The algorithms live in the core
 // (concurrent_edit/ops.hpp); this file walks the jsonb input into plain structs and
 // turns the results back into jsonb.
@@ -7,7 +7,7 @@
 // Reading an operation: one pg_call per array element copies the fields it needs into
 // a RawOp (plain data pointing into the detoasted jsonb or palloc'd text); the C++
 // side then checks the JSON types and builds a ce::ops::Operation. Results are written
-// in jsonb's binary form directly (ops_jsonb.hpp), copying the input's objects.
+// in jsonb's binary form directly (operations_jsonb.hpp), copying the input's objects.
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -19,7 +19,7 @@
 #include "concurrent_edit/vclock.hpp"
 #include "pg/guc.hpp"
 #include "pg/json_jsonb.hpp"
-#include "pg/ops_jsonb.hpp"
+#include "pg/operations_jsonb.hpp"
 #include "pg/results.hpp"
 
 namespace {

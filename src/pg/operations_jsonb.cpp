@@ -1,5 +1,5 @@
-// jsonb binary output of the operation functions (see ops_jsonb.hpp).
-#include "pg/ops_jsonb.hpp"
+// jsonb binary output of the operation functions (see operations_jsonb.hpp).
+#include "pg/operations_jsonb.hpp"
 
 #include <algorithm>
 #include <cstring>

@@ -1,5 +1,5 @@
 // SQL functions of the merge engine: merge3, merge_conflicts, diff, diff_stat,
-// changes_overlap, resolve (src/sql/20_merge.sql, docs/reference/merge.md).
+// changes_overlap, resolve (src/sql/15_merge.sql, docs/reference/merge.md).
 #include <string>
 #include <vector>
 
