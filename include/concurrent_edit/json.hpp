@@ -112,6 +112,31 @@ void append_json_string(std::string& out, std::string_view s);
 // Appends the UTF-8 encoding of code point `cp` (at most 0x10FFFF).
 void append_utf8(std::string& out, std::uint32_t cp);
 
+// Length of the valid UTF-8 sequence starting at s[pos] (a byte >= 0x80), or 0: no
+// overlong forms, no UTF-16 surrogates, nothing above U+10FFFF.
+std::size_t utf8_sequence(std::string_view s, std::size_t pos) noexcept;
+// True when the whole of s is valid UTF-8 in that sense.
+bool valid_utf8(std::string_view s) noexcept;
+
+// The one JSON string unescaper (the JSON parser, vclock text input).
+enum class StringError {
+    none,
+    unterminated,
+    control_character,   // must be escaped
+    invalid_utf8,
+    invalid_escape,      // \x
+    invalid_unicode,     // \u not followed by 4 hex digits
+    unpaired_surrogate,
+    nul,                 // \u0000, refused as jsonb does
+    too_long,            // the decoded text would exceed max_bytes
+};
+const char* describe(StringError e) noexcept;
+// Decodes the string literal whose opening quote is s[pos], appending its text to
+// out, and moves pos past the closing quote. On an error pos is at (or just after)
+// the offending bytes.
+StringError decode_string(std::string_view s, std::size_t& pos, std::string& out,
+                          std::size_t max_bytes = static_cast<std::size_t>(-1));
+
 class Interner;
 
 struct ParseOptions {

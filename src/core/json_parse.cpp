@@ -260,94 +260,11 @@ private:
         return true;
     }
 
-    unsigned hex4() {
-        if (pos_ + 4 > s_.size()) fail("incomplete \\u escape");
-        unsigned v = 0;
-        for (int i = 0; i < 4; ++i) {
-            char c = s_[pos_++];
-            v <<= 4;
-            if (c >= '0' && c <= '9') v |= c - '0';
-            else if (c >= 'a' && c <= 'f') v |= c - 'a' + 10;
-            else if (c >= 'A' && c <= 'F') v |= c - 'A' + 10;
-            else { --pos_; fail("invalid \\u escape"); }
-        }
-        return v;
-    }
-
-
-    // Length of the valid UTF-8 sequence at pos_ (first byte >= 0x80), or 0.
-    std::size_t utf8_sequence() const {
-        auto b = [&](std::size_t k) -> unsigned {
-            return pos_ + k < s_.size() ? static_cast<unsigned char>(s_[pos_ + k]) : 0u;
-        };
-        auto cont = [&](std::size_t k) { return (b(k) & 0xC0) == 0x80; };
-        unsigned c = b(0);
-        if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
-        if (c == 0xE0) return b(1) >= 0xA0 && b(1) <= 0xBF && cont(2) ? 3 : 0;
-        if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) return cont(1) && cont(2) ? 3 : 0;
-        if (c == 0xED) return b(1) >= 0x80 && b(1) <= 0x9F && cont(2) ? 3 : 0;
-        if (c == 0xF0) return b(1) >= 0x90 && b(1) <= 0xBF && cont(2) && cont(3) ? 4 : 0;
-        if (c >= 0xF1 && c <= 0xF3) return cont(1) && cont(2) && cont(3) ? 4 : 0;
-        if (c == 0xF4) return b(1) >= 0x80 && b(1) <= 0x8F && cont(2) && cont(3) ? 4 : 0;
-        return 0;
-    }
-
     std::string string_token() {
-        ++pos_;  // opening quote
         std::string out;
-        for (;;) {
-            std::size_t run = pos_;
-            while (pos_ < s_.size()) {
-                unsigned char c = static_cast<unsigned char>(s_[pos_]);
-                if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80) break;
-                ++pos_;
-            }
-            out.append(s_.data() + run, pos_ - run);
-            if (pos_ >= s_.size()) fail("unterminated string");
-            unsigned char c = static_cast<unsigned char>(s_[pos_]);
-            if (c == '"') {
-                ++pos_;
-                return out;
-            }
-            if (c < 0x20) fail("control character in a string (it must be escaped)");
-            if (c >= 0x80) {
-                std::size_t len = utf8_sequence();
-                if (len == 0) fail("invalid UTF-8 in a string");
-                out.append(s_.data() + pos_, len);
-                pos_ += len;
-                continue;
-            }
-            ++pos_;  // backslash
-            if (pos_ >= s_.size()) fail("unterminated string");
-            char e = s_[pos_++];
-            switch (e) {
-                case '"': out.push_back('"'); break;
-                case '\\': out.push_back('\\'); break;
-                case '/': out.push_back('/'); break;
-                case 'b': out.push_back('\b'); break;
-                case 'f': out.push_back('\f'); break;
-                case 'n': out.push_back('\n'); break;
-                case 'r': out.push_back('\r'); break;
-                case 't': out.push_back('\t'); break;
-                case 'u': {
-                    unsigned cp = hex4();
-                    if (cp >= 0xDC00 && cp <= 0xDFFF) fail("unpaired low surrogate in a \\u escape");
-                    if (cp >= 0xD800 && cp <= 0xDBFF) {
-                        if (s_.substr(pos_, 2) != "\\u") fail("unpaired high surrogate in a \\u escape");
-                        pos_ += 2;
-                        unsigned lo = hex4();
-                        if (lo < 0xDC00 || lo > 0xDFFF) fail("unpaired high surrogate in a \\u escape");
-                        cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-                    }
-                    if (cp == 0) fail("\\u0000 is not supported (as in jsonb)");
-                    append_utf8(out, cp);
-                    break;
-                }
-                default:
-                    --pos_;
-                    fail("invalid escape sequence");
-            }
-        }
+        StringError e = decode_string(s_, pos_, out);
+        if (e != StringError::none) fail(describe(e));
+        return out;
     }
 
     std::string_view s_;
@@ -357,6 +274,128 @@ private:
 };
 
 }  // namespace
+
+std::size_t utf8_sequence(std::string_view s, std::size_t pos) noexcept {
+    auto b = [&](std::size_t k) -> unsigned {
+        return pos + k < s.size() ? static_cast<unsigned char>(s[pos + k]) : 0u;
+    };
+    auto cont = [&](std::size_t k) { return (b(k) & 0xC0) == 0x80; };
+    unsigned c = b(0);
+    if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
+    if (c == 0xE0) return b(1) >= 0xA0 && b(1) <= 0xBF && cont(2) ? 3 : 0;
+    if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) return cont(1) && cont(2) ? 3 : 0;
+    if (c == 0xED) return b(1) >= 0x80 && b(1) <= 0x9F && cont(2) ? 3 : 0;
+    if (c == 0xF0) return b(1) >= 0x90 && b(1) <= 0xBF && cont(2) && cont(3) ? 4 : 0;
+    if (c >= 0xF1 && c <= 0xF3) return cont(1) && cont(2) && cont(3) ? 4 : 0;
+    if (c == 0xF4) return b(1) >= 0x80 && b(1) <= 0x8F && cont(2) && cont(3) ? 4 : 0;
+    return 0;
+}
+
+bool valid_utf8(std::string_view s) noexcept {
+    for (std::size_t i = 0; i < s.size();) {
+        if (static_cast<unsigned char>(s[i]) < 0x80) {
+            ++i;
+            continue;
+        }
+        std::size_t n = utf8_sequence(s, i);
+        if (n == 0) return false;
+        i += n;
+    }
+    return true;
+}
+
+const char* describe(StringError e) noexcept {
+    switch (e) {
+        case StringError::none: return "no error";
+        case StringError::unterminated: return "unterminated string";
+        case StringError::control_character: return "control character in a string (it must be escaped)";
+        case StringError::invalid_utf8: return "invalid UTF-8 in a string";
+        case StringError::invalid_escape: return "invalid escape sequence";
+        case StringError::invalid_unicode: return "invalid \\u escape";
+        case StringError::unpaired_surrogate: return "unpaired surrogate in a \\u escape";
+        case StringError::nul: return "\\u0000 is not supported (as in jsonb)";
+        case StringError::too_long: return "string too long";
+    }
+    return "invalid string";
+}
+
+namespace {
+
+bool hex4(std::string_view s, std::size_t& pos, unsigned& v) {
+    if (pos + 4 > s.size()) return false;
+    v = 0;
+    for (int i = 0; i < 4; ++i, ++pos) {
+        char c = s[pos];
+        v <<= 4;
+        if (c >= '0' && c <= '9') v |= static_cast<unsigned>(c - '0');
+        else if (c >= 'a' && c <= 'f') v |= static_cast<unsigned>(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F') v |= static_cast<unsigned>(c - 'A' + 10);
+        else return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+StringError decode_string(std::string_view s, std::size_t& pos, std::string& out, std::size_t max_bytes) {
+    ++pos;  // opening quote
+    const std::size_t base = out.size();
+    for (;;) {
+        std::size_t run = pos;
+        while (pos < s.size()) {
+            unsigned char c = static_cast<unsigned char>(s[pos]);
+            if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80) break;
+            ++pos;
+        }
+        out.append(s.data() + run, pos - run);
+        if (out.size() - base > max_bytes) return StringError::too_long;
+        if (pos >= s.size()) return StringError::unterminated;
+        unsigned char c = static_cast<unsigned char>(s[pos]);
+        if (c == '"') {
+            ++pos;
+            return StringError::none;
+        }
+        if (c < 0x20) return StringError::control_character;
+        if (c >= 0x80) {
+            std::size_t len = utf8_sequence(s, pos);
+            if (len == 0) return StringError::invalid_utf8;
+            out.append(s.data() + pos, len);
+            pos += len;
+            continue;
+        }
+        ++pos;  // backslash
+        if (pos >= s.size()) return StringError::unterminated;
+        switch (s[pos++]) {
+            case '"': out.push_back('"'); break;
+            case '\\': out.push_back('\\'); break;
+            case '/': out.push_back('/'); break;
+            case 'b': out.push_back('\b'); break;
+            case 'f': out.push_back('\f'); break;
+            case 'n': out.push_back('\n'); break;
+            case 'r': out.push_back('\r'); break;
+            case 't': out.push_back('\t'); break;
+            case 'u': {
+                unsigned cp = 0;
+                if (!hex4(s, pos, cp)) return StringError::invalid_unicode;
+                if (cp >= 0xDC00 && cp <= 0xDFFF) return StringError::unpaired_surrogate;
+                if (cp >= 0xD800 && cp <= 0xDBFF) {
+                    unsigned lo = 0;
+                    if (s.substr(pos, 2) != "\\u") return StringError::unpaired_surrogate;
+                    pos += 2;
+                    if (!hex4(s, pos, lo)) return StringError::invalid_unicode;
+                    if (lo < 0xDC00 || lo > 0xDFFF) return StringError::unpaired_surrogate;
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                }
+                if (cp == 0) return StringError::nul;
+                append_utf8(out, cp);
+                break;
+            }
+            default:
+                --pos;
+                return StringError::invalid_escape;
+        }
+    }
+}
 
 Value parse(std::string_view text, const ParseOptions& options) {
     if (text.size() > options.max_bytes)

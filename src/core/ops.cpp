@@ -2,6 +2,7 @@
 // cycles), the order key and the time order. See include/concurrent_edit/ops.hpp.
 #include <algorithm>
 #include <cstring>
+#include <queue>
 #include <string>
 #include <utility>
 
@@ -447,5 +448,48 @@ std::vector<std::size_t> order_operations(const std::vector<Operation>& ops, con
     detail::Prepared p = detail::prepare(ops, priorities);
     return detail::sort_by_order(p);
 }
+
+namespace detail {
+
+std::vector<std::size_t> topological_order(std::size_t n, const std::vector<std::pair<std::size_t, std::size_t>>& edges,
+                                           const std::vector<char>& included, const std::vector<std::size_t>& rank,
+                                           InterruptTicker& ticker) {
+    std::vector<std::size_t> start(n + 1, 0);
+    std::vector<std::size_t> indegree(n, 0);
+    for (const auto& [from, to] : edges) {
+        ++start[from + 1];
+        ++indegree[to];
+    }
+    for (std::size_t i = 0; i < n; ++i) start[i + 1] += start[i];
+    std::vector<std::size_t> adj(edges.size());
+    {
+        std::vector<std::size_t> fill(start.begin(), start.end() - 1);
+        for (const auto& [from, to] : edges) adj[fill[from]++] = to;
+    }
+    using Item = std::pair<std::size_t, std::size_t>;  // rank, op
+    std::priority_queue<Item, std::vector<Item>, std::greater<Item>> ready;
+    std::size_t total = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (!included[i]) continue;
+        ++total;
+        if (indegree[i] == 0) ready.emplace(rank[i], i);
+    }
+    std::vector<std::size_t> out;
+    out.reserve(total);
+    while (!ready.empty()) {
+        ticker.tick();
+        std::size_t i = ready.top().second;
+        ready.pop();
+        out.push_back(i);
+        for (std::size_t k = start[i]; k < start[i + 1]; ++k)
+            if (--indegree[adj[k]] == 0) ready.emplace(rank[adj[k]], adj[k]);
+    }
+    if (out.size() != total)
+        throw Error(Errc::internal, "operations: the order of application has a cycle",
+                    Detail().add("operations", total).add("ordered", out.size()));
+    return out;
+}
+
+}  // namespace detail
 
 }  // namespace ce::ops

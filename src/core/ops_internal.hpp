@@ -7,8 +7,10 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
+#include "concurrent_edit/interrupt.hpp"
 #include "concurrent_edit/ops.hpp"
 
 namespace ce::ops::detail {
@@ -54,5 +56,12 @@ bool happened_before(const Prepared& p, std::size_t a, std::size_t b);
 
 // "operation 3 (OP_BLOCK_SPLIT on "X")" for messages (1-based position).
 std::string describe(const Prepared& p, std::size_t i);
+
+// Kahn's algorithm over the operations i with included[i], edges (from, to) all
+// between included operations: smallest rank[i] first among the ready ones. An
+// internal error when the edges have a cycle.
+std::vector<std::size_t> topological_order(std::size_t n, const std::vector<std::pair<std::size_t, std::size_t>>& edges,
+                                           const std::vector<char>& included, const std::vector<std::size_t>& rank,
+                                           InterruptTicker& ticker);
 
 }  // namespace ce::ops::detail

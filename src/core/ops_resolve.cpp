@@ -18,7 +18,6 @@
 // any permutation of the input gives the same result.
 #include <algorithm>
 #include <array>
-#include <queue>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -318,38 +317,7 @@ private:
             for (const std::string& d : op.dependencies) refer(i, d, false);
         }
 
-        std::vector<std::size_t> start(n + 1, 0);
-        std::vector<std::size_t> indegree(n, 0);
-        for (const auto& [from, to] : edges) {
-            ++start[from + 1];
-            ++indegree[to];
-        }
-        for (std::size_t i = 0; i < n; ++i) start[i + 1] += start[i];
-        std::vector<std::size_t> adj(edges.size());
-        {
-            std::vector<std::size_t> fill(start.begin(), start.end() - 1);
-            for (const auto& [from, to] : edges) adj[fill[from]++] = to;
-        }
-        using Item = std::pair<std::size_t, std::size_t>;  // order rank, op
-        std::priority_queue<Item, std::vector<Item>, std::greater<Item>> ready;
-        std::size_t total = 0;
-        for (std::size_t i = 0; i < n; ++i) {
-            if (!accepted_[i]) continue;
-            ++total;
-            if (indegree[i] == 0) ready.emplace(krank_[i], i);
-        }
-        std::vector<std::size_t> out;
-        out.reserve(total);
-        while (!ready.empty()) {
-            ticker_.tick();
-            std::size_t i = ready.top().second;
-            ready.pop();
-            out.push_back(i);
-            for (std::size_t k = start[i]; k < start[i + 1]; ++k)
-                if (--indegree[adj[k]] == 0) ready.emplace(krank_[adj[k]], adj[k]);
-        }
-        if (out.size() != total) throw Error(Errc::internal, "operations: the order of application has a cycle");
-        return out;
+        return detail::topological_order(n, edges, accepted_, krank_, ticker_);
     }
 
     // ---------------------------------------------------------------- phase 2

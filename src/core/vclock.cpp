@@ -32,38 +32,7 @@ std::string quoted(std::string_view node) {
     return out;
 }
 
-bool valid_utf8(std::string_view s) noexcept {
-    auto p = reinterpret_cast<const unsigned char*>(s.data());
-    const unsigned char* end = p + s.size();
-    while (p < end) {
-        unsigned char c = *p;
-        if (c < 0x80) {
-            ++p;
-            continue;
-        }
-        std::size_t n;
-        unsigned char lo = 0x80, hi = 0xBF;  // range of the second byte
-        if (c >= 0xC2 && c <= 0xDF) {
-            n = 2;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            n = 3;
-            if (c == 0xE0) lo = 0xA0;
-            if (c == 0xED) hi = 0x9F;  // no UTF-16 surrogates
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            n = 4;
-            if (c == 0xF0) lo = 0x90;
-            if (c == 0xF4) hi = 0x8F;  // nothing above U+10FFFF
-        } else {
-            return false;
-        }
-        if (static_cast<std::size_t>(end - p) < n) return false;
-        if (p[1] < lo || p[1] > hi) return false;
-        for (std::size_t i = 2; i < n; ++i)
-            if ((p[i] & 0xC0) != 0x80) return false;
-        p += n;
-    }
-    return true;
-}
+using json::valid_utf8;
 
 
 [[noreturn]] void node_too_long(std::size_t len) {
@@ -172,74 +141,17 @@ private:
         }
     }
 
-    unsigned hex4() {
-        if (in_.size() - pos_ < 4) syntax("Invalid \\u escape at offset " + std::to_string(pos_) + ".");
-        unsigned v = 0;
-        for (int i = 0; i < 4; ++i) {
-            char c = in_[pos_++];
-            v <<= 4;
-            if (c >= '0' && c <= '9') v |= static_cast<unsigned>(c - '0');
-            else if (c >= 'a' && c <= 'f') v |= static_cast<unsigned>(c - 'a' + 10);
-            else if (c >= 'A' && c <= 'F') v |= static_cast<unsigned>(c - 'A' + 10);
-            else syntax("Invalid \\u escape at offset " + std::to_string(pos_ - 1) + ".");
-        }
-        return v;
-    }
-
-    // A JSON string starting at the opening quote; returns the decoded bytes.
+    // A node id: a JSON string starting at the opening quote (json::decode_string).
     std::string parse_string() {
-        std::size_t start = pos_++;
+        std::size_t start = pos_;
         std::string out;
-        for (;;) {
-            if (pos_ >= in_.size()) syntax("Unterminated node id starting at offset " + std::to_string(start) + ".");
-            auto c = static_cast<unsigned char>(in_[pos_]);
-            if (c == '"') {
-                ++pos_;
-                break;
-            }
-            if (c < 0x20)
-                syntax("Control character in a node id at offset " + std::to_string(pos_) +
-                       " (JSON requires it to be escaped).");
-            if (c != '\\') {
-                out.push_back(static_cast<char>(c));
-                ++pos_;
-            } else {
-                std::size_t esc = pos_++;
-                char e = peek();
-                ++pos_;
-                switch (e) {
-                    case '"': out.push_back('"'); break;
-                    case '\\': out.push_back('\\'); break;
-                    case '/': out.push_back('/'); break;
-                    case 'b': out.push_back('\b'); break;
-                    case 'f': out.push_back('\f'); break;
-                    case 'n': out.push_back('\n'); break;
-                    case 'r': out.push_back('\r'); break;
-                    case 't': out.push_back('\t'); break;
-                    case 'u': {
-                        std::uint32_t cp = hex4();
-                        if (cp >= 0xDC00 && cp <= 0xDFFF)
-                            syntax("Unpaired Unicode surrogate at offset " + std::to_string(esc) + ".");
-                        if (cp >= 0xD800 && cp <= 0xDBFF) {
-                            if (!(eat('\\') && eat('u')))
-                                syntax("Unpaired Unicode surrogate at offset " + std::to_string(esc) + ".");
-                            std::uint32_t low = hex4();
-                            if (low < 0xDC00 || low > 0xDFFF)
-                                syntax("Unpaired Unicode surrogate at offset " + std::to_string(esc) + ".");
-                            cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
-                        }
-                        if (cp == 0) syntax("Node ids must not contain \\u0000.");
-                        append_utf8(out, cp);
-                        break;
-                    }
-                    default:
-                        syntax("Invalid escape sequence at offset " + std::to_string(esc) + ".");
-                }
-            }
-            if (out.size() > kVClockMaxNodeBytes) node_too_long(0);
-        }
+        json::StringError e = json::decode_string(in_, pos_, out, kVClockMaxNodeBytes);
+        if (e == json::StringError::too_long) node_too_long(0);
+        if (e == json::StringError::nul) syntax("Node ids must not contain \\u0000.");
+        if (e != json::StringError::none)
+            syntax("The node id at offset " + std::to_string(start) + " is not a valid JSON string: " +
+                   json::describe(e) + " at offset " + std::to_string(pos_) + ".");
         if (out.empty()) syntax("Node ids must not be empty (offset " + std::to_string(start) + ").");
-        if (!valid_utf8(out)) syntax("Node id at offset " + std::to_string(start) + " is not valid UTF-8.");
         return out;
     }
 

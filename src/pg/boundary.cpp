@@ -123,6 +123,31 @@ ErrorData* run_pg_try(void (*fn)(void*), void* arg) {
     return edata;
 }
 
+}  // namespace detail
+
+bool run_reporting_errors(void (*fn)(void*), void* arg) {
+    MemoryContext cxt = CurrentMemoryContext;
+    volatile bool ok = true;
+    PG_TRY();
+    {
+        fn(arg);
+    }
+    PG_CATCH();
+    {
+        HOLD_INTERRUPTS();
+        MemoryContextSwitchTo(cxt);
+        EmitErrorReport();
+        FlushErrorState();
+        AbortCurrentTransaction();
+        RESUME_INTERRUPTS();
+        ok = false;
+    }
+    PG_END_TRY();
+    return ok;
+}
+
+namespace detail {
+
 SubxactState begin_subtransaction() {
     SubxactState st{CurrentMemoryContext, CurrentResourceOwner};
     pg_call([st] {

@@ -169,6 +169,17 @@ void rollback_subtransaction(const SubxactState& st);
 }  // namespace detail
 
 // An error caught by subtransaction().
+// Background workers only (no client to report to): runs fn(arg), which starts and
+// commits its own transaction; a PostgreSQL error in it is written to the log, its
+// transaction aborted, and false returned, so the worker carries on. fn's C++ code
+// goes through guard() as everywhere; no C++ object may live between this call and
+// the PG_TRY inside it.
+bool run_reporting_errors(void (*fn)(void*), void* arg);
+template <typename F>
+bool run_reporting_errors(F& f) {
+    return run_reporting_errors([](void* p) { (*static_cast<F*>(p))(); }, &f);
+}
+
 struct CaughtError {
     int sqlerrcode = 0;
     std::string message;

@@ -44,28 +44,19 @@ int64 sequence_project(Spi& spi, const pg_uuid_t& project, bool notify, const in
         {UUIDOID});
     static Statement lock(
         "SELECT f.last_cursor FROM concurrent_edit.change_feeds f WHERE f.project_id = $1 FOR UPDATE", {UUIDOID});
-    static Statement move(
-        "WITH m1 AS (DELETE FROM concurrent_edit.change_pending p WHERE p.project_id = $1 RETURNING p.*), "
-        "     m2 AS (DELETE FROM concurrent_edit.change_pending_locks p WHERE p.project_id = $1 RETURNING p.*), "
-        "     moved AS (SELECT * FROM m1 UNION ALL SELECT * FROM m2) "
-        "INSERT INTO concurrent_edit.change_log (project_id, cursor, event, file_id, path, version, content_hash, "
-        "    session_id, author, details, created_at) "
-        "SELECT m.project_id, $2 + row_number() OVER (ORDER BY m.id), m.event, m.file_id, m.path, m.version, "
-        "       m.content_hash, m.session_id, m.author, m.details, m.created_at FROM moved m "
-        "RETURNING cursor, event, file_id",
-        {UUIDOID, INT8OID});
-    // The same for one event (setting a bad one aside).
-    static Statement move_one(
-        "WITH m1 AS (DELETE FROM concurrent_edit.change_pending p WHERE p.project_id = $1 AND p.id = $3 RETURNING p.*), "
-        "     m2 AS (DELETE FROM concurrent_edit.change_pending_locks p WHERE p.project_id = $1 AND p.id = $3 "
-        "            RETURNING p.*), "
-        "     moved AS (SELECT * FROM m1 UNION ALL SELECT * FROM m2) "
-        "INSERT INTO concurrent_edit.change_log (project_id, cursor, event, file_id, path, version, content_hash, "
-        "    session_id, author, details, created_at) "
-        "SELECT m.project_id, $2 + 1, m.event, m.file_id, m.path, m.version, m.content_hash, m.session_id, m.author, "
-        "       m.details, m.created_at FROM moved m "
-        "RETURNING cursor, event, file_id",
-        {UUIDOID, INT8OID, INT8OID});
+    // Moves pending events (both queues) of project $1 matching `which` into the
+    // log, numbering them from $2 + 1: the one list of the event columns.
+#define CE_MOVE_EVENTS(which)                                                                                \
+    "WITH m1 AS (DELETE FROM concurrent_edit.change_pending p WHERE p.project_id = $1" which " RETURNING p.*), " \
+    "     m2 AS (DELETE FROM concurrent_edit.change_pending_locks p WHERE p.project_id = $1" which              \
+    "            RETURNING p.*), "                                                                            \
+    "     moved AS (SELECT * FROM m1 UNION ALL SELECT * FROM m2) "                                            \
+    "INSERT INTO concurrent_edit.change_log (project_id, cursor, " CE_EVENT_COLUMNS ", created_at) "          \
+    "SELECT project_id, $2 + row_number() OVER (ORDER BY id), " CE_EVENT_COLUMNS ", created_at FROM moved "   \
+    "RETURNING cursor, event, file_id"
+    static Statement move(CE_MOVE_EVENTS(""), {UUIDOID, INT8OID});
+    static Statement move_one(CE_MOVE_EVENTS(" AND p.id = $3"), {UUIDOID, INT8OID, INT8OID});  // setting one aside
+#undef CE_MOVE_EVENTS
     static Statement advance(
         "UPDATE concurrent_edit.change_feeds SET last_cursor = $2 WHERE project_id = $1", {UUIDOID, INT8OID});
 
@@ -211,8 +202,8 @@ ChangeEvent file_event(const char* event, const pg_uuid_t& project, const pg_uui
 
 void queue_change(Spi& spi, ChangeEvent e) {
     static Statement ins(
-        "INSERT INTO concurrent_edit.change_pending (project_id, event, file_id, path, version, content_hash, "
-        "    session_id, author, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)",
+        "INSERT INTO concurrent_edit.change_pending (project_id, " CE_EVENT_COLUMNS ") "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)",
         {UUIDOID, TEXTOID, UUIDOID, TEXTOID, INT4OID, TEXTOID, UUIDOID, UUIDOID, TEXTOID});
     std::string nulls(9, ' ');
     if (uuid_is_null(e.file_id)) nulls[2] = 'n';

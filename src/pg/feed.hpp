@@ -25,6 +25,10 @@
 
 #include "pg/spi.hpp"
 
+// The columns of a change event in change_pending, change_pending_locks and
+// change_log (after project_id, before the cursor's created_at): written once.
+#define CE_EVENT_COLUMNS "event, file_id, path, version, content_hash, session_id, author, details"
+
 namespace ce::pg {
 
 struct ChangeEvent {

@@ -153,13 +153,10 @@ void ensure_recorder() {
 // Imports one record in its own transaction (the caller has none open). Returns
 // false when the record is malformed (the caller sets the file aside).
 bool import_record(const std::string& payload) {
-    volatile bool ok = true;
-    MemoryContext cxt = CurrentMemoryContext;
     const char* data = payload.c_str();
     SetCurrentStatementStartTimestamp();
     StartTransactionCommand();
-    PG_TRY();
-    {
+    auto body = [data] {
         guard([data]() -> Datum {
             static Statement ins(
                 "WITH p AS (SELECT $1::jsonb AS p) "
@@ -190,19 +187,8 @@ bool import_record(const std::string& payload) {
             return 0;
         });
         CommitTransactionCommand();
-    }
-    PG_CATCH();
-    {
-        HOLD_INTERRUPTS();
-        MemoryContextSwitchTo(cxt);
-        EmitErrorReport();
-        FlushErrorState();
-        AbortCurrentTransaction();
-        RESUME_INTERRUPTS();
-        ok = false;
-    }
-    PG_END_TRY();
-    return ok;
+    };
+    return run_reporting_errors(body);
 }
 
 // Imports every spooled record of the current database. The caller holds the

@@ -192,28 +192,17 @@ SPIPlanPtr Statement::plan() {
 }
 
 Rows Statement::run_latest(Spi& spi, const std::vector<Datum>& values, const std::string& nulls) {
-    spi.next_generation();
-    SPIPlanPtr plan = this->plan();
-    std::string nullmask = nulls;
-    if (nullmask.size() < values.size()) nullmask.resize(values.size(), ' ');
-    Datum* vals = const_cast<Datum*>(values.data());
-    const char* nl = nullmask.c_str();
-    const char* sql = sql_.c_str();
-    struct Result {
-        SPITupleTable* table;
-        uint64 count;
-    };
-    Result r = pg_call([plan, vals, nl, sql] {
-        int rc = SPI_execute_snapshot(plan, vals, nl, GetLatestSnapshot(), InvalidSnapshot, false, false, 0);
-        if (rc < 0) elog(ERROR, "SPI_execute_snapshot failed (%s) for \"%s\"", SPI_result_code_string(rc), sql);
-        return Result{SPI_tuptable, SPI_processed};
-    });
-    return Rows(spi, r.table, r.count);
+    return execute(spi, values, nulls, true, false, 0);
 }
 
 Rows Statement::run(Spi& spi, const std::vector<Datum>& values, const std::string& nulls, bool read_only,
                     long max_rows) {
-    spi.next_generation();
+    return execute(spi, values, nulls, false, read_only, max_rows);
+}
+
+Rows Statement::execute(Spi& spi, const std::vector<Datum>& values, const std::string& nulls, bool latest,
+                        bool read_only, long max_rows) {
+    spi.next_generation();  // every Rows of an earlier statement is dead from here
     SPIPlanPtr plan = this->plan();
     std::string nullmask = nulls;
     if (nullmask.size() < values.size()) nullmask.resize(values.size(), ' ');
@@ -224,9 +213,10 @@ Rows Statement::run(Spi& spi, const std::vector<Datum>& values, const std::strin
         SPITupleTable* table;
         uint64 count;
     };
-    Result r = pg_call([plan, vals, nl, read_only, max_rows, sql] {
-        int rc = SPI_execute_plan(plan, vals, nl, read_only, max_rows);
-        if (rc < 0) elog(ERROR, "SPI_execute_plan failed (%s) for \"%s\"", SPI_result_code_string(rc), sql);
+    Result r = pg_call([plan, vals, nl, latest, read_only, max_rows, sql] {
+        int rc = latest ? SPI_execute_snapshot(plan, vals, nl, GetLatestSnapshot(), InvalidSnapshot, false, false, 0)
+                        : SPI_execute_plan(plan, vals, nl, read_only, max_rows);
+        if (rc < 0) elog(ERROR, "SPI execution failed (%s) for \"%s\"", SPI_result_code_string(rc), sql);
         return Result{SPI_tuptable, SPI_processed};
     });
     return Rows(spi, r.table, r.count);

@@ -98,6 +98,8 @@ public:
 
 private:
     SPIPlanPtr plan();
+    Rows execute(Spi& spi, const std::vector<Datum>& values, const std::string& nulls, bool latest, bool read_only,
+                 long max_rows);
     std::string sql_;
     std::vector<Oid> argtypes_;
     SPIPlanPtr plan_ = nullptr;

@@ -79,23 +79,9 @@ bool run_task(Task task) {
 // Runs a task; an error is reported and the transaction aborted, and the worker
 // carries on (the same work is retried at the next wake-up).
 bool run_task_safely(Task task) {
-    MemoryContext cxt = CurrentMemoryContext;
-    volatile bool present = false;
-    PG_TRY();
-    {
-        present = run_task(task);
-    }
-    PG_CATCH();
-    {
-        HOLD_INTERRUPTS();
-        MemoryContextSwitchTo(cxt);
-        EmitErrorReport();
-        FlushErrorState();
-        AbortCurrentTransaction();
-        RESUME_INTERRUPTS();
-        present = true;
-    }
-    PG_END_TRY();
+    bool present = true;  // after an error: try again at the next wake-up
+    auto body = [&present, task] { present = run_task(task); };
+    run_reporting_errors(body);
     return present;
 }
 

@@ -8,7 +8,9 @@
 # it in noise); ACCESS_BENCH_COMMIT=on measures with flushes.
 #
 #   ACCESS_BENCH_SECONDS  duration of one pgbench run (default BENCH_SECONDS, 10)
-#   ACCESS_BENCH_ROUNDS   alternating rounds; the median is reported (default 3)
+#   ACCESS_BENCH_ROUNDS   alternating rounds; the median is reported (default 5)
+#   ACCESS_BENCH_CLIENTS  client counts (default "1 8")
+#   ACCESS_BENCH_WORKLOADS  "write lock" (default both)
 set -euo pipefail
 secs=${ACCESS_BENCH_SECONDS:-${BENCH_SECONDS:-10}}
 rounds=${ACCESS_BENCH_ROUNDS:-5}
@@ -53,8 +55,8 @@ done
 echo "The rights check: superuser (check stops at once) vs a role with grant_project write (full check)"
 echo "pgbench, ${secs}s per run, $rounds alternating rounds, median tps, synchronous_commit=${ACCESS_BENCH_COMMIT:-off}"
 printf '%-22s %-8s %14s %14s %8s\n' workload clients "superuser tps" "granted tps" ratio
-for w in write lock; do
-  for c in 1 8; do
+for w in ${ACCESS_BENCH_WORKLOADS:-write lock}; do
+  for c in ${ACCESS_BENCH_CLIENTS:-1 8}; do
     su=(); gr=()
     for _ in $(seq 1 "$rounds"); do
       if [[ $w == write ]]; then
