@@ -21,6 +21,16 @@ enum class MergeFavor { none, ours, theirs, union_ };
 // Largest accepted marker size (git has no limit; ours keeps output bounded).
 inline constexpr int kMaxMarkerSize = 100;
 
+// How to settle one conflict region (a "hunk") instead of writing markers: git's
+// checkout --ours / --theirs, merge-file --union, the base's lines, or a text.
+struct HunkChoice {
+    enum class Kind { keep, ours, theirs, base, union_, text };
+    Kind kind = Kind::keep;  // keep: markers, as without a choice
+    std::string text;        // Kind::text: the hunk's lines (a final newline is added when missing)
+};
+// "ours", "theirs", "base", "union" (else ce::Error(Errc::invalid_parameter)).
+HunkChoice::Kind parse_hunk_choice(std::string_view);
+
 struct MergeOptions {
     MergeStyle style = MergeStyle::merge;
     MergeFavor favor = MergeFavor::none;
@@ -29,6 +39,10 @@ struct MergeOptions {
     // Core computing the two edit scripts. Only myers gives git's output byte for
     // byte; dtl's O(NP) may choose another of several equally short scripts.
     DiffAlgorithm algorithm = DiffAlgorithm::myers;
+    // With favor none and style merge: the choice for the k-th conflict region (0-based,
+    // in text order); regions beyond the vector, or with Kind::keep, get markers. A
+    // settled region is counted in MergeResult::favored, not in conflicts.
+    const std::vector<HunkChoice>* hunks = nullptr;
 };
 
 struct ConflictRegion {          // line ranges: 1-based start and a count; an empty range (count 0)

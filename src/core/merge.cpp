@@ -22,6 +22,15 @@ MergeStyle parse_merge_style(std::string_view s) {
                 "Valid styles are merge, diff3 and zdiff3.");
 }
 
+HunkChoice::Kind parse_hunk_choice(std::string_view s) {
+    if (s == "ours") return HunkChoice::Kind::ours;
+    if (s == "theirs") return HunkChoice::Kind::theirs;
+    if (s == "base") return HunkChoice::Kind::base;
+    if (s == "union") return HunkChoice::Kind::union_;
+    throw Error(Errc::invalid_parameter, "unknown choice \"" + excerpt(s) + "\"",
+                Detail().add("argument", "choose").add("value", s), "Choose ours, theirs, base or union.");
+}
+
 MergeFavor parse_merge_favor(std::string_view s) {
     if (s == "none") return MergeFavor::none;
     if (s == "ours") return MergeFavor::ours;
@@ -369,12 +378,48 @@ MergeResult merge3(std::string_view base_text, std::string_view ours_text,
     std::string& out = result.content;
     out.reserve(ours_text.size() + theirs_text.size() / 4);
     memory::Charge output(memory::string_bytes(out.capacity()));
+    // The base lines a conflict replaces (both sides' changes mapped to the base).
+    auto base_range = [&](const Chunk& m, long& bs, long& be) {
+        bs = m.i0;
+        be = m.i0 + m.chg0;
+        if (m.base_exact) return;
+        long s1, e1, s2, e2;
+        map_to_base(x1, m.i1, m.i1 + m.chg1, s1, e1);
+        map_to_base(x2, m.i2, m.i2 + m.chg2, s2, e2);
+        bs = std::min(s1, s2);
+        be = std::max(e1, e2);
+    };
     long i = 0;
+    std::size_t hunk = 0;  // conflict regions met so far
     for (Chunk& m : chunks) {
         ticker.tick();
         if (favor != 0 && m.mode == kConflict) {
             m.mode = favor;
             ++result.favored;
+        }
+        if (m.mode == kConflict) {
+            long bs, be;
+            base_range(m, bs, be);
+            const std::size_t k = hunk++;
+            const HunkChoice* choice =
+                options.hunks != nullptr && k < options.hunks->size() ? &(*options.hunks)[k] : nullptr;
+            if (choice != nullptr && choice->kind != HunkChoice::Kind::keep) {
+                ++result.favored;
+                switch (choice->kind) {
+                    case HunkChoice::Kind::ours: m.mode = kOurs; break;
+                    case HunkChoice::Kind::theirs: m.mode = kTheirs; break;
+                    case HunkChoice::Kind::union_: m.mode = kBoth; break;
+                    default: {  // base, text: lines that are neither side's
+                        copy_lines(out, ours, i, m.i1 - i, false, false);
+                        std::string_view lines =
+                            choice->kind == HunkChoice::Kind::base ? slice(base, bs, be - bs) : choice->text;
+                        out.append(lines);
+                        if (!lines.empty() && lines.back() != '\n') out += '\n';
+                        i = m.i1 + m.chg1;
+                        continue;
+                    }
+                }
+            }
         }
         if (m.mode == kConflict) {
             bool cr = is_cr_needed(base, ours, theirs, m);
@@ -390,14 +435,8 @@ MergeResult merge3(std::string_view base_text, std::string_view ours_text,
             marker(out, '>', options.marker_size, &options.theirs_label, cr);
 
             ConflictRegion r;
-            long bs = m.i0, be = m.i0 + m.chg0;
-            if (!m.base_exact) {
-                long s1, e1, s2, e2;
-                map_to_base(x1, m.i1, m.i1 + m.chg1, s1, e1);
-                map_to_base(x2, m.i2, m.i2 + m.chg2, s2, e2);
-                bs = std::min(s1, s2);
-                be = std::max(e1, e2);
-            }
+            long bs, be;
+            base_range(m, bs, be);
             r.base_start = static_cast<int>(bs + 1);
             r.base_count = static_cast<int>(be - bs);
             r.ours_start = static_cast<int>(m.i1 + 1);
@@ -456,8 +495,8 @@ Resolution resolve(std::string_view strategy, std::string_view base, std::string
     }
     if (strategy == "merge-with-markers" || strategy == "smart-merge") {
         MergeResult m = merge3(base, ours, theirs, o);
-        if (strategy == "merge-with-markers")  // the seed's: the result always goes to a person
-            return Resolution{std::move(m.content), std::string(strategy), false, true, m.conflicts};
+        if (strategy == "merge-with-markers")  // a person is needed only where markers remain
+            return Resolution{std::move(m.content), std::string(strategy), m.clean, !m.clean, m.conflicts};
         return Resolution{std::move(m.content), m.clean ? "smart-merge-auto" : "smart-merge-manual", m.clean,
                           !m.clean, m.conflicts};
     }
