@@ -27,9 +27,16 @@ SELECT status, conflicts, content FROM concurrent_edit.write(:'file',
 \echo 'Nothing was written; the conflict is recorded for resolution:'
 SELECT conflict_id, kind, base_version, ours_version FROM concurrent_edit.list_conflicts(:'file') \gset
 SELECT :'kind' AS kind, :base_version AS base_version, :ours_version AS ours_version;
+\echo 'One row per conflicting hunk: base, ours (the head Carol met) and theirs (her text):'
+SELECT hunk, base_start, base_text, ours_text, theirs_text FROM concurrent_edit.conflict_hunks(:'conflict_id');
+\echo 'Carol resolves it hunk by hunk (like picking per hunk in a merge tool): hunk 1 gets a new text.'
 SELECT concurrent_edit.resolve_conflict(:'conflict_id',
-  E'# Setup\nInstall the package with apt (or pip).\nRun the server.\nOpen the browser at localhost:8080.\nDone.\n',
-  :carol) AS resolved_as_version;
+  hunks => '[{"hunk": 1, "text": "Install the package with apt (or pip).\n"}]', resolved_by => :carol) AS resolved_as_version;
+SELECT content FROM concurrent_edit.read(:'file');
+
+\echo
+\echo '=== 3b. Bob''s change (version 3) turns out wrong: revert it, keeping everything written after it (git revert)'
+SELECT status, version, content FROM concurrent_edit.revert_version(:'file', 3, :alice);
 
 \echo
 \echo '=== 4. A client that wants no merge gets a clear error with the data for an HTTP 409'

@@ -87,6 +87,9 @@ SELECT r.* FROM unnest(ARRAY['last-write-wins', 'first-write-wins', 'merge-with-
     LATERAL concurrent_edit.resolve(s, E'a\nb\nc\n', E'a\nX\nc\n', E'a\nY\nc\n') r;
 SELECT strategy, content, auto_resolved, manual_intervention_required
 FROM concurrent_edit.resolve('smart-merge', E'1\n2\n3\n4\n5\n', E'1\nA\n3\n4\n5\n', E'1\n2\n3\n4\nB\n');
+-- merge-with-markers asks for a person only when a conflict remains (docs/reference/merge.md).
+SELECT strategy, content, auto_resolved, manual_intervention_required, conflicts
+FROM concurrent_edit.resolve('merge-with-markers', E'1\n2\n3\n4\n5\n', E'1\nA\n3\n4\n5\n', E'1\n2\n3\n4\nB\n');
 SELECT content FROM concurrent_edit.resolve('timestamp', 'b', 'ours', 'theirs',
     '2024-01-02 00:00+00', '2024-01-01 00:00+00');
 SELECT content FROM concurrent_edit.resolve('timestamp', 'b', 'ours', 'theirs',

@@ -169,6 +169,38 @@ void rollback_subtransaction(const SubxactState& st);
 }  // namespace detail
 
 // An error caught by subtransaction().
+// Runs `body` in a subtransaction that is always rolled back: whatever it wrote,
+// recorded or queued is undone (preview_write). An error rolls back and propagates.
+template <typename Body>
+void rolled_back_subtransaction(Body&& body) {
+    const detail::SubxactState st = detail::begin_subtransaction();
+    try {
+        body();
+    } catch (...) {
+        detail::rollback_subtransaction(st);
+        throw;
+    }
+    detail::rollback_subtransaction(st);
+}
+
+// Runs `body` in a subtransaction that is kept when `body` returns true and rolled
+// back when it returns false (write_many's all-or-nothing). An error rolls back and
+// propagates.
+template <typename Body>
+bool subtransaction_if(Body&& body) {
+    const detail::SubxactState st = detail::begin_subtransaction();
+    bool keep;
+    try {
+        keep = body();
+    } catch (...) {
+        detail::rollback_subtransaction(st);
+        throw;
+    }
+    if (keep) detail::commit_subtransaction(st);
+    else detail::rollback_subtransaction(st);
+    return keep;
+}
+
 // Background workers only (no client to report to): runs fn(arg), which starts and
 // commits its own transaction; a PostgreSQL error in it is written to the log, its
 // transaction aborted, and false returned, so the worker carries on. fn's C++ code

@@ -4,11 +4,13 @@
 
 #include <optional>
 
+#include "concurrent_edit/json.hpp"
 #include "concurrent_edit/merge.hpp"
-#include "pg/hash.hpp"
 #include "pg/api.hpp"
+#include "pg/hash.hpp"
 #include "pg/feed.hpp"
 #include "pg/guc.hpp"
+#include "pg/json_jsonb.hpp"
 #include "pg/results.hpp"
 #include "pg/versions.hpp"
 
@@ -16,17 +18,19 @@ namespace ce::pg {
 
 pg_uuid_t record_conflict(Spi& spi, Oid role, const FileHead& h, const char* kind, int32 base_version,
                           std::string_view theirs, const char* strategy, const std::string& details,
-                          const pg_uuid_t& author, const pg_uuid_t& session_id) {
+                          const pg_uuid_t& author, const pg_uuid_t& session_id, std::optional<int32> theirs_version) {
     static Statement q(
         "INSERT INTO concurrent_edit.conflict_history (project_id, file_id, kind, base_version, ours_version, "
-        "    theirs_content, strategy, details, session_id, created_by, created_role) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11) RETURNING id",
-        {UUIDOID, UUIDOID, TEXTOID, INT4OID, INT4OID, TEXTOID, TEXTOID, TEXTOID, UUIDOID, UUIDOID, OIDOID});
-    std::string nulls(11, ' ');
+        "    theirs_content, strategy, details, session_id, created_by, created_role, theirs_version) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, $12) RETURNING id",
+        {UUIDOID, UUIDOID, TEXTOID, INT4OID, INT4OID, TEXTOID, TEXTOID, TEXTOID, UUIDOID, UUIDOID, OIDOID, INT4OID});
+    std::string nulls(12, ' ');
     if (uuid_is_null(session_id)) nulls[8] = 'n';
+    if (!theirs_version) nulls[11] = 'n';
     pg_uuid_t id = q.run(spi, {uuid_datum(h.project_id), uuid_datum(h.id), text_datum(kind), Int32GetDatum(base_version),
                                Int32GetDatum(h.head_version), text_datum(theirs), text_datum(strategy),
-                               text_datum(details), uuid_datum(session_id), uuid_datum(author), ObjectIdGetDatum(role)},
+                               text_datum(details), uuid_datum(session_id), uuid_datum(author), ObjectIdGetDatum(role),
+                               Int32GetDatum(theirs_version.value_or(0))},
                          nulls)
                        .uuid(0, 0);
     queue_change(spi, file_event("conflict", h.project_id, h.id, session_id, author, h.normalized_path, h.head_version,
@@ -35,6 +39,125 @@ pg_uuid_t record_conflict(Spi& spi, Oid role, const FileHead& h, const char* kin
     return id;
 }
 
+std::string hunks_json(const std::vector<ce::ConflictRegion>& regions) {
+    std::string s = "[";
+    for (std::size_t i = 0; i < regions.size(); ++i) {
+        const auto& r = regions[i];
+        if (i) s += ", ";
+        s += "{\"hunk\": " + std::to_string(i + 1) + ", \"base_start\": " + std::to_string(r.base_start) +
+             ", \"base_text\": ";
+        append_json_string(s, r.base);
+        s += ", \"ours_start\": " + std::to_string(r.ours_start) + ", \"ours_text\": ";
+        append_json_string(s, r.ours);
+        s += ", \"theirs_start\": " + std::to_string(r.theirs_start) + ", \"theirs_text\": ";
+        append_json_string(s, r.theirs);
+        s += "}";
+    }
+    return s + "]";
+}
+
+namespace {
+
+// One conflict_history row, as the workflow functions need it.
+struct ConflictRow {
+    pg_uuid_t id{}, project{}, file{}, created_by{};
+    std::string cid, kind, relation, details;
+    int32 base_version = 0, ours_version = 0;
+    std::optional<int32> theirs_version;
+    Oid created_role = InvalidOid;
+    bool closed = false;
+};
+
+ConflictRow load_conflict(Spi& spi, const pg_uuid_t& conflict_id, bool for_update) {
+#define CE_CONFLICT_QUERY                                                                                   \
+    "SELECT c.project_id, c.file_id, c.kind, c.base_version, c.ours_version, c.resolved_at IS NOT NULL, " \
+    "       c.created_role::oid, c.row_relation, c.theirs_version, c.created_by, c.details::text "          \
+    "FROM concurrent_edit.conflict_history c WHERE c.id = $1"
+    static Statement q(CE_CONFLICT_QUERY, {UUIDOID});
+    static Statement q_lock(CE_CONFLICT_QUERY " FOR UPDATE", {UUIDOID});
+#undef CE_CONFLICT_QUERY
+    ConflictRow c;
+    c.id = conflict_id;
+    c.cid = uuid_to_string(conflict_id);
+    Rows r = (for_update ? q_lock : q).run(spi, {uuid_datum(conflict_id)}, {}, !for_update);
+    if (r.empty())
+        throw SqlError(CE_ERRCODE_CONFLICT_NOT_OPEN, "conflict " + c.cid + " does not exist",
+                       ce::Detail().add("conflict_id", c.cid));
+    c.project = r.uuid(0, 0);
+    if (!r.isnull(0, 1)) c.file = r.uuid(0, 1);
+    c.kind = r.text(0, 2);
+    c.base_version = r.int4(0, 3);
+    c.ours_version = r.int4(0, 4);
+    c.closed = r.boolean(0, 5);
+    if (!r.isnull(0, 6)) c.created_role = r.oid(0, 6);
+    if (!r.isnull(0, 7)) c.relation = r.text(0, 7);
+    if (!r.isnull(0, 8)) c.theirs_version = r.int4(0, 8);
+    if (!r.isnull(0, 9)) c.created_by = r.uuid(0, 9);
+    c.details = r.text(0, 10);
+    return c;
+}
+
+// Closing a conflict (resolve, discard): its own writer with write, anyone else
+// with admin; a row conflict also by whoever may update its table. VC008 when it is
+// already closed.
+void require_may_close(ApiCall& call, const ConflictRow& c) {
+    Oid caller = call.caller();
+    Oid created_role = c.created_role;
+    bool own = OidIsValid(created_role) && pg_call([caller, created_role] { return has_privs_of_role(caller, created_role); });
+    Right has = call.right(c.project);
+    bool may = has >= (own ? Right::write : Right::admin);
+    if (!may && c.kind == "row") {
+        static Statement upd("SELECT pg_catalog.has_table_privilege($1, pg_catalog.to_regclass($2), 'UPDATE')",
+                             {OIDOID, TEXTOID});
+        may = upd.run(call.spi(), {ObjectIdGetDatum(caller), text_datum(c.relation)}, {}, true).boolean(0, 0);
+    }
+    if (!may)
+        throw_access_denied(caller, &c.project, own ? Right::write : Right::admin, has,
+                            own ? std::string() : "conflict " + c.cid + " was recorded by another role");
+    if (c.closed)
+        throw SqlError(CE_ERRCODE_CONFLICT_NOT_OPEN, "conflict " + c.cid + " is already closed",
+                       ce::Detail().add("conflict_id", c.cid));
+}
+
+// Reading a conflict's texts: read on its project.
+void require_may_read(ApiCall& call, const ConflictRow& c) { call.require(c.project, Right::read); }
+
+struct ConflictTexts {
+    std::string base, ours, theirs;
+};
+
+// The three texts of a content or delete conflict: base and ours are versions,
+// theirs the proposed text (or a stored version).
+ConflictTexts load_texts(Spi& spi, const ConflictRow& c) {
+    if (c.kind != "content" && c.kind != "delete")
+        throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "conflict " + c.cid + " of kind " + c.kind + " has no texts",
+                       ce::Detail().add("conflict_id", c.cid).add("kind", c.kind),
+                       c.kind == "row" ? "A row conflict is resolved by updating the row."
+                                       : "A rename conflict is resolved with choose => 'ours' or 'theirs'.");
+    static Statement q(
+        "SELECT b.content, o.content, coalesce(c.theirs_content, t.content) "
+        "FROM concurrent_edit.conflict_history c "
+        "JOIN concurrent_edit.file_versions b ON b.project_id = c.project_id AND b.file_id = c.file_id "
+        "  AND b.version = c.base_version "
+        "JOIN concurrent_edit.file_versions o ON o.project_id = c.project_id AND o.file_id = c.file_id "
+        "  AND o.version = c.ours_version "
+        "LEFT JOIN concurrent_edit.file_versions t ON t.project_id = c.project_id AND t.file_id = c.file_id "
+        "  AND t.version = c.theirs_version "
+        "WHERE c.project_id = $1 AND c.id = $2",
+        {UUIDOID, UUIDOID});
+    Rows r = q.run(spi, {uuid_datum(c.project), uuid_datum(c.id)}, {}, true);
+    if (r.empty() || r.isnull(0, 2))
+        throw SqlError(CE_ERRCODE_VERSION_NOT_FOUND, "the versions of conflict " + c.cid + " are missing",
+                       ce::Detail().add("conflict_id", c.cid));
+    return ConflictTexts{r.text(0, 0), r.text(0, 1), r.text(0, 2)};
+}
+
+std::vector<ce::ConflictRegion> regions_of(const ConflictTexts& t) {
+    ce::memory::Budget budget = merge_budget();
+    return ce::merge_conflict_regions(t.base, t.ours, t.theirs, diff_algorithm());
+}
+
+}  // namespace
 }  // namespace ce::pg
 
 using namespace ce::pg;
@@ -76,9 +199,16 @@ CE_FUNCTION(ce_list_conflicts) {
         "       CASE WHEN jsonb_typeof(c.details -> 'conflicts') = 'array' THEN jsonb_array_length(c.details -> 'conflicts') "
         "            ELSE coalesce((c.details ->> 'conflicts')::integer, 0) END, "
         "       c.created_by, c.created_at, c.resolved_by, c.resolved_at, c.resolution_version, c.details, "
-        "       c.row_relation, c.row_key "
+        "       c.row_relation, c.row_key, c.theirs_version, bv.content_hash, ov.content_hash, "
+        "       coalesce(concurrent_edit.content_hash(c.theirs_content), tv.content_hash), c.discarded, c.discard_reason "
         "FROM concurrent_edit.conflict_history c "
         "LEFT JOIN concurrent_edit.files f ON f.project_id = c.project_id AND f.id = c.file_id "
+        "LEFT JOIN concurrent_edit.file_versions bv ON bv.project_id = c.project_id AND bv.file_id = c.file_id "
+        "  AND bv.version = c.base_version "
+        "LEFT JOIN concurrent_edit.file_versions ov ON ov.project_id = c.project_id AND ov.file_id = c.file_id "
+        "  AND ov.version = c.ours_version "
+        "LEFT JOIN concurrent_edit.file_versions tv ON tv.project_id = c.project_id AND tv.file_id = c.file_id "
+        "  AND tv.version = c.theirs_version "
         "WHERE c.project_id = $1 AND ($2::uuid IS NULL OR c.file_id = $2) "
         "  AND ($3 OR c.resolved_at IS NULL) AND (NOT $5 OR c.kind = 'row') "
         "  AND (c.kind <> 'row' OR pg_catalog.has_table_privilege($4, pg_catalog.to_regclass(c.row_relation), 'SELECT')) "
@@ -93,79 +223,68 @@ CE_FUNCTION(ce_list_conflicts) {
     return result.done();
 }
 
-// resolve_conflict(conflict_id, content, resolved_by) RETURNS integer
-CE_FUNCTION(ce_resolve_conflict) {
-    pg_uuid_t conflict_id = uuid_required(fcinfo, 0, "conflict_id");
-    TextArg content = text_arg(fcinfo, 1, "content", max_input_bytes(), true);
-    pg_uuid_t resolved_by = uuid_required(fcinfo, 2, "resolved_by");
-    ApiCall call;
-    static Statement q(
-        "SELECT c.project_id, c.file_id, c.kind, c.base_version, c.ours_version, c.resolved_at IS NOT NULL, "
-        "       c.created_role::oid, c.row_relation "
-        "FROM concurrent_edit.conflict_history c WHERE c.id = $1 FOR UPDATE",
-        {UUIDOID});
-    std::string cid = uuid_to_string(conflict_id);
-    pg_uuid_t project, file;
-    std::string kind, relation;
-    int32 ours_version;
-    Oid created_role;
-    bool resolved;
-    {
-        Rows c = q.run(call.spi(), {uuid_datum(conflict_id)});
-        if (c.empty())
-            throw SqlError(CE_ERRCODE_CONFLICT_NOT_OPEN, "conflict " + cid + " does not exist",
-                           "{\"conflict_id\": \"" + cid + "\"}");
-        project = c.uuid(0, 0);
-        file = c.uuid(0, 1);
-        kind = c.text(0, 2);
-        ours_version = c.int4(0, 4);
-        created_role = c.oid(0, 6);
-        relation = c.text(0, 7);
-        resolved = c.boolean(0, 5);
-    }
-    {
-        // Whose conflict: its own writer resolves it with write, anyone else needs admin.
-        Oid caller = call.caller();
-        bool own = OidIsValid(created_role) && pg_call([caller, created_role] { return has_privs_of_role(caller, created_role); });
-        Right has = call.right(project);
-        bool may = has >= (own ? Right::write : Right::admin);
-        if (!may && kind == "row") {
-            // A row conflict may also be closed by whoever may update its table.
-            static Statement upd("SELECT pg_catalog.has_table_privilege($1, pg_catalog.to_regclass($2), 'UPDATE')",
-                                 {OIDOID, TEXTOID});
-            may = upd.run(call.spi(), {ObjectIdGetDatum(caller), text_datum(relation)}, {}, true).boolean(0, 0);
-        }
-        if (!may) throw_access_denied(caller, &project, own ? Right::write : Right::admin, has,
-                                      own ? std::string() : "conflict " + cid + " was recorded by another role");
-        if (resolved)
-            throw SqlError(CE_ERRCODE_CONFLICT_NOT_OPEN, "conflict " + cid + " is already resolved",
-                           "{\"conflict_id\": \"" + cid + "\"}");
-    }
-    if (kind == "row") {
-        // A row is resolved by an UPDATE under the trigger; this only closes the record.
-        if (!content.isnull)
-            throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "conflict " + cid + " is a row conflict: it takes no content",
-                           ce::Detail().add("conflict_id", cid).add("argument", "content"), "Update the row (with the version you read), then call resolve_conflict(" + cid +
-                                   ", NULL, resolved_by).");
-        static Statement close_row(
-            "UPDATE concurrent_edit.conflict_history SET resolved_by = $3, resolved_at = now() "
-            "WHERE project_id = $1 AND id = $2",
-            {UUIDOID, UUIDOID, UUIDOID});
-        close_row.run(call.spi(), {uuid_datum(project), uuid_datum(conflict_id), uuid_datum(resolved_by)});
-        ChangeEvent ev;
-        ev.event = "conflict_resolved";
-        ev.project_id = project;
-        ev.author = resolved_by;
-        ev.extra = "\"conflict_id\": \"" + cid + "\", \"kind\": \"row\"";
-        queue_change(call.spi(), std::move(ev));
-        call.finish();
-        fcinfo->isnull = true;  // no file version was written
-        return Datum(0);
-    }
-    if (content.isnull) require_arg(fcinfo, 1, "content");
+namespace {
 
-    FileHead h = lock_file(call.spi(), file, pg_uuid_t{});
-    std::string hash = content_hash(content.view());
+// The choices of resolve_conflict(hunks => ...): one per hunk, each once.
+std::vector<ce::HunkChoice> parse_hunks(const ce::json::Value& v, std::size_t n, const std::string& cid) {
+    auto bad = [&](const std::string& why, long hunk) {
+        ce::Detail d;
+        d.add("conflict_id", cid).add("argument", "hunks").add("hunks", n);
+        if (hunk > 0) d.add("hunk", hunk);
+        throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "hunks: " + why, d,
+                       "Give one element per hunk of conflict_hunks(): {\"hunk\": n, \"choose\": "
+                       "\"ours\"|\"theirs\"|\"base\"|\"union\"} or {\"hunk\": n, \"text\": \"...\"}.");
+    };
+    if (!v.is_array()) bad("must be a JSON array", 0);
+    std::vector<ce::HunkChoice> out(n);
+    std::vector<char> seen(n, 0);
+    for (const ce::json::Value& e : v.items()) {
+        const ce::json::Value* h = e.is_object() ? e.find("hunk") : nullptr;
+        long k = 0;
+        if (h == nullptr || !h->is_number()) bad("each element needs a \"hunk\" number", 0);
+        try {
+            k = std::stol(h->text());
+        } catch (...) {
+            k = 0;
+        }
+        if (k < 1 || static_cast<std::size_t>(k) > n || h->text().find_first_not_of("0123456789") != std::string::npos)
+            bad("hunk " + ce::excerpt(h->text()) + " does not exist", 0);
+        if (seen[k - 1]) bad("hunk " + std::to_string(k) + " is given twice", k);
+        seen[k - 1] = 1;
+        const ce::json::Value* choose = e.find("choose");
+        const ce::json::Value* text = e.find("text");
+        if ((choose != nullptr) == (text != nullptr)) bad("hunk " + std::to_string(k) + " needs one of choose and text", k);
+        if (choose != nullptr) {
+            if (!choose->is_string()) bad("choose of hunk " + std::to_string(k) + " must be a string", k);
+            out[k - 1].kind = ce::parse_hunk_choice(choose->text());
+        } else {
+            if (!text->is_string()) bad("text of hunk " + std::to_string(k) + " must be a string", k);
+            out[k - 1].kind = ce::HunkChoice::Kind::text;
+            out[k - 1].text = text->text();
+        }
+    }
+    for (std::size_t k = 0; k < n; ++k)
+        if (!seen[k]) bad("hunk " + std::to_string(k + 1) + " has no choice", static_cast<long>(k + 1));
+    return out;
+}
+
+// The resolution a choice gives: the merge of the conflict's texts with every
+// hunk settled.
+std::string settle(const ConflictTexts& t, const std::vector<ce::HunkChoice>& choices) {
+    ce::MergeOptions opts;
+    opts.algorithm = diff_algorithm();
+    opts.hunks = &choices;
+    ce::memory::Budget budget = merge_budget();
+    ce::MergeResult m = ce::merge3(t.base, t.ours, t.theirs, opts);
+    if (!m.clean) throw ce::Error(ce::Errc::internal, "a settled merge kept conflicts");
+    return std::move(m.content);
+}
+
+// Writes `resolution` of conflict `c` on the head (merged onto it when the head
+// moved since the conflict); returns the head version afterwards.
+int32 write_resolution(ApiCall& call, const ConflictRow& c, std::string_view resolution, const pg_uuid_t& resolved_by) {
+    FileHead h = lock_file(call.spi(), c.file, pg_uuid_t{});
+    std::string hash = content_hash(resolution);
     int32 version = h.head_version;
     if (h.deleted) {
         // Resolving a write to a deleted file restores the file with the resolution.
@@ -174,43 +293,179 @@ CE_FUNCTION(ce_resolve_conflict) {
             "UPDATE concurrent_edit.files SET deleted_at = NULL, deleted_by = NULL WHERE project_id = $1 AND id = $2",
             {UUIDOID, UUIDOID});
         undelete.run(call.spi(), {uuid_datum(h.project_id), uuid_datum(h.id)});
-        version = append_version(call.spi(), h, content.view(), hash, resolved_by, pg_uuid_t{});
-    } else if (h.head_version == ours_version) {
-        if (hash != h.head_hash) version = append_version(call.spi(), h, content.view(), hash, resolved_by, pg_uuid_t{});
-    } else {
-        // The head moved since the conflict: merge the resolution onto it.
-        auto base = fetch_version(call.spi(), h.project_id, h.id, ours_version);
-        auto head = fetch_version(call.spi(), h.project_id, h.id, h.head_version);
-        if (!base || !head)
-            throw SqlError(CE_ERRCODE_VERSION_NOT_FOUND, "versions needed to merge the resolution are missing",
-                           head_detail(h, ours_version, std::nullopt));
-        ce::MergeOptions opts;
-        opts.ours_label = "version " + std::to_string(h.head_version);
-        opts.base_label = "version " + std::to_string(ours_version);
-        opts.theirs_label = "resolution";
-        opts.algorithm = diff_algorithm();
-        ce::MergeResult m = [&] {
-            ce::memory::Budget budget = merge_budget();
-            return ce::merge3(base->content, head->content, content.view(), opts);
-        }();
-        if (!m.clean)
-            throw SqlError(CE_ERRCODE_STALE_VERSION,
-                           "file " + uuid_to_string(h.id) + " changed since the conflict and the resolution "
-                           "conflicts with that change",
-                           head_detail(h, ours_version, std::nullopt),
-                           "Read the head version, resolve again on top of it, and retry.");
-        std::string mh = content_hash(m.content);
-        if (mh != h.head_hash) version = append_version(call.spi(), h, m.content, mh, resolved_by, pg_uuid_t{});
+        return append_version(call.spi(), h, resolution, hash, resolved_by, pg_uuid_t{});
     }
+    if (h.head_version == c.ours_version) {
+        if (hash != h.head_hash) version = append_version(call.spi(), h, resolution, hash, resolved_by, pg_uuid_t{});
+        return version;
+    }
+    // The head moved since the conflict: merge the resolution onto it.
+    auto base = fetch_version(call.spi(), h.project_id, h.id, c.ours_version);
+    auto head = fetch_version(call.spi(), h.project_id, h.id, h.head_version);
+    if (!base || !head)
+        throw SqlError(CE_ERRCODE_VERSION_NOT_FOUND, "versions needed to merge the resolution are missing",
+                       head_detail(h, c.ours_version, std::nullopt));
+    ce::MergeOptions opts;
+    opts.ours_label = "version " + std::to_string(h.head_version);
+    opts.base_label = "version " + std::to_string(c.ours_version);
+    opts.theirs_label = "resolution";
+    opts.algorithm = diff_algorithm();
+    ce::MergeResult m = [&] {
+        ce::memory::Budget budget = merge_budget();
+        return ce::merge3(base->content, head->content, resolution, opts);
+    }();
+    if (!m.clean)
+        throw SqlError(CE_ERRCODE_STALE_VERSION,
+                       "file " + uuid_to_string(h.id) + " changed since the conflict and the resolution "
+                       "conflicts with that change",
+                       head_detail(h, c.ours_version, std::nullopt),
+                       "Read the head version, resolve again on top of it, and retry.");
+    std::string mh = content_hash(m.content);
+    if (mh != h.head_hash) version = append_version(call.spi(), h, m.content, mh, resolved_by, pg_uuid_t{});
+    return version;
+}
+
+void close_conflict(ApiCall& call, const ConflictRow& c, const pg_uuid_t& by, std::optional<int32> version,
+                    const TextArg* discard_reason) {
     static Statement done(
-        "UPDATE concurrent_edit.conflict_history SET resolved_by = $3, resolved_at = now(), "
-        "resolution_version = $4 WHERE project_id = $1 AND id = $2",
-        {UUIDOID, UUIDOID, UUIDOID, INT4OID});
-    done.run(call.spi(), {uuid_datum(h.project_id), uuid_datum(conflict_id), uuid_datum(resolved_by),
-                          Int32GetDatum(version)});
-    queue_change(call.spi(), file_event("conflict_resolved", h.project_id, h.id, pg_uuid_t{}, resolved_by,
-                                        h.normalized_path, version, "",
-                                        "\"conflict_id\": \"" + cid + "\", \"kind\": \"" + kind + "\""));
+        "UPDATE concurrent_edit.conflict_history SET resolved_by = $3, resolved_at = now(), resolution_version = $4, "
+        "    discarded = $5, discard_reason = $6 "
+        "WHERE project_id = $1 AND id = $2 RETURNING (SELECT f.normalized_path FROM concurrent_edit.files f "
+        "    WHERE f.project_id = $1 AND f.id = conflict_history.file_id)",
+        {UUIDOID, UUIDOID, UUIDOID, INT4OID, BOOLOID, TEXTOID});
+    std::string nulls = "      ";
+    if (!version) nulls[3] = 'n';
+    if (discard_reason == nullptr || discard_reason->isnull) nulls[5] = 'n';
+    std::string path;
+    {
+        Rows r = done.run(call.spi(),
+                          {uuid_datum(c.project), uuid_datum(c.id), uuid_datum(by), Int32GetDatum(version.value_or(0)),
+                           BoolGetDatum(discard_reason != nullptr),
+                           discard_reason != nullptr && !discard_reason->isnull ? text_datum(discard_reason->view())
+                                                                                 : Datum(0)},
+                          nulls);
+        if (!r.isnull(0, 0)) path = r.text(0, 0);
+    }
+    std::string extra = "\"conflict_id\": \"" + c.cid + "\", \"kind\": \"" + c.kind + "\"";
+    if (discard_reason != nullptr && !discard_reason->isnull) {
+        extra += ", \"reason\": ";
+        append_json_string(extra, discard_reason->view());
+    }
+    queue_change(call.spi(), file_event(discard_reason != nullptr ? "conflict_discarded" : "conflict_resolved",
+                                        c.project, c.file, pg_uuid_t{}, by, path, version.value_or(0), "",
+                                        std::move(extra)));
+}
+
+}  // namespace
+
+// resolve_conflict(conflict_id, content, resolved_by, choose, hunks) RETURNS integer
+CE_FUNCTION(ce_resolve_conflict) {
+    pg_uuid_t conflict_id = uuid_required(fcinfo, 0, "conflict_id");
+    TextArg content = text_arg(fcinfo, 1, "content", max_input_bytes(), true);
+    UuidArg resolved_by_arg = uuid_arg(fcinfo, 2);
+    TextArg choose = text_arg(fcinfo, 3, "choose", 16, true);
+    Jsonb* hunks = jsonb_arg(fcinfo, 4, "hunks", max_input_bytes(), true);
+    int given = (content.isnull ? 0 : 1) + (choose.isnull ? 0 : 1) + (hunks == nullptr ? 0 : 1);
+    ApiCall call;
+    ConflictRow c = load_conflict(call.spi(), conflict_id, true);
+    require_may_close(call, c);
+    pg_uuid_t resolved_by = resolved_by_arg.null ? c.created_by : resolved_by_arg.value;
+    auto exactly_one = [&](const char* what) {
+        throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, std::string("conflict ") + c.cid + " " + what,
+                       ce::Detail().add("conflict_id", c.cid).add("kind", c.kind),
+                       "Pass exactly one of content, choose and hunks (a row conflict takes none).");
+    };
+    std::optional<int32> version;
+    if (c.kind == "row") {
+        // A row is resolved by an UPDATE under the trigger; this only closes the record.
+        if (given != 0) exactly_one("is a row conflict: it takes no content, choose or hunks");
+    } else if (c.kind == "rename") {
+        if (choose.isnull || given != 1 || (choose.view() != "ours" && choose.view() != "theirs"))
+            exactly_one("is a rename conflict: it takes choose => 'ours' or 'theirs'");
+        FileHead h = lock_file(call.spi(), c.file, pg_uuid_t{});
+        if (choose.view() == "theirs") {
+            auto v = ce::json::parse(c.details);
+            const ce::json::Value* proposed = v.find("proposed_path");
+            if (proposed == nullptr || !proposed->is_string())
+                throw SqlError(CE_ERRCODE_INTERNAL, "rename conflict " + c.cid + " has no proposed path",
+                               ce::Detail().add("conflict_id", c.cid));
+            move_file(call.spi(), h, proposed->text(), resolved_by, pg_uuid_t{});
+        }
+        version = h.head_version;
+    } else {
+        if (given != 1) exactly_one(given == 0 ? "needs a resolution" : "takes only one resolution");
+        std::string resolution;
+        if (!content.isnull) {
+            resolution = content.str();
+        } else {
+            ConflictTexts t = load_texts(call.spi(), c);
+            std::size_t n = regions_of(t).size();
+            std::vector<ce::HunkChoice> choices;
+            if (!choose.isnull) {
+                choices.assign(n, ce::HunkChoice{ce::parse_hunk_choice(choose.view()), {}});
+            } else {
+                ce::json::Value hv = jsonb_to_value(hunks, "hunks");
+                choices = parse_hunks(hv, n, c.cid);
+            }
+            resolution = settle(t, choices);
+        }
+        version = write_resolution(call, c, resolution, resolved_by);
+    }
+    close_conflict(call, c, resolved_by, c.kind == "row" ? std::nullopt : version, nullptr);
     call.finish();
-    return Int32GetDatum(version);
+    if (c.kind == "row") {
+        fcinfo->isnull = true;  // no file version was written
+        return Datum(0);
+    }
+    return Int32GetDatum(*version);
+}
+
+// discard_conflict(conflict_id uuid, reason text) RETURNS boolean
+CE_FUNCTION(ce_discard_conflict) {
+    pg_uuid_t conflict_id = uuid_required(fcinfo, 0, "conflict_id");
+    TextArg reason = text_arg(fcinfo, 1, "reason", 4096, true);
+    ApiCall call;
+    ConflictRow c = load_conflict(call.spi(), conflict_id, true);
+    require_may_close(call, c);
+    close_conflict(call, c, c.created_by, std::nullopt, &reason);
+    call.finish();
+    return BoolGetDatum(true);
+}
+
+// conflict_hunks(conflict_id uuid) RETURNS TABLE (hunk, base_start, base_text, ours_start, ours_text,
+//                                                 theirs_start, theirs_text)
+CE_FUNCTION(ce_conflict_hunks) {
+    pg_uuid_t conflict_id = uuid_required(fcinfo, 0, "conflict_id");
+    ApiCall call;
+    ConflictRow c = load_conflict(call.spi(), conflict_id, false);
+    require_may_read(call, c);
+    ConflictTexts t = load_texts(call.spi(), c);
+    call.finish();
+    std::vector<ce::ConflictRegion> regions = regions_of(t);
+    SetResult result(fcinfo);
+    for (std::size_t i = 0; i < regions.size(); ++i) {
+        const auto& r = regions[i];
+        result.add({Int32GetDatum(static_cast<int32>(i + 1)), Int32GetDatum(r.base_start), text_datum(r.base),
+                    Int32GetDatum(r.ours_start), text_datum(r.ours), Int32GetDatum(r.theirs_start), text_datum(r.theirs)},
+                   std::vector<char>(7, false));
+    }
+    return result.done();
+}
+
+// conflict_texts(conflict_id uuid) RETURNS TABLE (base_version, base_text, ours_version, ours_text,
+//                                                 theirs_version, theirs_text)
+CE_FUNCTION(ce_conflict_texts) {
+    pg_uuid_t conflict_id = uuid_required(fcinfo, 0, "conflict_id");
+    ApiCall call;
+    ConflictRow c = load_conflict(call.spi(), conflict_id, false);
+    require_may_read(call, c);
+    ConflictTexts t = load_texts(call.spi(), c);
+    call.finish();
+    SetResult result(fcinfo);
+    std::vector<char> nulls(6, false);
+    nulls[4] = !c.theirs_version.has_value();
+    result.add({Int32GetDatum(c.base_version), text_datum(t.base), Int32GetDatum(c.ours_version), text_datum(t.ours),
+                Int32GetDatum(c.theirs_version.value_or(0)), text_datum(t.theirs)},
+               nulls);
+    return result.done();
 }

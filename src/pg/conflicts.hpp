@@ -1,8 +1,12 @@
 // Conflicts (conflict_history): recording one, and the conflict workflow.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "concurrent_edit/merge.hpp"
 
 #include "pg/file_head.hpp"
 
@@ -12,6 +16,12 @@ namespace ce::pg {
 // `role`, and queues the "conflict" event. Returns its id.
 pg_uuid_t record_conflict(Spi& spi, Oid role, const FileHead& h, const char* kind, int32 base_version,
                           std::string_view theirs, const char* strategy, const std::string& details,
-                          const pg_uuid_t& author, const pg_uuid_t& session_id);
+                          const pg_uuid_t& author, const pg_uuid_t& session_id,
+                          std::optional<int32> theirs_version = std::nullopt);
+
+// The hunks of a merge as a JSON array: [{"hunk": 1, "base_start", "base_text",
+// "ours_start", "ours_text", "theirs_start", "theirs_text"}, ...] (the columns of
+// conflict_hunks()).
+std::string hunks_json(const std::vector<ce::ConflictRegion>& regions);
 
 }  // namespace ce::pg

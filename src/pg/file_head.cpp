@@ -1,5 +1,6 @@
 #include "pg/file_head.hpp"
 
+#include "concurrent_edit/path.hpp"
 #include "pg/feed.hpp"
 
 namespace ce::pg {
@@ -59,16 +60,44 @@ void take_file_write_lock(const pg_uuid_t& file_id) {
     ++files_locked_in_xact;
 }
 
+// A rolled-back subtransaction (ROLLBACK TO SAVEPOINT, an exception block,
+// preview_write, write_many without its writes) released the file locks it took:
+// the count goes back to what it was when the subtransaction started. Plain C
+// (no allocation): a fixed stack; deeper nesting keeps the higher count, which only
+// makes wait-die stricter.
+constexpr int kSubxactDepth = 64;
+struct {
+    SubTransactionId id;
+    int count;
+} subxact_counts[kSubxactDepth];
+int subxact_depth = 0;
+
 void files_xact_callback(XactEvent event, void*) {
     if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PREPARE ||
-        event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT)
+        event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT) {
         files_locked_in_xact = 0;
+        subxact_depth = 0;
+    }
+}
+
+
+void files_subxact_callback(SubXactEvent event, SubTransactionId mySubid, SubTransactionId, void*) {
+    if (event == SUBXACT_EVENT_START_SUB) {
+        if (subxact_depth < kSubxactDepth) subxact_counts[subxact_depth] = {mySubid, files_locked_in_xact};
+        ++subxact_depth;
+    } else if (event == SUBXACT_EVENT_COMMIT_SUB || event == SUBXACT_EVENT_ABORT_SUB) {
+        if (subxact_depth == 0) return;
+        --subxact_depth;
+        if (event == SUBXACT_EVENT_ABORT_SUB && subxact_depth < kSubxactDepth &&
+            subxact_counts[subxact_depth].id == mySubid)
+            files_locked_in_xact = subxact_counts[subxact_depth].count;
+    }
 }
 
 #define CE_FILE_COLUMNS                                                                             \
     "f.project_id, f.head_version, f.head_hash, f.deleted_at IS NOT NULL, f.updated_by, "          \
     "to_json(f.updated_at)::text, f.path, f.normalized_path, f.updated_at, "                        \
-    "coalesce(f.head_clock::text, '{}'), f.deleted_by"
+    "coalesce(f.head_clock::text, '{}'), f.deleted_by, f.renamed_at_version"
 
 FileHead head_from(const Rows& r, const pg_uuid_t& file_id) {
     FileHead h;
@@ -84,12 +113,16 @@ FileHead head_from(const Rows& r, const pg_uuid_t& file_id) {
     h.updated_at = r.int8(0, 8);
     h.head_clock = r.text(0, 9);
     h.deleted_by = r.uuid(0, 10);
+    if (!r.isnull(0, 11)) h.renamed_at_version = r.int4(0, 11);
     return h;
 }
 
 }  // namespace
 
-void register_file_head_callbacks() { RegisterXactCallback(files_xact_callback, nullptr); }
+void register_file_head_callbacks() {
+    RegisterXactCallback(files_xact_callback, nullptr);
+    RegisterSubXactCallback(files_subxact_callback, nullptr);
+}
 
 FileHead lock_file(Spi& spi, const pg_uuid_t& file_id, const pg_uuid_t& session_id) {
     static Statement q(
@@ -105,11 +138,11 @@ FileHead lock_file(Spi& spi, const pg_uuid_t& file_id, const pg_uuid_t& session_
     Rows r = q.run(spi, {uuid_datum(file_id), uuid_datum(session_id)}, uuid_is_null(session_id) ? " n" : "  ");
     if (r.empty()) throw_file_not_found(file_id);
     FileHead h = head_from(r, file_id);
-    h.locked_by_other = !r.isnull(0, 11);
+    h.locked_by_other = !r.isnull(0, 12);
     if (h.locked_by_other) {
-        h.lock_session = r.uuid(0, 11);
-        h.lock_holder = r.uuid(0, 12);
-        h.lock_expires_json = r.text(0, 13);
+        h.lock_session = r.uuid(0, 12);
+        h.lock_holder = r.uuid(0, 13);
+        h.lock_expires_json = r.text(0, 14);
     }
     return h;
 }
@@ -173,6 +206,22 @@ void claim_path(Spi& spi, const pg_uuid_t& project_id, const std::string& path, 
     d += ", \"existing_file_id\": " + json_uuid(existing) + "}";
     throw SqlError(CE_ERRCODE_PATH_CONFLICT, "a live file already exists at path \"" + normalized + "\"", d,
                    "Choose another path, or delete or rename the existing file first.");
+}
+
+void move_file(Spi& spi, const FileHead& h, const std::string& path, const pg_uuid_t& author,
+               const pg_uuid_t& session_id) {
+    std::string normalized = ce::normalize_path(path);
+    claim_path(spi, h.project_id, path, normalized, h.id);
+    if (h.path == path) return;
+    static Statement upd(
+        "UPDATE concurrent_edit.files SET path = $3, updated_by = $4, updated_at = now(), "
+        "    renamed_at_version = head_version WHERE project_id = $1 AND id = $2",
+        {UUIDOID, UUIDOID, TEXTOID, UUIDOID});
+    upd.run(spi, {uuid_datum(h.project_id), uuid_datum(h.id), text_datum(path), uuid_datum(author)});
+    std::string extra = "\"old_path\": ";
+    append_json_string(extra, h.normalized_path);
+    queue_change(spi, file_event("renamed", h.project_id, h.id, session_id, author, normalized, h.head_version,
+                                 h.head_hash, std::move(extra)));
 }
 
 }  // namespace ce::pg

@@ -20,6 +20,7 @@ struct FileHead {
     int64 updated_at = 0;         // TimestampTz
     std::string path, normalized_path;
     std::string head_clock;        // vclock text of the head version ("{}" when unknown)
+    std::optional<int32> renamed_at_version;  // head version at the last rename
     bool locked_by_other = false;  // an unexpired exclusive lock of another session
     pg_uuid_t lock_session{}, lock_holder{};
     std::string lock_expires_json;
@@ -50,6 +51,11 @@ std::string head_detail(const FileHead& h, std::optional<int32> expected_version
 // latest snapshot, that no other live file has it: VC003 naming that file.
 void claim_path(Spi& spi, const pg_uuid_t& project_id, const std::string& path, const std::string& normalized,
                 const pg_uuid_t& except_file);
+
+// Moves the (locked, live) file to `path`: claims the path, updates the row and
+// queues the "renamed" event. Nothing happens when the path is the same.
+void move_file(Spi& spi, const FileHead& h, const std::string& path, const pg_uuid_t& author,
+               const pg_uuid_t& session_id);
 
 void register_file_head_callbacks();  // _PG_init: the wait-die bookkeeping
 

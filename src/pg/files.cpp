@@ -8,12 +8,14 @@
 #include "concurrent_edit/path.hpp"
 #include "pg/hash.hpp"
 #include "concurrent_edit/vclock.hpp"
+#include "pg/conflicts.hpp"
 #include "pg/feed.hpp"
 #include "pg/file_head.hpp"
 #include "pg/guc.hpp"
 #include "pg/results.hpp"
 #include "pg/sessions.hpp"
 #include "pg/versions.hpp"
+#include "pg/write.hpp"
 
 using namespace ce::pg;
 
@@ -209,6 +211,10 @@ CE_FUNCTION(ce_rename_file) {
     TextArg new_path = text_arg(fcinfo, 1, "new_path", ce::kMaxPathBytes);
     UuidArg author = uuid_arg(fcinfo, 2);
     UuidArg session = uuid_arg(fcinfo, 3);
+    TextArg expected_path = text_arg(fcinfo, 4, "expected_path", ce::kMaxPathBytes, true);
+    std::optional<int32> base_version = int4_opt(fcinfo, 5);
+    Strategy strategy = parse_strategy(PG_NARGS() > 6 && !PG_ARGISNULL(6) ? text_arg(fcinfo, 6, "strategy", 64).view()
+                                                                          : std::string_view("merge"));
     std::string normalized = ce::normalize_path(new_path.view());
     ApiCall call;
     pg_uuid_t sid = session.null ? pg_uuid_t{} : session.value;
@@ -220,23 +226,35 @@ CE_FUNCTION(ce_rename_file) {
                        head_detail(h, std::nullopt, std::nullopt), "A deleted file cannot be renamed.");
     if (h.locked_by_other) throw_file_locked(h);
     std::string old_path = h.path;
-    claim_path(call.spi(), h.project_id, new_path.str(), normalized, h.id);
-    if (old_path != new_path.view()) {
-        static Statement upd(
-            "UPDATE concurrent_edit.files SET path = $3, updated_by = $4, updated_at = now() "
-            "WHERE project_id = $1 AND id = $2",
-            {UUIDOID, UUIDOID, TEXTOID, UUIDOID});
-        upd.run(call.spi(), {uuid_datum(h.project_id), uuid_datum(h.id), text_datum(new_path.view()), uuid_datum(who)});
-        std::string extra = "\"old_path\": ";
-        append_json_string(extra, h.normalized_path);
-        queue_change(call.spi(), file_event("renamed", h.project_id, h.id, sid, who, normalized, h.head_version,
-                                            h.head_hash, std::move(extra)));
+    // From a view another rename has changed: the path it saw is gone, or the file
+    // was renamed at or after the version it saw.
+    bool stale = (!expected_path.isnull && ce::normalize_path(expected_path.view()) != h.normalized_path) ||
+                 (base_version && h.renamed_at_version && *base_version <= *h.renamed_at_version);
+    std::string status = old_path == new_path.view() ? "unchanged" : "renamed";
+    pg_uuid_t conflict{};
+    if (stale && strategy != Strategy::last_write_wins) {
+        ce::Detail d;
+        d.add("file_id", uuid_to_string(h.id)).add("current_path", h.path).add("proposed_path", new_path.view());
+        if (!expected_path.isnull) d.add("expected_path", expected_path.view());
+        if (base_version) d.add("base_version", *base_version);
+        if (h.renamed_at_version) d.add("renamed_at_version", *h.renamed_at_version);
+        if (strategy != Strategy::merge)
+            throw SqlError(CE_ERRCODE_STALE_VERSION, "file " + uuid_to_string(h.id) + " was renamed by another writer",
+                           d, "Read the file's current path and rename again.");
+        conflict = record_conflict(call.spi(), call.caller(), h, "rename", base_version.value_or(h.head_version), "",
+                                   strategy_name(strategy), d, who, sid);
+        status = "conflict";
+    } else {
+        move_file(call.spi(), h, new_path.str(), who, sid);
     }
     call.finish();
     Record r(fcinfo);
-    r.set(0, text_datum(new_path.view()));
-    r.set(1, text_datum(normalized));
+    r.set(0, text_datum(status == "conflict" ? std::string_view(old_path) : new_path.view()));
+    r.set(1, text_datum(status == "conflict" ? ce::normalize_path(old_path) : normalized));
     r.set(2, text_datum(old_path));
+    r.set(3, text_datum(status));
+    if (status == "conflict") r.set(4, uuid_datum(conflict));
+    else r.set_null(4);
     return r.datum();
 }
 

@@ -8,13 +8,17 @@
 // the conflict is recorded in conflict_history and returned.
 #include "pg/write.hpp"
 
+#include <algorithm>
+
 #include "concurrent_edit/error.hpp"
+#include "concurrent_edit/json.hpp"
 #include "concurrent_edit/merge.hpp"
-#include "pg/hash.hpp"
 #include "concurrent_edit/vclock.hpp"
 #include "pg/conflicts.hpp"
 #include "pg/file_head.hpp"
 #include "pg/guc.hpp"
+#include "pg/hash.hpp"
+#include "pg/json_jsonb.hpp"
 #include "pg/results.hpp"
 #include "pg/sessions.hpp"
 #include "pg/vclock.hpp"
@@ -231,6 +235,7 @@ WriteOutcome write_file(ApiCall& call, const WriteRequest& req) {
                               "\", \"base\": \"" + opts.base_label + "\", \"theirs\": \"proposed\"}, \"proposed_hash\": \"" +
                               new_hash + "\"}";
         out.status = "conflict";
+        out.regions = m.regions;
         out.conflict_id =
             record_conflict(spi, call.caller(), h, "content", *base, req.content, sname, details, author, session_id);
         out.has_conflict_id = true;
@@ -254,8 +259,7 @@ WriteOutcome write_file(ApiCall& call, const WriteRequest& req) {
     return out;
 }
 
-Datum write_result_datum(FunctionCallInfo fcinfo, const WriteOutcome& o) {
-    Record r(fcinfo);
+void set_write_result(Record& r, const WriteOutcome& o) {
     r.set(0, text_datum(o.status));
     r.set(1, Int32GetDatum(o.version));
     r.set(2, text_datum(o.content_hash));
@@ -267,6 +271,11 @@ Datum write_result_datum(FunctionCallInfo fcinfo, const WriteOutcome& o) {
     r.set(8, Int32GetDatum(o.head_version));
     r.set(9, text_datum(o.strategy));
     if (!o.vector_clock.empty()) r.set(10, vclock_datum(ce::VClock::parse(o.vector_clock).encode()));
+}
+
+Datum write_result_datum(FunctionCallInfo fcinfo, const WriteOutcome& o) {
+    Record r(fcinfo);
+    set_write_result(r, o);
     return r.datum();
 }
 
@@ -274,11 +283,13 @@ Datum write_result_datum(FunctionCallInfo fcinfo, const WriteOutcome& o) {
 
 using namespace ce::pg;
 
-// write(file_id, content, base_version, author, session_id, strategy, expected_hash, edited_at, client_clock)
-CE_FUNCTION(ce_write) {
+namespace {
+
+// The arguments of write() and preview_write(); `content` keeps the text req points to.
+WriteRequest write_request(FunctionCallInfo fcinfo, TextArg& content) {
     WriteRequest req;
     req.file_id = uuid_required(fcinfo, 0, "file_id");
-    TextArg content = text_arg(fcinfo, 1, "content", max_input_bytes());
+    content = text_arg(fcinfo, 1, "content", max_input_bytes());
     req.content = content.view();
     req.base_version = int4_opt(fcinfo, 2);
     req.author = uuid_arg(fcinfo, 3);
@@ -296,8 +307,170 @@ CE_FUNCTION(ce_write) {
         throw SqlError(ERRCODE_NULL_VALUE_NOT_ALLOWED, "base_version, expected_hash or client_clock is required",
                        ce::Detail().add("argument", "base_version"),
                        "Pass the version (or the content_hash, or the vector clock) your edit started from.");
+    return req;
+}
+
+}  // namespace
+
+// write(file_id, content, base_version, author, session_id, strategy, expected_hash, edited_at, client_clock)
+CE_FUNCTION(ce_write) {
+    TextArg content;
+    WriteRequest req = write_request(fcinfo, content);
     ApiCall call;
     WriteOutcome o = write_file(call, req);
     call.finish();
     return write_result_datum(fcinfo, o);
+}
+
+// preview_write(the arguments of write) RETURNS write_result's columns + hunks jsonb:
+// the whole write in a subtransaction that is always rolled back.
+CE_FUNCTION(ce_preview_write) {
+    TextArg content;
+    WriteRequest req = write_request(fcinfo, content);
+    ApiCall call;
+    WriteOutcome o;
+    rolled_back_subtransaction([&] { o = write_file(call, req); });
+    call.finish();
+    o.has_conflict_id = false;  // nothing was recorded
+    Record r(fcinfo);
+    set_write_result(r, o);
+    r.set(11, jsonb_datum(ce::json::parse(hunks_json(o.regions))));
+    return r.datum();
+}
+
+namespace {
+
+// A uuid in its canonical text form (8-4-4-4-12 hex digits, either case).
+bool parse_uuid(const std::string& s, pg_uuid_t& out) {
+    if (s.size() != 36) return false;
+    int k = 0;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (s[i] != '-') return false;
+            continue;
+        }
+        char c = s[i];
+        int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        if (v < 0) return false;
+        if (k % 2 == 0) out.data[k / 2] = static_cast<unsigned char>(v << 4);
+        else out.data[k / 2] |= static_cast<unsigned char>(v);
+        ++k;
+    }
+    return true;
+}
+
+struct ManyItem {
+    WriteRequest req;
+    std::string content;  // req.content points here
+};
+
+// The elements of write_many(writes): {file_id, content, base_version | expected_hash |
+// client_clock, author?, session_id?}.
+std::vector<ManyItem> many_items(const ce::json::Value& v, Strategy strategy) {
+    auto bad = [](std::size_t i, const std::string& why) {
+        throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "writes: element " + std::to_string(i + 1) + " " + why,
+                       ce::Detail().add("argument", "writes").add("element", i + 1),
+                       "Each element is {\"file_id\": uuid, \"content\": text, and \"base_version\", \"expected_hash\" "
+                       "or \"client_clock\"}; \"author\" and \"session_id\" are optional.");
+    };
+    if (!v.is_array())
+        throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "writes must be a JSON array",
+                       ce::Detail().add("argument", "writes").add("type", ce::json::kind_name(v.kind())));
+    std::vector<ManyItem> items(v.items().size());
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        const ce::json::Value& e = v.items()[i];
+        if (!e.is_object()) bad(i, "is not a JSON object");
+        ManyItem& it = items[i];
+        WriteRequest& req = it.req;
+        auto uuid_field = [&](const char* key, bool required, pg_uuid_t& out) {
+            const ce::json::Value* f = e.find(key);
+            if (f == nullptr || f->is_null()) {
+                if (required) bad(i, std::string("needs \"") + key + "\"");
+                return false;
+            }
+            if (!f->is_string() || !parse_uuid(f->text(), out)) bad(i, std::string("has an invalid \"") + key + "\"");
+            return true;
+        };
+        uuid_field("file_id", true, req.file_id);
+        req.author.null = !uuid_field("author", false, req.author.value);
+        req.session.null = !uuid_field("session_id", false, req.session.value);
+        const ce::json::Value* content = e.find("content");
+        if (content == nullptr || !content->is_string()) bad(i, "needs \"content\" (a string)");
+        it.content = content->text();
+        if (const ce::json::Value* b = e.find("base_version"); b != nullptr && !b->is_null()) {
+            long long n = 0;
+            try {
+                n = std::stoll(b->text());
+            } catch (...) {
+                n = 0;
+            }
+            if (!b->is_number() || n < 1 || n > PG_INT32_MAX || b->text().find_first_not_of("0123456789") != std::string::npos)
+                bad(i, "has an invalid \"base_version\"");
+            req.base_version = static_cast<int32>(n);
+        }
+        if (const ce::json::Value* h = e.find("expected_hash"); h != nullptr && !h->is_null()) {
+            if (!h->is_string()) bad(i, "has an invalid \"expected_hash\"");
+            req.expected_hash = h->text();
+        }
+        if (const ce::json::Value* c = e.find("client_clock"); c != nullptr && !c->is_null())
+            req.client_clock = ce::VClock::parse(ce::json::to_string(*c)).to_text();
+        if (!req.base_version && !req.expected_hash && !req.client_clock)
+            bad(i, "needs \"base_version\", \"expected_hash\" or \"client_clock\"");
+        req.strategy = strategy;
+    }
+    for (ManyItem& it : items) it.req.content = it.content;
+    return items;
+}
+
+}  // namespace
+
+// write_many(writes jsonb, strategy text DEFAULT 'merge', all_or_nothing boolean DEFAULT true)
+//   RETURNS TABLE (file_id, status, version, content_hash, conflict_id, conflicts, base_version,
+//                  head_version, vector_clock, stored, hunks)
+CE_FUNCTION(ce_write_many) {
+    Jsonb* writes = jsonb_arg(fcinfo, 0, "writes", max_input_bytes());
+    Strategy strategy = PG_NARGS() > 1 && !PG_ARGISNULL(1) ? parse_strategy(text_arg(fcinfo, 1, "strategy", 64).view())
+                                                           : Strategy::merge;
+    bool all_or_nothing = bool_arg(fcinfo, 2, true);
+    std::vector<ManyItem> items = many_items(jsonb_to_value(writes, "writes"), strategy);
+    ApiCall call;
+    // Every file locked first, in file id order: two calls on overlapping sets in any
+    // order wait for each other instead of deadlocking (and wait-die still applies).
+    std::vector<pg_uuid_t> order;
+    for (const ManyItem& it : items) order.push_back(it.req.file_id);
+    std::sort(order.begin(), order.end(), [](const pg_uuid_t& a, const pg_uuid_t& b) { return uuid_less(a, b); });
+    order.erase(std::unique(order.begin(), order.end(), [](const pg_uuid_t& a, const pg_uuid_t& b) { return uuid_eq(a, b); }),
+                order.end());
+    for (const pg_uuid_t& f : order) {
+        FileHead h = lock_file(call.spi(), f, pg_uuid_t{});
+        call.require(h.project_id, Right::write);
+    }
+    std::vector<WriteOutcome> out(items.size());
+    auto run_all = [&] {
+        bool ok = true;
+        for (std::size_t i = 0; i < items.size(); ++i) {
+            out[i] = write_file(call, items[i].req);
+            if (out[i].status == "conflict" || out[i].status == "rejected") ok = false;
+        }
+        return ok;
+    };
+    bool stored = true;
+    if (all_or_nothing) stored = subtransaction_if(run_all);
+    else run_all();
+    call.finish();
+    SetResult result(fcinfo);
+    for (WriteOutcome& o : out) {
+        std::vector<char> nulls(11, false);
+        if (!stored) o.has_conflict_id = false;  // rolled back with everything else
+        nulls[4] = !o.has_conflict_id;
+        nulls[6] = o.base_version <= 0;
+        nulls[8] = o.vector_clock.empty() || !stored;
+        result.add({uuid_datum(o.file_id), text_datum(o.status), Int32GetDatum(o.version), text_datum(o.content_hash),
+                    o.has_conflict_id ? uuid_datum(o.conflict_id) : Datum(0), Int32GetDatum(o.conflicts),
+                    Int32GetDatum(o.base_version), Int32GetDatum(o.head_version),
+                    nulls[8] ? Datum(0) : vclock_datum(ce::VClock::parse(o.vector_clock).encode()), BoolGetDatum(stored),
+                    jsonb_datum(ce::json::parse(hunks_json(o.regions)))},
+                   nulls);
+    }
+    return result.done();
 }

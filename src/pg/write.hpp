@@ -5,7 +5,11 @@
 #include <string>
 #include <string_view>
 
+#include <vector>
+
+#include "concurrent_edit/merge.hpp"
 #include "pg/api.hpp"
+#include "pg/results.hpp"
 
 namespace ce::pg {
 
@@ -37,6 +41,7 @@ struct WriteOutcome {
     int32 head_version = 0;
     std::string strategy;
     std::string vector_clock;  // clock of `version`
+    std::vector<ce::ConflictRegion> regions;  // the hunks of a conflict
 };
 
 // The whole write, in the owner's context of `call`: the file locked, the
@@ -45,5 +50,7 @@ struct WriteOutcome {
 WriteOutcome write_file(ApiCall& call, const WriteRequest& req);
 // The concurrent_edit.write_result datum of the calling function (after finish()).
 Datum write_result_datum(FunctionCallInfo fcinfo, const WriteOutcome& o);
+// Its first 11 columns, in a result with more.
+void set_write_result(Record& r, const WriteOutcome& o);
 
 }  // namespace ce::pg

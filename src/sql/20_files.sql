@@ -28,6 +28,7 @@ CREATE TABLE concurrent_edit.files (
     created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
     updated_by      uuid        NOT NULL,
     updated_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    renamed_at_version integer,
     CONSTRAINT files_pkey PRIMARY KEY (project_id, id),
     CONSTRAINT files_head_version_check CHECK (head_version >= 1),
     CONSTRAINT files_head_hash_check CHECK (head_hash ~ '^[0-9a-f]{64}$'),
@@ -48,6 +49,7 @@ COMMENT ON COLUMN concurrent_edit.files.created_by IS 'Author of version 1.';
 COMMENT ON COLUMN concurrent_edit.files.created_at IS 'When the file was created.';
 COMMENT ON COLUMN concurrent_edit.files.updated_by IS 'Author of the latest change (last_modified_by in errors).';
 COMMENT ON COLUMN concurrent_edit.files.updated_at IS 'Time of the latest change (last_modified_at in errors).';
+COMMENT ON COLUMN concurrent_edit.files.renamed_at_version IS 'Head version when the file was last renamed (NULL: never): a rename based on this version or an older one comes from a view the rename changed.';
 CREATE UNIQUE INDEX files_live_path_key
     ON concurrent_edit.files (project_id, normalized_path) WHERE deleted_at IS NULL;
 COMMENT ON INDEX concurrent_edit.files_live_path_key IS 'At most one live file per normalized path in a project.';
@@ -144,13 +146,14 @@ CREATE FUNCTION concurrent_edit.delete_file(file_id uuid, author uuid DEFAULT NU
 COMMENT ON FUNCTION concurrent_edit.delete_file(uuid, uuid, uuid, boolean, integer) IS
     'Soft-deletes a file (history stays readable). When other sessions have it open or hold drafts of it, status is conflict and nothing is deleted unless force => true (then deleted, and the sessions are still reported). base_version, when given, must be the head (else VC001).';
 CREATE FUNCTION concurrent_edit.rename_file(file_id uuid, new_path text, author uuid DEFAULT NULL,
-                                            session_id uuid DEFAULT NULL)
-    RETURNS TABLE (path text, normalized_path text, old_path text)
+                                            session_id uuid DEFAULT NULL, expected_path text DEFAULT NULL,
+                                            base_version integer DEFAULT NULL, strategy text DEFAULT 'merge')
+    RETURNS TABLE (path text, normalized_path text, old_path text, status text, conflict_id uuid)
     AS 'MODULE_PATHNAME', 'ce_rename_file'
     LANGUAGE C VOLATILE
     SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION concurrent_edit.rename_file(uuid, text, uuid, uuid) IS
-    'Moves a file to another path in its project. A live file at the target''s normalized path is a rename conflict (VC003, DETAIL names it); a deleted file cannot be renamed (VC002).';
+COMMENT ON FUNCTION concurrent_edit.rename_file(uuid, text, uuid, uuid, text, integer, text) IS
+    'Moves a file to another path in its project (status renamed, or unchanged for the same path). With expected_path (the path the caller saw) or base_version (the version it saw), a rename from a view that another rename has changed since is a conflict: strategy fail-fast raises VC001, merge (the default) records a conflict of kind rename and returns status conflict with its id (resolve it with choose ours or theirs), last-write-wins renames anyway. A live file at the target''s normalized path is VC003 (DETAIL names it); a deleted file cannot be renamed (VC002).';
 CREATE FUNCTION concurrent_edit.prune_history(file_id uuid, keep_versions integer DEFAULT 100)
     RETURNS integer
     AS 'MODULE_PATHNAME', 'ce_prune_history'

@@ -91,7 +91,7 @@ CREATE TABLE concurrent_edit.change_log (
     created_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
     CONSTRAINT change_log_pkey PRIMARY KEY (project_id, cursor),
     CONSTRAINT change_log_event_check CHECK (event IN (
-        'created', 'version', 'deleted', 'renamed', 'conflict', 'conflict_resolved',
+        'created', 'version', 'deleted', 'renamed', 'conflict', 'conflict_resolved', 'conflict_discarded',
         'lock_acquired', 'lock_released', 'lock_expired', 'lock_forced',
         'session_joined', 'session_idle', 'session_left',
         'file_opened', 'file_closed', 'draft_saved', 'draft_discarded')),
@@ -101,7 +101,7 @@ COMMENT ON TABLE concurrent_edit.change_log IS
     'Durable change feed: every committed change of a project with a gapless cursor (1, 2, 3...), in the order it was sequenced. The same events are sent with NOTIFY; changes_since() replays them. Ids only, never content.';
 COMMENT ON COLUMN concurrent_edit.change_log.project_id IS 'Project; distribution key.';
 COMMENT ON COLUMN concurrent_edit.change_log.cursor IS 'Position in the project''s feed: consecutive, never reused.';
-COMMENT ON COLUMN concurrent_edit.change_log.event IS 'What happened (created, version, deleted, renamed, conflict, conflict_resolved, lock_*, session_*, file_opened/closed, draft_*).';
+COMMENT ON COLUMN concurrent_edit.change_log.event IS 'What happened (created, version, deleted, renamed, conflict, conflict_resolved, conflict_discarded, lock_*, session_*, file_opened/closed, draft_*).';
 COMMENT ON COLUMN concurrent_edit.change_log.file_id IS 'File concerned, if any.';
 COMMENT ON COLUMN concurrent_edit.change_log.path IS 'Path of the file at the time of the event.';
 COMMENT ON COLUMN concurrent_edit.change_log.version IS 'Version written, if any.';

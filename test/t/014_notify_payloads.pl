@@ -30,6 +30,9 @@ $node->safe_psql('postgres', qq{
   SELECT concurrent_edit.write('$f', E'salary 3\\n', 1, '$alice');                    -- conflict
   SELECT concurrent_edit.resolve_conflict(c.conflict_id, E'salary 4\\n', '$alice')
   FROM concurrent_edit.list_conflicts('$f') c;                                        -- conflict_resolved, version
+  SELECT concurrent_edit.write('$f', E'salary 5\\n', 2, '$alice');                    -- conflict
+  SELECT concurrent_edit.discard_conflict(c.conflict_id, 'secret reason')
+  FROM concurrent_edit.list_conflicts('$f') c;                                        -- conflict_discarded
   SELECT concurrent_edit.save_draft('$s', '$f', 3, E'draft salary\\n');               -- draft_saved
   SELECT concurrent_edit.discard_draft('$s', '$f');                                   -- draft_discarded
   SELECT concurrent_edit.acquire_lock('$f', '$s');                                    -- lock_acquired

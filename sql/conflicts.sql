@@ -1,0 +1,100 @@
+-- The conflict workflow: hunks, the three texts, resolving with choose (ours,
+-- theirs, base, union) or per hunk, discarding, rename conflicts, preview.
+\set VERBOSITY terse
+SET client_min_messages = warning;
+\i sql/include/helpers.sql
+\set p '''c0ff1c70-0000-0000-0000-000000000001'''
+\set alice '''aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa'''
+\set bob '''bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb'''
+
+-- Seed scenario 2 (same line): Alice writes first, Bob's stale write conflicts.
+SELECT concurrent_edit.create_file(:p, 'scenario2.txt', E'Line 1\nLine 2\nLine 3\nLine 4\n', :alice) AS f \gset
+SELECT status, version FROM concurrent_edit.write(:'f', E'Line 1\nLine 2A\nLine 3\nLine 4\n', 1, :alice);
+SELECT status, conflict_id AS c FROM concurrent_edit.write(:'f', E'Line 1\nLine 2B\nLine 3\nLine 4\n', 1, :bob) \gset
+SELECT :'status' AS status;
+-- One row per hunk; the three whole texts; versions and hashes in list_conflicts.
+SELECT * FROM concurrent_edit.conflict_hunks(:'c');
+SELECT base_version, ours_version, theirs_version, base_text, ours_text, theirs_text FROM concurrent_edit.conflict_texts(:'c');
+SELECT base_version, ours_version, theirs_version,
+       base_hash = concurrent_edit.content_hash(E'Line 1\nLine 2\nLine 3\nLine 4\n') AS base_hash_ok,
+       ours_hash = concurrent_edit.content_hash(E'Line 1\nLine 2A\nLine 3\nLine 4\n') AS ours_hash_ok,
+       theirs_hash = concurrent_edit.content_hash(E'Line 1\nLine 2B\nLine 3\nLine 4\n') AS theirs_hash_ok
+FROM concurrent_edit.list_conflicts(:'f');
+-- Exactly one of content, choose and hunks.
+SELECT pg_temp.try(format('SELECT concurrent_edit.resolve_conflict(%L)', :'c'));
+SELECT pg_temp.try(format('SELECT concurrent_edit.resolve_conflict(%L, %L, choose => %L)', :'c', 'x', 'ours'));
+SELECT pg_temp.try(format('SELECT concurrent_edit.resolve_conflict(%L, choose => %L)', :'c', 'mine'));
+-- Resolved with choose => 'theirs' (git checkout --theirs): Bob's line wins.
+SELECT concurrent_edit.resolve_conflict(:'c', choose => 'theirs', resolved_by => :alice) AS version;
+SELECT content FROM concurrent_edit.read(:'f');
+SELECT resolved_by = :alice AS by_alice, resolution_version, discarded FROM concurrent_edit.list_conflicts(:'f', include_resolved => true);
+SELECT pg_temp.try(format('SELECT concurrent_edit.resolve_conflict(%L, choose => %L)', :'c', 'ours'));
+
+-- The other choices on the same conflict shape.
+CREATE FUNCTION pg_temp.conflict_on(p uuid, path text, choice text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE f uuid; c uuid;
+BEGIN
+    f := concurrent_edit.create_file(p, path, E'Line 1\nLine 2\nLine 3\n', 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa');
+    PERFORM concurrent_edit.write(f, E'Line 1\nLine 2A\nLine 3\n', 1, 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa');
+    SELECT w.conflict_id INTO c FROM concurrent_edit.write(f, E'Line 1\nLine 2B\nLine 3\n', 1, 'bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb') w;
+    PERFORM concurrent_edit.resolve_conflict(c, choose => choice);
+    RETURN (SELECT r.content FROM concurrent_edit.read(f) r);
+END $$;
+SELECT choice, pg_temp.conflict_on(:p, 'choose-' || choice || '.txt', choice) AS content
+FROM unnest(ARRAY['ours', 'base', 'union']) choice;
+
+-- Per-hunk mixed resolution: two hunks, the first from theirs, the second a new text.
+SELECT concurrent_edit.create_file(:p, 'hunks.txt', E'a\nb\nc\nd\ne\nf\ng\nh\ni\nj\nk\nl\n', :alice) AS g \gset
+SELECT status FROM concurrent_edit.write(:'g', E'a\nB alice\nc\nd\ne\nf\ng\nh\ni\nj\nK alice\nl\n', 1, :alice);
+SELECT conflict_id AS c2 FROM concurrent_edit.write(:'g', E'a\nB bob\nc\nd\ne\nf\ng\nh\ni\nj\nK bob\nl\n', 1, :bob) \gset
+SELECT hunk, base_start, base_text, ours_text, theirs_text FROM concurrent_edit.conflict_hunks(:'c2');
+SELECT pg_temp.try(format('SELECT concurrent_edit.resolve_conflict(%L, hunks => %L)', :'c2', '[{"hunk": 1, "choose": "theirs"}]'));
+SELECT pg_temp.try(format('SELECT concurrent_edit.resolve_conflict(%L, hunks => %L)', :'c2', '[{"hunk": 1, "choose": "theirs"}, {"hunk": 1, "choose": "ours"}]'));
+SELECT pg_temp.try(format('SELECT concurrent_edit.resolve_conflict(%L, hunks => %L)', :'c2', '[{"hunk": 3, "choose": "theirs"}]'));
+SELECT pg_temp.try(format('SELECT concurrent_edit.resolve_conflict(%L, hunks => %L)', :'c2', '{"hunk": 1}'));
+SELECT concurrent_edit.resolve_conflict(:'c2', hunks => '[{"hunk": 1, "choose": "theirs"}, {"hunk": 2, "text": "K both"}]',
+                                        resolved_by => :bob) AS version;
+SELECT content FROM concurrent_edit.read(:'g');
+
+-- A resolution made after the head moved is merged onto the head, as before.
+SELECT conflict_id AS c3 FROM concurrent_edit.write(:'g', E'a\nB carol\nc\nd\ne\nf\ng\nh\ni\nj\nK both\nl\n', 2, :bob) \gset
+SELECT status, version FROM concurrent_edit.write(:'g', E'a\nB bob\nc\nd\ne\nf\ng\nh\ni\nj\nK both\nl\nm\n', 3, :alice);
+SELECT concurrent_edit.resolve_conflict(:'c3', choose => 'theirs') AS version;
+SELECT content FROM concurrent_edit.read(:'g');
+
+-- Discard: closed without writing, recorded, and an event is sent.
+SELECT conflict_id AS c4, version AS head FROM concurrent_edit.write(:'g', E'a\nB dave\nc\nd\ne\nf\ng\nh\ni\nj\nK both\nl\nm\n', 2, :bob) \gset
+SELECT concurrent_edit.discard_conflict(:'c4', 'superseded by the review') AS discarded;
+SELECT head_version = :head AS head_unchanged FROM concurrent_edit.files WHERE id = :'g';
+SELECT discarded, discard_reason, resolution_version, resolved_at IS NOT NULL AS closed
+FROM concurrent_edit.list_conflicts(:'g', include_resolved => true) WHERE conflict_id = :'c4';
+SELECT event, details ->> 'reason' AS reason FROM concurrent_edit.changes_since(:p, 0) WHERE event LIKE 'conflict%' ORDER BY cursor DESC LIMIT 1;
+SELECT pg_temp.try(format('SELECT concurrent_edit.discard_conflict(%L, %L)', :'c4', 'again'));
+SELECT pg_temp.try(format('SELECT concurrent_edit.conflict_hunks(%L)', gen_random_uuid()), false);
+
+-- Preview: what write() would do, and nothing stored: no version, no conflict record, no event.
+SELECT count(*) AS versions FROM concurrent_edit.file_versions WHERE project_id = :p \gset
+SELECT count(*) AS conflicts FROM concurrent_edit.conflict_history WHERE project_id = :p \gset
+SELECT max(cursor) AS cursor FROM concurrent_edit.changes_since(:p, 0) \gset
+SELECT status, version, conflict_id, conflicts, jsonb_array_length(hunks) AS hunks, hunks -> 0 -> 'theirs_text' AS theirs
+FROM concurrent_edit.preview_write(:'g', E'a\nB erin\nc\nd\ne\nf\ng\nh\ni\nj\nK both\nl\n', 2, :bob);
+SELECT status, version, content, hunks
+FROM concurrent_edit.preview_write(:'g', E'a\nB bob\nc\nd\ne\nf\ng\nh\ni\nj\nK both\nl\nm\nn\n', 4, :bob);
+SELECT (SELECT count(*) FROM concurrent_edit.file_versions WHERE project_id = :p) = :versions AS no_version,
+       (SELECT count(*) FROM concurrent_edit.conflict_history WHERE project_id = :p) = :conflicts AS no_conflict;
+SELECT count(*) AS no_event FROM concurrent_edit.changes_since(:p, :cursor);
+SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.preview_write(%L, %L, 1, %L, strategy => %L)', :'g', 'x', :bob, 'fail-fast'), false);
+
+-- Rename conflicts: two renames from the same view; the second is a conflict, never a silent win.
+SELECT concurrent_edit.create_file(:p, 'docs/plan.md', E'plan\n', :alice) AS r \gset
+SELECT path, status FROM concurrent_edit.rename_file(:'r', 'docs/plan-v2.md', :alice, expected_path => 'docs/plan.md');
+SELECT path, old_path, status, conflict_id AS rc FROM concurrent_edit.rename_file(:'r', 'docs/roadmap.md', :bob,
+       expected_path => 'docs/plan.md') \gset
+SELECT :'path' AS path, :'status' AS status;
+SELECT kind, base_version, ours_version, details - 'file_id' AS details FROM concurrent_edit.list_conflicts(:'r');
+SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.rename_file(%L, %L, %L, base_version => 1, strategy => %L)',
+                          :'r', 'docs/x.md', :bob, 'fail-fast'));
+SELECT path, status FROM concurrent_edit.rename_file(:'r', 'docs/forced.md', :bob, base_version => 1, strategy => 'last-write-wins');
+SELECT pg_temp.try(format('SELECT concurrent_edit.resolve_conflict(%L, %L)', :'rc', 'text'));
+SELECT concurrent_edit.resolve_conflict(:'rc', choose => 'theirs') AS version;
+SELECT path FROM concurrent_edit.files WHERE id = :'r';

@@ -1,0 +1,51 @@
+-- write_many: several files together, all or nothing (the single write() is in
+-- files.sql, offline clocks in offline_clocks.sql).
+\set VERBOSITY terse
+SET client_min_messages = warning;
+\i sql/include/helpers.sql
+\set p '''3a7e3a7e-0000-0000-0000-000000000001'''
+\set alice '''aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa'''
+\set bob '''bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb'''
+
+SELECT concurrent_edit.create_file(:p, 'one.txt', E'one\n', :alice) AS f1 \gset
+SELECT concurrent_edit.create_file(:p, 'two.txt', E'two\n', :alice) AS f2 \gset
+SELECT concurrent_edit.create_file(:p, 'three.txt', E'three\n', :alice) AS f3 \gset
+SELECT status FROM concurrent_edit.write(:'f2', E'two by alice\n', 1, :alice);
+SELECT count(*) AS events FROM concurrent_edit.changes_since(:p, 0) \gset
+
+-- File 2 of 3 conflicts: nothing is stored (not even the conflict), every outcome is reported.
+SELECT ord, status, version, conflict_id, conflicts, stored, hunks -> 0 ->> 'theirs_text' AS theirs
+FROM concurrent_edit.write_many(jsonb_build_array(
+       jsonb_build_object('file_id', :'f1', 'content', E'one by bob\n', 'base_version', 1, 'author', :bob),
+       jsonb_build_object('file_id', :'f2', 'content', E'two by bob\n', 'base_version', 1, 'author', :bob),
+       jsonb_build_object('file_id', :'f3', 'content', E'three by bob\n', 'base_version', 1, 'author', :bob)))
+     WITH ORDINALITY w(file_id, status, version, content_hash, conflict_id, conflicts, base_version, head_version,
+                       vector_clock, stored, hunks, ord);
+SELECT path, head_version FROM concurrent_edit.files WHERE project_id = :p ORDER BY path;
+SELECT count(*) AS no_conflict_recorded FROM concurrent_edit.conflict_history WHERE project_id = :p;
+SELECT count(*) - :events AS no_new_event FROM concurrent_edit.changes_since(:p, 0);
+
+-- Without the conflict, all three are written together.
+SELECT ord, status, version, stored
+FROM concurrent_edit.write_many(jsonb_build_array(
+       jsonb_build_object('file_id', :'f1', 'content', E'one by bob\n', 'base_version', 1, 'author', :bob),
+       jsonb_build_object('file_id', :'f2', 'content', E'two by alice, then bob\n', 'base_version', 2, 'author', :bob),
+       jsonb_build_object('file_id', :'f3', 'content', E'three by bob\n', 'expected_hash', concurrent_edit.content_hash(E'three\n'), 'author', :bob)))
+     WITH ORDINALITY w(file_id, status, version, content_hash, conflict_id, conflicts, base_version, head_version,
+                       vector_clock, stored, hunks, ord);
+
+-- all_or_nothing => false: each file as write() would, the conflict recorded.
+SELECT ord, status, conflict_id IS NOT NULL AS recorded, stored
+FROM concurrent_edit.write_many(jsonb_build_array(
+       jsonb_build_object('file_id', :'f1', 'content', E'one again\n', 'base_version', 2, 'author', :alice),
+       jsonb_build_object('file_id', :'f2', 'content', E'two by carol\n', 'base_version', 2, 'author', :alice)),
+     all_or_nothing => false)
+     WITH ORDINALITY w(file_id, status, version, content_hash, conflict_id, conflicts, base_version, head_version,
+                       vector_clock, stored, hunks, ord);
+
+-- Bad input: 22023 naming the element.
+SELECT pg_temp.try($$SELECT * FROM concurrent_edit.write_many('{"file_id": 1}')$$);
+SELECT pg_temp.try($$SELECT * FROM concurrent_edit.write_many('[{"file_id": "not-a-uuid", "content": "x", "base_version": 1}]')$$);
+SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.write_many(%L)', jsonb_build_array(jsonb_build_object('file_id', :'f1', 'content', 'x'))));
+SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.write_many(%L)', jsonb_build_array(jsonb_build_object('file_id', :'f1', 'content', 'x', 'base_version', 1.5, 'author', :bob))));
+SELECT count(*) AS empty FROM concurrent_edit.write_many('[]');

@@ -1,0 +1,166 @@
+// Revert (src/sql/38_revert.sql, docs/reference/revert.md): the reverse of one
+// version's change applied on top of the head by a three-way merge, as git revert
+// does: merge3(base = the version, ours = the head, theirs = the version before it).
+// A conflict is recorded like a write's (base = the reverted version, theirs = the
+// version before it).
+#include <string>
+#include <vector>
+
+#include "concurrent_edit/merge.hpp"
+#include "concurrent_edit/vclock.hpp"
+#include "pg/conflicts.hpp"
+#include "pg/guc.hpp"
+#include "pg/hash.hpp"
+#include "pg/results.hpp"
+#include "pg/sessions.hpp"
+#include "pg/vclock.hpp"
+#include "pg/versions.hpp"
+#include "pg/write.hpp"
+
+namespace ce::pg {
+namespace {
+
+// Reverts `version` of the locked file; `h` is its head row.
+WriteOutcome revert_one(ApiCall& call, const FileHead& h, int32 version, const pg_uuid_t& author,
+                        const pg_uuid_t& session_id) {
+    Spi& spi = call.spi();
+    WriteOutcome out;
+    out.file_id = h.id;
+    out.base_version = version;
+    out.head_version = h.head_version;
+    out.strategy = "merge";
+    auto missing = [&](int32 v) {
+        throw SqlError(CE_ERRCODE_VERSION_NOT_FOUND,
+                       "version " + std::to_string(v) + " of file " + uuid_to_string(h.id) + " does not exist",
+                       ce::Detail().add("file_id", uuid_to_string(h.id)).add("version", v).add("head_version",
+                                                                                               h.head_version));
+    };
+    if (version < 1 || version > h.head_version) missing(version);
+    auto changed = fetch_version(spi, h.project_id, h.id, version);
+    if (!changed) missing(version);
+    std::string before;
+    if (version > 1) {
+        auto parent = fetch_version(spi, h.project_id, h.id, version - 1);
+        if (!parent) missing(version - 1);
+        before = std::move(parent->content);
+    }
+    auto head = fetch_version(spi, h.project_id, h.id, h.head_version);
+    if (!head) missing(h.head_version);
+    ce::MergeOptions opts;
+    opts.ours_label = "version " + std::to_string(h.head_version);
+    opts.base_label = "version " + std::to_string(version);
+    opts.theirs_label = "before version " + std::to_string(version);
+    opts.style = conflict_style();
+    opts.algorithm = diff_algorithm();
+    ce::MergeResult m = [&] {
+        ce::memory::Budget budget = merge_budget();
+        return ce::merge3(changed->content, head->content, before, opts);
+    }();
+    if (!m.clean) {
+        std::string details = "{\"revert_of\": " + std::to_string(version) + ", \"conflicts\": " +
+                              std::to_string(m.conflicts) + ", \"regions\": " + hunks_json(m.regions) + "}";
+        out.status = "conflict";
+        out.regions = m.regions;
+        out.conflict_id = record_conflict(spi, call.caller(), h, "content", version, before, "merge", details, author,
+                                          session_id, version > 1 ? std::optional<int32>(version - 1) : std::nullopt);
+        out.has_conflict_id = true;
+        out.version = h.head_version;
+        out.conflicts = m.conflicts;
+        out.content = std::move(m.content);
+        out.content_hash = content_hash(out.content);
+        return out;
+    }
+    out.content_hash = content_hash(m.content);
+    if (out.content_hash == h.head_hash) {
+        out.status = "unchanged";
+        out.version = h.head_version;
+    } else {
+        out.status = version == h.head_version ? "written" : "merged";
+        out.version = append_version(spi, h, m.content, out.content_hash, author, session_id, nullptr, &out.vector_clock);
+    }
+    out.content = std::move(m.content);
+    return out;
+}
+
+}  // namespace
+}  // namespace ce::pg
+
+using namespace ce::pg;
+
+// revert_version(file_id uuid, version integer, author uuid DEFAULT NULL, session_id uuid DEFAULT NULL)
+//   RETURNS write_result
+CE_FUNCTION(ce_revert_version) {
+    pg_uuid_t file = uuid_required(fcinfo, 0, "file_id");
+    int32 version = int4_arg(fcinfo, 1, "version");
+    UuidArg author = uuid_arg(fcinfo, 2);
+    UuidArg session = uuid_arg(fcinfo, 3);
+    ApiCall call;
+    pg_uuid_t sid = session.null ? pg_uuid_t{} : session.value;
+    FileHead h = lock_file(call.spi(), file, sid);
+    call.require(h.project_id, Right::write);
+    pg_uuid_t who = resolve_author(call, author, session, h.project_id);
+    if (h.deleted)
+        throw SqlError(CE_ERRCODE_FILE_DELETED, "file " + uuid_to_string(h.id) + " was deleted",
+                       head_detail(h, std::nullopt, std::nullopt), "A deleted file cannot be reverted.");
+    if (h.locked_by_other) throw_file_locked(h);
+    WriteOutcome o = revert_one(call, h, version, who, sid);
+    call.finish();
+    return write_result_datum(fcinfo, o);
+}
+
+// revert_author(file_id uuid, author uuid, since timestamptz DEFAULT NULL, session_id uuid DEFAULT NULL,
+//               reverted_by uuid DEFAULT NULL) RETURNS SETOF write_result
+// Every version of the file written by `author` (and, when given, in session_id) since
+// `since`, newest first, each reverted as its own version; stops at the first conflict.
+CE_FUNCTION(ce_revert_author) {
+    pg_uuid_t file = uuid_required(fcinfo, 0, "file_id");
+    pg_uuid_t whose = uuid_required(fcinfo, 1, "author");
+    std::optional<int64> since = timestamptz_opt(fcinfo, 2);
+    UuidArg of_session = uuid_arg(fcinfo, 3);
+    UuidArg reverted_by = uuid_arg(fcinfo, 4);
+    ApiCall call;
+    FileHead h = lock_file(call.spi(), file, pg_uuid_t{});
+    call.require(h.project_id, Right::write);
+    pg_uuid_t who = reverted_by.null ? whose : reverted_by.value;
+    if (h.deleted)
+        throw SqlError(CE_ERRCODE_FILE_DELETED, "file " + uuid_to_string(h.id) + " was deleted",
+                       head_detail(h, std::nullopt, std::nullopt), "A deleted file cannot be reverted.");
+    if (h.locked_by_other) throw_file_locked(h);
+    static Statement q(
+        "SELECT v.version FROM concurrent_edit.file_versions v "
+        "WHERE v.project_id = $1 AND v.file_id = $2 AND v.created_by = $3 AND v.version > 1 "
+        "  AND ($4::timestamptz IS NULL OR v.created_at >= $4) AND ($5::uuid IS NULL OR v.session_id = $5) "
+        "ORDER BY v.version DESC",
+        {UUIDOID, UUIDOID, UUIDOID, TIMESTAMPTZOID, UUIDOID});
+    std::vector<int32> versions;
+    {
+        std::string nulls = "     ";
+        if (!since) nulls[3] = 'n';
+        if (of_session.null) nulls[4] = 'n';
+        Rows r = q.run(call.spi(),
+                       {uuid_datum(h.project_id), uuid_datum(h.id), uuid_datum(whose),
+                        TimestampTzGetDatum(since.value_or(0)), uuid_datum(of_session.value)},
+                       nulls, true);
+        for (uint64 i = 0; i < r.size(); ++i) versions.push_back(r.int4(i, 0));
+    }
+    std::vector<WriteOutcome> outcomes;
+    for (int32 v : versions) {
+        FileHead now = lock_file(call.spi(), file, pg_uuid_t{});  // the head moves with each revert
+        outcomes.push_back(revert_one(call, now, v, who, pg_uuid_t{}));
+        if (outcomes.back().status == "conflict") break;
+    }
+    call.finish();
+    SetResult result(fcinfo);
+    for (const WriteOutcome& o : outcomes) {
+        std::vector<char> nulls(11, false);
+        nulls[4] = !o.has_conflict_id;
+        nulls[10] = o.vector_clock.empty();
+        result.add({text_datum(o.status), Int32GetDatum(o.version), text_datum(o.content_hash), text_datum(o.content),
+                    o.has_conflict_id ? uuid_datum(o.conflict_id) : Datum(0), Int32GetDatum(o.conflicts),
+                    uuid_datum(o.file_id), Int32GetDatum(o.base_version), Int32GetDatum(o.head_version),
+                    text_datum(o.strategy),
+                    nulls[10] ? Datum(0) : vclock_datum(ce::VClock::parse(o.vector_clock).encode())},
+                   nulls);
+    }
+    return result.done();
+}
