@@ -119,8 +119,6 @@ void require_may_close(ApiCall& call, const ConflictRow& c) {
                        ce::Detail().add("conflict_id", c.cid));
 }
 
-// Reading a conflict's texts: read on its project.
-void require_may_read(ApiCall& call, const ConflictRow& c) { call.require(c.project, Right::read); }
 
 struct ConflictTexts {
     std::string base, ours, theirs;
@@ -150,6 +148,17 @@ ConflictTexts load_texts(Spi& spi, const ConflictRow& c) {
         throw SqlError(CE_ERRCODE_VERSION_NOT_FOUND, "the versions of conflict " + c.cid + " are missing",
                        ce::Detail().add("conflict_id", c.cid));
     return ConflictTexts{r.text(0, 0), r.text(0, 1), r.text(0, 2)};
+}
+
+// The texts of a conflict for conflict_hunks() and conflict_texts(): read on its
+// project; *c receives its row.
+ConflictTexts readable_texts(const pg_uuid_t& conflict_id, ConflictRow& c) {
+    ApiCall call;
+    c = load_conflict(call.spi(), conflict_id, false);
+    call.require(c.project, Right::read);
+    ConflictTexts t = load_texts(call.spi(), c);
+    call.finish();
+    return t;
 }
 
 std::vector<ce::ConflictRegion> regions_of(const ConflictTexts& t) {
@@ -383,6 +392,9 @@ CE_FUNCTION(ce_resolve_conflict) {
         if (choose.isnull || given != 1 || (choose.view() != "ours" && choose.view() != "theirs"))
             exactly_one("is a rename conflict: it takes choose => 'ours' or 'theirs'");
         FileHead h = lock_file(call.spi(), c.file, pg_uuid_t{});
+        if (h.deleted && choose.view() == "theirs")
+            throw SqlError(CE_ERRCODE_FILE_DELETED, "file " + uuid_to_string(h.id) + " was deleted",
+                           head_detail(h, std::nullopt, std::nullopt), "A deleted file cannot be renamed.");
         if (choose.view() == "theirs") {
             auto v = ce::json::parse(c.details);
             const ce::json::Value* proposed = v.find("proposed_path");
@@ -436,11 +448,8 @@ CE_FUNCTION(ce_discard_conflict) {
 //                                                 theirs_start, theirs_text)
 CE_FUNCTION(ce_conflict_hunks) {
     pg_uuid_t conflict_id = uuid_required(fcinfo, 0, "conflict_id");
-    ApiCall call;
-    ConflictRow c = load_conflict(call.spi(), conflict_id, false);
-    require_may_read(call, c);
-    ConflictTexts t = load_texts(call.spi(), c);
-    call.finish();
+    ConflictRow c;
+    ConflictTexts t = readable_texts(conflict_id, c);
     std::vector<ce::ConflictRegion> regions = regions_of(t);
     SetResult result(fcinfo);
     for (std::size_t i = 0; i < regions.size(); ++i) {
@@ -456,11 +465,8 @@ CE_FUNCTION(ce_conflict_hunks) {
 //                                                 theirs_version, theirs_text)
 CE_FUNCTION(ce_conflict_texts) {
     pg_uuid_t conflict_id = uuid_required(fcinfo, 0, "conflict_id");
-    ApiCall call;
-    ConflictRow c = load_conflict(call.spi(), conflict_id, false);
-    require_may_read(call, c);
-    ConflictTexts t = load_texts(call.spi(), c);
-    call.finish();
+    ConflictRow c;
+    ConflictTexts t = readable_texts(conflict_id, c);
     SetResult result(fcinfo);
     std::vector<char> nulls(6, false);
     nulls[4] = !c.theirs_version.has_value();

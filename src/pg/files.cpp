@@ -218,13 +218,8 @@ CE_FUNCTION(ce_rename_file) {
     std::string normalized = ce::normalize_path(new_path.view());
     ApiCall call;
     pg_uuid_t sid = session.null ? pg_uuid_t{} : session.value;
-    FileHead h = lock_file(call.spi(), file, sid);
-    call.require(h.project_id, Right::write);
-    pg_uuid_t who = resolve_author(call, author, session, h.project_id);
-    if (h.deleted)
-        throw SqlError(CE_ERRCODE_FILE_DELETED, "file " + uuid_to_string(h.id) + " was deleted",
-                       head_detail(h, std::nullopt, std::nullopt), "A deleted file cannot be renamed.");
-    if (h.locked_by_other) throw_file_locked(h);
+    pg_uuid_t who;
+    FileHead h = lock_for_change(call, file, author, session, "renamed", &who);
     std::string old_path = h.path;
     // From a view another rename has changed: the path it saw is gone, or the file
     // was renamed at or after the version it saw.

@@ -59,15 +59,9 @@ WriteOutcome revert_one(ApiCall& call, const FileHead& h, int32 version, const p
     if (!m.clean) {
         std::string details = "{\"revert_of\": " + std::to_string(version) + ", \"conflicts\": " +
                               std::to_string(m.conflicts) + ", \"regions\": " + hunks_json(m.regions) + "}";
-        out.status = "conflict";
-        out.regions = m.regions;
-        out.conflict_id = record_conflict(spi, call.caller(), h, "content", version, before, "merge", details, author,
-                                          session_id, version > 1 ? std::optional<int32>(version - 1) : std::nullopt);
-        out.has_conflict_id = true;
-        out.version = h.head_version;
-        out.conflicts = m.conflicts;
-        out.content = std::move(m.content);
-        out.content_hash = content_hash(out.content);
+        pg_uuid_t id = record_conflict(spi, call.caller(), h, "content", version, before, "merge", details, author,
+                                       session_id, version > 1 ? std::optional<int32>(version - 1) : std::nullopt);
+        conflict_outcome(out, h, std::move(m), id);
         return out;
     }
     out.content_hash = content_hash(m.content);
@@ -95,15 +89,9 @@ CE_FUNCTION(ce_revert_version) {
     UuidArg author = uuid_arg(fcinfo, 2);
     UuidArg session = uuid_arg(fcinfo, 3);
     ApiCall call;
-    pg_uuid_t sid = session.null ? pg_uuid_t{} : session.value;
-    FileHead h = lock_file(call.spi(), file, sid);
-    call.require(h.project_id, Right::write);
-    pg_uuid_t who = resolve_author(call, author, session, h.project_id);
-    if (h.deleted)
-        throw SqlError(CE_ERRCODE_FILE_DELETED, "file " + uuid_to_string(h.id) + " was deleted",
-                       head_detail(h, std::nullopt, std::nullopt), "A deleted file cannot be reverted.");
-    if (h.locked_by_other) throw_file_locked(h);
-    WriteOutcome o = revert_one(call, h, version, who, sid);
+    pg_uuid_t who;
+    FileHead h = lock_for_change(call, file, author, session, "reverted", &who);
+    WriteOutcome o = revert_one(call, h, version, who, session.null ? pg_uuid_t{} : session.value);
     call.finish();
     return write_result_datum(fcinfo, o);
 }
@@ -119,13 +107,9 @@ CE_FUNCTION(ce_revert_author) {
     UuidArg of_session = uuid_arg(fcinfo, 3);
     UuidArg reverted_by = uuid_arg(fcinfo, 4);
     ApiCall call;
-    FileHead h = lock_file(call.spi(), file, pg_uuid_t{});
-    call.require(h.project_id, Right::write);
-    pg_uuid_t who = reverted_by.null ? whose : reverted_by.value;
-    if (h.deleted)
-        throw SqlError(CE_ERRCODE_FILE_DELETED, "file " + uuid_to_string(h.id) + " was deleted",
-                       head_detail(h, std::nullopt, std::nullopt), "A deleted file cannot be reverted.");
-    if (h.locked_by_other) throw_file_locked(h);
+    pg_uuid_t who;
+    FileHead h = lock_for_change(call, file, reverted_by.null ? UuidArg{whose, false} : reverted_by, UuidArg{},
+                                 "reverted", &who);
     static Statement q(
         "SELECT v.version FROM concurrent_edit.file_versions v "
         "WHERE v.project_id = $1 AND v.file_id = $2 AND v.created_by = $3 AND v.version > 1 "

@@ -234,15 +234,9 @@ WriteOutcome write_file(ApiCall& call, const WriteRequest& req) {
                               regions_json(m.regions) + ", \"labels\": {\"ours\": \"" + opts.ours_label +
                               "\", \"base\": \"" + opts.base_label + "\", \"theirs\": \"proposed\"}, \"proposed_hash\": \"" +
                               new_hash + "\"}";
-        out.status = "conflict";
-        out.regions = m.regions;
-        out.conflict_id =
+        pg_uuid_t id =
             record_conflict(spi, call.caller(), h, "content", *base, req.content, sname, details, author, session_id);
-        out.has_conflict_id = true;
-        out.version = h.head_version;
-        out.conflicts = m.conflicts;
-        out.content = std::move(m.content);
-        out.content_hash = content_hash(out.content);
+        conflict_outcome(out, h, std::move(m), id);
         return out;
     }
     out.conflicts = m.favored;  // conflicting regions the strategy resolved (keep-both, timestamp, queue)
@@ -257,6 +251,29 @@ WriteOutcome write_file(ApiCall& call, const WriteRequest& req) {
     out.content = std::move(m.content);
     out.content_hash = merged_hash;
     return out;
+}
+
+void conflict_outcome(WriteOutcome& out, const FileHead& h, ce::MergeResult&& m, const pg_uuid_t& conflict_id) {
+    out.status = "conflict";
+    out.conflict_id = conflict_id;
+    out.has_conflict_id = true;
+    out.version = h.head_version;
+    out.conflicts = m.conflicts;
+    out.regions = std::move(m.regions);
+    out.content = std::move(m.content);
+    out.content_hash = content_hash(out.content);
+}
+
+FileHead lock_for_change(ApiCall& call, const pg_uuid_t& file, const UuidArg& author, const UuidArg& session,
+                         const char* verb, pg_uuid_t* who) {
+    FileHead h = lock_file(call.spi(), file, session.null ? pg_uuid_t{} : session.value);
+    call.require(h.project_id, Right::write);
+    *who = resolve_author(call, author, session, h.project_id);
+    if (h.deleted)
+        throw SqlError(CE_ERRCODE_FILE_DELETED, "file " + uuid_to_string(h.id) + " was deleted",
+                       head_detail(h, std::nullopt, std::nullopt), std::string("A deleted file cannot be ") + verb + ".");
+    if (h.locked_by_other) throw_file_locked(h);
+    return h;
 }
 
 void set_write_result(Record& r, const WriteOutcome& o) {

@@ -9,6 +9,7 @@
 
 #include "concurrent_edit/merge.hpp"
 #include "pg/api.hpp"
+#include "pg/file_head.hpp"
 #include "pg/results.hpp"
 
 namespace ce::pg {
@@ -52,5 +53,16 @@ WriteOutcome write_file(ApiCall& call, const WriteRequest& req);
 Datum write_result_datum(FunctionCallInfo fcinfo, const WriteOutcome& o);
 // Its first 11 columns, in a result with more.
 void set_write_result(Record& r, const WriteOutcome& o);
+
+// The outcome of a merge that met real conflicts, recorded as `conflict_id`: status
+// conflict, the head version, the marked-up text and its hunks.
+void conflict_outcome(WriteOutcome& out, const FileHead& h, ce::MergeResult&& m, const pg_uuid_t& conflict_id);
+
+// The start of every change of a file other than a write: the file locked (as
+// write() locks it), the caller's write right on its project, the author (from the
+// session, if any) in *who; a deleted file is VC002 ("cannot be <verb>"), another
+// session's exclusive lock VC004.
+FileHead lock_for_change(ApiCall& call, const pg_uuid_t& file, const UuidArg& author, const UuidArg& session,
+                         const char* verb, pg_uuid_t* who);
 
 }  // namespace ce::pg

@@ -292,3 +292,44 @@ TEST(MergeDtlCore, SeedScenariosAgreeWithDefaultCore) {
     EXPECT_EQ(ce::unified_diff("a\nb\nc\n", "a\nB\nc\n", 3, "a", "b", ce::DiffAlgorithm::dtl_onp),
               ce::unified_diff("a\nb\nc\n", "a\nB\nc\n"));
 }
+
+// Per-hunk choices settle each conflict region as git's --ours / --theirs /
+// --union would, or with the base's lines or a given text; regions without a
+// choice keep their markers.
+TEST(Merge, HunkChoicesSettleEachRegion) {
+    const std::string base = "a\nb\nc\nd\ne\nf\ng\nh\ni\nj\nk\nl\n";
+    const std::string ours = "a\nB1\nc\nd\ne\nf\ng\nh\ni\nj\nK1\nl\n";
+    const std::string theirs = "a\nB2\nc\nd\ne\nf\ng\nh\ni\nj\nK2\nl\n";
+    ASSERT_EQ(ce::merge_conflict_regions(base, ours, theirs).size(), 2u);
+    using K = ce::HunkChoice::Kind;
+    auto settle = [&](std::vector<ce::HunkChoice> choices) {
+        ce::MergeOptions o;
+        o.hunks = &choices;
+        return ce::merge3(base, ours, theirs, o);
+    };
+    auto all = [&](K k) { return settle({{k, {}}, {k, {}}}); };
+    EXPECT_EQ(all(K::ours).content, ours);
+    EXPECT_EQ(all(K::theirs).content, theirs);
+    EXPECT_EQ(all(K::base).content, base);
+    EXPECT_EQ(all(K::union_).content, "a\nB1\nB2\nc\nd\ne\nf\ng\nh\ni\nj\nK1\nK2\nl\n");
+    // The same as favor ours / theirs / union.
+    for (auto [k, f] : {std::pair{K::ours, ce::MergeFavor::ours}, std::pair{K::theirs, ce::MergeFavor::theirs},
+                        std::pair{K::union_, ce::MergeFavor::union_}}) {
+        ce::MergeOptions o;
+        o.favor = f;
+        EXPECT_EQ(all(k).content, ce::merge3(base, ours, theirs, o).content);
+    }
+    ce::MergeResult mixed = settle({{K::theirs, {}}, {K::text, "K both"}});
+    EXPECT_TRUE(mixed.clean);
+    EXPECT_EQ(mixed.favored, 2);
+    EXPECT_EQ(mixed.content, "a\nB2\nc\nd\ne\nf\ng\nh\ni\nj\nK both\nl\n");
+    // Only the first region chosen: the second keeps its markers and counts.
+    ce::MergeResult partial = settle({{K::ours, {}}});
+    EXPECT_EQ(partial.conflicts, 1);
+    EXPECT_EQ(partial.regions.size(), 1u);
+    EXPECT_EQ(partial.regions[0].ours, "K1\n");
+    EXPECT_NE(partial.content.find("<<<<<<< ours\nK1\n=======\nK2\n>>>>>>> theirs\n"), std::string::npos);
+    EXPECT_EQ(partial.content.rfind("a\nB1\n", 0), 0u);
+    EXPECT_EQ(ce::parse_hunk_choice("base"), K::base);
+    EXPECT_CE_ERROR(ce::parse_hunk_choice("mine"), Errc::invalid_parameter);
+}
