@@ -168,7 +168,6 @@ void commit_subtransaction(const SubxactState& st);
 void rollback_subtransaction(const SubxactState& st);
 }  // namespace detail
 
-// An error caught by subtransaction().
 // Runs `body` in a subtransaction that is always rolled back: whatever it wrote,
 // recorded or queued is undone (preview_write). An error rolls back and propagates.
 template <typename Body>
@@ -212,6 +211,7 @@ bool run_reporting_errors(F& f) {
     return run_reporting_errors([](void* p) { (*static_cast<F*>(p))(); }, &f);
 }
 
+// An error caught by subtransaction().
 struct CaughtError {
     int sqlerrcode = 0;
     std::string message;
