@@ -45,6 +45,12 @@ SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.changes_since(%L, 0)', 
 SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.history(%L)', :'f2'));
 SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.lock_status(%L)', :'f2'));
 SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.project_sessions(%L)', :p2));
+SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.preview_write(%L, %L, 1, %L)', :'f2', 'z', :alice));
+SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.write_many(%L)',
+       jsonb_build_array(jsonb_build_object('file_id', :'f1', 'content', 'one', 'base_version', 2, 'author', :alice),
+                         jsonb_build_object('file_id', :'f2', 'content', 'two', 'base_version', 1, 'author', :alice))));
+SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.revert_version(%L, 1, %L)', :'f2', :alice));
+SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.rename_file(%L, %L, %L)', :'f2', 'y.txt', :alice));
 SELECT d FROM pg_temp.error_detail(format('SELECT * FROM concurrent_edit.read(%L)', :'f2')) d;
 -- Administration needs admin.
 SELECT pg_temp.try(format('SELECT concurrent_edit.force_release_lock(%L, %L)', :'f1', 'x'));
@@ -93,6 +99,8 @@ SELECT conflict_id AS c1 FROM concurrent_edit.list_conflicts(:'f1') \gset
 RESET ROLE;
 SET ROLE regress_app;
 SELECT pg_temp.try(format('SELECT concurrent_edit.resolve_conflict(%L, %L, %L)', :'c1', 'r', :bob));
+SELECT pg_temp.try(format('SELECT concurrent_edit.discard_conflict(%L, %L)', :'c1', 'not mine'));
+SELECT pg_temp.try(format('SELECT concurrent_edit.resolve_conflict(%L, choose => %L)', :'c1', 'theirs'));
 RESET ROLE;
 SET ROLE regress_writer1;
 SELECT concurrent_edit.resolve_conflict(:'c1', E'a\nB and W\nc\n', :alice) AS resolved_version;
@@ -112,6 +120,8 @@ SET ROLE regress_nobody;
 SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.read(%L)', :'f1'));
 SELECT pg_temp.try(format('SELECT concurrent_edit.open_session(%L, %L)', :bob, :p1));
 SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.project_access(%L)', :p1));
+SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.conflict_hunks(%L)', :'c1'));
+SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.conflict_texts(%L)', :'c1'));
 SELECT count(*) AS grants_visible FROM concurrent_edit.project_access();
 SELECT clean FROM concurrent_edit.merge3(E'a\n', E'b\n', E'a\n');
 SELECT pg_temp.try('SELECT count(*) FROM concurrent_edit.files');
