@@ -249,15 +249,10 @@ std::vector<ce::HunkChoice> parse_hunks(const ce::json::Value& v, std::size_t n,
     std::vector<char> seen(n, 0);
     for (const ce::json::Value& e : v.items()) {
         const ce::json::Value* h = e.is_object() ? e.find("hunk") : nullptr;
-        long k = 0;
         if (h == nullptr || !h->is_number()) bad("each element needs a \"hunk\" number", 0);
-        try {
-            k = std::stol(h->text());
-        } catch (...) {
-            k = 0;
-        }
-        if (k < 1 || static_cast<std::size_t>(k) > n || h->text().find_first_not_of("0123456789") != std::string::npos)
-            bad("hunk " + ce::excerpt(h->text()) + " does not exist", 0);
+        std::optional<std::uint64_t> number = non_negative_integer(h->text());
+        if (!number || *number < 1 || *number > n) bad("hunk " + ce::excerpt(h->text()) + " does not exist", 0);
+        const long k = static_cast<long>(*number);
         if (seen[k - 1]) bad("hunk " + std::to_string(k) + " is given twice", k);
         seen[k - 1] = 1;
         const ce::json::Value* choose = e.find("choose");

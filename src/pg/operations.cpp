@@ -25,6 +25,7 @@
 namespace {
 
 using ce::Errc;
+using ce::pg::non_negative_integer;
 
 // ---------------------------------------------------------------------------
 // Step 1: arguments.
@@ -169,19 +170,6 @@ std::string field_string(std::size_t i, const RawOp& raw, const Field& f, const 
 std::optional<std::string> optional_string(std::size_t i, const RawOp& raw, const Field& f, const char* name) {
     if (f.type == kAbsent || f.type == jbvNull) return std::nullopt;
     return field_string(i, raw, f, name);
-}
-
-// A JSON number that is a non-negative integer up to INT64_MAX (numeric_out text:
-// digits, an optional '-', '.' for fractions).
-std::optional<std::uint64_t> non_negative_integer(std::string_view text) {
-    if (text.empty() || text.size() > 19) return std::nullopt;
-    std::uint64_t v = 0;
-    for (char c : text) {
-        if (c < '0' || c > '9') return std::nullopt;
-        v = v * 10 + static_cast<std::uint64_t>(c - '0');
-    }
-    if (v > ce::kVClockMaxCounter) return std::nullopt;
-    return v;
 }
 
 ce::ops::Operation build_op(std::size_t i, const RawOp& raw) {

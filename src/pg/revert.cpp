@@ -7,13 +7,10 @@
 #include <vector>
 
 #include "concurrent_edit/merge.hpp"
-#include "concurrent_edit/vclock.hpp"
 #include "pg/conflicts.hpp"
 #include "pg/guc.hpp"
 #include "pg/hash.hpp"
 #include "pg/results.hpp"
-#include "pg/sessions.hpp"
-#include "pg/vclock.hpp"
 #include "pg/versions.hpp"
 #include "pg/write.hpp"
 
@@ -58,7 +55,7 @@ WriteOutcome revert_one(ApiCall& call, const FileHead& h, int32 version, const p
     }();
     if (!m.clean) {
         std::string details = "{\"revert_of\": " + std::to_string(version) + ", \"conflicts\": " +
-                              std::to_string(m.conflicts) + ", \"regions\": " + hunks_json(m.regions) + "}";
+                              std::to_string(m.conflicts) + ", \"regions\": " + regions_json(m.regions) + "}";
         pg_uuid_t id = record_conflict(spi, call.caller(), h, "content", version, before, "merge", details, author,
                                        session_id, version > 1 ? std::optional<int32>(version - 1) : std::nullopt);
         conflict_outcome(out, h, std::move(m), id);
@@ -135,16 +132,11 @@ CE_FUNCTION(ce_revert_author) {
     }
     call.finish();
     SetResult result(fcinfo);
+    std::vector<Datum> values;
+    std::vector<char> nulls;
     for (const WriteOutcome& o : outcomes) {
-        std::vector<char> nulls(11, false);
-        nulls[4] = !o.has_conflict_id;
-        nulls[10] = o.vector_clock.empty();
-        result.add({text_datum(o.status), Int32GetDatum(o.version), text_datum(o.content_hash), text_datum(o.content),
-                    o.has_conflict_id ? uuid_datum(o.conflict_id) : Datum(0), Int32GetDatum(o.conflicts),
-                    uuid_datum(o.file_id), Int32GetDatum(o.base_version), Int32GetDatum(o.head_version),
-                    text_datum(o.strategy),
-                    nulls[10] ? Datum(0) : vclock_datum(ce::VClock::parse(o.vector_clock).encode())},
-                   nulls);
+        write_result_values(o, values, nulls);
+        result.add(values, nulls);
     }
     return result.done();
 }

@@ -22,4 +22,15 @@ std::string json_string(std::string_view s) {
     return out;
 }
 
+std::optional<std::uint64_t> non_negative_integer(std::string_view text) {
+    if (text.empty() || text.size() > 19) return std::nullopt;
+    std::uint64_t v = 0;
+    for (char c : text) {
+        if (c < '0' || c > '9') return std::nullopt;
+        v = v * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    if (v > static_cast<std::uint64_t>(INT64_MAX)) return std::nullopt;
+    return v;
+}
+
 }  // namespace ce::pg

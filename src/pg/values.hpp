@@ -2,8 +2,11 @@
 // events (escaped by the core's JSON writer).
 #pragma once
 
+#include <cstdint>
 #include <cstring>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "concurrent_edit/json.hpp"
 #include "pg/pg_headers.hpp"
@@ -24,5 +27,9 @@ std::string json_uuid(const pg_uuid_t& u);
 // JSON string literals (with quotes), escaped as jsonb does.
 using ce::json::append_json_string;
 std::string json_string(std::string_view s);
+
+// A JSON number that is a non-negative integer up to INT64_MAX, from its text
+// (numeric_out's: digits, '-' and '.' make it something else); nullopt otherwise.
+std::optional<std::uint64_t> non_negative_integer(std::string_view text);
 
 }  // namespace ce::pg

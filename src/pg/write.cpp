@@ -48,8 +48,7 @@ Strategy parse_strategy(std::string_view s) {
                        "timestamp, queue.");
 }
 
-namespace {
-
+// The line ranges of conflict regions, as conflict_history.details stores them.
 std::string regions_json(const std::vector<ce::ConflictRegion>& regions) {
     std::string s = "[";
     for (std::size_t i = 0; i < regions.size(); ++i) {
@@ -63,7 +62,6 @@ std::string regions_json(const std::vector<ce::ConflictRegion>& regions) {
     return s + "]";
 }
 
-}  // namespace
 
 namespace {
 // The actor a version is counted for: the session, else the author.
@@ -276,18 +274,33 @@ FileHead lock_for_change(ApiCall& call, const pg_uuid_t& file, const UuidArg& au
     return h;
 }
 
+void write_result_values(const WriteOutcome& o, std::vector<Datum>& values, std::vector<char>& nulls) {
+    values.assign(11, Datum(0));
+    nulls.assign(11, false);
+    values[0] = text_datum(o.status);
+    values[1] = Int32GetDatum(o.version);
+    values[2] = text_datum(o.content_hash);
+    values[3] = text_datum(o.content);
+    if (o.has_conflict_id) values[4] = uuid_datum(o.conflict_id);
+    else nulls[4] = true;
+    values[5] = Int32GetDatum(o.conflicts);
+    values[6] = uuid_datum(o.file_id);
+    if (o.base_version > 0) values[7] = Int32GetDatum(o.base_version);
+    else nulls[7] = true;
+    values[8] = Int32GetDatum(o.head_version);
+    values[9] = text_datum(o.strategy);
+    if (!o.vector_clock.empty()) values[10] = vclock_datum(ce::VClock::parse(o.vector_clock).encode());
+    else nulls[10] = true;
+}
+
 void set_write_result(Record& r, const WriteOutcome& o) {
-    r.set(0, text_datum(o.status));
-    r.set(1, Int32GetDatum(o.version));
-    r.set(2, text_datum(o.content_hash));
-    r.set(3, text_datum(o.content));
-    if (o.has_conflict_id) r.set(4, uuid_datum(o.conflict_id));
-    r.set(5, Int32GetDatum(o.conflicts));
-    r.set(6, uuid_datum(o.file_id));
-    if (o.base_version > 0) r.set(7, Int32GetDatum(o.base_version));
-    r.set(8, Int32GetDatum(o.head_version));
-    r.set(9, text_datum(o.strategy));
-    if (!o.vector_clock.empty()) r.set(10, vclock_datum(ce::VClock::parse(o.vector_clock).encode()));
+    std::vector<Datum> values;
+    std::vector<char> nulls;
+    write_result_values(o, values, nulls);
+    for (int i = 0; i < static_cast<int>(values.size()); ++i) {
+        if (nulls[i]) r.set_null(i);
+        else r.set(i, values[i]);
+    }
 }
 
 Datum write_result_datum(FunctionCallInfo fcinfo, const WriteOutcome& o) {
@@ -415,15 +428,9 @@ std::vector<ManyItem> many_items(const ce::json::Value& v, Strategy strategy) {
         if (content == nullptr || !content->is_string()) bad(i, "needs \"content\" (a string)");
         it.content = content->text();
         if (const ce::json::Value* b = e.find("base_version"); b != nullptr && !b->is_null()) {
-            long long n = 0;
-            try {
-                n = std::stoll(b->text());
-            } catch (...) {
-                n = 0;
-            }
-            if (!b->is_number() || n < 1 || n > PG_INT32_MAX || b->text().find_first_not_of("0123456789") != std::string::npos)
-                bad(i, "has an invalid \"base_version\"");
-            req.base_version = static_cast<int32>(n);
+            std::optional<std::uint64_t> n = b->is_number() ? non_negative_integer(b->text()) : std::nullopt;
+            if (!n || *n < 1 || *n > PG_INT32_MAX) bad(i, "has an invalid \"base_version\"");
+            req.base_version = static_cast<int32>(*n);
         }
         if (const ce::json::Value* h = e.find("expected_hash"); h != nullptr && !h->is_null()) {
             if (!h->is_string()) bad(i, "has an invalid \"expected_hash\"");

@@ -53,6 +53,10 @@ WriteOutcome write_file(ApiCall& call, const WriteRequest& req);
 Datum write_result_datum(FunctionCallInfo fcinfo, const WriteOutcome& o);
 // Its first 11 columns, in a result with more.
 void set_write_result(Record& r, const WriteOutcome& o);
+// The same 11 columns as values and nulls (a row of a set of write_result).
+void write_result_values(const WriteOutcome& o, std::vector<Datum>& values, std::vector<char>& nulls);
+// The line ranges of conflict regions, as conflict_history.details stores them.
+std::string regions_json(const std::vector<ce::ConflictRegion>& regions);
 
 // The outcome of a merge that met real conflicts, recorded as `conflict_id`: status
 // conflict, the head version, the marked-up text and its hunks.
