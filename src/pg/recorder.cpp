@@ -120,8 +120,25 @@ pg_uuid_t random_uuid() {
     return u;
 }
 
-// Starts the recorder of the current database unless one holds its lock.
+// The recorder this backend registered last, and when. A recorder holds the lock
+// for at least kLingerMs once it has it, and looks at the spool again before it
+// exits; so while this one is younger than that and has not stopped, it is starting
+// (not yet holding the lock) or recording, and a second one would only take a worker
+// slot. (Before this check, a loop of conflicts registered a worker per conflict for
+// as long as the first recorder took to connect.)
+BackgroundWorkerHandle* last_recorder = nullptr;
+TimestampTz last_recorder_at = 0;
+
+// Starts the recorder of the current database unless one is starting or holds its lock.
 void ensure_recorder() {
+    bool starting = pg_call([] {
+        if (last_recorder == nullptr ||
+            TimestampDifferenceExceeds(last_recorder_at, GetCurrentTimestamp(), static_cast<int>(kLingerMs)))
+            return false;
+        pid_t pid;
+        return GetBackgroundWorkerPid(last_recorder, &pid) != BGWH_STOPPED;
+    });
+    if (starting) return;
     LOCKTAG tag = recorder_tag(MyDatabaseId);
     bool free_now = pg_call([&tag] {
         if (LockAcquire(&tag, ExclusiveLock, false, true) == LOCKACQUIRE_NOT_AVAIL) return false;
@@ -143,7 +160,13 @@ void ensure_recorder() {
         w.bgw_main_arg = ObjectIdGetDatum(MyDatabaseId);
         memcpy(w.bgw_extra, &owner, sizeof(owner));
         w.bgw_notify_pid = 0;
-        if (!RegisterDynamicBackgroundWorker(&w, nullptr))
+        MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+        if (last_recorder != nullptr) pfree(last_recorder);
+        last_recorder = nullptr;
+        bool registered = RegisterDynamicBackgroundWorker(&w, &last_recorder);
+        MemoryContextSwitchTo(old);
+        if (registered) last_recorder_at = GetCurrentTimestamp();
+        else
             ereport(WARNING, (errmsg("could not start the concurrent_edit conflict recorder; the row conflict "
                                      "stays in the spool and is recorded later"),
                               errhint("Raise max_worker_processes.")));
