@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "concurrent_edit/memory.hpp"
+
 namespace ce {
 
 // One change of an edit script: old lines [old_start, old_start + old_count) are
@@ -32,6 +34,15 @@ enum class DiffAlgorithm {
 std::vector<DiffChange> diff_ids(const std::uint32_t* a, std::size_t na, const std::uint32_t* b,
                                  std::size_t nb, std::size_t id_count,
                                  DiffAlgorithm algorithm = DiffAlgorithm::myers);
+
+// The lines of two texts (views into them) and the edit script between them.
+struct LineDiff {
+    std::vector<std::string_view> old_lines, new_lines;
+    std::vector<DiffChange> changes;
+    memory::Charge lines;  // the line views and their ids
+};
+LineDiff diff_lines(std::string_view old_text, std::string_view new_text,
+                    DiffAlgorithm algorithm = DiffAlgorithm::myers);
 
 struct DiffStat {
     long lines_added = 0;

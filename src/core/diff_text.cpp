@@ -14,14 +14,10 @@ namespace ce {
 
 namespace {
 
-struct TextPair {
-    std::vector<std::string_view> old_lines, new_lines;
-    std::vector<DiffChange> changes;
-    memory::Charge lines;  // the line views and their ids
-};
+}  // namespace
 
-TextPair diff_texts(std::string_view old_text, std::string_view new_text, DiffAlgorithm algorithm) {
-    TextPair t;
+LineDiff diff_lines(std::string_view old_text, std::string_view new_text, DiffAlgorithm algorithm) {
+    LineDiff t;
     t.old_lines = split_lines(old_text);
     t.new_lines = split_lines(new_text);
     t.lines.resize((t.old_lines.size() + t.new_lines.size()) * (sizeof(std::string_view) + sizeof(std::uint32_t)));
@@ -31,6 +27,8 @@ TextPair diff_texts(std::string_view old_text, std::string_view new_text, DiffAl
     t.changes = diff_ids(a.data(), a.size(), b.data(), b.size(), interner.size(), algorithm);
     return t;
 }
+
+namespace {
 
 void check_label(std::string_view label, const char* what) {
     if (label.find_first_of("\r\n") != std::string_view::npos)
@@ -56,7 +54,7 @@ void append_line(std::string& out, char tag, std::string_view line) {
 }  // namespace
 
 DiffStat diff_stat(std::string_view old_text, std::string_view new_text, DiffAlgorithm algorithm) {
-    TextPair t = diff_texts(old_text, new_text, algorithm);
+    LineDiff t = diff_lines(old_text, new_text, algorithm);
     DiffStat s;
     for (const DiffChange& c : t.changes) {
         s.lines_removed += c.old_count;
@@ -72,7 +70,7 @@ std::string unified_diff(std::string_view old_text, std::string_view new_text, i
                     Detail().add("argument", "context").add("value", context));
     check_label(old_label, "old_label");
     check_label(new_label, "new_label");
-    TextPair t = diff_texts(old_text, new_text, algorithm);
+    LineDiff t = diff_lines(old_text, new_text, algorithm);
     std::string out;
     if (t.changes.empty()) return out;
     memory::Charge output;  // follows the output's growth (a hunk at a time)

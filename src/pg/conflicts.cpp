@@ -133,21 +133,29 @@ ConflictTexts load_texts(Spi& spi, const ConflictRow& c) {
                        c.kind == "row" ? "A row conflict is resolved by updating the row."
                                        : "A rename conflict is resolved with choose => 'ours' or 'theirs'.");
     static Statement q(
-        "SELECT b.content, o.content, coalesce(c.theirs_content, t.content) "
-        "FROM concurrent_edit.conflict_history c "
-        "JOIN concurrent_edit.file_versions b ON b.project_id = c.project_id AND b.file_id = c.file_id "
-        "  AND b.version = c.base_version "
-        "JOIN concurrent_edit.file_versions o ON o.project_id = c.project_id AND o.file_id = c.file_id "
-        "  AND o.version = c.ours_version "
-        "LEFT JOIN concurrent_edit.file_versions t ON t.project_id = c.project_id AND t.file_id = c.file_id "
-        "  AND t.version = c.theirs_version "
-        "WHERE c.project_id = $1 AND c.id = $2",
+        "SELECT c.base_version, c.ours_version, c.theirs_version, c.theirs_content "
+        "FROM concurrent_edit.conflict_history c WHERE c.project_id = $1 AND c.id = $2",
         {UUIDOID, UUIDOID});
-    Rows r = q.run(spi, {uuid_datum(c.project), uuid_datum(c.id)}, {}, true);
-    if (r.empty() || r.isnull(0, 2))
-        throw SqlError(CE_ERRCODE_VERSION_NOT_FOUND, "the versions of conflict " + c.cid + " are missing",
-                       ce::Detail().add("conflict_id", c.cid));
-    return ConflictTexts{r.text(0, 0), r.text(0, 1), r.text(0, 2)};
+    int32 base_v, ours_v, theirs_v;
+    std::optional<std::string> theirs;
+    {
+        Rows r = q.run(spi, {uuid_datum(c.project), uuid_datum(c.id)}, {}, true);
+        if (r.empty()) throw SqlError(CE_ERRCODE_VERSION_NOT_FOUND, "the versions of conflict " + c.cid + " are missing",
+                                      ce::Detail().add("conflict_id", c.cid));
+        base_v = r.int4(0, 0);
+        ours_v = r.int4(0, 1);
+        theirs_v = r.isnull(0, 2) ? 0 : r.int4(0, 2);
+        theirs = r.text_opt(0, 3);
+    }
+    auto text_of = [&](int32 v) {
+        auto t = v > 0 ? fetch_version(spi, c.project, c.file, v) : std::nullopt;
+        if (!t) throw SqlError(CE_ERRCODE_VERSION_NOT_FOUND, "the versions of conflict " + c.cid + " are missing",
+                               ce::Detail().add("conflict_id", c.cid).add("version", static_cast<long long>(v)));
+        return std::move(t->content);
+    };
+    ConflictTexts t{text_of(base_v), text_of(ours_v), std::string()};
+    t.theirs = theirs ? std::move(*theirs) : text_of(theirs_v);
+    return t;
 }
 
 // The texts of a conflict for conflict_hunks() and conflict_texts(): read on its
@@ -325,7 +333,8 @@ int32 write_resolution(ApiCall& call, const ConflictRow& c, std::string_view res
                        head_detail(h, c.ours_version, std::nullopt),
                        "Read the head version, resolve again on top of it, and retry.");
     std::string mh = content_hash(m.content);
-    if (mh != h.head_hash) version = append_version(call.spi(), h, m.content, mh, resolved_by, pg_uuid_t{});
+    if (mh != h.head_hash)
+        version = append_version(call.spi(), h, m.content, mh, resolved_by, pg_uuid_t{}, nullptr, nullptr, &head->content);
     return version;
 }
 

@@ -23,9 +23,13 @@ CE_FUNCTION(ce_save_draft) {
     FileHead f = find_file(call.spi(), file);
     require_same_project(s, file, f.project_id);
     static Statement exists(
-        "SELECT 1 FROM concurrent_edit.file_versions v WHERE v.project_id = $1 AND v.file_id = $2 AND v.version = $3",
+        "SELECT 1 FROM concurrent_edit.file_versions v WHERE v.project_id = $1 AND v.file_id = $2 AND v.version = $3 "
+        "FOR KEY SHARE",
         {UUIDOID, UUIDOID, INT4OID});
-    if (exists.run(call.spi(), {uuid_datum(f.project_id), uuid_datum(file), Int32GetDatum(base)}, {}, true).empty())
+    // The base is locked (FOR KEY SHARE) until the draft is stored: history
+    // retention skips it meanwhile, and a base retention is removing is waited
+    // for and then reported missing (VC006), not a foreign-key error.
+    if (exists.run(call.spi(), {uuid_datum(f.project_id), uuid_datum(file), Int32GetDatum(base)}).empty())
         throw SqlError(CE_ERRCODE_VERSION_NOT_FOUND,
                        "version " + std::to_string(base) + " of file " + uuid_to_string(file) + " does not exist",
                        "{\"file_id\": " + json_uuid(file) + ", \"version\": " + std::to_string(base) +

@@ -1,5 +1,5 @@
 // Files (src/sql/20_files.sql, docs/reference/files.md): create_file, read,
-// history, diff_versions, delete_file, rename_file, prune_history.
+// history, diff_versions, delete_file, rename_file (prune_history: history.cpp).
 #include <optional>
 #include <string>
 #include <vector>
@@ -57,25 +57,24 @@ CE_FUNCTION(ce_create_file) {
                            "Choose another id, or omit file_id to have one generated.");
     }
     claim_path(call.spi(), project, path.str(), normalized, pg_uuid_t{});
-    static Statement ins(
-        "INSERT INTO concurrent_edit.files (project_id, id, path, head_version, head_hash, created_by, updated_by) "
-        "VALUES ($1, coalesce($5, gen_random_uuid()), $2, 1, $3, $4, $4) RETURNING id",
-        {UUIDOID, TEXTOID, TEXTOID, UUIDOID, UUIDOID});
-    static Statement ins_v(
-        "WITH v AS (INSERT INTO concurrent_edit.file_versions (project_id, file_id, version, content, "
-        "    content_hash, created_by, session_id, vector_clock) "
-        "    VALUES ($1, $2, 1, $3, $4, $5, $6, $7::concurrent_edit.vclock) RETURNING 1) "
-        "UPDATE concurrent_edit.files SET head_clock = $7::concurrent_edit.vclock WHERE project_id = $1 AND id = $2",
-        {UUIDOID, UUIDOID, TEXTOID, TEXTOID, UUIDOID, UUIDOID, TEXTOID});
-    pg_uuid_t id = ins.run(call.spi(), {uuid_datum(project), text_datum(path.view()), text_datum(hash), uuid_datum(who),
-                                        uuid_datum(wanted_id.value)},
-                           wanted_id.null ? "    n" : "")
-                       .uuid(0, 0);
+    // Version 1 is a snapshot (its text in full); the file row keeps the head's text.
     ce::VClock clock;
     clock.increment(uuid_to_string(session.null ? who : session.value));
-    ins_v.run(call.spi(), {uuid_datum(project), uuid_datum(id), text_datum(content.view()), text_datum(hash),
-                           uuid_datum(who), uuid_datum(session.value), text_datum(clock.to_text())},
-              session.null ? "     n " : "");
+    static Statement ins(
+        "WITH f AS (INSERT INTO concurrent_edit.files (project_id, id, path, head_version, head_hash, head_clock, "
+        "    head_content, created_by, updated_by) "
+        "    VALUES ($1, coalesce($5, gen_random_uuid()), $2, 1, $3, $7::concurrent_edit.vclock, $8, $4, $4) "
+        "    RETURNING project_id, id) "
+        "INSERT INTO concurrent_edit.file_versions (project_id, file_id, version, content, content_hash, created_by, "
+        "    session_id, vector_clock, bytes) "
+        "SELECT f.project_id, f.id, 1, $8, $3, $4, $6, $7::concurrent_edit.vclock, $9 FROM f RETURNING file_id",
+        {UUIDOID, TEXTOID, TEXTOID, UUIDOID, UUIDOID, UUIDOID, TEXTOID, TEXTOID, INT4OID});
+    pg_uuid_t id = ins.run(call.spi(),
+                           {uuid_datum(project), text_datum(path.view()), text_datum(hash), uuid_datum(who),
+                            uuid_datum(wanted_id.value), uuid_datum(session.value), text_datum(clock.to_text()),
+                            text_datum(content.view()), Int32GetDatum(static_cast<int32>(content.view().size()))},
+                           std::string("    ") + (wanted_id.null ? "n" : " ") + (session.null ? "n" : " ") + "   ")
+                       .uuid(0, 0);
     queue_change(call.spi(), file_event("created", project, id, session.null ? pg_uuid_t{} : session.value, who,
                                         normalized, 1, hash));
     call.finish();
@@ -92,7 +91,8 @@ CE_FUNCTION(ce_read) {
     // The version is a parameter of the index scan (a generic plan cannot use a
     // coalesce() over the file row as an index condition).
     static Statement q(
-        "SELECT v.content, v.version, v.content_hash, v.created_by, v.created_at, f.path, f.deleted_at, v.vector_clock "
+        "SELECT CASE WHEN v.version = f.head_version THEN f.head_content ELSE v.content END, "
+        "       v.version, v.content_hash, v.created_by, v.created_at, f.path, f.deleted_at, v.vector_clock "
         "FROM concurrent_edit.file_versions v JOIN concurrent_edit.files f ON f.project_id = v.project_id "
         "  AND f.id = v.file_id "
         "WHERE v.project_id = $1 AND v.file_id = $2 AND v.version = $3",
@@ -102,7 +102,17 @@ CE_FUNCTION(ce_read) {
         Rows r = q.run(call.spi(), {uuid_datum(f.project_id), uuid_datum(file), Int32GetDatum(version.value_or(f.head_version))},
                        {}, true);
         if (r.empty()) throw_version_not_found(f, version.value_or(f.head_version));
-        result.add_rows(r);
+        if (!r.isnull(0, 0)) {
+            result.add_rows(r);  // the head, or a version stored in full
+        } else {
+            // A delta: rebuilt along its chain (a later statement: `r` is dead then).
+            int32 v = r.int4(0, 1);
+            auto text = fetch_version(call.spi(), f.project_id, file, v);
+            if (!text) throw_version_not_found(f, v);
+            Rows again = q.run(call.spi(), {uuid_datum(f.project_id), uuid_datum(file), Int32GetDatum(v)}, {}, true);
+            if (again.empty()) throw_version_not_found(f, v);
+            result.add_rows(again, 0, text_datum(text->content));
+        }
     }
     call.finish();
     return result.done();
@@ -116,7 +126,7 @@ CE_FUNCTION(ce_history) {
     call.require(f.project_id, Right::read);
     static Statement q(
         "SELECT v.version, v.content_hash, v.created_by, v.created_at, v.session_id, "
-        "       pg_catalog.octet_length(v.content), v.version = $3, v.vector_clock "
+        "       v.bytes, v.version = $3, v.vector_clock "
         "FROM concurrent_edit.file_versions v WHERE v.project_id = $1 AND v.file_id = $2 ORDER BY v.version",
         {UUIDOID, UUIDOID, INT4OID});
     SetResult result(fcinfo);
@@ -251,31 +261,4 @@ CE_FUNCTION(ce_rename_file) {
     if (status == "conflict") r.set(4, uuid_datum(conflict));
     else r.set_null(4);
     return r.datum();
-}
-
-// prune_history(file_id uuid, keep_versions integer DEFAULT 100) RETURNS integer (administrators)
-CE_FUNCTION(ce_prune_history) {
-    pg_uuid_t file = uuid_required(fcinfo, 0, "file_id");
-    std::optional<int32> keep = int4_opt(fcinfo, 1);
-    if (!keep || *keep < 1)
-        throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "keep_versions must be at least 1",
-                       "{\"argument\": \"keep_versions\"}");
-    ApiCall call;
-    FileHead f = find_file(call.spi(), file);
-    call.require(f.project_id, Right::admin);
-    static Statement del(
-        "DELETE FROM concurrent_edit.file_versions v "
-        "WHERE v.project_id = $1 AND v.file_id = $2 AND v.version <= $3 "
-        "  AND NOT EXISTS (SELECT 1 FROM concurrent_edit.pending_changes p "
-        "                  WHERE p.project_id = v.project_id AND p.file_id = v.file_id AND p.base_version = v.version) "
-        "  AND NOT EXISTS (SELECT 1 FROM concurrent_edit.conflict_history c "
-        "                  WHERE c.project_id = v.project_id AND c.file_id = v.file_id "
-        "                    AND v.version IN (c.base_version, c.ours_version)) "
-        "RETURNING 1",
-        {UUIDOID, UUIDOID, INT4OID});
-    uint64 n = del.run(call.spi(), {uuid_datum(f.project_id), uuid_datum(file),
-                                    Int32GetDatum(f.head_version - *keep)})
-                   .size();
-    call.finish();
-    return Int32GetDatum(static_cast<int32>(n));
 }

@@ -16,6 +16,8 @@ int guc_session_idle_s = 5 * 60;
 int guc_session_close_s = 60 * 60;
 char* guc_worker_database = nullptr;
 int guc_worker_interval_ms = 1000;
+int guc_retention_interval_s = 60;
+int guc_retention_batch = 100;
 int guc_occ_history_versions = 20;
 int guc_max_clock_ahead = 100000;
 int guc_conflict_spool_limit = 10000;
@@ -88,6 +90,14 @@ void define_gucs() {
         "concurrent_edit.worker_interval", "How often the background worker expires locks and sessions.",
         "It also wakes at every commit that produced change events, to sequence and send them.",
         &guc_worker_interval_ms, 1000, 10, 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable(
+        "concurrent_edit.retention_interval", "How often the background worker applies history retention.",
+        "Each round applies set_retention() to at most concurrent_edit.retention_batch files.",
+        &guc_retention_interval_s, 60, 1, 7 * 24 * 3600, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable(
+        "concurrent_edit.retention_batch", "Files the background worker prunes per retention round.",
+        "One transaction per file; a file being written is skipped until the next round.", &guc_retention_batch,
+        100, 1, 100000, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
     DefineCustomIntVariable(
         "concurrent_edit.occ_history_versions",
         "Row images kept per row by OCC triggers in merge mode (the bases a stale UPDATE can merge from).",

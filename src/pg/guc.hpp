@@ -38,6 +38,9 @@ extern int guc_session_close_s;
 // Background worker: database it serves, and its cleanup interval (ms).
 extern char* guc_worker_database;
 extern int guc_worker_interval_ms;
+// History retention by the worker: its interval (s) and files per round.
+extern int guc_retention_interval_s;
+extern int guc_retention_batch;
 
 // How far a writer's own counter in a client_clock may be ahead of the file.
 extern int guc_max_clock_ahead;

@@ -48,7 +48,7 @@ void SetResult::add(const std::vector<Datum>& values, const std::vector<char>& n
     });
 }
 
-void SetResult::add_rows(const Rows& rows) {
+void SetResult::add_rows(const Rows& rows, int replace, Datum replacement) {
     TupleDesc src = rows.tupdesc();
     uint64 n = rows.size();
     if (n == 0) return;
@@ -63,9 +63,13 @@ void SetResult::add_rows(const Rows& rows) {
         bool* nl = reinterpret_cast<bool*>(nulls.data());
         // tuplestore_putvalues copies the values into the result's own memory; values
         // stored out of line are fetched first, so the result holds no TOAST pointer.
-        pg_call([fcinfo, t, src, v, nl] {
+        pg_call([fcinfo, t, src, v, nl, replace, replacement] {
             auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
             heap_deform_tuple(t, src, v, nl);
+            if (replace >= 0 && replace < src->natts) {
+                v[replace] = replacement;
+                nl[replace] = false;
+            }
             for (int c = 0; c < src->natts; ++c)
                 if (!nl[c] && TupleDescAttr(src, c)->attlen == -1 && VARATT_IS_EXTERNAL(DatumGetPointer(v[c])))
                     v[c] = PointerGetDatum(detoast_external_attr(reinterpret_cast<struct varlena*>(DatumGetPointer(v[c]))));

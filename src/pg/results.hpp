@@ -34,8 +34,9 @@ public:
     explicit SetResult(FunctionCallInfo fcinfo);  // materialized SRF (InitMaterializedSRF)
     int columns() const { return natts_; }
     void add(const std::vector<Datum>& values, const std::vector<char>& nulls);
-    // Appends every row of `rows`, whose columns must be those of the result.
-    void add_rows(const Rows& rows);
+    // Appends every row of `rows`, whose columns must be those of the result;
+    // column `replace` (when >= 0) takes the value `replacement` instead.
+    void add_rows(const Rows& rows, int replace = -1, Datum replacement = Datum(0));
     Datum done() { return Datum(0); }
 
 private:

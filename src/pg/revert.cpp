@@ -67,7 +67,8 @@ WriteOutcome revert_one(ApiCall& call, const FileHead& h, int32 version, const p
         out.version = h.head_version;
     } else {
         out.status = version == h.head_version ? "written" : "merged";
-        out.version = append_version(spi, h, m.content, out.content_hash, author, session_id, nullptr, &out.vector_clock);
+        out.version = append_version(spi, h, m.content, out.content_hash, author, session_id, nullptr, &out.vector_clock,
+                                     &head->content);
     }
     out.content = std::move(m.content);
     return out;

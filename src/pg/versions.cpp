@@ -1,19 +1,73 @@
 #include "pg/versions.hpp"
 
+#include "concurrent_edit/delta.hpp"
+#include "concurrent_edit/error.hpp"
 #include "concurrent_edit/vclock.hpp"
 #include "pg/feed.hpp"
 
 namespace ce::pg {
 
-std::optional<VersionText> fetch_version(Spi& spi, const pg_uuid_t& project_id, const pg_uuid_t& file_id,
-                                         int32 version) {
+namespace {
+
+// The rows needed to rebuild a version, the version itself first: its text when it
+// is the head (files.head_content) or a snapshot, else its delta and then the rows
+// of its base, down to a snapshot. Columns: content, delta, content_hash, depth.
+// The recursion stops at a row with content, and after kMaxDepth + 1 rows (a
+// broken chain must not loop).
+Rows chain_rows(Spi& spi, const pg_uuid_t& project_id, const pg_uuid_t& file_id, int32 version) {
     static Statement q(
-        "SELECT v.content, v.content_hash FROM concurrent_edit.file_versions v "
-        "WHERE v.project_id = $1 AND v.file_id = $2 AND v.version = $3",
-        {UUIDOID, UUIDOID, INT4OID});
-    Rows r = q.run(spi, {uuid_datum(project_id), uuid_datum(file_id), Int32GetDatum(version)});
+        "WITH RECURSIVE chain AS ("
+        "  SELECT CASE WHEN f.head_version = v.version THEN f.head_content ELSE v.content END AS content, "
+        "         v.delta, v.delta_base, v.content_hash, v.depth, 1 AS n "
+        "  FROM concurrent_edit.file_versions v "
+        "  JOIN concurrent_edit.files f ON f.project_id = v.project_id AND f.id = v.file_id "
+        "  WHERE v.project_id = $1 AND v.file_id = $2 AND v.version = $3 "
+        "UNION ALL "
+        "  SELECT b.content, b.delta, b.delta_base, NULL, NULL, c.n + 1 "
+        "  FROM chain c JOIN concurrent_edit.file_versions b "
+        "    ON b.project_id = $1 AND b.file_id = $2 AND b.version = c.delta_base "
+        "  WHERE c.content IS NULL AND c.n <= $4) "
+        "SELECT content, delta, content_hash, depth FROM chain ORDER BY n",
+        {UUIDOID, UUIDOID, INT4OID, INT4OID});
+    return q.run(spi, {uuid_datum(project_id), uuid_datum(file_id), Int32GetDatum(version),
+                       Int32GetDatum(ce::delta::kMaxDepth)},
+                 {}, true);
+}
+
+[[noreturn]] void broken_chain(const pg_uuid_t& file_id, int32 version, const std::string& why) {
+    throw SqlError(ERRCODE_DATA_CORRUPTED,
+                   "version " + std::to_string(version) + " of file " + uuid_to_string(file_id) + " cannot be rebuilt",
+                   ce::Detail().add("file_id", uuid_to_string(file_id)).add("version", static_cast<long long>(version))
+                       .add("reason", why),
+                   "Its stored delta chain is damaged: restore the file's history from a backup.");
+}
+
+// Applies the chain (snapshot last) and returns the text of its first row.
+std::string rebuild(const Rows& r, const pg_uuid_t& file_id, int32 version) {
+    uint64 n = r.size();
+    if (r.isnull(n - 1, 0)) broken_chain(file_id, version, "no snapshot at the end of the chain");
+    std::string text = r.text(n - 1, 0), next;
+    try {
+        for (uint64 i = n - 1; i-- > 0;) {
+            if (r.isnull(i, 1)) broken_chain(file_id, version, "a version of the chain has neither text nor delta");
+            ce::delta::apply_into(text, r.text(i, 1), next);
+            text.swap(next);
+        }
+    } catch (const ce::Error& e) {
+        broken_chain(file_id, version, e.what());
+    }
+    return text;
+}
+
+}  // namespace
+
+std::optional<VersionText> fetch_version(Spi& spi, const pg_uuid_t& project_id, const pg_uuid_t& file_id,
+                                         int32 version, int32* depth) {
+    Rows r = chain_rows(spi, project_id, file_id, version);
     if (r.empty()) return std::nullopt;
-    return VersionText{r.text(0, 0), r.text(0, 1)};
+    if (depth != nullptr) *depth = static_cast<int32>(r.size() - 1);
+    std::string hash = r.text(0, 2);
+    return VersionText{rebuild(r, file_id, version), std::move(hash)};
 }
 
 std::optional<int32> version_with_hash(Spi& spi, const FileHead& h, const std::string& hash) {
@@ -37,27 +91,66 @@ std::optional<int32> version_dominated_by(Spi& spi, const FileHead& h, const std
     return r.int4(0, 0);
 }
 
+namespace {
+
+// How a new version is stored: in full, or as a delta from an older version.
+struct StoredForm {
+    std::string delta;  // empty: in full
+    int32 base = 0;
+    int32 depth = 0;
+};
+
+StoredForm storage_form(Spi& spi, const FileHead& h, int32 version, std::string_view content,
+                        const std::string* head_text) {
+    int32 preferred = static_cast<int32>(ce::delta::preferred_base(version));
+    for (int32 b : {preferred, h.head_version}) {
+        if (b < 1) continue;
+        Rows r = chain_rows(spi, h.project_id, h.id, b);
+        if (r.empty()) continue;  // pruned: try the head, else store in full
+        int32 depth = r.int4(0, 3) + 1;
+        if (depth > ce::delta::kMaxDepth) continue;
+        std::string base = (b == h.head_version && head_text != nullptr) ? *head_text : rebuild(r, h.id, b);
+        std::string d = ce::delta::encode(base, content);
+        if (ce::delta::worth_a_delta(d.size(), content.size())) return StoredForm{std::move(d), b, depth};
+        if (b == h.head_version) break;
+    }
+    return StoredForm{};
+}
+
+}  // namespace
+
 int32 append_version(Spi& spi, const FileHead& h, std::string_view content, const std::string& hash,
                      const pg_uuid_t& author, const pg_uuid_t& session_id, const std::string* client_clock,
-                     std::string* clock_out) {
+                     std::string* clock_out, const std::string* head_text) {
     static Statement q(
         "WITH v AS (INSERT INTO concurrent_edit.file_versions "
-        "    (project_id, file_id, version, content, content_hash, created_by, session_id, vector_clock) "
-        "    VALUES ($1, $2, $3, $4, $5, $6, $7, $8::concurrent_edit.vclock) RETURNING version) "
+        "    (project_id, file_id, version, content, content_hash, created_by, session_id, vector_clock, "
+        "     delta, delta_base, depth, bytes) "
+        "    VALUES ($1, $2, $3, $4, $5, $6, $7, $8::concurrent_edit.vclock, $9, $10, $11, $12) RETURNING version) "
         "UPDATE concurrent_edit.files SET head_version = $3, head_hash = $5, head_clock = $8::concurrent_edit.vclock, "
-        "    updated_by = $6, updated_at = now() "
+        "    head_content = $13, updated_by = $6, updated_at = now() "
         "WHERE project_id = $1 AND id = $2",
-        {UUIDOID, UUIDOID, INT4OID, TEXTOID, TEXTOID, UUIDOID, UUIDOID, TEXTOID});
+        {UUIDOID, UUIDOID, INT4OID, TEXTOID, TEXTOID, UUIDOID, UUIDOID, TEXTOID, BYTEAOID, INT4OID, INT4OID, INT4OID,
+         TEXTOID});
     int32 version = h.head_version + 1;
+    StoredForm form = storage_form(spi, h, version, content, head_text);
+    bool full = form.delta.empty();
     // The writing actor is server-side (the session, else the author), not the
     // client's device, so clocks stay small.
     ce::VClock clock = ce::VClock::parse(h.head_clock.empty() ? "{}" : h.head_clock);
     if (client_clock != nullptr) clock.merge(ce::VClock::parse(*client_clock));
     clock.increment(uuid_to_string(uuid_is_null(session_id) ? author : session_id));
     std::string clock_text = clock.to_text();
-    q.run(spi, {uuid_datum(h.project_id), uuid_datum(h.id), Int32GetDatum(version), text_datum(content),
-                text_datum(hash), uuid_datum(author), uuid_datum(session_id), text_datum(clock_text)},
-          uuid_is_null(session_id) ? "      n " : "");
+    Datum text = text_datum(content);
+    std::string nulls = "             ";
+    if (full) nulls[8] = nulls[9] = 'n';
+    else nulls[3] = 'n';
+    if (uuid_is_null(session_id)) nulls[6] = 'n';
+    q.run(spi, {uuid_datum(h.project_id), uuid_datum(h.id), Int32GetDatum(version), full ? text : Datum(0),
+                text_datum(hash), uuid_datum(author), uuid_datum(session_id), text_datum(clock_text),
+                full ? Datum(0) : text_datum(form.delta), Int32GetDatum(form.base), Int32GetDatum(form.depth),
+                Int32GetDatum(static_cast<int32>(content.size())), text},
+          nulls);
     queue_change(spi, file_event("version", h.project_id, h.id, session_id, author, h.normalized_path, version, hash));
     if (clock_out != nullptr) *clock_out = std::move(clock_text);
     return version;

@@ -15,20 +15,26 @@ struct VersionText {
     std::string hash;
 };
 
-// The content of one version, or nullopt when it does not exist (any more).
+// The content of one version, or nullopt when it does not exist (any more): the
+// head's from files.head_content, a snapshot's as stored, any other rebuilt by
+// applying its chain of deltas (docs/reference/history.md). *depth, when given,
+// receives the number of deltas applied. A damaged chain is XX001.
 std::optional<VersionText> fetch_version(Spi& spi, const pg_uuid_t& project_id, const pg_uuid_t& file_id,
-                                         int32 version);
+                                         int32 version, int32* depth = nullptr);
 // The newest version whose content has this hash (the base named by an ETag).
 std::optional<int32> version_with_hash(Spi& spi, const FileHead& h, const std::string& hash);
 // The newest version whose clock the given clock dominates (the base of an offline edit).
 std::optional<int32> version_dominated_by(Spi& spi, const FileHead& h, const std::string& clock);
 
 // Appends version head+1 with this content, moves the head and queues the
-// "version" event. Its vector clock is the head's clock merged with
+// "version" event. The version is stored as a delta from an older one (the
+// skip-delta layout of delta.hpp) when that is worth it, else in full; the head's
+// text is also kept whole in the file row. `head_text`, when the caller already
+// has the head's text, saves reading it again. Its vector clock is the head's clock merged with
 // `client_clock` (if any), incremented for the writing actor (the session, else
 // the author). Returns the new version; *clock_out receives its clock text.
 int32 append_version(Spi& spi, const FileHead& h, std::string_view content, const std::string& hash,
                      const pg_uuid_t& author, const pg_uuid_t& session_id, const std::string* client_clock = nullptr,
-                     std::string* clock_out = nullptr);
+                     std::string* clock_out = nullptr, const std::string* head_text = nullptr);
 
 }  // namespace ce::pg

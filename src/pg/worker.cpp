@@ -14,6 +14,7 @@
 #include "pg/access.hpp"
 #include "pg/feed.hpp"
 #include "pg/guc.hpp"
+#include "pg/history.hpp"
 #include "pg/locks.hpp"
 #include "pg/owner.hpp"
 #include "pg/recorder.hpp"
@@ -47,25 +48,19 @@ namespace {
 
 enum class Task { sequence, cleanup };
 
-// One transaction doing `task`. Returns false when the extension is not
-// installed in the worker's database.
-bool run_task(Task task) {
+// One transaction running `body` in the owner's context. Returns false when the
+// extension is not installed in the worker's database.
+template <typename F>
+bool in_transaction(const char* activity, F&& body) {
     SetCurrentStatementStartTimestamp();
     StartTransactionCommand();
-    pgstat_report_activity(STATE_RUNNING, task == Task::sequence ? "concurrent_edit: sequencing change events"
-                                                                 : "concurrent_edit: expiring locks and sessions");
+    pgstat_report_activity(STATE_RUNNING, activity);
     bool present = OidIsValid(get_extension_oid("concurrent_edit", true));
     if (present) {
-        guard([task]() -> Datum {
+        guard([&body]() -> Datum {
             OwnerContext owner;
             Spi spi;
-            if (task == Task::sequence) {
-                sequence_pending(spi, true, nullptr);
-            } else {
-                cleanup_expired_locks(spi);
-                cleanup_inactive_sessions(spi);
-                drop_grants_of_dropped_roles(spi);
-            }
+            body(spi);
             spi.finish();
             owner.leave();
             return 0;
@@ -74,6 +69,39 @@ bool run_task(Task task) {
     CommitTransactionCommand();
     pgstat_report_activity(STATE_IDLE, nullptr);
     return present;
+}
+
+bool run_task(Task task) {
+    if (task == Task::sequence)
+        return in_transaction("concurrent_edit: sequencing change events",
+                              [](Spi& spi) { sequence_pending(spi, true, nullptr); });
+    return in_transaction("concurrent_edit: expiring locks and sessions", [](Spi& spi) {
+        cleanup_expired_locks(spi);
+        cleanup_inactive_sessions(spi);
+        drop_grants_of_dropped_roles(spi);
+    });
+}
+
+// History retention: at most concurrent_edit.retention_batch files per round, in
+// id order across rounds, one transaction each (an error skips that file).
+void retention_round() {
+    static pg_uuid_t last{};
+    static bool from_start = true;
+    std::vector<pg_uuid_t> ids;
+    auto list = [&] {
+        in_transaction("concurrent_edit: choosing files for history retention", [&](Spi& spi) {
+            ids = retention_candidates(spi, from_start ? nullptr : &last, guc_retention_batch);
+        });
+    };
+    run_reporting_errors(list);
+    from_start = ids.size() < static_cast<std::size_t>(guc_retention_batch);
+    for (const pg_uuid_t& id : ids) {
+        last = id;
+        auto one = [&id] {
+            in_transaction("concurrent_edit: applying history retention", [&id](Spi& spi) { (void)retain_file(spi, id); });
+        };
+        run_reporting_errors(one);
+    }
 }
 
 // Runs a task; an error is reported and the transaction aborted, and the worker
@@ -98,7 +126,7 @@ void ce_worker_main(Datum) {
     pgstat_report_appname("concurrent_edit worker");
     ereport(LOG, (errmsg("concurrent_edit worker started in database \"%s\"", guc_worker_database)));
 
-    TimestampTz next_cleanup = 0;
+    TimestampTz next_cleanup = 0, next_retention = 0;
     for (;;) {
         CHECK_FOR_INTERRUPTS();
         if (ConfigReloadPending) {
@@ -112,6 +140,10 @@ void ce_worker_main(Datum) {
             // Row conflicts of this database's OCC tables (no transaction is open here).
             if (present) (void)drain_conflict_spool();
             next_cleanup = now + int64(guc_worker_interval_ms) * 1000;
+        }
+        if (present && now >= next_retention) {
+            retention_round();
+            next_retention = now + int64(guc_retention_interval_s) * 1000 * 1000;
         }
         if (present) present = run_task_safely(Task::sequence);
         // Serve API transactions only while the extension exists here.

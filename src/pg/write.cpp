@@ -244,7 +244,8 @@ WriteOutcome write_file(ApiCall& call, const WriteRequest& req) {
         out.version = h.head_version;
     } else {
         out.status = "merged";
-        out.version = append_version(spi, h, m.content, merged_hash, author, session_id, client_clock, &out.vector_clock);
+        out.version = append_version(spi, h, m.content, merged_hash, author, session_id, client_clock, &out.vector_clock,
+                                     &head_text->content);
     }
     out.content = std::move(m.content);
     out.content_hash = merged_hash;

@@ -22,6 +22,7 @@ CREATE TABLE concurrent_edit.files (
     head_version    integer     NOT NULL DEFAULT 1,
     head_hash       text        NOT NULL,
     head_clock      concurrent_edit.vclock,
+    head_content    text        NOT NULL,
     deleted_at      timestamptz,
     deleted_by      uuid,
     created_by      uuid        NOT NULL,
@@ -42,6 +43,7 @@ COMMENT ON COLUMN concurrent_edit.files.path IS 'Path as the client spelled it.'
 COMMENT ON COLUMN concurrent_edit.files.normalized_path IS 'normalize_path(path); unique per project among live files.';
 COMMENT ON COLUMN concurrent_edit.files.head_version IS 'Latest version number (file_versions.version).';
 COMMENT ON COLUMN concurrent_edit.files.head_hash IS 'content_hash of the head version: the ETag for expected_hash.';
+COMMENT ON COLUMN concurrent_edit.files.head_content IS 'Full text of the head version (older versions are stored as deltas in file_versions; docs/reference/history.md).';
 COMMENT ON COLUMN concurrent_edit.files.head_clock IS 'Vector clock of the head version (a copy of its file_versions.vector_clock).';
 COMMENT ON COLUMN concurrent_edit.files.deleted_at IS 'When the file was deleted; NULL while live.';
 COMMENT ON COLUMN concurrent_edit.files.deleted_by IS 'Who deleted the file.';
@@ -50,6 +52,15 @@ COMMENT ON COLUMN concurrent_edit.files.created_at IS 'When the file was created
 COMMENT ON COLUMN concurrent_edit.files.updated_by IS 'Author of the latest change (last_modified_by in errors).';
 COMMENT ON COLUMN concurrent_edit.files.updated_at IS 'Time of the latest change (last_modified_at in errors).';
 COMMENT ON COLUMN concurrent_edit.files.renamed_at_version IS 'Head version when the file was last renamed (NULL: never): a rename based on this version or an older one comes from a view the rename changed.';
+-- Every write replaces the head text: lz4, where the server was built with it,
+-- compresses and decompresses it several times faster than the default pglz.
+DO $$
+BEGIN
+    ALTER TABLE concurrent_edit.files ALTER COLUMN head_content SET COMPRESSION lz4;
+EXCEPTION WHEN feature_not_supported THEN
+    NULL;  -- without lz4 the column keeps the default compression
+END
+$$;
 CREATE UNIQUE INDEX files_live_path_key
     ON concurrent_edit.files (project_id, normalized_path) WHERE deleted_at IS NULL;
 COMMENT ON INDEX concurrent_edit.files_live_path_key IS 'At most one live file per normalized path in a project.';
@@ -61,7 +72,11 @@ CREATE TABLE concurrent_edit.file_versions (
     project_id   uuid        NOT NULL,
     file_id      uuid        NOT NULL,
     version      integer     NOT NULL,
-    content      text        NOT NULL,
+    content      text,
+    delta        bytea,
+    delta_base   integer,
+    depth        integer     NOT NULL DEFAULT 0,
+    bytes        integer     NOT NULL,
     content_hash text        NOT NULL,
     created_by   uuid        NOT NULL,
     created_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
@@ -71,14 +86,22 @@ CREATE TABLE concurrent_edit.file_versions (
     CONSTRAINT file_versions_file_fkey FOREIGN KEY (project_id, file_id)
         REFERENCES concurrent_edit.files (project_id, id) ON DELETE CASCADE,
     CONSTRAINT file_versions_version_check CHECK (version >= 1),
+    -- A version is stored in full (content) or as a delta from an older version.
+    CONSTRAINT file_versions_storage_check CHECK ((content IS NULL) = (delta IS NOT NULL)
+        AND (delta IS NULL) = (delta_base IS NULL) AND (delta_base < version)
+        AND (depth = 0) = (content IS NOT NULL) AND depth >= 0 AND bytes >= 0),
     CONSTRAINT file_versions_content_hash_check CHECK (content_hash ~ '^[0-9a-f]{64}$')
 );
 COMMENT ON TABLE concurrent_edit.file_versions IS
-    'Immutable history: the full content of every version of every file. The base of every three-way merge comes from here.';
+    'Immutable history of every file: each version in full or as a delta from an older version (docs/reference/history.md). The base of every three-way merge comes from here; the head''s text is also kept whole in files.head_content.';
 COMMENT ON COLUMN concurrent_edit.file_versions.project_id IS 'Project of the file; distribution key.';
 COMMENT ON COLUMN concurrent_edit.file_versions.file_id IS 'The file.';
 COMMENT ON COLUMN concurrent_edit.file_versions.version IS 'Version number, 1 for the first, unique per file.';
-COMMENT ON COLUMN concurrent_edit.file_versions.content IS 'Full text of this version.';
+COMMENT ON COLUMN concurrent_edit.file_versions.content IS 'Full text of this version when it is stored in full (a snapshot: depth 0), else NULL.';
+COMMENT ON COLUMN concurrent_edit.file_versions.delta IS 'When not stored in full: the binary delta (copy and insert instructions) that turns version delta_base into this one.';
+COMMENT ON COLUMN concurrent_edit.file_versions.delta_base IS 'The older version the delta applies to (NULL for a snapshot).';
+COMMENT ON COLUMN concurrent_edit.file_versions.depth IS 'Deltas applied to rebuild this version from its nearest snapshot (0 for a snapshot); bounded, so reading any version costs a bounded number of delta applications.';
+COMMENT ON COLUMN concurrent_edit.file_versions.bytes IS 'Length of this version''s text in bytes.';
 COMMENT ON COLUMN concurrent_edit.file_versions.content_hash IS 'content_hash(content): lowercase hex SHA-256.';
 COMMENT ON COLUMN concurrent_edit.file_versions.created_by IS 'Author of this version.';
 COMMENT ON COLUMN concurrent_edit.file_versions.created_at IS 'When this version was written.';
@@ -154,10 +177,3 @@ CREATE FUNCTION concurrent_edit.rename_file(file_id uuid, new_path text, author 
     SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION concurrent_edit.rename_file(uuid, text, uuid, uuid, text, integer, text) IS
     'Moves a file to another path in its project (status renamed, or unchanged for the same path). With expected_path (the path the caller saw) or base_version (the version it saw), a rename from a view that another rename has changed since is a conflict: strategy fail-fast raises VC001, merge (the default) records a conflict of kind rename and returns status conflict with its id (resolve it with choose ours or theirs), last-write-wins renames anyway. A live file at the target''s normalized path is VC003 (DETAIL names it); a deleted file cannot be renamed (VC002).';
-CREATE FUNCTION concurrent_edit.prune_history(file_id uuid, keep_versions integer DEFAULT 100)
-    RETURNS integer
-    AS 'MODULE_PATHNAME', 'ce_prune_history'
-    LANGUAGE C VOLATILE
-    SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION concurrent_edit.prune_history(uuid, integer) IS
-    'History cleanup: deletes versions older than the newest keep_versions, except every version a draft or a recorded conflict needs as its base (those are protected by foreign keys as well). Returns how many were deleted.';

@@ -13,31 +13,10 @@ work=$BUILD/bench/writes
 mkdir -p "$work"
 source "$(dirname "$0")/pgbench.bash"
 
+psql -qX -v ON_ERROR_STOP=1 -o /dev/null -f "$(dirname "$0")/peer_write.sql"
 psql -qX -v ON_ERROR_STOP=1 <<'SQL'
 SET client_min_messages = warning;
 \o /dev/null
-DROP TABLE IF EXISTS peer_files, peer_versions;
-CREATE TABLE peer_files (id uuid PRIMARY KEY, project_id uuid NOT NULL, head_version int NOT NULL,
-                         head_hash text NOT NULL, updated_by uuid, updated_at timestamptz);
-CREATE TABLE peer_versions (file_id uuid, version int, content text NOT NULL, content_hash text NOT NULL,
-                            created_by uuid, created_at timestamptz DEFAULT now(), PRIMARY KEY (file_id, version));
--- The peer: optimistic concurrency written by hand in PL/pgSQL.
-CREATE OR REPLACE FUNCTION peer_write(f uuid, body text, base int, author uuid) RETURNS int LANGUAGE plpgsql AS $$
-DECLARE
-  h text := encode(sha256(convert_to(body, 'UTF8')), 'hex');
-  v int;
-  p uuid;
-BEGIN
-  UPDATE peer_files SET head_version = head_version + 1, head_hash = h, updated_by = author, updated_at = now()
-   WHERE id = f AND head_version = base RETURNING head_version, project_id INTO v, p;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'stale' USING ERRCODE = '40001';
-  END IF;
-  INSERT INTO peer_versions (file_id, version, content, content_hash, created_by) VALUES (f, v, body, h, author);
-  PERFORM pg_notify('peer_' || replace(p::text, '-', ''),
-                    json_build_object('event', 'version', 'file_id', f, 'version', v, 'content_hash', h)::text);
-  RETURN v;
-END $$;
 -- 8 files for each implementation, one per client, ~2 kB of text each.
 DELETE FROM concurrent_edit.files WHERE project_id = 'bbbbbbbb-0000-0000-0000-000000000001';
 SELECT concurrent_edit.create_file('bbbbbbbb-0000-0000-0000-000000000001', 'w' || i || '.txt',
@@ -93,13 +72,16 @@ SELECT concurrent_edit.create_file('bbbbbbbb-0000-0000-0000-000000000002', 'shor
 SELECT concurrent_edit.create_file('bbbbbbbb-0000-0000-0000-000000000002', 'long.txt', 'v1', 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa',
        file_id => '00000000-0000-0000-0000-00000000aaff');
 -- History built in bulk (the same rows write() would have left).
-INSERT INTO concurrent_edit.file_versions (project_id, file_id, version, content, content_hash, created_by)
+-- (Each version stored in full: a snapshot is a valid stored form.)
+INSERT INTO concurrent_edit.file_versions (project_id, file_id, version, content, content_hash, created_by, bytes)
 SELECT 'bbbbbbbb-0000-0000-0000-000000000002', f, v, repeat(E'some line of text in the file\n', 64) || v,
-       concurrent_edit.content_hash(repeat(E'some line of text in the file\n', 64) || v), 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa'
+       concurrent_edit.content_hash(repeat(E'some line of text in the file\n', 64) || v), 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa',
+       octet_length(repeat(E'some line of text in the file\n', 64) || v)
 FROM (VALUES ('00000000-0000-0000-0000-00000000aa10'::uuid, 10), ('00000000-0000-0000-0000-00000000aaff'::uuid, 100000)) x(f, n),
      generate_series(2, n) v;
 UPDATE concurrent_edit.files f SET head_version = x.n,
-       head_hash = concurrent_edit.content_hash(repeat(E'some line of text in the file\n', 64) || x.n)
+       head_hash = concurrent_edit.content_hash(repeat(E'some line of text in the file\n', 64) || x.n),
+       head_content = repeat(E'some line of text in the file\n', 64) || x.n
 FROM (VALUES ('00000000-0000-0000-0000-00000000aa10'::uuid, 10), ('00000000-0000-0000-0000-00000000aaff'::uuid, 100000)) x(f, n)
 WHERE f.id = x.f;
 VACUUM ANALYZE concurrent_edit.file_versions;
