@@ -280,18 +280,18 @@ RESET jit; RESET jit_above_cost; RESET jit_inline_above_cost; RESET jit_optimize
 -- file_versions.vector_clock is a vclock column.
 SELECT format_type(atttypid, atttypmod) FROM pg_attribute
 WHERE attrelid = 'concurrent_edit.file_versions'::regclass AND attname = 'vector_clock';
-INSERT INTO concurrent_edit.files (project_id, id, path, head_hash, created_by, updated_by)
+INSERT INTO concurrent_edit.files (project_id, id, path, head_hash, head_content, created_by, updated_by)
 VALUES ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000f1', 'a.txt',
-        concurrent_edit.content_hash('v1'), '00000000-0000-0000-0000-0000000000b1', '00000000-0000-0000-0000-0000000000b1');
-INSERT INTO concurrent_edit.file_versions (project_id, file_id, version, content, content_hash, created_by, vector_clock)
+        concurrent_edit.content_hash('v1'), 'v1', '00000000-0000-0000-0000-0000000000b1', '00000000-0000-0000-0000-0000000000b1');
+INSERT INTO concurrent_edit.file_versions (project_id, file_id, version, content, content_hash, created_by, vector_clock, bytes)
 SELECT '00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000f1', v, 'v' || v,
-       concurrent_edit.content_hash('v' || v), '00000000-0000-0000-0000-0000000000b1', vc
+       concurrent_edit.content_hash('v' || v), '00000000-0000-0000-0000-0000000000b1', vc, 2
 FROM (VALUES (1, '{"server": 1}'::vclock), (2, '{"server": 2}'), (3, '{"server": 2, "laptop": 1}'),
              (4, '{"server": 3}')) v(v, vc);
 -- A jsonb value is stored through the assignment cast.
-INSERT INTO concurrent_edit.file_versions (project_id, file_id, version, content, content_hash, created_by, vector_clock)
+INSERT INTO concurrent_edit.file_versions (project_id, file_id, version, content, content_hash, created_by, vector_clock, bytes)
 VALUES ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000f1', 5, 'v5',
-        concurrent_edit.content_hash('v5'), '00000000-0000-0000-0000-0000000000b1', '{"server": 4, "laptop": 1}'::jsonb);
+        concurrent_edit.content_hash('v5'), '00000000-0000-0000-0000-0000000000b1', '{"server": 4, "laptop": 1}'::jsonb, 2);
 -- Versions concurrent with version 3, and those version 5 dominates.
 SELECT v.version FROM concurrent_edit.file_versions v, concurrent_edit.file_versions three
 WHERE v.file_id = '00000000-0000-0000-0000-0000000000f1' AND three.file_id = v.file_id

@@ -16,20 +16,20 @@ $node->safe_psql('src', 'CREATE EXTENSION concurrent_edit');
 # Rows in every table, with the awkward values a dump must keep: multi-line and
 # non-ASCII text, JSON, NULLs, backslashes in paths.
 $node->safe_psql('src', q{
-  INSERT INTO concurrent_edit.files (project_id, id, path, head_version, head_hash, created_by, updated_by)
+  INSERT INTO concurrent_edit.files (project_id, id, path, head_version, head_hash, head_content, created_by, updated_by)
   VALUES ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000f1', 'src\main.ts', 2,
-          concurrent_edit.content_hash(E'line 1\nline 2 \u00e9\n'), gen_random_uuid(), gen_random_uuid()),
+          concurrent_edit.content_hash(E'line 1\nline 2 \u00e9\n'), E'line 1\nline 2 \u00e9\n', gen_random_uuid(), gen_random_uuid()),
          ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000f2', 'docs/old.md', 1,
-          concurrent_edit.content_hash('gone'), gen_random_uuid(), gen_random_uuid());
+          concurrent_edit.content_hash('gone'), 'gone', gen_random_uuid(), gen_random_uuid());
   UPDATE concurrent_edit.files SET deleted_at = now(), deleted_by = gen_random_uuid()
    WHERE id = '00000000-0000-0000-0000-0000000000f2';
-  INSERT INTO concurrent_edit.file_versions (project_id, file_id, version, content, content_hash, created_by)
+  INSERT INTO concurrent_edit.file_versions (project_id, file_id, version, content, content_hash, created_by, bytes)
   VALUES ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000f1', 1, E'line 1\n',
-          concurrent_edit.content_hash(E'line 1\n'), gen_random_uuid()),
+          concurrent_edit.content_hash(E'line 1\n'), gen_random_uuid(), 7),
          ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000f1', 2, E'line 1\nline 2 \u00e9\n',
-          concurrent_edit.content_hash(E'line 1\nline 2 \u00e9\n'), gen_random_uuid()),
+          concurrent_edit.content_hash(E'line 1\nline 2 \u00e9\n'), gen_random_uuid(), 16),
          ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000f2', 1, 'gone',
-          concurrent_edit.content_hash('gone'), gen_random_uuid());
+          concurrent_edit.content_hash('gone'), gen_random_uuid(), 4);
   INSERT INTO concurrent_edit.edit_sessions (project_id, id, user_id, sandbox_id, metadata)
   VALUES ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000c1', gen_random_uuid(), 'box-1',
           '{"editor": "vim", "tabs": [1, 2]}');
@@ -70,6 +70,18 @@ $node->safe_psql('src', q{
   SELECT concurrent_edit.open_file('00000000-0000-0000-0000-0000000000c1', '00000000-0000-0000-0000-0000000000f1');
   SELECT concurrent_edit.write('00000000-0000-0000-0000-0000000000f1', E'line 1\nline 2 \u00e9\nline 3\n', 2,
                                session_id => '00000000-0000-0000-0000-0000000000c1');
+  -- History stored as deltas, and a retention setting.
+  SELECT concurrent_edit.create_file('00000000-0000-0000-0000-0000000000a1', 'big.txt',
+                                     string_agg('line ' || i, E'\n'), gen_random_uuid(),
+                                     file_id => '00000000-0000-0000-0000-0000000000f3')
+  FROM generate_series(1, 500) i;
+  SELECT concurrent_edit.write('00000000-0000-0000-0000-0000000000f3',
+                               replace(content, E'line 250\n', E'line 250 changed\n'), 1, gen_random_uuid())
+  FROM concurrent_edit.read('00000000-0000-0000-0000-0000000000f3');
+  SELECT concurrent_edit.write('00000000-0000-0000-0000-0000000000f3',
+                               replace(content, E'line 7\n', E'line 7 changed\n'), 2, gen_random_uuid())
+  FROM concurrent_edit.read('00000000-0000-0000-0000-0000000000f3');
+  SELECT concurrent_edit.set_retention('00000000-0000-0000-0000-0000000000a1', keep_days => 30);
 });
 $node->safe_psql('src', q{
   BEGIN ISOLATION LEVEL REPEATABLE READ;
@@ -105,6 +117,16 @@ for my $format (qw(custom plain)) {
             'psql restore of the plain dump');
     }
     my $after = table_fingerprints($node, $db, @tables);
+    # Versions stored as deltas read back after the restore.
+    is($node->safe_psql($db, q{
+         SELECT string_agg(v.version || ':' || v.depth || ':' || md5(r.content), ' ' ORDER BY v.version)
+         FROM concurrent_edit.file_versions v, concurrent_edit.read(v.file_id, v.version) r
+         WHERE v.file_id = '00000000-0000-0000-0000-0000000000f3'}),
+       $node->safe_psql('src', q{
+         SELECT string_agg(v.version || ':' || v.depth || ':' || md5(r.content), ' ' ORDER BY v.version)
+         FROM concurrent_edit.file_versions v, concurrent_edit.read(v.file_id, v.version) r
+         WHERE v.file_id = '00000000-0000-0000-0000-0000000000f3'}),
+       "$format: versions stored as deltas read back");
     is($after->{$_}, $before->{$_}, "$format: every row of $_ restored") for @tables;
     is($node->safe_psql($db, q{SELECT tbl || ' ' || mode || ' ' || notify FROM concurrent_edit.occ_tables()}),
        'orders merge true', "$format: OCC configuration restored");
@@ -114,8 +136,8 @@ for my $format (qw(custom plain)) {
        '3 {"note": "y", "items": ["a", "b"]}', "$format: stale update merged after restore");
     # The restored database still enforces the model (constraints came from CREATE EXTENSION).
     my ($rc, $out, $err) = $node->psql($db, q{
-      INSERT INTO concurrent_edit.files (project_id, path, head_hash, created_by, updated_by)
-      VALUES ('00000000-0000-0000-0000-0000000000a1', 'src/main.ts', concurrent_edit.content_hash('x'),
+      INSERT INTO concurrent_edit.files (project_id, path, head_hash, head_content, created_by, updated_by)
+      VALUES ('00000000-0000-0000-0000-0000000000a1', 'src/main.ts', concurrent_edit.content_hash('x'), 'x',
               gen_random_uuid(), gen_random_uuid())});
     like($err, qr/files_live_path_key/, "$format: live path uniqueness enforced after restore");
 }

@@ -1,0 +1,95 @@
+-- History: versions stored as deltas (read back exactly, merged from, diffed),
+-- damaged chains reported, and retention (set_retention, prune_history) that
+-- never removes the head, a draft's base, a conflict's version or a version
+-- that was the head within keep_days.
+\set VERBOSITY terse
+SET client_min_messages = warning;
+\i sql/include/helpers.sql
+\set p '''41570000-0000-0000-0000-000000000001'''
+\set q '''41570000-0000-0000-0000-000000000002'''
+\set alice '''aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa'''
+\set bob '''bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb'''
+
+-- Version i of a 200-line text: lines 1 .. i-1 edited, one more per version.
+CREATE FUNCTION pg_temp.text_at(i int) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT string_agg(CASE WHEN j < i THEN 'edited line ' || j ELSE 'line ' || j END || E'\n', '' ORDER BY j)
+    FROM generate_series(1, 200) j $$;
+SELECT concurrent_edit.create_file(:p, 'big.txt', pg_temp.text_at(1), :alice) AS f \gset
+DO $$
+BEGIN
+    FOR i IN 2..40 LOOP
+        PERFORM concurrent_edit.write(f.id, pg_temp.text_at(i), i - 1, 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa')
+        FROM concurrent_edit.files f WHERE f.project_id = '41570000-0000-0000-0000-000000000001';
+    END LOOP;
+END $$;
+-- One snapshot (version 1); every other version a delta from the version the
+-- skip layout names (16 back at multiples of 16), small, with its chain depth.
+SELECT version, delta_base, depth, content IS NOT NULL AS snapshot, octet_length(delta) < 100 AS small, bytes
+FROM concurrent_edit.file_versions WHERE file_id = :'f' AND version IN (1, 2, 16, 17, 18, 33, 40) ORDER BY version;
+SELECT count(*) FILTER (WHERE content IS NOT NULL) AS snapshots, max(depth) AS longest_chain,
+       sum(octet_length(delta)) < 40 * 100 AS deltas_small
+FROM concurrent_edit.file_versions WHERE file_id = :'f';
+-- The head's text is kept whole in the file row.
+SELECT head_content = pg_temp.text_at(40) AS head_kept FROM concurrent_edit.files WHERE id = :'f';
+-- Every version reads back exactly; history() gives the sizes.
+SELECT count(*) AS exact FROM generate_series(1, 40) i
+WHERE (SELECT content FROM concurrent_edit.read(:'f', i)) = pg_temp.text_at(i);
+SELECT bool_and(bytes = octet_length(pg_temp.text_at(version))) AS sizes FROM concurrent_edit.history(:'f');
+SELECT concurrent_edit.diff_versions(:'f', 3, 5);
+-- A write from an old base (rebuilt from its deltas) merges.
+SELECT status, version FROM concurrent_edit.write(:'f', replace(pg_temp.text_at(3), E'line 150\n', E'line 150 by bob\n'), 3, :bob);
+SELECT content = replace(pg_temp.text_at(40), E'line 150\n', E'line 150 by bob\n') AS merged FROM concurrent_edit.read(:'f');
+
+-- A damaged delta is reported (XX001, JSON DETAIL), not applied.
+SELECT concurrent_edit.create_file(:q, 'damaged.txt', pg_temp.text_at(1), :alice) AS g \gset
+SELECT status FROM concurrent_edit.write(:'g', pg_temp.text_at(2), 1, :alice);
+SELECT status FROM concurrent_edit.write(:'g', pg_temp.text_at(3), 2, :alice);
+UPDATE concurrent_edit.file_versions SET delta = '\x4401ffff'::bytea WHERE file_id = :'g' AND version = 2;
+SELECT pg_temp.try(format('SELECT content FROM concurrent_edit.read(%L, 2)', :'g'));
+SELECT (SELECT content FROM concurrent_edit.read(:'g')) = pg_temp.text_at(3) AS head_still_readable;
+
+-- Retention.
+SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.set_retention(%L, keep_versions => 0)', :p));
+SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.set_retention(%L, keep_days => -1)', :p));
+SELECT pg_temp.try(format('SELECT concurrent_edit.prune_history(%L, project_id => %L)', :'f', :p));
+SELECT pg_temp.try('SELECT concurrent_edit.prune_history()');
+-- Without a retention setting nothing is removed.
+SELECT concurrent_edit.prune_history(project_id => :p) AS removed;
+-- A draft based on version 4 and a conflict based on version 5 pin those versions.
+SELECT concurrent_edit.open_session(:bob, :p) AS s \gset
+SELECT concurrent_edit.save_draft(:'s', :'f', 4, replace(pg_temp.text_at(4), E'line 190\n', E'line 190 drafted\n')) IS NOT NULL AS drafted;
+SELECT status, base_version FROM concurrent_edit.write(:'f', replace(pg_temp.text_at(5), E'line 10\n', E'line 10 by bob\n'), 5, :bob);
+SELECT * FROM concurrent_edit.set_retention(:p, keep_versions => 10);
+SELECT concurrent_edit.prune_history(project_id => :p) AS removed;
+SELECT array_agg(version ORDER BY version) AS kept FROM concurrent_edit.history(:'f');
+-- Kept versions still read back, and the chains they needed were re-stored.
+SELECT count(*) AS exact FROM generate_series(33, 40) i
+WHERE (SELECT content FROM concurrent_edit.read(:'f', i)) = pg_temp.text_at(i);
+SELECT (SELECT content FROM concurrent_edit.read(:'f', 4)) = pg_temp.text_at(4) AS draft_base_readable;
+SELECT max(depth) <= 64 AS bounded, count(*) FILTER (WHERE delta_base IS NOT NULL
+         AND delta_base NOT IN (SELECT version FROM concurrent_edit.file_versions WHERE file_id = :'f')) AS dangling
+FROM concurrent_edit.file_versions WHERE file_id = :'f';
+-- A removed base gives VC006 to read() and to a write from it.
+SELECT pg_temp.try(format('SELECT content FROM concurrent_edit.read(%L, 10)', :'f'));
+SELECT pg_temp.try(format('SELECT status FROM concurrent_edit.write(%L, %L, 10, %L)', :'f', 'x', :alice), false);
+-- The draft whose base is older than keep_versions still commits by merge.
+SELECT status FROM concurrent_edit.commit_draft(:'s', :'f');
+SELECT version, content = replace(replace(pg_temp.text_at(40), E'line 150\n', E'line 150 by bob\n'),
+                                  E'line 190\n', E'line 190 drafted\n') AS merged
+FROM concurrent_edit.read(:'f');
+-- A complete rewrite is stored in full (a delta would not be smaller).
+SELECT status FROM concurrent_edit.write(:'f', repeat(E'something else entirely\n', 10), 42, :alice);
+SELECT content IS NOT NULL AS snapshot, depth FROM concurrent_edit.file_versions WHERE file_id = :'f' AND version = 43;
+-- keep_days keeps every version that was the head within that many days.
+SELECT * FROM concurrent_edit.set_retention(:q, keep_days => 1);
+SELECT concurrent_edit.prune_history(:'g') AS removed_recent;
+UPDATE concurrent_edit.file_versions SET created_at = now() - interval '10 days' WHERE file_id = :'g' AND version <= 2;
+UPDATE concurrent_edit.file_versions SET delta = NULL, content = pg_temp.text_at(2), delta_base = NULL, depth = 0
+WHERE file_id = :'g' AND version = 2;
+-- Version 1 stopped being the head 10 days ago: removed; version 2 stopped
+-- being the head today (version 3 is new): kept.
+SELECT concurrent_edit.prune_history(:'g') AS removed_old;
+SELECT array_agg(version ORDER BY version) AS kept FROM concurrent_edit.history(:'g');
+-- No retention any more.
+SELECT * FROM concurrent_edit.set_retention(:q);
+SELECT count(*) AS settings FROM concurrent_edit.project_retention WHERE project_id = :q;
