@@ -55,6 +55,8 @@ SELECT d FROM pg_temp.error_detail(format('SELECT * FROM concurrent_edit.read(%L
 -- Administration needs admin.
 SELECT pg_temp.try(format('SELECT concurrent_edit.force_release_lock(%L, %L)', :'f1', 'x'));
 SELECT pg_temp.try(format('SELECT concurrent_edit.prune_history(%L, 1)', :'f1'));
+SELECT pg_temp.try(format('SELECT concurrent_edit.prune_history(project_id => %L)', :p1));
+SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.set_retention(%L, keep_versions => 1)', :p1));
 SELECT pg_temp.try(format('SELECT concurrent_edit.grant_project(%L, %L, %L)', :p1, 'regress_nobody', 'read'));
 SELECT pg_temp.try('SELECT concurrent_edit.cleanup_expired_locks()');
 SELECT pg_temp.try($$SELECT concurrent_edit.grant_access('regress_nobody')$$);

@@ -59,7 +59,7 @@ std::vector<StoredVersion> versions_to_keep(Spi& spi, const FileHead& h, const R
     Rows rows = q.run(spi,
                       {uuid_datum(h.project_id), uuid_datum(h.id), Int32GetDatum(h.head_version),
                        Int32GetDatum(r.keep_versions.value_or(0)), Int32GetDatum(r.keep_days.value_or(0))},
-                      nulls, true);
+                      nulls);
     std::vector<StoredVersion> out(rows.size());
     for (uint64 i = 0; i < rows.size(); ++i)
         out[i] = StoredVersion{rows.int4(i, 0), rows.int4(i, 1), rows.int4(i, 2), rows.boolean(i, 3)};

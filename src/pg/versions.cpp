@@ -29,9 +29,10 @@ Rows chain_rows(Spi& spi, const pg_uuid_t& project_id, const pg_uuid_t& file_id,
         "  WHERE c.content IS NULL AND c.n <= $4) "
         "SELECT content, delta, content_hash, depth FROM chain ORDER BY n",
         {UUIDOID, UUIDOID, INT4OID, INT4OID});
+    // Not read-only: a writer that waited for the file's lock must see the version
+    // committed meanwhile (a new snapshot per statement, in READ COMMITTED).
     return q.run(spi, {uuid_datum(project_id), uuid_datum(file_id), Int32GetDatum(version),
-                       Int32GetDatum(ce::delta::kMaxDepth)},
-                 {}, true);
+                       Int32GetDatum(ce::delta::kMaxDepth)});
 }
 
 [[noreturn]] void broken_chain(const pg_uuid_t& file_id, int32 version, const std::string& why) {

@@ -1,6 +1,8 @@
 # The background worker: expires the locks of sessions whose clients vanished
 # within TTL + 2 seconds, closes dead sessions, and survives SIGKILL of itself
-# (the postmaster restarts the cluster and the worker) and a server restart.
+# (the postmaster restarts the cluster and the worker) and a server restart. It
+# applies history retention (set_retention) without anyone calling prune_history,
+# keeping a draft's base.
 use strict;
 use warnings;
 use FindBin;
@@ -14,7 +16,8 @@ use CETest;
 my $node = new_node('worker', "shared_preload_libraries = 'concurrent_edit'\nrestart_after_crash = on\n"
     . "concurrent_edit.worker_interval = 250ms\n"
     . "concurrent_edit.session_idle_timeout = 2s\n"
-    . "concurrent_edit.session_close_timeout = 4s\n");
+    . "concurrent_edit.session_close_timeout = 4s\n"
+    . "concurrent_edit.retention_interval = 1s\n");
 $node->safe_psql('postgres', 'CREATE EXTENSION concurrent_edit');
 
 my $worker_pid_q = q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'concurrent_edit worker'};
@@ -92,19 +95,45 @@ is($node->safe_psql('postgres', q{SELECT max(cursor) = count(*) FROM concurrent_
 # Lock waiters are woken by the release (shared memory), not by polling.
 my $s3 = $node->safe_psql('postgres',
     "SELECT concurrent_edit.open_session('cccccccc-cccc-cccc-cccc-cccccccccccc', '$project')");
-$node->safe_psql('postgres', "SELECT concurrent_edit.acquire_lock('$file', '$s2', ttl => '1 minute')");
+# (A fresh holder session: $s2 may have been closed for inactivity by now.)
+my $s5 = $node->safe_psql('postgres',
+    "SELECT concurrent_edit.open_session('bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb', '$project')");
+$node->safe_psql('postgres', "SELECT concurrent_edit.acquire_lock('$file', '$s5', ttl => '1 minute')");
 my $waiter = $node->background_psql('postgres');
 $waiter->query_until(qr/started/, "\\echo started\nSELECT extract(epoch FROM clock_timestamp())::numeric(20,6) AS t0, "
     . "(concurrent_edit.acquire_lock('$file', '$s3', wait => '30 seconds')).lock_type, "
     . "extract(epoch FROM clock_timestamp())::numeric(20,6) AS t1;\n");
 sleep(0.5);
 my $released_at = (split /\n/, $node->safe_psql('postgres',
-    "SELECT concurrent_edit.release_lock('$file', '$s2'); SELECT extract(epoch FROM clock_timestamp())"))[-1];
+    "SELECT concurrent_edit.release_lock('$file', '$s5'); SELECT extract(epoch FROM clock_timestamp())"))[-1];
 my $out = $waiter->query_safe('SELECT 1');
 $waiter->quit;
 like($out, qr/\|exclusive\|/, 'the waiter got the lock after the release');
 my ($t1) = $out =~ /\|exclusive\|([0-9.]+)/;
 cmp_ok($t1 - $released_at, '<', 0.5, sprintf('woken %.3f s after the release', $t1 - $released_at));
+
+# History retention by the worker: keep 5 versions; a draft pins version 2.
+my $rp = '88888888-8888-8888-8888-000000000017';
+my $rf = $node->safe_psql('postgres', qq{
+  SELECT concurrent_edit.create_file('$rp', 'kept.txt', string_agg('line ' || i, E'\n'), 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa')
+  FROM generate_series(1, 100) i});
+$node->safe_psql('postgres', qq{
+  DO \$\$ BEGIN
+    FOR v IN 2..20 LOOP
+      PERFORM concurrent_edit.write('$rf', (SELECT replace(content, 'line ' || v || E'\n', 'edit ' || v || E'\n')
+                                            FROM concurrent_edit.read('$rf')), v - 1, 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa');
+    END LOOP;
+  END \$\$});
+my $rs = $node->safe_psql('postgres', "SELECT concurrent_edit.open_session('aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa', '$rp')");
+$node->safe_psql('postgres', "SELECT concurrent_edit.save_draft('$rs', '$rf', 2, 'draft')");
+$node->safe_psql('postgres', "SELECT concurrent_edit.set_retention('$rp', keep_versions => 5)");
+ok($node->poll_query_until('postgres',
+    "SELECT array_agg(version ORDER BY version)::text FROM concurrent_edit.history('$rf')", '{2,16,17,18,19,20}'),
+    'the worker applied retention, keeping the newest 5 versions and the draft\'s base');
+is($node->safe_psql('postgres', qq{
+  SELECT count(*) FROM generate_series(16, 20) v
+  WHERE (SELECT content FROM concurrent_edit.read('$rf', v)) ~ ('edit ' || v || E'\n')}), '5',
+   'the kept versions read back');
 
 $node->stop;
 done_testing();
