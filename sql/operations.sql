@@ -71,6 +71,50 @@ SELECT count(DISTINCT o) AS distinct_orders, count(DISTINCT r) AS distinct_resol
         UNION ALL SELECT jsonb_agg(op ORDER BY (i * 37) % 200) FROM perm) p(ops)) s;
 
 -- ---------------------------------------------------------------------------
+-- The seed's own unit-test operations (§6.1), copied literally (the JSON form of
+-- its TypeScript objects): the joins have no targetBlockId, the splits no offset.
+-- Ordering and conflict detection do not need them: sorted, block A at timestamp 5
+-- comes first ...
+SELECT o->0->'timestamp' AS first_timestamp, o->0->>'blockId' AS first_block_id, pg_temp.brief(o) AS sorted
+FROM order_operations('[
+      { "opCode": "OP_BLOCK_JOIN", "blockId": "B", "timestamp": 10 },
+      { "opCode": "OP_BLOCK_SPLIT", "blockId": "A", "timestamp": 15 },
+      { "opCode": "OP_BLOCK_SPLIT", "blockId": "A", "timestamp": 5 }
+    ]') o;
+-- ... and the split against the earlier join of its block is a direct conflict.
+SELECT conflict_type, block_id, first_op, second_op, reason, outcome
+FROM detect_operation_conflicts('[
+      { "opCode": "OP_BLOCK_SPLIT", "blockId": "X", "timestamp": 10 },
+      { "opCode": "OP_BLOCK_JOIN", "blockId": "X", "timestamp": 5 }
+    ]');
+-- Resolution needs them: an operation lacking one is rejected on its own, with the
+-- member in "missing" and no conflict type; the batch does not fail. Fail-closed,
+-- the incomplete join still stands against the later split of its block.
+SELECT jsonb_pretty(resolve_operations('[
+      { "opCode": "OP_BLOCK_SPLIT", "blockId": "X", "timestamp": 10 },
+      { "opCode": "OP_BLOCK_JOIN", "blockId": "X", "timestamp": 5 }
+    ]'));
+SELECT x->'op'->>'opCode' AS rejected, x->>'conflict_type' AS type, x->'missing' AS missing, x->>'reason' AS reason
+FROM jsonb_array_elements(resolve_operations('[
+      { "opCode": "OP_BLOCK_JOIN", "blockId": "B", "timestamp": 10 },
+      { "opCode": "OP_BLOCK_SPLIT", "blockId": "A", "timestamp": 15 },
+      { "opCode": "OP_BLOCK_SPLIT", "blockId": "A", "timestamp": 5 }
+    ]')->'rejected') x;
+-- The others resolve as usual: the edits of X stay on X (nothing split it), the
+-- edit of Y applies, a convert of X conflicts with the split that stands; the
+-- merge policy lets the split of X and the join of X both stand.
+SELECT p AS policy, pg_temp.brief(r->'applied') AS applied,
+       (SELECT string_agg(format('%s %s: %s', x->'op'->>'opCode', x->'op'->'timestamp', x->>'reason'), '; ')
+        FROM jsonb_array_elements(r->'rejected') x) AS rejected
+FROM unnest(ARRAY['fail-closed', 'merge']) p, resolve_operations('[
+      {"opCode": "OP_BLOCK_SPLIT", "blockId": "X", "timestamp": 2},
+      {"opCode": "OP_TEXT_EDIT", "blockId": "X", "timestamp": 3, "offset": 40},
+      {"opCode": "OP_BLOCK_CONVERT", "blockId": "X", "timestamp": 4},
+      {"opCode": "OP_BLOCK_JOIN", "blockId": "Y", "timestamp": 1},
+      {"opCode": "OP_TEXT_EDIT", "blockId": "Y", "timestamp": 5, "offset": 1},
+      {"opCode": "OP_BLOCK_SPLIT", "blockId": "Y", "timestamp": 6, "offset": 3}]', p) r;
+
+-- ---------------------------------------------------------------------------
 -- Conflicts. The seed's split (t=10) against a join of the same block (t=5): a
 -- direct conflict; fail-closed keeps the earlier join and rejects the split.
 SELECT conflict_type, block_id, first_op, second_op, reason, outcome
@@ -213,8 +257,6 @@ FROM (VALUES ('{}'), ('3'), ('"x"'), ('[1]'), ('[[]]'),
              ('[{"opCode": "OP_PASTE", "blockId": "a", "timestamp": 1, "dependencies": ["b", 3]}]'),
              ('[{"opCode": "OP_PASTE", "blockId": "a", "timestamp": 1, "dependencies": [""]}]'),
              ('[{"opCode": "OP_PASTE", "blockId": "a", "timestamp": 1, "targetBlockId": 1}]'),
-             ('[{"opCode": "OP_BLOCK_SPLIT", "blockId": "a", "timestamp": 1}]'),
-             ('[{"opCode": "OP_BLOCK_JOIN", "blockId": "a", "timestamp": 1}]'),
              ('[{"opCode": "OP_BLOCK_JOIN", "blockId": "a", "timestamp": 1, "targetBlockId": "a"}]'),
              ('[{"opCode": "OP_PASTE", "blockId": "a", "timestamp": 1}, {"opCode": "OP_PASTE", "blockId": "a", "timestamp": {"n": 1}}]'),
              ('[{"opCode": "OP_BLOCK_SPLIT", "blockId": "X", "timestamp": 1, "offset": 3, "dependencies": ["X_left"]}]'),

@@ -9,7 +9,8 @@
 //                         same for every permutation of the input and on every node;
 //   * resolve_operations  which operations apply (in application order, remapped onto
 //                         the blocks that splits and joins produced), which are
-//                         rejected and why, and the block mapping;
+//                         rejected and why (a conflict, or a member the operation
+//                         lacks: missing_fields), and the block mapping;
 //   * detect_conflicts    the conflicts met while resolving with the fail-closed policy
 //                         (direct, cascading, dependency).
 //
@@ -113,6 +114,12 @@ std::string split_left_id(std::string_view block_id);
 std::string split_right_id(std::string_view block_id);
 std::string join_result_id(std::string_view block_id, std::string_view target_block_id);
 
+// The members resolve_operations needs beyond opCode, blockId and timestamp that `op`
+// lacks, by their JSON names: "offset" for an OP_BLOCK_SPLIT without offset,
+// "targetBlockId" for an OP_BLOCK_JOIN without target; empty otherwise. Ordering and
+// conflict detection do not need them; resolution rejects such an operation alone.
+std::vector<std::string> missing_fields(const Operation& op);
+
 // The operations in order: indices into `ops`. Validates the input first (see
 // validate()).
 std::vector<std::size_t> order_operations(const std::vector<Operation>& ops, const Priorities& priorities);
@@ -120,8 +127,9 @@ std::vector<std::size_t> order_operations(const std::vector<Operation>& ops, con
 // Throws ce::Error unless the set is acceptable:
 //   limit_exceeded     more than kMaxOperations operations, a block id over kMaxBlockIdBytes
 //   invalid_operation  unknown op code (not in `priorities`), empty block id, negative
-//                      offset, a split without offset, a join without targetBlockId or
-//                      joining a block with itself, an empty dependency or target id
+//                      offset, a join of a block with itself, an empty dependency or
+//                      target id (a split without offset or a join without
+//                      targetBlockId is valid: see missing_fields)
 //   invalid_parameter  Lamport integers and vector clocks mixed in one set
 //   dependency_cycle   operations that need (through blockId, targetBlockId or
 //                      dependencies) blocks that they create themselves, in a cycle
@@ -159,11 +167,15 @@ struct AppliedOp {
     std::optional<std::string> target_block_id;
 };
 
+// A rejected operation: by a conflict (`type`, `conflicting`: kNoOp when no single
+// operation is responsible), or, with no type, because it lacks the members named in
+// `missing` (see missing_fields).
 struct RejectedOp {
     std::size_t op = kNoOp;
-    ConflictType type;
+    std::optional<ConflictType> type;
     std::size_t conflicting = kNoOp;
     std::string reason;
+    std::vector<std::string> missing;
 };
 
 // Where a range of an original block went: offsets [from, to) of the original
@@ -227,10 +239,17 @@ void write_resolution(Writer& w, const std::vector<Operation>& ops, const Resolu
         w.key("reason");
         w.string(x.reason);
         w.key("conflict_type");
-        w.string(conflict_type_name(x.type));
+        if (x.type) w.string(conflict_type_name(*x.type));
+        else w.null();
         w.key("conflicting_op");
         if (x.conflicting == kNoOp) w.null();
         else w.operation(ops, x.conflicting, nullptr);
+        if (!x.missing.empty()) {
+            w.key("missing");
+            w.begin_array();
+            for (const std::string& m : x.missing) w.string(m);
+            w.end_array();
+        }
         w.end_object();
     }
     w.end_array();

@@ -14,9 +14,9 @@
 //     remapped (cascading updates) or, when that is not possible, rejected as
 //     cascading conflicts. The walk builds the block mapping.
 //
-// Phase 1 and the public functions are here, phase 2 in ops_apply.cpp (the class:
-// ops_resolver.hpp). Every decision depends on the two total orders only, never on input positions, so
-// any permutation of the input gives the same result.
+// Every decision depends on the two total orders only, never on input positions, so
+// any permutation of the input gives the same result. Phase 1 and the public
+// functions are here, phase 2 in ops_apply.cpp (the class: ops_resolver.hpp).
 #include <algorithm>
 #include <array>
 #include <string>
@@ -88,16 +88,18 @@ Resolution Resolver::run() {
     return std::move(res_);
 }
 
-// Why `later` conflicts with `earlier` on `block` (phase 1).
+// Why `later` conflicts with `earlier` on `block` (phase 1). An earlier split or
+// join lacking its offset or target (see missing_fields) is described without it.
 std::string Resolver::conflict_reason(std::size_t earlier, std::size_t later, std::string_view block) const {
     const Operation& e = ops_[earlier];
     OpKind k = p_.kind[earlier];
+    const std::string gone = "Block " + std::string(block) + " no longer exists (";
     if (k == OpKind::block_split && e.block_id == block)
-        return "Block " + std::string(block) + " no longer exists (split at offset " + std::to_string(*e.offset) + ")";
+        return gone + "split" + (e.offset ? " at offset " + std::to_string(*e.offset) : std::string()) + ")";
     if (k == OpKind::block_join && e.block_id == block)
-        return "Block " + std::string(block) + " no longer exists (joined with " + *e.target_block_id + ")";
-    if (k == OpKind::block_join && *e.target_block_id == block)
-        return "Block " + std::string(block) + " no longer exists (joined with " + e.block_id + ")";
+        return gone + "joined" + (e.target_block_id ? " with " + *e.target_block_id : std::string()) + ")";
+    if (k == OpKind::block_join && e.target_block_id && *e.target_block_id == block)
+        return gone + "joined with " + e.block_id + ")";
     return "Operation " + ops_[later].op_code + " conflicts with " + e.op_code + " on block " + std::string(block);
 }
 
@@ -142,7 +144,7 @@ void Resolver::accept() {
             if (j != kNoOp && !(policy_ == Policy::merge && kind == OpKind::block_join))
                 consider(j, ConflictType::cascading, op.block_id);
         }
-        if (kind == OpKind::block_join) {
+        if (kind == OpKind::block_join && op.target_block_id) {
             if (auto it = acc.find(*op.target_block_id); it != acc.end()) {
                 for (std::size_t k = 0; k < kOpKinds; ++k) {
                     std::size_t e = it->second.first[k];
@@ -162,10 +164,18 @@ void Resolver::accept() {
             continue;
         }
         if (!dependencies_hold(L)) continue;
-        accepted_[L] = 1;
+        // An operation lacking what its application needs is rejected on its own,
+        // but still stands against later operations on its block (fail-closed: it
+        // was made on its block, only its details are unknown here).
+        if (std::vector<std::string> missing = missing_fields(op); !missing.empty()) {
+            std::string reason = "Operation " + op.op_code + " has no " + missing[0];
+            res_.rejected.push_back(RejectedOp{L, std::nullopt, kNoOp, std::move(reason), std::move(missing)});
+        } else {
+            accepted_[L] = 1;
+        }
         Accepted& a = acc[op.block_id];
         if (a.first[static_cast<std::size_t>(kind)] == kNoOp) a.first[static_cast<std::size_t>(kind)] = L;
-        if (kind == OpKind::block_join) acc[*op.target_block_id].consumed_by = L;
+        if (kind == OpKind::block_join && accepted_[L]) acc[*op.target_block_id].consumed_by = L;
     }
 }
 

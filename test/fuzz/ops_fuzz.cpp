@@ -8,7 +8,10 @@
 //  * the order, the conflicts and both resolutions are identical for the set
 //    reversed and rotated (no dependence on input positions);
 //  * every operation is applied or rejected exactly once; detect_conflicts equals
-//    the fail-closed resolution's conflicts; mapping pieces have from <= to.
+//    the fail-closed resolution's conflicts; mapping pieces have from <= to;
+//  * a split without offset or a join without target (the decoder leaves them out
+//    now and then) passes validation and is never applied: it is rejected for the
+//    member it lacks (no conflict type) or by a conflict.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -93,8 +96,15 @@ std::string conflicts_text(const std::vector<Operation>& ops, const std::vector<
 
 void check_resolution(const std::vector<Operation>& ops, const Resolution& r) {
     std::vector<int> seen(ops.size(), 0);
-    for (const AppliedOp& a : r.applied) ++seen.at(a.op);
-    for (const RejectedOp& x : r.rejected) ++seen.at(x.op);
+    for (const AppliedOp& a : r.applied) {
+        ++seen.at(a.op);
+        check(missing_fields(ops[a.op]).empty());
+    }
+    for (const RejectedOp& x : r.rejected) {
+        ++seen.at(x.op);
+        check(x.type.has_value() == x.missing.empty());
+        check(x.missing.empty() || x.missing == missing_fields(ops[x.op]));
+    }
     for (int s : seen) check(s == 1);
     for (const auto& [orig, entries] : r.mapping) {
         check(!entries.empty());
