@@ -254,12 +254,20 @@ std::string join_result_id(std::string_view block_id, std::string_view target_bl
 Policy parse_policy(std::string_view text) {
     if (text == "fail-closed") return Policy::fail_closed;
     if (text == "merge") return Policy::merge;
+    if (text == "confirm") return Policy::confirm;
     throw Error(Errc::invalid_parameter, "unknown policy \"" + clip(text) + "\"",
                 Detail().add("argument", "policy").add("value", text),
-                "The policy is 'fail-closed' (the default) or 'merge'.");
+                "The policy is 'fail-closed' (the default), 'merge' or 'confirm'.");
 }
 
-const char* policy_name(Policy policy) noexcept { return policy == Policy::merge ? "merge" : "fail-closed"; }
+const char* policy_name(Policy policy) noexcept {
+    switch (policy) {
+        case Policy::fail_closed: return "fail-closed";
+        case Policy::merge: return "merge";
+        case Policy::confirm: return "confirm";
+    }
+    return "fail-closed";
+}
 
 const char* conflict_type_name(ConflictType type) noexcept {
     switch (type) {

@@ -79,12 +79,14 @@ void Resolver::walk(const std::vector<std::size_t>& app) {
         std::string name = op.block_id;
         std::optional<std::int64_t> offset = op.offset;
         if (!follow(o, name, offset, false)) continue;
+        link(o, name);
         std::string target;
         if (op.target_block_id) {
             target = *op.target_block_id;
             std::optional<std::int64_t> none;
             if (kind == OpKind::block_join) {
                 if (!follow(o, target, none, true)) continue;
+                link(o, target);
                 if (target == name) {
                     conflict(ConflictType::cascading, name, kNoOp, o,
                              "Operation OP_BLOCK_JOIN would join block " + name + " with itself", true);
@@ -113,6 +115,8 @@ void Resolver::walk(const std::vector<std::size_t>& app) {
             std::string left = split_left_id(name);
             std::string right = split_right_id(name);
             check_derived(right, o);
+            link(o, left);
+            link(o, right);
             if (!fresh(o, left) || !fresh(o, right)) continue;
             Block& src = block(name);
             std::vector<Segment> segs = take_segments(name, src);
@@ -125,6 +129,7 @@ void Resolver::walk(const std::vector<std::size_t>& app) {
         } else if (kind == OpKind::block_join) {
             std::string joined = join_result_id(name, target);
             check_derived(joined, o);
+            link(o, joined);
             if (!fresh(o, joined)) continue;
             Block& src = block(name);
             Block& tgt = block(target);

@@ -85,6 +85,7 @@ Resolution Resolver::run() {
     accept();
     walk(application_order());
     finish();
+    if (policy_ == Policy::confirm) confirm();
     return std::move(res_);
 }
 

@@ -1,5 +1,6 @@
 // Internals of resolve_operations, shared by src/core/ops_resolve.cpp (acceptance
-// and order of application) and ops_apply.cpp (application walk, block mapping).
+// and order of application), ops_apply.cpp (application walk, block mapping) and
+// ops_confirm.cpp (the confirm policy).
 #pragma once
 
 #include <algorithm>
@@ -133,6 +134,16 @@ private:
                         std::vector<Segment>& right);
     void finish();
 
+    // ---------------------------------------------------------------- confirm (ops_confirm.cpp)
+    // The walk notes each block an operation reaches beyond its own members (the
+    // block it was moved onto, the blocks it creates), so that confirm() knows which
+    // operations can affect each other.
+    void link(std::size_t o, const std::string& name) {
+        if (policy_ == Policy::confirm) links_.emplace_back(o, name);
+    }
+    // Turns the fail-closed result into pending decisions and waiting operations.
+    void confirm();
+
     const Prepared& p_;
     const std::vector<Operation>& ops_;
     Policy policy_;
@@ -143,6 +154,7 @@ private:
     std::vector<std::string> originals_;
     std::unordered_map<std::string, std::uint32_t> original_ids_;
     std::size_t segments_ = 0;
+    std::vector<std::pair<std::size_t, std::string>> links_;
     InterruptTicker ticker_{4096};
     Resolution res_;
 };
