@@ -95,7 +95,7 @@ UNIT_SRCS   := $(sort $(wildcard test/unit/*.cpp))
 UNIT_OBJS   := $(patsubst test/unit/%.cpp,$(BUILD_DIR)/unit/%.o,$(UNIT_SRCS))
 UNIT_BIN    := $(BUILD_DIR)/unit_tests
 
-$(BUILD_DIR)/unit/%.o: test/unit/%.cpp $(wildcard include/concurrent_edit/*.hpp) test/unit/test_util.hpp
+$(BUILD_DIR)/unit/%.o: test/unit/%.cpp $(wildcard include/concurrent_edit/*.hpp) $(wildcard test/unit/*.hpp)
 	@mkdir -p $(dir $@)
 	$(CXX) -std=c++17 $(CE_WARNINGS) -O2 -g -I$(CURDIR)/include -I/usr/src/googletest/googletest/include -c $< -o $@
 

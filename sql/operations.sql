@@ -61,14 +61,73 @@ SELECT i, jsonb_build_object('opCode', (ARRAY['OP_BLOCK_SPLIT', 'OP_TEXT_EDIT', 
                              'blockId', 'b' || (i * 7) % 12, 'timestamp', (i * 13) % 9, 'offset', (i * 3) % 50,
                              'replicaId', 'r' || i % 3) AS op
 FROM generate_series(1, 200) i;
+-- confirm: the same result up to the input positions it reports, which point at
+-- the operations it echoes.
 SELECT count(DISTINCT o) AS distinct_orders, count(DISTINCT r) AS distinct_resolutions,
-       count(DISTINCT d) AS distinct_conflict_lists FROM (
-  SELECT order_operations(ops) AS o, resolve_operations(ops) AS r,
+       count(DISTINCT d) AS distinct_conflict_lists,
+       count(DISTINCT c - 'pending' - 'waiting') AS distinct_confirm_results,
+       count(DISTINCT (SELECT jsonb_agg(x - 'operations' - 'options' ORDER BY n)
+                       FROM jsonb_array_elements(c->'pending') WITH ORDINALITY AS e(x, n))) AS distinct_decisions,
+       count(DISTINCT (SELECT jsonb_agg(x->'op' ORDER BY n)
+                       FROM jsonb_array_elements(c->'waiting') WITH ORDINALITY AS e(x, n))) AS distinct_waiting,
+       min(jsonb_array_length(c->'pending')) AS decisions, min(jsonb_array_length(c->'waiting')) AS waiting,
+       min(jsonb_array_length(c->'applied')) AS applied, bool_and(c = c::text::jsonb) AS confirm_roundtrip,
+       bool_and((SELECT bool_and(ops->((x->'operations'->>0)::int - 1) = x->'first_op'
+                                 AND ops->((x->'operations'->>1)::int - 1) = x->'second_op')
+                 FROM jsonb_array_elements(c->'pending') x)
+                AND (SELECT bool_and(ops->((x->>'operation')::int - 1) = x->'op')
+                     FROM jsonb_array_elements(c->'waiting') x)) AS positions_point_at_the_operations
+FROM (
+  SELECT ops, order_operations(ops) AS o, resolve_operations(ops) AS r, resolve_operations(ops, 'confirm') AS c,
          (SELECT jsonb_agg(to_jsonb(c)) FROM detect_operation_conflicts(ops) c) AS d
   FROM (SELECT jsonb_agg(op ORDER BY i) FROM perm
         UNION ALL SELECT jsonb_agg(op ORDER BY i DESC) FROM perm
         UNION ALL SELECT jsonb_agg(op ORDER BY md5(i::text)) FROM perm
         UNION ALL SELECT jsonb_agg(op ORDER BY (i * 37) % 200) FROM perm) p(ops)) s;
+
+-- ---------------------------------------------------------------------------
+-- The seed's own unit-test operations (§6.1), copied literally (the JSON form of
+-- its TypeScript objects): the joins have no targetBlockId, the splits no offset.
+-- Ordering and conflict detection do not need them: sorted, block A at timestamp 5
+-- comes first ...
+SELECT o->0->'timestamp' AS first_timestamp, o->0->>'blockId' AS first_block_id, pg_temp.brief(o) AS sorted
+FROM order_operations('[
+      { "opCode": "OP_BLOCK_JOIN", "blockId": "B", "timestamp": 10 },
+      { "opCode": "OP_BLOCK_SPLIT", "blockId": "A", "timestamp": 15 },
+      { "opCode": "OP_BLOCK_SPLIT", "blockId": "A", "timestamp": 5 }
+    ]') o;
+-- ... and the split against the earlier join of its block is a direct conflict.
+SELECT conflict_type, block_id, first_op, second_op, reason, outcome
+FROM detect_operation_conflicts('[
+      { "opCode": "OP_BLOCK_SPLIT", "blockId": "X", "timestamp": 10 },
+      { "opCode": "OP_BLOCK_JOIN", "blockId": "X", "timestamp": 5 }
+    ]');
+-- Resolution needs them: an operation lacking one is rejected on its own, with the
+-- member in "missing" and no conflict type; the batch does not fail. Fail-closed,
+-- the incomplete join still stands against the later split of its block.
+SELECT jsonb_pretty(resolve_operations('[
+      { "opCode": "OP_BLOCK_SPLIT", "blockId": "X", "timestamp": 10 },
+      { "opCode": "OP_BLOCK_JOIN", "blockId": "X", "timestamp": 5 }
+    ]'));
+SELECT x->'op'->>'opCode' AS rejected, x->>'conflict_type' AS type, x->'missing' AS missing, x->>'reason' AS reason
+FROM jsonb_array_elements(resolve_operations('[
+      { "opCode": "OP_BLOCK_JOIN", "blockId": "B", "timestamp": 10 },
+      { "opCode": "OP_BLOCK_SPLIT", "blockId": "A", "timestamp": 15 },
+      { "opCode": "OP_BLOCK_SPLIT", "blockId": "A", "timestamp": 5 }
+    ]')->'rejected') x;
+-- The others resolve as usual: the edits of X stay on X (nothing split it), the
+-- edit of Y applies, a convert of X conflicts with the split that stands; the
+-- merge policy lets the split of X and the join of X both stand.
+SELECT p AS policy, pg_temp.brief(r->'applied') AS applied,
+       (SELECT string_agg(format('%s %s: %s', x->'op'->>'opCode', x->'op'->'timestamp', x->>'reason'), '; ')
+        FROM jsonb_array_elements(r->'rejected') x) AS rejected
+FROM unnest(ARRAY['fail-closed', 'merge']) p, resolve_operations('[
+      {"opCode": "OP_BLOCK_SPLIT", "blockId": "X", "timestamp": 2},
+      {"opCode": "OP_TEXT_EDIT", "blockId": "X", "timestamp": 3, "offset": 40},
+      {"opCode": "OP_BLOCK_CONVERT", "blockId": "X", "timestamp": 4},
+      {"opCode": "OP_BLOCK_JOIN", "blockId": "Y", "timestamp": 1},
+      {"opCode": "OP_TEXT_EDIT", "blockId": "Y", "timestamp": 5, "offset": 1},
+      {"opCode": "OP_BLOCK_SPLIT", "blockId": "Y", "timestamp": 6, "offset": 3}]', p) r;
 
 -- ---------------------------------------------------------------------------
 -- Conflicts. The seed's split (t=10) against a join of the same block (t=5): a
@@ -154,6 +213,64 @@ FROM detect_operation_conflicts('[
 SELECT reason FROM detect_operation_conflicts(
   '[{"opCode": "MY_OP", "blockId": "A", "timestamp": 1}, {"opCode": "OP_TEXT_EDIT", "blockId": "A", "timestamp": 2}]',
   '{"MY_OP": 4}');
+-- ---------------------------------------------------------------------------
+-- The confirm policy (seed §3.2): what fail-closed would settle by rejecting an
+-- operation is left to the user. The seed's split and join of X: one decision
+-- (apply the join, the split, both as the merge policy does, or neither); the edits
+-- of X and of Y (the join's target) wait for it; the split of Q is applied.
+SELECT jsonb_pretty(resolve_operations('[
+  {"opCode": "OP_BLOCK_SPLIT", "blockId": "X", "timestamp": 10, "offset": 50},
+  {"opCode": "OP_BLOCK_JOIN", "blockId": "X", "timestamp": 5, "targetBlockId": "Y"},
+  {"opCode": "OP_TEXT_EDIT", "blockId": "X", "timestamp": 12, "offset": 60},
+  {"opCode": "OP_TEXT_EDIT", "blockId": "Y", "timestamp": 1, "offset": 2},
+  {"opCode": "OP_BLOCK_SPLIT", "blockId": "Q", "timestamp": 3, "offset": 4}]', 'confirm'));
+-- Carrying out each choice: resolve again without the operations it drops (with
+-- its policy; a merge result has no pending member). Nothing is left to decide.
+CREATE TEMP TABLE confirm_ops AS SELECT '[
+  {"opCode": "OP_BLOCK_SPLIT", "blockId": "X", "timestamp": 10, "offset": 50},
+  {"opCode": "OP_BLOCK_JOIN", "blockId": "X", "timestamp": 5, "targetBlockId": "Y"},
+  {"opCode": "OP_TEXT_EDIT", "blockId": "X", "timestamp": 12, "offset": 60},
+  {"opCode": "OP_TEXT_EDIT", "blockId": "Y", "timestamp": 1, "offset": 2},
+  {"opCode": "OP_BLOCK_SPLIT", "blockId": "Q", "timestamp": 3, "offset": 4}]'::jsonb AS ops;
+SELECT opt->>'choice' AS choice, opt->'drop' AS drop, coalesce(opt->>'policy', 'confirm') AS policy,
+       pg_temp.brief(r->'applied') AS applied, jsonb_array_length(coalesce(r->'pending', '[]')) AS pending,
+       r->'blocks' AS blocks
+FROM confirm_ops,
+     jsonb_array_elements(resolve_operations(ops, 'confirm')->'pending'->0->'options') opt,
+     resolve_operations((SELECT jsonb_agg(e ORDER BY n) FROM jsonb_array_elements(ops) WITH ORDINALITY AS x(e, n)
+                         WHERE NOT opt->'drop' @> to_jsonb(n)),
+                        coalesce(opt->>'policy', 'confirm')) r;
+-- The seed's own test operations (§6.1): the join has no targetBlockId, so it is
+-- rejected; the user may apply the split or neither.
+SELECT jsonb_pretty(resolve_operations('[
+      { "opCode": "OP_BLOCK_SPLIT", "blockId": "X", "timestamp": 10 },
+      { "opCode": "OP_BLOCK_JOIN", "blockId": "X", "timestamp": 5 }
+    ]', 'confirm'));
+-- One operation against two (the decisions share it, in the order met); a
+-- dependency conflict; a duplicate is no choice (rejected, its twin applies); a
+-- set without conflicts resolves as fail-closed.
+SELECT d->'decision' AS decision, d->>'conflict_type' AS type, d->'operations' AS operations,
+       (SELECT string_agg(o->>'choice', ', ') FROM jsonb_array_elements(d->'options') o) AS choices, d->>'reason' AS reason
+FROM jsonb_array_elements(resolve_operations('[
+  {"opCode": "OP_BLOCK_CONVERT", "blockId": "A", "timestamp": 1},
+  {"opCode": "OP_REORDER", "blockId": "A", "timestamp": 2},
+  {"opCode": "OP_LIST_REPARENT", "blockId": "A", "timestamp": 3, "targetBlockId": "P"},
+  {"opCode": "OP_BLOCK_SPLIT", "blockId": "X", "timestamp": 10, "offset": 30},
+  {"opCode": "OP_BLOCK_JOIN", "blockId": "X_left", "timestamp": 5, "targetBlockId": "Y", "dependencies": ["X_left"]},
+  {"opCode": "OP_BLOCK_CONVERT", "blockId": "D", "timestamp": 1},
+  {"opCode": "OP_BLOCK_CONVERT", "blockId": "D", "timestamp": 1}]', 'confirm')->'pending') d;
+SELECT r->'pending' AS pending, r->'waiting' AS waiting, r - 'pending' - 'waiting' - 'policy' = f - 'policy' AS as_fail_closed
+FROM resolve_operations('[
+  {"opCode": "OP_BLOCK_SPLIT", "blockId": "X", "timestamp": 15, "offset": 60},
+  {"opCode": "OP_BLOCK_SPLIT", "blockId": "X", "timestamp": 10, "offset": 30},
+  {"opCode": "OP_BLOCK_CONVERT", "blockId": "D", "timestamp": 1},
+  {"opCode": "OP_BLOCK_CONVERT", "blockId": "D", "timestamp": 1}]', 'confirm') r,
+  resolve_operations('[
+  {"opCode": "OP_BLOCK_SPLIT", "blockId": "X", "timestamp": 15, "offset": 60},
+  {"opCode": "OP_BLOCK_SPLIT", "blockId": "X", "timestamp": 10, "offset": 30},
+  {"opCode": "OP_BLOCK_CONVERT", "blockId": "D", "timestamp": 1},
+  {"opCode": "OP_BLOCK_CONVERT", "blockId": "D", "timestamp": 1}]') f;
+
 -- Operation objects are echoed as given (extra members kept).
 SELECT resolve_operations('[{"opCode": "OP_TEXT_EDIT", "blockId": "A", "timestamp": 1, "payload": {"insert": "hi"}}]');
 SELECT resolve_operations('[]') AS empty_set, order_operations('[]') AS empty_order;
@@ -168,7 +285,9 @@ SELECT jsonb_agg(jsonb_build_object('opCode', CASE WHEN i % 3 = 0 THEN 'OP_BLOCK
                                     'dependencies', jsonb_build_array('x' || i % 3))) AS ops
 FROM generate_series(1, 400) i;
 SELECT o = o::text::jsonb AS order_roundtrip, r = r::text::jsonb AS resolve_roundtrip,
-       m = m::text::jsonb AS merge_roundtrip,
+       m = m::text::jsonb AS merge_roundtrip, c = c::text::jsonb AS confirm_roundtrip,
+       jsonb_array_length(c->'pending') AS decisions, jsonb_array_length(c->'waiting') AS waiting,
+       c->'pending'->0->'options'->0 AS first_option,
        jsonb_array_length(o) AS ordered, jsonb_array_length(r->'applied') AS applied,
        (SELECT count(*) FROM jsonb_object_keys(r->'mapping')) AS mapped_blocks,
        r->'mapping'->'blk39'->0 AS first_piece_of_blk39,
@@ -176,7 +295,8 @@ SELECT o = o::text::jsonb AS order_roundtrip, r = r::text::jsonb AS resolve_roun
        (SELECT bool_and(r @> jsonb_build_object('applied', jsonb_build_array(e))) FROM jsonb_array_elements(r->'applied') e)
          AS containment,
        (SELECT count(*) FROM detect_operation_conflicts(ops) WHERE outcome = 'remapped') AS remapped_rows
-FROM many, order_operations(ops) o, resolve_operations(ops) r, resolve_operations(ops, 'merge') m;
+FROM many, order_operations(ops) o, resolve_operations(ops) r, resolve_operations(ops, 'merge') m,
+     resolve_operations(ops, 'confirm') c;
 
 -- ---------------------------------------------------------------------------
 -- NULLs: NULL ops (or policy) gives NULL / no rows; NULL priorities means the
@@ -213,8 +333,6 @@ FROM (VALUES ('{}'), ('3'), ('"x"'), ('[1]'), ('[[]]'),
              ('[{"opCode": "OP_PASTE", "blockId": "a", "timestamp": 1, "dependencies": ["b", 3]}]'),
              ('[{"opCode": "OP_PASTE", "blockId": "a", "timestamp": 1, "dependencies": [""]}]'),
              ('[{"opCode": "OP_PASTE", "blockId": "a", "timestamp": 1, "targetBlockId": 1}]'),
-             ('[{"opCode": "OP_BLOCK_SPLIT", "blockId": "a", "timestamp": 1}]'),
-             ('[{"opCode": "OP_BLOCK_JOIN", "blockId": "a", "timestamp": 1}]'),
              ('[{"opCode": "OP_BLOCK_JOIN", "blockId": "a", "timestamp": 1, "targetBlockId": "a"}]'),
              ('[{"opCode": "OP_PASTE", "blockId": "a", "timestamp": 1}, {"opCode": "OP_PASTE", "blockId": "a", "timestamp": {"n": 1}}]'),
              ('[{"opCode": "OP_BLOCK_SPLIT", "blockId": "X", "timestamp": 1, "offset": 3, "dependencies": ["X_left"]}]'),

@@ -9,7 +9,9 @@
 //                         same for every permutation of the input and on every node;
 //   * resolve_operations  which operations apply (in application order, remapped onto
 //                         the blocks that splits and joins produced), which are
-//                         rejected and why, and the block mapping;
+//                         rejected and why (a conflict, or a member the operation
+//                         lacks: missing_fields), and the block mapping; with the
+//                         confirm policy, the conflicts as decisions for the user;
 //   * detect_conflicts    the conflicts met while resolving with the fail-closed policy
 //                         (direct, cascading, dependency).
 //
@@ -20,6 +22,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <string>
@@ -113,6 +116,12 @@ std::string split_left_id(std::string_view block_id);
 std::string split_right_id(std::string_view block_id);
 std::string join_result_id(std::string_view block_id, std::string_view target_block_id);
 
+// The members resolve_operations needs beyond opCode, blockId and timestamp that `op`
+// lacks, by their JSON names: "offset" for an OP_BLOCK_SPLIT without offset,
+// "targetBlockId" for an OP_BLOCK_JOIN without target; empty otherwise. Ordering and
+// conflict detection do not need them; resolution rejects such an operation alone.
+std::vector<std::string> missing_fields(const Operation& op);
+
 // The operations in order: indices into `ops`. Validates the input first (see
 // validate()).
 std::vector<std::size_t> order_operations(const std::vector<Operation>& ops, const Priorities& priorities);
@@ -120,16 +129,20 @@ std::vector<std::size_t> order_operations(const std::vector<Operation>& ops, con
 // Throws ce::Error unless the set is acceptable:
 //   limit_exceeded     more than kMaxOperations operations, a block id over kMaxBlockIdBytes
 //   invalid_operation  unknown op code (not in `priorities`), empty block id, negative
-//                      offset, a split without offset, a join without targetBlockId or
-//                      joining a block with itself, an empty dependency or target id
+//                      offset, a join of a block with itself, an empty dependency or
+//                      target id (a split without offset or a join without
+//                      targetBlockId is valid: see missing_fields)
 //   invalid_parameter  Lamport integers and vector clocks mixed in one set
 //   dependency_cycle   operations that need (through blockId, targetBlockId or
 //                      dependencies) blocks that they create themselves, in a cycle
 // The message names the operation (its position, 1-based) and the detail holds its JSON.
 void validate(const std::vector<Operation>& ops, const Priorities& priorities);
 
-enum class Policy { fail_closed, merge };
-// "fail-closed" or "merge"; invalid_parameter otherwise.
+// fail_closed: the later of two conflicting operations is rejected; merge: also a
+// split and a join of one block (and the cascades that follow) both apply; confirm:
+// the conflicts fail-closed would settle are left to the user (Resolution::pending).
+enum class Policy { fail_closed, merge, confirm };
+// "fail-closed", "merge" or "confirm"; invalid_parameter otherwise.
 Policy parse_policy(std::string_view text);
 const char* policy_name(Policy policy) noexcept;
 
@@ -159,11 +172,15 @@ struct AppliedOp {
     std::optional<std::string> target_block_id;
 };
 
+// A rejected operation: by a conflict (`type`, `conflicting`: kNoOp when no single
+// operation is responsible), or, with no type, because it lacks the members named in
+// `missing` (see missing_fields).
 struct RejectedOp {
     std::size_t op = kNoOp;
-    ConflictType type;
+    std::optional<ConflictType> type;
     std::size_t conflicting = kNoOp;
     std::string reason;
+    std::vector<std::string> missing;
 };
 
 // Where a range of an original block went: offsets [from, to) of the original
@@ -179,18 +196,44 @@ struct MappingEntry {
     }
 };
 
+// Policy::confirm: a conflict that fail-closed settles by rejecting `second`, left
+// to the user. The can_* flags say which choices are possible besides cancelling
+// both: a party that is rejected anyway (it lacks a member, or duplicates another
+// operation) cannot be applied; both apply when the merge policy, resolving the two
+// operations alone, applies both.
+struct Decision {
+    ConflictType type;
+    std::string block_id;
+    std::size_t first = kNoOp;   // the operation fail-closed keeps
+    std::size_t second = kNoOp;  // the operation fail-closed rejects
+    std::string reason;
+    bool can_apply_first = false;
+    bool can_apply_second = false;
+    bool can_apply_both = false;
+};
+
+// Policy::confirm: an operation whose outcome depends on a pending decision (it
+// shares blocks with the operations of one, directly or through other operations).
+struct WaitingOp {
+    std::size_t op = kNoOp;
+    std::size_t decision = 0;  // index into Resolution::pending: the first such decision
+};
+
 struct Resolution {
     Policy policy = Policy::fail_closed;
     std::vector<AppliedOp> applied;    // application order
     std::vector<RejectedOp> rejected;  // order_operations order
     std::map<std::string, std::vector<MappingEntry>> mapping;  // original block -> pieces
     std::vector<std::string> blocks;   // blocks produced and still present, sorted bytewise
-    std::vector<Conflict> conflicts;   // in the order met
+    std::vector<Conflict> conflicts;   // in the order met (fail-closed's, for every policy but merge)
+    std::vector<Decision> pending;     // confirm: in the order the conflicts were met
+    std::vector<WaitingOp> waiting;    // confirm: order_operations order
 };
 
 Resolution resolve_operations(const std::vector<Operation>& ops, const Priorities& priorities, Policy policy);
 
-// The conflicts of resolve_operations(ops, priorities, Policy::fail_closed).
+// The conflicts of resolve_operations(ops, priorities, Policy::fail_closed) (also
+// those of Policy::confirm).
 std::vector<Conflict> detect_conflicts(const std::vector<Operation>& ops, const Priorities& priorities);
 
 // ---------------------------------------------------------------------------
@@ -206,6 +249,74 @@ template <typename Writer>
 void write_order(Writer& w, const std::vector<Operation>& ops, const std::vector<std::size_t>& order) {
     w.begin_array();
     for (std::size_t i : order) w.operation(ops, i, nullptr);
+    w.end_array();
+}
+
+// Policy::confirm: the decisions and the operations waiting for them. Operations are
+// identified by their position in the input (from 1) and echoed.
+template <typename Writer>
+void write_decisions(Writer& w, const std::vector<Operation>& ops, const Resolution& r) {
+    auto numbers = [&](std::initializer_list<std::size_t> idx) {
+        w.begin_array();
+        for (std::size_t i : idx) w.number(static_cast<std::int64_t>(i + 1));
+        w.end_array();
+    };
+    w.key("pending");
+    w.begin_array();
+    for (std::size_t k = 0; k < r.pending.size(); ++k) {
+        const Decision& d = r.pending[k];
+        w.begin_object();
+        w.key("decision");
+        w.number(static_cast<std::int64_t>(k + 1));
+        w.key("conflict_type");
+        w.string(conflict_type_name(d.type));
+        w.key("block_id");
+        w.string(d.block_id);
+        w.key("reason");
+        w.string(d.reason);
+        w.key("operations");
+        numbers({d.first, d.second});
+        w.key("first_op");
+        w.operation(ops, d.first, nullptr);
+        w.key("second_op");
+        w.operation(ops, d.second, nullptr);
+        w.key("options");
+        w.begin_array();
+        auto option = [&](const char* choice, std::initializer_list<std::size_t> apply,
+                          std::initializer_list<std::size_t> drop, const char* policy) {
+            w.begin_object();
+            w.key("choice");
+            w.string(choice);
+            w.key("apply");
+            numbers(apply);
+            w.key("drop");
+            numbers(drop);
+            if (policy != nullptr) {
+                w.key("policy");
+                w.string(policy);
+            }
+            w.end_object();
+        };
+        if (d.can_apply_first) option("apply_first", {d.first}, {d.second}, nullptr);
+        if (d.can_apply_second) option("apply_second", {d.second}, {d.first}, nullptr);
+        if (d.can_apply_both) option("apply_both", {d.first, d.second}, {}, policy_name(Policy::merge));
+        option("cancel", {}, {d.first, d.second}, nullptr);
+        w.end_array();
+        w.end_object();
+    }
+    w.end_array();
+    w.key("waiting");
+    w.begin_array();
+    for (const WaitingOp& x : r.waiting) {
+        w.begin_object();
+        w.key("op");
+        w.operation(ops, x.op, nullptr);
+        w.key("operation");
+        w.number(static_cast<std::int64_t>(x.op + 1));
+        w.key("decision");
+        w.number(static_cast<std::int64_t>(x.decision + 1));
+        w.end_object();
+    }
     w.end_array();
 }
 
@@ -227,10 +338,17 @@ void write_resolution(Writer& w, const std::vector<Operation>& ops, const Resolu
         w.key("reason");
         w.string(x.reason);
         w.key("conflict_type");
-        w.string(conflict_type_name(x.type));
+        if (x.type) w.string(conflict_type_name(*x.type));
+        else w.null();
         w.key("conflicting_op");
         if (x.conflicting == kNoOp) w.null();
         else w.operation(ops, x.conflicting, nullptr);
+        if (!x.missing.empty()) {
+            w.key("missing");
+            w.begin_array();
+            for (const std::string& m : x.missing) w.string(m);
+            w.end_array();
+        }
         w.end_object();
     }
     w.end_array();
@@ -260,6 +378,7 @@ void write_resolution(Writer& w, const std::vector<Operation>& ops, const Resolu
     w.begin_array();
     for (const std::string& b : r.blocks) w.string(b);
     w.end_array();
+    if (r.policy == Policy::confirm) write_decisions(w, ops, r);
     w.end_object();
 }
 

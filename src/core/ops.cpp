@@ -235,6 +235,13 @@ std::optional<std::int64_t> Priorities::find(std::string_view op_code) const {
     return it->second;
 }
 
+std::vector<std::string> missing_fields(const Operation& op) {
+    OpKind kind = op_kind_of(op.op_code);
+    if (kind == OpKind::block_split && !op.offset) return {"offset"};
+    if (kind == OpKind::block_join && !op.target_block_id) return {"targetBlockId"};
+    return {};
+}
+
 std::string split_left_id(std::string_view block_id) { return std::string(block_id) + "_left"; }
 std::string split_right_id(std::string_view block_id) { return std::string(block_id) + "_right"; }
 std::string join_result_id(std::string_view block_id, std::string_view target_block_id) {
@@ -247,12 +254,20 @@ std::string join_result_id(std::string_view block_id, std::string_view target_bl
 Policy parse_policy(std::string_view text) {
     if (text == "fail-closed") return Policy::fail_closed;
     if (text == "merge") return Policy::merge;
+    if (text == "confirm") return Policy::confirm;
     throw Error(Errc::invalid_parameter, "unknown policy \"" + clip(text) + "\"",
                 Detail().add("argument", "policy").add("value", text),
-                "The policy is 'fail-closed' (the default) or 'merge'.");
+                "The policy is 'fail-closed' (the default), 'merge' or 'confirm'.");
 }
 
-const char* policy_name(Policy policy) noexcept { return policy == Policy::merge ? "merge" : "fail-closed"; }
+const char* policy_name(Policy policy) noexcept {
+    switch (policy) {
+        case Policy::fail_closed: return "fail-closed";
+        case Policy::merge: return "merge";
+        case Policy::confirm: return "confirm";
+    }
+    return "fail-closed";
+}
 
 const char* conflict_type_name(ConflictType type) noexcept {
     switch (type) {
@@ -311,12 +326,12 @@ Prepared prepare(const std::vector<Operation>& ops, const Priorities& priorities
                 invalid(p, i, "a dependency is longer than " + std::to_string(kMaxBlockIdBytes) + " bytes",
                         Errc::limit_exceeded);
         }
+        // A split without offset or a join without target is valid here (ordering
+        // and detection do not need them); resolution rejects it (missing_fields).
         if (p.kind[i] == OpKind::block_split) {
-            if (!op.offset) invalid(p, i, "OP_BLOCK_SPLIT needs an offset");
             add_creator(p, split_left_id(op.block_id), i);
             add_creator(p, split_right_id(op.block_id), i);
-        } else if (p.kind[i] == OpKind::block_join) {
-            if (!op.target_block_id) invalid(p, i, "OP_BLOCK_JOIN needs a targetBlockId");
+        } else if (p.kind[i] == OpKind::block_join && op.target_block_id) {
             if (*op.target_block_id == op.block_id) invalid(p, i, "OP_BLOCK_JOIN cannot join a block with itself");
             add_creator(p, join_result_id(op.block_id, *op.target_block_id), i);
         }

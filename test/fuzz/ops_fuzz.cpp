@@ -5,10 +5,16 @@
 // clock timestamps, replicas, offsets, targets, dependencies). Properties (a
 // violation traps):
 //  * validation throws only documented kinds; a valid set orders to a permutation;
-//  * the order, the conflicts and both resolutions are identical for the set
-//    reversed and rotated (no dependence on input positions);
+//  * the order, the conflicts and the three resolutions are identical for the set
+//    reversed and rotated (no dependence on input positions; confirm's decisions
+//    and waiting operations compared by the operations, not their positions);
 //  * every operation is applied or rejected exactly once; detect_conflicts equals
-//    the fail-closed resolution's conflicts; mapping pieces have from <= to.
+//    the fail-closed resolution's conflicts; mapping pieces have from <= to;
+//  * a split without offset or a join without target (the decoder leaves them out
+//    now and then) passes validation and is never applied: it is rejected for the
+//    member it lacks (no conflict type) or by a conflict;
+//  * confirm: no decision party and nothing outside applied, rejected, waiting or
+//    the decisions; what it applies, fail-closed applies alike.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -75,11 +81,11 @@ std::vector<Operation> decode(const std::uint8_t* data, std::size_t size, bool& 
 struct Outcome {
     bool ok = false;
     ce::Errc error{};
-    std::string order, fail_closed, merge, conflicts;
+    std::string order, fail_closed, merge, confirm, conflicts;
     bool operator==(const Outcome& o) const {
         return ok == o.ok && (!ok ? error == o.error
                                   : order == o.order && fail_closed == o.fail_closed && merge == o.merge &&
-                                        conflicts == o.conflicts);
+                                        confirm == o.confirm && conflicts == o.conflicts);
     }
 };
 
@@ -93,8 +99,15 @@ std::string conflicts_text(const std::vector<Operation>& ops, const std::vector<
 
 void check_resolution(const std::vector<Operation>& ops, const Resolution& r) {
     std::vector<int> seen(ops.size(), 0);
-    for (const AppliedOp& a : r.applied) ++seen.at(a.op);
-    for (const RejectedOp& x : r.rejected) ++seen.at(x.op);
+    for (const AppliedOp& a : r.applied) {
+        ++seen.at(a.op);
+        check(missing_fields(ops[a.op]).empty());
+    }
+    for (const RejectedOp& x : r.rejected) {
+        ++seen.at(x.op);
+        check(x.type.has_value() == x.missing.empty());
+        check(x.missing.empty() || x.missing == missing_fields(ops[x.op]));
+    }
     for (int s : seen) check(s == 1);
     for (const auto& [orig, entries] : r.mapping) {
         check(!entries.empty());
@@ -104,6 +117,37 @@ void check_resolution(const std::vector<Operation>& ops, const Resolution& r) {
         }
     }
     check(std::is_sorted(r.blocks.begin(), r.blocks.end()));
+}
+
+// Checks a confirm resolution against fail-closed's; returns it as text with the
+// operations in place of their positions.
+std::string check_confirm(const std::vector<Operation>& ops, const Resolution& fc, Resolution cf) {
+    std::vector<int> seen(ops.size(), 0);
+    std::vector<char> party(ops.size(), 0);
+    std::string s;
+    for (const Decision& d : cf.pending) {
+        check(d.first != d.second && (d.can_apply_first || !d.can_apply_both));
+        party.at(d.first) = party.at(d.second) = 1;
+        s += ops[d.first].json + ops[d.second].json + d.reason + char('0' + d.can_apply_both) + "\n";
+    }
+    for (const WaitingOp& w : cf.waiting) {
+        check(!party.at(w.op) && w.decision < cf.pending.size());
+        ++seen[w.op];
+        s += ops[w.op].json + std::to_string(w.decision) + "\n";
+    }
+    for (const RejectedOp& x : cf.rejected) ++seen.at(x.op);
+    for (const AppliedOp& a : cf.applied) {
+        check(!party.at(a.op));
+        ++seen[a.op];
+        bool same = false;
+        for (const AppliedOp& b : fc.applied)
+            same = same || (b.op == a.op && b.block_id == a.block_id && b.offset == a.offset &&
+                            b.target_block_id == a.target_block_id);
+        check(same);
+    }
+    for (std::size_t i = 0; i < ops.size(); ++i) check(seen[i] + (party[i] && seen[i] == 0) == 1);
+    cf.policy = Policy::fail_closed;
+    return s + resolution_json(ops, cf);
 }
 
 Outcome run(const std::vector<Operation>& ops, const Priorities& p) {
@@ -120,6 +164,7 @@ Outcome run(const std::vector<Operation>& ops, const Priorities& p) {
         check_resolution(ops, mg);
         out.fail_closed = resolution_json(ops, fc);
         out.merge = resolution_json(ops, mg);
+        out.confirm = check_confirm(ops, fc, resolve_operations(ops, p, Policy::confirm));
         out.conflicts = conflicts_text(ops, detect_conflicts(ops, p));
         check(out.conflicts == conflicts_text(ops, fc.conflicts));
         out.ok = true;

@@ -7,65 +7,12 @@
 
 #include "concurrent_edit/interrupt.hpp"
 #include "concurrent_edit/ops.hpp"
+#include "ops_test_util.hpp"
 #include "test_util.hpp"
 
 using ce::Errc;
 using namespace ce::ops;
-
-namespace {
-
-// Operation builder: Op("OP_BLOCK_SPLIT", "X", 10).off(30).
-struct Op {
-    Operation o;
-    Op(std::string code, std::string block, std::uint64_t ts) {
-        o.op_code = std::move(code);
-        o.block_id = std::move(block);
-        o.timestamp = Timestamp::of_lamport(ts);
-    }
-    Op(std::string code, std::string block, ce::VClock clock) {
-        o.op_code = std::move(code);
-        o.block_id = std::move(block);
-        o.timestamp = Timestamp::of_clock(std::move(clock));
-    }
-    Op& off(std::int64_t v) { o.offset = v; return *this; }
-    Op& rep(std::string v) { o.replica_id = std::move(v); return *this; }
-    Op& tgt(std::string v) { o.target_block_id = std::move(v); return *this; }
-    Op& dep(std::string v) { o.dependencies.push_back(std::move(v)); return *this; }
-    operator Operation() const { return o; }
-};
-
-const Priorities kDefault;
-
-ce::VClock vc(const char* text) { return ce::VClock::parse(text); }
-
-// "OP_BLOCK_SPLIT A@5" style labels of the ordered ops.
-std::vector<std::string> labels(const std::vector<Operation>& ops, const std::vector<std::size_t>& order) {
-    std::vector<std::string> out;
-    for (std::size_t i : order) {
-        const Operation& op = ops[i];
-        std::string s = (op.op_code.rfind("OP_", 0) == 0 ? op.op_code.substr(3) : op.op_code) + " " + op.block_id + "@" +
-                        (op.timestamp.is_clock ? op.timestamp.clock.to_text() : std::to_string(op.timestamp.lamport));
-        if (op.replica_id) s += "/" + *op.replica_id;
-        out.push_back(s);
-    }
-    return out;
-}
-
-std::vector<std::string> applied_labels(const std::vector<Operation>& ops, const Resolution& r) {
-    std::vector<std::size_t> idx;
-    for (const AppliedOp& a : r.applied) idx.push_back(a.op);
-    return labels(ops, idx);
-}
-
-std::vector<std::string> rejected_labels(const std::vector<Operation>& ops, const Resolution& r) {
-    std::vector<std::size_t> idx;
-    for (const RejectedOp& x : r.rejected) idx.push_back(x.op);
-    return labels(ops, idx);
-}
-
-using Strings = std::vector<std::string>;
-
-}  // namespace
+using namespace ce::ops_test;
 
 // ---------------------------------------------------------------------------
 // Order
@@ -188,8 +135,6 @@ TEST(OpsValidate, InvalidOperations) {
     EXPECT_CE_ERROR(validate(bad(Op("OP_NOPE", "a", 1)), kDefault), Errc::invalid_operation);
     EXPECT_CE_ERROR(validate(bad(Op("OP_TEXT_EDIT", "", 1)), kDefault), Errc::invalid_operation);
     EXPECT_CE_ERROR(validate(bad(Op("OP_TEXT_EDIT", "a", 1).off(-1)), kDefault), Errc::invalid_operation);
-    EXPECT_CE_ERROR(validate(bad(Op("OP_BLOCK_SPLIT", "a", 1)), kDefault), Errc::invalid_operation);
-    EXPECT_CE_ERROR(validate(bad(Op("OP_BLOCK_JOIN", "a", 1)), kDefault), Errc::invalid_operation);
     EXPECT_CE_ERROR(validate(bad(Op("OP_BLOCK_JOIN", "a", 1).tgt("a")), kDefault), Errc::invalid_operation);
     EXPECT_CE_ERROR(validate(bad(Op("OP_TEXT_EDIT", "a", 1).tgt("")), kDefault), Errc::invalid_operation);
     EXPECT_CE_ERROR(validate(bad(Op("OP_TEXT_EDIT", "a", 1).dep("")), kDefault), Errc::invalid_operation);

@@ -1,0 +1,162 @@
+// Internals of resolve_operations, shared by src/core/ops_resolve.cpp (acceptance
+// and order of application), ops_apply.cpp (application walk, block mapping) and
+// ops_confirm.cpp (the confirm policy).
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "concurrent_edit/error.hpp"
+#include "concurrent_edit/interrupt.hpp"
+#include "concurrent_edit/ops.hpp"
+#include "ops_internal.hpp"
+
+namespace ce::ops::detail {
+
+inline bool is_content(OpKind k) { return k == OpKind::text_edit || k == OpKind::mark_edit || k == OpKind::paste; }
+
+struct Segment {
+    std::uint32_t orig;
+    std::int64_t from;
+    std::optional<std::int64_t> to;
+    std::optional<std::int64_t> at;
+};
+
+enum class Status : unsigned char { live, split, joined_source, joined_target };
+
+// A block in the application walk. Blocks never mentioned are originals, alive.
+struct Block {
+    Status status = Status::live;
+    std::size_t origin = kNoOp;   // the operation that created it (kNoOp: original)
+    std::size_t remover = kNoOp;  // the operation that split or joined it away
+    std::int64_t split_at = 0;
+    std::string next;     // split: left piece; joined: the joined block
+    std::string other;    // split: right piece; joined: the other block of the join
+    std::vector<Segment> segs;  // created blocks: where their content comes from
+};
+
+using i128 = __int128;
+
+class Resolver {
+public:
+    Resolver(const Prepared& p, Policy policy) : p_(p), ops_(*p.ops), policy_(policy), n_(p.size()) {}
+
+    Resolution run();
+
+private:
+    // ---------------------------------------------------------------- texts
+    static std::string fate(const Block& b) {
+        if (b.status == Status::split) return "split at offset " + std::to_string(b.split_at);
+        return "joined with " + b.other;
+    }
+    static std::string gone(std::string_view name, const Block& b) {
+        return "Block " + std::string(name) + " no longer exists (" + fate(b) + ")";
+    }
+    // Why `later` conflicts with `earlier` on `block` (phase 1).
+    std::string conflict_reason(std::size_t earlier, std::size_t later, std::string_view block) const;
+
+    void conflict(ConflictType type, std::string_view block, std::size_t first, std::size_t second, std::string reason,
+                  bool rejected) {
+        res_.conflicts.push_back(Conflict{type, std::string(block), first, second, std::move(reason), rejected});
+    }
+
+    // ---------------------------------------------------------------- phase 1 (ops_resolve.cpp)
+    void accept();
+    bool dependencies_hold(std::size_t L);
+    std::vector<std::size_t> application_order();
+
+    // ---------------------------------------------------------------- phase 2 (ops_apply.cpp)
+    Block& block(const std::string& name) { return blocks_.try_emplace(name).first->second; }
+    const Block* find(const std::string& name) const {
+        auto it = blocks_.find(name);
+        return it == blocks_.end() ? nullptr : &it->second;
+    }
+    static bool removed(const Block* b) { return b != nullptr && b->status != Status::live; }
+
+    std::uint32_t original_id(const std::string& name) {
+        auto [it, inserted] = original_ids_.try_emplace(name, static_cast<std::uint32_t>(originals_.size()));
+        if (inserted) originals_.push_back(name);
+        return it->second;
+    }
+    // The content of a block as segments of original blocks.
+    std::vector<Segment> take_segments(const std::string& name, Block& b) {
+        if (b.origin != kNoOp) return std::move(b.segs);
+        return {Segment{original_id(name), 0, std::nullopt, 0}};
+    }
+    void count_segments(std::size_t k) {
+        segments_ += k;
+        if (segments_ > kMaxMappingSegments)
+            throw Error(Errc::limit_exceeded, "operations: the block mapping has too many pieces",
+                        Detail().add("limit", kMaxMappingSegments));
+    }
+    void check_derived(const std::string& id, std::size_t o) {
+        if (id.size() > kMaxDerivedBlockIdBytes)
+            throw Error(Errc::limit_exceeded,
+                        describe(p_, o) + " would create a block id longer than " +
+                            std::to_string(kMaxDerivedBlockIdBytes) + " bytes",
+                        Detail().add("operation", o + 1).add_json("op", ops_[o].json).add("limit", kMaxDerivedBlockIdBytes));
+    }
+    // Length of a block made of segments, when every segment's place and size is known.
+    static std::optional<i128> length(const std::vector<Segment>& segs) {
+        i128 len = 0;
+        for (const Segment& s : segs) {
+            if (!s.at || !s.to) return std::nullopt;
+            len = std::max<i128>(len, static_cast<i128>(*s.at) + (*s.to - s.from));
+        }
+        return len;
+    }
+
+    bool follow(std::size_t o, std::string& name, std::optional<std::int64_t>& offset, bool as_target);
+    bool chase(std::size_t o, std::string& name, std::optional<std::int64_t>& offset, bool as_target);
+    void walk(const std::vector<std::size_t>& app);
+
+    // A split or join may not produce a block id that the walk has already seen.
+    bool fresh(std::size_t o, const std::string& id) {
+        const Block* b = find(id);
+        if (b == nullptr) return true;
+        conflict(ConflictType::direct, id, b->origin, o, "Block id collision: block " + id + " already exists", true);
+        return false;
+    }
+    Block& block_created(const std::string& id, std::size_t o) {
+        Block& b = block(id);
+        b.origin = o;
+        return b;
+    }
+    // Pieces of `segs` before and from offset k.
+    void split_segments(const std::vector<Segment>& segs, std::int64_t k, std::vector<Segment>& left,
+                        std::vector<Segment>& right);
+    void finish();
+
+    // ---------------------------------------------------------------- confirm (ops_confirm.cpp)
+    // The walk notes each block an operation reaches beyond its own members (the
+    // block it was moved onto, the blocks it creates), so that confirm() knows which
+    // operations can affect each other.
+    void link(std::size_t o, const std::string& name) {
+        if (policy_ == Policy::confirm) links_.emplace_back(o, name);
+    }
+    // Turns the fail-closed result into pending decisions and waiting operations.
+    void confirm();
+
+    const Prepared& p_;
+    const std::vector<Operation>& ops_;
+    Policy policy_;
+    std::size_t n_;
+    std::vector<std::size_t> order_, time_, krank_, trank_;
+    std::vector<char> accepted_;
+    std::unordered_map<std::string, Block> blocks_;
+    std::vector<std::string> originals_;
+    std::unordered_map<std::string, std::uint32_t> original_ids_;
+    std::size_t segments_ = 0;
+    std::vector<std::pair<std::size_t, std::string>> links_;
+    InterruptTicker ticker_{4096};
+    Resolution res_;
+};
+
+}  // namespace ce::ops::detail
