@@ -97,7 +97,8 @@ UNIT_BIN    := $(BUILD_DIR)/unit_tests
 
 $(BUILD_DIR)/unit/%.o: test/unit/%.cpp $(wildcard include/concurrent_edit/*.hpp) test/unit/test_util.hpp
 	@mkdir -p $(dir $@)
-	$(CXX) -std=c++17 $(CE_WARNINGS) -O2 -g -I$(CURDIR)/include -I/usr/src/googletest/googletest/include -c $< -o $@
+	$(CXX) -std=c++17 $(CE_WARNINGS) -O2 -g -I$(CURDIR)/include -I/usr/src/googletest/googletest/include \
+	    -DCE_TEST_DATA='"$(CURDIR)/test/data"' -c $< -o $@
 
 $(UNIT_BIN): $(UNIT_OBJS) $(CORE_OBJS)
 	$(CXX) -o $@ $^ -lgtest -lgtest_main -pthread
