@@ -32,6 +32,11 @@ FROM (VALUES ('ini.c', 'base.c', 'ours.c', 'theirs_same_function.c'),
              ('README.md', 'base.md', 'ours.md', 'theirs_other_section.md')) v(path, base, ours, theirs),
      LATERAL concurrent_edit.merge3(pg_temp.f(v.base), pg_temp.f(v.ours), pg_temp.f(v.theirs), path => v.path) m
 ORDER BY v.path, v.theirs;
+-- The example of docs/reference/merge.md.
+SELECT clean, semantic_warnings ->> 0 FROM concurrent_edit.merge3(
+  E'def f():\n    a = 1\n    b = 2\n    return a + b\n',
+  E'def f():\n    a = 10\n    b = 2\n    return a + b\n',
+  E'def f():\n    a = 1\n    b = 2\n    return a * b\n', path => 'f.py');
 -- Without a path the base's content decides: the same warnings.
 SELECT v.base, w ->> 'kind' AS kind, w ->> 'block' AS block
 FROM (VALUES ('base.c', 'ours.c', 'theirs_same_function.c'), ('base.py', 'ours.py', 'theirs_same_def.py'),
