@@ -115,7 +115,7 @@ FUZZ_FLAGS    = -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanit
 FUZZ_SRCS    := $(sort $(wildcard test/fuzz/*.cpp))
 FUZZ_BINS    := $(patsubst test/fuzz/%.cpp,$(BUILD_DIR)/fuzz/%,$(FUZZ_SRCS))
 
-$(BUILD_DIR)/fuzz/%: test/fuzz/%.cpp $(CORE_SRCS) $(wildcard include/concurrent_edit/*.hpp)
+$(BUILD_DIR)/fuzz/%: test/fuzz/%.cpp $(CORE_SRCS) $(wildcard include/concurrent_edit/*.hpp) $(wildcard test/fuzz/*.hpp)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CXX) $(FUZZ_FLAGS) $< $(CORE_SRCS) -o $@
 

@@ -18,6 +18,7 @@
 #include "concurrent_edit/lines.hpp"
 #include "concurrent_edit/merge.hpp"
 #include "concurrent_edit/semantic.hpp"
+#include "three_texts.hpp"
 
 namespace {
 
@@ -46,15 +47,9 @@ bool space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    if (size < 1) return 0;
-    std::uint8_t opt = data[0];
-    std::string_view rest(reinterpret_cast<const char*>(data + 1), size - 1);
+    std::uint8_t opt;
     std::string_view parts[3];
-    for (int i = 0; i < 3; ++i) {
-        std::size_t z = i < 2 ? rest.find('\0') : std::string_view::npos;
-        parts[i] = rest.substr(0, z);
-        rest = z == std::string_view::npos ? std::string_view() : rest.substr(z + 1);
-    }
+    if (!three_texts(data, size, opt, parts)) return 0;
     std::string_view base = parts[0], ours = parts[1], theirs = parts[2];
 
     const ce::BlockStyle styles[] = {ce::BlockStyle::none, ce::BlockStyle::braces, ce::BlockStyle::indentation,

@@ -47,6 +47,13 @@ std::string show(const std::vector<std::string_view>& lines, const ce::Block& b)
            (b.minor ? " minor " : " ") + h.substr(k == std::string::npos ? 0 : k);
 }
 
+// A warning as "block @base_line>line ours start+count theirs start+count".
+std::string show(const ce::SemanticWarning& w) {
+    auto n = [](int v) { return std::to_string(v); };
+    return w.block + " @" + n(w.base_line) + ">" + n(w.line) + " ours " + n(w.ours_start) + "+" + n(w.ours_count) +
+           " theirs " + n(w.theirs_start) + "+" + n(w.theirs_count);
+}
+
 std::vector<std::string> blocks_of(const std::string& text, BlockStyle style) {
     auto lines = ce::split_lines(text);
     std::vector<std::string> out;
@@ -155,18 +162,15 @@ TEST(SemanticWarnings, CBothSidesInOneFunction) {
     const std::string base = data("base.c"), ours = data("ours.c");
     auto w = warnings(base, ours, data("theirs_same_function.c"), BlockStyle::braces);
     ASSERT_EQ(w.size(), 1u);
-    EXPECT_EQ(w[0].block, "static int parse_line(struct ini *ini, char *line, char *section, size_t section_size)");
-    EXPECT_EQ(w[0].base_line, 47);
-    EXPECT_EQ(w[0].line, 47);
-    EXPECT_EQ(w[0].ours_start, 52);
-    EXPECT_EQ(w[0].ours_count, 1);
-    EXPECT_EQ(w[0].theirs_start, 67);
-    EXPECT_EQ(w[0].theirs_count, 2);
+    EXPECT_EQ(show(w[0]),
+              "static int parse_line(struct ini *ini, char *line, char *section, size_t section_size) @47>47 "
+              "ours 52+1 theirs 67+2");
     // Sides swapped: the same block, the ranges swapped.
     auto s = warnings(base, data("theirs_same_function.c"), ours, BlockStyle::braces);
     ASSERT_EQ(s.size(), 1u);
-    EXPECT_EQ(s[0].ours_start, 67);
-    EXPECT_EQ(s[0].theirs_start, 52);
+    EXPECT_EQ(show(s[0]),
+              "static int parse_line(struct ini *ini, char *line, char *section, size_t section_size) @47>47 "
+              "ours 67+2 theirs 52+1");
     // Different functions: the merge is as clean, nothing to tell.
     EXPECT_TRUE(warnings(base, ours, data("theirs_other_function.c"), BlockStyle::braces).empty());
 }
@@ -175,12 +179,7 @@ TEST(SemanticWarnings, PythonBothSidesInOneMethod) {
     const std::string base = data("base.py"), ours = data("ours.py");
     auto w = warnings(base, ours, data("theirs_same_def.py"), BlockStyle::indentation);
     ASSERT_EQ(w.size(), 1u);
-    EXPECT_EQ(w[0].block, "def add(self, item, quantity=1):");  // not the if inside it, not the class
-    EXPECT_EQ(w[0].base_line, 26);
-    EXPECT_EQ(w[0].ours_start, 27);
-    EXPECT_EQ(w[0].ours_count, 2);
-    EXPECT_EQ(w[0].theirs_start, 34);
-    EXPECT_EQ(w[0].theirs_count, 1);
+    EXPECT_EQ(show(w[0]), "def add(self, item, quantity=1): @26>26 ours 27+2 theirs 34+1");  // not the if, not the class
     // Two methods of one class are two blocks.
     EXPECT_TRUE(warnings(base, ours, data("theirs_other_def.py"), BlockStyle::indentation).empty());
 }
@@ -189,10 +188,7 @@ TEST(SemanticWarnings, MarkdownBothSidesInOneSection) {
     const std::string base = data("base.md"), ours = data("ours.md");
     auto w = warnings(base, ours, data("theirs_same_section.md"), BlockStyle::markdown);
     ASSERT_EQ(w.size(), 1u);
-    EXPECT_EQ(w[0].block, "### Linux");
-    EXPECT_EQ(w[0].base_line, 10);
-    EXPECT_EQ(w[0].ours_start, 12);
-    EXPECT_EQ(w[0].theirs_start, 18);
+    EXPECT_EQ(show(w[0]), "### Linux @10>10 ours 12+1 theirs 18+1");
     // Sibling subsections are two blocks (their parent section does not count).
     EXPECT_TRUE(warnings(base, ours, data("theirs_other_section.md"), BlockStyle::markdown).empty());
 }
@@ -235,10 +231,7 @@ TEST(SemanticWarnings, AnIdenticalChangeDoesNotCountButTheOthersDo) {
     // Besides the common change, each side changed another line of f.
     auto w = warnings(base, f("A", "c", "E"), f("A", "C", "e"), BlockStyle::braces);
     ASSERT_EQ(w.size(), 1u);
-    EXPECT_EQ(w[0].ours_start, 7);
-    EXPECT_EQ(w[0].ours_count, 1);
-    EXPECT_EQ(w[0].theirs_start, 5);
-    EXPECT_EQ(w[0].theirs_count, 1);
+    EXPECT_EQ(show(w[0]), "void f(void) @1>1 ours 7+1 theirs 5+1");
 }
 
 TEST(SemanticWarnings, InsertionsBelongToTheBlockAroundThem) {
@@ -250,9 +243,7 @@ TEST(SemanticWarnings, InsertionsBelongToTheBlockAroundThem) {
     const std::string new_def = "def f():\n    a = 1\n    return a\n\n\ndef h():\n    pass\n\n\ndef g():\n    pass\n";
     auto w = warnings(base, ours, appended, BlockStyle::indentation);
     ASSERT_EQ(w.size(), 1u);
-    EXPECT_EQ(w[0].block, "def f():");
-    EXPECT_EQ(w[0].theirs_start, 4);
-    EXPECT_EQ(w[0].theirs_count, 1);
+    EXPECT_EQ(show(w[0]), "def f(): @1>1 ours 2+1 theirs 4+1");
     EXPECT_TRUE(warnings(base, ours, new_def, BlockStyle::indentation).empty());
     // C: a line before the closing brace is inside; a function after it is not.
     const std::string cb =
@@ -279,16 +270,14 @@ TEST(SemanticWarnings, LineIsWhereTheBlockIsInTheMergedText) {
     const std::string theirs = "int x;\n\nint f(void)\n{\n    a();\n    b();\n    C();\n}\n";
     auto w = warnings(base, ours, theirs, BlockStyle::braces);
     ASSERT_EQ(w.size(), 1u);
-    EXPECT_EQ(w[0].base_line, 3);
-    EXPECT_EQ(w[0].line, 6);
+    EXPECT_EQ(show(w[0]), "int f(void) @3>6 ours 8+1 theirs 7+1");
     EXPECT_EQ(ce::merge3(base, ours, theirs).content.find("int f(void)"),
               std::string("int x;\nint y;\nint z;\nint w;\n\n").size());
     // The header itself changed by one side: the line where its replacement starts.
     const std::string renamed = "int x;\n\nint f2(void)\n{\n    a();\n    b();\n    C();\n}\n";
     w = warnings(base, ours, renamed, BlockStyle::braces);
     ASSERT_EQ(w.size(), 1u);
-    EXPECT_EQ(w[0].block, "int f(void)");
-    EXPECT_EQ(w[0].line, 6);
+    EXPECT_EQ(show(w[0]), "int f(void) @3>6 ours 8+1 theirs 3+5");
 }
 
 TEST(SemanticWarnings, BlockTextIsTrimmedCutAndValidUtf8) {
@@ -382,21 +371,10 @@ TEST(SemanticWarnings, LinearOnLargeAndDeeplyNestedInputs) {
     EXPECT_LT(timed(mb, mo, mt, BlockStyle::markdown, w), 5.0);
 }
 
-namespace {
-int semantic_interrupts = 0;
-void cancel_in_semantic() {
-    if (++semantic_interrupts > 2) throw ce::Error(Errc::canceled, "canceled by test");
-}
-}  // namespace
-
 TEST(SemanticWarnings, LongAnalysisHonorsTheInterruptHook) {
     std::string base, ours, theirs;
     functions(50000, base, ours, theirs);
     ce::MergeResult m = ce::merge3(base, ours, theirs);
     ASSERT_TRUE(m.clean);
-    semantic_interrupts = 0;
-    ce::InterruptHook old = ce::set_interrupt_hook(&cancel_in_semantic);
-    EXPECT_CE_ERROR(ce::semantic_warnings(base, ours, theirs, m, BlockStyle::braces), Errc::canceled);
-    ce::set_interrupt_hook(old);
-    EXPECT_GT(semantic_interrupts, 2);
+    EXPECT_CANCELED_BY_INTERRUPTS(ce::semantic_warnings(base, ours, theirs, m, BlockStyle::braces));
 }
