@@ -170,12 +170,15 @@ private:
             words_ = 0;
             last_ = before_last_ = 0;
         }
-        if (c == '"' || c == '\'') {
+        if (c == '"' || (c == '\'' && lone_quote_line_ != l)) {
             std::size_t e = closing_quote(s, k);
-            if (e != npos || c == '"') {  // a lone ' (a lifetime, an apostrophe) is an ordinary character
+            if (e != npos || c == '"') {
                 note('"');
                 return e == npos ? s.size() : e + 1;
             }
+            // A lone ' (a lifetime, an apostrophe) is an ordinary character, and so is
+            // every later ' of the line (none closes it): each line is searched once.
+            lone_quote_line_ = l;
         }
         if (c == '`') {
             in_template_ = true;
@@ -243,6 +246,7 @@ private:
     std::vector<Block> blocks_;
     std::vector<std::pair<int, int>> open_;  // open blocks: index, parenthesis depth around it
     bool in_comment_ = false, in_template_ = false, directive_continues_ = false;
+    long lone_quote_line_ = -1;              // the line where a ' was found unclosed
     int paren_ = 0;                          // ( and [ depth in the current block
     bool pending_ = false;                   // a statement has started
     long stmt_line_ = 0;                     // its first line

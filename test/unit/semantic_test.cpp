@@ -369,6 +369,14 @@ TEST(SemanticWarnings, LinearOnLargeAndDeeplyNestedInputs) {
     }
     EXPECT_LT(timed(ib, io, it, BlockStyle::indentation, w), 5.0);
     EXPECT_LT(timed(mb, mo, mt, BlockStyle::markdown, w), 5.0);
+    // A long line of escaped quotes after a lone one: each quote must not search the
+    // rest of the line again.
+    std::string quotes = "f() {\n'";
+    for (int i = 0; i < 200000; ++i) quotes += "\\'";
+    quotes += " {\n}\n}\n";
+    std::vector<std::string> blocks;
+    EXPECT_LT(seconds_of([&] { blocks = blocks_of(quotes, BlockStyle::braces); }), 5.0);
+    EXPECT_EQ(blocks.size(), 2u);
 }
 
 TEST(SemanticWarnings, LongAnalysisHonorsTheInterruptHook) {
