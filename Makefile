@@ -97,7 +97,8 @@ UNIT_BIN    := $(BUILD_DIR)/unit_tests
 
 $(BUILD_DIR)/unit/%.o: test/unit/%.cpp $(wildcard include/concurrent_edit/*.hpp) $(wildcard test/unit/*.hpp)
 	@mkdir -p $(dir $@)
-	$(CXX) -std=c++17 $(CE_WARNINGS) -O2 -g -I$(CURDIR)/include -I/usr/src/googletest/googletest/include -c $< -o $@
+	$(CXX) -std=c++17 $(CE_WARNINGS) -O2 -g -I$(CURDIR)/include -I/usr/src/googletest/googletest/include \
+	    -DCE_TEST_DATA='"$(CURDIR)/test/data"' -c $< -o $@
 
 $(UNIT_BIN): $(UNIT_OBJS) $(CORE_OBJS)
 	$(CXX) -o $@ $^ -lgtest -lgtest_main -pthread
@@ -114,7 +115,7 @@ FUZZ_FLAGS    = -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanit
 FUZZ_SRCS    := $(sort $(wildcard test/fuzz/*.cpp))
 FUZZ_BINS    := $(patsubst test/fuzz/%.cpp,$(BUILD_DIR)/fuzz/%,$(FUZZ_SRCS))
 
-$(BUILD_DIR)/fuzz/%: test/fuzz/%.cpp $(CORE_SRCS) $(wildcard include/concurrent_edit/*.hpp)
+$(BUILD_DIR)/fuzz/%: test/fuzz/%.cpp $(CORE_SRCS) $(wildcard include/concurrent_edit/*.hpp) $(wildcard test/fuzz/*.hpp)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CXX) $(FUZZ_FLAGS) $< $(CORE_SRCS) -o $@
 

@@ -20,7 +20,7 @@ FROM concurrent_edit.write_many(jsonb_build_array(
        jsonb_build_object('file_id', :'f2', 'content', E'two by bob\n', 'base_version', 1, 'author', :bob),
        jsonb_build_object('file_id', :'f3', 'content', E'three by bob\n', 'base_version', 1, 'author', :bob)))
      WITH ORDINALITY w(file_id, status, version, content_hash, conflict_id, conflicts, base_version, head_version,
-                       vector_clock, stored, hunks, ord);
+                       vector_clock, stored, hunks, semantic_warnings, ord);
 SELECT path, head_version FROM concurrent_edit.files WHERE project_id = :p ORDER BY path;
 SELECT count(*) AS no_conflict_recorded FROM concurrent_edit.conflict_history WHERE project_id = :p;
 SELECT count(*) - :events AS no_new_event FROM concurrent_edit.changes_since(:p, 0);
@@ -32,7 +32,7 @@ FROM concurrent_edit.write_many(jsonb_build_array(
        jsonb_build_object('file_id', :'f2', 'content', E'two by alice, then bob\n', 'base_version', 2, 'author', :bob),
        jsonb_build_object('file_id', :'f3', 'content', E'three by bob\n', 'expected_hash', concurrent_edit.content_hash(E'three\n'), 'author', :bob)))
      WITH ORDINALITY w(file_id, status, version, content_hash, conflict_id, conflicts, base_version, head_version,
-                       vector_clock, stored, hunks, ord);
+                       vector_clock, stored, hunks, semantic_warnings, ord);
 
 -- all_or_nothing => false: each file as write() would, the conflict recorded.
 SELECT ord, status, conflict_id IS NOT NULL AS recorded, stored
@@ -41,7 +41,7 @@ FROM concurrent_edit.write_many(jsonb_build_array(
        jsonb_build_object('file_id', :'f2', 'content', E'two by carol\n', 'base_version', 2, 'author', :alice)),
      all_or_nothing => false)
      WITH ORDINALITY w(file_id, status, version, content_hash, conflict_id, conflicts, base_version, head_version,
-                       vector_clock, stored, hunks, ord);
+                       vector_clock, stored, hunks, semantic_warnings, ord);
 
 -- Bad input: 22023 naming the element.
 SELECT pg_temp.try($$SELECT * FROM concurrent_edit.write_many('{"file_id": 1}')$$);

@@ -52,6 +52,30 @@ struct ConflictRegion {          // line ranges: 1-based start and a count; an e
     std::string base, ours, theirs;  // the text of each range, line ends included
 };
 
+// One region of the merge where a side changed the base, in text order: base lines
+// [base_start, +base_count) became content lines [merged_start, +merged_count); the
+// region is [ours_start, +ours_count) in ours and [theirs_start, +theirs_count) in
+// theirs (1-based starts, an empty range starts at the line it sits before). When the
+// merge met no conflict (clean, favored == 0) the regions are exact: the lines between
+// two of them are the base's, unchanged on both sides. A conflict region (side both)
+// has the ranges ConflictRegion reports (plus the lines zdiff3 moved out of it, and in
+// content its markers); lines both sides changed alike inside a refined conflict then
+// fall between regions.
+struct MergeChange {
+    enum class Side {
+        ours,    // only ours changed these lines (theirs' range holds the base's lines)
+        theirs,  // only theirs changed them
+        same,    // both sides made this very change
+        both,    // both changed them differently: a conflict region (markers, or settled by
+                 // favor or a hunk choice)
+    };
+    Side side;
+    int base_start, base_count;
+    int ours_start, ours_count;
+    int theirs_start, theirs_count;
+    int merged_start, merged_count;
+};
+
 struct MergeResult {
     std::string content;  // merged text; conflict markers where conflicts remain (or favored text)
     bool clean;           // true when no conflict remained (== (conflicts == 0))
@@ -59,6 +83,7 @@ struct MergeResult {
                           // status counts them (0 with favor ours/theirs/union)
     std::vector<ConflictRegion> regions;  // the conflict regions left in content (empty when clean)
     int favored = 0;      // conflict regions that favor ours/theirs/union resolved in content
+    std::vector<MergeChange> changes;  // every region a side changed (used by semantic.hpp)
 };
 
 MergeResult merge3(std::string_view base, std::string_view ours, std::string_view theirs,

@@ -52,6 +52,7 @@ struct Chunk {
     int mode;
     long i0, chg0, i1, chg1, i2, chg2;
     bool base_exact = true;
+    long moved_before = 0, moved_after = 0;  // zdiff3: shared lines moved out before and after
 };
 
 struct Text {
@@ -75,10 +76,11 @@ void append_chunk(std::vector<Chunk>& out, int mode, long i0, long chg0, long i1
     out.push_back(Chunk{mode, i0, chg0, i1, chg1, i2, chg2});
 }
 
-// Walks both edit scripts (xdl_do_merge).
+// Walks both edit scripts (xdl_do_merge). A change both sides made identically
+// is no chunk (its lines are ours'); it goes to `same`, for MergeResult::changes.
 std::vector<Chunk> walk(const std::vector<DiffChange>& x1, const std::vector<DiffChange>& x2,
                         const Text& base, const Text& ours, const Text& theirs,
-                        InterruptTicker& ticker) {
+                        InterruptTicker& ticker, std::vector<Chunk>& same) {
     std::vector<Chunk> out;
     std::size_t a = 0, b = 0;
     while (a < x1.size() && b < x2.size()) {
@@ -123,6 +125,9 @@ std::vector<Chunk> walk(const std::vector<DiffChange>& x1, const std::vector<Dif
                 chg2 += ffo;
             }
             append_chunk(out, kConflict, i0, chg0, i1, chg1, i2, chg2);
+        } else {
+            same.push_back(Chunk{kIdentical, c1.old_start, c1.old_count, c1.new_start, c1.new_count,
+                                 c2.new_start, c2.new_count});
         }
         long e1 = c1.old_start + c1.old_count;
         long e2 = c2.old_start + c2.old_count;
@@ -220,10 +225,12 @@ void refine_zdiff3(std::vector<Chunk>& chunks, const Text& ours, const Text& the
             --m.chg2;
             ++m.i1;
             ++m.i2;
+            ++m.moved_before;
         }
         while (m.chg1 && m.chg2 && ours.ids[m.i1 + m.chg1 - 1] == theirs.ids[m.i2 + m.chg2 - 1]) {
             --m.chg1;
             --m.chg2;
+            ++m.moved_after;
         }
     }
 }
@@ -315,6 +322,32 @@ void map_to_base(const std::vector<DiffChange>& x, long s, long e, long& bs, lon
     be = std::max(bs, hi(e));
 }
 
+// Lines of a text (a last line without newline counts).
+long count_lines(std::string_view s) {
+    long n = static_cast<long>(std::count(s.begin(), s.end(), '\n'));
+    return n + (!s.empty() && s.back() != '\n' ? 1 : 0);
+}
+
+// The changes of a merge whose other side equals the base: the edit script of `side`.
+std::vector<MergeChange> one_side_changes(const std::vector<DiffChange>& x, MergeChange::Side side) {
+    std::vector<MergeChange> out;
+    out.reserve(x.size());
+    for (const DiffChange& c : x) {
+        const int old_start = static_cast<int>(c.old_start + 1), old_count = static_cast<int>(c.old_count);
+        MergeChange m{side,      old_start, old_count, old_start, old_count, old_start, old_count,
+                      static_cast<int>(c.new_start + 1), static_cast<int>(c.new_count)};
+        if (side == MergeChange::Side::ours) {
+            m.ours_start = m.merged_start;
+            m.ours_count = m.merged_count;
+        } else {
+            m.theirs_start = m.merged_start;
+            m.theirs_count = m.merged_count;
+        }
+        out.push_back(m);
+    }
+    return out;
+}
+
 }  // namespace
 
 MergeResult merge3(std::string_view base_text, std::string_view ours_text,
@@ -348,18 +381,21 @@ MergeResult merge3(std::string_view base_text, std::string_view ours_text,
     auto x2 = diff_ids(base.ids.data(), base.ids.size(), theirs.ids.data(), theirs.ids.size(), id_count,
                        options.algorithm);
 
-    MergeResult result{{}, true, 0, {}, 0};
+    MergeResult result{{}, true, 0, {}, 0, {}};
     if (x1.empty()) {
         result.content.assign(theirs_text);
+        result.changes = one_side_changes(x2, MergeChange::Side::theirs);
         return result;
     }
     if (x2.empty()) {
         result.content.assign(ours_text);
+        result.changes = one_side_changes(x1, MergeChange::Side::ours);
         return result;
     }
 
     const bool show_base = options.style != MergeStyle::merge;
-    std::vector<Chunk> chunks = walk(x1, x2, base, ours, theirs, ticker);
+    std::vector<Chunk> same;
+    std::vector<Chunk> chunks = walk(x1, x2, base, ours, theirs, ticker, same);
     if (options.style == MergeStyle::zdiff3) {
         refine_zdiff3(chunks, ours, theirs);
     } else if (options.style == MergeStyle::merge) {
@@ -389,10 +425,35 @@ MergeResult merge3(std::string_view base_text, std::string_view ours_text,
         bs = std::min(s1, s2);
         be = std::max(e1, e2);
     };
+    result.changes.reserve(chunks.size() + same.size());
+    memory::Charge changes(memory::vector_bytes(chunks.size() + same.size(), sizeof(MergeChange)));
+    long shift = 0;         // content line - ours line, for the lines between chunks
+    long recorded_end = 0;  // end of the last chunk recorded, in ours
+    // Records chunk m, which put `emitted` lines into content where ours has m.chg1
+    // (with the lines zdiff3 moved out of it, copied around it).
+    auto record = [&](const Chunk& m, MergeChange::Side side, long emitted) {
+        long bs, be;
+        base_range(m, bs, be);
+        const long pre = m.moved_before, moved = m.moved_before + m.moved_after;
+        auto n = [](long v) { return static_cast<int>(v); };
+        result.changes.push_back(MergeChange{side, n(bs + 1), n(be - bs), n(m.i1 - pre + 1), n(m.chg1 + moved),
+                                             n(m.i2 - pre + 1), n(m.chg2 + moved), n(m.i1 - pre + shift + 1),
+                                             n(emitted + moved)});
+        shift += emitted - m.chg1;
+        recorded_end = m.i1 + m.chg1 + m.moved_after;
+    };
+    std::size_t next_same = 0;
+    // Identical changes, copied with ours' lines (one that a joined conflict took in is part of it).
+    auto record_same_before = [&](long ours_line) {
+        for (; next_same < same.size() && same[next_same].i1 + same[next_same].chg1 <= ours_line; ++next_same)
+            if (same[next_same].i1 >= recorded_end) record(same[next_same], MergeChange::Side::same, same[next_same].chg1);
+    };
     long i = 0;
     std::size_t hunk = 0;  // conflict regions met so far
     for (Chunk& m : chunks) {
         ticker.tick();
+        record_same_before(m.i1);
+        const bool conflict = m.mode == kConflict;  // before favor or a choice settles it
         if (favor != 0 && m.mode == kConflict) {
             m.mode = favor;
             ++result.favored;
@@ -415,6 +476,7 @@ MergeResult merge3(std::string_view base_text, std::string_view ours_text,
                             choice->kind == HunkChoice::Kind::base ? slice(base, bs, be - bs) : choice->text;
                         out.append(lines);
                         if (!lines.empty() && lines.back() != '\n') out += '\n';
+                        record(m, MergeChange::Side::both, count_lines(lines));
                         i = m.i1 + m.chg1;
                         continue;
                     }
@@ -447,18 +509,25 @@ MergeResult merge3(std::string_view base_text, std::string_view ours_text,
             r.ours = std::string(slice(ours, m.i1, m.chg1));
             r.theirs = std::string(slice(theirs, m.i2, m.chg2));
             result.regions.push_back(std::move(r));
+            record(m, MergeChange::Side::both, (show_base ? 4 + m.chg0 : 3) + m.chg1 + m.chg2);
         } else if (m.mode & kBoth) {
             copy_lines(out, ours, i, m.i1 - i, false, false);
             if (m.mode & kOurs)
                 copy_lines(out, ours, m.i1, m.chg1, is_cr_needed(base, ours, theirs, m),
                            (m.mode & kTheirs) != 0);
             if (m.mode & kTheirs) copy_lines(out, theirs, m.i2, m.chg2, false, false);
+            MergeChange::Side side = conflict || m.mode == kBoth ? MergeChange::Side::both
+                                     : m.mode == kOurs           ? MergeChange::Side::ours
+                                                                 : MergeChange::Side::theirs;
+            record(m, side, ((m.mode & kOurs) ? m.chg1 : 0) + ((m.mode & kTheirs) ? m.chg2 : 0));
         } else {
+            record(m, MergeChange::Side::same, m.chg1);  // ours' lines, copied with the next gap
             continue;
         }
         i = m.i1 + m.chg1;
     }
     copy_lines(out, ours, i, ours.n() - i, false, false);
+    record_same_before(ours.n() + 1);
     output.resize(memory::string_bytes(out.capacity()));
     result.conflicts = static_cast<int>(result.regions.size());
     result.clean = result.conflicts == 0;

@@ -22,6 +22,7 @@ int guc_occ_history_versions = 20;
 int guc_max_clock_ahead = 100000;
 int guc_conflict_spool_limit = 10000;
 char* guc_actor = nullptr;
+bool guc_semantic_warnings = true;
 
 namespace {
 int guc_conflict_style = 0;
@@ -63,6 +64,11 @@ void define_gucs() {
         "myers reproduces git merge-file and git diff byte for byte; dtl uses the dtl library's O(NP) "
         "algorithm, which may choose another of several equally short edit scripts.",
         &guc_diff_algorithm, 0, diff_algorithm_options, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomBoolVariable(
+        "concurrent_edit.semantic_warnings",
+        "Reports the blocks both sides changed in a clean merge (semantic_warnings of merge3, write and others).",
+        "Off: semantic_warnings is always an empty array. A warning never changes the merge or the write.",
+        &guc_semantic_warnings, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);
     DefineCustomIntVariable(
         "concurrent_edit.lock_ttl", "Lifetime of a file lock when acquire_lock() is given no ttl.",
         "A lock lapses at acquired time + ttl unless extended; an expired lock never blocks anyone.",

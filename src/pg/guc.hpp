@@ -28,6 +28,8 @@ inline ce::memory::Budget merge_budget() {
 MergeStyle conflict_style();
 // concurrent_edit.diff_algorithm: the line diff core (myers = git's, or dtl).
 DiffAlgorithm diff_algorithm();
+// concurrent_edit.semantic_warnings: whether clean merges report the blocks both sides changed.
+extern bool guc_semantic_warnings;
 
 // Locks: default and largest TTL (seconds).
 extern int guc_lock_ttl_s;

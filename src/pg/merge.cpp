@@ -5,9 +5,12 @@
 
 #include "concurrent_edit/diff.hpp"
 #include "concurrent_edit/merge.hpp"
+#include "concurrent_edit/path.hpp"
 #include "pg/args.hpp"
 #include "pg/guc.hpp"
+#include "pg/json_jsonb.hpp"
 #include "pg/results.hpp"
+#include "pg/semantic.hpp"
 
 namespace {
 
@@ -26,7 +29,8 @@ Datum make_record(FunctionCallInfo fcinfo, const Datum* values, int n) {
 }  // namespace
 
 // merge3(base, ours, theirs, style, favor, ours_label, base_label, theirs_label,
-//        marker_size) -> (content text, clean boolean, conflicts integer)
+//        marker_size, path) -> (content text, clean boolean, conflicts integer,
+//        semantic_warnings jsonb)
 CE_FUNCTION(ce_merge3) {
     const std::size_t max = ce::pg::max_input_bytes();
     ce::pg::TextArg base = ce::pg::text_arg(fcinfo, 0, "base", max);
@@ -38,6 +42,7 @@ CE_FUNCTION(ce_merge3) {
     ce::pg::TextArg base_label = ce::pg::text_arg(fcinfo, 6, "base_label", kMaxLabelBytes);
     ce::pg::TextArg theirs_label = ce::pg::text_arg(fcinfo, 7, "theirs_label", kMaxLabelBytes);
     int32 marker_size = ce::pg::int4_arg(fcinfo, 8, "marker_size");
+    ce::pg::TextArg path = ce::pg::text_arg(fcinfo, 9, "path", ce::kMaxPathBytes);
     ce::MergeOptions options;
     options.style = ce::parse_merge_style(style.view());
     options.favor = ce::parse_merge_favor(favor.view());
@@ -48,9 +53,11 @@ CE_FUNCTION(ce_merge3) {
     options.algorithm = ce::pg::diff_algorithm();
     ce::memory::Budget budget = ce::pg::merge_budget();
     ce::MergeResult r = ce::merge3(base.view(), ours.view(), theirs.view(), options);
-    Datum values[3] = {ce::pg::text_datum(r.content), BoolGetDatum(r.clean),
-                       Int32GetDatum(r.conflicts)};
-    return make_record(fcinfo, values, 3);
+    std::string warnings =
+        ce::pg::semantic_warnings_json(path.view(), base.view(), ours.view(), theirs.view(), r);
+    Datum values[4] = {ce::pg::text_datum(r.content), BoolGetDatum(r.clean), Int32GetDatum(r.conflicts),
+                       ce::pg::jsonb_datum(ce::json::parse(warnings))};
+    return make_record(fcinfo, values, 4);
 }
 
 // merge_conflicts(base, ours, theirs) -> SETOF (conflict, base_start, base_count,

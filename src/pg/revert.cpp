@@ -11,6 +11,7 @@
 #include "pg/guc.hpp"
 #include "pg/hash.hpp"
 #include "pg/results.hpp"
+#include "pg/semantic.hpp"
 #include "pg/versions.hpp"
 #include "pg/write.hpp"
 
@@ -61,6 +62,7 @@ WriteOutcome revert_one(ApiCall& call, const FileHead& h, int32 version, const p
         conflict_outcome(out, h, std::move(m), id);
         return out;
     }
+    out.semantic_warnings = semantic_warnings_json(h.path, changed->content, head->content, before, m);
     out.content_hash = content_hash(m.content);
     if (out.content_hash == h.head_hash) {
         out.status = "unchanged";

@@ -20,6 +20,7 @@
 #include "pg/hash.hpp"
 #include "pg/json_jsonb.hpp"
 #include "pg/results.hpp"
+#include "pg/semantic.hpp"
 #include "pg/sessions.hpp"
 #include "pg/vclock.hpp"
 #include "pg/versions.hpp"
@@ -238,6 +239,7 @@ WriteOutcome write_file(ApiCall& call, const WriteRequest& req) {
         return out;
     }
     out.conflicts = m.favored;  // conflicting regions the strategy resolved (keep-both, timestamp, queue)
+    out.semantic_warnings = semantic_warnings_json(h.path, base_text->content, head_text->content, req.content, m);
     std::string merged_hash = content_hash(m.content);
     if (merged_hash == h.head_hash) {
         out.status = "unchanged";
@@ -276,8 +278,8 @@ FileHead lock_for_change(ApiCall& call, const pg_uuid_t& file, const UuidArg& au
 }
 
 void write_result_values(const WriteOutcome& o, std::vector<Datum>& values, std::vector<char>& nulls) {
-    values.assign(11, Datum(0));
-    nulls.assign(11, false);
+    values.assign(12, Datum(0));
+    nulls.assign(12, false);
     values[0] = text_datum(o.status);
     values[1] = Int32GetDatum(o.version);
     values[2] = text_datum(o.content_hash);
@@ -292,21 +294,24 @@ void write_result_values(const WriteOutcome& o, std::vector<Datum>& values, std:
     values[9] = text_datum(o.strategy);
     if (!o.vector_clock.empty()) values[10] = vclock_datum(ce::VClock::parse(o.vector_clock).encode());
     else nulls[10] = true;
+    values[11] = jsonb_datum(ce::json::parse(o.semantic_warnings));
 }
 
-void set_write_result(Record& r, const WriteOutcome& o) {
-    std::vector<Datum> values;
-    std::vector<char> nulls;
-    write_result_values(o, values, nulls);
+namespace {
+void set_columns(Record& r, const std::vector<Datum>& values, const std::vector<char>& nulls) {
     for (int i = 0; i < static_cast<int>(values.size()); ++i) {
         if (nulls[i]) r.set_null(i);
         else r.set(i, values[i]);
     }
 }
+}  // namespace
 
 Datum write_result_datum(FunctionCallInfo fcinfo, const WriteOutcome& o) {
     Record r(fcinfo);
-    set_write_result(r, o);
+    std::vector<Datum> values;
+    std::vector<char> nulls;
+    write_result_values(o, values, nulls);
+    set_columns(r, values, nulls);
     return r.datum();
 }
 
@@ -353,8 +358,9 @@ CE_FUNCTION(ce_write) {
     return write_result_datum(fcinfo, o);
 }
 
-// preview_write(the arguments of write) RETURNS write_result's columns + hunks jsonb:
-// the whole write in a subtransaction that is always rolled back.
+// preview_write(the arguments of write) RETURNS preview_result: write_result's first 11
+// columns, hunks jsonb, semantic_warnings jsonb; the whole write in a subtransaction
+// that is always rolled back.
 CE_FUNCTION(ce_preview_write) {
     TextArg content;
     WriteRequest req = write_request(fcinfo, content);
@@ -364,8 +370,12 @@ CE_FUNCTION(ce_preview_write) {
     call.finish();
     o.has_conflict_id = false;  // nothing was recorded
     Record r(fcinfo);
-    set_write_result(r, o);
-    r.set(11, jsonb_datum(ce::json::parse(hunks_json(o.regions))));
+    std::vector<Datum> values;
+    std::vector<char> nulls;
+    write_result_values(o, values, nulls);
+    values.insert(values.begin() + 11, jsonb_datum(ce::json::parse(hunks_json(o.regions))));
+    nulls.insert(nulls.begin() + 11, false);
+    set_columns(r, values, nulls);
     return r.datum();
 }
 
@@ -451,7 +461,7 @@ std::vector<ManyItem> many_items(const ce::json::Value& v, Strategy strategy) {
 
 // write_many(writes jsonb, strategy text DEFAULT 'merge', all_or_nothing boolean DEFAULT true)
 //   RETURNS TABLE (file_id, status, version, content_hash, conflict_id, conflicts, base_version,
-//                  head_version, vector_clock, stored, hunks)
+//                  head_version, vector_clock, stored, hunks, semantic_warnings)
 CE_FUNCTION(ce_write_many) {
     Jsonb* writes = jsonb_arg(fcinfo, 0, "writes", max_input_bytes());
     Strategy strategy = PG_NARGS() > 1 && !PG_ARGISNULL(1) ? parse_strategy(text_arg(fcinfo, 1, "strategy", 64).view())
@@ -485,7 +495,7 @@ CE_FUNCTION(ce_write_many) {
     call.finish();
     SetResult result(fcinfo);
     for (WriteOutcome& o : out) {
-        std::vector<char> nulls(11, false);
+        std::vector<char> nulls(12, false);
         if (!stored) o.has_conflict_id = false;  // rolled back with everything else
         nulls[4] = !o.has_conflict_id;
         nulls[6] = o.base_version <= 0;
@@ -494,7 +504,8 @@ CE_FUNCTION(ce_write_many) {
                     o.has_conflict_id ? uuid_datum(o.conflict_id) : Datum(0), Int32GetDatum(o.conflicts),
                     Int32GetDatum(o.base_version), Int32GetDatum(o.head_version),
                     nulls[8] ? Datum(0) : vclock_datum(ce::VClock::parse(o.vector_clock).encode()), BoolGetDatum(stored),
-                    jsonb_datum(ce::json::parse(hunks_json(o.regions)))},
+                    jsonb_datum(ce::json::parse(hunks_json(o.regions))),
+                    jsonb_datum(ce::json::parse(o.semantic_warnings))},
                    nulls);
     }
     return result.done();

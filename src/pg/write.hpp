@@ -43,6 +43,7 @@ struct WriteOutcome {
     std::string strategy;
     std::string vector_clock;  // clock of `version`
     std::vector<ce::ConflictRegion> regions;  // the hunks of a conflict
+    std::string semantic_warnings = "[]";     // JSON array (pg/semantic.hpp) of a merge without conflicts
 };
 
 // The whole write, in the owner's context of `call`: the file locked, the
@@ -51,9 +52,7 @@ struct WriteOutcome {
 WriteOutcome write_file(ApiCall& call, const WriteRequest& req);
 // The concurrent_edit.write_result datum of the calling function (after finish()).
 Datum write_result_datum(FunctionCallInfo fcinfo, const WriteOutcome& o);
-// Its first 11 columns, in a result with more.
-void set_write_result(Record& r, const WriteOutcome& o);
-// The same 11 columns as values and nulls (a row of a set of write_result).
+// The 12 columns of write_result as values and nulls (a row of a set of write_result).
 void write_result_values(const WriteOutcome& o, std::vector<Datum>& values, std::vector<char>& nulls);
 // The line ranges of conflict regions, as conflict_history.details stores them.
 std::string regions_json(const std::vector<ce::ConflictRegion>& regions);

@@ -1,18 +1,19 @@
 -- Merge engine: three-way merge with git merge-file's semantics, conflict regions,
--- unified diff, overlap check and resolution strategies (docs/reference/merge.md).
+-- unified diff, overlap check and resolution strategies (docs/reference/merge.md);
+-- merge3 also reports semantic warnings (docs/reference/semantic.md).
 -- Pure C functions: no SQL is executed, so no SET search_path clause.
 
 CREATE FUNCTION concurrent_edit.merge3(
     base text, ours text, theirs text,
     style text DEFAULT 'merge', favor text DEFAULT 'none',
     ours_label text DEFAULT 'ours', base_label text DEFAULT 'base', theirs_label text DEFAULT 'theirs',
-    marker_size integer DEFAULT 7,
-    OUT content text, OUT clean boolean, OUT conflicts integer)
+    marker_size integer DEFAULT 7, path text DEFAULT '',
+    OUT content text, OUT clean boolean, OUT conflicts integer, OUT semantic_warnings jsonb)
     RETURNS record
     AS 'MODULE_PATHNAME', 'ce_merge3'
-    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION concurrent_edit.merge3(text, text, text, text, text, text, text, text, integer) IS
-    'Three-way merge of base, ours and theirs exactly as git merge-file -p does it: content is the merged text with conflict markers where conflicts remain; clean is true when none remain; conflicts counts them (git''s exit status). style: merge, diff3, zdiff3; favor: none, ours, theirs, union (conflicts resolved in content, conflicts = 0); marker_size 1..100. STRICT. Errors: 22023 (unknown style or favor, bad marker_size, label with a line break), 54000 (input over concurrent_edit.max_input_size), 57014 (cancel, statement_timeout).';
+    LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION concurrent_edit.merge3(text, text, text, text, text, text, text, text, integer, text) IS
+    'Three-way merge of base, ours and theirs exactly as git merge-file -p does it: content is the merged text with conflict markers where conflicts remain; clean is true when none remain; conflicts counts them (git''s exit status). style: merge, diff3, zdiff3; favor: none, ours, theirs, union (conflicts resolved in content, conflicts = 0); marker_size 1..100. semantic_warnings: when the merge met no conflict, the blocks (functions, sections) in which both sides changed lines, [{block, kind, base_line, line, ours_start, ours_count, theirs_start, theirs_count}], else [] (docs/reference/semantic.md); path (a file name or path, empty by default) chooses the kind of blocks by its extension, else the base''s content does. STABLE, not IMMUTABLE: semantic_warnings depends on the setting concurrent_edit.semantic_warnings (off: always []), so a plan must not fold a call into a constant. STRICT. Errors: 22023 (unknown style or favor, bad marker_size, label with a line break), 54000 (input over concurrent_edit.max_input_size, path over 4096 bytes, merge over concurrent_edit.max_merge_memory), 57014 (cancel, statement_timeout).';
 
 CREATE FUNCTION concurrent_edit.merge_conflicts(
     base text, ours text, theirs text,

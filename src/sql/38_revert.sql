@@ -8,7 +8,7 @@ CREATE FUNCTION concurrent_edit.revert_version(file_id uuid, version integer, au
     LANGUAGE C VOLATILE
     SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION concurrent_edit.revert_version(uuid, integer, uuid, uuid) IS
-    'Undoes the change one version made, keeping every later change: a three-way merge of the head with the version before it, based on the version (git revert). Clean: a new version (status written when the version was the head, merged otherwise, unchanged when there is nothing to undo). Otherwise the conflict is recorded like a write''s (base the reverted version, theirs the version before it) and returned with status conflict. Needs write on the project; VC006 for an unknown version.';
+    'Undoes the change one version made, keeping every later change: a three-way merge of the head with the version before it, based on the version (git revert). Clean: a new version (status written when the version was the head, merged otherwise, unchanged when there is nothing to undo). Otherwise the conflict is recorded like a write''s (base the reverted version, theirs the version before it) and returned with status conflict. semantic_warnings: the blocks in which both the head (ours) and the undoing (theirs) changed lines, when the merge met no conflict, else [] (docs/reference/semantic.md). Needs write on the project; VC006 for an unknown version.';
 CREATE FUNCTION concurrent_edit.revert_author(file_id uuid, author uuid, since timestamptz DEFAULT NULL,
                                               session_id uuid DEFAULT NULL, reverted_by uuid DEFAULT NULL)
     RETURNS SETOF concurrent_edit.write_result

@@ -17,6 +17,7 @@
 #include "concurrent_edit/diff.hpp"
 #include "concurrent_edit/lines.hpp"
 #include "concurrent_edit/merge.hpp"
+#include "three_texts.hpp"
 
 namespace {
 
@@ -56,15 +57,9 @@ void check_region_side(std::string_view text, int start, int count, const std::s
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    if (size < 1) return 0;
-    std::uint8_t opt_byte = data[0];
-    std::string_view rest(reinterpret_cast<const char*>(data + 1), size - 1);
+    std::uint8_t opt_byte;
     std::string_view parts[3];
-    for (int i = 0; i < 3; ++i) {
-        std::size_t z = i < 2 ? rest.find('\0') : std::string_view::npos;
-        parts[i] = rest.substr(0, z);
-        rest = z == std::string_view::npos ? std::string_view() : rest.substr(z + 1);
-    }
+    if (!three_texts(data, size, opt_byte, parts)) return 0;
     std::string_view base = parts[0], ours = parts[1], theirs = parts[2];
 
     ce::MergeOptions opt;

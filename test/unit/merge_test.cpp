@@ -155,13 +155,6 @@ TEST(Merge, IdentitiesHoldOnRandomTexts) {
     }
 }
 
-namespace {
-int interrupt_calls = 0;
-void cancel_after_a_few() {
-    if (++interrupt_calls > 3) throw ce::Error(Errc::canceled, "canceled by test");
-}
-}  // namespace
-
 TEST(Merge, LongMergeHonorsTheInterruptHook) {
     std::string base, ours, theirs;
     for (int i = 0; i < 200000; ++i) {
@@ -169,11 +162,7 @@ TEST(Merge, LongMergeHonorsTheInterruptHook) {
         ours += std::to_string(i % 5) + "\n";
         theirs += std::to_string(i % 3) + "\n";
     }
-    interrupt_calls = 0;
-    ce::InterruptHook old = ce::set_interrupt_hook(&cancel_after_a_few);
-    EXPECT_CE_ERROR(ce::merge3(base, ours, theirs), Errc::canceled);
-    ce::set_interrupt_hook(old);
-    EXPECT_GT(interrupt_calls, 3);
+    EXPECT_CANCELED_BY_INTERRUPTS(ce::merge3(base, ours, theirs));
 }
 
 TEST(Resolve, Strategies) {
@@ -332,4 +321,122 @@ TEST(Merge, HunkChoicesSettleEachRegion) {
     EXPECT_EQ(partial.content.rfind("a\nB1\n", 0), 0u);
     EXPECT_EQ(ce::parse_hunk_choice("base"), K::base);
     EXPECT_CE_ERROR(ce::parse_hunk_choice("mine"), Errc::invalid_parameter);
+}
+
+namespace {
+
+// Checks MergeResult::changes against the texts: in text order, within the texts.
+// Without conflicts: the lines between two changes are the base's, as many in
+// content as in base; a one-sided or identical change's content lines are that
+// side's (a missing final newline aside).
+void expect_changes_describe(const std::string& b, const std::string& o, const std::string& t,
+                             const ce::MergeResult& r) {
+    auto base = ce::split_lines(b), ours = ce::split_lines(o), theirs = ce::split_lines(t),
+         out = ce::split_lines(r.content);
+    auto line = [](std::string_view l) { return l.substr(0, l.size() - (!l.empty() && l.back() == '\n')); };
+    const bool exact = r.clean && r.favored == 0;
+    long bi = 0, mi = 0, oi = 0, ti = 0;  // next base, content, ours, theirs lines after the previous change
+    for (const ce::MergeChange& c : r.changes) {
+        long bs = c.base_start - 1, ms = c.merged_start - 1;
+        ASSERT_GE(ms, mi);
+        ASSERT_GE(c.ours_start - 1, oi);
+        ASSERT_GE(c.theirs_start - 1, ti);
+        ASSERT_LE(c.ours_start - 1 + c.ours_count, static_cast<long>(ours.size()));
+        ASSERT_LE(c.theirs_start - 1 + c.theirs_count, static_cast<long>(theirs.size()));
+        ASSERT_LE(bs + c.base_count, static_cast<long>(base.size()));
+        oi = c.ours_start - 1 + c.ours_count;
+        ti = c.theirs_start - 1 + c.theirs_count;
+        if (!exact) {
+            mi = ms + c.merged_count;
+            ASSERT_LE(mi, static_cast<long>(out.size()));
+            continue;
+        }
+        ASSERT_GE(bs, bi);
+        ASSERT_EQ(ms - mi, bs - bi) << "unchanged lines between changes";
+        for (long k = 0; k < bs - bi; ++k) ASSERT_EQ(line(out[mi + k]), line(base[bi + k]));
+        ASSERT_LE(ms + c.merged_count, static_cast<long>(out.size()));
+        const std::vector<std::string_view>* side = c.side == ce::MergeChange::Side::theirs ? &theirs
+                                                    : c.side == ce::MergeChange::Side::both ? nullptr
+                                                                                             : &ours;
+        if (side != nullptr) {
+            long s = (side == &ours ? c.ours_start : c.theirs_start) - 1;
+            ASSERT_EQ(c.merged_count, side == &ours ? c.ours_count : c.theirs_count);
+            for (long k = 0; k < c.merged_count; ++k) ASSERT_EQ(line(out[ms + k]), line((*side)[s + k]));
+        }
+        bi = bs + c.base_count;
+        mi = ms + c.merged_count;
+    }
+    if (exact) {
+        ASSERT_EQ(static_cast<long>(out.size()) - mi, static_cast<long>(base.size()) - bi);
+    }
+}
+
+}  // namespace
+
+TEST(Merge, ChangesListEveryRegionASideChanged) {
+    // Ours changes line 2, both insert X after line 4, theirs deletes line 6.
+    const std::string b = "1\n2\n3\n4\n5\n6\n7\n", o = "1\nTWO\n3\n4\nX\n5\n6\n7\n", t = "1\n2\n3\n4\nX\n5\n7\n";
+    ce::MergeResult r = ce::merge3(b, o, t);
+    ASSERT_TRUE(r.clean);
+    EXPECT_EQ(r.content, "1\nTWO\n3\n4\nX\n5\n7\n");
+    using S = ce::MergeChange::Side;
+    ASSERT_EQ(r.changes.size(), 3u);
+    auto is = [](const ce::MergeChange& c, S side, std::vector<int> v) {
+        EXPECT_EQ(c.side, side);
+        EXPECT_EQ((std::vector<int>{c.base_start, c.base_count, c.ours_start, c.ours_count, c.theirs_start,
+                                    c.theirs_count, c.merged_start, c.merged_count}),
+                  v);
+    };
+    is(r.changes[0], S::ours, {2, 1, 2, 1, 2, 1, 2, 1});
+    is(r.changes[1], S::same, {5, 0, 5, 1, 5, 1, 5, 1});
+    is(r.changes[2], S::theirs, {6, 1, 7, 1, 7, 0, 7, 0});
+    expect_changes_describe(b, o, t, r);
+    // One side unchanged: the other side's edit script.
+    ce::MergeResult one = ce::merge3(b, b, t);
+    ASSERT_EQ(one.changes.size(), 2u);
+    is(one.changes[1], S::theirs, {6, 1, 6, 1, 7, 0, 7, 0});
+    // A conflict region (markers): side both, its lines in content markers included.
+    ce::MergeResult c = ce::merge3("a\nb\nc\n", "a\nX\nc\n", "a\nY\nc\n");
+    ASSERT_EQ(c.changes.size(), 1u);
+    is(c.changes[0], S::both, {2, 1, 2, 1, 2, 1, 2, 5});
+}
+
+TEST(Merge, ChangesDescribeRandomMerges) {
+    std::mt19937 rng(7);
+    const char* alphabet[] = {"a\n", "b\n", "c\n", "}\n", "\n", "d"};
+    auto text = [&](int n) {
+        std::string s;
+        for (int i = 0; i < n; ++i) s += alphabet[rng() % 6];
+        return s;
+    };
+    auto edit = [&](const std::string& b) {
+        auto lines = ce::split_lines(b);
+        std::string s;
+        for (std::string_view l : lines) {
+            unsigned k = rng() % 8;
+            if (k == 0) continue;                      // delete
+            if (k == 1) s += alphabet[rng() % 5];       // insert before
+            s += k == 2 ? std::string(alphabet[rng() % 5]) : std::string(l);  // replace or keep
+        }
+        return s;
+    };
+    int checked = 0, exact = 0;
+    for (int i = 0; i < 2000; ++i) {
+        std::string b = text(rng() % 40), o = edit(b), t = edit(b);
+        for (int opt = 0; opt < 12; ++opt) {
+            ce::MergeOptions mo;
+            mo.style = static_cast<ce::MergeStyle>(opt % 3);
+            mo.favor = static_cast<ce::MergeFavor>(opt / 3);
+            ce::MergeResult r = ce::merge3(b, o, t, mo);
+            expect_changes_describe(b, o, t, r);
+            if (HasFatalFailure()) {
+                ADD_FAILURE() << "base:\n" << b << "\nours:\n" << o << "\ntheirs:\n" << t << "\noption " << opt;
+                return;
+            }
+            ++checked;
+            exact += r.clean && r.favored == 0 && o != b && t != b;
+        }
+    }
+    EXPECT_EQ(checked, 24000);
+    EXPECT_GT(exact, 1000);  // merges of two real edits without conflicts among them
 }
