@@ -78,21 +78,14 @@ std::vector<int32> lock_removable(Spi& spi, const FileHead& h, const std::vector
         "SELECT DISTINCT p.base_version FROM concurrent_edit.pending_changes p "
         "WHERE p.project_id = $1 AND p.file_id = $2 AND p.base_version = ANY ($3)",
         {UUIDOID, UUIDOID, INT4ARRAYOID});
-    auto array_of = [](const std::vector<int32>& v) {
-        std::vector<Datum> d;
-        for (int32 x : v) d.push_back(Int32GetDatum(x));
-        Datum* e = d.data();
-        int n = static_cast<int>(d.size());
-        return pg_call([e, n] { return PointerGetDatum(construct_array(e, n, INT4OID, 4, true, TYPALIGN_INT)); });
-    };
     std::vector<int32> locked;
     {
-        Rows r = lock.run(spi, {uuid_datum(h.project_id), uuid_datum(h.id), array_of(candidates)});
+        Rows r = lock.run(spi, {uuid_datum(h.project_id), uuid_datum(h.id), int4_array_datum(candidates)});
         for (uint64 i = 0; i < r.size(); ++i) locked.push_back(r.int4(i, 0));
     }
     std::set<int32> busy;
     {
-        Rows r = pinned.run_latest(spi, {uuid_datum(h.project_id), uuid_datum(h.id), array_of(locked)});
+        Rows r = pinned.run_latest(spi, {uuid_datum(h.project_id), uuid_datum(h.id), int4_array_datum(locked)});
         for (uint64 i = 0; i < r.size(); ++i) busy.insert(r.int4(i, 0));
     }
     locked.erase(std::remove_if(locked.begin(), locked.end(), [&](int32 v) { return busy.count(v) > 0; }),
@@ -183,11 +176,7 @@ int64 apply_retention(Spi& spi, const FileHead& h, const Retention& r) {
                       "   n   ");
         }
     }
-    std::vector<Datum> ids;
-    for (int32 v : removed) ids.push_back(Int32GetDatum(v));
-    Datum* e = ids.data();
-    int n = static_cast<int>(ids.size());
-    Datum arr = pg_call([e, n] { return PointerGetDatum(construct_array(e, n, INT4OID, 4, true, TYPALIGN_INT)); });
+    Datum arr = int4_array_datum(removed);
     static Statement del(
         "DELETE FROM concurrent_edit.file_versions v WHERE v.project_id = $1 AND v.file_id = $2 AND v.version = ANY ($3) "
         "RETURNING v.version",

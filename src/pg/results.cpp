@@ -87,6 +87,15 @@ Datum uuid_array_datum(const std::vector<pg_uuid_t>& ids) {
     return pg_call([e, n] { return PointerGetDatum(construct_array(e, n, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR)); });
 }
 
+Datum int4_array_datum(const std::vector<int32>& items) {
+    std::vector<Datum> elems;
+    elems.reserve(items.size());
+    for (int32 x : items) elems.push_back(Int32GetDatum(x));
+    Datum* e = elems.data();
+    int n = static_cast<int>(elems.size());
+    return pg_call([e, n] { return PointerGetDatum(construct_array(e, n, INT4OID, 4, true, TYPALIGN_INT)); });
+}
+
 Datum text_array_datum(const std::vector<std::string>& items) {
     std::vector<Datum> elems;
     elems.reserve(items.size());

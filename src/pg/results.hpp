@@ -46,6 +46,7 @@ private:
 
 // Arrays built in the current memory context.
 Datum uuid_array_datum(const std::vector<pg_uuid_t>& ids);
+Datum int4_array_datum(const std::vector<int32>& items);
 Datum text_array_datum(const std::vector<std::string>& items);
 
 }  // namespace ce::pg
