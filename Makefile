@@ -39,7 +39,8 @@ PROVE_TESTS = test/t/*.pl
 CE_WARNINGS  = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
 PG_CXXFLAGS  = -std=c++17 $(CE_WARNINGS) -Wno-register -fvisibility=hidden
 PG_CPPFLAGS  = -I$(CURDIR)/include -I$(CURDIR)/src
-SHLIB_LINK   = -lstdc++
+# ICU (libicuuc): Unicode normalization and case folding of path keys (src/core/path.cpp).
+SHLIB_LINK   = -lstdc++ -licuuc
 
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 ifeq ($(wildcard $(PGXS)),)
@@ -101,7 +102,7 @@ $(BUILD_DIR)/unit/%.o: test/unit/%.cpp $(wildcard include/concurrent_edit/*.hpp)
 	    -DCE_TEST_DATA='"$(CURDIR)/test/data"' -c $< -o $@
 
 $(UNIT_BIN): $(UNIT_OBJS) $(CORE_OBJS)
-	$(CXX) -o $@ $^ -lgtest -lgtest_main -pthread
+	$(CXX) -o $@ $^ -lgtest -lgtest_main -pthread -licuuc
 
 .PHONY: unit
 unit: $(UNIT_BIN)
@@ -117,7 +118,7 @@ FUZZ_BINS    := $(patsubst test/fuzz/%.cpp,$(BUILD_DIR)/fuzz/%,$(FUZZ_SRCS))
 
 $(BUILD_DIR)/fuzz/%: test/fuzz/%.cpp $(CORE_SRCS) $(wildcard include/concurrent_edit/*.hpp) $(wildcard test/fuzz/*.hpp)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CXX) $(FUZZ_FLAGS) $< $(CORE_SRCS) -o $@
+	$(FUZZ_CXX) $(FUZZ_FLAGS) $< $(CORE_SRCS) -licuuc -o $@
 
 .PHONY: fuzz-build fuzz
 fuzz-build: $(FUZZ_BINS)

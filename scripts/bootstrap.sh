@@ -9,6 +9,7 @@ PACKAGES=(
   postgresql-15 postgresql-server-dev-15 postgresql-client-15
   libdtl-dev            # the diff library of the merge engine
   libgtest-dev          # GoogleTest for the core
+  libicu-dev            # ICU: NFC and case folding of path keys
   libipc-run-perl       # PostgreSQL's TAP test framework
   clang-14 llvm-14 libclang-rt-14-dev   # bitcode for JIT inlining; libFuzzer + sanitizers
   libgit2-dev           # benchmark peer (git_merge_file)

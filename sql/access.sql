@@ -34,6 +34,7 @@ SELECT pg_temp.try(format('SELECT concurrent_edit.grant_project(NULL, %L, %L)', 
 SET ROLE regress_writer1;
 SELECT concurrent_edit.has_project_right(:p1, 'write') AS w1, concurrent_edit.has_project_right(:p2) AS r2;
 SELECT content FROM concurrent_edit.read(:'f1');
+SELECT concurrent_edit.file_at(:p1, './one.txt') = :'f1' AS finds_by_path, case_insensitive FROM concurrent_edit.project_options(:p1);
 SELECT status, version FROM concurrent_edit.write(:'f1', E'a\nB\nc\n', 1, :alice);
 SELECT concurrent_edit.open_session(:bob, :p1) AS s1 \gset
 -- ... and gets 42501 with the project and the right it needs for P2's.
@@ -51,12 +52,15 @@ SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.write_many(%L)',
                          jsonb_build_object('file_id', :'f2', 'content', 'two', 'base_version', 1, 'author', :alice))));
 SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.revert_version(%L, 1, %L)', :'f2', :alice));
 SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.rename_file(%L, %L, %L)', :'f2', 'y.txt', :alice));
+SELECT pg_temp.try(format('SELECT concurrent_edit.file_at(%L, %L)', :p2, 'two.txt'));
+SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.project_options(%L)', :p2));
 SELECT d FROM pg_temp.error_detail(format('SELECT * FROM concurrent_edit.read(%L)', :'f2')) d;
 -- Administration needs admin.
 SELECT pg_temp.try(format('SELECT concurrent_edit.force_release_lock(%L, %L)', :'f1', 'x'));
 SELECT pg_temp.try(format('SELECT concurrent_edit.prune_history(%L, 1)', :'f1'));
 SELECT pg_temp.try(format('SELECT concurrent_edit.prune_history(project_id => %L)', :p1));
 SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.set_retention(%L, keep_versions => 1)', :p1));
+SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.set_project_options(%L, true)', :p1));
 SELECT pg_temp.try(format('SELECT concurrent_edit.grant_project(%L, %L, %L)', :p1, 'regress_nobody', 'read'));
 SELECT pg_temp.try('SELECT concurrent_edit.cleanup_expired_locks()');
 SELECT pg_temp.try($$SELECT concurrent_edit.grant_access('regress_nobody')$$);
@@ -92,6 +96,8 @@ RESET ROLE;
 SET ROLE regress_admin1;
 SELECT concurrent_edit.release_lock(:'f1', :'s1') AS released_by_admin;
 SELECT concurrent_edit.close_session(:'s1') AS closed_by_admin;
+SELECT case_insensitive, rekeyed_files FROM concurrent_edit.set_project_options(:p1, true);
+SELECT case_insensitive, rekeyed_files FROM concurrent_edit.set_project_options(:p1, false);
 RESET ROLE;
 
 -- Conflicts: their own writer resolves them with write, others need admin.

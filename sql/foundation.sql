@@ -116,21 +116,25 @@ SELECT pg_temp.try($$SELECT concurrent_edit._boundary_probe(NULL)$$);
 SELECT pg_temp.try($$SELECT concurrent_edit._boundary_probe('ok', NULL)$$);
 SELECT pg_temp.try($$SELECT concurrent_edit._boundary_probe(repeat('k', 65))$$);
 
--- Constraints of the schema (direct inserts; the API functions come later).
-INSERT INTO concurrent_edit.files (project_id, id, path, head_hash, head_content, created_by, updated_by)
+-- Constraints of the schema (direct inserts; the API functions come later and
+-- compute normalized_path, the path's key, themselves).
+INSERT INTO concurrent_edit.files (project_id, id, path, normalized_path, head_hash, head_content, created_by, updated_by)
 VALUES ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000f1',
-        'src\app.ts', concurrent_edit.content_hash('v1'), 'v1', gen_random_uuid(), gen_random_uuid());
+        'src\app.ts', concurrent_edit.normalize_path('src\app.ts'), concurrent_edit.content_hash('v1'), 'v1', gen_random_uuid(), gen_random_uuid());
 SELECT path, normalized_path FROM concurrent_edit.files WHERE project_id = '00000000-0000-0000-0000-0000000000a1';
 -- Another live file at the same normalized path is refused...
+SELECT pg_temp.try($$INSERT INTO concurrent_edit.files (project_id, path, normalized_path, head_hash, head_content, created_by, updated_by)
+  VALUES ('00000000-0000-0000-0000-0000000000a1', './src/app.ts/', concurrent_edit.normalize_path('./src/app.ts/'), concurrent_edit.content_hash('x'), 'x', gen_random_uuid(), gen_random_uuid())$$, false);
+-- The key is a plain column: a row without one is refused.
 SELECT pg_temp.try($$INSERT INTO concurrent_edit.files (project_id, path, head_hash, head_content, created_by, updated_by)
-  VALUES ('00000000-0000-0000-0000-0000000000a1', './src/app.ts/', concurrent_edit.content_hash('x'), 'x', gen_random_uuid(), gen_random_uuid())$$, false);
+  VALUES ('00000000-0000-0000-0000-0000000000a1', 'c.txt', concurrent_edit.content_hash('x'), 'x', gen_random_uuid(), gen_random_uuid())$$, false);
 -- ... in another project it is fine, and so is a deleted one in the same project.
-SELECT pg_temp.try($$INSERT INTO concurrent_edit.files (project_id, path, head_hash, head_content, created_by, updated_by)
-  VALUES ('00000000-0000-0000-0000-0000000000a2', 'src/app.ts', concurrent_edit.content_hash('x'), 'x', gen_random_uuid(), gen_random_uuid())$$);
-SELECT pg_temp.try($$INSERT INTO concurrent_edit.files (project_id, path, head_hash, head_content, created_by, updated_by, deleted_at, deleted_by)
-  VALUES ('00000000-0000-0000-0000-0000000000a1', 'src/app.ts', concurrent_edit.content_hash('x'), 'x', gen_random_uuid(), gen_random_uuid(), now(), gen_random_uuid())$$);
-SELECT pg_temp.try($$INSERT INTO concurrent_edit.files (project_id, path, head_hash, head_content, created_by, updated_by)
-  VALUES ('00000000-0000-0000-0000-0000000000a1', 'b.txt', 'not-a-hash', 'x', gen_random_uuid(), gen_random_uuid())$$, false);
+SELECT pg_temp.try($$INSERT INTO concurrent_edit.files (project_id, path, normalized_path, head_hash, head_content, created_by, updated_by)
+  VALUES ('00000000-0000-0000-0000-0000000000a2', 'src/app.ts', 'src/app.ts', concurrent_edit.content_hash('x'), 'x', gen_random_uuid(), gen_random_uuid())$$);
+SELECT pg_temp.try($$INSERT INTO concurrent_edit.files (project_id, path, normalized_path, head_hash, head_content, created_by, updated_by, deleted_at, deleted_by)
+  VALUES ('00000000-0000-0000-0000-0000000000a1', 'src/app.ts', 'src/app.ts', concurrent_edit.content_hash('x'), 'x', gen_random_uuid(), gen_random_uuid(), now(), gen_random_uuid())$$);
+SELECT pg_temp.try($$INSERT INTO concurrent_edit.files (project_id, path, normalized_path, head_hash, head_content, created_by, updated_by)
+  VALUES ('00000000-0000-0000-0000-0000000000a1', 'b.txt', 'b.txt', 'not-a-hash', 'x', gen_random_uuid(), gen_random_uuid())$$, false);
 INSERT INTO concurrent_edit.file_versions (project_id, file_id, version, content, content_hash, created_by, bytes)
 VALUES ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000f1', 1, 'v1',
         concurrent_edit.content_hash('v1'), gen_random_uuid(), 2);

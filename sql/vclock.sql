@@ -280,8 +280,8 @@ RESET jit; RESET jit_above_cost; RESET jit_inline_above_cost; RESET jit_optimize
 -- file_versions.vector_clock is a vclock column.
 SELECT format_type(atttypid, atttypmod) FROM pg_attribute
 WHERE attrelid = 'concurrent_edit.file_versions'::regclass AND attname = 'vector_clock';
-INSERT INTO concurrent_edit.files (project_id, id, path, head_hash, head_content, created_by, updated_by)
-VALUES ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000f1', 'a.txt',
+INSERT INTO concurrent_edit.files (project_id, id, path, normalized_path, head_hash, head_content, created_by, updated_by)
+VALUES ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000f1', 'a.txt', 'a.txt',
         concurrent_edit.content_hash('v1'), 'v1', '00000000-0000-0000-0000-0000000000b1', '00000000-0000-0000-0000-0000000000b1');
 INSERT INTO concurrent_edit.file_versions (project_id, file_id, version, content, content_hash, created_by, vector_clock, bytes)
 SELECT '00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000f1', v, 'v' || v,

@@ -42,10 +42,12 @@ std::optional<int32> int4_opt(FunctionCallInfo fcinfo, int n) {
     return PG_GETARG_INT32(n);
 }
 
-bool bool_arg(FunctionCallInfo fcinfo, int n, bool if_null) {
-    if (n >= PG_NARGS() || PG_ARGISNULL(n)) return if_null;
-    return PG_GETARG_BOOL(n);
+std::optional<bool> bool_opt(FunctionCallInfo fcinfo, int n) {
+    if (n >= PG_NARGS() || PG_ARGISNULL(n)) return std::nullopt;
+    return PG_GETARG_BOOL(n) != 0;
 }
+
+bool bool_arg(FunctionCallInfo fcinfo, int n, bool if_null) { return bool_opt(fcinfo, n).value_or(if_null); }
 
 UuidArg uuid_arg(FunctionCallInfo fcinfo, int n) {
     UuidArg a;

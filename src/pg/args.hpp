@@ -48,6 +48,8 @@ int32 int4_arg(FunctionCallInfo fcinfo, int n, const char* name);
 std::optional<int32> int4_opt(FunctionCallInfo fcinfo, int n);
 // A boolean argument; NULL (or absent) gives `if_null`.
 bool bool_arg(FunctionCallInfo fcinfo, int n, bool if_null);
+// A boolean argument that may be NULL (or absent): nullopt then.
+std::optional<bool> bool_opt(FunctionCallInfo fcinfo, int n);
 
 struct UuidArg {
     pg_uuid_t value{};

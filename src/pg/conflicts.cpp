@@ -299,12 +299,14 @@ int32 write_resolution(ApiCall& call, const ConflictRow& c, std::string_view res
     std::string hash = content_hash(resolution);
     int32 version = h.head_version;
     if (h.deleted) {
-        // Resolving a write to a deleted file restores the file with the resolution.
-        claim_path(call.spi(), h.project_id, h.path, h.normalized_path, h.id);
+        // Resolving a write to a deleted file restores the file with the resolution
+        // (its key as the project's options give it now).
+        std::string key = claim_path(call.spi(), h.project_id, h.path, h.id);
         static Statement undelete(
-            "UPDATE concurrent_edit.files SET deleted_at = NULL, deleted_by = NULL WHERE project_id = $1 AND id = $2",
-            {UUIDOID, UUIDOID});
-        undelete.run(call.spi(), {uuid_datum(h.project_id), uuid_datum(h.id)});
+            "UPDATE concurrent_edit.files SET deleted_at = NULL, deleted_by = NULL, normalized_path = $3 "
+            "WHERE project_id = $1 AND id = $2",
+            {UUIDOID, UUIDOID, TEXTOID});
+        undelete.run(call.spi(), {uuid_datum(h.project_id), uuid_datum(h.id), text_datum(key)});
         return append_version(call.spi(), h, resolution, hash, resolved_by, pg_uuid_t{});
     }
     if (h.head_version == c.ours_version) {

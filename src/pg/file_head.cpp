@@ -1,7 +1,8 @@
 #include "pg/file_head.hpp"
 
-#include "concurrent_edit/path.hpp"
+#include "concurrent_edit/error.hpp"
 #include "pg/feed.hpp"
+#include "pg/paths.hpp"
 
 namespace ce::pg {
 namespace {
@@ -11,6 +12,7 @@ namespace {
 // pg_advisory_lock(int, int) (field4 2). docs/architecture.md lists them.
 constexpr uint16 kFileWriteLockClass = 4;  // writers of a file (wait-die)
 constexpr uint16 kPathLockClass = 5;       // creators and renamers of a path
+constexpr uint16 kProjectPathsLockClass = 6;  // a project's path options (shared by claimers)
 
 uint32 hash_bytes(const unsigned char* p, std::size_t n, uint32 h = 2166136261u) {
     for (std::size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 16777619u;
@@ -19,12 +21,14 @@ uint32 hash_bytes(const unsigned char* p, std::size_t n, uint32 h = 2166136261u)
 
 int files_locked_in_xact = 0;
 
-LOCKTAG file_write_tag(const pg_uuid_t& file_id) {
+LOCKTAG uuid_tag(const pg_uuid_t& id, uint16 lock_class) {
     LOCKTAG tag;
-    uint32 lo = hash_bytes(file_id.data, 8), hi = hash_bytes(file_id.data + 8, 8);
-    SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, lo, hi, kFileWriteLockClass);
+    uint32 lo = hash_bytes(id.data, 8), hi = hash_bytes(id.data + 8, 8);
+    SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, lo, hi, lock_class);
     return tag;
 }
+
+LOCKTAG file_write_tag(const pg_uuid_t& file_id) { return uuid_tag(file_id, kFileWriteLockClass); }
 
 // True when a holder of `tag` is an older transaction than ours.
 bool older_transaction_holds(const LOCKTAG& tag) {
@@ -182,8 +186,14 @@ void throw_file_locked(const FileHead& h, const char* hint) {
                    hint ? hint : "");
 }
 
-void claim_path(Spi& spi, const pg_uuid_t& project_id, const std::string& path, const std::string& normalized,
-                const pg_uuid_t& except_file) {
+void lock_project_paths(const pg_uuid_t& project_id, bool exclusive) {
+    LOCKTAG tag = uuid_tag(project_id, kProjectPathsLockClass);
+    LOCKMODE mode = exclusive ? ExclusiveLock : ShareLock;
+    pg_call([&tag, mode] { (void)LockAcquire(&tag, mode, false, false); });
+}
+
+std::string claim_path(Spi& spi, const pg_uuid_t& project_id, const std::string& path, const pg_uuid_t& except_file) {
+    std::string normalized = path_key(path, project_path_options(spi, project_id));
     LOCKTAG tag;
     uint32 h1 = hash_bytes(project_id.data, UUID_LEN);
     uint32 h2 = hash_bytes(reinterpret_cast<const unsigned char*>(normalized.data()), normalized.size(), h1 * 31u + 7u);
@@ -192,36 +202,42 @@ void claim_path(Spi& spi, const pg_uuid_t& project_id, const std::string& path, 
     // Latest snapshot: a creator that waited for the lock sees the file the
     // holder committed, whatever the isolation level.
     static Statement q(
-        "SELECT f.id FROM concurrent_edit.files f WHERE f.project_id = $1 AND f.normalized_path = $2 "
+        "SELECT f.id, f.path FROM concurrent_edit.files f WHERE f.project_id = $1 AND f.normalized_path = $2 "
         "AND f.deleted_at IS NULL AND f.id IS DISTINCT FROM $3",
         {UUIDOID, TEXTOID, UUIDOID});
     Rows r = q.run_latest(spi, {uuid_datum(project_id), text_datum(normalized), uuid_datum(except_file)},
                           uuid_is_null(except_file) ? "  n" : "");
-    if (r.empty()) return;
+    if (r.empty()) return normalized;
     pg_uuid_t existing = r.uuid(0, 0);
-    std::string d = "{\"project_id\": " + json_uuid(project_id) + ", \"path\": ";
-    append_json_string(d, path);
-    d += ", \"normalized_path\": ";
-    append_json_string(d, normalized);
-    d += ", \"existing_file_id\": " + json_uuid(existing) + "}";
-    throw SqlError(CE_ERRCODE_PATH_CONFLICT, "a live file already exists at path \"" + normalized + "\"", d,
+    throw SqlError(CE_ERRCODE_PATH_CONFLICT, "a live file already exists at path \"" + ce::excerpt(normalized) + "\"",
+                   ce::Detail()
+                       .add("project_id", uuid_to_string(project_id))
+                       .add("path", path, ce::kMaxPathBytes)
+                       .add("normalized_path", normalized, ce::kMaxPathBytes)
+                       .add("existing_file_id", uuid_to_string(existing))
+                       .add("existing_path", r.text(0, 1), ce::kMaxPathBytes),
                    "Choose another path, or delete or rename the existing file first.");
 }
 
-void move_file(Spi& spi, const FileHead& h, const std::string& path, const pg_uuid_t& author,
-               const pg_uuid_t& session_id) {
-    std::string normalized = ce::normalize_path(path);
-    claim_path(spi, h.project_id, path, normalized, h.id);
-    if (h.path == path) return;
+std::string move_file(Spi& spi, const FileHead& h, const std::string& path, const pg_uuid_t& author,
+                      const pg_uuid_t& session_id) {
+    std::string normalized = claim_path(spi, h.project_id, path, h.id);
+    if (h.path == path) return normalized;
     static Statement upd(
-        "UPDATE concurrent_edit.files SET path = $3, updated_by = $4, updated_at = now(), "
+        "UPDATE concurrent_edit.files SET path = $3, normalized_path = $5, updated_by = $4, updated_at = now(), "
         "    renamed_at_version = head_version WHERE project_id = $1 AND id = $2",
-        {UUIDOID, UUIDOID, TEXTOID, UUIDOID});
-    upd.run(spi, {uuid_datum(h.project_id), uuid_datum(h.id), text_datum(path), uuid_datum(author)});
+        {UUIDOID, UUIDOID, TEXTOID, UUIDOID, TEXTOID});
+    upd.run(spi, {uuid_datum(h.project_id), uuid_datum(h.id), text_datum(path), uuid_datum(author),
+                  text_datum(normalized)});
     std::string extra = "\"old_path\": ";
     append_json_string(extra, h.normalized_path);
+    extra += ", \"spelling\": ";
+    append_json_string(extra, path);
+    extra += ", \"old_spelling\": ";
+    append_json_string(extra, h.path);
     queue_change(spi, file_event("renamed", h.project_id, h.id, session_id, author, normalized, h.head_version,
                                  h.head_hash, std::move(extra)));
+    return normalized;
 }
 
 }  // namespace ce::pg

@@ -46,16 +46,22 @@ std::string head_detail(const FileHead& h, std::optional<int32> expected_version
 // VC007 for an unknown file id.
 [[noreturn]] void throw_file_not_found(const pg_uuid_t& file_id);
 
-// Paths: claims `normalized` in the project for this transaction (a lock on the
-// pair, so two creations or renames to one path serialize) and checks, with the
-// latest snapshot, that no other live file has it: VC003 naming that file.
-void claim_path(Spi& spi, const pg_uuid_t& project_id, const std::string& path, const std::string& normalized,
-                const pg_uuid_t& except_file);
+// Paths (keys per project: paths.hpp). Locks the project's path options against
+// change for this transaction: shared here, exclusive for set_project_options,
+// which recomputes the keys of the project's files.
+void lock_project_paths(const pg_uuid_t& project_id, bool exclusive);
 
-// Moves the (locked, live) file to `path`: claims the path, updates the row and
-// queues the "renamed" event. Nothing happens when the path is the same.
-void move_file(Spi& spi, const FileHead& h, const std::string& path, const pg_uuid_t& author,
-               const pg_uuid_t& session_id);
+// Claims `path` in the project for this transaction and returns its key under the
+// project's options: a lock on the key (two creations or renames to one key
+// serialize), then a check with the latest snapshot that no other live file has it:
+// VC003 naming that file and its path.
+std::string claim_path(Spi& spi, const pg_uuid_t& project_id, const std::string& path, const pg_uuid_t& except_file);
+
+// Moves the (locked, live) file to `path`: claims the path, updates the row (the
+// path as given and its key) and queues the "renamed" event. Nothing happens when
+// the path is the same. Returns the key.
+std::string move_file(Spi& spi, const FileHead& h, const std::string& path, const pg_uuid_t& author,
+                      const pg_uuid_t& session_id);
 
 void register_file_head_callbacks();  // _PG_init: the wait-die bookkeeping
 

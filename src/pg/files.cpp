@@ -12,6 +12,7 @@
 #include "pg/feed.hpp"
 #include "pg/file_head.hpp"
 #include "pg/guc.hpp"
+#include "pg/paths.hpp"
 #include "pg/results.hpp"
 #include "pg/sessions.hpp"
 #include "pg/versions.hpp"
@@ -44,7 +45,6 @@ CE_FUNCTION(ce_create_file) {
     UuidArg author = uuid_arg(fcinfo, 3);
     UuidArg session = uuid_arg(fcinfo, 4);
     UuidArg wanted_id = uuid_arg(fcinfo, 5);
-    std::string normalized = ce::normalize_path(path.view());
     std::string hash = content_hash(content.view());
     ApiCall call;
     call.require(project, Right::write);
@@ -56,24 +56,25 @@ CE_FUNCTION(ce_create_file) {
                            "{\"file_id\": " + json_uuid(wanted_id.value) + "}",
                            "Choose another id, or omit file_id to have one generated.");
     }
-    claim_path(call.spi(), project, path.str(), normalized, pg_uuid_t{});
+    std::string normalized = claim_path(call.spi(), project, path.str(), pg_uuid_t{});
     // Version 1 is a snapshot (its text in full); the file row keeps the head's text.
     ce::VClock clock;
     clock.increment(uuid_to_string(session.null ? who : session.value));
     static Statement ins(
-        "WITH f AS (INSERT INTO concurrent_edit.files (project_id, id, path, head_version, head_hash, head_clock, "
-        "    head_content, created_by, updated_by) "
-        "    VALUES ($1, coalesce($5, gen_random_uuid()), $2, 1, $3, $7::concurrent_edit.vclock, $8, $4, $4) "
+        "WITH f AS (INSERT INTO concurrent_edit.files (project_id, id, path, normalized_path, head_version, head_hash, "
+        "    head_clock, head_content, created_by, updated_by) "
+        "    VALUES ($1, coalesce($5, gen_random_uuid()), $2, $10, 1, $3, $7::concurrent_edit.vclock, $8, $4, $4) "
         "    RETURNING project_id, id) "
         "INSERT INTO concurrent_edit.file_versions (project_id, file_id, version, content, content_hash, created_by, "
         "    session_id, vector_clock, bytes) "
         "SELECT f.project_id, f.id, 1, $8, $3, $4, $6, $7::concurrent_edit.vclock, $9 FROM f RETURNING file_id",
-        {UUIDOID, TEXTOID, TEXTOID, UUIDOID, UUIDOID, UUIDOID, TEXTOID, TEXTOID, INT4OID});
+        {UUIDOID, TEXTOID, TEXTOID, UUIDOID, UUIDOID, UUIDOID, TEXTOID, TEXTOID, INT4OID, TEXTOID});
     pg_uuid_t id = ins.run(call.spi(),
                            {uuid_datum(project), text_datum(path.view()), text_datum(hash), uuid_datum(who),
                             uuid_datum(wanted_id.value), uuid_datum(session.value), text_datum(clock.to_text()),
-                            text_datum(content.view()), Int32GetDatum(static_cast<int32>(content.view().size()))},
-                           std::string("    ") + (wanted_id.null ? "n" : " ") + (session.null ? "n" : " ") + "   ")
+                            text_datum(content.view()), Int32GetDatum(static_cast<int32>(content.view().size())),
+                            text_datum(normalized)},
+                           std::string("    ") + (wanted_id.null ? "n" : " ") + (session.null ? "n" : " ") + "    ")
                        .uuid(0, 0);
     queue_change(call.spi(), file_event("created", project, id, session.null ? pg_uuid_t{} : session.value, who,
                                         normalized, 1, hash));
@@ -215,7 +216,8 @@ CE_FUNCTION(ce_delete_file) {
     return r.datum();
 }
 
-// rename_file(file_id, new_path, author, session_id) RETURNS TABLE (path, normalized_path, old_path)
+// rename_file(file_id, new_path, author, session_id, expected_path, base_version, strategy)
+//   RETURNS TABLE (path, normalized_path, old_path, status, conflict_id)
 CE_FUNCTION(ce_rename_file) {
     pg_uuid_t file = uuid_required(fcinfo, 0, "file_id");
     TextArg new_path = text_arg(fcinfo, 1, "new_path", ce::kMaxPathBytes);
@@ -225,18 +227,25 @@ CE_FUNCTION(ce_rename_file) {
     std::optional<int32> base_version = int4_opt(fcinfo, 5);
     Strategy strategy = parse_strategy(PG_NARGS() > 6 && !PG_ARGISNULL(6) ? text_arg(fcinfo, 6, "strategy", 64).view()
                                                                           : std::string_view("merge"));
-    std::string normalized = ce::normalize_path(new_path.view());
     ApiCall call;
     pg_uuid_t sid = session.null ? pg_uuid_t{} : session.value;
     pg_uuid_t who;
+    // The project's path options first (their lock, shared, before the file's row:
+    // set_project_options takes them in that order too).
+    pg_uuid_t project = find_file(call.spi(), file).project_id;
+    call.require(project, Right::write);
+    ce::PathOptions options = project_path_options(call.spi(), project);
+    (void)path_key(new_path.view(), options);  // a refused path is refused, even in a rename conflict
     FileHead h = lock_for_change(call, file, author, session, "renamed", &who);
     std::string old_path = h.path;
-    // From a view another rename has changed: the path it saw is gone, or the file
-    // was renamed at or after the version it saw.
-    bool stale = (!expected_path.isnull && ce::normalize_path(expected_path.view()) != h.normalized_path) ||
+    // From a view another rename has changed: the path it saw is gone (keys compared
+    // under the project's options), or the file was renamed at or after the version
+    // it saw.
+    bool stale = (!expected_path.isnull && path_key(expected_path.view(), options) != h.normalized_path) ||
                  (base_version && h.renamed_at_version && *base_version <= *h.renamed_at_version);
     std::string status = old_path == new_path.view() ? "unchanged" : "renamed";
     pg_uuid_t conflict{};
+    std::string normalized = h.normalized_path;
     if (stale && strategy != Strategy::last_write_wins) {
         ce::Detail d;
         d.add("file_id", uuid_to_string(h.id)).add("current_path", h.path).add("proposed_path", new_path.view());
@@ -250,12 +259,12 @@ CE_FUNCTION(ce_rename_file) {
                                    strategy_name(strategy), d, who, sid);
         status = "conflict";
     } else {
-        move_file(call.spi(), h, new_path.str(), who, sid);
+        normalized = move_file(call.spi(), h, new_path.str(), who, sid);
     }
     call.finish();
     Record r(fcinfo);
     r.set(0, text_datum(status == "conflict" ? std::string_view(old_path) : new_path.view()));
-    r.set(1, text_datum(status == "conflict" ? ce::normalize_path(old_path) : normalized));
+    r.set(1, text_datum(normalized));
     r.set(2, text_datum(old_path));
     r.set(3, text_datum(status));
     if (status == "conflict") r.set(4, uuid_datum(conflict));

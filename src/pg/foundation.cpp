@@ -1,18 +1,26 @@
 // The foundation (src/sql/00_foundation.sql, docs/reference/foundation.md):
-// normalize_path, content_hash and the internal _setting.
+// normalize_path (the rule is the core's, path.hpp; keys per project: paths.cpp),
+// content_hash and the internal _setting.
 #include <string>
 
 #include "concurrent_edit/error.hpp"
 #include "concurrent_edit/path.hpp"
 #include "pg/args.hpp"
 #include "pg/hash.hpp"
+#include "pg/paths.hpp"
 
 using namespace ce::pg;
 
-// normalize_path(path text) RETURNS text
+// normalize_path(path text, case_insensitive boolean DEFAULT false,
+//                unicode_normalization text DEFAULT 'NFC') RETURNS text: the key of the
+// path under those options (what a project with them stores in files.normalized_path).
 CE_FUNCTION(ce_normalize_path) {
     TextArg path = text_arg(fcinfo, 0, "path", ce::kMaxPathBytes * 4);
-    return text_datum(ce::normalize_path(path.view()));
+    ce::PathOptions options;
+    options.case_insensitive = bool_arg(fcinfo, 1, options.case_insensitive);
+    if (PG_NARGS() > 2 && !PG_ARGISNULL(2))
+        options.unicode = ce::parse_unicode_normalization(text_arg(fcinfo, 2, "unicode_normalization", 64).view());
+    return text_datum(path_key(path.view(), options));
 }
 
 // _setting(name): the current value of one of the extension's settings (internal).

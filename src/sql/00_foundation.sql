@@ -16,11 +16,12 @@ COMMENT ON SCHEMA concurrent_edit IS
 
 GRANT USAGE ON SCHEMA concurrent_edit TO PUBLIC;
 
-CREATE FUNCTION concurrent_edit.normalize_path(path text) RETURNS text
+CREATE FUNCTION concurrent_edit.normalize_path(path text, case_insensitive boolean DEFAULT false,
+                                               unicode_normalization text DEFAULT 'NFC') RETURNS text
     AS 'MODULE_PATHNAME', 'ce_normalize_path'
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION concurrent_edit.normalize_path(text) IS
-    'Normalizes a project-relative path: backslashes to "/", repeated, leading and trailing slashes and "." segments removed, ".." resolved. Case is kept. Errors: 22023 (empty, escapes the root, control character), 54000 (over 4096 bytes).';
+COMMENT ON FUNCTION concurrent_edit.normalize_path(text, boolean, text) IS
+    'The key of a project-relative path under a project''s options (docs/reference/paths.md): backslashes to "/", repeated, leading and trailing slashes and "." segments removed, ".." resolved; with unicode_normalization NFC (the default) composed to NFC; with case_insensitive full Unicode case folding. Spaces and everything else kept. Errors: 22023 (empty, escapes the root, not UTF-8, a control, C1, bidirectional or zero-width character, unknown unicode_normalization), 54000 (path or key over 4096 bytes).';
 
 CREATE FUNCTION concurrent_edit.content_hash(content text) RETURNS text
     AS 'MODULE_PATHNAME', 'ce_content_hash'

@@ -17,8 +17,7 @@ CREATE TABLE concurrent_edit.files (
     project_id      uuid        NOT NULL,
     id              uuid        NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
     path            text        NOT NULL,
-    normalized_path text        NOT NULL
-        GENERATED ALWAYS AS (concurrent_edit.normalize_path(path)) STORED,
+    normalized_path text        NOT NULL,
     head_version    integer     NOT NULL DEFAULT 1,
     head_hash       text        NOT NULL,
     head_clock      concurrent_edit.vclock,
@@ -40,7 +39,7 @@ COMMENT ON TABLE concurrent_edit.files IS
 COMMENT ON COLUMN concurrent_edit.files.project_id IS 'Project (tenant) the file belongs to; distribution key.';
 COMMENT ON COLUMN concurrent_edit.files.id IS 'File id, referenced by every API call.';
 COMMENT ON COLUMN concurrent_edit.files.path IS 'Path as the client spelled it.';
-COMMENT ON COLUMN concurrent_edit.files.normalized_path IS 'normalize_path(path); unique per project among live files.';
+COMMENT ON COLUMN concurrent_edit.files.normalized_path IS 'Key of the path under the project''s options (project_options: NFC, case folding), computed by the API when the file is created, renamed or restored and by set_project_options; unique per project among live files. Restored as stored by pg_restore (project_options is dumped too).';
 COMMENT ON COLUMN concurrent_edit.files.head_version IS 'Latest version number (file_versions.version).';
 COMMENT ON COLUMN concurrent_edit.files.head_hash IS 'content_hash of the head version: the ETag for expected_hash.';
 COMMENT ON COLUMN concurrent_edit.files.head_content IS 'Full text of the head version (older versions are stored as deltas in file_versions; docs/reference/history.md).';
@@ -63,7 +62,7 @@ END
 $$;
 CREATE UNIQUE INDEX files_live_path_key
     ON concurrent_edit.files (project_id, normalized_path) WHERE deleted_at IS NULL;
-COMMENT ON INDEX concurrent_edit.files_live_path_key IS 'At most one live file per normalized path in a project.';
+COMMENT ON INDEX concurrent_edit.files_live_path_key IS 'At most one live file per path key (normalized_path) in a project.';
 CREATE INDEX files_id_idx ON concurrent_edit.files (id);
 COMMENT ON INDEX concurrent_edit.files_id_idx IS 'Lookup of a file by id alone (API calls name the file, not the project).';
 -- pg_dump / pg_restore keep the rows of every user-data table.
@@ -137,7 +136,7 @@ CREATE FUNCTION concurrent_edit.create_file(project_id uuid, path text, content 
     LANGUAGE C VOLATILE
     SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION concurrent_edit.create_file(uuid, text, text, uuid, uuid, uuid) IS
-    'Creates a file with version 1 and returns its id (file_id when the client chose one, e.g. an offline client). A live file at the same normalized path in the project is an error (VC003). With a session, the author is the session''s user.';
+    'Creates a file with version 1 and returns its id (file_id when the client chose one, e.g. an offline client). A live file whose path has the same key under the project''s options (project_options) is an error (VC003); a refused path is 22023. With a session, the author is the session''s user.';
 CREATE FUNCTION concurrent_edit.read(file_id uuid, version integer DEFAULT NULL)
     RETURNS SETOF concurrent_edit.read_result ROWS 1
     AS 'MODULE_PATHNAME', 'ce_read'
@@ -176,4 +175,4 @@ CREATE FUNCTION concurrent_edit.rename_file(file_id uuid, new_path text, author 
     LANGUAGE C VOLATILE
     SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION concurrent_edit.rename_file(uuid, text, uuid, uuid, text, integer, text) IS
-    'Moves a file to another path in its project (status renamed, or unchanged for the same path). With expected_path (the path the caller saw) or base_version (the version it saw), a rename from a view that another rename has changed since is a conflict: strategy fail-fast raises VC001, merge (the default) records a conflict of kind rename and returns status conflict with its id (resolve it with choose ours or theirs), last-write-wins renames anyway. A live file at the target''s normalized path is VC003 (DETAIL names it); a deleted file cannot be renamed (VC002).';
+    'Moves a file to another path in its project (status renamed, or unchanged for the same path). With expected_path (the path the caller saw) or base_version (the version it saw), a rename from a view that another rename has changed since is a conflict: strategy fail-fast raises VC001, merge (the default) records a conflict of kind rename and returns status conflict with its id (resolve it with choose ours or theirs), last-write-wins renames anyway. Paths are compared by their keys under the project''s options (a case-only rename in a case-insensitive project is a rename of the file itself); another live file with the target''s key is VC003 (DETAIL names it); a deleted file cannot be renamed (VC002).';

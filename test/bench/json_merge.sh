@@ -14,7 +14,7 @@ mkdir -p "$BUILD/bench"
 
 echo "### Core (C++, no server; per call, best of 3 runs)"
 echo
-g++ -std=c++17 -O2 -I"$ROOT/include" "$ROOT/test/bench/json_merge_core.cpp" "$ROOT"/src/core/*.cpp \
+g++ -std=c++17 -O2 -I"$ROOT/include" "$ROOT/test/bench/json_merge_core.cpp" "$ROOT"/src/core/*.cpp -licuuc \
     -o "$BUILD/bench/json_merge_core"
 "$BUILD/bench/json_merge_core" "$(awk -v s="$SECS" 'BEGIN { print s / 4 }')"
 

@@ -17,7 +17,7 @@ nlogn_ns() { awk -v ms="$1" -v n="$2" 'BEGIN { printf "%.2f", ms * 1e6 / (n * lo
 bin=$BUILD/bench/ops_bench
 mkdir -p "$BUILD/bench"
 g++ -std=c++17 -O2 -I"$ROOT/include" "$ROOT/test/bench/ops_bench.cpp" \
-    "$ROOT"/src/core/*.cpp -o "$bin"
+    "$ROOT"/src/core/*.cpp -licuuc -o "$bin"
 
 echo "core: best and median of $RUNS runs; ns/(n log2 n) of the best run"
 printf '%-8s %9s %10s %10s %14s\n' mode n best_ms median_ms ns_per_nlog2n

@@ -16,10 +16,10 @@ $node->safe_psql('src', 'CREATE EXTENSION concurrent_edit');
 # Rows in every table, with the awkward values a dump must keep: multi-line and
 # non-ASCII text, JSON, NULLs, backslashes in paths.
 $node->safe_psql('src', q{
-  INSERT INTO concurrent_edit.files (project_id, id, path, head_version, head_hash, head_content, created_by, updated_by)
-  VALUES ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000f1', 'src\main.ts', 2,
+  INSERT INTO concurrent_edit.files (project_id, id, path, normalized_path, head_version, head_hash, head_content, created_by, updated_by)
+  VALUES ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000f1', 'src\Main.ts', 'src/Main.ts', 2,
           concurrent_edit.content_hash(E'line 1\nline 2 \u00e9\n'), E'line 1\nline 2 \u00e9\n', gen_random_uuid(), gen_random_uuid()),
-         ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000f2', 'docs/old.md', 1,
+         ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000f2', 'docs/old.md', 'docs/old.md', 1,
           concurrent_edit.content_hash('gone'), 'gone', gen_random_uuid(), gen_random_uuid());
   UPDATE concurrent_edit.files SET deleted_at = now(), deleted_by = gen_random_uuid()
    WHERE id = '00000000-0000-0000-0000-0000000000f2';
@@ -49,6 +49,11 @@ $node->safe_psql('src', q{
   CREATE ROLE dump_reader; CREATE ROLE dump_app;
   SELECT concurrent_edit.grant_project('00000000-0000-0000-0000-0000000000a1', 'dump_reader', 'read');
   SELECT concurrent_edit.grant_access('dump_app');
+});
+# Path options: the project becomes case-insensitive (project_options), which
+# recomputes the stored keys; a restore keeps both as they were.
+$node->safe_psql('src', q{
+  SELECT concurrent_edit.set_project_options('00000000-0000-0000-0000-0000000000a1', case_insensitive => true);
 });
 # A user table under optimistic concurrency (merge mode): its trigger configuration
 # lives in the table's triggers, its row images in occ_row_versions.
@@ -134,10 +139,19 @@ for my $format (qw(custom plain)) {
     $node->safe_psql($db, q{UPDATE orders SET doc = '{"items": ["a"], "note": "y"}', version = 1});
     is($node->safe_psql($db, q{SELECT version || ' ' || doc::text FROM orders}),
        '3 {"note": "y", "items": ["a", "b"]}', "$format: stale update merged after restore");
+    # The project's path options and the keys came back: lookups still fold case,
+    # and a creation in another case is still the same file.
+    is($node->safe_psql($db, q{
+         SELECT concurrent_edit.file_at('00000000-0000-0000-0000-0000000000a1', 'SRC/MAIN.TS')::text || ' '
+             || (SELECT case_insensitive FROM concurrent_edit.project_options('00000000-0000-0000-0000-0000000000a1'))}),
+       '00000000-0000-0000-0000-0000000000f1 true', "$format: path options and keys restored");
+    my ($prc, $pout, $perr) = $node->psql($db, q{
+      SELECT concurrent_edit.create_file('00000000-0000-0000-0000-0000000000a1', 'src/MAIN.ts', 'x', gen_random_uuid())});
+    like($perr, qr/already exists at path "src\/main.ts"/, "$format: keys claimed under the restored options");
     # The restored database still enforces the model (constraints came from CREATE EXTENSION).
     my ($rc, $out, $err) = $node->psql($db, q{
-      INSERT INTO concurrent_edit.files (project_id, path, head_hash, head_content, created_by, updated_by)
-      VALUES ('00000000-0000-0000-0000-0000000000a1', 'src/main.ts', concurrent_edit.content_hash('x'), 'x',
+      INSERT INTO concurrent_edit.files (project_id, path, normalized_path, head_hash, head_content, created_by, updated_by)
+      VALUES ('00000000-0000-0000-0000-0000000000a1', 'src/main.ts', 'src/main.ts', concurrent_edit.content_hash('x'), 'x',
               gen_random_uuid(), gen_random_uuid())});
     like($err, qr/files_live_path_key/, "$format: live path uniqueness enforced after restore");
 }

@@ -4,41 +4,9 @@
 
 #include "concurrent_edit/error.hpp"
 #include "concurrent_edit/interrupt.hpp"
-#include "concurrent_edit/path.hpp"
 #include "test_util.hpp"
 
 using ce::Errc;
-
-TEST(NormalizePath, Spellings) {
-    EXPECT_EQ(ce::normalize_path("src/main.ts"), "src/main.ts");
-    EXPECT_EQ(ce::normalize_path("src\\main.ts"), "src/main.ts");
-    EXPECT_EQ(ce::normalize_path("./src/./main.ts"), "src/main.ts");
-    EXPECT_EQ(ce::normalize_path("src/lib/"), "src/lib");
-    EXPECT_EQ(ce::normalize_path("/src//lib///x"), "src/lib/x");
-    EXPECT_EQ(ce::normalize_path("src/lib/../main.ts"), "src/main.ts");
-    EXPECT_EQ(ce::normalize_path("README.md"), "README.md");
-    EXPECT_EQ(ce::normalize_path("Src/Main.TS"), "Src/Main.TS");  // case kept
-    EXPECT_EQ(ce::normalize_path("a/.hidden/..x"), "a/.hidden/..x");
-    EXPECT_EQ(ce::normalize_path("d\u00e9j\u00e0/vu.txt"), "d\u00e9j\u00e0/vu.txt");
-}
-
-TEST(NormalizePath, Idempotent) {
-    for (const char* p : {"a/b", "./a\\b/", "x/../y/./z", "//q//"}) {
-        std::string once = ce::normalize_path(p);
-        EXPECT_EQ(ce::normalize_path(once), once);
-    }
-}
-
-TEST(NormalizePath, Rejects) {
-    EXPECT_CE_ERROR(ce::normalize_path(""), Errc::invalid_parameter);
-    EXPECT_CE_ERROR(ce::normalize_path("/"), Errc::invalid_parameter);
-    EXPECT_CE_ERROR(ce::normalize_path("./."), Errc::invalid_parameter);
-    EXPECT_CE_ERROR(ce::normalize_path(".."), Errc::invalid_parameter);
-    EXPECT_CE_ERROR(ce::normalize_path("a/../../b"), Errc::invalid_parameter);
-    EXPECT_CE_ERROR(ce::normalize_path("a\nb"), Errc::invalid_parameter);
-    EXPECT_CE_ERROR(ce::normalize_path(std::string(ce::kMaxPathBytes + 1, 'a')), Errc::limit_exceeded);
-    EXPECT_NO_THROW(ce::normalize_path(std::string(ce::kMaxPathBytes, 'a')));
-}
 
 namespace {
 int hook_calls = 0;
