@@ -73,10 +73,13 @@ Resolution Resolver::run() {
     order_ = sort_by_order(p_);
     time_ = sort_by_time(p_);
     // Ranks in both orders; identical operations share one, so nothing below
-    // can tell them apart.
+    // can tell them apart (tpos_, the strict position in time, only picks which of
+    // identical operations a conflict names).
     krank_.resize(n);
     trank_.resize(n);
+    tpos_.resize(n);
     for (std::size_t i = 0; i < n; ++i) {
+        tpos_[time_[i]] = i;
         krank_[order_[i]] = i > 0 && compare_order(p_, order_[i - 1], order_[i]) == 0 ? krank_[order_[i - 1]] : i;
         trank_[time_[i]] = i > 0 && compare_time(p_, time_[i - 1], time_[i]) == 0 ? trank_[time_[i - 1]] : i;
     }
@@ -193,13 +196,15 @@ bool Resolver::dependencies_hold(std::size_t L) {
         bool ok = false;
         for (std::size_t c : it->second) {
             ticker_.tick();
-            if (earliest == kNoOp || trank_[c] < trank_[earliest]) earliest = c;
+            // Strict time positions: of identical creators, the first one (the one a
+            // duplicate's rejection names) is named, whatever the input order.
+            if (earliest == kNoOp || tpos_[c] < tpos_[earliest]) earliest = c;
             if (accepted_[c] && trank_[c] < trank_[L]) {
                 if (happened_before(p_, c, L)) {
                     ok = true;
                     break;
                 }
-                if (unordered == kNoOp || trank_[c] < trank_[unordered]) unordered = c;
+                if (unordered == kNoOp || tpos_[c] < tpos_[unordered]) unordered = c;
             }
         }
         if (ok) continue;

@@ -148,7 +148,7 @@ private:
     const std::vector<Operation>& ops_;
     Policy policy_;
     std::size_t n_;
-    std::vector<std::size_t> order_, time_, krank_, trank_;
+    std::vector<std::size_t> order_, time_, krank_, trank_, tpos_;
     std::vector<char> accepted_;
     std::unordered_map<std::string, Block> blocks_;
     std::vector<std::string> originals_;
