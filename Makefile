@@ -138,7 +138,7 @@ demo: deps
 	scripts/demo.sh
 
 bench: deps
-	scripts/bench.sh
+	scripts/bench.sh && scripts/bench-charts.sh
 
 EXTRA_CLEAN = $(BUILD_DIR) results output_iso tmp_check tmp_check_iso regression.diffs regression.out log
 

@@ -13,6 +13,7 @@ PACKAGES=(
   libipc-run-perl       # PostgreSQL's TAP test framework
   clang-14 llvm-14 libclang-rt-14-dev   # bitcode for JIT inlining; libFuzzer + sanitizers
   libgit2-dev           # benchmark peer (git_merge_file)
+  gnuplot-nox           # benchmark charts (scripts/bench-charts.sh)
   util-linux procps     # runuser, pkill
   bzip2                 # unpacks the PostgreSQL source (memory-checked run)
 )

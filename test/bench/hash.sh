@@ -4,6 +4,8 @@
 # of 1 MB and 20,000 of 2 kB, read from a table (so detoasting is in both). Best of
 # HASH_BENCH_REPS runs (default 5).
 set -euo pipefail
+source "$(dirname "$0")/charts.bash"
+chart_reset ratio-hash
 reps=${HASH_BENCH_REPS:-5}
 psql -qX -v ON_ERROR_STOP=1 <<'SQL'
 SET client_min_messages = warning;
@@ -30,4 +32,5 @@ for tbl in big small; do
   peer=$(best "SELECT count(DISTINCT encode(sha256(convert_to(t, 'UTF8')), 'hex')) FROM hash_$tbl")
   label=$([[ $tbl == big ]] && echo "200 texts of 1 MB" || echo "20,000 texts of 2 kB")
   printf '%-28s %13s ms %19s ms %8s\n' "$label" "$ours" "$peer" "$(awk -v a="$ours" -v b="$peer" 'BEGIN { printf "%.2f", a / b }')"
+  chart_speed ratio-hash "content_hash, $label" "$ours" "$peer" down
 done

@@ -19,6 +19,8 @@ work=$BUILD/bench/history
 rm -rf "$work"
 mkdir -p "$work"
 source "$here/pgbench.bash"
+source "$here/charts.bash"
+chart_reset ratio-history
 perl "$here/history_gen.pl" "$work/v" "$n" "$bytes"
 file_of() { printf '%s/v/%05d.txt' "$work" "$1"; }
 
@@ -98,6 +100,7 @@ echo "write throughput, $((n - 1)) writes, one per transaction, 1 client"
 w_ours=$(awk -v s="$t_ours" -v n="$((n - 1))" 'BEGIN {printf "%.1f", n / s}')
 w_peer=$(awk -v s="$t_peer" -v n="$((n - 1))" 'BEGIN {printf "%.1f", n / s}')
 printf '  write() %s writes/s, peer %s writes/s, ratio %sx\n' "$w_ours" "$w_peer" "$(ratio "$w_ours" "$w_peer")"
+chart_speed ratio-history "write() of a 100 kB file, 1 client, history" "$w_ours" "$w_peer" up
 
 # read() latency: head, oldest, deepest chain, random version.
 echo

@@ -9,6 +9,8 @@
 #         write without the extension), and vs PostgreSQL's built-in shallow merge
 #         ours || theirs (which loses data; the floor of a jsonb operation).
 set -euo pipefail
+source "$(dirname "$0")/charts.bash"
+chart_reset ratio-json_merge
 SECS=${BENCH_SECONDS:-10}
 mkdir -p "$BUILD/bench"
 
@@ -130,6 +132,7 @@ for w in seed list; do
   p=$(time_query "$(query "$w" "$PLPGSQL" "$n")")
   c=$(time_query "$(query "$w" "$CONCAT" "$n")")
   echo "${LABEL[$w]}: N = $n, PL/pgSQL merge gives the same document: $same"
+  chart_speed ratio-json_merge "jsonb_merge3, $w, vs PL/pgSQL merge" "$m" "$p" down
   echo
   echo "| workload | jsonb_merge3 | peer | ratio |"
   echo "|---|---|---|---|"

@@ -3,7 +3,8 @@
 # (INSERT ... ON CONFLICT DO NOTHING / DELETE) and against pg_advisory_lock, with
 # pgbench at 1 and 8 clients, uncontended (each client its own file) and contended
 # (all clients one file, waiting for it), alternating runs in the same cluster; then
-# p50/p99 latency of an uncontended acquire.
+# p50/p99 latency of an uncontended acquire. Chart data: ratio-locks, lock-latency
+# (test/bench/charts.bash).
 #
 #   LOCKS_BENCH_SECONDS  duration of one pgbench run (default BENCH_SECONDS, 10)
 #   LOCKS_BENCH_ROUNDS   alternating rounds; the median is reported (default 3)
@@ -13,6 +14,9 @@ rounds=${LOCKS_BENCH_ROUNDS:-3}
 work=$BUILD/bench/locks
 mkdir -p "$work"
 source "$(dirname "$0")/pgbench.bash"
+source "$(dirname "$0")/charts.bash"
+chart_reset ratio-locks
+chart_reset lock-latency
 
 psql -qX -v ON_ERROR_STOP=1 <<'SQL'
 SET client_min_messages = warning;
@@ -74,6 +78,7 @@ for commit in on off; do
       mo=$(median "${o[@]}"); mt=$(median "${t[@]}"); ma=$(median "${a[@]}")
       printf '%-12s %-8s %12.1f %12.1f %12.1f %9sx %9sx\n' "$([[ $mode == unc ]] && echo uncontended || echo contended)" \
         "$c" "$mo" "$mt" "$ma" "$(ratio "$mo" "$mt")" "$(ratio "$mo" "$ma")"
+      chart_speed ratio-locks "locks, $([[ $mode == unc ]] && echo uncontended || echo contended), $c client(s), sync commit $commit" "$mo" "$mt" up
     done
   done
   echo
@@ -83,7 +88,7 @@ unset PGOPTIONS
 # Latency of an uncontended acquire: 2000 acquire/commit/release/commit cycles in a
 # procedure, clock_timestamp() around the acquire call (execution) and around the
 # acquire plus its commit (synchronous_commit as set).
-psql -qX -v ON_ERROR_STOP=1 <<'SQL'
+psql -qX -v ON_ERROR_STOP=1 -v chartfile="$CHART_DIR/lock-latency.tsv" <<'SQL'
 SET client_min_messages = warning;
 \o /dev/null
 CREATE TEMP TABLE lat (kind text, ms float8);
@@ -123,4 +128,11 @@ CALL table_latency(2000);
 SELECT kind, round(percentile_disc(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 3) AS p50,
        round(percentile_disc(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 3) AS p99
 FROM lat GROUP BY kind ORDER BY kind;
+\pset format unaligned
+\pset tuples_only on
+\pset fieldsep '\t'
+\o :chartfile
+SELECT kind, p, round(percentile_disc(q) WITHIN GROUP (ORDER BY ms)::numeric, 3)
+FROM lat, (VALUES ('p50', 0.5), ('p99', 0.99)) x(p, q) GROUP BY kind, p, q ORDER BY kind, p;
+\o
 SQL

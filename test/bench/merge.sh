@@ -7,6 +7,8 @@
 #  2. The SQL-level cost of concurrent_edit.merge3 per call, beside the core's own
 #     time for the same inputs.
 set -euo pipefail
+source "$(dirname "$0")/charts.bash"
+chart_reset ratio-merge
 : "${ROOT:?}" "${BUILD:?}"
 RUNS=${MERGE_BENCH_RUNS:-21}
 div() { awk -v a="$1" -v b="$2" -v m="${3:-1}" 'BEGIN { printf "%.6f", a * m / b }'; }
@@ -23,6 +25,7 @@ for c in a10 a100 a1000 b2000 rewrite repeated; do
   same=no; [[ "$ce_hash" == "$g_hash" && "$ce_conf" == "$g_conf" ]] && same=yes
   printf '%-9s %12.3f %12.3f %8.2f %10.1f %10.1f %9s %s\n' "$c" "$ce_ms" "$g_ms" \
     "$(div "$ce_ms" "$g_ms")" "$ce_mb" "$g_mb" "$ce_conf" "$same"
+  chart_speed ratio-merge "merge $c vs libgit2" "$ce_ms" "$g_ms" down
 done
 echo "cases: a10/a100/a1000 = 10,000-line file with 10/100/1,000 scattered edits per side;"
 echo "       b2000 = 100,000 lines, 2,000 edits per side; rewrite = ours rewrites all 10,000"

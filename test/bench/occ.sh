@@ -17,6 +17,8 @@ rounds=${OCC_BENCH_ROUNDS:-3}
 work=$BUILD/bench/occ
 mkdir -p "$work"
 source "$(dirname "$0")/pgbench.bash"
+source "$(dirname "$0")/charts.bash"
+chart_reset ratio-occ
 
 psql -qX -v ON_ERROR_STOP=1 <<'SQL'
 SET client_min_messages = warning;
@@ -64,6 +66,7 @@ for sc in on off; do
     o=$(median "${ours[@]}"); p=$(median "${peer[@]}"); m=$(median "${merge[@]}")
     printf '%-26s %-8s %12.1f %12.1f %7sx %14.1f   (runs: ours %s / peer %s)\n' "synchronous_commit=$sc" "$c" \
       "$o" "$p" "$(ratio "$o" "$p")" "$m" "${ours[*]}" "${peer[*]}"
+    chart_speed ratio-occ "OCC trigger, $c client(s), sync commit $sc" "$o" "$p" up
   done
 done
 unset PGOPTIONS

@@ -2,7 +2,9 @@
 # write() against a hand-written PL/pgSQL peer doing the same work (UPDATE the head
 # WHERE version = base, INSERT the history row, sha256, pg_notify), with pgbench at
 # 1 and 8 clients, alternating runs in the same cluster; then write() latency on a
-# file with 10 versions of history against one with 100,000.
+# file with 10 versions of history against one with 100,000, and against file size
+# (1 kB to 10 MB) beside the peer's. Chart data: ratio-writes, write-latency-history,
+# write-latency-size (test/bench/charts.bash).
 #
 #   WRITES_BENCH_SECONDS  duration of one pgbench run (default BENCH_SECONDS, 10)
 #   WRITES_BENCH_ROUNDS   alternating rounds; the median is reported (default 3)
@@ -12,6 +14,10 @@ rounds=${WRITES_BENCH_ROUNDS:-3}
 work=$BUILD/bench/writes
 mkdir -p "$work"
 source "$(dirname "$0")/pgbench.bash"
+source "$(dirname "$0")/charts.bash"
+chart_reset ratio-writes
+chart_reset write-latency-history
+chart_reset write-latency-size
 
 psql -qX -v ON_ERROR_STOP=1 -o /dev/null -f "$(dirname "$0")/peer_write.sql"
 psql -qX -v ON_ERROR_STOP=1 <<'SQL'
@@ -60,6 +66,7 @@ for c in 1 8; do
   o=$(median "${ours[@]}"); p=$(median "${peer[@]}")
   printf '%-8s %12.1f %12.1f %7sx   (runs: ours %s / peer %s)\n' "$c" "$o" "$p" "$(ratio "$o" "$p")" \
     "${ours[*]}" "${peer[*]}"
+  chart_speed ratio-writes "write(), $c client(s)" "$o" "$p" up
 done
 
 # Latency with 10 versus 100,000 versions of history (one client).
@@ -102,3 +109,41 @@ done
 s=$(median "${short[@]}"); l=$(median "${long[@]}")
 echo
 echo "write() latency, 1 client, median of $rounds runs: 10 versions ${s} ms, 100,000 versions ${l} ms, ratio $(ratio "$l" "$s")x"
+chart_point write-latency-history write 10 "$s"
+chart_point write-latency-history write 100000 "$l"
+
+# Latency against file size: one line changes per write, the text built by the
+# server (no multi-megabyte literal in the script). Each size has its own file for
+# write() and for the peer.
+echo
+echo "write() latency against file size, 1 client, median of $rounds runs (ms)"
+printf '%-10s %12s %12s %8s\n' bytes "write()" peer ratio
+for kb in 1 100 1000 10000; do
+  lines=$((kb * 1024 / 32))
+  fid=$(printf '00000000-0000-0000-0000-0000000b%04d' "$kb")
+  psql -qX -v ON_ERROR_STOP=1 -o /dev/null <<SQL
+SET client_min_messages = warning;
+DELETE FROM concurrent_edit.files WHERE id = '$fid';
+DELETE FROM peer_versions WHERE file_id = '$fid';
+DELETE FROM peer_files WHERE id = '$fid';
+SELECT concurrent_edit.create_file('bbbbbbbb-0000-0000-0000-000000000003', 'size$kb.txt',
+       repeat(E'a line of exactly 32 bytes here\n', $lines), 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa', file_id => '$fid');
+INSERT INTO peer_files VALUES ('$fid', 'bbbbbbbb-0000-0000-0000-000000000003', 1, '', NULL, now());
+INSERT INTO peer_versions (file_id, version, content, content_hash)
+VALUES ('$fid', 1, repeat(E'a line of exactly 32 bytes here\n', $lines), '');
+SQL
+  printf '%s\n' '\set n random(1, 1000000000)' \
+    "SELECT status FROM concurrent_edit.write('$fid', 'edit ' || :n || E'\\n' || repeat(E'a line of exactly 32 bytes here\\n', $lines - 1), (SELECT head_version FROM concurrent_edit.files WHERE id = '$fid'), 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa');" \
+    > "$work/size_ours_$kb.sql"
+  printf '%s\n' '\set n random(1, 1000000000)' \
+    "SELECT peer_write('$fid', 'edit ' || :n || E'\\n' || repeat(E'a line of exactly 32 bytes here\\n', $lines - 1), (SELECT head_version FROM peer_files WHERE id = '$fid'), 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa');" \
+    > "$work/size_peer_$kb.sql"
+  o=(); p=()
+  for _ in $(seq 1 "$rounds"); do
+    o+=("$(lat "$work/size_ours_$kb.sql")"); p+=("$(lat "$work/size_peer_$kb.sql")")
+  done
+  mo=$(median "${o[@]}"); mp=$(median "${p[@]}")
+  printf '%-10s %12s %12s %7sx\n' "$((kb * 1024))" "$mo" "$mp" "$(ratio "$mo" "$mp")"
+  chart_point write-latency-size ours "$((kb * 1024))" "$mo"
+  chart_point write-latency-size peer "$((kb * 1024))" "$mp"
+done
