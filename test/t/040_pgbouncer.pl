@@ -94,7 +94,8 @@ my $release_pid = $c[0]->query_safe('SELECT pg_backend_pid()');
 is($c[0]->query_safe("SELECT concurrent_edit.release_lock('$file', '$sa')"), 't',
     'release_lock in a later transaction');
 $c[1]->query_safe('COMMIT');
-isnt($release_pid, $pinned, 'the release ran on another server backend than the one pinned');
+is($pinned, $lock_pid, 'the backend that took the lock was pinned by another client');
+isnt($release_pid, $lock_pid, 'so the release ran on another server backend');
 is($c[2]->query_safe("SELECT status FROM concurrent_edit.write('$file', E'Uno\\ntwo\\ndraft\\nfour\\nbob\\n', 5, '$bob', '$sb')"),
     'written', 'after the release Bob\'s session writes');
 
