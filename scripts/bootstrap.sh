@@ -16,7 +16,15 @@ PACKAGES=(
   gnuplot-nox           # benchmark charts (scripts/bench-charts.sh)
   util-linux procps     # runuser, pkill
   bzip2                 # unpacks the PostgreSQL source (memory-checked run)
+  pgbouncer             # TAP 040_pgbouncer: the API through transaction pooling
+  python3-psycopg2      # TAP 041_client_recipes: examples/python
 )
+# Node.js and npm (TAP 041_client_recipes: examples/node) come from Debian's
+# archive unless a node and an npm are already installed (e.g. from NodeSource,
+# whose nodejs package bundles npm and conflicts with Debian's npm package).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  PACKAGES+=(nodejs npm)
+fi
 
 # The source of PostgreSQL 15 from Debian's archive (deb-src), for the
 # memory-checked test run on a server built with --enable-cassert
@@ -82,8 +90,20 @@ else
     echo "bootstrap: missing packages (${missing[*]}) and neither root nor sudo is available" >&2
     exit 1
   fi
+  # No service of a package (pgbouncer's, postgresql's cluster) is started by the
+  # installation: the tests start their own servers. A policy-rc.d that exits 101
+  # tells invoke-rc.d and deb-systemd-invoke to start nothing; one already there
+  # is left alone.
+  policy_rc_d=""
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    policy_rc_d=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\nexit 101\n' | "${SUDO[@]}" tee "$policy_rc_d" >/dev/null
+    "${SUDO[@]}" chmod 755 "$policy_rc_d"
+    trap '"${SUDO[@]}" rm -f "$policy_rc_d"' EXIT
+  fi
   "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
   "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  if [[ -n "$policy_rc_d" ]]; then "${SUDO[@]}" rm -f "$policy_rc_d"; trap - EXIT; fi
 fi
 if [[ -z "${CE_NO_POSTGRES_SOURCE:-}" ]]; then
   fetch_postgres_source || echo "bootstrap: could not fetch the source of postgresql-15 (the memory-checked test run will fail)" >&2

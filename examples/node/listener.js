@@ -1,0 +1,108 @@
+#!/usr/bin/env node
+// Follows a project's change feed without missing or repeating an event.
+//
+// LISTENs on concurrent_edit.channel_name(project) on a direct connection (not
+// through a transaction pooler), and keeps the last cursor it handled. A
+// notification only says that something happened (its payload carries the
+// event, its cursor and ids); the events themselves, with their details, come
+// from changes_since(project, last_cursor), in cursor order. After a dropped
+// connection it reconnects, LISTENs again, then catches up with changes_since
+// from its last cursor. Events are deduplicated by cursor.
+//
+// Cursors are bigints: node-postgres returns the cursor column as a string, and
+// a payload's cursor may be a JSON number or a string of digits; both go through
+// BigInt().
+//
+// Prints one line per event on stdout: "CURSOR EVENT FILE_ID VERSION".
+// Usage: node listener.js PROJECT_ID [LAST_CURSOR]
+// Connection: the libpq environment (PGHOST, PGPORT, PGDATABASE, PGUSER, ...).
+'use strict';
+const { Client } = require('pg');
+
+const RECONNECT_DELAY_MS = 1000; // a real application backs off further
+
+const log = (msg) => process.stderr.write(`${msg}\n`);
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+class Listener {
+  constructor(project, lastCursor = 0n) {
+    this.project = project;
+    this.last = lastCursor; // the last cursor handled (BigInt)
+    this.connections = 0;
+  }
+
+  // Handles every event after the last cursor; returns how many.
+  async catchUp(client) {
+    const r = await client.query(
+      'SELECT cursor, event, file_id, version FROM concurrent_edit.changes_since($1, $2)',
+      [this.project, this.last.toString()]);
+    let n = 0;
+    for (const row of r.rows) {
+      const cursor = BigInt(row.cursor);
+      if (cursor <= this.last) continue;
+      process.stdout.write(`${cursor} ${row.event} ${row.file_id} ${row.version}\n`);
+      this.last = cursor;
+      n++;
+    }
+    return n;
+  }
+
+  // One connection's life: resolves when the connection is lost.
+  async session() {
+    const client = new Client({ application_name: 'ce-listener-node' });
+    let lost;
+    const closed = new Promise((resolve) => { lost = resolve; });
+    client.on('error', (e) => lost(e));
+    client.on('end', () => lost(new Error('connection ended')));
+    // Notifications are handled one at a time, in order: while a catch-up runs,
+    // newer notifications only mark that another one is needed.
+    let pending = false;
+    let running = null;
+    const pump = async () => {
+      while (pending) {
+        pending = false;
+        await this.catchUp(client);
+      }
+    };
+    client.on('notification', (msg) => {
+      const payload = JSON.parse(msg.payload);
+      if (BigInt(payload.cursor) <= this.last) return; // already handled
+      pending = true;
+      if (!running) {
+        running = pump().catch((e) => lost(e)).finally(() => { running = null; });
+      }
+    });
+    try {
+      await client.connect();
+      const ch = await client.query('SELECT concurrent_edit.channel_name($1) AS c, pg_backend_pid() AS pid',
+                                    [this.project]);
+      // LISTEN first, then catch up: an event committed in between is both
+      // notified and returned by changes_since, and the cursor dedupes it.
+      await client.query(`LISTEN "${ch.rows[0].c}"`);
+      log(`listening on ${ch.rows[0].c} pid=${ch.rows[0].pid}`);
+      this.connections++;
+      const before = this.last;
+      pending = true;
+      running = pump().catch((e) => lost(e)).finally(() => { running = null; });
+      await running;
+      log(`connection ${this.connections}: caught up ${this.last - before} events`);
+    } catch (e) {
+      lost(e);
+    }
+    const why = await closed;
+    if (running) await running.catch(() => {});
+    client.end().catch(() => {});
+    return why;
+  }
+
+  async run() {
+    for (;;) {
+      const e = await this.session();
+      log(`connection lost (${e && e.message}); reconnecting from cursor ${this.last}`);
+      await sleep(RECONNECT_DELAY_MS);
+    }
+  }
+}
+
+const [project, last] = process.argv.slice(2);
+new Listener(project, BigInt(last || 0)).run();
