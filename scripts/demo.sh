@@ -3,11 +3,18 @@
 # build/ (as the postgres OS user when run as root: PostgreSQL never runs as
 # root), and runs the scripted scenario scripts/demo.sql, printing what happens.
 #
-# To run the scenario against an existing server instead, set the usual libpq
-# variables (PGHOST, PGPORT, PGDATABASE, PGUSER); the extension is installed into
-# that server's PostgreSQL (pg_config) and created in PGDATABASE if missing.
+# To run the scenario against an existing server instead, set any of the usual
+# libpq variables (PGHOST, PGPORT, PGDATABASE, PGUSER), e.g.
+#   make demo PGDATABASE=mydb
+# The extension is installed into that server's PostgreSQL (PG_CONFIG) when root
+# or sudo allows it (otherwise it must be installed already) and created in the
+# database if missing; connect as a superuser. The scenario uses a new project on
+# every run.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
+
+EXISTING_SERVER=
+[[ -n "${PGHOST:-}${PGPORT:-}${PGDATABASE:-}${PGUSER:-}" ]] && EXISTING_SERVER=1
 
 as_postgres() {
   if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- env PATH="$PATH" "$@"; else "$@"; fi
@@ -18,10 +25,13 @@ make -C "$ROOT" -s -j"$JOBS" all >/dev/null
 
 log "== installing into $($PG_CONFIG --pkglibdir)"
 if [[ $(id -u) -eq 0 ]]; then
-  make -C "$ROOT" -s install >/dev/null
+  make -C "$ROOT" -s install PG_CONFIG="$PG_CONFIG" >/dev/null
   SERVER_BIN=$PG_BINDIR
 elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
-  sudo make -C "$ROOT" -s install >/dev/null
+  sudo make -C "$ROOT" -s install PG_CONFIG="$PG_CONFIG" >/dev/null
+  SERVER_BIN=$PG_BINDIR
+elif [[ -n "$EXISTING_SERVER" ]]; then
+  log "   (no root or sudo: not installing; the server must have concurrent_edit installed: sudo make install)"
   SERVER_BIN=$PG_BINDIR
 else
   log "   (no root or sudo: using a private installation under build/ instead)"
@@ -30,7 +40,7 @@ else
 fi
 export PATH="$SERVER_BIN:$PATH"
 
-if [[ -n "${PGHOST:-}${PGPORT:-}${PGDATABASE:-}${PGUSER:-}" ]]; then
+if [[ -n "$EXISTING_SERVER" ]]; then
   log "== using the existing server (PGHOST=${PGHOST:-} PGPORT=${PGPORT:-} PGDATABASE=${PGDATABASE:-})"
   psql -X -q -v ON_ERROR_STOP=1 -c "CREATE EXTENSION IF NOT EXISTS concurrent_edit" >/dev/null
 else

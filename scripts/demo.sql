@@ -1,7 +1,10 @@
 -- The concurrent_edit demo: three people and an agent edit one file at once.
+-- Runs in any database where the extension exists (psql -f scripts/demo.sql, as a
+-- superuser), as often as wanted: each run uses a new project, and the table of
+-- step 9 (concurrent_edit_demo_productions) is dropped first if a run left it.
 \set QUIET on
 \pset footer off
-\set project '''d0000000-0000-0000-0000-000000000001'''
+SELECT pg_catalog.quote_literal(gen_random_uuid()) AS project \gset
 \set alice '''a0000000-0000-0000-0000-00000000a11c'''
 \set bob '''b0000000-0000-0000-0000-000000000b0b'''
 \set carol '''c0000000-0000-0000-0000-0000000ca201'''
@@ -82,14 +85,22 @@ SELECT cursor, event, version FROM concurrent_edit.changes_since(:project, 0);
 
 \echo
 \echo '=== 9. Any table: the OCC trigger keeps both full-object saves of a record'
-CREATE TABLE productions (id int PRIMARY KEY, version int NOT NULL, doc jsonb);
-INSERT INTO productions VALUES (1, 5, '{"cameras": [{"id": "cam-1"}], "sources": [], "venue": "Hall A"}');
-SELECT concurrent_edit.enable_occ('productions', mode => 'merge');
+DO $$ BEGIN
+  IF to_regclass('concurrent_edit_demo_productions') IS NOT NULL THEN
+    PERFORM concurrent_edit.disable_occ('concurrent_edit_demo_productions');
+  END IF;
+END $$;
+SET client_min_messages = warning;
+DROP TABLE IF EXISTS concurrent_edit_demo_productions;
+RESET client_min_messages;
+CREATE TABLE concurrent_edit_demo_productions (id int PRIMARY KEY, version int NOT NULL, doc jsonb);
+INSERT INTO concurrent_edit_demo_productions VALUES (1, 5, '{"cameras": [{"id": "cam-1"}], "sources": [], "venue": "Hall A"}');
+SELECT concurrent_edit.enable_occ('concurrent_edit_demo_productions', mode => 'merge');
 \echo 'User A (read version 5) adds a camera:'
-UPDATE productions SET doc = '{"cameras": [{"id": "cam-1"}, {"id": "cam-2"}], "sources": [], "venue": "Hall A"}',
+UPDATE concurrent_edit_demo_productions SET doc = '{"cameras": [{"id": "cam-1"}, {"id": "cam-2"}], "sources": [], "venue": "Hall A"}',
        version = 5 WHERE id = 1 RETURNING version;
 \echo 'User B (also read version 5) adds a source and moves the venue; without the trigger the camera would be lost:'
-UPDATE productions SET doc = '{"cameras": [{"id": "cam-1"}], "sources": [{"id": "src-1"}], "venue": "Hall B"}',
+UPDATE concurrent_edit_demo_productions SET doc = '{"cameras": [{"id": "cam-1"}], "sources": [{"id": "src-1"}], "venue": "Hall B"}',
        version = 5 WHERE id = 1 RETURNING version, doc;
 
 \echo

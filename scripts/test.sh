@@ -116,7 +116,7 @@ suite_tap() {
     if [[ -n "${CE_TAP_TESTS:-}" && " $CE_TAP_TESTS " != *" $name "* ]]; then continue; fi
     rm -rf "$BUILD/tap/$name"; mkdir -p "$BUILD/tap/$name"
     set +e
-    (cd "$ROOT" && TESTDIR="$BUILD/tap/$name" PG_REGRESS="$PGXS_REGRESS" CE_ROOT="$ROOT" \
+    (cd "$ROOT" && TESTDIR="$BUILD/tap/$name" PG_REGRESS="$PGXS_REGRESS" CE_ROOT="$ROOT" CE_PG_CONFIG="$PG_CONFIG" \
         PERL5LIB="$PGXS_PERL:$ROOT/test/perl${PERL5LIB:+:$PERL5LIB}" \
         prove -v "$t") >"$LOGS/tap-$name.log" 2>&1
     rc=$?

@@ -1,4 +1,4 @@
--- JSON three-way merge (issue #7): the engine the optimistic-concurrency trigger uses
+-- JSON three-way merge: the engine the optimistic-concurrency trigger uses
 -- for jsonb columns, exposed as a function. Semantics: docs/reference/json_merge.md.
 
 CREATE FUNCTION concurrent_edit.jsonb_merge3(

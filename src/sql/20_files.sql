@@ -3,10 +3,9 @@
 --
 -- The data model: every table carries project_id and every primary and unique key
 -- starts with it, so all tables can be distributed by project_id and colocated
--- (Citus). Session ids are uuid everywhere. Fixes over the seed schema: shared
--- locks can have several holders (the seed's UNIQUE(file_id) allowed one lock per
--- file); session_id is a uuid; enumerated columns have CHECKs; NOT NULL
--- timestamps; a file's live path is unique per project.
+-- (Citus). Session ids are uuid everywhere. Shared locks can have several holders
+-- (no UNIQUE(file_id), which would allow one lock per file); enumerated columns
+-- have CHECKs; NOT NULL timestamps; a file's live path is unique per project.
 --
 -- The API functions are SECURITY INVOKER C functions: each checks the caller's
 -- right on the project it touches (docs/security.md) and runs its fixed

@@ -3,7 +3,7 @@
 -- docs/reference/operations.md. Implementation: src/core/ops*.cpp (pure C++ core)
 -- and src/pg/operations.cpp (glue). The functions are pure C (no SQL, no SET clause),
 -- IMMUTABLE and PARALLEL SAFE. They are not declared STRICT because priorities has
--- DEFAULT NULL (meaning the seed's table); a NULL ops (or policy) still gives NULL,
+-- DEFAULT NULL (meaning the default table); a NULL ops (or policy) still gives NULL,
 -- or no rows.
 
 CREATE FUNCTION concurrent_edit.order_operations(ops jsonb, priorities jsonb DEFAULT NULL)
@@ -11,7 +11,7 @@ CREATE FUNCTION concurrent_edit.order_operations(ops jsonb, priorities jsonb DEF
     AS 'MODULE_PATHNAME', 'ce_order_operations'
     LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION concurrent_edit.order_operations(jsonb, jsonb) IS
-    'The operations of the JSON array ops (objects with opCode, blockId and timestamp; offset, targetBlockId, replicaId and dependencies optional), sorted by the order key (blockId bytewise, priority of opCode, timestamp: Lamport integer or vector clock), then replicaId, then the remaining fields: the same order for any permutation and on every node. priorities (object opCode -> integer) overrides or extends the seed''s table (OP_BLOCK_SPLIT 1 ... OP_IMMUTABLE_REWRITE 9); NULL means the table. NULL ops gives NULL. Errors: VC010 (invalid operation), VC011 (dependency cycle), 22023 (mixed timestamp kinds, bad priorities), 54000 (over 1,000,000 operations or concurrent_edit.max_input_size).';
+    'The operations of the JSON array ops (objects with opCode, blockId and timestamp; offset, targetBlockId, replicaId and dependencies optional), sorted by the order key (blockId bytewise, priority of opCode, timestamp: Lamport integer or vector clock), then replicaId, then the remaining fields: the same order for any permutation and on every node. priorities (object opCode -> integer) overrides or extends the default table (OP_BLOCK_SPLIT 1 ... OP_IMMUTABLE_REWRITE 9); NULL means the table. NULL ops gives NULL. Errors: VC010 (invalid operation), VC011 (dependency cycle), 22023 (mixed timestamp kinds, bad priorities), 54000 (over 1,000,000 operations or concurrent_edit.max_input_size).';
 
 CREATE FUNCTION concurrent_edit.detect_operation_conflicts(ops jsonb, priorities jsonb DEFAULT NULL)
     RETURNS TABLE(conflict_type text, block_id text, first_op jsonb, second_op jsonb, reason text, outcome text)

@@ -8,7 +8,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use Exporter 'import';
 
-our @EXPORT = qw(new_node table_fingerprints ce_tables);
+our @EXPORT = qw(new_node table_fingerprints ce_tables readme_block readme_expected_rows psql_rows);
 
 # The tables whose rows pg_dump must keep.
 sub ce_tables {
@@ -36,6 +36,35 @@ sub table_fingerprints {
              FROM concurrent_edit.$t t");
     }
     return \%fp;
+}
+
+# The README's fenced block that follows the line "<!-- readme-test: NAME -->"
+# (the fence lines excluded). Dies when there is none, so a renamed or removed
+# block fails the test that runs it.
+sub readme_block {
+    my ($name, $readme) = @_;
+    $readme //= ($ENV{CE_ROOT} // '.') . '/README.md';
+    open(my $fh, '<', $readme) or die "cannot open $readme: $!";
+    my $text = do { local $/; <$fh> };
+    close $fh;
+    $text =~ /^<!-- readme-test: \Q$name\E -->\n```[^\n]*\n(.*?)^```[ \t]*$/ms
+        or die "README.md has no block marked <!-- readme-test: $name -->";
+    return $1;
+}
+
+# The rows a README example says psql prints: its lines "--> row", in order.
+sub readme_expected_rows {
+    my ($sql) = @_;
+    return [ map { /^-->\s?(.*?)\s*$/ ? ($1) : () } split /\n/, $sql ];
+}
+
+# psql's unaligned output (-At with field separator " | ") as the README writes it:
+# a value's trailing newlines are dropped before the next column, the other
+# newlines of a value start new lines, and empty lines are left out.
+sub psql_rows {
+    my ($out) = @_;
+    $out =~ s/\n+( \| )/$1/g;
+    return [ grep { $_ ne '' } map { s/\s+$//r } split /\n/, $out ];
 }
 
 1;

@@ -37,6 +37,12 @@ is_deeply(\@documented, \@defined, 'docs/errors.md documents exactly the VC SQLS
 my @spelled = grep { !/sqlstates\.hpp$/ } split /\n/, `grep -rlE 'MAKE_SQLSTATE[(].V.|"VC[0-9]{3}"' $root/src $root/include`;
 is_deeply(\@spelled, [], 'no VC SQLSTATE is spelled outside sqlstates.hpp');
 
+# The documentation stands alone: README, docs/ and the installed script (its
+# COMMENT texts included) cite no document outside the repository.
+my @outside = grep { length } split /\n/,
+    `grep -rnIiE "\\bthe seed\\b|\\bseed's|\\bissue #[0-9]|§[0-9]" $root/README.md $root/docs $file`;
+is_deeply(\@outside, [], 'README, docs and the install script cite no outside document');
+
 # NOTIFY payloads are checked on real notifications of every event kind in
 # test/t/014_notify_payloads.pl (NOTIFY is sent from C++, not from this script).
 
