@@ -2,7 +2,8 @@
 # Runs every test suite, each on its own throwaway cluster, and ends with one line
 # "N passed, N failed" summed over all suites. Exit status 1 on any failure.
 #
-#   CE_SUITES="unit fuzz regress isolation tap memcheck"   suites to run (default: all)
+#   CE_SUITES="unit fuzz regress isolation tap memcheck errors"   suites to run (default: all;
+#                                                   errors checks the server logs of the others)
 #   FUZZ_SECONDS=10                                 budget per fuzz target in this run
 #   CE_TAP_TESTS="011_worker"                       only these TAP scripts (default: all)
 #   CE_REGRESS_TESTS="occ" CE_ISOLATION_TESTS="lock_race"   only these pg_regress / isolation tests
@@ -11,11 +12,12 @@ source "$(dirname "$0")/lib.sh"
 reexec_as_postgres_if_root "$@"
 set -e
 
-SUITES=${CE_SUITES:-unit fuzz regress isolation tap memcheck}
+SUITES=${CE_SUITES:-unit fuzz regress isolation tap memcheck errors}
 FUZZ_SECONDS=${FUZZ_SECONDS:-10}
 LOGS=$BUILD/test-logs
 rm -rf "$LOGS"
 mkdir -p "$LOGS"
+touch "$LOGS/started"  # the errors suite reads the server logs written after this
 
 TOTAL_PASSED=0
 TOTAL_FAILED=0
@@ -28,6 +30,16 @@ record() {  # suite passed failed
 }
 
 make_tmp_install
+
+# postgresql.conf lines for a test server whose log goes to $1/postmaster.log (the
+# file pg_regress itself writes) and, one JSON object a line, to $1/postmaster.json
+# (jsonlog), which the errors suite reads. Written to $1.conf; prints its path.
+logging_conf() {
+  mkdir -p "$1"
+  printf '%s\n' "logging_collector = on" "log_destination = 'stderr,jsonlog'" "log_directory = '$1'" \
+      "log_filename = 'postmaster.log'" "log_rotation_age = 0" "log_rotation_size = 0" >"$1.conf"
+  echo "$1.conf"
+}
 PGXS_REGRESS=$(dirname "$($PG_CONFIG --pgxs)")/../test/regress/pg_regress
 PGXS_ISOLATION=$(dirname "$($PG_CONFIG --pgxs)")/../test/isolation/pg_isolation_regress
 PGXS_PERL=$(dirname "$($PG_CONFIG --pgxs)")/../test/perl
@@ -80,7 +92,7 @@ suite_regress() {
   set +e
   cd "$ROOT"
   "$PGXS_REGRESS" --temp-instance="$out/instance" --bindir= --inputdir="$ROOT" --outputdir="$out" \
-      --temp-config="$ROOT/test/regress.conf" --no-locale --encoding=UTF8 \
+      --temp-config="$ROOT/test/regress.conf" --temp-config="$(logging_conf "$out/log")" --no-locale --encoding=UTF8 \
       --load-extension=concurrent_edit --dbname=contrib_regression $tests >"$LOGS/regress.log" 2>&1
   set -e
   read -r p f < <(count_pg_regress "$LOGS/regress.log")
@@ -98,8 +110,9 @@ suite_isolation() {
   set +e
   cd "$ROOT"
   "$PGXS_ISOLATION" --temp-instance="$out/instance" --bindir= --inputdir="$ROOT/test/isolation" \
-      --outputdir="$out" --temp-config="$ROOT/test/regress.conf" --no-locale --encoding=UTF8 \
-      --load-extension=concurrent_edit --dbname=isolation_regression $tests >"$LOGS/isolation.log" 2>&1
+      --outputdir="$out" --temp-config="$ROOT/test/regress.conf" --temp-config="$(logging_conf "$out/log")" \
+      --no-locale --encoding=UTF8 --load-extension=concurrent_edit --dbname=isolation_regression $tests \
+      >"$LOGS/isolation.log" 2>&1
   set -e
   read -r p f < <(count_pg_regress "$LOGS/isolation.log")
   if [[ -s "$out/regression.diffs" ]]; then head -120 "$out/regression.diffs" >&2; cp "$out/regression.diffs" "$LOGS/isolation.diffs"; fi
@@ -159,12 +172,13 @@ suite_memcheck() {
   set +e
   (cd "$src" && PATH="$prefix/bin:$PATH" "$prefix/lib/pgxs/src/test/regress/pg_regress" \
       --temp-instance="$out/regress-instance" --bindir="$prefix/bin" --inputdir="$src" --outputdir="$out/regress" \
-      --temp-config="$src/test/regress.conf" --no-locale --encoding=UTF8 \
+      --temp-config="$src/test/regress.conf" --temp-config="$(logging_conf "$out/regress/log")" --no-locale --encoding=UTF8 \
       --load-extension=concurrent_edit --dbname=contrib_regression $tests) >"$LOGS/memcheck-regress.log" 2>&1
   tests=${CE_ISOLATION_TESTS:-$(ls "$ROOT"/test/isolation/specs/*.spec | xargs -rn1 basename | sed 's/\.spec$//' | sort)}
   (cd "$src" && PATH="$prefix/bin:$PATH" "$prefix/lib/pgxs/src/test/isolation/pg_isolation_regress" \
       --temp-instance="$out/isolation-instance" --bindir="$prefix/bin" --inputdir="$src/test/isolation" \
-      --outputdir="$out/isolation" --temp-config="$src/test/regress.conf" --no-locale --encoding=UTF8 \
+      --outputdir="$out/isolation" --temp-config="$src/test/regress.conf" \
+      --temp-config="$(logging_conf "$out/isolation/log")" --no-locale --encoding=UTF8 \
       --load-extension=concurrent_edit --dbname=isolation_regression $tests) >"$LOGS/memcheck-isolation.log" 2>&1
   set -e
   local rp rf ip if_
@@ -183,6 +197,19 @@ suite_memcheck() {
     f=$((f + 1))
   fi
   record memcheck "$p" "$f"
+}
+
+# Every error of class VC in the jsonlog of the servers of the suites above has a
+# DETAIL that is a JSON object (docs/errors.md); zero VC errors is a failure.
+suite_errors() {
+  log "== errors (the DETAIL of every VC error the other suites logged is a JSON object)"
+  local p=0 f=0
+  set +e
+  perl "$ROOT/scripts/check-error-details.pl" "$BUILD" "$LOGS/started" >"$LOGS/errors.log" 2>&1
+  set -e
+  read -r p f < <(sed -n 's/^errors: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$LOGS/errors.log"; echo 0 1)
+  if ((f > 0)); then tail -30 "$LOGS/errors.log" >&2; fi
+  record errors "$p" "$f"
 }
 
 for s in $SUITES; do "suite_$s"; done

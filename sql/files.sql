@@ -178,6 +178,11 @@ SELECT status, version FROM concurrent_edit.write(:'f', E'kept\n', 8, :alice);
 COMMIT;
 SELECT cursor - :last AS after_last, event, version FROM concurrent_edit.changes_since(:p, :last);
 SELECT count(*) AS limited FROM concurrent_edit.changes_since(:p, 0, 3);
+-- feed_position: the newest cursor (where to continue after reading), 0 without events.
+SELECT concurrent_edit.feed_position(:p) = max(cursor) AS is_newest FROM concurrent_edit.changes_since(:p, 0);
+SELECT concurrent_edit.feed_position('11111111-0000-0000-0000-00000000feed') AS no_events;
+SELECT count(*) AS after_position FROM concurrent_edit.changes_since(:p, concurrent_edit.feed_position(:p));
+SELECT pg_temp.try('SELECT concurrent_edit.feed_position(NULL)');
 SELECT concurrent_edit.channel_name(:p);
 -- Retention: prune_changes() cuts old events; a cursor older than the cut is refused.
 UPDATE concurrent_edit.change_log SET created_at = now() - interval '40 days' WHERE project_id = :p AND cursor <= 5;
@@ -185,3 +190,51 @@ SELECT concurrent_edit.prune_changes('30 days', :p) AS pruned;
 SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.changes_since(%L, 2)', :p));
 SELECT min(cursor) AS first_kept FROM concurrent_edit.changes_since(:p, 5);
 SELECT pg_temp.try($$SELECT concurrent_edit.prune_changes('-1 day')$$);
+
+-- list_files: live files ordered by key (byte order), with their head; a prefix is
+-- compared as a key (slash kept, so src/ is not srcx), in a case-insensitive
+-- project in any case; deleted files are not listed; an index range, not a scan.
+\set lp '''11111111-0000-0000-0000-0000000011f1'''
+\set lq '''11111111-0000-0000-0000-0000000011f2'''
+SELECT count(*) FROM (SELECT concurrent_edit.create_file(:lp, p, c, :alice)
+                      FROM (VALUES ('src/a.ts', 'a'), ('src/B.ts', 'bb'), ('src/sub/c.ts', 'ccc'), ('srcx', 'x'),
+                                   ('src.txt', 't'), ('docs/README.md', 'readme'), ('gone/old.txt', 'o')) v(p, c)) c;
+SELECT status FROM concurrent_edit.delete_file(concurrent_edit.file_at(:lp, 'gone/old.txt'), :alice);
+SELECT status, version FROM concurrent_edit.write(concurrent_edit.file_at(:lp, 'src/a.ts'), 'a2', 1, :bob);
+SELECT l.path, l.normalized_path, l.version, l.bytes, l.content_hash = concurrent_edit.content_hash(r.content) AS hash_is_head,
+       l.file_id = concurrent_edit.file_at(:lp, l.path) AS id_ok, l.updated_by = :bob AS by_bob, l.updated_at >= l.created_at AS times_ok
+FROM concurrent_edit.list_files(:lp) l CROSS JOIN LATERAL concurrent_edit.read(l.file_id) r;
+SELECT string_agg(path, ' ' ORDER BY ordinality) FROM concurrent_edit.list_files(:lp, 'src/') WITH ORDINALITY;
+SELECT string_agg(path, ' ' ORDER BY ordinality) FROM concurrent_edit.list_files(:lp, './src\') WITH ORDINALITY;
+SELECT string_agg(path, ' ' ORDER BY ordinality) FROM concurrent_edit.list_files(:lp, 'src') WITH ORDINALITY;
+SELECT string_agg(path, ' ' ORDER BY ordinality) FROM concurrent_edit.list_files(:lp, 'src/sub/c.ts') WITH ORDINALITY;
+SELECT count(*) AS none FROM concurrent_edit.list_files(:lp, 'SRC/');
+SELECT count(*) AS all_live FROM concurrent_edit.list_files(:lp, '');
+SELECT count(*) AS no_files FROM concurrent_edit.list_files(:lq);
+SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.list_files(%L, %L)', :lp, '/'));
+SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.list_files(%L, %L)', :lp, E'src/\u202e'));
+SELECT pg_temp.try('SELECT * FROM concurrent_edit.list_files(NULL)');
+-- Case-insensitive, NFC: the prefix is folded like the keys.
+SELECT concurrent_edit.create_file(:lq, p, 'x', :alice) IS NOT NULL AS created
+FROM (VALUES ('Src/Main.TS'), (E'Caf\u00e9/Menu.md'), ('SRCX.md')) v(p) ORDER BY p;
+SELECT case_insensitive FROM concurrent_edit.set_project_options(:lq, case_insensitive => true);
+SELECT string_agg(path, ' ' ORDER BY ordinality) FROM concurrent_edit.list_files(:lq, 'SRC/') WITH ORDINALITY;
+SELECT string_agg(path, ' ' ORDER BY ordinality) FROM concurrent_edit.list_files(:lq, E'CAFE\u0301/') WITH ORDINALITY;
+-- The plan: a range of files_live_key_c_idx, whatever the size of the table (here
+-- small enough for a sequential scan to be cheaper).
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+EXPLAIN (COSTS OFF) SELECT f.id FROM concurrent_edit.files f
+WHERE f.project_id = :lp AND f.deleted_at IS NULL AND f.normalized_path COLLATE "C" >= 'src/'
+  AND f.normalized_path COLLATE "C" < 'src0' ORDER BY f.normalized_path COLLATE "C";
+BEGIN;
+SELECT pg_stat_get_xact_numscans('concurrent_edit.files_live_key_c_idx'::regclass) AS before \gset
+SELECT count(*) AS src_files FROM concurrent_edit.list_files(:lp, 'src/');
+SELECT pg_stat_get_xact_numscans('concurrent_edit.files_live_key_c_idx'::regclass) - :before AS index_scans;
+COMMIT;
+RESET enable_seqscan;
+RESET enable_bitmapscan;
+-- Drivers select a version's clock as jsonb (docs/reference/vclock.md).
+SELECT jsonb_typeof(vector_clock::jsonb) AS clock_type, vector_clock::jsonb = vector_clock::text::jsonb AS same_object,
+       vector_clock::jsonb::concurrent_edit.vclock::text = vector_clock::text AS round_trip, vector_clock::jsonb AS clock
+FROM concurrent_edit.read(concurrent_edit.file_at(:lp, 'src/a.ts'));

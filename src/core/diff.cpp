@@ -412,7 +412,7 @@ public:
 
 private:
     static void check(bool ok) {
-        if (!ok) throw Error(Errc::internal, "diff change groups out of sync");
+        if (!ok) throw Error(Errc::internal, "diff change groups out of sync", Detail().add("check", "diff_groups"));
     }
     static Group first(const File& f) {
         Group g{0, 0};

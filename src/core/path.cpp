@@ -19,7 +19,8 @@ namespace {
 
 [[noreturn]] void icu_failed(UErrorCode status) {
     if (status == U_MEMORY_ALLOCATION_ERROR) throw std::bad_alloc();
-    throw Error(Errc::internal, std::string("ICU failed on a file path: ") + u_errorName(status));
+    throw Error(Errc::internal, std::string("ICU failed on a file path: ") + u_errorName(status),
+                Detail().add("icu_error", u_errorName(status)));
 }
 
 // Calls an ICU function that writes a string of T into (dest, capacity) and returns

@@ -72,6 +72,29 @@ void capture_current_exception(Failure& f) noexcept {
     }
 }
 
+namespace {
+
+// The DETAIL of an error of the extension is a JSON object (docs/errors.md), and an
+// error of class VC always has one. Every site that raises one gives it; an
+// exception that is not ours (a std::exception's what(), an unknown exception)
+// carries a text, which becomes {"reason": text}.
+char* json_detail(int sqlerrcode, char* detail) {
+    if (detail != nullptr && detail[0] == '{') return detail;
+    if (detail == nullptr && ERRCODE_TO_CATEGORY(sqlerrcode) != ERRCODE_TO_CATEGORY(CE_ERRCODE_INTERNAL))
+        return detail;
+    StringInfoData buf;
+    initStringInfo(&buf);
+    appendStringInfoString(&buf, "{");
+    if (detail != nullptr) {
+        appendStringInfoString(&buf, "\"reason\": ");
+        escape_json(&buf, detail);
+    }
+    appendStringInfoString(&buf, "}");
+    return buf.data;
+}
+
+}  // namespace
+
 void raise_failure(Failure& f) {
     if (f.pg_error != nullptr) ReThrowError(f.pg_error);
 
@@ -85,7 +108,10 @@ void raise_failure(Failure& f) {
     free(f.hint);
     f.message = f.detail = f.hint = nullptr;
 
-    ereport(ERROR, (errcode(f.sqlerrcode != 0 ? f.sqlerrcode : CE_ERRCODE_INTERNAL),
+    int code = f.sqlerrcode != 0 ? f.sqlerrcode : CE_ERRCODE_INTERNAL;
+    detail = json_detail(code, detail);
+
+    ereport(ERROR, (errcode(code),
                     errmsg_internal("%s", message),
                     detail ? errdetail_internal("%s", detail) : 0,
                     hint ? errhint("%s", hint) : 0));

@@ -1,5 +1,5 @@
 // The change feed (src/sql/30_feed.sql, docs/reference/feed.md): events queued by
-// API calls, the sequencer, NOTIFY, changes_since and prune_changes.
+// API calls, the sequencer, NOTIFY, changes_since, feed_position and prune_changes.
 #include "pg/feed.hpp"
 
 #include <algorithm>
@@ -25,11 +25,12 @@ void note_project(const pg_uuid_t& p) {
     if (it == noted->end() || !uuid_eq(*it, p)) noted->insert(it, p);
 }
 
-// The NOTIFY payload of an event: ids and the cursor only.
+// The NOTIFY payload of an event: ids and the cursor only (the cursor as a JSON
+// string, like every cursor in the JSON of the extension: json_cursor()).
 std::string payload(const char* event, int64 cursor, const pg_uuid_t& project, const pg_uuid_t& file) {
     std::string p = "{\"event\": ";
     append_json_string(p, event);
-    p += ", \"cursor\": " + std::to_string(cursor);
+    p += ", \"cursor\": " + json_cursor(cursor);
     p += ", \"project_id\": " + json_uuid(project);
     p += ", \"file_id\": " + json_uuid(file) + "}";
     return p;
@@ -318,9 +319,11 @@ CE_FUNCTION(ce_changes_since) {
             int64 last = f.int8(0, 1);
             throw SqlError(CE_ERRCODE_CURSOR_EXPIRED,
                            "cursor " + std::to_string(cursor) + " is older than the retained change feed",
-                           "{\"project_id\": " + json_uuid(project) + ", \"cursor\": " + std::to_string(cursor) +
-                               ", \"pruned_through\": " + std::to_string(pruned) +
-                               ", \"last_cursor\": " + std::to_string(last) + "}",
+                           ce::Detail()
+                               .add("project_id", uuid_to_string(project))
+                               .add_json("cursor", json_cursor(cursor))
+                               .add_json("pruned_through", json_cursor(pruned))
+                               .add_json("last_cursor", json_cursor(last)),
                            "Re-read the files you need, then continue from last_cursor (feed_position()).");
         }
     }
@@ -335,6 +338,22 @@ CE_FUNCTION(ce_changes_since) {
                           max_events ? "   " : "  n", true));
     call.finish();
     return result.done();
+}
+
+// feed_position(project_id uuid) RETURNS bigint: the cursor of the project's newest
+// sequenced event, 0 when it has none.
+CE_FUNCTION(ce_feed_position) {
+    pg_uuid_t project = uuid_required(fcinfo, 0, "project_id");
+    ApiCall call;
+    call.require(project, Right::read);
+    static Statement q("SELECT f.last_cursor FROM concurrent_edit.change_feeds f WHERE f.project_id = $1", {UUIDOID});
+    int64 last = 0;
+    {
+        Rows r = q.run(call.spi(), {uuid_datum(project)}, {}, true);
+        if (!r.empty()) last = r.int8(0, 0);
+    }
+    call.finish();
+    return Int64GetDatum(last);
 }
 
 // prune_changes(older_than interval DEFAULT '30 days', project_id uuid DEFAULT NULL) RETURNS bigint

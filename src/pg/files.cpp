@@ -1,5 +1,6 @@
 // Files (src/sql/20_files.sql, docs/reference/files.md): create_file, read,
-// history, diff_versions, delete_file, rename_file (prune_history: history.cpp).
+// list_files, history, diff_versions, delete_file, rename_file (prune_history:
+// history.cpp).
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,6 +34,16 @@ std::vector<pg_uuid_t> uuid_column(const Rows& r) {
     std::vector<pg_uuid_t> v;
     for (uint64 i = 0; i < r.size(); ++i) v.push_back(r.uuid(i, 0));
     return v;
+}
+
+// The least string above every string that starts with `prefix`, in byte order
+// (COLLATE "C"): the prefix with its trailing 0xFF bytes dropped and its last byte
+// incremented; empty when there is none (a prefix of 0xFF bytes only). Only ever a
+// bound of a comparison, never stored or shown.
+std::string prefix_end(std::string prefix) {
+    while (!prefix.empty() && static_cast<unsigned char>(prefix.back()) == 0xFF) prefix.pop_back();
+    if (!prefix.empty()) prefix.back() = static_cast<char>(static_cast<unsigned char>(prefix.back()) + 1);
+    return prefix;
 }
 
 }  // namespace
@@ -115,6 +126,40 @@ CE_FUNCTION(ce_read) {
             result.add_rows(again, 0, text_datum(text->content));
         }
     }
+    call.finish();
+    return result.done();
+}
+
+// list_files(project_id uuid, path_prefix text DEFAULT NULL) RETURNS TABLE (...):
+// the project's live files whose path key starts with the key of path_prefix (a
+// trailing slash kept: "src/" matches "src/a.ts", not "srcx"), in key byte order.
+// A range on files_live_key_c_idx (project_id, normalized_path COLLATE "C").
+CE_FUNCTION(ce_list_files) {
+    pg_uuid_t project = uuid_required(fcinfo, 0, "project_id");
+    TextArg prefix = text_arg(fcinfo, 1, "path_prefix", ce::kMaxPathBytes, true);
+    ApiCall call;
+    call.require(project, Right::read);
+    std::string from, to;
+    if (!prefix.isnull && prefix.len > 0) {
+        from = path_key(prefix.view(), project_path_options_read(call.spi(), project));
+        char last = prefix.view().back();
+        if (last == '/' || last == '\\') from += '/';
+        to = prefix_end(from);
+    }
+#define CE_LIST_FILES(range)                                                                             \
+    "SELECT f.id, f.path, f.normalized_path, f.head_version, f.head_hash, "                              \
+    "       pg_catalog.octet_length(f.head_content)::bigint, f.created_by, f.created_at, f.updated_by, "  \
+    "       f.updated_at FROM concurrent_edit.files f "                                                  \
+    "WHERE f.project_id = $1 AND f.deleted_at IS NULL AND f.normalized_path COLLATE \"C\" >= $2" range  \
+    " ORDER BY f.normalized_path COLLATE \"C\""
+    static Statement from_key(CE_LIST_FILES(""), {UUIDOID, TEXTOID});
+    static Statement key_range(CE_LIST_FILES(" AND f.normalized_path COLLATE \"C\" < $3"), {UUIDOID, TEXTOID, TEXTOID});
+#undef CE_LIST_FILES
+    SetResult result(fcinfo);
+    if (to.empty()) result.add_rows(from_key.run(call.spi(), {uuid_datum(project), text_datum(from)}, {}, true));
+    else
+        result.add_rows(
+            key_range.run(call.spi(), {uuid_datum(project), text_datum(from), text_datum(to)}, {}, true));
     call.finish();
     return result.done();
 }

@@ -155,6 +155,10 @@ ce::PathOptions project_path_options(Spi& spi, const pg_uuid_t& project) {
     return read_options(spi, project, true).path;
 }
 
+ce::PathOptions project_path_options_read(Spi& spi, const pg_uuid_t& project) {
+    return read_options(spi, project, false).path;
+}
+
 }  // namespace ce::pg
 
 using namespace ce::pg;
@@ -225,7 +229,7 @@ CE_FUNCTION(ce_file_at) {
     TextArg path = text_arg(fcinfo, 1, "path", ce::kMaxPathBytes);
     ApiCall call;
     call.require(project, Right::read);
-    std::string key = path_key(path.view(), read_options(call.spi(), project, false).path);
+    std::string key = path_key(path.view(), project_path_options_read(call.spi(), project));
     static Statement q(
         "SELECT f.id FROM concurrent_edit.files f "
         "WHERE f.project_id = $1 AND f.normalized_path = $2 AND f.deleted_at IS NULL",

@@ -23,4 +23,8 @@ std::string path_key(std::string_view path, const ce::PathOptions& options);
 // project's keys until the transaction commits.
 ce::PathOptions project_path_options(Spi& spi, const pg_uuid_t& project);
 
+// The project's path options as the statement's snapshot sees them, without a lock
+// (readers: file_at, list_files).
+ce::PathOptions project_path_options_read(Spi& spi, const pg_uuid_t& project);
+
 }  // namespace ce::pg

@@ -114,7 +114,9 @@ bool read_spool_file(const std::string& path, std::string& out) {
 pg_uuid_t random_uuid() {
     pg_uuid_t u;
     bool ok = pg_call([&u] { return pg_strong_random(u.data, UUID_LEN); });
-    if (!ok) throw SqlError(CE_ERRCODE_INTERNAL, "could not generate a random conflict id");
+    if (!ok)
+        throw SqlError(CE_ERRCODE_INTERNAL, "could not generate a random conflict id",
+                       ce::Detail().add("reason", "pg_strong_random failed"));
     u.data[6] = (u.data[6] & 0x0f) | 0x40;  // version 4
     u.data[8] = (u.data[8] & 0x3f) | 0x80;  // RFC 4122 variant
     return u;

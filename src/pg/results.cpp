@@ -38,7 +38,8 @@ SetResult::SetResult(FunctionCallInfo fcinfo) : fcinfo_(fcinfo) {
 
 void SetResult::add(const std::vector<Datum>& values, const std::vector<char>& nulls) {
     if (static_cast<int>(values.size()) != natts_ || static_cast<int>(nulls.size()) != natts_)
-        throw SqlError(CE_ERRCODE_INTERNAL, "internal error in concurrent_edit: result row has the wrong width");
+        throw SqlError(CE_ERRCODE_INTERNAL, "internal error in concurrent_edit: result row has the wrong width",
+                       ce::Detail().add("columns", natts_).add("values", values.size()));
     FunctionCallInfo fcinfo = fcinfo_;
     Datum* v = const_cast<Datum*>(values.data());
     bool* n = reinterpret_cast<bool*>(const_cast<char*>(nulls.data()));
@@ -53,7 +54,8 @@ void SetResult::add_rows(const Rows& rows, int replace, Datum replacement) {
     uint64 n = rows.size();
     if (n == 0) return;
     if (src == nullptr || src->natts != natts_)
-        throw SqlError(CE_ERRCODE_INTERNAL, "internal error in concurrent_edit: query and result columns differ");
+        throw SqlError(CE_ERRCODE_INTERNAL, "internal error in concurrent_edit: query and result columns differ",
+                       ce::Detail().add("columns", natts_).add("query_columns", src == nullptr ? 0 : src->natts));
     std::vector<Datum> values(natts_);
     std::vector<char> nulls(natts_);
     FunctionCallInfo fcinfo = fcinfo_;

@@ -20,7 +20,8 @@ void Spi::finish() {
 
 uint64 Spi::next_generation() {
     if (!connected_)
-        throw SqlError(CE_ERRCODE_INTERNAL, "internal error in concurrent_edit: SPI statement after finish()", {},
+        throw SqlError(CE_ERRCODE_INTERNAL, "internal error in concurrent_edit: SPI statement after finish()",
+                       ce::Detail().add("check", "spi_connected"),
                        "This is a bug in concurrent_edit; please report it with the statement that caused it.");
     return ++generation_;
 }
@@ -42,14 +43,16 @@ Rows::Rows(const Spi& spi, SPITupleTable* table, uint64 count)
 void Rows::check() const {
     if (spi_->generation() != generation_ || !spi_->connected())
         throw SqlError(CE_ERRCODE_INTERNAL,
-                       "internal error in concurrent_edit: an SPI result was used after its statement ended", {},
+                       "internal error in concurrent_edit: an SPI result was used after its statement ended",
+                       ce::Detail().add("check", "spi_result_current"),
                        "This is a bug in concurrent_edit; please report it with the statement that caused it.");
 }
 
 void Rows::check_cell(uint64 row, int col) const {
     check();
     if (row >= count_ || table_ == nullptr || col < 0 || col >= table_->tupdesc->natts)
-        throw SqlError(CE_ERRCODE_INTERNAL, "internal error in concurrent_edit: SPI result cell out of range");
+        throw SqlError(CE_ERRCODE_INTERNAL, "internal error in concurrent_edit: SPI result cell out of range",
+                       ce::Detail().add("check", "spi_cell").add("row", static_cast<unsigned long long>(row)).add("column", col));
 }
 
 uint64 Rows::size() const {
@@ -79,7 +82,8 @@ Datum Rows::value(uint64 row, int col, bool* isnull) const {
     check_cell(row, col);
     if (!TupleDescAttr(table_->tupdesc, col)->attbyval)
         throw SqlError(CE_ERRCODE_INTERNAL,
-                       "internal error in concurrent_edit: a pass-by-reference SPI value was used without a copy");
+                       "internal error in concurrent_edit: a pass-by-reference SPI value was used without a copy",
+                       ce::Detail().add("check", "spi_value_by_value").add("column", col));
     SPITupleTable* t = table_;
     bool n = true;
     Datum d = pg_call([t, row, col, &n] { return SPI_getbinval(t->vals[row], t->tupdesc, col + 1, &n); });

@@ -16,6 +16,8 @@ std::string uuid_to_string(const pg_uuid_t& u) {
 
 std::string json_uuid(const pg_uuid_t& u) { return uuid_is_null(u) ? "null" : "\"" + uuid_to_string(u) + "\""; }
 
+std::string json_cursor(int64 cursor) { return "\"" + std::to_string(cursor) + "\""; }
+
 std::string json_string(std::string_view s) {
     std::string out;
     append_json_string(out, s);

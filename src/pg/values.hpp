@@ -23,6 +23,10 @@ inline bool uuid_less(const pg_uuid_t& a, const pg_uuid_t& b) { return std::memc
 std::string uuid_to_string(const pg_uuid_t& u);
 // JSON form of a uuid: "\"...\"", or null for the nil uuid.
 std::string json_uuid(const pg_uuid_t& u);
+// A change feed cursor in JSON: a string of decimal digits ("42"), in every JSON the
+// extension emits (NOTIFY payloads, error DETAILs), which is what node-postgres
+// gives for a bigint column and which stays exact beyond 2^53 (docs/reference/feed.md).
+std::string json_cursor(int64 cursor);
 
 // JSON string literals (with quotes), escaped as jsonb does.
 using ce::json::append_json_string;

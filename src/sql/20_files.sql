@@ -62,6 +62,9 @@ $$;
 CREATE UNIQUE INDEX files_live_path_key
     ON concurrent_edit.files (project_id, normalized_path) WHERE deleted_at IS NULL;
 COMMENT ON INDEX concurrent_edit.files_live_path_key IS 'At most one live file per path key (normalized_path) in a project.';
+CREATE INDEX files_live_key_c_idx
+    ON concurrent_edit.files (project_id, normalized_path COLLATE "C") WHERE deleted_at IS NULL;
+COMMENT ON INDEX concurrent_edit.files_live_key_c_idx IS 'list_files(): the live files of a project in byte order of their keys; a path prefix is a range of it, whatever the database''s collation.';
 CREATE INDEX files_id_idx ON concurrent_edit.files (id);
 COMMENT ON INDEX concurrent_edit.files_id_idx IS 'Lookup of a file by id alone (API calls name the file, not the project).';
 -- pg_dump / pg_restore keep the rows of every user-data table.
@@ -143,6 +146,14 @@ CREATE FUNCTION concurrent_edit.read(file_id uuid, version integer DEFAULT NULL)
     SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION concurrent_edit.read(uuid, integer) IS
     'Content and metadata of a version of a file (the head when version is NULL). Deleted files stay readable (deleted_at is set). Errors: VC007 unknown file, VC006 unknown version.';
+CREATE FUNCTION concurrent_edit.list_files(project_id uuid, path_prefix text DEFAULT NULL)
+    RETURNS TABLE (file_id uuid, path text, normalized_path text, version integer, content_hash text, bytes bigint,
+                   created_by uuid, created_at timestamptz, updated_by uuid, updated_at timestamptz)
+    AS 'MODULE_PATHNAME', 'ce_list_files'
+    LANGUAGE C STABLE
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION concurrent_edit.list_files(uuid, text) IS
+    'The live (not deleted) files of a project, ordered by path key in byte order: id, path as given, key (normalized_path), head version, its content_hash, its size in bytes, creation and latest change. path_prefix (NULL or empty: every file) is compared as a key under the project''s options (NFC, case folding), a trailing slash kept: ''src/'' lists src/a.ts, not srcx. Needs read on the project; a refused prefix is 22023.';
 CREATE FUNCTION concurrent_edit.history(file_id uuid)
     RETURNS TABLE (version integer, content_hash text, created_by uuid, created_at timestamptz,
                    session_id uuid, bytes integer, is_head boolean, vector_clock concurrent_edit.vclock)

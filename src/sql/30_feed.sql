@@ -149,6 +149,13 @@ CREATE FUNCTION concurrent_edit.changes_since(project_id uuid, cursor bigint, ma
     SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION concurrent_edit.changes_since(uuid, bigint, integer) IS
     'Events of a project after a cursor, in order (the same events NOTIFY sent): a client that was disconnected catches up from the last cursor it saw (0 for all). VC012 if that cursor was pruned.';
+CREATE FUNCTION concurrent_edit.feed_position(project_id uuid)
+    RETURNS bigint
+    AS 'MODULE_PATHNAME', 'ce_feed_position'
+    LANGUAGE C STABLE
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION concurrent_edit.feed_position(uuid) IS
+    'Cursor of the newest sequenced event of a project''s change feed (0 when there is none): where a client that has just read the files it needs continues with changes_since() and LISTEN. Needs read on the project.';
 CREATE FUNCTION concurrent_edit.prune_changes(older_than interval DEFAULT '30 days', project_id uuid DEFAULT NULL)
     RETURNS bigint
     AS 'MODULE_PATHNAME', 'ce_prune_changes'

@@ -15,11 +15,19 @@ sub ce_tables {
     return qw(files file_versions edit_sessions file_locks pending_changes conflict_history);
 }
 
-# A started cluster; extra postgresql.conf lines may be given.
+# A started cluster; extra postgresql.conf lines may be given. The server logs to
+# $node->logfile as usual (the logging collector appends to that same file, so
+# slurp_file, log_contains and wait_for_log read it; lines reach it a moment after
+# the statement, so tests poll with wait_for_log) and, with jsonlog, one JSON object
+# a line to the same name with .json: scripts/check-error-details.pl reads those.
 sub new_node {
     my ($name, $conf) = @_;
     my $node = PostgreSQL::Test::Cluster->new($name);
     $node->init;
+    my ($dir, $file) = $node->logfile =~ m{^(.*)/([^/]+)$};
+    $node->append_conf('postgresql.conf', join("\n",
+        "logging_collector = on", "log_destination = 'stderr,jsonlog'", "log_directory = '$dir'",
+        "log_filename = '$file'", "log_rotation_age = 0", "log_rotation_size = 0", ""));
     $node->append_conf('postgresql.conf', $conf) if defined $conf;
     $node->start;
     return $node;

@@ -43,14 +43,14 @@ for my $mode ('without worker', 'with worker') {
     my $deadline = time() + 30;
     while (time() < $deadline) {
         $seen .= $listener->query('SELECT 1');
-        last if ($seen =~ /"cursor": 2\b/);
+        last if ($seen =~ /"cursor": "2"/);
         sleep(0.2) if $mode eq 'with worker';
     }
     my @payloads = ($seen =~ /Asynchronous notification "\Q$channel\E" with payload "(.*?)" received/g);
     is(scalar(@payloads), 2, "$mode: two notifications (created, version), none for the rollback");
-    like($payloads[0] // '', qr/"event": "created", "cursor": 1, "project_id": "$project", "file_id": "$file"/,
-        "$mode: first payload: created, cursor 1, ids");
-    is($payloads[1] // '', qq({"event": "version", "cursor": 2, "project_id": "$project", "file_id": "$file"}),
+    like($payloads[0] // '', qr/"event": "created", "cursor": "1", "project_id": "$project", "file_id": "$file"/,
+        "$mode: first payload: created, cursor 1 (a JSON string), ids");
+    is($payloads[1] // '', qq({"event": "version", "cursor": "2", "project_id": "$project", "file_id": "$file"}),
         "$mode: second payload: ids and the cursor only (no path, no hash)");
     unlike(join('', @payloads), qr/TWO|rolled back|notes\.md|content_hash|[0-9a-f]{64}/,
         "$mode: payloads carry no content, path or hash");

@@ -63,7 +63,7 @@ my $last = $node->safe_psql('postgres', "SELECT max(cursor) FROM concurrent_edit
 my $seen = '';
 for (1 .. 100) {
     $seen .= $listener->query('SELECT 1');
-    last if $seen =~ /"cursor": $last,/;
+    last if $seen =~ /"cursor": "$last",/;
 }
 $listener->quit;
 my @payloads = ($seen =~ /Asynchronous notification "\Q$channel\E" with payload "(.*?)" received/g);
@@ -73,9 +73,15 @@ my %got;
 for my $payload (@payloads) {
     my ($event) = $payload =~ /^\{"event": "([a-z_]+)"/;
     $got{$event // '?'}++;
-    like($payload, qr/^\{"event": "[a-z_]+", "cursor": \d+, "project_id": "$p", "file_id": (null|"[0-9a-f-]{36}")\}$/,
-        "payload of $event: event, cursor, project and file ids only");
+    like($payload, qr/^\{"event": "[a-z_]+", "cursor": "\d+", "project_id": "$p", "file_id": (null|"[0-9a-f-]{36}")\}$/,
+        "payload of $event: event, cursor (a JSON string), project and file ids only");
 }
+# The payloads' cursors are the strings of changes_since()'s cursor column (what
+# node-postgres gives for that bigint), event for event.
+my $payload_feed = join(',', map { /^\{"event": "([a-z_]+)", "cursor": "(\d+)"/ ? "$2:$1" : '?' } @payloads);
+is($payload_feed, $node->safe_psql('postgres',
+    "SELECT string_agg(cursor::text || ':' || event, ',' ORDER BY cursor) FROM concurrent_edit.changes_since('$p', 0)"),
+    'payload cursors and events are changes_since()\'s, as strings');
 for my $k (sort keys %expected) {
     ok($got{$k}, "an event of kind $k was received");
 }

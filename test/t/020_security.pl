@@ -194,7 +194,7 @@ for (1 .. 50) {
 $listener->quit;
 my @payloads = ($seen =~ /with payload "(.*?)" received/g);
 cmp_ok(scalar(@payloads), '>=', 1, 'the ungranted listener receives notifications');
-like($payloads[0] // '', qr/^\{"event": "\w+", "cursor": \d+, "project_id": "$p1", "file_id": "[0-9a-f-]+"\}$/,
+like($payloads[0] // '', qr/^\{"event": "\w+", "cursor": "\d+", "project_id": "$p1", "file_id": "[0-9a-f-]+"\}$/,
     'payload: event, cursor and ids only');
 unlike(join('', @payloads), qr/secret|plan\.md|TWO|[0-9a-f]{64}/, 'no path, content or hash reaches the listener');
 

@@ -43,7 +43,7 @@ for my $mode ('without worker', 'with worker') {
         "SELECT count(*) = 1 FROM concurrent_edit.change_pending_rejected WHERE project_id = '$p1' AND event ->> 'event' = 'bogus'"),
         "$mode: the bad event is set aside");
     is($node->safe_psql('postgres', 'SELECT count(*) FROM concurrent_edit.change_pending'), '0', "$mode: nothing stays pending");
-    like(slurp_file($node->logfile), qr/change event \d+ of project $p1 cannot be sequenced/, "$mode: and reported in the log");
+    ok($node->wait_for_log(qr/change event \d+ of project $p1 cannot be sequenced/, 0), "$mode: and reported in the log");
     $node->stop;
 }
 

@@ -192,6 +192,6 @@ for my $code (sort keys %codes) {
 }
 # Every error carries a DETAIL that is a JSON object (docs/errors.md lists its keys).
 is(scalar(@nojson), 0, 'every error of the sweep has a JSON object as DETAIL') or diag(join("\n", @nojson[0 .. ($#nojson < 40 ? $#nojson : 40)]));
+$node->stop;  # the log is complete once the server has stopped
 unlike(slurp_file($node->logfile), qr/terminated by signal|TRAP:/, 'no backend crashed');
-$node->stop;
 done_testing();
