@@ -69,7 +69,7 @@ VALUES (:p1, 'session_joined', :'sa', :alice, now() - interval '1 hour');
 SELECT pending_events, oldest_pending_age >= interval '1 hour' AS an_hour_behind
 FROM concurrent_edit.feed_status WHERE project_id = :p1;
 -- The next sequencing of P1 takes it.
-SELECT concurrent_edit.touch_session(:'sa');
+SELECT count(*) FROM concurrent_edit.open_file(:'sa', :'fb');
 SELECT pending_events, oldest_pending_age FROM concurrent_edit.feed_status WHERE project_id = :p1;
 -- A project with only pending events is listed too.
 INSERT INTO concurrent_edit.change_pending (project_id, event, author)

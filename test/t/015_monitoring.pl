@@ -148,6 +148,7 @@ cmp_ok($st{lock_waits}, '<=', $st{lock_acquisitions} + $st{lock_timeouts}, 'at m
 # worker sequenced everything.
 my $s = $node->safe_psql('postgres', "SELECT s FROM lock_sessions WHERE client = 1");
 $node->safe_psql('postgres', qq{
+  SELECT concurrent_edit.release_lock('$L', s) FROM lock_sessions;
   SELECT concurrent_edit.acquire_lock('$L', '$s', ttl => '1 hour');
   SELECT count(*) FROM concurrent_edit.open_file('$s', '$F');
   SELECT concurrent_edit.save_draft('$s', '$F', 1, 'draft');
