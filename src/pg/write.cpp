@@ -15,7 +15,6 @@
 #include "concurrent_edit/merge.hpp"
 #include "concurrent_edit/vclock.hpp"
 #include "pg/conflicts.hpp"
-#include "pg/stats.hpp"
 #include "pg/file_head.hpp"
 #include "pg/guc.hpp"
 #include "pg/hash.hpp"
@@ -23,6 +22,7 @@
 #include "pg/results.hpp"
 #include "pg/semantic.hpp"
 #include "pg/sessions.hpp"
+#include "pg/stats.hpp"
 #include "pg/vclock.hpp"
 #include "pg/versions.hpp"
 
