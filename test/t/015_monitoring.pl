@@ -42,7 +42,8 @@ $node->safe_psql('postgres', qq{
   BEGIN
     SELECT * INTO h FROM concurrent_edit.read('$F');
     r := concurrent_edit.write('$F', regexp_replace(h.content, 'client ' || client || ': [^\\n]*',
-           'client ' || client || ': ' || gen_random_uuid()), h.version);
+           'client ' || client || ': ' || gen_random_uuid()), h.version,
+           ('00000000-0000-0000-0000-00000000000' || client)::uuid);
     INSERT INTO acks VALUES (client, 'current', r.status);
   END \$\$;
   -- A write from a base up to 3 versions old, changing the client's own line
@@ -54,7 +55,8 @@ $node->safe_psql('postgres', qq{
     b := greatest(1, h.version - 1 - (random() * 2)::int);
     SELECT content INTO base FROM concurrent_edit.read('$F', b);
     line := CASE WHEN random() < 0.33 THEN 'shared' ELSE 'client ' || client END;
-    r := concurrent_edit.write('$F', regexp_replace(base, line || ': [^\\n]*', line || ': ' || gen_random_uuid()), b);
+    r := concurrent_edit.write('$F', regexp_replace(base, line || ': [^\\n]*', line || ': ' || gen_random_uuid()), b,
+           ('00000000-0000-0000-0000-00000000000' || client)::uuid);
     INSERT INTO acks VALUES (client, 'stale', r.status);
   END \$\$;
   -- Lock cycles: acquire (waiting at most 20 ms), hold, release, in separate
@@ -94,7 +96,7 @@ is($node->safe_psql('postgres', "SELECT stats_reset = '$reset' AND stats_reset >
     't', 'stats_reset() sets stats_reset');
 
 # preview_write counts nothing: its work is rolled back.
-$node->safe_psql('postgres', "SELECT * FROM concurrent_edit.preview_write('$F', 'other', 1)");
+$node->safe_psql('postgres', "SELECT * FROM concurrent_edit.preview_write('$F', 'other', 1, 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa')");
 my $all_zero = q{SELECT writes_written + writes_merged + writes_overwritten + writes_unchanged + writes_conflict
     + writes_rejected + writes_failed + merges + merge_conflicts + conflicts_recorded + lock_acquisitions
     + lock_waits + lock_timeouts = 0 AND merge_time_total_ms = 0 AND merge_time_max_ms = 0 FROM concurrent_edit.stats};
