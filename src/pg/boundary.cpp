@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "concurrent_edit/error.hpp"
+#include "pg/stats.hpp"
 
 namespace ce::pg {
 namespace detail {
@@ -162,6 +163,9 @@ bool run_reporting_errors(void (*fn)(void*), void* arg) {
     {
         HOLD_INTERRUPTS();
         MemoryContextSwitchTo(cxt);
+        ErrorData* edata = CopyErrorData();  // for worker_status (monitoring)
+        stats::worker_error(edata->sqlerrcode, edata->message, GetCurrentTimestamp());
+        FreeErrorData(edata);
         EmitErrorReport();
         FlushErrorState();
         AbortCurrentTransaction();

@@ -12,6 +12,7 @@
 #include "pg/guc.hpp"
 #include "pg/json_jsonb.hpp"
 #include "pg/results.hpp"
+#include "pg/stats.hpp"
 #include "pg/versions.hpp"
 
 namespace ce::pg {
@@ -33,6 +34,7 @@ pg_uuid_t record_conflict(Spi& spi, Oid role, const FileHead& h, const char* kin
                                Int32GetDatum(theirs_version.value_or(0))},
                          nulls)
                        .uuid(0, 0);
+    stats::add(stats::conflicts_recorded);
     queue_change(spi, file_event("conflict", h.project_id, h.id, session_id, author, h.normalized_path, h.head_version,
                                  h.head_hash,
                                  "\"conflict_id\": \"" + uuid_to_string(id) + "\", \"kind\": \"" + kind + "\""));

@@ -5,6 +5,7 @@
 #include "pg/guc.hpp"
 #include "pg/results.hpp"
 #include "pg/sessions.hpp"
+#include "pg/stats.hpp"
 #include "pg/write.hpp"
 
 using namespace ce::pg;
@@ -106,7 +107,9 @@ CE_FUNCTION(ce_commit_draft) {
     req.base_version = base;
     req.session = session;
     req.strategy = strategy;
+    stats::WriteCall counted;
     WriteOutcome o = write_file(call, req);
+    counted.done(o.status);
     if (o.status == "written" || o.status == "merged" || o.status == "unchanged" || o.status == "overwritten")
         del.run(call.spi(), {uuid_datum(s.project_id), uuid_datum(s.id), uuid_datum(file)});
     call.finish();

@@ -19,6 +19,7 @@
 #include "pg/results.hpp"
 #include "pg/sessions.hpp"
 #include "pg/shared.hpp"
+#include "pg/stats.hpp"
 
 namespace ce::pg {
 namespace {
@@ -187,6 +188,7 @@ CE_FUNCTION(ce_acquire_lock) {
         SessionInfo s = use_session(call, session_id, SessionUse::act, true);
         TimestampTz deadline = pg_call([] { return GetCurrentTimestamp(); }) + wait_us;
         ConditionVariable* cv = lock_condition(file_id);
+        bool waited = false;
         for (;;) {
             take_acquisition_lock(file_id);
             Rows f = q_state.run_latest(spi, {uuid_datum(file_id), uuid_datum(session_id), text_datum(type)});
@@ -232,6 +234,7 @@ CE_FUNCTION(ce_acquire_lock) {
                 Datum exp = r.value(0, 1);  // timestamptz: by value
                 Datum acq = r.value(0, 2);
                 call.finish();  // frees SPI's memory: the result is built after it
+                stats::add(stats::lock_acquisitions);
                 Record result(fcinfo);
                 result.set(0, uuid_datum(lock_id));
                 result.set(1, text_datum(type));
@@ -244,6 +247,7 @@ CE_FUNCTION(ce_acquire_lock) {
             TimestampTz now = pg_call([] { return GetCurrentTimestamp(); });
             if (now >= deadline) {
                 if (cv != nullptr) pg_call([] { ConditionVariableCancelSleep(); });
+                stats::add(stats::lock_timeouts);
                 throw SqlError(ERRCODE_LOCK_NOT_AVAILABLE,
                                "could not acquire " + type + " lock on file " + uuid_to_string(file_id),
                                "{\"file_id\": " + json_uuid(file_id) + ", \"requested\": \"" + type +
@@ -254,6 +258,8 @@ CE_FUNCTION(ce_acquire_lock) {
             // Sleep until a release wakes us, the deadline, or the earliest expiry of a holder.
             int64 until = std::min<int64>(deadline, soonest + 1000);
             long timeout_ms = static_cast<long>(std::max<int64>(1, (until - now + 999) / 1000));
+            if (!waited) stats::add(stats::lock_waits);
+            waited = true;
             if (cv != nullptr) {
                 pg_call([cv, timeout_ms] {
                     (void)ConditionVariableTimedSleep(cv, timeout_ms, PG_WAIT_EXTENSION);

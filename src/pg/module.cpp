@@ -7,6 +7,7 @@
 #include "pg/guc.hpp"
 #include "pg/owner.hpp"
 #include "pg/shared.hpp"
+#include "pg/stats.hpp"
 #include "pg/worker.hpp"
 
 extern "C" {
@@ -25,6 +26,7 @@ void _PG_init(void) {
     // touch no table of ours: only the SQL functions are loaded, as pg_cron does.
     if (process_shared_preload_libraries_in_progress && !IsBinaryUpgrade) {
         ce::pg::install_shmem_hooks();
+        ce::pg::stats::install_hooks();
         ce::pg::register_worker();
     }
 }

@@ -110,6 +110,15 @@ bool worker_serves_this_database() {
     return yes;
 }
 
+void worker_state(pid_t* pid, Oid* database, bool* ready) {
+    if (shared == nullptr) return;
+    SpinLockAcquire(&shared->mutex);
+    *pid = shared->worker_pid;
+    *database = shared->worker_database;
+    *ready = shared->worker_ready;
+    SpinLockRelease(&shared->mutex);
+}
+
 void wake_worker() {
     if (shared == nullptr) return;
     SpinLockAcquire(&shared->mutex);

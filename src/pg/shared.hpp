@@ -17,6 +17,8 @@ void worker_register(bool ready);
 void worker_unregister();
 bool worker_serves_this_database();
 void wake_worker();
+// The registered worker: its pid (0 when none), database and readiness.
+void worker_state(pid_t* pid, Oid* database, bool* ready);
 
 // Lock waits: a waiter sleeps on the condition variable of its file; a
 // transaction that releases (or expires) locks broadcasts after it commits.

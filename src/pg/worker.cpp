@@ -21,6 +21,7 @@
 #include "pg/sessions.hpp"
 #include "pg/shared.hpp"
 #include "pg/spi.hpp"
+#include "pg/stats.hpp"
 #include "pg/worker.hpp"
 
 extern "C" {
@@ -126,6 +127,7 @@ void ce_worker_main(Datum) {
     pgstat_report_appname("concurrent_edit worker");
     ereport(LOG, (errmsg("concurrent_edit worker started in database \"%s\"", guc_worker_database)));
 
+    stats::worker_started(GetCurrentTimestamp());
     TimestampTz next_cleanup = 0, next_retention = 0;
     for (;;) {
         CHECK_FOR_INTERRUPTS();
@@ -148,6 +150,7 @@ void ce_worker_main(Datum) {
         if (present) present = run_task_safely(Task::sequence);
         // Serve API transactions only while the extension exists here.
         worker_register(present);
+        stats::worker_round(GetCurrentTimestamp());
 
         long timeout_ms = present ? std::max<long>(1, (next_cleanup - GetCurrentTimestamp() + 999) / 1000)
                                   : 10 * 1000L;

@@ -22,6 +22,7 @@
 #include "pg/results.hpp"
 #include "pg/semantic.hpp"
 #include "pg/sessions.hpp"
+#include "pg/stats.hpp"
 #include "pg/vclock.hpp"
 #include "pg/versions.hpp"
 
@@ -225,10 +226,12 @@ WriteOutcome write_file(ApiCall& call, const WriteRequest& req) {
     }
     ce::MergeResult m = [&] {
         ce::memory::Budget budget = merge_budget();
+        stats::MergeTimer timer;
         return ce::merge3(base_text->content, head_text->content, req.content, opts);
     }();
 
     if (!m.clean) {
+        stats::add(stats::merge_conflicts);
         std::string details = "{\"conflicts\": " + std::to_string(m.conflicts) + ", \"regions\": " +
                               regions_json(m.regions) + ", \"labels\": {\"ours\": \"" + opts.ours_label +
                               "\", \"base\": \"" + opts.base_label + "\", \"theirs\": \"proposed\"}, \"proposed_hash\": \"" +
@@ -350,11 +353,13 @@ WriteRequest write_request(FunctionCallInfo fcinfo, TextArg& content) {
 
 // write(file_id, content, base_version, author, session_id, strategy, expected_hash, edited_at, client_clock)
 CE_FUNCTION(ce_write) {
+    stats::WriteCall counted;
     TextArg content;
     WriteRequest req = write_request(fcinfo, content);
     ApiCall call;
     WriteOutcome o = write_file(call, req);
     call.finish();
+    counted.done(o.status);
     return write_result_datum(fcinfo, o);
 }
 
@@ -366,6 +371,7 @@ CE_FUNCTION(ce_preview_write) {
     WriteRequest req = write_request(fcinfo, content);
     ApiCall call;
     WriteOutcome o;
+    stats::Suspend not_counted;  // nothing of a preview is kept
     rolled_back_subtransaction([&] { o = write_file(call, req); });
     call.finish();
     o.has_conflict_id = false;  // nothing was recorded
@@ -493,6 +499,7 @@ CE_FUNCTION(ce_write_many) {
     if (all_or_nothing) stored = subtransaction_if(run_all);
     else run_all();
     call.finish();
+    for (const WriteOutcome& o : out) stats::count_write(o.status);
     SetResult result(fcinfo);
     for (WriteOutcome& o : out) {
         std::vector<char> nulls(12, false);

@@ -1,0 +1,134 @@
+// Monitoring (docs/reference/monitoring.md): the cumulative counters of the
+// concurrent_edit.stats view and their reset, and the background worker's status.
+// The views over the extension's tables (active_locks, active_sessions,
+// open_conflicts, feed_status) are plain SQL (src/sql/80_monitoring.sql).
+//
+// Counters and the worker's record live in shared memory (stats.hpp), shared by
+// every database of the cluster. Reading them needs admin on every project of this
+// database (superusers, members of the extension owner, grant_admin) or the
+// privileges of pg_read_all_stats (pg_monitor); resetting them needs admin on
+// every project.
+#include <string>
+
+#include "concurrent_edit/error.hpp"
+#include "pg/api.hpp"
+#include "pg/guc.hpp"
+#include "pg/results.hpp"
+#include "pg/shared.hpp"
+#include "pg/stats.hpp"
+
+namespace ce::pg {
+namespace {
+
+// 42501 unless the caller may read the cluster-wide counters and worker status.
+void require_monitor(ApiCall& call) {
+    Oid role = call.caller();
+    if (pg_call([role] { return has_privs_of_role(role, ROLE_PG_READ_ALL_STATS); })) return;
+    Right has = right_on_all(call.spi(), role);
+    if (has >= Right::admin) return;
+    throw_access_denied(role, nullptr, Right::admin, has,
+                        "monitoring needs admin on every project or the privileges of pg_read_all_stats");
+}
+
+// 55000 when the counters do not exist (not preloaded).
+void require_shared_memory() {
+    if (stats::available()) return;
+    const char* preload = pg_call([] { return GetConfigOption("shared_preload_libraries", true, false); });
+    throw SqlError(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+                   "concurrent_edit statistics are not available: concurrent_edit is not in shared_preload_libraries",
+                   ce::Detail().add("setting", "shared_preload_libraries").add("value", preload ? preload : ""),
+                   "Add concurrent_edit to shared_preload_libraries and restart the server.");
+}
+
+}  // namespace
+}  // namespace ce::pg
+
+using namespace ce::pg;
+
+// stats(OUT writes_written bigint, ..., OUT stats_reset timestamptz): one row.
+CE_FUNCTION(ce_stats) {
+    require_shared_memory();
+    ApiCall call;
+    require_monitor(call);
+    call.finish();
+    uint64_t c[stats::n_counters];
+    TimestampTz reset_at = 0;
+    (void)stats::read(c, &reset_at);
+    Record r(fcinfo);
+    int col = 0;
+    for (int i : {stats::writes_written, stats::writes_merged, stats::writes_overwritten, stats::writes_unchanged,
+                  stats::writes_conflict, stats::writes_rejected, stats::writes_failed, stats::merges,
+                  stats::merge_conflicts})
+        r.set(col++, Int64GetDatum(static_cast<int64>(c[i])));
+    r.set(col++, Float8GetDatum(static_cast<double>(c[stats::merge_time_us]) / 1000.0));
+    r.set(col++, Float8GetDatum(static_cast<double>(c[stats::merge_time_max_us]) / 1000.0));
+    for (int i : {stats::conflicts_recorded, stats::lock_acquisitions, stats::lock_waits, stats::lock_timeouts})
+        r.set(col++, Int64GetDatum(static_cast<int64>(c[i])));
+    r.set(col++, TimestampTzGetDatum(reset_at));
+    return r.datum();
+}
+
+// stats_reset() RETURNS timestamptz: zeroes the counters; the new stats_reset.
+CE_FUNCTION(ce_stats_reset) {
+    require_shared_memory();
+    ApiCall call;
+    call.require_on_all(Right::admin);
+    call.finish();
+    return TimestampTzGetDatum(stats::reset());
+}
+
+// worker_status(OUT ...): one row, also without shared memory (preloaded false).
+CE_FUNCTION(ce_worker_status) {
+    static Statement q_pending(
+        "SELECT count(*), min(p.created_at) FROM ("
+        "  SELECT created_at FROM concurrent_edit.change_pending "
+        "  UNION ALL SELECT created_at FROM concurrent_edit.change_pending_locks) p",
+        {});
+    ApiCall call;
+    require_monitor(call);
+    Rows p = q_pending.run(call.spi(), {}, {}, true);
+    int64 pending = p.int8(0, 0);
+    bool no_oldest = false;
+    Datum oldest = p.value(0, 1, &no_oldest);  // timestamptz: by value
+    call.finish();
+
+    pid_t pid = 0;
+    Oid database = InvalidOid;
+    bool ready = false;
+    worker_state(&pid, &database, &ready);
+    stats::WorkerInfo w;
+    bool preloaded = stats::read_worker(&w);
+    Record r(fcinfo);
+    r.set(0, BoolGetDatum(preloaded));
+    if (guc_worker_database != nullptr && *guc_worker_database != '\0') r.set(1, text_datum(guc_worker_database));
+    else r.set_null(1);  // the setting exists only when preloaded
+    if (pid != 0) r.set(2, Int32GetDatum(static_cast<int32>(pid)));
+    else r.set_null(2);
+    r.set(3, BoolGetDatum(pid != 0));
+    r.set(4, BoolGetDatum(pid != 0 && ready && database == MyDatabaseId));
+    auto ts = [&r](int col, TimestampTz t) {
+        if (t != 0) r.set(col, TimestampTzGetDatum(t));
+        else r.set_null(col);
+    };
+    ts(5, w.started_at);
+    ts(6, w.last_round_at);
+    if (preloaded) {
+        r.set(7, Int64GetDatum(static_cast<int64>(w.rounds)));
+        r.set(8, Int64GetDatum(static_cast<int64>(w.errors)));
+    } else {
+        r.set_null(7);
+        r.set_null(8);
+    }
+    if (w.errors > 0) {
+        r.set(9, text_datum(w.last_error));
+        r.set(10, text_datum(pg_call([code = w.last_error_code] { return unpack_sql_state(code); })));
+    } else {
+        r.set_null(9);
+        r.set_null(10);
+    }
+    ts(11, w.last_error_at);
+    r.set(12, Int64GetDatum(pending));
+    if (no_oldest) r.set_null(13);
+    else r.set(13, oldest);
+    return r.datum();
+}
