@@ -127,5 +127,21 @@ END
 $$;
 
 -- The 1.0 objects: nothing outside the extension depends on them (checked by the
--- first part of the update).
+-- first part of the update). Dropping a table does not take it out of the
+-- extension's list of configuration tables (pg_extension.extconfig): leaving the
+-- extension does.
+DO $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN SELECT c.oid::pg_catalog.regclass AS rel, c.relkind
+             FROM pg_catalog.pg_extension e, pg_catalog.unnest(e.extconfig) x(oid)
+             JOIN pg_catalog.pg_class c ON c.oid = x.oid
+             WHERE e.extname = 'concurrent_edit' AND c.relnamespace = 'concurrent_edit_1_0'::pg_catalog.regnamespace
+    LOOP
+        EXECUTE pg_catalog.format('ALTER EXTENSION concurrent_edit DROP %s %s',
+                                  CASE r.relkind WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END, r.rel);
+    END LOOP;
+END
+$$;
 DROP SCHEMA concurrent_edit_1_0 CASCADE;
