@@ -7,6 +7,7 @@
 #include "concurrent_edit/json.hpp"
 #include "concurrent_edit/merge.hpp"
 #include "pg/api.hpp"
+#include "pg/compat_1_0.hpp"
 #include "pg/hash.hpp"
 #include "pg/feed.hpp"
 #include "pg/guc.hpp"
@@ -377,6 +378,7 @@ void close_conflict(ApiCall& call, const ConflictRow& c, const pg_uuid_t& by, st
 
 // resolve_conflict(conflict_id, content, resolved_by, choose, hunks) RETURNS integer
 CE_FUNCTION(ce_resolve_conflict) {
+    refuse_1_0_declaration(fcinfo, "resolve_conflict", 5);  // 1.0: 3 arguments
     pg_uuid_t conflict_id = uuid_required(fcinfo, 0, "conflict_id");
     TextArg content = text_arg(fcinfo, 1, "content", max_input_bytes(), true);
     UuidArg resolved_by_arg = uuid_arg(fcinfo, 2);

@@ -7,6 +7,7 @@
 
 #include "concurrent_edit/diff.hpp"
 #include "concurrent_edit/path.hpp"
+#include "pg/compat_1_0.hpp"
 #include "pg/hash.hpp"
 #include "concurrent_edit/vclock.hpp"
 #include "pg/conflicts.hpp"
@@ -264,6 +265,7 @@ CE_FUNCTION(ce_delete_file) {
 // rename_file(file_id, new_path, author, session_id, expected_path, base_version, strategy)
 //   RETURNS TABLE (path, normalized_path, old_path, status, conflict_id)
 CE_FUNCTION(ce_rename_file) {
+    refuse_1_0_declaration(fcinfo, "rename_file", 7);  // 1.0: 4 arguments, 3 result columns
     pg_uuid_t file = uuid_required(fcinfo, 0, "file_id");
     TextArg new_path = text_arg(fcinfo, 1, "new_path", ce::kMaxPathBytes);
     UuidArg author = uuid_arg(fcinfo, 2);

@@ -6,6 +6,7 @@
 #include "concurrent_edit/diff.hpp"
 #include "concurrent_edit/merge.hpp"
 #include "concurrent_edit/path.hpp"
+#include "pg/compat_1_0.hpp"
 #include "pg/args.hpp"
 #include "pg/guc.hpp"
 #include "pg/json_jsonb.hpp"
@@ -32,6 +33,7 @@ Datum make_record(FunctionCallInfo fcinfo, const Datum* values, int n) {
 //        marker_size, path) -> (content text, clean boolean, conflicts integer,
 //        semantic_warnings jsonb)
 CE_FUNCTION(ce_merge3) {
+    ce::pg::refuse_1_0_declaration(fcinfo, "merge3", 10);  // 1.0: 9 arguments, no semantic_warnings
     const std::size_t max = ce::pg::max_input_bytes();
     ce::pg::TextArg base = ce::pg::text_arg(fcinfo, 0, "base", max);
     ce::pg::TextArg ours = ce::pg::text_arg(fcinfo, 1, "ours", max);

@@ -5,10 +5,24 @@ use warnings;
 use Test::More;
 
 my $root = $ENV{CE_ROOT} // '.';
-my $file = "$root/concurrent_edit--1.0.sql";
-open(my $fh, '<', $file) or die "cannot open $file: $!";
-my $sql = do { local $/; <$fh> };
-close $fh;
+use Digest::SHA qw(sha256_hex);
+
+# Shipped install scripts are frozen: never edited again (docs/upgrading.md).
+my %frozen = ('concurrent_edit--1.0.sql' => '940c19bf27354d80fffeaa7d3851ea78ee9514afd4a79c4151ca22b0c216d220');
+for my $name (sort keys %frozen) {
+    open(my $ff, '<:raw', "$root/src/sql/frozen/$name") or die "cannot open $name: $!";
+    my $bytes = do { local $/; <$ff> };
+    close $ff;
+    is(sha256_hex($bytes), $frozen{$name}, "$name is the script shipped with that version");
+}
+
+# The generated install script of the current version and the update script to it.
+my $sql = '';
+for my $file ("$root/concurrent_edit--1.1.sql", "$root/concurrent_edit--1.0--1.1.sql") {
+    open(my $fh, '<', $file) or die "cannot open $file: $!";
+    $sql .= do { local $/; <$fh> };
+    close $fh;
+}
 
 # Comments may mention forbidden words; strip them.
 (my $code = $sql) =~ s/--[^\n]*//g;
@@ -17,8 +31,8 @@ unlike($code, qr/\bOR\s+REPLACE\b/i, 'no CREATE OR REPLACE');
 unlike($code, qr/\b(?:CREATE|ADD)\s+(?:\w+\s+){0,3}IF\s+NOT\s+EXISTS\b/i, 'no CREATE ... IF NOT EXISTS');
 like($sql, qr/\\quit/, 'refuses to be run from psql');
 
-my @unqualified = ($code =~ /\bCREATE\s+(?:TABLE|FUNCTION|AGGREGATE|TYPE|OPERATOR\s+CLASS|OPERATOR\s+FAMILY|VIEW|SEQUENCE|PROCEDURE)\s+(?!concurrent_edit\.)(\S+)/gi);
-is_deeply(\@unqualified, [], 'every created object is qualified with concurrent_edit.');
+my @unqualified = ($code =~ /\bCREATE\s+(?:TABLE|FUNCTION|AGGREGATE|TYPE|OPERATOR\s+CLASS|OPERATOR\s+FAMILY|VIEW|SEQUENCE|PROCEDURE)\s+(?!concurrent_edit(?:_1_0)?\.)(\S+)/gi);
+is_deeply(\@unqualified, [], 'every created object is qualified with concurrent_edit. (the update: or its scratch schema concurrent_edit_1_0.)');
 
 # search_path pinning of SQL and PL/pgSQL functions is checked from the catalog in
 # sql/foundation.sql (proconfig), which is authoritative.

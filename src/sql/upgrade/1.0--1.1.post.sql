@@ -1,0 +1,147 @@
+-- Update 1.0 -> 1.1, last part: the rows of the 1.0 tables (now in the scratch
+-- schema concurrent_edit_1_0) into the 1.1 tables just created, then the 1.0 objects
+-- are dropped. docs/upgrading.md describes each migration.
+
+-- Path keys: 1.1 keys paths per project (project_options; none yet, so the defaults:
+-- NFC, case-sensitive). Two live files of a project whose paths get one key would
+-- be one file to 1.1: the update refuses and names them, nothing is changed.
+DO $$
+DECLARE
+    clashes jsonb;
+BEGIN
+    SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('project_id', k.project_id, 'key', k.key,
+                                                               'file_ids', k.ids, 'paths', k.paths)
+                                ORDER BY k.project_id, k.key)
+      INTO clashes
+    FROM (SELECT f.project_id, concurrent_edit.normalize_path(f.path) AS key,
+                 pg_catalog.jsonb_agg(f.id ORDER BY f.id) AS ids, pg_catalog.jsonb_agg(f.path ORDER BY f.id) AS paths
+          FROM concurrent_edit_1_0.files f
+          WHERE f.deleted_at IS NULL
+          GROUP BY 1, 2
+          HAVING pg_catalog.count(*) > 1) k;
+    IF clashes IS NOT NULL THEN
+        RAISE EXCEPTION 'live files of a project have paths with the same key under 1.1 (NFC)'
+            USING ERRCODE = 'unique_violation',
+                  DETAIL = pg_catalog.jsonb_build_object('from_version', '1.0', 'to_version', '1.1',
+                                                         'collisions', clashes)::text,
+                  HINT = 'Rename or delete all but one file of each group with version 1.0, then update again.';
+    END IF;
+END
+$$;
+
+-- Files: the key computed by 1.1's rule, the head's text copied from its version.
+INSERT INTO concurrent_edit.files (project_id, id, path, normalized_path, head_version, head_hash, head_clock,
+                                   head_content, deleted_at, deleted_by, created_by, created_at, updated_by,
+                                   updated_at, renamed_at_version)
+SELECT f.project_id, f.id, f.path, concurrent_edit.normalize_path(f.path), f.head_version, f.head_hash, f.head_clock,
+       v.content, f.deleted_at, f.deleted_by, f.created_by, f.created_at, f.updated_by, f.updated_at, NULL
+FROM concurrent_edit_1_0.files f
+JOIN concurrent_edit_1_0.file_versions v
+  ON v.project_id = f.project_id AND v.file_id = f.id AND v.version = f.head_version;
+
+-- Versions: 1.0 stored every version in full; that is a valid 1.1 row (no delta,
+-- depth 0). New writes store deltas from then on.
+INSERT INTO concurrent_edit.file_versions (project_id, file_id, version, content, delta, delta_base, depth, bytes,
+                                           content_hash, created_by, created_at, session_id, vector_clock)
+SELECT v.project_id, v.file_id, v.version, v.content, NULL, NULL, 0, pg_catalog.octet_length(v.content),
+       v.content_hash, v.created_by, v.created_at, v.session_id, v.vector_clock
+FROM concurrent_edit_1_0.file_versions v;
+
+-- Sessions belong to a database role in 1.1; a 1.0 session does not say which role
+-- opened it, so it goes to the extension owner (project admins may use it too).
+INSERT INTO concurrent_edit.edit_sessions (project_id, id, user_id, role, sandbox_id, status, created_at,
+                                           last_active_at, closed_at, metadata)
+SELECT s.project_id, s.id, s.user_id,
+       (SELECT e.extowner::pg_catalog.regrole FROM pg_catalog.pg_extension e WHERE e.extname = 'concurrent_edit'),
+       s.sandbox_id, s.status, s.created_at, s.last_active_at, s.closed_at, s.metadata
+FROM concurrent_edit_1_0.edit_sessions s;
+
+INSERT INTO concurrent_edit.session_files (project_id, session_id, file_id, opened_at)
+SELECT o.project_id, o.session_id, o.file_id, o.opened_at FROM concurrent_edit_1_0.session_files o;
+
+INSERT INTO concurrent_edit.pending_changes (project_id, session_id, file_id, base_version, content, created_at,
+                                             updated_at)
+SELECT p.project_id, p.session_id, p.file_id, p.base_version, p.content, p.created_at, p.updated_at
+FROM concurrent_edit_1_0.pending_changes p;
+
+INSERT INTO concurrent_edit.file_locks (project_id, file_id, session_id, id, holder, lock_type, acquired_at,
+                                        expires_at)
+SELECT l.project_id, l.file_id, l.session_id, l.id, l.holder, l.lock_type, l.acquired_at, l.expires_at
+FROM concurrent_edit_1_0.file_locks l;
+
+-- Conflicts: not discarded; the role of a 1.0 conflict's writer is unknown.
+INSERT INTO concurrent_edit.conflict_history (project_id, id, file_id, row_relation, row_key, kind, base_version,
+                                              ours_version, theirs_version, theirs_content, strategy, details,
+                                              session_id, created_by, created_role, created_at, resolved_by,
+                                              resolved_at, resolution_version, discarded, discard_reason)
+SELECT c.project_id, c.id, c.file_id, c.row_relation, c.row_key, c.kind, c.base_version, c.ours_version,
+       c.theirs_version, c.theirs_content, c.strategy, c.details, c.session_id, c.created_by, NULL, c.created_at,
+       c.resolved_by, c.resolved_at, c.resolution_version, false, NULL
+FROM concurrent_edit_1_0.conflict_history c;
+
+-- The change feed goes on from the next cursor.
+INSERT INTO concurrent_edit.change_feeds (project_id, last_cursor, pruned_through)
+SELECT f.project_id, f.last_cursor, f.pruned_through FROM concurrent_edit_1_0.change_feeds f;
+
+INSERT INTO concurrent_edit.change_log (project_id, cursor, event, file_id, path, version, content_hash, session_id,
+                                        author, details, created_at)
+SELECT l.project_id, l.cursor, l.event, l.file_id, l.path, l.version, l.content_hash, l.session_id, l.author,
+       l.details, l.created_at
+FROM concurrent_edit_1_0.change_log l;
+
+INSERT INTO concurrent_edit.change_pending (project_id, id, event, file_id, path, version, content_hash, session_id,
+                                            author, details, created_at)
+SELECT p.project_id, p.id, p.event, p.file_id, p.path, p.version, p.content_hash, p.session_id, p.author,
+       p.details, p.created_at
+FROM concurrent_edit_1_0.change_pending p;
+
+INSERT INTO concurrent_edit.change_pending_locks (project_id, id, event, file_id, path, version, content_hash,
+                                                  session_id, author, details, created_at)
+SELECT p.project_id, p.id, p.event, p.file_id, p.path, p.version, p.content_hash, p.session_id, p.author,
+       p.details, p.created_at
+FROM concurrent_edit_1_0.change_pending_locks p;
+
+SELECT pg_catalog.setval('concurrent_edit.change_pending_id_seq', s.last_value, s.is_called)
+FROM concurrent_edit_1_0.change_pending_id_seq s;
+
+INSERT INTO concurrent_edit.occ_row_versions (project_id, relation, row_key, version, row_data, created_at)
+SELECT o.project_id, o.relation, o.row_key, o.version, o.row_data, o.created_at
+FROM concurrent_edit_1_0.occ_row_versions o;
+
+-- The OCC triggers of callers' tables: created again as they were (now on the 1.1
+-- trigger functions), then configured by 1.1's enable_occ with the same settings,
+-- as if enable_occ had been called after the update.
+DO $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN SELECT t.def FROM concurrent_edit_1_0.occ_triggers t ORDER BY t.tbl::text, t.tgname LOOP
+        EXECUTE r.def;
+    END LOOP;
+    FOR r IN SELECT o.* FROM concurrent_edit.occ_tables() o ORDER BY o.tbl::text LOOP
+        PERFORM concurrent_edit.enable_occ(r.tbl, r.version_column, r.mode, r.merge_columns, r.modified_by_column,
+                                           r.modified_at_column, r.refuse_blind_writes, r.notify, r.project_column,
+                                           coalesce(r.array_mode, 'auto'));
+    END LOOP;
+END
+$$;
+
+-- The 1.0 objects: nothing outside the extension depends on them (checked by the
+-- first part of the update). Dropping a table does not take it out of the
+-- extension's list of configuration tables (pg_extension.extconfig): leaving the
+-- extension does.
+DO $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN SELECT c.oid::pg_catalog.regclass AS rel, c.relkind
+             FROM pg_catalog.pg_extension e, pg_catalog.unnest(e.extconfig) x(oid)
+             JOIN pg_catalog.pg_class c ON c.oid = x.oid
+             WHERE e.extname = 'concurrent_edit' AND c.relnamespace = 'concurrent_edit_1_0'::pg_catalog.regnamespace
+    LOOP
+        EXECUTE pg_catalog.format('ALTER EXTENSION concurrent_edit DROP %s %s',
+                                  CASE r.relkind WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END, r.rel);
+    END LOOP;
+END
+$$;
+DROP SCHEMA concurrent_edit_1_0 CASCADE;

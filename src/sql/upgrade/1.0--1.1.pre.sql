@@ -1,0 +1,148 @@
+-- Update 1.0 -> 1.1, first part (docs/upgrading.md). The update keeps the schema,
+-- the vclock type with everything 05_vclock.sql defines (columns of callers'
+-- tables may have that type) and the casts; every other 1.0 object is moved into
+-- the scratch schema concurrent_edit_1_0. The 1.1 objects are then created exactly
+-- as CREATE EXTENSION creates them (the parts of the install script follow this
+-- file), the epilogue (1.0--1.1.post.sql) copies the rows of the 1.0 tables into
+-- them, and the scratch schema is dropped. Nothing is changed if any step fails.
+
+-- Objects outside the extension that depend on a 1.0 object the update replaces
+-- (a view over a table of the extension, a constraint calling one of its functions,
+-- a foreign key to one of its tables...) would be dropped with the 1.0 objects: the
+-- update refuses instead and names them. Triggers on the OCC functions are the
+-- exception: they are put back by the epilogue. The dependent object is mapped to
+-- the object it is part of (a rule to its view, a constraint or a trigger to its
+-- table...) before asking whether it belongs to the extension.
+DO $$
+DECLARE
+    ext oid := (SELECT e.oid FROM pg_catalog.pg_extension e WHERE e.extname = 'concurrent_edit');
+    found jsonb;
+BEGIN
+    WITH members AS (
+        SELECT d.classid, d.objid FROM pg_catalog.pg_depend d
+        WHERE d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass AND d.refobjid = ext AND d.deptype = 'e'
+    ), replaced AS (
+        -- Members the update replaces (not the schema, the vclock type and its
+        -- functions, operators, operator class and family, casts), with their
+        -- table row types and columns (objsubid ignored below).
+        SELECT m.classid, m.objid FROM members m
+        WHERE m.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+           OR (m.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass
+               AND (SELECT p.proname NOT LIKE 'vclock\_%' FROM pg_catalog.pg_proc p WHERE p.oid = m.objid))
+           OR (m.classid = 'pg_catalog.pg_type'::pg_catalog.regclass
+               AND (SELECT t.typname NOT IN ('vclock', '_vclock') FROM pg_catalog.pg_type t WHERE t.oid = m.objid))
+        UNION ALL
+        SELECT 'pg_catalog.pg_type'::pg_catalog.regclass, c.reltype FROM members m
+        JOIN pg_catalog.pg_class c ON c.oid = m.objid WHERE m.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+    ), dependents AS (
+        SELECT d.classid, d.objid, d.objsubid, d.refclassid, d.refobjid, d.refobjsubid,
+               CASE d.classid
+                   WHEN 'pg_catalog.pg_rewrite'::pg_catalog.regclass THEN
+                       (SELECT r.ev_class FROM pg_catalog.pg_rewrite r WHERE r.oid = d.objid)
+                   WHEN 'pg_catalog.pg_trigger'::pg_catalog.regclass THEN
+                       (SELECT t.tgrelid FROM pg_catalog.pg_trigger t WHERE t.oid = d.objid)
+                   WHEN 'pg_catalog.pg_constraint'::pg_catalog.regclass THEN
+                       (SELECT coalesce(nullif(c.conrelid, 0), c.contypid) FROM pg_catalog.pg_constraint c WHERE c.oid = d.objid)
+                   WHEN 'pg_catalog.pg_attrdef'::pg_catalog.regclass THEN
+                       (SELECT a.adrelid FROM pg_catalog.pg_attrdef a WHERE a.oid = d.objid)
+                   WHEN 'pg_catalog.pg_policy'::pg_catalog.regclass THEN
+                       (SELECT p.polrelid FROM pg_catalog.pg_policy p WHERE p.oid = d.objid)
+                   WHEN 'pg_catalog.pg_class'::pg_catalog.regclass THEN
+                       (SELECT coalesce(i.indrelid, d.objid) FROM pg_catalog.pg_class c
+                        LEFT JOIN pg_catalog.pg_index i ON i.indexrelid = c.oid WHERE c.oid = d.objid)
+                   WHEN 'pg_catalog.pg_type'::pg_catalog.regclass THEN
+                       (SELECT coalesce(nullif(t.typrelid, 0), t.oid) FROM pg_catalog.pg_type t WHERE t.oid = d.objid)
+                   ELSE d.objid
+               END AS owner_oid
+        FROM pg_catalog.pg_depend d
+        JOIN replaced r ON r.classid = d.refclassid AND r.objid = d.refobjid
+        WHERE d.deptype = 'n'
+    )
+    SELECT pg_catalog.jsonb_agg(DISTINCT pg_catalog.jsonb_build_object(
+               'object', pg_catalog.pg_describe_object(x.classid, x.objid, x.objsubid),
+               'depends_on', pg_catalog.pg_describe_object(x.refclassid, x.refobjid, x.refobjsubid)))
+      INTO found
+    FROM dependents x
+    WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e
+                      WHERE e.objid = x.owner_oid AND e.refobjid = ext AND e.deptype = 'e')
+      -- the composite type behind a type of the extension (CREATE TYPE ... AS)
+      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_depend e ON e.objid = c.reltype
+                      WHERE c.oid = x.owner_oid AND e.refobjid = ext AND e.deptype = 'e')
+      AND NOT (x.classid = 'pg_catalog.pg_trigger'::pg_catalog.regclass
+               AND (SELECT p.proname IN ('_occ_trigger', '_occ_after') FROM pg_catalog.pg_proc p
+                    WHERE p.oid = x.refobjid AND x.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass));
+    IF found IS NOT NULL THEN
+        RAISE EXCEPTION 'objects outside the extension depend on concurrent_edit 1.0 objects that the update replaces'
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = pg_catalog.jsonb_build_object('from_version', '1.0', 'to_version', '1.1',
+                                                         'dependents', found)::text,
+                  HINT = 'Drop these objects, run ALTER EXTENSION concurrent_edit UPDATE, then create them again.';
+    END IF;
+END
+$$;
+
+CREATE SCHEMA concurrent_edit_1_0;
+
+-- The OCC triggers of callers' tables (enable_occ) call the 1.0 trigger functions:
+-- their definitions are kept here and the triggers dropped; the epilogue creates
+-- them again on the 1.1 functions and reconfigures them with 1.1's enable_occ.
+CREATE TABLE concurrent_edit_1_0.occ_triggers AS
+SELECT t.tgrelid::pg_catalog.regclass AS tbl, t.tgname, pg_catalog.pg_get_triggerdef(t.oid) AS def
+FROM pg_catalog.pg_trigger t
+WHERE t.tgfoid IN ('concurrent_edit._occ_trigger()'::pg_catalog.regprocedure,
+                   'concurrent_edit._occ_after()'::pg_catalog.regprocedure);
+
+DO $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN SELECT t.tbl, t.tgname FROM concurrent_edit_1_0.occ_triggers t ORDER BY t.tbl::text, t.tgname LOOP
+        EXECUTE pg_catalog.format('DROP TRIGGER %I ON %s', r.tgname, r.tbl);
+    END LOOP;
+END
+$$;
+
+-- Every replaced member moves into the scratch schema, where the epilogue reads the
+-- rows and then drops it: tables (with their indexes, constraints, triggers, row
+-- types), views, sequences, functions and composite types.
+DO $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN
+        SELECT d.classid, d.objid FROM pg_catalog.pg_depend d
+        JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid
+        WHERE d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass AND e.extname = 'concurrent_edit'
+          AND d.deptype = 'e'
+        ORDER BY d.classid, d.objid
+    LOOP
+        IF r.classid = 'pg_catalog.pg_class'::pg_catalog.regclass THEN
+            IF (SELECT c.relnamespace <> 'concurrent_edit'::pg_catalog.regnamespace
+                       OR c.relkind NOT IN ('r', 'p', 'v', 'm', 'S', 'f')
+                FROM pg_catalog.pg_class c WHERE c.oid = r.objid) THEN
+                CONTINUE;  -- occ_triggers above; what moves with its table
+            END IF;
+            EXECUTE pg_catalog.format('ALTER %s %s SET SCHEMA concurrent_edit_1_0',
+                (SELECT CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END
+                 FROM pg_catalog.pg_class c WHERE c.oid = r.objid),
+                r.objid::pg_catalog.regclass);
+        ELSIF r.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass THEN
+            IF (SELECT p.proname NOT LIKE 'vclock\_%' FROM pg_catalog.pg_proc p WHERE p.oid = r.objid) THEN
+                EXECUTE pg_catalog.format('ALTER ROUTINE %s SET SCHEMA concurrent_edit_1_0',
+                                          r.objid::pg_catalog.regprocedure);
+            END IF;
+        ELSIF r.classid = 'pg_catalog.pg_type'::pg_catalog.regclass THEN
+            IF (SELECT t.typname NOT IN ('vclock', '_vclock') FROM pg_catalog.pg_type t WHERE t.oid = r.objid) THEN
+                EXECUTE pg_catalog.format('ALTER TYPE %s SET SCHEMA concurrent_edit_1_0', r.objid::pg_catalog.regtype);
+            END IF;
+        ELSIF r.classid NOT IN ('pg_catalog.pg_namespace'::pg_catalog.regclass, 'pg_catalog.pg_operator'::pg_catalog.regclass,
+                                'pg_catalog.pg_opclass'::pg_catalog.regclass, 'pg_catalog.pg_opfamily'::pg_catalog.regclass,
+                                'pg_catalog.pg_cast'::pg_catalog.regclass) THEN
+            RAISE EXCEPTION 'unexpected member of concurrent_edit 1.0: %', pg_catalog.pg_describe_object(r.classid, r.objid, 0)
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = pg_catalog.jsonb_build_object('from_version', '1.0', 'object',
+                                   pg_catalog.pg_describe_object(r.classid, r.objid, 0))::text;
+        END IF;
+    END LOOP;
+END
+$$;

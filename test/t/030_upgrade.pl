@@ -1,0 +1,202 @@
+# The update path 1.0 -> 1.1: a database created at 1.0 (with the current
+# library) and holding 1.0 data becomes, after ALTER EXTENSION ... UPDATE, exactly
+# what CREATE EXTENSION creates at 1.1, and its data stays readable and usable.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/../perl";
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use CETest;
+use Digest::MD5 qw(md5_hex);
+
+my $node = new_node('upgrade');
+my $P  = '00000000-0000-0000-0000-00000000a001';
+my $F  = '00000000-0000-0000-0000-00000000f001';
+my $S  = '00000000-0000-0000-0000-00000000c001';
+my $U  = '00000000-0000-0000-0000-00000000b001';
+my $C  = '00000000-0000-0000-0000-00000000d001';
+my $F2 = '00000000-0000-0000-0000-00000000f002';
+
+$node->safe_psql('postgres', 'CREATE DATABASE old; CREATE DATABASE fresh');
+$node->safe_psql('fresh', 'CREATE EXTENSION concurrent_edit');
+is($node->safe_psql('fresh', q{SELECT extversion FROM pg_extension WHERE extname = 'concurrent_edit'}), '1.1',
+    'the default version is 1.1');
+$node->safe_psql('old', q{CREATE EXTENSION concurrent_edit VERSION '1.0'});
+is($node->safe_psql('old', q{SELECT extversion FROM pg_extension WHERE extname = 'concurrent_edit'}), '1.0',
+    'version 1.0 installs with the current library (every C symbol it names exists)');
+is($node->safe_psql('old', q{SELECT source || '>' || target || '=' || path FROM pg_extension_update_paths('concurrent_edit') WHERE path IS NOT NULL}),
+    '1.0>1.1=1.0--1.1', 'pg_extension_update_paths: 1.0 -> 1.1');
+
+# 1.0 data, as 1.0's functions stored it: rows written directly (the 1.0 SQL
+# functions that record events are refused by this library, see below).
+my $v = sub { my $n = shift; join('', map { "line $_" . ($_ == 2 ? " v$n" : '') . "\n" } 1 .. 5) };
+my $ins_versions = join(",\n", map {
+    my $c = $v->($_);
+    "('$P', '$F', $_, '$c', concurrent_edit.content_hash('$c'), '$U', now() - interval '1 hour' + $_ * interval '1 minute', '$S', '{\"a\": $_}')"
+} 1 .. 3);
+my $head = $v->(3);
+$node->safe_psql('old', qq{
+  INSERT INTO concurrent_edit.edit_sessions (project_id, id, user_id, sandbox_id) VALUES ('$P', '$S', '$U', 'box');
+  INSERT INTO concurrent_edit.files (project_id, id, path, head_version, head_hash, head_clock, created_by, updated_by)
+  VALUES ('$P', '$F', 'docs/a.txt', 3, concurrent_edit.content_hash('$head'), '{"a": 3}', '$U', '$U'),
+         ('$P', '$F2', 'docs/deleted.txt', 1, concurrent_edit.content_hash('x'), NULL, '$U', '$U');
+  UPDATE concurrent_edit.files SET deleted_at = now(), deleted_by = '$U' WHERE id = '$F2';
+  INSERT INTO concurrent_edit.file_versions (project_id, file_id, version, content, content_hash, created_by, created_at, session_id, vector_clock)
+  VALUES $ins_versions;
+  INSERT INTO concurrent_edit.file_versions (project_id, file_id, version, content, content_hash, created_by)
+  VALUES ('$P', '$F2', 1, 'x', concurrent_edit.content_hash('x'), '$U');
+  INSERT INTO concurrent_edit.session_files (project_id, session_id, file_id) VALUES ('$P', '$S', '$F');
+  INSERT INTO concurrent_edit.pending_changes (project_id, session_id, file_id, base_version, content)
+  VALUES ('$P', '$S', '$F', 2, 'draft text');
+  INSERT INTO concurrent_edit.file_locks (project_id, file_id, session_id, holder, lock_type, expires_at)
+  VALUES ('$P', '$F', '$S', '$U', 'exclusive', now() + interval '1 day');
+  INSERT INTO concurrent_edit.conflict_history (project_id, id, file_id, base_version, ours_version, theirs_content, strategy, details, created_by)
+  VALUES ('$P', '$C', '$F', 2, 3, 'their text', 'merge', '{"conflicts": 1}', '$U');
+  INSERT INTO concurrent_edit.change_feeds (project_id, last_cursor) VALUES ('$P', 2);
+  INSERT INTO concurrent_edit.change_log (project_id, cursor, event, file_id, path, version)
+  VALUES ('$P', 1, 'created', '$F', 'docs/a.txt', 1), ('$P', 2, 'conflict', '$F', 'docs/a.txt', 3);
+  SELECT nextval('concurrent_edit.change_pending_id_seq') FROM generate_series(1, 5);
+  CREATE TABLE public.clocks (id int PRIMARY KEY, c concurrent_edit.vclock);
+  INSERT INTO public.clocks VALUES (1, '{"n1": 4, "n2": 7}');
+  CREATE TABLE public.docs (id int PRIMARY KEY, body text, version int NOT NULL DEFAULT 1);
+  INSERT INTO public.docs VALUES (1, 'hello', 1);
+  SELECT concurrent_edit.enable_occ('public.docs', mode => 'merge');
+});
+is($node->safe_psql('old', q{SELECT count(*) FROM pg_trigger WHERE tgrelid = 'public.docs'::regclass}), '2',
+    '1.0 enable_occ put its triggers on a table');
+
+# Before the update: pure functions answer, changed declarations are refused.
+is($node->safe_psql('old', q{SELECT concurrent_edit.normalize_path('a//b/./c')}), 'a/b/c',
+    '1.0 normalize_path(text) answers');
+is($node->safe_psql('old', q{SELECT concurrent_edit.vclock_compare('{"a":1}', '{"a":2}')}),
+   $node->safe_psql('fresh', q{SELECT concurrent_edit.vclock_compare('{"a":1}', '{"a":2}')}), '1.0 vclock functions answer');
+for my $call ("concurrent_edit.merge3('a', 'b', 'c')", "concurrent_edit.rename_file('$F', 'b.txt')",
+              "concurrent_edit.resolve_conflict('$C', 'x', '$U')",
+              "concurrent_edit.open_session('$U', '$P')") {
+    my ($rc, $out, $err) = $node->psql('old', "\\set VERBOSITY verbose\nSELECT * FROM $call");
+    like($err, qr/0A000: .*not served by this library.*\n.*DETAIL:  \{"function": "concurrent_edit\.\w+", "installed_version": "1\.0".*\n.*HINT:  ALTER EXTENSION concurrent_edit UPDATE/s,
+        "1.0 call refused with 0A000, JSON DETAIL and HINT: $call");
+}
+
+my $versions_before = $node->safe_psql('old',
+    q{SELECT string_agg(version || ':' || content_hash || ':' || md5(content), ',' ORDER BY file_id, version) FROM concurrent_edit.file_versions});
+
+$node->safe_psql('old', 'ALTER EXTENSION concurrent_edit UPDATE');
+is($node->safe_psql('old', q{SELECT extversion FROM pg_extension WHERE extname = 'concurrent_edit'}), '1.1', 'updated to 1.1');
+is($node->safe_psql('old', q{SELECT count(*) FROM pg_namespace WHERE nspname = 'concurrent_edit_1_0'}), '0',
+    'the scratch schema is gone');
+
+# --- The schema is exactly a fresh 1.1 one. pg_dump does not show extension
+# members, so a copy of each database has them detached first; pg_dump then
+# shows every object with its definition, ACL, comment, policies and triggers.
+my $detach = q{
+DO $$
+DECLARE r record;
+BEGIN
+  FOR r IN SELECT i.type, i.identity FROM pg_depend d, pg_identify_object(d.classid, d.objid, 0) i
+           WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
+             AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'concurrent_edit') LOOP
+    EXECUTE format('ALTER EXTENSION concurrent_edit DROP %s %s', r.type, r.identity);
+  END LOOP;
+END $$;};
+my $catalog = q{
+SELECT 'member ' || pg_describe_object(classid, objid, objsubid) FROM pg_depend
+ WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
+   AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'concurrent_edit')
+UNION ALL
+SELECT 'config ' || c::regclass::text || ' ' || coalesce(e.extcondition[i], 'NULL')
+  FROM pg_extension e, unnest(e.extconfig) WITH ORDINALITY u(c, i) WHERE e.extname = 'concurrent_edit'
+UNION ALL
+SELECT 'function ' || p.oid::regprocedure::text || ' ' || p.provolatile::text || p.prosecdef::text || coalesce(p.proconfig::text, '')
+       || ' ' || coalesce(p.proacl::text, 'default') || ' ' || coalesce(obj_description(p.oid, 'pg_proc'), 'NO COMMENT')
+  FROM pg_proc p WHERE p.pronamespace = 'concurrent_edit'::regnamespace
+UNION ALL
+SELECT 'comment ' || pg_describe_object(d.classoid, d.objoid, d.objsubid) || ' ' || d.description
+  FROM pg_description d WHERE pg_describe_object(d.classoid, d.objoid, d.objsubid) ~ 'concurrent_edit'
+ORDER BY 1};
+my (%dump, %cat);
+for my $db ('old', 'fresh') {
+    $cat{$db} = $node->safe_psql($db, $catalog);
+    $node->safe_psql('postgres', "CREATE DATABASE ${db}_copy TEMPLATE $db");
+    $node->safe_psql("${db}_copy", $detach);
+    my ($out, $dumperr) = run_command(['pg_dump', '--schema-only', '-d', $node->connstr("${db}_copy")]);
+    $out =~ s/^--[^\n]*$//mg;
+    $out =~ s/^(SET |SELECT pg_catalog\.set_config|\\restrict|\\unrestrict)[^\n]*$//mg;
+    # Objects of the test itself (public schema) are not the extension's.
+    my @st = sort grep { /\S/ && !/\bpublic\.(clocks|docs)\b/ } map { s/^\s+|\s+$//gr } split /;\n/, $out;
+    $dump{$db} = join("\n", @st) . "\n";
+}
+sub show_diff {
+    my ($a, $b) = @_;
+    my $dir = PostgreSQL::Test::Utils::tempdir();
+    open(my $x, '>', "$dir/updated") or die; print $x $a; close $x;
+    open(my $y, '>', "$dir/fresh") or die; print $y $b; close $y;
+    return scalar `diff -u $dir/updated $dir/fresh`;
+}
+cmp_ok(length($dump{fresh}), '>', 50000, 'pg_dump of the detached members shows the whole schema');
+is($dump{old}, $dump{fresh}, 'pg_dump --schema-only: the updated database equals a fresh 1.1 one')
+    or diag(show_diff($dump{old}, $dump{fresh}));
+is($cat{old}, $cat{fresh}, 'members, config tables, function settings, ACLs and comments equal a fresh 1.1 install')
+    or diag(show_diff($cat{old}, $cat{fresh}));
+
+# --- The data survived and works.
+is($node->safe_psql('old',
+    q{SELECT string_agg(version || ':' || content_hash || ':' || md5(content), ',' ORDER BY file_id, version) FROM concurrent_edit.file_versions}),
+    $versions_before, 'every version row kept (stored in full)');
+is($node->safe_psql('old', qq{SELECT string_agg(md5(r.content), ',' ORDER BY v) FROM generate_series(1, 3) v, LATERAL concurrent_edit.read('$F', v) r}),
+    join(',', map { md5_hex($v->($_)) } 1 .. 3), 'read() gives every version back');
+is($node->safe_psql('old', qq{SELECT head_content = '$head' AND normalized_path = 'docs/a.txt' FROM concurrent_edit.files WHERE id = '$F'}),
+    't', 'files.head_content and normalized_path filled');
+is($node->safe_psql('old', qq{SELECT depth || '/' || bytes || '/' || (delta IS NULL) FROM concurrent_edit.file_versions WHERE file_id = '$F' AND version = 1}),
+    '0/' . length($v->(1)) . '/true', 'a 1.0 version is a depth-0 row with its byte length');
+my $resolution = $head =~ s/line 1/line 1 resolved/r;
+is($node->safe_psql('old', qq{SELECT concurrent_edit.resolve_conflict('$C', '$resolution', '$U')}), '4',
+    'the migrated conflict resolves');
+my $stale = $v->(2) =~ s/line 5/line 5 edited/r;
+is($node->safe_psql('old', qq{SELECT status || ' ' || version FROM concurrent_edit.write('$F', '$stale', 2, '$U', '$S')}),
+    'merged 5', 'a write from a stale base merges with the migrated history');
+like($node->safe_psql('old', qq{SELECT (concurrent_edit.read('$F')).content}), qr/line 1 resolved\n.*line 2 v3\n.*line 5 edited/s,
+    'the merge kept both changes');
+is($node->safe_psql('old', qq{SELECT lock_type || ' ' || session_id FROM concurrent_edit.lock_status('$F')}),
+    "exclusive $S", 'the lock is still held');
+is($node->safe_psql('old', qq{SELECT base_version || ' ' || content FROM concurrent_edit.pending_changes WHERE session_id = '$S'}),
+    '2 draft text', 'the draft is kept');
+is($node->safe_psql('old', qq{SELECT min(cursor) FROM concurrent_edit.changes_since('$P', 2)}), '3',
+    'changes_since continues with the next cursor');
+is($node->safe_psql('old', q{SELECT nextval('concurrent_edit.change_pending_id_seq') > 5}), 't',
+    'the event id sequence continues');
+is($node->safe_psql('old', q{SELECT concurrent_edit.vclock_get(c, 'n2') FROM public.clocks}), '7',
+    'a vclock column of a caller\'s table keeps its value');
+is($node->safe_psql('old', q{SELECT tbl || ' ' || mode FROM concurrent_edit.occ_tables()}), 'docs merge',
+    'the OCC table keeps its configuration');
+my ($rc, $out, $err) = $node->psql('old', q{UPDATE public.docs SET body = 'x', version = 0 WHERE id = 1});
+like($err, qr/row of public\.docs was modified/, 'the OCC trigger (merge mode) still refuses a stale UPDATE after the update');
+
+# A 1.0 database whose live paths collide under 1.1's key rule (NFC) is refused
+# with the colliding files named; nothing changes.
+$node->safe_psql('postgres', 'CREATE DATABASE clash');
+$node->safe_psql('clash', q{CREATE EXTENSION concurrent_edit VERSION '1.0'});
+# (The current library computes 1.0's keys with NFC already: the unique index of
+# 1.0 is dropped here to store what the 1.0 library stored.)
+$node->safe_psql('clash', qq{
+  DROP INDEX concurrent_edit.files_live_path_key;
+  INSERT INTO concurrent_edit.files (project_id, id, path, head_version, head_hash, created_by, updated_by) VALUES
+    ('$P', '$F', U&'caf\\00E9.txt', 1, concurrent_edit.content_hash('a'), '$U', '$U'),
+    ('$P', '$F2', U&'cafe\\0301.txt', 1, concurrent_edit.content_hash('b'), '$U', '$U');
+  INSERT INTO concurrent_edit.file_versions (project_id, file_id, version, content, content_hash, created_by) VALUES
+    ('$P', '$F', 1, 'a', concurrent_edit.content_hash('a'), '$U'), ('$P', '$F2', 1, 'b', concurrent_edit.content_hash('b'), '$U');
+});
+($rc, $out, $err) = $node->psql('clash', "\\set VERBOSITY verbose\nALTER EXTENSION concurrent_edit UPDATE");
+like($err, qr/23505: .*same key.*DETAIL:  \{.*"collisions".*"$F".*"$F2"/s, 'colliding paths refuse the update (23505, JSON DETAIL)');
+is($node->safe_psql('clash', q{SELECT extversion || ' ' || (SELECT count(*) FROM concurrent_edit.files) FROM pg_extension WHERE extname = 'concurrent_edit'}),
+    '1.0 2', 'still 1.0 with both files');
+
+# An object of the caller depending on a replaced 1.0 object refuses the update.
+$node->safe_psql('clash', q{CREATE VIEW public.my_files AS SELECT id, path FROM concurrent_edit.files});
+($rc, $out, $err) = $node->psql('clash', "\\set VERBOSITY verbose\nALTER EXTENSION concurrent_edit UPDATE");
+like($err, qr/2BP01: .*depend.*"object": "rule _RETURN on view (public\.)?my_files"/s, 'a view over a 1.0 table refuses the update (2BP01)');
+
+$node->stop;
+done_testing();
