@@ -15,7 +15,7 @@ div() { awk -v a="$1" -v b="$2" -v m="${3:-1}" 'BEGIN { printf "%.6f", a * m / b
 bin=$BUILD/bench/merge_bench
 mkdir -p "$BUILD/bench"
 g++ -std=c++17 -O2 -I"$ROOT/include" "$ROOT/test/bench/merge_bench.cpp" \
-    "$ROOT"/src/core/{diff,lines,merge,error,json}.cpp -lgit2 -o "$bin"
+    "$ROOT"/src/core/*.cpp -licuuc -lgit2 -o "$bin"
 
 echo "core merge vs libgit2 git_merge_file (median of $RUNS runs; peak RSS of the whole process, inputs included)"
 printf '%-9s %12s %12s %8s %10s %10s %9s %s\n' case ce_ms libgit2_ms ratio ce_MB libgit2_MB conflicts same_output
