@@ -120,7 +120,7 @@ echo "write() latency against file size, 1 client, median of $rounds runs (ms)"
 printf '%-10s %12s %12s %8s\n' bytes "write()" peer ratio
 for kb in 1 100 1000 10000; do
   lines=$((kb * 1024 / 32))
-  fid=$(printf '00000000-0000-0000-0000-0000000b%04d' "$kb")
+  fid=$(printf '00000000-0000-0000-0000-000000b%05d' "$kb")
   psql -qX -v ON_ERROR_STOP=1 -o /dev/null <<SQL
 SET client_min_messages = warning;
 DELETE FROM concurrent_edit.files WHERE id = '$fid';
