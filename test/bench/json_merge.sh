@@ -132,7 +132,7 @@ for w in seed list; do
   p=$(time_query "$(query "$w" "$PLPGSQL" "$n")")
   c=$(time_query "$(query "$w" "$CONCAT" "$n")")
   echo "${LABEL[$w]}: N = $n, PL/pgSQL merge gives the same document: $same"
-  chart_speed ratio-json_merge "jsonb_merge3, $w, vs PL/pgSQL merge" "$m" "$p" down
+  chart_speed ratio-json_merge "jsonb_merge3, $([[ $w == seed ]] && echo '4 kB document' || echo '450 kB list'), vs PL/pgSQL merge" "$m" "$p" down
   echo
   echo "| workload | jsonb_merge3 | peer | ratio |"
   echo "|---|---|---|---|"
