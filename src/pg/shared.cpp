@@ -20,6 +20,14 @@ struct SharedState {
 };
 
 SharedState* shared = nullptr;
+struct ExtraStruct {
+    const char* name;
+    Size size;
+    void (*init)(void*);
+    void** out;
+};
+ExtraStruct extra[4];
+int n_extra = 0;
 shmem_request_hook_type prev_request = nullptr;
 shmem_startup_hook_type prev_startup = nullptr;
 
@@ -28,6 +36,7 @@ std::vector<int>* released = nullptr;  // condition variables to broadcast at co
 void request_hook() {
     if (prev_request) prev_request();
     RequestAddinShmemSpace(MAXALIGN(sizeof(SharedState)));
+    for (int i = 0; i < n_extra; ++i) RequestAddinShmemSpace(MAXALIGN(extra[i].size));
 }
 
 void startup_hook() {
@@ -43,6 +52,10 @@ void startup_hook() {
         shared->worker_latch = nullptr;
         for (auto& cv : shared->lock_cv) ConditionVariableInit(&cv);
         for (auto& c : shared->recorder) pg_atomic_init_u64(&c, 0);
+    }
+    for (int i = 0; i < n_extra; ++i) {
+        *extra[i].out = ShmemInitStruct(extra[i].name, extra[i].size, &found);
+        if (!found) extra[i].init(*extra[i].out);
     }
     LWLockRelease(AddinShmemInitLock);
 }
@@ -74,6 +87,11 @@ void install_shmem_hooks() {
     prev_startup = shmem_startup_hook;
     shmem_startup_hook = startup_hook;
     RegisterXactCallback(commit_callback, nullptr);
+}
+
+void add_shmem_struct(const char* name, Size size, void (*init)(void*), void** out) {
+    Assert(n_extra < static_cast<int>(lengthof(extra)));
+    extra[n_extra++] = ExtraStruct{name, size, init, out};
 }
 
 bool shared_state_available() { return shared != nullptr; }

@@ -9,6 +9,11 @@ namespace ce::pg {
 
 // Hooks installed by _PG_init when preloaded.
 void install_shmem_hooks();
+// Another struct of the extension in shared memory, served by the same two hooks:
+// its space is requested with the extension's, and at startup *out points to it,
+// initialised by init the first time. Called from _PG_init when preloaded (at most
+// a few structs).
+void add_shmem_struct(const char* name, Size size, void (*init)(void*), void** out);
 bool shared_state_available();
 
 // The worker registers itself once connected to its database and the extension

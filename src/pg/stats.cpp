@@ -3,6 +3,8 @@
 // (a few fields and its last error's message) is guarded by a spinlock.
 #include "pg/stats.hpp"
 
+#include "pg/shared.hpp"
+
 #include <cstring>
 
 namespace ce::pg::stats {
@@ -17,35 +19,19 @@ struct StatsState {
 
 StatsState* state = nullptr;
 int suspended = 0;
-shmem_request_hook_type prev_request = nullptr;
-shmem_startup_hook_type prev_startup = nullptr;
 
-void request_hook() {
-    if (prev_request) prev_request();
-    RequestAddinShmemSpace(MAXALIGN(sizeof(StatsState)));
-}
-
-void startup_hook() {
-    if (prev_startup) prev_startup();
-    LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-    bool found;
-    state = static_cast<StatsState*>(ShmemInitStruct("concurrent_edit stats", sizeof(StatsState), &found));
-    if (!found) {
-        for (auto& c : state->counters) pg_atomic_init_u64(&c, 0);
-        pg_atomic_init_u64(&state->reset_at, static_cast<uint64>(GetCurrentTimestamp()));
-        SpinLockInit(&state->mutex);
-        state->worker = WorkerInfo{};
-    }
-    LWLockRelease(AddinShmemInitLock);
+void init_state(void* p) {
+    auto* s = static_cast<StatsState*>(p);
+    for (auto& c : s->counters) pg_atomic_init_u64(&c, 0);
+    pg_atomic_init_u64(&s->reset_at, static_cast<uint64>(GetCurrentTimestamp()));
+    SpinLockInit(&s->mutex);
+    s->worker = WorkerInfo{};
 }
 
 }  // namespace
 
 void install_hooks() {
-    prev_request = shmem_request_hook;
-    shmem_request_hook = request_hook;
-    prev_startup = shmem_startup_hook;
-    shmem_startup_hook = startup_hook;
+    add_shmem_struct("concurrent_edit stats", sizeof(StatsState), init_state, reinterpret_cast<void**>(&state));
 }
 
 bool available() { return state != nullptr; }

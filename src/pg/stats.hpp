@@ -32,7 +32,8 @@ enum Counter : int {
     n_counters
 };
 
-// Hooks installed by _PG_init when preloaded.
+// Registers the counters' struct with the extension's shared memory (shared.hpp);
+// called by _PG_init when preloaded.
 void install_hooks();
 bool available();
 
