@@ -37,7 +37,7 @@ fetch_postgres_source() {
   fi
   local apt=$SOURCE_CACHE/apt
   "${SUDO[@]}" mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial"
-  "${SUDO[@]}" tee "$apt/sources" >/dev/null <<'SRC'
+  "${SUDO[@]}" tee "$apt/debian.sources" >/dev/null <<'SRC'
 Types: deb-src
 URIs: http://deb.debian.org/debian
 Suites: bookworm bookworm-updates
@@ -50,7 +50,7 @@ Suites: bookworm-security
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SRC
-  local opts=(-o "Dir::Etc::sourcelist=$apt/sources" -o Dir::Etc::sourceparts=/dev/null
+  local opts=(-o "Dir::Etc::sourcelist=$apt/debian.sources" -o Dir::Etc::sourceparts=/dev/null
               -o "Dir::State::Lists=$apt/lists" -o "Dir::Cache=$apt/cache" -o APT::Sandbox::User=root)
   echo "bootstrap: fetching the source of postgresql-15 from Debian's archive"
   "${SUDO[@]}" apt-get -qq "${opts[@]}" update
