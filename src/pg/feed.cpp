@@ -19,7 +19,26 @@ namespace {
 std::vector<pg_uuid_t>* noted = nullptr;
 bool signal_worker_at_commit = false;
 
+// Events of the current transaction kept in this backend until its commit, where
+// they are numbered straight into change_log (sequence_local): the common case, a
+// READ COMMITTED transaction, then writes no pending row and needs no second
+// transaction. Each remembers the subtransaction that made it, so a rolled-back
+// savepoint drops its events. Bounded: past kMaxLocalEvents, or once an event of
+// the transaction went to the pending tables (a lock event, say), its later events
+// go there too, so that they are numbered after the local ones, as they were made.
+// In REPEATABLE READ and SERIALIZABLE all events go there (a sequencer bound to the
+// transaction's snapshot could not take the feed row), and a prepared transaction
+// moves its local events there before it is prepared.
+struct LocalEvent {
+    ChangeEvent ev;
+    SubTransactionId subid;
+};
+constexpr std::size_t kMaxLocalEvents = 1000;
+std::vector<LocalEvent>* local_events = nullptr;
+bool events_pending_in_xact = false;
+
 void note_project(const pg_uuid_t& p) {
+    events_pending_in_xact = true;  // the transaction's later events follow these
     if (noted == nullptr) noted = new std::vector<pg_uuid_t>();
     auto it = std::lower_bound(noted->begin(), noted->end(), p, uuid_less);
     if (it == noted->end() || !uuid_eq(*it, p)) noted->insert(it, p);
@@ -35,6 +54,26 @@ std::string payload(const char* event, int64 cursor, const pg_uuid_t& project, c
     p += ", \"file_id\": " + json_uuid(file) + "}";
     return p;
 }
+
+// The parameters $2..$9 of an event (after the project), and their null flags.
+std::vector<Datum> event_args(const ChangeEvent& e) {
+    return {uuid_datum(e.project_id), text_datum(e.event),        uuid_datum(e.file_id),
+            text_datum(e.path),       Int32GetDatum(e.version),   text_datum(e.content_hash),
+            uuid_datum(e.session_id), uuid_datum(e.author),       text_datum("{" + e.extra + "}")};
+}
+
+std::string event_nulls(const ChangeEvent& e) {
+    std::string nulls(9, ' ');
+    if (uuid_is_null(e.file_id)) nulls[2] = 'n';
+    if (e.path.empty()) nulls[3] = 'n';
+    if (e.version <= 0) nulls[4] = 'n';
+    if (e.content_hash.empty()) nulls[5] = 'n';
+    if (uuid_is_null(e.session_id)) nulls[6] = 'n';
+    if (uuid_is_null(e.author)) nulls[7] = 'n';
+    return nulls;
+}
+
+void insert_pending(Spi& spi, const ChangeEvent& e);
 
 // Moves the pending events of one project into change_log with consecutive
 // cursors (the feed row lock serializes sequencers), then NOTIFYs them.
@@ -144,9 +183,93 @@ int64 set_aside_bad_events(Spi& spi, const pg_uuid_t& project, bool notify) {
     return sequenced;
 }
 
+// The pending tables are queues: between vacuums they are mostly dead tuples and
+// their statistics say "empty", which would make the planner read them whole.
+// Index scans only, for the sequencer's statements (end() undoes it; on an error,
+// the abort does).
+}  // namespace
+
+IndexScansOnly::IndexScansOnly(bool active) {
+    if (!active) return;
+    nest_ = pg_call([] {
+        int n = NewGUCNestLevel();
+        (void)set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+        (void)set_config_option("enable_bitmapscan", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
+                                false);
+        return n;
+    });
+}
+
+void IndexScansOnly::end() {
+    if (nest_ < 0) return;
+    int nest = nest_;
+    nest_ = -1;
+    pg_call([nest] { AtEOXact_GUC(true, nest); });
+}
+
+namespace {
+
+// The local events of the transaction, numbered into change_log at its commit:
+// one statement per event takes the next cursor of its project (the feed row lock,
+// held to the end of the commit, keeps cursors gap-free and in commit order, as for
+// the sequencer) and inserts the event. NOTIFYs are sent at commit. Without the
+// worker, a project that also has events waiting in the pending tables (a REPEATABLE
+// READ transaction's, a prepared one's) gets them sequenced after its own.
+void sequence_local(Spi& spi, std::vector<LocalEvent>& events, bool worker) {
+#define CE_SEQUENCE_ONE(check)                                                                         \
+    "WITH " CE_NEXT_CURSOR_CTE("$1") " "                                                                 \
+    "INSERT INTO concurrent_edit.change_log (project_id, cursor, " CE_EVENT_COLUMNS ", created_at) "   \
+    "SELECT $1, f.last_cursor, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, pg_catalog.now() FROM f "         \
+    "RETURNING cursor, " check
+    static Statement one(CE_SEQUENCE_ONE("false"),
+                         {UUIDOID, TEXTOID, UUIDOID, TEXTOID, INT4OID, TEXTOID, UUIDOID, UUIDOID, TEXTOID});
+    static Statement one_checked(CE_SEQUENCE_ONE(CE_PENDING_WAITING),
+                                 {UUIDOID, TEXTOID, UUIDOID, TEXTOID, INT4OID, TEXTOID, UUIDOID, UUIDOID, TEXTOID});
+#undef CE_SEQUENCE_ONE
+    IndexScansOnly scans(!worker);
+    std::vector<pg_uuid_t> waiting;  // projects with pending events (no worker)
+    std::vector<std::string> channels, payloads;
+    for (const LocalEvent& l : events) {
+        const ChangeEvent& e = l.ev;
+        Rows r = (worker ? one : one_checked).run(spi, event_args(e), event_nulls(e));
+        int64 cursor = r.int8(0, 0);
+        if (r.boolean(0, 1)) {
+            auto it = std::lower_bound(waiting.begin(), waiting.end(), e.project_id, uuid_less);
+            if (it == waiting.end() || !uuid_eq(*it, e.project_id)) waiting.insert(it, e.project_id);
+        }
+        channels.push_back(channel_name(e.project_id));
+        payloads.push_back(payload(e.event.c_str(), cursor, e.project_id, e.file_id));
+    }
+    for (std::size_t i = 0; i < channels.size(); ++i) {
+        const char* ch = channels[i].c_str();
+        const char* pl = payloads[i].c_str();
+        pg_call([ch, pl] { Async_Notify(ch, pl); });
+    }
+    for (const auto& p : waiting) sequence_pending(spi, true, &p);
+    scans.end();
+}
+
+void drop_local_events() {
+    if (local_events != nullptr) local_events->clear();
+    events_pending_in_xact = false;
+}
+
 void xact_callback(XactEvent event, void*) {
     switch (event) {
         case XACT_EVENT_PRE_COMMIT:
+            if (local_events != nullptr && !local_events->empty()) {
+                guard([]() -> Datum {
+                    std::vector<LocalEvent> events;
+                    events.swap(*local_events);
+                    bool worker = worker_serves_this_database();
+                    OwnerContext owner;
+                    Spi spi;
+                    sequence_local(spi, events, worker);
+                    spi.finish();
+                    owner.leave();
+                    return 0;
+                });
+            }
             if (noted != nullptr && !noted->empty()) {
                 if (worker_serves_this_database()) {
                     signal_worker_at_commit = true;  // the worker sequences and notifies
@@ -166,21 +289,48 @@ void xact_callback(XactEvent event, void*) {
                 // READ COMMITTED sequencing of the project sends them.
             }
             break;
+        case XACT_EVENT_PRE_PREPARE:
+            // A prepared transaction cannot NOTIFY: its local events wait in the
+            // pending tables, like its other events, until COMMIT PREPARED.
+            if (local_events != nullptr && !local_events->empty()) {
+                guard([]() -> Datum {
+                    std::vector<LocalEvent> events;
+                    events.swap(*local_events);
+                    OwnerContext owner;
+                    Spi spi;
+                    for (const LocalEvent& l : events) insert_pending(spi, l.ev);
+                    spi.finish();
+                    owner.leave();
+                    return 0;
+                });
+            }
+            break;
         case XACT_EVENT_COMMIT:
         case XACT_EVENT_PARALLEL_COMMIT:
             if (signal_worker_at_commit) wake_worker();
             signal_worker_at_commit = false;
             if (noted != nullptr) noted->clear();
+            drop_local_events();
             break;
         case XACT_EVENT_ABORT:
         case XACT_EVENT_PARALLEL_ABORT:
         case XACT_EVENT_PREPARE:  // prepared events stay pending (NOTIFY cannot be prepared)
             signal_worker_at_commit = false;
             if (noted != nullptr) noted->clear();
+            drop_local_events();
             break;
         default:
             break;
     }
+}
+
+// A rolled-back subtransaction drops the local events it made (and those of the
+// subtransactions it contained, which have higher ids).
+void subxact_callback(SubXactEvent event, SubTransactionId mySubid, SubTransactionId, void*) {
+    if (event != SUBXACT_EVENT_ABORT_SUB || local_events == nullptr) return;
+    auto& v = *local_events;
+    v.erase(std::remove_if(v.begin(), v.end(), [mySubid](const LocalEvent& l) { return l.subid >= mySubid; }),
+            v.end());
 }
 
 }  // namespace
@@ -201,38 +351,50 @@ ChangeEvent file_event(const char* event, const pg_uuid_t& project, const pg_uui
     return ev;
 }
 
-void queue_change(Spi& spi, ChangeEvent e) {
+namespace {
+
+void insert_pending(Spi& spi, const ChangeEvent& e) {
     static Statement ins(
         "INSERT INTO concurrent_edit.change_pending (project_id, " CE_EVENT_COLUMNS ") "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)",
         {UUIDOID, TEXTOID, UUIDOID, TEXTOID, INT4OID, TEXTOID, UUIDOID, UUIDOID, TEXTOID});
-    std::string nulls(9, ' ');
-    if (uuid_is_null(e.file_id)) nulls[2] = 'n';
-    if (e.path.empty()) nulls[3] = 'n';
-    if (e.version <= 0) nulls[4] = 'n';
-    if (e.content_hash.empty()) nulls[5] = 'n';
-    if (uuid_is_null(e.session_id)) nulls[6] = 'n';
-    if (uuid_is_null(e.author)) nulls[7] = 'n';
-    ins.run(spi, {uuid_datum(e.project_id), text_datum(e.event), uuid_datum(e.file_id), text_datum(e.path),
-                  Int32GetDatum(e.version), text_datum(e.content_hash), uuid_datum(e.session_id),
-                  uuid_datum(e.author), text_datum("{" + e.extra + "}")},
-            nulls);
+    ins.run(spi, event_args(e), event_nulls(e));
     note_project(e.project_id);
+}
+
+}  // namespace
+
+SequenceNow can_sequence_now() {
+    SequenceNow s;
+    if (events_pending_in_xact || (local_events != nullptr && !local_events->empty())) return s;
+    s.possible = pg_call([] { return !IsTransactionBlock() && !IsolationUsesXactSnapshot(); });
+    s.check_pending = s.possible && !worker_serves_this_database();
+    return s;
+}
+
+void sequenced_now(const ChangeEvent& e, int64 cursor, bool pending_waiting) {
+    std::string ch = channel_name(e.project_id);
+    std::string pl = payload(e.event.c_str(), cursor, e.project_id, e.file_id);
+    pg_call([&ch, &pl] { Async_Notify(ch.c_str(), pl.c_str()); });
+    if (pending_waiting) note_project(e.project_id);  // sequenced at commit, after this event
+}
+
+void queue_change(Spi& spi, ChangeEvent e) {
+    bool local = !events_pending_in_xact && !IsolationUsesXactSnapshot() &&
+                 (local_events == nullptr || local_events->size() < kMaxLocalEvents);
+    if (!local) {
+        insert_pending(spi, e);
+        return;
+    }
+    if (local_events == nullptr) local_events = new std::vector<LocalEvent>();
+    SubTransactionId sub = pg_call([] { return GetCurrentSubTransactionId(); });
+    local_events->push_back(LocalEvent{std::move(e), sub});
 }
 
 void note_pending(const pg_uuid_t& project_id) { note_project(project_id); }
 
 int64 sequence_pending(Spi& spi, bool notify, const pg_uuid_t* only_project) {
-    // The pending tables are queues: between vacuums they are mostly dead tuples
-    // and their statistics say "empty", which would make the planner read them
-    // whole. Index scans only, for the sequencer's statements.
-    int nest = pg_call([] {
-        int n = NewGUCNestLevel();
-        (void)set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-        (void)set_config_option("enable_bitmapscan", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
-                                false);
-        return n;
-    });
+    IndexScansOnly scans;
     std::vector<pg_uuid_t> projects;
     if (only_project != nullptr) {
         projects.push_back(*only_project);
@@ -269,7 +431,7 @@ int64 sequence_pending(Spi& spi, bool notify, const pg_uuid_t* only_project) {
         rethrow_unless_bad_data(error);
         total += set_aside_bad_events(spi, p, notify);
     }
-    pg_call([nest] { AtEOXact_GUC(true, nest); });  // on an error, the abort restores them
+    scans.end();
     return total;
 }
 
@@ -283,7 +445,10 @@ std::string channel_name(const pg_uuid_t& project_id) {
     return s;
 }
 
-void register_feed_callbacks() { RegisterXactCallback(xact_callback, nullptr); }
+void register_feed_callbacks() {
+    RegisterXactCallback(xact_callback, nullptr);
+    RegisterSubXactCallback(subxact_callback, nullptr);
+}
 
 }  // namespace ce::pg
 

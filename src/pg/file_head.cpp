@@ -128,9 +128,11 @@ void register_file_head_callbacks() {
     RegisterSubXactCallback(files_subxact_callback, nullptr);
 }
 
-FileHead lock_file(Spi& spi, const pg_uuid_t& file_id, const pg_uuid_t& session_id) {
+FileHead lock_file(Spi& spi, const pg_uuid_t& file_id, const pg_uuid_t& session_id, bool with_head_text) {
     static Statement q(
-        "SELECT " CE_FILE_COLUMNS ", lk.session_id, lk.holder, to_json(lk.expires_at)::text "
+        "SELECT " CE_FILE_COLUMNS ", lk.session_id, lk.holder, to_json(lk.expires_at)::text, f.head_content, "
+        "       (SELECT v.depth FROM concurrent_edit.file_versions v WHERE v.project_id = f.project_id "
+        "          AND v.file_id = f.id AND v.version = f.head_version) "
         "FROM concurrent_edit.files f "
         "LEFT JOIN LATERAL (SELECT l.session_id, l.holder, l.expires_at FROM concurrent_edit.file_locks l "
         "   WHERE l.project_id = f.project_id AND l.file_id = f.id AND l.lock_type = 'exclusive' "
@@ -147,6 +149,10 @@ FileHead lock_file(Spi& spi, const pg_uuid_t& file_id, const pg_uuid_t& session_
         h.lock_session = r.uuid(0, 12);
         h.lock_holder = r.uuid(0, 13);
         h.lock_expires_json = r.text(0, 14);
+    }
+    if (with_head_text && !r.isnull(0, 15) && !r.isnull(0, 16)) {
+        h.head_text = r.text(0, 15);  // detoasted only here
+        h.head_depth = r.int4(0, 16);
     }
     return h;
 }

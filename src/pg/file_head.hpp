@@ -24,6 +24,10 @@ struct FileHead {
     bool locked_by_other = false;  // an unexpired exclusive lock of another session
     pg_uuid_t lock_session{}, lock_holder{};
     std::string lock_expires_json;
+    // With lock_file(..., with_head_text): the head's text (files.head_content) and
+    // the depth of the head version's delta chain; head_depth -1 when not read.
+    std::string head_text;
+    int32 head_depth = -1;
 };
 
 // Locks the file for writing and reads its row: first a transaction-scoped lock
@@ -33,7 +37,9 @@ struct FileHead {
 // then the row FOR NO KEY UPDATE (writers serialize; foreign-key checks of drafts,
 // locks and versions are not blocked). VC007 when it does not exist. `session_id`
 // is the caller's: its own lock is not "other".
-FileHead lock_file(Spi& spi, const pg_uuid_t& file_id, const pg_uuid_t& session_id);
+// With `with_head_text`, also the head's text and chain depth (a writer's base
+// for the delta it stores: no second statement).
+FileHead lock_file(Spi& spi, const pg_uuid_t& file_id, const pg_uuid_t& session_id, bool with_head_text = false);
 // Reads the file row without locking it (reads). VC007 when it does not exist.
 FileHead find_file(Spi& spi, const pg_uuid_t& file_id);
 

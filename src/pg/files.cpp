@@ -99,6 +99,32 @@ CE_FUNCTION(ce_read) {
     pg_uuid_t file = uuid_required(fcinfo, 0, "file_id");
     std::optional<int32> version = int4_opt(fcinfo, 1);
     ApiCall call;
+    if (!version) {
+        // The head, in one statement: the file row with its text and the head
+        // version's row (the project, last, is checked before anything is returned).
+        static Statement head(
+            "SELECT f.head_content, f.head_version, v.content_hash, v.created_by, v.created_at, f.path, "
+            "       f.deleted_at, v.vector_clock, f.project_id "
+            "FROM concurrent_edit.files f JOIN concurrent_edit.file_versions v ON v.project_id = f.project_id "
+            "  AND v.file_id = f.id AND v.version = f.head_version "
+            "WHERE f.id = $1",
+            {UUIDOID});
+        SetResult result(fcinfo);
+        bool done = false;
+        {
+            Rows r = head.run(call.spi(), {uuid_datum(file)}, {}, true);
+            if (!r.empty() && !r.isnull(0, 0)) {
+                call.require(r.uuid(0, 8), Right::read);
+                result.add_rows(r);
+                done = true;
+            }
+        }
+        if (done) {
+            call.finish();
+            return result.done();
+        }
+        // Otherwise (no such file, no stored head text): the general path below.
+    }
     FileHead f = find_file(call.spi(), file);
     call.require(f.project_id, Right::read);
     // The version is a parameter of the index scan (a generic plan cannot use a

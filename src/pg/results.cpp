@@ -53,26 +53,27 @@ void SetResult::add_rows(const Rows& rows, int replace, Datum replacement) {
     TupleDesc src = rows.tupdesc();
     uint64 n = rows.size();
     if (n == 0) return;
-    if (src == nullptr || src->natts != natts_)
+    if (src == nullptr || src->natts < natts_)
         throw SqlError(CE_ERRCODE_INTERNAL, "internal error in concurrent_edit: query and result columns differ",
                        ce::Detail().add("columns", natts_).add("query_columns", src == nullptr ? 0 : src->natts));
-    std::vector<Datum> values(natts_);
-    std::vector<char> nulls(natts_);
+    std::vector<Datum> values(src->natts);  // columns past the result's are left out
+    std::vector<char> nulls(src->natts);
     FunctionCallInfo fcinfo = fcinfo_;
+    int natts = natts_;
     for (uint64 i = 0; i < n; ++i) {
         HeapTuple t = rows.tuple(i);
         Datum* v = values.data();
         bool* nl = reinterpret_cast<bool*>(nulls.data());
         // tuplestore_putvalues copies the values into the result's own memory; values
         // stored out of line are fetched first, so the result holds no TOAST pointer.
-        pg_call([fcinfo, t, src, v, nl, replace, replacement] {
+        pg_call([fcinfo, t, src, v, nl, replace, replacement, natts] {
             auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
             heap_deform_tuple(t, src, v, nl);
             if (replace >= 0 && replace < src->natts) {
                 v[replace] = replacement;
                 nl[replace] = false;
             }
-            for (int c = 0; c < src->natts; ++c)
+            for (int c = 0; c < natts; ++c)
                 if (!nl[c] && TupleDescAttr(src, c)->attlen == -1 && VARATT_IS_EXTERNAL(DatumGetPointer(v[c])))
                     v[c] = PointerGetDatum(detoast_external_attr(reinterpret_cast<struct varlena*>(DatumGetPointer(v[c]))));
             tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nl);

@@ -36,6 +36,7 @@ public:
     void add(const std::vector<Datum>& values, const std::vector<char>& nulls);
     // Appends every row of `rows`, whose columns must be those of the result;
     // column `replace` (when >= 0) takes the value `replacement` instead.
+    // Columns of `rows` past the result's are left out.
     void add_rows(const Rows& rows, int replace = -1, Datum replacement = Datum(0));
     Datum done() { return Datum(0); }
 

@@ -18,7 +18,7 @@ Rows chain_rows(Spi& spi, const pg_uuid_t& project_id, const pg_uuid_t& file_id,
     static Statement q(
         "WITH RECURSIVE chain AS ("
         "  SELECT CASE WHEN f.head_version = v.version THEN f.head_content ELSE v.content END AS content, "
-        "         v.delta, v.delta_base, v.content_hash, v.depth, 1 AS n "
+        "         v.delta, v.delta_base, v.content_hash::text, v.depth, 1 AS n "
         "  FROM concurrent_edit.file_versions v "
         "  JOIN concurrent_edit.files f ON f.project_id = v.project_id AND f.id = v.file_id "
         "  WHERE v.project_id = $1 AND v.file_id = $2 AND v.version = $3 "
@@ -104,8 +104,17 @@ struct StoredForm {
 StoredForm storage_form(Spi& spi, const FileHead& h, int32 version, std::string_view content,
                         const std::string* head_text) {
     int32 preferred = static_cast<int32>(ce::delta::preferred_base(version));
+    if (head_text == nullptr && h.head_depth >= 0) head_text = &h.head_text;
     for (int32 b : {preferred, h.head_version}) {
         if (b < 1) continue;
+        if (b == h.head_version && head_text != nullptr && h.head_depth >= 0) {
+            // The head, read with the file row (lock_file): no chain to fetch.
+            int32 depth = h.head_depth + 1;
+            if (depth > ce::delta::kMaxDepth) break;
+            std::string d = ce::delta::encode(*head_text, content);
+            if (ce::delta::worth_a_delta(d.size(), content.size())) return StoredForm{std::move(d), b, depth};
+            break;
+        }
         Rows r = chain_rows(spi, h.project_id, h.id, b);
         if (r.empty()) continue;  // pruned: try the head, else store in full
         int32 depth = r.int4(0, 3) + 1;
@@ -123,16 +132,37 @@ StoredForm storage_form(Spi& spi, const FileHead& h, int32 version, std::string_
 int32 append_version(Spi& spi, const FileHead& h, std::string_view content, const std::string& hash,
                      const pg_uuid_t& author, const pg_uuid_t& session_id, const std::string* client_clock,
                      std::string* clock_out, const std::string* head_text) {
-    static Statement q(
-        "WITH v AS (INSERT INTO concurrent_edit.file_versions "
-        "    (project_id, file_id, version, content, content_hash, created_by, session_id, vector_clock, "
-        "     delta, delta_base, depth, bytes) "
-        "    VALUES ($1, $2, $3, $4, $5, $6, $7, $8::concurrent_edit.vclock, $9, $10, $11, $12) RETURNING version) "
-        "UPDATE concurrent_edit.files SET head_version = $3, head_hash = $5, head_clock = $8::concurrent_edit.vclock, "
-        "    head_content = $13, updated_by = $6, updated_at = now() "
-        "WHERE project_id = $1 AND id = $2",
-        {UUIDOID, UUIDOID, INT4OID, TEXTOID, TEXTOID, UUIDOID, UUIDOID, TEXTOID, BYTEAOID, INT4OID, INT4OID, INT4OID,
-         TEXTOID});
+    // The version row and the new head; with `numbered`, also the event's cursor
+    // and change_log row in the same statement (can_sequence_now).
+#define CE_APPEND_VERSION(with, numbered)                                                                     \
+    "WITH v AS (INSERT INTO concurrent_edit.file_versions "                                                  \
+    "    (project_id, file_id, version, content, content_hash, created_by, session_id, vector_clock, "       \
+    "     delta, delta_base, depth, bytes) "                                                                  \
+    "    VALUES ($1, $2, $3, $4, $5, $6, $7, $8::concurrent_edit.vclock, $9, $10, $11, $12) RETURNING version) " \
+    with                                                                                                      \
+    "UPDATE concurrent_edit.files SET head_version = $3, head_hash = $5, head_clock = $8::concurrent_edit.vclock, " \
+    "    head_content = $13, updated_by = $6, updated_at = pg_catalog.now() "                                \
+    "WHERE project_id = $1 AND id = $2" numbered
+#define CE_NUMBERED_CTES                                                                                      \
+    ", " CE_NEXT_CURSOR_CTE("$1") ", "                                                                        \
+    "l AS (INSERT INTO concurrent_edit.change_log (project_id, cursor, " CE_EVENT_COLUMNS ", created_at) "   \
+    "    SELECT $1, f.last_cursor, 'version', $2, $14, $3, $5, $7, $6, '{}', pg_catalog.now() FROM f "        \
+    "    RETURNING cursor) "
+#define CE_NUMBERED_RETURNING(check) " RETURNING (SELECT cursor FROM l), " check
+    static const std::vector<Oid> types = {UUIDOID, UUIDOID, INT4OID, TEXTOID, TEXTOID, UUIDOID, UUIDOID,
+                                           TEXTOID, BYTEAOID, INT4OID, INT4OID, INT4OID, TEXTOID};
+    static const std::vector<Oid> numbered_types = [] {
+        std::vector<Oid> t = types;
+        t.push_back(TEXTOID);
+        return t;
+    }();
+    static Statement q(CE_APPEND_VERSION("", ""), types);
+    static Statement q_numbered(CE_APPEND_VERSION(CE_NUMBERED_CTES, CE_NUMBERED_RETURNING("false")), numbered_types);
+    static Statement q_checked(CE_APPEND_VERSION(CE_NUMBERED_CTES, CE_NUMBERED_RETURNING(CE_PENDING_WAITING)),
+                               numbered_types);
+#undef CE_NUMBERED_CTES
+#undef CE_NUMBERED_RETURNING
+#undef CE_APPEND_VERSION
     int32 version = h.head_version + 1;
     StoredForm form = storage_form(spi, h, version, content, head_text);
     bool full = form.delta.empty();
@@ -147,12 +177,24 @@ int32 append_version(Spi& spi, const FileHead& h, std::string_view content, cons
     if (full) nulls[8] = nulls[9] = 'n';
     else nulls[3] = 'n';
     if (uuid_is_null(session_id)) nulls[6] = 'n';
-    q.run(spi, {uuid_datum(h.project_id), uuid_datum(h.id), Int32GetDatum(version), full ? text : Datum(0),
-                text_datum(hash), uuid_datum(author), uuid_datum(session_id), text_datum(clock_text),
-                full ? Datum(0) : text_datum(form.delta), Int32GetDatum(form.base), Int32GetDatum(form.depth),
-                Int32GetDatum(static_cast<int32>(content.size())), text},
-          nulls);
-    queue_change(spi, file_event("version", h.project_id, h.id, session_id, author, h.normalized_path, version, hash));
+    std::vector<Datum> args = {uuid_datum(h.project_id), uuid_datum(h.id), Int32GetDatum(version),
+                               full ? text : Datum(0), text_datum(hash), uuid_datum(author), uuid_datum(session_id),
+                               text_datum(clock_text), full ? Datum(0) : text_datum(form.delta),
+                               Int32GetDatum(form.base), Int32GetDatum(form.depth),
+                               Int32GetDatum(static_cast<int32>(content.size())), text};
+    ChangeEvent ev = file_event("version", h.project_id, h.id, session_id, author, h.normalized_path, version, hash);
+    SequenceNow now = can_sequence_now();
+    if (!now.possible || ev.path.empty()) {
+        q.run(spi, args, nulls);
+        queue_change(spi, std::move(ev));
+    } else {
+        args.push_back(text_datum(ev.path));
+        nulls.push_back(' ');
+        IndexScansOnly scans(now.check_pending);
+        Rows r = (now.check_pending ? q_checked : q_numbered).run(spi, args, nulls);
+        scans.end();
+        sequenced_now(ev, r.int8(0, 0), r.boolean(0, 1));
+    }
     if (clock_out != nullptr) *clock_out = std::move(clock_text);
     return version;
 }

@@ -74,7 +74,7 @@ pg_uuid_t session_id_or(const pg_uuid_t& author, const pg_uuid_t& session_id) {
 
 WriteOutcome write_file(ApiCall& call, const WriteRequest& req) {
     Spi& spi = call.spi();
-    FileHead h = lock_file(spi, req.file_id, req.session.null ? pg_uuid_t{} : req.session.value);
+    FileHead h = lock_file(spi, req.file_id, req.session.null ? pg_uuid_t{} : req.session.value, true);
     call.require(h.project_id, Right::write);
     pg_uuid_t author = resolve_author(call, req.author, req.session, h.project_id);
     pg_uuid_t session_id = req.session.null ? pg_uuid_t{} : req.session.value;

@@ -12,13 +12,20 @@
 -- statements on these tables in the extension owner's context. Applications have
 -- no privilege on the tables themselves.
 
+-- A SHA-256 digest in lowercase hex (content_hash). A domain rather than a
+-- table CHECK: a domain's check is compiled once per backend, a table's at every
+-- statement that writes the table.
+CREATE DOMAIN concurrent_edit.sha256_hex AS text
+    CONSTRAINT sha256_hex_check CHECK (VALUE ~ '^[0-9a-f]{64}$');
+COMMENT ON DOMAIN concurrent_edit.sha256_hex IS
+    'A SHA-256 digest as 64 lowercase hex digits (content_hash of a text).';
 CREATE TABLE concurrent_edit.files (
     project_id      uuid        NOT NULL,
     id              uuid        NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
     path            text        NOT NULL,
     normalized_path text        NOT NULL,
     head_version    integer     NOT NULL DEFAULT 1,
-    head_hash       text        NOT NULL,
+    head_hash       concurrent_edit.sha256_hex NOT NULL,
     head_clock      concurrent_edit.vclock,
     head_content    text        NOT NULL,
     deleted_at      timestamptz,
@@ -30,7 +37,6 @@ CREATE TABLE concurrent_edit.files (
     renamed_at_version integer,
     CONSTRAINT files_pkey PRIMARY KEY (project_id, id),
     CONSTRAINT files_head_version_check CHECK (head_version >= 1),
-    CONSTRAINT files_head_hash_check CHECK (head_hash ~ '^[0-9a-f]{64}$'),
     CONSTRAINT files_deleted_check CHECK ((deleted_at IS NULL) = (deleted_by IS NULL))
 );
 COMMENT ON TABLE concurrent_edit.files IS
@@ -78,7 +84,7 @@ CREATE TABLE concurrent_edit.file_versions (
     delta_base   integer,
     depth        integer     NOT NULL DEFAULT 0,
     bytes        integer     NOT NULL,
-    content_hash text        NOT NULL,
+    content_hash concurrent_edit.sha256_hex NOT NULL,
     created_by   uuid        NOT NULL,
     created_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
     session_id   uuid,
@@ -90,8 +96,7 @@ CREATE TABLE concurrent_edit.file_versions (
     -- A version is stored in full (content) or as a delta from an older version.
     CONSTRAINT file_versions_storage_check CHECK ((content IS NULL) = (delta IS NOT NULL)
         AND (delta IS NULL) = (delta_base IS NULL) AND (delta_base < version)
-        AND (depth = 0) = (content IS NOT NULL) AND depth >= 0 AND bytes >= 0),
-    CONSTRAINT file_versions_content_hash_check CHECK (content_hash ~ '^[0-9a-f]{64}$')
+        AND (depth = 0) = (content IS NOT NULL) AND depth >= 0 AND bytes >= 0)
 );
 COMMENT ON TABLE concurrent_edit.file_versions IS
     'Immutable history of every file: each version in full or as a delta from an older version (docs/reference/history.md). The base of every three-way merge comes from here; the head''s text is also kept whole in files.head_content.';
