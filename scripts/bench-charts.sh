@@ -9,6 +9,8 @@
 #   lock-latency.svg            uncontended lock acquire latency, p50 and p99
 #   write-latency-history.svg   write() latency against history length
 #   write-latency-size.svg      write() latency against file size, with the peer's
+#   write-throughput-projects.svg  write() throughput against the number of projects, with the peer's
+#   feed-latency.svg            change-feed delivery latency, p50 and p99, with the peer's
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$ROOT/build}
@@ -97,6 +99,41 @@ set xlabel "file size"
 set ylabel "ms per write"
 plot "$BUILD/size-ours.dat" using 1:2 with linespoints lw 2 pt 7 title "write()", \
      "$BUILD/size-peer.dat" using 1:2 with linespoints lw 2 pt 5 title "PL/pgSQL peer"
+GP
+fi
+
+if [[ -s $DATA/write-throughput-projects.tsv ]]; then
+  for s in ours peer; do awk -F'\t' -v s="$s" '$1 == s {print $2, $3}' "$DATA/write-throughput-projects.tsv" > "$BUILD/projects-$s.dat"; done
+  plot <<GP
+$common
+set output "$IMG/write-throughput-projects.svg"
+set title "write() throughput against the number of projects written to (8 clients, read + write)"
+set key bottom right
+set logscale x 10
+set xrange [0.5:20000]
+set xlabel "projects"
+set ylabel "transactions per second"
+set yrange [0:*]
+plot "$BUILD/projects-ours.dat" using 1:2 with linespoints lw 2 pt 7 title "write()", \
+     "$BUILD/projects-peer.dat" using 1:2 with linespoints lw 2 pt 5 title "PL/pgSQL peer"
+GP
+fi
+
+if [[ -s $DATA/feed-latency.tsv ]]; then
+  # One cluster of bars per side, in the order of the benchmark's table.
+  awk -F'\t' '!($1 in v) {k[++n] = $1} {v[$1]; w[$1 FS $2] = $3}
+    END {for (i = 1; i <= n; i++) printf "\"%s\" %s %s\n", k[i], w[k[i] FS "p50"], w[k[i] FS "p99"]}' \
+    "$DATA/feed-latency.tsv" > "$BUILD/feedlat.dat"
+  plot <<GP
+$common
+set output "$IMG/feed-latency.svg"
+set title "Change-feed delivery latency (ms), from just before COMMIT to the NOTIFY received"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set ylabel "ms"
+set yrange [0:*]
+plot "$BUILD/feedlat.dat" using 2:xtic(1) title "p50" lc rgb "#4a7ebb", "" using 3 title "p99" lc rgb "#e08a2c"
 GP
 fi
 ls "$IMG"/*.svg 2>/dev/null | sed 's|^|bench-charts: |' >&2 || true

@@ -7,6 +7,8 @@
 #   PGHOST, PGPORT         a throwaway cluster with default durability settings
 #   PGDATABASE=bench       a database where CREATE EXTENSION concurrent_edit was run
 #   BENCH_SECONDS          suggested duration of one timed run (default 10)
+# Benchmarks that compare with the library not preloaded start a second cluster
+# of their own (test/bench/plain_cluster.bash).
 # Select some with BENCH_CASES="merge vclock" (names without .sh).
 # Figures are recorded in docs/benchmarks.md together with this command.
 set -uo pipefail

@@ -1,73 +1,108 @@
 #!/usr/bin/env bash
 # write() against a hand-written PL/pgSQL peer doing the same work (UPDATE the head
-# WHERE version = base, INSERT the history row, sha256, pg_notify), with pgbench at
-# 1 and 8 clients, alternating runs in the same cluster; then write() latency on a
-# file with 10 versions of history against one with 100,000, and against file size
-# (1 kB to 10 MB) beside the peer's. Chart data: ratio-writes, write-latency-history,
-# write-latency-size (test/bench/charts.bash).
+# WHERE version = base, INSERT the history row, sha256, pg_notify): pgbench at 1
+# and 8 clients, each transaction a read of the head then a write on it, each
+# client on its own 200-line file; with the library preloaded (the worker
+# sequences and notifies) and not preloaded (a second throwaway cluster: the
+# committing transaction does it), at synchronous_commit on and off: 8
+# configurations, alternating runs of both sides in the same cluster. Then
+# write() latency on a file with 10 versions of history against one with 100,000,
+# and against file size (1 kB to 10 MB) beside the peer's. Chart data:
+# ratio-writes, write-latency-history, write-latency-size (test/bench/charts.bash).
 #
-#   WRITES_BENCH_SECONDS  duration of one pgbench run (default BENCH_SECONDS, 10)
+#   WRITES_BENCH_SECONDS  duration of one throughput run (default BENCH_SECONDS / 2,
+#                         at least 2); a latency run lasts a third of BENCH_SECONDS
+#                         (at least 2)
 #   WRITES_BENCH_ROUNDS   alternating rounds; the median is reported (default 3)
 set -euo pipefail
-secs=${WRITES_BENCH_SECONDS:-${BENCH_SECONDS:-10}}
+bench_secs=${BENCH_SECONDS:-10}
+tput_secs=${WRITES_BENCH_SECONDS:-$(( bench_secs / 2 > 2 ? bench_secs / 2 : 2 ))}
+lat_secs=${WRITES_BENCH_SECONDS:-$(( bench_secs / 3 > 2 ? bench_secs / 3 : 2 ))}
 rounds=${WRITES_BENCH_ROUNDS:-3}
 work=$BUILD/bench/writes
 mkdir -p "$work"
 source "$(dirname "$0")/pgbench.bash"
 source "$(dirname "$0")/charts.bash"
+source "$(dirname "$0")/plain_cluster.bash"
 chart_reset ratio-writes
 chart_reset write-latency-history
 chart_reset write-latency-size
 
-psql -qX -v ON_ERROR_STOP=1 -o /dev/null -f "$(dirname "$0")/peer_write.sql"
-psql -qX -v ON_ERROR_STOP=1 <<'SQL'
+# The same files on both clusters: 8 for each implementation, one per client,
+# 200 lines (~8.6 kB). bench_text holds the 199 lines after the first: pgbench
+# cannot put a variable inside a quoted literal, so both scripts build the new
+# text on the server from it.
+setup_throughput() {
+  psql -qX -v ON_ERROR_STOP=1 -o /dev/null -f "$(dirname "$0")/peer_write.sql"
+  psql -qX -v ON_ERROR_STOP=1 <<'SQL'
 SET client_min_messages = warning;
 \o /dev/null
--- 8 files for each implementation, one per client, ~2 kB of text each.
+DROP TABLE IF EXISTS bench_text;
+CREATE TABLE bench_text AS
+SELECT string_agg('line ' || i || ' ' || md5(i::text), E'\n' ORDER BY i) || E'\n' AS t FROM generate_series(2, 200) i;
 DELETE FROM concurrent_edit.files WHERE project_id = 'bbbbbbbb-0000-0000-0000-000000000001';
 SELECT concurrent_edit.create_file('bbbbbbbb-0000-0000-0000-000000000001', 'w' || i || '.txt',
-       repeat(E'some line of text in the file\n', 64), 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa',
+       E'edit 0\n' || (SELECT t FROM bench_text), 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa',
        file_id => ('00000000-0000-0000-0000-0000000000' || lpad(i::text, 2, '0'))::uuid)
 FROM generate_series(1, 8) i;
 INSERT INTO peer_files SELECT ('00000000-0000-0000-0000-0000000000' || lpad(i::text, 2, '0'))::uuid,
        'bbbbbbbb-0000-0000-0000-000000000001', 1, '', NULL, now() FROM generate_series(1, 8) i;
 INSERT INTO peer_versions (file_id, version, content, content_hash)
-SELECT id, 1, repeat(E'some line of text in the file\n', 64), '' FROM peer_files;
+SELECT id, 1, E'edit 0\n' || (SELECT t FROM bench_text), '' FROM peer_files;
 SQL
+}
+start_plain_cluster writes
+setup_throughput
+on_plain setup_throughput
 
-# Each client writes its own file from the current head: one line changes per write.
-cat > "$work/ours.sql" <<'SQL'
-\set f :client_id + 1
-\set n random(1, 1000000000)
-SELECT status FROM concurrent_edit.write(('00000000-0000-0000-0000-0000000000' || lpad(:f::text, 2, '0'))::uuid,
-       'edit ' || :n || E'\n' || repeat(E'some line of text in the file\n', 63),
-       (SELECT head_version FROM concurrent_edit.files WHERE id = ('00000000-0000-0000-0000-0000000000' || lpad(:f::text, 2, '0'))::uuid),
+# One transaction = read the head (version and text) then write on it: the first
+# line changes. Both sides run the same two statements, each its own transaction.
+fid="('00000000-0000-0000-0000-0000000000' || lpad(:f::text, 2, '0'))::uuid"
+cat > "$work/ours.sql" <<SQL
+\\set f :client_id + 1
+\\set n random(1, 1000000000)
+SELECT version AS v, content AS c FROM concurrent_edit.read($fid) \\gset
+SELECT status FROM concurrent_edit.write($fid, 'edit ' || :n || E'\\n' || (SELECT t FROM bench_text), :v,
        'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa');
 SQL
-cat > "$work/peer.sql" <<'SQL'
-\set f :client_id + 1
-\set n random(1, 1000000000)
-SELECT peer_write(('00000000-0000-0000-0000-0000000000' || lpad(:f::text, 2, '0'))::uuid,
-       'edit ' || :n || E'\n' || repeat(E'some line of text in the file\n', 63),
-       (SELECT head_version FROM peer_files WHERE id = ('00000000-0000-0000-0000-0000000000' || lpad(:f::text, 2, '0'))::uuid),
+cat > "$work/peer.sql" <<SQL
+\\set f :client_id + 1
+\\set n random(1, 1000000000)
+SELECT f.head_version AS v, pv.content AS c FROM peer_files f
+  JOIN peer_versions pv ON pv.file_id = f.id AND pv.version = f.head_version WHERE f.id = $fid \\gset
+SELECT peer_write($fid, 'edit ' || :n || E'\\n' || (SELECT t FROM bench_text), :v,
        'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa');
 SQL
-
 
 echo "write() vs PL/pgSQL peer (UPDATE ... WHERE version = base + INSERT history + sha256 + pg_notify)"
-echo "pgbench, ${secs}s per run, $rounds alternating rounds, median tps; each client writes its own ~2 kB file"
-printf '%-8s %12s %12s %8s\n' clients "write() tps" "peer tps" ratio
-for c in 1 8; do
-  ours=(); peer=()
-  for _ in $(seq 1 "$rounds"); do
-    ours+=("$(tps "$work/ours.sql" "$c")")
-    peer+=("$(tps "$work/peer.sql" "$c")")
+echo "pgbench, ${tput_secs}s per run, $rounds alternating rounds, median tps; a transaction = read the head, write on it;"
+echo "each client its own 200-line file. worker: library preloaded, its worker sequences and notifies;"
+echo "no preload: a second cluster, the committing transaction sequences and notifies"
+printf '%-10s %-11s %-8s %12s %12s %8s\n' cluster sync_commit clients "write() tps" "peer tps" ratio
+secs=$tput_secs
+for sc in on off; do
+  for cl in worker plain; do
+    for c in 1 8; do
+      ours=(); peer=()
+      for _ in $(seq 1 "$rounds"); do
+        if [[ $cl == worker ]]; then
+          ours+=("$(PGOPTIONS="-c synchronous_commit=$sc" tps "$work/ours.sql" "$c")")
+          peer+=("$(PGOPTIONS="-c synchronous_commit=$sc" tps "$work/peer.sql" "$c")")
+        else
+          ours+=("$(PGOPTIONS="-c synchronous_commit=$sc" on_plain tps "$work/ours.sql" "$c")")
+          peer+=("$(PGOPTIONS="-c synchronous_commit=$sc" on_plain tps "$work/peer.sql" "$c")")
+        fi
+      done
+      o=$(median "${ours[@]}"); p=$(median "${peer[@]}")
+      label=$([[ $cl == worker ]] && echo worker || echo "no preload")
+      printf '%-10s %-11s %-8s %12.1f %12.1f %7sx   (runs: ours %s / peer %s)\n' "$label" "$sc" "$c" "$o" "$p" \
+        "$(ratio "$o" "$p")" "${ours[*]}" "${peer[*]}"
+      chart_speed ratio-writes "write(), $c client(s), $label, sync $sc" "$o" "$p" up
+    done
   done
-  o=$(median "${ours[@]}"); p=$(median "${peer[@]}")
-  printf '%-8s %12.1f %12.1f %7sx   (runs: ours %s / peer %s)\n' "$c" "$o" "$p" "$(ratio "$o" "$p")" \
-    "${ours[*]}" "${peer[*]}"
-  chart_speed ratio-writes "write(), $c client(s)" "$o" "$p" up
 done
+stop_cluster "$plain_data"
+secs=$lat_secs
 
 # Latency with 10 versus 100,000 versions of history (one client).
 psql -qX -v ON_ERROR_STOP=1 <<'SQL'
