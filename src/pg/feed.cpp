@@ -212,19 +212,28 @@ namespace {
 // The local events of the transaction, numbered into change_log at its commit:
 // one statement per event takes the next cursor of its project (the feed row lock,
 // held to the end of the commit, keeps cursors gap-free and in commit order, as for
-// the sequencer) and inserts the event. NOTIFYs are sent at commit. Without the
+// the sequencer) and inserts the event. Projects are taken in uuid order (their
+// events in the order they were made), as the sequencer takes them, so two
+// committing transactions never wait for each other's feed rows in a cycle; nothing
+// else is locked after the first feed row. NOTIFYs are sent at commit. Without the
 // worker, a project that also has events waiting in the pending tables (a REPEATABLE
 // READ transaction's, a prepared one's) gets them sequenced after its own.
 void sequence_local(Spi& spi, std::vector<LocalEvent>& events, bool worker) {
-#define CE_SEQUENCE_ONE(check)                                                                         \
-    "WITH " CE_NEXT_CURSOR_CTE("$1") " "                                                                 \
-    "INSERT INTO concurrent_edit.change_log (project_id, cursor, " CE_EVENT_COLUMNS ", created_at) "   \
-    "SELECT $1, f.last_cursor, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, pg_catalog.now() FROM f "         \
+    std::stable_sort(events.begin(), events.end(), [](const LocalEvent& a, const LocalEvent& b) {
+        return uuid_less(a.ev.project_id, b.ev.project_id);
+    });
+#define CE_SEQUENCE_ONE(check)                                                                                  \
+    "WITH f AS (INSERT INTO concurrent_edit.change_feeds AS c (project_id, last_cursor) VALUES ($1, 1) "         \
+    "           ON CONFLICT (project_id) DO UPDATE SET last_cursor = c.last_cursor + 1 RETURNING c.last_cursor) " \
+    "INSERT INTO concurrent_edit.change_log (project_id, cursor, " CE_EVENT_COLUMNS ", created_at) "            \
+    "SELECT $1, f.last_cursor, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, pg_catalog.now() FROM f "                  \
     "RETURNING cursor, " check
     static Statement one(CE_SEQUENCE_ONE("false"),
                          {UUIDOID, TEXTOID, UUIDOID, TEXTOID, INT4OID, TEXTOID, UUIDOID, UUIDOID, TEXTOID});
-    static Statement one_checked(CE_SEQUENCE_ONE(CE_PENDING_WAITING),
-                                 {UUIDOID, TEXTOID, UUIDOID, TEXTOID, INT4OID, TEXTOID, UUIDOID, UUIDOID, TEXTOID});
+    static Statement one_checked(
+        CE_SEQUENCE_ONE("EXISTS (SELECT FROM concurrent_edit.change_pending p WHERE p.project_id = $1) "
+                        "OR EXISTS (SELECT FROM concurrent_edit.change_pending_locks p WHERE p.project_id = $1)"),
+        {UUIDOID, TEXTOID, UUIDOID, TEXTOID, INT4OID, TEXTOID, UUIDOID, UUIDOID, TEXTOID});
 #undef CE_SEQUENCE_ONE
     IndexScansOnly scans(!worker);
     std::vector<pg_uuid_t> waiting;  // projects with pending events (no worker)
@@ -363,21 +372,6 @@ void insert_pending(Spi& spi, const ChangeEvent& e) {
 }
 
 }  // namespace
-
-SequenceNow can_sequence_now() {
-    SequenceNow s;
-    if (events_pending_in_xact || (local_events != nullptr && !local_events->empty())) return s;
-    s.possible = pg_call([] { return !IsTransactionBlock() && !IsolationUsesXactSnapshot(); });
-    s.check_pending = s.possible && !worker_serves_this_database();
-    return s;
-}
-
-void sequenced_now(const ChangeEvent& e, int64 cursor, bool pending_waiting) {
-    std::string ch = channel_name(e.project_id);
-    std::string pl = payload(e.event.c_str(), cursor, e.project_id, e.file_id);
-    pg_call([&ch, &pl] { Async_Notify(ch.c_str(), pl.c_str()); });
-    if (pending_waiting) note_project(e.project_id);  // sequenced at commit, after this event
-}
 
 void queue_change(Spi& spi, ChangeEvent e) {
     bool local = !events_pending_in_xact && !IsolationUsesXactSnapshot() &&

@@ -29,17 +29,6 @@
 // change_log (after project_id, before the cursor's created_at): written once.
 #define CE_EVENT_COLUMNS "event, file_id, path, version, content_hash, session_id, author, details"
 
-// A CTE `f` taking the next cursor of project PROJECT (an SQL expression) under the
-// feed row lock, held to the end of the transaction: cursors stay gap-free and in
-// commit order. Column: last_cursor, the event's cursor.
-#define CE_NEXT_CURSOR_CTE(project)                                                                       \
-    "f AS (INSERT INTO concurrent_edit.change_feeds AS c (project_id, last_cursor) VALUES (" project ", 1) " \
-    "      ON CONFLICT (project_id) DO UPDATE SET last_cursor = c.last_cursor + 1 RETURNING c.last_cursor)"
-// Whether project $1 has events waiting in the pending tables (a boolean).
-#define CE_PENDING_WAITING                                                                     \
-    "(EXISTS (SELECT FROM concurrent_edit.change_pending p WHERE p.project_id = $1) "          \
-    " OR EXISTS (SELECT FROM concurrent_edit.change_pending_locks p WHERE p.project_id = $1))"
-
 namespace ce::pg {
 
 struct ChangeEvent {
@@ -62,21 +51,6 @@ ChangeEvent file_event(const char* event, const pg_uuid_t& project, const pg_uui
 // Inserts the event into change_pending and notes its project for the
 // commit-time sequencing. Runs in the owner's context.
 void queue_change(Spi& spi, ChangeEvent event);
-
-// An event can be numbered in the statement that makes it (CE_NEXT_CURSOR_CTE)
-// when the transaction ends with the current statement (no transaction block, READ
-// COMMITTED) and none of its earlier events waits to be numbered: the feed row lock
-// is then held no longer than until commit would hold it. How to check for
-// pending events of the project (CE_PENDING_WAITING, without the worker) is given:
-// `check_pending`; run the statement inside PendingCheck's scans when it is set.
-struct SequenceNow {
-    bool possible = false;
-    bool check_pending = false;
-};
-SequenceNow can_sequence_now();
-// After such a statement numbered `event` with `cursor`: NOTIFY at commit, and the
-// project's waiting events (pending_waiting) sequenced at commit, after it.
-void sequenced_now(const ChangeEvent& event, int64 cursor, bool pending_waiting);
 
 // The pending tables are queues whose statistics mislead the planner: statements
 // reading them plan with index scans only while one of these lives.

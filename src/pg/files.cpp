@@ -114,8 +114,16 @@ CE_FUNCTION(ce_read) {
         {
             Rows r = head.run(call.spi(), {uuid_datum(file)}, {}, true);
             if (!r.empty() && !r.isnull(0, 0)) {
-                call.require(r.uuid(0, 8), Right::read);
-                result.add_rows(r);
+                pg_uuid_t project = r.uuid(0, 8);
+                uint64 generation = call.spi().generation();
+                call.require(project, Right::read);
+                if (call.spi().generation() == generation) {
+                    result.add_rows(r);  // the rights came from the cache: `r` is still alive
+                } else {
+                    Rows again = head.run(call.spi(), {uuid_datum(file)}, {}, true);
+                    if (again.empty() || again.isnull(0, 0)) throw_file_not_found(file);
+                    result.add_rows(again);
+                }
                 done = true;
             }
         }

@@ -132,37 +132,16 @@ StoredForm storage_form(Spi& spi, const FileHead& h, int32 version, std::string_
 int32 append_version(Spi& spi, const FileHead& h, std::string_view content, const std::string& hash,
                      const pg_uuid_t& author, const pg_uuid_t& session_id, const std::string* client_clock,
                      std::string* clock_out, const std::string* head_text) {
-    // The version row and the new head; with `numbered`, also the event's cursor
-    // and change_log row in the same statement (can_sequence_now).
-#define CE_APPEND_VERSION(with, numbered)                                                                     \
-    "WITH v AS (INSERT INTO concurrent_edit.file_versions "                                                  \
-    "    (project_id, file_id, version, content, content_hash, created_by, session_id, vector_clock, "       \
-    "     delta, delta_base, depth, bytes) "                                                                  \
-    "    VALUES ($1, $2, $3, $4, $5, $6, $7, $8::concurrent_edit.vclock, $9, $10, $11, $12) RETURNING version) " \
-    with                                                                                                      \
-    "UPDATE concurrent_edit.files SET head_version = $3, head_hash = $5, head_clock = $8::concurrent_edit.vclock, " \
-    "    head_content = $13, updated_by = $6, updated_at = pg_catalog.now() "                                \
-    "WHERE project_id = $1 AND id = $2" numbered
-#define CE_NUMBERED_CTES                                                                                      \
-    ", " CE_NEXT_CURSOR_CTE("$1") ", "                                                                        \
-    "l AS (INSERT INTO concurrent_edit.change_log (project_id, cursor, " CE_EVENT_COLUMNS ", created_at) "   \
-    "    SELECT $1, f.last_cursor, 'version', $2, $14, $3, $5, $7, $6, '{}', pg_catalog.now() FROM f "        \
-    "    RETURNING cursor) "
-#define CE_NUMBERED_RETURNING(check) " RETURNING (SELECT cursor FROM l), " check
-    static const std::vector<Oid> types = {UUIDOID, UUIDOID, INT4OID, TEXTOID, TEXTOID, UUIDOID, UUIDOID,
-                                           TEXTOID, BYTEAOID, INT4OID, INT4OID, INT4OID, TEXTOID};
-    static const std::vector<Oid> numbered_types = [] {
-        std::vector<Oid> t = types;
-        t.push_back(TEXTOID);
-        return t;
-    }();
-    static Statement q(CE_APPEND_VERSION("", ""), types);
-    static Statement q_numbered(CE_APPEND_VERSION(CE_NUMBERED_CTES, CE_NUMBERED_RETURNING("false")), numbered_types);
-    static Statement q_checked(CE_APPEND_VERSION(CE_NUMBERED_CTES, CE_NUMBERED_RETURNING(CE_PENDING_WAITING)),
-                               numbered_types);
-#undef CE_NUMBERED_CTES
-#undef CE_NUMBERED_RETURNING
-#undef CE_APPEND_VERSION
+    static Statement q(
+        "WITH v AS (INSERT INTO concurrent_edit.file_versions "
+        "    (project_id, file_id, version, content, content_hash, created_by, session_id, vector_clock, "
+        "     delta, delta_base, depth, bytes) "
+        "    VALUES ($1, $2, $3, $4, $5, $6, $7, $8::concurrent_edit.vclock, $9, $10, $11, $12) RETURNING version) "
+        "UPDATE concurrent_edit.files SET head_version = $3, head_hash = $5, head_clock = $8::concurrent_edit.vclock, "
+        "    head_content = $13, updated_by = $6, updated_at = pg_catalog.now() "
+        "WHERE project_id = $1 AND id = $2",
+        {UUIDOID, UUIDOID, INT4OID, TEXTOID, TEXTOID, UUIDOID, UUIDOID, TEXTOID, BYTEAOID, INT4OID, INT4OID, INT4OID,
+         TEXTOID});
     int32 version = h.head_version + 1;
     StoredForm form = storage_form(spi, h, version, content, head_text);
     bool full = form.delta.empty();
@@ -177,24 +156,12 @@ int32 append_version(Spi& spi, const FileHead& h, std::string_view content, cons
     if (full) nulls[8] = nulls[9] = 'n';
     else nulls[3] = 'n';
     if (uuid_is_null(session_id)) nulls[6] = 'n';
-    std::vector<Datum> args = {uuid_datum(h.project_id), uuid_datum(h.id), Int32GetDatum(version),
-                               full ? text : Datum(0), text_datum(hash), uuid_datum(author), uuid_datum(session_id),
-                               text_datum(clock_text), full ? Datum(0) : text_datum(form.delta),
-                               Int32GetDatum(form.base), Int32GetDatum(form.depth),
-                               Int32GetDatum(static_cast<int32>(content.size())), text};
-    ChangeEvent ev = file_event("version", h.project_id, h.id, session_id, author, h.normalized_path, version, hash);
-    SequenceNow now = can_sequence_now();
-    if (!now.possible || ev.path.empty()) {
-        q.run(spi, args, nulls);
-        queue_change(spi, std::move(ev));
-    } else {
-        args.push_back(text_datum(ev.path));
-        nulls.push_back(' ');
-        IndexScansOnly scans(now.check_pending);
-        Rows r = (now.check_pending ? q_checked : q_numbered).run(spi, args, nulls);
-        scans.end();
-        sequenced_now(ev, r.int8(0, 0), r.boolean(0, 1));
-    }
+    q.run(spi, {uuid_datum(h.project_id), uuid_datum(h.id), Int32GetDatum(version), full ? text : Datum(0),
+                text_datum(hash), uuid_datum(author), uuid_datum(session_id), text_datum(clock_text),
+                full ? Datum(0) : text_datum(form.delta), Int32GetDatum(form.base), Int32GetDatum(form.depth),
+                Int32GetDatum(static_cast<int32>(content.size())), text},
+          nulls);
+    queue_change(spi, file_event("version", h.project_id, h.id, session_id, author, h.normalized_path, version, hash));
     if (clock_out != nullptr) *clock_out = std::move(clock_text);
     return version;
 }
