@@ -184,6 +184,40 @@ SELECT concurrent_edit.feed_position('11111111-0000-0000-0000-00000000feed') AS 
 SELECT count(*) AS after_position FROM concurrent_edit.changes_since(:p, concurrent_edit.feed_position(:p));
 SELECT pg_temp.try('SELECT concurrent_edit.feed_position(NULL)');
 SELECT concurrent_edit.channel_name(:p);
+-- Numbering at commit (docs/reference/feed.md): a transaction's events get
+-- consecutive cursors in the order they were made, also across savepoints; an
+-- inner savepoint released into an outer one that rolls back loses its events; a
+-- REPEATABLE READ transaction's events wait in change_pending until the next READ
+-- COMMITTED commit of the project; past 1,000 events a transaction's later events
+-- wait there too and still follow the first ones.
+\set e '''11111111-0000-0000-0000-0000000000e1'''
+SELECT concurrent_edit.create_file(:e, 'e.txt', E'e1\n', :alice) AS ef \gset
+BEGIN;
+SELECT status FROM concurrent_edit.write(:'ef', E'e2\n', 1, :alice);
+SAVEPOINT outer_sp;
+SAVEPOINT inner_sp;
+SELECT status FROM concurrent_edit.write(:'ef', E'e3\n', 2, :alice);
+RELEASE SAVEPOINT inner_sp;
+ROLLBACK TO SAVEPOINT outer_sp;
+SELECT status FROM concurrent_edit.rename_file(:'ef', 'e2.txt', :alice);
+SELECT status, version FROM concurrent_edit.write(:'ef', E'e3 kept\n', 2, :alice);
+COMMIT;
+SELECT cursor, event, version, path FROM concurrent_edit.changes_since(:e, 0) ORDER BY cursor;
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT status, version FROM concurrent_edit.write(:'ef', E'e4\n', 3, :alice);
+COMMIT;
+SELECT count(*) AS waiting FROM concurrent_edit.change_pending WHERE project_id = :e;
+SELECT status, version FROM concurrent_edit.write(:'ef', E'e5\n', 4, :alice);
+SELECT count(*) AS waiting FROM concurrent_edit.change_pending WHERE project_id = :e;
+SELECT cursor, event, version FROM concurrent_edit.changes_since(:e, 4) ORDER BY cursor;
+BEGIN;
+SELECT count(*) AS written FROM generate_series(6, 1010) v,
+       LATERAL concurrent_edit.write(:'ef', 'e' || v, v - 1, :alice) w WHERE w.status = 'written';
+COMMIT;
+SELECT count(*) AS events, min(cursor) AS first, max(cursor) AS last,
+       bool_and(version = cursor - 1) AS in_order, count(*) FILTER (WHERE event <> 'version') AS others
+FROM concurrent_edit.changes_since(:e, 6);
+SELECT count(*) AS waiting FROM concurrent_edit.change_pending WHERE project_id = :e;
 -- Retention: prune_changes() cuts old events; a cursor older than the cut is refused.
 UPDATE concurrent_edit.change_log SET created_at = now() - interval '40 days' WHERE project_id = :p AND cursor <= 5;
 SELECT concurrent_edit.prune_changes('30 days', :p) AS pruned;

@@ -159,40 +159,59 @@ CE_FUNCTION(ce_acquire_lock) {
             "SELECT f.project_id, f.head_version, f.deleted_at IS NOT NULL, f.normalized_path, f.head_hash, "
             "       f.updated_by, to_json(f.updated_at)::text, "
             "       h.session_id, h.holder, h.lock_type, to_json(h.expires_at)::text, h.expires_at, "
-            "       h.expires_at <= clock_timestamp() "
-            "FROM concurrent_edit.files f "
+            "       h.expires_at <= clock_timestamp(), " CE_SESSION_COLUMNS("$4") " "
+            "FROM (SELECT) one "
+            "LEFT JOIN concurrent_edit.edit_sessions s ON s.id = $2 "
+            "LEFT JOIN concurrent_edit.files f ON f.id = $1 "
             "LEFT JOIN LATERAL (SELECT l.session_id, l.holder, l.lock_type, l.expires_at "
             "    FROM concurrent_edit.file_locks l WHERE l.project_id = f.project_id AND l.file_id = f.id "
             "      AND (l.expires_at <= clock_timestamp() "
             "           OR (l.session_id <> $2 AND ($3 = 'exclusive' OR l.lock_type = 'exclusive')))) h ON true "
-            "WHERE f.id = $1 ORDER BY h.expires_at",
-            {UUIDOID, UUIDOID, TEXTOID});
-        // The lock row and its lock_acquired event, in one statement.
+            "ORDER BY h.expires_at",
+            {UUIDOID, UUIDOID, TEXTOID, INT4OID});
+        constexpr int kSessionColumns = 13;  // where CE_SESSION_COLUMNS start
+        // The lock row and its lock_acquired event, in one statement (the event into
+        // change_pending_locks, or returned to be queued: lock_events_at_commit).
+#define CE_UPSERT_LOCK(event)                                                                                   \
+    "WITH l AS (INSERT INTO concurrent_edit.file_locks AS l "                                                   \
+    "    (project_id, file_id, session_id, holder, lock_type, expires_at) "                                     \
+    "    VALUES ($1, $2, $3, $4, $5, $6) "                                                                       \
+    "    ON CONFLICT (project_id, file_id, session_id) DO UPDATE SET lock_type = EXCLUDED.lock_type, "           \
+    "        holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at, "                                       \
+    "        acquired_at = CASE WHEN l.lock_type = EXCLUDED.lock_type THEN l.acquired_at "                       \
+    "                           ELSE EXCLUDED.acquired_at END "                                                  \
+    "    RETURNING l.id, l.lock_type, l.expires_at, l.acquired_at, pg_catalog.jsonb_build_object("             \
+    "        'lock_id', l.id, 'lock_type', l.lock_type, 'expires_at', l.expires_at) AS details)" event           \
+    "SELECT l.id, l.expires_at, l.acquired_at, l.details::text FROM l"
         static Statement q_upsert(
-            "WITH l AS (INSERT INTO concurrent_edit.file_locks AS l "
-            "    (project_id, file_id, session_id, holder, lock_type, expires_at) "
-            "    VALUES ($1, $2, $3, $4, $5, $6) "
-            "    ON CONFLICT (project_id, file_id, session_id) DO UPDATE SET lock_type = EXCLUDED.lock_type, "
-            "        holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at, "
-            "        acquired_at = CASE WHEN l.lock_type = EXCLUDED.lock_type THEN l.acquired_at "
-            "                           ELSE EXCLUDED.acquired_at END "
-            "    RETURNING l.id, l.lock_type, l.expires_at, l.acquired_at), "
-            "e AS (INSERT INTO concurrent_edit.change_pending_locks (project_id, event, file_id, path, session_id, "
-            "    author, details) SELECT $1, 'lock_acquired', $2, $7, $3, $4, pg_catalog.jsonb_build_object("
-            "    'lock_id', l.id, 'lock_type', l.lock_type, 'expires_at', l.expires_at) FROM l) "
-            "SELECT l.id, l.expires_at, l.acquired_at FROM l",
+            CE_UPSERT_LOCK(", e AS (INSERT INTO concurrent_edit.change_pending_locks (project_id, event, file_id, "
+                           "path, session_id, author, details) SELECT $1, 'lock_acquired', $2, $7, $3, $4, l.details "
+                           "FROM l) "),
             {UUIDOID, UUIDOID, UUIDOID, UUIDOID, TEXTOID, TIMESTAMPTZOID, TEXTOID});
+        static Statement q_upsert_returned(CE_UPSERT_LOCK(" "),
+                                           {UUIDOID, UUIDOID, UUIDOID, UUIDOID, TEXTOID, TIMESTAMPTZOID});
+#undef CE_UPSERT_LOCK
 
         ApiCall call;
         Spi& spi = call.spi();
-        SessionInfo s = use_session(call, session_id, SessionUse::act, true);
+        SessionInfo s;
+        bool session_checked = false;
         TimestampTz deadline = pg_call([] { return GetCurrentTimestamp(); }) + wait_us;
         ConditionVariable* cv = lock_condition(file_id);
         bool waited = false;
         for (;;) {
             take_acquisition_lock(file_id);
-            Rows f = q_state.run_latest(spi, {uuid_datum(file_id), uuid_datum(session_id), text_datum(type)});
-            if (f.empty()) throw_file_not_found(file_id);
+            std::vector<Datum> state_args = {uuid_datum(file_id), uuid_datum(session_id), text_datum(type),
+                                             Int32GetDatum(guc_session_close_s)};
+            Rows f = q_state.run_latest(spi, state_args);
+            if (!session_checked) {
+                // The session first (its errors before the file's), once.
+                uint64 generation = spi.generation();
+                s = check_session(call, session_id, f, kSessionColumns, SessionUse::act, true);
+                session_checked = true;
+                if (spi.generation() != generation) f = q_state.run_latest(spi, state_args);  // it touched
+            }
+            if (f.isnull(0, 0)) throw_file_not_found(file_id);
             pg_uuid_t project = f.uuid(0, 0);
             require_same_project(s, file_id, project);
             if (f.boolean(0, 2))
@@ -225,14 +244,21 @@ CE_FUNCTION(ce_acquire_lock) {
                 if (cv != nullptr) pg_call([] { ConditionVariableCancelSleep(); });
                 std::string path = f.text(0, 3);
                 if (expired) expire_locks(spi, &project, &file_id);
-                Rows r = q_upsert.run(spi, {uuid_datum(project), uuid_datum(file_id), uuid_datum(session_id),
-                                            uuid_datum(s.user_id), text_datum(type),
-                                            TimestampTzGetDatum(pg_call([] { return GetCurrentTimestamp(); }) + ttl_us),
-                                            text_datum(path)});
-                note_pending(project);
+                std::vector<Datum> args = {
+                    uuid_datum(project), uuid_datum(file_id), uuid_datum(session_id), uuid_datum(s.user_id),
+                    text_datum(type), TimestampTzGetDatum(pg_call([] { return GetCurrentTimestamp(); }) + ttl_us)};
+                bool at_commit = lock_events_at_commit();
+                if (!at_commit) args.push_back(text_datum(path));
+                Rows r = (at_commit ? q_upsert_returned : q_upsert).run(spi, args);
                 pg_uuid_t lock_id = r.uuid(0, 0);
                 Datum exp = r.value(0, 1);  // timestamptz: by value
                 Datum acq = r.value(0, 2);
+                std::string details = r.text(0, 3);
+                if (at_commit)
+                    queue_change(spi, file_event("lock_acquired", project, file_id, session_id, s.user_id, path, 0, "",
+                                                 details.substr(1, details.size() - 2)));  // `r` is dead now
+                else
+                    note_pending(project);
                 call.finish();  // frees SPI's memory: the result is built after it
                 stats::add(stats::lock_acquisitions);
                 Record result(fcinfo);
@@ -282,11 +308,50 @@ CE_FUNCTION(ce_acquire_lock) {
 CE_FUNCTION(ce_release_lock) {
     pg_uuid_t file_id = uuid_required(fcinfo, 0, "file_id");
     pg_uuid_t session_id = uuid_required(fcinfo, 1, "session_id");
-    static Statement q(CE_DROP_LOCKS("l.project_id = $3 AND l.file_id = $1 AND l.session_id = $2", "lock_released", ""),
-                       {UUIDOID, UUIDOID, UUIDOID});
+    // The session row (checked below: an error undoes the DELETE), the lock and its
+    // lock_released event (into change_pending_locks, or returned to be queued:
+    // lock_events_at_commit), in one statement.
+#define CE_RELEASE_LOCK(event)                                                                                   \
+    "WITH s AS (SELECT " CE_SESSION_COLUMNS("$3") " FROM concurrent_edit.edit_sessions s WHERE s.id = $2), "    \
+    "d AS (DELETE FROM concurrent_edit.file_locks l USING concurrent_edit.files f, s "                          \
+    "    WHERE l.project_id = s.project_id AND l.file_id = $1 AND l.session_id = $2 "                           \
+    "      AND f.project_id = l.project_id AND f.id = l.file_id "                                               \
+    "    RETURNING l.project_id, l.file_id, l.session_id, l.holder, l.id, f.normalized_path) " event            \
+    "SELECT s.*, (SELECT count(*) FROM d), (SELECT d.holder FROM d LIMIT 1), "                                  \
+    "       (SELECT d.normalized_path FROM d LIMIT 1), "                                                        \
+    "       (SELECT pg_catalog.jsonb_build_object('lock_id', d.id)::text FROM d LIMIT 1) "                      \
+    "FROM (SELECT) one LEFT JOIN s ON true"
+    static Statement q(
+        CE_RELEASE_LOCK(", e AS (INSERT INTO concurrent_edit.change_pending_locks (project_id, event, file_id, path, "
+                        "session_id, author, details) SELECT d.project_id, 'lock_released', d.file_id, "
+                        "d.normalized_path, d.session_id, d.holder, pg_catalog.jsonb_build_object('lock_id', d.id) "
+                        "FROM d) "),
+        {UUIDOID, UUIDOID, INT4OID});
+    static Statement q_returned(CE_RELEASE_LOCK(""), {UUIDOID, UUIDOID, INT4OID});
+#undef CE_RELEASE_LOCK
     ApiCall call;
-    SessionInfo s = use_session(call, session_id, SessionUse::manage, true);
-    int64 n = drop_locks(call.spi(), q, {uuid_datum(file_id), uuid_datum(session_id), uuid_datum(s.project_id)});
+    int64 n;
+    SessionInfo s;
+    bool at_commit = lock_events_at_commit();
+    pg_uuid_t holder{};
+    std::string path, details;
+    {
+        Rows r = (at_commit ? q_returned : q)
+                     .run(call.spi(), {uuid_datum(file_id), uuid_datum(session_id), Int32GetDatum(guc_session_close_s)});
+        n = r.int8(0, 6);
+        holder = r.uuid(0, 7);
+        path = r.text(0, 8);
+        details = r.text(0, 9);
+        s = check_session(call, session_id, r, 0, SessionUse::manage, true);  // `r` is dead after it
+    }
+    if (n > 0) {
+        note_lock_released(file_id);
+        if (at_commit)
+            queue_change(call.spi(), file_event("lock_released", s.project_id, file_id, session_id, holder, path, 0, "",
+                                                details.substr(1, details.size() - 2)));
+        else
+            note_pending(s.project_id);
+    }
     call.finish();
     return BoolGetDatum(n > 0);
 }

@@ -14,33 +14,32 @@ namespace ce::pg {
 
 SessionInfo use_session(ApiCall& call, const pg_uuid_t& session_id, SessionUse use, bool touch, bool allow_closed,
                         bool lock_row) {
-#define CE_SESSION_QUERY                                                                              \
-    "SELECT s.project_id, s.user_id, s.role::oid, s.status, s.last_active_at < now() - interval '1 second', " \
-    "       s.last_active_at < now() - make_interval(secs => $2) "                                   \
-    "FROM concurrent_edit.edit_sessions s WHERE s.id = $1"
+#define CE_SESSION_QUERY "SELECT " CE_SESSION_COLUMNS("$2") " FROM concurrent_edit.edit_sessions s WHERE s.id = $1"
     static Statement q(CE_SESSION_QUERY, {UUIDOID, INT4OID});
     static Statement q_lock(CE_SESSION_QUERY " FOR UPDATE", {UUIDOID, INT4OID});
 #undef CE_SESSION_QUERY
+    Rows r = (lock_row ? q_lock : q).run(call.spi(), {uuid_datum(session_id), Int32GetDatum(guc_session_close_s)});
+    return check_session(call, session_id, r, 0, use, touch, allow_closed);
+}
+
+SessionInfo check_session(ApiCall& call, const pg_uuid_t& session_id, const Rows& r, int col, SessionUse use,
+                          bool touch, bool allow_closed) {
     static Statement q_touch(
         "UPDATE concurrent_edit.edit_sessions SET last_active_at = now(), status = 'active' "
         "WHERE project_id = $1 AND id = $2",
         {UUIDOID, UUIDOID});
     std::string sid = uuid_to_string(session_id);
+    if (r.empty() || r.isnull(0, col))
+        throw SqlError(CE_ERRCODE_SESSION_INVALID, "session " + sid + " does not exist",
+                       "{\"session_id\": \"" + sid + "\"}");
     SessionInfo s;
-    bool stale_activity, timed_out;
-    {
-        Rows r = (lock_row ? q_lock : q).run(call.spi(), {uuid_datum(session_id), Int32GetDatum(guc_session_close_s)});
-        if (r.empty())
-            throw SqlError(CE_ERRCODE_SESSION_INVALID, "session " + sid + " does not exist",
-                           "{\"session_id\": \"" + sid + "\"}");
-        s.id = session_id;
-        s.project_id = r.uuid(0, 0);
-        s.user_id = r.uuid(0, 1);
-        s.role = r.oid(0, 2);
-        s.status = r.text(0, 3);
-        stale_activity = r.boolean(0, 4);
-        timed_out = r.boolean(0, 5);
-    }
+    s.id = session_id;
+    s.project_id = r.uuid(0, col);
+    s.user_id = r.uuid(0, col + 1);
+    s.role = r.oid(0, col + 2);
+    s.status = r.text(0, col + 3);
+    bool stale_activity = r.boolean(0, col + 4);
+    bool timed_out = r.boolean(0, col + 5);
     // Whose session: its role (or a role with its privileges), or an admin of the project.
     Oid caller = call.caller(), owner = s.role;
     bool own = pg_call([caller, owner] { return has_privs_of_role(caller, owner); });
@@ -61,7 +60,7 @@ SessionInfo use_session(ApiCall& call, const pg_uuid_t& session_id, SessionUse u
     }
     // Activity keeps the session active; written at most once a second.
     if (touch && s.status != "closed" && (stale_activity || s.status != "active")) {
-        q_touch.run(call.spi(), {uuid_datum(s.project_id), uuid_datum(session_id)});
+        q_touch.run(call.spi(), {uuid_datum(s.project_id), uuid_datum(session_id)});  // `r` is dead now
         s.status = "active";
     }
     return s;

@@ -27,6 +27,17 @@ enum class SessionUse {
 // most once a second; an idle session becomes active).
 SessionInfo use_session(ApiCall& call, const pg_uuid_t& session_id, SessionUse use, bool touch,
                         bool allow_closed = false, bool lock_row = false);
+
+// The same check on a session row a caller's own statement read (saving a
+// statement): the columns CE_SESSION_COLUMNS(timeout) of edit_sessions `s`, at
+// `col` of the first row of `r` (all NULL, or no row: no such session); the
+// statement's parameter `timeout` is guc_session_close_s. `r` must not be used
+// after this call (a touch is a statement of its own).
+#define CE_SESSION_COLUMNS(timeout)                                                                        \
+    "s.project_id, s.user_id, s.role::oid, s.status, s.last_active_at < now() - interval '1 second', "   \
+    "s.last_active_at < now() - make_interval(secs => " timeout ")"
+SessionInfo check_session(ApiCall& call, const pg_uuid_t& session_id, const Rows& r, int col, SessionUse use,
+                          bool touch, bool allow_closed = false);
 // VC005 unless the session works on the file's project.
 void require_same_project(const SessionInfo& s, const pg_uuid_t& file_id, const pg_uuid_t& project_id);
 
