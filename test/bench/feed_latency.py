@@ -96,6 +96,11 @@ def main():
         "ours": ("SELECT status FROM concurrent_edit.write(%s, %s, 1, %s)", ours_prefix),
         "peer": ("SELECT peer_write(%s, %s, 1, %s)", peer_prefix),
     }
+    if len(sys.argv) > 6:
+        # The worker's path: a REPEATABLE READ transaction's event waits in
+        # change_pending and the worker (woken by the commit) numbers and notifies it.
+        sides["ours_worker"] = ("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ; "
+                                "SELECT status FROM concurrent_edit.write(%s, %s, 1, %s)", sys.argv[6])
     results = {s: {"returned": [], "sent": [], "lost": 0} for s in sides}
     for i in range(1, count + 1):
         for side, (sql, prefix) in sides.items():

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Change-feed delivery latency: from a write's COMMIT to the NOTIFY received by a
-# client LISTENing on the project's channel, p50 and p99, with the worker (the
-# library preloaded: the worker sequences the event after the commit and notifies
-# from its own transaction) and without it (a second cluster, not preloaded: the
-# committing transaction sequences and notifies at pre-commit). Beside each, the
+# client LISTENing on the project's channel, p50 and p99, with the library preloaded
+# and its worker and without them (a second cluster, not preloaded); a write's
+# transaction numbers and notifies its event at commit in both. In the preloaded
+# cluster also the worker's path: a REPEATABLE READ write, whose event waits in
+# change_pending until the worker, woken by the commit, numbers and notifies it
+# from its own transaction. Beside each, the
 # peer in the same cluster and the same run: peer_write (test/bench/peer_write.sql)
 # whose pg_notify is in the writing transaction. One write at a time, ours and the
 # peer alternating; the client program is test/bench/feed_latency.py. Chart data:
@@ -25,6 +27,7 @@ ours_project=eeeeeeee-0000-0000-0000-000000000001
 peer_project=eeeeeeee-0000-0000-0000-000000000002
 ours_prefix=eeeeeeee-0000-0000-0001-
 peer_prefix=eeeeeeee-0000-0000-0002-
+worker_prefix=eeeeeeee-0000-0000-0003-
 
 # COUNT files for each side, at version 1, a file per write (the payload of a
 # write's event names its file, not its version).
@@ -35,6 +38,9 @@ SET client_min_messages = warning;
 DELETE FROM concurrent_edit.files WHERE project_id = '$ours_project';
 SELECT concurrent_edit.create_file('$ours_project', 'f' || i || '.txt', E'first line\nsecond line\n',
        'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa', file_id => ('$ours_prefix' || lpad(to_hex(i), 12, '0'))::uuid)
+FROM generate_series(1, $count) i;
+SELECT concurrent_edit.create_file('$ours_project', 'w' || i || '.txt', E'first line\nsecond line\n',
+       'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa', file_id => ('$worker_prefix' || lpad(to_hex(i), 12, '0'))::uuid)
 FROM generate_series(1, $count) i;
 INSERT INTO peer_files SELECT ('$peer_prefix' || lpad(to_hex(i), 12, '0'))::uuid, '$peer_project', 1, '', NULL, now()
 FROM generate_series(1, $count) i;
@@ -54,18 +60,20 @@ on_plain setup
 
 echo "Change-feed delivery latency: COMMIT of a write to its NOTIFY at a LISTENing client, ms"
 echo "$count writes per side and cluster, one at a time, ours and the peer alternating, a file per write;"
-echo "ours: write(), the event notified by the worker (preloaded) or by the committing transaction (no preload);"
+echo "ours: write(), the event numbered and notified by the committing transaction (with and without the worker);"
+echo "worker path: the same write in REPEATABLE READ, its event numbered and notified by the worker after the commit;"
 echo "peer: peer_write with pg_notify in the same transaction. 'returned': from the client seeing COMMIT return"
 echo "(negative: the NOTIFY arrived first); 'sent': from just before COMMIT was sent. Nothing is clamped."
 printf '%-10s %-18s %6s %9s %9s %9s %9s %5s %8s %8s\n' cluster side writes "p50 ret" "p99 ret" "p50 sent" "p99 sent" \
   "neg" "p50 vs" "p99 vs"
 for cl in worker plain; do
   if [[ $cl == worker ]]; then
-    out=$("$python" "$(dirname "$0")/feed_latency.py" "$count" "$ours_project" "$ours_prefix" "$peer_project" "$peer_prefix")
-    label=worker; ours_label="write(), worker"; peer_label="peer"
+    out=$("$python" "$(dirname "$0")/feed_latency.py" "$count" "$ours_project" "$ours_prefix" "$peer_project" "$peer_prefix" \
+      "$worker_prefix")
+    label=worker; ours_label="write(), preloaded"; peer_label="peer"
   else
     out=$(on_plain "$python" "$(dirname "$0")/feed_latency.py" "$count" "$ours_project" "$ours_prefix" "$peer_project" "$peer_prefix")
-    label="no preload"; ours_label="write(), inline"; peer_label="peer, no preload"
+    label="no preload"; ours_label="write(), no preload"; peer_label="peer, no preload"
   fi
   # Lines: SIDE N LOST p50_returned p99_returned p50_sent p99_sent NEGATIVE.
   read -r _ _ _ _ _ pp50 pp99 _ <<<"$(grep '^peer ' <<<"$out")"
@@ -74,10 +82,11 @@ for cl in worker plain; do
       echo "feed_latency: $lost of the $side notifications did not arrive within 10 s ($label)" >&2
       exit 1
     fi
-    if [[ $side == ours ]]; then
-      name=$ours_label; v50="$(ratio "$s50" "$pp50")x"; v99="$(ratio "$s99" "$pp99")x"
-      chart_speed ratio-feed "feed latency p50, $ours_label" "$s50" "$pp50" down
-      chart_speed ratio-feed "feed latency p99, $ours_label" "$s99" "$pp99" down
+    if [[ $side == ours || $side == ours_worker ]]; then
+      name=$ours_label; [[ $side == ours_worker ]] && name="write() RR, worker"
+      v50="$(ratio "$s50" "$pp50")x"; v99="$(ratio "$s99" "$pp99")x"
+      chart_speed ratio-feed "feed latency p50, $name" "$s50" "$pp50" down
+      chart_speed ratio-feed "feed latency p99, $name" "$s99" "$pp99" down
     else
       name=$peer_label; v50=""; v99=""
     fi
