@@ -1,0 +1,23 @@
+// Reuse of freed memory from one merge to the next (concurrent_edit.retained_free_memory,
+// docs/gucs.md).
+//
+// A merge of a 10,000-line text allocates a few megabytes and frees them at the end.
+// With glibc's default policy the backend returns that memory to the operating
+// system at once (the top of the heap above M_TRIM_THRESHOLD is trimmed, requests
+// above M_MMAP_THRESHOLD get their own mapping), so every call faults in fresh,
+// zeroed pages again, which cost more than the merge itself on a virtual machine
+// (docs/benchmarks.md#merge). From a backend's first merge or diff on, these two
+// thresholds are set from the setting: up to `retained_free_memory` of freed heap is
+// kept for the next call, anything above it is still returned.
+#pragma once
+
+namespace ce::pg {
+
+// concurrent_edit.retained_free_memory (kB); 0: malloc keeps glibc's own policy.
+extern int guc_retained_free_memory_kb;
+
+// Puts the setting in force in this backend when it changed since the last call
+// (cheap otherwise). Called by merge_budget(), i.e. by every merge and diff.
+void retain_free_memory() noexcept;
+
+}  // namespace ce::pg
