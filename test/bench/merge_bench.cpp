@@ -1,19 +1,23 @@
 // Benchmark of the core three-way merge against libgit2's git_merge_file (the same
 // xdiff merge as `git merge-file`), in the same run.
 //
-//   merge_bench IMPL CASE [RUNS]     IMPL: ce | ce-cold | libgit2
+//   merge_bench IMPL CASE [RUNS]     IMPL: ce | ce-cold | libgit2, optionally + "-warm"
 //   merge_bench dump CASE DIR         writes DIR/base, DIR/ours, DIR/theirs
 //
 // One process per (implementation, case), so getrusage's peak RSS belongs to that
 // implementation alone. Prints one line:
-//   IMPL CASE median_ms peak_rss_mb inputs_rss_mb conflicts output_hash mean_ms
+//   IMPL CASE median_ms peak_rss_mb inputs_rss_mb conflicts output_hash mean_ms faults
 // (inputs_rss_mb: resident size after the inputs were generated, before any merge;
-// mean_ms: the mean of the runs, the statistic of a per-call time taken in SQL).
+// mean_ms: the mean of the runs, the statistic of a per-call time taken in SQL;
+// faults: minor page faults per run, i.e. pages the merge got fresh from the system).
 // The time is the merge call alone: hashing the output, counting its conflicts and
-// freeing the result are outside it, for both implementations. Runs reuse the
-// process's heap (warm); ce-cold is ce with malloc_trim(0) before each run, so every
-// merge starts on memory returned to the system and faults in fresh pages, as it
-// does in a backend under glibc's default malloc policy.
+// freeing the result are outside it, for both implementations. Runs follow each other
+// in one process under glibc's default malloc policy: memory freed by a run is
+// reused by the next unless malloc returned it to the system (then the next run
+// faults its pages in again). "-warm": malloc keeps freed memory (the thresholds
+// concurrent_edit.retained_free_memory = 64MB sets), so no run pays page faults.
+// ce-cold is ce with malloc_trim(0) before each run, so every merge starts on memory
+// returned to the system, as it does in a backend under glibc's default policy.
 #include <git2.h>
 #include <malloc.h>
 #include <sys/resource.h>
@@ -146,8 +150,16 @@ int main(int argc, char** argv) {
         return 0;
     }
     int runs = argc > 3 ? std::atoi(argv[3]) : 11;
+    const std::string warm = "-warm";
+    if (impl.size() > warm.size() && impl.compare(impl.size() - warm.size(), warm.size(), warm) == 0) {
+        impl.resize(impl.size() - warm.size());
+        mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+        mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
+    }
     if (impl == "libgit2") git_libgit2_init();
     double inputs_rss = rss_mb();
+    struct rusage before;
+    getrusage(RUSAGE_SELF, &before);
 
     std::vector<double> times;
     int conflicts = 0;
@@ -196,8 +208,9 @@ int main(int argc, char** argv) {
     std::sort(times.begin(), times.end());
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    std::printf("%s %s %.3f %.1f %.1f %d %016llx %.4f\n", impl.c_str(), name.c_str(), times[times.size() / 2],
+    std::printf("%s %s %.3f %.1f %.1f %d %016llx %.4f %.0f\n", argv[1], name.c_str(), times[times.size() / 2],
                 static_cast<double>(ru.ru_maxrss) / 1024.0, inputs_rss, conflicts,
-                static_cast<unsigned long long>(hash), total / static_cast<double>(times.size()));
+                static_cast<unsigned long long>(hash), total / static_cast<double>(times.size()),
+                static_cast<double>(ru.ru_minflt - before.ru_minflt) / static_cast<double>(runs));
     return 0;
 }
