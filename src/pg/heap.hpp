@@ -7,8 +7,9 @@
 // above M_MMAP_THRESHOLD get their own mapping), so every call faults in fresh,
 // zeroed pages again, which cost more than the merge itself on a virtual machine
 // (docs/benchmarks.md#merge). From a backend's first merge or diff on, these two
-// thresholds are set from the setting: up to `retained_free_memory` of freed heap is
-// kept for the next call, anything above it is still returned.
+// thresholds are set from the setting: freed memory at the top of the heap is kept
+// for the next call while it is less than `retained_free_memory`, and returned once
+// it reaches it; requests of more than half of it get their own mapping.
 #pragma once
 
 namespace ce::pg {
