@@ -5,7 +5,7 @@
 // With glibc's default policy the backend returns that memory to the operating
 // system at once (the top of the heap above M_TRIM_THRESHOLD is trimmed, requests
 // above M_MMAP_THRESHOLD get their own mapping), so every call faults in fresh,
-// zeroed pages again, which cost more than the merge itself on a virtual machine
+// zeroed pages again, which can cost more than the merge itself on a virtual machine
 // (docs/benchmarks.md#merge). From a backend's first merge or diff on, these two
 // thresholds are set from the setting: freed memory at the top of the heap is kept
 // for the next call while it is less than `retained_free_memory`, and returned once
