@@ -54,6 +54,13 @@ void define_gucs() {
         "concurrent_edit.max_merge_memory", "Memory one merge or diff may take (its growth of the backend's heap).",
         "A merge that needs more is stopped with SQLSTATE 54000.", &guc_max_merge_memory_kb, 512 * 1024, 1024,
         MAX_KILOBYTES, PGC_SUSET, GUC_UNIT_KB, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable(
+        "concurrent_edit.retained_free_memory",
+        "Freed memory a backend that merged keeps for its next merges instead of returning it at once.",
+        "glibc malloc's trim threshold (requests up to half of it are served from the heap), set from the "
+        "backend's first merge or diff on. 0: malloc's own policy.",
+        &guc_retained_free_memory_kb, 32 * 1024, 0, MAX_KILOBYTES, PGC_SUSET, GUC_UNIT_KB, nullptr, nullptr,
+        nullptr);
     DefineCustomEnumVariable(
         "concurrent_edit.conflict_style",
         "Conflict marker style of the text write() returns for a conflict.",

@@ -5,6 +5,7 @@
 
 #include "concurrent_edit/memory.hpp"
 #include "concurrent_edit/merge.hpp"
+#include "pg/heap.hpp"
 
 namespace ce::pg {
 
@@ -19,8 +20,10 @@ extern int guc_max_merge_memory_kb;
 inline std::size_t max_merge_memory_bytes() { return static_cast<std::size_t>(guc_max_merge_memory_kb) * 1024; }
 
 // The memory budget of one merge or diff: declare one around the core call
-// (`ce::memory::Budget budget = merge_budget();`).
+// (`ce::memory::Budget budget = merge_budget();`). Also puts
+// concurrent_edit.retained_free_memory in force in the backend (heap.hpp).
 inline ce::memory::Budget merge_budget() {
+    retain_free_memory();
     return ce::memory::Budget(max_merge_memory_bytes(), "concurrent_edit.max_merge_memory");
 }
 

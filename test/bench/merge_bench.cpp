@@ -1,14 +1,25 @@
 // Benchmark of the core three-way merge against libgit2's git_merge_file (the same
 // xdiff merge as `git merge-file`), in the same run.
 //
-//   merge_bench IMPL CASE [RUNS]     IMPL: ce | libgit2
+//   merge_bench IMPL CASE [RUNS]     IMPL: ce | ce-cold | libgit2, optionally + "-warm"
 //   merge_bench dump CASE DIR         writes DIR/base, DIR/ours, DIR/theirs
 //
 // One process per (implementation, case), so getrusage's peak RSS belongs to that
 // implementation alone. Prints one line:
-//   IMPL CASE median_ms peak_rss_mb inputs_rss_mb conflicts output_hash
-// (inputs_rss_mb: resident size after the inputs were generated, before any merge).
+//   IMPL CASE median_ms peak_rss_mb inputs_rss_mb conflicts output_hash mean_ms faults
+// (inputs_rss_mb: resident size after the inputs were generated, before any merge;
+// mean_ms: the mean of the runs, the statistic of a per-call time taken in SQL;
+// faults: minor page faults per run, i.e. pages the merge got fresh from the system).
+// The time is the merge call alone: hashing the output, counting its conflicts and
+// freeing the result are outside it, for both implementations. Runs follow each other
+// in one process under glibc's default malloc policy: memory freed by a run is
+// reused by the next unless malloc returned it to the system (then the next run
+// faults its pages in again). "-warm": malloc keeps freed memory (the thresholds
+// concurrent_edit.retained_free_memory = 64MB sets), so no run pays page faults.
+// ce-cold is ce with malloc_trim(0) before each run, so every merge starts on memory
+// returned to the system, as it does in a backend under glibc's default policy.
 #include <git2.h>
+#include <malloc.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -139,16 +150,26 @@ int main(int argc, char** argv) {
         return 0;
     }
     int runs = argc > 3 ? std::atoi(argv[3]) : 11;
+    const std::string warm = "-warm";
+    if (impl.size() > warm.size() && impl.compare(impl.size() - warm.size(), warm.size(), warm) == 0) {
+        impl.resize(impl.size() - warm.size());
+        mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+        mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
+    }
     if (impl == "libgit2") git_libgit2_init();
     double inputs_rss = rss_mb();
+    struct rusage before;
+    getrusage(RUSAGE_SELF, &before);
 
     std::vector<double> times;
     int conflicts = 0;
     std::uint64_t hash = 0;
     for (int r = 0; r < runs; ++r) {
-        auto t0 = std::chrono::steady_clock::now();
-        if (impl == "ce") {
+        if (impl == "ce-cold") malloc_trim(0);
+        std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now(), t1;
+        if (impl == "ce" || impl == "ce-cold") {
             ce::MergeResult m = ce::merge3(in.base, in.ours, in.theirs);
+            t1 = std::chrono::steady_clock::now();
             conflicts = m.conflicts;
             hash = fnv(m.content.data(), m.content.size());
         } else {
@@ -169,6 +190,7 @@ int main(int argc, char** argv) {
                 std::fprintf(stderr, "git_merge_file failed\n");
                 return 1;
             }
+            t1 = std::chrono::steady_clock::now();
             // libgit2 does not return the conflict count; count "<<<<<<< " marker lines.
             conflicts = 0;
             for (const char* p = res.ptr; p != nullptr && p < res.ptr + res.len;) {
@@ -179,14 +201,16 @@ int main(int argc, char** argv) {
             hash = fnv(res.ptr, res.len);
             git_merge_file_result_free(&res);
         }
-        auto t1 = std::chrono::steady_clock::now();
         times.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
     }
+    double total = 0;
+    for (double t : times) total += t;
     std::sort(times.begin(), times.end());
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    std::printf("%s %s %.3f %.1f %.1f %d %016llx\n", impl.c_str(), name.c_str(), times[times.size() / 2],
+    std::printf("%s %s %.3f %.1f %.1f %d %016llx %.4f %.0f\n", argv[1], name.c_str(), times[times.size() / 2],
                 static_cast<double>(ru.ru_maxrss) / 1024.0, inputs_rss, conflicts,
-                static_cast<unsigned long long>(hash));
+                static_cast<unsigned long long>(hash), total / static_cast<double>(times.size()),
+                static_cast<double>(ru.ru_minflt - before.ru_minflt) / static_cast<double>(runs));
     return 0;
 }
