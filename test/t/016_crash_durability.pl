@@ -213,11 +213,23 @@ sub crash_round {
     # Round 1: SIGKILL of a backend that is running a write().
     my $log_off = -s $node->logfile;
     my $victim;
-    for (1 .. 100) {
+    # A write takes a millisecond or two: the backend seen running one may have
+    # finished and exited (its client disconnects after each transaction) before the
+    # signal arrives, and a process that already exited normally is no crash. So
+    # try again until the postmaster reports the signal.
+    ATTEMPT: for (1 .. 100) {
         my $pid = $node->safe_psql('postgres', q{
             SELECT pid FROM pg_stat_activity WHERE application_name = 'ce_crash_client' AND state = 'active'
                AND query LIKE '%concurrent_edit.write(%' ORDER BY random() LIMIT 1});
-        if ($pid ne '' && kill('KILL', $pid)) { $victim = $pid; last; }
+        if ($pid ne '' && kill('KILL', $pid)) {
+            for (1 .. 50) {
+                if (slurp_file($node->logfile, $log_off) =~ /server process \(PID $pid\) was terminated by signal 9/) {
+                    $victim = $pid;
+                    last ATTEMPT;
+                }
+                sleep(0.1);
+            }
+        }
         sleep(0.02);
     }
     my $t_kill = time();
