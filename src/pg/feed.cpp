@@ -376,7 +376,7 @@ void insert_pending(Spi& spi, const ChangeEvent& e) {
 bool lock_events_at_commit() {
     if (events_pending_in_xact || (local_events != nullptr && local_events->size() >= kMaxLocalEvents)) return false;
     if (pg_call([] { return IsolationUsesXactSnapshot(); })) return false;
-    return synchronous_commit == SYNCHRONOUS_COMMIT_OFF || !worker_serves_this_database();
+    return !worker_serves_this_database();
 }
 
 void queue_change(Spi& spi, ChangeEvent e) {
