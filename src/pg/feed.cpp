@@ -184,30 +184,8 @@ int64 set_aside_bad_events(Spi& spi, const pg_uuid_t& project, bool notify) {
 }
 
 // The pending tables are queues: between vacuums they are mostly dead tuples and
-// their statistics say "empty", which would make the planner read them whole.
-// Index scans only, for the sequencer's statements (end() undoes it; on an error,
-// the abort does).
-}  // namespace
-
-IndexScansOnly::IndexScansOnly(bool active) {
-    if (!active) return;
-    nest_ = pg_call([] {
-        int n = NewGUCNestLevel();
-        (void)set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-        (void)set_config_option("enable_bitmapscan", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
-                                false);
-        return n;
-    });
-}
-
-void IndexScansOnly::end() {
-    if (nest_ < 0) return;
-    int nest = nest_;
-    nest_ = -1;
-    pg_call([nest] { AtEOXact_GUC(true, nest); });
-}
-
-namespace {
+// their statistics say "empty", which would make the planner read them whole. The
+// sequencer's statements run under IndexScansOnly (spi.hpp).
 
 // The local events of the transaction, numbered into change_log at its commit:
 // one statement per event takes the next cursor of its project (the feed row lock,

@@ -52,22 +52,6 @@ ChangeEvent file_event(const char* event, const pg_uuid_t& project, const pg_uui
 // commit-time sequencing. Runs in the owner's context.
 void queue_change(Spi& spi, ChangeEvent event);
 
-// The pending tables are queues whose statistics mislead the planner: statements
-// reading them plan with index scans only while one of these lives.
-class IndexScansOnly {
-public:
-    explicit IndexScansOnly(bool active = true);
-    IndexScansOnly(const IndexScansOnly&) = delete;
-    IndexScansOnly& operator=(const IndexScansOnly&) = delete;
-    ~IndexScansOnly() = default;  // no PostgreSQL call while unwinding: the abort restores
-    void end();                    // call on success
-
-private:
-    int nest_ = -1;
-};
-
-// Notes that the current transaction inserted pending events of the project by
-// itself (lock events go to change_pending_locks from the lock statements).
 void note_pending(const pg_uuid_t& project_id);
 
 // Whether a lock event made now is best queued with queue_change() (numbered into

@@ -139,7 +139,7 @@ FileHead lock_file(Spi& spi, const pg_uuid_t& file_id, const pg_uuid_t& session_
         "     AND l.expires_at > clock_timestamp() AND l.session_id IS DISTINCT FROM $2 "
         "   ORDER BY l.expires_at DESC LIMIT 1) lk ON true "
         "WHERE f.id = $1 FOR NO KEY UPDATE OF f",
-        {UUIDOID, UUIDOID});
+        {UUIDOID, UUIDOID}, Scans::by_key);
     take_file_write_lock(file_id);
     Rows r = q.run(spi, {uuid_datum(file_id), uuid_datum(session_id)}, uuid_is_null(session_id) ? " n" : "  ");
     if (r.empty()) throw_file_not_found(file_id);
@@ -158,7 +158,8 @@ FileHead lock_file(Spi& spi, const pg_uuid_t& file_id, const pg_uuid_t& session_
 }
 
 FileHead find_file(Spi& spi, const pg_uuid_t& file_id) {
-    static Statement q("SELECT " CE_FILE_COLUMNS " FROM concurrent_edit.files f WHERE f.id = $1", {UUIDOID});
+    static Statement q("SELECT " CE_FILE_COLUMNS " FROM concurrent_edit.files f WHERE f.id = $1", {UUIDOID},
+                       Scans::by_key);
     Rows r = q.run(spi, {uuid_datum(file_id)}, {}, true);
     if (r.empty()) throw_file_not_found(file_id);
     return head_from(r, file_id);

@@ -105,10 +105,11 @@ CE_FUNCTION(ce_read) {
         static Statement head(
             "SELECT f.head_content, f.head_version, v.content_hash, v.created_by, v.created_at, f.path, "
             "       f.deleted_at, v.vector_clock, f.project_id "
-            "FROM concurrent_edit.files f JOIN concurrent_edit.file_versions v ON v.project_id = f.project_id "
-            "  AND v.file_id = f.id AND v.version = f.head_version "
+            "FROM concurrent_edit.files f CROSS JOIN LATERAL (SELECT v.content_hash, v.created_by, v.created_at, "
+            "    v.vector_clock FROM concurrent_edit.file_versions v WHERE v.project_id = f.project_id "
+            "    AND v.file_id = f.id AND v.version = f.head_version LIMIT 1) v "  // by its whole key (versions.cpp)
             "WHERE f.id = $1",
-            {UUIDOID});
+            {UUIDOID}, Scans::by_key);
         SetResult result(fcinfo);
         bool done = false;
         {
@@ -143,7 +144,7 @@ CE_FUNCTION(ce_read) {
         "FROM concurrent_edit.file_versions v JOIN concurrent_edit.files f ON f.project_id = v.project_id "
         "  AND f.id = v.file_id "
         "WHERE v.project_id = $1 AND v.file_id = $2 AND v.version = $3",
-        {UUIDOID, UUIDOID, INT4OID});
+        {UUIDOID, UUIDOID, INT4OID}, Scans::by_key);
     SetResult result(fcinfo);
     {
         Rows r = q.run(call.spi(), {uuid_datum(f.project_id), uuid_datum(file), Int32GetDatum(version.value_or(f.head_version))},

@@ -177,7 +177,29 @@ pg_uuid_t Rows::uuid(uint64 row, int col) const {
 
 // ---------------------------------------------------------------------------
 
-Statement::Statement(const char* sql, std::initializer_list<Oid> argtypes) : sql_(sql), argtypes_(argtypes) {}
+IndexScansOnly::IndexScansOnly(bool active) {
+    if (!active) return;
+    nest_ = pg_call([] {
+        int n = NewGUCNestLevel();
+        (void)set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+        (void)set_config_option("enable_bitmapscan", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
+                                false);
+        (void)set_config_option("enable_hashjoin", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+        (void)set_config_option("enable_mergejoin", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
+                                false);
+        return n;
+    });
+}
+
+void IndexScansOnly::end() {
+    if (nest_ < 0) return;
+    int nest = nest_;
+    nest_ = -1;
+    pg_call([nest] { AtEOXact_GUC(true, nest); });
+}
+
+Statement::Statement(const char* sql, std::initializer_list<Oid> argtypes, Scans scans)
+    : sql_(sql), argtypes_(argtypes), scans_(scans) {}
 Statement::Statement(std::string sql, std::vector<Oid> argtypes) : sql_(std::move(sql)), argtypes_(std::move(argtypes)) {}
 
 SPIPlanPtr Statement::plan() {
@@ -217,12 +239,14 @@ Rows Statement::execute(Spi& spi, const std::vector<Datum>& values, const std::s
         SPITupleTable* table;
         uint64 count;
     };
+    IndexScansOnly scans(scans_ == Scans::by_key);
     Result r = pg_call([plan, vals, nl, latest, read_only, max_rows, sql] {
         int rc = latest ? SPI_execute_snapshot(plan, vals, nl, GetLatestSnapshot(), InvalidSnapshot, false, false, 0)
                         : SPI_execute_plan(plan, vals, nl, read_only, max_rows);
         if (rc < 0) elog(ERROR, "SPI execution failed (%s) for \"%s\"", SPI_result_code_string(rc), sql);
         return Result{SPI_tuptable, SPI_processed};
     });
+    scans.end();
     return Rows(spi, r.table, r.count);
 }
 

@@ -85,9 +85,34 @@ private:
     uint64 count_;
 };
 
+// While one lives, statements are planned with index scans and nested loops only
+// (enable_seqscan, enable_bitmapscan, enable_hashjoin and enable_mergejoin off). For
+// queues whose statistics say "empty" while they are mostly dead tuples, and for key
+// lookups on tables that grew since their last ANALYZE: a backend keeps a
+// statement's generic plan, so a plan chosen while a table was small (a sequential
+// scan, or a hash join reading every version of a file at each step of a delta
+// chain: measured, writes slowed down as the history grew in a fresh cluster)
+// would stay until the table is analyzed. end() undoes it (call on success; on an
+// error, the abort does).
+class IndexScansOnly {
+public:
+    explicit IndexScansOnly(bool active = true);
+    IndexScansOnly(const IndexScansOnly&) = delete;
+    IndexScansOnly& operator=(const IndexScansOnly&) = delete;
+    ~IndexScansOnly() = default;  // no PostgreSQL call while unwinding
+    void end();
+
+private:
+    int nest_ = -1;
+};
+
+enum class Scans { any, by_key };
+
 class Statement {
 public:
-    Statement(const char* sql, std::initializer_list<Oid> argtypes);
+    // Scans::by_key: the statement looks rows up by (a prefix of) a key; it is run
+    // under IndexScansOnly, whatever the statistics of its tables say.
+    Statement(const char* sql, std::initializer_list<Oid> argtypes, Scans scans = Scans::any);
     Statement(std::string sql, std::vector<Oid> argtypes);  // built at run time (per relation)
     // Executes with the given arguments; nulls[i] == 'n' marks a NULL (as SPI does).
     Rows run(Spi& spi, const std::vector<Datum>& values, const std::string& nulls = {}, bool read_only = false,
@@ -103,6 +128,7 @@ private:
     std::string sql_;
     std::vector<Oid> argtypes_;
     SPIPlanPtr plan_ = nullptr;
+    Scans scans_ = Scans::any;
 };
 
 // Datum helpers that allocate in the current memory context (pg_call inside).

@@ -12,6 +12,9 @@ namespace {
 // The rows needed to rebuild a version, the version itself first: its text when it
 // is the head (files.head_content) or a snapshot, else its delta and then the rows
 // of its base, down to a snapshot. Columns: content, delta, content_hash, depth.
+// Each base is looked up by its whole key (a LATERAL subquery the planner cannot
+// flatten: as a plain join, a plan made before the table was analyzed read every
+// version of the file at each step).
 // The recursion stops at a row with content, and after kMaxDepth + 1 rows (a
 // broken chain must not loop).
 Rows chain_rows(Spi& spi, const pg_uuid_t& project_id, const pg_uuid_t& file_id, int32 version) {
@@ -24,11 +27,12 @@ Rows chain_rows(Spi& spi, const pg_uuid_t& project_id, const pg_uuid_t& file_id,
         "  WHERE v.project_id = $1 AND v.file_id = $2 AND v.version = $3 "
         "UNION ALL "
         "  SELECT b.content, b.delta, b.delta_base, NULL, NULL, c.n + 1 "
-        "  FROM chain c JOIN concurrent_edit.file_versions b "
-        "    ON b.project_id = $1 AND b.file_id = $2 AND b.version = c.delta_base "
+        "  FROM chain c CROSS JOIN LATERAL (SELECT b.content, b.delta, b.delta_base "
+        "    FROM concurrent_edit.file_versions b "
+        "    WHERE b.project_id = $1 AND b.file_id = $2 AND b.version = c.delta_base LIMIT 1) b "
         "  WHERE c.content IS NULL AND c.n <= $4) "
         "SELECT content, delta, content_hash, depth FROM chain ORDER BY n",
-        {UUIDOID, UUIDOID, INT4OID, INT4OID});
+        {UUIDOID, UUIDOID, INT4OID, INT4OID}, Scans::by_key);
     // Not read-only: a writer that waited for the file's lock must see the version
     // committed meanwhile (a new snapshot per statement, in READ COMMITTED).
     return q.run(spi, {uuid_datum(project_id), uuid_datum(file_id), Int32GetDatum(version),
