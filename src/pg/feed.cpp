@@ -206,19 +206,40 @@ void sequence_local(Spi& spi, std::vector<LocalEvent>& events, bool worker) {
     "INSERT INTO concurrent_edit.change_log (project_id, cursor, " CE_EVENT_COLUMNS ", created_at) "            \
     "SELECT $1, f.last_cursor, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, pg_catalog.now() FROM f "                  \
     "RETURNING cursor, " check
-    static Statement one(CE_SEQUENCE_ONE("false"),
-                         {UUIDOID, TEXTOID, UUIDOID, TEXTOID, INT4OID, TEXTOID, UUIDOID, UUIDOID, TEXTOID});
     static Statement one_checked(
         CE_SEQUENCE_ONE("EXISTS (SELECT FROM concurrent_edit.change_pending p WHERE p.project_id = $1) "
                         "OR EXISTS (SELECT FROM concurrent_edit.change_pending_locks p WHERE p.project_id = $1)"),
+        {UUIDOID, TEXTOID, UUIDOID, TEXTOID, INT4OID, TEXTOID, UUIDOID, UUIDOID, TEXTOID});
+    // With the worker: the feed row only if no other transaction holds it (it is
+    // then committing events of the project); else the project's events go to the
+    // worker through change_pending, so committing writers of one project never
+    // queue behind each other's commit.
+    static Statement one_if_free(
+        "WITH lk AS (SELECT c.project_id FROM concurrent_edit.change_feeds c WHERE c.project_id = $1 "
+        "            FOR UPDATE SKIP LOCKED), "
+        "f AS (UPDATE concurrent_edit.change_feeds c SET last_cursor = c.last_cursor + 1 FROM lk "
+        "      WHERE c.project_id = lk.project_id RETURNING c.last_cursor) "
+        "INSERT INTO concurrent_edit.change_log (project_id, cursor, " CE_EVENT_COLUMNS ", created_at) "
+        "SELECT $1, f.last_cursor, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, pg_catalog.now() FROM f "
+        "RETURNING cursor, false",
         {UUIDOID, TEXTOID, UUIDOID, TEXTOID, INT4OID, TEXTOID, UUIDOID, UUIDOID, TEXTOID});
 #undef CE_SEQUENCE_ONE
     IndexScansOnly scans(!worker);
     std::vector<pg_uuid_t> waiting;  // projects with pending events (no worker)
     std::vector<std::string> channels, payloads;
+    const pg_uuid_t* to_worker = nullptr;  // the project whose events go to the worker
     for (const LocalEvent& l : events) {
         const ChangeEvent& e = l.ev;
-        Rows r = (worker ? one : one_checked).run(spi, event_args(e), event_nulls(e));
+        if (to_worker != nullptr && uuid_eq(*to_worker, e.project_id)) {
+            insert_pending(spi, e);
+            continue;
+        }
+        Rows r = (worker ? one_if_free : one_checked).run(spi, event_args(e), event_nulls(e));
+        if (r.empty()) {  // the feed row is busy (or new): this project's events to the worker
+            to_worker = &e.project_id;
+            insert_pending(spi, e);
+            continue;
+        }
         int64 cursor = r.int8(0, 0);
         if (r.boolean(0, 1)) {
             auto it = std::lower_bound(waiting.begin(), waiting.end(), e.project_id, uuid_less);
