@@ -2,9 +2,9 @@
 # write() against a hand-written PL/pgSQL peer doing the same work (UPDATE the head
 # WHERE version = base, INSERT the history row, sha256, pg_notify): pgbench at 1
 # and 8 clients, each transaction a read of the head then a write on it, each
-# client on its own 200-line file; with the library preloaded (the worker
-# sequences and notifies) and not preloaded (a second throwaway cluster: the
-# committing transaction does it), at synchronous_commit on and off: 8
+# client on its own 200-line file; with the library preloaded (and its worker, to
+# which a committing writer hands its events when the project's feed row is busy)
+# and not preloaded (a second throwaway cluster), at synchronous_commit on and off: 8
 # configurations, alternating runs of both sides in the same cluster. Then
 # write() latency on a file with 10 versions of history against one with 100,000,
 # and against file size (1 kB to 10 MB) beside the peer's. Chart data:
@@ -76,8 +76,8 @@ SQL
 
 echo "write() vs PL/pgSQL peer (UPDATE ... WHERE version = base + INSERT history + sha256 + pg_notify)"
 echo "pgbench, ${tput_secs}s per run, $rounds alternating rounds, median tps; a transaction = read the head, write on it;"
-echo "each client its own 200-line file. worker: library preloaded, its worker sequences and notifies;"
-echo "no preload: a second cluster, the committing transaction sequences and notifies"
+echo "each client its own 200-line file. worker: library preloaded (a busy feed row hands the events to the worker);"
+echo "no preload: a second cluster. In both the committing transaction numbers and notifies its events"
 printf '%-10s %-11s %-8s %12s %12s %8s\n' cluster sync_commit clients "write() tps" "peer tps" ratio
 secs=$tput_secs
 for sc in on off; do
