@@ -20,6 +20,10 @@ if [[ -x "$prefix/bin/postgres" && -x "$prefix/lib/pgxs/src/test/isolation/pg_is
   echo "$prefix"
   exit 0
 fi
+# Run from `make test`, this script inherits the outer make's MAKELEVEL and
+# MAKEFLAGS: PostgreSQL's build then takes itself for a sub-make and skips
+# generating its headers (utils/errcodes.h: "No such file or directory").
+unset MAKELEVEL MAKEFLAGS MFLAGS
 mkdir -p "$cache/$version"
 cd "$cache/$version"
 rm -rf src
