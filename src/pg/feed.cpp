@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <vector>
 
 #include "pg/api.hpp"
@@ -183,10 +184,6 @@ int64 set_aside_bad_events(Spi& spi, const pg_uuid_t& project, bool notify) {
     return sequenced;
 }
 
-// The pending tables are queues: between vacuums they are mostly dead tuples and
-// their statistics say "empty", which would make the planner read them whole. The
-// sequencer's statements run under IndexScansOnly (spi.hpp).
-
 // The local events of the transaction, numbered into change_log at its commit:
 // one statement per event takes the next cursor of its project (the feed row lock,
 // held to the end of the commit, keeps cursors gap-free and in commit order, as for
@@ -200,15 +197,16 @@ void sequence_local(Spi& spi, std::vector<LocalEvent>& events, bool worker) {
     std::stable_sort(events.begin(), events.end(), [](const LocalEvent& a, const LocalEvent& b) {
         return uuid_less(a.ev.project_id, b.ev.project_id);
     });
-#define CE_SEQUENCE_ONE(check)                                                                                  \
-    "WITH f AS (INSERT INTO concurrent_edit.change_feeds AS c (project_id, last_cursor) VALUES ($1, 1) "         \
-    "           ON CONFLICT (project_id) DO UPDATE SET last_cursor = c.last_cursor + 1 RETURNING c.last_cursor) " \
-    "INSERT INTO concurrent_edit.change_log (project_id, cursor, " CE_EVENT_COLUMNS ", created_at) "            \
-    "SELECT $1, f.last_cursor, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, pg_catalog.now() FROM f "                  \
+    // The event's change_log row, numbered by the CTE f (its last_cursor).
+#define CE_LOG_EVENT(check)                                                                            \
+    "INSERT INTO concurrent_edit.change_log (project_id, cursor, " CE_EVENT_COLUMNS ", created_at) "   \
+    "SELECT $1, f.last_cursor, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, pg_catalog.now() FROM f "         \
     "RETURNING cursor, " check
     static Statement one_checked(
-        CE_SEQUENCE_ONE("EXISTS (SELECT FROM concurrent_edit.change_pending p WHERE p.project_id = $1) "
-                        "OR EXISTS (SELECT FROM concurrent_edit.change_pending_locks p WHERE p.project_id = $1)"),
+        "WITH f AS (INSERT INTO concurrent_edit.change_feeds AS c (project_id, last_cursor) VALUES ($1, 1) "
+        "           ON CONFLICT (project_id) DO UPDATE SET last_cursor = c.last_cursor + 1 RETURNING c.last_cursor) "
+        CE_LOG_EVENT("EXISTS (SELECT FROM concurrent_edit.change_pending p WHERE p.project_id = $1) "
+                     "OR EXISTS (SELECT FROM concurrent_edit.change_pending_locks p WHERE p.project_id = $1)"),
         {UUIDOID, TEXTOID, UUIDOID, TEXTOID, INT4OID, TEXTOID, UUIDOID, UUIDOID, TEXTOID});
     // With the worker: the feed row only if no other transaction holds it (it is
     // then committing events of the project); else the project's events go to the
@@ -219,11 +217,9 @@ void sequence_local(Spi& spi, std::vector<LocalEvent>& events, bool worker) {
         "            FOR UPDATE SKIP LOCKED), "
         "f AS (UPDATE concurrent_edit.change_feeds c SET last_cursor = c.last_cursor + 1 FROM lk "
         "      WHERE c.project_id = lk.project_id RETURNING c.last_cursor) "
-        "INSERT INTO concurrent_edit.change_log (project_id, cursor, " CE_EVENT_COLUMNS ", created_at) "
-        "SELECT $1, f.last_cursor, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, pg_catalog.now() FROM f "
-        "RETURNING cursor, false",
+        CE_LOG_EVENT("false"),
         {UUIDOID, TEXTOID, UUIDOID, TEXTOID, INT4OID, TEXTOID, UUIDOID, UUIDOID, TEXTOID});
-#undef CE_SEQUENCE_ONE
+#undef CE_LOG_EVENT
     IndexScansOnly scans(!worker);
     std::vector<pg_uuid_t> waiting;  // projects with pending events (no worker)
     std::vector<std::string> channels, payloads;
@@ -257,6 +253,21 @@ void sequence_local(Spi& spi, std::vector<LocalEvent>& events, bool worker) {
     scans.end();
 }
 
+// Runs `body` at pre-commit or pre-prepare, in the owner's context with SPI
+// connected (no API function is on the stack there), inside the boundary guard:
+// every C++ object of the work belongs in `body` (a capture-less lambda, so that
+// making the std::function allocates nothing outside the guard).
+void at_commit(const std::function<void(Spi&)>& body) {
+    guard([&body]() -> Datum {
+        with_owner_context([&body] {
+            Spi spi;
+            body(spi);
+            spi.finish();
+        });
+        return 0;
+    });
+}
+
 void drop_local_events() {
     if (local_events != nullptr) local_events->clear();
     events_pending_in_xact = false;
@@ -266,30 +277,19 @@ void xact_callback(XactEvent event, void*) {
     switch (event) {
         case XACT_EVENT_PRE_COMMIT:
             if (local_events != nullptr && !local_events->empty()) {
-                guard([]() -> Datum {
+                at_commit([](Spi& spi) {
                     std::vector<LocalEvent> events;
                     events.swap(*local_events);
-                    bool worker = worker_serves_this_database();
-                    OwnerContext owner;
-                    Spi spi;
-                    sequence_local(spi, events, worker);
-                    spi.finish();
-                    owner.leave();
-                    return 0;
+                    sequence_local(spi, events, worker_serves_this_database());
                 });
             }
             if (noted != nullptr && !noted->empty()) {
                 if (worker_serves_this_database()) {
                     signal_worker_at_commit = true;  // the worker sequences and notifies
                 } else if (!IsolationUsesXactSnapshot()) {
-                    guard([]() -> Datum {
+                    at_commit([](Spi& spi) {
                         std::vector<pg_uuid_t> projects = *noted;
-                        OwnerContext owner;
-                        Spi spi;
                         for (const auto& p : projects) sequence_pending(spi, true, &p);
-                        spi.finish();
-                        owner.leave();
-                        return 0;
                     });
                 }
                 // REPEATABLE READ / SERIALIZABLE without the worker: the events stay
@@ -301,15 +301,10 @@ void xact_callback(XactEvent event, void*) {
             // A prepared transaction cannot NOTIFY: its local events wait in the
             // pending tables, like its other events, until COMMIT PREPARED.
             if (local_events != nullptr && !local_events->empty()) {
-                guard([]() -> Datum {
+                at_commit([](Spi& spi) {
                     std::vector<LocalEvent> events;
                     events.swap(*local_events);
-                    OwnerContext owner;
-                    Spi spi;
                     for (const LocalEvent& l : events) insert_pending(spi, l.ev);
-                    spi.finish();
-                    owner.leave();
-                    return 0;
                 });
             }
             break;
@@ -361,6 +356,12 @@ ChangeEvent file_event(const char* event, const pg_uuid_t& project, const pg_uui
 
 namespace {
 
+// Whether queue_change() keeps an event made now in the backend (LocalEvent).
+bool keeps_local() {
+    return !events_pending_in_xact && (local_events == nullptr || local_events->size() < kMaxLocalEvents) &&
+           !pg_call([] { return IsolationUsesXactSnapshot(); });
+}
+
 void insert_pending(Spi& spi, const ChangeEvent& e) {
     static Statement ins(
         "INSERT INTO concurrent_edit.change_pending (project_id, " CE_EVENT_COLUMNS ") "
@@ -372,16 +373,10 @@ void insert_pending(Spi& spi, const ChangeEvent& e) {
 
 }  // namespace
 
-bool lock_events_at_commit() {
-    if (events_pending_in_xact || (local_events != nullptr && local_events->size() >= kMaxLocalEvents)) return false;
-    if (pg_call([] { return IsolationUsesXactSnapshot(); })) return false;
-    return !worker_serves_this_database();
-}
+bool lock_events_at_commit() { return keeps_local() && !worker_serves_this_database(); }
 
 void queue_change(Spi& spi, ChangeEvent e) {
-    bool local = !events_pending_in_xact && !IsolationUsesXactSnapshot() &&
-                 (local_events == nullptr || local_events->size() < kMaxLocalEvents);
-    if (!local) {
+    if (!keeps_local()) {
         insert_pending(spi, e);
         return;
     }

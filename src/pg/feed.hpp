@@ -48,10 +48,14 @@ ChangeEvent file_event(const char* event, const pg_uuid_t& project, const pg_uui
                        const pg_uuid_t& author, std::string path, int32 version, std::string content_hash,
                        std::string extra = {});
 
-// Inserts the event into change_pending and notes its project for the
-// commit-time sequencing. Runs in the owner's context.
+// Queues the event: kept in the backend and numbered into change_log at this
+// transaction's commit (READ COMMITTED, at most 1,000, none of the transaction's
+// events in the pending tables yet), else inserted into change_pending with its
+// project noted for the sequencer. Runs in the owner's context.
 void queue_change(Spi& spi, ChangeEvent event);
 
+// Notes that the current transaction inserted pending events of the project by
+// itself (lock events go to change_pending_locks from the lock statements).
 void note_pending(const pg_uuid_t& project_id);
 
 // Whether a lock event made now is best queued with queue_change() (numbered into

@@ -24,6 +24,20 @@
 namespace ce::pg {
 namespace {
 
+// The event of a lock statement that returned its details (a JSON object's text):
+// queued for the commit when lock_events_at_commit() said so, else (its row is
+// already in change_pending_locks) its project noted for the sequencer.
+void lock_event(Spi& spi, bool at_commit, const char* kind, const pg_uuid_t& project, const pg_uuid_t& file,
+                const pg_uuid_t& session, const pg_uuid_t& author, std::string path, const std::string& details) {
+    if (!at_commit) {
+        note_pending(project);
+        return;
+    }
+    // ChangeEvent::extra holds the members, without the object's braces.
+    queue_change(spi, file_event(kind, project, file, session, author, std::move(path), 0, "",
+                                 details.substr(1, details.size() - 2)));
+}
+
 // Advisory lock class (field4) of file-lock acquisition: the extension's classes
 // are 4 and up (docs/architecture.md), apart from pg_advisory_lock's 1 and 2.
 constexpr uint16 kLockAcquisitionClass = 6;
@@ -254,11 +268,8 @@ CE_FUNCTION(ce_acquire_lock) {
                 Datum exp = r.value(0, 1);  // timestamptz: by value
                 Datum acq = r.value(0, 2);
                 std::string details = r.text(0, 3);
-                if (at_commit)
-                    queue_change(spi, file_event("lock_acquired", project, file_id, session_id, s.user_id, path, 0, "",
-                                                 details.substr(1, details.size() - 2)));  // `r` is dead now
-                else
-                    note_pending(project);
+                lock_event(spi, at_commit, "lock_acquired", project, file_id, session_id, s.user_id, path,
+                           details);  // `r` is dead now
                 call.finish();  // frees SPI's memory: the result is built after it
                 stats::add(stats::lock_acquisitions);
                 Record result(fcinfo);
@@ -346,11 +357,7 @@ CE_FUNCTION(ce_release_lock) {
     }
     if (n > 0) {
         note_lock_released(file_id);
-        if (at_commit)
-            queue_change(call.spi(), file_event("lock_released", s.project_id, file_id, session_id, holder, path, 0, "",
-                                                details.substr(1, details.size() - 2)));
-        else
-            note_pending(s.project_id);
+        lock_event(call.spi(), at_commit, "lock_released", s.project_id, file_id, session_id, holder, path, details);
     }
     call.finish();
     return BoolGetDatum(n > 0);

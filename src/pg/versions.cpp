@@ -111,20 +111,19 @@ StoredForm storage_form(Spi& spi, const FileHead& h, int32 version, std::string_
     if (head_text == nullptr && h.head_depth >= 0) head_text = &h.head_text;
     for (int32 b : {preferred, h.head_version}) {
         if (b < 1) continue;
-        if (b == h.head_version && head_text != nullptr && h.head_depth >= 0) {
-            // The head, read with the file row (lock_file): no chain to fetch.
-            int32 depth = h.head_depth + 1;
-            if (depth > ce::delta::kMaxDepth) break;
-            std::string d = ce::delta::encode(*head_text, content);
-            if (ce::delta::worth_a_delta(d.size(), content.size())) return StoredForm{std::move(d), b, depth};
-            break;
+        bool head = b == h.head_version && head_text != nullptr;  // its text at hand
+        int32 depth;
+        std::string rebuilt;
+        if (head && h.head_depth >= 0) {
+            depth = h.head_depth + 1;  // read with the file row (lock_file): no chain to fetch
+        } else {
+            Rows r = chain_rows(spi, h.project_id, h.id, b);
+            if (r.empty()) continue;  // pruned: try the head, else store in full
+            depth = r.int4(0, 3) + 1;
+            if (!head && depth <= ce::delta::kMaxDepth) rebuilt = rebuild(r, h.id, b);
         }
-        Rows r = chain_rows(spi, h.project_id, h.id, b);
-        if (r.empty()) continue;  // pruned: try the head, else store in full
-        int32 depth = r.int4(0, 3) + 1;
         if (depth > ce::delta::kMaxDepth) continue;
-        std::string base = (b == h.head_version && head_text != nullptr) ? *head_text : rebuild(r, h.id, b);
-        std::string d = ce::delta::encode(base, content);
+        std::string d = ce::delta::encode(head ? *head_text : rebuilt, content);
         if (ce::delta::worth_a_delta(d.size(), content.size())) return StoredForm{std::move(d), b, depth};
         if (b == h.head_version) break;
     }
