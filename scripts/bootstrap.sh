@@ -18,6 +18,8 @@ PACKAGES=(
   bzip2                 # unpacks the PostgreSQL source (memory-checked run)
   pgbouncer             # TAP 040_pgbouncer: the API through transaction pooling
   python3-psycopg2      # TAP 041_client_recipes: examples/python
+  postgresql-15-plproxy # TAP 060_shard_router: the router extension routes by project
+  chromium chromium-driver   # the editor demo's browser test (examples/editor)
 )
 # Node.js and npm (TAP 041_client_recipes: examples/node) come from Debian's
 # archive unless a node and an npm are already installed (e.g. from NodeSource,
