@@ -223,7 +223,7 @@ void require_extension_admin(Oid caller, const char* what) {
 }  // namespace
 
 // grant_project(project_id uuid, role regrole, rights text) RETURNS void
-CE_FUNCTION(ce_grant_project) {
+CE_PRIMARY_FUNCTION(ce_grant_project, "grant_project") {
     pg_uuid_t project = uuid_required(fcinfo, 0, "project_id");
     Oid role = role_arg(fcinfo, 1);
     TextArg rights_text = text_arg(fcinfo, 2, "rights", 64);
@@ -243,7 +243,7 @@ CE_FUNCTION(ce_grant_project) {
 }
 
 // revoke_project(project_id uuid, role regrole) RETURNS boolean
-CE_FUNCTION(ce_revoke_project) {
+CE_PRIMARY_FUNCTION(ce_revoke_project, "revoke_project") {
     pg_uuid_t project = uuid_required(fcinfo, 0, "project_id");
     Oid role = role_arg(fcinfo, 1);
     ApiCall call;
@@ -310,7 +310,7 @@ CE_FUNCTION(ce_project_access) {
 }
 
 // grant_access(role regrole, read_tables boolean DEFAULT false): write on every project.
-CE_FUNCTION(ce_grant_access) {
+CE_PRIMARY_FUNCTION(ce_grant_access, "grant_access") {
     Oid role = role_arg(fcinfo, 0);
     bool read_tables = bool_arg(fcinfo, 1, false);
     check_role_exists(role);
@@ -327,7 +327,7 @@ CE_FUNCTION(ce_grant_access) {
 }
 
 // grant_admin(role regrole): admin on every project (and SELECT on the tables).
-CE_FUNCTION(ce_grant_admin) {
+CE_PRIMARY_FUNCTION(ce_grant_admin, "grant_admin") {
     Oid role = role_arg(fcinfo, 0);
     check_role_exists(role);
     ApiCall call;
@@ -343,7 +343,7 @@ CE_FUNCTION(ce_grant_admin) {
 }
 
 // revoke_access(role regrole) RETURNS boolean: removes the all-projects grant.
-CE_FUNCTION(ce_revoke_access) {
+CE_PRIMARY_FUNCTION(ce_revoke_access, "revoke_access") {
     Oid role = role_arg(fcinfo, 0);
     ApiCall call;
     require_extension_admin(call.caller(), "revoke access to every project");

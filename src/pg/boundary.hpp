@@ -254,6 +254,12 @@ inline void check_interrupts() {
 // A text Datum (palloc'd in the current memory context) holding `s`.
 Datum text_datum(std::string_view s);
 
+// Throws SqlError 25006 when the server is a hot standby (in recovery): the
+// functions that run on the primary only, declared with CE_PRIMARY_FUNCTION (those
+// that write, and those that read the unlogged lock leases), refuse before they
+// read an argument, with a hint naming the primary (host and port only). standby.cpp.
+void refuse_on_standby(const char* function);
+
 }  // namespace ce::pg
 
 // Declares an SQL-callable C function (C linkage, default visibility) whose body
@@ -265,4 +271,22 @@ Datum text_datum(std::string_view s);
     PG_FUNCTION_INFO_V1(name);                                                              \
     }                                                                                       \
     Datum name(PG_FUNCTION_ARGS) { return ::ce::pg::guard([fcinfo] { return name##_body(fcinfo); }); } \
+    static Datum name##_body(FunctionCallInfo fcinfo)
+
+// Declares an SQL-callable C function that runs on the primary only (it writes, or
+// reads the lock leases, which are unlogged): as CE_FUNCTION, and on a hot standby
+// it fails at once with 25006 (read-only transaction), naming the primary.
+// `sql_name` is the function's SQL name, for the message.
+#define CE_PRIMARY_FUNCTION(name, sql_name)                                                   \
+    static Datum name##_body(FunctionCallInfo fcinfo);                                      \
+    extern "C" PGDLLEXPORT Datum name(PG_FUNCTION_ARGS);                                    \
+    extern "C" {                                                                            \
+    PG_FUNCTION_INFO_V1(name);                                                              \
+    }                                                                                       \
+    Datum name(PG_FUNCTION_ARGS) {                                                          \
+        return ::ce::pg::guard([fcinfo] {                                                   \
+            ::ce::pg::refuse_on_standby(sql_name);                                          \
+            return name##_body(fcinfo);                                                     \
+        });                                                                                 \
+    }                                                                                       \
     static Datum name##_body(FunctionCallInfo fcinfo)

@@ -377,7 +377,7 @@ void close_conflict(ApiCall& call, const ConflictRow& c, const pg_uuid_t& by, st
 }  // namespace
 
 // resolve_conflict(conflict_id, content, resolved_by, choose, hunks) RETURNS integer
-CE_FUNCTION(ce_resolve_conflict) {
+CE_PRIMARY_FUNCTION(ce_resolve_conflict, "resolve_conflict") {
     refuse_1_0_declaration(fcinfo, "resolve_conflict", 5);  // 1.0: 3 arguments
     pg_uuid_t conflict_id = uuid_required(fcinfo, 0, "conflict_id");
     TextArg content = text_arg(fcinfo, 1, "content", max_input_bytes(), true);
@@ -443,7 +443,7 @@ CE_FUNCTION(ce_resolve_conflict) {
 }
 
 // discard_conflict(conflict_id uuid, reason text) RETURNS boolean
-CE_FUNCTION(ce_discard_conflict) {
+CE_PRIMARY_FUNCTION(ce_discard_conflict, "discard_conflict") {
     pg_uuid_t conflict_id = uuid_required(fcinfo, 0, "conflict_id");
     TextArg reason = text_arg(fcinfo, 1, "reason", 4096, true);
     ApiCall call;

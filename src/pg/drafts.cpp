@@ -11,7 +11,7 @@
 using namespace ce::pg;
 
 // save_draft(session_id uuid, file_id uuid, base_version integer, content text) RETURNS timestamptz
-CE_FUNCTION(ce_save_draft) {
+CE_PRIMARY_FUNCTION(ce_save_draft, "save_draft") {
     pg_uuid_t session = uuid_required(fcinfo, 0, "session_id");
     pg_uuid_t file = uuid_required(fcinfo, 1, "file_id");
     if (PG_ARGISNULL(2) || PG_ARGISNULL(3))
@@ -51,7 +51,7 @@ CE_FUNCTION(ce_save_draft) {
 }
 
 // discard_draft(session_id uuid, file_id uuid) RETURNS boolean
-CE_FUNCTION(ce_discard_draft) {
+CE_PRIMARY_FUNCTION(ce_discard_draft, "discard_draft") {
     pg_uuid_t session = uuid_required(fcinfo, 0, "session_id");
     pg_uuid_t file = uuid_required(fcinfo, 1, "file_id");
     ApiCall call;
@@ -75,7 +75,7 @@ CE_FUNCTION(ce_discard_draft) {
 }
 
 // commit_draft(session_id uuid, file_id uuid, strategy text DEFAULT 'merge') RETURNS write_result
-CE_FUNCTION(ce_commit_draft) {
+CE_PRIMARY_FUNCTION(ce_commit_draft, "commit_draft") {
     UuidArg session;
     session.value = uuid_required(fcinfo, 0, "session_id");
     session.null = false;

@@ -516,7 +516,7 @@ CE_FUNCTION(ce_feed_position) {
 }
 
 // prune_changes(older_than interval DEFAULT '30 days', project_id uuid DEFAULT NULL) RETURNS bigint
-CE_FUNCTION(ce_prune_changes) {
+CE_PRIMARY_FUNCTION(ce_prune_changes, "prune_changes") {
     std::optional<int64> older_than = interval_usecs_opt(fcinfo, 0);
     UuidArg project = uuid_arg(fcinfo, 1);
     if (!older_than || *older_than < 0)

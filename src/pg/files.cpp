@@ -50,7 +50,7 @@ std::string prefix_end(std::string prefix) {
 }  // namespace
 
 // create_file(project_id, path, content, author, session_id, file_id) RETURNS uuid
-CE_FUNCTION(ce_create_file) {
+CE_PRIMARY_FUNCTION(ce_create_file, "create_file") {
     pg_uuid_t project = uuid_required(fcinfo, 0, "project_id");
     TextArg path = text_arg(fcinfo, 1, "path", ce::kMaxPathBytes);
     TextArg content = text_arg(fcinfo, 2, "content", max_input_bytes());
@@ -237,7 +237,7 @@ CE_FUNCTION(ce_diff_versions) {
 
 // delete_file(file_id, author, session_id, force, base_version)
 //   RETURNS TABLE (status, version, open_sessions, draft_sessions)
-CE_FUNCTION(ce_delete_file) {
+CE_PRIMARY_FUNCTION(ce_delete_file, "delete_file") {
     pg_uuid_t file = uuid_required(fcinfo, 0, "file_id");
     UuidArg author = uuid_arg(fcinfo, 1);
     UuidArg session = uuid_arg(fcinfo, 2);
@@ -299,7 +299,7 @@ CE_FUNCTION(ce_delete_file) {
 
 // rename_file(file_id, new_path, author, session_id, expected_path, base_version, strategy)
 //   RETURNS TABLE (path, normalized_path, old_path, status, conflict_id)
-CE_FUNCTION(ce_rename_file) {
+CE_PRIMARY_FUNCTION(ce_rename_file, "rename_file") {
     refuse_1_0_declaration(fcinfo, "rename_file", 7);  // 1.0: 4 arguments, 3 result columns
     pg_uuid_t file = uuid_required(fcinfo, 0, "file_id");
     TextArg new_path = text_arg(fcinfo, 1, "new_path", ce::kMaxPathBytes);

@@ -224,7 +224,7 @@ using namespace ce::pg;
 
 // set_retention(project_id uuid, keep_versions integer DEFAULT NULL, keep_days integer DEFAULT NULL)
 //   RETURNS TABLE (project_id uuid, keep_versions integer, keep_days integer)
-CE_FUNCTION(ce_set_retention) {
+CE_PRIMARY_FUNCTION(ce_set_retention, "set_retention") {
     pg_uuid_t project = uuid_required(fcinfo, 0, "project_id");
     std::optional<int32> keep_versions = int4_opt(fcinfo, 1);
     std::optional<int32> keep_days = int4_opt(fcinfo, 2);
@@ -261,7 +261,7 @@ CE_FUNCTION(ce_set_retention) {
 
 // prune_history(file_id uuid DEFAULT NULL, keep_versions integer DEFAULT NULL, project_id uuid DEFAULT NULL)
 //   RETURNS integer (administrators)
-CE_FUNCTION(ce_prune_history) {
+CE_PRIMARY_FUNCTION(ce_prune_history, "prune_history") {
     UuidArg file = uuid_arg(fcinfo, 0);
     std::optional<int32> keep = int4_opt(fcinfo, 1);
     UuidArg project = uuid_arg(fcinfo, 2);

@@ -153,7 +153,7 @@ using namespace ce::pg;
 
 // acquire_lock(file_id, session_id, lock_type, ttl, wait, require_version)
 //   RETURNS TABLE (lock_id uuid, lock_type text, expires_at timestamptz, acquired_at timestamptz)
-CE_FUNCTION(ce_acquire_lock) {
+CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
     pg_uuid_t file_id = uuid_required(fcinfo, 0, "file_id");
     pg_uuid_t session_id = uuid_required(fcinfo, 1, "session_id");
     std::string type = text_arg(fcinfo, 2, "lock_type", 32).str();
@@ -316,7 +316,7 @@ CE_FUNCTION(ce_acquire_lock) {
 }
 
 // release_lock(file_id, session_id) RETURNS boolean: true only for the holder.
-CE_FUNCTION(ce_release_lock) {
+CE_PRIMARY_FUNCTION(ce_release_lock, "release_lock") {
     pg_uuid_t file_id = uuid_required(fcinfo, 0, "file_id");
     pg_uuid_t session_id = uuid_required(fcinfo, 1, "session_id");
     // The session row (checked below: an error undoes the DELETE), the lock and its
@@ -364,7 +364,7 @@ CE_FUNCTION(ce_release_lock) {
 }
 
 // extend_lock(file_id, session_id, ttl) RETURNS timestamptz: the new expiry.
-CE_FUNCTION(ce_extend_lock) {
+CE_PRIMARY_FUNCTION(ce_extend_lock, "extend_lock") {
     pg_uuid_t file_id = uuid_required(fcinfo, 0, "file_id");
     pg_uuid_t session_id = uuid_required(fcinfo, 1, "session_id");
     int64 ttl_us = ttl_arg(fcinfo, 2);
@@ -391,7 +391,7 @@ CE_FUNCTION(ce_extend_lock) {
 }
 
 // lock_status(file_id uuid) RETURNS SETOF lock_holder: the unexpired locks of a file.
-CE_FUNCTION(ce_lock_status) {
+CE_PRIMARY_FUNCTION(ce_lock_status, "lock_status") {
     pg_uuid_t file_id = uuid_required(fcinfo, 0, "file_id");
     ApiCall call;
     FileHead f = find_file(call.spi(), file_id);
@@ -409,7 +409,7 @@ CE_FUNCTION(ce_lock_status) {
 }
 
 // release_session_locks(session_id) RETURNS integer
-CE_FUNCTION(ce_release_session_locks) {
+CE_PRIMARY_FUNCTION(ce_release_session_locks, "release_session_locks") {
     pg_uuid_t session_id = uuid_required(fcinfo, 0, "session_id");
     ApiCall call;
     use_session(call, session_id, SessionUse::manage, false, true);
@@ -419,7 +419,7 @@ CE_FUNCTION(ce_release_session_locks) {
 }
 
 // force_release_lock(file_id, reason) RETURNS integer (admins of the file's project)
-CE_FUNCTION(ce_force_release_lock) {
+CE_PRIMARY_FUNCTION(ce_force_release_lock, "force_release_lock") {
     pg_uuid_t file_id = uuid_required(fcinfo, 0, "file_id");
     TextArg reason = text_arg(fcinfo, 1, "reason", 1000);
     static Statement q(CE_DROP_LOCKS("f.id = $1", "lock_forced", " || pg_catalog.jsonb_build_object('reason', $2::text)"),
@@ -433,7 +433,7 @@ CE_FUNCTION(ce_force_release_lock) {
 }
 
 // cleanup_expired_locks() RETURNS integer (admins of every project; the worker runs it)
-CE_FUNCTION(ce_cleanup_expired_locks) {
+CE_PRIMARY_FUNCTION(ce_cleanup_expired_locks, "cleanup_expired_locks") {
     ApiCall call;
     call.require_on_all(Right::admin);
     int64 n = cleanup_expired_locks(call.spi());

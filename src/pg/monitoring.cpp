@@ -84,9 +84,12 @@ CE_FUNCTION(ce_worker_status) {
         "  SELECT created_at FROM concurrent_edit.change_pending "
         "  UNION ALL SELECT created_at FROM concurrent_edit.change_pending_locks) p",
         {});
+    // A hot standby cannot read an unlogged table (change_pending_locks); its
+    // logged events are what it has.
+    static Statement q_pending_standby("SELECT count(*), min(created_at) FROM concurrent_edit.change_pending", {});
     ApiCall call;
     require_monitor(call);
-    Rows p = q_pending.run(call.spi(), {}, {}, true);
+    Rows p = (RecoveryInProgress() ? q_pending_standby : q_pending).run(call.spi(), {}, {}, true);
     int64 pending = p.int8(0, 0);
     bool no_oldest = false;
     Datum oldest = p.value(0, 1, &no_oldest);  // timestamptz: by value

@@ -150,7 +150,7 @@ using namespace ce::pg;
 //   current image of every row (the possible merge bases). Only for ordinary or
 //   partitioned tables the caller owns. The rows are read as the caller, in
 //   batches; only the computed images are stored in the owner's context.
-CE_FUNCTION(ce_occ_refresh_images) {
+CE_PRIMARY_FUNCTION(ce_occ_refresh_images, "occ_refresh_images") {
     require_arg(fcinfo, 0, "tbl");
     Oid relid = PG_GETARG_OID(0);
     Oid caller = GetUserId();

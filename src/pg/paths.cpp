@@ -166,7 +166,7 @@ using namespace ce::pg;
 // set_project_options(project_id uuid, case_insensitive boolean DEFAULT NULL,
 //                     unicode_normalization text DEFAULT NULL)
 //   RETURNS TABLE (project_id uuid, case_insensitive boolean, unicode_normalization text, rekeyed_files integer)
-CE_FUNCTION(ce_set_project_options) {
+CE_PRIMARY_FUNCTION(ce_set_project_options, "set_project_options") {
     pg_uuid_t project = uuid_required(fcinfo, 0, "project_id");
     std::optional<bool> case_insensitive = bool_opt(fcinfo, 1);
     std::optional<ce::UnicodeNormalization> unicode;

@@ -83,7 +83,7 @@ using namespace ce::pg;
 
 // revert_version(file_id uuid, version integer, author uuid DEFAULT NULL, session_id uuid DEFAULT NULL)
 //   RETURNS write_result
-CE_FUNCTION(ce_revert_version) {
+CE_PRIMARY_FUNCTION(ce_revert_version, "revert_version") {
     pg_uuid_t file = uuid_required(fcinfo, 0, "file_id");
     int32 version = int4_arg(fcinfo, 1, "version");
     UuidArg author = uuid_arg(fcinfo, 2);
@@ -100,7 +100,7 @@ CE_FUNCTION(ce_revert_version) {
 //               reverted_by uuid DEFAULT NULL) RETURNS SETOF write_result
 // Every version of the file written by `author` (and, when given, in session_id) since
 // `since`, newest first, each reverted as its own version; stops at the first conflict.
-CE_FUNCTION(ce_revert_author) {
+CE_PRIMARY_FUNCTION(ce_revert_author, "revert_author") {
     pg_uuid_t file = uuid_required(fcinfo, 0, "file_id");
     pg_uuid_t whose = uuid_required(fcinfo, 1, "author");
     std::optional<int64> since = timestamptz_opt(fcinfo, 2);

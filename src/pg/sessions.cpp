@@ -111,7 +111,7 @@ void session_event(Spi& spi, const char* event, const SessionInfo& s, const pg_u
 }  // namespace
 
 // open_session(user_id uuid, project_id uuid, sandbox_id text DEFAULT NULL, metadata jsonb DEFAULT '{}') RETURNS uuid
-CE_FUNCTION(ce_open_session) {
+CE_PRIMARY_FUNCTION(ce_open_session, "open_session") {
     if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
         throw SqlError(ERRCODE_NULL_VALUE_NOT_ALLOWED, "user_id and project_id must not be NULL",
                        "{\"arguments\": [\"user_id\", \"project_id\"]}");
@@ -162,7 +162,7 @@ CE_FUNCTION(ce_open_session) {
 }
 
 // touch_session(session_id uuid) RETURNS text: heartbeat, returns the status.
-CE_FUNCTION(ce_touch_session) {
+CE_PRIMARY_FUNCTION(ce_touch_session, "touch_session") {
     pg_uuid_t session = uuid_required(fcinfo, 0, "session_id");
     ApiCall call;
     SessionInfo s = use_session(call, session, SessionUse::manage, true);
@@ -194,7 +194,7 @@ void close_one(Spi& spi, const SessionInfo& s, bool discard_drafts) {
 }  // namespace
 
 // close_session(session_id uuid, discard_drafts boolean DEFAULT false) RETURNS boolean
-CE_FUNCTION(ce_close_session) {
+CE_PRIMARY_FUNCTION(ce_close_session, "close_session") {
     pg_uuid_t session = uuid_required(fcinfo, 0, "session_id");
     bool discard = bool_arg(fcinfo, 1, false);
     ApiCall call;
@@ -206,7 +206,7 @@ CE_FUNCTION(ce_close_session) {
 }
 
 // cleanup_inactive_sessions() RETURNS integer (administrators; the worker runs it)
-CE_FUNCTION(ce_cleanup_inactive_sessions) {
+CE_PRIMARY_FUNCTION(ce_cleanup_inactive_sessions, "cleanup_inactive_sessions") {
     ApiCall call;
     call.require_on_all(Right::admin);
     int32 n = cleanup_inactive_sessions(call.spi());
@@ -250,7 +250,7 @@ int32 cleanup_inactive_sessions(Spi& spi) {
 }  // namespace ce::pg
 
 // open_file(session_id uuid, file_id uuid) RETURNS SETOF presence_warning
-CE_FUNCTION(ce_open_file) {
+CE_PRIMARY_FUNCTION(ce_open_file, "open_file") {
     pg_uuid_t session = uuid_required(fcinfo, 0, "session_id");
     pg_uuid_t file = uuid_required(fcinfo, 1, "file_id");
     ApiCall call;
@@ -289,7 +289,7 @@ CE_FUNCTION(ce_open_file) {
 }
 
 // close_file(session_id uuid, file_id uuid) RETURNS boolean
-CE_FUNCTION(ce_close_file) {
+CE_PRIMARY_FUNCTION(ce_close_file, "close_file") {
     pg_uuid_t session = uuid_required(fcinfo, 0, "session_id");
     pg_uuid_t file = uuid_required(fcinfo, 1, "file_id");
     ApiCall call;
@@ -312,7 +312,7 @@ CE_FUNCTION(ce_close_file) {
 }
 
 // file_editors(file_id uuid) RETURNS SETOF file_editor
-CE_FUNCTION(ce_file_editors) {
+CE_PRIMARY_FUNCTION(ce_file_editors, "file_editors") {
     pg_uuid_t file = uuid_required(fcinfo, 0, "file_id");
     ApiCall call;
     FileHead f = find_file(call.spi(), file);
@@ -336,7 +336,7 @@ CE_FUNCTION(ce_file_editors) {
 }
 
 // project_sessions(project_id uuid) RETURNS SETOF session_info
-CE_FUNCTION(ce_project_sessions) {
+CE_PRIMARY_FUNCTION(ce_project_sessions, "project_sessions") {
     pg_uuid_t project = uuid_required(fcinfo, 0, "project_id");
     ApiCall call;
     call.require(project, Right::read);

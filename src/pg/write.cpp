@@ -352,7 +352,7 @@ WriteRequest write_request(FunctionCallInfo fcinfo, TextArg& content) {
 }  // namespace
 
 // write(file_id, content, base_version, author, session_id, strategy, expected_hash, edited_at, client_clock)
-CE_FUNCTION(ce_write) {
+CE_PRIMARY_FUNCTION(ce_write, "write") {
     stats::WriteCall counted;
     TextArg content;
     WriteRequest req = write_request(fcinfo, content);
@@ -468,7 +468,7 @@ std::vector<ManyItem> many_items(const ce::json::Value& v, Strategy strategy) {
 // write_many(writes jsonb, strategy text DEFAULT 'merge', all_or_nothing boolean DEFAULT true)
 //   RETURNS TABLE (file_id, status, version, content_hash, conflict_id, conflicts, base_version,
 //                  head_version, vector_clock, stored, hunks, semantic_warnings)
-CE_FUNCTION(ce_write_many) {
+CE_PRIMARY_FUNCTION(ce_write_many, "write_many") {
     Jsonb* writes = jsonb_arg(fcinfo, 0, "writes", max_input_bytes());
     Strategy strategy = PG_NARGS() > 1 && !PG_ARGISNULL(1) ? parse_strategy(text_arg(fcinfo, 1, "strategy", 64).view())
                                                            : Strategy::merge;

@@ -20,10 +20,11 @@ sub ce_tables {
 # slurp_file, log_contains and wait_for_log read it; lines reach it a moment after
 # the statement, so tests poll with wait_for_log) and, with jsonlog, one JSON object
 # a line to the same name with .json: scripts/check-error-details.pl reads those.
+# A third argument, a hash reference, is passed to init (allows_streaming => 1...).
 sub new_node {
-    my ($name, $conf) = @_;
+    my ($name, $conf, $init) = @_;
     my $node = PostgreSQL::Test::Cluster->new($name);
-    $node->init;
+    $node->init(%{ $init // {} });
     my ($dir, $file) = $node->logfile =~ m{^(.*)/([^/]+)$};
     $node->append_conf('postgresql.conf', join("\n",
         "logging_collector = on", "log_destination = 'stderr,jsonlog'", "log_directory = '$dir'",

@@ -1,0 +1,102 @@
+// Where a libpq connection string points, without its secrets.
+#include "concurrent_edit/conninfo.hpp"
+
+#include <cctype>
+#include <optional>
+#include <utility>
+#include <vector>
+
+namespace ce {
+namespace {
+
+using Pairs = std::vector<std::pair<std::string, std::string>>;
+
+bool is_space(char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; }
+
+// key = value pairs; nullopt on a syntax error (unterminated quote, no "=").
+std::optional<Pairs> parse_pairs(std::string_view s) {
+    Pairs out;
+    std::size_t i = 0;
+    const std::size_t n = s.size();
+    while (true) {
+        while (i < n && is_space(s[i])) ++i;
+        if (i == n) return out;
+        std::string key;
+        while (i < n && s[i] != '=' && !is_space(s[i])) key += s[i++];
+        while (i < n && is_space(s[i])) ++i;
+        if (i == n || s[i] != '=' || key.empty()) return std::nullopt;
+        ++i;
+        while (i < n && is_space(s[i])) ++i;
+        std::string value;
+        if (i < n && s[i] == '\'') {
+            ++i;
+            bool closed = false;
+            while (i < n) {
+                if (s[i] == '\\' && i + 1 < n) {
+                    value += s[i + 1];
+                    i += 2;
+                } else if (s[i] == '\'') {
+                    ++i;
+                    closed = true;
+                    break;
+                } else {
+                    value += s[i++];
+                }
+            }
+            if (!closed) return std::nullopt;
+        } else {
+            while (i < n && !is_space(s[i])) {
+                if (s[i] == '\\' && i + 1 < n) ++i;
+                value += s[i++];
+            }
+        }
+        out.emplace_back(std::move(key), std::move(value));
+    }
+}
+
+// postgresql://[user[:password]@][host][:port][/dbname][?params]
+std::optional<Pairs> parse_uri(std::string_view s) {
+    for (std::string_view scheme : {"postgresql://", "postgres://"}) {
+        if (s.substr(0, scheme.size()) != scheme) continue;
+        std::string_view rest = s.substr(scheme.size());
+        rest = rest.substr(0, rest.find_first_of("/?"));
+        std::size_t at = rest.rfind('@');
+        if (at != std::string_view::npos) rest = rest.substr(at + 1);
+        Pairs out;
+        std::string_view host = rest, port;
+        if (!rest.empty() && rest.front() == '[') {  // [IPv6]:port
+            std::size_t close = rest.find(']');
+            if (close == std::string_view::npos) return std::nullopt;
+            host = rest.substr(1, close - 1);
+            if (close + 1 < rest.size() && rest[close + 1] == ':') port = rest.substr(close + 2);
+        } else if (std::size_t colon = rest.rfind(':'); colon != std::string_view::npos) {
+            host = rest.substr(0, colon);
+            port = rest.substr(colon + 1);
+        }
+        if (!host.empty()) out.emplace_back("host", std::string(host));
+        if (!port.empty()) out.emplace_back("port", std::string(port));
+        return out;
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+std::string conninfo_location(std::string_view conninfo) {
+    std::optional<Pairs> pairs = parse_uri(conninfo);
+    if (!pairs) pairs = parse_pairs(conninfo);
+    if (!pairs) return {};
+    std::string host, hostaddr, port;
+    for (const auto& [key, value] : *pairs) {  // the last of a repeated key wins, as in libpq
+        if (key == "host") host = value;
+        if (key == "hostaddr") hostaddr = value;
+        if (key == "port") port = value;
+    }
+    std::string where = host.empty() ? hostaddr : host;
+    std::string out;
+    if (!where.empty()) out = (host.empty() ? "hostaddr=" : "host=") + where;
+    if (!port.empty()) out += (out.empty() ? "" : " ") + std::string("port=") + port;
+    return out;
+}
+
+}  // namespace ce
