@@ -257,7 +257,7 @@ Datum text_datum(std::string_view s);
 // Throws SqlError 25006 when the server is a hot standby (in recovery): the
 // functions that run on the primary only, declared with CE_PRIMARY_FUNCTION (those
 // that write, and those that read the unlogged lock leases), refuse before they
-// read an argument, with a hint naming the primary (host and port only). standby.cpp.
+// read an argument, with a hint naming the primary (host and port only). scale_out.cpp.
 void refuse_on_standby(const char* function);
 
 }  // namespace ce::pg

@@ -1,0 +1,210 @@
+-- The shard router (docs/scale-out.md): where each project lives, and how a call
+-- that names no project finds its shard.
+--
+-- A project's partition is project_hash(project_id) & (partitions - 1), as
+-- PL/Proxy computes it; each partition belongs to one shard. The partitions are
+-- the server concurrent_edit_shards (PL/Proxy's SQL/MED cluster), written by
+-- router_configure() from the table router_partitions.
+
+CREATE TABLE concurrent_edit.router_partitions (
+    partition integer NOT NULL PRIMARY KEY CHECK (partition >= 0),
+    shard     integer NOT NULL CHECK (shard >= 1),
+    conninfo  text    NOT NULL
+);
+COMMENT ON TABLE concurrent_edit.router_partitions IS
+    'The router''s partitions: each is served by one shard (numbered from 1, in the order router_configure() was given them). Readable by everyone, like project_shard(): no password belongs in a conninfo (they go in user mappings or ~/.pgpass).';
+COMMENT ON COLUMN concurrent_edit.router_partitions.partition IS 'Partition number, 0 .. partitions - 1: project_hash(project_id) & (partitions - 1).';
+COMMENT ON COLUMN concurrent_edit.router_partitions.shard IS 'The shard that serves the partition, numbered from 1.';
+COMMENT ON COLUMN concurrent_edit.router_partitions.conninfo IS 'libpq connection string of the shard (without a user: PL/Proxy connects as the calling role).';
+GRANT SELECT ON concurrent_edit.router_partitions TO PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('concurrent_edit.router_partitions', '');
+
+CREATE TABLE concurrent_edit.router_directory (
+    id         uuid        NOT NULL PRIMARY KEY,
+    kind       text        NOT NULL CHECK (kind IN ('file', 'session', 'conflict')),
+    project_id uuid        NOT NULL,
+    found_at   timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE concurrent_edit.router_directory IS
+    'The project of each file, session and conflict id the router has routed: asked of the shards once (concurrent_edit.owning_project), then kept, since an id never changes project. Written only by _route(); it may be emptied at any time (it fills again).';
+COMMENT ON COLUMN concurrent_edit.router_directory.id IS 'A file, session or conflict id.';
+COMMENT ON COLUMN concurrent_edit.router_directory.kind IS 'file, session or conflict.';
+COMMENT ON COLUMN concurrent_edit.router_directory.project_id IS 'Its project.';
+COMMENT ON COLUMN concurrent_edit.router_directory.found_at IS 'When a shard named the project.';
+
+CREATE FUNCTION concurrent_edit.project_hash(project_id uuid) RETURNS integer
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN ('x' OPERATOR(pg_catalog.||) pg_catalog.substr(pg_catalog.md5(project_id::text), 1, 8))::bit(32)::integer;
+COMMENT ON FUNCTION concurrent_edit.project_hash(uuid) IS
+    'The routing hash of a project: the first 32 bits of the MD5 of its id''s text, as a signed integer. Stable across PostgreSQL versions and computable in any language; its partition is hash & (partitions - 1).';
+
+CREATE FUNCTION concurrent_edit.project_shard(project_id uuid,
+    OUT shard integer, OUT partition integer, OUT conninfo text) RETURNS record
+    LANGUAGE sql STABLE STRICT
+    SET search_path = pg_catalog, pg_temp
+    RETURN (SELECT ROW(p.shard, p.partition, p.conninfo)
+            FROM concurrent_edit.router_partitions p
+            WHERE p.partition = concurrent_edit.project_hash(project_id)
+                  OPERATOR(pg_catalog.&) ((SELECT pg_catalog.count(*) FROM concurrent_edit.router_partitions)::integer
+                                          OPERATOR(pg_catalog.-) 1));
+COMMENT ON FUNCTION concurrent_edit.project_shard(uuid) IS
+    'The shard that owns a project: its number, the partition and the shard''s connection string. A client LISTENs for the project''s channel (channel_name) on that shard, and reads changes_since there or through the router. NULL fields before router_configure().';
+
+CREATE FUNCTION concurrent_edit.router_configure(shards text[], partitions integer DEFAULT 16,
+                                                 connect_timeout integer DEFAULT 5) RETURNS integer
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n integer := pg_catalog.cardinality(shards);
+    opts text := '';
+    p integer;
+    conn text;
+BEGIN
+    IF n IS NULL OR n = 0 OR pg_catalog.array_position(shards, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION 'shards must be a non-empty array of connection strings'
+            USING ERRCODE = '22023', DETAIL = '{"argument": "shards"}';
+    END IF;
+    IF partitions IS NULL OR partitions < n OR partitions > 65536 OR (partitions & (partitions - 1)) <> 0 THEN
+        RAISE EXCEPTION 'partitions must be a power of two between the number of shards (%) and 65536', n
+            USING ERRCODE = '22023', DETAIL = pg_catalog.format('{"argument": "partitions", "shards": %s}', n);
+    END IF;
+    IF connect_timeout IS NULL OR connect_timeout < 1 THEN
+        RAISE EXCEPTION 'connect_timeout must be at least 1 second'
+            USING ERRCODE = '22023', DETAIL = '{"argument": "connect_timeout"}';
+    END IF;
+    DELETE FROM concurrent_edit.router_partitions;
+    FOR p IN 0 .. partitions - 1 LOOP
+        conn := shards[(p % n) + 1];
+        INSERT INTO concurrent_edit.router_partitions VALUES (p, (p % n) + 1, conn);
+        IF conn !~ 'connect_timeout' THEN conn := conn || ' connect_timeout=' || connect_timeout; END IF;
+        opts := opts || pg_catalog.format(', p%s %L', p, conn);
+    END LOOP;
+    -- The cluster is data of the router, not a member of the extension: pg_dump
+    -- keeps it with the database, and router_configure() replaces it.
+    DROP SERVER IF EXISTS concurrent_edit_shards CASCADE;
+    EXECUTE pg_catalog.format('CREATE SERVER concurrent_edit_shards FOREIGN DATA WRAPPER plproxy OPTIONS (%s)',
+                              pg_catalog.substr(opts, 3));
+    -- No user or password: PL/Proxy connects to a shard as the role that called,
+    -- and the shard decides that role's rights on the project.
+    CREATE USER MAPPING FOR PUBLIC SERVER concurrent_edit_shards;
+    GRANT USAGE ON FOREIGN SERVER concurrent_edit_shards TO PUBLIC;
+    RETURN partitions;
+END
+$$;
+COMMENT ON FUNCTION concurrent_edit.router_configure(text[], integer, integer) IS
+    'Sets the shards of the router: their libpq connection strings, in order (shard 1, 2, ...), and the number of partitions (a power of two, 16 by default), partition p served by shard (p % shards) + 1. Replaces the PL/Proxy cluster concurrent_edit_shards. Changing the shards or partitions moves projects: their rows must be moved with them (docs/scale-out.md). Superuser or the extension owner. Errors: 22023.';
+REVOKE ALL ON FUNCTION concurrent_edit.router_configure(text[], integer, integer) FROM PUBLIC;
+
+-- A file, session or conflict id's project, asked of every reachable shard (one
+-- after the other, so that one shard down does not hide the others' ids).
+CREATE FUNCTION concurrent_edit._px_owning_project(partition_hash integer, kind text, id uuid) RETURNS uuid
+    LANGUAGE plproxy AS $$
+        CLUSTER 'concurrent_edit_shards';
+        RUN ON partition_hash;
+        SELECT concurrent_edit.owning_project($2::text, $3::uuid);
+$$;
+COMMENT ON FUNCTION concurrent_edit._px_owning_project(integer, text, uuid) IS
+    'Internal: concurrent_edit.owning_project on one partition (PL/Proxy). Not part of the API.';
+REVOKE ALL ON FUNCTION concurrent_edit._px_owning_project(integer, text, uuid) FROM PUBLIC;
+
+CREATE FUNCTION concurrent_edit._raise_routed(partition_hash integer, state text, message text, detail text,
+                                              hint text) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    part record;
+    remote text[];
+BEGIN
+    -- A shard's error, as PL/Proxy relays it ("fn(pid): [db] REMOTE ERROR: text",
+    -- "Remote detail: ..."): raised again as the shard raised it.
+    detail := nullif(detail, '');  -- GET STACKED DIAGNOSTICS gives '' for none
+    hint := nullif(hint, '');
+    remote := regexp_match(message, '^\S+\(\d+\): \[[^]]*\] REMOTE (?:ERROR|FATAL): (.*)$', 's');
+    IF remote IS NOT NULL THEN
+        message := remote[1];
+        detail := regexp_replace(detail, '^Remote detail: ', '');
+        hint := regexp_replace(hint, '^Remote hint: ', '');
+    ELSIF state = 'XX000' AND partition_hash IS NOT NULL THEN
+        -- PL/Proxy's own failure: connection refused, lost or timed out.
+        SELECT p.shard, p.partition INTO part FROM concurrent_edit.router_partitions p
+        WHERE p.partition = partition_hash & ((SELECT count(*) FROM concurrent_edit.router_partitions)::integer - 1);
+        state := '08006';
+        detail := json_build_object('shard', part.shard, 'partition', part.partition, 'reason', message)::text;
+        message := format('shard %s of the router is unreachable', part.shard);
+        hint := 'Only the projects of that shard are affected; its connection string is in concurrent_edit.router_partitions.';
+    END IF;
+    -- RAISE takes no NULL option.
+    IF detail IS NULL AND hint IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = state, MESSAGE = message;
+    ELSIF hint IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = state, MESSAGE = message, DETAIL = detail;
+    ELSIF detail IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = state, MESSAGE = message, HINT = hint;
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = state, MESSAGE = message, DETAIL = detail, HINT = hint;
+END
+$$;
+COMMENT ON FUNCTION concurrent_edit._raise_routed(integer, text, text, text, text) IS
+    'Internal: raises again an error caught by a routed function: a shard''s error as the shard raised it (SQLSTATE, message, JSON detail, hint, without PL/Proxy''s prefixes); PL/Proxy''s own failure to reach the partition''s shard as 08006 naming the shard; any other error unchanged. Not part of the API.';
+
+CREATE FUNCTION concurrent_edit._locate(kind text, id uuid) RETURNS uuid
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    s record;
+    found uuid;
+    down integer[] := '{}';
+    reason text;
+BEGIN
+    FOR s IN SELECT min(p.partition) AS partition, p.shard FROM concurrent_edit.router_partitions p
+             GROUP BY p.shard ORDER BY p.shard LOOP
+        BEGIN
+            found := concurrent_edit._px_owning_project(s.partition, kind, id);
+        EXCEPTION WHEN internal_error THEN
+            IF SQLERRM ~ 'REMOTE (ERROR|FATAL)' THEN RAISE; END IF;
+            down := down || s.shard;
+            reason := SQLERRM;
+            CONTINUE;
+        END;
+        IF found IS NOT NULL THEN RETURN found; END IF;
+    END LOOP;
+    IF cardinality(down) > 0 THEN
+        RAISE EXCEPTION 'the % % was not found on the reachable shards, and shard % is unreachable',
+                        kind, id, array_to_string(down, ', ')
+            USING ERRCODE = '08006',
+                  DETAIL = json_build_object('kind', kind, 'id', id, 'unreachable_shards', down, 'reason', reason)::text;
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION concurrent_edit._locate(text, uuid) IS
+    'Internal: the project of a file, session or conflict id, asked of each shard in turn; NULL when no shard has it; 08006 when it is on none of the reachable shards and one is down. Not part of the API.';
+REVOKE ALL ON FUNCTION concurrent_edit._locate(text, uuid) FROM PUBLIC;
+
+-- SECURITY DEFINER: the directory is shared by every caller, so only this
+-- function writes it, and only with what a shard answered to the extension
+-- owner's role (a caller cannot plant a wrong route). docs/security.md.
+CREATE FUNCTION concurrent_edit._route(kind text, id uuid) RETURNS integer
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    project uuid;
+BEGIN
+    IF id IS NULL THEN RETURN NULL; END IF;
+    SELECT d.project_id INTO project FROM concurrent_edit.router_directory d WHERE d.id = _route.id;
+    IF NOT FOUND THEN
+        project := concurrent_edit._locate(kind, id);
+        -- No shard has it: any shard answers that it does not exist.
+        IF project IS NULL THEN RETURN concurrent_edit.project_hash(id); END IF;
+        INSERT INTO concurrent_edit.router_directory (id, kind, project_id) VALUES (id, kind, project)
+            ON CONFLICT DO NOTHING;
+    END IF;
+    RETURN concurrent_edit.project_hash(project);
+END
+$$;
+COMMENT ON FUNCTION concurrent_edit._route(text, uuid) IS
+    'Internal: the routing hash of a file, session or conflict id (its project''s), from router_directory or, the first time, from the shards. Not part of the API; executable by everyone because every routed call runs it.';

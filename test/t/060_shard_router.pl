@@ -1,0 +1,199 @@
+# Sharding by project with PL/Proxy (docs/scale-out.md): one router and three
+# shard clusters on Unix sockets. Through the router, files are created in 100
+# projects, and:
+#  * every project's rows are on exactly one shard, the one project_shard() names;
+#  * writes from stale bases merge, conflicts are recorded and resolved, locks
+#    exclude, changes_since catches up, and a shard's errors keep their SQLSTATE,
+#    message and JSON DETAIL;
+#  * calls run as the calling role: the shard checks its rights on the project;
+#  * the pure functions run on the router itself, which holds no data;
+#  * with one shard stopped, only its projects fail, with 08006 naming the shard;
+#    the others keep working (ids never routed before included); once it is back,
+#    its projects work again.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/../perl";
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use CETest;
+
+my @shards = map { new_node("shard$_") } 1 .. 3;
+for my $s (@shards) {
+    $s->safe_psql('postgres', 'CREATE EXTENSION concurrent_edit');
+    $s->safe_psql('postgres', 'CREATE ROLE alice LOGIN');
+}
+my $router = new_node('router');
+$router->safe_psql('postgres', 'CREATE ROLE alice LOGIN');
+$router->safe_psql('postgres', 'CREATE EXTENSION concurrent_edit_router CASCADE');
+my $conninfos = join(', ', map { "'host=" . $_->host . ' port=' . $_->port . " dbname=postgres'" } @shards);
+is($router->safe_psql('postgres', "SELECT concurrent_edit.router_configure(ARRAY[$conninfos], 16)"), '16',
+    'router_configure: 3 shards, 16 partitions');
+is($router->safe_psql('postgres', "SELECT to_regclass('concurrent_edit.files') IS NULL"), 't',
+    'the router holds no file table');
+
+my $author = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa';
+# Runs SQL on the router; returns (sqlstate or '', stdout, stderr).
+sub on_router {
+    my ($sql, $user) = @_;
+    my ($rc, $out, $err) = $router->psql('postgres', "\\set VERBOSITY verbose\n$sql",
+        extra_params => [ '-U', $user // 'postgres' ]);
+    my ($state) = $err =~ /ERROR:  ([0-9A-Z]{5}):/;
+    return ($state // '', $out, $err);
+}
+
+# --- 100 projects, one file each, created through the router -----------------
+my $rows = $router->safe_psql('postgres', qq{
+    SELECT p, concurrent_edit.create_file(p, 'notes.txt', E'one\\ntwo\\nthree\\nfour\\nfive\\n', '$author'),
+           (concurrent_edit.project_shard(p)).shard
+    FROM (SELECT md5('project ' || i)::uuid AS p FROM generate_series(1, 100) i) s ORDER BY p});
+my (%file, %shard_of);
+for (split /\n/, $rows) {
+    my ($p, $f, $n) = split /\|/;
+    ($file{$p}, $shard_of{$p}) = ($f, $n);
+}
+is(scalar(keys %file), 100, '100 projects created through the router');
+
+my %found;  # project => [shards that hold a row of it]
+for my $i (0 .. 2) {
+    my $sql = 'SELECT DISTINCT project_id FROM (SELECT project_id FROM concurrent_edit.files '
+        . 'UNION ALL SELECT project_id FROM concurrent_edit.file_versions '
+        . 'UNION ALL SELECT project_id FROM concurrent_edit.change_log) r';
+    push @{ $found{$_} }, $i + 1 for split /\n/, $shards[$i]->safe_psql('postgres', $sql);
+}
+my @misplaced = grep { !$found{$_} || @{ $found{$_} } != 1 || $found{$_}[0] != $shard_of{$_} } keys %file;
+is(scalar(@misplaced), 0, "every project's rows are on exactly one shard, the one project_shard() names")
+    or diag(join("\n", map { "$_: on " . join(',', @{ $found{$_} // [] }) . ", named $shard_of{$_}" } @misplaced));
+is(scalar(keys %found), 100, 'the shards hold no other project');
+my %per_shard;
+$per_shard{$_}++ for values %shard_of;
+ok((grep { ($per_shard{$_} // 0) >= 15 } 1 .. 3) == 3,
+    'each shard owns a share of the projects (' . join('/', map { $per_shard{$_} // 0 } 1 .. 3) . ')');
+# The hash is the documented one: the first 32 bits of md5(project id text).
+my ($p1) = sort keys %file;
+is($router->safe_psql('postgres', "SELECT concurrent_edit.project_hash('$p1')"),
+    unpack('l>', pack('H8', substr(`printf '%s' '$p1' | md5sum`, 0, 8))),
+    'project_hash is the first 32 bits of the MD5 of the id text');
+
+# --- the API through the router ----------------------------------------------
+my ($pa) = grep { $shard_of{$_} == 1 } sort keys %file;
+my ($pb) = grep { $shard_of{$_} == 2 } sort keys %file;
+my ($pc) = grep { $shard_of{$_} == 3 } sort keys %file;
+my $f = $file{$pb};
+is($router->safe_psql('postgres', "SELECT status || ' ' || version FROM concurrent_edit.write('$f', "
+    . "E'ONE\\ntwo\\nthree\\nfour\\nfive\\n', 1, '$author')"), 'written 2', 'router: a write on a current base');
+is($router->safe_psql('postgres', "SELECT status || ' ' || version FROM concurrent_edit.write('$f', "
+    . "E'one\\ntwo\\nthree\\nfour\\nFIVE\\n', 1, '$author')"), 'merged 3', 'router: a write from a stale base merges');
+is($router->safe_psql('postgres', "SELECT content FROM concurrent_edit.read('$f')"),
+    "ONE\ntwo\nthree\nfour\nFIVE\n", 'router: read gives the merge');
+my $conflict = $router->safe_psql('postgres', "SELECT conflict_id FROM concurrent_edit.write('$f', "
+    . "E'1\\ntwo\\nthree\\nfour\\nfive\\n', 1, '$author')");
+like($conflict, qr/^[0-9a-f-]{36}$/, 'router: a conflicting stale write records a conflict');
+is($router->safe_psql('postgres', "SELECT count(*) FROM concurrent_edit.list_conflicts(project_id => '$pb')"), '1',
+    'router: list_conflicts shows it');
+like($router->safe_psql('postgres', "SELECT ours_text FROM concurrent_edit.conflict_texts('$conflict')"), qr/^ONE/,
+    'router: conflict_texts by conflict id');
+is($router->safe_psql('postgres', "SELECT concurrent_edit.resolve_conflict('$conflict', choose => 'theirs')"), '4',
+    'router: resolve_conflict writes version 4');
+is($shards[1]->safe_psql('postgres', "SELECT head_version FROM concurrent_edit.files WHERE id = '$f'"), '4',
+    'the resolution is on the shard');
+like($router->safe_psql('postgres', "SELECT concurrent_edit.diff_versions('$f', 3, 4)"), qr/^-ONE\n\+1$/m,
+    'router: diff_versions');
+is($router->safe_psql('postgres', "SELECT string_agg(version::text, ',' ORDER BY version) FROM concurrent_edit.history('$f')"),
+    '1,2,3,4', 'router: history');
+is($router->safe_psql('postgres', "SELECT path FROM concurrent_edit.rename_file('$f', 'renamed.txt', '$author')"), 'renamed.txt',
+    'router: rename_file');
+is($router->safe_psql('postgres', "SELECT concurrent_edit.file_at('$pb', 'renamed.txt')"), $f, 'router: file_at');
+
+# Locks exclude; sessions, drafts and presence through the router.
+my $sa = $router->safe_psql('postgres', "SELECT concurrent_edit.open_session('$author', '$pb')");
+my $sb = $router->safe_psql('postgres', "SELECT concurrent_edit.open_session('bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb', '$pb')");
+is($router->safe_psql('postgres', "SELECT lock_type FROM concurrent_edit.acquire_lock('$f', '$sa', ttl => '1 minute')"),
+    'exclusive', 'router: session A takes the lock');
+my ($state, $out, $err) = on_router("SELECT * FROM concurrent_edit.acquire_lock('$f', '$sb')");
+is($state, '55P03', 'router: session B cannot take the lock (55P03)');
+like($err, qr/DETAIL:  \{"file_id".*"holders".*"$sa"/, 'the refusal has the shard\'s JSON DETAIL naming the holder');
+unlike($err, qr/REMOTE|Remote detail|_px_/, 'without PL/Proxy\'s prefixes');
+($state, $out, $err) = on_router("SELECT * FROM concurrent_edit.write('$f', 'x', 4, session_id => '$sb')");
+is($state, 'VC004', 'router: B\'s write to the locked file is refused (VC004)');
+like($err, qr/"lock_session_id": "$sa"/, 'naming the lock\'s session');
+is($router->safe_psql('postgres', "SELECT count(*) FROM concurrent_edit.lock_status('$f')"), '1', 'router: lock_status');
+$router->safe_psql('postgres', "SELECT concurrent_edit.save_draft('$sb', '$f', 4, 'draft')");
+is($router->safe_psql('postgres', "SELECT count(*) FROM concurrent_edit.session_drafts('$sb')"), '1',
+    'router: save_draft and session_drafts by session id');
+ok($router->safe_psql('postgres', "SELECT concurrent_edit.release_lock('$f', '$sa')") eq 't', 'router: release_lock');
+is($router->safe_psql('postgres', "SELECT status FROM concurrent_edit.commit_draft('$sb', '$f')"), 'written',
+    'router: commit_draft once the lock is gone');
+($state, $out, $err) = on_router("SELECT * FROM concurrent_edit.read('99999999-9999-9999-9999-999999999999')");
+is($state, 'VC007', 'router: an unknown file id gives the shard\'s VC007');
+like($err, qr/ERROR:  VC007: file 99999999-9999-9999-9999-999999999999 does not exist\nDETAIL:  \{"file_id"/,
+    'with the shard\'s message and JSON DETAIL');
+
+# changes_since through the router is the shard's feed, and catches up by cursor.
+my $direct = $shards[1]->safe_psql('postgres', "SELECT string_agg(cursor || ':' || event, ',' ORDER BY cursor) "
+    . "FROM concurrent_edit.changes_since('$pb', 0)");
+is($router->safe_psql('postgres', "SELECT string_agg(cursor || ':' || event, ',' ORDER BY cursor) "
+    . "FROM concurrent_edit.changes_since('$pb', 0)"), $direct, 'router: changes_since is the shard\'s feed');
+my $pos = $router->safe_psql('postgres', "SELECT concurrent_edit.feed_position('$pb')");
+$router->safe_psql('postgres', "SELECT concurrent_edit.write('$f', 'caught up', 5, '$author')");
+is($router->safe_psql('postgres', "SELECT string_agg(event, ',') FROM concurrent_edit.changes_since('$pb', $pos)"),
+    'version', 'router: changes_since from the last cursor gives what came after');
+is($router->safe_psql('postgres', "SELECT concurrent_edit.channel_name('$pb')"),
+    $shards[1]->safe_psql('postgres', "SELECT concurrent_edit.channel_name('$pb')"),
+    'router: channel_name, to LISTEN on the shard project_shard() names');
+
+# Rights: the shard checks the calling role.
+($state) = on_router("SELECT content FROM concurrent_edit.read('$f')", 'alice');
+is($state, '42501', 'router: alice, without rights on the project, is refused by the shard');
+$router->safe_psql('postgres', "SELECT concurrent_edit.grant_project('$pb', 'alice', 'read')");
+($state, $out) = on_router("SELECT content FROM concurrent_edit.read('$f')", 'alice');
+is("$state$out", 'caught up', 'router: after grant_project through the router, alice reads');
+($state) = on_router("SELECT * FROM concurrent_edit.write('$f', 'x', 6)", 'alice');
+is($state, '42501', 'router: alice cannot write with a read right');
+($state) = on_router("SELECT * FROM concurrent_edit.router_configure(ARRAY['host=/tmp'])", 'alice');
+is($state, '42501', 'router: alice cannot reconfigure the router');
+($state) = on_router("INSERT INTO concurrent_edit.router_directory VALUES ('$f', 'file', '$pa')", 'alice');
+is($state, '42501', 'router: alice cannot plant a route in the directory');
+
+# --- one shard down ----------------------------------------------------------
+# A file created on shard 1 directly: the router has never routed its id.
+my $direct_file = $shards[0]->safe_psql('postgres',
+    "SELECT concurrent_edit.create_file('$pa', 'direct.txt', 'direct', '$author')");
+$shards[1]->stop('fast');
+($state, $out, $err) = on_router("SELECT content FROM concurrent_edit.read('$f')");
+is($state, '08006', 'shard 2 down: its file gives 08006');
+like($err, qr/ERROR:  08006: shard 2 of the router is unreachable\nDETAIL:  \{"shard" : 2, /,
+    'the error names the shard, with a JSON DETAIL');
+($state) = on_router("SELECT * FROM concurrent_edit.list_files('$pb')");
+is($state, '08006', 'shard 2 down: a project call of its project gives 08006');
+my @p2 = grep { $shard_of{$_} == 2 } sort keys %file;
+my @others = grep { $shard_of{$_} != 2 } sort keys %file;
+my $ok_others = $router->safe_psql('postgres', 'SELECT count(*) FROM (VALUES '
+    . join(',', map { "('$file{$_}'::uuid)" } @others)
+    . ") v(f), LATERAL concurrent_edit.write(v.f, E'one\\ntwo\\n', 1, '$author') w WHERE w.version = 2");
+is($ok_others, scalar(@others), 'shard 2 down: every project of shards 1 and 3 still writes ('
+    . scalar(@others) . ')');
+my $failed = 0;
+for my $p (@p2[0 .. 4]) {
+    my ($s) = on_router("SELECT version FROM concurrent_edit.read('$file{$p}')");
+    $failed++ if $s eq '08006';
+}
+is($failed, 5, 'shard 2 down: each of its projects fails with 08006');
+is($router->safe_psql('postgres', "SELECT content FROM concurrent_edit.read('$direct_file')"), 'direct',
+    'shard 2 down: an id never routed before is found on the reachable shards');
+($state, $out, $err) = on_router("SELECT * FROM concurrent_edit.read('77777777-7777-7777-7777-777777777777')");
+is($state, '08006', 'shard 2 down: an id no reachable shard has gives 08006');
+like($err, qr/was not found on the reachable shards, and shard 2 is unreachable/, 'naming the shard that is down');
+is($router->safe_psql('postgres', "SELECT (concurrent_edit.merge3(E'a\\nb\\nc\\n', E'A\\nb\\nc\\n', E'a\\nb\\nC\\n')).content"),
+    "A\nb\nC\n", 'the pure functions run on the router itself');
+
+$shards[1]->start;
+is($router->safe_psql('postgres', "SELECT content FROM concurrent_edit.read('$f')"), 'caught up',
+    'shard 2 back: its projects work again');
+is($router->safe_psql('postgres', 'SELECT count(*) FROM (VALUES '
+    . join(',', map { "('$file{$_}'::uuid)" } @p2)
+    . ") v(f), LATERAL concurrent_edit.read(v.f) r"), scalar(@p2), 'shard 2 back: every one of its files reads');
+
+$_->stop for @shards, $router;
+done_testing();
