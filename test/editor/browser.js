@@ -133,7 +133,9 @@ async function main() {
   results.locked = { status: await page.evaluate(() => editors.bob.lastSave.status),
                      body: await page.evaluate(() => editors.bob.lastSave.body),
                      message: await shown('bob', 'message'),
-                     aliceLockStatus: await page.evaluate(async () => (await editors.bob.lock()).status) };
+                     bobLock: await page.evaluate(async () => {
+                       const r = await editors.bob.lock(); return { status: r.status, body: r.body };
+                     }) };
   await shot('07-lock-refused');
   await click('alice', 'unlock-btn');
   await until('B sees the unlock', () => editors.bob.el.lock.textContent === '');
