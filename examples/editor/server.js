@@ -391,7 +391,7 @@ class Feed {
                          FROM concurrent_edit.changes_since($1, $2, 500) c`,
                       [projectId, cursor.toString(), withContent, LIVE_CONTENT_MAX]);
     return r.rows.map((e) => ({ type: 'event', cursor: e.cursor, event: e.event, fileId: e.file_id, path: e.path,
-      version: e.version, sessionId: e.session_id, author: e.author, name: names.get(e.session_id) || null,
+      version: e.version, sessionId: e.session_id, author: e.author, name: names.get(e.session_id) || names.get(e.author) || null,
       details: e.details, createdAt: e.created_at, content: e.content ?? undefined }));
   }
 
@@ -406,7 +406,7 @@ class Feed {
         const evs = await Feed.events(id, p.last, true);
         if (evs.some((e) => e.event === 'session_joined' && !names.has(e.sessionId))) await loadNames(id).catch(() => {});
         for (const e of evs) {
-          if (!e.name) e.name = names.get(e.sessionId) || null;
+          if (!e.name) e.name = names.get(e.sessionId) || names.get(e.author) || null;
           p.last = BigInt(e.cursor);
           for (const tab of p.tabs) tab.deliver(e);
         }

@@ -22,6 +22,7 @@ use FindBin;
 use lib "$FindBin::Bin/../perl";
 use File::Copy;
 use File::Path qw(make_path);
+use HTTP::Tiny;
 use IPC::Run;
 use JSON::PP;
 use PostgreSQL::Test::Cluster;
@@ -198,15 +199,12 @@ done_testing();
 # One HTTP request to the gateway: {status, body (decoded JSON)}.
 sub http {
     my ($method, $path, $body) = @_;
-    my @cmd = ('curl', '-s', '-o', '-', '-w', '\n%{http_code}', '-X', $method, "http://localhost:$port$path");
-    my $in = '';
+    my %opt;
     if (defined $body) {
-        $in = ref $body ? encode_json($body) : $body;
-        push @cmd, '-H', 'content-type: application/json', '--data-binary', '@-';
+        $opt{content} = ref $body ? encode_json($body) : $body;
+        $opt{headers} = { 'content-type' => 'application/json' };
     }
-    my ($out, $err) = ('', '');
-    IPC::Run::run(\@cmd, '<', \$in, '>', \$out, '2>', \$err);
-    my ($json, $status) = $out =~ /^(.*)\n(\d+)$/s;
-    my $decoded = eval { decode_json($json) } // {};
-    return { status => $status // 0, body => $decoded };
+    my $r = HTTP::Tiny->new(timeout => 30)->request($method, "http://localhost:$port$path", \%opt);
+    my $decoded = eval { decode_json($r->{content}) } // {};
+    return { status => $r->{status}, body => $decoded };
 }

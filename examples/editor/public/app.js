@@ -16,6 +16,13 @@ async function api(method, url, body) {
   return { status: res.status, ok: res.ok, body: json };
 }
 
+// An error answer as a line: a 423 names who holds the lock and until when.
+function refusal(r) {
+  const h = r.body.holder;
+  return h ? `${r.status} locked by ${h.name} until ${new Date(h.expiresAt).toLocaleTimeString()}`
+           : `${r.status} ${r.body.error}`;
+}
+
 class Editor {
   constructor(root, name, projectId, fileId) {
     Object.assign(this, { root, name, projectId, fileId });
@@ -139,7 +146,10 @@ class Editor {
         if (e.sessionId !== this.sessionId) this.toast(`${who} hit a conflict`);
         break;
       case 'lock_acquired': case 'lock_released': case 'lock_expired': case 'lock_forced':
-        if (e.sessionId !== this.sessionId) this.toast(`${who}: ${e.event.replace('_', ' ')}`);
+        if (e.sessionId !== this.sessionId) {
+          this.toast(`${who}${{ lock_acquired: " locked the file", lock_released: " unlocked the file",
+                                 lock_expired: "'s lock expired", lock_forced: "'s lock was removed" }[e.event]}`);
+        }
         this.refreshPresence();
         break;
       default:                                             // file_opened, draft_saved, ...
@@ -183,7 +193,7 @@ class Editor {
       this.message(`409 conflict with v${r.body.headVersion}: ${r.body.hunks.length} hunk(s)`, true);
     } else {
       this.setSync(r.status === 423 ? 'refused' : undefined);
-      this.message(`${r.status} ${r.body.error}`, true);
+      this.message(refusal(r), true);
     }
     return r;
   }
@@ -204,7 +214,7 @@ class Editor {
 
   async lock() {
     const r = await api('POST', `/api/v1/files/${this.fileId}/lock`, { sessionId: this.sessionId, ttlSeconds: 120 });
-    this.message(r.ok ? `locked until ${new Date(r.body.expiresAt).toLocaleTimeString()}` : `${r.status} ${r.body.error}`, !r.ok);
+    this.message(r.ok ? `locked until ${new Date(r.body.expiresAt).toLocaleTimeString()}` : refusal(r), !r.ok);
     this.refreshPresence();
     return r;
   }
