@@ -22,6 +22,7 @@ use FindBin;
 use lib "$FindBin::Bin/../perl";
 use File::Copy;
 use File::Path qw(make_path);
+use File::Temp ();
 use HTTP::Tiny;
 use IPC::Run;
 use JSON::PP;
@@ -109,13 +110,16 @@ is($node->safe_psql('postgres', "SELECT count(*) FROM concurrent_edit.edit_sessi
 
 # --- the browser ------------------------------------------------------------------
 my $shots = "$PostgreSQL::Test::Utils::log_path/screenshots";
-make_path($shots, "$tmp/chromium");
+# Chromium's temporary directory holds its singleton socket, whose path must be
+# short (a Unix socket's path has at most 107 bytes): not under the test's folder.
+my $chromium_tmp = File::Temp::tempdir('/tmp/ce070-XXXXXX', CLEANUP => 1);
+make_path($shots);
 my $results_file = "$tmp/results.json";
 my ($bout, $berr) = ('', '');
 my $bok = do {
     local %ENV = (%ENV, PGHOST => $node->host, PGPORT => $node->port, PGDATABASE => 'postgres', PGUSER => $ENV{USER} // 'postgres',
         HOME => $tmp, GATEWAY => "$dir/server.js", GATEWAY_PORT => $port, GATEWAY_PGUSER => 'editor_gateway',
-        PROJECT => $project, FILE => $file, CHROMIUM => $chromium, TMPDIR => "$tmp/chromium",
+        PROJECT => $project, FILE => $file, CHROMIUM => $chromium, TMPDIR => $chromium_tmp,
         SHOTS => $shots, RESULTS => $results_file, SAVES => 100);
     delete $ENV{PGUSER} unless defined $ENV{USER};
     IPC::Run::run([ 'node', "$dir/browser.js" ], '<', \undef, '>', \$bout, '2>', \$berr,
