@@ -403,7 +403,8 @@ class Feed {
     try {
       do {
         p.again = false;
-        const evs = await Feed.events(id, p.last, true);
+        // Without the texts if one cannot be read (a version removed by retention).
+        const evs = await Feed.events(id, p.last, true).catch(() => Feed.events(id, p.last, false));
         if (evs.some((e) => e.event === 'session_joined' && !names.has(e.sessionId))) await loadNames(id).catch(() => {});
         for (const e of evs) {
           if (!e.name) e.name = names.get(e.sessionId) || names.get(e.author) || null;
@@ -436,14 +437,25 @@ class Tab {
   async start(p, cursor) {
     this.cursor = cursor === null ? p.last : cursor;
     let count = 0;
+    let reset = false;
     while (this.cursor < p.last) {
-      const evs = await Feed.events(this.projectId, this.cursor, false);
+      let evs;
+      try {
+        evs = await Feed.events(this.projectId, this.cursor, false);
+      } catch (e) {
+        if (e.code !== 'VC012') throw e;
+        // The tab's cursor was pruned (prune_changes): it re-reads its file and
+        // goes on from the feed's newest cursor (VC012's DETAIL).
+        this.cursor = BigInt(JSON.parse(e.detail).last_cursor);
+        reset = true;
+        continue;
+      }
       if (!evs.length) break;
       for (const e of evs) { this.ws.send(JSON.stringify(e)); this.cursor = BigInt(e.cursor); count++; }
     }
     // No await between the last check and here: live events now go straight out.
     this.catchingUp = false;
-    this.ws.send(JSON.stringify({ type: 'hello', cursor: this.cursor.toString(), caughtUp: count }));
+    this.ws.send(JSON.stringify({ type: 'hello', cursor: this.cursor.toString(), caughtUp: count, reset }));
   }
 }
 
@@ -451,7 +463,7 @@ function serveSockets(server) {
   const wss = new WebSocketServer({ server, path: '/ws', maxPayload: 64 * 1024 });
   wss.on('connection', async (ws, req) => {
     const url = new URL(req.url, 'http://gateway');
-    const projectId = url.searchParams.get('project');
+    const projectId = (url.searchParams.get('project') || '').toLowerCase();
     const sessionId = url.searchParams.get('session');
     const c = url.searchParams.get('cursor');
     let tab = null;
@@ -469,7 +481,7 @@ function serveSockets(server) {
       }
     });
     try {
-      if (!/^[0-9a-fA-F-]{36}$/.test(projectId || '') || !/^[0-9a-fA-F-]{36}$/.test(sessionId || '')
+      if (!/^[0-9a-f-]{36}$/.test(projectId) || !/^[0-9a-fA-F-]{36}$/.test(sessionId || '')
           || (c !== null && !/^\d{1,19}$/.test(c))) throw new HttpError(400, { error: 'bad project, session or cursor' });
       // The session must be alive and the gateway's role able to read the project.
       await q('SELECT concurrent_edit.touch_session($1)', [sessionId]);

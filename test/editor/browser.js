@@ -123,6 +123,23 @@ async function main() {
                        message: await shown('bob', 'message') };
   await shot('06-resolved');
 
+  // 3b. Another conflict on line 3, resolved with the text as B edits it.
+  const base3b = await text('bob');
+  await type('bob', base3b.replace('line three', 'line three, by bob'));
+  await type('alice', base3b.replace('line three', 'line three, by alice'));
+  await click('alice', 'save');
+  await until('B is behind before the second conflict', () => /newer/.test(editors.bob.el.sync.textContent));
+  await click('bob', 'save');
+  await until('B shows the second conflict', () => !editors.bob.el.conflict.hidden);
+  results.conflict2 = { bobText: await text('bob') };
+  await type('bob', base3b.replace('line three', 'line three, by alice and bob'));
+  await click('bob', 'edited');
+  await until('A shows the edited resolution', (t) => editors.alice.el.text.value === t,
+              base3b.replace('line three', 'line three, by alice and bob'));
+  results.resolvedEdited = { aliceText: await text('alice'), bobText: await text('bob'),
+                             message: await shown('bob', 'message') };
+  await shot('06b-resolved-edited');
+
   // 4. A locks; B's save is refused with A's name; A unlocks.
   await click('alice', 'lock-btn');
   await until('B sees the lock', () => /Locked by alice/.test(editors.bob.el.lock.textContent));

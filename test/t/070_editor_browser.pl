@@ -8,7 +8,8 @@
 #  * B's autosaved draft shows in A's presence; B saves from a stale base and
 #    merges cleanly;
 #  * B saves the line A changed from a stale base: 409 with the conflict markers,
-#    then B resolves (theirs) and A shows the resolution;
+#    then B resolves (theirs) and A shows the resolution; a second conflict is
+#    resolved with the text as B edits it;
 #  * A locks; B's save is refused with 423 naming alice;
 #  * history with a diff;
 #  * the gateway is killed, a version is written while it is down, and B
@@ -158,6 +159,13 @@ is($res->{resolved}{bobText}, "Title by bob\nline two, by alice\nline three\nlin
    'resolved with theirs: B\'s line');
 is($res->{resolved}{aliceText}, $res->{resolved}{bobText}, 'A shows the resolution');
 is("$res->{resolved}{bobVersion} $res->{resolved}{aliceVersion}", 'v6 v6', 'both at version 6');
+like($res->{conflict2}{bobText} // '',
+     qr/^<<<<<<< version 7\nline three, by alice\n=======\nline three, by bob\n>>>>>>> proposed\n/m,
+     'a second conflict, on line 3');
+is($res->{resolvedEdited}{aliceText}, "Title by bob\nline two, by alice\nline three, by alice and bob\nline four, by bob\n",
+   'resolved with the text as B edited it: A shows it');
+is($res->{resolvedEdited}{bobText}, $res->{resolvedEdited}{aliceText}, 'and so does B');
+like($res->{resolvedEdited}{message} // '', qr/^resolved \(edited\): v8$/, "B's editor says so");
 
 like($res->{lockShown} // '', qr/^Locked by alice until /, "B sees A's lock with A's name");
 is($res->{locked}{status}, 423, "B's save while A holds the lock: 423");
@@ -191,8 +199,8 @@ if ($lat->{n}) {
 is($node->safe_psql('postgres', "SELECT count(*) FROM concurrent_edit.list_conflicts('$file')"), '0',
    'no open conflict left');
 is($node->safe_psql('postgres',
-   "SELECT resolved_by = (SELECT user_id FROM concurrent_edit.edit_sessions WHERE metadata->>'name' = 'bob') "
- . "FROM concurrent_edit.list_conflicts('$file', include_resolved => true)"), 't', 'the conflict was resolved by bob');
+   "SELECT count(*) || ' ' || bool_and(resolved_by = (SELECT user_id FROM concurrent_edit.edit_sessions WHERE metadata->>'name' = 'bob')) "
+ . "FROM concurrent_edit.list_conflicts('$file', include_resolved => true)"), '2 true', 'two conflicts, both resolved by bob');
 for my $step (qw(01-two-editors 02-live-update 04-clean-merge 05-conflict 07-lock-refused 10-reconnected)) {
     ok(-s "$shots/$step.png", "screenshot $step.png");
 }

@@ -75,6 +75,7 @@ class Editor {
         if (e.type === 'hello') {
           this.cursor = e.cursor;
           this.lastCatchUp = e.caughtUp;
+          if (e.reset) this.needsReload = true;            // events were pruned: re-read the file
           this.backoff = RECONNECT_MS;
           helloed = true;
           this.setSync();
