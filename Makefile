@@ -5,6 +5,7 @@
 #   make installcheck    pg_regress + isolation + TAP against a running server
 #   make test            install what is missing, then every suite on throwaway clusters
 #   make demo            install what is missing, then a scripted scenario on a throwaway cluster
+#   make demo-web        install what is missing, then the two-editor web demo (examples/editor)
 #   make unit            GoogleTest suite of the pure C++ core (no server)
 #   make fuzz            libFuzzer targets (ASan + UBSan) for FUZZ_SECONDS each
 #   make bench           benchmarks in test/bench (see docs/benchmarks.md)
@@ -58,11 +59,11 @@ ifeq ($(wildcard $(PGXS)),)
 # A fresh machine without the PostgreSQL development files: only the bootstrapping
 # targets work; they install the missing packages and run make again.
 .DEFAULT_GOAL := help
-.PHONY: help test demo bench deps
+.PHONY: help test demo demo-web bench deps
 help:
 	@echo "PostgreSQL 15 development files not found: run 'make test' or 'make demo' (they install them), or 'make deps'."
 	@false
-test demo bench:
+test demo demo-web bench:
 	@if [ -n "$(CE_BOOTSTRAPPED)" ]; then echo "bootstrap did not provide $(PG_CONFIG) --pgxs" >&2; exit 1; fi
 	scripts/bootstrap.sh
 	$(MAKE) CE_BOOTSTRAPPED=1 $@
@@ -150,7 +151,7 @@ fuzz: fuzz-build
 
 # ---------------------------------------------------------------------------
 # The two README commands.  Both bootstrap missing packages first.
-.PHONY: deps test demo bench
+.PHONY: deps test demo demo-web bench
 deps:
 	scripts/bootstrap.sh
 
@@ -159,6 +160,9 @@ test: deps
 
 demo: deps
 	scripts/demo.sh
+
+demo-web: deps
+	scripts/demo-web.sh
 
 bench: deps
 	scripts/bench.sh && scripts/bench-charts.sh

@@ -1,0 +1,507 @@
+#!/usr/bin/env node
+// A small gateway between browsers and the concurrent_edit extension: a REST
+// surface for the editing calls and one WebSocket per browser tab for live
+// events. Everything that matters (versions, merges, conflicts, locks, sessions,
+// drafts, the change feed) is done by the extension in SQL; this file only
+// translates. Design notes: README.md next to this file.
+//
+// Connection: the libpq environment (PGHOST, PGPORT, PGDATABASE, PGUSER, ...),
+// as an ordinary role with `write` on the projects it serves. The one LISTEN
+// connection must be direct (not through a transaction pooler): set
+// LISTEN_PGHOST/LISTEN_PGPORT when the pool goes through a pooler.
+// Usage: PORT=8080 node server.js
+'use strict';
+const http = require('http');
+const fs = require('fs');
+const path = require('path');
+const crypto = require('crypto');
+const { Pool, Client } = require('pg');
+const { WebSocketServer } = require('ws');
+
+const PORT = Number(process.env.PORT || 8080);
+const HOST = process.env.HOST || '127.0.0.1';
+const MAX_BODY = 1 << 20;            // bytes of a request body (413 above)
+const LIVE_CONTENT_MAX = 256 * 1024; // version events carry the text up to this size
+const PUBLIC = path.join(__dirname, 'public');
+
+// A pool for the API calls: short statements, one connection each, any of them.
+const pool = new Pool({ max: Number(process.env.POOL_SIZE || 8), application_name: 'ce-editor-api' });
+pool.on('error', (e) => log(`pool: ${e.message}`));
+const q = (sql, params) => pool.query(sql, params);
+const log = (msg) => process.stderr.write(`${new Date().toISOString()} ${msg}\n`);
+
+// ---------------------------------------------------------------------------
+// SQLSTATE -> HTTP status. The DETAIL of every refusal is JSON (docs/errors.md).
+const HTTP_STATUS = {
+  VC001: 409, // stale_version (with strategy merge a conflict is a result, see /edit)
+  VC002: 410, // file_deleted
+  VC004: 423, // file_locked: another session's exclusive lock refuses the write
+  '55P03': 423, // lock_not_available: acquire_lock found the file locked
+  VC005: 401, // session_invalid: unknown, closed or timed out: open a new session
+  VC006: 410, // version_not_found: never existed or removed by history retention
+  VC007: 404, // file_not_found
+  VC008: 409, // conflict_not_open: already resolved or discarded
+  VC013: 409, // lock_not_held
+  VC014: 404, // draft_not_found
+  42501: 403, // insufficient_privilege
+  22023: 400, 22004: 400, '22P02': 400, 22032: 400, // bad arguments
+  54000: 413, // program_limit_exceeded (content over max_input_size)
+  40001: 503, // serialization_failure: retry
+};
+
+class HttpError extends Error {
+  constructor(status, body) { super(body.error); this.status = status; this.body = body; }
+}
+
+function parseDetail(detail) {
+  if (!detail) return null;
+  try { return JSON.parse(detail); } catch { return detail; }
+}
+
+// A database error as {status, body}: the SQLSTATE and the DETAIL parsed as JSON.
+function fromPgError(e) {
+  if (e instanceof HttpError) return e;
+  if (!e.code) { log(`internal: ${e.stack}`); return new HttpError(500, { error: 'internal error' }); }
+  const body = { error: e.message, sqlstate: e.code, detail: parseDetail(e.detail) };
+  if (e.hint) body.hint = e.hint;
+  return new HttpError(HTTP_STATUS[e.code] || (e.code.startsWith('22') ? 400 : 500), body);
+}
+
+// ---------------------------------------------------------------------------
+// Who is who. The demo has no login: a tab names its user, whose id is derived
+// from the name; the name travels in the session's metadata, so every gateway
+// (and project_sessions()) can show it. A real application takes the user from
+// its authentication instead.
+function userIdOf(name) {
+  const h = crypto.createHash('sha1').update(`concurrent_edit demo user:${name}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+const sessionProject = new Map(); // session id -> project id (filled on open and on WS join)
+const names = new Map();          // session id or user id -> display name
+
+async function loadNames(projectId) {
+  const r = await q(`SELECT session_id, user_id, metadata->>'name' AS name
+                       FROM concurrent_edit.project_sessions($1)`, [projectId]);
+  for (const s of r.rows) {
+    if (!s.name) continue;
+    names.set(s.session_id, s.name);
+    names.set(s.user_id, s.name);
+    sessionProject.set(s.session_id, projectId);
+  }
+}
+async function nameOf(id, projectId) {
+  if (id && !names.has(id) && projectId) await loadNames(projectId);
+  return names.get(id) || (id ? id.slice(0, 8) : null);
+}
+
+// ---------------------------------------------------------------------------
+// REST handlers: (params, body, query) -> [status, json]. SQL takes parameters only.
+const must = (v, what) => {
+  if (v === undefined || v === null || v === '') throw new HttpError(400, { error: `${what} is required` });
+  return v;
+};
+
+async function openSession(_p, b) {
+  const name = String(must(b.name, 'name')).slice(0, 64);
+  const projectId = must(b.projectId, 'projectId');
+  const userId = userIdOf(name);
+  const r = await q('SELECT concurrent_edit.open_session($1, $2, NULL, $3) AS id',
+                    [userId, projectId, JSON.stringify({ name })]);
+  const sessionId = r.rows[0].id;
+  sessionProject.set(sessionId, projectId);
+  names.set(sessionId, name); names.set(userId, name);
+  return [200, { sessionId, userId, name, projectId }];
+}
+
+async function readFile(p) {
+  const r = await q(`SELECT content, version, content_hash, path, deleted_at
+                       FROM concurrent_edit.read($1)`, [p.fileId]);
+  const f = r.rows[0];
+  return [200, { fileId: p.fileId, path: f.path, version: f.version, content: f.content,
+                 contentHash: f.content_hash, deletedAt: f.deleted_at }];
+}
+
+async function openFile(p, b) {
+  const sid = must(b.sessionId, 'sessionId');
+  const r = await q(`SELECT kind, message, session_id, user_id, until
+                       FROM concurrent_edit.open_file($1, $2)`, [sid, p.fileId]);
+  const warnings = [];
+  for (const w of r.rows) {
+    warnings.push({ kind: w.kind, message: w.message, sessionId: w.session_id,
+                    name: await nameOf(w.session_id || w.user_id, sessionProject.get(sid)), until: w.until });
+  }
+  return [200, { warnings }];
+}
+
+// Who else has the file open, their drafts (not their text: base version, size,
+// time) and the locks, with names.
+async function presence(p, _b, query) {
+  const projectId = sessionProject.get(query.get('sessionId'));
+  const ed = await q(`SELECT session_id, user_id, status, has_draft, lock_type, last_active_at
+                        FROM concurrent_edit.file_editors($1)`, [p.fileId]);
+  const editors = [];
+  for (const e of ed.rows) {
+    const item = { sessionId: e.session_id, name: await nameOf(e.session_id, projectId), status: e.status,
+                   lockType: e.lock_type, lastActiveAt: e.last_active_at, draft: null };
+    if (e.has_draft) {
+      // The gateway's role owns the sessions it opened, so it may list their drafts.
+      const d = await q(`SELECT base_version, head_version, bytes, updated_at
+                           FROM concurrent_edit.session_drafts($1) WHERE file_id = $2`, [e.session_id, p.fileId])
+        .catch(() => ({ rows: [] }));
+      if (d.rows[0]) {
+        item.draft = { baseVersion: d.rows[0].base_version, headVersion: d.rows[0].head_version,
+                       bytes: Number(d.rows[0].bytes), updatedAt: d.rows[0].updated_at };
+      }
+    }
+    editors.push(item);
+  }
+  const lk = await q(`SELECT session_id, holder, lock_type, expires_at
+                        FROM concurrent_edit.lock_status($1)`, [p.fileId]);
+  const locks = [];
+  for (const l of lk.rows) {
+    locks.push({ sessionId: l.session_id, name: await nameOf(l.session_id, projectId),
+                 lockType: l.lock_type, expiresAt: l.expires_at });
+  }
+  return [200, { editors, locks }];
+}
+
+// The seed's edit: 200 when written or merged, 409 with the marked-up text when
+// the three-way merge from baseVersion has real conflicts (nothing is written
+// then; the conflict is recorded and can be resolved).
+async function edit(p, b) {
+  const sid = must(b.sessionId, 'sessionId');
+  if (typeof b.content !== 'string') throw new HttpError(400, { error: 'content must be a string' });
+  const r = await q(`SELECT status, version, content_hash, content, conflict_id, conflicts, base_version, head_version
+                       FROM concurrent_edit.write($1, $2, $3, NULL, $4, 'merge')`,
+                    [p.fileId, b.content, must(b.baseVersion, 'baseVersion'), sid]);
+  const w = r.rows[0];
+  if (w.status !== 'conflict') {
+    // The saved text replaces the tab's autosaved draft, if it had one.
+    if (b.discardDraft) await q('SELECT concurrent_edit.discard_draft($1, $2)', [sid, p.fileId]);
+    return [200, { status: w.status, version: w.version, content: w.content, contentHash: w.content_hash }];
+  }
+  const hunks = await q(`SELECT hunk, base_text, ours_text, theirs_text
+                           FROM concurrent_edit.conflict_hunks($1)`, [w.conflict_id]);
+  return [409, {
+    error: `version ${w.base_version} is stale (head is version ${w.head_version}) and the merge has conflicts`,
+    sqlstate: 'VC001',
+    detail: { file_id: p.fileId, expected_version: w.base_version, current_version: w.head_version,
+              conflict_id: w.conflict_id },
+    conflictId: w.conflict_id, content: w.content, headVersion: w.head_version, hunks: hunks.rows,
+  }];
+}
+
+async function saveDraft(p, b) {
+  const r = await q('SELECT concurrent_edit.save_draft($1, $2, $3, $4) AS at',
+                    [must(b.sessionId, 'sessionId'), p.fileId, must(b.baseVersion, 'baseVersion'), String(b.content)]);
+  return [200, { savedAt: r.rows[0].at }];
+}
+
+async function acquireLock(p, b) {
+  const sid = must(b.sessionId, 'sessionId');
+  const ttl = Math.min(Math.max(Number(b.ttlSeconds) || 60, 1), 3600);
+  const r = await q(`SELECT lock_id, lock_type, expires_at
+                       FROM concurrent_edit.acquire_lock($1, $2, $3, make_interval(secs => $4))`,
+                    [p.fileId, sid, b.lockType || 'exclusive', ttl]);
+  return [200, { lockId: r.rows[0].lock_id, lockType: r.rows[0].lock_type, expiresAt: r.rows[0].expires_at }];
+}
+
+// A 423 names who holds the lock and until when, from the DETAIL: VC004 has
+// {lock_session_id, holder, expires_at}, 55P03 {holders: [{session_id, ...}]}.
+async function withHolder(err, sid) {
+  const d = err.body.detail;
+  if (err.status === 423 && d && typeof d === 'object') {
+    const h = d.holders ? d.holders[0] : { session_id: d.lock_session_id, holder: d.holder, expires_at: d.expires_at };
+    if (h) {
+      const name = await nameOf(h.session_id, sessionProject.get(sid));
+      err.body.holder = { sessionId: h.session_id, userId: h.holder, name, expiresAt: h.expires_at };
+      err.body.error = `locked by ${name} until ${h.expires_at}`;
+    }
+  }
+  return err;
+}
+
+async function releaseLock(p, b, query) {
+  const r = await q('SELECT concurrent_edit.release_lock($1, $2) AS released',
+                    [p.fileId, must(b.sessionId || query.get('sessionId'), 'sessionId')]);
+  return [200, { released: r.rows[0].released }];
+}
+
+// Resolve with {conflictId, choose: 'ours'|'theirs'} or {conflictId, content}.
+async function resolve(p, b) {
+  const sid = must(b.sessionId, 'sessionId');
+  const user = await q(`SELECT user_id FROM concurrent_edit.project_sessions($1) WHERE session_id = $2`,
+                       [sessionProject.get(sid) || null, sid]).catch(() => ({ rows: [] }));
+  const r = await q('SELECT concurrent_edit.resolve_conflict($1, $2, $3, $4) AS version',
+                    [must(b.conflictId, 'conflictId'), b.content ?? null, user.rows[0]?.user_id ?? null,
+                     b.content == null ? must(b.choose, 'choose or content') : null]);
+  await q('SELECT concurrent_edit.discard_draft($1, $2)', [sid, p.fileId]); // the draft was the proposal
+  const f = await q('SELECT content FROM concurrent_edit.read($1, $2)', [p.fileId, r.rows[0].version]);
+  return [200, { version: r.rows[0].version, content: f.rows[0].content }];
+}
+
+async function history(p) {
+  const r = await q(`SELECT version, created_by, created_at, session_id, bytes
+                       FROM concurrent_edit.history($1) ORDER BY version DESC LIMIT 50`, [p.fileId]);
+  return [200, { versions: r.rows.map((v) => ({ version: v.version, session: v.session_id,
+    name: names.get(v.session_id) || names.get(v.created_by) || null, createdAt: v.created_at, bytes: Number(v.bytes) })) }];
+}
+
+async function diff(p, _b, query) {
+  const r = await q('SELECT concurrent_edit.diff_versions($1, $2, $3) AS diff',
+                    [p.fileId, must(query.get('from'), 'from'), must(query.get('to'), 'to')]);
+  return [200, { diff: r.rows[0].diff }];
+}
+
+const UUID = '([0-9a-fA-F-]{36})';
+const routes = [
+  ['POST', /^\/api\/v1\/sessions$/, [], openSession],
+  ['GET', new RegExp(`^/api/v1/files/${UUID}$`), ['fileId'], readFile],
+  ['POST', new RegExp(`^/api/v1/files/${UUID}/open$`), ['fileId'], openFile],
+  ['GET', new RegExp(`^/api/v1/files/${UUID}/presence$`), ['fileId'], presence],
+  ['POST', new RegExp(`^/api/v1/files/${UUID}/edit$`), ['fileId'], edit],
+  ['POST', new RegExp(`^/api/v1/files/${UUID}/draft$`), ['fileId'], saveDraft],
+  ['POST', new RegExp(`^/api/v1/files/${UUID}/lock$`), ['fileId'], acquireLock],
+  ['DELETE', new RegExp(`^/api/v1/files/${UUID}/lock$`), ['fileId'], releaseLock],
+  ['POST', new RegExp(`^/api/v1/files/${UUID}/conflicts/resolve$`), ['fileId'], resolve],
+  ['GET', new RegExp(`^/api/v1/files/${UUID}/history$`), ['fileId'], history],
+  ['GET', new RegExp(`^/api/v1/files/${UUID}/diff$`), ['fileId'], diff],
+  ['GET', /^\/api\/v1\/config$/, [], async () => [200, { projectId: process.env.DEMO_PROJECT || null,
+                                                         fileId: process.env.DEMO_FILE || null }]],
+];
+
+// The body as JSON, at most MAX_BODY bytes (a longer one is read to its end and
+// answered with 413, so that the client gets the answer).
+function readBody(req) {
+  return new Promise((resolve, reject) => {
+    const chunks = []; let size = 0;
+    req.on('data', (c) => { size += c.length; if (size <= MAX_BODY) chunks.push(c); });
+    req.on('end', () => {
+      if (size > MAX_BODY) return reject(new HttpError(413, { error: `body over ${MAX_BODY} bytes` }));
+      if (!size) return resolve({});
+      try { resolve(JSON.parse(Buffer.concat(chunks).toString('utf8'))); } catch (e) {
+        reject(new HttpError(400, { error: `body is not JSON: ${e.message}` }));
+      }
+    });
+    req.on('error', reject);
+  });
+}
+
+const STATIC = { '/': 'index.html', '/app.js': 'app.js', '/style.css': 'style.css' };
+const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' };
+
+async function handle(req, res) {
+  const url = new URL(req.url, 'http://gateway');
+  const send = (status, obj) => {
+    res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+    res.end(JSON.stringify(obj));
+  };
+  if (req.method === 'GET' && STATIC[url.pathname]) {
+    const file = STATIC[url.pathname];
+    res.writeHead(200, { 'content-type': `${TYPES[path.extname(file)]}; charset=utf-8`, 'cache-control': 'no-store' });
+    fs.createReadStream(path.join(PUBLIC, file)).pipe(res);
+    return;
+  }
+  for (const [method, re, keys, fn] of routes) {
+    const m = url.pathname.match(re);
+    if (!m || method !== req.method) continue;
+    const params = Object.fromEntries(keys.map((k, i) => [k, m[i + 1]]));
+    let body = {};
+    try {
+      body = await readBody(req);
+      const [status, out] = await fn(params, body, url.searchParams);
+      send(status, out);
+    } catch (e) {
+      let err = fromPgError(e);
+      if (err.status === 423) err = await withHolder(err, body.sessionId).catch(() => err);
+      send(err.status, err.body);
+    }
+    return;
+  }
+  send(404, { error: 'no such route' });
+}
+
+// ---------------------------------------------------------------------------
+// Live events: ONE listening connection for the whole gateway (not one per
+// tab), direct to PostgreSQL. A NOTIFY only says "project P has events up to
+// cursor C"; the gateway fetches them once per project with changes_since()
+// (which checks the read right) and fans them out to the project's tabs.
+class Feed {
+  constructor() {
+    this.projects = new Map(); // project id -> {channel, last (BigInt), tabs, busy, again}
+    this.joining = new Map();  // project id -> promise of its state
+    this.client = null;
+  }
+
+  async connect() {
+    for (;;) {
+      const c = new Client({ application_name: 'ce-editor-listen',
+        host: process.env.LISTEN_PGHOST || undefined, port: process.env.LISTEN_PGPORT || undefined });
+      try {
+        await c.connect();
+        c.on('notification', (msg) => this.onNotify(msg));
+        const lost = new Promise((resolve) => { c.on('error', resolve); c.on('end', resolve); });
+        this.client = c;
+        // After a reconnect: LISTEN again, then catch up what was missed.
+        for (const [id, p] of this.projects) { await c.query(`LISTEN "${p.channel}"`); this.fetch(id); }
+        log('feed: listening');
+        const why = await lost;
+        log(`feed: connection lost (${why && why.message}); reconnecting`);
+      } catch (e) {
+        log(`feed: ${e.message}; retrying`);
+      }
+      this.client = null;
+      c.end().catch(() => {});
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+
+  // A project's state, created once (concurrent joins share the promise).
+  project(id) {
+    if (!this.joining.has(id)) this.joining.set(id, this.init(id).catch((e) => { this.joining.delete(id); throw e; }));
+    return this.joining.get(id);
+  }
+
+  async init(id) {
+    const ch = await q('SELECT concurrent_edit.channel_name($1) AS c', [id]);
+    const p = { channel: ch.rows[0].c, last: 0n, tabs: new Set(), busy: false, again: false };
+    // LISTEN first, then read the position: nothing committed in between is lost.
+    if (this.client) await this.client.query(`LISTEN "${p.channel}"`);
+    const pos = await q('SELECT concurrent_edit.feed_position($1) AS c', [id]);
+    p.last = BigInt(pos.rows[0].c);
+    this.projects.set(id, p);
+    return p;
+  }
+
+  onNotify(msg) {
+    let payload;
+    try { payload = JSON.parse(msg.payload); } catch { return; }
+    const p = this.projects.get(payload.project_id);
+    if (p && BigInt(payload.cursor) > p.last) this.fetch(payload.project_id);
+  }
+
+  // Events after `cursor`, with the text of each version event (one read shared
+  // by every tab, instead of one request per tab).
+  static async events(projectId, cursor, withContent) {
+    const r = await q(`SELECT c.cursor, c.event, c.file_id, c.path, c.version, c.session_id, c.author,
+                              c.details, c.created_at,
+                              CASE WHEN $3 AND c.event = 'version' THEN
+                                (SELECT r.content FROM concurrent_edit.read(c.file_id, c.version) r
+                                  WHERE octet_length(r.content) <= $4) END AS content
+                         FROM concurrent_edit.changes_since($1, $2, 500) c`,
+                      [projectId, cursor.toString(), withContent, LIVE_CONTENT_MAX]);
+    return r.rows.map((e) => ({ type: 'event', cursor: e.cursor, event: e.event, fileId: e.file_id, path: e.path,
+      version: e.version, sessionId: e.session_id, author: e.author, name: names.get(e.session_id) || names.get(e.author) || null,
+      details: e.details, createdAt: e.created_at, content: e.content ?? undefined }));
+  }
+
+  // One fetch at a time per project; notifications during it ask for another.
+  async fetch(id) {
+    const p = this.projects.get(id);
+    if (p.busy) { p.again = true; return; }
+    p.busy = true;
+    try {
+      do {
+        p.again = false;
+        // Without the texts if one cannot be read (a version removed by retention).
+        const evs = await Feed.events(id, p.last, true).catch(() => Feed.events(id, p.last, false));
+        if (evs.some((e) => e.event === 'session_joined' && !names.has(e.sessionId))) await loadNames(id).catch(() => {});
+        for (const e of evs) {
+          if (!e.name) e.name = names.get(e.sessionId) || names.get(e.author) || null;
+          p.last = BigInt(e.cursor);
+          for (const tab of p.tabs) tab.deliver(e);
+        }
+        if (evs.length === 500) p.again = true;
+      } while (p.again);
+    } catch (e) {
+      log(`feed: fetch ${id}: ${e.message}`);
+    } finally {
+      p.busy = false;
+    }
+  }
+}
+const feed = new Feed();
+
+// One WebSocket per tab: /ws?project=P&session=S[&cursor=C]. Without a cursor the
+// tab starts at the feed's position (it reads its files after the hello); with
+// one (a reconnect) it first gets every event after it, then the live ones.
+class Tab {
+  constructor(ws, projectId, sessionId) {
+    Object.assign(this, { ws, projectId, sessionId, cursor: 0n, catchingUp: true });
+  }
+  deliver(e) {
+    if (this.catchingUp || BigInt(e.cursor) <= this.cursor) return;
+    this.cursor = BigInt(e.cursor);
+    if (this.ws.readyState === 1) this.ws.send(JSON.stringify(e));
+  }
+  async start(p, cursor) {
+    this.cursor = cursor === null ? p.last : cursor;
+    let count = 0;
+    let reset = false;
+    while (this.cursor < p.last) {
+      let evs;
+      try {
+        evs = await Feed.events(this.projectId, this.cursor, false);
+      } catch (e) {
+        if (e.code !== 'VC012') throw e;
+        // The tab's cursor was pruned (prune_changes): it re-reads its file and
+        // goes on from the feed's newest cursor (VC012's DETAIL).
+        this.cursor = BigInt(JSON.parse(e.detail).last_cursor);
+        reset = true;
+        continue;
+      }
+      if (!evs.length) break;
+      for (const e of evs) { this.ws.send(JSON.stringify(e)); this.cursor = BigInt(e.cursor); count++; }
+    }
+    // No await between the last check and here: live events now go straight out.
+    this.catchingUp = false;
+    this.ws.send(JSON.stringify({ type: 'hello', cursor: this.cursor.toString(), caughtUp: count, reset }));
+  }
+}
+
+function serveSockets(server) {
+  const wss = new WebSocketServer({ server, path: '/ws', maxPayload: 64 * 1024 });
+  wss.on('connection', async (ws, req) => {
+    const url = new URL(req.url, 'http://gateway');
+    const projectId = (url.searchParams.get('project') || '').toLowerCase();
+    const sessionId = url.searchParams.get('session');
+    const c = url.searchParams.get('cursor');
+    let tab = null;
+    ws.on('close', () => { if (tab) feed.projects.get(projectId)?.tabs.delete(tab); });
+    ws.on('message', async (data) => {
+      // Heartbeat: touch_session keeps the session active (presence); its status
+      // goes back to the tab. A closed or timed-out session gets VC005.
+      try {
+        const m = JSON.parse(data);
+        if (m.type !== 'heartbeat') return;
+        const r = await q('SELECT concurrent_edit.touch_session($1) AS s', [sessionId]);
+        ws.send(JSON.stringify({ type: 'heartbeat', status: r.rows[0].s }));
+      } catch (e) {
+        ws.send(JSON.stringify({ type: 'error', ...fromPgError(e).body }));
+      }
+    });
+    try {
+      if (!/^[0-9a-f-]{36}$/.test(projectId) || !/^[0-9a-fA-F-]{36}$/.test(sessionId || '')
+          || (c !== null && !/^\d{1,19}$/.test(c))) throw new HttpError(400, { error: 'bad project, session or cursor' });
+      // The session must be alive and the gateway's role able to read the project.
+      await q('SELECT concurrent_edit.touch_session($1)', [sessionId]);
+      sessionProject.set(sessionId, projectId);
+      if (!names.has(sessionId)) await loadNames(projectId);
+      const p = await feed.project(projectId);
+      tab = new Tab(ws, projectId, sessionId);
+      p.tabs.add(tab);
+      await tab.start(p, c === null ? null : BigInt(c));
+    } catch (e) {
+      const err = fromPgError(e);
+      ws.send(JSON.stringify({ type: 'error', status: err.status, ...err.body }));
+      ws.close(1008, 'refused');
+    }
+  });
+}
+
+const server = http.createServer((req, res) => {
+  handle(req, res).catch((e) => { log(e.stack); res.destroy(); });
+});
+serveSockets(server);
+feed.connect();
+server.listen(PORT, HOST, () => log(`gateway listening on http://${HOST === '127.0.0.1' ? 'localhost' : HOST}:${server.address().port}/`));

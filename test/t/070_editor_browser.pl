@@ -1,0 +1,222 @@
+# The collaborative editor of examples/editor in a real browser: the gateway
+# (server.js, Node with pg and ws, as an ordinary role with `write` on the
+# project) serves the page with two editors side by side, each its own session;
+# test/editor/browser.js drives them in headless Chromium (Debian's, through
+# playwright-core) and records what each step showed; this test asserts on it and
+# on the database:
+#  * A types and saves, B shows the text without a reload;
+#  * B's autosaved draft shows in A's presence; B saves from a stale base and
+#    merges cleanly;
+#  * B saves the line A changed from a stale base: 409 with the conflict markers,
+#    then B resolves (theirs) and A shows the resolution; a second conflict is
+#    resolved with the text as B edits it;
+#  * A locks; B's save is refused with 423 naming alice;
+#  * history with a diff;
+#  * the gateway is killed, a version is written while it is down, and B
+#    reconnects and catches up from its cursor to the feed's position;
+#  * 100 saves of A, timed until B shows them (p50 and p99 printed).
+# Screenshots of each step: the test's log folder, screenshots/.
+# Without Chromium this test fails (it never skips).
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/../perl";
+use File::Copy;
+use File::Path qw(make_path);
+use File::Temp ();
+use HTTP::Tiny;
+use IPC::Run;
+use JSON::PP;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(time);
+use CETest;
+
+my $started = time();
+my $root = $ENV{CE_ROOT} // "$FindBin::Bin/../..";
+my $chromium = $ENV{CE_CHROMIUM} // '/usr/bin/chromium';
+
+ok(-x $chromium, "Chromium is installed at $chromium")
+  or BAIL_OUT("no Chromium at $chromium: scripts/bootstrap.sh installs Debian's chromium (make deps)");
+
+my $node = new_node('editor',
+    "shared_preload_libraries = 'concurrent_edit'\nconcurrent_edit.worker_interval = 200ms\n");
+$node->safe_psql('postgres', 'CREATE EXTENSION concurrent_edit');
+my $project = '70707070-7070-7070-7070-707070707070';
+my $other = '71717171-7171-7171-7171-717171717171';
+$node->safe_psql('postgres', qq{
+    CREATE ROLE editor_gateway LOGIN;
+    SELECT concurrent_edit.grant_project('$project', 'editor_gateway', 'write');});
+my $file = $node->safe_psql('postgres',
+    "SELECT concurrent_edit.create_file('$project', 'notes.md', E'Title\\nline two\\nline three\\nline four\\n', "
+  . "'00000000-0000-0000-0000-0000000000c0')");
+my $foreign = $node->safe_psql('postgres',
+    "SELECT concurrent_edit.create_file('$other', 'secret.md', E'no\\n', '00000000-0000-0000-0000-0000000000c0')");
+
+# --- npm ci of the example's locked dependencies, in the test's directory ------
+my $tmp = PostgreSQL::Test::Utils::tempdir();
+my $dir = "$tmp/editor";
+make_path("$dir/public");
+copy("$root/examples/editor/$_", "$dir/$_") or die "copy $_: $!"
+  for qw(package.json package-lock.json server.js public/index.html public/app.js public/style.css);
+copy("$root/test/editor/browser.js", "$dir/browser.js") or die "copy browser.js: $!";
+my ($npm_out, $npm_err) = ('', '');
+my $npm_ok = IPC::Run::run(
+    [ 'npm', 'ci', '--no-audit', '--no-fund', '--cache', "$tmp/npm-cache" ],
+    '<', \undef, '>', \$npm_out, '2>', \$npm_err, init => sub { chdir $dir or die $!; });
+ok($npm_ok && -d "$dir/node_modules/ws" && -d "$dir/node_modules/playwright-core",
+    'npm ci installed pg, ws and playwright-core for examples/editor')
+  or BAIL_OUT("npm ci failed:\n$npm_out$npm_err");
+
+# --- the gateway's refusals, over HTTP, before the browser ----------------------
+my $port = PostgreSQL::Test::Cluster::get_free_port();
+my %genv = (%ENV, PGHOST => $node->host, PGPORT => $node->port, PGDATABASE => 'postgres',
+            PGUSER => 'editor_gateway', PORT => $port);
+my ($gout, $gerr) = ('', '');
+{
+    local %ENV = %genv;
+    my $g = IPC::Run::start([ 'node', "$dir/server.js" ], '<', \undef, '>', \$gout, '2>', \$gerr);
+    my $deadline = time() + 30;
+    $g->pump_nb, select(undef, undef, undef, 0.1) while $gerr !~ /gateway listening/ && time() < $deadline;
+    like($gerr, qr{gateway listening on http://localhost:$port/}, 'the gateway prints its URL');
+    my $s = http('POST', '/api/v1/sessions', { name => 'carol', projectId => $project });
+    is($s->{status}, 200, 'POST /api/v1/sessions opens a session as the gateway role');
+    my $sid = $s->{body}{sessionId};
+    my $r = http('POST', "/api/v1/files/$file/edit", { sessionId => $sid, baseVersion => 99, content => "x\n" });
+    is($r->{status}, 410, 'a base version that does not exist: VC006 -> 410');
+    is($r->{body}{sqlstate}, 'VC006', '... with the SQLSTATE');
+    is(ref $r->{body}{detail}, 'HASH', '... and the DETAIL parsed as JSON');
+    $r = http('GET', '/api/v1/files/00000000-0000-0000-0000-000000000077');
+    is("$r->{status} $r->{body}{sqlstate} $r->{body}{detail}{file_id}",
+       '404 VC007 00000000-0000-0000-0000-000000000077', 'an unknown file: VC007 -> 404 with its id');
+    $r = http('GET', "/api/v1/files/$foreign");
+    is("$r->{status} $r->{body}{sqlstate} $r->{body}{detail}{needs}", '403 42501 read',
+       'a file of a project the gateway role has no right on: 42501 -> 403');
+    $r = http('POST', "/api/v1/files/$file/lock", { sessionId => $sid, lockType => 'sideways' });
+    is("$r->{status} $r->{body}{sqlstate}", '400 22023', 'an unknown lock type: 22023 -> 400');
+    $r = http('POST', "/api/v1/files/$file/edit", 'not json');
+    is($r->{status}, 400, 'a body that is not JSON: 400');
+    $r = http('POST', "/api/v1/files/$file/edit", { sessionId => $sid, baseVersion => 1, content => 'x' x (1 << 21) });
+    is($r->{status}, 413, 'a body over the limit: 413');
+    $r = http('POST', "/api/v1/files/$file/edit",
+              { sessionId => '00000000-0000-0000-0000-000000000005', baseVersion => 1, content => "x\n" });
+    is("$r->{status} $r->{body}{sqlstate}", '401 VC005', 'an unknown session: VC005 -> 401');
+    is(http('DELETE', "/api/v1/sessions/$sid")->{status}, 404, 'no route: 404');
+    $node->safe_psql('postgres', "SELECT concurrent_edit.close_session('$sid')");
+    $g->kill_kill;
+}
+is($node->safe_psql('postgres', "SELECT count(*) FROM concurrent_edit.edit_sessions WHERE role = 'editor_gateway'::regrole"),
+   '1', 'the session belongs to the gateway role, not a superuser');
+
+# --- the browser ------------------------------------------------------------------
+my $shots = "$PostgreSQL::Test::Utils::log_path/screenshots";
+# Chromium's temporary directory holds its singleton socket, whose path must be
+# short (a Unix socket's path has at most 107 bytes): not under the test's folder.
+my $chromium_tmp = File::Temp::tempdir('/tmp/ce070-XXXXXX', CLEANUP => 1);
+make_path($shots);
+my $results_file = "$tmp/results.json";
+my ($bout, $berr) = ('', '');
+my $bok = do {
+    local %ENV = (%ENV, PGHOST => $node->host, PGPORT => $node->port, PGDATABASE => 'postgres', PGUSER => $ENV{USER} // 'postgres',
+        HOME => $tmp, GATEWAY => "$dir/server.js", GATEWAY_PORT => $port, GATEWAY_PGUSER => 'editor_gateway',
+        PROJECT => $project, FILE => $file, CHROMIUM => $chromium, TMPDIR => $chromium_tmp,
+        SHOTS => $shots, RESULTS => $results_file, SAVES => 100);
+    delete $ENV{PGUSER} unless defined $ENV{USER};
+    IPC::Run::run([ 'node', "$dir/browser.js" ], '<', \undef, '>', \$bout, '2>', \$berr,
+        IPC::Run::timeout(150));
+};
+ok($bok, 'the browser run finished every step') or diag($berr);
+note(join("\n", grep { !/console:/ } $berr =~ /^(browser\.js: .*)$/mg));
+my $res = -e $results_file ? decode_json(slurp_file($results_file)) : {};
+diag("failed at: $res->{error}") if $res->{error};
+
+like($res->{presence}{alice} // '', qr/^Also here: bob \(active/, 'A sees B in the file');
+like($res->{presence}{bob} // '', qr/^Also here: alice \(active/, 'B sees A in the file');
+is($res->{initial}{bob}, "Title\nline two\nline three\nline four\n", 'B shows the file as created');
+
+is($res->{live}{aliceStatus}, 200, 'A saved: 200');
+is($res->{live}{bobText}, "Title by alice\nline two\nline three\nline four\n", "B shows A's text without a reload");
+is($res->{live}{bobVersion}, 'v2', 'B shows version 2');
+like($res->{live}{bobSync} // '', qr/up to date/, 'B is in sync');
+
+like($res->{draft}{alicePresence} // '', qr/bob \(active, unsaved draft of v2, \d+ bytes\)/,
+     "A sees B's unsaved draft (autosave)");
+like($res->{behind}{bobSync} // '', qr/v3 is newer/, 'B, with unsaved changes, shows that a newer version exists');
+is($res->{merge}{status}, 200, "B's save from the stale base: 200");
+is($res->{merge}{bobText}, "Title by alice\nline two, by alice\nline three\nline four, by bob\n",
+   'the clean merge has both changes');
+is($res->{merge}{aliceText}, $res->{merge}{bobText}, 'and A shows the merge');
+
+is($res->{conflict}{status}, 409, "B's save of the line A changed, from a stale base: 409");
+is($res->{conflict}{body}{sqlstate}, 'VC001', '... with SQLSTATE VC001');
+is($res->{conflict}{body}{detail}{current_version}, 5, '... the DETAIL names the head version');
+like($res->{conflict}{bobText} // '',
+     qr/^<<<<<<< version 5\nTitle, alice again\n=======\nTitle by bob\n>>>>>>> proposed\n/,
+     "B's editor shows the conflict markers");
+like($res->{conflict}{message} // '', qr/409 conflict with v5: 1 hunk/, 'and says so');
+is($res->{resolved}{bobText}, "Title by bob\nline two, by alice\nline three\nline four, by bob\n",
+   'resolved with theirs: B\'s line');
+is($res->{resolved}{aliceText}, $res->{resolved}{bobText}, 'A shows the resolution');
+is("$res->{resolved}{bobVersion} $res->{resolved}{aliceVersion}", 'v6 v6', 'both at version 6');
+like($res->{conflict2}{bobText} // '',
+     qr/^<<<<<<< version 7\nline three, by alice\n=======\nline three, by bob\n>>>>>>> proposed\n/m,
+     'a second conflict, on line 3');
+is($res->{resolvedEdited}{aliceText}, "Title by bob\nline two, by alice\nline three, by alice and bob\nline four, by bob\n",
+   'resolved with the text as B edited it: A shows it');
+is($res->{resolvedEdited}{bobText}, $res->{resolvedEdited}{aliceText}, 'and so does B');
+like($res->{resolvedEdited}{message} // '', qr/^resolved \(edited\): v8$/, "B's editor says so");
+
+like($res->{lockShown} // '', qr/^Locked by alice until /, "B sees A's lock with A's name");
+is($res->{locked}{status}, 423, "B's save while A holds the lock: 423");
+is($res->{locked}{body}{sqlstate}, 'VC004', '... SQLSTATE VC004');
+is($res->{locked}{body}{holder}{name}, 'alice', '... naming the holder');
+like($res->{locked}{message} // '', qr/^423 locked by alice until /, "B's editor says who holds the lock");
+is("$res->{locked}{bobLock}{status} $res->{locked}{bobLock}{body}{sqlstate} $res->{locked}{bobLock}{body}{holder}{name}",
+   '423 55P03 alice', "B's lock request is refused too: 55P03 -> 423, naming alice");
+is($res->{afterUnlock}{status}, 200, 'after A unlocks, B saves');
+
+cmp_ok($res->{history}{versions} // 0, '>=', 7, 'the history lists the versions');
+like($res->{history}{diff} // '', qr/^\+bob tries while locked$/m, 'with the diff of the newest');
+
+like($res->{offlineSync} // '', qr/offline/, 'B shows offline while the gateway is down');
+cmp_ok($res->{reconnect}{after}{reconnects} // 0, '>', 0, 'B reconnected');
+cmp_ok($res->{reconnect}{after}{caughtUp} // 0, '>', 0, 'and caught up the events written while it was away');
+is($res->{reconnect}{after}{cursor}, $res->{reconnect}{feedPosition}, "B's cursor is the feed's position");
+is($res->{reconnect}{after}{version}, $res->{reconnect}{written}, 'B shows the version written while it was away');
+is($res->{reconnect}{bobText}, "Written while the gateway was down\n", '... its text');
+
+my $lat = $res->{latency} // {};
+is($lat->{n}, 100, '100 saves of A, each shown by B') or diag($lat->{error});
+if ($lat->{n}) {
+    my $line = sprintf('A save -> B screen over %d saves: p50 %.1f ms, p99 %.1f ms, max %.1f ms '
+                     . "(A's save request alone: p50 %.1f ms, p99 %.1f ms)",
+                       $lat->{n}, $lat->{p50}, $lat->{p99}, $lat->{max}, $lat->{saveP50}, $lat->{saveP99});
+    diag($line);
+    cmp_ok($lat->{p99}, '<', 1000, 'every save reached B within a second at p99 (live, not polled)');
+}
+
+is($node->safe_psql('postgres', "SELECT count(*) FROM concurrent_edit.list_conflicts('$file')"), '0',
+   'no open conflict left');
+is($node->safe_psql('postgres',
+   "SELECT count(*) || ' ' || bool_and(resolved_by = (SELECT user_id FROM concurrent_edit.edit_sessions WHERE metadata->>'name' = 'bob')) "
+ . "FROM concurrent_edit.list_conflicts('$file', include_resolved => true)"), '2 true', 'two conflicts, both resolved by bob');
+for my $step (qw(01-two-editors 02-live-update 04-clean-merge 05-conflict 07-lock-refused 10-reconnected)) {
+    ok(-s "$shots/$step.png", "screenshot $step.png");
+}
+$node->stop;
+note(sprintf('run time %.0f s', time() - $started));
+done_testing();
+
+# One HTTP request to the gateway: {status, body (decoded JSON)}.
+sub http {
+    my ($method, $path, $body) = @_;
+    my %opt;
+    if (defined $body) {
+        $opt{content} = ref $body ? encode_json($body) : $body;
+        $opt{headers} = { 'content-type' => 'application/json' };
+    }
+    my $r = HTTP::Tiny->new(timeout => 30)->request($method, "http://localhost:$port$path", \%opt);
+    my $decoded = eval { decode_json($r->{content}) } // {};
+    return { status => $r->{status}, body => $decoded };
+}
