@@ -165,7 +165,7 @@ async function presence(p, _b, query) {
   return [200, { editors, locks }];
 }
 
-// The seed's edit: 200 when written or merged, 409 with the marked-up text when
+// POST /edit: 200 when written or merged, 409 with the marked-up text when
 // the three-way merge from baseVersion has real conflicts (nothing is written
 // then; the conflict is recorded and can be resolved).
 async function edit(p, b) {

@@ -16,9 +16,11 @@ for my $name (sort keys %frozen) {
     is(sha256_hex($bytes), $frozen{$name}, "$name is the script shipped with that version");
 }
 
-# The generated install script of the current version and the update script to it.
+# The generated install script of the current version, the update script to it,
+# and the shard router's script (generated from the same fragments).
 my $sql = '';
-for my $file ("$root/concurrent_edit--1.1.sql", "$root/concurrent_edit--1.0--1.1.sql") {
+for my $file ("$root/concurrent_edit--1.1.sql", "$root/concurrent_edit--1.0--1.1.sql",
+              "$root/concurrent_edit_router--1.1.sql") {
     open(my $fh, '<', $file) or die "cannot open $file: $!";
     $sql .= do { local $/; <$fh> };
     close $fh;
@@ -54,7 +56,7 @@ is_deeply(\@spelled, [], 'no VC SQLSTATE is spelled outside sqlstates.hpp');
 # The documentation stands alone: README, docs/ and the installed script (its
 # COMMENT texts included) cite no document outside the repository.
 my @outside = grep { length } split /\n/,
-    `grep -rnIiE "\\bthe seed\\b|\\bseed's|\\bissue #[0-9]|§[0-9]" $root/README.md $root/docs $root/concurrent_edit--1.1.sql`;
+    `grep -rnIiE "\\bthe seed\\b|\\bseed's|\\bissue #[0-9]|§[0-9]" $root/README.md $root/docs $root/examples $root/concurrent_edit--1.1.sql $root/concurrent_edit_router--1.1.sql`;
 is_deeply(\@outside, [], 'README, docs and the install script cite no outside document');
 
 # NOTIFY payloads are checked on real notifications of every event kind in

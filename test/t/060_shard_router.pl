@@ -27,6 +27,25 @@ for my $s (@shards) {
 my $router = new_node('router');
 $router->safe_psql('postgres', 'CREATE ROLE alice LOGIN');
 $router->safe_psql('postgres', 'CREATE EXTENSION concurrent_edit_router CASCADE');
+# The router's script keeps the rules of the extension's: functions that run SQL
+# pin search_path, every object has a comment, internal helpers that are not
+# called as the caller are not executable by PUBLIC.
+my $members = q{FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'concurrent_edit_router'
+                WHERE d.deptype = 'e'};
+is($router->safe_psql('postgres', qq{SELECT coalesce(string_agg(d.objid::regprocedure::text, ', '), '') $members
+    AND d.classid = 'pg_proc'::regclass AND d.objid IN (SELECT p2.oid FROM pg_proc p2
+        JOIN pg_language l ON l.oid = p2.prolang AND l.lanname IN ('sql', 'plpgsql')
+        WHERE p2.prosqlbody IS NULL AND NOT coalesce('search_path=pg_catalog, pg_temp' = ANY (p2.proconfig), false))}),
+    '', 'router: every SQL and PL/pgSQL function pins search_path');
+is($router->safe_psql('postgres', qq{SELECT count(*) $members
+    AND d.classid IN ('pg_proc'::regclass, 'pg_class'::regclass, 'pg_type'::regclass)
+    AND obj_description(d.objid, d.classid::regclass::name) IS NULL
+    AND NOT (d.classid = 'pg_type'::regclass AND EXISTS (SELECT 1 FROM pg_type t WHERE t.oid = d.objid AND t.typelem <> 0))
+    AND NOT (d.classid = 'pg_class'::regclass AND EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = d.objid AND c.relkind = 'i'))}),
+    '0', 'router: every function, table and type has a comment');
+is($router->safe_psql('postgres', q{SELECT string_agg(proname, ',' ORDER BY proname) FROM pg_proc
+    WHERE pronamespace = 'concurrent_edit'::regnamespace AND proname IN ('_locate', '_px_owning_project', 'router_configure')
+    AND has_function_privilege('public', oid, 'EXECUTE')}), '', 'router: its owner-only helpers are not executable by PUBLIC');
 my $conninfos = join(', ', map { "'host=" . $_->host . ' port=' . $_->port . " dbname=postgres'" } @shards);
 is($router->safe_psql('postgres', "SELECT concurrent_edit.router_configure(ARRAY[$conninfos], 16)"), '16',
     'router_configure: 3 shards, 16 partitions');
