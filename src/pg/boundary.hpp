@@ -1,7 +1,9 @@
 // The boundary between PostgreSQL (C, longjmp) and the C++ code of the extension.
 //
 // Every SQL-callable C function is declared with CE_FUNCTION, which builds the
-// boundary guard into the declaration: the body cannot run outside it.
+// boundary guard into the declaration: the body cannot run outside it. A function
+// that runs on the primary only is declared with CE_PRIMARY_FUNCTION: the same
+// guard, which first refuses on a hot standby (25006).
 //
 //     CE_FUNCTION(ce_example) {
 //         // Arguments are decoded with the helpers of args.hpp, which throw
@@ -264,20 +266,16 @@ void refuse_on_standby(const char* function);
 
 // Declares an SQL-callable C function (C linkage, default visibility) whose body
 // runs inside the boundary guard. The body sees `fcinfo`.
-#define CE_FUNCTION(name)                                                                   \
-    static Datum name##_body(FunctionCallInfo fcinfo);                                      \
-    extern "C" PGDLLEXPORT Datum name(PG_FUNCTION_ARGS);                                    \
-    extern "C" {                                                                            \
-    PG_FUNCTION_INFO_V1(name);                                                              \
-    }                                                                                       \
-    Datum name(PG_FUNCTION_ARGS) { return ::ce::pg::guard([fcinfo] { return name##_body(fcinfo); }); } \
-    static Datum name##_body(FunctionCallInfo fcinfo)
+#define CE_FUNCTION(name) CE_GUARDED_FUNCTION_(name, (void)0)
 
 // Declares an SQL-callable C function that runs on the primary only (it writes, or
 // reads the lock leases, which are unlogged): as CE_FUNCTION, and on a hot standby
 // it fails at once with 25006 (read-only transaction), naming the primary.
 // `sql_name` is the function's SQL name, for the message.
-#define CE_PRIMARY_FUNCTION(name, sql_name)                                                   \
+#define CE_PRIMARY_FUNCTION(name, sql_name) CE_GUARDED_FUNCTION_(name, ::ce::pg::refuse_on_standby(sql_name))
+
+// The two above: `first` runs inside the guard, before the body.
+#define CE_GUARDED_FUNCTION_(name, first)                                                   \
     static Datum name##_body(FunctionCallInfo fcinfo);                                      \
     extern "C" PGDLLEXPORT Datum name(PG_FUNCTION_ARGS);                                    \
     extern "C" {                                                                            \
@@ -285,7 +283,7 @@ void refuse_on_standby(const char* function);
     }                                                                                       \
     Datum name(PG_FUNCTION_ARGS) {                                                          \
         return ::ce::pg::guard([fcinfo] {                                                   \
-            ::ce::pg::refuse_on_standby(sql_name);                                          \
+            first;                                                                          \
             return name##_body(fcinfo);                                                     \
         });                                                                                 \
     }                                                                                       \
