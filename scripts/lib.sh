@@ -21,7 +21,7 @@ reexec_as_postgres_if_root() {
   local work script rc
   work=$(mktemp -d /tmp/concurrent_edit-run.XXXXXX)
   tar -C "$ROOT" --exclude=./build --exclude=./.git --exclude='*.o' --exclude='*.bc' \
-      --exclude='*.so' --exclude='./concurrent_edit--*.sql' --exclude=./results --exclude=./tmp_check -cf - . | tar -C "$work" -xf -
+      --exclude='*.so' --exclude='./concurrent_edit--*.sql' --exclude='./concurrent_edit_router--*.sql' --exclude=./results --exclude=./tmp_check -cf - . | tar -C "$work" -xf -
   chown -R postgres:postgres "$work"
   chmod 755 "$work"
   script="$work/scripts/$(basename "$0")"
