@@ -172,7 +172,10 @@ for my $name (sort keys %route) {
                                       : "concurrent_edit._route('$kind', \$$argno{$arg})";
         $hash .= @routes > 1 ? "        WHEN \$$argno{$arg} IS NOT NULL THEN $expr\n" : $expr;
     }
-    $hash = "CASE\n$hash        ELSE NULL END" if @routes > 1;
+    # A NULL routing argument names no shard: 22004, as the shard would say.
+    my $names = join(', ', map { "'$_->[1]'" } @routes);
+    $hash = @routes > 1 ? "CASE\n$hash        ELSE concurrent_edit._no_route(ARRAY[$names]) END"
+                        : "coalesce($hash, concurrent_edit._no_route(ARRAY[$names]))";
     my $pass = join(', ', 'h', map { '$' . $_ } 1 .. @in);
     my $stmt = $set ? "RETURN QUERY SELECT * FROM concurrent_edit._px_$name($pass);"
              : $void ? "PERFORM concurrent_edit._px_$name($pass);\n    RETURN;"

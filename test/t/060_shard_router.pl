@@ -149,6 +149,14 @@ is($state, 'VC007', 'router: an unknown file id gives the shard\'s VC007');
 like($err, qr/ERROR:  VC007: file 99999999-9999-9999-9999-999999999999 does not exist\nDETAIL:  \{"file_id"/,
     'with the shard\'s message and JSON DETAIL');
 
+# A NULL routing argument names no shard: 22004 with a JSON DETAIL, not PL/Proxy's error.
+($state, $out, $err) = on_router("SELECT * FROM concurrent_edit.read(NULL)");
+is($state, '22004', 'router: read(NULL) gives 22004');
+like($err, qr/DETAIL:  \{"argument" : "file_id"\}/, 'naming the argument');
+($state, $out, $err) = on_router("SELECT * FROM concurrent_edit.list_conflicts()");
+is($state, '22004', 'router: list_conflicts() without a project or file gives 22004');
+like($err, qr/DETAIL:  \{"arguments" : \["project_id","file_id"\]\}/, 'naming both arguments');
+
 # changes_since through the router is the shard's feed, and catches up by cursor.
 my $direct = $shards[1]->safe_psql('postgres', "SELECT string_agg(cursor || ':' || event, ',' ORDER BY cursor) "
     . "FROM concurrent_edit.changes_since('$pb', 0)");

@@ -184,6 +184,25 @@ COMMENT ON FUNCTION concurrent_edit._locate(text, uuid) IS
     'Internal: the project of a file, session or conflict id, asked of each shard in turn; NULL when no shard has it; 08006 when it is on none of the reachable shards and one is down. Not part of the API.';
 REVOKE ALL ON FUNCTION concurrent_edit._locate(text, uuid) FROM PUBLIC;
 
+-- VOLATILE: an immutable call with constant arguments would be run (and raise)
+-- when the expression is planned.
+CREATE FUNCTION concurrent_edit._no_route(arguments text[]) RETURNS integer
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF cardinality(arguments) = 1 THEN
+        RAISE EXCEPTION 'argument "%" must not be NULL', arguments[1]
+            USING ERRCODE = '22004', DETAIL = json_build_object('argument', arguments[1])::text;
+    END IF;
+    RAISE EXCEPTION 'one of the arguments % must not be NULL: the router finds the shard by it',
+                    array_to_string(arguments, ', ')
+        USING ERRCODE = '22004', DETAIL = json_build_object('arguments', arguments)::text;
+END
+$$;
+COMMENT ON FUNCTION concurrent_edit._no_route(text[]) IS
+    'Internal: raises 22004 for a routed call whose routing argument is NULL (the router cannot tell its shard). Not part of the API.';
+
 -- SECURITY DEFINER: the directory is shared by every caller, so only this
 -- function writes it, and only with what a shard answered to the extension
 -- owner's role (a caller cannot plant a wrong route). docs/security.md.
