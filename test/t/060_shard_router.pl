@@ -46,6 +46,9 @@ is($router->safe_psql('postgres', qq{SELECT count(*) $members
 is($router->safe_psql('postgres', q{SELECT string_agg(proname, ',' ORDER BY proname) FROM pg_proc
     WHERE pronamespace = 'concurrent_edit'::regnamespace AND proname IN ('_locate', '_px_owning_project', 'router_configure')
     AND has_function_privilege('public', oid, 'EXECUTE')}), '', 'router: its owner-only helpers are not executable by PUBLIC');
+my ($rc0, $out0, $err0) = $router->psql('postgres',
+    "\\set VERBOSITY verbose\nSELECT * FROM concurrent_edit.read('99999999-9999-9999-9999-999999999999')");
+like($err0, qr/ERROR:  55000: the router has no shards/, 'before router_configure: 55000, not PL/Proxy\'s XX000');
 my $conninfos = join(', ', map { "'host=" . $_->host . ' port=' . $_->port . " dbname=postgres'" } @shards);
 is($router->safe_psql('postgres', "SELECT concurrent_edit.router_configure(ARRAY[$conninfos], 16)"), '16',
     'router_configure: 3 shards, 16 partitions');

@@ -130,6 +130,11 @@ BEGIN
         -- PL/Proxy's own failure: connection refused, lost or timed out.
         SELECT p.shard, p.partition INTO part FROM concurrent_edit.router_partitions p
         WHERE p.partition = partition_hash & ((SELECT count(*) FROM concurrent_edit.router_partitions)::integer - 1);
+        IF part.shard IS NULL THEN
+            RAISE EXCEPTION 'the router has no shards'
+                USING ERRCODE = '55000', DETAIL = json_build_object('reason', message)::text,
+                      HINT = 'Call concurrent_edit.router_configure() with the shards'' connection strings.';
+        END IF;
         state := '08006';
         detail := json_build_object('shard', part.shard, 'partition', part.partition, 'reason', message)::text;
         message := format('shard %s of the router is unreachable', part.shard);
