@@ -36,6 +36,14 @@ public:
     // Interns every line of `lines`; returns their ids.
     std::vector<std::uint32_t> intern(const std::vector<std::string_view>& lines);
     std::uint32_t intern(std::string_view line);
+    // The same ids as intern(lines), for a text most of whose lines are those of
+    // `like` (already interned, its ids `like_ids`) in the same order, as a side of
+    // a merge is of its base: a line equal to the next line of `like` takes its id
+    // without hashing; after a line that is not, the walk along `like` resumes
+    // after the line's one occurrence there, if it occurs exactly once.
+    std::vector<std::uint32_t> intern_like(const std::vector<std::string_view>& lines,
+                                           const std::vector<std::string_view>& like,
+                                           const std::vector<std::uint32_t>& like_ids);
     std::size_t size() const noexcept { return keys_.size(); }
 
 private:

@@ -129,4 +129,36 @@ std::vector<std::uint32_t> LineInterner::intern(const std::vector<std::string_vi
     return ids;
 }
 
+std::vector<std::uint32_t> LineInterner::intern_like(const std::vector<std::string_view>& lines,
+                                                     const std::vector<std::string_view>& like,
+                                                     const std::vector<std::uint32_t>& like_ids) {
+    // Where each id occurs in `like`, for ids occurring there exactly once.
+    constexpr std::uint32_t kNone = UINT32_MAX, kMany = UINT32_MAX - 1;
+    std::vector<std::uint32_t> at(keys_.size(), kNone);
+    memory::Charge at_charge(memory::vector_bytes(at.size(), sizeof(at[0])));
+    for (std::size_t k = 0; k < like_ids.size(); ++k) {
+        std::uint32_t& a = at[like_ids[k]];
+        a = a == kNone ? static_cast<std::uint32_t>(k) : kMany;
+    }
+    std::vector<std::uint32_t> ids;
+    ids.reserve(lines.size());
+    InterruptTicker ticker(1 << 14);
+    std::size_t j = 0;  // the line of `like` expected next
+    for (std::string_view l : lines) {
+        std::uint32_t id;
+        if (j < like.size() && like[j] == l) {
+            id = like_ids[j++];
+        } else if (j + 1 < like.size() && like[j + 1] == l) {
+            id = like_ids[j + 1];
+            j += 2;
+        } else {
+            id = intern(l);
+            if (id < at.size() && at[id] < kMany) j = at[id] + 1;
+        }
+        ids.push_back(id);
+        ticker.tick();
+    }
+    return ids;
+}
+
 }  // namespace ce

@@ -372,8 +372,8 @@ MergeResult merge3(std::string_view base_text, std::string_view ours_text,
     memory::Charge texts(total_lines * (sizeof(std::string_view) + sizeof(std::uint32_t)));
     LineInterner interner(base.lines.size() + ours.lines.size() + theirs.lines.size());
     base.ids = interner.intern(base.lines);
-    ours.ids = interner.intern(ours.lines);
-    theirs.ids = interner.intern(theirs.lines);
+    ours.ids = interner.intern_like(ours.lines, base.lines, base.ids);
+    theirs.ids = interner.intern_like(theirs.lines, base.lines, base.ids);
     const std::size_t id_count = interner.size();
 
     auto x1 = diff_ids(base.ids.data(), base.ids.size(), ours.ids.data(), ours.ids.size(), id_count,
