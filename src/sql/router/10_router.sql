@@ -38,15 +38,21 @@ CREATE FUNCTION concurrent_edit.project_hash(project_id uuid) RETURNS integer
 COMMENT ON FUNCTION concurrent_edit.project_hash(uuid) IS
     'The routing hash of a project: the first 32 bits of the MD5 of its id''s text, as a signed integer. Stable across PostgreSQL versions and computable in any language; its partition is hash & (partitions - 1).';
 
+-- The one place, besides PL/Proxy's RUN ON, where a hash becomes a partition.
+CREATE FUNCTION concurrent_edit._partition(partition_hash integer) RETURNS integer
+    LANGUAGE sql STABLE STRICT
+    RETURN partition_hash OPERATOR(pg_catalog.&)
+           ((SELECT pg_catalog.count(*) FROM concurrent_edit.router_partitions)::integer OPERATOR(pg_catalog.-) 1);
+COMMENT ON FUNCTION concurrent_edit._partition(integer) IS
+    'Internal: the partition of a routing hash, hash & (partitions - 1), as PL/Proxy''s RUN ON computes it. Not part of the API.';
+
 CREATE FUNCTION concurrent_edit.project_shard(project_id uuid,
     OUT shard integer, OUT partition integer, OUT conninfo text) RETURNS record
     LANGUAGE sql STABLE STRICT
     SET search_path = pg_catalog, pg_temp
     RETURN (SELECT ROW(p.shard, p.partition, p.conninfo)
             FROM concurrent_edit.router_partitions p
-            WHERE p.partition = concurrent_edit.project_hash(project_id)
-                  OPERATOR(pg_catalog.&) ((SELECT pg_catalog.count(*) FROM concurrent_edit.router_partitions)::integer
-                                          OPERATOR(pg_catalog.-) 1));
+            WHERE p.partition = concurrent_edit._partition(concurrent_edit.project_hash(project_id)));
 COMMENT ON FUNCTION concurrent_edit.project_shard(uuid) IS
     'The shard that owns a project: its number, the partition and the shard''s connection string. A client LISTENs for the project''s channel (channel_name) on that shard, and reads changes_since there or through the router. NULL fields before router_configure().';
 
@@ -108,6 +114,14 @@ COMMENT ON FUNCTION concurrent_edit._px_owning_project(integer, text, uuid) IS
     'Internal: concurrent_edit.owning_project on one partition (PL/Proxy). Not part of the API.';
 REVOKE ALL ON FUNCTION concurrent_edit._px_owning_project(integer, text, uuid) FROM PUBLIC;
 
+-- PL/Proxy relays a shard's error as "fn(pid): [db] REMOTE ERROR: text"; any other
+-- error of a PL/Proxy call (SQLSTATE XX000) is its own failure to reach the shard.
+CREATE FUNCTION concurrent_edit._remote_message(message text) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT
+    RETURN (pg_catalog.regexp_match(message, '^\S+\(\d+\): \[[^]]*\] REMOTE (?:ERROR|FATAL): (.*)$', 's'))[1];
+COMMENT ON FUNCTION concurrent_edit._remote_message(text) IS
+    'Internal: the shard''s own message when `message` is PL/Proxy''s relay of a shard''s error, else NULL. Not part of the API.';
+
 CREATE FUNCTION concurrent_edit._raise_routed(partition_hash integer, state text, message text, detail text,
                                               hint text) RETURNS void
     LANGUAGE plpgsql STABLE
@@ -115,21 +129,20 @@ CREATE FUNCTION concurrent_edit._raise_routed(partition_hash integer, state text
 AS $$
 DECLARE
     part record;
-    remote text[];
+    remote text := concurrent_edit._remote_message(message);
 BEGIN
     -- A shard's error, as PL/Proxy relays it ("fn(pid): [db] REMOTE ERROR: text",
     -- "Remote detail: ..."): raised again as the shard raised it.
     detail := nullif(detail, '');  -- GET STACKED DIAGNOSTICS gives '' for none
     hint := nullif(hint, '');
-    remote := regexp_match(message, '^\S+\(\d+\): \[[^]]*\] REMOTE (?:ERROR|FATAL): (.*)$', 's');
     IF remote IS NOT NULL THEN
-        message := remote[1];
+        message := remote;
         detail := regexp_replace(detail, '^Remote detail: ', '');
         hint := regexp_replace(hint, '^Remote hint: ', '');
     ELSIF state = 'XX000' AND partition_hash IS NOT NULL THEN
         -- PL/Proxy's own failure: connection refused, lost or timed out.
         SELECT p.shard, p.partition INTO part FROM concurrent_edit.router_partitions p
-        WHERE p.partition = partition_hash & ((SELECT count(*) FROM concurrent_edit.router_partitions)::integer - 1);
+        WHERE p.partition = concurrent_edit._partition(partition_hash);
         IF part.shard IS NULL THEN
             RAISE EXCEPTION 'the router has no shards'
                 USING ERRCODE = '55000', DETAIL = json_build_object('reason', message)::text,
@@ -169,7 +182,7 @@ BEGIN
         BEGIN
             found := concurrent_edit._px_owning_project(s.partition, kind, id);
         EXCEPTION WHEN internal_error THEN
-            IF SQLERRM ~ 'REMOTE (ERROR|FATAL)' THEN RAISE; END IF;
+            IF concurrent_edit._remote_message(SQLERRM) IS NOT NULL THEN RAISE; END IF;
             down := down || s.shard;
             reason := SQLERRM;
             CONTINUE;
