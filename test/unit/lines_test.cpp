@@ -74,3 +74,58 @@ TEST(LineInterner, InternLikeRandomEdits) {
         expect_same_ids(lines_of(base), lines_of(side));
     }
 }
+
+// split_lines reads newlines 64 bytes at a time: every length around the block
+// size, newlines at every position, with and without a final newline, against a
+// byte-by-byte reference.
+static std::vector<std::string_view> split_reference(std::string_view t) {
+    std::vector<std::string_view> out;
+    std::size_t start = 0;
+    for (std::size_t i = 0; i < t.size(); ++i)
+        if (t[i] == '\n') {
+            out.push_back(t.substr(start, i + 1 - start));
+            start = i + 1;
+        }
+    if (start < t.size()) out.push_back(t.substr(start));
+    return out;
+}
+
+TEST(SplitLines, AgainstByteByByte) {
+    std::mt19937 rng(7);
+    for (std::size_t len = 0; len <= 200; ++len) {
+        for (int density : {0, 1, 8, 50, 100}) {  // percent of bytes that are '\n'
+            std::string t(len, 'x');
+            for (auto& c : t)
+                if (static_cast<int>(rng() % 100) < density) c = '\n';
+            // The view starts at an odd address, so no block load is aligned.
+            std::string padded = "#" + t;
+            std::string_view v(padded.data() + 1, t.size());
+            EXPECT_EQ(ce::split_lines(v), split_reference(v)) << "len " << len << " density " << density;
+        }
+    }
+    EXPECT_TRUE(ce::split_lines("").empty());
+    EXPECT_EQ(ce::split_lines("a"), (std::vector<std::string_view>{"a"}));
+    EXPECT_EQ(ce::split_lines("\n\n"), (std::vector<std::string_view>{"\n", "\n"}));
+    std::string nul("a\0b\nc\0", 6);  // NUL bytes are ordinary bytes
+    EXPECT_EQ(ce::split_lines(nul), (std::vector<std::string_view>{std::string_view(nul.data(), 4), std::string_view(nul.data() + 4, 2)}));
+}
+
+// Lines that differ only in their last bytes (the hash reads a 1-7 byte tail in
+// overlapping loads) get different ids; equal lines the same id.
+TEST(LineInterner, ShortTailsAreDistinct) {
+    std::vector<std::string> texts;
+    for (std::size_t len = 0; len <= 20; ++len)
+        for (char c : {'a', 'b'}) {
+            std::string s(len, 'x');
+            if (len > 0) s.back() = c;
+            if (len > 1) s[len / 2] = c;
+            texts.push_back(s);
+            if (len > 2) { s[0] = c; texts.push_back(s); }
+        }
+    std::vector<std::string_view> views(texts.begin(), texts.end());
+    ce::LineInterner in(views.size());
+    auto ids = in.intern(views);
+    for (std::size_t i = 0; i < views.size(); ++i)
+        for (std::size_t j = 0; j < views.size(); ++j)
+            EXPECT_EQ(ids[i] == ids[j], views[i] == views[j]) << '"' << views[i] << "\" vs \"" << views[j] << '"';
+}
