@@ -42,7 +42,7 @@ printf '%-9s %12s %12s %8s %9s %9s\n' case ce_ms libgit2_ms ratio ce_faults g_fa
 printf '%s\n' "${warm_rows[@]}"
 echo
 echo "SQL concurrent_edit.merge3 per call vs the core merge on the same inputs"
-printf '%-9s %12s %14s %14s %8s %14s %9s\n' case retained sql_us_per_call core_us_per_call ratio core_cold_us cold_ratio
+printf '%-9s %-7s %9s %14s %14s %8s %14s %9s\n' case inputs retained sql_us_per_call core_us_per_call ratio core_cold_us cold_ratio
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 for c in small a100; do
@@ -54,18 +54,31 @@ for c in small a100; do
   core_us=$(div "$core_ms" 1 1000)
   cold_us=$(div "$cold_ms" 1 1000)
   chmod 755 "$tmp"; chmod 644 "$tmp"/*
-  psql -qX -v ON_ERROR_STOP=1 -c "CREATE TABLE merge_bench_$c AS SELECT
-      pg_read_file('$tmp/base') AS base, pg_read_file('$tmp/ours') AS ours,
-      pg_read_file('$tmp/theirs') AS theirs" >/dev/null
-  # Text read from a table column, one call per row of generate_series (no constant
-  # folding), in a new backend: with the default concurrent_edit.retained_free_memory,
-  # then with 0 (glibc malloc's own policy).
-  for retained in default 0; do
+  # The inputs three ways: read from a table column compressed with pglz (what a
+  # table gets by default), from one compressed with lz4, and as values already in
+  # memory (as parameters or computed values arrive: nothing to detoast).
+  psql -qX -v ON_ERROR_STOP=1 >/dev/null <<SQL
+SET default_toast_compression = pglz;
+CREATE TABLE merge_bench_${c}_pglz AS SELECT pg_read_file('$tmp/base') AS base,
+    pg_read_file('$tmp/ours') AS ours, pg_read_file('$tmp/theirs') AS theirs;
+SET default_toast_compression = lz4;
+CREATE TABLE merge_bench_${c}_lz4 AS SELECT base || '' AS base, ours || '' AS ours, theirs || '' AS theirs
+  FROM merge_bench_${c}_pglz;
+SQL
+  # One call per row of generate_series (no constant folding), in a new backend:
+  # with the default concurrent_edit.retained_free_memory, then (pglz) with 0
+  # (glibc malloc's own policy).
+  for run in "pglz default" "lz4 default" "memory default" "pglz 0"; do
+    read -r form retained <<<"$run"
+    from="merge_bench_${c}_$form"
+    [[ $form == memory ]] && from="(SELECT base || '' AS base, ours || '' AS ours, theirs || '' AS theirs
+      FROM merge_bench_${c}_pglz OFFSET 0) m"
     ms=$(psql -qXAt -c "SET concurrent_edit.retained_free_memory = $retained" -c "EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON)
+          WITH i AS MATERIALIZED (SELECT * FROM $from)
           SELECT sum((concurrent_edit.merge3(t.base, t.ours, t.theirs)).conflicts)
-          FROM merge_bench_$c t, generate_series(1, $calls)" | grep -o '"Execution Time": [0-9.]*' | awk '{print $3}')
+          FROM i t, generate_series(1, $calls)" | grep -o '"Execution Time": [0-9.]*' | awk '{print $3}')
     sql_us=$(div "$ms" "$calls" 1000)
-    printf '%-9s %12s %14.1f %14.1f %8.2f %14.1f %9.2f\n' "$c" "$retained" "$sql_us" "$core_us" \
+    printf '%-9s %-7s %9s %14.1f %14.1f %8.2f %14.1f %9.2f\n' "$c" "$form" "$retained" "$sql_us" "$core_us" \
       "$(div "$sql_us" "$core_us")" "$cold_us" "$(div "$sql_us" "$cold_us")"
   done
 done
@@ -73,6 +86,8 @@ echo "cases: small = 100-line file with 2 edits per side (a clean merge: merge3 
 echo "the semantic-warnings analysis, which the core figure leaves out); a100 as above."
 echo "Every figure is a mean per call over 20,000 (small) or 500 (a100) consecutive calls"
 echo "on the same inputs. sql: one statement in a new backend, the first call included;"
-echo "it includes detoasting the three inputs and building the result record. retained:"
+echo "it includes detoasting the three inputs (inputs pglz, lz4: read from a table column"
+echo "compressed so; memory: values already in memory, nothing to detoast) and building"
+echo "the result record. retained:"
 echo "concurrent_edit.retained_free_memory. core: one process, warm heap; core_cold: the"
 echo "freed heap returned to the system (malloc_trim) before each merge."
