@@ -151,6 +151,20 @@ SELECT * FROM concurrent_edit.diff_stat(E'a\nb\nc\n', E'a\nc\nd\ne\n');
 RESET concurrent_edit.diff_algorithm;
 SELECT pg_temp.try($$SET concurrent_edit.diff_algorithm = 'patience'$$);
 
+-- The setting changes results (here the two cores keep different lines of the
+-- same texts), so every merge and diff function is STABLE, not IMMUTABLE: an
+-- index expression using one is refused (42P17).
+SELECT concurrent_edit.diff(E'a\nb\n', E'c\na\na\nb\nb\na\nc\n', 0) AS myers;
+SET concurrent_edit.diff_algorithm = dtl;
+SELECT concurrent_edit.diff(E'a\nb\n', E'c\na\na\nb\nb\na\nc\n', 0) AS dtl;
+RESET concurrent_edit.diff_algorithm;
+SELECT p.proname, p.provolatile FROM pg_proc p
+WHERE p.pronamespace = 'concurrent_edit'::regnamespace
+  AND p.proname IN ('merge3', 'merge_conflicts', 'diff', 'diff_stat', 'changes_overlap', 'resolve')
+ORDER BY 1;
+CREATE TEMP TABLE diff_index_attempt (a text, b text);
+SELECT pg_temp.try('CREATE INDEX ON diff_index_attempt ((concurrent_edit.diff(a, b)))');
+
 -- concurrent_edit.max_merge_memory bounds one merge or diff: 54000 naming the
 -- setting, before the limit is passed; the session goes on; the default lets the
 -- same merge through. Only a superuser may change it.

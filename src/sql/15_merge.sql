@@ -24,26 +24,26 @@ CREATE FUNCTION concurrent_edit.merge_conflicts(
     OUT base text, OUT ours text, OUT theirs text)
     RETURNS SETOF record
     AS 'MODULE_PATHNAME', 'ce_merge_conflicts'
-    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 4;
+    LANGUAGE C STABLE STRICT PARALLEL SAFE ROWS 4;
 COMMENT ON FUNCTION concurrent_edit.merge_conflicts(text, text, text) IS
-    'One row per conflict region that merge3(base, ours, theirs) leaves (style merge, favor none), numbered from 1: the 1-based start line and line count of the region in base, ours and theirs (an empty range starts at the line it sits before), and the three texts, line ends included. No rows when the merge is clean. STRICT. Errors: 54000, 57014.';
+    'One row per conflict region that merge3(base, ours, theirs) leaves (style merge, favor none), numbered from 1: the 1-based start line and line count of the region in base, ours and theirs (an empty range starts at the line it sits before), and the three texts, line ends included. No rows when the merge is clean. STABLE, not IMMUTABLE: the edit script depends on the setting concurrent_edit.diff_algorithm. STRICT. Errors: 54000, 57014.';
 
 CREATE FUNCTION concurrent_edit.diff(
     old text, new text, context integer DEFAULT 3,
     old_label text DEFAULT 'a', new_label text DEFAULT 'b')
     RETURNS text
     AS 'MODULE_PATHNAME', 'ce_diff'
-    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+    LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION concurrent_edit.diff(text, text, integer, text, text) IS
-    'Unified diff from old to new with the hunks git diff prints (Myers, no indent heuristic), headed "--- old_label" and "+++ new_label"; accepted by patch and git apply (with context 0, git apply needs --unidiff-zero). Empty string when the texts are equal. STRICT. Errors: 22023 (negative context, label with a line break), 54000, 57014.';
+    'Unified diff from old to new with the hunks git diff prints (Myers, no indent heuristic), headed "--- old_label" and "+++ new_label"; accepted by patch and git apply (with context 0, git apply needs --unidiff-zero). Empty string when the texts are equal. STABLE, not IMMUTABLE: the edit script depends on the setting concurrent_edit.diff_algorithm. STRICT. Errors: 22023 (negative context, label with a line break), 54000, 57014.';
 
 CREATE FUNCTION concurrent_edit.diff_stat(old text, new text,
     OUT lines_added integer, OUT lines_removed integer)
     RETURNS record
     AS 'MODULE_PATHNAME', 'ce_diff_stat'
-    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+    LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION concurrent_edit.diff_stat(text, text) IS
-    'Lines added and removed by the line diff from old to new (the counts git diff --numstat reports). STRICT. Errors: 54000, 57014.';
+    'Lines added and removed by the line diff from old to new (the counts git diff --numstat reports). STABLE, not IMMUTABLE: the edit script depends on the setting concurrent_edit.diff_algorithm. STRICT. Errors: 54000, 57014.';
 
 CREATE FUNCTION concurrent_edit.changes_overlap(base text, current text, proposed text,
     OUT base_start integer, OUT base_count integer,
@@ -51,9 +51,9 @@ CREATE FUNCTION concurrent_edit.changes_overlap(base text, current text, propose
     OUT proposed_start integer, OUT proposed_count integer)
     RETURNS SETOF record
     AS 'MODULE_PATHNAME', 'ce_changes_overlap'
-    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 4;
+    LANGUAGE C STABLE STRICT PARALLEL SAFE ROWS 4;
 COMMENT ON FUNCTION concurrent_edit.changes_overlap(text, text, text) IS
-    'Where the edit base->current and the edit base->proposed overlap, computed with a real line diff: one row per region git would report as a conflict (edits that touch included; identical edits excluded), with 1-based start and count in base, current and proposed. No rows when the edits are independent (an insertion above an edit is independent). STRICT. Errors: 54000, 57014.';
+    'Where the edit base->current and the edit base->proposed overlap, computed with a real line diff: one row per region git would report as a conflict (edits that touch included; identical edits excluded), with 1-based start and count in base, current and proposed. No rows when the edits are independent (an insertion above an edit is independent). STABLE, not IMMUTABLE: the edit script depends on the setting concurrent_edit.diff_algorithm. STRICT. Errors: 54000, 57014.';
 
 CREATE FUNCTION concurrent_edit.resolve(strategy text, base text, ours text, theirs text,
     ours_at timestamptz DEFAULT NULL, theirs_at timestamptz DEFAULT NULL,
@@ -61,6 +61,6 @@ CREATE FUNCTION concurrent_edit.resolve(strategy text, base text, ours text, the
     OUT manual_intervention_required boolean, OUT conflicts integer)
     RETURNS record
     AS 'MODULE_PATHNAME', 'ce_resolve'
-    LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
+    LANGUAGE C STABLE CALLED ON NULL INPUT PARALLEL SAFE;
 COMMENT ON FUNCTION concurrent_edit.resolve(text, text, text, text, timestamptz, timestamptz) IS
-    'Resolves concurrent edits (ours = current, first written; theirs = incoming, later) with a strategy: last-write-wins (theirs), first-write-wins (ours), merge-with-markers and smart-merge (merge3; markers where conflicts remain; smart-merge reports smart-merge-auto or smart-merge-manual), keep-both (union merge), timestamp (the side with the later *_at; a tie goes to theirs). Not strict: strategy, base, ours and theirs must not be NULL (22004); the timestamps are needed by timestamp only (22004). Errors: 22023 (unknown strategy), 54000, 57014.';
+    'Resolves concurrent edits (ours = current, first written; theirs = incoming, later) with a strategy: last-write-wins (theirs), first-write-wins (ours), merge-with-markers and smart-merge (merge3; markers where conflicts remain; smart-merge reports smart-merge-auto or smart-merge-manual), keep-both (union merge), timestamp (the side with the later *_at; a tie goes to theirs). Not strict: strategy, base, ours and theirs must not be NULL (22004); the timestamps are needed by timestamp only (22004). Errors: 22023 (unknown strategy), 54000, 57014. STABLE, not IMMUTABLE: the edit script depends on the setting concurrent_edit.diff_algorithm.';
