@@ -67,17 +67,22 @@ done
 for commit in on off; do
   export PGOPTIONS="-c synchronous_commit=$commit"
   echo "acquire+release cycles/s (pgbench, ${secs}s per run, median of $rounds alternating rounds, synchronous_commit=$commit)"
-  printf '%-12s %-8s %12s %12s %12s %10s %10s\n' workload clients ours table advisory "vs table" "vs advis."
+  echo "cpu: the server's CPU ms per cycle (all its processes, our worker included); cpu vs table = table's / ours"
+  printf '%-12s %-8s %12s %12s %12s %10s %10s %9s %9s %9s\n' workload clients ours table advisory "vs table" "vs advis." \
+    "cpu ours" "cpu table" "cpu vs t."
   for mode in unc con; do
     for c in 1 8; do
       [[ $mode == con && $c == 1 ]] && continue
-      o=(); t=(); a=()
+      o=(); t=(); a=(); oc=(); tc=()
       for _ in $(seq 1 "$rounds"); do
-        o+=("$(tps "$work/ours_$mode.sql" "$c")"); t+=("$(tps "$work/table_$mode.sql" "$c")"); a+=("$(tps "$work/advisory_$mode.sql" "$c")")
+        r=$(tps_cpu "$work/ours_$mode.sql" "$c"); read -r x u <<<"$r"; o+=("$x"); oc+=("$u")
+        r=$(tps_cpu "$work/table_$mode.sql" "$c"); read -r x u <<<"$r"; t+=("$x"); tc+=("$u")
+        a+=("$(tps "$work/advisory_$mode.sql" "$c")")
       done
       mo=$(median "${o[@]}"); mt=$(median "${t[@]}"); ma=$(median "${a[@]}")
-      printf '%-12s %-8s %12.1f %12.1f %12.1f %9sx %9sx\n' "$([[ $mode == unc ]] && echo uncontended || echo contended)" \
-        "$c" "$mo" "$mt" "$ma" "$(ratio "$mo" "$mt")" "$(ratio "$mo" "$ma")"
+      moc=$(median "${oc[@]}"); mtc=$(median "${tc[@]}")
+      printf '%-12s %-8s %12.1f %12.1f %12.1f %9sx %9sx %9.3f %9.3f %8sx\n' "$([[ $mode == unc ]] && echo uncontended || echo contended)" \
+        "$c" "$mo" "$mt" "$ma" "$(ratio "$mo" "$mt")" "$(ratio "$mo" "$ma")" "$moc" "$mtc" "$(ratio "$mtc" "$moc")"
       chart_speed ratio-locks "locks, $([[ $mode == unc ]] && echo uncontended || echo contended), $c client(s), sync commit $commit" "$mo" "$mt" up
     done
   done

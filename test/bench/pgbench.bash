@@ -1,17 +1,47 @@
 # Helpers of the pgbench-based benchmarks (sourced; not a benchmark itself).
 # The caller sets $secs, the duration of one run.
 
-# tps SCRIPT CLIENTS: transactions per second of one pgbench run. A run whose
-# clients hit errors is a failed benchmark, not a low figure: its output is shown.
-tps() {
-  local out
+# server_cpu_ticks: CPU time (user + system, in clock ticks) used so far by every
+# process of the server the connection settings point at: the live ones, and
+# those that exited, which the postmaster reaped (its children's times).
+server_cpu_ticks() {
+  local dir pm p sum=0
+  dir=$(psql -qAtX -c "SHOW data_directory") || return 1
+  pm=$(head -1 "$dir/postmaster.pid")
+  for p in $(pgrep -P "$pm"); do
+    sum=$((sum + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+  done
+  echo $((sum + $(awk '{print $16 + $17}' "/proc/$pm/stat")))
+}
+
+# tps_cpu SCRIPT CLIENTS: "TPS CPU" of one pgbench run: transactions per second,
+# and the server's CPU milliseconds per transaction (every server process: the
+# backends, the worker, the WAL writer, autovacuum). The second figure does not
+# depend on how long an idle CPU takes to wake up, which governs one client on a
+# virtual machine (docs/benchmarks.md, locks). A run whose clients hit errors is a
+# failed benchmark, not a low figure: its output is shown.
+tps_cpu() {
+  local out before after
+  before=$(server_cpu_ticks)
   out=$(pgbench -n -f "$1" -c "$2" -j "$(( $2 < 2 ? 1 : 2 ))" -T "$secs" 2>&1) || true
   if ! grep -q '^tps = ' <<<"$out" || grep -qE 'client [0-9]+ aborted|number of failed transactions: [1-9]' <<<"$out"; then
     echo "pgbench run of $1 with $2 clients failed:" >&2
     tail -20 <<<"$out" >&2
     return 1
   fi
-  awk '/^tps = / {print $3; exit}' <<<"$out"
+  sleep 0.2  # the backends of the run exit and are reaped
+  after=$(server_cpu_ticks)
+  awk -v ticks=$((after - before)) -v hz="$(getconf CLK_TCK)" '
+    /^tps = / { tps = $3 }
+    /^number of transactions actually processed:/ { n = $6 }
+    END { printf "%s %.4f\n", tps, (n > 0 ? ticks * 1000 / hz / n : 0) }' <<<"$out"
+}
+
+# tps SCRIPT CLIENTS: transactions per second of one pgbench run (see tps_cpu).
+tps() {
+  local t
+  t=$(tps_cpu "$@") || return 1
+  echo "${t%% *}"
 }
 
 # lat SCRIPT: average latency (ms) of one single-client pgbench run.

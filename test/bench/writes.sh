@@ -78,25 +78,28 @@ echo "write() vs PL/pgSQL peer (UPDATE ... WHERE version = base + INSERT history
 echo "pgbench, ${tput_secs}s per run, $rounds alternating rounds, median tps; a transaction = read the head, write on it;"
 echo "each client its own 200-line file. worker: library preloaded (a busy feed row hands the events to the worker);"
 echo "no preload: a second cluster. In both the committing transaction numbers and notifies its events"
-printf '%-10s %-11s %-8s %12s %12s %8s\n' cluster sync_commit clients "write() tps" "peer tps" ratio
+echo "cpu: the server's CPU ms per transaction (all its processes); cpu ratio = peer's / ours (above 1:"
+echo "write() costs less CPU), a figure that does not depend on how fast an idle CPU wakes up"
+printf '%-10s %-11s %-8s %12s %12s %8s %9s %9s %9s\n' cluster sync_commit clients "write() tps" "peer tps" ratio \
+  "cpu ours" "cpu peer" "cpu ratio"
 secs=$tput_secs
 for sc in on off; do
   for cl in worker plain; do
     for c in 1 8; do
-      ours=(); peer=()
+      ours=(); peer=(); ours_cpu=(); peer_cpu=()
       for _ in $(seq 1 "$rounds"); do
-        if [[ $cl == worker ]]; then
-          ours+=("$(PGOPTIONS="-c synchronous_commit=$sc" tps "$work/ours.sql" "$c")")
-          peer+=("$(PGOPTIONS="-c synchronous_commit=$sc" tps "$work/peer.sql" "$c")")
-        else
-          ours+=("$(PGOPTIONS="-c synchronous_commit=$sc" on_plain tps "$work/ours.sql" "$c")")
-          peer+=("$(PGOPTIONS="-c synchronous_commit=$sc" on_plain tps "$work/peer.sql" "$c")")
-        fi
+        run=tps_cpu; [[ $cl == plain ]] && run="on_plain tps_cpu"
+        # (An assignment, so that a failed run stops the benchmark: set -e.)
+        r=$(PGOPTIONS="-c synchronous_commit=$sc" $run "$work/ours.sql" "$c")
+        read -r t u <<<"$r"; ours+=("$t"); ours_cpu+=("$u")
+        r=$(PGOPTIONS="-c synchronous_commit=$sc" $run "$work/peer.sql" "$c")
+        read -r t u <<<"$r"; peer+=("$t"); peer_cpu+=("$u")
       done
       o=$(median "${ours[@]}"); p=$(median "${peer[@]}")
+      oc=$(median "${ours_cpu[@]}"); pc=$(median "${peer_cpu[@]}")
       label=$([[ $cl == worker ]] && echo worker || echo "no preload")
-      printf '%-10s %-11s %-8s %12.1f %12.1f %7sx   (runs: ours %s / peer %s)\n' "$label" "$sc" "$c" "$o" "$p" \
-        "$(ratio "$o" "$p")" "${ours[*]}" "${peer[*]}"
+      printf '%-10s %-11s %-8s %12.1f %12.1f %7sx %9.3f %9.3f %8sx   (runs: ours %s / peer %s)\n' "$label" "$sc" "$c" \
+        "$o" "$p" "$(ratio "$o" "$p")" "$oc" "$pc" "$(ratio "$pc" "$oc")" "${ours[*]}" "${peer[*]}"
       chart_speed ratio-writes "write(), $c client(s), $label, sync $sc" "$o" "$p" up
     done
   done
