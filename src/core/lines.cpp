@@ -14,10 +14,6 @@ namespace ce {
 
 namespace {
 
-// Calls f(i, m) for consecutive 64-byte blocks of p[0, n) (the last one shorter)
-// starting at offset i, where bit k of m is set when p[i + k] is '\n'. With SSE2
-// (every x86-64) a block is tested in four instructions: lines are short in source
-// code, so one memchr call per line cost more than the search itself.
 inline std::size_t popcount(std::uint64_t m) {  // without -mpopcnt, __builtin_popcountll is a call
     m = m - ((m >> 1) & 0x5555555555555555ULL);
     m = (m & 0x3333333333333333ULL) + ((m >> 2) & 0x3333333333333333ULL);
@@ -25,6 +21,10 @@ inline std::size_t popcount(std::uint64_t m) {  // without -mpopcnt, __builtin_p
     return static_cast<std::size_t>((m * 0x0101010101010101ULL) >> 56);
 }
 
+// Calls f(i, m) for consecutive 64-byte blocks of p[0, n) (the last one shorter)
+// starting at offset i, where bit k of m is set when p[i + k] is '\n'. With SSE2
+// (every x86-64) a block is tested in four instructions: lines are short in source
+// code, so one memchr call per line cost more than the search itself.
 template <class F>
 inline void newline_masks(const char* p, std::size_t n, F&& f) {
     std::size_t i = 0;
