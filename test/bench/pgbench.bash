@@ -2,11 +2,12 @@
 # The caller sets $secs, the duration of one run.
 
 # server_cpu_ticks: CPU time (user + system, in clock ticks) used so far by every
-# process of the server the connection settings point at: the live ones, and
-# those that exited, which the postmaster reaped (its children's times).
+# process of the server PGHOST and PGPORT point at: the live ones, and those that
+# exited, which the postmaster reaped (its children's times). It asks as the OS
+# user, the cluster's superuser, whatever role PGUSER names for the benchmark.
 server_cpu_ticks() {
   local dir pm p sum=0
-  dir=$(psql -qAtX -c "SHOW data_directory") || return 1
+  dir=$(env -u PGUSER psql -qAtX -c "SHOW data_directory") || return 1
   pm=$(head -1 "$dir/postmaster.pid")
   for p in $(pgrep -P "$pm"); do
     sum=$((sum + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
@@ -22,7 +23,7 @@ server_cpu_ticks() {
 # failed benchmark, not a low figure: its output is shown.
 tps_cpu() {
   local out before after
-  before=$(server_cpu_ticks)
+  before=$(server_cpu_ticks) || return 1
   out=$(pgbench -n -f "$1" -c "$2" -j "$(( $2 < 2 ? 1 : 2 ))" -T "$secs" 2>&1) || true
   if ! grep -q '^tps = ' <<<"$out" || grep -qE 'client [0-9]+ aborted|number of failed transactions: [1-9]' <<<"$out"; then
     echo "pgbench run of $1 with $2 clients failed:" >&2
@@ -30,7 +31,7 @@ tps_cpu() {
     return 1
   fi
   sleep 0.2  # the backends of the run exit and are reaped
-  after=$(server_cpu_ticks)
+  after=$(server_cpu_ticks) || return 1
   awk -v ticks=$((after - before)) -v hz="$(getconf CLK_TCK)" '
     /^tps = / { tps = $3 }
     /^number of transactions actually processed:/ { n = $6 }
