@@ -44,7 +44,7 @@ void count_write(const std::string& status) noexcept;
 // Counts one merge and its duration.
 void count_merge(std::chrono::steady_clock::duration took) noexcept;
 
-// Counts one write call: a failure unless done() saw its status first (an error
+// Counts one write call: a failure unless done() was called first (an error
 // unwinds the C++ frames, and the destructor counts it).
 class WriteCall {
 public:
@@ -55,6 +55,8 @@ public:
         count_write(status);
         done_ = true;
     }
+    // The call returned, its writes counted one by one (write_many).
+    void done() noexcept { done_ = true; }
     ~WriteCall() {
         if (!done_) add(writes_failed);
     }

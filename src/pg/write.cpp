@@ -469,6 +469,7 @@ std::vector<ManyItem> many_items(const ce::json::Value& v, Strategy strategy) {
 //   RETURNS TABLE (file_id, status, version, content_hash, conflict_id, conflicts, base_version,
 //                  head_version, vector_clock, stored, hunks, semantic_warnings)
 CE_PRIMARY_FUNCTION(ce_write_many, "write_many") {
+    stats::WriteCall counted;  // a call that raises counts as one failed write
     Jsonb* writes = jsonb_arg(fcinfo, 0, "writes", max_input_bytes());
     Strategy strategy = PG_NARGS() > 1 && !PG_ARGISNULL(1) ? parse_strategy(text_arg(fcinfo, 1, "strategy", 64).view())
                                                            : Strategy::merge;
@@ -500,6 +501,7 @@ CE_PRIMARY_FUNCTION(ce_write_many, "write_many") {
     else run_all();
     call.finish();
     for (const WriteOutcome& o : out) stats::count_write(o.status);
+    counted.done();
     SetResult result(fcinfo);
     for (WriteOutcome& o : out) {
         std::vector<char> nulls(12, false);

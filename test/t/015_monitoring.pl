@@ -193,5 +193,23 @@ ok($node->poll_query_until('postgres', "SELECT count(*) = 0 FROM concurrent_edit
 $node->safe_psql('postgres', 'SELECT concurrent_edit.stats_reset()');
 is($node->safe_psql('postgres', $all_zero), 't', 'stats_reset() zeroes every counter');
 
+# write_many: a call that returns counts each write under its status; a call that
+# raises (here: an unknown file, VC007) counts once in writes_failed, as write() does.
+my $head = $node->safe_psql('postgres', "SELECT head_version FROM concurrent_edit.files WHERE id = '$F'");
+$node->safe_psql('postgres', qq{SELECT count(*) FROM concurrent_edit.write_many(jsonb_build_array(
+    jsonb_build_object('file_id', '$F', 'content', 'many 1', 'base_version', $head,
+                       'author', 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa')))});
+my ($rc, $out, $err) = $node->psql('postgres', qq{SELECT count(*) FROM concurrent_edit.write_many(jsonb_build_array(
+    jsonb_build_object('file_id', '$F', 'content', 'many 2', 'base_version', $head + 1,
+                       'author', 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa'),
+    jsonb_build_object('file_id', 'f1515151-0000-0000-0000-0000000000ff', 'content', 'x', 'base_version', 1,
+                       'author', 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa')))});
+like($err, qr/does not exist/, 'a write_many naming an unknown file raises');
+($rc, $out, $err) = $node->psql('postgres', "SELECT concurrent_edit.write('f1515151-0000-0000-0000-0000000000ff', 'x', 1,
+    'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa')");
+like($err, qr/does not exist/, 'so does a write() of it');
+is($node->safe_psql('postgres', 'SELECT writes_written, writes_failed FROM concurrent_edit.stats'), '1|2',
+   'write_many counts its stored write under written, and the raising write_many and write() once each as failed');
+
 $node->stop;
 done_testing();
