@@ -21,7 +21,8 @@ my $dir = shift or die "usage: $0 src/sql\n";
 my @pure = qw(00_foundation.sql 05_vclock.sql 15_merge.sql 18_json_merge.sql 60_operations.sql);
 
 # How each routed function finds its project: the argument that names it, by
-# kind (project, file, session, conflict); with several, the first one not NULL.
+# kind (project, file, session, conflict, or write_many's array of writes); with
+# several, the first one not NULL.
 my %route = (
     (map { $_ => [ [ project => 'project_id' ] ] }
         qw(create_file list_files file_at set_retention set_project_options project_options project_sessions
@@ -35,6 +36,8 @@ my %route = (
     (map { $_ => [ [ conflict => 'conflict_id' ] ] }
         qw(resolve_conflict discard_conflict conflict_hunks conflict_texts)),
     list_conflicts => [ [ project => 'project_id' ], [ file => 'file_id' ] ],
+    # The shard of the first element's file (concurrent_edit._write_many_hash).
+    write_many => [ [ writes => 'writes' ] ],
 );
 
 sub slurp { my ($f) = @_; open my $fh, '<', $f or die "$f: $!"; local $/; return <$fh>; }
@@ -169,7 +172,8 @@ for my $name (sort keys %route) {
         my ($kind, $arg) = @$r;
         die "$name: no argument $arg\n" unless $argno{$arg};
         my $expr = $kind eq 'project' ? "concurrent_edit.project_hash(\$$argno{$arg})"
-                                      : "concurrent_edit._route('$kind', \$$argno{$arg})";
+                 : $kind eq 'writes'  ? "concurrent_edit._write_many_hash(\$$argno{$arg})"
+                 :                      "concurrent_edit._route('$kind', \$$argno{$arg})";
         $hash .= @routes > 1 ? "        WHEN \$$argno{$arg} IS NOT NULL THEN $expr\n" : $expr;
     }
     # A NULL routing argument names no shard: 22004, as the shard would say.
@@ -201,7 +205,10 @@ for my $name (sort keys %route) {
     $out .= "CREATE FUNCTION concurrent_edit.$name(" . join(', ', map { $_->{full} } @in) . ")\n"
           . "    RETURNS $returns\n    $attrs$body";
     (my $text = $c->[1]) =~ s/\s+/ /g;
+    my $where = $name eq 'write_many'
+        ? "the shard of the first element''s file, where every file of the call must be (docs/scale-out.md)"
+        : 'the shard that owns the project (docs/scale-out.md)';
     $out .= "COMMENT ON FUNCTION concurrent_edit.$name($c->[0]) IS\n"
-          . "    'Routed to the shard that owns the project (docs/scale-out.md); there: $text';\n\n";
+          . "    'Routed to $where; there: $text';\n\n";
 }
 print $out;

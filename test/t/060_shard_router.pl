@@ -160,6 +160,32 @@ like($err, qr/DETAIL:  \{"argument" : "file_id"\}/, 'naming the argument');
 is($state, '22004', 'router: list_conflicts() without a project or file gives 22004');
 like($err, qr/DETAIL:  \{"arguments" : \["project_id","file_id"\]\}/, 'naming both arguments');
 
+# write_many goes to the shard of its first file; every file of the call must be there.
+my $fa = $file{$pa};
+my $fa2 = $router->safe_psql('postgres', "SELECT concurrent_edit.create_file('$pa', 'second.txt', E'a\\n', '$author')");
+my $va = $router->safe_psql('postgres', "SELECT version FROM concurrent_edit.read('$fa')");
+my $many = sub {
+    my (@w) = @_;
+    return 'jsonb_build_array(' . join(', ', map { "jsonb_build_object('file_id', '$_->[0]', 'content', '$_->[1]', "
+        . "'base_version', $_->[2], 'author', '$author')" } @w) . ')';
+};
+is($router->safe_psql('postgres', "SELECT string_agg(status || ' ' || version, ',') FROM concurrent_edit.write_many("
+    . $many->([$fa, 'many a', $va], [$fa2, 'many b', 1]) . ')'), 'written ' . ($va + 1) . ',written 2',
+    'router: write_many writes two files of a project on its shard');
+is($shards[0]->safe_psql('postgres', "SELECT string_agg(head_version::text, ',' ORDER BY id = '$fa' DESC) "
+    . "FROM concurrent_edit.files WHERE id IN ('$fa', '$fa2')"), ($va + 1) . ',2', 'both stored on shard 1');
+($state, $out, $err) = on_router('SELECT * FROM concurrent_edit.write_many('
+    . $many->([$fa, 'many c', $va + 1], [$file{$pc}, 'elsewhere', 1]) . ')');
+is($state, 'VC007', 'router: a write_many with a file of another shard gives that shard\'s VC007');
+like($err, qr/ERROR:  VC007: file $file{$pc} does not exist/, 'naming the file shard 1 does not have');
+is($shards[0]->safe_psql('postgres', "SELECT head_version FROM concurrent_edit.files WHERE id = '$fa'"), $va + 1,
+    'and nothing of the call is stored');
+($state, $out, $err) = on_router(q{SELECT * FROM concurrent_edit.write_many('{}')});
+is($state, '22023', 'router: write_many of a non-array gives the shard\'s 22023');
+like($err, qr/DETAIL:  \{"argument": "writes", "type": "object"\}/, 'with its JSON DETAIL');
+($state, $out, $err) = on_router('SELECT * FROM concurrent_edit.write_many(NULL)');
+is($state, '22004', 'router: write_many(NULL) gives 22004');
+
 # changes_since through the router is the shard's feed, and catches up by cursor.
 my $direct = $shards[1]->safe_psql('postgres', "SELECT string_agg(cursor || ':' || event, ',' ORDER BY cursor) "
     . "FROM concurrent_edit.changes_since('$pb', 0)");

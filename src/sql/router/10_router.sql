@@ -245,3 +245,29 @@ END
 $$;
 COMMENT ON FUNCTION concurrent_edit._route(text, uuid) IS
     'Internal: the routing hash of a file, session or conflict id (its project''s), from router_directory or, the first time, from the shards. Not part of the API; executable by everyone because every routed call runs it.';
+
+-- write_many's shard: the one of the first element's file. Malformed input names
+-- no file: a fixed partition's shard then gives the error the call deserves (the
+-- shard checks its argument before anything else), as it would without the router.
+CREATE FUNCTION concurrent_edit._write_many_hash(writes jsonb) RETURNS integer
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    first uuid;
+BEGIN
+    IF jsonb_typeof(writes) = 'array' AND jsonb_typeof(writes -> 0) = 'object' THEN
+        BEGIN
+            first := (writes -> 0 ->> 'file_id')::uuid;
+        EXCEPTION WHEN invalid_text_representation THEN
+            first := NULL;
+        END;
+    END IF;
+    IF first IS NULL THEN
+        RETURN concurrent_edit.project_hash('00000000-0000-0000-0000-000000000000');
+    END IF;
+    RETURN concurrent_edit._route('file', first);
+END
+$$;
+COMMENT ON FUNCTION concurrent_edit._write_many_hash(jsonb) IS
+    'Internal: the routing hash of a write_many call, that of its first element''s file (every file of one call must be on that shard); for input that names no file, a fixed partition, whose shard reports the error. Not part of the API; executable by everyone because every routed write_many runs it.';
