@@ -15,34 +15,42 @@ server_cpu_ticks() {
   echo $((sum + $(awk '{print $16 + $17}' "/proc/$pm/stat")))
 }
 
-# tps_cpu SCRIPT CLIENTS: "TPS CPU" of one pgbench run: transactions per second,
-# and the server's CPU milliseconds per transaction (every server process: the
-# backends, the worker, the WAL writer, autovacuum). The second figure does not
-# depend on how long an idle CPU takes to wake up, which governs one client on a
-# virtual machine (docs/benchmarks.md, locks). A run whose clients hit errors is a
-# failed benchmark, not a low figure: its output is shown.
-tps_cpu() {
-  local out before after
-  before=$(server_cpu_ticks) || return 1
+# pgbench_run SCRIPT CLIENTS: the output of one pgbench run of $secs seconds. A run
+# whose clients hit errors is a failed benchmark, not a low figure: its output is
+# shown and the function fails.
+pgbench_run() {
+  local out
   out=$(pgbench -n -f "$1" -c "$2" -j "$(( $2 < 2 ? 1 : 2 ))" -T "$secs" 2>&1) || true
   if ! grep -q '^tps = ' <<<"$out" || grep -qE 'client [0-9]+ aborted|number of failed transactions: [1-9]' <<<"$out"; then
     echo "pgbench run of $1 with $2 clients failed:" >&2
     tail -20 <<<"$out" >&2
     return 1
   fi
+  echo "$out"
+}
+
+# tps SCRIPT CLIENTS: transactions per second of one pgbench run.
+tps() {
+  local out
+  out=$(pgbench_run "$@") || return 1
+  awk '/^tps = / {print $3; exit}' <<<"$out"
+}
+
+# tps_cpu SCRIPT CLIENTS: "TPS CPU" of one pgbench run: transactions per second,
+# and the server's CPU milliseconds per transaction (every server process: the
+# backends, the worker, the WAL writer, autovacuum). The second figure does not
+# depend on how long an idle CPU takes to wake up, which governs one client on a
+# virtual machine (docs/benchmarks.md, locks).
+tps_cpu() {
+  local out before after
+  before=$(server_cpu_ticks) || return 1
+  out=$(pgbench_run "$@") || return 1
   sleep 0.2  # the backends of the run exit and are reaped
   after=$(server_cpu_ticks) || return 1
   awk -v ticks=$((after - before)) -v hz="$(getconf CLK_TCK)" '
     /^tps = / { tps = $3 }
     /^number of transactions actually processed:/ { n = $6 }
     END { printf "%s %.4f\n", tps, (n > 0 ? ticks * 1000 / hz / n : 0) }' <<<"$out"
-}
-
-# tps SCRIPT CLIENTS: transactions per second of one pgbench run (see tps_cpu).
-tps() {
-  local t
-  t=$(tps_cpu "$@") || return 1
-  echo "${t%% *}"
 }
 
 # lat SCRIPT: average latency (ms) of one single-client pgbench run.
