@@ -125,8 +125,12 @@ $(BUILD_DIR)/unit/%.o: test/unit/%.cpp $(wildcard include/concurrent_edit/*.hpp)
 	$(CXX) -std=c++17 $(CE_WARNINGS) -O2 -g -I$(CURDIR)/include -I/usr/src/googletest/googletest/include \
 	    -DCE_TEST_DATA='"$(CURDIR)/test/data"' -c $< -o $@
 
+# PostgreSQL's own pglz (libpgcommon, the frontend build) is the oracle of the
+# pglz decoder's tests (test/unit/pglz_test.cpp, test/fuzz/pglz_fuzz.cpp).
+PGCOMMON_LIB = $(shell $(PG_CONFIG) --pkglibdir 2>/dev/null)/libpgcommon.a
+
 $(UNIT_BIN): $(UNIT_OBJS) $(CORE_OBJS)
-	$(CXX) -o $@ $^ -lgtest -lgtest_main -pthread -licuuc
+	$(CXX) -o $@ $^ $(PGCOMMON_LIB) -lgtest -lgtest_main -pthread -licuuc
 
 .PHONY: unit
 unit: $(UNIT_BIN)
@@ -142,7 +146,8 @@ FUZZ_BINS    := $(patsubst test/fuzz/%.cpp,$(BUILD_DIR)/fuzz/%,$(FUZZ_SRCS))
 
 $(BUILD_DIR)/fuzz/%: test/fuzz/%.cpp $(CORE_SRCS) $(wildcard include/concurrent_edit/*.hpp) $(wildcard test/fuzz/*.hpp)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CXX) $(FUZZ_FLAGS) $< $(CORE_SRCS) -licuuc -o $@
+	$(FUZZ_CXX) $(FUZZ_FLAGS) $< $(CORE_SRCS) $(FUZZ_LIBS) -licuuc -o $@
+$(BUILD_DIR)/fuzz/pglz_fuzz: FUZZ_LIBS = $(PGCOMMON_LIB)
 
 .PHONY: fuzz-build fuzz
 fuzz-build: $(FUZZ_BINS)

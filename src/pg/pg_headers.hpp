@@ -21,6 +21,7 @@ extern "C" {
 #include "access/detoast.h"
 #include "access/htup_details.h"
 #include "access/sysattr.h"
+#include "access/toast_compression.h"
 #include "access/transam.h"
 #include "access/xact.h"
 #include "access/xlog.h"
