@@ -213,23 +213,23 @@ SELECT :kept - :returned > 10 AS kept_with_64mb, :capped - :returned < 8 AS boun
 RESET concurrent_edit.retained_free_memory;
 
 -- Arguments stored compressed: pglz values (inline and out of line) are decoded by
--- the extension's own pglz decoder, the others by the server. Every form gives the
--- text the server reads: merging a text with itself returns it byte for byte, and
--- a one-line change on each side merges.
-CREATE TEMP TABLE stored (label text, t text COMPRESSION pglz, l text COMPRESSION lz4);
+-- the extension's own pglz decoder, the others by the server (an uncompressible
+-- value is stored out of line as it is). Every form gives the text the server
+-- reads: merging a text with itself returns it byte for byte, and a one-line
+-- change on each side merges. (lz4 is left out: the memory-checked server is built
+-- without it, and its values go through the server's detoasting anyway.)
+CREATE TEMP TABLE stored (label text, t text COMPRESSION pglz);
 ALTER TABLE stored ALTER COLUMN t SET STORAGE MAIN;  -- compressed, kept inline when it fits
 CREATE TEMP TABLE stored_ext (label text, t text COMPRESSION pglz);
-INSERT INTO stored SELECT 'pglz inline 6 kB', string_agg('line ' || i || E' of the file\n', '' ORDER BY i), NULL
+INSERT INTO stored SELECT 'pglz inline 6 kB', string_agg('line ' || i || E' of the file\n', '' ORDER BY i)
 FROM generate_series(1, 300) i;
 INSERT INTO stored_ext SELECT 'pglz out of line 300 kB',
        string_agg('    call_' || (i % 97) || '(' || i || E');\n', '' ORDER BY i) FROM generate_series(1, 12000) i;
 INSERT INTO stored_ext SELECT 'not compressible 20 kB',
        string_agg(md5(i::text) || md5((i * 7)::text), '' ORDER BY i) FROM generate_series(1, 300) i;
-INSERT INTO stored SELECT 'lz4 300 kB', NULL, string_agg('row ' || i || E'\n', '' ORDER BY i) FROM generate_series(1, 40000) i;
 CREATE TEMP VIEW all_stored AS
-  SELECT label, t, pg_column_compression(t) AS method, pg_column_size(t) < octet_length(t) AS smaller FROM stored WHERE t IS NOT NULL
-  UNION ALL SELECT label, t, pg_column_compression(t), pg_column_size(t) < octet_length(t) FROM stored_ext
-  UNION ALL SELECT label, l, pg_column_compression(l), pg_column_size(l) < octet_length(l) FROM stored WHERE l IS NOT NULL;
+  SELECT label, t, pg_column_compression(t) AS method, pg_column_size(t) < octet_length(t) AS smaller FROM stored
+  UNION ALL SELECT label, t, pg_column_compression(t), pg_column_size(t) < octet_length(t) FROM stored_ext;
 SELECT label, method, smaller, (concurrent_edit.merge3(t, t, t)).content = t AS same_text,
        (concurrent_edit.merge3(t, regexp_replace(t, '^[^\n]*', 'first'), regexp_replace(t, '[^\n]*\n$', E'last\n'))).content
          = regexp_replace(regexp_replace(t, '^[^\n]*', 'first'), '[^\n]*\n$', E'last\n') AS merged,

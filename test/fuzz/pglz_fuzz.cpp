@@ -13,14 +13,7 @@
 #include <string>
 
 #include "concurrent_edit/pglz.hpp"
-
-struct PGLZ_Strategy;
-extern "C" {
-extern const PGLZ_Strategy* const PGLZ_strategy_always;
-std::int32_t pglz_compress(const char* source, std::int32_t slen, char* dest, const PGLZ_Strategy* strategy);
-std::int32_t pglz_decompress(const char* source, std::int32_t slen, char* dest, std::int32_t rawsize,
-                             bool check_complete);
-}
+#include "pglz_oracle.hpp"
 
 namespace {
 

@@ -9,16 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "../fuzz/pglz_oracle.hpp"
 #include "concurrent_edit/pglz.hpp"
-
-// PostgreSQL's pglz (src/common/pg_lzcompress.c), from libpgcommon.a.
-struct PGLZ_Strategy;
-extern "C" {
-extern const PGLZ_Strategy* const PGLZ_strategy_always;
-std::int32_t pglz_compress(const char* source, std::int32_t slen, char* dest, const PGLZ_Strategy* strategy);
-std::int32_t pglz_decompress(const char* source, std::int32_t slen, char* dest, std::int32_t rawsize,
-                             bool check_complete);
-}
 
 namespace {
 
