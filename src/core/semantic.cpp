@@ -44,21 +44,23 @@ std::string header_text(std::string_view line) {
     auto space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'; };
     while (b < e && space(line[b])) ++b;
     while (e > b && space(line[e - 1])) --e;
-    std::string cut = excerpt(line.substr(b, e - b), kMaxBlockTextBytes);
+    std::string_view text = line.substr(b, e - b);
+    // Invalid bytes (and NULs) become U+FFFD before the cut, not after it: each
+    // takes three bytes, so replacing them after the cut could pass the limit. The
+    // replacing stops once past the limit (a line may be megabytes long).
     std::string out;
-    out.reserve(cut.size());
-    for (std::size_t i = 0; i < cut.size();) {
-        unsigned char c = static_cast<unsigned char>(cut[i]);
-        std::size_t n = c < 0x80 ? (c == 0 ? 0 : 1) : json::utf8_sequence(cut, i);
+    for (std::size_t i = 0; i < text.size() && out.size() <= kMaxBlockTextBytes;) {
+        unsigned char c = static_cast<unsigned char>(text[i]);
+        std::size_t n = c < 0x80 ? (c == 0 ? 0 : 1) : json::utf8_sequence(text, i);
         if (n == 0) {
             out += "\xEF\xBF\xBD";
             ++i;
         } else {
-            out.append(cut, i, n);
+            out.append(text, i, n);
             i += n;
         }
     }
-    return out;
+    return excerpt(out, kMaxBlockTextBytes);
 }
 
 class Analysis {

@@ -299,6 +299,19 @@ TEST(SemanticWarnings, BlockTextIsTrimmedCutAndValidUtf8) {
     EXPECT_EQ(w[0].block, "def f\xEF\xBF\xBD(\xEF\xBF\xBD\xEF\xBF\xBD):");
     std::string json = ce::semantic_warnings_json(w, BlockStyle::indentation);
     EXPECT_NO_THROW(ce::json::parse(json));
+    // Invalid bytes near the limit: each becomes three bytes, and the text stays
+    // within kMaxBlockTextBytes (and "...") (found by semantic_fuzz: 206 bytes).
+    const std::string many = "def g(" + std::string(150, '\xff') + "):\n    a = 1\n    b = 2\n    c = 3\n";
+    ours = many;
+    theirs = many;
+    ours.replace(ours.find("a = 1"), 5, "a = 9");
+    theirs.replace(theirs.find("c = 3"), 5, "c = 9");
+    w = warnings(many, ours, theirs, BlockStyle::indentation);
+    ASSERT_EQ(w.size(), 1u);
+    EXPECT_LE(w[0].block.size(), ce::kMaxBlockTextBytes + 3);
+    EXPECT_TRUE(ce::json::valid_utf8(w[0].block));
+    EXPECT_EQ(w[0].block.substr(0, 9), "def g(\xEF\xBF\xBD");
+    EXPECT_EQ(w[0].block.substr(w[0].block.size() - 3), "...");
 }
 
 TEST(SemanticWarnings, JsonShape) {
