@@ -151,3 +151,30 @@ SELECT close_file AS closed_file FROM concurrent_edit.close_file(:'sa', :'f');
 
 -- The events of this project, in order (ids only).
 SELECT event, count(*) FROM concurrent_edit.changes_since(:p, 0) GROUP BY event ORDER BY event COLLATE "C";
+
+-- concurrent_edit.lock_events = off: locks work as before (acquire, a refused
+-- second holder, release, expiry, forced release), but none of their changes is in
+-- the feed, whose cursors stay consecutive; other events still are. A superuser
+-- setting: a role without it cannot turn events off for its own locks.
+SELECT max(cursor) AS before_quiet FROM concurrent_edit.changes_since(:p, 0) \gset
+SET concurrent_edit.lock_events = off;
+SELECT lock_type FROM concurrent_edit.acquire_lock(:'f', :'s2', ttl => '1 minute');
+SELECT pg_temp.try(format('SELECT concurrent_edit.acquire_lock(%L, %L)', :'f', :'sa'), false);
+SELECT concurrent_edit.release_lock(:'f', :'s2') AS released;
+SELECT lock_type FROM concurrent_edit.acquire_lock(:'f', :'s2', ttl => '1 minute');
+UPDATE concurrent_edit.file_locks SET acquired_at = now() - interval '2 seconds', expires_at = now() - interval '1 second'
+ WHERE file_id = :'f';
+SELECT concurrent_edit.cleanup_expired_locks() AS expired;
+SELECT lock_type FROM concurrent_edit.acquire_lock(:'f', :'s2', ttl => '1 minute');
+SELECT concurrent_edit.force_release_lock(:'f', 'quiet test') AS forced;
+SELECT status FROM concurrent_edit.write(:'f', E'quiet\n', (SELECT version FROM concurrent_edit.read(:'f')), :bob);
+RESET concurrent_edit.lock_events;
+SELECT event, cursor - :before_quiet AS after FROM concurrent_edit.changes_since(:p, :before_quiet) ORDER BY cursor;
+SELECT lock_type FROM concurrent_edit.acquire_lock(:'f', :'s2', ttl => '1 minute');
+SELECT concurrent_edit.release_lock(:'f', :'s2') AS released;
+SELECT event, cursor - :before_quiet AS after FROM concurrent_edit.changes_since(:p, :before_quiet) ORDER BY cursor;
+CREATE ROLE ce_quiet_locker;
+SET ROLE ce_quiet_locker;
+SELECT pg_temp.try('SET concurrent_edit.lock_events = off', false);
+RESET ROLE;
+DROP ROLE ce_quiet_locker;

@@ -11,6 +11,7 @@ namespace ce::pg {
 int guc_max_input_kb = 64 * 1024;  // 64 MB
 int guc_max_merge_memory_kb = 512 * 1024;  // 512 MB
 int guc_lock_ttl_s = 30;
+bool guc_lock_events = true;
 int guc_max_lock_ttl_s = 24 * 3600;
 int guc_session_idle_s = 5 * 60;
 int guc_session_close_s = 60 * 60;
@@ -80,6 +81,12 @@ void define_gucs() {
         "concurrent_edit.lock_ttl", "Lifetime of a file lock when acquire_lock() is given no ttl.",
         "A lock lapses at acquired time + ttl unless extended; an expired lock never blocks anyone.",
         &guc_lock_ttl_s, 30, 1, INT_MAX / 1000, PGC_USERSET, GUC_UNIT_S, nullptr, nullptr, nullptr);
+    DefineCustomBoolVariable(
+        "concurrent_edit.lock_events",
+        "Records lock changes (lock_acquired, lock_released, lock_expired, lock_forced) in the change feed.",
+        "Off: locks work the same, but their changes are not in the feed nor notified; lock_status() and "
+        "active_locks still show them. Superuser (a database or role setting): feed readers rely on it.",
+        &guc_lock_events, true, PGC_SUSET, 0, nullptr, nullptr, nullptr);
     DefineCustomIntVariable(
         "concurrent_edit.max_lock_ttl", "Longest ttl accepted by acquire_lock() and extend_lock().", nullptr,
         &guc_max_lock_ttl_s, 24 * 3600, 1, INT_MAX / 1000, PGC_SUSET, GUC_UNIT_S, nullptr, nullptr, nullptr);

@@ -36,6 +36,7 @@ extern bool guc_semantic_warnings;
 
 // Locks: default and largest TTL (seconds).
 extern int guc_lock_ttl_s;
+extern bool guc_lock_events;
 extern int guc_max_lock_ttl_s;
 // Sessions: inactivity before idle, and before closed (seconds).
 extern int guc_session_idle_s;

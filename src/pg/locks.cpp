@@ -104,23 +104,39 @@ std::string holders_json(const std::vector<Holder>& hs) {
     "    d.holder, pg_catalog.jsonb_build_object('lock_id', d.id)" details " FROM d) "                        \
     "SELECT d.project_id, d.file_id FROM d"
 
-// Runs a CE_DROP_LOCKS statement: waiters on the files are woken at commit and
-// the projects' events sequenced. Returns the number of locks deleted.
-int64 drop_locks(Spi& spi, Statement& q, const std::vector<Datum>& args) {
-    Rows r = q.run(spi, args);
+// The same without the events (concurrent_edit.lock_events off).
+#define CE_DROP_LOCKS_QUIETLY(cond)                                                                           \
+    "DELETE FROM concurrent_edit.file_locks l USING concurrent_edit.files f "                                 \
+    "WHERE f.project_id = l.project_id AND f.id = l.file_id AND (" cond ") "                                   \
+    "RETURNING l.project_id, l.file_id"
+
+// A statement that drops locks, with their events and without.
+struct DropLocks {
+    Statement with_events, quietly;
+};
+
+// Runs a DropLocks statement (its events unless concurrent_edit.lock_events is
+// off): waiters on the files are woken at commit and the projects' events
+// sequenced. Returns the number of locks deleted.
+int64 drop_locks(Spi& spi, DropLocks& q, const std::vector<Datum>& args) {
+    Rows r = (guc_lock_events ? q.with_events : q.quietly).run(spi, args);
     for (uint64 i = 0; i < r.size(); ++i) {
         note_lock_released(r.uuid(i, 1));
-        note_pending(r.uuid(i, 0));
+        if (guc_lock_events) note_pending(r.uuid(i, 0));
     }
     return static_cast<int64>(r.size());
 }
 
 // Deletes expired locks (of one file, or all) and records their expiry.
 int64 expire_locks(Spi& spi, const pg_uuid_t* project_id, const pg_uuid_t* file_id) {
-    static Statement one(
-        CE_DROP_LOCKS("l.project_id = $1 AND l.file_id = $2 AND l.expires_at <= clock_timestamp()", "lock_expired", ""),
-        {UUIDOID, UUIDOID});
-    static Statement all(CE_DROP_LOCKS("l.expires_at <= clock_timestamp()", "lock_expired", ""), {});
+#define CE_EXPIRED_ONE "l.project_id = $1 AND l.file_id = $2 AND l.expires_at <= clock_timestamp()"
+#define CE_EXPIRED_ALL "l.expires_at <= clock_timestamp()"
+    static DropLocks one{Statement(CE_DROP_LOCKS(CE_EXPIRED_ONE, "lock_expired", ""), {UUIDOID, UUIDOID}),
+                         Statement(CE_DROP_LOCKS_QUIETLY(CE_EXPIRED_ONE), {UUIDOID, UUIDOID})};
+    static DropLocks all{Statement(CE_DROP_LOCKS(CE_EXPIRED_ALL, "lock_expired", ""), {}),
+                         Statement(CE_DROP_LOCKS_QUIETLY(CE_EXPIRED_ALL), {})};
+#undef CE_EXPIRED_ONE
+#undef CE_EXPIRED_ALL
     if (file_id != nullptr) return drop_locks(spi, one, {uuid_datum(*project_id), uuid_datum(*file_id)});
     return drop_locks(spi, all, {});
 }
@@ -128,22 +144,24 @@ int64 expire_locks(Spi& spi, const pg_uuid_t* project_id, const pg_uuid_t* file_
 }  // namespace
 
 int64 release_session_locks(Spi& spi, const pg_uuid_t& session_id) {
-    static Statement q(
-        CE_DROP_LOCKS("(l.project_id, l.session_id) IN (SELECT s.project_id, s.id FROM concurrent_edit.edit_sessions s "
-                      "                                 WHERE s.id = $1)",
-                      "lock_released", ""),
-        {UUIDOID});
+#define CE_OF_SESSION                                                                                   \
+    "(l.project_id, l.session_id) IN (SELECT s.project_id, s.id FROM concurrent_edit.edit_sessions s "    \
+    "                                 WHERE s.id = $1)"
+    static DropLocks q{Statement(CE_DROP_LOCKS(CE_OF_SESSION, "lock_released", ""), {UUIDOID}),
+                       Statement(CE_DROP_LOCKS_QUIETLY(CE_OF_SESSION), {UUIDOID})};
+#undef CE_OF_SESSION
     return drop_locks(spi, q, {uuid_datum(session_id)});
 }
 
 int64 cleanup_expired_locks(Spi& spi) {
     // Without foreign keys, a lock taken while its session was being closed or
     // deleted can outlive it: such locks are released here as well.
-    static Statement orphans(
-        CE_DROP_LOCKS("NOT EXISTS (SELECT FROM concurrent_edit.edit_sessions s WHERE s.project_id = l.project_id "
-                      "            AND s.id = l.session_id AND s.status <> 'closed')",
-                      "lock_released", ""),
-        {});
+#define CE_ORPHANED                                                                                   \
+    "NOT EXISTS (SELECT FROM concurrent_edit.edit_sessions s WHERE s.project_id = l.project_id "         \
+    "            AND s.id = l.session_id AND s.status <> 'closed')"
+    static DropLocks orphans{Statement(CE_DROP_LOCKS(CE_ORPHANED, "lock_released", ""), {}),
+                             Statement(CE_DROP_LOCKS_QUIETLY(CE_ORPHANED), {})};
+#undef CE_ORPHANED
     return expire_locks(spi, nullptr, nullptr) + drop_locks(spi, orphans, {});
 }
 
@@ -261,15 +279,18 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
                 std::vector<Datum> args = {
                     uuid_datum(project), uuid_datum(file_id), uuid_datum(session_id), uuid_datum(s.user_id),
                     text_datum(type), TimestampTzGetDatum(pg_call([] { return GetCurrentTimestamp(); }) + ttl_us)};
-                bool at_commit = lock_events_at_commit();
+                // Without lock events the statement that returns the event is
+                // used and the event dropped (concurrent_edit.lock_events).
+                bool at_commit = !guc_lock_events || lock_events_at_commit();
                 if (!at_commit) args.push_back(text_datum(path));
                 Rows r = (at_commit ? q_upsert_returned : q_upsert).run(spi, args);
                 pg_uuid_t lock_id = r.uuid(0, 0);
                 Datum exp = r.value(0, 1);  // timestamptz: by value
                 Datum acq = r.value(0, 2);
                 std::string details = r.text(0, 3);
-                lock_event(spi, at_commit, "lock_acquired", project, file_id, session_id, s.user_id, path,
-                           details);  // `r` is dead now
+                if (guc_lock_events)
+                    lock_event(spi, at_commit, "lock_acquired", project, file_id, session_id, s.user_id, path,
+                               details);  // `r` is dead now
                 call.finish();  // frees SPI's memory: the result is built after it
                 stats::add(stats::lock_acquisitions);
                 Record result(fcinfo);
@@ -343,7 +364,7 @@ CE_PRIMARY_FUNCTION(ce_release_lock, "release_lock") {
     ApiCall call;
     int64 n;
     SessionInfo s;
-    bool at_commit = lock_events_at_commit();
+    bool at_commit = !guc_lock_events || lock_events_at_commit();  // as in acquire_lock
     pg_uuid_t holder{};
     std::string path, details;
     {
@@ -357,7 +378,9 @@ CE_PRIMARY_FUNCTION(ce_release_lock, "release_lock") {
     }
     if (n > 0) {
         note_lock_released(file_id);
-        lock_event(call.spi(), at_commit, "lock_released", s.project_id, file_id, session_id, holder, path, details);
+        if (guc_lock_events)
+            lock_event(call.spi(), at_commit, "lock_released", s.project_id, file_id, session_id, holder, path,
+                       details);
     }
     call.finish();
     return BoolGetDatum(n > 0);
@@ -422,8 +445,10 @@ CE_PRIMARY_FUNCTION(ce_release_session_locks, "release_session_locks") {
 CE_PRIMARY_FUNCTION(ce_force_release_lock, "force_release_lock") {
     pg_uuid_t file_id = uuid_required(fcinfo, 0, "file_id");
     TextArg reason = text_arg(fcinfo, 1, "reason", 1000);
-    static Statement q(CE_DROP_LOCKS("f.id = $1", "lock_forced", " || pg_catalog.jsonb_build_object('reason', $2::text)"),
-                       {UUIDOID, TEXTOID});
+    static DropLocks q{
+        Statement(CE_DROP_LOCKS("f.id = $1", "lock_forced", " || pg_catalog.jsonb_build_object('reason', $2::text)"),
+                  {UUIDOID, TEXTOID}),
+        Statement(CE_DROP_LOCKS_QUIETLY("f.id = $1 AND $2::text IS NOT NULL"), {UUIDOID, TEXTOID})};
     ApiCall call;
     FileHead f = find_file(call.spi(), file_id);
     call.require(f.project_id, Right::admin);

@@ -2,7 +2,8 @@
 # acquire_lock()+release_lock() cycles per second against a hand-written lock table
 # (INSERT ... ON CONFLICT DO NOTHING / DELETE) and against pg_advisory_lock, with
 # pgbench at 1 and 8 clients, uncontended (each client its own file) and contended
-# (all clients one file, waiting for it), alternating runs in the same cluster; then
+# (all clients one file, waiting for it), alternating runs in the same cluster, ours
+# also with concurrent_edit.lock_events = off ("quiet"); then
 # p50/p99 latency of an uncontended acquire. Chart data: ratio-locks, lock-latency
 # (test/bench/charts.bash).
 #
@@ -68,21 +69,26 @@ for commit in on off; do
   export PGOPTIONS="-c synchronous_commit=$commit"
   echo "acquire+release cycles/s (pgbench, ${secs}s per run, median of $rounds alternating rounds, synchronous_commit=$commit)"
   echo "cpu: the server's CPU ms per cycle (all its processes, our worker included); cpu vs table = table's / ours"
-  printf '%-12s %-8s %12s %12s %12s %10s %10s %9s %9s %9s\n' workload clients ours table advisory "vs table" "vs advis." \
-    "cpu ours" "cpu table" "cpu vs t."
+  echo "quiet: ours with concurrent_edit.lock_events = off (no lock events in the feed)"
+  printf '%-12s %-8s %12s %12s %12s %10s %10s %9s %9s %9s %10s %9s %9s %9s\n' workload clients ours table advisory "vs table" \
+    "vs advis." "cpu ours" "cpu table" "cpu vs t." quiet "vs table" "cpu quiet" "cpu vs t."
   for mode in unc con; do
     for c in 1 8; do
       [[ $mode == con && $c == 1 ]] && continue
-      o=(); t=(); a=(); oc=(); tc=()
+      o=(); t=(); a=(); oc=(); tc=(); q=(); qc=()
       for _ in $(seq 1 "$rounds"); do
         r=$(tps_cpu "$work/ours_$mode.sql" "$c"); read -r x u <<<"$r"; o+=("$x"); oc+=("$u")
         r=$(tps_cpu "$work/table_$mode.sql" "$c"); read -r x u <<<"$r"; t+=("$x"); tc+=("$u")
+        r=$(PGOPTIONS="$PGOPTIONS -c concurrent_edit.lock_events=off" tps_cpu "$work/ours_$mode.sql" "$c")
+        read -r x u <<<"$r"; q+=("$x"); qc+=("$u")
         a+=("$(tps "$work/advisory_$mode.sql" "$c")")
       done
-      mo=$(median "${o[@]}"); mt=$(median "${t[@]}"); ma=$(median "${a[@]}")
-      moc=$(median "${oc[@]}"); mtc=$(median "${tc[@]}")
-      printf '%-12s %-8s %12.1f %12.1f %12.1f %9sx %9sx %9.3f %9.3f %8sx\n' "$([[ $mode == unc ]] && echo uncontended || echo contended)" \
-        "$c" "$mo" "$mt" "$ma" "$(ratio "$mo" "$mt")" "$(ratio "$mo" "$ma")" "$moc" "$mtc" "$(ratio "$mtc" "$moc")"
+      mo=$(median "${o[@]}"); mt=$(median "${t[@]}"); ma=$(median "${a[@]}"); mq=$(median "${q[@]}")
+      moc=$(median "${oc[@]}"); mtc=$(median "${tc[@]}"); mqc=$(median "${qc[@]}")
+      printf '%-12s %-8s %12.1f %12.1f %12.1f %9sx %9sx %9.3f %9.3f %8sx %10.1f %8sx %9.3f %8sx\n' \
+        "$([[ $mode == unc ]] && echo uncontended || echo contended)" \
+        "$c" "$mo" "$mt" "$ma" "$(ratio "$mo" "$mt")" "$(ratio "$mo" "$ma")" "$moc" "$mtc" "$(ratio "$mtc" "$moc")" \
+        "$mq" "$(ratio "$mq" "$mt")" "$mqc" "$(ratio "$mtc" "$mqc")"
       chart_speed ratio-locks "locks, $([[ $mode == unc ]] && echo uncontended || echo contended), $c client(s), sync commit $commit" "$mo" "$mt" up
     done
   done
