@@ -10,7 +10,7 @@ namespace {
 // default of stored columns: merge inputs usually are) is decoded by the core's
 // decoder, about twice as fast as the server's on text (docs/benchmarks.md, merge);
 // every other form goes through the server's detoasting. The result is the same.
-text* detoast_text(Datum d, const char* name) {
+text* detoast_text(Datum d, const char* name, std::size_t max_bytes) {
     auto* v = reinterpret_cast<struct varlena*>(DatumGetPointer(d));
     if (VARATT_IS_EXTERNAL_ONDISK(v)) {
         varatt_external ptr;
@@ -26,13 +26,19 @@ text* detoast_text(Datum d, const char* name) {
     if (!VARATT_IS_COMPRESSED(v) || VARDATA_COMPRESSED_GET_COMPRESS_METHOD(v) != TOAST_PGLZ_COMPRESSION_ID)
         return pg_call([d] { return reinterpret_cast<text*>(PG_DETOAST_DATUM_PACKED(d)); });
     Size raw = VARDATA_COMPRESSED_GET_EXTSIZE(v);
+    Size stored = VARSIZE(v);
+    auto corrupt = [&] {
+        return SqlError(ERRCODE_DATA_CORRUPTED, std::string("compressed pglz data of argument \"") + name + "\" is corrupt",
+                        "{\"argument\": " + json_string(name) + ", \"stored_bytes\": " + std::to_string(stored) +
+                            ", \"raw_bytes\": " + std::to_string(raw) + "}",
+                        "The stored value is damaged: restore it from a backup.");
+    };
+    // The sizes a damaged value may claim: a header cut short, or a text larger than
+    // the one checked before it was fetched (toast_raw_datum_size).
+    if (stored < VARHDRSZ_COMPRESSED || raw > max_bytes) throw corrupt();
     auto* out = pg_call([raw] { return reinterpret_cast<text*>(palloc(raw + VARHDRSZ)); });
     const auto* src = reinterpret_cast<const unsigned char*>(v) + VARHDRSZ_COMPRESSED;
-    if (!ce::pglz::decompress(src, VARSIZE(v) - VARHDRSZ_COMPRESSED, VARDATA(out), raw))
-        throw SqlError(ERRCODE_DATA_CORRUPTED, std::string("compressed pglz data of argument \"") + name + "\" is corrupt",
-                       "{\"argument\": " + json_string(name) + ", \"compressed_bytes\": " +
-                           std::to_string(VARSIZE(v) - VARHDRSZ_COMPRESSED) + ", \"raw_bytes\": " + std::to_string(raw) + "}",
-                       "The stored value is damaged: restore it from a backup.");
+    if (!ce::pglz::decompress(src, stored - VARHDRSZ_COMPRESSED, VARDATA(out), raw)) throw corrupt();
     SET_VARSIZE(out, raw + VARHDRSZ);
     return out;
 }
@@ -62,7 +68,7 @@ TextArg text_arg(FunctionCallInfo fcinfo, int n, const char* name, std::size_t m
     Datum d = PG_GETARG_DATUM(n);
     Size raw = toast_raw_datum_size(d) - VARHDRSZ;
     if (raw > max_bytes) throw_too_large(name, raw, max_bytes);
-    text* t = detoast_text(d, name);
+    text* t = detoast_text(d, name, max_bytes);
     out.data = VARDATA_ANY(t);
     out.len = VARSIZE_ANY_EXHDR(t);
     out.isnull = false;

@@ -448,7 +448,7 @@ CE_PRIMARY_FUNCTION(ce_force_release_lock, "force_release_lock") {
     static DropLocks q{
         Statement(CE_DROP_LOCKS("f.id = $1", "lock_forced", " || pg_catalog.jsonb_build_object('reason', $2::text)"),
                   {UUIDOID, TEXTOID}),
-        Statement(CE_DROP_LOCKS_QUIETLY("f.id = $1 AND $2::text IS NOT NULL"), {UUIDOID, TEXTOID})};
+        Statement(CE_DROP_LOCKS_QUIETLY("f.id = $1"), {UUIDOID, TEXTOID})};  // $2 (the reason) unused
     ApiCall call;
     FileHead f = find_file(call.spi(), file_id);
     call.require(f.project_id, Right::admin);
