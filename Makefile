@@ -127,7 +127,9 @@ $(BUILD_DIR)/unit/%.o: test/unit/%.cpp $(wildcard include/concurrent_edit/*.hpp)
 
 # PostgreSQL's own pglz (libpgcommon, the frontend build) is the oracle of the
 # pglz decoder's tests (test/unit/pglz_test.cpp, test/fuzz/pglz_fuzz.cpp).
-PGCOMMON_LIB = $(shell $(PG_CONFIG) --pkglibdir 2>/dev/null)/libpgcommon.a
+# Debian keeps it in --pkglibdir, a source install in --libdir.
+PGCOMMON_LIB = $(firstword $(wildcard $(shell $(PG_CONFIG) --libdir 2>/dev/null)/libpgcommon.a \
+                                      $(shell $(PG_CONFIG) --pkglibdir 2>/dev/null)/libpgcommon.a))
 
 $(UNIT_BIN): $(UNIT_OBJS) $(CORE_OBJS)
 	$(CXX) -o $@ $^ $(PGCOMMON_LIB) -lgtest -lgtest_main -pthread -licuuc

@@ -153,7 +153,8 @@ SELECT close_file AS closed_file FROM concurrent_edit.close_file(:'sa', :'f');
 SELECT event, count(*) FROM concurrent_edit.changes_since(:p, 0) GROUP BY event ORDER BY event COLLATE "C";
 
 -- concurrent_edit.lock_events = off: locks work as before (acquire, a refused
--- second holder, release, expiry, forced release), but none of their changes is in
+-- second holder, release, expiry, forced release, the release by a closed
+-- session), but none of their changes is in
 -- the feed, whose cursors stay consecutive; other events still are. A superuser
 -- setting: a role without it cannot turn events off for its own locks.
 SELECT max(cursor) AS before_quiet FROM concurrent_edit.changes_since(:p, 0) \gset
@@ -167,6 +168,10 @@ UPDATE concurrent_edit.file_locks SET acquired_at = now() - interval '2 seconds'
 SELECT concurrent_edit.cleanup_expired_locks() AS expired;
 SELECT lock_type FROM concurrent_edit.acquire_lock(:'f', :'s2', ttl => '1 minute');
 SELECT concurrent_edit.force_release_lock(:'f', 'quiet test') AS forced;
+SELECT concurrent_edit.open_session(:carol, :p) AS s4 \gset
+SELECT lock_type FROM concurrent_edit.acquire_lock(:'f', :'s4', ttl => '1 minute');
+SELECT concurrent_edit.close_session(:'s4');  -- releases its lock
+SELECT count(*) AS locks_left FROM concurrent_edit.lock_status(:'f');
 SELECT status FROM concurrent_edit.write(:'f', E'quiet\n', (SELECT version FROM concurrent_edit.read(:'f')), :bob);
 RESET concurrent_edit.lock_events;
 SELECT event, cursor - :before_quiet AS after FROM concurrent_edit.changes_since(:p, :before_quiet) ORDER BY cursor;

@@ -23,8 +23,16 @@ text* detoast_text(Datum d, const char* name, std::size_t max_bytes) {
             return pg_call([d] { return reinterpret_cast<text*>(PG_DETOAST_DATUM_PACKED(d)); });
         v = pg_call([v] { return detoast_external_attr(v); });  // fetched, still compressed
     }
-    if (!VARATT_IS_COMPRESSED(v) || VARDATA_COMPRESSED_GET_COMPRESS_METHOD(v) != TOAST_PGLZ_COMPRESSION_ID)
+    // The fetched copy (not the argument itself) is freed once decoded, as the
+    // server's detoasting does: a merge of three large values would hold them all.
+    struct varlena* fetched = v != reinterpret_cast<struct varlena*>(DatumGetPointer(d)) ? v : nullptr;
+    auto release = [fetched] {
+        if (fetched != nullptr) pg_call([fetched] { pfree(fetched); });
+    };
+    if (!VARATT_IS_COMPRESSED(v) || VARDATA_COMPRESSED_GET_COMPRESS_METHOD(v) != TOAST_PGLZ_COMPRESSION_ID) {
+        release();
         return pg_call([d] { return reinterpret_cast<text*>(PG_DETOAST_DATUM_PACKED(d)); });
+    }
     Size raw = VARDATA_COMPRESSED_GET_EXTSIZE(v);
     Size stored = VARSIZE(v);
     auto corrupt = [&] {
@@ -39,6 +47,7 @@ text* detoast_text(Datum d, const char* name, std::size_t max_bytes) {
     auto* out = pg_call([raw] { return reinterpret_cast<text*>(palloc(raw + VARHDRSZ)); });
     const auto* src = reinterpret_cast<const unsigned char*>(v) + VARHDRSZ_COMPRESSED;
     if (!ce::pglz::decompress(src, stored - VARHDRSZ_COMPRESSED, VARDATA(out), raw)) throw corrupt();
+    release();
     SET_VARSIZE(out, raw + VARHDRSZ);
     return out;
 }

@@ -65,6 +65,11 @@ for mode in unc con; do
 done
 
 
+# The quiet side must really run without lock events (the setting needs a
+# superuser and the library loaded at connection).
+[[ $(PGOPTIONS="-c concurrent_edit.lock_events=off" psql -XAtc "LOAD 'concurrent_edit'; SHOW concurrent_edit.lock_events" 2>&1 | tail -1) == off ]] \
+  || { echo "locks: cannot run with concurrent_edit.lock_events = off" >&2; exit 1; }
+
 for commit in on off; do
   export PGOPTIONS="-c synchronous_commit=$commit"
   echo "acquire+release cycles/s (pgbench, ${secs}s per run, median of $rounds alternating rounds, synchronous_commit=$commit)"
