@@ -24,11 +24,18 @@
 namespace ce::pg {
 namespace {
 
+// Whether a lock statement returns its event rather than inserting it into
+// change_pending_locks: when lock_events_at_commit() says so, and when lock events
+// are off (concurrent_edit.lock_events; lock_event() then drops it).
+bool event_returned() { return !guc_lock_events || lock_events_at_commit(); }
+
 // The event of a lock statement that returned its details (a JSON object's text):
-// queued for the commit when lock_events_at_commit() said so, else (its row is
-// already in change_pending_locks) its project noted for the sequencer.
+// queued for the commit when `at_commit` (event_returned()), else (its row is
+// already in change_pending_locks) its project noted for the sequencer. Nothing
+// when lock events are off.
 void lock_event(Spi& spi, bool at_commit, const char* kind, const pg_uuid_t& project, const pg_uuid_t& file,
                 const pg_uuid_t& session, const pg_uuid_t& author, std::string path, const std::string& details) {
+    if (!guc_lock_events) return;
     if (!at_commit) {
         note_pending(project);
         return;
@@ -279,18 +286,15 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
                 std::vector<Datum> args = {
                     uuid_datum(project), uuid_datum(file_id), uuid_datum(session_id), uuid_datum(s.user_id),
                     text_datum(type), TimestampTzGetDatum(pg_call([] { return GetCurrentTimestamp(); }) + ttl_us)};
-                // Without lock events the statement that returns the event is
-                // used and the event dropped (concurrent_edit.lock_events).
-                bool at_commit = !guc_lock_events || lock_events_at_commit();
+                bool at_commit = event_returned();
                 if (!at_commit) args.push_back(text_datum(path));
                 Rows r = (at_commit ? q_upsert_returned : q_upsert).run(spi, args);
                 pg_uuid_t lock_id = r.uuid(0, 0);
                 Datum exp = r.value(0, 1);  // timestamptz: by value
                 Datum acq = r.value(0, 2);
                 std::string details = r.text(0, 3);
-                if (guc_lock_events)
-                    lock_event(spi, at_commit, "lock_acquired", project, file_id, session_id, s.user_id, path,
-                               details);  // `r` is dead now
+                lock_event(spi, at_commit, "lock_acquired", project, file_id, session_id, s.user_id, path,
+                           details);  // `r` is dead now
                 call.finish();  // frees SPI's memory: the result is built after it
                 stats::add(stats::lock_acquisitions);
                 Record result(fcinfo);
@@ -364,7 +368,7 @@ CE_PRIMARY_FUNCTION(ce_release_lock, "release_lock") {
     ApiCall call;
     int64 n;
     SessionInfo s;
-    bool at_commit = !guc_lock_events || lock_events_at_commit();  // as in acquire_lock
+    bool at_commit = event_returned();
     pg_uuid_t holder{};
     std::string path, details;
     {
@@ -378,9 +382,7 @@ CE_PRIMARY_FUNCTION(ce_release_lock, "release_lock") {
     }
     if (n > 0) {
         note_lock_released(file_id);
-        if (guc_lock_events)
-            lock_event(call.spi(), at_commit, "lock_released", s.project_id, file_id, session_id, holder, path,
-                       details);
+        lock_event(call.spi(), at_commit, "lock_released", s.project_id, file_id, session_id, holder, path, details);
     }
     call.finish();
     return BoolGetDatum(n > 0);
