@@ -281,32 +281,25 @@ TEST(SemanticWarnings, LineIsWhereTheBlockIsInTheMergedText) {
 }
 
 TEST(SemanticWarnings, BlockTextIsTrimmedCutAndValidUtf8) {
-    std::string name(300, 'x');
-    const std::string base = "  def " + name + "(\xff):\n    a = 1\n    b = 2\n    c = 3\n";
-    std::string ours = base, theirs = base;
-    ours.replace(ours.find("a = 1"), 5, "a = 9");
-    theirs.replace(theirs.find("c = 3"), 5, "c = 9");
-    auto w = warnings(base, ours, theirs, BlockStyle::indentation);
+    // The block of `header`, whose first line ours changes and whose last theirs does.
+    auto both_change = [](const std::string& header) {
+        const std::string base = header + "\n    a = 1\n    b = 2\n    c = 3\n";
+        std::string ours = base, theirs = base;
+        ours.replace(ours.find("a = 1"), 5, "a = 9");
+        theirs.replace(theirs.find("c = 3"), 5, "c = 9");
+        return warnings(base, ours, theirs, BlockStyle::indentation);
+    };
+    auto w = both_change("  def " + std::string(300, 'x') + "(\xff):");
     ASSERT_EQ(w.size(), 1u);
     EXPECT_EQ(w[0].block, "def " + std::string(ce::kMaxBlockTextBytes - 4, 'x') + "...");
-    const std::string bad = "def f\xc3(\xff\xfe):\n    a = 1\n    b = 2\n    c = 3\n";
-    ours = bad;
-    theirs = bad;
-    ours.replace(ours.find("a = 1"), 5, "a = 9");
-    theirs.replace(theirs.find("c = 3"), 5, "c = 9");
-    w = warnings(bad, ours, theirs, BlockStyle::indentation);
+    w = both_change("def f\xc3(\xff\xfe):");
     ASSERT_EQ(w.size(), 1u);
     EXPECT_EQ(w[0].block, "def f\xEF\xBF\xBD(\xEF\xBF\xBD\xEF\xBF\xBD):");
     std::string json = ce::semantic_warnings_json(w, BlockStyle::indentation);
     EXPECT_NO_THROW(ce::json::parse(json));
     // Invalid bytes near the limit: each becomes three bytes, and the text stays
     // within kMaxBlockTextBytes (and "...") (found by semantic_fuzz: 206 bytes).
-    const std::string many = "def g(" + std::string(150, '\xff') + "):\n    a = 1\n    b = 2\n    c = 3\n";
-    ours = many;
-    theirs = many;
-    ours.replace(ours.find("a = 1"), 5, "a = 9");
-    theirs.replace(theirs.find("c = 3"), 5, "c = 9");
-    w = warnings(many, ours, theirs, BlockStyle::indentation);
+    w = both_change("def g(" + std::string(150, '\xff') + "):");
     ASSERT_EQ(w.size(), 1u);
     EXPECT_LE(w[0].block.size(), ce::kMaxBlockTextBytes + 3);
     EXPECT_TRUE(ce::json::valid_utf8(w[0].block));
