@@ -177,9 +177,12 @@ for my $name (sort keys %route) {
         $hash .= @routes > 1 ? "        WHEN \$$argno{$arg} IS NOT NULL THEN $expr\n" : $expr;
     }
     # A NULL routing argument names no shard: 22004, as the shard would say.
+    # (_write_many_hash never returns NULL: input that names no file goes to a
+    # fixed partition, whose shard reports it.)
     my $names = join(', ', map { "'$_->[1]'" } @routes);
-    $hash = @routes > 1 ? "CASE\n$hash        ELSE concurrent_edit._no_route(ARRAY[$names]) END"
-                        : "coalesce($hash, concurrent_edit._no_route(ARRAY[$names]))";
+    $hash = @routes > 1                 ? "CASE\n$hash        ELSE concurrent_edit._no_route(ARRAY[$names]) END"
+          : $routes[0][0] eq 'writes' ? $hash
+          :                             "coalesce($hash, concurrent_edit._no_route(ARRAY[$names]))";
     my $pass = join(', ', 'h', map { '$' . $_ } 1 .. @in);
     my $stmt = $set ? "RETURN QUERY SELECT * FROM concurrent_edit._px_$name($pass);"
              : $void ? "PERFORM concurrent_edit._px_$name($pass);\n    RETURN;"
