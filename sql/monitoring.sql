@@ -1,7 +1,8 @@
 -- Monitoring: the views of live state (active_locks, active_sessions,
 -- open_conflicts, feed_status) for a known scenario, their rights (the querying
 -- role's table privileges and row-level security), worker_status without the
--- preloaded library, and the stats counters, which need it (55000).
+-- preloaded library, and the stats counters and lock_waits, which need it (55000;
+-- lock_waits with waiters: TAP 015_monitoring).
 \set VERBOSITY terse
 SET client_min_messages = warning;
 \i sql/include/helpers.sql
@@ -85,6 +86,8 @@ FROM concurrent_edit.worker_status;
 SELECT pg_temp.try('SELECT * FROM concurrent_edit.stats');
 SELECT pg_temp.try('SELECT concurrent_edit.stats_reset()');
 SELECT d FROM pg_temp.error_detail('SELECT * FROM concurrent_edit.stats') d;
+-- Lock waiters are known only in shared memory.
+SELECT pg_temp.try('SELECT * FROM concurrent_edit.lock_waits');
 
 -- Rights. A role with read on P1 and SELECT on the tables sees P1's rows only.
 SELECT concurrent_edit.grant_project(:p1, 'regress_mon_reader', 'read');

@@ -45,6 +45,25 @@ void lock_event(Spi& spi, bool at_commit, const char* kind, const pg_uuid_t& pro
                                  details.substr(1, details.size() - 2)));
 }
 
+// The caller's lock_waits row (shared memory, shared.hpp), from its first sleep
+// until acquire_lock ends: got the lock, timed out, was cancelled or failed.
+class LockWaitEntry {
+public:
+    LockWaitEntry() = default;
+    LockWaitEntry(const LockWaitEntry&) = delete;
+    LockWaitEntry& operator=(const LockWaitEntry&) = delete;
+    ~LockWaitEntry() {
+        if (published_) clear_lock_wait();
+    }
+    void publish(const LockWait& w) {
+        publish_lock_wait(w);
+        published_ = true;
+    }
+
+private:
+    bool published_ = false;
+};
+
 // Advisory lock class (field4) of file-lock acquisition: the extension's classes
 // are 4 and up (docs/architecture.md), apart from pg_advisory_lock's 1 and 2.
 constexpr uint16 kLockAcquisitionClass = 6;
@@ -238,6 +257,7 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
         TimestampTz deadline = pg_call([] { return GetCurrentTimestamp(); }) + wait_us;
         ConditionVariable* cv = lock_condition(file_id);
         bool waited = false;
+        LockWaitEntry entry;  // the lock_waits row while this call sleeps
         for (;;) {
             take_acquisition_lock(file_id);
             std::vector<Datum> state_args = {uuid_datum(file_id), uuid_datum(session_id), text_datum(type),
@@ -320,7 +340,10 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
             // Sleep until a release wakes us, the deadline, or the earliest expiry of a holder.
             int64 until = std::min<int64>(deadline, soonest + 1000);
             long timeout_ms = static_cast<long>(std::max<int64>(1, (until - now + 999) / 1000));
-            if (!waited) stats::add(stats::lock_waits);
+            if (!waited) {
+                stats::add(stats::lock_waits);
+                entry.publish(LockWait{MyDatabaseId, project, file_id, session_id, type == "exclusive", now});
+            }
             waited = true;
             if (cv != nullptr) {
                 pg_call([cv, timeout_ms] {

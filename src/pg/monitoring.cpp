@@ -8,7 +8,10 @@
 // database (superusers, members of the extension owner, grant_admin) or the
 // privileges of pg_read_all_stats (pg_monitor); resetting them needs admin on
 // every project.
+#include <algorithm>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "concurrent_edit/error.hpp"
 #include "pg/api.hpp"
@@ -30,12 +33,12 @@ void require_monitor(ApiCall& call) {
                         "monitoring needs admin on every project or the privileges of pg_read_all_stats");
 }
 
-// 55000 when the counters do not exist (not preloaded).
-void require_shared_memory() {
-    if (stats::available()) return;
+// 55000 when the counters (or the lock waits) do not exist: not preloaded.
+void require_shared_memory(const char* what = "concurrent_edit statistics are") {
+    if (stats::available() && lock_wait_available()) return;
     const char* preload = pg_call([] { return GetConfigOption("shared_preload_libraries", true, false); });
     throw SqlError(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-                   "concurrent_edit statistics are not available: concurrent_edit is not in shared_preload_libraries",
+                   std::string(what) + " not available: concurrent_edit is not in shared_preload_libraries",
                    ce::Detail().add("setting", "shared_preload_libraries").add("value", preload ? preload : ""),
                    "Add concurrent_edit to shared_preload_libraries and restart the server.");
 }
@@ -134,4 +137,42 @@ CE_FUNCTION(ce_worker_status) {
     if (no_oldest) r.set_null(13);
     else r.set(13, oldest);
     return r.datum();
+}
+
+// lock_waits(OUT pid integer, OUT project_id uuid, OUT file_id uuid, OUT path text,
+//            OUT session_id uuid, OUT waiter uuid, OUT waiter_role regrole, OUT lock_type text,
+//            OUT waiting_since timestamptz) RETURNS SETOF record: the sessions of this
+// database sleeping in acquire_lock now, oldest wait first; those of the projects
+// the caller can read (every one for pg_read_all_stats members).
+CE_FUNCTION(ce_lock_waits) {
+    require_shared_memory("lock waits are");
+    static Statement q_names(
+        "SELECT f.path, s.user_id, s.role FROM (SELECT) one "
+        "LEFT JOIN concurrent_edit.files f ON f.project_id = $1 AND f.id = $2 "
+        "LEFT JOIN concurrent_edit.edit_sessions s ON s.project_id = $1 AND s.id = $3",
+        {UUIDOID, UUIDOID, UUIDOID});
+    std::vector<std::pair<pid_t, LockWait>> waits = lock_waits_of_database(MyDatabaseId);
+    std::sort(waits.begin(), waits.end(), [](const auto& a, const auto& b) { return a.second.since < b.second.since; });
+    ApiCall call;
+    Oid role = call.caller();
+    bool all = pg_call([role] { return has_privs_of_role(role, ROLE_PG_READ_ALL_STATS); });
+    SetResult result(fcinfo);
+    for (const auto& [pid, w] : waits) {
+        check_interrupts();
+        if (!all && !(call.right(w.project_id) >= Right::read)) continue;
+        Rows r = q_names.run(call.spi(), {uuid_datum(w.project_id), uuid_datum(w.file_id), uuid_datum(w.session_id)},
+                             {}, true);
+        std::vector<char> nulls(9, false);
+        nulls[3] = r.isnull(0, 0);
+        nulls[5] = r.isnull(0, 1);
+        nulls[6] = r.isnull(0, 2);
+        std::vector<Datum> values = {Int32GetDatum(static_cast<int32>(pid)), uuid_datum(w.project_id),
+                                     uuid_datum(w.file_id), nulls[3] ? Datum(0) : text_datum(r.text(0, 0)),
+                                     uuid_datum(w.session_id), nulls[5] ? Datum(0) : uuid_datum(r.uuid(0, 1)),
+                                     ObjectIdGetDatum(r.oid(0, 2)), text_datum(w.exclusive ? "exclusive" : "shared"),
+                                     TimestampTzGetDatum(w.since)};
+        result.add(values, nulls);
+    }
+    call.finish();
+    return result.done();
 }

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <vector>
 
+#include "pg/boundary.hpp"
 
 namespace ce::pg {
 namespace {
@@ -20,6 +21,20 @@ struct SharedState {
 };
 
 SharedState* shared = nullptr;
+
+// One slot per backend (MyBackendId - 1), written only by its backend while it
+// waits in acquire_lock; pid 0 when free.
+struct LockWaitSlot {
+    slock_t mutex;
+    pid_t pid;
+    LockWait wait;
+};
+LockWaitSlot* wait_slots = nullptr;
+int n_wait_slots = 0;
+bool wait_exit_registered = false;
+
+Size wait_slots_size() { return mul_size(static_cast<Size>(MaxBackends), sizeof(LockWaitSlot)); }
+
 struct ExtraStruct {
     const char* name;
     Size size;
@@ -36,6 +51,7 @@ std::vector<int>* released = nullptr;  // condition variables to broadcast at co
 void request_hook() {
     if (prev_request) prev_request();
     RequestAddinShmemSpace(MAXALIGN(sizeof(SharedState)));
+    RequestAddinShmemSpace(MAXALIGN(wait_slots_size()));
     for (int i = 0; i < n_extra; ++i) RequestAddinShmemSpace(MAXALIGN(extra[i].size));
 }
 
@@ -52,6 +68,14 @@ void startup_hook() {
         shared->worker_latch = nullptr;
         for (auto& cv : shared->lock_cv) ConditionVariableInit(&cv);
         for (auto& c : shared->recorder) pg_atomic_init_u64(&c, 0);
+    }
+    wait_slots = static_cast<LockWaitSlot*>(ShmemInitStruct("concurrent_edit lock waits", wait_slots_size(), &found));
+    n_wait_slots = MaxBackends;
+    if (!found) {
+        for (int i = 0; i < n_wait_slots; ++i) {
+            SpinLockInit(&wait_slots[i].mutex);
+            wait_slots[i].pid = 0;
+        }
     }
     for (int i = 0; i < n_extra; ++i) {
         *extra[i].out = ShmemInitStruct(extra[i].name, extra[i].size, &found);
@@ -78,6 +102,14 @@ void commit_callback(XactEvent event, void*) {
 }
 
 void worker_exit(int, Datum) { worker_unregister(); }
+
+LockWaitSlot* my_wait_slot() {
+    if (wait_slots == nullptr || MyBackendId < 1 || MyBackendId > n_wait_slots) return nullptr;
+    return &wait_slots[MyBackendId - 1];
+}
+
+// A backend that exits while waiting (pg_terminate_backend) frees its slot.
+void wait_exit(int, Datum) { clear_lock_wait(); }
 
 }  // namespace
 
@@ -146,6 +178,41 @@ void wake_worker() {
 }
 
 bool lock_wait_available() { return shared != nullptr; }
+
+void publish_lock_wait(const LockWait& w) {
+    LockWaitSlot* slot = my_wait_slot();
+    if (slot == nullptr) return;
+    if (!wait_exit_registered) {
+        before_shmem_exit(wait_exit, 0);
+        wait_exit_registered = true;
+    }
+    SpinLockAcquire(&slot->mutex);
+    slot->pid = MyProcPid;
+    slot->wait = w;
+    SpinLockRelease(&slot->mutex);
+}
+
+void clear_lock_wait() {
+    LockWaitSlot* slot = my_wait_slot();
+    if (slot == nullptr) return;
+    SpinLockAcquire(&slot->mutex);
+    slot->pid = 0;
+    SpinLockRelease(&slot->mutex);
+}
+
+std::vector<std::pair<pid_t, LockWait>> lock_waits_of_database(Oid database) {
+    std::vector<std::pair<pid_t, LockWait>> out;
+    for (int i = 0; i < n_wait_slots; ++i) {
+        check_interrupts();
+        LockWaitSlot& slot = wait_slots[i];
+        SpinLockAcquire(&slot.mutex);
+        pid_t pid = slot.pid;
+        LockWait w = slot.wait;
+        SpinLockRelease(&slot.mutex);
+        if (pid != 0 && w.database == database) out.emplace_back(pid, w);
+    }
+    return out;
+}
 
 bool shared_recorder_count(int which, int64 n) {
     if (shared == nullptr) return false;

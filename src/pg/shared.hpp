@@ -3,6 +3,9 @@
 // waiting for a file lock as soon as it is released.
 #pragma once
 
+#include <utility>
+#include <vector>
+
 #include "pg/pg_headers.hpp"
 
 namespace ce::pg {
@@ -30,6 +33,22 @@ void worker_state(pid_t* pid, Oid* database, bool* ready);
 bool lock_wait_available();
 ConditionVariable* lock_condition(const pg_uuid_t& file_id);
 void note_lock_released(const pg_uuid_t& file_id);  // broadcast at commit
+
+// What a session waiting in acquire_lock publishes (the lock_waits view), in its
+// backend's slot: set before its first sleep, cleared when acquire_lock ends
+// however it ends (LockWaitEntry, locks.cpp) and when the backend exits.
+struct LockWait {
+    Oid database;
+    pg_uuid_t project_id;
+    pg_uuid_t file_id;
+    pg_uuid_t session_id;
+    bool exclusive;
+    TimestampTz since;
+};
+void publish_lock_wait(const LockWait& w);
+void clear_lock_wait();
+// The waits published in `database`, with their backends' pids.
+std::vector<std::pair<pid_t, LockWait>> lock_waits_of_database(Oid database);
 
 // Conflict recorder counters (0 spooled, 1 recorded, 2 dropped): false when there
 // is no shared memory (the caller counts in its own backend).

@@ -29,6 +29,33 @@ COMMENT ON COLUMN concurrent_edit.active_locks.acquired_at IS 'When the lock was
 COMMENT ON COLUMN concurrent_edit.active_locks.expires_at IS 'When the lock lapses unless extended.';
 COMMENT ON COLUMN concurrent_edit.active_locks.expires_in IS 'Time left until expires_at.';
 
+CREATE FUNCTION concurrent_edit.lock_waits(
+    OUT pid integer, OUT project_id uuid, OUT file_id uuid, OUT path text, OUT session_id uuid, OUT waiter uuid,
+    OUT waiter_role regrole, OUT lock_type text, OUT waiting_since timestamptz)
+    RETURNS SETOF record
+    AS 'MODULE_PATHNAME', 'ce_lock_waits'
+    LANGUAGE C VOLATILE
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION concurrent_edit.lock_waits() IS
+    'Sessions of this database sleeping in acquire_lock(wait => ...) now (shared memory: 55000 unless concurrent_edit is in shared_preload_libraries), oldest wait first; rows of the projects the caller can read, every row for pg_read_all_stats (pg_monitor) members. The lock_waits view adds how long each has waited.';
+
+CREATE VIEW concurrent_edit.lock_waits WITH (security_invoker = true) AS
+SELECT w.pid, w.project_id, w.file_id, w.path, w.session_id, w.waiter, w.waiter_role, w.lock_type,
+       w.waiting_since, pg_catalog.clock_timestamp() - w.waiting_since AS waiting_for
+FROM concurrent_edit.lock_waits() w;
+COMMENT ON VIEW concurrent_edit.lock_waits IS
+    'Sessions waiting in acquire_lock(wait => ...) for a file lock another session holds, oldest wait first; join active_locks on file_id for the holders. Needs concurrent_edit in shared_preload_libraries (55000 otherwise); rows of the projects the querying role can read, every row for pg_read_all_stats (pg_monitor) members.';
+COMMENT ON COLUMN concurrent_edit.lock_waits.pid IS 'Process id of the waiting backend (as in pg_stat_activity; pg_cancel_backend ends the wait with 57014).';
+COMMENT ON COLUMN concurrent_edit.lock_waits.project_id IS 'Project of the file.';
+COMMENT ON COLUMN concurrent_edit.lock_waits.file_id IS 'File whose lock is awaited.';
+COMMENT ON COLUMN concurrent_edit.lock_waits.path IS 'Current path of the file.';
+COMMENT ON COLUMN concurrent_edit.lock_waits.session_id IS 'Session asking for the lock.';
+COMMENT ON COLUMN concurrent_edit.lock_waits.waiter IS 'User behind that session.';
+COMMENT ON COLUMN concurrent_edit.lock_waits.waiter_role IS 'Database role that opened that session.';
+COMMENT ON COLUMN concurrent_edit.lock_waits.lock_type IS 'Lock asked for: exclusive or shared.';
+COMMENT ON COLUMN concurrent_edit.lock_waits.waiting_since IS 'When the call started to wait.';
+COMMENT ON COLUMN concurrent_edit.lock_waits.waiting_for IS 'Time since waiting_since.';
+
 CREATE VIEW concurrent_edit.active_sessions WITH (security_invoker = true) AS
 SELECT s.project_id, s.id AS session_id, s.user_id, s.role, s.sandbox_id, s.status, s.created_at,
        s.last_active_at, pg_catalog.clock_timestamp() - s.last_active_at AS inactive_for,
@@ -207,5 +234,5 @@ COMMENT ON COLUMN concurrent_edit.stats.lock_waits IS 'acquire_lock calls that h
 COMMENT ON COLUMN concurrent_edit.stats.lock_timeouts IS 'acquire_lock calls refused with 55P03: the lock was not free within their wait (wait 0 included).';
 COMMENT ON COLUMN concurrent_edit.stats.stats_reset IS 'When the counters were last zeroed (stats_reset(), or the server''s start).';
 
-GRANT SELECT ON concurrent_edit.active_locks, concurrent_edit.active_sessions, concurrent_edit.open_conflicts,
-    concurrent_edit.feed_status, concurrent_edit.worker_status, concurrent_edit.stats TO PUBLIC;
+GRANT SELECT ON concurrent_edit.active_locks, concurrent_edit.lock_waits, concurrent_edit.active_sessions,
+    concurrent_edit.open_conflicts, concurrent_edit.feed_status, concurrent_edit.worker_status, concurrent_edit.stats TO PUBLIC;

@@ -211,5 +211,70 @@ like($err, qr/does not exist/, 'so does a write() of it');
 is($node->safe_psql('postgres', 'SELECT writes_written, writes_failed FROM concurrent_edit.stats'), '1|2',
    'write_many counts its stored write under written, and the raising write_many and write() once each as failed');
 
+# lock_waits: a session sleeping in acquire_lock(wait => ...) is listed, with its
+# backend, file, session and the lock it asks for, to roles that can read the
+# project and to pg_monitor members; its row goes away however the wait ends
+# (cancelled, its backend terminated, timed out, granted).
+my $holder = $node->safe_psql('postgres',
+    "SELECT concurrent_edit.open_session('bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb', '$P')");
+my $asker = $node->safe_psql('postgres',
+    "SELECT concurrent_edit.open_session('cccccccc-cccc-cccc-cccc-cccccccccccc', '$P')");
+$node->safe_psql('postgres', qq{
+  SELECT concurrent_edit.release_lock('$L', s) FROM lock_sessions;
+  SELECT concurrent_edit.acquire_lock('$L', '$holder', ttl => '10 minutes');
+  CREATE ROLE mon_reader LOGIN;
+  SELECT concurrent_edit.grant_project('$P', 'mon_reader', 'read');
+});
+my $waits_of = sub { $node->safe_psql('postgres', "SELECT count(*) FROM concurrent_edit.lock_waits WHERE pid = $_[0]") };
+my $start_waiter = sub {
+  my ($type) = @_;
+  my $bg = $node->background_psql('postgres', on_error_stop => 0);
+  my $pid = $bg->query_safe('SELECT pg_backend_pid()');
+  $pid =~ s/\s+//g;
+  $bg->query_until(qr/started/, "\\echo started\nSELECT 'got', (concurrent_edit.acquire_lock('$L', '$asker', '$type', "
+      . "wait => '5 minutes')).lock_type;\n");
+  ok($node->poll_query_until('postgres', "SELECT count(*) = 1 FROM concurrent_edit.lock_waits WHERE pid = $pid"),
+     "lock_waits lists the backend waiting for a $type lock");
+  return ($bg, $pid);
+};
+my ($bg, $pid) = $start_waiter->('exclusive');
+is($node->safe_psql('postgres', qq{SELECT project_id = '$P' AND file_id = '$L' AND path = 'lock.txt'
+    AND session_id = '$asker' AND waiter = 'cccccccc-cccc-cccc-cccc-cccccccccccc' AND waiter_role::text = current_user
+    AND lock_type = 'exclusive' AND waiting_since < clock_timestamp() AND waiting_for > interval '0'
+    FROM concurrent_edit.lock_waits WHERE pid = $pid}), 't', 'with its project, file, path, session, user, role and lock type');
+is($node->safe_psql('postgres', qq{SELECT count(*) FROM concurrent_edit.lock_waits w
+    JOIN concurrent_edit.active_locks l USING (file_id) WHERE w.pid = $pid AND l.session_id = '$holder'}), '1',
+   'joined to active_locks on file_id it names the holder');
+my %seen;
+for my $role ('mon_reader', 'mon_monitor', 'mon_nobody') {
+  ($ret, $out, $err) = $node->psql('postgres', 'SELECT count(*) FROM concurrent_edit.lock_waits',
+      extra_params => ['-U', $role]);
+  $seen{$role} = $err ? $err : $out;
+}
+is($seen{mon_reader}, '1', 'a role with read on the project sees the waiter');
+is($seen{mon_monitor}, '1', 'so does a pg_monitor member');
+is($seen{mon_nobody}, '0', 'a role without rights on the project does not');
+$node->safe_psql('postgres', "SELECT pg_cancel_backend($pid)");
+ok($node->poll_query_until('postgres', "SELECT count(*) = 0 FROM concurrent_edit.lock_waits WHERE pid = $pid"),
+   'a cancelled wait leaves lock_waits');
+$bg->quit;
+
+($bg, $pid) = $start_waiter->('shared');
+$node->safe_psql('postgres', "SELECT pg_terminate_backend($pid)");
+ok($node->poll_query_until('postgres', "SELECT count(*) = 0 FROM concurrent_edit.lock_waits WHERE pid = $pid"),
+   'so does the wait of a terminated backend');
+eval { $bg->quit };   # its psql lost the connection
+
+($ret, $out, $err) = $node->psql('postgres',
+    "SELECT concurrent_edit.acquire_lock('$L', '$asker', wait => '300 milliseconds')");
+like($err, qr/could not acquire exclusive lock/, 'a wait that times out is refused');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM concurrent_edit.lock_waits'), '0', 'and leaves no row');
+
+($bg, $pid) = $start_waiter->('exclusive');
+$node->safe_psql('postgres', "SELECT concurrent_edit.release_lock('$L', '$holder')");
+like($bg->query_safe('SELECT 1'), qr/got\|exclusive/, 'the waiter gets the lock once it is released');
+is($waits_of->($pid), '0', 'and its row is gone');
+$bg->quit;
+
 $node->stop;
 done_testing();
