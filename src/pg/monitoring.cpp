@@ -33,9 +33,10 @@ void require_monitor(ApiCall& call) {
                         "monitoring needs admin on every project or the privileges of pg_read_all_stats");
 }
 
-// 55000 when the counters (or the lock waits) do not exist: not preloaded.
-void require_shared_memory(const char* what = "concurrent_edit statistics are") {
-    if (stats::available() && lock_wait_available()) return;
+// 55000 when `available` is false: the shared memory of the counters (or of the
+// lock waits) does not exist, the library was not preloaded.
+void require_shared_memory(bool available, const char* what) {
+    if (available) return;
     const char* preload = pg_call([] { return GetConfigOption("shared_preload_libraries", true, false); });
     throw SqlError(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
                    std::string(what) + " not available: concurrent_edit is not in shared_preload_libraries",
@@ -50,7 +51,7 @@ using namespace ce::pg;
 
 // stats(OUT writes_written bigint, ..., OUT stats_reset timestamptz): one row.
 CE_FUNCTION(ce_stats) {
-    require_shared_memory();
+    require_shared_memory(stats::available(), "concurrent_edit statistics are");
     ApiCall call;
     require_monitor(call);
     call.finish();
@@ -73,7 +74,7 @@ CE_FUNCTION(ce_stats) {
 
 // stats_reset() RETURNS timestamptz: zeroes the counters; the new stats_reset.
 CE_FUNCTION(ce_stats_reset) {
-    require_shared_memory();
+    require_shared_memory(stats::available(), "concurrent_edit statistics are");
     ApiCall call;
     call.require_on_all(Right::admin);
     call.finish();
@@ -143,9 +144,10 @@ CE_FUNCTION(ce_worker_status) {
 //            OUT session_id uuid, OUT waiter uuid, OUT waiter_role regrole, OUT lock_type text,
 //            OUT waiting_since timestamptz) RETURNS SETOF record: the sessions of this
 // database sleeping in acquire_lock now, oldest wait first; those of the projects
-// the caller can read (every one for pg_read_all_stats members).
+// the caller can read. pg_read_all_stats members see the others too, with their
+// ids only (path, waiter and waiter_role NULL), as pg_stat_activity shows them.
 CE_FUNCTION(ce_lock_waits) {
-    require_shared_memory("lock waits are");
+    require_shared_memory(lock_wait_available(), "lock waits are");
     static Statement q_names(
         "SELECT f.path, s.user_id, s.role FROM (SELECT) one "
         "LEFT JOIN concurrent_edit.files f ON f.project_id = $1 AND f.id = $2 "
@@ -159,18 +161,23 @@ CE_FUNCTION(ce_lock_waits) {
     SetResult result(fcinfo);
     for (const auto& [pid, w] : waits) {
         check_interrupts();
-        if (!all && !(call.right(w.project_id) >= Right::read)) continue;
-        Rows r = q_names.run(call.spi(), {uuid_datum(w.project_id), uuid_datum(w.file_id), uuid_datum(w.session_id)},
-                             {}, true);
+        bool reader = call.right(w.project_id) >= Right::read;
+        if (!reader && !all) continue;
         std::vector<char> nulls(9, false);
-        nulls[3] = r.isnull(0, 0);
-        nulls[5] = r.isnull(0, 1);
-        nulls[6] = r.isnull(0, 2);
         std::vector<Datum> values = {Int32GetDatum(static_cast<int32>(pid)), uuid_datum(w.project_id),
-                                     uuid_datum(w.file_id), nulls[3] ? Datum(0) : text_datum(r.text(0, 0)),
-                                     uuid_datum(w.session_id), nulls[5] ? Datum(0) : uuid_datum(r.uuid(0, 1)),
-                                     ObjectIdGetDatum(r.oid(0, 2)), text_datum(w.exclusive ? "exclusive" : "shared"),
-                                     TimestampTzGetDatum(w.since)};
+                                     uuid_datum(w.file_id), Datum(0), uuid_datum(w.session_id), Datum(0), Datum(0),
+                                     text_datum(w.exclusive ? "exclusive" : "shared"), TimestampTzGetDatum(w.since)};
+        nulls[3] = nulls[5] = nulls[6] = true;
+        if (reader) {
+            Rows r = q_names.run(call.spi(), {uuid_datum(w.project_id), uuid_datum(w.file_id), uuid_datum(w.session_id)},
+                                 {}, true);
+            nulls[3] = r.isnull(0, 0);  // path
+            nulls[5] = r.isnull(0, 1);  // waiter
+            nulls[6] = r.isnull(0, 2);  // waiter_role
+            if (!nulls[3]) values[3] = text_datum(r.text(0, 0));
+            if (!nulls[5]) values[5] = uuid_datum(r.uuid(0, 1));
+            if (!nulls[6]) values[6] = ObjectIdGetDatum(r.oid(0, 2));
+        }
         result.add(values, nulls);
     }
     call.finish();

@@ -183,7 +183,7 @@ void publish_lock_wait(const LockWait& w) {
     LockWaitSlot* slot = my_wait_slot();
     if (slot == nullptr) return;
     if (!wait_exit_registered) {
-        before_shmem_exit(wait_exit, 0);
+        pg_call([] { before_shmem_exit(wait_exit, 0); });
         wait_exit_registered = true;
     }
     SpinLockAcquire(&slot->mutex);

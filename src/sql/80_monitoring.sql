@@ -37,21 +37,22 @@ CREATE FUNCTION concurrent_edit.lock_waits(
     LANGUAGE C VOLATILE
     SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION concurrent_edit.lock_waits() IS
-    'Sessions of this database sleeping in acquire_lock(wait => ...) now (shared memory: 55000 unless concurrent_edit is in shared_preload_libraries), oldest wait first; rows of the projects the caller can read, every row for pg_read_all_stats (pg_monitor) members. The lock_waits view adds how long each has waited.';
+    'Sessions of this database sleeping in acquire_lock(wait => ...) now (shared memory: 55000 unless concurrent_edit is in shared_preload_libraries), oldest wait first; rows of the projects the caller can read, and for pg_read_all_stats (pg_monitor) members also the others with their ids only (path, waiter and waiter_role NULL). The lock_waits view adds how long each has waited.';
 
 CREATE VIEW concurrent_edit.lock_waits WITH (security_invoker = true) AS
 SELECT w.pid, w.project_id, w.file_id, w.path, w.session_id, w.waiter, w.waiter_role, w.lock_type,
        w.waiting_since, pg_catalog.clock_timestamp() - w.waiting_since AS waiting_for
-FROM concurrent_edit.lock_waits() w;
+FROM concurrent_edit.lock_waits() w
+ORDER BY w.waiting_since;
 COMMENT ON VIEW concurrent_edit.lock_waits IS
-    'Sessions waiting in acquire_lock(wait => ...) for a file lock another session holds, oldest wait first; join active_locks on file_id for the holders. Needs concurrent_edit in shared_preload_libraries (55000 otherwise); rows of the projects the querying role can read, every row for pg_read_all_stats (pg_monitor) members.';
+    'Sessions waiting in acquire_lock(wait => ...) for a file lock another session holds, oldest wait first; join active_locks on file_id for the holders. Needs concurrent_edit in shared_preload_libraries (55000 otherwise); rows of the projects the querying role can read, and for pg_read_all_stats (pg_monitor) members the others too with ids only (path, waiter and waiter_role NULL).';
 COMMENT ON COLUMN concurrent_edit.lock_waits.pid IS 'Process id of the waiting backend (as in pg_stat_activity; pg_cancel_backend ends the wait with 57014).';
 COMMENT ON COLUMN concurrent_edit.lock_waits.project_id IS 'Project of the file.';
 COMMENT ON COLUMN concurrent_edit.lock_waits.file_id IS 'File whose lock is awaited.';
-COMMENT ON COLUMN concurrent_edit.lock_waits.path IS 'Current path of the file.';
+COMMENT ON COLUMN concurrent_edit.lock_waits.path IS 'Current path of the file (NULL for a pg_read_all_stats member without read on the project).';
 COMMENT ON COLUMN concurrent_edit.lock_waits.session_id IS 'Session asking for the lock.';
-COMMENT ON COLUMN concurrent_edit.lock_waits.waiter IS 'User behind that session.';
-COMMENT ON COLUMN concurrent_edit.lock_waits.waiter_role IS 'Database role that opened that session.';
+COMMENT ON COLUMN concurrent_edit.lock_waits.waiter IS 'User behind that session (NULL like path).';
+COMMENT ON COLUMN concurrent_edit.lock_waits.waiter_role IS 'Database role that opened that session (NULL like path).';
 COMMENT ON COLUMN concurrent_edit.lock_waits.lock_type IS 'Lock asked for: exclusive or shared.';
 COMMENT ON COLUMN concurrent_edit.lock_waits.waiting_since IS 'When the call started to wait.';
 COMMENT ON COLUMN concurrent_edit.lock_waits.waiting_for IS 'Time since waiting_since.';

@@ -247,13 +247,13 @@ is($node->safe_psql('postgres', qq{SELECT count(*) FROM concurrent_edit.lock_wai
    'joined to active_locks on file_id it names the holder');
 my %seen;
 for my $role ('mon_reader', 'mon_monitor', 'mon_nobody') {
-  ($ret, $out, $err) = $node->psql('postgres', 'SELECT count(*) FROM concurrent_edit.lock_waits',
-      extra_params => ['-U', $role]);
+  ($ret, $out, $err) = $node->psql('postgres', "SELECT string_agg(concat_ws(',', file_id = '$L', path,
+      waiter IS NOT NULL, waiter_role IS NOT NULL), ';') FROM concurrent_edit.lock_waits", extra_params => ['-U', $role]);
   $seen{$role} = $err ? $err : $out;
 }
-is($seen{mon_reader}, '1', 'a role with read on the project sees the waiter');
-is($seen{mon_monitor}, '1', 'so does a pg_monitor member');
-is($seen{mon_nobody}, '0', 'a role without rights on the project does not');
+is($seen{mon_reader}, 't,lock.txt,t,t', 'a role with read on the project sees the waiter with its names');
+is($seen{mon_monitor}, 't,f,f', 'a pg_monitor member without read on it sees its ids only');
+is($seen{mon_nobody}, '', 'a role without rights on the project sees nothing');
 $node->safe_psql('postgres', "SELECT pg_cancel_backend($pid)");
 ok($node->poll_query_until('postgres', "SELECT count(*) = 0 FROM concurrent_edit.lock_waits WHERE pid = $pid"),
    'a cancelled wait leaves lock_waits');
@@ -265,10 +265,19 @@ ok($node->poll_query_until('postgres', "SELECT count(*) = 0 FROM concurrent_edit
    'so does the wait of a terminated backend');
 eval { $bg->quit };   # its psql lost the connection
 
-($ret, $out, $err) = $node->psql('postgres',
-    "SELECT concurrent_edit.acquire_lock('$L', '$asker', wait => '300 milliseconds')");
-like($err, qr/could not acquire exclusive lock/, 'a wait that times out is refused');
-is($node->safe_psql('postgres', 'SELECT count(*) FROM concurrent_edit.lock_waits'), '0', 'and leaves no row');
+# A wait that runs out (55P03), in a session that stays connected.
+$bg = $node->background_psql('postgres', on_error_stop => 0);
+$pid = $bg->query_safe('SELECT pg_backend_pid()');
+$pid =~ s/\s+//g;
+$bg->query_until(qr/started/, "\\echo started\nSELECT concurrent_edit.acquire_lock('$L', '$asker', "
+    . "wait => '2 seconds');\n\\echo finished\n");
+ok($node->poll_query_until('postgres', "SELECT count(*) = 1 FROM concurrent_edit.lock_waits WHERE pid = $pid"),
+   'a wait that will run out is listed');
+$bg->query_until(qr/finished/, '');
+is($node->safe_psql('postgres', "SELECT count(*) FROM pg_stat_activity WHERE pid = $pid"), '1',
+   'its session is still connected after the refusal');
+is($waits_of->($pid), '0', 'and its wait is gone');
+$bg->quit;
 
 ($bg, $pid) = $start_waiter->('exclusive');
 $node->safe_psql('postgres', "SELECT concurrent_edit.release_lock('$L', '$holder')");
