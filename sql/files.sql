@@ -188,8 +188,9 @@ SELECT concurrent_edit.channel_name(:p);
 -- consecutive cursors in the order they were made, also across savepoints; an
 -- inner savepoint released into an outer one that rolls back loses its events; a
 -- REPEATABLE READ transaction's events wait in change_pending until the next READ
--- COMMITTED commit of the project; past 1,000 events a transaction's later events
--- wait there too and still follow the first ones.
+-- COMMITTED commit of the project, which numbers them before its own (they were
+-- committed first: the feed keeps a file's versions in order); past 1,000 events a
+-- transaction's later events wait there too and still follow the first ones.
 \set e '''11111111-0000-0000-0000-0000000000e1'''
 SELECT concurrent_edit.create_file(:e, 'e.txt', E'e1\n', :alice) AS ef \gset
 BEGIN;

@@ -190,38 +190,59 @@ int64 set_aside_bad_events(Spi& spi, const pg_uuid_t& project, bool notify) {
 // the sequencer) and inserts the event. Projects are taken in uuid order (their
 // events in the order they were made), as the sequencer takes them, so two
 // committing transactions never wait for each other's feed rows in a cycle; nothing
-// else is locked after the first feed row. NOTIFYs are sent at commit. Without the
-// worker, a project that also has events waiting in the pending tables (a REPEATABLE
-// READ transaction's, a prepared one's) gets them sequenced after its own.
+// else is locked after the first feed row. NOTIFYs are sent at commit.
+//
+// Events already waiting in the pending tables come first: they were committed
+// before this transaction took the feed row (a REPEATABLE READ or prepared
+// transaction's, a lock cycle's or a busy commit's for the worker), so a later
+// write of the same file, or anything that followed them, never gets a lower
+// cursor. The statement numbers the event only when none waits; otherwise the
+// project's pending events are sequenced first under the row lock it now holds.
+// Not when this transaction has pending events of its own: those were made after
+// its local ones and must follow them (they are then sequenced after, as before).
 void sequence_local(Spi& spi, std::vector<LocalEvent>& events, bool worker) {
     std::stable_sort(events.begin(), events.end(), [](const LocalEvent& a, const LocalEvent& b) {
         return uuid_less(a.ev.project_id, b.ev.project_id);
     });
+#define CE_EVENT_PARAMS {UUIDOID, TEXTOID, UUIDOID, TEXTOID, INT4OID, TEXTOID, UUIDOID, UUIDOID, TEXTOID}
+#define CE_SOME_PENDING                                                               \
+    "(EXISTS (SELECT FROM concurrent_edit.change_pending p WHERE p.project_id = $1) " \
+    "OR EXISTS (SELECT FROM concurrent_edit.change_pending_locks p WHERE p.project_id = $1))"
     // The event's change_log row, numbered by the CTE f (its last_cursor).
-#define CE_LOG_EVENT(check)                                                                            \
+#define CE_LOG_EVENT                                                                                  \
     "INSERT INTO concurrent_edit.change_log (project_id, cursor, " CE_EVENT_COLUMNS ", created_at) "   \
-    "SELECT $1, f.last_cursor, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, pg_catalog.now() FROM f "         \
-    "RETURNING cursor, " check
-    static Statement one_checked(
-        "WITH f AS (INSERT INTO concurrent_edit.change_feeds AS c (project_id, last_cursor) VALUES ($1, 1) "
-        "           ON CONFLICT (project_id) DO UPDATE SET last_cursor = c.last_cursor + 1 RETURNING c.last_cursor) "
-        CE_LOG_EVENT("EXISTS (SELECT FROM concurrent_edit.change_pending p WHERE p.project_id = $1) "
-                     "OR EXISTS (SELECT FROM concurrent_edit.change_pending_locks p WHERE p.project_id = $1)"),
-        {UUIDOID, TEXTOID, UUIDOID, TEXTOID, INT4OID, TEXTOID, UUIDOID, UUIDOID, TEXTOID});
+    "SELECT $1, f.last_cursor, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, pg_catalog.now() FROM f "
+    // Without the worker: the feed row, waiting for it. Columns: the cursor (NULL
+    // when not numbered), whether the feed row is held, whether events wait.
+#define CE_TAKE_FEED_ROW(only_if)                                                                       \
+    "WITH f AS (INSERT INTO concurrent_edit.change_feeds AS c (project_id, last_cursor) VALUES ($1, 1) " \
+    "           ON CONFLICT (project_id) DO UPDATE SET last_cursor = c.last_cursor + 1 " only_if        \
+    "           RETURNING c.last_cursor), "                                                              \
+    "l AS (" CE_LOG_EVENT "RETURNING cursor) "                                                          \
+    "SELECT (SELECT l.cursor FROM l), true, " CE_SOME_PENDING
     // With the worker: the feed row only if no other transaction holds it (it is
     // then committing events of the project); else the project's events go to the
     // worker through change_pending, so committing writers of one project never
     // queue behind each other's commit.
-    static Statement one_if_free(
-        "WITH lk AS (SELECT c.project_id FROM concurrent_edit.change_feeds c WHERE c.project_id = $1 "
-        "            FOR UPDATE SKIP LOCKED), "
-        "f AS (UPDATE concurrent_edit.change_feeds c SET last_cursor = c.last_cursor + 1 FROM lk "
-        "      WHERE c.project_id = lk.project_id RETURNING c.last_cursor) "
-        CE_LOG_EVENT("false"),
-        {UUIDOID, TEXTOID, UUIDOID, TEXTOID, INT4OID, TEXTOID, UUIDOID, UUIDOID, TEXTOID});
+#define CE_TAKE_FEED_ROW_IF_FREE(only_if)                                                               \
+    "WITH lk AS (SELECT c.project_id FROM concurrent_edit.change_feeds c WHERE c.project_id = $1 "      \
+    "            FOR UPDATE SKIP LOCKED), "                                                             \
+    "f AS (UPDATE concurrent_edit.change_feeds c SET last_cursor = c.last_cursor + 1 FROM lk "          \
+    "      WHERE c.project_id = lk.project_id " only_if " RETURNING c.last_cursor), "                    \
+    "l AS (" CE_LOG_EVENT "RETURNING cursor) "                                                          \
+    "SELECT (SELECT l.cursor FROM l), EXISTS (SELECT FROM lk), false"
+    static Statement one_checked(CE_TAKE_FEED_ROW(""), CE_EVENT_PARAMS);
+    static Statement one_if_free(CE_TAKE_FEED_ROW_IF_FREE(""), CE_EVENT_PARAMS);
+    static Statement first_checked(CE_TAKE_FEED_ROW("WHERE NOT " CE_SOME_PENDING), CE_EVENT_PARAMS);
+    static Statement first_if_free(CE_TAKE_FEED_ROW_IF_FREE("AND NOT " CE_SOME_PENDING), CE_EVENT_PARAMS);
+#undef CE_TAKE_FEED_ROW_IF_FREE
+#undef CE_TAKE_FEED_ROW
 #undef CE_LOG_EVENT
+#undef CE_SOME_PENDING
+#undef CE_EVENT_PARAMS
     IndexScansOnly scans(!worker);
-    std::vector<pg_uuid_t> waiting;  // projects with pending events (no worker)
+    const bool pending_first = !events_pending_in_xact;
+    std::vector<pg_uuid_t> waiting;  // projects with pending events to sequence after (no worker)
     std::vector<std::string> channels, payloads;
     const pg_uuid_t* to_worker = nullptr;  // the project whose events go to the worker
     for (const LocalEvent& l : events) {
@@ -230,19 +251,34 @@ void sequence_local(Spi& spi, std::vector<LocalEvent>& events, bool worker) {
             insert_pending(spi, e);
             continue;
         }
-        Rows r = (worker ? one_if_free : one_checked).run(spi, event_args(e), event_nulls(e));
-        if (r.empty()) {  // the feed row is busy (or new): this project's events to the worker
+        struct Taken {
+            bool numbered, held, pending;
+            int64 cursor;
+        };
+        auto take = [&](Statement& q) {
+            Rows r = q.run(spi, event_args(e), event_nulls(e));
+            bool numbered = !r.isnull(0, 0);
+            return Taken{numbered, r.boolean(0, 1), r.boolean(0, 2), numbered ? r.int8(0, 0) : 0};
+        };
+        Taken t = take(pending_first ? (worker ? first_if_free : first_checked) : (worker ? one_if_free : one_checked));
+        if (!t.held) {  // the feed row is busy (or new): this project's events to the worker
             to_worker = &e.project_id;
             insert_pending(spi, e);
             continue;
         }
-        int64 cursor = r.int8(0, 0);
-        if (r.boolean(0, 1)) {
+        if (!t.numbered) {  // events wait: they take the next cursors first
+            sequence_pending(spi, true, &e.project_id);
+            t = take(worker ? one_if_free : one_checked);  // the row is held: numbered now
+            if (!t.numbered)
+                throw SqlError(CE_ERRCODE_INTERNAL, "internal error in concurrent_edit: the feed row was lost",
+                               ce::Detail().add("project_id", uuid_to_string(e.project_id)));
+        }
+        if (t.pending) {
             auto it = std::lower_bound(waiting.begin(), waiting.end(), e.project_id, uuid_less);
             if (it == waiting.end() || !uuid_eq(*it, e.project_id)) waiting.insert(it, e.project_id);
         }
         channels.push_back(channel_name(e.project_id));
-        payloads.push_back(payload(e.event.c_str(), cursor, e.project_id, e.file_id));
+        payloads.push_back(payload(e.event.c_str(), t.cursor, e.project_id, e.file_id));
     }
     for (std::size_t i = 0; i < channels.size(); ++i) {
         const char* ch = channels[i].c_str();

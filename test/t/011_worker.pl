@@ -135,5 +135,32 @@ is($node->safe_psql('postgres', qq{
   WHERE (SELECT content FROM concurrent_edit.read('$rf', v)) ~ ('edit ' || v || E'\n')}), '5',
    'the kept versions read back');
 
+# Feed order with the worker: events waiting for it (lock events, held back here
+# by stopping the worker) are numbered by the next commit of their project before
+# its own event, since they were committed first.
+my $op = '88888888-8888-8888-8888-000000000018';
+my $of = $node->safe_psql('postgres',
+    "SELECT concurrent_edit.create_file('$op', 'order.txt', E'1\\n', 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa')");
+my $os = $node->safe_psql('postgres',
+    "SELECT concurrent_edit.open_session('aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa', '$op')");
+ok($node->poll_query_until('postgres', "SELECT count(*) = 0 FROM (SELECT FROM concurrent_edit.change_pending
+    WHERE project_id = '$op' UNION ALL SELECT FROM concurrent_edit.change_pending_locks WHERE project_id = '$op') p"),
+   'nothing waits in the order test\'s project');
+my $before = $node->safe_psql('postgres', "SELECT concurrent_edit.feed_position('$op')");
+my $wpid = $node->safe_psql('postgres', $worker_pid_q);
+kill 'STOP', $wpid;
+$node->safe_psql('postgres', "SELECT concurrent_edit.acquire_lock('$of', '$os')");
+$node->safe_psql('postgres', "SELECT concurrent_edit.release_lock('$of', '$os')");
+is($node->safe_psql('postgres', "SELECT count(*) FROM concurrent_edit.change_pending_locks WHERE project_id = '$op'"),
+   '2', 'the lock events wait for the stopped worker');
+is($node->safe_psql('postgres', "SELECT status FROM concurrent_edit.write('$of', E'2\\n', 1,
+    'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa')"), 'written', 'a write follows them');
+is($node->safe_psql('postgres', "SELECT count(*) FROM concurrent_edit.change_pending_locks WHERE project_id = '$op'"),
+   '0', 'its commit numbered the waiting events');
+kill 'CONT', $wpid;
+is($node->safe_psql('postgres', "SELECT string_agg(event || coalesce(' ' || version, ''), ',' ORDER BY cursor)
+    || '|' || (max(cursor) - $before) FROM concurrent_edit.changes_since('$op', $before)"),
+   'lock_acquired,lock_released,version 2|3', 'before its own event: the feed keeps the commit order');
+
 $node->stop;
 done_testing();
