@@ -211,6 +211,13 @@ SELECT count(*) AS waiting FROM concurrent_edit.change_pending WHERE project_id 
 SELECT status, version FROM concurrent_edit.write(:'ef', E'e5\n', 4, :alice);
 SELECT count(*) AS waiting FROM concurrent_edit.change_pending WHERE project_id = :e;
 SELECT cursor, event, version FROM concurrent_edit.changes_since(:e, 4) ORDER BY cursor;
+-- The same for a new project, whose feed row does not exist yet.
+\set n '''11111111-0000-0000-0000-0000000000e2'''
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT concurrent_edit.create_file(:n, 'n.txt', E'n1\n', :alice) AS nf \gset
+COMMIT;
+SELECT status, version FROM concurrent_edit.write(:'nf', E'n2\n', 1, :alice);
+SELECT cursor, event, version FROM concurrent_edit.changes_since(:n, 0) ORDER BY cursor;
 BEGIN;
 SELECT count(*) AS written FROM generate_series(6, 1010) v,
        LATERAL concurrent_edit.write(:'ef', 'e' || v, v - 1, :alice) w WHERE w.status = 'written';

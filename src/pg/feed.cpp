@@ -45,6 +45,11 @@ void note_project(const pg_uuid_t& p) {
     if (it == noted->end() || !uuid_eq(*it, p)) noted->insert(it, p);
 }
 
+// Whether this transaction put events of `p` into the pending tables.
+bool has_own_pending(const pg_uuid_t& p) {
+    return noted != nullptr && std::binary_search(noted->begin(), noted->end(), p, uuid_less);
+}
+
 // The NOTIFY payload of an event: ids and the cursor only (the cursor as a JSON
 // string, like every cursor in the JSON of the extension: json_cursor()).
 std::string payload(const char* event, int64 cursor, const pg_uuid_t& project, const pg_uuid_t& file) {
@@ -142,12 +147,15 @@ void rethrow_unless_bad_data(const CaughtError& e) {
 
 // Sequences a project's pending events one at a time, each in its own
 // subtransaction, and moves those that fail into change_pending_rejected (with the
-// error), logging each. Returns how many were sequenced.
-int64 set_aside_bad_events(Spi& spi, const pg_uuid_t& project, bool notify) {
+// error), logging each. With `skip_own`, the current transaction's own pending
+// events are left where they are (sequence_local: they follow its local events).
+// Returns how many were sequenced.
+int64 sequence_one_at_a_time(Spi& spi, const pg_uuid_t& project, bool notify, bool skip_own = false) {
     static Statement ids(
-        "SELECT p.id FROM concurrent_edit.change_pending p WHERE p.project_id = $1 "
-        "UNION ALL SELECT p.id FROM concurrent_edit.change_pending_locks p WHERE p.project_id = $1 ORDER BY 1",
-        {UUIDOID});
+        "SELECT p.id, p.xmin::text::bigint FROM concurrent_edit.change_pending p WHERE p.project_id = $1 "
+        "UNION ALL SELECT p.id, p.xmin::text::bigint FROM concurrent_edit.change_pending_locks p "
+        "WHERE p.project_id = $1 ORDER BY 1",
+        {UUIDOID}, Scans::by_key);
     static Statement reject(
         "WITH m1 AS (DELETE FROM concurrent_edit.change_pending p WHERE p.project_id = $1 AND p.id = $2 RETURNING p.*), "
         "     m2 AS (DELETE FROM concurrent_edit.change_pending_locks p WHERE p.project_id = $1 AND p.id = $2 "
@@ -158,7 +166,11 @@ int64 set_aside_bad_events(Spi& spi, const pg_uuid_t& project, bool notify) {
     std::vector<int64> pending;
     {
         Rows r = ids.run(spi, {uuid_datum(project)});
-        for (uint64 i = 0; i < r.size(); ++i) pending.push_back(r.int8(i, 0));
+        for (uint64 i = 0; i < r.size(); ++i) {
+            auto xmin = static_cast<TransactionId>(r.int8(i, 1));
+            if (skip_own && pg_call([xmin] { return TransactionIdIsCurrentTransactionId(xmin); })) continue;
+            pending.push_back(r.int8(i, 0));
+        }
     }
     int64 sequenced = 0;
     for (int64 id : pending) {
@@ -196,10 +208,11 @@ int64 set_aside_bad_events(Spi& spi, const pg_uuid_t& project, bool notify) {
 // before this transaction took the feed row (a REPEATABLE READ or prepared
 // transaction's, a lock cycle's or a busy commit's for the worker), so a later
 // write of the same file, or anything that followed them, never gets a lower
-// cursor. The statement numbers the event only when none waits; otherwise the
-// project's pending events are sequenced first under the row lock it now holds.
-// Not when this transaction has pending events of its own: those were made after
-// its local ones and must follow them (they are then sequenced after, as before).
+// cursor. The statement for a project's first event numbers it only when none
+// waits; otherwise the project's pending events are sequenced first under the row
+// lock it now holds. The transaction's own pending events stay: they were made
+// after its local ones and follow them (sequenced after them, by the worker or
+// below).
 void sequence_local(Spi& spi, std::vector<LocalEvent>& events, bool worker) {
     std::stable_sort(events.begin(), events.end(), [](const LocalEvent& a, const LocalEvent& b) {
         return uuid_less(a.ev.project_id, b.ev.project_id);
@@ -213,9 +226,10 @@ void sequence_local(Spi& spi, std::vector<LocalEvent>& events, bool worker) {
     "INSERT INTO concurrent_edit.change_log (project_id, cursor, " CE_EVENT_COLUMNS ", created_at) "   \
     "SELECT $1, f.last_cursor, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, pg_catalog.now() FROM f "
     // Without the worker: the feed row, waiting for it. Columns: the cursor (NULL
-    // when not numbered), whether the feed row is held, whether events wait.
-#define CE_TAKE_FEED_ROW(only_if)                                                                       \
-    "WITH f AS (INSERT INTO concurrent_edit.change_feeds AS c (project_id, last_cursor) VALUES ($1, 1) " \
+    // when not numbered), whether the feed row is held, whether events wait. A new
+    // project's row is made here, or (only_if, events waiting) by the sequencer.
+#define CE_TAKE_FEED_ROW(source, only_if)                                                               \
+    "WITH f AS (INSERT INTO concurrent_edit.change_feeds AS c (project_id, last_cursor) " source " "    \
     "           ON CONFLICT (project_id) DO UPDATE SET last_cursor = c.last_cursor + 1 " only_if        \
     "           RETURNING c.last_cursor), "                                                              \
     "l AS (" CE_LOG_EVENT "RETURNING cursor) "                                                          \
@@ -231,20 +245,23 @@ void sequence_local(Spi& spi, std::vector<LocalEvent>& events, bool worker) {
     "      WHERE c.project_id = lk.project_id " only_if " RETURNING c.last_cursor), "                    \
     "l AS (" CE_LOG_EVENT "RETURNING cursor) "                                                          \
     "SELECT (SELECT l.cursor FROM l), EXISTS (SELECT FROM lk), false"
-    static Statement one_checked(CE_TAKE_FEED_ROW(""), CE_EVENT_PARAMS);
+    static Statement one_checked(CE_TAKE_FEED_ROW("VALUES ($1, 1)", ""), CE_EVENT_PARAMS);
     static Statement one_if_free(CE_TAKE_FEED_ROW_IF_FREE(""), CE_EVENT_PARAMS);
-    static Statement first_checked(CE_TAKE_FEED_ROW("WHERE NOT " CE_SOME_PENDING), CE_EVENT_PARAMS);
-    static Statement first_if_free(CE_TAKE_FEED_ROW_IF_FREE("AND NOT " CE_SOME_PENDING), CE_EVENT_PARAMS);
+    static Statement first_checked(
+        CE_TAKE_FEED_ROW("SELECT $1, 1 WHERE NOT " CE_SOME_PENDING, "WHERE NOT " CE_SOME_PENDING), CE_EVENT_PARAMS,
+        Scans::by_key);
+    static Statement first_if_free(CE_TAKE_FEED_ROW_IF_FREE("AND NOT " CE_SOME_PENDING), CE_EVENT_PARAMS,
+                                   Scans::by_key);
 #undef CE_TAKE_FEED_ROW_IF_FREE
 #undef CE_TAKE_FEED_ROW
 #undef CE_LOG_EVENT
 #undef CE_SOME_PENDING
 #undef CE_EVENT_PARAMS
     IndexScansOnly scans(!worker);
-    const bool pending_first = !events_pending_in_xact;
     std::vector<pg_uuid_t> waiting;  // projects with pending events to sequence after (no worker)
     std::vector<std::string> channels, payloads;
     const pg_uuid_t* to_worker = nullptr;  // the project whose events go to the worker
+    const pg_uuid_t* numbered = nullptr;   // the project whose first event is numbered
     for (const LocalEvent& l : events) {
         const ChangeEvent& e = l.ev;
         if (to_worker != nullptr && uuid_eq(*to_worker, e.project_id)) {
@@ -260,19 +277,24 @@ void sequence_local(Spi& spi, std::vector<LocalEvent>& events, bool worker) {
             bool numbered = !r.isnull(0, 0);
             return Taken{numbered, r.boolean(0, 1), r.boolean(0, 2), numbered ? r.int8(0, 0) : 0};
         };
-        Taken t = take(pending_first ? (worker ? first_if_free : first_checked) : (worker ? one_if_free : one_checked));
+        // The project's first event checks for waiting events; the next ones follow
+        // it under the row already held.
+        bool first = numbered == nullptr || !uuid_eq(*numbered, e.project_id);
+        Taken t = take(first ? (worker ? first_if_free : first_checked) : (worker ? one_if_free : one_checked));
         if (!t.held) {  // the feed row is busy (or new): this project's events to the worker
             to_worker = &e.project_id;
             insert_pending(spi, e);
             continue;
         }
-        if (!t.numbered) {  // events wait: they take the next cursors first
-            sequence_pending(spi, true, &e.project_id);
-            t = take(worker ? one_if_free : one_checked);  // the row is held: numbered now
+        if (!t.numbered) {  // events wait: theirs take the next cursors first
+            if (has_own_pending(e.project_id)) sequence_one_at_a_time(spi, e.project_id, true, true);
+            else sequence_pending(spi, true, &e.project_id);
+            t = take(worker ? one_if_free : one_checked);  // the row is held (or made): numbered now
             if (!t.numbered)
                 throw SqlError(CE_ERRCODE_INTERNAL, "internal error in concurrent_edit: the feed row was lost",
                                ce::Detail().add("project_id", uuid_to_string(e.project_id)));
         }
+        numbered = &e.project_id;
         if (t.pending) {
             auto it = std::lower_bound(waiting.begin(), waiting.end(), e.project_id, uuid_less);
             if (it == waiting.end() || !uuid_eq(*it, e.project_id)) waiting.insert(it, e.project_id);
@@ -459,7 +481,7 @@ int64 sequence_pending(Spi& spi, bool notify, const pg_uuid_t* only_project) {
             continue;
         }
         rethrow_unless_bad_data(error);
-        total += set_aside_bad_events(spi, p, notify);
+        total += sequence_one_at_a_time(spi, p, notify);
     }
     scans.end();
     return total;

@@ -147,8 +147,9 @@ ok($node->poll_query_until('postgres', "SELECT count(*) = 0 FROM (SELECT FROM co
     WHERE project_id = '$op' UNION ALL SELECT FROM concurrent_edit.change_pending_locks WHERE project_id = '$op') p"),
    'nothing waits in the order test\'s project');
 my $before = $node->safe_psql('postgres', "SELECT concurrent_edit.feed_position('$op')");
-my $wpid = $node->safe_psql('postgres', $worker_pid_q);
+our $wpid = $node->safe_psql('postgres', $worker_pid_q);
 kill 'STOP', $wpid;
+END { kill 'CONT', $wpid if $wpid; }   # never leave the worker stopped (the node's stop would hang)
 $node->safe_psql('postgres', "SELECT concurrent_edit.acquire_lock('$of', '$os')");
 $node->safe_psql('postgres', "SELECT concurrent_edit.release_lock('$of', '$os')");
 is($node->safe_psql('postgres', "SELECT count(*) FROM concurrent_edit.change_pending_locks WHERE project_id = '$op'"),
@@ -161,6 +162,22 @@ kill 'CONT', $wpid;
 is($node->safe_psql('postgres', "SELECT string_agg(event || coalesce(' ' || version, ''), ',' ORDER BY cursor)
     || '|' || (max(cursor) - $before) FROM concurrent_edit.changes_since('$op', $before)"),
    'lock_acquired,lock_released,version 2|3', 'before its own event: the feed keeps the commit order');
+# The same when the committing transaction also leaves an event of its own for the
+# worker (its release_lock after its write): the waiting event of the other
+# transaction comes first, then the write, then its own release.
+$before = $node->safe_psql('postgres', "SELECT concurrent_edit.feed_position('$op')");
+ok($node->poll_query_until('postgres', "SELECT count(*) = 0 FROM concurrent_edit.change_pending_locks
+    WHERE project_id = '$op'"), 'nothing waits');
+kill 'STOP', $wpid;
+$node->safe_psql('postgres', "SELECT concurrent_edit.acquire_lock('$of', '$os')");
+$node->safe_psql('postgres', "BEGIN; SELECT concurrent_edit.write('$of', E'3\\n', 2, 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa',
+    session_id => '$os'); SELECT concurrent_edit.release_lock('$of', '$os'); COMMIT;");
+is($node->safe_psql('postgres', "SELECT string_agg(event, ',') FROM concurrent_edit.change_pending_locks
+    WHERE project_id = '$op'"), 'lock_released', 'the commit numbered the other\'s event and left its own');
+kill 'CONT', $wpid;
+ok($node->poll_query_until('postgres', "SELECT string_agg(event || coalesce(' ' || version, ''), ',' ORDER BY cursor)
+    FROM concurrent_edit.changes_since('$op', $before)", 'lock_acquired,version 3,lock_released'),
+   'the worker numbered its own after it: lock_acquired, version 3, lock_released');
 
 $node->stop;
 done_testing();
