@@ -1,6 +1,7 @@
 // Shared memory of the extension (only when it is in shared_preload_libraries):
-// the background worker's address, and condition variables that wake sessions
-// waiting for a file lock as soon as it is released.
+// the background worker's address, condition variables that wake sessions
+// waiting for a file lock as soon as it is released, and what those sessions wait
+// for (the lock_waits view).
 #pragma once
 
 #include <utility>
