@@ -23,10 +23,15 @@
 namespace ce::pg {
 namespace {
 
+// Whether `role` has the privileges of pg_read_all_stats (pg_monitor members).
+bool reads_all_stats(Oid role) {
+    return pg_call([role] { return has_privs_of_role(role, ROLE_PG_READ_ALL_STATS); });
+}
+
 // 42501 unless the caller may read the cluster-wide counters and worker status.
 void require_monitor(ApiCall& call) {
     Oid role = call.caller();
-    if (pg_call([role] { return has_privs_of_role(role, ROLE_PG_READ_ALL_STATS); })) return;
+    if (reads_all_stats(role)) return;
     Right has = right_on_all(call.spi(), role);
     if (has >= Right::admin) return;
     throw_access_denied(role, nullptr, Right::admin, has,
@@ -156,8 +161,7 @@ CE_FUNCTION(ce_lock_waits) {
     std::vector<std::pair<pid_t, LockWait>> waits = lock_waits_of_database(MyDatabaseId);
     std::sort(waits.begin(), waits.end(), [](const auto& a, const auto& b) { return a.second.since < b.second.since; });
     ApiCall call;
-    Oid role = call.caller();
-    bool all = pg_call([role] { return has_privs_of_role(role, ROLE_PG_READ_ALL_STATS); });
+    bool all = reads_all_stats(call.caller());
     SetResult result(fcinfo);
     for (const auto& [pid, w] : waits) {
         check_interrupts();
