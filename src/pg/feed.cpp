@@ -3,11 +3,11 @@
 #include "pg/feed.hpp"
 
 #include <algorithm>
-#include <cstring>
 #include <functional>
 #include <vector>
 
 #include "pg/api.hpp"
+#include "pg/feed_sequencer.hpp"
 #include "pg/owner.hpp"
 #include "pg/results.hpp"
 #include "pg/shared.hpp"
@@ -30,10 +30,6 @@ bool signal_worker_at_commit = false;
 // In REPEATABLE READ and SERIALIZABLE all events go there (a sequencer bound to the
 // transaction's snapshot could not take the feed row), and a prepared transaction
 // moves its local events there before it is prepared.
-struct LocalEvent {
-    ChangeEvent ev;
-    SubTransactionId subid;
-};
 constexpr std::size_t kMaxLocalEvents = 1000;
 std::vector<LocalEvent>* local_events = nullptr;
 bool events_pending_in_xact = false;
@@ -43,272 +39,6 @@ void note_project(const pg_uuid_t& p) {
     if (noted == nullptr) noted = new std::vector<pg_uuid_t>();
     auto it = std::lower_bound(noted->begin(), noted->end(), p, uuid_less);
     if (it == noted->end() || !uuid_eq(*it, p)) noted->insert(it, p);
-}
-
-// Whether this transaction put events of `p` into the pending tables.
-bool has_own_pending(const pg_uuid_t& p) {
-    return noted != nullptr && std::binary_search(noted->begin(), noted->end(), p, uuid_less);
-}
-
-// The NOTIFY payload of an event: ids and the cursor only (the cursor as a JSON
-// string, like every cursor in the JSON of the extension: json_cursor()).
-std::string payload(const char* event, int64 cursor, const pg_uuid_t& project, const pg_uuid_t& file) {
-    std::string p = "{\"event\": ";
-    append_json_string(p, event);
-    p += ", \"cursor\": " + json_cursor(cursor);
-    p += ", \"project_id\": " + json_uuid(project);
-    p += ", \"file_id\": " + json_uuid(file) + "}";
-    return p;
-}
-
-// The parameters $2..$9 of an event (after the project), and their null flags.
-std::vector<Datum> event_args(const ChangeEvent& e) {
-    return {uuid_datum(e.project_id), text_datum(e.event),        uuid_datum(e.file_id),
-            text_datum(e.path),       Int32GetDatum(e.version),   text_datum(e.content_hash),
-            uuid_datum(e.session_id), uuid_datum(e.author),       text_datum("{" + e.extra + "}")};
-}
-
-std::string event_nulls(const ChangeEvent& e) {
-    std::string nulls(9, ' ');
-    if (uuid_is_null(e.file_id)) nulls[2] = 'n';
-    if (e.path.empty()) nulls[3] = 'n';
-    if (e.version <= 0) nulls[4] = 'n';
-    if (e.content_hash.empty()) nulls[5] = 'n';
-    if (uuid_is_null(e.session_id)) nulls[6] = 'n';
-    if (uuid_is_null(e.author)) nulls[7] = 'n';
-    return nulls;
-}
-
-void insert_pending(Spi& spi, const ChangeEvent& e);
-
-// Moves the pending events of one project into change_log with consecutive
-// cursors (the feed row lock serializes sequencers), then NOTIFYs them.
-int64 sequence_project(Spi& spi, const pg_uuid_t& project, bool notify, const int64* only_id = nullptr) {
-    static Statement ensure(
-        "INSERT INTO concurrent_edit.change_feeds (project_id, last_cursor) VALUES ($1, 0) "
-        "ON CONFLICT (project_id) DO NOTHING",
-        {UUIDOID});
-    static Statement lock(
-        "SELECT f.last_cursor FROM concurrent_edit.change_feeds f WHERE f.project_id = $1 FOR UPDATE", {UUIDOID});
-    // Moves pending events (both queues) of project $1 matching `which` into the
-    // log, numbering them from $2 + 1: the one list of the event columns.
-#define CE_MOVE_EVENTS(which)                                                                                \
-    "WITH m1 AS (DELETE FROM concurrent_edit.change_pending p WHERE p.project_id = $1" which " RETURNING p.*), " \
-    "     m2 AS (DELETE FROM concurrent_edit.change_pending_locks p WHERE p.project_id = $1" which              \
-    "            RETURNING p.*), "                                                                            \
-    "     moved AS (SELECT * FROM m1 UNION ALL SELECT * FROM m2) "                                            \
-    "INSERT INTO concurrent_edit.change_log (project_id, cursor, " CE_EVENT_COLUMNS ", created_at) "          \
-    "SELECT project_id, $2 + row_number() OVER (ORDER BY id), " CE_EVENT_COLUMNS ", created_at FROM moved "   \
-    "RETURNING cursor, event, file_id"
-    static Statement move(CE_MOVE_EVENTS(""), {UUIDOID, INT8OID});
-    static Statement move_one(CE_MOVE_EVENTS(" AND p.id = $3"), {UUIDOID, INT8OID, INT8OID});  // setting one aside
-#undef CE_MOVE_EVENTS
-    static Statement advance(
-        "UPDATE concurrent_edit.change_feeds SET last_cursor = $2 WHERE project_id = $1", {UUIDOID, INT8OID});
-
-    ensure.run(spi, {uuid_datum(project)});
-    int64 last = lock.run(spi, {uuid_datum(project)}).int8(0, 0);
-    struct Note {
-        int64 cursor;
-        std::string payload;
-    };
-    std::vector<Note> notes;
-    {
-        Rows r = only_id ? move_one.run(spi, {uuid_datum(project), Int64GetDatum(last), Int64GetDatum(*only_id)})
-                         : move.run(spi, {uuid_datum(project), Int64GetDatum(last)});
-        if (r.empty()) return 0;
-        notes.reserve(r.size());
-        for (uint64 i = 0; i < r.size(); ++i) {
-            int64 cursor = r.int8(i, 0);
-            notes.push_back(Note{cursor, notify ? payload(r.text(i, 1).c_str(), cursor, project, r.uuid(i, 2)) : ""});
-        }
-    }
-    int64 n = static_cast<int64>(notes.size());
-    advance.run(spi, {uuid_datum(project), Int64GetDatum(last + n)});
-    if (!notify) return n;
-    std::sort(notes.begin(), notes.end(), [](const Note& a, const Note& b) { return a.cursor < b.cursor; });
-    std::string channel = channel_name(project);
-    for (const Note& note : notes) {
-        const char* ch = channel.c_str();
-        const char* pl = note.payload.c_str();
-        pg_call([ch, pl] { Async_Notify(ch, pl); });
-    }
-    return n;
-}
-
-// Only an event's own data (class 22, data exception, or 23, integrity constraint
-// violation) makes it bad; anything else (a cancel, a timeout, a lack of resources)
-// is raised again: the transaction fails and the events wait for the next run.
-void rethrow_unless_bad_data(const CaughtError& e) {
-    int cls = ERRCODE_TO_CATEGORY(e.sqlerrcode);
-    if (cls == ERRCODE_DATA_EXCEPTION || cls == ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION) return;
-    throw SqlError(e.sqlerrcode, e.message, e.detail);
-}
-
-// Sequences a project's pending events one at a time, each in its own
-// subtransaction, and moves those that fail into change_pending_rejected (with the
-// error), logging each. With `skip_own`, the current transaction's own pending
-// events are left where they are (sequence_local: they follow its local events).
-// Returns how many were sequenced.
-int64 sequence_one_at_a_time(Spi& spi, const pg_uuid_t& project, bool notify, bool skip_own = false) {
-    static Statement ids(
-        "SELECT p.id, p.xmin::text::bigint FROM concurrent_edit.change_pending p WHERE p.project_id = $1 "
-        "UNION ALL SELECT p.id, p.xmin::text::bigint FROM concurrent_edit.change_pending_locks p "
-        "WHERE p.project_id = $1 ORDER BY 1",
-        {UUIDOID}, Scans::by_key);
-    static Statement reject(
-        "WITH m1 AS (DELETE FROM concurrent_edit.change_pending p WHERE p.project_id = $1 AND p.id = $2 RETURNING p.*), "
-        "     m2 AS (DELETE FROM concurrent_edit.change_pending_locks p WHERE p.project_id = $1 AND p.id = $2 "
-        "            RETURNING p.*) "
-        "INSERT INTO concurrent_edit.change_pending_rejected (project_id, id, event, error) "
-        "SELECT m.project_id, m.id, pg_catalog.to_jsonb(m), $3 FROM (SELECT * FROM m1 UNION ALL SELECT * FROM m2) m",
-        {UUIDOID, INT8OID, TEXTOID});
-    std::vector<int64> pending;
-    {
-        Rows r = ids.run(spi, {uuid_datum(project)});
-        for (uint64 i = 0; i < r.size(); ++i) {
-            auto xmin = static_cast<TransactionId>(r.int8(i, 1));
-            if (skip_own && pg_call([xmin] { return TransactionIdIsCurrentTransactionId(xmin); })) continue;
-            pending.push_back(r.int8(i, 0));
-        }
-    }
-    int64 sequenced = 0;
-    for (int64 id : pending) {
-        check_interrupts();
-        int64 n = 0;
-        CaughtError error;
-        if (subtransaction([&] { n = sequence_project(spi, project, notify, &id); }, &error)) {
-            sequenced += n;
-            continue;
-        }
-        rethrow_unless_bad_data(error);
-        if (!subtransaction([&] { reject.run(spi, {uuid_datum(project), Int64GetDatum(id), text_datum(error.message)}); },
-                            nullptr))
-            continue;  // cannot even be set aside: it stays pending, the others go on
-        std::string pid = uuid_to_string(project);
-        pg_call([&pid, id, &error] {
-            ereport(WARNING, (errmsg("concurrent_edit: change event %lld of project %s cannot be sequenced; set aside "
-                                     "in concurrent_edit.change_pending_rejected",
-                                     static_cast<long long>(id), pid.c_str()),
-                              errdetail("%s", error.message.c_str())));
-        });
-    }
-    return sequenced;
-}
-
-// The local events of the transaction, numbered into change_log at its commit:
-// one statement per event takes the next cursor of its project (the feed row lock,
-// held to the end of the commit, keeps cursors gap-free and in commit order, as for
-// the sequencer) and inserts the event. Projects are taken in uuid order (their
-// events in the order they were made), as the sequencer takes them, so two
-// committing transactions never wait for each other's feed rows in a cycle; nothing
-// else is locked after the first feed row. NOTIFYs are sent at commit.
-//
-// Events already waiting in the pending tables come first: they were committed
-// before this transaction took the feed row (a REPEATABLE READ or prepared
-// transaction's, a lock cycle's or a busy commit's for the worker), so a later
-// write of the same file, or anything that followed them, never gets a lower
-// cursor. The statement for a project's first event numbers it only when none
-// waits; otherwise the project's pending events are sequenced first under the row
-// lock it now holds. The transaction's own pending events stay: they were made
-// after its local ones and follow them (sequenced after them, by the worker or
-// below).
-void sequence_local(Spi& spi, std::vector<LocalEvent>& events, bool worker) {
-    std::stable_sort(events.begin(), events.end(), [](const LocalEvent& a, const LocalEvent& b) {
-        return uuid_less(a.ev.project_id, b.ev.project_id);
-    });
-#define CE_EVENT_PARAMS {UUIDOID, TEXTOID, UUIDOID, TEXTOID, INT4OID, TEXTOID, UUIDOID, UUIDOID, TEXTOID}
-#define CE_SOME_PENDING                                                               \
-    "(EXISTS (SELECT FROM concurrent_edit.change_pending p WHERE p.project_id = $1) " \
-    "OR EXISTS (SELECT FROM concurrent_edit.change_pending_locks p WHERE p.project_id = $1))"
-    // The event's change_log row, numbered by the CTE f (its last_cursor).
-#define CE_LOG_EVENT                                                                                  \
-    "INSERT INTO concurrent_edit.change_log (project_id, cursor, " CE_EVENT_COLUMNS ", created_at) "   \
-    "SELECT $1, f.last_cursor, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, pg_catalog.now() FROM f "
-    // Without the worker: the feed row, waiting for it. Columns: the cursor (NULL
-    // when not numbered), whether the feed row is held, whether events wait. A new
-    // project's row is made here, or (only_if, events waiting) by the sequencer.
-#define CE_TAKE_FEED_ROW(source, only_if)                                                               \
-    "WITH f AS (INSERT INTO concurrent_edit.change_feeds AS c (project_id, last_cursor) " source " "    \
-    "           ON CONFLICT (project_id) DO UPDATE SET last_cursor = c.last_cursor + 1 " only_if        \
-    "           RETURNING c.last_cursor), "                                                              \
-    "l AS (" CE_LOG_EVENT "RETURNING cursor) "                                                          \
-    "SELECT (SELECT l.cursor FROM l), true, " CE_SOME_PENDING
-    // With the worker: the feed row only if no other transaction holds it (it is
-    // then committing events of the project); else the project's events go to the
-    // worker through change_pending, so committing writers of one project never
-    // queue behind each other's commit.
-#define CE_TAKE_FEED_ROW_IF_FREE(only_if)                                                               \
-    "WITH lk AS (SELECT c.project_id FROM concurrent_edit.change_feeds c WHERE c.project_id = $1 "      \
-    "            FOR UPDATE SKIP LOCKED), "                                                             \
-    "f AS (UPDATE concurrent_edit.change_feeds c SET last_cursor = c.last_cursor + 1 FROM lk "          \
-    "      WHERE c.project_id = lk.project_id " only_if " RETURNING c.last_cursor), "                    \
-    "l AS (" CE_LOG_EVENT "RETURNING cursor) "                                                          \
-    "SELECT (SELECT l.cursor FROM l), EXISTS (SELECT FROM lk), false"
-    static Statement one_checked(CE_TAKE_FEED_ROW("VALUES ($1, 1)", ""), CE_EVENT_PARAMS);
-    static Statement one_if_free(CE_TAKE_FEED_ROW_IF_FREE(""), CE_EVENT_PARAMS);
-    static Statement first_checked(
-        CE_TAKE_FEED_ROW("SELECT $1, 1 WHERE NOT " CE_SOME_PENDING, "WHERE NOT " CE_SOME_PENDING), CE_EVENT_PARAMS,
-        Scans::by_key);
-    static Statement first_if_free(CE_TAKE_FEED_ROW_IF_FREE("AND NOT " CE_SOME_PENDING), CE_EVENT_PARAMS,
-                                   Scans::by_key);
-#undef CE_TAKE_FEED_ROW_IF_FREE
-#undef CE_TAKE_FEED_ROW
-#undef CE_LOG_EVENT
-#undef CE_SOME_PENDING
-#undef CE_EVENT_PARAMS
-    IndexScansOnly scans(!worker);
-    std::vector<pg_uuid_t> waiting;  // projects with pending events to sequence after (no worker)
-    std::vector<std::string> channels, payloads;
-    const pg_uuid_t* to_worker = nullptr;  // the project whose events go to the worker
-    const pg_uuid_t* numbered = nullptr;   // the project whose first event is numbered
-    for (const LocalEvent& l : events) {
-        const ChangeEvent& e = l.ev;
-        if (to_worker != nullptr && uuid_eq(*to_worker, e.project_id)) {
-            insert_pending(spi, e);
-            continue;
-        }
-        struct Taken {
-            bool numbered, held, pending;
-            int64 cursor;
-        };
-        auto take = [&](Statement& q) {
-            Rows r = q.run(spi, event_args(e), event_nulls(e));
-            bool numbered = !r.isnull(0, 0);
-            return Taken{numbered, r.boolean(0, 1), r.boolean(0, 2), numbered ? r.int8(0, 0) : 0};
-        };
-        // The project's first event checks for waiting events; the next ones follow
-        // it under the row already held.
-        bool first = numbered == nullptr || !uuid_eq(*numbered, e.project_id);
-        Taken t = take(first ? (worker ? first_if_free : first_checked) : (worker ? one_if_free : one_checked));
-        if (!t.held) {  // the feed row is busy (or new): this project's events to the worker
-            to_worker = &e.project_id;
-            insert_pending(spi, e);
-            continue;
-        }
-        if (!t.numbered) {  // events wait: theirs take the next cursors first
-            if (has_own_pending(e.project_id)) sequence_one_at_a_time(spi, e.project_id, true, true);
-            else sequence_pending(spi, true, &e.project_id);
-            t = take(worker ? one_if_free : one_checked);  // the row is held (or made): numbered now
-            if (!t.numbered)
-                throw SqlError(CE_ERRCODE_INTERNAL, "internal error in concurrent_edit: the feed row was lost",
-                               ce::Detail().add("project_id", uuid_to_string(e.project_id)));
-        }
-        numbered = &e.project_id;
-        if (t.pending) {
-            auto it = std::lower_bound(waiting.begin(), waiting.end(), e.project_id, uuid_less);
-            if (it == waiting.end() || !uuid_eq(*it, e.project_id)) waiting.insert(it, e.project_id);
-        }
-        channels.push_back(channel_name(e.project_id));
-        payloads.push_back(payload(e.event.c_str(), t.cursor, e.project_id, e.file_id));
-    }
-    for (std::size_t i = 0; i < channels.size(); ++i) {
-        const char* ch = channels[i].c_str();
-        const char* pl = payloads[i].c_str();
-        pg_call([ch, pl] { Async_Notify(ch, pl); });
-    }
-    for (const auto& p : waiting) sequence_pending(spi, true, &p);
-    scans.end();
 }
 
 // Runs `body` at pre-commit or pre-prepare, in the owner's context with SPI
@@ -420,6 +150,8 @@ bool keeps_local() {
            !pg_call([] { return IsolationUsesXactSnapshot(); });
 }
 
+}  // namespace
+
 void insert_pending(Spi& spi, const ChangeEvent& e) {
     static Statement ins(
         "INSERT INTO concurrent_edit.change_pending (project_id, " CE_EVENT_COLUMNS ") "
@@ -429,7 +161,11 @@ void insert_pending(Spi& spi, const ChangeEvent& e) {
     note_project(e.project_id);
 }
 
-}  // namespace
+// Whether this transaction put events of `p` into the pending tables.
+bool has_own_pending(const pg_uuid_t& p) {
+    return noted != nullptr && std::binary_search(noted->begin(), noted->end(), p, uuid_less);
+}
+
 
 bool lock_events_at_commit() { return keeps_local() && !worker_serves_this_database(); }
 
@@ -444,48 +180,6 @@ void queue_change(Spi& spi, ChangeEvent e) {
 }
 
 void note_pending(const pg_uuid_t& project_id) { note_project(project_id); }
-
-int64 sequence_pending(Spi& spi, bool notify, const pg_uuid_t* only_project) {
-    IndexScansOnly scans;
-    std::vector<pg_uuid_t> projects;
-    if (only_project != nullptr) {
-        projects.push_back(*only_project);
-    } else {
-        // Skip scans over the primary keys (project_id, id).
-        static Statement q(
-            "WITH RECURSIVE a AS ("
-            "  (SELECT p.project_id FROM concurrent_edit.change_pending p ORDER BY p.project_id LIMIT 1) "
-            "  UNION ALL SELECT (SELECT p.project_id FROM concurrent_edit.change_pending p "
-            "                    WHERE p.project_id > a.project_id ORDER BY p.project_id LIMIT 1) "
-            "  FROM a WHERE a.project_id IS NOT NULL), "
-            "b AS ("
-            "  (SELECT p.project_id FROM concurrent_edit.change_pending_locks p ORDER BY p.project_id LIMIT 1) "
-            "  UNION ALL SELECT (SELECT p.project_id FROM concurrent_edit.change_pending_locks p "
-            "                    WHERE p.project_id > b.project_id ORDER BY p.project_id LIMIT 1) "
-            "  FROM b WHERE b.project_id IS NOT NULL) "
-            "SELECT project_id FROM a WHERE project_id IS NOT NULL UNION "
-            "SELECT project_id FROM b WHERE project_id IS NOT NULL ORDER BY 1",
-            {});
-        Rows r = q.run(spi, {});
-        for (uint64 i = 0; i < r.size(); ++i) projects.push_back(r.uuid(i, 0));
-    }
-    // Each project in its own subtransaction: an event that cannot be sequenced
-    // stops its project only until it is set aside, never the other projects.
-    int64 total = 0;
-    for (const auto& p : projects) {
-        check_interrupts();
-        int64 n = 0;
-        CaughtError error;
-        if (subtransaction([&] { n = sequence_project(spi, p, notify); }, &error)) {
-            total += n;
-            continue;
-        }
-        rethrow_unless_bad_data(error);
-        total += sequence_one_at_a_time(spi, p, notify);
-    }
-    scans.end();
-    return total;
-}
 
 std::string channel_name(const pg_uuid_t& project_id) {
     static const char hex[] = "0123456789abcdef";
