@@ -68,6 +68,10 @@ bool in_transaction(const char* activity, F&& body) {
         });
     }
     CommitTransactionCommand();
+    // The transaction's table statistics (change_log rows inserted, pending rows
+    // deleted, ...) go to shared memory, for autovacuum and pg_stat_*_tables: a
+    // background worker has no idle loop that reports them (at most once a second).
+    (void)pgstat_report_stat(false);
     pgstat_report_activity(STATE_IDLE, nullptr);
     return present;
 }
@@ -154,6 +158,10 @@ void ce_worker_main(Datum) {
 
         long timeout_ms = present ? std::max<long>(1, (next_cleanup - GetCurrentTimestamp() + 999) / 1000)
                                   : 10 * 1000L;
+        // Statistics held back (reported less than a second ago): retry within the
+        // time pgstat suggests, even if nothing wakes the worker before.
+        long stats_ms = pgstat_report_stat(false);
+        if (stats_ms > 0) timeout_ms = std::min(timeout_ms, stats_ms);
         (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, timeout_ms, PG_WAIT_EXTENSION);
         ResetLatch(MyLatch);
     }

@@ -179,5 +179,20 @@ ok($node->poll_query_until('postgres', "SELECT string_agg(event || coalesce(' ' 
     FROM concurrent_edit.changes_since('$op', $before)", 'lock_acquired,version 3,lock_released'),
    'the worker numbered its own after it: lock_acquired, version 3, lock_released');
 
+# The worker reports its table statistics (for autovacuum and pg_stat_all_tables)
+# while it runs, not only when it exits: only the worker deletes from
+# change_pending_locks here (lock cycles; no write commits in the project).
+my $stat_q = q{SELECT coalesce(sum(n_tup_del), 0) FROM pg_stat_all_tables
+    WHERE relid = 'concurrent_edit.change_pending_locks'::regclass};
+my $deleted0 = $node->safe_psql('postgres', $stat_q);
+for (1 .. 5) {
+    $node->safe_psql('postgres', "SELECT concurrent_edit.acquire_lock('$of', '$os')");
+    $node->safe_psql('postgres', "SELECT concurrent_edit.release_lock('$of', '$os')");
+}
+ok($node->poll_query_until('postgres', "SELECT count(*) = 0 FROM concurrent_edit.change_pending_locks
+    WHERE project_id = '$op'"), 'the worker sequenced the 10 lock events');
+ok($node->poll_query_until('postgres', "SELECT ($stat_q) >= $deleted0 + 10"),
+   'pg_stat_all_tables counts the pending rows the worker deleted');
+
 $node->stop;
 done_testing();
