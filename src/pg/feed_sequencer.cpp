@@ -40,15 +40,25 @@ std::string payload(const char* event, int64 cursor, const pg_uuid_t& project, c
     return p;
 }
 
-// Moves the pending events of one project into change_log with consecutive
-// cursors (the feed row lock serializes sequencers), then NOTIFYs them.
-int64 sequence_project(Spi& spi, const pg_uuid_t& project, bool notify, const int64* only_id = nullptr) {
+// Takes the project's feed row (made if missing), held to the end of the
+// transaction, and returns its last cursor. Whoever sequences takes it before it
+// touches the project's pending rows: one lock order (feed row, then pending rows)
+// for the worker and every committing transaction.
+int64 lock_feed_row(Spi& spi, const pg_uuid_t& project) {
     static Statement ensure(
         "INSERT INTO concurrent_edit.change_feeds (project_id, last_cursor) VALUES ($1, 0) "
         "ON CONFLICT (project_id) DO NOTHING",
         {UUIDOID});
     static Statement lock(
         "SELECT f.last_cursor FROM concurrent_edit.change_feeds f WHERE f.project_id = $1 FOR UPDATE", {UUIDOID});
+    ensure.run(spi, {uuid_datum(project)});
+    return lock.run(spi, {uuid_datum(project)}).int8(0, 0);
+}
+
+// Moves the pending events of one project (or only the event `only_id`) into
+// change_log, numbering them from last + 1, and NOTIFYs them. The caller holds the
+// feed row and advances it (advance_feed). Returns how many were moved.
+int64 move_events(Spi& spi, const pg_uuid_t& project, int64 last, bool notify, const int64* only_id = nullptr) {
     // Moves pending events (both queues) of project $1 matching `which` into the
     // log, numbering them from $2 + 1: the one list of the event columns.
 #define CE_MOVE_EVENTS(which)                                                                                \
@@ -62,11 +72,6 @@ int64 sequence_project(Spi& spi, const pg_uuid_t& project, bool notify, const in
     static Statement move(CE_MOVE_EVENTS(""), {UUIDOID, INT8OID});
     static Statement move_one(CE_MOVE_EVENTS(" AND p.id = $3"), {UUIDOID, INT8OID, INT8OID});  // setting one aside
 #undef CE_MOVE_EVENTS
-    static Statement advance(
-        "UPDATE concurrent_edit.change_feeds SET last_cursor = $2 WHERE project_id = $1", {UUIDOID, INT8OID});
-
-    ensure.run(spi, {uuid_datum(project)});
-    int64 last = lock.run(spi, {uuid_datum(project)}).int8(0, 0);
     struct Note {
         int64 cursor;
         std::string payload;
@@ -83,7 +88,6 @@ int64 sequence_project(Spi& spi, const pg_uuid_t& project, bool notify, const in
         }
     }
     int64 n = static_cast<int64>(notes.size());
-    advance.run(spi, {uuid_datum(project), Int64GetDatum(last + n)});
     if (!notify) return n;
     std::sort(notes.begin(), notes.end(), [](const Note& a, const Note& b) { return a.cursor < b.cursor; });
     std::string channel = channel_name(project);
@@ -92,6 +96,21 @@ int64 sequence_project(Spi& spi, const pg_uuid_t& project, bool notify, const in
         const char* pl = note.payload.c_str();
         pg_call([ch, pl] { Async_Notify(ch, pl); });
     }
+    return n;
+}
+
+void advance_feed(Spi& spi, const pg_uuid_t& project, int64 last) {
+    static Statement advance(
+        "UPDATE concurrent_edit.change_feeds SET last_cursor = $2 WHERE project_id = $1", {UUIDOID, INT8OID});
+    advance.run(spi, {uuid_datum(project), Int64GetDatum(last)});
+}
+
+// Moves the pending events of one project into change_log with consecutive
+// cursors (the feed row lock serializes sequencers), then NOTIFYs them.
+int64 sequence_project(Spi& spi, const pg_uuid_t& project, bool notify) {
+    int64 last = lock_feed_row(spi, project);
+    int64 n = move_events(spi, project, last, notify);
+    if (n > 0) advance_feed(spi, project, last + n);
     return n;
 }
 
@@ -109,6 +128,13 @@ void rethrow_unless_bad_data(const CaughtError& e) {
 // error), logging each. With `skip_own`, the current transaction's own pending
 // events are left where they are (sequence_local: they follow its local events).
 // Returns how many were sequenced.
+//
+// The feed row is taken and advanced in the calling transaction, the
+// subtransactions only move or set aside events: setting an event aside while a
+// committing writer held the row (a failed subtransaction releases the row it
+// took) deadlocked with that writer, which waited for the pending row (40P01,
+// the writer's COMMIT failed); and a row locked by the transaction and updated
+// in a subtransaction would take a MultiXact per event.
 int64 sequence_one_at_a_time(Spi& spi, const pg_uuid_t& project, bool notify, bool skip_own = false) {
     static Statement ids(
         "SELECT p.id, p.xmin::text::bigint FROM concurrent_edit.change_pending p WHERE p.project_id = $1 "
@@ -122,6 +148,7 @@ int64 sequence_one_at_a_time(Spi& spi, const pg_uuid_t& project, bool notify, bo
         "INSERT INTO concurrent_edit.change_pending_rejected (project_id, id, event, error) "
         "SELECT m.project_id, m.id, pg_catalog.to_jsonb(m), $3 FROM (SELECT * FROM m1 UNION ALL SELECT * FROM m2) m",
         {UUIDOID, INT8OID, TEXTOID});
+    int64 last = lock_feed_row(spi, project);
     std::vector<int64> pending;
     {
         Rows r = ids.run(spi, {uuid_datum(project)});
@@ -136,7 +163,7 @@ int64 sequence_one_at_a_time(Spi& spi, const pg_uuid_t& project, bool notify, bo
         check_interrupts();
         int64 n = 0;
         CaughtError error;
-        if (subtransaction([&] { n = sequence_project(spi, project, notify, &id); }, &error)) {
+        if (subtransaction([&] { n = move_events(spi, project, last + sequenced, notify, &id); }, &error)) {
             sequenced += n;
             continue;
         }
@@ -152,6 +179,7 @@ int64 sequence_one_at_a_time(Spi& spi, const pg_uuid_t& project, bool notify, bo
                               errdetail("%s", error.message.c_str())));
         });
     }
+    if (sequenced > 0) advance_feed(spi, project, last + sequenced);
     return sequenced;
 }
 
