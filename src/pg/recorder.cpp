@@ -17,6 +17,7 @@
 #include "pg/guc.hpp"
 #include "pg/owner.hpp"
 #include "pg/shared.hpp"
+#include "pg/worker.hpp"
 
 extern "C" {
 PGDLLEXPORT void ce_conflict_recorder_main(Datum arg);
@@ -148,8 +149,7 @@ void ensure_recorder() {
         return true;
     });
     if (!free_now) return;  // a recorder runs; it looks at the spool again before it exits
-    Oid owner = pg_call([] { return extension_owner(); });
-    pg_call([owner] {
+    pg_call([] {
         BackgroundWorker w;
         memset(&w, 0, sizeof(w));
         w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
@@ -160,7 +160,6 @@ void ensure_recorder() {
         snprintf(w.bgw_name, BGW_MAXLEN, "concurrent_edit conflict recorder");
         snprintf(w.bgw_type, BGW_MAXLEN, "concurrent_edit conflict recorder");
         w.bgw_main_arg = ObjectIdGetDatum(MyDatabaseId);
-        memcpy(w.bgw_extra, &owner, sizeof(owner));
         w.bgw_notify_pid = 0;
         MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
         if (last_recorder != nullptr) pfree(last_recorder);
@@ -222,7 +221,7 @@ int64 import_all() {
     std::string dir = spool_dir(MyDatabaseId);
     int64 n = 0;
     for (const std::string& name : spooled_files(dir)) {
-        CHECK_FOR_INTERRUPTS();
+        check_interrupts();
         std::string path = dir + "/" + name, payload;
         if (!read_spool_file(path, payload)) {
             (void)rename(path.c_str(), (dir + "/bad/" + name).c_str());
@@ -308,14 +307,24 @@ RecorderCounters recorder_counters() {
 
 using namespace ce::pg;
 
+// Connected as the bootstrap superuser, as the worker (the extension's owner may
+// be a NOLOGIN role); each record is stored in the owner's context (import_record).
+// An error while reading the spool ends the recorder (the worker, or the next
+// conflict's recorder, reads it again).
 void ce_conflict_recorder_main(Datum arg) {
     pqsignal(SIGTERM, die);
     BackgroundWorkerUnblockSignals();
     Oid db = DatumGetObjectId(arg);
-    Oid owner;
-    memcpy(&owner, MyBgworkerEntry->bgw_extra, sizeof(owner));
-    BackgroundWorkerInitializeConnectionByOid(db, owner, 0);
+    apply_worker_settings();
+    BackgroundWorkerInitializeConnectionByOid(db, InvalidOid, 0);
     pgstat_report_appname("concurrent_edit conflict recorder");
+    int64 imported = 0;
+    auto import = [&imported] {
+        guard([&imported]() -> Datum {
+            imported = import_all();
+            return 0;
+        });
+    };
     LOCKTAG tag = recorder_tag(db);
     for (;;) {
         // One recorder per database: another one holding the lock reads the spool
@@ -325,7 +334,8 @@ void ce_conflict_recorder_main(Datum arg) {
         for (;;) {
             CHECK_FOR_INTERRUPTS();
             pgstat_report_activity(STATE_RUNNING, "concurrent_edit: recording row conflicts");
-            if (import_all() > 0) idle_since = GetCurrentTimestamp();
+            if (!run_reporting_errors(import)) proc_exit(1);
+            if (imported > 0) idle_since = GetCurrentTimestamp();
             else if (TimestampDifferenceExceeds(idle_since, GetCurrentTimestamp(), kLingerMs)) break;
             pgstat_report_activity(STATE_IDLE, nullptr);
             (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 100, PG_WAIT_EXTENSION);

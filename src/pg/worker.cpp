@@ -6,8 +6,10 @@
 //    (API transactions wake it when they commit events), and
 //  * every concurrent_edit.worker_interval deletes expired locks and moves
 //    inactive sessions to idle or closed.
-// An error in a cycle is logged and the cycle is retried on the next wake-up; if
-// the worker dies the postmaster restarts it after a second.
+// An error in a task is logged and the task retried after 1 s, 2 s, 4 s, ... (at
+// most 30 s) while it keeps failing; if the worker dies the postmaster restarts it
+// after a second. A cancel (pg_cancel_backend) stops the task it interrupts; one
+// that arrives while the worker waits has nothing to cancel and is ignored.
 #include <algorithm>
 #include <cstring>
 
@@ -43,6 +45,14 @@ void register_worker() {
     w.bgw_main_arg = Datum(0);
     w.bgw_notify_pid = 0;
     RegisterBackgroundWorker(&w);
+}
+
+void apply_worker_settings() {
+    SetConfigOption("default_transaction_isolation", "read committed", PGC_SUSET, PGC_S_OVERRIDE);
+    SetConfigOption("default_transaction_read_only", "off", PGC_SUSET, PGC_S_OVERRIDE);
+    SetConfigOption("lock_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
+    SetConfigOption("statement_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
+    SetConfigOption("idle_in_transaction_session_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
 }
 
 namespace {
@@ -109,13 +119,48 @@ void retention_round() {
     }
 }
 
-// Runs a task; an error is reported and the transaction aborted, and the worker
-// carries on (the same work is retried at the next wake-up).
-bool run_task_safely(Task task) {
-    bool present = true;  // after an error: try again at the next wake-up
+// A task's retries after errors: the first after 1 s, each next one twice as late,
+// at most kMaxRetryMs; a round that succeeds resets it. A task failing on every
+// wake-up (a broken table, a missing grant) would otherwise log an error for each
+// commit that wakes the worker.
+constexpr long kFirstRetryMs = 1000, kMaxRetryMs = 30 * 1000;
+
+struct Retry {
+    const char* what;
+    int failures = 0;
+    TimestampTz at = 0;  // no attempt before
+
+    bool due(TimestampTz now) const { return failures == 0 || now >= at; }
+    void failed(TimestampTz now) {
+        ++failures;
+        long ms = failures > 5 ? kMaxRetryMs : std::min(kMaxRetryMs, kFirstRetryMs << (failures - 1));
+        at = now + int64(ms) * 1000;
+        ereport(LOG, (errmsg("concurrent_edit worker: %s failed (%d time%s in a row); next attempt in %ld ms", what,
+                             failures, failures == 1 ? "" : "s", ms)));
+    }
+};
+
+// Runs a task if due; an error is reported, the transaction aborted and the task
+// retried later (Retry), and the worker carries on. Returns false when the
+// extension is absent.
+bool run_task_safely(Task task, Retry& retry, TimestampTz now) {
+    if (!retry.due(now)) return true;
+    bool present = true;
     auto body = [&present, task] { present = run_task(task); };
-    run_reporting_errors(body);
+    if (run_reporting_errors(body)) retry.failures = 0;
+    else retry.failed(now);
     return present;
+}
+
+// Imports the row conflicts spooled in this database (no transaction is open here).
+void drain_spool_safely() {
+    auto body = [] {
+        guard([]() -> Datum {
+            (void)drain_conflict_spool();
+            return 0;
+        });
+    };
+    (void)run_reporting_errors(body);
 }
 
 }  // namespace
@@ -127,13 +172,16 @@ void ce_worker_main(Datum) {
     pqsignal(SIGHUP, SignalHandlerForConfigReload);
     pqsignal(SIGTERM, die);
     BackgroundWorkerUnblockSignals();
+    apply_worker_settings();
     BackgroundWorkerInitializeConnection(guc_worker_database, nullptr, 0);
     pgstat_report_appname("concurrent_edit worker");
     ereport(LOG, (errmsg("concurrent_edit worker started in database \"%s\"", guc_worker_database)));
 
     stats::worker_started(GetCurrentTimestamp());
     TimestampTz next_cleanup = 0, next_retention = 0;
+    Retry cleanup_retry{"expiring locks and sessions"}, sequence_retry{"sequencing change events"};
     for (;;) {
+        QueryCancelPending = false;  // a cancel while waiting: nothing to cancel
         CHECK_FOR_INTERRUPTS();
         if (ConfigReloadPending) {
             ConfigReloadPending = false;
@@ -142,22 +190,23 @@ void ce_worker_main(Datum) {
         TimestampTz now = GetCurrentTimestamp();
         bool present = true;
         if (now >= next_cleanup) {
-            present = run_task_safely(Task::cleanup);
-            // Row conflicts of this database's OCC tables (no transaction is open here).
-            if (present) (void)drain_conflict_spool();
+            present = run_task_safely(Task::cleanup, cleanup_retry, now);
+            if (present) drain_spool_safely();  // row conflicts of this database's OCC tables
             next_cleanup = now + int64(guc_worker_interval_ms) * 1000;
         }
         if (present && now >= next_retention) {
             retention_round();
             next_retention = now + int64(guc_retention_interval_s) * 1000 * 1000;
         }
-        if (present) present = run_task_safely(Task::sequence);
+        if (present) present = run_task_safely(Task::sequence, sequence_retry, now);
         // Serve API transactions only while the extension exists here.
         worker_register(present);
         stats::worker_round(GetCurrentTimestamp());
+        pgstat_report_activity(STATE_IDLE, nullptr);  // also after an error
 
-        long timeout_ms = present ? std::max<long>(1, (next_cleanup - GetCurrentTimestamp() + 999) / 1000)
-                                  : 10 * 1000L;
+        TimestampTz wake = std::max(next_cleanup, cleanup_retry.failures > 0 ? cleanup_retry.at : 0);
+        if (sequence_retry.failures > 0) wake = std::min(wake, sequence_retry.at);
+        long timeout_ms = present ? std::max<long>(1, (wake - GetCurrentTimestamp() + 999) / 1000) : 10 * 1000L;
         // Statistics held back (reported less than a second ago): retry within the
         // time pgstat suggests, even if nothing wakes the worker before.
         long stats_ms = pgstat_report_stat(false);

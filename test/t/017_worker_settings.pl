@@ -1,0 +1,132 @@
+# The background workers under a hostile configuration: settings given to every
+# session of the database (serializable, read-only, a 1 ms lock_timeout), an
+# extension owned by a NOLOGIN role, a task that fails on every wake-up, and a
+# cancel while the worker waits. The worker and the conflict recorder keep their
+# own session settings, retry a failing task with growing delays instead of on
+# every commit, and ignore a cancel that has nothing to cancel.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/../perl";
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(time sleep);
+use CETest;
+
+my $node = new_node('worker_settings', "shared_preload_libraries = 'concurrent_edit'\n"
+    . "concurrent_edit.worker_interval = 200ms\n");
+my $project = '17171717-0000-0000-0000-000000000017';
+my $user = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa';
+# The extension is owned by a role that cannot log in.
+$node->safe_psql('postgres', q{
+    CREATE ROLE ext_owner SUPERUSER NOLOGIN;
+    SET ROLE ext_owner;
+    CREATE EXTENSION concurrent_edit;
+    CREATE TABLE public.docs (id int PRIMARY KEY, version bigint NOT NULL DEFAULT 1, body jsonb);
+    INSERT INTO public.docs VALUES (1, 1, '{"a": 1}');
+    SELECT concurrent_edit.enable_occ('public.docs', mode => 'merge');
+});
+my $file = $node->safe_psql('postgres', "SELECT concurrent_edit.create_file('$project', 'w.txt', E'w\\n', '$user')");
+my $session = $node->safe_psql('postgres', "SELECT concurrent_edit.open_session('$user', '$project')");
+
+# Every new session of the database (the workers' too) gets these; clients of this
+# test set them back.
+$node->safe_psql('postgres', q{
+    ALTER DATABASE postgres SET default_transaction_isolation = 'serializable';
+    ALTER DATABASE postgres SET default_transaction_read_only = on;
+    ALTER DATABASE postgres SET lock_timeout = '1ms';
+});
+my $client = "SET default_transaction_read_only = off; SET default_transaction_isolation = 'read committed'; "
+    . "SET lock_timeout = 0;";
+sub sql { return $node->safe_psql('postgres', "$client $_[0]"); }
+
+my $worker_q = q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'concurrent_edit worker'};
+my $old_pid = sql($worker_q);
+sql("SELECT pg_terminate_backend($old_pid)");
+ok($node->poll_query_until('postgres', "SELECT count(*) = 1 FROM ($worker_q) w WHERE pid <> $old_pid"),
+   'the worker restarts with the database\'s settings');
+my $pid = sql($worker_q);
+my $log_at = -s $node->logfile;
+
+sub lock_cycle {
+    sql("SELECT concurrent_edit.acquire_lock('$file', '$session')");
+    sql("SELECT concurrent_edit.release_lock('$file', '$session')");
+}
+sub pending_drained {
+    return $node->poll_query_until('postgres', "SELECT (SELECT count(*) FROM concurrent_edit.change_pending_locks)
+        + (SELECT count(*) FROM concurrent_edit.change_pending) = 0");
+}
+ok(pending_drained(), 'the events made before are sequenced');
+
+# 1. The worker sequences (it writes, under READ COMMITTED) and waits for a feed
+# row held by a client instead of failing after 1 ms.
+my $holder = $node->background_psql('postgres');
+$holder->query_safe($client);
+$holder->query_safe("BEGIN");
+$holder->query_safe("SELECT FROM concurrent_edit.change_feeds WHERE project_id = '$project' FOR UPDATE");
+lock_cycle();
+sleep(1);
+is(sql("SELECT count(*) FROM concurrent_edit.change_pending_locks"), '2', 'the worker waits for the held feed row');
+$holder->query_safe("COMMIT");
+$holder->quit;
+ok(pending_drained(), 'then sequences the lock events');
+is(sql("SELECT string_agg(event, ',' ORDER BY cursor) FROM concurrent_edit.changes_since('$project', 0)"),
+   'created,session_joined,lock_acquired,lock_released', 'in order, gap-free');
+my $log = slurp_file($node->logfile, $log_at);
+unlike($log, qr/read-only transaction|lock timeout|could not serialize/, 'no error from the database\'s settings');
+
+# 2. The conflict recorder connects although the extension's owner cannot log in,
+# and writes although sessions of the database are read-only.
+my ($rc, $out, $err) = $node->psql('postgres', "$client UPDATE public.docs SET body = '{\"a\": 2}' WHERE id = 1;
+    UPDATE public.docs SET body = '{\"a\": 3}', version = 1 WHERE id = 1");
+like($err, qr/changes conflict/, 'a stale conflicting update is refused');
+ok($node->poll_query_until('postgres', "SELECT count(*) = 1 FROM concurrent_edit.conflict_history WHERE kind = 'row'"),
+   'its conflict is recorded by the recorder');
+
+# Back to the defaults, so that what follows depends on nothing above.
+sql('ALTER DATABASE postgres RESET ALL');
+$client = '';
+ok($node->poll_query_until('postgres', "SELECT count(*) = 1 FROM ($worker_q) w"), 'the worker runs');
+$old_pid = sql($worker_q);
+sql("SELECT pg_terminate_backend($old_pid)");
+ok($node->poll_query_until('postgres', "SELECT count(*) = 1 FROM ($worker_q) w WHERE pid <> $old_pid"),
+   'the worker restarts with the default settings');
+$pid = sql($worker_q);
+
+# 3. A task failing on every wake-up is retried after 1 s, 2 s, 4 s, ..., not on
+# every commit that wakes the worker (a lock cycle every 50 ms here).
+sql(q{CREATE FUNCTION public.refuse_worker() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF EXISTS (SELECT FROM pg_stat_activity WHERE pid = pg_backend_pid()
+                   AND backend_type = 'concurrent_edit worker') THEN
+            RAISE EXCEPTION 'refused by the test';
+        END IF;
+        RETURN NEW;
+    END $$;
+    CREATE TRIGGER refuse_worker BEFORE INSERT ON concurrent_edit.change_log
+        FOR EACH ROW EXECUTE FUNCTION public.refuse_worker()});
+$log_at = -s $node->logfile;
+my $t0 = time();
+lock_cycle() while time() - $t0 < 6;
+$log = slurp_file($node->logfile, $log_at);
+my $errors = () = $log =~ /ERROR:  refused by the test/g;
+cmp_ok($errors, '>=', 2, "the failing task is retried ($errors errors in 6 s)");
+cmp_ok($errors, '<=', 4, 'with growing delays (1 s, 2 s, 4 s), not on every wake-up');
+like($log, qr/concurrent_edit worker: sequencing change events failed \(2 times in a row\); next attempt in 2000 ms/,
+     'each retry is announced with its delay');
+is(sql($worker_q), $pid, 'the worker keeps running');
+sql("DROP TRIGGER refuse_worker ON concurrent_edit.change_log");
+ok(pending_drained(), 'once the cause is gone, the next attempt sequences everything');
+is(sql("SELECT max(cursor) = count(*) FROM concurrent_edit.change_log WHERE project_id = '$project'"), 't',
+   'the feed has no gap');
+
+# 4. A cancel while the worker waits has nothing to cancel: the worker stays.
+sql("SELECT pg_cancel_backend($pid)");
+sleep(1.5);
+is(sql($worker_q), $pid, 'pg_cancel_backend of the waiting worker does not end it');
+lock_cycle();
+ok(pending_drained(), 'and it keeps sequencing');
+
+$node->stop;
+done_testing();
