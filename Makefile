@@ -50,7 +50,7 @@ PROVE_TESTS = test/t/*.pl
 
 CE_WARNINGS  = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
 PG_CXXFLAGS  = -std=c++17 $(CE_WARNINGS) -Wno-register -fvisibility=hidden
-PG_CPPFLAGS  = -I$(CURDIR)/include -I$(CURDIR)/src
+PG_CPPFLAGS  = -I$(CURDIR)/include -I$(CURDIR)/src -DCE_EXTVERSION='"$(EXTVERSION)"'
 # ICU (libicuuc): Unicode normalization and case folding of path keys (src/core/path.cpp).
 SHLIB_LINK   = -lstdc++ -licuuc
 

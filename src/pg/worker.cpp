@@ -59,14 +59,45 @@ namespace {
 
 enum class Task { sequence, cleanup };
 
+// Is the extension installed in this database at this library's version? (In a
+// transaction.) Between the installation of a new library and ALTER EXTENSION
+// UPDATE the worker's statements would name tables of the other version: it
+// waits, as when the extension is absent, and says so once.
+bool installed_here() {
+    static char other[NAMEDATALEN] = "";  // the other version last logged
+    Relation rel = table_open(ExtensionRelationId, AccessShareLock);
+    ScanKeyData key;
+    ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber, F_NAMEEQ, CStringGetDatum("concurrent_edit"));
+    SysScanDesc scan = systable_beginscan(rel, ExtensionNameIndexId, true, nullptr, 1, &key);
+    HeapTuple tuple = systable_getnext(scan);
+    const char* version = nullptr;
+    if (HeapTupleIsValid(tuple)) {
+        bool isnull;
+        Datum v = heap_getattr(tuple, Anum_pg_extension_extversion, RelationGetDescr(rel), &isnull);
+        version = isnull ? "" : TextDatumGetCString(v);
+    }
+    systable_endscan(scan);
+    table_close(rel, AccessShareLock);
+    bool same = version != nullptr && strcmp(version, CE_EXTVERSION) == 0;
+    if (version != nullptr && !same && strcmp(other, version) != 0) {
+        ereport(LOG, (errmsg("concurrent_edit worker: the extension in database \"%s\" is at version %s, the library "
+                             "at %s; the worker waits",
+                             guc_worker_database, version, CE_EXTVERSION),
+                      errhint("Run ALTER EXTENSION concurrent_edit UPDATE in that database.")));
+        strlcpy(other, version, sizeof other);
+    }
+    if (same) other[0] = '\0';
+    return same;
+}
+
 // One transaction running `body` in the owner's context. Returns false when the
-// extension is not installed in the worker's database.
+// extension is not installed in the worker's database (or at another version).
 template <typename F>
 bool in_transaction(const char* activity, F&& body) {
     SetCurrentStatementStartTimestamp();
     StartTransactionCommand();
     pgstat_report_activity(STATE_RUNNING, activity);
-    bool present = OidIsValid(get_extension_oid("concurrent_edit", true));
+    bool present = installed_here();
     if (present) {
         guard([&body]() -> Datum {
             OwnerContext owner;

@@ -128,5 +128,27 @@ is(sql($worker_q), $pid, 'pg_cancel_backend of the waiting worker does not end i
 lock_cycle();
 ok(pending_drained(), 'and it keeps sequencing');
 
+# 5. A new library before ALTER EXTENSION UPDATE: the worker waits, saying so once,
+# instead of failing on the other version's tables; it starts after the update.
+$node->safe_psql('postgres', "CREATE DATABASE old");
+$node->safe_psql('old', "CREATE EXTENSION concurrent_edit VERSION '1.0'");
+$node->append_conf('postgresql.conf', "concurrent_edit.database = 'old'\n");
+$log_at = -s $node->logfile;
+$node->restart;
+ok($node->poll_query_until('old', "SELECT count(*) = 1 FROM ($worker_q) w"), 'the worker serves the 1.0 database');
+sleep(1.5);
+$log = slurp_file($node->logfile, $log_at);
+like($log, qr/the extension in database "old" is at version 1\.0, the library at 1\.1; the worker waits/,
+     'it says why it waits');
+my $said = () = $log =~ /the worker waits/g;
+is($said, 1, 'once');
+unlike($log, qr/ERROR/, 'and fails on nothing');
+$node->safe_psql('old', "ALTER EXTENSION concurrent_edit UPDATE");
+my $oldfile = $node->safe_psql('old', "SELECT concurrent_edit.create_file('$project', 'o.txt', E'o\\n', '$user')");
+my $oldsession = $node->safe_psql('old', "SELECT concurrent_edit.open_session('$user', '$project')");
+$node->safe_psql('old', "SELECT concurrent_edit.acquire_lock('$oldfile', '$oldsession')");
+ok($node->poll_query_until('old', "SELECT count(*) = 0 FROM concurrent_edit.change_pending_locks"),
+   'after the update the worker sequences lock events');
+
 $node->stop;
 done_testing();
