@@ -214,11 +214,14 @@ void ce_worker_main(Datum) {
     for (;;) {
         QueryCancelPending = false;  // a cancel while waiting: nothing to cancel
         CHECK_FOR_INTERRUPTS();
+        TimestampTz now = GetCurrentTimestamp();
         if (ConfigReloadPending) {
             ConfigReloadPending = false;
             ProcessConfigFile(PGC_SIGHUP);
+            // A shorter interval takes effect now, not after the longer one ran out.
+            next_cleanup = std::min(next_cleanup, now + int64(guc_worker_interval_ms) * 1000);
+            next_retention = std::min(next_retention, now + int64(guc_retention_interval_s) * 1000 * 1000);
         }
-        TimestampTz now = GetCurrentTimestamp();
         bool present = true;
         if (now >= next_cleanup) {
             present = run_task_safely(Task::cleanup, cleanup_retry, now);

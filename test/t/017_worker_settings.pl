@@ -150,5 +150,18 @@ $node->safe_psql('old', "SELECT concurrent_edit.acquire_lock('$oldfile', '$oldse
 ok($node->poll_query_until('old', "SELECT count(*) = 0 FROM concurrent_edit.change_pending_locks"),
    'after the update the worker sequences lock events');
 
+# 6. A shorter worker_interval takes effect at the reload, not after the longer one.
+$node->append_conf('postgresql.conf', "concurrent_edit.worker_interval = 1h\n");
+$node->restart;
+ok($node->poll_query_until('old', "SELECT count(*) = 1 FROM ($worker_q) w"), 'the worker runs, every hour');
+sleep(1);  # its first round is done
+$node->safe_psql('old', "SELECT concurrent_edit.release_lock('$oldfile', '$oldsession')");
+$node->safe_psql('old', "SELECT concurrent_edit.acquire_lock('$oldfile', '$oldsession', ttl => '1 second')");
+$node->append_conf('postgresql.conf', "concurrent_edit.worker_interval = 200ms\n");
+$node->reload;
+my $t1 = time();
+ok($node->poll_query_until('old', "SELECT count(*) = 0 FROM concurrent_edit.file_locks"), 'the lock expires');
+cmp_ok(time() - $t1, '<', 10, 'within seconds of the reload');
+
 $node->stop;
 done_testing();
