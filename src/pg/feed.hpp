@@ -72,6 +72,18 @@ bool lock_events_at_commit();
 // Returns the number of events sequenced.
 int64 sequence_pending(Spi& spi, bool notify, const pg_uuid_t* only_project);
 
+// The worker's share of the pending events for one transaction: at most `budget`
+// events (a project's oldest first), the projects taken in turn from the one after
+// `resume_after` (the project this batch ended in, for the next one). Sets `more`
+// when the budget ran out (events may be left).
+struct Batch {
+    int64 budget;
+    bool has_resume = false;
+    pg_uuid_t resume_after{};
+    bool more = false;
+};
+int64 sequence_pending_batch(Spi& spi, Batch& batch);
+
 // Name of the NOTIFY channel of a project: concurrent_edit_<32 hex digits>. The
 // one implementation (the SQL function channel_name() calls it).
 std::string channel_name(const pg_uuid_t& project_id);

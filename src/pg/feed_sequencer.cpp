@@ -55,14 +55,17 @@ int64 lock_feed_row(Spi& spi, const pg_uuid_t& project) {
     return lock.run(spi, {uuid_datum(project)}).int8(0, 0);
 }
 
-// Moves the pending events of one project (or only the event `only_id`) into
-// change_log, numbering them from last + 1, and NOTIFYs them. The caller holds the
-// feed row and advances it (advance_feed). Returns how many were moved.
-int64 move_events(Spi& spi, const pg_uuid_t& project, int64 last, bool notify, const int64* only_id = nullptr) {
+// Moves the pending events of one project (or only the event `only_id`, or its
+// `limit` oldest when limit > 0) into change_log, numbering them from last + 1,
+// and NOTIFYs them. The caller holds the feed row and advances it (advance_feed).
+// Returns how many were moved.
+int64 move_events(Spi& spi, const pg_uuid_t& project, int64 last, bool notify, const int64* only_id = nullptr,
+                  int64 limit = 0) {
     // Moves pending events (both queues) of project $1 matching `which` into the
     // log, numbering them from $2 + 1: the one list of the event columns.
-#define CE_MOVE_EVENTS(which)                                                                                \
-    "WITH m1 AS (DELETE FROM concurrent_edit.change_pending p WHERE p.project_id = $1" which " RETURNING p.*), " \
+#define CE_MOVE_EVENTS(which) CE_MOVE_EVENTS_AFTER("WITH ", which)
+#define CE_MOVE_EVENTS_AFTER(with, which)                                                                    \
+    with "m1 AS (DELETE FROM concurrent_edit.change_pending p WHERE p.project_id = $1" which " RETURNING p.*), " \
     "     m2 AS (DELETE FROM concurrent_edit.change_pending_locks p WHERE p.project_id = $1" which              \
     "            RETURNING p.*), "                                                                            \
     "     moved AS (SELECT * FROM m1 UNION ALL SELECT * FROM m2) "                                            \
@@ -71,6 +74,16 @@ int64 move_events(Spi& spi, const pg_uuid_t& project, int64 last, bool notify, c
     "RETURNING cursor, event, file_id"
     static Statement move(CE_MOVE_EVENTS(""), {UUIDOID, INT8OID});
     static Statement move_one(CE_MOVE_EVENTS(" AND p.id = $3"), {UUIDOID, INT8OID, INT8OID});  // setting one aside
+    // A batch: the project's $3 oldest events (c: the id of the last of them).
+    static Statement move_oldest(
+        CE_MOVE_EVENTS_AFTER(
+            "WITH c AS (SELECT max(o.id) AS id FROM (SELECT a.id FROM ("
+            "    SELECT p.id FROM concurrent_edit.change_pending p WHERE p.project_id = $1 UNION ALL "
+            "    SELECT p.id FROM concurrent_edit.change_pending_locks p WHERE p.project_id = $1) a "
+            "    ORDER BY a.id LIMIT $3) o), ",
+            " AND p.id <= (SELECT c.id FROM c)"),
+        {UUIDOID, INT8OID, INT8OID});
+#undef CE_MOVE_EVENTS_AFTER
 #undef CE_MOVE_EVENTS
     struct Note {
         int64 cursor;
@@ -79,7 +92,8 @@ int64 move_events(Spi& spi, const pg_uuid_t& project, int64 last, bool notify, c
     std::vector<Note> notes;
     {
         Rows r = only_id ? move_one.run(spi, {uuid_datum(project), Int64GetDatum(last), Int64GetDatum(*only_id)})
-                         : move.run(spi, {uuid_datum(project), Int64GetDatum(last)});
+                 : limit > 0 ? move_oldest.run(spi, {uuid_datum(project), Int64GetDatum(last), Int64GetDatum(limit)})
+                        : move.run(spi, {uuid_datum(project), Int64GetDatum(last)});
         if (r.empty()) return 0;
         notes.reserve(r.size());
         for (uint64 i = 0; i < r.size(); ++i) {
@@ -105,11 +119,12 @@ void advance_feed(Spi& spi, const pg_uuid_t& project, int64 last) {
     advance.run(spi, {uuid_datum(project), Int64GetDatum(last)});
 }
 
-// Moves the pending events of one project into change_log with consecutive
-// cursors (the feed row lock serializes sequencers), then NOTIFYs them.
-int64 sequence_project(Spi& spi, const pg_uuid_t& project, bool notify) {
+// Moves the pending events of one project (at most `limit`, its oldest, when
+// limit > 0) into change_log with consecutive cursors (the feed row lock
+// serializes sequencers), then NOTIFYs them.
+int64 sequence_project(Spi& spi, const pg_uuid_t& project, bool notify, int64 limit = 0) {
     int64 last = lock_feed_row(spi, project);
-    int64 n = move_events(spi, project, last, notify);
+    int64 n = move_events(spi, project, last, notify, nullptr, limit);
     if (n > 0) advance_feed(spi, project, last + n);
     return n;
 }
@@ -300,43 +315,72 @@ void sequence_local(Spi& spi, std::vector<LocalEvent>& events, bool worker) {
     scans.end();
 }
 
+namespace {
+
+// The projects with pending events, in uuid order: skip scans over the primary
+// keys (project_id, id) of both queues.
+std::vector<pg_uuid_t> pending_projects(Spi& spi) {
+    static Statement q(
+        "WITH RECURSIVE a AS ("
+        "  (SELECT p.project_id FROM concurrent_edit.change_pending p ORDER BY p.project_id LIMIT 1) "
+        "  UNION ALL SELECT (SELECT p.project_id FROM concurrent_edit.change_pending p "
+        "                    WHERE p.project_id > a.project_id ORDER BY p.project_id LIMIT 1) "
+        "  FROM a WHERE a.project_id IS NOT NULL), "
+        "b AS ("
+        "  (SELECT p.project_id FROM concurrent_edit.change_pending_locks p ORDER BY p.project_id LIMIT 1) "
+        "  UNION ALL SELECT (SELECT p.project_id FROM concurrent_edit.change_pending_locks p "
+        "                    WHERE p.project_id > b.project_id ORDER BY p.project_id LIMIT 1) "
+        "  FROM b WHERE b.project_id IS NOT NULL) "
+        "SELECT project_id FROM a WHERE project_id IS NOT NULL UNION "
+        "SELECT project_id FROM b WHERE project_id IS NOT NULL ORDER BY 1",
+        {});
+    std::vector<pg_uuid_t> projects;
+    Rows r = q.run(spi, {});
+    for (uint64 i = 0; i < r.size(); ++i) projects.push_back(r.uuid(i, 0));
+    return projects;
+}
+
+// Sequences one project's pending events (at most `limit` when limit > 0) in a
+// subtransaction: an event that cannot be sequenced stops its project only until
+// it is set aside, never the other projects.
+int64 sequence_project_safely(Spi& spi, const pg_uuid_t& project, bool notify, int64 limit) {
+    check_interrupts();
+    int64 n = 0;
+    CaughtError error;
+    if (subtransaction([&] { n = sequence_project(spi, project, notify, limit); }, &error)) return n;
+    rethrow_unless_bad_data(error);
+    return sequence_one_at_a_time(spi, project, notify);
+}
+
+}  // namespace
+
 int64 sequence_pending(Spi& spi, bool notify, const pg_uuid_t* only_project) {
     IndexScansOnly scans;
-    std::vector<pg_uuid_t> projects;
-    if (only_project != nullptr) {
-        projects.push_back(*only_project);
-    } else {
-        // Skip scans over the primary keys (project_id, id).
-        static Statement q(
-            "WITH RECURSIVE a AS ("
-            "  (SELECT p.project_id FROM concurrent_edit.change_pending p ORDER BY p.project_id LIMIT 1) "
-            "  UNION ALL SELECT (SELECT p.project_id FROM concurrent_edit.change_pending p "
-            "                    WHERE p.project_id > a.project_id ORDER BY p.project_id LIMIT 1) "
-            "  FROM a WHERE a.project_id IS NOT NULL), "
-            "b AS ("
-            "  (SELECT p.project_id FROM concurrent_edit.change_pending_locks p ORDER BY p.project_id LIMIT 1) "
-            "  UNION ALL SELECT (SELECT p.project_id FROM concurrent_edit.change_pending_locks p "
-            "                    WHERE p.project_id > b.project_id ORDER BY p.project_id LIMIT 1) "
-            "  FROM b WHERE b.project_id IS NOT NULL) "
-            "SELECT project_id FROM a WHERE project_id IS NOT NULL UNION "
-            "SELECT project_id FROM b WHERE project_id IS NOT NULL ORDER BY 1",
-            {});
-        Rows r = q.run(spi, {});
-        for (uint64 i = 0; i < r.size(); ++i) projects.push_back(r.uuid(i, 0));
-    }
-    // Each project in its own subtransaction: an event that cannot be sequenced
-    // stops its project only until it is set aside, never the other projects.
+    std::vector<pg_uuid_t> projects = only_project != nullptr ? std::vector<pg_uuid_t>{*only_project}
+                                                              : pending_projects(spi);
     int64 total = 0;
+    for (const auto& p : projects) total += sequence_project_safely(spi, p, notify, 0);
+    scans.end();
+    return total;
+}
+
+int64 sequence_pending_batch(Spi& spi, Batch& batch) {
+    IndexScansOnly scans;
+    std::vector<pg_uuid_t> projects = pending_projects(spi);
+    if (batch.has_resume) {  // in turn: the projects after the last batch's first
+        auto first = std::upper_bound(projects.begin(), projects.end(), batch.resume_after, uuid_less);
+        std::rotate(projects.begin(), first, projects.end());
+    }
+    int64 total = 0;
+    batch.more = false;
     for (const auto& p : projects) {
-        check_interrupts();
-        int64 n = 0;
-        CaughtError error;
-        if (subtransaction([&] { n = sequence_project(spi, p, notify); }, &error)) {
-            total += n;
-            continue;
+        total += sequence_project_safely(spi, p, true, batch.budget - total);
+        if (total >= batch.budget) {
+            batch.more = true;
+            batch.has_resume = true;
+            batch.resume_after = p;
+            break;
         }
-        rethrow_unless_bad_data(error);
-        total += sequence_one_at_a_time(spi, p, notify);
     }
     scans.end();
     return total;

@@ -19,6 +19,7 @@ char* guc_worker_database = nullptr;
 int guc_worker_interval_ms = 1000;
 int guc_retention_interval_s = 60;
 int guc_retention_batch = 100;
+int guc_sequence_batch = 10000;
 int guc_occ_history_versions = 20;
 int guc_max_clock_ahead = 100000;
 int guc_conflict_spool_limit = 10000;
@@ -118,6 +119,10 @@ void define_gucs() {
         "concurrent_edit.retention_batch", "Files the background worker prunes per retention round.",
         "One transaction per file; a file being written is skipped until the next round.", &guc_retention_batch,
         100, 1, 100000, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable(
+        "concurrent_edit.sequence_batch", "Pending events the background worker sequences per transaction.",
+        "A larger backlog is sequenced in several transactions, projects taken in turn.", &guc_sequence_batch,
+        10000, 100, INT_MAX, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
     DefineCustomIntVariable(
         "concurrent_edit.occ_history_versions",
         "Row images kept per row by OCC triggers in merge mode (the bases a stale UPDATE can merge from).",

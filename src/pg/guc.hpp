@@ -47,6 +47,7 @@ extern int guc_worker_interval_ms;
 // History retention by the worker: its interval (s) and files per round.
 extern int guc_retention_interval_s;
 extern int guc_retention_batch;
+extern int guc_sequence_batch;  // pending events per worker transaction
 
 // How far a writer's own counter in a client_clock may be ahead of the file.
 extern int guc_max_clock_ahead;

@@ -117,10 +117,18 @@ bool in_transaction(const char* activity, F&& body) {
     return present;
 }
 
+// The sequencing rounds' batches: a backlog larger than
+// concurrent_edit.sequence_batch is sequenced in several transactions, the
+// projects in turn, so that none holds the feed rows, the memory of its NOTIFYs or
+// a snapshot for the whole backlog.
+Batch sequence_batch{0};
+
 bool run_task(Task task) {
     if (task == Task::sequence)
-        return in_transaction("concurrent_edit: sequencing change events",
-                              [](Spi& spi) { sequence_pending(spi, true, nullptr); });
+        return in_transaction("concurrent_edit: sequencing change events", [](Spi& spi) {
+            sequence_batch.budget = guc_sequence_batch;
+            (void)sequence_pending_batch(spi, sequence_batch);
+        });
     return in_transaction("concurrent_edit: expiring locks and sessions", [](Spi& spi) {
         cleanup_expired_locks(spi);
         cleanup_inactive_sessions(spi);
@@ -233,6 +241,8 @@ void ce_worker_main(Datum) {
             next_retention = now + int64(guc_retention_interval_s) * 1000 * 1000;
         }
         if (present) present = run_task_safely(Task::sequence, sequence_retry, now);
+        if (present && sequence_batch.more && sequence_retry.failures == 0)
+            SetLatch(MyLatch);  // the backlog's next batch at once
         // Serve API transactions only while the extension exists here.
         worker_register(present);
         stats::worker_round(GetCurrentTimestamp());

@@ -1,6 +1,8 @@
 # No input of one user locks others out (docs/reference/foundation.md):
 #  * a poisoned pending event of one project leaves every other feed flowing,
 #    with the background worker and without it;
+#  * a backlog of pending events is sequenced in bounded transactions, the
+#    projects in turn;
 #  * 5,000 conflicting OCC updates in a loop leave parallel queries their workers,
 #    and every conflict is recorded (or counted as dropped);
 #  * crafted client clocks are refused while honest offline clients still merge,
@@ -71,6 +73,59 @@ for my $mode ('without worker', 'with worker') {
         'every event is sequenced or set aside');
     is($node->safe_psql('postgres', "SELECT max(cursor) = count(*) AND count(*) > 0 FROM concurrent_edit.change_log
         WHERE project_id = '$p'"), 't', 'the feed has no gap');
+    $node->stop;
+}
+
+# 1c. A backlog (the worker stopped while 3,000 lock events of one project were
+# committed) is sequenced in transactions of at most concurrent_edit.sequence_batch
+# events, the projects in turn: a project with 10 events waits for one batch, not
+# for the whole backlog.
+{
+    my $node = new_node('backlog', "shared_preload_libraries = 'concurrent_edit'\n"
+        . "concurrent_edit.worker_interval = 200ms\nconcurrent_edit.sequence_batch = 500\n");
+    $node->safe_psql('postgres', 'CREATE EXTENSION concurrent_edit');
+    my ($big, $small) = ('44444444-0000-0000-0000-000000000001', '44444444-0000-0000-0000-000000000002');
+    my %file; my %session;
+    for my $p ($big, $small) {
+        $file{$p} = $node->safe_psql('postgres', "SELECT concurrent_edit.create_file('$p', 'x.txt', E'x\\n', '$alice')");
+        $session{$p} = $node->safe_psql('postgres', "SELECT concurrent_edit.open_session('$alice', '$p')");
+    }
+    ok($node->poll_query_until('postgres', "SELECT count(*) = 0 FROM concurrent_edit.change_pending"),
+       'the first events are sequenced');
+    my $wpid = $node->safe_psql('postgres',
+        "SELECT pid FROM pg_stat_activity WHERE backend_type = 'concurrent_edit worker'");
+    our $stopped_worker = $wpid;
+    END { kill 'CONT', $stopped_worker if $stopped_worker; }  # never leave it stopped (stop would hang)
+    kill 'STOP', $wpid;
+    my $cycles = sub {
+        my ($p, $n) = @_;
+        $node->safe_psql('postgres', "DO \$\$ BEGIN FOR i IN 1 .. $n LOOP
+            PERFORM concurrent_edit.acquire_lock('$file{$p}', '$session{$p}');
+            PERFORM concurrent_edit.release_lock('$file{$p}', '$session{$p}'); END LOOP; END \$\$");
+    };
+    $cycles->($big, 1500);
+    $cycles->($small, 5);
+    is($node->safe_psql('postgres', "SELECT count(*) FROM concurrent_edit.change_pending_locks"), '3010',
+       '3,010 lock events wait for the stopped worker');
+    kill 'CONT', $wpid;
+    ok($node->poll_query_until('postgres', "SELECT count(*) = 0 FROM concurrent_edit.change_pending_locks"),
+       'the worker sequences the backlog');
+    my $tx = "SELECT count(DISTINCT xmin::text) FROM concurrent_edit.change_log WHERE project_id = '$big'
+        AND event IN ('lock_acquired', 'lock_released')";
+    cmp_ok($node->safe_psql('postgres', $tx), '>=', 6, 'in transactions of at most 500 events');
+    is($node->safe_psql('postgres', "SELECT bool_and(n <= 500) FROM (SELECT count(*) n FROM concurrent_edit.change_log
+        GROUP BY xmin::text) t"), 't', 'none larger');
+    is($node->safe_psql('postgres', "SELECT (SELECT max(xmin::text::bigint) FROM concurrent_edit.change_log
+        WHERE project_id = '$small' AND event = 'lock_released')
+        < (SELECT max(xmin::text::bigint) FROM concurrent_edit.change_log WHERE project_id = '$big')"), 't',
+       'the small project is served before the backlog of the big one is through');
+    for my $p ($big, $small) {
+        is($node->safe_psql('postgres', "SELECT max(cursor) = count(*) AND bool_and(ok) FROM (
+            SELECT cursor, event = CASE WHEN lag(event) OVER w = 'lock_acquired' THEN 'lock_released'
+                                        ELSE event END AS ok
+            FROM concurrent_edit.change_log WHERE project_id = '$p' WINDOW w AS (ORDER BY cursor)) t"), 't',
+           "project $p: gap-free, every acquire followed by its release");
+    }
     $node->stop;
 }
 
