@@ -73,9 +73,9 @@ bool lock_events_at_commit();
 int64 sequence_pending(Spi& spi, bool notify, const pg_uuid_t* only_project);
 
 // The worker's share of the pending events for one transaction: at most `budget`
-// events (a project's oldest first), the projects taken in turn from the one after
-// `resume_after` (the project this batch ended in, for the next one). Sets `more`
-// when the budget ran out (events may be left).
+// events (a project's oldest first), the projects in uuid order from the one after
+// `resume_after` (where the last batch ran out of budget) to the last one. Sets
+// `more` when events may be left for an immediate next batch.
 struct Batch {
     int64 budget;
     bool has_resume = false;

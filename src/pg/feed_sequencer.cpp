@@ -367,21 +367,24 @@ int64 sequence_pending(Spi& spi, bool notify, const pg_uuid_t* only_project) {
 int64 sequence_pending_batch(Spi& spi, Batch& batch) {
     IndexScansOnly scans;
     std::vector<pg_uuid_t> projects = pending_projects(spi);
-    if (batch.has_resume) {  // in turn: the projects after the last batch's first
-        auto first = std::upper_bound(projects.begin(), projects.end(), batch.resume_after, uuid_less);
-        std::rotate(projects.begin(), first, projects.end());
-    }
+    // In turn: from the project after the one the last batch ended in, up to the
+    // last project, never wrapping around within a transaction (feed rows are
+    // taken in uuid order, as everywhere); the projects before it come next.
+    auto first = projects.begin();
+    if (batch.has_resume) first = std::upper_bound(projects.begin(), projects.end(), batch.resume_after, uuid_less);
+    if (first == projects.end()) first = projects.begin();  // none after it: from the first
     int64 total = 0;
-    batch.more = false;
-    for (const auto& p : projects) {
-        total += sequence_project_safely(spi, p, true, batch.budget - total);
+    for (auto it = first; it != projects.end(); ++it) {
+        total += sequence_project_safely(spi, *it, true, batch.budget - total);
         if (total >= batch.budget) {
-            batch.more = true;
-            batch.has_resume = true;
-            batch.resume_after = p;
-            break;
+            batch.more = batch.has_resume = true;
+            batch.resume_after = *it;
+            scans.end();
+            return total;
         }
     }
+    batch.more = first != projects.begin();
+    batch.has_resume = false;
     scans.end();
     return total;
 }
