@@ -241,6 +241,20 @@ int64 import_all() {
     return n;
 }
 
+// Runs `f` (C++ code) inside the boundary guard with its error reported, not
+// raised: the workers call it with no transaction open and carry on. Returns false
+// after an error.
+template <typename F>
+bool run_guarded(F&& f) {
+    auto body = [&f] {
+        guard([&f]() -> Datum {
+            f();
+            return 0;
+        });
+    };
+    return run_reporting_errors(body);
+}
+
 }  // namespace
 
 void record_row_conflict(const pg_uuid_t& project_id, const std::string& relation, const std::string& row_key,
@@ -289,11 +303,13 @@ void record_row_conflict(const pg_uuid_t& project_id, const std::string& relatio
 }
 
 int64 drain_conflict_spool() {
-    if (spooled_files(spool_dir(MyDatabaseId)).empty()) return 0;
+    bool waiting = false;
+    if (!run_guarded([&waiting] { waiting = !spooled_files(spool_dir(MyDatabaseId)).empty(); }) || !waiting) return 0;
     LOCKTAG tag = recorder_tag(MyDatabaseId);
     if (LockAcquire(&tag, ExclusiveLock, true, true) == LOCKACQUIRE_NOT_AVAIL) return 0;
-    int64 n = import_all();
-    LockRelease(&tag, ExclusiveLock, true);
+    int64 n = 0;
+    (void)run_guarded([&n] { n = import_all(); });
+    LockRelease(&tag, ExclusiveLock, true);  // after an error too: a session lock outlives the transaction
     return n;
 }
 
@@ -319,12 +335,6 @@ void ce_conflict_recorder_main(Datum arg) {
     BackgroundWorkerInitializeConnectionByOid(db, InvalidOid, 0);
     pgstat_report_appname("concurrent_edit conflict recorder");
     int64 imported = 0;
-    auto import = [&imported] {
-        guard([&imported]() -> Datum {
-            imported = import_all();
-            return 0;
-        });
-    };
     LOCKTAG tag = recorder_tag(db);
     for (;;) {
         // One recorder per database: another one holding the lock reads the spool
@@ -334,7 +344,7 @@ void ce_conflict_recorder_main(Datum arg) {
         for (;;) {
             CHECK_FOR_INTERRUPTS();
             pgstat_report_activity(STATE_RUNNING, "concurrent_edit: recording row conflicts");
-            if (!run_reporting_errors(import)) proc_exit(1);
+            if (!run_guarded([&imported] { imported = import_all(); })) proc_exit(1);
             if (imported > 0) idle_since = GetCurrentTimestamp();
             else if (TimestampDifferenceExceeds(idle_since, GetCurrentTimestamp(), kLingerMs)) break;
             pgstat_report_activity(STATE_IDLE, nullptr);

@@ -30,7 +30,8 @@ void record_row_conflict(const pg_uuid_t& project_id, const std::string& relatio
                          int64 base_version, int64 ours_version, const std::string& details);
 
 // Imports the spooled conflicts of the current database, if no recorder holds
-// its lock (the preloaded worker calls it). Returns how many were imported.
+// its lock (the preloaded worker calls it, with no transaction open). An error is
+// reported, not raised. Returns how many were imported.
 int64 drain_conflict_spool();
 
 // Counters of this server since it started (shared memory; this backend's own

@@ -191,17 +191,6 @@ bool run_task_safely(Task task, Retry& retry, TimestampTz now) {
     return present;
 }
 
-// Imports the row conflicts spooled in this database (no transaction is open here).
-void drain_spool_safely() {
-    auto body = [] {
-        guard([]() -> Datum {
-            (void)drain_conflict_spool();
-            return 0;
-        });
-    };
-    (void)run_reporting_errors(body);
-}
-
 }  // namespace
 }  // namespace ce::pg
 
@@ -233,7 +222,7 @@ void ce_worker_main(Datum) {
         bool present = true;
         if (now >= next_cleanup) {
             present = run_task_safely(Task::cleanup, cleanup_retry, now);
-            if (present) drain_spool_safely();  // row conflicts of this database's OCC tables
+            if (present) (void)drain_conflict_spool();  // row conflicts of this database's OCC tables
             next_cleanup = now + int64(guc_worker_interval_ms) * 1000;
         }
         if (present && now >= next_retention) {
