@@ -1,34 +1,16 @@
 #include "pg/file_head.hpp"
 
 #include "concurrent_edit/error.hpp"
+#include "pg/advisory.hpp"
 #include "pg/feed.hpp"
 #include "pg/paths.hpp"
 
 namespace ce::pg {
 namespace {
 
-// Advisory lock classes of the extension (field4 of the advisory LOCKTAG): 4 and
-// up, so they share no key space with pg_advisory_lock(bigint) (field4 1) or
-// pg_advisory_lock(int, int) (field4 2). docs/architecture.md lists them.
-constexpr uint16 kFileWriteLockClass = 4;  // writers of a file (wait-die)
-constexpr uint16 kPathLockClass = 5;       // creators and renamers of a path
-constexpr uint16 kProjectPathsLockClass = 6;  // a project's path options (shared by claimers)
-
-uint32 hash_bytes(const unsigned char* p, std::size_t n, uint32 h = 2166136261u) {
-    for (std::size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 16777619u;
-    return h;
-}
-
 int files_locked_in_xact = 0;
 
-LOCKTAG uuid_tag(const pg_uuid_t& id, uint16 lock_class) {
-    LOCKTAG tag;
-    uint32 lo = hash_bytes(id.data, 8), hi = hash_bytes(id.data + 8, 8);
-    SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, lo, hi, lock_class);
-    return tag;
-}
-
-LOCKTAG file_write_tag(const pg_uuid_t& file_id) { return uuid_tag(file_id, kFileWriteLockClass); }
+LOCKTAG file_write_tag(const pg_uuid_t& file_id) { return uuid_lock_tag(file_id, LockClass::file_write); }
 
 // True when a holder of `tag` is an older transaction than ours.
 bool older_transaction_holds(const LOCKTAG& tag) {
@@ -194,7 +176,7 @@ void throw_file_locked(const FileHead& h, const char* hint) {
 }
 
 void lock_project_paths(const pg_uuid_t& project_id, bool exclusive) {
-    LOCKTAG tag = uuid_tag(project_id, kProjectPathsLockClass);
+    LOCKTAG tag = uuid_lock_tag(project_id, LockClass::project_paths);
     LOCKMODE mode = exclusive ? ExclusiveLock : ShareLock;
     pg_call([&tag, mode] { (void)LockAcquire(&tag, mode, false, false); });
 }
@@ -204,7 +186,7 @@ std::string claim_path(Spi& spi, const pg_uuid_t& project_id, const std::string&
     LOCKTAG tag;
     uint32 h1 = hash_bytes(project_id.data, UUID_LEN);
     uint32 h2 = hash_bytes(reinterpret_cast<const unsigned char*>(normalized.data()), normalized.size(), h1 * 31u + 7u);
-    SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, h1, h2, kPathLockClass);
+    SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, h1, h2, static_cast<uint16>(LockClass::path));
     pg_call([&tag] { (void)LockAcquire(&tag, ExclusiveLock, false, false); });
     // Latest snapshot: a creator that waited for the lock sees the file the
     // holder committed, whatever the isolation level.

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "pg/advisory.hpp"
 #include "pg/feed.hpp"
 #include "pg/file_head.hpp"
 #include "pg/guc.hpp"
@@ -64,21 +65,8 @@ private:
     bool published_ = false;
 };
 
-// Advisory lock class (field4) of file-lock acquisition: the extension's classes
-// are 4 and up (docs/architecture.md), apart from pg_advisory_lock's 1 and 2.
-constexpr uint16 kLockAcquisitionClass = 6;
-
-uint32 hash_half(const unsigned char* p) {
-    uint32 h = 2166136261u;
-    for (int i = 0; i < 8; ++i) h = (h ^ p[i]) * 16777619u;
-    return h;
-}
-
-LOCKTAG acquisition_tag(const pg_uuid_t& file_id) {
-    LOCKTAG tag;
-    SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, hash_half(file_id.data), hash_half(file_id.data + 8), kLockAcquisitionClass);
-    return tag;
-}
+// The acquirers of a file's lock queue on its own advisory lock.
+LOCKTAG acquisition_tag(const pg_uuid_t& file_id) { return uuid_lock_tag(file_id, LockClass::lock_acquisition); }
 
 void take_acquisition_lock(const pg_uuid_t& file_id) {
     LOCKTAG tag = acquisition_tag(file_id);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "concurrent_edit/json.hpp"
+#include "pg/advisory.hpp"
 #include "pg/feed.hpp"
 #include "pg/guc.hpp"
 #include "pg/owner.hpp"
@@ -26,7 +27,6 @@ PGDLLEXPORT void ce_conflict_recorder_main(Datum arg);
 namespace ce::pg {
 namespace {
 
-constexpr uint16 kRecorderLockClass = 7;  // advisory lock class (field4) of the recorder of a database
 constexpr long kLingerMs = 2000;           // a recorder waits this long for more conflicts before it exits
 
 // This backend's counters (the shared ones when preloaded).
@@ -34,7 +34,7 @@ RecorderCounters local_counters{0, 0, 0};
 
 LOCKTAG recorder_tag(Oid db) {
     LOCKTAG tag;
-    SET_LOCKTAG_ADVISORY(tag, db, 0, 0, kRecorderLockClass);
+    SET_LOCKTAG_ADVISORY(tag, db, 0, 0, static_cast<uint16>(LockClass::recorder));
     return tag;
 }
 
