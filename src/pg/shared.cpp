@@ -15,6 +15,7 @@ struct SharedState {
     pid_t worker_pid;
     Oid worker_database;
     bool worker_ready;
+    bool worker_connecting;  // a worker is connecting to its database (or died doing so)
     Latch* worker_latch;
     ConditionVariable lock_cv[kLockConditions];
     pg_atomic_uint64 recorder[3];  // row conflicts spooled, recorded, dropped
@@ -65,6 +66,7 @@ void startup_hook() {
         shared->worker_pid = 0;
         shared->worker_database = InvalidOid;
         shared->worker_ready = false;
+        shared->worker_connecting = false;
         shared->worker_latch = nullptr;
         for (auto& cv : shared->lock_cv) ConditionVariableInit(&cv);
         for (auto& c : shared->recorder) pg_atomic_init_u64(&c, 0);
@@ -139,6 +141,22 @@ void worker_register(bool ready) {
     shared->worker_ready = ready;
     SpinLockRelease(&shared->mutex);
     if (first) on_shmem_exit(worker_exit, 0);
+}
+
+bool worker_begin_connect() {
+    if (shared == nullptr) return true;
+    SpinLockAcquire(&shared->mutex);
+    bool failed_before = shared->worker_connecting;
+    shared->worker_connecting = true;
+    SpinLockRelease(&shared->mutex);
+    return !failed_before;
+}
+
+void worker_end_connect() {
+    if (shared == nullptr) return;
+    SpinLockAcquire(&shared->mutex);
+    shared->worker_connecting = false;
+    SpinLockRelease(&shared->mutex);
 }
 
 void worker_unregister() {

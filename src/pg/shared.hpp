@@ -24,6 +24,11 @@ bool shared_state_available();
 // exists there; API transactions then leave sequencing and NOTIFY to it.
 void worker_register(bool ready);
 void worker_unregister();
+// Around the worker's connection to its database: begin is false when the last
+// attempt never ended (its connection failed: the process died), true otherwise,
+// and marks this attempt; end marks it done (or given up, the database checked).
+bool worker_begin_connect();
+void worker_end_connect();
 bool worker_serves_this_database();
 void wake_worker();
 // The registered worker: its pid (0 when none), database and readiness.

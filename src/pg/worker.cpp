@@ -8,7 +8,8 @@
 //    inactive sessions to idle or closed.
 // An error in a task is logged and the task retried after 1 s, 2 s, 4 s, ... (at
 // most 30 s) while it keeps failing; if the worker dies the postmaster restarts it
-// after a second. A cancel (pg_cancel_backend) stops the task it interrupts; one
+// after a second (after a failed connection to its database, it waits for the
+// database to take connections before it tries again). A cancel (pg_cancel_backend) stops the task it interrupts; one
 // that arrives while the worker waits has nothing to cancel and is ignored.
 #include <algorithm>
 #include <cstring>
@@ -117,6 +118,58 @@ bool in_transaction(const char* activity, F&& body) {
     return present;
 }
 
+// After a failed connection (concurrent_edit.database names no database, or one
+// that takes no connections, which ends the worker with a FATAL): connected to no
+// database, the worker waits until it can connect, saying so once, then exits so
+// that the postmaster starts it again (a second later) to connect. Without this,
+// a misspelt database name would log a FATAL every second.
+[[noreturn]] void wait_for_database() {
+    BackgroundWorkerInitializeConnection(nullptr, nullptr, 0);
+    pgstat_report_appname("concurrent_edit worker");
+    bool said = false;
+    for (;;) {
+        CHECK_FOR_INTERRUPTS();
+        if (ConfigReloadPending) {
+            ConfigReloadPending = false;
+            ProcessConfigFile(PGC_SIGHUP);
+        }
+        SetCurrentStatementStartTimestamp();
+        StartTransactionCommand();
+        pgstat_report_activity(STATE_RUNNING, "waiting for its database");
+        // A heap scan of pg_database, as the autovacuum launcher reads it: without
+        // a database, catalog lookups through indexes are not available.
+        bool exists = false, connectable = false;
+        Relation rel = table_open(DatabaseRelationId, AccessShareLock);
+        TableScanDesc scan = table_beginscan_catalog(rel, 0, nullptr);
+        while (HeapTuple t = heap_getnext(scan, ForwardScanDirection)) {
+            auto* d = reinterpret_cast<Form_pg_database>(GETSTRUCT(t));
+            if (strcmp(NameStr(d->datname), guc_worker_database) != 0) continue;
+            exists = true;
+            connectable = d->datallowconn;
+        }
+        table_endscan(scan);
+        table_close(rel, AccessShareLock);
+        CommitTransactionCommand();
+        pgstat_report_activity(STATE_IDLE, nullptr);
+        if (connectable) {
+            worker_end_connect();
+            ereport(LOG, (errmsg("concurrent_edit worker: database \"%s\" accepts connections now; the worker "
+                                 "starts again to connect", guc_worker_database)));
+            proc_exit(1);
+        }
+        if (!said) {
+            ereport(WARNING,
+                    (errmsg("concurrent_edit worker: database \"%s\" %s; the worker waits for it", guc_worker_database,
+                            exists ? "does not accept connections" : "does not exist"),
+                     errhint("Create the database (and the extension in it), or set concurrent_edit.database and "
+                             "restart the server.")));
+            said = true;
+        }
+        (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 5 * 1000L, PG_WAIT_EXTENSION);
+        ResetLatch(MyLatch);
+    }
+}
+
 // The sequencing rounds' batches: a backlog larger than
 // concurrent_edit.sequence_batch is sequenced in several transactions, the
 // projects in turn, so that none holds the feed rows, the memory of its NOTIFYs or
@@ -201,7 +254,9 @@ void ce_worker_main(Datum) {
     pqsignal(SIGTERM, die);
     BackgroundWorkerUnblockSignals();
     apply_worker_settings();
+    if (!worker_begin_connect()) wait_for_database();
     BackgroundWorkerInitializeConnection(guc_worker_database, nullptr, 0);
+    worker_end_connect();
     pgstat_report_appname("concurrent_edit worker");
     ereport(LOG, (errmsg("concurrent_edit worker started in database \"%s\"", guc_worker_database)));
 

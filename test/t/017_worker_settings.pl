@@ -3,7 +3,8 @@
 # extension owned by a NOLOGIN role, a task that fails on every wake-up, and a
 # cancel while the worker waits. The worker and the conflict recorder keep their
 # own session settings, retry a failing task with growing delays instead of on
-# every commit, and ignore a cancel that has nothing to cancel.
+# every commit, and ignore a cancel that has nothing to cancel. A worker whose
+# database does not exist waits for it instead of failing every second.
 use strict;
 use warnings;
 use FindBin;
@@ -162,6 +163,33 @@ $node->reload;
 my $t1 = time();
 ok($node->poll_query_until('old', "SELECT count(*) = 0 FROM concurrent_edit.file_locks"), 'the lock expires');
 cmp_ok(time() - $t1, '<', 10, 'within seconds of the reload');
+
+# 7. concurrent_edit.database names a database that does not exist (yet): one
+# failed connection, then the worker waits for it, saying so once, instead of
+# a FATAL every second; it serves the database once it exists.
+$node->append_conf('postgresql.conf', "concurrent_edit.database = 'later'\n");
+$log_at = -s $node->logfile;
+$node->restart;
+sleep(5);
+$log = slurp_file($node->logfile, $log_at);
+my $fatals = () = $log =~ /FATAL:\s+database "later" does not exist/g;
+is($fatals, 1, 'a missing database: one failed connection in 5 s');
+my $waits = () = $log =~ /database "later" does not exist; the worker waits for it/g;
+is($waits, 1, 'then the worker waits, saying so once');
+is($node->safe_psql('postgres', "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'concurrent_edit worker'
+    AND datname IS NULL AND state = 'idle'"), '1', 'connected to no database meanwhile');
+$node->safe_psql('postgres', "CREATE DATABASE later");
+$node->safe_psql('later', "CREATE EXTENSION concurrent_edit");
+ok($node->poll_query_until('later', "SELECT count(*) = 1 FROM ($worker_q) w JOIN pg_stat_activity a USING (pid)
+    WHERE a.datname = 'later'"), 'once created, the worker serves it');
+my $laterfile = $node->safe_psql('later', "SELECT concurrent_edit.create_file('$project', 'l.txt', E'l\\n', '$user')");
+my $latersession = $node->safe_psql('later', "SELECT concurrent_edit.open_session('$user', '$project')");
+$node->safe_psql('later', "SELECT concurrent_edit.acquire_lock('$laterfile', '$latersession')");
+ok($node->poll_query_until('later', "SELECT count(*) = 0 FROM concurrent_edit.change_pending_locks"),
+   'and sequences its events');
+$log = slurp_file($node->logfile, $log_at);
+$fatals = () = $log =~ /FATAL:\s+database "later" does not exist/g;
+is($fatals, 1, 'with no other failed connection');
 
 $node->stop;
 done_testing();
