@@ -191,5 +191,14 @@ $log = slurp_file($node->logfile, $log_at);
 $fatals = () = $log =~ /FATAL:\s+database "later" does not exist/g;
 is($fatals, 1, 'with no other failed connection');
 
+# Its database dropped (WITH (FORCE): the worker is connected to it), the worker
+# waits for it again.
+$log_at = -s $node->logfile;
+$node->safe_psql('postgres', "DROP DATABASE later WITH (FORCE)");
+ok($node->poll_query_until('postgres', "SELECT count(*) = 1 FROM pg_stat_activity
+    WHERE backend_type = 'concurrent_edit worker' AND datname IS NULL"), 'dropped: the worker waits without a database');
+$log = slurp_file($node->logfile, $log_at);
+like($log, qr/database "later" does not exist; the worker waits for it/, 'saying so');
+
 $node->stop;
 done_testing();
