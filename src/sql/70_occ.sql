@@ -47,7 +47,7 @@ CREATE FUNCTION concurrent_edit.occ_refresh_images(tbl regclass) RETURNS bigint
     LANGUAGE C VOLATILE
     SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION concurrent_edit.occ_refresh_images(regclass) IS
-    'Drops the kept row images of a table and, when it is under optimistic concurrency in merge mode, keeps the current image of every row (the possible merge bases); returns how many. For ordinary and partitioned tables the caller owns (42501, 42809 otherwise). enable_occ() and disable_occ() call it; call it after loading rows with triggers disabled. The rows are read as the caller.';
+    'Drops the kept row images of a table and, when it is under optimistic concurrency in merge mode, keeps the current image of every row (the possible merge bases); returns how many. For ordinary and partitioned tables the caller owns (42501, 42809 otherwise). enable_occ() and disable_occ() call it; call it after loading rows with triggers disabled. The rows are read as the table''s owner in a security-restricted operation (as VACUUM and ANALYZE read a table), so code the owner defined never runs with the caller''s rights.';
 CREATE FUNCTION concurrent_edit.enable_occ(tbl regclass, version_column name DEFAULT 'version',
                                            mode text DEFAULT 'reject', merge_columns name[] DEFAULT NULL,
                                            modified_by_column name DEFAULT NULL,

@@ -103,6 +103,17 @@ is($node->safe_psql($db, q{SELECT count(*) > 0 FROM public.ran_as WHERE what = '
     'the cast ran (row images are computed)');
 is($node->safe_psql($db, q{SELECT string_agg(DISTINCT who, ',') FROM public.ran_as WHERE what = 'cast'}), 'mallory',
     'the cast ran as the caller only, never as the extension owner');
+# The same table's images refreshed by a superuser (a DBA after a bulk load, or
+# enable_occ run by one, as the update from 1.0 does): the rows are read as the
+# table's owner, in a security-restricted operation, so mallory's cast never runs
+# with the superuser's rights.
+$node->safe_psql($db, q{DELETE FROM public.ran_as WHERE what = 'cast'});
+$node->safe_psql($db, q{SELECT concurrent_edit.occ_refresh_images('public.victim')});
+$node->safe_psql($db, q{SELECT concurrent_edit.enable_occ('public.victim', mode => 'merge')});
+is($node->safe_psql($db, q{SELECT string_agg(DISTINCT who, ',') FROM public.ran_as WHERE what = 'cast'}), 'mallory',
+    'a superuser refreshing the images: the cast runs as the table owner');
+is($node->safe_psql($db, q{SELECT rolsuper FROM pg_roles WHERE rolname = 'mallory'}), 'f',
+    'and mallory did not become superuser');
 
 # 3. Functions and operators planted in public and pg_temp, met by callers whose
 #    search_path puts them first (the superuser included).
