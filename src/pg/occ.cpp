@@ -90,6 +90,15 @@ OccConfig decode_config(TriggerData* td, bool before) {
                        "version column \"" + std::string(args[0]).substr(0, 64) + "\" no longer exists; run enable_occ() again",
                        ce::Detail().add("column", args[0]));
     c.version_type = TupleDescAttr(desc, c.version_att - 1)->atttypid;
+    if (c.version_type != INT2OID && c.version_type != INT4OID && c.version_type != INT8OID) {
+        Oid t = c.version_type;
+        std::string type = pg_call([t] { return format_type_be(t); });
+        throw SqlError(ERRCODE_DATATYPE_MISMATCH,
+                       "version column \"" + std::string(args[0]).substr(0, 64) + "\" is now of type " + type +
+                           "; run enable_occ() again",
+                       ce::Detail().add("column", args[0]).add("type", type),
+                       "The version column must be smallint, integer or bigint.");
+    }
     c.merge = std::strcmp(args[1], "merge") == 0;
     if (before) {
         c.strict = arg_true(args[2]);
@@ -287,17 +296,18 @@ CE_FUNCTION(ce_occ_trigger) {
         auto stale_detail = [&](const std::string& extra) {
             std::string d = "{\"table\": " + json_string(table);
             d += ", \"key\": " + im.key;
-            d += ", \"expected_version\": " + std::to_string(proposed);
+            d += ", \"expected_version\": " + (new_null ? std::string("null") : std::to_string(proposed));
             d += ", \"current_version\": " + (old_null ? std::string("null") : std::to_string(current));
             d += ", \"last_modified_by\": " + json_text_or_null(old_tuple, desc, c.modified_by_att);
             d += ", \"last_modified_at\": " + json_text_or_null(old_tuple, desc, c.modified_at_att);
             return d + extra + "}";
         };
-        if (!mentioned)
+        if (!mentioned && c.strict)
             throw SqlError(CE_ERRCODE_BLIND_UPDATE, "UPDATE of " + table + " does not set the version column",
                            "{\"table\": " + json_string(table) + ", \"key\": " + im.key +
                                ", \"version_column\": " + json_string(c.version_column) +
-                               ", \"current_version\": " + std::to_string(current) + "}",
+                               ", \"current_version\": " + (old_null ? std::string("null") : std::to_string(current)) +
+                               "}",
                            "Set " + c.version_column + " to the version the row had when you read it.");
         if (!c.merge || old_null || new_null)
             throw SqlError(CE_ERRCODE_STALE_VERSION, "row of " + table + " was modified by another writer",
@@ -319,8 +329,16 @@ CE_FUNCTION(ce_occ_trigger) {
                            "Re-read the row and apply your change to the current version "
                            "(concurrent_edit.occ_history_versions sets how many versions are kept).");
         std::vector<int> merge_atts;  // empty: every other column
-        for (const auto& name : c.merge_columns)
-            if (int a = attnum_or_zero(desc, name.c_str())) merge_atts.push_back(a);
+        for (const auto& name : c.merge_columns) {
+            int a = attnum_or_zero(desc, name.c_str());
+            // A listed column renamed or dropped: merging every column instead
+            // would lift the restriction the owner set.
+            if (a == 0)
+                throw SqlError(ERRCODE_UNDEFINED_COLUMN,
+                               "merge column \"" + name.substr(0, 64) + "\" no longer exists; run enable_occ() again",
+                               ce::Detail().add("column", name));
+            merge_atts.push_back(a);
+        }
         std::vector<std::string> pk = primary_key(rel);
         // The three row images share the nodes of their identical parts.
         ce::memory::Budget budget = merge_budget();
@@ -413,6 +431,9 @@ CE_FUNCTION(ce_occ_trigger) {
         nulls.push_back(isnull);
     }
     cols.push_back(c.version_att);
+    if (current == PG_INT64_MAX)
+        throw SqlError(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE, "version column overflows bigint",
+                       ce::Detail().add("version", current).add("max", PG_INT64_MAX));
     vals.push_back(version_datum(current + 1, c.version_type));
     nulls.resize(cols.size(), 0);
     fill_modified(c, desc, cols, vals);
