@@ -251,5 +251,24 @@ is($router->safe_psql('postgres', 'SELECT count(*) FROM (VALUES '
     . join(',', map { "('$file{$_}'::uuid)" } @p2)
     . ") v(f), LATERAL concurrent_edit.read(v.f) r"), scalar(@p2), 'shard 2 back: every one of its files reads');
 
+# --- A file id planted in another project, on another shard ------------------
+# Ids are unique on each shard only, and create_file takes a caller's file_id: a
+# role writing project A (shard 1) makes a file with the id of B's file (shard 2).
+# The router never sends calls on that id to A's shard: the directory already
+# knows B's file, and without it the router refuses the ambiguous id (21000)
+# instead of routing to the first shard that answers.
+my $victim = $file{$pb};
+is($router->safe_psql('postgres', "SELECT concurrent_edit.create_file('$pa', 'trap.txt', E'planted\\n', '$author', "
+    . "file_id => '$victim')"), $victim, 'a file with B\'s file id created in A (shard 1)');
+is($router->safe_psql('postgres', "SELECT content FROM concurrent_edit.read('$victim')"), 'caught up',
+    'the router still reads B\'s file (its directory entry)');
+$router->safe_psql('postgres', "DELETE FROM concurrent_edit.router_directory WHERE id = '$victim'");
+($state, $out, $err) = on_router("SELECT content FROM concurrent_edit.read('$victim')");
+is($state, '21000', 'directory emptied: the id claimed by two shards is refused (21000)');
+like($err, qr/exists in more than one project, on shards 1, 2/, 'naming both shards');
+unlike($out, qr/planted/, 'and the planted file is not read');
+is($router->safe_psql('postgres', "SELECT count(*) FROM concurrent_edit.router_directory WHERE id = '$victim'"), '0',
+    'nor kept in the directory');
+
 $_->stop for @shards, $router;
 done_testing();

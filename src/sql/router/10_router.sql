@@ -167,13 +167,18 @@ $$;
 COMMENT ON FUNCTION concurrent_edit._raise_routed(integer, text, text, text, text) IS
     'Internal: raises again an error caught by a routed function: a shard''s error as the shard raised it (SQLSTATE, message, JSON detail, hint, without PL/Proxy''s prefixes); PL/Proxy''s own failure to reach the partition''s shard as 08006 naming the shard; any other error unchanged. Not part of the API.';
 
-CREATE FUNCTION concurrent_edit._locate(kind text, id uuid) RETURNS uuid
+-- Every shard is asked: ids are unique only on each shard (create_file takes a
+-- caller's file_id), so an id another shard also claims must not be routed to
+-- whichever shard answers first (a role could plant a file with another project's
+-- file id on its own shard and receive that file's reads and writes).
+CREATE FUNCTION concurrent_edit._locate(kind text, id uuid, OUT project_id uuid, OUT complete boolean)
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     s record;
     found uuid;
+    claimed_by integer[] := '{}';
     down integer[] := '{}';
     reason text;
 BEGIN
@@ -187,19 +192,32 @@ BEGIN
             reason := SQLERRM;
             CONTINUE;
         END;
-        IF found IS NOT NULL THEN RETURN found; END IF;
+        IF found IS NULL THEN CONTINUE; END IF;
+        IF project_id IS NOT NULL AND project_id IS DISTINCT FROM found THEN
+            claimed_by := claimed_by || s.shard;
+        ELSIF project_id IS NULL THEN
+            project_id := found;
+            claimed_by := ARRAY[s.shard];
+        END IF;
     END LOOP;
-    IF cardinality(down) > 0 THEN
+    IF cardinality(claimed_by) > 1 THEN
+        RAISE EXCEPTION 'the % % exists in more than one project, on shards %: the router cannot tell which is meant',
+                        kind, id, array_to_string(claimed_by, ', ')
+            USING ERRCODE = '21000',
+                  DETAIL = json_build_object('kind', kind, 'id', id, 'shards', claimed_by)::text,
+                  HINT = 'Call the shard that holds the project directly; ids chosen by clients must be unique across shards.';
+    END IF;
+    complete := cardinality(down) = 0;
+    IF project_id IS NULL AND NOT complete THEN
         RAISE EXCEPTION 'the % % was not found on the reachable shards, and shard % is unreachable',
                         kind, id, array_to_string(down, ', ')
             USING ERRCODE = '08006',
                   DETAIL = json_build_object('kind', kind, 'id', id, 'unreachable_shards', down, 'reason', reason)::text;
     END IF;
-    RETURN NULL;
 END
 $$;
 COMMENT ON FUNCTION concurrent_edit._locate(text, uuid) IS
-    'Internal: the project of a file, session or conflict id, asked of each shard in turn; NULL when no shard has it; 08006 when it is on none of the reachable shards and one is down. Not part of the API.';
+    'Internal: the project of a file, session or conflict id, asked of every shard, and whether every shard answered; NULL when no shard has it; 21000 when shards of different projects claim it; 08006 when it is on none of the reachable shards and one is down. Not part of the API.';
 REVOKE ALL ON FUNCTION concurrent_edit._locate(text, uuid) FROM PUBLIC;
 
 -- VOLATILE: an immutable call with constant arguments would be run (and raise)
@@ -230,21 +248,27 @@ CREATE FUNCTION concurrent_edit._route(kind text, id uuid) RETURNS integer
 AS $$
 DECLARE
     project uuid;
+    complete boolean;
 BEGIN
     IF id IS NULL THEN RETURN NULL; END IF;
-    SELECT d.project_id INTO project FROM concurrent_edit.router_directory d WHERE d.id = _route.id;
+    SELECT d.project_id INTO project FROM concurrent_edit.router_directory d
+    WHERE d.id = _route.id AND d.kind = _route.kind;
     IF NOT FOUND THEN
-        project := concurrent_edit._locate(kind, id);
+        SELECT l.project_id, l.complete INTO project, complete FROM concurrent_edit._locate(kind, id) l;
         -- No shard has it: any shard answers that it does not exist.
         IF project IS NULL THEN RETURN concurrent_edit.project_hash(id); END IF;
-        INSERT INTO concurrent_edit.router_directory (id, kind, project_id) VALUES (id, kind, project)
-            ON CONFLICT DO NOTHING;
+        -- Kept only when every shard answered: a shard that was down could hold
+        -- the same id in another project.
+        IF complete THEN
+            INSERT INTO concurrent_edit.router_directory (id, kind, project_id) VALUES (id, kind, project)
+                ON CONFLICT DO NOTHING;
+        END IF;
     END IF;
     RETURN concurrent_edit.project_hash(project);
 END
 $$;
 COMMENT ON FUNCTION concurrent_edit._route(text, uuid) IS
-    'Internal: the routing hash of a file, session or conflict id (its project''s), from router_directory or, the first time, from the shards. Not part of the API; executable by everyone because every routed call runs it.';
+    'Internal: the routing hash of a file, session or conflict id (its project''s), from router_directory or, the first time, from the shards (kept once every shard answered and exactly one project claims it). Not part of the API; executable by everyone because every routed call runs it.';
 
 -- write_many's shard: the one of the first element's file. Malformed input names
 -- no file: a fixed partition's shard then gives the error the call deserves (the
