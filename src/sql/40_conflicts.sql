@@ -72,6 +72,10 @@ COMMENT ON INDEX concurrent_edit.conflict_history_open_idx IS 'Open conflicts of
 CREATE INDEX conflict_history_file_idx ON concurrent_edit.conflict_history (project_id, file_id, created_at);
 COMMENT ON INDEX concurrent_edit.conflict_history_file_idx IS 'Conflict history of a file, newest last.';
 CREATE INDEX conflict_history_id_idx ON concurrent_edit.conflict_history (id);
+-- Row conflicts by table: a renamed or dropped table's (the event triggers of
+-- 70_occ.sql).
+CREATE INDEX conflict_history_row_relation_idx ON concurrent_edit.conflict_history (row_relation) WHERE kind = 'row';
+COMMENT ON INDEX concurrent_edit.conflict_history_row_relation_idx IS 'Row conflicts of a table, for its rename or drop.';
 COMMENT ON INDEX concurrent_edit.conflict_history_id_idx IS 'Lookup of a conflict by id alone (resolve_conflict).';
 SELECT pg_catalog.pg_extension_config_dump('concurrent_edit.conflict_history', '');
 CREATE TYPE concurrent_edit.conflict_info AS (

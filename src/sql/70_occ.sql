@@ -26,6 +26,22 @@ COMMENT ON COLUMN concurrent_edit.occ_row_versions.version IS 'Value of the vers
 COMMENT ON COLUMN concurrent_edit.occ_row_versions.row_data IS 'to_jsonb() of the row at that version.';
 COMMENT ON COLUMN concurrent_edit.occ_row_versions.created_at IS 'When the image was kept.';
 SELECT pg_catalog.pg_extension_config_dump('concurrent_edit.occ_row_versions', '');
+-- Names of tables in images and conflicts follow renames; a dropped table's go.
+CREATE FUNCTION concurrent_edit._occ_ddl() RETURNS event_trigger
+    AS 'MODULE_PATHNAME', 'ce_occ_ddl'
+    LANGUAGE C;
+COMMENT ON FUNCTION concurrent_edit._occ_ddl() IS
+    'Internal: the event trigger function that keeps occ_row_versions.relation and conflict_history.row_relation in step with the catalog: a renamed table (or schema) takes its images and row conflicts along, a dropped table''s are deleted, so a new table given the old name inherits nothing. Not part of the API.';
+REVOKE ALL ON FUNCTION concurrent_edit._occ_ddl() FROM PUBLIC;
+CREATE EVENT TRIGGER concurrent_edit_occ_rename ON ddl_command_start WHEN TAG IN ('ALTER TABLE', 'ALTER SCHEMA')
+    EXECUTE FUNCTION concurrent_edit._occ_ddl();
+COMMENT ON EVENT TRIGGER concurrent_edit_occ_rename IS
+    'Before ALTER TABLE ... RENAME / SET SCHEMA and ALTER SCHEMA ... RENAME: the row images and row conflicts of the table take its new name.';
+CREATE EVENT TRIGGER concurrent_edit_occ_drop ON sql_drop
+    EXECUTE FUNCTION concurrent_edit._occ_ddl();
+COMMENT ON EVENT TRIGGER concurrent_edit_occ_drop IS
+    'After a table is dropped: its row images and row conflicts are deleted.';
+
 CREATE FUNCTION concurrent_edit._occ_trigger() RETURNS trigger
     AS 'MODULE_PATHNAME', 'ce_occ_trigger'
     LANGUAGE C;

@@ -115,6 +115,40 @@ is($node->safe_psql($db, q{SELECT string_agg(DISTINCT who, ',') FROM public.ran_
 is($node->safe_psql($db, q{SELECT rolsuper FROM pg_roles WHERE rolname = 'mallory'}), 'f',
     'and mallory did not become superuser');
 
+# 2b. Row conflicts and images are found by the table's name: a table renamed
+#     (or dropped) took none of them along, and a new table given the old name
+#     inherited both (its owner read the conflict's row data). Now they follow the
+#     rename and go with the drop.
+my ($o2b, $e2b) = as_role('owner', q{
+  CREATE TABLE public.orders (id int PRIMARY KEY, version int NOT NULL DEFAULT 1, doc jsonb, card text);
+  INSERT INTO public.orders VALUES (1, 1, '{"a": 1}', 'card 4111');
+  SELECT concurrent_edit.enable_occ('public.orders', mode => 'merge');
+  UPDATE public.orders SET doc = '{"a": 2}', version = 1 WHERE id = 1;
+  UPDATE public.orders SET doc = '{"a": 3}', card = 'card 5555 cvv 123', version = 1 WHERE id = 1;
+});
+like($e2b, qr/VC001/, 'the owner\'s conflicting update is refused (VC001)');
+ok($node->poll_query_until($db,
+    q{SELECT count(*) = 1 FROM concurrent_edit.conflict_history WHERE row_relation = 'public.orders'}),
+    'its row conflict is recorded');
+as_role('owner', q{ALTER TABLE public.orders RENAME TO orders_2025});
+is($node->safe_psql($db, q{SELECT string_agg(DISTINCT row_relation, ',') FROM concurrent_edit.conflict_history
+    WHERE row_relation LIKE 'public.orders%'}), 'public.orders_2025', 'the conflict follows the rename');
+is($node->safe_psql($db, q{SELECT string_agg(DISTINCT relation, ',') FROM concurrent_edit.occ_row_versions
+    WHERE relation LIKE 'public.orders%'}), 'public.orders_2025', 'and so do the images');
+my ($o2c, $e2c) = as_role('mallory', q{
+  CREATE TABLE public.orders (id int PRIMARY KEY);
+  SELECT count(*) FROM concurrent_edit.list_conflicts(project_id => '00000000-0000-0000-0000-000000000000')
+  WHERE row_relation LIKE 'public.orders%';
+});
+is($o2c, '0', 'a new table given the old name: its owner sees no conflict of the old one') or diag($e2c);
+my ($o2d, $e2d) = as_role('owner', q{SELECT count(*) FROM concurrent_edit.list_conflicts(
+    project_id => '00000000-0000-0000-0000-000000000000') WHERE row_relation = 'public.orders_2025'});
+is($o2d, '1', 'the renamed table\'s owner still does') or diag($e2d);
+as_role('owner', q{DROP TABLE public.orders_2025});
+is($node->safe_psql($db, q{SELECT (SELECT count(*) FROM concurrent_edit.conflict_history WHERE row_relation = 'public.orders_2025')
+    + (SELECT count(*) FROM concurrent_edit.occ_row_versions WHERE relation = 'public.orders_2025')}), '0',
+    'the table dropped: its conflicts and images are gone');
+
 # 3. Functions and operators planted in public and pg_temp, met by callers whose
 #    search_path puts them first (the superuser included).
 as_role('mallory', q{
