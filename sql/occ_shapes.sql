@@ -132,6 +132,26 @@ SELECT concurrent_edit.enable_occ('nv', mode => 'strict');
 SELECT pg_temp.try($$UPDATE nv SET v = 'y' WHERE id = 1$$, true);
 SELECT v FROM nv;
 
+-- A conflict whose refused row exceeds a record's 1 MB: the row is left out, the
+-- conflicting paths and the table stay.
+CREATE TABLE big (id int PRIMARY KEY, version int NOT NULL DEFAULT 1, title text, body text);
+INSERT INTO big SELECT 1, 1, 'a', string_agg(md5(i::text), E'\n') FROM generate_series(1, 40000) i;
+SELECT concurrent_edit.enable_occ('big', mode => 'merge');
+UPDATE big SET title = 'b', version = 1;
+SELECT pg_temp.try($$UPDATE big SET title = 'c', version = 1$$, false);
+
+-- The row conflicts above are recorded after their transactions rolled back: wait.
+DO $$ BEGIN
+  FOR i IN 1 .. 200 LOOP
+    EXIT WHEN EXISTS (SELECT FROM concurrent_edit.conflict_history WHERE row_relation = '"occ Shapes".big');
+    PERFORM pg_sleep(0.05);
+  END LOOP;
+END $$;
+SELECT details -> 'conflicts' AS conflicts, details -> 'table' AS tbl, details -> 'theirs' ->> 'truncated' AS truncated,
+       (details -> 'theirs' ->> 'bytes')::int > 1000000 AS over_1mb
+FROM concurrent_edit.conflict_history WHERE row_relation = '"occ Shapes".big';
+SELECT concurrent_edit.disable_occ('big');
+
 -- The row conflict above is recorded after its transaction rolled back: wait for it.
 DO $$ BEGIN
   FOR i IN 1 .. 200 LOOP

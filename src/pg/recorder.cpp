@@ -258,14 +258,19 @@ bool run_guarded(F&& f) {
 }  // namespace
 
 void record_row_conflict(const pg_uuid_t& project_id, const std::string& relation, const std::string& row_key,
-                         int64 base_version, int64 ours_version, const std::string& details) {
+                         int64 base_version, int64 ours_version, const std::string& details,
+                         const std::string& details_without_row) {
     pg_uuid_t id = random_uuid();
     std::string head = "{\"id\": " + json_uuid(id) + ", \"project_id\": \"" + uuid_to_string(project_id) +
                        "\", \"role\": " + std::to_string(GetUserId()) + ", \"relation\": " + json_string(relation) +
                        ", \"row_key\": " + row_key + ", \"base_version\": " + std::to_string(base_version) +
                        ", \"ours_version\": " + std::to_string(ours_version) + ", \"details\": ";
     std::string payload = head + details + "}";
-    if (payload.size() > kMaxRecordBytes)  // the row image goes; the conflicting paths stay
+    // Too large: the row image goes, the conflicting paths stay; if even they are
+    // too large, only the size stays.
+    if (payload.size() > kMaxRecordBytes && !details_without_row.empty())
+        payload = head + details_without_row + "}";
+    if (payload.size() > kMaxRecordBytes)
         payload = head + "{\"truncated\": true, \"bytes\": " + std::to_string(details.size()) + "}}";
     Oid db = MyDatabaseId;
     std::string dir = spool_dir(db);
