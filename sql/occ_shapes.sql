@@ -132,6 +132,33 @@ SELECT concurrent_edit.enable_occ('nv', mode => 'strict');
 SELECT pg_temp.try($$UPDATE nv SET v = 'y' WHERE id = 1$$, true);
 SELECT v FROM nv;
 
+-- Column names with non-ASCII characters and backslashes as the version and
+-- project columns, in merge mode (their trigger arguments were read back escaped).
+CREATE TABLE mb (id int PRIMARY KEY, "versión" int NOT NULL DEFAULT 1, "pro\ject" uuid, note text);
+INSERT INTO mb VALUES (1, 1, '7e000000-0000-0000-0000-000000000001', E'a\nb\nc\n');
+SELECT concurrent_edit.enable_occ('mb', version_column => 'versión', mode => 'merge', project_column => 'pro\ject');
+SELECT version_column, project_column FROM concurrent_edit.occ_tables() WHERE tbl = 'mb'::regclass;
+SELECT count(*) AS images FROM concurrent_edit.occ_row_versions WHERE relation = '"occ Shapes".mb';
+UPDATE mb SET note = E'A\nb\nc\n', "versión" = 1;
+UPDATE mb SET note = E'a\nb\nC\n', "versión" = 1 RETURNING "versión", note;
+SELECT concurrent_edit.disable_occ('mb');
+
+-- A version the row never had (above the current one): refused, not merged; a
+-- key deleted and inserted again starts a new history (the deleted row's images
+-- are no merge base for it).
+CREATE TABLE life (id int PRIMARY KEY, version int NOT NULL DEFAULT 1, note text);
+INSERT INTO life VALUES (1, 1, E'a\nb\nc\n');
+SELECT concurrent_edit.enable_occ('life', mode => 'merge');
+UPDATE life SET note = E'A\nb\nc\n', version = 1;
+UPDATE life SET note = E'A\nB\nc\n', version = 2;
+SELECT pg_temp.try($$UPDATE life SET note = E'x\nb\nc\n', version = 7$$, false);
+DELETE FROM life;
+INSERT INTO life VALUES (1, 1, E'new\nrow\n');
+SELECT version FROM concurrent_edit.occ_row_versions WHERE relation = '"occ Shapes".life' ORDER BY 1;
+SELECT pg_temp.try($$UPDATE life SET note = E'A\nB\nZ\n', version = 2$$, false);
+SELECT version, note FROM life;
+SELECT concurrent_edit.disable_occ('life');
+
 -- A conflict whose refused row exceeds a record's 1 MB: the row is left out, the
 -- conflicting paths and the table stay.
 CREATE TABLE big (id int PRIMARY KEY, version int NOT NULL DEFAULT 1, title text, body text);

@@ -312,6 +312,11 @@ CE_FUNCTION(ce_occ_trigger) {
         if (!c.merge || old_null || new_null)
             throw SqlError(CE_ERRCODE_STALE_VERSION, "row of " + table + " was modified by another writer",
                            stale_detail(""), "Re-read the row and apply your change to the current version.");
+        if (proposed > current)  // never a version of this row: nothing to merge from
+            throw SqlError(CE_ERRCODE_STALE_VERSION,
+                           "row of " + table + " is at version " + std::to_string(current) + ", not " +
+                               std::to_string(proposed),
+                           stale_detail(""), "Re-read the row and apply your change to the current version.");
         // Merge against the image of the version the client read.
         std::string image_table = relation_name(image_relation(spi, td->tg_trigger, rel));
         pg_uuid_t project = project_of(c, old_tuple, desc);
@@ -466,7 +471,9 @@ CE_FUNCTION(ce_occ_after) {
         std::string image_table = relation_name(origin);
         pg_uuid_t project = project_of(c, row, desc);
         OwnerContext owner;
-        keep_image(spi, project, image_table, im.key, version, im.a_row, retain);
+        // An inserted row starts a new history: the images of a deleted row with
+        // the same key are no merge base for it.
+        keep_image(spi, project, image_table, im.key, version, im.a_row, retain, TRIGGER_FIRED_BY_INSERT(td->tg_event));
         owner.leave();
     }
     if (notify) {

@@ -128,17 +128,18 @@ std::optional<std::string> base_image(Spi& spi, const pg_uuid_t& project, const 
 }
 
 void keep_image(Spi& spi, const pg_uuid_t& project, const std::string& relation, const std::string& key,
-                int64 version, const std::string& row, int retain) {
+                int64 version, const std::string& row, int retain, bool inserted) {
     static Statement q(
         "WITH ins AS (INSERT INTO concurrent_edit.occ_row_versions AS v (project_id, relation, row_key, version, row_data) "
         "    VALUES ($1, $2, $3::jsonb, $4, $5::jsonb) "
         "    ON CONFLICT (project_id, relation, row_key, version) DO UPDATE SET row_data = EXCLUDED.row_data, "
         "        created_at = now() RETURNING 1) "
         "DELETE FROM concurrent_edit.occ_row_versions v "
-        "WHERE v.project_id = $1 AND v.relation = $2 AND v.row_key = $3::jsonb AND v.version <= $4 - $6",
-        {UUIDOID, TEXTOID, TEXTOID, INT8OID, TEXTOID, INT4OID});
+        "WHERE v.project_id = $1 AND v.relation = $2 AND v.row_key = $3::jsonb "
+        "  AND (v.version <= $4 - $6 OR ($7 AND v.version <> $4))",
+        {UUIDOID, TEXTOID, TEXTOID, INT8OID, TEXTOID, INT4OID, BOOLOID});
     q.run(spi, {uuid_datum(project), text_datum(relation), text_datum(key), Int64GetDatum(version), text_datum(row),
-                Int32GetDatum(retain)});
+                Int32GetDatum(retain), BoolGetDatum(inserted)});
 }
 
 }  // namespace ce::pg
@@ -179,21 +180,22 @@ CE_PRIMARY_FUNCTION(ce_occ_refresh_images, "occ_refresh_images") {
         throw SqlError(ERRCODE_INSUFFICIENT_PRIVILEGE, "must be owner of table " + name,
                        "{\"argument\": \"tbl\", \"needs\": \"owner\"}");
     Spi spi;
-    // The table's configuration, from its own trigger (created by its owner).
-    static Statement cfg(
-        "SELECT a[1], a[2], a[8] FROM pg_catalog.pg_trigger t "
-        "CROSS JOIN LATERAL (SELECT pg_catalog.string_to_array(pg_catalog.rtrim(pg_catalog.encode(t.tgargs, 'escape'), "
-        "    E'\\\\000'), E'\\\\000') AS a) x "
-        "WHERE t.tgrelid = $1 AND t.tgname = 'concurrent_edit_occ' AND NOT t.tgisinternal",
-        {OIDOID});
+    // The table's configuration, from its own trigger (created by its owner), as
+    // the relation cache holds its arguments: names in any encoding, with any
+    // character (read back from pg_trigger.tgargs as text, they were escaped).
     std::string version_column, mode, project_column;
     {
-        Rows c = cfg.run(spi, {ObjectIdGetDatum(relid)}, {}, true);
-        if (!c.empty()) {
-            version_column = c.text(0, 0);
-            mode = c.text(0, 1);
-            project_column = c.text(0, 2);
+        Relation r = pg_call([relid] { return RelationIdGetRelation(relid); });
+        if (r->trigdesc != nullptr) {
+            for (int i = 0; i < r->trigdesc->numtriggers; ++i) {
+                const Trigger& t = r->trigdesc->triggers[i];
+                if (t.tgisinternal || std::strcmp(t.tgname, "concurrent_edit_occ") != 0 || t.tgnargs < 8) continue;
+                version_column = t.tgargs[0];
+                mode = t.tgargs[1];
+                project_column = t.tgargs[7];
+            }
         }
+        pg_call([r] { RelationClose(r); });
     }
     static Statement forget("DELETE FROM concurrent_edit.occ_row_versions v WHERE v.relation = $1", {TEXTOID});
     {

@@ -39,9 +39,9 @@ RowImages row_images(Spi& spi, Relation rel, HeapTuple a, HeapTuple b, bool rows
 std::optional<std::string> base_image(Spi& spi, const pg_uuid_t& project, const std::string& relation,
                                       const std::string& key, int64 version);
 // In the owner's context: keeps the image of `version` and drops those older than
-// the newest `retain`.
+// the newest `retain`; `inserted` (a new row): drops every other image of the key.
 void keep_image(Spi& spi, const pg_uuid_t& project, const std::string& relation, const std::string& key,
-                int64 version, const std::string& row, int retain);
+                int64 version, const std::string& row, int retain, bool inserted);
 
 // Runs `body` with search_path = pg_catalog, pg_temp as the current user.
 class PinnedSearchPath {

@@ -205,7 +205,17 @@ AS $$
                 ELSE string_to_array(a[4], ',')::name[] END,
            nullif(a[5], '')::name, nullif(a[6], '')::name, a[7]::boolean, nullif(a[8], '')::name, a[9]
     FROM pg_trigger t
-    CROSS JOIN LATERAL (SELECT string_to_array(rtrim(encode(t.tgargs, 'escape'), '\000'), '\000') AS a) x
+    -- The arguments, each ended by a zero byte, split as bytes and read in the
+    -- database's encoding (encode(..., 'escape') would escape non-ASCII bytes and
+    -- backslashes in the names).
+    CROSS JOIN LATERAL (
+        WITH RECURSIVE s(rest, part, n) AS (
+            SELECT t.tgargs, NULL::bytea, 0
+            UNION ALL
+            SELECT substring(s.rest FROM position('\x00'::bytea IN s.rest) + 1),
+                   substring(s.rest FOR position('\x00'::bytea IN s.rest) - 1), s.n + 1
+            FROM s WHERE position('\x00'::bytea IN s.rest) > 0)
+        SELECT array_agg(convert_from(s.part, getdatabaseencoding()) ORDER BY s.n) AS a FROM s WHERE s.n > 0) x
     WHERE t.tgname = 'concurrent_edit_occ' AND t.tgfoid = 'concurrent_edit._occ_trigger'::regproc
     ORDER BY 1::text
 $$;
