@@ -15,6 +15,7 @@ enum class LockClass : uint16 {
     project_paths = 6,     // a project's path options (shared by claimers)
     recorder = 7,          // the conflict recorder of a database (session-level)
     lock_acquisition = 8,  // acquirers of a file lock (acquire_lock's queue)
+    file_id = 9,           // creators of a file with a client's file_id
 };
 
 // FNV-1a, the keys' hash (a collision only makes two keys share a lock).

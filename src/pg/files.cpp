@@ -7,6 +7,7 @@
 
 #include "concurrent_edit/diff.hpp"
 #include "concurrent_edit/path.hpp"
+#include "pg/advisory.hpp"
 #include "pg/compat_1_0.hpp"
 #include "pg/hash.hpp"
 #include "concurrent_edit/vclock.hpp"
@@ -62,6 +63,11 @@ CE_PRIMARY_FUNCTION(ce_create_file, "create_file") {
     call.require(project, Right::write);
     pg_uuid_t who = resolve_author(call, author, session, project);
     if (!wanted_id.null) {
+        // Ids are unique by this check, not by an index (the key is (project_id,
+        // id)): creators of one id serialize on its lock, and the latest snapshot
+        // then sees a file the other committed, in any project.
+        LOCKTAG tag = uuid_lock_tag(wanted_id.value, LockClass::file_id);
+        pg_call([&tag] { (void)LockAcquire(&tag, ExclusiveLock, false, false); });
         static Statement exists("SELECT 1 FROM concurrent_edit.files f WHERE f.id = $1", {UUIDOID});
         if (!exists.run_latest(call.spi(), {uuid_datum(wanted_id.value)}).empty())
             throw SqlError(ERRCODE_UNIQUE_VIOLATION, "file " + uuid_to_string(wanted_id.value) + " already exists",
