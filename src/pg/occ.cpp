@@ -347,12 +347,15 @@ CE_FUNCTION(ce_occ_trigger) {
         std::vector<std::string> pk = primary_key(rel);
         // The three row images share the nodes of their identical parts.
         ce::memory::Budget budget = merge_budget();
-        ce::json::Value base = ce::json::parse(*base_text);
+        // The images are in the database's encoding; the core reads UTF-8, and what
+        // it gives back (merged texts and documents, conflict paths) is converted
+        // back (no conversion in a UTF-8 database).
+        ce::json::Value base = ce::json::parse(server_to_utf8(*base_text));
         ce::json::ParseOptions shared;
         const ce::json::Interner interner(base);
         shared.interner = &interner;
-        ce::json::Value ours = ce::json::parse(im.a_row, shared);
-        ce::json::Value theirs = ce::json::parse(im.b_row, shared);
+        ce::json::Value ours = ce::json::parse(server_to_utf8(im.a_row), shared);
+        ce::json::Value theirs = ce::json::parse(server_to_utf8(im.b_row), shared);
         const ce::json::ArrayMode mode = ce::json::parse_array_mode(c.array_mode);
         std::string conflicts = "[";
         int nconflicts = 0;
@@ -364,9 +367,10 @@ CE_FUNCTION(ce_occ_trigger) {
             bool is_pk = false;
             for (const auto& k : pk) is_pk |= k == name;
             if (is_pk) continue;
-            const ce::json::Value* b = base.find(name);
-            const ce::json::Value* o = ours.find(name);
-            const ce::json::Value* t = theirs.find(name);
+            const std::string key = server_to_utf8(name);
+            const ce::json::Value* b = base.find(key);
+            const ce::json::Value* o = ours.find(key);
+            const ce::json::Value* t = theirs.find(key);
             const ce::json::Value& bv = b ? *b : null_value;
             const ce::json::Value& ov = o ? *o : null_value;
             const ce::json::Value& tv = t ? *t : null_value;
@@ -381,7 +385,7 @@ CE_FUNCTION(ce_occ_trigger) {
             auto conflict = [&](const ce::json::Path& rest, const char* kind) {
                 if (nconflicts++) conflicts += ", ";
                 conflicts += "{\"path\": ";
-                append_path(conflicts, name, rest);
+                append_path(conflicts, key, rest);
                 conflicts += ", \"kind\": \"";
                 conflicts += kind;
                 conflicts += "\"}";
@@ -401,12 +405,13 @@ CE_FUNCTION(ce_occ_trigger) {
                     conflict({}, "modify/modify");
                     continue;
                 }
-                changes.push_back(Change{att, Change::merged_text, std::move(m.content), {}});
+                changes.push_back(Change{att, Change::merged_text, utf8_to_server(m.content), {}});
             } else {
                 conflict({}, "modify/modify");
             }
         }
         conflicts += "]";
+        conflicts = utf8_to_server(conflicts);
         if (nconflicts > 0) {
             std::string details = "{\"conflicts\": " + conflicts + ", \"theirs\": " + im.b_row +
                                   ", \"table\": " + json_string(table) + "}";
@@ -432,7 +437,12 @@ CE_FUNCTION(ce_occ_trigger) {
         switch (ch.kind) {
             case Change::keep_current: d = heap_getattr(old_tuple, ch.att, desc, &isnull); break;
             case Change::merged_text: d = typed_from_text(desc, ch.att, ch.text); break;
-            case Change::merged_json: d = jsonb_datum(ch.json); break;
+            case Change::merged_json:
+                // jsonb keeps strings in the database's encoding: outside UTF-8,
+                // through the text form.
+                d = GetDatabaseEncoding() == PG_UTF8 ? jsonb_datum(ch.json)
+                                                     : typed_from_text(desc, ch.att, utf8_to_server(ce::json::to_string(ch.json)));
+                break;
         }
         cols.push_back(ch.att);
         vals.push_back(d);

@@ -1,4 +1,5 @@
 #include "pg/values.hpp"
+#include "pg/boundary.hpp"
 
 namespace ce::pg {
 
@@ -17,6 +18,22 @@ std::string uuid_to_string(const pg_uuid_t& u) {
 std::string json_uuid(const pg_uuid_t& u) { return uuid_is_null(u) ? "null" : "\"" + uuid_to_string(u) + "\""; }
 
 std::string json_cursor(int64 cursor) { return "\"" + std::to_string(cursor) + "\""; }
+
+std::string server_to_utf8(const std::string& s) {
+    if (GetDatabaseEncoding() == PG_UTF8) return s;
+    const char* in = s.c_str();
+    int len = static_cast<int>(s.size());
+    const char* out = pg_call([in, len] { return pg_server_to_any(in, len, PG_UTF8); });
+    return out;
+}
+
+std::string utf8_to_server(const std::string& s) {
+    if (GetDatabaseEncoding() == PG_UTF8) return s;
+    const char* in = s.c_str();
+    int len = static_cast<int>(s.size());
+    const char* out = pg_call([in, len] { return pg_any_to_server(in, len, PG_UTF8); });
+    return out;
+}
 
 std::string json_string(std::string_view s) {
     std::string out;

@@ -27,6 +27,11 @@ std::string json_uuid(const pg_uuid_t& u);
 // extension emits (NOTIFY payloads, error DETAILs), which is what node-postgres
 // gives for a bigint column and which stays exact beyond 2^53 (docs/reference/feed.md).
 std::string json_cursor(int64 cursor);
+// Text between the database's encoding and UTF-8 (the core's JSON and text
+// functions read UTF-8): unchanged in a UTF-8 database. PostgreSQL calls inside
+// (pg_call); a character with no equivalent raises 22P05.
+std::string server_to_utf8(const std::string& s);
+std::string utf8_to_server(const std::string& s);
 
 // JSON string literals (with quotes), escaped as jsonb does.
 using ce::json::append_json_string;

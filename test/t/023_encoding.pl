@@ -1,0 +1,60 @@
+# Optimistic concurrency in a database whose encoding is not UTF-8 (LATIN1): the
+# row images are in the database's encoding and the merge core reads UTF-8, so
+# stale updates are merged after a conversion and their results converted back.
+# Before, a stale update of a row holding a non-ASCII character failed with 22032
+# (invalid UTF-8).
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/../perl";
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use CETest;
+
+my $node = new_node('encoding');
+$node->safe_psql('postgres', "CREATE DATABASE lat ENCODING 'LATIN1' TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'");
+sub sql {
+    my ($q) = @_;
+    my ($rc, $out, $err) = $node->psql('lat', "SET client_encoding = 'UTF8'; $q");
+    return ($out, $err // '');
+}
+my ($out, $err) = sql(q{
+  CREATE EXTENSION concurrent_edit;
+  CREATE TABLE enc (id int PRIMARY KEY, version int NOT NULL DEFAULT 1, doc jsonb, note text, "clé" text);
+  INSERT INTO enc VALUES (1, 1, '{"titre": "café", "n": 1, "clé": "a"}', E'ligne 1 é\nligne 2\nligne 3 à\n', 'x');
+  SELECT concurrent_edit.enable_occ('enc', mode => 'merge');
+  SELECT pg_catalog.getdatabaseencoding();
+});
+is((split /\n/, $out)[-1], 'LATIN1', 'a LATIN1 database under merge mode') or diag($err);
+
+# Two stale updates of different lines and different keys merge.
+($out, $err) = sql(q{
+  UPDATE enc SET doc = '{"titre": "café", "n": 2, "clé": "a"}', note = E'LIGNE 1 é\nligne 2\nligne 3 à\n', version = 1;
+  UPDATE enc SET doc = '{"titre": "thé", "n": 1, "clé": "a"}', note = E'ligne 1 é\nligne 2\nligne 3 À\n', version = 1
+    RETURNING version;
+  SELECT doc::text, note FROM enc;
+});
+is($err, '', 'stale updates with non-ASCII text merge without an error');
+is($out, "3\n" . '{"n": 2, "clé": "a", "titre": "thé"}' . "|LIGNE 1 é\nligne 2\nligne 3 À\n",
+   'the merged document and text keep their characters');
+
+# A conflict on a key with a non-ASCII name: VC001, the path in the DETAIL intact.
+($out, $err) = sql(q{
+  UPDATE enc SET doc = '{"titre": "thé", "n": 2, "clé": "b"}', version = 3;
+  \set VERBOSITY verbose
+  UPDATE enc SET doc = '{"titre": "thé", "n": 2, "clé": "c"}', version = 3;
+});
+like($err, qr/VC001/, 'a conflicting stale update is refused (VC001)');
+like($err, qr/"path": \["doc", "clé"\]/, 'its DETAIL names the path, characters intact');
+# A column with a non-ASCII name merges too.
+($out, $err) = sql(q{
+  UPDATE enc SET "clé" = E'un\ndeux\ntrois\n', version = 4;
+  UPDATE enc SET "clé" = E'UN\ndeux\ntrois\n', version = 5;
+  UPDATE enc SET "clé" = E'un\ndeux\nTROIS é\n', version = 5 RETURNING "clé";
+});
+is($err, '', 'a column named clé merges') or diag($err);
+is($out, "UN\ndeux\nTROIS é\n", 'with both changes');
+
+$node->stop;
+done_testing();
