@@ -6,6 +6,7 @@
 \set VERBOSITY terse
 SET client_min_messages = warning;
 \i sql/include/helpers.sql
+\i sql/include/wait_conflict.sql
 \set p '''5a5a5a5a-0000-0000-0000-000000000001'''
 \set alice '''aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa'''
 \set bob '''bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb'''
@@ -109,12 +110,7 @@ SELECT id, version, body = pg_temp.lines(id, ' A') AS unchanged FROM big_rows WH
 SELECT pg_temp.try($$UPDATE big_rows SET body = replace(body, 'line 2 A ', 'line 2 C '), version = 1 WHERE id = 200$$, false);
 SELECT id, version, body = pg_temp.lines(id, ' A') AS unchanged FROM big_rows ORDER BY id;
 -- The conflict is recorded after the refused transaction rolled back: wait for it.
-DO $$ BEGIN
-  FOR i IN 1 .. 200 LOOP
-    EXIT WHEN EXISTS (SELECT FROM concurrent_edit.conflict_history WHERE row_relation = 'public.big_rows');
-    PERFORM pg_sleep(0.05);
-  END LOOP;
-END $$;
+SELECT pg_temp.wait_for_row_conflict('public.big_rows') AS recorded;
 SELECT kind, row_key, octet_length(details::text) > 8192 AS big_details
 FROM concurrent_edit.conflict_history WHERE row_relation = 'public.big_rows';
 SELECT concurrent_edit.disable_occ('big_rows');

@@ -4,6 +4,7 @@
 \set VERBOSITY terse
 SET client_min_messages = warning;
 \i sql/include/helpers.sql
+\i sql/include/wait_conflict.sql
 CREATE SCHEMA "occ Shapes";
 SET search_path = "occ Shapes", public;
 
@@ -168,24 +169,14 @@ UPDATE big SET title = 'b', version = 1;
 SELECT pg_temp.try($$UPDATE big SET title = 'c', version = 1$$, false);
 
 -- The row conflicts above are recorded after their transactions rolled back: wait.
-DO $$ BEGIN
-  FOR i IN 1 .. 200 LOOP
-    EXIT WHEN EXISTS (SELECT FROM concurrent_edit.conflict_history WHERE row_relation = '"occ Shapes".big');
-    PERFORM pg_sleep(0.05);
-  END LOOP;
-END $$;
+SELECT pg_temp.wait_for_row_conflict('"occ Shapes".big') AS recorded;
 SELECT details -> 'conflicts' AS conflicts, details -> 'table' AS tbl, details -> 'theirs' ->> 'truncated' AS truncated,
        (details -> 'theirs' ->> 'bytes')::int > 1000000 AS over_1mb
 FROM concurrent_edit.conflict_history WHERE row_relation = '"occ Shapes".big';
 SELECT concurrent_edit.disable_occ('big');
 
 -- The row conflict above is recorded after its transaction rolled back: wait for it.
-DO $$ BEGIN
-  FOR i IN 1 .. 200 LOOP
-    EXIT WHEN EXISTS (SELECT FROM concurrent_edit.conflict_history WHERE row_relation = '"occ Shapes"."Odd, Table"');
-    PERFORM pg_sleep(0.05);
-  END LOOP;
-END $$;
+SELECT pg_temp.wait_for_row_conflict('"occ Shapes"."Odd, Table"') AS recorded;
 SELECT row_key, details -> 'conflicts' AS conflicts FROM concurrent_edit.conflict_history
 WHERE row_relation = '"occ Shapes"."Odd, Table"';
 DROP SCHEMA "occ Shapes" CASCADE;
