@@ -160,6 +160,16 @@ SELECT pg_temp.try($$UPDATE life SET note = E'A\nB\nZ\n', version = 2$$, false);
 SELECT version, note FROM life;
 SELECT concurrent_edit.disable_occ('life');
 
+-- Both changes fit a varchar(n), their clean merge does not: a conflict with its
+-- path and kind, not the column's bare 22001.
+CREATE TABLE narrow (id int PRIMARY KEY, version int NOT NULL DEFAULT 1, v varchar(14));
+INSERT INTO narrow VALUES (1, 1, E'aa\nbb\ncc\n');
+SELECT concurrent_edit.enable_occ('narrow', mode => 'merge');
+UPDATE narrow SET v = E'aaaa\nbb\ncc\n', version = 1;
+SELECT pg_temp.try($$UPDATE narrow SET v = E'aa\nbb\ncccccc\n', version = 1$$, true);
+SELECT version, v FROM narrow;
+SELECT concurrent_edit.disable_occ('narrow');
+
 -- A conflict whose refused row exceeds a record's 1 MB: the row is left out, the
 -- conflicting paths and the table stay.
 CREATE TABLE big (id int PRIMARY KEY, version int NOT NULL DEFAULT 1, title text, body text);

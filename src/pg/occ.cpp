@@ -217,6 +217,13 @@ std::string json_text_or_null(HeapTuple t, TupleDesc desc, int att) {
 
 bool is_text_type(Oid t) { return t == TEXTOID || t == VARCHAROID || t == BPCHAROID; }
 
+// Characters of a UTF-8 text (the merge core's output).
+std::size_t utf8_length(const std::string& s) {
+    std::size_t n = 0;
+    for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+    return n;
+}
+
 void append_path(std::string& out, const std::string& column, const ce::json::Path& rest) {
     ce::json::Path p;
     ce::json::PathStep first;
@@ -403,6 +410,13 @@ CE_FUNCTION(ce_occ_trigger) {
                 ce::MergeResult m = ce::merge3(bv.text(), ov.text(), tv.text(), opts);
                 if (!m.clean) {
                     conflict({}, "modify/modify");
+                    continue;
+                }
+                // Both changes fit a varchar(n)/char(n), their merge may not: a
+                // conflict, not the column's bare 22001.
+                if (a->atttypid != TEXTOID && a->atttypmod > VARHDRSZ &&
+                    utf8_length(m.content) > static_cast<std::size_t>(a->atttypmod - VARHDRSZ)) {
+                    conflict({}, "merged/too-long");
                     continue;
                 }
                 changes.push_back(Change{att, Change::merged_text, utf8_to_server(m.content), {}});
