@@ -185,7 +185,15 @@ CE_PRIMARY_FUNCTION(ce_occ_refresh_images, "occ_refresh_images") {
     // character (read back from pg_trigger.tgargs as text, they were escaped).
     std::string version_column, mode, project_column;
     {
-        Relation r = pg_call([relid] { return RelationIdGetRelation(relid); });
+        // Locked first: a table dropped meanwhile is then refused, not read.
+        Relation r = pg_call([relid] {
+            LockRelationOid(relid, AccessShareLock);
+            Relation x = RelationIdGetRelation(relid);
+            if (x == nullptr)
+                ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("relation with OID %u does not exist", relid),
+                                errdetail("{\"argument\": \"tbl\"}")));
+            return x;
+        });
         if (r->trigdesc != nullptr) {
             for (int i = 0; i < r->trigdesc->numtriggers; ++i) {
                 const Trigger& t = r->trigdesc->triggers[i];
@@ -216,12 +224,20 @@ CE_PRIMARY_FUNCTION(ce_occ_refresh_images, "occ_refresh_images") {
         // owner's (a cast, a type's output function) never runs with the caller's
         // rights, which may be a superuser's (enable_occ as a superuser, the update
         // from 1.0, a DBA refreshing the images).
+        // Settings the owner's code changes (set_config(..., false) included) are
+        // undone when the read returns, as VACUUM undoes them: the caller's session
+        // must not keep a search_path the owner chose. (On an error the guard
+        // restores the identity and the abort the settings.)
         auto as_table_owner = [table_owner](auto&& read) {
             Oid user;
             int sec;
             GetUserIdAndSecContext(&user, &sec);
             SetUserIdAndSecContext(table_owner, sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+            int nest = NewGUCNestLevel();
+            (void)set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+                                    true, 0, false);
             auto result = read();
+            AtEOXact_GUC(false, nest);
             SetUserIdAndSecContext(user, sec);
             return result;
         };

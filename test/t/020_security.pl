@@ -91,7 +91,9 @@ refused_like('mallory', q{
 as_role('mallory', q{
   CREATE TYPE public.evil AS ENUM ('a', 'b');
   CREATE FUNCTION public.evil_json(public.evil) RETURNS json LANGUAGE plpgsql AS $$
-  BEGIN PERFORM public.become_superuser('cast'); RETURN '"a"'::json; END $$;
+  BEGIN PERFORM public.become_superuser('cast');
+        PERFORM set_config('search_path', 'public, pg_catalog', false);  -- for the caller's session
+        RETURN '"a"'::json; END $$;
   CREATE CAST (public.evil AS json) WITH FUNCTION public.evil_json(public.evil);
   CREATE TABLE public.victim (id int PRIMARY KEY, version int NOT NULL DEFAULT 1, e public.evil, note text);
   INSERT INTO public.victim VALUES (1, 1, 'a', 'a');
@@ -108,8 +110,10 @@ is($node->safe_psql($db, q{SELECT string_agg(DISTINCT who, ',') FROM public.ran_
 # table's owner, in a security-restricted operation, so mallory's cast never runs
 # with the superuser's rights.
 $node->safe_psql($db, q{DELETE FROM public.ran_as WHERE what = 'cast'});
-$node->safe_psql($db, q{SELECT concurrent_edit.occ_refresh_images('public.victim')});
-$node->safe_psql($db, q{SELECT concurrent_edit.enable_occ('public.victim', mode => 'merge')});
+is($node->safe_psql($db, q{SELECT concurrent_edit.occ_refresh_images('public.victim') > 0; SHOW search_path}),
+   "t\n\"\$user\", public", 'the cast\'s settings do not outlive the refresh in the superuser\'s session');
+is($node->safe_psql($db, q{SELECT concurrent_edit.enable_occ('public.victim', mode => 'merge'); SHOW search_path}),
+   "\n\"\$user\", public", 'nor enable_occ');
 is($node->safe_psql($db, q{SELECT string_agg(DISTINCT who, ',') FROM public.ran_as WHERE what = 'cast'}), 'mallory',
     'a superuser refreshing the images: the cast runs as the table owner');
 is($node->safe_psql($db, q{SELECT rolsuper FROM pg_roles WHERE rolname = 'mallory'}), 'f',
