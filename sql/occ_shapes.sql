@@ -160,6 +160,10 @@ SELECT pg_temp.try($$UPDATE life SET note = E'A\nB\nZ\n', version = 2$$, false);
 SELECT version, note FROM life;
 SELECT concurrent_edit.disable_occ('life');
 
+-- A temporary table is refused (its name is reused by later sessions).
+CREATE TEMP TABLE tmp_occ (id int PRIMARY KEY, version int NOT NULL DEFAULT 1);
+SELECT pg_temp.try($$SELECT concurrent_edit.enable_occ('tmp_occ')$$, false);
+
 -- Both changes fit a varchar(n), their clean merge does not: a conflict with its
 -- path and kind, not the column's bare 22001.
 CREATE TABLE narrow (id int PRIMARY KEY, version int NOT NULL DEFAULT 1, v varchar(14));

@@ -62,8 +62,9 @@ std::vector<std::string> name_list(const char* s) {
     std::vector<std::string> out;
     if (s == nullptr || *s == '\0') return out;
     if (*s == '[') {
-        const ce::json::Value list = ce::json::parse(s);  // kept alive while its items are read
-        for (const auto& v : list.items()) out.push_back(v.text());
+        // The names are in the database's encoding; the parser reads UTF-8.
+        const ce::json::Value list = ce::json::parse(server_to_utf8(s));  // kept alive while its items are read
+        for (const auto& v : list.items()) out.push_back(utf8_to_server(std::string(v.text())));
         return out;
     }
     std::string cur;

@@ -319,72 +319,77 @@ CE_PRIMARY_FUNCTION(ce_occ_refresh_images, "occ_refresh_images") {
 // _occ_ddl() RETURNS event_trigger
 //   Keeps the table names that row images (occ_row_versions.relation) and row
 //   conflicts (conflict_history.row_relation) carry in step with the catalog. At
-//   ddl_command_start of ALTER TABLE ... RENAME / SET SCHEMA and ALTER SCHEMA ...
-//   RENAME, the table's images and conflicts take the new name (if the command
-//   fails, the update is rolled back with it); at sql_drop a dropped table's are
-//   deleted. Before, they stayed under the old name, and a new table given that
-//   name inherited them: its owner read the conflicts' row data (the access check
-//   resolves the name) and merged against the images. Runs as the role issuing the
-//   DDL; only the computed names cross into the owner's context.
+//   ddl_command_start of a rename (ALTER TABLE/INDEX ... RENAME, ALTER TABLE ...
+//   SET SCHEMA, ALTER SCHEMA ... RENAME) the old name is noted, if the role owns
+//   the table or schema; at ddl_command_end (the command done, its lock held) the
+//   images and conflicts take the new name, after what an older table of that
+//   name left there is deleted. At sql_drop a dropped table's are deleted.
+//   Before, they stayed under the old name, and a new table given that name
+//   inherited them: its owner read the conflicts' row data (the access check
+//   resolves the name) and merged against the images. Runs as the role issuing
+//   the DDL, search_path pinned; only the computed names cross into the owner's
+//   context.
 namespace {
 
 struct NameChange {
-    std::string from, to;
-    bool prefix;  // a schema: every name starting with `from`
-    Oid relid;    // the table (InvalidOid for a schema)
-    Oid schema;   // the schema (InvalidOid for a table)
+    std::string from;
+    Oid relid;   // the table (InvalidOid for a schema)
+    Oid schema;  // the schema (InvalidOid for a table)
 };
 
-// The renames a DDL command is about to make (ddl_command_start).
-std::vector<NameChange> pending_renames(Node* stmt) {
-    std::vector<NameChange> out;
+// Renames noted at ddl_command_start, applied at the command's end.
+std::vector<NameChange>* noted_renames = nullptr;
+
+// The rename a DDL command is about to make, if the role may make it.
+std::vector<NameChange> renames_of(Node* stmt) {
     struct Found {
         Oid relid = InvalidOid;
-        const char* new_schema = nullptr;
-        const char* new_name = nullptr;
-        const char* old_schema = nullptr;
         Oid schema = InvalidOid;
     };
     Found f = pg_call([stmt] {
         Found x;
+        RangeVar* rv = nullptr;
         if (IsA(stmt, RenameStmt)) {
             auto* r = reinterpret_cast<RenameStmt*>(stmt);
-            if (r->renameType == OBJECT_TABLE && r->relation != nullptr) {
-                x.relid = RangeVarGetRelid(r->relation, NoLock, true);
-                if (OidIsValid(x.relid)) {
-                    x.new_schema = get_namespace_name(get_rel_namespace(x.relid));
-                    x.new_name = r->newname;
-                }
-            } else if (r->renameType == OBJECT_SCHEMA && r->subname != nullptr) {
-                x.old_schema = r->subname;
-                x.new_schema = r->newname;
+            if ((r->renameType == OBJECT_TABLE || r->renameType == OBJECT_INDEX) && r->relation != nullptr)
+                rv = r->relation;
+            else if (r->renameType == OBJECT_SCHEMA && r->subname != nullptr)
                 x.schema = get_namespace_oid(r->subname, true);
-            }
         } else if (IsA(stmt, AlterObjectSchemaStmt)) {
             auto* a = reinterpret_cast<AlterObjectSchemaStmt*>(stmt);
-            if (a->objectType == OBJECT_TABLE && a->relation != nullptr) {
-                x.relid = RangeVarGetRelid(a->relation, NoLock, true);
-                if (OidIsValid(x.relid)) {
-                    x.new_schema = a->newschema;
-                    x.new_name = get_rel_name(x.relid);
-                }
-            }
+            if (a->objectType == OBJECT_TABLE && a->relation != nullptr) rv = a->relation;
         }
+        if (rv != nullptr) {
+            x.relid = RangeVarGetRelid(rv, NoLock, true);
+            char kind = OidIsValid(x.relid) ? get_rel_relkind(x.relid) : '\0';
+            // ALTER INDEX renames a table too; only tables have images.
+            if ((kind != RELKIND_RELATION && kind != RELKIND_PARTITIONED_TABLE) ||
+                !pg_class_ownercheck(x.relid, GetUserId()))
+                x.relid = InvalidOid;
+        }
+        // Only what the role may rename: PostgreSQL refuses the others afterwards.
+        if (OidIsValid(x.schema) && !pg_namespace_ownercheck(x.schema, GetUserId())) x.schema = InvalidOid;
         return x;
     });
-    if (OidIsValid(f.relid) && f.new_schema != nullptr && f.new_name != nullptr) {
-        const char* s = f.new_schema;
-        const char* n = f.new_name;
-        std::string to = pg_call([s, n] { return quote_qualified_identifier(s, n); });
-        out.push_back(NameChange{relation_name(f.relid), to, false, f.relid, InvalidOid});
-    } else if (f.old_schema != nullptr && f.new_schema != nullptr) {
-        const char* o = f.old_schema;
-        const char* n = f.new_schema;
-        std::string from = std::string(pg_call([o] { return quote_identifier(o); })) + ".";
-        std::string to = std::string(pg_call([n] { return quote_identifier(n); })) + ".";
-        out.push_back(NameChange{from, to, true, InvalidOid, f.schema});
+    std::vector<NameChange> out;
+    if (OidIsValid(f.relid)) out.push_back(NameChange{relation_name(f.relid), f.relid, InvalidOid});
+    if (OidIsValid(f.schema)) {
+        Oid ns = f.schema;
+        std::string from = std::string(pg_call([ns] { return quote_identifier(get_namespace_name(ns)); })) + ".";
+        out.push_back(NameChange{from, InvalidOid, ns});
     }
     return out;
+}
+
+// The current name of what a NameChange is about (after the command).
+std::string current_name(const NameChange& n) {
+    if (OidIsValid(n.relid)) return relation_name(n.relid);
+    Oid ns = n.schema;
+    return std::string(pg_call([ns] {
+               const char* name = get_namespace_name(ns);
+               if (name == nullptr) elog(ERROR, "schema %u does not exist", ns);
+               return quote_identifier(name);
+           })) + ".";
 }
 
 }  // namespace
@@ -403,19 +408,39 @@ CE_FUNCTION(ce_occ_ddl) {
                OidIsValid(get_relname_relid("occ_row_versions", ns));
     });
     if (!present) return 0;
-    bool start = std::strcmp(ev->event, "ddl_command_start") == 0;
-    std::vector<NameChange> renames;
-    std::vector<std::string> dropped, dropped_occ;
-    if (start) {
-        renames = pending_renames(ev->parsetree);
-        if (renames.empty()) return 0;
+    if (noted_renames == nullptr) noted_renames = new std::vector<NameChange>();
+    if (std::strcmp(ev->event, "ddl_command_start") == 0) {
+        *noted_renames = renames_of(ev->parsetree);
+        return 0;
     }
+    struct Rename {
+        std::string from, to;
+        bool prefix, images;
+    };
+    std::vector<Rename> renames;
+    std::vector<std::string> dropped, dropped_occ;
     Spi spi;
-    if (!start) {
+    PinnedSearchPath pinned;
+    if (std::strcmp(ev->event, "ddl_command_end") == 0) {
+        std::vector<NameChange> noted = std::move(*noted_renames);
+        noted_renames->clear();
+        // Whether the table (or a table of the schema) is under OCC: only then can
+        // images carry its name.
+        static Statement has_occ(
+            "SELECT EXISTS (SELECT FROM pg_catalog.pg_trigger g JOIN pg_catalog.pg_class c ON c.oid = g.tgrelid "
+            "               WHERE g.tgname = 'concurrent_edit_occ' AND (c.oid = $1 OR c.relnamespace = $2))",
+            {OIDOID, OIDOID});
+        for (const NameChange& n : noted) {
+            std::string to = current_name(n);
+            if (to == n.from) continue;
+            Rows r = has_occ.run(spi, {ObjectIdGetDatum(n.relid), ObjectIdGetDatum(n.schema)}, {}, true);
+            renames.push_back(Rename{n.from, to, OidIsValid(n.schema), r.boolean(0, 0)});
+        }
+    } else {
         // The dropped tables, as the role dropping them (the function is only
-        // callable in an sql_drop event trigger).
-        // Column 2: whether the table had an OCC trigger (only such a table has
-        // images; conflicts stay after disable_occ).
+        // callable in an sql_drop event trigger); column 2: whether the table had
+        // an OCC trigger (only such a table has images; conflicts stay after
+        // disable_occ).
         static Statement q(
             "WITH d AS (SELECT o.object_type, o.object_identity, o.is_temporary "
             "           FROM pg_catalog.pg_event_trigger_dropped_objects() o) "
@@ -428,48 +453,49 @@ CE_FUNCTION(ce_occ_ddl) {
             dropped.push_back(r.text(i, 0));
             if (r.boolean(i, 1)) dropped_occ.push_back(r.text(i, 0));
         }
-        if (dropped.empty()) {
-            spi.finish();
-            return 0;
-        }
     }
+    pinned.leave();
+    if (renames.empty() && dropped.empty()) {
+        spi.finish();
+        return 0;
+    }
+    // $3: a schema, every name starting with $1 ($2 replacing that prefix). What
+    // an older table of the new name left is deleted first.
+#define CE_NAME_MATCH(col, name) \
+    "CASE WHEN $3 THEN pg_catalog.starts_with(" col ", " name ") ELSE " col " = " name " END"
+    static Statement clear_images("DELETE FROM concurrent_edit.occ_row_versions v WHERE " CE_NAME_MATCH("v.relation", "$2")
+                                  " AND $1 IS NOT NULL", {TEXTOID, TEXTOID, BOOLOID});
+    static Statement clear_conflicts("DELETE FROM concurrent_edit.conflict_history c WHERE c.kind = 'row' AND "
+                                     CE_NAME_MATCH("c.row_relation", "$2") " AND $1 IS NOT NULL",
+                                     {TEXTOID, TEXTOID, BOOLOID});
     static Statement rename_images(
         "UPDATE concurrent_edit.occ_row_versions v SET relation = CASE WHEN $3 "
         "  THEN $2 || pg_catalog.substr(v.relation, pg_catalog.length($1) + 1) ELSE $2 END "
-        "WHERE CASE WHEN $3 THEN pg_catalog.starts_with(v.relation, $1) ELSE v.relation = $1 END",
+        "WHERE " CE_NAME_MATCH("v.relation", "$1"),
         {TEXTOID, TEXTOID, BOOLOID});
     static Statement rename_conflicts(
         "UPDATE concurrent_edit.conflict_history c SET row_relation = CASE WHEN $3 "
         "  THEN $2 || pg_catalog.substr(c.row_relation, pg_catalog.length($1) + 1) ELSE $2 END "
-        "WHERE c.kind = 'row' AND CASE WHEN $3 THEN pg_catalog.starts_with(c.row_relation, $1) "
-        "  ELSE c.row_relation = $1 END",
+        "WHERE c.kind = 'row' AND " CE_NAME_MATCH("c.row_relation", "$1"),
         {TEXTOID, TEXTOID, BOOLOID});
+#undef CE_NAME_MATCH
     static Statement drop_images("DELETE FROM concurrent_edit.occ_row_versions v WHERE v.relation = ANY ($1)",
                                  {TEXTARRAYOID});
     static Statement drop_conflicts(
         "DELETE FROM concurrent_edit.conflict_history c WHERE c.kind = 'row' AND c.row_relation = ANY ($1)",
         {TEXTARRAYOID});
-    // Whether the renamed table (or a table of the renamed schema) is under OCC:
-    // only then can images carry its name.
-    static Statement has_occ(
-        "SELECT EXISTS (SELECT FROM pg_catalog.pg_trigger g JOIN pg_catalog.pg_class c ON c.oid = g.tgrelid "
-        "               WHERE g.tgname = 'concurrent_edit_occ' AND (c.oid = $1 OR c.relnamespace = $2))",
-        {OIDOID, OIDOID});
-    std::vector<bool> images;
-    for (const NameChange& n : renames) {
-        Rows r = has_occ.run(spi, {ObjectIdGetDatum(n.relid), ObjectIdGetDatum(n.schema)}, {}, true);
-        images.push_back(r.boolean(0, 0));
-    }
     OwnerContext owner;
-    for (std::size_t i = 0; i < renames.size(); ++i) {
-        const NameChange& n = renames[i];
+    for (const Rename& n : renames) {
         std::vector<Datum> args{text_datum(n.from), text_datum(n.to), BoolGetDatum(n.prefix)};
-        if (images[i]) rename_images.run(spi, args);
+        clear_conflicts.run(spi, args);
         rename_conflicts.run(spi, args);
+        if (n.images) {
+            clear_images.run(spi, args);
+            rename_images.run(spi, args);
+        }
     }
     if (!dropped.empty()) {
-        Datum names = text_array_datum(dropped);
-        drop_conflicts.run(spi, {names});  // by conflict_history_row_relation_idx
+        drop_conflicts.run(spi, {text_array_datum(dropped)});  // by conflict_history_row_relation_idx
         if (!dropped_occ.empty()) drop_images.run(spi, {text_array_datum(dropped_occ)});
     }
     owner.leave();

@@ -145,7 +145,8 @@ bool in_transaction(const char* activity, F&& body) {
             auto* d = reinterpret_cast<Form_pg_database>(GETSTRUCT(t));
             if (strcmp(NameStr(d->datname), guc_worker_database) != 0) continue;
             exists = true;
-            connectable = d->datallowconn;
+            // An interrupted DROP DATABASE leaves it invalid (datconnlimit -2).
+            connectable = d->datallowconn && d->datconnlimit != -2;
         }
         table_endscan(scan);
         table_close(rel, AccessShareLock);

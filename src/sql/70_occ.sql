@@ -33,10 +33,16 @@ CREATE FUNCTION concurrent_edit._occ_ddl() RETURNS event_trigger
 COMMENT ON FUNCTION concurrent_edit._occ_ddl() IS
     'Internal: the event trigger function that keeps occ_row_versions.relation and conflict_history.row_relation in step with the catalog: a renamed table (or schema) takes its images and row conflicts along, a dropped table''s are deleted, so a new table given the old name inherits nothing. Not part of the API.';
 REVOKE ALL ON FUNCTION concurrent_edit._occ_ddl() FROM PUBLIC;
-CREATE EVENT TRIGGER concurrent_edit_occ_rename ON ddl_command_start WHEN TAG IN ('ALTER TABLE', 'ALTER SCHEMA')
+CREATE EVENT TRIGGER concurrent_edit_occ_rename ON ddl_command_start
+    WHEN TAG IN ('ALTER TABLE', 'ALTER INDEX', 'ALTER SCHEMA')
     EXECUTE FUNCTION concurrent_edit._occ_ddl();
 COMMENT ON EVENT TRIGGER concurrent_edit_occ_rename IS
-    'Before ALTER TABLE ... RENAME / SET SCHEMA and ALTER SCHEMA ... RENAME: the row images and row conflicts of the table take its new name.';
+    'Before ALTER TABLE/INDEX ... RENAME, ALTER TABLE ... SET SCHEMA and ALTER SCHEMA ... RENAME: notes the old name of a table (or schema) the role owns.';
+CREATE EVENT TRIGGER concurrent_edit_occ_renamed ON ddl_command_end
+    WHEN TAG IN ('ALTER TABLE', 'ALTER INDEX', 'ALTER SCHEMA')
+    EXECUTE FUNCTION concurrent_edit._occ_ddl();
+COMMENT ON EVENT TRIGGER concurrent_edit_occ_renamed IS
+    'After such a rename: the row images and row conflicts of the table take its new name (what an older table of that name left is deleted).';
 CREATE EVENT TRIGGER concurrent_edit_occ_drop ON sql_drop
     EXECUTE FUNCTION concurrent_edit._occ_ddl();
 COMMENT ON EVENT TRIGGER concurrent_edit_occ_drop IS
@@ -100,6 +106,14 @@ BEGIN
     IF (SELECT relkind FROM pg_class WHERE oid = tbl) NOT IN ('r', 'p') THEN
         RAISE EXCEPTION '% is not a table', tbl USING ERRCODE = 'wrong_object_type',
             DETAIL = pg_catalog.jsonb_build_object('table', tbl::text)::text;
+    END IF;
+    -- A temporary table's name (pg_temp_N.t) is reused by later sessions, and its
+    -- drop at session end fires no event trigger: its row conflicts would be
+    -- readable by whoever next creates pg_temp_N.t.
+    IF (SELECT relpersistence FROM pg_class WHERE oid = tbl) = 't' THEN
+        RAISE EXCEPTION 'optimistic concurrency is not available for temporary table %', tbl
+            USING ERRCODE = 'feature_not_supported',
+            DETAIL = pg_catalog.jsonb_build_object('table', tbl::text, 'reason', 'temporary')::text;
     END IF;
     IF NOT pg_has_role((SELECT relowner FROM pg_class WHERE oid = tbl), 'USAGE') THEN
         RAISE EXCEPTION 'must be owner of table %', tbl USING ERRCODE = 'insufficient_privilege',

@@ -148,9 +148,20 @@ is($o2c, '0', 'a new table given the old name: its owner sees no conflict of the
 my ($o2d, $e2d) = as_role('owner', q{SELECT count(*) FROM concurrent_edit.list_conflicts(
     project_id => '00000000-0000-0000-0000-000000000000') WHERE row_relation = 'public.orders_2025'});
 is($o2d, '1', 'the renamed table\'s owner still does') or diag($e2d);
-as_role('owner', q{DROP TABLE public.orders_2025});
-is($node->safe_psql($db, q{SELECT (SELECT count(*) FROM concurrent_edit.conflict_history WHERE row_relation = 'public.orders_2025')
-    + (SELECT count(*) FROM concurrent_edit.occ_row_versions WHERE relation = 'public.orders_2025')}), '0',
+# A rename another role attempts (refused by PostgreSQL) moves nothing; a rename
+# through ALTER INDEX (PostgreSQL accepts it for a table) moves them too.
+my ($o2e, $e2e) = as_role('mallory', q{ALTER TABLE public.orders_2025 RENAME TO hijack});
+like($e2e, qr/must be owner/, 'another role\'s rename is refused');
+is($node->safe_psql($db, q{SELECT string_agg(DISTINCT row_relation, ',') FROM concurrent_edit.conflict_history
+    WHERE row_relation IN ('public.orders_2025', 'public.hijack')}), 'public.orders_2025', 'and moved nothing');
+as_role('owner', q{ALTER INDEX public.orders_2025 RENAME TO orders_old});
+is($node->safe_psql($db, q{SELECT string_agg(DISTINCT row_relation, ',') || ' ' || (SELECT string_agg(DISTINCT relation, ',')
+    FROM concurrent_edit.occ_row_versions WHERE relation LIKE 'public.orders_%') FROM concurrent_edit.conflict_history
+    WHERE row_relation LIKE 'public.orders_%'}), 'public.orders_old public.orders_old',
+    'ALTER INDEX ... RENAME of the table: conflicts and images follow');
+as_role('owner', q{DROP TABLE public.orders_old});
+is($node->safe_psql($db, q{SELECT (SELECT count(*) FROM concurrent_edit.conflict_history WHERE row_relation LIKE 'public.orders_%')
+    + (SELECT count(*) FROM concurrent_edit.occ_row_versions WHERE relation LIKE 'public.orders_%')}), '0',
     'the table dropped: its conflicts and images are gone');
 
 # 3. Functions and operators planted in public and pg_temp, met by callers whose

@@ -56,5 +56,18 @@ like($err, qr/"path": \["doc", "clé"\]/, 'its DETAIL names the path, characters
 is($err, '', 'a column named clé merges') or diag($err);
 is($out, "UN\ndeux\nTROIS é\n", 'with both changes');
 
+# merge_columns naming a non-ASCII column: its list is read in the database's
+# encoding (before, every UPDATE of the table failed with 22032).
+($out, $err) = sql(q{
+  CREATE TABLE mc (id int PRIMARY KEY, version int NOT NULL DEFAULT 1, "clé" text, other text);
+  INSERT INTO mc VALUES (1, 1, E'un\ndeux\ntrois\n', 'o');
+  SELECT concurrent_edit.enable_occ('mc', mode => 'merge', merge_columns => ARRAY['clé']::name[]);
+  UPDATE mc SET other = 'z', version = 1;
+  UPDATE mc SET "clé" = E'UN\ndeux\ntrois\n', version = 2;
+  UPDATE mc SET "clé" = E'un\ndeux\nTROIS\n', version = 2 RETURNING "clé";
+});
+is($err, '', 'merge_columns with a non-ASCII name') or diag($err);
+like($out, qr/UN\ndeux\nTROIS$/, 'merges that column');
+
 $node->stop;
 done_testing();
