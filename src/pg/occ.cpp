@@ -432,7 +432,7 @@ CE_FUNCTION(ce_occ_trigger) {
                                   ", \"table\": " + json_string(table) + "}";
             std::string without_row = "{\"conflicts\": " + conflicts + ", \"theirs\": {\"truncated\": true, \"bytes\": " +
                                       std::to_string(im.b_row.size()) + "}, \"table\": " + json_string(table) + "}";
-            record_row_conflict(conflict_project(spi, rel, project), table, im.key, proposed, current, details,
+            record_row_conflict(conflict_project(spi, rel, project), RelationGetRelid(rel), table, im.key, proposed, current, details,
                                 without_row);
             throw SqlError(CE_ERRCODE_STALE_VERSION,
                            "row of " + table + " was modified by another writer and the changes conflict",

@@ -183,14 +183,23 @@ bool import_record(const std::string& payload) {
     auto body = [data] {
         guard([data]() -> Datum {
             static Statement ins(
-                "WITH p AS (SELECT $1::jsonb AS p) "
+                // The table's name now (the record may be imported after a rename);
+                // none when it was dropped meanwhile: the record is then skipped,
+                // as the drop deleted the table's other conflicts. (Records
+                // spooled before 1.1 carry no relid: their name is kept.)
+                "WITH p AS (SELECT $1::jsonb AS p), "
+                "r AS (SELECT CASE WHEN p ? 'relid' "
+                "         THEN (SELECT c.oid::pg_catalog.regclass::text FROM pg_catalog.pg_class c "
+                "               WHERE c.oid = (p ->> 'relid')::oid) "
+                "         ELSE p ->> 'relation' END AS relation FROM p) "
                 "INSERT INTO concurrent_edit.conflict_history (project_id, id, kind, row_relation, row_key, "
                 "    base_version, ours_version, strategy, details, created_role) "
-                "SELECT (p ->> 'project_id')::uuid, (p ->> 'id')::uuid, 'row', p ->> 'relation', p -> 'row_key', "
+                "SELECT (p ->> 'project_id')::uuid, (p ->> 'id')::uuid, 'row', r.relation, p -> 'row_key', "
                 "       least((p ->> 'base_version')::bigint, 2147483647)::integer, "
                 "       least((p ->> 'ours_version')::bigint, 2147483647)::integer, 'trigger-merge', p -> 'details', "
                 "       (p ->> 'role')::oid "
-                "FROM p ON CONFLICT (project_id, id) DO NOTHING RETURNING id, project_id",
+                "FROM p, r WHERE r.relation IS NOT NULL "
+                "ON CONFLICT (project_id, id) DO NOTHING RETURNING id, project_id",
                 {TEXTOID});
             OwnerContext owner;
             Spi spi;
@@ -257,12 +266,13 @@ bool run_guarded(F&& f) {
 
 }  // namespace
 
-void record_row_conflict(const pg_uuid_t& project_id, const std::string& relation, const std::string& row_key,
+void record_row_conflict(const pg_uuid_t& project_id, Oid relid, const std::string& relation, const std::string& row_key,
                          int64 base_version, int64 ours_version, const std::string& details,
                          const std::string& details_without_row) {
     pg_uuid_t id = random_uuid();
     std::string head = "{\"id\": " + json_uuid(id) + ", \"project_id\": \"" + uuid_to_string(project_id) +
-                       "\", \"role\": " + std::to_string(GetUserId()) + ", \"relation\": " + json_string(relation) +
+                       "\", \"role\": " + std::to_string(GetUserId()) + ", \"relid\": " + std::to_string(relid) +
+                       ", \"relation\": " + json_string(relation) +
                        ", \"row_key\": " + row_key + ", \"base_version\": " + std::to_string(base_version) +
                        ", \"ours_version\": " + std::to_string(ours_version) + ", \"details\": ";
     std::string payload = head + details + "}";

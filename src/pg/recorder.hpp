@@ -28,7 +28,7 @@ constexpr std::size_t kMaxRecordBytes = 1024 * 1024;
 // recorder runs. Never raises for a full spool or a missing worker slot (WARNING).
 // `details_without_row`: the details with the row image left out, used when the
 // record would exceed kMaxRecordBytes.
-void record_row_conflict(const pg_uuid_t& project_id, const std::string& relation, const std::string& row_key,
+void record_row_conflict(const pg_uuid_t& project_id, Oid relid, const std::string& relation, const std::string& row_key,
                          int64 base_version, int64 ours_version, const std::string& details,
                          const std::string& details_without_row = {});
 

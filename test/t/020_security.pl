@@ -164,6 +164,30 @@ is($node->safe_psql($db, q{SELECT (SELECT count(*) FROM concurrent_edit.conflict
     + (SELECT count(*) FROM concurrent_edit.occ_row_versions WHERE relation LIKE 'public.orders_%')}), '0',
     'the table dropped: its conflicts and images are gone');
 
+# A conflict still in the spool when its table is renamed or dropped: imported
+# under the table's name at import time, or not at all (the record carries the
+# table's oid). Two records are put into the spool as the trigger writes them.
+my $dboid = $node->safe_psql($db, "SELECT oid FROM pg_database WHERE datname = '$db'");
+my $spool = $node->data_dir . "/pg_concurrent_edit/conflicts/$dboid";
+$node->safe_psql($db, q{CREATE TABLE public.renamed_later (id int PRIMARY KEY)});
+my $relid = $node->safe_psql($db, q{SELECT 'public.renamed_later'::regclass::oid});
+$node->safe_psql($db, q{ALTER TABLE public.renamed_later RENAME TO renamed_now});
+my $nil = '00000000-0000-0000-0000-000000000000';
+my %records = ('5a000000-0000-0000-0000-000000000001' => [$relid, 'public.renamed_later'],
+               '5a000000-0000-0000-0000-000000000002' => [4000000000, 'public.dropped_meanwhile']);
+for my $id (sort keys %records) {
+    my ($oid, $name) = @{ $records{$id} };
+    open(my $fh, '>', "$spool/0-$id.json") or die "spool: $!";
+    print $fh qq({"id": "$id", "project_id": "$nil", "role": 10, "relid": $oid, "relation": "$name", "row_key": {"id": 1}, )
+        . qq("base_version": 1, "ours_version": 2, "details": {"conflicts": [], "theirs": {"card": "secret"}}});
+    close $fh;
+}
+ok($node->poll_query_until($db, "SELECT NOT EXISTS (SELECT FROM pg_ls_dir('pg_concurrent_edit/conflicts/$dboid') f
+    WHERE f LIKE '0-5a%')"), 'the worker imports the spooled records');
+is($node->safe_psql($db, q{SELECT string_agg(row_relation, ',' ORDER BY id) FROM concurrent_edit.conflict_history
+    WHERE id::text LIKE '5a000000-%'}), 'public.renamed_now',
+    'under the name its table has now; none for a table dropped meanwhile');
+
 # 3. Functions and operators planted in public and pg_temp, met by callers whose
 #    search_path puts them first (the superuser included).
 as_role('mallory', q{
