@@ -77,7 +77,11 @@ INSERT INTO concurrent_edit.conflict_history (project_id, id, file_id, row_relat
 SELECT c.project_id, c.id, c.file_id, c.row_relation, c.row_key, c.kind, c.base_version, c.ours_version,
        c.theirs_version, c.theirs_content, c.strategy, c.details, c.session_id, c.created_by, NULL, c.created_at,
        c.resolved_by, c.resolved_at, c.resolution_version, false, NULL
-FROM concurrent_edit_1_0.conflict_history c;
+FROM concurrent_edit_1_0.conflict_history c
+-- A row conflict of a table renamed or dropped under 1.0 names no table now: not
+-- kept (1.1 decides access to it on the table of that name, which anyone could
+-- create). 1.1 keeps these names in step with renames and drops.
+WHERE c.kind <> 'row' OR pg_catalog.to_regclass(c.row_relation) IS NOT NULL;
 
 -- The change feed goes on from the next cursor.
 INSERT INTO concurrent_edit.change_feeds (project_id, last_cursor, pruned_through)
@@ -106,7 +110,8 @@ FROM concurrent_edit_1_0.change_pending_id_seq s;
 
 INSERT INTO concurrent_edit.occ_row_versions (project_id, relation, row_key, version, row_data, created_at)
 SELECT o.project_id, o.relation, o.row_key, o.version, o.row_data, o.created_at
-FROM concurrent_edit_1_0.occ_row_versions o;
+FROM concurrent_edit_1_0.occ_row_versions o
+WHERE pg_catalog.to_regclass(o.relation) IS NOT NULL;  -- as for row conflicts
 
 -- The OCC triggers of callers' tables: created again as they were (now on the 1.1
 -- trigger functions), then configured by 1.1's enable_occ with the same settings,
