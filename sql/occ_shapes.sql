@@ -160,6 +160,17 @@ SELECT pg_temp.try($$UPDATE life SET note = E'A\nB\nZ\n', version = 2$$, false);
 SELECT version, note FROM life;
 SELECT concurrent_edit.disable_occ('life');
 
+-- quote_all_identifiers does not change the names images are kept under.
+CREATE TABLE qa (id int PRIMARY KEY, version int NOT NULL DEFAULT 1, note text);
+INSERT INTO qa VALUES (1, 1, E'a\nb\nc\n');
+SELECT concurrent_edit.enable_occ('qa', mode => 'merge');
+SET quote_all_identifiers = on;
+UPDATE qa SET note = E'A\nb\nc\n', version = 1;
+UPDATE qa SET note = E'a\nb\nC\n', version = 1 RETURNING version, note;
+RESET quote_all_identifiers;
+SELECT DISTINCT relation FROM concurrent_edit.occ_row_versions WHERE relation LIKE '%qa%';
+SELECT concurrent_edit.disable_occ('qa');
+
 -- A temporary table is refused (its name is reused by later sessions).
 CREATE TEMP TABLE tmp_occ (id int PRIMARY KEY, version int NOT NULL DEFAULT 1);
 SELECT pg_temp.try($$SELECT concurrent_edit.enable_occ('tmp_occ')$$, false);

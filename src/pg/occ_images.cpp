@@ -72,14 +72,30 @@ Oid image_relation(Spi& spi, const Trigger* trigger, Relation rel) {
     return origin;
 }
 
-std::string relation_name(Oid relid) {
-    const char* s = pg_call([relid] {
-        char* rel = get_rel_name(relid);
-        Oid ns = get_rel_namespace(relid);
-        if (rel == nullptr) elog(ERROR, "relation %u does not exist", relid);
-        return quote_qualified_identifier(get_namespace_name(ns), rel);
+// Quoting as images and conflicts store names, whatever quote_all_identifiers
+// the session set (a name quoted differently would not be found again).
+std::string stored_name(const char* schema, const char* rel) {
+    const char* q = pg_call([schema, rel] {
+        bool saved = quote_all_identifiers;
+        quote_all_identifiers = false;
+        const char* r = schema == nullptr ? quote_identifier(rel) : quote_qualified_identifier(schema, rel);
+        quote_all_identifiers = saved;
+        return r;
     });
-    return s;
+    return q;
+}
+
+std::string relation_name(Oid relid) {
+    struct Names {
+        const char* schema;
+        const char* rel;
+    };
+    Names n = pg_call([relid] {
+        char* rel = get_rel_name(relid);
+        if (rel == nullptr) elog(ERROR, "relation %u does not exist", relid);
+        return Names{get_namespace_name(get_rel_namespace(relid)), rel};
+    });
+    return stored_name(n.schema, n.rel);
 }
 
 std::vector<std::string> primary_key(Relation rel) {
@@ -375,7 +391,7 @@ std::vector<NameChange> renames_of(Node* stmt) {
     if (OidIsValid(f.relid)) out.push_back(NameChange{relation_name(f.relid), f.relid, InvalidOid});
     if (OidIsValid(f.schema)) {
         Oid ns = f.schema;
-        std::string from = std::string(pg_call([ns] { return quote_identifier(get_namespace_name(ns)); })) + ".";
+        std::string from = stored_name(nullptr, pg_call([ns] { return get_namespace_name(ns); })) + ".";
         out.push_back(NameChange{from, InvalidOid, ns});
     }
     return out;
@@ -385,11 +401,12 @@ std::vector<NameChange> renames_of(Node* stmt) {
 std::string current_name(const NameChange& n) {
     if (OidIsValid(n.relid)) return relation_name(n.relid);
     Oid ns = n.schema;
-    return std::string(pg_call([ns] {
-               const char* name = get_namespace_name(ns);
-               if (name == nullptr) elog(ERROR, "schema %u does not exist", ns);
-               return quote_identifier(name);
-           })) + ".";
+    const char* name = pg_call([ns] {
+        const char* x = get_namespace_name(ns);
+        if (x == nullptr) elog(ERROR, "schema %u does not exist", ns);
+        return x;
+    });
+    return stored_name(nullptr, name) + ".";
 }
 
 }  // namespace
@@ -442,16 +459,18 @@ CE_FUNCTION(ce_occ_ddl) {
         // an OCC trigger (only such a table has images; conflicts stay after
         // disable_occ).
         static Statement q(
-            "WITH d AS (SELECT o.object_type, o.object_identity, o.is_temporary "
+            "WITH d AS (SELECT o.object_type, o.object_identity, o.schema_name, o.object_name, o.is_temporary "
             "           FROM pg_catalog.pg_event_trigger_dropped_objects() o) "
-            "SELECT t.object_identity, EXISTS (SELECT FROM d g WHERE g.object_type = 'trigger' "
+            "SELECT t.schema_name, t.object_name, EXISTS (SELECT FROM d g WHERE g.object_type = 'trigger' "
             "         AND g.object_identity = 'concurrent_edit_occ on ' || t.object_identity) "
             "FROM d t WHERE t.object_type = 'table' AND NOT t.is_temporary",
             {});
         Rows r = q.run(spi, {}, {}, true);
         for (uint64 i = 0; i < r.size(); ++i) {
-            dropped.push_back(r.text(i, 0));
-            if (r.boolean(i, 1)) dropped_occ.push_back(r.text(i, 0));
+            std::string schema = r.text(i, 0), rel = r.text(i, 1);
+            std::string name = stored_name(schema.c_str(), rel.c_str());
+            dropped.push_back(name);
+            if (r.boolean(i, 2)) dropped_occ.push_back(name);
         }
     }
     pinned.leave();
