@@ -428,12 +428,13 @@ CE_FUNCTION(ce_occ_trigger) {
         conflicts += "]";
         conflicts = utf8_to_server(conflicts);
         if (nconflicts > 0) {
-            std::string details = "{\"conflicts\": " + conflicts + ", \"theirs\": " + im.b_row +
-                                  ", \"table\": " + json_string(table) + "}";
-            std::string without_row = "{\"conflicts\": " + conflicts + ", \"theirs\": {\"truncated\": true, \"bytes\": " +
-                                      std::to_string(im.b_row.size()) + "}, \"table\": " + json_string(table) + "}";
-            record_row_conflict(conflict_project(spi, rel, project), RelationGetRelid(rel), table, im.key, proposed, current, details,
-                                without_row);
+            // The record's details, and (should they exceed a record) without the row.
+            auto details = [&](const std::string& theirs) {
+                return "{\"conflicts\": " + conflicts + ", \"theirs\": " + theirs + ", \"table\": " + json_string(table) + "}";
+            };
+            record_row_conflict(conflict_project(spi, rel, project), RelationGetRelid(rel), table, im.key, proposed,
+                                current, details(im.b_row),
+                                details("{\"truncated\": true, \"bytes\": " + std::to_string(im.b_row.size()) + "}"));
             throw SqlError(CE_ERRCODE_STALE_VERSION,
                            "row of " + table + " was modified by another writer and the changes conflict",
                            stale_detail(", \"conflicts\": " + conflicts),

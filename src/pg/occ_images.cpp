@@ -199,7 +199,10 @@ CE_PRIMARY_FUNCTION(ce_occ_refresh_images, "occ_refresh_images") {
     // The table's configuration, from its own trigger (created by its owner), as
     // the relation cache holds its arguments: names in any encoding, with any
     // character (read back from pg_trigger.tgargs as text, they were escaped).
+    // Its primary key and owner come with it (used in merge mode).
     std::string version_column, mode, project_column;
+    std::vector<std::string> pk;
+    Oid table_owner;
     {
         // Locked first: a table dropped meanwhile is then refused, not read.
         Relation r = pg_call([relid] {
@@ -219,6 +222,8 @@ CE_PRIMARY_FUNCTION(ce_occ_refresh_images, "occ_refresh_images") {
                 project_column = t.tgargs[7];
             }
         }
+        pk = primary_key(r);
+        table_owner = r->rd_rel->relowner;
         pg_call([r] { RelationClose(r); });
     }
     static Statement forget("DELETE FROM concurrent_edit.occ_row_versions v WHERE v.relation = $1", {TEXTOID});
@@ -231,10 +236,6 @@ CE_PRIMARY_FUNCTION(ce_occ_refresh_images, "occ_refresh_images") {
     if (mode == "merge") {
         // Read with a cursor, 1000 rows at a time; each batch is stored in the
         // extension owner's context only after it was fetched (no fetch runs as it).
-        Relation rel = pg_call([relid] { return RelationIdGetRelation(relid); });
-        std::vector<std::string> pk = primary_key(rel);
-        Oid table_owner = rel->rd_rel->relowner;
-        pg_call([rel] { RelationClose(rel); });
         // The rows are read as the table's owner, in a security-restricted
         // operation, as VACUUM and ANALYZE read a table: what to_jsonb runs of the
         // owner's (a cast, a type's output function) never runs with the caller's
@@ -356,6 +357,19 @@ struct NameChange {
 // Renames noted at ddl_command_start, applied at the command's end.
 std::vector<NameChange>* noted_renames = nullptr;
 
+// The name of what a NameChange is about, now (before the command: its old name;
+// after: its new one).
+std::string current_name(const NameChange& n) {
+    if (OidIsValid(n.relid)) return relation_name(n.relid);
+    Oid ns = n.schema;
+    const char* name = pg_call([ns] {
+        const char* x = get_namespace_name(ns);
+        if (x == nullptr) elog(ERROR, "schema %u does not exist", ns);
+        return x;
+    });
+    return stored_name(nullptr, name) + ".";
+}
+
 // The rename a DDL command is about to make, if the role may make it.
 std::vector<NameChange> renames_of(Node* stmt) {
     struct Found {
@@ -388,25 +402,10 @@ std::vector<NameChange> renames_of(Node* stmt) {
         return x;
     });
     std::vector<NameChange> out;
-    if (OidIsValid(f.relid)) out.push_back(NameChange{relation_name(f.relid), f.relid, InvalidOid});
-    if (OidIsValid(f.schema)) {
-        Oid ns = f.schema;
-        std::string from = stored_name(nullptr, pg_call([ns] { return get_namespace_name(ns); })) + ".";
-        out.push_back(NameChange{from, InvalidOid, ns});
-    }
+    if (OidIsValid(f.relid)) out.push_back(NameChange{{}, f.relid, InvalidOid});
+    if (OidIsValid(f.schema)) out.push_back(NameChange{{}, InvalidOid, f.schema});
+    for (NameChange& n : out) n.from = current_name(n);
     return out;
-}
-
-// The current name of what a NameChange is about (after the command).
-std::string current_name(const NameChange& n) {
-    if (OidIsValid(n.relid)) return relation_name(n.relid);
-    Oid ns = n.schema;
-    const char* name = pg_call([ns] {
-        const char* x = get_namespace_name(ns);
-        if (x == nullptr) elog(ERROR, "schema %u does not exist", ns);
-        return x;
-    });
-    return stored_name(nullptr, name) + ".";
 }
 
 }  // namespace
@@ -478,24 +477,25 @@ CE_FUNCTION(ce_occ_ddl) {
         spi.finish();
         return 0;
     }
-    // $3: a schema, every name starting with $1 ($2 replacing that prefix). What
-    // an older table of the new name left is deleted first.
-#define CE_NAME_MATCH(col, name) \
-    "CASE WHEN $3 THEN pg_catalog.starts_with(" col ", " name ") ELSE " col " = " name " END"
-    static Statement clear_images("DELETE FROM concurrent_edit.occ_row_versions v WHERE " CE_NAME_MATCH("v.relation", "$2")
-                                  " AND $1 IS NOT NULL", {TEXTOID, TEXTOID, BOOLOID});
+    // A name `col` matches: equal to `name`, or for a schema (`prefix` true)
+    // starting with it. What an older table of the new name left is deleted
+    // first; a rename replaces $1 by $2 (the whole name, or the schema's prefix).
+#define CE_NAME_MATCH(col, name, prefix) \
+    "CASE WHEN " prefix " THEN pg_catalog.starts_with(" col ", " name ") ELSE " col " = " name " END"
+    static Statement clear_images("DELETE FROM concurrent_edit.occ_row_versions v WHERE " CE_NAME_MATCH("v.relation", "$1", "$2"),
+                                  {TEXTOID, BOOLOID});
     static Statement clear_conflicts("DELETE FROM concurrent_edit.conflict_history c WHERE c.kind = 'row' AND "
-                                     CE_NAME_MATCH("c.row_relation", "$2") " AND $1 IS NOT NULL",
-                                     {TEXTOID, TEXTOID, BOOLOID});
+                                     CE_NAME_MATCH("c.row_relation", "$1", "$2"),
+                                     {TEXTOID, BOOLOID});
     static Statement rename_images(
         "UPDATE concurrent_edit.occ_row_versions v SET relation = CASE WHEN $3 "
         "  THEN $2 || pg_catalog.substr(v.relation, pg_catalog.length($1) + 1) ELSE $2 END "
-        "WHERE " CE_NAME_MATCH("v.relation", "$1"),
+        "WHERE " CE_NAME_MATCH("v.relation", "$1", "$3"),
         {TEXTOID, TEXTOID, BOOLOID});
     static Statement rename_conflicts(
         "UPDATE concurrent_edit.conflict_history c SET row_relation = CASE WHEN $3 "
         "  THEN $2 || pg_catalog.substr(c.row_relation, pg_catalog.length($1) + 1) ELSE $2 END "
-        "WHERE c.kind = 'row' AND " CE_NAME_MATCH("c.row_relation", "$1"),
+        "WHERE c.kind = 'row' AND " CE_NAME_MATCH("c.row_relation", "$1", "$3"),
         {TEXTOID, TEXTOID, BOOLOID});
 #undef CE_NAME_MATCH
     static Statement drop_images("DELETE FROM concurrent_edit.occ_row_versions v WHERE v.relation = ANY ($1)",
@@ -506,10 +506,11 @@ CE_FUNCTION(ce_occ_ddl) {
     OwnerContext owner;
     for (const Rename& n : renames) {
         std::vector<Datum> args{text_datum(n.from), text_datum(n.to), BoolGetDatum(n.prefix)};
-        clear_conflicts.run(spi, args);
+        std::vector<Datum> target{args[1], args[2]};
+        clear_conflicts.run(spi, target);
         rename_conflicts.run(spi, args);
         if (n.images) {
-            clear_images.run(spi, args);
+            clear_images.run(spi, target);
             rename_images.run(spi, args);
         }
     }

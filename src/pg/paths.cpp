@@ -143,11 +143,7 @@ int32 rekey_files(Spi& spi, const pg_uuid_t& project, const ce::PathOptions& opt
 std::string path_key(std::string_view path, const ce::PathOptions& options) {
     if (GetDatabaseEncoding() == PG_UTF8) return ce::normalize_path(path, options);
     // The core works on UTF-8: convert the path, and its key back.
-    std::string in(path);
-    const char* utf8 = pg_call([&in] { return pg_server_to_any(in.c_str(), static_cast<int>(in.size()), PG_UTF8); });
-    std::string key = ce::normalize_path(utf8, options);
-    const char* server = pg_call([&key] { return pg_any_to_server(key.c_str(), static_cast<int>(key.size()), PG_UTF8); });
-    return server;
+    return utf8_to_server(ce::normalize_path(server_to_utf8(std::string(path)), options));
 }
 
 ce::PathOptions project_path_options(Spi& spi, const pg_uuid_t& project) {

@@ -19,21 +19,22 @@ std::string json_uuid(const pg_uuid_t& u) { return uuid_is_null(u) ? "null" : "\
 
 std::string json_cursor(int64 cursor) { return "\"" + std::to_string(cursor) + "\""; }
 
-std::string server_to_utf8(const std::string& s) {
+namespace {
+
+// `convert` is pg_server_to_any or pg_any_to_server, to or from UTF-8.
+std::string converted(const std::string& s, char* (*convert)(const char*, int, int)) {
     if (GetDatabaseEncoding() == PG_UTF8) return s;
     const char* in = s.c_str();
     int len = static_cast<int>(s.size());
-    const char* out = pg_call([in, len] { return pg_server_to_any(in, len, PG_UTF8); });
+    const char* out = pg_call([in, len, convert] { return convert(in, len, PG_UTF8); });
     return out;
 }
 
-std::string utf8_to_server(const std::string& s) {
-    if (GetDatabaseEncoding() == PG_UTF8) return s;
-    const char* in = s.c_str();
-    int len = static_cast<int>(s.size());
-    const char* out = pg_call([in, len] { return pg_any_to_server(in, len, PG_UTF8); });
-    return out;
-}
+}  // namespace
+
+std::string server_to_utf8(const std::string& s) { return converted(s, pg_server_to_any); }
+
+std::string utf8_to_server(const std::string& s) { return converted(s, pg_any_to_server); }
 
 std::string json_string(std::string_view s) {
     std::string out;

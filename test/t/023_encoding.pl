@@ -69,5 +69,17 @@ is($out, "UN\ndeux\nTROIS é\n", 'with both changes');
 is($err, '', 'merge_columns with a non-ASCII name') or diag($err);
 like($out, qr/UN\ndeux\nTROIS$/, 'merges that column');
 
+# Path keys are computed in UTF-8 and converted back: a file with a non-ASCII
+# path is found again by it, and a second one with the same path is refused.
+($out, $err) = sql(q{
+  SELECT concurrent_edit.create_file('23232323-0000-0000-0000-000000000023', 'dossier/café.txt', E'x\n',
+         'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa') IS NOT NULL;
+  SELECT concurrent_edit.file_at('23232323-0000-0000-0000-000000000023', 'dossier/café.txt') IS NOT NULL;
+});
+is($out, "t\nt", 'a non-ASCII path is stored and found again') or diag($err);
+($out, $err) = sql(q{SELECT concurrent_edit.create_file('23232323-0000-0000-0000-000000000023', './dossier/café.txt',
+  E'y\n', 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa')});
+like($err, qr/23505|already exists/, 'the same path key twice is refused');
+
 $node->stop;
 done_testing();
