@@ -121,6 +121,13 @@ INSERT INTO b8 VALUES (1, 9223372036854775807, 'x');
 SELECT concurrent_edit.enable_occ('b8');
 SELECT pg_temp.try($$UPDATE b8 SET v = 'y', version = 9223372036854775807 WHERE id = 1$$, false);
 SELECT version, v FROM b8;
+-- At its minimum in merge mode: the kept images need no version below it.
+CREATE TABLE b8min (id int PRIMARY KEY, version bigint, v text);
+INSERT INTO b8min VALUES (1, -9223372036854775808, E'a\nb\n');
+SELECT concurrent_edit.enable_occ('b8min', mode => 'merge');
+UPDATE b8min SET v = E'a\nb\nc\n' WHERE id = 1;
+UPDATE b8min SET v = E'z\nb\n', version = -9223372036854775808 WHERE id = 1;
+SELECT version, v FROM b8min;
 
 -- A NULL version without refuse_blind_writes: VC001 (stale), null in the DETAIL;
 -- with it: VC009.

@@ -152,10 +152,14 @@ void keep_image(Spi& spi, const pg_uuid_t& project, const std::string& relation,
         "        created_at = now() RETURNING 1) "
         "DELETE FROM concurrent_edit.occ_row_versions v "
         "WHERE v.project_id = $1 AND v.relation = $2 AND v.row_key = $3::jsonb "
-        "  AND (v.version <= $4 - $6 OR ($7 AND v.version <> $4))",
-        {UUIDOID, TEXTOID, TEXTOID, INT8OID, TEXTOID, INT4OID, BOOLOID});
+        "  AND (v.version <= $6 OR ($7 AND v.version <> $4))",
+        {UUIDOID, TEXTOID, TEXTOID, INT8OID, TEXTOID, INT8OID, BOOLOID});
+    // The newest version dropped: `retain` below this one. Below the smallest bigint
+    // (a version column near its minimum) none is (NULL: the comparison is not true).
+    bool none_older = version < PG_INT64_MIN + static_cast<int64>(retain);
     q.run(spi, {uuid_datum(project), text_datum(relation), text_datum(key), Int64GetDatum(version), text_datum(row),
-                Int32GetDatum(retain), BoolGetDatum(inserted)});
+                Int64GetDatum(none_older ? 0 : version - retain), BoolGetDatum(inserted)},
+          none_older ? "     n " : "");
 }
 
 }  // namespace ce::pg

@@ -360,8 +360,11 @@ void ce_conflict_recorder_main(Datum arg) {
             CHECK_FOR_INTERRUPTS();
             pgstat_report_activity(STATE_RUNNING, "concurrent_edit: recording row conflicts");
             if (!run_guarded([&imported] { imported = import_all(); })) proc_exit(1);
-            if (imported > 0) idle_since = GetCurrentTimestamp();
-            else if (TimestampDifferenceExceeds(idle_since, GetCurrentTimestamp(), kLingerMs)) break;
+            if (imported > 0) {
+                idle_since = GetCurrentTimestamp();
+                // The rows it inserted count for autovacuum now, not only at exit.
+                (void)pgstat_report_stat(false);
+            } else if (TimestampDifferenceExceeds(idle_since, GetCurrentTimestamp(), kLingerMs)) break;
             pgstat_report_activity(STATE_IDLE, nullptr);
             (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 100, PG_WAIT_EXTENSION);
             ResetLatch(MyLatch);
