@@ -28,13 +28,23 @@ struct KeyHash {
 };
 
 // Rights already computed in this backend. Bounded: dropped whole when full.
+// They are read with the latest snapshot, not the transaction's: a REPEATABLE
+// READ transaction that began before a revoke would otherwise cache the revoked
+// right after the invalidation was processed, and keep it in later transactions.
+// A commit is visible to new snapshots before its invalidation is sent, so a
+// right read while no invalidation arrived is current; one read while one did is
+// not kept (cache_generation).
 constexpr std::size_t kMaxCached = 4096;
 std::unordered_map<Key, Right, KeyHash>* project_cache = nullptr;
 std::unordered_map<Oid, Right>* global_cache = nullptr;
 // The grant tables, once looked up (their invalidations drop the cache).
 Oid grant_tables[2] = {InvalidOid, InvalidOid};
 
+// Counts the drops: a right computed while one happened is used but not kept.
+uint64 cache_generation = 0;
+
 void drop_cache() {
+    ++cache_generation;
     if (project_cache != nullptr) project_cache->clear();
     if (global_cache != nullptr) global_cache->clear();
 }
@@ -110,7 +120,9 @@ Right right_on_all(Spi& spi, Oid role) {
     if (it != global_cache->end()) return it->second;
     remember_grant_tables();
     static Statement q("SELECT g.role::oid, g.rights FROM concurrent_edit.global_access g", {});
-    Right r = from_rows(q.run(spi, {}, {}, true), role);
+    uint64 generation = cache_generation;
+    Right r = from_rows(q.run_latest(spi, {}), role);
+    if (generation != cache_generation) return r;
     if (global_cache->size() >= kMaxCached) global_cache->clear();
     (*global_cache)[role] = r;
     return r;
@@ -127,7 +139,9 @@ Right right_on(Spi& spi, Oid role, const pg_uuid_t& project) {
         "SELECT a.role::oid, a.rights FROM concurrent_edit.project_access a WHERE a.project_id = $1 "
         "UNION ALL SELECT g.role::oid, g.rights FROM concurrent_edit.global_access g",
         {UUIDOID});
-    Right r = from_rows(q.run(spi, {uuid_datum(project)}, {}, true), role);
+    uint64 generation = cache_generation;
+    Right r = from_rows(q.run_latest(spi, {uuid_datum(project)}), role);
+    if (generation != cache_generation) return r;
     if (project_cache->size() >= kMaxCached) project_cache->clear();
     (*project_cache)[key] = r;
     return r;
