@@ -98,3 +98,39 @@ SELECT path, status FROM concurrent_edit.rename_file(:'r', 'docs/forced.md', :bo
 SELECT pg_temp.try(format('SELECT concurrent_edit.resolve_conflict(%L, %L)', :'rc', 'text'));
 SELECT concurrent_edit.resolve_conflict(:'rc', choose => 'theirs') AS version;
 SELECT path FROM concurrent_edit.files WHERE id = :'r';
+
+-- A resolution that writes is refused while a session holds an exclusive lock on
+-- the file (VC004, as write() without a session), and succeeds once it is released.
+SELECT concurrent_edit.create_file(:p, 'locked.txt', E'l1\nl2\nl3\n', :alice) AS lf \gset
+SELECT status FROM concurrent_edit.write(:'lf', E'l1\nl2 alice\nl3\n', 1, :alice);
+SELECT conflict_id AS lc FROM concurrent_edit.write(:'lf', E'l1\nl2 bob\nl3\n', 1, :bob) \gset
+SELECT concurrent_edit.open_session(:alice, :p) AS ls \gset
+SELECT lock_type FROM concurrent_edit.acquire_lock(:'lf', :'ls', 'exclusive');
+SELECT pg_temp.try(format('SELECT concurrent_edit.resolve_conflict(%L, choose => %L)', :'lc', 'theirs'), false);
+SELECT head_version AS unchanged FROM concurrent_edit.files WHERE id = :'lf';
+-- The rename conflict's 'theirs' (a move) too; 'ours' writes nothing and closes it.
+SELECT concurrent_edit.create_file(:p, 'lr/a.txt', E'a\n', :alice) AS lr \gset
+SELECT status FROM concurrent_edit.rename_file(:'lr', 'lr/b.txt', :alice, expected_path => 'lr/a.txt');
+SELECT conflict_id AS lrc FROM concurrent_edit.rename_file(:'lr', 'lr/c.txt', :bob, expected_path => 'lr/a.txt') \gset
+SELECT lock_type FROM concurrent_edit.acquire_lock(:'lr', :'ls', 'exclusive');
+SELECT pg_temp.try(format('SELECT concurrent_edit.resolve_conflict(%L, choose => %L)', :'lrc', 'theirs'), false);
+SELECT path AS not_moved FROM concurrent_edit.files WHERE id = :'lr';
+SELECT concurrent_edit.release_lock(:'lf', :'ls') AS released;
+SELECT concurrent_edit.resolve_conflict(:'lc', choose => 'theirs') AS version;
+
+-- A content conflict met before the file was deleted does not bring it back (VC002);
+-- a delete conflict (a write to the deleted file) restores it, announced as
+-- created again (restored) before its new version.
+SELECT concurrent_edit.create_file(:p, 'gone.txt', E'g1\ng2\n', :alice) AS gf \gset
+SELECT status FROM concurrent_edit.write(:'gf', E'g1\ng2 alice\n', 1, :alice);
+SELECT conflict_id AS gc FROM concurrent_edit.write(:'gf', E'g1\ng2 bob\n', 1, :bob) \gset
+SELECT status FROM concurrent_edit.delete_file(:'gf', :alice);
+SELECT pg_temp.try(format('SELECT concurrent_edit.resolve_conflict(%L, choose => %L)', :'gc', 'theirs'));
+SELECT deleted_at IS NOT NULL AS still_deleted FROM concurrent_edit.files WHERE id = :'gf';
+SELECT max(cursor) AS before_restore FROM concurrent_edit.changes_since(:p, 0) \gset
+SELECT status, conflict_id AS dc FROM concurrent_edit.write(:'gf', E'g1\ng2 carol\n', 2, :bob) \gset
+SELECT :'status' AS status;
+SELECT concurrent_edit.resolve_conflict(:'dc', content => E'g1\ng2 carol\n') AS version;
+SELECT deleted_at IS NULL AS live FROM concurrent_edit.files WHERE id = :'gf';
+SELECT event, version, path, details ->> 'restored' AS restored, details ? 'conflict_id' AS names_conflict
+FROM concurrent_edit.changes_since(:p, :before_restore) ORDER BY cursor;

@@ -295,21 +295,38 @@ std::string settle(const ConflictTexts& t, const std::vector<ce::HunkChoice>& ch
     return std::move(m.content);
 }
 
+// A resolution that writes is refused while a session holds an exclusive lock on
+// the file, as write() without a session is.
+constexpr const char* kLockedHint =
+    "Resolve the conflict once the lock is released or expired (the holder can release it first).";
+
 // Writes `resolution` of conflict `c` on the head (merged onto it when the head
 // moved since the conflict); returns the head version afterwards.
 int32 write_resolution(ApiCall& call, const ConflictRow& c, std::string_view resolution, const pg_uuid_t& resolved_by) {
     FileHead h = lock_file(call.spi(), c.file, pg_uuid_t{});
+    if (h.locked_by_other) throw_file_locked(h, kLockedHint);
     std::string hash = content_hash(resolution);
     int32 version = h.head_version;
     if (h.deleted) {
-        // Resolving a write to a deleted file restores the file with the resolution
-        // (its key as the project's options give it now).
+        // Only a write to a deleted file (a delete conflict) restores it: a
+        // conflict met before someone deleted the file does not undo the delete.
+        if (c.kind != "delete")
+            throw SqlError(CE_ERRCODE_FILE_DELETED,
+                           "file " + uuid_to_string(h.id) + " was deleted after conflict " + c.cid,
+                           ce::Detail().add("conflict_id", c.cid).add("kind", c.kind).add("file_id", uuid_to_string(h.id)),
+                           "Discard the conflict. To bring the file back, write to it (a delete conflict) and "
+                           "resolve that conflict.");
+        // The file comes back with the resolution (its key as the project's options
+        // give it now), announced as created again before its new version.
         std::string key = claim_path(call.spi(), h.project_id, h.path, h.id);
         static Statement undelete(
             "UPDATE concurrent_edit.files SET deleted_at = NULL, deleted_by = NULL, normalized_path = $3 "
             "WHERE project_id = $1 AND id = $2",
             {UUIDOID, UUIDOID, TEXTOID});
         undelete.run(call.spi(), {uuid_datum(h.project_id), uuid_datum(h.id), text_datum(key)});
+        h.normalized_path = key;
+        queue_change(call.spi(), file_event("created", h.project_id, h.id, pg_uuid_t{}, resolved_by, key, h.head_version,
+                                            h.head_hash, "\"restored\": true, \"conflict_id\": \"" + c.cid + "\""));
         return append_version(call.spi(), h, resolution, hash, resolved_by, pg_uuid_t{});
     }
     if (h.head_version == c.ours_version) {
@@ -402,6 +419,7 @@ CE_PRIMARY_FUNCTION(ce_resolve_conflict, "resolve_conflict") {
         if (choose.isnull || given != 1 || (choose.view() != "ours" && choose.view() != "theirs"))
             exactly_one("is a rename conflict: it takes choose => 'ours' or 'theirs'");
         FileHead h = lock_file(call.spi(), c.file, pg_uuid_t{});
+        if (h.locked_by_other && choose.view() == "theirs") throw_file_locked(h, kLockedHint);
         if (h.deleted && choose.view() == "theirs")
             throw SqlError(CE_ERRCODE_FILE_DELETED, "file " + uuid_to_string(h.id) + " was deleted",
                            head_detail(h, std::nullopt, std::nullopt), "A deleted file cannot be renamed.");

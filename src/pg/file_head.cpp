@@ -1,5 +1,7 @@
 #include "pg/file_head.hpp"
 
+#include <unordered_map>
+
 #include "concurrent_edit/error.hpp"
 #include "pg/advisory.hpp"
 #include "pg/feed.hpp"
@@ -137,6 +139,32 @@ FileHead lock_file(Spi& spi, const pg_uuid_t& file_id, const pg_uuid_t& session_
         h.head_depth = r.int4(0, 16);
     }
     return h;
+}
+
+pg_uuid_t project_of_file(Spi& spi, const pg_uuid_t& file_id) {
+    // A file never moves to another project: the answer is kept (bounded, dropped
+    // whole when full). A file purged and its id reused elsewhere is caught by the
+    // caller, which compares with the project of the row it locked.
+    struct UuidHash {
+        std::size_t operator()(const pg_uuid_t& u) const {
+            uint32 h = 2166136261u;
+            for (unsigned char b : u.data) h = (h ^ b) * 16777619u;
+            return h;
+        }
+    };
+    struct UuidEq {
+        bool operator()(const pg_uuid_t& a, const pg_uuid_t& b) const { return uuid_eq(a, b); }
+    };
+    static auto* known = new std::unordered_map<pg_uuid_t, pg_uuid_t, UuidHash, UuidEq>();
+    auto it = known->find(file_id);
+    if (it != known->end()) return it->second;
+    static Statement q("SELECT f.project_id FROM concurrent_edit.files f WHERE f.id = $1", {UUIDOID}, Scans::by_key);
+    Rows r = q.run(spi, {uuid_datum(file_id)}, {}, true);
+    if (r.empty()) throw_file_not_found(file_id);
+    pg_uuid_t project = r.uuid(0, 0);
+    if (known->size() >= 4096) known->clear();
+    known->emplace(file_id, project);
+    return project;
 }
 
 FileHead find_file(Spi& spi, const pg_uuid_t& file_id) {

@@ -42,6 +42,9 @@ struct FileHead {
 FileHead lock_file(Spi& spi, const pg_uuid_t& file_id, const pg_uuid_t& session_id, bool with_head_text = false);
 // Reads the file row without locking it (reads). VC007 when it does not exist.
 FileHead find_file(Spi& spi, const pg_uuid_t& file_id);
+// The project of a file (VC007 when there is none), without locking anything:
+// callers check the caller's right on it before they lock the file.
+pg_uuid_t project_of_file(Spi& spi, const pg_uuid_t& file_id);
 
 // JSON DETAIL of refusals about the head: file_id, expected_version,
 // current_version, current_hash, last_modified_by, last_modified_at.

@@ -251,8 +251,7 @@ CE_PRIMARY_FUNCTION(ce_delete_file, "delete_file") {
     std::optional<int32> base_version = int4_opt(fcinfo, 4);
     ApiCall call;
     pg_uuid_t sid = session.null ? pg_uuid_t{} : session.value;
-    FileHead h = lock_file(call.spi(), file, sid);
-    call.require(h.project_id, Right::write);
+    FileHead h = lock_file_checked(call, file, sid, Right::write);
     pg_uuid_t who = resolve_author(call, author, session, h.project_id);
     if (h.deleted)
         throw SqlError(CE_ERRCODE_FILE_DELETED, "file " + uuid_to_string(h.id) + " is already deleted",

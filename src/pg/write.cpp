@@ -72,10 +72,19 @@ pg_uuid_t session_id_or(const pg_uuid_t& author, const pg_uuid_t& session_id) {
 }
 }  // namespace
 
+FileHead lock_file_checked(ApiCall& call, const pg_uuid_t& file, const pg_uuid_t& session, Right needed,
+                           bool with_head_text) {
+    pg_uuid_t project = project_of_file(call.spi(), file);
+    call.require(project, needed);
+    FileHead h = lock_file(call.spi(), file, session, with_head_text);
+    if (!uuid_eq(h.project_id, project)) call.require(h.project_id, needed);
+    return h;
+}
+
 WriteOutcome write_file(ApiCall& call, const WriteRequest& req) {
     Spi& spi = call.spi();
-    FileHead h = lock_file(spi, req.file_id, req.session.null ? pg_uuid_t{} : req.session.value, true);
-    call.require(h.project_id, Right::write);
+    FileHead h = lock_file_checked(call, req.file_id, req.session.null ? pg_uuid_t{} : req.session.value,
+                                   Right::write, true);
     pg_uuid_t author = resolve_author(call, req.author, req.session, h.project_id);
     pg_uuid_t session_id = req.session.null ? pg_uuid_t{} : req.session.value;
     const char* sname = strategy_name(req.strategy);
@@ -270,8 +279,7 @@ void conflict_outcome(WriteOutcome& out, const FileHead& h, ce::MergeResult&& m,
 
 FileHead lock_for_change(ApiCall& call, const pg_uuid_t& file, const UuidArg& author, const UuidArg& session,
                          const char* verb, pg_uuid_t* who) {
-    FileHead h = lock_file(call.spi(), file, session.null ? pg_uuid_t{} : session.value);
-    call.require(h.project_id, Right::write);
+    FileHead h = lock_file_checked(call, file, session.null ? pg_uuid_t{} : session.value, Right::write);
     *who = resolve_author(call, author, session, h.project_id);
     if (h.deleted)
         throw SqlError(CE_ERRCODE_FILE_DELETED, "file " + uuid_to_string(h.id) + " was deleted",
@@ -484,8 +492,7 @@ CE_PRIMARY_FUNCTION(ce_write_many, "write_many") {
     order.erase(std::unique(order.begin(), order.end(), [](const pg_uuid_t& a, const pg_uuid_t& b) { return uuid_eq(a, b); }),
                 order.end());
     for (const pg_uuid_t& f : order) {
-        FileHead h = lock_file(call.spi(), f, pg_uuid_t{});
-        call.require(h.project_id, Right::write);
+        (void)lock_file_checked(call, f, pg_uuid_t{}, Right::write);
     }
     std::vector<WriteOutcome> out(items.size());
     auto run_all = [&] {

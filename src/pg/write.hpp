@@ -61,6 +61,12 @@ std::string regions_json(const std::vector<ce::ConflictRegion>& regions);
 // conflict, the head version, the marked-up text and its hunks.
 void conflict_outcome(WriteOutcome& out, const FileHead& h, ce::MergeResult&& m, const pg_uuid_t& conflict_id);
 
+// lock_file for a caller: its right `needed` on the file's project is checked
+// first, so a role without it neither waits for nor learns about writers of the
+// file (wait-die's 40001), and again on the locked row's project if that differs.
+FileHead lock_file_checked(ApiCall& call, const pg_uuid_t& file, const pg_uuid_t& session, Right needed,
+                           bool with_head_text = false);
+
 // The start of every change of a file other than a write: the file locked (as
 // write() locks it), the caller's write right on its project, the author (from the
 // session, if any) in *who; a deleted file is VC002 ("cannot be <verb>"), another
