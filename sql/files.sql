@@ -178,6 +178,9 @@ SELECT status, version FROM concurrent_edit.write(:'f', E'kept\n', 8, :alice);
 COMMIT;
 SELECT cursor - :last AS after_last, event, version FROM concurrent_edit.changes_since(:p, :last);
 SELECT count(*) AS limited FROM concurrent_edit.changes_since(:p, 0, 3);
+-- A negative cursor is bad input (22023), also for a project without a feed yet.
+SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.changes_since(%L, -1)', :p));
+SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.changes_since(%L, -1)', gen_random_uuid()));
 -- feed_position: the newest cursor (where to continue after reading), 0 without events.
 SELECT concurrent_edit.feed_position(:p) = max(cursor) AS is_newest FROM concurrent_edit.changes_since(:p, 0);
 SELECT concurrent_edit.feed_position('11111111-0000-0000-0000-00000000feed') AS no_events;

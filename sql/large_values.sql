@@ -121,3 +121,20 @@ DELETE FROM concurrent_edit.conflict_history WHERE row_relation = 'public.big_ro
 DELETE FROM concurrent_edit.conflict_history WHERE project_id = :p;
 DELETE FROM concurrent_edit.edit_sessions WHERE project_id = :p;
 DELETE FROM concurrent_edit.files WHERE project_id = :p;
+
+-- changes_since reads the feed in batches of 1,000: 2,700 events come back
+-- complete, in cursor order, with and without max_events.
+\set pf '''5a5a5a5a-0000-0000-0000-0000000000fe'''
+SELECT count(concurrent_edit.create_file(:pf, 'b1/' || g, 'x', :alice)) FROM generate_series(1, 900) g;
+SELECT count(concurrent_edit.create_file(:pf, 'b2/' || g, 'x', :alice)) FROM generate_series(1, 900) g;
+SELECT count(concurrent_edit.create_file(:pf, 'b3/' || g, 'x', :alice)) FROM generate_series(1, 900) g;
+SELECT count(*) AS events, min(cursor) AS first, max(cursor) AS last, bool_and(cursor = n) AS in_order
+FROM concurrent_edit.changes_since(:pf, 0) WITH ORDINALITY AS e(cursor, event, file_id, path, version, content_hash,
+                                                             session_id, author, details, created_at, n);
+SELECT count(*) AS events, min(cursor) AS first, max(cursor) AS last, bool_and(cursor = n + 100) AS in_order
+FROM concurrent_edit.changes_since(:pf, 100, 2500) WITH ORDINALITY AS e(cursor, event, file_id, path, version,
+                                                                        content_hash, session_id, author, details,
+                                                                        created_at, n);
+SELECT count(*) AS events FROM concurrent_edit.changes_since(:pf, 0, 1000);
+SELECT count(*) AS events FROM concurrent_edit.changes_since(:pf, 2699, 1000);
+DELETE FROM concurrent_edit.files WHERE project_id = :pf;

@@ -218,6 +218,10 @@ CE_FUNCTION(ce_changes_since) {
     if (max_events && *max_events < 0)
         throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "max_events must not be negative",
                        "{\"argument\": \"max_events\", \"value\": " + std::to_string(*max_events) + "}");
+    if (cursor < 0)
+        throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "cursor must not be negative",
+                       ce::Detail().add("argument", "cursor").add_json("value", json_cursor(cursor)),
+                       "Start from 0 (every retained event) or from a cursor the feed returned.");
     ApiCall call;
     call.require(project, Right::read);
     static Statement feed("SELECT f.pruned_through, f.last_cursor FROM concurrent_edit.change_feeds f "
@@ -226,7 +230,7 @@ CE_FUNCTION(ce_changes_since) {
     {
         Rows f = feed.run(call.spi(), {uuid_datum(project)}, {}, true);
         int64 pruned = f.empty() ? 0 : f.int8(0, 0);
-        if (cursor < pruned) {
+        if (cursor < pruned) {  // a feed row exists: pruned_through > 0
             int64 last = f.int8(0, 1);
             throw SqlError(CE_ERRCODE_CURSOR_EXPIRED,
                            "cursor " + std::to_string(cursor) + " is older than the retained change feed",
@@ -243,10 +247,24 @@ CE_FUNCTION(ce_changes_since) {
         "       l.details, l.created_at FROM concurrent_edit.change_log l "
         "WHERE l.project_id = $1 AND l.cursor > $2 ORDER BY l.cursor LIMIT $3",
         {UUIDOID, INT8OID, INT8OID});
+    // Read in batches into the result (a tuplestore, which goes to disk beyond
+    // work_mem), each batch freed once copied: the backend's memory stays bounded
+    // however many events follow the cursor. Every batch reads the call's snapshot.
+    constexpr int64 kBatch = 1000;
     SetResult result(fcinfo);
-    result.add_rows(q.run(call.spi(), {uuid_datum(project), Int64GetDatum(cursor),
-                                       Int64GetDatum(max_events ? *max_events : 0)},
-                          max_events ? "   " : "  n", true));
+    int64 left = max_events ? *max_events : PG_INT64_MAX;
+    while (left > 0) {
+        check_interrupts();
+        int64 n = std::min(left, kBatch);
+        Rows rows = q.run(call.spi(), {uuid_datum(project), Int64GetDatum(cursor), Int64GetDatum(n)}, {}, true);
+        uint64 got = rows.size();
+        if (got == 0) break;
+        cursor = rows.int8(got - 1, 0);
+        result.add_rows(rows);
+        rows.release();
+        left -= static_cast<int64>(got);
+        if (static_cast<int64>(got) < n) break;
+    }
     call.finish();
     return result.done();
 }

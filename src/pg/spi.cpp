@@ -48,6 +48,14 @@ void Rows::check() const {
                        "This is a bug in concurrent_edit; please report it with the statement that caused it.");
 }
 
+void Rows::release() {
+    check();
+    SPITupleTable* t = table_;
+    if (t != nullptr) pg_call([t] { SPI_freetuptable(t); });
+    table_ = nullptr;
+    count_ = 0;
+}
+
 void Rows::check_cell(uint64 row, int col) const {
     check();
     if (row >= count_ || table_ == nullptr || col < 0 || col >= table_->tupdesc->natts)

@@ -75,6 +75,9 @@ public:
     // code that copies rows out (results.hpp).
     TupleDesc tupdesc() const;
     HeapTuple tuple(uint64 row) const;
+    // Frees the result now (SPI_freetuptable) instead of at finish(): for loops that
+    // read a large result batch by batch. The Rows is empty afterwards.
+    void release();
 
 private:
     void check() const;
