@@ -22,11 +22,18 @@ SessionInfo use_session(ApiCall& call, const pg_uuid_t& session_id, SessionUse u
     return check_session(call, session_id, r, 0, use, touch, allow_closed);
 }
 
+namespace {
+[[noreturn]] void throw_session_closed(const std::string& sid) {
+    throw SqlError(CE_ERRCODE_SESSION_INVALID, "session " + sid + " is closed",
+                   "{\"session_id\": \"" + sid + "\", \"status\": \"closed\"}", "Open a new session with open_session().");
+}
+}  // namespace
+
 SessionInfo check_session(ApiCall& call, const pg_uuid_t& session_id, const Rows& r, int col, SessionUse use,
                           bool touch, bool allow_closed) {
     static Statement q_touch(
         "UPDATE concurrent_edit.edit_sessions SET last_active_at = now(), status = 'active' "
-        "WHERE project_id = $1 AND id = $2",
+        "WHERE project_id = $1 AND id = $2 AND status <> 'closed' RETURNING 1",
         {UUIDOID, UUIDOID});
     std::string sid = uuid_to_string(session_id);
     if (r.empty() || r.isnull(0, col))
@@ -53,15 +60,15 @@ SessionInfo check_session(ApiCall& call, const pg_uuid_t& session_id, const Rows
             throw SqlError(CE_ERRCODE_SESSION_INVALID, "session " + sid + " timed out",
                            "{\"session_id\": \"" + sid + "\", \"status\": \"" + s.status + "\"}",
                            "It was inactive for longer than concurrent_edit.session_close_timeout; open a new session.");
-        if (s.status == "closed")
-            throw SqlError(CE_ERRCODE_SESSION_INVALID, "session " + sid + " is closed",
-                           "{\"session_id\": \"" + sid + "\", \"status\": \"closed\"}",
-                           "Open a new session with open_session().");
+        if (s.status == "closed") throw_session_closed(sid);
     }
-    // Activity keeps the session active; written at most once a second.
+    // Activity keeps the session active; written at most once a second. A close
+    // committed meanwhile (the worker, an admin, another tab) wins: the session is
+    // not reopened, and the call is refused as for a closed session.
     if (touch && s.status != "closed" && (stale_activity || s.status != "active")) {
-        q_touch.run(call.spi(), {uuid_datum(s.project_id), uuid_datum(session_id)});  // `r` is dead now
-        s.status = "active";
+        bool touched = !q_touch.run(call.spi(), {uuid_datum(s.project_id), uuid_datum(session_id)}).empty();  // `r` is dead now
+        s.status = touched ? "active" : "closed";
+        if (!touched && !allow_closed) throw_session_closed(sid);
     }
     return s;
 }
