@@ -37,6 +37,11 @@ SELECT pg_temp.try(format('SELECT concurrent_edit.acquire_lock(%L, %L, %L)', :'f
 SELECT d ->> 'requested' AS requested, jsonb_array_length(d -> 'holders') AS holders,
        d -> 'holders' -> 0 ->> 'session_id' = :'sa' AS names_holder, d -> 'holders' -> 0 ? 'expires_at' AS has_expiry
 FROM pg_temp.error_detail(format('SELECT concurrent_edit.acquire_lock(%L, %L)', :'f', :'sb')) d;
+-- A wait of thousands of years waits (here until the statement timeout), not
+-- failing at once (the deadline overflowed).
+SET statement_timeout = '300ms';
+SELECT pg_temp.try(format('SELECT concurrent_edit.acquire_lock(%L, %L, wait => %L)', :'f', :'sb', '300000 years'), false);
+RESET statement_timeout;
 -- Someone else's presence warnings now include the lock.
 SELECT kind, session_id = :'sa' AS by_alice, user_id = :alice AS alice, until > now() AS until_later
 FROM concurrent_edit.open_file(:'sc', :'f');
