@@ -74,41 +74,40 @@ LOCKTAG acquisition_tag(const pg_uuid_t& file_id) { return uuid_lock_tag(file_id
 // autocommit ends within milliseconds.
 constexpr int64 kAcquisitionGraceUs = USECS_PER_SEC;
 
+// Shared requests take the acquisition lock in share mode: they never conflict
+// with each other, so only an exclusive request and another request of the file
+// serialize.
+LOCKMODE acquisition_mode(const std::string& type) { return type == "shared" ? ShareLock : ExclusiveLock; }
+
+// Sets PostgreSQL's lock_timeout for one lock wait and puts it back, also when
+// the wait ends in an error (a plain assignment in the destructor).
+class LockTimeoutFor {
+public:
+    explicit LockTimeoutFor(int ms) : saved_(LockTimeout) {
+        if (saved_ <= 0 || ms < saved_) LockTimeout = ms;  // the session's own, if shorter, stays
+    }
+    LockTimeoutFor(const LockTimeoutFor&) = delete;
+    LockTimeoutFor& operator=(const LockTimeoutFor&) = delete;
+    ~LockTimeoutFor() { LockTimeout = saved_; }
+
+private:
+    int saved_;
+};
+
 // The acquisition lock of the file, waited for until `until` at the latest: a
 // transaction that acquired a lock on the file keeps it until it ends, so an
 // open transaction (BEGIN; acquire_lock(...); ...) must not hold up every other
-// acquirer beyond its wait (55P03 then). Tried without blocking, then again after
-// sleeps of 1 ms growing to 10 ms: contended only while another acquisition of
-// the file is in flight.
-// Shared requests take it in share mode: they never conflict with each other, so
-// only an exclusive request and another request of the file serialize.
-LOCKMODE acquisition_mode(const std::string& type) { return type == "shared" ? ShareLock : ExclusiveLock; }
-
+// acquirer beyond its wait. Waiting is queued in PostgreSQL's lock manager (the
+// deadlock detector sees it) with lock_timeout set to what is left: past it,
+// PostgreSQL's 55P03 "canceling statement due to lock timeout".
 void take_acquisition_lock(const pg_uuid_t& file_id, TimestampTz until, const std::string& type) {
     LOCKTAG tag = acquisition_tag(file_id);
     LOCKMODE mode = acquisition_mode(type);
-    auto try_take = [&tag, mode] {
-        return pg_call([&tag, mode] { return LockAcquire(&tag, mode, false, true) != LOCKACQUIRE_NOT_AVAIL; });
-    };
-    long delay_ms = 1;
-    while (!try_take()) {
-        if (pg_call([] { return GetCurrentTimestamp(); }) >= until) {
-            stats::add(stats::lock_timeouts);
-            throw SqlError(ERRCODE_LOCK_NOT_AVAILABLE,
-                           "could not acquire " + type + " lock on file " + uuid_to_string(file_id) +
-                               ": another transaction acquiring a lock on it has not ended",
-                           ce::Detail().add("file_id", uuid_to_string(file_id)).add("requested", type)
-                               .add("reason", "acquisition in progress"),
-                           "A transaction that acquires a lock keeps the file's acquisitions until it ends: "
-                           "commit it, or retry.");
-        }
-        pg_call([delay_ms] {
-            (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, delay_ms, PG_WAIT_EXTENSION);
-            ResetLatch(MyLatch);
-            CHECK_FOR_INTERRUPTS();
-        });
-        delay_ms = std::min<long>(delay_ms * 2, 10);
-    }
+    if (pg_call([&tag, mode] { return LockAcquire(&tag, mode, false, true) != LOCKACQUIRE_NOT_AVAIL; })) return;
+    TimestampTz now = pg_call([] { return GetCurrentTimestamp(); });
+    int64 left_ms = until <= now ? 1 : (until - now + 999) / 1000;
+    LockTimeoutFor timeout(static_cast<int>(std::min<int64>(left_ms, INT_MAX)));
+    pg_call([&tag, mode] { (void)LockAcquire(&tag, mode, false, false); });
 }
 
 void drop_acquisition_lock(const pg_uuid_t& file_id, const std::string& type) {
