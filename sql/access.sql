@@ -37,6 +37,9 @@ SELECT content FROM concurrent_edit.read(:'f1');
 SELECT concurrent_edit.file_at(:p1, './one.txt') = :'f1' AS finds_by_path, case_insensitive FROM concurrent_edit.project_options(:p1);
 SELECT status, version FROM concurrent_edit.write(:'f1', E'a\nB\nc\n', 1, :alice);
 SELECT concurrent_edit.open_session(:bob, :p1) AS s1 \gset
+-- The input limits are a superuser's: a role cannot raise its own.
+SELECT pg_temp.try($$SET concurrent_edit.max_input_size = '1GB'$$);
+SELECT pg_temp.try($$SET concurrent_edit.max_merge_memory = '4GB'$$);
 -- ... and gets 42501 with the project and the right it needs for P2's.
 SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.read(%L)', :'f2'));
 SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.write(%L, %L, 1, %L)', :'f2', 'z', :alice));

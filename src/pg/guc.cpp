@@ -50,7 +50,7 @@ void define_gucs() {
         "concurrent_edit.max_input_size",
         "Largest text (per argument) accepted by merge, diff and write functions.",
         "Larger inputs are refused with SQLSTATE 54000 before any work is done.",
-        &guc_max_input_kb, 64 * 1024, 1, MAX_KILOBYTES, PGC_USERSET, GUC_UNIT_KB, nullptr, nullptr,
+        &guc_max_input_kb, 64 * 1024, 1, MAX_KILOBYTES, PGC_SUSET, GUC_UNIT_KB, nullptr, nullptr,
         nullptr);
     DefineCustomIntVariable(
         "concurrent_edit.max_merge_memory", "Memory one merge or diff may take (its growth of the backend's heap).",
