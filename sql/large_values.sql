@@ -138,3 +138,18 @@ FROM concurrent_edit.changes_since(:pf, 100, 2500) WITH ORDINALITY AS e(cursor, 
 SELECT count(*) AS events FROM concurrent_edit.changes_since(:pf, 0, 1000);
 SELECT count(*) AS events FROM concurrent_edit.changes_since(:pf, 2699, 1000);
 DELETE FROM concurrent_edit.files WHERE project_id = :pf;
+
+-- concurrent_edit.max_merge_memory bounds diff_versions (54000, as diff()), and the
+-- diff of a write's delta: past it the version is stored in full, the write
+-- succeeds (version 2); within it a one-line change is a delta (version 3).
+SELECT concurrent_edit.create_file(:p, 'budget.txt', (SELECT string_agg('line ' || g, E'\n') || E'\n' FROM generate_series(1, 200000) g), :alice) AS bf \gset
+SET concurrent_edit.max_merge_memory = '1MB';
+SELECT status, version FROM concurrent_edit.write(:'bf', (SELECT string_agg('line ' || g || CASE WHEN g % 1000 = 0 THEN ' changed' ELSE '' END, E'\n') || E'\n' FROM generate_series(1, 200000) g), 1, :alice);
+SELECT pg_temp.try(format('SELECT concurrent_edit.diff_versions(%L, 1, 2)', :'bf'), false);
+RESET concurrent_edit.max_merge_memory;
+SELECT status, version FROM concurrent_edit.write(:'bf', (SELECT string_agg('line ' || g || CASE WHEN g % 1000 = 0 THEN ' changed again' ELSE '' END, E'\n') || E'\n' FROM generate_series(1, 200000) g), 2, :alice);
+SELECT version, delta IS NULL AS in_full FROM concurrent_edit.file_versions WHERE file_id = :'bf' ORDER BY version;
+SELECT length(concurrent_edit.diff_versions(:'bf', 1, 2)) AS diff_bytes;
+SELECT md5(content) = md5((SELECT string_agg('line ' || g || CASE WHEN g % 1000 = 0 THEN ' changed' ELSE '' END, E'\n') || E'\n' FROM generate_series(1, 200000) g)) AS v2_intact
+FROM concurrent_edit.read(:'bf', 2);
+DELETE FROM concurrent_edit.files WHERE id = :'bf';

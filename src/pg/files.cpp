@@ -237,8 +237,12 @@ CE_FUNCTION(ce_diff_versions) {
     auto b = fetch_version(call.spi(), f.project_id, file, to);
     if (!b) throw_version_not_found(f, to);
     call.finish();
-    return text_datum(ce::unified_diff(a->content, b->content, 3, "a/" + f.normalized_path, "b/" + f.normalized_path,
-                                       diff_algorithm()));
+    std::string diff = [&] {
+        ce::memory::Budget budget = merge_budget();  // as diff(): concurrent_edit.max_merge_memory
+        return ce::unified_diff(a->content, b->content, 3, "a/" + f.normalized_path, "b/" + f.normalized_path,
+                                diff_algorithm());
+    }();
+    return text_datum(diff);
 }
 
 // delete_file(file_id, author, session_id, force, base_version)

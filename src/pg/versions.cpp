@@ -4,6 +4,7 @@
 #include "concurrent_edit/error.hpp"
 #include "concurrent_edit/vclock.hpp"
 #include "pg/feed.hpp"
+#include "pg/guc.hpp"
 
 namespace ce::pg {
 
@@ -123,7 +124,16 @@ StoredForm storage_form(Spi& spi, const FileHead& h, int32 version, std::string_
             if (!head && depth <= ce::delta::kMaxDepth) rebuilt = rebuild(r, h.id, b);
         }
         if (depth > ce::delta::kMaxDepth) continue;
-        std::string d = ce::delta::encode(head ? *head_text : rebuilt, content);
+        // The delta's diff runs under concurrent_edit.max_merge_memory; past it the
+        // version is stored in full (the delta only saves space).
+        std::string d;
+        try {
+            ce::memory::Budget budget = merge_budget();
+            d = ce::delta::encode(head ? *head_text : rebuilt, content);
+        } catch (const ce::Error& e) {
+            if (e.code() != ce::Errc::limit_exceeded) throw;
+            break;
+        }
         if (ce::delta::worth_a_delta(d.size(), content.size())) return StoredForm{std::move(d), b, depth};
         if (b == h.head_version) break;
     }
