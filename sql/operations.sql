@@ -359,6 +359,17 @@ SET concurrent_edit.max_input_size = '1kB';
 SELECT pg_temp.try($$SELECT concurrent_edit.order_operations((SELECT jsonb_agg(jsonb_build_object('opCode', 'OP_PASTE', 'blockId', 'b' || i, 'timestamp', i)) FROM generate_series(1, 100) i))$$);
 SELECT pg_temp.try($$SELECT concurrent_edit.order_operations('[]', (SELECT jsonb_object_agg('OP' || i, i) FROM generate_series(1, 100) i))$$);
 RESET concurrent_edit.max_input_size;
+-- What the operations keep is counted under concurrent_edit.max_merge_memory: a
+-- number such as 1e131071 is 10 bytes in jsonb and 131,072 characters as text
+-- (12 operations of 1,500 took 2.7 GB before).
+SET concurrent_edit.max_merge_memory = '1MB';
+SELECT pg_temp.try($$SELECT concurrent_edit.order_operations((SELECT jsonb_agg(jsonb_build_object('opCode', 'OP_TEXT_EDIT',
+    'blockId', 'a', 'timestamp', g, 'junk', (SELECT jsonb_agg('1e131071'::numeric) FROM generate_series(1, 20))))
+    FROM generate_series(1, 12) g))$$, false);
+SELECT pg_temp.try($$SELECT * FROM concurrent_edit.write_many(jsonb_build_array(jsonb_build_object('file_id',
+    '00000000-0000-0000-0000-000000000001', 'content', 'x', 'base_version', 1,
+    'junk', (SELECT jsonb_agg('1e131071'::numeric) FROM generate_series(1, 20)))))$$, false);
+RESET concurrent_edit.max_merge_memory;
 
 -- statement_timeout stops a long call (57014, not catchable by pg_temp.try); the
 -- session goes on.

@@ -444,6 +444,7 @@ CE_PRIMARY_FUNCTION(ce_resolve_conflict, "resolve_conflict") {
             if (!choose.isnull) {
                 choices.assign(n, ce::HunkChoice{ce::parse_hunk_choice(choose.view()), {}});
             } else {
+                ce::memory::Budget budget = merge_budget();  // numbers grow as text (1e131071)
                 ce::json::Value hv = jsonb_to_value(hunks, "hunks");
                 choices = parse_hunks(hv, n, c.cid);
             }

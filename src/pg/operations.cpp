@@ -223,8 +223,11 @@ ce::ops::Operation build_op(std::size_t i, const RawOp& raw) {
 }
 
 // Each element is read in a scratch memory context, reset for the next one:
-// build_op copies what it keeps, so memory stays bounded by one element.
-std::vector<ce::ops::Operation> read_operations(Jsonb* jb) {
+// build_op copies what it keeps, so memory stays bounded by one element. What it
+// keeps, the element's JSON text above all (a number like 1e131071 takes 10 bytes
+// in jsonb and 131,072 characters as text), is charged to `kept`, under the
+// caller's Budget (concurrent_edit.max_merge_memory).
+std::vector<ce::ops::Operation> read_operations(Jsonb* jb, ce::memory::Charge& kept) {
     JsonbContainer* root = &jb->root;
     const uint32 n = JsonContainerSize(root);
     std::vector<ce::ops::Operation> ops;
@@ -243,6 +246,11 @@ std::vector<ce::ops::Operation> read_operations(Jsonb* jb) {
             MemoryContextSwitchTo(old);
         });
         ops.push_back(build_op(i, raw));
+        const ce::ops::Operation& op = ops.back();
+        std::size_t bytes = ce::memory::string_bytes(op.json.capacity()) + ce::memory::string_bytes(op.op_code.capacity()) +
+                            ce::memory::string_bytes(op.block_id.capacity()) + sizeof(ce::ops::Operation);
+        for (const std::string& d : op.dependencies) bytes += ce::memory::string_bytes(d.capacity()) + sizeof(std::string);
+        kept.resize(kept.bytes() + bytes);
     }
     ce::pg::pg_call([scratch] { MemoryContextDelete(scratch); });
     return ops;
@@ -313,7 +321,9 @@ CE_FUNCTION(ce_order_operations) {
     Jsonb* ops_jb = ops_arg(fcinfo, 0);
     Jsonb* prio_jb = priorities_arg(fcinfo, 1);
     ce::ops::Priorities priorities = read_priorities(prio_jb);
-    std::vector<ce::ops::Operation> ops = read_operations(ops_jb);
+    ce::memory::Budget budget = ce::pg::merge_budget();
+    ce::memory::Charge kept;
+    std::vector<ce::ops::Operation> ops = read_operations(ops_jb, kept);
     ce::pg::ops::JsonbRawWriter w(&ops_jb->root);
     ce::ops::write_order(w, ops, ce::ops::order_operations(ops, priorities));
     return w.result();
@@ -326,7 +336,9 @@ CE_FUNCTION(ce_detect_operation_conflicts) {
     Jsonb* ops_jb = ops_arg(fcinfo, 0);
     Jsonb* prio_jb = priorities_arg(fcinfo, 1);
     ce::ops::Priorities priorities = read_priorities(prio_jb);
-    std::vector<ce::ops::Operation> ops = read_operations(ops_jb);
+    ce::memory::Budget budget = ce::pg::merge_budget();
+    ce::memory::Charge kept;
+    std::vector<ce::ops::Operation> ops = read_operations(ops_jb, kept);
     std::vector<ce::ops::Conflict> conflicts = ce::ops::detect_conflicts(ops, priorities);
     std::vector<ce::pg::ops::JsonbNode> elements = ce::pg::ops::container_children(&ops_jb->root);
     ce::pg::SetResult result(fcinfo);
@@ -361,7 +373,9 @@ CE_FUNCTION(ce_resolve_operations) {
     Jsonb* prio_jb = priorities_arg(fcinfo, 2);
     ce::ops::Policy p = ce::ops::parse_policy(policy.view());
     ce::ops::Priorities priorities = read_priorities(prio_jb);
-    std::vector<ce::ops::Operation> ops = read_operations(ops_jb);
+    ce::memory::Budget budget = ce::pg::merge_budget();
+    ce::memory::Charge kept;
+    std::vector<ce::ops::Operation> ops = read_operations(ops_jb, kept);
     ce::ops::Resolution r = ce::ops::resolve_operations(ops, priorities, p);
     ce::pg::ops::JsonbRawWriter w(&ops_jb->root);
     ce::ops::write_resolution(w, ops, r);

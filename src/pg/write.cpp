@@ -482,7 +482,12 @@ CE_PRIMARY_FUNCTION(ce_write_many, "write_many") {
     Strategy strategy = PG_NARGS() > 1 && !PG_ARGISNULL(1) ? parse_strategy(text_arg(fcinfo, 1, "strategy", 64).view())
                                                            : Strategy::merge;
     bool all_or_nothing = bool_arg(fcinfo, 2, true);
-    std::vector<ManyItem> items = many_items(jsonb_to_value(writes, "writes"), strategy);
+    std::vector<ManyItem> items = [&] {
+        // The JSON read under concurrent_edit.max_merge_memory: a number such as
+        // 1e131071 takes 10 bytes in jsonb and 131,072 characters as text.
+        ce::memory::Budget budget = merge_budget();
+        return many_items(jsonb_to_value(writes, "writes"), strategy);
+    }();
     ApiCall call;
     // Every file locked first, in file id order: two calls on overlapping sets in any
     // order wait for each other instead of deadlocking (and wait-die still applies).
