@@ -77,10 +77,40 @@ char* utf8_to_server(const char* p, std::size_t len) {
     return s;
 }
 
+// In a database that is not UTF-8, a clock read in binary must be printable:
+// every node id needs a form in the database encoding (vclock_out, pg_dump), or
+// the value would be stored and never read back. 22P05 otherwise, nothing stored.
+void check_nodes_convertible(std::string_view bytes) {
+    int enc = ce::pg::pg_call([] { return GetDatabaseEncoding(); });
+    if (enc == PG_UTF8 || enc == PG_SQL_ASCII) return;
+    Oid proc = ce::pg::pg_call([enc] { return FindDefaultConversionProc(PG_UTF8, enc); });
+    std::size_t entry = 0;
+    for (ce::VClockView::Cursor c = ce::VClockView(bytes).cursor(); !c.done(); c.next()) {
+        ++entry;
+        std::string_view node = c.node();
+        bool ok = ce::pg::pg_call([proc, enc, node] {
+            if (!OidIsValid(proc)) return false;
+            int n = static_cast<int>(node.size());
+            auto* out = static_cast<unsigned char*>(palloc(static_cast<std::size_t>(n) * MAX_CONVERSION_GROWTH + 1));
+            int done = pg_do_encoding_conversion_buf(proc, PG_UTF8, enc,
+                                                     reinterpret_cast<unsigned char*>(const_cast<char*>(node.data())), n,
+                                                     out, n * MAX_CONVERSION_GROWTH + 1, true);
+            pfree(out);
+            return done == n;
+        });
+        if (!ok)
+            throw ce::pg::SqlError(ERRCODE_UNTRANSLATABLE_CHARACTER,
+                                   "a vclock node id has no equivalent in the database encoding",
+                                   ce::Detail().add("entry", entry).add("encoding", ce::pg::pg_call([enc] { return pg_encoding_to_char(enc); })),
+                                   "Node ids of clocks stored in this database must be representable in its encoding.");
+    }
+}
+
 // A vclock Datum from its binary form, validated strictly.
 Datum vclock_from_binary(const char* data, std::size_t len) {
     std::string_view bytes(data, len);
     ce::VClock::decode(bytes);  // validates; the bytes are then canonical
+    check_nodes_convertible(bytes);
     return vclock_datum(bytes);
 }
 

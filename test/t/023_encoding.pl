@@ -81,5 +81,15 @@ is($out, "t\nt", 'a non-ASCII path is stored and found again') or diag($err);
   E'y\n', 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa')});
 like($err, qr/23505|already exists/, 'the same path key twice is refused');
 
+# A vclock in binary whose node id has no LATIN1 form (U+65E5) is refused (22P05),
+# not stored where it could never be printed or dumped; one with a LATIN1 node
+# (U+00E9) is kept and prints.
+($out, $err) = sql(q{CREATE TABLE vc (c concurrent_edit.vclock);
+  INSERT INTO vc SELECT concurrent_edit.vclock_recv('\x010102e697a501'::bytea)});
+like($err, qr/no equivalent in the database encoding/, 'a binary vclock with an unprintable node is refused') or diag($err);
+($out, $err) = sql(q{INSERT INTO vc SELECT concurrent_edit.vclock_recv(concurrent_edit.vclock_send('{"é": 2}'));
+  SELECT count(*), min(c::text) FROM vc});
+is($out, "1|{\"é\": 2}", 'only the printable one is stored') or diag($err);
+
 $node->stop;
 done_testing();
