@@ -8,8 +8,11 @@
 
 namespace ce {
 
-// Longest path accepted, in bytes of UTF-8 (the path as given, and its key).
+// Longest path accepted, in bytes of UTF-8 (the path as given).
 constexpr std::size_t kMaxPathBytes = 4096;
+// Longest key of a path, in bytes of UTF-8: keys are indexed (unique per project),
+// and a btree entry holds at most about 2.7 kB.
+constexpr std::size_t kMaxKeyBytes = 2048;
 
 // How a project compares paths (set_project_options). The defaults are a new
 // project's: Unicode NFC, case-sensitive.
@@ -55,7 +58,7 @@ const char* refused_path_character(std::uint32_t cp) noexcept;
 // "a.txt" are three keys. No compatibility mapping (NFKC): fullwidth "ｆ" and "f",
 // "①" and "1" stay distinct (case folding does map the ligature "ﬁ" to "fi").
 // Idempotent: the key of a key is itself.
-// limit_exceeded when the path or its key is over kMaxPathBytes.
+// limit_exceeded when the path is over kMaxPathBytes or its key over kMaxKeyBytes.
 std::string normalize_path(std::string_view path, const PathOptions& options = {});
 
 }  // namespace ce

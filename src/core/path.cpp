@@ -212,17 +212,19 @@ std::string normalize_path(std::string_view path, const PathOptions& options) {
     std::string key = structure(path);
     bool nfc = options.unicode == UnicodeNormalization::nfc;
     // NFC leaves ASCII as it is; ICU is needed only for other characters or folding.
-    if (!options.case_insensitive && (!nfc || ascii(key))) return key;
-    std::u16string s = to_utf16(key);
-    if (options.case_insensitive)
-        s = nfc ? normalized(folded(normalized(s, Form::nfd)), Form::nfc) : folded(s);
-    else
-        s = normalized(s, Form::nfc);
-    key = to_utf8(s);
-    if (key.size() > kMaxPathBytes)
+    if (options.case_insensitive || (nfc && !ascii(key))) {
+        std::u16string s = to_utf16(key);
+        if (options.case_insensitive)
+            s = nfc ? normalized(folded(normalized(s, Form::nfd)), Form::nfc) : folded(s);
+        else
+            s = normalized(s, Form::nfc);
+        key = to_utf8(s);
+    }
+    if (key.size() > kMaxKeyBytes)
         throw Error(Errc::limit_exceeded, "the key of the file path is too long",
-                    Detail().add("path", path).add("bytes", key.size()).add("limit", kMaxPathBytes),
-                    "Normalization or case folding made the path longer than the limit (\"\xC3\x9F\" folds to \"ss\").");
+                    Detail().add("path", path, 256).add("bytes", key.size()).add("limit", kMaxKeyBytes),
+                    "A path's key (the path with ., .. and slashes resolved, normalized and folded) is at most "
+                    "2048 bytes (\"\xC3\x9F\" folds to \"ss\").");
     return key;
 }
 

@@ -58,7 +58,11 @@ TEST(NormalizePath, Rejects) {
         EXPECT_CE_ERROR(ce::normalize_path("a/../../b", o), Errc::invalid_parameter);
         EXPECT_CE_ERROR(ce::normalize_path("a\nb", o), Errc::invalid_parameter);
         EXPECT_CE_ERROR(ce::normalize_path(std::string(ce::kMaxPathBytes + 1, 'a'), o), Errc::limit_exceeded);
-        EXPECT_NO_THROW(ce::normalize_path(std::string(ce::kMaxPathBytes, 'a'), o));
+        // The key is bounded apart (an index entry): a path within the limit whose
+        // key is too long, and a long path with a short key.
+        EXPECT_CE_ERROR(ce::normalize_path(std::string(ce::kMaxKeyBytes + 1, 'a'), o), Errc::limit_exceeded);
+        EXPECT_NO_THROW(ce::normalize_path(std::string(ce::kMaxKeyBytes, 'a'), o));
+        EXPECT_EQ(ce::normalize_path(std::string(ce::kMaxPathBytes - 1, '/') + "a", o), "a");
     }
 }
 
@@ -190,12 +194,12 @@ TEST(NormalizePath, RefusesInvalidUtf8) {
     }
 }
 
-// The key is limited like the path: folding may lengthen it (U+0149, two bytes,
-// folds to U+02BC + "n", three).
+// The key is limited: folding may lengthen it (U+0149, two bytes, folds to
+// U+02BC + "n", three).
 TEST(NormalizePath, KeyLengthLimit) {
     std::string p;
-    for (int i = 0; i < 2000; ++i) p += "\u0149";
-    ASSERT_LE(p.size(), ce::kMaxPathBytes);
+    for (int i = 0; i < 1000; ++i) p += "\u0149";
+    ASSERT_LE(p.size(), ce::kMaxKeyBytes);
     EXPECT_NO_THROW(key(p));
     EXPECT_CE_ERROR(key(p, kFoldNfc), Errc::limit_exceeded);
 }
