@@ -188,3 +188,18 @@ SET ROLE ce_quiet_locker;
 SELECT pg_temp.try('SET concurrent_edit.lock_events = off', false);
 RESET ROLE;
 DROP ROLE ce_quiet_locker;
+
+-- A closed session's drafts: kept, no longer unsaved work for delete_file, and
+-- committed by commit_draft as the session's user (before, VC005: nothing could
+-- bring them back, and delete_file kept answering conflict).
+SELECT concurrent_edit.create_file(:p, 'kept-draft.txt', E'one\ntwo\n', :alice) AS kd \gset
+SELECT concurrent_edit.create_file(:p, 'drafted-then-deleted.txt', E'x\n', :alice) AS dd \gset
+SELECT concurrent_edit.open_session(:carol, :p) AS sx \gset
+SELECT concurrent_edit.save_draft(:'sx', :'kd', 1, E'one\ntwo by carol\n') IS NOT NULL AS saved;
+SELECT concurrent_edit.save_draft(:'sx', :'dd', 1, E'y\n') IS NOT NULL AS saved;
+SELECT concurrent_edit.close_session(:'sx') AS closed;
+SELECT status, draft_sessions FROM concurrent_edit.delete_file(:'dd', :alice);
+SELECT status, version, content FROM concurrent_edit.commit_draft(:'sx', :'kd');
+SELECT created_by = :carol AS by_carol, session_id IS NULL AS without_session
+FROM concurrent_edit.file_versions WHERE file_id = :'kd' AND version = 2;
+SELECT count(*) AS drafts_left FROM concurrent_edit.session_drafts(:'sx');

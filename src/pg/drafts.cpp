@@ -82,7 +82,11 @@ CE_PRIMARY_FUNCTION(ce_commit_draft, "commit_draft") {
     pg_uuid_t file = uuid_required(fcinfo, 1, "file_id");
     Strategy strategy = parse_strategy(text_arg(fcinfo, 2, "strategy", 64).view());
     ApiCall call;
-    SessionInfo s = use_session(call, session.value, SessionUse::act, false);
+    // A closed session's drafts are kept (close_session) and committed from here:
+    // written as the session's user, without the session (which takes no writes).
+    SessionInfo s = use_session(call, session.value, SessionUse::act, false, true);
+    bool closed = s.status == "closed";
+    if (!closed) s = use_session(call, session.value, SessionUse::act, false);  // timed out: VC005
     static Statement q(
         "SELECT p.base_version, p.content FROM concurrent_edit.pending_changes p "
         "WHERE p.project_id = $1 AND p.session_id = $2 AND p.file_id = $3 FOR UPDATE",
@@ -105,7 +109,12 @@ CE_PRIMARY_FUNCTION(ce_commit_draft, "commit_draft") {
     req.file_id = file;
     req.content = content;
     req.base_version = base;
-    req.session = session;
+    if (closed) {
+        req.author.value = s.user_id;
+        req.author.null = false;
+    } else {
+        req.session = session;
+    }
     req.strategy = strategy;
     stats::WriteCall counted;
     WriteOutcome o = write_file(call, req);

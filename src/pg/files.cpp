@@ -272,7 +272,8 @@ CE_PRIMARY_FUNCTION(ce_delete_file, "delete_file") {
         "WHERE s.project_id = $1 AND s.file_id = $2 AND s.session_id IS DISTINCT FROM $3 ORDER BY 1",
         {UUIDOID, UUIDOID, UUIDOID});
     static Statement q_drafts(
-        "SELECT p.session_id FROM concurrent_edit.pending_changes p "
+        "SELECT p.session_id FROM concurrent_edit.pending_changes p JOIN concurrent_edit.edit_sessions e "
+        "  ON e.project_id = p.project_id AND e.id = p.session_id AND e.status <> 'closed' "
         "WHERE p.project_id = $1 AND p.file_id = $2 AND p.session_id IS DISTINCT FROM $3 ORDER BY 1",
         {UUIDOID, UUIDOID, UUIDOID});
     const char* nulls = session.null ? "  n" : "";
