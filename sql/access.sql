@@ -33,6 +33,7 @@ SELECT pg_temp.try(format('SELECT concurrent_edit.grant_project(NULL, %L, %L)', 
 -- A role with write on P1 reads and writes P1's files...
 SET ROLE regress_writer1;
 SELECT concurrent_edit.has_project_right(:p1, 'write') AS w1, concurrent_edit.has_project_right(:p2) AS r2;
+SELECT concurrent_edit.has_project_right(:p1, NULL) IS NULL AS null_right_is_null;
 SELECT content FROM concurrent_edit.read(:'f1');
 SELECT concurrent_edit.file_at(:p1, './one.txt') = :'f1' AS finds_by_path, case_insensitive FROM concurrent_edit.project_options(:p1);
 SELECT status, version FROM concurrent_edit.write(:'f1', E'a\nB\nc\n', 1, :alice);

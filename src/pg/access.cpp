@@ -370,7 +370,7 @@ CE_PRIMARY_FUNCTION(ce_revoke_access, "revoke_access") {
 // has_project_right(project_id uuid, rights text DEFAULT 'read') RETURNS boolean:
 // whether the current role has that right (the row-level security policies use it).
 CE_FUNCTION(ce_has_project_right) {
-    if (PG_ARGISNULL(0)) PG_RETURN_NULL();
+    if (PG_ARGISNULL(0) || (PG_NARGS() > 1 && PG_ARGISNULL(1))) PG_RETURN_NULL();  // as a strict function
     pg_uuid_t project = uuid_arg(fcinfo, 0).value;
     Right needed = Right::read;
     if (PG_NARGS() > 1 && !PG_ARGISNULL(1)) needed = parse_right(text_arg(fcinfo, 1, "rights", 64).view());
