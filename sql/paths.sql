@@ -177,3 +177,9 @@ SELECT pg_temp.try(format('SELECT concurrent_edit.create_file(%L, %L, %L, %L)', 
 SELECT concurrent_edit.create_file(:nfc, repeat('./', 1000) || 'long/' || repeat('k', 2000), 'x', :alice) AS longf \gset
 SELECT length(path) AS path_bytes, length(normalized_path) AS key_bytes FROM concurrent_edit.files WHERE id = :'longf';
 SELECT concurrent_edit.file_at(:nfc, repeat('/', 1000) || 'long/' || repeat('k', 2000)) IS NOT NULL AS found_by_another_spelling;
+
+-- Invisible characters beyond the zero-width ones are refused too (a soft hyphen
+-- made a look-alike of invoice.pdf); a variation selector only after an emoji.
+SELECT pg_temp.try(format('SELECT concurrent_edit.create_file(%L, %L, %L, %L)', :nfc, E'in\u00advoice.pdf', 'x', :alice));
+SELECT pg_temp.try(format('SELECT concurrent_edit.create_file(%L, %L, %L, %L)', :nfc, E'a\ufe0f.txt', 'x', :alice), false);
+SELECT concurrent_edit.create_file(:nfc, E'\u2764\ufe0f.md', 'x', :alice) IS NOT NULL AS emoji_with_selector;

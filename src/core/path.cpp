@@ -3,6 +3,7 @@
 // library the PostgreSQL server links.
 #include "concurrent_edit/path.hpp"
 
+#include <unicode/uchar.h>
 #include <unicode/unorm2.h>
 #include <unicode/ustring.h>
 #include <unicode/utf8.h>
@@ -101,8 +102,13 @@ std::string json_echo(std::string_view path) {
 }
 
 // Step 1 of the rule: UTF-8, and no refused character.
+bool variation_selector(std::uint32_t cp) noexcept {
+    return (cp >= 0xFE00 && cp <= 0xFE0F) || (cp >= 0xE0100 && cp <= 0xE01EF);
+}
+
 void check_characters(std::string_view path) {
     std::size_t position = 0;  // in characters, from 1
+    std::uint32_t previous = 0;
     for (std::size_t i = 0; i < path.size();) {
         ++position;
         auto c = static_cast<unsigned char>(path[i]);
@@ -116,7 +122,14 @@ void check_characters(std::string_view path) {
             std::size_t k = i;
             U8_NEXT_UNSAFE(path.data(), k, cp);
         }
-        if (const char* kind = refused_path_character(cp)) {
+        const char* kind = refused_path_character(cp);
+        // A variation selector chooses how the character before it is drawn: after
+        // an emoji (\u2764\uFE0F) it is part of the name, after anything else it
+        // shows nothing.
+        if (kind == nullptr && variation_selector(cp) && !(previous != 0 && u_hasBinaryProperty(static_cast<UChar32>(previous), UCHAR_EMOJI)))
+            kind = "invisible";
+        previous = cp;
+        if (kind != nullptr) {
             char name[16];
             std::snprintf(name, sizeof name, "U+%04X", static_cast<unsigned>(cp));
             bool control = std::string_view(kind) == "control";
@@ -126,8 +139,8 @@ void check_characters(std::string_view path) {
                                      : std::string("an invisible or direction-changing character ") + name),
                         Detail().add_json("path", json_echo(path)).add("code_point", name).add("position", position).add("kind", kind),
                         control ? "Paths may not contain control characters such as newline or tab."
-                                : "Paths may not contain C1 controls, bidirectional controls or zero-width "
-                                  "characters: they hide or disguise a file's name.");
+                                : "Paths may not contain C1 controls, bidirectional controls, zero-width or other "
+                                  "invisible characters: they hide or disguise a file's name.");
         }
         i += len;
     }
@@ -201,6 +214,11 @@ const char* refused_path_character(std::uint32_t cp) noexcept {
         cp == 0x061C)
         return "bidi_control";
     if ((cp >= 0x200B && cp <= 0x200D) || cp == 0x2060 || cp == 0xFEFF) return "zero_width";
+    // Every other default-ignorable code point (soft hyphen, combining grapheme
+    // joiner, invisible operators, Hangul fillers, tags...): drawn as nothing. The
+    // variation selectors are judged with the character before them (check_characters).
+    if (variation_selector(cp)) return nullptr;
+    if (u_hasBinaryProperty(static_cast<UChar32>(cp), UCHAR_DEFAULT_IGNORABLE_CODE_POINT)) return "invisible";
     return nullptr;
 }
 
