@@ -235,6 +235,12 @@ SELECT concurrent_edit.prune_changes('30 days', :p) AS pruned;
 SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.changes_since(%L, 2)', :p));
 SELECT min(cursor) AS first_kept FROM concurrent_edit.changes_since(:p, 5);
 SELECT pg_temp.try($$SELECT concurrent_edit.prune_changes('-1 day')$$);
+-- An old event after a newer one (a long transaction commits late with its start
+-- time): the cut stops before the first event that is not old (before, every
+-- cursor up to the last old one was deleted, the newer event 7 included).
+UPDATE concurrent_edit.change_log SET created_at = now() - interval '40 days' WHERE project_id = :p AND cursor IN (6, 8);
+SELECT concurrent_edit.prune_changes('30 days', :p) AS pruned;
+SELECT min(cursor) AS first_kept FROM concurrent_edit.changes_since(:p, 6);
 
 -- list_files: live files ordered by key (byte order), with their head; a prefix is
 -- compared as a key (slash kept, so src/ is not srcx), in a case-insensitive

@@ -298,11 +298,17 @@ CE_PRIMARY_FUNCTION(ce_prune_changes, "prune_changes") {
     // The cut-off, saturated: an interval longer than the timestamp range prunes nothing.
     int64 now = pg_call([] { return GetCurrentTransactionStartTimestamp(); });
     int64 cutoff = (*older_than > now - MIN_TIMESTAMP) ? DT_NOBEGIN : now - *older_than;
+    // Each project is cut before its first event that is not old: created_at is
+    // its transaction's start and cursors follow commits, so an old event can
+    // follow a newer one (a long transaction), and cutting at the largest old
+    // cursor deleted the newer ones before it.
     static Statement projects(
-        "SELECT f.project_id, max(l.cursor) FROM concurrent_edit.change_feeds f "
-        "JOIN concurrent_edit.change_log l ON l.project_id = f.project_id "
-        "WHERE ($1::uuid IS NULL OR f.project_id = $1) AND l.created_at < $2 "
-        "GROUP BY f.project_id ORDER BY f.project_id",
+        "SELECT c.project_id, c.upto FROM (SELECT f.project_id, f.pruned_through, "
+        "    coalesce((SELECT n.cursor - 1 FROM concurrent_edit.change_log n "
+        "              WHERE n.project_id = f.project_id AND n.created_at >= $2 ORDER BY n.cursor LIMIT 1), "
+        "             (SELECT max(l.cursor) FROM concurrent_edit.change_log l WHERE l.project_id = f.project_id)) AS upto "
+        "  FROM concurrent_edit.change_feeds f WHERE ($1::uuid IS NULL OR f.project_id = $1)) c "
+        "WHERE c.upto > c.pruned_through ORDER BY c.project_id",
         {UUIDOID, TIMESTAMPTZOID});
     // The feed row lock keeps sequencers of the project out while it is cut.
     static Statement cut(

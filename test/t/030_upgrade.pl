@@ -151,16 +151,19 @@ is($node->safe_psql('old', qq{SELECT head_content = '$head' AND normalized_path 
     't', 'files.head_content and normalized_path filled');
 is($node->safe_psql('old', qq{SELECT depth || '/' || bytes || '/' || (delta IS NULL) FROM concurrent_edit.file_versions WHERE file_id = '$F' AND version = 1}),
     '0/' . length($v->(1)) . '/true', 'a 1.0 version is a depth-0 row with its byte length');
-my $resolution = $head =~ s/line 1/line 1 resolved/r;
-is($node->safe_psql('old', qq{SELECT concurrent_edit.resolve_conflict('$C', '$resolution', '$U')}), '4',
-    'the migrated conflict resolves');
 my $stale = $v->(2) =~ s/line 5/line 5 edited/r;
 is($node->safe_psql('old', qq{SELECT status || ' ' || version FROM concurrent_edit.write('$F', '$stale', 2, '$U', '$S')}),
-    'merged 5', 'a write from a stale base merges with the migrated history');
-like($node->safe_psql('old', qq{SELECT (concurrent_edit.read('$F')).content}), qr/line 1 resolved\n.*line 2 v3\n.*line 5 edited/s,
-    'the merge kept both changes');
+    'merged 4', 'a write from a stale base (by the lock\'s session) merges with the migrated history');
 is($node->safe_psql('old', qq{SELECT lock_type || ' ' || session_id FROM concurrent_edit.lock_status('$F')}),
     "exclusive $S", 'the lock is still held');
+my $resolution = $head =~ s/line 1/line 1 resolved/r;
+my ($rc, $out, $err) = $node->psql('old', qq{SELECT concurrent_edit.resolve_conflict('$C', '$resolution', '$U')});
+like($err, qr/locked exclusively by another session/, 'the migrated lock holds off a resolution (VC004)');
+is($node->safe_psql('old', qq{SELECT concurrent_edit.release_lock('$F', '$S')}), 't', 'the lock is released');
+is($node->safe_psql('old', qq{SELECT concurrent_edit.resolve_conflict('$C', '$resolution', '$U')}), '5',
+    'the migrated conflict resolves, merged onto the moved head');
+like($node->safe_psql('old', qq{SELECT (concurrent_edit.read('$F')).content}), qr/line 1 resolved\n.*line 2 v3\n.*line 5 edited/s,
+    'the merge kept both changes');
 is($node->safe_psql('old', qq{SELECT base_version || ' ' || content FROM concurrent_edit.pending_changes WHERE session_id = '$S'}),
     '2 draft text', 'the draft is kept');
 is($node->safe_psql('old', qq{SELECT min(cursor) FROM concurrent_edit.changes_since('$P', 2)}), '3',
@@ -171,7 +174,7 @@ is($node->safe_psql('old', q{SELECT concurrent_edit.vclock_get(c, 'n2') FROM pub
     'a vclock column of a caller\'s table keeps its value');
 is($node->safe_psql('old', q{SELECT tbl || ' ' || mode FROM concurrent_edit.occ_tables()}), 'docs merge',
     'the OCC table keeps its configuration');
-my ($rc, $out, $err) = $node->psql('old', q{UPDATE public.docs SET body = 'x', version = 0 WHERE id = 1});
+($rc, $out, $err) = $node->psql('old', q{UPDATE public.docs SET body = 'x', version = 0 WHERE id = 1});
 like($err, qr/row of public\.docs was modified/, 'the OCC trigger (merge mode) still refuses a stale UPDATE after the update');
 
 # A 1.0 database whose live paths collide under 1.1's key rule (NFC) is refused
