@@ -183,3 +183,16 @@ SELECT concurrent_edit.file_at(:nfc, repeat('/', 1000) || 'long/' || repeat('k',
 SELECT pg_temp.try(format('SELECT concurrent_edit.create_file(%L, %L, %L, %L)', :nfc, E'in\u00advoice.pdf', 'x', :alice));
 SELECT pg_temp.try(format('SELECT concurrent_edit.create_file(%L, %L, %L, %L)', :nfc, E'a\ufe0f.txt', 'x', :alice), false);
 SELECT concurrent_edit.create_file(:nfc, E'\u2764\ufe0f.md', 'x', :alice) IS NOT NULL AS emoji_with_selector;
+
+-- A change of options that rekeys live files announces each as renamed (its path
+-- as given stays; old_path is the old key), so the feed's paths follow the keys.
+\set rk '''9a7b0000-0000-0000-0000-0000000000e1'''
+SELECT concurrent_edit.create_file(:rk, 'Docs/ReadMe.md', 'r', :alice) AS rkf \gset
+SELECT concurrent_edit.create_file(:rk, 'lower.md', 'l', :alice) IS NOT NULL AS unchanged_key;
+SELECT concurrent_edit.feed_position(:rk) AS rk_before \gset
+SELECT rekeyed_files FROM concurrent_edit.set_project_options(:rk, case_insensitive => true);
+SELECT event, file_id = :'rkf' AS readme, path, version, details ->> 'old_path' AS old_path,
+       details ->> 'spelling' AS spelling, details ->> 'rekeyed' AS rekeyed
+FROM concurrent_edit.changes_since(:rk, :rk_before);
+SELECT rekeyed_files FROM concurrent_edit.set_project_options(:rk, case_insensitive => false);
+SELECT event, path, details ->> 'old_path' AS old_path FROM concurrent_edit.changes_since(:rk, :rk_before + 1);

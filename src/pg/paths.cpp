@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "pg/api.hpp"
+#include "pg/feed.hpp"
 #include "pg/file_head.hpp"
 #include "pg/results.hpp"
 
@@ -45,6 +46,8 @@ struct FileKey {
     pg_uuid_t id;
     std::string path, key, new_key;
     bool live;
+    int32 version = 0;
+    std::string hash;
 };
 
 // 23505 naming up to 10 keys that several live files would share (nothing changed).
@@ -82,14 +85,15 @@ struct FileKey {
 // live files would share a key. Returns how many keys changed.
 int32 rekey_files(Spi& spi, const pg_uuid_t& project, const ce::PathOptions& options) {
     static Statement q(
-        "SELECT f.id, f.path, f.normalized_path, f.deleted_at IS NULL FROM concurrent_edit.files f "
-        "WHERE f.project_id = $1 ORDER BY f.path, f.id",
+        "SELECT f.id, f.path, f.normalized_path, f.deleted_at IS NULL, f.head_version, f.head_hash "
+        "FROM concurrent_edit.files f WHERE f.project_id = $1 ORDER BY f.path, f.id",
         {UUIDOID});
     std::vector<FileKey> files;
     {
         Rows r = q.run_latest(spi, {uuid_datum(project)});
         files.reserve(r.size());
-        for (uint64 i = 0; i < r.size(); ++i) files.push_back({r.uuid(i, 0), r.text(i, 1), r.text(i, 2), {}, r.boolean(i, 3)});
+        for (uint64 i = 0; i < r.size(); ++i)
+            files.push_back({r.uuid(i, 0), r.text(i, 1), r.text(i, 2), {}, r.boolean(i, 3), r.int4(i, 4), r.text(i, 5)});
     }
     std::map<std::string, std::vector<std::size_t>> live_keys;
     for (std::size_t i = 0; i < files.size(); ++i) {
@@ -134,6 +138,21 @@ int32 rekey_files(Spi& spi, const pg_uuid_t& project, const ce::PathOptions& opt
             "WHERE f.project_id = $1 AND f.id = u.id",
             {UUIDOID, UUIDARRAYOID, TEXTARRAYOID});
         upd.run(spi, {uuid_datum(project), uuid_array_datum(changed), text_array_datum(keys)});
+    }
+    // A live file whose key changed is announced as renamed (its path as given
+    // stays): clients that follow the feed's paths see the new key.
+    for (const FileKey& f : files) {
+        if (!f.live || f.new_key == f.key) continue;
+        check_interrupts();
+        std::string extra = "\"old_path\": ";
+        append_json_string(extra, f.key);
+        extra += ", \"spelling\": ";
+        append_json_string(extra, f.path);
+        extra += ", \"old_spelling\": ";
+        append_json_string(extra, f.path);
+        extra += ", \"rekeyed\": true";
+        queue_change(spi, file_event("renamed", project, f.id, pg_uuid_t{}, pg_uuid_t{}, f.new_key, f.version, f.hash,
+                                     std::move(extra)));
     }
     return static_cast<int32>(changed.size());
 }
