@@ -165,6 +165,29 @@ WHERE p.pronamespace = 'concurrent_edit'::regnamespace AND p.proname LIKE '\_%'
 SELECT p.oid::regprocedure AS security_definer FROM pg_proc p
 WHERE p.pronamespace = 'concurrent_edit'::regnamespace AND p.prosecdef;
 
+-- The row-level security policies call has_project_right in parallel workers too
+-- (no latest snapshot there: the query's is used), also inside REPEATABLE READ.
+CREATE ROLE regress_parallel;
+GRANT USAGE ON SCHEMA concurrent_edit TO regress_parallel;
+GRANT SELECT ON concurrent_edit.files TO regress_parallel;
+SELECT concurrent_edit.grant_project(:p1, 'regress_parallel', 'read');
+SET force_parallel_mode = on;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET ROLE regress_parallel;
+SELECT count(*) > 0 AS sees_p1, bool_and(project_id = :p1) AS only_p1 FROM concurrent_edit.files;
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT count(*) > 0 AS sees_p1 FROM concurrent_edit.files;
+COMMIT;
+RESET ROLE;
+RESET force_parallel_mode;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+SELECT concurrent_edit.revoke_project(:p1, 'regress_parallel');
+REVOKE SELECT ON concurrent_edit.files FROM regress_parallel;
+REVOKE USAGE ON SCHEMA concurrent_edit FROM regress_parallel;
+DROP ROLE regress_parallel;
+
 -- Clean up (the other tests share the database).
 SELECT concurrent_edit.revoke_access('regress_app');
 DELETE FROM concurrent_edit.project_access WHERE project_id IN (:p1, :p2);

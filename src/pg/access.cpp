@@ -33,7 +33,9 @@ struct KeyHash {
 // right after the invalidation was processed, and keep it in later transactions.
 // A commit is visible to new snapshots before its invalidation is sent, so a
 // right read while no invalidation arrived is current; one read while one did is
-// not kept (cache_generation).
+// not kept (cache_generation). In parallel mode (a policy evaluated by a parallel
+// query) there is no latest snapshot: the query's is used, and only a parallel
+// worker, which ends with the query, keeps what it read.
 constexpr std::size_t kMaxCached = 4096;
 std::unordered_map<Key, Right, KeyHash>* project_cache = nullptr;
 std::unordered_map<Oid, Right>* global_cache = nullptr;
@@ -121,8 +123,9 @@ Right right_on_all(Spi& spi, Oid role) {
     remember_grant_tables();
     static Statement q("SELECT g.role::oid, g.rights FROM concurrent_edit.global_access g", {});
     uint64 generation = cache_generation;
-    Right r = from_rows(q.run_latest(spi, {}), role);
-    if (generation != cache_generation) return r;
+    bool latest = !pg_call([] { return IsInParallelMode(); });
+    Right r = from_rows(latest ? q.run_latest(spi, {}, {}, true) : q.run(spi, {}, {}, true), role);
+    if (!(latest || IsParallelWorker()) || generation != cache_generation) return r;
     if (global_cache->size() >= kMaxCached) global_cache->clear();
     (*global_cache)[role] = r;
     return r;
@@ -140,8 +143,11 @@ Right right_on(Spi& spi, Oid role, const pg_uuid_t& project) {
         "UNION ALL SELECT g.role::oid, g.rights FROM concurrent_edit.global_access g",
         {UUIDOID});
     uint64 generation = cache_generation;
-    Right r = from_rows(q.run_latest(spi, {uuid_datum(project)}), role);
-    if (generation != cache_generation) return r;
+    bool latest = !pg_call([] { return IsInParallelMode(); });
+    Right r = from_rows(latest ? q.run_latest(spi, {uuid_datum(project)}, {}, true)
+                               : q.run(spi, {uuid_datum(project)}, {}, true),
+                        role);
+    if (!(latest || IsParallelWorker()) || generation != cache_generation) return r;
     if (project_cache->size() >= kMaxCached) project_cache->clear();
     (*project_cache)[key] = r;
     return r;

@@ -26,6 +26,7 @@ extern "C" {
 #include "access/table.h"
 #include "access/toast_compression.h"
 #include "access/transam.h"
+#include "access/parallel.h"
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "catalog/namespace.h"

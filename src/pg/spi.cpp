@@ -225,8 +225,8 @@ SPIPlanPtr Statement::plan() {
     return plan_;
 }
 
-Rows Statement::run_latest(Spi& spi, const std::vector<Datum>& values, const std::string& nulls) {
-    return execute(spi, values, nulls, true, false, 0);
+Rows Statement::run_latest(Spi& spi, const std::vector<Datum>& values, const std::string& nulls, bool read_only) {
+    return execute(spi, values, nulls, true, read_only, 0);
 }
 
 Rows Statement::run(Spi& spi, const std::vector<Datum>& values, const std::string& nulls, bool read_only,
@@ -249,7 +249,7 @@ Rows Statement::execute(Spi& spi, const std::vector<Datum>& values, const std::s
     };
     IndexScansOnly scans(scans_ == Scans::by_key);
     Result r = pg_call([plan, vals, nl, latest, read_only, max_rows, sql] {
-        int rc = latest ? SPI_execute_snapshot(plan, vals, nl, GetLatestSnapshot(), InvalidSnapshot, false, false, 0)
+        int rc = latest ? SPI_execute_snapshot(plan, vals, nl, GetLatestSnapshot(), InvalidSnapshot, read_only, false, 0)
                         : SPI_execute_plan(plan, vals, nl, read_only, max_rows);
         if (rc < 0) elog(ERROR, "SPI execution failed (%s) for \"%s\"", SPI_result_code_string(rc), sql);
         return Result{SPI_tuptable, SPI_processed};

@@ -121,8 +121,10 @@ public:
     Rows run(Spi& spi, const std::vector<Datum>& values, const std::string& nulls = {}, bool read_only = false,
              long max_rows = 0);
     // Runs with the latest snapshot (sees everything committed so far, whatever the
-    // isolation level), as foreign-key checks do.
-    Rows run_latest(Spi& spi, const std::vector<Datum>& values, const std::string& nulls = {});
+    // isolation level), as foreign-key checks do. `read_only`: as in run() (no
+    // command counter increment; for reads made inside queries, parallel ones too).
+    Rows run_latest(Spi& spi, const std::vector<Datum>& values, const std::string& nulls = {},
+                    bool read_only = false);
 
 private:
     SPIPlanPtr plan();
