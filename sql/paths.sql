@@ -196,3 +196,18 @@ SELECT event, file_id = :'rkf' AS readme, path, version, details ->> 'old_path' 
 FROM concurrent_edit.changes_since(:rk, :rk_before);
 SELECT rekeyed_files FROM concurrent_edit.set_project_options(:rk, case_insensitive => false);
 SELECT event, path, details ->> 'old_path' AS old_path FROM concurrent_edit.changes_since(:rk, :rk_before + 1);
+
+-- Paths stored before the current rules (an invisible character, a key over 2048
+-- bytes; made here by hand): set_project_options names a live one (22023) instead
+-- of failing on it, and a deleted one keeps its key.
+\set old '''9a7b0000-0000-0000-0000-0000000000e2'''
+SELECT concurrent_edit.create_file(:old, 'was-soft.txt', 'x', :alice) AS oldsoft \gset
+SELECT concurrent_edit.create_file(:old, 'was-long.txt', 'x', :alice) AS oldlong \gset
+UPDATE concurrent_edit.files SET path = E'in\u00advoice.pdf', normalized_path = E'in\u00advoice.pdf' WHERE id = :'oldsoft';
+SELECT status FROM concurrent_edit.delete_file(:'oldsoft', :alice);
+UPDATE concurrent_edit.files SET path = repeat('a', 3000), normalized_path = repeat('a', 3000) WHERE id = :'oldlong';
+SELECT d ->> 'file_id' = :'oldlong' AS names_the_file, d -> 'refusal' ->> 'limit' AS limit
+FROM pg_temp.error_detail(format('SELECT * FROM concurrent_edit.set_project_options(%L, true)', :old)) d;
+SELECT status FROM concurrent_edit.delete_file(:'oldlong', :alice);
+SELECT rekeyed_files FROM concurrent_edit.set_project_options(:old, true);
+SELECT normalized_path = E'in\u00advoice.pdf' AS deleted_keeps_its_key FROM concurrent_edit.files WHERE id = :'oldsoft';

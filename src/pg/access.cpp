@@ -34,8 +34,10 @@ struct KeyHash {
 // A commit is visible to new snapshots before its invalidation is sent, so a
 // right read while no invalidation arrived is current; one read while one did is
 // not kept (cache_generation). In parallel mode (a policy evaluated by a parallel
-// query) there is no latest snapshot: the query's is used, and only a parallel
-// worker, which ends with the query, keeps what it read.
+// query) there is no latest snapshot: the query's is used. A parallel worker,
+// which ends with the query, keeps what it read, and so does the leader under
+// READ COMMITTED (the statement's snapshot); under REPEATABLE READ the leader
+// keeps nothing (its snapshot may predate a revoke).
 constexpr std::size_t kMaxCached = 4096;
 std::unordered_map<Key, Right, KeyHash>* project_cache = nullptr;
 std::unordered_map<Oid, Right>* global_cache = nullptr;
@@ -125,7 +127,7 @@ Right right_on_all(Spi& spi, Oid role) {
     uint64 generation = cache_generation;
     bool latest = !pg_call([] { return IsInParallelMode(); });
     Right r = from_rows(latest ? q.run_latest(spi, {}, {}, true) : q.run(spi, {}, {}, true), role);
-    if (!(latest || IsParallelWorker()) || generation != cache_generation) return r;
+    if (!(latest || IsParallelWorker() || !IsolationUsesXactSnapshot()) || generation != cache_generation) return r;
     if (global_cache->size() >= kMaxCached) global_cache->clear();
     (*global_cache)[role] = r;
     return r;
@@ -147,7 +149,7 @@ Right right_on(Spi& spi, Oid role, const pg_uuid_t& project) {
     Right r = from_rows(latest ? q.run_latest(spi, {uuid_datum(project)}, {}, true)
                                : q.run(spi, {uuid_datum(project)}, {}, true),
                         role);
-    if (!(latest || IsParallelWorker()) || generation != cache_generation) return r;
+    if (!(latest || IsParallelWorker() || !IsolationUsesXactSnapshot()) || generation != cache_generation) return r;
     if (project_cache->size() >= kMaxCached) project_cache->clear();
     (*project_cache)[key] = r;
     return r;

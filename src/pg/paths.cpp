@@ -97,8 +97,26 @@ int32 rekey_files(Spi& spi, const pg_uuid_t& project, const ce::PathOptions& opt
     }
     std::map<std::string, std::vector<std::size_t>> live_keys;
     for (std::size_t i = 0; i < files.size(); ++i) {
-        files[i].new_key = path_key(files[i].path, options);
-        if (files[i].live) live_keys[files[i].new_key].push_back(i);
+        FileKey& f = files[i];
+        check_interrupts();
+        try {
+            f.new_key = path_key(f.path, options);
+        } catch (const ce::Error& e) {
+            // A path stored before the current rules (an invisible character, a key
+            // over 2048 bytes): a deleted file keeps its key; a live one is named,
+            // to be renamed first.
+            if (!f.live) {
+                f.new_key = f.key;
+                continue;
+            }
+            throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE,
+                           "file " + uuid_to_string(f.id) + " of project " + uuid_to_string(project) +
+                               " has a path the current rules refuse: " + e.what(),
+                           ce::Detail().add("project_id", uuid_to_string(project)).add("file_id", uuid_to_string(f.id))
+                               .add_json("refusal", e.detail().empty() ? "{}" : e.detail()),
+                           "Rename the file (rename_file), then set the options again.");
+        }
+        if (f.live) live_keys[f.new_key].push_back(i);
     }
     std::vector<std::vector<std::size_t>> groups;
     for (auto& [key, ids] : live_keys)
