@@ -60,12 +60,32 @@ struct {
 } subxact_counts[kSubxactDepth];
 int subxact_depth = 0;
 
+// The project of each file seen (project_of_file). A file never moves to another
+// project; what a rolled-back (sub)transaction saw is forgotten, since the file may
+// not exist and its id may later be created in another project.
+struct UuidHash {
+    std::size_t operator()(const pg_uuid_t& u) const {
+        uint32 h = 2166136261u;
+        for (unsigned char b : u.data) h = (h ^ b) * 16777619u;
+        return h;
+    }
+};
+struct UuidEq {
+    bool operator()(const pg_uuid_t& a, const pg_uuid_t& b) const { return uuid_eq(a, b); }
+};
+std::unordered_map<pg_uuid_t, pg_uuid_t, UuidHash, UuidEq>* file_projects = nullptr;
+
+void forget_file_projects() noexcept {
+    if (file_projects != nullptr) file_projects->clear();
+}
+
 void files_xact_callback(XactEvent event, void*) {
     if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PREPARE ||
         event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT) {
         files_locked_in_xact = 0;
         subxact_depth = 0;
     }
+    if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT) forget_file_projects();
 }
 
 
@@ -74,6 +94,7 @@ void files_subxact_callback(SubXactEvent event, SubTransactionId mySubid, SubTra
         if (subxact_depth < kSubxactDepth) subxact_counts[subxact_depth] = {mySubid, files_locked_in_xact};
         ++subxact_depth;
     } else if (event == SUBXACT_EVENT_COMMIT_SUB || event == SUBXACT_EVENT_ABORT_SUB) {
+        if (event == SUBXACT_EVENT_ABORT_SUB) forget_file_projects();
         if (subxact_depth == 0) return;
         --subxact_depth;
         if (event == SUBXACT_EVENT_ABORT_SUB && subxact_depth < kSubxactDepth &&
@@ -142,20 +163,11 @@ FileHead lock_file(Spi& spi, const pg_uuid_t& file_id, const pg_uuid_t& session_
 }
 
 pg_uuid_t project_of_file(Spi& spi, const pg_uuid_t& file_id) {
-    // A file never moves to another project: the answer is kept (bounded, dropped
-    // whole when full). A file purged and its id reused elsewhere is caught by the
-    // caller, which compares with the project of the row it locked.
-    struct UuidHash {
-        std::size_t operator()(const pg_uuid_t& u) const {
-            uint32 h = 2166136261u;
-            for (unsigned char b : u.data) h = (h ^ b) * 16777619u;
-            return h;
-        }
-    };
-    struct UuidEq {
-        bool operator()(const pg_uuid_t& a, const pg_uuid_t& b) const { return uuid_eq(a, b); }
-    };
-    static auto* known = new std::unordered_map<pg_uuid_t, pg_uuid_t, UuidHash, UuidEq>();
+    // Kept (bounded, dropped whole when full; forgotten on a rollback). A file
+    // purged and its id reused elsewhere is caught by the caller, which compares
+    // with the project of the row it locked.
+    if (file_projects == nullptr) file_projects = new std::unordered_map<pg_uuid_t, pg_uuid_t, UuidHash, UuidEq>();
+    auto* known = file_projects;
     auto it = known->find(file_id);
     if (it != known->end()) return it->second;
     static Statement q("SELECT f.project_id FROM concurrent_edit.files f WHERE f.id = $1", {UUIDOID}, Scans::by_key);
