@@ -90,6 +90,16 @@ Right from_rows(const Rows& r, Oid role) {
     return best;
 }
 
+// The highest right of `role` among the grant rows `q` returns, read as the
+// comment on the cache says; *keep: whether the cache may keep it.
+Right read_right(Spi& spi, Statement& q, const std::vector<Datum>& args, Oid role, bool* keep) {
+    uint64 generation = cache_generation;
+    bool latest = !pg_call([] { return IsInParallelMode(); });
+    Right r = from_rows(latest ? q.run_latest(spi, args, {}, true) : q.run(spi, args, {}, true), role);
+    *keep = (latest || IsParallelWorker() || !IsolationUsesXactSnapshot()) && generation == cache_generation;
+    return r;
+}
+
 }  // namespace
 
 const char* right_name(Right r) {
@@ -124,10 +134,9 @@ Right right_on_all(Spi& spi, Oid role) {
     if (it != global_cache->end()) return it->second;
     remember_grant_tables();
     static Statement q("SELECT g.role::oid, g.rights FROM concurrent_edit.global_access g", {});
-    uint64 generation = cache_generation;
-    bool latest = !pg_call([] { return IsInParallelMode(); });
-    Right r = from_rows(latest ? q.run_latest(spi, {}, {}, true) : q.run(spi, {}, {}, true), role);
-    if (!(latest || IsParallelWorker() || !IsolationUsesXactSnapshot()) || generation != cache_generation) return r;
+    bool keep;
+    Right r = read_right(spi, q, {}, role, &keep);
+    if (!keep) return r;
     if (global_cache->size() >= kMaxCached) global_cache->clear();
     (*global_cache)[role] = r;
     return r;
@@ -144,12 +153,9 @@ Right right_on(Spi& spi, Oid role, const pg_uuid_t& project) {
         "SELECT a.role::oid, a.rights FROM concurrent_edit.project_access a WHERE a.project_id = $1 "
         "UNION ALL SELECT g.role::oid, g.rights FROM concurrent_edit.global_access g",
         {UUIDOID});
-    uint64 generation = cache_generation;
-    bool latest = !pg_call([] { return IsInParallelMode(); });
-    Right r = from_rows(latest ? q.run_latest(spi, {uuid_datum(project)}, {}, true)
-                               : q.run(spi, {uuid_datum(project)}, {}, true),
-                        role);
-    if (!(latest || IsParallelWorker() || !IsolationUsesXactSnapshot()) || generation != cache_generation) return r;
+    bool keep;
+    Right r = read_right(spi, q, {uuid_datum(project)}, role, &keep);
+    if (!keep) return r;
     if (project_cache->size() >= kMaxCached) project_cache->clear();
     (*project_cache)[key] = r;
     return r;

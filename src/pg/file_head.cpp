@@ -248,6 +248,16 @@ std::string claim_path(Spi& spi, const pg_uuid_t& project_id, const std::string&
                    "Choose another path, or delete or rename the existing file first.");
 }
 
+std::string renamed_details(const std::string& old_key, const std::string& spelling, const std::string& old_spelling) {
+    std::string extra = "\"old_path\": ";
+    append_json_string(extra, old_key);
+    extra += ", \"spelling\": ";
+    append_json_string(extra, spelling);
+    extra += ", \"old_spelling\": ";
+    append_json_string(extra, old_spelling);
+    return extra;
+}
+
 std::string move_file(Spi& spi, const FileHead& h, const std::string& path, const pg_uuid_t& author,
                       const pg_uuid_t& session_id) {
     std::string normalized = claim_path(spi, h.project_id, path, h.id);
@@ -258,14 +268,8 @@ std::string move_file(Spi& spi, const FileHead& h, const std::string& path, cons
         {UUIDOID, UUIDOID, TEXTOID, UUIDOID, TEXTOID});
     upd.run(spi, {uuid_datum(h.project_id), uuid_datum(h.id), text_datum(path), uuid_datum(author),
                   text_datum(normalized)});
-    std::string extra = "\"old_path\": ";
-    append_json_string(extra, h.normalized_path);
-    extra += ", \"spelling\": ";
-    append_json_string(extra, path);
-    extra += ", \"old_spelling\": ";
-    append_json_string(extra, h.path);
     queue_change(spi, file_event("renamed", h.project_id, h.id, session_id, author, normalized, h.head_version,
-                                 h.head_hash, std::move(extra)));
+                                 h.head_hash, renamed_details(h.normalized_path, path, h.path)));
     return normalized;
 }
 

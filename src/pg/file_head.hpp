@@ -66,6 +66,10 @@ void lock_project_paths(const pg_uuid_t& project_id, bool exclusive);
 // VC003 naming that file and its path.
 std::string claim_path(Spi& spi, const pg_uuid_t& project_id, const std::string& path, const pg_uuid_t& except_file);
 
+// The details of a "renamed" event: old_path (the old key), spelling and
+// old_spelling (the paths as given).
+std::string renamed_details(const std::string& old_key, const std::string& spelling, const std::string& old_spelling);
+
 // Moves the (locked, live) file to `path`: claims the path, updates the row (the
 // path as given and its key) and queues the "renamed" event. Nothing happens when
 // the path is the same. Returns the key.

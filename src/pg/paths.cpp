@@ -162,15 +162,8 @@ int32 rekey_files(Spi& spi, const pg_uuid_t& project, const ce::PathOptions& opt
     for (const FileKey& f : files) {
         if (!f.live || f.new_key == f.key) continue;
         check_interrupts();
-        std::string extra = "\"old_path\": ";
-        append_json_string(extra, f.key);
-        extra += ", \"spelling\": ";
-        append_json_string(extra, f.path);
-        extra += ", \"old_spelling\": ";
-        append_json_string(extra, f.path);
-        extra += ", \"rekeyed\": true";
         queue_change(spi, file_event("renamed", project, f.id, pg_uuid_t{}, pg_uuid_t{}, f.new_key, f.version, f.hash,
-                                     std::move(extra)));
+                                     renamed_details(f.key, f.path, f.path) + ", \"rekeyed\": true"));
     }
     return static_cast<int32>(changed.size());
 }
