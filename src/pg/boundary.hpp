@@ -202,6 +202,28 @@ bool subtransaction_if(Body&& body) {
     return keep;
 }
 
+// Runs `body` in a subtransaction that is kept when it returns. A PostgreSQL error
+// with SQLSTATE `sqlstate` rolls it back (undoing what it did, as a PL/pgSQL
+// EXCEPTION block) and returns false, so the caller can report the failure its own
+// way; any other error rolls back and propagates.
+template <typename Body>
+bool subtransaction_unless(int sqlstate, Body&& body) {
+    const detail::SubxactState st = detail::begin_subtransaction();
+    try {
+        body();
+    } catch (const PgError& e) {
+        const bool expected = e.edata()->sqlerrcode == sqlstate;
+        detail::rollback_subtransaction(st);
+        if (expected) return false;
+        throw;
+    } catch (...) {
+        detail::rollback_subtransaction(st);
+        throw;
+    }
+    detail::commit_subtransaction(st);
+    return true;
+}
+
 // Background workers only (no client to report to): runs fn(arg), which starts and
 // commits its own transaction; a PostgreSQL error in it is written to the log, its
 // transaction aborted, and false returned, so the worker carries on. fn's C++ code

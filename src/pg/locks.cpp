@@ -60,6 +60,7 @@ public:
         publish_lock_wait(w);
         published_ = true;
     }
+    bool published() const { return published_; }
 
 private:
     bool published_ = false;
@@ -94,26 +95,49 @@ private:
     int saved_;
 };
 
+// The acquisition lock is owned by the transaction (CurTransactionResourceOwner),
+// whether it was taken at once or after a wait in a subtransaction (whose commit
+// hands its locks to that owner), so that drop_acquisition_lock finds it.
+template <typename F>
+auto as_transaction_owner(F&& f) -> decltype(f()) {
+    return pg_call([&f] {
+        ResourceOwner saved = CurrentResourceOwner;
+        CurrentResourceOwner = CurTransactionResourceOwner;
+        PG_TRY();
+        { f(); }
+        PG_FINALLY();
+        { CurrentResourceOwner = saved; }
+        PG_END_TRY();
+    });
+}
+
 // The acquisition lock of the file, waited for until `until` at the latest: a
 // transaction that acquired a lock on the file keeps it until it ends, so an
 // open transaction (BEGIN; acquire_lock(...); ...) must not hold up every other
 // acquirer beyond its wait. Waiting is queued in PostgreSQL's lock manager (the
-// deadlock detector sees it) with lock_timeout set to what is left: past it,
-// PostgreSQL's 55P03 "canceling statement due to lock timeout".
-void take_acquisition_lock(const pg_uuid_t& file_id, TimestampTz until, const std::string& type) {
+// deadlock detector sees it) with lock_timeout set to what is left, inside a
+// subtransaction: past it, the lock timeout is rolled back and false returned, for
+// acquire_lock to refuse with its own 55P03.
+// `*waited` is set when it was not free at once (a wait, for stats).
+bool take_acquisition_lock(const pg_uuid_t& file_id, TimestampTz until, const std::string& type, bool* waited) {
     LOCKTAG tag = acquisition_tag(file_id);
     LOCKMODE mode = acquisition_mode(type);
-    if (pg_call([&tag, mode] { return LockAcquire(&tag, mode, false, true) != LOCKACQUIRE_NOT_AVAIL; })) return;
+    bool got = false;
+    as_transaction_owner([&tag, mode, &got] { got = LockAcquire(&tag, mode, false, true) != LOCKACQUIRE_NOT_AVAIL; });
+    if (got) return true;
+    *waited = true;
     TimestampTz now = pg_call([] { return GetCurrentTimestamp(); });
     int64 left_ms = until <= now ? 1 : (until - now + 999) / 1000;
-    LockTimeoutFor timeout(static_cast<int>(std::min<int64>(left_ms, INT_MAX)));
-    pg_call([&tag, mode] { (void)LockAcquire(&tag, mode, false, false); });
+    return subtransaction_unless(ERRCODE_LOCK_NOT_AVAILABLE, [&] {
+        LockTimeoutFor timeout(static_cast<int>(std::min<int64>(left_ms, INT_MAX)));
+        pg_call([&tag, mode] { (void)LockAcquire(&tag, mode, false, false); });
+    });
 }
 
 void drop_acquisition_lock(const pg_uuid_t& file_id, const std::string& type) {
     LOCKTAG tag = acquisition_tag(file_id);
     LOCKMODE mode = acquisition_mode(type);
-    pg_call([&tag, mode] { (void)LockRelease(&tag, mode, false); });
+    as_transaction_owner([&tag, mode] { (void)LockRelease(&tag, mode, false); });
 }
 
 // A lock ttl argument: positive and at most concurrent_edit.max_lock_ttl (22023).
@@ -141,6 +165,21 @@ std::string holders_json(const std::vector<Holder>& hs) {
              ", \"lock_type\": \"" + hs[i].lock_type + "\", \"expires_at\": " + hs[i].expires_json + "}";
     }
     return s + "]";
+}
+
+// acquire_lock's refusal when its wait is over (55P03, counted in stats): the
+// holders in its way, or none when it waited for another transaction that was
+// acquiring a lock on the file and had not ended (`in_progress`).
+[[noreturn]] void throw_lock_timeout(const pg_uuid_t& file_id, const std::string& type,
+                                     const std::vector<Holder>& holders, bool in_progress, int64 wait_us) {
+    stats::add(stats::lock_timeouts);
+    throw SqlError(ERRCODE_LOCK_NOT_AVAILABLE, "could not acquire " + type + " lock on file " + uuid_to_string(file_id),
+                   "{\"file_id\": " + json_uuid(file_id) + ", \"requested\": \"" + type +
+                       "\", \"holders\": " + holders_json(holders) +
+                       (in_progress ? ", \"acquisition_in_progress\": true}" : "}"),
+                   in_progress ? "Another transaction acquiring a lock on the file did not end within the wait."
+                   : wait_us > 0 ? "The lock was not released within the wait."
+                                 : "Pass wait => interval to wait for it, or retry later.");
 }
 
 // Deletes the locks that `cond` (a WHERE clause over file_locks l and files f)
@@ -287,7 +326,15 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
         bool waited = false;
         LockWaitEntry entry;  // the lock_waits row while this call sleeps
         for (;;) {
-            take_acquisition_lock(file_id, std::max<TimestampTz>(deadline, start + kAcquisitionGraceUs), type);
+            bool queued = false;
+            bool got = take_acquisition_lock(file_id, std::max<TimestampTz>(deadline, start + kAcquisitionGraceUs),
+                                             type, &queued);
+            if (queued && !waited) stats::add(stats::lock_waits);
+            waited |= queued;
+            if (!got) {
+                if (cv != nullptr) pg_call([] { ConditionVariableCancelSleep(); });
+                throw_lock_timeout(file_id, type, {}, true, wait_us);
+            }
             std::vector<Datum> state_args = {uuid_datum(file_id), uuid_datum(session_id), text_datum(type),
                                              Int32GetDatum(guc_session_close_s)};
             Rows f = q_state.run_latest(spi, state_args);
@@ -329,6 +376,10 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
             }
             if (holders.empty()) {
                 if (cv != nullptr) pg_call([] { ConditionVariableCancelSleep(); });
+                // Closed (or deleted) while this call waited: closing released the
+                // session's locks, and a lock taken now would outlive it until its ttl.
+                if (waited && (f.isnull(0, kSessionColumns) || f.text(0, kSessionColumns + 3) == "closed"))
+                    throw_session_closed(uuid_to_string(session_id));
                 std::string path = f.text(0, 3);
                 if (expired) expire_locks(spi, &project, &file_id);
                 std::vector<Datum> args = {
@@ -357,21 +408,14 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
             TimestampTz now = pg_call([] { return GetCurrentTimestamp(); });
             if (now >= deadline) {
                 if (cv != nullptr) pg_call([] { ConditionVariableCancelSleep(); });
-                stats::add(stats::lock_timeouts);
-                throw SqlError(ERRCODE_LOCK_NOT_AVAILABLE,
-                               "could not acquire " + type + " lock on file " + uuid_to_string(file_id),
-                               "{\"file_id\": " + json_uuid(file_id) + ", \"requested\": \"" + type +
-                                   "\", \"holders\": " + holders_json(holders) + "}",
-                               wait_us > 0 ? "The lock was not released within the wait."
-                                           : "Pass wait => interval to wait for it, or retry later.");
+                throw_lock_timeout(file_id, type, holders, false, wait_us);
             }
             // Sleep until a release wakes us, the deadline, or the earliest expiry of a holder.
             int64 until = std::min<int64>(deadline, soonest + 1000);
             long timeout_ms = static_cast<long>(std::max<int64>(1, (until - now + 999) / 1000));
-            if (!waited) {
-                stats::add(stats::lock_waits);
+            if (!waited) stats::add(stats::lock_waits);
+            if (!entry.published())
                 entry.publish(LockWait{MyDatabaseId, project, file_id, session_id, type == "exclusive", now});
-            }
             waited = true;
             if (cv != nullptr) {
                 pg_call([cv, timeout_ms] {

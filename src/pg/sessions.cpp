@@ -22,12 +22,10 @@ SessionInfo use_session(ApiCall& call, const pg_uuid_t& session_id, SessionUse u
     return check_session(call, session_id, r, 0, use, touch, allow_closed);
 }
 
-namespace {
 [[noreturn]] void throw_session_closed(const std::string& sid) {
     throw SqlError(CE_ERRCODE_SESSION_INVALID, "session " + sid + " is closed",
                    "{\"session_id\": \"" + sid + "\", \"status\": \"closed\"}", "Open a new session with open_session().");
 }
-}  // namespace
 
 SessionInfo check_session(ApiCall& call, const pg_uuid_t& session_id, const Rows& r, int col, SessionUse use,
                           bool touch, bool allow_closed) {

@@ -38,6 +38,8 @@ SessionInfo use_session(ApiCall& call, const pg_uuid_t& session_id, SessionUse u
     "s.last_active_at < now() - make_interval(secs => " timeout ")"
 SessionInfo check_session(ApiCall& call, const pg_uuid_t& session_id, const Rows& r, int col, SessionUse use,
                           bool touch, bool allow_closed = false);
+// VC005: the session is closed.
+[[noreturn]] void throw_session_closed(const std::string& sid);
 // VC005 unless the session works on the file's project.
 void require_same_project(const SessionInfo& s, const pg_uuid_t& file_id, const pg_uuid_t& project_id);
 
