@@ -187,8 +187,10 @@ for my $name (sort keys %route) {
     my $stmt = $set ? "RETURN QUERY SELECT * FROM concurrent_edit._px_$name($pass);"
              : $void ? "PERFORM concurrent_edit._px_$name($pass);\n    RETURN;"
              : "RETURN concurrent_edit._px_$name($pass);";
-    my $body = "AS \$\$\nDECLARE\n    h integer := $hash;\n    e_state text;\n    e_message text;\n    e_detail text;\n"
-             . "    e_hint text;\nBEGIN\n    $stmt\nEXCEPTION WHEN OTHERS THEN\n"
+    # The hash is computed inside the block: an error of _route (a shard's, or
+    # PL/Proxy's) is then raised again by _raise_routed like any other.
+    my $body = "AS \$\$\nDECLARE\n    h integer;\n    e_state text;\n    e_message text;\n    e_detail text;\n"
+             . "    e_hint text;\nBEGIN\n    h := $hash;\n    $stmt\nEXCEPTION WHEN OTHERS THEN\n"
              . "    GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_message = MESSAGE_TEXT,\n"
              . "                            e_detail = PG_EXCEPTION_DETAIL, e_hint = PG_EXCEPTION_HINT;\n"
              . "    PERFORM concurrent_edit._raise_routed(h, e_state, e_message, e_detail, e_hint);\nEND\n\$\$;\n";

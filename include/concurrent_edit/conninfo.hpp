@@ -16,4 +16,19 @@ namespace ce {
 // when the string names no host, hostaddr or port, or cannot be parsed.
 std::string conninfo_location(std::string_view conninfo);
 
+// The connection string the shard router gives PL/Proxy for a shard, from the
+// one its administrator gave (key=value syntax only): the keys that would choose
+// the role or the session's settings for every caller (user, password, service,
+// options, passfile) are refused, since every caller's connection uses it;
+// connect_timeout is added unless given, and options pinning the remote
+// search_path (a shard database's own search_path must not resolve the names in
+// PL/Proxy's queries). `error` is set (and `conninfo` empty) when refused,
+// naming the key in `key` when one is the cause.
+struct ShardConninfo {
+    std::string conninfo;
+    std::string error;
+    std::string key;
+};
+ShardConninfo shard_conninfo(std::string_view conninfo, int connect_timeout_s);
+
 }  // namespace ce

@@ -58,10 +58,13 @@ std::optional<Pairs> parse_pairs(std::string_view s) {
 std::optional<Pairs> parse_uri(std::string_view s) {
     for (std::string_view scheme : {"postgresql://", "postgres://"}) {
         if (s.substr(0, scheme.size()) != scheme) continue;
+        // As libpq: the credentials end at the first "@" before any "/" (a "?"
+        // or ":" may be part of the password); the host list ends at "/" or "?".
         std::string_view rest = s.substr(scheme.size());
-        rest = rest.substr(0, rest.find_first_of("/?"));
-        std::size_t at = rest.rfind('@');
+        rest = rest.substr(0, rest.find('/'));
+        std::size_t at = rest.find('@');
         if (at != std::string_view::npos) rest = rest.substr(at + 1);
+        rest = rest.substr(0, rest.find('?'));
         Pairs out;
         std::string_view host = rest, port;
         if (!rest.empty() && rest.front() == '[') {  // [IPv6]:port
@@ -99,4 +102,42 @@ std::string conninfo_location(std::string_view conninfo) {
     return out;
 }
 
+ShardConninfo shard_conninfo(std::string_view conninfo, int connect_timeout_s) {
+    ShardConninfo out;
+    if (parse_uri(conninfo)) {
+        out.error = "a URI is not accepted: give the shard's connection string in key=value form";
+        return out;
+    }
+    std::optional<Pairs> pairs = parse_pairs(conninfo);
+    if (!pairs || pairs->empty()) {
+        out.error = "not a connection string in key=value form";
+        return out;
+    }
+    bool has_timeout = false;
+    for (const auto& kv : *pairs) {
+        const std::string& key = kv.first;
+        if (key == "user" || key == "password" || key == "service" || key == "options" || key == "passfile") {
+            out.error = "the key \"" + key + "\" is not accepted in a shard's connection string";
+            out.key = key;
+            return out;
+        }
+        has_timeout |= key == "connect_timeout";
+    }
+    // Written again from the parsed pairs, every value quoted: appending to the
+    // text as given could extend its last value (a trailing backslash).
+    if (!has_timeout) pairs->emplace_back("connect_timeout", std::to_string(connect_timeout_s));
+    pairs->emplace_back("options", "-c search_path=pg_catalog,pg_temp");
+    for (const auto& [key, value] : *pairs) {
+        if (!out.conninfo.empty()) out.conninfo += ' ';
+        out.conninfo += key + "='";
+        for (char c : value) {
+            if (c == '\\' || c == '\'') out.conninfo += '\\';
+            out.conninfo += c;
+        }
+        out.conninfo += '\'';
+    }
+    return out;
+}
+
 }  // namespace ce
+

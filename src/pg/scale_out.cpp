@@ -66,3 +66,21 @@ CE_FUNCTION(ce_owning_project) {
     if (!found) PG_RETURN_NULL();
     return uuid_datum(project);
 }
+
+// _shard_conninfo(shard, conninfo, connect_timeout): the connection string the
+// router gives PL/Proxy for shard number `shard` (ce::shard_conninfo): 22023 for
+// one it refuses. router_configure() only (the router's extension script).
+CE_FUNCTION(ce_shard_conninfo) {
+    int32 shard = int4_arg(fcinfo, 0, "shard");
+    TextArg conninfo = text_arg(fcinfo, 1, "shards", 8192);
+    int32 timeout = int4_arg(fcinfo, 2, "connect_timeout");
+    ce::ShardConninfo c = ce::shard_conninfo(conninfo.view(), timeout);
+    if (!c.error.empty())
+        throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "shard " + std::to_string(shard) + ": " + c.error,
+                       c.key.empty() ? ce::Detail().add("argument", "shards").add("shard", shard)
+                                     : ce::Detail().add("argument", "shards").add("shard", shard).add("key", c.key),
+                       "Give each shard's libpq connection string in key=value form, with its host, port and "
+                       "dbname only: each caller connects as itself, its credentials come from the router "
+                       "server's ~/.pgpass or a user mapping a superuser made.");
+    return text_datum(c.conninfo);
+}

@@ -212,6 +212,63 @@ is($state, '42501', 'router: alice cannot reconfigure the router');
 ($state) = on_router("INSERT INTO concurrent_edit.router_directory VALUES ('$f', 'file', '$pa')", 'alice');
 is($state, '42501', 'router: alice cannot plant a route in the directory');
 
+# --- attacks on the router's connections to the shards -----------------------
+# PL/Proxy needs USAGE on the server for every caller, which lets a role create a
+# user mapping for itself: naming user postgres, every call would reach the
+# shards as a superuser (trust on the shards). An event trigger refuses it.
+($state, $out, $err) = on_router("CREATE USER MAPPING FOR alice SERVER concurrent_edit_shards OPTIONS (user 'postgres')",
+    'alice');
+is($state, '42501', 'router: alice cannot create a user mapping of the shards\' server (it could name user postgres)');
+($state) = on_router("SELECT content FROM concurrent_edit.read('$file{$pa}')", 'alice');
+is($state, '42501', 'router: ... and still reaches the shards as herself (no right on project A)');
+is($router->safe_psql('postgres', q{SELECT count(*) FROM pg_user_mappings WHERE srvname = 'concurrent_edit_shards'
+    AND usename = 'alice'}), '0', 'router: no mapping was left behind');
+# A connection string naming a user (every caller would connect as it), a
+# password (published in router_partitions), options, or a URI is refused.
+for my $bad ("host=/tmp user=postgres", "host=/tmp password=secret", "host=/tmp options='-c search_path=public'",
+             "postgresql:///postgres?host=/tmp", "this is garbage") {
+    ($state, $out, $err) = on_router("SELECT concurrent_edit.router_configure(ARRAY[\$q\$$bad\$q\$])");
+    is($state, '22023', "router_configure refuses the connection string \"$bad\"");
+    like($err, qr/DETAIL:  \{"argument": "shards", "shard": 1/, '... with a JSON DETAIL naming the shard');
+}
+is($router->safe_psql('postgres', 'SELECT count(*) FROM concurrent_edit.router_partitions'), '16',
+    'router: the refused configurations changed nothing');
+# A shard database's owner (not a superuser) sets its database's search_path so
+# that the type names in PL/Proxy's remote queries ($1::text) resolve to its own
+# domain, whose check runs as whoever connects: _route connects as the router's
+# owner. Every shard session pins search_path, so nothing of it runs.
+$shards[0]->safe_psql('postgres', q{
+    CREATE ROLE mallory LOGIN;
+    CREATE TABLE public.evil_log (who text);
+    GRANT INSERT ON public.evil_log TO PUBLIC;
+    ALTER DATABASE postgres OWNER TO mallory;
+    SET ROLE mallory;
+    CREATE FUNCTION public.evil(text) RETURNS boolean LANGUAGE plpgsql
+        AS $$ BEGIN INSERT INTO public.evil_log VALUES (current_user); RETURN true; END $$;
+    CREATE DOMAIN public.text AS pg_catalog.text CHECK (public.evil(VALUE));
+    CREATE DOMAIN public.uuid AS pg_catalog.uuid CHECK (public.evil(VALUE::pg_catalog.text));
+    ALTER DATABASE postgres SET search_path = public, pg_catalog;
+    RESET ROLE;});
+$shards[0]->safe_psql('postgres', q{SELECT 'armed'::text});
+is($shards[0]->safe_psql('postgres', 'SELECT count(*) FROM public.evil_log'), '1',
+    'shard: the trap is armed (a new session of the shard resolves text to the owner\'s domain)');
+$router->safe_psql('postgres', "DELETE FROM concurrent_edit.router_directory WHERE id = '$file{$pa}'");
+($state, $out) = on_router("SELECT length(content) > 0 FROM concurrent_edit.read('$file{$pa}')");
+is("$state$out", 't', 'router: a call routed by its file id (asked of every shard) still works');
+($state, $out) = on_router("SELECT content FROM concurrent_edit.read('$file{$pa}')", 'alice');
+is($state, '42501', 'router: ... and alice is still refused');
+is($shards[0]->safe_psql('postgres', 'SELECT count(*) FROM public.evil_log'), '1',
+    'shard: the database owner\'s domain never ran for the router (search_path pinned in every shard session)');
+$shards[0]->safe_psql('postgres', q{ALTER DATABASE postgres RESET search_path; ALTER DATABASE postgres OWNER TO postgres;
+    DROP DOMAIN public.text; DROP DOMAIN public.uuid; DROP FUNCTION public.evil(text); DROP TABLE public.evil_log;
+    DROP ROLE mallory;});
+# In a read-only transaction a call by id routes without keeping the route.
+$router->safe_psql('postgres', "DELETE FROM concurrent_edit.router_directory WHERE id = '$file{$pa}'");
+($state, $out) = on_router("BEGIN READ ONLY;\nSELECT length(content) > 0 FROM concurrent_edit.read('$file{$pa}');\nCOMMIT;");
+is("$state$out", 't', 'router: a call by file id works in a read-only transaction');
+is($router->safe_psql('postgres', "SELECT count(*) FROM concurrent_edit.router_directory WHERE id = '$file{$pa}'"), '0',
+    'router: ... and keeps no route then');
+
 # --- one shard down ----------------------------------------------------------
 # A file created on shard 1 directly: the router has never routed its id.
 my $direct_file = $shards[0]->safe_psql('postgres',

@@ -4,6 +4,8 @@
 #include "concurrent_edit/conninfo.hpp"
 
 using ce::conninfo_location;
+using ce::shard_conninfo;
+using ce::ShardConninfo;
 
 TEST(Conninfo, KeepsHostAndPortOnly) {
     EXPECT_EQ(conninfo_location("host=/tmp/primary port=5433 user=replicator password=s3cret dbname=postgres"),
@@ -20,7 +22,10 @@ TEST(Conninfo, QuotedValuesAndSpacesAroundEquals) {
 
 TEST(Conninfo, NeverReturnsASecret) {
     for (const char* s : {"password=secret", "password='sec ret' host=h", "host=h password=secret port=1",
-                          "postgresql://u:secret@h:1/db", "postgresql://u:secret@/db?host=/tmp"}) {
+                          "postgresql://u:secret@h:1/db", "postgresql://u:secret@/db?host=/tmp",
+                          // libpq takes a "?" or ":" before the "@" as part of the password
+                          "postgresql://postgres:secret?x@/postgres?host=/tmp&port=5612",
+                          "postgresql://u:se:cret?@h:1/db", "postgres://u:secret?a=b@h"}) {
         EXPECT_EQ(conninfo_location(s).find("secret"), std::string::npos) << s;
     }
 }
@@ -30,6 +35,8 @@ TEST(Conninfo, Uris) {
               "host=primary.example port=5433");
     EXPECT_EQ(conninfo_location("postgres://[::1]:6543/db"), "host=::1 port=6543");
     EXPECT_EQ(conninfo_location("postgresql://primary"), "host=primary");
+    EXPECT_EQ(conninfo_location("postgresql://u:pa:ss?w@h:1/db"), "host=h port=1");
+    EXPECT_EQ(conninfo_location("postgresql://h:2?sslmode=require"), "host=h port=2");
 }
 
 TEST(Conninfo, UnparsableOrEmptyGivesNothing) {
@@ -37,4 +44,37 @@ TEST(Conninfo, UnparsableOrEmptyGivesNothing) {
     EXPECT_EQ(conninfo_location("host='unterminated"), "");
     EXPECT_EQ(conninfo_location("justaword"), "");
     EXPECT_EQ(conninfo_location("user=replicator"), "");
+}
+
+TEST(ShardConninfo, PinsSearchPathAndAddsTimeout) {
+    ShardConninfo c = shard_conninfo("host=h port=5432 dbname=s1", 5);
+    EXPECT_EQ(c.error, "");
+    EXPECT_EQ(c.conninfo,
+              "host='h' port='5432' dbname='s1' connect_timeout='5' options='-c search_path=pg_catalog,pg_temp'");
+    EXPECT_EQ(shard_conninfo("dbname=s1 connect_timeout=2", 5).conninfo,
+              "dbname='s1' connect_timeout='2' options='-c search_path=pg_catalog,pg_temp'");
+    // A name that only contains the key does not count as it.
+    EXPECT_NE(shard_conninfo("dbname=s1 application_name=no_connect_timeout", 5).conninfo.find("connect_timeout='5'"),
+              std::string::npos);
+}
+
+TEST(ShardConninfo, ValuesAreQuotedSoNothingCanBeAppendedToThem) {
+    // A trailing backslash would escape the space before the added keys.
+    ShardConninfo c = shard_conninfo("dbname=s1\\", 5);
+    EXPECT_EQ(c.conninfo.substr(0, 14), "dbname='s1\\\\' ");
+    EXPECT_EQ(shard_conninfo("dbname='it\\'s'", 5).conninfo.substr(0, 15), "dbname='it\\'s' ");
+}
+
+TEST(ShardConninfo, RefusesRoleChoosingKeysUrisAndGarbage) {
+    for (const char* key : {"user", "password", "service", "options", "passfile"}) {
+        ShardConninfo c = shard_conninfo(std::string("dbname=s1 ") + key + "=x", 5);
+        EXPECT_EQ(c.key, key);
+        EXPECT_EQ(c.conninfo, "");
+        EXPECT_NE(c.error, "");
+    }
+    for (const char* s : {"postgresql:///s1?host=/tmp", "postgres://h/db", "this is garbage", "", "dbname='open"}) {
+        ShardConninfo c = shard_conninfo(s, 5);
+        EXPECT_EQ(c.conninfo, "") << s;
+        EXPECT_NE(c.error, "") << s;
+    }
 }

@@ -79,11 +79,17 @@ BEGIN
         RAISE EXCEPTION 'connect_timeout must be at least 1 second'
             USING ERRCODE = '22023', DETAIL = '{"argument": "connect_timeout"}';
     END IF;
+    IF pg_catalog.array_ndims(shards) <> 1 THEN
+        RAISE EXCEPTION 'shards must be a one-dimensional array of connection strings'
+            USING ERRCODE = '22023', DETAIL = '{"argument": "shards"}';
+    END IF;
     DELETE FROM concurrent_edit.router_partitions;
     FOR p IN 0 .. partitions - 1 LOOP
         conn := shards[(p % n) + 1];
         INSERT INTO concurrent_edit.router_partitions VALUES (p, (p % n) + 1, conn);
-        IF conn !~ 'connect_timeout' THEN conn := conn || ' connect_timeout=' || connect_timeout; END IF;
+        -- Refuses user, password, options...; adds connect_timeout and pins the
+        -- shard session's search_path (docs/security.md).
+        conn := concurrent_edit._shard_conninfo((p % n) + 1, conn, connect_timeout);
         opts := opts || pg_catalog.format(', p%s %L', p, conn);
     END LOOP;
     -- The cluster is data of the router, not a member of the extension: pg_dump
@@ -92,7 +98,10 @@ BEGIN
     EXECUTE pg_catalog.format('CREATE SERVER concurrent_edit_shards FOREIGN DATA WRAPPER plproxy OPTIONS (%s)',
                               pg_catalog.substr(opts, 3));
     -- No user or password: PL/Proxy connects to a shard as the role that called,
-    -- and the shard decides that role's rights on the project.
+    -- and the shard decides that role's rights on the project. PL/Proxy needs
+    -- USAGE for every caller; that also lets a role create its own user mapping
+    -- (naming another user), which the event trigger
+    -- concurrent_edit_router_mappings refuses to anyone but a superuser.
     CREATE USER MAPPING FOR PUBLIC SERVER concurrent_edit_shards;
     GRANT USAGE ON FOREIGN SERVER concurrent_edit_shards TO PUBLIC;
     RETURN partitions;
@@ -101,6 +110,47 @@ $$;
 COMMENT ON FUNCTION concurrent_edit.router_configure(text[], integer, integer) IS
     'Sets the shards of the router: their libpq connection strings, in order (shard 1, 2, ...), and the number of partitions (a power of two, 16 by default), partition p served by shard (p % shards) + 1. Replaces the PL/Proxy cluster concurrent_edit_shards. Changing the shards or partitions moves projects: their rows must be moved with them (docs/scale-out.md). Superuser or the extension owner. Errors: 22023.';
 REVOKE ALL ON FUNCTION concurrent_edit.router_configure(text[], integer, integer) FROM PUBLIC;
+
+-- The connection string PL/Proxy gets for a shard (src/pg/scale_out.cpp).
+CREATE FUNCTION concurrent_edit._shard_conninfo(shard integer, conninfo text, connect_timeout integer) RETURNS text
+    AS 'MODULE_PATHNAME', 'ce_shard_conninfo'
+    LANGUAGE C IMMUTABLE STRICT
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION concurrent_edit._shard_conninfo(integer, text, integer) IS
+    'Internal: the connection string router_configure() gives PL/Proxy for a shard: the one given (key=value form), refused with 22023 when it names user, password, service, options or passfile (every caller''s connection uses it) or is a URI or unparsable; connect_timeout added unless given; options pinning the shard session''s search_path to pg_catalog, pg_temp. Not part of the API.';
+REVOKE ALL ON FUNCTION concurrent_edit._shard_conninfo(integer, text, integer) FROM PUBLIC;
+
+-- Every caller has USAGE on the server (PL/Proxy requires it), and USAGE lets a
+-- role create a user mapping for itself: one naming another user (user
+-- 'postgres') would make PL/Proxy connect to the shards as that user. Only a
+-- superuser may create or alter a user mapping of the router's server.
+CREATE FUNCTION concurrent_edit._guard_shard_mappings() RETURNS event_trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+BEGIN
+    FOR c IN SELECT d.objid FROM pg_catalog.pg_event_trigger_ddl_commands() d
+             WHERE d.classid = 'pg_catalog.pg_user_mapping'::regclass LOOP
+        IF EXISTS (SELECT FROM pg_catalog.pg_user_mapping m JOIN pg_catalog.pg_foreign_server s ON s.oid = m.umserver
+                   WHERE m.oid = c.objid AND s.srvname = 'concurrent_edit_shards')
+           AND NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user) THEN
+            RAISE EXCEPTION 'only a superuser may create or alter a user mapping for the server concurrent_edit_shards'
+                USING ERRCODE = '42501', DETAIL = '{"server": "concurrent_edit_shards"}',
+                      HINT = 'Each caller connects to the shards as itself; a superuser can give a role a user mapping with its password.';
+        END IF;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION concurrent_edit._guard_shard_mappings() IS
+    'Internal: the event trigger concurrent_edit_router_mappings: refuses (42501) a user mapping of the server concurrent_edit_shards created or altered by a role that is not a superuser (it could name another user, whose rights PL/Proxy would then use on the shards). Not part of the API.';
+REVOKE ALL ON FUNCTION concurrent_edit._guard_shard_mappings() FROM PUBLIC;
+CREATE EVENT TRIGGER concurrent_edit_router_mappings ON ddl_command_end
+    WHEN TAG IN ('CREATE USER MAPPING', 'ALTER USER MAPPING')
+    EXECUTE FUNCTION concurrent_edit._guard_shard_mappings();
+COMMENT ON EVENT TRIGGER concurrent_edit_router_mappings IS
+    'Refuses user mappings of the server concurrent_edit_shards by roles that are not superusers (concurrent_edit._guard_shard_mappings).';
 
 -- A file, session or conflict id's project, asked of every reachable shard (one
 -- after the other, so that one shard down does not hide the others' ids).
@@ -251,6 +301,10 @@ DECLARE
     complete boolean;
 BEGIN
     IF id IS NULL THEN RETURN NULL; END IF;
+    IF kind IS NULL OR kind NOT IN ('file', 'session', 'conflict') THEN
+        RAISE EXCEPTION 'unknown kind "%"', kind
+            USING ERRCODE = '22023', DETAIL = '{"argument": "kind", "allowed": ["file", "session", "conflict"]}';
+    END IF;
     SELECT d.project_id INTO project FROM concurrent_edit.router_directory d
     WHERE d.id = _route.id AND d.kind = _route.kind;
     IF NOT FOUND THEN
@@ -258,8 +312,9 @@ BEGIN
         -- No shard has it: any shard answers that it does not exist.
         IF project IS NULL THEN RETURN concurrent_edit.project_hash(id); END IF;
         -- Kept only when every shard answered: a shard that was down could hold
-        -- the same id in another project.
-        IF complete THEN
+        -- the same id in another project; and not in a read-only transaction (or
+        -- on a standby of the router), where the call still routes.
+        IF complete AND NOT pg_catalog.current_setting('transaction_read_only')::boolean THEN
             INSERT INTO concurrent_edit.router_directory (id, kind, project_id) VALUES (id, kind, project)
                 ON CONFLICT DO NOTHING;
         END IF;
