@@ -3,6 +3,7 @@
 #include "pg/feed_sequencer.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <vector>
 
 #include "pg/api.hpp"
@@ -44,13 +45,29 @@ std::string payload(const char* event, int64 cursor, const pg_uuid_t& project, c
 // transaction, and returns its last cursor. Whoever sequences takes it before it
 // touches the project's pending rows: one lock order (feed row, then pending rows)
 // for the worker and every committing transaction.
-int64 lock_feed_row(Spi& spi, const pg_uuid_t& project) {
+//
+// With `skip_locked` (the worker), nullopt when another transaction holds the row:
+// a committing writer numbers the pending events itself, and a client's open
+// transaction (prune_changes) must not stop the worker's round for every other
+// project; the project is sequenced in a later round.
+std::optional<int64> lock_feed_row(Spi& spi, const pg_uuid_t& project, bool skip_locked = false) {
     static Statement ensure(
         "INSERT INTO concurrent_edit.change_feeds (project_id, last_cursor) VALUES ($1, 0) "
         "ON CONFLICT (project_id) DO NOTHING",
         {UUIDOID});
     static Statement lock(
         "SELECT f.last_cursor FROM concurrent_edit.change_feeds f WHERE f.project_id = $1 FOR UPDATE", {UUIDOID});
+    static Statement try_lock(
+        "SELECT f.last_cursor FROM concurrent_edit.change_feeds f WHERE f.project_id = $1 FOR UPDATE SKIP LOCKED",
+        {UUIDOID});
+    static Statement exists("SELECT FROM concurrent_edit.change_feeds f WHERE f.project_id = $1", {UUIDOID});
+    if (skip_locked) {
+        {
+            Rows r = try_lock.run(spi, {uuid_datum(project)});
+            if (!r.empty()) return r.int8(0, 0);
+        }
+        if (!exists.run(spi, {uuid_datum(project)}).empty()) return std::nullopt;  // locked
+    }
     ensure.run(spi, {uuid_datum(project)});
     return lock.run(spi, {uuid_datum(project)}).int8(0, 0);
 }
@@ -122,8 +139,10 @@ void advance_feed(Spi& spi, const pg_uuid_t& project, int64 last) {
 // Moves the pending events of one project (at most `limit`, its oldest, when
 // limit > 0) into change_log with consecutive cursors (the feed row lock
 // serializes sequencers), then NOTIFYs them.
-int64 sequence_project(Spi& spi, const pg_uuid_t& project, bool notify, int64 limit = 0) {
-    int64 last = lock_feed_row(spi, project);
+int64 sequence_project(Spi& spi, const pg_uuid_t& project, bool notify, int64 limit = 0, bool skip_locked = false) {
+    std::optional<int64> locked = lock_feed_row(spi, project, skip_locked);
+    if (!locked) return 0;
+    int64 last = *locked;
     int64 n = move_events(spi, project, last, notify, nullptr, limit);
     if (n > 0) advance_feed(spi, project, last + n);
     return n;
@@ -150,7 +169,13 @@ void rethrow_unless_bad_data(const CaughtError& e) {
 // took) deadlocked with that writer, which waited for the pending row (40P01,
 // the writer's COMMIT failed); and a row locked by the transaction and updated
 // in a subtransaction would take a MultiXact per event.
-int64 sequence_one_at_a_time(Spi& spi, const pg_uuid_t& project, bool notify, bool skip_own = false) {
+//
+// At most `limit` events when limit > 0 (the worker's batch: a long backlog
+// behind a bad event is sequenced in several transactions, each holding the
+// memory of its subtransactions and NOTIFYs for one batch only); `skip_locked` as
+// for lock_feed_row.
+int64 sequence_one_at_a_time(Spi& spi, const pg_uuid_t& project, bool notify, bool skip_own = false,
+                             int64 limit = 0, bool skip_locked = false) {
     static Statement ids(
         "SELECT p.id, p.xmin::text::bigint FROM concurrent_edit.change_pending p WHERE p.project_id = $1 "
         "UNION ALL SELECT p.id, p.xmin::text::bigint FROM concurrent_edit.change_pending_locks p "
@@ -163,11 +188,13 @@ int64 sequence_one_at_a_time(Spi& spi, const pg_uuid_t& project, bool notify, bo
         "INSERT INTO concurrent_edit.change_pending_rejected (project_id, id, event, error) "
         "SELECT m.project_id, m.id, pg_catalog.to_jsonb(m), $3 FROM (SELECT * FROM m1 UNION ALL SELECT * FROM m2) m",
         {UUIDOID, INT8OID, TEXTOID});
-    int64 last = lock_feed_row(spi, project);
+    std::optional<int64> locked = lock_feed_row(spi, project, skip_locked);
+    if (!locked) return 0;
+    int64 last = *locked;
     std::vector<int64> pending;
     {
         Rows r = ids.run(spi, {uuid_datum(project)});
-        for (uint64 i = 0; i < r.size(); ++i) {
+        for (uint64 i = 0; i < r.size() && (limit <= 0 || static_cast<int64>(pending.size()) < limit); ++i) {
             auto xmin = static_cast<TransactionId>(r.int8(i, 1));
             if (skip_own && pg_call([xmin] { return TransactionIdIsCurrentTransactionId(xmin); })) continue;
             pending.push_back(r.int8(i, 0));
@@ -343,13 +370,13 @@ std::vector<pg_uuid_t> pending_projects(Spi& spi) {
 // Sequences one project's pending events (at most `limit` when limit > 0) in a
 // subtransaction: an event that cannot be sequenced stops its project only until
 // it is set aside, never the other projects.
-int64 sequence_project_safely(Spi& spi, const pg_uuid_t& project, bool notify, int64 limit) {
+int64 sequence_project_safely(Spi& spi, const pg_uuid_t& project, bool notify, int64 limit, bool skip_locked) {
     check_interrupts();
     int64 n = 0;
     CaughtError error;
-    if (subtransaction([&] { n = sequence_project(spi, project, notify, limit); }, &error)) return n;
+    if (subtransaction([&] { n = sequence_project(spi, project, notify, limit, skip_locked); }, &error)) return n;
     rethrow_unless_bad_data(error);
-    return sequence_one_at_a_time(spi, project, notify);
+    return sequence_one_at_a_time(spi, project, notify, false, limit, skip_locked);
 }
 
 }  // namespace
@@ -359,7 +386,7 @@ int64 sequence_pending(Spi& spi, bool notify, const pg_uuid_t* only_project) {
     std::vector<pg_uuid_t> projects = only_project != nullptr ? std::vector<pg_uuid_t>{*only_project}
                                                               : pending_projects(spi);
     int64 total = 0;
-    for (const auto& p : projects) total += sequence_project_safely(spi, p, notify, 0);
+    for (const auto& p : projects) total += sequence_project_safely(spi, p, notify, 0, false);
     scans.end();
     return total;
 }
@@ -375,7 +402,7 @@ int64 sequence_pending_batch(Spi& spi, Batch& batch) {
     if (first == projects.end()) first = projects.begin();  // none after it: from the first
     int64 total = 0;
     for (auto it = first; it != projects.end(); ++it) {
-        total += sequence_project_safely(spi, *it, true, batch.budget - total);
+        total += sequence_project_safely(spi, *it, true, batch.budget - total, true);
         if (total >= batch.budget) {
             batch.more = batch.has_resume = true;
             batch.resume_after = *it;

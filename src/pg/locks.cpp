@@ -221,7 +221,12 @@ int64 drop_locks(Spi& spi, DropLocks& q, const std::vector<Datum>& args) {
 // Deletes expired locks (of one file, or all) and records their expiry.
 int64 expire_locks(Spi& spi, const pg_uuid_t* project_id, const pg_uuid_t* file_id) {
 #define CE_EXPIRED_ONE "l.project_id = $1 AND l.file_id = $2 AND l.expires_at <= clock_timestamp()"
-#define CE_EXPIRED_ALL "l.expires_at <= clock_timestamp()"
+// Every expired lock that no other transaction holds (extend_lock in a client's
+// open transaction): the worker never waits for a client; the rest expire in a
+// later round.
+#define CE_EXPIRED_ALL                                                                                       \
+    "l.ctid = ANY (ARRAY(SELECT k.ctid FROM concurrent_edit.file_locks k "                                  \
+    "                    WHERE k.expires_at <= clock_timestamp() FOR UPDATE SKIP LOCKED))"
     static DropLocks one{Statement(CE_DROP_LOCKS(CE_EXPIRED_ONE, "lock_expired", ""), {UUIDOID, UUIDOID}),
                          Statement(CE_DROP_LOCKS_QUIETLY(CE_EXPIRED_ONE), {UUIDOID, UUIDOID})};
     static DropLocks all{Statement(CE_DROP_LOCKS(CE_EXPIRED_ALL, "lock_expired", ""), {}),
@@ -248,8 +253,10 @@ int64 cleanup_expired_locks(Spi& spi) {
     // Without foreign keys, a lock taken while its session was being closed or
     // deleted can outlive it: such locks are released here as well.
 #define CE_ORPHANED                                                                                   \
-    "NOT EXISTS (SELECT FROM concurrent_edit.edit_sessions s WHERE s.project_id = l.project_id "         \
-    "            AND s.id = l.session_id AND s.status <> 'closed')"
+    "l.ctid = ANY (ARRAY(SELECT k.ctid FROM concurrent_edit.file_locks k "                              \
+    "    WHERE NOT EXISTS (SELECT FROM concurrent_edit.edit_sessions s WHERE s.project_id = k.project_id " \
+    "                      AND s.id = k.session_id AND s.status <> 'closed') "                          \
+    "    FOR UPDATE OF k SKIP LOCKED))"
     static DropLocks orphans{Statement(CE_DROP_LOCKS(CE_ORPHANED, "lock_released", ""), {}),
                              Statement(CE_DROP_LOCKS_QUIETLY(CE_ORPHANED), {})};
 #undef CE_ORPHANED

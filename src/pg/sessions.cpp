@@ -229,7 +229,8 @@ int32 cleanup_inactive_sessions(Spi& spi) {
         {INT4OID});
     static Statement idle(
         "UPDATE concurrent_edit.edit_sessions s SET status = 'idle' "
-        "WHERE s.status = 'active' AND s.last_active_at < now() - make_interval(secs => $1) "
+        "WHERE s.ctid = ANY (ARRAY(SELECT k.ctid FROM concurrent_edit.edit_sessions k WHERE k.status = 'active' "
+        "    AND k.last_active_at < now() - make_interval(secs => $1) FOR UPDATE SKIP LOCKED)) "
         "RETURNING s.project_id, s.id, s.user_id",
         {INT4OID});
     std::vector<SessionInfo> to_close, went_idle;

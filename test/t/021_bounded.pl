@@ -103,6 +103,9 @@ for my $mode ('without worker', 'with worker') {
             PERFORM concurrent_edit.acquire_lock('$file{$p}', '$session{$p}');
             PERFORM concurrent_edit.release_lock('$file{$p}', '$session{$p}'); END LOOP; END \$\$");
     };
+    # A bad event first: the big project is sequenced one event at a time (each in
+    # a subtransaction), in batches of sequence_batch too.
+    $node->safe_psql('postgres', "INSERT INTO concurrent_edit.change_pending (project_id, event) VALUES ('$big', 'bogus')");
     $cycles->($big, 1500);
     $cycles->($small, 5);
     is($node->safe_psql('postgres', "SELECT count(*) FROM concurrent_edit.change_pending_locks"), '3010',
@@ -114,7 +117,9 @@ for my $mode ('without worker', 'with worker') {
         AND event IN ('lock_acquired', 'lock_released')";
     cmp_ok($node->safe_psql('postgres', $tx), '>=', 6, 'in transactions of at most 500 events');
     is($node->safe_psql('postgres', "SELECT bool_and(n <= 500) FROM (SELECT count(*) n FROM concurrent_edit.change_log
-        GROUP BY xmin::text) t"), 't', 'none larger');
+        GROUP BY xmin::text) t"), 't', 'none larger, also one at a time behind a bad event');
+    is($node->safe_psql('postgres', "SELECT count(*) FROM concurrent_edit.change_pending_rejected
+        WHERE project_id = '$big' AND event ->> 'event' = 'bogus'"), '1', 'the bad event is set aside');
     is($node->safe_psql('postgres', "SELECT (SELECT max(xmin::text::bigint) FROM concurrent_edit.change_log
         WHERE project_id = '$small' AND event = 'lock_released')
         < (SELECT max(xmin::text::bigint) FROM concurrent_edit.change_log WHERE project_id = '$big')"), 't',
@@ -126,6 +131,46 @@ for my $mode ('without worker', 'with worker') {
             FROM concurrent_edit.change_log WHERE project_id = '$p' WINDOW w AS (ORDER BY cursor)) t"), 't',
            "project $p: gap-free, every acquire followed by its release");
     }
+    $node->stop;
+}
+
+# 1c. A client's open transaction holding a row the worker would wait for (an
+# expired lock extended in an open transaction, a project's feed row held by an
+# open prune_changes) does not stop the worker for the other projects.
+{
+    my $node = new_node('open_client', "shared_preload_libraries = 'concurrent_edit'\n"
+        . "concurrent_edit.worker_interval = 200ms\n");
+    $node->safe_psql('postgres', 'CREATE EXTENSION concurrent_edit');
+    my ($pa, $pb) = ('11110000-0000-0000-0000-000000000001', '22220000-0000-0000-0000-000000000002');
+    my (%file, %session);
+    for my $p ($pa, $pb) {
+        $file{$p} = $node->safe_psql('postgres', "SELECT concurrent_edit.create_file('$p', 'x.txt', E'x\\n', '$alice')");
+        $session{$p} = $node->safe_psql('postgres', "SELECT concurrent_edit.open_session('$alice', '$p')");
+    }
+    ok($node->poll_query_until('postgres', "SELECT count(*) = 0 FROM concurrent_edit.change_pending"),
+       'open transactions: the first events are sequenced');
+    $node->safe_psql('postgres', "SELECT concurrent_edit.acquire_lock('$file{$pa}', '$session{$pa}', ttl => '1 second')");
+    my $extend = $node->background_psql('postgres');
+    $extend->query_safe("BEGIN; SELECT concurrent_edit.extend_lock('$file{$pa}', '$session{$pa}', '60 seconds')");
+    sleep 1.5;  # expired as far as committed rows tell
+    my $prune = $node->background_psql('postgres');
+    $prune->query_safe("BEGIN; SELECT concurrent_edit.prune_changes('0', '$pa')");  # takes A's feed row
+    # Events of both projects wait for the worker; A comes first in its order.
+    $node->safe_psql('postgres', "INSERT INTO concurrent_edit.change_pending (project_id, event) VALUES ('$pa', 'session_joined')");
+    $node->safe_psql('postgres', "SELECT concurrent_edit.acquire_lock('$file{$pb}', '$session{$pb}', 'shared');
+        SELECT concurrent_edit.release_lock('$file{$pb}', '$session{$pb}')");
+    ok($node->poll_query_until('postgres', "SELECT count(*) = 0 FROM concurrent_edit.change_pending_locks
+        WHERE project_id = '$pb'"), "project B's lock events are sequenced while A's rows are held");
+    is($node->safe_psql('postgres', "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'concurrent_edit worker'
+        AND wait_event_type = 'Lock'"), '0', 'the worker waits for no lock');
+    is($node->safe_psql('postgres', "SELECT count(*) FROM concurrent_edit.change_pending WHERE project_id = '$pa'"), '1',
+       "A's event waits for its feed row");
+    $prune->query_safe('COMMIT');
+    $extend->query_safe('COMMIT');
+    $prune->quit;
+    $extend->quit;
+    ok($node->poll_query_until('postgres', "SELECT count(*) = 0 FROM concurrent_edit.change_pending"),
+       "A's event is sequenced once the feed row is free");
     $node->stop;
 }
 
