@@ -152,7 +152,7 @@ ErrorData* run_pg_try(void (*fn)(void*), void* arg) {
 
 }  // namespace detail
 
-bool run_reporting_errors(void (*fn)(void*), void* arg) {
+bool run_reporting_errors(void (*fn)(void*), void* arg, int* sqlerrcode) {
     MemoryContext cxt = CurrentMemoryContext;
     volatile bool ok = true;
     PG_TRY();
@@ -165,6 +165,7 @@ bool run_reporting_errors(void (*fn)(void*), void* arg) {
         MemoryContextSwitchTo(cxt);
         ErrorData* edata = CopyErrorData();  // for worker_status (monitoring)
         stats::worker_error(edata->sqlerrcode, edata->message, GetCurrentTimestamp());
+        if (sqlerrcode != nullptr) *sqlerrcode = edata->sqlerrcode;
         FreeErrorData(edata);
         EmitErrorReport();
         FlushErrorState();

@@ -229,10 +229,11 @@ bool subtransaction_unless(int sqlstate, Body&& body) {
 // transaction aborted, and false returned, so the worker carries on. fn's C++ code
 // goes through guard() as everywhere; no C++ object may live between this call and
 // the PG_TRY inside it.
-bool run_reporting_errors(void (*fn)(void*), void* arg);
+// `*sqlerrcode`, when given, receives the error's SQLSTATE.
+bool run_reporting_errors(void (*fn)(void*), void* arg, int* sqlerrcode = nullptr);
 template <typename F>
-bool run_reporting_errors(F& f) {
-    return run_reporting_errors([](void* p) { (*static_cast<F*>(p))(); }, &f);
+bool run_reporting_errors(F& f, int* sqlerrcode = nullptr) {
+    return run_reporting_errors([](void* p) { (*static_cast<F*>(p))(); }, &f, sqlerrcode);
 }
 
 // An error caught by subtransaction().

@@ -174,9 +174,14 @@ void ensure_recorder() {
     });
 }
 
-// Imports one record in its own transaction (the caller has none open). Returns
-// false when the record is malformed (the caller sets the file aside).
-bool import_record(const std::string& payload) {
+enum class Import { recorded, bad, failed };
+
+// Imports one record in its own transaction (the caller has none open): bad when
+// the record's own data is refused (SQLSTATE class 22 or 23: the caller sets the
+// file aside), failed on any other error (a cancel, a lack of resources, tables
+// of another version of the extension between a new library and ALTER EXTENSION
+// UPDATE): the file stays, to be imported later.
+Import import_record(const std::string& payload) {
     const char* data = payload.c_str();
     SetCurrentStatementStartTimestamp();
     StartTransactionCommand();
@@ -221,7 +226,10 @@ bool import_record(const std::string& payload) {
         });
         CommitTransactionCommand();
     };
-    return run_reporting_errors(body);
+    int code = 0;
+    if (run_reporting_errors(body, &code)) return Import::recorded;
+    int cls = ERRCODE_TO_CATEGORY(code);
+    return cls == ERRCODE_DATA_EXCEPTION || cls == ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION ? Import::bad : Import::failed;
 }
 
 // Imports every spooled record of the current database. The caller holds the
@@ -237,14 +245,21 @@ int64 import_all() {
             ereport(WARNING, (errmsg("concurrent_edit: unreadable row conflict record \"%s\" set aside", path.c_str())));
             continue;
         }
-        if (import_record(payload)) {
+        Import result = import_record(payload);
+        if (result == Import::recorded) {
             (void)unlink(path.c_str());
             count(&RecorderCounters::recorded);
             ++n;
-        } else {
+        } else if (result == Import::bad) {
             (void)rename(path.c_str(), (dir + "/bad/" + name).c_str());
             ereport(WARNING, (errmsg("concurrent_edit: row conflict record \"%s\" could not be recorded; set aside in %s/bad",
                                      name.c_str(), dir.c_str())));
+        } else {
+            // Kept in the spool, with the records after it (in order): the next
+            // import tries again.
+            ereport(WARNING, (errmsg("concurrent_edit: row conflict record \"%s\" could not be recorded now; it stays "
+                                     "in the spool and is recorded later", name.c_str())));
+            break;
         }
     }
     return n;

@@ -82,8 +82,14 @@ TimestampTz reset() {
     return now;
 }
 
+// Set in the preloaded worker's process: only its tasks' errors are the worker's
+// (a conflict recorder, started in any database, also runs tasks that report
+// their errors, and worker_status must not show another database's errors).
+static bool is_the_worker = false;
+
 void worker_started(TimestampTz at) noexcept {
     if (state == nullptr) return;
+    is_the_worker = true;
     SpinLockAcquire(&state->mutex);
     state->worker.started_at = at;
     SpinLockRelease(&state->mutex);
@@ -98,7 +104,7 @@ void worker_round(TimestampTz at) noexcept {
 }
 
 void worker_error(int sqlerrcode, const char* message, TimestampTz at) noexcept {
-    if (state == nullptr) return;
+    if (state == nullptr || !is_the_worker) return;
     SpinLockAcquire(&state->mutex);
     state->worker.errors++;
     state->worker.last_error_code = sqlerrcode;
