@@ -207,6 +207,68 @@ SELECT details -> 'conflicts' AS conflicts, details -> 'table' AS tbl, details -
 FROM concurrent_edit.conflict_history WHERE row_relation = '"occ Shapes".big';
 SELECT concurrent_edit.disable_occ('big');
 
+-- Inheritance: rows of a child updated through the parent fire the child's
+-- triggers, not the parent's: a parent with children is refused, and so is a
+-- child added to a table under optimistic concurrency.
+CREATE TABLE par (id int PRIMARY KEY, version int NOT NULL DEFAULT 1, note text);
+CREATE TABLE chi () INHERITS (par);
+ALTER TABLE chi ADD PRIMARY KEY (id);
+SELECT pg_temp.try($$SELECT concurrent_edit.enable_occ('par')$$);
+SELECT concurrent_edit.enable_occ('chi');  -- a child alone is fine
+DROP TABLE chi;
+SELECT concurrent_edit.enable_occ('par');
+SELECT pg_temp.try($$CREATE TABLE chi2 () INHERITS (par)$$);
+CREATE TABLE loner (id int PRIMARY KEY, version int NOT NULL DEFAULT 1, note text);
+SELECT pg_temp.try($$ALTER TABLE loner INHERIT par$$);
+SELECT count(*) AS children FROM pg_inherits WHERE inhparent = 'par'::regclass;
+SELECT concurrent_edit.disable_occ('par');
+DROP TABLE par, loner;
+
+-- SQL NULL and JSON null differ: a stale UPDATE that sets a jsonb column from
+-- JSON null to SQL NULL (another column changed meanwhile) keeps its change.
+CREATE TABLE nulls (id int PRIMARY KEY, version int NOT NULL DEFAULT 1, doc jsonb, j json, note text);
+INSERT INTO nulls VALUES (1, 1, 'null', 'null', 'a');
+SELECT concurrent_edit.enable_occ('nulls', mode => 'merge');
+UPDATE nulls SET note = 'b', version = 1;
+SELECT pg_temp.try($$UPDATE nulls SET doc = NULL, j = NULL, note = 'b', version = 1$$);
+SELECT version, doc IS NULL AS doc_is_sql_null, j IS NULL AS j_is_sql_null, note FROM nulls;
+-- ... and back: SQL NULL to JSON null.
+UPDATE nulls SET note = 'c', version = 3;
+SELECT pg_temp.try($$UPDATE nulls SET doc = 'null', note = 'c', version = 3$$);
+SELECT version, doc IS NULL AS doc_is_sql_null, doc, note FROM nulls;
+SELECT concurrent_edit.disable_occ('nulls');
+
+-- Images do not depend on the writing session's settings: a float written with
+-- extra_float_digits = 0 keeps every digit (a stale change of it is seen), and a
+-- timestamptz read in another time zone is the same value (no false conflict).
+CREATE TABLE settings (id int PRIMARY KEY, version int NOT NULL DEFAULT 1, x float8, ts timestamptz, note text);
+INSERT INTO settings VALUES (1, 1, 0.1::float8 + 0.2, '2026-01-01 00:00:00+00', 'a');
+SELECT concurrent_edit.enable_occ('settings', mode => 'merge');
+SET extra_float_digits = 0;
+UPDATE settings SET note = 'b', version = 1;
+RESET extra_float_digits;
+UPDATE settings SET note = 'c', version = 2;
+SELECT pg_temp.try($$UPDATE settings SET x = 0.3, note = 'b', version = 2$$);
+SELECT version, x = 0.3 AS x_is_the_clients, note FROM settings;
+SET TimeZone = 'UTC';
+UPDATE settings SET note = 'd', version = 4;
+SET TimeZone = 'Asia/Tokyo';
+UPDATE settings SET ts = '2026-06-01 00:00:00+00', version = 5;
+SELECT pg_temp.try($$UPDATE settings SET ts = '2026-01-01 09:00:00+09', note = 'e', version = 5$$);
+RESET TimeZone;
+SELECT version, ts = '2026-06-01 00:00:00+00' AS ts_kept, note FROM settings;
+SELECT concurrent_edit.disable_occ('settings');
+
+-- A jsonb column as deep as jsonb_merge3 accepts (1,000 levels) merges: the
+-- image, one level deeper, is not refused.
+CREATE TABLE deep (id int PRIMARY KEY, version int NOT NULL DEFAULT 1, doc jsonb, note text, other text);
+INSERT INTO deep VALUES (1, 1, ('{"a": ' || repeat('[', 999) || '0' || repeat(']', 999) || '}')::jsonb, 'a', 'a');
+SELECT concurrent_edit.enable_occ('deep', mode => 'merge');
+UPDATE deep SET note = 'b', version = 1;
+SELECT pg_temp.try($$UPDATE deep SET other = 'c', version = 1$$, false);
+SELECT version, note, other FROM deep;
+SELECT concurrent_edit.disable_occ('deep');
+
 -- The row conflict above is recorded after its transaction rolled back: wait for it.
 SELECT pg_temp.wait_for_row_conflict('"occ Shapes"."Odd, Table"') AS recorded;
 SELECT row_key, details -> 'conflicts' AS conflicts FROM concurrent_edit.conflict_history

@@ -141,7 +141,7 @@ class Interner;
 
 struct ParseOptions {
     std::size_t max_bytes = static_cast<std::size_t>(-1);  // larger input: limit_exceeded
-    std::size_t max_depth = kMaxDepth;                     // deeper input: limit_exceeded
+    std::size_t max_depth = kMaxDepth;                     // deeper input: limit_exceeded (at most kMaxDepth + kDepthHeadroom)
     const Interner* interner = nullptr;  // share identical containers of its reference
 };
 

@@ -78,7 +78,7 @@ struct Builder::Frame {
 };
 
 Builder::Builder(std::size_t max_depth, const Interner* interner)
-    : max_depth_(std::min(max_depth, kMaxDepth)), interner_(interner) {}
+    : max_depth_(std::min(max_depth, kMaxDepth + kDepthHeadroom)), interner_(interner) {}
 Builder::~Builder() = default;
 
 void Builder::begin_array(std::size_t size_hint) {

@@ -358,8 +358,12 @@ CE_FUNCTION(ce_occ_trigger) {
         // The images are in the database's encoding; the core reads UTF-8, and what
         // it gives back (merged texts and documents, conflict paths) is converted
         // back (no conversion in a UTF-8 database).
-        ce::json::Value base = ce::json::parse(server_to_utf8(*base_text));
-        ce::json::ParseOptions shared;
+        // A row image is one level deeper than its columns: a column as deep as
+        // jsonb_merge3 accepts must not make the image too deep.
+        ce::json::ParseOptions row_depth;
+        row_depth.max_depth = ce::json::kMaxDepth + 1;
+        ce::json::Value base = ce::json::parse(server_to_utf8(*base_text), row_depth);
+        ce::json::ParseOptions shared = row_depth;
         const ce::json::Interner interner(base);
         shared.interner = &interner;
         ce::json::Value ours = ce::json::parse(server_to_utf8(im.a_row), shared);
@@ -382,12 +386,21 @@ CE_FUNCTION(ce_occ_trigger) {
             const ce::json::Value& bv = b ? *b : null_value;
             const ce::json::Value& ov = o ? *o : null_value;
             const ce::json::Value& tv = t ? *t : null_value;
-            if (tv == bv) {
+            // A json or jsonb column that is SQL NULL is absent from the image
+            // (row_image_sql), and differs from JSON null; any other column's
+            // image is null for NULL (absent in an image kept before the column
+            // was added).
+            const bool absent_is_null = !is_json_column(a);
+            auto same = [absent_is_null](const ce::json::Value* x, const ce::json::Value* y) {
+                if (!absent_is_null && (x == nullptr || y == nullptr)) return x == y;
+                return (x ? *x : null_value) == (y ? *y : null_value);
+            };
+            if (same(t, b)) {
                 // The client did not change it: keep what is in the row now.
                 changes.push_back(Change{att, Change::keep_current, {}, {}});
                 continue;
             }
-            if (ov == bv || ov == tv) continue;  // only the client changed it: NEW has it
+            if (same(o, b) || same(o, t)) continue;  // only the client changed it: NEW has it
             bool mergeable = merge_atts.empty();
             for (int m : merge_atts) mergeable |= m == att;
             auto conflict = [&](const ce::json::Path& rest, const char* kind) {
@@ -398,7 +411,8 @@ CE_FUNCTION(ce_occ_trigger) {
                 conflicts += kind;
                 conflicts += "\"}";
             };
-            if (mergeable && a->atttypid == JSONBOID && !bv.is_null() && !ov.is_null() && !tv.is_null()) {
+            if (mergeable && a->atttypid == JSONBOID && b && o && t && !bv.is_null() && !ov.is_null() &&
+                !tv.is_null()) {
                 ce::json::MergeResult m = ce::json::merge3(&bv, ov, tv, mode);
                 if (!m.clean) {
                     for (const auto& cf : m.conflicts) conflict(cf.path, ce::json::conflict_kind_name(cf.kind));

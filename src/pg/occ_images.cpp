@@ -11,38 +11,118 @@
 namespace ce::pg {
 namespace {
 
-// Trigger -> the relation it was defined on (itself, or the partitioned table a
-// clone comes from). Trigger oids are not reused while the trigger exists.
-std::unordered_map<Oid, Oid>* origins = nullptr;
-
-// Per-relation plans taking the table's row type (row types differ per table).
-std::unordered_map<Oid, Statement*>* image_plans = nullptr;
-
-Statement& images_plan(Relation rel) {
-    if (image_plans == nullptr) image_plans = new std::unordered_map<Oid, Statement*>();
-    Oid relid = RelationGetRelid(rel);
-    Oid rowtype = rel->rd_rel->reltype;
-    auto it = image_plans->find(relid);
-    if (it == image_plans->end()) {
-        // ($1 row a, $2 row b, $3 key columns) -> key, to_jsonb(a), to_jsonb(b); every
-        // name qualified, and run with search_path pinned (PinnedSearchPath).
-        auto* st = new Statement(
-            "SELECT (SELECT pg_catalog.jsonb_object_agg(k, pg_catalog.to_jsonb($1) OPERATOR(pg_catalog.->) k) "
-            "        FROM pg_catalog.unnest($3) k)::text, "
-            "       pg_catalog.to_jsonb($1)::text, pg_catalog.to_jsonb($2)::text",
-            std::vector<Oid>{rowtype, rowtype, TEXTARRAYOID});
-        it = image_plans->emplace(relid, st).first;
+// The names of the json and jsonb columns (domains over them included), one per
+// line: what row_image_sql depends on besides the row type.
+std::string json_columns_key(TupleDesc desc) {
+    std::string key;
+    for (int i = 0; i < desc->natts; ++i) {
+        Form_pg_attribute a = TupleDescAttr(desc, i);
+        if (a->attisdropped || !is_json_column(a)) continue;
+        key += NameStr(a->attname);
+        key += '\n';
     }
-    return *it->second;
+    return key;
 }
 
 }  // namespace
 
+bool is_json_column(Form_pg_attribute a) {
+    Oid t = a->atttypid;
+    if (t == JSONOID || t == JSONBOID) return true;
+    if (t < FirstNormalObjectId) return false;  // a built-in type, not a domain over json
+    Oid base = pg_call([t] { return getBaseType(t); });
+    return base == JSONOID || base == JSONBOID;
+}
+
+std::string row_image_sql(TupleDesc desc, const std::string& row, bool parenthesize) {
+    // to_jsonb() gives SQL NULL and JSON null the same image: a json or jsonb
+    // column that is NULL is left out of the image instead, so that a change
+    // between the two is seen (occ.cpp compares the images column by column).
+    std::string drops;
+    for (int i = 0; i < desc->natts; ++i) {
+        Form_pg_attribute a = TupleDescAttr(desc, i);
+        if (a->attisdropped || !is_json_column(a)) continue;
+        const char* name = NameStr(a->attname);
+        std::string field = pg_call([name] { return quote_identifier(name); });
+        std::string literal = pg_call([name] { return quote_literal_cstr(name); });
+        if (!drops.empty()) drops += ", ";
+        drops += "CASE WHEN " + (parenthesize ? "(" + row + ")." : row + ".") + field + " IS NULL THEN " + literal +
+                 " END";
+    }
+    std::string image = "pg_catalog.to_jsonb(" + row + (parenthesize ? "" : ".*") + ")";
+    if (drops.empty()) return image;
+    return "(" + image + " OPERATOR(pg_catalog.-) pg_catalog.array_remove(ARRAY[" + drops +
+           "]::pg_catalog.text[], NULL))";
+}
+
+namespace {
+
+// Trigger -> the relation it was defined on (itself, or the partitioned table a
+// clone comes from). Trigger oids are not reused while the trigger exists.
+std::unordered_map<Oid, Oid>* origins = nullptr;
+
+// Per-relation plans taking the table's row type (row types differ per table),
+// with the json columns they were built for (the SQL names them).
+struct ImagesPlan {
+    std::string json_columns;
+    Statement* statement;
+};
+std::unordered_map<Oid, ImagesPlan>* image_plans = nullptr;
+
+Statement& images_plan(Relation rel) {
+    if (image_plans == nullptr) image_plans = new std::unordered_map<Oid, ImagesPlan>();
+    Oid relid = RelationGetRelid(rel);
+    Oid rowtype = rel->rd_rel->reltype;
+    std::string json_columns = json_columns_key(RelationGetDescr(rel));
+    auto it = image_plans->find(relid);
+    if (it != image_plans->end() && it->second.json_columns != json_columns) {
+        it->second.statement->free_plan();  // a json column added, renamed or dropped
+        delete it->second.statement;
+        image_plans->erase(it);
+        it = image_plans->end();
+    }
+    if (it == image_plans->end()) {
+        // ($1 row a, $2 row b, $3 key columns) -> key, image of a, image of b; every
+        // name qualified, and run with the image settings pinned (PinnedSearchPath).
+        std::string a = row_image_sql(RelationGetDescr(rel), "$1", true);
+        std::string b = row_image_sql(RelationGetDescr(rel), "$2", true);
+        auto* st = new Statement(
+            "SELECT (SELECT pg_catalog.jsonb_object_agg(k, pg_catalog.to_jsonb($1) OPERATOR(pg_catalog.->) k) "
+            "        FROM pg_catalog.unnest($3) k)::text, (" + a + ")::text, (" + b + ")::text",
+            std::vector<Oid>{rowtype, rowtype, TEXTARRAYOID});
+        it = image_plans->emplace(relid, ImagesPlan{json_columns, st}).first;
+    }
+    return *it->second.statement;
+}
+
+}  // namespace
+
+void pin_image_settings() {
+    // Names resolve in pg_catalog only; and to_jsonb() prints values the same way
+    // in every session (a float with every digit it needs, a timestamptz in UTC,
+    // an interval or a bytea in one style): an image computed in one session is
+    // compared with one computed in another.
+    // (A setting already at its value is left alone: most sessions need only
+    // search_path set. lc_monetary is not pinned: its check is costly, and money
+    // printed in another locale can only look changed, never hide a change.)
+    static const char* const settings[][2] = {{"extra_float_digits", "1"},
+                                              {"TimeZone", "UTC"},
+                                              {"IntervalStyle", "postgres"},
+                                              {"DateStyle", "ISO, MDY"},
+                                              {"bytea_output", "hex"}};
+    (void)set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
+                            false);
+    for (const auto& setting : settings) {
+        const char* now = GetConfigOption(setting[0], false, false);
+        if (now != nullptr && strcmp(now, setting[1]) == 0) continue;
+        (void)set_config_option(setting[0], setting[1], PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+    }
+}
+
 PinnedSearchPath::PinnedSearchPath() {
     nest_ = pg_call([] {
         int n = NewGUCNestLevel();
-        (void)set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
-                                true, 0, false);
+        pin_image_settings();
         return n;
     });
     active_ = true;
@@ -206,6 +286,7 @@ CE_PRIMARY_FUNCTION(ce_occ_refresh_images, "occ_refresh_images") {
     // Its primary key and owner come with it (used in merge mode).
     std::string version_column, mode, project_column;
     std::vector<std::string> pk;
+    std::string image;  // the row's image, of t
     Oid table_owner;
     {
         // Locked first: a table dropped meanwhile is then refused, not read.
@@ -227,6 +308,7 @@ CE_PRIMARY_FUNCTION(ce_occ_refresh_images, "occ_refresh_images") {
             }
         }
         pk = primary_key(r);
+        image = row_image_sql(RelationGetDescr(r), "t", false);
         table_owner = r->rd_rel->relowner;
         pg_call([r] { RelationClose(r); });
     }
@@ -255,8 +337,7 @@ CE_PRIMARY_FUNCTION(ce_occ_refresh_images, "occ_refresh_images") {
             GetUserIdAndSecContext(&user, &sec);
             SetUserIdAndSecContext(table_owner, sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
             int nest = NewGUCNestLevel();
-            (void)set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
-                                    true, 0, false);
+            pin_image_settings();
             auto result = read();
             AtEOXact_GUC(false, nest);
             SetUserIdAndSecContext(user, sec);
@@ -265,7 +346,7 @@ CE_PRIMARY_FUNCTION(ce_occ_refresh_images, "occ_refresh_images") {
         std::string sql = "SELECT (SELECT pg_catalog.jsonb_object_agg(k, pg_catalog.to_jsonb(t.*) OPERATOR(pg_catalog.->) k) "
                           "FROM pg_catalog.unnest($1::text[]) k)::text, t." +
                           std::string(pg_call([&] { return quote_identifier(version_column.c_str()); })) +
-                          "::bigint, pg_catalog.to_jsonb(t.*)::text, " +
+                          "::bigint, (" + image + ")::text, " +
                           (project_column.empty()
                                ? std::string("NULL::uuid")
                                : "t." + std::string(pg_call([&] { return quote_identifier(project_column.c_str()); })) +

@@ -43,7 +43,19 @@ std::optional<std::string> base_image(Spi& spi, const pg_uuid_t& project, const 
 void keep_image(Spi& spi, const pg_uuid_t& project, const std::string& relation, const std::string& key,
                 int64 version, const std::string& row, int retain, bool inserted);
 
-// Runs `body` with search_path = pg_catalog, pg_temp as the current user.
+// A json or jsonb column, or one of a domain over them.
+bool is_json_column(Form_pg_attribute a);
+
+// The SQL expression of a row's image (`row`: "$1" a row-typed parameter, with
+// `parenthesize`, or "t" a table alias): to_jsonb() of the row without its json
+// and jsonb columns that are NULL (so SQL NULL and JSON null differ).
+std::string row_image_sql(TupleDesc desc, const std::string& row, bool parenthesize);
+
+// Sets, for the current GUC nest level, the settings images are computed with:
+// search_path = pg_catalog, pg_temp, and the output settings of to_jsonb().
+void pin_image_settings();
+
+// Computes images as the current user with pin_image_settings() (undone by leave()).
 class PinnedSearchPath {
 public:
     PinnedSearchPath();

@@ -210,6 +210,13 @@ Statement::Statement(const char* sql, std::initializer_list<Oid> argtypes, Scans
     : sql_(sql), argtypes_(argtypes), scans_(scans) {}
 Statement::Statement(std::string sql, std::vector<Oid> argtypes) : sql_(std::move(sql)), argtypes_(std::move(argtypes)) {}
 
+void Statement::free_plan() {
+    if (plan_ == nullptr) return;
+    SPIPlanPtr p = plan_;
+    plan_ = nullptr;
+    pg_call([p] { (void)SPI_freeplan(p); });
+}
+
 SPIPlanPtr Statement::plan() {
     if (plan_ == nullptr) {
         const char* sql = sql_.c_str();

@@ -126,6 +126,9 @@ public:
     Rows run_latest(Spi& spi, const std::vector<Datum>& values, const std::string& nulls = {},
                     bool read_only = false);
 
+    // Frees the prepared plan (a statement built at run time that is replaced).
+    void free_plan();
+
 private:
     SPIPlanPtr plan();
     Rows execute(Spi& spi, const std::vector<Datum>& values, const std::string& nulls, bool latest, bool read_only,

@@ -43,6 +43,38 @@ CREATE EVENT TRIGGER concurrent_edit_occ_renamed ON ddl_command_end
     EXECUTE FUNCTION concurrent_edit._occ_ddl();
 COMMENT ON EVENT TRIGGER concurrent_edit_occ_renamed IS
     'After such a rename: the row images and row conflicts of the table take its new name (what an older table of that name left is deleted).';
+-- A table under optimistic concurrency cannot become an inheritance parent
+-- later either (enable_occ refuses one that is).
+CREATE FUNCTION concurrent_edit._occ_no_children() RETURNS event_trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    parent regclass;
+BEGIN
+    SELECT i.inhparent::regclass INTO parent
+      FROM pg_catalog.pg_event_trigger_ddl_commands() c
+      JOIN pg_catalog.pg_inherits i ON i.inhrelid = c.objid
+      JOIN pg_catalog.pg_class p ON p.oid = i.inhparent AND p.relkind = 'r'
+      JOIN pg_catalog.pg_trigger t ON t.tgrelid = p.oid AND t.tgname = 'concurrent_edit_occ'
+     WHERE c.classid = 'pg_catalog.pg_class'::regclass
+     LIMIT 1;
+    IF parent IS NOT NULL THEN
+        RAISE EXCEPTION 'table % is under optimistic concurrency and cannot have inheritance children', parent
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = pg_catalog.jsonb_build_object('table', parent::text, 'reason', 'inheritance children')::text,
+                  HINT = 'An UPDATE through the parent would reach the child''s rows without the parent''s trigger. Use a partitioned table, or call disable_occ() first.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION concurrent_edit._occ_no_children() IS
+    'Internal: the event trigger function that refuses (0A000) a new inheritance child (INHERITS, or ALTER TABLE ... INHERIT) of a table under optimistic concurrency (rows of a child updated through the parent would escape its trigger). Not part of the API.';
+REVOKE ALL ON FUNCTION concurrent_edit._occ_no_children() FROM PUBLIC;
+CREATE EVENT TRIGGER concurrent_edit_occ_no_children ON ddl_command_end
+    WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
+    EXECUTE FUNCTION concurrent_edit._occ_no_children();
+COMMENT ON EVENT TRIGGER concurrent_edit_occ_no_children IS
+    'Refuses a new inheritance child of a table under optimistic concurrency (concurrent_edit._occ_no_children).';
 CREATE EVENT TRIGGER concurrent_edit_occ_drop ON sql_drop
     EXECUTE FUNCTION concurrent_edit._occ_ddl();
 COMMENT ON EVENT TRIGGER concurrent_edit_occ_drop IS
@@ -106,6 +138,14 @@ BEGIN
     IF (SELECT relkind FROM pg_class WHERE oid = tbl) NOT IN ('r', 'p') THEN
         RAISE EXCEPTION '% is not a table', tbl USING ERRCODE = 'wrong_object_type',
             DETAIL = pg_catalog.jsonb_build_object('table', tbl::text)::text;
+    END IF;
+    -- Rows of an inheritance child updated through the parent fire the child's
+    -- triggers, not the parent's: they would be written without any check.
+    IF (SELECT relkind FROM pg_class WHERE oid = tbl) = 'r' AND EXISTS (SELECT FROM pg_inherits i WHERE i.inhparent = tbl) THEN
+        RAISE EXCEPTION 'optimistic concurrency is not available for %, which has inheritance children', tbl
+            USING ERRCODE = 'feature_not_supported',
+            DETAIL = pg_catalog.jsonb_build_object('table', tbl::text, 'reason', 'inheritance children')::text,
+            HINT = 'An UPDATE through the parent reaches its children''s rows without the parent''s trigger: enable it on each child table instead, or use a partitioned table.';
     END IF;
     -- A temporary table's name (pg_temp_N.t) is reused by later sessions, and its
     -- drop at session end fires no event trigger: its row conflicts would be
