@@ -369,6 +369,17 @@ SELECT pg_temp.try($$SELECT concurrent_edit.order_operations((SELECT jsonb_agg(j
 SELECT pg_temp.try($$SELECT * FROM concurrent_edit.write_many(jsonb_build_array(jsonb_build_object('file_id',
     '00000000-0000-0000-0000-000000000001', 'content', 'x', 'base_version', 1,
     'junk', (SELECT jsonb_agg('1e131071'::numeric) FROM generate_series(1, 20)))))$$, false);
+-- ... and so is what resolving builds: 650 successive splits of each of 20 blocks
+-- (112 kB of input) make ids of thousands of bytes, each repeated in every piece
+-- of the mapping (a 79 MB result and a 349 MB peak before).
+SET concurrent_edit.max_merge_memory = '8MB';
+SELECT pg_temp.try($$SELECT pg_column_size(concurrent_edit.resolve_operations((SELECT jsonb_agg(jsonb_build_object(
+    'opCode', 'OP_BLOCK_SPLIT', 'blockId', 'B' || b, 'timestamp', i, 'offset', i))
+    FROM generate_series(1, 20) b, generate_series(1, 650) i)))$$, false);
+-- The same with 40 splits each is well within it.
+SELECT pg_column_size(concurrent_edit.resolve_operations((SELECT jsonb_agg(jsonb_build_object(
+    'opCode', 'OP_BLOCK_SPLIT', 'blockId', 'B' || b, 'timestamp', i, 'offset', i))
+    FROM generate_series(1, 20) b, generate_series(1, 40) i))) > 0 AS resolved;
 RESET concurrent_edit.max_merge_memory;
 
 -- statement_timeout stops a long call (57014, not catchable by pg_temp.try); the

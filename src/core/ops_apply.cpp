@@ -197,8 +197,11 @@ void Resolver::finish() {
     for (const auto& [name, b] : blocks_) {
         if (b.origin == kNoOp || b.status != Status::live) continue;
         res_.blocks.push_back(name);
-        for (const Segment& s : b.segs)
+        for (const Segment& s : b.segs) {
+            ticker_.tick();
+            account(sizeof(MappingEntry) + memory::string_bytes(name.size()));
             res_.mapping[originals_[s.orig]].push_back(MappingEntry{name, s.from, s.to, s.at});
+        }
     }
     std::sort(res_.blocks.begin(), res_.blocks.end());
     for (auto& [orig, entries] : res_.mapping) {

@@ -15,6 +15,7 @@
 
 #include "concurrent_edit/error.hpp"
 #include "concurrent_edit/interrupt.hpp"
+#include "concurrent_edit/memory.hpp"
 #include "concurrent_edit/ops.hpp"
 #include "ops_internal.hpp"
 
@@ -62,8 +63,16 @@ private:
     // Why `later` conflicts with `earlier` on `block` (phase 1).
     std::string conflict_reason(std::size_t earlier, std::size_t later, std::string_view block) const;
 
+    // What the walk builds grows with the input, faster than it for chains of
+    // splits (each derived id repeats its ancestors', and every piece of the
+    // mapping names its block): charged as it is made, under the caller's Budget
+    // (concurrent_edit.max_merge_memory), so a small input cannot take gigabytes.
+    void account(std::size_t bytes) { held_.resize(held_.bytes() + bytes); }
+    static std::size_t string_cost(const std::string& s) { return sizeof(std::string) + memory::string_bytes(s.size()); }
+
     void conflict(ConflictType type, std::string_view block, std::size_t first, std::size_t second, std::string reason,
                   bool rejected) {
+        account(sizeof(Conflict) + memory::string_bytes(block.size()) + memory::string_bytes(reason.size()));
         res_.conflicts.push_back(Conflict{type, std::string(block), first, second, std::move(reason), rejected});
     }
 
@@ -91,6 +100,7 @@ private:
         return {Segment{original_id(name), 0, std::nullopt, 0}};
     }
     void count_segments(std::size_t k) {
+        account(k * sizeof(Segment));
         segments_ += k;
         if (segments_ > kMaxMappingSegments)
             throw Error(Errc::limit_exceeded, "operations: the block mapping has too many pieces",
@@ -125,6 +135,7 @@ private:
         return false;
     }
     Block& block_created(const std::string& id, std::size_t o) {
+        account(string_cost(id) + sizeof(Block) + 32);  // 32: the hash node's own bytes
         Block& b = block(id);
         b.origin = o;
         return b;
@@ -139,7 +150,9 @@ private:
     // block it was moved onto, the blocks it creates), so that confirm() knows which
     // operations can affect each other.
     void link(std::size_t o, const std::string& name) {
-        if (policy_ == Policy::confirm) links_.emplace_back(o, name);
+        if (policy_ != Policy::confirm) return;
+        account(sizeof(std::size_t) + string_cost(name));
+        links_.emplace_back(o, name);
     }
     // Turns the fail-closed result into pending decisions and waiting operations.
     void confirm();
@@ -154,6 +167,7 @@ private:
     std::vector<std::string> originals_;
     std::unordered_map<std::string, std::uint32_t> original_ids_;
     std::size_t segments_ = 0;
+    memory::Charge held_;
     std::vector<std::pair<std::size_t, std::string>> links_;
     InterruptTicker ticker_{4096};
     Resolution res_;

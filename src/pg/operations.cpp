@@ -298,8 +298,10 @@ ce::ops::Priorities read_priorities(Jsonb* jb) {
         std::optional<std::uint64_t> v;
         if (items[k].type == jbvNumeric) v = non_negative_integer(negative ? text.substr(1) : text);
         if (!v)
-            throw ce::Error(Errc::invalid_parameter, "priorities: the priority of \"" + key + "\" must be an integer",
-                            {}, "Priorities are integers from -9223372036854775807 to 9223372036854775807.");
+            throw ce::Error(Errc::invalid_parameter,
+                            "priorities: the priority of \"" + ce::excerpt(key) + "\" must be an integer",
+                            ce::Detail().add("argument", "priorities").add("op_code", key),
+                            "Priorities are integers from -9223372036854775807 to 9223372036854775807.");
         p.set(key, negative ? -static_cast<std::int64_t>(*v) : static_cast<std::int64_t>(*v));
     }
     return p;
