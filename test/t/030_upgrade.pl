@@ -63,6 +63,15 @@ $node->safe_psql('old', qq{
   CREATE TABLE public.docs (id int PRIMARY KEY, body text, version int NOT NULL DEFAULT 1);
   INSERT INTO public.docs VALUES (1, 'hello', 1);
   SELECT concurrent_edit.enable_occ('public.docs', mode => 'merge');
+  CREATE TABLE public.notes (id int PRIMARY KEY, a text, b text, version int NOT NULL DEFAULT 1);
+  INSERT INTO public.notes VALUES (1, 'a0', 'b0', 1);
+  SELECT concurrent_edit.enable_occ('public.notes', mode => 'merge');
+  UPDATE public.notes SET a = 'a1', version = 1;
+  CREATE TABLE public.pdocs (region text, id int, body text, version int NOT NULL DEFAULT 1, PRIMARY KEY (region, id))
+    PARTITION BY LIST (region);
+  CREATE TABLE public.pdocs_eu PARTITION OF public.pdocs FOR VALUES IN ('eu');
+  INSERT INTO public.pdocs VALUES ('eu', 1, 'x', 1);
+  SELECT concurrent_edit.enable_occ('public.pdocs', mode => 'merge');
 });
 is($node->safe_psql('old', q{SELECT count(*) FROM pg_trigger WHERE tgrelid = 'public.docs'::regclass}), '2',
     '1.0 enable_occ put its triggers on a table');
@@ -82,6 +91,15 @@ for my $call ("concurrent_edit.merge3('a', 'b', 'c')", "concurrent_edit.rename_f
 
 my $versions_before = $node->safe_psql('old',
     q{SELECT string_agg(version || ':' || content_hash || ':' || md5(content), ',' ORDER BY file_id, version) FROM concurrent_edit.file_versions});
+
+# A row conflict at 1.0 with this library: its recorder cannot store it in 1.0's
+# conflict_history (another layout) and must leave it in the spool, not set it
+# aside for good.
+my $log_at = -s $node->logfile;
+my (undef, undef, $conflict_err) = $node->psql('old', q{UPDATE public.notes SET a = 'a2', version = 1});
+like($conflict_err, qr/changes conflict/, 'at 1.0, a stale UPDATE that conflicts is refused (its conflict is spooled)');
+$node->wait_for_log(qr/row conflict record "[^"]+" could not be recorded/, $log_at);
+unlike(slurp_file($node->logfile, $log_at), qr/set aside/, 'the recorder left the record in the spool');
 
 $node->safe_psql('old', 'ALTER EXTENSION concurrent_edit UPDATE');
 is($node->safe_psql('old', q{SELECT extversion FROM pg_extension WHERE extname = 'concurrent_edit'}), '1.1', 'updated to 1.1');
@@ -125,7 +143,7 @@ for my $db ('old', 'fresh') {
     $out =~ s/^--[^\n]*$//mg;
     $out =~ s/^(SET |SELECT pg_catalog\.set_config|\\restrict|\\unrestrict)[^\n]*$//mg;
     # Objects of the test itself (public schema) are not the extension's.
-    my @st = sort grep { /\S/ && !/\bpublic\.(clocks|docs)\b/ } map { s/^\s+|\s+$//gr } split /;\n/, $out;
+    my @st = sort grep { /\S/ && !/\bpublic\.(clocks|docs|notes|pdocs|pdocs_eu)\b/ } map { s/^\s+|\s+$//gr } split /;\n/, $out;
     $dump{$db} = join("\n", @st) . "\n";
 }
 sub show_diff {
@@ -172,8 +190,16 @@ is($node->safe_psql('old', q{SELECT nextval('concurrent_edit.change_pending_id_s
     'the event id sequence continues');
 is($node->safe_psql('old', q{SELECT concurrent_edit.vclock_get(c, 'n2') FROM public.clocks}), '7',
     'a vclock column of a caller\'s table keeps its value');
-is($node->safe_psql('old', q{SELECT tbl || ' ' || mode FROM concurrent_edit.occ_tables()}), 'docs merge',
-    'the OCC table keeps its configuration');
+is($node->safe_psql('old', q{SELECT string_agg(tbl || ' ' || mode, ', ' ORDER BY tbl::text) FROM concurrent_edit.occ_tables()}),
+    'docs merge, notes merge, pdocs merge, pdocs_eu merge', 'the OCC tables keep their configuration (a partitioned one too)');
+is($node->safe_psql('old', q{UPDATE public.notes SET b = 'b1', version = 1 RETURNING version || ' ' || a || ' ' || b}),
+    '3 a1 b1', 'a stale UPDATE read before the update still merges (the 1.0 merge bases are kept)');
+($rc, $out, $err) = $node->psql('old', q{UPDATE public.notes SET a = 'a3', version = 2});
+like($err, qr/changes conflict/, 'after the update, another conflicting UPDATE is refused');
+ok($node->poll_query_until('old', q{SELECT count(*) = 2 FROM concurrent_edit.conflict_history
+    WHERE kind = 'row' AND row_relation = 'public.notes'}), 'both row conflicts are recorded, the one spooled at 1.0 too');
+($rc, $out, $err) = $node->psql('old', q{UPDATE public.pdocs SET body = 'y', version = 0});
+like($err, qr/row of public\.pdocs(_eu)? was modified/, 'a partitioned OCC table is still protected after the update');
 ($rc, $out, $err) = $node->psql('old', q{UPDATE public.docs SET body = 'x', version = 0 WHERE id = 1});
 like($err, qr/row of public\.docs was modified/, 'the OCC trigger (merge mode) still refuses a stale UPDATE after the update');
 

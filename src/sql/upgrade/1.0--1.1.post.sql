@@ -108,11 +108,6 @@ FROM concurrent_edit_1_0.change_pending_locks p;
 SELECT pg_catalog.setval('concurrent_edit.change_pending_id_seq', s.last_value, s.is_called)
 FROM concurrent_edit_1_0.change_pending_id_seq s;
 
-INSERT INTO concurrent_edit.occ_row_versions (project_id, relation, row_key, version, row_data, created_at)
-SELECT o.project_id, o.relation, o.row_key, o.version, o.row_data, o.created_at
-FROM concurrent_edit_1_0.occ_row_versions o
-WHERE pg_catalog.to_regclass(o.relation) IS NOT NULL;  -- as for row conflicts
-
 -- The OCC triggers of callers' tables: created again as they were (now on the 1.1
 -- trigger functions), then configured by 1.1's enable_occ with the same settings,
 -- as if enable_occ had been called after the update.
@@ -123,13 +118,27 @@ BEGIN
     FOR r IN SELECT t.def FROM concurrent_edit_1_0.occ_triggers t ORDER BY t.tbl::text, t.tgname LOOP
         EXECUTE r.def;
     END LOOP;
-    FOR r IN SELECT o.* FROM concurrent_edit.occ_tables() o ORDER BY o.tbl::text LOOP
+    -- (Not a partition's clone of its parent's trigger: enable_occ on the parent
+    -- configures its partitions.)
+    FOR r IN SELECT o.* FROM concurrent_edit.occ_tables() o
+             WHERE EXISTS (SELECT FROM pg_catalog.pg_trigger t WHERE t.tgrelid = o.tbl
+                           AND t.tgname = 'concurrent_edit_occ' AND t.tgparentid = 0)
+             ORDER BY o.tbl::text LOOP
         PERFORM concurrent_edit.enable_occ(r.tbl, r.version_column, r.mode, r.merge_columns, r.modified_by_column,
                                            r.modified_at_column, r.refuse_blind_writes, r.notify, r.project_column,
                                            coalesce(r.array_mode, 'auto'));
     END LOOP;
 END
 $$;
+
+-- The 1.0 row images, after enable_occ refreshed each table's (which keeps only
+-- the current versions): the older versions stay merge bases, as before the
+-- update.
+INSERT INTO concurrent_edit.occ_row_versions (project_id, relation, row_key, version, row_data, created_at)
+SELECT o.project_id, o.relation, o.row_key, o.version, o.row_data, o.created_at
+FROM concurrent_edit_1_0.occ_row_versions o
+WHERE pg_catalog.to_regclass(o.relation) IS NOT NULL  -- as for row conflicts
+ON CONFLICT ON CONSTRAINT occ_row_versions_pkey DO NOTHING;
 
 -- The 1.0 objects: nothing outside the extension depends on them (checked by the
 -- first part of the update). Dropping a table does not take it out of the

@@ -90,7 +90,8 @@ CREATE TABLE concurrent_edit_1_0.occ_triggers AS
 SELECT t.tgrelid::pg_catalog.regclass AS tbl, t.tgname, pg_catalog.pg_get_triggerdef(t.oid) AS def
 FROM pg_catalog.pg_trigger t
 WHERE t.tgfoid IN ('concurrent_edit._occ_trigger()'::pg_catalog.regprocedure,
-                   'concurrent_edit._occ_after()'::pg_catalog.regprocedure);
+                   'concurrent_edit._occ_after()'::pg_catalog.regprocedure)
+  AND t.tgparentid = 0;  -- a partition's clone goes with its parent's trigger, and comes back with it
 
 DO $$
 DECLARE
