@@ -21,7 +21,7 @@ CREATE FUNCTION concurrent_edit.normalize_path(path text, case_insensitive boole
     AS 'MODULE_PATHNAME', 'ce_normalize_path'
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION concurrent_edit.normalize_path(text, boolean, text) IS
-    'The key of a project-relative path under a project''s options (docs/reference/paths.md): backslashes to "/", repeated, leading and trailing slashes and "." segments removed, ".." resolved; with unicode_normalization NFC (the default) composed to NFC; with case_insensitive full Unicode case folding. Spaces and everything else kept. Errors: 22023 (empty, escapes the root, not UTF-8, a control, C1, bidirectional or zero-width character, unknown unicode_normalization), 54000 (path or key over 4096 bytes).';
+    'The key of a project-relative path under a project''s options (docs/reference/paths.md): backslashes to "/", repeated, leading and trailing slashes and "." segments removed, ".." resolved; with unicode_normalization NFC (the default) composed to NFC; with case_insensitive full Unicode case folding. Spaces and everything else kept. Errors: 22023 (empty, escapes the root, not UTF-8, a control, C1, bidirectional or invisible (default-ignorable) character, unknown unicode_normalization), 54000 (path over 4096 bytes, key over 2048).';
 
 CREATE FUNCTION concurrent_edit.content_hash(content text) RETURNS text
     AS 'MODULE_PATHNAME', 'ce_content_hash'
