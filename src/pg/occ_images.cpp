@@ -11,15 +11,16 @@
 namespace ce::pg {
 namespace {
 
-// The names of the json and jsonb columns (domains over them included), one per
-// line: what row_image_sql depends on besides the row type.
+// The json and jsonb columns (domains over them included), each as its number,
+// type and name: what row_image_sql's statement depends on besides the row type.
+// Its plan reads no table, so nothing invalidates it when a column's type changes
+// or a column is dropped and added again under its name: a changed key rebuilds it.
 std::string json_columns_key(TupleDesc desc) {
     std::string key;
     for (int i = 0; i < desc->natts; ++i) {
         Form_pg_attribute a = TupleDescAttr(desc, i);
         if (a->attisdropped || !is_json_column(a)) continue;
-        key += NameStr(a->attname);
-        key += '\n';
+        key += std::to_string(a->attnum) + ':' + std::to_string(a->atttypid) + ':' + NameStr(a->attname) + '\n';
     }
     return key;
 }

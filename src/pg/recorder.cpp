@@ -255,11 +255,11 @@ int64 import_all() {
             ereport(WARNING, (errmsg("concurrent_edit: row conflict record \"%s\" could not be recorded; set aside in %s/bad",
                                      name.c_str(), dir.c_str())));
         } else {
-            // Kept in the spool, with the records after it (in order): the next
-            // import tries again.
+            // Kept in the spool: the next import tries it again. The records
+            // after it are tried now (one that keeps failing must not hold up
+            // the others).
             ereport(WARNING, (errmsg("concurrent_edit: row conflict record \"%s\" could not be recorded now; it stays "
                                      "in the spool and is recorded later", name.c_str())));
-            break;
         }
     }
     return n;

@@ -243,14 +243,28 @@ int32 cleanup_inactive_sessions(Spi& spi) {
             out.push_back(s);
         }
     };
+    // The session's lock and file rows are taken first without waiting: one that
+    // a client's open transaction holds (extend_lock, open_file) leaves the
+    // session for a later round, rather than hold up the worker (and so every
+    // project's feed) until that transaction ends.
+    static Statement hold(
+        "SELECT (SELECT count(*) FROM (SELECT FROM concurrent_edit.file_locks l "
+        "            WHERE l.project_id = $1 AND l.session_id = $2 FOR UPDATE NOWAIT) l), "
+        "       (SELECT count(*) FROM (SELECT FROM concurrent_edit.session_files f "
+        "            WHERE f.project_id = $1 AND f.session_id = $2 FOR UPDATE NOWAIT) f)",
+        {UUIDOID, UUIDOID});
     collect(dead.run(spi, {Int32GetDatum(guc_session_close_s)}), to_close);
+    int32 closed = 0;
     for (const SessionInfo& s : to_close) {
         check_interrupts();
-        close_one(spi, s, false);
+        closed += subtransaction_unless(ERRCODE_LOCK_NOT_AVAILABLE, [&] {
+            (void)hold.run(spi, {uuid_datum(s.project_id), uuid_datum(s.id)});
+            close_one(spi, s, false);
+        });
     }
     collect(idle.run(spi, {Int32GetDatum(guc_session_idle_s)}), went_idle);
     for (const SessionInfo& s : went_idle) session_event(spi, "session_idle", s);
-    return static_cast<int32>(to_close.size() + went_idle.size());
+    return static_cast<int32>(closed + went_idle.size());
 }
 
 }  // namespace ce::pg

@@ -71,7 +71,7 @@ COMMENT ON FUNCTION concurrent_edit._occ_no_children() IS
     'Internal: the event trigger function that refuses (0A000) a new inheritance child (INHERITS, or ALTER TABLE ... INHERIT) of a table under optimistic concurrency (rows of a child updated through the parent would escape its trigger). Not part of the API.';
 REVOKE ALL ON FUNCTION concurrent_edit._occ_no_children() FROM PUBLIC;
 CREATE EVENT TRIGGER concurrent_edit_occ_no_children ON ddl_command_end
-    WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
+    WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE', 'CREATE FOREIGN TABLE', 'ALTER FOREIGN TABLE')
     EXECUTE FUNCTION concurrent_edit._occ_no_children();
 COMMENT ON EVENT TRIGGER concurrent_edit_occ_no_children IS
     'Refuses a new inheritance child of a table under optimistic concurrency (concurrent_edit._occ_no_children).';

@@ -133,8 +133,10 @@ DECLARE
 BEGIN
     FOR c IN SELECT d.objid FROM pg_catalog.pg_event_trigger_ddl_commands() d
              WHERE d.classid = 'pg_catalog.pg_user_mapping'::regclass LOOP
+        -- (One without options, as router_configure's for PUBLIC, connects as
+        -- the caller: allowed, also to an extension owner that is not a superuser.)
         IF EXISTS (SELECT FROM pg_catalog.pg_user_mapping m JOIN pg_catalog.pg_foreign_server s ON s.oid = m.umserver
-                   WHERE m.oid = c.objid AND s.srvname = 'concurrent_edit_shards')
+                   WHERE m.oid = c.objid AND s.srvname = 'concurrent_edit_shards' AND m.umoptions IS NOT NULL)
            AND NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user) THEN
             RAISE EXCEPTION 'only a superuser may create or alter a user mapping for the server concurrent_edit_shards'
                 USING ERRCODE = '42501', DETAIL = '{"server": "concurrent_edit_shards"}',

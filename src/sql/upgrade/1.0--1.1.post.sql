@@ -133,11 +133,22 @@ $$;
 
 -- The 1.0 row images, after enable_occ refreshed each table's (which keeps only
 -- the current versions): the older versions stay merge bases, as before the
--- update.
+-- update. Not for a table with a column whose 1.0 image could hide a change
+-- (1.1 computes images differently): json or jsonb (SQL NULL and JSON null had
+-- one image), float (rounded under extra_float_digits = 0), or a type that may
+-- hold them (domain, composite, array, range); a stale update based on one of
+-- their older versions gets VC001 ("no longer kept") rather than a merge that
+-- could lose its change.
 INSERT INTO concurrent_edit.occ_row_versions (project_id, relation, row_key, version, row_data, created_at)
 SELECT o.project_id, o.relation, o.row_key, o.version, o.row_data, o.created_at
 FROM concurrent_edit_1_0.occ_row_versions o
 WHERE pg_catalog.to_regclass(o.relation) IS NOT NULL  -- as for row conflicts
+  AND NOT EXISTS (
+    SELECT FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+    WHERE a.attrelid = pg_catalog.to_regclass(o.relation) AND a.attnum > 0 AND NOT a.attisdropped
+      AND (t.typtype IN ('d', 'c', 'r', 'm') OR t.typelem <> 0
+           OR a.atttypid IN ('pg_catalog.json'::pg_catalog.regtype, 'pg_catalog.jsonb'::pg_catalog.regtype,
+                             'pg_catalog.float4'::pg_catalog.regtype, 'pg_catalog.float8'::pg_catalog.regtype)))
 ON CONFLICT ON CONSTRAINT occ_row_versions_pkey DO NOTHING;
 
 -- The 1.0 objects: nothing outside the extension depends on them (checked by the
