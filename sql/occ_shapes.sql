@@ -236,6 +236,10 @@ SELECT version, doc IS NULL AS doc_is_sql_null, j IS NULL AS j_is_sql_null, note
 UPDATE nulls SET note = 'c', version = 3;
 SELECT pg_temp.try($$UPDATE nulls SET doc = 'null', note = 'c', version = 3$$);
 SELECT version, doc IS NULL AS doc_is_sql_null, doc, note FROM nulls;
+-- A json column's type changed: this session's image statement is rebuilt.
+ALTER TABLE nulls ALTER COLUMN j TYPE jsonb USING j::jsonb;
+UPDATE nulls SET note = 'd', version = 5;
+SELECT version, note FROM nulls;
 SELECT concurrent_edit.disable_occ('nulls');
 
 -- Images do not depend on the writing session's settings: a float written with
