@@ -63,6 +63,8 @@ BEGIN
            FROM pg_proc p
            WHERE p.pronamespace = 'concurrent_edit'::regnamespace AND p.prokind = 'f'
              AND p.prorettype <> 'trigger'::regtype
+             -- (a PL/pgSQL event trigger function called directly gets PL/pgSQL's own refusal)
+             AND NOT (p.prorettype = 'event_trigger'::regtype AND p.prolang <> (SELECT oid FROM pg_language WHERE lanname = 'c'))
              AND NOT ('internal'::regtype = ANY (p.proargtypes::regtype[]))
              AND NOT ('cstring'::regtype = ANY (p.proargtypes::regtype[]))
            ORDER BY 2
