@@ -224,6 +224,14 @@ bool subtransaction_unless(int sqlstate, Body&& body) {
     return true;
 }
 
+// Whether an error is the data's own (SQLSTATE class 22, data exception, or 23,
+// integrity constraint violation): the background tasks set such an input aside
+// (a pending event, a spooled conflict) and retry any other failure later.
+inline bool is_bad_data(int sqlerrcode) {
+    int cls = ERRCODE_TO_CATEGORY(sqlerrcode);
+    return cls == ERRCODE_DATA_EXCEPTION || cls == ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION;
+}
+
 // Background workers only (no client to report to): runs fn(arg), which starts and
 // commits its own transaction; a PostgreSQL error in it is written to the log, its
 // transaction aborted, and false returned, so the worker carries on. fn's C++ code

@@ -152,8 +152,7 @@ int64 sequence_project(Spi& spi, const pg_uuid_t& project, bool notify, int64 li
 // violation) makes it bad; anything else (a cancel, a timeout, a lack of resources)
 // is raised again: the transaction fails and the events wait for the next run.
 void rethrow_unless_bad_data(const CaughtError& e) {
-    int cls = ERRCODE_TO_CATEGORY(e.sqlerrcode);
-    if (cls == ERRCODE_DATA_EXCEPTION || cls == ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION) return;
+    if (is_bad_data(e.sqlerrcode)) return;
     throw SqlError(e.sqlerrcode, e.message, e.detail);
 }
 

@@ -182,6 +182,13 @@ std::string holders_json(const std::vector<Holder>& hs) {
                                  : "Pass wait => interval to wait for it, or retry later.");
 }
 
+// The locks of file_locks k matching `cond` that no other transaction holds (a
+// WHERE clause over l): the worker's statements take them without waiting for a
+// client's open transaction; the rest are left for a later round.
+#define CE_NOT_HELD(cond)                                                                                     \
+    "l.ctid = ANY (ARRAY(SELECT k.ctid FROM concurrent_edit.file_locks k WHERE " cond                          \
+    " FOR UPDATE OF k SKIP LOCKED))"
+
 // Deletes the locks that `cond` (a WHERE clause over file_locks l and files f)
 // matches and records `event` for each in change_pending_locks, in one
 // statement; `details` extends the event's JSON details (an SQL expression).
@@ -224,9 +231,7 @@ int64 expire_locks(Spi& spi, const pg_uuid_t* project_id, const pg_uuid_t* file_
 // Every expired lock that no other transaction holds (extend_lock in a client's
 // open transaction): the worker never waits for a client; the rest expire in a
 // later round.
-#define CE_EXPIRED_ALL                                                                                       \
-    "l.ctid = ANY (ARRAY(SELECT k.ctid FROM concurrent_edit.file_locks k "                                  \
-    "                    WHERE k.expires_at <= clock_timestamp() FOR UPDATE SKIP LOCKED))"
+#define CE_EXPIRED_ALL CE_NOT_HELD("k.expires_at <= clock_timestamp()")
     static DropLocks one{Statement(CE_DROP_LOCKS(CE_EXPIRED_ONE, "lock_expired", ""), {UUIDOID, UUIDOID}),
                          Statement(CE_DROP_LOCKS_QUIETLY(CE_EXPIRED_ONE), {UUIDOID, UUIDOID})};
     static DropLocks all{Statement(CE_DROP_LOCKS(CE_EXPIRED_ALL, "lock_expired", ""), {}),
@@ -253,13 +258,12 @@ int64 cleanup_expired_locks(Spi& spi) {
     // Without foreign keys, a lock taken while its session was being closed or
     // deleted can outlive it: such locks are released here as well.
 #define CE_ORPHANED                                                                                   \
-    "l.ctid = ANY (ARRAY(SELECT k.ctid FROM concurrent_edit.file_locks k "                              \
-    "    WHERE NOT EXISTS (SELECT FROM concurrent_edit.edit_sessions s WHERE s.project_id = k.project_id " \
-    "                      AND s.id = k.session_id AND s.status <> 'closed') "                          \
-    "    FOR UPDATE OF k SKIP LOCKED))"
+    CE_NOT_HELD("NOT EXISTS (SELECT FROM concurrent_edit.edit_sessions s WHERE s.project_id = k.project_id " \
+                "            AND s.id = k.session_id AND s.status <> 'closed')")
     static DropLocks orphans{Statement(CE_DROP_LOCKS(CE_ORPHANED, "lock_released", ""), {}),
                              Statement(CE_DROP_LOCKS_QUIETLY(CE_ORPHANED), {})};
 #undef CE_ORPHANED
+#undef CE_NOT_HELD
     return expire_locks(spi, nullptr, nullptr) + drop_locks(spi, orphans, {});
 }
 

@@ -228,8 +228,7 @@ Import import_record(const std::string& payload) {
     };
     int code = 0;
     if (run_reporting_errors(body, &code)) return Import::recorded;
-    int cls = ERRCODE_TO_CATEGORY(code);
-    return cls == ERRCODE_DATA_EXCEPTION || cls == ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION ? Import::bad : Import::failed;
+    return is_bad_data(code) ? Import::bad : Import::failed;
 }
 
 // Imports every spooled record of the current database. The caller holds the

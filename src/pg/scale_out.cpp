@@ -75,12 +75,14 @@ CE_FUNCTION(ce_shard_conninfo) {
     TextArg conninfo = text_arg(fcinfo, 1, "shards", 8192);
     int32 timeout = int4_arg(fcinfo, 2, "connect_timeout");
     ce::ShardConninfo c = ce::shard_conninfo(conninfo.view(), timeout);
-    if (!c.error.empty())
-        throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "shard " + std::to_string(shard) + ": " + c.error,
-                       c.key.empty() ? ce::Detail().add("argument", "shards").add("shard", shard)
-                                     : ce::Detail().add("argument", "shards").add("shard", shard).add("key", c.key),
+    if (!c.error.empty()) {
+        ce::Detail detail;
+        detail.add("argument", "shards").add("shard", shard);
+        if (!c.key.empty()) detail.add("key", c.key);
+        throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "shard " + std::to_string(shard) + ": " + c.error, detail,
                        "Give each shard's libpq connection string in key=value form, with its host, port and "
                        "dbname only: each caller connects as itself, its credentials come from the router "
                        "server's ~/.pgpass or a user mapping a superuser made.");
+    }
     return text_datum(c.conninfo);
 }
