@@ -203,3 +203,19 @@ SELECT status, version, content FROM concurrent_edit.commit_draft(:'sx', :'kd');
 SELECT created_by = :carol AS by_carol, session_id IS NULL AS without_session
 FROM concurrent_edit.file_versions WHERE file_id = :'kd' AND version = 2;
 SELECT count(*) AS drafts_left FROM concurrent_edit.session_drafts(:'sx');
+
+-- Retention of closed sessions: cleanup_inactive_sessions() (and the worker)
+-- deletes a session closed longer than concurrent_edit.closed_session_retention
+-- ago, unless it still has drafts; -1 keeps them all. A deleted session is
+-- unknown (VC005) to every call.
+UPDATE concurrent_edit.edit_sessions SET closed_at = now() - interval '2 hours' WHERE id IN (:'sb', :'sc', :'sx');
+SET concurrent_edit.closed_session_retention = -1;
+SELECT concurrent_edit.cleanup_inactive_sessions() AS changed;
+SET concurrent_edit.closed_session_retention = '1h';
+SELECT concurrent_edit.cleanup_inactive_sessions() AS changed;
+SELECT CASE id WHEN :'sb' THEN 'sb' WHEN :'sc' THEN 'sc' WHEN :'sx' THEN 'sx' WHEN :'s4' THEN 's4' END AS session, status
+FROM concurrent_edit.edit_sessions WHERE id IN (:'sb', :'sc', :'sx', :'s4') ORDER BY 1;
+SELECT (SELECT count(*) FROM concurrent_edit.session_drafts(:'sc')) AS drafts_of_sc,
+       (SELECT count(*) FROM concurrent_edit.session_drafts(:'sx')) AS drafts_of_sx;
+SELECT pg_temp.try(format('SELECT concurrent_edit.close_session(%L)', :'sb'), false);
+RESET concurrent_edit.closed_session_retention;

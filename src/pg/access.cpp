@@ -192,17 +192,35 @@ void require_right_on_all(Spi& spi, Oid role, Right needed) {
     if (static_cast<int>(has) < static_cast<int>(needed)) throw_access_denied(role, nullptr, needed, has);
 }
 
-int64 drop_grants_of_dropped_roles(Spi& spi) {
+int64 forget_dropped_roles(Spi& spi) {
     if (!roles_changed) return 0;
+#define CE_DROPPED(col) "NOT EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.oid = " col "::oid)"
+#define CE_SESSIONS_OF_DROPPED "concurrent_edit.edit_sessions k WHERE k.role <> 0::oid::regrole AND " CE_DROPPED("k.role")
+#define CE_CONFLICTS_OF_DROPPED \
+    "concurrent_edit.conflict_history k WHERE k.created_role IS NOT NULL AND " CE_DROPPED("k.created_role")
     static Statement q(
-        "WITH a AS (DELETE FROM concurrent_edit.project_access a "
-        "           WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.oid = a.role::oid) RETURNING 1), "
-        "g AS (DELETE FROM concurrent_edit.global_access g "
-        "      WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.oid = g.role::oid) RETURNING 1) "
-        "SELECT (SELECT count(*) FROM a) + (SELECT count(*) FROM g)",
+        "WITH a AS (DELETE FROM concurrent_edit.project_access a WHERE " CE_DROPPED("a.role") " RETURNING 1), "
+        "g AS (DELETE FROM concurrent_edit.global_access g WHERE " CE_DROPPED("g.role") " RETURNING 1), "
+        // A dropped role's sessions belong to no role (0): a new role given its OID
+        // cannot use them, nor commit their drafts as their user; admins of the
+        // project still can. Its conflicts lose their recording role, which could
+        // close them with write. Rows a client's transaction holds are left for a
+        // later round (the worker never waits for a client).
+        "s AS (UPDATE concurrent_edit.edit_sessions s SET role = 0::oid::regrole WHERE s.ctid = ANY (ARRAY("
+        "      SELECT k.ctid FROM " CE_SESSIONS_OF_DROPPED " FOR UPDATE SKIP LOCKED)) RETURNING 1), "
+        "c AS (UPDATE concurrent_edit.conflict_history c SET created_role = NULL WHERE c.ctid = ANY (ARRAY("
+        "      SELECT k.ctid FROM " CE_CONFLICTS_OF_DROPPED " FOR UPDATE SKIP LOCKED)) RETURNING 1) "
+        "SELECT (SELECT count(*) FROM a) + (SELECT count(*) FROM g) + (SELECT count(*) FROM s) + (SELECT count(*) FROM c)",
         {});
+    static Statement left("SELECT EXISTS (SELECT FROM " CE_SESSIONS_OF_DROPPED ") OR EXISTS (SELECT FROM "
+                          CE_CONFLICTS_OF_DROPPED ")",
+                          {});
+#undef CE_CONFLICTS_OF_DROPPED
+#undef CE_SESSIONS_OF_DROPPED
+#undef CE_DROPPED
     int64 n = q.run(spi, {}).int8(0, 0);
-    roles_changed = false;  // only once it worked: an error retries at the next run
+    // Only once it worked and nothing was skipped: otherwise the next run retries.
+    roles_changed = left.run(spi, {}).boolean(0, 0);
     return n;
 }
 

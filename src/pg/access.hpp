@@ -36,10 +36,10 @@ void require_right_on_all(Spi& spi, Oid role, Right needed);
 [[noreturn]] void throw_access_denied(Oid role, const pg_uuid_t* project, Right needed, Right has,
                                       const std::string& what = {});
 
-// Deletes the grants of roles that no longer exist (their OIDs could be reused),
-// when a role changed since the last call. Owner's context; the background worker
-// runs it. Returns how many.
-int64 drop_grants_of_dropped_roles(Spi& spi);
+// Deletes the grants of roles that no longer exist (their OIDs could be reused)
+// and gives their sessions to no role, when a role changed since the last call.
+// Owner's context; the background worker runs it. Returns how many rows changed.
+int64 forget_dropped_roles(Spi& spi);
 
 // Registers the cache invalidation callbacks (_PG_init).
 void register_access_callbacks();

@@ -15,6 +15,7 @@ bool guc_lock_events = true;
 int guc_max_lock_ttl_s = 24 * 3600;
 int guc_session_idle_s = 5 * 60;
 int guc_session_close_s = 60 * 60;
+int guc_closed_session_retention_s = 7 * 24 * 3600;
 char* guc_worker_database = nullptr;
 int guc_worker_interval_ms = 1000;
 int guc_retention_interval_s = 60;
@@ -100,6 +101,13 @@ void define_gucs() {
         "Inactivity after which an edit session is closed and its locks released.",
         "Applied by the background worker or cleanup_inactive_sessions().", &guc_session_close_s, 60 * 60, 1,
         INT_MAX / 1000, PGC_SUSET, GUC_UNIT_S, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable(
+        "concurrent_edit.closed_session_retention",
+        "How long a closed edit session without drafts is kept before it is deleted.",
+        "Applied by the background worker or cleanup_inactive_sessions(), at most 1000 sessions per run; "
+        "-1 keeps closed sessions for ever. A session with drafts is kept until they are committed or discarded.",
+        &guc_closed_session_retention_s, 7 * 24 * 3600, -1, INT_MAX, PGC_SUSET, GUC_UNIT_S, nullptr,
+        nullptr, nullptr);
     // A postmaster-level setting can only be defined while the server starts, i.e.
     // when the library is preloaded, which is also the only case with a worker.
     if (process_shared_preload_libraries_in_progress)

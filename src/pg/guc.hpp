@@ -41,6 +41,7 @@ extern int guc_max_lock_ttl_s;
 // Sessions: inactivity before idle, and before closed (seconds).
 extern int guc_session_idle_s;
 extern int guc_session_close_s;
+extern int guc_closed_session_retention_s;
 // Background worker: database it serves, and its cleanup interval (ms).
 extern char* guc_worker_database;
 extern int guc_worker_interval_ms;

@@ -18,6 +18,13 @@ SessionInfo use_session(ApiCall& call, const pg_uuid_t& session_id, SessionUse u
     static Statement q(CE_SESSION_QUERY, {UUIDOID, INT4OID});
     static Statement q_lock(CE_SESSION_QUERY " FOR UPDATE", {UUIDOID, INT4OID});
 #undef CE_SESSION_QUERY
+    // The caller's right is checked before the row is locked (and again after: the
+    // row may have changed): a role without one never waits for another
+    // transaction's work on the session, nor learns of it by waiting.
+    if (lock_row) {
+        Rows unlocked = q.run(call.spi(), {uuid_datum(session_id), Int32GetDatum(guc_session_close_s)});
+        (void)check_session(call, session_id, unlocked, 0, use, false, allow_closed);
+    }
     Rows r = (lock_row ? q_lock : q).run(call.spi(), {uuid_datum(session_id), Int32GetDatum(guc_session_close_s)});
     return check_session(call, session_id, r, 0, use, touch, allow_closed);
 }
@@ -221,6 +228,41 @@ CE_PRIMARY_FUNCTION(ce_cleanup_inactive_sessions, "cleanup_inactive_sessions") {
 
 namespace ce::pg {
 
+// Deletes sessions closed longer than concurrent_edit.closed_session_retention
+// ago that have no drafts left (a draft keeps its session, so that it can still
+// be committed), the oldest first, at most kPurgeBatch per call: without it every
+// session ever opened stays, one row per tab or agent run. A session row another
+// transaction holds is left for a later call.
+namespace {
+
+constexpr int32 kPurgeBatch = 1000;
+
+int32 purge_closed_sessions(Spi& spi) {
+    if (guc_closed_session_retention_s < 0) return 0;
+#define CE_WITHOUT_DRAFTS(s)                                                                 \
+    "NOT EXISTS (SELECT FROM concurrent_edit.pending_changes p WHERE p.project_id = " s     \
+    ".project_id AND p.session_id = " s ".id)"
+    // The rows first, locked; then, with a newer snapshot, deleted if they still
+    // have no drafts: a draft committed between the first statement's snapshot and
+    // its lock would otherwise go with its session (ON DELETE CASCADE).
+    static Statement take(
+        "SELECT pg_catalog.array_agg(k.ctid)::text FROM (SELECT k.ctid FROM concurrent_edit.edit_sessions k "
+        "    WHERE k.status = 'closed' AND k.closed_at < now() - make_interval(secs => $1) AND " CE_WITHOUT_DRAFTS("k")
+        "    ORDER BY k.closed_at LIMIT $2 FOR UPDATE SKIP LOCKED) k",
+        {INT4OID, INT4OID});
+    static Statement purge(
+        "WITH d AS (DELETE FROM concurrent_edit.edit_sessions s WHERE s.ctid = ANY ($1::tid[]) AND "
+        CE_WITHOUT_DRAFTS("s") " RETURNING 1) SELECT count(*)::integer FROM d",
+        {TEXTOID});
+#undef CE_WITHOUT_DRAFTS
+    std::optional<std::string> ctids =
+        take.run(spi, {Int32GetDatum(guc_closed_session_retention_s), Int32GetDatum(kPurgeBatch)}).text_opt(0, 0);
+    if (!ctids) return 0;
+    return purge.run(spi, {text_datum(*ctids)}).int4(0, 0);
+}
+
+}  // namespace
+
 int32 cleanup_inactive_sessions(Spi& spi) {
     static Statement dead(
         "SELECT s.project_id, s.id, s.user_id FROM concurrent_edit.edit_sessions s "
@@ -264,7 +306,7 @@ int32 cleanup_inactive_sessions(Spi& spi) {
     }
     collect(idle.run(spi, {Int32GetDatum(guc_session_idle_s)}), went_idle);
     for (const SessionInfo& s : went_idle) session_event(spi, "session_idle", s);
-    return static_cast<int32>(closed + went_idle.size());
+    return static_cast<int32>(closed + went_idle.size()) + purge_closed_sessions(spi);
 }
 
 }  // namespace ce::pg

@@ -54,6 +54,9 @@ void apply_worker_settings() {
     SetConfigOption("lock_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
     SetConfigOption("statement_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
     SetConfigOption("idle_in_transaction_session_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
+    // The recorder stores a table's name as regclass prints it, which must be the
+    // form the rename and drop triggers look for (stored_name).
+    SetConfigOption("quote_all_identifiers", "off", PGC_SUSET, PGC_S_OVERRIDE);
 }
 
 namespace {
@@ -186,7 +189,7 @@ bool run_task(Task task) {
     return in_transaction("concurrent_edit: expiring locks and sessions", [](Spi& spi) {
         cleanup_expired_locks(spi);
         cleanup_inactive_sessions(spi);
-        drop_grants_of_dropped_roles(spi);
+        forget_dropped_roles(spi);
     });
 }
 

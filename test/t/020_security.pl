@@ -288,6 +288,29 @@ my $oid = $node->safe_psql($db, q{SELECT 'passing'::regrole::oid});
 $node->safe_psql($db, q{DROP ROLE passing});
 ok($node->poll_query_until($db, "SELECT count(*) = 0 FROM concurrent_edit.project_access WHERE role::oid = $oid"),
     'the grant of a dropped role is removed');
+# Its sessions then belong to no role: a role later given the same OID could
+# otherwise use them and commit their drafts as their user.
+$node->safe_psql($db, qq{CREATE ROLE leaving; SELECT concurrent_edit.grant_project('$p1', 'leaving', 'write')});
+my $left_session = $node->safe_psql($db, qq{SET ROLE leaving;
+    SELECT concurrent_edit.open_session('$alice', '$p1')});
+my $left_oid = $node->safe_psql($db, q{SELECT 'leaving'::regrole::oid});
+# And a conflict it recorded loses its recording role (who may close it with write).
+my $f3 = $node->safe_psql($db, "SELECT concurrent_edit.create_file('$p1', 'left.md', E'a\\n', '$alice')");
+my $left_conflict = $node->safe_psql($db, qq{SET ROLE leaving;
+    SELECT status FROM concurrent_edit.write('$f3', E'b\\n', 1, '$alice');
+    SELECT conflict_id FROM concurrent_edit.write('$f3', E'c\\n', 1, '$alice')});
+($left_conflict) = $left_conflict =~ /([0-9a-f-]{36})\s*$/;
+is($node->safe_psql($db, "SELECT created_role::oid FROM concurrent_edit.conflict_history WHERE id = '$left_conflict'"),
+    $left_oid, 'the conflict was recorded with the role');
+$node->safe_psql($db, q{DROP OWNED BY leaving; DROP ROLE leaving});
+ok($node->poll_query_until($db,
+        "SELECT created_role IS NULL FROM concurrent_edit.conflict_history WHERE id = '$left_conflict'"),
+    'the conflict of a dropped role keeps no role');
+ok($node->poll_query_until($db,
+        "SELECT role::oid = 0 FROM concurrent_edit.edit_sessions WHERE id = '$left_session'"),
+    'the session of a dropped role belongs to no role');
+is($node->safe_psql($db, "SELECT count(*) FROM concurrent_edit.edit_sessions WHERE role::oid = $left_oid"), '0',
+    'no session keeps the dropped role\'s OID');
 
 # Nobody became superuser.
 is($node->safe_psql($db, q{SELECT string_agg(rolname, ',') FROM pg_roles
