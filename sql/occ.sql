@@ -72,6 +72,29 @@ GRANT SELECT ON productions TO regress_occ_reader;
 SET SESSION AUTHORIZATION regress_occ_reader;
 SELECT count(*) AS listed_with_select FROM concurrent_edit.list_conflicts(project_id => '00000000-0000-0000-0000-000000000000');
 RESET SESSION AUTHORIZATION;
+-- Under the table's row-level security a reader may not see every row: a
+-- conflict, which carries another writer's row, is then not its own, even with a
+-- policy that happens to show all rows (before: listed, readable and closable).
+-- Its owner and BYPASSRLS roles still see it.
+ALTER TABLE productions ENABLE ROW LEVEL SECURITY;
+CREATE POLICY every_row ON productions USING (true);
+SET SESSION AUTHORIZATION regress_occ_reader;
+SELECT count(*) AS rows_readable FROM productions;
+SELECT count(*) AS listed_under_rls FROM concurrent_edit.list_conflicts(project_id => '00000000-0000-0000-0000-000000000000');
+SELECT count(*) AS readable_under_rls FROM concurrent_edit.conflict_history WHERE kind = 'row';
+SELECT concurrent_edit.row_conflict_visible('occtest.productions') AS visible;
+RESET SESSION AUTHORIZATION;
+SELECT concurrent_edit.row_conflict_visible('occtest.productions', 'regress_occ_reader'::regrole) AS reader,
+       concurrent_edit.row_conflict_visible('occtest.productions') AS superuser,
+       concurrent_edit.row_conflict_visible('occtest.nope') AS missing,
+       concurrent_edit.row_conflict_visible('productions') AS unqualified;
+ALTER ROLE regress_occ_reader BYPASSRLS;
+SET SESSION AUTHORIZATION regress_occ_reader;
+SELECT count(*) AS listed_bypassing FROM concurrent_edit.list_conflicts(project_id => '00000000-0000-0000-0000-000000000000');
+RESET SESSION AUTHORIZATION;
+ALTER ROLE regress_occ_reader NOBYPASSRLS;
+DROP POLICY every_row ON productions;
+ALTER TABLE productions DISABLE ROW LEVEL SECURITY;
 -- A row conflict is resolved by updating the row; resolve_conflict() closes the record.
 SELECT pg_temp.try(format('SELECT concurrent_edit.resolve_conflict(%L, %L, %L)', id, 'text', gen_random_uuid()))
 FROM concurrent_edit.conflict_history WHERE kind = 'row' ORDER BY created_at LIMIT 1;
@@ -139,6 +162,30 @@ SELECT count(*) AS tables_left FROM concurrent_edit.occ_tables();
 UPDATE productions SET title = 'free', version = 1 WHERE id = 1 RETURNING version;
 SELECT count(*) AS images_left FROM concurrent_edit.occ_row_versions;
 DROP SCHEMA occtest CASCADE;
+
+-- A row conflict of a table in a schema a reader may not use is not its own;
+-- before, it made conflict_history and open_conflicts fail (42501 for the schema)
+-- for every reader but superusers. And open_conflicts counts a row conflict's
+-- conflicting paths (before, 22P02 casting them to an integer).
+CREATE SCHEMA occ_private;
+CREATE TABLE occ_private.t (id int PRIMARY KEY, version int NOT NULL DEFAULT 1, doc text);
+INSERT INTO occ_private.t VALUES (1, 1, E'a\nb\nc\n');
+SELECT concurrent_edit.enable_occ('occ_private.t', mode => 'merge');
+UPDATE occ_private.t SET doc = E'a\nX\nc\n', version = 1 WHERE id = 1 RETURNING version;
+SELECT pg_temp.try($$UPDATE occ_private.t SET doc = E'a\nY\nc\n', version = 1 WHERE id = 1$$, false);
+DO $$ BEGIN
+  FOR i IN 1 .. 200 LOOP
+    EXIT WHEN EXISTS (SELECT FROM concurrent_edit.conflict_history WHERE row_relation = 'occ_private.t');
+    PERFORM pg_sleep(0.05);
+  END LOOP;
+END $$;
+SELECT kind, regions FROM concurrent_edit.open_conflicts WHERE row_relation = 'occ_private.t';
+SET SESSION AUTHORIZATION regress_occ_reader;
+SELECT count(*) AS row_conflicts_readable FROM concurrent_edit.conflict_history WHERE kind = 'row';
+SELECT count(*) AS row_conflicts_open FROM concurrent_edit.open_conflicts WHERE kind = 'row';
+RESET SESSION AUTHORIZATION;
+SELECT concurrent_edit.disable_occ('occ_private.t');
+DROP SCHEMA occ_private CASCADE;
 DROP OWNED BY regress_occ_reader;
 DROP ROLE regress_occ_reader;
 DELETE FROM concurrent_edit.conflict_history WHERE kind = 'row';

@@ -26,6 +26,18 @@ pg_uuid_t record_conflict(Spi& spi, Oid role, const FileHead& h, const char* kin
         "    theirs_content, strategy, details, session_id, created_by, created_role, theirs_version) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, $12) RETURNING id",
         {UUIDOID, UUIDOID, TEXTOID, INT4OID, INT4OID, TEXTOID, TEXTOID, TEXTOID, UUIDOID, UUIDOID, OIDOID, INT4OID});
+    // The base of a delete or rename conflict only says what the writer saw (its
+    // details keep the value given): one that history retention removed is
+    // recorded as the head version, which the conflict keeps (conflict_history
+    // refers to both; before, 23503 from the foreign key).
+    if ((std::string_view(kind) == "delete" || std::string_view(kind) == "rename") && base_version != h.head_version) {
+        static Statement stored(
+            "SELECT EXISTS (SELECT FROM concurrent_edit.file_versions v "
+            "               WHERE v.project_id = $1 AND v.file_id = $2 AND v.version = $3)",
+            {UUIDOID, UUIDOID, INT4OID});
+        if (!stored.run(spi, {uuid_datum(h.project_id), uuid_datum(h.id), Int32GetDatum(base_version)}).boolean(0, 0))
+            base_version = h.head_version;
+    }
     std::string nulls(12, ' ');
     if (uuid_is_null(session_id)) nulls[8] = 'n';
     if (!theirs_version) nulls[11] = 'n';
@@ -57,6 +69,32 @@ std::string hunks_json(const std::vector<ce::ConflictRegion>& regions) {
         s += "}";
     }
     return s + "]";
+}
+
+// A row conflict carries the row's data (theirs, the changed columns): `role` may
+// see or close it only if it holds `mode` on the table and the table's row-level
+// security, if any, does not apply to it (the owner, BYPASSRLS): a role whose
+// reads a policy filters could otherwise see rows the policy hides. The table is
+// found by its stored name (schema-qualified, as stored_name() writes it); a
+// schema the role may not use makes it not the role's, without an error
+// (to_regclass() raised 42501 there, and one such conflict made conflict_history
+// unreadable for everyone but superusers), and so does a table dropped meanwhile.
+// Only tables (plain or partitioned): a 1.0 conflict may name a view.
+bool may_use_row_conflict(const std::string& relation, Oid role, AclMode mode) {
+    if (!OidIsValid(role)) return false;
+    return pg_call([&relation, role, mode] {
+        char* copy = pstrdup(relation.c_str());
+        List* names = NIL;
+        if (!SplitIdentifierString(copy, '.', &names) || list_length(names) != 2) return false;
+        Oid nsp = get_namespace_oid(static_cast<const char*>(linitial(names)), true);
+        if (!OidIsValid(nsp) || pg_namespace_aclcheck(nsp, role, ACL_USAGE) != ACLCHECK_OK) return false;
+        Oid relid = get_relname_relid(static_cast<const char*>(lsecond(names)), nsp);
+        char kind = OidIsValid(relid) ? get_rel_relkind(relid) : '\0';
+        if (kind != RELKIND_RELATION && kind != RELKIND_PARTITIONED_TABLE) return false;
+        bool missing = false;
+        if (pg_class_aclcheck_ext(relid, role, mode, &missing) != ACLCHECK_OK || missing) return false;
+        return check_enable_rls(relid, role, true) != RLS_ENABLED;
+    });
 }
 
 namespace {
@@ -109,11 +147,7 @@ void require_may_close(ApiCall& call, const ConflictRow& c) {
     bool own = OidIsValid(created_role) && pg_call([caller, created_role] { return has_privs_of_role(caller, created_role); });
     Right has = call.right(c.project);
     bool may = has >= (own ? Right::write : Right::admin);
-    if (!may && c.kind == "row") {
-        static Statement upd("SELECT pg_catalog.has_table_privilege($1, pg_catalog.to_regclass($2), 'UPDATE')",
-                             {OIDOID, TEXTOID});
-        may = upd.run(call.spi(), {ObjectIdGetDatum(caller), text_datum(c.relation)}, {}, true).boolean(0, 0);
-    }
+    if (!may && c.kind == "row") may = may_use_row_conflict(c.relation, caller, ACL_UPDATE);
     if (!may)
         throw_access_denied(caller, &c.project, own ? Right::write : Right::admin, has,
                             own ? std::string() : "conflict " + c.cid + " was recorded by another role");
@@ -122,6 +156,18 @@ void require_may_close(ApiCall& call, const ConflictRow& c) {
                        ce::Detail().add("conflict_id", c.cid));
 }
 
+
+// The conflict row to close, locked, after the caller's right to close it was
+// checked on an unlocked read: a role without one never waits for another
+// transaction's work on the conflict, nor learns of it by waiting (as for files:
+// rights before the lock). Checked again on the locked row (it may have been
+// closed meanwhile).
+ConflictRow lock_conflict_to_close(ApiCall& call, const pg_uuid_t& conflict_id) {
+    require_may_close(call, load_conflict(call.spi(), conflict_id, false));
+    ConflictRow c = load_conflict(call.spi(), conflict_id, true);
+    require_may_close(call, c);
+    return c;
+}
 
 struct ConflictTexts {
     std::string base, ours, theirs;
@@ -182,10 +228,24 @@ std::vector<ce::ConflictRegion> regions_of(const ConflictTexts& t) {
 
 using namespace ce::pg;
 
+// row_conflict_visible(row_relation text, role oid DEFAULT NULL) RETURNS boolean:
+// may_use_row_conflict(ACL_SELECT) for SQL (the read policy of conflict_history,
+// list_conflicts); role NULL for the current user.
+CE_FUNCTION(ce_row_conflict_visible) {
+    if (PG_ARGISNULL(0)) {
+        fcinfo->isnull = true;
+        return Datum(0);
+    }
+    std::string relation = text_arg(fcinfo, 0, "row_relation", 64 * 1024).str();
+    Oid role = PG_NARGS() > 1 && !PG_ARGISNULL(1) ? PG_GETARG_OID(1) : pg_call([] { return GetUserId(); });
+    return BoolGetDatum(may_use_row_conflict(relation, role, ACL_SELECT));
+}
+
 // list_conflicts(file_id uuid DEFAULT NULL, project_id uuid DEFAULT NULL, include_resolved boolean DEFAULT false)
 //   RETURNS SETOF conflict_info
 // Row conflicts carry row data: they are listed only to roles that may SELECT
-// their table. The conflicts of no project (row conflicts of tables without a
+// their table and that its row-level security does not filter
+// (may_use_row_conflict). The conflicts of no project (row conflicts of tables without a
 // project column) are listed to such roles even without a right on the nil project.
 CE_FUNCTION(ce_list_conflicts) {
     UuidArg file = uuid_arg(fcinfo, 0);
@@ -216,8 +276,7 @@ CE_FUNCTION(ce_list_conflicts) {
     else call.require(scope, Right::read);
     static Statement q(
         "SELECT c.id, c.file_id, f.path, c.kind, c.base_version, c.ours_version, c.strategy, "
-        "       CASE WHEN jsonb_typeof(c.details -> 'conflicts') = 'array' THEN jsonb_array_length(c.details -> 'conflicts') "
-        "            ELSE coalesce((c.details ->> 'conflicts')::integer, 0) END, "
+        "       concurrent_edit.conflict_regions(c.details), "
         "       c.created_by, c.created_at, c.resolved_by, c.resolved_at, c.resolution_version, c.details, "
         "       c.row_relation, c.row_key, c.theirs_version, bv.content_hash, ov.content_hash, "
         "       coalesce(concurrent_edit.content_hash(c.theirs_content), tv.content_hash), c.discarded, c.discard_reason "
@@ -231,7 +290,7 @@ CE_FUNCTION(ce_list_conflicts) {
         "  AND tv.version = c.theirs_version "
         "WHERE c.project_id = $1 AND ($2::uuid IS NULL OR c.file_id = $2) "
         "  AND ($3 OR c.resolved_at IS NULL) AND (NOT $5 OR c.kind = 'row') "
-        "  AND (c.kind <> 'row' OR pg_catalog.has_table_privilege($4, pg_catalog.to_regclass(c.row_relation), 'SELECT')) "
+        "  AND (c.kind <> 'row' OR concurrent_edit.row_conflict_visible(c.row_relation, $4)) "
         "ORDER BY c.created_at, c.id",
         {UUIDOID, UUIDOID, BOOLOID, OIDOID, BOOLOID});
     SetResult result(fcinfo);
@@ -403,8 +462,7 @@ CE_PRIMARY_FUNCTION(ce_resolve_conflict, "resolve_conflict") {
     Jsonb* hunks = jsonb_arg(fcinfo, 4, "hunks", max_input_bytes(), true);
     int given = (content.isnull ? 0 : 1) + (choose.isnull ? 0 : 1) + (hunks == nullptr ? 0 : 1);
     ApiCall call;
-    ConflictRow c = load_conflict(call.spi(), conflict_id, true);
-    require_may_close(call, c);
+    ConflictRow c = lock_conflict_to_close(call, conflict_id);
     pg_uuid_t resolved_by = resolved_by_arg.null ? c.created_by : resolved_by_arg.value;
     auto exactly_one = [&](const char* what) {
         throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, std::string("conflict ") + c.cid + " " + what,
@@ -466,8 +524,7 @@ CE_PRIMARY_FUNCTION(ce_discard_conflict, "discard_conflict") {
     pg_uuid_t conflict_id = uuid_required(fcinfo, 0, "conflict_id");
     TextArg reason = text_arg(fcinfo, 1, "reason", 4096, true);
     ApiCall call;
-    ConflictRow c = load_conflict(call.spi(), conflict_id, true);
-    require_may_close(call, c);
+    ConflictRow c = lock_conflict_to_close(call, conflict_id);
     close_conflict(call, c, c.created_by, std::nullopt, &reason);
     call.finish();
     return BoolGetDatum(true);

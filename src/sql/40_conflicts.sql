@@ -125,6 +125,21 @@ COMMENT ON COLUMN concurrent_edit.conflict_info.resolved_by IS 'Who resolved it.
 COMMENT ON COLUMN concurrent_edit.conflict_info.resolved_at IS 'When it was resolved.';
 COMMENT ON COLUMN concurrent_edit.conflict_info.resolution_version IS 'Version written by the resolution.';
 COMMENT ON COLUMN concurrent_edit.conflict_info.details IS 'Regions and labels of the conflict (JSON).';
+CREATE FUNCTION concurrent_edit.conflict_regions(details jsonb) RETURNS integer
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    RETURN CASE jsonb_typeof(details -> 'conflicts')
+                WHEN 'array' THEN jsonb_array_length(details -> 'conflicts')
+                WHEN 'number' THEN least(greatest((details ->> 'conflicts')::numeric, 0), 2147483647)::integer
+                ELSE 0 END;
+COMMENT ON FUNCTION concurrent_edit.conflict_regions(jsonb) IS
+    'How many conflicting regions a conflict''s details name: the regions of a content conflict, the conflicting columns or paths of a row conflict (list_conflicts().conflicts, open_conflicts.regions).';
+CREATE FUNCTION concurrent_edit.row_conflict_visible(row_relation text, role oid DEFAULT NULL) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'ce_row_conflict_visible'
+    LANGUAGE C STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION concurrent_edit.row_conflict_visible(text, oid) IS
+    'Whether a role (default: the current one) may see the row conflicts of a table (row_relation as conflict_history stores it, schema-qualified): it needs SELECT on the table, and the table''s row-level security must not apply to it (its owner, a BYPASSRLS role), since a conflict carries row data a policy may hide. False for a table that does not exist, or in a schema the role may not use. The read policy of conflict_history and list_conflicts use it.';
 CREATE FUNCTION concurrent_edit.list_conflicts(file_id uuid DEFAULT NULL, project_id uuid DEFAULT NULL,
                                                include_resolved boolean DEFAULT false)
     RETURNS SETOF concurrent_edit.conflict_info
@@ -132,7 +147,7 @@ CREATE FUNCTION concurrent_edit.list_conflicts(file_id uuid DEFAULT NULL, projec
     LANGUAGE C STABLE
     SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION concurrent_edit.list_conflicts(uuid, uuid, boolean) IS
-    'Conflicts of a file or of a project, oldest first; unresolved only unless include_resolved. Row conflicts (OCC trigger; project_id is the nil uuid unless enable_occ named a project column) are listed only to roles that may SELECT the table (checked for session_user).';
+    'Conflicts of a file or of a project, oldest first; unresolved only unless include_resolved. Row conflicts (OCC trigger; project_id is the nil uuid unless enable_occ named a project column) are listed only to roles that may SELECT the table and that its row-level security does not filter (row_conflict_visible).';
 CREATE FUNCTION concurrent_edit.resolve_conflict(conflict_id uuid, content text DEFAULT NULL,
                                                  resolved_by uuid DEFAULT NULL, choose text DEFAULT NULL,
                                                  hunks jsonb DEFAULT NULL)

@@ -96,7 +96,7 @@ COMMENT ON COLUMN concurrent_edit.active_sessions.locks IS 'Unexpired locks it h
 
 CREATE VIEW concurrent_edit.open_conflicts WITH (security_invoker = true) AS
 SELECT c.project_id, c.id AS conflict_id, c.kind, c.file_id, f.path, c.row_relation, c.base_version,
-       c.ours_version, c.theirs_version, c.strategy, (c.details ->> 'conflicts')::integer AS regions,
+       c.ours_version, c.theirs_version, c.strategy, concurrent_edit.conflict_regions(c.details) AS regions,
        c.session_id, c.created_by, c.created_role, c.created_at,
        pg_catalog.clock_timestamp() - c.created_at AS age
 FROM concurrent_edit.conflict_history c
@@ -114,7 +114,7 @@ COMMENT ON COLUMN concurrent_edit.open_conflicts.base_version IS 'Common ancesto
 COMMENT ON COLUMN concurrent_edit.open_conflicts.ours_version IS 'Head version the write met.';
 COMMENT ON COLUMN concurrent_edit.open_conflicts.theirs_version IS 'Version holding the other side when it was stored as one; NULL when theirs is the proposed text.';
 COMMENT ON COLUMN concurrent_edit.open_conflicts.strategy IS 'Strategy of the conflicting write.';
-COMMENT ON COLUMN concurrent_edit.open_conflicts.regions IS 'Number of conflicting regions of a content conflict (NULL for other kinds).';
+COMMENT ON COLUMN concurrent_edit.open_conflicts.regions IS 'Conflicting regions of a content conflict, conflicting columns or paths of a row conflict (conflict_regions); 0 for a delete or rename conflict.';
 COMMENT ON COLUMN concurrent_edit.open_conflicts.session_id IS 'Session of the conflicting write, if any.';
 COMMENT ON COLUMN concurrent_edit.open_conflicts.created_by IS 'Author of the conflicting write.';
 COMMENT ON COLUMN concurrent_edit.open_conflicts.created_role IS 'Database role whose write met the conflict.';

@@ -51,9 +51,9 @@ $$;
 ALTER TABLE concurrent_edit.conflict_history ENABLE ROW LEVEL SECURITY;
 CREATE POLICY project_read ON concurrent_edit.conflict_history FOR SELECT
     USING ((kind <> 'row' AND concurrent_edit.has_project_right(project_id, 'read'))
-           OR (kind = 'row' AND pg_catalog.has_table_privilege(pg_catalog.to_regclass(row_relation), 'SELECT')));
+           OR (kind = 'row' AND concurrent_edit.row_conflict_visible(row_relation)));
 COMMENT ON POLICY project_read ON concurrent_edit.conflict_history IS
-    'Conflicts of files of the projects the current role can read; row conflicts to roles that may SELECT their table.';
+    'Conflicts of files of the projects the current role can read; row conflicts to roles that may SELECT their table and that its row-level security does not filter (row_conflict_visible).';
 
 ALTER TABLE concurrent_edit.global_access ENABLE ROW LEVEL SECURITY;
 CREATE POLICY own_grants ON concurrent_edit.global_access FOR SELECT
