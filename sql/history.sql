@@ -93,3 +93,28 @@ SELECT array_agg(version ORDER BY version) AS kept FROM concurrent_edit.history(
 -- No retention any more.
 SELECT * FROM concurrent_edit.set_retention(:q);
 SELECT count(*) AS settings FROM concurrent_edit.project_retention WHERE project_id = :q;
+-- keep_days is at most 1,000,000: a cut-off further back is outside the
+-- timestamp range (before: accepted, then 22008 at every retention round, which
+-- stopped retention for every project).
+SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.set_retention(%L, keep_days => 2147483647)', :q));
+SELECT keep_days FROM concurrent_edit.set_retention(:q, keep_days => 1000000);
+SELECT concurrent_edit.prune_history(:'g') AS removed_with_max_days;
+SELECT * FROM concurrent_edit.set_retention(:q);
+
+-- A delete or rename conflict whose base version was removed by retention is
+-- recorded on the head version (its details keep the base given); a rename's
+-- base outside the file's versions is VC006 (before: 23503 from the conflict's
+-- foreign key, for both).
+SELECT concurrent_edit.create_file(:q, 'pruned-base.txt', E'v1\n', :alice) AS pb \gset
+SELECT status FROM concurrent_edit.write(:'pb', E'v2\n', 1, :alice);
+SELECT status FROM concurrent_edit.rename_file(:'pb', 'pruned-base-2.txt', :alice);
+SELECT status FROM concurrent_edit.write(:'pb', E'v3\n', 2, :alice);
+SELECT concurrent_edit.prune_history(:'pb', 1) AS pruned;
+SELECT pg_temp.try(format('SELECT status FROM concurrent_edit.rename_file(%L, %L, %L, base_version => 0)', :'pb', 'x.txt', :alice), false);
+SELECT d ->> 'expected_version' AS expected, d ->> 'current_version' AS current
+FROM pg_temp.error_detail(format('SELECT status FROM concurrent_edit.rename_file(%L, %L, %L, base_version => 9)', :'pb', 'x.txt', :alice)) d;
+SELECT status, path FROM concurrent_edit.rename_file(:'pb', 'x.txt', :alice, base_version => 1);
+SELECT status FROM concurrent_edit.delete_file(:'pb', :alice);
+SELECT status, version FROM concurrent_edit.write(:'pb', E'late\n', 2, :alice);
+SELECT kind, base_version, ours_version, details ->> 'base_version' AS given_base
+FROM concurrent_edit.conflict_history WHERE file_id = :'pb' ORDER BY created_at, kind;

@@ -47,5 +47,8 @@ FROM concurrent_edit.write_many(jsonb_build_array(
 SELECT pg_temp.try($$SELECT * FROM concurrent_edit.write_many('{"file_id": 1}')$$);
 SELECT pg_temp.try($$SELECT * FROM concurrent_edit.write_many('[{"file_id": "not-a-uuid", "content": "x", "base_version": 1}]')$$);
 SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.write_many(%L)', jsonb_build_array(jsonb_build_object('file_id', :'f1', 'content', 'x'))));
+-- A malformed client_clock is 22023 naming its element, like the other fields.
+SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.write_many(%L)', jsonb_build_array(jsonb_build_object('file_id', :'f1', 'content', 'x', 'client_clock', 'zz'))));
+SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.write_many(%L)', jsonb_build_array(jsonb_build_object('file_id', :'f1', 'content', 'x', 'client_clock', '{"a": -1}'::jsonb))));
 SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.write_many(%L)', jsonb_build_array(jsonb_build_object('file_id', :'f1', 'content', 'x', 'base_version', 1.5, 'author', :bob))));
 SELECT count(*) AS empty FROM concurrent_edit.write_many('[]');

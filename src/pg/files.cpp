@@ -329,6 +329,11 @@ CE_PRIMARY_FUNCTION(ce_rename_file, "rename_file") {
     ce::PathOptions options = project_path_options(call.spi(), project);
     (void)path_key(new_path.view(), options);  // a refused path is refused, even in a rename conflict
     FileHead h = lock_for_change(call, file, author, session, "renamed", &who);
+    if (base_version && (*base_version < 1 || *base_version > h.head_version))
+        throw SqlError(CE_ERRCODE_VERSION_NOT_FOUND,
+                       "base version " + std::to_string(*base_version) + " of file " + uuid_to_string(h.id) +
+                           " does not exist",
+                       head_detail(h, base_version, std::nullopt), "Pass the version the rename was decided on.");
     std::string old_path = h.path;
     // From a view another rename has changed: the path it saw is gone (keys compared
     // under the project's options), or the file was renamed at or after the version

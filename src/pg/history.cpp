@@ -232,8 +232,11 @@ CE_PRIMARY_FUNCTION(ce_set_retention, "set_retention") {
         throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "keep_versions must be at least 1",
                        ce::Detail().add("argument", "keep_versions").add("value", static_cast<long long>(*keep_versions)),
                        "Pass NULL to keep versions regardless of their number.");
-    if (keep_days && *keep_days < 0)
-        throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "keep_days must not be negative",
+    // project_retention_keep_days_check: a cut-off further back is outside the
+    // timestamp range (22008 at every retention round, for every project).
+    constexpr int32 kMaxKeepDays = 1000000;
+    if (keep_days && (*keep_days < 0 || *keep_days > kMaxKeepDays))
+        throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "keep_days must be between 0 and 1000000",
                        ce::Detail().add("argument", "keep_days").add("value", static_cast<long long>(*keep_days)),
                        "Pass NULL to keep versions regardless of their age.");
     ApiCall call;

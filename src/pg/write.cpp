@@ -101,8 +101,8 @@ WriteOutcome write_file(ApiCall& call, const WriteRequest& req) {
                            head_detail(h, req.base_version, req.expected_hash));
         int32 base = req.base_version.value_or(h.head_version);
         if (base < 1 || base > h.head_version) base = h.head_version;
-        std::string details =
-            "{\"reason\": \"the file was deleted\", \"head_version\": " + std::to_string(h.head_version) + "}";
+        std::string details = "{\"reason\": \"the file was deleted\", \"head_version\": " +
+                              std::to_string(h.head_version) + ", \"base_version\": " + std::to_string(base) + "}";
         out.status = "conflict";
         out.conflict_id =
             record_conflict(spi, call.caller(), h, "delete", base, req.content, sname, details, author, session_id);
@@ -461,8 +461,20 @@ std::vector<ManyItem> many_items(const ce::json::Value& v, Strategy strategy) {
             if (!h->is_string()) bad(i, "has an invalid \"expected_hash\"");
             req.expected_hash = h->text();
         }
-        if (const ce::json::Value* c = e.find("client_clock"); c != nullptr && !c->is_null())
-            req.client_clock = ce::VClock::parse(ce::json::to_string(*c)).to_text();
+        if (const ce::json::Value* c = e.find("client_clock"); c != nullptr && !c->is_null()) {
+            // 22023 naming the element, as for its other fields (not the clock's own
+            // 22P02 / 22003 without the element).
+            if (!c->is_object()) bad(i, "has an invalid \"client_clock\"");
+            try {
+                req.client_clock = ce::VClock::parse(ce::json::to_string(*c)).to_text();
+            } catch (const ce::Error& err) {
+                ce::Errc c = err.code();
+                if (c != ce::Errc::invalid_text && c != ce::Errc::invalid_parameter && c != ce::Errc::out_of_range &&
+                    c != ce::Errc::duplicate_key)
+                    throw;
+                bad(i, "has an invalid \"client_clock\"");
+            }
+        }
         if (!req.base_version && !req.expected_hash && !req.client_clock)
             bad(i, "needs \"base_version\", \"expected_hash\" or \"client_clock\"");
         req.strategy = strategy;

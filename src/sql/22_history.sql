@@ -10,7 +10,10 @@ CREATE TABLE concurrent_edit.project_retention (
     updated_by    oid         NOT NULL,
     CONSTRAINT project_retention_pkey PRIMARY KEY (project_id),
     CONSTRAINT project_retention_keep_versions_check CHECK (keep_versions >= 1),
-    CONSTRAINT project_retention_keep_days_check CHECK (keep_days >= 0),
+    -- At most a million days (about 2,700 years): older cut-offs are outside the
+    -- timestamp range, and one project's failed to compute stopped the worker's
+    -- retention of every project.
+    CONSTRAINT project_retention_keep_days_check CHECK (keep_days BETWEEN 0 AND 1000000),
     CONSTRAINT project_retention_any_check CHECK (keep_versions IS NOT NULL OR keep_days IS NOT NULL)
 );
 COMMENT ON TABLE concurrent_edit.project_retention IS
@@ -29,7 +32,7 @@ CREATE FUNCTION concurrent_edit.set_retention(project_id uuid, keep_versions int
     LANGUAGE C VOLATILE
     SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION concurrent_edit.set_retention(uuid, integer, integer) IS
-    'Sets the project''s history retention (admin right): a version may be removed once it is not among the newest keep_versions of its file and stopped being the head more than keep_days ago (a NULL criterion keeps nothing by itself; both NULL: keep everything). Never removed: the head, a draft''s base, a version a recorded conflict refers to. Applied by the background worker every concurrent_edit.retention_interval, and by prune_history(). Errors: 22023 (keep_versions < 1, keep_days < 0), 42501.';
+    'Sets the project''s history retention (admin right): a version may be removed once it is not among the newest keep_versions of its file and stopped being the head more than keep_days ago (a NULL criterion keeps nothing by itself; both NULL: keep everything). Never removed: the head, a draft''s base, a version a recorded conflict refers to. Applied by the background worker every concurrent_edit.retention_interval, and by prune_history(). Errors: 22023 (keep_versions < 1, keep_days < 0 or > 1000000), 42501.';
 
 CREATE FUNCTION concurrent_edit.prune_history(file_id uuid DEFAULT NULL, keep_versions integer DEFAULT NULL,
                                               project_id uuid DEFAULT NULL)

@@ -39,7 +39,7 @@ CREATE FUNCTION concurrent_edit.write(file_id uuid, content text, base_version i
     LANGUAGE C VOLATILE
     SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION concurrent_edit.write(uuid, text, integer, uuid, uuid, text, text, timestamptz, concurrent_edit.vclock) IS
-    'Writes a new version based on base_version (and/or expected_hash, an ETag). Current base: written. Stale base: handled by strategy merge (three-way merge: merged, or conflict recorded and returned), fail-fast (VC001), last-write-wins, first-write-wins, keep-both, timestamp or queue. edited_at (default now) is when the client made the edit, compared with the head by strategy timestamp. client_clock (instead of a base version): the vector clock the edit descends from; the base is the newest version it dominates, a clock dominating the head fast-forwards. See docs/reference/files.md.';
+    'Writes a new version based on base_version (and/or expected_hash, an ETag). Current base: written. Stale base: handled by strategy merge (three-way merge: merged, or conflict recorded and returned), fail-fast (VC001), last-write-wins, first-write-wins, keep-both, timestamp or queue. edited_at (default now) is when the client made the edit, compared with the head by strategy timestamp. client_clock (instead of a base version): the vector clock the edit descends from; the base is the newest version it dominates, a clock dominating the head fast-forwards. See docs/reference/write.md.';
 CREATE TYPE concurrent_edit.preview_result AS (
     status       text,
     version      integer,
