@@ -178,7 +178,7 @@ SELECT w.preloaded, w.database, w.pid, w.running, w.serving, w.started_at, w.las
 FROM concurrent_edit.worker_status() w;
 COMMENT ON VIEW concurrent_edit.worker_status IS
     'The background worker (one per cluster, serving the database concurrent_edit.database): running or not, its last round, its errors, and the backlog of this database. One row; readable by admins of every project and pg_read_all_stats (pg_monitor) members.';
-COMMENT ON COLUMN concurrent_edit.worker_status.preloaded IS 'Whether concurrent_edit is in shared_preload_libraries (without it there is no worker and the next columns but database and the backlog are NULL or false).';
+COMMENT ON COLUMN concurrent_edit.worker_status.preloaded IS 'Whether concurrent_edit is in shared_preload_libraries (without it there is no worker and the next columns but the backlog are NULL or false: database too, the setting exists only when preloaded).';
 COMMENT ON COLUMN concurrent_edit.worker_status.database IS 'The database the worker serves (concurrent_edit.database).';
 COMMENT ON COLUMN concurrent_edit.worker_status.pid IS 'Process id of the worker (NULL when it is not running).';
 COMMENT ON COLUMN concurrent_edit.worker_status.running IS 'Whether the worker process is running.';
@@ -224,7 +224,7 @@ COMMENT ON COLUMN concurrent_edit.stats.writes_overwritten IS '... status overwr
 COMMENT ON COLUMN concurrent_edit.stats.writes_unchanged IS '... status unchanged (the result was already the head).';
 COMMENT ON COLUMN concurrent_edit.stats.writes_conflict IS '... status conflict (recorded, nothing written).';
 COMMENT ON COLUMN concurrent_edit.stats.writes_rejected IS '... status rejected (first-write-wins over a newer head).';
-COMMENT ON COLUMN concurrent_edit.stats.writes_failed IS 'write and commit_draft calls that raised an error instead (a refusal such as VC001 under fail-fast, VC004, 42501, bad arguments, a cancel).';
+COMMENT ON COLUMN concurrent_edit.stats.writes_failed IS 'write, write_many and commit_draft calls that raised an error instead (a refusal such as VC001 under fail-fast, VC004, 42501, bad arguments, a cancel); a write_many that raises counts once.';
 COMMENT ON COLUMN concurrent_edit.stats.merges IS 'Three-way merges run by writes from a stale base.';
 COMMENT ON COLUMN concurrent_edit.stats.merge_conflicts IS 'Those of them that met conflicting regions.';
 COMMENT ON COLUMN concurrent_edit.stats.merge_time_total_ms IS 'Time spent in those merges, in milliseconds.';
