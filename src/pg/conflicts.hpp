@@ -22,10 +22,10 @@ pg_uuid_t record_conflict(Spi& spi, Oid role, const FileHead& h, const char* kin
 // The hunks of a merge as a JSON array: [{"hunk": 1, "base_start", "base_text",
 // "ours_start", "ours_text", "theirs_start", "theirs_text"}, ...] (the columns of
 // conflict_hunks()).
+std::string hunks_json(const std::vector<ce::ConflictRegion>& regions);
+
 // Whether `role` may see (ACL_SELECT) or close (ACL_UPDATE) a row conflict of the
 // table named `relation` (docs/security.md).
 bool may_use_row_conflict(const std::string& relation, Oid role, AclMode mode);
-
-std::string hunks_json(const std::vector<ce::ConflictRegion>& regions);
 
 }  // namespace ce::pg
