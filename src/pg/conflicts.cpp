@@ -162,8 +162,15 @@ void require_may_close(ApiCall& call, const ConflictRow& c) {
 // transaction's work on the conflict, nor learns of it by waiting (as for files:
 // rights before the lock). Checked again on the locked row (it may have been
 // closed meanwhile).
-ConflictRow lock_conflict_to_close(ApiCall& call, const pg_uuid_t& conflict_id) {
-    require_may_close(call, load_conflict(call.spi(), conflict_id, false));
+// With `lock_file_first` (a resolution, which writes or moves the file), the
+// conflict's file is locked before the conflict row, in the order writers take
+// them: a writer of the file that then resolved or discarded the conflict, or two
+// resolvers of the file's conflicts, deadlocked (40P01) with this call.
+ConflictRow lock_conflict_to_close(ApiCall& call, const pg_uuid_t& conflict_id, bool lock_file_first) {
+    ConflictRow unlocked = load_conflict(call.spi(), conflict_id, false);
+    require_may_close(call, unlocked);
+    if (lock_file_first && unlocked.kind != "row" && !uuid_is_null(unlocked.file))
+        (void)lock_file(call.spi(), unlocked.file, pg_uuid_t{});
     ConflictRow c = load_conflict(call.spi(), conflict_id, true);
     require_may_close(call, c);
     return c;
@@ -462,7 +469,7 @@ CE_PRIMARY_FUNCTION(ce_resolve_conflict, "resolve_conflict") {
     Jsonb* hunks = jsonb_arg(fcinfo, 4, "hunks", max_input_bytes(), true);
     int given = (content.isnull ? 0 : 1) + (choose.isnull ? 0 : 1) + (hunks == nullptr ? 0 : 1);
     ApiCall call;
-    ConflictRow c = lock_conflict_to_close(call, conflict_id);
+    ConflictRow c = lock_conflict_to_close(call, conflict_id, true);
     pg_uuid_t resolved_by = resolved_by_arg.null ? c.created_by : resolved_by_arg.value;
     auto exactly_one = [&](const char* what) {
         throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, std::string("conflict ") + c.cid + " " + what,
@@ -524,7 +531,7 @@ CE_PRIMARY_FUNCTION(ce_discard_conflict, "discard_conflict") {
     pg_uuid_t conflict_id = uuid_required(fcinfo, 0, "conflict_id");
     TextArg reason = text_arg(fcinfo, 1, "reason", 4096, true);
     ApiCall call;
-    ConflictRow c = lock_conflict_to_close(call, conflict_id);
+    ConflictRow c = lock_conflict_to_close(call, conflict_id, false);
     close_conflict(call, c, c.created_by, std::nullopt, &reason);
     call.finish();
     return BoolGetDatum(true);

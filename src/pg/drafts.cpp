@@ -94,6 +94,10 @@ CE_PRIMARY_FUNCTION(ce_commit_draft, "commit_draft") {
     static Statement del(
         "DELETE FROM concurrent_edit.pending_changes WHERE project_id = $1 AND session_id = $2 AND file_id = $3",
         {UUIDOID, UUIDOID, UUIDOID});
+    // The file first, as writers lock it, then the draft: a transaction that wrote
+    // the file and then saves this draft (an autosave beside the commit) would
+    // otherwise deadlock with this call (40P01).
+    (void)lock_file_checked(call, file, pg_uuid_t{}, Right::write);
     std::string content;
     int32 base;
     {

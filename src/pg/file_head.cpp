@@ -108,6 +108,16 @@ void files_subxact_callback(SubXactEvent event, SubTransactionId mySubid, SubTra
     "to_json(f.updated_at)::text, f.path, f.normalized_path, f.updated_at, "                        \
     "coalesce(f.head_clock::text, '{}'), f.deleted_by, f.renamed_at_version"
 
+// A file's row by id, read-only (the calling statement's snapshot); when it is not
+// there, again with the latest snapshot: a call that waited (for a file, a session
+// row) before looking must see a file committed meanwhile, not answer VC007.
+Rows latest_if_missing(Statement& q, Spi& spi, const pg_uuid_t& file_id) {
+    Rows r = q.run(spi, {uuid_datum(file_id)}, {}, true);
+    if (r.empty()) r = q.run_latest(spi, {uuid_datum(file_id)}, {}, true);
+    if (r.empty()) throw_file_not_found(file_id);
+    return r;
+}
+
 FileHead head_from(const Rows& r, const pg_uuid_t& file_id) {
     FileHead h;
     h.id = file_id;
@@ -171,8 +181,7 @@ pg_uuid_t project_of_file(Spi& spi, const pg_uuid_t& file_id) {
     auto it = known->find(file_id);
     if (it != known->end()) return it->second;
     static Statement q("SELECT f.project_id FROM concurrent_edit.files f WHERE f.id = $1", {UUIDOID}, Scans::by_key);
-    Rows r = q.run(spi, {uuid_datum(file_id)}, {}, true);
-    if (r.empty()) throw_file_not_found(file_id);
+    Rows r = latest_if_missing(q, spi, file_id);
     pg_uuid_t project = r.uuid(0, 0);
     if (known->size() >= 4096) known->clear();
     known->emplace(file_id, project);
@@ -182,8 +191,7 @@ pg_uuid_t project_of_file(Spi& spi, const pg_uuid_t& file_id) {
 FileHead find_file(Spi& spi, const pg_uuid_t& file_id) {
     static Statement q("SELECT " CE_FILE_COLUMNS " FROM concurrent_edit.files f WHERE f.id = $1", {UUIDOID},
                        Scans::by_key);
-    Rows r = q.run(spi, {uuid_datum(file_id)}, {}, true);
-    if (r.empty()) throw_file_not_found(file_id);
+    Rows r = latest_if_missing(q, spi, file_id);
     return head_from(r, file_id);
 }
 

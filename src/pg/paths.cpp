@@ -149,21 +149,35 @@ int32 rekey_files(Spi& spi, const pg_uuid_t& project, const ce::PathOptions& opt
             {UUIDOID, UUIDARRAYOID});
         park.run(spi, {uuid_datum(project), uuid_array_datum(changed_live)});
     }
+    // The head of each file as the UPDATE leaves it: a write or a delete that
+    // committed while the UPDATE waited for the file's row is in it (the rows read
+    // above are older), so the events below name the version and hash that are
+    // the head now, and no event is made for a file deleted meanwhile.
+    struct Head {
+        int32 version;
+        std::string hash;
+        bool live;
+    };
+    std::map<pg_uuid_t, Head, bool (*)(const pg_uuid_t&, const pg_uuid_t&)> heads(uuid_less);
     if (!changed.empty()) {
         static Statement upd(
             "UPDATE concurrent_edit.files f SET normalized_path = u.key "
             "FROM ROWS FROM (pg_catalog.unnest($2::uuid[]), pg_catalog.unnest($3::text[])) AS u(id, key) "
-            "WHERE f.project_id = $1 AND f.id = u.id",
+            "WHERE f.project_id = $1 AND f.id = u.id "
+            "RETURNING f.id, f.head_version, f.head_hash, f.deleted_at IS NULL",
             {UUIDOID, UUIDARRAYOID, TEXTARRAYOID});
-        upd.run(spi, {uuid_datum(project), uuid_array_datum(changed), text_array_datum(keys)});
+        Rows r = upd.run(spi, {uuid_datum(project), uuid_array_datum(changed), text_array_datum(keys)});
+        for (uint64 i = 0; i < r.size(); ++i) heads[r.uuid(i, 0)] = Head{r.int4(i, 1), r.text(i, 2), r.boolean(i, 3)};
     }
     // A live file whose key changed is announced as renamed (its path as given
     // stays): clients that follow the feed's paths see the new key.
     for (const FileKey& f : files) {
         if (!f.live || f.new_key == f.key) continue;
+        auto h = heads.find(f.id);
+        if (h == heads.end() || !h->second.live) continue;
         check_interrupts();
-        queue_change(spi, file_event("renamed", project, f.id, pg_uuid_t{}, pg_uuid_t{}, f.new_key, f.version, f.hash,
-                                     renamed_details(f.key, f.path, f.path) + ", \"rekeyed\": true"));
+        queue_change(spi, file_event("renamed", project, f.id, pg_uuid_t{}, pg_uuid_t{}, f.new_key, h->second.version,
+                                     h->second.hash, renamed_details(f.key, f.path, f.path) + ", \"rekeyed\": true"));
     }
     return static_cast<int32>(changed.size());
 }

@@ -121,10 +121,13 @@ CE_PRIMARY_FUNCTION(ce_revert_author, "revert_author") {
         std::string nulls = "     ";
         if (!since) nulls[3] = 'n';
         if (of_session.null) nulls[4] = 'n';
+        // Not read-only: a read-only query sees the calling statement's snapshot,
+        // taken before lock_for_change waited for the file, and missed the versions
+        // committed meanwhile (they stayed unreverted, and nothing said so).
         Rows r = q.run(call.spi(),
                        {uuid_datum(h.project_id), uuid_datum(h.id), uuid_datum(whose),
                         TimestampTzGetDatum(since.value_or(0)), uuid_datum(of_session.value)},
-                       nulls, true);
+                       nulls);
         for (uint64 i = 0; i < r.size(); ++i) versions.push_back(r.int4(i, 0));
     }
     std::vector<WriteOutcome> outcomes;
