@@ -96,8 +96,6 @@ Statement& images_plan(Relation rel) {
     return *it->second.statement;
 }
 
-}  // namespace
-
 void pin_image_settings() {
     // Names resolve in pg_catalog only; and to_jsonb() prints values the same way
     // in every session (a float with every digit it needs, a timestamptz in UTC,
@@ -119,6 +117,8 @@ void pin_image_settings() {
         (void)set_config_option(setting[0], setting[1], PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
     }
 }
+
+}  // namespace
 
 PinnedSearchPath::PinnedSearchPath() {
     nest_ = pg_call([] {
@@ -330,15 +330,15 @@ CE_PRIMARY_FUNCTION(ce_occ_refresh_images, "occ_refresh_images") {
         // from 1.0, a DBA refreshing the images).
         // Settings the owner's code changes (set_config(..., false) included) are
         // undone when the read returns, as VACUUM undoes them: the caller's session
-        // must not keep a search_path the owner chose. (On an error the guard
-        // restores the identity and the abort the settings.)
+        // must not keep a search_path the owner chose, and each read starts from
+        // the image settings `pinned` (below) holds for the whole refresh. (On an
+        // error the guard restores the identity and the abort the settings.)
         auto as_table_owner = [table_owner](auto&& read) {
             Oid user;
             int sec;
             GetUserIdAndSecContext(&user, &sec);
             SetUserIdAndSecContext(table_owner, sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
             int nest = NewGUCNestLevel();
-            pin_image_settings();
             auto result = read();
             AtEOXact_GUC(false, nest);
             SetUserIdAndSecContext(user, sec);

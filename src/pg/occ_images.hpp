@@ -51,11 +51,9 @@ bool is_json_column(Form_pg_attribute a);
 // and jsonb columns that are NULL (so SQL NULL and JSON null differ).
 std::string row_image_sql(TupleDesc desc, const std::string& row, bool parenthesize);
 
-// Sets, for the current GUC nest level, the settings images are computed with:
-// search_path = pg_catalog, pg_temp, and the output settings of to_jsonb().
-void pin_image_settings();
-
-// Computes images as the current user with pin_image_settings() (undone by leave()).
+// Computes images as the current user, with the settings images are computed
+// with (search_path = pg_catalog, pg_temp, and the output settings of to_jsonb())
+// set in a GUC nest level of its own, undone by leave().
 class PinnedSearchPath {
 public:
     PinnedSearchPath();
