@@ -219,3 +219,14 @@ SELECT (SELECT count(*) FROM concurrent_edit.session_drafts(:'sc')) AS drafts_of
        (SELECT count(*) FROM concurrent_edit.session_drafts(:'sx')) AS drafts_of_sx;
 SELECT pg_temp.try(format('SELECT concurrent_edit.close_session(%L)', :'sb'), false);
 RESET concurrent_edit.closed_session_retention;
+
+-- A draft saved before concurrent_edit.max_input_size was lowered is refused
+-- (54000), not fetched, and kept; under the limit again it commits.
+SELECT concurrent_edit.create_file(:p, 'big-draft.txt', E'one\n', :alice) AS bd \gset
+SELECT concurrent_edit.open_session(:carol, :p) AS sy \gset
+SELECT concurrent_edit.save_draft(:'sy', :'bd', 1, repeat(E'a line of the draft\n', 100)) IS NOT NULL AS saved;
+SET concurrent_edit.max_input_size = '1kB';
+SELECT pg_temp.try(format('SELECT concurrent_edit.commit_draft(%L, %L)', :'sy', :'bd'));
+RESET concurrent_edit.max_input_size;
+SELECT base_version, bytes FROM concurrent_edit.session_drafts(:'sy');
+SELECT status, version, length(content) AS chars FROM concurrent_edit.commit_draft(:'sy', :'bd');

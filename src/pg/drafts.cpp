@@ -87,10 +87,15 @@ CE_PRIMARY_FUNCTION(ce_commit_draft, "commit_draft") {
     SessionInfo s = use_session(call, session.value, SessionUse::act, false, true);
     bool closed = s.status == "closed";
     if (!closed) s = use_session(call, session.value, SessionUse::act, false);  // timed out: VC005
+    // The text only within concurrent_edit.max_input_size as it is now (a draft
+    // saved before the limit was lowered is refused, not fetched); its size without
+    // fetching it.
     static Statement q(
-        "SELECT p.base_version, p.content FROM concurrent_edit.pending_changes p "
+        "SELECT p.base_version, CASE WHEN pg_catalog.octet_length(p.content) <= $4 THEN p.content END, "
+        "       pg_catalog.octet_length(p.content)::int8 "
+        "FROM concurrent_edit.pending_changes p "
         "WHERE p.project_id = $1 AND p.session_id = $2 AND p.file_id = $3 FOR UPDATE",
-        {UUIDOID, UUIDOID, UUIDOID});
+        {UUIDOID, UUIDOID, UUIDOID, INT8OID});
     static Statement del(
         "DELETE FROM concurrent_edit.pending_changes WHERE project_id = $1 AND session_id = $2 AND file_id = $3",
         {UUIDOID, UUIDOID, UUIDOID});
@@ -101,11 +106,21 @@ CE_PRIMARY_FUNCTION(ce_commit_draft, "commit_draft") {
     std::string content;
     int32 base;
     {
-        Rows d = q.run(call.spi(), {uuid_datum(s.project_id), uuid_datum(s.id), uuid_datum(file)});
+        auto limit = static_cast<int64>(max_input_bytes());
+        Rows d = q.run(call.spi(), {uuid_datum(s.project_id), uuid_datum(s.id), uuid_datum(file), Int64GetDatum(limit)});
         if (d.empty())
             throw SqlError(CE_ERRCODE_DRAFT_NOT_FOUND,
                            "session " + uuid_to_string(s.id) + " has no draft of file " + uuid_to_string(file),
                            "{\"session_id\": " + json_uuid(s.id) + ", \"file_id\": " + json_uuid(file) + "}");
+        if (d.isnull(0, 1))
+            throw SqlError(ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+                           "the draft of file " + uuid_to_string(file) + " is larger than concurrent_edit.max_input_size",
+                           ce::Detail()
+                               .add("session_id", uuid_to_string(s.id))
+                               .add("file_id", uuid_to_string(file))
+                               .add("bytes", d.int8(0, 2))
+                               .add("limit", limit),
+                           "The limit was lowered after the draft was saved: raise it, or save a smaller draft.");
         base = d.int4(0, 0);
         content = d.text(0, 1);
     }

@@ -426,7 +426,7 @@ std::vector<ManyItem> many_items(const ce::json::Value& v, Strategy strategy) {
         throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "writes: element " + std::to_string(i + 1) + " " + why,
                        ce::Detail().add("argument", "writes").add("element", i + 1),
                        "Each element is {\"file_id\": uuid, \"content\": text, and \"base_version\", \"expected_hash\" "
-                       "or \"client_clock\"}; \"author\" and \"session_id\" are optional.");
+                       "or \"client_clock\"}, and \"author\" or \"session_id\" (or both).");
     };
     if (!v.is_array())
         throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "writes must be a JSON array",
@@ -477,6 +477,7 @@ std::vector<ManyItem> many_items(const ce::json::Value& v, Strategy strategy) {
         }
         if (!req.base_version && !req.expected_hash && !req.client_clock)
             bad(i, "needs \"base_version\", \"expected_hash\" or \"client_clock\"");
+        if (req.author.null && req.session.null) bad(i, "needs \"author\" or \"session_id\"");
         req.strategy = strategy;
     }
     for (ManyItem& it : items) it.req.content = it.content;
@@ -491,8 +492,8 @@ std::vector<ManyItem> many_items(const ce::json::Value& v, Strategy strategy) {
 CE_PRIMARY_FUNCTION(ce_write_many, "write_many") {
     stats::WriteCall counted;  // a call that raises counts as one failed write
     Jsonb* writes = jsonb_arg(fcinfo, 0, "writes", max_input_bytes());
-    Strategy strategy = PG_NARGS() > 1 && !PG_ARGISNULL(1) ? parse_strategy(text_arg(fcinfo, 1, "strategy", 64).view())
-                                                           : Strategy::merge;
+    // NULL is refused (22004), as by write(): it is not the default.
+    Strategy strategy = parse_strategy(text_arg(fcinfo, 1, "strategy", 64).view());
     bool all_or_nothing = bool_arg(fcinfo, 2, true);
     std::vector<ManyItem> items = [&] {
         // The JSON read under concurrent_edit.max_merge_memory: a number such as
