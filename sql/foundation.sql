@@ -140,6 +140,40 @@ VALUES ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000
         concurrent_edit.content_hash('v1'), gen_random_uuid(), 2);
 SELECT pg_temp.try($$INSERT INTO concurrent_edit.file_versions (project_id, file_id, version, content, content_hash, created_by, bytes)
   VALUES ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000f1', 1, 'again', concurrent_edit.content_hash('again'), gen_random_uuid(), 5)$$);
+-- The row checks (one C call per table, docs/reference/foundation.md): every rule
+-- of each is refused on its own (23514, naming the constraint); the good rows pass.
+SELECT concurrent_edit.is_sha256_hex(concurrent_edit.content_hash('v1')) AS lower,
+       concurrent_edit.is_sha256_hex(upper(concurrent_edit.content_hash('v1'))) AS upper,
+       concurrent_edit.is_sha256_hex(left(concurrent_edit.content_hash('v1'), 63)) AS short,
+       concurrent_edit.is_sha256_hex(concurrent_edit.content_hash('v1') || '0') AS long,
+       concurrent_edit.is_sha256_hex(overlay(concurrent_edit.content_hash('v1') placing 'g' from 10)) AS not_hex,
+       concurrent_edit.is_sha256_hex(repeat('a', 100000)) AS huge,
+       concurrent_edit.is_sha256_hex(NULL) AS null_arg;
+SELECT rule, pg_temp.try(format($$INSERT INTO concurrent_edit.files (project_id, path, normalized_path, head_version,
+           head_hash, head_content, created_by, updated_by, deleted_at, deleted_by)
+         VALUES ('00000000-0000-0000-0000-0000000000a3', %L, %L, %s, concurrent_edit.content_hash('x'), 'x',
+                 gen_random_uuid(), gen_random_uuid(), %s, %s)$$, rule, rule, v, at, by), false)
+FROM (VALUES ('good', 1, 'NULL', 'NULL'), ('good deleted', 3, 'now()', 'gen_random_uuid()'),
+             ('version 0', 0, 'NULL', 'NULL'), ('deleted_at only', 1, 'now()', 'NULL'),
+             ('deleted_by only', 1, 'NULL', 'gen_random_uuid()')) x(rule, v, at, by);
+SELECT rule, pg_temp.try(format($$INSERT INTO concurrent_edit.file_versions (project_id, file_id, version, content, delta,
+           delta_base, depth, bytes, content_hash, created_by)
+         VALUES ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000f1', %s, %s, %s, %s, %s, %s,
+                 concurrent_edit.content_hash('x'), gen_random_uuid())$$, v, c, d, b, dp, n), false)
+FROM (VALUES ('good delta', 2, 'NULL', '''\x00''', '1', 1, 0), ('good full', 3, '''x''', 'NULL', 'NULL', 0, 1),
+             ('version 0', 0, '''x''', 'NULL', 'NULL', 0, 1), ('neither', 4, 'NULL', 'NULL', 'NULL', 0, 1),
+             ('both', 4, '''x''', '''\x00''', '1', 0, 1), ('delta without base', 4, 'NULL', '''\x00''', 'NULL', 1, 1),
+             ('base without delta', 4, '''x''', 'NULL', '1', 0, 1), ('base not older', 4, 'NULL', '''\x00''', '4', 1, 1),
+             ('full at depth 1', 4, '''x''', 'NULL', 'NULL', 1, 1), ('delta at depth 0', 4, 'NULL', '''\x00''', '1', 0, 1),
+             ('negative depth', 4, 'NULL', '''\x00''', '1', -1, 1), ('negative bytes', 4, '''x''', 'NULL', 'NULL', 0, -1))
+     x(rule, v, c, d, b, dp, n);
+SELECT rule, pg_temp.try(format($$INSERT INTO concurrent_edit.change_feeds (project_id, last_cursor, pruned_through)
+         VALUES (gen_random_uuid(), %s, %s)$$, l, p), false)
+FROM (VALUES ('good', 5, 5), ('negative cursor', -1, 0), ('negative pruned', 5, -1), ('pruned past last', 5, 6)) x(rule, l, p);
+-- The three row checks are internal (owner only); the domain's test is for every role.
+SELECT p.proname, has_function_privilege('public', p.oid, 'EXECUTE') AS public_execute
+FROM pg_proc p WHERE p.pronamespace = 'concurrent_edit'::regnamespace
+  AND p.proname IN ('is_sha256_hex', '_file_row_ok', '_file_version_row_ok', '_feed_cursors_ok') ORDER BY 1;
 INSERT INTO concurrent_edit.edit_sessions (project_id, id, user_id)
 VALUES ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000c1', gen_random_uuid()),
        ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000c2', gen_random_uuid());

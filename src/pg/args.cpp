@@ -94,6 +94,11 @@ std::optional<int32> int4_opt(FunctionCallInfo fcinfo, int n) {
     return PG_GETARG_INT32(n);
 }
 
+std::optional<int64> int8_opt(FunctionCallInfo fcinfo, int n) {
+    if (n >= PG_NARGS() || PG_ARGISNULL(n)) return std::nullopt;
+    return PG_GETARG_INT64(n);
+}
+
 std::optional<bool> bool_opt(FunctionCallInfo fcinfo, int n) {
     if (n >= PG_NARGS() || PG_ARGISNULL(n)) return std::nullopt;
     return PG_GETARG_BOOL(n) != 0;

@@ -46,6 +46,8 @@ inline struct varlena* detoast_packed(Datum d) {
 int32 int4_arg(FunctionCallInfo fcinfo, int n, const char* name);
 // An int4 argument that may be NULL (or absent).
 std::optional<int32> int4_opt(FunctionCallInfo fcinfo, int n);
+// An int8 argument that may be NULL (or absent).
+std::optional<int64> int8_opt(FunctionCallInfo fcinfo, int n);
 // A boolean argument; NULL (or absent) gives `if_null`.
 bool bool_arg(FunctionCallInfo fcinfo, int n, bool if_null);
 // A boolean argument that may be NULL (or absent): nullopt then.

@@ -1,6 +1,7 @@
 // The foundation (src/sql/00_foundation.sql, docs/reference/foundation.md):
 // normalize_path (the rule is the core's, path.hpp; keys per project: paths.cpp),
-// content_hash and the internal _setting.
+// content_hash, is_sha256_hex (the check of the sha256_hex domain) and the
+// internal _setting.
 #include <string>
 
 #include "concurrent_edit/error.hpp"
@@ -40,4 +41,12 @@ CE_FUNCTION(ce_content_hash) {
     char hex[kContentHashChars];
     content_hash(content.view(), hex);
     return text_datum(std::string_view(hex, kContentHashChars));
+}
+
+// is_sha256_hex(value text) RETURNS boolean: 64 lowercase hex digits (what
+// content_hash returns). The check of the domain sha256_hex: a C test instead of a
+// regular expression, which every write of a file evaluated twice.
+CE_FUNCTION(ce_is_sha256_hex) {
+    struct varlena* v = detoast_packed(PG_GETARG_DATUM(0));
+    return BoolGetDatum(is_content_hash(std::string_view(VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v))));
 }

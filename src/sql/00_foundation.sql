@@ -29,6 +29,12 @@ CREATE FUNCTION concurrent_edit.content_hash(content text) RETURNS text
 COMMENT ON FUNCTION concurrent_edit.content_hash(text) IS
     'Lowercase hex SHA-256 of the text''s bytes in the database encoding; the hash stored as content_hash and head_hash, and accepted as expected_hash (ETag) by write().';
 
+CREATE FUNCTION concurrent_edit.is_sha256_hex(value text) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'ce_is_sha256_hex'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION concurrent_edit.is_sha256_hex(text) IS
+    'True when value is 64 lowercase hex digits, the form content_hash() returns; the check of the domain sha256_hex (the type of content_hash and head_hash columns).';
+
 CREATE FUNCTION concurrent_edit._setting(name text) RETURNS text
     AS 'MODULE_PATHNAME', 'ce_setting'
     LANGUAGE C STABLE STRICT PARALLEL SAFE;

@@ -2,12 +2,19 @@
 -- NOTIFY (ids and the cursor only), changes_since and retention
 -- (docs/reference/feed.md, src/pg/feed.cpp).
 
+-- The CHECK of change_feeds, one C call (src/pg/feed.cpp): every numbering
+-- statement plans its table's CHECK expressions again. Internal: only the
+-- extension owner (who runs every write) executes it.
+CREATE FUNCTION concurrent_edit._feed_cursors_ok(last_cursor bigint, pruned_through bigint) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'ce_feed_cursors_ok' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION concurrent_edit._feed_cursors_ok(bigint, bigint) IS
+    'Internal: the CHECK of change_feeds (change_feeds_cursor_check): last_cursor >= 0, pruned_through >= 0, pruned_through <= last_cursor. NULL arguments pass. Not part of the API.';
 CREATE TABLE concurrent_edit.change_feeds (
     project_id     uuid   NOT NULL,
     last_cursor    bigint NOT NULL,
     pruned_through bigint NOT NULL DEFAULT 0,
     CONSTRAINT change_feeds_pkey PRIMARY KEY (project_id),
-    CONSTRAINT change_feeds_cursor_check CHECK (last_cursor >= 0 AND pruned_through >= 0 AND pruned_through <= last_cursor)
+    CONSTRAINT change_feeds_cursor_check CHECK (concurrent_edit._feed_cursors_ok(last_cursor, pruned_through))
 );
 COMMENT ON TABLE concurrent_edit.change_feeds IS
     'Per-project cursor of the change feed: the last cursor handed out, and the cursor up to which old events were pruned. Its row lock serializes the sequencing of a project.';
