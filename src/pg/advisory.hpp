@@ -16,6 +16,7 @@ enum class LockClass : uint16 {
     recorder = 7,          // the conflict recorder of a database (session-level)
     lock_acquisition = 8,  // acquirers of a file lock (acquire_lock's queue)
     file_id = 9,           // creators of a file with a client's file_id
+    lock_queue = 10,       // an exclusive acquirer waiting for a file lock, ahead of later acquirers
 };
 
 // FNV-1a, the keys' hash (a collision only makes two keys share a lock).

@@ -7,6 +7,8 @@
 // drops that lock before it sleeps, so it never blocks the release it waits for;
 // it sleeps on the file's condition variable (woken by the releasing commit) or,
 // without shared memory, on its latch until the next expiry or a short timeout.
+// An exclusive waiter goes ahead of later acquirers, which wait behind it in the
+// file's queue (lock_queue.hpp).
 #include <algorithm>
 #include <cstring>
 #include <string>
@@ -16,6 +18,7 @@
 #include "pg/feed.hpp"
 #include "pg/file_head.hpp"
 #include "pg/guc.hpp"
+#include "pg/lock_queue.hpp"
 #include "pg/locks.hpp"
 #include "pg/results.hpp"
 #include "pg/sessions.hpp"
@@ -46,100 +49,6 @@ void lock_event(Spi& spi, bool at_commit, const char* kind, const pg_uuid_t& pro
                                  details.substr(1, details.size() - 2)));
 }
 
-// The caller's lock_waits row (shared memory, shared.hpp), from its first sleep
-// until acquire_lock ends: got the lock, timed out, was cancelled or failed.
-class LockWaitEntry {
-public:
-    LockWaitEntry() = default;
-    LockWaitEntry(const LockWaitEntry&) = delete;
-    LockWaitEntry& operator=(const LockWaitEntry&) = delete;
-    ~LockWaitEntry() {
-        if (published_) clear_lock_wait();
-    }
-    void publish(const LockWait& w) {
-        publish_lock_wait(w);
-        published_ = true;
-    }
-    bool published() const { return published_; }
-
-private:
-    bool published_ = false;
-};
-
-// The acquirers of a file's lock queue on its own advisory lock.
-LOCKTAG acquisition_tag(const pg_uuid_t& file_id) { return uuid_lock_tag(file_id, LockClass::lock_acquisition); }
-
-// How long an acquirer waits at least for another transaction that is acquiring
-// a lock on the same file (and holds its acquisition lock until it ends), when
-// its own `wait` is shorter: such a transaction is not a holder yet, and one in
-// autocommit ends within milliseconds.
-constexpr int64 kAcquisitionGraceUs = USECS_PER_SEC;
-
-// Shared requests take the acquisition lock in share mode: they never conflict
-// with each other, so only an exclusive request and another request of the file
-// serialize.
-LOCKMODE acquisition_mode(const std::string& type) { return type == "shared" ? ShareLock : ExclusiveLock; }
-
-// Sets PostgreSQL's lock_timeout for one lock wait and puts it back, also when
-// the wait ends in an error (a plain assignment in the destructor).
-class LockTimeoutFor {
-public:
-    explicit LockTimeoutFor(int ms) : saved_(LockTimeout) {
-        if (saved_ <= 0 || ms < saved_) LockTimeout = ms;  // the session's own, if shorter, stays
-    }
-    LockTimeoutFor(const LockTimeoutFor&) = delete;
-    LockTimeoutFor& operator=(const LockTimeoutFor&) = delete;
-    ~LockTimeoutFor() { LockTimeout = saved_; }
-
-private:
-    int saved_;
-};
-
-// The acquisition lock is owned by the transaction (CurTransactionResourceOwner),
-// whether it was taken at once or after a wait in a subtransaction (whose commit
-// hands its locks to that owner), so that drop_acquisition_lock finds it.
-template <typename F>
-auto as_transaction_owner(F&& f) -> decltype(f()) {
-    return pg_call([&f] {
-        ResourceOwner saved = CurrentResourceOwner;
-        CurrentResourceOwner = CurTransactionResourceOwner;
-        PG_TRY();
-        { f(); }
-        PG_FINALLY();
-        { CurrentResourceOwner = saved; }
-        PG_END_TRY();
-    });
-}
-
-// The acquisition lock of the file, waited for until `until` at the latest: a
-// transaction that acquired a lock on the file keeps it until it ends, so an
-// open transaction (BEGIN; acquire_lock(...); ...) must not hold up every other
-// acquirer beyond its wait. Waiting is queued in PostgreSQL's lock manager (the
-// deadlock detector sees it) with lock_timeout set to what is left, inside a
-// subtransaction: past it, the lock timeout is rolled back and false returned, for
-// acquire_lock to refuse with its own 55P03.
-// `*waited` is set when it was not free at once (a wait, for stats).
-bool take_acquisition_lock(const pg_uuid_t& file_id, TimestampTz until, const std::string& type, bool* waited) {
-    LOCKTAG tag = acquisition_tag(file_id);
-    LOCKMODE mode = acquisition_mode(type);
-    bool got = false;
-    as_transaction_owner([&tag, mode, &got] { got = LockAcquire(&tag, mode, false, true) != LOCKACQUIRE_NOT_AVAIL; });
-    if (got) return true;
-    *waited = true;
-    TimestampTz now = pg_call([] { return GetCurrentTimestamp(); });
-    int64 left_ms = until <= now ? 1 : (until - now + 999) / 1000;
-    return subtransaction_unless(ERRCODE_LOCK_NOT_AVAILABLE, [&] {
-        LockTimeoutFor timeout(static_cast<int>(std::min<int64>(left_ms, INT_MAX)));
-        pg_call([&tag, mode] { (void)LockAcquire(&tag, mode, false, false); });
-    });
-}
-
-void drop_acquisition_lock(const pg_uuid_t& file_id, const std::string& type) {
-    LOCKTAG tag = acquisition_tag(file_id);
-    LOCKMODE mode = acquisition_mode(type);
-    as_transaction_owner([&tag, mode] { (void)LockRelease(&tag, mode, false); });
-}
-
 // A lock ttl argument: positive and at most concurrent_edit.max_lock_ttl (22023).
 int64 ttl_arg(FunctionCallInfo fcinfo, int n) {
     int64 ttl_us = interval_usecs_opt(fcinfo, n).value_or(int64(guc_lock_ttl_s) * USECS_PER_SEC);
@@ -167,19 +76,33 @@ std::string holders_json(const std::vector<Holder>& hs) {
     return s + "]";
 }
 
-// acquire_lock's refusal when its wait is over (55P03, counted in stats): the
-// holders in its way, or none when it waited for another transaction that was
-// acquiring a lock on the file and had not ended (`in_progress`).
+// What kept an acquire_lock call out until its wait was over.
+enum class HeldUpBy {
+    holders,                  // the holders in its way (listed)
+    acquisition_in_progress,  // another transaction acquiring a lock on the file, not ended
+    exclusive_waiting,        // an exclusive acquirer waiting ahead of it (lock_queue.hpp)
+};
+
+// acquire_lock's refusal when its wait is over (55P03, counted in stats).
 [[noreturn]] void throw_lock_timeout(const pg_uuid_t& file_id, const std::string& type,
-                                     const std::vector<Holder>& holders, bool in_progress, int64 wait_us) {
+                                     const std::vector<Holder>& holders, HeldUpBy by, int64 wait_us) {
     stats::add(stats::lock_timeouts);
+    const char* flag = by == HeldUpBy::acquisition_in_progress ? ", \"acquisition_in_progress\": true"
+                       : by == HeldUpBy::exclusive_waiting     ? ", \"exclusive_waiting\": true"
+                                                               : "";
+    const char* hint =
+        by == HeldUpBy::acquisition_in_progress ? "Another transaction acquiring a lock on the file did not end within the wait."
+        : by == HeldUpBy::exclusive_waiting
+            ? (wait_us > 0 ? "An exclusive request that started waiting before this call still waited at the end of "
+                             "the wait: locks are granted in turn."
+                           : "An exclusive request is waiting for the file: locks are granted in turn. Pass wait => "
+                             "interval to wait for your turn, or retry later.")
+        : wait_us > 0 ? "The lock was not released within the wait."
+                      : "Pass wait => interval to wait for it, or retry later.";
     throw SqlError(ERRCODE_LOCK_NOT_AVAILABLE, "could not acquire " + type + " lock on file " + uuid_to_string(file_id),
                    "{\"file_id\": " + json_uuid(file_id) + ", \"requested\": \"" + type +
-                       "\", \"holders\": " + holders_json(holders) +
-                       (in_progress ? ", \"acquisition_in_progress\": true}" : "}"),
-                   in_progress ? "Another transaction acquiring a lock on the file did not end within the wait."
-                   : wait_us > 0 ? "The lock was not released within the wait."
-                                 : "Pass wait => interval to wait for it, or retry later.");
+                       "\", \"holders\": " + holders_json(holders) + flag + "}",
+                   hint);
 }
 
 // The locks of file_locks k matching `cond` that no other transaction holds (a
@@ -336,15 +259,24 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
         ConditionVariable* cv = lock_condition(file_id);
         bool waited = false;
         LockWaitEntry entry;  // the lock_waits row while this call sleeps
+        LockQueue queue(file_id);  // this call's place among the file's acquirers
+        long poll_ms = 1;          // without shared memory, waiting ahead: the next look
         for (;;) {
             bool queued = false;
+            bool passed = queue.pass(deadline, &queued);  // a wait there counts as a wait (stats)
+            if (queued && !waited) stats::add(stats::lock_waits);
+            waited |= queued;
+            if (!passed) {
+                if (cv != nullptr) pg_call([] { ConditionVariableCancelSleep(); });
+                throw_lock_timeout(file_id, type, {}, HeldUpBy::exclusive_waiting, wait_us);
+            }
             bool got = take_acquisition_lock(file_id, std::max<TimestampTz>(deadline, start + kAcquisitionGraceUs),
                                              type, &queued);
             if (queued && !waited) stats::add(stats::lock_waits);
             waited |= queued;
             if (!got) {
                 if (cv != nullptr) pg_call([] { ConditionVariableCancelSleep(); });
-                throw_lock_timeout(file_id, type, {}, true, wait_us);
+                throw_lock_timeout(file_id, type, {}, HeldUpBy::acquisition_in_progress, wait_us);
             }
             std::vector<Datum> state_args = {uuid_datum(file_id), uuid_datum(session_id), text_datum(type),
                                              Int32GetDatum(guc_session_close_s)};
@@ -405,6 +337,7 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
                 std::string details = r.text(0, 3);
                 lock_event(spi, at_commit, "lock_acquired", project, file_id, session_id, s.user_id, path,
                            details);  // `r` is dead now
+                queue.leave();  // the next in turn may go
                 call.finish();  // frees SPI's memory: the result is built after it
                 stats::add(stats::lock_acquisitions);
                 Record result(fcinfo);
@@ -419,23 +352,47 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
             TimestampTz now = pg_call([] { return GetCurrentTimestamp(); });
             if (now >= deadline) {
                 if (cv != nullptr) pg_call([] { ConditionVariableCancelSleep(); });
-                throw_lock_timeout(file_id, type, holders, false, wait_us);
+                throw_lock_timeout(file_id, type, holders, HeldUpBy::holders, wait_us);
             }
-            // Sleep until a release wakes us, the deadline, or the earliest expiry of a holder.
-            int64 until = std::min<int64>(deadline, soonest + 1000);
-            long timeout_ms = static_cast<long>(std::max<int64>(1, (until - now + 999) / 1000));
             if (!waited) stats::add(stats::lock_waits);
             if (!entry.published())
                 entry.publish(LockWait{MyDatabaseId, project, file_id, session_id, type == "exclusive", now});
             waited = true;
+            // An exclusive acquirer kept out by shared locks waits ahead of later
+            // acquirers from its first such sleep (behind an exclusive one already
+            // waiting, in turn; after waiting for that one, it looks at the holders
+            // again before it sleeps): shared locks overlapping one another could
+            // otherwise keep it out for ever. Kept out by an exclusive lock only, it
+            // does not: the next acquirer, whoever runs first, gets the file when
+            // that lock ends (a queue there measured 20 to 35 % fewer cycles/s with
+            // 8 exclusive acquirers on one file, and nothing overlaps an exclusive
+            // lock).
+            bool shared_in_way =
+                std::any_of(holders.begin(), holders.end(), [](const Holder& h) { return h.lock_type == "shared"; });
+            if (type == "exclusive" && shared_in_way && !queue.ahead()) {
+                bool waited_behind = false;
+                if (!queue.go_ahead(deadline, &waited_behind)) {
+                    if (cv != nullptr) pg_call([] { ConditionVariableCancelSleep(); });
+                    throw_lock_timeout(file_id, type, holders, HeldUpBy::exclusive_waiting, wait_us);
+                }
+                if (waited_behind) continue;
+            }
+            // Sleep until a release wakes us, the deadline, or the earliest expiry of a holder.
+            int64 until = std::min<int64>(deadline, soonest + 1000);
+            long timeout_ms = static_cast<long>(std::max<int64>(1, (until - now + 999) / 1000));
             if (cv != nullptr) {
                 pg_call([cv, timeout_ms] {
                     (void)ConditionVariableTimedSleep(cv, timeout_ms, PG_WAIT_EXTENSION);
                 });
             } else {
                 // No shared memory (not preloaded): nobody can wake us, so look again
-                // every 50 ms at most (sleeping on the latch, not spinning).
-                long ms = std::min<long>(timeout_ms, 50);
+                // every 50 ms at most (sleeping on the latch, not spinning). A request
+                // waiting ahead in the queue, which every later request of the file
+                // waits for, looks again after 1 ms, then after twice as long each
+                // time up to 50 ms: most locks are released within milliseconds (at a
+                // fixed 50 ms, 8 clients cycling on one file made 22 cycles/s, not 790).
+                long ms = std::min<long>(timeout_ms, queue.ahead() ? poll_ms : 50);
+                if (queue.ahead()) poll_ms = std::min<long>(poll_ms * 2, 50);
                 pg_call([ms] {
                     (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, ms, PG_WAIT_EXTENSION);
                     ResetLatch(MyLatch);

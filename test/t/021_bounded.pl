@@ -6,7 +6,9 @@
 #  * 5,000 conflicting OCC updates in a loop leave parallel queries their workers,
 #    and every conflict is recorded (or counted as dropped);
 #  * crafted client clocks are refused while honest offline clients still merge,
-#    and the other writers of the file are not locked out.
+#    and the other writers of the file are not locked out;
+#  * file locks are granted in turn: overlapping shared locks do not keep an
+#    exclusive acquirer out.
 use strict;
 use warnings;
 use FindBin;
@@ -259,5 +261,82 @@ is($node->safe_psql('postgres', "SELECT status FROM concurrent_edit.write('$f', 
     . "client_clock => concurrent_edit.vclock_increment('$head', '$alice'))"), 'written',
     'an offline client that counted its own edits fast-forwards');
 $node->stop;
+
+# 4. File locks are granted in turn (docs/reference/locks.md, "Waiting"): shared
+# locks granted one after another used to keep an exclusive acquirer out for as
+# long as they overlapped. Now, from the first sleep of an exclusive acquirer,
+# later acquirers (and holders renewing their lock) wait behind it or are
+# refused when their wait ends. A TAP test, not an isolation spec: a waiter
+# sleeps on a latch or a condition variable, which isolationtester cannot see
+# as blocked.
+for my $mode ('without preload', 'with preload') {
+    my $node = new_node($mode eq 'with preload' ? 'turns_preload' : 'turns_plain',
+        $mode eq 'with preload' ? "shared_preload_libraries = 'concurrent_edit'\n" : undef);
+    $node->safe_psql('postgres', 'CREATE EXTENSION concurrent_edit');
+    my $p = '44444444-0000-0000-0000-000000000004';
+    my $f = $node->safe_psql('postgres', "SELECT concurrent_edit.create_file('$p', 't.txt', E't\\n', '$alice')");
+    my %s = map { $_ => $node->safe_psql('postgres', "SELECT concurrent_edit.open_session('$alice', '$p')") } qw(a b c d);
+    my $acquire = sub {
+        my ($who, $type, $wait) = @_;
+        return "SELECT lock_type FROM concurrent_edit.acquire_lock('$f', '$s{$who}', '$type'"
+          . (defined $wait ? ", wait => '$wait'" : '') . ')';
+    };
+    my $holders = sub {
+        $node->safe_psql('postgres', "SELECT string_agg(h, ' ' ORDER BY h) FROM (SELECT lock_type || ':' || "
+            . "CASE session_id WHEN '$s{a}' THEN 'a' WHEN '$s{b}' THEN 'b' WHEN '$s{c}' THEN 'c' ELSE 'd' END AS h "
+            . "FROM concurrent_edit.file_locks WHERE file_id = '$f') x");
+    };
+    # A request refused: its SQLSTATE and whether it names an exclusive acquirer waiting.
+    my $refused = sub {
+        my ($rc, $out, $err) = $node->psql('postgres', $_[0], extra_params => ['-v', 'VERBOSITY=verbose']);
+        return 'granted' if $rc == 0;
+        my ($state) = $err =~ /ERROR:\s+(\w{5}):/;
+        return ($state // 'error') . ($err =~ /"exclusive_waiting": true/ ? ' exclusive_waiting' : '');
+    };
+    is($node->safe_psql('postgres', $acquire->('a', 'shared')), 'shared', "$mode: a holds a shared lock");
+    my $b = $node->background_psql('postgres');
+    $b->query_until(qr/b-started/, "\\echo b-started\n" . $acquire->('b', 'exclusive', '60 seconds') . ";\n\\echo b-done\n");
+    ok($node->poll_query_until('postgres', "SELECT EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory' "
+        . "AND objsubid = 10 AND mode = 'ExclusiveLock' AND granted)"), "$mode: b waits ahead of later acquirers");
+    # c and d overlap a's shared lock: before, each was granted at once.
+    is($refused->($acquire->('c', 'shared')), '55P03 exclusive_waiting', "$mode: c's shared request is refused");
+    is($refused->($acquire->('d', 'shared', '200 milliseconds')), '55P03 exclusive_waiting',
+       "$mode: d's, after waiting 200 ms in turn, too");
+    is($refused->($acquire->('a', 'shared')), '55P03 exclusive_waiting', "$mode: a cannot renew its lock meanwhile");
+    is($holders->(), 'shared:a', "$mode: a alone holds a lock");
+    # c waits in turn, behind b.
+    my $c = $node->background_psql('postgres');
+    $c->query_until(qr/c-started/, "\\echo c-started\n" . $acquire->('c', 'shared', '60 seconds') . ";\n\\echo c-done\n");
+    ok($node->poll_query_until('postgres', "SELECT EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory' "
+        . "AND objsubid = 10 AND mode = 'ShareLock' AND NOT granted)"), "$mode: c waits behind b");
+    $node->safe_psql('postgres', "SELECT concurrent_edit.release_lock('$f', '$s{a}')");
+    like($b->query_until(qr/b-done/, ''), qr/exclusive/, "$mode: b gets its lock when a releases");
+    is($holders->(), 'exclusive:b', "$mode: b holds it, c still waits");
+    $node->safe_psql('postgres', "SELECT concurrent_edit.release_lock('$f', '$s{b}')");
+    like($c->query_until(qr/c-done/, ''), qr/shared/, "$mode: c gets its shared lock when b releases");
+    # A waiter that gives up leaves the queue: shared requests are granted again.
+    is($refused->($acquire->('b', 'exclusive', '300 milliseconds')), '55P03', "$mode: b gives up after 300 ms");
+    is($refused->($acquire->('d', 'shared')), 'granted', "$mode: then d's shared request is granted at once");
+    # So does one whose wait ends in an error caught by the caller.
+    is($node->safe_psql('postgres', "DO \$\$ BEGIN PERFORM concurrent_edit.acquire_lock('$f', '$s{b}', wait => '300 milliseconds'); "
+        . "EXCEPTION WHEN lock_not_available THEN NULL; END \$\$; " . $acquire->('a', 'shared')), 'shared',
+       "$mode: in the same transaction after a caught refusal, a's request is granted");
+    is($holders->(), 'shared:a shared:c shared:d', "$mode: the shared holders");
+    # Kept out by an exclusive lock only, an exclusive request does not queue the
+    # others (nothing can overlap that lock).
+    $node->safe_psql('postgres', "SELECT concurrent_edit.release_lock('$f', '$s{$_}')") for qw(a c d);
+    is($node->safe_psql('postgres', $acquire->('a', 'exclusive')), 'exclusive', "$mode: a holds an exclusive lock");
+    $b->query_until(qr/b2-started/, "\\echo b2-started\n" . $acquire->('b', 'exclusive', '60 seconds') . ";\n\\echo b2-done\n");
+    ok($node->poll_query_until('postgres', "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE wait_event_type = 'Extension' "
+        . "AND query LIKE '%acquire_lock%')"), "$mode: b sleeps, waiting for a's exclusive lock");
+    is($node->safe_psql('postgres', "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 10"), '0',
+       "$mode: without taking a place ahead of the others");
+    is($refused->($acquire->('c', 'shared')), '55P03', "$mode: c is refused for a's lock, not for b");
+    $node->safe_psql('postgres', "SELECT concurrent_edit.release_lock('$f', '$s{a}')");
+    like($b->query_until(qr/b2-done/, ''), qr/exclusive/, "$mode: b gets its lock when a releases");
+    $b->quit;
+    $c->quit;
+    $node->stop;
+}
 
 done_testing();
