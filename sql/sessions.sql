@@ -220,6 +220,38 @@ SELECT (SELECT count(*) FROM concurrent_edit.session_drafts(:'sc')) AS drafts_of
 SELECT pg_temp.try(format('SELECT concurrent_edit.close_session(%L)', :'sb'), false);
 RESET concurrent_edit.closed_session_retention;
 
+-- A call examines at most 1,000 closed sessions past the retention, resuming
+-- after the last one its previous call examined: 1,000 sessions kept by their
+-- drafts hold up the one behind them for one call only, and are not read again at
+-- every call. The next call reaches it; the one after starts from the oldest.
+SELECT concurrent_edit.create_file(:p, 'kept-by-drafts.txt', E'k\n', :alice) AS kf \gset
+INSERT INTO concurrent_edit.edit_sessions (project_id, id, user_id, status, closed_at)
+SELECT :p, ('dddddddd-0000-0000-0000-' || lpad(i::text, 12, '0'))::uuid, :carol, 'closed',
+       now() - interval '3 hours' + i * interval '1 ms'
+FROM generate_series(1, 1000) i;
+INSERT INTO concurrent_edit.pending_changes (project_id, session_id, file_id, base_version, content)
+SELECT :p, ('dddddddd-0000-0000-0000-' || lpad(i::text, 12, '0'))::uuid, :'kf', 1, E'draft\n'
+FROM generate_series(1, 1000) i;
+INSERT INTO concurrent_edit.edit_sessions (project_id, id, user_id, status, closed_at)
+VALUES (:p, 'dddddddd-0000-0000-0000-100000000000', :carol, 'closed', now() - interval '2 hours');
+SET concurrent_edit.closed_session_retention = '1h';
+CREATE FUNCTION pg_temp.left_of(pattern text) RETURNS bigint LANGUAGE sql
+    AS $$SELECT count(*) FROM concurrent_edit.edit_sessions s WHERE s.id::text LIKE pattern$$;
+SELECT concurrent_edit.cleanup_inactive_sessions() AS first_call;
+SELECT pg_temp.left_of('dddddddd-0000-0000-0000-1%') AS behind_left;
+SELECT concurrent_edit.cleanup_inactive_sessions() AS second_call;
+SELECT pg_temp.left_of('dddddddd-0000-0000-0000-1%') AS behind_left;
+-- From the oldest again: the drafted sessions are examined and kept; the call
+-- after them finds none behind and starts over, and the next one deletes them
+-- once their drafts are gone.
+SELECT concurrent_edit.cleanup_inactive_sessions() AS third_call;
+SELECT pg_temp.left_of('dddddddd-%') AS drafted_kept;
+DELETE FROM concurrent_edit.pending_changes WHERE session_id::text LIKE 'dddddddd-%';
+SELECT concurrent_edit.cleanup_inactive_sessions() AS fourth_call;
+SELECT concurrent_edit.cleanup_inactive_sessions() AS fifth_call;
+SELECT pg_temp.left_of('dddddddd-%') AS left_after;
+RESET concurrent_edit.closed_session_retention;
+
 -- A draft saved before concurrent_edit.max_input_size was lowered is refused
 -- (54000), not fetched, and kept; under the limit again it commits.
 SELECT concurrent_edit.create_file(:p, 'big-draft.txt', E'one\n', :alice) AS bd \gset

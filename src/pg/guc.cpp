@@ -104,7 +104,7 @@ void define_gucs() {
     DefineCustomIntVariable(
         "concurrent_edit.closed_session_retention",
         "How long a closed edit session without drafts is kept before it is deleted.",
-        "Applied by the background worker or cleanup_inactive_sessions(), at most 1000 sessions per run; "
+        "Applied by the background worker or cleanup_inactive_sessions(), examining at most 1000 closed sessions per run (the next run resumes after them); "
         "-1 keeps closed sessions for ever. A session with drafts is kept until they are committed or discarded.",
         &guc_closed_session_retention_s, 7 * 24 * 3600, -1, INT_MAX, PGC_SUSET, GUC_UNIT_S, nullptr,
         nullptr, nullptr);

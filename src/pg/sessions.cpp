@@ -230,33 +230,75 @@ namespace ce::pg {
 
 // Deletes sessions closed longer than concurrent_edit.closed_session_retention
 // ago that have no drafts left (a draft keeps its session, so that it can still
-// be committed), the oldest first, at most kPurgeBatch per call: without it every
-// session ever opened stays, one row per tab or agent run. A session row another
-// transaction holds is left for a later call.
+// be committed), the oldest first: without it every session ever opened stays,
+// one row per tab or agent run. A session row another transaction holds is left
+// for a later call.
+//
+// Each call examines at most kPurgeBatch closed sessions past the retention, in
+// the order of edit_sessions_closed_idx, starting after the last one the previous
+// call of this backend examined; a call that finds fewer starts the next one from
+// the oldest again. So sessions kept by their drafts are looked at once per pass,
+// not at every call: with a million of them, a call still reads a batch, and the
+// sessions behind them are reached.
 namespace {
 
 constexpr int32 kPurgeBatch = 1000;
+
+// Where the next call of this backend resumes: the key (closed_at, project_id, id)
+// of the last session examined; from the oldest when !set.
+struct {
+    bool set = false;
+    Datum closed_at = 0;  // timestamptz, by value
+    pg_uuid_t project_id{}, id{};
+} purge_resume;
 
 int32 purge_closed_sessions(Spi& spi) {
     if (guc_closed_session_retention_s < 0) return 0;
 #define CE_WITHOUT_DRAFTS(s)                                                                 \
     "NOT EXISTS (SELECT FROM concurrent_edit.pending_changes p WHERE p.project_id = " s     \
     ".project_id AND p.session_id = " s ".id)"
-    // The rows first, locked; then, with a newer snapshot, deleted if they still
-    // have no drafts: a draft committed between the first statement's snapshot and
-    // its lock would otherwise go with its session (ON DELETE CASCADE).
+    // The batch examined (e), then those of its rows without drafts, locked; then,
+    // with a newer snapshot, deleted if they still have no drafts: a draft committed
+    // between the first statement's snapshot and its lock would otherwise go with
+    // its session (ON DELETE CASCADE). Columns: rows examined, the key of the last
+    // one, the rows to delete.
     static Statement take(
-        "SELECT pg_catalog.array_agg(k.ctid)::text FROM (SELECT k.ctid FROM concurrent_edit.edit_sessions k "
-        "    WHERE k.status = 'closed' AND k.closed_at < now() - make_interval(secs => $1) AND " CE_WITHOUT_DRAFTS("k")
-        "    ORDER BY k.closed_at LIMIT $2 FOR UPDATE SKIP LOCKED) k",
-        {INT4OID, INT4OID});
+        "WITH e AS MATERIALIZED (SELECT k.closed_at, k.project_id, k.id FROM concurrent_edit.edit_sessions k "
+        "    WHERE k.status = 'closed' AND k.closed_at < now() - make_interval(secs => $1) "
+        "      AND (k.closed_at, k.project_id, k.id) > ($3, $4, $5) "
+        "    ORDER BY k.closed_at, k.project_id, k.id LIMIT $2), "
+        "last AS (SELECT e.closed_at, e.project_id, e.id FROM e "
+        "    ORDER BY e.closed_at DESC, e.project_id DESC, e.id DESC LIMIT 1) "
+        "SELECT (SELECT count(*) FROM e), (SELECT last.closed_at FROM last), (SELECT last.project_id FROM last), "
+        "       (SELECT last.id FROM last), "
+        "       (SELECT pg_catalog.array_agg(k.ctid)::text FROM (SELECT s.ctid FROM concurrent_edit.edit_sessions s "
+        "            JOIN e ON s.project_id = e.project_id AND s.id = e.id "
+        "            WHERE s.status = 'closed' AND " CE_WITHOUT_DRAFTS("s") " FOR UPDATE OF s SKIP LOCKED) k)",
+        {INT4OID, INT4OID, TIMESTAMPTZOID, UUIDOID, UUIDOID});
     static Statement purge(
         "WITH d AS (DELETE FROM concurrent_edit.edit_sessions s WHERE s.ctid = ANY ($1::tid[]) AND "
         CE_WITHOUT_DRAFTS("s") " RETURNING 1) SELECT count(*)::integer FROM d",
         {TEXTOID});
 #undef CE_WITHOUT_DRAFTS
-    std::optional<std::string> ctids =
-        take.run(spi, {Int32GetDatum(guc_closed_session_retention_s), Int32GetDatum(kPurgeBatch)}).text_opt(0, 0);
+    if (!purge_resume.set) {
+        purge_resume.closed_at = TimestampTzGetDatum(DT_NOBEGIN);
+        purge_resume.project_id = pg_uuid_t{};
+        purge_resume.id = pg_uuid_t{};
+    }
+    std::optional<std::string> ctids;
+    {
+        Rows r = take.run(spi, {Int32GetDatum(guc_closed_session_retention_s), Int32GetDatum(kPurgeBatch),
+                                purge_resume.closed_at, uuid_datum(purge_resume.project_id),
+                                uuid_datum(purge_resume.id)});
+        int64 examined = r.int8(0, 0);
+        purge_resume.set = examined >= kPurgeBatch;  // a full batch: more may follow
+        if (purge_resume.set) {
+            purge_resume.closed_at = r.value(0, 1);
+            purge_resume.project_id = r.uuid(0, 2);
+            purge_resume.id = r.uuid(0, 3);
+        }
+        ctids = r.text_opt(0, 4);
+    }
     if (!ctids) return 0;
     return purge.run(spi, {text_datum(*ctids)}).int4(0, 0);
 }

@@ -39,8 +39,8 @@ COMMENT ON INDEX concurrent_edit.edit_sessions_user_idx IS 'Sessions of a user.'
 CREATE INDEX edit_sessions_open_idx ON concurrent_edit.edit_sessions (project_id, last_active_at)
     WHERE status <> 'closed';
 COMMENT ON INDEX concurrent_edit.edit_sessions_open_idx IS 'Open sessions of a project (presence) and inactivity cleanup.';
-CREATE INDEX edit_sessions_closed_idx ON concurrent_edit.edit_sessions (closed_at) WHERE status = 'closed';
-COMMENT ON INDEX concurrent_edit.edit_sessions_closed_idx IS 'Closed sessions, oldest first: their deletion after concurrent_edit.closed_session_retention.';
+CREATE INDEX edit_sessions_closed_idx ON concurrent_edit.edit_sessions (closed_at, project_id, id) WHERE status = 'closed';
+COMMENT ON INDEX concurrent_edit.edit_sessions_closed_idx IS 'Closed sessions, oldest first, in the order cleanup_inactive_sessions() examines them in batches (resuming after the last one examined) to delete them after concurrent_edit.closed_session_retention.';
 SELECT pg_catalog.pg_extension_config_dump('concurrent_edit.edit_sessions', '');
 CREATE TABLE concurrent_edit.session_files (
     project_id uuid        NOT NULL,
@@ -90,7 +90,7 @@ CREATE FUNCTION concurrent_edit.cleanup_inactive_sessions()
     LANGUAGE C VOLATILE
     SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION concurrent_edit.cleanup_inactive_sessions() IS
-    'Moves sessions inactive for concurrent_edit.session_idle_timeout to idle, and closes those inactive for concurrent_edit.session_close_timeout (releasing their locks), and deletes at most 1000 sessions closed longer than concurrent_edit.closed_session_retention ago that have no drafts. Returns how many it changed or deleted. The background worker runs it every concurrent_edit.worker_interval.';
+    'Moves sessions inactive for concurrent_edit.session_idle_timeout to idle, and closes those inactive for concurrent_edit.session_close_timeout (releasing their locks), and deletes the sessions closed longer than concurrent_edit.closed_session_retention ago that have no drafts among the next 1000 such closed sessions (resuming where its previous call in this backend stopped, from the oldest again after the last). Returns how many it changed or deleted. The background worker runs it every concurrent_edit.worker_interval.';
 -- ---------------------------------------------------------------------------
 -- Presence
 
