@@ -54,12 +54,13 @@ auto as_transaction_owner(F&& f) -> decltype(f()) {
 // queued in PostgreSQL's lock manager with lock_timeout set to what is left,
 // inside a subtransaction: past it, the lock timeout is rolled back and false
 // returned, for acquire_lock to refuse with its own 55P03. `*waited` is set when
-// the lock was not free at once.
-bool take_until(const LOCKTAG& tag, LOCKMODE mode, TimestampTz until, bool* waited) {
+// the lock was not free at once; `before_wait` (if any) runs then, before the wait.
+bool take_until(const LOCKTAG& tag, LOCKMODE mode, TimestampTz until, bool* waited, const BeforeWait* before_wait) {
     bool got = false;
     as_transaction_owner([&tag, mode, &got] { got = LockAcquire(&tag, mode, false, true) != LOCKACQUIRE_NOT_AVAIL; });
     if (got) return true;
     *waited = true;
+    if (before_wait != nullptr && *before_wait) (*before_wait)();
     TimestampTz now = pg_call([] { return GetCurrentTimestamp(); });
     int64 left_ms = until <= now ? 1 : (until - now + 999) / 1000;
     return subtransaction_unless(ERRCODE_LOCK_NOT_AVAILABLE, [&] {
@@ -74,8 +75,9 @@ void drop(const LOCKTAG& tag, LOCKMODE mode) {
 
 }  // namespace
 
-bool take_acquisition_lock(const pg_uuid_t& file_id, TimestampTz until, const std::string& type, bool* waited) {
-    return take_until(acquisition_tag(file_id), acquisition_mode(type), until, waited);
+bool take_acquisition_lock(const pg_uuid_t& file_id, TimestampTz until, const std::string& type, bool* waited,
+                           const BeforeWait* before_wait) {
+    return take_until(acquisition_tag(file_id), acquisition_mode(type), until, waited, before_wait);
 }
 
 void drop_acquisition_lock(const pg_uuid_t& file_id, const std::string& type) {
@@ -84,21 +86,21 @@ void drop_acquisition_lock(const pg_uuid_t& file_id, const std::string& type) {
 
 LockQueue::LockQueue(const pg_uuid_t& file_id) : file_id_(file_id) {}
 
-bool LockQueue::pass(TimestampTz until, bool* waited) {
+bool LockQueue::pass(TimestampTz until, bool* waited, const BeforeWait* before_wait) {
     if (ahead_) return true;
     LOCKTAG acq = acquisition_tag(file_id_);
     bool acquired_before =
         pg_call([&acq] { return LockHeldByMe(&acq, ShareLock) || LockHeldByMe(&acq, ExclusiveLock); });
     if (acquired_before) return true;
     LOCKTAG tag = queue_tag(file_id_);
-    if (!take_until(tag, ShareLock, until, waited)) return false;
+    if (!take_until(tag, ShareLock, until, waited, before_wait)) return false;
     drop(tag, ShareLock);
     return true;
 }
 
 bool LockQueue::go_ahead(TimestampTz until, bool* waited_behind) {
     if (ahead_) return true;
-    if (!take_until(queue_tag(file_id_), ExclusiveLock, until, waited_behind)) return false;
+    if (!take_until(queue_tag(file_id_), ExclusiveLock, until, waited_behind, nullptr)) return false;
     ahead_ = true;
     return true;
 }

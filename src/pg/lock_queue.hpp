@@ -17,6 +17,7 @@
 // sees them), bounded by the caller's wait.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "pg/boundary.hpp"
@@ -24,7 +25,7 @@
 
 namespace ce::pg {
 
-// The caller's lock_waits row (shared memory, shared.hpp), from its first sleep
+// The caller's lock_waits row (shared memory, shared.hpp), from its first wait
 // until acquire_lock ends: got the lock, timed out, was cancelled or failed.
 class LockWaitEntry {
 public:
@@ -44,6 +45,11 @@ private:
     bool published_ = false;
 };
 
+// Run by an acquirer about to wait in the lock manager (for the queue or the
+// acquisition lock), once the lock was found taken: acquire_lock publishes its
+// lock_waits row there, so that a request waiting in turn is seen as waiting.
+using BeforeWait = std::function<void()>;
+
 // How long an acquirer waits at least for another transaction that is acquiring
 // a lock on the same file (and holds its acquisition lock until it ends), when
 // its own `wait` is shorter: such a transaction is not a holder yet, and one in
@@ -52,8 +58,9 @@ constexpr int64 kAcquisitionGraceUs = USECS_PER_SEC;
 
 // The file's acquisition lock in the mode of `type` ("shared" or "exclusive"),
 // waited for until `until` at the latest; false when it was still taken then.
-// `*waited` is set when it was not free at once.
-bool take_acquisition_lock(const pg_uuid_t& file_id, TimestampTz until, const std::string& type, bool* waited);
+// `*waited` is set when it was not free at once (`before_wait` runs then).
+bool take_acquisition_lock(const pg_uuid_t& file_id, TimestampTz until, const std::string& type, bool* waited,
+                           const BeforeWait* before_wait = nullptr);
 void drop_acquisition_lock(const pg_uuid_t& file_id, const std::string& type);
 
 // An acquire_lock call's place in the file's queue.
@@ -68,8 +75,8 @@ public:
     // exclusive acquirer waiting ahead; false when one still waited then. Passes at
     // once when this call already waits ahead (ahead()), and when this transaction
     // already acquired a lock on the file (it holds the acquisition lock, which the
-    // one waiting ahead may be waiting for).
-    bool pass(TimestampTz until, bool* waited);
+    // one waiting ahead may be waiting for). `before_wait` runs before a wait.
+    bool pass(TimestampTz until, bool* waited, const BeforeWait* before_wait = nullptr);
     // An exclusive acquirer about to sleep: takes its place ahead of later
     // acquirers, behind one already there (waiting until `until` at the latest);
     // false when that one still waited then. `*waited_behind`: it had to wait

@@ -258,12 +258,38 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
         TimestampTz deadline = wait_us > PG_INT64_MAX - start ? PG_INT64_MAX : start + wait_us;
         ConditionVariable* cv = lock_condition(file_id);
         bool waited = false;
-        LockWaitEntry entry;  // the lock_waits row while this call sleeps
+        LockWaitEntry entry;  // the lock_waits row while this call waits
         LockQueue queue(file_id);  // this call's place among the file's acquirers
         long poll_ms = 1;          // without shared memory, waiting ahead: the next look
+        std::vector<Datum> state_args = {uuid_datum(file_id), uuid_datum(session_id), text_datum(type),
+                                         Int32GetDatum(guc_session_close_s)};
+        // The file and the holders in the way, read with the latest snapshot; the
+        // session checked at the first look (its errors before the file's).
+        auto look = [&]() {
+            Rows f = q_state.run_latest(spi, state_args);
+            if (!session_checked) {
+                uint64 generation = spi.generation();
+                s = check_session(call, session_id, f, kSessionColumns, SessionUse::act, true);
+                session_checked = true;
+                if (spi.generation() != generation) f = q_state.run_latest(spi, state_args);  // it touched
+            }
+            if (f.isnull(0, 0)) throw_file_not_found(file_id);
+            require_same_project(s, file_id, f.uuid(0, 0));
+            return f;
+        };
+        // A request about to wait in turn (for the queue or the acquisition lock)
+        // is published in lock_waits as waiting, as a sleeping one is; at its first
+        // wait it first looks at the file and checks its session, so that only
+        // checked requests are shown.
+        BeforeWait publish_wait = [&]() {
+            if (entry.published() || !lock_wait_available()) return;
+            pg_uuid_t project = look().uuid(0, 0);
+            entry.publish(LockWait{MyDatabaseId, project, file_id, session_id, type == "exclusive",
+                                   pg_call([] { return GetCurrentTimestamp(); })});
+        };
         for (;;) {
             bool queued = false;
-            bool passed = queue.pass(deadline, &queued);  // a wait there counts as a wait (stats)
+            bool passed = queue.pass(deadline, &queued, &publish_wait);  // a wait there counts as a wait (stats)
             if (queued && !waited) stats::add(stats::lock_waits);
             waited |= queued;
             if (!passed) {
@@ -271,26 +297,15 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
                 throw_lock_timeout(file_id, type, {}, HeldUpBy::exclusive_waiting, wait_us);
             }
             bool got = take_acquisition_lock(file_id, std::max<TimestampTz>(deadline, start + kAcquisitionGraceUs),
-                                             type, &queued);
+                                             type, &queued, &publish_wait);
             if (queued && !waited) stats::add(stats::lock_waits);
             waited |= queued;
             if (!got) {
                 if (cv != nullptr) pg_call([] { ConditionVariableCancelSleep(); });
                 throw_lock_timeout(file_id, type, {}, HeldUpBy::acquisition_in_progress, wait_us);
             }
-            std::vector<Datum> state_args = {uuid_datum(file_id), uuid_datum(session_id), text_datum(type),
-                                             Int32GetDatum(guc_session_close_s)};
-            Rows f = q_state.run_latest(spi, state_args);
-            if (!session_checked) {
-                // The session first (its errors before the file's), once.
-                uint64 generation = spi.generation();
-                s = check_session(call, session_id, f, kSessionColumns, SessionUse::act, true);
-                session_checked = true;
-                if (spi.generation() != generation) f = q_state.run_latest(spi, state_args);  // it touched
-            }
-            if (f.isnull(0, 0)) throw_file_not_found(file_id);
+            Rows f = look();
             pg_uuid_t project = f.uuid(0, 0);
-            require_same_project(s, file_id, project);
             if (f.boolean(0, 2))
                 throw SqlError(CE_ERRCODE_FILE_DELETED, "file " + uuid_to_string(file_id) + " was deleted",
                                "{\"file_id\": " + json_uuid(file_id) + "}");

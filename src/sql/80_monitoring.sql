@@ -37,7 +37,7 @@ CREATE FUNCTION concurrent_edit.lock_waits(
     LANGUAGE C VOLATILE
     SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION concurrent_edit.lock_waits() IS
-    'Sessions of this database sleeping in acquire_lock(wait => ...) now (shared memory: 55000 unless concurrent_edit is in shared_preload_libraries), oldest wait first; rows of the projects the caller can read, and for pg_read_all_stats (pg_monitor) members also the others with their ids only (path, waiter and waiter_role NULL). The lock_waits view adds how long each has waited.';
+    'Sessions of this database waiting in acquire_lock(wait => ...) now, sleeping until a holder releases the file or waiting in turn behind an exclusive request ahead of them (shared memory: 55000 unless concurrent_edit is in shared_preload_libraries), oldest wait first; rows of the projects the caller can read, and for pg_read_all_stats (pg_monitor) members also the others with their ids only (path, waiter and waiter_role NULL). The lock_waits view adds how long each has waited.';
 
 CREATE VIEW concurrent_edit.lock_waits WITH (security_invoker = true) AS
 SELECT w.pid, w.project_id, w.file_id, w.path, w.session_id, w.waiter, w.waiter_role, w.lock_type,
@@ -45,7 +45,7 @@ SELECT w.pid, w.project_id, w.file_id, w.path, w.session_id, w.waiter, w.waiter_
 FROM concurrent_edit.lock_waits() w
 ORDER BY w.waiting_since;
 COMMENT ON VIEW concurrent_edit.lock_waits IS
-    'Sessions waiting in acquire_lock(wait => ...) for a file lock another session holds, oldest wait first; join active_locks on file_id for the holders. Needs concurrent_edit in shared_preload_libraries (55000 otherwise); rows of the projects the querying role can read, and for pg_read_all_stats (pg_monitor) members the others too with ids only (path, waiter and waiter_role NULL).';
+    'Sessions waiting in acquire_lock(wait => ...) for a file lock another session holds, or in turn behind another waiting request, oldest wait first; join active_locks on file_id for the holders. Needs concurrent_edit in shared_preload_libraries (55000 otherwise); rows of the projects the querying role can read, and for pg_read_all_stats (pg_monitor) members the others too with ids only (path, waiter and waiter_role NULL).';
 COMMENT ON COLUMN concurrent_edit.lock_waits.pid IS 'Process id of the waiting backend (as in pg_stat_activity; pg_cancel_backend ends the wait with 57014).';
 COMMENT ON COLUMN concurrent_edit.lock_waits.project_id IS 'Project of the file.';
 COMMENT ON COLUMN concurrent_edit.lock_waits.file_id IS 'File whose lock is awaited.';

@@ -309,6 +309,12 @@ for my $mode ('without preload', 'with preload') {
     $c->query_until(qr/c-started/, "\\echo c-started\n" . $acquire->('c', 'shared', '60 seconds') . ";\n\\echo c-done\n");
     ok($node->poll_query_until('postgres', "SELECT EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory' "
         . "AND objsubid = 10 AND mode = 'ShareLock' AND NOT granted)"), "$mode: c waits behind b");
+    # lock_waits shows both: b sleeping, c waiting in turn in the lock manager.
+    if ($mode eq 'with preload') {
+        is($node->safe_psql('postgres', "SELECT string_agg(CASE session_id WHEN '$s{b}' THEN 'b' WHEN '$s{c}' THEN 'c' "
+            . "END || ':' || lock_type, ' ' ORDER BY waiting_since) FROM concurrent_edit.lock_waits WHERE file_id = '$f'"),
+           'b:exclusive c:shared', "$mode: lock_waits shows b, and c waiting in turn behind it");
+    }
     $node->safe_psql('postgres', "SELECT concurrent_edit.release_lock('$f', '$s{a}')");
     like($b->query_until(qr/b-done/, ''), qr/exclusive/, "$mode: b gets its lock when a releases");
     is($holders->(), 'exclusive:b', "$mode: b holds it, c still waits");
