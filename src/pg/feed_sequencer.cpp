@@ -258,12 +258,16 @@ void sequence_local(Spi& spi, std::vector<LocalEvent>& events, bool worker) {
     // Without the worker: the feed row, waiting for it. Columns: the cursor (NULL
     // when not numbered), whether the feed row is held, whether events wait. A new
     // project's row is made here, or (only_if, events waiting) by the sequencer.
+    // Whether events wait, looked up once per statement (pend) however often the
+    // statement asks: the same snapshot answers every time.
+#define CE_PENDING_ONCE "(SELECT pend.waiting FROM pend)"
 #define CE_TAKE_FEED_ROW(source, only_if)                                                               \
-    "WITH f AS (INSERT INTO concurrent_edit.change_feeds AS c (project_id, last_cursor) " source " "    \
-    "           ON CONFLICT (project_id) DO UPDATE SET last_cursor = c.last_cursor + 1 " only_if        \
-    "           RETURNING c.last_cursor), "                                                              \
+    "WITH pend AS MATERIALIZED (SELECT " CE_SOME_PENDING " AS waiting), "                                \
+    "f AS (INSERT INTO concurrent_edit.change_feeds AS c (project_id, last_cursor) " source " "         \
+    "      ON CONFLICT (project_id) DO UPDATE SET last_cursor = c.last_cursor + 1 " only_if             \
+    "      RETURNING c.last_cursor), "                                                                   \
     "l AS (" CE_LOG_EVENT "RETURNING cursor) "                                                          \
-    "SELECT (SELECT l.cursor FROM l), true, " CE_SOME_PENDING
+    "SELECT (SELECT l.cursor FROM l), true, " CE_PENDING_ONCE
     // With the worker: the feed row only if no other transaction holds it (it is
     // then committing events of the project); else the project's events go to the
     // worker through change_pending, so committing writers of one project never
@@ -278,12 +282,13 @@ void sequence_local(Spi& spi, std::vector<LocalEvent>& events, bool worker) {
     static Statement one_checked(CE_TAKE_FEED_ROW("VALUES ($1, 1)", ""), CE_EVENT_PARAMS);
     static Statement one_if_free(CE_TAKE_FEED_ROW_IF_FREE(""), CE_EVENT_PARAMS);
     static Statement first_checked(
-        CE_TAKE_FEED_ROW("SELECT $1, 1 WHERE NOT " CE_SOME_PENDING, "WHERE NOT " CE_SOME_PENDING), CE_EVENT_PARAMS,
+        CE_TAKE_FEED_ROW("SELECT $1, 1 WHERE NOT " CE_PENDING_ONCE, "WHERE NOT " CE_PENDING_ONCE), CE_EVENT_PARAMS,
         Scans::by_key);
     static Statement first_if_free(CE_TAKE_FEED_ROW_IF_FREE("AND NOT " CE_SOME_PENDING), CE_EVENT_PARAMS,
                                    Scans::by_key);
 #undef CE_TAKE_FEED_ROW_IF_FREE
 #undef CE_TAKE_FEED_ROW
+#undef CE_PENDING_ONCE
 #undef CE_LOG_EVENT
 #undef CE_SOME_PENDING
 #undef CE_EVENT_PARAMS
