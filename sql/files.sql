@@ -289,3 +289,20 @@ RESET enable_bitmapscan;
 SELECT jsonb_typeof(vector_clock::jsonb) AS clock_type, vector_clock::jsonb = vector_clock::text::jsonb AS same_object,
        vector_clock::jsonb::concurrent_edit.vclock::text = vector_clock::text AS round_trip, vector_clock::jsonb AS clock
 FROM concurrent_edit.read(concurrent_edit.file_at(:lp, 'src/a.ts'));
+-- Key lookups of the extension are planned with index scans whatever the costs
+-- say (IndexScansOnly, src/pg/spi.hpp: a plan a backend keeps must not depend on
+-- how small a table was when it was made), and only its own statements: here a
+-- sequential scan costs nothing, in a new backend (no plan kept yet).
+SELECT concurrent_edit.file_at(:lp, 'src/a.ts') AS fa \gset
+\c
+SET seq_page_cost = 0;
+SET cpu_tuple_cost = 0;
+SET cpu_operator_cost = 0;
+BEGIN;
+SELECT pg_stat_get_xact_numscans('concurrent_edit.files_id_idx'::regclass) AS before \gset
+SELECT count(*) AS found FROM concurrent_edit.files WHERE id = :'fa';
+SELECT pg_stat_get_xact_numscans('concurrent_edit.files_id_idx'::regclass) - :before AS index_scans_of_the_query;
+SELECT length(content) > 0 AS read FROM concurrent_edit.read(:'fa');
+SELECT pg_stat_get_xact_numscans('concurrent_edit.files_id_idx'::regclass) - :before AS index_scans_after_read;
+SHOW enable_seqscan;
+COMMIT;

@@ -7,6 +7,7 @@
 #include "pg/guc.hpp"
 #include "pg/owner.hpp"
 #include "pg/shared.hpp"
+#include "pg/spi.hpp"
 #include "pg/stats.hpp"
 #include "pg/worker.hpp"
 
@@ -22,6 +23,7 @@ void _PG_init(void) {
     ce::pg::register_file_head_callbacks();
     ce::pg::register_access_callbacks();
     ce::pg::register_owner_callbacks();
+    ce::pg::install_planner_hook();
     // Under pg_upgrade (binary upgrade mode) the server must run no worker of ours and
     // touch no table of ours: only the SQL functions are loaded, as pg_cron does.
     if (process_shared_preload_libraries_in_progress && !IsBinaryUpgrade) {

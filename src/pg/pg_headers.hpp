@@ -47,6 +47,8 @@ extern "C" {
 #include "libpq/pqformat.h"
 #include "mb/pg_wchar.h"
 #include "nodes/bitmapset.h"
+#include "optimizer/cost.h"
+#include "optimizer/planner.h"
 #include "portability/instr_time.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"

@@ -185,25 +185,59 @@ pg_uuid_t Rows::uuid(uint64 row, int col) const {
 
 // ---------------------------------------------------------------------------
 
-IndexScansOnly::IndexScansOnly(bool active) {
-    if (!active) return;
-    nest_ = pg_call([] {
-        int n = NewGUCNestLevel();
-        (void)set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-        (void)set_config_option("enable_bitmapscan", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
-                                false);
-        (void)set_config_option("enable_hashjoin", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-        (void)set_config_option("enable_mergejoin", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
-                                false);
-        return n;
-    });
+namespace {
+
+// IndexScansOnly objects alive in this backend. A transaction's abort sets it back
+// to 0: none can outlive the error that ended it (the boundary guard raises after
+// every C++ object of the call is gone).
+int index_scans_only = 0;
+planner_hook_type prev_planner_hook = nullptr;
+
+PlannedStmt* index_scans_planner(Query* parse, const char* query_string, int cursor_options, ParamListInfo params) {
+    if (index_scans_only <= 0) {
+        return prev_planner_hook != nullptr ? prev_planner_hook(parse, query_string, cursor_options, params)
+                                            : standard_planner(parse, query_string, cursor_options, params);
+    }
+    bool seqscan = enable_seqscan, bitmapscan = enable_bitmapscan, hashjoin = enable_hashjoin,
+         mergejoin = enable_mergejoin;
+    enable_seqscan = enable_bitmapscan = enable_hashjoin = enable_mergejoin = false;
+    PlannedStmt* result = nullptr;
+    PG_TRY();
+    {
+        result = prev_planner_hook != nullptr ? prev_planner_hook(parse, query_string, cursor_options, params)
+                                              : standard_planner(parse, query_string, cursor_options, params);
+    }
+    PG_FINALLY();
+    {
+        enable_seqscan = seqscan;
+        enable_bitmapscan = bitmapscan;
+        enable_hashjoin = hashjoin;
+        enable_mergejoin = mergejoin;
+    }
+    PG_END_TRY();
+    return result;
 }
 
-void IndexScansOnly::end() {
-    if (nest_ < 0) return;
-    int nest = nest_;
-    nest_ = -1;
-    pg_call([nest] { AtEOXact_GUC(true, nest); });
+void index_scans_xact_callback(XactEvent event, void*) {
+    if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT) index_scans_only = 0;
+}
+
+}  // namespace
+
+void install_planner_hook() {
+    prev_planner_hook = planner_hook;
+    planner_hook = index_scans_planner;
+    RegisterXactCallback(index_scans_xact_callback, nullptr);
+}
+
+IndexScansOnly::IndexScansOnly(bool active) : active_(active) {
+    if (active_) ++index_scans_only;
+}
+
+void IndexScansOnly::end() noexcept {
+    if (!active_) return;
+    active_ = false;
+    if (index_scans_only > 0) --index_scans_only;
 }
 
 Statement::Statement(const char* sql, std::initializer_list<Oid> argtypes, Scans scans)
