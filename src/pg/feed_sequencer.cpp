@@ -255,12 +255,12 @@ void sequence_local(Spi& spi, std::vector<LocalEvent>& events, bool worker) {
 #define CE_LOG_EVENT                                                                                  \
     "INSERT INTO concurrent_edit.change_log (project_id, cursor, " CE_EVENT_COLUMNS ", created_at) "   \
     "SELECT $1, f.last_cursor, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, pg_catalog.now() FROM f "
-    // Without the worker: the feed row, waiting for it. Columns: the cursor (NULL
-    // when not numbered), whether the feed row is held, whether events wait. A new
-    // project's row is made here, or (only_if, events waiting) by the sequencer.
     // Whether events wait, looked up once per statement (pend) however often the
     // statement asks: the same snapshot answers every time.
 #define CE_PENDING_ONCE "(SELECT pend.waiting FROM pend)"
+    // Without the worker: the feed row, waiting for it. Columns: the cursor (NULL
+    // when not numbered), whether the feed row is held, whether events wait. A new
+    // project's row is made here, or (only_if, events waiting) by the sequencer.
 #define CE_TAKE_FEED_ROW(source, only_if)                                                               \
     "WITH pend AS MATERIALIZED (SELECT " CE_SOME_PENDING " AS waiting), "                                \
     "f AS (INSERT INTO concurrent_edit.change_feeds AS c (project_id, last_cursor) " source " "         \
