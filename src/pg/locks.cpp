@@ -281,11 +281,13 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
         // is published in lock_waits as waiting, as a sleeping one is; at its first
         // wait it first looks at the file and checks its session, so that only
         // checked requests are shown.
+        auto publish = [&](const pg_uuid_t& project, TimestampTz since) {
+            if (!entry.published())
+                entry.publish(LockWait{MyDatabaseId, project, file_id, session_id, type == "exclusive", since});
+        };
         BeforeWait publish_wait = [&]() {
             if (entry.published() || !lock_wait_available()) return;
-            pg_uuid_t project = look().uuid(0, 0);
-            entry.publish(LockWait{MyDatabaseId, project, file_id, session_id, type == "exclusive",
-                                   pg_call([] { return GetCurrentTimestamp(); })});
+            publish(look().uuid(0, 0), pg_call([] { return GetCurrentTimestamp(); }));
         };
         for (;;) {
             bool queued = false;
@@ -370,8 +372,7 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
                 throw_lock_timeout(file_id, type, holders, HeldUpBy::holders, wait_us);
             }
             if (!waited) stats::add(stats::lock_waits);
-            if (!entry.published())
-                entry.publish(LockWait{MyDatabaseId, project, file_id, session_id, type == "exclusive", now});
+            publish(project, now);
             waited = true;
             // An exclusive acquirer kept out by shared locks waits ahead of later
             // acquirers from its first such sleep (behind an exclusive one already

@@ -244,13 +244,13 @@ namespace {
 
 constexpr int32 kPurgeBatch = 1000;
 
-// Where the next call of this backend resumes: the key (closed_at, project_id, id)
-// of the last session examined; from the oldest when !set.
-struct {
-    bool set = false;
-    Datum closed_at = 0;  // timestamptz, by value
+// Where the next call of this backend resumes: after the key (closed_at,
+// project_id, id) of the last session examined; the default is before the oldest.
+struct PurgeResume {
+    Datum closed_at = TimestampTzGetDatum(DT_NOBEGIN);  // timestamptz, by value
     pg_uuid_t project_id{}, id{};
-} purge_resume;
+};
+PurgeResume purge_resume;
 
 int32 purge_closed_sessions(Spi& spi) {
     if (guc_closed_session_retention_s < 0) return 0;
@@ -280,23 +280,16 @@ int32 purge_closed_sessions(Spi& spi) {
         CE_WITHOUT_DRAFTS("s") " RETURNING 1) SELECT count(*)::integer FROM d",
         {TEXTOID});
 #undef CE_WITHOUT_DRAFTS
-    if (!purge_resume.set) {
-        purge_resume.closed_at = TimestampTzGetDatum(DT_NOBEGIN);
-        purge_resume.project_id = pg_uuid_t{};
-        purge_resume.id = pg_uuid_t{};
-    }
     std::optional<std::string> ctids;
     {
         Rows r = take.run(spi, {Int32GetDatum(guc_closed_session_retention_s), Int32GetDatum(kPurgeBatch),
                                 purge_resume.closed_at, uuid_datum(purge_resume.project_id),
                                 uuid_datum(purge_resume.id)});
         int64 examined = r.int8(0, 0);
-        purge_resume.set = examined >= kPurgeBatch;  // a full batch: more may follow
-        if (purge_resume.set) {
-            purge_resume.closed_at = r.value(0, 1);
-            purge_resume.project_id = r.uuid(0, 2);
-            purge_resume.id = r.uuid(0, 3);
-        }
+        if (examined >= kPurgeBatch)  // a full batch: more may follow
+            purge_resume = PurgeResume{r.value(0, 1), r.uuid(0, 2), r.uuid(0, 3)};
+        else
+            purge_resume = PurgeResume{};  // the next pass from the oldest
         ctids = r.text_opt(0, 4);
     }
     if (!ctids) return 0;

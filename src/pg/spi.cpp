@@ -193,20 +193,19 @@ namespace {
 int index_scans_only = 0;
 planner_hook_type prev_planner_hook = nullptr;
 
+PlannedStmt* next_planner(Query* parse, const char* query_string, int cursor_options, ParamListInfo params) {
+    return prev_planner_hook != nullptr ? prev_planner_hook(parse, query_string, cursor_options, params)
+                                        : standard_planner(parse, query_string, cursor_options, params);
+}
+
 PlannedStmt* index_scans_planner(Query* parse, const char* query_string, int cursor_options, ParamListInfo params) {
-    if (index_scans_only <= 0) {
-        return prev_planner_hook != nullptr ? prev_planner_hook(parse, query_string, cursor_options, params)
-                                            : standard_planner(parse, query_string, cursor_options, params);
-    }
+    if (index_scans_only <= 0) return next_planner(parse, query_string, cursor_options, params);
     bool seqscan = enable_seqscan, bitmapscan = enable_bitmapscan, hashjoin = enable_hashjoin,
          mergejoin = enable_mergejoin;
     enable_seqscan = enable_bitmapscan = enable_hashjoin = enable_mergejoin = false;
     PlannedStmt* result = nullptr;
     PG_TRY();
-    {
-        result = prev_planner_hook != nullptr ? prev_planner_hook(parse, query_string, cursor_options, params)
-                                              : standard_planner(parse, query_string, cursor_options, params);
-    }
+    { result = next_planner(parse, query_string, cursor_options, params); }
     PG_FINALLY();
     {
         enable_seqscan = seqscan;
