@@ -179,6 +179,47 @@ ok($node->poll_query_until('postgres', "SELECT string_agg(event || coalesce(' ' 
     FROM concurrent_edit.changes_since('$op', $before)", 'lock_acquired,version 3,lock_released'),
    'the worker numbered its own after it: lock_acquired, version 3, lock_released');
 
+# Many projects waiting at once, the worker stopped: 30 projects with an event in
+# change_pending (a REPEATABLE READ write), 30 with lock events in
+# change_pending_locks, 10 of them in both, their ids in no particular order. Once
+# the worker is back it finds every one (a skip scan of each queue's primary key)
+# and numbers each project's events with no gap.
+{
+    my @mp = map { sprintf('7777%04x-0000-0000-0000-%012d', ($_ * 7919) % 65536, $_) } 1 .. 50;
+    my %mf = map { $mp[$_] => sprintf('7778%04x-0000-0000-0000-%012d', $_, $_) } 0 .. 49;
+    $node->safe_psql('postgres', join('', map {
+        "SELECT concurrent_edit.create_file('$_', 'm.txt', E'm\\n', 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa',
+             file_id => '$mf{$_}');\n" } @mp));
+    my $in = join(',', map { "'$_'" } @mp);
+    ok($node->poll_query_until('postgres', "SELECT count(*) = 0 FROM (SELECT FROM concurrent_edit.change_pending
+        WHERE project_id IN ($in) UNION ALL SELECT FROM concurrent_edit.change_pending_locks
+        WHERE project_id IN ($in)) p"), 'nothing of the 50 projects waits');
+    kill 'STOP', $wpid;
+    # The lock cycles first: their commits number their session_joined events, and
+    # would number events already waiting in their projects (the writes' below).
+    $node->safe_psql('postgres', join('', map {
+        "DO \$\$ DECLARE s uuid := concurrent_edit.open_session('aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa', '$_'); BEGIN
+             PERFORM concurrent_edit.acquire_lock('$mf{$_}', s); PERFORM concurrent_edit.release_lock('$mf{$_}', s);
+         END \$\$;\n" } @mp[20 .. 49]));
+    $node->safe_psql('postgres', join('', map {
+        "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT concurrent_edit.write('$mf{$_}', E'm\\nM\\n', 1,
+             'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa'); COMMIT;\n" } @mp[0 .. 29]));
+    is($node->safe_psql('postgres', "SELECT (SELECT count(DISTINCT project_id) FROM concurrent_edit.change_pending
+        WHERE project_id IN ($in)) || ',' || (SELECT count(DISTINCT project_id) FROM concurrent_edit.change_pending_locks
+        WHERE project_id IN ($in))"), '30,30', 'events of 30 projects wait in each queue');
+    kill 'CONT', $wpid;
+    ok($node->poll_query_until('postgres', "SELECT count(*) = 0 FROM (SELECT FROM concurrent_edit.change_pending
+        WHERE project_id IN ($in) UNION ALL SELECT FROM concurrent_edit.change_pending_locks
+        WHERE project_id IN ($in)) p"), 'the worker sequenced the events of all 50 projects');
+    # created, then version (projects 1-30), session_joined, lock_acquired and
+    # lock_released (projects 21-50).
+    is($node->safe_psql('postgres', "SELECT count(*) || ',' || bool_and(n = last) FROM (
+        SELECT project_id, count(*) AS n, max(cursor) AS last FROM concurrent_edit.change_log
+        WHERE project_id IN ($in) GROUP BY project_id) t"), '50,true', 'every project gap-free');
+    is($node->safe_psql('postgres', "SELECT count(*) FROM concurrent_edit.change_log WHERE project_id IN ($in)"),
+       50 + 30 + 3 * 30, 'every event in the feed');
+}
+
 # The worker reports its table statistics (for autovacuum and pg_stat_all_tables)
 # while it runs, not only when it exits: only the worker deletes from
 # change_pending_locks here (lock cycles; no write commits in the project).
