@@ -365,7 +365,6 @@ void sequence_local(Spi& spi, std::vector<LocalEvent>& events, bool worker) {
         pg_call([ch, pl] { Async_Notify(ch, pl); });
     }
     for (const auto& p : waiting) sequence_pending(spi, true, &p);
-    scans.end();
 }
 
 namespace {
@@ -375,7 +374,7 @@ namespace {
 // found until there is none, with a snapshot taken as for a statement. Index scans
 // called from C, read-only: the recursive statement that did the same took a fifth
 // of the worker's time per round, about half of it setting up its plan.
-std::vector<pg_uuid_t> pending_projects(Spi&) {
+std::vector<pg_uuid_t> pending_projects() {
     struct Found {
         pg_uuid_t* ids;
         int n;
@@ -447,16 +446,15 @@ int64 sequence_project_safely(Spi& spi, const pg_uuid_t& project, bool notify, i
 int64 sequence_pending(Spi& spi, bool notify, const pg_uuid_t* only_project) {
     IndexScansOnly scans;
     std::vector<pg_uuid_t> projects = only_project != nullptr ? std::vector<pg_uuid_t>{*only_project}
-                                                              : pending_projects(spi);
+                                                              : pending_projects();
     int64 total = 0;
     for (const auto& p : projects) total += sequence_project_safely(spi, p, notify, 0, false);
-    scans.end();
     return total;
 }
 
 int64 sequence_pending_batch(Spi& spi, Batch& batch) {
     IndexScansOnly scans;
-    std::vector<pg_uuid_t> projects = pending_projects(spi);
+    std::vector<pg_uuid_t> projects = pending_projects();
     // In turn: from the project after the one the last batch ended in, up to the
     // last project, never wrapping around within a transaction (feed rows are
     // taken in uuid order, as everywhere); the projects before it come next.
@@ -469,13 +467,11 @@ int64 sequence_pending_batch(Spi& spi, Batch& batch) {
         if (total >= batch.budget) {
             batch.more = batch.has_resume = true;
             batch.resume_after = *it;
-            scans.end();
             return total;
         }
     }
     batch.more = first != projects.begin();
     batch.has_resume = false;
-    scans.end();
     return total;
 }
 

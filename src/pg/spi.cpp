@@ -233,10 +233,8 @@ IndexScansOnly::IndexScansOnly(bool active) : active_(active) {
     if (active_) ++index_scans_only;
 }
 
-void IndexScansOnly::end() noexcept {
-    if (!active_) return;
-    active_ = false;
-    if (index_scans_only > 0) --index_scans_only;
+IndexScansOnly::~IndexScansOnly() {
+    if (active_ && index_scans_only > 0) --index_scans_only;
 }
 
 Statement::Statement(const char* sql, std::initializer_list<Oid> argtypes, Scans scans)
@@ -294,7 +292,6 @@ Rows Statement::execute(Spi& spi, const std::vector<Datum>& values, const std::s
         if (rc < 0) elog(ERROR, "SPI execution failed (%s) for \"%s\"", SPI_result_code_string(rc), sql);
         return Result{SPI_tuptable, SPI_processed};
     });
-    scans.end();
     return Rows(spi, r.table, r.count);
 }
 

@@ -100,15 +100,13 @@ private:
 // The settings are applied by our planner hook, only while a statement is planned
 // (most executions reuse a cached plan and plan nothing), not set as GUCs at every
 // execution: setting and restoring four GUCs cost about 2 % of a write's CPU. It
-// only counts: no PostgreSQL call, also when it is destroyed by an error. end()
-// ends it early.
+// only counts: no PostgreSQL call, also when it is destroyed by an error.
 class IndexScansOnly {
 public:
     explicit IndexScansOnly(bool active = true);
     IndexScansOnly(const IndexScansOnly&) = delete;
     IndexScansOnly& operator=(const IndexScansOnly&) = delete;
-    ~IndexScansOnly() { end(); }
-    void end() noexcept;
+    ~IndexScansOnly();
 
 private:
     bool active_ = false;
