@@ -136,6 +136,241 @@ FileHead head_from(const Rows& r, const pg_uuid_t& file_id) {
     return h;
 }
 
+// The file row locked for writing, read from C: the statement that did it (the
+// row FOR NO KEY UPDATE, with the other session's exclusive lock and the head's
+// chain depth in subqueries) took about an eighth of a 1 kB write, half of it
+// setting up its plan. Plain C, run inside pg_call(); every string is palloc'd
+// in the caller's memory context (the call's SPI context).
+struct RowText {
+    const char* data = nullptr;  // nullptr: NULL
+    int len = 0;
+};
+struct LockedRow {
+    pg_uuid_t project_id, updated_by, deleted_by, lock_session, lock_holder;
+    int32 head_version, renamed_at_version, head_depth;
+    bool deleted, has_renamed_at, locked_by_other;
+    TimestampTz updated_at;
+    RowText head_hash, path, normalized_path, head_clock, updated_at_json, head_text, lock_expires_json;
+};
+
+// A column's number by name; a missing one is a damaged installation.
+AttrNumber column_of(Relation rel, const char* name) {
+    TupleDesc desc = RelationGetDescr(rel);
+    for (int i = 0; i < desc->natts; ++i) {
+        Form_pg_attribute a = TupleDescAttr(desc, i);
+        if (!a->attisdropped && strcmp(NameStr(a->attname), name) == 0) return a->attnum;
+    }
+    ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                    errmsg("concurrent_edit.%s has no column \"%s\"", RelationGetRelationName(rel), name),
+                    errhint("Reinstall the extension.")));
+    return InvalidAttrNumber;
+}
+
+Oid own_relation(Oid nsp, const char* name) {
+    Oid relid = get_relname_relid(name, nsp);
+    if (!OidIsValid(relid))
+        ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
+                        errmsg("relation \"concurrent_edit.%s\" does not exist", name),
+                        errhint("Reinstall the extension.")));
+    return relid;
+}
+
+Datum attr(TupleTableSlot* slot, AttrNumber n, bool* isnull) { return slot_getattr(slot, n, isnull); }
+
+RowText text_of(Datum d, bool isnull) {
+    RowText t;
+    if (isnull) return t;
+    struct varlena* v = pg_detoast_datum_copy(reinterpret_cast<struct varlena*>(DatumGetPointer(d)));
+    t.data = VARDATA(v);
+    t.len = static_cast<int>(VARSIZE(v) - VARHDRSZ);
+    return t;
+}
+
+RowText json_time(Datum d, bool isnull) {  // as to_json(timestamptz)::text
+    RowText t;
+    if (isnull) return t;
+    char buf[MAXDATELEN + 1];
+    char* out = psprintf("\"%s\"", JsonEncodeDateTime(buf, d, TIMESTAMPTZOID, nullptr));
+    t.data = out;
+    t.len = static_cast<int>(strlen(out));
+    return t;
+}
+
+pg_uuid_t uuid_of(Datum d, bool isnull) {
+    pg_uuid_t u;
+    std::memset(&u, 0, sizeof(u));
+    if (!isnull) std::memcpy(&u, DatumGetUUIDP(d), sizeof(u));
+    return u;
+}
+
+// An index scan of `rel` through its primary key on its first `nkeys` columns
+// (equality), calling `each` with every visible row; `each` returns false to stop.
+template <typename Each>
+void scan_by_key(Relation rel, Snapshot snapshot, ScanKeyData* keys, int nkeys, TupleTableSlot* slot, Each each) {
+    Oid index = RelationGetPrimaryKeyIndex(rel);
+    if (!OidIsValid(index))
+        ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                        errmsg("concurrent_edit.%s has lost its primary key", RelationGetRelationName(rel)),
+                        errhint("Reinstall the extension.")));
+    Relation irel = index_open(index, AccessShareLock);
+    IndexScanDesc scan = index_beginscan(rel, irel, snapshot, nkeys, 0);
+    index_rescan(scan, keys, nkeys, nullptr, 0);
+    while (index_getnext_slot(scan, ForwardScanDirection, slot))
+        if (!each()) break;
+    index_endscan(scan);
+    index_close(irel, AccessShareLock);
+}
+
+// Locks the row of `file_id` as SELECT ... FOR NO KEY UPDATE does (waiting for a
+// writer; in READ COMMITTED the newest version of a row updated meanwhile, in
+// REPEATABLE READ and SERIALIZABLE 40001) and reads it, with the newest unexpired
+// exclusive lock of another session than `session_id` and, with `with_head_text`,
+// the head's text and the depth of its delta chain. nullptr when there is no
+// such file. The snapshot is taken as for a statement.
+const LockedRow* lock_file_row(const pg_uuid_t& file_id, const pg_uuid_t& session_id, bool with_head_text) {
+    CommandCounterIncrement();  // this call's earlier statements are seen, as by the next statement
+    PushActiveSnapshot(GetTransactionSnapshot());
+    UpdateActiveSnapshotCommandId();
+    Snapshot snapshot = GetActiveSnapshot();
+    Oid nsp = get_namespace_oid("concurrent_edit", false);
+    Relation files = table_open(own_relation(nsp, "files"), RowShareLock);
+    TupleTableSlot* slot = table_slot_create(files, nullptr);
+
+    // The row by id (files_id_idx), then its lock.
+    Relation by_id = index_open(own_relation(nsp, "files_id_idx"), AccessShareLock);
+    IndexScanDesc scan = index_beginscan(files, by_id, snapshot, 1, 0);
+    ScanKeyData key;
+    ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&file_id));
+    index_rescan(scan, &key, 1, nullptr, 0);
+    bool found = index_getnext_slot(scan, ForwardScanDirection, slot);
+    ItemPointerData tid = slot->tts_tid;
+    index_endscan(scan);
+    index_close(by_id, AccessShareLock);
+    if (found) {
+        TM_FailureData failure;
+        bool xact_snapshot = IsolationUsesXactSnapshot();
+        TM_Result r = table_tuple_lock(files, &tid, snapshot, slot, GetCurrentCommandId(true),
+                                       LockTupleNoKeyExclusive, LockWaitBlock,
+                                       TUPLE_LOCK_FLAG_LOCK_UPDATE_IN_PROGRESS |
+                                           (xact_snapshot ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION),
+                                       &failure);
+        switch (r) {
+            case TM_Ok:
+                break;
+            case TM_Updated:
+            case TM_Deleted:
+                if (xact_snapshot)
+                    ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+                                    errmsg("could not serialize access due to concurrent %s",
+                                           r == TM_Updated ? "update" : "delete")));
+                found = false;  // deleted meanwhile (READ COMMITTED)
+                break;
+            default:  // TM_SelfModified, TM_Invisible: not a row this statement can lock
+                found = false;
+                break;
+        }
+    }
+    LockedRow* row = nullptr;
+    if (found) {
+        row = static_cast<LockedRow*>(palloc0(sizeof(LockedRow)));
+        bool isnull;
+        Datum d;
+        d = attr(slot, column_of(files, "project_id"), &isnull);
+        row->project_id = uuid_of(d, isnull);
+        row->head_version = DatumGetInt32(attr(slot, column_of(files, "head_version"), &isnull));
+        d = attr(slot, column_of(files, "head_hash"), &isnull);
+        row->head_hash = text_of(d, isnull);
+        (void)attr(slot, column_of(files, "deleted_at"), &isnull);
+        row->deleted = !isnull;
+        d = attr(slot, column_of(files, "updated_by"), &isnull);
+        row->updated_by = uuid_of(d, isnull);
+        d = attr(slot, column_of(files, "updated_at"), &isnull);
+        row->updated_at = isnull ? 0 : DatumGetTimestampTz(d);
+        row->updated_at_json = json_time(d, isnull);
+        d = attr(slot, column_of(files, "path"), &isnull);
+        row->path = text_of(d, isnull);
+        d = attr(slot, column_of(files, "normalized_path"), &isnull);
+        row->normalized_path = text_of(d, isnull);
+        AttrNumber clock = column_of(files, "head_clock");
+        d = attr(slot, clock, &isnull);
+        if (!isnull) {  // as head_clock::text: the type's output function
+            Oid out;
+            bool varlena;
+            getTypeOutputInfo(TupleDescAttr(RelationGetDescr(files), clock - 1)->atttypid, &out, &varlena);
+            char* text = OidOutputFunctionCall(out, d);
+            row->head_clock.data = text;
+            row->head_clock.len = static_cast<int>(strlen(text));
+        }
+        d = attr(slot, column_of(files, "deleted_by"), &isnull);
+        row->deleted_by = uuid_of(d, isnull);
+        d = attr(slot, column_of(files, "renamed_at_version"), &isnull);
+        row->has_renamed_at = !isnull;
+        row->renamed_at_version = isnull ? 0 : DatumGetInt32(d);
+        row->head_depth = -1;
+        if (with_head_text) {
+            d = attr(slot, column_of(files, "head_content"), &isnull);
+            row->head_text = text_of(d, isnull);
+        }
+    }
+    ExecDropSingleTupleTableSlot(slot);
+    table_close(files, NoLock);  // the row lock's table lock is kept to the end of the transaction
+
+    if (row != nullptr) {
+        // The newest unexpired exclusive lock of another session.
+        Relation locks = table_open(own_relation(nsp, "file_locks"), AccessShareLock);
+        TupleTableSlot* ls = table_slot_create(locks, nullptr);
+        AttrNumber type_att = column_of(locks, "lock_type"), expires_att = column_of(locks, "expires_at"),
+                   session_att = column_of(locks, "session_id"), holder_att = column_of(locks, "holder");
+        TimestampTz now = GetCurrentTimestamp(), newest = 0;
+        ScanKeyData keys[2];
+        ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&row->project_id));
+        ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&file_id));
+        scan_by_key(locks, snapshot, keys, 2, ls, [&] {
+            bool null_type, null_expires, null_session;
+            Datum type = attr(ls, type_att, &null_type);
+            Datum expires = attr(ls, expires_att, &null_expires);
+            Datum session = attr(ls, session_att, &null_session);
+            if (null_type || null_expires) return true;
+            text* t = DatumGetTextPP(type);
+            bool exclusive = VARSIZE_ANY_EXHDR(t) == 9 && memcmp(VARDATA_ANY(t), "exclusive", 9) == 0;
+            TimestampTz at = DatumGetTimestampTz(expires);
+            bool other = null_session || std::memcmp(DatumGetUUIDP(session), &session_id, sizeof(pg_uuid_t)) != 0;
+            if (exclusive && at > now && other && (!row->locked_by_other || at > newest)) {
+                bool null_holder;
+                Datum holder = attr(ls, holder_att, &null_holder);
+                row->locked_by_other = true;
+                newest = at;
+                row->lock_session = uuid_of(session, null_session);
+                row->lock_holder = uuid_of(holder, null_holder);
+                row->lock_expires_json = json_time(expires, false);
+            }
+            return true;
+        });
+        ExecDropSingleTupleTableSlot(ls);
+        table_close(locks, AccessShareLock);
+
+        if (with_head_text && row->head_text.data != nullptr) {  // the head version's chain depth
+            Relation versions = table_open(own_relation(nsp, "file_versions"), AccessShareLock);
+            TupleTableSlot* vs = table_slot_create(versions, nullptr);
+            AttrNumber depth_att = column_of(versions, "depth");
+            ScanKeyData vkeys[3];
+            ScanKeyInit(&vkeys[0], 1, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&row->project_id));
+            ScanKeyInit(&vkeys[1], 2, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&file_id));
+            ScanKeyInit(&vkeys[2], 3, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(row->head_version));
+            scan_by_key(versions, snapshot, vkeys, 3, vs, [&] {
+                bool null_depth;
+                Datum depth = attr(vs, depth_att, &null_depth);
+                if (!null_depth) row->head_depth = DatumGetInt32(depth);
+                return false;
+            });
+            ExecDropSingleTupleTableSlot(vs);
+            table_close(versions, AccessShareLock);
+        }
+    }
+    PopActiveSnapshot();
+    return row;
+}
+
 }  // namespace
 
 void register_file_head_callbacks() {
@@ -144,30 +379,36 @@ void register_file_head_callbacks() {
 }
 
 FileHead lock_file(Spi& spi, const pg_uuid_t& file_id, const pg_uuid_t& session_id, bool with_head_text) {
-    static Statement q(
-        "SELECT " CE_FILE_COLUMNS ", lk.session_id, lk.holder, to_json(lk.expires_at)::text, f.head_content, "
-        "       (SELECT v.depth FROM concurrent_edit.file_versions v WHERE v.project_id = f.project_id "
-        "          AND v.file_id = f.id AND v.version = f.head_version) "
-        "FROM concurrent_edit.files f "
-        "LEFT JOIN LATERAL (SELECT l.session_id, l.holder, l.expires_at FROM concurrent_edit.file_locks l "
-        "   WHERE l.project_id = f.project_id AND l.file_id = f.id AND l.lock_type = 'exclusive' "
-        "     AND l.expires_at > clock_timestamp() AND l.session_id IS DISTINCT FROM $2 "
-        "   ORDER BY l.expires_at DESC LIMIT 1) lk ON true "
-        "WHERE f.id = $1 FOR NO KEY UPDATE OF f",
-        {UUIDOID, UUIDOID}, Scans::by_key);
+    (void)spi;  // the row is read from C (lock_file_row), in the owner's context of the call
     take_file_write_lock(file_id);
-    Rows r = q.run(spi, {uuid_datum(file_id), uuid_datum(session_id)}, uuid_is_null(session_id) ? " n" : "  ");
-    if (r.empty()) throw_file_not_found(file_id);
-    FileHead h = head_from(r, file_id);
-    h.locked_by_other = !r.isnull(0, 12);
+    const LockedRow* row = pg_call([&file_id, &session_id, with_head_text] {
+        return lock_file_row(file_id, session_id, with_head_text);
+    });
+    if (row == nullptr) throw_file_not_found(file_id);
+    auto str = [](const RowText& t) { return t.data == nullptr ? std::string() : std::string(t.data, t.len); };
+    FileHead h;
+    h.id = file_id;
+    h.project_id = row->project_id;
+    h.head_version = row->head_version;
+    h.head_hash = str(row->head_hash);
+    h.deleted = row->deleted;
+    h.updated_by = row->updated_by;
+    h.updated_at_json = str(row->updated_at_json);
+    h.path = str(row->path);
+    h.normalized_path = str(row->normalized_path);
+    h.updated_at = row->updated_at;
+    h.head_clock = row->head_clock.data == nullptr ? std::string("{}") : str(row->head_clock);
+    h.deleted_by = row->deleted_by;
+    if (row->has_renamed_at) h.renamed_at_version = row->renamed_at_version;
+    h.locked_by_other = row->locked_by_other;
     if (h.locked_by_other) {
-        h.lock_session = r.uuid(0, 12);
-        h.lock_holder = r.uuid(0, 13);
-        h.lock_expires_json = r.text(0, 14);
+        h.lock_session = row->lock_session;
+        h.lock_holder = row->lock_holder;
+        h.lock_expires_json = str(row->lock_expires_json);
     }
-    if (with_head_text && !r.isnull(0, 15) && !r.isnull(0, 16)) {
-        h.head_text = r.text(0, 15);  // detoasted only here
-        h.head_depth = r.int4(0, 16);
+    if (with_head_text && row->head_text.data != nullptr && row->head_depth >= 0) {
+        h.head_text = str(row->head_text);
+        h.head_depth = row->head_depth;
     }
     return h;
 }

@@ -81,6 +81,7 @@ extern "C" {
 #include "utils/selfuncs.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
+#include "utils/datetime.h"
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 #include "utils/varlena.h"
