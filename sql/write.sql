@@ -57,3 +57,10 @@ SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.write_many(%L)', jsonb_
 SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.write_many(%L)', jsonb_build_array(jsonb_build_object('file_id', :'f1', 'content', 'x', 'base_version', 1, 'author', :bob), jsonb_build_object('file_id', :'f2', 'content', 'y', 'base_version', 1))));
 SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.write_many(%L, NULL)', jsonb_build_array(jsonb_build_object('file_id', :'f1', 'content', 'x', 'base_version', 1, 'author', :bob))));
 SELECT count(*) AS empty FROM concurrent_edit.write_many('[]');
+
+-- In a read-only transaction a write is refused (25006) when it would lock the
+-- file's row, as SELECT ... FOR NO KEY UPDATE is, and nothing is stored.
+BEGIN READ ONLY;
+SELECT pg_temp.try(format('SELECT status FROM concurrent_edit.write(%L, %L, 1, %L)', :'f3', E'read only\n', :bob));
+ROLLBACK;
+SELECT version, content FROM concurrent_edit.read(:'f3');

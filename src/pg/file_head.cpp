@@ -228,6 +228,7 @@ void scan_by_key(Relation rel, Snapshot snapshot, ScanKeyData* keys, int nkeys, 
 // the head's text and the depth of its delta chain. nullptr when there is no
 // such file. The snapshot is taken as for a statement.
 const LockedRow* lock_file_row(const pg_uuid_t& file_id, const pg_uuid_t& session_id, bool with_head_text) {
+    PreventCommandIfReadOnly("SELECT FOR NO KEY UPDATE");  // 25006, as the statement got (a standby too)
     CommandCounterIncrement();  // this call's earlier statements are seen, as by the next statement
     PushActiveSnapshot(GetTransactionSnapshot());
     UpdateActiveSnapshotCommandId();
@@ -261,8 +262,7 @@ const LockedRow* lock_file_row(const pg_uuid_t& file_id, const pg_uuid_t& sessio
             case TM_Deleted:
                 if (xact_snapshot)
                     ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-                                    errmsg("could not serialize access due to concurrent %s",
-                                           r == TM_Updated ? "update" : "delete")));
+                                    errmsg("could not serialize access due to concurrent update")));
                 found = false;  // deleted meanwhile (READ COMMITTED)
                 break;
             default:  // TM_SelfModified, TM_Invisible: not a row this statement can lock
