@@ -306,3 +306,30 @@ SELECT length(content) > 0 AS read FROM concurrent_edit.read(:'fa');
 SELECT pg_stat_get_xact_numscans('concurrent_edit.files_id_idx'::regclass) - :before AS index_scans_after_read;
 SHOW enable_seqscan;
 COMMIT;
+
+-- Many events of one project numbered at one commit (300 writes in one
+-- transaction): the feed row gets a new version per event, and once its page is
+-- full (the transaction's own old versions cannot be pruned) the next versions go
+-- to other pages, each with its own index entry. The row is still found by its
+-- key with the feed's last cursor, and amcheck finds every row in its index.
+RESET seq_page_cost;
+RESET cpu_tuple_cost;
+RESET cpu_operator_cost;
+\set mp '''11111111-1111-1111-1111-0000000000ff'''
+SELECT concurrent_edit.create_file(:mp, 'many.txt', E'0\n', :alice) AS fm \gset
+BEGIN;
+SELECT count(*) FILTER (WHERE w.status = 'written') AS written
+FROM generate_series(1, 300) i, LATERAL concurrent_edit.write(:'fm', i || E'\n', i, :alice) w;
+COMMIT;
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+SELECT f.last_cursor,
+       (SELECT max(l.cursor) FROM concurrent_edit.change_log l WHERE l.project_id = :mp) AS last_logged,
+       (SELECT count(*) FROM concurrent_edit.change_log l WHERE l.project_id = :mp) AS events
+FROM concurrent_edit.change_feeds f WHERE f.project_id = :mp;
+RESET enable_seqscan;
+RESET enable_bitmapscan;
+SELECT count(*) AS feed_rows FROM concurrent_edit.change_feeds WHERE project_id = :mp;
+CREATE EXTENSION IF NOT EXISTS amcheck;
+SELECT bt_index_check('concurrent_edit.change_feeds_pkey', true);
+SELECT bt_index_check('concurrent_edit.change_log_pkey', true);

@@ -337,7 +337,9 @@ void sequence_local(Spi& spi, std::vector<LocalEvent>& events, bool worker) {
         // The project's first event checks for waiting events; the next ones follow
         // it under the row already held.
         bool first = numbered == nullptr || !uuid_eq(*numbered, e.project_id);
-        Taken t = take(first ? (worker ? first_if_free : first_checked) : (worker ? one_if_free : one_checked));
+        LocalTaken c = log_local_event(e, first, worker);
+        Taken t = c.done ? Taken{c.numbered, c.held, c.pending, c.cursor}
+                         : take(first ? (worker ? first_if_free : first_checked) : (worker ? one_if_free : one_checked));
         if (!t.held) {  // the feed row is busy (or new): this project's events to the worker
             to_worker = &e.project_id;
             insert_pending(spi, e);

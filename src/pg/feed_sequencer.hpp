@@ -32,4 +32,15 @@ void insert_pending(Spi& spi, const ChangeEvent& e);
 // Numbers the transaction's local events into change_log at its commit (below).
 void sequence_local(Spi& spi, std::vector<LocalEvent>& events, bool worker);
 
+// One local event numbered from C (feed_log.cpp), as sequence_local's statements
+// do: `first` for the project's first event (it is numbered only when no event of
+// the project waits in the pending tables); with the worker a busy feed row is not
+// waited for (held false). `done` false when this path does not apply (no feed row
+// yet, tables changed since installation): nothing was done, use the statement.
+struct LocalTaken {
+    bool done, numbered, held, pending;
+    int64 cursor;
+};
+LocalTaken log_local_event(const ChangeEvent& e, bool first, bool worker);
+
 }  // namespace ce::pg
