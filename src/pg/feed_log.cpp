@@ -126,11 +126,14 @@ Numbered number_event(const Datum* args, const char* nulls, bool first, bool wor
         if (k == kLogColumnCount) shaped = false;
         else map[k] = i;
     }
-    // Constraints: change_feeds' one CHECK (last_cursor only grows here, within
-    // it), none on change_log but its domains and NOT NULLs (every value is set).
+    // Constraints: change_feeds' own CHECK only (last_cursor only grows here, which
+    // keeps it true), none on change_log but its domains and NOT NULLs (checked
+    // below).
     TupleConstr* fc = fdesc->constr;
     TupleConstr* lc = ldesc->constr;
-    if (!shaped || live != kLogColumnCount || (fc != nullptr && fc->num_check > 1) ||
+    bool own_check = fc == nullptr || fc->num_check == 0 ||
+                     (fc->num_check == 1 && strcmp(fc->check[0].ccname, "change_feeds_cursor_check") == 0);
+    if (!shaped || live != kLogColumnCount || !own_check ||
         (lc != nullptr && lc->num_check > 0) || !plain_relation(feeds) || !plain_relation(log)) {
         table_close(log, RowExclusiveLock);
         table_close(feeds, RowExclusiveLock);
