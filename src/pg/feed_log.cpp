@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "pg/feed_sequencer.hpp"
+#include "pg/tables.hpp"
 
 namespace ce::pg {
 namespace {
@@ -17,10 +18,6 @@ namespace {
 constexpr const char* kLogColumns[] = {"project_id", "cursor",     "event",      "file_id",    "path", "version",
                                        "content_hash", "session_id", "author",  "details", "created_at"};
 constexpr int kLogColumnCount = 11;
-
-Oid relation_in(Oid nsp, const char* name) {
-    return get_relname_relid(name, nsp);
-}
 
 // Whether `rel` is as this path expects: no trigger, no forced row security, and
 // indexes on plain columns only, immediate (each kept here with index_insert).
@@ -64,14 +61,9 @@ void insert_index_entries(Relation rel, TupleTableSlot* slot) {
 // starts with project_id).
 bool any_pending(Oid relid, const pg_uuid_t& project, Snapshot snapshot) {
     Relation rel = table_open(relid, AccessShareLock);
-    Oid index = RelationGetPrimaryKeyIndex(rel);
-    if (!OidIsValid(index))
-        ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-                        errmsg("concurrent_edit.%s has lost its primary key", RelationGetRelationName(rel)),
-                        errhint("Reinstall the extension.")));
     ScanKeyData key;
     ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&project));
-    SysScanDesc scan = systable_beginscan(rel, index, true, snapshot, 1, &key);
+    SysScanDesc scan = systable_beginscan(rel, primary_key_of(rel), true, snapshot, 1, &key);
     bool found = HeapTupleIsValid(systable_getnext(scan));
     systable_endscan(scan);
     table_close(rel, AccessShareLock);
@@ -99,8 +91,8 @@ Numbered number_event(const Datum* args, const char* nulls, bool first, bool wor
     Numbered out{false, false, false, false, 0};
     if (IsolationUsesXactSnapshot()) return out;  // local events are made in READ COMMITTED only
     Oid nsp = get_namespace_oid("concurrent_edit", false);
-    Oid feeds_id = relation_in(nsp, "change_feeds"), log_id = relation_in(nsp, "change_log"),
-        pending_id = relation_in(nsp, "change_pending"), pending_locks_id = relation_in(nsp, "change_pending_locks");
+    Oid feeds_id = own_table(nsp, "change_feeds", true), log_id = own_table(nsp, "change_log", true),
+        pending_id = own_table(nsp, "change_pending", true), pending_locks_id = own_table(nsp, "change_pending_locks", true);
     if (!OidIsValid(feeds_id) || !OidIsValid(log_id) || !OidIsValid(pending_id) || !OidIsValid(pending_locks_id))
         return out;  // the statement names what is missing
     Relation feeds = table_open(feeds_id, RowExclusiveLock);
@@ -151,15 +143,10 @@ Numbered number_event(const Datum* args, const char* nulls, bool first, bool wor
     // The feed row: by its key, then locked as FOR UPDATE (SKIP LOCKED with the
     // worker: a busy row sends the events to it).
     TupleTableSlot* slot = table_slot_create(feeds, nullptr);
-    Relation pkey = index_open(RelationGetPrimaryKeyIndex(feeds), AccessShareLock);
-    IndexScanDesc scan = index_beginscan(feeds, pkey, snapshot, 1, 0);
     ScanKeyData key;
     ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(project));
-    index_rescan(scan, &key, 1, nullptr, 0);
-    bool found = index_getnext_slot(scan, ForwardScanDirection, slot);
+    bool found = first_by_key(feeds, primary_key_of(feeds), snapshot, &key, 1, slot);
     ItemPointerData tid = slot->tts_tid;
-    index_endscan(scan);
-    index_close(pkey, AccessShareLock);
     TM_Result r = TM_Invisible;
     if (found) {
         TM_FailureData failure;

@@ -6,6 +6,7 @@
 #include "pg/advisory.hpp"
 #include "pg/feed.hpp"
 #include "pg/paths.hpp"
+#include "pg/tables.hpp"
 
 namespace ce::pg {
 namespace {
@@ -153,28 +154,6 @@ struct LockedRow {
     RowText head_hash, path, normalized_path, head_clock, updated_at_json, head_text, lock_expires_json;
 };
 
-// A column's number by name; a missing one is a damaged installation.
-AttrNumber column_of(Relation rel, const char* name) {
-    TupleDesc desc = RelationGetDescr(rel);
-    for (int i = 0; i < desc->natts; ++i) {
-        Form_pg_attribute a = TupleDescAttr(desc, i);
-        if (!a->attisdropped && strcmp(NameStr(a->attname), name) == 0) return a->attnum;
-    }
-    ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-                    errmsg("concurrent_edit.%s has no column \"%s\"", RelationGetRelationName(rel), name),
-                    errhint("Reinstall the extension.")));
-    return InvalidAttrNumber;
-}
-
-Oid own_relation(Oid nsp, const char* name) {
-    Oid relid = get_relname_relid(name, nsp);
-    if (!OidIsValid(relid))
-        ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
-                        errmsg("relation \"concurrent_edit.%s\" does not exist", name),
-                        errhint("Reinstall the extension.")));
-    return relid;
-}
-
 Datum attr(TupleTableSlot* slot, AttrNumber n, bool* isnull) { return slot_getattr(slot, n, isnull); }
 
 RowText text_of(Datum d, bool isnull) {
@@ -203,24 +182,6 @@ pg_uuid_t uuid_of(Datum d, bool isnull) {
     return u;
 }
 
-// An index scan of `rel` through its primary key on its first `nkeys` columns
-// (equality), calling `each` with every visible row; `each` returns false to stop.
-template <typename Each>
-void scan_by_key(Relation rel, Snapshot snapshot, ScanKeyData* keys, int nkeys, TupleTableSlot* slot, Each each) {
-    Oid index = RelationGetPrimaryKeyIndex(rel);
-    if (!OidIsValid(index))
-        ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-                        errmsg("concurrent_edit.%s has lost its primary key", RelationGetRelationName(rel)),
-                        errhint("Reinstall the extension.")));
-    Relation irel = index_open(index, AccessShareLock);
-    IndexScanDesc scan = index_beginscan(rel, irel, snapshot, nkeys, 0);
-    index_rescan(scan, keys, nkeys, nullptr, 0);
-    while (index_getnext_slot(scan, ForwardScanDirection, slot))
-        if (!each()) break;
-    index_endscan(scan);
-    index_close(irel, AccessShareLock);
-}
-
 // Locks the row of `file_id` as SELECT ... FOR NO KEY UPDATE does (waiting for a
 // writer; in READ COMMITTED the newest version of a row updated meanwhile, in
 // REPEATABLE READ and SERIALIZABLE 40001) and reads it, with the newest unexpired
@@ -234,19 +195,14 @@ const LockedRow* lock_file_row(const pg_uuid_t& file_id, const pg_uuid_t& sessio
     UpdateActiveSnapshotCommandId();
     Snapshot snapshot = GetActiveSnapshot();
     Oid nsp = get_namespace_oid("concurrent_edit", false);
-    Relation files = table_open(own_relation(nsp, "files"), RowShareLock);
+    Relation files = table_open(own_table(nsp, "files"), RowShareLock);
     TupleTableSlot* slot = table_slot_create(files, nullptr);
 
     // The row by id (files_id_idx), then its lock.
-    Relation by_id = index_open(own_relation(nsp, "files_id_idx"), AccessShareLock);
-    IndexScanDesc scan = index_beginscan(files, by_id, snapshot, 1, 0);
     ScanKeyData key;
     ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&file_id));
-    index_rescan(scan, &key, 1, nullptr, 0);
-    bool found = index_getnext_slot(scan, ForwardScanDirection, slot);
+    bool found = first_by_key(files, own_table(nsp, "files_id_idx"), snapshot, &key, 1, slot);
     ItemPointerData tid = slot->tts_tid;
-    index_endscan(scan);
-    index_close(by_id, AccessShareLock);
     if (found) {
         TM_FailureData failure;
         bool xact_snapshot = IsolationUsesXactSnapshot();
@@ -317,7 +273,7 @@ const LockedRow* lock_file_row(const pg_uuid_t& file_id, const pg_uuid_t& sessio
 
     if (row != nullptr) {
         // The newest unexpired exclusive lock of another session.
-        Relation locks = table_open(own_relation(nsp, "file_locks"), AccessShareLock);
+        Relation locks = table_open(own_table(nsp, "file_locks"), AccessShareLock);
         TupleTableSlot* ls = table_slot_create(locks, nullptr);
         AttrNumber type_att = column_of(locks, "lock_type"), expires_att = column_of(locks, "expires_at"),
                    session_att = column_of(locks, "session_id"), holder_att = column_of(locks, "holder");
@@ -325,7 +281,7 @@ const LockedRow* lock_file_row(const pg_uuid_t& file_id, const pg_uuid_t& sessio
         ScanKeyData keys[2];
         ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&row->project_id));
         ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&file_id));
-        scan_by_key(locks, snapshot, keys, 2, ls, [&] {
+        scan_by_key(locks, primary_key_of(locks), snapshot, keys, 2, ls, [&] {
             bool null_type, null_expires, null_session;
             Datum type = attr(ls, type_att, &null_type);
             Datum expires = attr(ls, expires_att, &null_expires);
@@ -350,14 +306,14 @@ const LockedRow* lock_file_row(const pg_uuid_t& file_id, const pg_uuid_t& sessio
         table_close(locks, AccessShareLock);
 
         if (with_head_text && row->head_text.data != nullptr) {  // the head version's chain depth
-            Relation versions = table_open(own_relation(nsp, "file_versions"), AccessShareLock);
+            Relation versions = table_open(own_table(nsp, "file_versions"), AccessShareLock);
             TupleTableSlot* vs = table_slot_create(versions, nullptr);
             AttrNumber depth_att = column_of(versions, "depth");
             ScanKeyData vkeys[3];
             ScanKeyInit(&vkeys[0], 1, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&row->project_id));
             ScanKeyInit(&vkeys[1], 2, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&file_id));
             ScanKeyInit(&vkeys[2], 3, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(row->head_version));
-            scan_by_key(versions, snapshot, vkeys, 3, vs, [&] {
+            scan_by_key(versions, primary_key_of(versions), snapshot, vkeys, 3, vs, [&] {
                 bool null_depth;
                 Datum depth = attr(vs, depth_att, &null_depth);
                 if (!null_depth) row->head_depth = DatumGetInt32(depth);
