@@ -108,6 +108,78 @@ SELECT concurrent_edit.force_release_lock(:'f', 'stuck agent') AS forced;
 SELECT event, session_id = :'sc' AS holder_notified, details ->> 'reason' AS reason
 FROM concurrent_edit.changes_since(:p, 0) WHERE event = 'lock_forced';
 
+-- An exclusive lock's row and events are written from C in READ COMMITTED, by the
+-- statements otherwise (REPEATABLE READ, a shared lock, a file_locks table that is
+-- not as the extension made it): the same either way. Re-acquiring keeps the id,
+-- and acquired_at unless the type changes.
+SELECT max(cursor) AS before_rows FROM concurrent_edit.changes_since(:p, 0) \gset
+SELECT lock_id AS c1, acquired_at AS a1 FROM concurrent_edit.acquire_lock(:'f', :'sc') \gset
+SELECT lock_id = :'c1' AS same_id, acquired_at = :'a1' AS same_since FROM concurrent_edit.acquire_lock(:'f', :'sc');
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT lock_id = :'c1' AS same_id, acquired_at = :'a1' AS same_since FROM concurrent_edit.acquire_lock(:'f', :'sc');
+COMMIT;
+SELECT concurrent_edit.release_lock(:'f', :'sc') AS released;
+SELECT lock_id AS c2, acquired_at AS a2 FROM concurrent_edit.acquire_lock(:'f', :'sc', 'shared') \gset
+SELECT lock_id = :'c2' AS same_id, acquired_at > :'a2' AS since_upgrade, lock_type
+FROM concurrent_edit.acquire_lock(:'f', :'sc', 'exclusive');
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT concurrent_edit.release_lock(:'f', :'sc') AS released;
+COMMIT;
+-- The events so far (the REPEATABLE READ release's waits in change_pending_locks
+-- for the project's next READ COMMITTED commit: no worker here).
+SELECT event, details ->> 'lock_id' = CASE WHEN cursor - :before_rows <= 4 THEN :'c1' ELSE :'c2' END AS its_lock,
+       details - 'lock_id' - 'expires_at' AS rest, (details ? 'expires_at') = (event = 'lock_acquired') AS expiry,
+       path, session_id = :'sc' AS session
+FROM concurrent_edit.changes_since(:p, :before_rows) ORDER BY cursor;
+-- Neither writes in a read-only transaction (25006).
+BEGIN READ ONLY;
+SELECT pg_temp.try(format('SELECT concurrent_edit.acquire_lock(%L, %L)', :'f', :'sc'));
+ROLLBACK;
+SELECT lock_type FROM concurrent_edit.acquire_lock(:'f', :'sc');
+BEGIN READ ONLY;
+SELECT pg_temp.try(format('SELECT concurrent_edit.release_lock(%L, %L)', :'f', :'sc'));
+ROLLBACK;
+-- A trigger on file_locks (a table no longer as the extension made it): the
+-- statements write the rows, and the trigger sees them.
+CREATE TABLE lock_writes (op text, lock_type text);
+CREATE FUNCTION note_lock_write() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO public.lock_writes VALUES (TG_OP, CASE WHEN TG_OP = 'DELETE' THEN OLD.lock_type ELSE NEW.lock_type END);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER note_lock_write AFTER INSERT OR UPDATE OR DELETE ON concurrent_edit.file_locks
+    FOR EACH ROW EXECUTE FUNCTION note_lock_write();
+SELECT lock_type FROM concurrent_edit.acquire_lock(:'f', :'sc');
+SELECT concurrent_edit.release_lock(:'f', :'sc') AS released;
+SELECT lock_type FROM concurrent_edit.acquire_lock(:'f', :'sc');
+SELECT string_agg(op || ' ' || lock_type, ', ') AS trigger_saw FROM lock_writes;
+DROP TRIGGER note_lock_write ON concurrent_edit.file_locks;
+DROP FUNCTION note_lock_write();
+SELECT concurrent_edit.release_lock(:'f', :'sc') AS released;
+-- The same for the sequencer: pending events are moved into change_log from C
+-- (above: the REPEATABLE READ release's event), by the statement when the queue
+-- has a trigger.
+CREATE FUNCTION note_pending_move() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO public.lock_writes VALUES (TG_OP, OLD.event);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER note_pending_move AFTER DELETE ON concurrent_edit.change_pending_locks
+    FOR EACH ROW EXECUTE FUNCTION note_pending_move();
+SELECT max(cursor) AS before_moves FROM concurrent_edit.changes_since(:p, 0) \gset
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT lock_type FROM concurrent_edit.acquire_lock(:'f', :'sc');
+SELECT concurrent_edit.release_lock(:'f', :'sc') AS released;
+COMMIT;
+SELECT count(*) AS waiting FROM concurrent_edit.change_pending_locks WHERE project_id = :p;
+SELECT lock_type FROM concurrent_edit.acquire_lock(:'f', :'sc');  -- its commit moves them first
+SELECT string_agg(op || ' ' || lock_type, ', ') AS trigger_saw FROM lock_writes WHERE op = 'DELETE' AND lock_type LIKE 'lock%';
+SELECT event, cursor - :before_moves AS after FROM concurrent_edit.changes_since(:p, :before_moves) ORDER BY cursor;
+DROP TRIGGER note_pending_move ON concurrent_edit.change_pending_locks;
+DROP FUNCTION note_pending_move();
+DROP TABLE lock_writes;
+SELECT concurrent_edit.release_lock(:'f', :'sc') AS released;
+
 -- Drafts: autosave keeps the session active; commit_draft writes from the draft's base.
 SELECT concurrent_edit.save_draft(:'sb', :'f', 3, E'a\nb\nC\nD by bob\nE\n') IS NOT NULL AS saved;
 SELECT concurrent_edit.save_draft(:'sb', :'f', 3, E'a\nb\nC\nD by bob\nE\nf\n') IS NOT NULL AS saved_again;

@@ -90,29 +90,29 @@ std::optional<int64> lock_feed_row(Spi& spi, const pg_uuid_t& project, bool skip
     "SELECT project_id, " base " + row_number() OVER (ORDER BY id), " CE_EVENT_COLUMNS ", created_at FROM moved " \
     "RETURNING cursor, event, file_id"
 
-// NOTIFYs the events a statement moved (rows with a NULL cursor skipped), in cursor
-// order. Returns how many there were.
-int64 notify_moved(const Rows& r, const pg_uuid_t& project, bool notify) {
-    struct Note {
-        int64 cursor;
-        std::string payload;
-    };
-    std::vector<Note> notes;
-    for (uint64 i = 0; i < r.size(); ++i) {
-        if (r.isnull(i, 0)) continue;
-        int64 cursor = r.int8(i, 0);
-        notes.push_back(Note{cursor, notify ? payload(r.text(i, 1).c_str(), cursor, project, r.uuid(i, 2)) : ""});
-    }
-    auto n = static_cast<int64>(notes.size());
+// NOTIFYs the events moved (from C or by a statement), in cursor order. Returns
+// how many there were.
+int64 notify_moved(std::vector<MovedEvent>& moved, const pg_uuid_t& project, bool notify) {
+    auto n = static_cast<int64>(moved.size());
     if (!notify) return n;
-    std::sort(notes.begin(), notes.end(), [](const Note& a, const Note& b) { return a.cursor < b.cursor; });
+    std::sort(moved.begin(), moved.end(), [](const MovedEvent& a, const MovedEvent& b) { return a.cursor < b.cursor; });
     std::string channel = channel_name(project);
-    for (const Note& note : notes) {
+    for (const MovedEvent& m : moved) {
+        std::string p = payload(m.event.c_str(), m.cursor, project, m.file_id);
         const char* ch = channel.c_str();
-        const char* pl = note.payload.c_str();
+        const char* pl = p.c_str();
         pg_call([ch, pl] { Async_Notify(ch, pl); });
     }
     return n;
+}
+
+// The same for the rows of a statement (cursor, event, file_id; rows with a NULL
+// cursor skipped).
+int64 notify_moved(const Rows& r, const pg_uuid_t& project, bool notify) {
+    std::vector<MovedEvent> moved;
+    for (uint64 i = 0; i < r.size(); ++i)
+        if (!r.isnull(i, 0)) moved.push_back(MovedEvent{r.int8(i, 0), r.text(i, 1), r.uuid(i, 2)});
+    return notify_moved(moved, project, notify);
 }
 
 // Moves the pending event `id` of the project into change_log as number last + 1,
@@ -164,8 +164,12 @@ int64 sequence_project(Spi& spi, const pg_uuid_t& project, bool notify, int64 li
 #undef CE_DELETE_PENDING
     if (!skip_locked) (void)lock_feed_row(spi, project);
     for (bool made = false;; made = true) {
-        Rows r = (skip_locked ? skip : wait).run(spi, {uuid_datum(project), Int64GetDatum(limit)}, limit > 0 ? "  " : " n");
-        if (r.boolean(0, 3)) return notify_moved(r, project, notify);
+        MovedPending m = move_pending(project, limit, skip_locked);  // from C, where it can
+        if (m.done && m.taken) return notify_moved(m.events, project, notify);
+        if (!m.done) {
+            Rows r = (skip_locked ? skip : wait).run(spi, {uuid_datum(project), Int64GetDatum(limit)}, limit > 0 ? "  " : " n");
+            if (r.boolean(0, 3)) return notify_moved(r, project, notify);
+        }
         if (made || !ensure_feed_row(spi, project, skip_locked)) return 0;
     }
 }

@@ -43,4 +43,21 @@ struct LocalTaken {
 };
 LocalTaken log_local_event(const ChangeEvent& e, bool first, bool worker);
 
+// A project's pending events moved into change_log from C (feed_log.cpp), as
+// sequence_project's statement does: the feed row locked (SKIP LOCKED with
+// `skip_locked`: taken false when busy or missing), then at most `limit` events
+// (all when 0), oldest first, numbered after its last cursor. `done` false when
+// this path does not apply (REPEATABLE READ, tables changed since installation):
+// nothing was done, use the statement.
+struct MovedEvent {
+    int64 cursor;
+    std::string event;
+    pg_uuid_t file_id;  // all zero when NULL
+};
+struct MovedPending {
+    bool done = false, taken = false;
+    std::vector<MovedEvent> events;
+};
+MovedPending move_pending(const pg_uuid_t& project, int64 limit, bool skip_locked);
+
 }  // namespace ce::pg

@@ -142,10 +142,6 @@ FileHead head_from(const Rows& r, const pg_uuid_t& file_id) {
 // chain depth in subqueries) took about an eighth of a 1 kB write, half of it
 // setting up its plan. Plain C, run inside pg_call(); every string is palloc'd
 // in the caller's memory context (the call's SPI context).
-struct RowText {
-    const char* data = nullptr;  // nullptr: NULL
-    int len = 0;
-};
 struct LockedRow {
     pg_uuid_t project_id, updated_by, deleted_by, lock_session, lock_holder;
     int32 head_version, renamed_at_version, head_depth;
@@ -153,34 +149,6 @@ struct LockedRow {
     TimestampTz updated_at;
     RowText head_hash, path, normalized_path, head_clock, updated_at_json, head_text, lock_expires_json;
 };
-
-Datum attr(TupleTableSlot* slot, AttrNumber n, bool* isnull) { return slot_getattr(slot, n, isnull); }
-
-RowText text_of(Datum d, bool isnull) {
-    RowText t;
-    if (isnull) return t;
-    struct varlena* v = pg_detoast_datum_copy(reinterpret_cast<struct varlena*>(DatumGetPointer(d)));
-    t.data = VARDATA(v);
-    t.len = static_cast<int>(VARSIZE(v) - VARHDRSZ);
-    return t;
-}
-
-RowText json_time(Datum d, bool isnull) {  // as to_json(timestamptz)::text
-    RowText t;
-    if (isnull) return t;
-    char buf[MAXDATELEN + 1];
-    char* out = psprintf("\"%s\"", JsonEncodeDateTime(buf, d, TIMESTAMPTZOID, nullptr));
-    t.data = out;
-    t.len = static_cast<int>(strlen(out));
-    return t;
-}
-
-pg_uuid_t uuid_of(Datum d, bool isnull) {
-    pg_uuid_t u;
-    std::memset(&u, 0, sizeof(u));
-    if (!isnull) std::memcpy(&u, DatumGetUUIDP(d), sizeof(u));
-    return u;
-}
 
 // Locks the row of `file_id` as SELECT ... FOR NO KEY UPDATE does (waiting for a
 // writer; in READ COMMITTED the newest version of a row updated meanwhile, in

@@ -19,6 +19,7 @@
 #include "pg/file_head.hpp"
 #include "pg/guc.hpp"
 #include "pg/lock_queue.hpp"
+#include "pg/lock_rows.hpp"
 #include "pg/locks.hpp"
 #include "pg/results.hpp"
 #include "pg/sessions.hpp"
@@ -209,26 +210,9 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
         throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "unknown lock type \"" + type + "\"",
                        "{\"argument\": \"lock_type\"}", "Valid lock types: exclusive, shared.");
     {
-        // The file, with the other sessions' locks that block this request and
-        // (flagged) the expired ones of anyone, so the common case needs no DELETE
-        // of expired locks. One row with NULL lock columns when nothing is in the way.
-        static Statement q_state(
-            "SELECT f.project_id, f.head_version, f.deleted_at IS NOT NULL, f.normalized_path, f.head_hash, "
-            "       f.updated_by, to_json(f.updated_at)::text, "
-            "       h.session_id, h.holder, h.lock_type, to_json(h.expires_at)::text, h.expires_at, "
-            "       h.expires_at <= clock_timestamp(), " CE_SESSION_COLUMNS("$4") " "
-            "FROM (SELECT) one "
-            "LEFT JOIN concurrent_edit.edit_sessions s ON s.id = $2 "
-            "LEFT JOIN concurrent_edit.files f ON f.id = $1 "
-            "LEFT JOIN LATERAL (SELECT l.session_id, l.holder, l.lock_type, l.expires_at "
-            "    FROM concurrent_edit.file_locks l WHERE l.project_id = f.project_id AND l.file_id = f.id "
-            "      AND (l.expires_at <= clock_timestamp() "
-            "           OR (l.session_id <> $2 AND ($3 = 'exclusive' OR l.lock_type = 'exclusive')))) h ON true "
-            "ORDER BY h.expires_at",
-            {UUIDOID, UUIDOID, TEXTOID, INT4OID});
-        constexpr int kSessionColumns = 13;  // where CE_SESSION_COLUMNS start
         // The lock row and its lock_acquired event, in one statement (the event into
-        // change_pending_locks, or returned to be queued: lock_events_at_commit).
+        // change_pending_locks, or returned to be queued: lock_events_at_commit),
+        // where the row is not written from C (lock_rows.hpp).
 #define CE_UPSERT_LOCK(event)                                                                                   \
     "WITH l AS (INSERT INTO concurrent_edit.file_locks AS l "                                                   \
     "    (project_id, file_id, session_id, holder, lock_type, expires_at) "                                     \
@@ -261,20 +245,16 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
         LockWaitEntry entry;  // the lock_waits row while this call waits
         LockQueue queue(file_id);  // this call's place among the file's acquirers
         long poll_ms = 1;          // without shared memory, waiting ahead: the next look
-        std::vector<Datum> state_args = {uuid_datum(file_id), uuid_datum(session_id), text_datum(type),
-                                         Int32GetDatum(guc_session_close_s)};
         // The file and the holders in the way, read with the latest snapshot; the
         // session checked at the first look (its errors before the file's).
         auto look = [&]() {
-            Rows f = q_state.run_latest(spi, state_args);
+            LockLook f = look_at_lock(file_id, session_id, type == "exclusive");
             if (!session_checked) {
-                uint64 generation = spi.generation();
-                s = check_session(call, session_id, f, kSessionColumns, SessionUse::act, true);
+                s = check_session(call, session_id, f.session, SessionUse::act, true);
                 session_checked = true;
-                if (spi.generation() != generation) f = q_state.run_latest(spi, state_args);  // it touched
             }
-            if (f.isnull(0, 0)) throw_file_not_found(file_id);
-            require_same_project(s, file_id, f.uuid(0, 0));
+            if (!f.file_found) throw_file_not_found(file_id);
+            require_same_project(s, file_id, f.project_id);
             return f;
         };
         // A request about to wait in turn (for the queue or the acquisition lock)
@@ -287,7 +267,7 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
         };
         BeforeWait publish_wait = [&]() {
             if (entry.published() || !lock_wait_available()) return;
-            publish(look().uuid(0, 0), pg_call([] { return GetCurrentTimestamp(); }));
+            publish(look().project_id, pg_call([] { return GetCurrentTimestamp(); }));
         };
         for (;;) {
             bool queued = false;
@@ -306,62 +286,64 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
                 if (cv != nullptr) pg_call([] { ConditionVariableCancelSleep(); });
                 throw_lock_timeout(file_id, type, {}, HeldUpBy::acquisition_in_progress, wait_us);
             }
-            Rows f = look();
-            pg_uuid_t project = f.uuid(0, 0);
-            if (f.boolean(0, 2))
+            LockLook f = look();
+            pg_uuid_t project = f.project_id;
+            if (f.deleted)
                 throw SqlError(CE_ERRCODE_FILE_DELETED, "file " + uuid_to_string(file_id) + " was deleted",
                                "{\"file_id\": " + json_uuid(file_id) + "}");
-            if (required_version && *required_version != f.int4(0, 1))
+            if (required_version && *required_version != f.head_version)
                 throw SqlError(CE_ERRCODE_STALE_VERSION,
                                "file " + uuid_to_string(file_id) + " is at version " +
-                                   std::to_string(f.int4(0, 1)) + ", not " + std::to_string(*required_version),
+                                   std::to_string(f.head_version) + ", not " + std::to_string(*required_version),
                                "{\"file_id\": " + json_uuid(file_id) + ", \"expected_version\": " +
                                    std::to_string(*required_version) + ", \"current_version\": " +
-                                   std::to_string(f.int4(0, 1)) + ", \"current_hash\": \"" + f.text(0, 4) +
-                                   "\", \"last_modified_by\": " + json_uuid(f.uuid(0, 5)) +
-                                   ", \"last_modified_at\": " + f.text(0, 6) + "}",
+                                   std::to_string(f.head_version) + ", \"current_hash\": \"" + f.head_hash +
+                                   "\", \"last_modified_by\": " + json_uuid(f.updated_by) +
+                                   ", \"last_modified_at\": " + f.updated_at_json + "}",
                                "Read the latest version before locking.");
             std::vector<Holder> holders;
             bool expired = false;
             int64 soonest = PG_INT64_MAX;
-            for (uint64 i = 0; i < f.size(); ++i) {
-                if (f.isnull(i, 7)) continue;  // no lock in the way
-                if (f.boolean(i, 12)) {
+            for (const LockInWay& h : f.in_way) {
+                if (h.expired) {
                     expired = true;
                     continue;
                 }
-                Holder x{f.uuid(i, 7), f.uuid(i, 8), f.text(i, 9), f.text(i, 10), f.int8(i, 11)};
-                soonest = std::min(soonest, x.expires_at);
-                holders.push_back(std::move(x));
+                soonest = std::min(soonest, h.expires_at);
+                holders.push_back(Holder{h.session_id, h.holder, h.lock_type, h.expires_json, h.expires_at});
             }
             if (holders.empty()) {
                 if (cv != nullptr) pg_call([] { ConditionVariableCancelSleep(); });
                 // Closed (or deleted) while this call waited: closing released the
                 // session's locks, and a lock taken now would outlive it until its ttl.
-                if (waited && (f.isnull(0, kSessionColumns) || f.text(0, kSessionColumns + 3) == "closed"))
+                if (waited && (!f.session.found || std::strcmp(f.session.status, "closed") == 0))
                     throw_session_closed(uuid_to_string(session_id));
-                std::string path = f.text(0, 3);
+                const std::string& path = f.normalized_path;
                 if (expired) expire_locks(spi, &project, &file_id);
-                std::vector<Datum> args = {
-                    uuid_datum(project), uuid_datum(file_id), uuid_datum(session_id), uuid_datum(s.user_id),
-                    text_datum(type), TimestampTzGetDatum(pg_call([] { return GetCurrentTimestamp(); }) + ttl_us)};
+                TimestampTz expires = pg_call([] { return GetCurrentTimestamp(); }) + ttl_us;
                 bool at_commit = event_returned();
-                if (!at_commit) args.push_back(text_datum(path));
-                Rows r = (at_commit ? q_upsert_returned : q_upsert).run(spi, args);
-                pg_uuid_t lock_id = r.uuid(0, 0);
-                Datum exp = r.value(0, 1);  // timestamptz: by value
-                Datum acq = r.value(0, 2);
-                std::string details = r.text(0, 3);
+                LockTaken t = take_lock_row(project, file_id, session_id, s.user_id, type == "exclusive", expires,
+                                            at_commit ? nullptr : &path);
+                if (!t.done) {
+                    std::vector<Datum> args = {uuid_datum(project), uuid_datum(file_id), uuid_datum(session_id),
+                                               uuid_datum(s.user_id), text_datum(type), TimestampTzGetDatum(expires)};
+                    if (!at_commit) args.push_back(text_datum(path));
+                    Rows r = (at_commit ? q_upsert_returned : q_upsert).run(spi, args);
+                    t.lock_id = r.uuid(0, 0);
+                    t.expires_at = DatumGetTimestampTz(r.value(0, 1));
+                    t.acquired_at = DatumGetTimestampTz(r.value(0, 2));
+                    t.details = r.text(0, 3);
+                }
                 lock_event(spi, at_commit, "lock_acquired", project, file_id, session_id, s.user_id, path,
-                           details);  // `r` is dead now
+                           t.details);
                 queue.leave();  // the next in turn may go
                 call.finish();  // frees SPI's memory: the result is built after it
                 stats::add(stats::lock_acquisitions);
                 Record result(fcinfo);
-                result.set(0, uuid_datum(lock_id));
+                result.set(0, uuid_datum(t.lock_id));
                 result.set(1, text_datum(type));
-                result.set(2, exp);
-                result.set(3, acq);
+                result.set(2, TimestampTzGetDatum(t.expires_at));
+                result.set(3, TimestampTzGetDatum(t.acquired_at));
                 return result.datum();
             }
             // Never sleep holding the acquisition lock: the release we wait for may need it.
@@ -450,7 +432,14 @@ CE_PRIMARY_FUNCTION(ce_release_lock, "release_lock") {
     bool at_commit = event_returned();
     pg_uuid_t holder{};
     std::string path, details;
-    {
+    LockDropped d = drop_lock_row(file_id, session_id, !at_commit);  // from C, where it can (lock_rows.hpp)
+    if (d.done) {
+        n = d.deleted ? 1 : 0;
+        holder = d.holder;
+        path = d.path;
+        details = d.details;
+        s = check_session(call, session_id, d.session, SessionUse::manage, true);
+    } else {
         Rows r = (at_commit ? q_returned : q)
                      .run(call.spi(), {uuid_datum(file_id), uuid_datum(session_id), Int32GetDatum(guc_session_close_s)});
         n = r.int8(0, 6);

@@ -41,6 +41,7 @@ extern "C" {
 #include "commands/dbcommands.h"
 #include "commands/event_trigger.h"
 #include "commands/extension.h"
+#include "commands/sequence.h"
 #include "commands/trigger.h"
 #include "common/cryptohash.h"
 #include "common/hashfn.h"

@@ -9,6 +9,7 @@
 #include "pg/guc.hpp"
 #include "pg/locks.hpp"
 #include "pg/results.hpp"
+#include "pg/tables.hpp"
 
 namespace ce::pg {
 
@@ -25,8 +26,20 @@ SessionInfo use_session(ApiCall& call, const pg_uuid_t& session_id, SessionUse u
         Rows unlocked = q.run(call.spi(), {uuid_datum(session_id), Int32GetDatum(guc_session_close_s)});
         (void)check_session(call, session_id, unlocked, 0, use, false, allow_closed);
     }
-    Rows r = (lock_row ? q_lock : q).run(call.spi(), {uuid_datum(session_id), Int32GetDatum(guc_session_close_s)});
-    return check_session(call, session_id, r, 0, use, touch, allow_closed);
+    if (lock_row) {
+        Rows r = q_lock.run(call.spi(), {uuid_datum(session_id), Int32GetDatum(guc_session_close_s)});
+        return check_session(call, session_id, r, 0, use, touch, allow_closed);
+    }
+    // Unlocked, the row is read from C with the snapshot the statement would take.
+    SessionRow row = pg_call([&session_id] {
+        CommandCounterIncrement();
+        PushActiveSnapshot(GetTransactionSnapshot());
+        UpdateActiveSnapshotCommandId();
+        SessionRow r = read_session_row(get_namespace_oid("concurrent_edit", false), session_id, GetActiveSnapshot());
+        PopActiveSnapshot();
+        return r;
+    });
+    return check_session(call, session_id, row, use, touch, allow_closed);
 }
 
 [[noreturn]] void throw_session_closed(const std::string& sid) {
@@ -36,22 +49,67 @@ SessionInfo use_session(ApiCall& call, const pg_uuid_t& session_id, SessionUse u
 
 SessionInfo check_session(ApiCall& call, const pg_uuid_t& session_id, const Rows& r, int col, SessionUse use,
                           bool touch, bool allow_closed) {
+    SessionRow row{};
+    row.found = !r.empty() && !r.isnull(0, col);
+    if (row.found) {
+        row.project_id = r.uuid(0, col);
+        row.user_id = r.uuid(0, col + 1);
+        row.role = r.oid(0, col + 2);
+        strlcpy(row.status, r.text(0, col + 3).c_str(), sizeof(row.status));
+        row.stale_activity = r.boolean(0, col + 4);
+        row.timed_out = r.boolean(0, col + 5);
+    }
+    return check_session(call, session_id, row, use, touch, allow_closed);  // `r` may die in it
+}
+
+SessionRow read_session_row(Oid nsp, const pg_uuid_t& session_id, Snapshot snapshot) {
+    SessionRow row{};
+    Relation rel = table_open(own_table(nsp, "edit_sessions"), AccessShareLock);
+    TupleTableSlot* slot = table_slot_create(rel, nullptr);
+    ScanKeyData key;
+    ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&session_id));
+    if (first_by_key(rel, own_table(nsp, "edit_sessions_id_idx"), snapshot, &key, 1, slot)) {
+        bool isnull;
+        Datum d;
+        row.found = true;
+        d = slot_getattr(slot, column_of(rel, "project_id"), &isnull);
+        if (!isnull) row.project_id = *DatumGetUUIDP(d);
+        d = slot_getattr(slot, column_of(rel, "user_id"), &isnull);
+        if (!isnull) row.user_id = *DatumGetUUIDP(d);
+        d = slot_getattr(slot, column_of(rel, "role"), &isnull);
+        row.role = isnull ? InvalidOid : DatumGetObjectId(d);
+        d = slot_getattr(slot, column_of(rel, "status"), &isnull);
+        if (!isnull) text_to_cstring_buffer(DatumGetTextPP(d), row.status, sizeof(row.status));
+        d = slot_getattr(slot, column_of(rel, "last_active_at"), &isnull);
+        TimestampTz now = GetCurrentTransactionStartTimestamp();  // now()
+        TimestampTz active = DatumGetTimestampTz(d);
+        // As CE_SESSION_COLUMNS: NULL comparisons are false.
+        row.stale_activity = !isnull && active < now - USECS_PER_SEC;
+        row.timed_out = !isnull && active < now - int64(guc_session_close_s) * USECS_PER_SEC;
+    }
+    ExecDropSingleTupleTableSlot(slot);
+    table_close(rel, NoLock);  // held to the end of the transaction, as by a statement
+    return row;
+}
+
+SessionInfo check_session(ApiCall& call, const pg_uuid_t& session_id, const SessionRow& row, SessionUse use,
+                          bool touch, bool allow_closed) {
     static Statement q_touch(
         "UPDATE concurrent_edit.edit_sessions SET last_active_at = now(), status = 'active' "
         "WHERE project_id = $1 AND id = $2 AND status <> 'closed' RETURNING 1",
         {UUIDOID, UUIDOID});
     std::string sid = uuid_to_string(session_id);
-    if (r.empty() || r.isnull(0, col))
+    if (!row.found)
         throw SqlError(CE_ERRCODE_SESSION_INVALID, "session " + sid + " does not exist",
                        "{\"session_id\": \"" + sid + "\"}");
     SessionInfo s;
     s.id = session_id;
-    s.project_id = r.uuid(0, col);
-    s.user_id = r.uuid(0, col + 1);
-    s.role = r.oid(0, col + 2);
-    s.status = r.text(0, col + 3);
-    bool stale_activity = r.boolean(0, col + 4);
-    bool timed_out = r.boolean(0, col + 5);
+    s.project_id = row.project_id;
+    s.user_id = row.user_id;
+    s.role = row.role;
+    s.status = row.status;
+    bool stale_activity = row.stale_activity;
+    bool timed_out = row.timed_out;
     // Whose session: its role (or a role with its privileges), or an admin of the project.
     Oid caller = call.caller(), owner = s.role;
     bool own = pg_call([caller, owner] { return has_privs_of_role(caller, owner); });
@@ -71,7 +129,7 @@ SessionInfo check_session(ApiCall& call, const pg_uuid_t& session_id, const Rows
     // committed meanwhile (the worker, an admin, another tab) wins: the session is
     // not reopened, and the call is refused as for a closed session.
     if (touch && s.status != "closed" && (stale_activity || s.status != "active")) {
-        bool touched = !q_touch.run(call.spi(), {uuid_datum(s.project_id), uuid_datum(session_id)}).empty();  // `r` is dead now
+        bool touched = !q_touch.run(call.spi(), {uuid_datum(s.project_id), uuid_datum(session_id)}).empty();  // a statement: the caller's Rows are dead now
         s.status = touched ? "active" : "closed";
         if (!touched && !allow_closed) throw_session_closed(sid);
     }

@@ -38,6 +38,22 @@ SessionInfo use_session(ApiCall& call, const pg_uuid_t& session_id, SessionUse u
     "s.last_active_at < now() - make_interval(secs => " timeout ")"
 SessionInfo check_session(ApiCall& call, const pg_uuid_t& session_id, const Rows& r, int col, SessionUse use,
                           bool touch, bool allow_closed = false);
+
+// A session row as check_session() needs it (those columns), plain data: C paths
+// fill it inside pg_call().
+struct SessionRow {
+    bool found;  // false: no such session (the rest is unset)
+    pg_uuid_t project_id, user_id;
+    Oid role;
+    char status[8];        // active, idle or closed
+    bool stale_activity;   // last_active_at more than a second before now()
+    bool timed_out;        // ... more than concurrent_edit.session_close_timeout before now()
+};
+SessionInfo check_session(ApiCall& call, const pg_uuid_t& session_id, const SessionRow& row, SessionUse use,
+                          bool touch, bool allow_closed = false);
+// Plain C, inside pg_call(): the row of `session_id` visible to `snapshot` (the
+// first by edit_sessions_id_idx), read without a statement.
+SessionRow read_session_row(Oid nsp, const pg_uuid_t& session_id, Snapshot snapshot);
 // VC005: the session is closed.
 [[noreturn]] void throw_session_closed(const std::string& sid);
 // VC005 unless the session works on the file's project.

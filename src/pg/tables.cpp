@@ -1,6 +1,8 @@
 // The extension's own tables from C (tables.hpp).
 #include "pg/tables.hpp"
 
+#include <cstring>
+
 namespace ce::pg {
 
 Oid own_table(Oid nsp, const char* name, bool missing_ok) {
@@ -30,6 +32,118 @@ AttrNumber column_of(Relation rel, const char* name) {
                     errmsg("concurrent_edit.%s has no column \"%s\"", RelationGetRelationName(rel), name),
                     errhint("Reinstall the extension.")));
     return InvalidAttrNumber;
+}
+
+RowText text_of(Datum d, bool isnull) {
+    RowText t;
+    if (isnull) return t;
+    struct varlena* v = pg_detoast_datum_copy(reinterpret_cast<struct varlena*>(DatumGetPointer(d)));
+    t.data = VARDATA(v);
+    t.len = static_cast<int>(VARSIZE(v) - VARHDRSZ);
+    return t;
+}
+
+RowText json_time(Datum d, bool isnull) {
+    RowText t;
+    if (isnull) return t;
+    char buf[MAXDATELEN + 1];
+    char* out = psprintf("\"%s\"", JsonEncodeDateTime(buf, d, TIMESTAMPTZOID, nullptr));
+    t.data = out;
+    t.len = static_cast<int>(strlen(out));
+    return t;
+}
+
+pg_uuid_t uuid_of(Datum d, bool isnull) {
+    pg_uuid_t u;
+    std::memset(&u, 0, sizeof(u));
+    if (!isnull) std::memcpy(&u, DatumGetUUIDP(d), sizeof(u));
+    return u;
+}
+
+const char* const kPendingColumns[kPendingColumnCount] = {"project_id", "id",         "event",      "file_id",
+                                                          "path",       "version",    "content_hash", "session_id",
+                                                          "author",     "details",    "created_at"};
+const char* const kLogColumns[kPendingColumnCount] = {"project_id", "cursor",     "event",        "file_id",
+                                                      "path",       "version",    "content_hash", "session_id",
+                                                      "author",     "details",    "created_at"};
+
+const Oid kPendingTypes[kPendingColumnCount] = {UUIDOID, INT8OID, TEXTOID, UUIDOID, TEXTOID, INT4OID,
+                                                TEXTOID, UUIDOID, UUIDOID, JSONBOID, TIMESTAMPTZOID};
+
+bool columns_typed(Relation rel, const int* map, const Oid* types, int count) {
+    TupleDesc desc = RelationGetDescr(rel);
+    for (int k = 0; k < count; ++k)
+        if (TupleDescAttr(desc, map[k])->atttypid != types[k]) return false;
+    return true;
+}
+
+bool map_columns(Relation rel, const char* const* names, int count, int* map) {
+    TupleDesc desc = RelationGetDescr(rel);
+    int live = 0;
+    for (int i = 0; i < desc->natts; ++i) {
+        Form_pg_attribute a = TupleDescAttr(desc, i);
+        if (a->attisdropped) continue;
+        ++live;
+        int k = 0;
+        while (k < count && std::strcmp(NameStr(a->attname), names[k]) != 0) ++k;
+        if (k == count) return false;
+        map[k] = i;
+    }
+    return live == count;
+}
+
+bool plain_relation(Relation rel) {
+    if (rel->trigdesc != nullptr || rel->rd_rel->relforcerowsecurity) return false;
+    List* indexes = RelationGetIndexList(rel);
+    bool plain = true;
+    ListCell* lc;
+    foreach (lc, indexes) {
+        Relation irel = index_open(lfirst_oid(lc), AccessShareLock);
+        Form_pg_index ix = irel->rd_index;
+        if (!ix->indimmediate || !heap_attisnull(irel->rd_indextuple, Anum_pg_index_indexprs, nullptr) ||
+            !heap_attisnull(irel->rd_indextuple, Anum_pg_index_indpred, nullptr) || ix->indisexclusion)
+            plain = false;
+        index_close(irel, AccessShareLock);
+        if (!plain) break;
+    }
+    list_free(indexes);
+    return plain;
+}
+
+namespace {
+
+// Adds the index entries of `tuple` (a new row, or a new version that is not
+// heap-only), at tuple->t_self.
+void insert_index_entries(Relation rel, HeapTuple tuple) {
+    TupleTableSlot* slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsHeapTuple);
+    ExecStoreHeapTuple(tuple, slot, false);
+    slot->tts_tid = tuple->t_self;
+    List* indexes = RelationGetIndexList(rel);
+    ListCell* lc;
+    foreach (lc, indexes) {
+        Relation irel = index_open(lfirst_oid(lc), RowExclusiveLock);
+        IndexInfo* info = BuildIndexInfo(irel);
+        Datum values[INDEX_MAX_KEYS];
+        bool isnull[INDEX_MAX_KEYS];
+        FormIndexDatum(info, slot, nullptr, values, isnull);
+        (void)index_insert(irel, values, isnull, &slot->tts_tid, rel,
+                           irel->rd_index->indisunique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO, false, info);
+        index_close(irel, RowExclusiveLock);
+    }
+    list_free(indexes);
+    ExecDropSingleTupleTableSlot(slot);
+}
+
+}  // namespace
+
+void insert_row(Relation rel, HeapTuple tuple) {
+    simple_heap_insert(rel, tuple);
+    insert_index_entries(rel, tuple);
+}
+
+void update_row(Relation rel, ItemPointer otid, HeapTuple updated) {
+    simple_heap_update(rel, otid, updated);
+    if (!HeapTupleIsHeapOnly(updated)) insert_index_entries(rel, updated);
 }
 
 }  // namespace ce::pg

@@ -15,6 +15,57 @@ Oid primary_key_of(Relation rel);
 // A column's number by name: 55000 when it is missing (a damaged installation).
 AttrNumber column_of(Relation rel, const char* name);
 
+// Maps `names` to the attribute indexes (0-based) of `rel` in `map`: false unless
+// its live columns are exactly those, in any order.
+bool map_columns(Relation rel, const char* const* names, int count, int* map);
+
+// Whether the columns `map` points at have the types `types` (as map_columns
+// ordered them).
+bool columns_typed(Relation rel, const int* map, const Oid* types, int count);
+// The types of the pending tables' columns, in the order below.
+extern const Oid kPendingTypes[];
+
+// The columns of change_pending and change_pending_locks (the same), and of
+// change_log, whose cursor stands where the pending tables have their id.
+enum PendingColumn { P_PROJECT, P_ID, P_EVENT, P_FILE, P_PATH, P_VERSION, P_HASH, P_SESSION, P_AUTHOR, P_DETAILS,
+                     P_CREATED, kPendingColumnCount };
+extern const char* const kPendingColumns[kPendingColumnCount];
+extern const char* const kLogColumns[kPendingColumnCount];
+
+// Whether `rel` can be written here as a statement would: no trigger, no forced
+// row security, and indexes on plain columns only, immediate (kept with
+// index_insert below). Constraints are the caller's to check.
+bool plain_relation(Relation rel);
+// Inserts `tuple` into `rel` (opened RowExclusiveLock) with its index entries
+// (unique ones checked: 23505, after waiting for an inserting transaction).
+void insert_row(Relation rel, HeapTuple tuple);
+// Replaces the row at `otid`, locked by this transaction, with `updated`, adding
+// index entries unless the new version is heap-only.
+void update_row(Relation rel, ItemPointer otid, HeapTuple updated);
+
+// A column's value as read from C: text (a palloc'd copy), the JSON text of a
+// timestamptz, a uuid (all zero when NULL), any type as its output function
+// prints it.
+struct RowText {
+    const char* data = nullptr;  // nullptr: NULL
+    int len = 0;
+};
+inline Datum attr(TupleTableSlot* slot, AttrNumber n, bool* isnull) { return slot_getattr(slot, n, isnull); }
+RowText text_of(Datum d, bool isnull);
+RowText json_time(Datum d, bool isnull);  // as to_json(timestamptz)::text
+pg_uuid_t uuid_of(Datum d, bool isnull);
+// The same of a slot's column.
+inline RowText text_at(TupleTableSlot* slot, AttrNumber n) {
+    bool isnull;
+    Datum d = slot_getattr(slot, n, &isnull);
+    return text_of(d, isnull);
+}
+inline pg_uuid_t uuid_at(TupleTableSlot* slot, AttrNumber n) {
+    bool isnull;
+    Datum d = slot_getattr(slot, n, &isnull);
+    return uuid_of(d, isnull);
+}
+
 // An index scan of `rel` through `index` on its first `nkeys` columns, calling
 // `each` with every row visible to `snapshot` in `slot`; `each` returns false to
 // stop.

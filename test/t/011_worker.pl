@@ -220,6 +220,39 @@ ok($node->poll_query_until('postgres', "SELECT string_agg(event || coalesce(' ' 
        50 + 30 + 3 * 30, 'every event in the feed');
 }
 
+# A lock cycle's rows and events, written from C (READ COMMITTED, an exclusive
+# lock) and by the statements (REPEATABLE READ; a shared lock): the same events
+# wait in change_pending_locks and reach the feed, also for a file whose path
+# (2,004 bytes that do not compress, near the 2,048 of a key) is stored out of line.
+{
+    my $x = 12345;   # a fixed pseudo-random sequence of letters: pglz finds nothing to compress
+    my $long = join('', map { $x = ($x * 1103515245 + 12345) % 2147483648; chr(97 + int($x / 65536) % 26) } 1 .. 2000)
+        . '.txt';
+    my $lf = $node->safe_psql('postgres', "SELECT concurrent_edit.create_file('$op', '$long', E'l\\n',
+        'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa')");
+    ok($node->poll_query_until('postgres', "SELECT count(*) = 0 FROM concurrent_edit.change_pending_locks
+        WHERE project_id = '$op'"), 'nothing waits before the lock cycles');
+    my $from = $node->safe_psql('postgres', "SELECT concurrent_edit.feed_position('$op')");
+    my @cycles;
+    for my $c (["$of", 'order.txt', '', 'exclusive'], ["$lf", $long, '', 'exclusive'],
+               ["$of", 'order.txt', 'BEGIN ISOLATION LEVEL REPEATABLE READ;', 'exclusive'],
+               ["$of", 'order.txt', '', 'shared']) {
+        my ($f, $path, $begin, $type) = @$c;
+        my $out = $node->safe_psql('postgres', "$begin SELECT lock_id || '|' || to_jsonb(expires_at)
+            FROM concurrent_edit.acquire_lock('$f', '$os', '$type');
+            SELECT concurrent_edit.release_lock('$f', '$os'); " . ($begin ? 'COMMIT;' : ''));
+        my ($id, $expires) = split /\|/, (split /\n/, $out)[0];
+        push @cycles, "lock_acquired $path true {\"lock_id\": \"$id\", \"lock_type\": \"$type\", \"expires_at\": $expires}",
+            "lock_released $path true {\"lock_id\": \"$id\"}";
+    }
+    ok($node->poll_query_until('postgres', "SELECT count(*) = 0 FROM concurrent_edit.change_pending_locks
+        WHERE project_id = '$op'"), 'the worker sequenced the lock cycles');
+    is($node->safe_psql('postgres', "SELECT string_agg(event || ' ' || path || ' ' || (session_id = '$os'
+        AND author = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa') || ' ' || details::text, E'\\n' ORDER BY cursor)
+        FROM concurrent_edit.changes_since('$op', $from) WHERE event LIKE 'lock%'"), join("\n", @cycles),
+       'lock events from C and from the statements alike, the long path whole');
+}
+
 # The worker reports its table statistics (for autovacuum and pg_stat_all_tables)
 # while it runs, not only when it exits: only the worker deletes from
 # change_pending_locks here (lock cycles; no write commits in the project).

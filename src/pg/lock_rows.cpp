@@ -1,0 +1,479 @@
+// The rows of a lock cycle from C (lock_rows.hpp). The functions below named
+// *_raw are plain C, run inside pg_call(): what they return is plain data, its
+// strings palloc'd in the caller's memory context (the call's SPI context).
+#include "pg/lock_rows.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "pg/tables.hpp"
+
+namespace ce::pg {
+namespace {
+
+Oid schema() { return get_namespace_oid("concurrent_edit", false); }
+
+std::string str(const RowText& t) { return t.data != nullptr ? std::string(t.data, t.len) : std::string(); }
+
+bool is_exclusive(Datum type) {
+    text* t = DatumGetTextPP(type);
+    return VARSIZE_ANY_EXHDR(t) == 9 && std::memcmp(VARDATA_ANY(t), "exclusive", 9) == 0;
+}
+
+// The columns of file_locks, all of them (a row is formed whole).
+enum LockCol { L_PROJECT, L_FILE, L_SESSION, L_ID, L_HOLDER, L_TYPE, L_ACQUIRED, L_EXPIRES, kLockCols };
+constexpr const char* kLockColumns[kLockCols] = {"project_id", "file_id",   "session_id",  "id",
+                                                 "holder",     "lock_type", "acquired_at", "expires_at"};
+constexpr Oid kLockTypes[kLockCols] = {UUIDOID, UUIDOID, UUIDOID, UUIDOID, UUIDOID, TEXTOID, TIMESTAMPTZOID,
+                                       TIMESTAMPTZOID};
+
+// The sequence of a column's default when it is nextval('a sequence'), else
+// InvalidOid; the default's parse is remembered for the next call.
+Oid nextval_default(Relation rel, AttrNumber att) {
+    static char* seen = nullptr;
+    static Oid seen_seq = InvalidOid;
+    TupleConstr* c = RelationGetDescr(rel)->constr;
+    const char* bin = nullptr;
+    for (int i = 0; c != nullptr && i < c->num_defval; ++i)
+        if (c->defval[i].adnum == att) bin = c->defval[i].adbin;
+    if (bin == nullptr) return InvalidOid;
+    if (seen != nullptr && std::strcmp(seen, bin) == 0) return seen_seq;
+    Node* n = static_cast<Node*>(stringToNode(bin));
+    Oid seq = InvalidOid;
+    if (IsA(n, FuncExpr) && reinterpret_cast<FuncExpr*>(n)->funcid == F_NEXTVAL) {
+        List* args = reinterpret_cast<FuncExpr*>(n)->args;
+        if (list_length(args) == 1 && IsA(linitial(args), Const) && !static_cast<Const*>(linitial(args))->constisnull)
+            seq = DatumGetObjectId(static_cast<Const*>(linitial(args))->constvalue);
+    }
+    char* copy = MemoryContextStrdup(TopMemoryContext, bin);
+    if (seen != nullptr) pfree(seen);
+    seen = copy;
+    seen_seq = seq;
+    return seq;
+}
+
+// change_pending_locks opened for one event row, when it is as the extension made
+// it (its columns and their types, no CHECK, plain, id from a sequence); else
+// rel is nullptr.
+struct Pending {
+    Relation rel = nullptr;
+    Oid seq = InvalidOid;
+    int map[kPendingColumnCount];
+};
+
+Pending open_pending(Oid nsp) {
+    Pending p;
+    Oid relid = own_table(nsp, "change_pending_locks", true);
+    if (!OidIsValid(relid)) return p;
+    Relation rel = table_open(relid, RowExclusiveLock);
+    TupleConstr* c = RelationGetDescr(rel)->constr;
+    if (map_columns(rel, kPendingColumns, kPendingColumnCount, p.map) &&
+        columns_typed(rel, p.map, kPendingTypes, kPendingColumnCount) && (c == nullptr || c->num_check == 0) &&
+        plain_relation(rel))
+        p.seq = nextval_default(rel, static_cast<AttrNumber>(p.map[P_ID] + 1));
+    if (!OidIsValid(p.seq)) {
+        table_close(rel, RowExclusiveLock);
+        return p;
+    }
+    p.rel = rel;
+    return p;
+}
+
+// The event's row, as the lock statements insert it: version and content_hash
+// NULL, created_at now(), the id from the table's sequence. Closes the table.
+void insert_pending(Pending& p, const char* event, const pg_uuid_t* project, const pg_uuid_t* file, RowText path,
+                    const pg_uuid_t* session, const pg_uuid_t* author, const char* details) {
+    Datum v[kPendingColumnCount];
+    bool n[kPendingColumnCount];
+    for (int k = 0; k < kPendingColumnCount; ++k) n[k] = false;
+    v[P_PROJECT] = UUIDPGetDatum(project);
+    v[P_ID] = Int64GetDatum(nextval_internal(p.seq, true));
+    v[P_EVENT] = PointerGetDatum(cstring_to_text(event));
+    v[P_FILE] = UUIDPGetDatum(file);
+    n[P_PATH] = path.data == nullptr;
+    v[P_PATH] = n[P_PATH] ? Datum(0) : PointerGetDatum(cstring_to_text_with_len(path.data, path.len));
+    n[P_VERSION] = n[P_HASH] = true;
+    v[P_VERSION] = v[P_HASH] = Datum(0);
+    v[P_SESSION] = UUIDPGetDatum(session);
+    v[P_AUTHOR] = UUIDPGetDatum(author);
+    v[P_DETAILS] = DirectFunctionCall1(jsonb_in, CStringGetDatum(details));
+    v[P_CREATED] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+    TupleDesc desc = RelationGetDescr(p.rel);
+    Datum row[kPendingColumnCount];
+    bool rownull[kPendingColumnCount];
+    for (int k = 0; k < kPendingColumnCount; ++k) {
+        Form_pg_attribute a = TupleDescAttr(desc, p.map[k]);
+        if (n[k] && a->attnotnull)
+            ereport(ERROR, (errcode(ERRCODE_NOT_NULL_VIOLATION),
+                            errmsg("null value in column \"%s\" of relation \"change_pending_locks\" violates "
+                                   "not-null constraint", NameStr(a->attname))));
+        row[p.map[k]] = v[k];
+        rownull[p.map[k]] = n[k];
+    }
+    insert_row(p.rel, heap_form_tuple(desc, row, rownull));
+    table_close(p.rel, NoLock);
+    p.rel = nullptr;
+}
+
+// file_locks opened for writing, when it is as the extension made it (its
+// columns and their types, plain, and for an insert or update `with_checks`, its
+// two CHECKs, which take_raw keeps); else nullptr.
+Relation open_locks(Oid nsp, int* map, bool with_checks) {
+    Relation rel = table_open(own_table(nsp, "file_locks"), RowExclusiveLock);
+    TupleConstr* c = RelationGetDescr(rel)->constr;
+    bool checks = !with_checks || c == nullptr || c->num_check == 0;  // a delete keeps any CHECK
+    if (with_checks && c != nullptr && c->num_check == 2) {
+        bool type = false, expiry = false;
+        for (int i = 0; i < 2; ++i) {
+            type |= std::strcmp(c->check[i].ccname, "file_locks_type_check") == 0;
+            expiry |= std::strcmp(c->check[i].ccname, "file_locks_expiry_check") == 0;
+        }
+        checks = type && expiry;
+    }
+    if (!checks || !map_columns(rel, kLockColumns, kLockCols, map) || !columns_typed(rel, map, kLockTypes, kLockCols) ||
+        !plain_relation(rel)) {
+        table_close(rel, RowExclusiveLock);
+        return nullptr;
+    }
+    return rel;
+}
+
+// The row of (project, file, session) in file_locks visible to `snapshot`, locked
+// as an UPDATE or DELETE of READ COMMITTED locks it (waiting for a writer; the
+// newest version of a row updated meanwhile), in `slot`. False when there is none
+// (or it was deleted meanwhile).
+bool lock_own_row(Relation rel, Snapshot snapshot, const pg_uuid_t* project, const pg_uuid_t* file,
+                  const pg_uuid_t* session, LockTupleMode mode, TupleTableSlot* slot) {
+    ScanKeyData keys[3];
+    ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(project));
+    ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(file));
+    ScanKeyInit(&keys[2], 3, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(session));
+    if (!first_by_key(rel, primary_key_of(rel), snapshot, keys, 3, slot)) return false;
+    ItemPointerData tid = slot->tts_tid;
+    TM_FailureData failure;
+    TM_Result r = table_tuple_lock(rel, &tid, snapshot, slot, GetCurrentCommandId(true), mode, LockWaitBlock,
+                                   TUPLE_LOCK_FLAG_LOCK_UPDATE_IN_PROGRESS | TUPLE_LOCK_FLAG_FIND_LAST_VERSION,
+                                   &failure);
+    return r == TM_Ok;
+}
+
+// ---- acquire_lock's look
+
+struct HolderRaw {
+    pg_uuid_t session_id, holder;
+    bool exclusive, expired;
+    TimestampTz expires_at;
+    RowText expires_json;
+};
+struct LookRaw {
+    SessionRow session;
+    bool file_found, deleted;
+    pg_uuid_t project_id, updated_by;
+    int32 head_version;
+    RowText normalized_path, head_hash, updated_at_json;
+    HolderRaw* holders;
+    int n;
+};
+
+void look_raw(const pg_uuid_t* file_id, const pg_uuid_t* session_id, bool exclusive, LookRaw* out) {
+    *out = LookRaw{};
+    CommandCounterIncrement();  // as a statement: this call's own changes are seen
+    PushCopiedSnapshot(GetLatestSnapshot());
+    UpdateActiveSnapshotCommandId();
+    Snapshot snapshot = GetActiveSnapshot();
+    Oid nsp = schema();
+    out->session = read_session_row(nsp, *session_id, snapshot);
+
+    Relation files = table_open(own_table(nsp, "files"), AccessShareLock);
+    TupleTableSlot* slot = table_slot_create(files, nullptr);
+    ScanKeyData key;
+    ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(file_id));
+    out->file_found = first_by_key(files, own_table(nsp, "files_id_idx"), snapshot, &key, 1, slot);
+    if (out->file_found) {
+        bool isnull;
+        Datum d;
+        out->project_id = uuid_at(slot, column_of(files, "project_id"));
+        d = attr(slot, column_of(files, "head_version"), &isnull);
+        out->head_version = isnull ? 0 : DatumGetInt32(d);
+        (void)attr(slot, column_of(files, "deleted_at"), &isnull);
+        out->deleted = !isnull;
+        out->normalized_path = text_at(slot, column_of(files, "normalized_path"));
+        out->head_hash = text_at(slot, column_of(files, "head_hash"));
+        out->updated_by = uuid_at(slot, column_of(files, "updated_by"));
+        d = attr(slot, column_of(files, "updated_at"), &isnull);
+        out->updated_at_json = json_time(d, isnull);
+    }
+    ExecDropSingleTupleTableSlot(slot);
+    table_close(files, NoLock);
+
+    if (out->file_found) {
+        Relation locks = table_open(own_table(nsp, "file_locks"), AccessShareLock);
+        TupleTableSlot* ls = table_slot_create(locks, nullptr);
+        AttrNumber type_att = column_of(locks, "lock_type"), expires_att = column_of(locks, "expires_at"),
+                   session_att = column_of(locks, "session_id"), holder_att = column_of(locks, "holder");
+        TimestampTz now = GetCurrentTimestamp();  // clock_timestamp()
+        ScanKeyData keys[2];
+        ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&out->project_id));
+        ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(file_id));
+        int cap = 0;
+        scan_by_key(locks, primary_key_of(locks), snapshot, keys, 2, ls, [&] {
+            bool null_type, null_expires, null_session;
+            Datum type = attr(ls, type_att, &null_type);
+            Datum expires = attr(ls, expires_att, &null_expires);
+            Datum session = attr(ls, session_att, &null_session);
+            if (null_type || null_expires || null_session) return true;  // NOT NULL columns
+            bool theirs_exclusive = is_exclusive(type);
+            bool expired = DatumGetTimestampTz(expires) <= now;
+            bool other = std::memcmp(DatumGetUUIDP(session), session_id, sizeof(pg_uuid_t)) != 0;
+            if (!expired && !(other && (exclusive || theirs_exclusive))) return true;
+            if (out->n == cap) {
+                cap = cap == 0 ? 4 : cap * 2;
+                out->holders = static_cast<HolderRaw*>(out->holders == nullptr
+                                                           ? palloc(cap * sizeof(HolderRaw))
+                                                           : repalloc(out->holders, cap * sizeof(HolderRaw)));
+            }
+            HolderRaw& h = out->holders[out->n++];
+            h.session_id = uuid_of(session, false);
+            h.holder = uuid_at(ls, holder_att);
+            h.exclusive = theirs_exclusive;
+            h.expired = expired;
+            h.expires_at = DatumGetTimestampTz(expires);
+            h.expires_json = json_time(expires, false);
+            CHECK_FOR_INTERRUPTS();
+            return true;
+        });
+        ExecDropSingleTupleTableSlot(ls);
+        table_close(locks, NoLock);
+    }
+    PopActiveSnapshot();
+}
+
+// ---- acquire_lock's row
+
+struct TakeRaw {
+    bool done;
+    pg_uuid_t lock_id;
+    TimestampTz acquired_at;
+    char* details;
+};
+
+void take_raw(const pg_uuid_t* project, const pg_uuid_t* file, const pg_uuid_t* session, const pg_uuid_t* holder,
+              TimestampTz expires_at, const char* pending_path, TakeRaw* out) {
+    *out = TakeRaw{};
+    // READ COMMITTED only: INSERT ... ON CONFLICT of the other levels fails on a
+    // row it cannot see, and takes predicate locks.
+    if (IsolationUsesXactSnapshot()) return;
+    PreventCommandIfReadOnly("INSERT");  // 25006, as the statement
+    Oid nsp = schema();
+    int map[kLockCols];
+    Relation rel = open_locks(nsp, map, true);
+    if (rel == nullptr) return;
+    Pending pending;
+    if (pending_path != nullptr) {
+        pending = open_pending(nsp);
+        if (pending.rel == nullptr) {
+            table_close(rel, RowExclusiveLock);
+            return;
+        }
+    }
+    CommandCounterIncrement();
+    PushActiveSnapshot(GetTransactionSnapshot());
+    UpdateActiveSnapshotCommandId();
+    Snapshot snapshot = GetActiveSnapshot();
+    TupleDesc desc = RelationGetDescr(rel);
+    TupleTableSlot* slot = table_slot_create(rel, nullptr);
+    const char* type = "exclusive";
+    TimestampTz now = GetCurrentTransactionStartTimestamp();  // now(), the default of acquired_at
+    Datum v[kLockCols];
+    bool n[kLockCols] = {false, false, false, false, false, false, false, false};
+    v[L_HOLDER] = UUIDPGetDatum(holder);
+    v[L_TYPE] = PointerGetDatum(cstring_to_text(type));
+    v[L_EXPIRES] = TimestampTzGetDatum(expires_at);
+    if (lock_own_row(rel, snapshot, project, file, session, LockTupleNoKeyExclusive, slot)) {
+        // ON CONFLICT DO UPDATE: holder, lock_type and expires_at replaced; the id
+        // kept, and acquired_at when the type is the same.
+        bool isnull;
+        Datum old_type = attr(slot, map[L_TYPE] + 1, &isnull);
+        Datum old_acquired = attr(slot, map[L_ACQUIRED] + 1, &isnull);
+        out->acquired_at = !isnull && is_exclusive(old_type) ? DatumGetTimestampTz(old_acquired) : now;
+        out->lock_id = uuid_at(slot, map[L_ID] + 1);
+        v[L_ACQUIRED] = TimestampTzGetDatum(out->acquired_at);
+        Datum values[kLockCols];
+        bool nulls[kLockCols], replace[kLockCols];
+        for (int k = 0; k < kLockCols; ++k) replace[k] = false;
+        for (int k : {L_HOLDER, L_TYPE, L_EXPIRES, L_ACQUIRED}) {
+            values[map[k]] = v[k];
+            nulls[map[k]] = false;
+            replace[map[k]] = true;
+        }
+        HeapTuple old = ExecFetchSlotHeapTuple(slot, false, nullptr);
+        HeapTuple updated = heap_modify_tuple(old, desc, values, nulls, replace);
+        ItemPointerData at = slot->tts_tid;
+        if (!(expires_at > out->acquired_at))
+            ereport(ERROR, (errcode(ERRCODE_CHECK_VIOLATION),
+                            errmsg("new row for relation \"file_locks\" violates check constraint "
+                                   "\"file_locks_expiry_check\"")));
+        update_row(rel, &at, updated);
+    } else {
+        Datum id = DirectFunctionCall1(gen_random_uuid, PointerGetDatum(nullptr));
+        out->lock_id = *DatumGetUUIDP(id);
+        out->acquired_at = now;
+        v[L_PROJECT] = UUIDPGetDatum(project);
+        v[L_FILE] = UUIDPGetDatum(file);
+        v[L_SESSION] = UUIDPGetDatum(session);
+        v[L_ID] = id;
+        v[L_ACQUIRED] = TimestampTzGetDatum(now);
+        if (!(expires_at > now))
+            ereport(ERROR, (errcode(ERRCODE_CHECK_VIOLATION),
+                            errmsg("new row for relation \"file_locks\" violates check constraint "
+                                   "\"file_locks_expiry_check\"")));
+        Datum row[kLockCols];
+        bool rownull[kLockCols];
+        for (int k = 0; k < kLockCols; ++k) {
+            row[map[k]] = v[k];
+            rownull[map[k]] = n[k];
+        }
+        insert_row(rel, heap_form_tuple(desc, row, rownull));
+    }
+    ExecDropSingleTupleTableSlot(slot);
+    // The details as jsonb_build_object('lock_id', .., 'lock_type', .., 'expires_at', ..)::text.
+    char uuid[UUID_LEN * 2 + 5];
+    RowText exp = json_time(TimestampTzGetDatum(expires_at), false);
+    std::strcpy(uuid, DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(&out->lock_id))));
+    out->details = psprintf("{\"lock_id\": \"%s\", \"lock_type\": \"%s\", \"expires_at\": %s}", uuid, type, exp.data);
+    if (pending_path != nullptr) {
+        RowText path{pending_path, static_cast<int>(std::strlen(pending_path))};
+        insert_pending(pending, "lock_acquired", project, file, path, session, holder, out->details);
+    }
+    PopActiveSnapshot();
+    table_close(rel, NoLock);
+    out->done = true;
+}
+
+// ---- release_lock's delete
+
+struct DropRaw {
+    bool done, deleted;
+    SessionRow session;
+    pg_uuid_t holder;
+    RowText path;
+    char* details;
+};
+
+void drop_raw(const pg_uuid_t* file, const pg_uuid_t* session, bool with_pending, DropRaw* out) {
+    *out = DropRaw{};
+    if (IsolationUsesXactSnapshot()) return;  // as take_raw
+    PreventCommandIfReadOnly("DELETE");
+    Oid nsp = schema();
+    int map[kLockCols];
+    Relation rel = open_locks(nsp, map, false);
+    if (rel == nullptr) return;
+    Pending pending;
+    if (with_pending) {
+        pending = open_pending(nsp);
+        if (pending.rel == nullptr) {
+            table_close(rel, RowExclusiveLock);
+            return;
+        }
+    }
+    CommandCounterIncrement();
+    PushActiveSnapshot(GetTransactionSnapshot());
+    UpdateActiveSnapshotCommandId();
+    Snapshot snapshot = GetActiveSnapshot();
+    out->session = read_session_row(nsp, *session, snapshot);
+    pg_uuid_t project = out->session.project_id;
+    if (out->session.found) {
+        // The file's key (the event's path); no row, no delete (the statement's join).
+        Relation files = table_open(own_table(nsp, "files"), AccessShareLock);
+        TupleTableSlot* fs = table_slot_create(files, nullptr);
+        ScanKeyData keys[2];
+        ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&project));
+        ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(file));
+        bool file_found = first_by_key(files, primary_key_of(files), snapshot, keys, 2, fs);
+        if (file_found) out->path = text_at(fs, column_of(files, "normalized_path"));
+        ExecDropSingleTupleTableSlot(fs);
+        table_close(files, NoLock);
+        TupleTableSlot* slot = table_slot_create(rel, nullptr);
+        if (file_found && lock_own_row(rel, snapshot, &project, file, session, LockTupleExclusive, slot)) {
+            pg_uuid_t id = uuid_at(slot, map[L_ID] + 1);
+            out->holder = uuid_at(slot, map[L_HOLDER] + 1);
+            ItemPointerData at = slot->tts_tid;
+            simple_heap_delete(rel, &at);
+            out->deleted = true;
+            out->details = psprintf("{\"lock_id\": \"%s\"}",
+                                    DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(&id))));
+        }
+        ExecDropSingleTupleTableSlot(slot);
+    }
+    if (with_pending) {
+        if (out->deleted)
+            insert_pending(pending, "lock_released", &project, file, out->path, session, &out->holder, out->details);
+        else
+            table_close(pending.rel, RowExclusiveLock);
+    }
+    PopActiveSnapshot();
+    table_close(rel, NoLock);
+    out->done = true;
+}
+
+}  // namespace
+
+LockLook look_at_lock(const pg_uuid_t& file_id, const pg_uuid_t& session_id, bool exclusive) {
+    LookRaw raw;
+    pg_call([&] { look_raw(&file_id, &session_id, exclusive, &raw); });
+    LockLook l;
+    l.session = raw.session;
+    l.file_found = raw.file_found;
+    l.project_id = raw.project_id;
+    l.updated_by = raw.updated_by;
+    l.head_version = raw.head_version;
+    l.deleted = raw.deleted;
+    l.normalized_path = str(raw.normalized_path);
+    l.head_hash = str(raw.head_hash);
+    l.updated_at_json = str(raw.updated_at_json);
+    for (int i = 0; i < raw.n; ++i) {
+        const HolderRaw& h = raw.holders[i];
+        l.in_way.push_back(LockInWay{h.session_id, h.holder, h.exclusive ? "exclusive" : "shared",
+                                     str(h.expires_json), h.expires_at, h.expired});
+    }
+    std::stable_sort(l.in_way.begin(), l.in_way.end(),
+                     [](const LockInWay& a, const LockInWay& b) { return a.expires_at < b.expires_at; });
+    return l;
+}
+
+LockTaken take_lock_row(const pg_uuid_t& project_id, const pg_uuid_t& file_id, const pg_uuid_t& session_id,
+                        const pg_uuid_t& holder, bool exclusive, int64 expires_at, const std::string* pending_path) {
+    LockTaken t;
+    // Exclusive requests only: an exclusive request inserts its row holding the
+    // file's acquisition lock in exclusive mode, so no other transaction inserts
+    // the same key meanwhile. Shared requests of one session in two transactions
+    // do not exclude each other, and only ON CONFLICT turns the second insert into
+    // an update.
+    if (!exclusive) return t;
+    TakeRaw raw;
+    const char* path = pending_path != nullptr ? pending_path->c_str() : nullptr;
+    pg_call([&] { take_raw(&project_id, &file_id, &session_id, &holder, expires_at, path, &raw); });
+    if (!raw.done) return t;
+    t.done = true;
+    t.lock_id = raw.lock_id;
+    t.expires_at = expires_at;
+    t.acquired_at = raw.acquired_at;
+    t.details = raw.details;
+    return t;
+}
+
+LockDropped drop_lock_row(const pg_uuid_t& file_id, const pg_uuid_t& session_id, bool pending) {
+    DropRaw raw;
+    pg_call([&] { drop_raw(&file_id, &session_id, pending, &raw); });
+    LockDropped d;
+    if (!raw.done) return d;
+    d.done = true;
+    d.session = raw.session;
+    d.deleted = raw.deleted;
+    d.holder = raw.holder;
+    d.path = str(raw.path);
+    if (raw.details != nullptr) d.details = raw.details;
+    return d;
+}
+
+}  // namespace ce::pg
