@@ -131,6 +131,21 @@ SELECT event, details ->> 'lock_id' = CASE WHEN cursor - :before_rows <= 4 THEN 
        details - 'lock_id' - 'expires_at' AS rest, (details ? 'expires_at') = (event = 'lock_acquired') AS expiry,
        path, session_id = :'sc' AS session
 FROM concurrent_edit.changes_since(:p, :before_rows) ORDER BY cursor;
+-- Lock ids are version 4 uuids, a new one at each acquisition (100 cycles: the
+-- backend's pool of random bytes is refilled several times).
+SELECT max(cursor) AS before_ids FROM concurrent_edit.changes_since(:p, 0) \gset
+SELECT set_config('ce_test.f', :'f', false) IS NOT NULL AS f_set, set_config('ce_test.s', :'sc', false) IS NOT NULL AS s_set;
+DO $$
+BEGIN
+    FOR i IN 1 .. 100 LOOP
+        PERFORM concurrent_edit.acquire_lock(current_setting('ce_test.f')::uuid, current_setting('ce_test.s')::uuid);
+        PERFORM concurrent_edit.release_lock(current_setting('ce_test.f')::uuid, current_setting('ce_test.s')::uuid);
+    END LOOP;
+END $$;
+SELECT count(*) AS acquisitions, count(DISTINCT details ->> 'lock_id') AS ids,
+       bool_and(substr(details ->> 'lock_id', 15, 1) = '4' AND substr(details ->> 'lock_id', 20, 1) IN ('8', '9', 'a', 'b'))
+           AS version_4
+FROM concurrent_edit.changes_since(:p, :before_ids) WHERE event = 'lock_acquired';
 -- Neither writes in a read-only transaction (25006).
 BEGIN READ ONLY;
 SELECT pg_temp.try(format('SELECT concurrent_edit.acquire_lock(%L, %L)', :'f', :'sc'));
