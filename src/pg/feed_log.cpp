@@ -154,10 +154,7 @@ Numbered number_event(const Datum* args, const char* nulls, bool first, bool wor
     FeedTables t;
     if (!open_feed_tables(feeds_id, log_id, &t)) return out;
 
-    CommandCounterIncrement();
-    PushActiveSnapshot(GetTransactionSnapshot());
-    UpdateActiveSnapshotCommandId();
-    Snapshot snapshot = GetActiveSnapshot();
+    Snapshot snapshot = push_statement_snapshot();
     const pg_uuid_t* project = DatumGetUUIDP(args[0]);
     bool waiting = (first || !worker) &&
                    (any_pending(pending_id, *project, snapshot) || any_pending(pending_locks_id, *project, snapshot));
@@ -279,10 +276,7 @@ void move_pending_raw(const pg_uuid_t* project, int64 limit, bool skip_locked, M
         return;
     }
     out->done = true;
-    CommandCounterIncrement();
-    PushActiveSnapshot(GetTransactionSnapshot());
-    UpdateActiveSnapshotCommandId();
-    Snapshot snapshot = GetActiveSnapshot();
+    Snapshot snapshot = push_statement_snapshot();
     TupleTableSlot* slot = table_slot_create(t.feeds, nullptr);
     if (lock_feed_row_c(t, project, snapshot, skip_locked, slot) == TM_Ok) {
         out->taken = true;
@@ -305,6 +299,15 @@ void move_pending_raw(const pg_uuid_t* project, int64 limit, bool skip_locked, M
             CHECK_FOR_INTERRUPTS();
             int k = !scans[1].have ? 0 : !scans[0].have ? 1 : (scans[0].id <= scans[1].id ? 0 : 1);
             PendingScan& s = scans[k];
+            // Deleted first, as the statement's DELETE: an event a committing
+            // writer moved after this snapshot was taken (it held the feed row
+            // then) is gone, and skipped without using a cursor.
+            ItemPointerData tid = s.slot->tts_tid;
+            TM_FailureData failure;
+            if (heap_delete(s.rel, &tid, GetCurrentCommandId(true), InvalidSnapshot, true, &failure, false) != TM_Ok) {
+                s.next();
+                continue;
+            }
             int64 cursor = last + out->n + 1;
             Datum lv[kPendingColumnCount];
             bool ln[kPendingColumnCount];
@@ -312,7 +315,7 @@ void move_pending_raw(const pg_uuid_t* project, int64 limit, bool skip_locked, M
             ln[P_PROJECT] = false;
             lv[P_ID] = Int64GetDatum(cursor);
             ln[P_ID] = false;
-            for (int col = P_EVENT; col < kPendingColumnCount; ++col)
+            for (int col = P_EVENT; col < kPendingColumnCount; ++col)  // the slot's tuple: its data stays as it was
                 lv[col] = slot_getattr(s.slot, static_cast<AttrNumber>(p.map[k][col] + 1), &ln[col]);
             insert_log_row(t, lv, ln);
             if (out->n == cap) {
@@ -328,8 +331,6 @@ void move_pending_raw(const pg_uuid_t* project, int64 limit, bool skip_locked, M
             out->events[out->n] = ln[P_EVENT] ? pstrdup("") : TextDatumGetCString(lv[P_EVENT]);
             out->files[out->n] = uuid_of(lv[P_FILE], ln[P_FILE]);
             ++out->n;
-            ItemPointerData tid = s.slot->tts_tid;
-            simple_heap_delete(s.rel, &tid);  // only a holder of the feed row deletes pending rows
             s.next();
         }
         for (PendingScan& s : scans) {

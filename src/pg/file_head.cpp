@@ -158,10 +158,7 @@ struct LockedRow {
 // such file. The snapshot is taken as for a statement.
 const LockedRow* lock_file_row(const pg_uuid_t& file_id, const pg_uuid_t& session_id, bool with_head_text) {
     PreventCommandIfReadOnly("SELECT FOR NO KEY UPDATE");  // 25006, as the statement got (a standby too)
-    CommandCounterIncrement();  // this call's earlier statements are seen, as by the next statement
-    PushActiveSnapshot(GetTransactionSnapshot());
-    UpdateActiveSnapshotCommandId();
-    Snapshot snapshot = GetActiveSnapshot();
+    Snapshot snapshot = push_statement_snapshot();  // this call's earlier statements seen
     Oid nsp = get_namespace_oid("concurrent_edit", false);
     Relation files = table_open(own_table(nsp, "files"), RowShareLock);
     TupleTableSlot* slot = table_slot_create(files, nullptr);

@@ -162,6 +162,17 @@ Relation open_locks(Oid nsp, int* map, bool with_checks) {
     return rel;
 }
 
+// file_locks (open_locks) and, `with_pending`, change_pending_locks (open_pending
+// into `pending`): file_locks, or nullptr with neither open.
+Relation open_lock_tables(Oid nsp, int* map, bool with_checks, bool with_pending, Pending* pending) {
+    Relation rel = open_locks(nsp, map, with_checks);
+    if (rel == nullptr || !with_pending) return rel;
+    *pending = open_pending(nsp);
+    if (pending->rel != nullptr) return rel;
+    table_close(rel, RowExclusiveLock);
+    return nullptr;
+}
+
 // The row of (project, file, session) in file_locks visible to `snapshot`, locked
 // as an UPDATE or DELETE of READ COMMITTED locks it (waiting for a writer; the
 // newest version of a row updated meanwhile), in `slot`. False when there is none
@@ -201,10 +212,7 @@ struct LookRaw {
 
 void look_raw(const pg_uuid_t* file_id, const pg_uuid_t* session_id, bool exclusive, LookRaw* out) {
     *out = LookRaw{};
-    CommandCounterIncrement();  // as a statement: this call's own changes are seen
-    PushCopiedSnapshot(GetLatestSnapshot());
-    UpdateActiveSnapshotCommandId();
-    Snapshot snapshot = GetActiveSnapshot();
+    Snapshot snapshot = push_statement_snapshot(true);
     Oid nsp = schema();
     out->session = read_session_row(nsp, *session_id, snapshot);
 
@@ -290,20 +298,10 @@ void take_raw(const pg_uuid_t* project, const pg_uuid_t* file, const pg_uuid_t* 
     PreventCommandIfReadOnly("INSERT");  // 25006, as the statement
     Oid nsp = schema();
     int map[kLockCols];
-    Relation rel = open_locks(nsp, map, true);
-    if (rel == nullptr) return;
     Pending pending;
-    if (pending_path != nullptr) {
-        pending = open_pending(nsp);
-        if (pending.rel == nullptr) {
-            table_close(rel, RowExclusiveLock);
-            return;
-        }
-    }
-    CommandCounterIncrement();
-    PushActiveSnapshot(GetTransactionSnapshot());
-    UpdateActiveSnapshotCommandId();
-    Snapshot snapshot = GetActiveSnapshot();
+    Relation rel = open_lock_tables(nsp, map, true, pending_path != nullptr, &pending);
+    if (rel == nullptr) return;
+    Snapshot snapshot = push_statement_snapshot();
     TupleDesc desc = RelationGetDescr(rel);
     TupleTableSlot* slot = table_slot_create(rel, nullptr);
     const char* type = "exclusive";
@@ -316,10 +314,11 @@ void take_raw(const pg_uuid_t* project, const pg_uuid_t* file, const pg_uuid_t* 
     if (lock_own_row(rel, snapshot, project, file, session, LockTupleNoKeyExclusive, slot)) {
         // ON CONFLICT DO UPDATE: holder, lock_type and expires_at replaced; the id
         // kept, and acquired_at when the type is the same.
-        bool isnull;
-        Datum old_type = attr(slot, map[L_TYPE] + 1, &isnull);
-        Datum old_acquired = attr(slot, map[L_ACQUIRED] + 1, &isnull);
-        out->acquired_at = !isnull && is_exclusive(old_type) ? DatumGetTimestampTz(old_acquired) : now;
+        bool type_null, acquired_null;
+        Datum old_type = attr(slot, map[L_TYPE] + 1, &type_null);
+        Datum old_acquired = attr(slot, map[L_ACQUIRED] + 1, &acquired_null);
+        out->acquired_at =
+            !type_null && !acquired_null && is_exclusive(old_type) ? DatumGetTimestampTz(old_acquired) : now;
         out->lock_id = uuid_at(slot, map[L_ID] + 1);
         v[L_ACQUIRED] = TimestampTzGetDatum(out->acquired_at);
         Datum values[kLockCols];
@@ -390,20 +389,10 @@ void drop_raw(const pg_uuid_t* file, const pg_uuid_t* session, bool with_pending
     PreventCommandIfReadOnly("DELETE");
     Oid nsp = schema();
     int map[kLockCols];
-    Relation rel = open_locks(nsp, map, false);
-    if (rel == nullptr) return;
     Pending pending;
-    if (with_pending) {
-        pending = open_pending(nsp);
-        if (pending.rel == nullptr) {
-            table_close(rel, RowExclusiveLock);
-            return;
-        }
-    }
-    CommandCounterIncrement();
-    PushActiveSnapshot(GetTransactionSnapshot());
-    UpdateActiveSnapshotCommandId();
-    Snapshot snapshot = GetActiveSnapshot();
+    Relation rel = open_lock_tables(nsp, map, false, with_pending, &pending);
+    if (rel == nullptr) return;
+    Snapshot snapshot = push_statement_snapshot();
     out->session = read_session_row(nsp, *session, snapshot);
     pg_uuid_t project = out->session.project_id;
     if (out->session.found) {

@@ -32,10 +32,8 @@ SessionInfo use_session(ApiCall& call, const pg_uuid_t& session_id, SessionUse u
     }
     // Unlocked, the row is read from C with the snapshot the statement would take.
     SessionRow row = pg_call([&session_id] {
-        CommandCounterIncrement();
-        PushActiveSnapshot(GetTransactionSnapshot());
-        UpdateActiveSnapshotCommandId();
-        SessionRow r = read_session_row(get_namespace_oid("concurrent_edit", false), session_id, GetActiveSnapshot());
+        Snapshot snapshot = push_statement_snapshot();
+        SessionRow r = read_session_row(get_namespace_oid("concurrent_edit", false), session_id, snapshot);
         PopActiveSnapshot();
         return r;
     });

@@ -92,6 +92,14 @@ bool map_columns(Relation rel, const char* const* names, int count, int* map) {
     return live == count;
 }
 
+Snapshot push_statement_snapshot(bool latest) {
+    CommandCounterIncrement();
+    if (latest) PushCopiedSnapshot(GetLatestSnapshot());
+    else PushActiveSnapshot(GetTransactionSnapshot());
+    UpdateActiveSnapshotCommandId();
+    return GetActiveSnapshot();
+}
+
 bool plain_relation(Relation rel) {
     if (rel->trigdesc != nullptr || rel->rd_rel->relforcerowsecurity) return false;
     List* indexes = RelationGetIndexList(rel);

@@ -66,6 +66,11 @@ inline pg_uuid_t uuid_at(TupleTableSlot* slot, AttrNumber n) {
     return uuid_of(d, isnull);
 }
 
+// The snapshot a statement would run with, pushed as the active one (this
+// call's own earlier changes seen; with `latest`, the latest snapshot at every
+// isolation level): the caller pops it (PopActiveSnapshot) when done.
+Snapshot push_statement_snapshot(bool latest = false);
+
 // An index scan of `rel` through `index` on its first `nkeys` columns, calling
 // `each` with every row visible to `snapshot` in `slot`; `each` returns false to
 // stop.
