@@ -27,18 +27,6 @@ bool any_pending(Oid relid, const pg_uuid_t& project, Snapshot snapshot) {
     return found;
 }
 
-// The domain check of a change_log column (event_kind, json_object), compiled
-// once per backend and domain.
-void check_domain(Datum value, Oid type) {
-    static void* extra[2] = {nullptr, nullptr};
-    static Oid types[2] = {InvalidOid, InvalidOid};
-    if (get_typtype(type) != TYPTYPE_DOMAIN) return;
-    int slot = types[0] == type || types[0] == InvalidOid ? 0 : 1;
-    if (types[slot] != type) extra[slot] = nullptr;
-    types[slot] = type;
-    domain_check(value, false, type, &extra[slot], TopMemoryContext);
-}
-
 // change_feeds and change_log opened for writing, when they are as the extension
 // made them: change_feeds keyed by project_id with an int8 last_cursor and its
 // own CHECK only (last_cursor only grows here, which keeps it true), change_log
@@ -80,20 +68,7 @@ bool open_feed_tables(Oid feeds_id, Oid log_id, FeedTables* t) {
 // The change_log row of values `lv` / nulls `ln` in the order of kLogColumns,
 // with its columns' NOT NULL and domain checks.
 void insert_log_row(FeedTables& t, const Datum* lv, const bool* ln) {
-    TupleDesc ldesc = RelationGetDescr(t.log);
-    Datum row[kPendingColumnCount];
-    bool rownull[kPendingColumnCount];
-    for (int k = 0; k < kPendingColumnCount; ++k) {
-        Form_pg_attribute a = TupleDescAttr(ldesc, t.map[k]);
-        if (ln[k] && a->attnotnull)
-            ereport(ERROR, (errcode(ERRCODE_NOT_NULL_VIOLATION),
-                            errmsg("null value in column \"%s\" of relation \"change_log\" violates not-null "
-                                   "constraint", NameStr(a->attname))));
-        if (!ln[k]) check_domain(lv[k], a->atttypid);
-        row[t.map[k]] = lv[k];
-        rownull[t.map[k]] = ln[k];
-    }
-    insert_row(t.log, heap_form_tuple(ldesc, row, rownull));
+    insert_row(t.log, form_row(t.log, t.map, lv, ln, kPendingColumnCount, true));
 }
 
 // The feed row, found by key under `snapshot` and locked as FOR UPDATE (SKIP
@@ -120,15 +95,9 @@ int64 last_cursor_of(FeedTables& t, TupleTableSlot* slot) {
 
 // The locked feed row in `slot` advanced to `last`.
 void advance_feed_row(FeedTables& t, TupleTableSlot* slot, int64 last) {
-    TupleDesc fdesc = RelationGetDescr(t.feeds);
-    HeapTuple old = ExecFetchSlotHeapTuple(slot, false, nullptr);
-    Datum* values = static_cast<Datum*>(palloc(fdesc->natts * sizeof(Datum)));
-    bool* isnulls = static_cast<bool*>(palloc(fdesc->natts * sizeof(bool)));
-    bool* replace = static_cast<bool*>(palloc0(fdesc->natts * sizeof(bool)));
-    values[t.last_att - 1] = Int64GetDatum(last);
-    isnulls[t.last_att - 1] = false;
-    replace[t.last_att - 1] = true;
-    HeapTuple updated = heap_modify_tuple(old, fdesc, values, isnulls, replace);
+    int column = t.last_att - 1;
+    Datum value = Int64GetDatum(last);
+    HeapTuple updated = modified_row(t.feeds, slot, &column, &value, 1);
     ItemPointerData at = slot->tts_tid;
     update_row(t.feeds, &at, updated);
 }
@@ -197,8 +166,8 @@ Numbered number_event(const Datum* args, const char* nulls, bool first, bool wor
 }
 
 // The pending tables opened for writing, when they are as the extension made
-// them (kPendingColumns, each of the same type as change_log's column or its
-// domain's base, no CHECK, plain); else both nullptr.
+// them (pending_table_as_made, each column of the type of change_log's column or
+// its domain's base); else both nullptr.
 struct PendingTables {
     Relation rel[2] = {nullptr, nullptr};
     int map[2][kPendingColumnCount];
@@ -210,9 +179,7 @@ bool open_pending_tables(const Oid* ids, FeedTables& t, PendingTables* p) {
     for (int k = 0; k < 2; ++k) {
         p->rel[k] = table_open(ids[k], RowExclusiveLock);
         TupleDesc desc = RelationGetDescr(p->rel[k]);
-        TupleConstr* c = desc->constr;
-        ok = ok && map_columns(p->rel[k], kPendingColumns, kPendingColumnCount, p->map[k]) &&
-             (c == nullptr || c->num_check == 0) && plain_relation(p->rel[k]);
+        ok = ok && pending_table_as_made(p->rel[k], p->map[k]);
         for (int col = P_EVENT; ok && col < kPendingColumnCount; ++col) {
             Oid theirs = TupleDescAttr(desc, p->map[k][col])->atttypid;
             Oid log_type = TupleDescAttr(ldesc, t.map[col])->atttypid;

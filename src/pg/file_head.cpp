@@ -306,29 +306,28 @@ FileHead lock_file(Spi& spi, const pg_uuid_t& file_id, const pg_uuid_t& session_
         return lock_file_row(file_id, session_id, with_head_text);
     });
     if (row == nullptr) throw_file_not_found(file_id);
-    auto str = [](const RowText& t) { return t.data == nullptr ? std::string() : std::string(t.data, t.len); };
     FileHead h;
     h.id = file_id;
     h.project_id = row->project_id;
     h.head_version = row->head_version;
-    h.head_hash = str(row->head_hash);
+    h.head_hash = row_string(row->head_hash);
     h.deleted = row->deleted;
     h.updated_by = row->updated_by;
-    h.updated_at_json = str(row->updated_at_json);
-    h.path = str(row->path);
-    h.normalized_path = str(row->normalized_path);
+    h.updated_at_json = row_string(row->updated_at_json);
+    h.path = row_string(row->path);
+    h.normalized_path = row_string(row->normalized_path);
     h.updated_at = row->updated_at;
-    h.head_clock = row->head_clock.data == nullptr ? std::string("{}") : str(row->head_clock);
+    h.head_clock = row->head_clock.data == nullptr ? std::string("{}") : row_string(row->head_clock);
     h.deleted_by = row->deleted_by;
     if (row->has_renamed_at) h.renamed_at_version = row->renamed_at_version;
     h.locked_by_other = row->locked_by_other;
     if (h.locked_by_other) {
         h.lock_session = row->lock_session;
         h.lock_holder = row->lock_holder;
-        h.lock_expires_json = str(row->lock_expires_json);
+        h.lock_expires_json = row_string(row->lock_expires_json);
     }
     if (with_head_text && row->head_text.data != nullptr && row->head_depth >= 0) {
-        h.head_text = str(row->head_text);
+        h.head_text = row_string(row->head_text);
         h.head_depth = row->head_depth;
     }
     return h;

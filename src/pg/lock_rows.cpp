@@ -13,8 +13,6 @@ namespace {
 
 Oid schema() { return get_namespace_oid("concurrent_edit", false); }
 
-std::string str(const RowText& t) { return t.data != nullptr ? std::string(t.data, t.len) : std::string(); }
-
 bool is_exclusive(Datum type) {
     text* t = DatumGetTextPP(type);
     return VARSIZE_ANY_EXHDR(t) == 9 && std::memcmp(VARDATA_ANY(t), "exclusive", 9) == 0;
@@ -90,11 +88,7 @@ Pending open_pending(Oid nsp) {
     Oid relid = own_table(nsp, "change_pending_locks", true);
     if (!OidIsValid(relid)) return p;
     Relation rel = table_open(relid, RowExclusiveLock);
-    TupleConstr* c = RelationGetDescr(rel)->constr;
-    if (map_columns(rel, kPendingColumns, kPendingColumnCount, p.map) &&
-        columns_typed(rel, p.map, kPendingTypes, kPendingColumnCount) && (c == nullptr || c->num_check == 0) &&
-        plain_relation(rel))
-        p.seq = nextval_default(rel, static_cast<AttrNumber>(p.map[P_ID] + 1));
+    if (pending_table_as_made(rel, p.map)) p.seq = nextval_default(rel, static_cast<AttrNumber>(p.map[P_ID] + 1));
     if (!OidIsValid(p.seq)) {
         table_close(rel, RowExclusiveLock);
         return p;
@@ -122,19 +116,7 @@ void insert_pending(Pending& p, const char* event, const pg_uuid_t* project, con
     v[P_AUTHOR] = UUIDPGetDatum(author);
     v[P_DETAILS] = DirectFunctionCall1(jsonb_in, CStringGetDatum(details));
     v[P_CREATED] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
-    TupleDesc desc = RelationGetDescr(p.rel);
-    Datum row[kPendingColumnCount];
-    bool rownull[kPendingColumnCount];
-    for (int k = 0; k < kPendingColumnCount; ++k) {
-        Form_pg_attribute a = TupleDescAttr(desc, p.map[k]);
-        if (n[k] && a->attnotnull)
-            ereport(ERROR, (errcode(ERRCODE_NOT_NULL_VIOLATION),
-                            errmsg("null value in column \"%s\" of relation \"change_pending_locks\" violates "
-                                   "not-null constraint", NameStr(a->attname))));
-        row[p.map[k]] = v[k];
-        rownull[p.map[k]] = n[k];
-    }
-    insert_row(p.rel, heap_form_tuple(desc, row, rownull));
+    insert_row(p.rel, form_row(p.rel, p.map, v, n, kPendingColumnCount, false));
     table_close(p.rel, NoLock);
     p.rel = nullptr;
 }
@@ -302,7 +284,6 @@ void take_raw(const pg_uuid_t* project, const pg_uuid_t* file, const pg_uuid_t* 
     Relation rel = open_lock_tables(nsp, map, true, pending_path != nullptr, &pending);
     if (rel == nullptr) return;
     Snapshot snapshot = push_statement_snapshot();
-    TupleDesc desc = RelationGetDescr(rel);
     TupleTableSlot* slot = table_slot_create(rel, nullptr);
     const char* type = "exclusive";
     TimestampTz now = GetCurrentTransactionStartTimestamp();  // now(), the default of acquired_at
@@ -321,16 +302,9 @@ void take_raw(const pg_uuid_t* project, const pg_uuid_t* file, const pg_uuid_t* 
             !type_null && !acquired_null && is_exclusive(old_type) ? DatumGetTimestampTz(old_acquired) : now;
         out->lock_id = uuid_at(slot, map[L_ID] + 1);
         v[L_ACQUIRED] = TimestampTzGetDatum(out->acquired_at);
-        Datum values[kLockCols];
-        bool nulls[kLockCols], replace[kLockCols];
-        for (int k = 0; k < kLockCols; ++k) replace[k] = false;
-        for (int k : {L_HOLDER, L_TYPE, L_EXPIRES, L_ACQUIRED}) {
-            values[map[k]] = v[k];
-            nulls[map[k]] = false;
-            replace[map[k]] = true;
-        }
-        HeapTuple old = ExecFetchSlotHeapTuple(slot, false, nullptr);
-        HeapTuple updated = heap_modify_tuple(old, desc, values, nulls, replace);
+        int columns[] = {map[L_HOLDER], map[L_TYPE], map[L_EXPIRES], map[L_ACQUIRED]};
+        Datum values[] = {v[L_HOLDER], v[L_TYPE], v[L_EXPIRES], v[L_ACQUIRED]};
+        HeapTuple updated = modified_row(rel, slot, columns, values, 4);
         ItemPointerData at = slot->tts_tid;
         if (!(expires_at > out->acquired_at))
             ereport(ERROR, (errcode(ERRCODE_CHECK_VIOLATION),
@@ -350,13 +324,7 @@ void take_raw(const pg_uuid_t* project, const pg_uuid_t* file, const pg_uuid_t* 
             ereport(ERROR, (errcode(ERRCODE_CHECK_VIOLATION),
                             errmsg("new row for relation \"file_locks\" violates check constraint "
                                    "\"file_locks_expiry_check\"")));
-        Datum row[kLockCols];
-        bool rownull[kLockCols];
-        for (int k = 0; k < kLockCols; ++k) {
-            row[map[k]] = v[k];
-            rownull[map[k]] = n[k];
-        }
-        insert_row(rel, heap_form_tuple(desc, row, rownull));
+        insert_row(rel, form_row(rel, map, v, n, kLockCols, false));
     }
     ExecDropSingleTupleTableSlot(slot);
     // The details as jsonb_build_object('lock_id', .., 'lock_type', .., 'expires_at', ..)::text.
@@ -441,13 +409,13 @@ LockLook look_at_lock(const pg_uuid_t& file_id, const pg_uuid_t& session_id, boo
     l.updated_by = raw.updated_by;
     l.head_version = raw.head_version;
     l.deleted = raw.deleted;
-    l.normalized_path = str(raw.normalized_path);
-    l.head_hash = str(raw.head_hash);
-    l.updated_at_json = str(raw.updated_at_json);
+    l.normalized_path = row_string(raw.normalized_path);
+    l.head_hash = row_string(raw.head_hash);
+    l.updated_at_json = row_string(raw.updated_at_json);
     for (int i = 0; i < raw.n; ++i) {
         const HolderRaw& h = raw.holders[i];
         l.in_way.push_back(LockInWay{h.session_id, h.holder, h.exclusive ? "exclusive" : "shared",
-                                     str(h.expires_json), h.expires_at, h.expired});
+                                     row_string(h.expires_json), h.expires_at, h.expired});
     }
     std::stable_sort(l.in_way.begin(), l.in_way.end(),
                      [](const LockInWay& a, const LockInWay& b) { return a.expires_at < b.expires_at; });
@@ -484,7 +452,7 @@ LockDropped drop_lock_row(const pg_uuid_t& file_id, const pg_uuid_t& session_id,
     d.session = raw.session;
     d.deleted = raw.deleted;
     d.holder = raw.holder;
-    d.path = str(raw.path);
+    d.path = row_string(raw.path);
     if (raw.details != nullptr) d.details = raw.details;
     return d;
 }

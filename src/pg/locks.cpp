@@ -61,11 +61,8 @@ int64 ttl_arg(FunctionCallInfo fcinfo, int n) {
     return ttl_us;
 }
 
-struct Holder {
-    pg_uuid_t session_id, holder;
-    std::string lock_type, expires_json;
-    int64 expires_at;
-};
+// A lock in the way of a request (lock_rows.hpp), unexpired.
+using Holder = LockInWay;
 
 std::string holders_json(const std::vector<Holder>& hs) {
     std::string s = "[";
@@ -310,7 +307,7 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
                     continue;
                 }
                 soonest = std::min(soonest, h.expires_at);
-                holders.push_back(Holder{h.session_id, h.holder, h.lock_type, h.expires_json, h.expires_at});
+                holders.push_back(h);
             }
             if (holders.empty()) {
                 if (cv != nullptr) pg_call([] { ConditionVariableCancelSleep(); });

@@ -70,10 +70,8 @@ SessionRow read_session_row(Oid nsp, const pg_uuid_t& session_id, Snapshot snaps
         bool isnull;
         Datum d;
         row.found = true;
-        d = slot_getattr(slot, column_of(rel, "project_id"), &isnull);
-        if (!isnull) row.project_id = *DatumGetUUIDP(d);
-        d = slot_getattr(slot, column_of(rel, "user_id"), &isnull);
-        if (!isnull) row.user_id = *DatumGetUUIDP(d);
+        row.project_id = uuid_at(slot, column_of(rel, "project_id"));
+        row.user_id = uuid_at(slot, column_of(rel, "user_id"));
         d = slot_getattr(slot, column_of(rel, "role"), &isnull);
         row.role = isnull ? InvalidOid : DatumGetObjectId(d);
         d = slot_getattr(slot, column_of(rel, "status"), &isnull);

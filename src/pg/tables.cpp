@@ -92,6 +92,60 @@ bool map_columns(Relation rel, const char* const* names, int count, int* map) {
     return live == count;
 }
 
+bool pending_table_as_made(Relation rel, int* map) {
+    TupleConstr* c = RelationGetDescr(rel)->constr;
+    return map_columns(rel, kPendingColumns, kPendingColumnCount, map) &&
+           columns_typed(rel, map, kPendingTypes, kPendingColumnCount) && (c == nullptr || c->num_check == 0) &&
+           plain_relation(rel);
+}
+
+namespace {
+
+// The domain check of a column's value (change_log's event_kind and
+// json_object), compiled once per backend and domain.
+void check_domain(Datum value, Oid type) {
+    static void* extra[2] = {nullptr, nullptr};
+    static Oid types[2] = {InvalidOid, InvalidOid};
+    if (get_typtype(type) != TYPTYPE_DOMAIN) return;
+    int slot = types[0] == type || types[0] == InvalidOid ? 0 : 1;
+    if (types[slot] != type) extra[slot] = nullptr;
+    types[slot] = type;
+    domain_check(value, false, type, &extra[slot], TopMemoryContext);
+}
+
+}  // namespace
+
+HeapTuple form_row(Relation rel, const int* map, const Datum* values, const bool* nulls, int count,
+                   bool check_domains) {
+    TupleDesc desc = RelationGetDescr(rel);
+    Datum* row = static_cast<Datum*>(palloc(desc->natts * sizeof(Datum)));
+    bool* rownull = static_cast<bool*>(palloc(desc->natts * sizeof(bool)));
+    for (int i = 0; i < desc->natts; ++i) rownull[i] = true;  // dropped columns
+    for (int k = 0; k < count; ++k) {
+        Form_pg_attribute a = TupleDescAttr(desc, map[k]);
+        if (nulls[k] && a->attnotnull)
+            ereport(ERROR, (errcode(ERRCODE_NOT_NULL_VIOLATION),
+                            errmsg("null value in column \"%s\" of relation \"%s\" violates not-null constraint",
+                                   NameStr(a->attname), RelationGetRelationName(rel))));
+        if (check_domains && !nulls[k]) check_domain(values[k], a->atttypid);
+        row[map[k]] = values[k];
+        rownull[map[k]] = nulls[k];
+    }
+    return heap_form_tuple(desc, row, rownull);
+}
+
+HeapTuple modified_row(Relation rel, TupleTableSlot* slot, const int* columns, const Datum* values, int count) {
+    TupleDesc desc = RelationGetDescr(rel);
+    Datum* row = static_cast<Datum*>(palloc(desc->natts * sizeof(Datum)));
+    bool* rownull = static_cast<bool*>(palloc0(desc->natts * sizeof(bool)));
+    bool* replace = static_cast<bool*>(palloc0(desc->natts * sizeof(bool)));
+    for (int k = 0; k < count; ++k) {
+        row[columns[k]] = values[k];
+        replace[columns[k]] = true;
+    }
+    return heap_modify_tuple(ExecFetchSlotHeapTuple(slot, false, nullptr), desc, row, rownull, replace);
+}
+
 Snapshot push_statement_snapshot(bool latest) {
     CommandCounterIncrement();
     if (latest) PushCopiedSnapshot(GetLatestSnapshot());

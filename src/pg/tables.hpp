@@ -1,7 +1,10 @@
 // The extension's own tables read and written from C, without a statement (the
-// file row in file_head.cpp, the commit's numbering in feed_log.cpp). Plain C for
-// use inside pg_call(): each raises a PostgreSQL error.
+// file row in file_head.cpp, the feed's numbering and moves in feed_log.cpp, a
+// lock cycle's rows in lock_rows.cpp, the session row in sessions.cpp). Plain C
+// for use inside pg_call(): each raises a PostgreSQL error.
 #pragma once
+
+#include <string>
 
 #include "pg/pg_headers.hpp"
 
@@ -31,11 +34,22 @@ enum PendingColumn { P_PROJECT, P_ID, P_EVENT, P_FILE, P_PATH, P_VERSION, P_HASH
                      P_CREATED, kPendingColumnCount };
 extern const char* const kPendingColumns[kPendingColumnCount];
 extern const char* const kLogColumns[kPendingColumnCount];
+// Whether a pending table is as the extension made it: kPendingColumns (mapped
+// into `map`) of kPendingTypes, no CHECK, plain (below).
+bool pending_table_as_made(Relation rel, int* map);
 
 // Whether `rel` can be written here as a statement would: no trigger, no forced
 // row security, and indexes on plain columns only, immediate (kept with
 // index_insert below). Constraints are the caller's to check.
 bool plain_relation(Relation rel);
+// A row of `rel` from `values` / `nulls` given in the order `map` maps to the
+// table's columns (map_columns), each NULL checked against its column's NOT NULL
+// (23502) and, with `check_domains`, each value against its column's domain.
+HeapTuple form_row(Relation rel, const int* map, const Datum* values, const bool* nulls, int count,
+                   bool check_domains);
+// The row in `slot` (a row of `rel`) with the columns at attribute indexes
+// `columns` (0-based) set to `values`, none NULL: the new version for update_row.
+HeapTuple modified_row(Relation rel, TupleTableSlot* slot, const int* columns, const Datum* values, int count);
 // Inserts `tuple` into `rel` (opened RowExclusiveLock) with its index entries
 // (unique ones checked: 23505, after waiting for an inserting transaction).
 void insert_row(Relation rel, HeapTuple tuple);
@@ -44,8 +58,7 @@ void insert_row(Relation rel, HeapTuple tuple);
 void update_row(Relation rel, ItemPointer otid, HeapTuple updated);
 
 // A column's value as read from C: text (a palloc'd copy), the JSON text of a
-// timestamptz, a uuid (all zero when NULL), any type as its output function
-// prints it.
+// timestamptz, a uuid (all zero when NULL).
 struct RowText {
     const char* data = nullptr;  // nullptr: NULL
     int len = 0;
@@ -65,6 +78,8 @@ inline pg_uuid_t uuid_at(TupleTableSlot* slot, AttrNumber n) {
     Datum d = slot_getattr(slot, n, &isnull);
     return uuid_of(d, isnull);
 }
+// A RowText as a string (empty for NULL), outside pg_call().
+inline std::string row_string(const RowText& t) { return t.data != nullptr ? std::string(t.data, t.len) : std::string(); }
 
 // The snapshot a statement would run with, pushed as the active one (this
 // call's own earlier changes seen; with `latest`, the latest snapshot at every
