@@ -17,6 +17,7 @@ enum class LockClass : uint16 {
     lock_acquisition = 8,  // acquirers of a file lock (acquire_lock's queue)
     file_id = 9,           // creators of a file with a client's file_id
     lock_queue = 10,       // an exclusive acquirer waiting for a file lock, ahead of later acquirers
+    sequencer = 11,        // the on-demand sequencer of a database (session-level)
 };
 
 // FNV-1a, the keys' hash (a collision only makes two keys share a lock).
@@ -31,6 +32,21 @@ inline LOCKTAG uuid_lock_tag(const pg_uuid_t& id, LockClass c) {
     SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, hash_bytes(id.data, 8), hash_bytes(id.data + 8, 8),
                          static_cast<uint16>(c));
     return tag;
+}
+
+// The lock of a database-wide singleton (the recorder, the sequencer).
+inline LOCKTAG database_lock_tag(Oid db, LockClass c) {
+    LOCKTAG tag;
+    SET_LOCKTAG_ADVISORY(tag, db, 0, 0, static_cast<uint16>(c));
+    return tag;
+}
+
+// Whether no one holds the lock now (taken and released at once, never waited
+// for). May raise (a full lock table).
+inline bool lock_is_free(LOCKTAG tag) {
+    if (LockAcquire(&tag, ExclusiveLock, false, true) == LOCKACQUIRE_NOT_AVAIL) return false;
+    LockRelease(&tag, ExclusiveLock, false);
+    return true;
 }
 
 }  // namespace ce::pg

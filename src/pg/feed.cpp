@@ -10,6 +10,7 @@
 #include "pg/feed_sequencer.hpp"
 #include "pg/owner.hpp"
 #include "pg/results.hpp"
+#include "pg/sequencer.hpp"
 #include "pg/shared.hpp"
 
 namespace ce::pg {
@@ -19,6 +20,14 @@ namespace {
 // emptied at the end of every transaction).
 std::vector<pg_uuid_t>* noted = nullptr;
 bool signal_worker_at_commit = false;
+// Projects whose events this transaction handed to the on-demand sequencer
+// (malloc'd; emptied at the end of every transaction): woken after the commit.
+std::vector<pg_uuid_t>* handed = nullptr;
+
+bool was_handed(const pg_uuid_t& p) {
+    return handed != nullptr &&
+           std::any_of(handed->begin(), handed->end(), [&p](const pg_uuid_t& h) { return uuid_eq(h, p); });
+}
 
 // Events of the current transaction kept in this backend until its commit, where
 // they are numbered straight into change_log (sequence_local): the common case, a
@@ -68,7 +77,12 @@ void xact_callback(XactEvent event, void*) {
                 at_commit([](Spi& spi) {
                     std::vector<LocalEvent> events;
                     events.swap(*local_events);
-                    sequence_local(spi, events, worker_serves_this_database());
+                    bool worker = worker_serves_this_database();
+                    std::vector<pg_uuid_t> busy = sequence_local(spi, events, worker);
+                    if (!worker && !busy.empty()) {
+                        if (handed == nullptr) handed = new std::vector<pg_uuid_t>();
+                        *handed = std::move(busy);
+                    }
                 });
             }
             if (noted != nullptr && !noted->empty()) {
@@ -77,12 +91,20 @@ void xact_callback(XactEvent event, void*) {
                 } else if (!IsolationUsesXactSnapshot()) {
                     at_commit([](Spi& spi) {
                         std::vector<pg_uuid_t> projects = *noted;
-                        for (const auto& p : projects) sequence_pending(spi, true, &p);
+                        for (const auto& p : projects)
+                            if (!was_handed(p)) sequence_pending(spi, true, &p);
+                    });
+                } else {
+                    // REPEATABLE READ / SERIALIZABLE without the worker (no local
+                    // events): the events stay pending (a snapshot-bound sequencer
+                    // could miss newer events) for the on-demand sequencer, or else the
+                    // next READ COMMITTED sequencing of the project.
+                    at_commit([](Spi&) {
+                        if (!ensure_sequencer()) return;
+                        if (handed == nullptr) handed = new std::vector<pg_uuid_t>();
+                        *handed = *noted;
                     });
                 }
-                // REPEATABLE READ / SERIALIZABLE without the worker: the events stay
-                // pending (a snapshot-bound sequencer could miss newer events); the next
-                // READ COMMITTED sequencing of the project sends them.
             }
             break;
         case XACT_EVENT_PRE_PREPARE:
@@ -99,7 +121,9 @@ void xact_callback(XactEvent event, void*) {
         case XACT_EVENT_COMMIT:
         case XACT_EVENT_PARALLEL_COMMIT:
             if (signal_worker_at_commit) wake_worker();
+            if (handed != nullptr && !handed->empty()) wake_sequencer();
             signal_worker_at_commit = false;
+            if (handed != nullptr) handed->clear();
             if (noted != nullptr) noted->clear();
             drop_local_events();
             break;
@@ -107,6 +131,7 @@ void xact_callback(XactEvent event, void*) {
         case XACT_EVENT_PARALLEL_ABORT:
         case XACT_EVENT_PREPARE:  // prepared events stay pending (NOTIFY cannot be prepared)
             signal_worker_at_commit = false;
+            if (handed != nullptr) handed->clear();
             if (noted != nullptr) noted->clear();
             drop_local_events();
             break;

@@ -81,6 +81,10 @@ struct Batch {
     bool has_resume = false;
     pg_uuid_t resume_after{};
     bool more = false;
+    // Projects of the last batch whose events were all left (their feed row was
+    // held by another transaction, or a committing writer moved them first): the
+    // caller looks again soon.
+    std::size_t left_behind = 0;
 };
 int64 sequence_pending_batch(Spi& spi, Batch& batch);
 

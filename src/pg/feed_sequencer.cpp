@@ -7,7 +7,9 @@
 #include <vector>
 
 #include "pg/api.hpp"
+#include "pg/guc.hpp"
 #include "pg/results.hpp"
+#include "pg/sequencer.hpp"
 
 namespace ce::pg {
 
@@ -41,6 +43,11 @@ std::string payload(const char* event, int64 cursor, const pg_uuid_t& project, c
     return p;
 }
 
+bool feed_row_exists(Spi& spi, const pg_uuid_t& project) {
+    static Statement exists("SELECT FROM concurrent_edit.change_feeds f WHERE f.project_id = $1", {UUIDOID});
+    return !exists.run(spi, {uuid_datum(project)}).empty();
+}
+
 // Makes the project's feed row if it is missing. With `skip_locked`, false when it
 // exists (then another transaction holds it: the caller's SKIP LOCKED found nothing).
 bool ensure_feed_row(Spi& spi, const pg_uuid_t& project, bool skip_locked) {
@@ -48,8 +55,7 @@ bool ensure_feed_row(Spi& spi, const pg_uuid_t& project, bool skip_locked) {
         "INSERT INTO concurrent_edit.change_feeds (project_id, last_cursor) VALUES ($1, 0) "
         "ON CONFLICT (project_id) DO NOTHING",
         {UUIDOID});
-    static Statement exists("SELECT FROM concurrent_edit.change_feeds f WHERE f.project_id = $1", {UUIDOID});
-    if (skip_locked && !exists.run(spi, {uuid_datum(project)}).empty()) return false;
+    if (skip_locked && feed_row_exists(spi, project)) return false;
     ensure.run(spi, {uuid_datum(project)});
     return true;
 }
@@ -269,7 +275,7 @@ int64 sequence_one_at_a_time(Spi& spi, const pg_uuid_t& project, bool notify, bo
 // lock it now holds. The transaction's own pending events stay: they were made
 // after its local ones and follow them (sequenced after them, by the worker or
 // below).
-void sequence_local(Spi& spi, std::vector<LocalEvent>& events, bool worker) {
+std::vector<pg_uuid_t> sequence_local(Spi& spi, std::vector<LocalEvent>& events, bool worker) {
     std::stable_sort(events.begin(), events.end(), [](const LocalEvent& a, const LocalEvent& b) {
         return uuid_less(a.ev.project_id, b.ev.project_id);
     });
@@ -318,10 +324,17 @@ void sequence_local(Spi& spi, std::vector<LocalEvent>& events, bool worker) {
 #undef CE_LOG_EVENT
 #undef CE_SOME_PENDING
 #undef CE_EVENT_PARAMS
+    // Without the worker, a busy row is not waited for either when a sequencer can
+    // be started on demand (sequencer.hpp) and the commit waits for a WAL flush; a
+    // missing row is made here. (With synchronous_commit off the holder's commit
+    // waits for no flush either: waiting for its row cost less CPU than a second
+    // transaction, docs/benchmarks.md.)
+    bool skip = worker || (guc_on_demand_sequencer && synchronous_commit > SYNCHRONOUS_COMMIT_OFF);
     IndexScansOnly scans(!worker);
     std::vector<pg_uuid_t> waiting;  // projects with pending events to sequence after (no worker)
+    std::vector<pg_uuid_t> handed;   // projects whose events went to the worker or the sequencer
     std::vector<std::string> channels, payloads;
-    const pg_uuid_t* to_worker = nullptr;  // the project whose events go to the worker
+    const pg_uuid_t* to_worker = nullptr;  // the project whose events go to the worker (or sequencer)
     const pg_uuid_t* numbered = nullptr;   // the project whose first event is numbered
     for (const LocalEvent& l : events) {
         const ChangeEvent& e = l.ev;
@@ -341,11 +354,19 @@ void sequence_local(Spi& spi, std::vector<LocalEvent>& events, bool worker) {
         // The project's first event checks for waiting events; the next ones follow
         // it under the row already held.
         bool first = numbered == nullptr || !uuid_eq(*numbered, e.project_id);
-        LocalTaken c = log_local_event(e, first, worker);
-        Taken t = c.done ? Taken{c.numbered, c.held, c.pending, c.cursor}
-                         : take(first ? (worker ? first_if_free : first_checked) : (worker ? one_if_free : one_checked));
-        if (!t.held) {  // the feed row is busy (or new): this project's events to the worker
+        auto log_event = [&](bool skip_busy) {
+            LocalTaken c = log_local_event(e, first, skip_busy);
+            return c.done ? Taken{c.numbered, c.held, c.pending, c.cursor}
+                          : take(first ? (skip_busy ? first_if_free : first_checked)
+                                       : (skip_busy ? one_if_free : one_checked));
+        };
+        Taken t = log_event(skip);
+        // The feed row is busy (or new): this project's events to the worker, or
+        // without it to the sequencer if the row exists and one runs; else waited for.
+        if (!t.held && !worker && (!feed_row_exists(spi, e.project_id) || !ensure_sequencer())) t = log_event(false);
+        if (!t.held) {
             to_worker = &e.project_id;
+            handed.push_back(e.project_id);
             insert_pending(spi, e);
             continue;
         }
@@ -371,6 +392,7 @@ void sequence_local(Spi& spi, std::vector<LocalEvent>& events, bool worker) {
         pg_call([ch, pl] { Async_Notify(ch, pl); });
     }
     for (const auto& p : waiting) sequence_pending(spi, true, &p);
+    return handed;
 }
 
 namespace {
@@ -461,6 +483,7 @@ int64 sequence_pending(Spi& spi, bool notify, const pg_uuid_t* only_project) {
 int64 sequence_pending_batch(Spi& spi, Batch& batch) {
     IndexScansOnly scans;
     std::vector<pg_uuid_t> projects = pending_projects();
+    batch.left_behind = 0;
     // In turn: from the project after the one the last batch ended in, up to the
     // last project, never wrapping around within a transaction (feed rows are
     // taken in uuid order, as everywhere); the projects before it come next.
@@ -469,7 +492,9 @@ int64 sequence_pending_batch(Spi& spi, Batch& batch) {
     if (first == projects.end()) first = projects.begin();  // none after it: from the first
     int64 total = 0;
     for (auto it = first; it != projects.end(); ++it) {
-        total += sequence_project_safely(spi, *it, true, batch.budget - total, true);
+        int64 n = sequence_project_safely(spi, *it, true, batch.budget - total, true);
+        if (n == 0) ++batch.left_behind;
+        total += n;
         if (total >= batch.budget) {
             batch.more = batch.has_resume = true;
             batch.resume_after = *it;

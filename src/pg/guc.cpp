@@ -21,6 +21,7 @@ int guc_worker_interval_ms = 1000;
 int guc_retention_interval_s = 60;
 int guc_retention_batch = 100;
 int guc_sequence_batch = 10000;
+bool guc_on_demand_sequencer = true;
 int guc_occ_history_versions = 20;
 int guc_max_clock_ahead = 100000;
 int guc_conflict_spool_limit = 10000;
@@ -141,6 +142,13 @@ void define_gucs() {
         "How far the writer's own counter in write(client_clock) may be ahead of every version of the file.",
         "Edits a client counted offline. Any other node must be dominated by the file's history (22023 otherwise).",
         &guc_max_clock_ahead, 100000, 0, INT_MAX, PGC_SUSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomBoolVariable(
+        "concurrent_edit.on_demand_sequencer",
+        "Without a worker serving the database, a commit that finds its project's feed row busy hands its events to "
+        "a sequencer started on demand.",
+        "A background worker per database, started when needed and gone after 5 s without work. Off: writers of "
+        "one project take the feed row in turn at their commit, each waiting for the previous one's WAL flush.",
+        &guc_on_demand_sequencer, true, PGC_SUSET, 0, nullptr, nullptr, nullptr);
     DefineCustomIntVariable(
         "concurrent_edit.conflict_spool_limit",
         "Row conflicts of OCC triggers that may wait to be recorded, per database.",

@@ -49,6 +49,9 @@ extern int guc_worker_interval_ms;
 extern int guc_retention_interval_s;
 extern int guc_retention_batch;
 extern int guc_sequence_batch;  // pending events per worker transaction
+// Whether a commit that finds its project's feed row busy, with no worker serving
+// the database, hands its events to an on-demand sequencer (sequencer.hpp).
+extern bool guc_on_demand_sequencer;
 
 // How far a writer's own counter in a client_clock may be ahead of the file.
 extern int guc_max_clock_ahead;

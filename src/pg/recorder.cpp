@@ -32,11 +32,7 @@ constexpr long kLingerMs = 2000;           // a recorder waits this long for mor
 // This backend's counters (the shared ones when preloaded).
 RecorderCounters local_counters{0, 0, 0};
 
-LOCKTAG recorder_tag(Oid db) {
-    LOCKTAG tag;
-    SET_LOCKTAG_ADVISORY(tag, db, 0, 0, static_cast<uint16>(LockClass::recorder));
-    return tag;
-}
+LOCKTAG recorder_tag(Oid db) { return database_lock_tag(db, LockClass::recorder); }
 
 std::string spool_dir(Oid db) { return "pg_concurrent_edit/conflicts/" + std::to_string(db); }
 
@@ -142,29 +138,13 @@ void ensure_recorder() {
         return GetBackgroundWorkerPid(last_recorder, &pid) != BGWH_STOPPED;
     });
     if (starting) return;
-    LOCKTAG tag = recorder_tag(MyDatabaseId);
-    bool free_now = pg_call([&tag] {
-        if (LockAcquire(&tag, ExclusiveLock, false, true) == LOCKACQUIRE_NOT_AVAIL) return false;
-        LockRelease(&tag, ExclusiveLock, false);
-        return true;
-    });
-    if (!free_now) return;  // a recorder runs; it looks at the spool again before it exits
+    if (!pg_call([] { return lock_is_free(recorder_tag(MyDatabaseId)); })) return;  // a recorder runs; it looks at the spool again before it exits
     pg_call([] {
-        BackgroundWorker w;
-        memset(&w, 0, sizeof(w));
-        w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-        w.bgw_start_time = BgWorkerStart_RecoveryFinished;
-        w.bgw_restart_time = BGW_NEVER_RESTART;
-        snprintf(w.bgw_library_name, BGW_MAXLEN, "concurrent_edit");
-        snprintf(w.bgw_function_name, BGW_MAXLEN, "ce_conflict_recorder_main");
-        snprintf(w.bgw_name, BGW_MAXLEN, "concurrent_edit conflict recorder");
-        snprintf(w.bgw_type, BGW_MAXLEN, "concurrent_edit conflict recorder");
-        w.bgw_main_arg = ObjectIdGetDatum(MyDatabaseId);
-        w.bgw_notify_pid = 0;
         MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
         if (last_recorder != nullptr) pfree(last_recorder);
         last_recorder = nullptr;
-        bool registered = RegisterDynamicBackgroundWorker(&w, &last_recorder);
+        bool registered = start_database_worker("ce_conflict_recorder_main", "concurrent_edit conflict recorder",
+                                                &last_recorder);
         MemoryContextSwitchTo(old);
         if (registered) last_recorder_at = GetCurrentTimestamp();
         else

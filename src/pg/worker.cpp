@@ -59,9 +59,24 @@ void apply_worker_settings() {
     SetConfigOption("quote_all_identifiers", "off", PGC_SUSET, PGC_S_OVERRIDE);
 }
 
-namespace {
+bool start_database_worker(const char* function, const char* type, BackgroundWorkerHandle** handle) {
+    BackgroundWorker w;
+    memset(&w, 0, sizeof(w));
+    w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+    w.bgw_start_time = BgWorkerStart_RecoveryFinished;
+    w.bgw_restart_time = BGW_NEVER_RESTART;
+    snprintf(w.bgw_library_name, BGW_MAXLEN, "concurrent_edit");
+    snprintf(w.bgw_function_name, BGW_MAXLEN, "%s", function);
+    snprintf(w.bgw_name, BGW_MAXLEN, "%s", type);
+    snprintf(w.bgw_type, BGW_MAXLEN, "%s", type);
+    w.bgw_main_arg = ObjectIdGetDatum(MyDatabaseId);
+    w.bgw_notify_pid = 0;
+    return RegisterDynamicBackgroundWorker(&w, handle);
+}
 
+namespace {
 enum class Task { sequence, cleanup };
+}  // namespace
 
 // Is the extension installed in this database at this library's version? (In a
 // transaction.) Between the installation of a new library and ALTER EXTENSION
@@ -84,9 +99,14 @@ bool installed_here() {
     table_close(rel, AccessShareLock);
     bool same = version != nullptr && strcmp(version, CE_EXTVERSION) == 0;
     if (version != nullptr && !same && strcmp(other, version) != 0) {
-        ereport(LOG, (errmsg("concurrent_edit worker: the extension in database \"%s\" is at version %s, the library "
-                             "at %s; the worker waits",
-                             guc_worker_database, version, CE_EXTVERSION),
+        // The worker waits; the on-demand sequencer leaves (pending events then
+        // wait for a commit of their project that takes its feed row).
+        const char* db = get_database_name(MyDatabaseId);
+        bool worker = MyBgworkerEntry == nullptr || strcmp(MyBgworkerEntry->bgw_type, "concurrent_edit worker") == 0;
+        ereport(LOG, (errmsg("concurrent_edit %s: the extension in database \"%s\" is at version %s, the library "
+                             "at %s; the %s",
+                             worker ? "worker" : "sequencer", db ? db : "?", version, CE_EXTVERSION,
+                             worker ? "worker waits" : "sequencer leaves"),
                       errhint("Run ALTER EXTENSION concurrent_edit UPDATE in that database.")));
         strlcpy(other, version, sizeof other);
     }
@@ -94,32 +114,7 @@ bool installed_here() {
     return same;
 }
 
-// One transaction running `body` in the owner's context. Returns false when the
-// extension is not installed in the worker's database (or at another version).
-template <typename F>
-bool in_transaction(const char* activity, F&& body) {
-    SetCurrentStatementStartTimestamp();
-    StartTransactionCommand();
-    pgstat_report_activity(STATE_RUNNING, activity);
-    bool present = installed_here();
-    if (present) {
-        guard([&body]() -> Datum {
-            OwnerContext owner;
-            Spi spi;
-            body(spi);
-            spi.finish();
-            owner.leave();
-            return 0;
-        });
-    }
-    CommitTransactionCommand();
-    // The transaction's table statistics (change_log rows inserted, pending rows
-    // deleted, ...) go to shared memory, for autovacuum and pg_stat_*_tables: a
-    // background worker has no idle loop that reports them (at most once a second).
-    (void)pgstat_report_stat(false);
-    pgstat_report_activity(STATE_IDLE, nullptr);
-    return present;
-}
+namespace {
 
 // After a failed connection (concurrent_edit.database names no database, or one
 // that takes no connections, which ends the worker with a FATAL): connected to no
@@ -182,11 +177,11 @@ Batch sequence_batch{0};
 
 bool run_task(Task task) {
     if (task == Task::sequence)
-        return in_transaction("concurrent_edit: sequencing change events", [](Spi& spi) {
+        return in_worker_transaction("concurrent_edit: sequencing change events", [](Spi& spi) {
             sequence_batch.budget = guc_sequence_batch;
             (void)sequence_pending_batch(spi, sequence_batch);
         });
-    return in_transaction("concurrent_edit: expiring locks and sessions", [](Spi& spi) {
+    return in_worker_transaction("concurrent_edit: expiring locks and sessions", [](Spi& spi) {
         cleanup_expired_locks(spi);
         cleanup_inactive_sessions(spi);
         forget_dropped_roles(spi);
@@ -200,7 +195,7 @@ void retention_round() {
     static bool from_start = true;
     std::vector<pg_uuid_t> ids;
     auto list = [&] {
-        in_transaction("concurrent_edit: choosing files for history retention", [&](Spi& spi) {
+        in_worker_transaction("concurrent_edit: choosing files for history retention", [&](Spi& spi) {
             ids = retention_candidates(spi, from_start ? nullptr : &last, guc_retention_batch);
         });
     };
@@ -209,7 +204,7 @@ void retention_round() {
     for (const pg_uuid_t& id : ids) {
         last = id;
         auto one = [&id] {
-            in_transaction("concurrent_edit: applying history retention", [&id](Spi& spi) { (void)retain_file(spi, id); });
+            in_worker_transaction("concurrent_edit: applying history retention", [&id](Spi& spi) { (void)retain_file(spi, id); });
         };
         run_reporting_errors(one);
     }
@@ -267,6 +262,7 @@ void ce_worker_main(Datum) {
     stats::worker_started(GetCurrentTimestamp());
     TimestampTz next_cleanup = 0, next_retention = 0;
     Retry cleanup_retry{"expiring locks and sessions"}, sequence_retry{"sequencing change events"};
+    long behind_ms = 0;  // while events are left behind held feed rows: the next look
     for (;;) {
         QueryCancelPending = false;  // a cancel while waiting: nothing to cancel
         CHECK_FOR_INTERRUPTS();
@@ -291,6 +287,14 @@ void ce_worker_main(Datum) {
         if (present) present = run_task_safely(Task::sequence, sequence_retry, now);
         if (present && sequence_batch.more && sequence_retry.failures == 0)
             SetLatch(MyLatch);  // the backlog's next batch at once
+        // Events left behind a feed row another transaction held (a committing
+        // writer that took the row before they committed, an open prune_changes):
+        // nothing may wake the worker when that transaction ends, so it looks again
+        // after 10 ms, then less often (at most 200 ms) while they stay.
+        if (present && sequence_retry.failures == 0 && sequence_batch.left_behind > 0)
+            behind_ms = behind_ms == 0 ? 10 : std::min(behind_ms * 2, 200L);
+        else
+            behind_ms = 0;
         // Serve API transactions only while the extension exists here.
         worker_register(present);
         stats::worker_round(GetCurrentTimestamp());
@@ -303,6 +307,7 @@ void ce_worker_main(Datum) {
         // time pgstat suggests, even if nothing wakes the worker before.
         long stats_ms = pgstat_report_stat(false);
         if (stats_ms > 0) timeout_ms = std::min(timeout_ms, stats_ms);
+        if (behind_ms > 0) timeout_ms = std::min(timeout_ms, behind_ms);
         (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, timeout_ms, PG_WAIT_EXTENSION);
         ResetLatch(MyLatch);
     }

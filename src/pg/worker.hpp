@@ -1,5 +1,11 @@
-// The background worker: registered by _PG_init when preloaded.
+// The background workers: the worker registered by _PG_init when preloaded, and
+// what the workers started on demand (the conflict recorder, the sequencer)
+// share with it.
 #pragma once
+
+#include "pg/boundary.hpp"
+#include "pg/owner.hpp"
+#include "pg/spi.hpp"
 
 namespace ce::pg {
 void register_worker();
@@ -9,4 +15,42 @@ void register_worker();
 // before it took the feed row) and the workers write and wait for row locks.
 // Called before the worker connects.
 void apply_worker_settings();
+
+// Is the extension installed in this database at this library's version? (In a
+// transaction; a mismatch is logged once.)
+bool installed_here();
+
+// One transaction of a background worker running `body` in the owner's context.
+// Returns false when the extension is not installed in the worker's database (or
+// at another version). The caller has no transaction open.
+template <typename F>
+bool in_worker_transaction(const char* activity, F&& body) {
+    SetCurrentStatementStartTimestamp();
+    StartTransactionCommand();
+    pgstat_report_activity(STATE_RUNNING, activity);
+    bool present = installed_here();
+    if (present) {
+        guard([&body]() -> Datum {
+            OwnerContext owner;
+            Spi spi;
+            body(spi);
+            spi.finish();
+            owner.leave();
+            return 0;
+        });
+    }
+    CommitTransactionCommand();
+    // The transaction's table statistics (change_log rows inserted, pending rows
+    // deleted, ...) go to shared memory, for autovacuum and pg_stat_*_tables: a
+    // background worker has no idle loop that reports them (at most once a second).
+    (void)pgstat_report_stat(false);
+    pgstat_report_activity(STATE_IDLE, nullptr);
+    return present;
 }
+
+// Registers a dynamic background worker of the current database (a worker
+// started on demand: `function` of this library, called with the database's oid),
+// never restarted. Raises nothing; false when no worker slot is free. With
+// `handle` null it allocates nothing (callable from a commit callback).
+bool start_database_worker(const char* function, const char* type, BackgroundWorkerHandle** handle);
+}  // namespace ce::pg

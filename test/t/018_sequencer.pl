@@ -1,0 +1,242 @@
+# The on-demand sequencer (docs/reference/feed.md): without the library preloaded,
+# a commit that finds its project's feed row busy hands its events to a background
+# worker started on demand instead of waiting for the row.
+#
+# 1. While a transaction holds the project's feed row, a write commits at once
+#    (a 2 s lock_timeout would fail it if it waited); its event waits in
+#    change_pending, one sequencer runs, and once the row is free the event is
+#    numbered after the holder's, gap-free, and its NOTIFY arrives.
+#    A row held longer than the sequencer's 5 s without work keeps it there.
+# 2. With concurrent_edit.on_demand_sequencer off, the same write waits for the
+#    row (55P03 after a 300 ms lock_timeout) and nothing is stored; so it does
+#    with synchronous_commit off (no flush to wait for behind the row).
+# 3. A REPEATABLE READ write's event is sequenced by the sequencer, with no later
+#    READ COMMITTED commit in its project.
+# 4. A stale pid file naming a client backend: the event is still sequenced.
+# 5. Without work for 5 s the sequencer exits and removes its pid file.
+# 6. Eight clients writing one project: every version has its event, the feed is
+#    gap-free, nothing is left pending, and one sequencer process served them.
+# 7. No worker slot free: the write waits for the row, as with the setting off.
+# 8. With the preloaded worker, an event left behind a held feed row is numbered
+#    soon after the row is free, although no commit wakes the worker.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/../perl";
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(time sleep);
+use CETest;
+
+my $node = new_node('sequencer', "max_worker_processes = 8\nlog_min_messages = log\n");
+my $project = '18181818-0000-0000-0000-000000000018';
+my $user = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa';
+$node->safe_psql('postgres', 'CREATE EXTENSION concurrent_edit');
+my $file = $node->safe_psql('postgres', "SELECT concurrent_edit.create_file('$project', 'a.txt', E'a\\n', '$user')");
+my $channel = $node->safe_psql('postgres', "SELECT concurrent_edit.channel_name('$project')");
+my $seq_q = q{SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'concurrent_edit sequencer'};
+my $pidfile = $node->data_dir . '/pg_concurrent_edit/sequencer.'
+    . $node->safe_psql('postgres', q{SELECT oid FROM pg_database WHERE datname = 'postgres'});
+
+sub feed { return $node->safe_psql('postgres',
+    "SELECT string_agg(cursor || ':' || event || ':' || coalesce(version::text, '-'), ',' ORDER BY cursor) "
+    . "FROM concurrent_edit.changes_since('$project', 0)"); }
+sub pending { return $node->safe_psql('postgres', 'SELECT count(*) FROM concurrent_edit.change_pending'); }
+sub head { return $node->safe_psql('postgres', "SELECT version FROM concurrent_edit.read('$file')"); }
+sub hold_feed_row {
+    my $h = $node->background_psql('postgres');
+    $h->query_safe('BEGIN');
+    $h->query_safe("SELECT FROM concurrent_edit.change_feeds WHERE project_id = '$project' FOR UPDATE");
+    return $h;
+}
+sub write_at {
+    my ($base, $text, $settings) = @_;
+    return $node->psql('postgres', ($settings // '') . "SET lock_timeout = '2s'; "
+        . "SELECT status FROM concurrent_edit.write('$file', E'$text\\n', $base, '$user')");
+}
+
+is(feed(), '1:created:1', 'the file is created, its event numbered at commit');
+is($node->safe_psql('postgres', $seq_q), '0', 'no sequencer before a busy feed row');
+
+# 1. A busy feed row: the write commits without waiting.
+my $listener = $node->background_psql('postgres');
+$listener->query_safe("LISTEN $channel");
+my $holder = hold_feed_row();
+my $t0 = time();
+my ($rc, $out, $err) = write_at(1, 'b');
+ok($rc == 0 && $out eq 'written', 'the write commits while another transaction holds the feed row') or diag($err);
+cmp_ok(time() - $t0, '<', 1.5, 'without waiting for the row');
+is(pending(), '1', 'its event waits in change_pending');
+ok($node->poll_query_until('postgres', "SELECT ($seq_q) = 1"), 'a sequencer runs');
+ok(-f $pidfile, 'and publishes its pid');
+is(feed(), '1:created:1', 'the event is not numbered while the row is held');
+$holder->query_safe('COMMIT');
+$holder->quit;
+ok($node->poll_query_until('postgres', 'SELECT count(*) = 0 FROM concurrent_edit.change_pending'),
+   'once the row is free the sequencer numbers the event');
+is(feed(), '1:created:1,2:version:2', 'after the earlier event, gap-free');
+my $seen = '';
+my $deadline = time() + 10;
+while (time() < $deadline && $seen !~ /"cursor": "2"/) {
+    $seen .= $listener->query('SELECT 1');
+    sleep(0.1);
+}
+like($seen, qr/Asynchronous notification "\Q$channel\E" with payload "\{"event": "version", "cursor": "2"/,
+     'its NOTIFY arrives, sent by the sequencer');
+$listener->quit;
+
+# 1b. A row held longer than the sequencer lingers (an open prune_changes, say):
+# it stays while events wait behind the row, and numbers them once it is free.
+$holder = hold_feed_row();
+($rc, $out, $err) = write_at(2, 'b2');
+is($out, 'written', 'a write commits while the row is held');
+sleep(6.5);
+is($node->safe_psql('postgres', $seq_q), '1', 'the sequencer stays past 5 s while an event waits behind the row');
+$holder->query_safe('COMMIT');
+$holder->quit;
+ok($node->poll_query_until('postgres', 'SELECT count(*) = 0 FROM concurrent_edit.change_pending'),
+   'and numbers it once the row is free');
+is(feed(), '1:created:1,2:version:2,3:version:3', 'gap-free');
+
+# 2. The setting off: the commit waits for the row.
+$holder = hold_feed_row();
+($rc, $out, $err) = write_at(3, 'c', "SET concurrent_edit.on_demand_sequencer = off; SET lock_timeout = '300ms'; ");
+isnt($rc, 0, 'with on_demand_sequencer off the write waits for the row');
+like($err, qr/canceling statement due to lock timeout/, 'and fails on its lock_timeout');
+$holder->query_safe('ROLLBACK');
+$holder->quit;
+is(head(), '3', 'nothing of it is stored');
+is(pending(), '0', 'no event of it waits');
+# synchronous_commit off: the holder's commit waits for no flush either, and the
+# commit waits for the row.
+$holder = hold_feed_row();
+($rc, $out, $err) = write_at(3, 'c', "SET synchronous_commit = off; SET lock_timeout = '300ms'; ");
+like($err, qr/canceling statement due to lock timeout/, 'with synchronous_commit off the write waits for the row');
+$holder->query_safe('ROLLBACK');
+$holder->quit;
+is(head(), '3', 'nothing of it is stored');
+($rc, $out, $err) = $node->psql('postgres', 'SET concurrent_edit.on_demand_sequencer = off', on_error_stop => 1);
+is($rc, 0, 'a superuser may set it');
+$node->safe_psql('postgres', 'CREATE ROLE plain LOGIN');
+# (Once the library is loaded: before, the name is a placeholder anyone may set,
+# which the library then refuses with a WARNING.)
+($rc, $out, $err) = $node->psql('postgres', "SELECT concurrent_edit.channel_name('$project'); SET ROLE plain; "
+    . 'SET concurrent_edit.on_demand_sequencer = off');
+like($err, qr/permission denied to set parameter "concurrent_edit.on_demand_sequencer"/, 'another role may not');
+
+# 3. REPEATABLE READ: sequenced without a later READ COMMITTED commit.
+$node->safe_psql('postgres', "BEGIN ISOLATION LEVEL REPEATABLE READ; "
+    . "SELECT concurrent_edit.write('$file', E'd\\n', 3, '$user'); COMMIT;");
+ok($node->poll_query_until('postgres', "SELECT count(*) = 0 FROM concurrent_edit.change_pending"),
+   'a REPEATABLE READ write\'s event is sequenced by the sequencer');
+is(feed(), '1:created:1,2:version:2,3:version:3,4:version:4', 'in order');
+
+# 5. (before 4, which needs no sequencer running) It leaves after 5 s without work.
+ok($node->poll_query_until('postgres', "SELECT ($seq_q) = 0"), 'the sequencer exits without work');
+ok(!-e $pidfile, 'and removes its pid file');
+
+# 4. A stale pid file naming a client backend (the pid of a crashed sequencer,
+# reused): not taken for the sequencer.
+my $client = $node->background_psql('postgres');
+my $client_pid = $client->query_safe('SELECT pg_backend_pid()');
+$client_pid =~ s/\s+//g;
+open(my $pf, '>', $pidfile) or die "$pidfile: $!";
+print $pf "$client_pid\n";
+close $pf;
+$holder = hold_feed_row();
+($rc, $out, $err) = write_at(4, 'e');
+is($rc, 0, 'a write with the row busy and a stale pid file commits');
+$holder->query_safe('COMMIT');
+$holder->quit;
+ok($node->poll_query_until('postgres', 'SELECT count(*) = 0 FROM concurrent_edit.change_pending'),
+   'its event is sequenced all the same');
+is(feed(), '1:created:1,2:version:2,3:version:3,4:version:4,5:version:5', 'in order, gap-free');
+$client->quit;
+
+# 6. Eight clients writing one project, each its own file.
+my @files = map {
+    $node->safe_psql('postgres', "SELECT concurrent_edit.create_file('$project', 'c$_.txt', E'0\\n', '$user')")
+} 1 .. 8;
+my $log_at = -s $node->logfile;
+my $script = $node->basedir . '/write.sql';
+open(my $sf, '>', $script) or die;
+print $sf "\\set f random(1, 8)\n";
+print $sf "SELECT concurrent_edit.write(f.id, f.c || 'x', f.v, '$user') FROM (SELECT fl.id, r.content AS c, r.version AS v "
+    . "FROM concurrent_edit.files fl, LATERAL concurrent_edit.read(fl.id) r WHERE fl.project_id = '$project' "
+    . "AND fl.path = 'c' || :f || '.txt') f;\n";
+close $sf;
+my %pids;    # sequencer processes seen during the run
+my $bench = IPC::Run::start([ 'pgbench', '-n', '-c', '8', '-j', '8', '-T', '4', '-f', $script,
+    '-h', $node->host, '-p', $node->port, 'postgres' ], '>', \my $bout, '2>', \my $berr);
+while ($bench->pumpable) {
+    $pids{$_} = 1 for split /\n/, $node->safe_psql('postgres',
+        q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'concurrent_edit sequencer'});
+    sleep(0.1);
+    $bench->pump_nb;
+}
+$bench->finish;
+like($bout, qr/number of transactions actually processed: [1-9]/, 'the clients wrote') or diag($berr);
+is(scalar(keys %pids), 1, 'one sequencer served them all (the start marker kept the others from starting one)');
+ok($node->poll_query_until('postgres', 'SELECT count(*) = 0 FROM concurrent_edit.change_pending'),
+   'every event is sequenced');
+is($node->safe_psql('postgres', qq{
+    SELECT count(*) FROM concurrent_edit.file_versions v JOIN concurrent_edit.files f ON f.id = v.file_id
+    WHERE f.project_id = '$project' AND v.version > 1 AND NOT EXISTS (
+        SELECT FROM concurrent_edit.change_log c WHERE c.project_id = f.project_id AND c.file_id = v.file_id
+        AND c.event = 'version' AND c.version = v.version)}), '0', 'every version has its event');
+is($node->safe_psql('postgres', qq{
+    SELECT count(*) = max(cursor) AND max(cursor) = (SELECT last_cursor FROM concurrent_edit.change_feeds
+        WHERE project_id = '$project')
+    FROM concurrent_edit.change_log WHERE project_id = '$project'}), 't', 'the feed is gap-free');
+my $log = slurp_file($node->logfile, $log_at);
+unlike($log, qr/could not start the concurrent_edit sequencer|ERROR|TRAP/, 'no worker slot ran out, no error');
+
+# 7. No worker slot: the commit waits for the row.
+ok($node->poll_query_until('postgres', "SELECT ($seq_q) = 0"), 'the sequencer left');
+$node->append_conf('postgresql.conf', "max_worker_processes = 1\n");  # the replication launcher's
+$node->restart;
+$log_at = -s $node->logfile;
+$holder = hold_feed_row();
+my $base = head();
+($rc, $out, $err) = write_at($base, 'f', "SET lock_timeout = '300ms'; ");
+isnt($rc, 0, 'with no worker slot free the write waits for the row');
+like($err, qr/lock timeout/, 'and fails on its lock_timeout');
+$holder->query_safe('ROLLBACK');
+$holder->quit;
+is(head(), $base, 'nothing of it is stored');
+ok($node->wait_for_log(qr/could not start the concurrent_edit sequencer; committing transactions wait/, $log_at),
+   'the server log says why');
+($rc, $out, $err) = write_at($base, 'f');
+is($out, 'written', 'with the row free the write commits');
+
+$node->stop;
+
+# 8. The preloaded worker, the same event left behind a held row: it looks again
+# soon, although nothing wakes it when the holder ends (its cleanup interval is
+# an hour here).
+my $wnode = new_node('sequencer_worker', "shared_preload_libraries = 'concurrent_edit'\n"
+    . "concurrent_edit.worker_interval = '1h'\n");
+$wnode->safe_psql('postgres', 'CREATE EXTENSION concurrent_edit');
+ok($wnode->poll_query_until('postgres',
+    q{SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'concurrent_edit worker'}), 'the worker runs');
+my $wfile = $wnode->safe_psql('postgres', "SELECT concurrent_edit.create_file('$project', 'w.txt', E'a\\n', '$user')");
+ok($wnode->poll_query_until('postgres', 'SELECT count(*) = 0 FROM concurrent_edit.change_pending'),
+   'the creation is sequenced');
+$holder = $wnode->background_psql('postgres');
+$holder->query_safe('BEGIN');
+$holder->query_safe("SELECT FROM concurrent_edit.change_feeds WHERE project_id = '$project' FOR UPDATE");
+$wnode->safe_psql('postgres', "SET lock_timeout = '2s'; SELECT concurrent_edit.write('$wfile', E'b\\n', 1, '$user')");
+sleep(0.5);
+is($wnode->safe_psql('postgres', 'SELECT count(*) FROM concurrent_edit.change_pending'), '1',
+   'the event waits behind the held row');
+$holder->query_safe('COMMIT');
+$holder->quit;
+my $t1 = time();
+ok($wnode->poll_query_until('postgres', 'SELECT count(*) = 0 FROM concurrent_edit.change_pending'),
+   'the worker numbers it once the row is free');
+cmp_ok(time() - $t1, '<', 5, 'within seconds, not at its next cleanup');
+is($wnode->safe_psql('postgres', "SELECT string_agg(cursor || ':' || event, ',' ORDER BY cursor) "
+    . "FROM concurrent_edit.changes_since('$project', 0)"), '1:created,2:version', 'gap-free');
+$wnode->stop;
+done_testing();
