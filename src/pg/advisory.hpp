@@ -18,6 +18,7 @@ enum class LockClass : uint16 {
     file_id = 9,           // creators of a file with a client's file_id
     lock_queue = 10,       // an exclusive acquirer waiting for a file lock, ahead of later acquirers
     sequencer = 11,        // the on-demand sequencer of a database (session-level)
+    sequencer_clients = 12,  // commits relying on it (share), a sequencer leaving (exclusive)
 };
 
 // FNV-1a, the keys' hash (a collision only makes two keys share a lock).

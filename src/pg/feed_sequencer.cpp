@@ -362,8 +362,13 @@ std::vector<pg_uuid_t> sequence_local(Spi& spi, std::vector<LocalEvent>& events,
         };
         Taken t = log_event(skip);
         // The feed row is busy (or new): this project's events to the worker, or
-        // without it to the sequencer if the row exists and one runs; else waited for.
-        if (!t.held && !worker && (!feed_row_exists(spi, e.project_id) || !ensure_sequencer())) t = log_event(false);
+        // without it to the sequencer if the row exists and one runs; else the row
+        // is waited for. Also when the transaction already put events of the project
+        // into the pending tables: handed over, its local events would get pending
+        // ids after those, which it made later.
+        if (!t.held && (has_own_pending(e.project_id) ||
+                        (!worker && (!feed_row_exists(spi, e.project_id) || !ensure_sequencer()))))
+            t = log_event(false);
         if (!t.held) {
             to_worker = &e.project_id;
             handed.push_back(e.project_id);

@@ -1,23 +1,31 @@
 // The on-demand sequencer (see sequencer.hpp).
 //
 // Why no event is left behind. A committing transaction W that found its
-// project's feed row busy leaves its events pending and, at pre-commit, makes
-// sure a sequencer runs: its lock is held, or one is starting (a start marker
-// younger than kStartMarkerS, made with O_EXCL by whoever registered it), or W
-// registers one. After its commit, W reads the published pid:
-//  * present and alive: W sets that sequencer's latch. A running sequencer also
-//    looks every kPollMs (a round skips the feed rows that committing writers
-//    hold, and an event committed after such a holder's snapshot waits for the
-//    next look). One that leaves unlinks the file, releases its lock and then
-//    runs one more round: a file W could still read means that round comes
-//    after W's commit.
-//  * absent: unless a start marker says one is starting, W registers one.
-// A starting sequencer takes the lock (waiting for it up to kLockWaitMs: a
-// leaving one holds it for a moment), publishes its pid, removes the marker and
-// then runs its first round, so a W that saw the marker committed before that
-// round. If the lock stays held, it removes the marker and tries once more: a
-// holder still there is running (and looks again within kPollMs) or will run
-// its last round after releasing the lock, after W's commit either way.
+// project's feed row busy hands its events over only once ensure_sequencer() said
+// yes at its pre-commit. That call takes the database's sequencer-clients lock in
+// share mode (transaction-level: released after W's commit is visible and its
+// commit callback ran), then finds the sequencer lock held (a sequencer runs, or
+// is starting and holds it already), or a young start marker (one was
+// registered), or registers one itself. When the clients lock is taken
+// exclusively (a sequencer is leaving) or no worker slot is free, W waits for the
+// row instead.
+//
+// A sequencer leaves only while it holds the clients lock exclusively, which it
+// gets only when no W is between its pre-commit and the end of its commit, and
+// only after a round made with that lock held moved every pending event (no feed
+// row held by another transaction in its way). Every event handed to it is
+// therefore committed before a round of a sequencer that is still there: after
+// its commit W sets the latch of the pid the sequencer published, and a running
+// sequencer also looks every kPollMs (for an event committed after a round, or
+// skipped because a committing writer held its row). A starting sequencer takes
+// the sequencer lock (waiting up to kLockWaitMs for a leaving one), publishes its
+// pid, removes the start marker, then runs its first round; one that cannot take
+// the lock exits: the one holding it cannot leave while a W relies on it.
+//
+// What is left: a registered sequencer that never starts (the fork fails) or is
+// terminated by an administrator leaves the events handed to it pending until
+// the next commit that hands events over in that database (its sequencer's
+// rounds take every project) or that takes their project's feed row.
 #include "pg/sequencer.hpp"
 
 #include <algorithm>
@@ -99,24 +107,34 @@ void unpublish_pid(int, Datum arg) {
     if (published_pid(db) == MyProcPid) unlink(pid_path(db).c_str());
 }
 
-// True when this backend made the start marker (it then registers a sequencer),
-// false when a young one says a sequencer is starting. Raises nothing.
-bool claim_start(Oid db) {
+enum class Claim { claimed, starting, failed };
+
+// Claims the start marker: claimed when this backend made it (it then registers
+// a sequencer), starting when a young one says a sequencer is being started,
+// failed when no marker can be made (then no sequencer is registered: a commit
+// per busy row could otherwise take a worker slot each). A stale marker is taken
+// over by renaming it away, which only one backend can do. Raises nothing.
+Claim claim_start(Oid db) {
     Path path = start_path(db);
-    if (mkdir("pg_concurrent_edit", S_IRWXU) != 0 && errno != EEXIST) return true;
+    if (mkdir("pg_concurrent_edit", S_IRWXU) != 0 && errno != EEXIST) return Claim::failed;
     for (int attempt = 0; attempt < 2; ++attempt) {
         int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, S_IRUSR | S_IWUSR);
         if (fd >= 0) {
             close(fd);
-            return true;
+            return Claim::claimed;
         }
-        if (errno != EEXIST) return true;  // no marker possible: register anyway
+        if (errno != EEXIST) return Claim::failed;
         struct stat st;
         if (stat(path.c_str(), &st) != 0) continue;  // removed meanwhile
-        if (time(nullptr) - st.st_mtime < kStartMarkerS) return false;
-        unlink(path.c_str());  // stale: its sequencer never started
+        time_t age = time(nullptr) - st.st_mtime;
+        if (age >= 0 && age < kStartMarkerS) return Claim::starting;
+        // Stale (its sequencer never started), or from the future (the clock
+        // went back).
+        char away[80];
+        snprintf(away, sizeof away, "%s.%d", path.c_str(), static_cast<int>(MyProcPid));
+        if (rename(path.c_str(), away) == 0) unlink(away);
     }
-    return false;
+    return Claim::starting;  // others took the stale marker over and made a new one
 }
 
 // The sequencer this backend registered last, and when.
@@ -124,26 +142,24 @@ BackgroundWorkerHandle* last_started = nullptr;
 TimestampTz last_started_at = 0;
 bool said_no_slot = false;
 
-// Registers a sequencer unless one is starting. False when no worker slot is
-// free. With `keep_handle` (at pre-commit) the handle is kept; without it
-// (after the commit) nothing is allocated and nothing raised.
-bool launch(bool keep_handle) {
+// Registers a sequencer unless one is being started (at pre-commit). False when
+// none could be: no worker slot free, or no start marker possible.
+bool launch() {
     Oid db = MyDatabaseId;
-    if (!claim_start(db)) return true;
-    bool started;
-    if (keep_handle) {
-        MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
-        if (last_started != nullptr) pfree(last_started);
-        last_started = nullptr;
-        started = start_database_worker("ce_sequencer_main", kType, &last_started);
-        MemoryContextSwitchTo(old);
-        if (started) last_started_at = GetCurrentTimestamp();
-    } else {
-        started = start_database_worker("ce_sequencer_main", kType, nullptr);
+    Claim c = claim_start(db);
+    if (c == Claim::starting) return true;
+    if (c == Claim::failed) return false;
+    MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+    if (last_started != nullptr) pfree(last_started);
+    last_started = nullptr;
+    bool started = start_database_worker("ce_sequencer_main", kType, &last_started);
+    MemoryContextSwitchTo(old);
+    if (started) {
+        last_started_at = GetCurrentTimestamp();
+        return true;
     }
-    if (started) return true;
     unlink(start_path(db).c_str());
-    if (keep_handle && !said_no_slot) {
+    if (!said_no_slot) {
         said_no_slot = true;
         ereport(LOG, (errmsg("could not start the concurrent_edit sequencer; committing transactions wait for "
                              "their project's feed row instead"),
@@ -180,8 +196,11 @@ int64 round(Batch& batch) {
             moved = sequence_pending_batch(spi, batch);
         });
     };
-    if (!run_reporting_errors(body)) return -1;
-    return present ? moved : -2;
+    bool ok = run_reporting_errors(body);
+    if (ok && present) return moved;
+    batch.more = batch.has_resume = false;  // what the failed round left is not to be trusted
+    batch.left_behind = 0;
+    return ok ? -2 : -1;
 }
 
 }  // namespace
@@ -189,26 +208,28 @@ int64 round(Batch& batch) {
 bool ensure_sequencer() {
     if (!guc_on_demand_sequencer) return false;
     return pg_call([] {
+        // Held to the end of the commit: no sequencer leaves meanwhile.
+        LOCKTAG clients = database_lock_tag(MyDatabaseId, LockClass::sequencer_clients);
+        if (LockAcquire(&clients, ShareLock, false, true) == LOCKACQUIRE_NOT_AVAIL) return false;  // one is leaving
         pid_t pid;
         if (last_started != nullptr &&
             !TimestampDifferenceExceeds(last_started_at, GetCurrentTimestamp(), static_cast<int>(kLingerMs)) &&
             GetBackgroundWorkerPid(last_started, &pid) != BGWH_STOPPED)
             return true;  // the one this backend started is starting or running
-        if (!lock_is_free(sequencer_tag(MyDatabaseId))) return true;
-        return launch(true);
+        // Held by a sequencer? Probed in share mode, so that two committing
+        // transactions probing at once do not take each other for a sequencer.
+        LOCKTAG tag = sequencer_tag(MyDatabaseId);
+        if (LockAcquire(&tag, ShareLock, false, true) == LOCKACQUIRE_NOT_AVAIL) return true;
+        LockRelease(&tag, ShareLock, false);
+        return launch();
     });
 }
 
 void wake_sequencer() {
     pid_t pid = published_pid(MyDatabaseId);
-    if (pid != 0) {
-        PGPROC* proc = BackendPidGetProc(pid);
-        if (proc != nullptr && proc->isBackgroundWorker && proc->databaseId == MyDatabaseId) {
-            SetLatch(&proc->procLatch);
-            return;
-        }
-    }
-    (void)launch(false);
+    if (pid == 0) return;  // starting: it publishes before its first round
+    PGPROC* proc = BackendPidGetProc(pid);
+    if (proc != nullptr && proc->isBackgroundWorker && proc->databaseId == MyDatabaseId) SetLatch(&proc->procLatch);
 }
 
 }  // namespace ce::pg
@@ -219,48 +240,57 @@ using namespace ce::pg;
 // be a NOLOGIN role); the events are moved in the owner's context
 // (in_worker_transaction).
 void ce_sequencer_main(Datum arg) {
+    pqsignal(SIGHUP, SignalHandlerForConfigReload);
     pqsignal(SIGTERM, die);
     BackgroundWorkerUnblockSignals();
     Oid db = DatumGetObjectId(arg);
     apply_worker_settings();
     BackgroundWorkerInitializeConnectionByOid(db, InvalidOid, 0);
     pgstat_report_appname(kType);
-    LOCKTAG tag = sequencer_tag(db);
+    LOCKTAG tag = sequencer_tag(db), clients = database_lock_tag(db, LockClass::sequencer_clients);
     before_shmem_exit(unpublish_pid, ObjectIdGetDatum(db));
+    // One sequencer per database (see the top of the file).
+    if (!take_lock(&tag, db)) proc_exit(0);
+    if (!publish_pid(db))
+        ereport(WARNING, (errmsg("concurrent_edit sequencer: cannot write \"%s\": %m; it looks for events every "
+                                 "%ld ms only", pid_path(db).c_str(), kPollMs)));
+    unlink(start_path(db).c_str());
     Batch batch{0};
+    TimestampTz idle_since = GetCurrentTimestamp();
+    long poll_ms = kPollMs;
     for (;;) {
-        // One sequencer per database (see the top of the file).
-        if (!take_lock(&tag, db)) proc_exit(0);
-        if (!publish_pid(db))
-            ereport(WARNING, (errmsg("concurrent_edit sequencer: cannot write \"%s\": %m; it looks for events every "
-                                     "%ld ms only", pid_path(db).c_str(), kPollMs)));
-        unlink(start_path(db).c_str());
-        TimestampTz idle_since = GetCurrentTimestamp();
-        long poll_ms = kPollMs;
-        for (;;) {
-            CHECK_FOR_INTERRUPTS();
-            int64 moved = round(batch);
-            if (moved == -2) break;  // not installed here (or another version): leave
-            TimestampTz now = GetCurrentTimestamp();
-            if (moved > 0 || batch.more) {
-                idle_since = now;
-                poll_ms = kPollMs;
-            } else if (moved == 0 && batch.left_behind > 0) {
-                // Events wait behind feed rows other transactions hold (an open
-                // prune_changes, say): not idle, but looking less often.
-                idle_since = now;
-                poll_ms = std::min(poll_ms * 2, kMaxPollMs);
-            } else if (TimestampDifferenceExceeds(idle_since, now, static_cast<int>(kLingerMs))) {
-                break;
-            }
-            long timeout = batch.more && moved >= 0 ? 0 : moved == -1 ? 1000 : poll_ms;
-            (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, timeout, PG_WAIT_EXTENSION);
-            ResetLatch(MyLatch);
+        QueryCancelPending = false;  // a cancel while it waits: nothing to cancel
+        CHECK_FOR_INTERRUPTS();
+        if (ConfigReloadPending) {
+            ConfigReloadPending = false;
+            ProcessConfigFile(PGC_SIGHUP);
         }
-        unpublish_pid(0, ObjectIdGetDatum(db));
-        LockRelease(&tag, ExclusiveLock, true);
-        // Commits that read no pid after the unlink start another sequencer, which
-        // may find the lock still held: one more round, after the release.
-        if (round(batch) <= 0 && !batch.more) proc_exit(0);
+        int64 moved = round(batch);
+        if (moved == -2) break;  // not installed here (or at another version): leave
+        TimestampTz now = GetCurrentTimestamp();
+        if (moved > 0 || batch.more) {
+            idle_since = now;
+            poll_ms = kPollMs;
+        } else if (moved == 0 && batch.left_behind > 0) {
+            // Events wait behind feed rows other transactions hold (an open
+            // prune_changes, say): not idle, but looking less often.
+            idle_since = now;
+            poll_ms = std::min(poll_ms * 2, kMaxPollMs);
+        } else if (TimestampDifferenceExceeds(idle_since, now, static_cast<int>(kLingerMs))) {
+            // Idle (or failing) for kLingerMs: leave, unless a committing
+            // transaction may be handing events over, or the last round, made
+            // while none can, left any behind.
+            if (LockAcquire(&clients, ExclusiveLock, true, true) != LOCKACQUIRE_NOT_AVAIL) {
+                int64 last = round(batch);
+                if (last == -2 || last == -1 || (last == 0 && !batch.more && batch.left_behind == 0)) break;
+                LockRelease(&clients, ExclusiveLock, true);
+            }
+            idle_since = now;
+        }
+        long timeout = batch.more ? 0 : moved == -1 ? 1000 : poll_ms;
+        (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, timeout, PG_WAIT_EXTENSION);
+        ResetLatch(MyLatch);
     }
+    unpublish_pid(0, ObjectIdGetDatum(db));
+    proc_exit(0);  // releases both session locks
 }

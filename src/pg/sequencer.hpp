@@ -13,9 +13,9 @@
 // One per database: it holds the database's sequencer lock (session-level) for as
 // long as it runs and publishes its pid in $PGDATA/pg_concurrent_edit/
 // sequencer.<database oid> so that committing transactions can set its latch. It
-// exits after kLingerMs without work. concurrent_edit.on_demand_sequencer (on)
-// turns it off; when no worker slot is free the commit waits for the row, as
-// without it.
+// exits after 5 s without work, once no commit relies on it (sequencer.cpp says
+// how). concurrent_edit.on_demand_sequencer (on) turns it off; when no worker slot
+// is free, and at synchronous_commit = off, the commit waits for the row.
 #pragma once
 
 #include "pg/pg_headers.hpp"
@@ -23,13 +23,15 @@
 namespace ce::pg {
 
 // At pre-commit, after the feed row of a project was found busy: whether a
-// sequencer runs (or was started now) to number the events left pending. False
-// when concurrent_edit.on_demand_sequencer is off or no worker slot is free:
-// the caller then waits for the row. May raise.
+// sequencer runs (or was started now) to number the events left pending; when
+// true, none leaves before this transaction's commit is visible. False when
+// concurrent_edit.on_demand_sequencer is off, a sequencer is leaving or no worker
+// slot is free: the caller then waits for the row. May raise.
 bool ensure_sequencer();
 
 // At commit (XACT_EVENT_COMMIT), after ensure_sequencer() said true: sets the
-// sequencer's latch, or starts one if it has left meanwhile. Raises nothing.
+// sequencer's latch (none published yet: it is starting, and its first round
+// comes after). Raises nothing.
 void wake_sequencer();
 
 }  // namespace ce::pg

@@ -12,10 +12,13 @@
 #    with synchronous_commit off (no flush to wait for behind the row).
 # 3. A REPEATABLE READ write's event is sequenced by the sequencer, with no later
 #    READ COMMITTED commit in its project.
-# 4. A stale pid file naming a client backend: the event is still sequenced.
+# 4. A transaction whose events overflowed into the pending tables (more than
+#    1,000) waits for a busy row instead of handing its first 1,000 over, which
+#    would number them after the later ones.
 # 5. Without work for 5 s the sequencer exits and removes its pid file.
 # 6. Eight clients writing one project: every version has its event, the feed is
-#    gap-free, nothing is left pending, and one sequencer process served them.
+#    gap-free, nothing is left pending, and one sequencer process served them
+#    (sampled every 100 ms: a second one living less than that is not seen).
 # 7. No worker slot free: the write waits for the row, as with the setting off.
 # 8. With the preloaded worker, an event left behind a held feed row is numbered
 #    soon after the row is free, although no commit wakes the worker.
@@ -132,27 +135,9 @@ ok($node->poll_query_until('postgres', "SELECT count(*) = 0 FROM concurrent_edit
    'a REPEATABLE READ write\'s event is sequenced by the sequencer');
 is(feed(), '1:created:1,2:version:2,3:version:3,4:version:4', 'in order');
 
-# 5. (before 4, which needs no sequencer running) It leaves after 5 s without work.
+# 5. It leaves after 5 s without work.
 ok($node->poll_query_until('postgres', "SELECT ($seq_q) = 0"), 'the sequencer exits without work');
 ok(!-e $pidfile, 'and removes its pid file');
-
-# 4. A stale pid file naming a client backend (the pid of a crashed sequencer,
-# reused): not taken for the sequencer.
-my $client = $node->background_psql('postgres');
-my $client_pid = $client->query_safe('SELECT pg_backend_pid()');
-$client_pid =~ s/\s+//g;
-open(my $pf, '>', $pidfile) or die "$pidfile: $!";
-print $pf "$client_pid\n";
-close $pf;
-$holder = hold_feed_row();
-($rc, $out, $err) = write_at(4, 'e');
-is($rc, 0, 'a write with the row busy and a stale pid file commits');
-$holder->query_safe('COMMIT');
-$holder->quit;
-ok($node->poll_query_until('postgres', 'SELECT count(*) = 0 FROM concurrent_edit.change_pending'),
-   'its event is sequenced all the same');
-is(feed(), '1:created:1,2:version:2,3:version:3,4:version:4,5:version:5', 'in order, gap-free');
-$client->quit;
 
 # 6. Eight clients writing one project, each its own file.
 my @files = map {
@@ -191,6 +176,23 @@ is($node->safe_psql('postgres', qq{
     FROM concurrent_edit.change_log WHERE project_id = '$project'}), 't', 'the feed is gap-free');
 my $log = slurp_file($node->logfile, $log_at);
 unlike($log, qr/could not start the concurrent_edit sequencer|ERROR|TRAP/, 'no worker slot ran out, no error');
+
+# 4. 1,001 writes in one transaction while the feed row is held for 3 s.
+my $big = $node->safe_psql('postgres', "SELECT concurrent_edit.create_file('$project', 'big.txt', E'0\\n', '$user')");
+my $hold = IPC::Run::start([ 'psql', '-X', '-q', '-h', $node->host, '-p', $node->port, '-d', 'postgres', '-c',
+    "BEGIN; SELECT FROM concurrent_edit.change_feeds WHERE project_id = '$project' FOR UPDATE; "
+    . "SELECT pg_sleep(3); COMMIT;" ], '>', \my $hout, '2>', \my $herr);
+ok($node->poll_query_until('postgres', q{SELECT count(*) = 1 FROM pg_stat_activity WHERE query LIKE '%pg_sleep(3)%'
+    AND state = 'active' AND pid <> pg_backend_pid()}), 'a transaction holds the feed row');
+is($node->safe_psql('postgres', "BEGIN; SELECT count(*) FROM generate_series(1, 1001) i, "
+    . "LATERAL concurrent_edit.write('$big', i::text || E'\\n', i, '$user') w WHERE w.status = 'written'; COMMIT;"),
+   '1001', '1,001 writes in one transaction');
+$hold->finish;
+ok($node->poll_query_until('postgres', 'SELECT count(*) = 0 FROM concurrent_edit.change_pending'), 'all sequenced');
+is($node->safe_psql('postgres', "SELECT count(*) FILTER (WHERE version <> prev + 1) || '/' || count(*) FROM ("
+    . "SELECT version, lag(version) OVER (ORDER BY cursor) AS prev FROM concurrent_edit.change_log "
+    . "WHERE project_id = '$project' AND file_id = '$big' AND event = 'version') v WHERE prev IS NOT NULL"),
+   '0/1000', 'its version events are numbered in version order');
 
 # 7. No worker slot: the commit waits for the row.
 ok($node->poll_query_until('postgres', "SELECT ($seq_q) = 0"), 'the sequencer left');
