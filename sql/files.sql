@@ -2,6 +2,10 @@
 -- history, delete/rename conflicts, the conflict workflow and the change feed.
 \set VERBOSITY terse
 SET client_min_messages = warning;
+-- Events left in the pending tables (REPEATABLE READ) wait for the next READ
+-- COMMITTED commit of their project here: no on-demand sequencer takes them in
+-- between (TAP 018_sequencer covers it).
+SET concurrent_edit.on_demand_sequencer = off;
 \i sql/include/helpers.sql
 \set p '''11111111-1111-1111-1111-111111111111'''
 \set alice '''aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa'''

@@ -146,7 +146,7 @@ void define_gucs() {
         "concurrent_edit.on_demand_sequencer",
         "Without a worker serving the database, a commit that finds its project's feed row busy hands its events to "
         "a sequencer started on demand.",
-        "A background worker per database, started when needed and gone after 5 s without work. Off: writers of "
+        "A background worker per database, started when needed and gone after 2 s without work. Off: writers of "
         "one project take the feed row in turn at their commit, each waiting for the previous one's WAL flush.",
         &guc_on_demand_sequencer, true, PGC_SUSET, 0, nullptr, nullptr, nullptr);
     DefineCustomIntVariable(

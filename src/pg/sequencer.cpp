@@ -50,7 +50,7 @@ PGDLLEXPORT void ce_sequencer_main(Datum arg);
 namespace ce::pg {
 namespace {
 
-constexpr long kLingerMs = 5000;   // a sequencer without work for this long exits
+constexpr long kLingerMs = 2000;   // a sequencer without work for this long exits (DROP DATABASE waits 5 s for it)
 constexpr long kPollMs = 10;       // while it runs it looks this often, woken or not
 constexpr long kMaxPollMs = 200;   // ... and at least this often while events wait behind a held row
 constexpr long kLockWaitMs = 100;  // a starting sequencer waits this long for the lock

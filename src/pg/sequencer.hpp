@@ -13,7 +13,7 @@
 // One per database: it holds the database's sequencer lock (session-level) for as
 // long as it runs and publishes its pid in $PGDATA/pg_concurrent_edit/
 // sequencer.<database oid> so that committing transactions can set its latch. It
-// exits after 5 s without work, once no commit relies on it (sequencer.cpp says
+// exits after 2 s without work, once no commit relies on it (sequencer.cpp says
 // how). concurrent_edit.on_demand_sequencer (on) turns it off; when no worker slot
 // is free, and at synchronous_commit = off, the commit waits for the row.
 #pragma once

@@ -66,7 +66,7 @@ $node->safe_psql('src', q{
 # Through the API: a session with a file open (session_files), a lock taken and a
 # version written (change_log, change_feeds); a write at REPEATABLE READ leaves its
 # event pending (change_pending), and so does a lock refreshed there (change_pending_locks),
-# when no worker runs.
+# when no worker runs (and no on-demand sequencer is started, which would move them).
 # An event that cannot be sequenced (its kind violates change_log's check), pending
 # before the write, is set aside in change_pending_rejected when the write sequences
 # its project.
@@ -90,6 +90,7 @@ $node->safe_psql('src', q{
 });
 $node->safe_psql('src', q{
   BEGIN ISOLATION LEVEL REPEATABLE READ;
+  SET LOCAL concurrent_edit.on_demand_sequencer = off;
   SELECT concurrent_edit.write('00000000-0000-0000-0000-0000000000f1', E'line 1\nline 2 \u00e9\nline 3\nline 4\n', 3,
                                session_id => '00000000-0000-0000-0000-0000000000c1');
   SELECT concurrent_edit.acquire_lock('00000000-0000-0000-0000-0000000000f1', '00000000-0000-0000-0000-0000000000c1',

@@ -6,7 +6,7 @@
 #    (a 2 s lock_timeout would fail it if it waited); its event waits in
 #    change_pending, one sequencer runs, and once the row is free the event is
 #    numbered after the holder's, gap-free, and its NOTIFY arrives.
-#    A row held longer than the sequencer's 5 s without work keeps it there.
+#    A row held longer than the sequencer's 2 s without work keeps it there.
 # 2. With concurrent_edit.on_demand_sequencer off, the same write waits for the
 #    row (55P03 after a 300 ms lock_timeout) and nothing is stored; so it does
 #    with synchronous_commit off (no flush to wait for behind the row).
@@ -15,7 +15,7 @@
 # 4. A transaction whose events overflowed into the pending tables (more than
 #    1,000) waits for a busy row instead of handing its first 1,000 over, which
 #    would number them after the later ones.
-# 5. Without work for 5 s the sequencer exits and removes its pid file.
+# 5. Without work for 2 s the sequencer exits and removes its pid file.
 # 6. Eight clients writing one project: every version has its event, the feed is
 #    gap-free, nothing is left pending, and one sequencer process served them
 #    (sampled every 100 ms: a second one living less than that is not seen).
@@ -95,7 +95,7 @@ $holder = hold_feed_row();
 ($rc, $out, $err) = write_at(2, 'b2');
 is($out, 'written', 'a write commits while the row is held');
 sleep(6.5);
-is($node->safe_psql('postgres', $seq_q), '1', 'the sequencer stays past 5 s while an event waits behind the row');
+is($node->safe_psql('postgres', $seq_q), '1', 'the sequencer stays past 2 s while an event waits behind the row');
 $holder->query_safe('COMMIT');
 $holder->quit;
 ok($node->poll_query_until('postgres', 'SELECT count(*) = 0 FROM concurrent_edit.change_pending'),
@@ -135,7 +135,7 @@ ok($node->poll_query_until('postgres', "SELECT count(*) = 0 FROM concurrent_edit
    'a REPEATABLE READ write\'s event is sequenced by the sequencer');
 is(feed(), '1:created:1,2:version:2,3:version:3,4:version:4', 'in order');
 
-# 5. It leaves after 5 s without work.
+# 5. It leaves after 2 s without work.
 ok($node->poll_query_until('postgres', "SELECT ($seq_q) = 0"), 'the sequencer exits without work');
 ok(!-e $pidfile, 'and removes its pid file');
 
