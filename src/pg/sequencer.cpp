@@ -6,7 +6,8 @@
 // share mode (transaction-level: released after W's commit is visible and its
 // commit callback ran), then finds the sequencer lock held (a sequencer runs, or
 // is starting and holds it already), or a young start marker (one was
-// registered), or registers one itself. When the clients lock is taken
+// registered and has neither taken the lock nor given up: it removes the marker
+// either way), or registers one itself. When the clients lock is taken
 // exclusively (a sequencer is leaving) or no worker slot is free, W waits for the
 // row instead.
 //
@@ -137,9 +138,6 @@ Claim claim_start(Oid db) {
     return Claim::starting;  // others took the stale marker over and made a new one
 }
 
-// The sequencer this backend registered last, and when.
-BackgroundWorkerHandle* last_started = nullptr;
-TimestampTz last_started_at = 0;
 bool said_no_slot = false;
 
 // Registers a sequencer unless one is being started (at pre-commit). False when
@@ -149,15 +147,9 @@ bool launch() {
     Claim c = claim_start(db);
     if (c == Claim::starting) return true;
     if (c == Claim::failed) return false;
-    MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
-    if (last_started != nullptr) pfree(last_started);
-    last_started = nullptr;
-    bool started = start_database_worker("ce_sequencer_main", kType, &last_started);
-    MemoryContextSwitchTo(old);
-    if (started) {
-        last_started_at = GetCurrentTimestamp();
-        return true;
-    }
+    // Not the handle: whether one runs is what its lock says (a sequencer that
+    // finds another holding it exits).
+    if (start_database_worker("ce_sequencer_main", kType, nullptr)) return true;
     unlink(start_path(db).c_str());
     if (!said_no_slot) {
         said_no_slot = true;
@@ -211,11 +203,6 @@ bool ensure_sequencer() {
         // Held to the end of the commit: no sequencer leaves meanwhile.
         LOCKTAG clients = database_lock_tag(MyDatabaseId, LockClass::sequencer_clients);
         if (LockAcquire(&clients, ShareLock, false, true) == LOCKACQUIRE_NOT_AVAIL) return false;  // one is leaving
-        pid_t pid;
-        if (last_started != nullptr &&
-            !TimestampDifferenceExceeds(last_started_at, GetCurrentTimestamp(), static_cast<int>(kLingerMs)) &&
-            GetBackgroundWorkerPid(last_started, &pid) != BGWH_STOPPED)
-            return true;  // the one this backend started is starting or running
         // Held by a sequencer? Probed in share mode, so that two committing
         // transactions probing at once do not take each other for a sequencer.
         LOCKTAG tag = sequencer_tag(MyDatabaseId);
