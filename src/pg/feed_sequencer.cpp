@@ -345,6 +345,7 @@ std::vector<pg_uuid_t> sequence_local(Spi& spi, std::vector<LocalEvent>& events,
         struct Taken {
             bool numbered, held, pending;
             int64 cursor;
+            bool busy = false;  // the row exists and another transaction holds it (known from C)
         };
         auto take = [&](Statement& q) {
             Rows r = q.run(spi, event_args(e), event_nulls(e));
@@ -356,7 +357,7 @@ std::vector<pg_uuid_t> sequence_local(Spi& spi, std::vector<LocalEvent>& events,
         bool first = numbered == nullptr || !uuid_eq(*numbered, e.project_id);
         auto log_event = [&](bool skip_busy) {
             LocalTaken c = log_local_event(e, first, skip_busy);
-            return c.done ? Taken{c.numbered, c.held, c.pending, c.cursor}
+            return c.done ? Taken{c.numbered, c.held, c.pending, c.cursor, !c.held}
                           : take(first ? (skip_busy ? first_if_free : first_checked)
                                        : (skip_busy ? one_if_free : one_checked));
         };
@@ -367,7 +368,7 @@ std::vector<pg_uuid_t> sequence_local(Spi& spi, std::vector<LocalEvent>& events,
         // into the pending tables: handed over, its local events would get pending
         // ids after those, which it made later.
         if (!t.held && (has_own_pending(e.project_id) ||
-                        (!worker && (!feed_row_exists(spi, e.project_id) || !ensure_sequencer()))))
+                        (!worker && ((!t.busy && !feed_row_exists(spi, e.project_id)) || !ensure_sequencer()))))
             t = log_event(false);
         if (!t.held) {
             to_worker = &e.project_id;
