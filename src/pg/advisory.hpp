@@ -42,11 +42,11 @@ inline LOCKTAG database_lock_tag(Oid db, LockClass c) {
     return tag;
 }
 
-// Whether no one holds the lock now (taken and released at once, never waited
-// for). May raise (a full lock table).
-inline bool lock_is_free(LOCKTAG tag) {
-    if (LockAcquire(&tag, ExclusiveLock, false, true) == LOCKACQUIRE_NOT_AVAIL) return false;
-    LockRelease(&tag, ExclusiveLock, false);
+// Whether no one holds the lock in a mode conflicting with `mode` now (taken and
+// released at once, never waited for). May raise (a full lock table).
+inline bool lock_is_free(LOCKTAG tag, LOCKMODE mode = ExclusiveLock) {
+    if (LockAcquire(&tag, mode, false, true) == LOCKACQUIRE_NOT_AVAIL) return false;
+    LockRelease(&tag, mode, false);
     return true;
 }
 

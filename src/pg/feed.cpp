@@ -21,12 +21,13 @@ namespace {
 std::vector<pg_uuid_t>* noted = nullptr;
 bool signal_worker_at_commit = false;
 // Projects whose events this transaction handed to the on-demand sequencer
-// (malloc'd; emptied at the end of every transaction): woken after the commit.
+// (malloc'd, in uuid order as `noted`; emptied at the end of every transaction):
+// woken after the commit.
 std::vector<pg_uuid_t>* handed = nullptr;
 
-bool was_handed(const pg_uuid_t& p) {
-    return handed != nullptr &&
-           std::any_of(handed->begin(), handed->end(), [&p](const pg_uuid_t& h) { return uuid_eq(h, p); });
+// Whether a list of projects in uuid order (noted, handed) has `p`.
+bool listed(const std::vector<pg_uuid_t>* projects, const pg_uuid_t& p) {
+    return projects != nullptr && std::binary_search(projects->begin(), projects->end(), p, uuid_less);
 }
 
 // Events of the current transaction kept in this backend until its commit, where
@@ -92,17 +93,19 @@ void xact_callback(XactEvent event, void*) {
                     at_commit([](Spi& spi) {
                         std::vector<pg_uuid_t> projects = *noted;
                         for (const auto& p : projects)
-                            if (!was_handed(p)) sequence_pending(spi, true, &p);
+                            if (!listed(handed, p)) sequence_pending(spi, true, &p);
                     });
                 } else {
                     // REPEATABLE READ / SERIALIZABLE without the worker (no local
                     // events): the events stay pending (a snapshot-bound sequencer
                     // could miss newer events) for the on-demand sequencer, or else the
                     // next READ COMMITTED sequencing of the project.
-                    at_commit([](Spi&) {
-                        if (!ensure_sequencer()) return;
-                        if (handed == nullptr) handed = new std::vector<pg_uuid_t>();
-                        *handed = *noted;
+                    guard([]() -> Datum {
+                        if (ensure_sequencer()) {
+                            if (handed == nullptr) handed = new std::vector<pg_uuid_t>();
+                            *handed = *noted;
+                        }
+                        return 0;
                     });
                 }
             }
@@ -188,7 +191,7 @@ void insert_pending(Spi& spi, const ChangeEvent& e) {
 
 // Whether this transaction put events of `p` into the pending tables.
 bool has_own_pending(const pg_uuid_t& p) {
-    return noted != nullptr && std::binary_search(noted->begin(), noted->end(), p, uuid_less);
+    return listed(noted, p);
 }
 
 

@@ -30,8 +30,8 @@ bool has_own_pending(const pg_uuid_t& p);
 void insert_pending(Spi& spi, const ChangeEvent& e);
 
 // Numbers the transaction's local events into change_log at its commit (below).
-// Returns the projects whose events it put into the pending tables instead, their
-// feed row being busy: for the worker, or without it for the on-demand sequencer
+// Returns the projects (in uuid order) whose events it put into the pending tables
+// instead, their feed row being busy: for the worker, or without it for the on-demand sequencer
 // (sequencer.hpp), which the caller wakes after the commit.
 std::vector<pg_uuid_t> sequence_local(Spi& spi, std::vector<LocalEvent>& events, bool worker);
 

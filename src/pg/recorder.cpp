@@ -39,9 +39,9 @@ std::string spool_dir(Oid db) { return "pg_concurrent_edit/conflicts/" + std::to
 // Creates the spool directories (relative to the data directory, the server's
 // working directory). False when that fails.
 bool ensure_spool_dir(Oid db) {
-    for (const std::string& d : {std::string("pg_concurrent_edit"), std::string("pg_concurrent_edit/conflicts"),
+    for (const std::string& d : {std::string(kWorkerFilesDir), std::string(kWorkerFilesDir) + "/conflicts",
                                  spool_dir(db), spool_dir(db) + "/bad"}) {
-        if (mkdir(d.c_str(), S_IRWXU) != 0 && errno != EEXIST) return false;
+        if (!make_private_dir(d.c_str())) return false;
     }
     return true;
 }
@@ -65,27 +65,10 @@ void count(int64 RecorderCounters::*field, int64 n = 1) {
         local_counters.*field += n;
 }
 
-// Writes a file atomically (a temporary name, then rename). False on an I/O error.
+// Written as a temporary name, then renamed. False on an I/O error.
 bool write_spool_file(const std::string& dir, const std::string& name, const std::string& content) {
     std::string tmp = dir + "/." + name + ".tmp", final_path = dir + "/" + name;
-    int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL, S_IRUSR | S_IWUSR);
-    if (fd < 0) return false;
-    std::size_t off = 0;
-    while (off < content.size()) {
-        ssize_t w = write(fd, content.data() + off, content.size() - off);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            close(fd);
-            unlink(tmp.c_str());
-            return false;
-        }
-        off += static_cast<std::size_t>(w);
-    }
-    if (close(fd) != 0 || rename(tmp.c_str(), final_path.c_str()) != 0) {
-        unlink(tmp.c_str());
-        return false;
-    }
-    return true;
+    return write_file_atomically(final_path.c_str(), tmp.c_str(), content.data(), content.size());
 }
 
 bool read_spool_file(const std::string& path, std::string& out) {

@@ -68,7 +68,7 @@ struct Path {
 };
 Path pid_path(Oid db, const char* suffix = "") {
     Path p;
-    snprintf(p.name, sizeof p.name, "pg_concurrent_edit/sequencer.%u%s", db, suffix);
+    snprintf(p.name, sizeof p.name, "%s/sequencer.%u%s", kWorkerFilesDir, db, suffix);
     return p;
 }
 Path start_path(Oid db) { return pid_path(db, ".start"); }
@@ -86,19 +86,12 @@ pid_t published_pid(Oid db) {
     return pid > 0 ? static_cast<pid_t>(pid) : 0;
 }
 
-// Written atomically (a temporary name, then rename). False on an I/O error.
+// Written atomically. False on an I/O error.
 bool publish_pid(Oid db) {
-    if (mkdir("pg_concurrent_edit", S_IRWXU) != 0 && errno != EEXIST) return false;
-    Path path = pid_path(db), tmp = pid_path(db, ".tmp");
     char text[32];
     int len = snprintf(text, sizeof text, "%d\n", static_cast<int>(MyProcPid));
-    int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, S_IRUSR | S_IWUSR);
-    if (fd < 0) return false;
-    bool ok = write(fd, text, len) == len;
-    ok = close(fd) == 0 && ok;
-    if (ok && rename(tmp.c_str(), path.c_str()) == 0) return true;
-    unlink(tmp.c_str());
-    return false;
+    return make_private_dir(kWorkerFilesDir) &&
+           write_file_atomically(pid_path(db).c_str(), pid_path(db, ".tmp").c_str(), text, static_cast<std::size_t>(len));
 }
 
 // Removes the published pid if it is this process's (only the lock's holder
@@ -117,7 +110,7 @@ enum class Claim { claimed, starting, failed };
 // over by renaming it away, which only one backend can do. Raises nothing.
 Claim claim_start(Oid db) {
     Path path = start_path(db);
-    if (mkdir("pg_concurrent_edit", S_IRWXU) != 0 && errno != EEXIST) return Claim::failed;
+    if (!make_private_dir(kWorkerFilesDir)) return Claim::failed;
     for (int attempt = 0; attempt < 2; ++attempt) {
         int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, S_IRUSR | S_IWUSR);
         if (fd >= 0) {
@@ -182,12 +175,7 @@ bool take_lock(LOCKTAG* tag, Oid db) {
 int64 round(Batch& batch) {
     int64 moved = 0;
     bool present = true;
-    auto body = [&] {
-        present = in_worker_transaction("concurrent_edit: sequencing change events", [&](Spi& spi) {
-            batch.budget = guc_sequence_batch;
-            moved = sequence_pending_batch(spi, batch);
-        });
-    };
+    auto body = [&] { present = sequencing_transaction(batch, &moved); };
     bool ok = run_reporting_errors(body);
     if (ok && present) return moved;
     batch.more = batch.has_resume = false;  // what the failed round left is not to be trusted
@@ -205,9 +193,7 @@ bool ensure_sequencer() {
         if (LockAcquire(&clients, ShareLock, false, true) == LOCKACQUIRE_NOT_AVAIL) return false;  // one is leaving
         // Held by a sequencer? Probed in share mode, so that two committing
         // transactions probing at once do not take each other for a sequencer.
-        LOCKTAG tag = sequencer_tag(MyDatabaseId);
-        if (LockAcquire(&tag, ShareLock, false, true) == LOCKACQUIRE_NOT_AVAIL) return true;
-        LockRelease(&tag, ShareLock, false);
+        if (!lock_is_free(sequencer_tag(MyDatabaseId), ShareLock)) return true;
         return launch();
     });
 }

@@ -12,7 +12,12 @@
 // database to take connections before it tries again). A cancel (pg_cancel_backend) stops the task it interrupts; one
 // that arrives while the worker waits has nothing to cancel and is ignored.
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "pg/access.hpp"
 #include "pg/feed.hpp"
@@ -57,6 +62,37 @@ void apply_worker_settings() {
     // The recorder stores a table's name as regclass prints it, which must be the
     // form the rename and drop triggers look for (stored_name).
     SetConfigOption("quote_all_identifiers", "off", PGC_SUSET, PGC_S_OVERRIDE);
+}
+
+bool make_private_dir(const char* path) { return mkdir(path, S_IRWXU) == 0 || errno == EEXIST; }
+
+bool write_file_atomically(const char* path, const char* tmp, const char* data, std::size_t len) {
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, S_IRUSR | S_IWUSR);
+    if (fd < 0) return false;
+    std::size_t off = 0;
+    while (off < len) {
+        ssize_t w = write(fd, data + off, len - off);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            close(fd);
+            unlink(tmp);
+            return false;
+        }
+        off += static_cast<std::size_t>(w);
+    }
+    if (close(fd) != 0 || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return false;
+    }
+    return true;
+}
+
+bool sequencing_transaction(Batch& batch, int64* moved) {
+    *moved = 0;
+    return in_worker_transaction("concurrent_edit: sequencing change events", [&batch, moved](Spi& spi) {
+        batch.budget = guc_sequence_batch;
+        *moved = sequence_pending_batch(spi, batch);
+    });
 }
 
 bool start_database_worker(const char* function, const char* type, BackgroundWorkerHandle** handle) {
@@ -176,11 +212,8 @@ namespace {
 Batch sequence_batch{0};
 
 bool run_task(Task task) {
-    if (task == Task::sequence)
-        return in_worker_transaction("concurrent_edit: sequencing change events", [](Spi& spi) {
-            sequence_batch.budget = guc_sequence_batch;
-            (void)sequence_pending_batch(spi, sequence_batch);
-        });
+    int64 moved;
+    if (task == Task::sequence) return sequencing_transaction(sequence_batch, &moved);
     return in_worker_transaction("concurrent_edit: expiring locks and sessions", [](Spi& spi) {
         cleanup_expired_locks(spi);
         cleanup_inactive_sessions(spi);

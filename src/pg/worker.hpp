@@ -3,7 +3,10 @@
 // share with it.
 #pragma once
 
+#include <cstddef>
+
 #include "pg/boundary.hpp"
+#include "pg/feed.hpp"
 #include "pg/owner.hpp"
 #include "pg/spi.hpp"
 
@@ -47,6 +50,23 @@ bool in_worker_transaction(const char* activity, F&& body) {
     pgstat_report_activity(STATE_IDLE, nullptr);
     return present;
 }
+
+// The workers' files live under $PGDATA/pg_concurrent_edit (paths relative to the
+// data directory, the server's working directory): the conflict spool, the
+// on-demand sequencer's pid. These raise nothing and allocate nothing.
+constexpr const char* kWorkerFilesDir = "pg_concurrent_edit";
+// Makes a directory (mode 0700) unless it exists; false when it cannot.
+bool make_private_dir(const char* path);
+// Writes `len` bytes into `tmp` (created or truncated), then renames it to `path`;
+// false on an I/O error (tmp removed).
+bool write_file_atomically(const char* path, const char* tmp, const char* data, std::size_t len);
+
+// One sequencing round of the worker or the on-demand sequencer, in a
+// transaction of its own: the pending events of every project, at most
+// concurrent_edit.sequence_batch (sequence_pending_batch). False when the
+// extension is not installed here at this library's version; *moved is the
+// number of events moved.
+bool sequencing_transaction(Batch& batch, int64* moved);
 
 // Registers a dynamic background worker of the current database (a worker
 // started on demand: `function` of this library, called with the database's oid),
