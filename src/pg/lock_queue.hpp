@@ -17,6 +17,8 @@
 // sees them), bounded by the caller's wait.
 #pragma once
 
+#include <algorithm>
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -26,23 +28,32 @@
 namespace ce::pg {
 
 // The caller's lock_waits row (shared memory, shared.hpp), from its first wait
-// until acquire_lock ends: got the lock, timed out, was cancelled or failed.
+// until acquire_lock ends: got the lock, timed out, was cancelled or failed. A
+// wake-up it got and did not use by a look that found the file held, nor by
+// taking the lock, is passed on to the file's next waiter when it is cleared.
 class LockWaitEntry {
 public:
     LockWaitEntry() = default;
     LockWaitEntry(const LockWaitEntry&) = delete;
     LockWaitEntry& operator=(const LockWaitEntry&) = delete;
     ~LockWaitEntry() {
-        if (published_) clear_lock_wait();
+        if (published_) clear_lock_wait(got_lock_ ? UINT64_MAX : consumed_);
     }
     void publish(const LockWait& w) {
         publish_lock_wait(w);
         published_ = true;
     }
     bool published() const { return published_; }
+    // The wake-ups so far, read before a look at the holders.
+    uint64 wakeups() const { return published_ ? lock_wait_wakeups() : 0; }
+    // A look begun after `seen` wake-ups found the file held: they are used.
+    void found_held(uint64 seen) { consumed_ = std::max(consumed_, seen); }
+    void got_lock() { got_lock_ = true; }
 
 private:
     bool published_ = false;
+    bool got_lock_ = false;
+    uint64 consumed_ = 0;
 };
 
 // Run by an acquirer about to wait in the lock manager (for the queue or the

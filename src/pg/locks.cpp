@@ -237,7 +237,7 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
         // Saturated: a wait of thousands of years means "until released".
         TimestampTz start = pg_call([] { return GetCurrentTimestamp(); });
         TimestampTz deadline = wait_us > PG_INT64_MAX - start ? PG_INT64_MAX : start + wait_us;
-        ConditionVariable* cv = lock_condition(file_id);
+        bool shm = lock_wait_available();
         bool waited = false;
         LockWaitEntry entry;  // the lock_waits row while this call waits
         LockQueue queue(file_id);  // this call's place among the file's acquirers
@@ -267,22 +267,21 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
             publish(look().project_id, pg_call([] { return GetCurrentTimestamp(); }));
         };
         for (;;) {
+            // Wake-ups before this look, and whether the wait was published then
+            // (so that a release after the look wakes this call).
+            uint64 wakeups = entry.wakeups();
+            bool published_before = entry.published();
             bool queued = false;
             bool passed = queue.pass(deadline, &queued, &publish_wait);  // a wait there counts as a wait (stats)
             if (queued && !waited) stats::add(stats::lock_waits);
             waited |= queued;
-            if (!passed) {
-                if (cv != nullptr) pg_call([] { ConditionVariableCancelSleep(); });
+            if (!passed)
                 throw_lock_timeout(file_id, type, {}, HeldUpBy::exclusive_waiting, wait_us);
-            }
             bool got = take_acquisition_lock(file_id, std::max<TimestampTz>(deadline, start + kAcquisitionGraceUs),
                                              type, &queued, &publish_wait);
             if (queued && !waited) stats::add(stats::lock_waits);
             waited |= queued;
-            if (!got) {
-                if (cv != nullptr) pg_call([] { ConditionVariableCancelSleep(); });
-                throw_lock_timeout(file_id, type, {}, HeldUpBy::acquisition_in_progress, wait_us);
-            }
+            if (!got) throw_lock_timeout(file_id, type, {}, HeldUpBy::acquisition_in_progress, wait_us);
             LockLook f = look();
             pg_uuid_t project = f.project_id;
             if (f.deleted)
@@ -310,7 +309,6 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
                 holders.push_back(h);
             }
             if (holders.empty()) {
-                if (cv != nullptr) pg_call([] { ConditionVariableCancelSleep(); });
                 // Closed (or deleted) while this call waited: closing released the
                 // session's locks, and a lock taken now would outlive it until its ttl.
                 if (waited && (!f.session.found || std::strcmp(f.session.status, "closed") == 0))
@@ -334,6 +332,7 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
                 lock_event(spi, at_commit, "lock_acquired", project, file_id, session_id, s.user_id, path,
                            t.details);
                 queue.leave();  // the next in turn may go
+                entry.got_lock();
                 call.finish();  // frees SPI's memory: the result is built after it
                 stats::add(stats::lock_acquisitions);
                 Record result(fcinfo);
@@ -346,10 +345,8 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
             // Never sleep holding the acquisition lock: the release we wait for may need it.
             drop_acquisition_lock(file_id, type);
             TimestampTz now = pg_call([] { return GetCurrentTimestamp(); });
-            if (now >= deadline) {
-                if (cv != nullptr) pg_call([] { ConditionVariableCancelSleep(); });
+            if (now >= deadline)
                 throw_lock_timeout(file_id, type, holders, HeldUpBy::holders, wait_us);
-            }
             if (!waited) stats::add(stats::lock_waits);
             publish(project, now);
             waited = true;
@@ -366,34 +363,32 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
                 std::any_of(holders.begin(), holders.end(), [](const Holder& h) { return h.lock_type == "shared"; });
             if (type == "exclusive" && shared_in_way && !queue.ahead()) {
                 bool waited_behind = false;
-                if (!queue.go_ahead(deadline, &waited_behind)) {
-                    if (cv != nullptr) pg_call([] { ConditionVariableCancelSleep(); });
+                if (!queue.go_ahead(deadline, &waited_behind))
                     throw_lock_timeout(file_id, type, holders, HeldUpBy::exclusive_waiting, wait_us);
-                }
                 if (waited_behind) continue;
             }
-            // Sleep until a release wakes us, the deadline, or the earliest expiry of a holder.
+            // Published after the look: look again before sleeping, or a release
+            // between the two would wake no one.
+            if (shm && !published_before) continue;
+            entry.found_held(wakeups);
+            // Sleep until a release wakes us, the deadline, or the earliest expiry of
+            // a holder. Without shared memory (not preloaded) nobody can wake us, so
+            // look again every 50 ms at most (sleeping on the latch, not spinning). A
+            // request waiting ahead in the queue, which every later request of the
+            // file waits for, looks again after 1 ms, then after twice as long each
+            // time up to 50 ms: most locks are released within milliseconds (at a
+            // fixed 50 ms, 8 clients cycling on one file made 22 cycles/s, not 790).
             int64 until = std::min<int64>(deadline, soonest + 1000);
-            long timeout_ms = static_cast<long>(std::max<int64>(1, (until - now + 999) / 1000));
-            if (cv != nullptr) {
-                pg_call([cv, timeout_ms] {
-                    (void)ConditionVariableTimedSleep(cv, timeout_ms, PG_WAIT_EXTENSION);
-                });
-            } else {
-                // No shared memory (not preloaded): nobody can wake us, so look again
-                // every 50 ms at most (sleeping on the latch, not spinning). A request
-                // waiting ahead in the queue, which every later request of the file
-                // waits for, looks again after 1 ms, then after twice as long each
-                // time up to 50 ms: most locks are released within milliseconds (at a
-                // fixed 50 ms, 8 clients cycling on one file made 22 cycles/s, not 790).
-                long ms = std::min<long>(timeout_ms, queue.ahead() ? poll_ms : 50);
+            long ms = static_cast<long>(std::max<int64>(1, (until - now + 999) / 1000));
+            if (!shm) {
+                ms = std::min<long>(ms, queue.ahead() ? poll_ms : 50);
                 if (queue.ahead()) poll_ms = std::min<long>(poll_ms * 2, 50);
-                pg_call([ms] {
-                    (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, ms, PG_WAIT_EXTENSION);
-                    ResetLatch(MyLatch);
-                    CHECK_FOR_INTERRUPTS();
-                });
             }
+            pg_call([ms] {
+                (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, ms, PG_WAIT_EXTENSION);
+                ResetLatch(MyLatch);
+                CHECK_FOR_INTERRUPTS();
+            });
         }
     }
 }

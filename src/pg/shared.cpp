@@ -4,11 +4,10 @@
 #include <vector>
 
 #include "pg/boundary.hpp"
+#include "pg/values.hpp"
 
 namespace ce::pg {
 namespace {
-
-constexpr int kLockConditions = 256;
 
 struct SharedState {
     slock_t mutex;
@@ -17,18 +16,20 @@ struct SharedState {
     bool worker_ready;
     bool worker_connecting;  // a worker is connecting to its database (or died doing so)
     Latch* worker_latch;
-    ConditionVariable lock_cv[kLockConditions];
     pg_atomic_uint64 recorder[3];  // row conflicts spooled, recorded, dropped
 };
 
 SharedState* shared = nullptr;
 
-// One slot per backend (MyBackendId - 1), written only by its backend while it
-// waits in acquire_lock; pid 0 when free.
+// One slot per backend (MyBackendId - 1), published by its backend while it
+// waits in acquire_lock; pid 0 when free. `wakeups` counts the wake-ups other
+// backends gave it (wake_waiters) since it was published.
 struct LockWaitSlot {
     slock_t mutex;
     pid_t pid;
     LockWait wait;
+    Latch* latch;
+    uint64 wakeups;
 };
 LockWaitSlot* wait_slots = nullptr;
 int n_wait_slots = 0;
@@ -47,7 +48,9 @@ int n_extra = 0;
 shmem_request_hook_type prev_request = nullptr;
 shmem_startup_hook_type prev_startup = nullptr;
 
-std::vector<int>* released = nullptr;  // condition variables to broadcast at commit
+// Files whose waiters this transaction wakes when it commits: those it released
+// locks of (malloc'd).
+std::vector<pg_uuid_t>* released = nullptr;
 
 void request_hook() {
     if (prev_request) prev_request();
@@ -68,7 +71,6 @@ void startup_hook() {
         shared->worker_ready = false;
         shared->worker_connecting = false;
         shared->worker_latch = nullptr;
-        for (auto& cv : shared->lock_cv) ConditionVariableInit(&cv);
         for (auto& c : shared->recorder) pg_atomic_init_u64(&c, 0);
     }
     wait_slots = static_cast<LockWaitSlot*>(ShmemInitStruct("concurrent_edit lock waits", wait_slots_size(), &found));
@@ -86,17 +88,49 @@ void startup_hook() {
     LWLockRelease(AddinShmemInitLock);
 }
 
-int cv_index(const pg_uuid_t& file_id) {
-    uint32 h = 2166136261u;
-    for (unsigned char b : file_id.data) h = (h ^ b) * 16777619u;
-    return static_cast<int>(h % kLockConditions);
+// Wakes the waiters of `file_id` in `database` that look first: the one waiting
+// longest if it wants an exclusive lock, else every waiter of a shared lock (they
+// do not exclude each other). Each gets a wake-up (LockWaitSlot::wakeups) and its
+// latch set. Allocates nothing and raises nothing: run in commit and abort
+// callbacks and at backend exit.
+void wake_waiters(Oid database, const pg_uuid_t& file_id) {
+    if (wait_slots == nullptr) return;
+    int first = -1;
+    TimestampTz first_since = 0;
+    bool first_exclusive = false;
+    for (int i = 0; i < n_wait_slots; ++i) {
+        LockWaitSlot& slot = wait_slots[i];
+        SpinLockAcquire(&slot.mutex);
+        bool mine = slot.pid != 0 && slot.wait.database == database && uuid_eq(slot.wait.file_id, file_id);
+        TimestampTz since = slot.wait.since;
+        bool exclusive = slot.wait.exclusive;
+        SpinLockRelease(&slot.mutex);
+        if (mine && (first < 0 || since < first_since)) {
+            first = i;
+            first_since = since;
+            first_exclusive = exclusive;
+        }
+    }
+    if (first < 0) return;
+    for (int i = 0; i < n_wait_slots; ++i) {
+        if (first_exclusive && i != first) continue;
+        LockWaitSlot& slot = wait_slots[i];
+        Latch* latch = nullptr;
+        SpinLockAcquire(&slot.mutex);
+        if (slot.pid != 0 && slot.wait.database == database && uuid_eq(slot.wait.file_id, file_id) &&
+            (i == first || !slot.wait.exclusive)) {
+            ++slot.wakeups;
+            latch = slot.latch;
+        }
+        SpinLockRelease(&slot.mutex);
+        if (latch != nullptr) SetLatch(latch);
+    }
 }
 
 void commit_callback(XactEvent event, void*) {
     if (released == nullptr || released->empty()) return;
     if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT) {
-        if (shared != nullptr)
-            for (int i : *released) ConditionVariableBroadcast(&shared->lock_cv[i]);
+        for (const pg_uuid_t& f : *released) wake_waiters(MyDatabaseId, f);
         released->clear();
     } else if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT) {
         released->clear();
@@ -110,8 +144,9 @@ LockWaitSlot* my_wait_slot() {
     return &wait_slots[MyBackendId - 1];
 }
 
-// A backend that exits while waiting (pg_terminate_backend) frees its slot.
-void wait_exit(int, Datum) { clear_lock_wait(); }
+// A backend that exits while waiting (pg_terminate_backend) frees its slot, and
+// passes on a wake-up it got.
+void wait_exit(int, Datum) { clear_lock_wait(0); }
 
 }  // namespace
 
@@ -195,7 +230,7 @@ void wake_worker() {
     if (latch != nullptr) SetLatch(latch);
 }
 
-bool lock_wait_available() { return shared != nullptr; }
+bool lock_wait_available() { return my_wait_slot() != nullptr; }
 
 void publish_lock_wait(const LockWait& w) {
     LockWaitSlot* slot = my_wait_slot();
@@ -207,15 +242,29 @@ void publish_lock_wait(const LockWait& w) {
     SpinLockAcquire(&slot->mutex);
     slot->pid = MyProcPid;
     slot->wait = w;
+    slot->latch = MyLatch;
+    slot->wakeups = 0;
     SpinLockRelease(&slot->mutex);
 }
 
-void clear_lock_wait() {
+uint64 lock_wait_wakeups() {
+    LockWaitSlot* slot = my_wait_slot();
+    if (slot == nullptr) return 0;
+    SpinLockAcquire(&slot->mutex);
+    uint64 n = slot->pid != 0 ? slot->wakeups : 0;
+    SpinLockRelease(&slot->mutex);
+    return n;
+}
+
+void clear_lock_wait(uint64 consumed) {
     LockWaitSlot* slot = my_wait_slot();
     if (slot == nullptr) return;
     SpinLockAcquire(&slot->mutex);
+    bool pass_on = slot->pid != 0 && slot->wakeups > consumed;
+    LockWait w = slot->wait;
     slot->pid = 0;
     SpinLockRelease(&slot->mutex);
+    if (pass_on) wake_waiters(w.database, w.file_id);
 }
 
 std::vector<std::pair<pid_t, LockWait>> lock_waits_of_database(Oid database) {
@@ -245,14 +294,12 @@ void shared_recorder_read(int64* spooled, int64* recorded, int64* dropped) {
     *dropped += static_cast<int64>(pg_atomic_read_u64(&shared->recorder[2]));
 }
 
-ConditionVariable* lock_condition(const pg_uuid_t& file_id) {
-    return shared != nullptr ? &shared->lock_cv[cv_index(file_id)] : nullptr;
-}
-
 void note_lock_released(const pg_uuid_t& file_id) {
     if (shared == nullptr) return;
-    if (released == nullptr) released = new std::vector<int>();
-    released->push_back(cv_index(file_id));
+    if (released == nullptr) released = new std::vector<pg_uuid_t>();
+    for (const pg_uuid_t& f : *released)
+        if (uuid_eq(f, file_id)) return;
+    released->push_back(file_id);
 }
 
 }  // namespace ce::pg

@@ -1,7 +1,7 @@
 // Shared memory of the extension (only when it is in shared_preload_libraries):
-// the background worker's address, condition variables that wake sessions
-// waiting for a file lock as soon as it is released, and what those sessions wait
-// for (the lock_waits view).
+// the background worker's address, and what sessions waiting for a file lock wait
+// for (the lock_waits view), through which they are woken as soon as it is
+// released.
 #pragma once
 
 #include <utility>
@@ -34,15 +34,21 @@ void wake_worker();
 // The registered worker: its pid (0 when none), database and readiness.
 void worker_state(pid_t* pid, Oid* database, bool* ready);
 
-// Lock waits: a waiter sleeps on the condition variable of its file; a
-// transaction that releases (or expires) locks broadcasts after it commits.
+// Lock waits: a waiter publishes its wait (below) before its last look at the
+// holders, then sleeps on its latch. A transaction that releases (or expires)
+// locks of a file wakes, after it commits, the waiter of the file waiting longest
+// if it wants an exclusive lock, or every waiter of a shared lock if that one
+// does; the others sleep on (a release wakes no herd). A woken waiter that ends
+// without the lock (its wait over, cancelled, an error, its backend gone) passes
+// the wake-up on to the next one when it clears its wait. (An acquirer that rolls
+// back needs no wake-up: the woken waiter queues for the acquisition lock it held,
+// lock_queue.hpp, and looks when it is gone.)
 bool lock_wait_available();
-ConditionVariable* lock_condition(const pg_uuid_t& file_id);
-void note_lock_released(const pg_uuid_t& file_id);  // broadcast at commit
+void note_lock_released(const pg_uuid_t& file_id);  // waiters woken at commit
 
 // What a session waiting in acquire_lock publishes (the lock_waits view), in its
 // backend's slot: set before its first sleep, cleared when acquire_lock ends
-// however it ends (LockWaitEntry, locks.cpp) and when the backend exits.
+// however it ends (LockWaitEntry, lock_queue.hpp) and when the backend exits.
 struct LockWait {
     Oid database;
     pg_uuid_t project_id;
@@ -52,7 +58,11 @@ struct LockWait {
     TimestampTz since;
 };
 void publish_lock_wait(const LockWait& w);
-void clear_lock_wait();
+// The wake-ups the caller's published wait got so far (0 when none is published).
+uint64 lock_wait_wakeups();
+// Clears the caller's wait; passes a wake-up on when it got more than `consumed`
+// (the count a look that found the file held began after).
+void clear_lock_wait(uint64 consumed);
 // The waits published in `database`, with their backends' pids.
 std::vector<std::pair<pid_t, LockWait>> lock_waits_of_database(Oid database);
 

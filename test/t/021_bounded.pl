@@ -8,7 +8,9 @@
 #  * crafted client clocks are refused while honest offline clients still merge,
 #    and the other writers of the file are not locked out;
 #  * file locks are granted in turn: overlapping shared locks do not keep an
-#    exclusive acquirer out.
+#    exclusive acquirer out; with shared memory, a release wakes the waiter
+#    waiting longest (not a herd), which passes the wake-up on if it ends
+#    without the lock.
 use strict;
 use warnings;
 use FindBin;
@@ -342,7 +344,88 @@ for my $mode ('without preload', 'with preload') {
     like($b->query_until(qr/b2-done/, ''), qr/exclusive/, "$mode: b gets its lock when a releases");
     $b->quit;
     $c->quit;
+    wake_one($node, $f) if $mode eq 'with preload';
     $node->stop;
+}
+
+# 5. With shared memory, a release wakes the waiter of the file waiting longest
+# (every waiter of a shared lock, when that one wants one), not all of them: a
+# herd of waiters woken at every release, all but one to sleep again, made a
+# contended lock cycle cost three times an uncontended one. So exclusive
+# waiters get the file in the order they came; a woken waiter that ends without
+# the lock passes its wake-up on; shared waiters are woken together.
+sub wake_one {
+    my ($node, $f) = @_;
+    my $p = $node->safe_psql('postgres', "SELECT project_id FROM concurrent_edit.files WHERE id = '$f'");
+    $node->safe_psql('postgres', "SELECT concurrent_edit.release_lock('$f', session_id) FROM concurrent_edit.file_locks "
+        . "WHERE file_id = '$f'");
+    my %s = map { $_ => $node->safe_psql('postgres', "SELECT concurrent_edit.open_session('$alice', '$p')") }
+      qw(h w1 w2 w3 x1 x2 s1 s2);
+    my @by_id = sort { $s{$a} cmp $s{$b} } qw(s1 s2);  # file_locks in session_id order
+    my $holder = sub {
+        $node->safe_psql('postgres', "SELECT string_agg(CASE session_id "
+            . join(' ', map { "WHEN '$s{$_}' THEN '$_'" } sort keys %s) . " END, ' ' ORDER BY session_id) "
+            . "FROM concurrent_edit.file_locks WHERE file_id = '$f'");
+    };
+    my $acquire = sub {
+        "SELECT lock_type FROM concurrent_edit.acquire_lock('$f', '$s{$_[0]}', '$_[1]', wait => '60 seconds'"
+          . ($_[2] // '') . ')';
+    };
+    my $release = sub { $node->safe_psql('postgres', "SELECT concurrent_edit.release_lock('$f', '$s{$_[0]}')") };
+    # Starts a waiter in a background session once the earlier ones sleep.
+    my %bg;
+    my $wait = sub {
+        my ($who, $type, $extra) = @_;
+        $bg{$who} = $node->background_psql('postgres', on_error_stop => 0);
+        $bg{$who}->query_until(qr/$who-started/, "\\echo $who-started\n" . $acquire->($who, $type, $extra)
+            . ";\n\\echo $who-done\n");
+        ok($node->poll_query_until('postgres', "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE wait_event_type = 'Extension' "
+            . "AND query LIKE '%$s{$who}%')"), "with preload: $who sleeps");
+    };
+    $node->safe_psql('postgres', $acquire->('h', 'exclusive'));
+    $wait->($_, 'exclusive') for qw(w1 w2 w3);
+    $release->('h');
+    like($bg{w1}->query_until(qr/w1-done/, ''), qr/exclusive/, 'with preload: w1, waiting longest, gets the file');
+    is($holder->(), 'w1', 'with preload: w1 holds it');
+    is($node->safe_psql('postgres', "SELECT count(*) FROM concurrent_edit.lock_waits WHERE file_id = '$f'"), '2',
+       'with preload: w2 and w3 still wait');
+    $release->('w1');
+    like($bg{w2}->query_until(qr/w2-done/, ''), qr/exclusive/, 'with preload: then w2');
+    is($holder->(), 'w2', 'with preload: w2 holds it');
+    $release->('w2');
+    like($bg{w3}->query_until(qr/w3-done/, ''), qr/exclusive/, 'with preload: then w3');
+    $release->('w3');
+    $_->quit for values %bg;
+    %bg = ();
+
+    # x1, woken first, finds the file at a newer version than it requires (an
+    # error): it passes its wake-up on, and x2 gets the file.
+    $node->safe_psql('postgres', $acquire->('h', 'exclusive'));
+    my $v = $node->safe_psql('postgres', "SELECT version FROM concurrent_edit.read('$f')");
+    $wait->('x1', 'exclusive', ", require_version => $v");
+    $wait->('x2', 'exclusive');
+    is($node->safe_psql('postgres', "SELECT status FROM concurrent_edit.write('$f', E'changed\\n', $v, '$alice', '$s{h}')"),
+       'written', 'with preload: the holder writes a new version meanwhile');
+    my $t0 = time();
+    $release->('h');
+    like($bg{x2}->query_until(qr/x2-done/, ''), qr/exclusive/, 'with preload: x2 gets the file');
+    my $took = time() - $t0;
+    cmp_ok($took, '<', 5, sprintf('with preload: woken by x1 passing its wake-up on (%.3f s, x2 waits 60 s)', $took));
+    $bg{x1}->query_until(qr/x1-done/, '');
+    like($bg{x1}->{stderr}, qr/is at version/, 'with preload: x1 ended refused, the file at a newer version');
+    is($holder->(), 'x2', 'with preload: x2 holds it');
+    $release->('x2');
+    $_->quit for values %bg;
+    %bg = ();
+
+    # A release wakes every shared waiter when the longest waiting wants a shared lock.
+    $node->safe_psql('postgres', $acquire->('h', 'exclusive'));
+    $wait->($_, 'shared') for qw(s1 s2);
+    $release->('h');
+    like($bg{s1}->query_until(qr/s1-done/, ''), qr/shared/, 'with preload: s1 gets a shared lock');
+    like($bg{s2}->query_until(qr/s2-done/, ''), qr/shared/, 'with preload: s2 too, woken by the same release');
+    is($holder->(), "@by_id", 'with preload: both hold it');
+    $_->quit for values %bg;
 }
 
 done_testing();
