@@ -55,7 +55,21 @@ auto as_transaction_owner(F&& f) -> decltype(f()) {
 // inside a subtransaction: past it, the lock timeout is rolled back and false
 // returned, for acquire_lock to refuse with its own 55P03. `*waited` is set when
 // the lock was not free at once; `before_wait` (if any) runs then, before the wait.
-bool take_until(const LOCKTAG& tag, LOCKMODE mode, TimestampTz until, bool* waited, const BeforeWait* before_wait) {
+// Marks the caller's lock wait (if published) as queued in the lock manager for
+// its lifetime (lock_wait_in_turn): releases pass it over; with `pass_on`, a
+// wake-up it got goes to the next waiter.
+class InTurn {
+public:
+    explicit InTurn(bool pass_on) { lock_wait_in_turn(true, pass_on); }
+    InTurn(const InTurn&) = delete;
+    InTurn& operator=(const InTurn&) = delete;
+    ~InTurn() { lock_wait_in_turn(false, false); }
+};
+
+// `pass_on`: the lock is the queue, held by the exclusive request waiting ahead,
+// which a wake-up the caller got belongs to.
+bool take_until(const LOCKTAG& tag, LOCKMODE mode, TimestampTz until, bool* waited, const BeforeWait* before_wait,
+                bool pass_on) {
     bool got = false;
     as_transaction_owner([&tag, mode, &got] { got = LockAcquire(&tag, mode, false, true) != LOCKACQUIRE_NOT_AVAIL; });
     if (got) return true;
@@ -65,6 +79,7 @@ bool take_until(const LOCKTAG& tag, LOCKMODE mode, TimestampTz until, bool* wait
     int64 left_ms = until <= now ? 1 : (until - now + 999) / 1000;
     return subtransaction_unless(ERRCODE_LOCK_NOT_AVAILABLE, [&] {
         LockTimeoutFor timeout(static_cast<int>(std::min<int64>(left_ms, INT_MAX)));
+        InTurn in_turn(pass_on);
         pg_call([&tag, mode] { (void)LockAcquire(&tag, mode, false, false); });
     });
 }
@@ -77,7 +92,7 @@ void drop(const LOCKTAG& tag, LOCKMODE mode) {
 
 bool take_acquisition_lock(const pg_uuid_t& file_id, TimestampTz until, const std::string& type, bool* waited,
                            const BeforeWait* before_wait) {
-    return take_until(acquisition_tag(file_id), acquisition_mode(type), until, waited, before_wait);
+    return take_until(acquisition_tag(file_id), acquisition_mode(type), until, waited, before_wait, false);
 }
 
 void drop_acquisition_lock(const pg_uuid_t& file_id, const std::string& type) {
@@ -93,14 +108,14 @@ bool LockQueue::pass(TimestampTz until, bool* waited, const BeforeWait* before_w
         pg_call([&acq] { return LockHeldByMe(&acq, ShareLock) || LockHeldByMe(&acq, ExclusiveLock); });
     if (acquired_before) return true;
     LOCKTAG tag = queue_tag(file_id_);
-    if (!take_until(tag, ShareLock, until, waited, before_wait)) return false;
+    if (!take_until(tag, ShareLock, until, waited, before_wait, true)) return false;
     drop(tag, ShareLock);
     return true;
 }
 
 bool LockQueue::go_ahead(TimestampTz until, bool* waited_behind) {
     if (ahead_) return true;
-    if (!take_until(queue_tag(file_id_), ExclusiveLock, until, waited_behind, nullptr)) return false;
+    if (!take_until(queue_tag(file_id_), ExclusiveLock, until, waited_behind, nullptr, true)) return false;
     ahead_ = true;
     return true;
 }

@@ -17,8 +17,6 @@
 // sees them), bounded by the caller's wait.
 #pragma once
 
-#include <algorithm>
-#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -37,7 +35,7 @@ public:
     LockWaitEntry(const LockWaitEntry&) = delete;
     LockWaitEntry& operator=(const LockWaitEntry&) = delete;
     ~LockWaitEntry() {
-        if (published_) clear_lock_wait(got_lock_ ? UINT64_MAX : consumed_);
+        if (published_) clear_lock_wait(got_lock_);
     }
     void publish(const LockWait& w) {
         publish_lock_wait(w);
@@ -46,14 +44,15 @@ public:
     bool published() const { return published_; }
     // The wake-ups so far, read before a look at the holders.
     uint64 wakeups() const { return published_ ? lock_wait_wakeups() : 0; }
-    // A look begun after `seen` wake-ups found the file held: they are used.
-    void found_held(uint64 seen) { consumed_ = std::max(consumed_, seen); }
+    // A look begun after `seen` wake-ups found the file held.
+    void found_held(uint64 seen) {
+        if (published_) lock_wait_used(seen);
+    }
     void got_lock() { got_lock_ = true; }
 
 private:
     bool published_ = false;
     bool got_lock_ = false;
-    uint64 consumed_ = 0;
 };
 
 // Run by an acquirer about to wait in the lock manager (for the queue or the

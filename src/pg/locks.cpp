@@ -317,6 +317,7 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
                 if (expired) expire_locks(spi, &project, &file_id);
                 TimestampTz expires = pg_call([] { return GetCurrentTimestamp(); }) + ttl_us;
                 bool at_commit = event_returned();
+                note_lock_taken(file_id);  // its waiters look again if this rolls back
                 LockTaken t = take_lock_row(project, file_id, session_id, s.user_id, type == "exclusive", expires,
                                             at_commit ? nullptr : &path);
                 if (!t.done) {

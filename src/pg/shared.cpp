@@ -1,5 +1,6 @@
 #include "pg/shared.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -23,13 +24,17 @@ SharedState* shared = nullptr;
 
 // One slot per backend (MyBackendId - 1), published by its backend while it
 // waits in acquire_lock; pid 0 when free. `wakeups` counts the wake-ups other
-// backends gave it (wake_waiters) since it was published.
+// backends gave it (wake_waiters) since it was published, `used` those a look of
+// its own made useless (it began after them and found the file held); `in_turn`:
+// it waits in PostgreSQL's lock manager, and looks when that wait ends.
 struct LockWaitSlot {
     slock_t mutex;
     pid_t pid;
     LockWait wait;
     Latch* latch;
     uint64 wakeups;
+    uint64 used;
+    bool in_turn;
 };
 LockWaitSlot* wait_slots = nullptr;
 int n_wait_slots = 0;
@@ -48,9 +53,10 @@ int n_extra = 0;
 shmem_request_hook_type prev_request = nullptr;
 shmem_startup_hook_type prev_startup = nullptr;
 
-// Files whose waiters this transaction wakes when it commits: those it released
-// locks of (malloc'd).
+// Files whose waiters this transaction wakes: when it commits, those it released
+// locks of; if it rolls back, those it took locks of.
 std::vector<pg_uuid_t>* released = nullptr;
+std::vector<pg_uuid_t>* taken = nullptr;
 
 void request_hook() {
     if (prev_request) prev_request();
@@ -88,53 +94,93 @@ void startup_hook() {
     LWLockRelease(AddinShmemInitLock);
 }
 
-// Wakes the waiters of `file_id` in `database` that look first: the one waiting
+// Wakes the waiters of `file_id` in `database` that look first: of those not
+// waiting in the lock manager (they look when that wait ends), the one waiting
 // longest if it wants an exclusive lock, else every waiter of a shared lock (they
 // do not exclude each other). Each gets a wake-up (LockWaitSlot::wakeups) and its
 // latch set. Allocates nothing and raises nothing: run in commit and abort
 // callbacks and at backend exit.
 void wake_waiters(Oid database, const pg_uuid_t& file_id) {
     if (wait_slots == nullptr) return;
-    int first = -1;
-    TimestampTz first_since = 0;
-    bool first_exclusive = false;
-    for (int i = 0; i < n_wait_slots; ++i) {
-        LockWaitSlot& slot = wait_slots[i];
-        SpinLockAcquire(&slot.mutex);
-        bool mine = slot.pid != 0 && slot.wait.database == database && uuid_eq(slot.wait.file_id, file_id);
-        TimestampTz since = slot.wait.since;
-        bool exclusive = slot.wait.exclusive;
-        SpinLockRelease(&slot.mutex);
-        if (mine && (first < 0 || since < first_since)) {
-            first = i;
-            first_since = since;
-            first_exclusive = exclusive;
+    auto sleeps_for_it = [database, &file_id](const LockWaitSlot& slot) {
+        return slot.pid != 0 && !slot.in_turn && slot.wait.database == database && uuid_eq(slot.wait.file_id, file_id);
+    };
+    // The one chosen may end its wait between the two scans: then choose again
+    // (a few times; after that every waiter of the file is woken).
+    for (int attempt = 0;; ++attempt) {
+        int first = -1;
+        pid_t first_pid = 0;
+        TimestampTz first_since = 0;
+        bool first_exclusive = false;
+        for (int i = 0; i < n_wait_slots; ++i) {
+            LockWaitSlot& slot = wait_slots[i];
+            SpinLockAcquire(&slot.mutex);
+            bool mine = sleeps_for_it(slot);
+            pid_t pid = slot.pid;
+            TimestampTz since = slot.wait.since;
+            bool exclusive = slot.wait.exclusive;
+            SpinLockRelease(&slot.mutex);
+            if (mine && (first < 0 || since < first_since)) {
+                first = i;
+                first_pid = pid;
+                first_since = since;
+                first_exclusive = exclusive;
+            }
         }
-    }
-    if (first < 0) return;
-    for (int i = 0; i < n_wait_slots; ++i) {
-        if (first_exclusive && i != first) continue;
-        LockWaitSlot& slot = wait_slots[i];
-        Latch* latch = nullptr;
-        SpinLockAcquire(&slot.mutex);
-        if (slot.pid != 0 && slot.wait.database == database && uuid_eq(slot.wait.file_id, file_id) &&
-            (i == first || !slot.wait.exclusive)) {
-            ++slot.wakeups;
-            latch = slot.latch;
+        if (first < 0) return;
+        bool all = attempt >= 3;
+        bool first_woken = false;
+        for (int i = 0; i < n_wait_slots; ++i) {
+            if (first_exclusive && !all && i != first) continue;
+            LockWaitSlot& slot = wait_slots[i];
+            Latch* latch = nullptr;
+            SpinLockAcquire(&slot.mutex);
+            bool same = i == first && slot.pid == first_pid && slot.wait.since == first_since;
+            if (sleeps_for_it(slot) && (all || same || (!first_exclusive && !slot.wait.exclusive))) {
+                ++slot.wakeups;
+                latch = slot.latch;
+                first_woken |= same;
+            }
+            SpinLockRelease(&slot.mutex);
+            if (latch != nullptr) SetLatch(latch);
         }
-        SpinLockRelease(&slot.mutex);
-        if (latch != nullptr) SetLatch(latch);
+        if (first_woken || all) return;
     }
 }
 
+// Wakes the waiters of each file in `files` (malloc'd, may be null).
+void wake_files(const std::vector<pg_uuid_t>* files) {
+    if (files == nullptr) return;
+    for (const pg_uuid_t& f : *files) wake_waiters(MyDatabaseId, f);
+}
+
+// After a commit, the waiters of the files whose locks it released; after a
+// rollback, those of the files it took locks of (the rows are gone).
 void commit_callback(XactEvent event, void*) {
-    if (released == nullptr || released->empty()) return;
     if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT) {
-        for (const pg_uuid_t& f : *released) wake_waiters(MyDatabaseId, f);
-        released->clear();
+        wake_files(released);
     } else if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT) {
-        released->clear();
+        wake_files(taken);
+    } else {
+        return;
     }
+    if (released != nullptr) released->clear();
+    if (taken != nullptr) taken->clear();
+}
+
+// A rolled-back subtransaction may have taken locks: their rows are gone now
+// (the files of the whole transaction so far are woken: a waiter woken for
+// nothing looks and sleeps again).
+void subxact_callback(SubXactEvent event, SubTransactionId, SubTransactionId, void*) {
+    if (event == SUBXACT_EVENT_ABORT_SUB) wake_files(taken);
+}
+
+// Adds `f` to `files` (malloc'd when first needed), once.
+void note_file(std::vector<pg_uuid_t>*& files, const pg_uuid_t& f) {
+    if (shared == nullptr) return;
+    if (files == nullptr) files = new std::vector<pg_uuid_t>();
+    if (std::none_of(files->begin(), files->end(), [&f](const pg_uuid_t& g) { return uuid_eq(g, f); }))
+        files->push_back(f);
 }
 
 void worker_exit(int, Datum) { worker_unregister(); }
@@ -146,7 +192,7 @@ LockWaitSlot* my_wait_slot() {
 
 // A backend that exits while waiting (pg_terminate_backend) frees its slot, and
 // passes on a wake-up it got.
-void wait_exit(int, Datum) { clear_lock_wait(0); }
+void wait_exit(int, Datum) { clear_lock_wait(false); }
 
 }  // namespace
 
@@ -156,6 +202,7 @@ void install_shmem_hooks() {
     prev_startup = shmem_startup_hook;
     shmem_startup_hook = startup_hook;
     RegisterXactCallback(commit_callback, nullptr);
+    RegisterSubXactCallback(subxact_callback, nullptr);
 }
 
 void add_shmem_struct(const char* name, Size size, void (*init)(void*), void** out) {
@@ -244,6 +291,8 @@ void publish_lock_wait(const LockWait& w) {
     slot->wait = w;
     slot->latch = MyLatch;
     slot->wakeups = 0;
+    slot->used = 0;
+    slot->in_turn = false;
     SpinLockRelease(&slot->mutex);
 }
 
@@ -256,11 +305,32 @@ uint64 lock_wait_wakeups() {
     return n;
 }
 
-void clear_lock_wait(uint64 consumed) {
+void lock_wait_used(uint64 seen) {
     LockWaitSlot* slot = my_wait_slot();
     if (slot == nullptr) return;
     SpinLockAcquire(&slot->mutex);
-    bool pass_on = slot->pid != 0 && slot->wakeups > consumed;
+    if (slot->pid != 0 && seen > slot->used) slot->used = seen;
+    SpinLockRelease(&slot->mutex);
+}
+
+void lock_wait_in_turn(bool in_turn, bool pass_on) {
+    LockWaitSlot* slot = my_wait_slot();
+    if (slot == nullptr) return;
+    SpinLockAcquire(&slot->mutex);
+    bool published = slot->pid != 0;
+    slot->in_turn = in_turn;
+    bool unused = published && in_turn && pass_on && slot->wakeups > slot->used;
+    if (unused) slot->used = slot->wakeups;
+    LockWait w = slot->wait;
+    SpinLockRelease(&slot->mutex);
+    if (unused) wake_waiters(w.database, w.file_id);
+}
+
+void clear_lock_wait(bool got_lock) {
+    LockWaitSlot* slot = my_wait_slot();
+    if (slot == nullptr) return;
+    SpinLockAcquire(&slot->mutex);
+    bool pass_on = slot->pid != 0 && !got_lock && slot->wakeups > slot->used;
     LockWait w = slot->wait;
     slot->pid = 0;
     SpinLockRelease(&slot->mutex);
@@ -294,12 +364,8 @@ void shared_recorder_read(int64* spooled, int64* recorded, int64* dropped) {
     *dropped += static_cast<int64>(pg_atomic_read_u64(&shared->recorder[2]));
 }
 
-void note_lock_released(const pg_uuid_t& file_id) {
-    if (shared == nullptr) return;
-    if (released == nullptr) released = new std::vector<pg_uuid_t>();
-    for (const pg_uuid_t& f : *released)
-        if (uuid_eq(f, file_id)) return;
-    released->push_back(file_id);
-}
+void note_lock_released(const pg_uuid_t& file_id) { note_file(released, file_id); }
+
+void note_lock_taken(const pg_uuid_t& file_id) { note_file(taken, file_id); }
 
 }  // namespace ce::pg

@@ -36,15 +36,18 @@ void worker_state(pid_t* pid, Oid* database, bool* ready);
 
 // Lock waits: a waiter publishes its wait (below) before its last look at the
 // holders, then sleeps on its latch. A transaction that releases (or expires)
-// locks of a file wakes, after it commits, the waiter of the file waiting longest
-// if it wants an exclusive lock, or every waiter of a shared lock if that one
-// does; the others sleep on (a release wakes no herd). A woken waiter that ends
-// without the lock (its wait over, cancelled, an error, its backend gone) passes
-// the wake-up on to the next one when it clears its wait. (An acquirer that rolls
-// back needs no wake-up: the woken waiter queues for the acquisition lock it held,
-// lock_queue.hpp, and looks when it is gone.)
+// locks of a file wakes, after it commits, the waiter of the file waiting
+// longest if it wants an exclusive lock, or every waiter of a shared lock if that
+// one does; the others sleep on (a release wakes no herd). Waiters queued in
+// PostgreSQL's lock manager (for the file's queue or acquisition lock,
+// lock_queue.hpp) are passed over: they look when that wait ends. A woken waiter
+// that ends without the lock (its wait over, cancelled, an error, its backend
+// gone), or that must first queue behind the exclusive request waiting ahead,
+// passes the wake-up on. A transaction (or subtransaction) that took a lock and
+// rolls back wakes the file's waiters as a release does.
 bool lock_wait_available();
 void note_lock_released(const pg_uuid_t& file_id);  // waiters woken at commit
+void note_lock_taken(const pg_uuid_t& file_id);     // waiters woken at rollback
 
 // What a session waiting in acquire_lock publishes (the lock_waits view), in its
 // backend's slot: set before its first sleep, cleared when acquire_lock ends
@@ -60,9 +63,14 @@ struct LockWait {
 void publish_lock_wait(const LockWait& w);
 // The wake-ups the caller's published wait got so far (0 when none is published).
 uint64 lock_wait_wakeups();
-// Clears the caller's wait; passes a wake-up on when it got more than `consumed`
-// (the count a look that found the file held began after).
-void clear_lock_wait(uint64 consumed);
+// A look begun after `seen` wake-ups found the file held: they are used.
+void lock_wait_used(uint64 seen);
+// Around a wait of the caller in the lock manager (in_turn true, then false):
+// passed over by releases meanwhile; with `pass_on`, wake-ups not used yet go to
+// the file's next waiter when it starts (it waits behind that one's turn).
+void lock_wait_in_turn(bool in_turn, bool pass_on);
+// Clears the caller's wait; unless it got the lock, passes unused wake-ups on.
+void clear_lock_wait(bool got_lock);
 // The waits published in `database`, with their backends' pids.
 std::vector<std::pair<pid_t, LockWait>> lock_waits_of_database(Oid database);
 

@@ -352,28 +352,29 @@ for my $mode ('without preload', 'with preload') {
 # (every waiter of a shared lock, when that one wants one), not all of them: a
 # herd of waiters woken at every release, all but one to sleep again, made a
 # contended lock cycle cost three times an uncontended one. So exclusive
-# waiters get the file in the order they came; a woken waiter that ends without
-# the lock passes its wake-up on; shared waiters are woken together.
+# waiters get the file in the order they came. Nothing may be left asleep while
+# the file is free: each step must end within 5 s, where every lock is taken
+# for an hour and every wait lasts a minute.
 sub wake_one {
     my ($node, $f) = @_;
     my $p = $node->safe_psql('postgres', "SELECT project_id FROM concurrent_edit.files WHERE id = '$f'");
     $node->safe_psql('postgres', "SELECT concurrent_edit.release_lock('$f', session_id) FROM concurrent_edit.file_locks "
         . "WHERE file_id = '$f'");
-    my %s = map { $_ => $node->safe_psql('postgres', "SELECT concurrent_edit.open_session('$alice', '$p')") }
-      qw(h w1 w2 w3 x1 x2 s1 s2);
-    my @by_id = sort { $s{$a} cmp $s{$b} } qw(s1 s2);  # file_locks in session_id order
+    my @names = qw(h w1 w2 w3 x1 x2 s1 s2 e0 e1 r1 r2);
+    my %s = map { $_ => $node->safe_psql('postgres', "SELECT concurrent_edit.open_session('$alice', '$p')") } @names;
     my $holder = sub {
-        $node->safe_psql('postgres', "SELECT string_agg(CASE session_id "
-            . join(' ', map { "WHEN '$s{$_}' THEN '$_'" } sort keys %s) . " END, ' ' ORDER BY session_id) "
-            . "FROM concurrent_edit.file_locks WHERE file_id = '$f'");
+        $node->safe_psql('postgres', "SELECT string_agg(n, ' ' ORDER BY n) FROM (SELECT CASE session_id "
+            . join(' ', map { "WHEN '$s{$_}' THEN '$_'" } @names) . " END AS n "
+            . "FROM concurrent_edit.file_locks WHERE file_id = '$f') x");
     };
     my $acquire = sub {
-        "SELECT lock_type FROM concurrent_edit.acquire_lock('$f', '$s{$_[0]}', '$_[1]', wait => '60 seconds'"
-          . ($_[2] // '') . ')';
+        my ($who, $type, $extra) = @_;
+        "SELECT lock_type FROM concurrent_edit.acquire_lock('$f', '$s{$who}', '$type', ttl => '1 hour', "
+          . "wait => '60 seconds'" . ($extra // '') . ')';
     };
     my $release = sub { $node->safe_psql('postgres', "SELECT concurrent_edit.release_lock('$f', '$s{$_[0]}')") };
-    # Starts a waiter in a background session once the earlier ones sleep.
     my %bg;
+    # Starts a request in a background session and waits until it sleeps.
     my $wait = sub {
         my ($who, $type, $extra) = @_;
         $bg{$who} = $node->background_psql('postgres', on_error_stop => 0);
@@ -382,21 +383,37 @@ sub wake_one {
         ok($node->poll_query_until('postgres', "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE wait_event_type = 'Extension' "
             . "AND query LIKE '%$s{$who}%')"), "with preload: $who sleeps");
     };
+    # The output of a request once it ended, and how long after $t0 that was.
+    my $ended = sub {
+        my ($who, $t0) = @_;
+        my $out = $bg{$who}->query_until(qr/$who-done/, '');
+        return ($out, time() - $t0);
+    };
+    my $within = sub {
+        my ($took, $what) = @_;
+        cmp_ok($took, '<', 5, sprintf("with preload: $what (%.3f s)", $took));
+    };
+    my $quit = sub { $_->quit for values %bg; %bg = () };
+
+    # Exclusive waiters in the order they came.
     $node->safe_psql('postgres', $acquire->('h', 'exclusive'));
     $wait->($_, 'exclusive') for qw(w1 w2 w3);
+    my $t0 = time();
     $release->('h');
-    like($bg{w1}->query_until(qr/w1-done/, ''), qr/exclusive/, 'with preload: w1, waiting longest, gets the file');
-    is($holder->(), 'w1', 'with preload: w1 holds it');
-    is($node->safe_psql('postgres', "SELECT count(*) FROM concurrent_edit.lock_waits WHERE file_id = '$f'"), '2',
-       'with preload: w2 and w3 still wait');
-    $release->('w1');
-    like($bg{w2}->query_until(qr/w2-done/, ''), qr/exclusive/, 'with preload: then w2');
-    is($holder->(), 'w2', 'with preload: w2 holds it');
-    $release->('w2');
-    like($bg{w3}->query_until(qr/w3-done/, ''), qr/exclusive/, 'with preload: then w3');
+    my ($out, $took) = $ended->('w1', $t0);
+    like($out, qr/exclusive/, 'with preload: w1, waiting longest, gets the file');
+    $within->($took, 'w1 woken by the release');
+    is($holder->(), 'w1', 'with preload: w1 holds it, w2 and w3 wait');
+    for my $pair (['w1', 'w2'], ['w2', 'w3']) {
+        my ($from, $to) = @$pair;
+        $t0 = time();
+        $release->($from);
+        ($out, $took) = $ended->($to, $t0);
+        like($out, qr/exclusive/, "with preload: then $to");
+        $within->($took, "$to woken by $from\'s release");
+    }
     $release->('w3');
-    $_->quit for values %bg;
-    %bg = ();
+    $quit->();
 
     # x1, woken first, finds the file at a newer version than it requires (an
     # error): it passes its wake-up on, and x2 gets the file.
@@ -406,26 +423,69 @@ sub wake_one {
     $wait->('x2', 'exclusive');
     is($node->safe_psql('postgres', "SELECT status FROM concurrent_edit.write('$f', E'changed\\n', $v, '$alice', '$s{h}')"),
        'written', 'with preload: the holder writes a new version meanwhile');
-    my $t0 = time();
+    $t0 = time();
     $release->('h');
-    like($bg{x2}->query_until(qr/x2-done/, ''), qr/exclusive/, 'with preload: x2 gets the file');
-    my $took = time() - $t0;
-    cmp_ok($took, '<', 5, sprintf('with preload: woken by x1 passing its wake-up on (%.3f s, x2 waits 60 s)', $took));
-    $bg{x1}->query_until(qr/x1-done/, '');
-    like($bg{x1}->{stderr}, qr/is at version/, 'with preload: x1 ended refused, the file at a newer version');
+    ($out, $took) = $ended->('x2', $t0);
+    like($out, qr/exclusive/, 'with preload: x2 gets the file');
+    $within->($took, 'x2 woken by x1 passing its wake-up on');
+    $ended->('x1', $t0);
+    like($bg{x1}->{stderr}, qr/is at version/, 'with preload: x1 was refused, the file at a newer version');
     is($holder->(), 'x2', 'with preload: x2 holds it');
     $release->('x2');
-    $_->quit for values %bg;
-    %bg = ();
+    $quit->();
 
-    # A release wakes every shared waiter when the longest waiting wants a shared lock.
+    # Every shared waiter is woken when the longest waiting wants a shared lock.
     $node->safe_psql('postgres', $acquire->('h', 'exclusive'));
     $wait->($_, 'shared') for qw(s1 s2);
+    $t0 = time();
     $release->('h');
-    like($bg{s1}->query_until(qr/s1-done/, ''), qr/shared/, 'with preload: s1 gets a shared lock');
-    like($bg{s2}->query_until(qr/s2-done/, ''), qr/shared/, 'with preload: s2 too, woken by the same release');
-    is($holder->(), "@by_id", 'with preload: both hold it');
-    $_->quit for values %bg;
+    for my $who (qw(s1 s2)) {
+        ($out, $took) = $ended->($who, $t0);
+        like($out, qr/shared/, "with preload: $who gets a shared lock");
+        $within->($took, "$who woken by the same release");
+    }
+    is($holder->(), join(' ', sort qw(s1 s2)), 'with preload: both hold it');
+    $release->($_) for qw(s1 s2);
+    $quit->();
+
+    # e0 waits longest, but e1 waits ahead of it in the file's queue (kept out by
+    # a shared lock): the release of that lock must reach e1, not stop at e0,
+    # which waits behind e1 once woken.
+    $node->safe_psql('postgres', $acquire->('h', 'exclusive'));
+    $wait->('e0', 'exclusive');
+    is($node->safe_psql('postgres', $acquire->('h', 'shared')), 'shared', 'with preload: h turns its lock into a shared one');
+    $wait->('e1', 'exclusive');
+    ok($node->poll_query_until('postgres', "SELECT EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory' "
+        . "AND objsubid = 10 AND mode = 'ExclusiveLock' AND granted)"), 'with preload: e1 waits ahead of later acquirers');
+    $t0 = time();
+    $release->('h');
+    ($out, $took) = $ended->('e1', $t0);
+    like($out, qr/exclusive/, 'with preload: e1, ahead in the queue, gets the file');
+    $within->($took, 'e1 woken through e0');
+    $t0 = time();
+    $release->('e1');
+    ($out, $took) = $ended->('e0', $t0);
+    like($out, qr/exclusive/, 'with preload: then e0');
+    $within->($took, 'e0 woken by e1\'s release');
+    $release->('e0');
+    $quit->();
+
+    # r1, woken, takes the file in a transaction that rolls back: r2 must be woken.
+    $node->safe_psql('postgres', $acquire->('h', 'exclusive'));
+    $bg{r1} = $node->background_psql('postgres', on_error_stop => 0);
+    $bg{r1}->query_until(qr/r1-started/, "\\echo r1-started\nBEGIN;\n" . $acquire->('r1', 'exclusive') . ";\n\\echo r1-done\n");
+    ok($node->poll_query_until('postgres', "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE wait_event_type = 'Extension' "
+        . "AND query LIKE '%$s{r1}%')"), 'with preload: r1 sleeps');
+    $wait->('r2', 'exclusive');
+    $release->('h');
+    like(($ended->('r1', time()))[0], qr/exclusive/, 'with preload: r1 gets the file, in its open transaction');
+    $t0 = time();
+    $bg{r1}->query_safe('ROLLBACK');
+    ($out, $took) = $ended->('r2', $t0);
+    like($out, qr/exclusive/, 'with preload: r2 gets the file when r1 rolls back');
+    $within->($took, 'r2 woken by the rollback');
+    $release->('r2');
+    $quit->();
 }
 
 done_testing();
