@@ -35,7 +35,7 @@ public:
     LockWaitEntry(const LockWaitEntry&) = delete;
     LockWaitEntry& operator=(const LockWaitEntry&) = delete;
     ~LockWaitEntry() {
-        if (published_) clear_lock_wait(got_lock_);
+        if (published_) clear_lock_wait(got_lock_, went_ahead_);
     }
     void publish(const LockWait& w) {
         publish_lock_wait(w);
@@ -49,10 +49,14 @@ public:
         if (published_) lock_wait_used(seen);
     }
     void got_lock() { got_lock_ = true; }
+    // It took its place ahead of later requests (LockQueue::go_ahead): if it ends
+    // without the lock, shared requests it kept out may go.
+    void went_ahead() { went_ahead_ = true; }
 
 private:
     bool published_ = false;
     bool got_lock_ = false;
+    bool went_ahead_ = false;
 };
 
 // Run by an acquirer about to wait in the lock manager (for the queue or the

@@ -317,7 +317,7 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
                 if (expired) expire_locks(spi, &project, &file_id);
                 TimestampTz expires = pg_call([] { return GetCurrentTimestamp(); }) + ttl_us;
                 bool at_commit = event_returned();
-                note_lock_taken(file_id);  // its waiters look again if this rolls back
+                note_lock_taken(file_id, type == "shared");  // waiters look again at a rollback (and a downgrade)
                 LockTaken t = take_lock_row(project, file_id, session_id, s.user_id, type == "exclusive", expires,
                                             at_commit ? nullptr : &path);
                 if (!t.done) {
@@ -366,6 +366,7 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
                 bool waited_behind = false;
                 if (!queue.go_ahead(deadline, &waited_behind))
                     throw_lock_timeout(file_id, type, holders, HeldUpBy::exclusive_waiting, wait_us);
+                entry.went_ahead();
                 if (waited_behind) continue;
             }
             // Published after the look: look again before sleeping, or a release

@@ -54,9 +54,11 @@ shmem_request_hook_type prev_request = nullptr;
 shmem_startup_hook_type prev_startup = nullptr;
 
 // Files whose waiters this transaction wakes: when it commits, those it released
-// locks of; if it rolls back, those it took locks of.
+// locks of (and the shared waiters of those it took shared locks of); if it rolls
+// back, those it took locks of.
 std::vector<pg_uuid_t>* released = nullptr;
 std::vector<pg_uuid_t>* taken = nullptr;
+std::vector<pg_uuid_t>* now_shared = nullptr;
 
 void request_hook() {
     if (prev_request) prev_request();
@@ -148,10 +150,34 @@ void wake_waiters(Oid database, const pg_uuid_t& file_id) {
     }
 }
 
-// Wakes the waiters of each file in `files` (malloc'd, may be null).
-void wake_files(const std::vector<pg_uuid_t>* files) {
+// Wakes every waiter of a shared lock of `file_id` not waiting in the lock
+// manager: shared locks may have become possible without a release (below).
+void wake_shared_waiters(Oid database, const pg_uuid_t& file_id) {
+    if (wait_slots == nullptr) return;
+    for (int i = 0; i < n_wait_slots; ++i) {
+        LockWaitSlot& slot = wait_slots[i];
+        Latch* latch = nullptr;
+        SpinLockAcquire(&slot.mutex);
+        if (slot.pid != 0 && !slot.in_turn && !slot.wait.exclusive && slot.wait.database == database &&
+            uuid_eq(slot.wait.file_id, file_id)) {
+            ++slot.wakeups;
+            latch = slot.latch;
+        }
+        SpinLockRelease(&slot.mutex);
+        if (latch != nullptr) SetLatch(latch);
+    }
+}
+
+// Wakes the waiters of each file in `files` (malloc'd, may be null); with
+// `shared`, every shared waiter.
+void wake_files(const std::vector<pg_uuid_t>* files, bool shared = false) {
     if (files == nullptr) return;
-    for (const pg_uuid_t& f : *files) wake_waiters(MyDatabaseId, f);
+    for (const pg_uuid_t& f : *files) {
+        if (shared)
+            wake_shared_waiters(MyDatabaseId, f);
+        else
+            wake_waiters(MyDatabaseId, f);
+    }
 }
 
 // After a commit, the waiters of the files whose locks it released; after a
@@ -159,13 +185,14 @@ void wake_files(const std::vector<pg_uuid_t>* files) {
 void commit_callback(XactEvent event, void*) {
     if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT) {
         wake_files(released);
+        wake_files(now_shared, true);
     } else if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT) {
         wake_files(taken);
     } else {
         return;
     }
-    if (released != nullptr) released->clear();
-    if (taken != nullptr) taken->clear();
+    for (std::vector<pg_uuid_t>* files : {released, taken, now_shared})
+        if (files != nullptr) files->clear();
 }
 
 // A rolled-back subtransaction may have taken locks: their rows are gone now
@@ -192,7 +219,7 @@ LockWaitSlot* my_wait_slot() {
 
 // A backend that exits while waiting (pg_terminate_backend) frees its slot, and
 // passes on a wake-up it got.
-void wait_exit(int, Datum) { clear_lock_wait(false); }
+void wait_exit(int, Datum) { clear_lock_wait(false, true); }
 
 }  // namespace
 
@@ -326,15 +353,17 @@ void lock_wait_in_turn(bool in_turn, bool pass_on) {
     if (unused) wake_waiters(w.database, w.file_id);
 }
 
-void clear_lock_wait(bool got_lock) {
+void clear_lock_wait(bool got_lock, bool was_ahead) {
     LockWaitSlot* slot = my_wait_slot();
     if (slot == nullptr) return;
     SpinLockAcquire(&slot->mutex);
-    bool pass_on = slot->pid != 0 && !got_lock && slot->wakeups > slot->used;
+    bool published = slot->pid != 0;
+    bool pass_on = published && !got_lock && slot->wakeups > slot->used;
     LockWait w = slot->wait;
     slot->pid = 0;
     SpinLockRelease(&slot->mutex);
     if (pass_on) wake_waiters(w.database, w.file_id);
+    if (published && !got_lock && was_ahead) wake_shared_waiters(w.database, w.file_id);
 }
 
 std::vector<std::pair<pid_t, LockWait>> lock_waits_of_database(Oid database) {
@@ -366,6 +395,9 @@ void shared_recorder_read(int64* spooled, int64* recorded, int64* dropped) {
 
 void note_lock_released(const pg_uuid_t& file_id) { note_file(released, file_id); }
 
-void note_lock_taken(const pg_uuid_t& file_id) { note_file(taken, file_id); }
+void note_lock_taken(const pg_uuid_t& file_id, bool shared_lock) {
+    note_file(taken, file_id);
+    if (shared_lock) note_file(now_shared, file_id);
+}
 
 }  // namespace ce::pg

@@ -44,10 +44,15 @@ void worker_state(pid_t* pid, Oid* database, bool* ready);
 // that ends without the lock (its wait over, cancelled, an error, its backend
 // gone), or that must first queue behind the exclusive request waiting ahead,
 // passes the wake-up on. A transaction (or subtransaction) that took a lock and
-// rolls back wakes the file's waiters as a release does.
+// rolls back wakes the file's waiters as a release does. Shared locks can become
+// possible without a release: when a session turns its exclusive lock into a
+// shared one, and when the exclusive request waiting ahead of them gives up;
+// then every shared waiter is woken.
 bool lock_wait_available();
 void note_lock_released(const pg_uuid_t& file_id);  // waiters woken at commit
-void note_lock_taken(const pg_uuid_t& file_id);     // waiters woken at rollback
+// A lock taken: its file's waiters woken at rollback; a shared one's shared
+// waiters at commit (it may have been this session's exclusive lock).
+void note_lock_taken(const pg_uuid_t& file_id, bool shared_lock);
 
 // What a session waiting in acquire_lock publishes (the lock_waits view), in its
 // backend's slot: set before its first sleep, cleared when acquire_lock ends
@@ -69,8 +74,9 @@ void lock_wait_used(uint64 seen);
 // passed over by releases meanwhile; with `pass_on`, wake-ups not used yet go to
 // the file's next waiter when it starts (it waits behind that one's turn).
 void lock_wait_in_turn(bool in_turn, bool pass_on);
-// Clears the caller's wait; unless it got the lock, passes unused wake-ups on.
-void clear_lock_wait(bool got_lock);
+// Clears the caller's wait; unless it got the lock, passes unused wake-ups on,
+// and wakes the shared waiters when it `was_ahead` (LockQueue::ahead).
+void clear_lock_wait(bool got_lock, bool was_ahead);
 // The waits published in `database`, with their backends' pids.
 std::vector<std::pair<pid_t, LockWait>> lock_waits_of_database(Oid database);
 

@@ -360,7 +360,7 @@ sub wake_one {
     my $p = $node->safe_psql('postgres', "SELECT project_id FROM concurrent_edit.files WHERE id = '$f'");
     $node->safe_psql('postgres', "SELECT concurrent_edit.release_lock('$f', session_id) FROM concurrent_edit.file_locks "
         . "WHERE file_id = '$f'");
-    my @names = qw(h w1 w2 w3 x1 x2 s1 s2 e0 e1 r1 r2);
+    my @names = qw(h t w1 w2 w3 x1 x2 s1 s2 e0 e1 r1 r2);
     my %s = map { $_ => $node->safe_psql('postgres', "SELECT concurrent_edit.open_session('$alice', '$p')") } @names;
     my $holder = sub {
         $node->safe_psql('postgres', "SELECT string_agg(n, ' ' ORDER BY n) FROM (SELECT CASE session_id "
@@ -370,7 +370,7 @@ sub wake_one {
     my $acquire = sub {
         my ($who, $type, $extra) = @_;
         "SELECT lock_type FROM concurrent_edit.acquire_lock('$f', '$s{$who}', '$type', ttl => '1 hour', "
-          . "wait => '60 seconds'" . ($extra // '') . ')';
+          . ($extra // "wait => '60 seconds'") . ')';
     };
     my $release = sub { $node->safe_psql('postgres', "SELECT concurrent_edit.release_lock('$f', '$s{$_[0]}')") };
     my %bg;
@@ -419,7 +419,7 @@ sub wake_one {
     # error): it passes its wake-up on, and x2 gets the file.
     $node->safe_psql('postgres', $acquire->('h', 'exclusive'));
     my $v = $node->safe_psql('postgres', "SELECT version FROM concurrent_edit.read('$f')");
-    $wait->('x1', 'exclusive', ", require_version => $v");
+    $wait->('x1', 'exclusive', "wait => '60 seconds', require_version => $v");
     $wait->('x2', 'exclusive');
     is($node->safe_psql('postgres', "SELECT status FROM concurrent_edit.write('$f', E'changed\\n', $v, '$alice', '$s{h}')"),
        'written', 'with preload: the holder writes a new version meanwhile');
@@ -485,6 +485,55 @@ sub wake_one {
     like($out, qr/exclusive/, 'with preload: r2 gets the file when r1 rolls back');
     $within->($took, 'r2 woken by the rollback');
     $release->('r2');
+    $quit->();
+
+    # The same for a savepoint rolled back.
+    $node->safe_psql('postgres', $acquire->('h', 'exclusive'));
+    $bg{r1} = $node->background_psql('postgres', on_error_stop => 0);
+    $bg{r1}->query_until(qr/r1-started/, "\\echo r1-started\nBEGIN;\nSAVEPOINT a;\n" . $acquire->('r1', 'exclusive')
+        . ";\n\\echo r1-done\n");
+    ok($node->poll_query_until('postgres', "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE wait_event_type = 'Extension' "
+        . "AND query LIKE '%$s{r1}%')"), 'with preload: r1 sleeps in a savepoint');
+    $wait->('r2', 'exclusive');
+    $release->('h');
+    like(($ended->('r1', time()))[0], qr/exclusive/, 'with preload: r1 gets the file in its savepoint');
+    $t0 = time();
+    $bg{r1}->query_safe('ROLLBACK TO SAVEPOINT a');
+    ($out, $took) = $ended->('r2', $t0);
+    like($out, qr/exclusive/, 'with preload: r2 gets the file when the savepoint rolls back');
+    $within->($took, 'r2 woken by the savepoint\'s rollback');
+    $bg{r1}->query_safe('ROLLBACK');
+    $release->('r2');
+    $quit->();
+
+    # Shared locks can become possible without a release, so the shared waiters
+    # look again when a shared lock is taken (and when the exclusive request
+    # waiting ahead of them gives up): here t takes one as h releases its
+    # exclusive lock, e0 (woken first) takes its place ahead and gives up after
+    # 3 s, and s1 must get its shared lock then ...
+    $node->safe_psql('postgres', $acquire->('h', 'exclusive'));
+    $wait->('e0', 'exclusive', "wait => '3 seconds'");
+    $wait->('s1', 'shared');
+    $node->safe_psql('postgres', "BEGIN; SELECT concurrent_edit.release_lock('$f', '$s{h}'); "
+        . $acquire->('t', 'shared') . "; COMMIT;");
+    $t0 = time();
+    $ended->('e0', $t0);
+    like($bg{e0}->{stderr}, qr/could not acquire exclusive lock/, 'with preload: e0, ahead of s1 behind t\'s shared lock, gives up');
+    ($out, $took) = $ended->('s1', $t0);
+    like($out, qr/shared/, 'with preload: s1 gets its shared lock');
+    $within->($took, 's1 not left asleep once e0 gave up');
+    $release->($_) for qw(s1 t);
+    $quit->();
+
+    # ... and when a holder turns its exclusive lock into a shared one.
+    $node->safe_psql('postgres', $acquire->('h', 'exclusive'));
+    $wait->('s1', 'shared');
+    $t0 = time();
+    is($node->safe_psql('postgres', $acquire->('h', 'shared')), 'shared', 'with preload: h turns its lock into a shared one');
+    ($out, $took) = $ended->('s1', $t0);
+    like($out, qr/shared/, 'with preload: s1 gets its shared lock beside it');
+    $within->($took, 's1 woken by the change');
+    $release->($_) for qw(s1 h);
     $quit->();
 }
 
