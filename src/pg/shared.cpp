@@ -188,7 +188,9 @@ void commit_callback(XactEvent event, void*) {
         wake_files(now_shared, true);
     } else if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT) {
         wake_files(taken);
-    } else {
+    } else if (event != XACT_EVENT_PREPARE) {
+        // (A prepared transaction's releases wake no one when COMMIT PREPARED
+        // runs, in another session: its waiters look at their next timeout.)
         return;
     }
     for (std::vector<pg_uuid_t>* files : {released, taken, now_shared})
