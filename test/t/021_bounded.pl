@@ -375,11 +375,12 @@ sub wake_one {
     my $release = sub { $node->safe_psql('postgres', "SELECT concurrent_edit.release_lock('$f', '$s{$_[0]}')") };
     my %bg;
     # Starts a request in a background session and waits until it sleeps.
+    # (`$begin`: statements sent before the request.)
     my $wait = sub {
-        my ($who, $type, $extra) = @_;
+        my ($who, $type, $extra, $begin) = @_;
         $bg{$who} = $node->background_psql('postgres', on_error_stop => 0);
-        $bg{$who}->query_until(qr/$who-started/, "\\echo $who-started\n" . $acquire->($who, $type, $extra)
-            . ";\n\\echo $who-done\n");
+        $bg{$who}->query_until(qr/$who-started/, "\\echo $who-started\n" . ($begin // '')
+            . $acquire->($who, $type, $extra) . ";\n\\echo $who-done\n");
         ok($node->poll_query_until('postgres', "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE wait_event_type = 'Extension' "
             . "AND query LIKE '%$s{$who}%')"), "with preload: $who sleeps");
     };
@@ -470,41 +471,25 @@ sub wake_one {
     $release->('e0');
     $quit->();
 
-    # r1, woken, takes the file in a transaction that rolls back: r2 must be woken.
-    $node->safe_psql('postgres', $acquire->('h', 'exclusive'));
-    $bg{r1} = $node->background_psql('postgres', on_error_stop => 0);
-    $bg{r1}->query_until(qr/r1-started/, "\\echo r1-started\nBEGIN;\n" . $acquire->('r1', 'exclusive') . ";\n\\echo r1-done\n");
-    ok($node->poll_query_until('postgres', "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE wait_event_type = 'Extension' "
-        . "AND query LIKE '%$s{r1}%')"), 'with preload: r1 sleeps');
-    $wait->('r2', 'exclusive');
-    $release->('h');
-    like(($ended->('r1', time()))[0], qr/exclusive/, 'with preload: r1 gets the file, in its open transaction');
-    $t0 = time();
-    $bg{r1}->query_safe('ROLLBACK');
-    ($out, $took) = $ended->('r2', $t0);
-    like($out, qr/exclusive/, 'with preload: r2 gets the file when r1 rolls back');
-    $within->($took, 'r2 woken by the rollback');
-    $release->('r2');
-    $quit->();
-
-    # The same for a savepoint rolled back.
-    $node->safe_psql('postgres', $acquire->('h', 'exclusive'));
-    $bg{r1} = $node->background_psql('postgres', on_error_stop => 0);
-    $bg{r1}->query_until(qr/r1-started/, "\\echo r1-started\nBEGIN;\nSAVEPOINT a;\n" . $acquire->('r1', 'exclusive')
-        . ";\n\\echo r1-done\n");
-    ok($node->poll_query_until('postgres', "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE wait_event_type = 'Extension' "
-        . "AND query LIKE '%$s{r1}%')"), 'with preload: r1 sleeps in a savepoint');
-    $wait->('r2', 'exclusive');
-    $release->('h');
-    like(($ended->('r1', time()))[0], qr/exclusive/, 'with preload: r1 gets the file in its savepoint');
-    $t0 = time();
-    $bg{r1}->query_safe('ROLLBACK TO SAVEPOINT a');
-    ($out, $took) = $ended->('r2', $t0);
-    like($out, qr/exclusive/, 'with preload: r2 gets the file when the savepoint rolls back');
-    $within->($took, 'r2 woken by the savepoint\'s rollback');
-    $bg{r1}->query_safe('ROLLBACK');
-    $release->('r2');
-    $quit->();
+    # r1, woken, takes the file in a transaction (or a savepoint) that rolls
+    # back: r2 must be woken.
+    for my $case (['a transaction', "BEGIN;\n", 'ROLLBACK'],
+                  ['a savepoint', "BEGIN;\nSAVEPOINT a;\n", 'ROLLBACK TO SAVEPOINT a']) {
+        my ($in, $begin, $rollback) = @$case;
+        $node->safe_psql('postgres', $acquire->('h', 'exclusive'));
+        $wait->('r1', 'exclusive', undef, $begin);
+        $wait->('r2', 'exclusive');
+        $release->('h');
+        like(($ended->('r1', time()))[0], qr/exclusive/, "with preload: r1 gets the file in $in");
+        $t0 = time();
+        $bg{r1}->query_safe($rollback);
+        ($out, $took) = $ended->('r2', $t0);
+        like($out, qr/exclusive/, "with preload: r2 gets the file when $in rolls back");
+        $within->($took, "r2 woken by the rollback of $in");
+        $bg{r1}->query('ROLLBACK');  # (the savepoint's transaction; after a ROLLBACK, a warning)
+        $release->('r2');
+        $quit->();
+    }
 
     # Shared locks can become possible without a release, so the shared waiters
     # look again when a shared lock is taken (and when the exclusive request
