@@ -49,12 +49,6 @@ auto as_transaction_owner(F&& f) -> decltype(f()) {
     });
 }
 
-// `tag` in `mode`, waited for until `until` at the latest: a transaction holding
-// it may stay open, and must not hold up the caller beyond its wait. The wait is
-// queued in PostgreSQL's lock manager with lock_timeout set to what is left,
-// inside a subtransaction: past it, the lock timeout is rolled back and false
-// returned, for acquire_lock to refuse with its own 55P03. `*waited` is set when
-// the lock was not free at once; `before_wait` (if any) runs then, before the wait.
 // Marks the caller's lock wait (if published) as queued in the lock manager for
 // its lifetime (lock_wait_in_turn): releases pass it over; with `pass_on`, a
 // wake-up it got goes to the next waiter.
@@ -66,8 +60,14 @@ public:
     ~InTurn() { lock_wait_in_turn(false, false); }
 };
 
+// `tag` in `mode`, waited for until `until` at the latest: a transaction holding
+// it may stay open, and must not hold up the caller beyond its wait. The wait is
+// queued in PostgreSQL's lock manager with lock_timeout set to what is left,
+// inside a subtransaction: past it, the lock timeout is rolled back and false
+// returned, for acquire_lock to refuse with its own 55P03. `*waited` is set when
+// the lock was not free at once; `before_wait` (if any) runs then, before the wait.
 // `pass_on`: the lock is the queue, held by the exclusive request waiting ahead,
-// which a wake-up the caller got belongs to.
+// to which a wake-up the caller got belongs.
 bool take_until(const LOCKTAG& tag, LOCKMODE mode, TimestampTz until, bool* waited, const BeforeWait* before_wait,
                 bool pass_on) {
     bool got = false;

@@ -151,7 +151,8 @@ void wake_waiters(Oid database, const pg_uuid_t& file_id) {
 }
 
 // Wakes every waiter of a shared lock of `file_id` not waiting in the lock
-// manager: shared locks may have become possible without a release (below).
+// manager: shared locks may have become possible without a release (a lock
+// turned from exclusive into shared, the exclusive request ahead gone).
 void wake_shared_waiters(Oid database, const pg_uuid_t& file_id) {
     if (wait_slots == nullptr) return;
     for (int i = 0; i < n_wait_slots; ++i) {
@@ -169,11 +170,11 @@ void wake_shared_waiters(Oid database, const pg_uuid_t& file_id) {
 }
 
 // Wakes the waiters of each file in `files` (malloc'd, may be null); with
-// `shared`, every shared waiter.
-void wake_files(const std::vector<pg_uuid_t>* files, bool shared = false) {
+// `shared_only`, every shared waiter.
+void wake_files(const std::vector<pg_uuid_t>* files, bool shared_only = false) {
     if (files == nullptr) return;
     for (const pg_uuid_t& f : *files) {
-        if (shared)
+        if (shared_only)
             wake_shared_waiters(MyDatabaseId, f);
         else
             wake_waiters(MyDatabaseId, f);
