@@ -5,8 +5,9 @@
 // their own tag, check the other holders with the latest snapshot (so the check
 // is right at every isolation level), and insert or refresh their row. A waiter
 // drops that lock before it sleeps, so it never blocks the release it waits for;
-// it sleeps on the file's condition variable (woken by the releasing commit) or,
-// without shared memory, on its latch until the next expiry or a short timeout.
+// it sleeps on its latch, until the releasing commit wakes it (shared.hpp: one
+// waiter of the file, or the shared ones), the next expiry, or, without shared
+// memory, a short timeout.
 // An exclusive waiter goes ahead of later acquirers, which wait behind it in the
 // file's queue (lock_queue.hpp).
 #include <algorithm>
