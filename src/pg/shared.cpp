@@ -96,17 +96,34 @@ void startup_hook() {
     LWLockRelease(AddinShmemInitLock);
 }
 
+// Whether `slot` (its mutex held) waits for `file_id` in `database` and is not
+// queued in the lock manager (such a waiter looks when that wait ends).
+bool waits_for(const LockWaitSlot& slot, Oid database, const pg_uuid_t& file_id) {
+    return slot.pid != 0 && !slot.in_turn && slot.wait.database == database && uuid_eq(slot.wait.file_id, file_id);
+}
+
+// Gives `slot` a wake-up (LockWaitSlot::wakeups) and sets its latch when `pick`
+// (called with the slot's mutex held) says so; returns whether it did.
+template <typename Pick>
+bool wake_slot(LockWaitSlot& slot, Pick pick) {
+    Latch* latch = nullptr;
+    SpinLockAcquire(&slot.mutex);
+    if (pick(static_cast<const LockWaitSlot&>(slot))) {
+        ++slot.wakeups;
+        latch = slot.latch;
+    }
+    SpinLockRelease(&slot.mutex);
+    if (latch != nullptr) SetLatch(latch);
+    return latch != nullptr;
+}
+
 // Wakes the waiters of `file_id` in `database` that look first: of those not
-// waiting in the lock manager (they look when that wait ends), the one waiting
-// longest if it wants an exclusive lock, else every waiter of a shared lock (they
-// do not exclude each other). Each gets a wake-up (LockWaitSlot::wakeups) and its
-// latch set. Allocates nothing and raises nothing: run in commit and abort
-// callbacks and at backend exit.
+// waiting in the lock manager, the one waiting longest if it wants an exclusive
+// lock, else every waiter of a shared lock (they do not exclude each other).
+// Allocates nothing and raises nothing: run in commit and abort callbacks and at
+// backend exit.
 void wake_waiters(Oid database, const pg_uuid_t& file_id) {
     if (wait_slots == nullptr) return;
-    auto sleeps_for_it = [database, &file_id](const LockWaitSlot& slot) {
-        return slot.pid != 0 && !slot.in_turn && slot.wait.database == database && uuid_eq(slot.wait.file_id, file_id);
-    };
     // The one chosen may end its wait between the two scans: then choose again
     // (a few times; after that every waiter of the file is woken).
     for (int attempt = 0;; ++attempt) {
@@ -117,7 +134,7 @@ void wake_waiters(Oid database, const pg_uuid_t& file_id) {
         for (int i = 0; i < n_wait_slots; ++i) {
             LockWaitSlot& slot = wait_slots[i];
             SpinLockAcquire(&slot.mutex);
-            bool mine = sleeps_for_it(slot);
+            bool mine = waits_for(slot, database, file_id);
             pid_t pid = slot.pid;
             TimestampTz since = slot.wait.since;
             bool exclusive = slot.wait.exclusive;
@@ -134,17 +151,12 @@ void wake_waiters(Oid database, const pg_uuid_t& file_id) {
         bool first_woken = false;
         for (int i = 0; i < n_wait_slots; ++i) {
             if (first_exclusive && !all && i != first) continue;
-            LockWaitSlot& slot = wait_slots[i];
-            Latch* latch = nullptr;
-            SpinLockAcquire(&slot.mutex);
-            bool same = i == first && slot.pid == first_pid && slot.wait.since == first_since;
-            if (sleeps_for_it(slot) && (all || same || (!first_exclusive && !slot.wait.exclusive))) {
-                ++slot.wakeups;
-                latch = slot.latch;
-                first_woken |= same;
-            }
-            SpinLockRelease(&slot.mutex);
-            if (latch != nullptr) SetLatch(latch);
+            bool same = false;  // still the waiter chosen
+            bool woken = wake_slot(wait_slots[i], [&](const LockWaitSlot& slot) {
+                same = i == first && slot.pid == first_pid && slot.wait.since == first_since;
+                return waits_for(slot, database, file_id) && (all || same || (!first_exclusive && !slot.wait.exclusive));
+            });
+            first_woken |= woken && same;
         }
         if (first_woken || all) return;
     }
@@ -155,18 +167,10 @@ void wake_waiters(Oid database, const pg_uuid_t& file_id) {
 // turned from exclusive into shared, the exclusive request ahead gone).
 void wake_shared_waiters(Oid database, const pg_uuid_t& file_id) {
     if (wait_slots == nullptr) return;
-    for (int i = 0; i < n_wait_slots; ++i) {
-        LockWaitSlot& slot = wait_slots[i];
-        Latch* latch = nullptr;
-        SpinLockAcquire(&slot.mutex);
-        if (slot.pid != 0 && !slot.in_turn && !slot.wait.exclusive && slot.wait.database == database &&
-            uuid_eq(slot.wait.file_id, file_id)) {
-            ++slot.wakeups;
-            latch = slot.latch;
-        }
-        SpinLockRelease(&slot.mutex);
-        if (latch != nullptr) SetLatch(latch);
-    }
+    for (int i = 0; i < n_wait_slots; ++i)
+        wake_slot(wait_slots[i], [&](const LockWaitSlot& slot) {
+            return waits_for(slot, database, file_id) && !slot.wait.exclusive;
+        });
 }
 
 // Wakes the waiters of each file in `files` (malloc'd, may be null); with
