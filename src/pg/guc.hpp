@@ -49,6 +49,8 @@ extern int guc_worker_interval_ms;
 extern int guc_retention_interval_s;
 extern int guc_retention_batch;
 extern int guc_sequence_batch;  // pending events per worker transaction
+// Least time between the starts of two sequencing rounds of the worker (ms).
+extern double guc_sequence_delay_ms;
 // Whether a commit that finds its project's feed row busy, with no worker serving
 // the database, hands its events to an on-demand sequencer (sequencer.hpp).
 extern bool guc_on_demand_sequencer;

@@ -17,6 +17,12 @@ struct SharedState {
     bool worker_ready;
     bool worker_connecting;  // a worker is connecting to its database (or died doing so)
     Latch* worker_latch;
+    // Set by the commit that wakes the worker, cleared by the worker before a
+    // sequencing round looks for pending events (worker_sequencing): while it is
+    // set, a round is due that will see every event committed so far, so later
+    // commits do not signal the worker again (a signal per commit cost the
+    // committing backend a system call and the worker a wake-up).
+    pg_atomic_uint32 worker_called;
     pg_atomic_uint64 recorder[3];  // row conflicts spooled, recorded, dropped
 };
 
@@ -79,6 +85,7 @@ void startup_hook() {
         shared->worker_ready = false;
         shared->worker_connecting = false;
         shared->worker_latch = nullptr;
+        pg_atomic_init_u32(&shared->worker_called, 0);
         for (auto& c : shared->recorder) pg_atomic_init_u64(&c, 0);
     }
     wait_slots = static_cast<LockWaitSlot*>(ShmemInitStruct("concurrent_edit lock waits", wait_slots_size(), &found));
@@ -305,10 +312,20 @@ void worker_state(pid_t* pid, Oid* database, bool* ready) {
 
 void wake_worker() {
     if (shared == nullptr) return;
+    // The caller's commit is visible before it looks at the flag: if the worker
+    // cleared the flag before this look, its round will see the commit, or the
+    // flag is found clear here and the worker is called again.
+    pg_memory_barrier();
+    if (pg_atomic_read_u32(&shared->worker_called) != 0) return;
+    if (pg_atomic_exchange_u32(&shared->worker_called, 1) != 0) return;
     SpinLockAcquire(&shared->mutex);
     Latch* latch = shared->worker_pid != 0 ? shared->worker_latch : nullptr;
     SpinLockRelease(&shared->mutex);
     if (latch != nullptr) SetLatch(latch);
+}
+
+void worker_sequencing() {
+    if (shared != nullptr) (void)pg_atomic_exchange_u32(&shared->worker_called, 0);  // a full barrier
 }
 
 bool lock_wait_available() { return my_wait_slot() != nullptr; }

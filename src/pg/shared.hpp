@@ -30,7 +30,11 @@ void worker_unregister();
 bool worker_begin_connect();
 void worker_end_connect();
 bool worker_serves_this_database();
+// Called after a commit that left events for the worker: signals the worker
+// unless it was called since its last worker_sequencing(), which the worker calls
+// before each sequencing round looks for pending events.
 void wake_worker();
+void worker_sequencing();
 // The registered worker: its pid (0 when none), database and readiness.
 void worker_state(pid_t* pid, Oid* database, bool* ready);
 

@@ -213,7 +213,10 @@ Batch sequence_batch{0};
 
 bool run_task(Task task) {
     int64 moved;
-    if (task == Task::sequence) return sequencing_transaction(sequence_batch, &moved);
+    if (task == Task::sequence) {
+        worker_sequencing();  // commits from now on call the worker again
+        return sequencing_transaction(sequence_batch, &moved);
+    }
     return in_worker_transaction("concurrent_edit: expiring locks and sessions", [](Spi& spi) {
         cleanup_expired_locks(spi);
         cleanup_inactive_sessions(spi);
@@ -296,6 +299,8 @@ void ce_worker_main(Datum) {
     TimestampTz next_cleanup = 0, next_retention = 0;
     Retry cleanup_retry{"expiring locks and sessions"}, sequence_retry{"sequencing change events"};
     long behind_ms = 0;  // while events are left behind held feed rows: the next look
+    TimestampTz last_round = 0;  // start of the last sequencing round
+    bool backlog = false;        // it left events for the next batch
     for (;;) {
         QueryCancelPending = false;  // a cancel while waiting: nothing to cancel
         CHECK_FOR_INTERRUPTS();
@@ -317,9 +322,23 @@ void ce_worker_main(Datum) {
             retention_round();
             next_retention = now + int64(guc_retention_interval_s) * 1000 * 1000;
         }
-        if (present) present = run_task_safely(Task::sequence, sequence_retry, now);
-        if (present && sequence_batch.more && sequence_retry.failures == 0)
-            SetLatch(MyLatch);  // the backlog's next batch at once
+        if (present) {
+            // At most one round per concurrent_edit.sequence_delay, except while
+            // a backlog is worked off: events committed since the last round
+            // wait for the rest of that time and are sequenced together.
+            if (!backlog && guc_sequence_delay_ms > 0 && last_round != 0 && sequence_retry.due(now)) {
+                TimestampTz due = last_round + TimestampTz(guc_sequence_delay_ms * 1000.0);
+                TimestampTz t = GetCurrentTimestamp();
+                if (t < due) {
+                    pg_usleep(due - t);
+                    CHECK_FOR_INTERRUPTS();
+                }
+            }
+            last_round = GetCurrentTimestamp();
+            present = run_task_safely(Task::sequence, sequence_retry, last_round);
+            backlog = present && sequence_batch.more && sequence_retry.failures == 0;
+        }
+        if (backlog) SetLatch(MyLatch);  // the backlog's next batch at once
         // Events left behind a feed row another transaction held (a committing
         // writer that took the row before they committed, an open prune_changes):
         // nothing may wake the worker when that transaction ends, so it looks again

@@ -268,5 +268,51 @@ ok($node->poll_query_until('postgres', "SELECT count(*) = 0 FROM concurrent_edit
 ok($node->poll_query_until('postgres', "SELECT ($stat_q) >= $deleted0 + 10"),
    'pg_stat_all_tables counts the pending rows the worker deleted');
 
+# Rounds paced by concurrent_edit.sequence_delay, and no wake-up lost. With
+# worker_interval at 1 hour only commits wake the worker; with sequence_delay at
+# 20ms it starts at most one sequencing round per 20 ms. 500 lock cycles, each
+# call its own transaction, reach the feed whole and gap-free in at most one round
+# per 20 ms of the loop (and the first), where a round per wake-up would be
+# hundreds; and the events of the last commits are sequenced without any wake-up
+# but theirs: a commit that skipped signalling the worker (a round was due) must
+# have been seen by that round.
+{
+    $node->append_conf('postgresql.conf',
+        "concurrent_edit.worker_interval = 1h\nconcurrent_edit.sequence_delay = 20ms\n");
+    $node->reload;
+    ok($node->poll_query_until('postgres', "SELECT setting = '20' FROM pg_settings
+        WHERE name = 'concurrent_edit.sequence_delay'"), 'sequence_delay reloaded');
+    sleep 0.5;   # the worker reloads when the SIGHUP wakes it
+    my $ps = $node->safe_psql('postgres',   # a fresh session: sessions close after 4 s here
+        "SELECT concurrent_edit.open_session('aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa', '$op')");
+    my $pending_q = "SELECT count(*) FROM (SELECT FROM concurrent_edit.change_pending WHERE project_id = '$op'
+        UNION ALL SELECT FROM concurrent_edit.change_pending_locks WHERE project_id = '$op') p";
+    ok($node->poll_query_until('postgres', "SELECT ($pending_q) = 0"), 'nothing waits before the stream');
+    my $from = $node->safe_psql('postgres', "SELECT concurrent_edit.feed_position('$op')");
+    my $rounds_q = 'SELECT rounds FROM concurrent_edit.worker_status';
+    my $r0 = $node->safe_psql('postgres', $rounds_q);
+    my $t0 = time;
+    $node->safe_psql('postgres', "DO \$\$ BEGIN FOR i IN 1 .. 500 LOOP
+        PERFORM concurrent_edit.acquire_lock('$of', '$ps'); COMMIT;
+        PERFORM concurrent_edit.release_lock('$of', '$ps'); COMMIT; END LOOP; END \$\$");
+    my $loop = time - $t0;
+    my $left;
+    # At most 2 s, where a worker nobody called looks again only when it reports
+    # its statistics (10 s) or its interval ends (an hour).
+    while (1) {
+        $left = $node->safe_psql('postgres', $pending_q);
+        last if $left == 0 || time - $t0 - $loop > 2;
+        sleep 0.02;
+    }
+    my $elapsed = time - $t0;
+    is($left, 0, 'the last events were sequenced without another wake-up');
+    my $rounds = $node->safe_psql('postgres', $rounds_q) - $r0;
+    cmp_ok($rounds, '<=', int($elapsed / 0.020) + 2, "at most one round per 20 ms: $rounds rounds in "
+        . sprintf('%.2f', $elapsed) . ' s (the loop ' . sprintf('%.2f', $loop) . ' s)');
+    is($node->safe_psql('postgres', "SELECT count(*) || ' ' || (max(cursor) - min(cursor) + 1) || ' '
+        || min(cursor) FROM concurrent_edit.changes_since('$op', $from)"), "1000 1000 " . ($from + 1),
+       'the 1,000 events are in the feed, their cursors consecutive');
+}
+
 $node->stop;
 done_testing();
