@@ -337,6 +337,8 @@ void ce_worker_main(Datum) {
             last_round = GetCurrentTimestamp();
             present = run_task_safely(Task::sequence, sequence_retry, last_round);
             backlog = present && sequence_batch.more && sequence_retry.failures == 0;
+        } else {
+            backlog = false;  // no round: nothing to go on with at once
         }
         if (backlog) SetLatch(MyLatch);  // the backlog's next batch at once
         // Events left behind a feed row another transaction held (a committing
