@@ -30,6 +30,30 @@ pgbench_run() {
 }
 
 # tps SCRIPT CLIENTS: transactions per second of one pgbench run.
+# One client running script $1 for $secs seconds, its transactions logged: prints
+# the average latency (pgbench's, in ms), the first transaction's and the median
+# of all of them. The first transactions of a fresh backend can cost several times
+# the later ones (its heap grows, page by page), which the average includes and
+# the median hardly does.
+lat_detail() {
+  local out dir
+  dir=$(mktemp -d)
+  out=$(cd "$dir" && pgbench -n -f "$1" -c 1 -T "$secs" -l --log-prefix=tx 2>&1) || true
+  if ! grep -q '^latency average' <<<"$out" || ! ls "$dir"/tx.* >/dev/null 2>&1; then
+    echo "pgbench run of $1 failed:" >&2
+    tail -20 <<<"$out" >&2
+    rm -rf "$dir"
+    return 1
+  fi
+  awk '/^latency average/ {printf "%s ", $4; exit}' <<<"$out"
+  local first med
+  first=$(awk 'NR == 1 {print $3}' "$dir"/tx.*)
+  med=$(awk '{print $3}' "$dir"/tx.* | sort -n | awk '{v[NR] = $1}
+    END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}')
+  awk -v f="$first" -v m="$med" 'BEGIN {printf "%.3f %.3f\n", f / 1000, m / 1000}'
+  rm -rf "$dir"
+}
+
 tps() {
   local out
   out=$(pgbench_run "$@") || return 1

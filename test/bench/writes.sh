@@ -154,8 +154,10 @@ chart_point write-latency-history write 100000 "$l"
 # server (no multi-megabyte literal in the script). Each size has its own file for
 # write() and for the peer.
 echo
-echo "write() latency against file size, 1 client, median of $rounds runs (ms)"
-printf '%-10s %12s %12s %8s\n' bytes "write()" peer ratio
+echo "write() latency against file size, 1 client, median of $rounds runs (ms), each run a new connection."
+echo "avg: pgbench's average latency of the run; per write: the median of its writes; first: its first write"
+printf '%-10s %12s %12s %8s   %10s %10s %8s   %10s %10s\n' bytes "write() avg" "peer avg" ratio \
+  "per write" peer ratio first "peer first"
 for kb in 1 100 1000 10000; do
   lines=$((kb * 1024 / 32))
   fid=$(printf '00000000-0000-0000-0000-000000b%05d' "$kb")
@@ -176,12 +178,17 @@ SQL
   printf '%s\n' '\set n random(1, 1000000000)' \
     "SELECT peer_write('$fid', 'edit ' || :n || E'\\n' || repeat(E'a line of exactly 32 bytes here\\n', $lines - 1), (SELECT head_version FROM peer_files WHERE id = '$fid'), 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa');" \
     > "$work/size_peer_$kb.sql"
-  o=(); p=()
+  o=(); p=(); om=(); pm=(); of=(); pf=()
   for _ in $(seq 1 "$rounds"); do
-    o+=("$(lat "$work/size_ours_$kb.sql")"); p+=("$(lat "$work/size_peer_$kb.sql")")
+    read -r a f m < <(lat_detail "$work/size_ours_$kb.sql"); [[ -n ${m:-} ]] || exit 1
+    o+=("$a"); of+=("$f"); om+=("$m")
+    read -r a f m < <(lat_detail "$work/size_peer_$kb.sql"); [[ -n ${m:-} ]] || exit 1
+    p+=("$a"); pf+=("$f"); pm+=("$m")
   done
   mo=$(median "${o[@]}"); mp=$(median "${p[@]}")
-  printf '%-10s %12s %12s %7sx\n' "$((kb * 1024))" "$mo" "$mp" "$(ratio "$mo" "$mp")"
+  mom=$(median "${om[@]}"); mpm=$(median "${pm[@]}")
+  printf '%-10s %12s %12s %7sx   %10s %10s %7sx   %10s %10s\n' "$((kb * 1024))" "$mo" "$mp" "$(ratio "$mo" "$mp")" \
+    "$mom" "$mpm" "$(ratio "$mom" "$mpm")" "$(median "${of[@]}")" "$(median "${pf[@]}")"
   chart_point write-latency-size ours "$((kb * 1024))" "$mo"
   chart_point write-latency-size peer "$((kb * 1024))" "$mp"
 done
