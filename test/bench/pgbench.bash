@@ -29,12 +29,11 @@ pgbench_run() {
   echo "$out"
 }
 
-# tps SCRIPT CLIENTS: transactions per second of one pgbench run.
 # One client running script $1 for $secs seconds, its transactions logged: prints
 # the average latency (pgbench's, in ms), the first transaction's and the median
 # of all of them. The first transactions of a fresh backend can cost several times
-# the later ones (its heap grows, page by page), which the average includes and
-# the median hardly does.
+# the later ones (its heap grows, page by page): the first and the median tell a
+# run's warm-up from a cost paid at every transaction.
 lat_detail() {
   local out dir
   dir=$(mktemp -d)
@@ -54,6 +53,7 @@ lat_detail() {
   rm -rf "$dir"
 }
 
+# tps SCRIPT CLIENTS: transactions per second of one pgbench run.
 tps() {
   local out
   out=$(pgbench_run "$@") || return 1
