@@ -77,16 +77,13 @@ tps_cpu() {
     END { printf "%s %.4f\n", tps, (n > 0 ? ticks * 1000 / hz / n : 0) }' <<<"$out"
 }
 
-# lat SCRIPT: average latency (ms) of one single-client pgbench run.
+# lat SCRIPT: average latency (ms) of one single-client pgbench run (lat_detail's
+# first figure).
 lat() {
-  local out
-  out=$(pgbench -n -f "$1" -c 1 -T "$secs" 2>&1) || true
-  if ! grep -q '^latency average' <<<"$out"; then
-    echo "pgbench run of $1 failed:" >&2
-    tail -20 <<<"$out" >&2
-    return 1
-  fi
-  awk '/^latency average/ {print $4; exit}' <<<"$out"
+  local avg first med
+  read -r avg first med < <(lat_detail "$1")
+  [[ -n ${med:-} ]] || return 1
+  echo "$avg"
 }
 
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
