@@ -334,3 +334,79 @@ FROM concurrent_edit.change_feeds f WHERE f.project_id = :mp;
 RESET enable_seqscan;
 RESET enable_bitmapscan;
 SELECT count(*) AS feed_rows FROM concurrent_edit.change_feeds WHERE project_id = :mp;
+-- The file row got a new version per write in that transaction too, most of them
+-- on other pages than the one before (not heap-only: the transaction's own old
+-- versions cannot be pruned). A write stores them from C (src/pg/version_rows.cpp)
+-- with their entries in every index of files, the partial ones included: the row
+-- is found through each, at its last head.
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+EXPLAIN (COSTS OFF) SELECT head_version FROM concurrent_edit.files WHERE project_id = :mp AND id = :'fm';
+SELECT head_version FROM concurrent_edit.files WHERE project_id = :mp AND id = :'fm';
+EXPLAIN (COSTS OFF) SELECT head_version FROM concurrent_edit.files WHERE id = :'fm';
+SELECT head_version FROM concurrent_edit.files WHERE id = :'fm';
+BEGIN;  -- files_live_path_key, without the other partial index to choose
+DROP INDEX concurrent_edit.files_live_key_c_idx;
+EXPLAIN (COSTS OFF) SELECT head_version FROM concurrent_edit.files
+WHERE project_id = :mp AND normalized_path = 'many.txt' AND deleted_at IS NULL;
+SELECT head_version FROM concurrent_edit.files WHERE project_id = :mp AND normalized_path = 'many.txt' AND deleted_at IS NULL;
+ROLLBACK;
+EXPLAIN (COSTS OFF) SELECT head_version FROM concurrent_edit.files
+WHERE project_id = :mp AND deleted_at IS NULL ORDER BY normalized_path COLLATE "C";
+SELECT head_version FROM concurrent_edit.files WHERE project_id = :mp AND deleted_at IS NULL ORDER BY normalized_path COLLATE "C";
+RESET enable_seqscan;
+RESET enable_bitmapscan;
+SELECT count(*) AS versions, max(version) AS last, count(*) FILTER (WHERE content IS NULL) AS deltas
+FROM concurrent_edit.file_versions WHERE project_id = :mp AND file_id = :'fm';
+
+-- A version stored from C is the row the statement would store: the CHECK
+-- functions of the two tables are not called (track_functions counts every call
+-- of a C function), their rules are applied by the C path itself.
+\i sql/include/helpers.sql
+SET track_functions = 'all';
+\set vp '''11111111-1111-1111-1111-0000000000fe'''
+SELECT concurrent_edit.create_file(:vp, 'c.txt', E'a\n', :alice) AS fc \gset
+CREATE VIEW pg_temp.check_calls AS SELECT coalesce(sum(calls), 0) AS calls FROM pg_stat_xact_user_functions
+WHERE schemaname = 'concurrent_edit' AND funcname IN ('_file_row_ok', '_file_version_row_ok');
+BEGIN;
+SELECT calls AS before FROM pg_temp.check_calls \gset
+SELECT status, version FROM concurrent_edit.write(:'fc', E'a\nb\n', 1, :alice);
+SELECT calls - :before AS check_calls FROM pg_temp.check_calls;
+SELECT v.version, v.content IS NULL AS as_delta, v.delta_base, v.depth, v.bytes,
+       v.content_hash = concurrent_edit.content_hash(E'a\nb\n') AS hash_ok, v.created_by = :alice AS by_alice,
+       v.session_id IS NULL AS no_session, v.created_at = now() AS created_now,
+       v.vector_clock::text = f.head_clock::text AS clock_is_head, v.vector_clock::text, f.head_version, f.head_content = E'a\nb\n' AS head_text,
+       f.head_hash = v.content_hash AS head_hash, f.updated_by = :alice AS updated_by, f.updated_at = now() AS updated_now
+FROM concurrent_edit.file_versions v JOIN concurrent_edit.files f ON f.project_id = v.project_id AND f.id = v.file_id
+WHERE v.file_id = :'fc' AND v.version = 2;
+COMMIT;
+SELECT version, content FROM concurrent_edit.read(:'fc', 1);
+
+-- A table that is not as the extension made it sends the write back to the
+-- statement, which applies what the C path would not keep: another CHECK under
+-- the constraint's name (23514), a trigger (it fires). Nothing is stored.
+BEGIN;
+ALTER TABLE concurrent_edit.file_versions DROP CONSTRAINT file_versions_row_check,
+    ADD CONSTRAINT file_versions_row_check CHECK (bytes < 4) NOT VALID;
+SELECT split_part(pg_temp.try(format('SELECT status FROM concurrent_edit.write(%L, %L, 2, %L)', :'fc', E'a\nb\nc\n',
+                                     :alice)), ' | ', 1) AS refused;  -- without the DETAIL's failing row
+ROLLBACK;
+BEGIN;
+CREATE FUNCTION pg_temp.refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'the trigger ran'; END $$;
+CREATE TRIGGER refuse BEFORE UPDATE ON concurrent_edit.files FOR EACH ROW EXECUTE FUNCTION pg_temp.refuse();
+SELECT pg_temp.try(format('SELECT status FROM concurrent_edit.write(%L, %L, 2, %L)', :'fc', E'a\nb\nc\n', :alice));
+ROLLBACK;
+BEGIN;
+CREATE FUNCTION pg_temp.pass() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE TRIGGER pass BEFORE INSERT ON concurrent_edit.file_versions FOR EACH ROW EXECUTE FUNCTION pg_temp.pass();
+SELECT calls AS before FROM pg_temp.check_calls \gset
+SELECT status, version FROM concurrent_edit.write(:'fc', E'a\nb\nc\n', 2, :alice);
+SELECT calls - :before AS check_calls FROM pg_temp.check_calls;
+ROLLBACK;
+SELECT version, content FROM concurrent_edit.read(:'fc');
+-- With a session: its id stored with the version.
+SELECT concurrent_edit.open_session(:alice, :vp) AS s \gset
+SELECT status, version FROM concurrent_edit.write(:'fc', E'a\nd\n', 2, :alice, session_id => :'s');
+SELECT session_id = :'s' AS session_stored, created_by = :alice AS by_alice
+FROM concurrent_edit.file_versions WHERE file_id = :'fc' AND version = 3;
+RESET track_functions;

@@ -18,6 +18,7 @@
 #include "pg/paths.hpp"
 #include "pg/results.hpp"
 #include "pg/sessions.hpp"
+#include "pg/version_rows.hpp"
 #include "pg/versions.hpp"
 #include "pg/write.hpp"
 
@@ -379,20 +380,13 @@ CE_PRIMARY_FUNCTION(ce_rename_file, "rename_file") {
 // _file_row_ok(head_version integer, deleted_at timestamptz, deleted_by uuid):
 // head_version >= 1, and deleted_at and deleted_by both set or both NULL.
 CE_FUNCTION(ce_file_row_ok) {
-    std::optional<int32> head_version = int4_opt(fcinfo, 0);
-    bool deleted_at_null = PG_ARGISNULL(1), deleted_by_null = PG_ARGISNULL(2);
-    return BoolGetDatum((!head_version || *head_version >= 1) && deleted_at_null == deleted_by_null);
+    return BoolGetDatum(file_row_ok(int4_opt(fcinfo, 0), PG_ARGISNULL(1), PG_ARGISNULL(2)));
 }
 
 // _file_version_row_ok(version, content, delta, delta_base, depth, bytes): version
 // >= 1; stored in full (content, depth 0) or as a delta (delta and an older
 // delta_base, depth >= 1), never both; bytes >= 0.
 CE_FUNCTION(ce_file_version_row_ok) {
-    std::optional<int32> version = int4_opt(fcinfo, 0);
-    bool has_content = !PG_ARGISNULL(1), has_delta = !PG_ARGISNULL(2);
-    std::optional<int32> delta_base = int4_opt(fcinfo, 3), depth = int4_opt(fcinfo, 4), bytes = int4_opt(fcinfo, 5);
-    bool ok = (!version || *version >= 1) && has_content != has_delta && has_delta == delta_base.has_value() &&
-              (!delta_base || !version || *delta_base < *version) &&
-              (!depth || ((*depth == 0) == has_content && *depth >= 0)) && (!bytes || *bytes >= 0);
-    return BoolGetDatum(ok);
+    return BoolGetDatum(file_version_row_ok(int4_opt(fcinfo, 0), !PG_ARGISNULL(1), !PG_ARGISNULL(2),
+                                            int4_opt(fcinfo, 3), int4_opt(fcinfo, 4), int4_opt(fcinfo, 5)));
 }

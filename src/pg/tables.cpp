@@ -99,21 +99,24 @@ bool pending_table_as_made(Relation rel, int* map) {
            plain_relation(rel);
 }
 
-namespace {
-
-// The domain check of a column's value (change_log's event_kind and
-// json_object), compiled once per backend and domain.
 void check_domain(Datum value, Oid type) {
-    static void* extra[2] = {nullptr, nullptr};
-    static Oid types[2] = {InvalidOid, InvalidOid};
+    // The compiled checks of up to four domains (change_log's event_kind and
+    // json_object, sha256_hex), kept for the backend's life.
+    constexpr int kSlots = 4;
+    static Oid types[kSlots] = {InvalidOid, InvalidOid, InvalidOid, InvalidOid};
+    static void* extra[kSlots] = {nullptr, nullptr, nullptr, nullptr};
+    static int next = 0;
     if (get_typtype(type) != TYPTYPE_DOMAIN) return;
-    int slot = types[0] == type || types[0] == InvalidOid ? 0 : 1;
-    if (types[slot] != type) extra[slot] = nullptr;
-    types[slot] = type;
+    int slot = 0;
+    while (slot < kSlots && types[slot] != type) ++slot;
+    if (slot == kSlots) {
+        slot = next;
+        next = (next + 1) % kSlots;
+        types[slot] = type;
+        extra[slot] = nullptr;
+    }
     domain_check(value, false, type, &extra[slot], TopMemoryContext);
 }
-
-}  // namespace
 
 HeapTuple form_row(Relation rel, const int* map, const Datum* values, const bool* nulls, int count,
                    bool check_domains) {
@@ -154,8 +157,7 @@ Snapshot push_statement_snapshot(bool latest) {
     return GetActiveSnapshot();
 }
 
-bool plain_relation(Relation rel) {
-    if (rel->trigdesc != nullptr || rel->rd_rel->relforcerowsecurity) return false;
+bool plain_indexes(Relation rel) {
     List* indexes = RelationGetIndexList(rel);
     bool plain = true;
     ListCell* lc;
@@ -163,7 +165,7 @@ bool plain_relation(Relation rel) {
         Relation irel = index_open(lfirst_oid(lc), AccessShareLock);
         Form_pg_index ix = irel->rd_index;
         if (!ix->indimmediate || !heap_attisnull(irel->rd_indextuple, Anum_pg_index_indexprs, nullptr) ||
-            !heap_attisnull(irel->rd_indextuple, Anum_pg_index_indpred, nullptr) || ix->indisexclusion)
+            ix->indisexclusion)
             plain = false;
         index_close(irel, AccessShareLock);
         if (!plain) break;
@@ -172,27 +174,44 @@ bool plain_relation(Relation rel) {
     return plain;
 }
 
+bool plain_relation(Relation rel) {
+    return rel->trigdesc == nullptr && !rel->rd_rel->relforcerowsecurity && !rel->rd_rel->relhasrules &&
+           rel->rd_rel->relkind == RELKIND_RELATION && plain_indexes(rel);
+}
+
 namespace {
 
 // Adds the index entries of `tuple` (a new row, or a new version that is not
-// heap-only), at tuple->t_self.
+// heap-only), at tuple->t_self; a partial index only when the row satisfies its
+// predicate.
 void insert_index_entries(Relation rel, HeapTuple tuple) {
     TupleTableSlot* slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsHeapTuple);
     ExecStoreHeapTuple(tuple, slot, false);
     slot->tts_tid = tuple->t_self;
+    EState* estate = nullptr;  // for predicates
     List* indexes = RelationGetIndexList(rel);
     ListCell* lc;
     foreach (lc, indexes) {
         Relation irel = index_open(lfirst_oid(lc), RowExclusiveLock);
         IndexInfo* info = BuildIndexInfo(irel);
-        Datum values[INDEX_MAX_KEYS];
-        bool isnull[INDEX_MAX_KEYS];
-        FormIndexDatum(info, slot, nullptr, values, isnull);
-        (void)index_insert(irel, values, isnull, &slot->tts_tid, rel,
-                           irel->rd_index->indisunique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO, false, info);
+        bool wanted = true;
+        if (info->ii_Predicate != NIL) {
+            if (estate == nullptr) estate = CreateExecutorState();
+            ExprContext* econtext = GetPerTupleExprContext(estate);
+            econtext->ecxt_scantuple = slot;
+            wanted = ExecQual(ExecPrepareQual(info->ii_Predicate, estate), econtext);
+        }
+        if (wanted) {
+            Datum values[INDEX_MAX_KEYS];
+            bool isnull[INDEX_MAX_KEYS];
+            FormIndexDatum(info, slot, nullptr, values, isnull);
+            (void)index_insert(irel, values, isnull, &slot->tts_tid, rel,
+                               irel->rd_index->indisunique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO, false, info);
+        }
         index_close(irel, RowExclusiveLock);
     }
     list_free(indexes);
+    if (estate != nullptr) FreeExecutorState(estate);
     ExecDropSingleTupleTableSlot(slot);
 }
 
@@ -204,7 +223,17 @@ void insert_row(Relation rel, HeapTuple tuple) {
 }
 
 void update_row(Relation rel, ItemPointer otid, HeapTuple updated) {
-    simple_heap_update(rel, otid, updated);
+    TM_FailureData failure;
+    LockTupleMode mode;
+    TM_Result r = heap_update(rel, otid, updated, GetCurrentCommandId(true), InvalidSnapshot, true, &failure, &mode);
+    if (r == TM_SelfModified)
+        ereport(ERROR, (errcode(ERRCODE_TRIGGERED_DATA_CHANGE_VIOLATION),
+                        errmsg("tuple to be updated was already modified by an operation triggered by the current "
+                               "command")));
+    if (r != TM_Ok)  // the caller holds the row's lock: not expected
+        ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+                        errmsg("could not serialize access due to concurrent %s",
+                               r == TM_Deleted ? "delete" : "update")));
     if (!HeapTupleIsHeapOnly(updated)) insert_index_entries(rel, updated);
 }
 

@@ -38,10 +38,17 @@ extern const char* const kLogColumns[kPendingColumnCount];
 // into `map`) of kPendingTypes, no CHECK, plain (below).
 bool pending_table_as_made(Relation rel, int* map);
 
-// Whether `rel` can be written here as a statement would: no trigger, no forced
-// row security, and indexes on plain columns only, immediate (kept with
-// index_insert below). Constraints are the caller's to check.
+// Whether `rel` can be written here as a statement would: a plain table with no
+// trigger, rule or forced row security, and plain_indexes. Constraints are the
+// caller's to check.
 bool plain_relation(Relation rel);
+// Whether the indexes of `rel` are on plain columns only, immediate, not for an
+// exclusion constraint (kept with insert_row and update_row below; a partial
+// index gets the rows its predicate takes).
+bool plain_indexes(Relation rel);
+// A value's check against its type when that is a domain (nothing for another
+// type), its compiled check kept for the backend's life.
+void check_domain(Datum value, Oid type);
 // A row of `rel` from `values` / `nulls` given in the order `map` maps to the
 // table's columns (map_columns), each NULL checked against its column's NOT NULL
 // (23502) and, with `check_domains`, each value against its column's domain.
@@ -54,7 +61,8 @@ HeapTuple modified_row(Relation rel, TupleTableSlot* slot, const int* columns, c
 // (unique ones checked: 23505, after waiting for an inserting transaction).
 void insert_row(Relation rel, HeapTuple tuple);
 // Replaces the row at `otid`, locked by this transaction, with `updated`, adding
-// index entries unless the new version is heap-only.
+// index entries unless the new version is heap-only (40001 if, against the lock,
+// another transaction changed it).
 void update_row(Relation rel, ItemPointer otid, HeapTuple updated);
 
 // A column's value as read from C: text (a palloc'd copy), the JSON text of a
