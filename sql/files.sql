@@ -341,10 +341,14 @@ SELECT count(*) AS feed_rows FROM concurrent_edit.change_feeds WHERE project_id 
 -- is found through each, at its last head.
 SET enable_seqscan = off;
 SET enable_bitmapscan = off;
-EXPLAIN (COSTS OFF) SELECT head_version FROM concurrent_edit.files WHERE project_id = :mp AND id = :'fm';
-SELECT head_version FROM concurrent_edit.files WHERE project_id = :mp AND id = :'fm';
-EXPLAIN (COSTS OFF) SELECT head_version FROM concurrent_edit.files WHERE id = :'fm';
-SELECT head_version FROM concurrent_edit.files WHERE id = :'fm';
+SET plan_cache_mode = force_generic_plan;  -- plans without the file's (random) id
+PREPARE by_key(uuid, uuid) AS SELECT head_version FROM concurrent_edit.files WHERE project_id = $1 AND id = $2;
+EXPLAIN (COSTS OFF) EXECUTE by_key(:mp, :'fm');
+EXECUTE by_key(:mp, :'fm');
+PREPARE by_id(uuid) AS SELECT head_version FROM concurrent_edit.files WHERE id = $1;
+EXPLAIN (COSTS OFF) EXECUTE by_id(:'fm');
+EXECUTE by_id(:'fm');
+RESET plan_cache_mode;
 BEGIN;  -- files_live_path_key, without the other partial index to choose
 DROP INDEX concurrent_edit.files_live_key_c_idx;
 EXPLAIN (COSTS OFF) SELECT head_version FROM concurrent_edit.files
