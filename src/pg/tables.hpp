@@ -7,6 +7,7 @@
 #include <string>
 
 #include "pg/pg_headers.hpp"
+#include "pg/values.hpp"
 
 namespace ce::pg {
 
@@ -65,12 +66,8 @@ void insert_row(Relation rel, HeapTuple tuple);
 // another transaction changed it).
 void update_row(Relation rel, ItemPointer otid, HeapTuple updated);
 
-// A column's value as read from C: text (a palloc'd copy), the JSON text of a
-// timestamptz, a uuid (all zero when NULL).
-struct RowText {
-    const char* data = nullptr;  // nullptr: NULL
-    int len = 0;
-};
+// A column's value as read from C: text (a palloc'd copy, RowText in
+// values.hpp), the JSON text of a timestamptz, a uuid (all zero when NULL).
 inline Datum attr(TupleTableSlot* slot, AttrNumber n, bool* isnull) { return slot_getattr(slot, n, isnull); }
 RowText text_of(Datum d, bool isnull);
 RowText json_time(Datum d, bool isnull);  // as to_json(timestamptz)::text
@@ -86,8 +83,6 @@ inline pg_uuid_t uuid_at(TupleTableSlot* slot, AttrNumber n) {
     Datum d = slot_getattr(slot, n, &isnull);
     return uuid_of(d, isnull);
 }
-// A RowText as a string (empty for NULL), outside pg_call().
-inline std::string row_string(const RowText& t) { return t.data != nullptr ? std::string(t.data, t.len) : std::string(); }
 
 // The snapshot a statement would run with, pushed as the active one (this
 // call's own earlier changes seen; with `latest`, the latest snapshot at every

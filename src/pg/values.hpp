@@ -13,6 +13,14 @@
 
 namespace ce::pg {
 
+// A text column's value read from C (tables.hpp): a palloc'd copy.
+struct RowText {
+    const char* data = nullptr;  // nullptr: NULL
+    int len = 0;
+};
+// A RowText as a string (empty for NULL), outside pg_call().
+inline std::string row_string(const RowText& t) { return t.data != nullptr ? std::string(t.data, t.len) : std::string(); }
+
 inline bool uuid_is_null(const pg_uuid_t& u) {
     for (unsigned char b : u.data)
         if (b) return false;

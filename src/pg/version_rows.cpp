@@ -259,4 +259,54 @@ bool store_version_c(const NewVersion& v) {
     return true;
 }
 
+const VersionChain* read_chain_c(const pg_uuid_t& project_id, const pg_uuid_t& file_id, int32 version) {
+    auto* chain = static_cast<VersionChain*>(palloc0(sizeof(VersionChain)));
+    Snapshot snapshot = push_statement_snapshot();  // a writer that waited sees what was committed meanwhile
+    Oid nsp = get_namespace_oid("concurrent_edit", false);
+    Relation files = table_open(own_table(nsp, "files"), AccessShareLock);
+    Relation versions = table_open(own_table(nsp, "file_versions"), AccessShareLock);
+    AttrNumber head_version = column_of(files, "head_version"), head_content = column_of(files, "head_content");
+    AttrNumber content = column_of(versions, "content"), delta = column_of(versions, "delta"),
+               base = column_of(versions, "delta_base"), hash = column_of(versions, "content_hash"),
+               depth = column_of(versions, "depth");
+    TupleTableSlot* fs = table_slot_create(files, nullptr);
+    TupleTableSlot* vs = table_slot_create(versions, nullptr);
+    ScanKeyData keys[3];  // (project_id, id) of files, (project_id, file_id, version) of file_versions
+    ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&project_id));
+    ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&file_id));
+    if (first_by_key(files, primary_key_of(files), snapshot, keys, 2, fs)) {
+        bool isnull;
+        Datum d = slot_getattr(fs, head_version, &isnull);
+        bool head = !isnull && DatumGetInt32(d) == version;
+        Oid pk = primary_key_of(versions);
+        int32 next = version;
+        while (chain->n <= ce::delta::kMaxDepth) {
+            ScanKeyInit(&keys[2], 3, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(next));
+            if (!first_by_key(versions, pk, snapshot, keys, 3, vs)) break;
+            ChainLink& link = chain->links[chain->n];
+            if (chain->n == 0) {
+                d = slot_getattr(vs, hash, &isnull);
+                chain->hash = text_of(d, isnull);
+                d = slot_getattr(vs, depth, &isnull);
+                chain->depth = isnull ? 0 : DatumGetInt32(d);
+            }
+            d = (chain->n == 0 && head) ? slot_getattr(fs, head_content, &isnull) : slot_getattr(vs, content, &isnull);
+            link.content = text_of(d, isnull);
+            d = slot_getattr(vs, delta, &isnull);
+            link.delta = text_of(d, isnull);
+            ++chain->n;
+            if (link.content.data != nullptr) break;
+            d = slot_getattr(vs, base, &isnull);
+            if (isnull) break;
+            next = DatumGetInt32(d);
+        }
+    }
+    ExecDropSingleTupleTableSlot(vs);
+    ExecDropSingleTupleTableSlot(fs);
+    table_close(versions, AccessShareLock);
+    table_close(files, AccessShareLock);
+    PopActiveSnapshot();
+    return chain;
+}
+
 }  // namespace ce::pg

@@ -5,7 +5,9 @@
 
 #include <optional>
 
+#include "concurrent_edit/delta.hpp"
 #include "pg/pg_headers.hpp"
+#include "pg/values.hpp"
 
 namespace ce::pg {
 
@@ -34,5 +36,22 @@ struct NewVersion {
 // updated here, locked FOR NO KEY UPDATE by this transaction (which is what the
 // check's FOR KEY SHARE would ensure).
 bool store_version_c(const NewVersion& v);
+
+// The rows needed to rebuild a version, read from C as the statement it replaces
+// did (a statement's snapshot; each row by its primary key): the version's own
+// first, its text being files.head_content when it is the head, then the base of
+// each delta down to a row with a text, at most ce::delta::kMaxDepth + 1 rows.
+// `n` is 0 when the version (or its file) is not there. Plain C, run inside
+// pg_call(); the strings are palloc'd in the caller's memory context.
+struct ChainLink {
+    RowText content, delta;  // data nullptr: NULL
+};
+struct VersionChain {
+    int n;
+    RowText hash;  // the first row's content_hash
+    int32 depth;   // the first row's depth
+    ChainLink links[ce::delta::kMaxDepth + 1];
+};
+const VersionChain* read_chain_c(const pg_uuid_t& project_id, const pg_uuid_t& file_id, int32 version);
 
 }  // namespace ce::pg

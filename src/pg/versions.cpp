@@ -11,34 +11,11 @@ namespace ce::pg {
 
 namespace {
 
-// The rows needed to rebuild a version, the version itself first: its text when it
-// is the head (files.head_content) or a snapshot, else its delta and then the rows
-// of its base, down to a snapshot. Columns: content, delta, content_hash, depth.
-// Each base is looked up by its whole key (a LATERAL subquery the planner cannot
-// flatten: as a plain join, a plan made before the table was analyzed read every
-// version of the file at each step).
-// The recursion stops at a row with content, and after kMaxDepth + 1 rows (a
-// broken chain must not loop).
-Rows chain_rows(Spi& spi, const pg_uuid_t& project_id, const pg_uuid_t& file_id, int32 version) {
-    static Statement q(
-        "WITH RECURSIVE chain AS ("
-        "  SELECT CASE WHEN f.head_version = v.version THEN f.head_content ELSE v.content END AS content, "
-        "         v.delta, v.delta_base, v.content_hash::text, v.depth, 1 AS n "
-        "  FROM concurrent_edit.file_versions v "
-        "  JOIN concurrent_edit.files f ON f.project_id = v.project_id AND f.id = v.file_id "
-        "  WHERE v.project_id = $1 AND v.file_id = $2 AND v.version = $3 "
-        "UNION ALL "
-        "  SELECT b.content, b.delta, b.delta_base, NULL, NULL, c.n + 1 "
-        "  FROM chain c CROSS JOIN LATERAL (SELECT b.content, b.delta, b.delta_base "
-        "    FROM concurrent_edit.file_versions b "
-        "    WHERE b.project_id = $1 AND b.file_id = $2 AND b.version = c.delta_base LIMIT 1) b "
-        "  WHERE c.content IS NULL AND c.n <= $4) "
-        "SELECT content, delta, content_hash, depth FROM chain ORDER BY n",
-        {UUIDOID, UUIDOID, INT4OID, INT4OID}, Scans::by_key);
-    // Not read-only: a writer that waited for the file's lock must see the version
-    // committed meanwhile (a new snapshot per statement, in READ COMMITTED).
-    return q.run(spi, {uuid_datum(project_id), uuid_datum(file_id), Int32GetDatum(version),
-                       Int32GetDatum(ce::delta::kMaxDepth)});
+// The rows needed to rebuild a version (read_chain_c, version_rows.hpp): a
+// statement did this, a recursive CTE whose plan set-up was most of its cost
+// (6.6 % of a 1 kB write's backend time once the version was stored from C).
+const VersionChain& chain_rows(const pg_uuid_t& project_id, const pg_uuid_t& file_id, int32 version) {
+    return *pg_call([&project_id, &file_id, version] { return read_chain_c(project_id, file_id, version); });
 }
 
 [[noreturn]] void broken_chain(const pg_uuid_t& file_id, int32 version, const std::string& why) {
@@ -50,14 +27,15 @@ Rows chain_rows(Spi& spi, const pg_uuid_t& project_id, const pg_uuid_t& file_id,
 }
 
 // Applies the chain (snapshot last) and returns the text of its first row.
-std::string rebuild(const Rows& r, const pg_uuid_t& file_id, int32 version) {
-    uint64 n = r.size();
-    if (r.isnull(n - 1, 0)) broken_chain(file_id, version, "no snapshot at the end of the chain");
-    std::string text = r.text(n - 1, 0), next;
+std::string rebuild(const VersionChain& c, const pg_uuid_t& file_id, int32 version) {
+    const RowText& snapshot = c.links[c.n - 1].content;
+    if (snapshot.data == nullptr) broken_chain(file_id, version, "no snapshot at the end of the chain");
+    std::string text = row_string(snapshot), next;
     try {
-        for (uint64 i = n - 1; i-- > 0;) {
-            if (r.isnull(i, 1)) broken_chain(file_id, version, "a version of the chain has neither text nor delta");
-            ce::delta::apply_into(text, r.text(i, 1), next);
+        for (int i = c.n - 1; i-- > 0;) {
+            const RowText& d = c.links[i].delta;
+            if (d.data == nullptr) broken_chain(file_id, version, "a version of the chain has neither text nor delta");
+            ce::delta::apply_into(text, std::string_view(d.data, d.len), next);
             text.swap(next);
         }
     } catch (const ce::Error& e) {
@@ -70,11 +48,12 @@ std::string rebuild(const Rows& r, const pg_uuid_t& file_id, int32 version) {
 
 std::optional<VersionText> fetch_version(Spi& spi, const pg_uuid_t& project_id, const pg_uuid_t& file_id,
                                          int32 version, int32* depth) {
-    Rows r = chain_rows(spi, project_id, file_id, version);
-    if (r.empty()) return std::nullopt;
-    if (depth != nullptr) *depth = static_cast<int32>(r.size() - 1);
-    std::string hash = r.text(0, 2);
-    return VersionText{rebuild(r, file_id, version), std::move(hash)};
+    (void)spi;  // read from C, in the call's owner context
+    const VersionChain& c = chain_rows(project_id, file_id, version);
+    if (c.n == 0) return std::nullopt;
+    if (depth != nullptr) *depth = static_cast<int32>(c.n - 1);
+    std::string hash = row_string(c.hash);
+    return VersionText{rebuild(c, file_id, version), std::move(hash)};
 }
 
 std::optional<int32> version_with_hash(Spi& spi, const FileHead& h, const std::string& hash) {
@@ -119,10 +98,10 @@ StoredForm storage_form(Spi& spi, const FileHead& h, int32 version, std::string_
         if (head && h.head_depth >= 0) {
             depth = h.head_depth + 1;  // read with the file row (lock_file): no chain to fetch
         } else {
-            Rows r = chain_rows(spi, h.project_id, h.id, b);
-            if (r.empty()) continue;  // pruned: try the head, else store in full
-            depth = r.int4(0, 3) + 1;
-            if (!head && depth <= ce::delta::kMaxDepth) rebuilt = rebuild(r, h.id, b);
+            const VersionChain& c = chain_rows(h.project_id, h.id, b);
+            if (c.n == 0) continue;  // pruned: try the head, else store in full
+            depth = c.depth + 1;
+            if (!head && depth <= ce::delta::kMaxDepth) rebuilt = rebuild(c, h.id, b);
         }
         if (depth > ce::delta::kMaxDepth) continue;
         // The delta's diff runs under concurrent_edit.max_merge_memory; past it the
