@@ -250,6 +250,8 @@ bool store_version_c(const NewVersion& v) {
     ItemPointerData at = slot->tts_tid;
     update_row(t.files, &at, updated);
     insert_row(t.versions, row);
+    heap_freetuple(updated);  // each holds a copy of the text: not kept to the end of the call
+    heap_freetuple(row);
 
     ExecDropSingleTupleTableSlot(slot);
     PopActiveSnapshot();

@@ -11,11 +11,34 @@ namespace ce::pg {
 
 namespace {
 
-// The rows needed to rebuild a version (read_chain_c, version_rows.hpp): a
-// statement did this, a recursive CTE whose plan set-up was most of its cost
-// (6.6 % of a 1 kB write's backend time once the version was stored from C).
-const VersionChain& chain_rows(const pg_uuid_t& project_id, const pg_uuid_t& file_id, int32 version) {
-    return *pg_call([&project_id, &file_id, version] { return read_chain_c(project_id, file_id, version); });
+// The rows needed to rebuild a version (read_chain_c, version_rows.hpp), read
+// into a memory context of their own that release() deletes once the text is
+// rebuilt: a loop over many versions (retention's) would otherwise keep every
+// chain it read (a snapshot's text and its deltas) to the end of the call, where
+// the statement this replaces had its result freed by the next statement. The
+// statement, a recursive CTE, cost mostly its plan's set-up (6.6 % of a 1 kB
+// write's backend time once the version was stored from C).
+struct Chain {
+    MemoryContext memory;
+    const VersionChain* rows;
+};
+
+Chain chain_rows(const pg_uuid_t& project_id, const pg_uuid_t& file_id, int32 version) {
+    MemoryContext memory = pg_call(
+        [] { return AllocSetContextCreate(CurrentMemoryContext, "concurrent_edit version chain", ALLOCSET_DEFAULT_SIZES); });
+    const VersionChain* rows = pg_call([&project_id, &file_id, version, memory] {
+        MemoryContext caller = MemoryContextSwitchTo(memory);
+        const VersionChain* c = read_chain_c(project_id, file_id, version);
+        MemoryContextSwitchTo(caller);
+        return c;
+    });
+    return Chain{memory, rows};
+}
+
+// After an error the context goes with the call's.
+void release(const Chain& c) {
+    MemoryContext memory = c.memory;
+    pg_call([memory] { MemoryContextDelete(memory); });
 }
 
 [[noreturn]] void broken_chain(const pg_uuid_t& file_id, int32 version, const std::string& why) {
@@ -49,11 +72,16 @@ std::string rebuild(const VersionChain& c, const pg_uuid_t& file_id, int32 versi
 std::optional<VersionText> fetch_version(Spi& spi, const pg_uuid_t& project_id, const pg_uuid_t& file_id,
                                          int32 version, int32* depth) {
     (void)spi;  // read from C, in the call's owner context
-    const VersionChain& c = chain_rows(project_id, file_id, version);
-    if (c.n == 0) return std::nullopt;
+    Chain chain = chain_rows(project_id, file_id, version);
+    const VersionChain& c = *chain.rows;
+    if (c.n == 0) {
+        release(chain);
+        return std::nullopt;
+    }
     if (depth != nullptr) *depth = static_cast<int32>(c.n - 1);
-    std::string hash = row_string(c.hash);
-    return VersionText{rebuild(c, file_id, version), std::move(hash)};
+    VersionText out{rebuild(c, file_id, version), row_string(c.hash)};
+    release(chain);
+    return out;
 }
 
 std::optional<int32> version_with_hash(Spi& spi, const FileHead& h, const std::string& hash) {
@@ -98,10 +126,13 @@ StoredForm storage_form(Spi& spi, const FileHead& h, int32 version, std::string_
         if (head && h.head_depth >= 0) {
             depth = h.head_depth + 1;  // read with the file row (lock_file): no chain to fetch
         } else {
-            const VersionChain& c = chain_rows(h.project_id, h.id, b);
-            if (c.n == 0) continue;  // pruned: try the head, else store in full
-            depth = c.depth + 1;
-            if (!head && depth <= ce::delta::kMaxDepth) rebuilt = rebuild(c, h.id, b);
+            Chain chain = chain_rows(h.project_id, h.id, b);
+            const VersionChain& c = *chain.rows;
+            bool found = c.n > 0;
+            depth = found ? c.depth + 1 : 0;
+            if (found && !head && depth <= ce::delta::kMaxDepth) rebuilt = rebuild(c, h.id, b);
+            release(chain);
+            if (!found) continue;  // pruned: try the head, else store in full
         }
         if (depth > ce::delta::kMaxDepth) continue;
         // The delta's diff runs under concurrent_edit.max_merge_memory; past it the
