@@ -157,6 +157,10 @@ Snapshot push_statement_snapshot(bool latest) {
     return GetActiveSnapshot();
 }
 
+namespace {
+
+// Whether the indexes of `rel` are on plain columns only, immediate, not for an
+// exclusion constraint.
 bool plain_indexes(Relation rel) {
     List* indexes = RelationGetIndexList(rel);
     bool plain = true;
@@ -174,10 +178,14 @@ bool plain_indexes(Relation rel) {
     return plain;
 }
 
-bool plain_relation(Relation rel) {
-    return rel->trigdesc == nullptr && !rel->rd_rel->relforcerowsecurity && !rel->rd_rel->relhasrules &&
-           rel->rd_rel->relkind == RELKIND_RELATION && plain_indexes(rel);
+}  // namespace
+
+bool plain_table(Relation rel) {
+    return rel->rd_rel->relkind == RELKIND_RELATION && !rel->rd_rel->relforcerowsecurity &&
+           !rel->rd_rel->relhasrules && plain_indexes(rel);
 }
+
+bool plain_relation(Relation rel) { return rel->trigdesc == nullptr && plain_table(rel); }
 
 namespace {
 

@@ -39,14 +39,14 @@ extern const char* const kLogColumns[kPendingColumnCount];
 // into `map`) of kPendingTypes, no CHECK, plain (below).
 bool pending_table_as_made(Relation rel, int* map);
 
-// Whether `rel` can be written here as a statement would: a plain table with no
-// trigger, rule or forced row security, and plain_indexes. Constraints are the
-// caller's to check.
+// Whether `rel` can be written here as a statement would, triggers aside: a
+// plain table with no rule or forced row security, whose indexes are on plain
+// columns only, immediate, not for an exclusion constraint (kept with insert_row
+// and update_row below; a partial index gets the rows its predicate takes).
+// Constraints and triggers are the caller's to check.
+bool plain_table(Relation rel);
+// plain_table, and no trigger.
 bool plain_relation(Relation rel);
-// Whether the indexes of `rel` are on plain columns only, immediate, not for an
-// exclusion constraint (kept with insert_row and update_row below; a partial
-// index gets the rows its predicate takes).
-bool plain_indexes(Relation rel);
 // A value's check against its type when that is a domain (nothing for another
 // type), its compiled check kept for the backend's life.
 void check_domain(Datum value, Oid type);

@@ -117,11 +117,6 @@ bool primary_key_is(Relation rel, const int* cols, int n) {
     return ok;
 }
 
-bool writable(Relation rel) {
-    return rel->rd_rel->relkind == RELKIND_RELATION && !rel->rd_rel->relforcerowsecurity &&
-           !rel->rd_rel->relhasrules && plain_indexes(rel);
-}
-
 // Both tables opened for writing when they are as the extension made them.
 struct VersionTables {
     Relation files = nullptr, versions = nullptr;
@@ -147,7 +142,7 @@ bool open_version_tables(VersionTables* t) {
     bool ok = map_columns(files, kFileColumns, kFileColumnCount, fm) &&
               columns_typed(files, fm, ftypes, kFileColumnCount) &&
               map_columns(versions, kVersionColumns, kVersionColumnCount, vm) &&
-              columns_typed(versions, vm, vtypes, kVersionColumnCount) && writable(files) && writable(versions) &&
+              columns_typed(versions, vm, vtypes, kVersionColumnCount) && plain_table(files) && plain_table(versions) &&
               own_triggers(files, TRIGGER_TYPE_UPDATE, nullptr, InvalidOid) &&
               own_triggers(versions, TRIGGER_TYPE_INSERT, "file_versions_file_fkey", files_id);
     if (ok) {
