@@ -175,20 +175,21 @@ int32 append_version(Spi& spi, const FileHead& h, std::string_view content, cons
     if (client_clock != nullptr) clock.merge(ce::VClock::parse(*client_clock));
     clock.increment(uuid_to_string(uuid_is_null(session_id) ? author : session_id));
     std::string clock_text = clock.to_text();
-    Datum text = text_datum(content);
-    std::string nulls = "             ";
-    if (full) nulls[8] = nulls[9] = 'n';
-    else nulls[3] = 'n';
-    if (uuid_is_null(session_id)) nulls[6] = 'n';
-    Datum hash_text = text_datum(hash), delta = full ? Datum(0) : text_datum(form.delta);
+    Datum text = text_datum(content), hash_text = text_datum(hash);
+    Datum delta = full ? Datum(0) : text_datum(form.delta);
     NewVersion row{h.project_id, h.id, author, session_id, version, form.base, form.depth,
                    static_cast<int32>(content.size()), text, delta, hash_text, clock_text.c_str()};
-    if (!pg_call([&row] { return store_version_c(row); }))  // the tables as made: from C
+    if (!pg_call([&row] { return store_version_c(row); })) {  // the tables as made: from C
+        std::string nulls = "             ";
+        if (full) nulls[8] = nulls[9] = 'n';
+        else nulls[3] = 'n';
+        if (uuid_is_null(session_id)) nulls[6] = 'n';
         q.run(spi, {uuid_datum(h.project_id), uuid_datum(h.id), Int32GetDatum(version), full ? text : Datum(0),
                     hash_text, uuid_datum(author), uuid_datum(session_id), text_datum(clock_text), delta,
                     Int32GetDatum(form.base), Int32GetDatum(form.depth),
                     Int32GetDatum(static_cast<int32>(content.size())), text},
               nulls);
+    }
     queue_change(spi, file_event("version", h.project_id, h.id, session_id, author, h.normalized_path, version, hash));
     if (clock_out != nullptr) *clock_out = std::move(clock_text);
     return version;
