@@ -70,6 +70,10 @@ using BeforeWait = std::function<void()>;
 // autocommit ends within milliseconds.
 constexpr int64 kAcquisitionGraceUs = USECS_PER_SEC;
 
+// The longest a waiting acquire_lock sleeps before it looks at the file again when
+// no release wakes it (a release by COMMIT PREPARED wakes no one).
+constexpr long kLookAgainMs = 1000;
+
 // The file's acquisition lock in the mode of `type` ("shared" or "exclusive"),
 // waited for until `until` at the latest; false when it was still taken then.
 // `*waited` is set when it was not free at once (`before_wait` runs then).

@@ -6,8 +6,9 @@
 // is right at every isolation level), and insert or refresh their row. A waiter
 // drops that lock before it sleeps, so it never blocks the release it waits for;
 // it sleeps on its latch, until the releasing commit wakes it (shared.hpp: one
-// waiter of the file, or the shared ones), the next expiry, or, without shared
-// memory, a short timeout.
+// waiter of the file, or the shared ones), the next expiry, a second at most (a
+// release by COMMIT PREPARED wakes no one) or, without shared memory, a short
+// timeout.
 // An exclusive waiter goes ahead of later acquirers, which wait behind it in the
 // file's queue (lock_queue.hpp).
 #include <algorithm>
@@ -375,7 +376,10 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
             if (shm && !published_before) continue;
             entry.found_held(wakeups);
             // Sleep until a release wakes us, the deadline, or the earliest expiry of
-            // a holder. Without shared memory (not preloaded) nobody can wake us, so
+            // a holder, and look again after a second at most: a release by COMMIT
+            // PREPARED (or a lock rolled back by ROLLBACK PREPARED) runs in a session
+            // that never knew the transaction's files and wakes no one. Without
+            // shared memory (not preloaded) nobody can wake us, so
             // look again every 50 ms at most (sleeping on the latch, not spinning). A
             // request waiting ahead in the queue, which every later request of the
             // file waits for, looks again after 1 ms, then after twice as long each
@@ -383,6 +387,7 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
             // fixed 50 ms, 8 clients cycling on one file made 22 cycles/s, not 790).
             int64 until = std::min<int64>(deadline, soonest + 1000);
             long ms = static_cast<long>(std::max<int64>(1, (until - now + 999) / 1000));
+            ms = std::min<long>(ms, kLookAgainMs);
             if (!shm) {
                 ms = std::min<long>(ms, queue.ahead() ? poll_ms : 50);
                 if (queue.ahead()) poll_ms = std::min<long>(poll_ms * 2, 50);

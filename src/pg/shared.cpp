@@ -202,7 +202,8 @@ void commit_callback(XactEvent event, void*) {
         wake_files(taken);
     } else if (event != XACT_EVENT_PREPARE) {
         // (A prepared transaction's releases wake no one when COMMIT PREPARED
-        // runs, in another session: its waiters look at their next timeout.)
+        // runs, in another session: its waiters look again within a second,
+        // kLookAgainMs in lock_queue.hpp.)
         return;
     }
     for (std::vector<pg_uuid_t>* files : {released, taken, now_shared})

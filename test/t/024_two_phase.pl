@@ -1,0 +1,201 @@
+# Prepared transactions (PREPARE TRANSACTION, then COMMIT or ROLLBACK PREPARED
+# from another session): locks and the change feed.
+#
+# With the library preloaded (the worker):
+# 1. A lock released by a prepared transaction: a waiter stays waiting while the
+#    transaction is prepared, and gets the lock within a second of COMMIT
+#    PREPARED, which runs in a session that wakes no one (the waiter looks again
+#    on its own within a second; before, it slept on: 28 s here, nearly its whole
+#    30 s wait). The release's lock_released event is numbered after COMMIT PREPARED,
+#    not before.
+# 2. ROLLBACK PREPARED of a release: the lock is still held, no event.
+# 3. A lock taken by a prepared transaction: a waiter waits for it, and gets the
+#    lock within a second of ROLLBACK PREPARED; the rolled-back lock has no event.
+# 4. write() in a prepared transaction: its version is invisible and has no event
+#    until COMMIT PREPARED; then its version event is numbered (no commit wakes
+#    the worker: it looks at its interval). ROLLBACK PREPARED of another write
+#    stores nothing and numbers nothing. The feed is gap-free.
+# Without the library preloaded:
+# 5. The prepared write's event waits in change_pending after COMMIT PREPARED and
+#    is numbered by the next commit of its project, before that commit's own
+#    event; the feed is gap-free.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/../perl";
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(time sleep);
+use CETest;
+
+my $project = '24242424-0000-0000-0000-000000000024';
+my $user = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa';
+
+sub setup {
+    my ($node) = @_;
+    $node->safe_psql('postgres', 'CREATE EXTENSION concurrent_edit');
+    my $file = $node->safe_psql('postgres', "SELECT concurrent_edit.create_file('$project', 'a.txt', E'a\\n', '$user')");
+    my @s = map {
+        $node->safe_psql('postgres', "SELECT concurrent_edit.open_session('$user', '$project')")
+    } 1 .. 2;
+    return ($file, @s);
+}
+
+# The feed as "cursor:event:version" (version '-' when none).
+sub feed {
+    my ($node) = @_;
+    return $node->safe_psql('postgres',
+        "SELECT string_agg(cursor || ':' || event || ':' || coalesce(version::text, '-'), ',' ORDER BY cursor) "
+        . "FROM concurrent_edit.changes_since('$project', 0)");
+}
+
+sub gap_free {
+    my ($node) = @_;
+    return $node->safe_psql('postgres',
+        "SELECT count(*) = max(cursor) AND max(cursor) = (SELECT last_cursor FROM concurrent_edit.change_feeds "
+        . "WHERE project_id = '$project') FROM concurrent_edit.change_log WHERE project_id = '$project'");
+}
+
+# A waiter for the file's lock (30 s at most) in a background session; returns it.
+sub start_waiter {
+    my ($node, $file, $session) = @_;
+    my $w = $node->background_psql('postgres');
+    $w->query_until(qr/started/, "\\echo started\nSELECT (concurrent_edit.acquire_lock('$file', '$session', "
+        . "wait => '30 seconds')).lock_type, extract(epoch FROM clock_timestamp())::numeric(20,6) AS t1;\n");
+    return $w;
+}
+
+# The waiter's end: (lock type, epoch when it returned).
+sub end_waiter {
+    my ($w) = @_;
+    my $out = $w->query_safe('SELECT 1');
+    $w->quit;
+    my ($type, $t1) = $out =~ /(exclusive|shared)\|([0-9.]+)/;
+    return ($type // '', $t1 // 0);
+}
+
+sub waiting {
+    my ($node, $session) = @_;
+    return $node->safe_psql('postgres', "SELECT count(*) FROM concurrent_edit.lock_waits WHERE session_id = '$session'");
+}
+
+# Runs the statements and PREPARE TRANSACTION '$gid' in one session.
+sub prepare {
+    my ($node, $gid, $sql) = @_;
+    $node->safe_psql('postgres', "BEGIN; $sql; PREPARE TRANSACTION '$gid';");
+}
+
+# COMMIT or ROLLBACK PREPARED; returns the epoch just before it.
+sub finish_prepared {
+    my ($node, $how, $gid) = @_;
+    my $t = $node->safe_psql('postgres', 'SELECT extract(epoch FROM clock_timestamp())');
+    $node->safe_psql('postgres', "$how PREPARED '$gid'");
+    return $t;
+}
+
+my $node = new_node('two_phase', "shared_preload_libraries = 'concurrent_edit'\nmax_prepared_transactions = 4\n");
+my ($file, $s1, $s2) = setup($node);
+ok($node->poll_query_until('postgres',
+    q{SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'concurrent_edit worker'}), 'worker is running');
+my $held = sub {
+    $node->safe_psql('postgres', "SELECT string_agg(session_id::text, ',') FROM concurrent_edit.file_locks "
+        . "WHERE file_id = '$file' AND expires_at > now()");
+};
+my $events = sub {
+    my ($kind) = @_;
+    $node->safe_psql('postgres', "SELECT count(*) FROM concurrent_edit.changes_since('$project', 0) WHERE event = '$kind'");
+};
+
+# 1. A release by COMMIT PREPARED wakes the waiter within a second.
+$node->safe_psql('postgres', "SELECT concurrent_edit.acquire_lock('$file', '$s1', ttl => '1 minute')");
+my $w = start_waiter($node, $file, $s2);
+ok($node->poll_query_until('postgres', "SELECT count(*) = 1 FROM concurrent_edit.lock_waits WHERE session_id = '$s2'"),
+   'the second session waits for the lock');
+prepare($node, 'release', "SELECT concurrent_edit.release_lock('$file', '$s1')");
+sleep(1.5);
+is(waiting($node, $s2), '1', 'it still waits while the release is only prepared');
+ok($node->poll_query_until('postgres', 'SELECT count(*) = 0 FROM concurrent_edit.change_pending_locks'),
+   'the lock events before it are numbered');
+is($events->('lock_released'), '0', 'the prepared release has no event yet');
+my $t = finish_prepared($node, 'COMMIT', 'release');
+my ($type, $t1) = end_waiter($w);
+is($type, 'exclusive', 'after COMMIT PREPARED the waiter gets the lock');
+cmp_ok($t1 - $t, '<', 1.6, sprintf('within a second or so of it (%.3f s), no release woke it', $t1 - $t));
+is($held->(), $s2, 'the second session holds the file');
+ok($node->poll_query_until('postgres',
+    "SELECT count(*) = 1 FROM concurrent_edit.changes_since('$project', 0) WHERE event = 'lock_released'"),
+   'the committed release has its lock_released event');
+
+# 2. ROLLBACK PREPARED of a release: still held, no event.
+prepare($node, 'release2', "SELECT concurrent_edit.release_lock('$file', '$s2')");
+finish_prepared($node, 'ROLLBACK', 'release2');
+is($held->(), $s2, 'a release rolled back by ROLLBACK PREPARED leaves the lock held');
+$node->safe_psql('postgres', "SELECT concurrent_edit.release_lock('$file', '$s2')");
+ok($node->poll_query_until('postgres',
+    "SELECT count(*) = 2 FROM concurrent_edit.changes_since('$project', 0) WHERE event = 'lock_released'"),
+   'only the committed releases have events');
+
+# 3. A lock taken by a prepared transaction, rolled back while another waits.
+prepare($node, 'take', "SELECT concurrent_edit.acquire_lock('$file', '$s1', ttl => '1 minute')");
+my $acquired_before = $events->('lock_acquired');
+$w = start_waiter($node, $file, $s2);
+sleep(1.5);
+is(waiting($node, $s2), '1', 'a lock taken by a prepared transaction keeps the second session waiting');
+$t = finish_prepared($node, 'ROLLBACK', 'take');
+($type, $t1) = end_waiter($w);
+is($type, 'exclusive', 'after ROLLBACK PREPARED the waiter gets the lock');
+cmp_ok($t1 - $t, '<', 1.6, sprintf('within a second or so (%.3f s)', $t1 - $t));
+is($held->(), $s2, 'the second session holds the file');
+ok($node->poll_query_until('postgres', 'SELECT count(*) = 0 FROM concurrent_edit.change_pending_locks'),
+   'every lock event is numbered');
+is($events->('lock_acquired'), $acquired_before + 1, 'the rolled-back lock has no lock_acquired event');
+$node->safe_psql('postgres', "SELECT concurrent_edit.release_lock('$file', '$s2')");
+
+# 4. write() in a prepared transaction.
+my $write = sub {
+    my ($base, $text) = @_;
+    return "SELECT concurrent_edit.write('$file', E'$text\\n', $base, '$user')";
+};
+prepare($node, 'w2', $write->(1, 'b'));
+is($node->safe_psql('postgres', "SELECT version FROM concurrent_edit.read('$file')"), '1',
+   'a prepared write is not visible');
+sleep(1.5);
+unlike(feed($node), qr/:version:/, 'and has no event');
+finish_prepared($node, 'COMMIT', 'w2');
+is($node->safe_psql('postgres', "SELECT version FROM concurrent_edit.read('$file')"), '2',
+   'after COMMIT PREPARED the version is the head');
+ok($node->poll_query_until('postgres',
+    "SELECT count(*) = 1 FROM concurrent_edit.changes_since('$project', 0) WHERE event = 'version' AND version = 2"),
+   'and its version event is numbered');
+prepare($node, 'w3', $write->(2, 'c'));
+finish_prepared($node, 'ROLLBACK', 'w3');
+is($node->safe_psql('postgres', "SELECT max(version) FROM concurrent_edit.file_versions WHERE file_id = '$file'"),
+   '2', 'ROLLBACK PREPARED of a write stores no version');
+$node->safe_psql('postgres', $write->(2, 'd'));
+ok($node->poll_query_until('postgres',
+    "SELECT count(*) = 1 FROM concurrent_edit.changes_since('$project', 0) WHERE event = 'version' AND version = 3"),
+   'the next write is version 3 with its event');
+is($node->safe_psql('postgres',
+    "SELECT string_agg(version::text, ',' ORDER BY cursor) FROM concurrent_edit.changes_since('$project', 0) "
+    . "WHERE event IN ('created', 'version')"), '1,2,3', 'the feed has versions 1, 2 and 3 in order');
+is(gap_free($node), 't', 'the feed is gap-free');
+$node->stop;
+
+# 5. Without the library preloaded.
+my $plain = new_node('two_phase_plain', "max_prepared_transactions = 4\n");
+($file) = setup($plain);
+prepare($plain, 'w2', "SELECT concurrent_edit.write('$file', E'b\\n', 1, '$user')");
+finish_prepared($plain, 'COMMIT', 'w2');
+is($plain->safe_psql('postgres', "SELECT count(*) FROM concurrent_edit.change_pending WHERE version = 2"), '1',
+   'not preloaded: after COMMIT PREPARED the event waits in change_pending');
+$plain->safe_psql('postgres', "SELECT concurrent_edit.write('$file', E'c\\n', 2, '$user')");
+is($plain->safe_psql('postgres',
+    "SELECT string_agg(event || ':' || version, ',' ORDER BY cursor) FROM concurrent_edit.changes_since('$project', 0) "
+    . "WHERE event IN ('created', 'version')"), 'created:1,version:2,version:3',
+   'the next commit of the project numbers it, before its own event');
+is($plain->safe_psql('postgres', 'SELECT count(*) FROM concurrent_edit.change_pending'), '0', 'nothing is left pending');
+is(gap_free($plain), 't', 'the feed is gap-free');
+$plain->stop;
+
+done_testing();
