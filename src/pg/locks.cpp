@@ -299,6 +299,11 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
                                    "\", \"last_modified_by\": " + json_uuid(f.updated_by) +
                                    ", \"last_modified_at\": " + f.updated_at_json + "}",
                                "Read the latest version before locking.");
+            // Closed (or deleted) while this call waited: closing released the
+            // session's locks, and a lock taken now would outlive it until its ttl;
+            // waiting on for a lock it may not take would only hold the client up.
+            if (waited && (!f.session.found || std::strcmp(f.session.status, "closed") == 0))
+                throw_session_closed(uuid_to_string(session_id));
             std::vector<Holder> holders;
             bool expired = false;
             int64 soonest = PG_INT64_MAX;
@@ -311,10 +316,6 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
                 holders.push_back(h);
             }
             if (holders.empty()) {
-                // Closed (or deleted) while this call waited: closing released the
-                // session's locks, and a lock taken now would outlive it until its ttl.
-                if (waited && (!f.session.found || std::strcmp(f.session.status, "closed") == 0))
-                    throw_session_closed(uuid_to_string(session_id));
                 const std::string& path = f.normalized_path;
                 if (expired) expire_locks(spi, &project, &file_id);
                 TimestampTz expires = pg_call([] { return GetCurrentTimestamp(); }) + ttl_us;

@@ -112,6 +112,37 @@ like($out, qr/\|exclusive\|/, 'the waiter got the lock after the release');
 my ($t1) = $out =~ /\|exclusive\|([0-9.]+)/;
 cmp_ok($t1 - $released_at, '<', 0.5, sprintf('woken %.3f s after the release', $t1 - $released_at));
 
+# A waiter whose session is closed meanwhile is refused within a second (VC005),
+# although the lock in its way is still held (it looked again on its own).
+# (Fresh sessions: the worker closes them after 4 s without activity, and the
+# holder's close would end the wait as well.)
+$node->safe_psql('postgres', "SELECT concurrent_edit.release_lock('$file', '$s3')");
+my ($s6, $s7) = map { $node->safe_psql('postgres',
+    "SELECT concurrent_edit.open_session('cccccccc-cccc-cccc-cccc-cccccccccccc', '$project')") } 1 .. 2;
+$node->safe_psql('postgres', "SELECT concurrent_edit.acquire_lock('$file', '$s7', ttl => '1 minute')");
+my $closed_waiter = $node->background_psql('postgres', on_error_stop => 0);
+$closed_waiter->query_until(qr/started/, "\\echo started\nSELECT concurrent_edit.acquire_lock('$file', '$s6', "
+    . "wait => '30 seconds');\n");
+ok($node->poll_query_until('postgres', "SELECT count(*) = 1 FROM concurrent_edit.lock_waits WHERE session_id = '$s6'"),
+   'a third session waits for the held lock');
+my $closed_at = (split /\n/, $node->safe_psql('postgres',
+    "SELECT concurrent_edit.close_session('$s6'); SELECT extract(epoch FROM clock_timestamp())"))[-1];
+my $waiting_q = "SELECT count(*) FROM concurrent_edit.lock_waits WHERE session_id = '$s6'";
+my $ended_at;
+for (1 .. 300) {
+    if ($node->safe_psql('postgres', $waiting_q) eq '0') { $ended_at = time(); last; }
+    sleep(0.05);
+}
+ok(defined $ended_at, 'its wait ended while the lock was still held');
+cmp_ok(($ended_at // 1e12) - $closed_at, '<', 1.6,
+       sprintf('within a second or so of the close (%.3f s)', ($ended_at // 1e12) - $closed_at));
+$closed_waiter->query('SELECT 1');
+like($closed_waiter->{stderr} // '', qr/is closed/, 'refused: its session is closed');
+$closed_waiter->quit;
+is($node->safe_psql('postgres', "SELECT session_id FROM concurrent_edit.file_locks WHERE file_id = '$file'"), $s7,
+   'the lock stays with its holder');
+$node->safe_psql('postgres', "SELECT concurrent_edit.release_lock('$file', '$s7')");
+
 # History retention by the worker: keep 5 versions; a draft pins version 2.
 my $rp = '88888888-8888-8888-8888-000000000017';
 my $rf = $node->safe_psql('postgres', qq{
