@@ -10,7 +10,8 @@
 #  * file locks are granted in turn: overlapping shared locks do not keep an
 #    exclusive acquirer out; with shared memory, a release wakes the waiter
 #    waiting longest (not a herd), which passes the wake-up on if it ends
-#    without the lock.
+#    without the lock;
+#  * prune_history over a whole project takes memory for one file at a time.
 use strict;
 use warnings;
 use FindBin;
@@ -520,6 +521,48 @@ sub wake_one {
     $within->($took, 's1 woken by the change');
     $release->($_) for qw(s1 h);
     $quit->();
+}
+
+# 5. prune_history over a project takes memory for one file at a time, not for
+# every file: the private part of the backend's peak memory (/proc's VmHWM less
+# its shared memory) grows as much for 24 files as for 4. Each file has a 1 MB
+# text and 60 versions, pruned to 30. Before, each file left about 1 MB behind to
+# the end of the call (24 MB more for 24 files; 5 MB a file before 5a345f4).
+{
+    my $node = new_node('prune_memory');
+    $node->safe_psql('postgres', 'CREATE EXTENSION concurrent_edit');
+    $node->safe_psql('postgres', q{
+      CREATE FUNCTION grow(f uuid, n int) RETURNS void LANGUAGE plpgsql AS $$
+      DECLARE t text; BEGIN
+        FOR v IN 2..n LOOP
+          SELECT content INTO t FROM concurrent_edit.read(f);
+          PERFORM concurrent_edit.write(f, replace(t, 'line ' || (v * 37) || ' ', 'edit ' || (v * 37) || ' '), v - 1,
+                                        'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa');
+        END LOOP;
+      END $$;
+      CREATE FUNCTION private_peak_kb() RETURNS bigint LANGUAGE sql AS $$
+        SELECT (regexp_match(s, 'VmHWM:\s+(\d+)'))[1]::bigint - (regexp_match(s, 'RssShmem:\s+(\d+)'))[1]::bigint
+        FROM pg_read_file('/proc/self/status') s $$;});
+    my %growth;
+    for my $files (4, 24) {
+        my $p = sprintf('21212121-0000-0000-0000-%012d', $files);
+        $node->safe_psql('postgres', qq{
+          SELECT count(grow(concurrent_edit.create_file('$p', 'big' || j || '.txt',
+                 (SELECT string_agg('line ' || i || ' ' || repeat('x', 60), E'\n') FROM generate_series(1, 16000) i),
+                 '$alice'), 60))
+          FROM generate_series(1, $files) j});
+        # A new backend: its peak is its own.
+        my $out = $node->safe_psql('postgres', qq{
+          SELECT private_peak_kb() AS b \\gset
+          SELECT concurrent_edit.prune_history(project_id => '$p', keep_versions => 30);
+          SELECT private_peak_kb() - :b});
+        my ($removed, $kb) = split /\n/, $out;
+        is($removed, 30 * $files, "prune_history removes 30 versions of each of $files files");
+        $growth{$files} = $kb;
+    }
+    cmp_ok($growth{24} - $growth{4}, '<', 8 * 1024,
+           "its memory does not grow with the files: $growth{4} kB for 4 files, $growth{24} kB for 24");
+    $node->stop;
 }
 
 done_testing();
