@@ -23,6 +23,9 @@ namespace ce::pg {
 Oid image_relation(Spi& spi, const Trigger* trigger, Relation rel);
 // Schema-qualified, quoted name of a relation.
 std::string relation_name(Oid relid);
+// A name (schema nullptr: unqualified) quoted as images and conflicts store it,
+// whatever quote_all_identifiers the session set.
+std::string stored_name(const char* schema, const char* rel);
 // Names of the primary key columns of a relation (from its relcache entry).
 std::vector<std::string> primary_key(Relation rel);
 

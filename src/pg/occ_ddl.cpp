@@ -1,0 +1,199 @@
+// _occ_ddl(): keeps the table names of row images and row conflicts in step
+// with the catalog (see occ_images.hpp for the images themselves).
+#include <vector>
+
+#include "pg/occ_images.hpp"
+#include "pg/owner.hpp"
+#include "pg/results.hpp"
+
+using namespace ce::pg;
+
+// _occ_ddl() RETURNS event_trigger
+//   Keeps the table names that row images (occ_row_versions.relation) and row
+//   conflicts (conflict_history.row_relation) carry in step with the catalog. At
+//   ddl_command_start of a rename (ALTER TABLE/INDEX ... RENAME, ALTER TABLE ...
+//   SET SCHEMA, ALTER SCHEMA ... RENAME) the old name is noted, if the role owns
+//   the table or schema; at ddl_command_end (the command done, its lock held) the
+//   images and conflicts take the new name, after what an older table of that
+//   name left there is deleted. At sql_drop a dropped table's are deleted.
+//   Before, they stayed under the old name, and a new table given that name
+//   inherited them: its owner read the conflicts' row data (the access check
+//   resolves the name) and merged against the images. Runs as the role issuing
+//   the DDL, search_path pinned; only the computed names cross into the owner's
+//   context.
+namespace {
+
+struct NameChange {
+    std::string from;
+    Oid relid;   // the table (InvalidOid for a schema)
+    Oid schema;  // the schema (InvalidOid for a table)
+};
+
+// Renames noted at ddl_command_start, applied at the command's end.
+std::vector<NameChange>* noted_renames = nullptr;
+
+// The name of what a NameChange is about, now (before the command: its old name;
+// after: its new one).
+std::string current_name(const NameChange& n) {
+    if (OidIsValid(n.relid)) return relation_name(n.relid);
+    Oid ns = n.schema;
+    const char* name = pg_call([ns] {
+        const char* x = get_namespace_name(ns);
+        if (x == nullptr) elog(ERROR, "schema %u does not exist", ns);
+        return x;
+    });
+    return stored_name(nullptr, name) + ".";
+}
+
+// The rename a DDL command is about to make, if the role may make it.
+std::vector<NameChange> renames_of(Node* stmt) {
+    struct Found {
+        Oid relid = InvalidOid;
+        Oid schema = InvalidOid;
+    };
+    Found f = pg_call([stmt] {
+        Found x;
+        RangeVar* rv = nullptr;
+        if (IsA(stmt, RenameStmt)) {
+            auto* r = reinterpret_cast<RenameStmt*>(stmt);
+            if ((r->renameType == OBJECT_TABLE || r->renameType == OBJECT_INDEX) && r->relation != nullptr)
+                rv = r->relation;
+            else if (r->renameType == OBJECT_SCHEMA && r->subname != nullptr)
+                x.schema = get_namespace_oid(r->subname, true);
+        } else if (IsA(stmt, AlterObjectSchemaStmt)) {
+            auto* a = reinterpret_cast<AlterObjectSchemaStmt*>(stmt);
+            if (a->objectType == OBJECT_TABLE && a->relation != nullptr) rv = a->relation;
+        }
+        if (rv != nullptr) {
+            x.relid = RangeVarGetRelid(rv, NoLock, true);
+            char kind = OidIsValid(x.relid) ? get_rel_relkind(x.relid) : '\0';
+            // ALTER INDEX renames a table too; only tables have images.
+            if ((kind != RELKIND_RELATION && kind != RELKIND_PARTITIONED_TABLE) ||
+                !pg_class_ownercheck(x.relid, GetUserId()))
+                x.relid = InvalidOid;
+        }
+        // Only what the role may rename: PostgreSQL refuses the others afterwards.
+        if (OidIsValid(x.schema) && !pg_namespace_ownercheck(x.schema, GetUserId())) x.schema = InvalidOid;
+        return x;
+    });
+    std::vector<NameChange> out;
+    if (OidIsValid(f.relid)) out.push_back(NameChange{{}, f.relid, InvalidOid});
+    if (OidIsValid(f.schema)) out.push_back(NameChange{{}, InvalidOid, f.schema});
+    for (NameChange& n : out) n.from = current_name(n);
+    return out;
+}
+
+}  // namespace
+
+CE_FUNCTION(ce_occ_ddl) {
+    if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+        throw SqlError(ERRCODE_E_R_I_E_EVENT_TRIGGER_PROTOCOL_VIOLATED, "_occ_ddl() must be called as an event trigger",
+                       "{\"function\": \"_occ_ddl\"}");
+    auto* ev = reinterpret_cast<EventTriggerData*>(fcinfo->context);
+    // The extension's own scripts (install, update) rename and drop its objects.
+    if (creating_extension) return 0;
+    // DROP EXTENSION (or DROP SCHEMA concurrent_edit CASCADE) takes the tables too.
+    bool present = pg_call([] {
+        Oid ns = get_namespace_oid("concurrent_edit", true);
+        return OidIsValid(ns) && OidIsValid(get_relname_relid("conflict_history", ns)) &&
+               OidIsValid(get_relname_relid("occ_row_versions", ns));
+    });
+    if (!present) return 0;
+    if (noted_renames == nullptr) noted_renames = new std::vector<NameChange>();
+    if (std::strcmp(ev->event, "ddl_command_start") == 0) {
+        *noted_renames = renames_of(ev->parsetree);
+        return 0;
+    }
+    struct Rename {
+        std::string from, to;
+        bool prefix, images;
+    };
+    std::vector<Rename> renames;
+    std::vector<std::string> dropped, dropped_occ;
+    Spi spi;
+    PinnedSearchPath pinned;
+    if (std::strcmp(ev->event, "ddl_command_end") == 0) {
+        std::vector<NameChange> noted = std::move(*noted_renames);
+        noted_renames->clear();
+        // Whether the table (or a table of the schema) is under OCC: only then can
+        // images carry its name.
+        static Statement has_occ(
+            "SELECT EXISTS (SELECT FROM pg_catalog.pg_trigger g JOIN pg_catalog.pg_class c ON c.oid = g.tgrelid "
+            "               WHERE g.tgname = 'concurrent_edit_occ' AND (c.oid = $1 OR c.relnamespace = $2))",
+            {OIDOID, OIDOID});
+        for (const NameChange& n : noted) {
+            std::string to = current_name(n);
+            if (to == n.from) continue;
+            Rows r = has_occ.run(spi, {ObjectIdGetDatum(n.relid), ObjectIdGetDatum(n.schema)}, {}, true);
+            renames.push_back(Rename{n.from, to, OidIsValid(n.schema), r.boolean(0, 0)});
+        }
+    } else {
+        // The dropped tables, as the role dropping them (the function is only
+        // callable in an sql_drop event trigger); column 2: whether the table had
+        // an OCC trigger (only such a table has images; conflicts stay after
+        // disable_occ).
+        static Statement q(
+            "WITH d AS (SELECT o.object_type, o.object_identity, o.schema_name, o.object_name, o.is_temporary "
+            "           FROM pg_catalog.pg_event_trigger_dropped_objects() o) "
+            "SELECT t.schema_name, t.object_name, EXISTS (SELECT FROM d g WHERE g.object_type = 'trigger' "
+            "         AND g.object_identity = 'concurrent_edit_occ on ' || t.object_identity) "
+            "FROM d t WHERE t.object_type = 'table' AND NOT t.is_temporary",
+            {});
+        Rows r = q.run(spi, {}, {}, true);
+        for (uint64 i = 0; i < r.size(); ++i) {
+            std::string schema = r.text(i, 0), rel = r.text(i, 1);
+            std::string name = stored_name(schema.c_str(), rel.c_str());
+            dropped.push_back(name);
+            if (r.boolean(i, 2)) dropped_occ.push_back(name);
+        }
+    }
+    pinned.leave();
+    if (renames.empty() && dropped.empty()) {
+        spi.finish();
+        return 0;
+    }
+    // A name `col` matches: equal to `name`, or for a schema (`prefix` true)
+    // starting with it. What an older table of the new name left is deleted
+    // first; a rename replaces $1 by $2 (the whole name, or the schema's prefix).
+#define CE_NAME_MATCH(col, name, prefix) \
+    "CASE WHEN " prefix " THEN pg_catalog.starts_with(" col ", " name ") ELSE " col " = " name " END"
+    static Statement clear_images("DELETE FROM concurrent_edit.occ_row_versions v WHERE " CE_NAME_MATCH("v.relation", "$1", "$2"),
+                                  {TEXTOID, BOOLOID});
+    static Statement clear_conflicts("DELETE FROM concurrent_edit.conflict_history c WHERE c.kind = 'row' AND "
+                                     CE_NAME_MATCH("c.row_relation", "$1", "$2"),
+                                     {TEXTOID, BOOLOID});
+    static Statement rename_images(
+        "UPDATE concurrent_edit.occ_row_versions v SET relation = CASE WHEN $3 "
+        "  THEN $2 || pg_catalog.substr(v.relation, pg_catalog.length($1) + 1) ELSE $2 END "
+        "WHERE " CE_NAME_MATCH("v.relation", "$1", "$3"),
+        {TEXTOID, TEXTOID, BOOLOID});
+    static Statement rename_conflicts(
+        "UPDATE concurrent_edit.conflict_history c SET row_relation = CASE WHEN $3 "
+        "  THEN $2 || pg_catalog.substr(c.row_relation, pg_catalog.length($1) + 1) ELSE $2 END "
+        "WHERE c.kind = 'row' AND " CE_NAME_MATCH("c.row_relation", "$1", "$3"),
+        {TEXTOID, TEXTOID, BOOLOID});
+#undef CE_NAME_MATCH
+    static Statement drop_images("DELETE FROM concurrent_edit.occ_row_versions v WHERE v.relation = ANY ($1)",
+                                 {TEXTARRAYOID});
+    static Statement drop_conflicts(
+        "DELETE FROM concurrent_edit.conflict_history c WHERE c.kind = 'row' AND c.row_relation = ANY ($1)",
+        {TEXTARRAYOID});
+    OwnerContext owner;
+    for (const Rename& n : renames) {
+        std::vector<Datum> args{text_datum(n.from), text_datum(n.to), BoolGetDatum(n.prefix)};
+        std::vector<Datum> target{args[1], args[2]};
+        clear_conflicts.run(spi, target);
+        rename_conflicts.run(spi, args);
+        if (n.images) {
+            clear_images.run(spi, target);
+            rename_images.run(spi, args);
+        }
+    }
+    if (!dropped.empty()) {
+        drop_conflicts.run(spi, {text_array_datum(dropped)});  // by conflict_history_row_relation_idx
+        if (!dropped_occ.empty()) drop_images.run(spi, {text_array_datum(dropped_occ)});
+    }
+    owner.leave();
+    spi.finish();
+    return 0;
+}
