@@ -93,7 +93,14 @@ check-core-purity:
 	  echo "error: the pure C++ core (src/core, include/) must not include PostgreSQL headers" >&2; exit 1; \
 	fi
 
-$(OBJS): | check-core-purity
+# No source file over 600 lines (the frozen 1.0 script excepted: it is history).
+.PHONY: check-file-size
+check-file-size:
+	@long=$$(find src include -type f \( -name '*.cpp' -o -name '*.hpp' -o -name '*.sql' \) -not -path 'src/sql/frozen/*' \
+	  -exec awk 'END { if (NR > 600) print FILENAME ": " NR " lines" }' {} \;); \
+	if [ -n "$$long" ]; then echo "$$long" >&2; echo "error: a source file is over 600 lines; split it by what it does" >&2; exit 1; fi
+
+$(OBJS): | check-core-purity check-file-size
 $(OBJS): $(wildcard include/concurrent_edit/*.hpp) $(wildcard src/pg/*.hpp)
 
 $(MAIN_EXT)--$(EXTVERSION).sql: $(SQL_PARTS) Makefile
