@@ -38,6 +38,8 @@ extern "C" {
 #include "catalog/pg_index.h"
 #include "catalog/pg_language_d.h"
 #include "catalog/pg_proc.h"
+#include "catalog/pg_tablespace_d.h"
+#include "common/relpath.h"
 #include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
 #include "commands/async.h"

@@ -23,10 +23,16 @@
 // pid, removes the start marker, then runs its first round; one that cannot take
 // the lock exits: the one holding it cannot leave while a W relies on it.
 //
-// What is left: a registered sequencer that never starts (the fork fails) or is
-// terminated by an administrator leaves the events handed to it pending until
-// the next commit that hands events over in that database (its sequencer's
-// rounds take every project) or that takes their project's feed row.
+// A sequencer that does not leave this way (terminated by an administrator, an
+// error out of its loop, a crash of the server) exits with 1, and the postmaster
+// starts it again after kRestartS (after a crash: once recovery is done), as it
+// retries a fork that failed; its first round takes every project, so the events
+// handed to it are numbered. Every way it leaves of its own accord (no work,
+// another holds the lock, the extension gone, the database gone) exits with 0,
+// which ends its registration. What is left: events handed to a sequencer when
+// the server stops (a restart forgets the registration) wait for the next commit
+// that hands events over in that database (its sequencer's rounds take every
+// project) or that takes their project's feed row.
 #include "pg/sequencer.hpp"
 
 #include <algorithm>
@@ -56,6 +62,7 @@ constexpr long kPollMs = 10;       // while it runs it looks this often, woken o
 constexpr long kMaxPollMs = 200;   // ... and at least this often while events wait behind a held row
 constexpr long kLockWaitMs = 100;  // a starting sequencer waits this long for the lock
 constexpr time_t kStartMarkerS = 2;  // a start marker older than this is stale
+constexpr int kRestartS = 1;       // one that exits with 1 (terminated, crashed) is started again after this
 constexpr const char* kType = "concurrent_edit sequencer";
 
 LOCKTAG sequencer_tag(Oid db) { return database_lock_tag(db, LockClass::sequencer); }
@@ -142,7 +149,7 @@ bool launch() {
     if (c == Claim::failed) return false;
     // Not the handle: whether one runs is what its lock says (a sequencer that
     // finds another holding it exits).
-    if (start_database_worker("ce_sequencer_main", kType, nullptr)) return true;
+    if (start_database_worker("ce_sequencer_main", kType, nullptr, kRestartS)) return true;
     unlink(start_path(db).c_str());
     if (!said_no_slot) {
         said_no_slot = true;
@@ -217,6 +224,7 @@ void ce_sequencer_main(Datum arg) {
     pqsignal(SIGTERM, die);
     BackgroundWorkerUnblockSignals();
     Oid db = DatumGetObjectId(arg);
+    if (!database_is_there(db)) proc_exit(0);  // dropped while it waited to be started again
     apply_worker_settings();
     BackgroundWorkerInitializeConnectionByOid(db, InvalidOid, 0);
     pgstat_report_appname(kType);

@@ -95,12 +95,14 @@ bool sequencing_transaction(Batch& batch, int64* moved) {
     });
 }
 
-bool start_database_worker(const char* function, const char* type, BackgroundWorkerHandle** handle) {
+bool start_database_worker(const char* function, const char* type, BackgroundWorkerHandle** handle, int restart_s) {
     BackgroundWorker w;
     memset(&w, 0, sizeof(w));
     w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
     w.bgw_start_time = BgWorkerStart_RecoveryFinished;
-    w.bgw_restart_time = BGW_NEVER_RESTART;
+    w.bgw_restart_time = restart_s;
+    static_assert(sizeof(Oid) <= BGW_EXTRALEN, "the tablespace fits in bgw_extra");
+    memcpy(w.bgw_extra, &MyDatabaseTableSpace, sizeof(Oid));
     snprintf(w.bgw_library_name, BGW_MAXLEN, "concurrent_edit");
     snprintf(w.bgw_function_name, BGW_MAXLEN, "%s", function);
     snprintf(w.bgw_name, BGW_MAXLEN, "%s", type);
@@ -108,6 +110,21 @@ bool start_database_worker(const char* function, const char* type, BackgroundWor
     w.bgw_main_arg = ObjectIdGetDatum(MyDatabaseId);
     w.bgw_notify_pid = 0;
     return RegisterDynamicBackgroundWorker(&w, handle);
+}
+
+bool database_is_there(Oid db) {
+    Oid spc;
+    memcpy(&spc, MyBgworkerEntry->bgw_extra, sizeof(Oid));
+    // Relative to the data directory, the worker's working directory. (A
+    // database moved to another tablespace meanwhile is taken for gone: the
+    // worker then does not run, as before restarts existed.)
+    char path[MAXPGPATH];
+    if (spc == DEFAULTTABLESPACE_OID)
+        snprintf(path, sizeof path, "base/%u", db);
+    else
+        snprintf(path, sizeof path, "pg_tblspc/%u/%s/%u", spc, TABLESPACE_VERSION_DIRECTORY, db);
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 namespace {

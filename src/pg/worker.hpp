@@ -69,8 +69,16 @@ bool write_file_atomically(const char* path, const char* tmp, const char* data, 
 bool sequencing_transaction(Batch& batch, int64* moved);
 
 // Registers a dynamic background worker of the current database (a worker
-// started on demand: `function` of this library, called with the database's oid),
-// never restarted. Raises nothing; false when no worker slot is free. With
+// started on demand: `function` of this library, called with the database's oid
+// and its tablespace in bgw_extra, see database_is_there). Never restarted, or,
+// with `restart_s`, restarted that many seconds after it exits with a code other
+// than 0 (terminated, an error out of its loop, a crash of the server; a fork that
+// failed is retried too). Raises nothing; false when no worker slot is free. With
 // `handle` null it allocates nothing (callable from a commit callback).
-bool start_database_worker(const char* function, const char* type, BackgroundWorkerHandle** handle);
+bool start_database_worker(const char* function, const char* type, BackgroundWorkerHandle** handle,
+                           int restart_s = BGW_NEVER_RESTART);
+// In a worker registered by start_database_worker, before it connects: does its
+// database's directory still exist? A restarted worker of a dropped database
+// would otherwise fail to connect, exit with 1 and be restarted again forever.
+bool database_is_there(Oid db);
 }  // namespace ce::pg

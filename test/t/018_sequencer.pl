@@ -22,6 +22,9 @@
 # 7. No worker slot free: the write waits for the row, as with the setting off.
 # 8. With the preloaded worker, an event left behind a held feed row is numbered
 #    soon after the row is free, although no commit wakes the worker.
+# 9. A sequencer terminated by an administrator, or by a crash of the server,
+#    while an event waits for it is started again and numbers the event; one
+#    of a dropped database is not.
 use strict;
 use warnings;
 use FindBin;
@@ -32,7 +35,7 @@ use Test::More;
 use Time::HiRes qw(time sleep);
 use CETest;
 
-my $node = new_node('sequencer', "max_worker_processes = 8\nlog_min_messages = log\n");
+my $node = new_node('sequencer', "max_worker_processes = 8\nlog_min_messages = log\nrestart_after_crash = on\n");
 my $project = '18181818-0000-0000-0000-000000000018';
 my $user = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa';
 $node->safe_psql('postgres', 'CREATE EXTENSION concurrent_edit');
@@ -193,6 +196,67 @@ is($node->safe_psql('postgres', "SELECT count(*) FILTER (WHERE version <> prev +
     . "SELECT version, lag(version) OVER (ORDER BY cursor) AS prev FROM concurrent_edit.change_log "
     . "WHERE project_id = '$project' AND file_id = '$big' AND event = 'version') v WHERE prev IS NOT NULL"),
    '0/1000', 'its version events are numbered in version order');
+
+# 9. A sequencer that does not leave of its own accord is started again, and
+# numbers the events handed to it: (a) terminated by an administrator while an
+# event waits behind a held row (the row then released by a rollback, which
+# numbers nothing); (b) a crash of the server while one waits.
+sub seq_pid { return $node->safe_psql('postgres',
+    q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'concurrent_edit sequencer'}); }
+for my $how ('terminated', 'crash') {
+    ok($node->poll_query_until('postgres', "SELECT ($seq_q) = 0"), "$how: no sequencer runs");
+    my $before = feed();
+    my $h = hold_feed_row();
+    my $hpid = $h->query_safe('SELECT pg_backend_pid()');
+    $hpid =~ s/\s+//g;
+    ($rc, $out, $err) = write_at(head(), "after $how");
+    is($out, 'written', "$how: a write commits while the row is held");
+    is(pending(), '1', "$how: its event waits in change_pending");
+    ok($node->poll_query_until('postgres', "SELECT ($seq_q) = 1"), "$how: a sequencer runs");
+    my $first = seq_pid();
+    my $t0 = time();
+    if ($how eq 'terminated') {
+        is($node->safe_psql('postgres', "SELECT pg_terminate_backend($first)"), 't', 'an administrator terminates it');
+        ok($node->poll_query_until('postgres', "SELECT NOT EXISTS (SELECT FROM pg_stat_activity WHERE pid = $first)"),
+           'it is gone');
+        $h->query_safe('ROLLBACK');
+        $h->quit;
+    } else {
+        $log_at = -s $node->logfile;
+        ok(kill('KILL', $hpid), 'the holder of the row is killed with SIGKILL');
+        ok($node->wait_for_log(qr/all server processes terminated; reinitializing/, $log_at),
+           'the server resets after the crash');
+        eval { $h->quit };
+    }
+    ok($node->poll_query_until('postgres', 'SELECT count(*) = 0 FROM concurrent_edit.change_pending'),
+       "$how: the event is numbered without a later commit");
+    cmp_ok(time() - $t0, '<', 15, "$how: within seconds");
+    my @earlier = split /,/, $before;
+    is(feed(), "$before," . (@earlier + 1) . ':version:' . head(), "$how: after the earlier events, gap-free");
+}
+# A sequencer terminated after its database is dropped is not started again
+# for ever: its restart finds the database gone and exits.
+$node->safe_psql('postgres', 'CREATE DATABASE gone');
+$node->safe_psql('gone', 'CREATE EXTENSION concurrent_edit');
+my $gfile = $node->safe_psql('gone', "SELECT concurrent_edit.create_file('$project', 'g.txt', E'g\n', '$user')");
+my $gh = $node->background_psql('gone');
+$gh->query_safe('BEGIN');
+$gh->query_safe("SELECT FROM concurrent_edit.change_feeds WHERE project_id = '$project' FOR UPDATE");
+is($node->safe_psql('gone', "SELECT status FROM concurrent_edit.write('$gfile', E'h\n', 1, '$user')"), 'written',
+   'a write in another database hands its event over');
+ok($node->poll_query_until('postgres', q{SELECT count(*) = 1 FROM pg_stat_activity
+    WHERE backend_type = 'concurrent_edit sequencer' AND datname = 'gone'}), 'a sequencer runs there');
+# Terminated (it is started again a second later), then the database dropped.
+$node->safe_psql('postgres', q{SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+    WHERE backend_type = 'concurrent_edit sequencer' AND datname = 'gone'});
+$node->safe_psql('postgres', 'DROP DATABASE gone WITH (FORCE)');
+eval { $gh->quit };
+$log_at = -s $node->logfile;
+sleep(4);
+my $glog = slurp_file($node->logfile, $log_at);
+unlike($glog, qr/database \d+ does not exist/, 'no sequencer of the dropped database tries to connect');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'concurrent_edit sequencer'}),
+   '0', 'and none runs');
 
 # 7. No worker slot: the commit waits for the row.
 ok($node->poll_query_until('postgres', "SELECT ($seq_q) = 0"), 'the sequencer left');
