@@ -137,18 +137,35 @@ void PinnedSearchPath::leave() {
 }
 
 Oid image_relation(Spi& spi, const Trigger* trigger, Relation rel) {
+    (void)spi;
     if (!trigger->tgisclone) return RelationGetRelid(rel);
     if (origins == nullptr) origins = new std::unordered_map<Oid, Oid>();
     auto it = origins->find(trigger->tgoid);
     if (it != origins->end()) return it->second;
-    static Statement q(
-        "WITH RECURSIVE t(oid, parent, rel) AS ("
-        "  SELECT g.oid, g.tgparentid, g.tgrelid FROM pg_catalog.pg_trigger g WHERE g.oid = $1 "
-        "  UNION ALL SELECT g.oid, g.tgparentid, g.tgrelid FROM pg_catalog.pg_trigger g JOIN t ON g.oid = t.parent) "
-        "SELECT t.rel FROM t WHERE t.parent = 0",
-        {OIDOID});
-    Rows r = q.run(spi, {ObjectIdGetDatum(trigger->tgoid)}, {}, true);
-    Oid origin = r.empty() ? RelationGetRelid(rel) : r.oid(0, 0);
+    // Up the chain of parent triggers in pg_trigger, from C (no statement: this
+    // runs with the caller's search_path).
+    Oid fallback = RelationGetRelid(rel);
+    Oid origin = pg_call([trigger, fallback] {
+        Oid at = trigger->tgoid, found = fallback;
+        Relation tg = table_open(TriggerRelationId, AccessShareLock);
+        for (int depth = 0; OidIsValid(at) && depth < 1000; ++depth) {
+            CHECK_FOR_INTERRUPTS();
+            ScanKeyData key;
+            ScanKeyInit(&key, Anum_pg_trigger_oid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(at));
+            SysScanDesc scan = systable_beginscan(tg, TriggerOidIndexId, true, nullptr, 1, &key);
+            HeapTuple tuple = systable_getnext(scan);
+            Oid parent = InvalidOid;
+            if (HeapTupleIsValid(tuple)) {
+                auto* form = reinterpret_cast<Form_pg_trigger>(GETSTRUCT(tuple));
+                parent = form->tgparentid;
+                if (!OidIsValid(parent)) found = form->tgrelid;
+            }
+            systable_endscan(scan);
+            at = parent;
+        }
+        table_close(tg, AccessShareLock);
+        return found;
+    });
     (*origins)[trigger->tgoid] = origin;
     return origin;
 }

@@ -26,7 +26,21 @@ uint64 Spi::next_generation() {
     return ++generation_;
 }
 
+// Every statement the extension runs is parsed and planned with search_path
+// pinned to pg_catalog, pg_temp (a function's SET, OwnerContext or
+// PinnedSearchPath): an operator or function a caller planted earlier in the
+// path would otherwise resolve in our statements and run with our rights. A
+// statement reached without it is a bug of ours; it is refused before it is
+// prepared or run.
+void require_pinned_search_path(const char* sql) {
+    if (namespace_search_path != nullptr && std::strcmp(namespace_search_path, "pg_catalog, pg_temp") == 0) return;
+    throw SqlError(CE_ERRCODE_INTERNAL, "internal error in concurrent_edit: a statement without the pinned search_path",
+                   ce::Detail().add("check", "pinned_search_path").add("statement", std::string(sql).substr(0, 200)),
+                   "This is a bug in concurrent_edit; please report it with the statement that caused it.");
+}
+
 void Spi::execute(const std::string& sql) {
+    require_pinned_search_path(sql.c_str());
     next_generation();
     const char* q = sql.c_str();
     pg_call([q] {
@@ -274,6 +288,7 @@ Rows Statement::run(Spi& spi, const std::vector<Datum>& values, const std::strin
 
 Rows Statement::execute(Spi& spi, const std::vector<Datum>& values, const std::string& nulls, bool latest,
                         bool read_only, long max_rows) {
+    require_pinned_search_path(sql_.c_str());
     spi.next_generation();  // every Rows of an earlier statement is dead from here
     SPIPlanPtr plan = this->plan();
     std::string nullmask = nulls;

@@ -31,6 +31,10 @@
 
 namespace ce::pg {
 
+// Raises (CE_ERRCODE_INTERNAL) unless search_path is pinned to pg_catalog,
+// pg_temp: every statement the extension prepares or runs goes through it.
+void require_pinned_search_path(const char* sql);
+
 class Spi {
 public:
     Spi();

@@ -215,6 +215,38 @@ for my $caller ('postgres', 'writer1') {
 is($node->safe_psql($db, q{SELECT count(*) FROM public.ran_as WHERE what IN ('operator', 'function')}), '0',
     'no planted function or operator ran inside the API');
 
+# 3b. The OCC triggers of a partitioned table (cloned triggers) found the table
+#     whose images they keep with a statement that ran with the updater's
+#     search_path: an operator on oid planted by mallory ran as whoever updated a
+#     row (a superuser: mallory became one). It is now read from C, and every
+#     statement of the extension refuses to run without the pinned search_path.
+as_role('mallory', q{
+  CREATE FUNCTION public.evil_oideq(oid, oid) RETURNS boolean LANGUAGE plpgsql AS $$
+  BEGIN PERFORM public.become_superuser('operator'); RETURN $1::int8 = $2::int8; END $$;
+  CREATE OPERATOR public.= (LEFTARG = oid, RIGHTARG = oid, FUNCTION = public.evil_oideq);
+});
+my ($o3, $e3) = as_role('owner', q{
+  CREATE TABLE public.parted (id int PRIMARY KEY, version int NOT NULL DEFAULT 1, body text) PARTITION BY RANGE (id);
+  CREATE TABLE public.parted_1 PARTITION OF public.parted FOR VALUES FROM (0) TO (1000);
+  INSERT INTO public.parted VALUES (1, 1, E'a\nb\nc\n');
+  SELECT concurrent_edit.enable_occ('public.parted', mode => 'merge', notify => true);
+  GRANT SELECT, UPDATE ON public.parted TO PUBLIC;
+});
+is($e3, '', 'a partitioned table under enable_occ');
+for my $caller ('postgres', 'writer1') {
+    my ($out, $err) = as_role($caller, q{
+      SET search_path = public, pg_catalog;
+      UPDATE public.parted SET body = body || 'x', version = version;
+      UPDATE public.parted SET body = E'A\nb\nc\n', version = 1;
+      SELECT body FROM public.parted;
+    });
+    unlike($err, qr/ERROR/, "$caller: current and stale updates of a partition with planted operators first");
+}
+is($node->safe_psql($db, q{SELECT count(*) FROM public.ran_as WHERE what = 'operator'}), '0',
+    'no planted operator ran in the OCC triggers of a partition');
+is($node->safe_psql($db, q{SELECT rolsuper FROM pg_roles WHERE rolname = 'mallory'}), 'f', 'mallory is no superuser');
+as_role('mallory', q{DROP OPERATOR public.= (oid, oid); DROP FUNCTION public.evil_oideq(oid, oid);});
+
 # 4. project_column pointing at another project: the conflict stays with its table.
 my $before = $node->safe_psql($db, "SELECT count(*) FROM concurrent_edit.change_log WHERE project_id = '$p1'");
 my ($o4, $e4) = as_role('owner', qq{
