@@ -5,6 +5,7 @@
 
 #include <cstddef>
 
+#include "concurrent_edit/siphash.hpp"
 #include "pg/pg_headers.hpp"
 
 namespace ce::pg {
@@ -21,17 +22,30 @@ enum class LockClass : uint16 {
     sequencer_clients = 12,  // commits relying on it (share), a sequencer leaving (exclusive)
 };
 
-// FNV-1a, the keys' hash (a collision only makes two keys share a lock).
-inline uint32 hash_bytes(const unsigned char* p, std::size_t n, uint32 h = 2166136261u) {
-    for (std::size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 16777619u;
-    return h;
+// The key of the lock tags' hash: 16 random bytes in
+// $PGDATA/pg_concurrent_edit/lock_key, made by the first process that loads the
+// library and read by every later one (load_lock_key, at _PG_init). Unkeyed, the
+// hash let a role choose file ids (create_file's file_id) whose tags collide with
+// another project's file, and so block its writes and locks, or see when they
+// happen; with the key no one outside the server can find a collision.
+extern uint8 lock_key[16];
+// Reads the key, making it first if there is none. Raises (PostgreSQL context)
+// when the file cannot be read or made, or is damaged.
+void load_lock_key();
+
+// The tag fields of `n` bytes: their keyed hash (SipHash-2-4), in two halves.
+inline void keyed_fields(const void* data, std::size_t n, uint32* f2, uint32* f3) {
+    uint64 h = ce::siphash24(lock_key, data, n);
+    *f2 = static_cast<uint32>(h);
+    *f3 = static_cast<uint32>(h >> 32);
 }
 
 // The lock of a uuid in a class, in this database.
 inline LOCKTAG uuid_lock_tag(const pg_uuid_t& id, LockClass c) {
     LOCKTAG tag;
-    SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, hash_bytes(id.data, 8), hash_bytes(id.data + 8, 8),
-                         static_cast<uint16>(c));
+    uint32 f2, f3;
+    keyed_fields(id.data, UUID_LEN, &f2, &f3);
+    SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, f2, f3, static_cast<uint16>(c));
     return tag;
 }
 

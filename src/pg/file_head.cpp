@@ -393,9 +393,11 @@ void lock_project_paths(const pg_uuid_t& project_id, bool exclusive) {
 std::string claim_path(Spi& spi, const pg_uuid_t& project_id, const std::string& path, const pg_uuid_t& except_file) {
     std::string normalized = path_key(path, project_path_options(spi, project_id));
     LOCKTAG tag;
-    uint32 h1 = hash_bytes(project_id.data, UUID_LEN);
-    uint32 h2 = hash_bytes(reinterpret_cast<const unsigned char*>(normalized.data()), normalized.size(), h1 * 31u + 7u);
-    SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, h1, h2, static_cast<uint16>(LockClass::path));
+    std::string keyed(reinterpret_cast<const char*>(project_id.data), UUID_LEN);
+    keyed += normalized;
+    uint32 f2, f3;
+    keyed_fields(keyed.data(), keyed.size(), &f2, &f3);
+    SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, f2, f3, static_cast<uint16>(LockClass::path));
     pg_call([&tag] { (void)LockAcquire(&tag, ExclusiveLock, false, false); });
     // Latest snapshot: a creator that waited for the lock sees the file the
     // holder committed, whatever the isolation level.

@@ -1,6 +1,7 @@
 // Module entry point: magic block and _PG_init. The foundation's SQL functions are in
 // foundation.cpp.
 #include "concurrent_edit/interrupt.hpp"
+#include "pg/advisory.hpp"
 #include "pg/access.hpp"
 #include "pg/feed.hpp"
 #include "pg/file_head.hpp"
@@ -18,6 +19,7 @@ PGDLLEXPORT void _PG_init(void);
 
 void _PG_init(void) {
     ce::set_interrupt_hook(&ce::pg::check_interrupts);
+    ce::pg::load_lock_key();  // before any lock tag is made (in the postmaster when preloaded)
     ce::pg::define_gucs();
     ce::pg::register_feed_callbacks();
     ce::pg::register_file_head_callbacks();

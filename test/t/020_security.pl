@@ -295,6 +295,48 @@ refused_like('writer1', "SELECT * FROM concurrent_edit.read('$f2')", '42501', 'w
 refused_like('writer1', "SELECT * FROM concurrent_edit.write('$f2', 'y', 1, '$alice')", '42501', 'writer of P1 writes P2');
 refused_like('mallory', "SELECT * FROM concurrent_edit.read('$f1')", '42501', 'an ungranted role reads P1');
 
+# 6b. Lock tags are keyed (docs/security.md, "Lock tags"). Under the former
+#     unkeyed hash these two file ids had the same tags (found in a second by a
+#     meet-in-the-middle search): P1's writer, holding a write of its own file,
+#     blocked the writes and lock requests of P2's file.
+my $victim = '76c894a5-9651-4170-80c5-4131ce109451';
+my $collider = '54e4dcca-21db-bbfc-a4f4-81f2cea4aeb9';
+$node->safe_psql($db, "SELECT concurrent_edit.create_file('$p2', 'victim.md', E'v\n', '$alice', file_id => '$victim')");
+as_role('writer1', "SELECT concurrent_edit.create_file('$p1', 'collider.md', E'c\n', '$alice', file_id => '$collider')");
+my $holder = $node->background_psql($db, connstr => $node->connstr($db) . ' user=writer1');
+$holder->query_safe('BEGIN');
+$holder->query_safe("SELECT status FROM concurrent_edit.write('$collider', E'c2\n', 1, '$alice')");
+my ($o6, $e6) = as_role('app', "SET lock_timeout = '2s'; SELECT status FROM concurrent_edit.write('$victim', E'v2\n', 1, '$alice')");
+is($o6, 'written', "a write of P2's file is not blocked by a writer of P1's file with a formerly colliding id")
+    or diag($e6);
+$holder->query_safe('ROLLBACK');
+# Locks: P1's writer holds a shared lock of its file and waits for an exclusive
+# one from a second session (it then holds the file's queue, ahead of later
+# requests); a request for P2's file is not kept out.
+my ($ws1, $ws2) = map { (as_role('writer1', "SELECT concurrent_edit.open_session('$alice', '$p1')"))[0] } 1 .. 2;
+as_role('writer1', "SELECT concurrent_edit.acquire_lock('$collider', '$ws1', 'shared', ttl => '1 hour')");
+$holder->query_until(qr/waiting/, "\\echo waiting\nSELECT concurrent_edit.acquire_lock('$collider', '$ws2', 'exclusive', "
+    . "wait => '20 seconds');\n");
+ok($node->poll_query_until($db, "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE query LIKE '%$ws2%' "
+    . "AND wait_event_type IN ('Extension', 'Lock') AND pid <> pg_backend_pid())"), "P1's exclusive request waits");
+my ($s2) = as_role('app', "SELECT concurrent_edit.open_session('$alice', '$p2')");
+($o6, $e6) = as_role('app', "SELECT lock_type FROM concurrent_edit.acquire_lock('$victim', '$s2')");
+is($o6, 'exclusive', "nor a lock request for P2's file") or diag($e6);
+as_role('writer1', "SELECT concurrent_edit.release_lock('$collider', '$ws1')");
+as_role('app', "SELECT concurrent_edit.release_lock('$victim', '$s2')");
+$holder->quit;
+my $keyfile = $node->data_dir . '/pg_concurrent_edit/lock_key';
+ok(-s $keyfile == 16 && ((stat $keyfile)[2] & 0777) == 0600, 'the key: 16 bytes, readable by the server only');
+# Another key, other tags: the tag of a file's write lock changes with the key.
+my $tag_q = "BEGIN; SELECT FROM concurrent_edit.write('$victim', E'v3\n', 2, '$alice'); "
+    . "SELECT classid || '/' || objid FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 4 AND pid = pg_backend_pid(); ROLLBACK";
+my $tag1 = $node->safe_psql($db, $tag_q);
+$node->stop;
+unlink $keyfile;
+$node->start;
+my $tag2 = $node->safe_psql($db, $tag_q);
+ok($tag1 ne '' && $tag2 ne '' && $tag1 ne $tag2, "a new key gives the file's lock another tag ($tag1, $tag2)");
+
 # 7. LISTEN by an ungranted role: PostgreSQL cannot refuse it, so the payload holds
 #    ids and the cursor only.
 my $channel = 'concurrent_edit_' . ($p1 =~ s/-//gr);
