@@ -264,8 +264,16 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
             if (!entry.published())
                 entry.publish(LockWait{MyDatabaseId, project, file_id, session_id, type == "exclusive", since});
         };
+        // The session, the file and the caller's right are checked before the
+        // first wait in any case: without shared memory too, a request for
+        // another project's file must not wait in that file's queue (and so learn
+        // that someone is taking its lock) before it is refused.
         BeforeWait publish_wait = [&]() {
-            if (entry.published() || !lock_wait_available()) return;
+            if (entry.published()) return;
+            if (!lock_wait_available()) {
+                if (!session_checked) (void)look();
+                return;
+            }
             publish(look().project_id, pg_call([] { return GetCurrentTimestamp(); }));
         };
         for (;;) {

@@ -301,6 +301,20 @@ for my $mode ('without preload', 'with preload') {
     $b->query_until(qr/b-started/, "\\echo b-started\n" . $acquire->('b', 'exclusive', '60 seconds') . ";\n\\echo b-done\n");
     ok($node->poll_query_until('postgres', "SELECT EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory' "
         . "AND objsubid = 10 AND mode = 'ExclusiveLock' AND granted)"), "$mode: b waits ahead of later acquirers");
+    # A role of another project, with a session there, is refused before it waits
+    # in this file's queue (before, without preloading, it waited there and then
+    # learned from its refusal that an exclusive request was waiting).
+    my $q = '44444444-0000-0000-0000-0000000000aa';
+    $node->safe_psql('postgres', "CREATE ROLE outsider LOGIN; SELECT concurrent_edit.grant_project('$q', 'outsider', 'write')");
+    my ($orc, $osess) = $node->psql('postgres', "SELECT concurrent_edit.open_session('$alice', '$q')",
+        extra_params => ['-U', 'outsider']);
+    my $t_out = time();
+    my ($rc_o, $out_o, $err_o) = $node->psql('postgres', "SELECT lock_type FROM concurrent_edit.acquire_lock('$f', '$osess', "
+        . "'shared', wait => '5 seconds')", extra_params => ['-U', 'outsider', '-v', 'VERBOSITY=verbose']);
+    my $took_o = time() - $t_out;
+    ok($rc_o != 0 && $err_o !~ /55P03|exclusive_waiting/, "$mode: a request with another project's session is refused")
+        or diag($err_o);
+    cmp_ok($took_o, '<', 2, "$mode: at once, not after waiting in the file's queue");
     # c and d overlap a's shared lock: before, each was granted at once.
     is($refused->($acquire->('c', 'shared')), '55P03 exclusive_waiting', "$mode: c's shared request is refused");
     is($refused->($acquire->('d', 'shared', '200 milliseconds')), '55P03 exclusive_waiting',
