@@ -163,8 +163,12 @@ Import import_record(const std::string& payload) {
                 "INSERT INTO concurrent_edit.conflict_history (project_id, id, kind, row_relation, row_key, "
                 "    base_version, ours_version, strategy, details, created_role) "
                 "SELECT (p ->> 'project_id')::uuid, (p ->> 'id')::uuid, 'row', r.relation, p -> 'row_key', "
-                "       least((p ->> 'base_version')::bigint, 2147483647)::integer, "
-                "       least((p ->> 'ours_version')::bigint, 2147483647)::integer, 'trigger-merge', p -> 'details', "
+                // The columns are integer, a row's version may be a bigint: one
+                // beyond integer's range is stored as its nearest bound (the
+                // error's DETAIL had the exact versions).
+                "       least(greatest((p ->> 'base_version')::bigint, -2147483648), 2147483647)::integer, "
+                "       least(greatest((p ->> 'ours_version')::bigint, -2147483648), 2147483647)::integer, "
+                "       'trigger-merge', p -> 'details', "
                 "       (p ->> 'role')::oid "
                 "FROM p, r WHERE r.relation IS NOT NULL "
                 "ON CONFLICT (project_id, id) DO NOTHING RETURNING id, project_id",
