@@ -10,6 +10,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use CETest;
+use Time::HiRes qw(sleep);
 
 my $node = new_node('security', "shared_preload_libraries = 'concurrent_edit'\n");
 my $db = 'postgres';
@@ -223,6 +224,29 @@ is($node->safe_psql($db, q{SELECT count(*) || ' ' || min(base_version) || ' ' ||
     FROM concurrent_edit.conflict_history WHERE row_relation = 'public.neg'}), "$neg_conflicts -2147483648 -2147483648",
     'conflicts of versions below integer\'s range are recorded, their versions clamped to integer\'s range');
 is_deeply([$spool_json->($bad)], \@bad_before, 'and none of them is set aside');
+# Records that cannot be recorded (an id that is not a uuid: 22P02), put into
+# the spool as the trigger writes them: bad/ keeps the newest 5.
+my $log_at = -s $node->logfile;
+my @crafted = map { sprintf('0-bad-%02d.json', $_) } 1 .. 12;
+for my $name (@crafted) {
+    open(my $fh, '>', "$spool/.$name.tmp") or die "spool: $!";
+    print $fh qq({"id": "not-a-uuid", "project_id": "$nil", "role": 10, "relid": $relid, "relation": "public.renamed_now", )
+        . qq("row_key": {"id": 1}, "base_version": 1, "ours_version": 2, "details": {"conflicts": []}});
+    close $fh;
+    rename("$spool/.$name.tmp", "$spool/$name") or die "spool: $!";
+}
+ok($node->poll_query_until($db, "SELECT count(*) = 0 FROM pg_ls_dir('pg_concurrent_edit/conflicts/$dboid') f
+    WHERE f LIKE '0-bad-%'"), 'the worker takes the records that cannot be recorded out of the spool');
+my @kept = (sort(@bad_before, @crafted))[-5 .. -1];
+is_deeply([$spool_json->($bad)], \@kept, 'bad/ keeps at most conflict_spool_limit (5) of them, the newest');
+my $removed = 0;
+for (1 .. 100) {
+    $removed = 0;
+    $removed += $1 for slurp_file($node->logfile, $log_at) =~ /(\d+) row conflict record\(s\) set aside in \S+ removed/g;
+    last if $removed >= @bad_before + @crafted - 5;
+    sleep 0.1;
+}
+is($removed, @bad_before + @crafted - 5, 'and the log says how many set-aside records were removed');
 $node->safe_psql($db, q{ALTER SYSTEM RESET concurrent_edit.conflict_spool_limit; SELECT pg_reload_conf()});
 
 # 3. Functions and operators planted in public and pg_temp, met by callers whose
