@@ -109,6 +109,12 @@ std::string to_string(const Value& v);
 // characters); other bytes are copied as they are. Shared by every JSON the code prints.
 void append_json_string(std::string& out, std::string_view s);
 
+// Appends the JSON escape of code point `cp` (at most 0x10FFFF): \u00e9, and above
+// U+FFFF a UTF-16 surrogate pair (U+E0001 is \udb40\udc01; JSON's \u takes exactly
+// four hex digits). The one escaper of code points, used by append_json_string and
+// by whatever escapes characters JSON would allow as they are (path DETAILs).
+void append_json_escape(std::string& out, std::uint32_t cp);
+
 // Appends the UTF-8 encoding of code point `cp` (at most 0x10FFFF).
 void append_utf8(std::string& out, std::uint32_t cp);
 

@@ -433,8 +433,22 @@ std::string to_string(const Value& v) {
     return out;
 }
 
-void append_json_string(std::string& out, std::string_view s) {
+void append_json_escape(std::string& out, std::uint32_t cp) {
     static const char hex[] = "0123456789abcdef";
+    auto unit = [&out](std::uint32_t u) {
+        out += "\\u";
+        for (int shift = 12; shift >= 0; shift -= 4) out.push_back(hex[(u >> shift) & 15]);
+    };
+    if (cp < 0x10000) {
+        unit(cp);
+    } else {
+        cp -= 0x10000;
+        unit(0xD800 + (cp >> 10));
+        unit(0xDC00 + (cp & 0x3FF));
+    }
+}
+
+void append_json_string(std::string& out, std::string_view s) {
     out.push_back('"');
     std::size_t run = 0;  // start of the pending run of bytes copied as they are
     for (std::size_t i = 0; i < s.size(); ++i) {
@@ -450,10 +464,7 @@ void append_json_string(std::string& out, std::string_view s) {
             case '\n': out += "\\n"; break;
             case '\r': out += "\\r"; break;
             case '\t': out += "\\t"; break;
-            default:
-                out += "\\u00";
-                out.push_back(hex[c >> 4]);
-                out.push_back(hex[c & 15]);
+            default: append_json_escape(out, c);
         }
     }
     out.append(s.data() + run, s.size() - run);

@@ -88,9 +88,7 @@ std::string json_echo(std::string_view path) {
         }
         std::string_view ch(cut.data() + i, len);
         if (refused_path_character(cp) != nullptr && cp >= 0x20) {
-            char esc[16];
-            std::snprintf(esc, sizeof esc, "\\u%04x", static_cast<unsigned>(cp));
-            out += esc;
+            json::append_json_escape(out, cp);  // a surrogate pair above U+FFFF
         } else {
             std::string piece;
             json::append_json_string(piece, ch);

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -163,8 +164,12 @@ Import import_record(const std::string& payload) {
                 "INSERT INTO concurrent_edit.conflict_history (project_id, id, kind, row_relation, row_key, "
                 "    base_version, ours_version, strategy, details, created_role) "
                 "SELECT (p ->> 'project_id')::uuid, (p ->> 'id')::uuid, 'row', r.relation, p -> 'row_key', "
-                "       least((p ->> 'base_version')::bigint, 2147483647)::integer, "
-                "       least((p ->> 'ours_version')::bigint, 2147483647)::integer, 'trigger-merge', p -> 'details', "
+                // The columns are integer, a row's version may be a bigint: one
+                // beyond integer's range is stored as its nearest bound (the
+                // error's DETAIL had the exact versions).
+                "       least(greatest((p ->> 'base_version')::bigint, -2147483648), 2147483647)::integer, "
+                "       least(greatest((p ->> 'ours_version')::bigint, -2147483648), 2147483647)::integer, "
+                "       'trigger-merge', p -> 'details', "
                 "       (p ->> 'role')::oid "
                 "FROM p, r WHERE r.relation IS NOT NULL "
                 "ON CONFLICT (project_id, id) DO NOTHING RETURNING id, project_id",
@@ -194,17 +199,55 @@ Import import_record(const std::string& payload) {
     return is_bad_data(code) ? Import::bad : Import::failed;
 }
 
+// The spool's bad/ directory, the records that cannot be recorded: kept for a
+// look, at most concurrent_edit.conflict_spool_limit of them (else a role that
+// can make its own conflicts fail to import, with no right on any project,
+// fills the data directory). Setting one aside beyond the limit removes the
+// oldest (the first by name, which is the arrival order), with a WARNING
+// saying how many. Only the recorder holding the database's lock moves records
+// there, one pass at a time: the names are read at the pass's first record
+// set aside and kept up to date.
+class SetAside {
+public:
+    explicit SetAside(const std::string& dir) : dir_(dir), bad_(dir + "/bad") {}
+
+    void add(const std::string& name) {
+        if (!loaded_) {
+            for (std::string& n : spooled_files(bad_)) names_.insert(std::move(n));
+            loaded_ = true;
+        }
+        if (rename((dir_ + "/" + name).c_str(), (bad_ + "/" + name).c_str()) == 0) names_.insert(name);
+        long long removed = 0;
+        while (names_.size() > static_cast<std::size_t>(guc_conflict_spool_limit)) {
+            auto oldest = names_.begin();
+            if (unlink((bad_ + "/" + *oldest).c_str()) == 0 || errno == ENOENT) ++removed;
+            names_.erase(oldest);
+        }
+        if (removed > 0)
+            ereport(WARNING, (errmsg("concurrent_edit: %lld row conflict record(s) set aside in %s removed, the oldest",
+                                     removed, bad_.c_str()),
+                              errdetail("At most concurrent_edit.conflict_spool_limit (%d) set-aside records are kept.",
+                                        guc_conflict_spool_limit)));
+    }
+
+private:
+    std::string dir_, bad_;
+    bool loaded_ = false;
+    std::set<std::string> names_;
+};
+
 // Imports every spooled record of the current database. The caller holds the
 // recorder lock and no transaction.
 int64 import_all() {
     std::string dir = spool_dir(MyDatabaseId);
+    SetAside bad(dir);
     int64 n = 0;
     for (const std::string& name : spooled_files(dir)) {
         check_interrupts();
         std::string path = dir + "/" + name, payload;
         if (!read_spool_file(path, payload)) {
-            (void)rename(path.c_str(), (dir + "/bad/" + name).c_str());
             ereport(WARNING, (errmsg("concurrent_edit: unreadable row conflict record \"%s\" set aside", path.c_str())));
+            bad.add(name);
             continue;
         }
         Import result = import_record(payload);
@@ -213,9 +256,9 @@ int64 import_all() {
             count(&RecorderCounters::recorded);
             ++n;
         } else if (result == Import::bad) {
-            (void)rename(path.c_str(), (dir + "/bad/" + name).c_str());
             ereport(WARNING, (errmsg("concurrent_edit: row conflict record \"%s\" could not be recorded; set aside in %s/bad",
                                      name.c_str(), dir.c_str())));
+            bad.add(name);
         } else {
             // Kept in the spool: the next import tries it again. The records
             // after it are tried now (one that keeps failing must not hold up
@@ -321,6 +364,7 @@ using namespace ce::pg;
 // conflict's recorder, reads it again).
 void ce_conflict_recorder_main(Datum arg) {
     pqsignal(SIGTERM, die);
+    pqsignal(SIGHUP, SignalHandlerForConfigReload);  // conflict_spool_limit bounds bad/
     BackgroundWorkerUnblockSignals();
     Oid db = DatumGetObjectId(arg);
     apply_worker_settings();
@@ -335,6 +379,10 @@ void ce_conflict_recorder_main(Datum arg) {
         TimestampTz idle_since = GetCurrentTimestamp();
         for (;;) {
             CHECK_FOR_INTERRUPTS();
+            if (ConfigReloadPending) {
+                ConfigReloadPending = false;
+                ProcessConfigFile(PGC_SIGHUP);
+            }
             pgstat_report_activity(STATE_RUNNING, "concurrent_edit: recording row conflicts");
             if (!run_guarded([&imported] { imported = import_all(); })) proc_exit(1);
             if (imported > 0) {

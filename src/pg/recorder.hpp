@@ -11,9 +11,11 @@
 //
 // Bounded: at most concurrent_edit.conflict_spool_limit files wait per database
 // (beyond, the conflict is counted as dropped and logged: the UPDATE is never
-// blocked), a record is at most kMaxRecordBytes (beyond, the row image in its
-// details is replaced by a note), and at most one recorder runs per database,
-// whatever the rate of conflicts. Files survive a crash and are imported after it.
+// blocked), as many at most are kept in its bad/ directory, the records that
+// cannot be recorded (beyond, the oldest are removed and logged), a record is at
+// most kMaxRecordBytes (beyond, the row image in its details is replaced by a
+// note), and at most one recorder runs per database, whatever the rate of
+// conflicts. Files survive a crash and are imported after it.
 #pragma once
 
 #include <string>

@@ -10,6 +10,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use CETest;
+use Time::HiRes qw(sleep);
 
 my $node = new_node('security', "shared_preload_libraries = 'concurrent_edit'\n");
 my $db = 'postgres';
@@ -187,6 +188,66 @@ ok($node->poll_query_until($db, "SELECT NOT EXISTS (SELECT FROM pg_ls_dir('pg_co
 is($node->safe_psql($db, q{SELECT string_agg(row_relation, ',' ORDER BY id) FROM concurrent_edit.conflict_history
     WHERE id::text LIKE '5a000000-%'}), 'public.renamed_now',
     'under the name its table has now; none for a table dropped meanwhile');
+
+# 2c. The spool stays bounded for a role without any right (mallory), with
+# concurrent_edit.conflict_spool_limit = 5. Before, a record that failed to
+# import was moved to bad/ without a bound: a bigint version column below
+# integer's range (the import clamped versions from above only) made every
+# merge conflict of mallory's table fail with 22003 and stay in bad/, filling
+# the data directory.
+$node->safe_psql($db, q{ALTER SYSTEM SET concurrent_edit.conflict_spool_limit = 5; SELECT pg_reload_conf()});
+ok($node->poll_query_until($db, q{SELECT count(*) = 0 FROM pg_stat_activity
+    WHERE backend_type = 'concurrent_edit conflict recorder'}), 'no recorder of the old setting is left');
+my $bad = "$spool/bad";
+my $spool_json = sub {  # the records of a directory of the spool
+    my ($dir) = @_;
+    opendir(my $dh, $dir) or die "$dir: $!";
+    my @names = sort grep { /\.json$/ } readdir $dh;
+    closedir $dh;
+    return @names;
+};
+my @bad_before = $spool_json->($bad);
+as_role('mallory', q{
+  CREATE TABLE public.neg (id int PRIMARY KEY, version bigint NOT NULL, body text);
+  INSERT INTO public.neg VALUES (1, -9000000000000000000, 'a');
+  SELECT concurrent_edit.enable_occ('public.neg', mode => 'merge');
+  UPDATE public.neg SET body = 'b', version = -9000000000000000000;});
+my $neg_conflicts = 8;
+for my $i (1 .. $neg_conflicts) {
+    my ($o, $e) = as_role('mallory', qq{UPDATE public.neg SET body = 'c$i', version = -9000000000000000000});
+    like($e, qr/VC001/, "mallory's stale update $i conflicts");
+    # Imported (or set aside) before the next: none is dropped for a full spool.
+    ok($node->poll_query_until($db, "SELECT count(*) = 0 FROM pg_ls_dir('pg_concurrent_edit/conflicts/$dboid') f
+        WHERE f LIKE '%.json'"), "conflict $i leaves the spool");
+}
+is($node->safe_psql($db, q{SELECT count(*) || ' ' || min(base_version) || ' ' || max(ours_version)
+    FROM concurrent_edit.conflict_history WHERE row_relation = 'public.neg'}), "$neg_conflicts -2147483648 -2147483648",
+    'conflicts of versions below integer\'s range are recorded, their versions clamped to integer\'s range');
+is_deeply([$spool_json->($bad)], \@bad_before, 'and none of them is set aside');
+# Records that cannot be recorded (an id that is not a uuid: 22P02), put into
+# the spool as the trigger writes them: bad/ keeps the newest 5.
+my $log_at = -s $node->logfile;
+my @crafted = map { sprintf('0-bad-%02d.json', $_) } 1 .. 12;
+for my $name (@crafted) {
+    open(my $fh, '>', "$spool/.$name.tmp") or die "spool: $!";
+    print $fh qq({"id": "not-a-uuid", "project_id": "$nil", "role": 10, "relid": $relid, "relation": "public.renamed_now", )
+        . qq("row_key": {"id": 1}, "base_version": 1, "ours_version": 2, "details": {"conflicts": []}});
+    close $fh;
+    rename("$spool/.$name.tmp", "$spool/$name") or die "spool: $!";
+}
+ok($node->poll_query_until($db, "SELECT count(*) = 0 FROM pg_ls_dir('pg_concurrent_edit/conflicts/$dboid') f
+    WHERE f LIKE '0-bad-%'"), 'the worker takes the records that cannot be recorded out of the spool');
+my @kept = (sort(@bad_before, @crafted))[-5 .. -1];
+is_deeply([$spool_json->($bad)], \@kept, 'bad/ keeps at most conflict_spool_limit (5) of them, the newest');
+my $removed = 0;
+for (1 .. 100) {
+    $removed = 0;
+    $removed += $1 for slurp_file($node->logfile, $log_at) =~ /(\d+) row conflict record\(s\) set aside in \S+ removed/g;
+    last if $removed >= @bad_before + @crafted - 5;
+    sleep 0.1;
+}
+is($removed, @bad_before + @crafted - 5, 'and the log says how many set-aside records were removed');
+$node->safe_psql($db, q{ALTER SYSTEM RESET concurrent_edit.conflict_spool_limit; SELECT pg_reload_conf()});
 
 # 3. Functions and operators planted in public and pg_temp, met by callers whose
 #    search_path puts them first (the superuser included).

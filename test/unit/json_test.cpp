@@ -84,6 +84,33 @@ TEST(Json, StringsAndEscapes) {
     EXPECT_EQ(roundtrip(R"("\u001f\u007f")"), "\"\\u001f\x7f\"");
 }
 
+// Escapes of code points: four hex digits, a surrogate pair above U+FFFF (a JSON
+// parser reads "\ue0001" as U+E000 followed by "1").
+TEST(Json, EscapesCodePointsAsUtf16) {
+    auto escaped = [](std::uint32_t cp) {
+        std::string out;
+        ce::json::append_json_escape(out, cp);
+        return out;
+    };
+    EXPECT_EQ(escaped(0x01), "\\u0001");
+    EXPECT_EQ(escaped(0x202E), "\\u202e");
+    EXPECT_EQ(escaped(0xFFFF), "\\uffff");
+    EXPECT_EQ(escaped(0x10000), "\\ud800\\udc00");
+    EXPECT_EQ(escaped(0x1F600), "\\ud83d\\ude00");
+    EXPECT_EQ(escaped(0xE0001), "\\udb40\\udc01");
+    EXPECT_EQ(escaped(0x10FFFF), "\\udbff\\udfff");
+    // Each parses back to the code point.
+    for (std::uint32_t cp : {0x01u, 0x7Fu, 0xE9u, 0x202Eu, 0xFEFFu, 0xFFFFu, 0x10000u, 0x1F600u, 0xE0001u, 0xE01EFu, 0x10FFFFu}) {
+        std::string utf8;
+        ce::json::append_utf8(utf8, cp);
+        EXPECT_EQ(parse("\"" + escaped(cp) + "\"").text(), utf8) << std::hex << cp;
+    }
+    // Control characters in a JSON string go through the same escaper.
+    std::string out;
+    ce::json::append_json_string(out, std::string("a\x01\x1f", 3));
+    EXPECT_EQ(out, "\"a\\u0001\\u001f\"");
+}
+
 TEST(Json, RejectsMalformedText) {
     for (const char* bad :
          {"", " ", "{", "[", "]", "[1,]", "[,1]", "{\"a\":1,}", "{\"a\" 1}", "{\"a\":}", "{1:2}", "{'a':1}", "01",

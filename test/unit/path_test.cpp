@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "concurrent_edit/error.hpp"
+#include "concurrent_edit/json.hpp"
 #include "concurrent_edit/path.hpp"
 #include "test_util.hpp"
 
@@ -186,6 +187,16 @@ TEST(NormalizePath, RefusesInvisibleAndDirectionCharacters) {
     ce::Error e = refusal("evil\u202etxt.exe");
     EXPECT_NE(e.detail().find("\"path\": \"evil\\u202etxt.exe\""), std::string::npos) << e.detail();
     EXPECT_EQ(e.detail().find("\u202e"), std::string::npos) << e.detail();
+    // Above U+FFFF the escape is a surrogate pair: "\ue0001" would read back as
+    // U+E000 followed by "1". Parsed, the DETAIL gives the path back as it was.
+    e = refusal("a\U000e0001b");
+    EXPECT_NE(e.detail().find("\"path\": \"a\\udb40\\udc01b\""), std::string::npos) << e.detail();
+    for (const char* p : {"a\U000e0001b", "evil\u202etxt.exe", "x\U000e0100y\u2066", "\U000e007f", "a\tb"}) {
+        ce::Error r = refusal(p);
+        ce::json::Value detail = ce::json::parse(r.detail());
+        ASSERT_NE(detail.find("path"), nullptr) << r.detail();
+        EXPECT_EQ(detail.find("path")->text(), p) << r.detail();
+    }
     // Neighbours of the refused ranges are ordinary characters.
     for (const char* ok : {"a\u00a0b", "a\u00a1b", "a\u200ab", "a\u2010b", "a\u2070b", "a\u205fb", "a\u00acb",
                            "a\u202fb", "a\ufefeb", "a\u061bb", "a\u061db", "\u2764\ufe0f.md", "\u2764.md"})
