@@ -153,6 +153,12 @@ SELECT pg_temp.try($$SELECT concurrent_edit.enable_occ('productions', mode => 'o
 SELECT pg_temp.try($$SELECT concurrent_edit.enable_occ('productions', merge_columns => '{version}')$$);
 SELECT pg_temp.try($$SELECT concurrent_edit.enable_occ('productions', array_mode => 'sorted')$$);
 SELECT pg_temp.try($$SELECT concurrent_edit.enable_occ(NULL)$$);
+-- The columns the trigger writes are not the version column, a key column or each other.
+SELECT pg_temp.try($$SELECT concurrent_edit.enable_occ('productions', modified_by_column => 'version')$$);
+SELECT pg_temp.try($$SELECT concurrent_edit.enable_occ('productions', modified_by_column => 'id')$$);
+SELECT pg_temp.try($$SELECT concurrent_edit.enable_occ('productions', modified_by_column => 'modified_at', modified_at_column => 'modified_at')$$);
+-- Nothing changed by the refused calls.
+SELECT mode, merge_columns, modified_by_column, modified_at_column FROM concurrent_edit.occ_tables();
 
 -- disable_occ removes the triggers and the kept images.
 SELECT concurrent_edit.disable_occ('line_items');
@@ -188,4 +194,104 @@ SELECT concurrent_edit.disable_occ('occ_private.t');
 DROP SCHEMA occ_private CASCADE;
 DROP OWNED BY regress_occ_reader;
 DROP ROLE regress_occ_reader;
+DELETE FROM concurrent_edit.conflict_history WHERE kind = 'row';
+
+-- The tables of the checks below: the trigger's arguments, merge_columns, what
+-- an error shows of a row.
+CREATE SCHEMA occ_args;
+SET search_path = occ_args, public;
+-- The trigger checks its arguments against the table at every call. Before, a
+-- modified-at column retyped after enable_occ() crashed the server (signal 11:
+-- a timestamp put into a text column), a bigint or date column got garbage.
+CREATE TABLE oc (id int PRIMARY KEY, version int NOT NULL DEFAULT 1, t text, ma timestamptz, mb text, p uuid);
+INSERT INTO oc VALUES (1, 1, 'a', now());
+SELECT concurrent_edit.enable_occ('oc', modified_at_column => 'ma');
+UPDATE oc SET t = 'b', version = 1 RETURNING version;
+ALTER TABLE oc ALTER COLUMN ma TYPE text USING ma::text;
+SELECT pg_temp.try($$UPDATE oc SET t = 'c', version = 2$$);
+ALTER TABLE oc ALTER COLUMN ma TYPE bigint USING 7;
+SELECT pg_temp.try($$UPDATE oc SET t = 'c', version = 2$$);
+ALTER TABLE oc ALTER COLUMN ma TYPE date USING '2020-01-01';
+SELECT pg_temp.try($$UPDATE oc SET t = 'c', version = 2$$);
+SELECT version, t, ma FROM oc;
+SELECT pg_temp.try($$SELECT concurrent_edit.enable_occ('oc', modified_at_column => 'ma')$$);
+ALTER TABLE oc ALTER COLUMN ma TYPE timestamp USING NULL;
+UPDATE oc SET t = 'c', version = 2 RETURNING version, t, ma IS NOT NULL AS stamped;
+-- A modified-by column renamed, a project column retyped: refused, not skipped.
+SELECT concurrent_edit.enable_occ('oc', modified_by_column => 'mb', project_column => 'p');
+ALTER TABLE oc RENAME mb TO who;
+SELECT pg_temp.try($$UPDATE oc SET t = 'd', version = 3$$);
+ALTER TABLE oc RENAME who TO mb;
+ALTER TABLE oc ALTER COLUMN p TYPE bytea USING NULL;
+SELECT pg_temp.try($$UPDATE oc SET t = 'd', version = 3$$);
+ALTER TABLE oc ALTER COLUMN p TYPE uuid USING NULL;
+-- The primary key changed.
+ALTER TABLE oc DROP CONSTRAINT oc_pkey, ADD PRIMARY KEY (id, t);
+SELECT pg_temp.try($$UPDATE oc SET t = 'd', version = 3$$);
+-- The primary key dropped (before: VC001 with a DETAIL that was not JSON).
+ALTER TABLE oc DROP CONSTRAINT oc_pkey;
+SELECT pg_temp.try($$UPDATE oc SET t = 'd', version = 1$$);
+SELECT version, t, mb FROM oc;
+SELECT concurrent_edit.disable_occ('oc');
+
+-- Triggers made by hand by a table owner who is not a superuser (the trigger
+-- functions are executable by PUBLIC). Before: a modified-at argument naming a
+-- text column crashed the server; one naming the version column, or a
+-- modified-by argument naming it, overwrote the version (with the actor's
+-- name); naming a key column rewrote the key.
+CREATE ROLE regress_occ_owner;
+GRANT USAGE, CREATE ON SCHEMA occ_args TO regress_occ_owner;
+CREATE FUNCTION pg_temp.hand_made(args text, fn text DEFAULT '_occ_trigger', upd text DEFAULT 'UPDATE m_t SET note = ''y'', version = 1')
+RETURNS text LANGUAGE plpgsql AS $$
+DECLARE r text;
+BEGIN
+  EXECUTE format('CREATE TRIGGER hand %s UPDATE ON m_t FOR EACH ROW EXECUTE FUNCTION concurrent_edit.%I(%s)',
+                 CASE fn WHEN '_occ_trigger' THEN 'BEFORE' ELSE 'AFTER' END, fn, args);
+  r := pg_temp.try(upd);
+  EXECUTE 'DROP TRIGGER hand ON m_t';
+  RETURN r;
+END $$;
+SET SESSION AUTHORIZATION regress_occ_owner;
+CREATE TABLE m_t (id int PRIMARY KEY, version int NOT NULL DEFAULT 1, note text, big bigint, day date, ts timestamptz);
+INSERT INTO m_t VALUES (1, 1, 'x', 0, '2020-01-01', NULL);
+SET concurrent_edit.actor = '41';
+SELECT pg_temp.hand_made($$'version','reject','f','','','note','f','','auto','["id"]'$$);
+SELECT pg_temp.hand_made($$'version','reject','f','','','big','f','','auto','["id"]'$$);
+SELECT pg_temp.hand_made($$'version','reject','f','','','day','f','','auto','["id"]'$$);
+SELECT pg_temp.hand_made($$'version','reject','f','','','version','f','','auto','["id"]'$$);
+SELECT pg_temp.hand_made($$'version','reject','f','','version','','f','','auto','["id"]'$$);
+SELECT pg_temp.hand_made($$'version','reject','f','','id','','f','','auto','["id"]'$$);
+SELECT pg_temp.hand_made($$'version','reject','f','','ts','ts','f','','auto','["id"]'$$);
+SELECT pg_temp.hand_made($$'version','reject','f','','note','','f','note','auto','["id"]'$$);
+SELECT pg_temp.hand_made($$'version','reject','f','','','','f','big','auto','["id"]'$$);
+SELECT pg_temp.hand_made($$'version','merge','f','["id"]','','','f','','auto','["id"]'$$);
+SELECT pg_temp.hand_made($$'version','merge','f','["nope"]','','','f','','auto','["id"]'$$);
+SELECT pg_temp.hand_made($$'note','reject','f','','','','f','','auto','["id"]'$$);
+SELECT pg_temp.hand_made($$'version','reject','f','','','','f','','auto','["note"]'$$);
+-- Malformed arguments: 39P01.
+SELECT pg_temp.hand_made($$'version','bogus','f','','','','f','','auto','["id"]'$$);
+SELECT pg_temp.hand_made($$'version','reject','x','','','','f','','auto','["id"]'$$);
+SELECT pg_temp.hand_made($$'version','reject','f','','','','f','','sorted','["id"]'$$);
+SELECT pg_temp.hand_made($$'version','merge','f','[null]','','','f','','auto','["id"]'$$);
+SELECT pg_temp.hand_made($$'version','merge','f','[1]','','','f','','auto','["id"]'$$);
+SELECT pg_temp.hand_made($$'version','merge','f','[oops','','','f','','auto','["id"]'$$);
+SELECT pg_temp.hand_made($$'version','merge','f','note,,big','','','f','','auto','["id"]'$$);
+SELECT pg_temp.hand_made($$'version','reject','f','','','','f','','auto','{"id": 1}'$$);
+SELECT pg_temp.hand_made($$'version','reject','f','','','','f','','auto',''$$);
+-- The AFTER trigger checks its own.
+SELECT pg_temp.hand_made($$'note','merge','f','','["id"]'$$, '_occ_after');
+SELECT pg_temp.hand_made($$'version','merge','f','big','["id"]'$$, '_occ_after');
+SELECT pg_temp.hand_made($$'version','merge','maybe','','["id"]'$$, '_occ_after');
+SELECT pg_temp.hand_made($$'version','merge','f','','["day"]'$$, '_occ_after');
+-- What enable_occ() writes works by hand too (a 1.0 list of names as well).
+SELECT pg_temp.hand_made($$'version','reject','f','','','ts','f','','auto','["id"]'$$);
+SELECT pg_temp.hand_made($$'version','merge','f','note,big','','','f','','auto','id'$$, upd => 'UPDATE m_t SET note = ''z'', version = 2');
+SELECT id, version, note, big, day, ts IS NOT NULL AS stamped FROM m_t;
+RESET concurrent_edit.actor;
+RESET SESSION AUTHORIZATION;
+
+RESET search_path;
+DROP SCHEMA occ_args CASCADE;
+DROP OWNED BY regress_occ_owner;
+DROP ROLE regress_occ_owner;
 DELETE FROM concurrent_edit.conflict_history WHERE kind = 'row';

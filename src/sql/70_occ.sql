@@ -119,6 +119,8 @@ DECLARE
     c name;
     cols text := '';
     t name;
+    arg text;
+    other text;
 BEGIN
     IF tbl IS NULL OR version_column IS NULL OR mode IS NULL THEN
         RAISE EXCEPTION 'tbl, version_column and mode must not be NULL' USING ERRCODE = 'null_value_not_allowed',
@@ -184,6 +186,21 @@ BEGIN
                                          WHERE attrelid = tbl AND attname = c AND attnum > 0 AND NOT attisdropped) THEN
             RAISE EXCEPTION 'column "%" of % does not exist', c, tbl USING ERRCODE = 'undefined_column',
                 DETAIL = pg_catalog.jsonb_build_object('table', tbl::text, 'column', c)::text;
+        END IF;
+    END LOOP;
+    -- The trigger writes the modified-by/at columns: neither may be the version
+    -- column, a key column, the project column or the other one.
+    FOREACH arg IN ARRAY ARRAY['modified_by_column', 'modified_at_column'] LOOP
+        c := CASE arg WHEN 'modified_by_column' THEN modified_by_column ELSE modified_at_column END;
+        other := CASE WHEN c = version_column THEN 'version column'
+                      WHEN c = ANY (pk) THEN 'primary key'
+                      WHEN c = project_column THEN 'project column'
+                      WHEN arg = 'modified_at_column' AND c = modified_by_column THEN 'modified-by column' END;
+        IF other IS NOT NULL THEN
+            RAISE EXCEPTION '% "%" is also the %', arg, c, other USING ERRCODE = 'invalid_parameter_value',
+                DETAIL = pg_catalog.jsonb_build_object('table', tbl::text, 'argument', arg, 'column', c,
+                                                       'conflicts_with', other)::text,
+                HINT = 'The trigger writes this column on every update.';
         END IF;
     END LOOP;
     IF project_column IS NOT NULL AND (SELECT atttypid FROM pg_attribute WHERE attrelid = tbl AND attname = project_column)

@@ -344,6 +344,33 @@ ok($node->poll_query_until($db,
 is($node->safe_psql($db, "SELECT count(*) FROM concurrent_edit.edit_sessions WHERE role::oid = $left_oid"), '0',
     'no session keeps the dropped role\'s OID');
 
+# 8. A trigger made by hand by a table owner (the OCC trigger functions are
+#    executable by PUBLIC: CREATE TRIGGER needs it) crashed the server: a
+#    modified-at argument naming a text column got a timestamp (signal 11, every
+#    session of the cluster lost); naming the version column overwrote the
+#    version with concurrent_edit.actor. Its arguments are now checked against
+#    the table at every call.
+my ($o8, $e8) = as_role('mallory', q{
+  CREATE TABLE public.m_t (id int PRIMARY KEY, version int NOT NULL DEFAULT 1, note text);
+  INSERT INTO public.m_t VALUES (1, 1, 'x');
+  CREATE TRIGGER evil BEFORE UPDATE ON public.m_t FOR EACH ROW EXECUTE FUNCTION
+    concurrent_edit._occ_trigger('version','reject','f','','','note','f','','auto','["id"]');
+  UPDATE public.m_t SET note = 'y', version = 1;
+});
+like($e8, qr/ERROR:\s+42804/, 'a hand-made trigger writing a timestamp into a text column: 42804');
+unlike($e8, qr/server closed the connection|terminated abnormally/, 'and the server did not crash');
+($o8, $e8) = as_role('mallory', q{
+  DROP TRIGGER evil ON public.m_t;
+  CREATE TRIGGER evil BEFORE UPDATE ON public.m_t FOR EACH ROW EXECUTE FUNCTION
+    concurrent_edit._occ_trigger('version','reject','f','','version','','f','','auto','["id"]');
+  SET concurrent_edit.actor = '1';
+  UPDATE public.m_t SET note = 'z', version = 1;
+  UPDATE public.m_t SET note = 'z', version = 1;
+});
+like($e8, qr/ERROR:\s+22023/, 'a modified-by argument naming the version column: 22023');
+is($node->safe_psql($db, q{SELECT version || ' ' || note FROM public.m_t}), '1 x', 'the row is unchanged');
+unlike(slurp_file($node->logfile), qr/terminated by signal/, 'no backend was terminated by a signal');
+
 # Nobody became superuser.
 is($node->safe_psql($db, q{SELECT string_agg(rolname, ',') FROM pg_roles
     WHERE rolname IN ('mallory', 'writer1', 'app', 'owner') AND rolsuper}), '', 'no attacker is superuser');
