@@ -153,6 +153,12 @@ SELECT pg_temp.try($$SELECT concurrent_edit.enable_occ('productions', mode => 'o
 SELECT pg_temp.try($$SELECT concurrent_edit.enable_occ('productions', merge_columns => '{version}')$$);
 SELECT pg_temp.try($$SELECT concurrent_edit.enable_occ('productions', array_mode => 'sorted')$$);
 SELECT pg_temp.try($$SELECT concurrent_edit.enable_occ(NULL)$$);
+-- merge_columns with a NULL element (before: stored, and every later stale
+-- update failed with 42703 for a column ""), or of two dimensions (before: 2202E
+-- with a DETAIL that was not JSON).
+SELECT pg_temp.try($$SELECT concurrent_edit.enable_occ('productions', mode => 'merge', merge_columns => '{NULL}')$$);
+SELECT pg_temp.try($$SELECT concurrent_edit.enable_occ('productions', mode => 'merge', merge_columns => '{title,NULL,notes}')$$);
+SELECT pg_temp.try($$SELECT concurrent_edit.enable_occ('productions', mode => 'merge', merge_columns => '{{title},{notes}}')$$);
 -- The columns the trigger writes are not the version column, a key column or each other.
 SELECT pg_temp.try($$SELECT concurrent_edit.enable_occ('productions', modified_by_column => 'version')$$);
 SELECT pg_temp.try($$SELECT concurrent_edit.enable_occ('productions', modified_by_column => 'id')$$);
@@ -200,6 +206,25 @@ DELETE FROM concurrent_edit.conflict_history WHERE kind = 'row';
 -- an error shows of a row.
 CREATE SCHEMA occ_args;
 SET search_path = occ_args, public;
+-- merge_columns => '{}' merges no column: changes of different columns still
+-- combine, a column both sides changed is a conflict (before: every column was
+-- merged, as with NULL).
+CREATE TABLE em (id int PRIMARY KEY, version int NOT NULL DEFAULT 1, a text, b text);
+INSERT INTO em VALUES (1, 1, E'1\n2\n3\n', 'b');
+SELECT concurrent_edit.enable_occ('em', mode => 'merge', merge_columns => '{}');
+SELECT merge_columns FROM concurrent_edit.occ_tables() WHERE tbl = 'em'::regclass;
+UPDATE em SET a = E'1\n2\n3\nX\n', version = 1 RETURNING version;
+UPDATE em SET b = 'B', version = 1 RETURNING version, a, b;
+SELECT pg_temp.try($$UPDATE em SET a = E'Y\n1\n2\n3\n', version = 1$$);
+SELECT version, a, b FROM em;
+DO $$ BEGIN
+  FOR i IN 1 .. 200 LOOP
+    EXIT WHEN EXISTS (SELECT FROM concurrent_edit.conflict_history WHERE row_relation = 'occ_args.em');
+    PERFORM pg_sleep(0.05);
+  END LOOP;
+END $$;
+SELECT concurrent_edit.disable_occ('em');
+
 -- The trigger checks its arguments against the table at every call. Before, a
 -- modified-at column retyped after enable_occ() crashed the server (signal 11:
 -- a timestamp put into a text column), a bigint or date column got garbage.

@@ -223,8 +223,9 @@ OccConfig decode_config(TriggerData* td, bool before) {
         if (t != TIMESTAMPTZOID && t != TIMESTAMPOID)
             call.mistyped("modified_at_column", "modified-at column", c.modified_at_att, "timestamptz or timestamp");
     }
-    // The merge columns: '' (or an empty list) is every column; a list only those.
-    if (*args[3] != '\0') {
+    // The merge columns: '' is every column; a list (an empty one too) only those.
+    c.merge_every_column = *args[3] == '\0';
+    if (!c.merge_every_column) {
         for (const auto& name : name_list(call, "merge_columns", args[3])) {
             // A listed column renamed or dropped: merging every column instead
             // would lift the restriction the owner set.
@@ -235,7 +236,6 @@ OccConfig decode_config(TriggerData* td, bool before) {
             c.merge_atts.push_back(att);
         }
     }
-    c.merge_every_column = c.merge_atts.empty();
     return c;
 }
 

@@ -23,8 +23,8 @@ struct OccConfig {
     bool strict = false;
     int modified_by_att = 0, modified_at_att = 0, project_att = 0;
     bool notify = false;
-    bool merge_every_column = true;  // merge_columns NULL or empty (every column but key, version, modified-by/at)
-    std::vector<int> merge_atts;     // otherwise only these
+    bool merge_every_column = true;  // merge_columns NULL (every column but key, version, modified-by/at)
+    std::vector<int> merge_atts;     // otherwise only these (none for an empty list)
     std::vector<int> key_atts;       // the primary key, as enable_occ() recorded it
     std::string array_mode = "auto";
     std::string version_column;

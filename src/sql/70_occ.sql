@@ -181,6 +181,18 @@ BEGIN
         RAISE EXCEPTION '% has no primary key', tbl
             USING ERRCODE = 'invalid_table_definition', DETAIL = pg_catalog.jsonb_build_object('table', tbl::text)::text, HINT = 'The trigger names rows by their primary key (single or composite).';
     END IF;
+    -- merge_columns: a list of names (NULL: every column; empty: none is merged).
+    IF pg_catalog.array_ndims(merge_columns) > 1 THEN
+        RAISE EXCEPTION 'merge_columns must be a one-dimensional array of column names'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = pg_catalog.jsonb_build_object('table', tbl::text, 'argument', 'merge_columns',
+                                                         'dimensions', pg_catalog.array_ndims(merge_columns))::text;
+    END IF;
+    IF pg_catalog.array_position(merge_columns, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION 'merge_columns must not contain NULL' USING ERRCODE = 'null_value_not_allowed',
+            DETAIL = pg_catalog.jsonb_build_object('table', tbl::text, 'argument', 'merge_columns',
+                                                   'position', pg_catalog.array_position(merge_columns, NULL))::text;
+    END IF;
     FOREACH c IN ARRAY coalesce(merge_columns, '{}') || ARRAY[modified_by_column, modified_at_column, project_column] LOOP
         IF c IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_attribute
                                          WHERE attrelid = tbl AND attname = c AND attnum > 0 AND NOT attisdropped) THEN
