@@ -315,8 +315,65 @@ SELECT id, version, note, big, day, ts IS NOT NULL AS stamped FROM m_t;
 RESET concurrent_edit.actor;
 RESET SESSION AUTHORIZATION;
 
+-- VC001 and VC009 show the row's values (its key, current version, modified
+-- by/at, paths inside a column's value) only to a role that may see them, by
+-- PostgreSQL's rule for its own errors: SELECT on the table or on those columns,
+-- and no row-level security enabled for it on the table. Before, a role with
+-- UPDATE only read them all.
+CREATE ROLE regress_occ_m;
+GRANT USAGE ON SCHEMA occ_args TO regress_occ_m;
+CREATE TABLE salaries (emp text PRIMARY KEY, version int NOT NULL DEFAULT 1, amount int, doc jsonb,
+                       modified_by text, modified_at timestamptz);
+INSERT INTO salaries VALUES ('bob.smith', 3, 100000, '{"bonus": {"q1": 5}}', 'hr-admin', now());
+GRANT UPDATE (amount, doc, version) ON salaries TO regress_occ_m;
+SELECT concurrent_edit.enable_occ('salaries', modified_by_column => 'modified_by', modified_at_column => 'modified_at');
+SET SESSION AUTHORIZATION regress_occ_m;
+SELECT pg_temp.try($$UPDATE salaries SET amount = 1, version = 1$$);
+RESET SESSION AUTHORIZATION;
+GRANT SELECT (emp, modified_by) ON salaries TO regress_occ_m;
+SET SESSION AUTHORIZATION regress_occ_m;
+SELECT pg_temp.try($$UPDATE salaries SET amount = 1, version = 1$$);
+RESET SESSION AUTHORIZATION;
+GRANT SELECT ON salaries TO regress_occ_m;
+SET SESSION AUTHORIZATION regress_occ_m;
+SELECT d - 'last_modified_at' AS detail FROM pg_temp.error_detail($$UPDATE salaries SET amount = 1, version = 1$$) d;
+RESET SESSION AUTHORIZATION;
+-- Row-level security enabled for the role: nothing of the row, SELECT or not.
+ALTER TABLE salaries ENABLE ROW LEVEL SECURITY;
+CREATE POLICY every_row ON salaries USING (true);
+SET SESSION AUTHORIZATION regress_occ_m;
+SELECT pg_temp.try($$UPDATE salaries SET amount = 1, version = 1$$);
+RESET SESSION AUTHORIZATION;
+-- The table's owner (not subject to its row-level security) sees all.
+SELECT d - 'last_modified_at' AS detail FROM pg_temp.error_detail($$UPDATE salaries SET amount = 1, version = 1$$) d;
+-- VC009 likewise.
+SELECT concurrent_edit.enable_occ('salaries', mode => 'strict');
+SET SESSION AUTHORIZATION regress_occ_m;
+SELECT pg_temp.try($$UPDATE salaries SET amount = 2$$);
+RESET SESSION AUTHORIZATION;
+-- A merge conflict: the paths inside a column the role may not see are cut to
+-- the column; the message names no current version.
+SELECT concurrent_edit.enable_occ('salaries', mode => 'merge');
+UPDATE salaries SET doc = '{"bonus": {"q1": 6}}', version = 3 RETURNING version;
+SET SESSION AUTHORIZATION regress_occ_m;
+SELECT pg_temp.try($$UPDATE salaries SET doc = '{}', amount = 7, version = 3$$);
+SELECT pg_temp.try($$UPDATE salaries SET amount = 7, version = 9$$);
+RESET SESSION AUTHORIZATION;
+SELECT pg_temp.try($$UPDATE salaries SET doc = '{}', amount = 7, version = 3$$);
+SELECT version, amount, doc FROM salaries;
+DO $$ BEGIN
+  FOR i IN 1 .. 200 LOOP
+    EXIT WHEN (SELECT count(*) FROM concurrent_edit.conflict_history WHERE row_relation = 'occ_args.salaries') >= 2;
+    PERFORM pg_sleep(0.05);
+  END LOOP;
+END $$;
+SELECT count(*) AS recorded, count(DISTINCT details -> 'conflicts') AS same_paths
+FROM concurrent_edit.conflict_history WHERE row_relation = 'occ_args.salaries';
+SELECT concurrent_edit.disable_occ('salaries');
 RESET search_path;
 DROP SCHEMA occ_args CASCADE;
 DROP OWNED BY regress_occ_owner;
 DROP ROLE regress_occ_owner;
+DROP OWNED BY regress_occ_m;
+DROP ROLE regress_occ_m;
 DELETE FROM concurrent_edit.conflict_history WHERE kind = 'row';

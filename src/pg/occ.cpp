@@ -200,32 +200,54 @@ CE_FUNCTION(ce_occ_trigger) {
         std::string table = relation_name(RelationGetRelid(rel));
         Spi spi;
         RowImages im = row_images(spi, rel, old_tuple, new_tuple, stale && c.merge && !old_null && !new_null);
+        // The row's values in the errors only as PostgreSQL shows them in its own
+        // (values_visible): the updater may have UPDATE without SELECT, or the
+        // table's row-level security may hide the row from it. What is left out
+        // is named in "withheld".
+        Oid origin = image_relation(spi, td->tg_trigger, rel);
+        const bool show_key = values_visible(rel, origin, c.key_atts);
+        const bool show_version = values_visible(rel, origin, {c.version_att});
+        std::string withheld;
+        auto shown = [&](const char* member, bool visible, const std::string& value) {
+            if (visible) return ", \"" + std::string(member) + "\": " + value;
+            withheld += (withheld.empty() ? "\"" : ", \"") + std::string(member) + "\"";
+            return std::string();
+        };
+        const std::string key_member = shown("key", show_key, im.key);
+        const std::string current_member =
+            shown("current_version", show_version, old_null ? std::string("null") : std::to_string(current));
+        const std::string withheld_of_blind = withheld;  // VC009 shows no modified-by/at
+        auto withheld_list = [](const std::string& w) { return w.empty() ? w : ", \"withheld\": [" + w + "]"; };
+        auto modified = [&](const char* member, int att) {
+            if (!att) return ", \"" + std::string(member) + "\": null";
+            if (!values_visible(rel, origin, {att})) return shown(member, false, {});
+            return shown(member, true, json_text_or_null(old_tuple, desc, att));
+        };
+        const std::string modified_by = modified("last_modified_by", c.modified_by_att);
+        const std::string modified_at = modified("last_modified_at", c.modified_at_att);
+        const std::string withheld_member = withheld_list(withheld);
         auto stale_detail = [&](const std::string& extra) {
-            std::string d = "{\"table\": " + json_string(table);
-            d += ", \"key\": " + im.key;
-            d += ", \"expected_version\": " + (new_null ? std::string("null") : std::to_string(proposed));
-            d += ", \"current_version\": " + (old_null ? std::string("null") : std::to_string(current));
-            d += ", \"last_modified_by\": " + json_text_or_null(old_tuple, desc, c.modified_by_att);
-            d += ", \"last_modified_at\": " + json_text_or_null(old_tuple, desc, c.modified_at_att);
-            return d + extra + "}";
+            return "{\"table\": " + json_string(table) + key_member +
+                   ", \"expected_version\": " + (new_null ? std::string("null") : std::to_string(proposed)) +
+                   current_member + modified_by + modified_at + extra + withheld_member + "}";
         };
         if (!mentioned && c.strict)
             throw SqlError(CE_ERRCODE_BLIND_UPDATE, "UPDATE of " + table + " does not set the version column",
-                           "{\"table\": " + json_string(table) + ", \"key\": " + im.key +
-                               ", \"version_column\": " + json_string(c.version_column) +
-                               ", \"current_version\": " + (old_null ? std::string("null") : std::to_string(current)) +
-                               "}",
+                           "{\"table\": " + json_string(table) + key_member +
+                               ", \"version_column\": " + json_string(c.version_column) + current_member +
+                               withheld_list(withheld_of_blind) + "}",
                            "Set " + c.version_column + " to the version the row had when you read it.");
         if (!c.merge || old_null || new_null)
             throw SqlError(CE_ERRCODE_STALE_VERSION, "row of " + table + " was modified by another writer",
                            stale_detail(""), "Re-read the row and apply your change to the current version.");
         if (proposed > current)  // never a version of this row: nothing to merge from
             throw SqlError(CE_ERRCODE_STALE_VERSION,
-                           "row of " + table + " is at version " + std::to_string(current) + ", not " +
+                           "row of " + table + " is at " +
+                               (show_version ? "version " + std::to_string(current) + ", not " : "a version below ") +
                                std::to_string(proposed),
                            stale_detail(""), "Re-read the row and apply your change to the current version.");
         // Merge against the image of the version the client read.
-        std::string image_table = relation_name(image_relation(spi, td->tg_trigger, rel));
+        std::string image_table = relation_name(origin);
         pg_uuid_t project = project_of(c, old_tuple, desc);
         std::optional<std::string> base_text;
         {
@@ -256,7 +278,10 @@ CE_FUNCTION(ce_occ_trigger) {
         ce::json::Value ours = ce::json::parse(server_to_utf8(im.a_row), shared);
         ce::json::Value theirs = ce::json::parse(server_to_utf8(im.b_row), shared);
         const ce::json::ArrayMode mode = ce::json::parse_array_mode(c.array_mode);
-        std::string conflicts = "[";
+        // The conflicts as recorded, and as the updater is shown them: a path
+        // inside a column's value (a jsonb key, an array item's id) only when it
+        // may see that column's values, otherwise the column once.
+        std::string conflicts = "[", shown_conflicts = "[";
         int nconflicts = 0;
         static const ce::json::Value null_value;
         for (int att = 1; att <= desc->natts; ++att) {
@@ -288,13 +313,25 @@ CE_FUNCTION(ce_occ_trigger) {
             if (same(o, b) || same(o, t)) continue;  // only the client changed it: NEW has it
             bool mergeable = c.merge_every_column;
             for (int m : c.merge_atts) mergeable |= m == att;
+            int column_shown = -1;  // not yet known; 1 visible; 0 hidden; 2 hidden and shown once
             auto conflict = [&](const ce::json::Path& rest, const char* kind) {
-                if (nconflicts++) conflicts += ", ";
-                conflicts += "{\"path\": ";
-                append_path(conflicts, key, rest);
-                conflicts += ", \"kind\": \"";
-                conflicts += kind;
-                conflicts += "\"}";
+                auto add = [&key](std::string& out, const ce::json::Path& path, const char* k) {
+                    if (out.size() > 1) out += ", ";
+                    out += "{\"path\": ";
+                    append_path(out, key, path);
+                    out += ", \"kind\": \"";
+                    out += k;
+                    out += "\"}";
+                };
+                ++nconflicts;
+                add(conflicts, rest, kind);
+                if (column_shown < 0) column_shown = values_visible(rel, origin, {att}) ? 1 : 0;
+                if (column_shown == 1) {
+                    add(shown_conflicts, rest, kind);
+                } else if (column_shown == 0) {
+                    add(shown_conflicts, {}, "modify/modify");  // both changed the column
+                    column_shown = 2;
+                }
             };
             if (mergeable && a->atttypid == JSONBOID && b && o && t && !bv.is_null() && !ov.is_null() &&
                 !tv.is_null()) {
@@ -324,8 +361,8 @@ CE_FUNCTION(ce_occ_trigger) {
                 conflict({}, "modify/modify");
             }
         }
-        conflicts += "]";
-        conflicts = utf8_to_server(conflicts);
+        conflicts = utf8_to_server(conflicts + "]");
+        shown_conflicts = utf8_to_server(shown_conflicts + "]");
         if (nconflicts > 0) {
             // The record's details, and (should they exceed a record) without the row.
             auto details = [&](const std::string& theirs) {
@@ -336,7 +373,7 @@ CE_FUNCTION(ce_occ_trigger) {
                                 details("{\"truncated\": true, \"bytes\": " + std::to_string(im.b_row.size()) + "}"));
             throw SqlError(CE_ERRCODE_STALE_VERSION,
                            "row of " + table + " was modified by another writer and the changes conflict",
-                           stale_detail(", \"conflicts\": " + conflicts),
+                           stale_detail(", \"conflicts\": " + shown_conflicts),
                            "Re-read the row and apply your change to the current version.");
         }
         spi.finish();

@@ -239,4 +239,28 @@ OccConfig decode_config(TriggerData* td, bool before) {
     return c;
 }
 
+bool values_visible(Relation rel, Oid origin, const std::vector<int>& atts) {
+    TupleDesc desc = RelationGetDescr(rel);
+    Oid relid = RelationGetRelid(rel);
+    const std::vector<int>* cols = &atts;
+    return pg_call([desc, relid, origin, cols]() -> bool {
+        Oid user = GetUserId();
+        Oid through[2] = {relid, origin};
+        for (int i = 0; i < (origin != relid && OidIsValid(origin) ? 2 : 1); ++i) {
+            Oid r = through[i];
+            if (check_enable_rls(r, InvalidOid, true) == RLS_ENABLED) continue;
+            if (pg_class_aclcheck(r, user, ACL_SELECT) == ACLCHECK_OK) return true;
+            bool all = true;
+            for (int att : *cols) {
+                // The same column of the table enable_occ() was called on (by name:
+                // a partition's attribute numbers may differ).
+                AttrNumber n = r == relid ? att : get_attnum(r, NameStr(TupleDescAttr(desc, att - 1)->attname));
+                all &= n != InvalidAttrNumber && pg_attribute_aclcheck(r, n, user, ACL_SELECT) == ACLCHECK_OK;
+            }
+            if (all) return true;
+        }
+        return false;
+    });
+}
+
 }  // namespace ce::pg

@@ -1,5 +1,6 @@
 // The configuration of an OCC trigger (its arguments, written by enable_occ(),
-// src/sql/70_occ.sql), checked against the table at every call.
+// src/sql/70_occ.sql), checked against the table at every call; and what the
+// updating role may see of a row in an error.
 //
 // The trigger functions are executable by PUBLIC (CREATE TRIGGER needs it), so a
 // table's owner can write any arguments by hand, and a table can change after
@@ -40,5 +41,12 @@ void check_trigger_call(FunctionCallInfo fcinfo, bool before);
 // enable_occ() requires 42804, in a role it may not have 22023; the primary key
 // gone or changed 42P16. JSON DETAILs throughout.
 OccConfig decode_config(TriggerData* td, bool before);
+
+// Whether the current role may see the values of columns `atts` of `rel`'s rows
+// in an error: PostgreSQL's rule for its own errors (ExecBuildSlotValueDescription)
+// - row-level security not enabled for the role on the table, and SELECT on the
+// table or on each of these columns. For a partition, through the partition or
+// through `origin`, the table enable_occ() was called on.
+bool values_visible(Relation rel, Oid origin, const std::vector<int>& atts);
 
 }  // namespace ce::pg

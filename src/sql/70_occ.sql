@@ -254,7 +254,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION concurrent_edit.enable_occ(regclass, name, text, name[], name, name, boolean, boolean, name, text) IS
-    'Puts a table under optimistic concurrency: an UPDATE must set the version column to the version it read; current: the version becomes read + 1 and modified-by/at are filled; stale: mode reject raises VC001 (JSON DETAIL: table, key, expected_version, current_version, last_modified_by, last_modified_at), mode merge three-way merges column by column (jsonb key by key, text with merge3) and raises VC001 with the conflicting paths only on a real conflict (recorded in conflict_history). refuse_blind_writes (or mode strict) refuses UPDATEs that do not set the version column (VC009). notify sends ids on occ_channel(tbl). Calling it again reconfigures.';
+    'Puts a table under optimistic concurrency: an UPDATE must set the version column to the version it read; current: the version becomes read + 1 and modified-by/at are filled; stale: mode reject raises VC001 (JSON DETAIL: table, key, expected_version, current_version, last_modified_by, last_modified_at; the row''s values only for a role that may SELECT them and that no row-level security filters, the others named in withheld), mode merge three-way merges column by column (jsonb key by key, text with merge3) and raises VC001 with the conflicting paths only on a real conflict (recorded in conflict_history). refuse_blind_writes (or mode strict) refuses UPDATEs that do not set the version column (VC009). notify sends ids on occ_channel(tbl). Calling it again reconfigures.';
 CREATE FUNCTION concurrent_edit.disable_occ(tbl regclass) RETURNS void
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp

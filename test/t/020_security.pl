@@ -371,6 +371,36 @@ like($e8, qr/ERROR:\s+22023/, 'a modified-by argument naming the version column:
 is($node->safe_psql($db, q{SELECT version || ' ' || note FROM public.m_t}), '1 x', 'the row is unchanged');
 unlike(slurp_file($node->logfile), qr/terminated by signal/, 'no backend was terminated by a signal');
 
+# 9. VC001 and VC009 showed the row's key and its last writer to a role with
+#    UPDATE only, or one the table's row-level security filters. PostgreSQL's
+#    rule for row values in its own errors now decides: SELECT on the table (or
+#    on each column shown) and no row-level security enabled for the role.
+as_role('owner', q{
+  CREATE TABLE public.salaries (emp text PRIMARY KEY, version int NOT NULL DEFAULT 1, amount int, doc jsonb,
+                                modified_by text);
+  INSERT INTO public.salaries VALUES ('bob.smith', 3, 100000, '{"review": {"rating": "poor"}}', 'hr-admin');
+  GRANT UPDATE (amount, doc, version) ON public.salaries TO mallory;
+  SELECT concurrent_edit.enable_occ('public.salaries', modified_by_column => 'modified_by');
+});
+my ($o9, $e9) = as_role('mallory', q{UPDATE public.salaries SET amount = 1, version = 1});
+like($e9, qr/VC001/, 'a stale update by a role with UPDATE only: VC001');
+unlike($e9, qr/bob\.smith|hr-admin|current_version"?:/, 'its DETAIL shows neither key, last writer nor current version');
+as_role('owner', q{SELECT concurrent_edit.enable_occ('public.salaries', mode => 'strict')});
+($o9, $e9) = as_role('mallory', q{UPDATE public.salaries SET amount = 1});
+like($e9, qr/VC009/, 'a blind update: VC009');
+unlike($e9, qr/bob\.smith|current_version"?:/, 'its DETAIL shows neither key nor current version');
+as_role('owner', q{SELECT concurrent_edit.enable_occ('public.salaries', mode => 'merge');
+                   UPDATE public.salaries SET doc = '{"review": {"rating": "good"}}', version = 3});
+($o9, $e9) = as_role('mallory', q{UPDATE public.salaries SET doc = '{}', version = 3});
+like($e9, qr/VC001.*conflict/s, 'a conflicting stale update: VC001 with the conflicts');
+unlike($e9, qr/bob\.smith|review|rating|at version \d+, not/, 'no key and no path inside the column it may not read');
+as_role('owner', q{GRANT SELECT ON public.salaries TO mallory; ALTER TABLE public.salaries ENABLE ROW LEVEL SECURITY;
+                   CREATE POLICY every_row ON public.salaries USING (true)});
+($o9, $e9) = as_role('mallory', q{UPDATE public.salaries SET amount = 1, version = 1});
+unlike($e9, qr/bob\.smith|hr-admin/, 'with SELECT but under the table\'s row-level security: nothing of the row');
+($o9, $e9) = as_role('owner', q{UPDATE public.salaries SET amount = 1, version = 1});
+like($e9, qr/bob\.smith/, 'the table\'s owner, whom its row-level security does not filter, sees the key');
+
 # Nobody became superuser.
 is($node->safe_psql($db, q{SELECT string_agg(rolname, ',') FROM pg_roles
     WHERE rolname IN ('mallory', 'writer1', 'app', 'owner') AND rolsuper}), '', 'no attacker is superuser');
