@@ -153,6 +153,18 @@ SELECT pg_temp.try($$SELECT concurrent_edit.enable_occ('productions', mode => 'o
 SELECT pg_temp.try($$SELECT concurrent_edit.enable_occ('productions', merge_columns => '{version}')$$);
 SELECT pg_temp.try($$SELECT concurrent_edit.enable_occ('productions', array_mode => 'sorted')$$);
 SELECT pg_temp.try($$SELECT concurrent_edit.enable_occ(NULL)$$);
+-- merge_columns with a NULL element (before: stored, and every later stale
+-- update failed with 42703 for a column ""), or of two dimensions (before: 2202E
+-- with a DETAIL that was not JSON).
+SELECT pg_temp.try($$SELECT concurrent_edit.enable_occ('productions', mode => 'merge', merge_columns => '{NULL}')$$);
+SELECT pg_temp.try($$SELECT concurrent_edit.enable_occ('productions', mode => 'merge', merge_columns => '{title,NULL,notes}')$$);
+SELECT pg_temp.try($$SELECT concurrent_edit.enable_occ('productions', mode => 'merge', merge_columns => '{{title},{notes}}')$$);
+-- The columns the trigger writes are not the version column, a key column or each other.
+SELECT pg_temp.try($$SELECT concurrent_edit.enable_occ('productions', modified_by_column => 'version')$$);
+SELECT pg_temp.try($$SELECT concurrent_edit.enable_occ('productions', modified_by_column => 'id')$$);
+SELECT pg_temp.try($$SELECT concurrent_edit.enable_occ('productions', modified_by_column => 'modified_at', modified_at_column => 'modified_at')$$);
+-- Nothing changed by the refused calls.
+SELECT mode, merge_columns, modified_by_column, modified_at_column FROM concurrent_edit.occ_tables();
 
 -- disable_occ removes the triggers and the kept images.
 SELECT concurrent_edit.disable_occ('line_items');
@@ -188,4 +200,180 @@ SELECT concurrent_edit.disable_occ('occ_private.t');
 DROP SCHEMA occ_private CASCADE;
 DROP OWNED BY regress_occ_reader;
 DROP ROLE regress_occ_reader;
+DELETE FROM concurrent_edit.conflict_history WHERE kind = 'row';
+
+-- The tables of the checks below: the trigger's arguments, merge_columns, what
+-- an error shows of a row.
+CREATE SCHEMA occ_args;
+SET search_path = occ_args, public;
+-- merge_columns => '{}' merges no column: changes of different columns still
+-- combine, a column both sides changed is a conflict (before: every column was
+-- merged, as with NULL).
+CREATE TABLE em (id int PRIMARY KEY, version int NOT NULL DEFAULT 1, a text, b text);
+INSERT INTO em VALUES (1, 1, E'1\n2\n3\n', 'b');
+SELECT concurrent_edit.enable_occ('em', mode => 'merge', merge_columns => '{}');
+SELECT merge_columns FROM concurrent_edit.occ_tables() WHERE tbl = 'em'::regclass;
+UPDATE em SET a = E'1\n2\n3\nX\n', version = 1 RETURNING version;
+UPDATE em SET b = 'B', version = 1 RETURNING version, a, b;
+SELECT pg_temp.try($$UPDATE em SET a = E'Y\n1\n2\n3\n', version = 1$$);
+SELECT version, a, b FROM em;
+DO $$ BEGIN
+  FOR i IN 1 .. 200 LOOP
+    EXIT WHEN EXISTS (SELECT FROM concurrent_edit.conflict_history WHERE row_relation = 'occ_args.em');
+    PERFORM pg_sleep(0.05);
+  END LOOP;
+END $$;
+SELECT concurrent_edit.disable_occ('em');
+
+-- The trigger checks its arguments against the table at every call. Before, a
+-- modified-at column retyped after enable_occ() crashed the server (signal 11:
+-- a timestamp put into a text column), a bigint or date column got garbage.
+CREATE TABLE oc (id int PRIMARY KEY, version int NOT NULL DEFAULT 1, t text, ma timestamptz, mb text, p uuid);
+INSERT INTO oc VALUES (1, 1, 'a', now());
+SELECT concurrent_edit.enable_occ('oc', modified_at_column => 'ma');
+UPDATE oc SET t = 'b', version = 1 RETURNING version;
+ALTER TABLE oc ALTER COLUMN ma TYPE text USING ma::text;
+SELECT pg_temp.try($$UPDATE oc SET t = 'c', version = 2$$);
+ALTER TABLE oc ALTER COLUMN ma TYPE bigint USING 7;
+SELECT pg_temp.try($$UPDATE oc SET t = 'c', version = 2$$);
+ALTER TABLE oc ALTER COLUMN ma TYPE date USING '2020-01-01';
+SELECT pg_temp.try($$UPDATE oc SET t = 'c', version = 2$$);
+SELECT version, t, ma FROM oc;
+SELECT pg_temp.try($$SELECT concurrent_edit.enable_occ('oc', modified_at_column => 'ma')$$);
+ALTER TABLE oc ALTER COLUMN ma TYPE timestamp USING NULL;
+UPDATE oc SET t = 'c', version = 2 RETURNING version, t, ma IS NOT NULL AS stamped;
+-- A modified-by column renamed, a project column retyped: refused, not skipped.
+SELECT concurrent_edit.enable_occ('oc', modified_by_column => 'mb', project_column => 'p');
+ALTER TABLE oc RENAME mb TO who;
+SELECT pg_temp.try($$UPDATE oc SET t = 'd', version = 3$$);
+ALTER TABLE oc RENAME who TO mb;
+ALTER TABLE oc ALTER COLUMN p TYPE bytea USING NULL;
+SELECT pg_temp.try($$UPDATE oc SET t = 'd', version = 3$$);
+ALTER TABLE oc ALTER COLUMN p TYPE uuid USING NULL;
+-- The primary key changed.
+ALTER TABLE oc DROP CONSTRAINT oc_pkey, ADD PRIMARY KEY (id, t);
+SELECT pg_temp.try($$UPDATE oc SET t = 'd', version = 3$$);
+-- The primary key dropped (before: VC001 with a DETAIL that was not JSON).
+ALTER TABLE oc DROP CONSTRAINT oc_pkey;
+SELECT pg_temp.try($$UPDATE oc SET t = 'd', version = 1$$);
+SELECT version, t, mb FROM oc;
+SELECT concurrent_edit.disable_occ('oc');
+
+-- Triggers made by hand by a table owner who is not a superuser (the trigger
+-- functions are executable by PUBLIC). Before: a modified-at argument naming a
+-- text column crashed the server; one naming the version column, or a
+-- modified-by argument naming it, overwrote the version (with the actor's
+-- name); naming a key column rewrote the key.
+CREATE ROLE regress_occ_owner;
+GRANT USAGE, CREATE ON SCHEMA occ_args TO regress_occ_owner;
+CREATE FUNCTION pg_temp.hand_made(args text, fn text DEFAULT '_occ_trigger', upd text DEFAULT 'UPDATE m_t SET note = ''y'', version = 1')
+RETURNS text LANGUAGE plpgsql AS $$
+DECLARE r text;
+BEGIN
+  EXECUTE format('CREATE TRIGGER hand %s UPDATE ON m_t FOR EACH ROW EXECUTE FUNCTION concurrent_edit.%I(%s)',
+                 CASE fn WHEN '_occ_trigger' THEN 'BEFORE' ELSE 'AFTER' END, fn, args);
+  r := pg_temp.try(upd);
+  EXECUTE 'DROP TRIGGER hand ON m_t';
+  RETURN r;
+END $$;
+SET SESSION AUTHORIZATION regress_occ_owner;
+CREATE TABLE m_t (id int PRIMARY KEY, version int NOT NULL DEFAULT 1, note text, big bigint, day date, ts timestamptz);
+INSERT INTO m_t VALUES (1, 1, 'x', 0, '2020-01-01', NULL);
+SET concurrent_edit.actor = '41';
+SELECT pg_temp.hand_made($$'version','reject','f','','','note','f','','auto','["id"]'$$);
+SELECT pg_temp.hand_made($$'version','reject','f','','','big','f','','auto','["id"]'$$);
+SELECT pg_temp.hand_made($$'version','reject','f','','','day','f','','auto','["id"]'$$);
+SELECT pg_temp.hand_made($$'version','reject','f','','','version','f','','auto','["id"]'$$);
+SELECT pg_temp.hand_made($$'version','reject','f','','version','','f','','auto','["id"]'$$);
+SELECT pg_temp.hand_made($$'version','reject','f','','id','','f','','auto','["id"]'$$);
+SELECT pg_temp.hand_made($$'version','reject','f','','ts','ts','f','','auto','["id"]'$$);
+SELECT pg_temp.hand_made($$'version','reject','f','','note','','f','note','auto','["id"]'$$);
+SELECT pg_temp.hand_made($$'version','reject','f','','','','f','big','auto','["id"]'$$);
+SELECT pg_temp.hand_made($$'version','merge','f','["id"]','','','f','','auto','["id"]'$$);
+SELECT pg_temp.hand_made($$'version','merge','f','["nope"]','','','f','','auto','["id"]'$$);
+SELECT pg_temp.hand_made($$'note','reject','f','','','','f','','auto','["id"]'$$);
+SELECT pg_temp.hand_made($$'version','reject','f','','','','f','','auto','["note"]'$$);
+-- Malformed arguments: 39P01.
+SELECT pg_temp.hand_made($$'version','bogus','f','','','','f','','auto','["id"]'$$);
+SELECT pg_temp.hand_made($$'version','reject','x','','','','f','','auto','["id"]'$$);
+SELECT pg_temp.hand_made($$'version','reject','f','','','','f','','sorted','["id"]'$$);
+SELECT pg_temp.hand_made($$'version','merge','f','[null]','','','f','','auto','["id"]'$$);
+SELECT pg_temp.hand_made($$'version','merge','f','[1]','','','f','','auto','["id"]'$$);
+SELECT pg_temp.hand_made($$'version','merge','f','[oops','','','f','','auto','["id"]'$$);
+SELECT pg_temp.hand_made($$'version','merge','f','note,,big','','','f','','auto','["id"]'$$);
+SELECT pg_temp.hand_made($$'version','reject','f','','','','f','','auto','{"id": 1}'$$);
+SELECT pg_temp.hand_made($$'version','reject','f','','','','f','','auto',''$$);
+-- The AFTER trigger checks its own.
+SELECT pg_temp.hand_made($$'note','merge','f','','["id"]'$$, '_occ_after');
+SELECT pg_temp.hand_made($$'version','merge','f','big','["id"]'$$, '_occ_after');
+SELECT pg_temp.hand_made($$'version','merge','maybe','','["id"]'$$, '_occ_after');
+SELECT pg_temp.hand_made($$'version','merge','f','','["day"]'$$, '_occ_after');
+-- What enable_occ() writes works by hand too (a 1.0 list of names as well).
+SELECT pg_temp.hand_made($$'version','reject','f','','','ts','f','','auto','["id"]'$$);
+SELECT pg_temp.hand_made($$'version','merge','f','note,big','','','f','','auto','id'$$, upd => 'UPDATE m_t SET note = ''z'', version = 2');
+SELECT id, version, note, big, day, ts IS NOT NULL AS stamped FROM m_t;
+RESET concurrent_edit.actor;
+RESET SESSION AUTHORIZATION;
+
+-- VC001 and VC009 show the row's values (its key, current version, modified
+-- by/at, paths inside a column's value) only to a role that may see them, by
+-- PostgreSQL's rule for its own errors: SELECT on the table or on those columns,
+-- and no row-level security enabled for it on the table. Before, a role with
+-- UPDATE only read them all.
+CREATE ROLE regress_occ_m;
+GRANT USAGE ON SCHEMA occ_args TO regress_occ_m;
+CREATE TABLE salaries (emp text PRIMARY KEY, version int NOT NULL DEFAULT 1, amount int, doc jsonb,
+                       modified_by text, modified_at timestamptz);
+INSERT INTO salaries VALUES ('bob.smith', 3, 100000, '{"bonus": {"q1": 5}}', 'hr-admin', now());
+GRANT UPDATE (amount, doc, version) ON salaries TO regress_occ_m;
+SELECT concurrent_edit.enable_occ('salaries', modified_by_column => 'modified_by', modified_at_column => 'modified_at');
+SET SESSION AUTHORIZATION regress_occ_m;
+SELECT pg_temp.try($$UPDATE salaries SET amount = 1, version = 1$$);
+RESET SESSION AUTHORIZATION;
+GRANT SELECT (emp, modified_by) ON salaries TO regress_occ_m;
+SET SESSION AUTHORIZATION regress_occ_m;
+SELECT pg_temp.try($$UPDATE salaries SET amount = 1, version = 1$$);
+RESET SESSION AUTHORIZATION;
+GRANT SELECT ON salaries TO regress_occ_m;
+SET SESSION AUTHORIZATION regress_occ_m;
+SELECT d - 'last_modified_at' AS detail FROM pg_temp.error_detail($$UPDATE salaries SET amount = 1, version = 1$$) d;
+RESET SESSION AUTHORIZATION;
+-- Row-level security enabled for the role: nothing of the row, SELECT or not.
+ALTER TABLE salaries ENABLE ROW LEVEL SECURITY;
+CREATE POLICY every_row ON salaries USING (true);
+SET SESSION AUTHORIZATION regress_occ_m;
+SELECT pg_temp.try($$UPDATE salaries SET amount = 1, version = 1$$);
+RESET SESSION AUTHORIZATION;
+-- The table's owner (not subject to its row-level security) sees all.
+SELECT d - 'last_modified_at' AS detail FROM pg_temp.error_detail($$UPDATE salaries SET amount = 1, version = 1$$) d;
+-- VC009 likewise.
+SELECT concurrent_edit.enable_occ('salaries', mode => 'strict');
+SET SESSION AUTHORIZATION regress_occ_m;
+SELECT pg_temp.try($$UPDATE salaries SET amount = 2$$);
+RESET SESSION AUTHORIZATION;
+-- A merge conflict: the paths inside a column the role may not see are cut to
+-- the column; the message names no current version.
+SELECT concurrent_edit.enable_occ('salaries', mode => 'merge');
+UPDATE salaries SET doc = '{"bonus": {"q1": 6}}', version = 3 RETURNING version;
+SET SESSION AUTHORIZATION regress_occ_m;
+SELECT pg_temp.try($$UPDATE salaries SET doc = '{}', amount = 7, version = 3$$);
+SELECT pg_temp.try($$UPDATE salaries SET amount = 7, version = 9$$);
+RESET SESSION AUTHORIZATION;
+SELECT pg_temp.try($$UPDATE salaries SET doc = '{}', amount = 7, version = 3$$);
+SELECT version, amount, doc FROM salaries;
+DO $$ BEGIN
+  FOR i IN 1 .. 200 LOOP
+    EXIT WHEN (SELECT count(*) FROM concurrent_edit.conflict_history WHERE row_relation = 'occ_args.salaries') >= 2;
+    PERFORM pg_sleep(0.05);
+  END LOOP;
+END $$;
+SELECT count(*) AS recorded, count(DISTINCT details -> 'conflicts') AS same_paths
+FROM concurrent_edit.conflict_history WHERE row_relation = 'occ_args.salaries';
+SELECT concurrent_edit.disable_occ('salaries');
+RESET search_path;
+DROP SCHEMA occ_args CASCADE;
+DROP OWNED BY regress_occ_owner;
+DROP ROLE regress_occ_owner;
+DROP OWNED BY regress_occ_m;
+DROP ROLE regress_occ_m;
 DELETE FROM concurrent_edit.conflict_history WHERE kind = 'row';

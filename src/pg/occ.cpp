@@ -17,6 +17,7 @@
 //
 // Row images are computed as the caller and only stored or looked up in the
 // owner's context (occ_images.hpp).
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -27,94 +28,13 @@
 #include "pg/access.hpp"
 #include "pg/guc.hpp"
 #include "pg/json_jsonb.hpp"
+#include "pg/occ_config.hpp"
 #include "pg/occ_images.hpp"
 #include "pg/owner.hpp"
 #include "pg/recorder.hpp"
 
 namespace ce::pg {
 namespace {
-
-// The trigger's configuration, decoded from its arguments.
-struct OccConfig {
-    int version_att = 0;
-    Oid version_type = InvalidOid;
-    bool merge = false;
-    bool strict = false;
-    int modified_by_att = 0, modified_at_att = 0, project_att = 0;
-    bool notify = false;
-    std::vector<std::string> merge_columns;  // empty: every other column
-    std::string array_mode = "auto";
-    std::string version_column;
-};
-
-// enable_occ() passes booleans through format('%L'): 't'/'f' (or 'true'/'false').
-bool arg_true(const char* s) { return s != nullptr && (std::strcmp(s, "t") == 0 || std::strcmp(s, "true") == 0); }
-
-int attnum_or_zero(TupleDesc desc, const char* name) {
-    if (name == nullptr || *name == '\0') return 0;
-    int n = pg_call([desc, name] { return SPI_fnumber(desc, name); });
-    return n > 0 ? n : 0;
-}
-
-// A list of column names: a JSON array (enable_occ of this version; any name,
-// commas included), or comma-separated (triggers created by version 1.0).
-std::vector<std::string> name_list(const char* s) {
-    std::vector<std::string> out;
-    if (s == nullptr || *s == '\0') return out;
-    if (*s == '[') {
-        // The names are in the database's encoding; the parser reads UTF-8.
-        const ce::json::Value list = ce::json::parse(server_to_utf8(s));  // kept alive while its items are read
-        for (const auto& v : list.items()) out.push_back(utf8_to_server(std::string(v.text())));
-        return out;
-    }
-    std::string cur;
-    for (const char* p = s; *p; ++p) {
-        if (*p == ',') {
-            out.push_back(cur);
-            cur.clear();
-        } else {
-            cur.push_back(*p);
-        }
-    }
-    out.push_back(cur);
-    return out;
-}
-
-OccConfig decode_config(TriggerData* td, bool before) {
-    TupleDesc desc = RelationGetDescr(td->tg_relation);
-    char** args = td->tg_trigger->tgargs;
-    OccConfig c;
-    c.version_column = args[0];
-    c.version_att = attnum_or_zero(desc, args[0]);
-    if (c.version_att == 0)
-        throw SqlError(ERRCODE_UNDEFINED_COLUMN,
-                       "version column \"" + std::string(args[0]).substr(0, 64) + "\" no longer exists; run enable_occ() again",
-                       ce::Detail().add("column", args[0]));
-    c.version_type = TupleDescAttr(desc, c.version_att - 1)->atttypid;
-    if (c.version_type != INT2OID && c.version_type != INT4OID && c.version_type != INT8OID) {
-        Oid t = c.version_type;
-        std::string type = pg_call([t] { return format_type_be(t); });
-        throw SqlError(ERRCODE_DATATYPE_MISMATCH,
-                       "version column \"" + std::string(args[0]).substr(0, 64) + "\" is now of type " + type +
-                           "; run enable_occ() again",
-                       ce::Detail().add("column", args[0]).add("type", type),
-                       "The version column must be smallint, integer or bigint.");
-    }
-    c.merge = std::strcmp(args[1], "merge") == 0;
-    if (before) {
-        c.strict = arg_true(args[2]);
-        c.merge_columns = name_list(args[3]);
-        c.modified_by_att = attnum_or_zero(desc, args[4]);
-        c.modified_at_att = attnum_or_zero(desc, args[5]);
-        c.notify = arg_true(args[6]);
-        c.project_att = attnum_or_zero(desc, args[7]);
-        c.array_mode = args[8];
-    } else {
-        c.notify = arg_true(args[2]);
-        c.project_att = attnum_or_zero(desc, args[3]);
-    }
-    return c;
-}
 
 int64 version_value(HeapTuple t, const OccConfig& c, TupleDesc desc, bool* isnull) {
     Datum d = heap_getattr(t, c.version_att, desc, isnull);
@@ -235,27 +155,6 @@ void append_path(std::string& out, const std::string& column, const ce::json::Pa
     out += ce::json::to_string(ce::json::path_to_value(p));
 }
 
-void check_trigger_call(FunctionCallInfo fcinfo, bool before) {
-    const char* name = before ? "_occ_trigger" : "_occ_after";
-    if (!CALLED_AS_TRIGGER(fcinfo))
-        throw SqlError(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED, std::string(name) + " must be called as a trigger",
-                       ce::Detail().add("function", name));
-    auto* td = reinterpret_cast<TriggerData*>(fcinfo->context);
-    if (before && (!TRIGGER_FIRED_BEFORE(td->tg_event) || !TRIGGER_FIRED_FOR_ROW(td->tg_event) ||
-                   !TRIGGER_FIRED_BY_UPDATE(td->tg_event)))
-        throw SqlError(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
-                       "_occ_trigger must be a BEFORE UPDATE ... FOR EACH ROW trigger",
-                       ce::Detail().add("function", name).add("trigger", td->tg_trigger->tgname));
-    if (before && td->tg_trigger->tgnargs != 10)
-        throw SqlError(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED, "_occ_trigger needs 10 arguments; use enable_occ()",
-                       ce::Detail().add("function", name).add("arguments", td->tg_trigger->tgnargs));
-    if (!before && (!TRIGGER_FIRED_AFTER(td->tg_event) || !TRIGGER_FIRED_FOR_ROW(td->tg_event) ||
-                    td->tg_trigger->tgnargs != 5))
-        throw SqlError(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
-                       "_occ_after must be an AFTER ... FOR EACH ROW trigger created by enable_occ()",
-                       ce::Detail().add("function", name).add("trigger", td->tg_trigger->tgname));
-}
-
 // The project a row conflict is recorded under: the row's project column, when the
 // table's owner may write that project; otherwise none (the nil uuid), so a table
 // cannot put conflicts into the feed of a project its owner cannot write.
@@ -301,32 +200,54 @@ CE_FUNCTION(ce_occ_trigger) {
         std::string table = relation_name(RelationGetRelid(rel));
         Spi spi;
         RowImages im = row_images(spi, rel, old_tuple, new_tuple, stale && c.merge && !old_null && !new_null);
+        // The row's values in the errors only as PostgreSQL shows them in its own
+        // (values_visible): the updater may have UPDATE without SELECT, or the
+        // table's row-level security may hide the row from it. What is left out
+        // is named in "withheld".
+        Oid origin = image_relation(spi, td->tg_trigger, rel);
+        const bool show_key = values_visible(rel, origin, c.key_atts);
+        const bool show_version = values_visible(rel, origin, {c.version_att});
+        std::string withheld;
+        auto shown = [&](const char* member, bool visible, const std::string& value) {
+            if (visible) return ", \"" + std::string(member) + "\": " + value;
+            withheld += (withheld.empty() ? "\"" : ", \"") + std::string(member) + "\"";
+            return std::string();
+        };
+        const std::string key_member = shown("key", show_key, im.key);
+        const std::string current_member =
+            shown("current_version", show_version, old_null ? std::string("null") : std::to_string(current));
+        const std::string withheld_of_blind = withheld;  // VC009 shows no modified-by/at
+        auto withheld_list = [](const std::string& w) { return w.empty() ? w : ", \"withheld\": [" + w + "]"; };
+        auto modified = [&](const char* member, int att) {
+            if (!att) return ", \"" + std::string(member) + "\": null";
+            if (!values_visible(rel, origin, {att})) return shown(member, false, {});
+            return shown(member, true, json_text_or_null(old_tuple, desc, att));
+        };
+        const std::string modified_by = modified("last_modified_by", c.modified_by_att);
+        const std::string modified_at = modified("last_modified_at", c.modified_at_att);
+        const std::string withheld_member = withheld_list(withheld);
         auto stale_detail = [&](const std::string& extra) {
-            std::string d = "{\"table\": " + json_string(table);
-            d += ", \"key\": " + im.key;
-            d += ", \"expected_version\": " + (new_null ? std::string("null") : std::to_string(proposed));
-            d += ", \"current_version\": " + (old_null ? std::string("null") : std::to_string(current));
-            d += ", \"last_modified_by\": " + json_text_or_null(old_tuple, desc, c.modified_by_att);
-            d += ", \"last_modified_at\": " + json_text_or_null(old_tuple, desc, c.modified_at_att);
-            return d + extra + "}";
+            return "{\"table\": " + json_string(table) + key_member +
+                   ", \"expected_version\": " + (new_null ? std::string("null") : std::to_string(proposed)) +
+                   current_member + modified_by + modified_at + extra + withheld_member + "}";
         };
         if (!mentioned && c.strict)
             throw SqlError(CE_ERRCODE_BLIND_UPDATE, "UPDATE of " + table + " does not set the version column",
-                           "{\"table\": " + json_string(table) + ", \"key\": " + im.key +
-                               ", \"version_column\": " + json_string(c.version_column) +
-                               ", \"current_version\": " + (old_null ? std::string("null") : std::to_string(current)) +
-                               "}",
+                           "{\"table\": " + json_string(table) + key_member +
+                               ", \"version_column\": " + json_string(c.version_column) + current_member +
+                               withheld_list(withheld_of_blind) + "}",
                            "Set " + c.version_column + " to the version the row had when you read it.");
         if (!c.merge || old_null || new_null)
             throw SqlError(CE_ERRCODE_STALE_VERSION, "row of " + table + " was modified by another writer",
                            stale_detail(""), "Re-read the row and apply your change to the current version.");
         if (proposed > current)  // never a version of this row: nothing to merge from
             throw SqlError(CE_ERRCODE_STALE_VERSION,
-                           "row of " + table + " is at version " + std::to_string(current) + ", not " +
+                           "row of " + table + " is at " +
+                               (show_version ? "version " + std::to_string(current) + ", not " : "a version below ") +
                                std::to_string(proposed),
                            stale_detail(""), "Re-read the row and apply your change to the current version.");
         // Merge against the image of the version the client read.
-        std::string image_table = relation_name(image_relation(spi, td->tg_trigger, rel));
+        std::string image_table = relation_name(origin);
         pg_uuid_t project = project_of(c, old_tuple, desc);
         std::optional<std::string> base_text;
         {
@@ -341,18 +262,6 @@ CE_FUNCTION(ce_occ_trigger) {
                            stale_detail(""),
                            "Re-read the row and apply your change to the current version "
                            "(concurrent_edit.occ_history_versions sets how many versions are kept).");
-        std::vector<int> merge_atts;  // empty: every other column
-        for (const auto& name : c.merge_columns) {
-            int a = attnum_or_zero(desc, name.c_str());
-            // A listed column renamed or dropped: merging every column instead
-            // would lift the restriction the owner set.
-            if (a == 0)
-                throw SqlError(ERRCODE_UNDEFINED_COLUMN,
-                               "merge column \"" + name.substr(0, 64) + "\" no longer exists; run enable_occ() again",
-                               ce::Detail().add("column", name));
-            merge_atts.push_back(a);
-        }
-        std::vector<std::string> pk = primary_key(rel);
         // The three row images share the nodes of their identical parts.
         ce::memory::Budget budget = merge_budget();
         // The images are in the database's encoding; the core reads UTF-8, and what
@@ -369,16 +278,17 @@ CE_FUNCTION(ce_occ_trigger) {
         ce::json::Value ours = ce::json::parse(server_to_utf8(im.a_row), shared);
         ce::json::Value theirs = ce::json::parse(server_to_utf8(im.b_row), shared);
         const ce::json::ArrayMode mode = ce::json::parse_array_mode(c.array_mode);
-        std::string conflicts = "[";
+        // The conflicts as recorded, and as the updater is shown them: a path
+        // inside a column's value (a jsonb key, an array item's id) only when it
+        // may see that column's values, otherwise the column once.
+        std::string conflicts = "[", shown_conflicts = "[";
         int nconflicts = 0;
         static const ce::json::Value null_value;
         for (int att = 1; att <= desc->natts; ++att) {
             Form_pg_attribute a = TupleDescAttr(desc, att - 1);
             if (a->attisdropped || att == c.version_att || att == c.modified_by_att || att == c.modified_at_att) continue;
+            if (std::find(c.key_atts.begin(), c.key_atts.end(), att) != c.key_atts.end()) continue;
             std::string name = NameStr(a->attname);
-            bool is_pk = false;
-            for (const auto& k : pk) is_pk |= k == name;
-            if (is_pk) continue;
             const std::string key = server_to_utf8(name);
             const ce::json::Value* b = base.find(key);
             const ce::json::Value* o = ours.find(key);
@@ -401,15 +311,27 @@ CE_FUNCTION(ce_occ_trigger) {
                 continue;
             }
             if (same(o, b) || same(o, t)) continue;  // only the client changed it: NEW has it
-            bool mergeable = merge_atts.empty();
-            for (int m : merge_atts) mergeable |= m == att;
+            bool mergeable = c.merge_every_column;
+            for (int m : c.merge_atts) mergeable |= m == att;
+            int column_shown = -1;  // not yet known; 1 visible; 0 hidden; 2 hidden and shown once
             auto conflict = [&](const ce::json::Path& rest, const char* kind) {
-                if (nconflicts++) conflicts += ", ";
-                conflicts += "{\"path\": ";
-                append_path(conflicts, key, rest);
-                conflicts += ", \"kind\": \"";
-                conflicts += kind;
-                conflicts += "\"}";
+                auto add = [&key](std::string& out, const ce::json::Path& path, const char* k) {
+                    if (out.size() > 1) out += ", ";
+                    out += "{\"path\": ";
+                    append_path(out, key, path);
+                    out += ", \"kind\": \"";
+                    out += k;
+                    out += "\"}";
+                };
+                ++nconflicts;
+                add(conflicts, rest, kind);
+                if (column_shown < 0) column_shown = values_visible(rel, origin, {att}) ? 1 : 0;
+                if (column_shown == 1) {
+                    add(shown_conflicts, rest, kind);
+                } else if (column_shown == 0) {
+                    add(shown_conflicts, {}, "modify/modify");  // both changed the column
+                    column_shown = 2;
+                }
             };
             if (mergeable && a->atttypid == JSONBOID && b && o && t && !bv.is_null() && !ov.is_null() &&
                 !tv.is_null()) {
@@ -439,8 +361,8 @@ CE_FUNCTION(ce_occ_trigger) {
                 conflict({}, "modify/modify");
             }
         }
-        conflicts += "]";
-        conflicts = utf8_to_server(conflicts);
+        conflicts = utf8_to_server(conflicts + "]");
+        shown_conflicts = utf8_to_server(shown_conflicts + "]");
         if (nconflicts > 0) {
             // The record's details, and (should they exceed a record) without the row.
             auto details = [&](const std::string& theirs) {
@@ -451,7 +373,7 @@ CE_FUNCTION(ce_occ_trigger) {
                                 details("{\"truncated\": true, \"bytes\": " + std::to_string(im.b_row.size()) + "}"));
             throw SqlError(CE_ERRCODE_STALE_VERSION,
                            "row of " + table + " was modified by another writer and the changes conflict",
-                           stale_detail(", \"conflicts\": " + conflicts),
+                           stale_detail(", \"conflicts\": " + shown_conflicts),
                            "Re-read the row and apply your change to the current version.");
         }
         spi.finish();

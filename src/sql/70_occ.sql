@@ -119,6 +119,8 @@ DECLARE
     c name;
     cols text := '';
     t name;
+    arg text;
+    other text;
 BEGIN
     IF tbl IS NULL OR version_column IS NULL OR mode IS NULL THEN
         RAISE EXCEPTION 'tbl, version_column and mode must not be NULL' USING ERRCODE = 'null_value_not_allowed',
@@ -179,11 +181,38 @@ BEGIN
         RAISE EXCEPTION '% has no primary key', tbl
             USING ERRCODE = 'invalid_table_definition', DETAIL = pg_catalog.jsonb_build_object('table', tbl::text)::text, HINT = 'The trigger names rows by their primary key (single or composite).';
     END IF;
+    -- merge_columns: a list of names (NULL: every column; empty: none is merged).
+    IF pg_catalog.array_ndims(merge_columns) > 1 THEN
+        RAISE EXCEPTION 'merge_columns must be a one-dimensional array of column names'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = pg_catalog.jsonb_build_object('table', tbl::text, 'argument', 'merge_columns',
+                                                         'dimensions', pg_catalog.array_ndims(merge_columns))::text;
+    END IF;
+    IF pg_catalog.array_position(merge_columns, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION 'merge_columns must not contain NULL' USING ERRCODE = 'null_value_not_allowed',
+            DETAIL = pg_catalog.jsonb_build_object('table', tbl::text, 'argument', 'merge_columns',
+                                                   'position', pg_catalog.array_position(merge_columns, NULL))::text;
+    END IF;
     FOREACH c IN ARRAY coalesce(merge_columns, '{}') || ARRAY[modified_by_column, modified_at_column, project_column] LOOP
         IF c IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_attribute
                                          WHERE attrelid = tbl AND attname = c AND attnum > 0 AND NOT attisdropped) THEN
             RAISE EXCEPTION 'column "%" of % does not exist', c, tbl USING ERRCODE = 'undefined_column',
                 DETAIL = pg_catalog.jsonb_build_object('table', tbl::text, 'column', c)::text;
+        END IF;
+    END LOOP;
+    -- The trigger writes the modified-by/at columns: neither may be the version
+    -- column, a key column, the project column or the other one.
+    FOREACH arg IN ARRAY ARRAY['modified_by_column', 'modified_at_column'] LOOP
+        c := CASE arg WHEN 'modified_by_column' THEN modified_by_column ELSE modified_at_column END;
+        other := CASE WHEN c = version_column THEN 'version column'
+                      WHEN c = ANY (pk) THEN 'primary key'
+                      WHEN c = project_column THEN 'project column'
+                      WHEN arg = 'modified_at_column' AND c = modified_by_column THEN 'modified-by column' END;
+        IF other IS NOT NULL THEN
+            RAISE EXCEPTION '% "%" is also the %', arg, c, other USING ERRCODE = 'invalid_parameter_value',
+                DETAIL = pg_catalog.jsonb_build_object('table', tbl::text, 'argument', arg, 'column', c,
+                                                       'conflicts_with', other)::text,
+                HINT = 'The trigger writes this column on every update.';
         END IF;
     END LOOP;
     IF project_column IS NOT NULL AND (SELECT atttypid FROM pg_attribute WHERE attrelid = tbl AND attname = project_column)
@@ -225,7 +254,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION concurrent_edit.enable_occ(regclass, name, text, name[], name, name, boolean, boolean, name, text) IS
-    'Puts a table under optimistic concurrency: an UPDATE must set the version column to the version it read; current: the version becomes read + 1 and modified-by/at are filled; stale: mode reject raises VC001 (JSON DETAIL: table, key, expected_version, current_version, last_modified_by, last_modified_at), mode merge three-way merges column by column (jsonb key by key, text with merge3) and raises VC001 with the conflicting paths only on a real conflict (recorded in conflict_history). refuse_blind_writes (or mode strict) refuses UPDATEs that do not set the version column (VC009). notify sends ids on occ_channel(tbl). Calling it again reconfigures.';
+    'Puts a table under optimistic concurrency: an UPDATE must set the version column to the version it read; current: the version becomes read + 1 and modified-by/at are filled; stale: mode reject raises VC001 (JSON DETAIL: table, key, expected_version, current_version, last_modified_by, last_modified_at; the row''s values only for a role that may SELECT them and that no row-level security filters, the others named in withheld), mode merge three-way merges column by column (jsonb key by key, text with merge3) and raises VC001 with the conflicting paths only on a real conflict (recorded in conflict_history). refuse_blind_writes (or mode strict) refuses UPDATEs that do not set the version column (VC009). notify sends ids on occ_channel(tbl). Calling it again reconfigures.';
 CREATE FUNCTION concurrent_edit.disable_occ(tbl regclass) RETURNS void
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp

@@ -447,6 +447,63 @@ ok($node->poll_query_until($db,
 is($node->safe_psql($db, "SELECT count(*) FROM concurrent_edit.edit_sessions WHERE role::oid = $left_oid"), '0',
     'no session keeps the dropped role\'s OID');
 
+# 8. A trigger made by hand by a table owner (the OCC trigger functions are
+#    executable by PUBLIC: CREATE TRIGGER needs it) crashed the server: a
+#    modified-at argument naming a text column got a timestamp (signal 11, every
+#    session of the cluster lost); naming the version column overwrote the
+#    version with concurrent_edit.actor. Its arguments are now checked against
+#    the table at every call.
+my ($o8, $e8) = as_role('mallory', q{
+  CREATE TABLE public.m_t (id int PRIMARY KEY, version int NOT NULL DEFAULT 1, note text);
+  INSERT INTO public.m_t VALUES (1, 1, 'x');
+  CREATE TRIGGER evil BEFORE UPDATE ON public.m_t FOR EACH ROW EXECUTE FUNCTION
+    concurrent_edit._occ_trigger('version','reject','f','','','note','f','','auto','["id"]');
+  UPDATE public.m_t SET note = 'y', version = 1;
+});
+like($e8, qr/ERROR:\s+42804/, 'a hand-made trigger writing a timestamp into a text column: 42804');
+unlike($e8, qr/server closed the connection|terminated abnormally/, 'and the server did not crash');
+($o8, $e8) = as_role('mallory', q{
+  DROP TRIGGER evil ON public.m_t;
+  CREATE TRIGGER evil BEFORE UPDATE ON public.m_t FOR EACH ROW EXECUTE FUNCTION
+    concurrent_edit._occ_trigger('version','reject','f','','version','','f','','auto','["id"]');
+  SET concurrent_edit.actor = '1';
+  UPDATE public.m_t SET note = 'z', version = 1;
+  UPDATE public.m_t SET note = 'z', version = 1;
+});
+like($e8, qr/ERROR:\s+22023/, 'a modified-by argument naming the version column: 22023');
+is($node->safe_psql($db, q{SELECT version || ' ' || note FROM public.m_t}), '1 x', 'the row is unchanged');
+unlike(slurp_file($node->logfile), qr/terminated by signal/, 'no backend was terminated by a signal');
+
+# 9. VC001 and VC009 showed the row's key and its last writer to a role with
+#    UPDATE only, or one the table's row-level security filters. PostgreSQL's
+#    rule for row values in its own errors now decides: SELECT on the table (or
+#    on each column shown) and no row-level security enabled for the role.
+as_role('owner', q{
+  CREATE TABLE public.salaries (emp text PRIMARY KEY, version int NOT NULL DEFAULT 1, amount int, doc jsonb,
+                                modified_by text);
+  INSERT INTO public.salaries VALUES ('bob.smith', 3, 100000, '{"review": {"rating": "poor"}}', 'hr-admin');
+  GRANT UPDATE (amount, doc, version) ON public.salaries TO mallory;
+  SELECT concurrent_edit.enable_occ('public.salaries', modified_by_column => 'modified_by');
+});
+my ($o9, $e9) = as_role('mallory', q{UPDATE public.salaries SET amount = 1, version = 1});
+like($e9, qr/VC001/, 'a stale update by a role with UPDATE only: VC001');
+unlike($e9, qr/bob\.smith|hr-admin|current_version"?:/, 'its DETAIL shows neither key, last writer nor current version');
+as_role('owner', q{SELECT concurrent_edit.enable_occ('public.salaries', mode => 'strict')});
+($o9, $e9) = as_role('mallory', q{UPDATE public.salaries SET amount = 1});
+like($e9, qr/VC009/, 'a blind update: VC009');
+unlike($e9, qr/bob\.smith|current_version"?:/, 'its DETAIL shows neither key nor current version');
+as_role('owner', q{SELECT concurrent_edit.enable_occ('public.salaries', mode => 'merge');
+                   UPDATE public.salaries SET doc = '{"review": {"rating": "good"}}', version = 3});
+($o9, $e9) = as_role('mallory', q{UPDATE public.salaries SET doc = '{}', version = 3});
+like($e9, qr/VC001.*conflict/s, 'a conflicting stale update: VC001 with the conflicts');
+unlike($e9, qr/bob\.smith|review|rating|at version \d+, not/, 'no key and no path inside the column it may not read');
+as_role('owner', q{GRANT SELECT ON public.salaries TO mallory; ALTER TABLE public.salaries ENABLE ROW LEVEL SECURITY;
+                   CREATE POLICY every_row ON public.salaries USING (true)});
+($o9, $e9) = as_role('mallory', q{UPDATE public.salaries SET amount = 1, version = 1});
+unlike($e9, qr/bob\.smith|hr-admin/, 'with SELECT but under the table\'s row-level security: nothing of the row');
+($o9, $e9) = as_role('owner', q{UPDATE public.salaries SET amount = 1, version = 1});
+like($e9, qr/bob\.smith/, 'the table\'s owner, whom its row-level security does not filter, sees the key');
+
 # Nobody became superuser.
 is($node->safe_psql($db, q{SELECT string_agg(rolname, ',') FROM pg_roles
     WHERE rolname IN ('mallory', 'writer1', 'app', 'owner') AND rolsuper}), '', 'no attacker is superuser');
