@@ -370,6 +370,20 @@ END $$;
 SELECT count(*) AS recorded, count(DISTINCT details -> 'conflicts') AS same_paths
 FROM concurrent_edit.conflict_history WHERE row_relation = 'occ_args.salaries';
 SELECT concurrent_edit.disable_occ('salaries');
+-- An OCC merge's images count against max_merge_memory before they are made:
+-- two rows of a 100 kB text need about 2.4 MB of working memory, refused with
+-- 54000 under 1 MB before any image is made; the row is unchanged. The same
+-- stale update merges under the default.
+CREATE TABLE big (id int PRIMARY KEY, version int NOT NULL DEFAULT 1, body text, note text);
+INSERT INTO big VALUES (1, 1, repeat(E'line\n', 20000), 'a');
+SELECT concurrent_edit.enable_occ('big', mode => 'merge');
+UPDATE big SET note = 'b', version = 1 RETURNING version;
+SET concurrent_edit.max_merge_memory = '1MB';
+SELECT pg_temp.try($$UPDATE big SET body = body || E'more\n', version = 1$$);
+SELECT version, note, length(body) FROM big;
+RESET concurrent_edit.max_merge_memory;
+UPDATE big SET body = body || E'more\n', version = 1 RETURNING version, note, length(body);
+SELECT concurrent_edit.disable_occ('big');
 RESET search_path;
 DROP SCHEMA occ_args CASCADE;
 DROP OWNED BY regress_occ_owner;

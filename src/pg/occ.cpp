@@ -18,6 +18,7 @@
 // Row images are computed as the caller and only stored or looked up in the
 // owner's context (occ_images.hpp).
 #include <algorithm>
+#include <optional>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -198,8 +199,20 @@ CE_FUNCTION(ce_occ_trigger) {
     if ((!mentioned && c.strict) || stale) {
         // Off the fast path: the row's key and images, computed as the caller.
         std::string table = relation_name(RelationGetRelid(rel));
+        // A merge's images count against concurrent_edit.max_merge_memory from
+        // before they are made (what they take in PostgreSQL's memory is not
+        // otherwise seen): a row too large to merge within it is refused with
+        // 54000 before any image is made.
+        const bool merging = stale && c.merge && !old_null && !new_null;
+        std::optional<ce::memory::Budget> image_budget;
+        ce::memory::Charge image_work;
+        if (merging) {
+            retain_free_memory();
+            image_budget.emplace(max_merge_memory_bytes(), "concurrent_edit.max_merge_memory");
+            image_work.resize(kMergeImageFactor * (row_raw_bytes(desc, old_tuple) + row_raw_bytes(desc, new_tuple)));
+        }
         Spi spi;
-        RowImages im = row_images(spi, rel, old_tuple, new_tuple, stale && c.merge && !old_null && !new_null);
+        RowImages im = row_images(spi, rel, old_tuple, new_tuple, merging);
         // The row's values in the errors only as PostgreSQL shows them in its own
         // (values_visible): the updater may have UPDATE without SELECT, or the
         // table's row-level security may hide the row from it. What is left out

@@ -35,6 +35,26 @@ bool is_json_column(Form_pg_attribute a) {
     return base == JSONOID || base == JSONBOID;
 }
 
+std::size_t row_raw_bytes(TupleDesc desc, HeapTuple tuple) {
+    return pg_call([desc, tuple] {
+        std::size_t n = 0;
+        for (int i = 0; i < desc->natts; ++i) {
+            Form_pg_attribute a = TupleDescAttr(desc, i);
+            if (a->attisdropped) continue;
+            bool isnull;
+            Datum d = heap_getattr(tuple, i + 1, desc, &isnull);
+            if (isnull) continue;
+            if (a->attlen == -1)
+                n += toast_raw_datum_size(d);
+            else if (a->attlen == -2)
+                n += strlen(DatumGetCString(d)) + 1;
+            else
+                n += static_cast<std::size_t>(a->attlen);
+        }
+        return n;
+    });
+}
+
 std::string row_image_sql(TupleDesc desc, const std::string& row, bool parenthesize) {
     // to_jsonb() gives SQL NULL and JSON null the same image: a json or jsonb
     // column that is NULL is left out of the image instead, so that a change

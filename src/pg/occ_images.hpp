@@ -46,6 +46,16 @@ std::optional<std::string> base_image(Spi& spi, const pg_uuid_t& project, const 
 void keep_image(Spi& spi, const pg_uuid_t& project, const std::string& relation, const std::string& key,
                 int64 version, const std::string& row, int retain, bool inserted);
 
+// The bytes of a row's values as PostgreSQL holds them uncompressed and in line
+// (toast_raw_datum_size for a variable-length value): what its image grows from.
+std::size_t row_raw_bytes(TupleDesc desc, HeapTuple tuple);
+// Working memory an OCC merge takes per byte of the two rows' values, before its
+// own structures are counted: the three images (old, new, the base read back),
+// each made by to_jsonb(), turned into text, copied out of SPI, and parsed.
+// Measured: a stale update of a row holding a 20 MB text peaked at 474 MB,
+// about 12 times the two rows' 40 MB (docs/reference/occ.md).
+constexpr std::size_t kMergeImageFactor = 12;
+
 // A json or jsonb column, or one of a domain over them.
 bool is_json_column(Form_pg_attribute a);
 

@@ -11,7 +11,9 @@
 #    exclusive acquirer out; with shared memory, a release wakes the waiter
 #    waiting longest (not a herd), which passes the wake-up on if it ends
 #    without the lock;
-#  * prune_history over a whole project takes memory for one file at a time.
+#  * prune_history over a whole project takes memory for one file at a time;
+#  * an OCC merge of a row too large for max_merge_memory is refused before its
+#    row images are made.
 use strict;
 use warnings;
 use FindBin;
@@ -576,6 +578,33 @@ sub wake_one {
     }
     cmp_ok($growth{24} - $growth{4}, '<', 8 * 1024,
            "its memory does not grow with the files: $growth{4} kB for 4 files, $growth{24} kB for 24");
+
+    # 6. An OCC merge of a row too large for concurrent_edit.max_merge_memory is
+    # refused before its row images are made: a stale update of a row holding a
+    # 20 MB text under a 16 MB limit. Before, the images (to_jsonb of the old and
+    # new rows and the base, as text, copied out of SPI) were made first, and the
+    # backend's private memory peaked at about 470 MB before the merge's own
+    # structures hit the limit.
+    $node->safe_psql('postgres', q{
+      CREATE TABLE big (id int PRIMARY KEY, version int NOT NULL DEFAULT 1, t text, j jsonb);
+      INSERT INTO big VALUES (1, 1, repeat(E'a line of text\n', 1400000), '{}');
+      SELECT concurrent_edit.enable_occ('big', mode => 'merge');
+      UPDATE big SET j = '{"a": 1}', version = 1;});
+    my ($rc6, $out6, $err6) = $node->psql('postgres', q{
+      SELECT private_peak_kb() AS b \gset
+      SET concurrent_edit.max_merge_memory = '16MB';
+      UPDATE big SET j = '{"b": 1}', version = 1;
+      RESET concurrent_edit.max_merge_memory;
+      SELECT private_peak_kb() - :b}, extra_params => ['-v', 'VERBOSITY=verbose']);
+    like($err6, qr/54000/, 'a stale OCC update of a 20 MB row under a 16 MB max_merge_memory is refused (54000)');
+    $node->safe_psql('postgres', 'SELECT 1');
+    my ($kb6) = $node->safe_psql('postgres', q{
+      SELECT private_peak_kb() AS b \gset
+      SET concurrent_edit.max_merge_memory = '16MB';
+      DO $$ BEGIN UPDATE big SET j = '{"b": 1}', version = 1; EXCEPTION WHEN program_limit_exceeded THEN NULL; END $$;
+      SELECT private_peak_kb() - :b});
+    cmp_ok($kb6, '<', 64 * 1024, "before its images are made: the backend's private peak grows by $kb6 kB");
+    is($node->safe_psql('postgres', q{SELECT version || ' ' || j::text FROM big}), '2 {"a": 1}', 'the row is unchanged');
     $node->stop;
 }
 
