@@ -437,8 +437,12 @@ CE_FUNCTION(ce_occ_after) {
     if (isnull) return PointerGetDatum(row);
     bool notify = c.notify && TRIGGER_FIRED_BY_UPDATE(td->tg_event);
     if (!c.merge && !notify) return PointerGetDatum(row);
+    // A row whose image would take more than concurrent_edit.max_merge_memory to
+    // make keeps none (its version then has no merge base: a stale update from it
+    // gets VC001), so that keeping images is bounded as merging them is.
+    const bool keep = c.merge && kKeepImageFactor * row_raw_bytes(desc, row) <= max_merge_memory_bytes();
     Spi spi;
-    RowImages im = row_images(spi, rel, row, nullptr, c.merge);
+    RowImages im = row_images(spi, rel, row, nullptr, keep);
     // Images and notifications are about the table enable_occ() was called on,
     // whatever partition the row is in.
     Oid origin = image_relation(spi, td->tg_trigger, rel);
@@ -448,7 +452,11 @@ CE_FUNCTION(ce_occ_after) {
         OwnerContext owner;
         // An inserted row starts a new history: the images of a deleted row with
         // the same key are no merge base for it.
-        keep_image(spi, project, image_table, im.key, version, im.a_row, retain, TRIGGER_FIRED_BY_INSERT(td->tg_event));
+        if (keep)
+            keep_image(spi, project, image_table, im.key, version, im.a_row, retain,
+                       TRIGGER_FIRED_BY_INSERT(td->tg_event));
+        else
+            drop_images(spi, project, image_table, im.key, version, TRIGGER_FIRED_BY_INSERT(td->tg_event));
         owner.leave();
     }
     if (notify) {

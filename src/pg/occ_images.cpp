@@ -116,6 +116,52 @@ Statement& images_plan(Relation rel) {
     return *it->second.statement;
 }
 
+// The key alone, from the key columns' values (no image of the row: a row with a
+// large value is neither flattened nor turned into JSON for its key). One plan per
+// relation, made again when its key columns or their types change.
+struct KeyPlan {
+    std::string signature;
+    std::vector<int> atts;
+    Statement* statement;
+};
+std::unordered_map<Oid, KeyPlan>* key_plans = nullptr;
+
+KeyPlan& key_plan(Relation rel) {
+    if (key_plans == nullptr) key_plans = new std::unordered_map<Oid, KeyPlan>();
+    TupleDesc desc = RelationGetDescr(rel);
+    std::vector<int> atts;
+    std::vector<Oid> types;
+    std::string signature;
+    Bitmapset* cols = pg_call([rel] { return RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_PRIMARY_KEY); });
+    for (int x = -1; (x = bms_next_member(cols, x)) >= 0;) {
+        int att = x + FirstLowInvalidHeapAttributeNumber;
+        if (att <= 0) continue;
+        Form_pg_attribute a = TupleDescAttr(desc, att - 1);
+        atts.push_back(att);
+        types.push_back(a->atttypid);
+        signature += std::string(NameStr(a->attname)) + '\x1f' + std::to_string(a->atttypid) + '\x1e';
+    }
+    Oid relid = RelationGetRelid(rel);
+    auto it = key_plans->find(relid);
+    if (it != key_plans->end() && it->second.signature != signature) {
+        it->second.statement->free_plan();
+        delete it->second.statement;
+        key_plans->erase(it);
+        it = key_plans->end();
+    }
+    if (it == key_plans->end()) {
+        std::string sql = "SELECT pg_catalog.jsonb_build_object(";
+        for (std::size_t i = 0; i < atts.size(); ++i) {
+            const char* name = NameStr(TupleDescAttr(desc, atts[i] - 1)->attname);
+            std::string lit = pg_call([name] { return static_cast<const char*>(quote_literal_cstr(name)); });
+            sql += (i ? ", " : "") + lit + "::text, $" + std::to_string(i + 1);
+        }
+        sql += ")::text";
+        it = key_plans->emplace(relid, KeyPlan{signature, atts, new Statement(sql, types)}).first;
+    }
+    return it->second;
+}
+
 void pin_image_settings() {
     // Names resolve in pg_catalog only; and to_jsonb() prints values the same way
     // in every session (a float with every digit it needs, a timestamptz in UTC,
@@ -230,6 +276,25 @@ std::vector<std::string> primary_key(Relation rel) {
 
 RowImages row_images(Spi& spi, Relation rel, HeapTuple a, HeapTuple b, bool rows) {
     TupleDesc desc = RelationGetDescr(rel);
+    if (!rows) {
+        KeyPlan& kp = key_plan(rel);
+        std::vector<Datum> values(kp.atts.size());
+        std::string nulls(kp.atts.size(), ' ');
+        for (std::size_t i = 0; i < kp.atts.size(); ++i) {
+            int att = kp.atts[i];
+            bool isnull = false;
+            values[i] = pg_call([a, att, desc, &isnull] { return heap_getattr(a, att, desc, &isnull); });
+            if (isnull) nulls[i] = 'n';
+        }
+        PinnedSearchPath pinned;
+        RowImages im;
+        {
+            Rows r = kp.statement->run(spi, values, nulls, true, 1);
+            im.key = r.text(0, 0);
+        }
+        pinned.leave();
+        return im;
+    }
     std::vector<Datum> args(3);
     std::string nulls = "   ";
     args[0] = pg_call([a, desc] { return heap_copy_tuple_as_datum(a, desc); });
@@ -278,6 +343,16 @@ void keep_image(Spi& spi, const pg_uuid_t& project, const std::string& relation,
     q.run(spi, {uuid_datum(project), text_datum(relation), text_datum(key), Int64GetDatum(version), text_datum(row),
                 Int64GetDatum(none_older ? 0 : version - retain), BoolGetDatum(inserted)},
           none_older ? "     n " : "");
+}
+
+void drop_images(Spi& spi, const pg_uuid_t& project, const std::string& relation, const std::string& key,
+                 int64 version, bool inserted) {
+    static Statement q(
+        "DELETE FROM concurrent_edit.occ_row_versions v "
+        "WHERE v.project_id = $1 AND v.relation = $2 AND v.row_key = $3::jsonb AND (v.version = $4 OR $5)",
+        {UUIDOID, TEXTOID, TEXTOID, INT8OID, BOOLOID});
+    q.run(spi, {uuid_datum(project), text_datum(relation), text_datum(key), Int64GetDatum(version),
+                BoolGetDatum(inserted)});
 }
 
 }  // namespace ce::pg

@@ -605,6 +605,19 @@ sub wake_one {
       SELECT private_peak_kb() - :b});
     cmp_ok($kb6, '<', 64 * 1024, "before its images are made: the backend's private peak grows by $kb6 kB");
     is($node->safe_psql('postgres', q{SELECT version || ' ' || j::text FROM big}), '2 {"a": 1}', 'the row is unchanged');
+    # An update at the current version keeps the new version's image only when
+    # making it fits in the setting (14 times the row's bytes): under 16 MB it
+    # keeps none, and the update goes through in a few MB; before, it made the
+    # image (about 270 MB for this row).
+    my ($kb7) = $node->safe_psql('postgres', q{
+      SELECT private_peak_kb() AS b \gset
+      SET concurrent_edit.max_merge_memory = '16MB';
+      UPDATE big SET j = '{"c": 1}', version = 2;
+      SELECT private_peak_kb() - :b});
+    cmp_ok($kb7, '<', 64 * 1024, "an update at the current version keeps no image too large to make: +$kb7 kB");
+    is($node->safe_psql('postgres', q{SELECT string_agg(version::text, ',' ORDER BY version)
+      FROM concurrent_edit.occ_row_versions WHERE relation = 'public.big'}), '1,2',
+       'version 3 has no image (a stale update from it gets VC001); the older ones stay');
     $node->stop;
 }
 
