@@ -217,7 +217,7 @@ CE_FUNCTION(ce_occ_trigger) {
         // (values_visible): the updater may have UPDATE without SELECT, or the
         // table's row-level security may hide the row from it. What is left out
         // is named in "withheld".
-        Oid origin = image_relation(spi, td->tg_trigger, rel);
+        Oid origin = image_relation(td->tg_trigger, rel);
         const bool show_key = values_visible(rel, origin, c.key_atts);
         const bool show_version = values_visible(rel, origin, {c.version_att});
         std::string withheld;
@@ -445,7 +445,7 @@ CE_FUNCTION(ce_occ_after) {
     RowImages im = row_images(spi, rel, row, nullptr, keep);
     // Images and notifications are about the table enable_occ() was called on,
     // whatever partition the row is in.
-    Oid origin = image_relation(spi, td->tg_trigger, rel);
+    Oid origin = image_relation(td->tg_trigger, rel);
     if (c.merge) {
         std::string image_table = relation_name(origin);
         pg_uuid_t project = project_of(c, row, desc);

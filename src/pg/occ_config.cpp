@@ -101,16 +101,6 @@ std::vector<std::string> name_list(const Call& call, const char* argument, const
     return out;
 }
 
-// The attribute numbers of the relation's primary key (its relcache entry).
-std::vector<int> primary_key_atts(Relation rel) {
-    Bitmapset* cols = pg_call([rel] { return RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_PRIMARY_KEY); });
-    std::vector<int> atts;
-    int x = -1;
-    while ((x = bms_next_member(cols, x)) >= 0)
-        if (x + FirstLowInvalidHeapAttributeNumber > 0) atts.push_back(x + FirstLowInvalidHeapAttributeNumber);
-    return atts;
-}
-
 // The primary key now must be the one enable_occ() recorded (rows are named by it
 // in errors, images and conflicts).
 std::vector<int> check_key(const Call& call, const char* configured) {

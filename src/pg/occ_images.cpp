@@ -116,6 +116,20 @@ Statement& images_plan(Relation rel) {
     return *it->second.statement;
 }
 
+}  // namespace
+
+std::vector<int> primary_key_atts(Relation rel) {
+    Bitmapset* cols = pg_call([rel] { return RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_PRIMARY_KEY); });
+    std::vector<int> atts;
+    for (int x = -1; (x = bms_next_member(cols, x)) >= 0;) {
+        int att = x + FirstLowInvalidHeapAttributeNumber;
+        if (att > 0) atts.push_back(att);
+    }
+    return atts;
+}
+
+namespace {
+
 // The key alone, from the key columns' values (no image of the row: a row with a
 // large value is neither flattened nor turned into JSON for its key). One plan per
 // relation, made again when its key columns or their types change.
@@ -129,15 +143,11 @@ std::unordered_map<Oid, KeyPlan>* key_plans = nullptr;
 KeyPlan& key_plan(Relation rel) {
     if (key_plans == nullptr) key_plans = new std::unordered_map<Oid, KeyPlan>();
     TupleDesc desc = RelationGetDescr(rel);
-    std::vector<int> atts;
+    std::vector<int> atts = primary_key_atts(rel);
     std::vector<Oid> types;
     std::string signature;
-    Bitmapset* cols = pg_call([rel] { return RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_PRIMARY_KEY); });
-    for (int x = -1; (x = bms_next_member(cols, x)) >= 0;) {
-        int att = x + FirstLowInvalidHeapAttributeNumber;
-        if (att <= 0) continue;
+    for (int att : atts) {
         Form_pg_attribute a = TupleDescAttr(desc, att - 1);
-        atts.push_back(att);
         types.push_back(a->atttypid);
         signature += std::string(NameStr(a->attname)) + '\x1f' + std::to_string(a->atttypid) + '\x1e';
     }
@@ -202,8 +212,7 @@ void PinnedSearchPath::leave() {
     pg_call([nest] { AtEOXact_GUC(true, nest); });
 }
 
-Oid image_relation(Spi& spi, const Trigger* trigger, Relation rel) {
-    (void)spi;
+Oid image_relation(const Trigger* trigger, Relation rel) {
     if (!trigger->tgisclone) return RelationGetRelid(rel);
     if (origins == nullptr) origins = new std::unordered_map<Oid, Oid>();
     auto it = origins->find(trigger->tgoid);
@@ -263,14 +272,9 @@ std::string relation_name(Oid relid) {
 }
 
 std::vector<std::string> primary_key(Relation rel) {
-    Bitmapset* cols = pg_call([rel] { return RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_PRIMARY_KEY); });
     std::vector<std::string> names;
     TupleDesc desc = RelationGetDescr(rel);
-    int x = -1;
-    while ((x = bms_next_member(cols, x)) >= 0) {
-        int att = x + FirstLowInvalidHeapAttributeNumber;
-        if (att > 0) names.emplace_back(NameStr(TupleDescAttr(desc, att - 1)->attname));
-    }
+    for (int att : primary_key_atts(rel)) names.emplace_back(NameStr(TupleDescAttr(desc, att - 1)->attname));
     return names;
 }
 

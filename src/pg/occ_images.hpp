@@ -20,7 +20,7 @@ namespace ce::pg {
 // enable_occ() was called on (for a partition, the partitioned table the trigger
 // was cloned from), so images are found under one name whatever partition a row
 // is in.
-Oid image_relation(Spi& spi, const Trigger* trigger, Relation rel);
+Oid image_relation(const Trigger* trigger, Relation rel);
 // Schema-qualified, quoted name of a relation.
 std::string relation_name(Oid relid);
 // A name (schema nullptr: unqualified) quoted as images and conflicts store it,
@@ -28,6 +28,8 @@ std::string relation_name(Oid relid);
 std::string stored_name(const char* schema, const char* rel);
 // Names of the primary key columns of a relation (from its relcache entry).
 std::vector<std::string> primary_key(Relation rel);
+// Their attribute numbers, in the same order.
+std::vector<int> primary_key_atts(Relation rel);
 
 // Key and images of rows, computed as the caller: key is a JSON object of the
 // primary key columns of `a`; a_row and b_row are to_jsonb() of `a` and `b` (when
