@@ -1,5 +1,4 @@
-// Row images of tables under optimistic concurrency (see occ_images.hpp), and
-// occ_refresh_images(), which (re)captures the images of a table's rows.
+// Row images of tables under optimistic concurrency (see occ_images.hpp).
 #include "pg/occ_images.hpp"
 
 #include <unordered_map>
@@ -128,6 +127,18 @@ std::vector<int> primary_key_atts(Relation rel) {
     return atts;
 }
 
+std::string key_object_sql(TupleDesc desc, const std::vector<int>& atts, const std::string& row) {
+    std::string sql = "pg_catalog.jsonb_build_object(";
+    for (std::size_t i = 0; i < atts.size(); ++i) {
+        const char* name = NameStr(TupleDescAttr(desc, atts[i] - 1)->attname);
+        std::string lit = pg_call([name] { return static_cast<const char*>(quote_literal_cstr(name)); });
+        std::string value = row.empty() ? "$" + std::to_string(i + 1)
+                                        : row + "." + pg_call([name] { return quote_identifier(name); });
+        sql += (i ? ", " : "") + lit + "::text, " + value;
+    }
+    return sql + ")";
+}
+
 namespace {
 
 // The key alone, from the key columns' values (no image of the row: a row with a
@@ -160,13 +171,7 @@ KeyPlan& key_plan(Relation rel) {
         it = key_plans->end();
     }
     if (it == key_plans->end()) {
-        std::string sql = "SELECT pg_catalog.jsonb_build_object(";
-        for (std::size_t i = 0; i < atts.size(); ++i) {
-            const char* name = NameStr(TupleDescAttr(desc, atts[i] - 1)->attname);
-            std::string lit = pg_call([name] { return static_cast<const char*>(quote_literal_cstr(name)); });
-            sql += (i ? ", " : "") + lit + "::text, $" + std::to_string(i + 1);
-        }
-        sql += ")::text";
+        std::string sql = "SELECT " + key_object_sql(desc, atts, "") + "::text";
         it = key_plans->emplace(relid, KeyPlan{signature, atts, new Statement(sql, types)}).first;
     }
     return it->second;
@@ -360,177 +365,3 @@ void drop_images(Spi& spi, const pg_uuid_t& project, const std::string& relation
 }
 
 }  // namespace ce::pg
-
-using namespace ce::pg;
-
-// occ_refresh_images(tbl regclass) RETURNS bigint
-//   Drops the kept images of a table and, when it is in merge mode, keeps the
-//   current image of every row (the possible merge bases). Only for ordinary or
-//   partitioned tables the caller owns. The rows are read as the table's owner
-//   (security-restricted), in batches; only the computed images are stored in the
-//   extension owner's context.
-CE_PRIMARY_FUNCTION(ce_occ_refresh_images, "occ_refresh_images") {
-    require_arg(fcinfo, 0, "tbl");
-    Oid relid = PG_GETARG_OID(0);
-    Oid caller = GetUserId();
-    struct RelInfo {
-        char kind;
-        bool found;
-        bool owner;
-    };
-    RelInfo info = pg_call([relid, caller] {
-        RelInfo i{0, false, false};
-        i.kind = get_rel_relkind(relid);
-        i.found = i.kind != '\0';
-        if (i.found) i.owner = pg_class_ownercheck(relid, caller);
-        return i;
-    });
-    if (!info.found)
-        throw SqlError(ERRCODE_UNDEFINED_TABLE, "relation with OID " + std::to_string(relid) + " does not exist",
-                       "{\"argument\": \"tbl\"}");
-    std::string name = relation_name(relid);
-    if (info.kind != RELKIND_RELATION && info.kind != RELKIND_PARTITIONED_TABLE)
-        throw SqlError(ERRCODE_WRONG_OBJECT_TYPE, name + " is not a table",
-                       "{\"argument\": \"tbl\", \"relkind\": \"" + std::string(1, info.kind) + "\"}",
-                       "Optimistic concurrency works on ordinary and partitioned tables.");
-    if (!info.owner)
-        throw SqlError(ERRCODE_INSUFFICIENT_PRIVILEGE, "must be owner of table " + name,
-                       "{\"argument\": \"tbl\", \"needs\": \"owner\"}");
-    Spi spi;
-    // The table's configuration, from its own trigger (created by its owner), as
-    // the relation cache holds its arguments: names in any encoding, with any
-    // character (read back from pg_trigger.tgargs as text, they were escaped).
-    // Its primary key and owner come with it (used in merge mode).
-    std::string version_column, mode, project_column;
-    std::vector<std::string> pk;
-    std::string image;  // the row's image, of t
-    Oid table_owner;
-    {
-        // Locked first: a table dropped meanwhile is then refused, not read.
-        Relation r = pg_call([relid] {
-            LockRelationOid(relid, AccessShareLock);
-            Relation x = RelationIdGetRelation(relid);
-            if (x == nullptr)
-                ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("relation with OID %u does not exist", relid),
-                                errdetail("{\"argument\": \"tbl\"}")));
-            return x;
-        });
-        if (r->trigdesc != nullptr) {
-            for (int i = 0; i < r->trigdesc->numtriggers; ++i) {
-                const Trigger& t = r->trigdesc->triggers[i];
-                if (t.tgisinternal || std::strcmp(t.tgname, "concurrent_edit_occ") != 0 || t.tgnargs < 8) continue;
-                version_column = t.tgargs[0];
-                mode = t.tgargs[1];
-                project_column = t.tgargs[7];
-            }
-        }
-        pk = primary_key(r);
-        image = row_image_sql(RelationGetDescr(r), "t", false);
-        table_owner = r->rd_rel->relowner;
-        pg_call([r] { RelationClose(r); });
-    }
-    static Statement forget("DELETE FROM concurrent_edit.occ_row_versions v WHERE v.relation = $1", {TEXTOID});
-    {
-        OwnerContext owner;
-        forget.run(spi, {text_datum(name)});
-        owner.leave();
-    }
-    int64 kept = 0;
-    if (mode == "merge") {
-        // Read with a cursor, 1000 rows at a time; each batch is stored in the
-        // extension owner's context only after it was fetched (no fetch runs as it).
-        // The rows are read as the table's owner, in a security-restricted
-        // operation, as VACUUM and ANALYZE read a table: what to_jsonb runs of the
-        // owner's (a cast, a type's output function) never runs with the caller's
-        // rights, which may be a superuser's (enable_occ as a superuser, the update
-        // from 1.0, a DBA refreshing the images).
-        // Settings the owner's code changes (set_config(..., false) included) are
-        // undone when the read returns, as VACUUM undoes them: the caller's session
-        // must not keep a search_path the owner chose, and each read starts from
-        // the image settings `pinned` (below) holds for the whole refresh. (On an
-        // error the guard restores the identity and the abort the settings.)
-        auto as_table_owner = [table_owner](auto&& read) {
-            Oid user;
-            int sec;
-            GetUserIdAndSecContext(&user, &sec);
-            SetUserIdAndSecContext(table_owner, sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-            int nest = NewGUCNestLevel();
-            auto result = read();
-            AtEOXact_GUC(false, nest);
-            SetUserIdAndSecContext(user, sec);
-            return result;
-        };
-        std::string sql = "SELECT (SELECT pg_catalog.jsonb_object_agg(k, pg_catalog.to_jsonb(t.*) OPERATOR(pg_catalog.->) k) "
-                          "FROM pg_catalog.unnest($1::text[]) k)::text, t." +
-                          std::string(pg_call([&] { return quote_identifier(version_column.c_str()); })) +
-                          "::bigint, (" + image + ")::text, " +
-                          (project_column.empty()
-                               ? std::string("NULL::uuid")
-                               : "t." + std::string(pg_call([&] { return quote_identifier(project_column.c_str()); })) +
-                                     "::uuid") +
-                          " FROM " + name + " t WHERE t." +
-                          std::string(pg_call([&] { return quote_identifier(version_column.c_str()); })) +
-                          " IS NOT NULL";
-        Datum keys = text_array_datum(pk);
-        Oid argtype = TEXTARRAYOID;
-        PinnedSearchPath pinned;
-        Portal portal = pg_call([&] {
-            SPIPlanPtr plan = SPI_prepare(sql.c_str(), 1, &argtype);
-            if (plan == nullptr) elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-            Datum v[1] = {keys};
-            return as_table_owner([&] { return SPI_cursor_open(nullptr, plan, v, nullptr, true); });
-        });
-        static Statement store(
-            "INSERT INTO concurrent_edit.occ_row_versions (project_id, relation, row_key, version, row_data) "
-            "SELECT p, $1, k::jsonb, v, d::jsonb "
-            "FROM unnest($2::text[], $3::bigint[], $4::text[], $5::uuid[]) AS u(k, v, d, p)",
-            {TEXTOID, TEXTARRAYOID, INT8ARRAYOID, TEXTARRAYOID, UUIDARRAYOID});
-        // Each batch's arrays live in a context reset at the next batch, and each
-        // fetch's tuple table is freed once copied: memory stays bounded by one
-        // batch, whatever the table's size (before, every batch stayed until
-        // SPI_finish: 2.2 GB for 500 MB of images).
-        MemoryContext batch_memory = pg_call(
-            [] { return AllocSetContextCreate(CurrentMemoryContext, "occ_refresh_images batch", ALLOCSET_DEFAULT_SIZES); });
-        for (;;) {
-            check_interrupts();
-            spi.next_generation();
-            pg_call([batch_memory] { MemoryContextReset(batch_memory); });
-            uint64 n = pg_call([portal, &as_table_owner] {
-                return as_table_owner([portal] {
-                    SPI_cursor_fetch(portal, true, 1000);
-                    return SPI_processed;
-                });
-            });
-            if (n == 0) break;
-            std::vector<std::string> k, d;
-            std::vector<int64> v;
-            std::vector<pg_uuid_t> p;  // nil when the table has no project column
-            {
-                Rows r(spi, pg_call([] { return SPI_tuptable; }), n);
-                for (uint64 i = 0; i < n; ++i) {
-                    k.push_back(r.text(i, 0));
-                    v.push_back(r.int8(i, 1));
-                    d.push_back(r.text(i, 2));
-                    p.push_back(r.uuid(i, 3));
-                }
-            }
-            pg_call([] { SPI_freetuptable(SPI_tuptable); });
-            MemoryContext outer = pg_call([batch_memory] { return MemoryContextSwitchTo(batch_memory); });
-            std::vector<Datum> vd;
-            for (int64 x : v) vd.push_back(Int64GetDatum(x));
-            Datum* vp = vd.data();
-            int vn = static_cast<int>(vd.size());
-            Datum versions = pg_call([vp, vn] { return PointerGetDatum(construct_array(vp, vn, INT8OID, 8, true, TYPALIGN_DOUBLE)); });
-            Datum projects = uuid_array_datum(p);
-            OwnerContext owner;
-            store.run(spi, {text_datum(name), text_array_datum(k), versions, text_array_datum(d), projects});
-            owner.leave();
-            pg_call([outer] { MemoryContextSwitchTo(outer); });
-            kept += static_cast<int64>(n);
-        }
-        pg_call([portal] { SPI_cursor_close(portal); });
-        pinned.leave();
-    }
-    spi.finish();
-    return Int64GetDatum(kept);
-}

@@ -30,6 +30,10 @@ std::string stored_name(const char* schema, const char* rel);
 std::vector<std::string> primary_key(Relation rel);
 // Their attribute numbers, in the same order.
 std::vector<int> primary_key_atts(Relation rel);
+// The row's key as SQL: a jsonb object of the key columns `atts`, each the
+// column of `row` (an alias), or with `row` empty the parameter $1, $2, ... in
+// their order. The one rule for keys: the triggers' and occ_refresh_images'.
+std::string key_object_sql(TupleDesc desc, const std::vector<int>& atts, const std::string& row);
 
 // Key and images of rows, computed as the caller: key is a JSON object of the
 // primary key columns of `a`; a_row and b_row are to_jsonb() of `a` and `b` (when

@@ -13,7 +13,8 @@
 #    without the lock;
 #  * prune_history over a whole project takes memory for one file at a time;
 #  * an OCC merge of a row too large for max_merge_memory is refused before its
-#    row images are made.
+#    row images are made, and occ_refresh_images keeps images in batches that fit
+#    in it.
 use strict;
 use warnings;
 use FindBin;
@@ -618,6 +619,39 @@ sub wake_one {
     is($node->safe_psql('postgres', q{SELECT string_agg(version::text, ',' ORDER BY version)
       FROM concurrent_edit.occ_row_versions WHERE relation = 'public.big'}), '1,2',
        'version 3 has no image (a stale update from it gets VC001); the older ones stay');
+
+    # 8. occ_refresh_images (enable_occ runs it) keeps the images of a table's rows
+    # in batches whose images fit in max_merge_memory, and none for a row too large
+    # for it, as the trigger does: 30 rows of 1 MB and one of 20 MB under 16 MB.
+    # Before, a batch was 1,000 rows whatever their size, each made into its image
+    # with to_jsonb() of the whole row for its key as well: this refresh grew the
+    # backend's private memory by 391 MB and kept the large row's image. (A dropped
+    # column is in the table: the rows are rebuilt in its layout.)
+    $node->safe_psql('postgres', q{
+      CREATE TABLE many (id int PRIMARY KEY, gone int, version int NOT NULL DEFAULT 1, t text, j jsonb);
+      ALTER TABLE many DROP COLUMN gone;
+      INSERT INTO many SELECT i, 1, (SELECT string_agg(md5((i * 100000 + k)::text), E'\n') FROM generate_series(1, 31000) k),
+                              pg_catalog.jsonb_build_object('n', i) FROM generate_series(1, 30) i;
+      INSERT INTO many VALUES (31, 1, repeat(E'a line of text\n', 1400000), NULL);
+      SELECT concurrent_edit.enable_occ('many', mode => 'merge');});
+    my ($rc7, $out7, $err7) = $node->psql('postgres', q{
+      SELECT private_peak_kb() AS b \gset
+      SET concurrent_edit.max_merge_memory = '16MB';
+      SELECT concurrent_edit.occ_refresh_images('many');
+      SELECT private_peak_kb() - :b});
+    my ($kept7, $kb8) = split /\n/, $out7;
+    is($kept7, 30, 'occ_refresh_images under a 16 MB max_merge_memory keeps the images of the 30 rows of 1 MB');
+    like($err7, qr/1 row\(s\) of public\.many keep no image/, 'and tells that the row of 20 MB keeps none');
+    cmp_ok($kb8, '<', 96 * 1024, "in batches that fit the setting: the backend's private peak grows by $kb8 kB");
+    is($node->safe_psql('postgres', q{
+      SELECT count(*) FILTER (WHERE v.row_data = pg_catalog.to_jsonb(m) - 'j' || CASE WHEN m.j IS NULL THEN '{}' ELSE
+                                     pg_catalog.jsonb_build_object('j', m.j) END) || '/' || count(v.*) || '/' || count(*)
+      FROM many m LEFT JOIN concurrent_edit.occ_row_versions v
+        ON v.relation = 'public.many' AND v.row_key = pg_catalog.jsonb_build_object('id', m.id) AND v.version = m.version}),
+       '30/30/31', 'each kept image is the row as the trigger keeps it (a NULL json column left out); the large row has none');
+    # With the default setting the large row keeps its image too.
+    is($node->safe_psql('postgres', q{SELECT concurrent_edit.occ_refresh_images('many')}), '31',
+       'under the default max_merge_memory every row keeps its image');
     $node->stop;
 }
 
