@@ -14,7 +14,9 @@
 #  * prune_history over a whole project takes memory for one file at a time;
 #  * an OCC merge of a row too large for max_merge_memory is refused before its
 #    row images are made, and occ_refresh_images keeps images in batches that fit
-#    in it.
+#    in it;
+#  * write_many keeps of each write only the hunks it returns, within
+#    max_merge_memory.
 use strict;
 use warnings;
 use FindBin;
@@ -620,6 +622,40 @@ sub wake_one {
       FROM concurrent_edit.occ_row_versions WHERE relation = 'public.big'}), '1,2',
        'version 3 has no image (a stale update from it gets VC001); the older ones stay');
 
+    # 7. write_many keeps of each write only what it returns (the hunks and
+    # semantic warnings, counted against max_merge_memory), not the file's text:
+    # 100 stale first-write-wins writes of a 4 MB file under a 16 MB setting.
+    # Before, every outcome kept the head's text and every lock_file() left the
+    # head's detoasted text in the call's SPI context: 800 MB.
+    my $wm = $node->safe_psql('postgres', qq{SELECT concurrent_edit.create_file('21212121-0000-0000-0000-000000000007',
+      'wm.txt', (SELECT string_agg(md5(i::text), E'\\n') FROM generate_series(1, 120000) i), '$alice')});
+    my $small = $node->safe_psql('postgres', qq{SELECT concurrent_edit.create_file('21212121-0000-0000-0000-000000000007',
+      'wm_small.txt', (SELECT string_agg(md5(i::text), E'\\n') FROM generate_series(1, 30000) i), '$alice')});
+    $node->safe_psql('postgres', 'CREATE TABLE wm (file uuid PRIMARY KEY, w jsonb)');
+    $node->safe_psql('postgres', qq{
+      SELECT w.status FROM concurrent_edit.read('$_') r, concurrent_edit.write('$_', 'A' || r.content, 1, '$alice') w;
+      INSERT INTO wm SELECT '$_', jsonb_agg(jsonb_build_object('file_id', '$_', 'content', 'x', 'base_version', 1,
+        'author', '$alice')) FROM generate_series(1, 100);})
+      for ($wm, $small);
+    my ($rejected, $kb8) = split /\n/, $node->safe_psql('postgres', qq{
+      SELECT private_peak_kb() AS b \\gset
+      SET concurrent_edit.max_merge_memory = '16MB';
+      SELECT count(*) FILTER (WHERE m.status = 'rejected') FROM wm t,
+             concurrent_edit.write_many(t.w, 'first-write-wins', false) m WHERE t.file = '$wm';
+      SELECT private_peak_kb() - :b});
+    is($rejected, 100, 'write_many: 100 stale first-write-wins writes of a 4 MB file are rejected');
+    cmp_ok($kb8, '<', 64 * 1024, "without keeping the file's text: the backend's private peak grows by $kb8 kB");
+    # Conflicts on a 1 MB file: each keeps its hunks (2 MB) for its row, which
+    # count against the setting: refused instead of growing with the writes.
+    my ($rc9, $out9, $err9) = $node->psql('postgres', qq{
+      SELECT private_peak_kb() AS b \\gset
+      SET concurrent_edit.max_merge_memory = '16MB';
+      SELECT count(*) FROM wm t, concurrent_edit.write_many(t.w, 'merge', false) m WHERE t.file = '$small';
+      SELECT private_peak_kb() - :b AS grown}, extra_params => ['-v', 'VERBOSITY=verbose', '-v', 'ON_ERROR_STOP=0']);
+    like($err9, qr/54000/, 'write_many: the hunks of 100 conflicts on a 1 MB file count against max_merge_memory (54000)');
+    my ($kb9) = $out9 =~ /(\d+)\s*$/;
+    cmp_ok($kb9 // 0, '<', 64 * 1024, "refused within the setting: the private peak grows by @{[$kb9 // '?']} kB");
+
     # 8. occ_refresh_images (enable_occ runs it) keeps the images of a table's rows
     # in batches whose images fit in max_merge_memory, and none for a row too large
     # for it, as the trigger does: 30 rows of 1 MB and one of 20 MB under 16 MB.
@@ -634,15 +670,15 @@ sub wake_one {
                               pg_catalog.jsonb_build_object('n', i) FROM generate_series(1, 30) i;
       INSERT INTO many VALUES (31, 1, repeat(E'a line of text\n', 1400000), NULL);
       SELECT concurrent_edit.enable_occ('many', mode => 'merge');});
-    my ($rc7, $out7, $err7) = $node->psql('postgres', q{
+    my ($rc10, $out10, $err10) = $node->psql('postgres', q{
       SELECT private_peak_kb() AS b \gset
       SET concurrent_edit.max_merge_memory = '16MB';
       SELECT concurrent_edit.occ_refresh_images('many');
       SELECT private_peak_kb() - :b});
-    my ($kept7, $kb8) = split /\n/, $out7;
-    is($kept7, 30, 'occ_refresh_images under a 16 MB max_merge_memory keeps the images of the 30 rows of 1 MB');
-    like($err7, qr/1 row\(s\) of public\.many keep no image/, 'and tells that the row of 20 MB keeps none');
-    cmp_ok($kb8, '<', 96 * 1024, "in batches that fit the setting: the backend's private peak grows by $kb8 kB");
+    my ($kept10, $kb10) = split /\n/, $out10;
+    is($kept10, 30, 'occ_refresh_images under a 16 MB max_merge_memory keeps the images of the 30 rows of 1 MB');
+    like($err10, qr/1 row\(s\) of public\.many keep no image/, 'and tells that the row of 20 MB keeps none');
+    cmp_ok($kb10, '<', 96 * 1024, "in batches that fit the setting: the backend's private peak grows by $kb10 kB");
     is($node->safe_psql('postgres', q{
       SELECT count(*) FILTER (WHERE v.row_data = pg_catalog.to_jsonb(m) - 'j' || CASE WHEN m.j IS NULL THEN '{}' ELSE
                                      pg_catalog.jsonb_build_object('j', m.j) END) || '/' || count(v.*) || '/' || count(*)
