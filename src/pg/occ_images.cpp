@@ -82,7 +82,7 @@ namespace {
 std::unordered_map<Oid, Oid>* origins = nullptr;
 
 // Per-relation plans taking the table's row type (row types differ per table),
-// with the json columns they were built for (the SQL names them).
+// with the json and key columns they were built for (the SQL names them).
 struct ImagesPlan {
     std::string json_columns;
     Statement* statement;
@@ -93,7 +93,13 @@ Statement& images_plan(Relation rel) {
     if (image_plans == nullptr) image_plans = new std::unordered_map<Oid, ImagesPlan>();
     Oid relid = RelationGetRelid(rel);
     Oid rowtype = rel->rd_rel->reltype;
-    std::string json_columns = json_columns_key(RelationGetDescr(rel));
+    // The key columns too (number, type and name): the key is built from them.
+    std::vector<int> key_atts = primary_key_atts(rel);
+    std::string json_columns = json_columns_key(RelationGetDescr(rel)) + "key";
+    for (int att : key_atts) {
+        Form_pg_attribute a = TupleDescAttr(RelationGetDescr(rel), att - 1);
+        json_columns += ' ' + std::to_string(att) + ':' + std::to_string(a->atttypid) + ':' + NameStr(a->attname);
+    }
     auto it = image_plans->find(relid);
     if (it != image_plans->end() && it->second.json_columns != json_columns) {
         it->second.statement->free_plan();  // a json column added, renamed or dropped
@@ -102,14 +108,14 @@ Statement& images_plan(Relation rel) {
         it = image_plans->end();
     }
     if (it == image_plans->end()) {
-        // ($1 row a, $2 row b, $3 key columns) -> key, image of a, image of b; every
-        // name qualified, and run with the image settings pinned (PinnedSearchPath).
+        // ($1 row a, $2 row b) -> key of a, image of a, image of b; every name
+        // qualified, and run with the image settings pinned (PinnedSearchPath). The
+        // key from a's key columns (not from its image: to_jsonb() of the row once).
         std::string a = row_image_sql(RelationGetDescr(rel), "$1", true);
         std::string b = row_image_sql(RelationGetDescr(rel), "$2", true);
-        auto* st = new Statement(
-            "SELECT (SELECT pg_catalog.jsonb_object_agg(k, pg_catalog.to_jsonb($1) OPERATOR(pg_catalog.->) k) "
-            "        FROM pg_catalog.unnest($3) k)::text, (" + a + ")::text, (" + b + ")::text",
-            std::vector<Oid>{rowtype, rowtype, TEXTARRAYOID});
+        auto* st = new Statement("SELECT (" + key_object_sql(RelationGetDescr(rel), key_atts, "($1)") + ")::text, (" +
+                                     a + ")::text, (" + b + ")::text",
+                                 std::vector<Oid>{rowtype, rowtype});
         it = image_plans->emplace(relid, ImagesPlan{json_columns, st}).first;
     }
     return *it->second.statement;
@@ -304,12 +310,11 @@ RowImages row_images(Spi& spi, Relation rel, HeapTuple a, HeapTuple b, bool rows
         pinned.leave();
         return im;
     }
-    std::vector<Datum> args(3);
-    std::string nulls = "   ";
+    std::vector<Datum> args(2);
+    std::string nulls = "  ";
     args[0] = pg_call([a, desc] { return heap_copy_tuple_as_datum(a, desc); });
     if (b != nullptr) args[1] = pg_call([b, desc] { return heap_copy_tuple_as_datum(b, desc); });
     else nulls[1] = 'n';
-    args[2] = text_array_datum(primary_key(rel));
     PinnedSearchPath pinned;
     RowImages im;
     {
