@@ -370,6 +370,44 @@ END $$;
 SELECT count(*) AS recorded, count(DISTINCT details -> 'conflicts') AS same_paths
 FROM concurrent_edit.conflict_history WHERE row_relation = 'occ_args.salaries';
 SELECT concurrent_edit.disable_occ('salaries');
+-- The key column replaced by another of the same name: the kept images were
+-- keyed by the old column's values, which now name other rows. Before, a stale
+-- update of a row merged against another row's image (the check compares names):
+-- here it silently undid a concurrent change of `status`. Now an ALTER TABLE that
+-- changes the key's columns takes the images again from the rows.
+CREATE TABLE rk (id int PRIMARY KEY, version int NOT NULL DEFAULT 1, status text, body text, note text);
+INSERT INTO rk (id, status, body) VALUES (1, 'open', 'row one'), (2, 'draft', 'row two');
+SELECT concurrent_edit.enable_occ('rk', mode => 'merge');
+UPDATE rk SET status = 'closed', version = 1 WHERE id = 1 RETURNING version;
+-- New ids in the table's physical order: row two is 1 now, row one 2.
+ALTER TABLE rk DROP COLUMN id, ADD COLUMN id serial PRIMARY KEY;
+SELECT id, version, status, body FROM rk ORDER BY id;
+SELECT row_key, version, row_data ->> 'body' AS body FROM concurrent_edit.occ_row_versions
+WHERE relation = 'occ_args.rk' ORDER BY row_key, version;
+-- Two clients read row two (id 1) at version 1: one changes its status ...
+UPDATE rk SET status = 'open', version = 1 WHERE id = 1 RETURNING version;
+-- ... the other saves the row as it read it, with a note: the status stays 'open'.
+UPDATE rk SET status = 'draft', body = 'row two', note = 'x', version = 1 WHERE id = 1 RETURNING version, status, note;
+-- The key replaced in separate statements (the table has no key in between):
+-- the statement that gives it one takes the images again.
+ALTER TABLE rk DROP COLUMN id;
+ALTER TABLE rk ADD COLUMN id int;
+SELECT pg_temp.try($$UPDATE rk SET note = 'y', version = 2$$);
+ALTER TABLE rk DISABLE TRIGGER USER;
+UPDATE rk SET id = CASE body WHEN 'row one' THEN 1 ELSE 2 END;
+ALTER TABLE rk ENABLE TRIGGER USER;
+ALTER TABLE rk ADD PRIMARY KEY (id);
+SELECT row_key, version, row_data ->> 'body' AS body FROM concurrent_edit.occ_row_versions
+WHERE relation = 'occ_args.rk' ORDER BY row_key, version;
+-- A key column retyped (its USING may give rows other keys): taken again too.
+ALTER TABLE rk ALTER COLUMN id TYPE bigint USING 3 - id;
+SELECT row_key, version, row_data ->> 'body' AS body FROM concurrent_edit.occ_row_versions
+WHERE relation = 'occ_args.rk' ORDER BY row_key, version;
+-- Other changes leave the images alone.
+UPDATE rk SET note = 'z', version = 3 WHERE id = 1 RETURNING version;
+ALTER TABLE rk ADD COLUMN extra int;
+SELECT count(*) AS images FROM concurrent_edit.occ_row_versions WHERE relation = 'occ_args.rk';
+SELECT concurrent_edit.disable_occ('rk');
 -- An OCC merge's images count against max_merge_memory before they are made:
 -- two rows of a 100 kB text need about 2.4 MB of working memory, refused with
 -- 54000 under 1 MB before any image is made; the row is unchanged. The same

@@ -73,11 +73,28 @@ std::u16string folded(const std::u16string& s) {
     });
 }
 
+bool variation_selector(std::uint32_t cp) noexcept {
+    return (cp >= 0xFE00 && cp <= 0xFE0F) || (cp >= 0xE0100 && cp <= 0xE01EF);
+}
+
+// The kind of refusal of `cp` after `previous` (0 at the start), or nullptr: the
+// characters refused_path_character() names, and a variation selector that
+// chooses nothing. It chooses how the character before it is drawn: after an
+// emoji (\u2764\uFE0F) it is part of the name, after anything else it shows nothing.
+const char* refused_here(std::uint32_t cp, std::uint32_t previous) noexcept {
+    const char* kind = refused_path_character(cp);
+    if (kind == nullptr && variation_selector(cp) &&
+        !(previous != 0 && u_hasBinaryProperty(static_cast<UChar32>(previous), UCHAR_EMOJI)))
+        kind = "invisible";
+    return kind;
+}
+
 // `path` as a JSON string, cut like every echoed input, with the refused
-// characters escaped (\u202e): a DETAIL shown in a log or a terminal does not
-// reorder or hide the text around it.
+// characters escaped (\u202e), judged as check_characters() judges them: a
+// DETAIL shown in a log or a terminal does not reorder or hide the text around it.
 std::string json_echo(std::string_view path) {
     std::string cut = excerpt(path), out = "\"";
+    std::uint32_t previous = 0;
     for (std::size_t i = 0; i < cut.size();) {
         std::size_t len = static_cast<unsigned char>(cut[i]) < 0x80 ? 1 : json::utf8_sequence(cut, i);
         if (len == 0) len = 1;  // not reached: the path was checked (or this is the "..." ending)
@@ -87,23 +104,20 @@ std::string json_echo(std::string_view path) {
             U8_NEXT_UNSAFE(cut.data(), k, cp);
         }
         std::string_view ch(cut.data() + i, len);
-        if (refused_path_character(cp) != nullptr && cp >= 0x20) {
+        if (refused_here(cp, previous) != nullptr && cp >= 0x20) {
             json::append_json_escape(out, cp);  // a surrogate pair above U+FFFF
         } else {
             std::string piece;
             json::append_json_string(piece, ch);
             out.append(piece, 1, piece.size() - 2);
         }
+        previous = cp;
         i += len;
     }
     return out + "\"";
 }
 
 // Step 1 of the rule: UTF-8, and no refused character.
-bool variation_selector(std::uint32_t cp) noexcept {
-    return (cp >= 0xFE00 && cp <= 0xFE0F) || (cp >= 0xE0100 && cp <= 0xE01EF);
-}
-
 void check_characters(std::string_view path) {
     std::size_t position = 0;  // in characters, from 1
     std::uint32_t previous = 0;
@@ -120,12 +134,7 @@ void check_characters(std::string_view path) {
             std::size_t k = i;
             U8_NEXT_UNSAFE(path.data(), k, cp);
         }
-        const char* kind = refused_path_character(cp);
-        // A variation selector chooses how the character before it is drawn: after
-        // an emoji (\u2764\uFE0F) it is part of the name, after anything else it
-        // shows nothing.
-        if (kind == nullptr && variation_selector(cp) && !(previous != 0 && u_hasBinaryProperty(static_cast<UChar32>(previous), UCHAR_EMOJI)))
-            kind = "invisible";
+        const char* kind = refused_here(cp, previous);
         previous = cp;
         if (kind != nullptr) {
             char name[16];

@@ -204,7 +204,7 @@ ConflictTexts load_texts(Spi& spi, const ConflictRow& c) {
         theirs = r.text_opt(0, 3);
     }
     auto text_of = [&](int32 v) {
-        auto t = v > 0 ? fetch_version(spi, c.project, c.file, v) : std::nullopt;
+        auto t = v > 0 ? fetch_version(c.project, c.file, v) : std::nullopt;
         if (!t) throw SqlError(CE_ERRCODE_VERSION_NOT_FOUND, "the versions of conflict " + c.cid + " are missing",
                                ce::Detail().add("conflict_id", c.cid).add("version", static_cast<long long>(v)));
         return std::move(t->content);
@@ -400,8 +400,8 @@ int32 write_resolution(ApiCall& call, const ConflictRow& c, std::string_view res
         return version;
     }
     // The head moved since the conflict: merge the resolution onto it.
-    auto base = fetch_version(call.spi(), h.project_id, h.id, c.ours_version);
-    auto head = fetch_version(call.spi(), h.project_id, h.id, h.head_version);
+    auto base = fetch_version(h.project_id, h.id, c.ours_version);
+    auto head = fetch_version(h.project_id, h.id, h.head_version);
     if (!base || !head)
         throw SqlError(CE_ERRCODE_VERSION_NOT_FOUND, "versions needed to merge the resolution are missing",
                        head_detail(h, c.ours_version, std::nullopt));

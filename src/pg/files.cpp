@@ -162,7 +162,7 @@ CE_FUNCTION(ce_read) {
         } else {
             // A delta: rebuilt along its chain (a later statement: `r` is dead then).
             int32 v = r.int4(0, 1);
-            auto text = fetch_version(call.spi(), f.project_id, file, v);
+            auto text = fetch_version(f.project_id, file, v);
             if (!text) throw_version_not_found(f, v);
             Rows again = q.run(call.spi(), {uuid_datum(f.project_id), uuid_datum(file), Int32GetDatum(v)}, {}, true);
             if (again.empty()) throw_version_not_found(f, v);
@@ -233,9 +233,9 @@ CE_FUNCTION(ce_diff_versions) {
     ApiCall call;
     FileHead f = find_file(call.spi(), file);
     call.require(f.project_id, Right::read);
-    auto a = fetch_version(call.spi(), f.project_id, file, from);
+    auto a = fetch_version(f.project_id, file, from);
     if (!a) throw_version_not_found(f, from);
-    auto b = fetch_version(call.spi(), f.project_id, file, to);
+    auto b = fetch_version(f.project_id, file, to);
     if (!b) throw_version_not_found(f, to);
     call.finish();
     std::string diff = [&] {

@@ -131,14 +131,14 @@ int64 apply_retention(Spi& spi, const FileHead& h, const Retention& r) {
             depth[v.version] = depth[v.base] + 1;
             if (depth[v.version] != v.depth) forms.push_back(NewForm{v.version, std::nullopt, {}, v.base, depth[v.version], true});
         } else {
-            auto text = fetch_version(spi, h.project_id, h.id, v.version);
+            auto text = fetch_version(h.project_id, h.id, v.version);
             if (!text) throw SqlError(CE_ERRCODE_INTERNAL, "a kept version vanished during retention",
                                       ce::Detail().add("file_id", uuid_to_string(h.id)).add("version", static_cast<long long>(v.version)));
             NewForm f{v.version, std::nullopt, {}, 0, 0, false};
             int32 preferred = static_cast<int32>(ce::delta::preferred_base(v.version));
             for (int32 b : {preferred, nearest_kept}) {
                 if (b < 1 || gone.count(b) || !depth.count(b) || depth[b] + 1 > ce::delta::kMaxDepth) continue;
-                auto base = fetch_version(spi, h.project_id, h.id, b);
+                auto base = fetch_version(h.project_id, h.id, b);
                 if (!base) continue;
                 std::string d = ce::delta::encode(base->content, text->content);
                 if (ce::delta::worth_a_delta(d.size(), text->content.size())) {

@@ -1,5 +1,6 @@
 // _occ_ddl(): keeps the table names of row images and row conflicts in step
 // with the catalog (see occ_images.hpp for the images themselves).
+#include <optional>
 #include <vector>
 
 #include "pg/occ_images.hpp"
@@ -18,9 +19,16 @@ using namespace ce::pg;
 //   name left there is deleted. At sql_drop a dropped table's are deleted.
 //   Before, they stayed under the old name, and a new table given that name
 //   inherited them: its owner read the conflicts' row data (the access check
-//   resolves the name) and merged against the images. Runs as the role issuing
-//   the DDL, search_path pinned; only the computed names cross into the owner's
-//   context.
+//   resolves the name) and merged against the images.
+//   An ALTER TABLE that changes the primary key of a table under OCC (its
+//   columns' numbers or types, noted at ddl_command_start and compared at the
+//   end) or retypes a key column (whose USING may give rows other keys) takes
+//   the table's images again from its rows (occ_refresh_images), or drops them
+//   when it has no key now: they are keyed by the key's values, which may name
+//   other rows now. Before, a key column dropped and added again under its name
+//   passed the trigger's check, and a stale update merged against another row's
+//   image. Runs as the role issuing the DDL, search_path pinned; only the
+//   computed names cross into the owner's context.
 namespace {
 
 struct NameChange {
@@ -83,6 +91,66 @@ std::vector<NameChange> renames_of(Node* stmt) {
     return out;
 }
 
+// The primary key of a table under OCC (the table enable_occ() was called on,
+// not a partition) before an ALTER TABLE, to be compared at its end.
+struct KeyNote {
+    Oid relid;
+    std::optional<std::string> key;  // its columns' numbers and types; nullopt: none
+    bool retyped;                    // the command changes the type of a key column
+};
+
+std::vector<KeyNote>* noted_keys = nullptr;
+
+// The key of `relid` (nullopt: none), if it is under OCC (else *occ false); and
+// whether one of the columns `retyped` is in it.
+std::optional<std::string> key_identity(Spi& spi, Oid relid, const std::vector<std::string>& retyped, bool* occ,
+                                        bool* retypes_key) {
+    static Statement q(
+        "WITH k AS (SELECT k.ord, a.attnum, a.atttypid, a.attname FROM pg_catalog.pg_index i "
+        "           CROSS JOIN LATERAL pg_catalog.unnest(i.indkey) WITH ORDINALITY k(attnum, ord) "
+        "           JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
+        "           WHERE i.indrelid = $1 AND i.indisprimary) "
+        "SELECT (SELECT pg_catalog.string_agg(k.attnum::text || ':' || k.atttypid::text, ',' ORDER BY k.ord) FROM k), "
+        "       EXISTS (SELECT FROM k WHERE k.attname::text = ANY ($2)) "
+        "FROM pg_catalog.pg_trigger g "
+        "WHERE g.tgrelid = $1 AND g.tgname = 'concurrent_edit_occ' AND g.tgparentid = 0",
+        {OIDOID, TEXTARRAYOID});
+    // Not read-only: at ddl_command_end the statement's own snapshot predates the
+    // command, and the catalog as the command left it is what is compared.
+    Rows r = q.run(spi, {ObjectIdGetDatum(relid), text_array_datum(retyped)});
+    *occ = !r.empty();
+    *retypes_key = *occ && r.boolean(0, 1);
+    if (!*occ || r.isnull(0, 0)) return std::nullopt;
+    return r.text(0, 0);
+}
+
+// The key of the table an ALTER TABLE is about to change, if it is under OCC.
+std::vector<KeyNote> keys_of(Node* stmt) {
+    if (!IsA(stmt, AlterTableStmt)) return {};
+    auto* a = reinterpret_cast<AlterTableStmt*>(stmt);
+    if (a->objtype != OBJECT_TABLE || a->relation == nullptr) return {};
+    Oid relid = pg_call([a] {
+        Oid r = RangeVarGetRelid(a->relation, NoLock, true);
+        char kind = OidIsValid(r) ? get_rel_relkind(r) : '\0';
+        return kind == RELKIND_RELATION || kind == RELKIND_PARTITIONED_TABLE ? r : InvalidOid;
+    });
+    if (!OidIsValid(relid)) return {};
+    std::vector<std::string> retyped;
+    ListCell* lc;
+    foreach (lc, a->cmds) {
+        auto* cmd = reinterpret_cast<AlterTableCmd*>(lfirst(lc));
+        if (cmd->subtype == AT_AlterColumnType && cmd->name != nullptr) retyped.emplace_back(cmd->name);
+    }
+    Spi spi;
+    PinnedSearchPath pinned;
+    bool occ, retypes_key;
+    std::optional<std::string> key = key_identity(spi, relid, retyped, &occ, &retypes_key);
+    pinned.leave();
+    spi.finish();
+    if (!occ) return {};
+    return {KeyNote{relid, key, retypes_key}};
+}
+
 }  // namespace
 
 CE_FUNCTION(ce_occ_ddl) {
@@ -100,8 +168,10 @@ CE_FUNCTION(ce_occ_ddl) {
     });
     if (!present) return 0;
     if (noted_renames == nullptr) noted_renames = new std::vector<NameChange>();
+    if (noted_keys == nullptr) noted_keys = new std::vector<KeyNote>();
     if (std::strcmp(ev->event, "ddl_command_start") == 0) {
         *noted_renames = renames_of(ev->parsetree);
+        *noted_keys = keys_of(ev->parsetree);
         return 0;
     }
     struct Rename {
@@ -110,11 +180,27 @@ CE_FUNCTION(ce_occ_ddl) {
     };
     std::vector<Rename> renames;
     std::vector<std::string> dropped, dropped_occ;
+    std::vector<std::string> keyless;  // tables whose key changed and that have none now
     Spi spi;
     PinnedSearchPath pinned;
     if (std::strcmp(ev->event, "ddl_command_end") == 0) {
         std::vector<NameChange> noted = std::move(*noted_renames);
         noted_renames->clear();
+        std::vector<KeyNote> keys = std::move(*noted_keys);
+        noted_keys->clear();
+        // A changed key: the images are taken again from the rows, as the role
+        // (it owns the table: it altered it), or dropped when there is no key.
+        static Statement refresh("SELECT concurrent_edit.occ_refresh_images($1::pg_catalog.oid::pg_catalog.regclass)",
+                                 {OIDOID});
+        for (const KeyNote& k : keys) {
+            bool occ, retypes_key;
+            std::optional<std::string> now = key_identity(spi, k.relid, {}, &occ, &retypes_key);
+            if (!occ || (now == k.key && !k.retyped)) continue;
+            if (now)
+                refresh.run(spi, {ObjectIdGetDatum(k.relid)});
+            else
+                keyless.push_back(relation_name(k.relid));
+        }
         // Whether the table (or a table of the schema) is under OCC: only then can
         // images carry its name.
         static Statement has_occ(
@@ -148,7 +234,7 @@ CE_FUNCTION(ce_occ_ddl) {
         }
     }
     pinned.leave();
-    if (renames.empty() && dropped.empty()) {
+    if (renames.empty() && dropped.empty() && keyless.empty()) {
         spi.finish();
         return 0;
     }
@@ -193,6 +279,7 @@ CE_FUNCTION(ce_occ_ddl) {
         drop_conflicts.run(spi, {text_array_datum(dropped)});  // by conflict_history_row_relation_idx
         if (!dropped_occ.empty()) drop_images.run(spi, {text_array_datum(dropped_occ)});
     }
+    if (!keyless.empty()) drop_images.run(spi, {text_array_datum(keyless)});
     owner.leave();
     spi.finish();
     return 0;

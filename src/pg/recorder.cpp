@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -29,6 +31,13 @@ namespace ce::pg {
 namespace {
 
 constexpr long kLingerMs = 2000;           // a recorder waits this long for more conflicts before it exits
+// A record is written under a temporary name and renamed at once: a temporary
+// file older than this was left by a crash (or a kill) between the two, and is
+// removed when the spool is next read.
+constexpr long kStaleTmpMs = 10 * 60 * 1000;
+// An unreadable record (a full file table, an I/O error) is read again for this
+// long after its first failed read, then set aside.
+constexpr long kUnreadableRetryMs = 60 * 1000;
 
 // This backend's counters (the shared ones when preloaded).
 RecorderCounters local_counters{0, 0, 0};
@@ -72,24 +81,54 @@ bool write_spool_file(const std::string& dir, const std::string& name, const std
     return write_file_atomically(final_path.c_str(), tmp.c_str(), content.data(), content.size());
 }
 
-bool read_spool_file(const std::string& path, std::string& out) {
+enum class Read { ok, failed, too_large };
+
+// failed: an error reading it (errno set), which may pass; too_large: never a record.
+Read read_spool_file(const std::string& path, std::string& out) {
     int fd = open(path.c_str(), O_RDONLY);
-    if (fd < 0) return false;
+    if (fd < 0) return Read::failed;
     out.clear();
     char buf[65536];
     for (;;) {
         ssize_t r = read(fd, buf, sizeof buf);
         if (r < 0 && errno == EINTR) continue;
         if (r <= 0) {
+            int saved = errno;
             close(fd);
-            return r == 0;
+            errno = saved;
+            return r == 0 ? Read::ok : Read::failed;
         }
         out.append(buf, static_cast<std::size_t>(r));
         if (out.size() > 2 * kMaxRecordBytes) {
             close(fd);
-            return false;
+            return Read::too_large;
         }
     }
+}
+
+// Removes the temporary files (".<name>.tmp") older than kStaleTmpMs: a crash
+// between a record's write and its rename leaves one, which no count saw and no
+// import read. A younger one may be a record being written now.
+void remove_stale_tmp(const std::string& dir) {
+    DIR* d = opendir(dir.c_str());
+    if (d == nullptr) return;
+    std::vector<std::string> stale;
+    time_t now = time(nullptr);
+    while (struct dirent* e = readdir(d)) {
+        std::string n = e->d_name;
+        struct stat st;
+        if (n.size() < 5 || n[0] != '.' || n.compare(n.size() - 4, 4, ".tmp") != 0) continue;
+        if (stat((dir + "/" + n).c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+            (now - st.st_mtime) * 1000 > kStaleTmpMs)
+            stale.push_back(n);
+    }
+    closedir(d);
+    long long removed = 0;
+    for (const std::string& n : stale)
+        if (unlink((dir + "/" + n).c_str()) == 0) ++removed;
+    if (removed > 0)
+        ereport(WARNING, (errmsg("concurrent_edit: %lld temporary row conflict file(s) left in %s by an interrupted "
+                                 "write removed", removed, dir.c_str())));
 }
 
 pg_uuid_t random_uuid() {
@@ -236,17 +275,46 @@ private:
     std::set<std::string> names_;
 };
 
+// The records this process failed to read, and since when (a record read again
+// after kUnreadableRetryMs is set aside); only those still in the spool.
+std::map<std::string, TimestampTz>* unreadable_since = nullptr;
+
 // Imports every spooled record of the current database. The caller holds the
 // recorder lock and no transaction.
 int64 import_all() {
     std::string dir = spool_dir(MyDatabaseId);
+    remove_stale_tmp(dir);
     SetAside bad(dir);
+    if (unreadable_since == nullptr) unreadable_since = new std::map<std::string, TimestampTz>();
+    std::map<std::string, TimestampTz> still_unreadable;
     int64 n = 0;
     for (const std::string& name : spooled_files(dir)) {
         check_interrupts();
         std::string path = dir + "/" + name, payload;
-        if (!read_spool_file(path, payload)) {
-            ereport(WARNING, (errmsg("concurrent_edit: unreadable row conflict record \"%s\" set aside", path.c_str())));
+        Read read = read_spool_file(path, payload);
+        int read_errno = errno;
+        if (read == Read::failed && read_errno == ENOENT) continue;  // gone meanwhile
+        if (read != Read::ok) {
+            // An error that may pass (too many open files, an I/O error) leaves
+            // the record in the spool, to be read again; one that persists past
+            // kUnreadableRetryMs, or a file too large for a record, is set aside.
+            // (Before, the first failed read set it aside for good.)
+            TimestampTz now = GetCurrentTimestamp();
+            auto seen = unreadable_since->find(name);
+            TimestampTz since = seen == unreadable_since->end() ? now : seen->second;
+            errno = read_errno;  // for %m
+            if (read == Read::failed && !TimestampDifferenceExceeds(since, now, static_cast<int>(kUnreadableRetryMs))) {
+                ereport(DEBUG1, (errmsg("concurrent_edit: row conflict record \"%s\" could not be read now: %m; it is "
+                                        "read again", path.c_str())));
+                still_unreadable[name] = since;
+                continue;
+            }
+            if (read == Read::too_large)
+                ereport(WARNING, (errmsg("concurrent_edit: row conflict record \"%s\" is larger than a record; set aside",
+                                         path.c_str())));
+            else
+                ereport(WARNING, (errmsg("concurrent_edit: unreadable row conflict record \"%s\" set aside: %m",
+                                         path.c_str())));
             bad.add(name);
             continue;
         }
@@ -267,6 +335,7 @@ int64 import_all() {
                                      "in the spool and is recorded later", name.c_str())));
         }
     }
+    unreadable_since->swap(still_unreadable);
     return n;
 }
 
@@ -339,7 +408,12 @@ void record_row_conflict(const pg_uuid_t& project_id, Oid relid, const std::stri
 
 int64 drain_conflict_spool() {
     bool waiting = false;
-    if (!run_guarded([&waiting] { waiting = !spooled_files(spool_dir(MyDatabaseId)).empty(); }) || !waiting) return 0;
+    auto look = [&waiting] {
+        std::string dir = spool_dir(MyDatabaseId);
+        remove_stale_tmp(dir);  // also when no record waits (import_all does it too)
+        waiting = !spooled_files(dir).empty();
+    };
+    if (!run_guarded(look) || !waiting) return 0;
     LOCKTAG tag = recorder_tag(MyDatabaseId);
     if (LockAcquire(&tag, ExclusiveLock, true, true) == LOCKACQUIRE_NOT_AVAIL) return 0;
     int64 n = 0;

@@ -34,15 +34,15 @@ WriteOutcome revert_one(ApiCall& call, const FileHead& h, int32 version, const p
                                                                                                h.head_version));
     };
     if (version < 1 || version > h.head_version) missing(version);
-    auto changed = fetch_version(spi, h.project_id, h.id, version);
+    auto changed = fetch_version(h.project_id, h.id, version);
     if (!changed) missing(version);
     std::string before;
     if (version > 1) {
-        auto parent = fetch_version(spi, h.project_id, h.id, version - 1);
+        auto parent = fetch_version(h.project_id, h.id, version - 1);
         if (!parent) missing(version - 1);
         before = std::move(parent->content);
     }
-    auto head = fetch_version(spi, h.project_id, h.id, h.head_version);
+    auto head = fetch_version(h.project_id, h.id, h.head_version);
     if (!head) missing(h.head_version);
     ce::MergeOptions opts;
     opts.ours_label = "version " + std::to_string(h.head_version);

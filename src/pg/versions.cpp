@@ -69,9 +69,8 @@ std::string rebuild(const VersionChain& c, const pg_uuid_t& file_id, int32 versi
 
 }  // namespace
 
-std::optional<VersionText> fetch_version(Spi& spi, const pg_uuid_t& project_id, const pg_uuid_t& file_id,
-                                         int32 version, int32* depth) {
-    (void)spi;  // read from C, in the call's owner context
+std::optional<VersionText> fetch_version(const pg_uuid_t& project_id, const pg_uuid_t& file_id, int32 version,
+                                         int32* depth) {
     Chain chain = chain_rows(project_id, file_id, version);
     const VersionChain& c = *chain.rows;
     if (c.n == 0) {

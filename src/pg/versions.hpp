@@ -19,8 +19,9 @@ struct VersionText {
 // head's from files.head_content, a snapshot's as stored, any other rebuilt by
 // applying its chain of deltas (docs/reference/history.md). *depth, when given,
 // receives the number of deltas applied. A damaged chain is XX001.
-std::optional<VersionText> fetch_version(Spi& spi, const pg_uuid_t& project_id, const pg_uuid_t& file_id,
-                                         int32 version, int32* depth = nullptr);
+// Read from C, without a statement (no SPI connection needed).
+std::optional<VersionText> fetch_version(const pg_uuid_t& project_id, const pg_uuid_t& file_id, int32 version,
+                                         int32* depth = nullptr);
 // The newest version whose content has this hash (the base named by an ETag).
 std::optional<int32> version_with_hash(Spi& spi, const FileHead& h, const std::string& hash);
 // The newest version whose clock the given clock dominates (the base of an offline edit).

@@ -186,7 +186,7 @@ WriteOutcome write_file(ApiCall& call, const WriteRequest& req) {
                        "Read the head version, reapply your change, and write again.");
 
     if (req.strategy == Strategy::first_write_wins) {
-        auto head = fetch_version(spi, h.project_id, h.id, h.head_version);
+        auto head = fetch_version(h.project_id, h.id, h.head_version);
         out.status = "rejected";
         out.version = h.head_version;
         out.content = head ? head->content : std::string();
@@ -206,8 +206,8 @@ WriteOutcome write_file(ApiCall& call, const WriteRequest& req) {
                        "Without a known base the change cannot be merged: read the head, reapply your change, "
                        "and write again (or use strategy last-write-wins).");
 
-    auto base_text = fetch_version(spi, h.project_id, h.id, *base);
-    auto head_text = fetch_version(spi, h.project_id, h.id, h.head_version);
+    auto base_text = fetch_version(h.project_id, h.id, *base);
+    auto head_text = fetch_version(h.project_id, h.id, h.head_version);
     if (!base_text)
         throw SqlError(CE_ERRCODE_VERSION_NOT_FOUND,
                        "base version " + std::to_string(*base) + " of file " + uuid_to_string(h.id) +

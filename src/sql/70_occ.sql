@@ -37,12 +37,12 @@ CREATE EVENT TRIGGER concurrent_edit_occ_rename ON ddl_command_start
     WHEN TAG IN ('ALTER TABLE', 'ALTER INDEX', 'ALTER SCHEMA')
     EXECUTE FUNCTION concurrent_edit._occ_ddl();
 COMMENT ON EVENT TRIGGER concurrent_edit_occ_rename IS
-    'Before ALTER TABLE/INDEX ... RENAME, ALTER TABLE ... SET SCHEMA and ALTER SCHEMA ... RENAME: notes the old name of a table (or schema) the role owns.';
+    'Before ALTER TABLE/INDEX ... RENAME, ALTER TABLE ... SET SCHEMA and ALTER SCHEMA ... RENAME: notes the old name of a table (or schema) the role owns. Before any ALTER TABLE of a table under optimistic concurrency: notes its primary key.';
 CREATE EVENT TRIGGER concurrent_edit_occ_renamed ON ddl_command_end
     WHEN TAG IN ('ALTER TABLE', 'ALTER INDEX', 'ALTER SCHEMA')
     EXECUTE FUNCTION concurrent_edit._occ_ddl();
 COMMENT ON EVENT TRIGGER concurrent_edit_occ_renamed IS
-    'After such a rename: the row images and row conflicts of the table take its new name (what an older table of that name left is deleted).';
+    'After such a rename: the row images and row conflicts of the table take its new name (what an older table of that name left is deleted). After an ALTER TABLE that changed the primary key of a table under optimistic concurrency (its columns or their types) or retyped a key column: its row images are taken again from its rows (occ_refresh_images), or dropped when it has no key.';
 -- A table under optimistic concurrency cannot become an inheritance parent
 -- later either (enable_occ refuses one that is).
 CREATE FUNCTION concurrent_edit._occ_no_children() RETURNS event_trigger

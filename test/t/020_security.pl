@@ -249,6 +249,51 @@ for (1 .. 100) {
 is($removed, @bad_before + @crafted - 5, 'and the log says how many set-aside records were removed');
 $node->safe_psql($db, q{ALTER SYSTEM RESET concurrent_edit.conflict_spool_limit; SELECT pg_reload_conf()});
 
+# 2d. What a crash or a passing error leaves in the spool. A temporary file left
+# between a record's write and its rename (a crash) was neither counted nor ever
+# removed: one older than 10 minutes is removed when the spool is read, a younger
+# one (a record being written) is left. A record that could not be read (here:
+# no read permission) was set aside for good at the first failed read: it is
+# read again (for a minute, then set aside); a file too large for a record is set
+# aside at once.
+$log_at = -s $node->logfile;
+my $long_ago = time - 3600;
+for my $tmp ('.0-crashed.json.tmp', '.0-writing.json.tmp') {
+    open(my $fh, '>', "$spool/$tmp") or die "spool: $!";
+    print $fh '{"id": "5b000000-0000-0000-0000-0000000000';  # cut short by the crash
+    close $fh;
+}
+utime($long_ago, $long_ago, "$spool/.0-crashed.json.tmp") or die "utime: $!";
+my $unreadable_id = '5b000000-0000-0000-0000-000000000001';
+my $unreadable = "0-a-unreadable-$unreadable_id.json";
+open(my $ufh, '>', "$spool/.$unreadable.tmp") or die "spool: $!";
+print $ufh qq({"id": "$unreadable_id", "project_id": "$nil", "role": 10, "relid": $relid, "relation": "public.renamed_now", )
+    . qq("row_key": {"id": 1}, "base_version": 1, "ours_version": 2, "details": {"conflicts": []}});
+close $ufh;
+chmod(0000, "$spool/.$unreadable.tmp") or die "chmod: $!";
+rename("$spool/.$unreadable.tmp", "$spool/$unreadable") or die "spool: $!";
+open(my $hfh, '>', "$spool/.0-huge.json.tmp") or die "spool: $!";
+print $hfh '{"details": "' . ('x' x (2 * 1024 * 1024 + 16)) . '"}';
+close $hfh;
+rename("$spool/.0-huge.json.tmp", "$spool/0-huge.json") or die "spool: $!";
+# The same pass reads the unreadable record (its name sorts first) and the huge one.
+ok($node->poll_query_until($db, "SELECT NOT EXISTS (SELECT FROM pg_ls_dir('pg_concurrent_edit/conflicts/$dboid') f
+    WHERE f = '0-huge.json')"), 'the spool is read');
+ok(-e "$bad/0-huge.json", 'a file too large for a record is set aside at once');
+ok(!-e "$spool/.0-crashed.json.tmp", 'a temporary file older than 10 minutes (a crash) is removed');
+ok(-e "$spool/.0-writing.json.tmp", 'a younger one (a record being written) is left');
+like(slurp_file($node->logfile, $log_at), qr/1 temporary row conflict file\(s\) left in \S+ by an interrupted write removed/,
+    'and the log says so');
+ok(-e "$spool/$unreadable" && !-e "$bad/$unreadable", 'a record that cannot be read now stays in the spool');
+if (-e "$spool/$unreadable") {
+    chmod(0600, "$spool/$unreadable") or die "chmod: $!";
+    ok($node->poll_query_until($db, "SELECT EXISTS (SELECT FROM concurrent_edit.conflict_history
+        WHERE id = '$unreadable_id')"), 'read again once it can be, it is recorded');
+} else {
+    fail('read again once it can be, it is recorded');
+}
+unlink("$spool/.0-writing.json.tmp", "$bad/0-huge.json", "$bad/$unreadable");
+
 # 3. Functions and operators planted in public and pg_temp, met by callers whose
 #    search_path puts them first (the superuser included).
 as_role('mallory', q{

@@ -101,6 +101,35 @@ like($conflict_err, qr/changes conflict/, 'at 1.0, a stale UPDATE that conflicts
 $node->wait_for_log(qr/row conflict record "[^"]+" could not be recorded/, $log_at);
 unlike(slurp_file($node->logfile, $log_at), qr/set aside/, 'the recorder left the record in the spool');
 
+# Two 1.0 configurations the update treats in its own way (docs/upgrading.md).
+# A modified-by column that is the version column (1.0's enable_occ took it; the
+# trigger of this library refuses every update of such a table) stops the update
+# with 22023, changing nothing: reconfigured (or disable_occ) at 1.0, the update
+# goes through. merge_columns => '{}' was stored by 1.0 as "every column" (as
+# NULL): the updated table keeps merging every column (below).
+$node->safe_psql('old', q{
+  CREATE TABLE public.stamped (id int PRIMARY KEY, version int NOT NULL DEFAULT 1, body text);
+  SELECT concurrent_edit.enable_occ('public.stamped', modified_by_column => 'version');
+  CREATE TABLE public.every (id int PRIMARY KEY, a text, version int NOT NULL DEFAULT 1);
+  INSERT INTO public.every VALUES (1, E'1\n2\n3\n', 1);
+  SELECT concurrent_edit.enable_occ('public.every', mode => 'merge', merge_columns => '{}');
+});
+# The query of docs/upgrading.md finds it.
+is($node->safe_psql('old', q{
+  SELECT t.tbl, t.modified_by_column, t.modified_at_column
+  FROM concurrent_edit.occ_tables() t
+  WHERE ARRAY[t.modified_by_column, t.modified_at_column]
+        && (ARRAY[t.version_column, t.project_column]
+            || ARRAY(SELECT a.attname FROM pg_index i
+                     JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+                     WHERE i.indrelid = t.tbl AND i.indisprimary))
+     OR t.modified_by_column = t.modified_at_column}), 'stamped|version|', 'the query of docs/upgrading.md finds the table');
+my (undef, undef, $update_err) = $node->psql('old', "\\set VERBOSITY verbose\nALTER EXTENSION concurrent_edit UPDATE");
+like($update_err, qr/22023: modified_by_column "version" is also the version column.*\n.*DETAIL:  \{[^\n]*"public\.stamped"[^\n]*"conflicts_with": "version column"\}/,
+    'a 1.0 modified-by column that is the version column stops the update (22023, JSON DETAIL)');
+is($node->safe_psql('old', q{SELECT extversion FROM pg_extension WHERE extname = 'concurrent_edit'}), '1.0',
+    'and the database stays at 1.0');
+$node->safe_psql('old', q{SELECT concurrent_edit.enable_occ('public.stamped')});
 $node->safe_psql('old', 'ALTER EXTENSION concurrent_edit UPDATE');
 is($node->safe_psql('old', q{SELECT extversion FROM pg_extension WHERE extname = 'concurrent_edit'}), '1.1', 'updated to 1.1');
 is($node->safe_psql('old', q{SELECT count(*) FROM pg_namespace WHERE nspname = 'concurrent_edit_1_0'}), '0',
@@ -143,7 +172,7 @@ for my $db ('old', 'fresh') {
     $out =~ s/^--[^\n]*$//mg;
     $out =~ s/^(SET |SELECT pg_catalog\.set_config|\\restrict|\\unrestrict)[^\n]*$//mg;
     # Objects of the test itself (public schema) are not the extension's.
-    my @st = sort grep { /\S/ && !/\bpublic\.(clocks|docs|notes|pdocs)\w*\b/ } map { s/^\s+|\s+$//gr } split /;\n/, $out;
+    my @st = sort grep { /\S/ && !/\bpublic\.(clocks|docs|notes|pdocs|stamped|every)\w*\b/ } map { s/^\s+|\s+$//gr } split /;\n/, $out;
     $dump{$db} = join("\n", @st) . "\n";
 }
 sub show_diff {
@@ -191,7 +220,13 @@ is($node->safe_psql('old', q{SELECT nextval('concurrent_edit.change_pending_id_s
 is($node->safe_psql('old', q{SELECT concurrent_edit.vclock_get(c, 'n2') FROM public.clocks}), '7',
     'a vclock column of a caller\'s table keeps its value');
 is($node->safe_psql('old', q{SELECT string_agg(tbl || ' ' || mode, ', ' ORDER BY tbl::text) FROM concurrent_edit.occ_tables()}),
-    'docs merge, notes merge, pdocs merge, pdocs_eu merge', 'the OCC tables keep their configuration (a partitioned one too)');
+    'docs merge, every merge, notes merge, pdocs merge, pdocs_eu merge, stamped reject',
+    'the OCC tables keep their configuration (a partitioned one too)');
+is($node->safe_psql('old', q{SELECT merge_columns IS NULL FROM concurrent_edit.occ_tables() WHERE tbl = 'public.every'::regclass}),
+    't', "a table given merge_columns => '{}' at 1.0 merges every column after the update (NULL)");
+$node->safe_psql('old', q{UPDATE public.every SET a = E'1\n2\n3\nX\n', version = 1});
+is($node->safe_psql('old', q{UPDATE public.every SET a = E'Y\n1\n2\n3\n', version = 1 RETURNING version || ' ' || replace(a, E'\n', '')}),
+    '3 Y123X', 'and its text column merges');
 is($node->safe_psql('old', q{UPDATE public.notes SET b = 'b1', version = 1 RETURNING version || ' ' || a || ' ' || b}),
     '3 a1 b1', 'a stale UPDATE read before the update still merges (the 1.0 merge bases are kept)');
 ($rc, $out, $err) = $node->psql('old', q{UPDATE public.notes SET b = 'b9', version = 2});

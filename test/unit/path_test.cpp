@@ -191,7 +191,19 @@ TEST(NormalizePath, RefusesInvisibleAndDirectionCharacters) {
     // U+E000 followed by "1". Parsed, the DETAIL gives the path back as it was.
     e = refusal("a\U000e0001b");
     EXPECT_NE(e.detail().find("\"path\": \"a\\udb40\\udc01b\""), std::string::npos) << e.detail();
-    for (const char* p : {"a\U000e0001b", "evil\u202etxt.exe", "x\U000e0100y\u2066", "\U000e007f", "a\tb"}) {
+    // A variation selector is refused only where it shows nothing (not after an
+    // emoji): there it is escaped like the others, after an emoji it is kept.
+    e = refusal("a\ufe0fb");
+    EXPECT_NE(e.detail().find("\"path\": \"a\\ufe0fb\""), std::string::npos) << e.detail();
+    EXPECT_EQ(e.detail().find("\ufe0f"), std::string::npos) << e.detail();
+    e = refusal("x\U000e0100y");
+    EXPECT_NE(e.detail().find("\"path\": \"x\\udb40\\udd00y\""), std::string::npos) << e.detail();
+    e = refusal("\u2764\ufe0f\ufe0f.md");  // the second selects nothing
+    EXPECT_NE(e.detail().find("\"path\": \"\u2764\ufe0f\\ufe0f.md\""), std::string::npos) << e.detail();
+    e = refusal("\u2764\ufe0f\u202e.md");  // refused elsewhere: the emoji's selector is kept
+    EXPECT_NE(e.detail().find("\"path\": \"\u2764\ufe0f\\u202e.md\""), std::string::npos) << e.detail();
+    for (const char* p : {"a\U000e0001b", "evil\u202etxt.exe", "x\U000e0100y\u2066", "\U000e007f", "a\tb", "a\ufe0fb",
+                          "\u2764\ufe0f\ufe0f.md"}) {
         ce::Error r = refusal(p);
         ce::json::Value detail = ce::json::parse(r.detail());
         ASSERT_NE(detail.find("path"), nullptr) << r.detail();
