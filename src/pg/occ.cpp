@@ -424,6 +424,25 @@ CE_FUNCTION(ce_occ_trigger) {
     return PointerGetDatum(modify(new_tuple, desc, cols, vals, nulls));
 }
 
+// Whether an update gave the row another key (a key column's stored bytes
+// differ; a value stored differently but equal counts as changed, which only
+// drops merge bases).
+static bool key_moved(Relation rel, HeapTuple before, HeapTuple after) {
+    TupleDesc desc = RelationGetDescr(rel);
+    for (int att : primary_key_atts(rel)) {
+        bool moved = pg_call([=] {
+            bool null_a, null_b;
+            Datum a = heap_getattr(before, att, desc, &null_a);
+            Datum b = heap_getattr(after, att, desc, &null_b);
+            if (null_a || null_b) return null_a != null_b;
+            Form_pg_attribute f = TupleDescAttr(desc, att - 1);
+            return !datumIsEqual(a, b, f->attbyval, f->attlen);
+        });
+        if (moved) return true;
+    }
+    return false;
+}
+
 CE_FUNCTION(ce_occ_after) {
     check_trigger_call(fcinfo, false);
     auto* td = reinterpret_cast<TriggerData*>(fcinfo->context);
@@ -449,14 +468,18 @@ CE_FUNCTION(ce_occ_after) {
     if (c.merge) {
         std::string image_table = relation_name(origin);
         pg_uuid_t project = project_of(c, row, desc);
-        OwnerContext owner;
         // An inserted row starts a new history: the images of a deleted row with
-        // the same key are no merge base for it.
+        // the same key are no merge base for it. So does a row an update gave
+        // another key: the images under that key are another row's (a deleted
+        // one's), and a stale update from one of their versions would merge
+        // against it.
+        bool fresh = TRIGGER_FIRED_BY_INSERT(td->tg_event) ||
+                     (TRIGGER_FIRED_BY_UPDATE(td->tg_event) && key_moved(rel, td->tg_trigtuple, td->tg_newtuple));
+        OwnerContext owner;
         if (keep)
-            keep_image(spi, project, image_table, im.key, version, im.a_row, retain,
-                       TRIGGER_FIRED_BY_INSERT(td->tg_event));
+            keep_image(spi, project, image_table, im.key, version, im.a_row, retain, fresh);
         else
-            drop_images(spi, project, image_table, im.key, version, TRIGGER_FIRED_BY_INSERT(td->tg_event));
+            drop_images(spi, project, image_table, im.key, version, fresh);
         owner.leave();
     }
     if (notify) {
