@@ -253,18 +253,13 @@ CE_FUNCTION(ce_occ_trigger) {
         if (!c.merge || old_null || new_null)
             throw SqlError(CE_ERRCODE_STALE_VERSION, "row of " + table + " was modified by another writer",
                            stale_detail(""), "Re-read the row and apply your change to the current version.");
-        if (proposed > current)  // never a version of this row: nothing to merge from
-            throw SqlError(CE_ERRCODE_STALE_VERSION,
-                           "row of " + table + " is at " +
-                               (show_version ? "version " + std::to_string(current) + ", not " : "a version below ") +
-                               std::to_string(proposed),
-                           stale_detail(""), "Re-read the row and apply your change to the current version.");
         // A merge compares what the UPDATE sets with the row's values now and at
         // the version it names: whether it merges, keeps the current value or
         // conflicts would tell a role that may UPDATE a column but not SELECT it
         // whether the value it wrote is the column's value (a guess, tried without
         // changing the row). A stale UPDATE that sets such a column is refused as
-        // in mode reject, whatever the values.
+        // in mode reject, whatever the values (and whichever side of the current
+        // version it names: the refusal tells nothing of that either).
         std::string unreadable;
         for (int att = 1; att <= desc->natts; ++att) {
             if (TupleDescAttr(desc, att - 1)->attisdropped || att == c.version_att || att == c.modified_by_att ||
@@ -281,6 +276,12 @@ CE_FUNCTION(ce_occ_trigger) {
                            "may not read is not merged",
                            stale_detail(", \"not_merged\": [" + unreadable + "]"),
                            "Re-read the row and apply your change to the current version.");
+        if (proposed > current)  // never a version of this row: nothing to merge from
+            throw SqlError(CE_ERRCODE_STALE_VERSION,
+                           "row of " + table + " is at " +
+                               (show_version ? "version " + std::to_string(current) + ", not " : "a version below ") +
+                               std::to_string(proposed),
+                           stale_detail(""), "Re-read the row and apply your change to the current version.");
         // Merge against the image of the version the client read.
         std::string image_table = relation_name(origin);
         pg_uuid_t project = project_of(c, old_tuple, desc);

@@ -523,6 +523,10 @@ like($right, qr/VC001.*not_merged.*amount/s, 'the right guess of a value it may 
 is($wrong, $right, 'a wrong guess gets the same answer as the right one');
 my ($o10c, $old) = as_role('mallory', q{UPDATE public.pay SET amount = 5000, version = 1 WHERE emp = 1});
 is($old, $right, 'so does the value of the version named');
+my ($o10e, $above) = as_role('mallory', q{UPDATE public.pay SET amount = 6100, version = 99 WHERE emp = 1});
+my $right_n = $right;
+s/"expected_version": \d+/"expected_version": N/ for $above, $right_n;
+is($above, $right_n, 'and a version above the current one: the refusal tells neither side');
 is($node->safe_psql($db, q{SELECT version || ' ' || amount FROM public.pay}), '3 6200', 'the row is unchanged');
 as_role('owner', q{GRANT SELECT (amount, note, version) ON public.pay TO mallory});
 my ($o10d, $e10d) = as_role('mallory', q{UPDATE public.pay SET amount = 6200, version = 1 WHERE emp = 1});
