@@ -373,11 +373,19 @@ class Feed {
     return p;
   }
 
+  // Any role of the database may NOTIFY on any channel: a payload is only a hint,
+  // and one that is not a JSON object with a project we follow and a cursor (a
+  // number or a string of digits) is ignored (BigInt() of anything else threw,
+  // out of the connection's event handler, and ended the server).
   onNotify(msg) {
     let payload;
     try { payload = JSON.parse(msg.payload); } catch { return; }
+    if (payload === null || typeof payload !== 'object' || typeof payload.project_id !== 'string') return;
+    const c = payload.cursor;
+    const cursor = typeof c === 'number' && Number.isSafeInteger(c) && c >= 0 ? BigInt(c)
+      : typeof c === 'string' && /^[0-9]{1,19}$/.test(c) ? BigInt(c) : null;
     const p = this.projects.get(payload.project_id);
-    if (p && BigInt(payload.cursor) > p.last) this.fetch(payload.project_id);
+    if (p && cursor !== null && cursor > p.last) this.fetch(payload.project_id);
   }
 
   // Events after `cursor`, with the text of each version event (one read shared

@@ -13,6 +13,10 @@
 // a payload's cursor may be a JSON number or a string of digits; both go through
 // BigInt().
 //
+// Any role of the database may NOTIFY on any channel, so a payload may be
+// forged: it only decides whether to call changes_since, and one that is not a
+// JSON object with a cursor (a number or a string of digits) is ignored.
+//
 // Prints one line per event on stdout: "CURSOR EVENT FILE_ID VERSION".
 // Usage: node listener.js PROJECT_ID [LAST_CURSOR]
 // Connection: the libpq environment (PGHOST, PGPORT, PGDATABASE, PGUSER, ...).
@@ -23,6 +27,17 @@ const RECONNECT_DELAY_MS = 1000; // a real application backs off further
 
 const log = (msg) => process.stderr.write(`${msg}\n`);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// The cursor a notification's payload names (BigInt), or null when it is not one
+// of ours (any role may NOTIFY on the channel: the payload is only a hint).
+function payloadCursor(text) {
+  let p;
+  try { p = JSON.parse(text); } catch { return null; }
+  const c = p !== null && typeof p === 'object' ? p.cursor : undefined;
+  if (typeof c === 'number' && Number.isSafeInteger(c) && c >= 0) return BigInt(c);
+  if (typeof c === 'string' && /^[0-9]{1,19}$/.test(c)) return BigInt(c);
+  return null;
+}
 
 class Listener {
   constructor(project, lastCursor = 0n) {
@@ -65,8 +80,8 @@ class Listener {
       }
     };
     client.on('notification', (msg) => {
-      const payload = JSON.parse(msg.payload);
-      if (BigInt(payload.cursor) <= this.last) return; // already handled
+      const cursor = payloadCursor(msg.payload);
+      if (cursor === null || cursor <= this.last) return; // not ours, or already handled
       pending = true;
       if (!running) {
         running = pump().catch((e) => lost(e)).finally(() => { running = null; });

@@ -9,11 +9,16 @@ changes_since(project, last_cursor), in cursor order. After a dropped
 connection it reconnects, LISTENs again, then catches up with changes_since
 from its last cursor. Events are deduplicated by cursor.
 
+Any role of the database may NOTIFY on any channel, so a payload may be forged:
+it only decides whether to call changes_since, and one that is not a JSON
+object with a cursor (a number or a string of digits) is ignored.
+
 Prints one line per event on stdout: "CURSOR EVENT FILE_ID VERSION".
 Usage: listener.py PROJECT_ID [LAST_CURSOR]
 Connection: the libpq environment (PGHOST, PGPORT, PGDATABASE, PGUSER, ...).
 """
 import json
+import re
 import select
 import sys
 import time
@@ -25,6 +30,22 @@ RECONNECT_DELAY = 1.0  # seconds; a real application backs off further
 
 def log(msg):
     print(msg, file=sys.stderr, flush=True)
+
+
+def payload_cursor(payload):
+    """The cursor a notification's payload names, or None when it is not one of
+    ours (any role may NOTIFY on the channel: the payload is only a hint)."""
+    try:
+        p = json.loads(payload)
+    except ValueError:
+        return None
+    c = p.get("cursor") if isinstance(p, dict) else None
+    # The cursor may be a JSON number or a string of digits.
+    if isinstance(c, int) and not isinstance(c, bool) and c >= 0:
+        return c
+    if isinstance(c, str) and re.fullmatch(r"[0-9]{1,19}", c):
+        return int(c)
+    return None
 
 
 class Listener:
@@ -80,9 +101,8 @@ class Listener:
             conn.poll()
             newer = False
             while conn.notifies:
-                payload = json.loads(conn.notifies.pop(0).payload)
-                # The cursor may be a JSON number or a string of digits.
-                if int(payload["cursor"]) > self.last:
+                cursor = payload_cursor(conn.notifies.pop(0).payload)
+                if cursor is not None and cursor > self.last:
                     newer = True
             if newer:
                 self.catch_up(conn)

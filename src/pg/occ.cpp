@@ -253,6 +253,29 @@ CE_FUNCTION(ce_occ_trigger) {
         if (!c.merge || old_null || new_null)
             throw SqlError(CE_ERRCODE_STALE_VERSION, "row of " + table + " was modified by another writer",
                            stale_detail(""), "Re-read the row and apply your change to the current version.");
+        // A merge compares what the UPDATE sets with the row's values now and at
+        // the version it names: whether it merges, keeps the current value or
+        // conflicts would tell a role that may UPDATE a column but not SELECT it
+        // whether the value it wrote is the column's value (a guess, tried without
+        // changing the row). A stale UPDATE that sets such a column is refused as
+        // in mode reject, whatever the values (and whichever side of the current
+        // version it names: the refusal tells nothing of that either).
+        std::string unreadable;
+        for (int att = 1; att <= desc->natts; ++att) {
+            if (TupleDescAttr(desc, att - 1)->attisdropped || att == c.version_att || att == c.modified_by_att ||
+                att == c.modified_at_att ||
+                std::find(c.key_atts.begin(), c.key_atts.end(), att) != c.key_atts.end() ||
+                !bms_is_member(att - FirstLowInvalidHeapAttributeNumber, td->tg_updatedcols) ||
+                values_visible(rel, origin, {att}, false))
+                continue;
+            unreadable += (unreadable.empty() ? "" : ", ") + json_string(NameStr(TupleDescAttr(desc, att - 1)->attname));
+        }
+        if (!unreadable.empty())
+            throw SqlError(CE_ERRCODE_STALE_VERSION,
+                           "row of " + table + " was modified by another writer; an UPDATE setting a column the role "
+                           "may not read is not merged",
+                           stale_detail(", \"not_merged\": [" + unreadable + "]"),
+                           "Re-read the row and apply your change to the current version.");
         if (proposed > current)  // never a version of this row: nothing to merge from
             throw SqlError(CE_ERRCODE_STALE_VERSION,
                            "row of " + table + " is at " +

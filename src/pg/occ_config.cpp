@@ -229,16 +229,16 @@ OccConfig decode_config(TriggerData* td, bool before) {
     return c;
 }
 
-bool values_visible(Relation rel, Oid origin, const std::vector<int>& atts) {
+bool values_visible(Relation rel, Oid origin, const std::vector<int>& atts, bool row_security) {
     TupleDesc desc = RelationGetDescr(rel);
     Oid relid = RelationGetRelid(rel);
     const std::vector<int>* cols = &atts;
-    return pg_call([desc, relid, origin, cols]() -> bool {
+    return pg_call([desc, relid, origin, cols, row_security]() -> bool {
         Oid user = GetUserId();
         Oid through[2] = {relid, origin};
         for (int i = 0; i < (origin != relid && OidIsValid(origin) ? 2 : 1); ++i) {
             Oid r = through[i];
-            if (check_enable_rls(r, InvalidOid, true) == RLS_ENABLED) continue;
+            if (row_security && check_enable_rls(r, InvalidOid, true) == RLS_ENABLED) continue;
             if (pg_class_aclcheck(r, user, ACL_SELECT) == ACLCHECK_OK) return true;
             bool all = true;
             for (int att : *cols) {

@@ -46,7 +46,8 @@ OccConfig decode_config(TriggerData* td, bool before);
 // in an error: PostgreSQL's rule for its own errors (ExecBuildSlotValueDescription)
 // - row-level security not enabled for the role on the table, and SELECT on the
 // table or on each of these columns. For a partition, through the partition or
-// through `origin`, the table enable_occ() was called on.
-bool values_visible(Relation rel, Oid origin, const std::vector<int>& atts);
+// through `origin`, the table enable_occ() was called on. With `row_security`
+// false only the privileges decide (the merge's rule, occ.cpp).
+bool values_visible(Relation rel, Oid origin, const std::vector<int>& atts, bool row_security = true);
 
 }  // namespace ce::pg

@@ -23,7 +23,7 @@ my $rounds = 30;
 
 my $node = new_node('recipes',
     "shared_preload_libraries = 'concurrent_edit'\nconcurrent_edit.worker_interval = 200ms\n");
-$node->safe_psql('postgres', 'CREATE EXTENSION concurrent_edit');
+$node->safe_psql('postgres', 'CREATE EXTENSION concurrent_edit; CREATE ROLE mallory LOGIN');
 $ENV{PGHOST} = $node->host;
 $ENV{PGPORT} = $node->port;
 $ENV{PGDATABASE} = 'postgres';
@@ -115,6 +115,14 @@ for my $l (qw(python node)) {
     my $chan = $node->safe_psql('postgres', "SELECT concurrent_edit.channel_name('$p')");
     $node->safe_psql('postgres', qq{SELECT pg_notify('$chan', '{"event": "version", "cursor": "1", "project_id": "$p", "file_id": "$f"}')});
     $node->safe_psql('postgres', qq{SELECT pg_notify('$chan', '{"event": "version", "cursor": 2, "project_id": "$p", "file_id": "$f"}')});
+    # Any role may NOTIFY on any channel: one without any right forges payloads.
+    # Before, the first of these ended the listener (Python: a JSON error; node:
+    # BigInt() of a non-number, thrown out of the connection's event handler). A
+    # payload that is not a JSON object with a cursor is now ignored.
+    for my $forged ('not json', '[]', 'null', '{}', '{"cursor": "x"}', '{"cursor": 1.5}', '{"cursor": true}',
+                    '{"cursor": -1}', '{"cursor": "1e3"}') {
+        $node->safe_psql('postgres', "SELECT pg_notify('$chan', \$\$$forged\$\$)", extra_params => [ '-U', 'mallory' ]);
+    }
     write_versions($f, 10, 13);
     $last = sequenced($p);
     wait_for_cursor($outf, $last, "$l listener: received the events up to cursor $last after the reconnect");

@@ -46,7 +46,7 @@ $node->safe_psql('postgres', 'CREATE EXTENSION concurrent_edit');
 my $project = '70707070-7070-7070-7070-707070707070';
 my $other = '71717171-7171-7171-7171-717171717171';
 $node->safe_psql('postgres', qq{
-    CREATE ROLE editor_gateway LOGIN;
+    CREATE ROLE editor_gateway LOGIN; CREATE ROLE mallory LOGIN;
     SELECT concurrent_edit.grant_project('$project', 'editor_gateway', 'write');});
 my $file = $node->safe_psql('postgres',
     "SELECT concurrent_edit.create_file('$project', 'notes.md', E'Title\\nline two\\nline three\\nline four\\n', "
@@ -103,6 +103,30 @@ my ($gout, $gerr) = ('', '');
               { sessionId => '00000000-0000-0000-0000-000000000005', baseVersion => 1, content => "x\n" });
     is("$r->{status} $r->{body}{sqlstate}", '401 VC005', 'an unknown session: VC005 -> 401');
     is(http('DELETE', "/api/v1/sessions/$sid")->{status}, 404, 'no route: 404');
+    # Any role may NOTIFY on any channel: one without any right forges payloads on
+    # the project's channel while a tab follows it. Before, BigInt() of a cursor
+    # that is not a number threw out of the feed's notification handler and ended
+    # the gateway with every tab it served; it now ignores them.
+    my ($tout, $terr) = ('', '');
+    my $tab = IPC::Run::start(
+        [ 'node', '-e', 'const W = require("ws"); const w = new W(process.argv[1]); '
+                      . 'w.on("message", (m) => console.log(String(m))); w.on("close", () => console.log("closed"));',
+          "ws://127.0.0.1:$port/ws?project=$project&session=$sid" ],
+        '<', \undef, '>', \$tout, '2>', \$terr, init => sub { chdir $dir or die $!; });
+    $deadline = time() + 30;
+    $tab->pump_nb, select(undef, undef, undef, 0.1) while $tout !~ /"hello"/ && time() < $deadline;
+    like($tout, qr/"type":"hello"/, 'a tab follows the project');
+    my $chan = $node->safe_psql('postgres', "SELECT concurrent_edit.channel_name('$project')");
+    for my $forged (qq({"project_id": "$project", "cursor": "x"}), qq({"project_id": "$project", "cursor": 1.5}),
+                    qq({"project_id": "$project"}), 'null', 'not json') {
+        $node->safe_psql('postgres', "SELECT pg_notify('$chan', \$\$$forged\$\$)", extra_params => [ '-U', 'mallory' ]);
+    }
+    $deadline = time() + 1;
+    ($g->pump_nb, $tab->pump_nb, select(undef, undef, undef, 0.1)) while time() < $deadline;
+    is(http('GET', "/api/v1/files/$file")->{status}, 200, 'forged notifications: the gateway still serves');
+    $tab->pump_nb;
+    unlike($tout, qr/closed/, 'and the tab is still connected');
+    $tab->kill_kill;
     $node->safe_psql('postgres', "SELECT concurrent_edit.close_session('$sid')");
     $g->kill_kill;
 }
