@@ -409,21 +409,32 @@ ALTER TABLE rk ADD COLUMN extra int;
 SELECT count(*) AS images FROM concurrent_edit.occ_row_versions WHERE relation = 'occ_args.rk';
 SELECT concurrent_edit.disable_occ('rk');
 -- An update that gives a row another key starts its history there, as an
--- insert does: the images left under that key by a deleted row are dropped.
--- Before, a client that had read the deleted row saved it stale, and its edit
--- was merged into the row that moved to its key, against the deleted row's image.
+-- insert does: the images under that key (another row's) are dropped, and so
+-- are those under the key it left. Two rows swap keys through a free one; before,
+-- a client that had read row 5 saved it stale, and its edit was merged into the
+-- row now at key 5 (the former row 3), against the image of the former row 5.
 CREATE TABLE km (id int PRIMARY KEY, version int NOT NULL DEFAULT 1, a text, b text);
 SELECT concurrent_edit.enable_occ('km', mode => 'merge');
 INSERT INTO km VALUES (5, 1, 'same', 'five'), (3, 1, 'same', 'three');
 UPDATE km SET b = 'five, edited', version = 1 WHERE id = 5 RETURNING version;
-DELETE FROM km WHERE id = 5;
 UPDATE km SET b = 'three, edited', version = 1 WHERE id = 3 RETURNING version;
+UPDATE km SET id = 100, version = 2 WHERE id = 5 RETURNING version;
 UPDATE km SET id = 5, version = 2 WHERE id = 3 RETURNING version;
+UPDATE km SET id = 3, version = 3 WHERE id = 100 RETURNING version;
 SELECT row_key, version, row_data ->> 'b' AS b FROM concurrent_edit.occ_row_versions
 WHERE relation = 'occ_args.km' ORDER BY row_key, version;
--- The client read row 5 at version 2 (before its delete): refused, not merged.
+-- The client read row 5 at version 2 (before the swap): refused, not merged.
 SELECT pg_temp.try($$UPDATE km SET a = 'client', b = 'five, edited', version = 2 WHERE id = 5$$);
-SELECT * FROM km;
+SELECT * FROM km ORDER BY id;
+-- In merge mode a deleted row's images go with it: a table whose rows come and
+-- go keeps the images of the rows it has, not of every row it ever had.
+INSERT INTO km VALUES (7, 1, 'seven', 'seven');
+UPDATE km SET a = 'seven, edited', version = 1 WHERE id = 7 RETURNING version;
+SELECT row_key, version FROM concurrent_edit.occ_row_versions WHERE relation = 'occ_args.km' ORDER BY row_key, version;
+DELETE FROM km WHERE id = 7;
+SELECT row_key, version FROM concurrent_edit.occ_row_versions WHERE relation = 'occ_args.km' ORDER BY row_key, version;
+DELETE FROM km;
+SELECT count(*) AS images FROM concurrent_edit.occ_row_versions WHERE relation = 'occ_args.km';
 SELECT concurrent_edit.disable_occ('km');
 -- An OCC merge's images count against max_merge_memory before they are made:
 -- two rows of a 100 kB text need about 2.4 MB of working memory, refused with

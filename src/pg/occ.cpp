@@ -13,7 +13,8 @@
 //
 //   AFTER INSERT OR UPDATE (ce_occ_after): in merge mode keeps the row image of the
 //   new version (the newest concurrent_edit.occ_history_versions per row); with
-//   notify sends {"table", "key", "version"} on occ_channel(table).
+//   notify sends {"table", "key", "version"} on occ_channel(table). In merge mode
+//   also AFTER DELETE: a deleted row's images are dropped.
 //
 // Row images are computed as the caller and only stored or looked up in the
 // owner's context (occ_images.hpp).
@@ -473,6 +474,21 @@ CE_FUNCTION(ce_occ_after) {
     TupleDesc desc = RelationGetDescr(rel);
     HeapTuple row = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
     OccConfig c = decode_config(td, false);
+    if (TRIGGER_FIRED_BY_DELETE(td->tg_event)) {
+        // A deleted row's images are no merge base for anything: dropped with it
+        // (before, they stayed until a row took its key again, and a table whose
+        // rows come and go kept the images of every row it ever had).
+        if (!c.merge) return PointerGetDatum(row);
+        Spi spi;
+        RowImages im = row_images(spi, rel, row, nullptr, false);
+        std::string image_table = relation_name(image_relation(td->tg_trigger, rel));
+        pg_uuid_t project = project_of(c, row, desc);
+        OwnerContext owner;
+        drop_images(spi, project, image_table, im.key, 0, true);
+        owner.leave();
+        spi.finish();
+        return PointerGetDatum(row);
+    }
     int retain = guc_occ_history_versions;
     bool isnull;
     int64 version = version_value(row, c, desc, &isnull);
@@ -496,9 +512,13 @@ CE_FUNCTION(ce_occ_after) {
         // another key: the images under that key are another row's (a deleted
         // one's), and a stale update from one of their versions would merge
         // against it.
-        bool fresh = TRIGGER_FIRED_BY_INSERT(td->tg_event) ||
-                     (TRIGGER_FIRED_BY_UPDATE(td->tg_event) && key_moved(rel, td->tg_trigtuple, td->tg_newtuple));
+        // (The images under the key it left are no one's now: dropped too.)
+        bool moved = TRIGGER_FIRED_BY_UPDATE(td->tg_event) && key_moved(rel, td->tg_trigtuple, td->tg_newtuple);
+        bool fresh = TRIGGER_FIRED_BY_INSERT(td->tg_event) || moved;
+        std::string left = moved ? row_images(spi, rel, td->tg_trigtuple, nullptr, false).key : std::string();
+        pg_uuid_t left_project = moved ? project_of(c, td->tg_trigtuple, desc) : project;
         OwnerContext owner;
+        if (moved) drop_images(spi, left_project, image_table, left, 0, true);
         if (keep)
             keep_image(spi, project, image_table, im.key, version, im.a_row, retain, fresh);
         else

@@ -89,7 +89,7 @@ CREATE FUNCTION concurrent_edit._occ_after() RETURNS trigger
     AS 'MODULE_PATHNAME', 'ce_occ_after'
     LANGUAGE C;
 COMMENT ON FUNCTION concurrent_edit._occ_after() IS
-    'Internal: the AFTER INSERT OR UPDATE row trigger installed by enable_occ(): keeps row images (merge mode) and sends change notifications (notify).';
+    'Internal: the AFTER INSERT OR UPDATE (OR DELETE, in merge mode) row trigger installed by enable_occ(): keeps row images and drops a deleted row''s (merge mode), and sends change notifications (notify).';
 CREATE FUNCTION concurrent_edit.occ_channel(tbl regclass) RETURNS text
     LANGUAGE sql STABLE STRICT PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
@@ -246,8 +246,10 @@ BEGIN
                    coalesce(modified_at_column, ''), notify, coalesce(project_column, ''), array_mode,
                    to_jsonb(pk)::text);
     IF mode = 'merge' OR notify THEN
-        EXECUTE format('CREATE TRIGGER concurrent_edit_occ_after AFTER INSERT OR UPDATE ON %s FOR EACH ROW '
+        -- In merge mode a deleted row's images go with it (DELETE).
+        EXECUTE format('CREATE TRIGGER concurrent_edit_occ_after AFTER %s ON %s FOR EACH ROW '
                        'EXECUTE FUNCTION concurrent_edit._occ_after(%L, %L, %L, %L, %L)',
+                       CASE WHEN mode = 'merge' THEN 'INSERT OR UPDATE OR DELETE' ELSE 'INSERT OR UPDATE' END,
                        tbl, version_column, mode, notify, coalesce(project_column, ''), to_jsonb(pk)::text);
     END IF;
     PERFORM concurrent_edit.occ_refresh_images(tbl);
