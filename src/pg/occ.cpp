@@ -509,9 +509,9 @@ CE_FUNCTION(ce_occ_after) {
         pg_uuid_t project = project_of(c, row, desc);
         // An inserted row starts a new history: the images of a deleted row with
         // the same key are no merge base for it. So does a row an update gave
-        // another key: the images under that key are another row's (a deleted
-        // one's), and a stale update from one of their versions would merge
-        // against it.
+        // another key: the images under that key are another row's (two rows
+        // swapping keys), and a stale update from one of their versions would
+        // merge against it.
         // (The images under the key it left are no one's now: dropped too.)
         bool moved = TRIGGER_FIRED_BY_UPDATE(td->tg_event) && key_moved(rel, td->tg_trigtuple, td->tg_newtuple);
         bool fresh = TRIGGER_FIRED_BY_INSERT(td->tg_event) || moved;
