@@ -284,6 +284,32 @@ inline void check_interrupts() {
     if (unlikely(InterruptPending)) pg_call([] { CHECK_FOR_INTERRUPTS(); });
 }
 
+// A memory context of its own (a child of the current one) for what one read
+// allocates, such as a detoasted text or a chain of versions: run_in() makes it
+// current while the read runs, and the caller deletes it with drop_context() once
+// it copied what it needs, instead of leaving it in the call's context to the end
+// of the call. After an error it goes with its parent. `name` must be a string
+// literal; `small`: ALLOCSET_SMALL_SIZES, else ALLOCSET_DEFAULT_SIZES.
+inline MemoryContext own_context(const char* name, bool small) {
+    return pg_call([name, small] {
+        return small ? AllocSetContextCreateInternal(CurrentMemoryContext, name, ALLOCSET_SMALL_SIZES)
+                     : AllocSetContextCreateInternal(CurrentMemoryContext, name, ALLOCSET_DEFAULT_SIZES);
+    });
+}
+// Runs `read` (PostgreSQL calls only, as in pg_call) with `memory` current.
+template <typename F>
+auto run_in(MemoryContext memory, F&& read) -> decltype(read()) {
+    return pg_call([memory, &read] {
+        MemoryContext caller = MemoryContextSwitchTo(memory);
+        auto result = read();
+        MemoryContextSwitchTo(caller);
+        return result;
+    });
+}
+inline void drop_context(MemoryContext memory) {
+    pg_call([memory] { MemoryContextDelete(memory); });
+}
+
 // A text Datum (palloc'd in the current memory context) holding `s`.
 Datum text_datum(std::string_view s);
 

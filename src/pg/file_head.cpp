@@ -306,17 +306,11 @@ FileHead lock_file(Spi& spi, const pg_uuid_t& file_id, const pg_uuid_t& session_
     // copied: in the call's SPI context, the head's detoasted text stayed to the
     // end of the call, once per lock_file() (write_many: 100 writes of a 4 MB file
     // kept 400 MB). After an error the context goes with the call's.
-    MemoryContext memory = pg_call(
-        [] { return AllocSetContextCreate(CurrentMemoryContext, "concurrent_edit file row", ALLOCSET_SMALL_SIZES); });
-    const LockedRow* row = pg_call([&file_id, &session_id, with_head_text, memory] {
-        MemoryContext caller = MemoryContextSwitchTo(memory);
-        const LockedRow* r = lock_file_row(file_id, session_id, with_head_text);
-        MemoryContextSwitchTo(caller);
-        return r;
-    });
-    auto drop = [memory] { pg_call([memory] { MemoryContextDelete(memory); }); };
+    MemoryContext memory = own_context("concurrent_edit file row", true);
+    const LockedRow* row =
+        run_in(memory, [&file_id, &session_id, with_head_text] { return lock_file_row(file_id, session_id, with_head_text); });
     if (row == nullptr) {
-        drop();
+        drop_context(memory);
         throw_file_not_found(file_id);
     }
     FileHead h;
@@ -343,7 +337,7 @@ FileHead lock_file(Spi& spi, const pg_uuid_t& file_id, const pg_uuid_t& session_
         h.head_text = row_string(row->head_text);
         h.head_depth = row->head_depth;
     }
-    drop();
+    drop_context(memory);
     return h;
 }
 

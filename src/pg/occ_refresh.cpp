@@ -184,8 +184,7 @@ CE_PRIMARY_FUNCTION(ce_occ_refresh_images, "occ_refresh_images") {
         const std::size_t budget = max_merge_memory_bytes();
         // The pending rows' flattened copies live in `batch_memory`, reset at
         // each flush; each fetch's tuple table is freed once its rows are taken.
-        MemoryContext batch_memory = pg_call(
-            [] { return AllocSetContextCreate(CurrentMemoryContext, "occ_refresh_images batch", ALLOCSET_DEFAULT_SIZES); });
+        MemoryContext batch_memory = own_context("occ_refresh_images batch", false);
         Pending pending;
         // Makes the pending rows' images (as the table's owner) and stores them
         // (as the extension owner).
@@ -196,10 +195,10 @@ CE_PRIMARY_FUNCTION(ce_occ_refresh_images, "occ_refresh_images") {
             Datum* rows = pending.rows.data();
             int nrows = static_cast<int>(pending.rows.size());
             spi.next_generation();
+            Datum array = run_in(batch_memory, [&] {
+                return PointerGetDatum(construct_array(rows, nrows, desc->tdtypeid, -1, false, TYPALIGN_DOUBLE));
+            });
             SPITupleTable* table = pg_call([&] {
-                MemoryContext outer = MemoryContextSwitchTo(batch_memory);
-                Datum array = PointerGetDatum(construct_array(rows, nrows, desc->tdtypeid, -1, false, TYPALIGN_DOUBLE));
-                MemoryContextSwitchTo(outer);
                 Datum args[1] = {array};
                 int rc = as_table_owner([&] { return SPI_execute_plan(plans.images, args, nullptr, true, 0); });
                 if (rc != SPI_OK_SELECT || SPI_processed != static_cast<uint64>(nrows))
@@ -212,7 +211,6 @@ CE_PRIMARY_FUNCTION(ce_occ_refresh_images, "occ_refresh_images") {
             }
             pg_call([table] { SPI_freetuptable(table); });
             pg_call([batch_memory] { MemoryContextReset(batch_memory); });  // the rows and the array
-            pending.rows.clear();
             MemoryContext outer = pg_call([batch_memory] { return MemoryContextSwitchTo(batch_memory); });
             std::vector<Datum> vd;
             for (int64 x : pending.versions) vd.push_back(Int64GetDatum(x));
@@ -239,8 +237,7 @@ CE_PRIMARY_FUNCTION(ce_occ_refresh_images, "occ_refresh_images") {
         // columns) in `fetch_memory` with their large values still toast
         // pointers, so that the fetch's tuple table is freed before any image is
         // made; reset at the next fetch.
-        MemoryContext fetch_memory = pg_call(
-            [] { return AllocSetContextCreate(CurrentMemoryContext, "occ_refresh_images fetch", ALLOCSET_DEFAULT_SIZES); });
+        MemoryContext fetch_memory = own_context("occ_refresh_images fetch", false);
         struct Fetched {
             std::string key;
             int64 version;
@@ -268,7 +265,7 @@ CE_PRIMARY_FUNCTION(ce_occ_refresh_images, "occ_refresh_images") {
                 TupleDesc got_desc = r.tupdesc();
                 for (uint64 i = 0; i < n; ++i) {
                     HeapTuple got = r.tuple(i);
-                    HeapTuple row = pg_call([&] {
+                    HeapTuple row = run_in(fetch_memory, [&] {
                         int col = 4;  // after key, version and project
                         for (int a = 0; a < natts; ++a) {
                             bool isnull = true;
@@ -277,10 +274,7 @@ CE_PRIMARY_FUNCTION(ce_occ_refresh_images, "occ_refresh_images") {
                             values[a] = d;
                             nulls[a] = isnull;
                         }
-                        MemoryContext outer = MemoryContextSwitchTo(fetch_memory);
-                        HeapTuple t = heap_form_tuple(desc, values.data(), nulls.get());
-                        MemoryContextSwitchTo(outer);
-                        return t;
+                        return heap_form_tuple(desc, values.data(), nulls.get());
                     });
                     fetched.push_back(Fetched{r.text(i, 0), r.int8(i, 1), r.uuid(i, 2), row, row_raw_bytes(desc, row)});
                 }
@@ -297,12 +291,7 @@ CE_PRIMARY_FUNCTION(ce_occ_refresh_images, "occ_refresh_images") {
                 // Flattened (its toasted values fetched) while the cursor's
                 // snapshot still holds them.
                 HeapTuple row = f.row;
-                Datum composite = pg_call([&] {
-                    MemoryContext outer = MemoryContextSwitchTo(batch_memory);
-                    Datum d = heap_copy_tuple_as_datum(row, desc);
-                    MemoryContextSwitchTo(outer);
-                    return d;
-                });
+                Datum composite = run_in(batch_memory, [&] { return heap_copy_tuple_as_datum(row, desc); });
                 pending.rows.push_back(composite);
                 pending.keys.push_back(f.key);
                 pending.versions.push_back(f.version);

@@ -24,22 +24,14 @@ struct Chain {
 };
 
 Chain chain_rows(const pg_uuid_t& project_id, const pg_uuid_t& file_id, int32 version) {
-    MemoryContext memory = pg_call(
-        [] { return AllocSetContextCreate(CurrentMemoryContext, "concurrent_edit version chain", ALLOCSET_DEFAULT_SIZES); });
-    const VersionChain* rows = pg_call([&project_id, &file_id, version, memory] {
-        MemoryContext caller = MemoryContextSwitchTo(memory);
-        const VersionChain* c = read_chain_c(project_id, file_id, version);
-        MemoryContextSwitchTo(caller);
-        return c;
-    });
-    return Chain{memory, rows};
+    MemoryContext memory = own_context("concurrent_edit version chain", false);
+    return Chain{memory, run_in(memory, [&project_id, &file_id, version] {
+                     return read_chain_c(project_id, file_id, version);
+                 })};
 }
 
 // After an error the context goes with the call's.
-void release(const Chain& c) {
-    MemoryContext memory = c.memory;
-    pg_call([memory] { MemoryContextDelete(memory); });
-}
+void release(const Chain& c) { drop_context(c.memory); }
 
 [[noreturn]] void broken_chain(const pg_uuid_t& file_id, int32 version, const std::string& why) {
     throw SqlError(ERRCODE_DATA_CORRUPTED,
