@@ -77,6 +77,17 @@ std::string row_image_sql(TupleDesc desc, const std::string& row, bool parenthes
 
 namespace {
 
+// The key columns `atts` each as its number, type and name: what a statement
+// building the key from them (key_object_sql) depends on besides the row type.
+std::string key_columns_key(TupleDesc desc, const std::vector<int>& atts) {
+    std::string key;
+    for (int att : atts) {
+        Form_pg_attribute a = TupleDescAttr(desc, att - 1);
+        key += std::to_string(att) + ':' + std::to_string(a->atttypid) + ':' + NameStr(a->attname) + '\n';
+    }
+    return key;
+}
+
 // Trigger -> the relation it was defined on (itself, or the partitioned table a
 // clone comes from). Trigger oids are not reused while the trigger exists.
 std::unordered_map<Oid, Oid>* origins = nullptr;
@@ -93,13 +104,10 @@ Statement& images_plan(Relation rel) {
     if (image_plans == nullptr) image_plans = new std::unordered_map<Oid, ImagesPlan>();
     Oid relid = RelationGetRelid(rel);
     Oid rowtype = rel->rd_rel->reltype;
-    // The key columns too (number, type and name): the key is built from them.
+    // The key columns too: the key is built from them.
     std::vector<int> key_atts = primary_key_atts(rel);
-    std::string json_columns = json_columns_key(RelationGetDescr(rel)) + "key";
-    for (int att : key_atts) {
-        Form_pg_attribute a = TupleDescAttr(RelationGetDescr(rel), att - 1);
-        json_columns += ' ' + std::to_string(att) + ':' + std::to_string(a->atttypid) + ':' + NameStr(a->attname);
-    }
+    std::string json_columns = json_columns_key(RelationGetDescr(rel)) + "key " +
+                               key_columns_key(RelationGetDescr(rel), key_atts);
     auto it = image_plans->find(relid);
     if (it != image_plans->end() && it->second.json_columns != json_columns) {
         it->second.statement->free_plan();  // a json column added, renamed or dropped
@@ -162,12 +170,8 @@ KeyPlan& key_plan(Relation rel) {
     TupleDesc desc = RelationGetDescr(rel);
     std::vector<int> atts = primary_key_atts(rel);
     std::vector<Oid> types;
-    std::string signature;
-    for (int att : atts) {
-        Form_pg_attribute a = TupleDescAttr(desc, att - 1);
-        types.push_back(a->atttypid);
-        signature += std::string(NameStr(a->attname)) + '\x1f' + std::to_string(a->atttypid) + '\x1e';
-    }
+    for (int att : atts) types.push_back(TupleDescAttr(desc, att - 1)->atttypid);
+    std::string signature = key_columns_key(desc, atts);
     Oid relid = RelationGetRelid(rel);
     auto it = key_plans->find(relid);
     if (it != key_plans->end() && it->second.signature != signature) {
