@@ -280,10 +280,10 @@ private:
 std::map<std::string, TimestampTz>* unreadable_since = nullptr;
 
 // Imports every spooled record of the current database. The caller holds the
-// recorder lock and no transaction.
+// recorder lock and no transaction, and removed the stale temporary files
+// (remove_stale_tmp) before.
 int64 import_all() {
     std::string dir = spool_dir(MyDatabaseId);
-    remove_stale_tmp(dir);
     SetAside bad(dir);
     if (unreadable_since == nullptr) unreadable_since = new std::map<std::string, TimestampTz>();
     std::map<std::string, TimestampTz> still_unreadable;
@@ -410,7 +410,7 @@ int64 drain_conflict_spool() {
     bool waiting = false;
     auto look = [&waiting] {
         std::string dir = spool_dir(MyDatabaseId);
-        remove_stale_tmp(dir);  // also when no record waits (import_all does it too)
+        remove_stale_tmp(dir);  // also when no record waits
         waiting = !spooled_files(dir).empty();
     };
     if (!run_guarded(look) || !waiting) return 0;
@@ -458,7 +458,11 @@ void ce_conflict_recorder_main(Datum arg) {
                 ProcessConfigFile(PGC_SIGHUP);
             }
             pgstat_report_activity(STATE_RUNNING, "concurrent_edit: recording row conflicts");
-            if (!run_guarded([&imported] { imported = import_all(); })) proc_exit(1);
+            if (!run_guarded([&imported] {
+                    remove_stale_tmp(spool_dir(MyDatabaseId));
+                    imported = import_all();
+                }))
+                proc_exit(1);
             if (imported > 0) {
                 idle_since = GetCurrentTimestamp();
                 // The rows it inserted count for autovacuum now, not only at exit.
