@@ -38,6 +38,13 @@ constexpr long kStaleTmpMs = 10 * 60 * 1000;
 // An unreadable record (a full file table, an I/O error) is read again for this
 // long after its first failed read, then set aside.
 constexpr long kUnreadableRetryMs = 60 * 1000;
+// A record whose import failed (an error other than its own data's) is tried
+// again after 1 s, then after twice the last wait, up to this: a failure that
+// lasts (a trigger or a lock on conflict_history, tables of another version of
+// the extension) logs its error and a WARNING a few times an hour, not ten times
+// a second.
+constexpr long kFailedFirstRetryMs = 1000;
+constexpr long kFailedMaxRetryMs = 5 * 60 * 1000;
 
 // This backend's counters (the shared ones when preloaded).
 RecorderCounters local_counters{0, 0, 0};
@@ -279,6 +286,14 @@ private:
 // after kUnreadableRetryMs is set aside); only those still in the spool.
 std::map<std::string, TimestampTz>* unreadable_since = nullptr;
 
+// The records whose import failed in this process: when to try again, and the
+// wait before that try; only those still in the spool.
+struct Retry {
+    TimestampTz at;
+    long wait_ms;
+};
+std::map<std::string, Retry>* failed_retry = nullptr;
+
 // Imports every spooled record of the current database. The caller holds the
 // recorder lock and no transaction, and removed the stale temporary files
 // (remove_stale_tmp) before.
@@ -286,10 +301,17 @@ int64 import_all() {
     std::string dir = spool_dir(MyDatabaseId);
     SetAside bad(dir);
     if (unreadable_since == nullptr) unreadable_since = new std::map<std::string, TimestampTz>();
+    if (failed_retry == nullptr) failed_retry = new std::map<std::string, Retry>();
     std::map<std::string, TimestampTz> still_unreadable;
+    std::map<std::string, Retry> still_failing;
     int64 n = 0;
     for (const std::string& name : spooled_files(dir)) {
         check_interrupts();
+        auto failed = failed_retry->find(name);
+        if (failed != failed_retry->end() && GetCurrentTimestamp() < failed->second.at) {
+            still_failing.insert(*failed);  // not yet
+            continue;
+        }
         std::string path = dir + "/" + name, payload;
         Read read = read_spool_file(path, payload);
         int read_errno = errno;
@@ -328,14 +350,18 @@ int64 import_all() {
                                      name.c_str(), dir.c_str())));
             bad.add(name);
         } else {
-            // Kept in the spool: the next import tries it again. The records
-            // after it are tried now (one that keeps failing must not hold up
-            // the others).
+            // Kept in the spool, to be tried again after a wait that doubles at
+            // each failure. The records after it are tried now (one that keeps
+            // failing must not hold up the others).
+            long wait_ms = failed == failed_retry->end() ? kFailedFirstRetryMs
+                                                         : std::min(2 * failed->second.wait_ms, kFailedMaxRetryMs);
+            still_failing[name] = Retry{TimestampTzPlusMilliseconds(GetCurrentTimestamp(), wait_ms), wait_ms};
             ereport(WARNING, (errmsg("concurrent_edit: row conflict record \"%s\" could not be recorded now; it stays "
-                                     "in the spool and is recorded later", name.c_str())));
+                                     "in the spool and is tried again in %ld s", name.c_str(), wait_ms / 1000)));
         }
     }
     unreadable_since->swap(still_unreadable);
+    failed_retry->swap(still_failing);
     return n;
 }
 

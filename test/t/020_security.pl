@@ -294,6 +294,38 @@ if (-e "$spool/$unreadable") {
 }
 unlink("$spool/.0-writing.json.tmp", "$bad/0-huge.json", "$bad/$unreadable");
 
+# 2e. A record whose import keeps failing (not for its own data: here a trigger
+# on conflict_history raises P0001) stays in the spool and is tried again after
+# a wait that doubles (1 s, 2 s, 4 s ... up to 5 minutes). Before, the recorder
+# tried it every 100 ms for as long as it failed, logging its error and a WARNING
+# each time (some 20 lines a second).
+$node->safe_psql($db, q{
+  CREATE FUNCTION public.refuse_conflicts() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN RAISE EXCEPTION 'conflict_history is closed for maintenance'; END $$;
+  CREATE TRIGGER refuse_conflicts BEFORE INSERT ON concurrent_edit.conflict_history
+      FOR EACH ROW EXECUTE FUNCTION public.refuse_conflicts();
+});
+$log_at = -s $node->logfile;
+as_role('owner', q{
+  CREATE TABLE public.retried (id int PRIMARY KEY, version int NOT NULL, body text);
+  INSERT INTO public.retried VALUES (1, 1, 'a');
+  SELECT concurrent_edit.enable_occ('public.retried', mode => 'merge');
+  UPDATE public.retried SET body = 'b', version = 1;});
+my (undef, $retried_err) = as_role('owner', q{UPDATE public.retried SET body = 'c', version = 1});
+like($retried_err, qr/VC001/, 'a stale update conflicts; its record goes to the spool');
+sleep 6;
+my $retried_log = slurp_file($node->logfile, $log_at);
+my $tries = () = $retried_log =~ /row conflict record "[^"]+" could not be recorded now/g;
+ok($tries >= 1 && $tries <= 8, "a failing record is tried a few times in 6 s, not every 100 ms ($tries tries)");
+like($retried_log, qr/tried again in 1 s.*tried again in 2 s/s, 'the wait doubles from one try to the next');
+is($node->safe_psql($db, qq{SELECT count(*) FROM pg_ls_dir('pg_concurrent_edit/conflicts/$dboid') f WHERE f LIKE '%.json'}),
+   '1', 'the record stays in the spool meanwhile');
+$node->safe_psql($db, q{DROP TRIGGER refuse_conflicts ON concurrent_edit.conflict_history;
+                        DROP FUNCTION public.refuse_conflicts()});
+ok($node->poll_query_until($db, q{SELECT EXISTS (SELECT FROM concurrent_edit.conflict_history
+    WHERE row_relation = 'public.retried')}), 'once the failure is gone, the record is recorded');
+as_role('owner', q{DROP TABLE public.retried});
+
 # 3. Functions and operators planted in public and pg_temp, met by callers whose
 #    search_path puts them first (the superuser included).
 as_role('mallory', q{
