@@ -467,6 +467,16 @@ static bool key_moved(Relation rel, HeapTuple before, HeapTuple after) {
     return false;
 }
 
+// Drops every image kept under the key `tuple` has (in the project it names): a
+// row deleted, or the key a row left.
+static void drop_images_of(Spi& spi, Relation rel, const OccConfig& c, HeapTuple tuple, const std::string& image_table) {
+    std::string key = row_images(spi, rel, tuple, nullptr, false).key;
+    pg_uuid_t project = project_of(c, tuple, RelationGetDescr(rel));
+    OwnerContext owner;
+    drop_images(spi, project, image_table, key, 0, true);
+    owner.leave();
+}
+
 CE_FUNCTION(ce_occ_after) {
     check_trigger_call(fcinfo, false);
     auto* td = reinterpret_cast<TriggerData*>(fcinfo->context);
@@ -480,12 +490,7 @@ CE_FUNCTION(ce_occ_after) {
         // rows come and go kept the images of every row it ever had).
         if (!c.merge) return PointerGetDatum(row);
         Spi spi;
-        RowImages im = row_images(spi, rel, row, nullptr, false);
-        std::string image_table = relation_name(image_relation(td->tg_trigger, rel));
-        pg_uuid_t project = project_of(c, row, desc);
-        OwnerContext owner;
-        drop_images(spi, project, image_table, im.key, 0, true);
-        owner.leave();
+        drop_images_of(spi, rel, c, row, relation_name(image_relation(td->tg_trigger, rel)));
         spi.finish();
         return PointerGetDatum(row);
     }
@@ -515,10 +520,8 @@ CE_FUNCTION(ce_occ_after) {
         // (The images under the key it left are no one's now: dropped too.)
         bool moved = TRIGGER_FIRED_BY_UPDATE(td->tg_event) && key_moved(rel, td->tg_trigtuple, td->tg_newtuple);
         bool fresh = TRIGGER_FIRED_BY_INSERT(td->tg_event) || moved;
-        std::string left = moved ? row_images(spi, rel, td->tg_trigtuple, nullptr, false).key : std::string();
-        pg_uuid_t left_project = moved ? project_of(c, td->tg_trigtuple, desc) : project;
+        if (moved) drop_images_of(spi, rel, c, td->tg_trigtuple, image_table);
         OwnerContext owner;
-        if (moved) drop_images(spi, left_project, image_table, left, 0, true);
         if (keep)
             keep_image(spi, project, image_table, im.key, version, im.a_row, retain, fresh);
         else
