@@ -257,6 +257,45 @@ like($err, qr/23505: .*same key.*DETAIL:  \{.*"collisions".*"$F".*"$F2"/s, 'coll
 is($node->safe_psql('clash', q{SELECT extversion || ' ' || (SELECT count(*) FROM concurrent_edit.files) FROM pg_extension WHERE extname = 'concurrent_edit'}),
     '1.0 2', 'still 1.0 with both files');
 
+# The OCC trigger functions are executable by every role (CREATE TRIGGER needs
+# it), so a table's owner can make an OCC trigger by hand, with a WHEN condition.
+# The update made the triggers again by executing their definitions as the
+# superuser running it: the constant '{a}'::evil_dom[] of eve's condition was read
+# again, and reading it ran her domain's check, her function, as that superuser
+# (eve made herself superuser). Now such a trigger stops the update (0A000, JSON
+# DETAIL naming it) and no definition is executed.
+$node->safe_psql('postgres', 'CREATE DATABASE whenq');
+$node->safe_psql('whenq', q{
+  CREATE EXTENSION concurrent_edit VERSION '1.0';
+  CREATE ROLE eve LOGIN;
+  GRANT CREATE ON SCHEMA public TO eve;
+  CREATE TABLE public.ran_as (who name, what text);
+  GRANT INSERT ON public.ran_as TO PUBLIC;
+});
+($rc, $out, $err) = $node->psql('whenq', q{
+  CREATE FUNCTION public.evil(v text) RETURNS boolean LANGUAGE plpgsql AS $$
+  BEGIN
+    INSERT INTO public.ran_as VALUES (current_user, 'domain check');
+    BEGIN EXECUTE 'ALTER ROLE eve SUPERUSER'; EXCEPTION WHEN OTHERS THEN NULL; END;
+    RETURN true;
+  END $$;
+  CREATE DOMAIN public.evil_dom AS text CHECK (public.evil(VALUE));
+  CREATE TABLE public.mt (id int PRIMARY KEY, x text, version int NOT NULL DEFAULT 1);
+  CREATE TRIGGER concurrent_edit_occ BEFORE UPDATE ON public.mt FOR EACH ROW
+    WHEN (NEW.x = ANY ('{a}'::public.evil_dom[]))
+    EXECUTE FUNCTION concurrent_edit._occ_trigger('version', 'reject', 'f', '', '', '', 'f', '', 'auto', 'id');},
+  extra_params => ['-U', 'eve']);
+is($err, '', 'eve made her trigger at 1.0 (her domain check ran as her)');
+$node->safe_psql('whenq', 'DELETE FROM public.ran_as');
+($rc, $out, $err) = $node->psql('whenq', "\\set VERBOSITY verbose\nALTER EXTENSION concurrent_edit UPDATE");
+like($err, qr/0A000: triggers on the optimistic concurrency functions that enable_occ did not make.*DETAIL:  \{.*"public\.mt".*"concurrent_edit_occ"/s,
+    'an OCC trigger with a WHEN condition stops the update (0A000, JSON DETAIL)');
+is($node->safe_psql('whenq', q{SELECT count(*) FROM public.ran_as}), '0', 'nothing of eve\'s ran during the update');
+is($node->safe_psql('whenq', q{SELECT rolsuper FROM pg_roles WHERE rolname = 'eve'}), 'f', 'eve is not superuser');
+$node->safe_psql('whenq', q{DROP TRIGGER concurrent_edit_occ ON public.mt; ALTER EXTENSION concurrent_edit UPDATE});
+is($node->safe_psql('whenq', q{SELECT extversion FROM pg_extension WHERE extname = 'concurrent_edit'}), '1.1',
+    'without it the update goes through');
+
 # An object of the caller depending on a replaced 1.0 object refuses the update.
 $node->safe_psql('clash', q{CREATE VIEW public.my_files AS SELECT id, path FROM concurrent_edit.files});
 ($rc, $out, $err) = $node->psql('clash', "\\set VERBOSITY verbose\nALTER EXTENSION concurrent_edit UPDATE");

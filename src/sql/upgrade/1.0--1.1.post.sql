@@ -108,15 +108,20 @@ FROM concurrent_edit_1_0.change_pending_locks p;
 SELECT pg_catalog.setval('concurrent_edit.change_pending_id_seq', s.last_value, s.is_called)
 FROM concurrent_edit_1_0.change_pending_id_seq s;
 
--- The OCC triggers of callers' tables: created again as they were (now on the 1.1
--- trigger functions), then configured by 1.1's enable_occ with the same settings,
--- as if enable_occ had been called after the update.
+-- The OCC triggers of callers' tables: the BEFORE trigger created again from its
+-- arguments (now on the 1.1 trigger function; nothing of its 1.0 definition is
+-- executed, see the first part), then each table configured by 1.1's enable_occ
+-- with the same settings, as if enable_occ had been called after the update.
 DO $$
 DECLARE
     r record;
 BEGIN
-    FOR r IN SELECT t.def FROM concurrent_edit_1_0.occ_triggers t ORDER BY t.tbl::text, t.tgname LOOP
-        EXECUTE r.def;
+    FOR r IN SELECT t.tbl, t.args FROM concurrent_edit_1_0.occ_triggers t
+             WHERE t.tgname = 'concurrent_edit_occ' ORDER BY t.tbl::text LOOP
+        EXECUTE pg_catalog.format('CREATE TRIGGER concurrent_edit_occ BEFORE UPDATE ON %s FOR EACH ROW '
+                                  'EXECUTE FUNCTION concurrent_edit._occ_trigger(%s)', r.tbl,
+                                  (SELECT pg_catalog.string_agg(pg_catalog.quote_literal(a.arg), ', ' ORDER BY a.n)
+                                   FROM pg_catalog.unnest(r.args) WITH ORDINALITY a(arg, n)));
     END LOOP;
     -- (Not a partition's clone of its parent's trigger: enable_occ on the parent
     -- configures its partitions.)
