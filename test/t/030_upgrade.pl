@@ -257,6 +257,60 @@ like($err, qr/23505: .*same key.*DETAIL:  \{.*"collisions".*"$F".*"$F2"/s, 'coll
 is($node->safe_psql('clash', q{SELECT extversion || ' ' || (SELECT count(*) FROM concurrent_edit.files) FROM pg_extension WHERE extname = 'concurrent_edit'}),
     '1.0 2', 'still 1.0 with both files');
 
+# Row images and row conflicts are found by their table's name. 1.0 did not
+# follow renames and drops: what a table renamed or dropped at 1.0 left stays
+# under its old name, and a table another role creates with that name must not
+# receive it at the update (security.md, "The update from 1.0"). Before, the
+# update kept every 1.0 image and row conflict whose name resolved: mallory's new
+# public.salaries read the dropped table's row conflict (its row data) and merged
+# against its images, testing guesses of its values (the right guess merged).
+my $NIL = '00000000-0000-0000-0000-000000000000';
+$node->safe_psql('postgres', 'CREATE DATABASE stale');
+$node->safe_psql('stale', qq{
+  CREATE EXTENSION concurrent_edit VERSION '1.0';
+  CREATE ROLE mallory LOGIN;
+  GRANT CREATE ON SCHEMA public TO mallory;
+  CREATE TABLE public.salaries (id int PRIMARY KEY, amount int, version int NOT NULL DEFAULT 1);
+  INSERT INTO public.salaries VALUES (1, 100, 1);
+  SELECT concurrent_edit.enable_occ('public.salaries', mode => 'merge');
+  UPDATE public.salaries SET amount = 120, version = 1 WHERE id = 1;
+  INSERT INTO concurrent_edit.conflict_history (project_id, kind, row_relation, row_key, base_version, ours_version, strategy, details)
+  VALUES ('$NIL', 'row', 'public.salaries', '{"id": 1}', 1, 2, 'trigger-merge',
+          '{"theirs": {"id": 1, "amount": 130, "version": 1}, "table": "public.salaries"}');
+  -- A live table's row conflict, whose table continues the 1.0 images: kept.
+  CREATE TABLE public.docs (id int PRIMARY KEY, body text, version int NOT NULL DEFAULT 1);
+  INSERT INTO public.docs VALUES (1, 'hello', 1);
+  SELECT concurrent_edit.enable_occ('public.docs', mode => 'merge');
+  UPDATE public.docs SET body = 'hello 2', version = 1 WHERE id = 1;
+  INSERT INTO concurrent_edit.conflict_history (project_id, kind, row_relation, row_key, base_version, ours_version, strategy, details)
+  VALUES ('$NIL', 'row', 'public.docs', '{"id": 1}', 1, 2, 'trigger-merge',
+          '{"theirs": {"id": 1, "body": "hello 3", "version": 1}, "table": "public.docs"}');
+});
+my $defs = $node->safe_psql('stale', q{
+  SELECT string_agg(pg_get_triggerdef(oid), E';\n') FROM pg_trigger WHERE tgrelid = 'public.salaries'::regclass AND NOT tgisinternal});
+$node->safe_psql('stale', 'DROP TABLE public.salaries');
+# mallory's own table under the same name, with the OCC triggers written by hand
+# (enable_occ would have dropped the images of the name).
+my ($mrc, $mout, $merr) = $node->psql('stale', qq{
+  CREATE TABLE public.salaries (id int PRIMARY KEY, amount int, version int NOT NULL DEFAULT 1);
+  INSERT INTO public.salaries VALUES (1, 5, 3);
+  $defs;}, extra_params => ['-U', 'mallory']);
+is($merr, '', 'mallory made her table and its triggers at 1.0');
+$node->safe_psql('stale', 'ALTER EXTENSION concurrent_edit UPDATE');
+is($node->psql('stale', qq{SELECT count(*) FROM concurrent_edit.list_conflicts(NULL, '$NIL')
+                           WHERE row_relation = 'public.salaries'}, extra_params => ['-U', 'mallory'],
+               stdout => \my $seen), 0, 'mallory lists the row conflicts of the nil project');
+is($seen, '0', 'the dropped table\'s row conflict is not hers after the update');
+($rc, $out, $err) = $node->psql('stale', q{UPDATE public.salaries SET amount = 100, version = 1 WHERE id = 1},
+                                extra_params => ['-U', 'mallory']);
+like($err, qr/version 1 it was read at is no longer kept for merging/,
+    'nor are its row images: a stale UPDATE of her row finds no merge base (the right guess no longer merges)');
+is($node->safe_psql('stale', q{SELECT amount || ' ' || version FROM public.salaries}), '5 3', 'her row is unchanged');
+is($node->safe_psql('stale', q{SELECT count(*) FROM concurrent_edit.conflict_history WHERE row_relation = 'public.docs'}),
+   '1', 'the row conflict of a table that continues its 1.0 images is kept');
+is($node->safe_psql('stale', q{UPDATE public.docs SET body = 'hello', version = 1 RETURNING version || ' ' || body}),
+   '3 hello 2', 'and its 1.0 images stay merge bases');
+
 # The OCC trigger functions are executable by every role (CREATE TRIGGER needs
 # it), so a table's owner can make an OCC trigger by hand, with a WHEN condition.
 # The update made the triggers again by executing their definitions as the

@@ -80,7 +80,8 @@ SELECT c.project_id, c.id, c.file_id, c.row_relation, c.row_key, c.kind, c.base_
 FROM concurrent_edit_1_0.conflict_history c
 -- A row conflict of a table renamed or dropped under 1.0 names no table now: not
 -- kept (1.1 decides access to it on the table of that name, which anyone could
--- create). 1.1 keeps these names in step with renames and drops.
+-- create). 1.1 keeps these names in step with renames and drops. (A name that
+-- resolves may be another table's: see the row images below.)
 WHERE c.kind <> 'row' OR pg_catalog.to_regclass(c.row_relation) IS NOT NULL;
 
 -- The change feed goes on from the next cursor.
@@ -136,18 +137,43 @@ BEGIN
 END
 $$;
 
+-- 1.0 row images and row conflicts name their table, and 1.0 did not follow
+-- renames and drops: those of a table renamed or dropped at 1.0 stayed under its
+-- old name, which another role may have given its own table since. They are
+-- kept only for a row of the table that continues their history: the row's
+-- current image, as enable_occ just took it, is 1.0's image of that version
+-- (same project, key, version and data). A table of another role cannot show
+-- the dropped table's row without knowing it. Before, whatever resolved the name
+-- received them: its owner read the row conflicts' row data and merged against
+-- the images, testing guesses of their values (TAP 030_upgrade).
+-- Row conflicts: kept when a row of their table continues its 1.0 images.
+DELETE FROM concurrent_edit.conflict_history c
+WHERE c.kind = 'row'
+  AND EXISTS (SELECT FROM concurrent_edit_1_0.conflict_history x WHERE x.project_id = c.project_id AND x.id = c.id)
+  AND NOT EXISTS (
+    SELECT FROM concurrent_edit.occ_row_versions n
+    JOIN concurrent_edit_1_0.occ_row_versions o
+      ON o.project_id = n.project_id AND o.relation = n.relation AND o.row_key = n.row_key
+     AND o.version = n.version AND o.row_data = n.row_data
+    WHERE n.relation = c.row_relation);
+
 -- The 1.0 row images, after enable_occ refreshed each table's (which keeps only
 -- the current versions): the older versions stay merge bases, as before the
--- update. Not for a table with a column whose 1.0 image could hide a change
--- (1.1 computes images differently): json or jsonb (SQL NULL and JSON null had
--- one image), float (rounded under extra_float_digits = 0), or a type that may
--- hold them (domain, composite, array, range); a stale update based on one of
--- their older versions gets VC001 ("no longer kept") rather than a merge that
--- could lose its change.
+-- update, for the rows that continue them (above). Not for a table with a column
+-- whose 1.0 image could hide a change (1.1 computes images differently): json
+-- or jsonb (SQL NULL and JSON null had one image), float (rounded under
+-- extra_float_digits = 0), or a type that may hold them (domain, composite,
+-- array, range); a stale update based on one of their older versions gets VC001
+-- ("no longer kept") rather than a merge that could lose its change.
 INSERT INTO concurrent_edit.occ_row_versions (project_id, relation, row_key, version, row_data, created_at)
 SELECT o.project_id, o.relation, o.row_key, o.version, o.row_data, o.created_at
 FROM concurrent_edit_1_0.occ_row_versions o
-WHERE pg_catalog.to_regclass(o.relation) IS NOT NULL  -- as for row conflicts
+WHERE EXISTS (
+    SELECT FROM concurrent_edit.occ_row_versions n
+    JOIN concurrent_edit_1_0.occ_row_versions p
+      ON p.project_id = n.project_id AND p.relation = n.relation AND p.row_key = n.row_key
+     AND p.version = n.version AND p.row_data = n.row_data
+    WHERE n.project_id = o.project_id AND n.relation = o.relation AND n.row_key = o.row_key)
   AND NOT EXISTS (
     SELECT FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
     WHERE a.attrelid = pg_catalog.to_regclass(o.relation) AND a.attnum > 0 AND NOT a.attisdropped
