@@ -311,6 +311,31 @@ is($node->safe_psql('stale', q{SELECT count(*) FROM concurrent_edit.conflict_his
 is($node->safe_psql('stale', q{UPDATE public.docs SET body = 'hello', version = 1 RETURNING version || ' ' || body}),
    '3 hello 2', 'and its 1.0 images stay merge bases');
 
+# 1.0's check of a client's file_id was not serialized: two projects could store
+# one id. 1.1 finds a file by its id alone, so the update refuses them (23505,
+# JSON DETAIL). Before, it kept both: read() of the id returned both projects'
+# files, a reader of one project was refused its own file (42501 on the other
+# project), and a write meant for one file landed in the other project's.
+my ($PA, $PB, $FD) = ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000a2',
+                      '00000000-0000-0000-0000-0000000000f1');
+$node->safe_psql('postgres', 'CREATE DATABASE dupid');
+$node->safe_psql('dupid', qq{
+  CREATE EXTENSION concurrent_edit VERSION '1.0';
+  INSERT INTO concurrent_edit.files (project_id, id, path, head_version, head_hash, created_by, updated_by) VALUES
+    ('$PA', '$FD', 'mine.txt', 1, concurrent_edit.content_hash('a'), '$U', '$U'),
+    ('$PB', '$FD', 'secret.txt', 1, concurrent_edit.content_hash('b'), '$U', '$U');
+  INSERT INTO concurrent_edit.file_versions (project_id, file_id, version, content, content_hash, created_by) VALUES
+    ('$PA', '$FD', 1, 'a', concurrent_edit.content_hash('a'), '$U'), ('$PB', '$FD', 1, 'b', concurrent_edit.content_hash('b'), '$U');
+});
+($rc, $out, $err) = $node->psql('dupid', "\\set VERBOSITY verbose\nALTER EXTENSION concurrent_edit UPDATE");
+like($err, qr/23505: file ids are shared.*DETAIL:  \{.*"shared_ids".*"$FD".*"$PA".*"$PB"/s,
+    'a file id of two projects refuses the update (23505, JSON DETAIL)');
+is($node->safe_psql('dupid', q{SELECT extversion || ' ' || (SELECT count(*) FROM concurrent_edit.files) FROM pg_extension WHERE extname = 'concurrent_edit'}),
+    '1.0 2', 'still 1.0 with both files');
+$node->safe_psql('dupid', qq{DELETE FROM concurrent_edit.files WHERE project_id = '$PA'; ALTER EXTENSION concurrent_edit UPDATE});
+is($node->safe_psql('dupid', qq{SELECT string_agg(content, ',') FROM concurrent_edit.read('$FD')}), 'b',
+    'with one file per id the update goes through');
+
 # The OCC trigger functions are executable by every role (CREATE TRIGGER needs
 # it), so a table's owner can make an OCC trigger by hand, with a WHEN condition.
 # The update made the triggers again by executing their definitions as the

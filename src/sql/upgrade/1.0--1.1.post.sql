@@ -29,6 +29,35 @@ BEGIN
 END
 $$;
 
+-- File ids: 1.1 finds a file by its id alone (the key is (project_id, id); ids
+-- are unique by create_file's check, serialized since 1.1). 1.0's check of a
+-- client's file_id was not: two concurrent create_file calls in two projects
+-- could both store one id. Such a pair would be one file to 1.1's calls, which
+-- reach either project's (a write meant for one lands in the other, whose
+-- readers read it): the update refuses and names them, nothing is changed.
+DO $$
+DECLARE
+    shared jsonb;
+BEGIN
+    SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('file_id', k.id, 'project_ids', k.projects,
+                                                               'paths', k.paths)
+                                ORDER BY k.id)
+      INTO shared
+    FROM (SELECT f.id, pg_catalog.jsonb_agg(f.project_id ORDER BY f.project_id) AS projects,
+                 pg_catalog.jsonb_agg(f.path ORDER BY f.project_id) AS paths
+          FROM concurrent_edit_1_0.files f
+          GROUP BY f.id
+          HAVING pg_catalog.count(*) > 1) k;
+    IF shared IS NOT NULL THEN
+        RAISE EXCEPTION 'file ids are shared by files of different projects'
+            USING ERRCODE = 'unique_violation',
+                  DETAIL = pg_catalog.jsonb_build_object('from_version', '1.0', 'to_version', '1.1',
+                                                         'shared_ids', shared)::text,
+                  HINT = 'Keep one file of each id (copy the others into new files, then delete their rows from the 1.0 tables), then update again.';
+    END IF;
+END
+$$;
+
 -- Files: the key computed by 1.1's rule, the head's text copied from its version.
 INSERT INTO concurrent_edit.files (project_id, id, path, normalized_path, head_version, head_hash, head_clock,
                                    head_content, deleted_at, deleted_by, created_by, created_at, updated_by,
