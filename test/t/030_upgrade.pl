@@ -257,6 +257,124 @@ like($err, qr/23505: .*same key.*DETAIL:  \{.*"collisions".*"$F".*"$F2"/s, 'coll
 is($node->safe_psql('clash', q{SELECT extversion || ' ' || (SELECT count(*) FROM concurrent_edit.files) FROM pg_extension WHERE extname = 'concurrent_edit'}),
     '1.0 2', 'still 1.0 with both files');
 
+# Row images and row conflicts are found by their table's name. 1.0 did not
+# follow renames and drops: what a table renamed or dropped at 1.0 left stays
+# under its old name, and a table another role creates with that name must not
+# receive it at the update (security.md, "The update from 1.0"). Before, the
+# update kept every 1.0 image and row conflict whose name resolved: mallory's new
+# public.salaries read the dropped table's row conflict (its row data) and merged
+# against its images, testing guesses of its values (the right guess merged).
+my $NIL = '00000000-0000-0000-0000-000000000000';
+$node->safe_psql('postgres', 'CREATE DATABASE stale');
+$node->safe_psql('stale', qq{
+  CREATE EXTENSION concurrent_edit VERSION '1.0';
+  CREATE ROLE mallory LOGIN;
+  GRANT CREATE ON SCHEMA public TO mallory;
+  CREATE TABLE public.salaries (id int PRIMARY KEY, amount int, version int NOT NULL DEFAULT 1);
+  INSERT INTO public.salaries VALUES (1, 100, 1);
+  SELECT concurrent_edit.enable_occ('public.salaries', mode => 'merge');
+  UPDATE public.salaries SET amount = 120, version = 1 WHERE id = 1;
+  INSERT INTO concurrent_edit.conflict_history (project_id, kind, row_relation, row_key, base_version, ours_version, strategy, details)
+  VALUES ('$NIL', 'row', 'public.salaries', '{"id": 1}', 1, 2, 'trigger-merge',
+          '{"theirs": {"id": 1, "amount": 130, "version": 1}, "table": "public.salaries"}');
+  -- A live table's row conflict, whose table continues the 1.0 images: kept.
+  CREATE TABLE public.docs (id int PRIMARY KEY, body text, version int NOT NULL DEFAULT 1);
+  INSERT INTO public.docs VALUES (1, 'hello', 1);
+  SELECT concurrent_edit.enable_occ('public.docs', mode => 'merge');
+  UPDATE public.docs SET body = 'hello 2', version = 1 WHERE id = 1;
+  INSERT INTO concurrent_edit.conflict_history (project_id, kind, row_relation, row_key, base_version, ours_version, strategy, details)
+  VALUES ('$NIL', 'row', 'public.docs', '{"id": 1}', 1, 2, 'trigger-merge',
+          '{"theirs": {"id": 1, "body": "hello 3", "version": 1}, "table": "public.docs"}');
+});
+my $defs = $node->safe_psql('stale', q{
+  SELECT string_agg(pg_get_triggerdef(oid), E';\n') FROM pg_trigger WHERE tgrelid = 'public.salaries'::regclass AND NOT tgisinternal});
+$node->safe_psql('stale', 'DROP TABLE public.salaries');
+# mallory's own table under the same name, with the OCC triggers written by hand
+# (enable_occ would have dropped the images of the name).
+my ($mrc, $mout, $merr) = $node->psql('stale', qq{
+  CREATE TABLE public.salaries (id int PRIMARY KEY, amount int, version int NOT NULL DEFAULT 1);
+  INSERT INTO public.salaries VALUES (1, 5, 3);
+  $defs;}, extra_params => ['-U', 'mallory']);
+is($merr, '', 'mallory made her table and its triggers at 1.0');
+$node->safe_psql('stale', 'ALTER EXTENSION concurrent_edit UPDATE');
+is($node->psql('stale', qq{SELECT count(*) FROM concurrent_edit.list_conflicts(NULL, '$NIL')
+                           WHERE row_relation = 'public.salaries'}, extra_params => ['-U', 'mallory'],
+               stdout => \my $seen), 0, 'mallory lists the row conflicts of the nil project');
+is($seen, '0', 'the dropped table\'s row conflict is not hers after the update');
+($rc, $out, $err) = $node->psql('stale', q{UPDATE public.salaries SET amount = 100, version = 1 WHERE id = 1},
+                                extra_params => ['-U', 'mallory']);
+like($err, qr/version 1 it was read at is no longer kept for merging/,
+    'nor are its row images: a stale UPDATE of her row finds no merge base (the right guess no longer merges)');
+is($node->safe_psql('stale', q{SELECT amount || ' ' || version FROM public.salaries}), '5 3', 'her row is unchanged');
+is($node->safe_psql('stale', q{SELECT count(*) FROM concurrent_edit.conflict_history WHERE row_relation = 'public.docs'}),
+   '1', 'the row conflict of a table that continues its 1.0 images is kept');
+is($node->safe_psql('stale', q{UPDATE public.docs SET body = 'hello', version = 1 RETURNING version || ' ' || body}),
+   '3 hello 2', 'and its 1.0 images stay merge bases');
+
+# 1.0's check of a client's file_id was not serialized: two projects could store
+# one id. 1.1 finds a file by its id alone, so the update refuses them (23505,
+# JSON DETAIL). Before, it kept both: read() of the id returned both projects'
+# files, a reader of one project was refused its own file (42501 on the other
+# project), and a write meant for one file landed in the other project's.
+my ($PA, $PB, $FD) = ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000a2',
+                      '00000000-0000-0000-0000-0000000000f1');
+$node->safe_psql('postgres', 'CREATE DATABASE dupid');
+$node->safe_psql('dupid', qq{
+  CREATE EXTENSION concurrent_edit VERSION '1.0';
+  INSERT INTO concurrent_edit.files (project_id, id, path, head_version, head_hash, created_by, updated_by) VALUES
+    ('$PA', '$FD', 'mine.txt', 1, concurrent_edit.content_hash('a'), '$U', '$U'),
+    ('$PB', '$FD', 'secret.txt', 1, concurrent_edit.content_hash('b'), '$U', '$U');
+  INSERT INTO concurrent_edit.file_versions (project_id, file_id, version, content, content_hash, created_by) VALUES
+    ('$PA', '$FD', 1, 'a', concurrent_edit.content_hash('a'), '$U'), ('$PB', '$FD', 1, 'b', concurrent_edit.content_hash('b'), '$U');
+});
+($rc, $out, $err) = $node->psql('dupid', "\\set VERBOSITY verbose\nALTER EXTENSION concurrent_edit UPDATE");
+like($err, qr/23505: file ids are shared.*DETAIL:  \{.*"shared_ids".*"$FD".*"$PA".*"$PB"/s,
+    'a file id of two projects refuses the update (23505, JSON DETAIL)');
+is($node->safe_psql('dupid', q{SELECT extversion || ' ' || (SELECT count(*) FROM concurrent_edit.files) FROM pg_extension WHERE extname = 'concurrent_edit'}),
+    '1.0 2', 'still 1.0 with both files');
+$node->safe_psql('dupid', qq{DELETE FROM concurrent_edit.files WHERE project_id = '$PA'; ALTER EXTENSION concurrent_edit UPDATE});
+is($node->safe_psql('dupid', qq{SELECT string_agg(content, ',') FROM concurrent_edit.read('$FD')}), 'b',
+    'with one file per id the update goes through');
+
+# The OCC trigger functions are executable by every role (CREATE TRIGGER needs
+# it), so a table's owner can make an OCC trigger by hand, with a WHEN condition.
+# The update made the triggers again by executing their definitions as the
+# superuser running it: the constant '{a}'::evil_dom[] of eve's condition was read
+# again, and reading it ran her domain's check, her function, as that superuser
+# (eve made herself superuser). Now such a trigger stops the update (0A000, JSON
+# DETAIL naming it) and no definition is executed.
+$node->safe_psql('postgres', 'CREATE DATABASE whenq');
+$node->safe_psql('whenq', q{
+  CREATE EXTENSION concurrent_edit VERSION '1.0';
+  CREATE ROLE eve LOGIN;
+  GRANT CREATE ON SCHEMA public TO eve;
+  CREATE TABLE public.ran_as (who name, what text);
+  GRANT INSERT ON public.ran_as TO PUBLIC;
+});
+($rc, $out, $err) = $node->psql('whenq', q{
+  CREATE FUNCTION public.evil(v text) RETURNS boolean LANGUAGE plpgsql AS $$
+  BEGIN
+    INSERT INTO public.ran_as VALUES (current_user, 'domain check');
+    BEGIN EXECUTE 'ALTER ROLE eve SUPERUSER'; EXCEPTION WHEN OTHERS THEN NULL; END;
+    RETURN true;
+  END $$;
+  CREATE DOMAIN public.evil_dom AS text CHECK (public.evil(VALUE));
+  CREATE TABLE public.mt (id int PRIMARY KEY, x text, version int NOT NULL DEFAULT 1);
+  CREATE TRIGGER concurrent_edit_occ BEFORE UPDATE ON public.mt FOR EACH ROW
+    WHEN (NEW.x = ANY ('{a}'::public.evil_dom[]))
+    EXECUTE FUNCTION concurrent_edit._occ_trigger('version', 'reject', 'f', '', '', '', 'f', '', 'auto', 'id');},
+  extra_params => ['-U', 'eve']);
+is($err, '', 'eve made her trigger at 1.0 (her domain check ran as her)');
+$node->safe_psql('whenq', 'DELETE FROM public.ran_as');
+($rc, $out, $err) = $node->psql('whenq', "\\set VERBOSITY verbose\nALTER EXTENSION concurrent_edit UPDATE");
+like($err, qr/0A000: triggers on the optimistic concurrency functions that enable_occ did not make.*DETAIL:  \{.*"public\.mt".*"concurrent_edit_occ"/s,
+    'an OCC trigger with a WHEN condition stops the update (0A000, JSON DETAIL)');
+is($node->safe_psql('whenq', q{SELECT count(*) FROM public.ran_as}), '0', 'nothing of eve\'s ran during the update');
+is($node->safe_psql('whenq', q{SELECT rolsuper FROM pg_roles WHERE rolname = 'eve'}), 'f', 'eve is not superuser');
+$node->safe_psql('whenq', q{DROP TRIGGER concurrent_edit_occ ON public.mt; ALTER EXTENSION concurrent_edit UPDATE});
+is($node->safe_psql('whenq', q{SELECT extversion FROM pg_extension WHERE extname = 'concurrent_edit'}), '1.1',
+    'without it the update goes through');
+
 # An object of the caller depending on a replaced 1.0 object refuses the update.
 $node->safe_psql('clash', q{CREATE VIEW public.my_files AS SELECT id, path FROM concurrent_edit.files});
 ($rc, $out, $err) = $node->psql('clash', "\\set VERBOSITY verbose\nALTER EXTENSION concurrent_edit UPDATE");

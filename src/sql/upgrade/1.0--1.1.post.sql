@@ -29,6 +29,35 @@ BEGIN
 END
 $$;
 
+-- File ids: 1.1 finds a file by its id alone (the key is (project_id, id); ids
+-- are unique by create_file's check, serialized since 1.1). 1.0's check of a
+-- client's file_id was not: two concurrent create_file calls in two projects
+-- could both store one id. Such a pair would be one file to 1.1's calls, which
+-- reach either project's (a write meant for one lands in the other, whose
+-- readers read it): the update refuses and names them, nothing is changed.
+DO $$
+DECLARE
+    shared jsonb;
+BEGIN
+    SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('file_id', k.id, 'project_ids', k.projects,
+                                                               'paths', k.paths)
+                                ORDER BY k.id)
+      INTO shared
+    FROM (SELECT f.id, pg_catalog.jsonb_agg(f.project_id ORDER BY f.project_id) AS projects,
+                 pg_catalog.jsonb_agg(f.path ORDER BY f.project_id) AS paths
+          FROM concurrent_edit_1_0.files f
+          GROUP BY f.id
+          HAVING pg_catalog.count(*) > 1) k;
+    IF shared IS NOT NULL THEN
+        RAISE EXCEPTION 'file ids are shared by files of different projects'
+            USING ERRCODE = 'unique_violation',
+                  DETAIL = pg_catalog.jsonb_build_object('from_version', '1.0', 'to_version', '1.1',
+                                                         'shared_ids', shared)::text,
+                  HINT = 'Keep one file of each id (copy the others into new files, then delete their rows from the 1.0 tables), then update again.';
+    END IF;
+END
+$$;
+
 -- Files: the key computed by 1.1's rule, the head's text copied from its version.
 INSERT INTO concurrent_edit.files (project_id, id, path, normalized_path, head_version, head_hash, head_clock,
                                    head_content, deleted_at, deleted_by, created_by, created_at, updated_by,
@@ -80,7 +109,8 @@ SELECT c.project_id, c.id, c.file_id, c.row_relation, c.row_key, c.kind, c.base_
 FROM concurrent_edit_1_0.conflict_history c
 -- A row conflict of a table renamed or dropped under 1.0 names no table now: not
 -- kept (1.1 decides access to it on the table of that name, which anyone could
--- create). 1.1 keeps these names in step with renames and drops.
+-- create). 1.1 keeps these names in step with renames and drops. (A name that
+-- resolves may be another table's: see the row images below.)
 WHERE c.kind <> 'row' OR pg_catalog.to_regclass(c.row_relation) IS NOT NULL;
 
 -- The change feed goes on from the next cursor.
@@ -108,15 +138,20 @@ FROM concurrent_edit_1_0.change_pending_locks p;
 SELECT pg_catalog.setval('concurrent_edit.change_pending_id_seq', s.last_value, s.is_called)
 FROM concurrent_edit_1_0.change_pending_id_seq s;
 
--- The OCC triggers of callers' tables: created again as they were (now on the 1.1
--- trigger functions), then configured by 1.1's enable_occ with the same settings,
--- as if enable_occ had been called after the update.
+-- The OCC triggers of callers' tables: the BEFORE trigger created again from its
+-- arguments (now on the 1.1 trigger function; nothing of its 1.0 definition is
+-- executed, see the first part), then each table configured by 1.1's enable_occ
+-- with the same settings, as if enable_occ had been called after the update.
 DO $$
 DECLARE
     r record;
 BEGIN
-    FOR r IN SELECT t.def FROM concurrent_edit_1_0.occ_triggers t ORDER BY t.tbl::text, t.tgname LOOP
-        EXECUTE r.def;
+    FOR r IN SELECT t.tbl, t.args FROM concurrent_edit_1_0.occ_triggers t
+             WHERE t.tgname = 'concurrent_edit_occ' ORDER BY t.tbl::text LOOP
+        EXECUTE pg_catalog.format('CREATE TRIGGER concurrent_edit_occ BEFORE UPDATE ON %s FOR EACH ROW '
+                                  'EXECUTE FUNCTION concurrent_edit._occ_trigger(%s)', r.tbl,
+                                  (SELECT pg_catalog.string_agg(pg_catalog.quote_literal(a.arg), ', ' ORDER BY a.n)
+                                   FROM pg_catalog.unnest(r.args) WITH ORDINALITY a(arg, n)));
     END LOOP;
     -- (Not a partition's clone of its parent's trigger: enable_occ on the parent
     -- configures its partitions.)
@@ -131,18 +166,43 @@ BEGIN
 END
 $$;
 
+-- 1.0 row images and row conflicts name their table, and 1.0 did not follow
+-- renames and drops: those of a table renamed or dropped at 1.0 stayed under its
+-- old name, which another role may have given its own table since. They are
+-- kept only for a row of the table that continues their history: the row's
+-- current image, as enable_occ just took it, is 1.0's image of that version
+-- (same project, key, version and data). A table of another role cannot show
+-- the dropped table's row without knowing it. Before, whatever resolved the name
+-- received them: its owner read the row conflicts' row data and merged against
+-- the images, testing guesses of their values (TAP 030_upgrade).
+-- Row conflicts: kept when a row of their table continues its 1.0 images.
+DELETE FROM concurrent_edit.conflict_history c
+WHERE c.kind = 'row'
+  AND EXISTS (SELECT FROM concurrent_edit_1_0.conflict_history x WHERE x.project_id = c.project_id AND x.id = c.id)
+  AND NOT EXISTS (
+    SELECT FROM concurrent_edit.occ_row_versions n
+    JOIN concurrent_edit_1_0.occ_row_versions o
+      ON o.project_id = n.project_id AND o.relation = n.relation AND o.row_key = n.row_key
+     AND o.version = n.version AND o.row_data = n.row_data
+    WHERE n.relation = c.row_relation);
+
 -- The 1.0 row images, after enable_occ refreshed each table's (which keeps only
 -- the current versions): the older versions stay merge bases, as before the
--- update. Not for a table with a column whose 1.0 image could hide a change
--- (1.1 computes images differently): json or jsonb (SQL NULL and JSON null had
--- one image), float (rounded under extra_float_digits = 0), or a type that may
--- hold them (domain, composite, array, range); a stale update based on one of
--- their older versions gets VC001 ("no longer kept") rather than a merge that
--- could lose its change.
+-- update, for the rows that continue them (above). Not for a table with a column
+-- whose 1.0 image could hide a change (1.1 computes images differently): json
+-- or jsonb (SQL NULL and JSON null had one image), float (rounded under
+-- extra_float_digits = 0), or a type that may hold them (domain, composite,
+-- array, range); a stale update based on one of their older versions gets VC001
+-- ("no longer kept") rather than a merge that could lose its change.
 INSERT INTO concurrent_edit.occ_row_versions (project_id, relation, row_key, version, row_data, created_at)
 SELECT o.project_id, o.relation, o.row_key, o.version, o.row_data, o.created_at
 FROM concurrent_edit_1_0.occ_row_versions o
-WHERE pg_catalog.to_regclass(o.relation) IS NOT NULL  -- as for row conflicts
+WHERE EXISTS (
+    SELECT FROM concurrent_edit.occ_row_versions n
+    JOIN concurrent_edit_1_0.occ_row_versions p
+      ON p.project_id = n.project_id AND p.relation = n.relation AND p.row_key = n.row_key
+     AND p.version = n.version AND p.row_data = n.row_data
+    WHERE n.project_id = o.project_id AND n.relation = o.relation AND n.row_key = o.row_key)
   AND NOT EXISTS (
     SELECT FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
     WHERE a.attrelid = pg_catalog.to_regclass(o.relation) AND a.attnum > 0 AND NOT a.attisdropped

@@ -81,14 +81,67 @@ BEGIN
 END
 $$;
 
+-- The OCC triggers of callers' tables are made again by the epilogue from their
+-- arguments only, in the shape 1.0's enable_occ gave them. Any other trigger on
+-- the OCC functions (another name, timing or event, a WHEN condition, columns, a
+-- constraint trigger, transition tables: made by hand by a table's owner, who may
+-- use the functions) stops the update, changing nothing. Before, the epilogue
+-- executed each trigger's definition (pg_get_triggerdef) as the superuser running
+-- the update: a constant in a WHEN condition is read again then, and the input of
+-- a composite or array value runs the checks of its domains, so the table's owner
+-- ran a function of its own with the superuser's rights (TAP 030_upgrade).
+DO $$
+DECLARE
+    odd jsonb;
+BEGIN
+    SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('table', t.tgrelid::pg_catalog.regclass::text,
+                                                               'trigger', t.tgname)
+                                ORDER BY t.tgrelid::pg_catalog.regclass::text, t.tgname)
+      INTO odd
+    FROM pg_catalog.pg_trigger t
+    WHERE t.tgfoid IN ('concurrent_edit._occ_trigger()'::pg_catalog.regprocedure,
+                       'concurrent_edit._occ_after()'::pg_catalog.regprocedure)
+      AND t.tgparentid = 0
+      AND NOT ((t.tgname = 'concurrent_edit_occ' AND t.tgtype = 19  -- BEFORE UPDATE FOR EACH ROW
+                AND t.tgfoid = 'concurrent_edit._occ_trigger()'::pg_catalog.regprocedure)
+               OR (t.tgname = 'concurrent_edit_occ_after' AND t.tgtype = 21  -- AFTER INSERT OR UPDATE FOR EACH ROW
+                   AND t.tgfoid = 'concurrent_edit._occ_after()'::pg_catalog.regprocedure))
+       OR (t.tgparentid = 0
+           AND t.tgfoid IN ('concurrent_edit._occ_trigger()'::pg_catalog.regprocedure,
+                            'concurrent_edit._occ_after()'::pg_catalog.regprocedure)
+           AND (t.tgqual IS NOT NULL OR pg_catalog.cardinality(t.tgattr::pg_catalog.int2[]) > 0 OR t.tgconstraint <> 0
+                OR t.tgoldtable IS NOT NULL OR t.tgnewtable IS NOT NULL));
+    IF odd IS NOT NULL THEN
+        RAISE EXCEPTION 'triggers on the optimistic concurrency functions that enable_occ did not make'
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = pg_catalog.jsonb_build_object('from_version', '1.0', 'to_version', '1.1',
+                                                         'triggers', odd)::text,
+                  HINT = 'Drop these triggers (call enable_occ on their tables with 1.0 if they need optimistic concurrency), then update again.';
+    END IF;
+END
+$$;
+
 CREATE SCHEMA concurrent_edit_1_0;
 
 -- The OCC triggers of callers' tables (enable_occ) call the 1.0 trigger functions:
--- their definitions are kept here and the triggers dropped; the epilogue creates
--- them again on the 1.1 functions and reconfigures them with 1.1's enable_occ.
+-- their tables and arguments are kept here and the triggers dropped; the epilogue
+-- creates the BEFORE trigger again on the 1.1 function from its arguments (the
+-- configuration occ_tables() reads) and reconfigures the table with 1.1's
+-- enable_occ. The arguments are split at their zero bytes and read in the
+-- database's encoding, as occ_tables() does.
 CREATE TABLE concurrent_edit_1_0.occ_triggers AS
-SELECT t.tgrelid::pg_catalog.regclass AS tbl, t.tgname, pg_catalog.pg_get_triggerdef(t.oid) AS def
+SELECT t.tgrelid::pg_catalog.regclass AS tbl, t.tgname, a.args
 FROM pg_catalog.pg_trigger t
+CROSS JOIN LATERAL (
+    WITH RECURSIVE s(rest, part, n) AS (
+        SELECT t.tgargs, NULL::pg_catalog.bytea, 0
+        UNION ALL
+        -- (SUBSTRING and POSITION are grammar: they name pg_catalog's functions.)
+        SELECT substring(s.rest FROM position(pg_catalog.decode('00', 'hex') IN s.rest) + 1),
+               substring(s.rest FOR position(pg_catalog.decode('00', 'hex') IN s.rest) - 1), s.n + 1
+        FROM s WHERE position(pg_catalog.decode('00', 'hex') IN s.rest) > 0)
+    SELECT pg_catalog.array_agg(pg_catalog.convert_from(s.part, pg_catalog.getdatabaseencoding()) ORDER BY s.n) AS args
+    FROM s WHERE s.n > 0) a
 WHERE t.tgfoid IN ('concurrent_edit._occ_trigger()'::pg_catalog.regprocedure,
                    'concurrent_edit._occ_after()'::pg_catalog.regprocedure)
   AND t.tgparentid = 0;  -- a partition's clone goes with its parent's trigger, and comes back with it
