@@ -314,6 +314,20 @@ SELECT pg_temp.hand_made($$'version','merge','f','note,big','','','f','','auto',
 SELECT id, version, note, big, day, ts IS NOT NULL AS stamped FROM m_t;
 RESET concurrent_edit.actor;
 RESET SESSION AUTHORIZATION;
+-- occ_tables() lists a hand-made trigger whose arguments cannot be read with its
+-- settings NULL. Before, one such trigger (here a boolean that is none, then a
+-- list that is no JSON) made occ_tables() fail (22P02) for every caller, and the
+-- update from 1.0, which reads it, too.
+SET SESSION AUTHORIZATION regress_occ_owner;
+CREATE TRIGGER concurrent_edit_occ BEFORE UPDATE ON m_t FOR EACH ROW
+    EXECUTE FUNCTION concurrent_edit._occ_trigger('version', 'reject', 'maybe', '', '', '', 'f', '', 'auto', '["id"]');
+RESET SESSION AUTHORIZATION;
+SELECT tbl, version_column, mode, refuse_blind_writes, notify FROM concurrent_edit.occ_tables() WHERE tbl = 'm_t'::regclass;
+DROP TRIGGER concurrent_edit_occ ON m_t;
+CREATE TRIGGER concurrent_edit_occ BEFORE UPDATE ON m_t FOR EACH ROW
+    EXECUTE FUNCTION concurrent_edit._occ_trigger('version', 'merge', 'f', '[oops', '', '', 'f', '', 'auto', '["id"]');
+SELECT tbl, version_column, mode, merge_columns FROM concurrent_edit.occ_tables() WHERE tbl = 'm_t'::regclass;
+DROP TRIGGER concurrent_edit_occ ON m_t;
 
 -- VC001 and VC009 show the row's values (its key, current version, modified
 -- by/at, paths inside a column's value) only to a role that may see them, by

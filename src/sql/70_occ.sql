@@ -281,27 +281,52 @@ CREATE FUNCTION concurrent_edit.occ_tables()
     RETURNS TABLE (tbl regclass, version_column name, mode text, refuse_blind_writes boolean, merge_columns name[],
                    modified_by_column name, modified_at_column name, notify boolean, project_column name,
                    array_mode text)
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT t.tgrelid::regclass, a[1]::name, a[2], a[3]::boolean,
-           CASE WHEN a[4] = '' THEN NULL
-                WHEN left(a[4], 1) = '[' THEN ARRAY(SELECT jsonb_array_elements_text(a[4]::jsonb))::name[]
-                ELSE string_to_array(a[4], ',')::name[] END,
-           nullif(a[5], '')::name, nullif(a[6], '')::name, a[7]::boolean, nullif(a[8], '')::name, a[9]
-    FROM pg_trigger t
-    -- The arguments, each ended by a zero byte, split as bytes and read in the
-    -- database's encoding (encode(..., 'escape') would escape non-ASCII bytes and
-    -- backslashes in the names).
-    CROSS JOIN LATERAL (
-        WITH RECURSIVE s(rest, part, n) AS (
-            SELECT t.tgargs, NULL::bytea, 0
-            UNION ALL
-            SELECT substring(s.rest FROM position('\x00'::bytea IN s.rest) + 1),
-                   substring(s.rest FOR position('\x00'::bytea IN s.rest) - 1), s.n + 1
-            FROM s WHERE position('\x00'::bytea IN s.rest) > 0)
-        SELECT array_agg(convert_from(s.part, getdatabaseencoding()) ORDER BY s.n) AS a FROM s WHERE s.n > 0) x
-    WHERE t.tgname = 'concurrent_edit_occ' AND t.tgfoid = 'concurrent_edit._occ_trigger'::regproc
-    ORDER BY 1::text
+DECLARE
+    r record;
+BEGIN
+    FOR r IN
+        SELECT t.tgrelid::regclass AS rel, x.a
+        FROM pg_trigger t
+        -- The arguments, each ended by a zero byte, split as bytes and read in the
+        -- database's encoding (encode(..., 'escape') would escape non-ASCII bytes
+        -- and backslashes in the names).
+        CROSS JOIN LATERAL (
+            WITH RECURSIVE s(rest, part, n) AS (
+                SELECT t.tgargs, NULL::bytea, 0
+                UNION ALL
+                SELECT substring(s.rest FROM position('\x00'::bytea IN s.rest) + 1),
+                       substring(s.rest FOR position('\x00'::bytea IN s.rest) - 1), s.n + 1
+                FROM s WHERE position('\x00'::bytea IN s.rest) > 0)
+            SELECT array_agg(convert_from(s.part, getdatabaseencoding()) ORDER BY s.n) AS a FROM s WHERE s.n > 0) x
+        WHERE t.tgname = 'concurrent_edit_occ' AND t.tgfoid = 'concurrent_edit._occ_trigger'::regproc
+        ORDER BY 1::text
+    LOOP
+        tbl := r.rel;
+        -- A trigger made by hand whose arguments cannot be read (a boolean that is
+        -- none, a list that is no JSON) is listed with its settings NULL: before,
+        -- one such trigger made occ_tables() fail for every caller.
+        BEGIN
+            version_column := r.a[1]::name;
+            mode := r.a[2];
+            refuse_blind_writes := r.a[3]::boolean;
+            merge_columns := CASE WHEN r.a[4] = '' THEN NULL
+                                  WHEN left(r.a[4], 1) = '[' THEN ARRAY(SELECT jsonb_array_elements_text(r.a[4]::jsonb))::name[]
+                                  ELSE string_to_array(r.a[4], ',')::name[] END;
+            modified_by_column := nullif(r.a[5], '')::name;
+            modified_at_column := nullif(r.a[6], '')::name;
+            notify := r.a[7]::boolean;
+            project_column := nullif(r.a[8], '')::name;
+            array_mode := r.a[9];
+        EXCEPTION WHEN data_exception THEN
+            version_column := NULL; mode := NULL; refuse_blind_writes := NULL; merge_columns := NULL;
+            modified_by_column := NULL; modified_at_column := NULL; notify := NULL; project_column := NULL;
+            array_mode := NULL;
+        END;
+        RETURN NEXT;
+    END LOOP;
+END
 $$;
-COMMENT ON FUNCTION concurrent_edit.occ_tables() IS 'Tables under optimistic concurrency and their configuration.';
+COMMENT ON FUNCTION concurrent_edit.occ_tables() IS 'Tables under optimistic concurrency and their configuration (NULL settings for a trigger made by hand whose arguments cannot be read).';
