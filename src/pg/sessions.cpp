@@ -433,6 +433,7 @@ CE_PRIMARY_FUNCTION(ce_open_file, "open_file") {
     SessionInfo s = use_session(call, session, SessionUse::act, true);
     FileHead f = find_file(call.spi(), file);
     require_same_project(s, file, f.project_id);
+    keep_session_open(s.id);  // a close in progress: waited for, then VC005
     static Statement ins(
         "INSERT INTO concurrent_edit.session_files (project_id, session_id, file_id) VALUES ($1, $2, $3) "
         "ON CONFLICT DO NOTHING RETURNING 1",
