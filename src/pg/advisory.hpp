@@ -20,6 +20,7 @@ enum class LockClass : uint16 {
     lock_queue = 10,       // an exclusive acquirer waiting for a file lock, ahead of later acquirers
     sequencer = 11,        // the on-demand sequencer of a database (session-level)
     sequencer_clients = 12,  // commits relying on it (share), a sequencer leaving (exclusive)
+    session = 13,          // a session's lock, draft and open-file writers (share), its close (exclusive)
 };
 
 // The key of the lock tags' hash: 16 random bytes in

@@ -35,6 +35,9 @@ CE_PRIMARY_FUNCTION(ce_save_draft, "save_draft") {
                        "version " + std::to_string(base) + " of file " + uuid_to_string(file) + " does not exist",
                        "{\"file_id\": " + json_uuid(file) + ", \"version\": " + std::to_string(base) +
                            ", \"head_version\": " + std::to_string(f.head_version) + "}");
+    // A close of the session in progress (discarding its drafts, say) is waited
+    // for (then VC005); one that comes later sees this draft.
+    keep_session_open(s.id);
     static Statement upsert(
         "INSERT INTO concurrent_edit.pending_changes AS p (project_id, session_id, file_id, base_version, content) "
         "VALUES ($1, $2, $3, $4, $5) ON CONFLICT ON CONSTRAINT pending_changes_pkey DO UPDATE "

@@ -152,6 +152,27 @@ void subxact_callback(SubXactEvent event, SubTransactionId mySubid, SubTransacti
             v.end());
 }
 
+// COMMIT PREPARED runs none of the prepared transaction's commit callbacks: the
+// events it had moved to the pending tables (XACT_EVENT_PRE_PREPARE) would wait
+// for the worker's next timed round (worker_interval). Once the statement has
+// committed the prepared transaction (visible to every new snapshot from here),
+// the worker is woken as a committing transaction wakes it. Plain C: nothing here
+// allocates or raises after the standard processing.
+ProcessUtility_hook_type prev_process_utility = nullptr;
+
+void feed_process_utility(PlannedStmt* pstmt, const char* query_string, bool read_only_tree,
+                          ProcessUtilityContext context, ParamListInfo params, QueryEnvironment* query_env,
+                          DestReceiver* dest, QueryCompletion* qc) {
+    Node* stmt = pstmt->utilityStmt;
+    bool commit_prepared = stmt != nullptr && IsA(stmt, TransactionStmt) &&
+                           castNode(TransactionStmt, stmt)->kind == TRANS_STMT_COMMIT_PREPARED;
+    if (prev_process_utility != nullptr)
+        prev_process_utility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
+    else
+        standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
+    if (commit_prepared && worker_serves_this_database()) wake_worker();
+}
+
 }  // namespace
 
 ChangeEvent file_event(const char* event, const pg_uuid_t& project, const pg_uuid_t& file, const pg_uuid_t& session,
@@ -222,6 +243,8 @@ std::string channel_name(const pg_uuid_t& project_id) {
 void register_feed_callbacks() {
     RegisterXactCallback(xact_callback, nullptr);
     RegisterSubXactCallback(subxact_callback, nullptr);
+    prev_process_utility = ProcessUtility_hook;
+    ProcessUtility_hook = feed_process_utility;
 }
 
 }  // namespace ce::pg

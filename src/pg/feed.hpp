@@ -92,6 +92,8 @@ int64 sequence_pending_batch(Spi& spi, Batch& batch);
 // one implementation (the SQL function channel_name() calls it).
 std::string channel_name(const pg_uuid_t& project_id);
 
-void register_feed_callbacks();  // _PG_init
+// _PG_init: the transaction callbacks, and the hook by which COMMIT PREPARED wakes
+// the worker.
+void register_feed_callbacks();
 
 }  // namespace ce::pg

@@ -326,6 +326,10 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
             if (holders.empty()) {
                 const std::string& path = f.normalized_path;
                 if (expired) expire_locks(spi, &project, &file_id);
+                // A close of the session in progress is waited for (then VC005);
+                // one that comes later waits for this transaction and releases
+                // the lock taken here.
+                keep_session_open(session_id);
                 TimestampTz expires = pg_call([] { return GetCurrentTimestamp(); }) + ttl_us;
                 bool at_commit = event_returned();
                 note_lock_taken(file_id, type == "shared");  // waiters look again at a rollback (and a downgrade)

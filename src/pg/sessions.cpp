@@ -4,6 +4,9 @@
 // every other capability uses.
 #include "pg/sessions.hpp"
 
+#include <cstring>
+
+#include "pg/advisory.hpp"
 #include "pg/feed.hpp"
 #include "pg/file_head.hpp"
 #include "pg/guc.hpp"
@@ -43,6 +46,18 @@ SessionInfo use_session(ApiCall& call, const pg_uuid_t& session_id, SessionUse u
 [[noreturn]] void throw_session_closed(const std::string& sid) {
     throw SqlError(CE_ERRCODE_SESSION_INVALID, "session " + sid + " is closed",
                    "{\"session_id\": \"" + sid + "\", \"status\": \"closed\"}", "Open a new session with open_session().");
+}
+
+void keep_session_open(const pg_uuid_t& session_id) {
+    bool open = pg_call([&session_id] {
+        LOCKTAG tag = uuid_lock_tag(session_id, LockClass::session);
+        (void)LockAcquire(&tag, ShareLock, false, false);
+        Snapshot snapshot = push_statement_snapshot(true);
+        SessionRow row = read_session_row(get_namespace_oid("concurrent_edit", false), session_id, snapshot);
+        PopActiveSnapshot();
+        return row.found && std::strcmp(row.status, "closed") != 0;
+    });
+    if (!open) throw_session_closed(uuid_to_string(session_id));
 }
 
 SessionInfo check_session(ApiCall& call, const pg_uuid_t& session_id, const Rows& r, int col, SessionUse use,
@@ -239,8 +254,18 @@ CE_PRIMARY_FUNCTION(ce_touch_session, "touch_session") {
 namespace {
 
 // Closes one session: releases its locks, closes its files, optionally drops its
-// drafts, records session_left. The session row is locked by the caller.
-void close_one(Spi& spi, const SessionInfo& s, bool discard_drafts) {
+// drafts, records session_left. The session row is locked by the caller. First
+// the session's lock exclusively (keep_session_open): an acquire_lock of the
+// session still in progress is waited for, so that the release below sees its
+// lock (before, it outlived the close); one that comes later waits for this
+// close and is refused. With `wait` false (the worker), 55P03 at once instead.
+void close_one(Spi& spi, const SessionInfo& s, bool discard_drafts, bool wait = true) {
+    pg_call([&s, wait] {
+        LOCKTAG tag = uuid_lock_tag(s.id, LockClass::session);
+        if (LockAcquire(&tag, ExclusiveLock, false, !wait) == LOCKACQUIRE_NOT_AVAIL)
+            ereport(ERROR, (errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+                            errmsg("a lock of the session is being taken; it is closed in a later round")));
+    });
     static Statement files("DELETE FROM concurrent_edit.session_files f WHERE f.project_id = $1 AND f.session_id = $2",
                            {UUIDOID, UUIDOID});
     static Statement drafts(
@@ -390,7 +415,7 @@ int32 cleanup_inactive_sessions(Spi& spi) {
         check_interrupts();
         closed += subtransaction_unless(ERRCODE_LOCK_NOT_AVAILABLE, [&] {
             (void)hold.run(spi, {uuid_datum(s.project_id), uuid_datum(s.id)});
-            close_one(spi, s, false);
+            close_one(spi, s, false, false);
         });
     }
     collect(idle.run(spi, {Int32GetDatum(guc_session_idle_s)}), went_idle);
@@ -408,6 +433,7 @@ CE_PRIMARY_FUNCTION(ce_open_file, "open_file") {
     SessionInfo s = use_session(call, session, SessionUse::act, true);
     FileHead f = find_file(call.spi(), file);
     require_same_project(s, file, f.project_id);
+    keep_session_open(s.id);  // a close in progress: waited for, then VC005
     static Statement ins(
         "INSERT INTO concurrent_edit.session_files (project_id, session_id, file_id) VALUES ($1, $2, $3) "
         "ON CONFLICT DO NOTHING RETURNING 1",

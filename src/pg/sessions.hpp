@@ -56,6 +56,14 @@ SessionInfo check_session(ApiCall& call, const pg_uuid_t& session_id, const Sess
 SessionRow read_session_row(Oid nsp, const pg_uuid_t& session_id, Snapshot snapshot);
 // VC005: the session is closed.
 [[noreturn]] void throw_session_closed(const std::string& sid);
+// Before a lock, draft or open-file row of the session is written: waits for a
+// close of the session in progress (its lock, class session, in share mode to the
+// end of the transaction; a close takes it exclusively before it releases the
+// session's locks, closes its files and drops its drafts), then VC005 if the
+// session is closed or gone (latest snapshot). A close that comes later waits for
+// this transaction and then sees the row: no lock or open file outlives its
+// session's close, and no draft a close with discard_drafts.
+void keep_session_open(const pg_uuid_t& session_id);
 // VC005 unless the session works on the file's project.
 void require_same_project(const SessionInfo& s, const pg_uuid_t& file_id, const pg_uuid_t& project_id);
 

@@ -12,9 +12,10 @@
 # 3. A lock taken by a prepared transaction: a waiter waits for it, and gets the
 #    lock within a second of ROLLBACK PREPARED; the rolled-back lock has no event.
 # 4. write() in a prepared transaction: its version is invisible and has no event
-#    until COMMIT PREPARED; then its version event is numbered (no commit wakes
-#    the worker: it looks at its interval). ROLLBACK PREPARED of another write
-#    stores nothing and numbers nothing. The feed is gap-free.
+#    until COMMIT PREPARED; then its version event is numbered. ROLLBACK PREPARED
+#    of another write stores nothing and numbers nothing. The feed is gap-free.
+# 4b. COMMIT PREPARED wakes the worker: a prepared write's event is numbered
+#    within a second of it even with worker_interval at an hour.
 # Without the library preloaded:
 # 5. The prepared write's event waits in change_pending after COMMIT PREPARED and
 #    is numbered by the next commit of its project, before that commit's own
@@ -180,6 +181,30 @@ is($node->safe_psql('postgres',
     "SELECT string_agg(version::text, ',' ORDER BY cursor) FROM concurrent_edit.changes_since('$project', 0) "
     . "WHERE event IN ('created', 'version')"), '1,2,3', 'the feed has versions 1, 2 and 3 in order');
 is(gap_free($node), 't', 'the feed is gap-free');
+
+# 4b. COMMIT PREPARED wakes the worker: with worker_interval at an hour, the
+#     prepared write's event is numbered within a second or so of COMMIT PREPARED
+#     (before, it waited for the worker's next timed round: an hour here).
+$node->safe_psql('postgres', "ALTER SYSTEM SET concurrent_edit.worker_interval = '1h'");
+$node->reload;
+sleep(3);  # the worker's last round at the old interval is over; it sleeps for an hour
+my $version4 = "SELECT count(*) FROM concurrent_edit.changes_since('$project', 0) WHERE event = 'version' AND version = 4";
+prepare($node, 'w4', $write->(3, 'e'));
+sleep(1.5);
+is($node->safe_psql('postgres', $version4), '0', 'a prepared write has no event');
+$t = finish_prepared($node, 'COMMIT', 'w4');
+my $numbered_at;
+while (time() - $t < 10) {
+    if ($node->safe_psql('postgres', $version4) eq '1') { $numbered_at = time(); last; }
+    sleep(0.05);
+}
+ok(defined $numbered_at, 'the event of the write committed by COMMIT PREPARED is numbered');
+cmp_ok(($numbered_at // 1e10) - $t, '<', 1.5,
+       sprintf('within a second of COMMIT PREPARED (%.3f s), not at the worker\'s next round',
+               ($numbered_at // 1e10) - $t));
+is(gap_free($node), 't', 'the feed is still gap-free');
+$node->safe_psql('postgres', 'ALTER SYSTEM RESET concurrent_edit.worker_interval');
+$node->reload;
 $node->stop;
 
 # 5. Without the library preloaded.
