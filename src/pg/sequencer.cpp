@@ -239,6 +239,7 @@ void ce_sequencer_main(Datum arg) {
     Batch batch{0};
     TimestampTz idle_since = GetCurrentTimestamp();
     long poll_ms = kPollMs;
+    int exit_code = 0;
     for (;;) {
         QueryCancelPending = false;  // a cancel while it waits: nothing to cancel
         CHECK_FOR_INTERRUPTS();
@@ -263,6 +264,11 @@ void ce_sequencer_main(Datum arg) {
             // while none can, left any behind.
             if (LockAcquire(&clients, ExclusiveLock, true, true) != LOCKACQUIRE_NOT_AVAIL) {
                 int64 last = round(batch);
+                // Its rounds failing, it leaves with 1: started again after
+                // kRestartS, it tries the events handed to it again (before, it
+                // left with 0, and they waited for a later commit of their
+                // project).
+                if (last == -1) exit_code = 1;
                 if (last == -2 || last == -1 || (last == 0 && !batch.more && batch.left_behind == 0)) break;
                 LockRelease(&clients, ExclusiveLock, true);
             }
@@ -273,5 +279,5 @@ void ce_sequencer_main(Datum arg) {
         ResetLatch(MyLatch);
     }
     unpublish_pid(0, ObjectIdGetDatum(db));
-    proc_exit(0);  // releases both session locks
+    proc_exit(exit_code);  // releases both session locks
 }

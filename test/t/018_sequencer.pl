@@ -138,6 +138,32 @@ ok($node->poll_query_until('postgres', "SELECT count(*) = 0 FROM concurrent_edit
    'a REPEATABLE READ write\'s event is sequenced by the sequencer');
 is(feed(), '1:created:1,2:version:2,3:version:3,4:version:4', 'in order');
 
+# 3b. Rounds that fail (here a trigger on change_log raises) for longer than the
+# sequencer's 2 s: it leaves with 1 and is started again a second later, so the
+# event handed to it is numbered once they succeed again. Before, it left with
+# 0 and was not started again: the event waited in change_pending for a later
+# commit of its project.
+$node->safe_psql('postgres', q{
+  CREATE FUNCTION public.feed_closed() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN RAISE EXCEPTION 'change_log is closed for maintenance'; END $$;
+  CREATE TRIGGER feed_closed BEFORE INSERT ON concurrent_edit.change_log
+      FOR EACH ROW EXECUTE FUNCTION public.feed_closed();});
+$node->safe_psql('postgres', "BEGIN ISOLATION LEVEL REPEATABLE READ; "
+    . "SELECT concurrent_edit.write('$file', E'e\\n', 4, '$user'); COMMIT;");
+sleep 5;  # the sequencer's 2 s without a round that succeeds, and then some
+is($node->safe_psql('postgres', 'SELECT count(*) FROM concurrent_edit.change_pending'), '1',
+   'while the rounds fail, the event waits');
+$node->safe_psql('postgres', q{DROP TRIGGER feed_closed ON concurrent_edit.change_log;
+                               DROP FUNCTION public.feed_closed()});
+my $numbered = 0;
+for (1 .. 100) {  # 10 s
+    $numbered = $node->safe_psql('postgres', 'SELECT count(*) = 0 FROM concurrent_edit.change_pending') eq 't';
+    last if $numbered;
+    sleep(0.1);
+}
+ok($numbered, 'once they succeed again, a sequencer started again numbers it, with no later commit');
+is(feed(), '1:created:1,2:version:2,3:version:3,4:version:4,5:version:5', 'after the others');
+
 # 5. It leaves after 2 s without work.
 ok($node->poll_query_until('postgres', "SELECT ($seq_q) = 0"), 'the sequencer exits without work');
 ok(!-e $pidfile, 'and removes its pid file');
