@@ -13,7 +13,11 @@
 // that arrives while the worker waits has nothing to cancel and is ignored.
 #include <algorithm>
 #include <cerrno>
+#include <cctype>
 #include <cstring>
+#include <vector>
+
+#include <dirent.h>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -129,7 +133,99 @@ bool database_is_there(Oid db) {
 
 namespace {
 enum class Task { sequence, cleanup };
+
+// The database oid a file of pg_concurrent_edit/ belongs to: conflicts/<oid>,
+// sequencer.<oid>[.suffix]; InvalidOid for anything else.
+Oid oid_of(const char* name, const char* prefix) {
+    std::size_t n = strlen(prefix);
+    if (strncmp(name, prefix, n) != 0 || !isdigit(static_cast<unsigned char>(name[n]))) return InvalidOid;
+    char* end = nullptr;
+    errno = 0;
+    unsigned long v = strtoul(name + n, &end, 10);
+    if (errno != 0 || v == 0 || v > OID_MAX || (*end != '\0' && *end != '.')) return InvalidOid;
+    if (*prefix == '\0' && *end != '\0') return InvalidOid;  // a spool directory is its oid alone
+    return static_cast<Oid>(v);
+}
+
+struct DatabaseFile {
+    Oid db;
+    char path[MAXPGPATH];
+    bool directory;
+};
+
+void list_database_files(const char* dir, const char* prefix, bool directories, std::vector<DatabaseFile>& out) {
+    DIR* d = opendir(dir);
+    if (d == nullptr) return;
+    while (struct dirent* e = readdir(d)) {
+        Oid db = oid_of(e->d_name, prefix);
+        if (db == InvalidOid) continue;
+        DatabaseFile f{db, "", directories};
+        snprintf(f.path, sizeof f.path, "%s/%s", dir, e->d_name);
+        out.push_back(f);
+    }
+    closedir(d);
+}
+
+// The .json records in a directory.
+long long count_records(const char* dir) {
+    long long n = 0;
+    if (DIR* d = opendir(dir)) {
+        while (struct dirent* e = readdir(d)) {
+            std::size_t len = strlen(e->d_name);
+            if (e->d_name[0] != '.' && len > 5 && strcmp(e->d_name + len - 5, ".json") == 0) ++n;
+        }
+        closedir(d);
+    }
+    return n;
+}
+
 }  // namespace
+
+void remove_files_of_dropped_databases() {
+    std::vector<DatabaseFile> files;
+    char conflicts[MAXPGPATH];
+    snprintf(conflicts, sizeof conflicts, "%s/conflicts", kWorkerFilesDir);
+    list_database_files(conflicts, "", true, files);
+    list_database_files(kWorkerFilesDir, "sequencer.", false, files);
+    if (files.empty()) return;
+    std::vector<char> exists(files.size(), 1);
+    auto look = [&files, &exists] {
+        SetCurrentStatementStartTimestamp();
+        StartTransactionCommand();
+        // A dropped database's row is gone once its DROP committed; no session
+        // of it is left then (DROP DATABASE waits for them), so nothing writes
+        // these files again. (A database whose DROP was interrupted is still
+        // there, invalid: its files stay.)
+        for (std::size_t i = 0; i < files.size(); ++i)
+            exists[i] = SearchSysCacheExists1(DATABASEOID, ObjectIdGetDatum(files[i].db)) ? 1 : 0;
+        CommitTransactionCommand();
+    };
+    if (!run_reporting_errors(look)) return;
+    for (std::size_t i = 0; i < files.size(); ++i) {
+        if (exists[i]) continue;
+        const DatabaseFile& f = files[i];
+        auto remove = [&f] {
+            if (!f.directory) {
+                if (unlink(f.path) != 0 && errno != ENOENT)
+                    ereport(WARNING, (errcode_for_file_access(),
+                                      errmsg("concurrent_edit: could not remove \"%s\" of dropped database %u: %m",
+                                             f.path, f.db)));
+                return;
+            }
+            char bad[MAXPGPATH];
+            snprintf(bad, sizeof bad, "%s/bad", f.path);
+            long long records = count_records(f.path), set_aside = count_records(bad);
+            if (rmtree(f.path, true))
+                ereport(LOG, (errmsg("concurrent_edit: removed the row conflict spool \"%s\" of dropped database %u "
+                                     "(%lld record(s) not recorded, %lld set aside)",
+                                     f.path, f.db, records, set_aside)));
+            else
+                ereport(WARNING, (errmsg("concurrent_edit: could not remove the row conflict spool \"%s\" of "
+                                         "dropped database %u", f.path, f.db)));
+        };
+        (void)run_reporting_errors(remove);
+    }
+}
 
 // Is the extension installed in this database at this library's version? (In a
 // transaction.) Between the installation of a new library and ALTER EXTENSION
@@ -335,9 +431,13 @@ void ce_worker_main(Datum) {
             if (present) (void)drain_conflict_spool();  // row conflicts of this database's OCC tables
             next_cleanup = now + int64(guc_worker_interval_ms) * 1000;
         }
-        if (present && now >= next_retention) {
-            retention_round();
-            next_retention = now + int64(guc_retention_interval_s) * 1000 * 1000;
+        if (now >= next_retention) {
+            // Whether or not the extension is here (without it, every 10 s).
+            remove_files_of_dropped_databases();
+            if (present) {
+                retention_round();
+                next_retention = now + int64(guc_retention_interval_s) * 1000 * 1000;
+            }
         }
         if (present) {
             // At most one round per concurrent_edit.sequence_delay, except while
