@@ -164,6 +164,29 @@ my $t1 = time();
 ok($node->poll_query_until('old', "SELECT count(*) = 0 FROM concurrent_edit.file_locks"), 'the lock expires');
 cmp_ok(time() - $t1, '<', 10, 'within seconds of the reload');
 
+# 6b. ALTER DATABASE ... SET of a setting the worker applies (the sessions'
+# timeouts) reaches the worker without a server restart: it starts again to
+# apply it. Before, it kept the values it connected with (1 h here), closing
+# sessions (and releasing their locks) on another schedule than the clients'.
+my $s6 = $node->safe_psql('old', "SELECT concurrent_edit.open_session('$user', '$project')");
+$log_at = -s $node->logfile;
+$node->safe_psql('old', q{ALTER DATABASE old SET concurrent_edit.session_idle_timeout = '1s';
+    ALTER DATABASE old SET concurrent_edit.session_close_timeout = '2s'});
+my $closed = 0;
+for (1 .. 150) {
+    if ($node->safe_psql('old', "SELECT status FROM concurrent_edit.edit_sessions WHERE id = '$s6'") eq 'closed') {
+        $closed = 1;
+        last;
+    }
+    sleep(0.1);
+}
+ok($closed, 'the worker closes a session after the close timeout the database was given since it started');
+$log = slurp_file($node->logfile, $log_at);
+like($log, qr/the settings of database "old" or of its role changed \(ALTER DATABASE or ALTER ROLE \.\.\. SET\); the worker starts again/,
+     'saying why it starts again');
+$node->safe_psql('old', q{ALTER DATABASE old RESET concurrent_edit.session_idle_timeout;
+    ALTER DATABASE old RESET concurrent_edit.session_close_timeout});
+
 # 7. concurrent_edit.database names a database that does not exist (yet): one
 # failed connection, then the worker waits for it, saying so once, instead of
 # a FATAL every second; it serves the database once it exists.
