@@ -61,6 +61,7 @@ extern "C" {
 #include "optimizer/planner.h"
 #include "portability/instr_time.h"
 #include "postmaster/bgworker.h"
+#include "postmaster/bgworker_internals.h"
 #include "postmaster/interrupt.h"
 #include "storage/condition_variable.h"
 #include "storage/dsm.h"

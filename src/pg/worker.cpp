@@ -55,6 +55,23 @@ void register_worker() {
     w.bgw_main_arg = Datum(0);
     w.bgw_notify_pid = 0;
     RegisterBackgroundWorker(&w);
+    // With every slot of max_worker_processes taken by libraries registered
+    // before, PostgreSQL logs "too many background workers", naming no worker,
+    // and goes on without it: say which one and what that means.
+    for (slist_node* n = BackgroundWorkerList.head.next; n != nullptr; n = n->next) {
+        // (slist_foreach's type check does not compile as C++.)
+        auto* rw = reinterpret_cast<RegisteredBgWorker*>(reinterpret_cast<char*>(n) - offsetof(RegisteredBgWorker, rw_lnode));
+        if (strcmp(rw->rw_worker.bgw_library_name, "concurrent_edit") == 0 &&
+            strcmp(rw->rw_worker.bgw_function_name, "ce_worker_main") == 0)
+            return;
+    }
+    ereport(WARNING,
+            (errmsg("concurrent_edit: the background worker does not run: max_worker_processes (%d) leaves it no slot",
+                    max_worker_processes),
+             errdetail("Expired locks and inactive sessions are not cleaned up, history retention is not applied, and "
+                       "change events are sequenced by committing transactions only."),
+             errhint("Raise max_worker_processes (the worker takes one slot; the conflict recorder and the sequencer "
+                     "take one per database while they run) and restart the server.")));
 }
 
 void apply_worker_settings() {

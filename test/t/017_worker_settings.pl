@@ -227,4 +227,17 @@ $log = slurp_file($node->logfile, $log_at);
 like($log, qr/database "later" does not exist; the worker waits for it/, 'saying so');
 
 $node->stop;
+
+# 8. max_worker_processes leaves the worker no slot (the logical replication
+# launcher took the only one): PostgreSQL says "too many background workers"
+# without naming it; the extension says which worker does not run and what
+# that means, once.
+my $small = new_node('no_slot', "shared_preload_libraries = 'concurrent_edit'\nmax_worker_processes = 1\n");
+$small->safe_psql('postgres', 'CREATE EXTENSION concurrent_edit');
+is($small->safe_psql('postgres', 'SELECT preloaded, running FROM concurrent_edit.worker_status'), 't|f',
+   'no slot: preloaded, the worker not running');
+$log = slurp_file($small->logfile);
+my $no_slot = () = $log =~ /concurrent_edit: the background worker does not run: max_worker_processes \(1\) leaves it no slot/g;
+is($no_slot, 1, 'the log says once that the worker does not run, and why');
+$small->stop;
 done_testing();
