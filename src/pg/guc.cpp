@@ -112,11 +112,20 @@ void define_gucs() {
         nullptr, nullptr);
     // A postmaster-level setting can only be defined while the server starts, i.e.
     // when the library is preloaded, which is also the only case with a worker.
+    // Otherwise it is defined all the same, at reload level and without effect:
+    // left undefined, a concurrent_edit.database line of postgresql.conf (the
+    // preload removed, or not yet in effect) made every session that loads the
+    // library warn that the reserved prefix removed it.
     if (process_shared_preload_libraries_in_progress)
         DefineCustomStringVariable(
             "concurrent_edit.database", "Database served by the concurrent_edit background worker.",
             "The worker runs only when concurrent_edit is in shared_preload_libraries.", &guc_worker_database,
             "postgres", PGC_POSTMASTER, GUC_SUPERUSER_ONLY, nullptr, nullptr, nullptr);
+    else
+        DefineCustomStringVariable(
+            "concurrent_edit.database", "Database served by the concurrent_edit background worker.",
+            "No effect: concurrent_edit is not in shared_preload_libraries, so no worker runs.",
+            &guc_worker_database, "postgres", PGC_SIGHUP, GUC_SUPERUSER_ONLY, nullptr, nullptr, nullptr);
     DefineCustomIntVariable(
         "concurrent_edit.worker_interval", "How often the background worker expires locks and sessions.",
         "It is also called by commits that leave change events for it, to sequence and send them (see concurrent_edit.sequence_delay).",

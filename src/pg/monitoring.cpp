@@ -112,8 +112,9 @@ CE_FUNCTION(ce_worker_status) {
     bool preloaded = stats::read_worker(&w);
     Record r(fcinfo);
     r.set(0, BoolGetDatum(preloaded));
-    if (guc_worker_database != nullptr && *guc_worker_database != '\0') r.set(1, text_datum(guc_worker_database));
-    else r.set_null(1);  // the setting exists only when preloaded
+    if (preloaded && guc_worker_database != nullptr && *guc_worker_database != '\0')
+        r.set(1, text_datum(guc_worker_database));
+    else r.set_null(1);  // the setting has an effect only when preloaded
     if (pid != 0) r.set(2, Int32GetDatum(static_cast<int32>(pid)));
     else r.set_null(2);
     r.set(3, BoolGetDatum(pid != 0));

@@ -470,6 +470,7 @@ void ce_conflict_recorder_main(Datum arg) {
     apply_worker_settings();
     BackgroundWorkerInitializeConnectionByOid(db, InvalidOid, 0);
     pgstat_report_appname("concurrent_edit conflict recorder");
+    remove_files_of_dropped_databases();  // without the worker, nothing else does
     int64 imported = 0;
     LOCKTAG tag = recorder_tag(db);
     for (;;) {

@@ -13,7 +13,11 @@
 // that arrives while the worker waits has nothing to cancel and is ignored.
 #include <algorithm>
 #include <cerrno>
+#include <cctype>
 #include <cstring>
+#include <vector>
+
+#include <dirent.h>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -51,6 +55,23 @@ void register_worker() {
     w.bgw_main_arg = Datum(0);
     w.bgw_notify_pid = 0;
     RegisterBackgroundWorker(&w);
+    // With every slot of max_worker_processes taken by libraries registered
+    // before, PostgreSQL logs "too many background workers", naming no worker,
+    // and goes on without it: say which one and what that means.
+    for (slist_node* n = BackgroundWorkerList.head.next; n != nullptr; n = n->next) {
+        // (slist_foreach's type check does not compile as C++.)
+        auto* rw = reinterpret_cast<RegisteredBgWorker*>(reinterpret_cast<char*>(n) - offsetof(RegisteredBgWorker, rw_lnode));
+        if (strcmp(rw->rw_worker.bgw_library_name, "concurrent_edit") == 0 &&
+            strcmp(rw->rw_worker.bgw_function_name, "ce_worker_main") == 0)
+            return;
+    }
+    ereport(WARNING,
+            (errmsg("concurrent_edit: the background worker does not run: max_worker_processes (%d) leaves it no slot",
+                    max_worker_processes),
+             errdetail("Expired locks and inactive sessions are not cleaned up, history retention is not applied, and "
+                       "change events are sequenced by committing transactions only."),
+             errhint("Raise max_worker_processes (the worker takes one slot; the conflict recorder and the sequencer "
+                     "take one per database while they run) and restart the server.")));
 }
 
 void apply_worker_settings() {
@@ -129,7 +150,99 @@ bool database_is_there(Oid db) {
 
 namespace {
 enum class Task { sequence, cleanup };
+
+// The database oid a file of pg_concurrent_edit/ belongs to: conflicts/<oid>,
+// sequencer.<oid>[.suffix]; InvalidOid for anything else.
+Oid oid_of(const char* name, const char* prefix) {
+    std::size_t n = strlen(prefix);
+    if (strncmp(name, prefix, n) != 0 || !isdigit(static_cast<unsigned char>(name[n]))) return InvalidOid;
+    char* end = nullptr;
+    errno = 0;
+    unsigned long v = strtoul(name + n, &end, 10);
+    if (errno != 0 || v == 0 || v > OID_MAX || (*end != '\0' && *end != '.')) return InvalidOid;
+    if (*prefix == '\0' && *end != '\0') return InvalidOid;  // a spool directory is its oid alone
+    return static_cast<Oid>(v);
+}
+
+struct DatabaseFile {
+    Oid db;
+    char path[MAXPGPATH];
+    bool directory;
+};
+
+void list_database_files(const char* dir, const char* prefix, bool directories, std::vector<DatabaseFile>& out) {
+    DIR* d = opendir(dir);
+    if (d == nullptr) return;
+    while (struct dirent* e = readdir(d)) {
+        Oid db = oid_of(e->d_name, prefix);
+        if (db == InvalidOid) continue;
+        DatabaseFile f{db, "", directories};
+        snprintf(f.path, sizeof f.path, "%s/%s", dir, e->d_name);
+        out.push_back(f);
+    }
+    closedir(d);
+}
+
+// The .json records in a directory.
+long long count_records(const char* dir) {
+    long long n = 0;
+    if (DIR* d = opendir(dir)) {
+        while (struct dirent* e = readdir(d)) {
+            std::size_t len = strlen(e->d_name);
+            if (e->d_name[0] != '.' && len > 5 && strcmp(e->d_name + len - 5, ".json") == 0) ++n;
+        }
+        closedir(d);
+    }
+    return n;
+}
+
 }  // namespace
+
+void remove_files_of_dropped_databases() {
+    std::vector<DatabaseFile> files;
+    char conflicts[MAXPGPATH];
+    snprintf(conflicts, sizeof conflicts, "%s/conflicts", kWorkerFilesDir);
+    list_database_files(conflicts, "", true, files);
+    list_database_files(kWorkerFilesDir, "sequencer.", false, files);
+    if (files.empty()) return;
+    std::vector<char> exists(files.size(), 1);
+    auto look = [&files, &exists] {
+        SetCurrentStatementStartTimestamp();
+        StartTransactionCommand();
+        // A dropped database's row is gone once its DROP committed; no session
+        // of it is left then (DROP DATABASE waits for them), so nothing writes
+        // these files again. (A database whose DROP was interrupted is still
+        // there, invalid: its files stay.)
+        for (std::size_t i = 0; i < files.size(); ++i)
+            exists[i] = SearchSysCacheExists1(DATABASEOID, ObjectIdGetDatum(files[i].db)) ? 1 : 0;
+        CommitTransactionCommand();
+    };
+    if (!run_reporting_errors(look)) return;
+    for (std::size_t i = 0; i < files.size(); ++i) {
+        if (exists[i]) continue;
+        const DatabaseFile& f = files[i];
+        auto remove = [&f] {
+            if (!f.directory) {
+                if (unlink(f.path) != 0 && errno != ENOENT)
+                    ereport(WARNING, (errcode_for_file_access(),
+                                      errmsg("concurrent_edit: could not remove \"%s\" of dropped database %u: %m",
+                                             f.path, f.db)));
+                return;
+            }
+            char bad[MAXPGPATH];
+            snprintf(bad, sizeof bad, "%s/bad", f.path);
+            long long records = count_records(f.path), set_aside = count_records(bad);
+            if (rmtree(f.path, true))
+                ereport(LOG, (errmsg("concurrent_edit: removed the row conflict spool \"%s\" of dropped database %u "
+                                     "(%lld record(s) not recorded, %lld set aside)",
+                                     f.path, f.db, records, set_aside)));
+            else
+                ereport(WARNING, (errmsg("concurrent_edit: could not remove the row conflict spool \"%s\" of "
+                                         "dropped database %u", f.path, f.db)));
+        };
+        (void)run_reporting_errors(remove);
+    }
+}
 
 // Is the extension installed in this database at this library's version? (In a
 // transaction.) Between the installation of a new library and ALTER EXTENSION
@@ -263,6 +376,51 @@ void retention_round() {
     }
 }
 
+// A digest of the settings ALTER DATABASE and ALTER ROLE give the worker's
+// session: the pg_db_role_setting rows of its database (or of all) and its role
+// (or of all). PostgreSQL applies them only when a session connects, so the
+// worker compares this with the digest it connected with and starts again when
+// it changed: before, `ALTER DATABASE ... SET concurrent_edit.session_close_timeout`
+// (or session_idle_timeout, closed_session_retention, lock_events) applied to
+// new client sessions at once but to the worker only after a server restart; a
+// longer close timeout still saw the worker close sessions, releasing their
+// locks, after the old one. In a transaction.
+uint64 session_settings_digest() {
+    uint64 digest = 0;
+    Oid role = GetSessionUserId();
+    Relation rel = table_open(DbRoleSettingRelationId, AccessShareLock);
+    Snapshot snapshot = RegisterSnapshot(GetLatestSnapshot());
+    SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, snapshot, 0, nullptr);
+    while (HeapTuple t = systable_getnext(scan)) {
+        auto* row = reinterpret_cast<Form_pg_db_role_setting>(GETSTRUCT(t));
+        if ((row->setdatabase != MyDatabaseId && row->setdatabase != InvalidOid) ||
+            (row->setrole != role && row->setrole != InvalidOid))
+            continue;
+        bool isnull;
+        Datum v = heap_getattr(t, Anum_pg_db_role_setting_setconfig, RelationGetDescr(rel), &isnull);
+        uint64 h = hash_combine64(row->setdatabase, row->setrole);
+        if (!isnull) {
+            struct varlena* a = PG_DETOAST_DATUM(v);
+            h = hash_bytes_extended(reinterpret_cast<const unsigned char*>(VARDATA(a)), VARSIZE(a) - VARHDRSZ, h);
+        }
+        digest += h;  // the rows in any order
+    }
+    systable_endscan(scan);
+    UnregisterSnapshot(snapshot);
+    table_close(rel, AccessShareLock);
+    return digest;
+}
+
+bool read_settings_digest(uint64* digest) {
+    auto read = [digest] {
+        SetCurrentStatementStartTimestamp();
+        StartTransactionCommand();
+        *digest = session_settings_digest();
+        CommitTransactionCommand();
+    };
+    return run_reporting_errors(read);
+}
+
 // A task's retries after errors: the first after 1 s, each next one twice as late,
 // at most kMaxRetryMs; a round that succeeds resets it. A task failing on every
 // wake-up (a broken table, a missing grant) would otherwise log an error for each
@@ -313,6 +471,8 @@ void ce_worker_main(Datum) {
     ereport(LOG, (errmsg("concurrent_edit worker started in database \"%s\"", guc_worker_database)));
 
     stats::worker_started(GetCurrentTimestamp());
+    uint64 settings = 0;
+    bool settings_known = read_settings_digest(&settings);
     TimestampTz next_cleanup = 0, next_retention = 0;
     Retry cleanup_retry{"expiring locks and sessions"}, sequence_retry{"sequencing change events"};
     long behind_ms = 0;  // while events are left behind held feed rows: the next look
@@ -331,13 +491,28 @@ void ce_worker_main(Datum) {
         }
         bool present = true;
         if (now >= next_cleanup) {
+            uint64 latest;
+            if (read_settings_digest(&latest)) {
+                if (settings_known && latest != settings) {
+                    ereport(LOG, (errmsg("concurrent_edit worker: the settings of database \"%s\" or of its role "
+                                         "changed (ALTER DATABASE or ALTER ROLE ... SET); the worker starts again "
+                                         "to apply them", guc_worker_database)));
+                    proc_exit(1);  // the postmaster starts it again a second later
+                }
+                settings = latest;
+                settings_known = true;
+            }
             present = run_task_safely(Task::cleanup, cleanup_retry, now);
             if (present) (void)drain_conflict_spool();  // row conflicts of this database's OCC tables
             next_cleanup = now + int64(guc_worker_interval_ms) * 1000;
         }
-        if (present && now >= next_retention) {
-            retention_round();
-            next_retention = now + int64(guc_retention_interval_s) * 1000 * 1000;
+        if (now >= next_retention) {
+            // Whether or not the extension is here (without it, every 10 s).
+            remove_files_of_dropped_databases();
+            if (present) {
+                retention_round();
+                next_retention = now + int64(guc_retention_interval_s) * 1000 * 1000;
+            }
         }
         if (present) {
             // At most one round per concurrent_edit.sequence_delay, except while

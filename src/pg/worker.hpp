@@ -77,6 +77,14 @@ bool sequencing_transaction(Batch& batch, int64* moved);
 // `handle` null it allocates nothing (callable from a commit callback).
 bool start_database_worker(const char* function, const char* type, BackgroundWorkerHandle** handle,
                            int restart_s = BGW_NEVER_RESTART);
+// Removes the files of databases that no longer exist: their conflict spool
+// ($PGDATA/pg_concurrent_edit/conflicts/<oid>, its bad/ directory included: the
+// records carry the refused rows) and their sequencer's pid file and start
+// marker. DROP DATABASE knows nothing of them; the worker calls this every
+// retention_interval and the conflict recorder when it starts. Logs what it
+// removed. In a background worker connected to a database, with no transaction
+// open; raises nothing.
+void remove_files_of_dropped_databases();
 // In a worker registered by start_database_worker, before it connects: does its
 // database's directory still exist? A restarted worker of a dropped database
 // would otherwise fail to connect, exit with 1 and be restarted again forever.

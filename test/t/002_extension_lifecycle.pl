@@ -58,6 +58,20 @@ is($node->safe_psql($db, 'SELECT concurrent_edit.cleanup_inactive_sessions()'), 
 is($node->safe_psql($db, "SELECT concurrent_edit._setting('concurrent_edit.session_close_timeout')"), '1h',
     '_setting gives the value as SHOW does (with its unit)');
 
+# concurrent_edit.database in postgresql.conf without the preload (removed, or
+# not yet in effect): no session that loads the library warns about it (before,
+# each one did: "invalid configuration parameter name ..., removing it"), and
+# worker_status shows no database.
+$node->append_conf('postgresql.conf', "concurrent_edit.database = 'postgres'\n");
+$node->reload;
+my ($wrc, $wout, $werr) = $node->psql($db, q{SELECT concurrent_edit.normalize_path('a//b')});
+is($wout, 'a/b', 'a function works with concurrent_edit.database set and the library not preloaded');
+is($werr, '', 'and the session gets no warning about the setting');
+is($node->safe_psql($db, q{SELECT concurrent_edit.normalize_path('a'); SELECT context FROM pg_settings
+    WHERE name = 'concurrent_edit.database'}), "a\nsighup", 'the setting exists (reload level, no effect)');
+is($node->safe_psql($db, q{SELECT coalesce(database, 'null') || ' ' || preloaded FROM concurrent_edit.worker_status}),
+   'null false', 'worker_status names no database without the preload');
+
 # Non-superusers cannot create it (not trusted) nor call internal diagnostics.
 $node->safe_psql($db, 'CREATE ROLE app LOGIN');
 ($rc, $out, $err) = $node->psql($db, q{SET ROLE app; SELECT concurrent_edit._boundary_probe('ok')});

@@ -31,22 +31,26 @@ $node->safe_psql('postgres', q{
 my $file = $node->safe_psql('postgres', "SELECT concurrent_edit.create_file('$project', 'w.txt', E'w\\n', '$user')");
 my $session = $node->safe_psql('postgres', "SELECT concurrent_edit.open_session('$user', '$project')");
 
+my $worker_q = q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'concurrent_edit worker'};
+# (Once it ran a round: it has read the settings it connected with.)
+my $round_q = q{SELECT pid IS NOT NULL AND last_round_at > started_at FROM concurrent_edit.worker_status};
+$node->poll_query_until('postgres', $round_q);
+my $old_pid = $node->safe_psql('postgres', $worker_q);
 # Every new session of the database (the workers' too) gets these; clients of this
-# test set them back.
+# test set them back. (One transaction: the worker starts again once for them.)
 $node->safe_psql('postgres', q{
+    BEGIN;
     ALTER DATABASE postgres SET default_transaction_isolation = 'serializable';
     ALTER DATABASE postgres SET default_transaction_read_only = on;
     ALTER DATABASE postgres SET lock_timeout = '1ms';
+    COMMIT;
 });
 my $client = "SET default_transaction_read_only = off; SET default_transaction_isolation = 'read committed'; "
     . "SET lock_timeout = 0;";
 sub sql { return $node->safe_psql('postgres', "$client $_[0]"); }
 
-my $worker_q = q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'concurrent_edit worker'};
-my $old_pid = sql($worker_q);
-sql("SELECT pg_terminate_backend($old_pid)");
 ok($node->poll_query_until('postgres', "SELECT count(*) = 1 FROM ($worker_q) w WHERE pid <> $old_pid"),
-   'the worker restarts with the database\'s settings');
+   'the worker starts again by itself with the database\'s settings');
 my $pid = sql($worker_q);
 my $log_at = -s $node->logfile;
 
@@ -86,13 +90,12 @@ ok($node->poll_query_until('postgres', "SELECT count(*) = 1 FROM concurrent_edit
    'its conflict is recorded by the recorder');
 
 # Back to the defaults, so that what follows depends on nothing above.
+ok($node->poll_query_until("postgres", $round_q), "the worker runs");
+$old_pid = sql($worker_q);
 sql('ALTER DATABASE postgres RESET ALL');
 $client = '';
-ok($node->poll_query_until('postgres', "SELECT count(*) = 1 FROM ($worker_q) w"), 'the worker runs');
-$old_pid = sql($worker_q);
-sql("SELECT pg_terminate_backend($old_pid)");
 ok($node->poll_query_until('postgres', "SELECT count(*) = 1 FROM ($worker_q) w WHERE pid <> $old_pid"),
-   'the worker restarts with the default settings');
+   'the worker starts again by itself with the default settings');
 $pid = sql($worker_q);
 
 # 3. A task failing on every wake-up is retried after 1 s, 2 s, 4 s, ..., not on
@@ -164,6 +167,29 @@ my $t1 = time();
 ok($node->poll_query_until('old', "SELECT count(*) = 0 FROM concurrent_edit.file_locks"), 'the lock expires');
 cmp_ok(time() - $t1, '<', 10, 'within seconds of the reload');
 
+# 6b. ALTER DATABASE ... SET of a setting the worker applies (the sessions'
+# timeouts) reaches the worker without a server restart: it starts again to
+# apply it. Before, it kept the values it connected with (1 h here), closing
+# sessions (and releasing their locks) on another schedule than the clients'.
+my $s6 = $node->safe_psql('old', "SELECT concurrent_edit.open_session('$user', '$project')");
+$log_at = -s $node->logfile;
+$node->safe_psql('old', q{ALTER DATABASE old SET concurrent_edit.session_idle_timeout = '1s';
+    ALTER DATABASE old SET concurrent_edit.session_close_timeout = '2s'});
+my $closed = 0;
+for (1 .. 150) {
+    if ($node->safe_psql('old', "SELECT status FROM concurrent_edit.edit_sessions WHERE id = '$s6'") eq 'closed') {
+        $closed = 1;
+        last;
+    }
+    sleep(0.1);
+}
+ok($closed, 'the worker closes a session after the close timeout the database was given since it started');
+$log = slurp_file($node->logfile, $log_at);
+like($log, qr/the settings of database "old" or of its role changed \(ALTER DATABASE or ALTER ROLE \.\.\. SET\); the worker starts again/,
+     'saying why it starts again');
+$node->safe_psql('old', q{ALTER DATABASE old RESET concurrent_edit.session_idle_timeout;
+    ALTER DATABASE old RESET concurrent_edit.session_close_timeout});
+
 # 7. concurrent_edit.database names a database that does not exist (yet): one
 # failed connection, then the worker waits for it, saying so once, instead of
 # a FATAL every second; it serves the database once it exists.
@@ -201,4 +227,17 @@ $log = slurp_file($node->logfile, $log_at);
 like($log, qr/database "later" does not exist; the worker waits for it/, 'saying so');
 
 $node->stop;
+
+# 8. max_worker_processes leaves the worker no slot (the logical replication
+# launcher took the only one): PostgreSQL says "too many background workers"
+# without naming it; the extension says which worker does not run and what
+# that means, once.
+my $small = new_node('no_slot', "shared_preload_libraries = 'concurrent_edit'\nmax_worker_processes = 1\n");
+$small->safe_psql('postgres', 'CREATE EXTENSION concurrent_edit');
+is($small->safe_psql('postgres', 'SELECT preloaded, running FROM concurrent_edit.worker_status'), 't|f',
+   'no slot: preloaded, the worker not running');
+$log = slurp_file($small->logfile);
+my $no_slot = () = $log =~ /concurrent_edit: the background worker does not run: max_worker_processes \(1\) leaves it no slot/g;
+is($no_slot, 1, 'the log says once that the worker does not run, and why');
+$small->stop;
 done_testing();
