@@ -16,7 +16,9 @@
 #    row images are made, and occ_refresh_images keeps images in batches that fit
 #    in it;
 #  * write_many keeps of each write only the hunks it returns, within
-#    max_merge_memory.
+#    max_merge_memory;
+#  * the operation functions refuse operations and priorities whose text would
+#    not fit in max_merge_memory before they make it.
 use strict;
 use warnings;
 use FindBin;
@@ -688,6 +690,33 @@ sub wake_one {
     # With the default setting the large row keeps its image too.
     is($node->safe_psql('postgres', q{SELECT concurrent_edit.occ_refresh_images('many')}), '31',
        'under the default max_merge_memory every row keeps its image');
+
+    # 9. The operation functions refuse, within max_merge_memory, inputs whose text
+    # is far larger than their jsonb: a number such as 1e131071 is 10 bytes of jsonb
+    # and 131,072 characters as text. Before, each operation's JSON text (kept for
+    # ordering and details) was made before anything was counted, every priority's
+    # number was kept as text, and an operation's dependencies were copied twice
+    # before they were counted: a 700-byte ops value took 790 MB, a 30 kB priorities
+    # object 400 MB and 8 million dependencies 1.2 GB under a 16 MB setting.
+    $node->safe_psql('postgres', q{
+      CREATE TABLE amplified (name text PRIMARY KEY, ops jsonb, prio jsonb);
+      INSERT INTO amplified VALUES
+        ('numbers', jsonb_build_array(jsonb_build_object('opCode', 'OP_TEXT_EDIT', 'blockId', 'b', 'timestamp', 1,
+           'payload', (SELECT jsonb_agg('1e131071'::numeric) FROM generate_series(1, 2000)))), NULL),
+        ('priorities', '[]', (SELECT jsonb_object_agg('OP_' || i, '1e131071'::numeric) FROM generate_series(1, 3000) i)),
+        ('dependencies', jsonb_build_array(jsonb_build_object('opCode', 'OP_TEXT_EDIT', 'blockId', 'b', 'timestamp', 1,
+           'dependencies', (SELECT jsonb_agg('d' || i % 10) FROM generate_series(1, 8000000) i))), NULL);});
+    for my $case (['numbers', '54000'], ['priorities', '22023'], ['dependencies', '54000']) {
+        my ($name, $code) = @$case;
+        my ($rc11, $out11, $err11) = $node->psql('postgres', qq{
+          SELECT private_peak_kb() AS b \gset
+          SET concurrent_edit.max_merge_memory = '16MB';
+          SELECT concurrent_edit.order_operations(ops, prio) IS NULL FROM amplified WHERE name = '$name';
+          SELECT private_peak_kb() - :b AS grown}, on_error_stop => 0, extra_params => ['-v', 'VERBOSITY=verbose']);
+        like($err11, qr/$code/, "order_operations: $name refused with $code");
+        my ($kb11) = $out11 =~ /(\d+)\s*$/;
+        cmp_ok($kb11 // 1e9, '<', 96 * 1024, "$name: refused within the setting, the private peak grows by @{[$kb11 // '?']} kB");
+    }
     $node->stop;
 }
 
