@@ -18,7 +18,8 @@
 #  * write_many keeps of each write only the hunks it returns, within
 #    max_merge_memory;
 #  * the operation functions refuse operations and priorities whose text would
-#    not fit in max_merge_memory before they make it.
+#    not fit in max_merge_memory before they make it;
+#  * reading a conflict does not read the details of its regions.
 use strict;
 use warnings;
 use FindBin;
@@ -709,7 +710,7 @@ sub wake_one {
     for my $case (['numbers', '54000'], ['priorities', '22023'], ['dependencies', '54000']) {
         my ($name, $code) = @$case;
         my ($rc11, $out11, $err11) = $node->psql('postgres', qq{
-          SELECT private_peak_kb() AS b \gset
+          SELECT private_peak_kb() AS b \\gset
           SET concurrent_edit.max_merge_memory = '16MB';
           SELECT concurrent_edit.order_operations(ops, prio) IS NULL FROM amplified WHERE name = '$name';
           SELECT private_peak_kb() - :b AS grown}, on_error_stop => 0, extra_params => ['-v', 'VERBOSITY=verbose']);
@@ -717,6 +718,35 @@ sub wake_one {
         my ($kb11) = $out11 =~ /(\d+)\s*$/;
         cmp_ok($kb11 // 1e9, '<', 96 * 1024, "$name: refused within the setting, the private peak grows by @{[$kb11 // '?']} kB");
     }
+
+    # 10. Reading a conflict (conflict_texts, conflict_hunks, resolve_conflict,
+    # discard_conflict) does not read its details: a content conflict's list its
+    # regions, ten times the text of a file of many small conflicts (200,000 in a
+    # 2 MB text: 25 MB of JSON). Before, every read converted them to text (one
+    # uninterruptible call of several seconds) and copied them: conflict_texts
+    # grew the backend by about 200 MB, and a 300 ms statement_timeout ended it
+    # seconds late.
+    my $many = $node->safe_psql('postgres', qq{
+      CREATE TABLE sides AS SELECT s, (SELECT string_agg(E'k\nk\nk\nk\n' || s || E'\n', '') FROM generate_series(1, 200000))
+        AS t FROM unnest(ARRAY['b', 'o', 't']) s;
+      SELECT concurrent_edit.create_file('21212121-0000-0000-0000-000000000010', 'many.txt', t, '$alice') FROM sides WHERE s = 'b';});
+    $node->safe_psql('postgres', qq{
+      SELECT (concurrent_edit.write('$many', t, 1, '$alice')).status FROM sides WHERE s = 'o';
+      SELECT (concurrent_edit.write('$many', t, 1, '$alice')).status FROM sides WHERE s = 't';});
+    my $cid = $node->safe_psql('postgres', "SELECT id FROM concurrent_edit.conflict_history WHERE file_id = '$many'");
+    my ($texts, $kb12) = split /\n/, $node->safe_psql('postgres', qq{
+      SELECT private_peak_kb() AS b \\gset
+      SELECT count(*) FROM concurrent_edit.conflict_texts('$cid');
+      SELECT private_peak_kb() - :b});
+    is($texts, 1, 'conflict_texts of a conflict of 200,000 regions');
+    cmp_ok($kb12, '<', 96 * 1024, "reads the texts, not the regions' details: the private peak grows by $kb12 kB");
+    my $t0 = time;
+    my ($rc13, $out13, $err13) = $node->psql('postgres', qq{
+      SET statement_timeout = '300ms';
+      SELECT count(*) FROM concurrent_edit.conflict_texts('$cid');});
+    my $took13 = time - $t0;
+    like($err13, qr/statement timeout/, 'a 300 ms statement_timeout stops conflict_texts');
+    cmp_ok($took13, '<', 1.5, sprintf('promptly (%.1f s)', $took13));
     $node->stop;
 }
 
