@@ -44,6 +44,9 @@ void SetResult::add(const std::vector<Datum>& values, const std::vector<char>& n
     Datum* v = const_cast<Datum*>(values.data());
     bool* n = reinterpret_cast<bool*>(const_cast<char*>(nulls.data()));
     pg_call([fcinfo, v, n] {
+        // A row at a time: a cancel or statement_timeout stops a long result here
+        // (conflict_hunks, merge_conflicts, changes_overlap loop over the regions).
+        CHECK_FOR_INTERRUPTS();
         auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
         tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, n);
     });
@@ -67,6 +70,7 @@ void SetResult::add_rows(const Rows& rows, int replace, Datum replacement) {
         // tuplestore_putvalues copies the values into the result's own memory; values
         // stored out of line are fetched first, so the result holds no TOAST pointer.
         pg_call([fcinfo, t, src, v, nl, replace, replacement, natts] {
+            CHECK_FOR_INTERRUPTS();
             auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
             heap_deform_tuple(t, src, v, nl);
             if (replace >= 0 && replace < src->natts) {
