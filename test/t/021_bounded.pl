@@ -727,8 +727,7 @@ sub wake_one {
     # grew the backend by about 200 MB, and a 300 ms statement_timeout ended it
     # seconds late.
     my $many = $node->safe_psql('postgres', qq{
-      CREATE TABLE sides AS SELECT s, (SELECT string_agg(E'k\nk\nk\nk\n' || s || E'\n', '') FROM generate_series(1, 200000))
-        AS t FROM unnest(ARRAY['b', 'o', 't']) s;
+      CREATE TABLE sides AS SELECT s, repeat(E'k\nk\nk\nk\n' || s || E'\n', 200000) AS t FROM unnest(ARRAY['b', 'o', 't']) s;
       SELECT concurrent_edit.create_file('21212121-0000-0000-0000-000000000010', 'many.txt', t, '$alice') FROM sides WHERE s = 'b';});
     $node->safe_psql('postgres', qq{
       SELECT (concurrent_edit.write('$many', t, 1, '$alice')).status FROM sides WHERE s = 'o';
