@@ -19,7 +19,8 @@
 #    max_merge_memory;
 #  * the operation functions refuse operations and priorities whose text would
 #    not fit in max_merge_memory before they make it;
-#  * reading a conflict does not read the details of its regions.
+#  * reading a conflict does not read the details of its regions;
+#  * changes_since keeps nothing of a batch of events once copied.
 use strict;
 use warnings;
 use FindBin;
@@ -746,6 +747,22 @@ sub wake_one {
     my $took13 = time - $t0;
     like($err13, qr/statement timeout/, 'a 300 ms statement_timeout stops conflict_texts');
     cmp_ok($took13, '<', 2, sprintf('promptly (%.1f s)', $took13));
+
+    # 11. changes_since reads the feed in batches and keeps nothing of a batch it
+    # copied into its result: 40,000 events with a 3.8 kB path each (stored out
+    # of line, as a long path is). Before, each value fetched out of line to be
+    # copied stayed in the call's SPI memory to the end: 170 MB more.
+    $node->safe_psql('postgres', q{
+      INSERT INTO concurrent_edit.change_log (project_id, cursor, event, path)
+      SELECT '21212121-0000-0000-0000-000000000011', i, 'renamed',
+             (SELECT string_agg(md5(i || '/' || k), '') FROM generate_series(1, 120) k)
+      FROM generate_series(1, 40000) i;});
+    my ($events, $kb14) = split /\n/, $node->safe_psql('postgres', q{
+      SELECT private_peak_kb() AS b \gset
+      SELECT count(*) FROM concurrent_edit.changes_since('21212121-0000-0000-0000-000000000011', 0);
+      SELECT private_peak_kb() - :b});
+    is($events, 40000, 'changes_since returns the 40,000 events');
+    cmp_ok($kb14, '<', 48 * 1024, "keeping no fetched path: the private peak grows by $kb14 kB");
     $node->stop;
 }
 
