@@ -20,7 +20,8 @@
 #  * the operation functions refuse operations and priorities whose text would
 #    not fit in max_merge_memory before they make it;
 #  * reading a conflict does not read the details of its regions;
-#  * changes_since keeps nothing of a batch of events once copied.
+#  * changes_since keeps nothing of a batch of events once copied, and
+#    revert_author one revert's texts at a time.
 use strict;
 use warnings;
 use FindBin;
@@ -763,6 +764,25 @@ sub wake_one {
       SELECT private_peak_kb() - :b});
     is($events, 40000, 'changes_since returns the 40,000 events');
     cmp_ok($kb14, '<', 48 * 1024, "keeping no fetched path: the private peak grows by $kb14 kB");
+
+    # 12. revert_author keeps one revert's texts at a time: 59 versions of a 1 MB
+    # file reverted under a 16 MB max_merge_memory. Before, every revert's result
+    # text and what it allocated on the call's SPI connection stayed to the end of
+    # the call: 144 MB more.
+    my $rev = $node->safe_psql('postgres', qq{
+      SELECT concurrent_edit.create_file('21212121-0000-0000-0000-000000000012', 'rev.txt',
+             (SELECT string_agg('line ' || i || ' ' || repeat('x', 60), E'\\n') FROM generate_series(1, 16000) i), '$alice')});
+    $node->safe_psql('postgres', "SELECT grow('$rev', 60)");
+    my ($reverted, $kb15) = split /\n/, $node->safe_psql('postgres', qq{
+      SELECT private_peak_kb() AS b \\gset
+      SET concurrent_edit.max_merge_memory = '16MB';
+      SELECT count(*) FILTER (WHERE status IN ('written', 'merged')) FROM concurrent_edit.revert_author('$rev', '$alice');
+      SELECT private_peak_kb() - :b});
+    is($reverted, 59, 'revert_author reverts the 59 versions of a 1 MB file');
+    cmp_ok($kb15, '<', 64 * 1024, "one revert at a time: the private peak grows by $kb15 kB");
+    is($node->safe_psql('postgres', qq{SELECT (SELECT content FROM concurrent_edit.read('$rev'))
+                                            = (SELECT content FROM concurrent_edit.read('$rev', 1))}),
+       't', 'and the file is back at its first version');
     $node->stop;
 }
 
