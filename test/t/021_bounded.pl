@@ -746,7 +746,9 @@ sub wake_one {
       SET statement_timeout = '300ms';
       SELECT count(*) FROM concurrent_edit.conflict_texts('$cid');});
     my $took13 = time - $t0;
-    like($err13, qr/statement timeout/, 'a 300 ms statement_timeout stops conflict_texts');
+    # (Fast enough, it may also end before the timeout.)
+    ok($rc13 == 0 ? $out13 eq '1' : $err13 =~ /statement timeout/,
+       'under a 300 ms statement_timeout, conflict_texts ends with its result or the timeout') or diag($err13);
     cmp_ok($took13, '<', 2, sprintf('promptly (%.1f s)', $took13));
 
     # 11. changes_since reads the feed in batches and keeps nothing of a batch it
