@@ -27,6 +27,10 @@ std::int64_t charged() noexcept;
 void charge(std::size_t bytes);
 // Gives back bytes charged before.
 void release(std::size_t bytes) noexcept;
+// Bytes that may still be charged before a Budget of this thread is exceeded
+// (SIZE_MAX without one): for glue code that must decide before it allocates
+// outside the count (a value converted to text by PostgreSQL, say).
+std::size_t headroom() noexcept;
 
 // Bytes malloc gives a request of `n` bytes (its chunk, header included).
 constexpr std::size_t malloc_size(std::size_t n) noexcept { return n < 24 ? 32 : (n + 8 + 15) & ~std::size_t(15); }
@@ -73,6 +77,7 @@ public:
 
 private:
     friend void charge(std::size_t bytes);
+    friend std::size_t headroom() noexcept;
     std::int64_t start_;
     std::int64_t ceiling_;  // charged() may not exceed it
     std::int64_t peak_;     // highest charged() seen

@@ -1,6 +1,8 @@
 // Memory accounting and budgets. See memory.hpp.
 #include "concurrent_edit/memory.hpp"
 
+#include <algorithm>
+#include <cstdint>
 #include <string>
 
 #include "concurrent_edit/error.hpp"
@@ -33,6 +35,12 @@ void charge(std::size_t bytes) {
 }
 
 void release(std::size_t bytes) noexcept { live -= static_cast<std::int64_t>(bytes); }
+
+std::size_t headroom() noexcept {
+    std::int64_t room = INT64_MAX;
+    for (Budget* b = innermost; b != nullptr; b = b->outer_) room = std::min(room, b->ceiling_ - live);
+    return room <= 0 ? 0 : room == INT64_MAX ? SIZE_MAX : static_cast<std::size_t>(room);
+}
 
 Budget::Budget(std::size_t limit, const char* setting) noexcept
     : start_(live),

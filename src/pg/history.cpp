@@ -124,7 +124,7 @@ int64 apply_retention(Spi& spi, const FileHead& h, const Retention& r) {
     int32 nearest_kept = 0;        // the newest kept version seen so far
     for (const auto& v : all) {
         if (gone.count(v.version)) continue;
-        CHECK_FOR_INTERRUPTS();
+        check_interrupts();  // a PgError: the C++ objects above are destroyed
         if (v.base == 0) {
             depth[v.version] = 0;
         } else if (!gone.count(v.base) && depth.count(v.base) && depth[v.base] + 1 <= ce::delta::kMaxDepth) {

@@ -67,6 +67,9 @@ struct Field {
 struct RawOp {
     bool is_object = false;
     char* json = nullptr;  // canonical JSON text of the element
+    // Bytes its reading may take (element_bound); when more than the room it was
+    // given, the element was not read (json and the fields are unset).
+    std::size_t bound = 0;
     Field op_code, block_id, timestamp, replica_id, offset, target, deps;
     Field* dep_items = nullptr;  // when deps is an array
     int ndeps = 0;
@@ -107,16 +110,52 @@ void clock_text(Field* f) {
     }
 }
 
-void read_op(JsonbContainer* array, uint32 i, RawOp* out) {
+// An upper bound of what reading the object `obj` allocates: its JSON text (a
+// string escaped as \u00XX is 6 bytes a byte; a number is as long as its text,
+// which 1e131071 makes 131,072 characters out of 10 bytes of jsonb) and, per
+// dependency, its Field and the std::string build_op makes of it. Each number's
+// text is made, measured and freed one at a time.
+std::size_t element_bound(JsonbContainer* obj) {
+    std::size_t n = 0;
+    JsonbIterator* it = JsonbIteratorInit(obj);
+    JsonbValue v;
+    JsonbIteratorToken tok;
+    while ((tok = JsonbIteratorNext(&it, &v, false)) != WJB_DONE) {
+        if (tok != WJB_KEY && tok != WJB_VALUE && tok != WJB_ELEM) {
+            n += 2;  // brackets
+        } else if (v.type == jbvString) {
+            n += 6 * static_cast<std::size_t>(v.val.string.len) + 4;
+        } else if (v.type == jbvNumeric) {
+            char* text = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v.val.numeric)));
+            n += strlen(text) + 2;
+            pfree(text);
+        } else {
+            n += 7;  // false, null and separators
+        }
+    }
+    Field deps;
+    read_field(obj, "dependencies", &deps);
+    if (deps.type == jbvBinary && !deps.is_object)
+        n += JsonContainerSize(deps.container) * (sizeof(Field) + sizeof(std::string));
+    return n;
+}
+
+// Reads element i into *out, unless reading it would take more than `room` bytes
+// (out->bound tells how many): the caller refuses it then, before the memory is used.
+void read_op(JsonbContainer* array, uint32 i, RawOp* out, std::size_t room) {
     JsonbValue* e = getIthJsonbValueFromContainer(array, i);
     if (e->type != jbvBinary || !JsonContainerIsObject(e->val.binary.data)) {
         out->is_object = false;
-        Jsonb* jb = JsonbValueToJsonb(e);
+        Jsonb* jb = JsonbValueToJsonb(e);  // a scalar (one number at most) or an array
+        if (e->type == jbvBinary) out->bound = element_bound(&jb->root);
+        if (out->bound > room) return;
         out->json = JsonbToCString(nullptr, &jb->root, VARSIZE(jb));
         return;
     }
     JsonbContainer* obj = e->val.binary.data;
     out->is_object = true;
+    out->bound = element_bound(obj);
+    if (out->bound > room) return;
     out->json = JsonbToCString(nullptr, obj, e->val.binary.len);
     read_field(obj, "opCode", &out->op_code);
     read_field(obj, "blockId", &out->block_id);
@@ -239,12 +278,17 @@ std::vector<ce::ops::Operation> read_operations(Jsonb* jb, ce::memory::Charge& k
         ticker.tick();
         RawOp raw;
         RawOp* out = &raw;
-        ce::pg::pg_call([root, i, out, scratch] {
+        const std::size_t room = ce::memory::headroom();
+        ce::pg::pg_call([root, i, out, scratch, room] {
             MemoryContextReset(scratch);
             MemoryContext old = MemoryContextSwitchTo(scratch);
-            read_op(root, i, out);
+            read_op(root, i, out, room);
             MemoryContextSwitchTo(old);
         });
+        // What reading the element took (in `scratch`) counts while the operation
+        // is built from it; an element that did not fit the room was not read, and
+        // this charge refuses it (54000).
+        ce::memory::Charge reading(raw.bound);
         ops.push_back(build_op(i, raw));
         const ce::ops::Operation& op = ops.back();
         std::size_t bytes = ce::memory::string_bytes(op.json.capacity()) + ce::memory::string_bytes(op.op_code.capacity()) +
@@ -261,8 +305,11 @@ struct RawPriority {
     const char* key;
     int key_len;
     int type;
-    const char* value;  // numeric text
+    const char* value;  // numeric text; NULL for a number longer than any integer accepted
 };
+
+// Longest numeric text of an accepted priority ("-9223372036854775807").
+constexpr std::size_t kMaxPriorityText = 20;
 
 ce::ops::Priorities read_priorities(Jsonb* jb) {
     ce::ops::Priorities p;
@@ -285,8 +332,13 @@ ce::ops::Priorities read_priorities(Jsonb* jb) {
                 out[k].key_len = v.val.string.len;
             } else if (tok == WJB_VALUE) {
                 out[k].type = v.type;
-                if (v.type == jbvNumeric)
-                    out[k].value = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v.val.numeric)));
+                if (v.type == jbvNumeric) {
+                    // Kept only when short enough to be a priority: 1e131071 is
+                    // 131,072 characters, and an object may hold millions of them.
+                    char* text = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v.val.numeric)));
+                    if (strlen(text) <= kMaxPriorityText) out[k].value = text;
+                    else pfree(text);
+                }
             }
         }
         return out;

@@ -44,6 +44,9 @@ void SetResult::add(const std::vector<Datum>& values, const std::vector<char>& n
     Datum* v = const_cast<Datum*>(values.data());
     bool* n = reinterpret_cast<bool*>(const_cast<char*>(nulls.data()));
     pg_call([fcinfo, v, n] {
+        // A row at a time: a cancel or statement_timeout stops a long result here
+        // (conflict_hunks, merge_conflicts, changes_overlap loop over the regions).
+        CHECK_FOR_INTERRUPTS();
         auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
         tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, n);
     });
@@ -60,14 +63,21 @@ void SetResult::add_rows(const Rows& rows, int replace, Datum replacement) {
     std::vector<char> nulls(src->natts);
     FunctionCallInfo fcinfo = fcinfo_;
     int natts = natts_;
+    // What a row's copying allocates (values fetched out of line, the fetching's
+    // own scans) goes to a context reset after each row: a caller adding batch
+    // after batch (changes_since) kept all of it until SPI_finish, 3.6 kB a row
+    // for a feed of long paths.
+    MemoryContext scratch = own_context("concurrent_edit result row", true);
     for (uint64 i = 0; i < n; ++i) {
         HeapTuple t = rows.tuple(i);
         Datum* v = values.data();
         bool* nl = reinterpret_cast<bool*>(nulls.data());
         // tuplestore_putvalues copies the values into the result's own memory; values
         // stored out of line are fetched first, so the result holds no TOAST pointer.
-        pg_call([fcinfo, t, src, v, nl, replace, replacement, natts] {
+        pg_call([fcinfo, t, src, v, nl, replace, replacement, natts, scratch] {
+            CHECK_FOR_INTERRUPTS();
             auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+            MemoryContext caller = MemoryContextSwitchTo(scratch);
             heap_deform_tuple(t, src, v, nl);
             if (replace >= 0 && replace < src->natts) {
                 v[replace] = replacement;
@@ -77,8 +87,11 @@ void SetResult::add_rows(const Rows& rows, int replace, Datum replacement) {
                 if (!nl[c] && TupleDescAttr(src, c)->attlen == -1 && VARATT_IS_EXTERNAL(DatumGetPointer(v[c])))
                     v[c] = PointerGetDatum(detoast_external_attr(reinterpret_cast<struct varlena*>(DatumGetPointer(v[c]))));
             tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nl);
+            MemoryContextSwitchTo(caller);
+            MemoryContextReset(scratch);
         });
     }
+    drop_context(scratch);
 }
 
 Datum uuid_array_datum(const std::vector<pg_uuid_t>& ids) {

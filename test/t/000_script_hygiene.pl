@@ -59,6 +59,31 @@ my @outside = grep { length } split /\n/,
     `grep -rnIiE --exclude-dir=node_modules "\\bthe seed\\b|\\bseed's|\\bissue #[0-9]|§[0-9]" $root/README.md $root/docs $root/examples $root/concurrent_edit--1.1.sql $root/concurrent_edit_router--1.1.sql`;
 is_deeply(\@outside, [], 'README, docs and the install script cite no outside document');
 
+# The boundary rule of src/pg/boundary.hpp: PostgreSQL never longjmps through a
+# C++ frame. A function of the glue that holds C++ objects (containers, strings,
+# SPI connections and results, memory budgets) raises PostgreSQL errors and
+# checks for interrupts only inside pg_call() (or run_in(), run_pg_try()); a
+# CHECK_FOR_INTERRUPTS() in its body would skip their destructors on a cancel.
+# A heuristic: from the start of the function (a line at column 0) to the call,
+# no pg_call-like opening, and a C++ object declared in between.
+my @raw_raises;
+for my $file (glob("$root/src/pg/*.cpp")) {
+    open(my $ch, '<', $file) or die "$file: $!";
+    my ($in_pg, $fn, $cxx) = (0, 0, 0);
+    while (my $line = <$ch>) {
+        $in_pg = $. if $line =~ /\b(?:pg_call|run_pg_try|run_reporting_errors|run_in)\(/;
+        if ($line =~ /^[A-Za-z].*\)\s*(?:const\s*)?(?:noexcept\s*)?\{\s*$/ || $line =~ /^[A-Za-z][^;]*\($/
+            || $line =~ /^CE_[A-Z_]*FUNCTION/) {
+            ($fn, $cxx) = ($., 0);
+            next;
+        }
+        $cxx = $. if $line =~ /std::(?:vector|string|map|set|optional|unordered_map|unique_ptr)\b|\b(?:Spi|Rows|ApiCall|FileHead|Budget|Charge)\b/;
+        push @raw_raises, "$file:$." if $line =~ /CHECK_FOR_INTERRUPTS\(\)|\bereport\(ERROR|\belog\(ERROR/ && $in_pg < $fn && $cxx;
+    }
+    close $ch;
+}
+is_deeply(\@raw_raises, [], 'no PostgreSQL error or interrupt check outside pg_call while C++ objects live');
+
 # NOTIFY payloads are checked on real notifications of every event kind in
 # test/t/014_notify_payloads.pl (NOTIFY is sent from C++, not from this script).
 

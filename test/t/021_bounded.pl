@@ -16,7 +16,12 @@
 #    row images are made, and occ_refresh_images keeps images in batches that fit
 #    in it;
 #  * write_many keeps of each write only the hunks it returns, within
-#    max_merge_memory.
+#    max_merge_memory;
+#  * the operation functions refuse operations and priorities whose text would
+#    not fit in max_merge_memory before they make it;
+#  * reading a conflict does not read the details of its regions;
+#  * changes_since keeps nothing of a batch of events once copied, and
+#    revert_author one revert's texts at a time.
 use strict;
 use warnings;
 use FindBin;
@@ -688,6 +693,98 @@ sub wake_one {
     # With the default setting the large row keeps its image too.
     is($node->safe_psql('postgres', q{SELECT concurrent_edit.occ_refresh_images('many')}), '31',
        'under the default max_merge_memory every row keeps its image');
+
+    # 9. The operation functions refuse, within max_merge_memory, inputs whose text
+    # is far larger than their jsonb: a number such as 1e131071 is 10 bytes of jsonb
+    # and 131,072 characters as text. Before, each operation's JSON text (kept for
+    # ordering and details) was made before anything was counted, every priority's
+    # number was kept as text, and an operation's dependencies were copied twice
+    # before they were counted: a 700-byte ops value took 790 MB, a 30 kB priorities
+    # object 400 MB and 8 million dependencies 1.2 GB under a 16 MB setting.
+    $node->safe_psql('postgres', q{
+      CREATE TABLE amplified (name text PRIMARY KEY, ops jsonb, prio jsonb);
+      INSERT INTO amplified VALUES
+        ('numbers', jsonb_build_array(jsonb_build_object('opCode', 'OP_TEXT_EDIT', 'blockId', 'b', 'timestamp', 1,
+           'payload', (SELECT jsonb_agg('1e131071'::numeric) FROM generate_series(1, 2000)))), NULL),
+        ('priorities', '[]', (SELECT jsonb_object_agg('OP_' || i, '1e131071'::numeric) FROM generate_series(1, 3000) i)),
+        ('dependencies', jsonb_build_array(jsonb_build_object('opCode', 'OP_TEXT_EDIT', 'blockId', 'b', 'timestamp', 1,
+           'dependencies', (SELECT jsonb_agg('d' || i % 10) FROM generate_series(1, 8000000) i))), NULL);});
+    for my $case (['numbers', '54000'], ['priorities', '22023'], ['dependencies', '54000']) {
+        my ($name, $code) = @$case;
+        my ($rc11, $out11, $err11) = $node->psql('postgres', qq{
+          SELECT private_peak_kb() AS b \\gset
+          SET concurrent_edit.max_merge_memory = '16MB';
+          SELECT concurrent_edit.order_operations(ops, prio) IS NULL FROM amplified WHERE name = '$name';
+          SELECT private_peak_kb() - :b AS grown}, on_error_stop => 0, extra_params => ['-v', 'VERBOSITY=verbose']);
+        like($err11, qr/$code/, "order_operations: $name refused with $code");
+        my ($kb11) = $out11 =~ /(\d+)\s*$/;
+        cmp_ok($kb11 // 1e9, '<', 96 * 1024, "$name: refused within the setting, the private peak grows by @{[$kb11 // '?']} kB");
+    }
+
+    # 10. Reading a conflict (conflict_texts, conflict_hunks, resolve_conflict,
+    # discard_conflict) does not read its details: a content conflict's list its
+    # regions, ten times the text of a file of many small conflicts (200,000 in a
+    # 2 MB text: 25 MB of JSON). Before, every read converted them to text (one
+    # uninterruptible call of several seconds) and copied them: conflict_texts
+    # grew the backend by about 200 MB, and a 300 ms statement_timeout ended it
+    # seconds late.
+    my $many = $node->safe_psql('postgres', qq{
+      CREATE TABLE sides AS SELECT s, repeat(E'k\nk\nk\nk\n' || s || E'\n', 200000) AS t FROM unnest(ARRAY['b', 'o', 't']) s;
+      SELECT concurrent_edit.create_file('21212121-0000-0000-0000-000000000010', 'many.txt', t, '$alice') FROM sides WHERE s = 'b';});
+    $node->safe_psql('postgres', qq{
+      SELECT (concurrent_edit.write('$many', t, 1, '$alice')).status FROM sides WHERE s = 'o';
+      SELECT (concurrent_edit.write('$many', t, 1, '$alice')).status FROM sides WHERE s = 't';});
+    my $cid = $node->safe_psql('postgres', "SELECT id FROM concurrent_edit.conflict_history WHERE file_id = '$many'");
+    my ($texts, $kb12) = split /\n/, $node->safe_psql('postgres', qq{
+      SELECT private_peak_kb() AS b \\gset
+      SELECT count(*) FROM concurrent_edit.conflict_texts('$cid');
+      SELECT private_peak_kb() - :b});
+    is($texts, 1, 'conflict_texts of a conflict of 200,000 regions');
+    cmp_ok($kb12, '<', 96 * 1024, "reads the texts, not the regions' details: the private peak grows by $kb12 kB");
+    my $t0 = time;
+    my ($rc13, $out13, $err13) = $node->psql('postgres', qq{
+      SET statement_timeout = '300ms';
+      SELECT count(*) FROM concurrent_edit.conflict_texts('$cid');});
+    my $took13 = time - $t0;
+    # (Fast enough, it may also end before the timeout.)
+    ok($rc13 == 0 ? $out13 eq '1' : $err13 =~ /statement timeout/,
+       'under a 300 ms statement_timeout, conflict_texts ends with its result or the timeout') or diag($err13);
+    cmp_ok($took13, '<', 2, sprintf('promptly (%.1f s)', $took13));
+
+    # 11. changes_since reads the feed in batches and keeps nothing of a batch it
+    # copied into its result: 40,000 events with a 3.8 kB path each (stored out
+    # of line, as a long path is). Before, each value fetched out of line to be
+    # copied stayed in the call's SPI memory to the end: 170 MB more.
+    $node->safe_psql('postgres', q{
+      INSERT INTO concurrent_edit.change_log (project_id, cursor, event, path)
+      SELECT '21212121-0000-0000-0000-000000000011', i, 'renamed',
+             (SELECT string_agg(md5(i || '/' || k), '') FROM generate_series(1, 120) k)
+      FROM generate_series(1, 40000) i;});
+    my ($events, $kb14) = split /\n/, $node->safe_psql('postgres', q{
+      SELECT private_peak_kb() AS b \gset
+      SELECT count(*) FROM concurrent_edit.changes_since('21212121-0000-0000-0000-000000000011', 0);
+      SELECT private_peak_kb() - :b});
+    is($events, 40000, 'changes_since returns the 40,000 events');
+    cmp_ok($kb14, '<', 48 * 1024, "keeping no fetched path: the private peak grows by $kb14 kB");
+
+    # 12. revert_author keeps one revert's texts at a time: 59 versions of a 1 MB
+    # file reverted under a 16 MB max_merge_memory. Before, every revert's result
+    # text and what it allocated on the call's SPI connection stayed to the end of
+    # the call: 144 MB more.
+    my $rev = $node->safe_psql('postgres', qq{
+      SELECT concurrent_edit.create_file('21212121-0000-0000-0000-000000000012', 'rev.txt',
+             (SELECT string_agg('line ' || i || ' ' || repeat('x', 60), E'\\n') FROM generate_series(1, 16000) i), '$alice')});
+    $node->safe_psql('postgres', "SELECT grow('$rev', 60)");
+    my ($reverted, $kb15) = split /\n/, $node->safe_psql('postgres', qq{
+      SELECT private_peak_kb() AS b \\gset
+      SET concurrent_edit.max_merge_memory = '16MB';
+      SELECT count(*) FILTER (WHERE status IN ('written', 'merged')) FROM concurrent_edit.revert_author('$rev', '$alice');
+      SELECT private_peak_kb() - :b});
+    is($reverted, 59, 'revert_author reverts the 59 versions of a 1 MB file');
+    cmp_ok($kb15, '<', 64 * 1024, "one revert at a time: the private peak grows by $kb15 kB");
+    is($node->safe_psql('postgres', qq{SELECT (SELECT content FROM concurrent_edit.read('$rev'))
+                                            = (SELECT content FROM concurrent_edit.read('$rev', 1))}),
+       't', 'and the file is back at its first version');
     $node->stop;
 }
 

@@ -2,6 +2,7 @@
 // Budget that bounds one operation.
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <string>
 
 #include "concurrent_edit/diff.hpp"
@@ -117,4 +118,20 @@ TEST(Memory, TextMergeAndDiffAreBounded) {
     // Three texts of 100,000 lines: views, ids, the interner, two diffs and the result.
     EXPECT_GT(budget.peak(), std::size_t(300000) * 20);
     EXPECT_LT(budget.peak(), std::size_t(300000) * 200);
+}
+
+TEST(Memory, HeadroomIsWhatTheTightestBudgetStillAllows) {
+    EXPECT_EQ(memory::headroom(), SIZE_MAX);  // no budget
+    memory::Budget outer(1000, "test.outer");
+    EXPECT_EQ(memory::headroom(), 1000u);
+    memory::Charge used(400);
+    EXPECT_EQ(memory::headroom(), 600u);
+    {
+        memory::Budget inner(2000, "test.inner");  // looser: the outer one still bounds
+        EXPECT_EQ(memory::headroom(), 600u);
+        memory::Budget tight(100, "test.tight");
+        EXPECT_EQ(memory::headroom(), 100u);
+    }
+    EXPECT_EQ(memory::headroom(), 600u);
+    EXPECT_THROW(memory::charge(601), ce::Error);
 }
