@@ -296,7 +296,7 @@ CE_PRIMARY_FUNCTION(ce_prune_history, "prune_history") {
         // the current one, so what is allocated between statements (the head's
         // text, a version's text for the statement that stores it again) goes
         // there: on the call's connection a project's worth of texts stayed to the
-        // end of the call (about 1 MB a file of 1 MB texts, TAP 021_bounded).
+        // end of the call (about 1 MB a file of 1 MB texts, TAP 025_bounded_memory).
         Spi per_file;
         FileHead h = lock_file(per_file, id, pg_uuid_t{});
         removed += apply_retention(per_file, h, r);

@@ -134,7 +134,7 @@ CE_PRIMARY_FUNCTION(ce_revert_author, "revert_author") {
     // row goes to the result (a tuplestore, on disk beyond work_mem) at once, built
     // in a context reset after it: a call keeps one revert's texts at a time, not
     // every version's (59 reverts of a 1 MB file took 144 MB before, kept to the
-    // end of the call; TAP 021_bounded).
+    // end of the call; TAP 025_bounded_memory).
     SetResult result(fcinfo);
     std::vector<Datum> values;
     std::vector<char> nulls;
