@@ -218,6 +218,11 @@ Import import_record(const std::string& payload) {
                 "       'trigger-merge', p -> 'details', "
                 "       (p ->> 'role')::oid "
                 "FROM p, r WHERE r.relation IS NOT NULL "
+                // A record of an installation dropped since (DROP EXTENSION took
+                // its conflicts) is not one of this installation's: skipped.
+                // (Records spooled before 1.1 name none.)
+                "  AND (NOT p ? 'extension' OR (p ->> 'extension')::oid = "
+                "       (SELECT e.oid FROM pg_catalog.pg_extension e WHERE e.extname = 'concurrent_edit')) "
                 "ON CONFLICT (project_id, id) DO NOTHING RETURNING id, project_id",
                 {TEXTOID});
             OwnerContext owner;
@@ -385,7 +390,9 @@ void record_row_conflict(const pg_uuid_t& project_id, Oid relid, const std::stri
                          int64 base_version, int64 ours_version, const std::string& details,
                          const std::string& details_without_row) {
     pg_uuid_t id = random_uuid();
-    std::string head = "{\"id\": " + json_uuid(id) + ", \"project_id\": \"" + uuid_to_string(project_id) +
+    Oid extension = pg_call([] { return get_extension_oid("concurrent_edit", true); });
+    std::string head = "{\"id\": " + json_uuid(id) + ", \"extension\": " + std::to_string(extension) +
+                       ", \"project_id\": \"" + uuid_to_string(project_id) +
                        "\", \"role\": " + std::to_string(GetUserId()) + ", \"relid\": " + std::to_string(relid) +
                        ", \"relation\": " + json_string(relation) +
                        ", \"row_key\": " + row_key + ", \"base_version\": " + std::to_string(base_version) +

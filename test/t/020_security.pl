@@ -188,6 +188,20 @@ ok($node->poll_query_until($db, "SELECT NOT EXISTS (SELECT FROM pg_ls_dir('pg_co
 is($node->safe_psql($db, q{SELECT string_agg(row_relation, ',' ORDER BY id) FROM concurrent_edit.conflict_history
     WHERE id::text LIKE '5a000000-%'}), 'public.renamed_now',
     'under the name its table has now; none for a table dropped meanwhile');
+# A record names the installation that spooled it (pg_extension's oid): one of an
+# installation dropped since (DROP EXTENSION took its conflicts, CREATE EXTENSION
+# made a new one) is skipped. Before, the new installation imported it.
+my $other_install = '5a000000-0000-0000-0000-000000000003';
+open(my $ofh, '>', "$spool/0-$other_install.json") or die "spool: $!";
+print $ofh qq({"id": "$other_install", "extension": 1, "project_id": "$nil", "role": 10, "relid": $relid, )
+    . qq("relation": "public.renamed_later", "row_key": {"id": 1}, "base_version": 1, "ours_version": 2, )
+    . qq("details": {"conflicts": []}});
+close $ofh;
+ok($node->poll_query_until($db, "SELECT NOT EXISTS (SELECT FROM pg_ls_dir('pg_concurrent_edit/conflicts/$dboid') f
+    WHERE f LIKE '0-5a%')"), 'the record of another installation leaves the spool');
+is($node->safe_psql($db, "SELECT count(*) FROM concurrent_edit.conflict_history WHERE id = '$other_install'"), '0',
+   'without being recorded');
+ok(!-e "$spool/bad/0-$other_install.json", 'nor set aside');
 
 # 2c. The spool stays bounded for a role without any right (mallory), with
 # concurrent_edit.conflict_spool_limit = 5. Before, a record that failed to
