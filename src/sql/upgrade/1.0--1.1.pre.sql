@@ -102,15 +102,12 @@ BEGIN
     WHERE t.tgfoid IN ('concurrent_edit._occ_trigger()'::pg_catalog.regprocedure,
                        'concurrent_edit._occ_after()'::pg_catalog.regprocedure)
       AND t.tgparentid = 0
-      AND NOT ((t.tgname = 'concurrent_edit_occ' AND t.tgtype = 19  -- BEFORE UPDATE FOR EACH ROW
-                AND t.tgfoid = 'concurrent_edit._occ_trigger()'::pg_catalog.regprocedure)
-               OR (t.tgname = 'concurrent_edit_occ_after' AND t.tgtype = 21  -- AFTER INSERT OR UPDATE FOR EACH ROW
-                   AND t.tgfoid = 'concurrent_edit._occ_after()'::pg_catalog.regprocedure))
-       OR (t.tgparentid = 0
-           AND t.tgfoid IN ('concurrent_edit._occ_trigger()'::pg_catalog.regprocedure,
-                            'concurrent_edit._occ_after()'::pg_catalog.regprocedure)
-           AND (t.tgqual IS NOT NULL OR pg_catalog.cardinality(t.tgattr::pg_catalog.int2[]) > 0 OR t.tgconstraint <> 0
-                OR t.tgoldtable IS NOT NULL OR t.tgnewtable IS NOT NULL));
+      AND (NOT ((t.tgname = 'concurrent_edit_occ' AND t.tgtype = 19  -- BEFORE UPDATE FOR EACH ROW
+                 AND t.tgfoid = 'concurrent_edit._occ_trigger()'::pg_catalog.regprocedure)
+                OR (t.tgname = 'concurrent_edit_occ_after' AND t.tgtype = 21  -- AFTER INSERT OR UPDATE FOR EACH ROW
+                    AND t.tgfoid = 'concurrent_edit._occ_after()'::pg_catalog.regprocedure))
+           OR t.tgqual IS NOT NULL OR pg_catalog.cardinality(t.tgattr::pg_catalog.int2[]) > 0 OR t.tgconstraint <> 0
+           OR t.tgoldtable IS NOT NULL OR t.tgnewtable IS NOT NULL);
     IF odd IS NOT NULL THEN
         RAISE EXCEPTION 'triggers on the optimistic concurrency functions that enable_occ did not make'
             USING ERRCODE = 'feature_not_supported',
