@@ -92,6 +92,14 @@ int64 sequence_pending_batch(Spi& spi, Batch& batch);
 // one implementation (the SQL function channel_name() calls it).
 std::string channel_name(const pg_uuid_t& project_id);
 
+// Queues `NOTIFY channel, payload` for the commit: every notification of the
+// extension goes through here. A transaction whose first notification finds
+// PostgreSQL's notification queue fuller than concurrent_edit.notify_queue_limit
+// sends none (the events stay in the feed; a listener catches up at the next
+// notification it receives), with a WARNING at most once a minute per backend: a
+// full queue would make the commit, and so the write, fail.
+void send_notification(const std::string& channel, const std::string& payload);
+
 // _PG_init: the transaction callbacks, and the hook by which COMMIT PREPARED wakes
 // the worker.
 void register_feed_callbacks();

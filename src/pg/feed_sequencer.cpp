@@ -104,10 +104,7 @@ int64 notify_moved(std::vector<MovedEvent>& moved, const pg_uuid_t& project, boo
     std::sort(moved.begin(), moved.end(), [](const MovedEvent& a, const MovedEvent& b) { return a.cursor < b.cursor; });
     std::string channel = channel_name(project);
     for (const MovedEvent& m : moved) {
-        std::string p = payload(m.event.c_str(), m.cursor, project, m.file_id);
-        const char* ch = channel.c_str();
-        const char* pl = p.c_str();
-        pg_call([ch, pl] { Async_Notify(ch, pl); });
+        send_notification(channel, payload(m.event.c_str(), m.cursor, project, m.file_id));
     }
     return n;
 }
@@ -392,11 +389,7 @@ std::vector<pg_uuid_t> sequence_local(Spi& spi, std::vector<LocalEvent>& events,
         channels.push_back(channel_name(e.project_id));
         payloads.push_back(payload(e.event.c_str(), t.cursor, e.project_id, e.file_id));
     }
-    for (std::size_t i = 0; i < channels.size(); ++i) {
-        const char* ch = channels[i].c_str();
-        const char* pl = payloads[i].c_str();
-        pg_call([ch, pl] { Async_Notify(ch, pl); });
-    }
+    for (std::size_t i = 0; i < channels.size(); ++i) send_notification(channels[i], payloads[i]);
     for (const auto& p : waiting) sequence_pending(spi, true, &p);
     return handed;
 }
@@ -510,6 +503,48 @@ int64 sequence_pending_batch(Spi& spi, Batch& batch) {
     batch.more = first != projects.begin();
     batch.has_resume = false;
     return total;
+}
+
+namespace {
+
+// Whether the current transaction sends its notifications: decided at its first
+// one (notify_lxid), from how full PostgreSQL's notification queue is.
+LocalTransactionId notify_lxid = InvalidLocalTransactionId;
+bool notify_allowed = true;
+TimestampTz notify_warned_at = 0;
+
+// Plain C: it runs inside pg_call.
+void queue_notification(const char* channel, const char* payload) {
+    if (MyProc->lxid != notify_lxid) {
+        notify_lxid = MyProc->lxid;
+        LOCAL_FCINFO(fcinfo, 0);
+        InitFunctionCallInfoData(*fcinfo, nullptr, 0, InvalidOid, nullptr, nullptr);
+        double usage = DatumGetFloat8(pg_notification_queue_usage(fcinfo));
+        notify_allowed = !(usage > guc_notify_queue_limit);
+        TimestampTz now = GetCurrentTimestamp();
+        if (!notify_allowed && (notify_warned_at == 0 || TimestampDifferenceExceeds(notify_warned_at, now, 60 * 1000))) {
+            notify_warned_at = now;
+            ereport(WARNING,
+                    (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                     errmsg("concurrent_edit sends no change notifications while PostgreSQL's notification queue is "
+                            "%.3g%% full, above concurrent_edit.notify_queue_limit (%.3g%%)",
+                            usage * 100, guc_notify_queue_limit * 100),
+                     errdetail("{\"queue_usage\": %.6f, \"notify_queue_limit\": %.6f}", usage,
+                               guc_notify_queue_limit),
+                     errhint("A session that LISTENs and stays in a transaction holds the queue: end it "
+                             "(pg_stat_activity). The change feed keeps every event; listeners catch up with "
+                             "changes_since() at the next notification they receive.")));
+        }
+    }
+    if (notify_allowed) Async_Notify(channel, payload);
+}
+
+}  // namespace
+
+void send_notification(const std::string& channel, const std::string& payload) {
+    const char* ch = channel.c_str();
+    const char* pl = payload.c_str();
+    pg_call([ch, pl] { queue_notification(ch, pl); });
 }
 
 }  // namespace ce::pg

@@ -12,6 +12,7 @@ int guc_max_input_kb = 64 * 1024;  // 64 MB
 int guc_max_merge_memory_kb = 512 * 1024;  // 512 MB
 int guc_lock_ttl_s = 30;
 bool guc_lock_events = true;
+double guc_notify_queue_limit = 0.5;
 int guc_max_lock_ttl_s = 24 * 3600;
 int guc_session_idle_s = 5 * 60;
 int guc_session_close_s = 60 * 60;
@@ -91,6 +92,13 @@ void define_gucs() {
         "Off: locks work the same, but their changes are not in the feed nor notified; lock_status() and "
         "active_locks still show them. Superuser (a database or role setting): feed readers rely on it.",
         &guc_lock_events, true, PGC_SUSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomRealVariable(
+        "concurrent_edit.notify_queue_limit",
+        "How full PostgreSQL's notification queue may be (a fraction) for the extension to send NOTIFYs.",
+        "A transaction that finds the queue fuller sends none of its change notifications (the change feed keeps "
+        "every event), so that a session that LISTENs without reading, holding the queue, cannot make writes fail "
+        "once it is full. 1 sends always.",
+        &guc_notify_queue_limit, 0.5, 0.0, 1.0, PGC_SUSET, 0, nullptr, nullptr, nullptr);
     DefineCustomIntVariable(
         "concurrent_edit.max_lock_ttl", "Longest ttl accepted by acquire_lock() and extend_lock().", nullptr,
         &guc_max_lock_ttl_s, 24 * 3600, 1, INT_MAX / 1000, PGC_SUSET, GUC_UNIT_S, nullptr, nullptr, nullptr);

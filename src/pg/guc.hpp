@@ -37,6 +37,7 @@ extern bool guc_semantic_warnings;
 // Locks: default and largest TTL (seconds).
 extern int guc_lock_ttl_s;
 extern bool guc_lock_events;
+extern double guc_notify_queue_limit;  // fraction of PostgreSQL's notification queue
 extern int guc_max_lock_ttl_s;
 // Sessions: inactivity before idle, and before closed (seconds).
 extern int guc_session_idle_s;

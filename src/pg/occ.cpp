@@ -28,6 +28,7 @@
 #include "concurrent_edit/json_merge.hpp"
 #include "concurrent_edit/merge.hpp"
 #include "pg/access.hpp"
+#include "pg/feed.hpp"
 #include "pg/guc.hpp"
 #include "pg/json_jsonb.hpp"
 #include "pg/occ_config.hpp"
@@ -535,10 +536,7 @@ CE_FUNCTION(ce_occ_after) {
         if (payload.size() >= 7900)  // NOTIFY payloads stop at 8000 bytes: drop the key, keep the ids
             payload = "{\"table\": " + json_string(table) + ", \"version\": " + std::to_string(version) +
                       ", \"key_truncated\": true}";
-        std::string channel = "concurrent_edit_occ_" + std::to_string(origin);
-        const char* ch = channel.c_str();
-        const char* pl = payload.c_str();
-        pg_call([ch, pl] { Async_Notify(ch, pl); });
+        send_notification("concurrent_edit_occ_" + std::to_string(origin), payload);
     }
     spi.finish();
     return PointerGetDatum(row);
