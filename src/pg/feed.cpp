@@ -152,25 +152,42 @@ void subxact_callback(SubXactEvent event, SubTransactionId mySubid, SubTransacti
             v.end());
 }
 
-// COMMIT PREPARED runs none of the prepared transaction's commit callbacks: the
-// events it had moved to the pending tables (XACT_EVENT_PRE_PREPARE) would wait
-// for the worker's next timed round (worker_interval). Once the statement has
-// committed the prepared transaction (visible to every new snapshot from here),
-// the worker is woken as a committing transaction wakes it. Plain C: nothing here
-// allocates or raises after the standard processing.
+// COMMIT PREPARED and ROLLBACK PREPARED run none of the prepared transaction's
+// commit or abort callbacks, and the session that runs them may not be the one
+// that prepared it: the utility hook below does, once the statement has finished
+// the prepared transaction (visible to every new snapshot from here), what the
+// callbacks would have done:
+//  * lock waiters: the waiters of every file waited for in the database are woken
+//    (shared.hpp, wake_database_lock_waiters), the transaction's files being
+//    unknown here. At COMMIT PREPARED this wakes the waiters of its releases,
+//    asleep on their latches (before, they looked again within a second, on
+//    their own); at ROLLBACK PREPARED, as an abort wakes the files it took locks
+//    of, although their waiters wait in the lock manager for the acquisition
+//    locks it held (lock_queue.hpp), and go on when it ends;
+//  * the feed, at COMMIT PREPARED: the events it had moved to the pending tables
+//    (XACT_EVENT_PRE_PREPARE) would wait for the worker's next timed round
+//    (worker_interval): the worker is woken as a committing transaction wakes
+//    it.
+// The hook exists only in a backend that loaded the library (every backend when
+// it is preloaded). Plain C, outside the boundary guard: an error of the standard
+// processing propagates untouched, and nothing after it may turn the finished
+// statement into an error (it cannot be undone): the wake-ups raise nothing.
 ProcessUtility_hook_type prev_process_utility = nullptr;
 
 void feed_process_utility(PlannedStmt* pstmt, const char* query_string, bool read_only_tree,
                           ProcessUtilityContext context, ParamListInfo params, QueryEnvironment* query_env,
                           DestReceiver* dest, QueryCompletion* qc) {
     Node* stmt = pstmt->utilityStmt;
-    bool commit_prepared = stmt != nullptr && IsA(stmt, TransactionStmt) &&
-                           castNode(TransactionStmt, stmt)->kind == TRANS_STMT_COMMIT_PREPARED;
+    TransactionStmtKind kind = TRANS_STMT_BEGIN;
+    if (stmt != nullptr && IsA(stmt, TransactionStmt)) kind = castNode(TransactionStmt, stmt)->kind;
     if (prev_process_utility != nullptr)
         prev_process_utility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
     else
         standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
-    if (commit_prepared && worker_serves_this_database()) wake_worker();
+    if (kind != TRANS_STMT_COMMIT_PREPARED && kind != TRANS_STMT_ROLLBACK_PREPARED) return;
+    wake_database_lock_waiters(MyDatabaseId);
+    if (kind != TRANS_STMT_COMMIT_PREPARED) return;
+    if (worker_serves_this_database()) wake_worker();
 }
 
 }  // namespace

@@ -92,8 +92,9 @@ int64 sequence_pending_batch(Spi& spi, Batch& batch);
 // one implementation (the SQL function channel_name() calls it).
 std::string channel_name(const pg_uuid_t& project_id);
 
-// _PG_init: the transaction callbacks, and the hook by which COMMIT PREPARED wakes
-// the worker.
+// _PG_init: the transaction callbacks, and the utility hook by which COMMIT
+// PREPARED and ROLLBACK PREPARED wake the lock waiters of the database, and
+// COMMIT PREPARED the worker.
 void register_feed_callbacks();
 
 }  // namespace ce::pg
