@@ -94,7 +94,7 @@ std::string channel_name(const pg_uuid_t& project_id);
 
 // _PG_init: the transaction callbacks, and the utility hook by which COMMIT
 // PREPARED and ROLLBACK PREPARED wake the lock waiters of the database, and
-// COMMIT PREPARED the worker.
+// COMMIT PREPARED the worker (or hands the events to the on-demand sequencer).
 void register_feed_callbacks();
 
 }  // namespace ce::pg

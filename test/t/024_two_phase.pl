@@ -17,9 +17,11 @@
 # 4b. COMMIT PREPARED wakes the worker: a prepared write's event is numbered
 #    within a second of it even with worker_interval at an hour.
 # Without the library preloaded:
-# 5. The prepared write's event waits in change_pending after COMMIT PREPARED and
-#    is numbered by the next commit of its project, before that commit's own
-#    event; the feed is gap-free.
+# 5. COMMIT PREPARED in a session that has not loaded the library (nothing of
+#    the extension runs there): the prepared write's event waits in
+#    change_pending and is numbered by the next commit of its project, before
+#    that commit's own event; the feed is gap-free. (In a session that loaded it,
+#    the on-demand sequencer numbers it at once: 026_two_phase_locks.pl.)
 use strict;
 use warnings;
 use FindBin;

@@ -13,6 +13,15 @@
 #    the same five trials. (It waits in PostgreSQL's lock manager for the file's
 #    acquisition lock, which the prepared transaction holds to its end, so this
 #    was already prompt before the hook: it guards against a regression.)
+# 3. The feed in a database the worker does not serve: the events of a write
+#    committed by COMMIT PREPARED are handed to the on-demand sequencer and
+#    numbered within a few seconds, with no later commit (before, they waited in
+#    change_pending for the next commit of their project: for ever here).
+# Without preloading, the library loaded in the session by
+# session_preload_libraries:
+# 4. The same for the feed: the on-demand sequencer numbers the events after
+#    COMMIT PREPARED. (In a session that has not loaded the library nothing runs
+#    at COMMIT PREPARED: 024_two_phase.pl part 5.)
 use strict;
 use warnings;
 use FindBin;
@@ -125,6 +134,42 @@ for my $i (0 .. 4) {
 prompt('ROLLBACK PREPARED of an acquisition', @lat);
 $ctl->quit;
 
+# The feed: a write prepared in database $db and committed by COMMIT PREPARED in
+# another session; its version event is numbered within a few seconds, with no
+# later commit of the project.
+sub prepared_write_numbered {
+    my ($node, $db, $file, $what) = @_;
+    my $version2 = "SELECT count(*) FROM concurrent_edit.changes_since('$project', 0) WHERE event = 'version'";
+    $node->safe_psql($db, "BEGIN; SELECT concurrent_edit.write('$file', E'b\\n', 1, '$user'); "
+        . "PREPARE TRANSACTION 'w$db';");
+    my $t = time();
+    $node->safe_psql($db, "COMMIT PREPARED 'w$db'");
+    my $numbered_at;
+    while (time() - $t < 10) {
+        if ($node->safe_psql($db, $version2) eq '1') { $numbered_at = time(); last; }
+        sleep(0.05);
+    }
+    ok(defined $numbered_at, "$what: the event of the write committed by COMMIT PREPARED is numbered");
+    cmp_ok(($numbered_at // 1e10) - $t, '<', 3, "$what: within a few seconds ("
+           . (defined $numbered_at ? sprintf('%.3f s', $numbered_at - $t) : 'not in 10 s') . '), with no later commit');
+    is($node->safe_psql($db, 'SELECT count(*) FROM concurrent_edit.change_pending'), '0', "$what: nothing is left pending");
+    is($node->safe_psql($db,
+        "SELECT count(*) = max(cursor) AND max(cursor) = (SELECT last_cursor FROM concurrent_edit.change_feeds "
+        . "WHERE project_id = '$project') FROM concurrent_edit.change_log WHERE project_id = '$project'"),
+       't', "$what: the feed is gap-free");
+}
+
+# 3. A database the worker does not serve.
+$node->safe_psql('postgres', 'CREATE DATABASE other');
+my ($other_file) = setup($node, 'other');
+prepared_write_numbered($node, 'other', $other_file, 'preloaded, no worker for the database');
 $node->stop;
+
+# 4. Not preloaded; session_preload_libraries loads the library in every session.
+my $plain = new_node('two_phase_locks_plain',
+    "max_prepared_transactions = 4\nsession_preload_libraries = 'concurrent_edit'\n");
+($file) = setup($plain, 'postgres');
+prepared_write_numbered($plain, 'postgres', $file, 'not preloaded, session_preload_libraries');
+$plain->stop;
 
 done_testing();
