@@ -16,7 +16,9 @@
 # 3. The feed in a database the worker does not serve: the events of a write
 #    committed by COMMIT PREPARED are handed to the on-demand sequencer and
 #    numbered within a few seconds, with no later commit (before, they waited in
-#    change_pending for the next commit of their project: for ever here).
+#    change_pending for the next commit of their project: for ever here); with
+#    the on-demand sequencer off, COMMIT PREPARED still succeeds, and the event
+#    waits, until the next hand-over.
 # Without preloading, the library loaded in the session by
 # session_preload_libraries:
 # 4. The same for the feed: the on-demand sequencer numbers the events after
@@ -134,19 +136,21 @@ for my $i (0 .. 4) {
 prompt('ROLLBACK PREPARED of an acquisition', @lat);
 $ctl->quit;
 
-# The feed: a write prepared in database $db and committed by COMMIT PREPARED in
-# another session; its version event is numbered within a few seconds, with no
-# later commit of the project.
+# The feed: a write (of version $base + 1) prepared in database $db and committed
+# by COMMIT PREPARED in another session; its version event is numbered within a
+# few seconds, with no later commit of the project, and with those of the $base - 1
+# versions before it that were left pending.
 sub prepared_write_numbered {
-    my ($node, $db, $file, $what) = @_;
-    my $version2 = "SELECT count(*) FROM concurrent_edit.changes_since('$project', 0) WHERE event = 'version'";
-    $node->safe_psql($db, "BEGIN; SELECT concurrent_edit.write('$file', E'b\\n', 1, '$user'); "
+    my ($node, $db, $file, $base, $what) = @_;
+    my $versions = "SELECT count(*) FROM concurrent_edit.changes_since('$project', 0) WHERE event = 'version'";
+    $node->safe_psql($db, "BEGIN; SELECT concurrent_edit.write('$file', E'v$base\\n', $base, '$user'); "
         . "PREPARE TRANSACTION 'w$db';");
     my $t = time();
-    $node->safe_psql($db, "COMMIT PREPARED 'w$db'");
+    my ($rc, $out, $err) = $node->psql($db, "COMMIT PREPARED 'w$db'");
+    is("$rc:$err", '0:', "$what: COMMIT PREPARED succeeds with no warning");
     my $numbered_at;
     while (time() - $t < 10) {
-        if ($node->safe_psql($db, $version2) eq '1') { $numbered_at = time(); last; }
+        if ($node->safe_psql($db, $versions) eq $base) { $numbered_at = time(); last; }
         sleep(0.05);
     }
     ok(defined $numbered_at, "$what: the event of the write committed by COMMIT PREPARED is numbered");
@@ -159,17 +163,27 @@ sub prepared_write_numbered {
        't', "$what: the feed is gap-free");
 }
 
-# 3. A database the worker does not serve.
+# 3. A database the worker does not serve. With the on-demand sequencer turned
+#    off, COMMIT PREPARED hands nothing over and still succeeds: the event waits.
 $node->safe_psql('postgres', 'CREATE DATABASE other');
 my ($other_file) = setup($node, 'other');
-prepared_write_numbered($node, 'other', $other_file, 'preloaded, no worker for the database');
+$node->safe_psql('postgres', 'ALTER DATABASE other SET concurrent_edit.on_demand_sequencer = off');
+$node->safe_psql('other', "BEGIN; SELECT concurrent_edit.write('$other_file', E'v1\\n', 1, '$user'); "
+    . "PREPARE TRANSACTION 'woff';");
+my ($rc, $out, $err) = $node->psql('other', "COMMIT PREPARED 'woff'");
+is("$rc:$err", '0:', 'on_demand_sequencer off: COMMIT PREPARED succeeds with no warning');
+sleep(1.5);
+is($node->safe_psql('other', 'SELECT count(*) FROM concurrent_edit.change_pending'), '1',
+   'and its event waits in change_pending');
+$node->safe_psql('postgres', 'ALTER DATABASE other RESET concurrent_edit.on_demand_sequencer');
+prepared_write_numbered($node, 'other', $other_file, 2, 'preloaded, no worker for the database');
 $node->stop;
 
 # 4. Not preloaded; session_preload_libraries loads the library in every session.
 my $plain = new_node('two_phase_locks_plain',
     "max_prepared_transactions = 4\nsession_preload_libraries = 'concurrent_edit'\n");
 ($file) = setup($plain, 'postgres');
-prepared_write_numbered($plain, 'postgres', $file, 'not preloaded, session_preload_libraries');
+prepared_write_numbered($plain, 'postgres', $file, 1, 'not preloaded, session_preload_libraries');
 $plain->stop;
 
 done_testing();
