@@ -179,7 +179,9 @@ void subxact_callback(SubXactEvent event, SubTransactionId mySubid, SubTransacti
 // it is preloaded). Plain C, outside the boundary guard: an error of the standard
 // processing propagates untouched, and nothing after it may turn the finished
 // statement into an error (it cannot be undone): the wake-ups raise nothing, and
-// the hand-over runs in a subtransaction whose error is reported as a WARNING.
+// the hand-over runs in a subtransaction whose error is reported as a WARNING
+// (only a failure to start or end that subtransaction, out of memory, would
+// still raise, as around a PL/pgSQL EXCEPTION block).
 ProcessUtility_hook_type prev_process_utility = nullptr;
 
 // In the subtransaction of hand_prepared_events(): *arg (a bool) is set when a
