@@ -24,6 +24,9 @@ bool signal_worker_at_commit = false;
 // (malloc'd, in uuid order as `noted`; emptied at the end of every transaction):
 // woken after the commit.
 std::vector<pg_uuid_t>* handed = nullptr;
+// COMMIT PREPARED handed the prepared transaction's events to the on-demand
+// sequencer (feed_process_utility): woken after the statement's commit.
+bool sequencer_at_commit = false;
 
 // Whether a list of projects in uuid order (noted, handed) has `p`.
 bool listed(const std::vector<pg_uuid_t>* projects, const pg_uuid_t& p) {
@@ -124,8 +127,9 @@ void xact_callback(XactEvent event, void*) {
         case XACT_EVENT_COMMIT:
         case XACT_EVENT_PARALLEL_COMMIT:
             if (signal_worker_at_commit) wake_worker();
-            if (handed != nullptr && !handed->empty()) wake_sequencer();
+            if ((handed != nullptr && !handed->empty()) || sequencer_at_commit) wake_sequencer();
             signal_worker_at_commit = false;
+            sequencer_at_commit = false;
             if (handed != nullptr) handed->clear();
             if (noted != nullptr) noted->clear();
             drop_local_events();
@@ -134,6 +138,7 @@ void xact_callback(XactEvent event, void*) {
         case XACT_EVENT_PARALLEL_ABORT:
         case XACT_EVENT_PREPARE:  // prepared events stay pending (NOTIFY cannot be prepared)
             signal_worker_at_commit = false;
+            sequencer_at_commit = false;
             if (handed != nullptr) handed->clear();
             if (noted != nullptr) noted->clear();
             drop_local_events();
@@ -152,25 +157,84 @@ void subxact_callback(SubXactEvent event, SubTransactionId mySubid, SubTransacti
             v.end());
 }
 
-// COMMIT PREPARED runs none of the prepared transaction's commit callbacks: the
-// events it had moved to the pending tables (XACT_EVENT_PRE_PREPARE) would wait
-// for the worker's next timed round (worker_interval). Once the statement has
-// committed the prepared transaction (visible to every new snapshot from here),
-// the worker is woken as a committing transaction wakes it. Plain C: nothing here
-// allocates or raises after the standard processing.
+// COMMIT PREPARED and ROLLBACK PREPARED run none of the prepared transaction's
+// commit or abort callbacks, and the session that runs them may not be the one
+// that prepared it: the utility hook below does, once the statement has finished
+// the prepared transaction (visible to every new snapshot from here), what the
+// callbacks would have done:
+//  * lock waiters: the waiters of every file waited for in the database are woken
+//    (shared.hpp, wake_database_lock_waiters), the transaction's files being
+//    unknown here. At COMMIT PREPARED this wakes the waiters of its releases,
+//    asleep on their latches (before, they looked again within a second, on
+//    their own); at ROLLBACK PREPARED, as an abort wakes the files it took locks
+//    of, although their waiters wait in the lock manager for the acquisition
+//    locks it held (lock_queue.hpp), and go on when it ends;
+//  * the feed, at COMMIT PREPARED: the events it had moved to the pending tables
+//    (XACT_EVENT_PRE_PREPARE) would wait for the worker's next timed round
+//    (worker_interval), or without the worker for the next commit of their
+//    project: the worker is woken as a committing transaction wakes it, or else
+//    they are handed to the on-demand sequencer (sequencer.hpp), woken after the
+//    statement's own commit.
+// The hook exists only in a backend that loaded the library (every backend when
+// it is preloaded). Plain C, outside the boundary guard: an error of the standard
+// processing propagates untouched, and nothing after it may turn the finished
+// statement into an error (it cannot be undone): the wake-ups raise nothing, and
+// the hand-over runs in a subtransaction whose error is reported as a WARNING
+// (only a failure to start or end that subtransaction, out of memory, would
+// still raise, as around a PL/pgSQL EXCEPTION block).
 ProcessUtility_hook_type prev_process_utility = nullptr;
+
+// In the subtransaction of hand_prepared_events(): *arg (a bool) is set when a
+// sequencer will number the events. Raises PostgreSQL errors only.
+void hand_over(void* arg) {
+    if (!OidIsValid(get_extension_oid("concurrent_edit", true))) return;  // nothing of ours here
+    *static_cast<bool*>(arg) = ensure_sequencer_from_hook();
+}
+
+// After COMMIT PREPARED without a worker for the database: hands the events of
+// the prepared transaction (all pending events of the database: its own are not
+// known here) to the on-demand sequencer. False when none takes them (turned
+// off, leaving, no worker slot, or an error, reported as a WARNING): they wait,
+// as before, for the next commit of their project.
+bool hand_prepared_events() {
+    MemoryContext cxt = CurrentMemoryContext;
+    ResourceOwner owner = CurrentResourceOwner;
+    bool handed = false;
+    BeginInternalSubTransaction(nullptr);
+    MemoryContextSwitchTo(cxt);
+    ErrorData* error = detail::run_pg_try(hand_over, &handed);
+    if (error == nullptr)
+        ReleaseCurrentSubTransaction();
+    else
+        RollbackAndReleaseCurrentSubTransaction();
+    MemoryContextSwitchTo(cxt);
+    CurrentResourceOwner = owner;
+    if (error == nullptr) return handed;
+    ereport(WARNING, (errmsg("concurrent_edit: the change events of the prepared transaction were not handed to "
+                             "the sequencer: %s",
+                             error->message != nullptr ? error->message : "error"),
+                      errdetail("They wait for the next commit of their project.")));
+    FreeErrorData(error);
+    return false;
+}
 
 void feed_process_utility(PlannedStmt* pstmt, const char* query_string, bool read_only_tree,
                           ProcessUtilityContext context, ParamListInfo params, QueryEnvironment* query_env,
                           DestReceiver* dest, QueryCompletion* qc) {
     Node* stmt = pstmt->utilityStmt;
-    bool commit_prepared = stmt != nullptr && IsA(stmt, TransactionStmt) &&
-                           castNode(TransactionStmt, stmt)->kind == TRANS_STMT_COMMIT_PREPARED;
+    TransactionStmtKind kind = TRANS_STMT_BEGIN;
+    if (stmt != nullptr && IsA(stmt, TransactionStmt)) kind = castNode(TransactionStmt, stmt)->kind;
     if (prev_process_utility != nullptr)
         prev_process_utility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
     else
         standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
-    if (commit_prepared && worker_serves_this_database()) wake_worker();
+    if (kind != TRANS_STMT_COMMIT_PREPARED && kind != TRANS_STMT_ROLLBACK_PREPARED) return;
+    wake_database_lock_waiters(MyDatabaseId);
+    if (kind != TRANS_STMT_COMMIT_PREPARED) return;
+    if (worker_serves_this_database())
+        wake_worker();
+    else if (hand_prepared_events())
+        sequencer_at_commit = true;
 }
 
 }  // namespace

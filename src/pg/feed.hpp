@@ -100,8 +100,9 @@ std::string channel_name(const pg_uuid_t& project_id);
 // full queue would make the commit, and so the write, fail.
 void send_notification(const std::string& channel, const std::string& payload);
 
-// _PG_init: the transaction callbacks, and the hook by which COMMIT PREPARED wakes
-// the worker.
+// _PG_init: the transaction callbacks, and the utility hook by which COMMIT
+// PREPARED and ROLLBACK PREPARED wake the lock waiters of the database, and
+// COMMIT PREPARED the worker (or hands the events to the on-demand sequencer).
 void register_feed_callbacks();
 
 }  // namespace ce::pg

@@ -71,7 +71,8 @@ using BeforeWait = std::function<void()>;
 constexpr int64 kAcquisitionGraceUs = USECS_PER_SEC;
 
 // The longest a waiting acquire_lock sleeps before it looks at the file again when
-// no release wakes it (a release by COMMIT PREPARED wakes no one).
+// no release wakes it (its session closed meanwhile, say; a release by COMMIT
+// PREPARED wakes it: feed.cpp's utility hook).
 constexpr long kLookAgainMs = 1000;
 
 // The file's acquisition lock in the mode of `type` ("shared" or "exclusive"),

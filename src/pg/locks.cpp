@@ -6,9 +6,9 @@
 // is right at every isolation level), and insert or refresh their row. A waiter
 // drops that lock before it sleeps, so it never blocks the release it waits for;
 // it sleeps on its latch, until the releasing commit wakes it (shared.hpp: one
-// waiter of the file, or the shared ones), the next expiry, a second at most (a
-// release by COMMIT PREPARED wakes no one) or, without shared memory, a short
-// timeout.
+// waiter of the file, or the shared ones; COMMIT PREPARED, which does not know
+// the prepared transaction's files, wakes those of every file waited for), the
+// next expiry, a second at most or, without shared memory, a short timeout.
 // An exclusive waiter goes ahead of later acquirers, which wait behind it in the
 // file's queue (lock_queue.hpp).
 #include <algorithm>
@@ -389,9 +389,8 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
             if (shm && !published_before) continue;
             entry.found_held(wakeups);
             // Sleep until a release wakes us, the deadline, or the earliest expiry of
-            // a holder, and look again after a second at most: a release by COMMIT
-            // PREPARED (or a lock rolled back by ROLLBACK PREPARED) runs in a session
-            // that never knew the transaction's files and wakes no one. Without
+            // a holder, and look again after a second at most (what no release
+            // wakes us for: the session closed meanwhile, say). Without
             // shared memory (not preloaded) nobody can wake us, so
             // look again every 50 ms at most (sleeping on the latch, not spinning). A
             // request waiting ahead in the queue, which every later request of the

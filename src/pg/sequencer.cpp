@@ -190,20 +190,25 @@ int64 round(Batch& batch) {
     return ok ? -2 : -1;
 }
 
+// ensure_sequencer() in plain C (PostgreSQL calls only; may raise).
+bool ensure_sequencer_c() {
+    // Held to the end of the commit: no sequencer leaves meanwhile.
+    LOCKTAG clients = database_lock_tag(MyDatabaseId, LockClass::sequencer_clients);
+    if (LockAcquire(&clients, ShareLock, false, true) == LOCKACQUIRE_NOT_AVAIL) return false;  // one is leaving
+    // Held by a sequencer? Probed in share mode, so that two committing
+    // transactions probing at once do not take each other for a sequencer.
+    if (!lock_is_free(sequencer_tag(MyDatabaseId), ShareLock)) return true;
+    return launch();
+}
+
 }  // namespace
 
 bool ensure_sequencer() {
     if (!guc_on_demand_sequencer) return false;
-    return pg_call([] {
-        // Held to the end of the commit: no sequencer leaves meanwhile.
-        LOCKTAG clients = database_lock_tag(MyDatabaseId, LockClass::sequencer_clients);
-        if (LockAcquire(&clients, ShareLock, false, true) == LOCKACQUIRE_NOT_AVAIL) return false;  // one is leaving
-        // Held by a sequencer? Probed in share mode, so that two committing
-        // transactions probing at once do not take each other for a sequencer.
-        if (!lock_is_free(sequencer_tag(MyDatabaseId), ShareLock)) return true;
-        return launch();
-    });
+    return pg_call([] { return ensure_sequencer_c(); });
 }
+
+bool ensure_sequencer_from_hook() { return guc_on_demand_sequencer && ensure_sequencer_c(); }
 
 void wake_sequencer() {
     pid_t pid = published_pid(MyDatabaseId);

@@ -29,6 +29,11 @@ namespace ce::pg {
 // slot is free: the caller then waits for the row. May raise.
 bool ensure_sequencer();
 
+// The same for C code outside the boundary guard (feed.cpp's utility hook, after
+// COMMIT PREPARED, in a transaction that runs no commit work of its own):
+// PostgreSQL calls only, an error is raised as a PostgreSQL error.
+bool ensure_sequencer_from_hook();
+
 // At commit (XACT_EVENT_COMMIT), after ensure_sequencer() said true: sets the
 // sequencer's latch (none published yet: it is starting, and its first round
 // comes after). Raises nothing.

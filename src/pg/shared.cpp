@@ -201,9 +201,9 @@ void commit_callback(XactEvent event, void*) {
     } else if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT) {
         wake_files(taken);
     } else if (event != XACT_EVENT_PREPARE) {
-        // (A prepared transaction's releases wake no one when COMMIT PREPARED
-        // runs, in another session: its waiters look again within a second,
-        // kLookAgainMs in lock_queue.hpp.)
+        // (A prepared transaction's files are forgotten here: COMMIT PREPARED,
+        // in whatever session, wakes the waiters of every file of the database,
+        // wake_database_lock_waiters.)
         return;
     }
     for (std::vector<pg_uuid_t>* files : {released, taken, now_shared})
@@ -416,6 +416,37 @@ void shared_recorder_read(int64* spooled, int64* recorded, int64* dropped) {
     *spooled += static_cast<int64>(pg_atomic_read_u64(&shared->recorder[0]));
     *recorded += static_cast<int64>(pg_atomic_read_u64(&shared->recorder[1]));
     *dropped += static_cast<int64>(pg_atomic_read_u64(&shared->recorder[2]));
+}
+
+void wake_database_lock_waiters(Oid database) {
+    if (wait_slots == nullptr) return;
+    // The files waited for, each once (a fixed array: nothing is allocated);
+    // past kFiles files, the waiters of the others are all woken.
+    constexpr int kFiles = 32;
+    pg_uuid_t files[kFiles];
+    int n = 0;
+    bool more = false;
+    for (int i = 0; i < n_wait_slots; ++i) {
+        LockWaitSlot& slot = wait_slots[i];
+        SpinLockAcquire(&slot.mutex);
+        bool waits = slot.pid != 0 && !slot.in_turn && slot.wait.database == database;
+        pg_uuid_t file = slot.wait.file_id;
+        SpinLockRelease(&slot.mutex);
+        if (!waits || std::any_of(files, files + n, [&file](const pg_uuid_t& f) { return uuid_eq(f, file); }))
+            continue;
+        if (n < kFiles) files[n++] = file;
+        else more = true;
+    }
+    for (int k = 0; k < n; ++k) {
+        wake_waiters(database, files[k]);
+        wake_shared_waiters(database, files[k]);
+    }
+    if (!more) return;
+    for (int i = 0; i < n_wait_slots; ++i)
+        wake_slot(wait_slots[i], [&](const LockWaitSlot& slot) {
+            return slot.pid != 0 && !slot.in_turn && slot.wait.database == database &&
+                   std::none_of(files, files + n, [&slot](const pg_uuid_t& f) { return uuid_eq(f, slot.wait.file_id); });
+        });
 }
 
 void note_lock_released(const pg_uuid_t& file_id) { note_file(released, file_id); }

@@ -57,6 +57,14 @@ void note_lock_released(const pg_uuid_t& file_id);  // waiters woken at commit
 // A lock taken: its file's waiters woken at rollback; a shared one's shared
 // waiters at commit (it may have been this session's exclusive lock).
 void note_lock_taken(const pg_uuid_t& file_id, bool shared_lock);
+// After COMMIT PREPARED or ROLLBACK PREPARED (feed.cpp's utility hook): the
+// prepared transaction's files are not known in the session that finishes it,
+// so the waiters of every file waited for in `database` (not those waiting in the
+// lock manager) are woken as its release would wake them, and its shared waiters
+// as a lock turned shared would. Each file is found once in one pass over the
+// slots (up to 32 files; past that, every waiter of the others is woken).
+// Allocates nothing and raises nothing.
+void wake_database_lock_waiters(Oid database);
 
 // What a session waiting in acquire_lock publishes (the lock_waits view), in its
 // backend's slot: set before its first sleep, cleared when acquire_lock ends

@@ -4,10 +4,10 @@
 # With the library preloaded (the worker):
 # 1. A lock released by a prepared transaction: a waiter stays waiting while the
 #    transaction is prepared, and gets the lock within a second of COMMIT
-#    PREPARED, which runs in a session that wakes no one (the waiter looks again
-#    on its own within a second; before, it slept on: 28 s here, nearly its whole
-#    30 s wait). The release's lock_released event is numbered after COMMIT PREPARED,
-#    not before.
+#    PREPARED (before the waiter looked again on its own within a second, it
+#    slept on: 28 s here, nearly its whole 30 s wait; that COMMIT PREPARED wakes
+#    it at once is 026_two_phase_locks.pl). The release's lock_released event is
+#    numbered after COMMIT PREPARED, not before.
 # 2. ROLLBACK PREPARED of a release: the lock is still held, no event.
 # 3. A lock taken by a prepared transaction: a waiter waits for it, and gets the
 #    lock within a second of ROLLBACK PREPARED; the rolled-back lock has no event.
@@ -17,9 +17,11 @@
 # 4b. COMMIT PREPARED wakes the worker: a prepared write's event is numbered
 #    within a second of it even with worker_interval at an hour.
 # Without the library preloaded:
-# 5. The prepared write's event waits in change_pending after COMMIT PREPARED and
-#    is numbered by the next commit of its project, before that commit's own
-#    event; the feed is gap-free.
+# 5. COMMIT PREPARED in a session that has not loaded the library (nothing of
+#    the extension runs there): the prepared write's event waits in
+#    change_pending and is numbered by the next commit of its project, before
+#    that commit's own event; the feed is gap-free. (In a session that loaded it,
+#    the on-demand sequencer numbers it at once: 026_two_phase_locks.pl.)
 use strict;
 use warnings;
 use FindBin;
@@ -108,7 +110,7 @@ my $events = sub {
     $node->safe_psql('postgres', "SELECT count(*) FROM concurrent_edit.changes_since('$project', 0) WHERE event = '$kind'");
 };
 
-# 1. A release by COMMIT PREPARED wakes the waiter within a second.
+# 1. A release by COMMIT PREPARED reaches the waiter within a second.
 $node->safe_psql('postgres', "SELECT concurrent_edit.acquire_lock('$file', '$s1', ttl => '1 minute')");
 my $w = start_waiter($node, $file, $s2);
 ok($node->poll_query_until('postgres', "SELECT count(*) = 1 FROM concurrent_edit.lock_waits WHERE session_id = '$s2'"),
@@ -122,7 +124,7 @@ is($events->('lock_released'), '0', 'the prepared release has no event yet');
 my $t = finish_prepared($node, 'COMMIT', 'release');
 my ($type, $t1) = end_waiter($w);
 is($type, 'exclusive', 'after COMMIT PREPARED the waiter gets the lock');
-cmp_ok($t1 - $t, '<', 1.6, sprintf('within a second or so of it (%.3f s), no release woke it', $t1 - $t));
+cmp_ok($t1 - $t, '<', 1.6, sprintf('within a second or so of it (%.3f s)', $t1 - $t));
 is($held->(), $s2, 'the second session holds the file');
 ok($node->poll_query_until('postgres',
     "SELECT count(*) = 1 FROM concurrent_edit.changes_since('$project', 0) WHERE event = 'lock_released'"),
