@@ -377,28 +377,13 @@ int32 purge_closed_sessions(Spi& spi) {
 
 }  // namespace
 
-int32 cleanup_inactive_sessions(Spi& spi) {
+int32 close_timed_out_sessions(Spi& spi, CloseBatch* batch) {
     static Statement dead(
         "SELECT s.project_id, s.id, s.user_id FROM concurrent_edit.edit_sessions s "
         "WHERE s.status <> 'closed' AND s.last_active_at < now() - make_interval(secs => $1) "
-        "ORDER BY s.project_id, s.id FOR UPDATE SKIP LOCKED",
-        {INT4OID});
-    static Statement idle(
-        "UPDATE concurrent_edit.edit_sessions s SET status = 'idle' "
-        "WHERE s.ctid = ANY (ARRAY(SELECT k.ctid FROM concurrent_edit.edit_sessions k WHERE k.status = 'active' "
-        "    AND k.last_active_at < now() - make_interval(secs => $1) FOR UPDATE SKIP LOCKED)) "
-        "RETURNING s.project_id, s.id, s.user_id",
-        {INT4OID});
-    std::vector<SessionInfo> to_close, went_idle;
-    auto collect = [](const Rows& r, std::vector<SessionInfo>& out) {
-        for (uint64 i = 0; i < r.size(); ++i) {
-            SessionInfo s;
-            s.project_id = r.uuid(i, 0);
-            s.id = r.uuid(i, 1);
-            s.user_id = r.uuid(i, 2);
-            out.push_back(s);
-        }
-    };
+        "  AND ($2 OR (s.project_id, s.id) > ($3, $4)) "
+        "ORDER BY s.project_id, s.id LIMIT $5 FOR UPDATE SKIP LOCKED",
+        {INT4OID, BOOLOID, UUIDOID, UUIDOID, INT4OID});
     // The session's lock and file rows are taken first without waiting: one that
     // a client's open transaction holds (extend_lock, open_file) leaves the
     // session for a later round, rather than hold up the worker (and so every
@@ -409,7 +394,24 @@ int32 cleanup_inactive_sessions(Spi& spi) {
         "       (SELECT count(*) FROM (SELECT FROM concurrent_edit.session_files f "
         "            WHERE f.project_id = $1 AND f.session_id = $2 FOR UPDATE NOWAIT) f)",
         {UUIDOID, UUIDOID});
-    collect(dead.run(spi, {Int32GetDatum(guc_session_close_s)}), to_close);
+    std::vector<SessionInfo> to_close;
+    {
+        Rows r = dead.run(spi, {Int32GetDatum(guc_session_close_s), BoolGetDatum(!batch->started),
+                                uuid_datum(batch->project_id), uuid_datum(batch->id), Int32GetDatum(kCloseBatch)});
+        for (uint64 i = 0; i < r.size(); ++i) {
+            SessionInfo s;
+            s.project_id = r.uuid(i, 0);
+            s.id = r.uuid(i, 1);
+            s.user_id = r.uuid(i, 2);
+            to_close.push_back(s);
+        }
+    }
+    batch->more = to_close.size() == static_cast<std::size_t>(kCloseBatch);
+    if (!to_close.empty()) {
+        batch->started = true;
+        batch->project_id = to_close.back().project_id;
+        batch->id = to_close.back().id;
+    }
     int32 closed = 0;
     for (const SessionInfo& s : to_close) {
         check_interrupts();
@@ -418,7 +420,35 @@ int32 cleanup_inactive_sessions(Spi& spi) {
             close_one(spi, s, false, false);
         });
     }
-    collect(idle.run(spi, {Int32GetDatum(guc_session_idle_s)}), went_idle);
+    return closed;
+}
+
+int32 cleanup_inactive_sessions(Spi& spi, CloseBatch* batch) {
+    static Statement idle(
+        "UPDATE concurrent_edit.edit_sessions s SET status = 'idle' "
+        "WHERE s.ctid = ANY (ARRAY(SELECT k.ctid FROM concurrent_edit.edit_sessions k WHERE k.status = 'active' "
+        "    AND k.last_active_at < now() - make_interval(secs => $1) FOR UPDATE SKIP LOCKED)) "
+        "RETURNING s.project_id, s.id, s.user_id",
+        {INT4OID});
+    int32 closed = 0;
+    if (batch != nullptr) {
+        closed = close_timed_out_sessions(spi, batch);
+    } else {
+        CloseBatch all;
+        do closed += close_timed_out_sessions(spi, &all);
+        while (all.more);
+    }
+    std::vector<SessionInfo> went_idle;
+    {
+        Rows r = idle.run(spi, {Int32GetDatum(guc_session_idle_s)});
+        for (uint64 i = 0; i < r.size(); ++i) {
+            SessionInfo s;
+            s.project_id = r.uuid(i, 0);
+            s.id = r.uuid(i, 1);
+            s.user_id = r.uuid(i, 2);
+            went_idle.push_back(s);
+        }
+    }
     for (const SessionInfo& s : went_idle) session_event(spi, "session_idle", s);
     return static_cast<int32>(closed + went_idle.size()) + purge_closed_sessions(spi);
 }

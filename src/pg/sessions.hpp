@@ -71,8 +71,27 @@ void require_same_project(const SessionInfo& s, const pg_uuid_t& file_id, const 
 // author must then match it), else `author` (22004 when neither is given).
 pg_uuid_t resolve_author(ApiCall& call, const UuidArg& author, const UuidArg& session, const pg_uuid_t& project_id);
 
+// A pass over the sessions inactive for session_close_timeout, in batches of at
+// most kCloseBatch, in (project_id, id) order: where the next batch starts.
+// Each close holds two heavyweight locks to the end of its transaction (the
+// session's, see keep_session_open, and its subtransaction's xid): thousands of
+// closes in one transaction filled the shared lock table ("out of shared
+// memory"), failing that transaction, and every other one's lock requests
+// meanwhile. The worker closes each batch in a transaction of its own.
+constexpr int32 kCloseBatch = 100;
+struct CloseBatch {
+    bool started = false;     // false: from the first session
+    pg_uuid_t project_id{};   // else after this session
+    pg_uuid_t id{};
+    bool more = false;        // set: the batch was full, another may follow
+};
+// Closes the next batch of timed-out sessions (those another transaction holds
+// are left for a later pass). Returns how many it closed. Owner's context.
+int32 close_timed_out_sessions(Spi& spi, CloseBatch* batch);
 // Moves sessions inactive for session_idle_timeout to idle and closes those
-// inactive for session_close_timeout. Returns how many changed. Owner's context.
-int32 cleanup_inactive_sessions(Spi& spi);
+// inactive for session_close_timeout: with `batch`, only its next batch (the
+// worker; it closes the next ones with close_timed_out_sessions in transactions
+// of their own), else all of them. Returns how many changed. Owner's context.
+int32 cleanup_inactive_sessions(Spi& spi, CloseBatch* batch = nullptr);
 
 }  // namespace ce::pg

@@ -347,11 +347,18 @@ bool run_task(Task task) {
         worker_sequencing();  // commits from now on call the worker again
         return sequencing_transaction(sequence_batch, &moved);
     }
-    return in_worker_transaction("concurrent_edit: expiring locks and sessions", [](Spi& spi) {
+    // Timed-out sessions in batches, each in a transaction of its own: a
+    // transaction holds two locks per session it closes (sessions.hpp).
+    CloseBatch batch;
+    bool present = in_worker_transaction("concurrent_edit: expiring locks and sessions", [&batch](Spi& spi) {
         cleanup_expired_locks(spi);
-        cleanup_inactive_sessions(spi);
+        cleanup_inactive_sessions(spi, &batch);
         forget_dropped_roles(spi);
     });
+    while (present && batch.more)  // (close_timed_out_sessions checks for interrupts)
+        present = in_worker_transaction("concurrent_edit: closing inactive sessions",
+                                        [&batch](Spi& spi) { (void)close_timed_out_sessions(spi, &batch); });
+    return present;
 }
 
 // History retention: at most concurrent_edit.retention_batch files per round, in

@@ -177,7 +177,9 @@ my $alice = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa';
     # ordering and details) was made before anything was counted, every priority's
     # number was kept as text, and an operation's dependencies were copied twice
     # before they were counted: a 700-byte ops value took 790 MB, a 30 kB priorities
-    # object 400 MB and 8 million dependencies 1.2 GB under a 16 MB setting.
+    # object 400 MB and 8 million dependencies 1.2 GB under a 16 MB setting. Nor
+    # were priorities counted at all (read before the Budget): 2.5 million small
+    # ones took 376 MB.
     $node->safe_psql('postgres', q{
       CREATE TABLE amplified (name text PRIMARY KEY, ops jsonb, prio jsonb);
       INSERT INTO amplified VALUES
@@ -185,8 +187,12 @@ my $alice = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa';
            'payload', (SELECT jsonb_agg('1e131071'::numeric) FROM generate_series(1, 2000)))), NULL),
         ('priorities', '[]', (SELECT jsonb_object_agg('OP_' || i, '1e131071'::numeric) FROM generate_series(1, 3000) i)),
         ('dependencies', jsonb_build_array(jsonb_build_object('opCode', 'OP_TEXT_EDIT', 'blockId', 'b', 'timestamp', 1,
-           'dependencies', (SELECT jsonb_agg('d' || i % 10) FROM generate_series(1, 8000000) i))), NULL);});
-    for my $case (['numbers', '54000'], ['priorities', '22023'], ['dependencies', '54000']) {
+           'dependencies', (SELECT jsonb_agg('d' || i % 10) FROM generate_series(1, 8000000) i))), NULL),
+        -- Many small valid priorities (35 MB of jsonb, under max_input_size): the
+        -- map of them was not counted either, 376 MB for these 2.5 million.
+        ('many priorities', '[]', (SELECT jsonb_object_agg('O' || i, 1) FROM generate_series(1, 2500000) i));});
+    for my $case (['numbers', '54000'], ['priorities', '22023'], ['dependencies', '54000'],
+                  ['many priorities', '54000']) {
         my ($name, $code) = @$case;
         my ($rc11, $out11, $err11) = $node->psql('postgres', qq{
           SELECT private_peak_kb() AS b \\gset

@@ -375,6 +375,45 @@ $node->safe_psql('whenq', q{DROP TRIGGER concurrent_edit_occ ON public.mt; ALTER
 is($node->safe_psql('whenq', q{SELECT extversion FROM pg_extension WHERE extname = 'concurrent_edit'}), '1.1',
     'without it the update goes through');
 
+# An OCC trigger made by hand in enable_occ's shape but with arguments enable_occ
+# never gives (a boolean that is none, an unknown mode, a missing argument): the
+# update remade it and then called 1.1's enable_occ with what occ_tables() read
+# of it, which failed as the superuser's ALTER EXTENSION UPDATE with an error
+# naming neither the table nor the trigger (22004 "tbl, version_column and mode
+# must not be NULL", 22023 "unknown optimistic concurrency mode"): any table's
+# owner kept the database at 1.0 that way, its DBA left to guess why. Such a
+# trigger is refused before anything is done, as one of another shape (0A000,
+# JSON DETAIL naming it).
+$node->safe_psql('postgres', 'CREATE DATABASE badargs');
+$node->safe_psql('badargs', q{
+  CREATE EXTENSION concurrent_edit VERSION '1.0';
+  CREATE ROLE eve2 LOGIN;
+  GRANT CREATE ON SCHEMA public TO eve2;
+});
+($rc, $out, $err) = $node->psql('badargs', q{
+  CREATE TABLE public.b1 (id int PRIMARY KEY, x text, version int NOT NULL DEFAULT 1);
+  CREATE TRIGGER concurrent_edit_occ BEFORE UPDATE ON public.b1 FOR EACH ROW
+    EXECUTE FUNCTION concurrent_edit._occ_trigger('version', 'reject', 'maybe', '', '', '', 'f', '', 'auto', 'id');
+  CREATE TABLE public.b2 (id int PRIMARY KEY, x text, version int NOT NULL DEFAULT 1);
+  CREATE TRIGGER concurrent_edit_occ BEFORE UPDATE ON public.b2 FOR EACH ROW
+    EXECUTE FUNCTION concurrent_edit._occ_trigger('version', 'rejekt', 'f', '', '', '', 'f', '', 'auto', 'id');
+  CREATE TABLE public.b3 (id int PRIMARY KEY, x text, version int NOT NULL DEFAULT 1);
+  CREATE TRIGGER concurrent_edit_occ BEFORE UPDATE ON public.b3 FOR EACH ROW
+    EXECUTE FUNCTION concurrent_edit._occ_trigger('version');},
+  extra_params => ['-U', 'eve2']);
+is($err, '', 'eve2 made OCC triggers with arguments enable_occ never gives at 1.0');
+($rc, $out, $err) = $node->psql('badargs', "\\set VERBOSITY verbose\nALTER EXTENSION concurrent_edit UPDATE");
+like($err, qr/0A000: triggers on the optimistic concurrency functions that enable_occ did not make.*DETAIL:  \{.*"public\.b1".*"public\.b2".*"public\.b3"/s,
+    'OCC triggers with arguments enable_occ does not make stop the update (0A000, JSON DETAIL naming them)');
+is($node->safe_psql('badargs', q{SELECT extversion FROM pg_extension WHERE extname = 'concurrent_edit'}), '1.0',
+   'the database stays at 1.0');
+$node->safe_psql('badargs', q{DROP TABLE public.b1, public.b2, public.b3;
+  CREATE TABLE public.ok (id int PRIMARY KEY, x text, version int NOT NULL DEFAULT 1);
+  SELECT concurrent_edit.enable_occ('public.ok', mode => 'merge', notify => true);
+  ALTER EXTENSION concurrent_edit UPDATE});
+is($node->safe_psql('badargs', q{SELECT mode || ' ' || notify FROM concurrent_edit.occ_tables() WHERE tbl = 'public.ok'::regclass}),
+   'merge true', 'without them the update goes through, the triggers enable_occ made kept');
+
 # An object of the caller depending on a replaced 1.0 object refuses the update.
 $node->safe_psql('clash', q{CREATE VIEW public.my_files AS SELECT id, path FROM concurrent_edit.files});
 ($rc, $out, $err) = $node->psql('clash', "\\set VERBOSITY verbose\nALTER EXTENSION concurrent_edit UPDATE");

@@ -90,9 +90,18 @@ $$;
 -- the update: a constant in a WHEN condition is read again then, and the input of
 -- a composite or array value runs the checks of its domains, so the table's owner
 -- ran a function of its own with the superuser's rights (TAP 030_upgrade).
+-- So does a trigger of that shape with arguments 1.0's enable_occ never gives
+-- (not ten of them, an empty version column, an unknown mode or array mode, a
+-- boolean that is none, a column list occ_tables() cannot read): the epilogue
+-- calls 1.1's enable_occ with what occ_tables() reads of them, which failed the
+-- update with an error naming neither table nor trigger (22004 "tbl,
+-- version_column and mode must not be NULL", 22023 "unknown optimistic
+-- concurrency mode"; TAP 030_upgrade).
 DO $$
 DECLARE
     odd jsonb;
+    r record;
+    ok boolean;
 BEGIN
     SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('table', t.tgrelid::pg_catalog.regclass::text,
                                                                'trigger', t.tgname)
@@ -108,6 +117,40 @@ BEGIN
                     AND t.tgfoid = 'concurrent_edit._occ_after()'::pg_catalog.regprocedure))
            OR t.tgqual IS NOT NULL OR pg_catalog.cardinality(t.tgattr::pg_catalog.int2[]) > 0 OR t.tgconstraint <> 0
            OR t.tgoldtable IS NOT NULL OR t.tgnewtable IS NOT NULL);
+    FOR r IN
+        SELECT t.tgrelid::pg_catalog.regclass::pg_catalog.text AS tbl, t.tgname, t.tgnargs, a.args
+        FROM pg_catalog.pg_trigger t
+        CROSS JOIN LATERAL (
+            WITH RECURSIVE s(rest, part, n) AS (
+                SELECT t.tgargs, NULL::pg_catalog.bytea, 0
+                UNION ALL
+                SELECT substring(s.rest FROM position(pg_catalog.decode('00', 'hex') IN s.rest) + 1),
+                       substring(s.rest FOR position(pg_catalog.decode('00', 'hex') IN s.rest) - 1), s.n + 1
+                FROM s WHERE position(pg_catalog.decode('00', 'hex') IN s.rest) > 0)
+            SELECT pg_catalog.array_agg(pg_catalog.convert_from(s.part, pg_catalog.getdatabaseencoding()) ORDER BY s.n)
+                   AS args
+            FROM s WHERE s.n > 0) a
+        WHERE t.tgfoid = 'concurrent_edit._occ_trigger()'::pg_catalog.regprocedure AND t.tgparentid = 0
+          AND t.tgname = 'concurrent_edit_occ'
+        ORDER BY 1
+    LOOP
+        -- The arguments as occ_tables() and enable_occ read them (built-in input
+        -- functions only).
+        BEGIN
+            ok := r.tgnargs = 10 AND r.args[1] <> '' AND r.args[2] IN ('reject', 'merge', 'strict')
+                  AND r.args[9] IN ('auto', 'id', 'sequence', 'atomic');
+            PERFORM r.args[3]::pg_catalog.bool, r.args[7]::pg_catalog.bool;
+            IF pg_catalog.left(r.args[4], 1) = '[' THEN
+                PERFORM r.args[4]::pg_catalog.jsonb;
+            END IF;
+        EXCEPTION WHEN data_exception THEN
+            ok := false;
+        END;
+        IF ok IS NOT TRUE THEN
+            odd := coalesce(odd, '[]'::pg_catalog.jsonb)
+                   || pg_catalog.jsonb_build_object('table', r.tbl, 'trigger', r.tgname, 'arguments', r.args);
+        END IF;
+    END LOOP;
     IF odd IS NOT NULL THEN
         RAISE EXCEPTION 'triggers on the optimistic concurrency functions that enable_occ did not make'
             USING ERRCODE = 'feature_not_supported',
