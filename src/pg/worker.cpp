@@ -196,9 +196,9 @@ long long count_records(const char* dir) {
     return n;
 }
 
-}  // namespace
-
-void remove_files_of_dropped_databases() {
+// remove_files_of_dropped_databases() with its C++ objects: it may throw (out of
+// memory) but never raises, each PostgreSQL call being in run_reporting_errors.
+void remove_files_of_dropped_databases_cxx() {
     std::vector<DatabaseFile> files;
     char conflicts[MAXPGPATH];
     snprintf(conflicts, sizeof conflicts, "%s/conflicts", kWorkerFilesDir);
@@ -242,6 +242,23 @@ void remove_files_of_dropped_databases() {
         };
         (void)run_reporting_errors(remove);
     }
+}
+
+}  // namespace
+
+void remove_files_of_dropped_databases() {
+    // Called by the worker's and the recorder's main loops, outside any boundary
+    // guard: an exception must not leave here (it would abort the process, and
+    // with it the server).
+    bool failed = false;
+    try {
+        remove_files_of_dropped_databases_cxx();
+    } catch (...) {
+        failed = true;
+    }
+    if (failed)
+        ereport(LOG, (errmsg("concurrent_edit: the files of dropped databases were not looked for (out of memory); "
+                             "the next round looks again")));
 }
 
 // Is the extension installed in this database at this library's version? (In a
