@@ -521,12 +521,11 @@ void queue_notification(const char* channel, const char* payload) {
         InitFunctionCallInfoData(*fcinfo, nullptr, 0, InvalidOid, nullptr, nullptr);
         double usage = DatumGetFloat8(pg_notification_queue_usage(fcinfo));
         notify_allowed = !(usage > guc_notify_queue_limit);
-        TimestampTz now = GetCurrentTimestamp();
+        TimestampTz now = notify_allowed ? 0 : GetCurrentTimestamp();
         if (!notify_allowed && (notify_warned_at == 0 || TimestampDifferenceExceeds(notify_warned_at, now, 60 * 1000))) {
             notify_warned_at = now;
             ereport(WARNING,
-                    (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-                     errmsg("concurrent_edit sends no change notifications while PostgreSQL's notification queue is "
+                    (errmsg("concurrent_edit sends no change notifications while PostgreSQL's notification queue is "
                             "%.3g%% full, above concurrent_edit.notify_queue_limit (%.3g%%)",
                             usage * 100, guc_notify_queue_limit * 100),
                      errdetail("{\"queue_usage\": %.6f, \"notify_queue_limit\": %.6f}", usage,
