@@ -114,13 +114,18 @@ void clock_text(Field* f) {
 // string escaped as \u00XX is 6 bytes a byte; a number is as long as its text,
 // which 1e131071 makes 131,072 characters out of 10 bytes of jsonb) and, per
 // dependency, its Field and the std::string build_op makes of it. Each number's
-// text is made, measured and freed one at a time.
-std::size_t element_bound(JsonbContainer* obj) {
+// text is made, measured and freed one at a time. The count stops once past
+// `room` (the element is refused then) and looks for interrupts: before, an
+// element of 400,000 such numbers (a few hundred kB of jsonb) took 15 s to be
+// refused, deaf to statement_timeout and cancel (TAP 031_operations_numbers).
+std::size_t element_bound(JsonbContainer* obj, std::size_t room) {
     std::size_t n = 0;
     JsonbIterator* it = JsonbIteratorInit(obj);
     JsonbValue v;
     JsonbIteratorToken tok;
     while ((tok = JsonbIteratorNext(&it, &v, false)) != WJB_DONE) {
+        CHECK_FOR_INTERRUPTS();
+        if (n > room) return n;
         if (tok != WJB_KEY && tok != WJB_VALUE && tok != WJB_ELEM) {
             n += 2;  // brackets
         } else if (v.type == jbvString) {
@@ -147,14 +152,14 @@ void read_op(JsonbContainer* array, uint32 i, RawOp* out, std::size_t room) {
     if (e->type != jbvBinary || !JsonContainerIsObject(e->val.binary.data)) {
         out->is_object = false;
         Jsonb* jb = JsonbValueToJsonb(e);  // a scalar (one number at most) or an array
-        if (e->type == jbvBinary) out->bound = element_bound(&jb->root);
+        if (e->type == jbvBinary) out->bound = element_bound(&jb->root, room);
         if (out->bound > room) return;
         out->json = JsonbToCString(nullptr, &jb->root, VARSIZE(jb));
         return;
     }
     JsonbContainer* obj = e->val.binary.data;
     out->is_object = true;
-    out->bound = element_bound(obj);
+    out->bound = element_bound(obj, room);
     if (out->bound > room) return;
     out->json = JsonbToCString(nullptr, obj, e->val.binary.len);
     read_field(obj, "opCode", &out->op_code);
@@ -311,6 +316,24 @@ struct RawPriority {
 // Longest numeric text of an accepted priority ("-9223372036854775807").
 constexpr std::size_t kMaxPriorityText = 20;
 
+// Whether a jsonb number can be a priority: no fractional digits (its scale is
+// 0, as its text then has no point), within -9223372036854775807 ..
+// 9223372036854775807. Cheap whatever the number (no text is made). Plain C.
+bool priority_candidate(Numeric num) {
+    if (numeric_is_nan(num) || numeric_is_inf(num)) return false;
+    if (DatumGetInt32(DirectFunctionCall1(numeric_scale, NumericGetDatum(num))) != 0) return false;
+    static Numeric bounds[2] = {nullptr, nullptr};  // in TopMemoryContext: made once
+    if (bounds[0] == nullptr) {
+        MemoryContext caller = MemoryContextSwitchTo(TopMemoryContext);
+        Numeric low = int64_to_numeric(-PG_INT64_MAX), high = int64_to_numeric(PG_INT64_MAX);
+        MemoryContextSwitchTo(caller);
+        bounds[0] = low;
+        bounds[1] = high;
+    }
+    return DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(num), NumericGetDatum(bounds[0]))) >= 0 &&
+           DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(num), NumericGetDatum(bounds[1]))) <= 0;
+}
+
 // Bytes one priority of `key_len` bytes keeps in Priorities' hash map: its node
 // (the key's std::string, the value, the next pointer and the cached hash), the
 // key's heap buffer when it does not fit in place, and about a bucket.
@@ -350,13 +373,15 @@ ce::ops::Priorities read_priorities(Jsonb* jb, ce::memory::Charge& kept) {
                 out[k].key_len = v.val.string.len;
             } else if (tok == WJB_VALUE) {
                 out[k].type = v.type;
-                if (v.type == jbvNumeric) {
-                    // Kept only when short enough to be a priority: 1e131071 is
-                    // 131,072 characters, and an object may hold millions of them.
-                    char* text = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v.val.numeric)));
-                    if (strlen(text) <= kMaxPriorityText) out[k].value = text;
-                    else pfree(text);
-                }
+                // Its text only when it can be a priority (an integer within
+                // the bounds: at most kMaxPriorityText characters); any other
+                // is refused as the text of a non-integer would be. Before,
+                // every number's text was made first: 1e131071 is 131,072
+                // characters, and 400,000 of them took 15 s, deaf to cancel
+                // (TAP 031_operations_numbers).
+                if (v.type == jbvNumeric && priority_candidate(v.val.numeric))
+                    out[k].value = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v.val.numeric)));
+                CHECK_FOR_INTERRUPTS();
             }
         }
         return out;
