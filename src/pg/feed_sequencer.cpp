@@ -508,32 +508,42 @@ int64 sequence_pending_batch(Spi& spi, Batch& batch) {
 namespace {
 
 // Whether the current transaction sends its notifications: decided at its first
-// one (notify_lxid), from how full PostgreSQL's notification queue is.
+// one (notify_lxid), from how full PostgreSQL's notification queue is, looked at
+// once a second at most (notify_checked_at): pg_notification_queue_usage() first
+// advances the queue's tail, under two of the server's exclusive locks.
 LocalTransactionId notify_lxid = InvalidLocalTransactionId;
 bool notify_allowed = true;
-TimestampTz notify_warned_at = 0;
+TimestampTz notify_checked_at = 0, notify_warned_at = 0;
+
+// How full the queue is, compared with the limit, at `now` (the caller's
+// transaction start); a WARNING, at most once a minute, when above it.
+void look_at_queue(TimestampTz now) {
+    notify_checked_at = now;
+    LOCAL_FCINFO(fcinfo, 0);
+    InitFunctionCallInfoData(*fcinfo, nullptr, 0, InvalidOid, nullptr, nullptr);
+    double usage = DatumGetFloat8(pg_notification_queue_usage(fcinfo));
+    notify_allowed = !(usage > guc_notify_queue_limit);
+    if (notify_allowed || (notify_warned_at != 0 && !TimestampDifferenceExceeds(notify_warned_at, now, 60 * 1000)))
+        return;
+    notify_warned_at = now;
+    ereport(WARNING,
+            (errmsg("concurrent_edit sends no change notifications while PostgreSQL's notification queue is "
+                    "%.3g%% full, above concurrent_edit.notify_queue_limit (%.3g%%)",
+                    usage * 100, guc_notify_queue_limit * 100),
+             errdetail("{\"queue_usage\": %.6f, \"notify_queue_limit\": %.6f}", usage, guc_notify_queue_limit),
+             errhint("A session that LISTENs and stays in a transaction holds the queue: end it "
+                     "(pg_stat_activity). The change feed keeps every event; listeners catch up with "
+                     "changes_since() at the next notification they receive.")));
+}
 
 // Plain C: it runs inside pg_call.
 void queue_notification(const char* channel, const char* payload) {
     if (MyProc->lxid != notify_lxid) {
         notify_lxid = MyProc->lxid;
-        LOCAL_FCINFO(fcinfo, 0);
-        InitFunctionCallInfoData(*fcinfo, nullptr, 0, InvalidOid, nullptr, nullptr);
-        double usage = DatumGetFloat8(pg_notification_queue_usage(fcinfo));
-        notify_allowed = !(usage > guc_notify_queue_limit);
-        TimestampTz now = notify_allowed ? 0 : GetCurrentTimestamp();
-        if (!notify_allowed && (notify_warned_at == 0 || TimestampDifferenceExceeds(notify_warned_at, now, 60 * 1000))) {
-            notify_warned_at = now;
-            ereport(WARNING,
-                    (errmsg("concurrent_edit sends no change notifications while PostgreSQL's notification queue is "
-                            "%.3g%% full, above concurrent_edit.notify_queue_limit (%.3g%%)",
-                            usage * 100, guc_notify_queue_limit * 100),
-                     errdetail("{\"queue_usage\": %.6f, \"notify_queue_limit\": %.6f}", usage,
-                               guc_notify_queue_limit),
-                     errhint("A session that LISTENs and stays in a transaction holds the queue: end it "
-                             "(pg_stat_activity). The change feed keeps every event; listeners catch up with "
-                             "changes_since() at the next notification they receive.")));
-        }
+        TimestampTz start = GetCurrentTransactionStartTimestamp();
+        if (notify_checked_at == 0 || start < notify_checked_at ||
+            TimestampDifferenceExceeds(notify_checked_at, start, 1000))
+            look_at_queue(start);
     }
     if (notify_allowed) Async_Notify(channel, payload);
 }
