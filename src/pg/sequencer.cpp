@@ -190,11 +190,12 @@ int64 round(Batch& batch) {
     return ok ? -2 : -1;
 }
 
-// ensure_sequencer() in plain C (PostgreSQL calls only; may raise).
-bool ensure_sequencer_c() {
+// ensure_sequencer() in plain C (PostgreSQL calls only; may raise). With `wait`,
+// waits for a leaving sequencer to be gone rather than give up.
+bool ensure_sequencer_c(bool wait) {
     // Held to the end of the commit: no sequencer leaves meanwhile.
     LOCKTAG clients = database_lock_tag(MyDatabaseId, LockClass::sequencer_clients);
-    if (LockAcquire(&clients, ShareLock, false, true) == LOCKACQUIRE_NOT_AVAIL) return false;  // one is leaving
+    if (LockAcquire(&clients, ShareLock, false, !wait) == LOCKACQUIRE_NOT_AVAIL) return false;  // one is leaving
     // Held by a sequencer? Probed in share mode, so that two committing
     // transactions probing at once do not take each other for a sequencer.
     if (!lock_is_free(sequencer_tag(MyDatabaseId), ShareLock)) return true;
@@ -205,10 +206,15 @@ bool ensure_sequencer_c() {
 
 bool ensure_sequencer() {
     if (!guc_on_demand_sequencer) return false;
-    return pg_call([] { return ensure_sequencer_c(); });
+    return pg_call([] { return ensure_sequencer_c(false); });
 }
 
-bool ensure_sequencer_from_hook() { return guc_on_demand_sequencer && ensure_sequencer_c(); }
+// After COMMIT PREPARED the events are committed already: a sequencer leaving
+// now (its last round made before that commit) would leave them behind, and the
+// committing writer's fallback (waiting for the feed row) does not exist here.
+// So the hook waits for it to be gone, then starts another. It holds nothing a
+// leaving sequencer waits for (the prepared transaction's locks are released).
+bool ensure_sequencer_from_hook() { return guc_on_demand_sequencer && ensure_sequencer_c(true); }
 
 void wake_sequencer() {
     pid_t pid = published_pid(MyDatabaseId);

@@ -31,7 +31,8 @@ bool ensure_sequencer();
 
 // The same for C code outside the boundary guard (feed.cpp's utility hook, after
 // COMMIT PREPARED, in a transaction that runs no commit work of its own):
-// PostgreSQL calls only, an error is raised as a PostgreSQL error.
+// PostgreSQL calls only, an error is raised as a PostgreSQL error. It waits for a
+// leaving sequencer to be gone (the events are committed already).
 bool ensure_sequencer_from_hook();
 
 // At commit (XACT_EVENT_COMMIT), after ensure_sequencer() said true: sets the
