@@ -73,9 +73,10 @@ pg_uuid_t resolve_author(ApiCall& call, const UuidArg& author, const UuidArg& se
 
 // A pass over the sessions inactive for session_close_timeout, in batches of at
 // most kCloseBatch, in (project_id, id) order: where the next batch starts.
-// Each close holds two heavyweight locks to the end of its transaction (the
-// session's, see keep_session_open, and its subtransaction's xid): thousands of
-// closes in one transaction filled the shared lock table ("out of shared
+// Each close holds a heavyweight lock to the end of its transaction (the
+// session's, see keep_session_open; its subtransaction's xid lock is released
+// when the subtransaction commits, as PostgreSQL does for every committed
+// subtransaction): thousands of closes in one transaction filled the shared lock table ("out of shared
 // memory"), failing that transaction, and every other one's lock requests
 // meanwhile. The worker closes each batch in a transaction of its own.
 constexpr int32 kCloseBatch = 100;

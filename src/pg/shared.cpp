@@ -217,12 +217,22 @@ void subxact_callback(SubXactEvent event, SubTransactionId, SubTransactionId, vo
     if (event == SUBXACT_EVENT_ABORT_SUB) wake_files(taken);
 }
 
-// Adds `f` to `files` (malloc'd when first needed), once.
+// Adds `f` to `files` (malloc'd when first needed). Duplicates are removed when
+// the vector is full, before it grows (sorting it), so a file is listed at most
+// a few times and the list stays under twice the number of files: a statement
+// that releases n locks (the worker's expiry, a session's close) costs
+// O(n log n). Before, each file was looked for in the whole list, O(n^2): the
+// worker expiring 200,000 locks of one role took 21 s, doing nothing else
+// (TAP 035_bulk_lock_release).
 void note_file(std::vector<pg_uuid_t>*& files, const pg_uuid_t& f) {
     if (shared == nullptr) return;
     if (files == nullptr) files = new std::vector<pg_uuid_t>();
-    if (std::none_of(files->begin(), files->end(), [&f](const pg_uuid_t& g) { return uuid_eq(g, f); }))
-        files->push_back(f);
+    if (!files->empty() && uuid_eq(files->back(), f)) return;
+    if (files->size() == files->capacity()) {
+        std::sort(files->begin(), files->end(), uuid_less);
+        files->erase(std::unique(files->begin(), files->end(), uuid_eq), files->end());
+    }
+    files->push_back(f);
 }
 
 void worker_exit(int, Datum) { worker_unregister(); }

@@ -365,7 +365,7 @@ bool run_task(Task task) {
         return sequencing_transaction(sequence_batch, &moved);
     }
     // Timed-out sessions in batches, each in a transaction of its own: a
-    // transaction holds two locks per session it closes (sessions.hpp).
+    // transaction holds a lock per session it closes (sessions.hpp).
     CloseBatch batch;
     bool present = in_worker_transaction("concurrent_edit: expiring locks and sessions", [&batch](Spi& spi) {
         cleanup_expired_locks(spi);

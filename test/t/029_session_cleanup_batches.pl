@@ -1,9 +1,10 @@
 # The worker closes many timed-out sessions at once without filling the shared
-# lock table: each close holds two heavyweight locks to the end of its
-# transaction (the session's lock, class 13, and its subtransaction's xid), so
-# closing every timed-out session in one transaction held twice their number.
+# lock table: each close holds a heavyweight lock to the end of its
+# transaction (the session's lock, class 13; the xid lock of its subtransaction
+# is released when that commits), so closing every timed-out session in one
+# transaction held as many as there were sessions.
 # Past the lock table's size (max_locks_per_transaction x connections, 7,808
-# entries by default: a role with write access opening ~4,000 sessions and
+# entries by default: a role with write access opening ~8,000 sessions and
 # leaving them), the worker's cleanup failed with "out of shared memory" in every
 # round: no session was closed any more, no expired lock released (the same
 # transaction), and while it held the table other backends' lock requests failed
