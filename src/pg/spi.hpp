@@ -122,8 +122,9 @@ enum class Scans { any, by_key };
 
 class Statement {
 public:
-    // Scans::by_key: the statement looks rows up by (a prefix of) a key; it is run
-    // under IndexScansOnly, whatever the statistics of its tables say.
+    // Scans::by_key: the statement looks rows up by (a prefix of) a key, or by
+    // ctid; it is run under IndexScansOnly, whatever the statistics of its tables
+    // say.
     Statement(const char* sql, std::initializer_list<Oid> argtypes, Scans scans = Scans::any);
     Statement(std::string sql, std::vector<Oid> argtypes);  // built at run time (per relation)
     // Executes with the given arguments; nulls[i] == 'n' marks a NULL (as SPI does).
