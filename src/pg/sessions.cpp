@@ -331,6 +331,19 @@ struct PurgeResume {
 };
 PurgeResume purge_resume;
 
+// The sessions of rows (project_id, id, user_id).
+std::vector<SessionInfo> sessions_of(const Rows& r) {
+    std::vector<SessionInfo> out;
+    for (uint64 i = 0; i < r.size(); ++i) {
+        SessionInfo s;
+        s.project_id = r.uuid(i, 0);
+        s.id = r.uuid(i, 1);
+        s.user_id = r.uuid(i, 2);
+        out.push_back(s);
+    }
+    return out;
+}
+
 int32 purge_closed_sessions(Spi& spi) {
     if (guc_closed_session_retention_s < 0) return 0;
 #define CE_WITHOUT_DRAFTS(s)                                                                 \
@@ -394,18 +407,9 @@ int32 close_timed_out_sessions(Spi& spi, CloseBatch* batch) {
         "       (SELECT count(*) FROM (SELECT FROM concurrent_edit.session_files f "
         "            WHERE f.project_id = $1 AND f.session_id = $2 FOR UPDATE NOWAIT) f)",
         {UUIDOID, UUIDOID});
-    std::vector<SessionInfo> to_close;
-    {
-        Rows r = dead.run(spi, {Int32GetDatum(guc_session_close_s), BoolGetDatum(!batch->started),
-                                uuid_datum(batch->project_id), uuid_datum(batch->id), Int32GetDatum(kCloseBatch)});
-        for (uint64 i = 0; i < r.size(); ++i) {
-            SessionInfo s;
-            s.project_id = r.uuid(i, 0);
-            s.id = r.uuid(i, 1);
-            s.user_id = r.uuid(i, 2);
-            to_close.push_back(s);
-        }
-    }
+    std::vector<SessionInfo> to_close =
+        sessions_of(dead.run(spi, {Int32GetDatum(guc_session_close_s), BoolGetDatum(!batch->started),
+                                   uuid_datum(batch->project_id), uuid_datum(batch->id), Int32GetDatum(kCloseBatch)}));
     batch->more = to_close.size() == static_cast<std::size_t>(kCloseBatch);
     if (!to_close.empty()) {
         batch->started = true;
@@ -438,17 +442,7 @@ int32 cleanup_inactive_sessions(Spi& spi, CloseBatch* batch) {
         do closed += close_timed_out_sessions(spi, &all);
         while (all.more);
     }
-    std::vector<SessionInfo> went_idle;
-    {
-        Rows r = idle.run(spi, {Int32GetDatum(guc_session_idle_s)});
-        for (uint64 i = 0; i < r.size(); ++i) {
-            SessionInfo s;
-            s.project_id = r.uuid(i, 0);
-            s.id = r.uuid(i, 1);
-            s.user_id = r.uuid(i, 2);
-            went_idle.push_back(s);
-        }
-    }
+    std::vector<SessionInfo> went_idle = sessions_of(idle.run(spi, {Int32GetDatum(guc_session_idle_s)}));
     for (const SessionInfo& s : went_idle) session_event(spi, "session_idle", s);
     return static_cast<int32>(closed + went_idle.size()) + purge_closed_sessions(spi);
 }
