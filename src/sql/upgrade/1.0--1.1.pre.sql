@@ -81,11 +81,37 @@ BEGIN
 END
 $$;
 
+CREATE SCHEMA concurrent_edit_1_0;
+
+-- The OCC triggers of callers' tables (enable_occ) call the 1.0 trigger functions:
+-- their tables and arguments are kept here and the triggers dropped; the epilogue
+-- creates the BEFORE trigger again on the 1.1 function from its arguments (the
+-- configuration occ_tables() reads) and reconfigures the table with 1.1's
+-- enable_occ. The arguments are split at their zero bytes and read in the
+-- database's encoding, as occ_tables() does.
+CREATE TABLE concurrent_edit_1_0.occ_triggers AS
+SELECT t.tgrelid::pg_catalog.regclass AS tbl, t.tgname, a.args
+FROM pg_catalog.pg_trigger t
+CROSS JOIN LATERAL (
+    WITH RECURSIVE s(rest, part, n) AS (
+        SELECT t.tgargs, NULL::pg_catalog.bytea, 0
+        UNION ALL
+        -- (SUBSTRING and POSITION are grammar: they name pg_catalog's functions.)
+        SELECT substring(s.rest FROM position(pg_catalog.decode('00', 'hex') IN s.rest) + 1),
+               substring(s.rest FOR position(pg_catalog.decode('00', 'hex') IN s.rest) - 1), s.n + 1
+        FROM s WHERE position(pg_catalog.decode('00', 'hex') IN s.rest) > 0)
+    SELECT pg_catalog.array_agg(pg_catalog.convert_from(s.part, pg_catalog.getdatabaseencoding()) ORDER BY s.n) AS args
+    FROM s WHERE s.n > 0) a
+WHERE t.tgfoid IN ('concurrent_edit._occ_trigger()'::pg_catalog.regprocedure,
+                   'concurrent_edit._occ_after()'::pg_catalog.regprocedure)
+  AND t.tgparentid = 0;  -- a partition's clone goes with its parent's trigger, and comes back with it
+
 -- The OCC triggers of callers' tables are made again by the epilogue from their
 -- arguments only, in the shape 1.0's enable_occ gave them. Any other trigger on
 -- the OCC functions (another name, timing or event, a WHEN condition, columns, a
 -- constraint trigger, transition tables: made by hand by a table's owner, who may
--- use the functions) stops the update, changing nothing. Before, the epilogue
+-- use the functions) stops the update, changing nothing (the saved table above
+-- goes with the rolled-back update). Before, the epilogue
 -- executed each trigger's definition (pg_get_triggerdef) as the superuser running
 -- the update: a constant in a WHEN condition is read again then, and the input of
 -- a composite or array value runs the checks of its domains, so the table's owner
@@ -117,27 +143,19 @@ BEGIN
                     AND t.tgfoid = 'concurrent_edit._occ_after()'::pg_catalog.regprocedure))
            OR t.tgqual IS NOT NULL OR pg_catalog.cardinality(t.tgattr::pg_catalog.int2[]) > 0 OR t.tgconstraint <> 0
            OR t.tgoldtable IS NOT NULL OR t.tgnewtable IS NOT NULL);
+    -- Their arguments, as saved above (split as occ_tables() splits them).
     FOR r IN
-        SELECT t.tgrelid::pg_catalog.regclass::pg_catalog.text AS tbl, t.tgname, t.tgnargs, a.args
-        FROM pg_catalog.pg_trigger t
-        CROSS JOIN LATERAL (
-            WITH RECURSIVE s(rest, part, n) AS (
-                SELECT t.tgargs, NULL::pg_catalog.bytea, 0
-                UNION ALL
-                SELECT substring(s.rest FROM position(pg_catalog.decode('00', 'hex') IN s.rest) + 1),
-                       substring(s.rest FOR position(pg_catalog.decode('00', 'hex') IN s.rest) - 1), s.n + 1
-                FROM s WHERE position(pg_catalog.decode('00', 'hex') IN s.rest) > 0)
-            SELECT pg_catalog.array_agg(pg_catalog.convert_from(s.part, pg_catalog.getdatabaseencoding()) ORDER BY s.n)
-                   AS args
-            FROM s WHERE s.n > 0) a
-        WHERE t.tgfoid = 'concurrent_edit._occ_trigger()'::pg_catalog.regprocedure AND t.tgparentid = 0
-          AND t.tgname = 'concurrent_edit_occ'
+        SELECT o.tbl::pg_catalog.text AS tbl, o.tgname, o.args
+        FROM concurrent_edit_1_0.occ_triggers o
+        JOIN pg_catalog.pg_trigger t ON t.tgrelid = o.tbl AND t.tgname = o.tgname
+        WHERE t.tgfoid = 'concurrent_edit._occ_trigger()'::pg_catalog.regprocedure
+          AND o.tgname = 'concurrent_edit_occ'
         ORDER BY 1
     LOOP
         -- The arguments as occ_tables() and enable_occ read them (built-in input
         -- functions only).
         BEGIN
-            ok := r.tgnargs = 10 AND r.args[1] <> '' AND r.args[2] IN ('reject', 'merge', 'strict')
+            ok := pg_catalog.cardinality(r.args) = 10 AND r.args[1] <> '' AND r.args[2] IN ('reject', 'merge', 'strict')
                   AND r.args[9] IN ('auto', 'id', 'sequence', 'atomic');
             PERFORM r.args[3]::pg_catalog.bool, r.args[7]::pg_catalog.bool;
             IF pg_catalog.left(r.args[4], 1) = '[' THEN
@@ -160,31 +178,6 @@ BEGIN
     END IF;
 END
 $$;
-
-CREATE SCHEMA concurrent_edit_1_0;
-
--- The OCC triggers of callers' tables (enable_occ) call the 1.0 trigger functions:
--- their tables and arguments are kept here and the triggers dropped; the epilogue
--- creates the BEFORE trigger again on the 1.1 function from its arguments (the
--- configuration occ_tables() reads) and reconfigures the table with 1.1's
--- enable_occ. The arguments are split at their zero bytes and read in the
--- database's encoding, as occ_tables() does.
-CREATE TABLE concurrent_edit_1_0.occ_triggers AS
-SELECT t.tgrelid::pg_catalog.regclass AS tbl, t.tgname, a.args
-FROM pg_catalog.pg_trigger t
-CROSS JOIN LATERAL (
-    WITH RECURSIVE s(rest, part, n) AS (
-        SELECT t.tgargs, NULL::pg_catalog.bytea, 0
-        UNION ALL
-        -- (SUBSTRING and POSITION are grammar: they name pg_catalog's functions.)
-        SELECT substring(s.rest FROM position(pg_catalog.decode('00', 'hex') IN s.rest) + 1),
-               substring(s.rest FOR position(pg_catalog.decode('00', 'hex') IN s.rest) - 1), s.n + 1
-        FROM s WHERE position(pg_catalog.decode('00', 'hex') IN s.rest) > 0)
-    SELECT pg_catalog.array_agg(pg_catalog.convert_from(s.part, pg_catalog.getdatabaseencoding()) ORDER BY s.n) AS args
-    FROM s WHERE s.n > 0) a
-WHERE t.tgfoid IN ('concurrent_edit._occ_trigger()'::pg_catalog.regprocedure,
-                   'concurrent_edit._occ_after()'::pg_catalog.regprocedure)
-  AND t.tgparentid = 0;  -- a partition's clone goes with its parent's trigger, and comes back with it
 
 DO $$
 DECLARE
