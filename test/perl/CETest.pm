@@ -8,7 +8,8 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use Exporter 'import';
 
-our @EXPORT = qw(new_node table_fingerprints ce_tables readme_block readme_expected_rows psql_rows);
+our @EXPORT = qw(new_node table_fingerprints ce_tables readme_block readme_expected_rows psql_rows
+                 start_lock_waiter end_lock_waiter);
 
 # The tables whose rows pg_dump must keep.
 sub ce_tables {
@@ -32,6 +33,26 @@ sub new_node {
     $node->append_conf('postgresql.conf', $conf) if defined $conf;
     $node->start;
     return $node;
+}
+
+# A waiter for a file's lock (30 s at most) in a background session of the
+# database postgres; returns the session. end_lock_waiter reads its result.
+sub start_lock_waiter {
+    my ($node, $file, $session) = @_;
+    my $w = $node->background_psql('postgres');
+    $w->query_until(qr/started/, "\\echo started\nSELECT (concurrent_edit.acquire_lock('$file', '$session', "
+        . "wait => '30 seconds')).lock_type, extract(epoch FROM clock_timestamp())::numeric(20,6) AS t1;\n");
+    return $w;
+}
+
+# The end of a start_lock_waiter session: (lock type, epoch when acquire_lock
+# returned), ('', 0) when it did not return a lock.
+sub end_lock_waiter {
+    my ($w) = @_;
+    my $out = $w->query_safe('SELECT 1');
+    $w->quit;
+    my ($type, $t1) = $out =~ /(exclusive|shared)\|([0-9.]+)/;
+    return ($type // '', $t1 // 0);
 }
 
 # { table => "count|md5 of all rows" } for every table of the extension.

@@ -60,23 +60,6 @@ sub gap_free {
         . "WHERE project_id = '$project') FROM concurrent_edit.change_log WHERE project_id = '$project'");
 }
 
-# A waiter for the file's lock (30 s at most) in a background session; returns it.
-sub start_waiter {
-    my ($node, $file, $session) = @_;
-    my $w = $node->background_psql('postgres');
-    $w->query_until(qr/started/, "\\echo started\nSELECT (concurrent_edit.acquire_lock('$file', '$session', "
-        . "wait => '30 seconds')).lock_type, extract(epoch FROM clock_timestamp())::numeric(20,6) AS t1;\n");
-    return $w;
-}
-
-# The waiter's end: (lock type, epoch when it returned).
-sub end_waiter {
-    my ($w) = @_;
-    my $out = $w->query_safe('SELECT 1');
-    $w->quit;
-    my ($type, $t1) = $out =~ /(exclusive|shared)\|([0-9.]+)/;
-    return ($type // '', $t1 // 0);
-}
 
 sub waiting {
     my ($node, $session) = @_;
@@ -112,7 +95,7 @@ my $events = sub {
 
 # 1. A release by COMMIT PREPARED reaches the waiter within a second.
 $node->safe_psql('postgres', "SELECT concurrent_edit.acquire_lock('$file', '$s1', ttl => '1 minute')");
-my $w = start_waiter($node, $file, $s2);
+my $w = start_lock_waiter($node, $file, $s2);
 ok($node->poll_query_until('postgres', "SELECT count(*) = 1 FROM concurrent_edit.lock_waits WHERE session_id = '$s2'"),
    'the second session waits for the lock');
 prepare($node, 'release', "SELECT concurrent_edit.release_lock('$file', '$s1')");
@@ -122,7 +105,7 @@ ok($node->poll_query_until('postgres', 'SELECT count(*) = 0 FROM concurrent_edit
    'the lock events before it are numbered');
 is($events->('lock_released'), '0', 'the prepared release has no event yet');
 my $t = finish_prepared($node, 'COMMIT', 'release');
-my ($type, $t1) = end_waiter($w);
+my ($type, $t1) = end_lock_waiter($w);
 is($type, 'exclusive', 'after COMMIT PREPARED the waiter gets the lock');
 cmp_ok($t1 - $t, '<', 1.6, sprintf('within a second or so of it (%.3f s)', $t1 - $t));
 is($held->(), $s2, 'the second session holds the file');
@@ -142,11 +125,11 @@ ok($node->poll_query_until('postgres',
 # 3. A lock taken by a prepared transaction, rolled back while another waits.
 prepare($node, 'take', "SELECT concurrent_edit.acquire_lock('$file', '$s1', ttl => '1 minute')");
 my $acquired_before = $events->('lock_acquired');
-$w = start_waiter($node, $file, $s2);
+$w = start_lock_waiter($node, $file, $s2);
 sleep(1.5);
 is(waiting($node, $s2), '1', 'a lock taken by a prepared transaction keeps the second session waiting');
 $t = finish_prepared($node, 'ROLLBACK', 'take');
-($type, $t1) = end_waiter($w);
+($type, $t1) = end_lock_waiter($w);
 is($type, 'exclusive', 'after ROLLBACK PREPARED the waiter gets the lock');
 cmp_ok($t1 - $t, '<', 1.6, sprintf('within a second or so (%.3f s)', $t1 - $t));
 is($held->(), $s2, 'the second session holds the file');

@@ -50,21 +50,10 @@ sub setup {
 # it once lock_waits shows it waiting.
 sub start_waiter {
     my ($node, $file, $session) = @_;
-    my $w = $node->background_psql('postgres');
-    $w->query_until(qr/started/, "\\echo started\nSELECT (concurrent_edit.acquire_lock('$file', '$session', "
-        . "wait => '30 seconds')).lock_type, extract(epoch FROM clock_timestamp())::numeric(20,6) AS t1;\n");
+    my $w = start_lock_waiter($node, $file, $session);
     ok($node->poll_query_until('postgres',
         "SELECT count(*) = 1 FROM concurrent_edit.lock_waits WHERE session_id = '$session'"), 'a waiter waits');
     return $w;
-}
-
-# The waiter's end: (lock type, epoch when acquire_lock returned).
-sub end_waiter {
-    my ($w) = @_;
-    my $out = $w->query_safe('SELECT 1');
-    $w->quit;
-    my ($type, $t1) = $out =~ /(exclusive|shared)\|([0-9.]+)/;
-    return ($type // '', $t1 // 0);
 }
 
 # "COMMIT PREPARED '$gid'" (or ROLLBACK) in the session $ctl; returns the server's
@@ -112,7 +101,7 @@ for my $i (0 .. $#releases) {
     $node->safe_psql('postgres', "BEGIN; $releases[$i]; PREPARE TRANSACTION 'release$i';");
     sleep(0.1 + 0.2 * $i);
     my $t0 = finish_prepared($ctl, 'COMMIT', "release$i");
-    my ($type, $t1) = end_waiter($w);
+    my ($type, $t1) = end_lock_waiter($w);
     is($type, 'exclusive', "trial $i: after COMMIT PREPARED of \"$releases[$i]\" the waiter gets the lock");
     push @lat, $t1 - $t0;
     is($held->(), $s2, "trial $i: the second session holds the file");
@@ -128,7 +117,7 @@ for my $i (0 .. 4) {
     my $w = start_waiter($node, $file, $s2);
     sleep(0.1 + 0.2 * $i);
     my $t0 = finish_prepared($ctl, 'ROLLBACK', "take$i");
-    my ($type, $t1) = end_waiter($w);
+    my ($type, $t1) = end_lock_waiter($w);
     is($type, 'exclusive', "trial $i: after ROLLBACK PREPARED the waiter gets the lock");
     push @lat, $t1 - $t0;
     $node->safe_psql('postgres', "SELECT concurrent_edit.release_lock('$file', '$s2')");
