@@ -28,14 +28,21 @@ sub as_role {
     return ($out, $err // '');
 }
 
+# A table of the owner's under enable_occ (merge) and a stale UPDATE of its row
+# that conflicts; returns that UPDATE's stderr.
+sub owner_conflict {
+    my ($table) = @_;
+    as_role('owner', qq{
+      CREATE TABLE public.$table (id int PRIMARY KEY, version int NOT NULL, body text);
+      INSERT INTO public.$table VALUES (1, 1, 'a');
+      SELECT concurrent_edit.enable_occ('public.$table', mode => 'merge');
+      UPDATE public.$table SET body = 'b', version = 1;});
+    my (undef, $err) = as_role('owner', qq{UPDATE public.$table SET body = 'c', version = 1});
+    return $err;
+}
+
 # A first conflict makes the database's spool directory and is recorded.
-as_role('owner', q{
-  CREATE TABLE public.first (id int PRIMARY KEY, version int NOT NULL, body text);
-  INSERT INTO public.first VALUES (1, 1, 'a');
-  SELECT concurrent_edit.enable_occ('public.first', mode => 'merge');
-  UPDATE public.first SET body = 'b', version = 1;});
-my (undef, $first_err) = as_role('owner', q{UPDATE public.first SET body = 'c', version = 1});
-like($first_err, qr/VC001/, 'a stale update conflicts');
+like(owner_conflict('first'), qr/VC001/, 'a stale update conflicts');
 ok($node->poll_query_until($db, q{SELECT EXISTS (SELECT FROM concurrent_edit.conflict_history
     WHERE row_relation = 'public.first')}), 'and its record is imported from the spool');
 
@@ -194,13 +201,7 @@ $node->safe_psql($db, q{
       FOR EACH ROW EXECUTE FUNCTION public.refuse_conflicts();
 });
 $log_at = -s $node->logfile;
-as_role('owner', q{
-  CREATE TABLE public.retried (id int PRIMARY KEY, version int NOT NULL, body text);
-  INSERT INTO public.retried VALUES (1, 1, 'a');
-  SELECT concurrent_edit.enable_occ('public.retried', mode => 'merge');
-  UPDATE public.retried SET body = 'b', version = 1;});
-my (undef, $retried_err) = as_role('owner', q{UPDATE public.retried SET body = 'c', version = 1});
-like($retried_err, qr/VC001/, 'a stale update conflicts; its record goes to the spool');
+like(owner_conflict('retried'), qr/VC001/, 'a stale update conflicts; its record goes to the spool');
 sleep 6;
 my $retried_log = slurp_file($node->logfile, $log_at);
 my $tries = () = $retried_log =~ /row conflict record "[^"]+" could not be recorded now/g;
