@@ -28,7 +28,8 @@
 // starts it again after kRestartS (after a crash: once recovery is done), as it
 // retries a fork that failed; its first round takes every project, so the events
 // handed to it are numbered. Every way it leaves of its own accord (no work,
-// another holds the lock, the extension gone, the database gone) exits with 0,
+// another holds the lock, the extension gone, the database gone, the worker
+// serving the database: it takes what is pending) exits with 0,
 // which ends its registration. What is left: events handed to a sequencer when
 // the server stops (a restart forgets the registration) wait for the next commit
 // that hands events over in that database (its sequencer's rounds take every
@@ -48,6 +49,7 @@
 #include "pg/advisory.hpp"
 #include "pg/feed.hpp"
 #include "pg/guc.hpp"
+#include "pg/shared.hpp"
 #include "pg/worker.hpp"
 
 extern "C" {
@@ -261,7 +263,18 @@ void ce_sequencer_main(Datum arg) {
         int64 moved = round(batch);
         if (moved == -2) break;  // not installed here (or at another version): leave
         TimestampTz now = GetCurrentTimestamp();
-        if (moved > 0 || batch.more) {
+        if (worker_serves_this_database()) {
+            // The worker serves the database now (it was starting when a commit
+            // started this sequencer): committing transactions hand their events
+            // to it. Once none is between its pre-commit and the end of its commit
+            // (one may have relied on this sequencer), a last round moves what was
+            // handed here, and the worker takes anything left, so the sequencer
+            // leaves instead of polling beside it while the database is busy.
+            if (LockAcquire(&clients, ExclusiveLock, true, true) != LOCKACQUIRE_NOT_AVAIL) {
+                if (round(batch) != 0 || batch.more || batch.left_behind > 0) wake_worker();
+                break;
+            }
+        } else if (moved > 0 || batch.more) {
             idle_since = now;
             poll_ms = kPollMs;
         } else if (moved == 0 && batch.left_behind > 0) {

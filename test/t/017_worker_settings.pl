@@ -48,9 +48,15 @@ $node->safe_psql('postgres', q{
 my $client = "SET default_transaction_read_only = off; SET default_transaction_isolation = 'read committed'; "
     . "SET lock_timeout = 0;";
 sub sql { return $node->safe_psql('postgres', "$client $_[0]"); }
+# A new worker serves the database once its first round is done (until then,
+# commits do not hand it their events): a process in pg_stat_activity is not enough.
+sub serving_again {
+    my ($old) = @_;
+    return $node->poll_query_until('postgres',
+        "SELECT serving AND pid <> $old FROM concurrent_edit.worker_status");
+}
 
-ok($node->poll_query_until('postgres', "SELECT count(*) = 1 FROM ($worker_q) w WHERE pid <> $old_pid"),
-   'the worker starts again by itself with the database\'s settings');
+ok(serving_again($old_pid), 'the worker starts again by itself with the database\'s settings');
 my $pid = sql($worker_q);
 my $log_at = -s $node->logfile;
 
@@ -92,11 +98,39 @@ ok($node->poll_query_until('postgres', "SELECT count(*) = 1 FROM concurrent_edit
 # Back to the defaults, so that what follows depends on nothing above.
 ok($node->poll_query_until("postgres", $round_q), "the worker runs");
 $old_pid = sql($worker_q);
+# 2b. Meanwhile, a commit finds its project's feed row held and no worker: it
+# starts an on-demand sequencer. Once the worker serves the database again, the
+# sequencer leaves, although commits keep coming: before, it polled beside the
+# worker every 10 ms for as long as they came.
+my $seq_q = q{SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'concurrent_edit sequencer'};
+$holder = $node->background_psql('postgres');
+$holder->query_safe($client);
+$holder->query_safe("BEGIN");
+$holder->query_safe("SELECT FROM concurrent_edit.change_feeds WHERE project_id = '$project' FOR UPDATE");
 sql('ALTER DATABASE postgres RESET ALL');
 $client = '';
-ok($node->poll_query_until('postgres', "SELECT count(*) = 1 FROM ($worker_q) w WHERE pid <> $old_pid"),
-   'the worker starts again by itself with the default settings');
+ok($node->poll_query_until('postgres', "SELECT NOT serving FROM concurrent_edit.worker_status"),
+   'the worker leaves to apply the settings');
+lock_cycle();
+is(sql($seq_q), '1', 'a commit that finds its feed row held while no worker serves starts a sequencer');
+$holder->query_safe("COMMIT");
+$holder->quit;
+ok(serving_again($old_pid), 'the worker starts again by itself with the default settings');
 $pid = sql($worker_q);
+my $t_seq = time();
+my $seq_left = 0;
+while (time() - $t_seq < 10) {
+    lock_cycle();
+    if (sql($seq_q) eq '0') {
+        $seq_left = 1;
+        last;
+    }
+}
+ok($seq_left, 'the sequencer leaves once the worker serves the database, while commits go on');
+cmp_ok(time() - $t_seq, '<', 1.5, 'at once, not after it idled for 2 s');
+ok(pending_drained(), 'every event is sequenced');
+is(sql("SELECT max(cursor) = count(*) FROM concurrent_edit.change_log WHERE project_id = '$project'"), 't',
+   'gap-free');
 
 # 3. A task failing on every wake-up is retried after 1 s, 2 s, 4 s, ..., not on
 # every commit that wakes the worker (a lock cycle every 50 ms here).
