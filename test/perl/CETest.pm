@@ -9,7 +9,7 @@ use Test::More;
 use Exporter 'import';
 
 our @EXPORT = qw(new_node table_fingerprints ce_tables readme_block readme_expected_rows psql_rows
-                 start_lock_waiter end_lock_waiter);
+                 start_lock_waiter end_lock_waiter worker_serving);
 
 # The tables whose rows pg_dump must keep.
 sub ce_tables {
@@ -33,6 +33,15 @@ sub new_node {
     $node->append_conf('postgresql.conf', $conf) if defined $conf;
     $node->start;
     return $node;
+}
+
+# Polls until the preloaded worker serves database $db (default postgres, where
+# the extension must exist): its first round is done, and commits hand it their
+# events. Its process in pg_stat_activity is not enough: a commit before that
+# round starts an on-demand sequencer instead.
+sub worker_serving {
+    my ($node, $db) = @_;
+    return $node->poll_query_until($db // 'postgres', 'SELECT serving FROM concurrent_edit.worker_status');
 }
 
 # A waiter for a file's lock (30 s at most) in a background session of the

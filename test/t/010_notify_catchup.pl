@@ -22,9 +22,7 @@ for my $mode ('without worker', 'with worker') {
     my $node = new_node($mode eq 'with worker' ? 'notify_worker' : 'notify_plain', $conf);
     $node->safe_psql('postgres', 'CREATE EXTENSION concurrent_edit');
     if ($mode eq 'with worker') {
-        ok($node->poll_query_until('postgres',
-            q{SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'concurrent_edit worker'}),
-            "$mode: worker running");
+        ok(worker_serving($node), "$mode: worker running");
     }
 
     my $listener = $node->background_psql('postgres');

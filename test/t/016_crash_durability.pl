@@ -185,14 +185,13 @@ sub run_checks {
 
 sub crash_round {
     my ($label, $node, $worker) = @_;
-    my $worker_q = q{SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'concurrent_edit worker'};
     my $dir = $node->basedir;
     my $stop = "$dir/stop-clients";
     unlink $stop;
     unlink "$dir/acks.$_" for 0 .. $clients - 1;
 
     $node->safe_psql('postgres', 'CREATE EXTENSION concurrent_edit');
-    ok($node->poll_query_until('postgres', $worker_q), "$label: the worker runs") if $worker;
+    ok(worker_serving($node), "$label: the worker runs") if $worker;
     for my $f (@files) {
         $node->safe_psql('postgres', "SELECT concurrent_edit.create_file('$project_of{$f}', 'f-' || right('$f', 2) || '.txt', "
             . "\$t\$$initial\$t\$, '$author', file_id => '$f')");
@@ -244,7 +243,7 @@ sub crash_round {
     my $t_back1 = time();
     ok($node->wait_for_log(qr/database system was not properly shut down; automatic recovery in progress/, $log_off),
         "$label: crash recovery ran after the SIGKILL");
-    ok($node->poll_query_until('postgres', $worker_q), "$label: the worker is back after the SIGKILL") if $worker;
+    ok(worker_serving($node), "$label: the worker is back after the SIGKILL") if $worker;
     sleep(2);
 
     # Round 2: immediate stop under load, then start.
@@ -255,7 +254,7 @@ sub crash_round {
     my $t_back2 = time();
     ok($node->wait_for_log(qr/database system was not properly shut down; automatic recovery in progress/, $log_off),
         "$label: crash recovery ran after the immediate stop");
-    ok($node->poll_query_until('postgres', $worker_q), "$label: the worker is back after the immediate stop") if $worker;
+    ok(worker_serving($node), "$label: the worker is back after the immediate stop") if $worker;
     sleep(1.5);
 
     open(my $sf, '>', $stop) or die "$stop: $!";

@@ -310,8 +310,7 @@ $node->stop;
 my $wnode = new_node('sequencer_worker', "shared_preload_libraries = 'concurrent_edit'\n"
     . "concurrent_edit.worker_interval = '1h'\n");
 $wnode->safe_psql('postgres', 'CREATE EXTENSION concurrent_edit');
-ok($wnode->poll_query_until('postgres',
-    q{SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'concurrent_edit worker'}), 'the worker runs');
+ok(worker_serving($wnode), 'the worker runs');
 my $wfile = $wnode->safe_psql('postgres', "SELECT concurrent_edit.create_file('$project', 'w.txt', E'a\\n', '$user')");
 ok($wnode->poll_query_until('postgres', 'SELECT count(*) = 0 FROM concurrent_edit.change_pending'),
    'the creation is sequenced');

@@ -82,8 +82,7 @@ sub finish_prepared {
 
 my $node = new_node('two_phase', "shared_preload_libraries = 'concurrent_edit'\nmax_prepared_transactions = 4\n");
 my ($file, $s1, $s2) = setup($node);
-ok($node->poll_query_until('postgres',
-    q{SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'concurrent_edit worker'}), 'worker is running');
+ok(worker_serving($node), 'worker is running');
 my $held = sub {
     $node->safe_psql('postgres', "SELECT string_agg(session_id::text, ',') FROM concurrent_edit.file_locks "
         . "WHERE file_id = '$file' AND expires_at > now()");

@@ -79,9 +79,7 @@ $node->safe_psql($db, readme_block('create-extension'));
 is($node->safe_psql($db, q{SELECT extversion FROM pg_extension WHERE extname = 'concurrent_edit'}),
     $node->safe_psql($db, q{SELECT default_version FROM pg_available_extensions WHERE name = 'concurrent_edit'}),
     "CREATE EXTENSION in $db");
-ok($node->poll_query_until('postgres',
-        qq{SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'concurrent_edit worker' AND datname = '$db'}),
-    "the background worker runs and serves $db");
+ok(worker_serving($node, $db), "the background worker runs and serves $db");
 
 # --- The grants, as a superuser.
 my $grant = readme_block('grant');
