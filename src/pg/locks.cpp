@@ -13,6 +13,7 @@
 // file's queue (lock_queue.hpp).
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -105,12 +106,15 @@ enum class HeldUpBy {
                    hint);
 }
 
-// The locks of file_locks k matching `cond` that no other transaction holds (a
-// WHERE clause over l): the worker's statements take them without waiting for a
-// client's open transaction; the rest are left for a later round.
+// The locks of file_locks k matching `cond` that no other transaction holds,
+// locked, as the text of the array of their ctids (NULL: none): the worker takes
+// them without waiting for a client's open transaction; the rest are left for a
+// later round. The search is planned as the statistics say (a scan of every lock
+// each round); drop_found() then takes the locks by ctid.
 #define CE_NOT_HELD(cond)                                                                                     \
-    "l.ctid = ANY (ARRAY(SELECT k.ctid FROM concurrent_edit.file_locks k WHERE " cond                          \
-    " FOR UPDATE OF k SKIP LOCKED))"
+    "SELECT pg_catalog.array_agg(k.ctid)::text FROM (SELECT k.ctid FROM concurrent_edit.file_locks k WHERE "   \
+    cond " FOR UPDATE OF k SKIP LOCKED) k"
+#define CE_FOUND "l.ctid = ANY ($1::tid[])"
 
 // Deletes the locks that `cond` (a WHERE clause over file_locks l and files f)
 // matches and records `event` for each in change_pending_locks, in one
@@ -148,25 +152,31 @@ int64 drop_locks(Spi& spi, DropLocks& q, const std::vector<Datum>& args) {
     return static_cast<int64>(r.size());
 }
 
+// Drops the locks a CE_NOT_HELD statement finds, with a DropLocks statement of
+// CE_FOUND, planned by ctid whatever the statistics: the worker keeps its plans,
+// and one made while file_locks was small (a scan testing each row against the
+// array) made a burst cost its size squared, 55 s for 150,000 expired locks (TAP
+// 035_bulk_lock_release part 3, orphaned locks TAP 036_stale_plans part 2).
+int64 drop_found(Spi& spi, Statement& find, DropLocks& q) {
+    std::optional<std::string> ctids = find.run(spi, {}).text_opt(0, 0);
+    if (!ctids) return 0;
+    return drop_locks(spi, q, {text_datum(*ctids)});
+}
+
 // Deletes expired locks (of one file, or all) and records their expiry.
 int64 expire_locks(Spi& spi, const pg_uuid_t* project_id, const pg_uuid_t* file_id) {
 #define CE_EXPIRED_ONE "l.project_id = $1 AND l.file_id = $2 AND l.expires_at <= clock_timestamp()"
 // Every expired lock that no other transaction holds (extend_lock in a client's
 // open transaction): the worker never waits for a client; the rest expire in a
 // later round.
-#define CE_EXPIRED_ALL CE_NOT_HELD("k.expires_at <= clock_timestamp()")
     static DropLocks one{Statement(CE_DROP_LOCKS(CE_EXPIRED_ONE, "lock_expired", ""), {UUIDOID, UUIDOID}),
                          Statement(CE_DROP_LOCKS_QUIETLY(CE_EXPIRED_ONE), {UUIDOID, UUIDOID})};
-    // By ctid, whatever the statistics: the worker keeps its plan, and one made
-    // while file_locks was small (a scan testing each row against the array of
-    // expired locks) made a burst of expiries cost their number squared, 55 s for
-    // 150,000 locks (TAP 035_bulk_lock_release part 3).
-    static DropLocks all{Statement(CE_DROP_LOCKS(CE_EXPIRED_ALL, "lock_expired", ""), {}, Scans::by_key),
-                         Statement(CE_DROP_LOCKS_QUIETLY(CE_EXPIRED_ALL), {}, Scans::by_key)};
+    static Statement expired(CE_NOT_HELD("k.expires_at <= clock_timestamp()"), {});
+    static DropLocks all{Statement(CE_DROP_LOCKS(CE_FOUND, "lock_expired", ""), {TEXTOID}, Scans::by_key),
+                         Statement(CE_DROP_LOCKS_QUIETLY(CE_FOUND), {TEXTOID}, Scans::by_key)};
 #undef CE_EXPIRED_ONE
-#undef CE_EXPIRED_ALL
     if (file_id != nullptr) return drop_locks(spi, one, {uuid_datum(*project_id), uuid_datum(*file_id)});
-    return drop_locks(spi, all, {});
+    return drop_found(spi, expired, all);
 }
 
 }  // namespace
@@ -184,14 +194,15 @@ int64 release_session_locks(Spi& spi, const pg_uuid_t& session_id) {
 int64 cleanup_expired_locks(Spi& spi) {
     // Without foreign keys, a lock taken while its session was being closed or
     // deleted can outlive it: such locks are released here as well.
-#define CE_ORPHANED                                                                                   \
-    CE_NOT_HELD("NOT EXISTS (SELECT FROM concurrent_edit.edit_sessions s WHERE s.project_id = k.project_id " \
-                "            AND s.id = k.session_id AND s.status <> 'closed')")
-    static DropLocks orphans{Statement(CE_DROP_LOCKS(CE_ORPHANED, "lock_released", ""), {}),
-                             Statement(CE_DROP_LOCKS_QUIETLY(CE_ORPHANED), {})};
-#undef CE_ORPHANED
+    static Statement orphaned(
+        CE_NOT_HELD("NOT EXISTS (SELECT FROM concurrent_edit.edit_sessions s WHERE s.project_id = k.project_id "
+                    "            AND s.id = k.session_id AND s.status <> 'closed')"),
+        {});
+    static DropLocks orphans{Statement(CE_DROP_LOCKS(CE_FOUND, "lock_released", ""), {TEXTOID}, Scans::by_key),
+                             Statement(CE_DROP_LOCKS_QUIETLY(CE_FOUND), {TEXTOID}, Scans::by_key)};
+#undef CE_FOUND
 #undef CE_NOT_HELD
-    return expire_locks(spi, nullptr, nullptr) + drop_locks(spi, orphans, {});
+    return expire_locks(spi, nullptr, nullptr) + drop_found(spi, orphaned, orphans);
 }
 
 }  // namespace ce::pg

@@ -54,6 +54,7 @@ extern "C" {
 #include "common/sha2.h"
 #include "executor/executor.h"
 #include "executor/spi.h"
+#include "jit/jit.h"
 #include "libpq/pqformat.h"
 #include "mb/pg_wchar.h"
 #include "nodes/bitmapset.h"

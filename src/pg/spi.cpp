@@ -215,8 +215,8 @@ PlannedStmt* next_planner(Query* parse, const char* query_string, int cursor_opt
 PlannedStmt* index_scans_planner(Query* parse, const char* query_string, int cursor_options, ParamListInfo params) {
     if (index_scans_only <= 0) return next_planner(parse, query_string, cursor_options, params);
     bool seqscan = enable_seqscan, bitmapscan = enable_bitmapscan, hashjoin = enable_hashjoin,
-         mergejoin = enable_mergejoin;
-    enable_seqscan = enable_bitmapscan = enable_hashjoin = enable_mergejoin = false;
+         mergejoin = enable_mergejoin, jit = jit_enabled;
+    enable_seqscan = enable_bitmapscan = enable_hashjoin = enable_mergejoin = jit_enabled = false;
     PlannedStmt* result = nullptr;
     PG_TRY();
     { result = next_planner(parse, query_string, cursor_options, params); }
@@ -226,6 +226,7 @@ PlannedStmt* index_scans_planner(Query* parse, const char* query_string, int cur
         enable_bitmapscan = bitmapscan;
         enable_hashjoin = hashjoin;
         enable_mergejoin = mergejoin;
+        jit_enabled = jit;
     }
     PG_END_TRY();
     return result;

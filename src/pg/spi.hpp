@@ -99,7 +99,10 @@ private:
 // a statement's generic plan, so a plan chosen while a table was small (a
 // sequential scan, or a hash join reading every version of a file at each step of a
 // delta chain: measured, writes slowed down as the history grew in a fresh cluster)
-// would stay until the table is analyzed.
+// would stay until the table is analyzed. Such a plan is never compiled with JIT
+// (jit off while it is planned): a table scanned without an index (no index fits)
+// costs the planner's penalty for a disabled scan, far above jit_above_cost, and
+// each execution compiled the plan, some 250 ms here.
 //
 // The settings are applied by our planner hook, only while a statement is planned
 // (most executions reuse a cached plan and plan nothing), not set as GUCs at every

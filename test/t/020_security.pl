@@ -339,6 +339,25 @@ my $oid = $node->safe_psql($db, q{SELECT 'passing'::regrole::oid});
 $node->safe_psql($db, q{DROP ROLE passing});
 ok($node->poll_query_until($db, "SELECT count(*) = 0 FROM concurrent_edit.project_access WHERE role::oid = $oid"),
     'the grant of a dropped role is removed');
+# A role dropped while the worker removes another's grants (its statement waits
+# here for a session holding that grant's row; the second DROP commits meanwhile)
+# is removed by a later round, not left until the next change of any role.
+$node->safe_psql($db, qq{CREATE ROLE first_gone; CREATE ROLE second_gone;
+    SELECT concurrent_edit.grant_project('$p1', 'first_gone', 'read');
+    SELECT concurrent_edit.grant_project('$p1', 'second_gone', 'read')});
+my $gone_oids = $node->safe_psql($db, q{SELECT 'first_gone'::regrole::oid || ',' || 'second_gone'::regrole::oid});
+my $grant_holder = $node->background_psql($db);
+$grant_holder->query_safe('BEGIN');
+$grant_holder->query_safe("SELECT FROM concurrent_edit.project_access WHERE role = 'first_gone'::regrole FOR UPDATE");
+$node->safe_psql($db, 'DROP ROLE first_gone');
+ok($node->poll_query_until($db, q{SELECT count(*) = 1 FROM pg_stat_activity
+    WHERE backend_type = 'concurrent_edit worker' AND wait_event_type = 'Lock'}),
+   'the worker waits for the held grant of the dropped role');
+$node->safe_psql($db, 'DROP ROLE second_gone');
+$grant_holder->query_safe('COMMIT');
+$grant_holder->quit;
+ok($node->poll_query_until($db, "SELECT count(*) = 0 FROM concurrent_edit.project_access WHERE role::oid IN ($gone_oids)"),
+    'the grants of a role dropped meanwhile are removed too');
 # Its sessions then belong to no role: a role later given the same OID could
 # otherwise use them and commit their drafts as their user.
 $node->safe_psql($db, qq{CREATE ROLE leaving; SELECT concurrent_edit.grant_project('$p1', 'leaving', 'write')});

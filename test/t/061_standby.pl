@@ -38,6 +38,10 @@ $primary->safe_psql('postgres', "SELECT concurrent_edit.save_draft('$session', '
 # A large head (above 256 kB): the standby reads it out of TOAST like the primary.
 my $big = $primary->safe_psql('postgres',
     "SELECT concurrent_edit.create_file('$project', 'big.txt', repeat(E'line of text\\n', 30000), '$alice')");
+# (Numbered at commit, or by the worker if it serves the database already: the
+# project's first event then goes to it, and it makes the feed row.)
+ok($primary->poll_query_until('postgres', 'SELECT pending_events = 0 FROM concurrent_edit.worker_status()'),
+   'primary: no event is left pending');
 my $position = $primary->safe_psql('postgres', "SELECT concurrent_edit.feed_position('$project')");
 cmp_ok($position, '>=', 4, 'primary: the events are numbered');
 
