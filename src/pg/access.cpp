@@ -198,14 +198,21 @@ int64 forget_dropped_roles(Spi& spi) {
 #define CE_SESSIONS_OF_DROPPED "concurrent_edit.edit_sessions k WHERE k.role <> 0::oid::regrole AND " CE_DROPPED("k.role")
 #define CE_CONFLICTS_OF_DROPPED \
     "concurrent_edit.conflict_history k WHERE k.created_role IS NOT NULL AND " CE_DROPPED("k.created_role")
+#define CE_GRANTS_OF_DROPPED "concurrent_edit.project_access k WHERE " CE_DROPPED("k.role")
+#define CE_GLOBAL_GRANTS_OF_DROPPED "concurrent_edit.global_access k WHERE " CE_DROPPED("k.role")
+    // Rows a client's transaction holds are left for a later round (the worker
+    // never waits for a client: a grant_project() of a dropped role's grant left
+    // open by a project's admin held up the worker, and with it every project's
+    // feed, until that transaction ended).
     static Statement q(
-        "WITH a AS (DELETE FROM concurrent_edit.project_access a WHERE " CE_DROPPED("a.role") " RETURNING 1), "
-        "g AS (DELETE FROM concurrent_edit.global_access g WHERE " CE_DROPPED("g.role") " RETURNING 1), "
+        "WITH a AS (DELETE FROM concurrent_edit.project_access a WHERE a.ctid = ANY (ARRAY("
+        "      SELECT k.ctid FROM " CE_GRANTS_OF_DROPPED " FOR UPDATE SKIP LOCKED)) RETURNING 1), "
+        "g AS (DELETE FROM concurrent_edit.global_access g WHERE g.ctid = ANY (ARRAY("
+        "      SELECT k.ctid FROM " CE_GLOBAL_GRANTS_OF_DROPPED " FOR UPDATE SKIP LOCKED)) RETURNING 1), "
         // A dropped role's sessions belong to no role (0): a new role given its OID
         // cannot use them, nor commit their drafts as their user; admins of the
         // project still can. Its conflicts lose their recording role, which could
-        // close them with write. Rows a client's transaction holds are left for a
-        // later round (the worker never waits for a client).
+        // close them with write.
         "s AS (UPDATE concurrent_edit.edit_sessions s SET role = 0::oid::regrole WHERE s.ctid = ANY (ARRAY("
         "      SELECT k.ctid FROM " CE_SESSIONS_OF_DROPPED " FOR UPDATE SKIP LOCKED)) RETURNING 1), "
         "c AS (UPDATE concurrent_edit.conflict_history c SET created_role = NULL WHERE c.ctid = ANY (ARRAY("
@@ -213,15 +220,18 @@ int64 forget_dropped_roles(Spi& spi) {
         "SELECT (SELECT count(*) FROM a) + (SELECT count(*) FROM g) + (SELECT count(*) FROM s) + (SELECT count(*) FROM c)",
         {}, Scans::by_key);
     static Statement left("SELECT EXISTS (SELECT FROM " CE_SESSIONS_OF_DROPPED ") OR EXISTS (SELECT FROM "
-                          CE_CONFLICTS_OF_DROPPED ")",
+                          CE_CONFLICTS_OF_DROPPED ") OR EXISTS (SELECT FROM " CE_GRANTS_OF_DROPPED
+                          ") OR EXISTS (SELECT FROM " CE_GLOBAL_GRANTS_OF_DROPPED ")",
                           {});
+#undef CE_GLOBAL_GRANTS_OF_DROPPED
+#undef CE_GRANTS_OF_DROPPED
 #undef CE_CONFLICTS_OF_DROPPED
 #undef CE_SESSIONS_OF_DROPPED
 #undef CE_DROPPED
     // Cleared before the statements run: a role dropped while they run (after
     // their snapshot) is seen by the worker during them, and sets the flag again
     // for the next round. Before, the flag was set from `left` after them, which
-    // does not look at grants: such a role's grants stayed until the next change of
+    // did not look at grants: such a role's grants stayed until the next change of
     // any role. An error sets it again (the next round retries).
     roles_changed = false;
     struct RetryOnError {
