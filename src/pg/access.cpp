@@ -200,29 +200,33 @@ int64 forget_dropped_roles(Spi& spi) {
     "concurrent_edit.conflict_history k WHERE k.created_role IS NOT NULL AND " CE_DROPPED("k.created_role")
 #define CE_GRANTS_OF_DROPPED "concurrent_edit.project_access k WHERE " CE_DROPPED("k.role")
 #define CE_GLOBAL_GRANTS_OF_DROPPED "concurrent_edit.global_access k WHERE " CE_DROPPED("k.role")
-    // Rows a client's transaction holds are left for a later round (the worker
-    // never waits for a client: a grant_project() of a dropped role's grant left
-    // open by a project's admin held up the worker, and with it every project's
-    // feed, until that transaction ended).
+    // The rows of `rows` (a FROM ... WHERE over k) that no client's transaction
+    // holds, by ctid (`alias` names the table updated): held ones are left for a
+    // later round (the worker never waits for a client: a grant_project() of a
+    // dropped role's grant left open by a project's admin held up the worker, and
+    // with it every project's feed, until that transaction ended).
+#define CE_NOT_HELD(alias, rows) \
+    alias ".ctid = ANY (ARRAY(SELECT k.ctid FROM " rows " FOR UPDATE SKIP LOCKED))"
     static Statement q(
-        "WITH a AS (DELETE FROM concurrent_edit.project_access a WHERE a.ctid = ANY (ARRAY("
-        "      SELECT k.ctid FROM " CE_GRANTS_OF_DROPPED " FOR UPDATE SKIP LOCKED)) RETURNING 1), "
-        "g AS (DELETE FROM concurrent_edit.global_access g WHERE g.ctid = ANY (ARRAY("
-        "      SELECT k.ctid FROM " CE_GLOBAL_GRANTS_OF_DROPPED " FOR UPDATE SKIP LOCKED)) RETURNING 1), "
+        "WITH a AS (DELETE FROM concurrent_edit.project_access a WHERE " CE_NOT_HELD("a", CE_GRANTS_OF_DROPPED)
+        "      RETURNING 1), "
+        "g AS (DELETE FROM concurrent_edit.global_access g WHERE " CE_NOT_HELD("g", CE_GLOBAL_GRANTS_OF_DROPPED)
+        "      RETURNING 1), "
         // A dropped role's sessions belong to no role (0): a new role given its OID
         // cannot use them, nor commit their drafts as their user; admins of the
         // project still can. Its conflicts lose their recording role, which could
         // close them with write.
-        "s AS (UPDATE concurrent_edit.edit_sessions s SET role = 0::oid::regrole WHERE s.ctid = ANY (ARRAY("
-        "      SELECT k.ctid FROM " CE_SESSIONS_OF_DROPPED " FOR UPDATE SKIP LOCKED)) RETURNING 1), "
-        "c AS (UPDATE concurrent_edit.conflict_history c SET created_role = NULL WHERE c.ctid = ANY (ARRAY("
-        "      SELECT k.ctid FROM " CE_CONFLICTS_OF_DROPPED " FOR UPDATE SKIP LOCKED)) RETURNING 1) "
+        "s AS (UPDATE concurrent_edit.edit_sessions s SET role = 0::oid::regrole "
+        "      WHERE " CE_NOT_HELD("s", CE_SESSIONS_OF_DROPPED) " RETURNING 1), "
+        "c AS (UPDATE concurrent_edit.conflict_history c SET created_role = NULL "
+        "      WHERE " CE_NOT_HELD("c", CE_CONFLICTS_OF_DROPPED) " RETURNING 1) "
         "SELECT (SELECT count(*) FROM a) + (SELECT count(*) FROM g) + (SELECT count(*) FROM s) + (SELECT count(*) FROM c)",
         {}, Scans::by_key);
     static Statement left("SELECT EXISTS (SELECT FROM " CE_SESSIONS_OF_DROPPED ") OR EXISTS (SELECT FROM "
                           CE_CONFLICTS_OF_DROPPED ") OR EXISTS (SELECT FROM " CE_GRANTS_OF_DROPPED
                           ") OR EXISTS (SELECT FROM " CE_GLOBAL_GRANTS_OF_DROPPED ")",
                           {});
+#undef CE_NOT_HELD
 #undef CE_GLOBAL_GRANTS_OF_DROPPED
 #undef CE_GRANTS_OF_DROPPED
 #undef CE_CONFLICTS_OF_DROPPED
