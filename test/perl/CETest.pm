@@ -38,10 +38,12 @@ sub new_node {
 # Polls until the preloaded worker serves database $db (default postgres, where
 # the extension must exist): its first round is done, and commits hand it their
 # events. Its process in pg_stat_activity is not enough: a commit before that
-# round starts an on-demand sequencer instead.
+# round starts an on-demand sequencer instead. With $old_pid: a worker other than
+# that one (started again).
 sub worker_serving {
-    my ($node, $db) = @_;
-    return $node->poll_query_until($db // 'postgres', 'SELECT serving FROM concurrent_edit.worker_status');
+    my ($node, $db, $old_pid) = @_;
+    my $other = defined $old_pid ? " AND pid <> $old_pid" : '';
+    return $node->poll_query_until($db // 'postgres', "SELECT serving$other FROM concurrent_edit.worker_status");
 }
 
 # A waiter for a file's lock (30 s at most) in a background session of the

@@ -48,15 +48,8 @@ $node->safe_psql('postgres', q{
 my $client = "SET default_transaction_read_only = off; SET default_transaction_isolation = 'read committed'; "
     . "SET lock_timeout = 0;";
 sub sql { return $node->safe_psql('postgres', "$client $_[0]"); }
-# A new worker serves the database once its first round is done (until then,
-# commits do not hand it their events): a process in pg_stat_activity is not enough.
-sub serving_again {
-    my ($old) = @_;
-    return $node->poll_query_until('postgres',
-        "SELECT serving AND pid <> $old FROM concurrent_edit.worker_status");
-}
 
-ok(serving_again($old_pid), 'the worker starts again by itself with the database\'s settings');
+ok(worker_serving($node, 'postgres', $old_pid), 'the worker starts again by itself with the database\'s settings');
 my $pid = sql($worker_q);
 my $log_at = -s $node->logfile;
 
@@ -115,7 +108,7 @@ lock_cycle();
 is(sql($seq_q), '1', 'a commit that finds its feed row held while no worker serves starts a sequencer');
 $holder->query_safe("COMMIT");
 $holder->quit;
-ok(serving_again($old_pid), 'the worker starts again by itself with the default settings');
+ok(worker_serving($node, 'postgres', $old_pid), 'the worker starts again by itself with the default settings');
 $pid = sql($worker_q);
 my $t_seq = time();
 my $seq_left = 0;
