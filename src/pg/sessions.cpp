@@ -395,12 +395,20 @@ int32 purge_closed_sessions(Spi& spi) {
 }  // namespace
 
 int32 close_timed_out_sessions(Spi& spi, CloseBatch* batch) {
-    static Statement dead(
-        "SELECT s.project_id, s.id, s.user_id FROM concurrent_edit.edit_sessions s "
-        "WHERE s.status <> 'closed' AND s.last_active_at < now() - make_interval(secs => $1) "
-        "  AND ($2 OR (s.project_id, s.id) > ($3, $4)) "
-        "ORDER BY s.project_id, s.id LIMIT $5 FOR UPDATE SKIP LOCKED",
-        {INT4OID, BOOLOID, UUIDOID, UUIDOID, INT4OID});
+    // One pass's next batch: a range of edit_sessions_inactive_idx (the status
+    // a constant, so that a generic plan can use the partial index; its
+    // predicate repeated), read by key whatever the statistics (the worker keeps
+    // its plans, and one made while the table was small would scan it).
+#define CE_TIMED_OUT(status)                                                                                \
+    "SELECT s.project_id, s.id, s.user_id, s.last_active_at FROM concurrent_edit.edit_sessions s "           \
+    "WHERE s.status = '" status "' AND s.status <> 'closed' "                                               \
+    "  AND s.last_active_at < now() - make_interval(secs => $1) "                                           \
+    "  AND (s.last_active_at, s.project_id, s.id) > ($2, $3, $4) "                                          \
+    "ORDER BY s.last_active_at, s.project_id, s.id LIMIT $5 FOR UPDATE OF s SKIP LOCKED"
+    static Statement dead[2] = {
+        Statement(CE_TIMED_OUT("active"), {INT4OID, TIMESTAMPTZOID, UUIDOID, UUIDOID, INT4OID}, Scans::by_key),
+        Statement(CE_TIMED_OUT("idle"), {INT4OID, TIMESTAMPTZOID, UUIDOID, UUIDOID, INT4OID}, Scans::by_key)};
+#undef CE_TIMED_OUT
     // The session's lock and file rows are taken first without waiting: one that
     // a client's open transaction holds (extend_lock, open_file) leaves the
     // session for a later round, rather than hold up the worker (and so every
@@ -411,15 +419,24 @@ int32 close_timed_out_sessions(Spi& spi, CloseBatch* batch) {
         "       (SELECT count(*) FROM (SELECT FROM concurrent_edit.session_files f "
         "            WHERE f.project_id = $1 AND f.session_id = $2 FOR UPDATE NOWAIT) f)",
         {UUIDOID, UUIDOID});
-    std::vector<SessionInfo> to_close =
-        sessions_of(dead.run(spi, {Int32GetDatum(guc_session_close_s), BoolGetDatum(!batch->started),
-                                   uuid_datum(batch->project_id), uuid_datum(batch->id), Int32GetDatum(kCloseBatch)}));
-    batch->more = to_close.size() == static_cast<std::size_t>(kCloseBatch);
-    if (!to_close.empty()) {
-        batch->started = true;
-        batch->project_id = to_close.back().project_id;
-        batch->id = to_close.back().id;
+    // At most kCloseBatch sessions, from the passes in turn: one that returns
+    // fewer is over, and the next goes on in the same batch.
+    std::vector<SessionInfo> to_close;
+    while (batch->pass < 2 && to_close.size() < static_cast<std::size_t>(kCloseBatch)) {
+        int32 room = kCloseBatch - static_cast<int32>(to_close.size());
+        Rows r = dead[batch->pass].run(spi, {Int32GetDatum(guc_session_close_s),
+                                              TimestampTzGetDatum(batch->last_active_at),
+                                              uuid_datum(batch->project_id), uuid_datum(batch->id), Int32GetDatum(room)});
+        std::vector<SessionInfo> got = sessions_of(r);
+        if (!got.empty()) {
+            batch->last_active_at = DatumGetTimestampTz(r.value(r.size() - 1, 3));
+            batch->project_id = got.back().project_id;
+            batch->id = got.back().id;
+        }
+        if (got.size() < static_cast<std::size_t>(room)) *batch = CloseBatch{batch->pass + 1};
+        to_close.insert(to_close.end(), got.begin(), got.end());
     }
+    batch->more = batch->pass < 2;
     int32 closed = 0;
     for (const SessionInfo& s : to_close) {
         check_interrupts();

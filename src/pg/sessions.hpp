@@ -72,7 +72,12 @@ void require_same_project(const SessionInfo& s, const pg_uuid_t& file_id, const 
 pg_uuid_t resolve_author(ApiCall& call, const UuidArg& author, const UuidArg& session, const pg_uuid_t& project_id);
 
 // A pass over the sessions inactive for session_close_timeout, in batches of at
-// most kCloseBatch, in (project_id, id) order: where the next batch starts.
+// most kCloseBatch: the active ones, then the idle ones, each in order of
+// (last_active_at, project_id, id), the order of edit_sessions_inactive_idx, so
+// that a batch reads the sessions it closes and not every open one (before, each
+// batch read all open sessions: a scan per batch, every worker_interval, that
+// grew with the number of open sessions). Where the next batch starts: the pass
+// and the key of the last session returned.
 // Each close holds a heavyweight lock to the end of its transaction (the
 // session's, see keep_session_open; its subtransaction's xid lock is released
 // when the subtransaction commits, as PostgreSQL does for every committed
@@ -81,10 +86,11 @@ pg_uuid_t resolve_author(ApiCall& call, const UuidArg& author, const UuidArg& se
 // meanwhile. The worker closes each batch in a transaction of its own.
 constexpr int32 kCloseBatch = 100;
 struct CloseBatch {
-    bool started = false;     // false: from the first session
-    pg_uuid_t project_id{};   // else after this session
+    int pass = 0;                     // 0: active sessions, 1: idle ones, 2: done
+    int64 last_active_at = PG_INT64_MIN;  // after this key (TimestampTz; -infinity: from the first)
+    pg_uuid_t project_id{};
     pg_uuid_t id{};
-    bool more = false;        // set: the batch was full, another may follow
+    bool more = false;  // set: another batch may follow
 };
 // Closes the next batch of timed-out sessions (those another transaction holds
 // are left for a later pass). Returns how many it closed. Owner's context.

@@ -38,7 +38,10 @@ CREATE INDEX edit_sessions_user_idx ON concurrent_edit.edit_sessions (user_id);
 COMMENT ON INDEX concurrent_edit.edit_sessions_user_idx IS 'Sessions of a user.';
 CREATE INDEX edit_sessions_open_idx ON concurrent_edit.edit_sessions (project_id, last_active_at)
     WHERE status <> 'closed';
-COMMENT ON INDEX concurrent_edit.edit_sessions_open_idx IS 'Open sessions of a project (presence) and inactivity cleanup.';
+COMMENT ON INDEX concurrent_edit.edit_sessions_open_idx IS 'Open sessions of a project (presence).';
+CREATE INDEX edit_sessions_inactive_idx ON concurrent_edit.edit_sessions (status, last_active_at, project_id, id)
+    WHERE status <> 'closed';
+COMMENT ON INDEX concurrent_edit.edit_sessions_inactive_idx IS 'Open sessions by status, least recently active first: the inactivity cleanup reads only the sessions past session_idle_timeout (to make them idle) or session_close_timeout (to close them, in batches resuming after the last key), not every open session.';
 CREATE INDEX edit_sessions_closed_idx ON concurrent_edit.edit_sessions (closed_at, project_id, id) WHERE status = 'closed';
 COMMENT ON INDEX concurrent_edit.edit_sessions_closed_idx IS 'Closed sessions, oldest first, in the order cleanup_inactive_sessions() examines them in batches (resuming after the last one examined) to delete them after concurrent_edit.closed_session_retention.';
 SELECT pg_catalog.pg_extension_config_dump('concurrent_edit.edit_sessions', '');
