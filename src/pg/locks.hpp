@@ -8,7 +8,9 @@ namespace ce::pg {
 // Releases every lock of a session, recording lock_released events. Owner's context.
 int64 release_session_locks(Spi& spi, const pg_uuid_t& session_id);
 // Deletes every expired lock (lock_expired events) and the locks of closed or
-// missing sessions (lock_released). Owner's context.
-int64 cleanup_expired_locks(Spi& spi);
+// missing sessions (lock_released): with `whole_pass`, all of them; else (the
+// worker) those of the next 1,000 locks in key order, resuming after them at the
+// next call, and of the batches after as long as one finds any. Owner's context.
+int64 cleanup_expired_locks(Spi& spi, bool whole_pass);
 
 }  // namespace ce::pg

@@ -368,7 +368,7 @@ bool run_task(Task task) {
     // transaction holds a lock per session it closes (sessions.hpp).
     CloseBatch batch;
     bool present = in_worker_transaction("concurrent_edit: expiring locks and sessions", [&batch](Spi& spi) {
-        cleanup_expired_locks(spi);
+        cleanup_expired_locks(spi, false);
         cleanup_inactive_sessions(spi, &batch);
         forget_dropped_roles(spi);
     });

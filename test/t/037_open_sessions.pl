@@ -10,7 +10,8 @@
 # heap fetches by index, index entries) while the worker runs rounds beside
 # 200,000 open sessions none of which is due; part 3 checks that the right
 # sessions still go idle and close, in batches, one held by a client left for
-# later.
+# later; part 4 counts them again beside 50,000 locks of open sessions, which
+# the worker looks up 1,000 a round (before: all of them, every round).
 use strict;
 use warnings;
 use FindBin;
@@ -101,6 +102,30 @@ $client->query_safe('COMMIT');
 ok($node->poll_query_until('postgres', "SELECT status = 'closed' FROM concurrent_edit.edit_sessions WHERE id = '$held'"),
    'once released, it is closed in a later round');
 $client->quit;
+
+# 4. The locks of open sessions: the worker looks for locks whose session is
+# closed or gone 1,000 locks a round, resuming after them (before: every lock,
+# each looked up among the sessions, every round). 50,000 shared locks on one
+# file, held by sessions of part 2, then the reads of edit_sessions over 4 s.
+my $file = sql("SELECT concurrent_edit.create_file('$project', 'locked.txt', E'x\\n', '$user')");
+sql(qq{
+    INSERT INTO concurrent_edit.file_locks (project_id, file_id, session_id, holder, lock_type, expires_at)
+    SELECT '$project', '$file', s.id, '$user', 'shared', now() + interval '1 hour'
+    FROM concurrent_edit.edit_sessions s WHERE s.status = 'active' LIMIT 50000});
+sleep(1.5);
+($reads0, $rounds0) = split /\|/, sql($reads_sql);
+sleep(4);
+($reads1, $rounds1) = split /\|/, sql($reads_sql);
+note("worker rounds: " . ($rounds1 - $rounds0) . ", rows read from edit_sessions: " . ($reads1 - $reads0));
+cmp_ok($rounds1 - $rounds0, '>=', 10, 'the worker ran its rounds meanwhile');
+cmp_ok($reads1 - $reads0, '<', 500000, 'its rounds looked up a batch of the locks\' sessions each, not all');
+# A lock whose session does not exist, among them: released within a pass (50
+# rounds of 100 ms), with its lock_released event.
+my $orphan = sql(qq{INSERT INTO concurrent_edit.file_locks (project_id, file_id, session_id, holder, lock_type, expires_at)
+    VALUES ('$project', '$file', gen_random_uuid(), '$user', 'shared', now() + interval '1 hour') RETURNING session_id});
+ok($node->poll_query_until('postgres', qq{SELECT NOT EXISTS (SELECT FROM concurrent_edit.file_locks
+    WHERE session_id = '$orphan')}), 'a lock whose session is gone is released within a pass');
+is(sql("SELECT count(*) FROM concurrent_edit.file_locks"), '50000', 'the locks of open sessions are kept');
 
 $node->stop;
 done_testing();
