@@ -78,6 +78,15 @@ std::vector<std::string> samples() {
     v.push_back(mixed);
     for (std::size_t n : {3, 7, 16, 17, 40, 300, 2100, 4100})  // near the fast loop's bounds
         v.push_back(code_text(static_cast<int>(n), rng).substr(0, n));
+    // A short pattern repeated: references longer than their offset, copied in
+    // doubling blocks; in the careful loop alone (under 2,200 bytes) and in both.
+    for (std::size_t period : {2, 3, 5, 9, 13, 17, 51, 100, 255, 300})
+        for (std::size_t n : {40, 700, 2040, 5000}) {
+            std::string unit = code_text(static_cast<int>(period), rng).substr(0, period);
+            std::string s;
+            while (s.size() < n) s += unit;
+            v.push_back(s.substr(0, n));
+        }
     return v;
 }
 
