@@ -428,15 +428,15 @@ int32 close_timed_out_sessions(Spi& spi, CloseBatch* batch) {
                                               TimestampTzGetDatum(batch->last_active_at),
                                               uuid_datum(batch->project_id), uuid_datum(batch->id), Int32GetDatum(room)});
         std::vector<SessionInfo> got = sessions_of(r);
-        if (!got.empty()) {
+        if (got.size() < static_cast<std::size_t>(room)) {
+            *batch = CloseBatch{batch->pass + 1};  // the pass is over: the next from its first session
+        } else {
             batch->last_active_at = DatumGetTimestampTz(r.value(r.size() - 1, 3));
             batch->project_id = got.back().project_id;
             batch->id = got.back().id;
         }
-        if (got.size() < static_cast<std::size_t>(room)) *batch = CloseBatch{batch->pass + 1};
         to_close.insert(to_close.end(), got.begin(), got.end());
     }
-    batch->more = batch->pass < 2;
     int32 closed = 0;
     for (const SessionInfo& s : to_close) {
         check_interrupts();
@@ -461,7 +461,7 @@ int32 cleanup_inactive_sessions(Spi& spi, CloseBatch* batch) {
     } else {
         CloseBatch all;
         do closed += close_timed_out_sessions(spi, &all);
-        while (all.more);
+        while (all.more());
     }
     std::vector<SessionInfo> went_idle = sessions_of(idle.run(spi, {Int32GetDatum(guc_session_idle_s)}));
     for (const SessionInfo& s : went_idle) session_event(spi, "session_idle", s);

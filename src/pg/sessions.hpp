@@ -90,7 +90,7 @@ struct CloseBatch {
     int64 last_active_at = PG_INT64_MIN;  // after this key (TimestampTz; -infinity: from the first)
     pg_uuid_t project_id{};
     pg_uuid_t id{};
-    bool more = false;  // set: another batch may follow
+    bool more() const { return pass < 2; }  // another batch may follow
 };
 // Closes the next batch of timed-out sessions (those another transaction holds
 // are left for a later pass). Returns how many it closed. Owner's context.

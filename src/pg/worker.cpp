@@ -372,7 +372,7 @@ bool run_task(Task task) {
         cleanup_inactive_sessions(spi, &batch);
         forget_dropped_roles(spi);
     });
-    while (present && batch.more)  // (close_timed_out_sessions checks for interrupts)
+    while (present && batch.more())  // (close_timed_out_sessions checks for interrupts)
         present = in_worker_transaction("concurrent_edit: closing inactive sessions",
                                         [&batch](Spi& spi) { (void)close_timed_out_sessions(spi, &batch); });
     return present;
