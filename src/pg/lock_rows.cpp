@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "pg/stats.hpp"
 #include "pg/tables.hpp"
 
 namespace ce::pg {
@@ -397,7 +398,90 @@ void drop_raw(const pg_uuid_t* file, const pg_uuid_t* session, bool with_pending
     out->done = true;
 }
 
+// ---- the worker's sweep for expired locks
+
+struct SweepRaw {
+    int64 expired;
+    TimestampTz soonest;
+    StringInfoData ctids;
+};
+
+// Every row version of file_locks a dirty snapshot sees (committed, or written by
+// a transaction in progress): the tids of those expired at `now`, as an array's
+// text, and the soonest expiry of the others.
+void sweep_raw(TimestampTz now, SweepRaw* out) {
+    out->expired = 0;
+    out->soonest = PG_INT64_MAX;
+    initStringInfo(&out->ctids);
+    appendStringInfoChar(&out->ctids, '{');
+    Relation rel = table_open(own_table(schema(), "file_locks"), AccessShareLock);
+    AttrNumber expires_att = column_of(rel, "expires_at");
+    SnapshotData dirty;
+    InitDirtySnapshot(dirty);
+    TableScanDesc scan = table_beginscan(rel, &dirty, 0, nullptr);
+    TupleTableSlot* slot = table_slot_create(rel, nullptr);
+    for (uint64 n = 1; table_scan_getnextslot(scan, ForwardScanDirection, slot); ++n) {
+        if (n % 1024 == 0) CHECK_FOR_INTERRUPTS();
+        bool isnull;
+        Datum d = slot_getattr(slot, expires_att, &isnull);
+        if (isnull) continue;  // a NOT NULL column
+        TimestampTz e = DatumGetTimestampTz(d);
+        if (e > now) {
+            out->soonest = std::min(out->soonest, e);
+            continue;
+        }
+        appendStringInfo(&out->ctids, "%s\"(%u,%u)\"", out->expired == 0 ? "" : ",",
+                         ItemPointerGetBlockNumber(&slot->tts_tid), ItemPointerGetOffsetNumber(&slot->tts_tid));
+        ++out->expired;
+    }
+    appendStringInfoChar(&out->ctids, '}');
+    ExecDropSingleTupleTableSlot(slot);
+    table_endscan(scan);
+    table_close(rel, NoLock);
+}
+
 }  // namespace
+
+std::string holders_json(const std::vector<LockInWay>& hs) {
+    std::string s = "[";
+    for (std::size_t i = 0; i < hs.size(); ++i) {
+        if (i) s += ", ";
+        s += "{\"session_id\": " + json_uuid(hs[i].session_id) + ", \"holder\": " + json_uuid(hs[i].holder) +
+             ", \"lock_type\": \"" + hs[i].lock_type + "\", \"expires_at\": " + hs[i].expires_json + "}";
+    }
+    return s + "]";
+}
+
+void throw_lock_timeout(const pg_uuid_t& file_id, const std::string& type, const std::vector<LockInWay>& holders,
+                        HeldUpBy by, int64 wait_us) {
+    stats::add(stats::lock_timeouts);
+    const char* flag = by == HeldUpBy::acquisition_in_progress ? ", \"acquisition_in_progress\": true"
+                       : by == HeldUpBy::exclusive_waiting     ? ", \"exclusive_waiting\": true"
+                                                               : "";
+    const char* hint =
+        by == HeldUpBy::acquisition_in_progress ? "Another transaction acquiring a lock on the file did not end within the wait."
+        : by == HeldUpBy::exclusive_waiting
+            ? (wait_us > 0 ? "An exclusive request that started waiting before this call still waited at the end of "
+                             "the wait: locks are granted in turn."
+                           : "An exclusive request is waiting for the file: locks are granted in turn. Pass wait => "
+                             "interval to wait for your turn, or retry later.")
+        : wait_us > 0 ? "The lock was not released within the wait."
+                      : "Pass wait => interval to wait for it, or retry later.";
+    throw SqlError(ERRCODE_LOCK_NOT_AVAILABLE, "could not acquire " + type + " lock on file " + uuid_to_string(file_id),
+                   "{\"file_id\": " + json_uuid(file_id) + ", \"requested\": \"" + type +
+                       "\", \"holders\": " + holders_json(holders) + flag + "}",
+                   hint);
+}
+
+LockSweep sweep_lock_rows(int64 now) {
+    SweepRaw raw;
+    pg_call([&] { sweep_raw(now, &raw); });
+    LockSweep s;
+    s.expired = raw.expired;
+    s.soonest = raw.soonest;
+    s.ctids.assign(raw.ctids.data, raw.ctids.len);
+    return s;
+}
 
 LockLook look_at_lock(const pg_uuid_t& file_id, const pg_uuid_t& session_id, bool exclusive) {
     LookRaw raw;

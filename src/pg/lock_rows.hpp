@@ -5,7 +5,8 @@
 // uncontended lock cycle, most of it setting up their plans. Anything the C path
 // does not do as the statement would (REPEATABLE READ or SERIALIZABLE, a shared
 // lock, tables changed from what the extension made) is left to the statement:
-// `done` false, before anything is changed.
+// `done` false, before anything is changed. Also: acquire_lock's refusal, built
+// from the holders in the way, and the worker's sweep for expired locks.
 #pragma once
 
 #include <string>
@@ -37,6 +38,19 @@ struct LockLook {
 };
 LockLook look_at_lock(const pg_uuid_t& file_id, const pg_uuid_t& session_id, bool exclusive);
 
+// The holders in the way, as the JSON array of acquire_lock's refusal.
+std::string holders_json(const std::vector<LockInWay>& hs);
+
+// What kept an acquire_lock call out until its wait was over.
+enum class HeldUpBy {
+    holders,                  // the holders in its way (listed)
+    acquisition_in_progress,  // another transaction acquiring a lock on the file, not ended
+    exclusive_waiting,        // an exclusive acquirer waiting ahead of it (lock_queue.hpp)
+};
+// acquire_lock's refusal when its wait is over (55P03, counted in stats).
+[[noreturn]] void throw_lock_timeout(const pg_uuid_t& file_id, const std::string& type,
+                                     const std::vector<LockInWay>& holders, HeldUpBy by, int64 wait_us);
+
 // acquire_lock's row: inserted, or this session's row updated (its id kept; its
 // acquired_at kept when the type is the same). With `pending_path`, the
 // lock_acquired event goes into change_pending_locks with that path.
@@ -60,5 +74,16 @@ struct LockDropped {
     std::string path, details;  // the file's key, the event's details
 };
 LockDropped drop_lock_row(const pg_uuid_t& file_id, const pg_uuid_t& session_id, bool pending);
+
+// The worker's sweep of file_locks (locks.cpp): every row version of a dirty
+// snapshot, so that the locks of transactions in progress count too. `ctids`:
+// the array (as text) of the versions expired at `now`, `expired` of them;
+// `soonest`: the soonest expiry of the others (PG_INT64_MAX: none).
+struct LockSweep {
+    int64 expired = 0;
+    int64 soonest = 0;  // TimestampTz
+    std::string ctids;
+};
+LockSweep sweep_lock_rows(int64 now);
 
 }  // namespace ce::pg

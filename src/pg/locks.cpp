@@ -67,45 +67,6 @@ int64 ttl_arg(FunctionCallInfo fcinfo, int n) {
 // A lock in the way of a request (lock_rows.hpp), unexpired.
 using Holder = LockInWay;
 
-std::string holders_json(const std::vector<Holder>& hs) {
-    std::string s = "[";
-    for (std::size_t i = 0; i < hs.size(); ++i) {
-        if (i) s += ", ";
-        s += "{\"session_id\": " + json_uuid(hs[i].session_id) + ", \"holder\": " + json_uuid(hs[i].holder) +
-             ", \"lock_type\": \"" + hs[i].lock_type + "\", \"expires_at\": " + hs[i].expires_json + "}";
-    }
-    return s + "]";
-}
-
-// What kept an acquire_lock call out until its wait was over.
-enum class HeldUpBy {
-    holders,                  // the holders in its way (listed)
-    acquisition_in_progress,  // another transaction acquiring a lock on the file, not ended
-    exclusive_waiting,        // an exclusive acquirer waiting ahead of it (lock_queue.hpp)
-};
-
-// acquire_lock's refusal when its wait is over (55P03, counted in stats).
-[[noreturn]] void throw_lock_timeout(const pg_uuid_t& file_id, const std::string& type,
-                                     const std::vector<Holder>& holders, HeldUpBy by, int64 wait_us) {
-    stats::add(stats::lock_timeouts);
-    const char* flag = by == HeldUpBy::acquisition_in_progress ? ", \"acquisition_in_progress\": true"
-                       : by == HeldUpBy::exclusive_waiting     ? ", \"exclusive_waiting\": true"
-                                                               : "";
-    const char* hint =
-        by == HeldUpBy::acquisition_in_progress ? "Another transaction acquiring a lock on the file did not end within the wait."
-        : by == HeldUpBy::exclusive_waiting
-            ? (wait_us > 0 ? "An exclusive request that started waiting before this call still waited at the end of "
-                             "the wait: locks are granted in turn."
-                           : "An exclusive request is waiting for the file: locks are granted in turn. Pass wait => "
-                             "interval to wait for your turn, or retry later.")
-        : wait_us > 0 ? "The lock was not released within the wait."
-                      : "Pass wait => interval to wait for it, or retry later.";
-    throw SqlError(ERRCODE_LOCK_NOT_AVAILABLE, "could not acquire " + type + " lock on file " + uuid_to_string(file_id),
-                   "{\"file_id\": " + json_uuid(file_id) + ", \"requested\": \"" + type +
-                       "\", \"holders\": " + holders_json(holders) + flag + "}",
-                   hint);
-}
-
 // The locks of file_locks k matching `cond` that no other transaction holds,
 // locked, as the text of the array of their ctids (NULL: none; the rest are left
 // for a later round), planned as the statistics say; drop_found() takes them.
@@ -154,8 +115,8 @@ int64 drop_locks(Spi& spi, DropLocks& q, const std::vector<Datum>& args) {
 // a plan the worker kept from when file_locks was small (a scan testing each row
 // against the array) made a burst cost its size squared (55 s for 150,000 expired
 // locks: TAP 035_bulk_lock_release part 3, 036_stale_plans part 2).
-int64 drop_found(Spi& spi, Statement& find, DropLocks& q) {
-    std::optional<std::string> ctids = find.run(spi, {}).text_opt(0, 0);
+int64 drop_found(Spi& spi, Statement& find, DropLocks& q, const std::vector<Datum>& args = {}) {
+    std::optional<std::string> ctids = find.run(spi, args).text_opt(0, 0);
     if (!ctids) return 0;
     return drop_locks(spi, q, {text_datum(*ctids)});
 }
@@ -166,8 +127,15 @@ struct LockKey {  // file_locks' primary key; all zero: before the first
 LockKey orphan_resume;  // where the worker's next look for orphaned locks resumes
 constexpr int32 kOrphanBatch = 1000;
 
-// Deletes expired locks (of one file, or all) and records their expiry.
-int64 expire_locks(Spi& spi, const pg_uuid_t* project_id, const pg_uuid_t* file_id) {
+// The worker's sweep also runs every kFullSweepUs, and after a sweep that failed:
+// for rows not written through the API (shared.hpp, lock_expiry_sweep_due).
+constexpr int64 kFullSweepUs = 10 * USECS_PER_SEC;
+TimestampTz last_full_sweep = 0;
+bool sweep_failed = true;  // and at the worker's start
+
+// Deletes expired locks (of one file, or all: `whole_pass`, or else the worker's
+// sweep, when one may have expired) and records their expiry.
+int64 expire_locks(Spi& spi, const pg_uuid_t* project_id, const pg_uuid_t* file_id, bool whole_pass = true) {
 #define CE_EXPIRED_ONE "l.project_id = $1 AND l.file_id = $2 AND l.expires_at <= clock_timestamp()"
 // Every expired lock that no other transaction holds (extend_lock in a client's
 // open transaction): the worker never waits for a client; the rest expire in a
@@ -175,11 +143,25 @@ int64 expire_locks(Spi& spi, const pg_uuid_t* project_id, const pg_uuid_t* file_
     static DropLocks one{Statement(CE_DROP_LOCKS(CE_EXPIRED_ONE, "lock_expired", ""), {UUIDOID, UUIDOID}),
                          Statement(CE_DROP_LOCKS_QUIETLY(CE_EXPIRED_ONE), {UUIDOID, UUIDOID})};
     static Statement expired(CE_NOT_HELD("k.expires_at <= clock_timestamp()"), {});
+    static Statement swept(CE_NOT_HELD("k.ctid = ANY ($1::tid[]) AND k.expires_at <= clock_timestamp()"), {TEXTOID},
+                           Scans::by_key);
     static DropLocks all{Statement(CE_DROP_LOCKS(CE_FOUND, "lock_expired", ""), {TEXTOID}, Scans::by_key),
                          Statement(CE_DROP_LOCKS_QUIETLY(CE_FOUND), {TEXTOID}, Scans::by_key)};
 #undef CE_EXPIRED_ONE
     if (file_id != nullptr) return drop_locks(spi, one, {uuid_datum(*project_id), uuid_datum(*file_id)});
-    return drop_found(spi, expired, all);
+    if (whole_pass) return drop_found(spi, expired, all);
+    TimestampTz now = pg_call([] { return GetCurrentTimestamp(); });
+    bool force = sweep_failed || now - last_full_sweep >= kFullSweepUs;
+    if (!lock_expiry_sweep_due(now, force)) return 0;
+    sweep_failed = true;  // until it ends
+    if (force) last_full_sweep = now;
+    LockSweep found = sweep_lock_rows(now);
+    int64 n = found.expired > 0 ? drop_found(spi, swept, all, {text_datum(found.ctids)}) : 0;
+    // A lock left (another transaction holds it, or is deleting or taking it):
+    // the next round sweeps again.
+    lock_expiry_swept(n < found.expired ? now : found.soonest);
+    sweep_failed = false;
+    return n;
 }
 
 }  // namespace
@@ -222,7 +204,7 @@ int64 cleanup_expired_locks(Spi& spi, bool whole_pass) {
                              Statement(CE_DROP_LOCKS_QUIETLY(CE_FOUND), {TEXTOID}, Scans::by_key)};
 #undef CE_FOUND
 #undef CE_NOT_HELD
-    int64 n = expire_locks(spi, nullptr, nullptr);
+    int64 n = expire_locks(spi, nullptr, nullptr, whole_pass);
     if (whole_pass) return n + drop_found(spi, orphaned, orphans);
     for (;;) {  // a batch, and the next at once while one finds locks to release (a burst goes in a round)
         check_interrupts();
@@ -396,6 +378,7 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
                     t.acquired_at = DatumGetTimestampTz(r.value(0, 2));
                     t.details = r.text(0, 3);
                 }
+                lock_expiry_written(t.expires_at);  // the worker's sweep (shared.hpp)
                 lock_event(spi, at_commit, "lock_acquired", project, file_id, session_id, s.user_id, path,
                            t.details);
                 queue.leave();  // the next in turn may go
@@ -542,6 +525,7 @@ CE_PRIMARY_FUNCTION(ce_extend_lock, "extend_lock") {
                            "The lock expired or was released; acquire it again.");
         exp = r.value(0, 0);
     }
+    lock_expiry_written(DatumGetTimestampTz(exp));
     call.finish();
     return exp;
 }

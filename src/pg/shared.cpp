@@ -24,6 +24,10 @@ struct SharedState {
     // committing backend a system call and the worker a wake-up).
     pg_atomic_uint32 worker_called;
     pg_atomic_uint64 recorder[3];  // row conflicts spooled, recorded, dropped
+    // A time no lock of file_locks expires before, but for those the worker's last
+    // sweep left (lock_expiry_*): lowered by every expiry written, set by the
+    // worker's sweeps. 0: unknown (a sweep is due).
+    pg_atomic_uint64 soonest_expiry;
 };
 
 SharedState* shared = nullptr;
@@ -87,6 +91,7 @@ void startup_hook() {
         shared->worker_latch = nullptr;
         pg_atomic_init_u32(&shared->worker_called, 0);
         for (auto& c : shared->recorder) pg_atomic_init_u64(&c, 0);
+        pg_atomic_init_u64(&shared->soonest_expiry, 0);
     }
     wait_slots = static_cast<LockWaitSlot*>(ShmemInitStruct("concurrent_edit lock waits", wait_slots_size(), &found));
     n_wait_slots = MaxBackends;
@@ -339,6 +344,37 @@ void wake_worker() {
 
 void worker_sequencing() {
     if (shared != nullptr) (void)pg_atomic_exchange_u32(&shared->worker_called, 0);  // a full barrier
+}
+
+namespace {
+
+// Expiries as uint64: TimestampTz of now or later is positive.
+void lower_soonest_expiry(uint64 e) {
+    uint64 old = pg_atomic_read_u64(&shared->soonest_expiry);
+    while (e < old && !pg_atomic_compare_exchange_u64(&shared->soonest_expiry, &old, e)) {
+    }
+}
+
+}  // namespace
+
+void lock_expiry_written(TimestampTz expires_at) {
+    if (shared == nullptr) return;
+    // The row is written before: a sweep that takes the time before this lowers
+    // it scans after the row was there (lock_expiry_sweep_due).
+    pg_memory_barrier();
+    lower_soonest_expiry(expires_at > 0 ? static_cast<uint64>(expires_at) : 0);
+}
+
+bool lock_expiry_sweep_due(TimestampTz now, bool force) {
+    if (shared == nullptr) return true;
+    auto t = static_cast<uint64>(std::max<TimestampTz>(now, 0));
+    if (!force && pg_atomic_read_u64(&shared->soonest_expiry) > t) return false;
+    (void)pg_atomic_exchange_u64(&shared->soonest_expiry, PG_UINT64_MAX);  // a full barrier
+    return true;
+}
+
+void lock_expiry_swept(TimestampTz soonest) {
+    if (shared != nullptr) lower_soonest_expiry(soonest > 0 ? static_cast<uint64>(soonest) : 0);
 }
 
 bool lock_wait_available() { return my_wait_slot() != nullptr; }

@@ -1,7 +1,7 @@
 // Shared memory of the extension (only when it is in shared_preload_libraries):
 // the background worker's address, and what sessions waiting for a file lock wait
 // for (the lock_waits view), through which they are woken as soon as it is
-// released.
+// released, and when the worker next sweeps file_locks for expired locks.
 #pragma once
 
 #include <utility>
@@ -91,6 +91,20 @@ void lock_wait_in_turn(bool in_turn, bool pass_on);
 void clear_lock_wait(bool got_lock, bool was_ahead);
 // The waits published in `database`, with their backends' pids.
 std::vector<std::pair<pid_t, LockWait>> lock_waits_of_database(Oid database);
+
+// When the worker sweeps file_locks for expired locks (locks.cpp): only once a
+// lock may have expired. Every expiry written (acquire_lock, extend_lock) lowers
+// a time in shared memory, after its row is written (lock_expiry_written). A
+// sweep is due (lock_expiry_sweep_due) when that time has come, or when `force`
+// (the worker's periodic sweep, for rows written otherwise); it then sets the
+// time to infinity before it scans, so that an expiry written meanwhile lowers it
+// again, scans every row version, those of transactions in progress included,
+// and lowers the time to the soonest expiry it left (lock_expiry_swept), or to
+// now when it had to leave an expired lock. Without shared memory every sweep
+// is due.
+void lock_expiry_written(TimestampTz expires_at);
+bool lock_expiry_sweep_due(TimestampTz now, bool force);
+void lock_expiry_swept(TimestampTz soonest);
 
 // Conflict recorder counters (0 spooled, 1 recorded, 2 dropped): false when there
 // is no shared memory (the caller counts in its own backend).

@@ -43,9 +43,14 @@ $node->safe_psql('postgres', qq{
     ANALYZE concurrent_edit.file_locks});
 is($node->safe_psql('postgres', 'SELECT count(*) FROM concurrent_edit.file_locks'), $n, "$n locks");
 
-# They expire together (their ttls chosen so): the worker's next round.
-$node->safe_psql('postgres', q{
-    UPDATE concurrent_edit.file_locks SET acquired_at = now() - interval '2 hours', expires_at = now() - interval '1 hour'});
+# They expire together (their ttls chosen so): the worker's next round. A lock's
+# expiry written by hand is not one the worker hears of (it finds such rows in
+# its sweep every 10 s); acquire_lock's would be: the real lock's, shortened by
+# extend_lock, stands for them.
+$node->safe_psql('postgres', qq{
+    UPDATE concurrent_edit.file_locks SET acquired_at = now() - interval '2 hours', expires_at = now() - interval '1 hour'
+    WHERE file_id <> '$file';
+    SELECT concurrent_edit.extend_lock('$file', '$session', '1 millisecond')});
 my $start = time;
 ok($node->poll_query_until('postgres', 'SELECT count(*) = 0 FROM concurrent_edit.file_locks'), 'the worker expires them');
 my $took = time - $start;
@@ -85,7 +90,8 @@ $stale->safe_psql('postgres', qq{
     FROM concurrent_edit.files f, generate_series(2, $m) g WHERE f.id = '$f2';
     INSERT INTO concurrent_edit.file_locks (project_id, file_id, session_id, holder, lock_type, acquired_at, expires_at)
     SELECT f.project_id, f.id, '$s2', '$user', 'exclusive', now() - interval '2 seconds', now() - interval '1 second'
-    FROM concurrent_edit.files f WHERE f.id <> '$f2'});
+    FROM concurrent_edit.files f WHERE f.id <> '$f2';
+    SELECT concurrent_edit.acquire_lock('$f2', '$s2', ttl => '1 millisecond')});  # the worker hears of an expiry
 $start = time;
 ok($stale->poll_query_until('postgres', 'SELECT count(*) = 0 FROM concurrent_edit.file_locks'), 'the worker expires them');
 $took = time - $start;
