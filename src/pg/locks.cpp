@@ -69,7 +69,8 @@ using Holder = LockInWay;
 
 // The locks of file_locks k matching `cond` that no other transaction holds,
 // locked, as the text of the array of their ctids (NULL: none; the rest are left
-// for a later round), planned as the statistics say; drop_found() takes them.
+// for a later round), planned as the statistics say unless the Statement is
+// planned by key; drop_found() takes them.
 #define CE_NOT_HELD(cond)                                                                                     \
     "SELECT pg_catalog.array_agg(k.ctid)::text FROM (SELECT k.ctid FROM concurrent_edit.file_locks k WHERE "   \
     cond " FOR UPDATE OF k SKIP LOCKED) k"

@@ -348,8 +348,12 @@ void worker_sequencing() {
 
 namespace {
 
-// Expiries as uint64: TimestampTz of now or later is positive.
-void lower_soonest_expiry(uint64 e) {
+// A time as the uint64 kept in shared memory (TimestampTz of now or later is
+// positive; an earlier one counts as 0, due at once).
+uint64 expiry_key(TimestampTz t) { return t > 0 ? static_cast<uint64>(t) : 0; }
+
+void lower_soonest_expiry(TimestampTz t) {
+    uint64 e = expiry_key(t);
     uint64 old = pg_atomic_read_u64(&shared->soonest_expiry);
     while (e < old && !pg_atomic_compare_exchange_u64(&shared->soonest_expiry, &old, e)) {
     }
@@ -362,19 +366,18 @@ void lock_expiry_written(TimestampTz expires_at) {
     // The row is written before: a sweep that takes the time before this lowers
     // it scans after the row was there (lock_expiry_sweep_due).
     pg_memory_barrier();
-    lower_soonest_expiry(expires_at > 0 ? static_cast<uint64>(expires_at) : 0);
+    lower_soonest_expiry(expires_at);
 }
 
 bool lock_expiry_sweep_due(TimestampTz now, bool force) {
     if (shared == nullptr) return true;
-    auto t = static_cast<uint64>(std::max<TimestampTz>(now, 0));
-    if (!force && pg_atomic_read_u64(&shared->soonest_expiry) > t) return false;
+    if (!force && pg_atomic_read_u64(&shared->soonest_expiry) > expiry_key(now)) return false;
     (void)pg_atomic_exchange_u64(&shared->soonest_expiry, PG_UINT64_MAX);  // a full barrier
     return true;
 }
 
 void lock_expiry_swept(TimestampTz soonest) {
-    if (shared != nullptr) lower_soonest_expiry(soonest > 0 ? static_cast<uint64>(soonest) : 0);
+    if (shared != nullptr) lower_soonest_expiry(soonest);
 }
 
 bool lock_wait_available() { return my_wait_slot() != nullptr; }
