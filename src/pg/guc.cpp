@@ -22,7 +22,7 @@ int guc_worker_interval_ms = 1000;
 int guc_retention_interval_s = 60;
 int guc_retention_batch = 100;
 int guc_sequence_batch = 10000;
-double guc_sequence_delay_ms = 0.0;
+double guc_sequence_delay_ms = 2.0;
 bool guc_on_demand_sequencer = true;
 int guc_occ_history_versions = 20;
 int guc_max_clock_ahead = 100000;
@@ -152,11 +152,13 @@ void define_gucs() {
         10000, 100, INT_MAX, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
     DefineCustomRealVariable(
         "concurrent_edit.sequence_delay",
-        "Least time between the starts of two sequencing rounds of the background worker.",
-        "Events committed when the last round started longer ago are sequenced and sent at once; those committed "
-        "sooner wait for the next round, so that under a steady stream each round sequences many events in one "
-        "transaction, at the price of that wait. 0 (the default) starts a round at every wake-up.",
-        &guc_sequence_delay_ms, 0.0, 0.0, 100.0, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr, nullptr);
+        "Least time between the starts of two sequencing rounds of the background worker while the commits of "
+        "several backends call it.",
+        "Events committed when the last round started longer ago, or by the same backend as the events before, are "
+        "sequenced and sent at once; those that other backends commit sooner wait for the next round, so that under "
+        "a steady stream each round sequences many events in one transaction, at the price of that wait. 0 starts a "
+        "round at every wake-up.",
+        &guc_sequence_delay_ms, 2.0, 0.0, 100.0, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr, nullptr);
     DefineCustomIntVariable(
         "concurrent_edit.occ_history_versions",
         "Row images kept per row by OCC triggers in merge mode (the bases a stale UPDATE can merge from).",

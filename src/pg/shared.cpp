@@ -23,6 +23,12 @@ struct SharedState {
     // commits do not signal the worker again (a signal per commit cost the
     // committing backend a system call and the worker a wake-up).
     pg_atomic_uint32 worker_called;
+    // The pid of the last backend whose commit called the worker (wake_worker),
+    // and whether a commit of another backend called it since the worker last
+    // looked (worker_callers_mixed): concurrent_edit.sequence_delay paces the
+    // rounds only for commits of several backends.
+    pg_atomic_uint32 last_caller;
+    pg_atomic_uint32 callers_mixed;
     pg_atomic_uint64 recorder[3];  // row conflicts spooled, recorded, dropped
     // A time no lock of file_locks expires before, but for those the worker's last
     // sweep left (lock_expiry_*): lowered by every expiry written, set by the
@@ -90,6 +96,8 @@ void startup_hook() {
         shared->worker_connecting = false;
         shared->worker_latch = nullptr;
         pg_atomic_init_u32(&shared->worker_called, 0);
+        pg_atomic_init_u32(&shared->last_caller, 0);
+        pg_atomic_init_u32(&shared->callers_mixed, 0);
         for (auto& c : shared->recorder) pg_atomic_init_u64(&c, 0);
         pg_atomic_init_u64(&shared->soonest_expiry, 0);
     }
@@ -334,12 +342,25 @@ void wake_worker() {
     // cleared the flag before this look, its round will see the commit, or the
     // flag is found clear here and the worker is called again.
     pg_memory_barrier();
+    // Only read while one backend calls: the line stays shared between CPUs.
+    auto me = static_cast<uint32>(MyProcPid);
+    uint32 last = pg_atomic_read_u32(&shared->last_caller);
+    if (last != me) {
+        pg_atomic_write_u32(&shared->last_caller, me);
+        if (last != 0 && pg_atomic_read_u32(&shared->callers_mixed) == 0)
+            pg_atomic_write_u32(&shared->callers_mixed, 1);
+    }
     if (pg_atomic_read_u32(&shared->worker_called) != 0) return;
     if (pg_atomic_exchange_u32(&shared->worker_called, 1) != 0) return;
     SpinLockAcquire(&shared->mutex);
     Latch* latch = shared->worker_pid != 0 ? shared->worker_latch : nullptr;
     SpinLockRelease(&shared->mutex);
     if (latch != nullptr) SetLatch(latch);
+}
+
+bool worker_callers_mixed() {
+    return shared != nullptr && pg_atomic_read_u32(&shared->callers_mixed) != 0 &&
+           pg_atomic_exchange_u32(&shared->callers_mixed, 0) != 0;
 }
 
 void worker_sequencing() {

@@ -539,10 +539,13 @@ void ce_worker_main(Datum) {
             }
         }
         if (present) {
-            // At most one round per concurrent_edit.sequence_delay, except while
-            // a backlog is worked off: events committed since the last round
-            // wait for the rest of that time and are sequenced together.
-            if (!backlog && guc_sequence_delay_ms > 0 && last_round != 0 && sequence_retry.due(now)) {
+            // At most one round per concurrent_edit.sequence_delay while commits
+            // of several backends call the worker, except while a backlog is
+            // worked off: events committed since the last round wait for the rest
+            // of that time and are sequenced together. One backend's commits are
+            // sequenced at once: none of another would join them.
+            bool mixed = worker_callers_mixed();
+            if (mixed && !backlog && guc_sequence_delay_ms > 0 && last_round != 0 && sequence_retry.due(now)) {
                 TimestampTz due = last_round + TimestampTz(guc_sequence_delay_ms * 1000.0);
                 TimestampTz t = GetCurrentTimestamp();
                 if (t < due) {

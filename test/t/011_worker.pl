@@ -299,14 +299,17 @@ ok($node->poll_query_until('postgres', "SELECT count(*) = 0 FROM concurrent_edit
 ok($node->poll_query_until('postgres', "SELECT ($stat_q) >= $deleted0 + 10"),
    'pg_stat_all_tables counts the pending rows the worker deleted');
 
-# Rounds paced by concurrent_edit.sequence_delay, and no wake-up lost. With
-# worker_interval at 1 hour only commits wake the worker; with sequence_delay at
-# 20ms it starts at most one sequencing round per 20 ms. 500 lock cycles, each
-# call its own transaction, reach the feed whole and gap-free in at most one round
-# per 20 ms of the loop (and the first), where a round per wake-up would be
-# hundreds; and the events of the last commits are sequenced without any wake-up
-# but theirs: a commit that skipped signalling the worker (a round was due) must
-# have been seen by that round.
+# Rounds paced by concurrent_edit.sequence_delay while several backends commit
+# events, and no wake-up lost. With worker_interval at 1 hour only commits wake
+# the worker; with sequence_delay at 20ms it starts at most one sequencing round
+# per 20 ms while commits of more than one backend call it. Two backends cycling
+# locks side by side for a second, each call its own transaction, reach the feed
+# whole and gap-free in about one round per 20 ms, where a round per wake-up would
+# be thousands. One backend alone is not paced (nothing of another backend could
+# join its events): its 500 cycles take a round for most of its commits. In both,
+# the events of the last commits are sequenced without any wake-up but theirs: a
+# commit that skipped signalling the worker (a round was due) must have been seen
+# by that round.
 {
     $node->append_conf('postgresql.conf',
         "concurrent_edit.worker_interval = 1h\nconcurrent_edit.sequence_delay = 20ms\n");
@@ -314,35 +317,72 @@ ok($node->poll_query_until('postgres', "SELECT ($stat_q) >= $deleted0 + 10"),
     ok($node->poll_query_until('postgres', "SELECT setting = '20' FROM pg_settings
         WHERE name = 'concurrent_edit.sequence_delay'"), 'sequence_delay reloaded');
     sleep 0.5;   # the worker reloads when the SIGHUP wakes it
-    my $ps = $node->safe_psql('postgres',   # a fresh session: sessions close after 4 s here
-        "SELECT concurrent_edit.open_session('aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa', '$op')");
+    my $of2 = $node->safe_psql('postgres', "SELECT concurrent_edit.create_file('$op', 'order2.txt', E'o\\n',
+        'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa')");
     my $pending_q = "SELECT count(*) FROM (SELECT FROM concurrent_edit.change_pending WHERE project_id = '$op'
         UNION ALL SELECT FROM concurrent_edit.change_pending_locks WHERE project_id = '$op') p";
-    ok($node->poll_query_until('postgres', "SELECT ($pending_q) = 0"), 'nothing waits before the stream');
-    my $from = $node->safe_psql('postgres', "SELECT concurrent_edit.feed_position('$op')");
     my $rounds_q = 'SELECT rounds FROM concurrent_edit.worker_status';
-    my $r0 = $node->safe_psql('postgres', $rounds_q);
-    my $t0 = time;
-    $node->safe_psql('postgres', "DO \$\$ BEGIN FOR i IN 1 .. 500 LOOP
-        PERFORM concurrent_edit.acquire_lock('$of', '$ps'); COMMIT;
-        PERFORM concurrent_edit.release_lock('$of', '$ps'); COMMIT; END LOOP; END \$\$");
-    my $loop = time - $t0;
-    my $left;
-    # At most 2 s, where a worker nobody called looks again only when it reports
-    # its statistics (10 s) or its interval ends (an hour).
-    while (1) {
-        $left = $node->safe_psql('postgres', $pending_q);
-        last if $left == 0 || time - $t0 - $loop > 2;
-        sleep 0.02;
-    }
-    my $elapsed = time - $t0;
-    is($left, 0, 'the last events were sequenced without another wake-up');
-    my $rounds = $node->safe_psql('postgres', $rounds_q) - $r0;
-    cmp_ok($rounds, '<=', int($elapsed / 0.020) + 2, "at most one round per 20 ms: $rounds rounds in "
-        . sprintf('%.2f', $elapsed) . ' s (the loop ' . sprintf('%.2f', $loop) . ' s)');
-    is($node->safe_psql('postgres', "SELECT count(*) || ' ' || (max(cursor) - min(cursor) + 1) || ' '
-        || min(cursor) FROM concurrent_edit.changes_since('$op', $from)"), "1000 1000 " . ($from + 1),
-       'the 1,000 events are in the feed, their cursors consecutive');
+    my $cycle = sub {
+        my ($f, $s) = @_;
+        return "PERFORM concurrent_edit.acquire_lock('$f', '$s'); COMMIT; "
+            . "PERFORM concurrent_edit.release_lock('$f', '$s'); COMMIT;";
+    };
+    # Runs $start (which starts the backends' loops and waits for them to end),
+    # then waits at most 2 s for the last events, where a worker nobody called
+    # looks again only when it reports its statistics (10 s) or its interval ends
+    # (an hour). Returns the rounds, the seconds from the first commit to the last
+    # event sequenced, and the new events (count, span of cursors, first cursor).
+    my $stream = sub {
+        my ($start) = @_;
+        ok($node->poll_query_until('postgres', "SELECT ($pending_q) = 0"), 'nothing waits before the stream');
+        my $from = $node->safe_psql('postgres', "SELECT concurrent_edit.feed_position('$op')");
+        my $r0 = $node->safe_psql('postgres', $rounds_q);
+        my ($t0, $loop_end) = $start->();
+        my $left;
+        while (1) {
+            $left = $node->safe_psql('postgres', $pending_q);
+            last if $left == 0 || time - $loop_end > 2;
+            sleep 0.02;
+        }
+        is($left, 0, 'the last events were sequenced without another wake-up');
+        my $elapsed = time - $t0;
+        my $rounds = $node->safe_psql('postgres', $rounds_q) - $r0;
+        my ($n, $span, $first) = split / /, $node->safe_psql('postgres', "SELECT count(*) || ' '
+            || (max(cursor) - min(cursor) + 1) || ' ' || min(cursor) FROM concurrent_edit.changes_since('$op', $from)");
+        is($span, $n, "the $n events are in the feed, their cursors consecutive");
+        is($first, $from + 1, 'the first of them follows the position before');
+        return ($rounds, $elapsed, $n);
+    };
+
+    # Two backends, each on its own file, from the same start to the same end.
+    my $ps = $node->safe_psql('postgres',   # a fresh session: sessions close after 4 s here
+        "SELECT concurrent_edit.open_session('aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa', '$op')");
+    my ($rounds, $elapsed, $n) = $stream->(sub {
+        my $at = time + 0.5;
+        my @bg = map { $node->background_psql('postgres') } 1 .. 2;
+        for my $i (0, 1) {
+            my $f = $i ? $of2 : $of;
+            $bg[$i]->query_until(qr/started/, "\\echo started\nDO \$\$ BEGIN PERFORM pg_sleep_until(to_timestamp($at)); "
+                . "WHILE clock_timestamp() < to_timestamp($at + 1) LOOP " . $cycle->($f, $ps) . " END LOOP; END \$\$;\n");
+        }
+        $_->query_safe('SELECT 1') for @bg;
+        my $end = time;
+        $_->quit for @bg;
+        return ($at, $end);
+    });
+    cmp_ok($n, '>=', 200, "two backends committed $n events in a second");
+    cmp_ok($rounds, '<=', int($elapsed / 0.020) + 10, "two backends: about one round per 20 ms: $rounds rounds "
+        . "for $n events in " . sprintf('%.2f', $elapsed) . ' s');
+
+    # One backend alone: not paced.
+    ($rounds, $elapsed, $n) = $stream->(sub {
+        my $t0 = time;
+        $node->safe_psql('postgres', 'DO $$ BEGIN FOR i IN 1 .. 500 LOOP ' . $cycle->($of, $ps) . ' END LOOP; END $$');
+        return ($t0, time);
+    });
+    is($n, 1000, 'one backend: the 1,000 events');
+    cmp_ok($rounds, '>', 2 * (int($elapsed / 0.020) + 2), "one backend: not paced: $rounds rounds in "
+        . sprintf('%.2f', $elapsed) . ' s');
 }
 
 $node->stop;
