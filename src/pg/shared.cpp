@@ -34,6 +34,9 @@ struct SharedState {
     // sweep left (lock_expiry_*): lowered by every expiry written, set by the
     // worker's sweeps. 0: unknown (a sweep is due).
     pg_atomic_uint64 soonest_expiry;
+    // The database of the registered worker (InvalidOid while none is): expiries
+    // written in other databases do not lower soonest_expiry.
+    pg_atomic_uint32 served_database;
 };
 
 SharedState* shared = nullptr;
@@ -100,6 +103,7 @@ void startup_hook() {
         pg_atomic_init_u32(&shared->callers_mixed, 0);
         for (auto& c : shared->recorder) pg_atomic_init_u64(&c, 0);
         pg_atomic_init_u64(&shared->soonest_expiry, 0);
+        pg_atomic_init_u32(&shared->served_database, InvalidOid);
     }
     wait_slots = static_cast<LockWaitSlot*>(ShmemInitStruct("concurrent_edit lock waits", wait_slots_size(), &found));
     n_wait_slots = MaxBackends;
@@ -289,6 +293,7 @@ void worker_register(bool ready) {
     shared->worker_latch = MyLatch;
     shared->worker_ready = ready;
     SpinLockRelease(&shared->mutex);
+    pg_atomic_write_u32(&shared->served_database, MyDatabaseId);
     if (first) on_shmem_exit(worker_exit, 0);
 }
 
@@ -315,6 +320,7 @@ void worker_unregister() {
         shared->worker_pid = 0;
         shared->worker_ready = false;
         shared->worker_latch = nullptr;
+        pg_atomic_write_u32(&shared->served_database, InvalidOid);
     }
     SpinLockRelease(&shared->mutex);
 }
@@ -387,6 +393,12 @@ void lock_expiry_written(TimestampTz expires_at) {
     // The row is written before: a sweep that takes the time before this lowers
     // it scans after the row was there (lock_expiry_sweep_due).
     pg_memory_barrier();
+    // A lock of another database than the worker's is no sweep of its. Read after
+    // the row was written: a worker registered for this database after this read
+    // sweeps at its first round, which comes after (its process starts once the
+    // last worker has gone, and reads every row at its first sweep).
+    Oid served = pg_atomic_read_u32(&shared->served_database);
+    if (served != InvalidOid && served != MyDatabaseId) return;
     lower_soonest_expiry(expires_at);
 }
 

@@ -14,6 +14,8 @@
 #   - a lock extend_lock shortens;
 #   - a lock taken by a transaction still open when a sweep ran;
 #   - an expired lock a client held when a sweep ran.
+# Part 6 checks that locks expiring in another database make no sweep of the
+# worker's.
 use strict;
 use warnings;
 use FindBin;
@@ -144,6 +146,32 @@ $client->query_safe('COMMIT');
 $t = gone_within(6, 6);
 ok(defined $t && $t < 2, 'once released, it goes within a few rounds (' . ($t // 'never') . ' s)');
 $client->quit;
+
+# 6. Locks of another database expire there, not in the worker's: a stream of
+# locks with a 100 ms ttl in a second database for 4 s, after a periodic sweep
+# of this one, makes no sweep here (each expiry written there lowered the
+# worker's time, and each round then read this database's $n locks).
+$node->safe_psql('postgres', 'CREATE DATABASE other');
+$node->safe_psql('other', 'CREATE EXTENSION concurrent_edit');
+$node->safe_psql('other', qq{
+    SELECT concurrent_edit.create_file('$project', 'o.txt', E'x\\n', '$user');
+    INSERT INTO concurrent_edit.edit_sessions (project_id, id, user_id)
+    VALUES ('$project', '$project', '$user')});
+my $other_file = $node->safe_psql('other', 'SELECT id FROM concurrent_edit.files');
+ok(after_a_sweep(), 'a periodic sweep ran');
+my ($sweeps0, $read0) = scans();
+my $t_other = time;
+my $taken = 0;
+while (time - $t_other < 4) {
+    $node->safe_psql('other', "SELECT concurrent_edit.acquire_lock('$other_file', '$project', ttl => '100 milliseconds')");
+    $taken++;
+    sleep(0.2);
+}
+sleep(1.2);   # the worker's statistics of the last rounds
+my ($sweeps1, $read1) = scans();
+cmp_ok($taken, '>=', 10, "$taken locks of 100 ms taken in the other database");
+is($sweeps1 - $sweeps0, 0, 'no sweep of this database meanwhile (' . ($read1 - $read0) . ' rows read, '
+   . sprintf('%.1f', time - $t_other) . ' s)');
 
 is(sql("SELECT count(*) FROM concurrent_edit.file_locks WHERE file_id = '$big'"), $n, 'the locks of part 1 are kept');
 
