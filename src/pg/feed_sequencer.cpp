@@ -458,15 +458,26 @@ std::vector<pg_uuid_t> pending_projects() {
 
 // Sequences one project's pending events (at most `limit` when limit > 0) in a
 // subtransaction: an event that cannot be sequenced stops its project only until
-// it is set aside, never the other projects.
-int64 sequence_project_safely(Spi& spi, const pg_uuid_t& project, bool notify, int64 limit, bool skip_locked) {
+// it is set aside, never the other projects. Then the events go one at a time, each
+// in a subtransaction, at most `one_by_one` of them when it is above 0.
+int64 sequence_project_safely(Spi& spi, const pg_uuid_t& project, bool notify, int64 limit, bool skip_locked,
+                              int64 one_by_one = 0) {
     check_interrupts();
     int64 n = 0;
     CaughtError error;
     if (subtransaction([&] { n = sequence_project(spi, project, notify, limit, skip_locked); }, &error)) return n;
     rethrow_unless_bad_data(error);
-    return sequence_one_at_a_time(spi, project, notify, false, limit, skip_locked);
+    return sequence_one_at_a_time(spi, project, notify, false, one_by_one > 0 ? one_by_one : limit, skip_locked);
 }
+
+// Subtransactions with an xid that a batch leaves in its transaction's cache in
+// shared memory, at most: the cache holds PGPROC_MAX_CACHED_SUBXIDS (64), and past
+// that every snapshot taken in the server meanwhile is marked overflowed, its
+// readers looking the transaction's xids up in pg_subtrans (and a standby tracks
+// them apart). A project takes one (a subtransaction that fails leaves none), or
+// one per event when its events go one at a time.
+constexpr int64 kSubxactsPerBatch = PGPROC_MAX_CACHED_SUBXIDS - 8;
+int64 cached_subxacts() { return MyProc->subxidStatus.count; }
 
 }  // namespace
 
@@ -491,12 +502,23 @@ int64 sequence_pending_batch(Spi& spi, Batch& batch) {
     if (first == projects.end()) first = projects.begin();  // none after it: from the first
     int64 total = 0;
     for (auto it = first; it != projects.end(); ++it) {
-        int64 n = sequence_project_safely(spi, *it, true, batch.budget - total, true);
+        int64 left = batch.budget - total;
+        int64 slots = std::max<int64>(1, kSubxactsPerBatch - cached_subxacts());
+        int64 n = sequence_project_safely(spi, *it, true, left, true, std::min(left, slots));
         if (n == 0) ++batch.left_behind;
         total += n;
         if (total >= batch.budget) {
             batch.more = batch.has_resume = true;
             batch.resume_after = *it;
+            return total;
+        }
+        // The cache is full (kSubxactsPerBatch): the batch ends, and the next
+        // one, at once, begins with this project (its events may have gone one
+        // at a time, and some be left).
+        if (cached_subxacts() >= kSubxactsPerBatch) {
+            batch.more = true;
+            batch.has_resume = it != projects.begin();
+            if (batch.has_resume) batch.resume_after = *(it - 1);
             return total;
         }
     }

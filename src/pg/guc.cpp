@@ -153,11 +153,11 @@ void define_gucs() {
     DefineCustomRealVariable(
         "concurrent_edit.sequence_delay",
         "Least time between the starts of two sequencing rounds of the background worker while the commits of "
-        "several backends call it.",
-        "Events committed when the last round started longer ago, or by the same backend as the events before, are "
-        "sequenced and sent at once; those that other backends commit sooner wait for the next round, so that under "
-        "a steady stream each round sequences many events in one transaction, at the price of that wait. 0 starts a "
-        "round at every wake-up.",
+        "several backends call it (the worker found them at two rounds within the last second).",
+        "Events committed when the last round started longer ago, or while a single backend commits events, are "
+        "sequenced and sent at once; those that several backends commit sooner wait for the next round, so that "
+        "under a steady stream each round sequences many events in one transaction, at the price of that wait. 0 "
+        "starts a round at every wake-up.",
         &guc_sequence_delay_ms, 2.0, 0.0, 100.0, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr, nullptr);
     DefineCustomIntVariable(
         "concurrent_edit.occ_history_versions",

@@ -393,10 +393,10 @@ void lock_expiry_written(TimestampTz expires_at) {
     // The row is written before: a sweep that takes the time before this lowers
     // it scans after the row was there (lock_expiry_sweep_due).
     pg_memory_barrier();
-    // A lock of another database than the worker's is no sweep of its. Read after
-    // the row was written: a worker registered for this database after this read
-    // sweeps at its first round, which comes after (its process starts once the
-    // last worker has gone, and reads every row at its first sweep).
+    // A lock of another database than the worker's is no sweep of its. The
+    // worker's database changes only with a new worker process, which starts
+    // after the last one left (and cleared served_database); its first round
+    // sweeps every row, those written before it started included.
     Oid served = pg_atomic_read_u32(&shared->served_database);
     if (served != InvalidOid && served != MyDatabaseId) return;
     lower_soonest_expiry(expires_at);

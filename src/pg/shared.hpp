@@ -36,9 +36,10 @@ bool worker_serves_this_database();
 void wake_worker();
 void worker_sequencing();
 // Whether commits of more than one backend called the worker since the last call
-// of this function (the last two callers were different backends); clears it.
-// The worker paces its rounds (concurrent_edit.sequence_delay) only then: a
-// single backend's commits follow one another, and nothing would join them.
+// of this function (two successive callers were different backends); clears it.
+// The worker paces its rounds (concurrent_edit.sequence_delay) while it found this
+// set twice within the last second, and only then: a single backend's commits
+// follow one another, and nothing would join them.
 bool worker_callers_mixed();
 // The registered worker: its pid (0 when none), database and readiness.
 void worker_state(pid_t* pid, Oid* database, bool* ready);

@@ -466,6 +466,10 @@ struct Retry {
     }
 };
 
+// How long the worker keeps pacing its rounds (concurrent_edit.sequence_delay)
+// after it found the commits of several backends calling it twice.
+constexpr TimestampTz kMixedForUs = USECS_PER_SEC;
+
 // Runs a task if due; an error is reported, the transaction aborted and the task
 // retried later (Retry), and the worker carries on. Returns false when the
 // extension is absent.
@@ -501,6 +505,7 @@ void ce_worker_main(Datum) {
     Retry cleanup_retry{"expiring locks and sessions"}, sequence_retry{"sequencing change events"};
     long behind_ms = 0;  // while events are left behind held feed rows: the next look
     TimestampTz last_round = 0;  // start of the last sequencing round
+    TimestampTz mixed_at = 0, mixed_before = 0;  // the last two rounds that found callers mixed
     bool backlog = false;        // it left events for the next batch
     for (;;) {
         QueryCancelPending = false;  // a cancel while waiting: nothing to cancel
@@ -543,8 +548,15 @@ void ce_worker_main(Datum) {
             // of several backends call the worker, except while a backlog is
             // worked off: events committed since the last round wait for the rest
             // of that time and are sequenced together. One backend's commits are
-            // sequenced at once: none of another would join them.
-            bool mixed = worker_callers_mixed();
+            // sequenced at once: none of another would join them. Several: the
+            // worker found callers mixed at two rounds within the last second
+            // (one backend may be off the CPU for a while; a backend that takes
+            // over from another, a new connection, is found once).
+            if (worker_callers_mixed()) {
+                mixed_before = mixed_at;
+                mixed_at = now;
+            }
+            bool mixed = mixed_before != 0 && now - mixed_before < kMixedForUs;
             if (mixed && !backlog && guc_sequence_delay_ms > 0 && last_round != 0 && sequence_retry.due(now)) {
                 TimestampTz due = last_round + TimestampTz(guc_sequence_delay_ms * 1000.0);
                 TimestampTz t = GetCurrentTimestamp();
