@@ -303,12 +303,11 @@ ok($node->poll_query_until('postgres', "SELECT ($stat_q) >= $deleted0 + 10"),
 # Rounds paced by concurrent_edit.sequence_delay while several backends commit
 # events, and no wake-up lost. With worker_interval at 1 hour only commits wake
 # the worker; with sequence_delay at 20ms it starts at most one sequencing round
-# per 20 ms while commits of more than one backend call it (they did within the
-# last second). Two backends cycling
+# per 20 ms while commits of more than one backend call it (it found callers of
+# different backends at two rounds within the last second). Two backends cycling
 # locks side by side for a second, each call its own transaction, reach the feed
-# whole and gap-free in at most about two rounds per 20 ms (one per 20 ms, and
-# those called while one of them ran alone), where a round per wake-up made
-# thousands. One backend alone is not paced (nothing of another backend could
+# whole and gap-free in at most about two rounds per 20 ms (the bound leaves room
+# for a busy machine), where a round per wake-up made thousands. One backend alone is not paced (nothing of another backend could
 # join its events): its 500 cycles take a round for most of its commits. In both,
 # the events of the last commits are sequenced without any wake-up but theirs: a
 # commit that skipped signalling the worker (a round was due) must have been seen
@@ -374,9 +373,9 @@ ok($node->poll_query_until('postgres', "SELECT ($stat_q) >= $deleted0 + 10"),
         return ($at, $end);
     });
     cmp_ok($n, '>=', 200, "two backends committed $n events in a second");
-    # (Unpaced, the rounds were thousands; paced only for rounds that commits of
-    # both had called since the last, 127 in a run beside other tests: one of the
-    # two may be off the CPU for a while.)
+    # (Unpaced, the rounds were thousands. A first rule paced only rounds that
+    # commits of both had called since the last: 127 in a run beside other tests,
+    # one of the two off the CPU for a while.)
     cmp_ok($rounds, '<=', 2 * int($elapsed / 0.020) + 10, "two backends: paced, $rounds rounds "
         . "for $n events in " . sprintf('%.2f', $elapsed) . ' s (at most two per 20 ms)');
 
