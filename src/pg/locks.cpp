@@ -290,25 +290,24 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
             require_same_project(s, file_id, f.project_id);
             return f;
         };
+        // The session, the file and the caller's right are checked before any lock
+        // of the file is taken (without shared memory too): a request for another
+        // project's file must not wait in that file's queue (and so learn that
+        // someone is taking its lock) before it is refused, and the session's
+        // touch may wait for its row: a caller whose session (its own, of another
+        // project) is held elsewhere would wait there holding the file's
+        // acquisition lock, keeping everyone out of a file it has no right to
+        // (TAP 020, 6c).
+        const pg_uuid_t file_project = look().project_id;
         // A request about to wait in turn (for the queue or the acquisition lock)
-        // is published in lock_waits as waiting, as a sleeping one is; at its first
-        // wait it first looks at the file and checks its session, so that only
-        // checked requests are shown.
+        // is published in lock_waits as waiting, as a sleeping one is.
         auto publish = [&](const pg_uuid_t& project, TimestampTz since) {
             if (!entry.published())
                 entry.publish(LockWait{MyDatabaseId, project, file_id, session_id, type == "exclusive", since});
         };
-        // The session, the file and the caller's right are checked before the
-        // first wait in any case: without shared memory too, a request for
-        // another project's file must not wait in that file's queue (and so learn
-        // that someone is taking its lock) before it is refused.
         BeforeWait publish_wait = [&]() {
-            if (entry.published()) return;
-            if (!lock_wait_available()) {
-                if (!session_checked) (void)look();
-                return;
-            }
-            publish(look().project_id, pg_call([] { return GetCurrentTimestamp(); }));
+            if (!entry.published() && lock_wait_available())
+                publish(file_project, pg_call([] { return GetCurrentTimestamp(); }));
         };
         for (;;) {
             // Wake-ups before this look, and whether the wait was published then

@@ -302,6 +302,27 @@ is($o6, 'exclusive', "nor a lock request for P2's file") or diag($e6);
 as_role('writer1', "SELECT concurrent_edit.release_lock('$collider', '$ws1')");
 as_role('app', "SELECT concurrent_edit.release_lock('$victim', '$s2')");
 $holder->quit;
+
+# 6c. The checks come before the file's locks. P1's writer asked for a lock of
+#     P2's file with its own session, whose row it held in another transaction:
+#     the session's touch waited for the row while the request held the file's
+#     acquisition lock, and every request for P2's file timed out (55P03) until
+#     that transaction ended.
+my ($ws3) = as_role('writer1', "SELECT concurrent_edit.open_session('$alice', '$p1')");
+sleep(1.2);  # a touch after a second updates the session's row
+my $rowholder = $node->background_psql($db, connstr => $node->connstr($db) . ' user=writer1');
+$rowholder->query_safe('BEGIN');
+is($rowholder->query_safe("SELECT concurrent_edit.touch_session('$ws3')"), 'active', "P1's writer holds its session's row");
+my $asker = $node->background_psql($db, connstr => $node->connstr($db) . ' user=writer1', on_error_stop => 0);
+$asker->query_until(qr/asking/, "\\echo asking\nSELECT concurrent_edit.acquire_lock('$victim', '$ws3');\n");
+ok($node->poll_query_until($db, "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE query LIKE '%acquire_lock(''$victim'', ''$ws3'')%' "
+    . "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid())"), "its request for P2's file waits for the session's row");
+($o6, $e6) = as_role('app', "SELECT lock_type FROM concurrent_edit.acquire_lock('$victim', '$s2', wait => '3 seconds')");
+is($o6, 'exclusive', "a request for P2's file is not kept out meanwhile") or diag($e6);
+as_role('app', "SELECT concurrent_edit.release_lock('$victim', '$s2')");
+$rowholder->query_safe('ROLLBACK');
+$asker->quit;
+$rowholder->quit;
 my $keyfile = $node->data_dir . '/pg_concurrent_edit/lock_key';
 ok(-s $keyfile == 16 && ((stat $keyfile)[2] & 0777) == 0600, 'the key: 16 bytes, readable by the server only');
 # Another key, other tags: the tag of a file's write lock changes with the key.
