@@ -191,7 +191,9 @@ namespace {
 
 // Adds the index entries of `tuple` (a new row, or a new version that is not
 // heap-only), at tuple->t_self; a partial index only when the row satisfies its
-// predicate.
+// predicate; none in an index not yet ready for inserts (one that CREATE INDEX
+// CONCURRENTLY or REINDEX CONCURRENTLY is building: it may have no storage yet,
+// and the build adds the row itself), as the executor skips it.
 void insert_index_entries(Relation rel, HeapTuple tuple) {
     TupleTableSlot* slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsHeapTuple);
     ExecStoreHeapTuple(tuple, slot, false);
@@ -202,8 +204,8 @@ void insert_index_entries(Relation rel, HeapTuple tuple) {
     foreach (lc, indexes) {
         Relation irel = index_open(lfirst_oid(lc), RowExclusiveLock);
         IndexInfo* info = BuildIndexInfo(irel);
-        bool wanted = true;
-        if (info->ii_Predicate != NIL) {
+        bool wanted = info->ii_ReadyForInserts;
+        if (wanted && info->ii_Predicate != NIL) {
             if (estate == nullptr) estate = CreateExecutorState();
             ExprContext* econtext = GetPerTupleExprContext(estate);
             econtext->ecxt_scantuple = slot;
