@@ -198,6 +198,43 @@ DROP TRIGGER note_pending_move ON concurrent_edit.change_pending_locks;
 DROP FUNCTION note_pending_move();
 DROP TABLE lock_writes;
 SELECT concurrent_edit.release_lock(:'f', :'sc') AS released;
+-- Tables changed by hand in ways the paths from C did not see (each restored after).
+-- A primary key rebuilt in another order: the scans from C give their keys by
+-- position, and two exclusive locks of one file were granted. Now refused (55000).
+BEGIN;
+ALTER TABLE concurrent_edit.file_locks DROP CONSTRAINT file_locks_pkey,
+    ADD CONSTRAINT file_locks_pkey PRIMARY KEY (file_id, project_id, session_id);
+SELECT pg_temp.try(format('SELECT concurrent_edit.acquire_lock(%L, %L)', :'f', :'sc'));
+ROLLBACK;
+-- A change_log column of another type: the events are numbered by the statement,
+-- which converts the value (from C, a uuid written as the text column's value
+-- crashed the server).
+ALTER TABLE concurrent_edit.change_log ALTER COLUMN file_id TYPE text;
+SELECT lock_type FROM concurrent_edit.acquire_lock(:'f', :'sc');
+SELECT concurrent_edit.release_lock(:'f', :'sc') AS released;
+SELECT event, file_id = :'f' AS file_as_text FROM concurrent_edit.change_log
+WHERE project_id = :p ORDER BY cursor DESC LIMIT 2;
+ALTER TABLE concurrent_edit.change_log ALTER COLUMN file_id TYPE uuid USING file_id::uuid;
+-- A stored generated column on change_feeds: the feed row is advanced by the
+-- statement, which computes it (from C it kept the first value).
+ALTER TABLE concurrent_edit.change_feeds ADD COLUMN events_seen bigint GENERATED ALWAYS AS (last_cursor) STORED;
+SELECT lock_type FROM concurrent_edit.acquire_lock(:'f', :'sc');
+SELECT concurrent_edit.release_lock(:'f', :'sc') AS released;
+SELECT last_cursor = events_seen AS generated_kept FROM concurrent_edit.change_feeds WHERE project_id = :p;
+ALTER TABLE concurrent_edit.change_feeds DROP COLUMN events_seen;
+-- A column added to one pending queue: the statement that moves both queues names
+-- their columns (SELECT * of the two failed, 42601, and the project's events waited).
+ALTER TABLE concurrent_edit.change_pending_locks ADD COLUMN note text DEFAULT 'x';
+SELECT max(cursor) AS before_note FROM concurrent_edit.changes_since(:p, 0) \gset
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT lock_type FROM concurrent_edit.acquire_lock(:'f', :'sc');
+SELECT concurrent_edit.release_lock(:'f', :'sc') AS released;
+COMMIT;
+SELECT lock_type FROM concurrent_edit.acquire_lock(:'f', :'sc');  -- its commit moves them first
+SELECT event, cursor - :before_note AS after FROM concurrent_edit.changes_since(:p, :before_note) ORDER BY cursor;
+SELECT count(*) AS waiting FROM concurrent_edit.change_pending_locks WHERE project_id = :p;
+ALTER TABLE concurrent_edit.change_pending_locks DROP COLUMN note;
+SELECT concurrent_edit.release_lock(:'f', :'sc') AS released;
 
 -- Drafts: autosave keeps the session active; commit_draft writes from the draft's base.
 SELECT concurrent_edit.save_draft(:'sb', :'f', 3, E'a\nb\nC\nD by bob\nE\n') IS NOT NULL AS saved;

@@ -20,7 +20,7 @@ bool any_pending(Oid relid, const pg_uuid_t& project, Snapshot snapshot) {
     Relation rel = table_open(relid, AccessShareLock);
     ScanKeyData key;
     ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&project));
-    SysScanDesc scan = systable_beginscan(rel, primary_key_of(rel), true, snapshot, 1, &key);
+    SysScanDesc scan = systable_beginscan(rel, primary_key_of(rel, {"project_id", "id"}), true, snapshot, 1, &key);
     bool found = HeapTupleIsValid(systable_getnext(scan));
     systable_endscan(scan);
     table_close(rel, AccessShareLock);
@@ -51,9 +51,13 @@ bool open_feed_tables(Oid feeds_id, Oid log_id, FeedTables* t) {
     }
     TupleConstr* fc = fdesc->constr;
     TupleConstr* lc = RelationGetDescr(log)->constr;
-    bool own_check = fc == nullptr || fc->num_check == 0 ||
-                     (fc->num_check == 1 && strcmp(fc->check[0].ccname, "change_feeds_cursor_check") == 0);
+    // A stored generated column would keep a value computed from the old row
+    // (modified_row computes none).
+    bool own_check = fc == nullptr || (!fc->has_generated_stored &&
+                                       (fc->num_check == 0 || (fc->num_check == 1 &&
+                                        strcmp(fc->check[0].ccname, "change_feeds_cursor_check") == 0)));
     if (last_att == InvalidAttrNumber || project_att != 1 || !map_columns(log, kLogColumns, kPendingColumnCount, t->map) ||
+        !columns_typed(log, t->map, kPendingTypes, kPendingColumnCount, true) ||
         !own_check || (lc != nullptr && lc->num_check > 0) || !plain_relation(feeds) || !plain_relation(log)) {
         table_close(log, RowExclusiveLock);
         table_close(feeds, RowExclusiveLock);
@@ -77,7 +81,7 @@ void insert_log_row(FeedTables& t, const Datum* lv, const bool* ln) {
 TM_Result lock_feed_row_c(FeedTables& t, const pg_uuid_t* project, Snapshot snapshot, bool skip, TupleTableSlot* slot) {
     ScanKeyData key;
     ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(project));
-    if (!first_by_key(t.feeds, primary_key_of(t.feeds), snapshot, &key, 1, slot)) return TM_Invisible;
+    if (!first_by_key(t.feeds, primary_key_of(t.feeds, {"project_id"}), snapshot, &key, 1, slot)) return TM_Invisible;
     ItemPointerData tid = slot->tts_tid;
     TM_FailureData failure;
     return table_tuple_lock(t.feeds, &tid, snapshot, slot, GetCurrentCommandId(true), LockTupleExclusive,
@@ -254,7 +258,7 @@ void move_pending_raw(const pg_uuid_t* project, int64 limit, bool skip_locked, M
         for (int k = 0; k < 2; ++k) {
             PendingScan& s = scans[k];
             s.rel = p.rel[k];
-            s.index = index_open(primary_key_of(s.rel), AccessShareLock);
+            s.index = index_open(primary_key_of(s.rel, {"project_id", "id"}), AccessShareLock);
             s.scan = index_beginscan(s.rel, s.index, snapshot, 1, 0);
             index_rescan(s.scan, &key, 1, nullptr, 0);
             s.slot = table_slot_create(s.rel, nullptr);

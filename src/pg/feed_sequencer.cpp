@@ -10,6 +10,7 @@
 #include "pg/guc.hpp"
 #include "pg/results.hpp"
 #include "pg/sequencer.hpp"
+#include "pg/tables.hpp"
 
 namespace ce::pg {
 
@@ -86,10 +87,13 @@ std::optional<int64> lock_feed_row(Spi& spi, const pg_uuid_t& project, bool skip
 // m1, m2, moved), and their change_log rows numbered from `base` + 1 in arrival
 // order: the one list of the event columns and the one numbering rule of the
 // sequencer. Columns: cursor, event, file_id.
+// Named, not p.*: a column added to one queue by hand must not break the union.
+#define CE_MOVED_COLUMNS "project_id, id, " CE_EVENT_COLUMNS ", created_at"
 #define CE_DELETE_PENDING(which)                                                                             \
-    "m1 AS (DELETE FROM concurrent_edit.change_pending p WHERE p.project_id = $1" which " RETURNING p.*), "    \
+    "m1 AS (DELETE FROM concurrent_edit.change_pending p WHERE p.project_id = $1" which                      \
+    "       RETURNING " CE_MOVED_COLUMNS "), "                                                               \
     "m2 AS (DELETE FROM concurrent_edit.change_pending_locks p WHERE p.project_id = $1" which                 \
-    "       RETURNING p.*), "                                                                                \
+    "       RETURNING " CE_MOVED_COLUMNS "), "                                                               \
     "moved AS (SELECT * FROM m1 UNION ALL SELECT * FROM m2) "
 #define CE_LOG_MOVED(base)                                                                                   \
     "INSERT INTO concurrent_edit.change_log (project_id, cursor, " CE_EVENT_COLUMNS ", created_at) "          \
@@ -165,6 +169,7 @@ int64 sequence_project(Spi& spi, const pg_uuid_t& project, bool notify, int64 li
 #undef CE_SEQUENCE_PROJECT
 #undef CE_LOG_MOVED
 #undef CE_DELETE_PENDING
+#undef CE_MOVED_COLUMNS
     if (!skip_locked) (void)lock_feed_row(spi, project);
     for (bool made = false;; made = true) {
         MovedPending m = move_pending(project, limit, skip_locked);  // from C, where it can
@@ -210,11 +215,12 @@ int64 sequence_one_at_a_time(Spi& spi, const pg_uuid_t& project, bool notify, bo
         "WHERE p.project_id = $1 ORDER BY 1",
         {UUIDOID}, Scans::by_key);
     static Statement reject(
-        "WITH m1 AS (DELETE FROM concurrent_edit.change_pending p WHERE p.project_id = $1 AND p.id = $2 RETURNING p.*), "
+        "WITH m1 AS (DELETE FROM concurrent_edit.change_pending p WHERE p.project_id = $1 AND p.id = $2 "
+        "            RETURNING p.project_id, p.id, pg_catalog.to_jsonb(p) AS row), "
         "     m2 AS (DELETE FROM concurrent_edit.change_pending_locks p WHERE p.project_id = $1 AND p.id = $2 "
-        "            RETURNING p.*) "
+        "            RETURNING p.project_id, p.id, pg_catalog.to_jsonb(p) AS row) "
         "INSERT INTO concurrent_edit.change_pending_rejected (project_id, id, event, error) "
-        "SELECT m.project_id, m.id, pg_catalog.to_jsonb(m), $3 FROM (SELECT * FROM m1 UNION ALL SELECT * FROM m2) m",
+        "SELECT m.project_id, m.id, m.row, $3 FROM (SELECT * FROM m1 UNION ALL SELECT * FROM m2) m",
         {UUIDOID, INT8OID, TEXTOID});
     std::optional<int64> locked = lock_feed_row(spi, project, skip_locked);
     if (!locked) return 0;
@@ -417,10 +423,11 @@ std::vector<pg_uuid_t> pending_projects() {
                 ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
                                 errmsg("relation \"concurrent_edit.%s\" does not exist", name)));
             Relation rel = table_open(relid, AccessShareLock);
-            Oid index = RelationGetPrimaryKeyIndex(rel);
-            if (!OidIsValid(index) || TupleDescAttr(RelationGetDescr(rel), 0)->atttypid != UUIDOID)
+            Oid index = primary_key_of(rel, {"project_id", "id"});
+            if (TupleDescAttr(RelationGetDescr(rel), column_of(rel, "project_id") - 1)->atttypid != UUIDOID)
                 ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-                                errmsg("concurrent_edit.%s has lost its primary key (project_id, id)", name),
+                                errmsg("concurrent_edit.%s.project_id is not of type uuid", name),
+                                errdetail("{\"table\": \"%s\", \"column\": \"project_id\"}", name),
                                 errhint("Reinstall the extension.")));
             pg_uuid_t last;
             for (bool first = true;; first = false) {

@@ -166,7 +166,7 @@ const LockedRow* lock_file_row(const pg_uuid_t& file_id, const pg_uuid_t& sessio
     // The row by id (files_id_idx), then its lock.
     ScanKeyData key;
     ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&file_id));
-    bool found = first_by_key(files, own_table(nsp, "files_id_idx"), snapshot, &key, 1, slot);
+    bool found = first_by_key(files, own_index(files, nsp, "files_id_idx", {"id"}), snapshot, &key, 1, slot);
     ItemPointerData tid = slot->tts_tid;
     if (found) {
         TM_FailureData failure;
@@ -246,7 +246,7 @@ const LockedRow* lock_file_row(const pg_uuid_t& file_id, const pg_uuid_t& sessio
         ScanKeyData keys[2];
         ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&row->project_id));
         ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&file_id));
-        scan_by_key(locks, primary_key_of(locks), snapshot, keys, 2, ls, [&] {
+        scan_by_key(locks, primary_key_of(locks, {"project_id", "file_id", "session_id"}), snapshot, keys, 2, ls, [&] {
             bool null_type, null_expires, null_session;
             Datum type = attr(ls, type_att, &null_type);
             Datum expires = attr(ls, expires_att, &null_expires);
@@ -278,7 +278,7 @@ const LockedRow* lock_file_row(const pg_uuid_t& file_id, const pg_uuid_t& sessio
             ScanKeyInit(&vkeys[0], 1, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&row->project_id));
             ScanKeyInit(&vkeys[1], 2, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&file_id));
             ScanKeyInit(&vkeys[2], 3, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(row->head_version));
-            scan_by_key(versions, primary_key_of(versions), snapshot, vkeys, 3, vs, [&] {
+            scan_by_key(versions, primary_key_of(versions, {"project_id", "file_id", "version"}), snapshot, vkeys, 3, vs, [&] {
                 bool null_depth;
                 Datum depth = attr(vs, depth_att, &null_depth);
                 if (!null_depth) row->head_depth = DatumGetInt32(depth);

@@ -166,7 +166,7 @@ bool lock_own_row(Relation rel, Snapshot snapshot, const pg_uuid_t* project, con
     ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(project));
     ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(file));
     ScanKeyInit(&keys[2], 3, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(session));
-    if (!first_by_key(rel, primary_key_of(rel), snapshot, keys, 3, slot)) return false;
+    if (!first_by_key(rel, primary_key_of(rel, {"project_id", "file_id", "session_id"}), snapshot, keys, 3, slot)) return false;
     ItemPointerData tid = slot->tts_tid;
     TM_FailureData failure;
     TM_Result r = table_tuple_lock(rel, &tid, snapshot, slot, GetCurrentCommandId(true), mode, LockWaitBlock,
@@ -203,7 +203,7 @@ void look_raw(const pg_uuid_t* file_id, const pg_uuid_t* session_id, bool exclus
     TupleTableSlot* slot = table_slot_create(files, nullptr);
     ScanKeyData key;
     ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(file_id));
-    out->file_found = first_by_key(files, own_table(nsp, "files_id_idx"), snapshot, &key, 1, slot);
+    out->file_found = first_by_key(files, own_index(files, nsp, "files_id_idx", {"id"}), snapshot, &key, 1, slot);
     if (out->file_found) {
         bool isnull;
         Datum d;
@@ -231,7 +231,7 @@ void look_raw(const pg_uuid_t* file_id, const pg_uuid_t* session_id, bool exclus
         ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&out->project_id));
         ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(file_id));
         int cap = 0;
-        scan_by_key(locks, primary_key_of(locks), snapshot, keys, 2, ls, [&] {
+        scan_by_key(locks, primary_key_of(locks, {"project_id", "file_id", "session_id"}), snapshot, keys, 2, ls, [&] {
             bool null_type, null_expires, null_session;
             Datum type = attr(ls, type_att, &null_type);
             Datum expires = attr(ls, expires_att, &null_expires);
@@ -371,7 +371,7 @@ void drop_raw(const pg_uuid_t* file, const pg_uuid_t* session, bool with_pending
         ScanKeyData keys[2];
         ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&project));
         ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(file));
-        bool file_found = first_by_key(files, primary_key_of(files), snapshot, keys, 2, fs);
+        bool file_found = first_by_key(files, primary_key_of(files, {"project_id", "id"}), snapshot, keys, 2, fs);
         if (file_found) out->path = text_at(fs, column_of(files, "normalized_path"));
         ExecDropSingleTupleTableSlot(fs);
         table_close(files, NoLock);

@@ -81,7 +81,7 @@ SessionRow read_session_row(Oid nsp, const pg_uuid_t& session_id, Snapshot snaps
     TupleTableSlot* slot = table_slot_create(rel, nullptr);
     ScanKeyData key;
     ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&session_id));
-    if (first_by_key(rel, own_table(nsp, "edit_sessions_id_idx"), snapshot, &key, 1, slot)) {
+    if (first_by_key(rel, own_index(rel, nsp, "edit_sessions_id_idx", {"id"}), snapshot, &key, 1, slot)) {
         bool isnull;
         Datum d;
         row.found = true;

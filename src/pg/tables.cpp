@@ -2,6 +2,7 @@
 #include "pg/tables.hpp"
 
 #include <cstring>
+#include <string>
 
 namespace ce::pg {
 
@@ -20,6 +21,42 @@ Oid primary_key_of(Relation rel) {
                         errmsg("concurrent_edit.%s has lost its primary key", RelationGetRelationName(rel)),
                         errhint("Reinstall the extension.")));
     return index;
+}
+
+Oid key_as_made(Relation rel, Oid index, std::initializer_list<const char*> columns) {
+    HeapTuple t = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(index));
+    if (!HeapTupleIsValid(t)) elog(ERROR, "cache lookup failed for index %u", index);
+    auto* ix = reinterpret_cast<Form_pg_index>(GETSTRUCT(t));
+    TupleDesc desc = RelationGetDescr(rel);
+    bool as_made = ix->indrelid == RelationGetRelid(rel) && ix->indnkeyatts == static_cast<int>(columns.size()) &&
+                   heap_attisnull(t, Anum_pg_index_indexprs, nullptr) && heap_attisnull(t, Anum_pg_index_indpred, nullptr);
+    int i = 0;
+    for (const char* name : columns) {
+        if (!as_made) break;
+        AttrNumber att = ix->indkey.values[i++];
+        as_made = att > 0 && att <= desc->natts && std::strcmp(NameStr(TupleDescAttr(desc, att - 1)->attname), name) == 0;
+    }
+    ReleaseSysCache(t);
+    if (!as_made) {
+        std::string list;
+        for (const char* name : columns) list += (list.empty() ? "" : ", ") + std::string(name);
+        const char* iname = get_rel_name(index);
+        ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                        errmsg("index concurrent_edit.%s is not on (%s) of concurrent_edit.%s as the extension made it",
+                               iname ? iname : "?", list.c_str(), RelationGetRelationName(rel)),
+                        errdetail("{\"table\": \"%s\", \"index\": \"%s\", \"columns\": \"(%s)\"}",
+                                  RelationGetRelationName(rel), iname ? iname : "", list.c_str()),
+                        errhint("Restore the index, or reinstall the extension.")));
+    }
+    return index;
+}
+
+Oid primary_key_of(Relation rel, std::initializer_list<const char*> columns) {
+    return key_as_made(rel, primary_key_of(rel), columns);
+}
+
+Oid own_index(Relation rel, Oid nsp, const char* name, std::initializer_list<const char*> columns) {
+    return key_as_made(rel, own_table(nsp, name), columns);
 }
 
 AttrNumber column_of(Relation rel, const char* name) {
@@ -70,10 +107,13 @@ const char* const kLogColumns[kPendingColumnCount] = {"project_id", "cursor",   
 const Oid kPendingTypes[kPendingColumnCount] = {UUIDOID, INT8OID, TEXTOID, UUIDOID, TEXTOID, INT4OID,
                                                 TEXTOID, UUIDOID, UUIDOID, JSONBOID, TIMESTAMPTZOID};
 
-bool columns_typed(Relation rel, const int* map, const Oid* types, int count) {
+bool columns_typed(Relation rel, const int* map, const Oid* types, int count, bool domains) {
     TupleDesc desc = RelationGetDescr(rel);
-    for (int k = 0; k < count; ++k)
-        if (TupleDescAttr(desc, map[k])->atttypid != types[k]) return false;
+    for (int k = 0; k < count; ++k) {
+        Form_pg_attribute a = TupleDescAttr(desc, map[k]);
+        if (a->atttypmod != -1 || (a->atttypid != types[k] && !(domains && getBaseType(a->atttypid) == types[k])))
+            return false;
+    }
     return true;
 }
 

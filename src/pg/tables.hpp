@@ -4,6 +4,7 @@
 // for use inside pg_call(): each raises a PostgreSQL error.
 #pragma once
 
+#include <initializer_list>
 #include <string>
 
 #include "pg/pg_headers.hpp"
@@ -14,8 +15,17 @@ namespace ce::pg {
 // A table of the schema `nsp` (concurrent_edit) by name: 42P01 when it is missing,
 // or InvalidOid with `missing_ok`.
 Oid own_table(Oid nsp, const char* name, bool missing_ok = false);
-// Its primary key's index: 55000 when it has none.
+// Its primary key's index: 55000 when it has none. With `columns`, also 55000
+// unless the key is on exactly those columns, in that order (the scans from C
+// give their keys by position: a key rebuilt in another order would match other
+// rows).
 Oid primary_key_of(Relation rel);
+Oid primary_key_of(Relation rel, std::initializer_list<const char*> columns);
+// An index of `rel` by name (42P01 when missing), 55000 unless on exactly
+// `columns`, in that order, without expressions or a predicate.
+Oid own_index(Relation rel, Oid nsp, const char* name, std::initializer_list<const char*> columns);
+// `index` if it is an index of `rel` on exactly `columns` (as own_index), else 55000.
+Oid key_as_made(Relation rel, Oid index, std::initializer_list<const char*> columns);
 // A column's number by name: 55000 when it is missing (a damaged installation).
 AttrNumber column_of(Relation rel, const char* name);
 
@@ -24,8 +34,9 @@ AttrNumber column_of(Relation rel, const char* name);
 bool map_columns(Relation rel, const char* const* names, int count, int* map);
 
 // Whether the columns `map` points at have the types `types` (as map_columns
-// ordered them).
-bool columns_typed(Relation rel, const int* map, const Oid* types, int count);
+// ordered them), without a type modifier; with `domains`, or a domain over it
+// (whose checks the writer then makes: form_row's check_domains).
+bool columns_typed(Relation rel, const int* map, const Oid* types, int count, bool domains = false);
 // The types of the pending tables' columns, in the order below.
 extern const Oid kPendingTypes[];
 

@@ -196,7 +196,7 @@ bool store_version_c(const NewVersion& v) {
     ScanKeyData keys[2];
     ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&v.project_id));
     ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&v.file_id));
-    if (!first_by_key(t.files, primary_key_of(t.files), snapshot, keys, 2, slot)) {
+    if (!first_by_key(t.files, primary_key_of(t.files, {"project_id", "id"}), snapshot, keys, 2, slot)) {
         ExecDropSingleTupleTableSlot(slot);  // not the row lock_file locked: the statement says what is wrong
         PopActiveSnapshot();
         table_close(t.versions, RowExclusiveLock);
@@ -271,11 +271,11 @@ const VersionChain* read_chain_c(const pg_uuid_t& project_id, const pg_uuid_t& f
     ScanKeyData keys[3];  // (project_id, id) of files, (project_id, file_id, version) of file_versions
     ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&project_id));
     ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&file_id));
-    if (first_by_key(files, primary_key_of(files), snapshot, keys, 2, fs)) {
+    if (first_by_key(files, primary_key_of(files, {"project_id", "id"}), snapshot, keys, 2, fs)) {
         bool isnull;
         Datum d = slot_getattr(fs, head_version, &isnull);
         bool head = !isnull && DatumGetInt32(d) == version;
-        Oid pk = primary_key_of(versions);
+        Oid pk = primary_key_of(versions, {"project_id", "file_id", "version"});
         int32 next = version;
         while (chain->n <= ce::delta::kMaxDepth) {
             ScanKeyInit(&keys[2], 3, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(next));
