@@ -206,6 +206,19 @@ ALTER TABLE concurrent_edit.file_locks DROP CONSTRAINT file_locks_pkey,
     ADD CONSTRAINT file_locks_pkey PRIMARY KEY (file_id, project_id, session_id);
 SELECT pg_temp.try(format('SELECT concurrent_edit.acquire_lock(%L, %L)', :'f', :'sc'));
 ROLLBACK;
+-- A CHECK redefined under the extension's own name, or a default changed: the
+-- paths from C recognise their table's CHECKs and defaults by expression, not by
+-- name, and leave the row to the statement (the CHECK was not applied, the
+-- default not used).
+BEGIN;
+ALTER TABLE concurrent_edit.file_locks DROP CONSTRAINT file_locks_expiry_check,
+    ADD CONSTRAINT file_locks_expiry_check CHECK (expires_at > acquired_at AND expires_at <= acquired_at + interval '10 seconds') NOT VALID;
+SELECT pg_temp.try(format('SELECT concurrent_edit.acquire_lock(%L, %L, ttl => %L)', :'f', :'sc', '60 seconds'), false);
+ROLLBACK;
+BEGIN;
+ALTER TABLE concurrent_edit.file_locks ALTER COLUMN acquired_at SET DEFAULT '2000-01-01';
+SELECT acquired_at < '2001-01-01' AS default_used FROM concurrent_edit.acquire_lock(:'f', :'sc');
+ROLLBACK;
 -- A change_log column of another type: the events are numbered by the statement,
 -- which converts the value (from C, a uuid written as the text column's value
 -- crashed the server).

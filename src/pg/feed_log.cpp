@@ -50,15 +50,15 @@ bool open_feed_tables(Oid feeds_id, Oid log_id, FeedTables* t) {
         if (strcmp(NameStr(a->attname), "project_id") == 0 && a->atttypid == UUIDOID) project_att = a->attnum;
     }
     TupleConstr* fc = fdesc->constr;
-    TupleConstr* lc = RelationGetDescr(log)->constr;
-    // A stored generated column would keep a value computed from the old row
-    // (modified_row computes none).
-    bool own_check = fc == nullptr || (!fc->has_generated_stored &&
-                                       (fc->num_check == 0 || (fc->num_check == 1 &&
-                                        strcmp(fc->check[0].ccname, "change_feeds_cursor_check") == 0)));
+    // Its CHECK recognised by its expression; a stored generated column would
+    // keep a value computed from the old row (modified_row computes none).
+    bool own_check = (fc == nullptr || !fc->has_generated_stored) &&
+                     (checks_are(feeds, {}) ||
+                      checks_are(feeds, {{"change_feeds_cursor_check",
+                                          "concurrent_edit._feed_cursors_ok(last_cursor, pruned_through)"}}));
     if (last_att == InvalidAttrNumber || project_att != 1 || !map_columns(log, kLogColumns, kPendingColumnCount, t->map) ||
         !columns_typed(log, t->map, kPendingTypes, kPendingColumnCount, true) ||
-        !own_check || (lc != nullptr && lc->num_check > 0) || !plain_relation(feeds) || !plain_relation(log)) {
+        !own_check || !checks_are(log, {}) || !plain_relation(feeds) || !plain_relation(log)) {
         table_close(log, RowExclusiveLock);
         table_close(feeds, RowExclusiveLock);
         return false;

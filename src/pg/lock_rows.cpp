@@ -124,21 +124,19 @@ void insert_pending(Pending& p, const char* event, const pg_uuid_t* project, con
 
 // file_locks opened for writing, when it is as the extension made it (its
 // columns and their types, plain, and for an insert or update `with_checks`, its
-// two CHECKs, which take_raw keeps); else nullptr.
+// two CHECKs, recognised by their expressions, which take_raw keeps, and the
+// defaults of the columns take_raw fills itself); else nullptr.
 Relation open_locks(Oid nsp, int* map, bool with_checks) {
     Relation rel = table_open(own_table(nsp, "file_locks"), RowExclusiveLock);
-    TupleConstr* c = RelationGetDescr(rel)->constr;
-    bool checks = !with_checks || c == nullptr || c->num_check == 0;  // a delete keeps any CHECK
-    if (with_checks && c != nullptr && c->num_check == 2) {
-        bool type = false, expiry = false;
-        for (int i = 0; i < 2; ++i) {
-            type |= std::strcmp(c->check[i].ccname, "file_locks_type_check") == 0;
-            expiry |= std::strcmp(c->check[i].ccname, "file_locks_expiry_check") == 0;
-        }
-        checks = type && expiry;
-    }
-    if (!checks || !map_columns(rel, kLockColumns, kLockCols, map) || !columns_typed(rel, map, kLockTypes, kLockCols) ||
-        !plain_relation(rel)) {
+    bool ok = map_columns(rel, kLockColumns, kLockCols, map) && columns_typed(rel, map, kLockTypes, kLockCols) &&
+              plain_relation(rel);
+    if (ok && with_checks)  // a delete keeps any CHECK
+        ok = (checks_are(rel, {}) ||
+              checks_are(rel, {{"file_locks_type_check", "(lock_type = ANY (ARRAY['exclusive'::text, 'shared'::text]))"},
+                               {"file_locks_expiry_check", "(expires_at > acquired_at)"}})) &&
+             default_is(rel, static_cast<AttrNumber>(map[L_ID] + 1), "gen_random_uuid()") &&
+             default_is(rel, static_cast<AttrNumber>(map[L_ACQUIRED] + 1), "now()");
+    if (!ok) {
         table_close(rel, RowExclusiveLock);
         return nullptr;
     }

@@ -1,6 +1,10 @@
 // The extension's own tables from C (tables.hpp).
 #include "pg/tables.hpp"
 
+extern "C" {
+#include "utils/ruleutils.h"
+}
+
 #include <cstring>
 #include <string>
 
@@ -132,11 +136,73 @@ bool map_columns(Relation rel, const char* const* names, int count, int* map) {
     return live == count;
 }
 
-bool pending_table_as_made(Relation rel, int* map) {
+namespace {
+
+// Stored expressions (CHECKs, defaults) compared with what the extension made,
+// each deparsed once per backend (and again after it changed).
+struct ExprSeen {
+    Oid relid = InvalidOid;
+    char* bin = nullptr;
+    const char* expected = nullptr;
+    bool same = false;
+};
+constexpr int kExprSeen = 16;
+ExprSeen expr_seen[kExprSeen];
+int expr_next = 0;
+
+}  // namespace
+
+bool stored_expr_is(Relation rel, const char* bin, const char* expected) {
+    Oid relid = RelationGetRelid(rel);
+    for (const ExprSeen& e : expr_seen)
+        if (e.bin != nullptr && e.relid == relid && e.expected == expected && std::strcmp(e.bin, bin) == 0)
+            return e.same;
+    // Deparsed under a search path of pg_catalog alone: other names come out
+    // schema-qualified, whatever the caller's path (an error on the way pops
+    // the path with the transaction's abort).
+    auto* path = static_cast<OverrideSearchPath*>(palloc0(sizeof(OverrideSearchPath)));
+    path->addCatalog = true;
+    PushOverrideSearchPath(path);
+    char* text = deparse_expression(static_cast<Node*>(stringToNode(bin)),
+                                    deparse_context_for(RelationGetRelationName(rel), relid), false, false);
+    PopOverrideSearchPath();
+    ExprSeen& e = expr_seen[expr_next];
+    expr_next = (expr_next + 1) % kExprSeen;
+    if (e.bin != nullptr) pfree(e.bin);
+    e.bin = MemoryContextStrdup(TopMemoryContext, bin);
+    e.relid = relid;
+    e.expected = expected;
+    e.same = std::strcmp(text, expected) == 0;
+    return e.same;
+}
+
+bool default_is(Relation rel, AttrNumber att, const char* expected) {
     TupleConstr* c = RelationGetDescr(rel)->constr;
+    const char* bin = nullptr;
+    for (int i = 0; c != nullptr && i < c->num_defval; ++i)
+        if (c->defval[i].adnum == att) bin = c->defval[i].adbin;
+    if (bin == nullptr || expected == nullptr) return bin == nullptr && expected == nullptr;
+    return stored_expr_is(rel, bin, expected);
+}
+
+bool checks_are(Relation rel, std::initializer_list<NamedExpr> expected) {
+    TupleConstr* c = RelationGetDescr(rel)->constr;
+    int n = c == nullptr ? 0 : c->num_check;
+    if (n != static_cast<int>(expected.size())) return false;
+    for (const NamedExpr& x : expected) {
+        int i = 0;
+        while (i < n && std::strcmp(c->check[i].ccname, x.name) != 0) ++i;
+        if (i == n || !stored_expr_is(rel, c->check[i].ccbin, x.expr)) return false;
+    }
+    return true;
+}
+
+bool pending_table_as_made(Relation rel, int* map) {
+    auto att = [map](int col) { return static_cast<AttrNumber>(map[col] + 1); };
     return map_columns(rel, kPendingColumns, kPendingColumnCount, map) &&
-           columns_typed(rel, map, kPendingTypes, kPendingColumnCount) && (c == nullptr || c->num_check == 0) &&
-           plain_relation(rel);
+           columns_typed(rel, map, kPendingTypes, kPendingColumnCount) && checks_are(rel, {}) &&
+           plain_relation(rel) && default_is(rel, att(P_CREATED), "now()") && default_is(rel, att(P_VERSION), nullptr) &&
+           default_is(rel, att(P_HASH), nullptr);
 }
 
 void check_domain(Datum value, Oid type) {

@@ -40,6 +40,20 @@ bool columns_typed(Relation rel, const int* map, const Oid* types, int count, bo
 // The types of the pending tables' columns, in the order below.
 extern const Oid kPendingTypes[];
 
+// Whether the stored expression `bin` (nodeToString) of `rel` deparses to
+// `expected` (as pg_get_expr shows it): how a CHECK or a default of the
+// extension's tables is recognised, whatever its name. Cached per backend.
+bool stored_expr_is(Relation rel, const char* bin, const char* expected);
+// Whether column `att` (1-based) of `rel` has the default `expected` (nullptr:
+// none): the paths from C fill such columns themselves.
+bool default_is(Relation rel, AttrNumber att, const char* expected);
+// Whether the CHECKs of `rel` are exactly these, by name and expression.
+struct NamedExpr {
+    const char* name;
+    const char* expr;
+};
+bool checks_are(Relation rel, std::initializer_list<NamedExpr> expected);
+
 // The columns of change_pending and change_pending_locks (the same), and of
 // change_log, whose cursor stands where the pending tables have their id.
 enum PendingColumn { P_PROJECT, P_ID, P_EVENT, P_FILE, P_PATH, P_VERSION, P_HASH, P_SESSION, P_AUTHOR, P_DETAILS,
