@@ -6,7 +6,6 @@ extern "C" {
 }
 
 #include <cstring>
-#include <string>
 
 namespace ce::pg {
 
@@ -42,14 +41,15 @@ Oid key_as_made(Relation rel, Oid index, std::initializer_list<const char*> colu
     }
     ReleaseSysCache(t);
     if (!as_made) {
-        std::string list;
-        for (const char* name : columns) list += (list.empty() ? "" : ", ") + std::string(name);
+        StringInfoData list;  // palloc'd: the error below unwinds no C++ object
+        initStringInfo(&list);
+        for (const char* name : columns) appendStringInfo(&list, "%s%s", list.len > 0 ? ", " : "", name);
         const char* iname = get_rel_name(index);
         ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
                         errmsg("index concurrent_edit.%s is not on (%s) of concurrent_edit.%s as the extension made it",
-                               iname ? iname : "?", list.c_str(), RelationGetRelationName(rel)),
+                               iname ? iname : "?", list.data, RelationGetRelationName(rel)),
                         errdetail("{\"table\": \"%s\", \"index\": \"%s\", \"columns\": \"(%s)\"}",
-                                  RelationGetRelationName(rel), iname ? iname : "", list.c_str()),
+                                  RelationGetRelationName(rel), iname ? iname : "", list.data),
                         errhint("Restore the index, or reinstall the extension.")));
     }
     return index;
