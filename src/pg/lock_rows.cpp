@@ -191,11 +191,12 @@ struct LookRaw {
     int n;
 };
 
-void look_raw(const pg_uuid_t* file_id, const pg_uuid_t* session_id, bool exclusive, LookRaw* out) {
+void look_raw(const pg_uuid_t* file_id, const pg_uuid_t* session_id, bool exclusive, LockLookFor what,
+              LookRaw* out) {
     *out = LookRaw{};
     Snapshot snapshot = push_statement_snapshot(true);
     Oid nsp = schema();
-    out->session = read_session_row(nsp, *session_id, snapshot);
+    if (what != LockLookFor::file_and_holders) out->session = read_session_row(nsp, *session_id, snapshot);
 
     Relation files = table_open(own_table(nsp, "files"), AccessShareLock);
     TupleTableSlot* slot = table_slot_create(files, nullptr);
@@ -219,7 +220,7 @@ void look_raw(const pg_uuid_t* file_id, const pg_uuid_t* session_id, bool exclus
     ExecDropSingleTupleTableSlot(slot);
     table_close(files, NoLock);
 
-    if (out->file_found) {
+    if (out->file_found && what != LockLookFor::session_and_file) {
         Relation locks = table_open(own_table(nsp, "file_locks"), AccessShareLock);
         TupleTableSlot* ls = table_slot_create(locks, nullptr);
         AttrNumber type_att = column_of(locks, "lock_type"), expires_att = column_of(locks, "expires_at"),
@@ -481,9 +482,9 @@ LockSweep sweep_lock_rows(int64 now) {
     return s;
 }
 
-LockLook look_at_lock(const pg_uuid_t& file_id, const pg_uuid_t& session_id, bool exclusive) {
+LockLook look_at_lock(const pg_uuid_t& file_id, const pg_uuid_t& session_id, bool exclusive, LockLookFor what) {
     LookRaw raw;
-    pg_call([&] { look_raw(&file_id, &session_id, exclusive, &raw); });
+    pg_call([&] { look_raw(&file_id, &session_id, exclusive, what, &raw); });
     LockLook l;
     l.session = raw.session;
     l.file_found = raw.file_found;

@@ -36,7 +36,12 @@ struct LockLook {
     // way of a request of this type; soonest expiry first.
     std::vector<LockInWay> in_way;
 };
-LockLook look_at_lock(const pg_uuid_t& file_id, const pg_uuid_t& session_id, bool exclusive);
+// What a look reads: the session's row and the file's (before any lock of the
+// file is taken), the file's and its holders' (the session already checked), or
+// all three.
+enum class LockLookFor { session_and_file, file_and_holders, everything };
+LockLook look_at_lock(const pg_uuid_t& file_id, const pg_uuid_t& session_id, bool exclusive,
+                      LockLookFor what = LockLookFor::everything);
 
 // The holders in the way, as the JSON array of acquire_lock's refusal.
 std::string holders_json(const std::vector<LockInWay>& hs);

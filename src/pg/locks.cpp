@@ -279,9 +279,10 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
         LockQueue queue(file_id);  // this call's place among the file's acquirers
         long poll_ms = 1;          // without shared memory, waiting ahead: the next look
         // The file and the holders in the way, read with the latest snapshot; the
-        // session checked at the first look (its errors before the file's).
-        auto look = [&]() {
-            LockLook f = look_at_lock(file_id, session_id, type == "exclusive");
+        // session checked at the first look (its errors before the file's), and
+        // read again after a wait (closed meanwhile?).
+        auto look = [&](LockLookFor what) {
+            LockLook f = look_at_lock(file_id, session_id, type == "exclusive", what);
             if (!session_checked) {
                 s = check_session(call, session_id, f.session, SessionUse::act, true);
                 session_checked = true;
@@ -298,7 +299,7 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
         // project) is held elsewhere would wait there holding the file's
         // acquisition lock, keeping everyone out of a file it has no right to
         // (TAP 020, 6c).
-        const pg_uuid_t file_project = look().project_id;
+        const pg_uuid_t file_project = look(LockLookFor::session_and_file).project_id;
         // A request about to wait in turn (for the queue or the acquisition lock)
         // is published in lock_waits as waiting, as a sleeping one is.
         auto publish = [&](const pg_uuid_t& project, TimestampTz since) {
@@ -325,7 +326,7 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
             if (queued && !waited) stats::add(stats::lock_waits);
             waited |= queued;
             if (!got) throw_lock_timeout(file_id, type, {}, HeldUpBy::acquisition_in_progress, wait_us);
-            LockLook f = look();
+            LockLook f = look(waited ? LockLookFor::everything : LockLookFor::file_and_holders);
             pg_uuid_t project = f.project_id;
             if (f.deleted)
                 throw SqlError(CE_ERRCODE_FILE_DELETED, "file " + uuid_to_string(file_id) + " was deleted",
