@@ -42,23 +42,26 @@ bool open_feed_tables(Oid feeds_id, Oid log_id, FeedTables* t) {
     Relation feeds = table_open(feeds_id, RowExclusiveLock);
     Relation log = table_open(log_id, RowExclusiveLock);
     TupleDesc fdesc = RelationGetDescr(feeds);
-    AttrNumber last_att = InvalidAttrNumber, project_att = InvalidAttrNumber;
+    AttrNumber last_att = InvalidAttrNumber, project_att = InvalidAttrNumber, pruned_att = InvalidAttrNumber;
     for (int i = 0; i < fdesc->natts; ++i) {
         Form_pg_attribute a = TupleDescAttr(fdesc, i);
         if (a->attisdropped) continue;
         if (strcmp(NameStr(a->attname), "last_cursor") == 0 && a->atttypid == INT8OID) last_att = a->attnum;
         if (strcmp(NameStr(a->attname), "project_id") == 0 && a->atttypid == UUIDOID) project_att = a->attnum;
+        if (strcmp(NameStr(a->attname), "pruned_through") == 0) pruned_att = a->attnum;
     }
     TupleConstr* fc = fdesc->constr;
-    // Its CHECK recognised by its expression; a stored generated column would
-    // keep a value computed from the old row (modified_row computes none).
-    bool own_check = (fc == nullptr || !fc->has_generated_stored) &&
-                     (checks_are(feeds, {}) ||
-                      checks_are(feeds, {{"change_feeds_cursor_check",
-                                          "concurrent_edit._feed_cursors_ok(last_cursor, pruned_through)"}}));
-    if (last_att == InvalidAttrNumber || project_att != 1 || !map_columns(log, kLogColumns, kPendingColumnCount, t->map) ||
-        !columns_typed(log, t->map, kPendingTypes, kPendingColumnCount, true) ||
-        !own_check || !checks_are(log, {}) || !plain_relation(feeds) || !plain_relation(log)) {
+    // Its CHECK recognised by the C function it calls; a stored generated column
+    // would keep a value computed from the old row (modified_row computes none).
+    static CheckSeen feeds_check;
+    const int check_args[2] = {last_att - 1, pruned_att - 1};
+    bool feeds_as_made = last_att != InvalidAttrNumber && pruned_att != InvalidAttrNumber &&
+                         (fc == nullptr || !fc->has_generated_stored) &&
+                         (checks_are(feeds, {}) || own_check(feeds, "change_feeds_cursor_check", "ce_feed_cursors_ok",
+                                                             check_args, 2, &feeds_check));
+    if (!feeds_as_made || project_att != 1 || !map_columns(log, kLogColumns, kPendingColumnCount, t->map) ||
+        !columns_typed(log, t->map, kPendingTypes, kPendingColumnCount, true) || !checks_are(log, {}) ||
+        !plain_relation(feeds) || !plain_relation(log)) {
         table_close(log, RowExclusiveLock);
         table_close(feeds, RowExclusiveLock);
         return false;

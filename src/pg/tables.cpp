@@ -197,6 +197,35 @@ bool checks_are(Relation rel, std::initializer_list<NamedExpr> expected) {
     return true;
 }
 
+bool own_check(Relation rel, const char* name, const char* symbol, const int* args, int nargs, CheckSeen* seen) {
+    TupleConstr* c = RelationGetDescr(rel)->constr;
+    if (c == nullptr || c->num_check != 1 || std::strcmp(c->check[0].ccname, name) != 0) return false;
+    const char* bin = c->check[0].ccbin;
+    if (seen->relid == RelationGetRelid(rel) && seen->ccbin != nullptr && std::strcmp(seen->ccbin, bin) == 0)
+        return true;
+    Node* expr = static_cast<Node*>(stringToNode(bin));
+    if (!IsA(expr, FuncExpr)) return false;
+    auto* call = reinterpret_cast<FuncExpr*>(expr);
+    if (list_length(call->args) != nargs) return false;
+    for (int i = 0; i < nargs; ++i) {
+        auto* arg = static_cast<Node*>(list_nth(call->args, i));
+        if (!IsA(arg, Var) || reinterpret_cast<Var*>(arg)->varattno != args[i] + 1) return false;
+    }
+    HeapTuple proc = SearchSysCache1(PROCOID, ObjectIdGetDatum(call->funcid));
+    if (!HeapTupleIsValid(proc)) return false;
+    bool isnull;
+    Datum src = SysCacheGetAttr(PROCOID, proc, Anum_pg_proc_prosrc, &isnull);
+    bool ok = reinterpret_cast<Form_pg_proc>(GETSTRUCT(proc))->prolang == ClanguageId && !isnull &&
+              std::strcmp(TextDatumGetCString(src), symbol) == 0;
+    ReleaseSysCache(proc);
+    if (ok) {
+        if (seen->ccbin != nullptr) pfree(seen->ccbin);
+        seen->ccbin = MemoryContextStrdup(TopMemoryContext, bin);
+        seen->relid = RelationGetRelid(rel);
+    }
+    return ok;
+}
+
 bool pending_table_as_made(Relation rel, int* map) {
     auto att = [map](int col) { return static_cast<AttrNumber>(map[col] + 1); };
     return map_columns(rel, kPendingColumns, kPendingColumnCount, map) &&

@@ -54,6 +54,18 @@ struct NamedExpr {
 };
 bool checks_are(Relation rel, std::initializer_list<NamedExpr> expected);
 
+// A CHECK found to be one of ours: its stored expression, kept so that it is
+// parsed once per backend (and again after it changed).
+struct CheckSeen {
+    Oid relid = InvalidOid;
+    char* ccbin = nullptr;
+};
+// Whether the only CHECK of `rel` is `name`, a call of the C function `symbol`
+// on the columns at attribute indexes `args` (0-based), in order: then the rule
+// it checks is the C function's (file_row_ok, file_version_row_ok,
+// feed_cursors_ok). `seen` keeps the expression found to be ours.
+bool own_check(Relation rel, const char* name, const char* symbol, const int* args, int nargs, CheckSeen* seen);
+
 // The columns of change_pending and change_pending_locks (the same), and of
 // change_log, whose cursor stands where the pending tables have their id.
 enum PendingColumn { P_PROJECT, P_ID, P_EVENT, P_FILE, P_PATH, P_VERSION, P_HASH, P_SESSION, P_AUTHOR, P_DETAILS,

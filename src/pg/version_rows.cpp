@@ -46,45 +46,6 @@ Oid own_type(Oid nsp, const char* name) {
     return GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum(name), ObjectIdGetDatum(nsp));
 }
 
-// A CHECK found to be one of ours: its stored expression, kept so that it is
-// parsed once per backend (and again after it changed).
-struct CheckSeen {
-    Oid relid = InvalidOid;
-    char* ccbin = nullptr;
-};
-
-// Whether the only CHECK of `rel` is `name`, a call of the C function `symbol`
-// on the columns at attribute indexes `args` (0-based), in order: then the rule
-// it checks is the C function's (file_row_ok, file_version_row_ok).
-bool own_check(Relation rel, const char* name, const char* symbol, const int* args, int nargs, CheckSeen* seen) {
-    TupleConstr* c = RelationGetDescr(rel)->constr;
-    if (c == nullptr || c->num_check != 1 || std::strcmp(c->check[0].ccname, name) != 0) return false;
-    const char* bin = c->check[0].ccbin;
-    if (seen->relid == RelationGetRelid(rel) && seen->ccbin != nullptr && std::strcmp(seen->ccbin, bin) == 0)
-        return true;
-    Node* expr = static_cast<Node*>(stringToNode(bin));
-    if (!IsA(expr, FuncExpr)) return false;
-    auto* call = reinterpret_cast<FuncExpr*>(expr);
-    if (list_length(call->args) != nargs) return false;
-    for (int i = 0; i < nargs; ++i) {
-        auto* arg = static_cast<Node*>(list_nth(call->args, i));
-        if (!IsA(arg, Var) || reinterpret_cast<Var*>(arg)->varattno != args[i] + 1) return false;
-    }
-    HeapTuple proc = SearchSysCache1(PROCOID, ObjectIdGetDatum(call->funcid));
-    if (!HeapTupleIsValid(proc)) return false;
-    bool isnull;
-    Datum src = SysCacheGetAttr(PROCOID, proc, Anum_pg_proc_prosrc, &isnull);
-    bool ok = reinterpret_cast<Form_pg_proc>(GETSTRUCT(proc))->prolang == ClanguageId && !isnull &&
-              std::strcmp(TextDatumGetCString(src), symbol) == 0;
-    ReleaseSysCache(proc);
-    if (ok) {
-        if (seen->ccbin != nullptr) pfree(seen->ccbin);
-        seen->ccbin = MemoryContextStrdup(TopMemoryContext, bin);
-        seen->relid = RelationGetRelid(rel);
-    }
-    return ok;
-}
-
 // Whether every trigger of `rel` that fires on `event` (TRIGGER_TYPE_INSERT or
 // TRIGGER_TYPE_UPDATE) is a foreign key's: on the referenced side for an update
 // (it acts only when a key column changes, and no update here changes one), or,
