@@ -22,6 +22,8 @@ touch "$LOGS/started"  # the errors suite reads the server logs written after th
 TOTAL_PASSED=0
 TOTAL_FAILED=0
 SUMMARY=()
+FAILURES=()  # what failed, a line each, printed again just above the last lines (CI shows the end of the output)
+failure() { FAILURES+=("$*"); }
 record() {  # suite passed failed
   TOTAL_PASSED=$((TOTAL_PASSED + $2))
   TOTAL_FAILED=$((TOTAL_FAILED + $3))
@@ -55,7 +57,9 @@ suite_unit() {
   failed=$(grep -cE '^\[  FAILED  \] [A-Za-z0-9_/]+\.[A-Za-z0-9_/]+( \(|$|,)' "$LOGS/unit.log" || true)
   # Each failed test appears twice (when it fails and in the final list).
   failed=$((failed / 2))
-  if ! grep -q '^\[==========\] .* ran\.' "$LOGS/unit.log"; then failed=$((failed + 1)); fi  # crashed
+  if ! grep -q '^\[==========\] .* ran\.' "$LOGS/unit.log"; then failed=$((failed + 1)); failure "unit: crashed"; fi
+  local line
+  while IFS= read -r line; do failure "unit: $line"; done < <(grep -E '^\[  FAILED  \] [A-Za-z0-9_/]+\.' "$LOGS/unit.log" | sort -u | head -5)
   grep -E '^\[  FAILED  \]|Failure|crash' "$LOGS/unit.log" | head -40 >&2 || true
   record unit "$passed" "$failed"
 }
@@ -71,7 +75,7 @@ suite_fuzz() {
     if FUZZ_SECONDS=$FUZZ_SECONDS "$ROOT/scripts/run-fuzzers.sh" "$bin" >"$LOGS/fuzz-$(basename "$bin").log" 2>&1; then
       passed=$((passed + 1))
     else
-      failed=$((failed + 1)); tail -30 "$LOGS/fuzz-$(basename "$bin").log" >&2
+      failed=$((failed + 1)); failure "fuzz: $(basename "$bin")"; tail -30 "$LOGS/fuzz-$(basename "$bin").log" >&2
     fi
   done
   record fuzz "$passed" "$failed"
@@ -82,6 +86,10 @@ count_pg_regress() {  # log file -> "passed failed"
   p=$(grep -cE '\.\.\. ok( |$)' "$1" || true)
   f=$(grep -cE '\.\.\. FAILED|\.\.\. failed' "$1" || true)
   echo "$p $f"
+}
+name_pg_regress_failures() {  # suite log file: a failure line for each failed test
+  local line
+  while IFS= read -r line; do failure "$1: $line"; done < <(grep -E '\.\.\. FAILED|\.\.\. failed' "$2" | sed 's/  */ /g' | head -5)
 }
 
 suite_regress() {
@@ -96,6 +104,7 @@ suite_regress() {
       --load-extension=concurrent_edit --dbname=contrib_regression $tests >"$LOGS/regress.log" 2>&1
   set -e
   read -r p f < <(count_pg_regress "$LOGS/regress.log")
+  name_pg_regress_failures regress "$LOGS/regress.log"
   if [[ -s "$out/regression.diffs" ]]; then head -120 "$out/regression.diffs" >&2; cp "$out/regression.diffs" "$LOGS/"; fi
   if ((p + f == 0)); then tail -20 "$LOGS/regress.log" >&2; f=1; fi
   record regress "$p" "$f"
@@ -115,6 +124,7 @@ suite_isolation() {
       >"$LOGS/isolation.log" 2>&1
   set -e
   read -r p f < <(count_pg_regress "$LOGS/isolation.log")
+  name_pg_regress_failures isolation "$LOGS/isolation.log"
   if [[ -s "$out/regression.diffs" ]]; then head -120 "$out/regression.diffs" >&2; cp "$out/regression.diffs" "$LOGS/isolation.diffs"; fi
   if ((p + f == 0)); then tail -20 "$LOGS/isolation.log" >&2; f=1; fi
   record isolation "$p" "$f"
@@ -140,6 +150,8 @@ suite_tap() {
     failed=$((failed + notok))
     if ((rc != 0 && notok == 0)); then failed=$((failed + 1)); fi
     if ((rc != 0)); then
+      while IFS= read -r line; do failure "tap $name: $line"; done < <(grep -E '^\s*not ok [0-9]+' "$LOGS/tap-$name.log" | head -5)
+      ((notok > 0)) || failure "tap $name: exited with status $rc ($(grep -E '^# (Looks like|Tests were run but|No tests run)|died' "$LOGS/tap-$name.log" | head -1))"
       tail -40 "$LOGS/tap-$name.log" >&2
       find "$BUILD/tap/$name" -name '*.log' -path '*log*' -exec tail -20 {} + 2>/dev/null | tail -60 >&2 || true
     fi
@@ -184,6 +196,8 @@ suite_memcheck() {
   local rp rf ip if_
   read -r rp rf < <(count_pg_regress "$LOGS/memcheck-regress.log")
   read -r ip if_ < <(count_pg_regress "$LOGS/memcheck-isolation.log")
+  name_pg_regress_failures "memcheck regress" "$LOGS/memcheck-regress.log"
+  name_pg_regress_failures "memcheck isolation" "$LOGS/memcheck-isolation.log"
   p=$((rp + ip)); f=$((rf + if_))
   if ((rp + rf == 0)); then tail -20 "$LOGS/memcheck-regress.log" >&2; f=$((f + 1)); fi
   if ((ip + if_ == 0)); then tail -20 "$LOGS/memcheck-isolation.log" >&2; f=$((f + 1)); fi
@@ -215,6 +229,7 @@ suite_errors() {
 for s in $SUITES; do "suite_$s"; done
 
 printf '\n'
+if ((${#FAILURES[@]} > 0)); then printf 'failed: %s\n' "${FAILURES[@]}"; fi
 printf '%s\n' "${SUMMARY[@]}"
 echo "$TOTAL_PASSED passed, $TOTAL_FAILED failed"
 ((TOTAL_FAILED == 0))

@@ -26,7 +26,7 @@ Oid primary_key_of(Relation rel) {
     return index;
 }
 
-Oid key_as_made(Relation rel, Oid index, std::initializer_list<const char*> columns) {
+bool index_as_made(Relation rel, Oid index, std::initializer_list<const char*> columns) {
     HeapTuple t = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(index));
     if (!HeapTupleIsValid(t)) elog(ERROR, "cache lookup failed for index %u", index);
     auto* ix = reinterpret_cast<Form_pg_index>(GETSTRUCT(t));
@@ -40,7 +40,11 @@ Oid key_as_made(Relation rel, Oid index, std::initializer_list<const char*> colu
         as_made = att > 0 && att <= desc->natts && std::strcmp(NameStr(TupleDescAttr(desc, att - 1)->attname), name) == 0;
     }
     ReleaseSysCache(t);
-    if (!as_made) {
+    return as_made;
+}
+
+Oid key_as_made(Relation rel, Oid index, std::initializer_list<const char*> columns) {
+    if (!index_as_made(rel, index, columns)) {
         StringInfoData list;  // palloc'd: the error below unwinds no C++ object
         initStringInfo(&list);
         for (const char* name : columns) appendStringInfo(&list, "%s%s", list.len > 0 ? ", " : "", name);

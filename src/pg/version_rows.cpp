@@ -67,17 +67,6 @@ bool own_triggers(Relation rel, int event, const char* fkey, Oid referenced) {
     return true;
 }
 
-// Whether the primary key of `rel` is on the columns at attribute indexes `cols`
-// (0-based), in order.
-bool primary_key_is(Relation rel, const int* cols, int n) {
-    Relation irel = index_open(primary_key_of(rel), AccessShareLock);
-    Form_pg_index ix = irel->rd_index;
-    bool ok = ix->indnkeyatts == n;
-    for (int i = 0; ok && i < n; ++i) ok = ix->indkey.values[i] == cols[i] + 1;
-    index_close(irel, AccessShareLock);
-    return ok;
-}
-
 // Both tables opened for writing when they are as the extension made them.
 struct VersionTables {
     Relation files = nullptr, versions = nullptr;
@@ -107,10 +96,9 @@ bool open_version_tables(VersionTables* t) {
               own_triggers(files, TRIGGER_TYPE_UPDATE, nullptr, InvalidOid) &&
               own_triggers(versions, TRIGGER_TYPE_INSERT, "file_versions_file_fkey", files_id);
     if (ok) {
-        const int fkey[2] = {fm[FR_PROJECT], fm[FR_ID]};
         const int fargs[3] = {fm[FR_HEAD_VERSION], fm[FR_DELETED_AT], fm[FR_DELETED_BY]};
         const int vargs[6] = {vm[VR_VERSION], vm[VR_CONTENT], vm[VR_DELTA], vm[VR_BASE], vm[VR_DEPTH], vm[VR_BYTES]};
-        ok = primary_key_is(files, fkey, 2) &&
+        ok = index_as_made(files, primary_key_of(files), {"project_id", "id"}) &&
              own_check(files, "files_row_check", "ce_file_row_ok", fargs, 3, &file_check) &&
              own_check(versions, "file_versions_row_check", "ce_file_version_row_ok", vargs, 6, &version_check);
     }
