@@ -135,7 +135,9 @@ for (1 .. 300) {
     sleep(0.05);
 }
 ok(defined $ended_at, 'its wait ended while the lock was still held');
-cmp_ok(($ended_at // 1e12) - $closed_at, '<', 1.6,
+# It looks again once a second; the bound leaves room for a slow machine's psql
+# runs in the loop above, and is still far from the 30 s the waiter asked for.
+cmp_ok(($ended_at // 1e12) - $closed_at, '<', 3,
        sprintf('within a second or so of the close (%.3f s)', ($ended_at // 1e12) - $closed_at));
 $closed_waiter->query('SELECT 1');
 like($closed_waiter->{stderr} // '', qr/is closed/, 'refused: its session is closed');

@@ -270,7 +270,7 @@ $bg = $node->background_psql('postgres', on_error_stop => 0);
 $pid = $bg->query_safe('SELECT pg_backend_pid()');
 $pid =~ s/\s+//g;
 $bg->query_until(qr/started/, "\\echo started\nSELECT concurrent_edit.acquire_lock('$L', '$asker', "
-    . "wait => '2 seconds');\n\\echo finished\n");
+    . "wait => '5 seconds');\n\\echo finished\n");  # long enough to be seen listed on a slow machine
 ok($node->poll_query_until('postgres', "SELECT count(*) = 1 FROM concurrent_edit.lock_waits WHERE pid = $pid"),
    'a wait that will run out is listed');
 $bg->query_until(qr/finished/, '');

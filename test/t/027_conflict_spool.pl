@@ -172,12 +172,14 @@ print $hfh '{"details": "' . ('x' x (2 * 1024 * 1024 + 16)) . '"}';
 close $hfh;
 rename("$spool/.0-huge.json.tmp", "$spool/0-huge.json") or die "spool: $!";
 # The same pass reads the unreadable record (its name sorts first) and the huge one.
+# (A pass that began before the old file's time was set removes it at the next.)
 ok($node->poll_query_until($db, "SELECT NOT EXISTS (SELECT FROM pg_ls_dir('pg_concurrent_edit/conflicts/$dboid') f
-    WHERE f = '0-huge.json')"), 'the spool is read');
+    WHERE f IN ('0-huge.json', '.0-crashed.json.tmp'))"), 'the spool is read');
 ok(-e "$bad/0-huge.json", 'a file too large for a record is set aside at once');
 ok(!-e "$spool/.0-crashed.json.tmp", 'a temporary file older than 10 minutes (a crash) is removed');
 ok(-e "$spool/.0-writing.json.tmp", 'a younger one (a record being written) is left');
-like(slurp_file($node->logfile, $log_at), qr/1 temporary row conflict file\(s\) left in \S+ by an interrupted write removed/,
+# The logging collector writes the line to the file a little after the server logged it.
+ok(eval { $node->wait_for_log(qr/1 temporary row conflict file\(s\) left in \S+ by an interrupted write removed/, $log_at) },
     'and the log says so');
 ok(-e "$spool/$unreadable" && !-e "$bad/$unreadable", 'a record that cannot be read now stays in the spool');
 if (-e "$spool/$unreadable") {

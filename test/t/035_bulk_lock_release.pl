@@ -12,7 +12,8 @@
 # analyzed, the worker kept the plan it made while file_locks was small, a scan
 # of the table testing each row against the array of expired locks, quadratic as
 # well (55 s for 150,000 locks); that statement is now planned by ctid whatever
-# the statistics.
+# the statistics. (The bounds, 10 s, leave room for a machine two or three times
+# slower than the 2 s these take here, below what the square cost here.)
 use strict;
 use warnings;
 use FindBin;
@@ -55,7 +56,7 @@ my $start = time;
 ok($node->poll_query_until('postgres', 'SELECT count(*) = 0 FROM concurrent_edit.file_locks'), 'the worker expires them');
 my $took = time - $start;
 note(sprintf('expired %d locks in %.1f s', $n, $took));
-cmp_ok($took, '<', 6, 'in time linear in their number (n^2/2 comparisons took 21 s)');
+cmp_ok($took, '<', 10, 'in time linear in their number (n^2/2 comparisons took 21 s)');
 ok($node->poll_query_until('postgres',
        "SELECT count(*) = $n FROM concurrent_edit.changes_since('$project', 0, 1000000) WHERE event = 'lock_expired'"),
    'one lock_expired event each');
@@ -68,7 +69,7 @@ $start = time;
 $node->safe_psql('postgres', "SELECT concurrent_edit.close_session('$session')");
 $took = time - $start;
 note(sprintf('close_session released %d locks in %.1f s', $n, $took));
-cmp_ok($took, '<', 6, 'close_session releases them in time linear in their number');
+cmp_ok($took, '<', 10, 'close_session releases them in time linear in their number');
 is($node->safe_psql('postgres', 'SELECT count(*) FROM concurrent_edit.file_locks'), '0', 'all released');
 
 $node->stop;
@@ -96,6 +97,6 @@ $start = time;
 ok($stale->poll_query_until('postgres', 'SELECT count(*) = 0 FROM concurrent_edit.file_locks'), 'the worker expires them');
 $took = time - $start;
 note(sprintf('expired %d locks without statistics in %.1f s', $m - 1, $took));
-cmp_ok($took, '<', 6, 'in time linear in their number, whatever the statistics (its old plan took 55 s for 150,000)');
+cmp_ok($took, '<', 10, 'in time linear in their number, whatever the statistics (its old plan took 55 s for 150,000)');
 $stale->stop;
 done_testing();

@@ -169,7 +169,7 @@ while (time - $t_other < 4) {
 }
 sleep(1.2);   # the worker's statistics of the last rounds
 my ($sweeps1, $read1) = scans();
-cmp_ok($taken, '>=', 10, "$taken locks of 100 ms taken in the other database");
+cmp_ok($taken, '>=', 5, "$taken locks of 100 ms taken in the other database");  # one sweep each, before
 is($sweeps1 - $sweeps0, 0, 'no sweep of this database meanwhile (' . ($read1 - $read0) . ' rows read, '
    . sprintf('%.1f', time - $t_other) . ' s)');
 
