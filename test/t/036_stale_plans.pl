@@ -13,7 +13,8 @@
 # 1,000 at a time (TAP 037 part 4). The sessions of a dropped role took 1.8 s before
 # as after (that statement's plan happened to take them by ctid); the part stays
 # as a bound. (The bounds, 15 s and 45 s, leave room for a machine two or three
-# times slower and stay below what the plans that scanned cost here.) The purge also met two costs of its own: the join of the sessions
+# times slower and stay below what the plans that scanned cost here.) The purge
+# also met two costs of its own: the join of the sessions
 # examined with the table, planned as a scan of every closed session for each,
 # and the trigger deleting a deleted session's locks, which looked each one up
 # among its project's lock index entries, dead ones included (1.8 s a batch once
