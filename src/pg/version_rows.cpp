@@ -70,6 +70,7 @@ bool own_triggers(Relation rel, int event, const char* fkey, Oid referenced) {
 // Both tables opened for writing when they are as the extension made them.
 struct VersionTables {
     Relation files = nullptr, versions = nullptr;
+    Oid files_key = InvalidOid;  // files' primary key, found on (project_id, id)
     int fmap[kFileColumnCount], vmap[kVersionColumnCount];
     Oid clock_type = InvalidOid;
 };
@@ -98,7 +99,8 @@ bool open_version_tables(VersionTables* t) {
     if (ok) {
         const int fargs[3] = {fm[FR_HEAD_VERSION], fm[FR_DELETED_AT], fm[FR_DELETED_BY]};
         const int vargs[6] = {vm[VR_VERSION], vm[VR_CONTENT], vm[VR_DELTA], vm[VR_BASE], vm[VR_DEPTH], vm[VR_BYTES]};
-        ok = index_as_made(files, primary_key_of(files), {"project_id", "id"}) &&
+        t->files_key = primary_key_of(files);
+        ok = index_as_made(files, t->files_key, {"project_id", "id"}) &&
              own_check(files, "files_row_check", "ce_file_row_ok", fargs, 3, &file_check) &&
              own_check(versions, "file_versions_row_check", "ce_file_version_row_ok", vargs, 6, &version_check);
     }
@@ -145,7 +147,7 @@ bool store_version_c(const NewVersion& v) {
     ScanKeyData keys[2];
     ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&v.project_id));
     ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&v.file_id));
-    if (!first_by_key(t.files, primary_key_of(t.files, {"project_id", "id"}), snapshot, keys, 2, slot)) {
+    if (!first_by_key(t.files, t.files_key, snapshot, keys, 2, slot)) {
         ExecDropSingleTupleTableSlot(slot);  // not the row lock_file locked: the statement says what is wrong
         PopActiveSnapshot();
         table_close(t.versions, RowExclusiveLock);
