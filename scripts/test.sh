@@ -151,7 +151,8 @@ suite_tap() {
     if ((rc != 0 && notok == 0)); then failed=$((failed + 1)); fi
     if ((rc != 0)); then
       while IFS= read -r line; do failure "tap $name: $line"; done < <(grep -E '^\s*not ok [0-9]+' "$LOGS/tap-$name.log" | head -5)
-      ((notok > 0)) || failure "tap $name: exited with status $rc ($(grep -E '^# (Looks like|Tests were run but|No tests run)|died' "$LOGS/tap-$name.log" | head -1))"
+      # (the message of a die or croak ends in "at FILE line N.")
+      ((notok > 0)) || failure "tap $name: exited with status $rc ($(grep -E '^# (Looks like|Tests were run but|No tests run)|died| at \S+ line [0-9]+\.?$' "$LOGS/tap-$name.log" | head -2 | cut -c1-300 | paste -sd'|'))"
       tail -40 "$LOGS/tap-$name.log" >&2
       find "$BUILD/tap/$name" -name '*.log' -path '*log*' -exec tail -20 {} + 2>/dev/null | tail -60 >&2 || true
     fi

@@ -6,10 +6,11 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use IPC::Run;
 use Exporter 'import';
 
 our @EXPORT = qw(new_node table_fingerprints ce_tables readme_block readme_expected_rows psql_rows
-                 start_lock_waiter end_lock_waiter worker_serving);
+                 start_lock_waiter end_lock_waiter worker_serving accepting);
 
 # The tables whose rows pg_dump must keep.
 sub ce_tables {
@@ -44,6 +45,25 @@ sub worker_serving {
     my ($node, $db, $old_pid) = @_;
     my $other = defined $old_pid ? " AND pid <> $old_pid" : '';
     return $node->poll_query_until($db // 'postgres', "SELECT serving$other FROM concurrent_edit.worker_status");
+}
+
+# Polls (up to the default timeout) until $connstr (default: $node's database
+# postgres) accepts connections, with pg_isready. Use it before psql where the
+# server or a pooler may not accept yet (just started, in crash recovery):
+# $node->psql and poll_query_until write their input to psql's stdin, and a psql
+# that could not connect may have exited before that write, which then fails
+# with EPIPE and ends the whole script (Tests: 0, exit status 32).
+sub accepting {
+    my ($node, $connstr) = @_;
+    $connstr //= $node->connstr('postgres');
+    my $deadline = time() + $PostgreSQL::Test::Utils::timeout_default;
+    while (time() < $deadline) {
+        my ($out, $err) = ('', '');
+        return 1 if IPC::Run::run([ $node->installed_command('pg_isready'), '-q', '-t', '5', '-d', $connstr ],
+                                  '<', '/dev/null', '>', \$out, '2>', \$err);
+        select(undef, undef, undef, 0.1);
+    }
+    return 0;
 }
 
 # A waiter for a file's lock (30 s at most) in a background session of the

@@ -60,7 +60,10 @@ my $s0 = $node->safe_psql('postgres',
 $node->safe_psql('postgres', "SELECT concurrent_edit.acquire_lock('$file', '$s0', ttl => '1 hour')");
 
 # SIGKILL of the worker: the postmaster reinitializes and starts it again.
+my $log_at = -s $node->logfile;
 kill 'KILL', $pid1;
+ok($node->wait_for_log(qr/all server processes terminated; reinitializing/, $log_at), 'the postmaster resets after the SIGKILL');
+ok(accepting($node), 'and accepts connections again');
 ok($node->poll_query_until('postgres', "SELECT count(*) = 1 FROM ($worker_pid_q) w"), 'worker restarted after SIGKILL');
 my $pid2 = $node->safe_psql('postgres', $worker_pid_q);
 isnt($pid2, $pid1, 'it is a new worker process');

@@ -239,7 +239,7 @@ sub crash_round {
         "$label: the postmaster saw the backend die");
     ok($node->wait_for_log(qr/all server processes terminated; reinitializing/, $log_off),
         "$label: the postmaster reset the cluster");
-    ok($node->poll_query_until('postgres', 'SELECT true'), "$label: the server accepts connections after crash recovery");
+    ok(accepting($node), "$label: the server accepts connections after crash recovery");
     my $t_back1 = time();
     ok($node->wait_for_log(qr/database system was not properly shut down; automatic recovery in progress/, $log_off),
         "$label: crash recovery ran after the SIGKILL");

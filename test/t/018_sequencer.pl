@@ -252,6 +252,7 @@ for my $how ('terminated', 'crash') {
         ok(kill('KILL', $hpid), 'the holder of the row is killed with SIGKILL');
         ok($node->wait_for_log(qr/all server processes terminated; reinitializing/, $log_at),
            'the server resets after the crash');
+        ok(accepting($node), 'and accepts connections again');
         eval { $h->quit };
     }
     ok($node->poll_query_until('postgres', 'SELECT count(*) = 0 FROM concurrent_edit.change_pending'),

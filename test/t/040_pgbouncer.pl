@@ -222,13 +222,10 @@ pidfile = $dir/pgbouncer.pid
 INI
     my $h = IPC::Run::start([ $bin, "$dir/pgbouncer.ini" ], '<', \undef, '>', "$log.out", '2>&1');
     my $connstr = "host=$dir port=$port dbname=postgres";
-    my $up = 0;
-    for (1 .. 100) {
-        my ($rc) = $node->psql('postgres', 'SELECT 1', connstr => $connstr);
-        if ($rc == 0) { $up = 1; last; }
-        sleep(0.1);
-    }
+    # (pg_isready, not psql: see CETest::accepting.)
+    my $up = accepting($node, $connstr);
     ok($up, 'pgbouncer accepts connections (transaction pooling, pool size 2)') or diag(slurp_file($log));
+    is(($node->psql('postgres', 'SELECT 1', connstr => $connstr))[1], '1', 'and serves a query');
     return { handle => $h, connstr => $connstr, log => $log };
 }
 
