@@ -7,7 +7,9 @@
 // commit callback ran), then finds the sequencer lock held (a sequencer runs, or
 // is starting and holds it already), or a young start marker (one was
 // registered and has neither taken the lock nor given up: it removes the marker
-// either way), or registers one itself. When the clients lock is taken
+// either way), or registers one itself (unless, once its marker is made, the
+// lock is found held: a sequencer took it and removed its marker since the
+// first look). When the clients lock is taken
 // exclusively (a sequencer is leaving) or no worker slot is free, W waits for the
 // row instead.
 //
@@ -129,8 +131,12 @@ Claim claim_start(Oid db) {
         if (errno != EEXIST) return Claim::failed;
         struct stat st;
         if (stat(path.c_str(), &st) != 0) continue;  // removed meanwhile
-        time_t age = time(nullptr) - st.st_mtime;
-        if (age >= 0 && age < kStartMarkerS) return Claim::starting;
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        // In ms, not whole seconds (which made a marker stale after 1 to 2 s).
+        long long age_ms = (static_cast<long long>(now.tv_sec) - st.st_mtim.tv_sec) * 1000 +
+                           (now.tv_nsec - st.st_mtim.tv_nsec) / 1000000;
+        if (age_ms >= 0 && age_ms < kStartMarkerS * 1000LL) return Claim::starting;
         // Stale (its sequencer never started), or from the future (the clock
         // went back).
         char away[80];
@@ -149,6 +155,14 @@ bool launch() {
     Claim c = claim_start(db);
     if (c == Claim::starting) return true;
     if (c == Claim::failed) return false;
+    // Claimed: no marker was there. A sequencer registered by another commit
+    // removes its marker once it holds its lock, and may have done so after this
+    // backend found the lock free: then it runs, and another would only wait for
+    // its lock and exit (holding a worker slot meanwhile).
+    if (!lock_is_free(sequencer_tag(db), ShareLock)) {
+        unlink(start_path(db).c_str());
+        return true;
+    }
     // Not the handle: whether one runs is what its lock says (a sequencer that
     // finds another holding it exits).
     if (start_database_worker("ce_sequencer_main", kType, nullptr, kRestartS)) return true;

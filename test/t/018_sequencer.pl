@@ -172,6 +172,12 @@ ok(!-e $pidfile, 'and removes its pid file');
 my @files = map {
     $node->safe_psql('postgres', "SELECT concurrent_edit.create_file('$project', 'c$_.txt', E'0\\n', '$user')")
 } 1 .. 8;
+# (The creates numbered their own events: none found the feed row busy. The
+# count below is of the sequencers the clients' commits start. Once, two were
+# seen: a commit had found the sequencer lock free, then the start marker gone,
+# because the sequencer another commit registered had meanwhile taken the lock
+# and removed the marker; it now looks at the lock again after making its own.)
+ok($node->poll_query_until('postgres', "SELECT ($seq_q) = 0"), 'no sequencer before the clients start');
 my $log_at = -s $node->logfile;
 my $script = $node->basedir . '/write.sql';
 open(my $sf, '>', $script) or die;
