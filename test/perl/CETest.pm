@@ -70,7 +70,8 @@ sub accepting {
 # database postgres; returns the session. end_lock_waiter reads its result.
 sub start_lock_waiter {
     my ($node, $file, $session) = @_;
-    my $w = $node->background_psql('postgres');
+    # (on_error_stop => 0: a refused wait leaves psql running, for end_lock_waiter.)
+    my $w = $node->background_psql('postgres', on_error_stop => 0);
     $w->query_until(qr/started/, "\\echo started\nSELECT (concurrent_edit.acquire_lock('$file', '$session', "
         . "wait => '30 seconds')).lock_type, extract(epoch FROM clock_timestamp())::numeric(20,6) AS t1;\n");
     return $w;
@@ -80,7 +81,7 @@ sub start_lock_waiter {
 # returned), ('', 0) when it did not return a lock.
 sub end_lock_waiter {
     my ($w) = @_;
-    my $out = $w->query_safe('SELECT 1');
+    my $out = $w->query('SELECT 1');
     $w->quit;
     my ($type, $t1) = $out =~ /(exclusive|shared)\|([0-9.]+)/;
     return ($type // '', $t1 // 0);

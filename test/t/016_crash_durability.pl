@@ -218,6 +218,7 @@ sub crash_round {
     # signal arrives, and a process that already exited normally is no crash. So
     # try again until the postmaster reports the signal.
     ATTEMPT: for (1 .. 100) {
+        accepting($node);    # (a kill whose report came late may have reset the server)
         my $pid = $node->safe_psql('postgres', q{
             SELECT pid FROM pg_stat_activity WHERE application_name = 'ce_crash_client' AND state = 'active'
                AND query LIKE '%concurrent_edit.write(%' ORDER BY random() LIMIT 1});

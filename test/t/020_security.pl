@@ -280,7 +280,8 @@ my $victim = '76c894a5-9651-4170-80c5-4131ce109451';
 my $collider = '54e4dcca-21db-bbfc-a4f4-81f2cea4aeb9';
 $node->safe_psql($db, "SELECT concurrent_edit.create_file('$p2', 'victim.md', E'v\n', '$alice', file_id => '$victim')");
 as_role('writer1', "SELECT concurrent_edit.create_file('$p1', 'collider.md', E'c\n', '$alice', file_id => '$collider')");
-my $holder = $node->background_psql($db, connstr => $node->connstr($db) . ' user=writer1');
+my $holder = $node->background_psql($db, extra_params => [ '-U', 'writer1' ]);
+is($holder->query_safe('SELECT current_user'), 'writer1', "the holder is P1's writer");
 $holder->query_safe('BEGIN');
 $holder->query_safe("SELECT status FROM concurrent_edit.write('$collider', E'c2\n', 1, '$alice')");
 my ($o6, $e6) = as_role('app', "SET lock_timeout = '2s'; SELECT status FROM concurrent_edit.write('$victim', E'v2\n', 1, '$alice')");
@@ -310,10 +311,12 @@ $holder->quit;
 #     that transaction ended.
 my ($ws3) = as_role('writer1', "SELECT concurrent_edit.open_session('$alice', '$p1')");
 sleep(1.2);  # a touch after a second updates the session's row
-my $rowholder = $node->background_psql($db, connstr => $node->connstr($db) . ' user=writer1');
+my $rowholder = $node->background_psql($db, extra_params => [ '-U', 'writer1' ]);
 $rowholder->query_safe('BEGIN');
 is($rowholder->query_safe("SELECT concurrent_edit.touch_session('$ws3')"), 'active', "P1's writer holds its session's row");
-my $asker = $node->background_psql($db, connstr => $node->connstr($db) . ' user=writer1', on_error_stop => 0);
+my $asker = $node->background_psql($db, extra_params => [ '-U', 'writer1' ], on_error_stop => 0);
+is($asker->query_safe('SELECT current_user') . '/' . $rowholder->query_safe('SELECT current_user'), 'writer1/writer1',
+    "both sessions are P1's writer");
 $asker->query_until(qr/asking/, "\\echo asking\nSELECT concurrent_edit.acquire_lock('$victim', '$ws3');\n");
 ok($node->poll_query_until($db, "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE query LIKE '%acquire_lock(''$victim'', ''$ws3'')%' "
     . "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid())"), "its request for P2's file waits for the session's row");
@@ -338,7 +341,8 @@ ok($tag1 ne '' && $tag2 ne '' && $tag1 ne $tag2, "a new key gives the file's loc
 # 7. LISTEN by an ungranted role: PostgreSQL cannot refuse it, so the payload holds
 #    ids and the cursor only.
 my $channel = 'concurrent_edit_' . ($p1 =~ s/-//gr);
-my $listener = $node->background_psql($db, connstr => $node->connstr($db) . ' user=mallory');
+my $listener = $node->background_psql($db, extra_params => [ '-U', 'mallory' ]);
+is($listener->query_safe('SELECT current_user'), 'mallory', 'the listener is the ungranted role');
 $listener->query_safe("LISTEN $channel");
 as_role('writer1', "SELECT concurrent_edit.write('$f1', E'one\\nTWO\\nthree\\n', 2, '$alice')");
 my $seen = '';

@@ -154,8 +154,9 @@ for my $mode ('without worker', 'with worker') {
     }
     ok($node->poll_query_until('postgres', "SELECT count(*) = 0 FROM concurrent_edit.change_pending"),
        'open transactions: the first events are sequenced');
-    $node->safe_psql('postgres', "SELECT concurrent_edit.acquire_lock('$file{$pa}', '$session{$pa}', ttl => '1 second')");
+    # (The session started first: its start could outlast the 1 s ttl.)
     my $extend = $node->background_psql('postgres');
+    $extend->query_safe("SELECT concurrent_edit.acquire_lock('$file{$pa}', '$session{$pa}', ttl => '1 second')");
     $extend->query_safe("BEGIN; SELECT concurrent_edit.extend_lock('$file{$pa}', '$session{$pa}', '60 seconds')");
     sleep 1.5;  # expired as far as committed rows tell
     my $prune = $node->background_psql('postgres');

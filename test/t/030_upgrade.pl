@@ -166,6 +166,11 @@ ORDER BY 1};
 my (%dump, %cat);
 for my $db ('old', 'fresh') {
     $cat{$db} = $node->safe_psql($db, $catalog);
+    # A template must have no session: the conflict recorder (it lingers 2 s
+    # after its spool empties) or a sequencer may still be connected to it, and
+    # CREATE DATABASE waits only 5 s for them.
+    ok($node->poll_query_until('postgres', "SELECT count(*) = 0 FROM pg_stat_activity WHERE datname = '$db'"),
+       "no session left in $db");
     $node->safe_psql('postgres', "CREATE DATABASE ${db}_copy TEMPLATE $db");
     $node->safe_psql("${db}_copy", $detach);
     my ($out, $dumperr) = run_command(['pg_dump', '--schema-only', '-d', $node->connstr("${db}_copy")]);

@@ -224,7 +224,8 @@ INI
     my $connstr = "host=$dir port=$port dbname=postgres";
     # (pg_isready, not psql: see CETest::accepting.)
     my $up = accepting($node, $connstr);
-    ok($up, 'pgbouncer accepts connections (transaction pooling, pool size 2)') or diag(slurp_file($log));
+    ok($up, 'pgbouncer accepts connections (transaction pooling, pool size 2)')
+        or BAIL_OUT("pgbouncer did not start:\n" . (-e $log ? slurp_file($log) : '') . (-e "$log.out" ? slurp_file("$log.out") : ''));
     is(($node->psql('postgres', 'SELECT 1', connstr => $connstr))[1], '1', 'and serves a query');
     return { handle => $h, connstr => $connstr, log => $log };
 }

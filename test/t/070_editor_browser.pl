@@ -78,7 +78,7 @@ my ($gout, $gerr) = ('', '');
     local %ENV = %genv;
     my $g = IPC::Run::start([ 'node', "$dir/server.js" ], '<', \undef, '>', \$gout, '2>', \$gerr);
     my $deadline = time() + 30;
-    $g->pump_nb, select(undef, undef, undef, 0.1) while $gerr !~ /gateway listening/ && time() < $deadline;
+    eval { $g->pump_nb }, select(undef, undef, undef, 0.1) while $gerr !~ /gateway listening/ && time() < $deadline;
     like($gerr, qr{gateway listening on http://localhost:$port/}, 'the gateway prints its URL');
     my $s = http('POST', '/api/v1/sessions', { name => 'carol', projectId => $project });
     is($s->{status}, 200, 'POST /api/v1/sessions opens a session as the gateway role');
@@ -114,7 +114,7 @@ my ($gout, $gerr) = ('', '');
           "ws://127.0.0.1:$port/ws?project=$project&session=$sid" ],
         '<', \undef, '>', \$tout, '2>', \$terr, init => sub { chdir $dir or die $!; });
     $deadline = time() + 30;
-    $tab->pump_nb, select(undef, undef, undef, 0.1) while $tout !~ /"hello"/ && time() < $deadline;
+    eval { $tab->pump_nb }, select(undef, undef, undef, 0.1) while $tout !~ /"hello"/ && time() < $deadline;
     like($tout, qr/"type":"hello"/, 'a tab follows the project');
     my $chan = $node->safe_psql('postgres', "SELECT concurrent_edit.channel_name('$project')");
     for my $forged (qq({"project_id": "$project", "cursor": "x"}), qq({"project_id": "$project", "cursor": 1.5}),
@@ -122,9 +122,9 @@ my ($gout, $gerr) = ('', '');
         $node->safe_psql('postgres', "SELECT pg_notify('$chan', \$\$$forged\$\$)", extra_params => [ '-U', 'mallory' ]);
     }
     $deadline = time() + 1;
-    ($g->pump_nb, $tab->pump_nb, select(undef, undef, undef, 0.1)) while time() < $deadline;
+    (eval { $g->pump_nb }, eval { $tab->pump_nb }, select(undef, undef, undef, 0.1)) while time() < $deadline;
     is(http('GET', "/api/v1/files/$file")->{status}, 200, 'forged notifications: the gateway still serves');
-    $tab->pump_nb;
+    eval { $tab->pump_nb };
     unlike($tout, qr/closed/, 'and the tab is still connected');
     $tab->kill_kill;
     $node->safe_psql('postgres', "SELECT concurrent_edit.close_session('$sid')");
