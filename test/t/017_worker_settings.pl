@@ -100,11 +100,27 @@ $holder = $node->background_psql('postgres');
 $holder->query_safe($client);
 $holder->query_safe("BEGIN");
 $holder->query_safe("SELECT FROM concurrent_edit.change_feeds WHERE project_id = '$project' FOR UPDATE");
+# The worker starts again 1 s after it leaves. The lock cycle's commits must
+# come before that, so they are made by a session already connected, in the
+# statements right after the one that saw the worker leave (before, new psql
+# runs polled and then made the cycle, with 0.6 s to spare on a slow machine).
+my $cycler = $node->background_psql('postgres');
+$cycler->query_safe($client);
 sql('ALTER DATABASE postgres RESET ALL');
 $client = '';
-ok($node->poll_query_until('postgres', "SELECT NOT serving FROM concurrent_edit.worker_status"),
-   'the worker leaves to apply the settings');
-lock_cycle();
+my $cycled = $cycler->query_safe(qq{
+DO \$\$ BEGIN
+  FOR i IN 1 .. 6000 LOOP  -- 60 s at most
+    EXIT WHEN NOT (SELECT serving FROM concurrent_edit.worker_status);
+    PERFORM pg_sleep(0.01);
+  END LOOP;
+END \$\$;
+SELECT 'left:' || NOT serving FROM concurrent_edit.worker_status;
+SELECT 'acquired:' || lock_type FROM concurrent_edit.acquire_lock('$file', '$session');
+SELECT 'released:' || concurrent_edit.release_lock('$file', '$session');});
+$cycler->quit;
+like($cycled, qr/left:true/, 'the worker leaves to apply the settings');
+like($cycled, qr/acquired:exclusive\s+released:true/, 'a lock cycle right after');
 # (It waits for the held row: once started, it stays until the COMMIT below.)
 ok($node->poll_query_until('postgres', "SELECT ($seq_q) = 1"),
    'a commit that finds its feed row held while no worker serves starts a sequencer');
