@@ -110,8 +110,8 @@ is(sql("SELECT count(*) FROM concurrent_edit.change_log WHERE event = 'lock_expi
 # lengthened to an hour does not.
 ok(after_a_sweep(), 'a periodic sweep ran');
 acquire(2, '1 hour');
-# (Lock 3 taken and lengthened in one statement: the 1 s would run out if a slow
-# machine spent it between two.)
+# (Lock 3 taken and lengthened by one psql run: the 1 s would run out if a slow
+# machine spent it between two runs.)
 my ($f3, $s3) = (file_of(3), session_of(3));
 sql("SELECT concurrent_edit.acquire_lock('$f3', '$s3', ttl => '1 second'); "
   . "SELECT concurrent_edit.extend_lock('$f3', '$s3', '1 hour')");
