@@ -65,7 +65,7 @@ constexpr long kLingerMs = 2000;   // a sequencer without work for this long exi
 constexpr long kPollMs = 10;       // while it runs it looks this often, woken or not
 constexpr long kMaxPollMs = 200;   // ... and at least this often while events wait behind a held row
 constexpr long kLockWaitMs = 100;  // a starting sequencer waits this long for the lock
-constexpr time_t kStartMarkerS = 2;  // a start marker older than this is stale
+constexpr long long kStartMarkerMs = 2000;  // a start marker older than this is stale
 constexpr int kRestartS = 1;       // one that exits with 1 (terminated, crashed) is started again after this
 constexpr const char* kType = "concurrent_edit sequencer";
 
@@ -112,6 +112,11 @@ void unpublish_pid(int, Datum arg) {
     if (published_pid(db) == MyProcPid) unlink(pid_path(db).c_str());
 }
 
+// Whether a sequencer holds the database's sequencer lock (it runs, or is
+// starting and took it already). Probed in share mode, so that two committing
+// transactions probing at once do not take each other for a sequencer.
+bool sequencer_holds_lock(Oid db) { return !lock_is_free(sequencer_tag(db), ShareLock); }
+
 enum class Claim { claimed, starting, failed };
 
 // Claims the start marker: claimed when this backend made it (it then registers
@@ -136,7 +141,7 @@ Claim claim_start(Oid db) {
         // In ms, not whole seconds (which made a marker stale after 1 to 2 s).
         long long age_ms = (static_cast<long long>(now.tv_sec) - st.st_mtim.tv_sec) * 1000 +
                            (now.tv_nsec - st.st_mtim.tv_nsec) / 1000000;
-        if (age_ms >= 0 && age_ms < kStartMarkerS * 1000LL) return Claim::starting;
+        if (age_ms >= 0 && age_ms < kStartMarkerMs) return Claim::starting;
         // Stale (its sequencer never started), or from the future (the clock
         // went back).
         char away[80];
@@ -159,7 +164,7 @@ bool launch() {
     // removes its marker once it holds its lock, and may have done so after this
     // backend found the lock free: then it runs, and another would only wait for
     // its lock and exit (holding a worker slot meanwhile).
-    if (!lock_is_free(sequencer_tag(db), ShareLock)) {
+    if (sequencer_holds_lock(db)) {
         unlink(start_path(db).c_str());
         return true;
     }
@@ -212,9 +217,7 @@ bool ensure_sequencer_c(bool wait) {
     // Held to the end of the commit: no sequencer leaves meanwhile.
     LOCKTAG clients = database_lock_tag(MyDatabaseId, LockClass::sequencer_clients);
     if (LockAcquire(&clients, ShareLock, false, !wait) == LOCKACQUIRE_NOT_AVAIL) return false;  // one is leaving
-    // Held by a sequencer? Probed in share mode, so that two committing
-    // transactions probing at once do not take each other for a sequencer.
-    if (!lock_is_free(sequencer_tag(MyDatabaseId), ShareLock)) return true;
+    if (sequencer_holds_lock(MyDatabaseId)) return true;
     return launch();
 }
 
