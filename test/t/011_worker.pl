@@ -103,17 +103,12 @@ my $s3 = $node->safe_psql('postgres',
 my $s5 = $node->safe_psql('postgres',
     "SELECT concurrent_edit.open_session('bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb', '$project')");
 $node->safe_psql('postgres', "SELECT concurrent_edit.acquire_lock('$file', '$s5', ttl => '1 minute')");
-my $waiter = $node->background_psql('postgres', on_error_stop => 0);
-$waiter->query_until(qr/started/, "\\echo started\nSELECT extract(epoch FROM clock_timestamp())::numeric(20,6) AS t0, "
-    . "(concurrent_edit.acquire_lock('$file', '$s3', wait => '30 seconds')).lock_type, "
-    . "extract(epoch FROM clock_timestamp())::numeric(20,6) AS t1;\n");
+my $waiter = start_lock_waiter($node, $file, $s3);
 sleep(0.5);
 my $released_at = (split /\n/, $node->safe_psql('postgres',
     "SELECT concurrent_edit.release_lock('$file', '$s5'); SELECT extract(epoch FROM clock_timestamp())"))[-1];
-my $out = $waiter->query('SELECT 1');
-$waiter->quit;
-like($out, qr/\|exclusive\|/, 'the waiter got the lock after the release') or diag($waiter->{stderr});
-my ($t1) = $out =~ /\|exclusive\|([0-9.]+)/;
+my ($type, $t1) = end_lock_waiter($waiter);
+is($type, 'exclusive', 'the waiter got the lock after the release');
 cmp_ok($t1 - $released_at, '<', 0.5, sprintf('woken %.3f s after the release', $t1 - $released_at));
 
 # A waiter whose session is closed meanwhile is refused within a second (VC005),
