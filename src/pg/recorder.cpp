@@ -21,6 +21,7 @@
 #include "pg/guc.hpp"
 #include "pg/owner.hpp"
 #include "pg/shared.hpp"
+#include "pg/start_marker.hpp"
 #include "pg/worker.hpp"
 
 extern "C" {
@@ -31,6 +32,7 @@ namespace ce::pg {
 namespace {
 
 constexpr long kLingerMs = 2000;           // a recorder waits this long for more conflicts before it exits
+constexpr const char* kMarkerKind = "recorder";  // its start marker: pg_concurrent_edit/recorder.<db>.start
 // A record is written under a temporary name and renamed at once: a temporary
 // file older than this was left by a crash (or a kill) between the two, and is
 // removed when the spool is next read.
@@ -149,38 +151,32 @@ pg_uuid_t random_uuid() {
     return u;
 }
 
-// The recorder this backend registered last, and when. A recorder holds the lock
-// for at least kLingerMs once it has it, and looks at the spool again before it
-// exits; so while this one is younger than that and has not stopped, it is starting
-// (not yet holding the lock) or recording, and a second one would only take a worker
-// slot. (Before this check, a loop of conflicts registered a worker per conflict for
-// as long as the first recorder took to connect.)
-BackgroundWorkerHandle* last_recorder = nullptr;
-TimestampTz last_recorder_at = 0;
-
-// Starts the recorder of the current database unless one is starting or holds its lock.
+// Starts the recorder of the current database unless one holds its lock or is
+// being started: one per burst of conflicts, not one per backend (start_marker.hpp;
+// before the marker, eight backends meeting a conflict at once started four).
 void ensure_recorder() {
-    bool starting = pg_call([] {
-        if (last_recorder == nullptr ||
-            TimestampDifferenceExceeds(last_recorder_at, GetCurrentTimestamp(), static_cast<int>(kLingerMs)))
-            return false;
-        pid_t pid;
-        return GetBackgroundWorkerPid(last_recorder, &pid) != BGWH_STOPPED;
-    });
-    if (starting) return;
-    if (!pg_call([] { return lock_is_free(recorder_tag(MyDatabaseId)); })) return;  // a recorder runs; it looks at the spool again before it exits
     pg_call([] {
-        MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
-        if (last_recorder != nullptr) pfree(last_recorder);
-        last_recorder = nullptr;
-        bool registered = start_database_worker("ce_conflict_recorder_main", "concurrent_edit conflict recorder",
-                                                &last_recorder);
-        MemoryContextSwitchTo(old);
-        if (registered) last_recorder_at = GetCurrentTimestamp();
-        else
+        Oid db = MyDatabaseId;
+        if (!lock_is_free(recorder_tag(db))) return;  // a recorder runs; it looks at the spool again before it exits
+        WorkerFile marker = start_marker(kMarkerKind, db);
+        StartClaim c = claim_start_marker(marker);
+        if (c == StartClaim::starting) return;
+        if (c == StartClaim::failed) {
+            ereport(WARNING, (errcode_for_file_access(),
+                              errmsg("could not start the concurrent_edit conflict recorder: cannot create \"%s\": %m; "
+                                     "the row conflict stays in the spool and is recorded later", marker.c_str())));
+            return;
+        }
+        // Claimed. A recorder may have taken the lock and removed its marker
+        // since the first look: then none is needed.
+        if (lock_is_free(recorder_tag(db))) {
+            if (start_database_worker("ce_conflict_recorder_main", "concurrent_edit conflict recorder", nullptr))
+                return;  // it removes the marker once it has tried the lock
             ereport(WARNING, (errmsg("could not start the concurrent_edit conflict recorder; the row conflict "
                                      "stays in the spool and is recorded later"),
                               errhint("Raise max_worker_processes.")));
+        }
+        unlink(marker.c_str());
     });
 }
 
@@ -477,13 +473,19 @@ void ce_conflict_recorder_main(Datum arg) {
     apply_worker_settings();
     BackgroundWorkerInitializeConnectionByOid(db, InvalidOid, 0);
     pgstat_report_appname("concurrent_edit conflict recorder");
-    remove_files_of_dropped_databases();  // without the worker, nothing else does
     int64 imported = 0;
     LOCKTAG tag = recorder_tag(db);
+    auto take_lock = [&tag] { return LockAcquire(&tag, ExclusiveLock, true, true) != LOCKACQUIRE_NOT_AVAIL; };
+    // One recorder per database. Having tried its lock, this one removes the start
+    // marker (start_marker.hpp), then tries once more: a conflict spooled while
+    // the marker was there started no recorder, and is read by this one, or by
+    // the one holding the lock now (it reads the spool again after releasing it).
+    bool held = take_lock();
+    unlink(start_marker(kMarkerKind, db).c_str());
+    if (!held) held = take_lock();
+    if (held) remove_files_of_dropped_databases();  // without the worker, nothing else does
     for (;;) {
-        // One recorder per database: another one holding the lock reads the spool
-        // again before it exits, so this one has nothing to do.
-        if (LockAcquire(&tag, ExclusiveLock, true, true) == LOCKACQUIRE_NOT_AVAIL) proc_exit(0);
+        if (!held) proc_exit(0);
         TimestampTz idle_since = GetCurrentTimestamp();
         for (;;) {
             CHECK_FOR_INTERRUPTS();
@@ -508,7 +510,9 @@ void ce_conflict_recorder_main(Datum arg) {
         }
         LockRelease(&tag, ExclusiveLock, true);
         // A conflict spooled while the lock was held found it taken and started no
-        // recorder: look once more after releasing it.
+        // recorder: look once more after releasing it (another recorder holding
+        // the lock by then reads it).
         if (spooled_files(spool_dir(db)).empty()) proc_exit(0);
+        held = take_lock();
     }
 }

@@ -39,19 +39,17 @@
 #include "pg/sequencer.hpp"
 
 #include <algorithm>
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
-#include <ctime>
+#include <cstdlib>
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "pg/advisory.hpp"
 #include "pg/feed.hpp"
 #include "pg/guc.hpp"
 #include "pg/shared.hpp"
+#include "pg/start_marker.hpp"
 #include "pg/worker.hpp"
 
 extern "C" {
@@ -65,24 +63,14 @@ constexpr long kLingerMs = 2000;   // a sequencer without work for this long exi
 constexpr long kPollMs = 10;       // while it runs it looks this often, woken or not
 constexpr long kMaxPollMs = 200;   // ... and at least this often while events wait behind a held row
 constexpr long kLockWaitMs = 100;  // a starting sequencer waits this long for the lock
-constexpr long long kStartMarkerMs = 2000;  // a start marker older than this is stale
 constexpr int kRestartS = 1;       // one that exits with 1 (terminated, crashed) is started again after this
 constexpr const char* kType = "concurrent_edit sequencer";
 
 LOCKTAG sequencer_tag(Oid db) { return database_lock_tag(db, LockClass::sequencer); }
 
-// Relative to the data directory (the server's working directory). Fixed
-// buffers: the commit callback's calls allocate nothing.
-struct Path {
-    char name[64];
-    const char* c_str() const { return name; }
-};
-Path pid_path(Oid db, const char* suffix = "") {
-    Path p;
-    snprintf(p.name, sizeof p.name, "%s/sequencer.%u%s", kWorkerFilesDir, db, suffix);
-    return p;
-}
-Path start_path(Oid db) { return pid_path(db, ".start"); }
+// Fixed buffers: the commit callback's calls allocate nothing.
+WorkerFile pid_path(Oid db, const char* suffix = "") { return worker_file("sequencer", db, suffix); }
+WorkerFile start_path(Oid db) { return start_marker("sequencer", db); }
 
 // The pid the database's sequencer published, 0 when none. Raises nothing.
 pid_t published_pid(Oid db) {
@@ -117,49 +105,17 @@ void unpublish_pid(int, Datum arg) {
 // transactions probing at once do not take each other for a sequencer.
 bool sequencer_holds_lock(Oid db) { return !lock_is_free(sequencer_tag(db), ShareLock); }
 
-enum class Claim { claimed, starting, failed };
-
-// Claims the start marker: claimed when this backend made it (it then registers
-// a sequencer), starting when a young one says a sequencer is being started,
-// failed when no marker can be made (then no sequencer is registered: a commit
-// per busy row could otherwise take a worker slot each). A stale marker is taken
-// over by renaming it away, which only one backend can do. Raises nothing.
-Claim claim_start(Oid db) {
-    Path path = start_path(db);
-    if (!make_private_dir(kWorkerFilesDir)) return Claim::failed;
-    for (int attempt = 0; attempt < 2; ++attempt) {
-        int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, S_IRUSR | S_IWUSR);
-        if (fd >= 0) {
-            close(fd);
-            return Claim::claimed;
-        }
-        if (errno != EEXIST) return Claim::failed;
-        struct stat st;
-        if (stat(path.c_str(), &st) != 0) continue;  // removed meanwhile
-        struct timespec now;
-        clock_gettime(CLOCK_REALTIME, &now);
-        // In ms, not whole seconds (which made a marker stale after 1 to 2 s).
-        long long age_ms = (static_cast<long long>(now.tv_sec) - st.st_mtim.tv_sec) * 1000 +
-                           (now.tv_nsec - st.st_mtim.tv_nsec) / 1000000;
-        if (age_ms >= 0 && age_ms < kStartMarkerMs) return Claim::starting;
-        // Stale (its sequencer never started), or from the future (the clock
-        // went back).
-        char away[80];
-        snprintf(away, sizeof away, "%s.%d", path.c_str(), static_cast<int>(MyProcPid));
-        if (rename(path.c_str(), away) == 0) unlink(away);
-    }
-    return Claim::starting;  // others took the stale marker over and made a new one
-}
-
 bool said_no_slot = false;
 
 // Registers a sequencer unless one is being started (at pre-commit). False when
 // none could be: no worker slot free, or no start marker possible.
 bool launch() {
     Oid db = MyDatabaseId;
-    Claim c = claim_start(db);
-    if (c == Claim::starting) return true;
-    if (c == Claim::failed) return false;
+    // No marker made (failed): none is registered, or a commit per busy row could
+    // take a worker slot each.
+    StartClaim c = claim_start_marker(start_path(db));
+    if (c == StartClaim::starting) return true;
+    if (c == StartClaim::failed) return false;
     // Claimed: no marker was there. A sequencer registered by another commit
     // removes its marker once it holds its lock, and may have done so after this
     // backend found the lock free: then it runs, and another would only wait for

@@ -203,7 +203,7 @@ void remove_files_of_dropped_databases_cxx() {
     char conflicts[MAXPGPATH];
     snprintf(conflicts, sizeof conflicts, "%s/conflicts", kWorkerFilesDir);
     list_database_files(conflicts, "", true, files);
-    list_database_files(kWorkerFilesDir, "sequencer.", false, files);
+    for (const char* kind : {"sequencer.", "recorder."}) list_database_files(kWorkerFilesDir, kind, false, files);
     if (files.empty()) return;
     std::vector<char> exists(files.size(), 1);
     auto look = [&files, &exists] {

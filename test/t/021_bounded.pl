@@ -4,7 +4,8 @@
 #  * a backlog of pending events is sequenced in bounded transactions, the
 #    projects in turn;
 #  * 5,000 conflicting OCC updates in a loop leave parallel queries their workers,
-#    and every conflict is recorded (or counted as dropped);
+#    and every conflict is recorded (or counted as dropped); eight backends
+#    meeting a conflict at once start one recorder, not one each;
 #  * crafted client clocks are refused while honest offline clients still merge,
 #    and the other writers of the file are not locked out;
 #  * file locks are granted in turn: overlapping shared locks do not keep an
@@ -237,6 +238,68 @@ is($dropped, 0, 'none was dropped');
 ok($node->poll_query_until('postgres',
     q{SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'concurrent_edit conflict recorder'}),
     'the recorder exits when the spool is empty');
+
+# 2b. Eight backends meet a conflict at the same moment: one recorder is
+# registered, not one per backend (each would take a worker slot until it found
+# the first one's lock). The postmaster logs each worker it starts at DEBUG1.
+$node->safe_psql('postgres', q{
+  INSERT INTO doc SELECT 10 + i, 1, '{"venue": "Hall A"}' FROM generate_series(1, 8) i;
+  UPDATE doc SET body = '{"venue": "Hall B"}', version = 1 WHERE id > 10;   -- now at version 2
+  ALTER SYSTEM SET log_min_messages = debug1;
+  SELECT pg_reload_conf();
+});
+my $starts = sub { return scalar(() = slurp_file($node->logfile)
+    =~ /starting background worker process "concurrent_edit conflict recorder"/g) };
+ok($node->poll_query_until('postgres', q{SELECT count(*) = 0 FROM pg_stat_activity
+    WHERE backend_type = 'concurrent_edit conflict recorder'}), 'no recorder runs before the burst');
+my $starts0 = $starts->();
+my $gate = $node->background_psql('postgres');
+$gate->query_safe('SELECT pg_advisory_lock(2121)');
+my @burst;
+for my $i (1 .. 8) {
+    my $s = $node->background_psql('postgres');
+    $s->query_until(qr/waiting/, qq{\\echo waiting
+DO \$\$ BEGIN
+  PERFORM pg_advisory_lock_shared(2121);
+  UPDATE doc SET body = '{"venue": "Hall C"}', version = 1 WHERE id = 10 + $i;  -- stale, and conflicting
+EXCEPTION WHEN SQLSTATE 'VC001' THEN NULL;
+END \$\$;
+\\echo burst-done
+});
+    push @burst, $s;
+}
+ok($node->poll_query_until('postgres', q{SELECT count(*) = 8 FROM pg_locks WHERE locktype = 'advisory'
+    AND objid = 2121 AND NOT granted}), 'the eight backends wait at the gate');
+$gate->query_safe('SELECT pg_advisory_unlock(2121)');
+for my $s (@burst) {
+    $s->query_until(qr/burst-done/, '');
+    $s->quit;
+}
+$gate->quit;
+ok($node->poll_query_until('postgres', q{SELECT count(*) = 8 FROM concurrent_edit.conflict_history
+    WHERE row_relation = 'public.doc' AND row_key->>'id' IN ('11','12','13','14','15','16','17','18')}, 't'),
+   'the eight conflicts are recorded');
+is($starts->() - $starts0, 1, 'one recorder was started for the burst');
+my $marker = sub { return $node->safe_psql('postgres', q{SELECT count(*) FROM pg_ls_dir('pg_concurrent_edit') f
+    WHERE f = 'recorder.' || (SELECT oid FROM pg_database WHERE datname = 'postgres') || '.start'}) };
+is($marker->(), '0', 'the recorder removed its start marker');
+# A marker left by a recorder that never started is stale after 2 s: the next
+# conflict takes it over and starts one.
+ok($node->poll_query_until('postgres', q{SELECT count(*) = 0 FROM pg_stat_activity
+    WHERE backend_type = 'concurrent_edit conflict recorder'}), 'the recorder left');
+my $oid = $node->safe_psql('postgres', q{SELECT oid FROM pg_database WHERE datname = 'postgres'});
+my $stale = $node->data_dir . "/pg_concurrent_edit/recorder.$oid.start";
+open(my $fh, '>', $stale) or die "cannot create $stale: $!";
+close($fh);
+utime(time() - 10, time() - 10, $stale) or die "cannot age $stale: $!";
+$starts0 = $starts->();
+$node->psql('postgres', q{UPDATE doc SET body = '{"venue": "Hall D"}', version = 1 WHERE id = 11});
+ok($node->poll_query_until('postgres', q{SELECT count(*) = 2 FROM concurrent_edit.conflict_history
+    WHERE row_relation = 'public.doc' AND row_key->>'id' = '11'}, 't'),
+   'a conflict after a stale marker is recorded');
+is($starts->() - $starts0, 1, 'it started one recorder');
+is($marker->(), '0', 'and the stale marker is gone');
+$node->safe_psql('postgres', 'ALTER SYSTEM RESET log_min_messages; SELECT pg_reload_conf()');
 
 # 3. Crafted client clocks.
 my $p = '33333333-0000-0000-0000-000000000003';
