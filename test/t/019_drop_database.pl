@@ -1,7 +1,8 @@
 # DROP DATABASE leaves none of the extension's files behind in the data
 # directory: the row conflict spool of the dropped database
 # ($PGDATA/pg_concurrent_edit/conflicts/<oid>: records not yet recorded, each
-# with the refused row, and bad/) and its sequencer's pid file are removed by the
+# with the refused row, and bad/), its sequencer's pid file and the start markers
+# of its sequencer and recorder are removed by the
 # worker (every retention_interval). Before, they stayed for good: a dropped
 # database's rows stayed on disk, up to 2 x conflict_spool_limit records of up to
 # 1 MB. The files of databases that still exist are kept.
@@ -44,21 +45,24 @@ sub conflict_in {
 }
 my $gone = conflict_in('gone');
 my $kept = conflict_in('kept');
-# A sequencer's pid file left by a crash, and a set-aside record.
+# A sequencer's pid file left by a crash, start markers of a sequencer and a
+# recorder that never started, and a set-aside record.
 append_to_file("$data/pg_concurrent_edit/sequencer.$gone", "999999\n");
+append_to_file("$data/pg_concurrent_edit/$_.$gone.start", "") for ('sequencer', 'recorder');
 append_to_file("$data/pg_concurrent_edit/conflicts/$gone/bad/0.json", "{}");
 
 my $log_at = -s $node->logfile;
 $node->safe_psql('postgres', 'DROP DATABASE gone');
 my $removed = 0;
 for (1 .. 100) {
-    if (!-e "$data/pg_concurrent_edit/conflicts/$gone" && !-e "$data/pg_concurrent_edit/sequencer.$gone") {
+    if (!grep { -e "$data/pg_concurrent_edit/$_" }
+        ("conflicts/$gone", "sequencer.$gone", "sequencer.$gone.start", "recorder.$gone.start")) {
         $removed = 1;
         last;
     }
     sleep(0.1);
 }
-ok($removed, 'the spool and the sequencer file of the dropped database are removed');
+ok($removed, 'the spool, the sequencer file and the start markers of the dropped database are removed');
 ok($node->wait_for_log(qr/removed the row conflict spool "pg_concurrent_edit\/conflicts\/$gone" of dropped database $gone \(1 record\(s\) not recorded, 1 set aside\)/,
     $log_at), 'and the log says so, with what was never recorded');
 is(scalar(my @k = glob("$data/pg_concurrent_edit/conflicts/$kept/*.json")), 1,
