@@ -77,7 +77,7 @@ char* utf8_to_server(const char* p, std::size_t len) {
     return s;
 }
 
-// In a database that is not UTF-8, a clock read in binary must be printable:
+// In a database that is not UTF-8, a clock read in must be printable:
 // every node id needs a form in the database encoding (vclock_out, pg_dump), or
 // the value would be stored and never read back. 22P05 otherwise, nothing stored.
 void check_nodes_convertible(std::string_view bytes) {
@@ -153,7 +153,11 @@ CE_FUNCTION(ce_vclock_in) {
         text = ce::pg::pg_call([text, len] { return pg_server_to_any(text, static_cast<int>(len), PG_UTF8); });
         len = strlen(text);
     }
-    return vclock_datum(ce::VClock::parse(std::string_view(text, len)).encode());
+    // A \u escape names any character: each node id must have a form in the
+    // database encoding too, as a binary clock's must.
+    std::string bytes = ce::VClock::parse(std::string_view(text, len)).encode();
+    check_nodes_convertible(bytes);
+    return vclock_datum(bytes);
 }
 
 // vclock_out(vclock) RETURNS cstring: the canonical text form.

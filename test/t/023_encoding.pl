@@ -90,6 +90,13 @@ like($err, qr/no equivalent in the database encoding/, 'a binary vclock with an 
 ($out, $err) = sql(q{INSERT INTO vc SELECT concurrent_edit.vclock_recv(concurrent_edit.vclock_send('{"é": 2}'));
   SELECT count(*), min(c::text) FROM vc});
 is($out, "1|{\"é\": 2}", 'only the printable one is stored') or diag($err);
+# The same for a clock read from text: a \u escape names any character (before,
+# '{"\u65e5": 1}' was stored, and every read of it, pg_dump's too, failed).
+($out, $err) = sql(q{INSERT INTO vc VALUES ('{"\u65e5": 1}')});
+like($err, qr/no equivalent in the database encoding/, 'a text vclock with an unprintable node is refused') or diag($err);
+like($err, qr/DETAIL:\s+\{"entry": 1, "encoding": "LATIN1"\}/, 'with its JSON DETAIL') or diag($err);
+($out, $err) = sql(q{INSERT INTO vc VALUES ('{"\u00e9t\u00e9": 3}'); SELECT count(*), max(c::text) FROM vc});
+is($out, "2|{\"été\": 3}", 'a \u escape with a LATIN1 form is stored and prints') or diag($err);
 
 $node->stop;
 done_testing();
