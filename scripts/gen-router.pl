@@ -40,6 +40,12 @@ my %route = (
     write_many => [ [ writes => 'writes' ] ],
 );
 
+# Functions that make an id a caller may choose: that id is checked to be new on
+# every shard first (concurrent_edit._route('new_$kind', ...)), and the id made is
+# kept in the directory at once, before any other call names it (a twin made on
+# another shard afterwards then routes nowhere but here).
+my %makes = (create_file => [ file => 'file_id' ]);
+
 sub slurp { my ($f) = @_; open my $fh, '<', $f or die "$f: $!"; local $/; return <$fh>; }
 
 # SQL statements of a script: split at ';' outside quotes, dollar quotes and comments.
@@ -187,10 +193,24 @@ for my $name (sort keys %route) {
     my $stmt = $set ? "RETURN QUERY SELECT * FROM concurrent_edit._px_$name($pass);"
              : $void ? "PERFORM concurrent_edit._px_$name($pass);\n    RETURN;"
              : "RETURN concurrent_edit._px_$name($pass);";
+    my ($declare, $check) = ('', '');
+    if (my $m = $makes{$name}) {
+        my ($kind, $arg) = @$m;
+        die "$name: no argument $arg\n" unless $argno{$arg};
+        die "$name: makes an id, so it must return it\n" if $set || $void;
+        $declare = "    made $returns;\n";
+        $check = "PERFORM concurrent_edit._route('new_$kind', \$$argno{$arg});\n    ";
+        # Kept unless a shard of another project claims it by then, or a shard is
+        # down (_route keeps nothing then): the id is made either way.
+        $stmt = "made := concurrent_edit._px_$name($pass);\n    BEGIN\n"
+              . "        PERFORM concurrent_edit._route('$kind', made);\n"
+              . "    EXCEPTION WHEN cardinality_violation OR connection_failure THEN\n        NULL;\n    END;\n"
+              . "    RETURN made;";
+    }
     # The hash is computed inside the block: an error of _route (a shard's, or
     # PL/Proxy's) is then raised again by _raise_routed like any other.
-    my $body = "AS \$\$\nDECLARE\n    h integer;\n    e_state text;\n    e_message text;\n    e_detail text;\n"
-             . "    e_hint text;\nBEGIN\n    h := $hash;\n    $stmt\nEXCEPTION WHEN OTHERS THEN\n"
+    my $body = "AS \$\$\nDECLARE\n    h integer;\n$declare    e_state text;\n    e_message text;\n    e_detail text;\n"
+             . "    e_hint text;\nBEGIN\n    ${check}h := $hash;\n    $stmt\nEXCEPTION WHEN OTHERS THEN\n"
              . "    GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_message = MESSAGE_TEXT,\n"
              . "                            e_detail = PG_EXCEPTION_DETAIL, e_hint = PG_EXCEPTION_HINT;\n"
              . "    PERFORM concurrent_edit._raise_routed(h, e_state, e_message, e_detail, e_hint);\nEND\n\$\$;\n";

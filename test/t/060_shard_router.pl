@@ -311,12 +311,20 @@ is($router->safe_psql('postgres', 'SELECT count(*) FROM (VALUES '
 # --- A file id planted in another project, on another shard ------------------
 # Ids are unique on each shard only, and create_file takes a caller's file_id: a
 # role writing project A (shard 1) makes a file with the id of B's file (shard 2).
-# The router never sends calls on that id to A's shard: the directory already
-# knows B's file, and without it the router refuses the ambiguous id (21000)
-# instead of routing to the first shard that answers.
+# Through the router that is refused: the id exists on a shard (23505). Made
+# directly on shard 1, the router still never sends calls on that id there: the
+# directory knows B's file since B's file was made, and without it the router
+# refuses the ambiguous id (21000) instead of routing to the first shard that
+# answers.
 my $victim = $file{$pb};
-is($router->safe_psql('postgres', "SELECT concurrent_edit.create_file('$pa', 'trap.txt', E'planted\\n', '$author', "
-    . "file_id => '$victim')"), $victim, 'a file with B\'s file id created in A (shard 1)');
+($state, $out, $err) = on_router("SELECT concurrent_edit.create_file('$pa', 'trap.txt', E'planted\\n', '$author', "
+    . "file_id => '$victim')");
+is($state, '23505', 'through the router, a file with B\'s file id is refused in A (23505)');
+like($err, qr/DETAIL:  \{"file_id" : "$victim"\}/, 'with a JSON DETAIL naming the id') or diag($err);
+is($shards[0]->safe_psql('postgres', "SELECT count(*) FROM concurrent_edit.files WHERE id = '$victim'"), '0',
+   'and nothing is made on A\'s shard');
+is($shards[0]->safe_psql('postgres', "SELECT concurrent_edit.create_file('$pa', 'trap.txt', E'planted\\n', '$author', "
+    . "file_id => '$victim')"), $victim, 'a file with B\'s file id created in A directly on shard 1');
 is($router->safe_psql('postgres', "SELECT content FROM concurrent_edit.read('$victim')"), 'caught up',
     'the router still reads B\'s file (its directory entry)');
 $router->safe_psql('postgres', "DELETE FROM concurrent_edit.router_directory WHERE id = '$victim'");
@@ -326,6 +334,28 @@ like($err, qr/exists in more than one project, on shards 1, 2/, 'naming both sha
 unlike($out, qr/planted/, 'and the planted file is not read');
 is($router->safe_psql('postgres', "SELECT count(*) FROM concurrent_edit.router_directory WHERE id = '$victim'"), '0',
     'nor kept in the directory');
+
+# A file made through the router is in the directory at once, before any call
+# names it: a twin made afterwards on another shard (its id learnt from the
+# feed's NOTIFY) does not make it unreachable. (Before, the first routed call
+# found two claims and refused the id: 21000 for every caller, for good.)
+my $fresh = $router->safe_psql('postgres', "SELECT concurrent_edit.create_file('$pb', 'fresh.txt', 'mine', '$author')");
+is($router->safe_psql('postgres', "SELECT project_id FROM concurrent_edit.router_directory WHERE id = '$fresh'"), $pb,
+   'a file made through the router is kept in the directory at once');
+$shards[0]->safe_psql('postgres', "SELECT concurrent_edit.create_file('$pa', 'twin.txt', E'twin\\n', '$author', "
+    . "file_id => '$fresh')");
+is($router->safe_psql('postgres', "SELECT content FROM concurrent_edit.read('$fresh')"), 'mine',
+   'a twin made afterwards on another shard does not take its calls');
+# A file id a caller gives is checked on every shard: while one is down, it is
+# refused (the shard down could hold it in another project).
+$shards[2]->stop;
+($state, $out, $err) = on_router("SELECT concurrent_edit.create_file('$pb', 'chosen.txt', E'x\\n', '$author', "
+    . "file_id => '12121212-1212-1212-1212-121212121212')");
+is($state, '08006', 'a chosen file id while a shard is down: 08006');
+$shards[2]->start;
+is($router->safe_psql('postgres', "SELECT concurrent_edit.create_file('$pb', 'chosen.txt', E'x\\n', '$author', "
+    . "file_id => '12121212-1212-1212-1212-121212121212')"), '12121212-1212-1212-1212-121212121212',
+   'and accepted once every shard answers');
 
 $_->stop for @shards, $router;
 done_testing();

@@ -303,9 +303,23 @@ DECLARE
     complete boolean;
 BEGIN
     IF id IS NULL THEN RETURN NULL; END IF;
-    IF kind IS NULL OR kind NOT IN ('file', 'session', 'conflict') THEN
+    IF kind IS NULL OR kind NOT IN ('file', 'session', 'conflict', 'new_file') THEN
         RAISE EXCEPTION 'unknown kind "%"', kind
-            USING ERRCODE = '22023', DETAIL = '{"argument": "kind", "allowed": ["file", "session", "conflict"]}';
+            USING ERRCODE = '22023', DETAIL = '{"argument": "kind", "allowed": ["file", "session", "conflict", "new_file"]}';
+    END IF;
+    -- The file id a caller gives create_file: new on every shard (and in the
+    -- directory), or 23505, as one shard refuses an id it has. Else a writer of
+    -- one project could make, on its own shard, a file with the id of another
+    -- project's file not yet routed, and leave that file's id refused (21000).
+    -- While a shard is down that cannot be known: 08006 (_locate).
+    IF kind = 'new_file' THEN
+        IF EXISTS (SELECT FROM concurrent_edit.router_directory d WHERE d.id = _route.id)
+           OR (SELECT l.project_id FROM concurrent_edit._locate('file', id) l) IS NOT NULL THEN
+            RAISE EXCEPTION 'file % already exists', id
+                USING ERRCODE = '23505', DETAIL = json_build_object('file_id', id)::text,
+                      HINT = 'A file id given to create_file must be unique across the router''s shards.';
+        END IF;
+        RETURN NULL;
     END IF;
     SELECT d.project_id INTO project FROM concurrent_edit.router_directory d
     WHERE d.id = _route.id AND d.kind = _route.kind;
@@ -325,7 +339,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION concurrent_edit._route(text, uuid) IS
-    'Internal: the routing hash of a file, session or conflict id (its project''s), from router_directory or, the first time, from the shards (kept once every shard answered and exactly one project claims it). Not part of the API; executable by everyone because every routed call runs it.';
+    'Internal: the routing hash of a file, session or conflict id (its project''s), from router_directory or, the first time, from the shards (kept once every shard answered and exactly one project claims it); for kind new_file (create_file''s file_id), NULL when no shard and no directory entry has the id, else 23505. Not part of the API; executable by everyone because every routed call runs it.';
 
 -- write_many's shard: the one of the first element's file. Malformed input names
 -- no file: a fixed partition's shard then gives the error the call deserves (the
