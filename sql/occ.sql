@@ -259,6 +259,45 @@ SELECT pg_temp.try($$UPDATE oc SET t = 'd', version = 1$$);
 SELECT version, t, mb FROM oc;
 SELECT concurrent_edit.disable_occ('oc');
 
+-- The modified-by column takes the writer's name through its type's input
+-- function: a string type only (before: an integer or uuid column was accepted,
+-- and every update then failed with a bare 22P02), wide enough (before: a bare
+-- 22001), and no generated column (before: accepted, and the writer never
+-- recorded). Nor is a generated column listed in merge_columns.
+CREATE TABLE om (id int PRIMARY KEY, version int NOT NULL DEFAULT 1, t text, mi int, mv varchar(3),
+                 g text GENERATED ALWAYS AS (t || '!') STORED);
+INSERT INTO om (id, t) VALUES (1, 'a');
+SELECT pg_temp.try($$SELECT concurrent_edit.enable_occ('om', modified_by_column => 'mi')$$);
+SELECT pg_temp.try($$SELECT concurrent_edit.enable_occ('om', modified_by_column => 'g')$$);
+SELECT pg_temp.try($$SELECT concurrent_edit.enable_occ('om', modified_at_column => 'g')$$);
+SELECT pg_temp.try($$SELECT concurrent_edit.enable_occ('om', mode => 'merge', merge_columns => '{t,g}')$$);
+SELECT concurrent_edit.enable_occ('om', modified_by_column => 'mv');
+SET concurrent_edit.actor = 'a name longer than three';
+SELECT pg_temp.try($$UPDATE om SET t = 'b', version = 1$$);
+SET concurrent_edit.actor = 'ann';
+UPDATE om SET t = 'b', version = 1 RETURNING version, mv, g;
+RESET concurrent_edit.actor;
+ALTER TABLE om ALTER COLUMN mv TYPE int USING NULL;   -- retyped after enable_occ
+SELECT pg_temp.try($$UPDATE om SET t = 'c', version = 2$$);
+SELECT version, t, mv FROM om;
+SELECT concurrent_edit.disable_occ('om');
+-- A text project column holding no uuid: 22P02 with a JSON DETAIL, nothing
+-- changed (before: uuid's own 22P02 without one), at enable_occ (the rows
+-- already there), INSERT and UPDATE. The value is not shown.
+CREATE TABLE op (id int PRIMARY KEY, version int NOT NULL DEFAULT 1, t text, p text);
+INSERT INTO op VALUES (1, 1, 'a', 'not-a-uuid');
+SELECT pg_temp.try($$SELECT concurrent_edit.enable_occ('op', mode => 'merge', project_column => 'p')$$);
+SELECT count(*) AS triggers FROM pg_trigger WHERE tgrelid = 'op'::regclass;
+UPDATE op SET p = '{11111111-2222-3333-4444-555555555555}';
+SELECT concurrent_edit.enable_occ('op', mode => 'merge', project_column => 'p');
+SELECT pg_temp.try($$INSERT INTO op VALUES (2, 1, 'b', 'garbage')$$);
+SELECT pg_temp.try($$UPDATE op SET p = '1111-2222', version = 1 WHERE id = 1$$);
+INSERT INTO op VALUES (3, 1, 'c', '11112222-3333-4444-5555-66667777888A');
+SELECT id, version, p FROM op ORDER BY id;
+SELECT count(*) AS images, count(DISTINCT project_id) AS projects FROM concurrent_edit.occ_row_versions
+ WHERE relation = 'occ_args.op';
+SELECT concurrent_edit.disable_occ('op');
+
 -- Triggers made by hand by a table owner who is not a superuser (the trigger
 -- functions are executable by PUBLIC). Before: a modified-at argument naming a
 -- text column crashed the server; one naming the version column, or a

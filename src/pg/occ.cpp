@@ -91,6 +91,22 @@ void fill_modified(const OccConfig& c, TupleDesc desc, std::vector<int>& cols, s
     if (c.modified_by_att) {
         const char* actor = pg_call([] { return GetConfigOption("concurrent_edit.actor", true, false); });
         std::string who = (actor && *actor) ? actor : std::string(pg_call([] { return GetUserNameFromId(GetUserId(), false); }));
+        // A varchar(n) or char(n) column shorter than the name: 22001 with a JSON
+        // DETAIL, not the input function's bare error.
+        Form_pg_attribute a = TupleDescAttr(desc, c.modified_by_att - 1);
+        if ((a->atttypid == VARCHAROID || a->atttypid == BPCHAROID) && a->atttypmod >= VARHDRSZ) {
+            const char* w = who.c_str();
+            int len = static_cast<int>(who.size());
+            int chars = pg_call([w, len] { return pg_mbstrlen_with_len(w, len); });
+            int max = a->atttypmod - VARHDRSZ;
+            if (chars > max)
+                throw SqlError(ERRCODE_STRING_DATA_RIGHT_TRUNCATION,
+                               "the writer's name is longer than the modified-by column \"" +
+                                   std::string(NameStr(a->attname)).substr(0, 64) + "\" holds",
+                               ce::Detail().add("column", std::string(NameStr(a->attname))).add("max_length", max)
+                                   .add("length", chars),
+                               "Widen the column, or set concurrent_edit.actor to a shorter name.");
+        }
         cols.push_back(c.modified_by_att);
         vals.push_back(typed_from_text(desc, c.modified_by_att, who));
     }
@@ -119,17 +135,22 @@ HeapTuple modify(HeapTuple t, TupleDesc desc, const std::vector<int>& cols, cons
     });
 }
 
-// The project column's value (nil when there is none or it is NULL).
-pg_uuid_t project_of(const OccConfig& c, HeapTuple t, TupleDesc desc) {
+// The project column's value (nil when there is none or it is NULL). A text
+// column holding no uuid: 22P02 naming the table and column (the value is not
+// shown: the caller may not be allowed to read the row it updates).
+pg_uuid_t project_of(const OccConfig& c, HeapTuple t, Relation rel) {
     pg_uuid_t u{};
     if (!c.project_att) return u;
+    TupleDesc desc = RelationGetDescr(rel);
     bool isnull;
     std::string s = column_text(t, desc, c.project_att, &isnull);
-    if (isnull) return u;
-    const char* p = s.c_str();
-    Datum d = pg_call([p] { return DirectFunctionCall1(uuid_in, CStringGetDatum(p)); });
-    std::memcpy(&u, DatumGetUUIDP(d), sizeof(u));
-    return u;
+    if (isnull || uuid_from_text(s, &u)) return u;
+    std::string column = NameStr(TupleDescAttr(desc, c.project_att - 1)->attname);
+    std::string table = relation_name(RelationGetRelid(rel));
+    throw SqlError(ERRCODE_INVALID_TEXT_REPRESENTATION,
+                   "project column \"" + column.substr(0, 64) + "\" of " + table.substr(0, 200) + " holds no uuid",
+                   ce::Detail().add("table", table).add("column", column).add("reason", "not a uuid"),
+                   "The project column names the row's project: a uuid, or NULL for none.");
 }
 
 std::string json_text_or_null(HeapTuple t, TupleDesc desc, int att) {
@@ -286,7 +307,7 @@ CE_FUNCTION(ce_occ_trigger) {
                            stale_detail(""), "Re-read the row and apply your change to the current version.");
         // Merge against the image of the version the client read.
         std::string image_table = relation_name(origin);
-        pg_uuid_t project = project_of(c, old_tuple, desc);
+        pg_uuid_t project = project_of(c, old_tuple, rel);
         std::optional<std::string> base_text;
         {
             OwnerContext owner;
@@ -472,7 +493,7 @@ static bool key_moved(Relation rel, HeapTuple before, HeapTuple after) {
 // row deleted, or the key a row left.
 static void drop_images_of(Spi& spi, Relation rel, const OccConfig& c, HeapTuple tuple, const std::string& image_table) {
     std::string key = row_images(spi, rel, tuple, nullptr, false).key;
-    pg_uuid_t project = project_of(c, tuple, RelationGetDescr(rel));
+    pg_uuid_t project = project_of(c, tuple, rel);
     OwnerContext owner;
     drop_images(spi, project, image_table, key, 0, true);
     owner.leave();
@@ -512,7 +533,7 @@ CE_FUNCTION(ce_occ_after) {
     Oid origin = image_relation(td->tg_trigger, rel);
     if (c.merge) {
         std::string image_table = relation_name(origin);
-        pg_uuid_t project = project_of(c, row, desc);
+        pg_uuid_t project = project_of(c, row, rel);
         // An inserted row starts a new history: the images of a deleted row with
         // the same key are no merge base for it. So does a row an update gave
         // another key: the images under that key are another row's (two rows

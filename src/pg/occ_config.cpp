@@ -9,6 +9,10 @@
 #include "pg/occ_images.hpp"
 #include "pg/values.hpp"
 
+extern "C" {
+#include "parser/parse_coerce.h"
+}
+
 namespace ce::pg {
 namespace {
 
@@ -52,6 +56,13 @@ struct Call {
                        what + " \"" + column.substr(0, 64) + "\" is now of type " + type + "; run enable_occ() again",
                        ce::Detail().add("table", table()).add("argument", argument).add("column", column).add("type", type),
                        std::string("The ") + what + " must be " + needs + ".");
+    }
+    [[noreturn]] void generated(const char* argument, const std::string& what, int att) const {
+        std::string column = NameStr(TupleDescAttr(RelationGetDescr(td->tg_relation), att - 1)->attname);
+        throw SqlError(ERRCODE_GENERATED_ALWAYS,
+                       what + " \"" + column.substr(0, 64) + "\" is a generated column; run enable_occ() again",
+                       ce::Detail().add("table", table()).add("argument", argument).add("column", column).add("generated", true),
+                       "The trigger writes this column: PostgreSQL computes a generated column's value itself.");
     }
     [[noreturn]] void same_column(const char* argument, const std::string& what, int att, const char* other) const {
         std::string column = NameStr(TupleDescAttr(RelationGetDescr(td->tg_relation), att - 1)->attname);
@@ -202,6 +213,7 @@ OccConfig decode_config(TriggerData* td, bool before) {
         if (att == c.version_att) call.same_column(argument, what, att, "version column");
         if (is_key(c, att)) call.same_column(argument, what, att, "primary key");
         if (att == c.project_att) call.same_column(argument, what, att, "project column");
+        if (TupleDescAttr(desc, att - 1)->attgenerated != '\0') call.generated(argument, what, att);
         return att;
     };
     c.modified_by_att = written("modified_by_column", "modified-by column", args[4]);
@@ -213,6 +225,11 @@ OccConfig decode_config(TriggerData* td, bool before) {
         if (t != TIMESTAMPTZOID && t != TIMESTAMPOID)
             call.mistyped("modified_at_column", "modified-at column", c.modified_at_att, "timestamptz or timestamp");
     }
+    if (c.modified_by_att != 0) {  // the writer's name, read in by the type's input function
+        Oid t = TupleDescAttr(desc, c.modified_by_att - 1)->atttypid;
+        if (pg_call([t] { return TypeCategory(getBaseType(t)); }) != TYPCATEGORY_STRING)
+            call.mistyped("modified_by_column", "modified-by column", c.modified_by_att, "text, varchar or another string type");
+    }
     // The merge columns: '' is every column; a list (an empty one too) only those.
     c.merge_every_column = *args[3] == '\0';
     if (!c.merge_every_column) {
@@ -223,6 +240,7 @@ OccConfig decode_config(TriggerData* td, bool before) {
             if (att == 0) call.missing("merge_columns", "merge column", name);
             if (att == c.version_att) call.same_column("merge_columns", "merge column", att, "version column");
             if (is_key(c, att)) call.same_column("merge_columns", "merge column", att, "primary key");
+            if (TupleDescAttr(desc, att - 1)->attgenerated != '\0') call.generated("merge_columns", "merge column", att);
             c.merge_atts.push_back(att);
         }
     }

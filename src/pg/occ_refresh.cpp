@@ -157,7 +157,7 @@ CE_PRIMARY_FUNCTION(ce_occ_refresh_images, "occ_refresh_images") {
                           (project_column.empty()
                                ? std::string("NULL::uuid")
                                : "t." + std::string(pg_call([&] { return quote_identifier(project_column.c_str()); })) +
-                                     "::uuid") +
+                                     "::text") +
                           ", t.* FROM " + name + " t WHERE t." + version + " IS NOT NULL";
         // The images of a batch of rows ($1, an array of the table's row type), in
         // its order.
@@ -276,7 +276,15 @@ CE_PRIMARY_FUNCTION(ce_occ_refresh_images, "occ_refresh_images") {
                         }
                         return heap_form_tuple(desc, values.data(), nulls.get());
                     });
-                    fetched.push_back(Fetched{r.text(i, 0), r.int8(i, 1), r.uuid(i, 2), row, row_raw_bytes(desc, row)});
+                    pg_uuid_t project{};
+                    if (!r.isnull(i, 2) && !uuid_from_text(r.text(i, 2), &project))
+                        throw SqlError(ERRCODE_INVALID_TEXT_REPRESENTATION,
+                                       "project column \"" + project_column.substr(0, 64) + "\" of " + name.substr(0, 200) +
+                                           " holds no uuid in a row",
+                                       ce::Detail().add("table", name).add("column", project_column)
+                                           .add("key", r.text(i, 0), 1024).add("reason", "not a uuid"),
+                                       "The project column names the row's project: a uuid, or NULL for none.");
+                    fetched.push_back(Fetched{r.text(i, 0), r.int8(i, 1), project, row, row_raw_bytes(desc, row)});
                 }
                 r.release();
             }

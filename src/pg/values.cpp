@@ -15,6 +15,28 @@ std::string uuid_to_string(const pg_uuid_t& u) {
     return s;
 }
 
+bool uuid_from_text(std::string_view s, pg_uuid_t* out) {
+    auto hex = [](char c) {
+        return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    };
+    std::size_t i = 0;
+    bool braces = !s.empty() && s[0] == '{';
+    if (braces) ++i;
+    for (int b = 0; b < UUID_LEN; ++b) {
+        if (i + 1 >= s.size()) return false;
+        int hi = hex(s[i]), lo = hex(s[i + 1]);
+        if (hi < 0 || lo < 0) return false;
+        out->data[b] = static_cast<unsigned char>(hi * 16 + lo);
+        i += 2;
+        if (i < s.size() && s[i] == '-' && b % 2 == 1 && b < UUID_LEN - 1) ++i;
+    }
+    if (braces) {
+        if (i >= s.size() || s[i] != '}') return false;
+        ++i;
+    }
+    return i == s.size();
+}
+
 std::string json_uuid(const pg_uuid_t& u) { return uuid_is_null(u) ? "null" : "\"" + uuid_to_string(u) + "\""; }
 
 std::string json_cursor(int64 cursor) { return "\"" + std::to_string(cursor) + "\""; }

@@ -29,6 +29,10 @@ inline bool uuid_is_null(const pg_uuid_t& u) {
 inline bool uuid_eq(const pg_uuid_t& a, const pg_uuid_t& b) { return std::memcmp(a.data, b.data, UUID_LEN) == 0; }
 inline bool uuid_less(const pg_uuid_t& a, const pg_uuid_t& b) { return std::memcmp(a.data, b.data, UUID_LEN) < 0; }
 std::string uuid_to_string(const pg_uuid_t& u);
+// A uuid from its text, in the forms uuid's input function reads (32 hex digits,
+// a hyphen allowed after any group of four, optionally in braces). False when
+// `s` is none of them, where uuid_in would raise 22P02 without a JSON DETAIL.
+bool uuid_from_text(std::string_view s, pg_uuid_t* out);
 // JSON form of a uuid: "\"...\"", or null for the nil uuid.
 std::string json_uuid(const pg_uuid_t& u);
 // A change feed cursor in JSON: a string of decimal digits ("42"), in every JSON the

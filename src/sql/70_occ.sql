@@ -226,6 +226,24 @@ BEGIN
         RAISE EXCEPTION 'column "%" must be timestamptz or timestamp', modified_at_column USING ERRCODE = 'datatype_mismatch',
             DETAIL = pg_catalog.jsonb_build_object('table', tbl::text, 'argument', 'modified_at_column', 'column', modified_at_column)::text;
     END IF;
+    -- The writer's name goes in through the column type's input function.
+    IF modified_by_column IS NOT NULL AND (SELECT t.typcategory FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+                                           WHERE a.attrelid = tbl AND a.attname = modified_by_column) <> 'S' THEN
+        RAISE EXCEPTION 'column "%" must be of a string type (text, varchar, ...)', modified_by_column
+            USING ERRCODE = 'datatype_mismatch',
+                  DETAIL = pg_catalog.jsonb_build_object('table', tbl::text, 'argument', 'modified_by_column', 'column', modified_by_column,
+                                                         'type', (SELECT atttypid::regtype::text FROM pg_attribute
+                                                                  WHERE attrelid = tbl AND attname = modified_by_column))::text;
+    END IF;
+    -- PostgreSQL computes a generated column after the trigger: what the trigger
+    -- writes there would be lost.
+    FOREACH c IN ARRAY coalesce(merge_columns, '{}') || ARRAY[modified_by_column, modified_at_column] LOOP
+        IF c IS NOT NULL AND (SELECT attgenerated FROM pg_attribute WHERE attrelid = tbl AND attname = c) <> '' THEN
+            RAISE EXCEPTION 'column "%" of % is a generated column', c, tbl USING ERRCODE = 'generated_always',
+                DETAIL = pg_catalog.jsonb_build_object('table', tbl::text, 'column', c, 'generated', true)::text,
+                HINT = 'The trigger writes the merge, modified-by and modified-at columns; PostgreSQL computes a generated column itself.';
+        END IF;
+    END LOOP;
     IF merge_columns IS NOT NULL AND (version_column = ANY (merge_columns) OR merge_columns && pk::name[]) THEN
         RAISE EXCEPTION 'merge_columns must not include the version column or the primary key' USING ERRCODE = 'invalid_parameter_value',
             DETAIL = pg_catalog.jsonb_build_object('table', tbl::text, 'argument', 'merge_columns', 'primary_key', pk)::text;
