@@ -88,6 +88,20 @@ SELECT concurrent_edit.enable_occ('parted2_eu', mode => 'merge');
 UPDATE parted2_eu SET note = E'X\ny\nz\n', version = 1 RETURNING version;
 UPDATE parted2 SET note = E'x\ny\nZ\n', version = 1 RETURNING version, note;
 SELECT concurrent_edit.disable_occ('parted2_eu');
+-- A partition of a table under OCC is configured through that table (PostgreSQL
+-- clones the triggers onto it), and a partitioned table does not take over a
+-- partition's own configuration: 55000 with a JSON DETAIL (before: 2BP01 or
+-- 42710 from a DROP or CREATE TRIGGER inside, without one).
+SELECT concurrent_edit.enable_occ('parted2_eu', mode => 'merge');
+SELECT pg_temp.try($$SELECT concurrent_edit.enable_occ('parted2', mode => 'merge')$$);
+SELECT concurrent_edit.disable_occ('parted2_eu');
+SELECT concurrent_edit.enable_occ('parted2', mode => 'merge');
+SELECT pg_temp.try($$SELECT concurrent_edit.enable_occ('parted2_eu', mode => 'reject')$$);
+SELECT pg_temp.try($$SELECT concurrent_edit.disable_occ('parted2_eu')$$);
+SELECT tbl, mode FROM concurrent_edit.occ_tables() WHERE tbl::text LIKE '%parted2%' ORDER BY 1;
+SELECT concurrent_edit.disable_occ('parted2');
+SELECT count(*) AS triggers_left FROM pg_trigger WHERE tgname LIKE 'concurrent_edit_occ%'
+   AND tgrelid IN ('parted2'::regclass, 'parted2_eu'::regclass);
 
 -- A column named t (the alias the image capture once gave the table: to_jsonb(t)
 -- then read the column, not the row): images and merges use the whole row.

@@ -121,6 +121,7 @@ DECLARE
     t name;
     arg text;
     other text;
+    parts text[];
 BEGIN
     IF tbl IS NULL OR version_column IS NULL OR mode IS NULL THEN
         RAISE EXCEPTION 'tbl, version_column and mode must not be NULL' USING ERRCODE = 'null_value_not_allowed',
@@ -148,6 +149,28 @@ BEGIN
             USING ERRCODE = 'feature_not_supported',
             DETAIL = pg_catalog.jsonb_build_object('table', tbl::text, 'reason', 'inheritance children')::text,
             HINT = 'An UPDATE through the parent reaches its children''s rows without the parent''s trigger: enable it on each child table instead, or use a partitioned table.';
+    END IF;
+    -- A partition of a table under OCC has that table's triggers (PostgreSQL
+    -- clones them onto each partition, and they cannot be dropped on their own):
+    -- it is configured through that table. And a partitioned table cannot take
+    -- the triggers while one of its partitions has its own.
+    SELECT pg_catalog.min(p.tgrelid::regclass::text) INTO other
+    FROM pg_trigger g JOIN pg_trigger p ON p.oid = g.tgparentid
+    WHERE g.tgrelid = tbl AND g.tgname = 'concurrent_edit_occ';
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION '% is under optimistic concurrency through %', tbl, other
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = pg_catalog.jsonb_build_object('table', tbl::text, 'through', other)::text,
+                  HINT = 'Call enable_occ or disable_occ on the partitioned table: its settings apply to every partition.';
+    END IF;
+    SELECT pg_catalog.array_agg(g.tgrelid::regclass::text ORDER BY g.tgrelid::regclass::text) INTO parts
+    FROM pg_catalog.pg_partition_tree(tbl) t JOIN pg_trigger g ON g.tgrelid = t.relid
+    WHERE t.relid <> tbl AND g.tgname = 'concurrent_edit_occ' AND g.tgparentid = 0;
+    IF parts IS NOT NULL THEN
+        RAISE EXCEPTION 'partitions of % are under optimistic concurrency of their own', tbl
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = pg_catalog.jsonb_build_object('table', tbl::text, 'partitions', parts)::text,
+                  HINT = 'Call disable_occ on each of them first: the partitioned table''s settings would apply to every partition.';
     END IF;
     -- A temporary table's name (pg_temp_N.t) is reused by later sessions, and its
     -- drop at session end fires no event trigger: its row conflicts would be
@@ -281,10 +304,21 @@ CREATE FUNCTION concurrent_edit.disable_occ(tbl regclass) RETURNS void
 AS $$
 DECLARE
     t name;
+    through text;
 BEGIN
     IF tbl IS NULL THEN
         RAISE EXCEPTION 'argument "tbl" must not be NULL' USING ERRCODE = 'null_value_not_allowed',
             DETAIL = '{"argument": "tbl"}';
+    END IF;
+    -- A partition's triggers cloned from its partitioned table's go with those only.
+    SELECT pg_catalog.min(p.tgrelid::regclass::text) INTO through
+    FROM pg_trigger g JOIN pg_trigger p ON p.oid = g.tgparentid
+    WHERE g.tgrelid = tbl AND g.tgname = 'concurrent_edit_occ';
+    IF through IS NOT NULL THEN
+        RAISE EXCEPTION '% is under optimistic concurrency through %', tbl, through
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = pg_catalog.jsonb_build_object('table', tbl::text, 'through', through)::text,
+                  HINT = 'Call disable_occ on the partitioned table: its settings apply to every partition.';
     END IF;
     FOR t IN SELECT tgname FROM pg_trigger
              WHERE tgrelid = tbl AND tgname IN ('concurrent_edit_occ', 'concurrent_edit_occ_after') LOOP
