@@ -231,8 +231,22 @@ for my $bad ("host=/tmp user=postgres", "host=/tmp password=secret", "host=/tmp 
     is($state, '22023', "router_configure refuses the connection string \"$bad\"");
     like($err, qr/DETAIL:  \{"argument": "shards", "shard": 1/, '... with a JSON DETAIL naming the shard');
 }
+# Shards of two dimensions: 22023 with a JSON DETAIL (before: 0A000 from a search
+# of the array, without one).
+($state, $out, $err) = on_router(q{SELECT concurrent_edit.router_configure('{{"host=/tmp"},{"host=/tmp"}}', 4)});
+is($state, '22023', 'router_configure refuses shards of two dimensions');
+like($err, qr/DETAIL:  \{"argument": "shards", "dimensions": 2\}/, '... with a JSON DETAIL');
 is($router->safe_psql('postgres', 'SELECT count(*) FROM concurrent_edit.router_partitions'), '16',
     'router: the refused configurations changed nothing');
+# Shards whose array starts at another index than 1 are numbered from 1 in their
+# order (before: 23502, the shard of index 1 missing).
+my $layout = 'SELECT string_agg(partition || \':\' || shard || \':\' || conninfo, \',\' ORDER BY partition)
+    FROM concurrent_edit.router_partitions';
+my $before = $router->safe_psql('postgres', $layout);
+my $shifted = '[2:4]={' . join(',', map { '"host=' . $_->host . ' port=' . $_->port . ' dbname=postgres"' } @shards) . '}';
+is($router->safe_psql('postgres', "SELECT concurrent_edit.router_configure('$shifted', 16)"), '16',
+   'router_configure takes shards of any lower bound');
+is($router->safe_psql('postgres', $layout), $before, '... numbered from 1 in their order');
 # A shard database's owner (not a superuser) sets its database's search_path so
 # that the type names in PL/Proxy's remote queries ($1::text) resolve to its own
 # domain, whose check runs as whoever connects: _route connects as the router's

@@ -67,6 +67,14 @@ DECLARE
     p integer;
     conn text;
 BEGIN
+    -- Checked first: array_position refuses more dimensions with its own error.
+    -- (Any lower bound: the shards are numbered from 1 in their order.)
+    IF pg_catalog.array_ndims(shards) > 1 THEN
+        RAISE EXCEPTION 'shards must be a one-dimensional array of connection strings'
+            USING ERRCODE = '22023', DETAIL = pg_catalog.format('{"argument": "shards", "dimensions": %s}',
+                                                                pg_catalog.array_ndims(shards));
+    END IF;
+    shards := ARRAY(SELECT pg_catalog.unnest(shards));
     IF n IS NULL OR n = 0 OR pg_catalog.array_position(shards, NULL) IS NOT NULL THEN
         RAISE EXCEPTION 'shards must be a non-empty array of connection strings'
             USING ERRCODE = '22023', DETAIL = '{"argument": "shards"}';
@@ -78,10 +86,6 @@ BEGIN
     IF connect_timeout IS NULL OR connect_timeout < 1 THEN
         RAISE EXCEPTION 'connect_timeout must be at least 1 second'
             USING ERRCODE = '22023', DETAIL = '{"argument": "connect_timeout"}';
-    END IF;
-    IF pg_catalog.array_ndims(shards) <> 1 THEN
-        RAISE EXCEPTION 'shards must be a one-dimensional array of connection strings'
-            USING ERRCODE = '22023', DETAIL = '{"argument": "shards"}';
     END IF;
     DELETE FROM concurrent_edit.router_partitions;
     FOR p IN 0 .. partitions - 1 LOOP
