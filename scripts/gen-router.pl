@@ -199,18 +199,21 @@ for my $name (sort keys %route) {
         die "$name: no argument $arg\n" unless $argno{$arg};
         die "$name: makes an id, so it must return it\n" if $set || $void;
         $declare = "    made $returns;\n";
-        $check = "PERFORM concurrent_edit._route('new_$kind', \$$argno{$arg});\n    ";
-        # Kept unless a shard of another project claims it by then, or a shard is
-        # down (_route keeps nothing then): the id is made either way.
+        # After the hash: a NULL project is 22004 first, as without a chosen id.
+        # The id is kept unless a shard of another project claims it by then, a
+        # shard is down (_route keeps nothing then) or the directory cannot be
+        # written: the id is made and returned either way (a cancel still ends the
+        # call: OTHERS does not catch it).
+        $check = "\n    PERFORM concurrent_edit._route('new_$kind', \$$argno{$arg});";
         $stmt = "made := concurrent_edit._px_$name($pass);\n    BEGIN\n"
               . "        PERFORM concurrent_edit._route('$kind', made);\n"
-              . "    EXCEPTION WHEN cardinality_violation OR connection_failure THEN\n        NULL;\n    END;\n"
+              . "    EXCEPTION WHEN OTHERS THEN\n        NULL;\n    END;\n"
               . "    RETURN made;";
     }
     # The hash is computed inside the block: an error of _route (a shard's, or
     # PL/Proxy's) is then raised again by _raise_routed like any other.
     my $body = "AS \$\$\nDECLARE\n    h integer;\n$declare    e_state text;\n    e_message text;\n    e_detail text;\n"
-             . "    e_hint text;\nBEGIN\n    ${check}h := $hash;\n    $stmt\nEXCEPTION WHEN OTHERS THEN\n"
+             . "    e_hint text;\nBEGIN\n    h := $hash;$check\n    $stmt\nEXCEPTION WHEN OTHERS THEN\n"
              . "    GET STACKED DIAGNOSTICS e_state = RETURNED_SQLSTATE, e_message = MESSAGE_TEXT,\n"
              . "                            e_detail = PG_EXCEPTION_DETAIL, e_hint = PG_EXCEPTION_HINT;\n"
              . "    PERFORM concurrent_edit._raise_routed(h, e_state, e_message, e_detail, e_hint);\nEND\n\$\$;\n";

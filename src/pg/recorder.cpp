@@ -33,6 +33,7 @@ namespace {
 
 constexpr long kLingerMs = 2000;           // a recorder waits this long for more conflicts before it exits
 constexpr const char* kMarkerKind = "recorder";  // its start marker: pg_concurrent_edit/recorder.<db>.start
+constexpr long kLockWaitMs = 100;          // a recorder waits this long for its lock (a backend's look holds it a moment)
 // A record is written under a temporary name and renamed at once: a temporary
 // file older than this was left by a crash (or a kill) between the two, and is
 // removed when the spool is next read.
@@ -157,7 +158,9 @@ pg_uuid_t random_uuid() {
 void ensure_recorder() {
     pg_call([] {
         Oid db = MyDatabaseId;
-        if (!lock_is_free(recorder_tag(db))) return;  // a recorder runs; it looks at the spool again before it exits
+        // Looked at in share mode, as the sequencer's: two backends looking at
+        // once must not take each other for a recorder.
+        if (!lock_is_free(recorder_tag(db), ShareLock)) return;  // a recorder runs; it looks at the spool again before it exits
         WorkerFile marker = start_marker(kMarkerKind, db);
         StartClaim c = claim_start_marker(marker);
         if (c == StartClaim::starting) return;
@@ -169,7 +172,7 @@ void ensure_recorder() {
         }
         // Claimed. A recorder may have taken the lock and removed its marker
         // since the first look: then none is needed.
-        if (lock_is_free(recorder_tag(db))) {
+        if (lock_is_free(recorder_tag(db), ShareLock)) {
             if (start_database_worker("ce_conflict_recorder_main", "concurrent_edit conflict recorder", nullptr))
                 return;  // it removes the marker once it has tried the lock
             ereport(WARNING, (errmsg("could not start the concurrent_edit conflict recorder; the row conflict "
@@ -475,7 +478,7 @@ void ce_conflict_recorder_main(Datum arg) {
     pgstat_report_appname("concurrent_edit conflict recorder");
     int64 imported = 0;
     LOCKTAG tag = recorder_tag(db);
-    auto take_lock = [&tag] { return LockAcquire(&tag, ExclusiveLock, true, true) != LOCKACQUIRE_NOT_AVAIL; };
+    auto take_lock = [&tag] { return take_worker_lock(tag, kLockWaitMs); };
     // One recorder per database. Having tried its lock, this one removes the start
     // marker (start_marker.hpp), then tries once more: a conflict spooled while
     // the marker was there started no recorder, and is read by this one, or by

@@ -139,17 +139,9 @@ bool launch() {
 
 // Takes the sequencer lock, waiting up to kLockWaitMs (see the top of the file).
 bool take_lock(LOCKTAG* tag, Oid db) {
-    TimestampTz since = GetCurrentTimestamp();
-    while (LockAcquire(tag, ExclusiveLock, true, true) == LOCKACQUIRE_NOT_AVAIL) {
-        if (TimestampDifferenceExceeds(since, GetCurrentTimestamp(), static_cast<int>(kLockWaitMs))) {
-            unlink(start_path(db).c_str());
-            return LockAcquire(tag, ExclusiveLock, true, true) != LOCKACQUIRE_NOT_AVAIL;
-        }
-        (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 1, PG_WAIT_EXTENSION);
-        ResetLatch(MyLatch);
-        CHECK_FOR_INTERRUPTS();
-    }
-    return true;
+    if (take_worker_lock(*tag, kLockWaitMs)) return true;
+    unlink(start_path(db).c_str());
+    return LockAcquire(tag, ExclusiveLock, true, true) != LOCKACQUIRE_NOT_AVAIL;
 }
 
 // One round: every project's pending events (skipping feed rows that committing

@@ -46,4 +46,15 @@ StartClaim claim_start_marker(const WorkerFile& marker) {
     return StartClaim::starting;  // others took the stale marker over and made a new one
 }
 
+bool take_worker_lock(LOCKTAG tag, long wait_ms) {
+    TimestampTz since = GetCurrentTimestamp();
+    while (LockAcquire(&tag, ExclusiveLock, true, true) == LOCKACQUIRE_NOT_AVAIL) {
+        if (TimestampDifferenceExceeds(since, GetCurrentTimestamp(), static_cast<int>(wait_ms))) return false;
+        (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 1, PG_WAIT_EXTENSION);
+        ResetLatch(MyLatch);
+        CHECK_FOR_INTERRUPTS();
+    }
+    return true;
+}
+
 }  // namespace ce::pg

@@ -241,23 +241,28 @@ ok($node->poll_query_until('postgres',
 
 # 2b. Eight backends meet a conflict at the same moment: one recorder is
 # registered, not one per backend (each would take a worker slot until it found
-# the first one's lock). The postmaster logs each worker it starts at DEBUG1.
-$node->safe_psql('postgres', q{
+# the first one's lock). The postmaster logs each worker it starts at DEBUG1. In
+# a database the worker does not serve: its drain of the spool (every
+# worker_interval, under the recorder's lock) would otherwise race the burst.
+$node->safe_psql('postgres', 'CREATE DATABASE burst');
+$node->safe_psql('burst', q{
+  CREATE EXTENSION concurrent_edit;
+  CREATE TABLE doc (id int PRIMARY KEY, version int NOT NULL DEFAULT 1, body jsonb);
   INSERT INTO doc SELECT 10 + i, 1, '{"venue": "Hall A"}' FROM generate_series(1, 8) i;
+  SELECT concurrent_edit.enable_occ('doc', mode => 'merge');
   UPDATE doc SET body = '{"venue": "Hall B"}', version = 1 WHERE id > 10;   -- now at version 2
-  ALTER SYSTEM SET log_min_messages = debug1;
-  SELECT pg_reload_conf();
 });
+$node->safe_psql('postgres', 'ALTER SYSTEM SET log_min_messages = debug1; SELECT pg_reload_conf()');
 my $starts = sub { return scalar(() = slurp_file($node->logfile)
     =~ /starting background worker process "concurrent_edit conflict recorder"/g) };
-ok($node->poll_query_until('postgres', q{SELECT count(*) = 0 FROM pg_stat_activity
+ok($node->poll_query_until('burst', q{SELECT count(*) = 0 FROM pg_stat_activity
     WHERE backend_type = 'concurrent_edit conflict recorder'}), 'no recorder runs before the burst');
 my $starts0 = $starts->();
-my $gate = $node->background_psql('postgres');
+my $gate = $node->background_psql('burst');
 $gate->query_safe('SELECT pg_advisory_lock(2121)');
 my @burst;
 for my $i (1 .. 8) {
-    my $s = $node->background_psql('postgres');
+    my $s = $node->background_psql('burst');
     $s->query_until(qr/waiting/, qq{\\echo waiting
 DO \$\$ BEGIN
   PERFORM pg_advisory_lock_shared(2121);
@@ -268,7 +273,7 @@ END \$\$;
 });
     push @burst, $s;
 }
-ok($node->poll_query_until('postgres', q{SELECT count(*) = 8 FROM pg_locks WHERE locktype = 'advisory'
+ok($node->poll_query_until('burst', q{SELECT count(*) = 8 FROM pg_locks WHERE locktype = 'advisory'
     AND objid = 2121 AND NOT granted}), 'the eight backends wait at the gate');
 $gate->query_safe('SELECT pg_advisory_unlock(2121)');
 for my $s (@burst) {
@@ -276,25 +281,25 @@ for my $s (@burst) {
     $s->quit;
 }
 $gate->quit;
-ok($node->poll_query_until('postgres', q{SELECT count(*) = 8 FROM concurrent_edit.conflict_history
+ok($node->poll_query_until('burst', q{SELECT count(*) = 8 FROM concurrent_edit.conflict_history
     WHERE row_relation = 'public.doc' AND row_key->>'id' IN ('11','12','13','14','15','16','17','18')}, 't'),
    'the eight conflicts are recorded');
 is($starts->() - $starts0, 1, 'one recorder was started for the burst');
-my $marker = sub { return $node->safe_psql('postgres', q{SELECT count(*) FROM pg_ls_dir('pg_concurrent_edit') f
-    WHERE f = 'recorder.' || (SELECT oid FROM pg_database WHERE datname = 'postgres') || '.start'}) };
+my $marker = sub { return $node->safe_psql('burst', q{SELECT count(*) FROM pg_ls_dir('pg_concurrent_edit') f
+    WHERE f = 'recorder.' || (SELECT oid FROM pg_database WHERE datname = 'burst') || '.start'}) };
 is($marker->(), '0', 'the recorder removed its start marker');
 # A marker left by a recorder that never started is stale after 2 s: the next
 # conflict takes it over and starts one.
-ok($node->poll_query_until('postgres', q{SELECT count(*) = 0 FROM pg_stat_activity
+ok($node->poll_query_until('burst', q{SELECT count(*) = 0 FROM pg_stat_activity
     WHERE backend_type = 'concurrent_edit conflict recorder'}), 'the recorder left');
-my $oid = $node->safe_psql('postgres', q{SELECT oid FROM pg_database WHERE datname = 'postgres'});
+my $oid = $node->safe_psql('burst', q{SELECT oid FROM pg_database WHERE datname = 'burst'});
 my $stale = $node->data_dir . "/pg_concurrent_edit/recorder.$oid.start";
 open(my $fh, '>', $stale) or die "cannot create $stale: $!";
 close($fh);
 utime(time() - 10, time() - 10, $stale) or die "cannot age $stale: $!";
 $starts0 = $starts->();
-$node->psql('postgres', q{UPDATE doc SET body = '{"venue": "Hall D"}', version = 1 WHERE id = 11});
-ok($node->poll_query_until('postgres', q{SELECT count(*) = 2 FROM concurrent_edit.conflict_history
+$node->psql('burst', q{UPDATE doc SET body = '{"venue": "Hall D"}', version = 1 WHERE id = 11});
+ok($node->poll_query_until('burst', q{SELECT count(*) = 2 FROM concurrent_edit.conflict_history
     WHERE row_relation = 'public.doc' AND row_key->>'id' = '11'}, 't'),
    'a conflict after a stale marker is recorded');
 is($starts->() - $starts0, 1, 'it started one recorder');
