@@ -97,6 +97,8 @@ void fill_modified(const OccConfig& c, TupleDesc desc, std::vector<int>& cols, s
         if ((a->atttypid == VARCHAROID || a->atttypid == BPCHAROID) && a->atttypmod >= VARHDRSZ) {
             const char* w = who.c_str();
             int len = static_cast<int>(who.size());
+            if (a->atttypid == BPCHAROID)  // char(n) takes trailing spaces beyond n
+                while (len > 0 && w[len - 1] == ' ') --len;
             int chars = pg_call([w, len] { return pg_mbstrlen_with_len(w, len); });
             int max = a->atttypmod - VARHDRSZ;
             if (chars > max)
