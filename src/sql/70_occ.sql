@@ -118,7 +118,6 @@ DECLARE
     pk text[];
     c name;
     cols text := '';
-    t name;
     arg text;
     other text;
     parts text[];
@@ -150,19 +149,9 @@ BEGIN
             DETAIL = pg_catalog.jsonb_build_object('table', tbl::text, 'reason', 'inheritance children')::text,
             HINT = 'An UPDATE through the parent reaches its children''s rows without the parent''s trigger: enable it on each child table instead, or use a partitioned table.';
     END IF;
-    -- A partition of a table under OCC has that table's triggers (PostgreSQL
-    -- clones them onto each partition, and they cannot be dropped on their own):
-    -- it is configured through that table. And a partitioned table cannot take
-    -- the triggers while one of its partitions has its own.
-    SELECT pg_catalog.min(p.tgrelid::regclass::text) INTO other
-    FROM pg_trigger g JOIN pg_trigger p ON p.oid = g.tgparentid
-    WHERE g.tgrelid = tbl AND g.tgname = 'concurrent_edit_occ';
-    IF other IS NOT NULL THEN
-        RAISE EXCEPTION '% is under optimistic concurrency through %', tbl, other
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  DETAIL = pg_catalog.jsonb_build_object('table', tbl::text, 'through', other)::text,
-                  HINT = 'Call enable_occ or disable_occ on the partitioned table: its settings apply to every partition.';
-    END IF;
+    -- A partitioned table cannot take the triggers while one of its partitions
+    -- has its own (PostgreSQL would clone them onto it). The reverse, a partition
+    -- of a table under OCC, is refused by disable_occ below.
     SELECT pg_catalog.array_agg(g.tgrelid::regclass::text ORDER BY g.tgrelid::regclass::text) INTO parts
     FROM pg_catalog.pg_partition_tree(tbl) t JOIN pg_trigger g ON g.tgrelid = t.relid
     WHERE t.relid <> tbl AND g.tgname = 'concurrent_edit_occ' AND g.tgparentid = 0;
@@ -276,11 +265,8 @@ BEGIN
         cols := to_jsonb(merge_columns::text[])::text;  -- a JSON array: any column name
     END IF;
 
-    -- Only the triggers that exist (DROP TRIGGER IF EXISTS would print a NOTICE for the others).
-    FOR t IN SELECT tgname FROM pg_trigger
-             WHERE tgrelid = tbl AND tgname IN ('concurrent_edit_occ', 'concurrent_edit_occ_after') LOOP
-        EXECUTE format('DROP TRIGGER %I ON %s', t, tbl);
-    END LOOP;
+    -- The triggers there, and the images they kept, go first.
+    PERFORM concurrent_edit.disable_occ(tbl);
     EXECUTE format('CREATE TRIGGER concurrent_edit_occ BEFORE UPDATE ON %s FOR EACH ROW '
                    'EXECUTE FUNCTION concurrent_edit._occ_trigger(%L, %L, %L, %L, %L, %L, %L, %L, %L, %L)',
                    tbl, version_column, mode, coalesce(refuse_blind_writes, false), cols, coalesce(modified_by_column, ''),
@@ -310,7 +296,9 @@ BEGIN
         RAISE EXCEPTION 'argument "tbl" must not be NULL' USING ERRCODE = 'null_value_not_allowed',
             DETAIL = '{"argument": "tbl"}';
     END IF;
-    -- A partition's triggers cloned from its partitioned table's go with those only.
+    -- A partition of a table under OCC has that table's triggers (PostgreSQL
+    -- clones them onto each partition, and they cannot be dropped on their own):
+    -- it is configured through that table.
     SELECT pg_catalog.min(p.tgrelid::regclass::text) INTO through
     FROM pg_trigger g JOIN pg_trigger p ON p.oid = g.tgparentid
     WHERE g.tgrelid = tbl AND g.tgname = 'concurrent_edit_occ';
@@ -318,7 +306,7 @@ BEGIN
         RAISE EXCEPTION '% is under optimistic concurrency through %', tbl, through
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   DETAIL = pg_catalog.jsonb_build_object('table', tbl::text, 'through', through)::text,
-                  HINT = 'Call disable_occ on the partitioned table: its settings apply to every partition.';
+                  HINT = 'Call enable_occ or disable_occ on the partitioned table: its settings apply to every partition.';
     END IF;
     FOR t IN SELECT tgname FROM pg_trigger
              WHERE tgrelid = tbl AND tgname IN ('concurrent_edit_occ', 'concurrent_edit_occ_after') LOOP
