@@ -164,6 +164,14 @@ void check_trigger_call(FunctionCallInfo fcinfo, bool before) {
 
 OccConfig decode_config(TriggerData* td, bool before) {
     const Call call{td, before};
+    // A temporary table's name (pg_temp_N.t) is reused by later sessions, and its
+    // drop at session end fires no event trigger: the images and row conflicts
+    // kept under it would reach whoever next creates pg_temp_N.t. enable_occ()
+    // refuses it; so does a trigger made by hand.
+    if (td->tg_relation->rd_rel->relpersistence == RELPERSISTENCE_TEMP)
+        throw SqlError(ERRCODE_FEATURE_NOT_SUPPORTED,
+                       "optimistic concurrency is not available for temporary table " + call.table(),
+                       ce::Detail().add("table", call.table()).add("reason", "temporary"));
     TupleDesc desc = RelationGetDescr(td->tg_relation);
     char** args = td->tg_trigger->tgargs;
     OccConfig c;
