@@ -137,22 +137,17 @@ HeapTuple modify(HeapTuple t, TupleDesc desc, const std::vector<int>& cols, cons
     });
 }
 
-// The project column's value (nil when there is none or it is NULL). A text
-// column holding no uuid: 22P02 naming the table and column (the value is not
-// shown: the caller may not be allowed to read the row it updates).
+// The project column's value (nil when there is none or it is NULL; text that is
+// no uuid: 22P02, project_from_text).
 pg_uuid_t project_of(const OccConfig& c, HeapTuple t, Relation rel) {
     pg_uuid_t u{};
     if (!c.project_att) return u;
     TupleDesc desc = RelationGetDescr(rel);
     bool isnull;
     std::string s = column_text(t, desc, c.project_att, &isnull);
-    if (isnull || uuid_from_text(s, &u)) return u;
-    std::string column = NameStr(TupleDescAttr(desc, c.project_att - 1)->attname);
-    std::string table = relation_name(RelationGetRelid(rel));
-    throw SqlError(ERRCODE_INVALID_TEXT_REPRESENTATION,
-                   "project column \"" + column.substr(0, 64) + "\" of " + table.substr(0, 200) + " holds no uuid",
-                   ce::Detail().add("table", table).add("column", column).add("reason", "not a uuid"),
-                   "The project column names the row's project: a uuid, or NULL for none.");
+    if (isnull) return u;
+    return project_from_text(s, relation_name(RelationGetRelid(rel)),
+                             NameStr(TupleDescAttr(desc, c.project_att - 1)->attname));
 }
 
 std::string json_text_or_null(HeapTuple t, TupleDesc desc, int att) {

@@ -286,6 +286,19 @@ std::string relation_name(Oid relid) {
     return stored_name(n.schema, n.rel);
 }
 
+pg_uuid_t project_from_text(std::string_view text, const std::string& table, const std::string& column,
+                            const std::string* key) {
+    pg_uuid_t u{};
+    if (uuid_from_text(text, &u)) return u;
+    ce::Detail detail;
+    detail.add("table", table).add("column", column);
+    if (key != nullptr) detail.add("key", *key, 1024);
+    throw SqlError(ERRCODE_INVALID_TEXT_REPRESENTATION,
+                   "project column \"" + column.substr(0, 64) + "\" of " + table.substr(0, 200) + " holds no uuid" +
+                       (key != nullptr ? " in a row" : ""),
+                   detail.add("reason", "not a uuid"), "The project column names the row's project: a uuid, or NULL for none.");
+}
+
 std::vector<std::string> primary_key(Relation rel) {
     std::vector<std::string> names;
     TupleDesc desc = RelationGetDescr(rel);

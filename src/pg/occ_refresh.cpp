@@ -276,15 +276,10 @@ CE_PRIMARY_FUNCTION(ce_occ_refresh_images, "occ_refresh_images") {
                         }
                         return heap_form_tuple(desc, values.data(), nulls.get());
                     });
-                    pg_uuid_t project{};
-                    if (!r.isnull(i, 2) && !uuid_from_text(r.text(i, 2), &project))
-                        throw SqlError(ERRCODE_INVALID_TEXT_REPRESENTATION,
-                                       "project column \"" + project_column.substr(0, 64) + "\" of " + name.substr(0, 200) +
-                                           " holds no uuid in a row",
-                                       ce::Detail().add("table", name).add("column", project_column)
-                                           .add("key", r.text(i, 0), 1024).add("reason", "not a uuid"),
-                                       "The project column names the row's project: a uuid, or NULL for none.");
-                    fetched.push_back(Fetched{r.text(i, 0), r.int8(i, 1), project, row, row_raw_bytes(desc, row)});
+                    std::string key = r.text(i, 0);
+                    pg_uuid_t project = r.isnull(i, 2) ? pg_uuid_t{}
+                                                       : project_from_text(r.text(i, 2), name, project_column, &key);
+                    fetched.push_back(Fetched{key, r.int8(i, 1), project, row, row_raw_bytes(desc, row)});
                 }
                 r.release();
             }

@@ -395,23 +395,10 @@ CE_FUNCTION(ce_preview_write) {
 
 namespace {
 
-// A uuid in its canonical text form (8-4-4-4-12 hex digits, either case).
+// A uuid in its canonical text form only (8-4-4-4-12 hex digits, either case):
+// the forms uuid_from_text reads, with the hyphens where uuid_out puts them.
 bool parse_uuid(const std::string& s, pg_uuid_t& out) {
-    if (s.size() != 36) return false;
-    int k = 0;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (s[i] != '-') return false;
-            continue;
-        }
-        char c = s[i];
-        int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-        if (v < 0) return false;
-        if (k % 2 == 0) out.data[k / 2] = static_cast<unsigned char>(v << 4);
-        else out.data[k / 2] |= static_cast<unsigned char>(v);
-        ++k;
-    }
-    return true;
+    return s.size() == 36 && s[8] == '-' && s[13] == '-' && s[18] == '-' && s[23] == '-' && uuid_from_text(s, &out);
 }
 
 struct ManyItem {
