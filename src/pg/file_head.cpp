@@ -5,6 +5,7 @@
 #include "concurrent_edit/error.hpp"
 #include "pg/advisory.hpp"
 #include "pg/feed.hpp"
+#include "pg/lock_rows.hpp"
 #include "pg/paths.hpp"
 #include "pg/tables.hpp"
 
@@ -238,37 +239,18 @@ const LockedRow* lock_file_row(const pg_uuid_t& file_id, const pg_uuid_t& sessio
 
     if (row != nullptr) {
         // The newest unexpired exclusive lock of another session.
-        Relation locks = table_open(own_table(nsp, "file_locks"), AccessShareLock);
-        TupleTableSlot* ls = table_slot_create(locks, nullptr);
-        AttrNumber type_att = column_of(locks, "lock_type"), expires_att = column_of(locks, "expires_at"),
-                   session_att = column_of(locks, "session_id"), holder_att = column_of(locks, "holder");
         TimestampTz now = GetCurrentTimestamp(), newest = 0;
-        ScanKeyData keys[2];
-        ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&row->project_id));
-        ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&file_id));
-        scan_by_key(locks, primary_key_of(locks, {"project_id", "file_id", "session_id"}), snapshot, keys, 2, ls, [&] {
-            bool null_type, null_expires, null_session;
-            Datum type = attr(ls, type_att, &null_type);
-            Datum expires = attr(ls, expires_att, &null_expires);
-            Datum session = attr(ls, session_att, &null_session);
-            if (null_type || null_expires) return true;
-            text* t = DatumGetTextPP(type);
-            bool exclusive = VARSIZE_ANY_EXHDR(t) == 9 && memcmp(VARDATA_ANY(t), "exclusive", 9) == 0;
-            TimestampTz at = DatumGetTimestampTz(expires);
-            bool other = null_session || std::memcmp(DatumGetUUIDP(session), &session_id, sizeof(pg_uuid_t)) != 0;
-            if (exclusive && at > now && other && (!row->locked_by_other || at > newest)) {
-                bool null_holder;
-                Datum holder = attr(ls, holder_att, &null_holder);
+        auto each = [&](const FileLockSeen& l) {
+            bool other = std::memcmp(&l.session_id, &session_id, sizeof(pg_uuid_t)) != 0;
+            if (l.exclusive && l.expires_at > now && other && (!row->locked_by_other || l.expires_at > newest)) {
                 row->locked_by_other = true;
-                newest = at;
-                row->lock_session = uuid_of(session, null_session);
-                row->lock_holder = uuid_of(holder, null_holder);
-                row->lock_expires_json = json_time(expires, false);
+                newest = l.expires_at;
+                row->lock_session = l.session_id;
+                row->lock_holder = l.holder;
+                row->lock_expires_json = json_time(TimestampTzGetDatum(l.expires_at), false);
             }
-            return true;
-        });
-        ExecDropSingleTupleTableSlot(ls);
-        table_close(locks, AccessShareLock);
+        };
+        scan_file_locks(nsp, row->project_id, file_id, snapshot, each);
 
         if (with_head_text && row->head_text.data != nullptr) {  // the head version's chain depth
             Relation versions = table_open(own_table(nsp, "file_versions"), AccessShareLock);

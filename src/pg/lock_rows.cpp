@@ -173,6 +173,38 @@ bool lock_own_row(Relation rel, Snapshot snapshot, const pg_uuid_t* project, con
     return r == TM_Ok;
 }
 
+}  // namespace
+
+void scan_file_locks(Oid nsp, const pg_uuid_t& project, const pg_uuid_t& file, Snapshot snapshot,
+                     void (*each)(void* arg, const FileLockSeen& lock), void* arg) {
+    Relation locks = table_open(own_table(nsp, "file_locks"), AccessShareLock);
+    TupleTableSlot* slot = table_slot_create(locks, nullptr);
+    AttrNumber type_att = column_of(locks, "lock_type"), expires_att = column_of(locks, "expires_at"),
+               session_att = column_of(locks, "session_id"), holder_att = column_of(locks, "holder");
+    ScanKeyData keys[2];
+    ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&project));
+    ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&file));
+    scan_by_key(locks, primary_key_of(locks, {"project_id", "file_id", "session_id"}), snapshot, keys, 2, slot, [&] {
+        bool null_type, null_expires, null_session;
+        Datum type = attr(slot, type_att, &null_type);
+        Datum expires = attr(slot, expires_att, &null_expires);
+        Datum session = attr(slot, session_att, &null_session);
+        if (null_type || null_expires || null_session) return true;  // NOT NULL columns
+        FileLockSeen l;
+        l.session_id = uuid_of(session, false);
+        l.holder = uuid_at(slot, holder_att);
+        l.exclusive = is_exclusive(type);
+        l.expires_at = DatumGetTimestampTz(expires);
+        each(arg, l);
+        CHECK_FOR_INTERRUPTS();
+        return true;
+    });
+    ExecDropSingleTupleTableSlot(slot);
+    table_close(locks, NoLock);
+}
+
+namespace {
+
 // ---- acquire_lock's look
 
 struct HolderRaw {
@@ -221,25 +253,12 @@ void look_raw(const pg_uuid_t* file_id, const pg_uuid_t* session_id, bool exclus
     table_close(files, NoLock);
 
     if (out->file_found && what != LockLookFor::session_and_file) {
-        Relation locks = table_open(own_table(nsp, "file_locks"), AccessShareLock);
-        TupleTableSlot* ls = table_slot_create(locks, nullptr);
-        AttrNumber type_att = column_of(locks, "lock_type"), expires_att = column_of(locks, "expires_at"),
-                   session_att = column_of(locks, "session_id"), holder_att = column_of(locks, "holder");
         TimestampTz now = GetCurrentTimestamp();  // clock_timestamp()
-        ScanKeyData keys[2];
-        ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&out->project_id));
-        ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(file_id));
         int cap = 0;
-        scan_by_key(locks, primary_key_of(locks, {"project_id", "file_id", "session_id"}), snapshot, keys, 2, ls, [&] {
-            bool null_type, null_expires, null_session;
-            Datum type = attr(ls, type_att, &null_type);
-            Datum expires = attr(ls, expires_att, &null_expires);
-            Datum session = attr(ls, session_att, &null_session);
-            if (null_type || null_expires || null_session) return true;  // NOT NULL columns
-            bool theirs_exclusive = is_exclusive(type);
-            bool expired = DatumGetTimestampTz(expires) <= now;
-            bool other = std::memcmp(DatumGetUUIDP(session), session_id, sizeof(pg_uuid_t)) != 0;
-            if (!expired && !(other && (exclusive || theirs_exclusive))) return true;
+        auto each = [&](const FileLockSeen& l) {
+            bool expired = l.expires_at <= now;
+            bool other = std::memcmp(&l.session_id, session_id, sizeof(pg_uuid_t)) != 0;
+            if (!expired && !(other && (exclusive || l.exclusive))) return;
             if (out->n == cap) {
                 cap = cap == 0 ? 4 : cap * 2;
                 out->holders = static_cast<HolderRaw*>(out->holders == nullptr
@@ -247,17 +266,14 @@ void look_raw(const pg_uuid_t* file_id, const pg_uuid_t* session_id, bool exclus
                                                            : repalloc(out->holders, cap * sizeof(HolderRaw)));
             }
             HolderRaw& h = out->holders[out->n++];
-            h.session_id = uuid_of(session, false);
-            h.holder = uuid_at(ls, holder_att);
-            h.exclusive = theirs_exclusive;
+            h.session_id = l.session_id;
+            h.holder = l.holder;
+            h.exclusive = l.exclusive;
             h.expired = expired;
-            h.expires_at = DatumGetTimestampTz(expires);
-            h.expires_json = json_time(expires, false);
-            CHECK_FOR_INTERRUPTS();
-            return true;
-        });
-        ExecDropSingleTupleTableSlot(ls);
-        table_close(locks, NoLock);
+            h.expires_at = l.expires_at;
+            h.expires_json = json_time(TimestampTzGetDatum(l.expires_at), false);
+        };
+        scan_file_locks(nsp, out->project_id, *file_id, snapshot, each);
     }
     PopActiveSnapshot();
 }

@@ -80,6 +80,25 @@ struct LockDropped {
 };
 LockDropped drop_lock_row(const pg_uuid_t& file_id, const pg_uuid_t& session_id, bool pending);
 
+// One lock of a file as scan_file_locks() reads it.
+struct FileLockSeen {
+    pg_uuid_t session_id, holder;
+    bool exclusive;
+    int64 expires_at;  // TimestampTz
+};
+// Plain C, run inside pg_call(): calls `each(arg, lock)` for every row of
+// file_locks of (project, file) that `snapshot` sees, by its primary key, with
+// interrupts checked between rows (a row with a NULL in a NOT NULL column is
+// passed over). The one scan of a file's locks, for acquire_lock's look and a
+// writer's look at the file (file_head.cpp).
+void scan_file_locks(Oid nsp, const pg_uuid_t& project, const pg_uuid_t& file, Snapshot snapshot,
+                     void (*each)(void* arg, const FileLockSeen& lock), void* arg);
+template <typename Each>
+void scan_file_locks(Oid nsp, const pg_uuid_t& project, const pg_uuid_t& file, Snapshot snapshot, Each& each) {
+    scan_file_locks(nsp, project, file, snapshot,
+                    [](void* a, const FileLockSeen& lock) { (*static_cast<Each*>(a))(lock); }, &each);
+}
+
 // The worker's sweep of file_locks (locks.cpp): every row version of a dirty
 // snapshot, so that the locks of transactions in progress count too. `ctids`:
 // the array (as text) of the versions expired at `now`, `expired` of them;
