@@ -287,6 +287,17 @@ SELECT pg_temp.try($$UPDATE deep SET other = 'c', version = 1$$, false);
 SELECT version, note, other FROM deep;
 SELECT concurrent_edit.disable_occ('deep');
 
+-- A relation that does not exist, and one that is not a table: enable_occ gives
+-- the errors disable_occ and occ_refresh_images give (before: 42703 about the
+-- version column of the missing relation, and a 42809 DETAIL without argument and
+-- relkind).
+SELECT pg_temp.try($$SELECT concurrent_edit.enable_occ(4294967295::oid::regclass)$$);
+SELECT pg_temp.try($$SELECT concurrent_edit.disable_occ(4294967295::oid::regclass)$$);
+CREATE VIEW occ_view AS SELECT 1 AS id, 1 AS version;
+SELECT pg_temp.try($$SELECT concurrent_edit.enable_occ('occ_view')$$);
+SELECT pg_temp.try($$SELECT concurrent_edit.disable_occ('occ_view')$$);
+DROP VIEW occ_view;
+
 -- The row conflict above is recorded after its transaction rolled back: wait for it.
 SELECT pg_temp.wait_for_row_conflict('"occ Shapes"."Odd, Table"') AS recorded;
 SELECT row_key, details -> 'conflicts' AS conflicts FROM concurrent_edit.conflict_history

@@ -277,12 +277,15 @@ const char* relation_name(Relation r) noexcept {
 
 void check_vclock_node(std::string_view node) {
     if (node.empty())
-        throw Error(Errc::invalid_parameter, "vclock node id must not be empty", Detail().add("node", node));
+        throw Error(Errc::invalid_parameter, "vclock node id must not be empty",
+                    Detail().add("argument", "node").add("node", node));
     if (node.size() > kVClockMaxNodeBytes) node_too_long(node.size());
     if (node.find('\0') != std::string_view::npos)
-        throw Error(Errc::invalid_parameter, "vclock node id must not contain U+0000", Detail().add("node", node));
+        throw Error(Errc::invalid_parameter, "vclock node id must not contain U+0000",
+                    Detail().add("argument", "node").add("node", node));
     if (!valid_utf8(node))
-        throw Error(Errc::invalid_parameter, "vclock node id is not valid UTF-8", Detail().add("bytes", node.size()));
+        throw Error(Errc::invalid_parameter, "vclock node id is not valid UTF-8",
+                    Detail().add("argument", "node").add("bytes", node.size()));
 }
 
 // ---------------------------------------------------------------------------

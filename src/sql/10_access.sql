@@ -46,6 +46,7 @@ CREATE FUNCTION concurrent_edit._access_changed() RETURNS trigger
     LANGUAGE C;
 COMMENT ON FUNCTION concurrent_edit._access_changed() IS
     'Internal trigger: a change of the grant tables makes every session drop its cached rights (relcache invalidation, at commit).';
+REVOKE ALL ON FUNCTION concurrent_edit._access_changed() FROM PUBLIC;
 CREATE TRIGGER project_access_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON concurrent_edit.project_access
     FOR EACH STATEMENT EXECUTE FUNCTION concurrent_edit._access_changed();
 COMMENT ON TRIGGER project_access_changed ON concurrent_edit.project_access IS

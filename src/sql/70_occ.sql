@@ -137,9 +137,16 @@ BEGIN
     IF mode = 'strict' THEN
         refuse_blind_writes := true;  -- strict = reject + refuse blind writes
     END IF;
+    -- The relation's errors as occ_refresh_images and disable_occ give them.
+    IF NOT EXISTS (SELECT FROM pg_class WHERE oid = tbl) THEN
+        RAISE EXCEPTION 'relation with OID % does not exist', tbl::oid USING ERRCODE = 'undefined_table',
+            DETAIL = '{"argument": "tbl"}';
+    END IF;
     IF (SELECT relkind FROM pg_class WHERE oid = tbl) NOT IN ('r', 'p') THEN
         RAISE EXCEPTION '% is not a table', tbl USING ERRCODE = 'wrong_object_type',
-            DETAIL = pg_catalog.jsonb_build_object('table', tbl::text)::text;
+            DETAIL = pg_catalog.jsonb_build_object('argument', 'tbl', 'relkind', (SELECT relkind FROM pg_class WHERE oid = tbl),
+                                                   'table', tbl::text)::text,
+            HINT = 'Optimistic concurrency works on ordinary and partitioned tables.';
     END IF;
     -- Rows of an inheritance child updated through the parent fire the child's
     -- triggers, not the parent's: they would be written without any check.

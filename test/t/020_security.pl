@@ -70,6 +70,14 @@ for my $h (@helpers) {
     my $ok = $node->safe_psql($db, "SELECT has_function_privilege('mallory', '$h', 'EXECUTE')");
     is($ok, 'f', "internal helper $h is not executable by mallory");
 }
+# Of the trigger functions, only the two OCC triggers are executable by every
+# role (enable_occ creates them as the table's owner, and CREATE TRIGGER needs
+# EXECUTE); the triggers of the extension's own tables are not.
+is($node->safe_psql($db, q{
+  SELECT string_agg(p.proname, ',' ORDER BY p.proname) FROM pg_proc p
+  WHERE p.pronamespace = 'concurrent_edit'::regnamespace AND p.prorettype = 'trigger'::regtype
+    AND has_function_privilege('mallory', p.oid, 'EXECUTE')}), '_occ_after,_occ_trigger',
+   'the trigger functions mallory may execute: the OCC triggers only');
 as_role('mallory', q{CREATE TEMP VIEW v AS SELECT 1 AS id, 1 AS version, public.become_superuser('view') AS x});
 refused_like('mallory', q{CREATE TEMP VIEW v AS SELECT 1 AS id, public.become_superuser('view') AS x;
                           SELECT concurrent_edit.occ_refresh_images('v')}, '42809', 'a view passed to occ_refresh_images');
@@ -77,8 +85,8 @@ refused_like('mallory', q{CREATE TEMP VIEW v AS SELECT 1 AS id, 1 AS version, pu
                           SELECT concurrent_edit.enable_occ('v')}, '42809', 'a view passed to enable_occ');
 refused_like('mallory', q{SELECT concurrent_edit.occ_refresh_images('public.ran_as')}, '42501',
     'a table of another owner passed to occ_refresh_images');
-# Trigger functions are executable (CREATE TRIGGER needs it) but run as the caller:
-# attached to mallory's own table, the lock-cleanup trigger cannot touch the locks.
+# The lock-cleanup trigger function cannot be attached to mallory's own table
+# (no EXECUTE; were it granted, it would run as mallory, without rights on the locks).
 as_role('mallory', q{CREATE TABLE public.mine (project_id uuid, id uuid)});
 refused_like('mallory', q{
   CREATE TRIGGER t AFTER DELETE ON public.mine REFERENCING OLD TABLE AS gone FOR EACH STATEMENT
