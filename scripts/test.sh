@@ -149,6 +149,12 @@ suite_tap() {
     passed=$((passed + ok))
     failed=$((failed + notok))
     if ((rc != 0 && notok == 0)); then failed=$((failed + 1)); fi
+    # A script that ran no test (a skip_all, say) passes nothing: a skip that
+    # became always true must not go unnoticed.
+    if ((rc == 0 && ok == 0)); then
+      failed=$((failed + 1))
+      failure "tap $name: ran no test ($(grep -E '^1\.\.0|skip' "$LOGS/tap-$name.log" | head -1 | cut -c1-200))"
+    fi
     if ((rc != 0)); then
       while IFS= read -r line; do failure "tap $name: $line"; done < <(grep -E '^\s*not ok [0-9]+' "$LOGS/tap-$name.log" | head -5)
       # (the message of a die or croak ends in "at FILE line N.")

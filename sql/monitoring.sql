@@ -81,7 +81,9 @@ DELETE FROM concurrent_edit.change_pending WHERE project_id = 'b0b0b0b0-0000-000
 
 -- Not preloaded: no worker, and no counters (55000 with a JSON DETAIL).
 SELECT preloaded, database, pid, running, serving, started_at, last_round_at, since_last_round, rounds, errors,
-       last_error, pending_events >= 0 AS counted
+       last_error,
+       pending_events = (SELECT count(*) FROM concurrent_edit.change_pending)
+                        + (SELECT count(*) FROM concurrent_edit.change_pending_locks) AS counted
 FROM concurrent_edit.worker_status;
 SELECT pg_temp.try('SELECT * FROM concurrent_edit.stats');
 SELECT pg_temp.try('SELECT concurrent_edit.stats_reset()');
@@ -117,7 +119,8 @@ SELECT preloaded, running FROM concurrent_edit.worker_status;
 SELECT pg_temp.try('SELECT * FROM concurrent_edit.active_locks');
 RESET ROLE;
 
--- Every view and column has a comment; the views read as the querying role.
+-- The views read as the querying role (security_invoker); that every view and
+-- column has a comment, foundation checks.
 SELECT c.relname, c.reloptions FROM pg_class c
 WHERE c.relnamespace = 'concurrent_edit'::regnamespace AND c.relkind = 'v' ORDER BY c.relname COLLATE "C";
 

@@ -124,6 +124,8 @@ for my $format (qw(custom plain)) {
     }
     my $after = table_fingerprints($node, $db, @tables);
     # Versions stored as deltas read back after the restore.
+    is($node->safe_psql($db, q{SELECT max(depth) > 0 FROM concurrent_edit.file_versions
+         WHERE file_id = '00000000-0000-0000-0000-0000000000f3'}), 't', "$format: the file has versions stored as deltas");
     is($node->safe_psql($db, q{
          SELECT string_agg(v.version || ':' || v.depth || ':' || md5(r.content), ' ' ORDER BY v.version)
          FROM concurrent_edit.file_versions v, concurrent_edit.read(v.file_id, v.version) r

@@ -42,9 +42,11 @@ is($node->safe_psql($db, q{SELECT count(*) FROM pg_depend d JOIN pg_class c ON c
 $node->safe_psql($db, 'DROP SCHEMA concurrent_edit CASCADE; CREATE SCHEMA concurrent_edit');
 ($rc, $out, $err) = $node->psql($db, 'CREATE EXTENSION concurrent_edit');
 isnt($rc, 0, 'an empty pre-existing schema is refused too');
+like($err, qr/schema "concurrent_edit" already exists/, 'the error names the clash');
 $node->safe_psql($db, 'DROP SCHEMA concurrent_edit');
 $node->safe_psql($db, 'CREATE EXTENSION concurrent_edit');
-pass('CREATE EXTENSION succeeds once the foreign schema is gone');
+is($node->safe_psql($db, q{SELECT count(*) FROM pg_extension WHERE extname = 'concurrent_edit'}), '1',
+   'CREATE EXTENSION succeeds once the foreign schema is gone');
 
 # Not preloaded here: the settings exist once the library is loaded, and a new
 # session's first call may be a PL/pgSQL function that reads them (each

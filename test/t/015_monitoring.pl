@@ -269,11 +269,14 @@ eval { $bg->quit };   # its psql lost the connection
 $bg = $node->background_psql('postgres', on_error_stop => 0);
 $pid = $bg->query_safe('SELECT pg_backend_pid()');
 $pid =~ s/\s+//g;
-$bg->query_until(qr/started/, "\\echo started\nSELECT concurrent_edit.acquire_lock('$L', '$asker', "
+$bg->query_until(qr/started/, "\\set VERBOSITY verbose\n\\echo started\nSELECT concurrent_edit.acquire_lock('$L', '$asker', "
     . "wait => '5 seconds');\n\\echo finished\n");  # long enough to be seen listed on a slow machine
 ok($node->poll_query_until('postgres', "SELECT count(*) = 1 FROM concurrent_edit.lock_waits WHERE pid = $pid"),
    'a wait that will run out is listed');
 $bg->query_until(qr/finished/, '');
+like($bg->{stderr}, qr/ERROR:\s+55P03:/, 'the wait ran out: refused with 55P03');
+is($node->safe_psql('postgres', "SELECT string_agg(session_id::text, ',') FROM concurrent_edit.file_locks "
+    . "WHERE file_id = '$L'"), $holder, 'the lock stays with its holder');
 is($node->safe_psql('postgres', "SELECT count(*) FROM pg_stat_activity WHERE pid = $pid"), '1',
    'its session is still connected after the refusal');
 is($waits_of->($pid), '0', 'and its wait is gone');

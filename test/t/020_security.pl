@@ -478,7 +478,9 @@ unlike($e9, qr/bob\.smith|review|rating|at version \d+, not/, 'no key and no pat
 as_role('owner', q{GRANT SELECT ON public.salaries TO mallory; ALTER TABLE public.salaries ENABLE ROW LEVEL SECURITY;
                    CREATE POLICY every_row ON public.salaries USING (true)});
 ($o9, $e9) = as_role('mallory', q{UPDATE public.salaries SET amount = 1, version = 1});
+like($e9, qr/VC001/, 'with SELECT but under the table\'s row-level security: a stale update is VC001');
 unlike($e9, qr/bob\.smith|hr-admin/, 'with SELECT but under the table\'s row-level security: nothing of the row');
+is($node->safe_psql($db, q{SELECT amount FROM public.salaries}), '100000', 'and the row is unchanged');
 ($o9, $e9) = as_role('owner', q{UPDATE public.salaries SET amount = 1, version = 1});
 like($e9, qr/bob\.smith/, 'the table\'s owner, whom its row-level security does not filter, sees the key');
 

@@ -306,6 +306,8 @@ is($node->psql('stale', qq{SELECT count(*) FROM concurrent_edit.list_conflicts(N
                            WHERE row_relation = 'public.salaries'}, extra_params => ['-U', 'mallory'],
                stdout => \my $seen), 0, 'mallory lists the row conflicts of the nil project');
 is($seen, '0', 'the dropped table\'s row conflict is not hers after the update');
+is($node->safe_psql('stale', q{SELECT count(*) FROM concurrent_edit.conflict_history WHERE row_relation = 'public.salaries'}),
+   '0', 'the update removed it (no role sees it)');
 ($rc, $out, $err) = $node->psql('stale', q{UPDATE public.salaries SET amount = 100, version = 1 WHERE id = 1},
                                 extra_params => ['-U', 'mallory']);
 like($err, qr/version 1 it was read at is no longer kept for merging/,

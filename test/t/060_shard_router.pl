@@ -314,6 +314,10 @@ is($state, '08006', 'shard 2 down: an id no reachable shard has gives 08006');
 like($err, qr/was not found on the reachable shards, and shard 2 is unreachable/, 'naming the shard that is down');
 is($router->safe_psql('postgres', "SELECT (concurrent_edit.merge3(E'a\\nb\\nc\\n', E'A\\nb\\nc\\n', E'a\\nb\\nC\\n')).content"),
     "A\nb\nC\n", 'the pure functions run on the router itself');
+is($router->safe_psql('postgres', "SELECT string_agg(DISTINCT p.proname || ':' || l.lanname, ',') FROM pg_proc p "
+    . "JOIN pg_language l ON l.oid = p.prolang WHERE p.pronamespace = 'concurrent_edit'::regnamespace "
+    . "AND p.proname IN ('merge3', 'jsonb_merge3', 'vclock_merge')"), 'jsonb_merge3:c,merge3:c,vclock_merge:c',
+    'the pure functions are the library\'s own on the router, not routed (PL/Proxy)');
 
 $shards[1]->start;
 is($router->safe_psql('postgres', "SELECT content FROM concurrent_edit.read('$f')"), 'caught up',

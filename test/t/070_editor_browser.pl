@@ -217,7 +217,7 @@ if ($lat->{n}) {
                      . "(A's save request alone: p50 %.1f ms, p99 %.1f ms)",
                        $lat->{n}, $lat->{p50}, $lat->{p99}, $lat->{max}, $lat->{saveP50}, $lat->{saveP99});
     diag($line);
-    cmp_ok($lat->{p99}, '<', 1000, 'every save reached B within a second at p99 (live, not polled)');
+    cmp_ok($lat->{p99}, '<', 1000, 'every save reached B within a second at p99');
 }
 
 is($node->safe_psql('postgres', "SELECT count(*) FROM concurrent_edit.list_conflicts('$file')"), '0',

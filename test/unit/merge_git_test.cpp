@@ -339,10 +339,34 @@ TEST(MergeVsGit, GeneratedTriplesAreByteIdentical) {
                     conflicted[k], failures[k]);
 }
 
-// Measures (does not assert) how often the same pipeline with dtl's O(NP) core in place
-// of the xdiff-compatible Myers core gives a different merge. Reported in
-// docs/reference/merge.md.
+// Measures how often dtl's O(NP) core in place of the xdiff-compatible Myers core
+// gives a different edit script (reported in docs/reference/merge.md), and
+// asserts what both must give: a script that turns the base into the other text
+// (the lines outside its changes equal, in order), dtl's never longer than
+// Myers' (O(NP) is minimal on the reduced problem; Myers' cost cut-offs are not).
 TEST(MergeVsGit, DtlCoreDisagreementRate) {
+    auto script_ok = [](const std::vector<ce::DiffChange>& cs, const std::vector<std::uint32_t>& a,
+                        const std::vector<std::uint32_t>& b) {
+        long i = 0, j = 0;
+        auto same_until = [&](long ai, long bj) {
+            if (ai - i != bj - j || ai > static_cast<long>(a.size()) || bj > static_cast<long>(b.size())) return false;
+            for (; i < ai; ++i, ++j)
+                if (a[i] != b[j]) return false;
+            return true;
+        };
+        for (const ce::DiffChange& c : cs) {
+            if (c.old_start < i || c.new_start < j || c.old_count < 0 || c.new_count < 0) return false;
+            if (!same_until(c.old_start, c.new_start)) return false;
+            i += c.old_count;
+            j += c.new_count;
+        }
+        return same_until(static_cast<long>(a.size()), static_cast<long>(b.size()));
+    };
+    auto edits = [](const std::vector<ce::DiffChange>& cs) {
+        long n = 0;
+        for (const ce::DiffChange& c : cs) n += c.old_count + c.new_count;
+        return n;
+    };
     const std::uint64_t iterations = env_u64("CE_MERGE_DIFF_ITERATIONS", 3000);
     const Kind kinds[] = {Kind::unique, Kind::repeated, Kind::code, Kind::moves};
     std::map<std::string, int> runs, differ;
@@ -357,6 +381,9 @@ TEST(MergeVsGit, DtlCoreDisagreementRate) {
         auto b = split(t.base, in), o = split(t.ours, in);
         auto m = ce::diff_ids(b.data(), b.size(), o.data(), o.size(), in.size(), ce::DiffAlgorithm::myers);
         auto d = ce::diff_ids(b.data(), b.size(), o.data(), o.size(), in.size(), ce::DiffAlgorithm::dtl_onp);
+        ASSERT_TRUE(script_ok(m, b, o)) << "Myers' script does not turn base into ours; iteration " << it;
+        ASSERT_TRUE(script_ok(d, b, o)) << "dtl's script does not turn base into ours; iteration " << it;
+        EXPECT_LE(edits(d), edits(m)) << "iteration " << it;
         bool same = m.size() == d.size();
         for (std::size_t k = 0; same && k < m.size(); ++k)
             same = m[k].old_start == d[k].old_start && m[k].old_count == d[k].old_count &&
