@@ -52,7 +52,7 @@ SELECT count(*) AS open_sessions_of_p1 FROM concurrent_edit.active_sessions WHER
 
 SELECT conflict_id = :'cid' AS cid, kind, file_id = :'fa' AS fa, path, base_version, ours_version, theirs_version,
        strategy, regions, created_by = :bob AS bob, created_role = current_user::regrole AS my_role,
-       session_id = :'sb' AS sb, age >= interval '0' AS aged
+       session_id = :'sb' AS sb, age >= interval '0' AND age < interval '1 minute' AS aged
 FROM concurrent_edit.open_conflicts WHERE project_id = :p1;
 -- A discarded conflict is no longer open.
 SELECT concurrent_edit.discard_conflict(:'cid', 'test') IS NOT NULL AS discarded;

@@ -37,6 +37,10 @@ SELECT status, version, base_version FROM concurrent_edit.revert_author(:'g', :b
 SELECT content FROM concurrent_edit.read(:'g');
 -- since: only Bob's changes after a time (none here).
 SELECT count(*) AS reverted FROM concurrent_edit.revert_author(:'g', :bob, since => now() + interval '1 hour');
+-- ... and from version 4's time: only version 4 (already reverted above), not
+-- version 2 as well.
+SELECT status, version FROM concurrent_edit.revert_author(:'g', :bob,
+    since => (SELECT created_at FROM concurrent_edit.file_versions WHERE file_id = :'g' AND version = 4));
 
 -- Bad input.
 SELECT pg_temp.try(format('SELECT concurrent_edit.revert_version(%L, 99, %L)', :'g', :bob), false);

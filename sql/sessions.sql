@@ -21,7 +21,9 @@ SELECT concurrent_edit.open_session(:alice, :p, 'tab-1', '{"editor": "web"}') AS
 SELECT concurrent_edit.open_session(:bob, :p) AS sb \gset
 SELECT concurrent_edit.open_session(:carol, :p, 'agent-7') AS sc \gset
 SELECT user_id = :alice AS alice, sandbox_id, status, metadata FROM concurrent_edit.edit_sessions WHERE id = :'sa';
+UPDATE concurrent_edit.edit_sessions SET last_active_at = now() - interval '10 minutes' WHERE id = :'sa';
 SELECT concurrent_edit.touch_session(:'sa');
+SELECT status, last_active_at > now() - interval '1 minute' AS touched FROM concurrent_edit.edit_sessions WHERE id = :'sa';
 SELECT pg_temp.try($$SELECT concurrent_edit.open_session(NULL, gen_random_uuid())$$);
 SELECT pg_temp.try($$SELECT concurrent_edit.open_session(gen_random_uuid(), gen_random_uuid(), metadata => '[1]')$$);
 SELECT pg_temp.try($$SELECT concurrent_edit.open_session(gen_random_uuid(), gen_random_uuid(), '')$$);
@@ -293,6 +295,7 @@ SELECT concurrent_edit.cleanup_inactive_sessions() AS changed;
 SELECT id = :'s2' AS is_s2, status FROM concurrent_edit.edit_sessions WHERE id IN (:'s2', :'s3') ORDER BY id = :'s2';
 SELECT count(*) AS locks_of_closed FROM concurrent_edit.lock_status(:'f') WHERE session_id = :'s3';
 SELECT concurrent_edit.touch_session(:'s2') AS back;
+SELECT status, last_active_at > now() - interval '1 minute' AS touched FROM concurrent_edit.edit_sessions WHERE id = :'s2';
 SELECT close_file AS closed_file FROM concurrent_edit.close_file(:'sa', :'f');
 
 -- The events of this project, in order (ids only).
