@@ -98,10 +98,21 @@ SELECT concurrent_edit.disable_occ('parted2_eu');
 SELECT concurrent_edit.enable_occ('parted2', mode => 'merge');
 SELECT pg_temp.try($$SELECT concurrent_edit.enable_occ('parted2_eu', mode => 'reject')$$);
 SELECT pg_temp.try($$SELECT concurrent_edit.disable_occ('parted2_eu')$$);
-SELECT tbl, mode FROM concurrent_edit.occ_tables() WHERE tbl::text LIKE '%parted2%' ORDER BY 1;
+SELECT tbl, mode, through FROM concurrent_edit.occ_tables() WHERE tbl::text LIKE '%parted2%' ORDER BY 1;
 SELECT concurrent_edit.disable_occ('parted2');
 SELECT count(*) AS triggers_left FROM pg_trigger WHERE tgname LIKE 'concurrent_edit_occ%'
    AND tgrelid IN ('parted2'::regclass, 'parted2_eu'::regclass);
+-- Two levels of partitions: a leaf is configured through the table at the top,
+-- which occ_tables() and disable_occ's refusal name (before: its parent).
+CREATE TABLE parted3 (region text, city text, id int, version int NOT NULL DEFAULT 1, note text,
+                      PRIMARY KEY (region, city, id)) PARTITION BY LIST (region);
+CREATE TABLE parted3_eu PARTITION OF parted3 FOR VALUES IN ('eu') PARTITION BY LIST (city);
+CREATE TABLE parted3_eu_paris PARTITION OF parted3_eu FOR VALUES IN ('paris');
+SELECT concurrent_edit.enable_occ('parted3', mode => 'merge');
+SELECT tbl, through FROM concurrent_edit.occ_tables() WHERE tbl::text LIKE '%parted3%' ORDER BY 1;
+SELECT pg_temp.try($$SELECT concurrent_edit.disable_occ('parted3_eu_paris')$$);
+SELECT concurrent_edit.disable_occ('parted3');
+DROP TABLE parted3;
 
 -- A column named t (the alias the image capture once gave the table: to_jsonb(t)
 -- then read the column, not the row): images and merges use the whole row.

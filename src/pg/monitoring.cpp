@@ -159,19 +159,21 @@ CE_FUNCTION(ce_lock_waits) {
         "LEFT JOIN concurrent_edit.files f ON f.project_id = $1 AND f.id = $2 "
         "LEFT JOIN concurrent_edit.edit_sessions s ON s.project_id = $1 AND s.id = $3",
         {UUIDOID, UUIDOID, UUIDOID});
-    std::vector<std::pair<pid_t, LockWait>> waits = lock_waits_of_database(MyDatabaseId);
-    std::sort(waits.begin(), waits.end(), [](const auto& a, const auto& b) { return a.second.since < b.second.since; });
+    std::vector<PublishedWait> waits = lock_waits_of_database(MyDatabaseId);
+    std::sort(waits.begin(), waits.end(), [](const auto& a, const auto& b) { return a.wait.since < b.wait.since; });
     ApiCall call;
     bool all = reads_all_stats(call.caller());
     SetResult result(fcinfo);
-    for (const auto& [pid, w] : waits) {
+    for (const PublishedWait& p : waits) {
         check_interrupts();
+        const LockWait& w = p.wait;
         bool reader = call.right(w.project_id) >= Right::read;
         if (!reader && !all) continue;
-        std::vector<char> nulls(9, false);
-        std::vector<Datum> values = {Int32GetDatum(static_cast<int32>(pid)), uuid_datum(w.project_id),
+        std::vector<char> nulls(10, false);
+        std::vector<Datum> values = {Int32GetDatum(static_cast<int32>(p.pid)), uuid_datum(w.project_id),
                                      uuid_datum(w.file_id), Datum(0), uuid_datum(w.session_id), Datum(0), Datum(0),
-                                     text_datum(w.exclusive ? "exclusive" : "shared"), TimestampTzGetDatum(w.since)};
+                                     text_datum(w.exclusive ? "exclusive" : "shared"), TimestampTzGetDatum(w.since),
+                                     Int64GetDatum(static_cast<int64>(p.wakeups))};
         nulls[3] = nulls[5] = nulls[6] = true;
         if (reader) {
             Rows r = q_names.run(call.spi(), {uuid_datum(w.project_id), uuid_datum(w.file_id), uuid_datum(w.session_id)},

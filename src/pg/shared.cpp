@@ -475,16 +475,15 @@ void clear_lock_wait(bool got_lock, bool was_ahead) {
     if (published && !got_lock && was_ahead) wake_shared_waiters(w.database, w.file_id);
 }
 
-std::vector<std::pair<pid_t, LockWait>> lock_waits_of_database(Oid database) {
-    std::vector<std::pair<pid_t, LockWait>> out;
+std::vector<PublishedWait> lock_waits_of_database(Oid database) {
+    std::vector<PublishedWait> out;
     for (int i = 0; i < n_wait_slots; ++i) {
         check_interrupts();
         LockWaitSlot& slot = wait_slots[i];
         SpinLockAcquire(&slot.mutex);
-        pid_t pid = slot.pid;
-        LockWait w = slot.wait;
+        PublishedWait w{slot.pid, slot.wait, slot.wakeups};
         SpinLockRelease(&slot.mutex);
-        if (pid != 0 && w.database == database) out.emplace_back(pid, w);
+        if (w.pid != 0 && w.wait.database == database) out.push_back(w);
     }
     return out;
 }

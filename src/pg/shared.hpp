@@ -95,8 +95,15 @@ void lock_wait_in_turn(bool in_turn, bool pass_on);
 // Clears the caller's wait; unless it got the lock, passes unused wake-ups on,
 // and wakes the shared waiters when it `was_ahead` (LockQueue::ahead).
 void clear_lock_wait(bool got_lock, bool was_ahead);
-// The waits published in `database`, with their backends' pids.
-std::vector<std::pair<pid_t, LockWait>> lock_waits_of_database(Oid database);
+// A wait published in a database, with its backend's pid and the wake-ups it
+// got so far (from releases, or passed on by another waiter).
+struct PublishedWait {
+    pid_t pid;
+    LockWait wait;
+    uint64 wakeups;
+};
+// The waits published in `database`.
+std::vector<PublishedWait> lock_waits_of_database(Oid database);
 
 // When the worker sweeps file_locks for expired locks (locks.cpp): only once a
 // lock may have expired. Every expiry written (acquire_lock, extend_lock) lowers

@@ -306,9 +306,7 @@ BEGIN
     -- A partition of a table under OCC has that table's triggers (PostgreSQL
     -- clones them onto each partition, and they cannot be dropped on their own):
     -- it is configured through that table.
-    SELECT pg_catalog.min(p.tgrelid::regclass::text) INTO through
-    FROM pg_trigger g JOIN pg_trigger p ON p.oid = g.tgparentid
-    WHERE g.tgrelid = tbl AND g.tgname = 'concurrent_edit_occ';
+    SELECT pg_catalog.min(o.through::text) INTO through FROM concurrent_edit.occ_tables() o WHERE o.tbl = disable_occ.tbl;
     IF through IS NOT NULL THEN
         RAISE EXCEPTION '% is under optimistic concurrency through %', tbl, through
             USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -327,7 +325,7 @@ COMMENT ON FUNCTION concurrent_edit.disable_occ(regclass) IS
 CREATE FUNCTION concurrent_edit.occ_tables()
     RETURNS TABLE (tbl regclass, version_column name, mode text, refuse_blind_writes boolean, merge_columns name[],
                    modified_by_column name, modified_at_column name, notify boolean, project_column name,
-                   array_mode text)
+                   array_mode text, through regclass)
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -335,7 +333,14 @@ DECLARE
     r record;
 BEGIN
     FOR r IN
-        SELECT t.tgrelid::regclass AS rel, x.a
+        SELECT t.tgrelid::regclass AS rel, x.a,
+               -- A partition's clone of its partitioned table's trigger: the table
+               -- enable_occ was called on, at the top of the chain of clones.
+               (WITH RECURSIVE up(id, parent, relid) AS (
+                    SELECT t.oid, t.tgparentid, t.tgrelid
+                    UNION ALL
+                    SELECT p.oid, p.tgparentid, p.tgrelid FROM up JOIN pg_trigger p ON p.oid = up.parent)
+                SELECT up.relid::regclass FROM up WHERE up.parent = 0 AND up.id <> t.oid) AS root
         FROM pg_trigger t
         -- The arguments, each ended by a zero byte, split as bytes and read in the
         -- database's encoding (encode(..., 'escape') would escape non-ASCII bytes
@@ -352,6 +357,7 @@ BEGIN
         ORDER BY 1::text
     LOOP
         tbl := r.rel;
+        through := r.root;
         -- A trigger made by hand whose arguments cannot be read (a boolean that is
         -- none, a list that is no JSON) is listed with its settings NULL: before,
         -- one such trigger made occ_tables() fail for every caller.
@@ -376,4 +382,4 @@ BEGIN
     END LOOP;
 END
 $$;
-COMMENT ON FUNCTION concurrent_edit.occ_tables() IS 'Tables under optimistic concurrency and their configuration (NULL settings for a trigger made by hand whose arguments cannot be read).';
+COMMENT ON FUNCTION concurrent_edit.occ_tables() IS 'Tables under optimistic concurrency and their configuration (NULL settings for a trigger made by hand whose arguments cannot be read); a partition of a partitioned table under optimistic concurrency is listed with that table as through (NULL for a table configured itself).';

@@ -31,7 +31,7 @@ COMMENT ON COLUMN concurrent_edit.active_locks.expires_in IS 'Time left until ex
 
 CREATE FUNCTION concurrent_edit.lock_waits(
     OUT pid integer, OUT project_id uuid, OUT file_id uuid, OUT path text, OUT session_id uuid, OUT waiter uuid,
-    OUT waiter_role regrole, OUT lock_type text, OUT waiting_since timestamptz)
+    OUT waiter_role regrole, OUT lock_type text, OUT waiting_since timestamptz, OUT wakeups bigint)
     RETURNS SETOF record
     AS 'MODULE_PATHNAME', 'ce_lock_waits'
     LANGUAGE C VOLATILE
@@ -41,7 +41,7 @@ COMMENT ON FUNCTION concurrent_edit.lock_waits() IS
 
 CREATE VIEW concurrent_edit.lock_waits WITH (security_invoker = true) AS
 SELECT w.pid, w.project_id, w.file_id, w.path, w.session_id, w.waiter, w.waiter_role, w.lock_type,
-       w.waiting_since, pg_catalog.clock_timestamp() - w.waiting_since AS waiting_for
+       w.waiting_since, pg_catalog.clock_timestamp() - w.waiting_since AS waiting_for, w.wakeups
 FROM concurrent_edit.lock_waits() w
 ORDER BY w.waiting_since;
 COMMENT ON VIEW concurrent_edit.lock_waits IS
@@ -56,6 +56,7 @@ COMMENT ON COLUMN concurrent_edit.lock_waits.waiter_role IS 'Database role that 
 COMMENT ON COLUMN concurrent_edit.lock_waits.lock_type IS 'Lock asked for: exclusive or shared.';
 COMMENT ON COLUMN concurrent_edit.lock_waits.waiting_since IS 'When the call started to wait.';
 COMMENT ON COLUMN concurrent_edit.lock_waits.waiting_for IS 'Time since waiting_since.';
+COMMENT ON COLUMN concurrent_edit.lock_waits.wakeups IS 'Times this wait was woken since it began: by a release of the file, by a change that may let a shared request in, or passed on by a waiter that ended without the lock. A release wakes one waiter (every shared one when the longest waiting wants a shared lock), so a waiter still listed after a wake-up found the file taken again.';
 
 CREATE VIEW concurrent_edit.active_sessions WITH (security_invoker = true) AS
 SELECT s.project_id, s.id AS session_id, s.user_id, s.role, s.sandbox_id, s.status, s.created_at,

@@ -155,10 +155,7 @@ BEGIN
     END LOOP;
     -- (Not a partition's clone of its parent's trigger: enable_occ on the parent
     -- configures its partitions.)
-    FOR r IN SELECT o.* FROM concurrent_edit.occ_tables() o
-             WHERE EXISTS (SELECT FROM pg_catalog.pg_trigger t WHERE t.tgrelid = o.tbl
-                           AND t.tgname = 'concurrent_edit_occ' AND t.tgparentid = 0)
-             ORDER BY o.tbl::text LOOP
+    FOR r IN SELECT o.* FROM concurrent_edit.occ_tables() o WHERE o.through IS NULL ORDER BY o.tbl::text LOOP
         PERFORM concurrent_edit.enable_occ(r.tbl, r.version_column, r.mode, r.merge_columns, r.modified_by_column,
                                            r.modified_at_column, r.refuse_blind_writes, r.notify, r.project_column,
                                            coalesce(r.array_mode, 'auto'));
