@@ -148,7 +148,7 @@ CE_FUNCTION(ce_worker_status) {
 
 // lock_waits(OUT pid integer, OUT project_id uuid, OUT file_id uuid, OUT path text,
 //            OUT session_id uuid, OUT waiter uuid, OUT waiter_role regrole, OUT lock_type text,
-//            OUT waiting_since timestamptz) RETURNS SETOF record: the sessions of this
+//            OUT waiting_since timestamptz, OUT wakeups bigint) RETURNS SETOF record: the sessions of this
 // database waiting in acquire_lock now (sleeping or in turn), oldest wait first; those of the projects
 // the caller can read. pg_read_all_stats members see the others too, with their
 // ids only (path, waiter and waiter_role NULL), as pg_stat_activity shows them.

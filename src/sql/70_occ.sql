@@ -96,6 +96,21 @@ CREATE FUNCTION concurrent_edit.occ_channel(tbl regclass) RETURNS text
     RETURN 'concurrent_edit_occ_' || tbl::oid::text;
 COMMENT ON FUNCTION concurrent_edit.occ_channel(regclass) IS
     'NOTIFY channel of a table under optimistic concurrency with notify => true: payload {"table", "key", "version"} (ids only).';
+-- A partition's concurrent_edit_occ trigger is PostgreSQL's clone of its
+-- partitioned table's: the table at the top of the chain of clones is the one
+-- enable_occ was called on. Followed from the table's own trigger by index (by
+-- name, whatever its function: a clone of any trigger cannot be dropped alone).
+CREATE FUNCTION concurrent_edit.occ_through(tbl regclass) RETURNS regclass
+    LANGUAGE sql STABLE STRICT
+    SET search_path = pg_catalog, pg_temp
+    RETURN (WITH RECURSIVE up(id, parent, relid) AS (
+                SELECT g.oid, g.tgparentid, g.tgrelid FROM pg_catalog.pg_trigger g
+                WHERE g.tgrelid = tbl AND g.tgname = 'concurrent_edit_occ'
+                UNION ALL
+                SELECT p.oid, p.tgparentid, p.tgrelid FROM up JOIN pg_catalog.pg_trigger p ON p.oid = up.parent)
+            SELECT up.relid::regclass FROM up WHERE up.parent = 0 AND up.relid <> tbl LIMIT 1);
+COMMENT ON FUNCTION concurrent_edit.occ_through(regclass) IS
+    'The partitioned table a partition has its optimistic concurrency through (the table enable_occ was called on, at any depth of partitioning); NULL for a table under optimistic concurrency of its own, or none.';
 CREATE FUNCTION concurrent_edit.occ_refresh_images(tbl regclass) RETURNS bigint
     AS 'MODULE_PATHNAME', 'ce_occ_refresh_images'
     LANGUAGE C VOLATILE
@@ -306,7 +321,7 @@ BEGIN
     -- A partition of a table under OCC has that table's triggers (PostgreSQL
     -- clones them onto each partition, and they cannot be dropped on their own):
     -- it is configured through that table.
-    SELECT pg_catalog.min(o.through::text) INTO through FROM concurrent_edit.occ_tables() o WHERE o.tbl = disable_occ.tbl;
+    through := concurrent_edit.occ_through(tbl)::text;
     IF through IS NOT NULL THEN
         RAISE EXCEPTION '% is under optimistic concurrency through %', tbl, through
             USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -334,13 +349,7 @@ DECLARE
 BEGIN
     FOR r IN
         SELECT t.tgrelid::regclass AS rel, x.a,
-               -- A partition's clone of its partitioned table's trigger: the table
-               -- enable_occ was called on, at the top of the chain of clones.
-               (WITH RECURSIVE up(id, parent, relid) AS (
-                    SELECT t.oid, t.tgparentid, t.tgrelid
-                    UNION ALL
-                    SELECT p.oid, p.tgparentid, p.tgrelid FROM up JOIN pg_trigger p ON p.oid = up.parent)
-                SELECT up.relid::regclass FROM up WHERE up.parent = 0 AND up.id <> t.oid) AS root
+               CASE WHEN t.tgparentid <> 0 THEN concurrent_edit.occ_through(t.tgrelid) END AS root
         FROM pg_trigger t
         -- The arguments, each ended by a zero byte, split as bytes and read in the
         -- database's encoding (encode(..., 'escape') would escape non-ASCII bytes
