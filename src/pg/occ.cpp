@@ -146,8 +146,7 @@ pg_uuid_t project_of(const OccConfig& c, HeapTuple t, Relation rel) {
     bool isnull;
     std::string s = column_text(t, desc, c.project_att, &isnull);
     if (isnull) return u;
-    return project_from_text(s, relation_name(RelationGetRelid(rel)),
-                             NameStr(TupleDescAttr(desc, c.project_att - 1)->attname));
+    return project_from_text(s, RelationGetRelid(rel), NameStr(TupleDescAttr(desc, c.project_att - 1)->attname));
 }
 
 std::string json_text_or_null(HeapTuple t, TupleDesc desc, int att) {

@@ -234,8 +234,11 @@ OccConfig decode_config(TriggerData* td, bool before) {
             call.mistyped("modified_at_column", "modified-at column", c.modified_at_att, "timestamptz or timestamp");
     }
     if (c.modified_by_att != 0) {  // the writer's name, read in by the type's input function
+        // (The built-in string types without a look at the catalog: this runs for
+        // every row.)
         Oid t = TupleDescAttr(desc, c.modified_by_att - 1)->atttypid;
-        if (pg_call([t] { return TypeCategory(getBaseType(t)); }) != TYPCATEGORY_STRING)
+        bool builtin_string = t == TEXTOID || t == VARCHAROID || t == BPCHAROID || t == NAMEOID;
+        if (!builtin_string && pg_call([t] { return TypeCategory(getBaseType(t)); }) != TYPCATEGORY_STRING)
             call.mistyped("modified_by_column", "modified-by column", c.modified_by_att, "text, varchar or another string type");
     }
     // The merge columns: '' is every column; a list (an empty one too) only those.

@@ -286,10 +286,10 @@ std::string relation_name(Oid relid) {
     return stored_name(n.schema, n.rel);
 }
 
-pg_uuid_t project_from_text(std::string_view text, const std::string& table, const std::string& column,
-                            const std::string* key) {
+pg_uuid_t project_from_text(std::string_view text, Oid relid, const char* column_name, const std::string* key) {
     pg_uuid_t u{};
     if (uuid_from_text(text, &u)) return u;
+    std::string table = relation_name(relid), column = column_name;
     ce::Detail detail;
     detail.add("table", table).add("column", column);
     if (key != nullptr) detail.add("key", *key, 1024);

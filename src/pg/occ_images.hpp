@@ -24,10 +24,10 @@ Oid image_relation(const Trigger* trigger, Relation rel);
 // Schema-qualified, quoted name of a relation.
 std::string relation_name(Oid relid);
 // A row's project from the text of its project column (uuid, text or varchar);
-// text that is no uuid: 22P02 naming the table, the column and, when given, the
-// row's key (the value is not shown: the caller may not be allowed to read it).
-pg_uuid_t project_from_text(std::string_view text, const std::string& table, const std::string& column,
-                            const std::string* key = nullptr);
+// text that is no uuid: 22P02 naming the table (`relid`, named only then), the
+// column and, when given, the row's key (the value is not shown: the caller may
+// not be allowed to read it).
+pg_uuid_t project_from_text(std::string_view text, Oid relid, const char* column, const std::string* key = nullptr);
 // A name (schema nullptr: unqualified) quoted as images and conflicts store it,
 // whatever quote_all_identifiers the session set.
 std::string stored_name(const char* schema, const char* rel);

@@ -278,7 +278,7 @@ CE_PRIMARY_FUNCTION(ce_occ_refresh_images, "occ_refresh_images") {
                     });
                     std::string key = r.text(i, 0);
                     pg_uuid_t project = r.isnull(i, 2) ? pg_uuid_t{}
-                                                       : project_from_text(r.text(i, 2), name, project_column, &key);
+                                                       : project_from_text(r.text(i, 2), relid, project_column.c_str(), &key);
                     fetched.push_back(Fetched{key, r.int8(i, 1), project, row, row_raw_bytes(desc, row)});
                 }
                 r.release();
