@@ -136,6 +136,7 @@ DECLARE
     arg text;
     other text;
     parts text[];
+    rel record;
 BEGIN
     IF tbl IS NULL OR version_column IS NULL OR mode IS NULL THEN
         RAISE EXCEPTION 'tbl, version_column and mode must not be NULL' USING ERRCODE = 'null_value_not_allowed',
@@ -153,19 +154,19 @@ BEGIN
         refuse_blind_writes := true;  -- strict = reject + refuse blind writes
     END IF;
     -- The relation's errors as occ_refresh_images and disable_occ give them.
-    IF NOT EXISTS (SELECT FROM pg_class WHERE oid = tbl) THEN
+    SELECT r.relkind, r.relpersistence, r.relowner INTO rel FROM pg_class r WHERE r.oid = tbl;
+    IF NOT FOUND THEN
         RAISE EXCEPTION 'relation with OID % does not exist', tbl::oid USING ERRCODE = 'undefined_table',
             DETAIL = '{"argument": "tbl"}';
     END IF;
-    IF (SELECT relkind FROM pg_class WHERE oid = tbl) NOT IN ('r', 'p') THEN
+    IF rel.relkind NOT IN ('r', 'p') THEN
         RAISE EXCEPTION '% is not a table', tbl USING ERRCODE = 'wrong_object_type',
-            DETAIL = pg_catalog.jsonb_build_object('argument', 'tbl', 'relkind', (SELECT relkind FROM pg_class WHERE oid = tbl),
-                                                   'table', tbl::text)::text,
+            DETAIL = pg_catalog.jsonb_build_object('argument', 'tbl', 'relkind', rel.relkind, 'table', tbl::text)::text,
             HINT = 'Optimistic concurrency works on ordinary and partitioned tables.';
     END IF;
     -- Rows of an inheritance child updated through the parent fire the child's
     -- triggers, not the parent's: they would be written without any check.
-    IF (SELECT relkind FROM pg_class WHERE oid = tbl) = 'r' AND EXISTS (SELECT FROM pg_inherits i WHERE i.inhparent = tbl) THEN
+    IF rel.relkind = 'r' AND EXISTS (SELECT FROM pg_inherits i WHERE i.inhparent = tbl) THEN
         RAISE EXCEPTION 'optimistic concurrency is not available for %, which has inheritance children', tbl
             USING ERRCODE = 'feature_not_supported',
             DETAIL = pg_catalog.jsonb_build_object('table', tbl::text, 'reason', 'inheritance children')::text,
@@ -186,12 +187,12 @@ BEGIN
     -- A temporary table's name (pg_temp_N.t) is reused by later sessions, and its
     -- drop at session end fires no event trigger: its row conflicts would be
     -- readable by whoever next creates pg_temp_N.t.
-    IF (SELECT relpersistence FROM pg_class WHERE oid = tbl) = 't' THEN
+    IF rel.relpersistence = 't' THEN
         RAISE EXCEPTION 'optimistic concurrency is not available for temporary table %', tbl
             USING ERRCODE = 'feature_not_supported',
             DETAIL = pg_catalog.jsonb_build_object('table', tbl::text, 'reason', 'temporary')::text;
     END IF;
-    IF NOT pg_has_role((SELECT relowner FROM pg_class WHERE oid = tbl), 'USAGE') THEN
+    IF NOT pg_has_role(rel.relowner, 'USAGE') THEN
         RAISE EXCEPTION 'must be owner of table %', tbl USING ERRCODE = 'insufficient_privilege',
             DETAIL = pg_catalog.jsonb_build_object('table', tbl::text)::text;
     END IF;
