@@ -231,7 +231,8 @@ $flood->query_until(qr/flood-done/, '');
 $flood->quit;
 cmp_ok($runs, '>=', 5, "parallel queries ran during the flood ($runs)");
 is($short, 0, 'every parallel query got all its workers during the flood');
-$peak = $node->safe_psql('postgres', $recorders_q) if $node->safe_psql('postgres', $recorders_q) > $peak;
+my $recorders_after = $node->safe_psql('postgres', $recorders_q);
+$peak = $recorders_after if $recorders_after > $peak;
 cmp_ok($peak, '<=', 1, "at most one conflict recorder ran at each of the $runs looks during the flood "
     . '(part 2b counts the starts of a burst)');
 ok($node->poll_query_until('postgres', q{SELECT count(*) = 5000 FROM concurrent_edit.conflict_history WHERE row_relation = 'public.doc'},
@@ -316,11 +317,11 @@ $node->safe_psql('postgres', "SELECT concurrent_edit.write('$f', E'one\\ntwo\\nt
 my $clock = $node->safe_psql('postgres', "SELECT vector_clock FROM concurrent_edit.read('$f', 1)");
 for my $crafted (["{\"$bob\": 9223372036854775807}", 'is ahead of every version'],
                  ['{"junk-1": 1, "junk-2": 1}', 'names a node that no version of the file has']) {
-    my ($clock, $message) = @$crafted;
+    my ($crafted_clock, $message) = @$crafted;
     my ($rc, $out, $err) = $node->psql('postgres',
-        "SELECT concurrent_edit.write('$f', 'x', NULL, '$alice', client_clock => '$clock')",
+        "SELECT concurrent_edit.write('$f', 'x', NULL, '$alice', client_clock => '$crafted_clock')",
         extra_params => ['-v', 'VERBOSITY=verbose']);
-    like($err, qr/ERROR:\s+22023: client_clock $message/, "crafted clock $clock is refused (22023)");
+    like($err, qr/ERROR:\s+22023: client_clock $message/, "crafted clock $crafted_clock is refused (22023)");
     is($node->safe_psql('postgres', "SELECT head_version FROM concurrent_edit.files WHERE id = '$f'"), '2',
        'nothing was written');
 }
