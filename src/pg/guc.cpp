@@ -23,6 +23,7 @@ int guc_retention_interval_s = 60;
 int guc_retention_batch = 100;
 int guc_sequence_batch = 10000;
 double guc_sequence_delay_ms = 2.0;
+int guc_queue_vacuum_threshold = 10000;
 bool guc_on_demand_sequencer = true;
 int guc_occ_history_versions = 20;
 int guc_max_clock_ahead = 100000;
@@ -159,6 +160,14 @@ void define_gucs() {
         "under a steady stream each round sequences many events in one transaction, at the price of that wait. 0 "
         "starts a round at every wake-up.",
         &guc_sequence_delay_ms, 2.0, 0.0, 100.0, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable(
+        "concurrent_edit.queue_vacuum_threshold",
+        "Events the background worker (or the on-demand sequencer) moves out of the pending-event queues before it "
+        "vacuums them itself.",
+        "Every event leaves a dead row in change_pending or change_pending_locks; between autovacuum's visits a "
+        "steady stream makes them grow without bound. The next such vacuum waits 19 times as long as the last one "
+        "took. 0 leaves the queues to autovacuum.",
+        &guc_queue_vacuum_threshold, 10000, 0, INT_MAX, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
     DefineCustomIntVariable(
         "concurrent_edit.occ_history_versions",
         "Row images kept per row by OCC triggers in merge mode (the bases a stale UPDATE can merge from).",

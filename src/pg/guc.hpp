@@ -52,6 +52,9 @@ extern int guc_retention_batch;
 extern int guc_sequence_batch;  // pending events per worker transaction
 // Least time between the starts of two sequencing rounds of the worker (ms).
 extern double guc_sequence_delay_ms;
+// Events the worker or the on-demand sequencer moves out of the pending queues
+// before it vacuums them (queue_vacuum.hpp); 0: left to autovacuum.
+extern int guc_queue_vacuum_threshold;
 // Whether a commit that finds its project's feed row busy, with no worker serving
 // the database, hands its events to an on-demand sequencer (sequencer.hpp).
 extern bool guc_on_demand_sequencer;

@@ -48,6 +48,7 @@
 #include "pg/advisory.hpp"
 #include "pg/feed.hpp"
 #include "pg/guc.hpp"
+#include "pg/queue_vacuum.hpp"
 #include "pg/shared.hpp"
 #include "pg/start_marker.hpp"
 #include "pg/worker.hpp"
@@ -227,6 +228,7 @@ void ce_sequencer_main(Datum arg) {
         }
         int64 moved = round(batch);
         if (moved == -2) break;  // not installed here (or at another version): leave
+        (void)vacuum_queues_if_due();
         TimestampTz now = GetCurrentTimestamp();
         if (worker_serves_this_database()) {
             // The worker serves the database now (it was starting when a commit

@@ -1,4 +1,5 @@
-// Start markers of the on-demand workers (see start_marker.hpp).
+// Start markers of the on-demand workers (see start_marker.hpp), and the files
+// of the workers written safely (worker.hpp).
 #include "pg/start_marker.hpp"
 
 #include <cerrno>
@@ -12,6 +13,29 @@
 #include "pg/worker.hpp"
 
 namespace ce::pg {
+
+bool make_private_dir(const char* path) { return mkdir(path, S_IRWXU) == 0 || errno == EEXIST; }
+
+bool write_file_atomically(const char* path, const char* tmp, const char* data, std::size_t len) {
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, S_IRUSR | S_IWUSR);
+    if (fd < 0) return false;
+    std::size_t off = 0;
+    while (off < len) {
+        ssize_t w = write(fd, data + off, len - off);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            close(fd);
+            unlink(tmp);
+            return false;
+        }
+        off += static_cast<std::size_t>(w);
+    }
+    if (close(fd) != 0 || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return false;
+    }
+    return true;
+}
 
 WorkerFile worker_file(const char* kind, Oid db, const char* suffix) {
     WorkerFile f;

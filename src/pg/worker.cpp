@@ -19,7 +19,6 @@
 
 #include <dirent.h>
 
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,6 +28,7 @@
 #include "pg/history.hpp"
 #include "pg/locks.hpp"
 #include "pg/owner.hpp"
+#include "pg/queue_vacuum.hpp"
 #include "pg/recorder.hpp"
 #include "pg/sessions.hpp"
 #include "pg/shared.hpp"
@@ -85,35 +85,14 @@ void apply_worker_settings() {
     SetConfigOption("quote_all_identifiers", "off", PGC_SUSET, PGC_S_OVERRIDE);
 }
 
-bool make_private_dir(const char* path) { return mkdir(path, S_IRWXU) == 0 || errno == EEXIST; }
-
-bool write_file_atomically(const char* path, const char* tmp, const char* data, std::size_t len) {
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, S_IRUSR | S_IWUSR);
-    if (fd < 0) return false;
-    std::size_t off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, data + off, len - off);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            close(fd);
-            unlink(tmp);
-            return false;
-        }
-        off += static_cast<std::size_t>(w);
-    }
-    if (close(fd) != 0 || rename(tmp, path) != 0) {
-        unlink(tmp);
-        return false;
-    }
-    return true;
-}
-
 bool sequencing_transaction(Batch& batch, int64* moved) {
     *moved = 0;
-    return in_worker_transaction("concurrent_edit: sequencing change events", [&batch, moved](Spi& spi) {
+    bool present = in_worker_transaction("concurrent_edit: sequencing change events", [&batch, moved](Spi& spi) {
         batch.budget = guc_sequence_batch;
         *moved = sequence_pending_batch(spi, batch);
     });
+    queue_events_moved(*moved);  // committed: their rows in the queues are dead
+    return present;
 }
 
 bool start_database_worker(const char* function, const char* type, BackgroundWorkerHandle** handle, int restart_s) {
@@ -568,6 +547,7 @@ void ce_worker_main(Datum) {
             last_round = GetCurrentTimestamp();
             present = run_task_safely(Task::sequence, sequence_retry, last_round);
             backlog = present && sequence_batch.more && sequence_retry.failures == 0;
+            if (present) (void)vacuum_queues_if_due();
         } else {
             backlog = false;  // no round: nothing to go on with at once
         }

@@ -55,7 +55,8 @@ bool in_worker_transaction(const char* activity, F&& body) {
 // data directory, the server's working directory): the conflict spool, the
 // on-demand sequencer's pid. These raise nothing and allocate nothing.
 constexpr const char* kWorkerFilesDir = "pg_concurrent_edit";
-// Makes a directory (mode 0700) unless it exists; false when it cannot.
+// Makes a directory (mode 0700) unless it exists; false when it cannot. (These two
+// are in start_marker.cpp.)
 bool make_private_dir(const char* path);
 // Writes `len` bytes into `tmp` (created or truncated), then renames it to `path`;
 // false on an I/O error (tmp removed).

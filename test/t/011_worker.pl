@@ -435,5 +435,45 @@ ok($node->poll_query_until('postgres', "SELECT ($stat_q) >= $deleted0 + 10"),
         FROM concurrent_edit.change_log WHERE project_id IN ($ids)"), "$np $np 1", 'each project its event, cursor 1');
 }
 
+# The worker vacuums the pending-event queues it drains once it has moved
+# concurrent_edit.queue_vacuum_threshold events out of them, so that a steady
+# stream reuses their space between autovacuum's visits (kept out here:
+# autovacuum_enabled off on the queue). 3,000 lock cycles (6,000 events) with the
+# threshold at 0 (autovacuum only) and at 1,000: none of the worker's vacuums, then
+# some, and the queue's heap grown by fewer pages than without them.
+{
+    my $queue = 'concurrent_edit.change_pending_locks';
+    $node->safe_psql('postgres', "ALTER TABLE $queue SET (autovacuum_enabled = off)");
+    my $vacuums_q = "SELECT vacuum_count FROM pg_stat_all_tables WHERE relid = '$queue'::regclass";
+    my $qs = $node->safe_psql('postgres',   # a fresh session: sessions close after 4 s here
+        "SELECT concurrent_edit.open_session('aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa', '$op')");
+    my $burst = sub {
+        my ($threshold) = @_;
+        $node->safe_psql('postgres', "ALTER SYSTEM SET concurrent_edit.queue_vacuum_threshold = $threshold;
+            SELECT pg_reload_conf();");
+        # The worker reads the setting at its next round: one lock cycle wakes it.
+        $node->safe_psql('postgres', "SELECT concurrent_edit.acquire_lock('$of', '$qs');
+            SELECT concurrent_edit.release_lock('$of', '$qs');");
+        $node->safe_psql('postgres', "VACUUM $queue");  # the same start for both
+        my ($pages0, $vacuums0) = split /\|/, $node->safe_psql('postgres',
+            "SELECT pg_relation_size('$queue') / 8192, ($vacuums_q)");
+        $node->safe_psql('postgres', "SET synchronous_commit = off; DO \$\$ BEGIN FOR i IN 1 .. 3000 LOOP
+            PERFORM concurrent_edit.acquire_lock('$of', '$qs'); COMMIT;
+            PERFORM concurrent_edit.release_lock('$of', '$qs'); COMMIT; END LOOP; END \$\$");
+        ok($node->poll_query_until('postgres', "SELECT count(*) = 0 FROM $queue"),
+           "threshold $threshold: the worker sequenced the 6,000 lock events");
+        my ($pages, $vacuums) = split /\|/, $node->safe_psql('postgres',
+            "SELECT pg_relation_size('$queue') / 8192, ($vacuums_q)");
+        return ($pages - $pages0, $vacuums - $vacuums0);
+    };
+    my ($grown_off, $vacuums_off) = $burst->(0);
+    is($vacuums_off, 0, 'threshold 0: the worker vacuumed no queue');
+    my ($grown_on, $vacuums_on) = $burst->(1000);
+    cmp_ok($vacuums_on, '>=', 1, "threshold 1,000: the worker vacuumed the queue ($vacuums_on times)");
+    cmp_ok($grown_on, '<', $grown_off, "the queue grew by $grown_on pages, against $grown_off without");
+    $node->safe_psql('postgres', "ALTER TABLE $queue RESET (autovacuum_enabled);
+        ALTER SYSTEM RESET concurrent_edit.queue_vacuum_threshold; SELECT pg_reload_conf();");
+}
+
 $node->stop;
 done_testing();
