@@ -18,6 +18,7 @@ MemoryContext vacuum_memory = nullptr;
 // A vacuum's pause: kPauseFactor times its own duration.
 constexpr int64 kPauseFactor = 19;
 constexpr int64 kPauseAfterErrorUs = 60 * USECS_PER_SEC;
+constexpr const char* kLockTimeout = "1s";
 
 // In C: may raise. Starts and ends its own transactions.
 void vacuum_queues_c() {
@@ -39,7 +40,7 @@ void vacuum_queues_c() {
         pgstat_report_activity(STATE_IDLE, nullptr);
         return;
     }
-    VacuumParams params;
+    VacuumParams params{};
     // SKIP_LOCKED: a queue someone holds a lock on (LOCK TABLE, an ALTER) is left
     // for the next time rather than waited for. No truncation: it takes an ACCESS
     // EXCLUSIVE lock on the queue, which every committing transaction with an event
@@ -52,7 +53,10 @@ void vacuum_queues_c() {
     params.multixact_freeze_table_age = -1;
     params.is_wraparound = false;
     params.log_min_duration = -1;
-    params.index_cleanup = VACOPTVALUE_UNSPECIFIED;  // the table's setting (auto)
+    // Always the index too: with `auto`, a queue that a burst left large has dead
+    // entries on few of its pages, and the primary key the rounds scan would keep
+    // its dead entries.
+    params.index_cleanup = VACOPTVALUE_ENABLED;
     params.truncate = VACOPTVALUE_DISABLED;
     params.nworkers = -1;  // no parallel workers (one index per queue)
     MemoryContext portal = PortalContext;
@@ -73,6 +77,7 @@ void queue_events_moved(int64 n) {
 }
 
 bool vacuum_queues_if_due() {
+    if (guc_queue_vacuum_threshold <= 0) moved_since_vacuum = 0;  // off: the count starts when it is set
     if (guc_queue_vacuum_threshold <= 0 || moved_since_vacuum < guc_queue_vacuum_threshold) return false;
     TimestampTz start = GetCurrentTimestamp();
     if (start < next_vacuum_at) return false;
@@ -80,8 +85,15 @@ bool vacuum_queues_if_due() {
         vacuum_memory = AllocSetContextCreate(TopMemoryContext, "concurrent_edit queue vacuum", ALLOCSET_DEFAULT_SIZES);
     moved_since_vacuum = 0;
     MemoryContext portal = PortalContext;
+    // The caller's other work waits for the vacuum: a wait for a heavyweight lock
+    // in it (the database's frozen-ids lock, a catalog row another transaction
+    // updated) ends after kLockTimeout with an error (logged; the next try a
+    // minute later). The workers run with lock_timeout 0 otherwise
+    // (apply_worker_settings).
+    SetConfigOption("lock_timeout", kLockTimeout, PGC_SUSET, PGC_S_OVERRIDE);
     auto body = [] { vacuum_queues_c(); };
     bool ok = run_reporting_errors(body);
+    SetConfigOption("lock_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
     PortalContext = portal;  // also after an error
     MemoryContextReset(vacuum_memory);
     // A wait inside the vacuum (for a lock, for a buffer pin) sleeps on this

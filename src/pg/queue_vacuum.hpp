@@ -1,8 +1,9 @@
 // The pending-event queues (change_pending, change_pending_locks) vacuumed by the
 // processes that drain them: the worker and the on-demand sequencer.
 //
-// Every event passes through a queue: a backend inserts its row, a sequencing
-// round moves it into change_log and deletes it. Under a steady stream the queues
+// Every lock event, and every event handed over by a commit that found its
+// project's feed row busy, passes through a queue: the committing transaction
+// inserts its row, a sequencing round moves it into change_log and deletes it. Under a steady stream the queues
 // hold a few rows and a great many dead ones. Autovacuum visits a database once
 // per autovacuum_naptime (a minute by default); until then nothing reuses the
 // space, so every event takes a new place at the end of the heap and of the
@@ -19,7 +20,8 @@ namespace ce::pg {
 // A sequencing round of this process moved `n` events out of the queues.
 void queue_events_moved(int64 n);
 
-// Vacuums both queues (VACUUM (SKIP_LOCKED, TRUNCATE false)) when this process
+// Vacuums both queues (VACUUM (SKIP_LOCKED, INDEX_CLEANUP on, TRUNCATE false),
+// lock_timeout 1 s) when this process
 // has moved at least concurrent_edit.queue_vacuum_threshold events since its last
 // vacuum of them and the pause after that vacuum is over: 19 times as long as it
 // took (a vacuum that finds little to remove, while an old snapshot holds the dead

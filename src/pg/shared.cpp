@@ -369,6 +369,8 @@ bool worker_callers_mixed() {
            pg_atomic_exchange_u32(&shared->callers_mixed, 0) != 0;
 }
 
+bool worker_call_pending() { return shared != nullptr && pg_atomic_read_u32(&shared->worker_called) != 0; }
+
 void worker_sequencing() {
     if (shared != nullptr) (void)pg_atomic_exchange_u32(&shared->worker_called, 0);  // a full barrier
 }

@@ -35,6 +35,10 @@ bool worker_serves_this_database();
 // before each sequencing round looks for pending events.
 void wake_worker();
 void worker_sequencing();
+// Whether a commit called the worker since its last worker_sequencing(): the
+// worker then runs another round before it sleeps, whether or not its latch is
+// still set (a wait for a lock resets it).
+bool worker_call_pending();
 // Whether commits of more than one backend called the worker since the last call
 // of this function (two successive callers were different backends); clears it.
 // The worker paces its rounds (concurrent_edit.sequence_delay) while it found this

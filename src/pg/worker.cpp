@@ -78,6 +78,7 @@ void apply_worker_settings() {
     SetConfigOption("default_transaction_isolation", "read committed", PGC_SUSET, PGC_S_OVERRIDE);
     SetConfigOption("default_transaction_read_only", "off", PGC_SUSET, PGC_S_OVERRIDE);
     SetConfigOption("lock_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
+    SetConfigOption("vacuum_cost_delay", "0", PGC_SUSET, PGC_S_OVERRIDE);  // the queues' vacuum is not throttled
     SetConfigOption("statement_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
     SetConfigOption("idle_in_transaction_session_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
     // The recorder stores a table's name as regclass prints it, which must be the
@@ -573,6 +574,10 @@ void ce_worker_main(Datum) {
         long stats_ms = pgstat_report_stat(false);
         if (stats_ms > 0) timeout_ms = std::min(timeout_ms, stats_ms);
         if (behind_ms > 0) timeout_ms = std::min(timeout_ms, behind_ms);
+        // A commit called the worker after its last round began, and a wait in
+        // that round (a row lock) or in the queues' vacuum may have reset the latch
+        // it set: another round at once (later commits do not call again).
+        if (present && sequence_retry.failures == 0 && worker_call_pending()) timeout_ms = 0;
         (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, timeout_ms, PG_WAIT_EXTENSION);
         ResetLatch(MyLatch);
     }
