@@ -15,6 +15,7 @@
 # 4. A transaction whose events overflowed into the pending tables (more than
 #    1,000) waits for a busy row instead of handing its first 1,000 over, which
 #    would number them after the later ones.
+# 4b. The sequencer vacuums the pending queues after queue_vacuum_threshold events.
 # 5. Without work for 2 s the sequencer exits and removes its pid file.
 # 6. Eight clients writing one project: every version has its event, the feed is
 #    gap-free, nothing is left pending, and one sequencer process served them
@@ -228,6 +229,32 @@ is($node->safe_psql('postgres', "SELECT count(*) FILTER (WHERE version <> prev +
     . "SELECT version, lag(version) OVER (ORDER BY cursor) AS prev FROM concurrent_edit.change_log "
     . "WHERE project_id = '$project' AND file_id = '$big' AND event = 'version') v WHERE prev IS NOT NULL"),
    '0/1000', 'its version events are numbered in version order');
+
+# 4b. The sequencer vacuums the queues it drains once it has moved
+# concurrent_edit.queue_vacuum_threshold events (here 5): ten writes handed over
+# while the feed row is held, then moved by it once the row is free.
+$node->append_conf('postgresql.conf', "concurrent_edit.queue_vacuum_threshold = 5\n");
+$node->reload;
+my $vacuums_q = q{SELECT vacuum_count FROM pg_stat_all_tables WHERE relid = 'concurrent_edit.change_pending'::regclass};
+my $vacuums0 = $node->safe_psql('postgres', $vacuums_q);
+{
+    my $h = hold_feed_row();
+    my $written = 0;
+    for my $i (1 .. 10) {
+        my ($wrc, $wout) = write_at(head(), "h$i");
+        $written++ if $wrc == 0 && $wout eq 'written';
+    }
+    is($written, 10, 'ten writes handed over while the feed row is held');
+    is(pending(), '10', 'their events wait in change_pending');
+    $h->query_safe('COMMIT');
+    $h->quit;
+}
+ok($node->poll_query_until('postgres', 'SELECT count(*) = 0 FROM concurrent_edit.change_pending'),
+   'the sequencer numbers them once the row is free');
+ok($node->poll_query_until('postgres', "SELECT ($vacuums_q) > $vacuums0"),
+   'and then vacuums the queues (vacuum_count of change_pending)');
+$node->append_conf('postgresql.conf', "concurrent_edit.queue_vacuum_threshold = 10000\n");
+$node->reload;
 
 # 9. A sequencer that does not leave of its own accord is started again, and
 # numbers the events handed to it: (a) terminated by an administrator while an
