@@ -164,10 +164,10 @@ void define_gucs() {
         "concurrent_edit.queue_vacuum_threshold",
         "Events the background worker (or the on-demand sequencer) moves out of the pending-event queues before it "
         "vacuums them itself.",
-        "Every lock event, and every event handed over by a commit that found its feed row busy, leaves a dead row "
-        "in change_pending_locks or change_pending; between autovacuum's visits a steady stream makes them grow "
-        "without bound. The next such vacuum waits 19 times as long as the last one took. 0 leaves the queues to "
-        "autovacuum.",
+        "Every lock event, and every event that waits for the worker or a sequencer, leaves a dead row in "
+        "change_pending_locks or change_pending; between autovacuum's visits a steady stream makes them grow without "
+        "bound. A vacuum is cancelled after 1 s; the next one waits 19 times as long as the last one took. 0 leaves "
+        "the queues to autovacuum.",
         &guc_queue_vacuum_threshold, 10000, 0, INT_MAX, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
     DefineCustomIntVariable(
         "concurrent_edit.occ_history_versions",

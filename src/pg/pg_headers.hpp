@@ -100,6 +100,7 @@ extern "C" {
 #include "utils/syscache.h"
 #include "utils/datetime.h"
 #include "utils/timestamp.h"
+#include "utils/timeout.h"
 #include "utils/uuid.h"
 #include "utils/varlena.h"
 #include "utils/wait_event.h"

@@ -18,7 +18,7 @@ MemoryContext vacuum_memory = nullptr;
 // A vacuum's pause: kPauseFactor times its own duration.
 constexpr int64 kPauseFactor = 19;
 constexpr int64 kPauseAfterErrorUs = 60 * USECS_PER_SEC;
-constexpr const char* kLockTimeout = "1s";
+constexpr int kVacuumTimeoutMs = 1000;
 
 // In C: may raise. Starts and ends its own transactions.
 void vacuum_queues_c() {
@@ -61,9 +61,18 @@ void vacuum_queues_c() {
     params.nworkers = -1;  // no parallel workers (one index per queue)
     MemoryContext portal = PortalContext;
     PortalContext = vacuum_memory;
+    // The caller's other work waits for the vacuum: it is cancelled after
+    // kVacuumTimeoutMs, whatever it waits for. lock_timeout would not end a wait
+    // for a buffer pin: the index's cleanup locks wait for every scan that keeps
+    // a pin on a leaf page, and a role granted read_tables can hold one in an
+    // open cursor on a queue (its unlogged key, or an index-only scan). The
+    // timeout's SIGINT is the cancel of a worker with a database connection.
+    enable_timeout_after(STATEMENT_TIMEOUT, kVacuumTimeoutMs);
     // vacuum() commits the transaction above, vacuums each queue in a transaction
     // of its own and starts one more at the end, committed here.
     vacuum(rels, &params, nullptr, true);
+    disable_timeout(STATEMENT_TIMEOUT, false);
+    CHECK_FOR_INTERRUPTS();  // a timeout that fired as the vacuum ended: an error here
     PortalContext = portal;
     CommitTransactionCommand();
     (void)pgstat_report_stat(false);
@@ -85,15 +94,13 @@ bool vacuum_queues_if_due() {
         vacuum_memory = AllocSetContextCreate(TopMemoryContext, "concurrent_edit queue vacuum", ALLOCSET_DEFAULT_SIZES);
     moved_since_vacuum = 0;
     MemoryContext portal = PortalContext;
-    // The caller's other work waits for the vacuum: a wait for a heavyweight lock
-    // in it (the database's frozen-ids lock, a catalog row another transaction
-    // updated) ends after kLockTimeout with an error (logged; the next try a
-    // minute later). The workers run with lock_timeout 0 otherwise
-    // (apply_worker_settings).
-    SetConfigOption("lock_timeout", kLockTimeout, PGC_SUSET, PGC_S_OVERRIDE);
     auto body = [] { vacuum_queues_c(); };
-    bool ok = run_reporting_errors(body);
-    SetConfigOption("lock_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
+    bool ok = run_reporting_errors(body);  // a cancelled vacuum is logged: the next try a minute later
+    if (!ok) {
+        disable_timeout(STATEMENT_TIMEOUT, false);
+        // A timeout that fired after the error: no cancel is left for the caller.
+        if (get_timeout_indicator(STATEMENT_TIMEOUT, true)) QueryCancelPending = false;
+    }
     PortalContext = portal;  // also after an error
     MemoryContextReset(vacuum_memory);
     // A wait inside the vacuum (for a lock, for a buffer pin) sleeps on this

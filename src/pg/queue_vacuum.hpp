@@ -1,16 +1,16 @@
 // The pending-event queues (change_pending, change_pending_locks) vacuumed by the
 // processes that drain them: the worker and the on-demand sequencer.
 //
-// Every lock event, and every event handed over by a commit that found its
-// project's feed row busy, passes through a queue: the committing transaction
-// inserts its row, a sequencing round moves it into change_log and deletes it. Under a steady stream the queues
+// Every lock event (with the worker) and every event that waits for the worker or
+// a sequencer passes through a queue: the committing transaction inserts its
+// row, a sequencing round moves it into change_log and deletes it. Under a steady stream the queues
 // hold a few rows and a great many dead ones. Autovacuum visits a database once
 // per autovacuum_naptime (a minute by default); until then nothing reuses the
 // space, so every event takes a new place at the end of the heap and of the
 // primary key, and every round's scans walk the dead entries from the start of
 // the index. With 8 clients cycling locks, change_pending_locks grew to 300 MB in
-// 90 s, the worker's CPU per event doubled and the cycles per second fell by a
-// fifth (docs/benchmarks.md, "The queues vacuumed by the worker").
+// 90 s, the worker's CPU per event rose by half and the cycles per second fell
+// by a fifth (docs/benchmarks.md, "The queues vacuumed by the worker").
 #pragma once
 
 #include "pg/pg_headers.hpp"
@@ -21,7 +21,7 @@ namespace ce::pg {
 void queue_events_moved(int64 n);
 
 // Vacuums both queues (VACUUM (SKIP_LOCKED, INDEX_CLEANUP on, TRUNCATE false),
-// lock_timeout 1 s) when this process
+// cancelled after 1 s) when this process
 // has moved at least concurrent_edit.queue_vacuum_threshold events since its last
 // vacuum of them and the pause after that vacuum is over: 19 times as long as it
 // took (a vacuum that finds little to remove, while an old snapshot holds the dead

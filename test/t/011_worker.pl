@@ -485,5 +485,58 @@ ok($node->poll_query_until('postgres', "SELECT ($stat_q) >= $deleted0 + 10"),
         ALTER SYSTEM RESET concurrent_edit.queue_vacuum_threshold; SELECT pg_reload_conf();");
 }
 
+# The queues' vacuum holds the worker up for 1 s at most, whatever it waits for.
+# Its index cleanup waits for every scan that keeps a pin on a leaf page of a
+# queue's key, which lock_timeout does not end: a transaction with a lock event of
+# its own (a pending row it sees) keeps its cursor on change_pending_locks at that
+# row. Dead rows for the vacuum to remove come first (10 lock cycles with the
+# threshold at 0, autovacuum off on the queue); then, with the threshold at 10,
+# 10 more cycles make the worker vacuum while the cursor is open. The events of a
+# cycle after them are sequenced within 4 s (the vacuum cancelled after 1 s,
+# logged), not only once the cursor closes.
+{
+    my $queue = 'concurrent_edit.change_pending_locks';
+    $node->safe_psql('postgres', "ALTER TABLE $queue SET (autovacuum_enabled = off)");
+    my $pf = $node->safe_psql('postgres', "SELECT concurrent_edit.create_file('$op', 'pin.txt', E'p\\n',
+        'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa')");
+    my ($hs, $cs) = map { $node->safe_psql('postgres',
+        "SELECT concurrent_edit.open_session('aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa', '$op')") } 1 .. 2;
+    my $cycle = "PERFORM concurrent_edit.acquire_lock('$of', '$cs'); COMMIT;
+        PERFORM concurrent_edit.release_lock('$of', '$cs'); COMMIT;";
+    my $threshold = sub {
+        $node->safe_psql('postgres', "ALTER SYSTEM SET concurrent_edit.queue_vacuum_threshold = $_[0];
+            SELECT pg_reload_conf();");
+        sleep 0.3;   # the SIGHUP reaches the worker
+    };
+    $threshold->(0);
+    $node->safe_psql('postgres', "DO \$\$ BEGIN FOR i IN 1 .. 10 LOOP $cycle END LOOP; END \$\$");
+    ok($node->poll_query_until('postgres', "SELECT count(*) = 0 FROM $queue"), 'dead rows in the queue');
+    my $h = $node->background_psql('postgres');
+    $h->query_safe("SET enable_seqscan = off; SET enable_bitmapscan = off; BEGIN;
+        SELECT concurrent_edit.acquire_lock('$pf', '$hs');
+        DECLARE c CURSOR FOR SELECT id FROM $queue WHERE project_id = '$op' ORDER BY project_id, id;");
+    is($h->query_safe('FETCH 1 FROM c') =~ /^\d+$/ ? 1 : 0, 1, 'a cursor sits on its own pending lock event');
+    $threshold->(10);
+    my $log_at = -s $node->logfile;
+    $node->safe_psql('postgres', "DO \$\$ BEGIN FOR i IN 1 .. 10 LOOP $cycle END LOOP; END \$\$");
+    sleep 0.2;   # the worker's vacuum waits for the cursor's pin now
+    $node->safe_psql('postgres', "DO \$\$ BEGIN $cycle END \$\$");
+    my $t0 = time;
+    my $left;
+    while (1) {
+        $left = $node->safe_psql('postgres', "SELECT count(*) FROM $queue WHERE project_id = '$op'");
+        last if $left == 0 || time - $t0 > 4;
+        sleep 0.05;
+    }
+    is($left, 0, 'the events committed during the vacuum are sequenced in '
+        . sprintf('%.1f', time - $t0) . ' s, the cursor still open');
+    ok($node->wait_for_log(qr/ERROR:  canceling statement due to statement timeout/, $log_at),
+       'the worker logged its cancelled vacuum');
+    $h->query_safe('COMMIT');
+    $h->quit;
+    $node->safe_psql('postgres', "ALTER TABLE $queue RESET (autovacuum_enabled);
+        ALTER SYSTEM RESET concurrent_edit.queue_vacuum_threshold; SELECT pg_reload_conf();");
+}
+
 $node->stop;
 done_testing();
