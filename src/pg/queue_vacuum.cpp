@@ -20,7 +20,8 @@ constexpr int64 kPauseFactor = 19;
 constexpr int64 kPauseAfterErrorUs = 60 * USECS_PER_SEC;
 constexpr int kVacuumTimeoutMs = 1000;
 
-// In C: may raise. Starts and ends its own transactions.
+// In C: may raise. Starts and ends its own transactions, and leaves PortalContext
+// set to vacuum_memory (vacuum_queues_if_due restores it).
 void vacuum_queues_c() {
     SetCurrentStatementStartTimestamp();
     StartTransactionCommand();
@@ -59,8 +60,7 @@ void vacuum_queues_c() {
     params.index_cleanup = VACOPTVALUE_ENABLED;
     params.truncate = VACOPTVALUE_DISABLED;
     params.nworkers = -1;  // no parallel workers (one index per queue)
-    MemoryContext portal = PortalContext;
-    PortalContext = vacuum_memory;
+    PortalContext = vacuum_memory;  // the caller restores it
     // The caller's other work waits for the vacuum: it is cancelled after
     // kVacuumTimeoutMs, whatever it waits for. lock_timeout would not end a wait
     // for a buffer pin: the index's cleanup locks wait for every scan that keeps
@@ -73,7 +73,6 @@ void vacuum_queues_c() {
     vacuum(rels, &params, nullptr, true);
     disable_timeout(STATEMENT_TIMEOUT, false);
     CHECK_FOR_INTERRUPTS();  // a timeout that fired as the vacuum ended: an error here
-    PortalContext = portal;
     CommitTransactionCommand();
     (void)pgstat_report_stat(false);
     pgstat_report_activity(STATE_IDLE, nullptr);
