@@ -40,6 +40,12 @@ my %route = (
     write_many => [ [ writes => 'writes' ] ],
 );
 
+# Set-returning functions whose project argument may name the nil project, which
+# is on every shard (row conflicts of OCC tables without a project column): with
+# it, the call runs on every shard, and the rows are merged in the order given
+# (the function's own order). An unreachable shard fails the call (08006).
+my %every_shard_for_nil = (list_conflicts => [ 'project_id', 'created_at, conflict_id' ]);
+
 # Functions that make an id a caller may choose: that id is checked to be new on
 # every shard first (concurrent_edit._route('new_$kind', ...)), and the id made is
 # kept in the directory at once, before any other call names it (a twin made on
@@ -194,6 +200,22 @@ for my $name (sort keys %route) {
              : $void ? "PERFORM concurrent_edit._px_$name($pass);\n    RETURN;"
              : "RETURN concurrent_edit._px_$name($pass);";
     my ($declare, $check) = ('', '');
+    if (my $e = $every_shard_for_nil{$name}) {
+        my ($arg, $order) = @$e;
+        die "$name: no argument $arg\n" unless $argno{$arg};
+        die "$name: only a set is gathered from every shard\n" unless $set && $returns =~ /^SETOF (concurrent_edit\.\w+)$/;
+        my $type = $1;
+        $declare = "    s record;\n    gathered $type\[\] := '{}';\n";
+        # h is each shard's first partition in turn: an error names that shard.
+        $stmt = "IF \$$argno{$arg} = '00000000-0000-0000-0000-000000000000' THEN\n"
+              . "        FOR s IN SELECT min(p.partition) AS part FROM concurrent_edit.router_partitions p\n"
+              . "                 GROUP BY p.shard ORDER BY p.shard LOOP\n"
+              . "            h := s.part;\n"
+              . "            gathered := gathered || ARRAY(SELECT r FROM concurrent_edit._px_$name($pass) r);\n"
+              . "        END LOOP;\n"
+              . "        RETURN QUERY SELECT * FROM unnest(gathered) ORDER BY $order;\n"
+              . "        RETURN;\n    END IF;\n    $stmt";
+    }
     if (my $m = $makes{$name}) {
         my ($kind, $arg) = @$m;
         die "$name: no argument $arg\n" unless $argno{$arg};
@@ -235,6 +257,8 @@ for my $name (sort keys %route) {
     (my $text = $c->[1]) =~ s/\s+/ /g;
     my $where = $name eq 'write_many'
         ? "the shard of the first element''s file, where every file of the call must be (docs/scale-out.md)"
+        : $every_shard_for_nil{$name}
+        ? 'the shard that owns the project, or every shard for the nil project, the rows merged oldest first (docs/scale-out.md)'
         : 'the shard that owns the project (docs/scale-out.md)';
     $out .= "COMMENT ON FUNCTION concurrent_edit.$name($c->[0]) IS\n"
           . "    'Routed to $where; there: $text';\n\n";

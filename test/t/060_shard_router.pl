@@ -124,6 +124,44 @@ like($router->safe_psql('postgres', "SELECT concurrent_edit.diff_versions('$f', 
     'router: diff_versions');
 is($router->safe_psql('postgres', "SELECT string_agg(version::text, ',' ORDER BY version) FROM concurrent_edit.history('$f')"),
     '1,2,3,4', 'router: history');
+
+# --- row conflicts of OCC tables without a project column: the nil project -----
+# Such a conflict's project is the nil uuid on every shard: routed by the shard
+# that has its id, not by the nil project's hash; listed from every shard. (Before,
+# a call by its id went to the nil project's shard: VC008 on the other shards'.)
+my $nil = '00000000-0000-0000-0000-000000000000';
+my $nil_shard = $router->safe_psql('postgres', "SELECT (concurrent_edit.project_shard('$nil')).shard");
+my %row_conflict;
+for my $n (1 .. 3) {
+    my $s = $shards[$n - 1];
+    $s->safe_psql('postgres', qq{CREATE TABLE prod_$n (id int PRIMARY KEY, version int NOT NULL DEFAULT 1, doc jsonb);
+        INSERT INTO prod_$n VALUES (1, 1, '{"a": 1}');
+        SELECT concurrent_edit.enable_occ('prod_$n', mode => 'merge');
+        UPDATE prod_$n SET doc = '{"a": 2}', version = 1 WHERE id = 1});
+    my ($rc, $o, $e) = $s->psql('postgres',
+        qq{\\set VERBOSITY verbose\nUPDATE prod_$n SET doc = '{"a": 3}', version = 1 WHERE id = 1});
+    like($e, qr/ERROR:  VC001:/, "shard $n: a stale row update that conflicts is refused (VC001)");
+    $s->poll_query_until('postgres', "SELECT count(*) = 1 FROM concurrent_edit.list_conflicts(project_id => '$nil')")
+        or die "shard $n: the row conflict was not recorded";
+    $row_conflict{$n} = $s->safe_psql('postgres', "SELECT conflict_id FROM concurrent_edit.list_conflicts(project_id => '$nil')");
+}
+is($router->safe_psql('postgres', "SELECT string_agg(row_relation, ',' ORDER BY row_relation) "
+    . "FROM concurrent_edit.list_conflicts(project_id => '$nil')"), 'public.prod_1,public.prod_2,public.prod_3',
+    'router: list_conflicts of the nil project lists the row conflicts of every shard');
+is($router->safe_psql('postgres', "SELECT bool_and(created_at >= lag) FROM (SELECT created_at, "
+    . "coalesce(lag(created_at) OVER (), '-infinity') AS lag FROM concurrent_edit.list_conflicts(project_id => '$nil')) s"),
+    't', '... oldest first');
+for my $n (1 .. 3) {
+    next if $n == $nil_shard;
+    my ($st) = on_router("SELECT * FROM concurrent_edit.conflict_texts('$row_conflict{$n}')");
+    is($st, '22023', "router: conflict_texts of the row conflict of shard $n reaches it: 22023, a row has no texts (not VC008)");
+    is($router->safe_psql('postgres', "SELECT concurrent_edit.discard_conflict('$row_conflict{$n}', 'test')"), 't',
+        "router: discard_conflict of the row conflict of shard $n");
+    is($shards[$n - 1]->safe_psql('postgres', "SELECT count(*) FROM concurrent_edit.list_conflicts(project_id => '$nil')"),
+        '0', "... discarded on shard $n");
+}
+is($router->safe_psql('postgres', "SELECT count(*) FROM concurrent_edit.router_directory WHERE project_id = '$nil'"), '0',
+    'router: no nil-project route is kept');
 is($router->safe_psql('postgres', "SELECT path FROM concurrent_edit.rename_file('$f', 'renamed.txt', '$author')"), 'renamed.txt',
     'router: rename_file');
 is($router->safe_psql('postgres', "SELECT concurrent_edit.file_at('$pb', 'renamed.txt')"), $f, 'router: file_at');
@@ -219,6 +257,27 @@ is($state, '42501', 'router: alice cannot plant a route in the directory');
 ($state, $out, $err) = on_router("CREATE USER MAPPING FOR alice SERVER concurrent_edit_shards OPTIONS (user 'postgres')",
     'alice');
 is($state, '42501', 'router: alice cannot create a user mapping of the shards\' server (it could name user postgres)');
+like($err, qr/only a superuser may create or alter a user mapping for the server concurrent_edit_shards\n.*DETAIL:  \{"server": "concurrent_edit_shards"\}/s,
+    '... refused by the router\'s guard, with its JSON DETAIL (not a permission error on a catalog)');
+# The guard reads the mappings as the role making one: a mapping without options
+# of the shards' server (it connects as alice) and one of another server are
+# allowed. (Before, every mapping made by a role that is not a superuser was
+# refused: the guard read pg_user_mapping, which only superusers may read.)
+($state, $out, $err) = on_router("CREATE USER MAPPING FOR alice SERVER concurrent_edit_shards", 'alice');
+is("$state$err", '', 'router: alice may create a user mapping without options of the shards\' server');
+($state, $out, $err) = on_router("ALTER USER MAPPING FOR alice SERVER concurrent_edit_shards OPTIONS (ADD user 'postgres')",
+    'alice');
+like("$state $err", qr/^42501 .*only a superuser may create or alter a user mapping/s,
+    'router: ... but not give it options (ALTER USER MAPPING)');
+$router->safe_psql('postgres', q{CREATE FOREIGN DATA WRAPPER ce_test_wrapper; CREATE SERVER ce_test_other
+    FOREIGN DATA WRAPPER ce_test_wrapper; GRANT USAGE ON FOREIGN SERVER ce_test_other TO alice});
+($state, $out, $err) = on_router("CREATE USER MAPPING FOR alice SERVER ce_test_other OPTIONS (user 'bob')", 'alice');
+is("$state$err", '', 'router: a user mapping of another server is none of the guard\'s business');
+is($router->safe_psql('postgres', q{SELECT string_agg(srvname || ':' || coalesce(array_to_string(umoptions, ','), '-'), ' '
+    ORDER BY srvname) FROM pg_user_mappings WHERE usename = 'alice'}), 'ce_test_other:user=bob concurrent_edit_shards:-',
+    'router: ... both mappings made, the shards\' one still without options');
+$router->safe_psql('postgres', q{DROP USER MAPPING FOR alice SERVER concurrent_edit_shards;
+    DROP SERVER ce_test_other CASCADE; DROP FOREIGN DATA WRAPPER ce_test_wrapper});
 ($state) = on_router("SELECT content FROM concurrent_edit.read('$file{$pa}')", 'alice');
 is($state, '42501', 'router: ... and still reaches the shards as herself (no right on project A)');
 is($router->safe_psql('postgres', q{SELECT count(*) FROM pg_user_mappings WHERE srvname = 'concurrent_edit_shards'

@@ -139,8 +139,14 @@ BEGIN
              WHERE d.classid = 'pg_catalog.pg_user_mapping'::regclass LOOP
         -- (One without options, as router_configure's for PUBLIC, connects as
         -- the caller: allowed, also to an extension owner that is not a superuser.)
-        IF EXISTS (SELECT FROM pg_catalog.pg_user_mapping m JOIN pg_catalog.pg_foreign_server s ON s.oid = m.umserver
-                   WHERE m.oid = c.objid AND s.srvname = 'concurrent_edit_shards' AND m.umoptions IS NOT NULL)
+        -- Read through the view pg_user_mappings: the catalog pg_user_mapping is
+        -- readable by superusers only, and a mapping of any other server is none
+        -- of the router's business. The view hides the options of a mapping for
+        -- another role from its creator (the server's owner), who is then refused
+        -- whatever the options, as one that may name a user.
+        IF EXISTS (SELECT FROM pg_catalog.pg_user_mappings m
+                   WHERE m.umid = c.objid AND m.srvname = 'concurrent_edit_shards'
+                     AND (m.umoptions IS NOT NULL OR (m.umuser <> 0 AND m.usename IS DISTINCT FROM current_user)))
            AND NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user) THEN
             RAISE EXCEPTION 'only a superuser may create or alter a user mapping for the server concurrent_edit_shards'
                 USING ERRCODE = '42501', DETAIL = '{"server": "concurrent_edit_shards"}',
@@ -227,7 +233,8 @@ COMMENT ON FUNCTION concurrent_edit._raise_routed(integer, text, text, text, tex
 -- caller's file_id), so an id another shard also claims must not be routed to
 -- whichever shard answers first (a role could plant a file with another project's
 -- file id on its own shard and receive that file's reads and writes).
-CREATE FUNCTION concurrent_edit._locate(kind text, id uuid, OUT project_id uuid, OUT complete boolean)
+CREATE FUNCTION concurrent_edit._locate(kind text, id uuid, OUT project_id uuid, OUT complete boolean,
+                                        OUT partition integer)
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -249,10 +256,15 @@ BEGIN
             CONTINUE;
         END;
         IF found IS NULL THEN CONTINUE; END IF;
-        IF project_id IS NOT NULL AND project_id IS DISTINCT FROM found THEN
+        -- The nil project (a row conflict of a table without a project column)
+        -- is on every shard: two shards that claim an id in it claim two
+        -- different things, as two projects would.
+        IF project_id IS NOT NULL
+           AND (project_id IS DISTINCT FROM found OR found = '00000000-0000-0000-0000-000000000000') THEN
             claimed_by := claimed_by || s.shard;
         ELSIF project_id IS NULL THEN
             project_id := found;
+            partition := s.partition;
             claimed_by := ARRAY[s.shard];
         END IF;
     END LOOP;
@@ -273,7 +285,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION concurrent_edit._locate(text, uuid) IS
-    'Internal: the project of a file, session or conflict id, asked of every shard, and whether every shard answered; NULL when no shard has it; 21000 when shards of different projects claim it; 08006 when it is on none of the reachable shards and one is down. Not part of the API.';
+    'Internal: the project of a file, session or conflict id, asked of every shard, whether every shard answered, and a partition of the shard that has it; NULL when no shard has it; 21000 when shards of different projects claim it; 08006 when it is on none of the reachable shards and one is down. Not part of the API.';
 REVOKE ALL ON FUNCTION concurrent_edit._locate(text, uuid) FROM PUBLIC;
 
 -- VOLATILE: an immutable call with constant arguments would be run (and raise)
@@ -305,6 +317,7 @@ AS $$
 DECLARE
     project uuid;
     complete boolean;
+    part integer;
 BEGIN
     IF id IS NULL THEN RETURN NULL; END IF;
     IF kind IS NULL OR kind NOT IN ('file', 'session', 'conflict', 'new_file') THEN
@@ -328,9 +341,14 @@ BEGIN
     SELECT d.project_id INTO project FROM concurrent_edit.router_directory d
     WHERE d.id = _route.id AND d.kind = _route.kind;
     IF NOT FOUND THEN
-        SELECT l.project_id, l.complete INTO project, complete FROM concurrent_edit._locate(kind, id) l;
+        SELECT l.project_id, l.complete, l.partition INTO project, complete, part
+        FROM concurrent_edit._locate(kind, id) l;
         -- No shard has it: any shard answers that it does not exist.
         IF project IS NULL THEN RETURN concurrent_edit.project_hash(id); END IF;
+        -- A row conflict of a table without a project column (the nil project,
+        -- on every shard): the shard that has it, asked again at every call
+        -- (the directory keeps projects, and this project names no shard).
+        IF project = '00000000-0000-0000-0000-000000000000' THEN RETURN part; END IF;
         -- Kept only when every shard answered: a shard that was down could hold
         -- the same id in another project; and not in a read-only transaction (or
         -- on a standby of the router), where the call still routes.
@@ -343,7 +361,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION concurrent_edit._route(text, uuid) IS
-    'Internal: the routing hash of a file, session or conflict id (its project''s), from router_directory or, the first time, from the shards (kept once every shard answered and exactly one project claims it); for kind new_file (create_file''s file_id), NULL when no shard and no directory entry has the id, else 23505. Not part of the API; executable by everyone because every routed call runs it.';
+    'Internal: the routing hash of a file, session or conflict id (its project''s), from router_directory or, the first time, from the shards (kept once every shard answered and exactly one project claims it); for a row conflict of the nil project (a table without a project column, on any shard), a partition of the shard that has it, asked of the shards at every call; for kind new_file (create_file''s file_id), NULL when no shard and no directory entry has the id, else 23505. Not part of the API; executable by everyone because every routed call runs it.';
 
 -- write_many's shard: the one of the first element's file. Malformed input names
 -- no file: a fixed partition's shard then gives the error the call deserves (the
