@@ -46,3 +46,27 @@ SELECT status, version FROM concurrent_edit.revert_author(:'g', :bob,
 SELECT pg_temp.try(format('SELECT concurrent_edit.revert_version(%L, 99, %L)', :'g', :bob), false);
 SELECT pg_temp.try(format('SELECT concurrent_edit.revert_version(%L, 0, %L)', :'g', :bob), false);
 SELECT pg_temp.try(format('SELECT concurrent_edit.revert_version(%L, 2)', :'g'));
+
+-- After retention removed the version before one: that version cannot be
+-- reverted (its change is not known). revert_version says so (VC006, naming the
+-- missing version); revert_author refuses before reverting anything, naming the
+-- versions it cannot revert, and reverts the newer ones when since leaves those
+-- out. (Before, both failed on "version 4 does not exist", revert_author after
+-- reverting the newer versions, which its error rolled back.)
+SELECT concurrent_edit.create_file(:p, 'kept.txt', E'1\n2\n3\n4\n5\n6\n7\n', :bob) AS k \gset
+SELECT version FROM concurrent_edit.write(:'k', E'1 b\n2\n3\n4\n5\n6\n7\n', 1, :bob);
+SELECT version FROM concurrent_edit.write(:'k', E'1 b\n2 b\n3\n4\n5\n6\n7\n', 2, :bob);
+SELECT version FROM concurrent_edit.write(:'k', E'1 b\n2 b\n3 b\n4\n5\n6\n7\n', 3, :bob);
+SELECT version FROM concurrent_edit.write(:'k', E'1 b\n2 b\n3 b\n4 b\n5\n6\n7\n', 4, :bob);
+SELECT version FROM concurrent_edit.write(:'k', E'1 b\n2 b\n3 b\n4 b\n5 b\n6\n7\n', 5, :bob);
+SELECT version FROM concurrent_edit.write(:'k', E'1 b\n2 b\n3 b\n4 b\n5 b\n6 b\n7\n', 6, :bob);
+SELECT concurrent_edit.prune_history(:'k', 3) AS removed;
+SELECT string_agg(version::text, ',' ORDER BY version) AS kept FROM concurrent_edit.history(:'k');
+SELECT pg_temp.try(format('SELECT concurrent_edit.revert_version(%L, 5, %L)', :'k', :carol));
+SELECT pg_temp.try(format('SELECT concurrent_edit.revert_author(%L, %L)', :'k', :bob));
+SELECT head_version, (SELECT count(*) FROM concurrent_edit.history(:'k')) AS versions
+FROM concurrent_edit.files WHERE id = :'k';
+-- The newer ones: since after version 5 was made.
+SELECT status, version, base_version FROM concurrent_edit.revert_author(:'k', :bob, reverted_by => :carol,
+    since => (SELECT created_at FROM concurrent_edit.file_versions WHERE file_id = :'k' AND version = 6));
+SELECT content FROM concurrent_edit.read(:'k');

@@ -39,7 +39,18 @@ WriteOutcome revert_one(Spi& spi, Oid caller, const FileHead& h, int32 version, 
     std::string before;
     if (version > 1) {
         auto parent = fetch_version(h.project_id, h.id, version - 1);
-        if (!parent) missing(version - 1);
+        if (!parent) {
+            // Removed by retention: the change this version made is not known.
+            throw SqlError(CE_ERRCODE_VERSION_NOT_FOUND,
+                           "version " + std::to_string(version) + " of file " + uuid_to_string(h.id) +
+                               " cannot be reverted: version " + std::to_string(version - 1) +
+                               ", before it, was removed from the history",
+                           ce::Detail()
+                               .add("file_id", uuid_to_string(h.id))
+                               .add("version", version)
+                               .add("missing_version", version - 1)
+                               .add("head_version", h.head_version));
+        }
         before = std::move(parent->content);
     }
     auto head = fetch_version(h.project_id, h.id, h.head_version);
@@ -110,13 +121,18 @@ CE_PRIMARY_FUNCTION(ce_revert_author, "revert_author") {
     pg_uuid_t who;
     FileHead h = lock_for_change(call, file, reverted_by.null ? UuidArg{whose, false} : reverted_by, UuidArg{},
                                  "reverted", &who);
+    // With each version, whether the one before it is still in the history (a
+    // version whose predecessor retention removed cannot be reverted).
     static Statement q(
-        "SELECT v.version FROM concurrent_edit.file_versions v "
+        "SELECT v.version, EXISTS (SELECT FROM concurrent_edit.file_versions p WHERE p.project_id = v.project_id "
+        "                          AND p.file_id = v.file_id AND p.version = v.version - 1) "
+        "FROM concurrent_edit.file_versions v "
         "WHERE v.project_id = $1 AND v.file_id = $2 AND v.created_by = $3 AND v.version > 1 "
         "  AND ($4::timestamptz IS NULL OR v.created_at >= $4) AND ($5::uuid IS NULL OR v.session_id = $5) "
         "ORDER BY v.version DESC",
         {UUIDOID, UUIDOID, UUIDOID, TIMESTAMPTZOID, UUIDOID});
     std::vector<int32> versions;
+    std::string unrevertable;  // JSON array of those versions
     {
         std::string nulls = "     ";
         if (!since) nulls[3] = 'n';
@@ -128,8 +144,25 @@ CE_PRIMARY_FUNCTION(ce_revert_author, "revert_author") {
                        {uuid_datum(h.project_id), uuid_datum(h.id), uuid_datum(whose),
                         TimestampTzGetDatum(since.value_or(0)), uuid_datum(of_session.value)},
                        nulls);
-        for (uint64 i = 0; i < r.size(); ++i) versions.push_back(r.int4(i, 0));
+        for (uint64 i = 0; i < r.size(); ++i) {
+            versions.push_back(r.int4(i, 0));
+            if (!r.boolean(i, 1)) unrevertable += (unrevertable.empty() ? "" : ", ") + std::to_string(versions.back());
+        }
     }
+    // All or nothing: refused before any revert, rather than after reverting the
+    // newer versions (the call used to fail there, on a version it was not given,
+    // and rolled back whatever it had reverted).
+    if (!unrevertable.empty())
+        throw SqlError(CE_ERRCODE_VERSION_NOT_FOUND,
+                       "versions [" + unrevertable + "] of file " + uuid_to_string(h.id) + " by author " +
+                           uuid_to_string(whose) + " cannot be reverted: the version before each was removed from the history",
+                       ce::Detail()
+                           .add("file_id", uuid_to_string(h.id))
+                           .add("author", uuid_to_string(whose))
+                           .add_json("unrevertable_versions", "[" + unrevertable + "]")
+                           .add("head_version", h.head_version),
+                       "Pass since (after those versions were made) to revert only the newer ones, or revert them one by "
+                       "one with revert_version.");
     // Each revert runs on an SPI connection of its own, finished after it, and its
     // row goes to the result (a tuplestore, on disk beyond work_mem) at once, built
     // in a context reset after it: a call keeps one revert's texts at a time, not
