@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "concurrent_edit/json.hpp"
+#include "concurrent_edit/memory.hpp"
 
 namespace ce::json {
 
@@ -62,6 +63,10 @@ struct MergeResult {
     Value content;  // complete document; at each conflict it holds ours (absent if ours deleted)
     bool clean = true;
     std::vector<Conflict> conflicts;  // in document order
+    // The bytes of `conflicts` and of their paths' keys (their values charge their
+    // own): a path is copied into each conflict, so deep paths of long keys under
+    // many conflicts would otherwise take memory no Budget sees.
+    memory::Charge conflicts_charge;
 };
 
 // `base` nullptr: no common ancestor (everything counts as added on both sides).

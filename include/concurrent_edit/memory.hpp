@@ -53,6 +53,14 @@ public:
     Charge(const Charge&) = delete;
     Charge& operator=(const Charge&) = delete;
     Charge(Charge&& other) noexcept : bytes_(other.bytes_) { other.bytes_ = 0; }
+    Charge& operator=(Charge&& other) noexcept {
+        if (this != &other) {
+            release(bytes_);
+            bytes_ = other.bytes_;
+            other.bytes_ = 0;
+        }
+        return *this;
+    }
     void resize(std::size_t bytes) {
         if (bytes > bytes_) charge(bytes - bytes_);
         else release(bytes_ - bytes);

@@ -161,6 +161,7 @@ public:
     explicit Merger(ArrayMode mode) : mode_(mode) {}
 
     std::vector<Conflict> conflicts;
+    memory::Charge charge;  // of `conflicts` (MergeResult::conflicts_charge)
 
     // Merges two present sides; `b` nullptr when the base has no value here.
     Value merge(const Value* b, const Value& o, const Value& t) {
@@ -199,6 +200,18 @@ private:
     // recorded inside this value (an array's own conflict before its elements').
     void conflict(ConflictKind kind, const Value* b, const Value* o, const Value* t,
                   std::size_t at = static_cast<std::size_t>(-1)) {
+        // Charged before the copies are made: the path's steps and keys, and the
+        // vector's growth (the values charge their own copies).
+        std::size_t bytes = memory::vector_bytes(path_.size(), sizeof(PathStep));
+        for (const PathStep& s : path_) bytes += memory::string_bytes(s.key.size());
+        if (conflicts.size() == conflicts.capacity()) {
+            const std::size_t cap = conflicts.capacity() == 0 ? 8 : 2 * conflicts.capacity();
+            bytes += memory::vector_bytes(cap, sizeof(Conflict)) - memory::vector_bytes(conflicts.capacity(), sizeof(Conflict));
+            charge.resize(charge.bytes() + bytes);
+            conflicts.reserve(cap);
+        } else {
+            charge.resize(charge.bytes() + bytes);
+        }
         Conflict c;
         c.path = path_;
         c.kind = kind;
@@ -511,6 +524,7 @@ MergeResult merge3(const Value* base, const Value& ours, const Value& theirs, Ar
     MergeResult r;
     r.content = m.merge(base, ours, theirs);
     r.conflicts = std::move(m.conflicts);
+    r.conflicts_charge = std::move(m.charge);
     r.clean = r.conflicts.empty();
     return r;
 }

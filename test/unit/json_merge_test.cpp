@@ -10,6 +10,7 @@
 #include "concurrent_edit/interrupt.hpp"
 #include "concurrent_edit/json.hpp"
 #include "concurrent_edit/json_merge.hpp"
+#include "concurrent_edit/memory.hpp"
 #include "test_util.hpp"
 
 using ce::Errc;
@@ -496,6 +497,32 @@ TEST(JsonMerge, DeepDocumentsMerge) {
     // Inputs deeper than kMaxDepth (built in C++) are refused.
     Value deeper = Value::array({parse(deep)});
     EXPECT_CE_ERROR(ce::json::merge3(nullptr, deeper, deeper), Errc::limit_exceeded);
+}
+
+// Every conflict holds a copy of its path. Under a deep path of long keys, many
+// conflicting leaves made those copies many times the documents' size, and no
+// Budget saw them (a review took a backend to 2 GB with 1 MB documents and a 16 MB
+// max_merge_memory): they are charged, and the merge stops at the Budget.
+TEST(JsonMerge, ConflictPathsAreCharged) {
+    auto doc = [](int v) {
+        std::string key(1000, 'k'), s;
+        for (int d = 0; d < 100; ++d) s += "{\"" + key + "\":";
+        s += "{";
+        for (int i = 0; i < 400; ++i) s += (i ? ",\"k" : "\"k") + std::to_string(i) + "\":" + std::to_string(v);
+        s += "}" + std::string(100, '}');
+        return parse(s);
+    };
+    Value b = doc(0), o = doc(1), t = doc(2);
+    const std::int64_t before = ce::memory::charged();
+    {
+        MergeResult r = ce::json::merge3(&b, o, t);  // no Budget: 400 conflicts, each path 100 keys of 1,000 bytes
+        ASSERT_EQ(r.conflicts.size(), 400u);
+        EXPECT_GT(ce::memory::charged() - before, 400 * 100 * 1000);  // the paths' keys alone: 40 MB
+    }
+    EXPECT_EQ(ce::memory::charged(), before);  // given back with the result
+    ce::memory::Budget budget(8 << 20, "test");
+    EXPECT_CE_ERROR(ce::json::merge3(&b, o, t), Errc::limit_exceeded);
+    EXPECT_EQ(ce::memory::charged(), before);
 }
 
 namespace {
