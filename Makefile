@@ -101,7 +101,7 @@ check-file-size:
 	if [ -n "$$long" ]; then echo "$$long" >&2; echo "error: a source file is over 600 lines; split it by what it does" >&2; exit 1; fi
 
 $(OBJS): | check-core-purity check-file-size
-$(OBJS): $(wildcard include/concurrent_edit/*.hpp) $(wildcard src/pg/*.hpp)
+$(OBJS): $(wildcard include/concurrent_edit/*.hpp) $(wildcard src/core/*.hpp) $(wildcard src/pg/*.hpp)
 
 $(MAIN_EXT)--$(EXTVERSION).sql: $(SQL_PARTS) Makefile
 	@echo "-- concurrent_edit $(EXTVERSION): generated from src/sql/*.sql by make; edit those files." > $@

@@ -380,7 +380,20 @@ SELECT pg_temp.try($$SELECT pg_column_size(concurrent_edit.resolve_operations((S
 SELECT pg_column_size(concurrent_edit.resolve_operations((SELECT jsonb_agg(jsonb_build_object(
     'opCode', 'OP_BLOCK_SPLIT', 'blockId', 'B' || b, 'timestamp', i, 'offset', i))
     FROM generate_series(1, 20) b, generate_series(1, 40) i))) > 0 AS resolved;
+-- ... and so is the result: each rejected operation echoes the one it conflicts
+-- with, here a split carrying 200,000 array elements (a few kB stored), echoed 30
+-- times (a 24 MB result, which no limit saw before).
+SELECT pg_temp.try($$SELECT pg_column_size(concurrent_edit.resolve_operations(jsonb_build_array(jsonb_build_object(
+    'opCode', 'OP_BLOCK_SPLIT', 'blockId', 'A', 'timestamp', 1, 'offset', 1,
+    'p', (SELECT jsonb_agg(NULL::int) FROM generate_series(1, 200000))))
+    || (SELECT jsonb_agg(jsonb_build_object('opCode', 'OP_BLOCK_CONVERT', 'blockId', 'A', 'timestamp', g))
+        FROM generate_series(2, 31) g)))$$, false);
 RESET concurrent_edit.max_merge_memory;
+SELECT pg_column_size(concurrent_edit.resolve_operations(jsonb_build_array(jsonb_build_object(
+    'opCode', 'OP_BLOCK_SPLIT', 'blockId', 'A', 'timestamp', 1, 'offset', 1,
+    'p', (SELECT jsonb_agg(NULL::int) FROM generate_series(1, 200000))))
+    || (SELECT jsonb_agg(jsonb_build_object('opCode', 'OP_BLOCK_CONVERT', 'blockId', 'A', 'timestamp', g))
+        FROM generate_series(2, 31) g))) > 20000000 AS echoed_without_the_limit;
 
 -- statement_timeout stops a long call (57014, not catchable by pg_temp.try); the
 -- session goes on.

@@ -191,24 +191,36 @@ bool Resolver::dependencies_hold(std::size_t L) {
     for (const std::string& d : op.dependencies) {
         auto it = p_.creators.find(d);
         if (it == p_.creators.end()) continue;
-        std::size_t earliest = kNoOp;
+        auto [at, fresh] = dependencies_.try_emplace(&it->second);
+        DependencyState& st = at->second;
+        if (fresh) {
+            account(2 * memory::vector_bytes(it->second.size(), sizeof(std::size_t)) + sizeof(DependencyState) + 64);
+            st.by_time = it->second;
+            std::sort(st.by_time.begin(), st.by_time.end(),
+                      [this](std::size_t a, std::size_t b) { return tpos_[a] < tpos_[b]; });
+        }
+        // The creators before L in time, their fate decided (L is no duplicate: a
+        // duplicate is rejected before its dependencies are looked at, so each of
+        // them has a smaller time rank than L).
+        while (st.next < st.by_time.size() && tpos_[st.by_time[st.next]] < tpos_[L]) {
+            ticker_.tick();
+            const std::size_t c = st.by_time[st.next++];
+            if (accepted_[c]) st.accepted.push_back(c);
+        }
         std::size_t unordered = kNoOp;  // accepted, earlier in time, but not happened-before
         bool ok = false;
-        for (std::size_t c : it->second) {
+        for (std::size_t c : st.accepted) {
             ticker_.tick();
-            // Strict time positions: of identical creators, the first one (the one a
-            // duplicate's rejection names) is named, whatever the input order.
-            if (earliest == kNoOp || tpos_[c] < tpos_[earliest]) earliest = c;
-            if (accepted_[c] && trank_[c] < trank_[L]) {
-                if (happened_before(p_, c, L)) {
-                    ok = true;
-                    break;
-                }
-                if (unordered == kNoOp || tpos_[c] < tpos_[unordered]) unordered = c;
+            if (happened_before(p_, c, L)) {
+                ok = true;
+                break;
             }
+            if (unordered == kNoOp) unordered = c;  // the first in time
         }
         if (ok) continue;
-        std::size_t first = unordered != kNoOp ? unordered : earliest;
+        // Strict time positions: of identical creators, the first one (the one a
+        // duplicate's rejection names) is named, whatever the input order.
+        std::size_t first = unordered != kNoOp ? unordered : st.by_time.front();
         const Operation& c = ops_[first];
         bool rejected_creator = !accepted_[first] && trank_[first] < trank_[L];
         std::string reason = "Operation " + op.op_code + " depends on block " + d + ", created by " + c.op_code +

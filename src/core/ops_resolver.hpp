@@ -163,6 +163,17 @@ private:
     std::size_t n_;
     std::vector<std::size_t> order_, time_, krank_, trank_, tpos_;
     std::vector<char> accepted_;
+    // Per name that dependencies refer to (its creators' list in Prepared): the
+    // creators in time order, how far accept() has passed them, and the accepted
+    // ones among those passed. accept() goes forward in time, so each creator is
+    // passed once, and a dependency's check reads only accepted creators earlier in
+    // time (it scanned every creator for every dependent operation: k x m).
+    struct DependencyState {
+        std::vector<std::size_t> by_time;
+        std::size_t next = 0;
+        std::vector<std::size_t> accepted;
+    };
+    std::unordered_map<const std::vector<std::size_t>*, DependencyState> dependencies_;
     std::unordered_map<std::string, Block> blocks_;
     std::vector<std::string> originals_;
     std::unordered_map<std::string, std::uint32_t> original_ids_;

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "concurrent_edit/error.hpp"
+#include "concurrent_edit/memory.hpp"
 #include "pg/jsonb_layout.hpp"
 
 namespace ce::pg::ops {
@@ -87,9 +88,11 @@ void JsonbRawWriter::operation(const std::vector<ce::ops::Operation>&, std::size
     close();
 }
 
-// Sorts an object's keys (stable: an insertion sort, the members mostly come
-// sorted), keeps the last of duplicate keys, and computes the container's size as
-// jsonb lays it out for a start at a 4-byte aligned position.
+// Sorts an object's keys (a stable sort: O(n log n) however the members come;
+// an insertion sort here took quadratic time, without a check for interrupts, on
+// keys in byte order where jsonb orders them by length first), keeps the last of
+// duplicate keys, and computes the container's size as jsonb lays it out for a
+// start at a 4-byte aligned position.
 void JsonbRawWriter::close() {
     const std::int32_t idx = stack_.back();
     stack_.pop_back();
@@ -97,14 +100,9 @@ void JsonbRawWriter::close() {
     if (f.object) {
         const std::size_t n = f.keys.size();
         std::vector<std::size_t> order(n);
-        for (std::size_t i = 0; i < n; ++i) {
-            std::size_t j = i;
-            while (j > 0 && key_less(f.keys[i], f.keys[order[j - 1]])) {
-                order[j] = order[j - 1];
-                --j;
-            }
-            order[j] = i;
-        }
+        for (std::size_t i = 0; i < n; ++i) order[i] = i;
+        std::stable_sort(order.begin(), order.end(),
+                         [&f](std::size_t a, std::size_t b) { return key_less(f.keys[a], f.keys[b]); });
         std::vector<JsonbNode> keys, values;
         keys.reserve(n);
         values.reserve(n);
@@ -168,6 +166,10 @@ Datum JsonbRawWriter::result() {
     if (done_.frame < 0 || !stack_.empty()) throw ce::Error(ce::Errc::internal, "operations: unfinished jsonb result");
     const std::size_t size = node_size(done_);
     if (size > MaxAllocSize - VARHDRSZ) too_large();
+    // Counted against the caller's Budget (max_merge_memory) before it is made, as
+    // jsonb_merge3's result is: each rejected entry echoes its operations, so the
+    // result can be many times the input.
+    ce::memory::Charge output(ce::memory::malloc_size(VARHDRSZ + size));
     auto* jb = pg_call([size] { return static_cast<Jsonb*>(palloc(VARHDRSZ + size)); });
     SET_VARSIZE(jb, VARHDRSZ + size);
     write(frames_[done_.frame], VARDATA(jb));
