@@ -1,6 +1,9 @@
 // The JSON value type: parser, printer, jsonb equality and ordering, limits.
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <cstring>
+#include <set>
 #include <string>
 
 #include "concurrent_edit/interrupt.hpp"
@@ -206,4 +209,29 @@ TEST(Json, ParserChecksInterrupts) {
     big += "]";
     EXPECT_CANCELED_BY_INTERRUPTS(parse(big));
     EXPECT_EQ(parse(big).items().size(), 100000u);
+}
+
+// The hashes are keyed (a random key per process). Before, a string's hash was a
+// public function of its bytes: for 16-byte strings w1 w2, choosing w2 from the
+// state after w1 gave every such string one hash, and a merge of arrays of such
+// ids scanned a hash map's whole chain at each lookup (found by review). Those
+// strings, built against that function, now get distinct hashes.
+TEST(Json, StringHashesAreKeyed) {
+    auto mix = [](std::uint64_t h, std::uint64_t w) {
+        h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+        return h ^ (h >> 29);
+    };
+    const std::uint64_t h0 = 0x73747269ULL ^ (16 * 0xff51afd7ed558ccdULL);  // the old string seed and length term
+    std::set<std::uint64_t> hashes;
+    for (std::uint64_t w1 = 1; w1 <= 2000; ++w1) {
+        const std::uint64_t w2 = mix(h0, w1) ^ 0x5555555555555555ULL;  // the old state after w1, cancelled
+        std::string s(16, '\0');
+        std::memcpy(&s[0], &w1, 8);
+        std::memcpy(&s[8], &w2, 8);
+        hashes.insert(ce::json::Value::string(s).hash());
+    }
+    EXPECT_GT(hashes.size(), 1990u);  // the old hash: 1
+    // Equal values still hash alike, within the process.
+    EXPECT_EQ(ce::json::parse(R"({"a": [null, true, "x"]})").hash(), ce::json::parse(R"({"a":[null,true,"x"]})").hash());
+    EXPECT_NE(ce::json::parse("[true]").hash(), ce::json::parse("[false]").hash());
 }
