@@ -202,8 +202,7 @@ private:
                   std::size_t at = static_cast<std::size_t>(-1)) {
         // Charged before the copies are made: the path's steps and keys, and the
         // vector's growth (the values charge their own copies).
-        std::size_t bytes = memory::vector_bytes(path_.size(), sizeof(PathStep));
-        for (const PathStep& s : path_) bytes += memory::string_bytes(s.key.size());
+        std::size_t bytes = path_bytes(path_);
         if (conflicts.size() == conflicts.capacity()) {
             const std::size_t cap = conflicts.capacity() == 0 ? 8 : 2 * conflicts.capacity();
             bytes += memory::vector_bytes(cap, sizeof(Conflict)) - memory::vector_bytes(conflicts.capacity(), sizeof(Conflict));
@@ -219,6 +218,21 @@ private:
         if (o != nullptr) c.ours = *o;
         if (t != nullptr) c.theirs = *t;
         conflicts.insert(conflicts.begin() + static_cast<long>(std::min(at, conflicts.size())), std::move(c));
+    }
+
+    // What a copy of `path` takes (conflict charges it, drop_conflicts gives it back).
+    static std::size_t path_bytes(const Path& path) {
+        std::size_t bytes = memory::vector_bytes(path.size(), sizeof(PathStep));
+        for (const PathStep& s : path) bytes += memory::string_bytes(s.key.size());
+        return bytes;
+    }
+
+    // Drops the conflicts from `mark` on, and their paths' charge.
+    void drop_conflicts(std::size_t mark) {
+        std::size_t bytes = 0;
+        for (std::size_t k = mark; k < conflicts.size(); ++k) bytes += path_bytes(conflicts[k].path);
+        conflicts.resize(mark);
+        charge.resize(charge.bytes() - std::min(bytes, charge.bytes()));
     }
 
     void conflict_at(PathStep step, ConflictKind kind, const Value* b, const Value* o, const Value* t) {
@@ -388,7 +402,7 @@ private:
         copy_stable(static_cast<long>(B.size()));
         if (overlapping) {
             // One conflict for the array; too many element conflicts are not listed.
-            if (too_many) conflicts.resize(mark);
+            if (too_many) drop_conflicts(mark);
             conflict(ConflictKind::sequence, &b, &o, &t, mark);
         }
         return Value::array(std::move(out));

@@ -525,6 +525,27 @@ TEST(JsonMerge, ConflictPathsAreCharged) {
     EXPECT_EQ(ce::memory::charged(), before);
 }
 
+// An array with more element conflicts than are listed reports one conflict; the
+// charge of the dropped ones is given back (it stayed, counting memory no longer
+// held: found by review).
+TEST(JsonMerge, DroppedConflictsGiveBackTheirCharge) {
+    auto doc = [](int v) {
+        std::string s = "{\"a\": [";
+        for (int i = 0; i < 150; ++i) s += (i ? ", {\"x\": " : "{\"x\": ") + std::to_string(v) + "}";
+        return parse(s + "]}");
+    };
+    Value b = doc(0), o = doc(1), t = doc(2);
+    MergeResult r = ce::json::merge3(&b, o, t, ArrayMode::sequence);
+    ASSERT_EQ(r.conflicts.size(), 1u);
+    EXPECT_EQ(r.conflicts[0].kind, ce::json::ConflictKind::sequence);
+    std::size_t held = ce::memory::vector_bytes(r.conflicts.capacity(), sizeof(ce::json::Conflict));
+    for (const ce::json::Conflict& c : r.conflicts) {
+        held += ce::memory::vector_bytes(c.path.size(), sizeof(ce::json::PathStep));
+        for (const ce::json::PathStep& s : c.path) held += ce::memory::string_bytes(s.key.size());
+    }
+    EXPECT_EQ(r.conflicts_charge.bytes(), held);
+}
+
 namespace {
 int merge_hook_calls = 0;
 void cancel_on_second_call() {

@@ -512,3 +512,22 @@ TEST(OpsResolve, DependencyCheckIsNotQuadratic) {
     EXPECT_EQ(dependency_rejections, static_cast<std::size_t>(k));  // every paste is before the joins
     EXPECT_LT(dependency_hook_calls, 2000);                        // 4e8 steps would be 97,656 calls
 }
+
+// ... and not when the creators come first in time but at the same Lamport value
+// (none happened before the dependents): each dependent reads one creator, not
+// all of them (600 splits of one block, as many as its pieces' ids allow, and
+// 20,000 operations depending on it: 12 million steps, 2,900 hook calls, before).
+TEST(OpsResolve, DependencyCheckStopsAtTheTimestamp) {
+    std::vector<Operation> ops;
+    const int k = 20000;
+    for (int g = 1; g <= 600; ++g) ops.push_back(Op("OP_BLOCK_SPLIT", "A", 1).off(g));
+    for (int g = 1; g <= k; ++g) ops.push_back(Op("OP_TEXT_EDIT", "B" + std::to_string(g), 1).dep("A_left"));
+    dependency_hook_calls = 0;
+    ce::set_interrupt_hook([] { ++dependency_hook_calls; });
+    Resolution r = resolve_operations(ops, kDefault, Policy::fail_closed);
+    ce::set_interrupt_hook(nullptr);
+    std::size_t dependency_rejections = 0;
+    for (const auto& c : r.conflicts) dependency_rejections += c.type == ce::ops::ConflictType::dependency;
+    EXPECT_EQ(dependency_rejections, static_cast<std::size_t>(k));  // the same timestamp: not after the splits
+    EXPECT_LT(dependency_hook_calls, 1000);
+}
