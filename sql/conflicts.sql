@@ -98,6 +98,17 @@ SELECT path, status FROM concurrent_edit.rename_file(:'r', 'docs/forced.md', :bo
 SELECT pg_temp.try(format('SELECT concurrent_edit.resolve_conflict(%L, %L)', :'rc', 'text'));
 SELECT concurrent_edit.resolve_conflict(:'rc', choose => 'theirs') AS version;
 SELECT path FROM concurrent_edit.files WHERE id = :'r';
+-- A path longer than the 64 bytes an error's DETAIL quotes: the conflict keeps it
+-- whole, and 'theirs' moves the file to it (it moved to the first 64 bytes and
+-- '...', found by review).
+\set long '''docs/1f2f8e66/chapter-01-introduction-to-the-concurrent-editing-model.md'''
+SELECT concurrent_edit.create_file(:p, :long, E'a\n', :alice) AS lp \gset
+SELECT status FROM concurrent_edit.rename_file(:'lp', :long || '.bak', :alice, expected_path => :long);
+SELECT conflict_id AS lpc FROM concurrent_edit.rename_file(:'lp', replace(:long, '01', '02'), :bob,
+       expected_path => :long) \gset
+SELECT details->>'proposed_path' = replace(:long, '01', '02') AS whole FROM concurrent_edit.list_conflicts(:'lp');
+SELECT concurrent_edit.resolve_conflict(:'lpc', choose => 'theirs') IS NOT NULL AS resolved;
+SELECT path = replace(:long, '01', '02') AS moved_to_the_whole_path FROM concurrent_edit.files WHERE id = :'lp';
 
 -- A resolution that writes is refused while a session holds an exclusive lock on
 -- the file (VC004, as write() without a session), and succeeds once it is released.

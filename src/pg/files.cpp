@@ -1,6 +1,7 @@
 // Files (src/sql/20_files.sql, docs/reference/files.md): create_file, read,
 // list_files, history, diff_versions, delete_file, rename_file (prune_history:
 // history.cpp).
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -345,9 +346,15 @@ CE_PRIMARY_FUNCTION(ce_rename_file, "rename_file") {
     pg_uuid_t conflict{};
     std::string normalized = h.normalized_path;
     if (stale && strategy != Strategy::last_write_wins) {
+        // Whole paths (a path is at most 4,096 bytes): resolve_conflict(choose =>
+        // 'theirs') moves the file to the proposed path read back from these
+        // details, and an excerpt cut at 64 bytes moved it to a cut path.
+        constexpr std::size_t whole = std::numeric_limits<std::size_t>::max();
         ce::Detail d;
-        d.add("file_id", uuid_to_string(h.id)).add("current_path", h.path).add("proposed_path", new_path.view());
-        if (!expected_path.isnull) d.add("expected_path", expected_path.view());
+        d.add("file_id", uuid_to_string(h.id))
+            .add("current_path", h.path, whole)
+            .add("proposed_path", new_path.view(), whole);
+        if (!expected_path.isnull) d.add("expected_path", expected_path.view(), whole);
         if (base_version) d.add("base_version", *base_version);
         if (h.renamed_at_version) d.add("renamed_at_version", *h.renamed_at_version);
         if (strategy != Strategy::merge)
