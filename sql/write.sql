@@ -51,6 +51,8 @@ SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.write_many(%L)', jsonb_
 SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.write_many(%L)', jsonb_build_array(jsonb_build_object('file_id', :'f1', 'content', 'x', 'client_clock', 'zz'))));
 SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.write_many(%L)', jsonb_build_array(jsonb_build_object('file_id', :'f1', 'content', 'x', 'client_clock', '{"a": -1}'::jsonb))));
 SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.write_many(%L)', jsonb_build_array(jsonb_build_object('file_id', :'f1', 'content', 'x', 'base_version', 1.5, 'author', :bob))));
+-- ... and so is a malformed expected_hash (it was 22023 without the element).
+SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.write_many(%L)', jsonb_build_array(jsonb_build_object('file_id', :'f1', 'content', 'x', 'expected_hash', 'zz', 'author', :bob))));
 -- An element without an author or a session: 22023 naming it (write() gives 22004
 -- for its own NULL argument); a NULL strategy is refused as by write(), not read as
 -- the default.
