@@ -52,6 +52,10 @@ std::vector<Block> find_blocks(const std::vector<std::string_view>& lines, Block
 // Longest block text reported (bytes; longer ones are cut at a UTF-8 character).
 inline constexpr std::size_t kMaxBlockTextBytes = 200;
 
+// The text of a block's header line for a warning: trimmed, valid UTF-8 (an
+// invalid byte or a NUL becomes U+FFFD), cut to kMaxBlockTextBytes.
+std::string semantic_header_text(std::string_view line);
+
 struct SemanticWarning {
     std::string block;  // the block's header line in base, trimmed, valid UTF-8, cut to kMaxBlockTextBytes
     int base_line;      // 1-based line of the header in base

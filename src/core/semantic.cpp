@@ -18,28 +18,10 @@
 #include "semantic_internal.hpp"
 
 namespace ce {
-namespace {
-
-constexpr int kOurs = 0, kTheirs = 1;
-
-// The lines one side changed in a block: [start, end) in that side's numbering (0-based).
-struct Span {
-    long start = -1, end = -1;
-    bool set() const { return start >= 0; }
-    void add(long s, long e) {
-        if (!set()) {
-            start = s;
-            end = e;
-        } else {
-            start = std::min(start, s);
-            end = std::max(end, e);
-        }
-    }
-};
 
 // The text of a block's header line for a warning: trimmed, cut, valid UTF-8 (an
 // invalid byte or a NUL becomes U+FFFD).
-std::string header_text(std::string_view line) {
+std::string semantic_header_text(std::string_view line) {
     std::size_t b = 0, e = line.size();
     auto space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'; };
     while (b < e && space(line[b])) ++b;
@@ -62,6 +44,26 @@ std::string header_text(std::string_view line) {
     }
     return excerpt(out, kMaxBlockTextBytes);
 }
+
+namespace {
+
+constexpr int kOurs = 0, kTheirs = 1;
+
+// The lines one side changed in a block: [start, end) in that side's numbering (0-based).
+struct Span {
+    long start = -1, end = -1;
+    bool set() const { return start >= 0; }
+    void add(long s, long e) {
+        if (!set()) {
+            start = s;
+            end = e;
+        } else {
+            start = std::min(start, s);
+            end = std::max(end, e);
+        }
+    }
+};
+
 
 class Analysis {
 public:
@@ -135,7 +137,7 @@ public:
             if (!s[kOurs].set() || !s[kTheirs].set()) continue;
             const long h = blocks_[b].header;
             SemanticWarning w;
-            w.block = header_text(base_[h]);
+            w.block = semantic_header_text(base_[h]);
             w.base_line = static_cast<int>(h + 1);
             w.line = static_cast<int>(merged_line(changes, h) + 1);
             w.ours_start = static_cast<int>(s[kOurs].start + 1);

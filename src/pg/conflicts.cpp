@@ -14,6 +14,7 @@
 #include "pg/json_jsonb.hpp"
 #include "pg/results.hpp"
 #include "pg/stats.hpp"
+#include "pg/values.hpp"
 #include "pg/versions.hpp"
 
 namespace ce::pg {
@@ -54,21 +55,21 @@ pg_uuid_t record_conflict(Spi& spi, Oid role, const FileHead& h, const char* kin
     return id;
 }
 
-std::string hunks_json(const std::vector<ce::ConflictRegion>& regions) {
-    std::string s = "[";
+Datum hunks_jsonb(const std::vector<ce::ConflictRegion>& regions) {
+    using ce::json::Value;
+    std::vector<Value> hunks;
+    hunks.reserve(regions.size());
     for (std::size_t i = 0; i < regions.size(); ++i) {
         const auto& r = regions[i];
-        if (i) s += ", ";
-        s += "{\"hunk\": " + std::to_string(i + 1) + ", \"base_start\": " + std::to_string(r.base_start) +
-             ", \"base_text\": ";
-        append_json_string(s, r.base);
-        s += ", \"ours_start\": " + std::to_string(r.ours_start) + ", \"ours_text\": ";
-        append_json_string(s, r.ours);
-        s += ", \"theirs_start\": " + std::to_string(r.theirs_start) + ", \"theirs_text\": ";
-        append_json_string(s, r.theirs);
-        s += "}";
+        hunks.push_back(Value::object({{"hunk", Value::number(static_cast<long long>(i + 1))},
+                                       {"base_start", Value::number(static_cast<long long>(r.base_start))},
+                                       {"base_text", Value::string(r.base)},
+                                       {"ours_start", Value::number(static_cast<long long>(r.ours_start))},
+                                       {"ours_text", Value::string(r.ours)},
+                                       {"theirs_start", Value::number(static_cast<long long>(r.theirs_start))},
+                                       {"theirs_text", Value::string(r.theirs)}}));
     }
-    return s + "]";
+    return jsonb_datum(Value::array(std::move(hunks)));
 }
 
 // A row conflict carries the row's data (theirs, the changed columns): `role` may
@@ -494,12 +495,13 @@ CE_PRIMARY_FUNCTION(ce_resolve_conflict, "resolve_conflict") {
             throw SqlError(CE_ERRCODE_FILE_DELETED, "file " + uuid_to_string(h.id) + " was deleted",
                            head_detail(h, std::nullopt, std::nullopt), "A deleted file cannot be renamed.");
         if (choose.view() == "theirs") {
-            auto v = ce::json::parse(c.details);
+            // The details as jsonb prints them, in the database's encoding.
+            auto v = ce::json::parse(server_to_utf8(c.details));
             const ce::json::Value* proposed = v.find("proposed_path");
             if (proposed == nullptr || !proposed->is_string())
                 throw SqlError(CE_ERRCODE_INTERNAL, "rename conflict " + c.cid + " has no proposed path",
                                ce::Detail().add("conflict_id", c.cid));
-            move_file(call.spi(), h, proposed->text(), resolved_by, pg_uuid_t{});
+            move_file(call.spi(), h, utf8_to_server(std::string(proposed->text())), resolved_by, pg_uuid_t{});
         }
         version = h.head_version;
     } else {

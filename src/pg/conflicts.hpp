@@ -19,10 +19,12 @@ pg_uuid_t record_conflict(Spi& spi, Oid role, const FileHead& h, const char* kin
                           const pg_uuid_t& author, const pg_uuid_t& session_id,
                           std::optional<int32> theirs_version = std::nullopt);
 
-// The hunks of a merge as a JSON array: [{"hunk": 1, "base_start", "base_text",
+// The hunks of a merge as a jsonb array: [{"hunk": 1, "base_start", "base_text",
 // "ours_start", "ours_text", "theirs_start", "theirs_text"}, ...] (the columns of
-// conflict_hunks()).
-std::string hunks_json(const std::vector<ce::ConflictRegion>& regions);
+// conflict_hunks()). Built from the texts' bytes, in the database's encoding as
+// jsonb keeps them (JSON text of them parsed as UTF-8 failed with 22032 on any
+// non-ASCII text in a database that is not UTF-8).
+Datum hunks_jsonb(const std::vector<ce::ConflictRegion>& regions);
 
 // Whether `role` may see (ACL_SELECT) or close (ACL_UPDATE) a row conflict of the
 // table named `relation` (docs/security.md).

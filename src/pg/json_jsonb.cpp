@@ -10,6 +10,7 @@
 #include "concurrent_edit/memory.hpp"
 #include "pg/args.hpp"
 #include "pg/jsonb_layout.hpp"
+#include "pg/values.hpp"
 
 namespace ce::pg {
 
@@ -315,5 +316,11 @@ Value jsonb_to_value(const Jsonb* jb, const char* name, const ce::json::Interner
 }
 
 Datum jsonb_datum(const Value& v) { return Writer().write(v); }
+
+Datum utf8_json_datum(const std::string& json) {
+    if (GetDatabaseEncoding() == PG_UTF8) return jsonb_datum(ce::json::parse(json));
+    const std::string text = utf8_to_server(json);
+    return pg_call([&text] { return DirectFunctionCall1(jsonb_in, CStringGetDatum(text.c_str())); });
+}
 
 }  // namespace ce::pg

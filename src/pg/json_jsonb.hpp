@@ -35,4 +35,9 @@ ce::json::Value jsonb_to_value(const Jsonb* jb, const char* name, const ce::json
 // A jsonb Datum (palloc'd in the current memory context) holding `v`.
 Datum jsonb_datum(const ce::json::Value& v);
 
+// A jsonb Datum of JSON text in UTF-8 that the extension made (semantic warnings):
+// parsed by the core in a UTF-8 database; else converted to the database's
+// encoding and read by jsonb_in, so that its strings are in that encoding.
+Datum utf8_json_datum(const std::string& json);
+
 }  // namespace ce::pg

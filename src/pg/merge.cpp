@@ -58,7 +58,7 @@ CE_FUNCTION(ce_merge3) {
     std::string warnings =
         ce::pg::semantic_warnings_json(path.view(), base.view(), ours.view(), theirs.view(), r);
     Datum values[4] = {ce::pg::text_datum(r.content), BoolGetDatum(r.clean), Int32GetDatum(r.conflicts),
-                       ce::pg::jsonb_datum(ce::json::parse(warnings))};
+                       ce::pg::utf8_json_datum(warnings)};
     return make_record(fcinfo, values, 4);
 }
 

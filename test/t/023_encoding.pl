@@ -98,5 +98,38 @@ like($err, qr/DETAIL:\s+\{"entry": 1, "encoding": "LATIN1"\}/, 'with its JSON DE
 ($out, $err) = sql(q{INSERT INTO vc VALUES ('{"\u00e9t\u00e9": 3}'); SELECT count(*), max(c::text) FROM vc});
 is($out, "2|{\"été\": 3}", 'a \u escape with a LATIN1 form is stored and prints') or diag($err);
 
+# Files with non-ASCII text in a LATIN1 database: conflict hunks, a rename
+# conflict's path and semantic warnings are in the database's encoding. Before,
+# preview_write and write_many failed with 22032 (invalid UTF-8) on a conflict of
+# such text, a rename conflict with 'é' in its path could never be resolved with
+# 'theirs', and a warning's block read 'caf\x{FFFD}' (found by review).
+my $p = '5e5e5e5e-0000-0000-0000-000000000001';
+my $a = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa';
+($out, $err) = sql(qq{SELECT concurrent_edit.create_file('$p', 'menu.txt', E'entrée\nplat\ndessert\n', '$a');});
+my $f = (split /\n/, $out)[-1];
+($out, $err) = sql(qq{SELECT status FROM concurrent_edit.write('$f', E'entrée froide\nplat\ndessert\n', 1, '$a');});
+($out, $err) = sql(qq{SELECT status, hunks->0->>'ours_text', hunks->0->>'theirs_text'
+  FROM concurrent_edit.preview_write('$f', E'entrée chaude ü\nplat\ndessert\n', 1, '$a');});
+is($out, "conflict|entrée froide\n|entrée chaude ü\n", 'preview_write: the hunks of a conflict keep their characters')
+  or diag($err);
+($out, $err) = sql(qq{SELECT status, hunks->0->>'theirs_text' FROM concurrent_edit.write_many(jsonb_build_array(
+  jsonb_build_object('file_id', '$f', 'content', E'entrée chaude ü\nplat\ndessert\n', 'base_version', 1,
+                     'author', '$a')), 'merge', false);});
+is($out, "conflict|entrée chaude ü\n", 'write_many: the same conflict, recorded, with its hunks') or diag($err);
+($out, $err) = sql(qq{SELECT concurrent_edit.create_file('$p', 'thé.txt', E'x\n', '$a');});
+my $r = (split /\n/, $out)[-1];
+($out, $err) = sql(qq{SELECT status FROM concurrent_edit.rename_file('$r', 'thé-vert.txt', '$a', expected_path => 'thé.txt');
+  SELECT conflict_id FROM concurrent_edit.rename_file('$r', 'thé-noir.txt', '$a', expected_path => 'thé.txt');});
+my $rc = (split /\n/, $out)[-1];
+($out, $err) = sql(qq{SELECT concurrent_edit.resolve_conflict('$rc', choose => 'theirs') IS NOT NULL;
+  SELECT path FROM concurrent_edit.files WHERE id = '$r';});
+is($out, "t\nthé-noir.txt", "a rename conflict's 'theirs' moves the file to its path") or diag($err);
+($out, $err) = sql(qq{SELECT concurrent_edit.create_file('$p', 'cuisine.py', E'def café():\n    a = 1\n    b = 2\n    c = 3\n', '$a');});
+my $py = (split /\n/, $out)[-1];
+($out, $err) = sql(qq{SELECT status FROM concurrent_edit.write('$py', E'def café():\n    a = 10\n    b = 2\n    c = 3\n', 1, '$a');
+  SELECT status, semantic_warnings->0->>'block' FROM concurrent_edit.write('$py',
+    E'def café():\n    a = 1\n    b = 2\n    c = 30\n', 1, '$a');});
+is($out, "written\nmerged|def café():", 'a semantic warning names the block in its characters') or diag($err);
+
 $node->stop;
 done_testing();
