@@ -497,20 +497,27 @@ TEST(OpsResolve, Cancellation) {
 // interrupt hook, called every 4,096 steps, counts them.
 namespace {
 int dependency_hook_calls = 0;
+
+// Resolves `ops` fail-closed, counting the interrupt hook's calls: the number of
+// dependency rejections, and the calls.
+std::pair<std::size_t, int> resolve_counting_steps(const std::vector<Operation>& ops) {
+    dependency_hook_calls = 0;
+    ce::set_interrupt_hook([] { ++dependency_hook_calls; });
+    Resolution r = resolve_operations(ops, kDefault, Policy::fail_closed);
+    ce::set_interrupt_hook(nullptr);
+    std::size_t rejections = 0;
+    for (const auto& c : r.conflicts) rejections += c.type == ce::ops::ConflictType::dependency;
+    return {rejections, dependency_hook_calls};
 }
+}  // namespace
 TEST(OpsResolve, DependencyCheckIsNotQuadratic) {
     std::vector<Operation> ops;
     const int k = 20000;
     for (int g = 1; g <= k; ++g) ops.push_back(Op("OP_BLOCK_JOIN", "A", static_cast<std::uint64_t>(g)).tgt("B"));
     for (int g = 1; g <= k; ++g) ops.push_back(Op("OP_PASTE", "b" + std::to_string(g), 0).dep("A+B"));
-    dependency_hook_calls = 0;
-    ce::set_interrupt_hook([] { ++dependency_hook_calls; });
-    Resolution r = resolve_operations(ops, kDefault, Policy::fail_closed);
-    ce::set_interrupt_hook(nullptr);
-    std::size_t dependency_rejections = 0;
-    for (const auto& c : r.conflicts) dependency_rejections += c.type == ce::ops::ConflictType::dependency;
+    auto [dependency_rejections, calls] = resolve_counting_steps(ops);
     EXPECT_EQ(dependency_rejections, static_cast<std::size_t>(k));  // every paste is before the joins
-    EXPECT_LT(dependency_hook_calls, 2000);                        // 4e8 steps would be 97,656 calls
+    EXPECT_LT(calls, 2000);                                         // 4e8 steps would be 97,656 calls
 }
 
 // ... and not when the creators come first in time but at the same Lamport value
@@ -522,12 +529,7 @@ TEST(OpsResolve, DependencyCheckStopsAtTheTimestamp) {
     const int k = 20000;
     for (int g = 1; g <= 600; ++g) ops.push_back(Op("OP_BLOCK_SPLIT", "A", 1).off(g));
     for (int g = 1; g <= k; ++g) ops.push_back(Op("OP_TEXT_EDIT", "B" + std::to_string(g), 1).dep("A_left"));
-    dependency_hook_calls = 0;
-    ce::set_interrupt_hook([] { ++dependency_hook_calls; });
-    Resolution r = resolve_operations(ops, kDefault, Policy::fail_closed);
-    ce::set_interrupt_hook(nullptr);
-    std::size_t dependency_rejections = 0;
-    for (const auto& c : r.conflicts) dependency_rejections += c.type == ce::ops::ConflictType::dependency;
+    auto [dependency_rejections, calls] = resolve_counting_steps(ops);
     EXPECT_EQ(dependency_rejections, static_cast<std::size_t>(k));  // the same timestamp: not after the splits
-    EXPECT_LT(dependency_hook_calls, 1000);
+    EXPECT_LT(calls, 1000);
 }
