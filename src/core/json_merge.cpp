@@ -203,14 +203,13 @@ private:
         // Charged before the copies are made: the path's steps and keys, and the
         // vector's growth (the values charge their own copies).
         std::size_t bytes = path_bytes(path_);
-        if (conflicts.size() == conflicts.capacity()) {
-            const std::size_t cap = conflicts.capacity() == 0 ? 8 : 2 * conflicts.capacity();
+        std::size_t cap = conflicts.capacity();
+        if (conflicts.size() == cap) {
+            cap = cap == 0 ? 8 : 2 * cap;
             bytes += memory::vector_bytes(cap, sizeof(Conflict)) - memory::vector_bytes(conflicts.capacity(), sizeof(Conflict));
-            charge.resize(charge.bytes() + bytes);
-            conflicts.reserve(cap);
-        } else {
-            charge.resize(charge.bytes() + bytes);
         }
+        charge.resize(charge.bytes() + bytes);
+        conflicts.reserve(cap);
         Conflict c;
         c.path = path_;
         c.kind = kind;

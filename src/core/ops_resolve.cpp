@@ -211,19 +211,16 @@ bool Resolver::dependencies_hold(std::size_t L) {
         bool ok = false;
         for (std::size_t c : st.accepted) {
             ticker_.tick();
-            // In time order, so by timestamp key; a creator that happened before L
-            // has a smaller key (a Lamport value, or a vector clock's sum): none
-            // from the first with a key not below L's on. With Lamport timestamps
-            // the first creator decides; only concurrent vector clocks read more.
-            if (p_.ts_major[c] >= p_.ts_major[L]) {
-                if (unordered == kNoOp) unordered = c;
-                break;
-            }
             if (happened_before(p_, c, L)) {
                 ok = true;
                 break;
             }
             if (unordered == kNoOp) unordered = c;  // the first in time
+            // In time order, so by timestamp key; a creator that happened before L
+            // has a smaller key (a Lamport value, or a vector clock's sum): none
+            // from the first with a key not below L's on. With Lamport timestamps
+            // the first creator decides; only concurrent vector clocks read more.
+            if (p_.ts_major[c] >= p_.ts_major[L]) break;
         }
         if (ok) continue;
         // Strict time positions: of identical creators, the first one (the one a

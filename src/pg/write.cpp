@@ -446,7 +446,7 @@ std::vector<ManyItem> many_items(const ce::json::Value& v, Strategy strategy) {
         }
         if (const ce::json::Value* h = e.find("expected_hash"); h != nullptr && !h->is_null()) {
             // Checked here, naming the element, as write() checks its argument.
-            if (!h->is_string() || !is_content_hash(std::string(h->text()))) bad(i, "has an invalid \"expected_hash\"");
+            if (!h->is_string() || !is_content_hash(h->text())) bad(i, "has an invalid \"expected_hash\"");
             req.expected_hash = h->text();
         }
         if (const ce::json::Value* c = e.find("client_clock"); c != nullptr && !c->is_null()) {
