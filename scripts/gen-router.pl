@@ -208,8 +208,7 @@ for my $name (sort keys %route) {
         $declare = "    s record;\n    gathered $type\[\] := '{}';\n";
         # h is each shard's first partition in turn: an error names that shard.
         $stmt = "IF \$$argno{$arg} = '00000000-0000-0000-0000-000000000000' THEN\n"
-              . "        FOR s IN SELECT min(p.partition) AS part FROM concurrent_edit.router_partitions p\n"
-              . "                 GROUP BY p.shard ORDER BY p.shard LOOP\n"
+              . "        FOR s IN SELECT sp.partition AS part FROM concurrent_edit._shard_partitions() sp LOOP\n"
               . "            h := s.part;\n"
               . "            gathered := gathered || ARRAY(SELECT r FROM concurrent_edit._px_$name($pass) r);\n"
               . "        END LOOP;\n"

@@ -229,6 +229,18 @@ $$;
 COMMENT ON FUNCTION concurrent_edit._raise_routed(integer, text, text, text, text) IS
     'Internal: raises again an error caught by a routed function: a shard''s error as the shard raised it (SQLSTATE, message, JSON detail, hint, without PL/Proxy''s prefixes); PL/Proxy''s own failure to reach the partition''s shard as 08006 naming the shard; any other error unchanged. Not part of the API.';
 
+-- Each shard once, in order, with a partition it serves (its first): a call on
+-- that partition reaches the shard. Run as the caller (list_conflicts of the nil
+-- project) or the owner (_locate); router_partitions is readable by everyone.
+CREATE FUNCTION concurrent_edit._shard_partitions(OUT shard integer, OUT partition integer)
+    RETURNS SETOF record
+    LANGUAGE sql STABLE
+BEGIN ATOMIC
+    SELECT p.shard, min(p.partition) FROM concurrent_edit.router_partitions p GROUP BY p.shard ORDER BY p.shard;
+END;
+COMMENT ON FUNCTION concurrent_edit._shard_partitions() IS
+    'Internal: each shard of the router once, in order, with its first partition (a call on that partition reaches the shard). Not part of the API.';
+
 -- Every shard is asked: ids are unique only on each shard (create_file takes a
 -- caller's file_id), so an id another shard also claims must not be routed to
 -- whichever shard answers first (a role could plant a file with another project's
@@ -245,8 +257,7 @@ DECLARE
     down integer[] := '{}';
     reason text;
 BEGIN
-    FOR s IN SELECT min(p.partition) AS partition, p.shard FROM concurrent_edit.router_partitions p
-             GROUP BY p.shard ORDER BY p.shard LOOP
+    FOR s IN SELECT sp.partition, sp.shard FROM concurrent_edit._shard_partitions() sp LOOP
         BEGIN
             found := concurrent_edit._px_owning_project(s.partition, kind, id);
         EXCEPTION WHEN internal_error THEN
