@@ -30,13 +30,15 @@ SELECT content FROM concurrent_edit.read(:f);
 SELECT a.version, b.version AS next, a.vector_clock < b.vector_clock AS happened_before
 FROM concurrent_edit.history(:f) a JOIN concurrent_edit.history(:f) b ON b.version = a.version + 1 ORDER BY 1;
 
--- A client clock that dominates the head fast-forwards: the writer's own node (the
--- author here, the session when there is one) may count edits made offline.
+-- A client clock that dominates the head fast-forwards: the writing session's own
+-- node may count edits made offline.
+\set laptop '''5e551011-5555-0000-0000-00000000000a'''
+INSERT INTO concurrent_edit.edit_sessions (project_id, id, user_id) VALUES (:p, :laptop, :alice);
 SELECT vector_clock AS c4 FROM concurrent_edit.read(:f) \gset
-SELECT status, version, base_version FROM concurrent_edit.write(:f, E'A (laptop)\nb\nc\nd\nE (phone)\nf\ng\n', NULL, :alice,
-       client_clock => concurrent_edit.vclock_increment(concurrent_edit.vclock_increment(:'c4', :alice), :alice));
+SELECT status, version, base_version FROM concurrent_edit.write(:f, E'A (laptop)\nb\nc\nd\nE (phone)\nf\ng\n', NULL,
+       session_id => :laptop, client_clock => vclock_increment(vclock_increment(:'c4', :laptop), :laptop));
 -- The offline count is kept (and incremented for this write) in the new version's clock.
-SELECT vclock_get(vector_clock, :alice) - vclock_get(:'c4', :alice) AS alice_ahead FROM concurrent_edit.read(:f);
+SELECT vclock_get(vector_clock, :laptop) - vclock_get(:'c4', :laptop) AS laptop_ahead FROM concurrent_edit.read(:f);
 -- A clock that names nodes the file has never seen, or is ahead of every version on
 -- another writer's node, is refused (22023) and never merged into the head clock:
 -- a crafted clock would otherwise make other writers' counters overflow or fill the
@@ -52,9 +54,30 @@ SELECT status FROM concurrent_edit.write(:f, E'A (laptop)\nb\nc\nd\nE (phone)\nf
 -- A stale clock with a conflicting edit is a recorded conflict like any stale write.
 SELECT status, conflicts, base_version FROM concurrent_edit.write(:f, E'A (phone, late)\nb\nc\nd\ne\nf\n', NULL, :bob, client_clock => :'c2');
 -- base_version wins over the clock when both are given; the clock still joins the new version's clock.
-SELECT status, version, vclock_get(vector_clock, :alice) - vclock_get(:'c4', :alice) AS alice_ahead
-FROM concurrent_edit.write(:f, E'A (laptop)\nb\nc\nd\nE (phone)\nf\ng\nh0\ni\n', 6, :alice,
-                           client_clock => concurrent_edit.vclock_increment((SELECT head_clock FROM concurrent_edit.files WHERE id = :f), :alice));
+SELECT status, version, vclock_get(vector_clock, :laptop) - vclock_get(:'c4', :laptop) AS laptop_ahead
+FROM concurrent_edit.write(:f, E'A (laptop)\nb\nc\nd\nE (phone)\nf\ng\nh0\ni\n', 6, session_id => :laptop,
+                           client_clock => vclock_increment((SELECT head_clock FROM concurrent_edit.files WHERE id = :f), :laptop));
+
+-- Without a session the actor is the author, whose node every device of the author
+-- shares: a count there could reach another device's write that this client never
+-- saw, and fast-forward over it. So no write without a session may count (22023).
+-- Two devices of Alice read the same clock. Device 1 counted one offline edit,
+-- device 2 two: after device 1's write, device 2's clock would equal the head's.
+SELECT vector_clock AS c8, version AS v8 FROM concurrent_edit.read(:f) \gset
+SELECT pg_temp.try(format('SELECT concurrent_edit.write(%L, %L, NULL, %L, client_clock => %L)', :f,
+                          E'A (laptop)\nb\nc\nd\nE (phone)\nf\ng\nh0\ni\nj (device 1)\n', :alice,
+                          vclock_increment(:'c8', :alice)));
+SELECT pg_temp.try(format('SELECT concurrent_edit.write(%L, %L, NULL, %L, client_clock => %L)', :f,
+                          E'a (device 2)\nb\nc\nd\nE (phone)\nf\ng\nh0\ni\n', :alice,
+                          vclock_increment(vclock_increment(:'c8', :alice), :alice)));
+SELECT version = :v8 AS nothing_written FROM concurrent_edit.read(:f);
+-- With the clock they read, device 1's write is current, and device 2's merges
+-- from the version both read: both edits are kept.
+SELECT status FROM concurrent_edit.write(:f, E'A (laptop)\nb\nc\nd\nE (phone)\nf\ng\nh0\ni\nj (device 1)\n', NULL,
+                                         :alice, client_clock => :'c8');
+SELECT status, base_version = :v8 AS from_what_it_read
+FROM concurrent_edit.write(:f, E'a (device 2)\nb\nc\nd\nE (phone)\nf\ng\nh0\ni\n', NULL, :alice, client_clock => :'c8');
+SELECT content FROM concurrent_edit.read(:f);
 
 -- Leave nothing behind for the other tests.
 DELETE FROM concurrent_edit.edit_sessions WHERE project_id = :p;

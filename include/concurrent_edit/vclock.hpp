@@ -179,7 +179,8 @@ VClock merge(const VClock& a, const VClock& b);
 // against `known`, the join of the clocks of the file's stored versions (the head
 // clock): it must be dominated by `known`, except that the writer's own node
 // `actor` may be ahead of it by at most `max_ahead` (edits the client counted
-// offline). A counter beyond that, or a node the file has never seen, is refused
+// offline; an empty `actor`: no node may be ahead, as node ids are never empty).
+// A counter beyond that, or a node the file has never seen, is refused
 // with ce::Error(invalid_parameter) naming the node, so no crafted clock can reach
 // the head clock (where it would make other writers' counters overflow or the
 // clock exceed kVClockMaxEntries).

@@ -563,8 +563,9 @@ void check_client_clock(const VClock& client, const VClock& known, std::string_v
                         ? "client_clock names a node that no version of the file has"
                         : "client_clock is ahead of every version of the file",
                     detail,
-                    "Pass the vector_clock of a version you read (read() and write() return it); only the writer's "
-                    "own node (the session id, else the author id) may count edits made offline.");
+                    "Pass the vector_clock of a version you read (read() and write() return it); only the writing "
+                    "session's own node may count edits made offline (without a session, the author's devices share "
+                    "one node, and none may count).");
     }
 }
 

@@ -176,8 +176,9 @@ void define_gucs() {
         20, 1, 100000, PGC_SUSET, 0, nullptr, nullptr, nullptr);
     DefineCustomIntVariable(
         "concurrent_edit.max_clock_ahead",
-        "How far the writer's own counter in write(client_clock) may be ahead of every version of the file.",
-        "Edits a client counted offline. Any other node must be dominated by the file's history (22023 otherwise).",
+        "How far the writing session's own counter in write(client_clock) may be ahead of every version of the file.",
+        "Edits a client counted offline. Any other node, and the author's without a session, must be dominated by the "
+        "file's history (22023 otherwise).",
         &guc_max_clock_ahead, 100000, 0, INT_MAX, PGC_SUSET, 0, nullptr, nullptr, nullptr);
     DefineCustomBoolVariable(
         "concurrent_edit.on_demand_sequencer",

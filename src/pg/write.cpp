@@ -64,14 +64,6 @@ std::string regions_json(const std::vector<ce::ConflictRegion>& regions) {
     return s + "]";
 }
 
-
-namespace {
-// The actor a version is counted for: the session, else the author.
-pg_uuid_t session_id_or(const pg_uuid_t& author, const pg_uuid_t& session_id) {
-    return uuid_is_null(session_id) ? author : session_id;
-}
-}  // namespace
-
 FileHead lock_file_checked(ApiCall& call, const pg_uuid_t& file, const pg_uuid_t& session, Right needed,
                            bool with_head_text) {
     pg_uuid_t project = project_of_file(call.spi(), file);
@@ -117,12 +109,15 @@ WriteOutcome write_file(ApiCall& call, const WriteRequest& req) {
 
     if (h.locked_by_other) throw_file_locked(h, "Wait for the lock to be released or to expire.");
 
-    // A client clock must come from the file's history (docs/reference/vclock.md):
+    // A client clock must come from the file's history (docs/reference/write.md):
     // a crafted one is refused before it is used, and never reaches the head clock.
+    // Only a session's node may count edits made offline: the author's node is
+    // shared by all of the author's devices, so a count there could equal or pass
+    // another device's write the client never saw, and fast-forward over it.
     if (req.client_clock)
         ce::check_client_clock(ce::VClock::parse(*req.client_clock),
                                ce::VClock::parse(h.head_clock.empty() ? "{}" : h.head_clock),
-                               uuid_to_string(session_id_or(author, session_id)),
+                               uuid_is_null(session_id) ? std::string() : uuid_to_string(session_id),
                                static_cast<std::uint64_t>(guc_max_clock_ahead));
 
     // Which version is the base?

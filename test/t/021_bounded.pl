@@ -336,10 +336,12 @@ is($node->safe_psql('postgres', "SELECT status FROM concurrent_edit.write('$f', 
 # An honest offline client (it read version 1) still merges by its clock...
 is($node->safe_psql('postgres', "SELECT status FROM concurrent_edit.write('$f', E'one\\ntwo\\nTHREE\\nfour\\nfive\\n', NULL, '$alice', "
     . "client_clock => '$clock')"), 'merged', 'an honest offline client merges from its clock');
-# ... and one that counted its own offline edits fast-forwards.
+# ... and one that counted its own offline edits (on its session's node) fast-forwards.
+my $session = '5e551011-0000-0000-0000-000000000021';
+$node->safe_psql('postgres', "INSERT INTO concurrent_edit.edit_sessions (project_id, id, user_id) VALUES ('$p', '$session', '$alice')");
 my $head = $node->safe_psql('postgres', "SELECT head_clock FROM concurrent_edit.files WHERE id = '$f'");
-is($node->safe_psql('postgres', "SELECT status FROM concurrent_edit.write('$f', E'ONE\\ntwo\\nTHREE\\nfour\\nfive\\nsix\\nseven\\n', NULL, '$alice', "
-    . "client_clock => concurrent_edit.vclock_increment('$head', '$alice'))"), 'written',
+is($node->safe_psql('postgres', "SELECT status FROM concurrent_edit.write('$f', E'ONE\\ntwo\\nTHREE\\nfour\\nfive\\nsix\\nseven\\n', NULL, "
+    . "session_id => '$session', client_clock => concurrent_edit.vclock_increment('$head', '$session'))"), 'written',
     'an offline client that counted its own edits fast-forwards');
 $node->stop;
 

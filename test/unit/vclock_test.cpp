@@ -444,6 +444,14 @@ TEST(VClockClientCheck, AcceptsClocksFromTheHistoryAndOwnOfflineEdits) {
     EXPECT_CE_ERROR(ce::check_client_clock(vc(R"({"s3": 11})"), head, "s3", 10), Errc::invalid_parameter);
 }
 
+TEST(VClockClientCheck, WithoutAnActorNoNodeMayBeAhead) {
+    // A write without a session: the author's node is shared by the author's devices.
+    VClock head = vc(R"({"s1": 4, "s2": 7})");
+    EXPECT_NO_THROW(ce::check_client_clock(vc(R"({"s1": 4, "s2": 7})"), head, "", 10));
+    EXPECT_CE_ERROR(ce::check_client_clock(vc(R"({"s1": 5, "s2": 7})"), head, "", 10), Errc::invalid_parameter);
+    EXPECT_CE_ERROR(ce::check_client_clock(vc(R"({"s3": 1})"), head, "", 10), Errc::invalid_parameter);
+}
+
 TEST(VClockClientCheck, RefusesCraftedCountersAndUnknownNodes) {
     VClock head = vc(R"({"s1": 4, "s2": 7})");
     // Another actor's counter pushed to the maximum would make it overflow on its next write.
