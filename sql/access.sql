@@ -147,13 +147,26 @@ SELECT pg_temp.try('SELECT count(*) FROM concurrent_edit.files');
 RESET ROLE;
 
 -- Direct SELECTs: only rows of readable projects (row-level security).
-GRANT SELECT ON ALL TABLES IN SCHEMA concurrent_edit TO regress_reader1;
+SET ROLE regress_writer1;
+SELECT concurrent_edit.open_session(:bob, :p1) AS s2 \gset
+SELECT concurrent_edit.save_draft(:'s2', :'f1', (SELECT version FROM concurrent_edit.read(:'f1')), 'a draft') IS NOT NULL AS drafted;
+RESET ROLE;
+GRANT SELECT ON ALL TABLES IN SCHEMA concurrent_edit TO regress_reader1, regress_writer1, regress_admin1;
 SET ROLE regress_reader1;
 SELECT project_id = :p1 AS only_p1, count(*) FROM concurrent_edit.files WHERE project_id IN (:p1, :p2) GROUP BY 1;
 SELECT count(*) AS events_of_p2 FROM concurrent_edit.change_log WHERE project_id = :p2;
 SELECT count(*) AS row_images_visible FROM concurrent_edit.occ_row_versions;
+-- Drafts are their session's: a reader of the project does not see another
+-- role's (session_drafts() refuses it too); the session's role and an admin do.
+SELECT count(*) AS drafts_seen_by_a_reader FROM concurrent_edit.pending_changes WHERE project_id = :p1;
+SELECT concurrent_edit.draft_visible(:p1, :'s2') AS visible_to_a_reader;
+SET ROLE regress_writer1;
+SELECT content AS own_draft FROM concurrent_edit.pending_changes WHERE project_id = :p1;
+SELECT concurrent_edit.draft_visible(:p2, :'s2') AS visible_under_another_project;
+SET ROLE regress_admin1;
+SELECT count(*) AS drafts_seen_by_an_admin FROM concurrent_edit.pending_changes WHERE project_id = :p1;
 RESET ROLE;
-REVOKE SELECT ON ALL TABLES IN SCHEMA concurrent_edit FROM regress_reader1;
+REVOKE SELECT ON ALL TABLES IN SCHEMA concurrent_edit FROM regress_reader1, regress_writer1, regress_admin1;
 
 -- Internal helpers are not executable by PUBLIC (trigger functions only fire as triggers).
 SELECT p.oid::regprocedure AS public_internal_helper

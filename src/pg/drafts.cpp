@@ -163,3 +163,22 @@ CE_FUNCTION(ce_session_drafts) {
     call.finish();
     return result.done();
 }
+
+// draft_visible(project_id uuid, session_id uuid) RETURNS boolean: the read policy
+// of pending_changes. A draft is its session's: visible as session_drafts() is
+// to the session's role (with read on the project) and to the project's admins,
+// not to every reader. The session row is read with the query's snapshot.
+CE_FUNCTION(ce_draft_visible) {
+    if (PG_ARGISNULL(0) || PG_ARGISNULL(1)) PG_RETURN_BOOL(false);
+    pg_uuid_t project = uuid_arg(fcinfo, 0).value;
+    pg_uuid_t session = uuid_arg(fcinfo, 1).value;
+    if (is_extension_admin(GetUserId())) PG_RETURN_BOOL(true);
+    SessionRow row = pg_call([&session] {
+        return read_session_row(get_namespace_oid("concurrent_edit", false), session, GetActiveSnapshot());
+    });
+    if (!row.found || !uuid_eq(row.project_id, project)) PG_RETURN_BOOL(false);
+    ApiCall call;
+    bool visible = session_access(call, project, row.role, SessionUse::read).allowed();
+    call.finish();
+    PG_RETURN_BOOL(visible);
+}

@@ -121,14 +121,11 @@ SessionInfo check_session(ApiCall& call, const pg_uuid_t& session_id, const Sess
     s.status = row.status;
     bool stale_activity = row.stale_activity;
     bool timed_out = row.timed_out;
-    // Whose session: its role (or a role with its privileges), or an admin of the project.
-    Oid caller = call.caller(), owner = s.role;
-    bool own = pg_call([caller, owner] { return has_privs_of_role(caller, owner); });
-    Right needed = use == SessionUse::act ? Right::write : use == SessionUse::read ? Right::read : Right::none;
-    Right has = (own && needed == Right::none) ? Right::none : call.right(s.project_id);
-    if (!own && !(has >= Right::admin))
-        throw_access_denied(caller, &s.project_id, Right::admin, has, "session " + sid + " belongs to another role");
-    if (!(has >= needed)) throw_access_denied(caller, &s.project_id, needed, has);
+    SessionAccess a = session_access(call, s.project_id, s.role, use);
+    if (!a.own && !(a.has >= Right::admin))
+        throw_access_denied(call.caller(), &s.project_id, Right::admin, a.has,
+                            "session " + sid + " belongs to another role");
+    if (!(a.has >= a.needed)) throw_access_denied(call.caller(), &s.project_id, a.needed, a.has);
     if (!allow_closed) {
         if (s.status != "closed" && timed_out)
             throw SqlError(CE_ERRCODE_SESSION_INVALID, "session " + sid + " timed out",
@@ -145,6 +142,16 @@ SessionInfo check_session(ApiCall& call, const pg_uuid_t& session_id, const Sess
         if (!touched && !allow_closed) throw_session_closed(sid);
     }
     return s;
+}
+
+SessionAccess session_access(ApiCall& call, const pg_uuid_t& project, Oid owner, SessionUse use) {
+    // Whose session: its role (or a role with its privileges), or an admin of the project.
+    Oid caller = call.caller();
+    SessionAccess a;
+    a.own = pg_call([caller, owner] { return has_privs_of_role(caller, owner); });
+    a.needed = use == SessionUse::act ? Right::write : use == SessionUse::read ? Right::read : Right::none;
+    a.has = (a.own && a.needed == Right::none) ? Right::none : call.right(project);
+    return a;
 }
 
 void require_same_project(const SessionInfo& s, const pg_uuid_t& file_id, const pg_uuid_t& project_id) {

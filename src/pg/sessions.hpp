@@ -51,6 +51,16 @@ struct SessionRow {
 };
 SessionInfo check_session(ApiCall& call, const pg_uuid_t& session_id, const SessionRow& row, SessionUse use,
                           bool touch, bool allow_closed = false);
+
+// The rule check_session() applies, without raising: the caller may use a session
+// of role `owner` in `project` for `use` when it is that role (or has its
+// privileges) and holds the right `use` needs, or is an admin of the project.
+struct SessionAccess {
+    bool own;
+    Right has, needed;  // the caller's right on the project (none: not read), and the right `use` needs
+    bool allowed() const { return (own || has >= Right::admin) && has >= needed; }
+};
+SessionAccess session_access(ApiCall& call, const pg_uuid_t& project, Oid owner, SessionUse use);
 // Plain C, inside pg_call(): the row of `session_id` visible to `snapshot` (the
 // first by edit_sessions_id_idx), read without a statement.
 SessionRow read_session_row(Oid nsp, const pg_uuid_t& session_id, Snapshot snapshot);

@@ -32,6 +32,12 @@ COMMENT ON COLUMN concurrent_edit.pending_changes.updated_at IS 'Latest save of 
 CREATE INDEX pending_changes_file_idx ON concurrent_edit.pending_changes (project_id, file_id);
 COMMENT ON INDEX concurrent_edit.pending_changes_file_idx IS 'Drafts of a file (warnings on open, delete conflicts).';
 SELECT pg_catalog.pg_extension_config_dump('concurrent_edit.pending_changes', '');
+CREATE FUNCTION concurrent_edit.draft_visible(project_id uuid, session_id uuid) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'ce_draft_visible'
+    LANGUAGE C STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION concurrent_edit.draft_visible(uuid, uuid) IS
+    'Whether the current role may see the drafts of a session of a project: the session''s role (or a role with its privileges) with read on the project, or an admin of the project, as for session_drafts(). The read policy of pending_changes uses it.';
 CREATE FUNCTION concurrent_edit.save_draft(session_id uuid, file_id uuid, base_version integer, content text)
     RETURNS timestamptz
     AS 'MODULE_PATHNAME', 'ce_save_draft'

@@ -32,7 +32,7 @@ DECLARE
 BEGIN
     FOR t IN SELECT c.relname FROM pg_catalog.pg_class c
              WHERE c.relnamespace = 'concurrent_edit'::regnamespace AND c.relkind = 'r'
-               AND c.relname NOT IN ('conflict_history', 'global_access', 'occ_row_versions')
+               AND c.relname NOT IN ('conflict_history', 'global_access', 'occ_row_versions', 'pending_changes')
     LOOP
         EXECUTE pg_catalog.format('ALTER TABLE concurrent_edit.%I ENABLE ROW LEVEL SECURITY', t);
         EXECUTE pg_catalog.format(
@@ -54,6 +54,14 @@ CREATE POLICY project_read ON concurrent_edit.conflict_history FOR SELECT
            OR (kind = 'row' AND concurrent_edit.row_conflict_visible(row_relation)));
 COMMENT ON POLICY project_read ON concurrent_edit.conflict_history IS
     'Conflicts of files of the projects the current role can read; row conflicts to roles that may SELECT their table and that its row-level security does not filter (row_conflict_visible).';
+
+-- Drafts are their session's: readers of the project see them only as
+-- session_drafts() shows them (draft_visible).
+ALTER TABLE concurrent_edit.pending_changes ENABLE ROW LEVEL SECURITY;
+CREATE POLICY session_read ON concurrent_edit.pending_changes FOR SELECT
+    USING (concurrent_edit.draft_visible(project_id, session_id));
+COMMENT ON POLICY session_read ON concurrent_edit.pending_changes IS
+    'Drafts of the sessions the current role may read: its own (with read on the project), or every session''s for an admin of the project (draft_visible).';
 
 ALTER TABLE concurrent_edit.global_access ENABLE ROW LEVEL SECURITY;
 CREATE POLICY own_grants ON concurrent_edit.global_access FOR SELECT
