@@ -281,6 +281,27 @@ ALTER TABLE om ALTER COLUMN mv TYPE int USING NULL;   -- retyped after enable_oc
 SELECT pg_temp.try($$UPDATE om SET t = 'c', version = 2$$);
 SELECT version, t, mv FROM om;
 SELECT concurrent_edit.disable_occ('om');
+-- Nor a generated version column (before: accepted, and since PostgreSQL computes
+-- it after the trigger the version never changed: every write counted as
+-- current). A trigger made by hand on one refuses every update.
+CREATE TABLE og (id int PRIMARY KEY, t text, version int GENERATED ALWAYS AS (1) STORED);
+INSERT INTO og (id, t) VALUES (1, 'a');
+SELECT pg_temp.try($$SELECT concurrent_edit.enable_occ('og')$$);
+CREATE TRIGGER by_hand BEFORE UPDATE ON og FOR EACH ROW
+    EXECUTE FUNCTION concurrent_edit._occ_trigger('version', 'reject', 'false', '', '', '', 'false', '', 'auto', '["id"]');
+SELECT pg_temp.try($$UPDATE og SET t = 'b'$$);
+SELECT t FROM og;
+DROP TABLE og;
+-- notify => NULL is notify's default, false (before: accepted, and written into
+-- the trigger as "null", which made every later UPDATE fail with 39P01).
+CREATE TABLE onull (id int PRIMARY KEY, version int NOT NULL DEFAULT 1, t text);
+INSERT INTO onull VALUES (1, 1, 'a');
+SELECT concurrent_edit.enable_occ('onull', mode => 'merge', notify => NULL, refuse_blind_writes => NULL);
+UPDATE onull SET t = 'b', version = 1 RETURNING version, t;
+INSERT INTO onull VALUES (2, 1, 'c');
+DELETE FROM onull WHERE id = 2;
+SELECT notify, refuse_blind_writes FROM concurrent_edit.occ_tables() WHERE tbl = 'onull'::regclass;
+DROP TABLE onull;
 -- A text project column holding no uuid: 22P02 with a JSON DETAIL, nothing
 -- changed (before: uuid's own 22P02 without one), at enable_occ (the rows
 -- already there), INSERT and UPDATE. The value is not shown.

@@ -267,6 +267,44 @@ UPDATE nulls SET note = 'd', version = 5;
 SELECT version, note FROM nulls;
 SELECT concurrent_edit.disable_occ('nulls');
 
+-- Inside an array or a composite, SQL NULL and JSON null differ too, as do an
+-- array's bounds (the type's = tells them apart): a stale UPDATE that changes
+-- only that keeps its change (before: taken for no change, and lost).
+CREATE TYPE pair AS (a int, j jsonb);
+CREATE TABLE inner_nulls (id int PRIMARY KEY, version int NOT NULL DEFAULT 1, tags jsonb[], slots int[], p pair,
+                          note text);
+INSERT INTO inner_nulls VALUES (1, 1, ARRAY['null'::jsonb, '1'], '{10,20}', ROW(1, 'null'), 'a');
+SELECT concurrent_edit.enable_occ('inner_nulls', mode => 'merge');
+UPDATE inner_nulls SET note = 'b', version = 1;
+UPDATE inner_nulls SET tags = ARRAY[NULL::jsonb, '1'], slots = '[0:1]={10,20}', p = ROW(1, NULL), version = 1
+RETURNING version, note, tags[1] IS NULL AS tag_is_sql_null, array_lower(slots, 1) AS slots_from, (p).j IS NULL AS j_is_sql_null;
+-- An array or composite no one changed is no conflict: a stale UPDATE of one
+-- column keeps the others as they are now.
+UPDATE inner_nulls SET note = 'c', version = 3;
+UPDATE inner_nulls SET slots = '{1}', version = 3 RETURNING version, note, slots, tags, p;
+SELECT concurrent_edit.disable_occ('inner_nulls');
+DROP TABLE inner_nulls;
+DROP TYPE pair;
+
+-- Images are kept under the row's project: a row moved to another project
+-- leaves none behind in the old one, where a later row of its key would take
+-- them as its own (before: a stale UPDATE of the new row merged against the
+-- deleted row's image, and its change was lost).
+CREATE TABLE moved (id int PRIMARY KEY, version int NOT NULL DEFAULT 1, project uuid, doc jsonb);
+SELECT concurrent_edit.enable_occ('moved', mode => 'merge', project_column => 'project');
+INSERT INTO moved VALUES (1, 1, '11111111-1111-1111-1111-111111111111', '{"title": "old", "owner": "x"}');
+UPDATE moved SET doc = '{"title": "old2", "owner": "x"}', version = 1;
+UPDATE moved SET project = '22222222-2222-2222-2222-222222222222', version = 2;
+SELECT count(*) AS images_left_in_the_old_project FROM concurrent_edit.occ_row_versions
+WHERE relation = '"occ Shapes".moved' AND project_id = '11111111-1111-1111-1111-111111111111';
+DELETE FROM moved;
+INSERT INTO moved VALUES (1, 1, '22222222-2222-2222-2222-222222222222', '{"title": "old", "owner": "y"}');
+UPDATE moved SET project = '11111111-1111-1111-1111-111111111111', version = 1;
+SELECT pg_temp.try($$UPDATE moved SET doc = '{"title": "old", "owner": "x"}', version = 1$$, false);
+SELECT version, doc FROM moved;
+SELECT concurrent_edit.disable_occ('moved');
+DROP TABLE moved;
+
 -- Images do not depend on the writing session's settings: a float written with
 -- extra_float_digits = 0 keeps every digit (a stale change of it is seen), and a
 -- timestamptz read in another time zone is the same value (no false conflict).

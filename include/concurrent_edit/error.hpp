@@ -56,6 +56,8 @@ public:
     Detail& add(std::string_view key, std::string_view text, std::size_t max_bytes = kEchoBytes);
     Detail& add(std::string_view key, const char* text) { return add(key, std::string_view(text)); }
     Detail& add(std::string_view key, const std::string& text) { return add(key, std::string_view(text)); }
+    // A boolean as JSON true or false (not as the integer it would promote to).
+    Detail& add(std::string_view key, bool b) { return add_json(key, b ? "true" : "false"); }
     Detail& add(std::string_view key, long long n);
     Detail& add(std::string_view key, unsigned long long n);
     Detail& add(std::string_view key, int n) { return add(key, static_cast<long long>(n)); }

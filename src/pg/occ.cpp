@@ -485,9 +485,27 @@ static bool key_moved(Relation rel, HeapTuple before, HeapTuple after) {
     return false;
 }
 
+// Whether an update changed the row's project column (as text; a value that is no
+// uuid counts as its own project).
+static bool project_moved(const OccConfig& c, Relation rel, HeapTuple before, HeapTuple after) {
+    if (!c.project_att) return false;
+    TupleDesc desc = RelationGetDescr(rel);
+    bool null_a, null_b;
+    std::string a = column_text(before, desc, c.project_att, &null_a);
+    std::string b = column_text(after, desc, c.project_att, &null_b);
+    return null_a != null_b || a != b;
+}
+
 // Drops every image kept under the key `tuple` has (in the project it names): a
-// row deleted, or the key a row left.
+// row deleted, the key a row left, or the project it left (none kept under a
+// project column that holds no uuid).
 static void drop_images_of(Spi& spi, Relation rel, const OccConfig& c, HeapTuple tuple, const std::string& image_table) {
+    if (c.project_att) {
+        bool isnull;
+        pg_uuid_t u;
+        std::string text = column_text(tuple, RelationGetDescr(rel), c.project_att, &isnull);
+        if (!isnull && !uuid_from_text(text, &u)) return;
+    }
     std::string key = row_images(spi, rel, tuple, nullptr, false).key;
     pg_uuid_t project = project_of(c, tuple, rel);
     OwnerContext owner;
@@ -536,7 +554,12 @@ CE_FUNCTION(ce_occ_after) {
         // swapping keys), and a stale update from one of their versions would
         // merge against it.
         // (The images under the key it left are no one's now: dropped too.)
-        bool moved = TRIGGER_FIRED_BY_UPDATE(td->tg_event) && key_moved(rel, td->tg_trigtuple, td->tg_newtuple);
+        // Images are kept under the row's project: a row moved to another project
+        // leaves its images under the old one behind in the same way, where a
+        // later row of that key in that project would take them as its own.
+        bool moved = TRIGGER_FIRED_BY_UPDATE(td->tg_event) &&
+                     (key_moved(rel, td->tg_trigtuple, td->tg_newtuple) ||
+                      project_moved(c, rel, td->tg_trigtuple, td->tg_newtuple));
         bool fresh = TRIGGER_FIRED_BY_INSERT(td->tg_event) || moved;
         if (moved) drop_images_of(spi, rel, c, td->tg_trigtuple, image_table);
         OwnerContext owner;

@@ -200,6 +200,9 @@ OccConfig decode_config(TriggerData* td, bool before) {
     c.version_type = TupleDescAttr(desc, c.version_att - 1)->atttypid;
     if (c.version_type != INT2OID && c.version_type != INT4OID && c.version_type != INT8OID)
         call.mistyped("version_column", "version column", c.version_att, "smallint, integer or bigint");
+    // A generated one never changes (PostgreSQL computes it after the trigger).
+    if (TupleDescAttr(desc, c.version_att - 1)->attgenerated != '\0')
+        call.generated("version_column", "version column", c.version_att);
     // The primary key, as recorded.
     c.key_atts = check_key(call, before ? args[9] : args[4]);
     // The project column: uuid, or text holding one.

@@ -6,19 +6,43 @@
 #include "pg/owner.hpp"
 #include "pg/results.hpp"
 
-
 namespace ce::pg {
 namespace {
 
-// The json and jsonb columns (domains over them included), each as its number,
-// type and name: what row_image_sql's statement depends on besides the row type.
-// Its plan reads no table, so nothing invalidates it when a column's type changes
-// or a column is dropped and added again under its name: a changed key rebuilds it.
+// Whether a column's image is its text form rather than to_jsonb()'s (arrays and
+// composites, domains over them included): to_jsonb() drops an array's bounds
+// ('[0:1]={10,20}' and '{10,20}' give one image) and makes SQL NULL and JSON
+// null inside one alike, where the type's own = tells them apart. Judged alike,
+// a stale update's change from one to the other would be taken for no change,
+// and lost. The text form keeps both; it tells apart some values the type calls
+// equal (1.0 and 1.00 in a numeric[]), which at worst makes a conflict.
+bool is_text_image_column(Form_pg_attribute a) {
+    Oid t = a->atttypid;
+    // Without a catalog lookup for the common types (this runs at every row's
+    // update): arrays and composites are of variable length.
+    if (a->attlen != -1) return false;
+    switch (t) {
+        case TEXTOID: case VARCHAROID: case BPCHAROID: case NUMERICOID: case BYTEAOID: case JSONOID: case JSONBOID:
+            return false;
+        default:
+            break;
+    }
+    return pg_call([t] {
+        Oid base = getBaseType(t);
+        return type_is_array(base) || get_typtype(base) == TYPTYPE_COMPOSITE;
+    });
+}
+
+// The json and jsonb columns (domains over them included), and the columns whose
+// image is their text, each as its number, type and name: what row_image_sql's
+// statement depends on besides the row type. Its plan reads no table, so nothing
+// invalidates it when a column's type changes or a column is dropped and added
+// again under its name: a changed key rebuilds it.
 std::string json_columns_key(TupleDesc desc) {
     std::string key;
     for (int i = 0; i < desc->natts; ++i) {
         Form_pg_attribute a = TupleDescAttr(desc, i);
-        if (a->attisdropped || !is_json_column(a)) continue;
+        if (a->attisdropped || !(is_json_column(a) || is_text_image_column(a))) continue;
         key += std::to_string(a->attnum) + ':' + std::to_string(a->atttypid) + ':' + NameStr(a->attname) + '\n';
     }
     return key;
@@ -58,21 +82,31 @@ std::string row_image_sql(TupleDesc desc, const std::string& row, bool parenthes
     // to_jsonb() gives SQL NULL and JSON null the same image: a json or jsonb
     // column that is NULL is left out of the image instead, so that a change
     // between the two is seen (occ.cpp compares the images column by column).
-    std::string drops;
+    // An array or composite column's image is its text (is_text_image_column).
+    std::string drops, texts;
     for (int i = 0; i < desc->natts; ++i) {
         Form_pg_attribute a = TupleDescAttr(desc, i);
-        if (a->attisdropped || !is_json_column(a)) continue;
+        if (a->attisdropped) continue;
+        bool json = is_json_column(a);
+        if (!json && !is_text_image_column(a)) continue;
         const char* name = NameStr(a->attname);
         std::string field = pg_call([name] { return quote_identifier(name); });
         std::string literal = pg_call([name] { return quote_literal_cstr(name); });
-        if (!drops.empty()) drops += ", ";
-        drops += "CASE WHEN " + (parenthesize ? "(" + row + ")." : row + ".") + field + " IS NULL THEN " + literal +
-                 " END";
+        std::string value = (parenthesize ? "(" + row + ")." : row + ".") + field;
+        std::string& list = json ? drops : texts;
+        if (!list.empty()) list += ", ";
+        if (json)
+            drops += "CASE WHEN " + value + " IS NULL THEN " + literal + " END";
+        else
+            texts += literal + "::pg_catalog.text, " + value + "::pg_catalog.text";
     }
     std::string image = "pg_catalog.to_jsonb(" + row + (parenthesize ? "" : ".*") + ")";
-    if (drops.empty()) return image;
-    return "(" + image + " OPERATOR(pg_catalog.-) pg_catalog.array_remove(ARRAY[" + drops +
-           "]::pg_catalog.text[], NULL))";
+    if (!drops.empty())
+        image = "(" + image + " OPERATOR(pg_catalog.-) pg_catalog.array_remove(ARRAY[" + drops +
+                "]::pg_catalog.text[], NULL))";
+    if (!texts.empty())
+        image = "(" + image + " OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(" + texts + "))";
+    return image;
 }
 
 namespace {

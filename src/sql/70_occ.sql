@@ -150,6 +150,10 @@ BEGIN
                   DETAIL = pg_catalog.jsonb_build_object('argument', 'mode', 'value', pg_catalog.left(mode, 64))::text,
                   HINT = 'Valid modes: reject, merge, strict (reject, and refuse UPDATEs that do not set the version column).';
     END IF;
+    -- NULL for a flag is its default, false (a NULL written into the trigger's
+    -- arguments would make every later write fail).
+    refuse_blind_writes := coalesce(refuse_blind_writes, false);
+    notify := coalesce(notify, false);
     IF mode = 'strict' THEN
         refuse_blind_writes := true;  -- strict = reject + refuse blind writes
     END IF;
@@ -272,11 +276,13 @@ BEGIN
     END IF;
     -- PostgreSQL computes a generated column after the trigger: what the trigger
     -- writes there would be lost.
-    FOREACH c IN ARRAY coalesce(merge_columns, '{}') || ARRAY[modified_by_column, modified_at_column] LOOP
+    -- A generated version column would never change: every write would count as
+    -- current.
+    FOREACH c IN ARRAY ARRAY[version_column] || coalesce(merge_columns, '{}') || ARRAY[modified_by_column, modified_at_column] LOOP
         IF c IS NOT NULL AND (SELECT attgenerated FROM pg_attribute WHERE attrelid = tbl AND attname = c) <> '' THEN
             RAISE EXCEPTION 'column "%" of % is a generated column', c, tbl USING ERRCODE = 'generated_always',
                 DETAIL = pg_catalog.jsonb_build_object('table', tbl::text, 'column', c, 'generated', true)::text,
-                HINT = 'The trigger writes the merge, modified-by and modified-at columns; PostgreSQL computes a generated column itself.';
+                HINT = 'The trigger writes the version, merge, modified-by and modified-at columns; PostgreSQL computes a generated column itself.';
         END IF;
     END LOOP;
     IF merge_columns IS NOT NULL AND (version_column = ANY (merge_columns) OR merge_columns && pk::name[]) THEN

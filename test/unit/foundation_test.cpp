@@ -54,3 +54,10 @@ TEST(Errors, KindsHaveNames) {
     EXPECT_EQ(e.detail(), "d");
     EXPECT_EQ(e.hint(), "h");
 }
+
+TEST(Errors, DetailWritesJsonValues) {
+    // A boolean is JSON true/false, not the integer it would promote to.
+    EXPECT_EQ(std::string(ce::Detail().add("generated", true).add("n", 3).add("s", "x")),
+              R"({"generated": true, "n": 3, "s": "x"})");
+    EXPECT_EQ(std::string(ce::Detail().add("b", false)), R"({"b": false})");
+}
