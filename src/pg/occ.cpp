@@ -317,6 +317,17 @@ CE_FUNCTION(ce_occ_trigger) {
                            stale_detail(""),
                            "Re-read the row and apply your change to the current version "
                            "(concurrent_edit.occ_history_versions sets how many versions are kept).");
+        // A SQL_ASCII database stores any bytes, and the merge reads UTF-8 only: a
+        // row holding others cannot be merged (refused as stale, with its DETAIL,
+        // rather than the conversion's bare 22021).
+        if (GetDatabaseEncoding() == PG_SQL_ASCII)
+            for (const std::string* image : {&*base_text, &im.a_row, &im.b_row})
+                if (!ce::json::valid_utf8(*image))
+                    throw SqlError(CE_ERRCODE_STALE_VERSION,
+                                   "row of " + table + " was modified by another writer; a row holding text that is "
+                                   "not UTF-8 is not merged",
+                                   stale_detail(", \"not_merged_reason\": \"not UTF-8\""),
+                                   "Re-read the row and apply your change to the current version.");
         // The three row images share the nodes of their identical parts.
         ce::memory::Budget budget = merge_budget();
         // The images are in the database's encoding; the core reads UTF-8, and what

@@ -131,5 +131,25 @@ my $py = (split /\n/, $out)[-1];
     E'def café():\n    a = 1\n    b = 2\n    c = 30\n', 1, '$a');});
 is($out, "written\nmerged|def café():", 'a semantic warning names the block in its characters') or diag($err);
 
+# A SQL_ASCII database stores any bytes; the merge reads UTF-8 only. A stale
+# update of a row holding others is refused as stale (VC001 with a JSON DETAIL),
+# not with the conversion's bare 22021; a row of UTF-8 text still merges there.
+$node->safe_psql('postgres', "CREATE DATABASE ascii ENCODING 'SQL_ASCII' TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'");
+$node->safe_psql('ascii', q{
+  CREATE EXTENSION concurrent_edit;
+  CREATE TABLE a (id int PRIMARY KEY, version int NOT NULL DEFAULT 1, t text, u text);
+  INSERT INTO a VALUES (1, 1, E'x\\xff\n', 'c'), (2, 1, E'caf\\xc3\\xa9\n', 'c');
+  SELECT concurrent_edit.enable_occ('a', mode => 'merge');
+  UPDATE a SET t = E'l0\n' || t, version = 1;});
+my ($arc, $aout, $aerr) = $node->psql('ascii', 'UPDATE a SET u = $$d$$, version = 1 WHERE id = 1',
+                                      extra_params => ['-v', 'VERBOSITY=verbose']);
+like($aerr, qr/VC001: row of public.a was modified by another writer; a row holding text that is not UTF-8 is not merged/,
+     'SQL_ASCII: a stale update of a row holding bytes that are not UTF-8 is VC001');
+like($aerr, qr/DETAIL:\s+\{.*"not_merged_reason": "not UTF-8"/, '... with a JSON DETAIL');
+is($node->safe_psql('ascii', 'SELECT version, u FROM a WHERE id = 1'), '2|c', '... and the row is unchanged');
+$node->safe_psql('ascii', 'UPDATE a SET u = $$d$$, version = 1 WHERE id = 2');
+is($node->safe_psql('ascii', q{SELECT version, u, t = E'l0\ncaf\xc3\xa9\n' FROM a WHERE id = 2}),
+   '3|d|t', 'SQL_ASCII: a row of UTF-8 text merges');
+
 $node->stop;
 done_testing();
