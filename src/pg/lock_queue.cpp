@@ -99,6 +99,12 @@ void drop_acquisition_lock(const pg_uuid_t& file_id, const std::string& type) {
     drop(acquisition_tag(file_id), acquisition_mode(type));
 }
 
+bool take_write_share(const pg_uuid_t& file_id, TimestampTz until, bool* waited, const BeforeWait* before_wait) {
+    return take_until(uuid_lock_tag(file_id, LockClass::file_write), ShareLock, until, waited, before_wait, false);
+}
+
+void drop_write_share(const pg_uuid_t& file_id) { drop(uuid_lock_tag(file_id, LockClass::file_write), ShareLock); }
+
 LockQueue::LockQueue(const pg_uuid_t& file_id) : file_id_(file_id) {}
 
 bool LockQueue::pass(TimestampTz until, bool* waited, const BeforeWait* before_wait) {

@@ -74,6 +74,9 @@ constexpr int64 kAcquisitionGraceUs = USECS_PER_SEC;
 // no release wakes it (its session closed meanwhile, say; a release by COMMIT
 // PREPARED wakes it: feed.cpp's utility hook).
 constexpr long kLookAgainMs = 1000;
+// The same when what kept it out was an expired lock another transaction was
+// changing: no release wakes it when that ends in an extension (or a rollback).
+constexpr long kLookAgainInChangeMs = 20;
 
 // The file's acquisition lock in the mode of `type` ("shared" or "exclusive"),
 // waited for until `until` at the latest; false when it was still taken then.
@@ -81,6 +84,16 @@ constexpr long kLookAgainMs = 1000;
 bool take_acquisition_lock(const pg_uuid_t& file_id, TimestampTz until, const std::string& type, bool* waited,
                            const BeforeWait* before_wait = nullptr);
 void drop_acquisition_lock(const pg_uuid_t& file_id, const std::string& type);
+
+// The file's write lock (writers hold it exclusively to the end of their
+// transaction: file_head.cpp) in share mode, waited for until `until` at the
+// latest, as take_acquisition_lock: taken by an exclusive acquirer or one with
+// require_version, so that no write begun before it commits after its lock (or
+// after its look at the head's version), and a write begun later waits for its
+// transaction, then sees its lock. False when a write still held it then.
+bool take_write_share(const pg_uuid_t& file_id, TimestampTz until, bool* waited,
+                      const BeforeWait* before_wait = nullptr);
+void drop_write_share(const pg_uuid_t& file_id);
 
 // An acquire_lock call's place in the file's queue.
 class LockQueue {

@@ -472,9 +472,15 @@ void throw_lock_timeout(const pg_uuid_t& file_id, const std::string& type, const
     stats::add(stats::lock_timeouts);
     const char* flag = by == HeldUpBy::acquisition_in_progress ? ", \"acquisition_in_progress\": true"
                        : by == HeldUpBy::exclusive_waiting     ? ", \"exclusive_waiting\": true"
+                       : by == HeldUpBy::lock_in_change        ? ", \"lock_in_change\": true"
+                       : by == HeldUpBy::write_in_progress     ? ", \"write_in_progress\": true"
                                                                : "";
     const char* hint =
         by == HeldUpBy::acquisition_in_progress ? "Another transaction acquiring a lock on the file did not end within the wait."
+        : by == HeldUpBy::lock_in_change
+            ? "An expired lock of the file was being extended or released by a transaction that did not end within the "
+              "wait."
+        : by == HeldUpBy::write_in_progress ? "A write of the file by a transaction that did not end within the wait."
         : by == HeldUpBy::exclusive_waiting
             ? (wait_us > 0 ? "An exclusive request that started waiting before this call still waited at the end of "
                              "the wait: locks are granted in turn."

@@ -51,6 +51,8 @@ enum class HeldUpBy {
     holders,                  // the holders in its way (listed)
     acquisition_in_progress,  // another transaction acquiring a lock on the file, not ended
     exclusive_waiting,        // an exclusive acquirer waiting ahead of it (lock_queue.hpp)
+    lock_in_change,           // an expired lock another transaction is extending or releasing, not ended
+    write_in_progress,        // a write of the file (exclusive or require_version), not ended
 };
 // acquire_lock's refusal when its wait is over (55P03, counted in stats).
 [[noreturn]] void throw_lock_timeout(const pg_uuid_t& file_id, const std::string& type,

@@ -1,5 +1,5 @@
 // File locks held by edit sessions: acquire (with TTL, waiting), release,
-// extend, release all of a session, forced release, expiry.
+// extend, status (locks that end without their holder: lock_cleanup.cpp).
 //
 // Acquirers of one file serialize on a transaction-scoped heavyweight lock of
 // their own tag, check the other holders with the latest snapshot (so the check
@@ -67,162 +67,7 @@ int64 ttl_arg(FunctionCallInfo fcinfo, int n) {
 // A lock in the way of a request (lock_rows.hpp), unexpired.
 using Holder = LockInWay;
 
-// The locks of file_locks k matching `cond` that no other transaction holds,
-// locked, as the text of the array of their ctids (NULL: none; the rest are left
-// for a later round), planned as the statistics say unless the Statement is
-// planned by key; drop_found() takes them.
-#define CE_NOT_HELD(cond)                                                                                     \
-    "SELECT pg_catalog.array_agg(k.ctid)::text FROM (SELECT k.ctid FROM concurrent_edit.file_locks k WHERE "   \
-    cond " FOR UPDATE OF k SKIP LOCKED) k"
-#define CE_FOUND "l.ctid = ANY ($1::tid[])"
-
-// Deletes the locks that `cond` (a WHERE clause over file_locks l and files f)
-// matches and records `event` for each in change_pending_locks, in one
-// statement; `details` extends the event's JSON details (an SQL expression).
-// Returns (project_id, file_id) of each deleted lock.
-#define CE_DROP_LOCKS(cond, event, details)                                                                   \
-    "WITH d AS (DELETE FROM concurrent_edit.file_locks l USING concurrent_edit.files f "                      \
-    "    WHERE f.project_id = l.project_id AND f.id = l.file_id AND (" cond ") "                               \
-    "    RETURNING l.project_id, l.file_id, l.session_id, l.holder, l.id, f.normalized_path), "               \
-    "e AS (INSERT INTO concurrent_edit.change_pending_locks (project_id, event, file_id, path, session_id, "   \
-    "    author, details) SELECT d.project_id, '" event "', d.file_id, d.normalized_path, d.session_id, "     \
-    "    d.holder, pg_catalog.jsonb_build_object('lock_id', d.id)" details " FROM d) "                        \
-    "SELECT d.project_id, d.file_id FROM d"
-
-// The same without the events (concurrent_edit.lock_events off).
-#define CE_DROP_LOCKS_QUIETLY(cond)                                                                           \
-    "DELETE FROM concurrent_edit.file_locks l USING concurrent_edit.files f "                                 \
-    "WHERE f.project_id = l.project_id AND f.id = l.file_id AND (" cond ") "                                   \
-    "RETURNING l.project_id, l.file_id"
-
-// A statement that drops locks, with their events and without.
-struct DropLocks {
-    Statement with_events, quietly;
-};
-
-// Runs a DropLocks statement (its events unless concurrent_edit.lock_events is
-// off): waiters on the files are woken at commit and the projects' events
-// sequenced. Returns the number of locks deleted.
-int64 drop_locks(Spi& spi, DropLocks& q, const std::vector<Datum>& args) {
-    Rows r = (guc_lock_events ? q.with_events : q.quietly).run(spi, args);
-    for (uint64 i = 0; i < r.size(); ++i) {
-        note_lock_released(r.uuid(i, 1));
-        if (guc_lock_events) note_pending(r.uuid(i, 0));
-    }
-    return static_cast<int64>(r.size());
-}
-
-// Drops the locks a CE_NOT_HELD statement finds by ctid whatever the statistics:
-// a plan the worker kept from when file_locks was small (a scan testing each row
-// against the array) made a burst cost its size squared (55 s for 150,000 expired
-// locks: TAP 035_bulk_lock_release part 3, 036_stale_plans part 2).
-int64 drop_found(Spi& spi, Statement& find, DropLocks& q, const std::vector<Datum>& args = {}) {
-    std::optional<std::string> ctids = find.run(spi, args).text_opt(0, 0);
-    if (!ctids) return 0;
-    return drop_locks(spi, q, {text_datum(*ctids)});
-}
-
-struct LockKey {  // file_locks' primary key; all zero: before the first
-    pg_uuid_t project_id{}, file_id{}, session_id{};
-};
-LockKey orphan_resume;  // where the worker's next look for orphaned locks resumes
-constexpr int32 kOrphanBatch = 1000;
-
-// The worker's sweep also runs every kFullSweepUs, and after a sweep that failed:
-// for rows not written through the API (shared.hpp, lock_expiry_sweep_due).
-constexpr int64 kFullSweepUs = 10 * USECS_PER_SEC;
-TimestampTz last_full_sweep = 0;
-bool sweep_failed = true;  // and at the worker's start
-
-// Deletes expired locks (of one file, or all: `whole_pass`, or else the worker's
-// sweep, when one may have expired) and records their expiry.
-int64 expire_locks(Spi& spi, const pg_uuid_t* project_id, const pg_uuid_t* file_id, bool whole_pass = true) {
-#define CE_EXPIRED_ONE "l.project_id = $1 AND l.file_id = $2 AND l.expires_at <= clock_timestamp()"
-// Every expired lock that no other transaction holds (extend_lock in a client's
-// open transaction): the worker never waits for a client; the rest expire in a
-// later round.
-    static DropLocks one{Statement(CE_DROP_LOCKS(CE_EXPIRED_ONE, "lock_expired", ""), {UUIDOID, UUIDOID}),
-                         Statement(CE_DROP_LOCKS_QUIETLY(CE_EXPIRED_ONE), {UUIDOID, UUIDOID})};
-    static Statement expired(CE_NOT_HELD("k.expires_at <= clock_timestamp()"), {});
-    static Statement swept(CE_NOT_HELD("k.ctid = ANY ($1::tid[]) AND k.expires_at <= clock_timestamp()"), {TEXTOID},
-                           Scans::by_key);
-    static DropLocks all{Statement(CE_DROP_LOCKS(CE_FOUND, "lock_expired", ""), {TEXTOID}, Scans::by_key),
-                         Statement(CE_DROP_LOCKS_QUIETLY(CE_FOUND), {TEXTOID}, Scans::by_key)};
-#undef CE_EXPIRED_ONE
-    if (file_id != nullptr) return drop_locks(spi, one, {uuid_datum(*project_id), uuid_datum(*file_id)});
-    if (whole_pass) return drop_found(spi, expired, all);
-    TimestampTz now = pg_call([] { return GetCurrentTimestamp(); });
-    bool force = sweep_failed || now - last_full_sweep >= kFullSweepUs;
-    if (!lock_expiry_sweep_due(now, force)) return 0;
-    sweep_failed = true;  // until it ends
-    if (force) last_full_sweep = now;
-    LockSweep found = sweep_lock_rows(now);
-    int64 n = found.expired > 0 ? drop_found(spi, swept, all, {text_datum(found.ctids)}) : 0;
-    // A lock left (another transaction holds it, or is deleting or taking it):
-    // the next round sweeps again.
-    lock_expiry_swept(n < found.expired ? now : found.soonest);
-    sweep_failed = false;
-    return n;
-}
-
 }  // namespace
-
-int64 release_session_locks(Spi& spi, const pg_uuid_t& session_id) {
-#define CE_OF_SESSION                                                                                   \
-    "(l.project_id, l.session_id) IN (SELECT s.project_id, s.id FROM concurrent_edit.edit_sessions s "    \
-    "                                 WHERE s.id = $1)"
-    static DropLocks q{Statement(CE_DROP_LOCKS(CE_OF_SESSION, "lock_released", ""), {UUIDOID}),
-                       Statement(CE_DROP_LOCKS_QUIETLY(CE_OF_SESSION), {UUIDOID})};
-#undef CE_OF_SESSION
-    return drop_locks(spi, q, {uuid_datum(session_id)});
-}
-
-int64 cleanup_expired_locks(Spi& spi, bool whole_pass) {
-    // Without foreign keys, a lock taken while its session was being closed or
-    // deleted can outlive it: such locks are released here as well. (closed_at
-    // IS NULL is status <> 'closed', and names no partial index that a plan
-    // might scan instead of looking the session up by key.)
-#define CE_ORPHANED "NOT EXISTS (SELECT FROM concurrent_edit.edit_sessions s WHERE s.project_id = k.project_id " \
-    "AND s.id = k.session_id AND s.closed_at IS NULL)"
-    static Statement orphaned(CE_NOT_HELD(CE_ORPHANED), {});
-    // The worker looks at kOrphanBatch locks at a time, in key order from where
-    // it stopped, rather than join every lock with the sessions each round (49 ms
-    // with 100,000 locks held, every worker_interval; 306 ms for a whole pass so).
-    static Statement orphaned_batch(
-        "WITH b AS MATERIALIZED (SELECT k.ctid, k.project_id, k.file_id, k.session_id "
-        "    FROM concurrent_edit.file_locks k WHERE (k.project_id, k.file_id, k.session_id) > ($1, $2, $3) "
-        "    ORDER BY k.project_id, k.file_id, k.session_id LIMIT $4), "
-        "last AS (SELECT b.project_id, b.file_id, b.session_id FROM b "
-        "    ORDER BY b.project_id DESC, b.file_id DESC, b.session_id DESC LIMIT 1) "
-        "SELECT (SELECT count(*) FROM b), (SELECT last.project_id FROM last), (SELECT last.file_id FROM last), "
-        "       (SELECT last.session_id FROM last), "
-        "       (SELECT pg_catalog.array_agg(k.ctid)::text FROM (SELECT k.ctid FROM concurrent_edit.file_locks k "
-        "            WHERE k.ctid = ANY (ARRAY(SELECT b.ctid FROM b)) AND " CE_ORPHANED
-        "            FOR UPDATE OF k SKIP LOCKED) k)",
-        {UUIDOID, UUIDOID, UUIDOID, INT4OID}, Scans::by_key);
-#undef CE_ORPHANED
-    static DropLocks orphans{Statement(CE_DROP_LOCKS(CE_FOUND, "lock_released", ""), {TEXTOID}, Scans::by_key),
-                             Statement(CE_DROP_LOCKS_QUIETLY(CE_FOUND), {TEXTOID}, Scans::by_key)};
-#undef CE_FOUND
-#undef CE_NOT_HELD
-    int64 n = expire_locks(spi, nullptr, nullptr, whole_pass);
-    if (whole_pass) return n + drop_found(spi, orphaned, orphans);
-    for (;;) {  // a batch, and the next at once while one finds locks to release (a burst goes in a round)
-        check_interrupts();
-        int64 examined;
-        std::optional<std::string> ctids;
-        {
-            Rows r = orphaned_batch.run(spi, {uuid_datum(orphan_resume.project_id), uuid_datum(orphan_resume.file_id),
-                                              uuid_datum(orphan_resume.session_id), Int32GetDatum(kOrphanBatch)});
-            examined = r.int8(0, 0);
-            orphan_resume = examined < kOrphanBatch ? LockKey{} : LockKey{r.uuid(0, 1), r.uuid(0, 2), r.uuid(0, 3)};
-            ctids = r.text_opt(0, 4);
-        }
-        int64 dropped = ctids ? drop_locks(spi, orphans, {text_datum(*ctids)}) : 0;
-        n += dropped;
-        if (examined < kOrphanBatch || dropped == 0) return n;
-    }
-}
 
 }  // namespace ce::pg
 
@@ -274,6 +119,7 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
         TimestampTz start = pg_call([] { return GetCurrentTimestamp(); });
         TimestampTz deadline = wait_us > PG_INT64_MAX - start ? PG_INT64_MAX : start + wait_us;
         bool shm = lock_wait_available();
+        const bool no_write_in_progress = type == "exclusive" || required_version.has_value();
         bool waited = false;
         LockWaitEntry entry;  // the lock_waits row while this call waits
         LockQueue queue(file_id);  // this call's place among the file's acquirers
@@ -281,10 +127,15 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
         // The file and the holders in the way, read with the latest snapshot; the
         // session checked at the first look (its errors before the file's), and
         // read again after a wait (closed meanwhile?).
+        // The session's activity is written (touched) only once the lock row is
+        // taken, in release_lock's order (lock row, then session row): two calls
+        // of one session taking them the other way round deadlocked.
+        SessionRow session_row{};
         auto look = [&](LockLookFor what) {
             LockLook f = look_at_lock(file_id, session_id, type == "exclusive", what);
             if (!session_checked) {
-                s = check_session(call, session_id, f.session, SessionUse::act, true);
+                s = check_session(call, session_id, f.session, SessionUse::act, false);
+                session_row = f.session;
                 session_checked = true;
             }
             if (!f.file_found) throw_file_not_found(file_id);
@@ -326,7 +177,17 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
             if (queued && !waited) stats::add(stats::lock_waits);
             waited |= queued;
             if (!got) throw_lock_timeout(file_id, type, {}, HeldUpBy::acquisition_in_progress, wait_us);
+            // No write begun before may commit after an exclusive lock, nor after
+            // the look at the head's version that require_version checks.
+            if (no_write_in_progress) {
+                got = take_write_share(file_id, std::max<TimestampTz>(deadline, start + kAcquisitionGraceUs), &queued,
+                                       &publish_wait);
+                if (queued && !waited) stats::add(stats::lock_waits);
+                waited |= queued;
+                if (!got) throw_lock_timeout(file_id, type, {}, HeldUpBy::write_in_progress, wait_us);
+            }
             LockLook f = look(waited ? LockLookFor::everything : LockLookFor::file_and_holders);
+            if (waited) session_row = f.session;
             pg_uuid_t project = f.project_id;
             if (f.deleted)
                 throw SqlError(CE_ERRCODE_FILE_DELETED, "file " + uuid_to_string(file_id) + " was deleted",
@@ -357,9 +218,14 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
                 soonest = std::min(soonest, h.expires_at);
                 holders.push_back(h);
             }
-            if (holders.empty()) {
+            // An expired lock that another transaction is extending or releasing is
+            // in the way until it ends: one extended would be held twice. Waited for
+            // as a holder (a second at least, as an acquisition in progress), never
+            // on its row (that could take as long as the client's transaction).
+            int64 in_change = 0;
+            if (holders.empty() && expired) expire_file_locks(spi, project, file_id, &in_change);
+            if (holders.empty() && in_change == 0) {
                 const std::string& path = f.normalized_path;
-                if (expired) expire_locks(spi, &project, &file_id);
                 // A close of the session in progress is waited for (then VC005);
                 // one that comes later waits for this transaction and releases
                 // the lock taken here.
@@ -379,6 +245,7 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
                     t.acquired_at = DatumGetTimestampTz(r.value(0, 2));
                     t.details = r.text(0, 3);
                 }
+                (void)check_session(call, session_id, session_row, SessionUse::act, true);  // its activity
                 lock_expiry_written(t.expires_at);  // the worker's sweep (shared.hpp)
                 lock_event(spi, at_commit, "lock_acquired", project, file_id, session_id, s.user_id, path,
                            t.details);
@@ -393,10 +260,14 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
                 result.set(3, TimestampTzGetDatum(t.acquired_at));
                 return result.datum();
             }
-            // Never sleep holding the acquisition lock: the release we wait for may need it.
+            // Never sleep holding the acquisition lock (the release we wait for may
+            // need it), nor the write lock (the holder's writes need it).
             drop_acquisition_lock(file_id, type);
+            if (no_write_in_progress) drop_write_share(file_id);
             TimestampTz now = pg_call([] { return GetCurrentTimestamp(); });
-            if (now >= deadline)
+            if (in_change > 0 && now >= std::max<TimestampTz>(deadline, start + kAcquisitionGraceUs))
+                throw_lock_timeout(file_id, type, {}, HeldUpBy::lock_in_change, wait_us);
+            if (in_change == 0 && now >= deadline)
                 throw_lock_timeout(file_id, type, holders, HeldUpBy::holders, wait_us);
             if (!waited) stats::add(stats::lock_waits);
             publish(project, now);
@@ -434,7 +305,7 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
             // fixed 50 ms, 8 clients cycling on one file made 22 cycles/s, not 790).
             int64 until = std::min<int64>(deadline, soonest + 1000);
             long ms = static_cast<long>(std::max<int64>(1, (until - now + 999) / 1000));
-            ms = std::min<long>(ms, kLookAgainMs);
+            ms = std::min<long>(ms, in_change > 0 ? kLookAgainInChangeMs : kLookAgainMs);
             if (!shm) {
                 ms = std::min<long>(ms, queue.ahead() ? poll_ms : 50);
                 if (queue.ahead()) poll_ms = std::min<long>(poll_ms * 2, 50);
@@ -514,7 +385,9 @@ CE_PRIMARY_FUNCTION(ce_extend_lock, "extend_lock") {
         "RETURNING l.expires_at",
         {UUIDOID, UUIDOID, INT8OID, UUIDOID});
     ApiCall call;
-    SessionInfo s = use_session(call, session_id, SessionUse::act, true);
+    // The session's activity is written after the lock row, in release_lock's
+    // order (acquire_lock's too).
+    SessionInfo s = use_session(call, session_id, SessionUse::act, false);
     Datum exp;
     {
         Rows r = q.run(call.spi(), {uuid_datum(file_id), uuid_datum(session_id), Int64GetDatum(ttl_us),
@@ -526,6 +399,7 @@ CE_PRIMARY_FUNCTION(ce_extend_lock, "extend_lock") {
                            "The lock expired or was released; acquire it again.");
         exp = r.value(0, 0);
     }
+    (void)use_session(call, session_id, SessionUse::act, true);
     lock_expiry_written(DatumGetTimestampTz(exp));
     call.finish();
     return exp;
@@ -547,39 +421,4 @@ CE_PRIMARY_FUNCTION(ce_lock_status, "lock_status") {
     result.add_rows(q.run(call.spi(), {uuid_datum(f.project_id), uuid_datum(file_id)}, {}, true));
     call.finish();
     return result.done();
-}
-
-// release_session_locks(session_id) RETURNS integer
-CE_PRIMARY_FUNCTION(ce_release_session_locks, "release_session_locks") {
-    pg_uuid_t session_id = uuid_required(fcinfo, 0, "session_id");
-    ApiCall call;
-    use_session(call, session_id, SessionUse::manage, false, true);
-    int64 n = release_session_locks(call.spi(), session_id);
-    call.finish();
-    return Int32GetDatum(static_cast<int32>(n));
-}
-
-// force_release_lock(file_id, reason) RETURNS integer (admins of the file's project)
-CE_PRIMARY_FUNCTION(ce_force_release_lock, "force_release_lock") {
-    pg_uuid_t file_id = uuid_required(fcinfo, 0, "file_id");
-    TextArg reason = text_arg(fcinfo, 1, "reason", 1000);
-    static DropLocks q{
-        Statement(CE_DROP_LOCKS("f.id = $1", "lock_forced", " || pg_catalog.jsonb_build_object('reason', $2::text)"),
-                  {UUIDOID, TEXTOID}),
-        Statement(CE_DROP_LOCKS_QUIETLY("f.id = $1"), {UUIDOID, TEXTOID})};  // $2 (the reason) unused
-    ApiCall call;
-    FileHead f = find_file(call.spi(), file_id);
-    call.require(f.project_id, Right::admin);
-    int64 n = drop_locks(call.spi(), q, {uuid_datum(file_id), text_datum(reason.view())});
-    call.finish();
-    return Int32GetDatum(static_cast<int32>(n));
-}
-
-// cleanup_expired_locks() RETURNS integer (admins of every project; the worker runs it)
-CE_PRIMARY_FUNCTION(ce_cleanup_expired_locks, "cleanup_expired_locks") {
-    ApiCall call;
-    call.require_on_all(Right::admin);
-    int64 n = cleanup_expired_locks(call.spi(), true);
-    call.finish();
-    return Int32GetDatum(static_cast<int32>(n));
 }
