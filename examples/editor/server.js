@@ -22,6 +22,9 @@ const PORT = Number(process.env.PORT || 8080);
 const HOST = process.env.HOST || '127.0.0.1';
 const MAX_BODY = 1 << 20;            // bytes of a request body (413 above)
 const LIVE_CONTENT_MAX = 256 * 1024; // version events carry the text up to this size
+// Pages of other origins may not call the gateway (a browser names its page's
+// origin in Origin): only the gateway's own and these (comma-separated).
+const ALLOWED_ORIGINS = new Set((process.env.ALLOWED_ORIGINS || '').split(',').map((o) => o.trim()).filter(Boolean));
 const PUBLIC = path.join(__dirname, 'public');
 
 // A pool for the API calls: short statements, one connection each, any of them.
@@ -65,6 +68,15 @@ function fromPgError(e) {
   const body = { error: e.message, sqlstate: e.code, detail: parseDetail(e.detail) };
   if (e.hint) body.hint = e.hint;
   return new HttpError(HTTP_STATUS[e.code] || (e.code.startsWith('22') ? 400 : 500), body);
+}
+
+// A request or socket from a browser carries its page's origin: the gateway's own
+// (the Host it was asked by) or one of ALLOWED_ORIGINS. Without Origin it is not a
+// browser's cross-origin call (curl, a same-origin GET).
+function originAllowed(req) {
+  const o = req.headers.origin;
+  if (o === undefined || ALLOWED_ORIGINS.has(o)) return true;
+  return !!req.headers.host && (o === `http://${req.headers.host}` || o === `https://${req.headers.host}`);
 }
 
 // ---------------------------------------------------------------------------
@@ -270,8 +282,10 @@ const routes = [
                                                          fileId: process.env.DEMO_FILE || null }]],
 ];
 
-// The body as JSON, at most MAX_BODY bytes (a longer one is read to its end and
-// answered with 413, so that the client gets the answer).
+// The body as a JSON object, at most MAX_BODY bytes (a longer one is read to its
+// end and answered with 413, so that the client gets the answer). It must say it
+// is JSON (415 otherwise: a cross-site form can post text/plain without a CORS
+// preflight), and be an object (`null` or `[]` gave a TypeError, a 500, before).
 function readBody(req) {
   return new Promise((resolve, reject) => {
     const chunks = []; let size = 0;
@@ -279,9 +293,17 @@ function readBody(req) {
     req.on('end', () => {
       if (size > MAX_BODY) return reject(new HttpError(413, { error: `body over ${MAX_BODY} bytes` }));
       if (!size) return resolve({});
-      try { resolve(JSON.parse(Buffer.concat(chunks).toString('utf8'))); } catch (e) {
-        reject(new HttpError(400, { error: `body is not JSON: ${e.message}` }));
+      if (!/^application\/json\s*(;|$)/i.test(req.headers['content-type'] || '')) {
+        return reject(new HttpError(415, { error: 'a body must be sent as Content-Type: application/json' }));
       }
+      let body;
+      try { body = JSON.parse(Buffer.concat(chunks).toString('utf8')); } catch (e) {
+        return reject(new HttpError(400, { error: `body is not JSON: ${e.message}` }));
+      }
+      if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+        return reject(new HttpError(400, { error: 'body must be a JSON object' }));
+      }
+      resolve(body);
     });
     req.on('error', reject);
   });
@@ -302,6 +324,7 @@ async function handle(req, res) {
     fs.createReadStream(path.join(PUBLIC, file)).pipe(res);
     return;
   }
+  if (!originAllowed(req)) return send(403, { error: 'origin not allowed', detail: { origin: req.headers.origin } });
   for (const [method, re, keys, fn] of routes) {
     const m = url.pathname.match(re);
     if (!m || method !== req.method) continue;
@@ -468,7 +491,9 @@ class Tab {
 }
 
 function serveSockets(server) {
-  const wss = new WebSocketServer({ server, path: '/ws', maxPayload: 64 * 1024 });
+  const wss = new WebSocketServer({ server, path: '/ws', maxPayload: 64 * 1024,
+    // A page of another origin may open a socket too: refused before the upgrade.
+    verifyClient: ({ req }, done) => (originAllowed(req) ? done(true) : done(false, 403, 'origin not allowed')) });
   wss.on('connection', async (ws, req) => {
     const url = new URL(req.url, 'http://gateway');
     const projectId = (url.searchParams.get('project') || '').toLowerCase();

@@ -60,7 +60,7 @@ my $dir = "$tmp/editor";
 make_path("$dir/public");
 copy("$root/examples/editor/$_", "$dir/$_") or die "copy $_: $!"
   for qw(package.json package-lock.json server.js public/index.html public/app.js public/style.css);
-copy("$root/test/editor/browser.js", "$dir/browser.js") or die "copy browser.js: $!";
+copy("$root/test/editor/$_", "$dir/$_") or die "copy $_: $!" for qw(browser.js ws_probe.js);
 my ($npm_out, $npm_err) = ('', '');
 my $npm_ok = IPC::Run::run(
     [ 'npm', 'ci', '--no-audit', '--no-fund', '--cache', "$tmp/npm-cache" ],
@@ -72,7 +72,8 @@ ok($npm_ok && -d "$dir/node_modules/ws" && -d "$dir/node_modules/playwright-core
 # --- the gateway's refusals, over HTTP, before the browser ----------------------
 my $port = PostgreSQL::Test::Cluster::get_free_port();
 my %genv = (%ENV, PGHOST => $node->host, PGPORT => $node->port, PGDATABASE => 'postgres',
-            PGUSER => 'editor_gateway', PORT => $port);
+            PGUSER => 'editor_gateway', PORT => $port, ALLOWED_ORIGINS => 'http://allowed.example',
+            MAX_SOCKETS => 6);
 my ($gout, $gerr) = ('', '');
 {
     local %ENV = %genv;
@@ -103,6 +104,24 @@ my ($gout, $gerr) = ('', '');
               { sessionId => '00000000-0000-0000-0000-000000000005', baseVersion => 1, content => "x\n" });
     is("$r->{status} $r->{body}{sqlstate}", '401 VC005', 'an unknown session: VC005 -> 401');
     is(http('DELETE', "/api/v1/sessions/$sid")->{status}, 404, 'no route: 404');
+    # Bodies are JSON objects sent as JSON; pages of other origins are refused.
+    $r = http('POST', '/api/v1/sessions', 'null');
+    is("$r->{status} $r->{body}{error}", '400 body must be a JSON object', 'a body of null: 400, not a TypeError');
+    is(http('POST', '/api/v1/sessions', '[]')->{status}, 400, 'a body that is an array: 400');
+    $r = http('POST', '/api/v1/sessions', encode_json({ name => 'eve', projectId => $project }),
+              { 'content-type' => 'text/plain' });
+    is($r->{status}, 415, 'a body sent as text/plain (a cross-site form may): 415');
+    $r = http('POST', '/api/v1/sessions', { name => 'eve', projectId => $project }, { origin => 'http://evil.example' });
+    is("$r->{status} $r->{body}{error}", '403 origin not allowed', 'a request from a page of another origin: 403');
+    is(http('GET', '/api/v1/config', undef, { origin => 'http://evil.example' })->{status}, 403, '... a GET too');
+    is(http('GET', '/api/v1/config', undef, { origin => "http://localhost:$port" })->{status}, 200,
+       'the gateway\'s own origin is allowed');
+    is(http('GET', '/api/v1/config', undef, { origin => 'http://allowed.example' })->{status}, 200,
+       'and an origin of ALLOWED_ORIGINS');
+    my $ws = ws_probe([ { url => "project=$project&session=$sid", origin => 'http://evil.example' },
+                        { url => "project=$project&session=$sid", origin => "http://127.0.0.1:$port" } ]);
+    like($ws->[0]{error} // '', qr/403/, 'a socket from a page of another origin: refused before the upgrade (403)');
+    is($ws->[1]{messages}[0]{type}, 'hello', 'a socket from the gateway\'s own origin is served');
     # Any role may NOTIFY on any channel: one without any right forges payloads on
     # the project's channel while a tab follows it. Before, BigInt() of a cursor
     # that is not a number threw out of the feed's notification handler and ended
@@ -232,13 +251,25 @@ $node->stop;
 note(sprintf('run time %.0f s', time() - $started));
 done_testing();
 
-# One HTTP request to the gateway: {status, body (decoded JSON)}.
+# WebSockets to the gateway (test/editor/ws_probe.js): a list of {url (a query
+# string of /ws, or a whole URL), origin, dropAtOpen}, kept $hold ms; what each got.
+sub ws_probe {
+    my ($specs, $hold) = @_;
+    $_->{url} = "ws://127.0.0.1:$port/ws?$_->{url}" for grep { $_->{url} !~ /^ws:/ } @$specs;
+    my ($out, $err) = ('', '');
+    IPC::Run::run([ 'node', "$dir/ws_probe.js", encode_json($specs), $hold // 1000 ], '<', \undef, '>', \$out,
+        '2>', \$err, IPC::Run::timeout(60)) or diag("ws_probe: $err");
+    return eval { decode_json($out) } // [];
+}
+
+# One HTTP request to the gateway: {status, body (decoded JSON)}. A body goes as
+# JSON unless the headers (a hash, last argument) say otherwise.
 sub http {
-    my ($method, $path, $body) = @_;
-    my %opt;
+    my ($method, $path, $body, $headers) = @_;
+    my %opt = (headers => { %{ $headers // {} } });
     if (defined $body) {
         $opt{content} = ref $body ? encode_json($body) : $body;
-        $opt{headers} = { 'content-type' => 'application/json' };
+        $opt{headers}{'content-type'} //= 'application/json';
     }
     my $r = HTTP::Tiny->new(timeout => 30)->request($method, "http://localhost:$port$path", \%opt);
     my $decoded = eval { decode_json($r->{content}) } // {};

@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+// Opens WebSockets to the gateway for test/t/070_editor_browser.pl and prints, as
+// one line of JSON, what each got: the messages, the close code and reason, or
+// the error (a refused upgrade: "Unexpected server response: 403").
+// Usage: node ws_probe.js '[{"url": "ws://...", "origin": "http://...", "dropAtOpen": true}, ...]' HOLD_MS
+// A socket with dropAtOpen is cut (TCP) as soon as it is open, before the
+// gateway's setup has answered; the others are kept HOLD_MS milliseconds.
+'use strict';
+const WebSocket = require('ws');
+
+const specs = JSON.parse(process.argv[2]);
+const holdMs = Number(process.argv[3] || 1000);
+const out = specs.map(() => ({ messages: [], close: null, reason: null, error: null }));
+const sockets = specs.map((s, i) => {
+  const w = new WebSocket(s.url, s.origin ? { origin: s.origin } : {});
+  w.on('open', () => { if (s.dropAtOpen) w.terminate(); });
+  w.on('message', (m) => { try { out[i].messages.push(JSON.parse(String(m))); } catch { out[i].messages.push(String(m)); } });
+  w.on('close', (code, reason) => { out[i].close = code; out[i].reason = String(reason); });
+  w.on('error', (e) => { out[i].error = e.message; });
+  return w;
+});
+setTimeout(() => {
+  for (const w of sockets) w.terminate();
+  process.stdout.write(`${JSON.stringify(out)}\n`);
+  process.exit(0);
+}, holdMs);
