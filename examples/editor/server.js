@@ -113,6 +113,15 @@ const must = (v, what) => {
   return v;
 };
 
+// The text and base version of /edit and /draft: a string and a version number.
+function textAndBase(b) {
+  if (typeof b.content !== 'string') throw new HttpError(400, { error: 'content must be a string' });
+  if (!Number.isInteger(b.baseVersion) || b.baseVersion < 1) {
+    throw new HttpError(400, { error: 'baseVersion must be a version number' });
+  }
+  return [b.content, b.baseVersion];
+}
+
 async function openSession(_p, b) {
   const name = String(must(b.name, 'name')).slice(0, 64);
   const projectId = must(b.projectId, 'projectId');
@@ -182,10 +191,10 @@ async function presence(p, _b, query) {
 // then; the conflict is recorded and can be resolved).
 async function edit(p, b) {
   const sid = must(b.sessionId, 'sessionId');
-  if (typeof b.content !== 'string') throw new HttpError(400, { error: 'content must be a string' });
+  const [content, baseVersion] = textAndBase(b);
   const r = await q(`SELECT status, version, content_hash, content, conflict_id, conflicts, base_version, head_version
                        FROM concurrent_edit.write($1, $2, $3, NULL, $4, 'merge')`,
-                    [p.fileId, b.content, must(b.baseVersion, 'baseVersion'), sid]);
+                    [p.fileId, content, baseVersion, sid]);
   const w = r.rows[0];
   if (w.status !== 'conflict') {
     // The saved text replaces the tab's autosaved draft, if it had one.
@@ -204,8 +213,9 @@ async function edit(p, b) {
 }
 
 async function saveDraft(p, b) {
-  const r = await q('SELECT concurrent_edit.save_draft($1, $2, $3, $4) AS at',
-                    [must(b.sessionId, 'sessionId'), p.fileId, must(b.baseVersion, 'baseVersion'), String(b.content)]);
+  const sid = must(b.sessionId, 'sessionId');
+  const [content, baseVersion] = textAndBase(b); // String(undefined) was saved as the text "undefined"
+  const r = await q('SELECT concurrent_edit.save_draft($1, $2, $3, $4) AS at', [sid, p.fileId, baseVersion, content]);
   return [200, { savedAt: r.rows[0].at }];
 }
 

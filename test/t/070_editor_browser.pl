@@ -94,6 +94,14 @@ my ($gout, $gerr) = ('', '');
     $r = http('GET', "/api/v1/files/$foreign");
     is("$r->{status} $r->{body}{sqlstate} $r->{body}{detail}{needs}", '403 42501 read',
        'a file of a project the gateway role has no right on: 42501 -> 403');
+    # A draft needs its text and base version, as a save does (String(undefined) was
+    # saved as the text "undefined").
+    $r = http('POST', "/api/v1/files/$file/draft", { sessionId => $sid, baseVersion => 1 });
+    is("$r->{status} $r->{body}{error}", '400 content must be a string', 'a draft without content: 400');
+    $r = http('POST', "/api/v1/files/$file/draft", { sessionId => $sid, baseVersion => 'one', content => "x\n" });
+    is("$r->{status} $r->{body}{error}", '400 baseVersion must be a version number', 'a draft with a bad base version: 400');
+    is($node->safe_psql('postgres', "SELECT count(*) FROM concurrent_edit.session_drafts('$sid')"), '0',
+       '... and no draft was saved');
     $r = http('POST', "/api/v1/files/$file/lock", { sessionId => $sid, lockType => 'sideways' });
     is("$r->{status} $r->{body}{sqlstate}", '400 22023', 'an unknown lock type: 22023 -> 400');
     $r = http('POST', "/api/v1/files/$file/edit", 'not json');
