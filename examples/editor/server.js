@@ -112,6 +112,30 @@ const must = (v, what) => {
   if (v === undefined || v === null || v === '') throw new HttpError(400, { error: `${what} is required` });
   return v;
 };
+const isUuid = (v) => typeof v === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v);
+const forbidden = (error, detail) => new HttpError(403, { error, sqlstate: '42501', detail });
+
+// Every file request names its session (sessionId in the body, or the query of a
+// GET or DELETE), which must be alive and the gateway role's (touch_session:
+// VC005 -> 401, another role's 42501 -> 403) and of the file's project
+// (owning_project; 403 otherwise): a tab of one project reads and writes no other.
+// A file the role cannot see has no project here: read() says why (VC007, 42501).
+async function authorize(p, b, query) {
+  const sid = must(b.sessionId ?? query.get('sessionId'), 'sessionId');
+  if (!isUuid(sid)) throw new HttpError(400, { error: 'sessionId must be a uuid' });
+  const r = await q(`SELECT concurrent_edit.touch_session($1) AS status,
+                            concurrent_edit.owning_project('session', $1) AS session_project,
+                            concurrent_edit.owning_project('file', $2) AS file_project`, [sid, p.fileId]);
+  const { session_project: projectId, file_project: fileProject } = r.rows[0];
+  if (fileProject === null) await q('SELECT 1 FROM concurrent_edit.read($1)', [p.fileId]);
+  if (fileProject !== projectId) {
+    throw forbidden('the file is not of the session\'s project', { session_id: sid, file_id: p.fileId, project_id: projectId });
+  }
+  sessionProject.set(sid, projectId);
+  return { sid, projectId };
+}
+// A file route's handler gets the checked session as a fourth argument.
+const file = (fn) => async (p, b, query) => fn(p, b, query, await authorize(p, b, query));
 
 // The text and base version of /edit and /draft: a string and a version number.
 function textAndBase(b) {
@@ -124,7 +148,8 @@ function textAndBase(b) {
 
 async function openSession(_p, b) {
   const name = String(must(b.name, 'name')).slice(0, 64);
-  const projectId = must(b.projectId, 'projectId');
+  if (!isUuid(b.projectId)) throw new HttpError(400, { error: 'projectId must be a uuid' });
+  const projectId = b.projectId.toLowerCase();
   const userId = userIdOf(name);
   const r = await q('SELECT concurrent_edit.open_session($1, $2, NULL, $3) AS id',
                     [userId, projectId, JSON.stringify({ name })]);
@@ -142,22 +167,20 @@ async function readFile(p) {
                  contentHash: f.content_hash, deletedAt: f.deleted_at }];
 }
 
-async function openFile(p, b) {
-  const sid = must(b.sessionId, 'sessionId');
+async function openFile(p, _b, _query, { sid, projectId }) {
   const r = await q(`SELECT kind, message, session_id, user_id, until
                        FROM concurrent_edit.open_file($1, $2)`, [sid, p.fileId]);
   const warnings = [];
   for (const w of r.rows) {
     warnings.push({ kind: w.kind, message: w.message, sessionId: w.session_id,
-                    name: await nameOf(w.session_id || w.user_id, sessionProject.get(sid)), until: w.until });
+                    name: await nameOf(w.session_id || w.user_id, projectId), until: w.until });
   }
   return [200, { warnings }];
 }
 
 // Who else has the file open, their drafts (not their text: base version, size,
 // time) and the locks, with names.
-async function presence(p, _b, query) {
-  const projectId = sessionProject.get(query.get('sessionId'));
+async function presence(p, _b, _query, { projectId }) {
   const ed = await q(`SELECT session_id, user_id, status, has_draft, lock_type, last_active_at
                         FROM concurrent_edit.file_editors($1)`, [p.fileId]);
   const editors = [];
@@ -189,8 +212,7 @@ async function presence(p, _b, query) {
 // POST /edit: 200 when written or merged, 409 with the marked-up text when
 // the three-way merge from baseVersion has real conflicts (nothing is written
 // then; the conflict is recorded and can be resolved).
-async function edit(p, b) {
-  const sid = must(b.sessionId, 'sessionId');
+async function edit(p, b, _query, { sid }) {
   const [content, baseVersion] = textAndBase(b);
   const r = await q(`SELECT status, version, content_hash, content, conflict_id, conflicts, base_version, head_version
                        FROM concurrent_edit.write($1, $2, $3, NULL, $4, 'merge')`,
@@ -212,15 +234,13 @@ async function edit(p, b) {
   }];
 }
 
-async function saveDraft(p, b) {
-  const sid = must(b.sessionId, 'sessionId');
+async function saveDraft(p, b, _query, { sid }) {
   const [content, baseVersion] = textAndBase(b); // String(undefined) was saved as the text "undefined"
   const r = await q('SELECT concurrent_edit.save_draft($1, $2, $3, $4) AS at', [sid, p.fileId, baseVersion, content]);
   return [200, { savedAt: r.rows[0].at }];
 }
 
-async function acquireLock(p, b) {
-  const sid = must(b.sessionId, 'sessionId');
+async function acquireLock(p, b, _query, { sid }) {
   const ttl = Math.min(Math.max(Number(b.ttlSeconds) || 60, 1), 3600);
   const r = await q(`SELECT lock_id, lock_type, expires_at
                        FROM concurrent_edit.acquire_lock($1, $2, $3, make_interval(secs => $4))`,
@@ -243,9 +263,8 @@ async function withHolder(err, sid) {
   return err;
 }
 
-async function releaseLock(p, b, query) {
-  const r = await q('SELECT concurrent_edit.release_lock($1, $2) AS released',
-                    [p.fileId, must(b.sessionId || query.get('sessionId'), 'sessionId')]);
+async function releaseLock(p, _b, _query, { sid }) {
+  const r = await q('SELECT concurrent_edit.release_lock($1, $2) AS released', [p.fileId, sid]);
   return [200, { released: r.rows[0].released }];
 }
 
@@ -278,16 +297,16 @@ async function diff(p, _b, query) {
 const UUID = '([0-9a-fA-F-]{36})';
 const routes = [
   ['POST', /^\/api\/v1\/sessions$/, [], openSession],
-  ['GET', new RegExp(`^/api/v1/files/${UUID}$`), ['fileId'], readFile],
-  ['POST', new RegExp(`^/api/v1/files/${UUID}/open$`), ['fileId'], openFile],
-  ['GET', new RegExp(`^/api/v1/files/${UUID}/presence$`), ['fileId'], presence],
-  ['POST', new RegExp(`^/api/v1/files/${UUID}/edit$`), ['fileId'], edit],
-  ['POST', new RegExp(`^/api/v1/files/${UUID}/draft$`), ['fileId'], saveDraft],
-  ['POST', new RegExp(`^/api/v1/files/${UUID}/lock$`), ['fileId'], acquireLock],
-  ['DELETE', new RegExp(`^/api/v1/files/${UUID}/lock$`), ['fileId'], releaseLock],
-  ['POST', new RegExp(`^/api/v1/files/${UUID}/conflicts/resolve$`), ['fileId'], resolve],
-  ['GET', new RegExp(`^/api/v1/files/${UUID}/history$`), ['fileId'], history],
-  ['GET', new RegExp(`^/api/v1/files/${UUID}/diff$`), ['fileId'], diff],
+  ['GET', new RegExp(`^/api/v1/files/${UUID}$`), ['fileId'], file(readFile)],
+  ['POST', new RegExp(`^/api/v1/files/${UUID}/open$`), ['fileId'], file(openFile)],
+  ['GET', new RegExp(`^/api/v1/files/${UUID}/presence$`), ['fileId'], file(presence)],
+  ['POST', new RegExp(`^/api/v1/files/${UUID}/edit$`), ['fileId'], file(edit)],
+  ['POST', new RegExp(`^/api/v1/files/${UUID}/draft$`), ['fileId'], file(saveDraft)],
+  ['POST', new RegExp(`^/api/v1/files/${UUID}/lock$`), ['fileId'], file(acquireLock)],
+  ['DELETE', new RegExp(`^/api/v1/files/${UUID}/lock$`), ['fileId'], file(releaseLock)],
+  ['POST', new RegExp(`^/api/v1/files/${UUID}/conflicts/resolve$`), ['fileId'], file(resolve)],
+  ['GET', new RegExp(`^/api/v1/files/${UUID}/history$`), ['fileId'], file(history)],
+  ['GET', new RegExp(`^/api/v1/files/${UUID}/diff$`), ['fileId'], file(diff)],
   ['GET', /^\/api\/v1\/config$/, [], async () => [200, { projectId: process.env.DEMO_PROJECT || null,
                                                          fileId: process.env.DEMO_FILE || null }]],
 ];
@@ -524,10 +543,15 @@ function serveSockets(server) {
       }
     });
     try {
-      if (!/^[0-9a-f-]{36}$/.test(projectId) || !/^[0-9a-fA-F-]{36}$/.test(sessionId || '')
+      if (!isUuid(projectId) || !isUuid(sessionId)
           || (c !== null && !/^\d{1,19}$/.test(c))) throw new HttpError(400, { error: 'bad project, session or cursor' });
-      // The session must be alive and the gateway's role able to read the project.
-      await q('SELECT concurrent_edit.touch_session($1)', [sessionId]);
+      // The session must be alive, the gateway role's, and of this project (which
+      // the role can then read): a tab follows its own project's feed only.
+      const r = await q(`SELECT concurrent_edit.touch_session($1) AS s,
+                                concurrent_edit.owning_project('session', $1) AS project`, [sessionId]);
+      if (r.rows[0].project !== projectId) {
+        throw forbidden('the session is not of this project', { session_id: sessionId, project_id: projectId });
+      }
       sessionProject.set(sessionId, projectId);
       if (!names.has(sessionId)) await loadNames(projectId);
       const p = await feed.project(projectId);

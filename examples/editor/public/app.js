@@ -111,7 +111,7 @@ class Editor {
   send(m) { if (this.ws && this.ws.readyState === 1) this.ws.send(JSON.stringify(m)); }
 
   async reload() {
-    const r = await api('GET', `/api/v1/files/${this.fileId}`);
+    const r = await api('GET', `/api/v1/files/${this.fileId}?sessionId=${this.sessionId}`);
     if (r.ok) this.apply(r.body.version, r.body.content);
   }
 
@@ -248,7 +248,7 @@ class Editor {
 
   async showHistory() {
     this.el.history.hidden = false;
-    const r = await api('GET', `/api/v1/files/${this.fileId}/history`);
+    const r = await api('GET', `/api/v1/files/${this.fileId}/history?sessionId=${this.sessionId}`);
     this.el.versions.innerHTML = '';
     for (const v of r.body.versions) {
       const li = document.createElement('li');
@@ -261,7 +261,7 @@ class Editor {
 
   async showDiff(version) {
     if (version < 2) { this.el.diff.textContent = '(the first version)'; return; }
-    const r = await api('GET', `/api/v1/files/${this.fileId}/diff?from=${version - 1}&to=${version}`);
+    const r = await api('GET', `/api/v1/files/${this.fileId}/diff?sessionId=${this.sessionId}&from=${version - 1}&to=${version}`);
     this.el.diff.textContent = `v${version - 1} → v${version}\n${r.body.diff}`;
   }
 
