@@ -268,17 +268,45 @@ async function releaseLock(p, _b, _query, { sid }) {
   return [200, { released: r.rows[0].released }];
 }
 
-// Resolve with {conflictId, choose: 'ours'|'theirs'} or {conflictId, content}.
-async function resolve(p, b) {
-  const sid = must(b.sessionId, 'sessionId');
-  const user = await q(`SELECT user_id FROM concurrent_edit.project_sessions($1) WHERE session_id = $2`,
-                       [sessionProject.get(sid) || null, sid]).catch(() => ({ rows: [] }));
-  const r = await q('SELECT concurrent_edit.resolve_conflict($1, $2, $3, $4) AS version',
-                    [must(b.conflictId, 'conflictId'), b.content ?? null, user.rows[0]?.user_id ?? null,
-                     b.content == null ? must(b.choose, 'choose or content') : null]);
-  await q('SELECT concurrent_edit.discard_draft($1, $2)', [sid, p.fileId]); // the draft was the proposal
-  const f = await q('SELECT content FROM concurrent_edit.read($1, $2)', [p.fileId, r.rows[0].version]);
-  return [200, { version: r.rows[0].version, content: f.rows[0].content }];
+// Statements in one transaction on one connection of the pool: all or nothing.
+async function tx(fn) {
+  const c = await pool.connect();
+  try {
+    await c.query('BEGIN');
+    const out = await fn((sql, params) => c.query(sql, params));
+    await c.query('COMMIT');
+    return out;
+  } catch (e) {
+    await c.query('ROLLBACK').catch(() => {});
+    throw e;
+  } finally {
+    c.release();
+  }
+}
+
+// Resolve with {conflictId, choose: 'ours'|'theirs'} or {conflictId, content}, by
+// the session (checked before, as every file route) and as its user. The conflict
+// must be of the URL's file; the resolution, the draft's discard and the read are
+// one transaction, so a refusal of any of them writes nothing.
+async function resolve(p, b, _query, { sid, projectId }) {
+  const conflictId = must(b.conflictId, 'conflictId');
+  if (!isUuid(conflictId)) throw new HttpError(400, { error: 'conflictId must be a uuid' });
+  if (b.content != null && typeof b.content !== 'string') throw new HttpError(400, { error: 'content must be a string' });
+  const choose = b.content == null ? must(b.choose, 'choose or content') : null;
+  return tx(async (tq) => {
+    const c = await tq(`SELECT 1 FROM concurrent_edit.list_conflicts($1, include_resolved => true)
+                         WHERE conflict_id = $2`, [p.fileId, conflictId]);
+    if (!c.rows.length) {
+      throw new HttpError(404, { error: 'no such conflict of this file', detail: { file_id: p.fileId, conflict_id: conflictId } });
+    }
+    const user = await tq(`SELECT user_id FROM concurrent_edit.project_sessions($1) WHERE session_id = $2`,
+                          [projectId, sid]);
+    const r = await tq('SELECT concurrent_edit.resolve_conflict($1, $2, $3, $4) AS version',
+                       [conflictId, b.content ?? null, user.rows[0]?.user_id ?? null, choose]);
+    await tq('SELECT concurrent_edit.discard_draft($1, $2)', [sid, p.fileId]); // the draft was the proposal
+    const f = await tq('SELECT content FROM concurrent_edit.read($1, $2)', [p.fileId, r.rows[0].version]);
+    return [200, { version: r.rows[0].version, content: f.rows[0].content }];
+  });
 }
 
 async function history(p) {

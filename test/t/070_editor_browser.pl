@@ -123,6 +123,30 @@ my ($gout, $gerr) = ('', '');
     my $ws2 = ws_probe([ { url => "project=$project&session=$sid2" } ]);
     is(join(' ', map { $_ // '' } $ws2->[0]{messages}[0]{type}, $ws2->[0]{messages}[0]{status}, $ws2->[0]{close}),
        'error 403 1008', "nor follows its feed: the socket is refused (403) and closed");
+    # A conflict is resolved only by a valid session, through its own file's URL;
+    # before, resolve_conflict ran first (and wrote), and the session was checked after.
+    my ($cf, $another) = map {
+        $node->safe_psql('postgres', "SELECT concurrent_edit.create_file('$project', '$_', E'one\\ntwo\\n', "
+                                   . "'00000000-0000-0000-0000-0000000000c0')") } qw(conflicted.md another.md);
+    http('POST', "/api/v1/files/$cf/edit", { sessionId => $sid, baseVersion => 1, content => "one by carol\ntwo\n" });
+    $r = http('POST', "/api/v1/files/$cf/edit", { sessionId => $sid, baseVersion => 1, content => "one by eve\ntwo\n" });
+    my $cid = $r->{body}{conflictId};
+    is($r->{status}, 409, 'a conflict to resolve');
+    my %attack = (conflictId => $cid, content => "attacker text\n");
+    $r = http('POST', "/api/v1/files/$another/conflicts/resolve", { sessionId => '00000000-0000-0000-0000-000000000000', %attack });
+    is("$r->{status} $r->{body}{sqlstate}", '401 VC005', "resolve with an unknown session, through another file's URL: 401");
+    $r = http('POST', "/api/v1/files/$another/conflicts/resolve", { sessionId => $sid, %attack });
+    is("$r->{status} $r->{body}{error}", '404 no such conflict of this file', "a valid session, through another file's URL: 404");
+    is(http('POST', "/api/v1/files/$cf/conflicts/resolve", { sessionId => $sid2, %attack })->{status}, 403,
+       "a session of another project, through the conflict's file: 403");
+    is($node->safe_psql('postgres', "SELECT version || ' ' || content FROM concurrent_edit.read('$cf')"),
+       "2 one by carol\ntwo", '... none of them wrote anything');
+    is($node->safe_psql('postgres', "SELECT count(*) FROM concurrent_edit.list_conflicts('$cf')"), '1',
+       '... and the conflict is still open');
+    $r = http('POST', "/api/v1/files/$cf/conflicts/resolve", { sessionId => $sid, conflictId => $cid, choose => 'theirs' });
+    is("$r->{status} $r->{body}{version} $r->{body}{content}", "200 3 one by eve\ntwo\n", 'the session resolves its conflict');
+    is($node->safe_psql('postgres', "SELECT resolved_by FROM concurrent_edit.list_conflicts('$cf', include_resolved => true)"),
+       $s->{body}{userId}, '... as its user');
     $r = http('POST', "/api/v1/files/$file/lock", { sessionId => $sid, lockType => 'sideways' });
     is("$r->{status} $r->{body}{sqlstate}", '400 22023', 'an unknown lock type: 22023 -> 400');
     $r = http('POST', "/api/v1/files/$file/edit", 'not json');
