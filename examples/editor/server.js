@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // A small gateway between browsers and the concurrent_edit extension: a REST
 // surface for the editing calls and one WebSocket per browser tab for live
-// events. Everything that matters (versions, merges, conflicts, locks, sessions,
+// events (live.js). Everything that matters (versions, merges, conflicts, locks, sessions,
 // drafts, the change feed) is done by the extension in SQL; this file only
 // translates. Design notes: README.md next to this file.
 //
@@ -15,13 +15,12 @@ const http = require('http');
 const fs = require('fs');
 const path = require('path');
 const crypto = require('crypto');
-const { Pool, Client } = require('pg');
-const { WebSocketServer } = require('ws');
+const { Pool } = require('pg');
+const live = require('./live');
 
 const PORT = Number(process.env.PORT || 8080);
 const HOST = process.env.HOST || '127.0.0.1';
 const MAX_BODY = 1 << 20;            // bytes of a request body (413 above)
-const LIVE_CONTENT_MAX = 256 * 1024; // version events carry the text up to this size
 // Pages of other origins may not call the gateway (a browser names its page's
 // origin in Origin): only the gateway's own and these (comma-separated).
 const ALLOWED_ORIGINS = new Set((process.env.ALLOWED_ORIGINS || '').split(',').map((o) => o.trim()).filter(Boolean));
@@ -337,6 +336,9 @@ const routes = [
   ['GET', new RegExp(`^/api/v1/files/${UUID}/diff$`), ['fileId'], file(diff)],
   ['GET', /^\/api\/v1\/config$/, [], async () => [200, { projectId: process.env.DEMO_PROJECT || null,
                                                          fileId: process.env.DEMO_FILE || null }]],
+  // Counts only (a monitor's, and TAP 070's): open sockets, followed projects, tabs, LISTEN channels.
+  ['GET', /^\/api\/v1\/status$/, [], async () => [200, { sockets: wss.clients.size, projects: feed.projects.size,
+    tabs: [...feed.projects.values()].reduce((n, p) => n + p.tabs.size, 0), channels: await feed.channels() }]],
 ];
 
 // The body as a JSON object, at most MAX_BODY bytes (a longer one is read to its
@@ -401,202 +403,12 @@ async function handle(req, res) {
   send(404, { error: 'no such route' });
 }
 
-// ---------------------------------------------------------------------------
-// Live events: ONE listening connection for the whole gateway (not one per
-// tab), direct to PostgreSQL. A NOTIFY only says "project P has events up to
-// cursor C"; the gateway fetches them once per project with changes_since()
-// (which checks the read right) and fans them out to the project's tabs.
-class Feed {
-  constructor() {
-    this.projects = new Map(); // project id -> {channel, last (BigInt), tabs, busy, again}
-    this.joining = new Map();  // project id -> promise of its state
-    this.client = null;
-  }
-
-  async connect() {
-    for (;;) {
-      const c = new Client({ application_name: 'ce-editor-listen',
-        host: process.env.LISTEN_PGHOST || undefined, port: process.env.LISTEN_PGPORT || undefined });
-      try {
-        await c.connect();
-        c.on('notification', (msg) => this.onNotify(msg));
-        const lost = new Promise((resolve) => { c.on('error', resolve); c.on('end', resolve); });
-        this.client = c;
-        // After a reconnect: LISTEN again, then catch up what was missed.
-        for (const [id, p] of this.projects) { await c.query(`LISTEN "${p.channel}"`); this.fetch(id); }
-        log('feed: listening');
-        const why = await lost;
-        log(`feed: connection lost (${why && why.message}); reconnecting`);
-      } catch (e) {
-        log(`feed: ${e.message}; retrying`);
-      }
-      this.client = null;
-      c.end().catch(() => {});
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
-
-  // A project's state, created once (concurrent joins share the promise).
-  project(id) {
-    if (!this.joining.has(id)) this.joining.set(id, this.init(id).catch((e) => { this.joining.delete(id); throw e; }));
-    return this.joining.get(id);
-  }
-
-  async init(id) {
-    const ch = await q('SELECT concurrent_edit.channel_name($1) AS c', [id]);
-    const p = { channel: ch.rows[0].c, last: 0n, tabs: new Set(), busy: false, again: false };
-    // LISTEN first, then read the position: nothing committed in between is lost.
-    if (this.client) await this.client.query(`LISTEN "${p.channel}"`);
-    const pos = await q('SELECT concurrent_edit.feed_position($1) AS c', [id]);
-    p.last = BigInt(pos.rows[0].c);
-    this.projects.set(id, p);
-    return p;
-  }
-
-  // Any role of the database may NOTIFY on any channel: a payload is only a hint,
-  // and one that is not a JSON object with a project we follow and a cursor (a
-  // number or a string of digits) is ignored (BigInt() of anything else threw,
-  // out of the connection's event handler, and ended the server).
-  onNotify(msg) {
-    let payload;
-    try { payload = JSON.parse(msg.payload); } catch { return; }
-    if (payload === null || typeof payload !== 'object' || typeof payload.project_id !== 'string') return;
-    const c = payload.cursor;
-    const cursor = typeof c === 'number' && Number.isSafeInteger(c) && c >= 0 ? BigInt(c)
-      : typeof c === 'string' && /^[0-9]{1,19}$/.test(c) ? BigInt(c) : null;
-    const p = this.projects.get(payload.project_id);
-    if (p && cursor !== null && cursor > p.last) this.fetch(payload.project_id);
-  }
-
-  // Events after `cursor`, with the text of each version event (one read shared
-  // by every tab, instead of one request per tab).
-  static async events(projectId, cursor, withContent) {
-    const r = await q(`SELECT c.cursor, c.event, c.file_id, c.path, c.version, c.session_id, c.author,
-                              c.details, c.created_at,
-                              CASE WHEN $3 AND c.event = 'version' THEN
-                                (SELECT r.content FROM concurrent_edit.read(c.file_id, c.version) r
-                                  WHERE octet_length(r.content) <= $4) END AS content
-                         FROM concurrent_edit.changes_since($1, $2, 500) c`,
-                      [projectId, cursor.toString(), withContent, LIVE_CONTENT_MAX]);
-    return r.rows.map((e) => ({ type: 'event', cursor: e.cursor, event: e.event, fileId: e.file_id, path: e.path,
-      version: e.version, sessionId: e.session_id, author: e.author, name: names.get(e.session_id) || names.get(e.author) || null,
-      details: e.details, createdAt: e.created_at, content: e.content ?? undefined }));
-  }
-
-  // One fetch at a time per project; notifications during it ask for another.
-  async fetch(id) {
-    const p = this.projects.get(id);
-    if (p.busy) { p.again = true; return; }
-    p.busy = true;
-    try {
-      do {
-        p.again = false;
-        // Without the texts if one cannot be read (a version removed by retention).
-        const evs = await Feed.events(id, p.last, true).catch(() => Feed.events(id, p.last, false));
-        if (evs.some((e) => e.event === 'session_joined' && !names.has(e.sessionId))) await loadNames(id).catch(() => {});
-        for (const e of evs) {
-          if (!e.name) e.name = names.get(e.sessionId) || names.get(e.author) || null;
-          p.last = BigInt(e.cursor);
-          for (const tab of p.tabs) tab.deliver(e);
-        }
-        if (evs.length === 500) p.again = true;
-      } while (p.again);
-    } catch (e) {
-      log(`feed: fetch ${id}: ${e.message}`);
-    } finally {
-      p.busy = false;
-    }
-  }
-}
-const feed = new Feed();
-
-// One WebSocket per tab: /ws?project=P&session=S[&cursor=C]. Without a cursor the
-// tab starts at the feed's position (it reads its files after the hello); with
-// one (a reconnect) it first gets every event after it, then the live ones.
-class Tab {
-  constructor(ws, projectId, sessionId) {
-    Object.assign(this, { ws, projectId, sessionId, cursor: 0n, catchingUp: true });
-  }
-  deliver(e) {
-    if (this.catchingUp || BigInt(e.cursor) <= this.cursor) return;
-    this.cursor = BigInt(e.cursor);
-    if (this.ws.readyState === 1) this.ws.send(JSON.stringify(e));
-  }
-  async start(p, cursor) {
-    this.cursor = cursor === null ? p.last : cursor;
-    let count = 0;
-    let reset = false;
-    while (this.cursor < p.last) {
-      let evs;
-      try {
-        evs = await Feed.events(this.projectId, this.cursor, false);
-      } catch (e) {
-        if (e.code !== 'VC012') throw e;
-        // The tab's cursor was pruned (prune_changes): it re-reads its file and
-        // goes on from the feed's newest cursor (VC012's DETAIL).
-        this.cursor = BigInt(JSON.parse(e.detail).last_cursor);
-        reset = true;
-        continue;
-      }
-      if (!evs.length) break;
-      for (const e of evs) { this.ws.send(JSON.stringify(e)); this.cursor = BigInt(e.cursor); count++; }
-    }
-    // No await between the last check and here: live events now go straight out.
-    this.catchingUp = false;
-    this.ws.send(JSON.stringify({ type: 'hello', cursor: this.cursor.toString(), caughtUp: count, reset }));
-  }
-}
-
-function serveSockets(server) {
-  const wss = new WebSocketServer({ server, path: '/ws', maxPayload: 64 * 1024,
-    // A page of another origin may open a socket too: refused before the upgrade.
-    verifyClient: ({ req }, done) => (originAllowed(req) ? done(true) : done(false, 403, 'origin not allowed')) });
-  wss.on('connection', async (ws, req) => {
-    const url = new URL(req.url, 'http://gateway');
-    const projectId = (url.searchParams.get('project') || '').toLowerCase();
-    const sessionId = url.searchParams.get('session');
-    const c = url.searchParams.get('cursor');
-    let tab = null;
-    ws.on('close', () => { if (tab) feed.projects.get(projectId)?.tabs.delete(tab); });
-    ws.on('message', async (data) => {
-      // Heartbeat: touch_session keeps the session active (presence); its status
-      // goes back to the tab. A closed or timed-out session gets VC005.
-      try {
-        const m = JSON.parse(data);
-        if (m.type !== 'heartbeat') return;
-        const r = await q('SELECT concurrent_edit.touch_session($1) AS s', [sessionId]);
-        ws.send(JSON.stringify({ type: 'heartbeat', status: r.rows[0].s }));
-      } catch (e) {
-        ws.send(JSON.stringify({ type: 'error', ...fromPgError(e).body }));
-      }
-    });
-    try {
-      if (!isUuid(projectId) || !isUuid(sessionId)
-          || (c !== null && !/^\d{1,19}$/.test(c))) throw new HttpError(400, { error: 'bad project, session or cursor' });
-      // The session must be alive, the gateway role's, and of this project (which
-      // the role can then read): a tab follows its own project's feed only.
-      const r = await q(`SELECT concurrent_edit.touch_session($1) AS s,
-                                concurrent_edit.owning_project('session', $1) AS project`, [sessionId]);
-      if (r.rows[0].project !== projectId) {
-        throw forbidden('the session is not of this project', { session_id: sessionId, project_id: projectId });
-      }
-      sessionProject.set(sessionId, projectId);
-      if (!names.has(sessionId)) await loadNames(projectId);
-      const p = await feed.project(projectId);
-      tab = new Tab(ws, projectId, sessionId);
-      p.tabs.add(tab);
-      await tab.start(p, c === null ? null : BigInt(c));
-    } catch (e) {
-      const err = fromPgError(e);
-      ws.send(JSON.stringify({ type: 'error', status: err.status, ...err.body }));
-      ws.close(1008, 'refused');
-    }
-  });
-}
-
+// Live events and the sockets: live.js, with this file's helpers.
+live.init({ q, log, names, loadNames, sessionProject, HttpError, fromPgError, forbidden, isUuid, originAllowed });
+const { feed } = live;
 const server = http.createServer((req, res) => {
   handle(req, res).catch((e) => { log(e.stack); res.destroy(); });
 });
-serveSockets(server);
+const wss = live.serveSockets(server);
 feed.connect();
 server.listen(PORT, HOST, () => log(`gateway listening on http://${HOST === '127.0.0.1' ? 'localhost' : HOST}:${server.address().port}/`));

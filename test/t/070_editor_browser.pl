@@ -64,7 +64,7 @@ my $tmp = PostgreSQL::Test::Utils::tempdir();
 my $dir = "$tmp/editor";
 make_path("$dir/public");
 copy("$root/examples/editor/$_", "$dir/$_") or die "copy $_: $!"
-  for qw(package.json package-lock.json server.js public/index.html public/app.js public/style.css);
+  for qw(package.json package-lock.json server.js live.js public/index.html public/app.js public/style.css);
 copy("$root/test/editor/$_", "$dir/$_") or die "copy $_: $!" for qw(browser.js ws_probe.js);
 my ($npm_out, $npm_err) = ('', '');
 my $npm_ok = IPC::Run::run(
@@ -199,6 +199,35 @@ my ($gout, $gerr) = ('', '');
     eval { $tab->pump_nb };
     unlike($tout, qr/closed/, 'and the tab is still connected');
     $tab->kill_kill;
+
+    # Sockets: at most MAX_SOCKETS (6 here) at once, and none leaves a tab or a
+    # LISTEN channel behind, whether refused, cut during its setup, or closed after.
+    # Before, a socket naming any project id added a channel (refused with 42501
+    # only after its LISTEN), no channel was ever UNLISTENed, and a socket closed
+    # before its tab was registered left the tab for good.
+    my $st = gateway_idle();
+    is("$st->{sockets} $st->{tabs} $st->{projects} $st->{channels}", '0 0 0 0',
+       'the gateway, its sockets closed: no tab, no project followed, no LISTEN channel');
+    my $refused = 0;
+    for my $batch (0 .. 4) {
+        my $got = ws_probe([ map { { url => sprintf('project=7300%04d-0000-4000-8000-000000000000&session=%s',
+                                                      $batch * 6 + $_, $sid) } } 1 .. 6 ], 300);
+        $refused += grep { ($_->{messages}[0]{status} // 0) == 403 && ($_->{close} // 0) == 1008 } @$got;
+        gateway_idle();
+    }
+    is($refused, 30, 'sockets naming 30 other projects with a valid session: each refused (403) and closed');
+    is(gateway_idle()->{channels}, 0, '... and none of them left a LISTEN channel');
+    my $full = ws_probe([ map { { url => "project=$project&session=$sid" } } 1 .. 7 ], 1500);
+    is(scalar(grep { ($_->{messages}[0]{type} // '') eq 'hello' } @$full), 6, 'MAX_SOCKETS = 6: six sockets are served');
+    is(join(',', map { "$_->{close} $_->{reason}" } grep { !@{ $_->{messages} } } @$full), '1013 too many connections',
+       'the seventh is closed with 1013 (try again later)');
+    for (1 .. 4) {
+        ws_probe([ map { { url => "project=$project&session=$sid", dropAtOpen => 1 } } 1 .. 6 ], 200);
+        gateway_idle();
+    }
+    $st = gateway_idle();
+    is("$st->{sockets} $st->{tabs} $st->{projects} $st->{channels}", '0 0 0 0',
+       'after 24 sockets cut during their setup and 6 closed after it: no tab, no project, no channel left');
     $node->safe_psql('postgres', "SELECT concurrent_edit.close_session('$sid')");
     $g->kill_kill;
 }
@@ -313,6 +342,19 @@ sub ws_probe {
     IPC::Run::run([ 'node', "$dir/ws_probe.js", encode_json($specs), $hold // 1000 ], '<', \undef, '>', \$out,
         '2>', \$err, IPC::Run::timeout(60)) or diag("ws_probe: $err");
     return eval { decode_json($out) } // [];
+}
+
+# The gateway's counts (GET /api/v1/status) once its sockets are closed (10 s at most).
+sub gateway_idle {
+    my $deadline = time() + 10;
+    my $st;
+    for (;;) {
+        $st = http('GET', '/api/v1/status')->{body};
+        last if (defined $st->{sockets} && $st->{sockets} == 0 && !$st->{tabs}) || time() > $deadline;
+        select(undef, undef, undef, 0.1);
+    }
+    $_ //= 'undef' for @{$st}{qw(sockets tabs projects channels)};
+    return $st;
 }
 
 # One HTTP request to the gateway: {status, body (decoded JSON)}. A body goes as
