@@ -137,8 +137,22 @@ class Feed {
     try {
       do {
         p.again = false;
-        // Without the texts if one cannot be read (a version removed by retention).
-        const evs = await Feed.events(id, p.last, true).catch(() => Feed.events(id, p.last, false));
+        let evs;
+        try {
+          // Without the texts if one cannot be read (a version removed by retention).
+          evs = await Feed.events(id, p.last, true).catch(() => Feed.events(id, p.last, false));
+        } catch (e) {
+          if (e.code !== 'VC012') throw e;
+          // The gateway's cursor was pruned (prune_changes while it was away): as
+          // in Tab.start, it goes on from the feed's newest cursor (VC012's DETAIL)
+          // and every tab re-reads its file. Before, each later fetch failed the
+          // same way and the project's tabs got no event until a restart.
+          p.last = BigInt(JSON.parse(e.detail).last_cursor);
+          log(`feed: events of ${id} pruned past the gateway's cursor; tabs reset to ${p.last}`);
+          for (const tab of p.tabs) tab.reset(p.last);
+          p.again = true;
+          continue;
+        }
         if (evs.some((e) => e.event === 'session_joined' && !names.has(e.sessionId))) await loadNames(id).catch(() => {});
         for (const e of evs) {
           if (!e.name) e.name = names.get(e.sessionId) || names.get(e.author) || null;
@@ -168,6 +182,15 @@ class Tab {
     this.cursor = BigInt(e.cursor);
     if (this.ws.readyState === 1) this.ws.send(JSON.stringify(e));
   }
+
+  // Events up to `cursor` were pruned before the gateway read them: the page
+  // re-reads its file. A tab still catching up meets VC012 itself (start).
+  reset(cursor) {
+    if (this.catchingUp || cursor <= this.cursor) return;
+    this.cursor = cursor;
+    if (this.ws.readyState === 1) this.ws.send(JSON.stringify({ type: 'reset', cursor: cursor.toString() }));
+  }
+
   async start(p, cursor) {
     this.cursor = cursor === null ? p.last : cursor;
     let count = 0;

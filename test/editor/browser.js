@@ -25,6 +25,7 @@ const log = (m) => process.stderr.write(`browser.js: ${m}\n`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 let gateway = null;
+let gatewayLog = '';   // everything the gateways wrote to stderr
 function startGateway() {
   return new Promise((resolve, reject) => {
     const g = spawn('node', [env.GATEWAY], {
@@ -33,7 +34,7 @@ function startGateway() {
     });
     let err = '';
     g.stderr.on('data', (d) => {
-      err += d; process.stderr.write(`gateway: ${d}`);
+      err += d; gatewayLog += d; process.stderr.write(`gateway: ${d}`);
       if (/gateway listening on/.test(err)) resolve(g);
     });
     g.on('exit', (code) => reject(new Error(`gateway exited (${code}): ${err}`)));
@@ -193,6 +194,34 @@ async function main() {
                                         caughtUp: editors.bob.lastCatchUp, version: editors.bob.version })),
     bobText: await text('bob'), bobSync: await shown('bob', 'sync') };
   await shot('10-reconnected');
+
+  // 6b. The events the gateway has not read yet are pruned: its listening
+  // connection is cut, a version is written and its event sequenced, and the feed
+  // pruned through it (prune_changes) before the gateway reconnects (500 ms).
+  // The gateway's catch-up meets VC012: it goes on from the newest cursor and the
+  // tabs re-read the file. Before, every later fetch failed with VC012 and no tab
+  // got an event again (the latency rounds below need them).
+  await until('A and B in sync before the prune', () => editors.alice.el.text.value === editors.bob.el.text.value
+              && editors.alice.version === editors.bob.version);
+  const logBefore = gatewayLog.length;
+  const pruned = 'Its event was pruned before the gateway read it\n';
+  const ver = await page.evaluate(() => editors.bob.version);
+  const pos0 = (await db.query('SELECT concurrent_edit.feed_position($1) AS p', [env.PROJECT])).rows[0].p;
+  await db.query(`SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity
+                   WHERE application_name = 'ce-editor-listen' AND usename = $1`, [env.GATEWAY_PGUSER]);
+  const pw = await db.query(`SELECT version FROM concurrent_edit.write($1, $2, $3,
+                               '00000000-0000-0000-0000-0000000000c0')`, [env.FILE, pruned, ver]);
+  for (let i = 0; i < 100; i++) {  // the event sequenced (by the commit, or the worker just after)
+    const p = await db.query('SELECT concurrent_edit.feed_position($1) AS p', [env.PROJECT]);
+    if (BigInt(p.rows[0].p) > BigInt(pos0)) break;
+    await sleep(5);
+  }
+  await db.query("SELECT concurrent_edit.prune_changes('0 seconds', $1)", [env.PROJECT]);
+  await until('B shows the version whose event was pruned', (t) => editors.bob.el.text.value === t, pruned);
+  await until('A too', (t) => editors.alice.el.text.value === t, pruned);
+  results.pruned = { written: pw.rows[0].version,
+    versions: await page.evaluate(() => [editors.alice.version, editors.bob.version]),
+    reset: /pruned past the gateway's cursor/.test(gatewayLog.slice(logBefore)) };
 
   // 7. Latency: A saves SAVES times; the time from the start of A's save to B's
   // editor showing the text (B's 'ce-applied' event), in one page, one clock.

@@ -312,6 +312,11 @@ is($res->{reconnect}{after}{cursor}, $res->{reconnect}{feedPosition}, "B's curso
 is($res->{reconnect}{after}{version}, $res->{reconnect}{written}, 'B shows the version written while it was away');
 is($res->{reconnect}{bobText}, "Written while the gateway was down\n", '... its text');
 
+ok($res->{pruned}{reset}, "the events the gateway had not read were pruned: its catch-up met VC012 and went on")
+  or diag(encode_json($res->{pruned} // {}));
+is(join(' ', @{ $res->{pruned}{versions} // [] }), join(' ', ($res->{pruned}{written} // 'none') x 2),
+   'both tabs re-read the file and show the version whose event was pruned');
+
 my $lat = $res->{latency} // {};
 is($lat->{n}, 100, '100 saves of A, each shown by B') or diag($lat->{error});
 if ($lat->{n}) {

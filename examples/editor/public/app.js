@@ -83,6 +83,9 @@ class Editor {
         } else if (e.type === 'event') {
           this.cursor = e.cursor;
           this.onEvent(e, !helloed);
+        } else if (e.type === 'reset') {                  // the gateway missed pruned events:
+          this.cursor = e.cursor;                          // re-read the file (kept if dirty)
+          this.reload();
         } else if (e.type === 'error') {
           this.message(`gateway: ${e.error}`, true);
         }
@@ -110,9 +113,16 @@ class Editor {
 
   send(m) { if (this.ws && this.ws.readyState === 1) this.ws.send(JSON.stringify(m)); }
 
+  // Reads the head: shown, or, over unsaved changes, only noted as newer (the save merges).
   async reload() {
     const r = await api('GET', `/api/v1/files/${this.fileId}?sessionId=${this.sessionId}`);
-    if (r.ok) this.apply(r.body.version, r.body.content);
+    if (!r.ok) return;
+    if (!this.dirty) {
+      this.apply(r.body.version, r.body.content);
+    } else if (r.body.version > this.version) {
+      this.headVersion = Math.max(r.body.version, this.headVersion || 0);
+      this.setSync();
+    }
   }
 
   // Shows a version of the file (the base from now on).
