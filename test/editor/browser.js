@@ -223,6 +223,41 @@ async function main() {
     versions: await page.evaluate(() => [editors.alice.version, editors.bob.version]),
     reset: /pruned past the gateway's cursor/.test(gatewayLog.slice(logBefore)) };
 
+  // 6c. A's save is written, then B's (a newer version) while A's answer is still
+  // on its way: A gets B's event first (only "behind": A's text is unsaved), then
+  // its own answer with the older version. A must end showing the head, not its
+  // own older version as "saved, up to date". A's answer is held by the page's
+  // network route until A has B's event.
+  const aSid = await page.evaluate(() => editors.alice.sessionId);
+  let aWritten; const written = new Promise((r) => { aWritten = r; });
+  let releaseA; const held = new Promise((r) => { releaseA = r; });
+  await page.route('**/api/v1/files/*/edit', async (route) => {
+    if (!(route.request().postData() || '').includes(aSid)) return route.continue();
+    const response = await route.fetch();
+    aWritten();
+    await held;
+    return route.fulfill({ response });
+  });
+  const base6c = await text('alice');
+  const v6c = await page.evaluate(() => editors.alice.version);
+  await type('alice', `A's line, saved first\n${base6c}`);
+  const aSave = page.evaluate(() => editors.alice.save());
+  await written;
+  await until('B shows A\'s save', (v) => editors.bob.version === v, v6c + 1);
+  await type('bob', `${await text('bob')}B's line, saved second\n`);
+  await click('bob', 'save');
+  await until('A has B\'s event while its save is on its way', (v) => editors.alice.headVersion === v, v6c + 2);
+  releaseA();
+  await aSave;
+  await page.unroute('**/api/v1/files/*/edit');
+  // A shows the head (both lines) once it has read it; it is given 3 s.
+  await page.waitForFunction((v) => editors.alice.version === v, v6c + 2, { timeout: 3000, polling: 20 }).catch(() => {});
+  results.concurrentSave = { aliceVersion: await page.evaluate(() => editors.alice.version), bobVersion: await page.evaluate(() => editors.bob.version),
+                             aliceText: await text('alice'), bobText: await text('bob'), aliceSync: await shown('alice', 'sync'),
+                             aliceSaved: await page.evaluate(() => editors.alice.lastSave.body.version), expected: v6c + 2 };
+  await shot('10b-concurrent-save');
+  await until('A in sync before the latency rounds', () => editors.alice.el.text.value === editors.bob.el.text.value);
+
   // 7. Latency: A saves SAVES times; the time from the start of A's save to B's
   // editor showing the text (B's 'ce-applied' event), in one page, one clock.
   results.latency = await page.evaluate(async (n) => {

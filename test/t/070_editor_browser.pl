@@ -14,7 +14,15 @@
 #  * history with a diff;
 #  * the gateway is killed, a version is written while it is down, and B
 #    reconnects and catches up from its cursor to the feed's position;
+#  * the events the gateway has not read are pruned (VC012): its feed goes on and
+#    both tabs re-read the file;
+#  * B saves while A's answer is held: A ends on the head, not its older version;
 #  * 100 saves of A, timed until B shows them (p50 and p99 printed).
+# Before the browser, over HTTP and WebSockets: the refusals (SQLSTATE -> HTTP),
+# bodies that are not JSON objects, other origins, file requests and sockets
+# without a session of the file's project, /conflicts/resolve through another
+# file or session, drafts without content, and sockets: bounded, and none leaves
+# a tab or a LISTEN channel behind (GET /api/v1/status).
 # Screenshots of each step: the test's log folder, screenshots/.
 # Without Chromium this test fails (it never skips).
 use strict;
@@ -316,6 +324,13 @@ ok($res->{pruned}{reset}, "the events the gateway had not read were pruned: its 
   or diag(encode_json($res->{pruned} // {}));
 is(join(' ', @{ $res->{pruned}{versions} // [] }), join(' ', ($res->{pruned}{written} // 'none') x 2),
    'both tabs re-read the file and show the version whose event was pruned');
+my $cs = $res->{concurrentSave} // {};
+is($cs->{aliceSaved}, ($cs->{expected} // 0) - 1, "A's save answered after B's newer save (B's event came first)");
+is($cs->{aliceVersion}, $cs->{expected}, 'A then shows the head, not its own older version')
+  or diag(encode_json($cs));
+is($cs->{aliceText}, $cs->{bobText}, '... with both saves, as B shows it');
+like($cs->{aliceText} // '', qr/\AA's line, saved first\n.*B's line, saved second\n\z/s, '... both lines');
+like($cs->{aliceSync} // '', qr/up to date/, '... and says it is up to date');
 
 my $lat = $res->{latency} // {};
 is($lat->{n}, 100, '100 saves of A, each shown by B') or diag($lat->{error});

@@ -195,6 +195,9 @@ class Editor {
       this.hasDraft = false;
       this.apply(r.body.version ?? this.version, r.body.content);
       this.message(`${r.body.status}${r.body.version ? ` v${r.body.version}` : ''}`);
+      // Another session saved during ours (its event only marked us behind):
+      // our version is not the head, so read the head (it has both saves).
+      if (this.headVersion > this.version) await this.reload();
     } else if (r.status === 409 && r.body.conflictId) {
       this.conflictId = r.body.conflictId;
       this.headVersion = r.body.headVersion;
