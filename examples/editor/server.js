@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // A small gateway between browsers and the concurrent_edit extension: a REST
 // surface for the editing calls and one WebSocket per browser tab for live
-// events (live.js). Everything that matters (versions, merges, conflicts, locks, sessions,
-// drafts, the change feed) is done by the extension in SQL; this file only
-// translates. Design notes: README.md next to this file.
+// events (live.js). Everything that matters (versions, merges, conflicts, locks,
+// sessions, drafts, the change feed) is done by the extension in SQL; this file
+// only translates. Design notes: README.md next to this file.
 //
 // Connection: the libpq environment (PGHOST, PGPORT, PGDATABASE, PGUSER, ...),
 // as an ordinary role with `write` on the projects it serves. The one LISTEN
