@@ -285,6 +285,18 @@ UPDATE inner_nulls SET slots = '{1}', version = 3 RETURNING version, note, slots
 SELECT concurrent_edit.disable_occ('inner_nulls');
 DROP TABLE inner_nulls;
 DROP TYPE pair;
+-- More such columns than a function's 100 arguments would take as pairs, and an
+-- array key: two keys the type tells apart are two rows, each with its images.
+CREATE TABLE wide_arrays (id int[] PRIMARY KEY, version int NOT NULL DEFAULT 1, note text);
+DO $$ BEGIN FOR i IN 1..60 LOOP EXECUTE format('ALTER TABLE wide_arrays ADD COLUMN a%s int[]', i); END LOOP; END $$;
+INSERT INTO wide_arrays (id, note) VALUES ('{1,2}', 'a'), ('[0:1]={1,2}', 'b');
+SELECT concurrent_edit.enable_occ('wide_arrays', mode => 'merge');
+SELECT row_key FROM concurrent_edit.occ_row_versions WHERE relation = '"occ Shapes".wide_arrays' ORDER BY 1;
+UPDATE wide_arrays SET note = 'c', version = 1 WHERE id = '{1,2}';
+UPDATE wide_arrays SET a60 = '{7}', version = 1 WHERE id = '{1,2}' RETURNING version, note, a60;
+SELECT id, version, note FROM wide_arrays ORDER BY note;
+SELECT concurrent_edit.disable_occ('wide_arrays');
+DROP TABLE wide_arrays;
 
 -- Images are kept under the row's project: a row moved to another project
 -- leaves none behind in the old one, where a later row of its key would take

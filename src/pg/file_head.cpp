@@ -16,6 +16,17 @@ int files_locked_in_xact = 0;
 
 LOCKTAG file_write_tag(const pg_uuid_t& file_id) { return uuid_lock_tag(file_id, LockClass::file_write); }
 
+// Wait-die: a transaction that already holds other files' write locks does not
+// wait for an older one (which may wait for it), it is refused.
+[[noreturn]] void throw_older_writer(const pg_uuid_t& file_id) {
+    throw SqlError(ERRCODE_T_R_SERIALIZATION_FAILURE,
+                   "could not serialize access: file " + uuid_to_string(file_id) +
+                       " is being written by an older transaction",
+                   "{\"file_id\": " + json_uuid(file_id) + "}",
+                   "This transaction already writes other files; waiting could deadlock. "
+                   "Roll back and retry the transaction.");
+}
+
 // True when a holder of `tag` is an older transaction than ours.
 bool older_transaction_holds(const LOCKTAG& tag) {
     TransactionId mine = GetTopTransactionIdIfAny();
@@ -40,13 +51,7 @@ void take_file_write_lock(const pg_uuid_t& file_id) {
         (void)LockAcquire(&tag, ExclusiveLock, false, false);
         return false;
     });
-    if (die)
-        throw SqlError(ERRCODE_T_R_SERIALIZATION_FAILURE,
-                       "could not serialize access: file " + uuid_to_string(file_id) +
-                           " is being written by an older transaction",
-                       "{\"file_id\": " + json_uuid(file_id) + "}",
-                       "This transaction already writes other files; waiting could deadlock. "
-                       "Roll back and retry the transaction.");
+    if (die) throw_older_writer(file_id);
     ++files_locked_in_xact;
 }
 
@@ -279,6 +284,16 @@ const LockedRow* lock_file_row(const pg_uuid_t& file_id, const pg_uuid_t& sessio
 void register_file_head_callbacks() {
     RegisterXactCallback(files_xact_callback, nullptr);
     RegisterSubXactCallback(files_subxact_callback, nullptr);
+}
+
+void refuse_if_older_writer(const pg_uuid_t& file_id) {
+    LOCKTAG tag = file_write_tag(file_id);
+    bool die = pg_call([&tag] {
+        if (files_locked_in_xact == 0 || LockHeldByMe(&tag, ExclusiveLock)) return false;
+        if (lock_is_free(tag, ShareLock)) return false;
+        return older_transaction_holds(tag);
+    });
+    if (die) throw_older_writer(file_id);
 }
 
 FileHead lock_file(Spi& spi, const pg_uuid_t& file_id, const pg_uuid_t& session_id, bool with_head_text) {

@@ -40,6 +40,10 @@ struct FileHead {
 // With `with_head_text`, also the head's text and chain depth (a writer's base
 // for the delta it stores: no second statement).
 FileHead lock_file(Spi& spi, const pg_uuid_t& file_id, const pg_uuid_t& session_id, bool with_head_text = false);
+// The wait-die rule of lock_file(), for a request about to wait for the file's
+// write lock in share mode (acquire_lock): 40001 when this transaction already
+// holds other files' write locks and an older transaction holds this one's.
+void refuse_if_older_writer(const pg_uuid_t& file_id);
 // Reads the file row without locking it (reads). VC007 when it does not exist.
 FileHead find_file(Spi& spi, const pg_uuid_t& file_id);
 // The project of a file (VC007 when there is none), without locking anything:

@@ -87,35 +87,13 @@ bool sweep_failed = true;  // and at the worker's start
 // Deletes expired locks (of one file, or all: `whole_pass`, or else the worker's
 // sweep, when one may have expired) and records their expiry. Every expired lock
 // that no other transaction holds: the worker never waits for a client (the rest
-// expire in a later round), nor does acquire_lock (`*in_change`, for one file:
-// how many another transaction holds, extending or releasing them in a client's
-// open transaction; acquire_lock treats them as holders until it ends).
-int64 expire_locks(Spi& spi, const pg_uuid_t* project_id, const pg_uuid_t* file_id, bool whole_pass = true,
-                   int64* in_change = nullptr) {
-#define CE_EXPIRED_ONE "k.project_id = $1 AND k.file_id = $2 AND k.expires_at <= clock_timestamp()"
-    // Those held elsewhere are seen (the statement's snapshot has their old
-    // version) but skipped by the lock.
-    static Statement one("SELECT (SELECT count(*) FROM concurrent_edit.file_locks k WHERE " CE_EXPIRED_ONE "), "
-                         "(" CE_NOT_HELD(CE_EXPIRED_ONE) ")",
-                         {UUIDOID, UUIDOID});
+// expire in a later round), nor does acquire_lock (expire_file_locks).
+int64 expire_locks(Spi& spi, bool whole_pass = true) {
     static Statement expired(CE_NOT_HELD("k.expires_at <= clock_timestamp()"), {});
     static Statement swept(CE_NOT_HELD("k.ctid = ANY ($1::tid[]) AND k.expires_at <= clock_timestamp()"), {TEXTOID},
                            Scans::by_key);
     static DropLocks all{Statement(CE_DROP_LOCKS(CE_FOUND, "lock_expired", ""), {TEXTOID}, Scans::by_key),
                          Statement(CE_DROP_LOCKS_QUIETLY(CE_FOUND), {TEXTOID}, Scans::by_key)};
-#undef CE_EXPIRED_ONE
-    if (file_id != nullptr) {
-        int64 seen;
-        std::optional<std::string> ctids;
-        {
-            Rows r = one.run(spi, {uuid_datum(*project_id), uuid_datum(*file_id)});
-            seen = r.int8(0, 0);
-            ctids = r.text_opt(0, 1);
-        }
-        int64 n = ctids ? drop_locks(spi, all, {text_datum(*ctids)}) : 0;
-        if (in_change != nullptr) *in_change = std::max<int64>(0, seen - n);
-        return n;
-    }
     if (whole_pass) return drop_found(spi, expired, all);
     TimestampTz now = pg_call([] { return GetCurrentTimestamp(); });
     bool force = sweep_failed || now - last_full_sweep >= kFullSweepUs;
@@ -170,9 +148,7 @@ int64 cleanup_expired_locks(Spi& spi, bool whole_pass) {
 #undef CE_ORPHANED
     static DropLocks orphans{Statement(CE_DROP_LOCKS(CE_FOUND, "lock_released", ""), {TEXTOID}, Scans::by_key),
                              Statement(CE_DROP_LOCKS_QUIETLY(CE_FOUND), {TEXTOID}, Scans::by_key)};
-#undef CE_FOUND
-#undef CE_NOT_HELD
-    int64 n = expire_locks(spi, nullptr, nullptr, whole_pass);
+    int64 n = expire_locks(spi, whole_pass);
     if (whole_pass) return n + drop_found(spi, orphaned, orphans);
     for (;;) {  // a batch, and the next at once while one finds locks to release (a burst goes in a round)
         check_interrupts();
@@ -192,9 +168,36 @@ int64 cleanup_expired_locks(Spi& spi, bool whole_pass) {
 }
 
 
-int64 expire_file_locks(Spi& spi, const pg_uuid_t& project_id, const pg_uuid_t& file_id, int64* in_change) {
-    return expire_locks(spi, &project_id, &file_id, true, in_change);
+int64 expire_file_locks(Spi& spi, const pg_uuid_t& project_id, const pg_uuid_t& file_id, const pg_uuid_t& session_id,
+                        bool exclusive, int64* in_change) {
+#define CE_EXPIRED_ONE "k.project_id = $1 AND k.file_id = $2 AND k.expires_at <= clock_timestamp()"
+#define CE_IN_WAY(k) "(" k ".session_id <> $3 AND ($4 OR " k ".lock_type = 'exclusive'))"
+    // The expired locks no other transaction holds, locked; and how many of those
+    // that would be in the request's way another transaction holds (seen, with
+    // their old version, but skipped by the lock). With the latest snapshot: a
+    // lock taken after a REPEATABLE READ transaction's snapshot is seen too.
+    static Statement one(
+        "WITH l AS MATERIALIZED (SELECT k.ctid, k.session_id, k.lock_type FROM concurrent_edit.file_locks k "
+        "    WHERE " CE_EXPIRED_ONE " FOR UPDATE OF k SKIP LOCKED) "
+        "SELECT (SELECT count(*) FROM concurrent_edit.file_locks k WHERE " CE_EXPIRED_ONE " AND " CE_IN_WAY("k") ") "
+        "     - (SELECT count(*) FROM l WHERE " CE_IN_WAY("l") "), "
+        "       (SELECT pg_catalog.array_agg(l.ctid)::text FROM l)",
+        {UUIDOID, UUIDOID, UUIDOID, BOOLOID});
+#undef CE_IN_WAY
+#undef CE_EXPIRED_ONE
+    static DropLocks found{Statement(CE_DROP_LOCKS(CE_FOUND, "lock_expired", ""), {TEXTOID}, Scans::by_key),
+                           Statement(CE_DROP_LOCKS_QUIETLY(CE_FOUND), {TEXTOID}, Scans::by_key)};
+    std::optional<std::string> ctids;
+    {
+        Rows r = one.run_latest(spi, {uuid_datum(project_id), uuid_datum(file_id), uuid_datum(session_id),
+                                      BoolGetDatum(exclusive)});
+        *in_change = std::max<int64>(0, r.int8(0, 0));
+        ctids = r.text_opt(0, 1);
+    }
+    return ctids ? drop_locks(spi, found, {text_datum(*ctids)}) : 0;
 }
+#undef CE_FOUND
+#undef CE_NOT_HELD
 
 }  // namespace ce::pg
 

@@ -67,6 +67,22 @@ int64 ttl_arg(FunctionCallInfo fcinfo, int n) {
 // A lock in the way of a request (lock_rows.hpp), unexpired.
 using Holder = LockInWay;
 
+// acquire_lock's write of its session's activity, once it has the lock (in
+// release_lock's order: lock row, then session row), as check_session's touch
+// but skipping a row another transaction holds, so that it never waits while it
+// holds the file's locks. (A close is not among those: keep_session_open made
+// any close wait for this transaction.)
+void touch_after_taking(Spi& spi, const SessionInfo& s, const SessionRow& row) {
+    if (!row.stale_activity && std::strcmp(row.status, "active") == 0) return;
+    static Statement q(
+        "WITH t AS (SELECT s.ctid FROM concurrent_edit.edit_sessions s WHERE s.project_id = $1 AND s.id = $2 "
+        "    AND s.status <> 'closed' FOR UPDATE OF s SKIP LOCKED) "
+        "UPDATE concurrent_edit.edit_sessions s SET last_active_at = now(), status = 'active' FROM t "
+        "WHERE s.ctid = t.ctid",
+        {UUIDOID, UUIDOID});
+    q.run(spi, {uuid_datum(s.project_id), uuid_datum(s.id)});
+}
+
 }  // namespace
 
 }  // namespace ce::pg
@@ -120,6 +136,12 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
         TimestampTz deadline = wait_us > PG_INT64_MAX - start ? PG_INT64_MAX : start + wait_us;
         bool shm = lock_wait_available();
         const bool no_write_in_progress = type == "exclusive" || required_version.has_value();
+        bool write_share_held = false;
+        auto drop_write_share_once = [&]() {
+            if (!write_share_held) return;
+            drop_write_share(file_id);
+            write_share_held = false;
+        };
         bool waited = false;
         LockWaitEntry entry;  // the lock_waits row while this call waits
         LockQueue queue(file_id);  // this call's place among the file's acquirers
@@ -178,13 +200,18 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
             waited |= queued;
             if (!got) throw_lock_timeout(file_id, type, {}, HeldUpBy::acquisition_in_progress, wait_us);
             // No write begun before may commit after an exclusive lock, nor after
-            // the look at the head's version that require_version checks.
+            // the look at the head's version that require_version checks. (A
+            // shared request keeps it only for that look: writes go on under
+            // shared locks.) Wait-die as for a writer: a transaction that holds
+            // other files' write locks does not wait for an older writer.
             if (no_write_in_progress) {
+                refuse_if_older_writer(file_id);
                 got = take_write_share(file_id, std::max<TimestampTz>(deadline, start + kAcquisitionGraceUs), &queued,
                                        &publish_wait);
                 if (queued && !waited) stats::add(stats::lock_waits);
                 waited |= queued;
                 if (!got) throw_lock_timeout(file_id, type, {}, HeldUpBy::write_in_progress, wait_us);
+                write_share_held = true;
             }
             LockLook f = look(waited ? LockLookFor::everything : LockLookFor::file_and_holders);
             if (waited) session_row = f.session;
@@ -202,6 +229,7 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
                                    "\", \"last_modified_by\": " + json_uuid(f.updated_by) +
                                    ", \"last_modified_at\": " + f.updated_at_json + "}",
                                "Read the latest version before locking.");
+            if (type == "shared") drop_write_share_once();
             // Closed (or deleted) while this call waited: closing released the
             // session's locks, and a lock taken now would outlive it until its ttl;
             // waiting on for a lock it may not take would only hold the client up.
@@ -218,12 +246,18 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
                 soonest = std::min(soonest, h.expires_at);
                 holders.push_back(h);
             }
-            // An expired lock that another transaction is extending or releasing is
-            // in the way until it ends: one extended would be held twice. Waited for
-            // as a holder (a second at least, as an acquisition in progress), never
-            // on its row (that could take as long as the client's transaction).
+            // An expired lock in the way that another transaction is extending or
+            // releasing is in the way until it ends: one extended would be held
+            // twice. Waited for as a holder (a second at least, as an acquisition
+            // in progress), never on its row (that could take as long as the
+            // client's transaction). Then the expiry is undone, so as not to hold
+            // the rows it took (and keep another acquirer out) while sleeping.
             int64 in_change = 0;
-            if (holders.empty() && expired) expire_file_locks(spi, project, file_id, &in_change);
+            if (holders.empty() && expired)
+                (void)subtransaction_if([&] {
+                    expire_file_locks(spi, project, file_id, session_id, type == "exclusive", &in_change);
+                    return in_change == 0;
+                });
             if (holders.empty() && in_change == 0) {
                 const std::string& path = f.normalized_path;
                 // A close of the session in progress is waited for (then VC005);
@@ -245,7 +279,7 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
                     t.acquired_at = DatumGetTimestampTz(r.value(0, 2));
                     t.details = r.text(0, 3);
                 }
-                (void)check_session(call, session_id, session_row, SessionUse::act, true);  // its activity
+                touch_after_taking(spi, s, session_row);
                 lock_expiry_written(t.expires_at);  // the worker's sweep (shared.hpp)
                 lock_event(spi, at_commit, "lock_acquired", project, file_id, session_id, s.user_id, path,
                            t.details);
@@ -263,7 +297,7 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
             // Never sleep holding the acquisition lock (the release we wait for may
             // need it), nor the write lock (the holder's writes need it).
             drop_acquisition_lock(file_id, type);
-            if (no_write_in_progress) drop_write_share(file_id);
+            drop_write_share_once();
             TimestampTz now = pg_call([] { return GetCurrentTimestamp(); });
             if (in_change > 0 && now >= std::max<TimestampTz>(deadline, start + kAcquisitionGraceUs))
                 throw_lock_timeout(file_id, type, {}, HeldUpBy::lock_in_change, wait_us);
@@ -303,8 +337,9 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
             // file waits for, looks again after 1 ms, then after twice as long each
             // time up to 50 ms: most locks are released within milliseconds (at a
             // fixed 50 ms, 8 clients cycling on one file made 22 cycles/s, not 790).
-            int64 until = std::min<int64>(deadline, soonest + 1000);
-            long ms = static_cast<long>(std::max<int64>(1, (until - now + 999) / 1000));
+            int64 until = soonest == PG_INT64_MAX ? deadline : std::min<int64>(deadline, soonest + 1000);
+            if (in_change > 0) until = std::max<int64>(until, start + kAcquisitionGraceUs);
+            long ms = static_cast<long>(std::clamp<int64>((until - now) / 1000 + 1, 1, kLookAgainMs));
             ms = std::min<long>(ms, in_change > 0 ? kLookAgainInChangeMs : kLookAgainMs);
             if (!shm) {
                 ms = std::min<long>(ms, queue.ahead() ? poll_ms : 50);

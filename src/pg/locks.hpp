@@ -12,9 +12,12 @@ int64 release_session_locks(Spi& spi, const pg_uuid_t& session_id);
 // worker) those of the next 1,000 locks in key order, resuming after them at the
 // next call, and of the batches after as long as one finds any. Owner's context.
 int64 cleanup_expired_locks(Spi& spi, bool whole_pass);
-// Deletes the expired locks of one file that no other transaction holds
-// (lock_expired events); `*in_change`: how many others hold (extend_lock or
-// release_lock in an open transaction), not waited for. Owner's context.
-int64 expire_file_locks(Spi& spi, const pg_uuid_t& project_id, const pg_uuid_t& file_id, int64* in_change);
+// acquire_lock's expiry: deletes the expired locks of one file that no other
+// transaction holds (lock_expired events), and sets `*in_change` to how many of
+// those in the way of `session_id`'s request (another session's; for a shared
+// request, exclusive ones) another transaction holds, extending or releasing them
+// (not waited for). Read with the latest snapshot. Owner's context.
+int64 expire_file_locks(Spi& spi, const pg_uuid_t& project_id, const pg_uuid_t& file_id, const pg_uuid_t& session_id,
+                        bool exclusive, int64* in_change);
 
 }  // namespace ce::pg

@@ -98,14 +98,17 @@ std::string row_image_sql(TupleDesc desc, const std::string& row, bool parenthes
         if (json)
             drops += "CASE WHEN " + value + " IS NULL THEN " + literal + " END";
         else
-            texts += literal + "::pg_catalog.text, " + value + "::pg_catalog.text";
+            texts += literal + ", " + value + "::pg_catalog.text";
     }
     std::string image = "pg_catalog.to_jsonb(" + row + (parenthesize ? "" : ".*") + ")";
     if (!drops.empty())
         image = "(" + image + " OPERATOR(pg_catalog.-) pg_catalog.array_remove(ARRAY[" + drops +
                 "]::pg_catalog.text[], NULL))";
+    // jsonb_object() of one array, not jsonb_build_object(): a function takes at
+    // most 100 arguments, and a table may have more such columns than 50.
     if (!texts.empty())
-        image = "(" + image + " OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(" + texts + "))";
+        image = "(" + image + " OPERATOR(pg_catalog.||) pg_catalog.jsonb_object(ARRAY[" + texts +
+                "]::pg_catalog.text[]))";
     return image;
 }
 
@@ -178,10 +181,14 @@ std::vector<int> primary_key_atts(Relation rel) {
 std::string key_object_sql(TupleDesc desc, const std::vector<int>& atts, const std::string& row) {
     std::string sql = "pg_catalog.jsonb_build_object(";
     for (std::size_t i = 0; i < atts.size(); ++i) {
-        const char* name = NameStr(TupleDescAttr(desc, atts[i] - 1)->attname);
+        Form_pg_attribute a = TupleDescAttr(desc, atts[i] - 1);
+        const char* name = NameStr(a->attname);
         std::string lit = pg_call([name] { return static_cast<const char*>(quote_literal_cstr(name)); });
         std::string value = row.empty() ? "$" + std::to_string(i + 1)
                                         : row + "." + pg_call([name] { return quote_identifier(name); });
+        // An array or composite key column by its text, as in the images: two
+        // keys the type tells apart ('{1,2}' and '[0:1]={1,2}') are two rows.
+        if (is_text_image_column(a)) value = "(" + value + ")::pg_catalog.text";
         sql += (i ? ", " : "") + lit + "::text, " + value;
     }
     return sql + ")";
