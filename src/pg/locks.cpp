@@ -148,10 +148,10 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
         long poll_ms = 1;          // without shared memory, waiting ahead: the next look
         // The file and the holders in the way, read with the latest snapshot; the
         // session checked at the first look (its errors before the file's), and
-        // read again after a wait (closed meanwhile?).
-        // The session's activity is written (touched) only once the lock row is
-        // taken, in release_lock's order (lock row, then session row): two calls
-        // of one session taking them the other way round deadlocked.
+        // read again after a wait (closed meanwhile?). The session's activity is
+        // written only once the lock row is taken, in release_lock's order (lock
+        // row, then session row): two calls of one session taking them the other
+        // way round deadlocked.
         SessionRow session_row{};
         auto look = [&](LockLookFor what) {
             LockLook f = look_at_lock(file_id, session_id, type == "exclusive", what);
@@ -167,11 +167,8 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
         // The session, the file and the caller's right are checked before any lock
         // of the file is taken (without shared memory too): a request for another
         // project's file must not wait in that file's queue (and so learn that
-        // someone is taking its lock) before it is refused, and the session's
-        // touch may wait for its row: a caller whose session (its own, of another
-        // project) is held elsewhere would wait there holding the file's
-        // acquisition lock, keeping everyone out of a file it has no right to
-        // (TAP 020, 6c).
+        // someone is taking its lock) before it is refused (TAP 020, 6c). (The
+        // session's activity, written once the lock is taken, waits for no row.)
         const pg_uuid_t file_project = look(LockLookFor::session_and_file).project_id;
         // A request about to wait in turn (for the queue or the acquisition lock)
         // is published in lock_waits as waiting, as a sleeping one is.
