@@ -243,11 +243,14 @@ const LockedRow* lock_file_row(const pg_uuid_t& file_id, const pg_uuid_t& sessio
     table_close(files, NoLock);  // the row lock's table lock is kept to the end of the transaction
 
     if (row != nullptr) {
-        // The newest unexpired exclusive lock of another session.
+        // The newest unexpired exclusive lock of another session (or an expired
+        // one that a transaction in progress is extending: it counts as held,
+        // or a write could commit under the extended lock).
         TimestampTz now = GetCurrentTimestamp(), newest = 0;
         auto each = [&](const FileLockSeen& l) {
             bool other = std::memcmp(&l.session_id, &session_id, sizeof(pg_uuid_t)) != 0;
-            if (l.exclusive && l.expires_at > now && other && (!row->locked_by_other || l.expires_at > newest)) {
+            bool held = l.expires_at > now || l.being_updated;
+            if (l.exclusive && held && other && (!row->locked_by_other || l.expires_at > newest)) {
                 row->locked_by_other = true;
                 newest = l.expires_at;
                 row->lock_session = l.session_id;

@@ -99,8 +99,11 @@ void drop_acquisition_lock(const pg_uuid_t& file_id, const std::string& type) {
     drop(acquisition_tag(file_id), acquisition_mode(type));
 }
 
-bool take_write_share(const pg_uuid_t& file_id, TimestampTz until, bool* waited, const BeforeWait* before_wait) {
-    return take_until(uuid_lock_tag(file_id, LockClass::file_write), ShareLock, until, waited, before_wait, false);
+bool try_write_share(const pg_uuid_t& file_id) {
+    LOCKTAG tag = uuid_lock_tag(file_id, LockClass::file_write);
+    bool got = false;
+    as_transaction_owner([&tag, &got] { got = LockAcquire(&tag, ShareLock, false, true) != LOCKACQUIRE_NOT_AVAIL; });
+    return got;
 }
 
 void drop_write_share(const pg_uuid_t& file_id) { drop(uuid_lock_tag(file_id, LockClass::file_write), ShareLock); }

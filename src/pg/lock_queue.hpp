@@ -86,13 +86,14 @@ bool take_acquisition_lock(const pg_uuid_t& file_id, TimestampTz until, const st
 void drop_acquisition_lock(const pg_uuid_t& file_id, const std::string& type);
 
 // The file's write lock (writers hold it exclusively to the end of their
-// transaction: file_head.cpp) in share mode, waited for until `until` at the
-// latest, as take_acquisition_lock: taken by an exclusive acquirer or one with
-// require_version, so that no write begun before it commits after its lock (or
-// after its look at the head's version), and a write begun later waits for its
-// transaction, then sees its lock. False when a write still held it then.
-bool take_write_share(const pg_uuid_t& file_id, TimestampTz until, bool* waited,
-                      const BeforeWait* before_wait = nullptr);
+// transaction: file_head.cpp) in share mode, if no write holds it now (never
+// waited for in the lock manager: the caller holds the file's acquisition lock,
+// which a writer of the file may be about to ask for in the same transaction).
+// Taken by an exclusive acquirer or one with require_version, so that no write
+// begun before it commits after its lock (or after its look at the head's
+// version), and a write begun later waits for its transaction, then sees its
+// lock.
+bool try_write_share(const pg_uuid_t& file_id);
 void drop_write_share(const pg_uuid_t& file_id);
 
 // An acquire_lock call's place in the file's queue.

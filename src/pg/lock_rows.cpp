@@ -175,6 +175,24 @@ bool lock_own_row(Relation rel, Snapshot snapshot, const pg_uuid_t* project, con
 
 }  // namespace
 
+// Whether another transaction, in progress or committed since the snapshot, has
+// updated the row version in `slot` (not deleted it, not only locked it): an
+// expired lock being extended (or refreshed).
+static bool updated_in_progress(TupleTableSlot* slot) {
+    bool should_free = false;
+    HeapTuple tuple = ExecFetchSlotHeapTuple(slot, false, &should_free);
+    HeapTupleHeader h = tuple->t_data;
+    bool updated = false;
+    if (!(h->t_infomask & HEAP_XMAX_INVALID) && !HEAP_XMAX_IS_LOCKED_ONLY(h->t_infomask) &&
+        !ItemPointerEquals(&h->t_ctid, &tuple->t_self)) {
+        TransactionId xmax = HeapTupleHeaderGetUpdateXid(h);
+        updated = TransactionIdIsValid(xmax) && !TransactionIdIsCurrentTransactionId(xmax) &&
+                  (TransactionIdIsInProgress(xmax) || TransactionIdDidCommit(xmax));
+    }
+    if (should_free) heap_freetuple(tuple);
+    return updated;
+}
+
 void scan_file_locks(Oid nsp, const pg_uuid_t& project, const pg_uuid_t& file, Snapshot snapshot,
                      void (*each)(void* arg, const FileLockSeen& lock), void* arg) {
     Relation locks = table_open(own_table(nsp, "file_locks"), AccessShareLock);
@@ -195,6 +213,7 @@ void scan_file_locks(Oid nsp, const pg_uuid_t& project, const pg_uuid_t& file, S
         l.holder = uuid_at(slot, holder_att);
         l.exclusive = is_exclusive(type);
         l.expires_at = DatumGetTimestampTz(expires);
+        l.being_updated = updated_in_progress(slot);
         each(arg, l);
         CHECK_FOR_INTERRUPTS();
         return true;

@@ -201,13 +201,27 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
             // shared request keeps it only for that look: writes go on under
             // shared locks.) Wait-die as for a writer: a transaction that holds
             // other files' write locks does not wait for an older writer.
+            // A write in progress is waited for as a holder, without the
+            // acquisition lock (its writer may ask for that next: a wait in the
+            // lock manager deadlocked), within the wait, a second at least.
             if (no_write_in_progress) {
                 refuse_if_older_writer(file_id);
-                got = take_write_share(file_id, std::max<TimestampTz>(deadline, start + kAcquisitionGraceUs), &queued,
-                                       &publish_wait);
-                if (queued && !waited) stats::add(stats::lock_waits);
-                waited |= queued;
-                if (!got) throw_lock_timeout(file_id, type, {}, HeldUpBy::write_in_progress, wait_us);
+                if (!try_write_share(file_id)) {
+                    drop_acquisition_lock(file_id, type);
+                    TimestampTz now = pg_call([] { return GetCurrentTimestamp(); });
+                    if (now >= std::max<TimestampTz>(deadline, start + kAcquisitionGraceUs))
+                        throw_lock_timeout(file_id, type, {}, HeldUpBy::write_in_progress, wait_us);
+                    if (!waited) stats::add(stats::lock_waits);
+                    publish(file_project, now);
+                    waited = true;
+                    pg_call([] {
+                        (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, kLookAgainInChangeMs,
+                                        PG_WAIT_EXTENSION);
+                        ResetLatch(MyLatch);
+                        CHECK_FOR_INTERRUPTS();
+                    });
+                    continue;
+                }
                 write_share_held = true;
             }
             LockLook f = look(waited ? LockLookFor::everything : LockLookFor::file_and_holders);
