@@ -172,14 +172,17 @@ int64 expire_file_locks(Spi& spi, const pg_uuid_t& project_id, const pg_uuid_t& 
                         bool exclusive, int64* in_change) {
 #define CE_EXPIRED_ONE "k.project_id = $1 AND k.file_id = $2 AND k.expires_at <= clock_timestamp()"
 #define CE_IN_WAY(k) "(" k ".session_id <> $3 AND ($4 OR " k ".lock_type = 'exclusive'))"
-    // The expired locks no other transaction holds, locked; and how many of those
-    // that would be in the request's way another transaction holds (seen, with
-    // their old version, but skipped by the lock). With the latest snapshot: a
-    // lock taken after a REPEATABLE READ transaction's snapshot is seen too.
+    // The expired locks no other transaction holds, locked; and how many locks in
+    // the request's way are not among them: expired ones another transaction
+    // holds (seen, with their old version, but skipped by the lock), and
+    // unexpired ones (an extension committed since the caller's look, which saw
+    // the lock expired). With the latest snapshot: a lock taken after a
+    // REPEATABLE READ transaction's snapshot is seen too.
     static Statement one(
         "WITH l AS MATERIALIZED (SELECT k.ctid, k.session_id, k.lock_type FROM concurrent_edit.file_locks k "
         "    WHERE " CE_EXPIRED_ONE " FOR UPDATE OF k SKIP LOCKED) "
-        "SELECT (SELECT count(*) FROM concurrent_edit.file_locks k WHERE " CE_EXPIRED_ONE " AND " CE_IN_WAY("k") ") "
+        "SELECT (SELECT count(*) FROM concurrent_edit.file_locks k WHERE k.project_id = $1 AND k.file_id = $2 "
+        "        AND " CE_IN_WAY("k") ") "
         "     - (SELECT count(*) FROM l WHERE " CE_IN_WAY("l") "), "
         "       (SELECT pg_catalog.array_agg(l.ctid)::text FROM l)",
         {UUIDOID, UUIDOID, UUIDOID, BOOLOID});

@@ -13,10 +13,12 @@ int64 release_session_locks(Spi& spi, const pg_uuid_t& session_id);
 // next call, and of the batches after as long as one finds any. Owner's context.
 int64 cleanup_expired_locks(Spi& spi, bool whole_pass);
 // acquire_lock's expiry: deletes the expired locks of one file that no other
-// transaction holds (lock_expired events), and sets `*in_change` to how many of
-// those in the way of `session_id`'s request (another session's; for a shared
-// request, exclusive ones) another transaction holds, extending or releasing them
-// (not waited for). Read with the latest snapshot. Owner's context.
+// transaction holds (lock_expired events), and sets `*in_change` to how many
+// locks in the way of `session_id`'s request (another session's; for a shared
+// request, exclusive ones) are not among them: expired ones another transaction
+// holds, extending or releasing them (not waited for), and unexpired ones (an
+// extension committed since the caller looked). Read with the latest snapshot.
+// Owner's context.
 int64 expire_file_locks(Spi& spi, const pg_uuid_t& project_id, const pg_uuid_t& file_id, const pg_uuid_t& session_id,
                         bool exclusive, int64* in_change);
 
