@@ -84,6 +84,14 @@ constexpr int64 kFullSweepUs = 10 * USECS_PER_SEC;
 TimestampTz last_full_sweep = 0;
 bool sweep_failed = true;  // and at the worker's start
 
+// Deletes the expired locks a CE_NOT_HELD statement found, by ctid, recording
+// their expiry: the worker's and acquire_lock's.
+DropLocks& expired_found() {
+    static DropLocks q{Statement(CE_DROP_LOCKS(CE_FOUND, "lock_expired", ""), {TEXTOID}, Scans::by_key),
+                       Statement(CE_DROP_LOCKS_QUIETLY(CE_FOUND), {TEXTOID}, Scans::by_key)};
+    return q;
+}
+
 // Deletes expired locks (of one file, or all: `whole_pass`, or else the worker's
 // sweep, when one may have expired) and records their expiry. Every expired lock
 // that no other transaction holds: the worker never waits for a client (the rest
@@ -92,16 +100,14 @@ int64 expire_locks(Spi& spi, bool whole_pass = true) {
     static Statement expired(CE_NOT_HELD("k.expires_at <= clock_timestamp()"), {});
     static Statement swept(CE_NOT_HELD("k.ctid = ANY ($1::tid[]) AND k.expires_at <= clock_timestamp()"), {TEXTOID},
                            Scans::by_key);
-    static DropLocks all{Statement(CE_DROP_LOCKS(CE_FOUND, "lock_expired", ""), {TEXTOID}, Scans::by_key),
-                         Statement(CE_DROP_LOCKS_QUIETLY(CE_FOUND), {TEXTOID}, Scans::by_key)};
-    if (whole_pass) return drop_found(spi, expired, all);
+    if (whole_pass) return drop_found(spi, expired, expired_found());
     TimestampTz now = pg_call([] { return GetCurrentTimestamp(); });
     bool force = sweep_failed || now - last_full_sweep >= kFullSweepUs;
     if (!lock_expiry_sweep_due(now, force)) return 0;
     sweep_failed = true;  // until it ends
     if (force) last_full_sweep = now;
     LockSweep found = sweep_lock_rows(now);
-    int64 n = found.expired > 0 ? drop_found(spi, swept, all, {text_datum(found.ctids)}) : 0;
+    int64 n = found.expired > 0 ? drop_found(spi, swept, expired_found(), {text_datum(found.ctids)}) : 0;
     // A lock left (another transaction holds it, or is deleting or taking it):
     // the next round sweeps again.
     lock_expiry_swept(n < found.expired ? now : found.soonest);
@@ -110,7 +116,6 @@ int64 expire_locks(Spi& spi, bool whole_pass = true) {
 }
 
 }  // namespace
-
 
 int64 release_session_locks(Spi& spi, const pg_uuid_t& session_id) {
 #define CE_OF_SESSION                                                                                   \
@@ -167,7 +172,6 @@ int64 cleanup_expired_locks(Spi& spi, bool whole_pass) {
     }
 }
 
-
 int64 expire_file_locks(Spi& spi, const pg_uuid_t& project_id, const pg_uuid_t& file_id, const pg_uuid_t& session_id,
                         bool exclusive, int64* in_change) {
 #define CE_EXPIRED_ONE "k.project_id = $1 AND k.file_id = $2 AND k.expires_at <= clock_timestamp()"
@@ -188,8 +192,6 @@ int64 expire_file_locks(Spi& spi, const pg_uuid_t& project_id, const pg_uuid_t& 
         {UUIDOID, UUIDOID, UUIDOID, BOOLOID});
 #undef CE_IN_WAY
 #undef CE_EXPIRED_ONE
-    static DropLocks found{Statement(CE_DROP_LOCKS(CE_FOUND, "lock_expired", ""), {TEXTOID}, Scans::by_key),
-                           Statement(CE_DROP_LOCKS_QUIETLY(CE_FOUND), {TEXTOID}, Scans::by_key)};
     std::optional<std::string> ctids;
     {
         Rows r = one.run_latest(spi, {uuid_datum(project_id), uuid_datum(file_id), uuid_datum(session_id),
@@ -197,7 +199,7 @@ int64 expire_file_locks(Spi& spi, const pg_uuid_t& project_id, const pg_uuid_t& 
         *in_change = std::max<int64>(0, r.int8(0, 0));
         ctids = r.text_opt(0, 1);
     }
-    return ctids ? drop_locks(spi, found, {text_datum(*ctids)}) : 0;
+    return ctids ? drop_locks(spi, expired_found(), {text_datum(*ctids)}) : 0;
 }
 #undef CE_FOUND
 #undef CE_NOT_HELD

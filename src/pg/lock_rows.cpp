@@ -178,7 +178,7 @@ bool lock_own_row(Relation rel, Snapshot snapshot, const pg_uuid_t* project, con
 // Whether another transaction, in progress or committed since the snapshot, has
 // updated the row version in `slot` (not deleted it, not only locked it): an
 // expired lock being extended (or refreshed).
-static bool updated_in_progress(TupleTableSlot* slot) {
+static bool updated_by_another(TupleTableSlot* slot) {
     bool should_free = false;
     HeapTuple tuple = ExecFetchSlotHeapTuple(slot, false, &should_free);
     HeapTupleHeader h = tuple->t_data;
@@ -213,7 +213,7 @@ void scan_file_locks(Oid nsp, const pg_uuid_t& project, const pg_uuid_t& file, S
         l.holder = uuid_at(slot, holder_att);
         l.exclusive = is_exclusive(type);
         l.expires_at = DatumGetTimestampTz(expires);
-        l.being_updated = updated_in_progress(slot);
+        l.being_updated = updated_by_another(slot);
         each(arg, l);
         CHECK_FOR_INTERRUPTS();
         return true;

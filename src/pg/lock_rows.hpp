@@ -87,7 +87,7 @@ struct FileLockSeen {
     pg_uuid_t session_id, holder;
     bool exclusive;
     int64 expires_at;  // TimestampTz
-    bool being_updated;  // another transaction in progress updates it (extend_lock: it may not stay expired)
+    bool being_updated;  // another transaction (in progress, or committed since the snapshot) updated it (extend_lock)
 };
 // Plain C, run inside pg_call(): calls `each(arg, lock)` for every row of
 // file_locks of (project, file) that `snapshot` sees, by its primary key, with

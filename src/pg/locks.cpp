@@ -67,6 +67,16 @@ int64 ttl_arg(FunctionCallInfo fcinfo, int n) {
 // A lock in the way of a request (lock_rows.hpp), unexpired.
 using Holder = LockInWay;
 
+// A waiting acquire_lock's sleep: until its latch is set (a release woke it) or
+// `ms` have passed; a cancel is seen at once.
+void sleep_on_latch(long ms) {
+    pg_call([ms] {
+        (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, ms, PG_WAIT_EXTENSION);
+        ResetLatch(MyLatch);
+        CHECK_FOR_INTERRUPTS();
+    });
+}
+
 // acquire_lock's write of its session's activity, once it has the lock (in
 // release_lock's order: lock row, then session row), as check_session's touch
 // but skipping a row another transaction holds, so that it never waits while it
@@ -134,6 +144,9 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
         // Saturated: a wait of thousands of years means "until released".
         TimestampTz start = pg_call([] { return GetCurrentTimestamp(); });
         TimestampTz deadline = wait_us > PG_INT64_MAX - start ? PG_INT64_MAX : start + wait_us;
+        // The wait for what is no holder yet (another transaction's acquisition, a
+        // lock in change, a write in progress): at least a second.
+        const TimestampTz grace_deadline = std::max<TimestampTz>(deadline, start + kAcquisitionGraceUs);
         bool shm = lock_wait_available();
         const bool no_write_in_progress = type == "exclusive" || required_version.has_value();
         bool write_share_held = false;
@@ -191,35 +204,29 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
             waited |= queued;
             if (!passed)
                 throw_lock_timeout(file_id, type, {}, HeldUpBy::exclusive_waiting, wait_us);
-            bool got = take_acquisition_lock(file_id, std::max<TimestampTz>(deadline, start + kAcquisitionGraceUs),
-                                             type, &queued, &publish_wait);
+            bool got = take_acquisition_lock(file_id, grace_deadline, type, &queued, &publish_wait);
             if (queued && !waited) stats::add(stats::lock_waits);
             waited |= queued;
             if (!got) throw_lock_timeout(file_id, type, {}, HeldUpBy::acquisition_in_progress, wait_us);
             // No write begun before may commit after an exclusive lock, nor after
-            // the look at the head's version that require_version checks. (A
-            // shared request keeps it only for that look: writes go on under
-            // shared locks.) Wait-die as for a writer: a transaction that holds
-            // other files' write locks does not wait for an older writer.
-            // A write in progress is waited for as a holder, without the
-            // acquisition lock (its writer may ask for that next: a wait in the
-            // lock manager deadlocked), within the wait, a second at least.
+            // the look at the head's version that require_version checks (a shared
+            // request keeps the write lock only for that look: writes go on under
+            // shared locks). A write in progress is waited for as a holder, without
+            // the acquisition lock (its writer may ask for that next: a wait in the
+            // lock manager deadlocked), within the grace. Wait-die as for a writer:
+            // a transaction that holds other files' write locks is refused rather
+            // than wait for an older writer.
             if (no_write_in_progress) {
                 refuse_if_older_writer(file_id);
                 if (!try_write_share(file_id)) {
                     drop_acquisition_lock(file_id, type);
                     TimestampTz now = pg_call([] { return GetCurrentTimestamp(); });
-                    if (now >= std::max<TimestampTz>(deadline, start + kAcquisitionGraceUs))
+                    if (now >= grace_deadline)
                         throw_lock_timeout(file_id, type, {}, HeldUpBy::write_in_progress, wait_us);
                     if (!waited) stats::add(stats::lock_waits);
                     publish(file_project, now);
                     waited = true;
-                    pg_call([] {
-                        (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, kLookAgainInChangeMs,
-                                        PG_WAIT_EXTENSION);
-                        ResetLatch(MyLatch);
-                        CHECK_FOR_INTERRUPTS();
-                    });
+                    sleep_on_latch(kLookAgainInChangeMs);
                     continue;
                 }
                 write_share_held = true;
@@ -310,7 +317,7 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
             drop_acquisition_lock(file_id, type);
             drop_write_share_once();
             TimestampTz now = pg_call([] { return GetCurrentTimestamp(); });
-            if (in_change > 0 && now >= std::max<TimestampTz>(deadline, start + kAcquisitionGraceUs))
+            if (in_change > 0 && now >= grace_deadline)
                 throw_lock_timeout(file_id, type, {}, HeldUpBy::lock_in_change, wait_us);
             if (in_change == 0 && now >= deadline)
                 throw_lock_timeout(file_id, type, holders, HeldUpBy::holders, wait_us);
@@ -349,18 +356,14 @@ CE_PRIMARY_FUNCTION(ce_acquire_lock, "acquire_lock") {
             // time up to 50 ms: most locks are released within milliseconds (at a
             // fixed 50 ms, 8 clients cycling on one file made 22 cycles/s, not 790).
             int64 until = soonest == PG_INT64_MAX ? deadline : std::min<int64>(deadline, soonest + 1000);
-            if (in_change > 0) until = std::max<int64>(until, start + kAcquisitionGraceUs);
+            if (in_change > 0) until = std::max<int64>(until, grace_deadline);
             long ms = static_cast<long>(std::clamp<int64>((until - now) / 1000 + 1, 1, kLookAgainMs));
             ms = std::min<long>(ms, in_change > 0 ? kLookAgainInChangeMs : kLookAgainMs);
             if (!shm) {
                 ms = std::min<long>(ms, queue.ahead() ? poll_ms : 50);
                 if (queue.ahead()) poll_ms = std::min<long>(poll_ms * 2, 50);
             }
-            pg_call([ms] {
-                (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, ms, PG_WAIT_EXTENSION);
-                ResetLatch(MyLatch);
-                CHECK_FOR_INTERRUPTS();
-            });
+            sleep_on_latch(ms);
         }
     }
 }

@@ -511,14 +511,13 @@ static bool project_moved(const OccConfig& c, Relation rel, HeapTuple before, He
 // row deleted, the key a row left, or the project it left (none kept under a
 // project column that holds no uuid).
 static void drop_images_of(Spi& spi, Relation rel, const OccConfig& c, HeapTuple tuple, const std::string& image_table) {
+    pg_uuid_t project{};  // as project_of(), without its error for a value that is no uuid
     if (c.project_att) {
         bool isnull;
-        pg_uuid_t u;
         std::string text = column_text(tuple, RelationGetDescr(rel), c.project_att, &isnull);
-        if (!isnull && !uuid_from_text(text, &u)) return;
+        if (!isnull && !uuid_from_text(text, &project)) return;
     }
     std::string key = row_images(spi, rel, tuple, nullptr, false).key;
-    pg_uuid_t project = project_of(c, tuple, rel);
     OwnerContext owner;
     drop_images(spi, project, image_table, key, 0, true);
     owner.leave();

@@ -298,7 +298,7 @@ BEGIN
     PERFORM concurrent_edit.disable_occ(tbl);
     EXECUTE format('CREATE TRIGGER concurrent_edit_occ BEFORE UPDATE ON %s FOR EACH ROW '
                    'EXECUTE FUNCTION concurrent_edit._occ_trigger(%L, %L, %L, %L, %L, %L, %L, %L, %L, %L)',
-                   tbl, version_column, mode, coalesce(refuse_blind_writes, false), cols, coalesce(modified_by_column, ''),
+                   tbl, version_column, mode, refuse_blind_writes, cols, coalesce(modified_by_column, ''),
                    coalesce(modified_at_column, ''), notify, coalesce(project_column, ''), array_mode,
                    to_jsonb(pk)::text);
     IF mode = 'merge' OR notify THEN
