@@ -163,6 +163,19 @@ SELECT concurrent_edit.draft_visible(:p1, :'s2') AS visible_to_a_reader;
 SET ROLE regress_writer1;
 SELECT content AS own_draft FROM concurrent_edit.pending_changes WHERE project_id = :p1;
 SELECT concurrent_edit.draft_visible(:p2, :'s2') AS visible_under_another_project;
+-- Answers are kept for the rest of a query, per session and per role.
+SELECT array_agg(concurrent_edit.draft_visible(p, s) ORDER BY n) AS visible_in_one_query
+FROM (VALUES (1, :p1::uuid, :'s2'::uuid), (2, :p1, gen_random_uuid()), (3, :p2, :'s2'::uuid),
+             (4, :p1, :'s2'::uuid), (5, :p2, :'s2'::uuid)) v(n, p, s);
+BEGIN;
+DECLARE drafts_cursor CURSOR FOR
+    SELECT n, concurrent_edit.draft_visible(:p1, :'s2') AS visible FROM generate_series(1, 3) n;
+FETCH 1 FROM drafts_cursor;
+SET LOCAL ROLE regress_reader1;
+FETCH 1 FROM drafts_cursor;
+SET LOCAL ROLE regress_writer1;
+FETCH 1 FROM drafts_cursor;
+COMMIT;
 SET ROLE regress_admin1;
 SELECT count(*) AS drafts_seen_by_an_admin FROM concurrent_edit.pending_changes WHERE project_id = :p1;
 RESET ROLE;

@@ -145,3 +145,35 @@ SELECT concurrent_edit.resolve_conflict(:'dc', content => E'g1\ng2 carol\n') AS 
 SELECT deleted_at IS NULL AS live FROM concurrent_edit.files WHERE id = :'gf';
 SELECT event, version, path, details ->> 'restored' AS restored, details ? 'conflict_id' AS names_conflict
 FROM concurrent_edit.changes_since(:p, :before_restore) ORDER BY cursor;
+-- A delete conflict's 'ours' is the delete: the file stays deleted and nothing is
+-- written (the conflict has no hunks: the other choices restore the proposed edit).
+SELECT concurrent_edit.create_file(:p, 'kept-deleted.txt', E'k1\n', :alice) AS kf \gset
+SELECT status FROM concurrent_edit.delete_file(:'kf', :alice);
+SELECT conflict_id AS kc FROM concurrent_edit.write(:'kf', E'k1 bob\n', 1, :bob) \gset
+SELECT count(*) AS hunks FROM concurrent_edit.conflict_hunks(:'kc');
+SELECT concurrent_edit.resolve_conflict(:'kc', choose => 'ours') AS version;
+SELECT deleted_at IS NOT NULL AS still_deleted, head_version FROM concurrent_edit.files WHERE id = :'kf';
+SELECT resolution_version, discarded FROM concurrent_edit.list_conflicts(:'kf', include_resolved => true);
+-- A delete conflict of a file restored and deleted again since does not restore it
+-- a second time over the versions written in between (VC002).
+SELECT concurrent_edit.create_file(:p, 'deleted-twice.txt', E'L1\nL2\nL3\n', :alice) AS tf \gset
+SELECT status FROM concurrent_edit.delete_file(:'tf', :alice);
+SELECT conflict_id AS tb FROM concurrent_edit.write(:'tf', E'L1 bob\nL2\nL3\n', 1, :bob) \gset
+SELECT conflict_id AS tc FROM concurrent_edit.write(:'tf', E'L1\nL2\nL3 carol\n', 1, :bob) \gset
+SELECT concurrent_edit.resolve_conflict(:'tb', choose => 'theirs') AS version;
+SELECT status, version FROM concurrent_edit.write(:'tf', E'L1 bob\nL2 alice\nL3\n', 2, :alice);
+SELECT status FROM concurrent_edit.delete_file(:'tf', :alice);
+SELECT pg_temp.try(format('SELECT concurrent_edit.resolve_conflict(%L, choose => %L)', :'tc', 'theirs'));
+SELECT deleted_at IS NOT NULL AS still_deleted, head_version FROM concurrent_edit.files WHERE id = :'tf';
+SELECT content FROM concurrent_edit.read(:'tf', 3);
+-- A rename makes no version: a reader of the version after a rename passes the
+-- path it read (expected_path decides over base_version); a rename to the path the
+-- file already has changes nothing and is no conflict.
+SELECT concurrent_edit.create_file(:p, 'docs/a.md', E'a\n', :alice) AS rn \gset
+SELECT path, status FROM concurrent_edit.rename_file(:'rn', 'docs/b.md', :alice, base_version => 1);
+SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.rename_file(%L, %L, %L, base_version => 1, strategy => %L)',
+                          :'rn', 'docs/c.md', :bob, 'fail-fast'), false);
+SELECT path, status FROM concurrent_edit.rename_file(:'rn', 'docs/c.md', :bob, expected_path => 'docs/b.md', base_version => 1);
+SELECT path, status, conflict_id IS NULL AS no_conflict
+FROM concurrent_edit.rename_file(:'rn', 'docs/c.md', :alice, expected_path => 'docs/b.md');
+SELECT count(*) AS rename_conflicts FROM concurrent_edit.list_conflicts(:'rn');

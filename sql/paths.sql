@@ -81,6 +81,9 @@ SELECT path, normalized_path, old_path, status
 FROM concurrent_edit.rename_file(:'readme', 'docs/ReadMe.md', :alice, expected_path => 'DOCS/README.MD');
 SELECT event, path, details ->> 'spelling' AS spelling, details ->> 'old_spelling' AS old_spelling
 FROM concurrent_edit.changes_since(:ci, 0) WHERE event = 'renamed';
+-- A diff is labelled with the path as spelled, not its key.
+SELECT status FROM concurrent_edit.write(:'readme', 'r2', 1, :alice);
+SELECT split_part(concurrent_edit.diff_versions(:'readme', 1, 2), E'\n', 1) AS diff_label;
 -- Renaming another file onto any case of it is a collision.
 SELECT concurrent_edit.create_file(:ci, 'notes.txt', 'n', :alice) AS notes \gset
 SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.rename_file(%L, %L, %L)', :'notes', 'DOCS/README.MD', :alice), false);

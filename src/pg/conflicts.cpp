@@ -388,6 +388,20 @@ int32 write_resolution(ApiCall& call, const ConflictRow& c, std::string_view res
                            ce::Detail().add("conflict_id", c.cid).add("kind", c.kind).add("file_id", uuid_to_string(h.id)),
                            "Discard the conflict. To bring the file back, write to it (a delete conflict) and "
                            "resolve that conflict.");
+        // Restored by another resolution and deleted again since this conflict: that
+        // delete came after the conflict, which does not undo it (nor overwrite the
+        // versions written in between).
+        if (h.head_version != c.ours_version)
+            throw SqlError(CE_ERRCODE_FILE_DELETED,
+                           "file " + uuid_to_string(h.id) + " was restored and deleted again after conflict " + c.cid,
+                           ce::Detail()
+                               .add("conflict_id", c.cid)
+                               .add("kind", c.kind)
+                               .add("file_id", uuid_to_string(h.id))
+                               .add("ours_version", static_cast<long long>(c.ours_version))
+                               .add("head_version", static_cast<long long>(h.head_version)),
+                           "Discard the conflict. To bring the file back, write to it (a new delete conflict) and "
+                           "resolve that conflict.");
         // The file comes back with the resolution (its key as the project's options
         // give it now), announced as created again before its new version.
         std::string key = claim_path(call.spi(), h.project_id, h.path, h.id);
@@ -504,6 +518,11 @@ CE_PRIMARY_FUNCTION(ce_resolve_conflict, "resolve_conflict") {
             move_file(call.spi(), h, utf8_to_server(std::string(proposed->text())), resolved_by, pg_uuid_t{});
         }
         version = h.head_version;
+    } else if (c.kind == "delete" && given == 1 && !choose.isnull && choose.view() == "ours") {
+        // Ours is the delete (a delete conflict has no hunks: every other choice
+        // restores the file with the proposed edit): the file stays as it is,
+        // nothing is written.
+        version = lock_file(call.spi(), c.file, pg_uuid_t{}).head_version;
     } else {
         if (given != 1) exactly_one(given == 0 ? "needs a resolution" : "takes only one resolution");
         std::string resolution;

@@ -1,5 +1,7 @@
 // Drafts (src/sql/45_drafts.sql, docs/reference/drafts.md): autosaved unsaved
 // work of a session — save_draft, discard_draft, commit_draft, session_drafts.
+#include <algorithm>
+
 #include "pg/feed.hpp"
 #include "pg/file_head.hpp"
 #include "pg/guc.hpp"
@@ -164,21 +166,55 @@ CE_FUNCTION(ce_session_drafts) {
     return result.done();
 }
 
+namespace {
+// draft_visible's answers within one query (the policy is evaluated per row, and a
+// scan meets the same few sessions again and again): the last few, for one role.
+struct DraftVisibility {
+    static constexpr int kSlots = 16;
+    Oid role = InvalidOid;
+    int used = 0, next = 0;
+    struct Slot {
+        pg_uuid_t project, session;
+        bool visible;
+    } slots[kSlots];
+};
+}  // namespace
+
 // draft_visible(project_id uuid, session_id uuid) RETURNS boolean: the read policy
 // of pending_changes. A draft is its session's: visible as session_drafts() is
 // to the session's role (with read on the project) and to the project's admins,
-// not to every reader. The session row is read with the query's snapshot.
+// not to every reader. The session row is read with the query's snapshot; the
+// answer is kept for the rest of the query (per role: SET ROLE within a cursor).
 CE_FUNCTION(ce_draft_visible) {
     if (PG_ARGISNULL(0) || PG_ARGISNULL(1)) PG_RETURN_BOOL(false);
     pg_uuid_t project = uuid_arg(fcinfo, 0).value;
     pg_uuid_t session = uuid_arg(fcinfo, 1).value;
-    if (is_extension_admin(GetUserId())) PG_RETURN_BOOL(true);
+    Oid role = GetUserId();
+    if (is_extension_admin(role)) PG_RETURN_BOOL(true);
+    auto* seen = static_cast<DraftVisibility*>(fcinfo->flinfo->fn_extra);
+    if (seen == nullptr) {
+        seen = static_cast<DraftVisibility*>(
+            pg_call([fcinfo] { return MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(DraftVisibility)); }));
+        fcinfo->flinfo->fn_extra = seen;
+    }
+    if (seen->role != role) {
+        *seen = DraftVisibility{};
+        seen->role = role;
+    }
+    for (int i = 0; i < seen->used; ++i)
+        if (uuid_eq(seen->slots[i].session, session) && uuid_eq(seen->slots[i].project, project))
+            PG_RETURN_BOOL(seen->slots[i].visible);
     SessionRow row = pg_call([&session] {
         return read_session_row(get_namespace_oid("concurrent_edit", false), session, GetActiveSnapshot());
     });
-    if (!row.found || !uuid_eq(row.project_id, project)) PG_RETURN_BOOL(false);
-    ApiCall call;
-    bool visible = session_access(call, project, row.role, SessionUse::read).allowed();
-    call.finish();
+    bool visible = false;
+    if (row.found && uuid_eq(row.project_id, project)) {
+        ApiCall call;
+        visible = session_access(call, project, row.role, SessionUse::read).allowed();
+        call.finish();
+    }
+    seen->slots[seen->next] = {project, session, visible};
+    seen->next = (seen->next + 1) % DraftVisibility::kSlots;
+    seen->used = std::min(seen->used + 1, DraftVisibility::kSlots);
     PG_RETURN_BOOL(visible);
 }

@@ -238,11 +238,16 @@ CE_FUNCTION(ce_diff_versions) {
     if (!a) throw_version_not_found(f, from);
     auto b = fetch_version(f.project_id, file, to);
     if (!b) throw_version_not_found(f, to);
+    // Labelled with the path's structure as the key has it ('/', no "." segments,
+    // the project's Unicode form) and its letter case as spelled: a patch names the
+    // file as it is checked out, not as the key folds it.
+    ce::PathOptions spelled = project_path_options_read(call.spi(), f.project_id);
+    spelled.case_insensitive = false;
+    const std::string label = path_key(f.path, spelled);
     call.finish();
     std::string diff = [&] {
         ce::memory::Budget budget = merge_budget();  // as diff(): concurrent_edit.max_merge_memory
-        return ce::unified_diff(a->content, b->content, 3, "a/" + f.normalized_path, "b/" + f.normalized_path,
-                                diff_algorithm());
+        return ce::unified_diff(a->content, b->content, 3, "a/" + label, "b/" + label, diff_algorithm());
     }();
     return text_datum(diff);
 }
@@ -338,10 +343,14 @@ CE_PRIMARY_FUNCTION(ce_rename_file, "rename_file") {
                        head_detail(h, base_version, std::nullopt), "Pass the version the rename was decided on.");
     std::string old_path = h.path;
     // From a view another rename has changed: the path it saw is gone (keys compared
-    // under the project's options), or the file was renamed at or after the version
-    // it saw.
-    bool stale = (!expected_path.isnull && path_key(expected_path.view(), options) != h.normalized_path) ||
-                 (base_version && h.renamed_at_version && *base_version <= *h.renamed_at_version);
+    // under the project's options), or, without an expected path, the file was
+    // renamed at or after the version it saw (a rename makes no version, so a
+    // reader of that version after the rename passes the path it read). A rename
+    // to the path the file already has is no conflict: it changes nothing.
+    bool stale = !expected_path.isnull
+                     ? path_key(expected_path.view(), options) != h.normalized_path
+                     : (base_version && h.renamed_at_version && *base_version <= *h.renamed_at_version);
+    if (new_path.view() == h.path) stale = false;
     std::string status = old_path == new_path.view() ? "unchanged" : "renamed";
     pg_uuid_t conflict{};
     std::string normalized = h.normalized_path;
@@ -359,7 +368,9 @@ CE_PRIMARY_FUNCTION(ce_rename_file, "rename_file") {
         if (h.renamed_at_version) d.add("renamed_at_version", *h.renamed_at_version);
         if (strategy != Strategy::merge)
             throw SqlError(CE_ERRCODE_STALE_VERSION, "file " + uuid_to_string(h.id) + " was renamed by another writer",
-                           d, "Read the file's current path and rename again.");
+                           d,
+                           "Read the file's current path and rename again, passing it as expected_path (a rename "
+                           "makes no version: base_version cannot tell that you saw it).");
         conflict = record_conflict(call.spi(), call.caller(), h, "rename", base_version.value_or(h.head_version), "",
                                    strategy_name(strategy), d, who, sid);
         status = "conflict";
