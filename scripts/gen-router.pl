@@ -172,11 +172,22 @@ for my $name (sort keys %route) {
     my $call = join(', ', map { '$' . ($_ + 2) . '::' . $in[$_]{type} } 0 .. $#in);
     my $remote = $set || $returns =~ /^concurrent_edit\./ ? "SELECT * FROM concurrent_edit.$name($call)"
                                                           : "SELECT concurrent_edit.$name($call)";
+    # A function routed by its project runs on that project's partition, whatever
+    # hash it is given: the _px_ functions are executable by every role (the
+    # routed function's caller), and a direct call naming another partition put a
+    # project's rows on a shard that does not serve it (create_file: a twin of
+    # another shard's file id, refused to everyone, 21000). (PL/Proxy's RUN ON
+    # takes a function of the arguments; not one that calls PL/Proxy itself.)
+    my $run_on = 'partition_hash';
+    my @own = @{ $route{$name} };
+    $run_on = "concurrent_edit._project_partition_hash($own[0][1])" if @own == 1 && $own[0][0] eq 'project';
     $out .= "CREATE FUNCTION concurrent_edit._px_$name($args)\n    RETURNS $returns\n"
-          . "    LANGUAGE plproxy AS \$\$\n        CLUSTER 'concurrent_edit_shards';\n        RUN ON partition_hash;\n"
+          . "    LANGUAGE plproxy AS \$\$\n        CLUSTER 'concurrent_edit_shards';\n        RUN ON $run_on;\n"
           . "        $remote;\n\$\$;\n"
           . "COMMENT ON FUNCTION concurrent_edit._px_$name(" . join(', ', 'integer', map { $_->{type} } @in) . ") IS\n"
-          . "    'Internal: runs concurrent_edit.$name on the partition of the hash given first (PL/Proxy), as the calling role, whose rights the shard checks. Not part of the API.';\n";
+          . ($run_on eq 'partition_hash'
+             ? "    'Internal: runs concurrent_edit.$name on the partition of the hash given first (PL/Proxy), as the calling role, whose rights the shard checks. Not part of the API.';\n"
+             : "    'Internal: runs concurrent_edit.$name on the partition of its project (PL/Proxy; the hash given first is not used), as the calling role, whose rights the shard checks. Not part of the API.';\n");
     # The routed function, under the API's name and arguments.
     my @routes = @{ $route{$name} };
     my $hash = '';
@@ -220,12 +231,12 @@ for my $name (sort keys %route) {
         die "$name: no argument $arg\n" unless $argno{$arg};
         die "$name: makes an id, so it must return it\n" if $set || $void;
         $declare = "    made $returns;\n";
+        $check = "\n    PERFORM concurrent_edit._route('new_$kind', \$$argno{$arg});";
         # After the hash: a NULL project is 22004 first, as without a chosen id.
         # The id is kept unless a shard of another project claims it by then, a
         # shard is down (_route keeps nothing then) or the directory cannot be
         # written: the id is made and returned either way (a cancel still ends the
         # call: OTHERS does not catch it).
-        $check = "\n    PERFORM concurrent_edit._route('new_$kind', \$$argno{$arg});";
         $stmt = "made := concurrent_edit._px_$name($pass);\n    BEGIN\n"
               . "        PERFORM concurrent_edit._route('$kind', made);\n"
               . "    EXCEPTION WHEN OTHERS THEN\n        NULL;\n    END;\n"

@@ -1,7 +1,9 @@
 // Where a libpq connection string points, without its secrets.
 #include "concurrent_edit/conninfo.hpp"
 
+#include <algorithm>
 #include <cctype>
+#include <iterator>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -113,10 +115,20 @@ ShardConninfo shard_conninfo(std::string_view conninfo, int connect_timeout_s) {
         out.error = "not a connection string in key=value form";
         return out;
     }
+    // Only keys that say where and how to connect: every caller's connection uses
+    // the string, and every role reads it (router_partitions, project_shard). So
+    // no key that names a role or a secret (user, password, sslpassword, passfile,
+    // service, options), nor one this list does not know yet.
+    static constexpr std::string_view kAccepted[] = {
+        "host", "hostaddr", "port", "dbname", "connect_timeout", "application_name", "fallback_application_name",
+        "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count", "tcp_user_timeout",
+        "target_session_attrs", "load_balance_hosts", "sslmode", "sslcompression", "sslcert", "sslkey",
+        "sslrootcert", "sslcrl", "sslcrldir", "sslsni", "ssl_min_protocol_version", "ssl_max_protocol_version",
+        "requirepeer", "gssencmode", "krbsrvname", "gsslib", "channel_binding", "require_auth"};
     bool has_timeout = false;
     for (const auto& kv : *pairs) {
         const std::string& key = kv.first;
-        if (key == "user" || key == "password" || key == "service" || key == "options" || key == "passfile") {
+        if (std::find(std::begin(kAccepted), std::end(kAccepted), key) == std::end(kAccepted)) {
             out.error = "the key \"" + key + "\" is not accepted in a shard's connection string";
             out.key = key;
             return out;

@@ -44,7 +44,7 @@ is($router->safe_psql('postgres', qq{SELECT count(*) $members
     AND NOT (d.classid = 'pg_class'::regclass AND EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = d.objid AND c.relkind = 'i'))}),
     '0', 'router: every function, table and type has a comment');
 is($router->safe_psql('postgres', q{SELECT string_agg(proname, ',' ORDER BY proname) FROM pg_proc
-    WHERE pronamespace = 'concurrent_edit'::regnamespace AND proname IN ('_locate', '_px_owning_project', 'router_configure')
+    WHERE pronamespace = 'concurrent_edit'::regnamespace AND proname IN ('_locate', '_px_owning_project', 'router_configure', '_setting')
     AND has_function_privilege('public', oid, 'EXECUTE')}), '', 'router: its owner-only helpers are not executable by PUBLIC');
 my ($rc0, $out0, $err0) = $router->psql('postgres',
     "\\set VERBOSITY verbose\nSELECT * FROM concurrent_edit.read('99999999-9999-9999-9999-999999999999')");
@@ -433,6 +433,35 @@ $shards[2]->start;
 is($router->safe_psql('postgres', "SELECT concurrent_edit.create_file('$pb', 'chosen.txt', E'x\\n', '$author', "
     . "file_id => '12121212-1212-1212-1212-121212121212')"), '12121212-1212-1212-1212-121212121212',
    'and accepted once every shard answers');
+
+# The _px_ functions are executable by every role (PL/Proxy connects as the
+# caller), but those routed by a project do not take their shard from their
+# caller: a direct call with another partition's hash runs on its project's shard.
+# (Before, _px_create_file put the project's file on the shard named: a twin of a
+# file id of that shard, and that file refused to everyone.)
+my $other_hash = $router->safe_psql('postgres', "SELECT concurrent_edit.project_hash('$pb')");
+my $made = $router->safe_psql('postgres', "SELECT concurrent_edit._px_create_file($other_hash, '$pa', 'px-own.txt', "
+    . "'y', '$author', NULL, NULL)");
+my $pa_shard = $router->safe_psql('postgres', "SELECT (concurrent_edit.project_shard('$pa')).shard");
+is($shards[$pa_shard - 1]->safe_psql('postgres', "SELECT count(*) FROM concurrent_edit.files WHERE id = '$made'"), '1',
+   '_px_create_file runs on its project\'s shard, whatever hash it is given');
+
+# DROP EXTENSION concurrent_edit_router leaves the server (it is data, made by
+# router_configure), and with it no guard: a role with USAGE could create a
+# mapping naming user postgres meanwhile. CREATE EXTENSION drops such a server.
+$router->safe_psql('postgres', 'DROP EXTENSION concurrent_edit_router');
+($state, $out, $err) = on_router("CREATE USER MAPPING FOR alice SERVER concurrent_edit_shards OPTIONS (user 'postgres')",
+    'alice');
+is("$state$err", '', 'extension dropped: no guard of the shards\' server (a mapping naming postgres is made)');
+$router->safe_psql('postgres', 'CREATE EXTENSION concurrent_edit_router');
+is($router->safe_psql('postgres', q{SELECT count(*) FROM pg_foreign_server WHERE srvname = 'concurrent_edit_shards'}), '0',
+   'CREATE EXTENSION drops the server left behind');
+is($router->safe_psql('postgres', q{SELECT count(*) FROM pg_user_mappings WHERE usename = 'alice'}), '0',
+   '... with the mapping made in the gap');
+is($router->safe_psql('postgres', "SELECT concurrent_edit.router_configure(ARRAY[$conninfos], 16)"), '16',
+   'router_configure again');
+($state, $out) = on_router("SELECT concurrent_edit.has_project_right('$pb', 'admin')", 'alice');
+is("$state$out", 'f', 'alice calls the shards as herself again');
 
 $_->stop for @shards, $router;
 done_testing();

@@ -58,6 +58,14 @@ TEST(ShardConninfo, PinsSearchPathAndAddsTimeout) {
               std::string::npos);
 }
 
+TEST(ShardConninfo, AcceptsWhereAndHowToConnect) {
+    ShardConninfo c = shard_conninfo("hostaddr=10.0.0.1 port=5433 dbname=s1 sslmode=verify-full sslrootcert=/etc/ca.crt "
+                                     "keepalives_idle=30 target_session_attrs=read-write",
+                                     5);
+    EXPECT_EQ(c.error, "");
+    EXPECT_NE(c.conninfo.find("sslrootcert='/etc/ca.crt'"), std::string::npos);
+}
+
 TEST(ShardConninfo, ValuesAreQuotedSoNothingCanBeAppendedToThem) {
     // A trailing backslash would escape the space before the added keys.
     ShardConninfo c = shard_conninfo("dbname=s1\\", 5);
@@ -66,7 +74,9 @@ TEST(ShardConninfo, ValuesAreQuotedSoNothingCanBeAppendedToThem) {
 }
 
 TEST(ShardConninfo, RefusesRoleChoosingKeysUrisAndGarbage) {
-    for (const char* key : {"user", "password", "service", "options", "passfile"}) {
+    // Keys that name a role or a secret, and keys the accepted list does not know.
+    for (const char* key : {"user", "password", "service", "options", "passfile", "sslpassword", "replication",
+                            "no_such_key"}) {
         ShardConninfo c = shard_conninfo(std::string("dbname=s1 ") + key + "=x", 5);
         EXPECT_EQ(c.key, key);
         EXPECT_EQ(c.conninfo, "");

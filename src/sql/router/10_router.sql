@@ -6,6 +6,17 @@
 -- the server concurrent_edit_shards (PL/Proxy's SQL/MED cluster), written by
 -- router_configure() from the table router_partitions.
 
+-- A server left by an earlier installation of the router (router_configure makes
+-- it outside the extension, and DROP EXTENSION leaves it): while no extension
+-- guarded it, any role with USAGE (PUBLIC) could create a user mapping naming
+-- another user, which PL/Proxy would then use. The router starts unconfigured
+-- (router_partitions is new too); router_configure() makes the server again.
+DROP SERVER IF EXISTS concurrent_edit_shards CASCADE;
+
+-- The foundation's settings reader is the main extension's internal helper;
+-- nothing of the router calls it.
+REVOKE ALL ON FUNCTION concurrent_edit._setting(text) FROM PUBLIC;
+
 CREATE TABLE concurrent_edit.router_partitions (
     partition integer NOT NULL PRIMARY KEY CHECK (partition >= 0),
     shard     integer NOT NULL CHECK (shard >= 1),
@@ -91,7 +102,7 @@ BEGIN
     FOR p IN 0 .. partitions - 1 LOOP
         conn := shards[(p % n) + 1];
         INSERT INTO concurrent_edit.router_partitions VALUES (p, (p % n) + 1, conn);
-        -- Refuses user, password, options...; adds connect_timeout and pins the
+        -- Refuses user, password, sslpassword, options...; adds connect_timeout and pins the
         -- shard session's search_path (docs/security.md).
         conn := concurrent_edit._shard_conninfo((p % n) + 1, conn, connect_timeout);
         opts := opts || pg_catalog.format(', p%s %L', p, conn);
@@ -121,7 +132,7 @@ CREATE FUNCTION concurrent_edit._shard_conninfo(shard integer, conninfo text, co
     LANGUAGE C IMMUTABLE STRICT
     SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION concurrent_edit._shard_conninfo(integer, text, integer) IS
-    'Internal: the connection string router_configure() gives PL/Proxy for a shard: the one given (key=value form), refused with 22023 when it names user, password, service, options or passfile (every caller''s connection uses it) or is a URI or unparsable; connect_timeout added unless given; options pinning the shard session''s search_path to pg_catalog, pg_temp. Not part of the API.';
+    'Internal: the connection string router_configure() gives PL/Proxy for a shard: the one given (key=value form), refused with 22023 when it names a key that does not say where or how to connect: user, password, sslpassword, service, options, passfile or an unknown key (every caller''s connection uses it, and every role reads it) or is a URI or unparsable; connect_timeout added unless given; options pinning the shard session''s search_path to pg_catalog, pg_temp. Not part of the API.';
 REVOKE ALL ON FUNCTION concurrent_edit._shard_conninfo(integer, text, integer) FROM PUBLIC;
 
 -- Every caller has USAGE on the server (PL/Proxy requires it), and USAGE lets a
@@ -373,6 +384,15 @@ END
 $$;
 COMMENT ON FUNCTION concurrent_edit._route(text, uuid) IS
     'Internal: the routing hash of a file, session or conflict id (its project''s), from router_directory or, the first time, from the shards (kept once every shard answered and exactly one project claims it); for a row conflict of the nil project (a table without a project column, on any shard), a partition of the shard that has it, asked of the shards at every call; for kind new_file (create_file''s file_id), NULL when no shard and no directory entry has the id, else 23505. Not part of the API; executable by everyone because every routed call runs it.';
+
+-- The routing hash of a project, for PL/Proxy's RUN ON of the _px_ functions
+-- routed by their project (22004 for NULL): computed from the project, not
+-- taken from their caller (scripts/gen-router.pl).
+CREATE FUNCTION concurrent_edit._project_partition_hash(project_id uuid) RETURNS integer
+    LANGUAGE sql VOLATILE
+    RETURN coalesce(concurrent_edit.project_hash(project_id), concurrent_edit._no_route(ARRAY['project_id']));
+COMMENT ON FUNCTION concurrent_edit._project_partition_hash(uuid) IS
+    'Internal: project_hash(project_id), or 22004 for NULL: the partition PL/Proxy runs the _px_ functions routed by a project on, whatever hash their caller gives. Not part of the API; executable by everyone because every such routed call runs it.';
 
 -- write_many's shard: the one of the first element's file. Malformed input names
 -- no file: a fixed partition's shard then gives the error the call deserves (the
