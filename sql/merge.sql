@@ -191,6 +191,10 @@ SET concurrent_edit.max_merge_memory = '64GB';
 SET concurrent_edit.retained_free_memory = '1GB';
 RESET ROLE;
 DROP ROLE ce_merge_memory_user;
+-- Malloc's thresholds are an int of bytes: at most just under 2 GB (4GB became 0).
+SELECT pg_temp.try($$SET concurrent_edit.retained_free_memory = '4GB'$$);
+SET concurrent_edit.retained_free_memory = '2097151kB';
+RESET concurrent_edit.retained_free_memory;
 
 -- concurrent_edit.retained_free_memory: the memory a merge freed stays in the
 -- backend for the next merges when it is less than the setting, and goes back to

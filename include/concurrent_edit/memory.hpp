@@ -72,6 +72,12 @@ private:
     std::size_t bytes_ = 0;
 };
 
+// Called (if set) when a Budget that no other Budget encloses ends, with its
+// peak(): the glue gives a large operation's freed memory back to the system
+// (src/pg/heap.hpp). It must not throw. Returns the previous hook.
+using BudgetEndHook = void (*)(std::size_t peak) noexcept;
+BudgetEndHook set_budget_end_hook(BudgetEndHook hook) noexcept;
+
 // While alive, the charged bytes of this thread may grow by at most `limit` bytes.
 // `setting` names the limit in the error (e.g. "concurrent_edit.max_merge_memory").
 class Budget {

@@ -12,7 +12,14 @@ namespace ce::memory {
 namespace {
 thread_local std::int64_t live = 0;
 thread_local Budget* innermost = nullptr;
+BudgetEndHook end_hook = nullptr;
 }  // namespace
+
+BudgetEndHook set_budget_end_hook(BudgetEndHook hook) noexcept {
+    BudgetEndHook old = end_hook;
+    end_hook = hook;
+    return old;
+}
 
 std::int64_t charged() noexcept { return live; }
 
@@ -52,7 +59,10 @@ Budget::Budget(std::size_t limit, const char* setting) noexcept
     innermost = this;
 }
 
-Budget::~Budget() { innermost = outer_; }
+Budget::~Budget() {
+    innermost = outer_;
+    if (outer_ == nullptr && end_hook != nullptr) end_hook(peak());
+}
 
 std::size_t Budget::peak() const noexcept { return static_cast<std::size_t>(peak_ - start_); }
 

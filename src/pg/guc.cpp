@@ -1,9 +1,11 @@
 #include "pg/guc.hpp"
+#include "pg/heap.hpp"
 
 #include "pg/pg_headers.hpp"
 
 
 #include <climits>
+#include <cstring>
 
 
 namespace ce::pg {
@@ -50,6 +52,18 @@ MergeStyle conflict_style() {
     }
 }
 
+
+namespace {
+// concurrent_edit.database, cut to a database name's length (NAMEDATALEN - 1
+// bytes) as the server cuts the name a client connects with: `CREATE DATABASE`
+// cuts a longer name, so the worker looked for the long one for ever. In place,
+// as check_application_name cleans its value.
+bool check_database_name(char** newval, void**, GucSource) {
+    if (*newval != nullptr && std::strlen(*newval) >= NAMEDATALEN) (*newval)[NAMEDATALEN - 1] = '\0';
+    return true;
+}
+}  // namespace
+
 void define_gucs() {
     DefineCustomIntVariable(
         "concurrent_edit.max_input_size",
@@ -66,8 +80,9 @@ void define_gucs() {
         "Freed memory a backend that merged keeps for its next merges instead of returning it at once.",
         "glibc malloc's trim threshold (requests up to half of it are served from the heap), set from the "
         "backend's first merge or diff on. 0: malloc's own policy.",
-        &guc_retained_free_memory_kb, 32 * 1024, 0, MAX_KILOBYTES, PGC_SUSET, GUC_UNIT_KB, nullptr, nullptr,
-        nullptr);
+        // At most INT_MAX bytes: mallopt takes an int (4GB became 0, 2GB negative).
+        &guc_retained_free_memory_kb, 32 * 1024, 0, kMaxRetainedFreeMemoryKb, PGC_SUSET, GUC_UNIT_KB, nullptr,
+        nullptr, nullptr);
     DefineCustomEnumVariable(
         "concurrent_edit.conflict_style",
         "Conflict marker style of the text write() returns for a conflict.",
@@ -129,12 +144,12 @@ void define_gucs() {
         DefineCustomStringVariable(
             "concurrent_edit.database", "Database served by the concurrent_edit background worker.",
             "The worker runs only when concurrent_edit is in shared_preload_libraries.", &guc_worker_database,
-            "postgres", PGC_POSTMASTER, GUC_SUPERUSER_ONLY, nullptr, nullptr, nullptr);
+            "postgres", PGC_POSTMASTER, GUC_SUPERUSER_ONLY, check_database_name, nullptr, nullptr);
     else
         DefineCustomStringVariable(
             "concurrent_edit.database", "Database served by the concurrent_edit background worker.",
             "No effect: concurrent_edit is not in shared_preload_libraries, so no worker runs.",
-            &guc_worker_database, "postgres", PGC_SIGHUP, GUC_SUPERUSER_ONLY, nullptr, nullptr, nullptr);
+            &guc_worker_database, "postgres", PGC_SIGHUP, GUC_SUPERUSER_ONLY, check_database_name, nullptr, nullptr);
     DefineCustomIntVariable(
         "concurrent_edit.worker_interval", "How often the background worker expires locks and sessions.",
         "It is also called by commits that leave change events for it, to sequence and send them (see concurrent_edit.sequence_delay).",

@@ -16,6 +16,8 @@ namespace ce::pg {
 
 // concurrent_edit.retained_free_memory (kB); 0: malloc keeps glibc's own policy.
 extern int guc_retained_free_memory_kb;
+// Its largest value: INT_MAX bytes (mallopt's thresholds are an int).
+constexpr int kMaxRetainedFreeMemoryKb = 2147483647 / 1024;
 
 // Puts the setting in force in this backend when it changed since the last call
 // (cheap otherwise). Called by merge_budget(), i.e. by every merge and diff.

@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <cctype>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include <dirent.h>
@@ -380,50 +381,6 @@ void retention_round() {
     }
 }
 
-// A digest of the settings ALTER DATABASE and ALTER ROLE give the worker's
-// session: the pg_db_role_setting rows of its database (or of all) and its role
-// (or of all). PostgreSQL applies them only when a session connects, so the
-// worker compares this with the digest it connected with and starts again when
-// it changed: before, `ALTER DATABASE ... SET concurrent_edit.session_close_timeout`
-// (or session_idle_timeout, closed_session_retention, lock_events) applied to
-// new client sessions at once but to the worker only after a server restart; a
-// longer close timeout still saw the worker close sessions, releasing their
-// locks, after the old one. In a transaction.
-uint64 session_settings_digest() {
-    uint64 digest = 0;
-    Oid role = GetSessionUserId();
-    Relation rel = table_open(DbRoleSettingRelationId, AccessShareLock);
-    Snapshot snapshot = RegisterSnapshot(GetLatestSnapshot());
-    SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, snapshot, 0, nullptr);
-    while (HeapTuple t = systable_getnext(scan)) {
-        auto* row = reinterpret_cast<Form_pg_db_role_setting>(GETSTRUCT(t));
-        if ((row->setdatabase != MyDatabaseId && row->setdatabase != InvalidOid) ||
-            (row->setrole != role && row->setrole != InvalidOid))
-            continue;
-        bool isnull;
-        Datum v = heap_getattr(t, Anum_pg_db_role_setting_setconfig, RelationGetDescr(rel), &isnull);
-        uint64 h = hash_combine64(row->setdatabase, row->setrole);
-        if (!isnull) {
-            struct varlena* a = PG_DETOAST_DATUM(v);
-            h = hash_bytes_extended(reinterpret_cast<const unsigned char*>(VARDATA(a)), VARSIZE(a) - VARHDRSZ, h);
-        }
-        digest += h;  // the rows in any order
-    }
-    systable_endscan(scan);
-    UnregisterSnapshot(snapshot);
-    table_close(rel, AccessShareLock);
-    return digest;
-}
-
-bool read_settings_digest(uint64* digest) {
-    auto read = [digest] {
-        SetCurrentStatementStartTimestamp();
-        StartTransactionCommand();
-        *digest = session_settings_digest();
-        CommitTransactionCommand();
-    };
-    return run_reporting_errors(read);
-}
 
 // A task's retries after errors: the first after 1 s, each next one twice as late,
 // at most kMaxRetryMs; a round that succeeds resets it. A task failing on every

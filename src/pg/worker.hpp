@@ -23,6 +23,11 @@ void apply_worker_settings();
 // transaction; a mismatch is logged once.)
 bool installed_here();
 
+// A digest of the settings ALTER DATABASE and ALTER ROLE ... SET give the worker's
+// session that only a superuser may give (worker_settings.cpp), read in a
+// transaction of its own; false (errors reported) when it could not be read.
+bool read_settings_digest(uint64* digest);
+
 // One transaction of a background worker running `body` in the owner's context.
 // Returns false when the extension is not installed in the worker's database (or
 // at another version). The caller has no transaction open.

@@ -37,9 +37,12 @@ my $round_q = q{SELECT pid IS NOT NULL AND last_round_at > started_at FROM concu
 $node->poll_query_until('postgres', $round_q);
 my $old_pid = $node->safe_psql('postgres', $worker_q);
 # Every new session of the database (the workers' too) gets these; clients of this
-# test set them back. (One transaction: the worker starts again once for them.)
+# test set them back. (One transaction: the worker starts again once for them. It
+# does for a setting only a superuser may give, lock_events here: a database's
+# owner may set the others, section 6c.)
 $node->safe_psql('postgres', q{
     BEGIN;
+    ALTER DATABASE postgres SET concurrent_edit.lock_events = on;
     ALTER DATABASE postgres SET default_transaction_isolation = 'serializable';
     ALTER DATABASE postgres SET default_transaction_read_only = on;
     ALTER DATABASE postgres SET lock_timeout = '1ms';
@@ -232,8 +235,27 @@ ok($closed, 'the worker closes a session after the close timeout the database wa
 $log = slurp_file($node->logfile, $log_at);
 like($log, qr/the settings of database "old" or of its role changed \(ALTER DATABASE or ALTER ROLE \.\.\. SET\); the worker starts again/,
      'saying why it starts again');
+my $pid_set = $node->safe_psql('old', "SELECT pid FROM ($worker_q) w");
 $node->safe_psql('old', q{ALTER DATABASE old RESET concurrent_edit.session_idle_timeout;
     ALTER DATABASE old RESET concurrent_edit.session_close_timeout});
+
+# 6c. Only the settings a superuser gives count: a database's owner who is not a
+# superuser may SET the others for the database, and every change started the
+# worker again (in a loop it kept the worker, its lock expiry and sequencing, down).
+ok($node->poll_query_until('old', "SELECT count(*) = 1 FROM ($worker_q) w JOIN pg_stat_activity a USING (pid)
+    WHERE w.pid <> $pid_set AND a.backend_start < now() - interval '1 second'"), 'the worker runs again, after the RESET');
+my $pid6 = $node->safe_psql('old', "SELECT pid FROM ($worker_q) w");
+$log_at = -s $node->logfile;
+$node->safe_psql('old', q{CREATE ROLE owner6 LOGIN; ALTER DATABASE old OWNER TO owner6});
+$node->safe_psql('old', q{SET ROLE owner6;
+    ALTER DATABASE old SET concurrent_edit.conflict_style = diff3;
+    ALTER DATABASE old SET concurrent_edit.semantic_warnings = off;
+    ALTER DATABASE old SET work_mem = '5MB'});
+sleep(2);  # ten rounds at worker_interval 200ms
+is($node->safe_psql('old', "SELECT pid FROM ($worker_q) w"), $pid6,
+   "a database owner's settings do not start the worker again");
+unlike(slurp_file($node->logfile, $log_at), qr/the worker starts again/, 'nor say so');
+$node->safe_psql('old', q{ALTER DATABASE old RESET ALL; ALTER DATABASE old OWNER TO CURRENT_USER; DROP ROLE owner6});
 
 # 7. concurrent_edit.database names a database that does not exist (yet): one
 # failed connection, then the worker waits for it, saying so once, instead of
@@ -270,6 +292,19 @@ ok($node->poll_query_until('postgres', "SELECT count(*) = 1 FROM pg_stat_activit
     WHERE backend_type = 'concurrent_edit worker' AND datname IS NULL"), 'dropped: the worker waits without a database');
 # (It is listed before it logs why.)
 ok(eval { $node->wait_for_log(qr/database "later" does not exist; the worker waits for it/, $log_at) }, 'saying so');
+
+# 7b. A name longer than a database name (63 bytes) is cut as the server cuts a
+# client's: CREATE DATABASE cuts it, and before, the worker looked for the long
+# one for ever.
+my $long = 'a_database_name_longer_than_sixty_three_bytes_which_postgres_cuts_short';
+$node->append_conf('postgresql.conf', "concurrent_edit.database = '$long'\n");
+$node->restart;
+is($node->safe_psql('postgres', 'SHOW concurrent_edit.database'), substr($long, 0, 63), 'a long name is cut to 63 bytes');
+$node->safe_psql('postgres', qq{CREATE DATABASE "$long"});
+$node->safe_psql(substr($long, 0, 63), 'CREATE EXTENSION concurrent_edit');
+ok($node->poll_query_until('postgres', "SELECT count(*) = 1 FROM pg_stat_activity
+    WHERE backend_type = 'concurrent_edit worker' AND datname = '" . substr($long, 0, 63) . "'"),
+   'the worker serves the database of the cut name');
 
 $node->stop;
 

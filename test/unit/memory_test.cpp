@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "concurrent_edit/diff.hpp"
 #include "concurrent_edit/json.hpp"
@@ -134,4 +135,27 @@ TEST(Memory, HeadroomIsWhatTheTightestBudgetStillAllows) {
     }
     EXPECT_EQ(memory::headroom(), 600u);
     EXPECT_THROW(memory::charge(601), ce::Error);
+}
+
+namespace {
+std::vector<std::size_t> ended;
+void record_end(std::size_t peak) noexcept { ended.push_back(peak); }
+}  // namespace
+
+// The glue gives a large operation's memory back when its outermost Budget ends.
+TEST(Memory, EndHookSeesOnlyTheOutermostBudgetWithItsPeak) {
+    auto old = ce::memory::set_budget_end_hook(&record_end);
+    ended.clear();
+    {
+        ce::memory::Budget outer(1 << 20, "outer");
+        {
+            ce::memory::Budget inner(1 << 20, "inner");
+            ce::memory::Charge c(4096);
+        }
+        EXPECT_TRUE(ended.empty());
+        ce::memory::Charge c(10000);
+    }
+    ASSERT_EQ(ended.size(), 1u);
+    EXPECT_EQ(ended[0], 10000u);
+    ce::memory::set_budget_end_hook(old);
 }
