@@ -19,10 +19,13 @@ std::string semantic_warnings_json(std::string_view path, std::string_view base,
     ce::memory::Budget budget = merge_budget();
     ce::BlockStyle style = ce::block_style_for(path, base);
     std::vector<ce::SemanticWarning> warnings = ce::semantic_warnings(base, ours, theirs, m, style);
-    if (!warnings.empty() && GetDatabaseEncoding() != PG_UTF8) {
-        // The core reads a header line's bytes as UTF-8: in another encoding, the
-        // line is converted first (else 'café' came out as 'caf\uFFFD'). At most
-        // four times the text's limit is converted, cut at a character.
+    // The core reads a header line's bytes as UTF-8: in another encoding, the line
+    // is converted first (else 'café' came out as 'caf\uFFFD'). At most four times
+    // the text's limit is converted, cut at a character. Not in SQL_ASCII, whose
+    // bytes have no encoding to convert from: the core's U+FFFD for bytes that are
+    // not UTF-8 (the conversion validated them as UTF-8 and failed the merge, 22021).
+    const int encoding = GetDatabaseEncoding();
+    if (!warnings.empty() && encoding != PG_UTF8 && encoding != PG_SQL_ASCII) {
         std::vector<std::size_t> starts{0};  // of the lines of base, as far as needed
         for (ce::SemanticWarning& w : warnings) {
             const std::size_t line = static_cast<std::size_t>(w.base_line - 1);

@@ -150,6 +150,13 @@ is($node->safe_psql('ascii', 'SELECT version, u FROM a WHERE id = 1'), '2|c', '.
 $node->safe_psql('ascii', 'UPDATE a SET u = $$d$$, version = 1 WHERE id = 2');
 is($node->safe_psql('ascii', q{SELECT version, u, t = E'l0\ncaf\xc3\xa9\n' FROM a WHERE id = 2}),
    '3|d|t', 'SQL_ASCII: a row of UTF-8 text merges');
+# A clean merge whose semantic warning names a block header holding bytes that
+# are not UTF-8: the header with U+FFFD, as the core reads it (before, the
+# conversion of the header failed the whole merge with 22021).
+($arc, $aout, $aerr) = $node->psql('ascii', q{SELECT clean, semantic_warnings->0->>'block' = E'def f\xef\xbf\xbd\xef\xbf\xbd():'
+  FROM concurrent_edit.merge3(E'def f\xff\xfe():\n  a\n  b\n  c\n  d\n', E'def f\xff\xfe():\n  A\n  b\n  c\n  d\n',
+                              E'def f\xff\xfe():\n  a\n  b\n  c\n  D\n', path => 'x.py')});
+is("$aout$aerr", 't|t', 'SQL_ASCII: a semantic warning of a header that is not UTF-8 does not fail the merge');
 
 $node->stop;
 done_testing();
