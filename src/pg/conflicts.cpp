@@ -343,7 +343,11 @@ std::vector<ce::HunkChoice> parse_hunks(const ce::json::Value& v, std::size_t n,
         if ((choose != nullptr) == (text != nullptr)) bad("hunk " + std::to_string(k) + " needs one of choose and text", k);
         if (choose != nullptr) {
             if (!choose->is_string()) bad("choose of hunk " + std::to_string(k) + " must be a string", k);
-            out[k - 1].kind = ce::parse_hunk_choice(choose->text());
+            try {
+                out[k - 1].kind = ce::parse_hunk_choice(choose->text());
+            } catch (const ce::Error&) {  // said again with the conflict and the hunk
+                bad("choose of hunk " + std::to_string(k) + " is not ours, theirs, base or union", k);
+            }
         } else {
             if (!text->is_string()) bad("text of hunk " + std::to_string(k) + " must be a string", k);
             out[k - 1].kind = ce::HunkChoice::Kind::text;
@@ -394,12 +398,8 @@ int32 write_resolution(ApiCall& call, const ConflictRow& c, std::string_view res
         if (h.head_version != c.ours_version)
             throw SqlError(CE_ERRCODE_FILE_DELETED,
                            "file " + uuid_to_string(h.id) + " was restored and deleted again after conflict " + c.cid,
-                           ce::Detail()
-                               .add("conflict_id", c.cid)
-                               .add("kind", c.kind)
-                               .add("file_id", uuid_to_string(h.id))
-                               .add("ours_version", static_cast<long long>(c.ours_version))
-                               .add("head_version", static_cast<long long>(h.head_version)),
+                           ce::Detail().add("conflict_id", c.cid).add("kind", c.kind).add("file_id", uuid_to_string(h.id))
+                               .add("ours_version", c.ours_version).add("head_version", h.head_version),
                            "Discard the conflict. To bring the file back, write to it (a new delete conflict) and "
                            "resolve that conflict.");
         // The file comes back with the resolution (its key as the project's options
