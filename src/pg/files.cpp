@@ -243,7 +243,13 @@ CE_FUNCTION(ce_diff_versions) {
     // file as it is checked out, not as the key folds it.
     ce::PathOptions spelled = project_path_options_read(call.spi(), f.project_id);
     spelled.case_insensitive = false;
-    const std::string label = path_key(f.path, spelled);
+    std::string label = f.normalized_path;
+    try {
+        label = path_key(f.path, spelled);
+    } catch (const ce::Error&) {
+        // Unfolded, a path whose key is near the 2,048-byte limit may pass it
+        // (54000): the key labels the diff then.
+    }
     call.finish();
     std::string diff = [&] {
         ce::memory::Budget budget = merge_budget();  // as diff(): concurrent_edit.max_merge_memory
