@@ -176,6 +176,18 @@ FETCH 1 FROM drafts_cursor;
 SET LOCAL ROLE regress_writer1;
 FETCH 1 FROM drafts_cursor;
 COMMIT;
+-- ... and per statement: PL/pgSQL keeps a call's state for the transaction, and
+-- a revoke in it takes effect at the next statement.
+CREATE FUNCTION pg_temp.draft_visible_in_plpgsql(p uuid, s uuid) RETURNS boolean LANGUAGE plpgsql
+    AS $$ BEGIN RETURN concurrent_edit.draft_visible(p, s); END $$;
+BEGIN;
+SELECT pg_temp.draft_visible_in_plpgsql(:p1, :'s2') AS before_the_revoke;
+RESET ROLE;
+SELECT concurrent_edit.revoke_project(:p1, 'regress_writer1') IS NOT NULL AS revoked;
+SET ROLE regress_writer1;
+SELECT pg_temp.draft_visible_in_plpgsql(:p1, :'s2') AS after_the_revoke;
+ROLLBACK;
+DROP FUNCTION pg_temp.draft_visible_in_plpgsql(uuid, uuid);
 SET ROLE regress_admin1;
 SELECT count(*) AS drafts_seen_by_an_admin FROM concurrent_edit.pending_changes WHERE project_id = :p1;
 RESET ROLE;

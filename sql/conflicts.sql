@@ -154,6 +154,18 @@ SELECT count(*) AS hunks FROM concurrent_edit.conflict_hunks(:'kc');
 SELECT concurrent_edit.resolve_conflict(:'kc', choose => 'ours') AS version;
 SELECT deleted_at IS NOT NULL AS still_deleted, head_version FROM concurrent_edit.files WHERE id = :'kf';
 SELECT resolution_version, discarded FROM concurrent_edit.list_conflicts(:'kf', include_resolved => true);
+-- From an older base, a delete conflict has hunks (base against the deleted head):
+-- 'ours' for the whole conflict still keeps the delete; per hunk, it restores.
+SELECT concurrent_edit.create_file(:p, 'kept-deleted-2.txt', E'a\nb\nc\n', :alice) AS kf2 \gset
+SELECT status FROM concurrent_edit.write(:'kf2', E'A\nb\nc\n', 1, :alice);
+SELECT status FROM concurrent_edit.delete_file(:'kf2', :alice);
+SELECT conflict_id AS kc2 FROM concurrent_edit.write(:'kf2', E'X\nb\nc\n', 1, :bob) \gset
+SELECT conflict_id AS kc3 FROM concurrent_edit.write(:'kf2', E'Y\nb\nc\n', 1, :bob) \gset
+SELECT count(*) AS hunks FROM concurrent_edit.conflict_hunks(:'kc2');
+SELECT concurrent_edit.resolve_conflict(:'kc2', choose => 'ours') AS version;
+SELECT deleted_at IS NOT NULL AS still_deleted FROM concurrent_edit.files WHERE id = :'kf2';
+SELECT concurrent_edit.resolve_conflict(:'kc3', hunks => '[{"hunk": 1, "choose": "ours"}]') AS version;
+SELECT deleted_at IS NULL AS restored, content FROM concurrent_edit.read(:'kf2');
 -- A delete conflict of a file restored and deleted again since does not restore it
 -- a second time over the versions written in between (VC002).
 SELECT concurrent_edit.create_file(:p, 'deleted-twice.txt', E'L1\nL2\nL3\n', :alice) AS tf \gset

@@ -118,13 +118,14 @@ ShardConninfo shard_conninfo(std::string_view conninfo, int connect_timeout_s) {
     // Only keys that say where and how to connect: every caller's connection uses
     // the string, and every role reads it (router_partitions, project_shard). So
     // no key that names a role or a secret (user, password, sslpassword, passfile,
-    // service, options), nor one this list does not know yet.
+    // service, options), nor one this list does not know: it is libpq 15's (which
+    // PL/Proxy links here; a key it does not know failed every routed call).
     static constexpr std::string_view kAccepted[] = {
         "host", "hostaddr", "port", "dbname", "connect_timeout", "application_name", "fallback_application_name",
         "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count", "tcp_user_timeout",
-        "target_session_attrs", "load_balance_hosts", "sslmode", "sslcompression", "sslcert", "sslkey",
+        "target_session_attrs", "sslmode", "sslcompression", "sslcert", "sslkey",
         "sslrootcert", "sslcrl", "sslcrldir", "sslsni", "ssl_min_protocol_version", "ssl_max_protocol_version",
-        "requirepeer", "gssencmode", "krbsrvname", "gsslib", "channel_binding", "require_auth"};
+        "requirepeer", "gssencmode", "krbsrvname", "gsslib", "channel_binding"};
     bool has_timeout = false;
     for (const auto& kv : *pairs) {
         const std::string& key = kv.first;

@@ -172,6 +172,10 @@ namespace {
 struct DraftVisibility {
     static constexpr int kSlots = 16;
     Oid role = InvalidOid;
+    // The statement they hold for (PL/pgSQL keeps a simple expression's state, so
+    // this, for the whole transaction): its snapshot and command.
+    TransactionId xmin = InvalidTransactionId, xmax = InvalidTransactionId;
+    CommandId cid = InvalidCommandId;
     int used = 0, next = 0;
     struct Slot {
         pg_uuid_t project, session;
@@ -184,7 +188,9 @@ struct DraftVisibility {
 // of pending_changes. A draft is its session's: visible as session_drafts() is
 // to the session's role (with read on the project) and to the project's admins,
 // not to every reader. The session row is read with the query's snapshot; the
-// answer is kept for the rest of the query (per role: SET ROLE within a cursor).
+// answer is kept while the role, the snapshot and the command stay the same (the
+// rest of a query; SET ROLE within a cursor, a revoke in the same transaction and
+// a later statement of a PL/pgSQL function start again).
 CE_FUNCTION(ce_draft_visible) {
     if (PG_ARGISNULL(0) || PG_ARGISNULL(1)) PG_RETURN_BOOL(false);
     pg_uuid_t project = uuid_arg(fcinfo, 0).value;
@@ -197,15 +203,21 @@ CE_FUNCTION(ce_draft_visible) {
             pg_call([fcinfo] { return MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(DraftVisibility)); }));
         fcinfo->flinfo->fn_extra = seen;
     }
-    if (seen->role != role) {
+    // (Every query has an active snapshot; a call without one reads with the
+    // transaction's.)
+    Snapshot snap = pg_call([] { return ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot(); });
+    if (seen->role != role || seen->xmin != snap->xmin || seen->xmax != snap->xmax || seen->cid != snap->curcid) {
         *seen = DraftVisibility{};
         seen->role = role;
+        seen->xmin = snap->xmin;
+        seen->xmax = snap->xmax;
+        seen->cid = snap->curcid;
     }
     for (int i = 0; i < seen->used; ++i)
         if (uuid_eq(seen->slots[i].session, session) && uuid_eq(seen->slots[i].project, project))
             PG_RETURN_BOOL(seen->slots[i].visible);
-    SessionRow row = pg_call([&session] {
-        return read_session_row(get_namespace_oid("concurrent_edit", false), session, GetActiveSnapshot());
+    SessionRow row = pg_call([&session, snap] {
+        return read_session_row(get_namespace_oid("concurrent_edit", false), session, snap);
     });
     bool visible = false;
     if (row.found && uuid_eq(row.project_id, project)) {

@@ -55,11 +55,14 @@ MergeStyle conflict_style() {
 
 namespace {
 // concurrent_edit.database, cut to a database name's length (NAMEDATALEN - 1
-// bytes) as the server cuts the name a client connects with: `CREATE DATABASE`
-// cuts a longer name, so the worker looked for the long one for ever. In place,
-// as check_application_name cleans its value.
+// bytes), at a character of UTF-8 as CREATE DATABASE cuts a longer name (the
+// worker looked for the long one for ever). In place, as check_application_name
+// cleans its value.
 bool check_database_name(char** newval, void**, GucSource) {
-    if (*newval != nullptr && std::strlen(*newval) >= NAMEDATALEN) (*newval)[NAMEDATALEN - 1] = '\0';
+    if (*newval == nullptr || std::strlen(*newval) < NAMEDATALEN) return true;
+    std::size_t cut = NAMEDATALEN - 1;
+    while (cut > 0 && (static_cast<unsigned char>((*newval)[cut]) & 0xC0) == 0x80) --cut;  // not inside a character
+    (*newval)[cut] = '\0';
     return true;
 }
 }  // namespace

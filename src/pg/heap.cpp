@@ -35,15 +35,19 @@ Thresholds thresholds(int kb) noexcept {
     return {trim, std::clamp(trim / 2, kGlibcInitial, kGlibcMaxMmapThreshold)};
 }
 
-// After an operation whose counted memory went beyond the setting: the free
-// memory beyond it goes back to the system from anywhere in the heap, not only
-// from its top (the thresholds above): small blocks still in use pin the top,
-// and a merge of 1M lines kept 94 MB free, a failed resolve_operations 1 GB.
+// After an operation whose counted memory went beyond the setting, when more
+// than the setting is free in the heap: its free pages go back to the system
+// from anywhere in the heap (malloc_trim keeps the setting at the top only), not
+// only from its top (the thresholds above): small blocks still in use pin the
+// top, and malloc had kept 94 MB free after a merge of 1M lines, 1 GB after a
+// failed resolve_operations.
 void give_back(std::size_t peak) noexcept {
-#if defined(__GLIBC__)
-    const int kb = guc_retained_free_memory_kb;
-    if (kb <= 0 || peak <= static_cast<std::size_t>(kb) * 1024) return;
-    (void)malloc_trim(static_cast<std::size_t>(std::min(kb, kMaxRetainedFreeMemoryKb)) * 1024);
+#if defined(__GLIBC__) && __GLIBC_PREREQ(2, 33)
+    const int kb = std::min(guc_retained_free_memory_kb, kMaxRetainedFreeMemoryKb);
+    const std::size_t keep = static_cast<std::size_t>(kb) * 1024;
+    if (kb <= 0 || peak <= keep) return;
+    if (mallinfo2().fordblks <= keep) return;  // what the setting keeps
+    (void)malloc_trim(keep);
 #else
     (void)peak;
 #endif

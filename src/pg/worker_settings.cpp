@@ -1,7 +1,6 @@
 // The worker's session settings (worker.hpp): what ALTER DATABASE and ALTER ROLE
 // ... SET give it, compared while it runs so that it starts again to apply them.
 #include <cstring>
-#include <string>
 
 #include "pg/boundary.hpp"
 #include "pg/pg_headers.hpp"
@@ -15,13 +14,14 @@ namespace {
 // (session_close_timeout, lock_events...). A database's owner may set the others,
 // and each change would start the worker again: in a loop, it kept the worker
 // (lock expiry, sequencing) down.
+// (No C++ object: it runs inside run_reporting_errors' PG_TRY.)
 bool superuser_setting(const char* element, std::size_t len) {
     const char* eq = static_cast<const char*>(std::memchr(element, '=', len));
     if (eq == nullptr) return false;
-    std::string name(element, static_cast<std::size_t>(eq - element));
+    const std::size_t n = static_cast<std::size_t>(eq - element);
     struct config_generic** vars = get_guc_variables();
-    for (int i = 0, n = GetNumConfigOptions(); i < n; ++i)
-        if (pg_strcasecmp(vars[i]->name, name.c_str()) == 0)
+    for (int i = 0, count = GetNumConfigOptions(); i < count; ++i)
+        if (pg_strncasecmp(vars[i]->name, element, n) == 0 && vars[i]->name[n] == '\0')
             return vars[i]->context == PGC_SUSET || vars[i]->context == PGC_SU_BACKEND;
     return false;
 }

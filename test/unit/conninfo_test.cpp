@@ -76,7 +76,7 @@ TEST(ShardConninfo, ValuesAreQuotedSoNothingCanBeAppendedToThem) {
 TEST(ShardConninfo, RefusesRoleChoosingKeysUrisAndGarbage) {
     // Keys that name a role or a secret, and keys the accepted list does not know.
     for (const char* key : {"user", "password", "service", "options", "passfile", "sslpassword", "replication",
-                            "no_such_key"}) {
+                            "require_auth", "no_such_key"}) {
         ShardConninfo c = shard_conninfo(std::string("dbname=s1 ") + key + "=x", 5);
         EXPECT_EQ(c.key, key);
         EXPECT_EQ(c.conninfo, "");
