@@ -7,6 +7,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdlib>
+#include <vector>
 
 namespace ce {
 
@@ -46,5 +48,39 @@ private:
     std::size_t period_;
     std::size_t left_;
 };
+
+namespace detail {
+// A request of a few KiB, made and given back. glibc's malloc keeps small freed
+// blocks aside and merges all of them at the next large request, in one call that
+// cannot be interrupted: 0.3 s after the 1.8 million names of 600,000 operations.
+// Made every few thousand frees, it keeps that work in small steps.
+inline void merge_freed_blocks() {
+    void* volatile p = std::malloc(4096);
+    std::free(p);
+}
+}  // namespace detail
+
+// Empties a container one element at a time, ticking: freeing the millions of nodes
+// or strings of a large input takes long enough to need interrupt checks (a
+// destructor cannot check). What is left when a check throws is freed as usual.
+template <typename Container>
+void clear_ticking(Container& c, InterruptTicker& ticker) {
+    std::size_t freed = 0;
+    for (auto it = c.begin(); it != c.end();) {
+        ticker.tick();
+        it = c.erase(it);
+        if (++freed % 4096 == 0) detail::merge_freed_blocks();
+    }
+}
+template <typename T, typename A>
+void clear_ticking(std::vector<T, A>& v, InterruptTicker& ticker) {
+    std::size_t freed = 0;
+    while (!v.empty()) {
+        ticker.tick();
+        v.pop_back();
+        if (++freed % 4096 == 0) detail::merge_freed_blocks();
+    }
+    std::vector<T, A>().swap(v);
+}
 
 }  // namespace ce

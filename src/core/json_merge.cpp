@@ -58,7 +58,9 @@ Value path_to_value(const Path& path) {
 Value conflicts_to_value(const std::vector<Conflict>& conflicts) {
     std::vector<Value> out;
     out.reserve(conflicts.size());
+    InterruptTicker ticker;
     for (const Conflict& c : conflicts) {
+        ticker.tick(1 + c.path.size());
         std::vector<Member> m;
         m.push_back({"path", path_to_value(c.path)});
         m.push_back({"kind", Value::string(conflict_kind_name(c.kind))});
@@ -101,9 +103,10 @@ const Value* element_id(const Value& v) {
 using IdIndex = ValueMap<std::size_t>;
 
 // Every element is an object with a scalar "id", unique within the array: fills `index`.
-bool index_ids(const Value& array, IdIndex& index) {
+bool index_ids(const Value& array, IdIndex& index, InterruptTicker& ticker) {
     index.reserve(array.items().size());
     for (std::size_t i = 0; i < array.items().size(); ++i) {
+        ticker.tick();
         const Value* id = element_id(array.items()[i]);
         if (id == nullptr || !index.emplace(*id, i).second) return false;
     }
@@ -185,8 +188,11 @@ public:
             } else if (mode_ != ArrayMode::atomic) {
                 work.resize(kByIdWork * n);
                 IdIndex bi, oi, ti;
-                if ((b == nullptr || index_ids(*b, bi)) && index_ids(o, oi) && index_ids(t, ti))
-                    return merge_by_id(b, o, t, bi, oi, ti);
+                const bool by_id = (b == nullptr || index_ids(*b, bi, ticker_)) && index_ids(o, oi, ticker_) &&
+                                   index_ids(t, ti, ticker_);
+                Value v = by_id ? merge_by_id(b, o, t, bi, oi, ti) : Value();
+                for (IdIndex* index : {&bi, &oi, &ti}) clear_ticking(*index, ticker_);
+                if (by_id) return v;
                 work.resize(kSequenceWork * n);
                 if (mode_ == ArrayMode::auto_ && b != nullptr) return merge_sequence(*b, o, t);
             }
@@ -323,6 +329,7 @@ private:
             return out;
         };
         const std::vector<int> ib = ids(B), io = ids(O), it = ids(T);
+        clear_ticking(intern, ticker_);
         const std::vector<Hunk> ho = hunks_of(diff_match(ib, io), static_cast<long>(O.size()));
         const std::vector<Hunk> ht = hunks_of(diff_match(ib, it), static_cast<long>(T.size()));
 
@@ -340,7 +347,15 @@ private:
             }
         };
         auto emit = [&](const std::vector<Value>& side, long from, long to) {
+            ticker_.tick(static_cast<std::size_t>(to - from));
             out.insert(out.end(), side.begin() + from, side.begin() + to);
+        };
+        auto same = [&](long os, long oe, long ts) {  // O[os, oe) == T[ts, ...)
+            for (long x = 0; x < oe - os; ++x) {
+                ticker_.tick();
+                if (!(O[os + x] == T[ts + x])) return false;
+            }
+            return true;
         };
         std::size_t p = 0, q = 0;
         while (p < ho.size() || q < ht.size()) {
@@ -371,7 +386,7 @@ private:
                 emit(O, os, oe);
             } else if (p == p0) {
                 emit(T, ts, te);
-            } else if (oe - os == te - ts && std::equal(O.begin() + os, O.begin() + oe, T.begin() + ts)) {
+            } else if (oe - os == te - ts && same(os, oe, ts)) {
                 emit(O, os, oe);  // the same change on both sides
             } else if (gs == ge) {
                 emit(O, os, oe);  // both inserted here: ours first, then theirs
@@ -415,9 +430,10 @@ private:
         const auto& O = o.items();
         const auto& T = t.items();
         // Where each element's id is on the other sides (-1: absent).
-        auto where = [](const std::vector<Value>& xs, const IdIndex& index) {
+        auto where = [this](const std::vector<Value>& xs, const IdIndex& index) {
             std::vector<long> at(xs.size());
             for (std::size_t i = 0; i < xs.size(); ++i) {
+                ticker_.tick();
                 auto it = index.find(*element_id(xs[i]));
                 at[i] = it == index.end() ? -1 : static_cast<long>(it->second);
             }
@@ -429,12 +445,16 @@ private:
         // Order: the relative order of the elements present on all three sides, as
         // base indexes in each side's order.
         std::vector<long> seq_b, seq_o, seq_t;
+        ticker_.tick(O.size() + T.size());
         for (std::size_t i = 0; i < O.size(); ++i)
             if (o_in_b[i] >= 0 && o_in_t[i] >= 0) seq_o.push_back(o_in_b[i]);
         for (std::size_t j = 0; j < T.size(); ++j)
             if (t_in_b[j] >= 0 && t_in_o[j] >= 0) seq_t.push_back(t_in_b[j]);
         seq_b = seq_o;
-        std::sort(seq_b.begin(), seq_b.end());
+        std::sort(seq_b.begin(), seq_b.end(), [this](long x, long y) {
+            ticker_.tick();
+            return x < y;
+        });
         const bool ours_reordered = seq_o != seq_b, theirs_reordered = seq_t != seq_b;
         const bool primary_ours = ours_reordered || !theirs_reordered;
         const std::size_t mark = conflicts.size();
@@ -480,8 +500,10 @@ private:
             bool shared;  // also on the other side
         };
         std::vector<Slot> skeleton;
+        skeleton.reserve(P.size());
         std::vector<long> slot_of(P.size(), -1);  // skeleton index of P's elements
         for (std::size_t i = 0; i < P.size(); ++i) {
+            ticker_.tick();
             if (!p_res[i]) continue;
             slot_of[i] = static_cast<long>(skeleton.size());
             skeleton.push_back({*p_res[i], p_in_s[i] >= 0});
@@ -513,6 +535,7 @@ private:
         std::vector<Value> out;
         out.reserve(O.size() + T.size());
         for (std::size_t i = 0; i <= skeleton.size(); ++i) {
+            ticker_.tick(1 + before[i].size());
             out.insert(out.end(), before[i].begin(), before[i].end());
             if (i < skeleton.size()) out.push_back(skeleton[i].value);
         }

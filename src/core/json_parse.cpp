@@ -41,7 +41,10 @@ Interner::Interner(const Value& reference) {
     InterruptTicker ticker;
     collect_containers(reference, entries_, ticker);
     charge_.resize(memory::vector_bytes(entries_.capacity(), sizeof(entries_[0])));
-    std::stable_sort(entries_.begin(), entries_.end(), hash_less);
+    std::stable_sort(entries_.begin(), entries_.end(), [&ticker](const auto& a, const auto& b) {
+        ticker.tick();
+        return hash_less(a, b);
+    });
     // Keep one of each set of identical containers (identical ones are adjacent unless
     // their hash collides with another container's).
     std::size_t out = 0;

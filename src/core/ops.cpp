@@ -2,6 +2,7 @@
 // cycles), the order key and the time order. See include/concurrent_edit/ops.hpp.
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <queue>
 #include <string>
 #include <utility>
@@ -93,9 +94,14 @@ std::string clip(std::string_view s) { return excerpt(s); }
 
 // Ranks of values: the bytewise order of the distinct values (hashed first, so only
 // the distinct values are sorted), starting at `first`.
+// Ticks: hashing and sorting the values of a million operations takes seconds.
 class Ranker {
 public:
+    // At most `n` distinct values: room for them from the start (growing a table of a
+    // million entries moves them all in one step, which cannot check for interrupts).
+    explicit Ranker(std::size_t n) { ids_.reserve(n); }
     void add(std::size_t i, std::string_view v) {
+        ticker_.tick();
         auto [it, inserted] = ids_.try_emplace(v, static_cast<std::uint32_t>(distinct_.size()));
         if (inserted) distinct_.push_back(v);
         items_.emplace_back(i, it->second);
@@ -103,12 +109,14 @@ public:
     void assign(std::vector<std::uint32_t>& rank, std::uint32_t first) {
         std::vector<std::uint32_t> by_value(distinct_.size());
         for (std::uint32_t k = 0; k < by_value.size(); ++k) by_value[k] = k;
-        std::sort(by_value.begin(), by_value.end(),
-                  [&](std::uint32_t a, std::uint32_t b) { return distinct_[a] < distinct_[b]; });
+        std::sort(by_value.begin(), by_value.end(), [&](std::uint32_t a, std::uint32_t b) {
+            ticker_.tick();
+            return distinct_[a] < distinct_[b];
+        });
         std::vector<std::uint32_t> rank_of(distinct_.size());
         for (std::uint32_t k = 0; k < by_value.size(); ++k) rank_of[by_value[k]] = first + k;
         for (const auto& [i, id] : items_) rank[i] = rank_of[id];
-        ids_.clear();
+        clear_ticking(ids_, ticker_);
         distinct_.clear();
         items_.clear();
     }
@@ -117,23 +125,31 @@ private:
     std::unordered_map<std::string_view, std::uint32_t> ids_;
     std::vector<std::string_view> distinct_;
     std::vector<std::pair<std::size_t, std::uint32_t>> items_;
+    InterruptTicker ticker_;
 };
 
 void add_creator(detail::Prepared& p, std::string name, std::size_t i) {
     p.creators[std::move(name)].push_back(i);
 }
 
+// Operations of a dependency cycle named in its error (message and DETAIL).
+constexpr std::size_t kCycleListed = 16;
+
 // Dependency cycles: op R needs the blocks it names (blockId, targetBlockId,
 // dependencies); a block is provided by the operations that create it (splits and
 // joins, by the static naming rule). A cycle in this graph cannot be applied in any
-// order. Depth-first search over ops and block names (O(ops + references)).
-void check_cycles(const detail::Prepared& p) {
-    if (p.creators.empty()) return;
+// order. Depth-first search over ops and block names (O(ops + references)). Returns
+// the error to throw, if any (the caller frees its tables first, with checks).
+std::optional<Error> check_cycles(const detail::Prepared& p) {
+    if (p.creators.empty()) return std::nullopt;
     const std::size_t n = p.size();
     std::unordered_map<std::string_view, std::uint32_t> name_id;
+    name_id.reserve(p.creators.size());
     std::vector<const std::vector<std::size_t>*> name_creators;
     std::vector<std::string_view> names;
+    InterruptTicker ticker;
     for (const auto& [name, ops] : p.creators) {
+        ticker.tick();
         name_id.emplace(name, static_cast<std::uint32_t>(names.size()));
         names.push_back(name);
         name_creators.push_back(&ops);
@@ -141,7 +157,6 @@ void check_cycles(const detail::Prepared& p) {
     // Needs of each op: name nodes (n + id).
     std::vector<std::size_t> start(n + 1, 0);
     std::vector<std::size_t> edges;
-    InterruptTicker ticker;
     auto add_need = [&](std::string_view name) {
         auto it = name_id.find(name);
         if (it != name_id.end()) edges.push_back(n + it->second);
@@ -151,7 +166,10 @@ void check_cycles(const detail::Prepared& p) {
         const Operation& op = p.op(i);
         add_need(op.block_id);
         if (op.target_block_id) add_need(*op.target_block_id);
-        for (const std::string& d : op.dependencies) add_need(d);
+        for (const std::string& d : op.dependencies) {
+            ticker.tick();
+            add_need(d);
+        }
         start[i + 1] = edges.size();
     }
     auto out_edges = [&](std::size_t node) -> std::pair<const std::size_t*, std::size_t> {
@@ -188,19 +206,32 @@ void check_cycles(const detail::Prepared& p) {
             std::vector<std::size_t> cycle;
             for (std::size_t k = from; k < stack.size(); ++k) cycle.push_back(stack[k].first);
             if (cycle.front() >= n) std::rotate(cycle.begin(), cycle.begin() + 1, cycle.end());  // start at an op
-            std::string message = "dependency cycle: " + detail::describe(p, cycle[0]);
+            // The message and the DETAIL name the first kCycleListed operations of a
+            // longer cycle, and its length (a cycle of 200,000 made an 18 MB message).
+            const std::size_t length = cycle.size() / 2;
+            const std::size_t listed = std::min(length, kCycleListed);
+            std::string message = "dependency cycle";
+            if (listed < length) message += " of " + std::to_string(length) + " operations";
+            message += ": " + detail::describe(p, cycle[0]);
             std::string numbers;  // the operations of the cycle, numbered from 1
-            for (std::size_t k = 0; k < cycle.size(); k += 2) {
+            for (std::size_t k = 0; k < 2 * listed; k += 2) {
+                ticker.tick();
                 std::size_t name = cycle[k + 1] - n;
                 std::size_t next_op = cycle[(k + 2) % cycle.size()];
                 message += (k == 0 ? " needs block \"" : ", which needs block \"") + clip(names[name]) +
                            "\", created by " + detail::describe(p, next_op);
                 numbers += (numbers.empty() ? "" : ", ") + std::to_string(cycle[k] + 1);
             }
-            throw Error(Errc::dependency_cycle, message, Detail().add_json("cycle", "[" + numbers + "]"),
-                        "An operation cannot need a block that it creates itself, directly or through other operations.");
+            if (listed < length)
+                message += ", ... back to operation " + std::to_string(cycle[0] + 1);
+            clear_ticking(name_id, ticker);
+            return Error(Errc::dependency_cycle, message,
+                         Detail().add_json("cycle", "[" + numbers + "]").add("cycle_length", length),
+                         "An operation cannot need a block that it creates itself, directly or through other operations.");
         }
     }
+    clear_ticking(name_id, ticker);
+    return std::nullopt;
 }
 
 }  // namespace
@@ -285,8 +316,9 @@ std::string describe(const Prepared& p, std::size_t i) {
     return "operation " + std::to_string(i + 1) + " (" + clip(op.op_code) + " on \"" + clip(op.block_id) + "\")";
 }
 
-Prepared prepare(const std::vector<Operation>& ops, const Priorities& priorities) {
-    Prepared p;
+namespace {
+
+void fill(Prepared& p, const std::vector<Operation>& ops, const Priorities& priorities) {
     p.ops = &ops;
     const std::size_t n = ops.size();
     if (n > kMaxOperations)
@@ -301,6 +333,14 @@ Prepared prepare(const std::vector<Operation>& ops, const Priorities& priorities
     p.code_rank.resize(n);
     std::vector<std::string> minor(n);
     InterruptTicker ticker(1024);
+    // Room for the names splits and joins create, from the start (see Ranker).
+    std::size_t created = 0;
+    for (const Operation& op : ops) {
+        ticker.tick();
+        const OpKind kind = op_kind_of(op.op_code);
+        created += kind == OpKind::block_split ? 2 : kind == OpKind::block_join ? 1 : 0;
+    }
+    p.creators.reserve(created);
     for (std::size_t i = 0; i < n; ++i) {
         ticker.tick();
         const Operation& op = ops[i];
@@ -355,7 +395,7 @@ Prepared prepare(const std::vector<Operation>& ops, const Priorities& priorities
                             .add("first_timestamp", ops[0].timestamp.is_clock ? "vector clock" : "Lamport integer"),
                         "Use one kind of timestamp for all operations of a call.");
     }
-    Ranker ranker;
+    Ranker ranker(n);
     for (std::size_t i = 0; i < n; ++i) ranker.add(i, ops[i].block_id);
     ranker.assign(p.block_rank, 0);
     for (std::size_t i = 0; i < n; ++i) ranker.add(i, ops[i].op_code);
@@ -365,8 +405,28 @@ Prepared prepare(const std::vector<Operation>& ops, const Priorities& priorities
     ranker.assign(p.replica_rank, 1);
     for (std::size_t i = 0; i < n; ++i) ranker.add(i, minor[i]);
     ranker.assign(p.minor_rank, 0);
-    check_cycles(p);
+    clear_ticking(minor, ticker);
+    if (std::optional<Error> cycle = check_cycles(p)) throw *cycle;
+}
+
+}  // namespace
+
+Prepared prepare(const std::vector<Operation>& ops, const Priorities& priorities) {
+    Prepared p;
+    try {
+        fill(p, ops, priorities);
+    } catch (const Error& e) {
+        // A refusal (a cycle is found after all the work): what was computed is freed
+        // with checks. A cancel is on its way out and does not wait for them.
+        if (e.code() != Errc::canceled) release(p);
+        throw;
+    }
     return p;
+}
+
+void release(Prepared& p) {
+    InterruptTicker ticker;
+    clear_ticking(p.creators, ticker);
 }
 
 int compare_order(const Prepared& p, std::size_t a, std::size_t b) {
@@ -406,11 +466,17 @@ std::vector<std::uint64_t> major_keys(const Prepared& p) {
         for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<std::uint64_t>(p.ts_major[i]);
         return out;
     }
+    InterruptTicker ticker;
     std::vector<u128> distinct(p.ts_major);
-    std::sort(distinct.begin(), distinct.end());
+    std::sort(distinct.begin(), distinct.end(), [&](u128 a, u128 b) {
+        ticker.tick();
+        return a < b;
+    });
     distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
-    for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t i = 0; i < n; ++i) {
+        ticker.tick();
         out[i] = static_cast<std::uint64_t>(std::lower_bound(distinct.begin(), distinct.end(), p.ts_major[i]) - distinct.begin());
+    }
     return out;
 }
 
@@ -434,6 +500,7 @@ std::vector<std::size_t> sorted(const Prepared& p) {
             if (a.major != b.major) return a.major < b.major;
         }
         if (a.replica != b.replica) return a.replica < b.replica;
+        ticker.tick(compare_work(p, a.index, b.index));
         return (TimeFirst ? compare_time(p, a.index, b.index) : compare_order(p, a.index, b.index)) < 0;
     });
     std::vector<std::size_t> idx(n);
@@ -456,12 +523,15 @@ bool happened_before(const Prepared& p, std::size_t a, std::size_t b) {
 }  // namespace detail
 
 void validate(const std::vector<Operation>& ops, const Priorities& priorities) {
-    detail::prepare(ops, priorities);
+    detail::Prepared p = detail::prepare(ops, priorities);
+    detail::release(p);
 }
 
 std::vector<std::size_t> order_operations(const std::vector<Operation>& ops, const Priorities& priorities) {
     detail::Prepared p = detail::prepare(ops, priorities);
-    return detail::sort_by_order(p);
+    std::vector<std::size_t> order = detail::sort_by_order(p);
+    detail::release(p);
+    return order;
 }
 
 namespace detail {
@@ -472,6 +542,7 @@ std::vector<std::size_t> topological_order(std::size_t n, const std::vector<std:
     std::vector<std::size_t> start(n + 1, 0);
     std::vector<std::size_t> indegree(n, 0);
     for (const auto& [from, to] : edges) {
+        ticker.tick();
         ++start[from + 1];
         ++indegree[to];
     }
@@ -479,7 +550,10 @@ std::vector<std::size_t> topological_order(std::size_t n, const std::vector<std:
     std::vector<std::size_t> adj(edges.size());
     {
         std::vector<std::size_t> fill(start.begin(), start.end() - 1);
-        for (const auto& [from, to] : edges) adj[fill[from]++] = to;
+        for (const auto& [from, to] : edges) {
+            ticker.tick();
+            adj[fill[from]++] = to;
+        }
     }
     using Item = std::pair<std::size_t, std::size_t>;  // rank, op
     std::priority_queue<Item, std::vector<Item>, std::greater<Item>> ready;
@@ -496,6 +570,7 @@ std::vector<std::size_t> topological_order(std::size_t n, const std::vector<std:
         std::size_t i = ready.top().second;
         ready.pop();
         out.push_back(i);
+        ticker.tick(start[i + 1] - start[i]);
         for (std::size_t k = start[i]; k < start[i + 1]; ++k)
             if (--indegree[adj[k]] == 0) ready.emplace(rank[adj[k]], adj[k]);
     }

@@ -73,8 +73,13 @@ bool Resolver::chase(std::size_t o, std::string& name, std::optional<std::int64_
 }
 
 void Resolver::walk(const std::vector<std::size_t>& app) {
+    // Not charged, as the buckets of these tables never were: charging them would
+    // change which inputs fit in max_merge_memory (the count stays as it was).
+    blocks_.reserve(counts_.named + counts_.deps + counts_.created);
+    original_ids_.reserve(counts_.removed);
     for (std::size_t o : app) {
         const Operation& op = ops_[o];
+        ticker_.tick(8 + op.dependencies.size());  // hash lookups, strings, mapping pieces: microseconds
         const OpKind kind = p_.kind[o];
         std::string name = op.block_id;
         std::optional<std::int64_t> offset = op.offset;
@@ -136,6 +141,7 @@ void Resolver::walk(const std::vector<std::size_t>& app) {
             std::vector<Segment> segs = take_segments(name, src);
             std::vector<Segment> tail = take_segments(target, tgt);
             std::optional<i128> shift = length(segs);
+            ticker_.tick(segs.size() + tail.size());
             for (Segment& s : tail) {
                 if (s.at && shift && static_cast<i128>(*s.at) + *shift <= INT64_MAX)
                     s.at = static_cast<std::int64_t>(*s.at + *shift);
@@ -171,6 +177,7 @@ void Resolver::walk(const std::vector<std::size_t>& app) {
 // Pieces of `segs` before and from offset k.
 void Resolver::split_segments(const std::vector<Segment>& segs, std::int64_t k, std::vector<Segment>& left,
                               std::vector<Segment>& right) {
+    ticker_.tick(segs.size());
     for (const Segment& s : segs) {
         if (!s.at) {  // unknown place: may be on either side
             left.push_back(s);
@@ -195,6 +202,7 @@ void Resolver::split_segments(const std::vector<Segment>& segs, std::int64_t k, 
 
 void Resolver::finish() {
     for (const auto& [name, b] : blocks_) {
+        ticker_.tick();
         if (b.origin == kNoOp || b.status != Status::live) continue;
         res_.blocks.push_back(name);
         for (const Segment& s : b.segs) {
@@ -203,9 +211,14 @@ void Resolver::finish() {
             res_.mapping[originals_[s.orig]].push_back(MappingEntry{name, s.from, s.to, s.at});
         }
     }
-    std::sort(res_.blocks.begin(), res_.blocks.end());
+    std::sort(res_.blocks.begin(), res_.blocks.end(), [this](const std::string& x, const std::string& y) {
+        ticker_.tick();
+        return x < y;
+    });
     for (auto& [orig, entries] : res_.mapping) {
-        std::sort(entries.begin(), entries.end(), [](const MappingEntry& x, const MappingEntry& y) {
+        ticker_.tick();
+        std::sort(entries.begin(), entries.end(), [this](const MappingEntry& x, const MappingEntry& y) {
+            ticker_.tick();
             if (x.from != y.from) return x.from < y.from;
             if (x.to != y.to) return !x.to ? false : (!y.to ? true : *x.to < *y.to);  // to the end last
             if (x.block_id != y.block_id) return x.block_id < y.block_id;
@@ -213,10 +226,12 @@ void Resolver::finish() {
         });
     }
     for (const Conflict& c : res_.conflicts) {
+        ticker_.tick();
         if (c.rejected) res_.rejected.push_back(RejectedOp{c.second, c.type, c.first, c.reason});
     }
     auto rank = [&](std::size_t op) { return op == kNoOp ? n_ : krank_[op]; };
     std::sort(res_.rejected.begin(), res_.rejected.end(), [&](const RejectedOp& x, const RejectedOp& y) {
+        ticker_.tick();
         return std::make_tuple(rank(x.op), x.type, std::cref(x.reason), rank(x.conflicting)) <
                std::make_tuple(rank(y.op), y.type, std::cref(y.reason), rank(y.conflicting));
     });

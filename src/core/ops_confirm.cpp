@@ -55,6 +55,9 @@ public:
         b = root(b);
         if (a != b) parent_[a < b ? b : a] = a < b ? a : b;
     }
+    void reserve(std::size_t names) { ids_.reserve(names); }
+    // Frees the names, with interrupt checks (millions of them for the largest inputs).
+    void clear(InterruptTicker& ticker) { clear_ticking(ids_, ticker); }
 
 private:
     std::unordered_map<std::string, std::uint32_t> ids_;
@@ -76,6 +79,7 @@ bool both_apply(const Prepared& all, std::size_t first, std::size_t second) {
 void Resolver::confirm() {
     const std::size_t n = p_.size();
     Components comps;
+    comps.reserve(counts_.named + counts_.deps + counts_.created);
     std::vector<std::uint32_t> node(n);
     for (std::size_t i = 0; i < n; ++i) {
         ticker_.tick();
@@ -100,6 +104,7 @@ void Resolver::confirm() {
     enum class Fate : unsigned char { applied, rejected_alone, rejected_for_good, rejected_by_conflict };
     std::vector<Fate> fate(n, Fate::applied);
     for (const RejectedOp& x : res_.rejected) {
+        ticker_.tick();
         if (!x.type || (x.conflicting != kNoOp && compare_time(p_, x.conflicting, x.op) == 0))
             fate[x.op] = Fate::rejected_for_good;  // lacks a member, or a duplicate
         else
@@ -119,15 +124,20 @@ void Resolver::confirm() {
         const OpKind b = p_.kind[c.second];
         const bool structural = a == OpKind::block_split || a == OpKind::block_join || b == OpKind::block_split ||
                                 b == OpKind::block_join;  // the only pairs that merge treats otherwise
-        d.can_apply_both = d.can_apply_first && d.can_apply_second && structural &&
-                           both_apply(p_, c.first, c.second);
+        if (d.can_apply_first && d.can_apply_second && structural) {
+            ticker_.tick(32);  // resolving the pair alone: some tens of microseconds
+            d.can_apply_both = both_apply(p_, c.first, c.second);
+        }
         for (std::size_t i : {c.first, c.second}) {
             party[i] = 1;
             undecided.try_emplace(comps.root(node[i]), res_.pending.size());
         }
         res_.pending.push_back(std::move(d));
     }
-    if (res_.pending.empty()) return;
+    if (res_.pending.empty()) {
+        comps.clear(ticker_);
+        return;
+    }
 
     auto waits_for = [&](std::size_t i) -> const std::size_t* {
         auto it = undecided.find(comps.root(node[i]));
@@ -136,14 +146,21 @@ void Resolver::confirm() {
     // Parties that can still apply are pending; the rest of an undecided component waits.
     auto held = [&](std::size_t i) { return fate[i] != Fate::rejected_for_good && (party[i] || waits_for(i)); };
     std::vector<AppliedOp> applied;
-    for (AppliedOp& a : res_.applied)
+    for (AppliedOp& a : res_.applied) {
+        ticker_.tick();
         if (!held(a.op)) applied.push_back(std::move(a));
+    }
+    clear_ticking(res_.applied, ticker_);
     res_.applied = std::move(applied);
     std::vector<RejectedOp> rejected;
-    for (RejectedOp& x : res_.rejected)
+    for (RejectedOp& x : res_.rejected) {
+        ticker_.tick();
         if (!held(x.op)) rejected.push_back(std::move(x));
+    }
+    clear_ticking(res_.rejected, ticker_);
     res_.rejected = std::move(rejected);
     for (std::size_t i : order_) {
+        ticker_.tick();
         if (!held(i) || party[i]) continue;
         res_.waiting.push_back(WaitingOp{i, *waits_for(i)});
     }
@@ -154,13 +171,18 @@ void Resolver::confirm() {
         return !c || undecided.find(*c) == undecided.end();
     };
     std::vector<std::string> blocks;
-    for (std::string& b : res_.blocks)
+    for (std::string& b : res_.blocks) {
+        ticker_.tick();
         if (settled(b)) blocks.push_back(std::move(b));
+    }
+    clear_ticking(res_.blocks, ticker_);
     res_.blocks = std::move(blocks);
     for (auto it = res_.mapping.begin(); it != res_.mapping.end();) {
+        ticker_.tick(1 + it->second.size());
         if (settled(it->first)) ++it;
         else it = res_.mapping.erase(it);
     }
+    comps.clear(ticker_);
 }
 
 }  // namespace ce::ops::detail

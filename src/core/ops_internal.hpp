@@ -38,6 +38,9 @@ struct Prepared {
 
 // Validates `ops` (throws like ce::ops::validate) and computes the keys.
 Prepared prepare(const std::vector<Operation>& ops, const Priorities& priorities);
+// Frees what prepare() computed, with interrupt checks (the names of the blocks that
+// splits and joins create: millions of strings for the largest inputs).
+void release(Prepared& p);
 
 // The order key: (block id, priority, timestamp major, replica id, timestamp minor,
 // op code, offset, target block id, dependencies, JSON text). <0, 0, >0.
@@ -46,6 +49,14 @@ int compare_order(const Prepared& p, std::size_t a, std::size_t b);
 // (timestamp major, priority, block id, replica id, ...). A linear extension of
 // happened-before for vector clocks.
 int compare_time(const Prepared& p, std::size_t a, std::size_t b);
+
+// The work of compare_order / compare_time on a and b for an InterruptTicker: one
+// step, and one per KiB of the shorter JSON text (the last tie-break compares the
+// texts, which may be megabytes when everything else is equal).
+inline std::size_t compare_work(const Prepared& p, std::size_t a, std::size_t b) {
+    const std::size_t x = p.op(a).json.size(), y = p.op(b).json.size();
+    return 1 + (x < y ? x : y) / 1024;
+}
 
 // All indices sorted by compare_order / compare_time.
 std::vector<std::size_t> sort_by_order(const Prepared& p);

@@ -79,16 +79,24 @@ Resolution Resolver::run() {
     trank_.resize(n);
     tpos_.resize(n);
     for (std::size_t i = 0; i < n; ++i) {
+        if (i > 0) ticker_.tick(compare_work(p_, order_[i - 1], order_[i]) + compare_work(p_, time_[i - 1], time_[i]));
         tpos_[time_[i]] = i;
         krank_[order_[i]] = i > 0 && compare_order(p_, order_[i - 1], order_[i]) == 0 ? krank_[order_[i - 1]] : i;
         trank_[time_[i]] = i > 0 && compare_time(p_, time_[i - 1], time_[i]) == 0 ? trank_[time_[i - 1]] : i;
     }
     accepted_.assign(n, 0);
     res_.policy = policy_;
+    count();
     accept();
     walk(application_order());
     finish();
     if (policy_ == Policy::confirm) confirm();
+    // The walk's blocks and names, freed with checks (millions for the largest inputs).
+    clear_ticking(blocks_, ticker_);
+    clear_ticking(originals_, ticker_);
+    clear_ticking(original_ids_, ticker_);
+    clear_ticking(links_, ticker_);
+    clear_ticking(dependencies_, ticker_);
     return std::move(res_);
 }
 
@@ -107,12 +115,30 @@ std::string Resolver::conflict_reason(std::size_t earlier, std::size_t later, st
     return "Operation " + ops_[later].op_code + " conflicts with " + e.op_code + " on block " + std::string(block);
 }
 
+void Resolver::count() {
+    for (std::size_t i = 0; i < n_; ++i) {
+        ticker_.tick();
+        const Operation& op = ops_[i];
+        counts_.named += op.target_block_id ? 2 : 1;
+        counts_.deps += op.dependencies.size();
+        if (p_.kind[i] == OpKind::block_split) {
+            counts_.created += 2;
+            counts_.removed += 1;
+        } else if (p_.kind[i] == OpKind::block_join) {
+            counts_.created += 1;
+            counts_.removed += 2;
+        }
+    }
+    dependencies_.reserve(std::min(counts_.deps, p_.creators.size()));
+}
+
 void Resolver::accept() {
     std::unordered_map<std::string_view, Accepted> acc;
+    acc.reserve(counts_.named);
     const std::size_t n = p_.size();
     for (std::size_t pos = 0; pos < n; ++pos) {
-        ticker_.tick();
         const std::size_t L = time_[pos];
+        ticker_.tick(pos > 0 ? compare_work(p_, time_[pos - 1], L) : 1);
         const Operation& op = ops_[L];
         const OpKind kind = p_.kind[L];
         if (pos > 0 && compare_time(p_, time_[pos - 1], L) == 0) {
@@ -181,6 +207,7 @@ void Resolver::accept() {
         if (a.first[static_cast<std::size_t>(kind)] == kNoOp) a.first[static_cast<std::size_t>(kind)] = L;
         if (kind == OpKind::block_join && accepted_[L]) acc[*op.target_block_id].consumed_by = L;
     }
+    clear_ticking(acc, ticker_);
 }
 
 // Each explicit dependency created by operations of the set needs one of them
@@ -189,6 +216,7 @@ void Resolver::accept() {
 bool Resolver::dependencies_hold(std::size_t L) {
     const Operation& op = ops_[L];
     for (const std::string& d : op.dependencies) {
+        ticker_.tick();
         auto it = p_.creators.find(d);
         if (it == p_.creators.end()) continue;
         auto [at, fresh] = dependencies_.try_emplace(&it->second);
@@ -196,8 +224,10 @@ bool Resolver::dependencies_hold(std::size_t L) {
         if (fresh) {
             account(2 * memory::vector_bytes(it->second.size(), sizeof(std::size_t)) + sizeof(DependencyState) + 64);
             st.by_time = it->second;
-            std::sort(st.by_time.begin(), st.by_time.end(),
-                      [this](std::size_t a, std::size_t b) { return tpos_[a] < tpos_[b]; });
+            std::sort(st.by_time.begin(), st.by_time.end(), [this](std::size_t a, std::size_t b) {
+                ticker_.tick();
+                return tpos_[a] < tpos_[b];
+            });
         }
         // The creators before L in time, their fate decided (L is no duplicate: a
         // duplicate is rejected before its dependencies are looked at, so each of
@@ -249,14 +279,20 @@ std::vector<std::size_t> Resolver::application_order() {
     const std::size_t n = p_.size();
     std::vector<std::pair<std::size_t, std::size_t>> edges;
     auto by_time = [&](std::size_t a, std::size_t b) { return trank_[a] < trank_[b]; };
+    auto by_time_ticking = [&](std::size_t a, std::size_t b) {
+        ticker_.tick();
+        return trank_[a] < trank_[b];
+    };
 
     std::unordered_map<std::string_view, std::vector<std::size_t>> creators;
+    creators.reserve(p_.creators.size());
     for (const auto& [name, cs] : p_.creators) {
+        ticker_.tick(cs.size());
         std::vector<std::size_t> acc;
         for (std::size_t c : cs)
             if (accepted_[c]) acc.push_back(c);
         if (acc.empty()) continue;
-        std::sort(acc.begin(), acc.end(), by_time);
+        std::sort(acc.begin(), acc.end(), by_time_ticking);
         for (std::size_t i = 1; i < acc.size(); ++i) edges.emplace_back(acc[i - 1], acc[i]);
         creators.emplace(name, std::move(acc));
     }
@@ -266,8 +302,10 @@ std::vector<std::size_t> Resolver::application_order() {
         std::size_t join_target = kNoOp;
     };
     std::unordered_map<std::string_view, Removers> removers;
+    removers.reserve(counts_.removed);
     for (std::size_t i = 0; i < n; ++i) {
         if (!accepted_[i]) continue;
+        ticker_.tick();
         const Operation& op = ops_[i];
         if (p_.kind[i] == OpKind::block_split) removers[op.block_id].splits.push_back(i);
         if (p_.kind[i] == OpKind::block_join) {
@@ -276,7 +314,8 @@ std::vector<std::size_t> Resolver::application_order() {
         }
     }
     for (auto& [name, r] : removers) {
-        std::sort(r.splits.begin(), r.splits.end(), by_time);
+        ticker_.tick();
+        std::sort(r.splits.begin(), r.splits.end(), by_time_ticking);
         for (std::size_t i = 1; i < r.splits.size(); ++i) edges.emplace_back(r.splits[i - 1], r.splits[i]);
     }
     auto refer = [&](std::size_t o, std::string_view name, bool through_block_id) {
@@ -302,9 +341,13 @@ std::vector<std::size_t> Resolver::application_order() {
         const Operation& op = ops_[i];
         refer(i, op.block_id, true);
         if (op.target_block_id) refer(i, *op.target_block_id, false);
-        for (const std::string& d : op.dependencies) refer(i, d, false);
+        for (const std::string& d : op.dependencies) {
+            ticker_.tick();
+            refer(i, d, false);
+        }
     }
-
+    clear_ticking(creators, ticker_);
+    clear_ticking(removers, ticker_);
     return topological_order(n, edges, accepted_, krank_, ticker_);
 }
 
@@ -312,11 +355,33 @@ std::vector<std::size_t> Resolver::application_order() {
 
 Resolution resolve_operations(const std::vector<Operation>& ops, const Priorities& priorities, Policy policy) {
     detail::Prepared p = detail::prepare(ops, priorities);
-    return detail::Resolver(p, policy).run();
+    Resolution r = detail::Resolver(p, policy).run();
+    detail::release(p);
+    return r;
 }
 
 std::vector<Conflict> detect_conflicts(const std::vector<Operation>& ops, const Priorities& priorities) {
-    return resolve_operations(ops, priorities, Policy::fail_closed).conflicts;
+    Resolution r = resolve_operations(ops, priorities, Policy::fail_closed);
+    std::vector<Conflict> conflicts = std::move(r.conflicts);
+    release(r);
+    return conflicts;
+}
+
+void release(Resolution& r) {
+    InterruptTicker ticker;
+    clear_ticking(r.applied, ticker);
+    clear_ticking(r.rejected, ticker);
+    for (auto& [orig, entries] : r.mapping) clear_ticking(entries, ticker);
+    clear_ticking(r.mapping, ticker);
+    clear_ticking(r.blocks, ticker);
+    clear_ticking(r.conflicts, ticker);
+    clear_ticking(r.pending, ticker);
+    r.waiting.clear();
+}
+
+void release(std::vector<Operation>& ops) {
+    InterruptTicker ticker(1024);
+    clear_ticking(ops, ticker);
 }
 
 }  // namespace ce::ops

@@ -77,6 +77,7 @@ private:
     }
 
     // ---------------------------------------------------------------- phase 1 (ops_resolve.cpp)
+    void count();
     void accept();
     bool dependencies_hold(std::size_t L);
     std::vector<std::size_t> application_order();
@@ -163,6 +164,15 @@ private:
     std::size_t n_;
     std::vector<std::size_t> order_, time_, krank_, trank_, tpos_;
     std::vector<char> accepted_;
+    // Bounds on the entries of the hash tables below, which reserve that room from the
+    // start: growing a table of millions of entries moves them all in one step, which
+    // cannot check for interrupts (0.3 s for the blocks of 600,000 splits).
+    struct Counts {
+        std::size_t named = 0;    // blockIds and targetBlockIds
+        std::size_t deps = 0;     // dependencies
+        std::size_t created = 0;  // blocks splits and joins create
+        std::size_t removed = 0;  // blocks splits and joins replace
+    } counts_;
     // Per name that dependencies refer to (its creators' list in Prepared): the
     // creators in time order, how far accept() has passed them, and the accepted
     // ones among those passed. accept() goes forward in time, so each creator is

@@ -425,7 +425,9 @@ CE_FUNCTION(ce_order_operations) {
     std::vector<ce::ops::Operation> ops = read_operations(ops_jb, kept);
     ce::pg::ops::JsonbRawWriter w(&ops_jb->root);
     ce::ops::write_order(w, ops, ce::ops::order_operations(ops, priorities));
-    return w.result();
+    Datum result = w.result();
+    ce::ops::release(ops);  // with interrupt checks, which the destructors lack
+    return result;
 }
 
 // detect_operation_conflicts(ops jsonb, priorities jsonb DEFAULT NULL)
@@ -459,6 +461,8 @@ CE_FUNCTION(ce_detect_operation_conflicts) {
         values[5] = ce::pg::text_datum(c.rejected ? "rejected" : "remapped");
         result.add(values, nulls);
     }
+    ce::clear_ticking(conflicts, ticker);  // with interrupt checks, which the destructors lack
+    ce::ops::release(ops);
     return result.done();
 }
 
@@ -478,5 +482,8 @@ CE_FUNCTION(ce_resolve_operations) {
     ce::ops::Resolution r = ce::ops::resolve_operations(ops, priorities, p);
     ce::pg::ops::JsonbRawWriter w(&ops_jb->root);
     ce::ops::write_resolution(w, ops, r);
-    return w.result();
+    Datum result = w.result();
+    ce::ops::release(r);  // with interrupt checks, which the destructors lack
+    ce::ops::release(ops);
+    return result;
 }

@@ -172,6 +172,7 @@ TEST(OpsValidate, DependencyCycles) {
                   "dependency cycle: operation 1 (OP_BLOCK_SPLIT on \"A\") needs block \"B_left\", created by "
                   "operation 2 (OP_BLOCK_SPLIT on \"B\"), which needs block \"A_right\", created by operation 1 "
                   "(OP_BLOCK_SPLIT on \"A\")");
+        EXPECT_EQ(e.detail(), "{\"cycle\": [1, 2], \"cycle_length\": 2}");
     }
     // Through a blockId: the join works on X_left (made by the split), the split
     // needs the join's result.
@@ -182,6 +183,48 @@ TEST(OpsValidate, DependencyCycles) {
     validate({Op("OP_BLOCK_SPLIT", "X", 1).off(3), Op("OP_BLOCK_JOIN", "X_left", 2).tgt("Y").dep("X_left"),
               Op("OP_TEXT_EDIT", "Q", 3).dep("X_left+Y")},
              kDefault);
+}
+
+// A long cycle is named in part: its first 16 operations and its length, in a message
+// and a DETAIL of bounded size (a cycle of 200,000 operations made an 18 MB message,
+// written to the server log too).
+TEST(OpsValidate, LongCycleIsNamedInPart) {
+    auto cycle = [](std::size_t n) {
+        std::vector<Operation> ops;
+        for (std::size_t i = 0; i < n; ++i)
+            ops.push_back(Op("OP_BLOCK_SPLIT", "d" + std::to_string(i), i + 1).off(1).dep("d" + std::to_string((i + 1) % n) + "_left"));
+        return ops;
+    };
+    auto error = [](const std::vector<Operation>& ops) {
+        try {
+            validate(ops, kDefault);
+        } catch (const ce::Error& e) {
+            EXPECT_EQ(e.code(), Errc::dependency_cycle);
+            return e;
+        }
+        ADD_FAILURE() << "no cycle found";
+        return ce::Error(Errc::internal, "");
+    };
+    // Up to 16 operations: all of them.
+    ce::Error e16 = error(cycle(16));
+    EXPECT_EQ(e16.detail(), "{\"cycle\": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16], \"cycle_length\": 16}");
+    EXPECT_NE(std::string(e16.what()).find("which needs block \"d0_left\", created by operation 1 (OP_BLOCK_SPLIT on \"d0\")"),
+              std::string::npos);
+    EXPECT_EQ(std::string(e16.what()).find("..."), std::string::npos);
+    // Beyond: the first 16 and the length.
+    ce::Error e17 = error(cycle(17));
+    EXPECT_EQ(std::string(e17.what()).rfind("dependency cycle of 17 operations: operation 1 (OP_BLOCK_SPLIT on \"d0\") "
+                                            "needs block \"d1_left\", created by operation 2 (OP_BLOCK_SPLIT on \"d1\"), ",
+                                            0),
+              0u);
+    EXPECT_NE(std::string(e17.what()).find("which needs block \"d16_left\", created by operation 17 (OP_BLOCK_SPLIT on "
+                                           "\"d16\"), ... back to operation 1"),
+              std::string::npos);
+    EXPECT_EQ(e17.detail(), "{\"cycle\": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16], \"cycle_length\": 17}");
+    ce::Error big = error(cycle(100000));
+    EXPECT_LT(std::string(big.what()).size(), 4000u);
+    EXPECT_EQ(big.detail(), "{\"cycle\": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16], \"cycle_length\": 100000}");
+    EXPECT_TRUE(ce::json::parse(big.detail()).is_object());
 }
 
 TEST(OpsValidate, Policies) {
