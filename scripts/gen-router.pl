@@ -231,12 +231,12 @@ for my $name (sort keys %route) {
         die "$name: no argument $arg\n" unless $argno{$arg};
         die "$name: makes an id, so it must return it\n" if $set || $void;
         $declare = "    made $returns;\n";
-        $check = "\n    PERFORM concurrent_edit._route('new_$kind', \$$argno{$arg});";
         # After the hash: a NULL project is 22004 first, as without a chosen id.
         # The id is kept unless a shard of another project claims it by then, a
         # shard is down (_route keeps nothing then) or the directory cannot be
         # written: the id is made and returned either way (a cancel still ends the
         # call: OTHERS does not catch it).
+        $check = "\n    PERFORM concurrent_edit._route('new_$kind', \$$argno{$arg});";
         $stmt = "made := concurrent_edit._px_$name($pass);\n    BEGIN\n"
               . "        PERFORM concurrent_edit._route('$kind', made);\n"
               . "    EXCEPTION WHEN OTHERS THEN\n        NULL;\n    END;\n"
