@@ -333,12 +333,13 @@ void fill(Prepared& p, const std::vector<Operation>& ops, const Priorities& prio
     p.code_rank.resize(n);
     std::vector<std::string> minor(n);
     InterruptTicker ticker(1024);
-    // Room for the names splits and joins create, from the start (see Ranker).
+    // The kinds, and room for the names splits and joins create, from the start (see
+    // Ranker).
     std::size_t created = 0;
-    for (const Operation& op : ops) {
+    for (std::size_t i = 0; i < n; ++i) {
         ticker.tick();
-        const OpKind kind = op_kind_of(op.op_code);
-        created += kind == OpKind::block_split ? 2 : kind == OpKind::block_join ? 1 : 0;
+        p.kind[i] = op_kind_of(ops[i].op_code);
+        created += p.kind[i] == OpKind::block_split ? 2 : p.kind[i] == OpKind::block_join ? 1 : 0;
     }
     p.creators.reserve(created);
     for (std::size_t i = 0; i < n; ++i) {
@@ -349,7 +350,6 @@ void fill(Prepared& p, const std::vector<Operation>& ops, const Priorities& prio
             invalid(p, i, "unknown opCode \"" + clip(op.op_code) + "\"", Errc::invalid_operation,
                     std::string("Known op codes: ") + kKnownCodes + "; others must be given a priority.");
         p.priority[i] = *prio;
-        p.kind[i] = op_kind_of(op.op_code);
         if (op.block_id.empty()) invalid(p, i, "blockId must not be empty");
         if (op.block_id.size() > kMaxBlockIdBytes)
             invalid(p, i, "blockId is longer than " + std::to_string(kMaxBlockIdBytes) + " bytes", Errc::limit_exceeded);

@@ -52,7 +52,6 @@ MergeStyle conflict_style() {
     }
 }
 
-
 namespace {
 // concurrent_edit.database, cut to a database name's length (NAMEDATALEN - 1
 // bytes), at a character of UTF-8 as CREATE DATABASE cuts a longer name (the

@@ -64,6 +64,13 @@ std::vector<Operation> cycle(std::size_t n) {
     return ops;
 }
 
+// A resolution, then released as the SQL functions release it (the destructors
+// cannot check for interrupts).
+void resolve_and_release(const std::vector<Operation>& ops, Policy policy) {
+    Resolution r = resolve_operations(ops, kDefault, policy);
+    release(r);
+}
+
 }  // namespace
 
 TEST(OpsInterrupts, OrderChecksThroughout) {
@@ -73,31 +80,23 @@ TEST(OpsInterrupts, OrderChecksThroughout) {
 
 TEST(OpsInterrupts, ResolveChecksThroughout) {
     const std::vector<Operation> ops = distinct_splits(100000);
-    EXPECT_LT(measure_gaps("resolve_operations, 100k splits", [&] {
-        Resolution r = resolve_operations(ops, kDefault, Policy::fail_closed);
-        release(r);  // as the SQL functions do: the destructors cannot check
-    }).longest,
+    EXPECT_LT(measure_gaps("resolve_operations, 100k splits", [&] { resolve_and_release(ops, Policy::fail_closed); })
+                  .longest,
               kMaxGap);
 }
 
 TEST(OpsInterrupts, ResolveOfOneBlockChecksThroughout) {
     const std::vector<Operation> ops = splits_of_one_block(50000);
-    EXPECT_LT(measure_gaps("resolve_operations, 50k splits of one block",
-                           [&] {
-                               Resolution r = resolve_operations(ops, kDefault, Policy::merge);
-                               release(r);
-                           }).longest,
+    EXPECT_LT(measure_gaps("resolve_operations, 50k splits of one block", [&] { resolve_and_release(ops, Policy::merge); })
+                  .longest,
               kMaxGap);
 }
 
 TEST(OpsInterrupts, DetectAndConfirmCheckThroughout) {
     const std::vector<Operation> ops = conflicting_pairs(100000);
     EXPECT_LT(measure_gaps("detect_conflicts, 50k conflicts", [&] { detect_conflicts(ops, kDefault); }).longest, kMaxGap);
-    EXPECT_LT(measure_gaps("resolve_operations confirm, 50k conflicts",
-                           [&] {
-                               Resolution r = resolve_operations(ops, kDefault, Policy::confirm);
-                               release(r);
-                           }).longest,
+    EXPECT_LT(measure_gaps("resolve_operations confirm, 50k conflicts", [&] { resolve_and_release(ops, Policy::confirm); })
+                  .longest,
               kMaxGap);
 }
 
