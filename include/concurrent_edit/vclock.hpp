@@ -174,6 +174,10 @@ Relation compare(VClockView a, VClockView b);
 
 // Pointwise maximum (see VClock::merge).
 VClock merge(const VClock& a, const VClock& b);
+// The same on encoded clocks, giving the encoded result in one pass over both
+// (no clock is decoded: vclock_merge_agg calls it once per row). Throws
+// limit_exceeded as VClock::merge does.
+std::string merge_encoded(VClockView a, VClockView b);
 
 // Checks a clock a writer presents as the base of its edit (write's client_clock)
 // against `known`, the join of the clocks of the file's stored versions (the head

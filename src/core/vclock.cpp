@@ -1,4 +1,5 @@
-// Vector clocks: parsing, printing, the canonical encoding, and the operations.
+// Vector clocks: the canonical encoding and the operations (the text form is in
+// vclock_text.cpp).
 #include "concurrent_edit/vclock.hpp"
 
 #include <algorithm>
@@ -6,40 +7,38 @@
 #include <utility>
 
 #include "concurrent_edit/error.hpp"
-#include "concurrent_edit/interrupt.hpp"
 #include "concurrent_edit/json.hpp"
+#include "vclock_internal.hpp"
 
 namespace ce {
 
-namespace {
+namespace detail {
 
-using json::append_json_string;
-using json::append_utf8;
-
-// A reason quotes at most one node id (kVClockMaxNodeBytes): it is not cut.
-constexpr std::size_t kReasonBytes = 2 * kVClockMaxNodeBytes;
-
-// The DETAIL of a counter outside 0 .. 2^63-1.
-std::string counter_range(std::string_view node) {
+std::string vclock_counter_range(std::string_view node) {
     return Detail().add("node", node).add("min", 0).add("max", static_cast<unsigned long long>(kVClockMaxCounter));
 }
 
-
-// A node id for a message: JSON-quoted, shortened.
-std::string quoted(std::string_view node) {
+std::string vclock_quoted(std::string_view node) {
     std::string out;
-    append_json_string(out, excerpt(node));
+    json::append_json_string(out, excerpt(node));
     return out;
 }
 
-using json::valid_utf8;
-
-
-[[noreturn]] void node_too_long(std::size_t len) {
+void vclock_node_too_long(std::size_t len) {
     throw Error(Errc::limit_exceeded, "vclock node id is too long",
                 len > 0 ? Detail().add("bytes", len).add("limit", kVClockMaxNodeBytes)
                         : Detail().add("limit", kVClockMaxNodeBytes));
 }
+
+}  // namespace detail
+
+namespace {
+
+using json::append_json_string;
+using json::valid_utf8;
+constexpr std::size_t kReasonBytes = detail::kVClockReasonBytes;
+using detail::vclock_counter_range;
+using detail::vclock_quoted;
 
 // ---------------------------------------------------------------------------
 // Varints: unsigned LEB128, minimal form.
@@ -67,6 +66,22 @@ VarintStatus get_varint(const unsigned char*& p, const unsigned char* end, std::
     return VarintStatus::too_big;
 }
 
+// The encoded form of the n entries that each(emit) passes to emit(node, counter)
+// in order; `bytes` is an upper bound of their size.
+template <class Each>
+std::string encode_entries(std::size_t n, std::size_t bytes, Each each) {
+    std::string out;
+    out.reserve(3 + bytes);
+    out.push_back(static_cast<char>(kVClockFormatVersion));
+    put_varint(out, n);
+    each([&out](std::string_view node, std::uint64_t counter) {
+        out.push_back(static_cast<char>(node.size() - 1));
+        out += node;
+        put_varint(out, counter);
+    });
+    return out;
+}
+
 [[noreturn]] void bad_binary(const std::string& detail) {
     throw Error(Errc::invalid_binary, "invalid binary representation of a vclock", Detail().add("reason", detail, kReasonBytes));
 }
@@ -76,117 +91,6 @@ VarintStatus get_varint(const unsigned char*& p, const unsigned char* end, std::
                 Detail().add("reason", "A stored vclock does not follow the encoding; it was damaged or not written by "
                                        "concurrent_edit.", kReasonBytes));
 }
-
-// ---------------------------------------------------------------------------
-// The text parser.
-
-class Parser {
-public:
-    explicit Parser(std::string_view in) : in_(in) {}
-
-    // The members in input order (zero counters and duplicates included).
-    std::vector<VClock::Entry> run() {
-        std::vector<VClock::Entry> members;
-        skip_ws();
-        if (!eat('{')) syntax("Expected \"{\" at offset " + std::to_string(pos_) + ".");
-        skip_ws();
-        if (!eat('}')) {
-            for (;;) {
-                skip_ws();
-                if (peek() != '"')
-                    syntax("Expected a node id (a JSON string) at offset " + std::to_string(pos_) + ".");
-                if (members.size() == kVClockMaxEntries)
-                    throw Error(Errc::limit_exceeded, "vclock has too many entries",
-                                Detail().add("limit", kVClockMaxEntries));
-                std::string node = parse_string();
-                skip_ws();
-                if (!eat(':')) syntax("Expected \":\" after node id " + quoted(node) + ".");
-                skip_ws();
-                std::uint64_t counter = parse_counter(node);
-                members.push_back({std::move(node), counter});
-                skip_ws();
-                if (eat(',')) continue;
-                if (eat('}')) break;
-                syntax("Expected \",\" or \"}\" at offset " + std::to_string(pos_) + ".");
-            }
-        }
-        skip_ws();
-        if (pos_ != in_.size())
-            syntax("Unexpected characters after the closing \"}\" at offset " + std::to_string(pos_) + ".");
-        return members;
-    }
-
-private:
-    [[noreturn]] void syntax(const std::string& detail) const {
-        throw Error(Errc::invalid_text, "invalid input syntax for type vclock: \"" + excerpt(in_) + "\"",
-                    Detail().add("reason", detail, kReasonBytes));
-    }
-
-    char peek() const noexcept { return pos_ < in_.size() ? in_[pos_] : '\0'; }
-    bool eat(char c) noexcept {
-        if (pos_ < in_.size() && in_[pos_] == c) {
-            ++pos_;
-            return true;
-        }
-        return false;
-    }
-    static bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
-
-    void skip_ws() {
-        while (pos_ < in_.size()) {
-            char c = in_[pos_];
-            if (c != ' ' && c != '\t' && c != '\n' && c != '\r') break;
-            ++pos_;
-            ticker_.tick();
-        }
-    }
-
-    // A node id: a JSON string starting at the opening quote (json::decode_string).
-    std::string parse_string() {
-        std::size_t start = pos_;
-        std::string out;
-        json::StringError e = json::decode_string(in_, pos_, out, kVClockMaxNodeBytes);
-        if (e == json::StringError::too_long) node_too_long(0);
-        if (e == json::StringError::nul) syntax("Node ids must not contain \\u0000.");
-        if (e != json::StringError::none)
-            syntax("The node id at offset " + std::to_string(start) + " is not a valid JSON string: " +
-                   json::describe(e) + " at offset " + std::to_string(pos_) + ".");
-        if (out.empty()) syntax("Node ids must not be empty (offset " + std::to_string(start) + ").");
-        return out;
-    }
-
-    std::uint64_t parse_counter(const std::string& node) {
-        bool negative = eat('-');
-        if (!is_digit(peek()))
-            syntax("The counter of node " + quoted(node) + " must be a non-negative integer.");
-        if (peek() == '0' && pos_ + 1 < in_.size() && is_digit(in_[pos_ + 1]))
-            syntax("The counter of node " + quoted(node) + " has a leading zero.");
-        std::uint64_t v = 0;
-        bool overflow = false;
-        while (is_digit(peek())) {
-            auto d = static_cast<std::uint64_t>(in_[pos_++] - '0');
-            if (overflow || v > (kVClockMaxCounter - d) / 10)
-                overflow = true;
-            else
-                v = v * 10 + d;
-            ticker_.tick();
-        }
-        char c = peek();
-        if (c == '.' || c == 'e' || c == 'E')
-            syntax("The counter of node " + quoted(node) + " is not an integer (no fractions or exponents).");
-        if (negative)
-            throw Error(Errc::out_of_range, "vclock counter of node " + quoted(node) + " is negative",
-                        counter_range(node));
-        if (overflow)
-            throw Error(Errc::out_of_range, "vclock counter of node " + quoted(node) + " is out of range",
-                        counter_range(node));
-        return v;
-    }
-
-    std::string_view in_;
-    std::size_t pos_ = 0;
-    InterruptTicker ticker_;
-};
 
 // ---------------------------------------------------------------------------
 // Algorithms over any two entry sequences (owning clocks or encoded views).
@@ -251,6 +155,28 @@ std::vector<std::string_view> divergent_cursors(A a, B b) {
     return out;
 }
 
+// Calls emit(node, counter) for each node of the union of a and b in order, with
+// the larger counter where both have it (the pointwise maximum); returns the count.
+template <class A, class B, class Emit>
+std::size_t union_cursors(A a, B b, Emit emit) {
+    std::size_t n = 0;
+    for (; !a.done() || !b.done(); ++n) {
+        int c = a.done() ? 1 : b.done() ? -1 : a.node().compare(b.node());
+        emit(c <= 0 ? a.node() : b.node(),
+             c < 0 ? a.counter() : c > 0 ? b.counter() : std::max(a.counter(), b.counter()));
+        if (c <= 0) a.next();
+        if (c >= 0) b.next();
+    }
+    return n;
+}
+
+void check_union_size(std::size_t n) {
+    if (n > kVClockMaxEntries)
+        throw Error(Errc::limit_exceeded, "merged vclock has too many entries",
+                    Detail().add("nodes", n).add("limit", kVClockMaxEntries),
+                    "Prune the clocks with vclock_prune() first.");
+}
+
 template <class C>
 std::uint64_t get_cursor(C c, std::string_view node) {
     for (; !c.done(); c.next()) {
@@ -279,7 +205,7 @@ void check_vclock_node(std::string_view node) {
     if (node.empty())
         throw Error(Errc::invalid_parameter, "vclock node id must not be empty",
                     Detail().add("argument", "node").add("node", node));
-    if (node.size() > kVClockMaxNodeBytes) node_too_long(node.size());
+    if (node.size() > kVClockMaxNodeBytes) detail::vclock_node_too_long(node.size());
     if (node.find('\0') != std::string_view::npos)
         throw Error(Errc::invalid_parameter, "vclock node id must not contain U+0000",
                     Detail().add("argument", "node").add("node", node));
@@ -334,46 +260,12 @@ std::uint64_t VClockView::get(std::string_view node) const { return get_cursor(c
 // ---------------------------------------------------------------------------
 // VClock
 
-VClock VClock::parse(std::string_view text) {
-    std::vector<Entry> members = Parser(text).run();
-    std::stable_sort(members.begin(), members.end(),
-                     [](const Entry& a, const Entry& b) { return a.node < b.node; });
-    for (std::size_t i = 1; i < members.size(); ++i)
-        if (members[i].node == members[i - 1].node)
-            throw Error(Errc::duplicate_key, "duplicate node " + quoted(members[i].node) + " in vclock",
-                        Detail().add("node", members[i].node), "Each node may appear once in a vclock.");
-    members.erase(std::remove_if(members.begin(), members.end(), [](const Entry& e) { return e.counter == 0; }),
-                  members.end());
-    VClock out;
-    out.entries_ = std::move(members);
-    return out;
-}
-
-std::string VClock::to_text() const {
-    std::string out = "{";
-    for (std::size_t i = 0; i < entries_.size(); ++i) {
-        if (i > 0) out += ", ";
-        append_json_string(out, entries_[i].node);
-        out += ": ";
-        out += std::to_string(entries_[i].counter);
-    }
-    out += "}";
-    return out;
-}
-
 std::string VClock::encode() const {
-    std::string out;
-    std::size_t size = 3;
-    for (const Entry& e : entries_) size += 1 + e.node.size() + 9;
-    out.reserve(size);
-    out.push_back(static_cast<char>(kVClockFormatVersion));
-    put_varint(out, entries_.size());
-    for (const Entry& e : entries_) {
-        out.push_back(static_cast<char>(e.node.size() - 1));
-        out += e.node;
-        put_varint(out, e.counter);
-    }
-    return out;
+    std::size_t bytes = 0;
+    for (const Entry& e : entries_) bytes += 1 + e.node.size() + 9;
+    return encode_entries(entries_.size(), bytes, [&](auto emit) {
+        for (const Entry& e : entries_) emit(e.node, e.counter);
+    });
 }
 
 VClock VClock::decode(std::string_view bytes) {
@@ -436,8 +328,8 @@ std::uint64_t VClock::get(std::string_view node) const {
 VClock& VClock::set(std::string_view node, std::uint64_t counter) {
     check_vclock_node(node);
     if (counter > kVClockMaxCounter)
-        throw Error(Errc::out_of_range, "vclock counter of node " + quoted(node) + " is out of range",
-                    counter_range(node));
+        throw Error(Errc::out_of_range, "vclock counter of node " + vclock_quoted(node) + " is out of range",
+                    vclock_counter_range(node));
     auto it = std::lower_bound(entries_.begin(), entries_.end(), node,
                                [](const Entry& e, std::string_view n) { return std::string_view(e.node) < n; });
     if (it != entries_.end() && it->node == node) {
@@ -454,32 +346,17 @@ VClock& VClock::set(std::string_view node, std::uint64_t counter) {
 VClock& VClock::increment(std::string_view node) {
     std::uint64_t current = get(node);
     if (current == kVClockMaxCounter)
-        throw Error(Errc::out_of_range, "vclock counter of node " + quoted(node) + " would overflow",
-                    counter_range(node));
+        throw Error(Errc::out_of_range, "vclock counter of node " + vclock_quoted(node) + " would overflow",
+                    vclock_counter_range(node));
     return set(node, current + 1);
 }
 
 VClock& VClock::merge(const VClock& other) {
     std::vector<Entry> out;
     out.reserve(entries_.size() + other.entries_.size());
-    auto a = entries_.begin();
-    auto b = other.entries_.begin();
-    while (a != entries_.end() || b != other.entries_.end()) {
-        int c = a == entries_.end() ? 1 : b == other.entries_.end() ? -1 : a->node.compare(b->node);
-        if (c == 0) {
-            out.push_back({a->node, std::max(a->counter, b->counter)});
-            ++a;
-            ++b;
-        } else if (c < 0) {
-            out.push_back(*a++);
-        } else {
-            out.push_back(*b++);
-        }
-    }
-    if (out.size() > kVClockMaxEntries)
-        throw Error(Errc::limit_exceeded, "merged vclock has too many entries",
-                    Detail().add("nodes", out.size()).add("limit", kVClockMaxEntries),
-                    "Prune the clocks with vclock_prune() first.");
+    union_cursors(EntryCursor(entries_), EntryCursor(other.entries_),
+                  [&](std::string_view node, std::uint64_t counter) { out.push_back({std::string(node), counter}); });
+    check_union_size(out.size());
     entries_ = std::move(out);
     return *this;
 }
@@ -573,6 +450,14 @@ VClock merge(const VClock& a, const VClock& b) {
     VClock out = a;
     out.merge(b);
     return out;
+}
+
+std::string merge_encoded(VClockView a, VClockView b) {
+    std::size_t bytes = 0;  // first pass: the union's size, for the header and the limit
+    std::size_t n = union_cursors(a.cursor(), b.cursor(),
+                                  [&](std::string_view node, std::uint64_t) { bytes += 1 + node.size() + 10; });
+    check_union_size(n);
+    return encode_entries(n, bytes, [&](auto emit) { union_cursors(a.cursor(), b.cursor(), emit); });
 }
 
 std::vector<std::string_view> divergent_nodes(const VClock& a, const VClock& b) {

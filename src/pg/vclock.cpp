@@ -224,7 +224,7 @@ CE_FUNCTION(ce_vclock_merge) {
         case ce::Relation::before: return b.datum();
         case ce::Relation::concurrent: break;
     }
-    return vclock_datum(ce::merge(ce::VClock::from_view(a.view()), ce::VClock::from_view(b.view())).encode());
+    return vclock_datum(ce::merge_encoded(a.view(), b.view()));
 }
 
 // vclock_compare(a vclock, b vclock) RETURNS text

@@ -277,6 +277,24 @@ TEST(VClockMerge, UnionOverTheLimitLeavesTheClockUnchanged) {
     EXPECT_EQ(merge(a, a), a);
 }
 
+TEST(VClockMerge, EncodedMatchesDecoded) {
+    RandomClocks r;
+    for (int i = 0; i < 3000; ++i) {
+        VClock a = r.next();
+        VClock b = i % 3 == 0 ? r.next() : r.partner(a);
+        std::string ea = a.encode(), eb = b.encode();
+        EXPECT_EQ(ce::merge_encoded(VClockView(ea), VClockView(eb)), merge(a, b).encode());
+    }
+    VClock a, b;
+    for (int i = 0; i < 1000; ++i) a.set("a" + std::to_string(i), 1);
+    for (int i = 0; i < 24; ++i) b.set("b" + std::to_string(i), 1);
+    std::string ea = a.encode(), eb = b.encode();
+    EXPECT_EQ(VClock::decode(ce::merge_encoded(VClockView(ea), VClockView(eb))).size(), 1024u);
+    b.set("b24", 1);
+    eb = b.encode();
+    EXPECT_CE_ERROR(ce::merge_encoded(VClockView(ea), VClockView(eb)), Errc::limit_exceeded);
+}
+
 TEST(VClockIncrement, Monotonic) {
     RandomClocks r;
     for (int i = 0; i < 2000; ++i) {
