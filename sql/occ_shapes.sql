@@ -348,6 +348,72 @@ SELECT pg_temp.try($$UPDATE deep SET other = 'c', version = 1$$, false);
 SELECT version, note, other FROM deep;
 SELECT concurrent_edit.disable_occ('deep');
 
+-- Images hold a row by its columns' names. A column dropped and added again
+-- under its name, a column retyped with USING, key columns whose names are
+-- swapped, and a column added with a default: the images are taken again from
+-- the rows, so a stale update merges against what it read (before: against the
+-- old column's, the old type's or the other row's values, and the other
+-- writer's change was lost; after the added column, every stale update conflicted).
+CREATE TABLE redo (id int PRIMARY KEY, version int NOT NULL DEFAULT 1, status text, title text);
+INSERT INTO redo VALUES (1, 1, 'published', 'T');
+SELECT concurrent_edit.enable_occ('redo', mode => 'merge');
+UPDATE redo SET title = 'T', version = 1;
+ALTER TABLE redo DROP COLUMN status;
+ALTER TABLE redo ADD COLUMN status text NOT NULL DEFAULT 'new';
+UPDATE redo SET status = 'published', version = 2;
+SELECT pg_temp.try($$UPDATE redo SET status = 'new', title = 'T by C', version = 2$$);
+SELECT version, status, title FROM redo;
+ALTER TABLE redo ALTER COLUMN version TYPE bigint, ADD COLUMN prio text DEFAULT '1';
+ALTER TABLE redo ALTER COLUMN prio DROP DEFAULT, ALTER COLUMN prio TYPE int USING prio::int * 10;
+UPDATE redo SET prio = 5, version = 4;
+SELECT pg_temp.try($$UPDATE redo SET prio = 10, title = 'T by D', version = 4$$);
+SELECT version, prio, title FROM redo;
+SELECT concurrent_edit.disable_occ('redo');
+CREATE TABLE swapped (a int, b int, version int NOT NULL DEFAULT 1, status text, title text, PRIMARY KEY (a, b));
+INSERT INTO swapped VALUES (1, 2, 1, 'draft', 'T'), (2, 1, 1, 'draft', 'T');
+SELECT concurrent_edit.enable_occ('swapped', mode => 'merge');
+UPDATE swapped SET status = 'published', version = 1 WHERE a = 2 AND b = 1;
+UPDATE swapped SET title = 'T', version = 1 WHERE a = 1 AND b = 2;
+ALTER TABLE swapped RENAME COLUMN a TO tmp;
+ALTER TABLE swapped RENAME COLUMN b TO a;
+ALTER TABLE swapped RENAME COLUMN tmp TO b;
+UPDATE swapped SET status = 'published', version = 2 WHERE a = 2 AND b = 1;
+SELECT pg_temp.try($$UPDATE swapped SET status = 'draft', title = 'T by C', version = 2 WHERE a = 2 AND b = 1$$);
+SELECT a, b, version, status, title FROM swapped ORDER BY a, b;
+SELECT concurrent_edit.disable_occ('swapped');
+-- An enum's values renamed: the images of tables holding it (here through a
+-- domain over an array of it) are dropped, and a stale update is refused, not
+-- merged against values that read otherwise now.
+CREATE TYPE shade AS ENUM ('draft', 'published');
+CREATE DOMAIN shades AS shade[];
+CREATE TABLE shaded (id int PRIMARY KEY, version int NOT NULL DEFAULT 1, k shades, title text);
+INSERT INTO shaded VALUES (1, 1, '{draft}', 'T');
+SELECT concurrent_edit.enable_occ('shaded', mode => 'merge');
+UPDATE shaded SET title = 'T', version = 1;
+ALTER TYPE shade RENAME VALUE 'draft' TO 'tmp';
+ALTER TYPE shade RENAME VALUE 'published' TO 'draft';
+ALTER TYPE shade RENAME VALUE 'tmp' TO 'published';
+SELECT count(*) AS images_left FROM concurrent_edit.occ_row_versions WHERE relation = '"occ Shapes".shaded';
+UPDATE shaded SET k = '{draft}', version = 2;
+SELECT pg_temp.try($$UPDATE shaded SET k = '{published}', title = 'T by C', version = 2$$);
+SELECT version, k, title FROM shaded;
+SELECT concurrent_edit.disable_occ('shaded');
+-- The version column may not be a key column (the trigger would give the row
+-- another key on every update): 22023.
+CREATE TABLE keyed (id int PRIMARY KEY, doc jsonb);
+SELECT pg_temp.try($$SELECT concurrent_edit.enable_occ('keyed', version_column => 'id', mode => 'merge')$$);
+-- occ_refresh_images on a partition of a table under OCC: 55000 naming the
+-- table (before: images stored under the partition's name, which no trigger
+-- reads, and a count returned).
+CREATE TABLE refreshed (region int, id int, version int NOT NULL DEFAULT 1, doc jsonb, PRIMARY KEY (region, id))
+    PARTITION BY LIST (region);
+CREATE TABLE refreshed_2 PARTITION OF refreshed FOR VALUES IN (2);
+INSERT INTO refreshed VALUES (2, 1, 1, '{"a": 1}');
+SELECT concurrent_edit.enable_occ('refreshed', mode => 'merge');
+SELECT pg_temp.try($$SELECT concurrent_edit.occ_refresh_images('refreshed_2')$$);
+SELECT concurrent_edit.occ_refresh_images('refreshed');
+SELECT concurrent_edit.disable_occ('refreshed');
+
 -- A relation that does not exist, and one that is not a table: enable_occ gives
 -- the errors disable_occ and occ_refresh_images give (before: 42703 about the
 -- version column of the missing relation, and a 42809 DETAIL without argument and

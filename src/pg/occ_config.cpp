@@ -205,6 +205,7 @@ OccConfig decode_config(TriggerData* td, bool before) {
         call.generated("version_column", "version column", c.version_att);
     // The primary key, as recorded.
     c.key_atts = check_key(call, before ? args[9] : args[4]);
+    if (is_key(c, c.version_att)) call.same_column("version_column", "version column", c.version_att, "primary key");
     // The project column: uuid, or text holding one.
     if (*project != '\0') {
         c.project_att = attnum_or_zero(desc, project);

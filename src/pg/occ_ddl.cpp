@@ -20,14 +20,20 @@ using namespace ce::pg;
 //   Before, they stayed under the old name, and a new table given that name
 //   inherited them: its owner read the conflicts' row data (the access check
 //   resolves the name) and merged against the images.
-//   An ALTER TABLE that changes the primary key of a table under OCC (its
-//   columns' numbers or types, noted at ddl_command_start and compared at the
-//   end) or retypes a key column (whose USING may give rows other keys) takes
-//   the table's images again from its rows (occ_refresh_images), or drops them
-//   when it has no key now: they are keyed by the key's values, which may name
-//   other rows now. Before, a key column dropped and added again under its name
-//   passed the trigger's check, and a stale update merged against another row's
-//   image. Runs as the role issuing the DDL, search_path pinned; only the
+//   An ALTER TABLE of a table under OCC that changes its primary key (its
+//   columns' numbers or types) or adds, drops, renames or retypes a column
+//   (noted at ddl_command_start and compared at the end; a retype's USING may
+//   give rows other values and keys) takes the table's images again from its
+//   rows (occ_refresh_images), or drops them when it has no key now: images hold
+//   a row by its columns' names, and are keyed by the key's values. Before, a
+//   column dropped and added again under its name, or two key columns whose
+//   names were swapped, passed the trigger's checks, and a stale update merged
+//   against another value's or row's image; and after a column added with a
+//   default, images without it (read as NULL) made every stale update conflict.
+//   A command that changes how another type's values read (an enum's value
+//   renamed; a composite type's or a table's row type's attributes renamed,
+//   retyped or dropped) drops the images of the other tables under OCC that hold
+//   such values. Runs as the role issuing the DDL, search_path pinned; only the
 //   computed names cross into the owner's context.
 namespace {
 
@@ -91,64 +97,127 @@ std::vector<NameChange> renames_of(Node* stmt) {
     return out;
 }
 
-// The primary key of a table under OCC (the table enable_occ() was called on,
-// not a partition) before an ALTER TABLE, to be compared at its end.
+// A table under OCC (the table enable_occ() was called on, not a partition)
+// before an ALTER TABLE, to be compared at its end.
 struct KeyNote {
     Oid relid;
-    std::optional<std::string> key;  // its columns' numbers and types; nullopt: none
-    bool retyped;                    // the command changes the type of a key column
+    std::optional<std::string> key;  // its primary key's columns' numbers and types; nullopt: none
+    std::string columns;             // [number, type, typmod, name] of each column
+    bool retyped;                    // the command changes the type of a column
 };
 
 std::vector<KeyNote>* noted_keys = nullptr;
 
-// The key of `relid` (nullopt: none), if it is under OCC (else *occ false); and
-// whether one of the columns `retyped` is in it.
-std::optional<std::string> key_identity(Spi& spi, Oid relid, const std::vector<std::string>& retyped, bool* occ,
-                                        bool* retypes_key) {
+// Whether `relid` is under OCC; its key (nullopt: none) and its columns.
+struct Shape {
+    bool occ = false;
+    std::optional<std::string> key;
+    std::string columns;
+};
+Shape table_shape(Spi& spi, Oid relid) {
     static Statement q(
-        "WITH k AS (SELECT k.ord, a.attnum, a.atttypid, a.attname FROM pg_catalog.pg_index i "
-        "           CROSS JOIN LATERAL pg_catalog.unnest(i.indkey) WITH ORDINALITY k(attnum, ord) "
-        "           JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
-        "           WHERE i.indrelid = $1 AND i.indisprimary) "
-        "SELECT (SELECT pg_catalog.string_agg(k.attnum::text || ':' || k.atttypid::text, ',' ORDER BY k.ord) FROM k), "
-        "       EXISTS (SELECT FROM k WHERE k.attname::text = ANY ($2)) "
+        "SELECT (SELECT pg_catalog.string_agg(k.attnum::text || ':' || a.atttypid::text, ',' ORDER BY k.ord) "
+        "        FROM pg_catalog.pg_index i "
+        "        CROSS JOIN LATERAL pg_catalog.unnest(i.indkey) WITH ORDINALITY k(attnum, ord) "
+        "        JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
+        "        WHERE i.indrelid = $1 AND i.indisprimary), "
+        "       (SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(a.attnum, a.atttypid, a.atttypmod, "
+        "                                                                 a.attname) ORDER BY a.attnum) "
+        "        FROM pg_catalog.pg_attribute a WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped)::text "
         "FROM pg_catalog.pg_trigger g "
         "WHERE g.tgrelid = $1 AND g.tgname = 'concurrent_edit_occ' AND g.tgparentid = 0",
-        {OIDOID, TEXTARRAYOID});
+        {OIDOID});
     // Not read-only: at ddl_command_end the statement's own snapshot predates the
     // command, and the catalog as the command left it is what is compared.
-    Rows r = q.run(spi, {ObjectIdGetDatum(relid), text_array_datum(retyped)});
-    *occ = !r.empty();
-    *retypes_key = *occ && r.boolean(0, 1);
-    if (!*occ || r.isnull(0, 0)) return std::nullopt;
-    return r.text(0, 0);
+    Rows r = q.run(spi, {ObjectIdGetDatum(relid)});
+    Shape out;
+    out.occ = !r.empty();
+    if (!out.occ) return out;
+    if (!r.isnull(0, 0)) out.key = r.text(0, 0);
+    if (!r.isnull(0, 1)) out.columns = r.text(0, 1);
+    return out;
 }
 
-// The key of the table an ALTER TABLE is about to change, if it is under OCC.
+// The table an ALTER TABLE (or a RENAME of one of its columns) is about to
+// change, if it is under OCC.
 std::vector<KeyNote> keys_of(Node* stmt) {
-    if (!IsA(stmt, AlterTableStmt)) return {};
-    auto* a = reinterpret_cast<AlterTableStmt*>(stmt);
-    if (a->objtype != OBJECT_TABLE || a->relation == nullptr) return {};
-    Oid relid = pg_call([a] {
-        Oid r = RangeVarGetRelid(a->relation, NoLock, true);
+    RangeVar* rv = nullptr;
+    bool retyped = false;
+    if (IsA(stmt, AlterTableStmt)) {
+        auto* a = reinterpret_cast<AlterTableStmt*>(stmt);
+        if (a->objtype != OBJECT_TABLE) return {};
+        rv = a->relation;
+        ListCell* lc;
+        foreach (lc, a->cmds)
+            retyped |= reinterpret_cast<AlterTableCmd*>(lfirst(lc))->subtype == AT_AlterColumnType;
+    } else if (IsA(stmt, RenameStmt)) {
+        auto* r = reinterpret_cast<RenameStmt*>(stmt);
+        if (r->renameType != OBJECT_COLUMN || r->relationType != OBJECT_TABLE) return {};
+        rv = r->relation;
+    }
+    if (rv == nullptr) return {};
+    Oid relid = pg_call([rv] {
+        Oid r = RangeVarGetRelid(rv, NoLock, true);
         char kind = OidIsValid(r) ? get_rel_relkind(r) : '\0';
         return kind == RELKIND_RELATION || kind == RELKIND_PARTITIONED_TABLE ? r : InvalidOid;
     });
     if (!OidIsValid(relid)) return {};
-    std::vector<std::string> retyped;
-    ListCell* lc;
-    foreach (lc, a->cmds) {
-        auto* cmd = reinterpret_cast<AlterTableCmd*>(lfirst(lc));
-        if (cmd->subtype == AT_AlterColumnType && cmd->name != nullptr) retyped.emplace_back(cmd->name);
-    }
     Spi spi;
     PinnedSearchPath pinned;
-    bool occ, retypes_key;
-    std::optional<std::string> key = key_identity(spi, relid, retyped, &occ, &retypes_key);
+    Shape shape = table_shape(spi, relid);
     pinned.leave();
     spi.finish();
-    if (!occ) return {};
-    return {KeyNote{relid, key, retypes_key}};
+    if (!shape.occ) return {};
+    return {KeyNote{relid, shape.key, shape.columns, retyped}};
+}
+
+// The type whose values' text a command changes (ALTER TYPE ... RENAME VALUE of
+// an enum, RENAME ATTRIBUTE, ALTER/DROP ATTRIBUTE of a composite type), or the row
+// type of a table whose columns an ALTER TABLE drops, renames or retypes: images
+// of other tables whose columns hold such values (directly, in a domain, an array
+// or a composite) no longer read as they did.
+Oid changed_type(Node* stmt) {
+    return pg_call([stmt]() -> Oid {
+        RangeVar* rv = nullptr;
+        if (IsA(stmt, AlterEnumStmt)) {
+            auto* e = reinterpret_cast<AlterEnumStmt*>(stmt);
+            if (e->oldVal == nullptr) return InvalidOid;  // ADD VALUE changes no stored value
+            return typenameTypeId(nullptr, makeTypeNameFromNameList(e->typeName));
+        }
+        if (IsA(stmt, RenameStmt)) {
+            auto* r = reinterpret_cast<RenameStmt*>(stmt);
+            if (r->renameType == OBJECT_ATTRIBUTE || r->renameType == OBJECT_COLUMN) rv = r->relation;
+        } else if (IsA(stmt, AlterTableStmt)) {
+            auto* a = reinterpret_cast<AlterTableStmt*>(stmt);
+            ListCell* lc;
+            foreach (lc, a->cmds) {
+                AlterTableType t = reinterpret_cast<AlterTableCmd*>(lfirst(lc))->subtype;
+                if (t == AT_DropColumn || t == AT_AlterColumnType) rv = a->relation;
+            }
+        }
+        if (rv == nullptr) return InvalidOid;
+        Oid rel = RangeVarGetRelid(rv, NoLock, true);
+        return OidIsValid(rel) ? get_rel_type_id(rel) : InvalidOid;
+    });
+}
+
+// Tables under OCC with a column that holds values of `type`, but `except`.
+std::vector<std::string> tables_holding(Spi& spi, Oid type, Oid except) {
+    static Statement q(
+        "WITH RECURSIVE t(oid) AS (SELECT $1 UNION "
+        "  SELECT y.oid FROM t CROSS JOIN pg_catalog.pg_type y "
+        "  LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = y.typrelid AND y.typrelid <> 0 "
+        "       AND a.attnum > 0 AND NOT a.attisdropped "
+        "  WHERE y.typbasetype = t.oid OR y.typelem = t.oid OR a.atttypid = t.oid) "
+        "SELECT DISTINCT g.tgrelid FROM pg_catalog.pg_trigger g "
+        "JOIN pg_catalog.pg_attribute a ON a.attrelid = g.tgrelid AND a.attnum > 0 AND NOT a.attisdropped "
+        "WHERE g.tgname = 'concurrent_edit_occ' AND g.tgparentid = 0 AND g.tgrelid <> $2 "
+        "  AND a.atttypid IN (SELECT oid FROM t)",
+        {OIDOID, OIDOID});
+    Rows r = q.run(spi, {ObjectIdGetDatum(type), ObjectIdGetDatum(except)});
+    std::vector<std::string> out;
+    for (uint64 i = 0; i < r.size(); ++i) out.push_back(relation_name(r.oid(i, 0)));
+    return out;
 }
 
 }  // namespace
@@ -181,26 +250,37 @@ CE_FUNCTION(ce_occ_ddl) {
     std::vector<Rename> renames;
     std::vector<std::string> dropped, dropped_occ;
     std::vector<std::string> keyless;  // tables whose key changed and that have none now
+    // Resolved under the role's search_path, as the command resolved it.
+    const bool end = std::strcmp(ev->event, "ddl_command_end") == 0;
+    const Oid type = end ? changed_type(ev->parsetree) : InvalidOid;
     Spi spi;
     PinnedSearchPath pinned;
-    if (std::strcmp(ev->event, "ddl_command_end") == 0) {
+    if (end) {
         std::vector<NameChange> noted = std::move(*noted_renames);
         noted_renames->clear();
         std::vector<KeyNote> keys = std::move(*noted_keys);
         noted_keys->clear();
-        // A changed key: the images are taken again from the rows, as the role
-        // (it owns the table: it altered it), or dropped when there is no key.
+        // A changed key, or columns added, dropped, renamed or retyped: the images are
+        // taken again from the rows, as the role (it owns the table: it altered
+        // it), or dropped when there is no key.
         static Statement refresh("SELECT concurrent_edit.occ_refresh_images($1::pg_catalog.oid::pg_catalog.regclass)",
                                  {OIDOID});
+        Oid altered = InvalidOid;
         for (const KeyNote& k : keys) {
-            bool occ, retypes_key;
-            std::optional<std::string> now = key_identity(spi, k.relid, {}, &occ, &retypes_key);
-            if (!occ || (now == k.key && !k.retyped)) continue;
-            if (now)
+            Shape now = table_shape(spi, k.relid);
+            if (!now.occ || (now.key == k.key && now.columns == k.columns && !k.retyped)) continue;
+            altered = k.relid;
+            if (now.key)
                 refresh.run(spi, {ObjectIdGetDatum(k.relid)});
             else
                 keyless.push_back(relation_name(k.relid));
         }
+        // Other tables' images that hold values of a type whose text changed:
+        // dropped (their tables may be another role's; a stale update then
+        // reports a conflict instead of merging against an image that reads
+        // otherwise now).
+        if (OidIsValid(type))
+            for (std::string& t : tables_holding(spi, type, altered)) keyless.push_back(std::move(t));
         // Whether the table (or a table of the schema) is under OCC: only then can
         // images carry its name.
         static Statement has_occ(

@@ -87,6 +87,7 @@ CE_PRIMARY_FUNCTION(ce_occ_refresh_images, "occ_refresh_images") {
     TupleDesc desc;       // a copy: the rows are rebuilt in it
     Oid array_type;
     Oid table_owner;
+    Oid through = InvalidOid;
     {
         // Locked first: a table dropped meanwhile is then refused, not read.
         Relation r = pg_call([relid] {
@@ -101,6 +102,9 @@ CE_PRIMARY_FUNCTION(ce_occ_refresh_images, "occ_refresh_images") {
             for (int i = 0; i < r->trigdesc->numtriggers; ++i) {
                 const Trigger& t = r->trigdesc->triggers[i];
                 if (t.tgisinternal || std::strcmp(t.tgname, "concurrent_edit_occ") != 0 || t.tgnargs < 8) continue;
+                // A partition's trigger is its partitioned table's, and so are
+                // the images of its rows (kept under that table's name).
+                if (t.tgisclone) through = image_relation(&t, r);
                 version_column = t.tgargs[0];
                 mode = t.tgargs[1];
                 project_column = t.tgargs[7];
@@ -113,6 +117,13 @@ CE_PRIMARY_FUNCTION(ce_occ_refresh_images, "occ_refresh_images") {
         array_type = pg_call([rowtype] { return get_array_type(rowtype); });
         table_owner = r->rd_rel->relowner;
         pg_call([r] { RelationClose(r); });
+    }
+    if (OidIsValid(through) && through != relid) {
+        std::string table = relation_name(through);
+        throw SqlError(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+                       name + " is a partition of " + table + ", which has optimistic concurrency",
+                       ce::Detail().add("argument", "tbl").add("table", name).add("through", table),
+                       "Refresh the images of " + table + ": the images of its partitions' rows are kept under its name.");
     }
     static Statement forget("DELETE FROM concurrent_edit.occ_row_versions v WHERE v.relation = $1", {TEXTOID});
     {

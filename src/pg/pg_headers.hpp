@@ -62,6 +62,7 @@ extern "C" {
 #include "nodes/makefuncs.h"
 #include "optimizer/cost.h"
 #include "optimizer/planner.h"
+#include "parser/parse_type.h"
 #include "portability/instr_time.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/bgworker_internals.h"

@@ -34,15 +34,15 @@ COMMENT ON FUNCTION concurrent_edit._occ_ddl() IS
     'Internal: the event trigger function that keeps occ_row_versions.relation and conflict_history.row_relation in step with the catalog: a renamed table (or schema) takes its images and row conflicts along, a dropped table''s are deleted, so a new table given the old name inherits nothing. Not part of the API.';
 REVOKE ALL ON FUNCTION concurrent_edit._occ_ddl() FROM PUBLIC;
 CREATE EVENT TRIGGER concurrent_edit_occ_rename ON ddl_command_start
-    WHEN TAG IN ('ALTER TABLE', 'ALTER INDEX', 'ALTER SCHEMA')
+    WHEN TAG IN ('ALTER TABLE', 'ALTER INDEX', 'ALTER SCHEMA', 'ALTER TYPE')
     EXECUTE FUNCTION concurrent_edit._occ_ddl();
 COMMENT ON EVENT TRIGGER concurrent_edit_occ_rename IS
-    'Before ALTER TABLE/INDEX ... RENAME, ALTER TABLE ... SET SCHEMA and ALTER SCHEMA ... RENAME: notes the old name of a table (or schema) the role owns. Before any ALTER TABLE of a table under optimistic concurrency: notes its primary key.';
+    'Before ALTER TABLE/INDEX ... RENAME, ALTER TABLE ... SET SCHEMA and ALTER SCHEMA ... RENAME: notes the old name of a table (or schema) the role owns. Before any ALTER TABLE (or column rename) of a table under optimistic concurrency: notes its primary key and its columns.';
 CREATE EVENT TRIGGER concurrent_edit_occ_renamed ON ddl_command_end
-    WHEN TAG IN ('ALTER TABLE', 'ALTER INDEX', 'ALTER SCHEMA')
+    WHEN TAG IN ('ALTER TABLE', 'ALTER INDEX', 'ALTER SCHEMA', 'ALTER TYPE')
     EXECUTE FUNCTION concurrent_edit._occ_ddl();
 COMMENT ON EVENT TRIGGER concurrent_edit_occ_renamed IS
-    'After such a rename: the row images and row conflicts of the table take its new name (what an older table of that name left is deleted). After an ALTER TABLE that changed the primary key of a table under optimistic concurrency (its columns or their types) or retyped a key column: its row images are taken again from its rows (occ_refresh_images), or dropped when it has no key.';
+    'After such a rename: the row images and row conflicts of the table take its new name (what an older table of that name left is deleted). After an ALTER TABLE of a table under optimistic concurrency that changed its primary key, or added, dropped, renamed or retyped a column (images hold the row by column names): its row images are taken again from its rows (occ_refresh_images), or dropped when it has no key. After a command that changes how values of a type read (ALTER TYPE ... RENAME VALUE, a composite type''s attributes renamed, retyped or dropped, a table''s columns used as a row type elsewhere): the row images of other tables under optimistic concurrency holding such values are dropped (a stale update then reports a conflict).';
 -- A table under optimistic concurrency cannot become an inheritance parent
 -- later either (enable_occ refuses one that is).
 CREATE FUNCTION concurrent_edit._occ_no_children() RETURNS event_trigger
@@ -219,6 +219,12 @@ BEGIN
     IF pk IS NULL THEN
         RAISE EXCEPTION '% has no primary key', tbl
             USING ERRCODE = 'invalid_table_definition', DETAIL = pg_catalog.jsonb_build_object('table', tbl::text)::text, HINT = 'The trigger names rows by their primary key (single or composite).';
+    END IF;
+    IF version_column = ANY (pk) THEN
+        RAISE EXCEPTION 'version_column "%" is also the primary key', version_column USING ERRCODE = 'invalid_parameter_value',
+            DETAIL = pg_catalog.jsonb_build_object('table', tbl::text, 'argument', 'version_column', 'column', version_column,
+                                                   'conflicts_with', 'primary key')::text,
+            HINT = 'The trigger writes the version column on every update: a key column would give the row another key.';
     END IF;
     -- merge_columns: a list of names (NULL: every column; empty: none is merged).
     IF pg_catalog.array_ndims(merge_columns) > 1 THEN
