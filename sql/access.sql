@@ -188,6 +188,18 @@ SET ROLE regress_writer1;
 SELECT pg_temp.draft_visible_in_plpgsql(:p1, :'s2') AS after_the_revoke;
 ROLLBACK;
 DROP FUNCTION pg_temp.draft_visible_in_plpgsql(uuid, uuid);
+-- A role whose right was revoked cannot keep its session active (before:
+-- touch_session kept it listed as an active editor for ever), but it can leave it.
+RESET ROLE;
+BEGIN;
+SET LOCAL ROLE regress_writer1;
+SELECT concurrent_edit.open_session(:alice, :p1) AS s_revoked \gset
+RESET ROLE;
+SELECT concurrent_edit.revoke_project(:p1, 'regress_writer1') IS NOT NULL AS revoked;
+SET LOCAL ROLE regress_writer1;
+SELECT pg_temp.try(format('SELECT concurrent_edit.touch_session(%L)', :'s_revoked'), false);
+SELECT concurrent_edit.close_session(:'s_revoked') AS left_its_session;
+ROLLBACK;
 SET ROLE regress_admin1;
 SELECT count(*) AS drafts_seen_by_an_admin FROM concurrent_edit.pending_changes WHERE project_id = :p1;
 RESET ROLE;

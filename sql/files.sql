@@ -239,6 +239,7 @@ SELECT concurrent_edit.prune_changes('30 days', :p) AS pruned;
 SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.changes_since(%L, 2)', :p));
 SELECT min(cursor) AS first_kept FROM concurrent_edit.changes_since(:p, 5);
 SELECT pg_temp.try($$SELECT concurrent_edit.prune_changes('-1 day')$$);
+SELECT pg_temp.try($$SELECT concurrent_edit.prune_changes(NULL)$$);
 -- An old event after a newer one (a long transaction commits late with its start
 -- time): the cut stops before the first event that is not old (before, every
 -- cursor up to the last old one was deleted, the newer event 7 included).

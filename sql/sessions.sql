@@ -406,3 +406,18 @@ SELECT pg_temp.try(format('SELECT concurrent_edit.commit_draft(%L, %L)', :'sy', 
 RESET concurrent_edit.max_input_size;
 SELECT base_version, bytes FROM concurrent_edit.session_drafts(:'sy');
 SELECT status, version, length(content) AS chars FROM concurrent_edit.commit_draft(:'sy', :'bd');
+
+-- Listings read their rows in batches of 1,000 (their memory stays bounded
+-- however many sessions other roles open): every row, in order, past a batch.
+\set many '''55555555-5555-5555-5555-555555555555'''
+SELECT concurrent_edit.create_file(:many, 'crowded.txt', E'x\n', :alice) AS crowded \gset
+SELECT count(*) AS opened
+FROM (SELECT concurrent_edit.open_session(:bob, :many) AS s FROM generate_series(1, 2500)) x,
+     LATERAL (SELECT count(*) FROM concurrent_edit.open_file(x.s, :'crowded')) w;
+SELECT count(*) AS sessions, count(*) = count(DISTINCT session_id) AS distinct_sessions,
+       bool_and(open_files = 1) AS one_file_each
+FROM concurrent_edit.project_sessions(:many);
+SELECT count(*) AS editors FROM concurrent_edit.file_editors(:'crowded');
+SELECT array_agg(session_id) = (SELECT array_agg(id ORDER BY created_at, id) FROM concurrent_edit.edit_sessions
+                               WHERE project_id = :many) AS in_order
+FROM concurrent_edit.project_sessions(:many);

@@ -161,7 +161,7 @@ CE_FUNCTION(ce_session_drafts) {
         "WHERE p.project_id = $1 AND p.session_id = $2 ORDER BY p.updated_at, p.file_id",
         {UUIDOID, UUIDOID});
     SetResult result(fcinfo);
-    result.add_rows(q.run(call.spi(), {uuid_datum(s.project_id), uuid_datum(s.id)}, {}, true));
+    result.add_all(q, call.spi(), {uuid_datum(s.project_id), uuid_datum(s.id)});
     call.finish();
     return result.done();
 }

@@ -413,7 +413,9 @@ CE_FUNCTION(ce_feed_position) {
 CE_PRIMARY_FUNCTION(ce_prune_changes, "prune_changes") {
     std::optional<int64> older_than = interval_usecs_opt(fcinfo, 0);
     UuidArg project = uuid_arg(fcinfo, 1);
-    if (!older_than || *older_than < 0)
+    if (!older_than)
+        throw SqlError(ERRCODE_NULL_VALUE_NOT_ALLOWED, "older_than must not be NULL", "{\"argument\": \"older_than\"}");
+    if (*older_than < 0)
         throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "older_than must be a non-negative interval",
                        "{\"argument\": \"older_than\"}");
     ApiCall call;

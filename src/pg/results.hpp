@@ -38,6 +38,12 @@ public:
     // column `replace` (when >= 0) takes the value `replacement` instead.
     // Columns of `rows` past the result's are left out.
     void add_rows(const Rows& rows, int replace = -1, Datum replacement = Datum(0));
+    // Appends every row `q` returns, a batch at a time (Statement::each_batch): a
+    // listing whose size other roles decide (sessions, editors, drafts) takes
+    // bounded memory.
+    void add_all(Statement& q, Spi& spi, const std::vector<Datum>& values, bool read_only = true) {
+        q.each_batch(spi, values, read_only, [this](Rows& rows) { add_rows(rows); });
+    }
     Datum done() { return Datum(0); }
 
 private:

@@ -250,10 +250,12 @@ CE_PRIMARY_FUNCTION(ce_open_session, "open_session") {
 }
 
 // touch_session(session_id uuid) RETURNS text: heartbeat, returns the status.
+// Activity needs write on the project, as every other activity does: a role whose
+// right was revoked cannot keep its session active (listed as an editor) for ever.
 CE_PRIMARY_FUNCTION(ce_touch_session, "touch_session") {
     pg_uuid_t session = uuid_required(fcinfo, 0, "session_id");
     ApiCall call;
-    SessionInfo s = use_session(call, session, SessionUse::manage, true);
+    SessionInfo s = use_session(call, session, SessionUse::act, true);
     call.finish();
     return text_datum(s.status);
 }
@@ -512,7 +514,7 @@ CE_PRIMARY_FUNCTION(ce_open_file, "open_file") {
         "ORDER BY w.k, w.since, w.session_id",
         {UUIDOID, UUIDOID, UUIDOID});
     SetResult result(fcinfo);
-    result.add_rows(warnings.run(call.spi(), {uuid_datum(f.project_id), uuid_datum(file), uuid_datum(s.id)}));
+    result.add_all(warnings, call.spi(), {uuid_datum(f.project_id), uuid_datum(file), uuid_datum(s.id)}, false);
     call.finish();
     return result.done();
 }
@@ -559,7 +561,7 @@ CE_PRIMARY_FUNCTION(ce_file_editors, "file_editors") {
         "ORDER BY o.opened_at, s.id",
         {UUIDOID, UUIDOID});
     SetResult result(fcinfo);
-    result.add_rows(q.run(call.spi(), {uuid_datum(f.project_id), uuid_datum(file)}, {}, true));
+    result.add_all(q, call.spi(), {uuid_datum(f.project_id), uuid_datum(file)});
     call.finish();
     return result.done();
 }
@@ -585,7 +587,7 @@ CE_PRIMARY_FUNCTION(ce_project_sessions, "project_sessions") {
         "ORDER BY s.created_at, s.id",
         {UUIDOID});
     SetResult result(fcinfo);
-    result.add_rows(q.run(call.spi(), {uuid_datum(project)}, {}, true));
+    result.add_all(q, call.spi(), {uuid_datum(project)});
     call.finish();
     return result.done();
 }

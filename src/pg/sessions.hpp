@@ -16,8 +16,8 @@ struct SessionInfo {
 };
 
 enum class SessionUse {
-    act,     // write, drafts, locks, presence: write right on its project, and its role or admin
-    manage,  // touch, close: its role or admin
+    act,     // write, drafts, locks, presence, touch: write right on its project, and its role or admin
+    manage,  // leaving: close the session or a file, discard a draft, release a lock: its role or admin
     read,    // session_drafts: read right, and its role or admin
 };
 

@@ -311,6 +311,35 @@ Rows Statement::execute(Spi& spi, const std::vector<Datum>& values, const std::s
     return Rows(spi, r.table, r.count);
 }
 
+void Statement::each_batch(Spi& spi, const std::vector<Datum>& values, bool read_only,
+                           const std::function<void(Rows&)>& each, long batch) {
+    require_pinned_search_path(sql_.c_str());
+    spi.next_generation();
+    SPIPlanPtr plan = this->plan();
+    std::string nullmask(values.size(), ' ');
+    Datum* vals = const_cast<Datum*>(values.data());
+    const char* nl = nullmask.c_str();
+    IndexScansOnly scans(scans_ == Scans::by_key);
+    Portal portal = pg_call([plan, vals, nl, read_only] {
+        Portal p = SPI_cursor_open(nullptr, plan, vals, nl, read_only);
+        if (p == nullptr) elog(ERROR, "SPI_cursor_open failed: %s", SPI_result_code_string(SPI_result));
+        return p;
+    });
+    for (;;) {
+        check_interrupts();
+        spi.next_generation();
+        uint64 n = pg_call([portal, batch] {
+            SPI_cursor_fetch(portal, true, batch);
+            return SPI_processed;
+        });
+        Rows rows(spi, SPI_tuptable, n);
+        if (n == 0) break;
+        each(rows);
+        rows.release();
+    }
+    pg_call([portal] { SPI_cursor_close(portal); });
+}
+
 Datum uuid_datum(const pg_uuid_t& u) {
     const pg_uuid_t* src = &u;
     return pg_call([src] {

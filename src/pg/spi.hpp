@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <optional>
 #include <string>
@@ -138,6 +139,13 @@ public:
     // command counter increment; for reads made inside queries, parallel ones too).
     Rows run_latest(Spi& spi, const std::vector<Datum>& values, const std::string& nulls = {},
                     bool read_only = false);
+
+    // Runs it through a cursor and passes its rows to `each` in batches of at most
+    // `batch` rows, each batch freed once `each` returned: the memory stays
+    // bounded however many rows the statement returns (a sort goes to disk beyond
+    // work_mem). Checks for interrupts between batches.
+    void each_batch(Spi& spi, const std::vector<Datum>& values, bool read_only, const std::function<void(Rows&)>& each,
+                    long batch = 1000);
 
     // Frees the prepared plan (a statement built at run time that is replaced).
     void free_plan();
