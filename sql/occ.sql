@@ -128,6 +128,22 @@ SELECT concurrent_edit.enable_occ('productions', mode => 'strict');
 SELECT mode, refuse_blind_writes FROM concurrent_edit.occ_tables();
 SELECT pg_temp.try($$UPDATE productions SET title = 'blind again' WHERE id = 1$$);
 UPDATE productions SET title = 'named', version = 15 WHERE id = 1 RETURNING version, title;
+-- A MERGE reports to the trigger the columns of all its UPDATE actions together:
+-- one that does not set the version column in every UPDATE action is refused in
+-- strict mode (before: its blind action wrote the row), whichever action fires;
+-- one that sets it in every action is judged as an UPDATE; an UPDATE after a
+-- refused MERGE is judged as an UPDATE again.
+SELECT pg_temp.try($$MERGE INTO productions p USING (VALUES (1, 'merged', 16), (1, 'merged blind', NULL)) v(id, t, ver)
+    ON p.id = v.id AND v.ver IS NULL
+    WHEN MATCHED AND v.ver IS NOT NULL THEN UPDATE SET title = v.t, version = v.ver
+    WHEN MATCHED THEN UPDATE SET title = v.t$$);
+SELECT version, title FROM productions WHERE id = 1;
+MERGE INTO productions p USING (VALUES (1, 'merged', 16)) v(id, t, ver) ON p.id = v.id
+    WHEN MATCHED AND v.ver > 100 THEN UPDATE SET title = 'never', version = v.ver
+    WHEN MATCHED THEN UPDATE SET title = v.t, version = v.ver;
+SELECT pg_temp.try($$MERGE INTO productions p USING (VALUES (1, 'stale', 15)) v(id, t, ver) ON p.id = v.id
+    WHEN MATCHED THEN UPDATE SET title = v.t, version = v.ver$$, false);
+UPDATE productions SET title = 'after the merges', version = 17 WHERE id = 1 RETURNING version, title;
 
 -- Any key and any version column name: a composite key and lock_version.
 CREATE TABLE line_items (order_id int, line int, lock_version bigint NOT NULL DEFAULT 1, qty int, data jsonb,
@@ -550,3 +566,20 @@ DROP ROLE regress_occ_owner;
 DROP OWNED BY regress_occ_m;
 DROP ROLE regress_occ_m;
 DELETE FROM concurrent_edit.conflict_history WHERE kind = 'row';
+
+-- A new connection whose first call of the library is a MERGE's trigger (its
+-- executor started before the library was loaded): the MERGE is read from the
+-- statement's plan.
+CREATE TABLE public.occ_fresh (id int PRIMARY KEY, version int NOT NULL DEFAULT 1, title text);
+INSERT INTO public.occ_fresh VALUES (1, 1, 'a');
+SELECT concurrent_edit.enable_occ('public.occ_fresh', mode => 'strict');
+\c
+MERGE INTO public.occ_fresh p USING (VALUES (1, 'blind', NULL::int)) v(id, t, ver) ON p.id = v.id
+    WHEN MATCHED AND v.ver IS NOT NULL THEN UPDATE SET title = v.t, version = v.ver
+    WHEN MATCHED THEN UPDATE SET title = v.t;
+\c
+MERGE INTO public.occ_fresh p USING (VALUES (1, 'named', 1)) v(id, t, ver) ON p.id = v.id
+    WHEN MATCHED THEN UPDATE SET title = v.t, version = v.ver;
+SELECT version, title FROM public.occ_fresh;
+SELECT concurrent_edit.disable_occ('public.occ_fresh');
+DROP TABLE public.occ_fresh;

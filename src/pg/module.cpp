@@ -6,6 +6,7 @@
 #include "pg/feed.hpp"
 #include "pg/file_head.hpp"
 #include "pg/guc.hpp"
+#include "pg/occ_merge.hpp"
 #include "pg/owner.hpp"
 #include "pg/shared.hpp"
 #include "pg/spi.hpp"
@@ -26,6 +27,7 @@ void _PG_init(void) {
     ce::pg::register_access_callbacks();
     ce::pg::register_owner_callbacks();
     ce::pg::install_planner_hook();
+    ce::pg::install_merge_tracking();
     // Under pg_upgrade (binary upgrade mode) the server must run no worker of ours and
     // touch no table of ours: only the SQL functions are loaded, as pg_cron does.
     if (process_shared_preload_libraries_in_progress && !IsBinaryUpgrade) {

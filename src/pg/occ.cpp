@@ -33,6 +33,7 @@
 #include "pg/json_jsonb.hpp"
 #include "pg/occ_config.hpp"
 #include "pg/occ_images.hpp"
+#include "pg/occ_merge.hpp"
 #include "pg/owner.hpp"
 #include "pg/recorder.hpp"
 
@@ -204,6 +205,10 @@ CE_FUNCTION(ce_occ_trigger) {
     int64 current = version_value(old_tuple, c, desc, &old_null);
     int64 proposed = version_value(new_tuple, c, desc, &new_null);
     bool mentioned = bms_is_member(c.version_att - FirstLowInvalidHeapAttributeNumber, td->tg_updatedcols);
+    // A MERGE's tg_updatedcols is the union of its UPDATE actions' columns: in strict
+    // mode each must set the version column, or the row is a blind write.
+    const bool merge_blind = mentioned && c.strict && merge_may_leave_unset(c.version_column);
+    mentioned &= !merge_blind;
     bool stale = old_null || new_null || (mentioned && proposed != current);
 
     // Columns the merge sets, as plain values: their datums are built only after
@@ -264,11 +269,13 @@ CE_FUNCTION(ce_occ_trigger) {
                    current_member + modified_by + modified_at + extra + withheld_member + "}";
         };
         if (!mentioned && c.strict)
-            throw SqlError(CE_ERRCODE_BLIND_UPDATE, "UPDATE of " + table + " does not set the version column",
-                           "{\"table\": " + json_string(table) + key_member +
-                               ", \"version_column\": " + json_string(c.version_column) + current_member +
+            throw SqlError(CE_ERRCODE_BLIND_UPDATE, (merge_blind ? "MERGE into " : "UPDATE of ") + table +
+                           " does not set the version column" + (merge_blind ? " in every UPDATE action" : ""),
+                           "{\"table\": " + json_string(table) + key_member + ", \"version_column\": " +
+                               json_string(c.version_column) + current_member + (merge_blind ? ", \"statement\": \"MERGE\"" : "") +
                                withheld_list(withheld_of_blind) + "}",
-                           "Set " + c.version_column + " to the version the row had when you read it.");
+                           "Set " + c.version_column + " to the version the row had when you read it" +
+                               (merge_blind ? ", in every WHEN MATCHED THEN UPDATE." : "."));
         if (!c.merge || old_null || new_null)
             throw SqlError(CE_ERRCODE_STALE_VERSION, "row of " + table + " was modified by another writer",
                            stale_detail(""), "Re-read the row and apply your change to the current version.");
