@@ -69,10 +69,9 @@ void on_end(QueryDesc* q) {
 }
 
 // An error ends executors without ExecutorEnd: their entries go with their
-// (sub)transaction.
-void on_xact(XactEvent event, void*) {
-    if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT) running->clear();
-}
+// (sub)transaction. No executor outlives its transaction running (a cursor kept
+// past it was run to its end), so none is left after a commit either.
+void on_xact(XactEvent, void*) { running->clear(); }
 void on_subxact(SubXactEvent event, SubTransactionId, SubTransactionId, void*) {
     if (event != SUBXACT_EVENT_ABORT_SUB) return;
     int level = GetCurrentTransactionNestLevel();
