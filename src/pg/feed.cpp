@@ -69,6 +69,33 @@ void at_commit(const std::function<void(Spi&)>& body) {
     });
 }
 
+// Without the worker a commit may wait for feed rows in two steps: its local
+// events' (sequence_local), then its pending events' (sequence_pending). Each step
+// takes its rows in uuid order, but not the two together: a transaction holding
+// P3's row from its local events could wait for P4's for its pending ones while
+// another held P4's and waited for P3's (a deadlock, seen when the worker
+// restarted). When both steps have events and more than one project, every row
+// they may wait for is taken first, in uuid order (missing ones made), as every
+// other taker of several feed rows does.
+bool worker_at_commit = false;
+void take_feed_rows_in_order(Spi& spi) {
+    std::vector<pg_uuid_t> projects = *noted;
+    for (const LocalEvent& l : *local_events) projects.push_back(l.ev.project_id);
+    std::sort(projects.begin(), projects.end(), uuid_less);
+    projects.erase(std::unique(projects.begin(), projects.end(), uuid_eq), projects.end());
+    if (projects.size() < 2) return;
+    static Statement make("INSERT INTO concurrent_edit.change_feeds (project_id, last_cursor) "
+                          "SELECT p, 0 FROM pg_catalog.unnest($1::pg_catalog.uuid[]) p ORDER BY p "
+                          "ON CONFLICT (project_id) DO NOTHING",
+                          {UUIDARRAYOID});
+    static Statement take("SELECT FROM concurrent_edit.change_feeds f WHERE f.project_id = ANY ($1) "
+                          "ORDER BY f.project_id FOR UPDATE",
+                          {UUIDARRAYOID}, Scans::by_key);
+    Datum ids = uuid_array_datum(projects);
+    make.run(spi, {ids});
+    take.run(spi, {ids});
+}
+
 void drop_local_events() {
     if (local_events != nullptr) local_events->clear();
     events_pending_in_xact = false;
@@ -77,11 +104,17 @@ void drop_local_events() {
 void xact_callback(XactEvent event, void*) {
     switch (event) {
         case XACT_EVENT_PRE_COMMIT:
+            // Read once: both steps must agree on it (it changes while the worker
+            // restarts).
+            worker_at_commit = worker_serves_this_database();
+            if (!worker_at_commit && local_events != nullptr && !local_events->empty() && noted != nullptr &&
+                !noted->empty() && !IsolationUsesXactSnapshot())
+                at_commit([](Spi& spi) { take_feed_rows_in_order(spi); });
             if (local_events != nullptr && !local_events->empty()) {
                 at_commit([](Spi& spi) {
                     std::vector<LocalEvent> events;
                     events.swap(*local_events);
-                    bool worker = worker_serves_this_database();
+                    const bool worker = worker_at_commit;
                     std::vector<pg_uuid_t> busy = sequence_local(spi, events, worker);
                     if (!worker && !busy.empty()) {
                         if (handed == nullptr) handed = new std::vector<pg_uuid_t>();
@@ -90,7 +123,7 @@ void xact_callback(XactEvent event, void*) {
                 });
             }
             if (noted != nullptr && !noted->empty()) {
-                if (worker_serves_this_database()) {
+                if (worker_at_commit) {
                     signal_worker_at_commit = true;  // the worker sequences and notifies
                 } else if (!IsolationUsesXactSnapshot()) {
                     at_commit([](Spi& spi) {
