@@ -99,11 +99,20 @@ class Ranker {
 public:
     // At most `n` distinct values: room for them from the start (growing a table of a
     // million entries moves them all in one step, which cannot check for interrupts).
-    explicit Ranker(std::size_t n) { ids_.reserve(n); }
+    // Charged: the table's buckets and the items (up to n), and each distinct
+    // value's node and entry as it comes.
+    explicit Ranker(std::size_t n) : held_(n * (sizeof(void*) + 2 * sizeof(Item))) {
+        ids_.reserve(n);
+        items_.reserve(n);
+    }
     void add(std::size_t i, std::string_view v) {
         ticker_.tick();
         auto [it, inserted] = ids_.try_emplace(v, static_cast<std::uint32_t>(distinct_.size()));
-        if (inserted) distinct_.push_back(v);
+        if (inserted) {
+            held_.resize(held_.bytes() + memory::malloc_size(sizeof(std::string_view) + 3 * sizeof(void*)) +
+                         sizeof(std::string_view));
+            distinct_.push_back(v);
+        }
         items_.emplace_back(i, it->second);
     }
     void assign(std::vector<std::uint32_t>& rank, std::uint32_t first) {
@@ -122,116 +131,25 @@ public:
     }
 
 private:
+    using Item = std::pair<std::size_t, std::uint32_t>;
+    memory::Charge held_;
     std::unordered_map<std::string_view, std::uint32_t> ids_;
     std::vector<std::string_view> distinct_;
-    std::vector<std::pair<std::size_t, std::uint32_t>> items_;
+    std::vector<Item> items_;
     InterruptTicker ticker_;
 };
 
+// Charged: a new name's hash node (key, list, link and cached hash) and its
+// string, and the list's growth.
 void add_creator(detail::Prepared& p, std::string name, std::size_t i) {
-    p.creators[std::move(name)].push_back(i);
-}
-
-// Operations of a dependency cycle named in its error (message and DETAIL).
-constexpr std::size_t kCycleListed = 16;
-
-// Dependency cycles: op R needs the blocks it names (blockId, targetBlockId,
-// dependencies); a block is provided by the operations that create it (splits and
-// joins, by the static naming rule). A cycle in this graph cannot be applied in any
-// order. Depth-first search over ops and block names (O(ops + references)). Returns
-// the error to throw, if any (the caller frees its tables first, with checks).
-std::optional<Error> check_cycles(const detail::Prepared& p) {
-    if (p.creators.empty()) return std::nullopt;
-    const std::size_t n = p.size();
-    std::unordered_map<std::string_view, std::uint32_t> name_id;
-    name_id.reserve(p.creators.size());
-    std::vector<const std::vector<std::size_t>*> name_creators;
-    std::vector<std::string_view> names;
-    InterruptTicker ticker;
-    for (const auto& [name, ops] : p.creators) {
-        ticker.tick();
-        name_id.emplace(name, static_cast<std::uint32_t>(names.size()));
-        names.push_back(name);
-        name_creators.push_back(&ops);
-    }
-    // Needs of each op: name nodes (n + id).
-    std::vector<std::size_t> start(n + 1, 0);
-    std::vector<std::size_t> edges;
-    auto add_need = [&](std::string_view name) {
-        auto it = name_id.find(name);
-        if (it != name_id.end()) edges.push_back(n + it->second);
-    };
-    for (std::size_t i = 0; i < n; ++i) {
-        ticker.tick();
-        const Operation& op = p.op(i);
-        add_need(op.block_id);
-        if (op.target_block_id) add_need(*op.target_block_id);
-        for (const std::string& d : op.dependencies) {
-            ticker.tick();
-            add_need(d);
-        }
-        start[i + 1] = edges.size();
-    }
-    auto out_edges = [&](std::size_t node) -> std::pair<const std::size_t*, std::size_t> {
-        if (node < n) return {edges.data() + start[node], start[node + 1] - start[node]};
-        const auto& cs = *name_creators[node - n];
-        return {cs.data(), cs.size()};
-    };
-    enum : unsigned char { white, gray, black };
-    std::vector<unsigned char> color(n + names.size(), white);
-    std::vector<std::pair<std::size_t, std::size_t>> stack;  // node, next edge
-    for (std::size_t root = 0; root < n; ++root) {
-        if (color[root] != white) continue;
-        color[root] = gray;
-        stack.emplace_back(root, 0);
-        while (!stack.empty()) {
-            ticker.tick();
-            auto& [node, next] = stack.back();
-            auto [targets, count] = out_edges(node);
-            if (next == count) {
-                color[node] = black;
-                stack.pop_back();
-                continue;
-            }
-            std::size_t to = targets[next++];
-            if (color[to] == white) {
-                color[to] = gray;
-                stack.emplace_back(to, 0);
-                continue;
-            }
-            if (color[to] == black) continue;
-            // A cycle: the stack from `to` to the top.
-            std::size_t from = 0;
-            while (stack[from].first != to) ++from;
-            std::vector<std::size_t> cycle;
-            for (std::size_t k = from; k < stack.size(); ++k) cycle.push_back(stack[k].first);
-            if (cycle.front() >= n) std::rotate(cycle.begin(), cycle.begin() + 1, cycle.end());  // start at an op
-            // The message and the DETAIL name the first kCycleListed operations of a
-            // longer cycle, and its length (a cycle of 200,000 made an 18 MB message).
-            const std::size_t length = cycle.size() / 2;
-            const std::size_t listed = std::min(length, kCycleListed);
-            std::string message = "dependency cycle";
-            if (listed < length) message += " of " + std::to_string(length) + " operations";
-            message += ": " + detail::describe(p, cycle[0]);
-            std::string numbers;  // the operations of the cycle, numbered from 1
-            for (std::size_t k = 0; k < 2 * listed; k += 2) {
-                ticker.tick();
-                std::size_t name = cycle[k + 1] - n;
-                std::size_t next_op = cycle[(k + 2) % cycle.size()];
-                message += (k == 0 ? " needs block \"" : ", which needs block \"") + clip(names[name]) +
-                           "\", created by " + detail::describe(p, next_op);
-                numbers += (numbers.empty() ? "" : ", ") + std::to_string(cycle[k] + 1);
-            }
-            if (listed < length)
-                message += ", ... back to operation " + std::to_string(cycle[0] + 1);
-            clear_ticking(name_id, ticker);
-            return Error(Errc::dependency_cycle, message,
-                         Detail().add_json("cycle", "[" + numbers + "]").add("cycle_length", length),
-                         "An operation cannot need a block that it creates itself, directly or through other operations.");
-        }
-    }
-    clear_ticking(name_id, ticker);
-    return std::nullopt;
+    auto [it, inserted] = p.creators.try_emplace(std::move(name));
+    std::vector<std::size_t>& list = it->second;
+    std::size_t before = memory::vector_bytes(list.capacity(), sizeof(std::size_t));
+    list.push_back(i);
+    std::size_t bytes = memory::vector_bytes(list.capacity(), sizeof(std::size_t)) - before;
+    if (inserted)
+        bytes += memory::malloc_size(sizeof(*it) + 2 * sizeof(void*)) + memory::string_bytes(it->first.capacity());
+    p.held.resize(p.held.bytes() + bytes);
 }
 
 }  // namespace
@@ -324,6 +242,9 @@ void fill(Prepared& p, const std::vector<Operation>& ops, const Priorities& prio
     if (n > kMaxOperations)
         throw Error(Errc::limit_exceeded, "too many operations: " + std::to_string(n),
                     Detail().add("operations", n).add("limit", kMaxOperations));
+    // The keys of each operation, and the clocks' texts while they are ranked.
+    p.held.resize(n * (sizeof(OpKind) + sizeof(std::int64_t) + sizeof(u128) + 4 * sizeof(std::uint32_t)) +
+                  memory::vector_bytes(n, sizeof(std::string)));
     p.kind.resize(n);
     p.priority.resize(n);
     p.ts_major.resize(n);
@@ -341,6 +262,7 @@ void fill(Prepared& p, const std::vector<Operation>& ops, const Priorities& prio
         p.kind[i] = op_kind_of(ops[i].op_code);
         created += p.kind[i] == OpKind::block_split ? 2 : p.kind[i] == OpKind::block_join ? 1 : 0;
     }
+    p.held.resize(p.held.bytes() + created * sizeof(void*));  // the buckets
     p.creators.reserve(created);
     for (std::size_t i = 0; i < n; ++i) {
         ticker.tick();
@@ -380,6 +302,7 @@ void fill(Prepared& p, const std::vector<Operation>& ops, const Priorities& prio
             for (const VClock::Entry& e : op.timestamp.clock.entries()) sum += e.counter;
             p.ts_major[i] = sum;
             minor[i] = op.timestamp.clock.to_text();
+            p.held.resize(p.held.bytes() + memory::string_bytes(minor[i].capacity()));
         } else {
             if (op.timestamp.lamport > kVClockMaxCounter) invalid(p, i, "timestamp is above 9223372036854775807");
             p.ts_major[i] = op.timestamp.lamport;
@@ -406,7 +329,7 @@ void fill(Prepared& p, const std::vector<Operation>& ops, const Priorities& prio
     for (std::size_t i = 0; i < n; ++i) ranker.add(i, minor[i]);
     ranker.assign(p.minor_rank, 0);
     clear_ticking(minor, ticker);
-    if (std::optional<Error> cycle = check_cycles(p)) throw *cycle;
+    if (std::optional<Error> cycle = detail::check_cycles(p)) throw *cycle;
 }
 
 }  // namespace
@@ -483,6 +406,8 @@ std::vector<std::uint64_t> major_keys(const Prepared& p) {
 template <bool TimeFirst>
 std::vector<std::size_t> sorted(const Prepared& p) {
     const std::size_t n = p.size();
+    // The keys while sorting, and the order the caller keeps (charged by it).
+    memory::Charge work(memory::vector_bytes(n, sizeof(std::uint64_t)) + memory::vector_bytes(n, sizeof(SortKey)));
     const std::vector<std::uint64_t> major = major_keys(p);
     std::vector<SortKey> keys(n);
     for (std::size_t i = 0; i < n; ++i)

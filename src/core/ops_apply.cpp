@@ -204,11 +204,16 @@ void Resolver::finish() {
     for (const auto& [name, b] : blocks_) {
         ticker_.tick();
         if (b.origin == kNoOp || b.status != Status::live) continue;
+        account(string_cost(name) + sizeof(std::string));  // the name, and its room in a growing list
         res_.blocks.push_back(name);
         for (const Segment& s : b.segs) {
             ticker_.tick();
-            account(sizeof(MappingEntry) + memory::string_bytes(name.size()));
-            res_.mapping[originals_[s.orig]].push_back(MappingEntry{name, s.from, s.to, s.at});
+            // The entry (and its room in a growing list), and a new original's tree node.
+            auto [it, inserted] = res_.mapping.try_emplace(originals_[s.orig]);
+            account(2 * sizeof(MappingEntry) + memory::string_bytes(name.size()) +
+                    (inserted ? memory::malloc_size(sizeof(*it) + 4 * sizeof(void*)) + memory::string_bytes(it->first.size())
+                              : 0));
+            it->second.push_back(MappingEntry{name, s.from, s.to, s.at});
         }
     }
     std::sort(res_.blocks.begin(), res_.blocks.end(), [this](const std::string& x, const std::string& y) {

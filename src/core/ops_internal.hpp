@@ -4,13 +4,16 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "concurrent_edit/error.hpp"
 #include "concurrent_edit/interrupt.hpp"
+#include "concurrent_edit/memory.hpp"
 #include "concurrent_edit/ops.hpp"
 
 namespace ce::ops::detail {
@@ -31,6 +34,9 @@ struct Prepared {
     std::vector<std::uint32_t> block_rank, replica_rank, minor_rank, code_rank;
     // Blocks each split or join creates (static names) -> the operations creating them.
     std::unordered_map<std::string, std::vector<std::size_t>> creators;
+    // What the members above take, charged to the caller's Budget
+    // (max_merge_memory) as they are made.
+    memory::Charge held;
 
     const Operation& op(std::size_t i) const { return (*ops)[i]; }
     std::size_t size() const { return ops->size(); }
@@ -38,6 +44,9 @@ struct Prepared {
 
 // Validates `ops` (throws like ce::ops::validate) and computes the keys.
 Prepared prepare(const std::vector<Operation>& ops, const Priorities& priorities);
+// The dependency cycle of the set, as the error to throw (ops_cycles.cpp); nullopt
+// when there is none.
+std::optional<Error> check_cycles(const Prepared& p);
 // Frees what prepare() computed, with interrupt checks (the names of the blocks that
 // splits and joins create: millions of strings for the largest inputs).
 void release(Prepared& p);

@@ -75,6 +75,10 @@ Resolution Resolver::run() {
     // Ranks in both orders; identical operations share one, so nothing below
     // can tell them apart (tpos_, the strict position in time, only picks which of
     // identical operations a conflict names).
+    // The orders and ranks, the accepted flags, and the applied operations (room
+    // for all from the start: growing the list kept two copies at once).
+    account(5 * memory::vector_bytes(n, sizeof(std::size_t)) + n + memory::vector_bytes(n, sizeof(AppliedOp)));
+    res_.applied.reserve(n);
     krank_.resize(n);
     trank_.resize(n);
     tpos_.resize(n);

@@ -83,7 +83,13 @@ private:
     std::vector<std::size_t> application_order();
 
     // ---------------------------------------------------------------- phase 2 (ops_apply.cpp)
-    Block& block(const std::string& name) { return blocks_.try_emplace(name).first->second; }
+    // A block met for the first time: its hash node (link, key, block, cached hash)
+    // and its name are charged.
+    Block& block(const std::string& name) {
+        auto [it, inserted] = blocks_.try_emplace(name);
+        if (inserted) account(memory::malloc_size(sizeof(*it) + 2 * sizeof(void*)) + memory::string_bytes(name.size()));
+        return it->second;
+    }
     const Block* find(const std::string& name) const {
         auto it = blocks_.find(name);
         return it == blocks_.end() ? nullptr : &it->second;
@@ -92,12 +98,16 @@ private:
 
     std::uint32_t original_id(const std::string& name) {
         auto [it, inserted] = original_ids_.try_emplace(name, static_cast<std::uint32_t>(originals_.size()));
-        if (inserted) originals_.push_back(name);
+        if (inserted) {
+            account(memory::malloc_size(sizeof(*it) + 2 * sizeof(void*)) + 2 * string_cost(name));
+            originals_.push_back(name);
+        }
         return it->second;
     }
     // The content of a block as segments of original blocks.
     std::vector<Segment> take_segments(const std::string& name, Block& b) {
         if (b.origin != kNoOp) return std::move(b.segs);
+        account(memory::vector_bytes(1, sizeof(Segment)));
         return {Segment{original_id(name), 0, std::nullopt, 0}};
     }
     void count_segments(std::size_t k) {
@@ -136,7 +146,6 @@ private:
         return false;
     }
     Block& block_created(const std::string& id, std::size_t o) {
-        account(string_cost(id) + sizeof(Block) + 32);  // 32: the hash node's own bytes
         Block& b = block(id);
         b.origin = o;
         return b;
