@@ -144,6 +144,19 @@ MERGE INTO productions p USING (VALUES (1, 'merged', 16)) v(id, t, ver) ON p.id 
 SELECT pg_temp.try($$MERGE INTO productions p USING (VALUES (1, 'stale', 15)) v(id, t, ver) ON p.id = v.id
     WHEN MATCHED THEN UPDATE SET title = v.t, version = v.ver$$, false);
 UPDATE productions SET title = 'after the merges', version = 17 WHERE id = 1 RETURNING version, title;
+-- The MERGE is found by the table it modifies, not as the latest executor: a
+-- set-returning function's query or a cursor left open, started during the
+-- MERGE, do not hide it (before: the blind action wrote the row).
+CREATE FUNCTION occtest.ids() RETURNS SETOF int LANGUAGE sql AS $$ SELECT 1 $$;
+CREATE FUNCTION occtest.open_cursor() RETURNS int LANGUAGE plpgsql AS $$
+DECLARE c refcursor; BEGIN OPEN c FOR SELECT 1; RETURN 1; END $$;
+SELECT pg_temp.try($$MERGE INTO productions p USING (SELECT occtest.ids() AS id) v ON p.id = v.id
+    WHEN MATCHED AND v.id > 100 THEN UPDATE SET title = 'never', version = 18
+    WHEN MATCHED THEN UPDATE SET title = 'through a function'$$, false);
+SELECT pg_temp.try($$MERGE INTO productions p USING (SELECT 1 AS id, occtest.open_cursor() AS c) v ON p.id = v.id
+    WHEN MATCHED AND v.id > 100 THEN UPDATE SET title = 'never', version = 18
+    WHEN MATCHED THEN UPDATE SET title = 'with a cursor open'$$, false);
+SELECT version, title FROM productions WHERE id = 1;
 
 -- Any key and any version column name: a composite key and lock_version.
 CREATE TABLE line_items (order_id int, line int, lock_version bigint NOT NULL DEFAULT 1, qty int, data jsonb,
@@ -581,5 +594,17 @@ MERGE INTO public.occ_fresh p USING (VALUES (1, 'blind', NULL::int)) v(id, t, ve
 MERGE INTO public.occ_fresh p USING (VALUES (1, 'named', 1)) v(id, t, ver) ON p.id = v.id
     WHEN MATCHED THEN UPDATE SET title = v.t, version = v.ver;
 SELECT version, title FROM public.occ_fresh;
+-- ... and an UPDATE of it by a trigger of another table's MERGE is an UPDATE
+-- (before: judged by that MERGE's actions, and refused).
+CREATE TABLE public.occ_other (id int PRIMARY KEY, note text);
+INSERT INTO public.occ_other VALUES (1, 'x');
+CREATE FUNCTION public.occ_other_trg() RETURNS trigger LANGUAGE plpgsql AS
+    $$BEGIN UPDATE public.occ_fresh SET title = 'via trigger', version = version WHERE id = NEW.id; RETURN NEW; END$$;
+CREATE TRIGGER occ_other_trg AFTER UPDATE ON public.occ_other FOR EACH ROW EXECUTE FUNCTION public.occ_other_trg();
+\c
+MERGE INTO public.occ_other o USING (VALUES (1, 'y')) v(id, n) ON o.id = v.id WHEN MATCHED THEN UPDATE SET note = v.n;
+SELECT version, title FROM public.occ_fresh;
+DROP TABLE public.occ_other;
+DROP FUNCTION public.occ_other_trg();
 SELECT concurrent_edit.disable_occ('public.occ_fresh');
 DROP TABLE public.occ_fresh;

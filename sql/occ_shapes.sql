@@ -398,6 +398,30 @@ UPDATE shaded SET k = '{draft}', version = 2;
 SELECT pg_temp.try($$UPDATE shaded SET k = '{published}', title = 'T by C', version = 2$$);
 SELECT version, k, title FROM shaded;
 SELECT concurrent_edit.disable_occ('shaded');
+-- The same through a range (and multirange) of the enum, and for a typed table
+-- whose type's attributes are renamed (ALTER TYPE ... CASCADE): images dropped,
+-- the stale update refused (before: merged, and the other writer's change lost).
+CREATE TYPE shade_range AS RANGE (subtype = shade);
+CREATE TABLE ranged (id int PRIMARY KEY, version int NOT NULL DEFAULT 1, r shade_range, m shade_multirange, title text);
+INSERT INTO ranged VALUES (1, 1, '[draft,draft]', '{[draft,draft]}', 'T');
+SELECT concurrent_edit.enable_occ('ranged', mode => 'merge');
+UPDATE ranged SET title = 'T', version = 1;
+ALTER TYPE shade RENAME VALUE 'draft' TO 'tmp';
+SELECT count(*) AS images_left FROM concurrent_edit.occ_row_versions WHERE relation = '"occ Shapes".ranged';
+SELECT concurrent_edit.disable_occ('ranged');
+CREATE TYPE typed_row AS (a int, b int, version int, status text, title text);
+CREATE TABLE typed OF typed_row (PRIMARY KEY (a, b), version WITH OPTIONS NOT NULL DEFAULT 1);
+INSERT INTO typed VALUES (1, 2, 1, 'draft', 'T'), (2, 1, 1, 'draft', 'T');
+SELECT concurrent_edit.enable_occ('typed', mode => 'merge');
+UPDATE typed SET status = 'published', version = 1 WHERE a = 2 AND b = 1;
+UPDATE typed SET title = 'T', version = 1 WHERE a = 1 AND b = 2;
+ALTER TYPE typed_row RENAME ATTRIBUTE a TO tmp CASCADE;
+ALTER TYPE typed_row RENAME ATTRIBUTE b TO a CASCADE;
+ALTER TYPE typed_row RENAME ATTRIBUTE tmp TO b CASCADE;
+UPDATE typed SET status = 'published', version = 2 WHERE a = 2 AND b = 1;
+SELECT pg_temp.try($$UPDATE typed SET status = 'draft', title = 'T by C', version = 2 WHERE a = 2 AND b = 1$$, false);
+SELECT a, b, version, status, title FROM typed ORDER BY a, b;
+SELECT concurrent_edit.disable_occ('typed');
 -- The version column may not be a key column (the trigger would give the row
 -- another key on every update): 22023.
 CREATE TABLE keyed (id int PRIMARY KEY, doc jsonb);

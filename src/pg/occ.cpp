@@ -207,7 +207,7 @@ CE_FUNCTION(ce_occ_trigger) {
     bool mentioned = bms_is_member(c.version_att - FirstLowInvalidHeapAttributeNumber, td->tg_updatedcols);
     // A MERGE's tg_updatedcols is the union of its UPDATE actions' columns: in strict
     // mode each must set the version column, or the row is a blind write.
-    const bool merge_blind = mentioned && c.strict && merge_may_leave_unset(c.version_column);
+    const bool merge_blind = mentioned && c.strict && merge_may_leave_unset(RelationGetRelid(rel), c.version_column);
     mentioned &= !merge_blind;
     bool stale = old_null || new_null || (mentioned && proposed != current);
 

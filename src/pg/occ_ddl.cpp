@@ -192,7 +192,9 @@ Oid changed_type(Node* stmt) {
             ListCell* lc;
             foreach (lc, a->cmds) {
                 AlterTableType t = reinterpret_cast<AlterTableCmd*>(lfirst(lc))->subtype;
-                if (t == AT_DropColumn || t == AT_AlterColumnType) rv = a->relation;
+                // A composite type's new attribute: typed tables get the column.
+                if (t == AT_DropColumn || t == AT_AlterColumnType || (t == AT_AddColumn && a->objtype == OBJECT_TYPE))
+                    rv = a->relation;
             }
         }
         if (rv == nullptr) return InvalidOid;
@@ -201,19 +203,28 @@ Oid changed_type(Node* stmt) {
     });
 }
 
-// Tables under OCC with a column that holds values of `type`, but `except`.
+// Tables under OCC, but `except`, whose rows hold values of `type`: a column of
+// it, or of a type made of it (a domain, an array, a range or multirange, a
+// composite with such an attribute), or rows of it (a typed table). Walked down
+// from the tables under OCC (few), by key, so a DDL command in a database with
+// none costs next to nothing.
 std::vector<std::string> tables_holding(Spi& spi, Oid type, Oid except) {
     static Statement q(
-        "WITH RECURSIVE t(oid) AS (SELECT $1 UNION "
-        "  SELECT y.oid FROM t CROSS JOIN pg_catalog.pg_type y "
-        "  LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = y.typrelid AND y.typrelid <> 0 "
-        "       AND a.attnum > 0 AND NOT a.attisdropped "
-        "  WHERE y.typbasetype = t.oid OR y.typelem = t.oid OR a.atttypid = t.oid) "
-        "SELECT DISTINCT g.tgrelid FROM pg_catalog.pg_trigger g "
-        "JOIN pg_catalog.pg_attribute a ON a.attrelid = g.tgrelid AND a.attnum > 0 AND NOT a.attisdropped "
-        "WHERE g.tgname = 'concurrent_edit_occ' AND g.tgparentid = 0 AND g.tgrelid <> $2 "
-        "  AND a.atttypid IN (SELECT oid FROM t)",
-        {OIDOID, OIDOID});
+        "WITH RECURSIVE occ AS (SELECT g.tgrelid AS rel FROM pg_catalog.pg_trigger g "
+        "                       WHERE g.tgname = 'concurrent_edit_occ' AND g.tgparentid = 0 AND g.tgrelid <> $2), "
+        "u(rel, typ) AS ("
+        "  SELECT o.rel, a.atttypid FROM occ o JOIN pg_catalog.pg_attribute a "
+        "         ON a.attrelid = o.rel AND a.attnum > 0 AND NOT a.attisdropped "
+        "  UNION SELECT o.rel, c.reloftype FROM occ o JOIN pg_catalog.pg_class c ON c.oid = o.rel "
+        "  UNION SELECT u.rel, inner_type.t FROM u JOIN pg_catalog.pg_type y ON y.oid = u.typ "
+        "  CROSS JOIN LATERAL (SELECT y.typbasetype WHERE y.typbasetype <> 0 "
+        "    UNION ALL SELECT y.typelem WHERE y.typelem <> 0 "
+        "    UNION ALL SELECT a.atttypid FROM pg_catalog.pg_attribute a "
+        "              WHERE y.typrelid <> 0 AND a.attrelid = y.typrelid AND a.attnum > 0 AND NOT a.attisdropped "
+        "    UNION ALL SELECT r.rngsubtype FROM pg_catalog.pg_range r WHERE r.rngtypid = y.oid "
+        "    UNION ALL SELECT r.rngtypid FROM pg_catalog.pg_range r WHERE r.rngmultitypid = y.oid) inner_type(t)) "
+        "SELECT DISTINCT u.rel FROM u WHERE u.typ = $1",
+        {OIDOID, OIDOID}, Scans::by_key);
     Rows r = q.run(spi, {ObjectIdGetDatum(type), ObjectIdGetDatum(except)});
     std::vector<std::string> out;
     for (uint64 i = 0; i < r.size(); ++i) out.push_back(relation_name(r.oid(i, 0)));

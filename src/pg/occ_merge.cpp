@@ -14,6 +14,7 @@ struct Running {
     QueryDesc* query;
     int level;  // the subtransaction nesting level it started in
     bool merge;
+    std::vector<Oid> targets;                       // the tables it modifies (partitions and their root)
     std::vector<std::vector<std::string>> updates;  // per UPDATE action: the columns it sets
 };
 
@@ -23,12 +24,17 @@ std::vector<Running>* running = nullptr;
 ExecutorStart_hook_type prev_start = nullptr;
 ExecutorEnd_hook_type prev_end = nullptr;
 
-// The columns each UPDATE action of a MERGE's ModifyTable sets, by name.
-void note_actions(PlannedStmt* stmt, Running& r) {
+// The tables a statement modifies, and for a MERGE the columns each of its UPDATE
+// actions sets, by name.
+void note_statement(PlannedStmt* stmt, Running& r) {
+    ListCell* rl;
+    foreach (rl, stmt->resultRelations) r.targets.push_back(rt_fetch(lfirst_int(rl), stmt->rtable)->relid);
     Plan* plan = stmt->planTree;
     if (plan == nullptr || !IsA(plan, ModifyTable)) return;
     auto* mt = reinterpret_cast<ModifyTable*>(plan);
-    ListCell *rl, *al;
+    if (mt->rootRelation > 0) r.targets.push_back(rt_fetch(mt->rootRelation, stmt->rtable)->relid);
+    if (!r.merge) return;
+    ListCell* al;
     forboth (rl, mt->resultRelations, al, mt->mergeActionLists) {
         Oid relid = rt_fetch(lfirst_int(rl), stmt->rtable)->relid;
         ListCell* lc;
@@ -52,8 +58,8 @@ void on_start(QueryDesc* q, int eflags) {
     else
         standard_ExecutorStart(q, eflags);
     guard([q] {
-        Running r{q, GetCurrentTransactionNestLevel(), q->operation == CMD_MERGE, {}};
-        if (r.merge) note_actions(q->plannedstmt, r);
+        Running r{q, GetCurrentTransactionNestLevel(), q->operation == CMD_MERGE, {}, {}};
+        note_statement(q->plannedstmt, r);
         running->push_back(std::move(r));
         return Datum(0);
     });
@@ -91,21 +97,40 @@ void install_merge_tracking() {
     RegisterSubXactCallback(on_subxact, nullptr);
 }
 
-MergeSets merge_sets_column(const std::string& column) {
+MergeSets merge_sets_column(Oid relid, const std::string& column) {
+    // The executor modifying the table (a partition: its root, through which a
+    // MERGE may reach it): the latest started that does, not simply the latest
+    // (a cursor or a function's query started during the MERGE may still be open).
+    std::vector<Oid> tables{relid};
+    if (pg_call([relid] { return get_rel_relispartition(relid); }))
+        pg_call([&] {
+            List* up = get_partition_ancestors(relid);
+            ListCell* lc;
+            foreach (lc, up) tables.push_back(lfirst_oid(lc));
+        });
+    auto modifies = [&tables](const Running& r) {
+        for (Oid t : tables)
+            if (std::find(r.targets.begin(), r.targets.end(), t) != r.targets.end()) return true;
+        return false;
+    };
+    const Running* found = nullptr;
     std::optional<Running> loaded;  // the statement that loaded the library
-    if (running == nullptr || running->empty()) {
-        // Loaded while this statement ran (its trigger loaded the library): a MERGE
-        // sent as such is read from the portal's plan; one run by a function is not
-        // seen.
+    if (running != nullptr)
+        for (auto it = running->rbegin(); it != running->rend() && found == nullptr; ++it)
+            if (modifies(*it)) found = &*it;
+    if (found == nullptr) {
+        // Started before the library was loaded (its trigger loaded it): a MERGE sent
+        // as such is read from the portal's plan; one run by a function is not seen.
         Portal p = ActivePortal;
         if (p == nullptr || p->commandTag != CMDTAG_MERGE) return MergeSets::not_merge;
         if (list_length(p->stmts) != 1 || !IsA(linitial(p->stmts), PlannedStmt)) return MergeSets::unknown;
-        loaded = Running{nullptr, 0, true, {}};
-        note_actions(linitial_node(PlannedStmt, p->stmts), *loaded);
+        loaded = Running{nullptr, 0, true, {}, {}};
+        note_statement(linitial_node(PlannedStmt, p->stmts), *loaded);
+        if (!modifies(*loaded)) return MergeSets::not_merge;
+        found = &*loaded;
     }
-    const Running& r = loaded ? *loaded : running->back();
-    if (!r.merge) return MergeSets::not_merge;
-    for (const auto& action : r.updates)
+    if (!found->merge) return MergeSets::not_merge;
+    for (const auto& action : found->updates)
         if (std::find(action.begin(), action.end(), column) == action.end()) return MergeSets::not_every;
     return MergeSets::every;
 }

@@ -43,6 +43,7 @@ extern "C" {
 #include "common/relpath.h"
 #include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
+#include "catalog/partition.h"
 #include "commands/async.h"
 #include "commands/dbcommands.h"
 #include "commands/event_trigger.h"
