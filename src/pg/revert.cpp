@@ -132,7 +132,9 @@ CE_PRIMARY_FUNCTION(ce_revert_author, "revert_author") {
         "ORDER BY v.version DESC",
         {UUIDOID, UUIDOID, UUIDOID, TIMESTAMPTZOID, UUIDOID});
     std::vector<int32> versions;
-    std::string unrevertable;  // JSON array of those versions
+    std::string unrevertable;  // JSON array of the first kListed of those versions
+    int64 unrevertable_count = 0;
+    constexpr int64 kListed = 100;  // a message and DETAIL stay short for any history
     {
         std::string nulls = "     ";
         if (!since) nulls[3] = 'n';
@@ -146,7 +148,8 @@ CE_PRIMARY_FUNCTION(ce_revert_author, "revert_author") {
                        nulls);
         for (uint64 i = 0; i < r.size(); ++i) {
             versions.push_back(r.int4(i, 0));
-            if (!r.boolean(i, 1)) unrevertable += (unrevertable.empty() ? "" : ", ") + std::to_string(versions.back());
+            if (!r.boolean(i, 1) && unrevertable_count++ < kListed)
+                unrevertable += (unrevertable.empty() ? "" : ", ") + std::to_string(versions.back());
         }
     }
     // All or nothing: refused before any revert, rather than after reverting the
@@ -154,12 +157,14 @@ CE_PRIMARY_FUNCTION(ce_revert_author, "revert_author") {
     // and rolled back whatever it had reverted).
     if (!unrevertable.empty())
         throw SqlError(CE_ERRCODE_VERSION_NOT_FOUND,
-                       "versions [" + unrevertable + "] of file " + uuid_to_string(h.id) + " by author " +
+                       "versions [" + unrevertable + (unrevertable_count > kListed ? ", ..." : "") + "] of file " +
+                           uuid_to_string(h.id) + " by author " +
                            uuid_to_string(whose) + " cannot be reverted: the version before each was removed from the history",
                        ce::Detail()
                            .add("file_id", uuid_to_string(h.id))
                            .add("author", uuid_to_string(whose))
                            .add_json("unrevertable_versions", "[" + unrevertable + "]")
+                           .add("unrevertable_count", unrevertable_count)
                            .add("head_version", h.head_version),
                        "Pass since (after those versions were made) to revert only the newer ones, or revert them one by "
                        "one with revert_version.");
