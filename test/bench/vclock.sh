@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # vclock_compare (and the || operator) against two PL/pgSQL implementations of the
 # seed's VectorClockManager.compare over jsonb, on the same 200,000 pairs of 3-, 16-
-# and 128-entry clocks, in one session. Run by scripts/bench.sh
+# and 128-entry clocks, in one session; and vclock_merge_agg against an SQL merge
+# aggregate over jsonb on 10,000 of those clocks. Run by scripts/bench.sh
 # (BENCH_CASES=vclock scripts/bench.sh); the timed queries are test/bench/vclock.sql.
 #
 #   VCLOCK_BENCH_PAIRS  pairs per size (default 200000)

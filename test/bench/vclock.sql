@@ -70,6 +70,13 @@ BEGIN
                 ELSE 'equal' END;
 END $$;
 
+-- The merge of many clocks (pointwise maximum) over jsonb, in SQL: the peer of
+-- vclock_merge_agg.
+CREATE FUNCTION pg_temp.seed_merge(s jsonb, c jsonb) RETURNS jsonb LANGUAGE sql IMMUTABLE STRICT AS $$
+    SELECT coalesce(jsonb_object_agg(k, greatest(coalesce((s ->> k)::bigint, 0), coalesce((c ->> k)::bigint, 0))), '{}')
+    FROM (SELECT jsonb_object_keys(s) UNION SELECT jsonb_object_keys(c)) x(k) $$;
+CREATE AGGREGATE pg_temp.seed_merge_agg(jsonb) (SFUNC = pg_temp.seed_merge, STYPE = jsonb, INITCOND = '{}');
+
 -- Best wall time (ms) of `reps` executions of a query returning one bigint, and
 -- that bigint (identical in every execution).
 CREATE FUNCTION pg_temp.time_ms(q text, reps int, OUT ms double precision, OUT result bigint)
@@ -92,7 +99,8 @@ BEGIN
 END $$;
 
 CREATE TEMP TABLE results (entries int, pairs int, concurrent bigint, scan_ms float8, vclock_compare_ms float8,
-                           concurrent_op_ms float8, loop_ms float8, join_ms float8, table_mb numeric);
+                           concurrent_op_ms float8, loop_ms float8, join_ms float8, table_mb numeric,
+                           merged int, merge_agg_ms float8, peer_merge_ms float8);
 
 CREATE FUNCTION pg_temp.run(n int, pairs int, reps int) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
@@ -102,6 +110,9 @@ DECLARE
     op record;
     loop_t record;
     join_t record;
+    merge_t record;
+    peer_merge_t record;
+    merged int := least(pairs, 5000);
     wrong bigint;
 BEGIN
     EXECUTE format($q$
@@ -141,8 +152,18 @@ BEGIN
         RAISE EXCEPTION 'concurrent pairs: vclock_compare %, ||: %, PL/pgSQL loop %, join %',
             native.result, op.result, loop_t.result, join_t.result;
     END IF;
+    -- Both merges of the first `merged` clocks a (the second side b, too: twice
+    -- as many rows), compared by their result's length.
+    merge_t := pg_temp.time_ms(format($q$SELECT length(concurrent_edit.vclock_merge_agg(x)::text)
+        FROM (SELECT a FROM %1$I WHERE i <= %2$s UNION ALL SELECT b FROM %1$I WHERE i <= %2$s) s(x)$q$, tbl, merged), reps);
+    peer_merge_t := pg_temp.time_ms(format($q$SELECT length(pg_temp.seed_merge_agg(x)::concurrent_edit.vclock::text)
+        FROM (SELECT aj FROM %1$I WHERE i <= %2$s UNION ALL SELECT bj FROM %1$I WHERE i <= %2$s) s(x)$q$, tbl, merged), 1);
+    IF merge_t.result <> peer_merge_t.result THEN
+        RAISE EXCEPTION 'merges differ: vclock_merge_agg % characters, PL/pgSQL %', merge_t.result, peer_merge_t.result;
+    END IF;
     INSERT INTO results VALUES (n, pairs, native.result, scan.ms, native.ms, op.ms, loop_t.ms, join_t.ms,
-                                round(pg_total_relation_size(tbl::regclass) / 1048576.0, 1));
+                                round(pg_total_relation_size(tbl::regclass) / 1048576.0, 1),
+                                2 * merged, merge_t.ms, peer_merge_t.ms);
     EXECUTE format('DROP TABLE %I', tbl);
 END $$;
 
@@ -161,3 +182,9 @@ SELECT entries, pairs, concurrent AS "concurrent pairs", table_mb AS "table MB",
        round(((least(loop_ms, join_ms) - scan_ms) / (vclock_compare_ms - scan_ms))::numeric, 1) AS "ratio net of scan"
 FROM results ORDER BY entries;
 \echo ratio: the faster PL/pgSQL peer / vclock_compare; net of scan: both minus the bare scan
+
+SELECT entries, merged AS "clocks merged", round(merge_agg_ms::numeric, 1) AS "vclock_merge_agg ms",
+       round(peer_merge_ms::numeric, 1) AS "SQL merge over jsonb ms",
+       round((peer_merge_ms / merge_agg_ms)::numeric, 1) AS "ratio"
+FROM results ORDER BY entries;
+\echo merge ratio: the SQL aggregate over jsonb (one run) / vclock_merge_agg (best of the runs)
