@@ -258,7 +258,12 @@ const LockedRow* lock_file_row(const pg_uuid_t& file_id, const pg_uuid_t& sessio
                 row->lock_expires_json = json_time(TimestampTzGetDatum(l.expires_at), false);
             }
         };
-        scan_file_locks(nsp, row->project_id, file_id, snapshot, each);
+        // Lock rows are leases: read as they are now (the latest snapshot), as
+        // acquire_lock reads them, whatever the isolation level (a REPEATABLE READ
+        // writer ignored an exclusive lock committed after its snapshot).
+        Snapshot latest = RegisterSnapshot(GetLatestSnapshot());
+        scan_file_locks(nsp, row->project_id, file_id, latest, each);
+        UnregisterSnapshot(latest);
 
         if (with_head_text && row->head_text.data != nullptr) {  // the head version's chain depth
             Relation versions = table_open(own_table(nsp, "file_versions"), AccessShareLock);

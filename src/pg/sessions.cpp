@@ -33,9 +33,11 @@ SessionInfo use_session(ApiCall& call, const pg_uuid_t& session_id, SessionUse u
         Rows r = q_lock.run(call.spi(), {uuid_datum(session_id), Int32GetDatum(guc_session_close_s)});
         return check_session(call, session_id, r, 0, use, touch, allow_closed);
     }
-    // Unlocked, the row is read from C with the snapshot the statement would take.
+    // Unlocked, the row is read from C as it is now (the latest snapshot), whatever
+    // the isolation level: a session is a lease, and a REPEATABLE READ transaction
+    // must not write with one closed after its snapshot was taken.
     SessionRow row = pg_call([&session_id] {
-        Snapshot snapshot = push_statement_snapshot();
+        Snapshot snapshot = push_statement_snapshot(true);
         SessionRow r = read_session_row(get_namespace_oid("concurrent_edit", false), session_id, snapshot);
         PopActiveSnapshot();
         return r;

@@ -157,6 +157,16 @@ is($node->safe_psql('ascii', q{SELECT version, u, t = E'l0\ncaf\xc3\xa9\n' FROM 
   FROM concurrent_edit.merge3(E'def f\xff\xfe():\n  a\n  b\n  c\n  d\n', E'def f\xff\xfe():\n  A\n  b\n  c\n  d\n',
                               E'def f\xff\xfe():\n  a\n  b\n  c\n  D\n', path => 'x.py')});
 is("$aout$aerr", 't|t', 'SQL_ASCII: a semantic warning of a header that is not UTF-8 does not fail the merge');
+# A path that is not UTF-8 is refused as in a UTF-8 database (22023 with the
+# byte's place in a JSON DETAIL), not with the conversion's bare 22021; a UTF-8
+# path is kept as given.
+($arc, $aout, $aerr) = $node->psql('ascii', q{SELECT concurrent_edit.create_file('23232323-0000-0000-0000-0000000000a5',
+  E'enc/caf\xc3', E'x\n', 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa')}, extra_params => ['-v', 'VERBOSITY=verbose']);
+like($aerr, qr/22023:.*\n.*DETAIL:\s+\{.*"byte_offset"/, 'SQL_ASCII: a path that is not UTF-8 is 22023 with a JSON DETAIL');
+$node->safe_psql('ascii', q{SELECT concurrent_edit.create_file('23232323-0000-0000-0000-0000000000a5',
+  E'enc/caf\xc3\xa9.txt', E'x\n', 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa')});
+is($node->safe_psql('ascii', q{SELECT path = E'enc/caf\xc3\xa9.txt' FROM concurrent_edit.files}), 't',
+   '... and a UTF-8 path is kept');
 
 $node->stop;
 done_testing();
