@@ -396,16 +396,22 @@ ok($node->poll_query_until('postgres', "SELECT ($stat_q) >= $deleted0 + 10"),
     cmp_ok($rounds, '<=', 2 * int($elapsed / 0.020) + 10, "two backends: paced, $rounds rounds "
         . "for $n events in " . sprintf('%.2f', $elapsed) . ' s (at most two per 20 ms)');
 
-    # One backend alone, over a second after the two: not paced.
-    sleep 1.2;
-    ($rounds, $elapsed, $n) = $stream->(sub {
-        my $t0 = time;
-        $node->safe_psql('postgres', 'DO $$ BEGIN FOR i IN 1 .. 500 LOOP ' . $cycle->($of, $ps) . ' END LOOP; END $$');
-        return ($t0, time);
-    });
+    # One backend alone, over a second after the two: not paced. A worker starved
+    # of CPU by other load makes few rounds whether paced or not, so up to three
+    # tries: paced, every try would stay within the bound.
+    my @tries;
+    for my $try (1 .. 3) {
+        sleep 1.2;
+        ($rounds, $elapsed, $n) = $stream->(sub {
+            my $t0 = time;
+            $node->safe_psql('postgres', 'DO $$ BEGIN FOR i IN 1 .. 500 LOOP ' . $cycle->($of, $ps) . ' END LOOP; END $$');
+            return ($t0, time);
+        });
+        push @tries, "$rounds rounds in " . sprintf('%.2f', $elapsed) . ' s';
+        last if $n != 1000 || $rounds > 2 * (int($elapsed / 0.020) + 2);
+    }
     is($n, 1000, 'one backend: the 1,000 events');
-    cmp_ok($rounds, '>', 2 * (int($elapsed / 0.020) + 2), "one backend: not paced: $rounds rounds in "
-        . sprintf('%.2f', $elapsed) . ' s');
+    cmp_ok($rounds, '>', 2 * (int($elapsed / 0.020) + 2), 'one backend: not paced: ' . join('; ', @tries));
 }
 
 # A batch ends before its subtransactions (one per project) overflow its
