@@ -102,12 +102,9 @@ MergeSets merge_sets_column(Oid relid, const std::string& column) {
     // MERGE may reach it): the latest started that does, not simply the latest
     // (a cursor or a function's query started during the MERGE may still be open).
     std::vector<Oid> tables{relid};
-    if (pg_call([relid] { return get_rel_relispartition(relid); }))
-        pg_call([&] {
-            List* up = get_partition_ancestors(relid);
-            ListCell* lc;
-            foreach (lc, up) tables.push_back(lfirst_oid(lc));
-        });
+    List* up = pg_call([relid] { return get_rel_relispartition(relid) ? get_partition_ancestors(relid) : NIL; });
+    ListCell* lc;
+    foreach (lc, up) tables.push_back(lfirst_oid(lc));
     auto modifies = [&tables](const Running& r) {
         for (Oid t : tables)
             if (std::find(r.targets.begin(), r.targets.end(), t) != r.targets.end()) return true;
