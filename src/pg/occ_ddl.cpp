@@ -172,10 +172,9 @@ std::vector<KeyNote> keys_of(Node* stmt) {
 }
 
 // The type whose values' text a command changes (ALTER TYPE ... RENAME VALUE of
-// an enum, RENAME ATTRIBUTE, ALTER/DROP ATTRIBUTE of a composite type), or the row
+// an enum; RENAME, ADD, ALTER or DROP ATTRIBUTE of a composite type), or the row
 // type of a table whose columns an ALTER TABLE drops, renames or retypes: images
-// of other tables whose columns hold such values (directly, in a domain, an array
-// or a composite) no longer read as they did.
+// of other tables holding such values (tables_holding) no longer read as they did.
 Oid changed_type(Node* stmt) {
     return pg_call([stmt]() -> Oid {
         RangeVar* rv = nullptr;
