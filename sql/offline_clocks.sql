@@ -48,6 +48,13 @@ SELECT pg_temp.try(format('SELECT concurrent_edit.write(%L, %L, NULL, %L, client
                           jsonb_build_object(:bob, 9223372036854775807)::text));
 SELECT pg_temp.try(format('SELECT concurrent_edit.write(%L, %L, 5, %L, client_clock => %L)', :f, 'x', :alice,
                           (SELECT jsonb_object_agg('junk-' || i, 1) FROM generate_series(1, 1000) i)::text), false);
+-- write_many names the element whose clock is refused (before: the DETAIL named
+-- the node only).
+SELECT d ->> 'element' AS element, d ->> 'node' AS node
+FROM pg_temp.error_detail(format('SELECT * FROM concurrent_edit.write_many(%L)', jsonb_build_array(
+    jsonb_build_object('file_id', :f, 'content', 'x', 'author', :alice, 'client_clock',
+                       (SELECT head_clock::jsonb FROM concurrent_edit.files WHERE id = :f)),
+    jsonb_build_object('file_id', :f, 'content', 'x', 'author', :alice, 'client_clock', '{"elsewhere": 3}'::jsonb)))) d;
 SELECT vclock_nodes(head_clock) AS head_nodes FROM concurrent_edit.files WHERE id = :f;
 -- Bob's next write still works (his counter was not touched).
 SELECT status FROM concurrent_edit.write(:f, E'A (laptop)\nb\nc\nd\nE (phone)\nf\ng\nh0\n', 5, :bob);

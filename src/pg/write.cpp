@@ -114,11 +114,21 @@ WriteOutcome write_file(ApiCall& call, const WriteRequest& req) {
     // Only a session's node may count edits made offline: the author's node is
     // shared by all of the author's devices, so a count there could equal or pass
     // another device's write the client never saw, and fast-forward over it.
-    if (req.client_clock)
-        ce::check_client_clock(ce::VClock::parse(*req.client_clock),
-                               ce::VClock::parse(h.head_clock.empty() ? "{}" : h.head_clock),
-                               uuid_is_null(session_id) ? std::string() : uuid_to_string(session_id),
-                               static_cast<std::uint64_t>(guc_max_clock_ahead));
+    if (req.client_clock) {
+        try {
+            ce::check_client_clock(ce::VClock::parse(*req.client_clock),
+                                   ce::VClock::parse(h.head_clock.empty() ? "{}" : h.head_clock),
+                                   uuid_is_null(session_id) ? std::string() : uuid_to_string(session_id),
+                                   static_cast<std::uint64_t>(guc_max_clock_ahead));
+        } catch (const ce::Error& e) {
+            // write_many names the element, as it does for its other fields.
+            const std::string& d = e.detail();
+            if (req.element == 0 || d.size() < 2 || d.front() != '{') throw;
+            throw ce::Error(e.code(), e.what(),
+                            "{\"element\": " + std::to_string(req.element) + (d.size() > 2 ? ", " : "") + d.substr(1),
+                            e.hint());
+        }
+    }
 
     // Which version is the base?
     std::optional<int32> base = req.base_version;
@@ -419,6 +429,7 @@ std::vector<ManyItem> many_items(const ce::json::Value& v, Strategy strategy) {
         if (!e.is_object()) bad(i, "is not a JSON object");
         ManyItem& it = items[i];
         WriteRequest& req = it.req;
+        req.element = static_cast<int>(i + 1);
         auto uuid_field = [&](const char* key, bool required, pg_uuid_t& out) {
             const ce::json::Value* f = e.find(key);
             if (f == nullptr || f->is_null()) {

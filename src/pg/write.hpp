@@ -27,6 +27,7 @@ struct WriteRequest {
     Strategy strategy = Strategy::merge;
     std::optional<int64> edited_at;           // TimestampTz of the client's edit (strategy timestamp)
     std::optional<std::string> client_clock;  // vclock text the client's edit descends from
+    int element = 0;                          // write_many: the element (from 1), named in a refused clock
 };
 
 struct WriteOutcome {
