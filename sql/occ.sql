@@ -523,7 +523,7 @@ SELECT row_key, version, row_data ->> 'body' AS body FROM concurrent_edit.occ_ro
 WHERE relation = 'occ_args.rk' ORDER BY row_key, version;
 -- Changes that leave the columns as they were leave the images alone; a column
 -- added takes them again (one a row: an image without the column would read as
--- NULL there, and every stale update of a row conflict).
+-- NULL there: a stale update conflicts when another writer changed the column).
 UPDATE rk SET note = 'z', version = 3 WHERE id = 1 RETURNING version;
 ALTER TABLE rk SET (fillfactor = 90);
 SELECT count(*) AS images FROM concurrent_edit.occ_row_versions WHERE relation = 'occ_args.rk';

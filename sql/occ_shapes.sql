@@ -353,7 +353,8 @@ SELECT concurrent_edit.disable_occ('deep');
 -- swapped, and a column added with a default: the images are taken again from
 -- the rows, so a stale update merges against what it read (before: against the
 -- old column's, the old type's or the other row's values, and the other
--- writer's change was lost; after the added column, every stale update conflicted).
+-- writer's change was lost; after the added column, a stale update conflicted
+-- when another writer had changed it: the images read NULL there).
 CREATE TABLE redo (id int PRIMARY KEY, version int NOT NULL DEFAULT 1, status text, title text);
 INSERT INTO redo VALUES (1, 1, 'published', 'T');
 SELECT concurrent_edit.enable_occ('redo', mode => 'merge');

@@ -29,7 +29,8 @@ using namespace ce::pg;
 //   column dropped and added again under its name, or two key columns whose
 //   names were swapped, passed the trigger's checks, and a stale update merged
 //   against another value's or row's image; and after a column added with a
-//   default, images without it (read as NULL) made every stale update conflict.
+//   default, images without it (read as NULL) made a stale update conflict when
+//   another writer had changed that column.
 //   A command that changes how another type's values read (an enum's value
 //   renamed; a composite type's or a table's row type's attributes renamed,
 //   retyped or dropped) drops the images of the other tables under OCC that hold
