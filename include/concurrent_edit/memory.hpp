@@ -43,6 +43,12 @@ constexpr std::size_t vector_bytes(std::size_t capacity, std::size_t elem) noexc
 constexpr std::size_t string_bytes(std::size_t capacity) noexcept {
     return capacity <= 15 ? 0 : malloc_size(capacity + 1);
 }
+// The heap bytes of a node of a std::unordered_map or set whose element is
+// `element` bytes: the element, the link to the next node and the cached hash
+// (what it owns beyond that, and the buckets, are not included).
+constexpr std::size_t hash_node_bytes(std::size_t element) noexcept {
+    return malloc_size(element + 2 * sizeof(void*));
+}
 
 // A charge held for a scope or a structure's lifetime; resize() as it grows.
 class Charge {

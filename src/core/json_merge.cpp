@@ -89,7 +89,7 @@ using ValueMap = std::unordered_map<Value, T, ValueHash, ValueEq>;
 // sequence and the diff's match entry; a merge by id adds the positions of each
 // element on the other two sides, its place in the order sequences and its merged
 // value.
-constexpr std::size_t kMapEntry = memory::malloc_size(2 * sizeof(void*) + sizeof(Value) + sizeof(long)) + sizeof(void*);
+constexpr std::size_t kMapEntry = memory::hash_node_bytes(sizeof(Value) + sizeof(long)) + sizeof(void*);
 constexpr std::size_t kSequenceWork = kMapEntry + sizeof(Value) + sizeof(int) + sizeof(long);
 constexpr std::size_t kByIdWork = kMapEntry + sizeof(Value) + 3 * sizeof(long) + sizeof(std::optional<Value>);
 

@@ -109,8 +109,7 @@ public:
         ticker_.tick();
         auto [it, inserted] = ids_.try_emplace(v, static_cast<std::uint32_t>(distinct_.size()));
         if (inserted) {
-            held_.resize(held_.bytes() + memory::malloc_size(sizeof(std::string_view) + 3 * sizeof(void*)) +
-                         sizeof(std::string_view));
+            held_.resize(held_.bytes() + memory::hash_node_bytes(sizeof(*it)) + sizeof(std::string_view));
             distinct_.push_back(v);
         }
         items_.emplace_back(i, it->second);
@@ -148,7 +147,7 @@ void add_creator(detail::Prepared& p, std::string name, std::size_t i) {
     list.push_back(i);
     std::size_t bytes = memory::vector_bytes(list.capacity(), sizeof(std::size_t)) - before;
     if (inserted)
-        bytes += memory::malloc_size(sizeof(*it) + 2 * sizeof(void*)) + memory::string_bytes(it->first.capacity());
+        bytes += memory::hash_node_bytes(sizeof(*it)) + memory::string_bytes(it->first.capacity());
     p.held.resize(p.held.bytes() + bytes);
 }
 

@@ -87,7 +87,7 @@ private:
     // and its name are charged.
     Block& block(const std::string& name) {
         auto [it, inserted] = blocks_.try_emplace(name);
-        if (inserted) account(memory::malloc_size(sizeof(*it) + 2 * sizeof(void*)) + memory::string_bytes(name.size()));
+        if (inserted) account(memory::hash_node_bytes(sizeof(*it)) + memory::string_bytes(name.size()));
         return it->second;
     }
     const Block* find(const std::string& name) const {
@@ -99,7 +99,7 @@ private:
     std::uint32_t original_id(const std::string& name) {
         auto [it, inserted] = original_ids_.try_emplace(name, static_cast<std::uint32_t>(originals_.size()));
         if (inserted) {
-            account(memory::malloc_size(sizeof(*it) + 2 * sizeof(void*)) + 2 * string_cost(name));
+            account(memory::hash_node_bytes(sizeof(*it)) + 2 * string_cost(name));
             originals_.push_back(name);
         }
         return it->second;
