@@ -73,8 +73,8 @@ bool Resolver::chase(std::size_t o, std::string& name, std::optional<std::int64_
 }
 
 void Resolver::walk(const std::vector<std::size_t>& app) {
-    // Not charged, as the buckets of these tables never were: charging them would
-    // change which inputs fit in max_merge_memory (the count stays as it was).
+    // The buckets of these tables are not charged (8 bytes an entry); their entries
+    // are, as they are made (block(), original_id()).
     blocks_.reserve(counts_.named + counts_.deps + counts_.created);
     original_ids_.reserve(counts_.removed);
     for (std::size_t o : app) {

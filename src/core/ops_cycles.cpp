@@ -113,5 +113,4 @@ std::optional<Error> check_cycles(const Prepared& p) {
     return std::nullopt;
 }
 
-
 }  // namespace ce::ops::detail

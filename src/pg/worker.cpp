@@ -15,7 +15,6 @@
 #include <cerrno>
 #include <cctype>
 #include <cstring>
-#include <string>
 #include <vector>
 
 #include <dirent.h>
@@ -380,7 +379,6 @@ void retention_round() {
         run_reporting_errors(one);
     }
 }
-
 
 // A task's retries after errors: the first after 1 s, each next one twice as late,
 // at most kMaxRetryMs; a round that succeeds resets it. A task failing on every

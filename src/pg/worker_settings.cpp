@@ -29,12 +29,13 @@ bool superuser_setting(const char* element, std::size_t len) {
 // A digest of the settings ALTER DATABASE and ALTER ROLE give the worker's
 // session that only a superuser may give (superuser_setting): the
 // pg_db_role_setting rows of its database (or of all) and its role (or of all).
-// PostgreSQL applies them only when a session connects, so the worker compares this with the digest it connected with and starts again when
-// it changed: before, `ALTER DATABASE ... SET concurrent_edit.session_close_timeout`
-// (or session_idle_timeout, closed_session_retention, lock_events) applied to
-// new client sessions at once but to the worker only after a server restart; a
-// longer close timeout still saw the worker close sessions, releasing their
-// locks, after the old one. In a transaction.
+// PostgreSQL applies them only when a session connects, so the worker compares
+// this with the digest it connected with and starts again when it changed:
+// before, `ALTER DATABASE ... SET concurrent_edit.session_close_timeout` (or
+// session_idle_timeout, closed_session_retention, lock_events) applied to new
+// client sessions at once but to the worker only after a server restart; a longer
+// close timeout still saw the worker close sessions, releasing their locks, after
+// the old one. In a transaction.
 uint64 session_settings_digest() {
     uint64 digest = 0;
     Oid role = GetSessionUserId();
