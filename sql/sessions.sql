@@ -281,7 +281,13 @@ SELECT count(*) AS locks_left FROM concurrent_edit.lock_status(:'f');
 SELECT count(*) AS drafts_kept FROM concurrent_edit.session_drafts(:'sc');
 SELECT count(*) AS warnings_from_closed FROM concurrent_edit.open_file(:'sa', :'f') WHERE session_id = :'sc';
 SELECT pg_temp.try(format('SELECT concurrent_edit.save_draft(%L, %L, 6, %L)', :'sc', :'f', 'x'), false);
+-- Discarding drafts at the close records a draft_discarded event for each.
+SELECT concurrent_edit.save_draft(:'sb', :'f', 2, E'draft to discard\n') IS NOT NULL AS saved;
+SELECT max(cursor) AS before_discard FROM concurrent_edit.changes_since(:p, 0) \gset
 SELECT concurrent_edit.close_session(:'sb', discard_drafts => true);
+SELECT event, file_id = :'f' AS of_f, session_id = :'sb' AS of_sb
+FROM concurrent_edit.changes_since(:p, :before_discard) ORDER BY cursor;
+SELECT count(*) AS drafts_of_sb FROM concurrent_edit.session_drafts(:'sb');
 SELECT session_id = :'sa' AS alice_only, open_files, drafts, locks FROM concurrent_edit.project_sessions(:p);
 
 -- Inactivity: active -> idle -> closed (locks released), via cleanup_inactive_sessions().

@@ -1,6 +1,9 @@
 // Drafts (src/sql/45_drafts.sql, docs/reference/drafts.md): autosaved unsaved
 // work of a session — save_draft, discard_draft, commit_draft, session_drafts.
 #include <algorithm>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "pg/feed.hpp"
 #include "pg/file_head.hpp"
@@ -53,6 +56,26 @@ CE_PRIMARY_FUNCTION(ce_save_draft, "save_draft") {
     queue_change(call.spi(), file_event("draft_saved", f.project_id, file, s.id, s.user_id, f.normalized_path, base, ""));
     call.finish();
     return saved;
+}
+
+// The DELETE's rows are copied out before the events are queued (queuing runs
+// statements of its own); the events go in the order of the files' paths. Each
+// carries what discard_draft's does: the file, its path, the session and its user.
+void ce::pg::discard_session_drafts(Spi& spi, const SessionInfo& s) {
+    static Statement del(
+        "DELETE FROM concurrent_edit.pending_changes p USING concurrent_edit.files f "
+        "WHERE p.project_id = $1 AND p.session_id = $2 "
+        "  AND f.project_id = p.project_id AND f.id = p.file_id RETURNING p.file_id, f.normalized_path",
+        {UUIDOID, UUIDOID});
+    std::vector<std::pair<pg_uuid_t, std::string>> gone;
+    {
+        Rows r = del.run(spi, {uuid_datum(s.project_id), uuid_datum(s.id)});
+        gone.reserve(r.size());
+        for (uint64 i = 0; i < r.size(); ++i) gone.emplace_back(r.uuid(i, 0), r.text(i, 1));
+    }
+    std::sort(gone.begin(), gone.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
+    for (auto& [file, path] : gone)
+        queue_change(spi, file_event("draft_discarded", s.project_id, file, s.id, s.user_id, std::move(path), 0, ""));
 }
 
 // discard_draft(session_id uuid, file_id uuid) RETURNS boolean

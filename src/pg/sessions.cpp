@@ -279,16 +279,13 @@ void close_one(Spi& spi, const SessionInfo& s, bool discard_drafts, bool wait = 
     });
     static Statement files("DELETE FROM concurrent_edit.session_files f WHERE f.project_id = $1 AND f.session_id = $2",
                            {UUIDOID, UUIDOID});
-    static Statement drafts(
-        "DELETE FROM concurrent_edit.pending_changes p WHERE p.project_id = $1 AND p.session_id = $2",
-        {UUIDOID, UUIDOID});
     static Statement close(
         "UPDATE concurrent_edit.edit_sessions SET status = 'closed', closed_at = now() "
         "WHERE project_id = $1 AND id = $2",
         {UUIDOID, UUIDOID});
     release_session_locks(spi, s.id);
     files.run(spi, {uuid_datum(s.project_id), uuid_datum(s.id)});
-    if (discard_drafts) drafts.run(spi, {uuid_datum(s.project_id), uuid_datum(s.id)});
+    if (discard_drafts) discard_session_drafts(spi, s);
     close.run(spi, {uuid_datum(s.project_id), uuid_datum(s.id)});
     session_event(spi, "session_left", s);
 }

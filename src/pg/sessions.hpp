@@ -111,4 +111,8 @@ int32 close_timed_out_sessions(Spi& spi, CloseBatch* batch);
 // of their own), else all of them. Returns how many changed. Owner's context.
 int32 cleanup_inactive_sessions(Spi& spi, CloseBatch* batch = nullptr);
 
+// Deletes every draft of the session and records a draft_discarded event for each
+// (close_session(..., discard_drafts => true); drafts.cpp). Owner's context.
+void discard_session_drafts(Spi& spi, const SessionInfo& s);
+
 }  // namespace ce::pg

@@ -86,7 +86,7 @@ CREATE FUNCTION concurrent_edit.close_session(session_id uuid, discard_drafts bo
     LANGUAGE C VOLATILE
     SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION concurrent_edit.close_session(uuid, boolean) IS
-    'Closes a session: releases all its locks, closes its files, and keeps its drafts (readable with session_drafts(), still reported as unsaved work to nobody) unless discard_drafts. Returns false if it was already closed.';
+    'Closes a session: releases all its locks, closes its files, and keeps its drafts (readable with session_drafts(), still reported as unsaved work to nobody) unless discard_drafts (then each discarded draft has a draft_discarded event). Returns false if it was already closed.';
 CREATE FUNCTION concurrent_edit.cleanup_inactive_sessions()
     RETURNS integer
     AS 'MODULE_PATHNAME', 'ce_cleanup_inactive_sessions'
