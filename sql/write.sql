@@ -51,6 +51,11 @@ SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.write_many(%L)', jsonb_
 SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.write_many(%L)', jsonb_build_array(jsonb_build_object('file_id', :'f1', 'content', 'x', 'client_clock', 'zz'))));
 SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.write_many(%L)', jsonb_build_array(jsonb_build_object('file_id', :'f1', 'content', 'x', 'client_clock', '{"a": -1}'::jsonb))));
 SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.write_many(%L)', jsonb_build_array(jsonb_build_object('file_id', :'f1', 'content', 'x', 'base_version', 1.5, 'author', :bob))));
+-- The clock may also be given as its text in a JSON string (as a vector_clock
+-- column reads in JSON), as order_operations takes it.
+SELECT status, version, stored FROM concurrent_edit.write_many(jsonb_build_array(jsonb_build_object(
+    'file_id', :'f1', 'content', E'one by the clock text\n', 'author', :bob,
+    'client_clock', (SELECT head_clock::text FROM concurrent_edit.files WHERE id = :'f1'))));
 -- ... and so is a malformed expected_hash (it was 22023 without the element).
 SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.write_many(%L)', jsonb_build_array(jsonb_build_object('file_id', :'f1', 'content', 'x', 'expected_hash', 'zz', 'author', :bob))));
 -- An element without an author or a session: 22023 naming it (write() gives 22004

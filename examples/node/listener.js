@@ -17,7 +17,9 @@
 // forged: it only decides whether to call changes_since, and one that is not a
 // JSON object with a cursor (a number or a string of digits) is ignored.
 //
-// Prints one line per event on stdout: "CURSOR EVENT FILE_ID VERSION".
+// Prints one line per event on stdout: "CURSOR EVENT FILE_ID VERSION". When the
+// events after its cursor were pruned (VC012), it prints "CURSOR resync - -" with
+// the feed's newest cursor: the files must be read again.
 // Usage: node listener.js PROJECT_ID [LAST_CURSOR]
 // Connection: the libpq environment (PGHOST, PGPORT, PGDATABASE, PGUSER, ...).
 'use strict';
@@ -48,9 +50,23 @@ class Listener {
 
   // Handles every event after the last cursor; returns how many.
   async catchUp(client) {
-    const r = await client.query(
-      'SELECT cursor, event, file_id, version FROM concurrent_edit.changes_since($1, $2)',
-      [this.project, this.last.toString()]);
+    let r;
+    try {
+      r = await client.query(
+        'SELECT cursor, event, file_id, version FROM concurrent_edit.changes_since($1, $2)',
+        [this.project, this.last.toString()]);
+    } catch (e) {
+      if (e.code !== 'VC012') throw e;
+      // The events after our cursor were pruned (prune_changes): they cannot be
+      // replayed. An application re-reads the files it shows here, then goes on
+      // from the feed's newest cursor, which the DETAIL names.
+      const d = JSON.parse(e.detail);
+      log(`events after ${this.last} were pruned (through ${d.pruned_through}): ` +
+          `re-read the files, continuing after ${d.last_cursor}`);
+      process.stdout.write(`${d.last_cursor} resync - -\n`);
+      this.last = BigInt(d.last_cursor);
+      return this.catchUp(client);
+    }
     let n = 0;
     for (const row of r.rows) {
       const cursor = BigInt(row.cursor);

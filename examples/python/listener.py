@@ -13,7 +13,9 @@ Any role of the database may NOTIFY on any channel, so a payload may be forged:
 it only decides whether to call changes_since, and one that is not a JSON
 object with a cursor (a number or a string of digits) is ignored.
 
-Prints one line per event on stdout: "CURSOR EVENT FILE_ID VERSION".
+Prints one line per event on stdout: "CURSOR EVENT FILE_ID VERSION". When the
+events after its cursor were pruned (VC012), it prints "CURSOR resync - -" with
+the feed's newest cursor: the files must be read again.
 Usage: listener.py PROJECT_ID [LAST_CURSOR]
 Connection: the libpq environment (PGHOST, PGPORT, PGDATABASE, PGUSER, ...).
 """
@@ -69,10 +71,23 @@ class Listener:
     def catch_up(self, conn):
         """Handles every event after the last cursor; returns how many."""
         cur = conn.cursor()
-        cur.execute(
-            "SELECT cursor, event, file_id, version FROM concurrent_edit.changes_since(%s, %s)",
-            (self.project, self.last),
-        )
+        try:
+            cur.execute(
+                "SELECT cursor, event, file_id, version FROM concurrent_edit.changes_since(%s, %s)",
+                (self.project, self.last),
+            )
+        except psycopg2.DatabaseError as e:
+            if e.pgcode != "VC012":
+                raise
+            # The events after our cursor were pruned (prune_changes): they cannot
+            # be replayed. An application re-reads the files it shows here, then
+            # goes on from the feed's newest cursor, which the DETAIL names.
+            d = json.loads(e.diag.message_detail)
+            log(f"events after {self.last} were pruned (through {d['pruned_through']}): "
+                f"re-read the files, continuing after {d['last_cursor']}")
+            print(f"{d['last_cursor']} resync - -", flush=True)
+            self.last = int(d["last_cursor"])
+            return self.catch_up(conn)
         n = 0
         for cursor, event, file_id, version in cur.fetchall():
             if cursor <= self.last:

@@ -179,7 +179,9 @@ void throw_access_denied(Oid role, const pg_uuid_t* project, Right needed, Right
     if (!what.empty()) msg += " (" + what + ")";
     throw SqlError(ERRCODE_INSUFFICIENT_PRIVILEGE, msg, detail,
                    project ? "An admin of the project grants it with concurrent_edit.grant_project()."
-                           : "A superuser grants it with concurrent_edit.grant_access() or grant_admin().");
+                   : needed >= Right::admin
+                       ? "A superuser grants admin on every project with concurrent_edit.grant_admin()."
+                       : "A superuser grants write on every project with concurrent_edit.grant_access().");
 }
 
 void require_right(Spi& spi, Oid role, const pg_uuid_t& project, Right needed) {

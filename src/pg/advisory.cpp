@@ -51,7 +51,8 @@ void make_key() {
         ereport(ERROR, (errcode_for_file_access(), errmsg("could not create directory \"%s\": %m", kWorkerFilesDir)));
     uint8 fresh[sizeof lock_key];
     if (!pg_strong_random(fresh, sizeof fresh))
-        ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not generate the concurrent_edit lock key")));
+        ereport(ERROR, (errcode(CE_ERRCODE_INTERNAL), errmsg("could not generate the concurrent_edit lock key"),
+                        errdetail("{\"reason\": \"no strong random bytes\"}")));
     char tmp[MAXPGPATH];
     snprintf(tmp, sizeof tmp, "%s.%d", kKeyFile, static_cast<int>(MyProcPid));
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, S_IRUSR | S_IWUSR);

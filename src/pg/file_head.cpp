@@ -187,9 +187,14 @@ const LockedRow* lock_file_row(const pg_uuid_t& file_id, const pg_uuid_t& sessio
                 break;
             case TM_Updated:
             case TM_Deleted:
-                if (xact_snapshot)
+                if (xact_snapshot) {
+                    const char* id = DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(&file_id)));
                     ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-                                    errmsg("could not serialize access due to concurrent update")));
+                                    errmsg("could not serialize access due to concurrent update"),
+                                    errdetail("{\"file_id\": \"%s\"}", id),
+                                    errhint("The file changed after this transaction's snapshot was taken. "
+                                            "Roll back and retry the transaction.")));
+                }
                 found = false;  // deleted meanwhile (READ COMMITTED)
                 break;
             default:  // TM_SelfModified, TM_Invisible: not a row this statement can lock

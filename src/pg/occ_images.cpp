@@ -333,7 +333,7 @@ pg_uuid_t project_from_text(std::string_view text, Oid relid, const char* column
     std::string table = relation_name(relid), column = column_name;
     ce::Detail detail;
     detail.add("table", table).add("column", column);
-    if (key != nullptr) detail.add("key", *key, 1024);
+    if (key != nullptr) detail.add_json("key", *key);  // the key object (jsonb text)
     throw SqlError(ERRCODE_INVALID_TEXT_REPRESENTATION,
                    "project column \"" + column.substr(0, 64) + "\" of " + table.substr(0, 200) + " holds no uuid" +
                        (key != nullptr ? " in a row" : ""),

@@ -458,9 +458,12 @@ std::vector<ManyItem> many_items(const ce::json::Value& v, Strategy strategy) {
         if (const ce::json::Value* c = e.find("client_clock"); c != nullptr && !c->is_null()) {
             // 22023 naming the element, as for its other fields (not the clock's own
             // 22P02 / 22003 without the element).
-            if (!c->is_object()) bad(i, "has an invalid \"client_clock\"");
+            // The clock as a JSON object, or its text in a string (as a write_result's
+            // vector_clock reads in JSON), as order_operations takes it.
+            if (!c->is_object() && !c->is_string()) bad(i, "has an invalid \"client_clock\"");
             try {
-                req.client_clock = ce::VClock::parse(ce::json::to_string(*c)).to_text();
+                req.client_clock = ce::VClock::parse(c->is_string() ? std::string(c->text()) : ce::json::to_string(*c))
+                                       .to_text();
             } catch (const ce::Error& err) {
                 ce::Errc c = err.code();
                 if (c != ce::Errc::invalid_text && c != ce::Errc::invalid_parameter && c != ce::Errc::out_of_range &&

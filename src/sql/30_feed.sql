@@ -40,7 +40,7 @@ CREATE TABLE concurrent_edit.change_pending (
     CONSTRAINT change_pending_pkey PRIMARY KEY (project_id, id)
 );
 COMMENT ON TABLE concurrent_edit.change_pending IS
-    'Events of committed (or committing) transactions not yet sequenced into change_log. API calls insert here, without any lock; the sequencer (the background worker, or the committing transaction itself without the worker) moves them into change_log with consecutive cursors and sends NOTIFY.';
+    'Events waiting for their cursor: those of REPEATABLE READ, SERIALIZABLE and prepared transactions, of a commit that found its project''s feed row busy, and those after a transaction''s first 1,000 (the others are numbered at commit from the backend''s memory). The sequencer (the background worker, or the on-demand sequencer without it) moves them into change_log with consecutive cursors and sends NOTIFY.';
 COMMENT ON COLUMN concurrent_edit.change_pending.project_id IS 'Project; distribution key.';
 COMMENT ON COLUMN concurrent_edit.change_pending.id IS 'Arrival order.';
 COMMENT ON COLUMN concurrent_edit.change_pending.event IS 'What happened.';
@@ -141,7 +141,7 @@ CREATE TYPE concurrent_edit.change_event AS (
     details      jsonb,
     created_at   timestamptz
 );
-COMMENT ON TYPE concurrent_edit.change_event IS 'An event of the change feed (a row of changes_since(); the NOTIFY payload has the same fields).';
+COMMENT ON TYPE concurrent_edit.change_event IS 'An event of the change feed (a row of changes_since()). The NOTIFY payload carries only its event, cursor, project_id and file_id.';
 COMMENT ON COLUMN concurrent_edit.change_event.cursor IS 'Position in the project''s feed.';
 COMMENT ON COLUMN concurrent_edit.change_event.event IS 'What happened.';
 COMMENT ON COLUMN concurrent_edit.change_event.file_id IS 'File concerned, if any.';

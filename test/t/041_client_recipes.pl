@@ -137,6 +137,21 @@ for my $l (qw(python node)) {
     $expected =~ s/ null$/ None/mg if $l eq 'python';
     is(join("\n", @lines), $expected, "$l listener: the events are those of changes_since");
     like(slurp_file($errf), qr/connection lost .*; reconnecting from cursor \d+$/m, "$l listener: said it reconnected");
+
+    # The feed pruned: a listener starting from cursor 0 gets VC012, prints a
+    # resync line with the feed's newest cursor and follows the feed from there
+    # (before, the Python recipe ended with the error, and the node one
+    # reconnected from the same cursor every second for ever).
+    $node->safe_psql('postgres', "SELECT concurrent_edit.prune_changes('0 s', '$p')");
+    my ($outp, $errp) = ("$tmp/listener-$l-pruned.out", "$tmp/listener-$l-pruned.err");
+    my $lh2 = IPC::Run::start([ @{ $listener{$l} }, $p, '0' ], '<', \undef, '>', $outp, '2>', $errp);
+    wait_for($outp, qr/^($last) resync - -$/m, "$l listener: a pruned feed gives a resync line at cursor $last");
+    write_versions($f, 13, 14);
+    my $next = sequenced($p);
+    wait_for_cursor($outp, $next, "$l listener: after the resync it follows the feed (cursor $next)");
+    $lh2->kill_kill;
+    is(slurp_file($outp), "$last resync - -\n" . ($next) . " version $f 14\n",
+        "$l listener: the resync line, then the new event");
 }
 
 $node->stop;
