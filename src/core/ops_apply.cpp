@@ -32,18 +32,20 @@ bool Resolver::follow(std::size_t o, std::string& name, std::optional<std::int64
 
 bool Resolver::chase(std::size_t o, std::string& name, std::optional<std::int64_t>& offset, bool as_target) {
     const OpKind kind = p_.kind[o];
+    const BlockEntry* e = find_entry(name);
     for (;;) {
-        const Block* b = find(name);
-        if (!removed(b)) return true;
+        const Block* b = e == nullptr ? nullptr : &e->second;
+        if (!removed(b)) break;
         ticker_.tick();
-        std::string next;
+        const std::string& at = e->first;
+        const BlockEntry* next = nullptr;
         if (b->status == Status::split) {
             if (as_target) {
                 if (policy_ == Policy::merge) next = b->next;  // a join's target starts at the left piece
             } else if (kind == OpKind::block_split || is_content(kind)) {
                 if (!offset) {
-                    conflict(ConflictType::cascading, name, b->remover, o,
-                             gone(name, *b) + " and the operation has no offset to place it", true);
+                    conflict(ConflictType::cascading, at, b->remover, o,
+                             gone(at, *b) + " and the operation has no offset to place it", true);
                     return false;
                 }
                 if (*offset < b->split_at) {
@@ -62,14 +64,15 @@ bool Resolver::chase(std::size_t o, std::string& name, std::optional<std::int64_
         } else if (!as_target && kind == OpKind::block_join && policy_ == Policy::merge) {
             next = b->next;  // joined as target: the joined block ends with it
         }
-        if (next.empty()) {
-            conflict(ConflictType::cascading, name, b->remover, o,
-                     as_target ? "Target block " + name + " no longer exists (" + fate(*b) + ")" : gone(name, *b),
-                     true);
+        if (next == nullptr) {
+            conflict(ConflictType::cascading, at, b->remover, o,
+                     as_target ? "Target block " + at + " no longer exists (" + fate(*b) + ")" : gone(at, *b), true);
             return false;
         }
-        name = std::move(next);
+        e = next;
     }
+    if (e != nullptr) name = e->first;
+    return true;
 }
 
 void Resolver::walk(const std::vector<std::size_t>& app) {
@@ -125,19 +128,23 @@ void Resolver::walk(const std::vector<std::size_t>& app) {
             if (!fresh(o, left) || !fresh(o, right)) continue;
             Block& src = block(name);
             std::vector<Segment> segs = take_segments(name, src);
+            BlockEntry& l = block_created(left, o);
+            BlockEntry& r = block_created(right, o);
             src.status = Status::split;
             src.remover = o;
             src.split_at = *offset;
-            src.next = left;
-            src.other = right;
-            split_segments(segs, *offset, block_created(left, o).segs, block_created(right, o).segs);
+            src.next = &l;
+            src.other = &r;
+            split_segments(segs, *offset, l.second.segs, r.second.segs);
         } else if (kind == OpKind::block_join) {
             std::string joined = join_result_id(name, target);
             check_derived(joined, o);
             link(o, joined);
             if (!fresh(o, joined)) continue;
-            Block& src = block(name);
-            Block& tgt = block(target);
+            BlockEntry& src_entry = entry(name);
+            BlockEntry& tgt_entry = entry(target);
+            Block& src = src_entry.second;
+            Block& tgt = tgt_entry.second;
             std::vector<Segment> segs = take_segments(name, src);
             std::vector<Segment> tail = take_segments(target, tgt);
             std::optional<i128> shift = length(segs);
@@ -149,16 +156,17 @@ void Resolver::walk(const std::vector<std::size_t>& app) {
                     s.at.reset();
                 segs.push_back(s);
             }
+            BlockEntry& j = block_created(joined, o);
             src.status = Status::joined_source;
             src.remover = o;
-            src.next = joined;
-            src.other = target;
+            src.next = &j;
+            src.other = &tgt_entry;
             tgt.status = Status::joined_target;
             tgt.remover = o;
-            tgt.next = joined;
-            tgt.other = name;
+            tgt.next = &j;
+            tgt.other = &src_entry;
             count_segments(segs.size());
-            block_created(joined, o).segs = std::move(segs);
+            j.second.segs = std::move(segs);
         } else {
             block(name);
             if (!target.empty()) block(target);

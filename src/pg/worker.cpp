@@ -338,23 +338,48 @@ namespace {
 // a snapshot for the whole backlog.
 Batch sequence_batch{0};
 
+// Timed-out sessions are closed in batches, each in a transaction of its own (a
+// transaction holds a lock per session it closes: sessions.hpp), for at most
+// kCloseSliceUs per turn of the loop; the loop then sequences and comes back at
+// once. A backlog of them (one role may have opened tens of thousands) is so
+// worked off between sequencing rounds: before, the worker closed them all
+// first, and every project's lock events waited (30 s for 30,000 sessions).
+// Pass 2 (none to close) until a cleanup round starts a batch; a batch whose
+// transaction failed is taken again from where the last commit left it. Expired
+// locks are still swept every worker_interval meanwhile.
+CloseBatch close_batch{2};
+TimestampTz swept_at = 0;
+constexpr int64 kCloseSliceUs = 100 * 1000;
+
 bool run_task(Task task) {
     int64 moved;
     if (task == Task::sequence) {
         worker_sequencing();  // commits from now on call the worker again
         return sequencing_transaction(sequence_batch, &moved);
     }
-    // Timed-out sessions in batches, each in a transaction of its own: a
-    // transaction holds a lock per session it closes (sessions.hpp).
-    CloseBatch batch;
-    bool present = in_worker_transaction("concurrent_edit: expiring locks and sessions", [&batch](Spi& spi) {
-        cleanup_expired_locks(spi, false);
-        cleanup_inactive_sessions(spi, &batch);
-        forget_dropped_roles(spi);
-    });
-    while (present && batch.more())  // (close_timed_out_sessions checks for interrupts)
+    bool present = true;
+    bool fresh = !close_batch.more();
+    TimestampTz start = GetCurrentTimestamp();
+    if (fresh || start - swept_at >= int64(guc_worker_interval_ms) * 1000) {
+        CloseBatch batch;
+        present = in_worker_transaction("concurrent_edit: expiring locks and sessions", [&batch, fresh](Spi& spi) {
+            cleanup_expired_locks(spi, false);
+            if (fresh) cleanup_inactive_sessions(spi, &batch);
+            forget_dropped_roles(spi);
+        });
+        if (present) {
+            swept_at = start;
+            if (fresh) close_batch = batch;
+        }
+    }
+    TimestampTz until = GetCurrentTimestamp() + kCloseSliceUs;
+    while (present && close_batch.more() && GetCurrentTimestamp() < until) {
+        CloseBatch batch = close_batch;  // (close_timed_out_sessions checks for interrupts)
         present = in_worker_transaction("concurrent_edit: closing inactive sessions",
                                         [&batch](Spi& spi) { (void)close_timed_out_sessions(spi, &batch); });
+        if (present) close_batch = batch;
+    }
+    if (!present) close_batch = CloseBatch{2};
     return present;
 }
 
@@ -468,7 +493,9 @@ void ce_worker_main(Datum) {
             }
             present = run_task_safely(Task::cleanup, cleanup_retry, now);
             if (present) (void)drain_conflict_spool();  // row conflicts of this database's OCC tables
-            next_cleanup = now + int64(guc_worker_interval_ms) * 1000;
+            // Sessions left to close: the next slice right after this round's
+            // sequencing (run_task).
+            next_cleanup = close_batch.more() ? now : now + int64(guc_worker_interval_ms) * 1000;
         }
         if (now >= next_retention) {
             // Whether or not the extension is here (without it, every 10 s).

@@ -60,5 +60,36 @@ ok($node->poll_query_until('postgres',
        "SELECT count(*) = 3001 FROM concurrent_edit.changes_since('$project', 0, 10000) WHERE event = 'session_left'"),
    'one session_left event each');
 
+# Many sessions timing out at once do not hold up the change feed of other
+# projects: the worker closes them for at most 100 ms per turn of its loop and
+# sequences in between. Before, it closed every one of them first, and a lock
+# event of any project waited (30 s for 30,000 sessions; found by review).
+my $other = '78787878-7878-7878-7878-787878787878';
+my $file2 = $node->safe_psql('postgres',
+    "SELECT concurrent_edit.create_file('$other', 'y.txt', E'y\\n', 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa')");
+$node->safe_psql('postgres', "ALTER SYSTEM SET concurrent_edit.session_close_timeout = '1h'");
+$node->reload;
+for (1 .. 20) {
+    $node->safe_psql('postgres', "SELECT concurrent_edit.open_session('aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa', '$project') "
+        . "FROM generate_series(1, 500)");
+}
+$node->safe_psql('postgres',
+    "UPDATE concurrent_edit.edit_sessions SET last_active_at = now() - interval '2 hours' WHERE status <> 'closed'");
+ok($node->poll_query_until('postgres',
+       "SELECT count(*) < 10000 FROM concurrent_edit.edit_sessions WHERE project_id = '$project' AND status <> 'closed'"),
+   'the worker starts closing 10,000 timed-out sessions');
+my $lock = $node->safe_psql('postgres',
+    "SELECT lock_id FROM concurrent_edit.acquire_lock('$file2', "
+  . "concurrent_edit.open_session('bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb', '$other'))");
+ok($node->poll_query_until('postgres',
+       "SELECT count(*) = 1 FROM concurrent_edit.changes_since('$other', 0) WHERE event = 'lock_acquired'"),
+   'a lock event of another project is sequenced');
+my $left = $node->safe_psql('postgres',
+    "SELECT count(*) FROM concurrent_edit.edit_sessions WHERE project_id = '$project' AND status <> 'closed'");
+cmp_ok($left, '>', 0, "while timed-out sessions are still being closed ($left left)");
+ok($node->poll_query_until('postgres',
+    "SELECT count(*) = 0 FROM concurrent_edit.edit_sessions WHERE project_id = '$project' AND status <> 'closed'"),
+   'and then every one of them is closed');
+
 $node->stop;
 done_testing();

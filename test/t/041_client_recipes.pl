@@ -172,7 +172,7 @@ sub sequenced {
     $node->poll_query_until('postgres',
         "SELECT count(*) = 0 FROM concurrent_edit.change_pending WHERE project_id = '$p'")
       or die "events of $p not sequenced";
-    return $node->safe_psql('postgres', "SELECT max(cursor) FROM concurrent_edit.changes_since('$p', 0)");
+    return $node->safe_psql('postgres', "SELECT concurrent_edit.feed_position('$p')");
 }
 
 # Waits until file $f matches $re; returns its first capture.
