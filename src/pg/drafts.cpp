@@ -104,6 +104,7 @@ CE_PRIMARY_FUNCTION(ce_discard_draft, "discard_draft") {
 
 // commit_draft(session_id uuid, file_id uuid, strategy text DEFAULT 'merge') RETURNS write_result
 CE_PRIMARY_FUNCTION(ce_commit_draft, "commit_draft") {
+    stats::WriteCall counted;  // a call that raises counts as one failed write, as write()'s do
     UuidArg session;
     session.value = uuid_required(fcinfo, 0, "session_id");
     session.null = false;
@@ -163,7 +164,6 @@ CE_PRIMARY_FUNCTION(ce_commit_draft, "commit_draft") {
         req.session = session;
     }
     req.strategy = strategy;
-    stats::WriteCall counted;
     WriteOutcome o = write_file(call, req);
     counted.done(o.status);
     if (o.status == "written" || o.status == "merged" || o.status == "unchanged" || o.status == "overwritten")

@@ -78,10 +78,24 @@ CE_FUNCTION(ce_stats) {
 }
 
 // stats_reset() RETURNS timestamptz: zeroes the counters; the new stats_reset.
+// The counters are the cluster's: besides a superuser, only an admin of every
+// project of the database the worker serves resets them (before, an admin of any
+// database with the extension zeroed the counters another database's DBA reads).
 CE_FUNCTION(ce_stats_reset) {
     require_shared_memory(stats::available(), "concurrent_edit statistics are");
     ApiCall call;
-    call.require_on_all(Right::admin);
+    Oid caller = call.caller();
+    if (!pg_call([caller] { return superuser_arg(caller); })) {
+        bool here = guc_worker_database != nullptr && *guc_worker_database != '\0' &&
+                    pg_call([] { return get_database_oid(guc_worker_database, true); }) == MyDatabaseId;
+        if (!here)
+            throw SqlError(ERRCODE_INSUFFICIENT_PRIVILEGE,
+                           "permission denied: the statistics of concurrent_edit are the cluster's; a superuser, or "
+                           "an admin of every project of the database the worker serves, resets them",
+                           "{\"needs\": \"superuser\", \"reason\": \"not the database of concurrent_edit.database\"}",
+                           "Call stats_reset() in the database named by concurrent_edit.database, or as a superuser.");
+        call.require_on_all(Right::admin);
+    }
     call.finish();
     return TimestampTzGetDatum(stats::reset());
 }
@@ -98,10 +112,28 @@ CE_FUNCTION(ce_worker_status) {
     static Statement q_pending_standby("SELECT count(*), min(created_at) FROM concurrent_edit.change_pending", {});
     ApiCall call;
     require_monitor(call);
-    Rows p = (RecoveryInProgress() ? q_pending_standby : q_pending).run(call.spi(), {}, {}, true);
-    int64 pending = p.int8(0, 0);
-    bool no_oldest = false;
-    Datum oldest = p.value(0, 1, &no_oldest);  // timestamptz: by value
+    // The backlog is counted only when the queues can be read without waiting: a
+    // worker held up by a lock on them (VACUUM FULL, a LOCK TABLE) would otherwise
+    // hold up the view meant to show it (before, it waited with the worker).
+    // pending_events and oldest_pending_age are then NULL.
+    bool standby = RecoveryInProgress();
+    bool readable = pg_call([standby] {
+        Oid nsp = get_namespace_oid("concurrent_edit", false);
+        for (const char* name : {"change_pending", "change_pending_locks"}) {
+            if (standby && strcmp(name, "change_pending_locks") == 0) break;
+            Oid rel = get_relname_relid(name, nsp);
+            if (!OidIsValid(rel) || !ConditionalLockRelationOid(rel, AccessShareLock)) return false;
+        }
+        return true;
+    });
+    int64 pending = 0;
+    bool no_pending = !readable, no_oldest = !readable;
+    Datum oldest = 0;
+    if (readable) {
+        Rows p = (standby ? q_pending_standby : q_pending).run(call.spi(), {}, {}, true);
+        pending = p.int8(0, 0);
+        oldest = p.value(0, 1, &no_oldest);  // timestamptz: by value
+    }
     call.finish();
 
     pid_t pid = 0;
@@ -132,7 +164,8 @@ CE_FUNCTION(ce_worker_status) {
         r.set_null(7);
         r.set_null(8);
     }
-    if (w.errors > 0) {
+    // The last error's text is the served database's (names, paths): shown there only.
+    if (w.errors > 0 && database == MyDatabaseId) {
         r.set(9, text_datum(w.last_error));
         r.set(10, text_datum(pg_call([code = w.last_error_code] { return unpack_sql_state(code); })));
     } else {
@@ -140,7 +173,8 @@ CE_FUNCTION(ce_worker_status) {
         r.set_null(10);
     }
     ts(11, w.last_error_at);
-    r.set(12, Int64GetDatum(pending));
+    if (no_pending) r.set_null(12);
+    else r.set(12, Int64GetDatum(pending));
     if (no_oldest) r.set_null(13);
     else r.set(13, oldest);
     return r.datum();

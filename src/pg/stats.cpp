@@ -105,11 +105,16 @@ void worker_round(TimestampTz at) noexcept {
 
 void worker_error(int sqlerrcode, const char* message, TimestampTz at) noexcept {
     if (state == nullptr || !is_the_worker) return;
+    // Cut at a character boundary (a byte cut could leave half a character: text
+    // that is not valid in the database's encoding).
+    const char* msg = message != nullptr ? message : "";
+    int len = pg_mbcliplen(msg, static_cast<int>(strlen(msg)), static_cast<int>(sizeof(state->worker.last_error)) - 1);
     SpinLockAcquire(&state->mutex);
     state->worker.errors++;
     state->worker.last_error_code = sqlerrcode;
     state->worker.last_error_at = at;
-    strlcpy(state->worker.last_error, message != nullptr ? message : "", sizeof(state->worker.last_error));
+    memcpy(state->worker.last_error, msg, len);
+    state->worker.last_error[len] = '\0';
     SpinLockRelease(&state->mutex);
 }
 

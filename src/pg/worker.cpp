@@ -289,6 +289,7 @@ namespace {
     pgstat_report_appname("concurrent_edit worker");
     bool said = false;
     for (;;) {
+        QueryCancelPending = false;  // a cancel while waiting: nothing to cancel
         CHECK_FOR_INTERRUPTS();
         if (ConfigReloadPending) {
             ConfigReloadPending = false;
@@ -524,6 +525,7 @@ void ce_worker_main(Datum) {
                 TimestampTz t = GetCurrentTimestamp();
                 if (t < due) {
                     pg_usleep(due - t);
+                    QueryCancelPending = false;  // a cancel while waiting: nothing to cancel (it ended the worker)
                     CHECK_FOR_INTERRUPTS();
                 }
             }

@@ -211,6 +211,44 @@ like($err, qr/does not exist/, 'so does a write() of it');
 is($node->safe_psql('postgres', 'SELECT writes_written, writes_failed FROM concurrent_edit.stats'), '1|2',
    'write_many counts its stored write under written, and the raising write_many and write() once each as failed');
 
+# commit_draft counts a call that raises as a failed write too (before, only one
+# that failed in its write: an unknown session, no draft or a bad argument was
+# not counted).
+($rc, $out, $err) = $node->psql('postgres',
+    'SELECT concurrent_edit.commit_draft(gen_random_uuid(), gen_random_uuid())');
+like($err, qr/VC005|does not exist/, 'a commit_draft of an unknown session raises');
+is($node->safe_psql('postgres', 'SELECT writes_failed FROM concurrent_edit.stats'), '3',
+   'and counts once in writes_failed');
+
+# The queues locked (VACUUM FULL, LOCK TABLE): worker_status answers at once, its
+# backlog columns NULL (before, it waited for the lock, as the worker does).
+{
+    my $locker = $node->background_psql('postgres', on_error_stop => 0);
+    $locker->query_safe('BEGIN; LOCK TABLE concurrent_edit.change_pending_locks IN ACCESS EXCLUSIVE MODE');
+    is($node->safe_psql('postgres', "SET statement_timeout = '10s'; "
+        . 'SELECT pending_events IS NULL AND oldest_pending_age IS NULL AND rounds > 0 FROM concurrent_edit.worker_status'),
+       't', 'worker_status with a queue locked: answered, the backlog unknown (NULL)');
+    $locker->query_safe('COMMIT');
+    $locker->quit;
+    is($node->safe_psql('postgres', 'SELECT pending_events IS NOT NULL FROM concurrent_edit.worker_status'), 't',
+       'and counted again once the lock is gone');
+}
+
+# Another database with the extension: its admins neither reset the cluster's
+# counters nor read the text of the worker's errors (names and paths of the
+# database it serves); a superuser may reset them from anywhere.
+$node->safe_psql('postgres', 'CREATE DATABASE tenant2');
+$node->safe_psql('tenant2', "CREATE EXTENSION concurrent_edit; CREATE ROLE t2admin LOGIN; "
+    . "SELECT concurrent_edit.grant_admin('t2admin')");
+($rc, $out, $err) = $node->psql('tenant2', 'SELECT concurrent_edit.stats_reset()', extra_params => ['-U', 't2admin']);
+like($err, qr/42501|permission denied/, 'an admin of another database may not reset the counters');
+is($node->safe_psql('tenant2', 'SELECT errors > 0, last_error IS NULL FROM concurrent_edit.worker_status',
+    extra_params => ['-U', 't2admin']), 't|t', 'and sees the count of the worker errors, not their text');
+is($node->safe_psql('postgres', 'SELECT last_error IS NOT NULL FROM concurrent_edit.worker_status'), 't',
+   'which the database the worker serves shows');
+is($node->safe_psql('tenant2', 'SELECT concurrent_edit.stats_reset() IS NOT NULL'), 't', 'a superuser resets them anywhere');
+$node->safe_psql('postgres', 'DROP DATABASE tenant2');
+
 # lock_waits: a session sleeping in acquire_lock(wait => ...) is listed, with its
 # backend, file, session and the lock it asks for, to roles that can read the
 # project and to pg_monitor members; its row goes away however the wait ends
