@@ -45,6 +45,7 @@ class Listener {
   constructor(project, lastCursor = 0n) {
     this.project = project;
     this.last = lastCursor; // the last cursor handled (BigInt)
+    this.handled = 0; // events handled so far
     this.connections = 0;
   }
 
@@ -73,6 +74,7 @@ class Listener {
       if (cursor <= this.last) continue;
       process.stdout.write(`${cursor} ${row.event} ${row.file_id} ${row.version}\n`);
       this.last = cursor;
+      this.handled++;
       n++;
     }
     return n;
@@ -112,11 +114,11 @@ class Listener {
       await client.query(`LISTEN "${ch.rows[0].c}"`);
       log(`listening on ${ch.rows[0].c} pid=${ch.rows[0].pid}`);
       this.connections++;
-      const before = this.last;
+      const before = this.handled;
       pending = true;
       running = pump().catch((e) => lost(e)).finally(() => { running = null; });
       await running;
-      log(`connection ${this.connections}: caught up ${this.last - before} events`);
+      log(`connection ${this.connections}: caught up ${this.handled - before} events`);
     } catch (e) {
       lost(e);
     }

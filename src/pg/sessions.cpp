@@ -445,9 +445,13 @@ int32 close_timed_out_sessions(Spi& spi, CloseBatch* batch) {
         }
         to_close.insert(to_close.end(), got.begin(), got.end());
     }
+    // At most 100 ms of closes (sessions holding many locks take long): the ones
+    // left wait for the next pass, whose batches follow at once.
     int32 closed = 0;
+    TimestampTz until = GetCurrentTimestamp() + 100 * 1000;
     for (const SessionInfo& s : to_close) {
         check_interrupts();
+        if (closed > 0 && GetCurrentTimestamp() >= until) break;
         closed += subtransaction_unless(ERRCODE_LOCK_NOT_AVAILABLE, [&] {
             (void)hold.run(spi, {uuid_datum(s.project_id), uuid_datum(s.id)});
             close_one(spi, s, false, false);
@@ -460,9 +464,9 @@ int32 cleanup_inactive_sessions(Spi& spi, CloseBatch* batch) {
     static Statement idle(
         "UPDATE concurrent_edit.edit_sessions s SET status = 'idle' "
         "WHERE s.ctid = ANY (ARRAY(SELECT k.ctid FROM concurrent_edit.edit_sessions k WHERE k.status = 'active' "
-        "    AND k.last_active_at < now() - make_interval(secs => $1) FOR UPDATE SKIP LOCKED)) "
+        "    AND k.last_active_at < now() - make_interval(secs => $1) LIMIT $2 FOR UPDATE SKIP LOCKED)) "
         "RETURNING s.project_id, s.id, s.user_id",
-        {INT4OID}, Scans::by_key);
+        {INT4OID, INT4OID}, Scans::by_key);
     int32 closed = 0;
     if (batch != nullptr) {
         closed = close_timed_out_sessions(spi, batch);
@@ -471,7 +475,10 @@ int32 cleanup_inactive_sessions(Spi& spi, CloseBatch* batch) {
         do closed += close_timed_out_sessions(spi, &all);
         while (all.more());
     }
-    std::vector<SessionInfo> went_idle = sessions_of(idle.run(spi, {Int32GetDatum(guc_session_idle_s)}));
+    // The worker moves at most 1,000 a round to idle (a statement over all of them,
+    // with an event each, held every project's lock events up: 1 s per 30,000).
+    std::vector<SessionInfo> went_idle = sessions_of(
+        idle.run(spi, {Int32GetDatum(guc_session_idle_s), Int32GetDatum(1000)}, batch != nullptr ? "  " : " n"));
     for (const SessionInfo& s : went_idle) session_event(spi, "session_idle", s);
     return static_cast<int32>(closed + went_idle.size()) + purge_closed_sessions(spi);
 }

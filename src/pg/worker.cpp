@@ -496,7 +496,9 @@ void ce_worker_main(Datum) {
             if (present) (void)drain_conflict_spool();  // row conflicts of this database's OCC tables
             // Sessions left to close: the next slice right after this round's
             // sequencing (run_task).
-            next_cleanup = close_batch.more() ? now : now + int64(guc_worker_interval_ms) * 1000;
+            // (Not while the task waits to be retried: the retry's time wakes it.)
+            next_cleanup = close_batch.more() && cleanup_retry.failures == 0 ? now
+                                                                             : now + int64(guc_worker_interval_ms) * 1000;
         }
         if (now >= next_retention) {
             // Whether or not the extension is here (without it, every 10 s).
