@@ -7,12 +7,36 @@ const { WebSocketServer } = require('ws');
 
 const LIVE_CONTENT_MAX = 256 * 1024; // version events carry the text up to this size
 const MAX_SOCKETS = Number(process.env.MAX_SOCKETS || 1000); // open WebSockets (close 1013 above)
+const MAX_SOCKETS_PER_SESSION = Number(process.env.MAX_SOCKETS_PER_SESSION || 4); // (close 1008 above)
+// A socket that does not read its events: closed (1013) once this much waits to be
+// sent to it. A catch-up sends its next page only when less than LOW_WATER waits.
+const MAX_BUFFERED = Number(process.env.MAX_BUFFERED || 8 * 1024 * 1024);
+const LOW_WATER = 1024 * 1024;
+const HEARTBEAT_MIN_MS = 1000;      // at most one touch_session a second per socket
+const MAX_MESSAGES_PER_10S = 100;   // more messages than this in 10 s: closed (1008)
 
 // From server.js: the API pool's query, the log, the names and sessions it knows,
-// and its error and origin helpers.
-let q, log, names, loadNames, sessionProject, HttpError, fromPgError, forbidden, isUuid, originAllowed;
+// the projects it serves, and its error, token, host and origin helpers.
+let q, log, names, loadNames, sessions, checkToken, PROJECTS, HttpError, fromPgError, forbidden, isUuid,
+  hostAllowed, originAllowed;
 function init(deps) {
-  ({ q, log, names, loadNames, sessionProject, HttpError, fromPgError, forbidden, isUuid, originAllowed } = deps);
+  ({ q, log, names, loadNames, sessions, checkToken, PROJECTS, HttpError, fromPgError, forbidden, isUuid,
+     hostAllowed, originAllowed } = deps);
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Closes a socket that does not keep up. Its close frame waits behind what it has
+// not read, so it is cut 2 s later if it has not closed by then.
+function tooSlow(ws) {
+  if (ws.readyState !== 1) return;
+  ws.close(1013, 'too slow: events not read');
+  setTimeout(() => ws.terminate(), 2000).unref();
+}
+// Sends a string to an open socket, or closes the socket when too much waits.
+function sendTo(ws, data) {
+  if (ws.readyState !== 1) return;
+  if (ws.bufferedAmount > MAX_BUFFERED) { tooSlow(ws); return; }
+  ws.send(data);
 }
 
 // Live events: ONE listening connection for the whole gateway (not one per
@@ -157,7 +181,8 @@ class Feed {
         for (const e of evs) {
           if (!e.name) e.name = names.get(e.sessionId) || names.get(e.author) || null;
           p.last = BigInt(e.cursor);
-          for (const tab of p.tabs) tab.deliver(e);
+          const data = JSON.stringify(e); // once per project, not once per tab
+          for (const tab of p.tabs) tab.deliver(e, data);
         }
         if (evs.length === 500) p.again = true;
       } while (p.again);
@@ -177,10 +202,10 @@ class Tab {
   constructor(ws, projectId, sessionId) {
     Object.assign(this, { ws, projectId, sessionId, cursor: 0n, catchingUp: true });
   }
-  deliver(e) {
+  deliver(e, data) {
     if (this.catchingUp || BigInt(e.cursor) <= this.cursor) return;
     this.cursor = BigInt(e.cursor);
-    if (this.ws.readyState === 1) this.ws.send(JSON.stringify(e));
+    sendTo(this.ws, data);
   }
 
   // Events up to `cursor` were pruned before the gateway read them: the page
@@ -188,7 +213,7 @@ class Tab {
   reset(cursor) {
     if (this.catchingUp || cursor <= this.cursor) return;
     this.cursor = cursor;
-    if (this.ws.readyState === 1) this.ws.send(JSON.stringify({ type: 'reset', cursor: cursor.toString() }));
+    sendTo(this.ws, JSON.stringify({ type: 'reset', cursor: cursor.toString() }));
   }
 
   async start(p, cursor) {
@@ -196,6 +221,12 @@ class Tab {
     let count = 0;
     let reset = false;
     while (this.cursor < p.last) {
+      // The next page only once the last one has (mostly) gone out: 30 s at most.
+      for (let waited = 0; this.ws.bufferedAmount > LOW_WATER; waited += 50) {
+        if (waited >= 30000) { tooSlow(this.ws); return; }
+        await sleep(50);
+      }
+      if (this.ws.readyState !== 1) return;
       let evs;
       try {
         evs = await Feed.events(this.projectId, this.cursor, false);
@@ -208,46 +239,77 @@ class Tab {
         continue;
       }
       if (!evs.length) break;
-      for (const e of evs) { this.ws.send(JSON.stringify(e)); this.cursor = BigInt(e.cursor); count++; }
+      for (const e of evs) { sendTo(this.ws, JSON.stringify(e)); this.cursor = BigInt(e.cursor); count++; }
     }
     // No await between the last check and here: live events now go straight out.
     this.catchingUp = false;
-    this.ws.send(JSON.stringify({ type: 'hello', cursor: this.cursor.toString(), caughtUp: count, reset }));
+    sendTo(this.ws, JSON.stringify({ type: 'hello', cursor: this.cursor.toString(), caughtUp: count, reset }));
   }
 }
 
 // At most MAX_SOCKETS sockets are open at once; one more is closed at once with
-// 1013 (try again later).
+// 1013 (try again later). A session has at most MAX_SOCKETS_PER_SESSION (1008).
 function serveSockets(server) {
   const wss = new WebSocketServer({ server, path: '/ws', maxPayload: 64 * 1024,
-    // A page of another origin may open a socket too: refused before the upgrade.
-    verifyClient: ({ req }, done) => (originAllowed(req) ? done(true) : done(false, 403, 'origin not allowed')) });
+    // A page of another origin, or asked by another name, may open a socket too:
+    // refused before the upgrade.
+    verifyClient: ({ req }, done) => (hostAllowed(req) && originAllowed(req) ? done(true) : done(false, 403, 'not allowed')) });
   wss.on('connection', async (ws, req) => {
+    // First of all: a frame over maxPayload or a text frame that is not UTF-8 makes
+    // ws emit 'error' (then close the socket); without a handler it ended the gateway.
+    ws.on('error', (e) => log(`socket: ${e.message}`));
     if (wss.clients.size > MAX_SOCKETS) { ws.close(1013, 'too many connections'); return; }
     const url = new URL(req.url, 'http://gateway');
     const projectId = (url.searchParams.get('project') || '').toLowerCase();
-    const sessionId = url.searchParams.get('session');
+    const sessionId = (url.searchParams.get('session') || '').toLowerCase();
     const c = url.searchParams.get('cursor');
-    // The tab leaves its project when its socket closes, whenever that is: before
-    // it joined (nothing to do), while it joins (the join below sees `closed`) or after.
+    // The tab leaves its project and its session when its socket closes, whenever
+    // that is: before it joined (nothing to do), while it joins (the join below
+    // sees `closed`) or after.
     const tab = new Tab(ws, projectId, sessionId);
     let closed = false;
-    ws.on('close', () => { closed = true; feed.leave(projectId, tab); });
-    ws.on('message', async (data) => {
-      // Heartbeat: touch_session keeps the session active (presence); its status
-      // goes back to the tab. A closed or timed-out session gets VC005.
+    let session = null;
+    ws.on('close', () => {
+      closed = true;
+      feed.leave(projectId, tab);
+      if (session) { session.sockets.delete(tab); session.seen = Date.now(); }
+    });
+    // Messages: a heartbeat runs touch_session (keeps the session active for
+    // presence; its status goes back to the tab; a closed or timed-out session gets
+    // VC005), at most once a second; more often it is answered with nothing. A
+    // socket sending over MAX_MESSAGES_PER_10S messages in 10 s is closed.
+    let lastBeat = 0; let windowStart = Date.now(); let count = 0;
+    ws.on('message', async (data, isBinary) => {
+      const now = Date.now();
+      if (now - windowStart > 10000) { windowStart = now; count = 0; }
+      if (++count > MAX_MESSAGES_PER_10S) { if (count === MAX_MESSAGES_PER_10S + 1) ws.close(1008, 'too many messages'); return; }
+      let m = null;
+      try { m = isBinary ? null : JSON.parse(data); } catch { /* not JSON: ignored */ }
+      if (m === null || typeof m !== 'object' || m.type !== 'heartbeat' || tab.catchingUp) return;
+      if (now - lastBeat < HEARTBEAT_MIN_MS) return;
+      lastBeat = now;
       try {
-        const m = JSON.parse(data);
-        if (m.type !== 'heartbeat' || tab.catchingUp) return;
         const r = await q('SELECT concurrent_edit.touch_session($1) AS s', [sessionId]);
-        ws.send(JSON.stringify({ type: 'heartbeat', status: r.rows[0].s }));
+        if (session) session.seen = Date.now();
+        sendTo(ws, JSON.stringify({ type: 'heartbeat', status: r.rows[0].s }));
       } catch (e) {
-        ws.send(JSON.stringify({ type: 'error', ...fromPgError(e).body }));
+        const err = fromPgError(e);
+        sendTo(ws, JSON.stringify({ type: 'error', status: err.status, ...err.body }));
       }
     });
     try {
       if (!isUuid(projectId) || !isUuid(sessionId)
           || (c !== null && !/^\d{1,19}$/.test(c))) throw new HttpError(400, { error: 'bad project, session or cursor' });
+      if (!PROJECTS.has(projectId)) throw forbidden('the gateway does not serve this project', { project_id: projectId });
+      // The tab's secret (the session's token, ?token=) before any other SQL.
+      const s = await checkToken(sessionId, url.searchParams.get('token'));
+      if (closed) return;
+      if (s.sockets.size >= MAX_SOCKETS_PER_SESSION) {
+        ws.close(1008, 'too many sockets for this session');
+        return;
+      }
+      session = s;
+      s.sockets.add(tab);
       // The session must be alive, the gateway role's, and of this project (which
       // the role can then read): a tab follows its own project's feed only.
       const r = await q(`SELECT concurrent_edit.touch_session($1) AS s,
@@ -255,7 +317,6 @@ function serveSockets(server) {
       if (r.rows[0].project !== projectId) {
         throw forbidden('the session is not of this project', { session_id: sessionId, project_id: projectId });
       }
-      sessionProject.set(sessionId, projectId);
       if (!names.has(sessionId)) await loadNames(projectId);
       if (closed) return;
       const p = await feed.join(projectId, tab);
@@ -263,12 +324,11 @@ function serveSockets(server) {
       await tab.start(p, c === null ? null : BigInt(c));
     } catch (e) {
       const err = fromPgError(e);
-      ws.send(JSON.stringify({ type: 'error', status: err.status, ...err.body }));
+      sendTo(ws, JSON.stringify({ type: 'error', status: err.status, ...err.body }));
       ws.close(1008, 'refused');
     }
   });
   return wss;
 }
-
 
 module.exports = { init, feed, serveSockets };

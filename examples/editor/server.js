@@ -21,16 +21,42 @@ const live = require('./live');
 const PORT = Number(process.env.PORT || 8080);
 const HOST = process.env.HOST || '127.0.0.1';
 const MAX_BODY = 1 << 20;            // bytes of a request body (413 above)
+const list = (v) => (v || '').split(',').map((o) => o.trim().toLowerCase()).filter(Boolean);
 // Pages of other origins may not call the gateway (a browser names its page's
 // origin in Origin): only the gateway's own and these (comma-separated).
-const ALLOWED_ORIGINS = new Set((process.env.ALLOWED_ORIGINS || '').split(',').map((o) => o.trim()).filter(Boolean));
+const ALLOWED_ORIGINS = new Set(list(process.env.ALLOWED_ORIGINS));
+// The names the gateway answers to (the Host header, checked on every request and
+// socket: a DNS-rebound page sends its own name): the address it listens on, the
+// localhost forms, and EDITOR_ALLOWED_HOSTS (comma-separated, `name` or `name:port`).
+const ALLOWED_HOSTS = new Set(list(process.env.EDITOR_ALLOWED_HOSTS));
+for (const h of new Set([HOST, 'localhost', '127.0.0.1', '[::1]'])) {
+  ALLOWED_HOSTS.add(`${h}:${PORT}`);
+  if (PORT === 80) ALLOWED_HOSTS.add(h);
+}
+// The projects the gateway serves: EDITOR_PROJECTS (comma-separated), else the
+// demo's. A session of any other project is refused, whatever the role may write.
+const PROJECTS = new Set(list(process.env.EDITOR_PROJECTS || process.env.DEMO_PROJECT));
 const PUBLIC = path.join(__dirname, 'public');
+const log = (msg) => process.stderr.write(`${new Date().toISOString()} ${msg}\n`);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // A pool for the API calls: short statements, one connection each, any of them.
-const pool = new Pool({ max: Number(process.env.POOL_SIZE || 8), application_name: 'ce-editor-api' });
+// A call waits 5 s at most for a connection (503 then), not for ever.
+const pool = new Pool({ max: Number(process.env.POOL_SIZE || 8), application_name: 'ce-editor-api',
+                        connectionTimeoutMillis: 5000 });
 pool.on('error', (e) => log(`pool: ${e.message}`));
-const q = (sql, params) => pool.query(sql, params);
-const log = (msg) => process.stderr.write(`${new Date().toISOString()} ${msg}\n`);
+// A serialization failure or a deadlock rolled the statement back: it is run
+// again (twice at most) before the client gets its 503.
+const RETRY = new Set(['40001', '40P01']);
+async function retrying(fn) {
+  for (let i = 0; ; i++) {
+    try { return await fn(); } catch (e) {
+      if (i >= 2 || !RETRY.has(e.code)) throw e;
+      await sleep(10 * (i + 1) + Math.random() * 20);
+    }
+  }
+}
+const q = (sql, params) => retrying(() => pool.query(sql, params));
 
 // ---------------------------------------------------------------------------
 // SQLSTATE -> HTTP status. The DETAIL of every refusal is JSON (docs/errors.md).
@@ -48,7 +74,8 @@ const HTTP_STATUS = {
   42501: 403, // insufficient_privilege
   22023: 400, 22004: 400, '22P02': 400, 22032: 400, // bad arguments
   54000: 413, // program_limit_exceeded (content over max_input_size)
-  40001: 503, // serialization_failure: retry
+  40001: 503, // serialization_failure: retried by the gateway, then the client's to retry
+  '40P01': 503, // deadlock_detected: the same
 };
 
 class HttpError extends Error {
@@ -63,19 +90,29 @@ function parseDetail(detail) {
 // A database error as {status, body}: the SQLSTATE and the DETAIL parsed as JSON.
 function fromPgError(e) {
   if (e instanceof HttpError) return e;
+  if (/timeout exceeded when trying to connect/.test(e.message)) {
+    return new HttpError(503, { error: 'the database is busy: retry' });
+  }
   if (!e.code) { log(`internal: ${e.stack}`); return new HttpError(500, { error: 'internal error' }); }
   const body = { error: e.message, sqlstate: e.code, detail: parseDetail(e.detail) };
   if (e.hint) body.hint = e.hint;
   return new HttpError(HTTP_STATUS[e.code] || (e.code.startsWith('22') ? 400 : 500), body);
 }
 
-// A request or socket from a browser carries its page's origin: the gateway's own
-// (the Host it was asked by) or one of ALLOWED_ORIGINS. Without Origin it is not a
-// browser's cross-origin call (curl, a same-origin GET).
+// Every request and socket must name one of ALLOWED_HOSTS as its Host: a page
+// whose name was rebound to this address sends its own name. Its Origin, when a
+// browser sends one, must be one of ALLOWED_ORIGINS or an http(s) origin whose host
+// is one of ALLOWED_HOSTS (never just "the Host it was asked by": that is the
+// attacker's). Without Origin it is not a browser's cross-origin call (curl, a
+// same-origin GET).
+const hostAllowed = (req) => ALLOWED_HOSTS.has(String(req.headers.host || '').toLowerCase());
 function originAllowed(req) {
   const o = req.headers.origin;
-  if (o === undefined || ALLOWED_ORIGINS.has(o)) return true;
-  return !!req.headers.host && (o === `http://${req.headers.host}` || o === `https://${req.headers.host}`);
+  if (o === undefined || ALLOWED_ORIGINS.has(o.toLowerCase())) return true;
+  try {
+    const u = new URL(o);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && ALLOWED_HOSTS.has(u.host);
+  } catch { return false; }
 }
 
 // ---------------------------------------------------------------------------
@@ -87,23 +124,77 @@ function userIdOf(name) {
   const h = crypto.createHash('sha1').update(`concurrent_edit demo user:${name}`).digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
-const sessionProject = new Map(); // session id -> project id (filled on open and on WS join)
+// Display names of sessions and users: a cache, emptied when it grows past
+// 10,000 entries (it is filled again from project_sessions()).
 const names = new Map();          // session id or user id -> display name
-
+function remember(id, name) {
+  if (names.size >= 10000) names.clear();
+  names.set(id, name);
+}
 async function loadNames(projectId) {
   const r = await q(`SELECT session_id, user_id, metadata->>'name' AS name
                        FROM concurrent_edit.project_sessions($1)`, [projectId]);
   for (const s of r.rows) {
     if (!s.name) continue;
-    names.set(s.session_id, s.name);
-    names.set(s.user_id, s.name);
-    sessionProject.set(s.session_id, projectId);
+    remember(s.session_id, s.name);
+    remember(s.user_id, s.name);
   }
 }
 async function nameOf(id, projectId) {
   if (id && !names.has(id) && projectId) await loadNames(projectId);
   return names.get(id) || (id ? id.slice(0, 8) : null);
 }
+
+// A session id is public (presence, lock holders, history and the feed name it),
+// so it is no key. The tab that opens a session gets a random secret with it,
+// which every request (header x-session-token) and socket (?token=) naming the
+// session must present. The gateway keeps its SHA-256 here and in the session's
+// metadata (token_sha256: useless to whoever reads it), so a restarted gateway, or
+// another one of the same role, still knows it.
+// sessions: session id -> {hash, projectId, sockets (Set), seen (ms), opened (by
+// this gateway)}, for the sessions it serves; dropped after inactivity (below).
+const sessions = new Map();
+const sha256 = (v) => crypto.createHash('sha256').update(v).digest();
+const unauthorized = (error, sid) => new HttpError(401, { error, sqlstate: 'VC005', detail: { session_id: sid } });
+
+// The session's entry, once its token is checked: 401 without a token or for a
+// session this gateway does not know (closed, or never its), 403 for a wrong one.
+async function checkToken(sid, token) {
+  if (typeof token !== 'string' || !token) throw new HttpError(401, { error: 'x-session-token is required' });
+  let s = sessions.get(sid);
+  if (!s) {
+    const r = await q(`SELECT s.metadata->>'token_sha256' AS hash, p AS project_id, s.metadata->>'name' AS name
+                         FROM concurrent_edit.owning_project('session', $1) p,
+                              concurrent_edit.project_sessions(p) s
+                        WHERE s.session_id = $1 AND s.status <> 'closed'`, [sid])
+      .catch((e) => { if (e.code) return { rows: [] }; throw e; }); // a refusal: unknown here (not an outage)
+    const row = r.rows[0];
+    if (!row || !row.hash || !PROJECTS.has(row.project_id)) throw unauthorized('session closed or unknown: open a new one', sid);
+    s = sessions.get(sid) || { hash: Buffer.from(row.hash, 'hex'), projectId: row.project_id, sockets: new Set(), seen: 0 };
+    sessions.set(sid, s);
+    if (row.name) remember(sid, row.name);
+  }
+  if (!crypto.timingSafeEqual(sha256(token), s.hash)) {
+    throw new HttpError(403, { error: 'wrong session token', detail: { session_id: sid } });
+  }
+  s.seen = Date.now();
+  return s;
+}
+
+// Sessions with no socket and no request for SESSION_IDLE_MS (default 2 min) are
+// forgotten, and closed if this gateway opened them (their drafts are kept: a tab
+// that comes back gets 401, opens a new session and saves its text again). The
+// extension closes the others after its own timeouts.
+const SESSION_IDLE_MS = Number(process.env.SESSION_IDLE_MS || 120000);
+setInterval(async () => {
+  const now = Date.now();
+  for (const [sid, s] of sessions) {
+    if (s.sockets.size || now - s.seen < SESSION_IDLE_MS) continue;
+    sessions.delete(sid);
+    names.delete(sid);
+    if (s.opened) await q('SELECT concurrent_edit.close_session($1)', [sid]).catch((e) => log(`close_session: ${e.message}`));
+  }
+}, Math.min(SESSION_IDLE_MS, 30000)).unref();
 
 // ---------------------------------------------------------------------------
 // REST handlers: (params, body, query) -> [status, json]. SQL takes parameters only.
@@ -119,9 +210,10 @@ const forbidden = (error, detail) => new HttpError(403, { error, sqlstate: '4250
 // VC005 -> 401, another role's 42501 -> 403) and of the file's project
 // (owning_project; 403 otherwise): a tab of one project reads and writes no other.
 // A file the role cannot see has no project here: read() says why (VC007, 42501).
-async function authorize(p, b, query) {
-  const sid = must(b.sessionId ?? query.get('sessionId'), 'sessionId');
+async function authorize(p, b, query, headers) {
+  const sid = String(must(b.sessionId ?? query.get('sessionId'), 'sessionId')).toLowerCase();
   if (!isUuid(sid)) throw new HttpError(400, { error: 'sessionId must be a uuid' });
+  await checkToken(sid, headers['x-session-token']);
   const r = await q(`SELECT concurrent_edit.touch_session($1) AS status,
                             concurrent_edit.owning_project('session', $1) AS session_project,
                             concurrent_edit.owning_project('file', $2) AS file_project`, [sid, p.fileId]);
@@ -130,11 +222,10 @@ async function authorize(p, b, query) {
   if (fileProject !== projectId) {
     throw forbidden('the file is not of the session\'s project', { session_id: sid, file_id: p.fileId, project_id: projectId });
   }
-  sessionProject.set(sid, projectId);
   return { sid, projectId };
 }
 // A file route's handler gets the checked session as a fourth argument.
-const file = (fn) => async (p, b, query) => fn(p, b, query, await authorize(p, b, query));
+const file = (fn) => async (p, b, query, headers) => fn(p, b, query, await authorize(p, b, query, headers));
 
 // The text and base version of /edit and /draft: a string and a version number.
 function textAndBase(b) {
@@ -149,13 +240,19 @@ async function openSession(_p, b) {
   const name = String(must(b.name, 'name')).slice(0, 64);
   if (!isUuid(b.projectId)) throw new HttpError(400, { error: 'projectId must be a uuid' });
   const projectId = b.projectId.toLowerCase();
+  if (!PROJECTS.has(projectId)) {
+    throw forbidden('the gateway does not serve this project', { project_id: projectId });
+  }
   const userId = userIdOf(name);
+  const token = crypto.randomBytes(32).toString('base64url');
+  const hash = sha256(token);
   const r = await q('SELECT concurrent_edit.open_session($1, $2, NULL, $3) AS id',
-                    [userId, projectId, JSON.stringify({ name })]);
+                    [userId, projectId, JSON.stringify({ name, token_sha256: hash.toString('hex') })]);
   const sessionId = r.rows[0].id;
-  sessionProject.set(sessionId, projectId);
-  names.set(sessionId, name); names.set(userId, name);
-  return [200, { sessionId, userId, name, projectId }];
+  sessions.set(sessionId, { hash, projectId, sockets: new Set(), seen: Date.now(), opened: true });
+  remember(sessionId, name); remember(userId, name);
+  // The token is given once, to this tab: it is no part of any other answer.
+  return [200, { sessionId, token, userId, name, projectId }];
 }
 
 async function readFile(p) {
@@ -178,33 +275,30 @@ async function openFile(p, _b, _query, { sid, projectId }) {
 }
 
 // Who else has the file open, their drafts (not their text: base version, size,
-// time) and the locks, with names.
+// time) and the locks, with names: one query for the editors and their drafts, one
+// for the locks. file_editors says whether a session has a draft; its details are
+// read (session_drafts) only for the sessions of this gateway's role it knows.
 async function presence(p, _b, _query, { projectId }) {
-  const ed = await q(`SELECT session_id, user_id, status, has_draft, lock_type, last_active_at
-                        FROM concurrent_edit.file_editors($1)`, [p.fileId]);
-  const editors = [];
-  for (const e of ed.rows) {
-    const item = { sessionId: e.session_id, name: await nameOf(e.session_id, projectId), status: e.status,
-                   lockType: e.lock_type, lastActiveAt: e.last_active_at, draft: null };
-    if (e.has_draft) {
-      // The gateway's role owns the sessions it opened, so it may list their drafts.
-      const d = await q(`SELECT base_version, head_version, bytes, updated_at
-                           FROM concurrent_edit.session_drafts($1) WHERE file_id = $2`, [e.session_id, p.fileId])
-        .catch(() => ({ rows: [] }));
-      if (d.rows[0]) {
-        item.draft = { baseVersion: d.rows[0].base_version, headVersion: d.rows[0].head_version,
-                       bytes: Number(d.rows[0].bytes), updatedAt: d.rows[0].updated_at };
-      }
-    }
-    editors.push(item);
-  }
+  const own = [...sessions.keys()];
+  const ed = await q(`SELECT e.session_id, e.status, e.has_draft, e.lock_type, e.last_active_at,
+                             CASE WHEN e.has_draft AND e.session_id = ANY($2::uuid[]) THEN
+                               (SELECT to_jsonb(d) FROM concurrent_edit.session_drafts(e.session_id) d
+                                 WHERE d.file_id = $1) END AS draft
+                        FROM concurrent_edit.file_editors($1) e`, [p.fileId, own]);
   const lk = await q(`SELECT session_id, holder, lock_type, expires_at
                         FROM concurrent_edit.lock_status($1)`, [p.fileId]);
-  const locks = [];
-  for (const l of lk.rows) {
-    locks.push({ sessionId: l.session_id, name: await nameOf(l.session_id, projectId),
-                 lockType: l.lock_type, expiresAt: l.expires_at });
+  // Names: project_sessions() once, if any session is not known yet.
+  if ([...ed.rows, ...lk.rows].some((r) => r.session_id && !names.has(r.session_id))) {
+    await loadNames(projectId).catch(() => {});
   }
+  const editors = ed.rows.map((e) => ({
+    sessionId: e.session_id, name: names.get(e.session_id) || e.session_id.slice(0, 8), status: e.status,
+    lockType: e.lock_type, lastActiveAt: e.last_active_at,
+    draft: !e.has_draft ? null : e.draft ? { baseVersion: e.draft.base_version, headVersion: e.draft.head_version,
+      bytes: Number(e.draft.bytes), updatedAt: e.draft.updated_at } : {},
+  }));
+  const locks = lk.rows.map((l) => ({ sessionId: l.session_id, name: names.get(l.session_id) || String(l.session_id).slice(0, 8),
+                                      lockType: l.lock_type, expiresAt: l.expires_at }));
   return [200, { editors, locks }];
 }
 
@@ -254,7 +348,7 @@ async function withHolder(err, sid) {
   if (err.status === 423 && d && typeof d === 'object') {
     const h = d.holders ? d.holders[0] : { session_id: d.lock_session_id, holder: d.holder, expires_at: d.expires_at };
     if (h) {
-      const name = await nameOf(h.session_id, sessionProject.get(sid));
+      const name = await nameOf(h.session_id, sessions.get(sid)?.projectId);
       err.body.holder = { sessionId: h.session_id, userId: h.holder, name, expiresAt: h.expires_at };
       err.body.error = `locked by ${name} until ${h.expires_at}`;
     }
@@ -267,8 +361,10 @@ async function releaseLock(p, _b, _query, { sid }) {
   return [200, { released: r.rows[0].released }];
 }
 
-// Statements in one transaction on one connection of the pool: all or nothing.
-async function tx(fn) {
+// Statements in one transaction on one connection of the pool: all or nothing
+// (run again, twice at most, after a serialization failure or a deadlock).
+const tx = (fn) => retrying(() => tx1(fn));
+async function tx1(fn) {
   const c = await pool.connect();
   try {
     await c.query('BEGIN');
@@ -377,6 +473,7 @@ async function handle(req, res) {
     res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
     res.end(JSON.stringify(obj));
   };
+  if (!hostAllowed(req)) return send(403, { error: 'host not allowed', detail: { host: req.headers.host ?? null } });
   if (req.method === 'GET' && STATIC[url.pathname]) {
     const file = STATIC[url.pathname];
     res.writeHead(200, { 'content-type': `${TYPES[path.extname(file)]}; charset=utf-8`, 'cache-control': 'no-store' });
@@ -391,7 +488,7 @@ async function handle(req, res) {
     let body = {};
     try {
       body = await readBody(req);
-      const [status, out] = await fn(params, body, url.searchParams);
+      const [status, out] = await fn(params, body, url.searchParams, req.headers);
       send(status, out);
     } catch (e) {
       let err = fromPgError(e);
@@ -404,7 +501,8 @@ async function handle(req, res) {
 }
 
 // Live events and the sockets: live.js, with this file's helpers.
-live.init({ q, log, names, loadNames, sessionProject, HttpError, fromPgError, forbidden, isUuid, originAllowed });
+live.init({ q, log, names, loadNames, sessions, checkToken, PROJECTS, HttpError, fromPgError, forbidden, isUuid,
+            hostAllowed, originAllowed });
 const { feed } = live;
 const server = http.createServer((req, res) => {
   handle(req, res).catch((e) => { log(e.stack); res.destroy(); });

@@ -256,6 +256,52 @@ async function main() {
                              aliceText: await text('alice'), bobText: await text('bob'), aliceSync: await shown('alice', 'sync'),
                              aliceSaved: await page.evaluate(() => editors.alice.lastSave.body.version), expected: v6c + 2 };
   await shot('10b-concurrent-save');
+
+  // 6d. A types while its save is on its way (its answer held until then): the
+  // typing stays, on the saved version as the base, unsaved. Before, the answer's
+  // text replaced the textarea and the page said "saved, up to date".
+  await until('A and B in sync before the typing', () => editors.alice.el.text.value === editors.bob.el.text.value
+              && editors.alice.version === editors.bob.version);
+  let sentD; const sentPD = new Promise((r) => { sentD = r; });
+  let releaseD; const heldD = new Promise((r) => { releaseD = r; });
+  await page.route('**/api/v1/files/*/edit', async (route) => {
+    if (!(route.request().postData() || '').includes(aSid)) return route.continue();
+    const response = await route.fetch();
+    sentD();
+    await heldD;
+    return route.fulfill({ response });
+  });
+  const base6d = await text('alice');
+  const v6d = await page.evaluate(() => editors.alice.version);
+  const saved6d = `Typed before the save\n${base6d}`;
+  await type('alice', saved6d);
+  const dSave = page.evaluate(() => editors.alice.save().then((r) => r.status));
+  await sentPD;
+  await type('alice', `${saved6d}Typed while the save was on its way\n`);
+  releaseD();
+  const dStatus = await dSave;
+  await page.unroute('**/api/v1/files/*/edit');
+  await until('B shows the saved text', (t) => editors.bob.el.text.value === t, saved6d);
+  results.lostTyping = { status: dStatus, expectedVersion: v6d + 1, aliceText: await text('alice'),
+                         aliceVersion: await page.evaluate(() => editors.alice.version),
+                         aliceSync: await shown('alice', 'sync'), bobText: await text('bob') };
+  await click('alice', 'save');
+  await until('B shows the typing', (t) => editors.bob.el.text.value === t, `${saved6d}Typed while the save was on its way\n`);
+  results.lostTyping.after = { aliceSync: await shown('alice', 'sync'), bobText: await text('bob') };
+  await shot('10c-typing-kept');
+
+  // 6e. B's session is closed underneath (VC005): B's next save opens a new
+  // session and goes through, and B's socket follows with the new session.
+  const oldSid = await page.evaluate(() => editors.bob.sessionId);
+  await db.query('SELECT concurrent_edit.close_session($1)', [oldSid]);
+  await type('bob', `${await text('bob')}Saved after the session was closed\n`);
+  const eStatus = await page.evaluate(() => editors.bob.save().then((r) => r.status));
+  await until('A shows the save of the new session', (t) => editors.alice.el.text.value.endsWith(t),
+              'Saved after the session was closed\n');
+  await until('B follows the feed again', () => editors.bob.ws.readyState === 1 && editors.bob.el.sync.textContent === 'saved, up to date');
+  results.renewed = { status: eStatus, oldSid, newSid: await page.evaluate(() => editors.bob.sessionId),
+                      open: (await db.query(`SELECT status FROM concurrent_edit.edit_sessions WHERE id = $1`,
+                        [await page.evaluate(() => editors.bob.sessionId)])).rows.map((r) => r.status).join() };
   await until('A in sync before the latency rounds', () => editors.alice.el.text.value === editors.bob.el.text.value);
 
   // 7. Latency: A saves SAVES times; the time from the start of A's save to B's

@@ -2,9 +2,13 @@
 // Opens WebSockets to the gateway for test/t/070_editor_browser.pl and prints, as
 // one line of JSON, what each got: the messages, the close code and reason, or
 // the error (a refused upgrade: "Unexpected server response: 403").
-// Usage: node ws_probe.js '[{"url": "ws://...", "origin": "http://...", "dropAtOpen": true}, ...]' HOLD_MS
+// Usage: node ws_probe.js '[{"url": "ws://...", "origin": "http://...", "host": "name:port",
+//                             "dropAtOpen": true, "send": [...]}, ...]' HOLD_MS
 // A socket with dropAtOpen is cut (TCP) as soon as it is open, before the
-// gateway's setup has answered; the others are kept HOLD_MS milliseconds.
+// gateway's setup has answered; the others are kept HOLD_MS milliseconds. `send`
+// lists frames to send once open: a string (a text frame), {"repeat": N, "text"}
+// (N text frames), {"size": N} (one text frame of N bytes) or {"badUtf8": true}
+// (a text frame that is not UTF-8).
 'use strict';
 const WebSocket = require('ws');
 
@@ -12,8 +16,18 @@ const specs = JSON.parse(process.argv[2]);
 const holdMs = Number(process.argv[3] || 1000);
 const out = specs.map(() => ({ messages: [], close: null, reason: null, error: null }));
 const sockets = specs.map((s, i) => {
-  const w = new WebSocket(s.url, s.origin ? { origin: s.origin } : {});
-  w.on('open', () => { if (s.dropAtOpen) w.terminate(); });
+  const opts = s.origin ? { origin: s.origin } : {};
+  if (s.host) opts.headers = { host: s.host };
+  const w = new WebSocket(s.url, opts);
+  w.on('open', () => {
+    if (s.dropAtOpen) w.terminate();
+    for (const f of s.send || []) {
+      if (typeof f === 'string') w.send(f);
+      else if (f.repeat) for (let n = 0; n < f.repeat; n++) w.send(f.text);
+      else if (f.size) w.send('x'.repeat(f.size));
+      else if (f.badUtf8) w.send(Buffer.from([0x22, 0xff, 0xfe, 0x22]), { binary: false });
+    }
+  });
   w.on('message', (m) => { try { out[i].messages.push(JSON.parse(String(m))); } catch { out[i].messages.push(String(m)); } });
   w.on('close', (code, reason) => { out[i].close = code; out[i].reason = String(reason); });
   w.on('error', (e) => { out[i].error = e.message; });

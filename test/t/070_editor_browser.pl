@@ -17,12 +17,16 @@
 #  * the events the gateway has not read are pruned (VC012): its feed goes on and
 #    both tabs re-read the file;
 #  * B saves while A's answer is held: A ends on the head, not its older version;
+#  * A types while its save is on its way: the typing is kept, unsaved;
+#  * B's session is closed underneath (VC005): B opens a new one and saves;
 #  * 100 saves of A, timed until B shows them (p50 and p99 printed).
 # Before the browser, over HTTP and WebSockets: the refusals (SQLSTATE -> HTTP),
 # bodies that are not JSON objects, other origins, file requests and sockets
 # without a session of the file's project, /conflicts/resolve through another
 # file or session, drafts without content, and sockets: bounded, and none leaves
-# a tab or a LISTEN channel behind (GET /api/v1/status).
+# a tab or a LISTEN channel behind (GET /api/v1/status); sessions used without
+# their token, projects the gateway does not serve, Hosts it does not answer to
+# (DNS rebinding), bad frames and floods, and at most 4 sockets per session.
 # Screenshots of each step: the test's log folder, screenshots/.
 # Without Chromium this test fails (it never skips).
 use strict;
@@ -33,6 +37,7 @@ use File::Copy;
 use File::Path qw(make_path);
 use File::Temp ();
 use HTTP::Tiny;
+use IO::Socket::INET;
 use IPC::Run;
 use JSON::PP;
 use PostgreSQL::Test::Cluster;
@@ -66,6 +71,11 @@ my $second = '72727272-7272-7272-7272-727272727272';
 $node->safe_psql('postgres', "SELECT concurrent_edit.grant_project('$second', 'editor_gateway', 'write')");
 my $second_file = $node->safe_psql('postgres',
     "SELECT concurrent_edit.create_file('$second', 'other.md', E'other\\n', '00000000-0000-0000-0000-0000000000c0')");
+# A third the role writes but the gateway does not serve (not in EDITOR_PROJECTS).
+my $third = '74747474-7474-7474-7474-747474747474';
+$node->safe_psql('postgres', "SELECT concurrent_edit.grant_project('$third', 'editor_gateway', 'write')");
+# The session tokens the gateway gave (session id -> token): http() and wsq() show them.
+my %token;
 
 # --- npm ci of the example's locked dependencies, in the test's directory ------
 my $tmp = PostgreSQL::Test::Utils::tempdir();
@@ -86,7 +96,7 @@ ok($npm_ok && -d "$dir/node_modules/ws" && -d "$dir/node_modules/playwright-core
 my $port = PostgreSQL::Test::Cluster::get_free_port();
 my %genv = (%ENV, PGHOST => $node->host, PGPORT => $node->port, PGDATABASE => 'postgres',
             PGUSER => 'editor_gateway', PORT => $port, ALLOWED_ORIGINS => 'http://allowed.example',
-            MAX_SOCKETS => 6);
+            MAX_SOCKETS => 6, EDITOR_PROJECTS => "$project,$second", EDITOR_ALLOWED_HOSTS => 'editor.example:8443');
 my ($gout, $gerr) = ('', '');
 {
     local %ENV = %genv;
@@ -97,6 +107,7 @@ my ($gout, $gerr) = ('', '');
     my $s = http('POST', '/api/v1/sessions', { name => 'carol', projectId => $project });
     is($s->{status}, 200, 'POST /api/v1/sessions opens a session as the gateway role');
     my $sid = $s->{body}{sessionId};
+    like($s->{body}{token} // '', qr/^[A-Za-z0-9_-]{43}$/, '... and gives its tab a secret token (32 bytes, base64url)');
     my $r = http('POST', "/api/v1/files/$file/edit", { sessionId => $sid, baseVersion => 99, content => "x\n" });
     is($r->{status}, 410, 'a base version that does not exist: VC006 -> 410');
     is($r->{body}{sqlstate}, 'VC006', '... with the SQLSTATE');
@@ -121,6 +132,22 @@ my ($gout, $gerr) = ('', '');
     is(http('GET', "/api/v1/files/$file?sessionId=00000000-0000-0000-0000-000000000005")->{body}{sqlstate}, 'VC005',
        'GET of a file with an unknown session: VC005');
     my $sid2 = http('POST', '/api/v1/sessions', { name => 'dave', projectId => $second })->{body}{sessionId};
+    # The session id is public (presence, locks, the feed): without its token it is no key.
+    $r = http('GET', "/api/v1/files/$file?sessionId=$sid", undef, { 'x-session-token' => undef });
+    is("$r->{status} $r->{body}{error}", '401 x-session-token is required', 'a session used without its token: 401');
+    $r = http('POST', "/api/v1/files/$file/edit", { sessionId => $sid, baseVersion => 1, content => "x\n" },
+              { 'x-session-token' => $token{$sid2} });
+    is("$r->{status} $r->{body}{error}", '403 wrong session token', "... with another session's token: 403");
+    my $wt = ws_probe([ { url => "project=$project&session=$sid" },
+                        { url => "project=$project&session=$sid&token=$token{$sid2}" } ]);
+    is(join(' ', map { ($_->{messages}[0]{status} // '') . ' ' . ($_->{close} // '') } @$wt), '401 1008 403 1008',
+       '... and its socket, without the token or with a wrong one, is refused');
+    # The gateway serves its projects only, whatever else its role may write.
+    $r = http('POST', '/api/v1/sessions', { name => 'eve', projectId => $third });
+    is("$r->{status} $r->{body}{error}", '403 the gateway does not serve this project',
+       'a session of a project the role writes but the gateway does not serve: 403');
+    is($node->safe_psql('postgres', "SELECT count(*) FROM concurrent_edit.project_sessions('$third')"), '0',
+       '... and none was opened');
     is(http('GET', "/api/v1/files/$second_file?sessionId=$sid2")->{status}, 200, "a session reads its project's file");
     $r = http('GET', "/api/v1/files/$file?sessionId=$sid2");
     is("$r->{status} $r->{body}{sqlstate} $r->{body}{detail}{project_id}", "403 42501 $second",
@@ -128,7 +155,7 @@ my ($gout, $gerr) = ('', '');
     is(http('GET', "/api/v1/files/$file/presence?sessionId=$sid2")->{status}, 403, '... nor its presence');
     is(http('POST', "/api/v1/files/$file/edit", { sessionId => $sid2, baseVersion => 1, content => "x\n" })->{status},
        403, '... nor writes it');
-    my $ws2 = ws_probe([ { url => "project=$project&session=$sid2" } ]);
+    my $ws2 = ws_probe([ { url => wsq($project, $sid2) } ]);
     is(join(' ', map { $_ // '' } $ws2->[0]{messages}[0]{type}, $ws2->[0]{messages}[0]{status}, $ws2->[0]{close}),
        'error 403 1008', "nor follows its feed: the socket is refused (403) and closed");
     # A conflict is resolved only by a valid session, through its own file's URL;
@@ -179,10 +206,35 @@ my ($gout, $gerr) = ('', '');
        'the gateway\'s own origin is allowed');
     is(http('GET', '/api/v1/config', undef, { origin => 'http://allowed.example' })->{status}, 200,
        'and an origin of ALLOWED_ORIGINS');
-    my $ws = ws_probe([ { url => "project=$project&session=$sid", origin => 'http://evil.example' },
-                        { url => "project=$project&session=$sid", origin => "http://127.0.0.1:$port" } ]);
+    my $ws = ws_probe([ { url => wsq($project, $sid), origin => 'http://evil.example' },
+                        { url => wsq($project, $sid), origin => "http://127.0.0.1:$port" },
+                        { url => wsq($project, $sid), host => "evil.example:$port", origin => "http://evil.example:$port" } ]);
     like($ws->[0]{error} // '', qr/403/, 'a socket from a page of another origin: refused before the upgrade (403)');
     is($ws->[1]{messages}[0]{type}, 'hello', 'a socket from the gateway\'s own origin is served');
+    like($ws->[2]{error} // '', qr/403/, 'a socket asked by another name (DNS rebinding), of that origin: 403');
+    # DNS rebinding: a page of evil.example, its name rebound to this address, sends
+    # Host: evil.example and the matching Origin. Before, that origin was "the gateway's own".
+    is(raw_get("evil.example:$port", "http://evil.example:$port"), 403, 'a request asked by another name (Host): 403');
+    is(raw_get("evil.example:$port", undef), 403, '... without Origin too');
+    is(raw_get("localhost:$port", "http://evil.example:$port"), 403, 'an Origin of another host, Host allowed: 403');
+    is(raw_get('editor.example:8443', 'https://editor.example:8443'), 200, 'a name of EDITOR_ALLOWED_HOSTS is served');
+    is(raw_get("127.0.0.1:$port", undef), 200, 'and so is 127.0.0.1');
+    # Bad frames, floods: a frame over 64 KiB, a text frame that is not UTF-8 (each
+    # made ws emit an 'error' no one handled: the gateway exited), JSON null (a
+    # TypeError's stack in the log), 500 heartbeats (each one a touch_session).
+    my $bad = ws_probe([ { url => wsq($project, $sid), send => [ { size => 70000 } ] },
+                         { url => wsq($project, $sid), send => [ { badUtf8 => JSON::PP::true } ] },
+                         { url => wsq($project, $sid), send => [ 'null', '[]', 'not json', '{"type":"heartbeat"}' ] } ], 1500);
+    is(join(' ', map { $_->{close} // 'open' } @$bad[0, 1]), '1009 1007',
+       'a frame over 64 KiB (1009) and a text frame that is not UTF-8 (1007): the socket is closed');
+    is(http('GET', "/api/v1/files/$file?sessionId=$sid")->{status}, 200, '... and the gateway still serves');
+    eval { $g->pump_nb };
+    unlike($gerr, qr/TypeError|at .*live\.js/, 'messages of null, [], not JSON: ignored, no stack in the log');
+    my $flood = ws_probe([ { url => wsq($project, $sid), send => [ { repeat => 500, text => '{"type":"heartbeat"}' } ] } ], 1500);
+    is(($flood->[0]{close} // 'open') . ' ' . ($flood->[0]{reason} // ''), '1008 too many messages',
+       'a socket sending 500 heartbeats at once is closed (1008)');
+    cmp_ok(scalar(grep { ref $_ && ($_->{type} // '') eq 'heartbeat' } @{ $flood->[0]{messages} }), '<=', 1,
+       '... having run touch_session once at most');
     # Any role may NOTIFY on any channel: one without any right forges payloads on
     # the project's channel while a tab follows it. Before, BigInt() of a cursor
     # that is not a number threw out of the feed's notification handler and ended
@@ -191,7 +243,7 @@ my ($gout, $gerr) = ('', '');
     my $tab = IPC::Run::start(
         [ 'node', '-e', 'const W = require("ws"); const w = new W(process.argv[1]); '
                       . 'w.on("message", (m) => console.log(String(m))); w.on("close", () => console.log("closed"));',
-          "ws://127.0.0.1:$port/ws?project=$project&session=$sid" ],
+          "ws://127.0.0.1:$port/ws?" . wsq($project, $sid) ],
         '<', \undef, '>', \$tout, '2>', \$terr, init => sub { chdir $dir or die $!; });
     $deadline = time() + 30;
     eval { $tab->pump_nb }, select(undef, undef, undef, 0.1) while $tout !~ /"hello"/ && time() < $deadline;
@@ -218,20 +270,27 @@ my ($gout, $gerr) = ('', '');
        'the gateway, its sockets closed: no tab, no project followed, no LISTEN channel');
     my $refused = 0;
     for my $batch (0 .. 4) {
-        my $got = ws_probe([ map { { url => sprintf('project=7300%04d-0000-4000-8000-000000000000&session=%s',
-                                                      $batch * 6 + $_, $sid) } } 1 .. 6 ], 300);
+        my $got = ws_probe([ map { { url => wsq(sprintf('7300%04d-0000-4000-8000-000000000000', $batch * 6 + $_), $sid) } }
+                             1 .. 6 ], 300);
         $refused += grep { ($_->{messages}[0]{status} // 0) == 403 && ($_->{close} // 0) == 1008 } @$got;
         gateway_idle();
     }
     is($refused, 30, 'sockets naming 30 other projects with a valid session: each refused (403) and closed');
     is(gateway_idle()->{channels}, 0, '... and none of them left a LISTEN channel');
-    my $full = ws_probe([ map { { url => "project=$project&session=$sid" } } 1 .. 7 ], 1500);
+    # At most 4 sockets per session: the fifth is refused (1008).
+    my $per = ws_probe([ map { { url => wsq($project, $sid) } } 1 .. 5 ], 1500);
+    is(scalar(grep { ($_->{messages}[0]{type} // '') eq 'hello' } @$per), 4, 'four sockets of one session are served');
+    is(join(',', map { ($_->{close} // 'open') . " $_->{reason}" } grep { ($_->{messages}[0]{type} // '') ne 'hello' } @$per),
+       '1008 too many sockets for this session', 'the fifth is closed with 1008') or diag(encode_json($per));
+    gateway_idle();
+    my @sids = ($sid, map { http('POST', '/api/v1/sessions', { name => "tab$_", projectId => $project })->{body}{sessionId} } 1, 2);
+    my $full = ws_probe([ map { { url => wsq($project, $sids[$_ % 3]) } } 1 .. 7 ], 1500);
     is(scalar(grep { @{ $_->{messages} } && ($_->{messages}[0]{type} // '') eq 'hello' } @$full), 6,
        'MAX_SOCKETS = 6: six sockets are served');
     is(join(',', map { "$_->{close} $_->{reason}" } grep { !@{ $_->{messages} } } @$full), '1013 too many connections',
        'the seventh is closed with 1013 (try again later)') or do { eval { $g->pump_nb }; diag(encode_json($full), "\n", $gerr) };
     for (1 .. 4) {
-        ws_probe([ map { { url => "project=$project&session=$sid", dropAtOpen => 1 } } 1 .. 6 ], 200);
+        ws_probe([ map { { url => wsq($project, $sids[$_ % 3]), dropAtOpen => 1 } } 1 .. 6 ], 200);
         gateway_idle();
     }
     $st = gateway_idle();
@@ -332,6 +391,18 @@ is($cs->{aliceText} // 'none', $cs->{bobText} // 'no result', '... with both sav
 like($cs->{aliceText} // '', qr/\AA's line, saved first\n.*B's line, saved second\n\z/s, '... both lines');
 like($cs->{aliceSync} // '', qr/up to date/, '... and says it is up to date');
 
+my $lt = $res->{lostTyping} // {};
+is($lt->{status}, 200, 'A saves while it types on');
+is($lt->{aliceText}, ($lt->{bobText} // '') . "Typed while the save was on its way\n",
+   "A keeps what it typed while the save was on its way (B shows what was saved)") or diag(encode_json($lt));
+is($lt->{aliceVersion} // 'none', $lt->{expectedVersion} // 'no result', '... on the saved version as its base');
+like($lt->{aliceSync} // '', qr/^unsaved/, '... and says it is unsaved (not "up to date")');
+like($lt->{after}{aliceSync} // '', qr/up to date/, 'saved again, A is up to date');
+my $rn = $res->{renewed} // {};
+is($rn->{status}, 200, "B's save after its session was closed (VC005): a new session, and the save retried") or diag(encode_json($rn));
+isnt($rn->{newSid} // '', $rn->{oldSid} // '', '... B has a new session');
+like($rn->{open} // '', qr/^(active|idle)$/, '... which is open');
+
 my $lat = $res->{latency} // {};
 is($lat->{n}, 100, '100 saves of A, each shown by B') or diag($lat->{error});
 if ($lat->{n}) {
@@ -345,9 +416,9 @@ if ($lat->{n}) {
 is($node->safe_psql('postgres', "SELECT count(*) FROM concurrent_edit.list_conflicts('$file')"), '0',
    'no open conflict left');
 is($node->safe_psql('postgres',
-   "SELECT count(*) || ' ' || bool_and(resolved_by = (SELECT user_id FROM concurrent_edit.edit_sessions WHERE metadata->>'name' = 'bob')) "
+   "SELECT count(*) || ' ' || bool_and(resolved_by = (SELECT DISTINCT user_id FROM concurrent_edit.edit_sessions WHERE metadata->>'name' = 'bob')) "
  . "FROM concurrent_edit.list_conflicts('$file', include_resolved => true)"), '2 true', 'two conflicts, both resolved by bob');
-for my $step (qw(01-two-editors 02-live-update 04-clean-merge 05-conflict 07-lock-refused 10-reconnected)) {
+for my $step (qw(01-two-editors 02-live-update 04-clean-merge 05-conflict 07-lock-refused 10-reconnected 10c-typing-kept)) {
     ok(-s "$shots/$step.png", "screenshot $step.png");
 }
 $node->stop;
@@ -365,6 +436,23 @@ sub ws_probe {
     return eval { decode_json($out) } // [];
 }
 
+# A socket's query string: the project, the session and its token.
+sub wsq {
+    my ($p, $sess) = @_;
+    return "project=$p&session=$sess&token=" . ($token{$sess} // '');
+}
+
+# A GET of /api/v1/config with the Host (and Origin) given: the status.
+sub raw_get {
+    my ($host, $origin) = @_;
+    my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Timeout => 10) or return 0;
+    print $sock "GET /api/v1/config HTTP/1.1\r\nHost: $host\r\n" . (defined $origin ? "Origin: $origin\r\n" : '')
+              . "Connection: close\r\n\r\n";
+    my $line = <$sock> // '';
+    close $sock;
+    return $line =~ m{^HTTP/1\.1 (\d+)} ? $1 : 0;
+}
+
 # The gateway's counts (GET /api/v1/status) once its sockets are closed (10 s at most).
 sub gateway_idle {
     my $deadline = time() + 10;
@@ -379,15 +467,22 @@ sub gateway_idle {
 }
 
 # One HTTP request to the gateway: {status, body (decoded JSON)}. A body goes as
-# JSON unless the headers (a hash, last argument) say otherwise.
+# JSON unless the headers (a hash, last argument) say otherwise. A request naming a
+# session the gateway opened here shows its token (x-session-token), unless the
+# headers give one (undef: none); a new session's token is kept.
 sub http {
     my ($method, $path, $body, $headers) = @_;
     my %opt = (headers => { %{ $headers // {} } });
+    my ($sess) = (ref $body eq 'HASH' ? $body->{sessionId} : undef) // ($path =~ /sessionId=([0-9a-f-]{36})/);
+    $opt{headers}{'x-session-token'} = $token{$sess} // 'not-a-token'
+      if defined $sess && !exists $opt{headers}{'x-session-token'};
+    defined $opt{headers}{$_} or delete $opt{headers}{$_} for keys %{ $opt{headers} };
     if (defined $body) {
         $opt{content} = ref $body ? encode_json($body) : $body;
         $opt{headers}{'content-type'} //= 'application/json';
     }
     my $r = HTTP::Tiny->new(timeout => 30)->request($method, "http://localhost:$port$path", \%opt);
     my $decoded = eval { decode_json($r->{content}) } // {};
+    $token{ $decoded->{sessionId} } = $decoded->{token} if ref $decoded eq 'HASH' && $decoded->{token};
     return { status => $r->{status}, body => $decoded };
 }

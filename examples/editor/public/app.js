@@ -7,11 +7,10 @@ const HEARTBEAT_MS = 10000;   // touch_session
 const AUTOSAVE_MS = 800;      // save_draft after typing stops
 const RECONNECT_MS = 300;     // first retry; doubles up to 5 s
 
-async function api(method, url, body) {
-  const res = await fetch(url, {
-    method, headers: body ? { 'content-type': 'application/json' } : {},
-    body: body ? JSON.stringify(body) : undefined,
-  });
+async function api(method, url, body, token) {
+  const headers = body ? { 'content-type': 'application/json' } : {};
+  if (token) headers['x-session-token'] = token;   // the session's secret: only this tab has it
+  const res = await fetch(url, { method, headers, body: body ? JSON.stringify(body) : undefined });
   const json = await res.json().catch(() => ({}));
   return { status: res.status, ok: res.ok, body: json };
 }
@@ -51,23 +50,62 @@ class Editor {
 
   // Open the session, then the WebSocket (LISTEN first), then read the file.
   async start() {
-    const s = await api('POST', '/api/v1/sessions', { name: this.name, projectId: this.projectId });
-    if (!s.ok) throw new Error(`open_session: ${s.body.error}`);
-    this.sessionId = s.body.sessionId;
+    await this.openSession();
     await this.connect();
     await this.reload();
-    const o = await api('POST', `/api/v1/files/${this.fileId}/open`, { sessionId: this.sessionId });
+    const o = await this.call('POST', `/api/v1/files/${this.fileId}/open`, { sessionId: this.sessionId });
     for (const w of o.body.warnings || []) this.toast(`${w.kind}: ${w.name || ''} ${w.message || ''}`);
     await this.refreshPresence();
     setInterval(() => this.send({ type: 'heartbeat' }), HEARTBEAT_MS);
     this.ready = true;
   }
 
+  // A session and its secret token (every request and socket shows it).
+  async openSession() {
+    const s = await api('POST', '/api/v1/sessions', { name: this.name, projectId: this.projectId });
+    if (!s.ok) throw new Error(`open_session: ${s.body.error}`);
+    this.sessionId = s.body.sessionId;
+    this.token = s.body.token;
+  }
+
+  // A request naming the tab's session. A 401 (VC005: the session was closed or
+  // timed out, or the gateway does not know it) opens a new session and tries once
+  // more; unsaved text is kept, and saved again as the new session's draft.
+  async call(method, url, body) {
+    const withSid = () => (body ? [url, { ...body, sessionId: this.sessionId }]
+      : [url.replace(/sessionId=[^&]*/, `sessionId=${this.sessionId}`), undefined]);
+    let r = await api(method, ...withSid(), this.token);
+    if (r.status === 401) {
+      await this.renewSession();
+      r = await api(method, ...withSid(), this.token);
+    }
+    return r;
+  }
+
+  async renewSession() {
+    if (!this.renewing) {
+      this.renewing = (async () => {
+        const hadDraft = this.hasDraft && this.dirty;
+        await this.openSession();
+        this.message(hadDraft ? 'session expired: a new one is open; your unsaved text is kept as its draft'
+                              : 'session expired: a new one is open');
+        if (hadDraft) {
+          await api('POST', `/api/v1/files/${this.fileId}/draft`,
+                    { sessionId: this.sessionId, baseVersion: this.version, content: this.el.text.value }, this.token);
+        }
+        await api('POST', `/api/v1/files/${this.fileId}/open`, { sessionId: this.sessionId }, this.token);
+        if (this.ws) this.ws.close();                    // the socket reconnects with the new session
+      })().finally(() => { this.renewing = null; });
+    }
+    return this.renewing;
+  }
+
   connect() {
     return new Promise((resolve) => {
       const proto = location.protocol === 'https:' ? 'wss' : 'ws';
       const cursor = this.cursor === null ? '' : `&cursor=${this.cursor}`;
-      const ws = new WebSocket(`${proto}://${location.host}/ws?project=${this.projectId}&session=${this.sessionId}${cursor}`);
+      const ws = new WebSocket(`${proto}://${location.host}/ws?project=${this.projectId}&session=${this.sessionId}`
+                               + `&token=${encodeURIComponent(this.token)}${cursor}`);
       this.ws = ws;
       let helloed = false;
       ws.onmessage = (m) => {
@@ -87,15 +125,17 @@ class Editor {
           this.cursor = e.cursor;                          // re-read the file (kept if dirty)
           this.reload();
         } else if (e.type === 'error') {
-          this.message(`gateway: ${e.error}`, true);
+          if (e.status === 401) this.expired = true;       // reconnect with a new session
+          else this.message(`gateway: ${e.error}`, true);
         }
       };
       ws.onclose = () => {
         if (this.ws !== ws) return;
         this.setSync('offline');
         this.backoff = Math.min((this.backoff || RECONNECT_MS) * (helloed ? 1 : 2), 5000);
-        setTimeout(() => {
+        setTimeout(async () => {
           this.reconnects++;
+          if (this.expired) { this.expired = false; await this.renewSession().catch(() => {}); }
           this.connect().then(() => this.afterReconnect()).catch(() => {});
         }, this.backoff);
         resolve();
@@ -115,7 +155,7 @@ class Editor {
 
   // Reads the head: shown, or, over unsaved changes, only noted as newer (the save merges).
   async reload() {
-    const r = await api('GET', `/api/v1/files/${this.fileId}?sessionId=${this.sessionId}`);
+    const r = await this.call('GET', `/api/v1/files/${this.fileId}?sessionId=${this.sessionId}`);
     if (!r.ok) return;
     if (!this.dirty) {
       this.apply(r.body.version, r.body.content);
@@ -174,26 +214,39 @@ class Editor {
     this.autosave = setTimeout(() => {
       if (this.dirty && !this.conflictId) {
         this.hasDraft = true;
-        api('POST', `/api/v1/files/${this.fileId}/draft`,
+        this.call('POST', `/api/v1/files/${this.fileId}/draft`,
             { sessionId: this.sessionId, baseVersion: this.version, content: this.el.text.value });
       }
     }, AUTOSAVE_MS);
   }
 
   // POST .../edit from the base version: 200 written or merged, 409 conflict
-  // (the text with markers comes back), 423 locked by another session.
+  // (the text with markers comes back), 423 locked by another session. What is
+  // typed while the save is on its way is kept: the saved version becomes the
+  // base and the textarea stays as it is, unsaved.
   async save() {
     clearTimeout(this.autosave);
     this.setSync('saving');
     this.saving = true;
-    const r = await api('POST', `/api/v1/files/${this.fileId}/edit`,
-                        { sessionId: this.sessionId, baseVersion: this.version, content: this.el.text.value,
-                          discardDraft: this.hasDraft })
+    const sent = this.el.text.value;
+    const r = await this.call('POST', `/api/v1/files/${this.fileId}/edit`,
+                              { sessionId: this.sessionId, baseVersion: this.version, content: sent,
+                                discardDraft: this.hasDraft })
       .finally(() => { this.saving = false; });
     this.lastSave = { status: r.status, body: r.body };
+    const typed = this.el.text.value !== sent;           // typed since the save was sent
     if (r.status === 200) {
       this.hasDraft = false;
-      this.apply(r.body.version ?? this.version, r.body.content);
+      const version = r.body.version ?? this.version;
+      if (typed) {
+        this.version = version;                          // the base from now on; the textarea is kept
+        this.headVersion = Math.max(version, this.headVersion || 0);
+        this.baseText = r.body.content;
+        this.setSync();
+        this.onInput();                                  // autosaved as a draft of the new base
+      } else {
+        this.apply(version, r.body.content);
+      }
       this.message(`${r.body.status}${r.body.version ? ` v${r.body.version}` : ''}`);
       // Another session saved during ours (its event only marked us behind):
       // our version is not the head, so read the head (it has both saves).
@@ -201,10 +254,11 @@ class Editor {
     } else if (r.status === 409 && r.body.conflictId) {
       this.conflictId = r.body.conflictId;
       this.headVersion = r.body.headVersion;
-      this.el.text.value = r.body.content;
+      if (!typed) this.el.text.value = r.body.content;   // else the markers would replace the typing
       this.el.conflict.hidden = false;
       this.setSync('conflict');
-      this.message(`409 conflict with v${r.body.headVersion}: ${r.body.hunks.length} hunk(s)`, true);
+      this.message(`409 conflict with v${r.body.headVersion}: ${r.body.hunks.length} hunk(s)`
+                   + (typed ? ' (your newer typing is kept: resolve, or save it as the edited text)' : ''), true);
     } else {
       this.setSync(r.status === 423 ? 'refused' : undefined);
       this.message(refusal(r), true);
@@ -213,7 +267,7 @@ class Editor {
   }
 
   async resolve(how) {
-    const r = await api('POST', `/api/v1/files/${this.fileId}/conflicts/resolve`,
+    const r = await this.call('POST', `/api/v1/files/${this.fileId}/conflicts/resolve`,
                         { sessionId: this.sessionId, conflictId: this.conflictId, ...how });
     if (r.ok) {
       this.conflictId = null;
@@ -227,41 +281,43 @@ class Editor {
   }
 
   async lock() {
-    const r = await api('POST', `/api/v1/files/${this.fileId}/lock`, { sessionId: this.sessionId, ttlSeconds: 120 });
+    const r = await this.call('POST', `/api/v1/files/${this.fileId}/lock`, { sessionId: this.sessionId, ttlSeconds: 120 });
     this.message(r.ok ? `locked until ${new Date(r.body.expiresAt).toLocaleTimeString()}` : refusal(r), !r.ok);
     this.refreshPresence();
     return r;
   }
 
   async unlock() {
-    const r = await api('DELETE', `/api/v1/files/${this.fileId}/lock`, { sessionId: this.sessionId });
+    const r = await this.call('DELETE', `/api/v1/files/${this.fileId}/lock`, { sessionId: this.sessionId });
     this.message(r.ok && r.body.released ? 'unlocked' : 'no lock to release');
     this.refreshPresence();
     return r;
   }
 
-  // Who else is here, their drafts, and the locks (debounced: events come in bursts).
+  // Who else is here, their drafts, and the locks. Debounced: events come in
+  // bursts, and every tab of the project gets each of them; one request at most
+  // every 300 ms per tab.
   refreshPresence() {
     clearTimeout(this.presenceTimer);
     this.presenceTimer = setTimeout(async () => {
-      const r = await api('GET', `/api/v1/files/${this.fileId}/presence?sessionId=${this.sessionId}`)
+      const r = await this.call('GET', `/api/v1/files/${this.fileId}/presence?sessionId=${this.sessionId}`)
         .catch(() => ({ ok: false }));                    // offline: the next event refreshes it
       if (!r.ok) return;
       const others = r.body.editors.filter((e) => e.sessionId !== this.sessionId);
+      const draft = (d) => (!d ? '' : d.baseVersion ? `, unsaved draft of v${d.baseVersion}, ${d.bytes} bytes` : ', unsaved draft');
       this.el.presence.textContent = others.length
-        ? `Also here: ${others.map((e) => `${e.name} (${e.status}${e.draft
-          ? `, unsaved draft of v${e.draft.baseVersion}, ${e.draft.bytes} bytes` : ''})`).join('; ')}`
+        ? `Also here: ${others.map((e) => `${e.name} (${e.status}${draft(e.draft)})`).join('; ')}`
         : 'Nobody else is here';
       const lk = r.body.locks.find((l) => l.lockType === 'exclusive');
       this.el.lock.textContent = lk
         ? `Locked by ${lk.sessionId === this.sessionId ? 'you' : lk.name} until ${new Date(lk.expiresAt).toLocaleTimeString()}`
         : '';
-    }, 100);
+    }, 300);
   }
 
   async showHistory() {
     this.el.history.hidden = false;
-    const r = await api('GET', `/api/v1/files/${this.fileId}/history?sessionId=${this.sessionId}`);
+    const r = await this.call('GET', `/api/v1/files/${this.fileId}/history?sessionId=${this.sessionId}`);
     this.el.versions.innerHTML = '';
     for (const v of r.body.versions) {
       const li = document.createElement('li');
@@ -274,7 +330,7 @@ class Editor {
 
   async showDiff(version) {
     if (version < 2) { this.el.diff.textContent = '(the first version)'; return; }
-    const r = await api('GET', `/api/v1/files/${this.fileId}/diff?sessionId=${this.sessionId}&from=${version - 1}&to=${version}`);
+    const r = await this.call('GET', `/api/v1/files/${this.fileId}/diff?sessionId=${this.sessionId}&from=${version - 1}&to=${version}`);
     this.el.diff.textContent = `v${version - 1} → v${version}\n${r.body.diff}`;
   }
 
