@@ -402,7 +402,7 @@ int32 purge_closed_sessions(Spi& spi) {
 
 }  // namespace
 
-int32 close_timed_out_sessions(Spi& spi, CloseBatch* batch) {
+int32 close_timed_out_sessions(Spi& spi, CloseBatch* batch, bool bounded) {
     // One pass's next batch: a range of edit_sessions_inactive_idx (the status
     // a constant, so that a generic plan can use the partial index; its
     // predicate repeated), read by key whatever the statistics (the worker keeps
@@ -445,13 +445,13 @@ int32 close_timed_out_sessions(Spi& spi, CloseBatch* batch) {
         }
         to_close.insert(to_close.end(), got.begin(), got.end());
     }
-    // At most 100 ms of closes (sessions holding many locks take long): the ones
-    // left wait for the next pass, whose batches follow at once.
+    // Bounded: at most 100 ms of closes (sessions holding many locks take long);
+    // the ones left wait for the worker's next pass.
     int32 closed = 0;
     TimestampTz until = GetCurrentTimestamp() + 100 * 1000;
     for (const SessionInfo& s : to_close) {
         check_interrupts();
-        if (closed > 0 && GetCurrentTimestamp() >= until) break;
+        if (bounded && closed > 0 && GetCurrentTimestamp() >= until) break;
         closed += subtransaction_unless(ERRCODE_LOCK_NOT_AVAILABLE, [&] {
             (void)hold.run(spi, {uuid_datum(s.project_id), uuid_datum(s.id)});
             close_one(spi, s, false, false);
@@ -469,7 +469,7 @@ int32 cleanup_inactive_sessions(Spi& spi, CloseBatch* batch) {
         {INT4OID, INT4OID}, Scans::by_key);
     int32 closed = 0;
     if (batch != nullptr) {
-        closed = close_timed_out_sessions(spi, batch);
+        closed = close_timed_out_sessions(spi, batch, true);
     } else {
         CloseBatch all;
         do closed += close_timed_out_sessions(spi, &all);

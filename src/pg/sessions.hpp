@@ -103,8 +103,10 @@ struct CloseBatch {
     bool more() const { return pass < 2; }  // another batch may follow
 };
 // Closes the next batch of timed-out sessions (those another transaction holds
-// are left for a later pass). Returns how many it closed. Owner's context.
-int32 close_timed_out_sessions(Spi& spi, CloseBatch* batch);
+// are left for a later pass). `bounded` (the worker): at most 100 ms of closes,
+// the batch's other sessions left for the next pass. Returns how many it closed.
+// Owner's context.
+int32 close_timed_out_sessions(Spi& spi, CloseBatch* batch, bool bounded = false);
 // Moves sessions inactive for session_idle_timeout to idle and closes those
 // inactive for session_close_timeout: with `batch`, only its next batch (the
 // worker; it closes the next ones with close_timed_out_sessions in transactions

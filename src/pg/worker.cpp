@@ -377,7 +377,7 @@ bool run_task(Task task) {
     while (present && close_batch.more() && GetCurrentTimestamp() < until) {
         CloseBatch batch = close_batch;  // (close_timed_out_sessions checks for interrupts)
         present = in_worker_transaction("concurrent_edit: closing inactive sessions",
-                                        [&batch](Spi& spi) { (void)close_timed_out_sessions(spi, &batch); });
+                                        [&batch](Spi& spi) { (void)close_timed_out_sessions(spi, &batch, true); });
         if (present) close_batch = batch;
     }
     if (!present) close_batch = CloseBatch{2};
