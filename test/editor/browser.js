@@ -68,6 +68,20 @@ async function main() {
   const shown = (who, role) => page.$eval(`#editor-${who} [data-role="${role}"]`, (e) => e.textContent);
   const type = (who, value) => page.fill(`#editor-${who} textarea`, value);
   const click = (who, role) => page.click(`#editor-${who} [data-role="${role}"]`);
+  // Holds the answers of the saves (/edit) of session `sid` until release():
+  // `fetched` resolves once such a save was written and its answer is held.
+  const holdSaves = async (sid) => {
+    let fetchedNow; const fetched = new Promise((r) => { fetchedNow = r; });
+    let release; const held = new Promise((r) => { release = r; });
+    await page.route('**/api/v1/files/*/edit', async (route) => {
+      if (!(route.request().postData() || '').includes(sid)) return route.continue();
+      const response = await route.fetch();
+      fetchedNow();
+      await held;
+      return route.fulfill({ response });
+    });
+    return { fetched, release };
+  };
 
   await page.goto(`http://localhost:${port}/`);
   await until('both editors ready', () => document.body.dataset.ready === 'true');
@@ -229,25 +243,17 @@ async function main() {
   // own older version as "saved, up to date". A's answer is held by the page's
   // network route until A has B's event.
   const aSid = await page.evaluate(() => editors.alice.sessionId);
-  let aWritten; const written = new Promise((r) => { aWritten = r; });
-  let releaseA; const held = new Promise((r) => { releaseA = r; });
-  await page.route('**/api/v1/files/*/edit', async (route) => {
-    if (!(route.request().postData() || '').includes(aSid)) return route.continue();
-    const response = await route.fetch();
-    aWritten();
-    await held;
-    return route.fulfill({ response });
-  });
+  const holdA = await holdSaves(aSid);
   const base6c = await text('alice');
   const v6c = await page.evaluate(() => editors.alice.version);
   await type('alice', `A's line, saved first\n${base6c}`);
   const aSave = page.evaluate(() => editors.alice.save());
-  await written;
+  await holdA.fetched;
   await until('B shows A\'s save', (v) => editors.bob.version === v, v6c + 1);
   await type('bob', `${await text('bob')}B's line, saved second\n`);
   await click('bob', 'save');
   await until('A has B\'s event while its save is on its way', (v) => editors.alice.headVersion === v, v6c + 2);
-  releaseA();
+  holdA.release();
   await aSave;
   await page.unroute('**/api/v1/files/*/edit');
   // A shows the head (both lines) once it has read it; it is given 3 s.
@@ -262,23 +268,15 @@ async function main() {
   // text replaced the textarea and the page said "saved, up to date".
   await until('A and B in sync before the typing', () => editors.alice.el.text.value === editors.bob.el.text.value
               && editors.alice.version === editors.bob.version);
-  let sentD; const sentPD = new Promise((r) => { sentD = r; });
-  let releaseD; const heldD = new Promise((r) => { releaseD = r; });
-  await page.route('**/api/v1/files/*/edit', async (route) => {
-    if (!(route.request().postData() || '').includes(aSid)) return route.continue();
-    const response = await route.fetch();
-    sentD();
-    await heldD;
-    return route.fulfill({ response });
-  });
+  const holdD = await holdSaves(aSid);
   const base6d = await text('alice');
   const v6d = await page.evaluate(() => editors.alice.version);
   const saved6d = `Typed before the save\n${base6d}`;
   await type('alice', saved6d);
   const dSave = page.evaluate(() => editors.alice.save().then((r) => r.status));
-  await sentPD;
+  await holdD.fetched;
   await type('alice', `${saved6d}Typed while the save was on its way\n`);
-  releaseD();
+  holdD.release();
   const dStatus = await dSave;
   await page.unroute('**/api/v1/files/*/edit');
   await until('B shows the saved text', (t) => editors.bob.el.text.value === t, saved6d);
