@@ -140,9 +140,11 @@ async function loadNames(projectId) {
     remember(s.user_id, s.name);
   }
 }
+// The name shown for a session or user id: its display name, else the id's start.
+const shownName = (id) => names.get(id) || (id ? String(id).slice(0, 8) : null);
 async function nameOf(id, projectId) {
   if (id && !names.has(id) && projectId) await loadNames(projectId);
-  return names.get(id) || (id ? id.slice(0, 8) : null);
+  return shownName(id);
 }
 
 // A session id is public (presence, lock holders, history and the feed name it),
@@ -292,12 +294,12 @@ async function presence(p, _b, _query, { projectId }) {
     await loadNames(projectId).catch(() => {});
   }
   const editors = ed.rows.map((e) => ({
-    sessionId: e.session_id, name: names.get(e.session_id) || e.session_id.slice(0, 8), status: e.status,
+    sessionId: e.session_id, name: shownName(e.session_id), status: e.status,
     lockType: e.lock_type, lastActiveAt: e.last_active_at,
     draft: !e.has_draft ? null : e.draft ? { baseVersion: e.draft.base_version, headVersion: e.draft.head_version,
       bytes: Number(e.draft.bytes), updatedAt: e.draft.updated_at } : {},
   }));
-  const locks = lk.rows.map((l) => ({ sessionId: l.session_id, name: names.get(l.session_id) || String(l.session_id).slice(0, 8),
+  const locks = lk.rows.map((l) => ({ sessionId: l.session_id, name: shownName(l.session_id),
                                       lockType: l.lock_type, expiresAt: l.expires_at }));
   return [200, { editors, locks }];
 }
