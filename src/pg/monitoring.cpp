@@ -38,6 +38,14 @@ void require_monitor(ApiCall& call) {
                         "monitoring needs admin on every project or the privileges of pg_read_all_stats");
 }
 
+// Whether this is the database concurrent_edit.database names, the one the worker
+// serves (whether or not it runs now): the worker's errors name its objects, and
+// its admins may reset the cluster's counters.
+bool in_served_database() {
+    return guc_worker_database != nullptr && *guc_worker_database != '\0' &&
+           pg_call([] { return get_database_oid(guc_worker_database, true); }) == MyDatabaseId;
+}
+
 // 55000 when `available` is false: the shared memory of the counters (or of the
 // lock waits) does not exist, the library was not preloaded.
 void require_shared_memory(bool available, const char* what) {
@@ -86,9 +94,7 @@ CE_FUNCTION(ce_stats_reset) {
     ApiCall call;
     Oid caller = call.caller();
     if (!pg_call([caller] { return superuser_arg(caller); })) {
-        bool here = guc_worker_database != nullptr && *guc_worker_database != '\0' &&
-                    pg_call([] { return get_database_oid(guc_worker_database, true); }) == MyDatabaseId;
-        if (!here)
+        if (!in_served_database())
             throw SqlError(ERRCODE_INSUFFICIENT_PRIVILEGE,
                            "permission denied: the statistics of concurrent_edit are the cluster's; a superuser, or "
                            "an admin of every project of the database the worker serves, resets them",
@@ -165,7 +171,7 @@ CE_FUNCTION(ce_worker_status) {
         r.set_null(8);
     }
     // The last error's text is the served database's (names, paths): shown there only.
-    if (w.errors > 0 && database == MyDatabaseId) {
+    if (w.errors > 0 && in_served_database()) {
         r.set(9, text_datum(w.last_error));
         r.set(10, text_datum(pg_call([code = w.last_error_code] { return unpack_sql_state(code); })));
     } else {
