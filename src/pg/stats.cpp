@@ -95,10 +95,10 @@ void worker_started(TimestampTz at) noexcept {
     SpinLockRelease(&state->mutex);
 }
 
-void worker_round(TimestampTz at) noexcept {
+void worker_round(TimestampTz at, bool done) noexcept {
     if (state == nullptr) return;
     SpinLockAcquire(&state->mutex);
-    state->worker.last_round_at = at;
+    if (done) state->worker.last_round_at = at;
     state->worker.rounds++;
     SpinLockRelease(&state->mutex);
 }

@@ -92,9 +92,10 @@ bool read(uint64_t out[n_counters], TimestampTz* reset_at);
 // Zeroes every counter and sets the reset time; returns it (0 when not preloaded).
 TimestampTz reset();
 
-// The background worker's rounds.
+// The background worker's rounds: each one counted; `done` (none of its tasks
+// failing, the extension installed) also sets last_round_at.
 void worker_started(TimestampTz at) noexcept;
-void worker_round(TimestampTz at) noexcept;
+void worker_round(TimestampTz at, bool done) noexcept;
 // An error of a background task (called with the error's data before it is flushed).
 void worker_error(int sqlerrcode, const char* message, TimestampTz at) noexcept;
 

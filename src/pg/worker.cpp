@@ -43,6 +43,14 @@ PGDLLEXPORT void ce_worker_main(Datum arg);
 namespace ce::pg {
 
 void register_worker() {
+    // An empty concurrent_edit.database: the library preloaded (its shared memory,
+    // the statistics) without a worker. Before, the worker looked for a database
+    // named '' for ever.
+    if (guc_worker_database == nullptr || *guc_worker_database == '\0') {
+        ereport(LOG, (errmsg("concurrent_edit: concurrent_edit.database is empty: no background worker runs"),
+                      errdetail("Commits sequence their change events themselves, as without the preload.")));
+        return;
+    }
     BackgroundWorker w;
     memset(&w, 0, sizeof(w));
     w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
@@ -131,115 +139,26 @@ bool database_is_there(Oid db) {
 namespace {
 enum class Task { sequence, cleanup };
 
-// The database oid a file of pg_concurrent_edit/ belongs to: conflicts/<oid>,
-// sequencer.<oid>[.suffix]; InvalidOid for anything else.
-Oid oid_of(const char* name, const char* prefix) {
-    std::size_t n = strlen(prefix);
-    if (strncmp(name, prefix, n) != 0 || !isdigit(static_cast<unsigned char>(name[n]))) return InvalidOid;
-    char* end = nullptr;
-    errno = 0;
-    unsigned long v = strtoul(name + n, &end, 10);
-    if (errno != 0 || v == 0 || v > OID_MAX || (*end != '\0' && *end != '.')) return InvalidOid;
-    if (*prefix == '\0' && *end != '\0') return InvalidOid;  // a spool directory is its oid alone
-    return static_cast<Oid>(v);
-}
-
-struct DatabaseFile {
-    Oid db;
-    char path[MAXPGPATH];
-    bool directory;
-};
-
-void list_database_files(const char* dir, const char* prefix, bool directories, std::vector<DatabaseFile>& out) {
-    DIR* d = opendir(dir);
-    if (d == nullptr) return;
-    while (struct dirent* e = readdir(d)) {
-        Oid db = oid_of(e->d_name, prefix);
-        if (db == InvalidOid) continue;
-        DatabaseFile f{db, "", directories};
-        snprintf(f.path, sizeof f.path, "%s/%s", dir, e->d_name);
-        out.push_back(f);
+// The extension's row in pg_extension: its oid (InvalidOid without it) and version.
+Oid find_extension(const char** version) {
+    Relation rel = table_open(ExtensionRelationId, AccessShareLock);
+    ScanKeyData key;
+    ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber, F_NAMEEQ, CStringGetDatum("concurrent_edit"));
+    SysScanDesc scan = systable_beginscan(rel, ExtensionNameIndexId, true, nullptr, 1, &key);
+    HeapTuple tuple = systable_getnext(scan);
+    Oid oid = InvalidOid;
+    *version = nullptr;
+    if (HeapTupleIsValid(tuple)) {
+        oid = reinterpret_cast<Form_pg_extension>(GETSTRUCT(tuple))->oid;
+        bool isnull;
+        Datum v = heap_getattr(tuple, Anum_pg_extension_extversion, RelationGetDescr(rel), &isnull);
+        *version = isnull ? "" : TextDatumGetCString(v);
     }
-    closedir(d);
+    systable_endscan(scan);
+    table_close(rel, AccessShareLock);
+    return oid;
 }
-
-// The .json records in a directory.
-long long count_records(const char* dir) {
-    long long n = 0;
-    if (DIR* d = opendir(dir)) {
-        while (struct dirent* e = readdir(d)) {
-            std::size_t len = strlen(e->d_name);
-            if (e->d_name[0] != '.' && len > 5 && strcmp(e->d_name + len - 5, ".json") == 0) ++n;
-        }
-        closedir(d);
-    }
-    return n;
-}
-
-// remove_files_of_dropped_databases() with its C++ objects: it may throw (out of
-// memory) but never raises, each PostgreSQL call being in run_reporting_errors.
-void remove_files_of_dropped_databases_cxx() {
-    std::vector<DatabaseFile> files;
-    char conflicts[MAXPGPATH];
-    snprintf(conflicts, sizeof conflicts, "%s/conflicts", kWorkerFilesDir);
-    list_database_files(conflicts, "", true, files);
-    for (const char* kind : {"sequencer.", "recorder."}) list_database_files(kWorkerFilesDir, kind, false, files);
-    if (files.empty()) return;
-    std::vector<char> exists(files.size(), 1);
-    auto look = [&files, &exists] {
-        SetCurrentStatementStartTimestamp();
-        StartTransactionCommand();
-        // A dropped database's row is gone once its DROP committed; no session
-        // of it is left then (DROP DATABASE waits for them), so nothing writes
-        // these files again. (A database whose DROP was interrupted is still
-        // there, invalid: its files stay.)
-        for (std::size_t i = 0; i < files.size(); ++i)
-            exists[i] = SearchSysCacheExists1(DATABASEOID, ObjectIdGetDatum(files[i].db)) ? 1 : 0;
-        CommitTransactionCommand();
-    };
-    if (!run_reporting_errors(look)) return;
-    for (std::size_t i = 0; i < files.size(); ++i) {
-        if (exists[i]) continue;
-        const DatabaseFile& f = files[i];
-        auto remove = [&f] {
-            if (!f.directory) {
-                if (unlink(f.path) != 0 && errno != ENOENT)
-                    ereport(WARNING, (errcode_for_file_access(),
-                                      errmsg("concurrent_edit: could not remove \"%s\" of dropped database %u: %m",
-                                             f.path, f.db)));
-                return;
-            }
-            char bad[MAXPGPATH];
-            snprintf(bad, sizeof bad, "%s/bad", f.path);
-            long long records = count_records(f.path), set_aside = count_records(bad);
-            if (rmtree(f.path, true))
-                ereport(LOG, (errmsg("concurrent_edit: removed the row conflict spool \"%s\" of dropped database %u "
-                                     "(%lld record(s) not recorded, %lld set aside)",
-                                     f.path, f.db, records, set_aside)));
-            else
-                ereport(WARNING, (errmsg("concurrent_edit: could not remove the row conflict spool \"%s\" of "
-                                         "dropped database %u", f.path, f.db)));
-        };
-        (void)run_reporting_errors(remove);
-    }
-}
-
 }  // namespace
-
-void remove_files_of_dropped_databases() {
-    // Called by the worker's and the recorder's main loops, outside any boundary
-    // guard: an exception must not leave here (it would abort the process, and
-    // with it the server).
-    bool failed = false;
-    try {
-        remove_files_of_dropped_databases_cxx();
-    } catch (...) {
-        failed = true;
-    }
-    if (failed)
-        ereport(LOG, (errmsg("concurrent_edit: the files of dropped databases were not looked for (out of memory); "
-                             "the next round looks again")));
-}
 
 // Is the extension installed in this database at this library's version? (In a
 // transaction.) Between the installation of a new library and ALTER EXTENSION
@@ -247,19 +166,17 @@ void remove_files_of_dropped_databases() {
 // waits, as when the extension is absent, and says so once.
 bool installed_here() {
     static char other[NAMEDATALEN] = "";  // the other version last logged
-    Relation rel = table_open(ExtensionRelationId, AccessShareLock);
-    ScanKeyData key;
-    ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber, F_NAMEEQ, CStringGetDatum("concurrent_edit"));
-    SysScanDesc scan = systable_beginscan(rel, ExtensionNameIndexId, true, nullptr, 1, &key);
-    HeapTuple tuple = systable_getnext(scan);
     const char* version = nullptr;
-    if (HeapTupleIsValid(tuple)) {
-        bool isnull;
-        Datum v = heap_getattr(tuple, Anum_pg_extension_extversion, RelationGetDescr(rel), &isnull);
-        version = isnull ? "" : TextDatumGetCString(v);
+    Oid found = find_extension(&version);
+    if (OidIsValid(found)) {
+        // Held to the end of the transaction: a DROP EXTENSION (which locks the
+        // extension in exclusive mode before its objects) waits for this
+        // transaction, or committed before the lock, and the look again then
+        // finds no extension. Before, a drop that committed between the look and
+        // the task's statements failed them ("could not open relation", XX000).
+        LockDatabaseObject(ExtensionRelationId, found, 0, AccessShareLock);
+        if (find_extension(&version) != found) version = nullptr;
     }
-    systable_endscan(scan);
-    table_close(rel, AccessShareLock);
     bool same = version != nullptr && strcmp(version, CE_EXTVERSION) == 0;
     if (version != nullptr && !same && strcmp(other, version) != 0) {
         // The worker waits; the on-demand sequencer leaves (pending events then
@@ -287,6 +204,9 @@ namespace {
 [[noreturn]] void wait_for_database() {
     BackgroundWorkerInitializeConnection(nullptr, nullptr, 0);
     pgstat_report_appname("concurrent_edit worker");
+    // Shown as running (its pid), serving no database: before, worker_status said
+    // it did not run while it waited.
+    worker_register(false);
     bool said = false;
     for (;;) {
         QueryCancelPending = false;  // a cancel while waiting: nothing to cancel
@@ -549,7 +469,11 @@ void ce_worker_main(Datum) {
             behind_ms = 0;
         // Serve API transactions only while the extension exists here.
         worker_register(present);
-        stats::worker_round(GetCurrentTimestamp());
+        // A round counts as done only when its tasks are (none failing, the
+        // extension here): since_last_round then measures how long the worker has
+        // not done its work. Before, a worker failing every round looked healthy.
+        stats::worker_round(GetCurrentTimestamp(),
+                            present && cleanup_retry.failures == 0 && sequence_retry.failures == 0);
         pgstat_report_activity(STATE_IDLE, nullptr);  // also after an error
 
         TimestampTz wake = std::max(next_cleanup, cleanup_retry.failures > 0 ? cleanup_retry.at : 0);

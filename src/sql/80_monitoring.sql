@@ -182,12 +182,12 @@ COMMENT ON VIEW concurrent_edit.worker_status IS
 COMMENT ON COLUMN concurrent_edit.worker_status.preloaded IS 'Whether concurrent_edit is in shared_preload_libraries (without it there is no worker and the next columns but the backlog are NULL or false: database too, the setting exists only when preloaded).';
 COMMENT ON COLUMN concurrent_edit.worker_status.database IS 'The database the worker serves (concurrent_edit.database).';
 COMMENT ON COLUMN concurrent_edit.worker_status.pid IS 'Process id of the worker (NULL when it is not running).';
-COMMENT ON COLUMN concurrent_edit.worker_status.running IS 'Whether the worker process is running.';
+COMMENT ON COLUMN concurrent_edit.worker_status.running IS 'Whether the worker process is running (also while it waits for its database: serving is then false).';
 COMMENT ON COLUMN concurrent_edit.worker_status.serving IS 'Whether it serves this database (connected here, extension installed): API transactions then leave sequencing and NOTIFY to it.';
 COMMENT ON COLUMN concurrent_edit.worker_status.started_at IS 'When the worker (last) started.';
-COMMENT ON COLUMN concurrent_edit.worker_status.last_round_at IS 'End of its last round (sequencing, and cleanup when due).';
+COMMENT ON COLUMN concurrent_edit.worker_status.last_round_at IS 'End of its last round done (sequencing, and cleanup when due); a round in which a task failed or waits for its retry does not count.';
 COMMENT ON COLUMN concurrent_edit.worker_status.since_last_round IS 'Time since last_round_at: a worker that sleeps waits at most concurrent_edit.worker_interval between rounds.';
-COMMENT ON COLUMN concurrent_edit.worker_status.rounds IS 'Rounds since the server started.';
+COMMENT ON COLUMN concurrent_edit.worker_status.rounds IS 'Rounds since the server started (failed ones too).';
 COMMENT ON COLUMN concurrent_edit.worker_status.errors IS 'Errors of its tasks since the server started (each logged; the task is retried next round).';
 COMMENT ON COLUMN concurrent_edit.worker_status.last_error IS 'Message of the last error (at most 255 bytes).';
 COMMENT ON COLUMN concurrent_edit.worker_status.last_error_sqlstate IS 'SQLSTATE of the last error.';

@@ -168,8 +168,14 @@ cmp_ok($errors, '<=', 4, 'with growing delays (1 s, 2 s, 4 s), not on every wake
 like($log, qr/concurrent_edit worker: sequencing change events failed \(2 times in a row\); next attempt in 2000 ms/,
      'each retry is announced with its delay');
 is(sql($worker_q), $pid, 'the worker keeps running');
+# Its rounds while the task fails are not rounds done: since_last_round grows
+# (before, every wake-up moved last_round_at, and the failing worker looked busy).
+is(sql(q{SELECT errors > 0 AND last_error_at > last_round_at AND since_last_round > interval '4 seconds'
+    FROM concurrent_edit.worker_status}), 't', 'a failing worker: since_last_round grows');
 sql("DROP TRIGGER refuse_worker ON concurrent_edit.change_log");
 ok(pending_drained(), 'once the cause is gone, the next attempt sequences everything');
+ok($node->poll_query_until('postgres', "$client SELECT since_last_round < interval '2 seconds'
+    FROM concurrent_edit.worker_status"), 'and its rounds count again');
 is(sql("SELECT max(cursor) = count(*) FROM concurrent_edit.change_log WHERE project_id = '$project'"), 't',
    'the feed has no gap');
 
@@ -271,6 +277,10 @@ my $waits = () = $log =~ /database "later" does not exist; the worker waits for 
 is($waits, 1, 'then the worker waits, saying so once');
 is($node->safe_psql('postgres', "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'concurrent_edit worker'
     AND datname IS NULL AND state = 'idle'"), '1', 'connected to no database meanwhile');
+# (Before, worker_status said it did not run.)
+is($node->safe_psql('postgres', "$client SELECT w.running, w.serving, w.database FROM concurrent_edit.worker_status w
+    JOIN pg_stat_activity a USING (pid) WHERE a.backend_type = 'concurrent_edit worker'"), 't|f|later',
+   'worker_status: running, its pid, serving nothing');
 $node->safe_psql('postgres', "CREATE DATABASE later");
 $node->safe_psql('later', "CREATE EXTENSION concurrent_edit");
 ok($node->poll_query_until('later', "SELECT count(*) = 1 FROM ($worker_q) w JOIN pg_stat_activity a USING (pid)
@@ -320,4 +330,22 @@ $log = slurp_file($small->logfile);
 my $no_slot = () = $log =~ /concurrent_edit: the background worker does not run: max_worker_processes \(1\) leaves it no slot/g;
 is($no_slot, 1, 'the log says once that the worker does not run, and why');
 $small->stop;
+
+# 9. An empty concurrent_edit.database: preloaded (the shared memory, the
+# counters) without a worker. Before, the worker looked for a database named ''
+# for ever.
+my $none = new_node('no_database', "shared_preload_libraries = 'concurrent_edit'
+concurrent_edit.database = ''
+");
+$none->safe_psql('postgres', 'CREATE EXTENSION concurrent_edit');
+is($none->safe_psql('postgres', q{SELECT preloaded, running, database IS NULL FROM concurrent_edit.worker_status}),
+   't|f|t', 'an empty database name: preloaded, no worker');
+is($none->safe_psql('postgres', q{SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'concurrent_edit worker'}),
+   '0', 'no worker process');
+like(slurp_file($none->logfile), qr/concurrent_edit\.database is empty: no background worker runs/, 'the log says so');
+my $nf = $none->safe_psql('postgres', "SELECT concurrent_edit.create_file('$project', 'n.txt', E'n\\n', '$user')");
+ok($none->poll_query_until('postgres', "SELECT count(*) = 1 FROM concurrent_edit.change_log WHERE file_id = '$nf'"),
+   'commits sequence their events themselves');
+is($none->safe_psql('postgres', 'SELECT writes_written >= 0 FROM concurrent_edit.stats'), 't', 'the counters exist');
+$none->stop;
 done_testing();
