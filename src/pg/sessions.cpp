@@ -168,6 +168,11 @@ void require_same_project(const SessionInfo& s, const pg_uuid_t& file_id, const 
 pg_uuid_t resolve_author(ApiCall& call, const UuidArg& author, const UuidArg& session, const pg_uuid_t& project_id) {
     if (!session.null) {
         SessionInfo s = use_session(call, session.value, SessionUse::act, true);
+        // A close in progress is waited for (then VC005), a later one waits for
+        // this transaction: no version, rename or delete of the session commits
+        // after its session_left (before, a write whose activity was recent did
+        // not touch the session row, so the close did not wait for it).
+        keep_session_open(s.id);
         if (!uuid_eq(s.project_id, project_id))
             throw SqlError(CE_ERRCODE_SESSION_INVALID, "session " + uuid_to_string(s.id) + " belongs to another project",
                            "{\"session_id\": " + json_uuid(s.id) + ", \"session_project_id\": " +
@@ -187,18 +192,14 @@ pg_uuid_t resolve_author(ApiCall& call, const UuidArg& author, const UuidArg& se
     return author.value;
 }
 
-}  // namespace ce::pg
-
-using namespace ce::pg;
-
-namespace {
-
-void session_event(Spi& spi, const char* event, const SessionInfo& s, const pg_uuid_t& file = {},
-                   const std::string& path = {}) {
+void session_event(Spi& spi, const char* event, const SessionInfo& s, const pg_uuid_t& file,
+                   const std::string& path) {
     queue_change(spi, file_event(event, s.project_id, file, s.id, s.user_id, path, 0, ""));
 }
 
-}  // namespace
+}  // namespace ce::pg
+
+using namespace ce::pg;
 
 // open_session(user_id uuid, project_id uuid, sandbox_id text DEFAULT NULL, metadata jsonb DEFAULT '{}') RETURNS uuid
 CE_PRIMARY_FUNCTION(ce_open_session, "open_session") {
@@ -262,15 +263,14 @@ CE_PRIMARY_FUNCTION(ce_touch_session, "touch_session") {
     return text_datum(s.status);
 }
 
-namespace {
+namespace ce::pg {
 
-// Closes one session: releases its locks, closes its files, optionally drops its
-// drafts, records session_left. The session row is locked by the caller. First
-// the session's lock exclusively (keep_session_open): an acquire_lock of the
-// session still in progress is waited for, so that the release below sees its
-// lock (before, it outlived the close); one that comes later waits for this
-// close and is refused. With `wait` false (the worker), 55P03 at once instead.
-void close_one(Spi& spi, const SessionInfo& s, bool discard_drafts, bool wait = true) {
+// The session row is locked by the caller. First the session's lock exclusively
+// (keep_session_open): a call of the session still in progress (acquire_lock,
+// save_draft, open_file, a write) is waited for, so that the release below sees
+// its lock, draft or open file, and its version comes before session_left; one
+// that comes later waits for this close and is refused.
+void close_one(Spi& spi, const SessionInfo& s, bool discard_drafts, bool wait) {
     pg_call([&s, wait] {
         LOCKTAG tag = uuid_lock_tag(s.id, LockClass::session);
         if (LockAcquire(&tag, ExclusiveLock, false, !wait) == LOCKACQUIRE_NOT_AVAIL)
@@ -290,7 +290,7 @@ void close_one(Spi& spi, const SessionInfo& s, bool discard_drafts, bool wait = 
     session_event(spi, "session_left", s);
 }
 
-}  // namespace
+}  // namespace ce::pg
 
 // close_session(session_id uuid, discard_drafts boolean DEFAULT false) RETURNS boolean
 CE_PRIMARY_FUNCTION(ce_close_session, "close_session") {
@@ -313,177 +313,6 @@ CE_PRIMARY_FUNCTION(ce_cleanup_inactive_sessions, "cleanup_inactive_sessions") {
     return Int32GetDatum(n);
 }
 
-namespace ce::pg {
-
-// Deletes sessions closed longer than concurrent_edit.closed_session_retention
-// ago that have no drafts left (a draft keeps its session, so that it can still
-// be committed), the oldest first: without it every session ever opened stays,
-// one row per tab or agent run. A session row another transaction holds is left
-// for a later call.
-//
-// Each call examines at most kPurgeBatch closed sessions past the retention, in
-// the order of edit_sessions_closed_idx, starting after the last one the previous
-// call of this backend examined; a call that finds fewer starts the next one from
-// the oldest again. So sessions kept by their drafts are looked at once per pass,
-// not at every call: with a million of them, a call still reads a batch, and the
-// sessions behind them are reached.
-namespace {
-
-constexpr int32 kPurgeBatch = 1000;
-
-// Where the next call of this backend resumes: after the key (closed_at,
-// project_id, id) of the last session examined; the default is before the oldest.
-struct PurgeResume {
-    Datum closed_at = TimestampTzGetDatum(DT_NOBEGIN);  // timestamptz, by value
-    pg_uuid_t project_id{}, id{};
-};
-PurgeResume purge_resume;
-
-// The sessions of rows (project_id, id, user_id).
-std::vector<SessionInfo> sessions_of(const Rows& r) {
-    std::vector<SessionInfo> out;
-    for (uint64 i = 0; i < r.size(); ++i) {
-        SessionInfo s;
-        s.project_id = r.uuid(i, 0);
-        s.id = r.uuid(i, 1);
-        s.user_id = r.uuid(i, 2);
-        out.push_back(s);
-    }
-    return out;
-}
-
-int32 purge_closed_sessions(Spi& spi) {
-    if (guc_closed_session_retention_s < 0) return 0;
-#define CE_WITHOUT_DRAFTS(s)                                                                 \
-    "NOT EXISTS (SELECT FROM concurrent_edit.pending_changes p WHERE p.project_id = " s     \
-    ".project_id AND p.session_id = " s ".id)"
-    // The batch examined (e), then those of its rows without drafts, locked (taken
-    // by ctid: a join by key was planned as a scan of the closed sessions for each
-    // one examined while the statistics said the table was small; and closed_at IS
-    // NOT NULL, the same as status = 'closed', names no partial index that such a
-    // plan would scan, testing each row against the ctids); then,
-    // with a newer snapshot, deleted if they still have no drafts: a draft committed
-    // between the first statement's snapshot and its lock would otherwise go with
-    // its session (ON DELETE CASCADE). Columns: rows examined, the key of the last
-    // one, the rows to delete.
-    static Statement take(
-        "WITH e AS MATERIALIZED (SELECT k.ctid, k.closed_at, k.project_id, k.id FROM concurrent_edit.edit_sessions k "
-        "    WHERE k.status = 'closed' AND k.closed_at < now() - make_interval(secs => $1) "
-        "      AND (k.closed_at, k.project_id, k.id) > ($3, $4, $5) "
-        "    ORDER BY k.closed_at, k.project_id, k.id LIMIT $2), "
-        "last AS (SELECT e.closed_at, e.project_id, e.id FROM e "
-        "    ORDER BY e.closed_at DESC, e.project_id DESC, e.id DESC LIMIT 1) "
-        "SELECT (SELECT count(*) FROM e), (SELECT last.closed_at FROM last), (SELECT last.project_id FROM last), "
-        "       (SELECT last.id FROM last), "
-        "       (SELECT pg_catalog.array_agg(k.ctid)::text FROM (SELECT s.ctid FROM concurrent_edit.edit_sessions s "
-        "            WHERE s.ctid = ANY (ARRAY(SELECT e.ctid FROM e)) "
-        "              AND s.closed_at IS NOT NULL AND " CE_WITHOUT_DRAFTS("s") " FOR UPDATE OF s SKIP LOCKED) k)",
-        {INT4OID, INT4OID, TIMESTAMPTZOID, UUIDOID, UUIDOID}, Scans::by_key);
-    static Statement purge(
-        "WITH d AS (DELETE FROM concurrent_edit.edit_sessions s WHERE s.ctid = ANY ($1::tid[]) AND "
-        CE_WITHOUT_DRAFTS("s") " RETURNING 1) SELECT count(*)::integer FROM d",
-        {TEXTOID}, Scans::by_key);
-#undef CE_WITHOUT_DRAFTS
-    std::optional<std::string> ctids;
-    {
-        Rows r = take.run(spi, {Int32GetDatum(guc_closed_session_retention_s), Int32GetDatum(kPurgeBatch),
-                                purge_resume.closed_at, uuid_datum(purge_resume.project_id),
-                                uuid_datum(purge_resume.id)});
-        int64 examined = r.int8(0, 0);
-        if (examined >= kPurgeBatch)  // a full batch: more may follow
-            purge_resume = PurgeResume{r.value(0, 1), r.uuid(0, 2), r.uuid(0, 3)};
-        else
-            purge_resume = PurgeResume{};  // the next pass from the oldest
-        ctids = r.text_opt(0, 4);
-    }
-    if (!ctids) return 0;
-    return purge.run(spi, {text_datum(*ctids)}).int4(0, 0);
-}
-
-}  // namespace
-
-int32 close_timed_out_sessions(Spi& spi, CloseBatch* batch, bool bounded) {
-    // One pass's next batch: a range of edit_sessions_inactive_idx (the status
-    // a constant, so that a generic plan can use the partial index; its
-    // predicate repeated), read by key whatever the statistics (the worker keeps
-    // its plans, and one made while the table was small would scan it).
-#define CE_TIMED_OUT(status)                                                                                \
-    "SELECT s.project_id, s.id, s.user_id, s.last_active_at FROM concurrent_edit.edit_sessions s "           \
-    "WHERE s.status = '" status "' AND s.status <> 'closed' "                                               \
-    "  AND s.last_active_at < now() - make_interval(secs => $1) "                                           \
-    "  AND (s.last_active_at, s.project_id, s.id) > ($2, $3, $4) "                                          \
-    "ORDER BY s.last_active_at, s.project_id, s.id LIMIT $5 FOR UPDATE OF s SKIP LOCKED"
-    static Statement dead[2] = {
-        Statement(CE_TIMED_OUT("active"), {INT4OID, TIMESTAMPTZOID, UUIDOID, UUIDOID, INT4OID}, Scans::by_key),
-        Statement(CE_TIMED_OUT("idle"), {INT4OID, TIMESTAMPTZOID, UUIDOID, UUIDOID, INT4OID}, Scans::by_key)};
-#undef CE_TIMED_OUT
-    // The session's lock and file rows are taken first without waiting: one that
-    // a client's open transaction holds (extend_lock, open_file) leaves the
-    // session for a later round, rather than hold up the worker (and so every
-    // project's feed) until that transaction ends.
-    static Statement hold(
-        "SELECT (SELECT count(*) FROM (SELECT FROM concurrent_edit.file_locks l "
-        "            WHERE l.project_id = $1 AND l.session_id = $2 FOR UPDATE NOWAIT) l), "
-        "       (SELECT count(*) FROM (SELECT FROM concurrent_edit.session_files f "
-        "            WHERE f.project_id = $1 AND f.session_id = $2 FOR UPDATE NOWAIT) f)",
-        {UUIDOID, UUIDOID});
-    // At most kCloseBatch sessions, from the passes in turn: one that returns
-    // fewer is over, and the next goes on in the same batch.
-    std::vector<SessionInfo> to_close;
-    while (batch->pass < 2 && to_close.size() < static_cast<std::size_t>(kCloseBatch)) {
-        int32 room = kCloseBatch - static_cast<int32>(to_close.size());
-        Rows r = dead[batch->pass].run(spi, {Int32GetDatum(guc_session_close_s),
-                                              TimestampTzGetDatum(batch->last_active_at),
-                                              uuid_datum(batch->project_id), uuid_datum(batch->id), Int32GetDatum(room)});
-        std::vector<SessionInfo> got = sessions_of(r);
-        if (got.size() < static_cast<std::size_t>(room)) {
-            *batch = CloseBatch{batch->pass + 1};  // the pass is over: the next from its first session
-        } else {
-            batch->last_active_at = DatumGetTimestampTz(r.value(r.size() - 1, 3));
-            batch->project_id = got.back().project_id;
-            batch->id = got.back().id;
-        }
-        to_close.insert(to_close.end(), got.begin(), got.end());
-    }
-    // Bounded: at most 100 ms of closes (sessions holding many locks take long);
-    // the ones left wait for the worker's next pass.
-    int32 closed = 0;
-    TimestampTz until = GetCurrentTimestamp() + 100 * 1000;
-    for (const SessionInfo& s : to_close) {
-        check_interrupts();
-        if (bounded && closed > 0 && GetCurrentTimestamp() >= until) break;
-        closed += subtransaction_unless(ERRCODE_LOCK_NOT_AVAILABLE, [&] {
-            (void)hold.run(spi, {uuid_datum(s.project_id), uuid_datum(s.id)});
-            close_one(spi, s, false, false);
-        });
-    }
-    return closed;
-}
-
-int32 cleanup_inactive_sessions(Spi& spi, CloseBatch* batch) {
-    static Statement idle(
-        "UPDATE concurrent_edit.edit_sessions s SET status = 'idle' "
-        "WHERE s.ctid = ANY (ARRAY(SELECT k.ctid FROM concurrent_edit.edit_sessions k WHERE k.status = 'active' "
-        "    AND k.last_active_at < now() - make_interval(secs => $1) LIMIT $2 FOR UPDATE SKIP LOCKED)) "
-        "RETURNING s.project_id, s.id, s.user_id",
-        {INT4OID, INT4OID}, Scans::by_key);
-    int32 closed = 0;
-    if (batch != nullptr) {
-        closed = close_timed_out_sessions(spi, batch, true);
-    } else {
-        CloseBatch all;
-        do closed += close_timed_out_sessions(spi, &all);
-        while (all.more());
-    }
-    // The worker moves at most 1,000 a round to idle (a statement over all of them,
-    // with an event each, held every project's lock events up: 1 s per 30,000).
-    std::vector<SessionInfo> went_idle = sessions_of(
-        idle.run(spi, {Int32GetDatum(guc_session_idle_s), Int32GetDatum(1000)}, batch != nullptr ? "  " : " n"));
-    for (const SessionInfo& s : went_idle) session_event(spi, "session_idle", s);
-    return static_cast<int32>(closed + went_idle.size()) + purge_closed_sessions(spi);
-}
-
-}  // namespace ce::pg
 
 // open_file(session_id uuid, file_id uuid) RETURNS SETOF presence_warning
 CE_PRIMARY_FUNCTION(ce_open_file, "open_file") {

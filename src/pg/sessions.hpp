@@ -77,6 +77,14 @@ void keep_session_open(const pg_uuid_t& session_id);
 // VC005 unless the session works on the file's project.
 void require_same_project(const SessionInfo& s, const pg_uuid_t& file_id, const pg_uuid_t& project_id);
 
+// Records a session event (session_joined, file_opened, ...) of `s`.
+void session_event(Spi& spi, const char* event, const SessionInfo& s, const pg_uuid_t& file = {},
+                   const std::string& path = {});
+// Closes one session: releases its locks, closes its files, optionally drops its
+// drafts, records session_left (sessions.cpp). With `wait` false (the worker),
+// 55P03 at once when a call of the session holds it open (keep_session_open).
+void close_one(Spi& spi, const SessionInfo& s, bool discard_drafts, bool wait = true);
+
 // The author of a change: the session's user when a session is given (an explicit
 // author must then match it), else `author` (22004 when neither is given).
 pg_uuid_t resolve_author(ApiCall& call, const UuidArg& author, const UuidArg& session, const pg_uuid_t& project_id);
