@@ -113,6 +113,27 @@ SELECT lock_type FROM concurrent_edit.acquire_lock(:'f', :'sc');
 SELECT concurrent_edit.force_release_lock(:'f', 'stuck agent') AS forced;
 SELECT event, session_id = :'sc' AS holder_notified, details ->> 'reason' AS reason
 FROM concurrent_edit.changes_since(:p, 0) WHERE event = 'lock_forced';
+-- A timed-out session's lock keeps others out until the session is closed (here
+-- no worker does it): its holder can still release it, without opening the
+-- session again (before, VC005). A closed session holds nothing to release.
+SELECT lock_type FROM concurrent_edit.acquire_lock(:'f', :'sc', ttl => '1 hour');
+UPDATE concurrent_edit.edit_sessions SET last_active_at = now() - interval '2 hours' WHERE id = :'sc';
+SELECT pg_temp.try(format('SELECT concurrent_edit.acquire_lock(%L, %L)', :'f', :'sb'), false) AS other_session;
+SELECT concurrent_edit.release_lock(:'f', :'sc') AS released_timed_out;
+SELECT status, last_active_at < now() - interval '1 hour' AS still_timed_out
+FROM concurrent_edit.edit_sessions WHERE id = :'sc';
+SELECT pg_temp.try(format('SELECT concurrent_edit.extend_lock(%L, %L)', :'f', :'sc'), false) AS extend_timed_out;
+UPDATE concurrent_edit.edit_sessions SET last_active_at = now() WHERE id = :'sc';
+SELECT concurrent_edit.open_session(:carol, :p) AS s_closed \gset
+SELECT concurrent_edit.close_session(:'s_closed') AS closed;
+SELECT concurrent_edit.release_lock(:'f', :'s_closed') AS released_closed;
+-- A deleted file's lock is not extended (VC002): it would keep others from
+-- restoring the file for as long as it is.
+SELECT concurrent_edit.create_file(:p, 'gone.txt', E'g\n', :alice) AS gone \gset
+SELECT lock_type FROM concurrent_edit.acquire_lock(:'gone', :'sc');
+SELECT status FROM concurrent_edit.delete_file(:'gone', session_id => :'sc');
+SELECT pg_temp.try(format('SELECT concurrent_edit.extend_lock(%L, %L)', :'gone', :'sc'));
+SELECT concurrent_edit.release_lock(:'gone', :'sc') AS released_deleted;
 
 -- An exclusive lock's row and events are written from C in READ COMMITTED, by the
 -- statements otherwise (REPEATABLE READ, a shared lock, a file_locks table that is

@@ -405,7 +405,7 @@ CE_PRIMARY_FUNCTION(ce_release_lock, "release_lock") {
         holder = d.holder;
         path = d.path;
         details = d.details;
-        s = check_session(call, session_id, d.session, SessionUse::manage, true);
+        s = check_session(call, session_id, d.session, SessionUse::manage, true, true);
     } else {
         Rows r = (at_commit ? q_returned : q)
                      .run(call.spi(), {uuid_datum(file_id), uuid_datum(session_id), Int32GetDatum(guc_session_close_s)});
@@ -413,7 +413,7 @@ CE_PRIMARY_FUNCTION(ce_release_lock, "release_lock") {
         holder = r.uuid(0, 7);
         path = r.text(0, 8);
         details = r.text(0, 9);
-        s = check_session(call, session_id, r, 0, SessionUse::manage, true);  // `r` is dead after it
+        s = check_session(call, session_id, r, 0, SessionUse::manage, true, true);  // `r` is dead after it
     }
     if (n > 0) {
         note_lock_released(file_id);
@@ -431,7 +431,8 @@ CE_PRIMARY_FUNCTION(ce_extend_lock, "extend_lock") {
     static Statement q(
         "UPDATE concurrent_edit.file_locks l SET expires_at = clock_timestamp() + make_interval(secs => $3 / 1000000.0) "
         "WHERE l.project_id = $4 AND l.file_id = $1 AND l.session_id = $2 AND l.expires_at > clock_timestamp() "
-        "RETURNING l.expires_at",
+        "RETURNING l.expires_at, (SELECT f.deleted_at IS NOT NULL FROM concurrent_edit.files f "
+        "                         WHERE f.project_id = $4 AND f.id = $1)",
         {UUIDOID, UUIDOID, INT8OID, UUIDOID});
     ApiCall call;
     // The session's activity is written after the lock row, in release_lock's
@@ -446,6 +447,12 @@ CE_PRIMARY_FUNCTION(ce_extend_lock, "extend_lock") {
                            "session " + uuid_to_string(session_id) + " holds no lock on file " + uuid_to_string(file_id),
                            "{\"file_id\": " + json_uuid(file_id) + ", \"session_id\": " + json_uuid(session_id) + "}",
                            "The lock expired or was released; acquire it again.");
+        // A deleted file's lock is not kept alive: it would keep others from
+        // restoring the file (resolve_conflict) for as long as it is extended.
+        if (!r.isnull(0, 1) && r.boolean(0, 1))
+            throw SqlError(CE_ERRCODE_FILE_DELETED, "file " + uuid_to_string(file_id) + " was deleted",
+                           "{\"file_id\": " + json_uuid(file_id) + "}",
+                           "Release the lock; a deleted file cannot be locked again until it is restored.");
         exp = r.value(0, 0);
     }
     (void)use_session(call, session_id, SessionUse::act, true);

@@ -138,7 +138,9 @@ SessionInfo check_session(ApiCall& call, const pg_uuid_t& session_id, const Sess
     // Activity keeps the session active; written at most once a second. A close
     // committed meanwhile (the worker, an admin, another tab) wins: the session is
     // not reopened, and the call is refused as for a closed session.
-    if (touch && s.status != "closed" && (stale_activity || s.status != "active")) {
+    // (Never a timed-out session, which a caller allowing closed ones may pass:
+    // that would open it again.)
+    if (touch && !timed_out && s.status != "closed" && (stale_activity || s.status != "active")) {
         bool touched = !q_touch.run(call.spi(), {uuid_datum(s.project_id), uuid_datum(session_id)}).empty();  // a statement: the caller's Rows are dead now
         s.status = touched ? "active" : "closed";
         if (!touched && !allow_closed) throw_session_closed(sid);
