@@ -71,3 +71,20 @@ BEGIN READ ONLY;
 SELECT pg_temp.try(format('SELECT status FROM concurrent_edit.write(%L, %L, 1, %L)', :'f3', E'read only\n', :bob));
 ROLLBACK;
 SELECT version, content FROM concurrent_edit.read(:'f3');
+
+-- concurrent_edit.max_input_size bounds every head, not only the arguments: a
+-- merge that would make a larger text is refused (54000, the result's size in
+-- the DETAIL) and nothing is written; before, it was stored, and every later
+-- merge, diff or write-back of the file was refused.
+SET concurrent_edit.max_input_size = '1kB';
+SELECT concurrent_edit.create_file(:p, 'bounded.txt', repeat(E'line of text\n', 45), :bob) AS fb \gset
+SELECT status, version, length(content) AS bytes
+FROM concurrent_edit.write(:'fb', repeat(E'line of text\n', 45) || repeat(E'tail line xx\n', 25), 1, :bob);
+SELECT pg_temp.try(format('SELECT status FROM concurrent_edit.write(%L, %L, 1, %L)', :'fb',
+    repeat(E'head line xx\n', 25) || repeat(E'line of text\n', 45), :bob));
+SELECT pg_temp.try(format('SELECT status FROM concurrent_edit.write(%L, %L, 1, %L, strategy => %L)', :'fb',
+    repeat(E'line of text\n', 45) || repeat(E'other tail x\n', 25), :bob, 'keep-both'));
+SELECT head_version, length(head_content) AS bytes FROM concurrent_edit.files WHERE id = :'fb';
+RESET concurrent_edit.max_input_size;
+SELECT status, version, length(content) AS bytes
+FROM concurrent_edit.write(:'fb', repeat(E'head line xx\n', 25) || repeat(E'line of text\n', 45), 1, :bob);

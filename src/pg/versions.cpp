@@ -157,6 +157,19 @@ int32 append_version(Spi& spi, const FileHead& h, std::string_view content, cons
         "WHERE project_id = $1 AND id = $2",
         {UUIDOID, UUIDOID, INT4OID, TEXTOID, TEXTOID, UUIDOID, UUIDOID, TEXTOID, BYTEAOID, INT4OID, INT4OID, INT4OID,
          TEXTOID});
+    // The limit on texts bounds every head, not only the arguments: a merge, a
+    // keep-both resolution or a revert could make one larger, and each later
+    // merge, diff or write-back of that file was then refused (or ran out of
+    // concurrent_edit.max_merge_memory), with no way back below the limit.
+    if (content.size() > max_input_bytes())
+        throw SqlError(ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+                       "the new version of file " + uuid_to_string(h.id) + " would be larger than concurrent_edit.max_input_size",
+                       ce::Detail()
+                           .add("argument", "result")
+                           .add("file_id", uuid_to_string(h.id))
+                           .add("bytes", content.size())
+                           .add("limit", max_input_bytes()),
+                       "Nothing was written. Write a smaller text on the head, or ask a superuser to raise the limit.");
     int32 version = h.head_version + 1;
     StoredForm form = storage_form(spi, h, version, content, head_text);
     bool full = form.delta.empty();
