@@ -88,3 +88,18 @@ SELECT head_version, length(head_content) AS bytes FROM concurrent_edit.files WH
 RESET concurrent_edit.max_input_size;
 SELECT status, version, length(content) AS bytes
 FROM concurrent_edit.write(:'fb', repeat(E'head line xx\n', 25) || repeat(E'line of text\n', 45), 1, :bob);
+
+-- write_many: at most concurrent_edit.max_writes_per_file elements write one file
+-- (each updates the file's row again: the time grew with the square of their
+-- number, the file locked throughout); more are refused before any write.
+SET concurrent_edit.max_writes_per_file = 2;
+SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.write_many(%L)', jsonb_build_array(
+    jsonb_build_object('file_id', :'fb', 'content', E'a\n', 'base_version', 3, 'author', :bob),
+    jsonb_build_object('file_id', :'f1', 'content', E'b\n', 'base_version', 1, 'author', :bob),
+    jsonb_build_object('file_id', :'fb', 'content', E'c\n', 'base_version', 4, 'author', :bob),
+    jsonb_build_object('file_id', :'fb', 'content', E'd\n', 'base_version', 5, 'author', :bob)))) AS three_of_one_file;
+SELECT head_version AS unchanged FROM concurrent_edit.files WHERE id = :'fb';
+SELECT status, version FROM concurrent_edit.write_many(jsonb_build_array(
+    jsonb_build_object('file_id', :'fb', 'content', E'a\n', 'base_version', 3, 'author', :bob),
+    jsonb_build_object('file_id', :'fb', 'content', E'c\n', 'base_version', 4, 'author', :bob)));
+RESET concurrent_edit.max_writes_per_file;

@@ -23,6 +23,7 @@ char* guc_worker_database = nullptr;
 int guc_worker_interval_ms = 1000;
 int guc_retention_interval_s = 60;
 int guc_retention_batch = 100;
+int guc_max_writes_per_file = 1000;
 int guc_sequence_batch = 10000;
 double guc_sequence_delay_ms = 2.0;
 int guc_queue_vacuum_threshold = 10000;
@@ -73,6 +74,12 @@ void define_gucs() {
         "Larger inputs are refused with SQLSTATE 54000 before any work is done.",
         &guc_max_input_kb, 64 * 1024, 1, MAX_KILOBYTES, PGC_SUSET, GUC_UNIT_KB, nullptr, nullptr,
         nullptr);
+    DefineCustomIntVariable(
+        "concurrent_edit.max_writes_per_file", "Most elements of one write_many call that write the same file.",
+        "More are refused with SQLSTATE 54000 before any write: each one updates the file's row again in the call's "
+        "transaction, and every update finds the row through all the earlier ones (a time that grows with the square "
+        "of their number, with the file locked throughout).",
+        &guc_max_writes_per_file, 1000, 1, 1000000, PGC_SUSET, 0, nullptr, nullptr, nullptr);
     DefineCustomIntVariable(
         "concurrent_edit.max_merge_memory", "Memory one merge or diff may take (its growth of the backend's heap).",
         "A merge that needs more is stopped with SQLSTATE 54000.", &guc_max_merge_memory_kb, 512 * 1024, 1024,

@@ -49,6 +49,7 @@ extern int guc_worker_interval_ms;
 // History retention by the worker: its interval (s) and files per round.
 extern int guc_retention_interval_s;
 extern int guc_retention_batch;
+extern int guc_max_writes_per_file;
 extern int guc_sequence_batch;  // pending events per worker transaction
 // Least time between the starts of two sequencing rounds of the worker (ms).
 extern double guc_sequence_delay_ms;
