@@ -418,11 +418,7 @@ std::vector<pg_uuid_t> pending_projects() {
         auto* ids = static_cast<pg_uuid_t*>(palloc(cap * sizeof(pg_uuid_t)));
         PushActiveSnapshot(GetTransactionSnapshot());
         for (const char* name : {"change_pending", "change_pending_locks"}) {
-            Oid relid = get_relname_relid(name, nsp);
-            if (!OidIsValid(relid))
-                ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
-                                errmsg("relation \"concurrent_edit.%s\" does not exist", name)));
-            Relation rel = table_open(relid, AccessShareLock);
+            Relation rel = table_open(own_table(nsp, name), AccessShareLock);
             Oid index = primary_key_of(rel, {"project_id", "id"});
             if (TupleDescAttr(RelationGetDescr(rel), column_of(rel, "project_id") - 1)->atttypid != UUIDOID)
                 ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

@@ -10,11 +10,24 @@ extern "C" {
 namespace ce::pg {
 
 Oid own_table(Oid nsp, const char* name, bool missing_ok) {
-    Oid relid = get_relname_relid(name, nsp);
-    if (!OidIsValid(relid) && !missing_ok)
-        ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("relation \"concurrent_edit.%s\" does not exist", name),
-                        errhint("Reinstall the extension.")));
-    return relid;
+    for (;;) {
+        Oid relid = get_relname_relid(name, nsp);
+        if (!OidIsValid(relid)) {
+            if (missing_ok) return InvalidOid;
+            ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
+                            errmsg("relation \"concurrent_edit.%s\" does not exist", name),
+                            errhint("Reinstall the extension.")));
+        }
+        // Locked (as a statement's parse would) and looked up again: a DROP
+        // (DROP EXTENSION) committed between the look and the lock leaves an oid
+        // of no relation, which table_open() refused with XX000 ("could not open
+        // relation with OID"); the look again, after the invalidations the lock
+        // brought, finds no relation (42P01 above). Held to the end of the
+        // transaction, it keeps the table from being dropped meanwhile.
+        LockRelationOid(relid, AccessShareLock);
+        if (get_relname_relid(name, nsp) == relid) return relid;
+        UnlockRelationOid(relid, AccessShareLock);
+    }
 }
 
 Oid primary_key_of(Relation rel) {

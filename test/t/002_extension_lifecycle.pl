@@ -85,4 +85,45 @@ $node->safe_psql($db, 'DROP EXTENSION concurrent_edit; CREATE DATABASE other');
 like($err, qr/permission denied|must be superuser/, 'CREATE EXTENSION requires a superuser');
 
 $node->stop;
+
+# DROP EXTENSION and CREATE EXTENSION again while clients and the worker use the
+# tables: a call (or the worker's round) that looked a table up just before a
+# drop committed opened an oid of no relation, XX000 "could not open relation
+# with OID" (about one in ten drops here, before). The tables are now locked as
+# they are looked up, and the worker holds the extension for its transaction: a
+# call fails with 42P01 / 3F000, or the drop waits for it.
+my $busy = new_node('drop_under_load', "shared_preload_libraries = 'concurrent_edit'\n"
+    . "concurrent_edit.database = 'postgres'\nconcurrent_edit.worker_interval = 10ms\n");
+$busy->safe_psql($db, 'CREATE EXTENSION concurrent_edit');
+my $calls = join('', map {
+    "SELECT concurrent_edit.create_file('12121212-0000-0000-0000-00000000000$_', gen_random_uuid()::text, 'x', "
+    . "'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa');\n"
+    . "SELECT concurrent_edit.release_session_locks(concurrent_edit.open_session("
+    . "'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa', '12121212-0000-0000-0000-00000000000$_'));\n"
+} (1 .. 2)) x 200;
+my $script = $busy->basedir . '/calls.sql';
+PostgreSQL::Test::Utils::append_to_file($script, $calls);
+# (Each client runs the script again and again: while the extension is away its
+# calls fail at once.)
+my $connstr = $busy->connstr($db);
+my @clients = map {
+    IPC::Run::start([ 'bash', '-c', "while :; do psql -X -q -d '$connstr' -f '$script'; done" ],
+                    '>', '/dev/null', '2>', '/dev/null')
+} (1 .. 2);
+my $drops = 0;
+for (1 .. 30) {
+    select(undef, undef, undef, 0.1 + rand(0.2));
+    my ($drc) = $busy->psql($db, 'DROP EXTENSION concurrent_edit CASCADE');
+    select(undef, undef, undef, 0.1);
+    $busy->psql($db, 'CREATE EXTENSION IF NOT EXISTS concurrent_edit');
+    $drops++ if $drc == 0;
+}
+$_->kill_kill for @clients;
+cmp_ok($drops, '>=', 20, "the extension was dropped under load ($drops times)");
+my $json = slurp_file($busy->logfile =~ s/\.log$/.json/r);
+my @internal = $json =~ /"state_code":"XX00\d"[^\n]*/g;
+is(scalar(@internal), 0, 'no call and no round of the worker failed with an internal error')
+    or diag(join("\n", @internal[0 .. ($#internal < 4 ? $#internal : 4)]));
+unlike(slurp_file($busy->logfile), qr/could not open relation with OID/, 'nor opened a dropped table');
+$busy->stop;
 done_testing();
