@@ -103,3 +103,21 @@ SELECT status, version FROM concurrent_edit.write_many(jsonb_build_array(
     jsonb_build_object('file_id', :'fb', 'content', E'a\n', 'base_version', 3, 'author', :bob),
     jsonb_build_object('file_id', :'fb', 'content', E'c\n', 'base_version', 4, 'author', :bob)));
 RESET concurrent_edit.max_writes_per_file;
+
+-- A file's clock holds at most 1,024 nodes: past 1,023 writing actors, new ones
+-- are counted on the node "~others", and the file stays writable for everyone
+-- (before, the 1,024th actor was refused with 54000, and with it every writer the
+-- clock did not know yet: one role could lock a shared file).
+SELECT concurrent_edit.create_file(:p, 'crowded.txt', E'x\n', :bob) AS fc \gset
+SELECT set_config('ce_test.fc', :'fc', false) IS NOT NULL AS noted;
+DO $$
+DECLARE f uuid := current_setting('ce_test.fc')::uuid;
+BEGIN
+    FOR i IN 1..1030 LOOP
+        PERFORM concurrent_edit.write(f, 'line ' || i || E'\n', i, gen_random_uuid());
+    END LOOP;
+END $$;
+SELECT status, version FROM concurrent_edit.write(:'fc', E'by another\n', 1031, :alice);
+SELECT count(*) AS nodes, max(v::bigint) FILTER (WHERE k = '~others') AS others,
+       max(v::bigint) FILTER (WHERE k = :alice) AS alice
+FROM concurrent_edit.files, jsonb_each_text(head_clock::text::jsonb) AS e(k, v) WHERE id = :'fc';

@@ -190,6 +190,20 @@ std::string merge_encoded(VClockView a, VClockView b);
 // clock exceed kVClockMaxEntries).
 void check_client_clock(const VClock& client, const VClock& known, std::string_view actor, std::uint64_t max_ahead);
 
+// The node that counts, in a file's clocks, the writes of actors beyond the first
+// kVClockMaxEntries - 1 (a node id no writer has: writers' nodes are uuids).
+constexpr std::string_view kVClockOverflowNode = "~others";
+
+// The clock of a file's next version: `head` merged with the writer's `client`
+// clock (checked by check_client_clock; may be nullptr), incremented for `actor`.
+// The clock stays within kVClockMaxEntries: once kVClockMaxEntries - 1 actors have
+// nodes, a new actor's write is counted on kVClockOverflowNode (and its own node,
+// which its client may have counted offline, is left out). So the version still
+// follows the head (a < b) and a file written by more actors stays writable;
+// before, the 1,024th actor was refused (limit_exceeded) and with it every writer
+// the clock did not know yet.
+VClock next_version_clock(const VClock& head, const VClock* client, std::string_view actor);
+
 // Nodes whose counters differ (in either direction), sorted bytewise. The views
 // point into the clocks' storage. Empty exactly when the clocks are equal.
 std::vector<std::string_view> divergent_nodes(const VClock& a, const VClock& b);

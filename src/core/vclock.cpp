@@ -446,6 +446,23 @@ void check_client_clock(const VClock& client, const VClock& known, std::string_v
     }
 }
 
+VClock next_version_clock(const VClock& head, const VClock* client, std::string_view actor) {
+    std::size_t actors = head.size() - (head.get(kVClockOverflowNode) != 0 ? 1 : 0);
+    bool folded = head.get(actor) == 0 && actors >= kVClockMaxEntries - 1;
+    VClock out = head;
+    if (client != nullptr) {
+        if (folded && client->get(actor) != 0) {
+            VClock c = *client;
+            c.set(actor, 0);  // removes it
+            out.merge(c);
+        } else {
+            out.merge(*client);
+        }
+    }
+    out.increment(folded ? kVClockOverflowNode : actor);
+    return out;
+}
+
 VClock merge(const VClock& a, const VClock& b) {
     VClock out = a;
     out.merge(b);

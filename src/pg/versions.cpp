@@ -175,9 +175,11 @@ int32 append_version(Spi& spi, const FileHead& h, std::string_view content, cons
     bool full = form.delta.empty();
     // The writing actor is server-side (the session, else the author), not the
     // client's device, so clocks stay small.
-    ce::VClock clock = ce::VClock::parse(h.head_clock.empty() ? "{}" : h.head_clock);
-    if (client_clock != nullptr) clock.merge(ce::VClock::parse(*client_clock));
-    clock.increment(uuid_to_string(uuid_is_null(session_id) ? author : session_id));
+    ce::VClock client;
+    if (client_clock != nullptr) client = ce::VClock::parse(*client_clock);
+    ce::VClock clock = ce::next_version_clock(ce::VClock::parse(h.head_clock.empty() ? "{}" : h.head_clock),
+                                              client_clock != nullptr ? &client : nullptr,
+                                              uuid_to_string(uuid_is_null(session_id) ? author : session_id));
     std::string clock_text = clock.to_text();
     Datum text = text_datum(content), hash_text = text_datum(hash);
     Datum delta = full ? Datum(0) : text_datum(form.delta);

@@ -488,3 +488,42 @@ TEST(VClockClientCheck, RefusesCraftedCountersAndUnknownNodes) {
         EXPECT_NE(std::string(e.detail()).find("\"node\": \"s2\""), std::string::npos) << e.detail();
     }
 }
+
+// A file's clock stays within ce::kVClockMaxEntries: past ce::kVClockMaxEntries - 1 actors,
+// new ones are counted on the overflow node, and every version still follows the
+// head (before, the 1,024th actor's write was refused, and so was every later
+// new writer's).
+TEST(VClockNextVersion, NewActorsOfAFullClockCountOnTheOverflowNode) {
+    VClock head;
+    for (std::size_t i = 0; i < ce::kVClockMaxEntries - 1; ++i) head.increment("actor-" + std::to_string(i));
+    VClock first = ce::next_version_clock(head, nullptr, "newcomer");
+    EXPECT_EQ(first.size(), ce::kVClockMaxEntries);
+    EXPECT_EQ(first.get(ce::kVClockOverflowNode), 1u);
+    EXPECT_EQ(first.get("newcomer"), 0u);
+    EXPECT_EQ(ce::compare(head, first), ce::Relation::before);
+    VClock second = ce::next_version_clock(first, nullptr, "another");
+    EXPECT_EQ(second.size(), ce::kVClockMaxEntries);
+    EXPECT_EQ(second.get(ce::kVClockOverflowNode), 2u);
+    EXPECT_EQ(ce::compare(first, second), ce::Relation::before);
+    // A known actor keeps counting on its own node.
+    VClock known = ce::next_version_clock(second, nullptr, "actor-7");
+    EXPECT_EQ(known.get("actor-7"), 2u);
+    EXPECT_EQ(known.get(ce::kVClockOverflowNode), 2u);
+    // A folded actor's offline count (its own node, ahead) is left out; the rest of
+    // its clock is merged.
+    VClock client = head;  // read before the overflow node came (a full clock takes no offline node)
+    client.increment("latecomer").increment("latecomer");
+    VClock merged = ce::next_version_clock(second, &client, "latecomer");
+    EXPECT_EQ(merged.size(), ce::kVClockMaxEntries);
+    EXPECT_EQ(merged.get("latecomer"), 0u);
+    EXPECT_EQ(merged.get(ce::kVClockOverflowNode), 3u);
+    EXPECT_EQ(ce::compare(second, merged), ce::Relation::before);
+}
+
+TEST(VClockNextVersion, BelowTheLimitTheActorCounts) {
+    VClock head = VClock::parse(R"({"a": 1})");
+    VClock client = VClock::parse(R"({"a": 1, "s": 3})");
+    VClock next = ce::next_version_clock(head, &client, "s");
+    EXPECT_EQ(next, VClock::parse(R"({"a": 1, "s": 4})"));
+    EXPECT_EQ(ce::next_version_clock(head, nullptr, "a"), VClock::parse(R"({"a": 2})"));
+}
