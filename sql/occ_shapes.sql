@@ -457,3 +457,19 @@ WHERE row_relation = '"occ Shapes"."Odd, Table"';
 DROP SCHEMA "occ Shapes" CASCADE;
 RESET search_path;
 DELETE FROM concurrent_edit.conflict_history WHERE kind = 'row';
+
+-- disable_occ by a role that does not own the table: 42501 with the DETAIL
+-- enable_occ gives (DROP TRIGGER's own error had none), nothing changed.
+CREATE TABLE public.owned_t (id int PRIMARY KEY, version int NOT NULL DEFAULT 1);
+SELECT concurrent_edit.enable_occ('public.owned_t');
+CREATE ROLE regress_occ_stranger;
+SET ROLE regress_occ_stranger;
+SELECT pg_temp.try($$SELECT concurrent_edit.disable_occ('public.owned_t')$$);
+RESET ROLE;
+SELECT count(*) AS triggers_kept FROM pg_trigger WHERE tgrelid = 'public.owned_t'::regclass AND tgname LIKE 'concurrent_edit_occ%';
+SELECT concurrent_edit.disable_occ('public.owned_t');
+DROP TABLE public.owned_t;
+DROP ROLE regress_occ_stranger;
+-- The extension's own tables are refused (0A000): its functions write them
+-- without naming a base version, so every write would fail.
+SELECT pg_temp.try($$SELECT concurrent_edit.enable_occ('concurrent_edit.files', 'head_version')$$);

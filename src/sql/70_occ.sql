@@ -158,7 +158,7 @@ BEGIN
         refuse_blind_writes := true;  -- strict = reject + refuse blind writes
     END IF;
     -- The relation's errors as occ_refresh_images and disable_occ give them.
-    SELECT r.relkind, r.relpersistence, r.relowner INTO rel FROM pg_class r WHERE r.oid = tbl;
+    SELECT r.relkind, r.relpersistence, r.relowner, r.relnamespace INTO rel FROM pg_class r WHERE r.oid = tbl;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'relation with OID % does not exist', tbl::oid USING ERRCODE = 'undefined_table',
             DETAIL = '{"argument": "tbl"}';
@@ -191,6 +191,13 @@ BEGIN
     -- A temporary table's name (pg_temp_N.t) is reused by later sessions, and its
     -- drop at session end fires no event trigger: its row conflicts would be
     -- readable by whoever next creates pg_temp_N.t.
+    -- The extension's own tables are written by its functions, which do not
+    -- name a base version: every write would be refused.
+    IF rel.relnamespace = 'concurrent_edit'::regnamespace THEN
+        RAISE EXCEPTION 'optimistic concurrency is not available for %, a table of concurrent_edit', tbl
+            USING ERRCODE = 'feature_not_supported',
+            DETAIL = pg_catalog.jsonb_build_object('table', tbl::text, 'reason', 'extension table')::text;
+    END IF;
     IF rel.relpersistence = 't' THEN
         RAISE EXCEPTION 'optimistic concurrency is not available for temporary table %', tbl
             USING ERRCODE = 'feature_not_supported',
@@ -341,10 +348,16 @@ BEGIN
                   DETAIL = pg_catalog.jsonb_build_object('table', tbl::text, 'through', through)::text,
                   HINT = 'Call enable_occ or disable_occ on the partitioned table: its settings apply to every partition.';
     END IF;
-    FOR t IN SELECT tgname FROM pg_trigger
-             WHERE tgrelid = tbl AND tgname IN ('concurrent_edit_occ', 'concurrent_edit_occ_after') LOOP
-        EXECUTE format('DROP TRIGGER %I ON %s', t, tbl);
-    END LOOP;
+    BEGIN
+        FOR t IN SELECT tgname FROM pg_trigger
+                 WHERE tgrelid = tbl AND tgname IN ('concurrent_edit_occ', 'concurrent_edit_occ_after') LOOP
+            EXECUTE format('DROP TRIGGER %I ON %s', t, tbl);
+        END LOOP;
+    EXCEPTION WHEN insufficient_privilege THEN
+        -- DROP TRIGGER's own error had no DETAIL: the one enable_occ gives.
+        RAISE EXCEPTION 'must be owner of table %', tbl USING ERRCODE = 'insufficient_privilege',
+            DETAIL = pg_catalog.jsonb_build_object('table', tbl::text)::text;
+    END;
     PERFORM concurrent_edit.occ_refresh_images(tbl);  -- no trigger left: forgets the images
 END
 $$;
