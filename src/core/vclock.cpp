@@ -449,6 +449,11 @@ void check_client_clock(const VClock& client, const VClock& known, std::string_v
 VClock next_version_clock(const VClock& head, const VClock* client, std::string_view actor) {
     std::size_t actors = head.size() - (head.get(kVClockOverflowNode) != 0 ? 1 : 0);
     bool folded = head.get(actor) == 0 && actors >= kVClockMaxEntries - 1;
+    if (folded && actors >= kVClockMaxEntries)  // full without the overflow node (filled before 1.1)
+        throw Error(Errc::limit_exceeded, "the file's clock has no room for a new writer",
+                    Detail().add("limit", kVClockMaxEntries).add("reason", "filled before concurrent_edit 1.1"),
+                    "Its clock was filled by writers of version 1.0; a writer it knows (one of its sessions or "
+                    "authors) can still write, or copy the text to a new file.");
     VClock out = head;
     if (client != nullptr) {
         if (folded && client->get(actor) != 0) {

@@ -115,7 +115,13 @@ CE_PRIMARY_FUNCTION(ce_commit_draft, "commit_draft") {
     // written as the session's user, without the session (which takes no writes).
     SessionInfo s = use_session(call, session.value, SessionUse::act, false, true);
     bool closed = s.status == "closed";
-    if (!closed) s = use_session(call, session.value, SessionUse::act, false);  // timed out: VC005
+    if (!closed) {
+        s = use_session(call, session.value, SessionUse::act, true);  // timed out: VC005
+        // The session held open before the file and the draft are locked, in the
+        // order of a close (its row, its lock, then its drafts): taken later (by
+        // the write), a close with discard_drafts coming between deadlocked.
+        keep_session_open(s.id);
+    }
     // The text only within concurrent_edit.max_input_size as it is now (a draft
     // saved before the limit was lowered is refused, not fetched); its size without
     // fetching it.

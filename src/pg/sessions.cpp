@@ -53,7 +53,9 @@ SessionInfo use_session(ApiCall& call, const pg_uuid_t& session_id, SessionUse u
 void keep_session_open(const pg_uuid_t& session_id) {
     bool open = pg_call([&session_id] {
         LOCKTAG tag = uuid_lock_tag(session_id, LockClass::session);
-        (void)LockAcquire(&tag, ShareLock, false, false);
+        // Held already (an earlier call of this transaction looked, and no close
+        // can have come since): no second look (write_many calls this per element).
+        if (LockAcquire(&tag, ShareLock, false, false) == LOCKACQUIRE_ALREADY_HELD) return true;
         Snapshot snapshot = push_statement_snapshot(true);
         SessionRow row = read_session_row(get_namespace_oid("concurrent_edit", false), session_id, snapshot);
         PopActiveSnapshot();

@@ -204,8 +204,9 @@ namespace {
 [[noreturn]] void wait_for_database() {
     BackgroundWorkerInitializeConnection(nullptr, nullptr, 0);
     pgstat_report_appname("concurrent_edit worker");
-    // Shown as running (its pid), serving no database: before, worker_status said
-    // it did not run while it waited.
+    // Shown as running (its pid, since now), serving no database: before,
+    // worker_status said it did not run while it waited.
+    stats::worker_started(GetCurrentTimestamp());
     worker_register(false);
     bool said = false;
     for (;;) {

@@ -188,9 +188,6 @@ BEGIN
                   DETAIL = pg_catalog.jsonb_build_object('table', tbl::text, 'partitions', parts)::text,
                   HINT = 'Call disable_occ on each of them first: the partitioned table''s settings would apply to every partition.';
     END IF;
-    -- A temporary table's name (pg_temp_N.t) is reused by later sessions, and its
-    -- drop at session end fires no event trigger: its row conflicts would be
-    -- readable by whoever next creates pg_temp_N.t.
     -- The extension's own tables are written by its functions, which do not
     -- name a base version: every write would be refused.
     IF rel.relnamespace = 'concurrent_edit'::regnamespace THEN
@@ -198,6 +195,9 @@ BEGIN
             USING ERRCODE = 'feature_not_supported',
             DETAIL = pg_catalog.jsonb_build_object('table', tbl::text, 'reason', 'extension table')::text;
     END IF;
+    -- A temporary table's name (pg_temp_N.t) is reused by later sessions, and its
+    -- drop at session end fires no event trigger: its row conflicts would be
+    -- readable by whoever next creates pg_temp_N.t.
     IF rel.relpersistence = 't' THEN
         RAISE EXCEPTION 'optimistic concurrency is not available for temporary table %', tbl
             USING ERRCODE = 'feature_not_supported',
@@ -348,16 +348,16 @@ BEGIN
                   DETAIL = pg_catalog.jsonb_build_object('table', tbl::text, 'through', through)::text,
                   HINT = 'Call enable_occ or disable_occ on the partitioned table: its settings apply to every partition.';
     END IF;
-    BEGIN
-        FOR t IN SELECT tgname FROM pg_trigger
-                 WHERE tgrelid = tbl AND tgname IN ('concurrent_edit_occ', 'concurrent_edit_occ_after') LOOP
-            EXECUTE format('DROP TRIGGER %I ON %s', t, tbl);
-        END LOOP;
-    EXCEPTION WHEN insufficient_privilege THEN
-        -- DROP TRIGGER's own error had no DETAIL: the one enable_occ gives.
+    -- The owner's, as for enable_occ (before, DROP TRIGGER's error, without a
+    -- DETAIL; without triggers, occ_refresh_images's).
+    IF EXISTS (SELECT FROM pg_class r WHERE r.oid = tbl AND NOT pg_has_role(r.relowner, 'USAGE')) THEN
         RAISE EXCEPTION 'must be owner of table %', tbl USING ERRCODE = 'insufficient_privilege',
             DETAIL = pg_catalog.jsonb_build_object('table', tbl::text)::text;
-    END;
+    END IF;
+    FOR t IN SELECT tgname FROM pg_trigger
+             WHERE tgrelid = tbl AND tgname IN ('concurrent_edit_occ', 'concurrent_edit_occ_after') LOOP
+        EXECUTE format('DROP TRIGGER %I ON %s', t, tbl);
+    END LOOP;
     PERFORM concurrent_edit.occ_refresh_images(tbl);  -- no trigger left: forgets the images
 END
 $$;

@@ -527,3 +527,14 @@ TEST(VClockNextVersion, BelowTheLimitTheActorCounts) {
     EXPECT_EQ(next, VClock::parse(R"({"a": 1, "s": 4})"));
     EXPECT_EQ(ce::next_version_clock(head, nullptr, "a"), VClock::parse(R"({"a": 2})"));
 }
+
+// A clock filled with 1,024 writers before the overflow node existed has no room
+// for it: a new writer gets limit_exceeded naming that cause; a known one writes.
+TEST(VClockNextVersion, AClockFilledBeforeTheOverflowNodeRefusesNewWriters) {
+    VClock head;
+    for (std::size_t i = 0; i < ce::kVClockMaxEntries; ++i) head.increment("actor-" + std::to_string(i));
+    EXPECT_CE_ERROR(ce::next_version_clock(head, nullptr, "newcomer"), Errc::limit_exceeded);
+    VClock next = ce::next_version_clock(head, nullptr, "actor-3");
+    EXPECT_EQ(next.get("actor-3"), 2u);
+    EXPECT_EQ(ce::compare(head, next), Relation::before);
+}
