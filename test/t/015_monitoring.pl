@@ -242,6 +242,8 @@ $node->safe_psql('tenant2', "CREATE EXTENSION concurrent_edit; CREATE ROLE t2adm
     . "SELECT concurrent_edit.grant_admin('t2admin')");
 ($rc, $out, $err) = $node->psql('tenant2', 'SELECT concurrent_edit.stats_reset()', extra_params => ['-U', 't2admin']);
 like($err, qr/42501|permission denied/, 'an admin of another database may not reset the counters');
+like($err, qr/DETAIL:\s+\{"project_id": "\*", "needs": "superuser", "has": "admin", "role": "t2admin", "reason": /,
+     'with the DETAIL keys of every other 42501 of a right');
 is($node->safe_psql('tenant2', 'SELECT errors > 0, last_error IS NULL FROM concurrent_edit.worker_status',
     extra_params => ['-U', 't2admin']), 't|t', 'and sees the count of the worker errors, not their text');
 is($node->safe_psql('postgres', 'SELECT last_error IS NOT NULL FROM concurrent_edit.worker_status'), 't',
