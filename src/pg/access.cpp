@@ -161,19 +161,23 @@ Right right_on(Spi& spi, Oid role, const pg_uuid_t& project) {
     return r;
 }
 
-void throw_access_denied(Oid role, const pg_uuid_t* project, Right needed, Right has, const std::string& what) {
+std::string access_denied_detail(Oid role, const pg_uuid_t* project, const char* needs, Right has,
+                                 const std::string& what) {
     const char* name = pg_call([role] { return GetUserNameFromId(role, true); });
     std::string detail = "{";
     if (project != nullptr) detail += "\"project_id\": " + json_uuid(*project) + ", ";
     else detail += "\"project_id\": \"*\", ";
-    detail += "\"needs\": \"" + std::string(right_name(needed)) + "\", \"has\": \"" + right_name(has) +
-              "\", \"role\": ";
+    detail += "\"needs\": \"" + std::string(needs) + "\", \"has\": \"" + right_name(has) + "\", \"role\": ";
     append_json_string(detail, name ? name : "?");
     if (!what.empty()) {
         detail += ", \"reason\": ";
         append_json_string(detail, what);
     }
-    detail += "}";
+    return detail + "}";
+}
+
+void throw_access_denied(Oid role, const pg_uuid_t* project, Right needed, Right has, const std::string& what) {
+    std::string detail = access_denied_detail(role, project, right_name(needed), has, what);
     std::string msg = std::string("permission denied: ") + right_name(needed) + " access to " +
                       (project ? "project " + uuid_to_string(*project) : std::string("every project")) + " is required";
     if (!what.empty()) msg += " (" + what + ")";

@@ -33,6 +33,10 @@ bool is_extension_admin(Oid role);
 // {"project_id", "needs", "has", "role"}.
 void require_right(Spi& spi, Oid role, const pg_uuid_t& project, Right needed);
 void require_right_on_all(Spi& spi, Oid role, Right needed);
+// The DETAIL of a 42501 for a right: {"project_id" (or "*"), "needs", "has",
+// "role"} and, unless `what` is empty, "reason".
+std::string access_denied_detail(Oid role, const pg_uuid_t* project, const char* needs, Right has,
+                                 const std::string& what);
 [[noreturn]] void throw_access_denied(Oid role, const pg_uuid_t* project, Right needed, Right has,
                                       const std::string& what = {});
 

@@ -94,20 +94,13 @@ CE_FUNCTION(ce_stats_reset) {
     ApiCall call;
     Oid caller = call.caller();
     if (!pg_call([caller] { return superuser_arg(caller); })) {
-        if (!in_served_database()) {
-            // The keys of every other 42501 of a right (throw_access_denied).
-            const char* role = pg_call([caller] { return GetUserNameFromId(caller, true); });
+        if (!in_served_database())
             throw SqlError(ERRCODE_INSUFFICIENT_PRIVILEGE,
                            "permission denied: the statistics of concurrent_edit are the cluster's; a superuser, or "
                            "an admin of every project of the database the worker serves, resets them",
-                           ce::Detail()
-                               .add("project_id", "*")
-                               .add("needs", "superuser")
-                               .add("has", right_name(right_on_all(call.spi(), caller)))
-                               .add("role", role ? role : "?")
-                               .add("reason", "not the database of concurrent_edit.database"),
+                           access_denied_detail(caller, nullptr, "superuser", right_on_all(call.spi(), caller),
+                                                "not the database of concurrent_edit.database"),
                            "Call stats_reset() in the database named by concurrent_edit.database, or as a superuser.");
-        }
         call.require_on_all(Right::admin);
     }
     call.finish();

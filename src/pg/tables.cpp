@@ -11,6 +11,7 @@ namespace ce::pg {
 
 Oid own_table(Oid nsp, const char* name, bool missing_ok) {
     for (;;) {
+        uint64 seen = SharedInvalidMessageCounter;
         Oid relid = get_relname_relid(name, nsp);
         if (!OidIsValid(relid)) {
             if (missing_ok) return InvalidOid;
@@ -23,9 +24,10 @@ Oid own_table(Oid nsp, const char* name, bool missing_ok) {
         // of no relation, which table_open() refused with XX000 ("could not open
         // relation with OID"); the look again, after the invalidations the lock
         // brought, finds no relation (42P01 above). Held to the end of the
-        // transaction, it keeps the table from being dropped meanwhile.
+        // transaction, it keeps the table from being dropped meanwhile. (As
+        // RangeVarGetRelidExtended: no invalidation since the look, no look again.)
         LockRelationOid(relid, AccessShareLock);
-        if (get_relname_relid(name, nsp) == relid) return relid;
+        if (seen == SharedInvalidMessageCounter || get_relname_relid(name, nsp) == relid) return relid;
         UnlockRelationOid(relid, AccessShareLock);
     }
 }

@@ -167,6 +167,7 @@ Oid find_extension(const char** version) {
 bool installed_here() {
     static char other[NAMEDATALEN] = "";  // the other version last logged
     const char* version = nullptr;
+    uint64 seen = SharedInvalidMessageCounter;
     Oid found = find_extension(&version);
     if (OidIsValid(found)) {
         // Held to the end of the transaction: a DROP EXTENSION (which locks the
@@ -174,8 +175,9 @@ bool installed_here() {
         // transaction, or committed before the lock, and the look again then
         // finds no extension. Before, a drop that committed between the look and
         // the task's statements failed them ("could not open relation", XX000).
+        // (No invalidation since the look: nothing changed, no look again.)
         LockDatabaseObject(ExtensionRelationId, found, 0, AccessShareLock);
-        if (find_extension(&version) != found) version = nullptr;
+        if (seen != SharedInvalidMessageCounter && find_extension(&version) != found) version = nullptr;
     }
     bool same = version != nullptr && strcmp(version, CE_EXTVERSION) == 0;
     if (version != nullptr && !same && strcmp(other, version) != 0) {
