@@ -448,3 +448,61 @@ SELECT count(*) AS editors FROM concurrent_edit.file_editors(:'crowded');
 SELECT array_agg(session_id) = (SELECT array_agg(id ORDER BY created_at, id) FROM concurrent_edit.edit_sessions
                                WHERE project_id = :many) AS in_order
 FROM concurrent_edit.project_sessions(:many);
+
+-- concurrent_edit.max_sessions_per_role: a role at its limit of open sessions is
+-- refused another (53400), and nothing is stored. Closed sessions and those past
+-- session_close_timeout do not count; other roles and superusers are not held.
+CREATE ROLE regress_opener;
+CREATE ROLE regress_other_opener;
+SELECT concurrent_edit.grant_project(:p, 'regress_opener', 'write');
+SELECT concurrent_edit.grant_project(:p, 'regress_other_opener', 'write');
+SET concurrent_edit.max_sessions_per_role = 3;
+SET ROLE regress_opener;
+SELECT concurrent_edit.open_session(:alice, :p) AS o1 \gset
+SELECT concurrent_edit.open_session(:alice, :p) AS o2 \gset
+SELECT concurrent_edit.open_session(:bob, :p) AS o3 \gset
+SELECT pg_temp.try(format('SELECT concurrent_edit.open_session(%L, %L)', :carol, :p));
+SELECT pg_temp.error_detail(format('SELECT concurrent_edit.open_session(%L, %L)', :carol, :p)) AS detail;
+RESET ROLE;
+SELECT count(*) AS stored FROM concurrent_edit.edit_sessions
+WHERE role = 'regress_opener'::regrole;
+SET ROLE regress_other_opener;
+SELECT concurrent_edit.open_session(:carol, :p) IS NOT NULL AS other_role_opens;
+RESET ROLE;
+SELECT concurrent_edit.open_session(:carol, :p) IS NOT NULL AS superuser_opens;
+SET ROLE regress_opener;
+SELECT concurrent_edit.close_session(:'o1') AS closed;
+SELECT concurrent_edit.open_session(:carol, :p) IS NOT NULL AS opens_after_a_close;
+SELECT pg_temp.try(format('SELECT concurrent_edit.open_session(%L, %L)', :carol, :p), false);
+RESET ROLE;
+UPDATE concurrent_edit.edit_sessions SET last_active_at = now() - interval '2 hours' WHERE id = :'o2';
+SET ROLE regress_opener;
+SELECT concurrent_edit.open_session(:carol, :p) IS NOT NULL AS opens_past_a_timed_out_one;
+-- A transaction's own opens count: the fourth of one statement is refused, and
+-- the statement's earlier sessions go with it.
+RESET ROLE;
+SET concurrent_edit.max_sessions_per_role = 5;
+SET ROLE regress_opener;
+SELECT pg_temp.try(format('SELECT count(concurrent_edit.open_session(%L, %L)) FROM generate_series(1, 3)', :carol, :p), false);
+RESET ROLE;
+SELECT count(*) AS open_after_the_refusal FROM concurrent_edit.edit_sessions
+WHERE role = 'regress_opener'::regrole AND status <> 'closed' AND last_active_at > now() - interval '1 hour';
+SET ROLE regress_opener;
+SELECT concurrent_edit.open_session(:carol, :p) IS NOT NULL AS opens_below_the_limit;
+RESET ROLE;
+SET concurrent_edit.max_sessions_per_role = 0;
+SET ROLE regress_opener;
+SELECT pg_temp.try(format('SELECT concurrent_edit.open_session(%L, %L)', :carol, :p), false);
+RESET ROLE;
+SET concurrent_edit.max_sessions_per_role = -1;
+SET ROLE regress_opener;
+SELECT count(concurrent_edit.open_session(:carol, :p)) AS opened_without_a_limit FROM generate_series(1, 3);
+-- Only a superuser sets it (ALTER ROLE ... SET, for one role).
+SELECT pg_temp.try('SET concurrent_edit.max_sessions_per_role = 100', false);
+RESET ROLE;
+RESET concurrent_edit.max_sessions_per_role;
+SELECT pg_catalog.current_setting('concurrent_edit.max_sessions_per_role') AS default_limit;
+SELECT concurrent_edit.revoke_project(:p, 'regress_opener') IS NOT NULL AS revoked,
+       concurrent_edit.revoke_project(:p, 'regress_other_opener') IS NOT NULL AS revoked_other;
+DELETE FROM concurrent_edit.edit_sessions WHERE role IN ('regress_opener'::regrole, 'regress_other_opener'::regrole);
+DROP ROLE regress_opener, regress_other_opener;

@@ -24,6 +24,7 @@ int guc_worker_interval_ms = 1000;
 int guc_retention_interval_s = 60;
 int guc_retention_batch = 100;
 int guc_max_writes_per_file = 1000;
+int guc_max_sessions_per_role = 10000;
 int guc_sequence_batch = 10000;
 double guc_sequence_delay_ms = 2.0;
 int guc_queue_vacuum_threshold = 10000;
@@ -136,6 +137,11 @@ void define_gucs() {
         "Inactivity after which an edit session is closed and its locks released.",
         "Applied by the background worker or cleanup_inactive_sessions().", &guc_session_close_s, 60 * 60, 1,
         INT_MAX / 1000, PGC_SUSET, GUC_UNIT_S, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable(
+        "concurrent_edit.max_sessions_per_role", "Most open edit sessions one role may have in a database.",
+        "open_session() beyond it is refused with SQLSTATE 53400. Sessions past session_close_timeout do not count; "
+        "superusers are not limited. -1: no limit. Set per role with ALTER ROLE ... SET.",
+        &guc_max_sessions_per_role, 10000, -1, INT_MAX, PGC_SUSET, 0, nullptr, nullptr, nullptr);
     DefineCustomIntVariable(
         "concurrent_edit.closed_session_retention",
         "How long a closed edit session without drafts is kept before it is deleted.",

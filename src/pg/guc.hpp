@@ -43,6 +43,8 @@ extern int guc_max_lock_ttl_s;
 extern int guc_session_idle_s;
 extern int guc_session_close_s;
 extern int guc_closed_session_retention_s;
+// Most open sessions per role (open_session), -1 for none.
+extern int guc_max_sessions_per_role;
 // Background worker: database it serves, and its cleanup interval (ms).
 extern char* guc_worker_database;
 extern int guc_worker_interval_ms;

@@ -201,6 +201,74 @@ void session_event(Spi& spi, const char* event, const SessionInfo& s, const pg_u
     queue_change(spi, file_event(event, s.project_id, file, s.id, s.user_id, path, 0, ""));
 }
 
+namespace {
+
+// Open sessions of `role` in this database, counted up to `limit`: those not
+// closed and active within session_close_timeout (an older one is refused by
+// every call and closed by the cleanup). Read with a dirty snapshot, so that
+// sessions opened by transactions still in progress count too: concurrent
+// open_session calls of one role pass the limit only by those that count at the
+// same moment, one each, and none waits for another. A session that a
+// transaction in progress updates or closes may count twice or still count: the
+// count errs toward the limit. Plain C, for pg_call.
+int count_open_sessions(Oid role, int limit) {
+    Oid nsp = get_namespace_oid("concurrent_edit", false);
+    Relation rel = table_open(own_table(nsp, "edit_sessions"), AccessShareLock);
+    Oid index = own_index(rel, nsp, "edit_sessions_role_idx", {"role", "last_active_at"}, true);
+    AttrNumber status_att = column_of(rel, "status");
+    TupleTableSlot* slot = table_slot_create(rel, nullptr);
+    TimestampTz since = GetCurrentTransactionStartTimestamp() - int64(guc_session_close_s) * USECS_PER_SEC;
+    ScanKeyData keys[2];
+    ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(role));
+    ScanKeyInit(&keys[1], 2, BTGreaterEqualStrategyNumber, F_TIMESTAMPTZ_GE, TimestampTzGetDatum(since));
+    SnapshotData dirty;
+    InitDirtySnapshot(dirty);
+    int open = 0;
+    uint64 seen = 0;
+    scan_by_key(rel, index, &dirty, keys, 2, slot, [&] {
+        if (++seen % 1024 == 0) CHECK_FOR_INTERRUPTS();
+        bool isnull;
+        Datum d = slot_getattr(slot, status_att, &isnull);
+        if (isnull) return true;  // a NOT NULL column
+        text* status = DatumGetTextPP(d);
+        // The index's predicate (status <> 'closed'), checked on the row itself.
+        if (VARSIZE_ANY_EXHDR(status) != 6 || std::memcmp(VARDATA_ANY(status), "closed", 6) != 0) ++open;
+        return open < limit;
+    });
+    ExecDropSingleTupleTableSlot(slot);
+    table_close(rel, NoLock);  // held to the end of the transaction, as by a statement
+    return open;
+}
+
+// concurrent_edit.max_sessions_per_role: a role at its limit of open sessions
+// opens no more (53400). Superusers are not limited, as PostgreSQL's CONNECTION
+// LIMIT does not limit them. The bound keeps one role from filling the sessions
+// table and the worker's inactivity cleanup, which every role's locks rely on.
+void check_session_limit(Oid role) {
+    const int limit = guc_max_sessions_per_role;
+    if (limit < 0) return;
+    const char* name = nullptr;
+    int open = pg_call([role, limit, &name] {
+        if (superuser_arg(role)) return -1;
+        name = GetUserNameFromId(role, true);
+        return limit == 0 ? 0 : count_open_sessions(role, limit);
+    });
+    if (open < limit) return;
+    std::string who = name != nullptr ? name : std::to_string(role);
+    throw SqlError(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED,
+                   "role \"" + who + "\" may have at most " + std::to_string(limit) +
+                       " open sessions (concurrent_edit.max_sessions_per_role)",
+                   ce::Detail()
+                       .add("role", who)
+                       .add("open_sessions", open)
+                       .add("limit", limit)
+                       .add("setting", "concurrent_edit.max_sessions_per_role"),
+                   "Close sessions no longer used (close_session), or ask a superuser to raise the limit for the "
+                   "role (ALTER ROLE ... SET concurrent_edit.max_sessions_per_role).");
+}
+
+}  // namespace
+
 }  // namespace ce::pg
 
 using namespace ce::pg;
@@ -236,6 +304,7 @@ CE_PRIMARY_FUNCTION(ce_open_session, "open_session") {
     }
     ApiCall call;
     call.require(project, Right::write);
+    check_session_limit(call.caller());
     static Statement ins(
         "INSERT INTO concurrent_edit.edit_sessions (project_id, user_id, role, sandbox_id, metadata) "
         "VALUES ($1, $2, $3, $4, coalesce($5, '{}'::jsonb)) RETURNING id",

@@ -41,13 +41,14 @@ Oid primary_key_of(Relation rel) {
     return index;
 }
 
-bool index_as_made(Relation rel, Oid index, std::initializer_list<const char*> columns) {
+bool index_as_made(Relation rel, Oid index, std::initializer_list<const char*> columns, bool partial) {
     HeapTuple t = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(index));
     if (!HeapTupleIsValid(t)) elog(ERROR, "cache lookup failed for index %u", index);
     auto* ix = reinterpret_cast<Form_pg_index>(GETSTRUCT(t));
     TupleDesc desc = RelationGetDescr(rel);
     bool as_made = ix->indrelid == RelationGetRelid(rel) && ix->indnkeyatts == static_cast<int>(columns.size()) &&
-                   heap_attisnull(t, Anum_pg_index_indexprs, nullptr) && heap_attisnull(t, Anum_pg_index_indpred, nullptr);
+                   heap_attisnull(t, Anum_pg_index_indexprs, nullptr) &&
+                   (partial || heap_attisnull(t, Anum_pg_index_indpred, nullptr));
     int i = 0;
     for (const char* name : columns) {
         if (!as_made) break;
@@ -58,8 +59,8 @@ bool index_as_made(Relation rel, Oid index, std::initializer_list<const char*> c
     return as_made;
 }
 
-Oid key_as_made(Relation rel, Oid index, std::initializer_list<const char*> columns) {
-    if (!index_as_made(rel, index, columns)) {
+Oid key_as_made(Relation rel, Oid index, std::initializer_list<const char*> columns, bool partial) {
+    if (!index_as_made(rel, index, columns, partial)) {
         StringInfoData list;  // palloc'd: the error below unwinds no C++ object
         initStringInfo(&list);
         for (const char* name : columns) appendStringInfo(&list, "%s%s", list.len > 0 ? ", " : "", name);
@@ -78,8 +79,8 @@ Oid primary_key_of(Relation rel, std::initializer_list<const char*> columns) {
     return key_as_made(rel, primary_key_of(rel), columns);
 }
 
-Oid own_index(Relation rel, Oid nsp, const char* name, std::initializer_list<const char*> columns) {
-    return key_as_made(rel, own_table(nsp, name), columns);
+Oid own_index(Relation rel, Oid nsp, const char* name, std::initializer_list<const char*> columns, bool partial) {
+    return key_as_made(rel, own_table(nsp, name), columns, partial);
 }
 
 AttrNumber column_of(Relation rel, const char* name) {

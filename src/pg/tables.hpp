@@ -22,12 +22,16 @@ Oid own_table(Oid nsp, const char* name, bool missing_ok = false);
 Oid primary_key_of(Relation rel);
 Oid primary_key_of(Relation rel, std::initializer_list<const char*> columns);
 // An index of `rel` by name (42P01 when missing), 55000 unless on exactly
-// `columns`, in that order, without expressions or a predicate.
-Oid own_index(Relation rel, Oid nsp, const char* name, std::initializer_list<const char*> columns);
+// `columns`, in that order, without expressions or (unless `partial`) a predicate.
+// A caller that accepts a partial index checks the predicate's condition on
+// every row it reads itself: the predicate may have been changed by hand.
+Oid own_index(Relation rel, Oid nsp, const char* name, std::initializer_list<const char*> columns,
+              bool partial = false);
 // Whether `index` is an index of `rel` on exactly `columns`, in that order, without
-// expressions or a predicate; key_as_made returns it if so, else raises 55000.
-bool index_as_made(Relation rel, Oid index, std::initializer_list<const char*> columns);
-Oid key_as_made(Relation rel, Oid index, std::initializer_list<const char*> columns);
+// expressions or (unless `partial`) a predicate; key_as_made returns it if so,
+// else raises 55000.
+bool index_as_made(Relation rel, Oid index, std::initializer_list<const char*> columns, bool partial = false);
+Oid key_as_made(Relation rel, Oid index, std::initializer_list<const char*> columns, bool partial = false);
 // A column's number by name: 55000 when it is missing (a damaged installation).
 AttrNumber column_of(Relation rel, const char* name);
 

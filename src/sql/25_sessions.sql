@@ -36,6 +36,9 @@ CREATE INDEX edit_sessions_id_idx ON concurrent_edit.edit_sessions (id);
 COMMENT ON INDEX concurrent_edit.edit_sessions_id_idx IS 'Lookup of a session by id alone.';
 CREATE INDEX edit_sessions_user_idx ON concurrent_edit.edit_sessions (user_id);
 COMMENT ON INDEX concurrent_edit.edit_sessions_user_idx IS 'Sessions of a user.';
+CREATE INDEX edit_sessions_role_idx ON concurrent_edit.edit_sessions (role, last_active_at)
+    WHERE status <> 'closed';
+COMMENT ON INDEX concurrent_edit.edit_sessions_role_idx IS 'Open sessions of a role, by activity: open_session() counts those active within session_close_timeout against concurrent_edit.max_sessions_per_role.';
 CREATE INDEX edit_sessions_open_idx ON concurrent_edit.edit_sessions (project_id, last_active_at)
     WHERE status <> 'closed';
 COMMENT ON INDEX concurrent_edit.edit_sessions_open_idx IS 'Open sessions of a project (presence).';

@@ -12,6 +12,9 @@
 #    exclusive acquirer out; with shared memory, a release wakes the waiter
 #    waiting longest (not a herd), which passes the wake-up on if it ends
 #    without the lock;
+#  * a role opening sessions from several connections, each in a transaction
+#    left open, stops at its concurrent_edit.max_sessions_per_role (set for it
+#    with ALTER ROLE), which it cannot raise; other roles still open sessions;
 #  (the memory of single calls: 025_bounded_memory.pl).
 use strict;
 use warnings;
@@ -636,6 +639,51 @@ sub wake_one {
     cmp_ok(scalar(@sorted), '>=', 10, 'with preload: the steps where a waiter is woken');
     cmp_ok($sorted[int(@sorted / 2)], '<', 0.25, "with preload: woken, not polling: the median step under 0.25 s (@woken)");
     cmp_ok($sorted[-2], '<', 0.6, "with preload: at most one step over 0.6 s (@woken)");
+}
+
+# 5. Sessions per role. mallory (write on one project, its limit 40 set by a
+# superuser with ALTER ROLE) opens sessions from four connections, each in a
+# transaction left open: the sessions of the others' open transactions count,
+# so together they stop at 40 (counted without them, each would have opened its
+# 30: 120). The sessions table and the worker's cleanup stay bounded per role.
+{
+    my $node = new_node('session_limit', "shared_preload_libraries = 'concurrent_edit'\n");
+    my $p = '55555555-0000-0000-0000-000000000005';
+    $node->safe_psql('postgres', "CREATE EXTENSION concurrent_edit; CREATE ROLE mallory LOGIN; CREATE ROLE honest LOGIN; "
+        . "SELECT concurrent_edit.grant_project('$p', 'mallory', 'write'); "
+        . "SELECT concurrent_edit.grant_project('$p', 'honest', 'write'); "
+        . "ALTER ROLE mallory SET concurrent_edit.max_sessions_per_role = 40");
+    my $open_many = "DO \$\$ DECLARE opened int := 0; refused int := 0; BEGIN FOR i IN 1 .. 30 LOOP BEGIN "
+        . "PERFORM concurrent_edit.open_session(gen_random_uuid(), '$p'); opened := opened + 1; "
+        . "EXCEPTION WHEN configuration_limit_exceeded THEN refused := refused + 1; END; END LOOP; "
+        . "RAISE NOTICE 'opened % refused %', opened, refused; END \$\$;";
+    my @bg = map { $node->background_psql('postgres', extra_params => ['-U', 'mallory']) } 1 .. 4;
+    my @got;
+    for my $b (@bg) {
+        $b->query_safe('BEGIN');
+        $b->query($open_many);  # (its NOTICE is on stderr, which query_safe takes for an error)
+        push @got, $b->{stderr} =~ /opened (\d+) refused (\d+)/ ? "$1/$2" : "?: $b->{stderr}";
+    }
+    is("@got", '30/0 10/20 0/30 0/30', 'per role: four open transactions of mallory open 40 sessions together, not 120');
+    $_->query('COMMIT') for @bg;  # (checked by the count below)
+    $_->quit for @bg;
+    is($node->safe_psql('postgres', "SELECT count(*) FROM concurrent_edit.edit_sessions WHERE role = 'mallory'::regrole"),
+        '40', 'per role: 40 stored, the refused ones not');
+    my ($ret, $out, $err) = $node->psql('postgres',
+        "SELECT concurrent_edit.open_session(gen_random_uuid(), '$p')", extra_params => ['-U', 'mallory']);
+    like($err, qr/53400|may have at most 40 open sessions/, 'per role: mallory\'s next session is refused');
+    ($ret, $out, $err) = $node->psql('postgres', "SET concurrent_edit.max_sessions_per_role = -1",
+        extra_params => ['-U', 'mallory']);
+    like($err, qr/permission denied to set parameter/, 'per role: mallory cannot lift its limit');
+    like($node->safe_psql('postgres', "SELECT concurrent_edit.open_session(gen_random_uuid(), '$p')",
+        extra_params => ['-U', 'honest']), qr/^[0-9a-f-]{36}$/, 'per role: another role still opens a session');
+    my $closed = $node->safe_psql('postgres', "SELECT id FROM concurrent_edit.edit_sessions "
+        . "WHERE role = 'mallory'::regrole LIMIT 1");
+    is($node->safe_psql('postgres', "SELECT concurrent_edit.close_session('$closed')", extra_params => ['-U', 'mallory']),
+        't', 'per role: mallory closes one of its sessions');
+    like($node->safe_psql('postgres', "SELECT concurrent_edit.open_session(gen_random_uuid(), '$p')",
+        extra_params => ['-U', 'mallory']), qr/^[0-9a-f-]{36}$/, 'per role: and may open one again');
+    $node->stop;
 }
 
 done_testing();
