@@ -247,13 +247,29 @@ class Tab {
   }
 }
 
+// A socket's token travels in its Sec-WebSocket-Protocol header, as the
+// subprotocol `ce.token.<token>` beside WS_PROTOCOL (a browser's WebSocket sets no
+// other header), not in the URL: proxies and servers write URLs to their access
+// logs, and a token there would open the session to whoever reads them. A token
+// in the query (`?token=`) is not read.
+const WS_PROTOCOL = 'ce.v1';
+const TOKEN_PREFIX = 'ce.token.';
+function socketToken(req) {
+  const offered = String(req.headers['sec-websocket-protocol'] || '').split(',').map((p) => p.trim());
+  const t = offered.find((p) => p.startsWith(TOKEN_PREFIX));
+  return t === undefined ? null : t.slice(TOKEN_PREFIX.length);
+}
+
 // At most MAX_SOCKETS sockets are open at once; one more is closed at once with
 // 1013 (try again later). A session has at most MAX_SOCKETS_PER_SESSION (1008).
 function serveSockets(server) {
   const wss = new WebSocketServer({ server, path: '/ws', maxPayload: 64 * 1024,
     // A page of another origin, or asked by another name, may open a socket too:
     // refused before the upgrade.
-    verifyClient: ({ req }, done) => (hostAllowed(req) && originAllowed(req) ? done(true) : done(false, 403, 'not allowed')) });
+    verifyClient: ({ req }, done) => (hostAllowed(req) && originAllowed(req) ? done(true) : done(false, 403, 'not allowed')),
+    // The tab names the subprotocol WS_PROTOCOL and gives its token as a second
+    // one (socketToken): the answer names WS_PROTOCOL only, never the token.
+    handleProtocols: (protocols) => (protocols.has(WS_PROTOCOL) ? WS_PROTOCOL : false) });
   wss.on('connection', async (ws, req) => {
     // First of all: a frame over maxPayload or a text frame that is not UTF-8 makes
     // ws emit 'error' (then close the socket); without a handler it ended the gateway.
@@ -301,8 +317,8 @@ function serveSockets(server) {
       if (!isUuid(projectId) || !isUuid(sessionId)
           || (c !== null && !/^\d{1,19}$/.test(c))) throw new HttpError(400, { error: 'bad project, session or cursor' });
       if (!PROJECTS.has(projectId)) throw forbidden('the gateway does not serve this project', { project_id: projectId });
-      // The tab's secret (the session's token, ?token=) before any other SQL.
-      const s = await checkToken(sessionId, url.searchParams.get('token'));
+      // The tab's secret (the session's token, in the subprotocols) before any other SQL.
+      const s = await checkToken(sessionId, socketToken(req));
       if (closed) return;
       if (s.sockets.size >= MAX_SOCKETS_PER_SESSION) {
         ws.close(1008, 'too many sockets for this session');

@@ -149,7 +149,7 @@ async function nameOf(id, projectId) {
 
 // A session id is public (presence, lock holders, history and the feed name it),
 // so it is no key. The tab that opens a session gets a random secret with it,
-// which every request (header x-session-token) and socket (?token=) naming the
+// which every request (header x-session-token) and socket (subprotocol ce.token.) naming the
 // session must present. The gateway keeps its SHA-256 here and in the session's
 // metadata (token_sha256: useless to whoever reads it), so a restarted gateway, or
 // another one of the same role, still knows it.

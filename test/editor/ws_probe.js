@@ -2,8 +2,10 @@
 // Opens WebSockets to the gateway for test/t/070_editor_browser.pl and prints, as
 // one line of JSON, what each got: the messages, the close code and reason, or
 // the error (a refused upgrade: "Unexpected server response: 403").
-// Usage: node ws_probe.js '[{"url": "ws://...", "origin": "http://...", "host": "name:port",
+// Usage: node ws_probe.js '[{"url": "ws://...", "token": "...", "origin": "http://...", "host": "name:port",
 //                             "dropAtOpen": true, "send": [...]}, ...]' HOLD_MS
+// A socket with a token offers the subprotocols the editor's tabs offer:
+// ce.v1 and ce.token.<token>; "protocol" in the output is the one the gateway chose.
 // A socket with dropAtOpen is cut (TCP) as soon as it is open, before the
 // gateway's setup has answered; the others are kept HOLD_MS milliseconds. `send`
 // lists frames to send once open: a string (a text frame), {"repeat": N, "text"}
@@ -14,12 +16,13 @@ const WebSocket = require('ws');
 
 const specs = JSON.parse(process.argv[2]);
 const holdMs = Number(process.argv[3] || 1000);
-const out = specs.map(() => ({ messages: [], close: null, reason: null, error: null }));
+const out = specs.map(() => ({ messages: [], close: null, reason: null, error: null, protocol: null }));
 const sockets = specs.map((s, i) => {
   const opts = s.origin ? { origin: s.origin } : {};
   if (s.host) opts.headers = { host: s.host };
-  const w = new WebSocket(s.url, opts);
+  const w = s.token === undefined ? new WebSocket(s.url, opts) : new WebSocket(s.url, ['ce.v1', `ce.token.${s.token}`], opts);
   w.on('open', () => {
+    out[i].protocol = w.protocol;
     if (s.dropAtOpen) w.terminate();
     for (const f of s.send || []) {
       if (typeof f === 'string') w.send(f);

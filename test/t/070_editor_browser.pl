@@ -139,9 +139,13 @@ my ($gout, $gerr) = ('', '');
               { 'x-session-token' => $token{$sid2} });
     is("$r->{status} $r->{body}{error}", '403 wrong session token', "... with another session's token: 403");
     my $wt = ws_probe([ { url => "project=$project&session=$sid" },
-                        { url => "project=$project&session=$sid&token=$token{$sid2}" } ]);
-    is(join(' ', map { ($_->{messages}[0]{status} // '') . ' ' . ($_->{close} // '') } @$wt), '401 1008 403 1008',
-       '... and its socket, without the token or with a wrong one, is refused');
+                        { url => "project=$project&session=$sid", token => $token{$sid2} },
+                        { url => "project=$project&session=$sid&token=$token{$sid}" } ]);
+    is(join(' ', map { ($_->{messages}[0]{status} // '') . ' ' . ($_->{close} // '') } @$wt), '401 1008 403 1008 401 1008',
+       '... and its socket, without the token, with a wrong one or with its own in the URL (which logs keep), is refused');
+    my $wok = ws_probe([ +{ wsq($project, $sid) } ]);
+    is(($wok->[0]{messages}[0]{type} // '') . ' ' . ($wok->[0]{protocol} // ''), 'hello ce.v1',
+       '... with its token as a subprotocol it is served, and the answer names ce.v1 only');
     # The gateway serves its projects only, whatever else its role may write.
     $r = http('POST', '/api/v1/sessions', { name => 'eve', projectId => $third });
     is("$r->{status} $r->{body}{error}", '403 the gateway does not serve this project',
@@ -155,7 +159,7 @@ my ($gout, $gerr) = ('', '');
     is(http('GET', "/api/v1/files/$file/presence?sessionId=$sid2")->{status}, 403, '... nor its presence');
     is(http('POST', "/api/v1/files/$file/edit", { sessionId => $sid2, baseVersion => 1, content => "x\n" })->{status},
        403, '... nor writes it');
-    my $ws2 = ws_probe([ { url => wsq($project, $sid2) } ]);
+    my $ws2 = ws_probe([ +{ wsq($project, $sid2) } ]);
     is(join(' ', map { $_ // '' } $ws2->[0]{messages}[0]{type}, $ws2->[0]{messages}[0]{status}, $ws2->[0]{close}),
        'error 403 1008', "nor follows its feed: the socket is refused (403) and closed");
     # A conflict is resolved only by a valid session, through its own file's URL;
@@ -206,9 +210,9 @@ my ($gout, $gerr) = ('', '');
        'the gateway\'s own origin is allowed');
     is(http('GET', '/api/v1/config', undef, { origin => 'http://allowed.example' })->{status}, 200,
        'and an origin of ALLOWED_ORIGINS');
-    my $ws = ws_probe([ { url => wsq($project, $sid), origin => 'http://evil.example' },
-                        { url => wsq($project, $sid), origin => "http://127.0.0.1:$port" },
-                        { url => wsq($project, $sid), host => "evil.example:$port", origin => "http://evil.example:$port" } ]);
+    my $ws = ws_probe([ +{ wsq($project, $sid), origin => 'http://evil.example' },
+                        +{ wsq($project, $sid), origin => "http://127.0.0.1:$port" },
+                        +{ wsq($project, $sid), host => "evil.example:$port", origin => "http://evil.example:$port" } ]);
     like($ws->[0]{error} // '', qr/403/, 'a socket from a page of another origin: refused before the upgrade (403)');
     is($ws->[1]{messages}[0]{type}, 'hello', 'a socket from the gateway\'s own origin is served');
     like($ws->[2]{error} // '', qr/403/, 'a socket asked by another name (DNS rebinding), of that origin: 403');
@@ -222,15 +226,15 @@ my ($gout, $gerr) = ('', '');
     # Bad frames, floods: a frame over 64 KiB, a text frame that is not UTF-8 (each
     # made ws emit an 'error' no one handled: the gateway exited), JSON null (a
     # TypeError's stack in the log), 500 heartbeats (each one a touch_session).
-    my $bad = ws_probe([ { url => wsq($project, $sid), send => [ { size => 70000 } ] },
-                         { url => wsq($project, $sid), send => [ { badUtf8 => JSON::PP::true } ] },
-                         { url => wsq($project, $sid), send => [ 'null', '[]', 'not json', '{"type":"heartbeat"}' ] } ], 1500);
+    my $bad = ws_probe([ +{ wsq($project, $sid), send => [ { size => 70000 } ] },
+                         +{ wsq($project, $sid), send => [ { badUtf8 => JSON::PP::true } ] },
+                         +{ wsq($project, $sid), send => [ 'null', '[]', 'not json', '{"type":"heartbeat"}' ] } ], 1500);
     is(join(' ', map { $_->{close} // 'open' } @$bad[0, 1]), '1009 1007',
        'a frame over 64 KiB (1009) and a text frame that is not UTF-8 (1007): the socket is closed');
     is(http('GET', "/api/v1/files/$file?sessionId=$sid")->{status}, 200, '... and the gateway still serves');
     eval { $g->pump_nb };
     unlike($gerr, qr/TypeError|at .*live\.js/, 'messages of null, [], not JSON: ignored, no stack in the log');
-    my $flood = ws_probe([ { url => wsq($project, $sid), send => [ { repeat => 500, text => '{"type":"heartbeat"}' } ] } ], 1500);
+    my $flood = ws_probe([ +{ wsq($project, $sid), send => [ { repeat => 500, text => '{"type":"heartbeat"}' } ] } ], 1500);
     is(($flood->[0]{close} // 'open') . ' ' . ($flood->[0]{reason} // ''), '1008 too many messages',
        'a socket sending 500 heartbeats at once is closed (1008)');
     cmp_ok(scalar(grep { ref $_ && ($_->{type} // '') eq 'heartbeat' } @{ $flood->[0]{messages} }), '<=', 1,
@@ -241,9 +245,9 @@ my ($gout, $gerr) = ('', '');
     # the gateway with every tab it served; it now ignores them.
     my ($tout, $terr) = ('', '');
     my $tab = IPC::Run::start(
-        [ 'node', '-e', 'const W = require("ws"); const w = new W(process.argv[1]); '
+        [ 'node', '-e', 'const W = require("ws"); const w = new W(process.argv[1], ["ce.v1", "ce.token." + process.argv[2]]); '
                       . 'w.on("message", (m) => console.log(String(m))); w.on("close", () => console.log("closed"));',
-          "ws://127.0.0.1:$port/ws?" . wsq($project, $sid) ],
+          "ws://127.0.0.1:$port/ws?project=$project&session=$sid", $token{$sid} ],
         '<', \undef, '>', \$tout, '2>', \$terr, init => sub { chdir $dir or die $!; });
     $deadline = time() + 30;
     eval { $tab->pump_nb }, select(undef, undef, undef, 0.1) while $tout !~ /"hello"/ && time() < $deadline;
@@ -270,7 +274,7 @@ my ($gout, $gerr) = ('', '');
        'the gateway, its sockets closed: no tab, no project followed, no LISTEN channel');
     my $refused = 0;
     for my $batch (0 .. 4) {
-        my $got = ws_probe([ map { { url => wsq(sprintf('7300%04d-0000-4000-8000-000000000000', $batch * 6 + $_), $sid) } }
+        my $got = ws_probe([ map { +{ wsq(sprintf('7300%04d-0000-4000-8000-000000000000', $batch * 6 + $_), $sid) } }
                              1 .. 6 ], 300);
         $refused += grep { ($_->{messages}[0]{status} // 0) == 403 && ($_->{close} // 0) == 1008 } @$got;
         gateway_idle();
@@ -278,19 +282,19 @@ my ($gout, $gerr) = ('', '');
     is($refused, 30, 'sockets naming 30 other projects with a valid session: each refused (403) and closed');
     is(gateway_idle()->{channels}, 0, '... and none of them left a LISTEN channel');
     # At most 4 sockets per session: the fifth is refused (1008).
-    my $per = ws_probe([ map { { url => wsq($project, $sid) } } 1 .. 5 ], 1500);
+    my $per = ws_probe([ map { +{ wsq($project, $sid) } } 1 .. 5 ], 1500);
     is(scalar(grep { ($_->{messages}[0]{type} // '') eq 'hello' } @$per), 4, 'four sockets of one session are served');
     is(join(',', map { ($_->{close} // 'open') . " $_->{reason}" } grep { ($_->{messages}[0]{type} // '') ne 'hello' } @$per),
        '1008 too many sockets for this session', 'the fifth is closed with 1008') or diag(encode_json($per));
     gateway_idle();
     my @sids = ($sid, map { http('POST', '/api/v1/sessions', { name => "tab$_", projectId => $project })->{body}{sessionId} } 1, 2);
-    my $full = ws_probe([ map { { url => wsq($project, $sids[$_ % 3]) } } 1 .. 7 ], 1500);
+    my $full = ws_probe([ map { +{ wsq($project, $sids[$_ % 3]) } } 1 .. 7 ], 1500);
     is(scalar(grep { @{ $_->{messages} } && ($_->{messages}[0]{type} // '') eq 'hello' } @$full), 6,
        'MAX_SOCKETS = 6: six sockets are served');
     is(join(',', map { "$_->{close} $_->{reason}" } grep { !@{ $_->{messages} } } @$full), '1013 too many connections',
        'the seventh is closed with 1013 (try again later)') or do { eval { $g->pump_nb }; diag(encode_json($full), "\n", $gerr) };
     for (1 .. 4) {
-        ws_probe([ map { { url => wsq($project, $sids[$_ % 3]), dropAtOpen => 1 } } 1 .. 6 ], 200);
+        ws_probe([ map { +{ wsq($project, $sids[$_ % 3]), dropAtOpen => 1 } } 1 .. 6 ], 200);
         gateway_idle();
     }
     $st = gateway_idle();
@@ -436,10 +440,11 @@ sub ws_probe {
     return eval { decode_json($out) } // [];
 }
 
-# A socket's query string: the project, the session and its token.
+# A socket of a session (a list for ws_probe's spec): the query string (the
+# project and the session) and its token, which ws_probe offers as a subprotocol.
 sub wsq {
     my ($p, $sess) = @_;
-    return "project=$p&session=$sess&token=" . ($token{$sess} // '');
+    return (url => "project=$p&session=$sess", token => $token{$sess} // '');
 }
 
 # A GET of /api/v1/config with the Host (and Origin) given: the status.
