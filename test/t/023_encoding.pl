@@ -167,6 +167,19 @@ $node->safe_psql('ascii', q{SELECT concurrent_edit.create_file('23232323-0000-00
   E'enc/caf\xc3\xa9.txt', E'x\n', 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa')});
 is($node->safe_psql('ascii', q{SELECT path = E'enc/caf\xc3\xa9.txt' FROM concurrent_edit.files}), 't',
    '... and a UTF-8 path is kept');
+# vclock text and node ids that are not UTF-8: 22021 with the first bad byte's
+# place in a JSON DETAIL (before, the conversion's 22021 without a DETAIL, its
+# message echoing the bytes); UTF-8 node ids are read.
+($arc, $aout, $aerr) = $node->psql('ascii', q{SELECT E'{"caf\xc3": 1}'::concurrent_edit.vclock},
+                                   extra_params => ['-v', 'VERBOSITY=verbose']);
+like($aerr, qr/22021: vclock input is not valid UTF-8\n[\s\S]*DETAIL:\s+\{"argument": "vclock input", "encoding": "SQL_ASCII", "byte_offset": 5\}/,
+     'SQL_ASCII: vclock text that is not UTF-8 is 22021 with a JSON DETAIL');
+($arc, $aout, $aerr) = $node->psql('ascii', q{SELECT concurrent_edit.vclock_increment('{}', E'n\xff')},
+                                   extra_params => ['-v', 'VERBOSITY=verbose']);
+like($aerr, qr/22021: node is not valid UTF-8\n[\s\S]*DETAIL:\s+\{"argument": "node", "encoding": "SQL_ASCII", "byte_offset": 1\}/,
+     '... and so is such a node id');
+is($node->safe_psql('ascii', q{SELECT concurrent_edit.vclock_increment(E'{"caf\xc3\xa9": 1}', E'caf\xc3\xa9')::text = E'{"caf\xc3\xa9": 2}'}),
+   't', '... UTF-8 node ids are read');
 
 $node->stop;
 done_testing();
