@@ -213,3 +213,8 @@ SELECT count(*) AS locks_of_deleted_file FROM concurrent_edit.file_locks WHERE p
 -- Leave nothing behind for the other tests (they share the database).
 DELETE FROM concurrent_edit.edit_sessions WHERE project_id IN ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000a2');
 DELETE FROM concurrent_edit.files WHERE project_id IN ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-0000000000a2');
+-- The internal _setting(): a setting's value; an unknown concurrent_edit.* name
+-- is 42704 with a JSON DETAIL (before, PostgreSQL's error without one).
+SELECT concurrent_edit._setting('concurrent_edit.max_writes_per_file') AS max_writes_per_file;
+SELECT pg_temp.try($$SELECT concurrent_edit._setting('concurrent_edit.no_such_setting')$$);
+SELECT pg_temp.try($$SELECT concurrent_edit._setting('work_mem')$$);

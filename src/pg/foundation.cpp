@@ -31,7 +31,11 @@ CE_FUNCTION(ce_setting) {
     if (n.rfind("concurrent_edit.", 0) != 0)
         throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "\"" + ce::excerpt(n) + "\" is not a concurrent_edit setting",
                        ce::Detail().add("argument", "name").add("value", n));
-    const char* value = pg_call([&n] { return GetConfigOptionByName(n.c_str(), nullptr, false); });
+    // missing_ok: an unknown name is ours to refuse, with a DETAIL (42704).
+    const char* value = pg_call([&n] { return GetConfigOptionByName(n.c_str(), nullptr, true); });
+    if (value == nullptr)
+        throw SqlError(ERRCODE_UNDEFINED_OBJECT, "unrecognized configuration parameter \"" + ce::excerpt(n) + "\"",
+                       ce::Detail().add("argument", "name").add("value", n));
     return text_datum(std::string_view(value));
 }
 
