@@ -502,6 +502,25 @@ SELECT pg_temp.try('SET concurrent_edit.max_sessions_per_role = 100', false);
 RESET ROLE;
 RESET concurrent_edit.max_sessions_per_role;
 SELECT pg_catalog.current_setting('concurrent_edit.max_sessions_per_role') AS default_limit;
+-- A role's own setting (ALTER ROLE ... SET) is its limit whoever opens as it: a
+-- session that took the role with SET ROLE does not bring its own (here the
+-- default, 10,000). The setting for this database comes before the one for all.
+ALTER ROLE regress_opener SET concurrent_edit.max_sessions_per_role = 2;
+SET ROLE regress_opener;
+SELECT pg_catalog.current_setting('concurrent_edit.max_sessions_per_role') AS in_this_session;
+SELECT pg_temp.try(format('SELECT concurrent_edit.open_session(%L, %L)', :carol, :p));
+RESET ROLE;
+ALTER ROLE regress_opener IN DATABASE :"DBNAME" SET concurrent_edit.max_sessions_per_role = 100;
+SET ROLE regress_opener;
+SELECT concurrent_edit.open_session(:carol, :p) IS NOT NULL AS opens_under_the_database_setting;
+RESET ROLE;
+ALTER ROLE regress_opener IN DATABASE :"DBNAME" SET concurrent_edit.max_sessions_per_role = -1;
+ALTER ROLE regress_opener SET concurrent_edit.max_sessions_per_role = 0;
+SET ROLE regress_opener;
+SELECT concurrent_edit.open_session(:carol, :p) IS NOT NULL AS opens_without_a_limit;
+RESET ROLE;
+ALTER ROLE regress_opener IN DATABASE :"DBNAME" RESET ALL;
+ALTER ROLE regress_opener RESET ALL;
 SELECT concurrent_edit.revoke_project(:p, 'regress_opener') IS NOT NULL AS revoked,
        concurrent_edit.revoke_project(:p, 'regress_other_opener') IS NOT NULL AS revoked_other;
 DELETE FROM concurrent_edit.edit_sessions WHERE role IN ('regress_opener'::regrole, 'regress_other_opener'::regrole);

@@ -240,20 +240,60 @@ int count_open_sessions(Oid role, int limit) {
     return open;
 }
 
+constexpr char kLimitSetting[] = "concurrent_edit.max_sessions_per_role";
+
+// The value `role`'s own settings give concurrent_edit.max_sessions_per_role
+// (ALTER ROLE ... IN DATABASE ... SET, else ALTER ROLE ... SET): false when they
+// give none (or one that is not an integer). Plain C, for pg_call.
+bool role_session_limit(Oid role, int* limit) {
+    Relation rel = table_open(DbRoleSettingRelationId, AccessShareLock);
+    bool found = false;
+    for (Oid db : {MyDatabaseId, InvalidOid}) {
+        ScanKeyData keys[2];
+        ScanKeyInit(&keys[0], Anum_pg_db_role_setting_setdatabase, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(db));
+        ScanKeyInit(&keys[1], Anum_pg_db_role_setting_setrole, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(role));
+        SysScanDesc scan = systable_beginscan(rel, DbRoleSettingDatidRolidIndexId, true, nullptr, 2, keys);
+        if (HeapTuple t = systable_getnext(scan)) {
+            bool isnull;
+            Datum v = heap_getattr(t, Anum_pg_db_role_setting_setconfig, RelationGetDescr(rel), &isnull);
+            Datum* elems;
+            bool* nulls;
+            int n = 0;
+            if (!isnull) deconstruct_array(DatumGetArrayTypeP(v), TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+            const std::size_t name_len = sizeof(kLimitSetting) - 1;
+            for (int i = 0; i < n && !found; ++i) {
+                if (nulls[i]) continue;
+                char* e = TextDatumGetCString(elems[i]);  // name=value
+                if (pg_strncasecmp(e, kLimitSetting, name_len) == 0 && e[name_len] == '=')
+                    found = parse_int(e + name_len + 1, limit, 0, nullptr);
+            }
+        }
+        systable_endscan(scan);
+        if (found) break;
+    }
+    table_close(rel, AccessShareLock);
+    return found;
+}
+
 // concurrent_edit.max_sessions_per_role: a role at its limit of open sessions
 // opens no more (53400). Superusers are not limited, as PostgreSQL's CONNECTION
 // LIMIT does not limit them. The bound keeps one role from filling the sessions
 // table and the worker's inactivity cleanup, which every role's locks rely on.
+// The limit of the role counted is its own setting, whoever opens as it: a
+// setting applies to the sessions of the role that logs in, so a member that
+// took the role with SET ROLE kept its own login's limit (10,000 where the DBA
+// had given the role 3). Without one, the value in force in the session.
 void check_session_limit(Oid role) {
-    const int limit = guc_max_sessions_per_role;
-    if (limit < 0) return;
+    int limit = guc_max_sessions_per_role;
     const char* name = nullptr;
-    int open = pg_call([role, limit, &name] {
+    int open = pg_call([role, &limit, &name] {
         if (superuser_arg(role)) return -1;
+        (void)role_session_limit(role, &limit);
+        if (limit < 0) return -1;
         name = GetUserNameFromId(role, true);
         return limit == 0 ? 0 : count_open_sessions(role, limit);
     });
-    if (open < limit) return;
+    if (open < 0 || open < limit) return;
     std::string who = name != nullptr ? name : std::to_string(role);
     throw SqlError(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED,
                    "role \"" + who + "\" may have at most " + std::to_string(limit) +
@@ -262,7 +302,7 @@ void check_session_limit(Oid role) {
                        .add("role", who)
                        .add("open_sessions", open)
                        .add("limit", limit)
-                       .add("setting", "concurrent_edit.max_sessions_per_role"),
+                       .add("setting", kLimitSetting),
                    "Close sessions no longer used (close_session), or ask a superuser to raise the limit for the "
                    "role (ALTER ROLE ... SET concurrent_edit.max_sessions_per_role).");
 }

@@ -14,7 +14,8 @@
 #    without the lock;
 #  * a role opening sessions from several connections, each in a transaction
 #    left open, stops at its concurrent_edit.max_sessions_per_role (set for it
-#    with ALTER ROLE), which it cannot raise; other roles still open sessions;
+#    with ALTER ROLE), which it cannot raise, nor escape as a member of a group
+#    with SET ROLE; other roles still open sessions;
 #  (the memory of single calls: 025_bounded_memory.pl).
 use strict;
 use warnings;
@@ -683,6 +684,14 @@ sub wake_one {
         't', 'per role: mallory closes one of its sessions');
     like($node->safe_psql('postgres', "SELECT concurrent_edit.open_session(gen_random_uuid(), '$p')",
         extra_params => ['-U', 'mallory']), qr/^[0-9a-f-]{36}$/, 'per role: and may open one again');
+    # A group's limit holds for its members too, who take it with SET ROLE: their
+    # logins' settings (mallory's 40) do not replace it.
+    $node->safe_psql('postgres', "CREATE ROLE crew; GRANT crew TO mallory; "
+        . "SELECT concurrent_edit.grant_project('$p', 'crew', 'write'); "
+        . "ALTER ROLE crew SET concurrent_edit.max_sessions_per_role = 3");
+    ($ret, $out, $err) = $node->psql('postgres', "SET ROLE crew; $open_many",
+        extra_params => ['-U', 'mallory']);
+    like($err, qr/opened 3 refused 27/, 'per role: as crew (SET ROLE), mallory opens crew\'s 3 sessions, not more');
     $node->stop;
 }
 
