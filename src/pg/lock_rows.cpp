@@ -436,15 +436,18 @@ void drop_raw(const pg_uuid_t* file, const pg_uuid_t* session, bool with_pending
 
 struct SweepRaw {
     int64 expired;
+    bool cut;
     TimestampTz soonest;
     StringInfoData ctids;
 };
 
 // Every row version of file_locks a dirty snapshot sees (committed, or written by
 // a transaction in progress): the tids of those expired at `now`, as an array's
-// text, and the soonest expiry of the others.
-void sweep_raw(TimestampTz now, SweepRaw* out) {
+// text, and the soonest expiry of the others. At `most` expired ones, the scan
+// stops at the next (`cut`): the rest of the table is for the next sweep.
+void sweep_raw(TimestampTz now, int64 most, SweepRaw* out) {
     out->expired = 0;
+    out->cut = false;
     out->soonest = PG_INT64_MAX;
     initStringInfo(&out->ctids);
     appendStringInfoChar(&out->ctids, '{');
@@ -464,9 +467,12 @@ void sweep_raw(TimestampTz now, SweepRaw* out) {
             out->soonest = std::min(out->soonest, e);
             continue;
         }
-        appendStringInfo(&out->ctids, "%s\"(%u,%u)\"", out->expired == 0 ? "" : ",",
+        if (out->expired == most) {
+            out->cut = true;
+            break;
+        }
+        appendStringInfo(&out->ctids, "%s\"(%u,%u)\"", out->expired++ == 0 ? "" : ",",
                          ItemPointerGetBlockNumber(&slot->tts_tid), ItemPointerGetOffsetNumber(&slot->tts_tid));
-        ++out->expired;
     }
     appendStringInfoChar(&out->ctids, '}');
     ExecDropSingleTupleTableSlot(slot);
@@ -513,11 +519,12 @@ void throw_lock_timeout(const pg_uuid_t& file_id, const std::string& type, const
                    hint);
 }
 
-LockSweep sweep_lock_rows(int64 now) {
+LockSweep sweep_lock_rows(int64 now, int64 most) {
     SweepRaw raw;
-    pg_call([&] { sweep_raw(now, &raw); });
+    pg_call([&] { sweep_raw(now, most, &raw); });
     LockSweep s;
     s.expired = raw.expired;
+    s.cut = raw.cut;
     s.soonest = raw.soonest;
     s.ctids.assign(raw.ctids.data, raw.ctids.len);
     return s;

@@ -105,12 +105,15 @@ void scan_file_locks(Oid nsp, const pg_uuid_t& project, const pg_uuid_t& file, S
 // The worker's sweep of file_locks (locks.cpp): every row version of a dirty
 // snapshot, so that the locks of transactions in progress count too. `ctids`:
 // the array (as text) of the versions expired at `now`, `expired` of them;
-// `soonest`: the soonest expiry of the others (PG_INT64_MAX: none).
+// `soonest`: the soonest expiry of the others (PG_INT64_MAX: none). At `most`
+// expired versions the sweep stops at the next one (`cut`, `soonest` then
+// unknown): the rest is for the next sweep.
 struct LockSweep {
     int64 expired = 0;
+    bool cut = false;
     int64 soonest = 0;  // TimestampTz
     std::string ctids;
 };
-LockSweep sweep_lock_rows(int64 now);
+LockSweep sweep_lock_rows(int64 now, int64 most);
 
 }  // namespace ce::pg

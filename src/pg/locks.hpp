@@ -12,6 +12,10 @@ int64 release_session_locks(Spi& spi, const pg_uuid_t& session_id);
 // worker) those of the next 1,000 locks in key order, resuming after them at the
 // next call, and of the batches after as long as one finds any. Owner's context.
 int64 cleanup_expired_locks(Spi& spi, bool whole_pass);
+// Whether the worker's last sweep (cleanup_expired_locks without whole_pass) left
+// expired locks beyond its batch: the worker then sweeps again after its next
+// sequencing round, not a worker_interval later.
+bool expired_locks_left();
 // acquire_lock's expiry: deletes the expired locks of one file that no other
 // transaction holds (lock_expired events), and sets `*in_change` to how many
 // locks in the way of `session_id`'s request (another session's; for a shared

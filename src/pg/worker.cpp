@@ -284,7 +284,7 @@ bool run_task(Task task) {
     bool present = true;
     bool fresh = !close_batch.more();
     TimestampTz start = GetCurrentTimestamp();
-    if (fresh || start - swept_at >= int64(guc_worker_interval_ms) * 1000) {
+    if (fresh || expired_locks_left() || start - swept_at >= int64(guc_worker_interval_ms) * 1000) {
         CloseBatch batch;
         present = in_worker_transaction("concurrent_edit: expiring locks and sessions", [&batch, fresh](Spi& spi) {
             cleanup_expired_locks(spi, false);
@@ -420,8 +420,10 @@ void ce_worker_main(Datum) {
             // Sessions left to close: the next slice right after this round's
             // sequencing (run_task).
             // (Not while the task waits to be retried: the retry's time wakes it.)
-            next_cleanup = close_batch.more() && cleanup_retry.failures == 0 ? now
-                                                                             : now + int64(guc_worker_interval_ms) * 1000;
+            // So are expired locks left beyond a sweep's batch.
+            next_cleanup = (close_batch.more() || expired_locks_left()) && cleanup_retry.failures == 0
+                               ? now
+                               : now + int64(guc_worker_interval_ms) * 1000;
         }
         if (now >= next_retention) {
             // Whether or not the extension is here (without it, every 10 s).
