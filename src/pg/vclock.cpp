@@ -52,23 +52,20 @@ VClockArg vclock_arg(FunctionCallInfo fcinfo, int n) {
 
 bool utf8_database() { return GetDatabaseEncoding() == PG_UTF8; }
 
-// Server-encoding text as UTF-8, for the core. In a SQL_ASCII database, where
-// PostgreSQL checks no text, bytes that are not UTF-8 are refused here (22021 with
-// the offset of the first one), not by the conversion's check (22021 without a
-// DETAIL, its message echoing the bytes).
-const char* server_to_utf8(const char* text, std::size_t len, const char* argument) {
-    if (GetDatabaseEncoding() == PG_SQL_ASCII) {
-        int valid = ce::pg::pg_call([text, len] { return pg_encoding_verifymbstr(PG_UTF8, text, static_cast<int>(len)); });
-        if (valid < 0 || static_cast<std::size_t>(valid) < len)
-            throw ce::pg::SqlError(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE,
-                                   std::string(argument) + " is not valid UTF-8",
-                                   ce::Detail()
-                                       .add("argument", argument)
-                                       .add("encoding", "SQL_ASCII")
-                                       .add("byte_offset", valid < 0 ? 0 : valid),
-                                   "Node ids are UTF-8: in a SQL_ASCII database, give them as UTF-8 bytes.");
-    }
-    return ce::pg::pg_call([text, len] { return pg_server_to_any(text, static_cast<int>(len), PG_UTF8); });
+// In a SQL_ASCII database, where PostgreSQL checks no text, text to convert to
+// UTF-8 for the core that is not UTF-8 is refused here (22021 with the offset of
+// the first bad byte), not by the conversion's check (22021 without a DETAIL,
+// its message echoing the bytes). Other encodings were checked on input.
+void check_sql_ascii_text(const char* text, std::size_t len, const char* argument) {
+    if (GetDatabaseEncoding() != PG_SQL_ASCII) return;
+    int valid = ce::pg::pg_call([text, len] { return pg_encoding_verifymbstr(PG_UTF8, text, static_cast<int>(len)); });
+    if (valid < 0 || static_cast<std::size_t>(valid) < len)
+        throw ce::pg::SqlError(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE, std::string(argument) + " is not valid UTF-8",
+                               ce::Detail()
+                                   .add("argument", argument)
+                                   .add("encoding", "SQL_ASCII")
+                                   .add("byte_offset", valid < 0 ? 0 : valid),
+                               "Node ids are UTF-8: in a SQL_ASCII database, give them as UTF-8 bytes.");
 }
 
 // A node id argument, converted to UTF-8.
@@ -78,7 +75,8 @@ ce::pg::TextArg node_arg(FunctionCallInfo fcinfo, int n) {
     ce::pg::TextArg node = ce::pg::text_arg(fcinfo, n, "node",
                                             utf8_database() ? ce::kVClockMaxNodeBytes : 4 * ce::kVClockMaxNodeBytes);
     if (!utf8_database()) {
-        const char* converted = server_to_utf8(node.data, node.len, "node");
+        check_sql_ascii_text(node.data, node.len, "node");
+        char* converted = ce::pg::pg_call([&node] { return pg_server_to_any(node.data, static_cast<int>(node.len), PG_UTF8); });
         if (converted != node.data) {
             node.data = converted;
             node.len = strlen(converted);
@@ -169,7 +167,8 @@ CE_FUNCTION(ce_vclock_in) {
     std::size_t len = strlen(text);
     if (len > ce::pg::max_input_bytes()) ce::pg::throw_too_large("vclock input", len, ce::pg::max_input_bytes());
     if (!utf8_database()) {
-        text = server_to_utf8(text, len, "vclock input");
+        check_sql_ascii_text(text, len, "vclock input");
+        text = ce::pg::pg_call([text, len] { return pg_server_to_any(text, static_cast<int>(len), PG_UTF8); });
         len = strlen(text);
     }
     // A \u escape names any character: each node id must have a form in the
