@@ -285,15 +285,14 @@ bool role_session_limit(Oid role, int* limit) {
 // had given the role 3). Without one, the value in force in the session.
 void check_session_limit(Oid role) {
     int limit = guc_max_sessions_per_role;
-    const char* name = nullptr;
-    int open = pg_call([role, &limit, &name] {
+    int open = pg_call([role, &limit] {
         if (superuser_arg(role)) return -1;
         (void)role_session_limit(role, &limit);
         if (limit < 0) return -1;
-        name = GetUserNameFromId(role, true);
         return limit == 0 ? 0 : count_open_sessions(role, limit);
     });
     if (open < 0 || open < limit) return;
+    const char* name = pg_call([role] { return GetUserNameFromId(role, true); });  // for the refusal only
     std::string who = name != nullptr ? name : std::to_string(role);
     throw SqlError(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED,
                    "role \"" + who + "\" may have at most " + std::to_string(limit) +
