@@ -84,13 +84,19 @@ constexpr int64 kFullSweepUs = 10 * USECS_PER_SEC;
 TimestampTz last_full_sweep = 0;
 bool sweep_failed = true;  // and at the worker's start
 
-// Expired locks the worker deletes per transaction. Each costs its deletion and
-// a lock_expired event, and the worker sequences no project's events meanwhile:
-// 300,000 locks made to expire at one instant by one role held every project's
-// events for 4.6 s. The rest go in the next cleanup, right after the sequencing
-// round that follows (expired_locks_left).
-constexpr int64 kExpireBatch = 5000;
-bool expiry_cut = false;  // the last sweep left expired locks beyond its batch
+// The worker expires at most kReleaseBatch locks per transaction (locks.hpp);
+// the rest go in the next cleanup, right after the sequencing round that follows
+// (expired_locks_left). So do orphaned ones.
+bool expiry_cut = false;   // the last sweep left expired locks beyond its batch
+bool orphans_cut = false;  // the last look for orphaned locks stopped at its batch
+
+// Deletes the locks a CE_NOT_HELD statement found, by ctid, recording their
+// release (a closed or missing session's).
+DropLocks& released_found() {
+    static DropLocks q{Statement(CE_DROP_LOCKS(CE_FOUND, "lock_released", ""), {TEXTOID}, Scans::by_key),
+                       Statement(CE_DROP_LOCKS_QUIETLY(CE_FOUND), {TEXTOID}, Scans::by_key)};
+    return q;
+}
 
 // Deletes the expired locks a CE_NOT_HELD statement found, by ctid, recording
 // their expiry: the worker's and acquire_lock's.
@@ -115,7 +121,7 @@ int64 expire_locks(Spi& spi, bool whole_pass = true) {
     if (!lock_expiry_sweep_due(now, force)) return 0;
     sweep_failed = true;  // until it ends
     if (force) last_full_sweep = now;
-    LockSweep found = sweep_lock_rows(now, kExpireBatch);
+    LockSweep found = sweep_lock_rows(now, kReleaseBatch);
     int64 n = found.expired > 0 ? drop_found(spi, swept, expired_found(), {text_datum(found.ctids)}) : 0;
     expiry_cut = found.cut;
     // A lock left (another transaction holds it, or is deleting or taking it; or
@@ -127,7 +133,7 @@ int64 expire_locks(Spi& spi, bool whole_pass = true) {
 
 }  // namespace
 
-bool expired_locks_left() { return expiry_cut; }
+bool expired_locks_left() { return expiry_cut || orphans_cut; }
 
 int64 release_session_locks(Spi& spi, const pg_uuid_t& session_id) {
 #define CE_OF_SESSION                                                                                   \
@@ -137,6 +143,14 @@ int64 release_session_locks(Spi& spi, const pg_uuid_t& session_id) {
                        Statement(CE_DROP_LOCKS_QUIETLY(CE_OF_SESSION), {UUIDOID})};
 #undef CE_OF_SESSION
     return drop_locks(spi, q, {uuid_datum(session_id)});
+}
+
+int64 release_closed_session_locks(Spi& spi, const pg_uuid_t& project_id, const pg_uuid_t& session_id, int64 most) {
+    static Statement some(
+        CE_NOT_HELD("k.project_id = $1 AND k.session_id = $2 AND NOT EXISTS (SELECT FROM concurrent_edit.edit_sessions s "
+                    "WHERE s.project_id = $1 AND s.id = $2 AND s.closed_at IS NULL) LIMIT $3"),
+        {UUIDOID, UUIDOID, INT8OID}, Scans::by_key);
+    return drop_found(spi, some, released_found(), {uuid_datum(project_id), uuid_datum(session_id), Int64GetDatum(most)});
 }
 
 int64 cleanup_expired_locks(Spi& spi, bool whole_pass) {
@@ -163,11 +177,13 @@ int64 cleanup_expired_locks(Spi& spi, bool whole_pass) {
         "            FOR UPDATE OF k SKIP LOCKED) k)",
         {UUIDOID, UUIDOID, UUIDOID, INT4OID}, Scans::by_key);
 #undef CE_ORPHANED
-    static DropLocks orphans{Statement(CE_DROP_LOCKS(CE_FOUND, "lock_released", ""), {TEXTOID}, Scans::by_key),
-                             Statement(CE_DROP_LOCKS_QUIETLY(CE_FOUND), {TEXTOID}, Scans::by_key)};
     int64 n = expire_locks(spi, whole_pass);
-    if (whole_pass) return n + drop_found(spi, orphaned, orphans);
-    for (;;) {  // a batch, and the next at once while one finds locks to release (a burst goes in a round)
+    if (whole_pass) return n + drop_found(spi, orphaned, released_found());
+    // A batch, and the next at once while one finds locks to release, until
+    // kReleaseBatch locks are released with the expired ones; the rest in the
+    // next round (orphans_cut).
+    orphans_cut = n >= kReleaseBatch;
+    while (!orphans_cut) {
         check_interrupts();
         int64 examined;
         std::optional<std::string> ctids;
@@ -178,10 +194,12 @@ int64 cleanup_expired_locks(Spi& spi, bool whole_pass) {
             orphan_resume = examined < kOrphanBatch ? LockKey{} : LockKey{r.uuid(0, 1), r.uuid(0, 2), r.uuid(0, 3)};
             ctids = r.text_opt(0, 4);
         }
-        int64 dropped = ctids ? drop_locks(spi, orphans, {text_datum(*ctids)}) : 0;
+        int64 dropped = ctids ? drop_locks(spi, released_found(), {text_datum(*ctids)}) : 0;
         n += dropped;
         if (examined < kOrphanBatch || dropped == 0) return n;
+        orphans_cut = n >= kReleaseBatch;
     }
+    return n;
 }
 
 int64 expire_file_locks(Spi& spi, const pg_uuid_t& project_id, const pg_uuid_t& file_id, const pg_uuid_t& session_id,

@@ -382,7 +382,7 @@ namespace ce::pg {
 // save_draft, open_file, a write) is waited for, so that the release below sees
 // its lock, draft or open file, and its version comes before session_left; one
 // that comes later waits for this close and is refused.
-void close_one(Spi& spi, const SessionInfo& s, bool discard_drafts, bool wait) {
+void close_one(Spi& spi, const SessionInfo& s, bool discard_drafts, bool wait, int64 most) {
     pg_call([&s, wait] {
         LOCKTAG tag = uuid_lock_tag(s.id, LockClass::session);
         if (LockAcquire(&tag, ExclusiveLock, false, !wait) == LOCKACQUIRE_NOT_AVAIL)
@@ -395,10 +395,13 @@ void close_one(Spi& spi, const SessionInfo& s, bool discard_drafts, bool wait) {
         "UPDATE concurrent_edit.edit_sessions SET status = 'closed', closed_at = now() "
         "WHERE project_id = $1 AND id = $2",
         {UUIDOID, UUIDOID});
-    release_session_locks(spi, s.id);
-    files.run(spi, {uuid_datum(s.project_id), uuid_datum(s.id)});
+    if (most < 0) {
+        release_session_locks(spi, s.id);
+        files.run(spi, {uuid_datum(s.project_id), uuid_datum(s.id)});
+    }
     if (discard_drafts) discard_session_drafts(spi, s);
     close.run(spi, {uuid_datum(s.project_id), uuid_datum(s.id)});
+    if (most >= 0) release_part_of_closed(spi, s, most, most);  // (of a closed session only)
     session_event(spi, "session_left", s);
 }
 

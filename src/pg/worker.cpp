@@ -284,10 +284,13 @@ bool run_task(Task task) {
     bool present = true;
     bool fresh = !close_batch.more();
     TimestampTz start = GetCurrentTimestamp();
-    if (fresh || expired_locks_left() || start - swept_at >= int64(guc_worker_interval_ms) * 1000) {
+    if (fresh || expired_locks_left() || closed_sessions_left() ||
+        start - swept_at >= int64(guc_worker_interval_ms) * 1000) {
         CloseBatch batch;
         present = in_worker_transaction("concurrent_edit: expiring locks and sessions", [&batch, fresh](Spi& spi) {
-            cleanup_expired_locks(spi, false);
+            // At most kReleaseBatch locks released in all (locks.hpp).
+            int64 released = cleanup_expired_locks(spi, false);
+            (void)release_rest_of_closed(spi, kReleaseBatch - released);
             if (fresh) cleanup_inactive_sessions(spi, &batch);
             forget_dropped_roles(spi);
         });
@@ -420,8 +423,10 @@ void ce_worker_main(Datum) {
             // Sessions left to close: the next slice right after this round's
             // sequencing (run_task).
             // (Not while the task waits to be retried: the retry's time wakes it.)
-            // So are expired locks left beyond a sweep's batch.
-            next_cleanup = (close_batch.more() || expired_locks_left()) && cleanup_retry.failures == 0
+            // So are expired locks left beyond a sweep's batch, and the locks and
+            // open files a close left.
+            next_cleanup = (close_batch.more() || expired_locks_left() || closed_sessions_left()) &&
+                                   cleanup_retry.failures == 0
                                ? now
                                : now + int64(guc_worker_interval_ms) * 1000;
         }
