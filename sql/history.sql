@@ -59,6 +59,9 @@ SELECT concurrent_edit.prune_history(project_id => :p) AS removed;
 SELECT concurrent_edit.open_session(:bob, :p) AS s \gset
 SELECT concurrent_edit.save_draft(:'s', :'f', 4, replace(pg_temp.text_at(4), E'line 190\n', E'line 190 drafted\n')) IS NOT NULL AS drafted;
 SELECT status, base_version FROM concurrent_edit.write(:'f', replace(pg_temp.text_at(5), E'line 10\n', E'line 10 by bob\n'), 5, :bob);
+-- The clocks of versions 10 and 36, as clients that read them hold them.
+SELECT (SELECT vector_clock FROM concurrent_edit.read(:'f', 10)) AS c10,
+       (SELECT vector_clock FROM concurrent_edit.read(:'f', 36)) AS c36 \gset
 SELECT * FROM concurrent_edit.set_retention(:p, keep_versions => 10);
 SELECT concurrent_edit.prune_history(project_id => :p) AS removed;
 SELECT array_agg(version ORDER BY version) AS kept FROM concurrent_edit.history(:'f');
@@ -72,6 +75,21 @@ FROM concurrent_edit.file_versions WHERE file_id = :'f';
 -- A removed base gives VC006 to read() and to a write from it.
 SELECT pg_temp.try(format('SELECT content FROM concurrent_edit.read(%L, 10)', :'f'));
 SELECT pg_temp.try(format('SELECT status FROM concurrent_edit.write(%L, %L, 10, %L)', :'f', 'x', :alice), false);
+-- So does a write whose client_clock comes from a removed version. The newest
+-- kept version that clock dominates is 5 (a conflict's base), older than the
+-- one read: a merge from there takes what versions 6 to 10 changed for the
+-- client's own edits, and so undoes a later version that changed them back
+-- (before: merged from version 5, silently).
+SELECT pg_temp.try(format('SELECT status FROM concurrent_edit.write(%L, %L, NULL, %L, client_clock => %L)',
+                          :'f', 'x', :alice, :'c10'), false);
+SELECT d ->> 'newest_dominated_version' AS dominated, d ->> 'missing_version' AS missing
+FROM pg_temp.error_detail(format('SELECT status FROM concurrent_edit.write(%L, %L, NULL, %L, client_clock => %L)',
+                                 :'f', 'x', :alice, :'c10')) d;
+-- A clock of a kept version whose next one is kept too is a base as before.
+BEGIN;
+SELECT status, base_version FROM concurrent_edit.write(:'f', replace(pg_temp.text_at(36), E'line 1\n', E'line 1 offline\n'),
+                                                       NULL, :alice, client_clock => :'c36');
+ROLLBACK;
 -- The draft whose base is older than keep_versions still commits by merge.
 SELECT status FROM concurrent_edit.commit_draft(:'s', :'f');
 SELECT version, content = replace(replace(pg_temp.text_at(40), E'line 150\n', E'line 150 by bob\n'),

@@ -27,6 +27,14 @@ SELECT status, last_active_at > now() - interval '1 minute' AS touched FROM conc
 SELECT pg_temp.try($$SELECT concurrent_edit.open_session(NULL, gen_random_uuid())$$);
 SELECT pg_temp.try($$SELECT concurrent_edit.open_session(gen_random_uuid(), gen_random_uuid(), metadata => '[1]')$$);
 SELECT pg_temp.try($$SELECT concurrent_edit.open_session(gen_random_uuid(), gen_random_uuid(), '')$$);
+-- A sandbox_id is shown to other users (file_editors, active_sessions): no
+-- control, direction-changing or invisible character, as in a path; the DETAIL
+-- echoes it with such characters escaped.
+SELECT pg_temp.try($$SELECT concurrent_edit.open_session(gen_random_uuid(), gen_random_uuid(), E'agent-\u202Egnp.exe')$$);
+SELECT pg_temp.try($$SELECT concurrent_edit.open_session(gen_random_uuid(), gen_random_uuid(), E'tab\n1')$$);
+SELECT pg_temp.try($$SELECT concurrent_edit.open_session(gen_random_uuid(), gen_random_uuid(), E'tab\u200B1')$$);
+SELECT concurrent_edit.open_session(gen_random_uuid(), gen_random_uuid(), E'caf\u00e9 \u263A\uFE0F agent') AS shown \gset
+SELECT sandbox_id FROM concurrent_edit.edit_sessions WHERE id = :'shown';
 SELECT pg_temp.try($$SELECT concurrent_edit.touch_session('00000000-0000-0000-0000-00000000dead')$$);
 
 -- Presence: open_file records the session and returns what the editor should show.

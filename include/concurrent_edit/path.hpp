@@ -37,6 +37,13 @@ const char* unicode_normalization_name(UnicodeNormalization n) noexcept;
 // "evil\u202Etxt.exe" as "evilexe.txt"), or are invisible.
 const char* refused_path_character(std::uint32_t cp) noexcept;
 
+// A name shown to other users beside paths (a session's sandbox_id), named
+// `argument`: invalid_parameter when it is not UTF-8 or holds a character
+// refused_path_character() names (as a path's step 1 below; DETAIL {"argument",
+// "value", "code_point", "position", "kind"}, or {"argument", "byte_offset",
+// "position"}).
+void check_shown_name(std::string_view text, std::string_view argument);
+
 // The key of a path in a project: two paths name one file of the project when their
 // keys are equal. The rule, in order:
 //   1. refusals (invalid_parameter, DETAIL {"path", "code_point": "U+202E",

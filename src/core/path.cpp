@@ -117,22 +117,33 @@ std::string json_echo(std::string_view path) {
     return out + "\"";
 }
 
-// Step 1 of the rule: UTF-8, and no refused character.
-void check_characters(std::string_view path) {
+// Step 1 of the rule: UTF-8, and no refused character. `argument`: the name of
+// the argument checked when it is not a path (check_shown_name), which the
+// message and the DETAIL then name.
+void check_characters(std::string_view text, std::string_view argument = {}) {
+    const bool path = argument.empty();
+    const std::string subject = path ? std::string("file path") : std::string(argument);
+    auto detail = [&] {
+        Detail d;
+        if (path) return d.add_json("path", json_echo(text));
+        return d.add("argument", argument).add_json("value", json_echo(text));
+    };
     std::size_t position = 0;  // in characters, from 1
     std::uint32_t previous = 0;
-    for (std::size_t i = 0; i < path.size();) {
+    for (std::size_t i = 0; i < text.size();) {
         ++position;
-        auto c = static_cast<unsigned char>(path[i]);
+        auto c = static_cast<unsigned char>(text[i]);
         std::uint32_t cp = c;
         std::size_t len = 1;
         if (c >= 0x80) {
-            len = json::utf8_sequence(path, i);
-            if (len == 0)
-                throw Error(Errc::invalid_parameter, "file path is not valid UTF-8",
-                            Detail().add("byte_offset", i).add("position", position));
+            len = json::utf8_sequence(text, i);
+            if (len == 0) {
+                Detail d = path ? Detail() : Detail().add("argument", argument);
+                throw Error(Errc::invalid_parameter, subject + " is not valid UTF-8",
+                            d.add("byte_offset", i).add("position", position));
+            }
             std::size_t k = i;
-            U8_NEXT_UNSAFE(path.data(), k, cp);
+            U8_NEXT_UNSAFE(text.data(), k, cp);
         }
         const char* kind = refused_here(cp, previous);
         previous = cp;
@@ -140,14 +151,16 @@ void check_characters(std::string_view path) {
             char name[16];
             std::snprintf(name, sizeof name, "U+%04X", static_cast<unsigned>(cp));
             bool control = std::string_view(kind) == "control";
+            const std::string what = path ? std::string("Paths") : subject;
             throw Error(Errc::invalid_parameter,
-                        std::string("file path contains ") +
+                        subject + " contains " +
                             (control ? "a control character"
                                      : std::string("an invisible or direction-changing character ") + name),
-                        Detail().add_json("path", json_echo(path)).add("code_point", name).add("position", position).add("kind", kind),
-                        control ? "Paths may not contain control characters such as newline or tab."
-                                : "Paths may not contain C1 controls, bidirectional controls, zero-width or other "
-                                  "invisible characters: they hide or disguise a file's name.");
+                        detail().add("code_point", name).add("position", position).add("kind", kind),
+                        control ? what + " may not contain control characters such as newline or tab."
+                                : what + " may not contain C1 controls, bidirectional controls, zero-width or "
+                                         "other invisible characters: they hide or disguise " +
+                                      (path ? "a file's name." : "the name shown to other users."));
         }
         i += len;
     }
@@ -213,6 +226,8 @@ UnicodeNormalization parse_unicode_normalization(std::string_view name) {
 const char* unicode_normalization_name(UnicodeNormalization n) noexcept {
     return n == UnicodeNormalization::nfc ? "NFC" : "none";
 }
+
+void check_shown_name(std::string_view text, std::string_view argument) { check_characters(text, argument); }
 
 const char* refused_path_character(std::uint32_t cp) noexcept {
     if (cp < 0x20 || cp == 0x7F) return "control";

@@ -6,6 +6,7 @@
 
 #include <cstring>
 
+#include "concurrent_edit/path.hpp"
 #include "pg/advisory.hpp"
 #include "pg/feed.hpp"
 #include "pg/file_head.hpp"
@@ -325,6 +326,11 @@ CE_PRIMARY_FUNCTION(ce_open_session, "open_session") {
         if (chars < 1 || chars > 200)
             throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "sandbox_id must have 1 to 200 characters",
                            "{\"argument\": \"sandbox_id\", \"characters\": " + std::to_string(chars) + "}");
+        // Shown to other users (file_editors, active_sessions): no control,
+        // direction-changing or invisible character, as in a path (path.hpp).
+        std::string name(sandbox.view());
+        bool utf8 = GetDatabaseEncoding() == PG_UTF8 || GetDatabaseEncoding() == PG_SQL_ASCII;
+        ce::check_shown_name(utf8 ? name : server_to_utf8(name), "sandbox_id");
     }
     Datum metadata = 0;
     bool has_metadata = PG_NARGS() > 3 && !PG_ARGISNULL(3);

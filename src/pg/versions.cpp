@@ -85,15 +85,38 @@ std::optional<int32> version_with_hash(Spi& spi, const FileHead& h, const std::s
     return r.int4(0, 0);
 }
 
-std::optional<int32> version_dominated_by(Spi& spi, const FileHead& h, const std::string& clock) {
+int32 base_of_clock(Spi& spi, const FileHead& h, const std::string& clock) {
+    // The newest kept version the clock dominates, and whether the one after it
+    // was removed.
     static Statement q(
-        "SELECT max(v.version) FROM concurrent_edit.file_versions v "
-        "WHERE v.project_id = $1 AND v.file_id = $2 "
-        "  AND v.vector_clock OPERATOR(concurrent_edit.<=) $3::concurrent_edit.vclock",
+        "SELECT b.version, NOT EXISTS (SELECT FROM concurrent_edit.file_versions n "
+        "    WHERE n.project_id = $1 AND n.file_id = $2 AND n.version = b.version + 1) "
+        "FROM (SELECT max(v.version) AS version FROM concurrent_edit.file_versions v "
+        "      WHERE v.project_id = $1 AND v.file_id = $2 "
+        "        AND v.vector_clock OPERATOR(concurrent_edit.<=) $3::concurrent_edit.vclock) b",
         {UUIDOID, UUIDOID, TEXTOID});
     Rows r = q.run(spi, {uuid_datum(h.project_id), uuid_datum(h.id), text_datum(clock)});
-    if (r.isnull(0, 0)) return std::nullopt;
-    return r.int4(0, 0);
+    if (r.isnull(0, 0))
+        throw SqlError(CE_ERRCODE_VERSION_NOT_FOUND,
+                       "no version of file " + uuid_to_string(h.id) + " precedes the client's clock",
+                       head_detail(h, std::nullopt, std::nullopt),
+                       "Pass the vector_clock of the version the edit started from (read() returns it).");
+    int32 base = r.int4(0, 0);
+    // The version after it was removed: the client may have read that one (or a
+    // later removed one), whose clock is no longer known, and a merge from the
+    // older base would undo the changes made since. Refused, as base_version =>
+    // the removed version is.
+    if (r.boolean(0, 1)) {
+        std::string d = head_detail(h, std::nullopt, std::nullopt);
+        d.pop_back();
+        d += ", \"newest_dominated_version\": " + std::to_string(base) +
+             ", \"missing_version\": " + std::to_string(base + 1) + "}";
+        throw SqlError(CE_ERRCODE_VERSION_NOT_FOUND,
+                       "the version of file " + uuid_to_string(h.id) +
+                           " that the client's clock read may be no longer in the history",
+                       d, "History cleanup removed version " + std::to_string(base + 1) + "; read the head and write again.");
+    }
+    return base;
 }
 
 namespace {

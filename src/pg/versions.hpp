@@ -24,8 +24,12 @@ std::optional<VersionText> fetch_version(const pg_uuid_t& project_id, const pg_u
                                          int32* depth = nullptr);
 // The newest version whose content has this hash (the base named by an ETag).
 std::optional<int32> version_with_hash(Spi& spi, const FileHead& h, const std::string& hash);
-// The newest version whose clock the given clock dominates (the base of an offline edit).
-std::optional<int32> version_dominated_by(Spi& spi, const FileHead& h, const std::string& clock);
+// The base of an offline edit (write's client_clock, when it does not dominate
+// the head): the newest kept version whose clock `clock` dominates. VC006 when
+// there is none, or when the version after it was removed by retention: the
+// clock may have come from that one or a later removed one, whose clocks are no
+// longer known (docs/reference/history.md).
+int32 base_of_clock(Spi& spi, const FileHead& h, const std::string& clock);
 
 // Appends version head+1 with this content, moves the head and queues the
 // "version" event. The version is stored as a delta from an older one (the

@@ -152,12 +152,7 @@ WriteOutcome write_file(ApiCall& call, const WriteRequest& req) {
         ce::Relation rel = ce::compare(ce::VClock::parse(*req.client_clock),
                                        ce::VClock::parse(h.head_clock.empty() ? "{}" : h.head_clock));
         current = ce::dominates(rel);
-        if (!current) base = version_dominated_by(spi, h, *req.client_clock);
-        if (!current && !base)
-            throw SqlError(CE_ERRCODE_VERSION_NOT_FOUND,
-                           "no version of file " + uuid_to_string(h.id) + " precedes the client's clock",
-                           head_detail(h, std::nullopt, std::nullopt),
-                           "Pass the vector_clock of the version the edit started from (read() returns it).");
+        if (!current) base = base_of_clock(spi, h, *req.client_clock);
     }
     const std::string* client_clock = req.client_clock ? &*req.client_clock : nullptr;
 

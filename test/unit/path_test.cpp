@@ -217,6 +217,35 @@ TEST(NormalizePath, RefusesInvisibleAndDirectionCharacters) {
     EXPECT_EQ(ce::refused_path_character('a'), nullptr);
 }
 
+// A name shown to other users (a session's sandbox_id) is refused what a path is
+// in step 1, its message and DETAIL naming the argument.
+TEST(CheckShownName, RefusesWhatAPathRefuses) {
+    auto refused = [](const std::string& s) {
+        try {
+            ce::check_shown_name(s, "sandbox_id");
+        } catch (const ce::Error& e) {
+            return e;
+        }
+        ADD_FAILURE() << "accepted: " << s;
+        return ce::Error(Errc::internal, "");
+    };
+    ce::Error e = refused("agent-\u202egnp.exe");
+    EXPECT_EQ(e.code(), Errc::invalid_parameter);
+    EXPECT_NE(std::string(e.what()).find("sandbox_id contains"), std::string::npos) << e.what();
+    EXPECT_EQ(e.detail(), "{\"argument\": \"sandbox_id\", \"value\": \"agent-\\u202egnp.exe\", "
+                          "\"code_point\": \"U+202E\", \"position\": 7, \"kind\": \"bidi_control\"}");
+    EXPECT_NE(refused("tab\n1").detail().find("\"kind\": \"control\""), std::string::npos);
+    EXPECT_NE(refused("a\u0085").detail().find("\"kind\": \"c1_control\""), std::string::npos);
+    EXPECT_NE(refused("a\u00adb").detail().find("\"kind\": \"invisible\""), std::string::npos);
+    e = refused("a\xffb");
+    EXPECT_NE(std::string(e.what()).find("sandbox_id is not valid UTF-8"), std::string::npos) << e.what();
+    EXPECT_EQ(e.detail(), "{\"argument\": \"sandbox_id\", \"byte_offset\": 1, \"position\": 2}");
+    // What a path may hold, a name may too: spaces, slashes, accents, an emoji
+    // with its variation selector.
+    for (const char* ok : {"tab 1", "ci/job#7", "caf\u00e9", "\u263a\ufe0f agent", "\u65e5\u672c"})
+        EXPECT_NO_THROW(ce::check_shown_name(ok, "sandbox_id")) << ok;
+}
+
 TEST(NormalizePath, RefusesInvalidUtf8) {
     for (const char* bad : {"a\xc3", "\xff", "a\xed\xa0\x80", "\xc0\xaf", "\xf4\x90\x80\x80"}) {
         ce::Error e = refusal(bad);
