@@ -96,7 +96,13 @@ SELECT pg_temp.try(format('SELECT * FROM concurrent_edit.rename_file(%L, %L, %L,
                           :'r', 'docs/x.md', :bob, 'fail-fast'));
 SELECT path, status FROM concurrent_edit.rename_file(:'r', 'docs/forced.md', :bob, base_version => 1, strategy => 'last-write-wins');
 SELECT pg_temp.try(format('SELECT concurrent_edit.resolve_conflict(%L, %L)', :'rc', 'text'));
-SELECT concurrent_edit.resolve_conflict(:'rc', choose => 'theirs') AS version;
+-- The forced rename came after the conflict: 'theirs' does not undo it (VC001,
+-- naming both paths; before, the file moved to the proposed path and the later
+-- rename, acknowledged to its caller, was lost). 'ours' keeps it.
+SELECT pg_temp.try(format('SELECT concurrent_edit.resolve_conflict(%L, choose => %L)', :'rc', 'theirs'), false);
+SELECT d ->> 'current_path' AS current_path, d ->> 'conflict_current_path' AS conflict_saw, d ->> 'proposed_path' AS proposed
+FROM pg_temp.error_detail(format('SELECT concurrent_edit.resolve_conflict(%L, choose => %L)', :'rc', 'theirs')) d;
+SELECT concurrent_edit.resolve_conflict(:'rc', choose => 'ours') AS version;
 SELECT path FROM concurrent_edit.files WHERE id = :'r';
 -- A path longer than the 64 bytes an error's DETAIL quotes: the conflict keeps it
 -- whole, and 'theirs' moves the file to it (it moved to the first 64 bytes and

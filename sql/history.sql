@@ -59,8 +59,9 @@ SELECT concurrent_edit.prune_history(project_id => :p) AS removed;
 SELECT concurrent_edit.open_session(:bob, :p) AS s \gset
 SELECT concurrent_edit.save_draft(:'s', :'f', 4, replace(pg_temp.text_at(4), E'line 190\n', E'line 190 drafted\n')) IS NOT NULL AS drafted;
 SELECT status, base_version FROM concurrent_edit.write(:'f', replace(pg_temp.text_at(5), E'line 10\n', E'line 10 by bob\n'), 5, :bob);
--- The clocks of versions 10 and 36, as clients that read them hold them.
-SELECT (SELECT vector_clock FROM concurrent_edit.read(:'f', 10)) AS c10,
+-- The clocks of versions 5, 10 and 36, as clients that read them hold them.
+SELECT (SELECT vector_clock FROM concurrent_edit.read(:'f', 5)) AS c5,
+       (SELECT vector_clock FROM concurrent_edit.read(:'f', 10)) AS c10,
        (SELECT vector_clock FROM concurrent_edit.read(:'f', 36)) AS c36 \gset
 SELECT * FROM concurrent_edit.set_retention(:p, keep_versions => 10);
 SELECT concurrent_edit.prune_history(project_id => :p) AS removed;
@@ -85,6 +86,12 @@ SELECT pg_temp.try(format('SELECT status FROM concurrent_edit.write(%L, %L, NULL
 SELECT d ->> 'newest_dominated_version' AS dominated, d ->> 'missing_version' AS missing
 FROM pg_temp.error_detail(format('SELECT status FROM concurrent_edit.write(%L, %L, NULL, %L, client_clock => %L)',
                                  :'f', 'x', :alice, :'c10')) d;
+-- Version 5's own clock is a base though version 6 was removed: it comes from
+-- version 5 itself (each version's clock is above the one before it).
+BEGIN;
+SELECT status, base_version FROM concurrent_edit.write(:'f', replace(pg_temp.text_at(5), E'line 1\n', E'line 1 offline\n'),
+                                                       NULL, :alice, client_clock => :'c5');
+ROLLBACK;
 -- A clock of a kept version whose next one is kept too is a base as before.
 BEGIN;
 SELECT status, base_version FROM concurrent_edit.write(:'f', replace(pg_temp.text_at(36), E'line 1\n', E'line 1 offline\n'),

@@ -512,9 +512,13 @@ CE_PRIMARY_FUNCTION(ce_resolve_conflict, "resolve_conflict") {
             // The details as jsonb prints them, in the database's encoding.
             auto v = ce::json::parse(server_to_utf8(c.details));
             const ce::json::Value* proposed = v.find("proposed_path");
-            if (proposed == nullptr || !proposed->is_string())
+            const ce::json::Value* seen = v.find("current_path");
+            if (proposed == nullptr || !proposed->is_string() || seen == nullptr || !seen->is_string())
                 throw SqlError(CE_ERRCODE_INTERNAL, "rename conflict " + c.cid + " has no proposed path",
                                ce::Detail().add("conflict_id", c.cid));
+            // Renamed since the conflict (its caller was told so): not undone silently.
+            std::string was = utf8_to_server(std::string(seen->text()));
+            if (was != h.path) throw_renamed_since(h, c.cid, was, utf8_to_server(std::string(proposed->text())));
             move_file(call.spi(), h, utf8_to_server(std::string(proposed->text())), resolved_by, pg_uuid_t{});
         }
         version = h.head_version;

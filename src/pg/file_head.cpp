@@ -1,5 +1,6 @@
 #include "pg/file_head.hpp"
 
+#include <limits>
 #include <unordered_map>
 
 #include "concurrent_edit/error.hpp"
@@ -445,6 +446,22 @@ std::string renamed_details(const std::string& old_key, const std::string& spell
     extra += ", \"old_spelling\": ";
     append_json_string(extra, old_spelling);
     return extra;
+}
+
+void throw_renamed_since(const FileHead& h, const std::string& conflict_id, const std::string& was,
+                         const std::string& proposed) {
+    constexpr std::size_t whole = std::numeric_limits<std::size_t>::max();
+    throw SqlError(CE_ERRCODE_STALE_VERSION,
+                   "file " + uuid_to_string(h.id) + " was renamed since rename conflict " + conflict_id +
+                       " was recorded",
+                   ce::Detail()
+                       .add("conflict_id", conflict_id)
+                       .add("file_id", uuid_to_string(h.id))
+                       .add("current_path", h.path, whole)
+                       .add("conflict_current_path", was, whole)
+                       .add("proposed_path", proposed, whole),
+                   "Rename the file from its current path (rename_file with expected_path), or resolve with "
+                   "choose => 'ours'.");
 }
 
 std::string move_file(Spi& spi, const FileHead& h, const std::string& path, const pg_uuid_t& author,

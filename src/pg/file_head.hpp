@@ -80,6 +80,11 @@ std::string renamed_details(const std::string& old_key, const std::string& spell
 std::string move_file(Spi& spi, const FileHead& h, const std::string& path, const pg_uuid_t& author,
                       const pg_uuid_t& session_id);
 
+// VC001: a rename conflict's resolution with 'theirs' finds the file renamed
+// since the conflict was recorded, at `was` (conflicts.cpp).
+[[noreturn]] void throw_renamed_since(const FileHead& h, const std::string& conflict_id, const std::string& was,
+                                      const std::string& proposed);
+
 void register_file_head_callbacks();  // _PG_init: the wait-die bookkeeping
 
 }  // namespace ce::pg

@@ -401,13 +401,11 @@ void close_one(Spi& spi, const SessionInfo& s, bool discard_drafts, bool wait, i
         "UPDATE concurrent_edit.edit_sessions SET status = 'closed', closed_at = now() "
         "WHERE project_id = $1 AND id = $2",
         {UUIDOID, UUIDOID});
-    if (most < 0) {
-        release_session_locks(spi, s.id);
-        files.run(spi, {uuid_datum(s.project_id), uuid_datum(s.id)});
-    }
+    if (most < 0) release_session_locks(spi, s.id);
+    files.run(spi, {uuid_datum(s.project_id), uuid_datum(s.id)});
     if (discard_drafts) discard_session_drafts(spi, s);
     close.run(spi, {uuid_datum(s.project_id), uuid_datum(s.id)});
-    if (most >= 0) release_part_of_closed(spi, s, most, most);  // (of a closed session only)
+    if (most >= 0) release_part_of_closed(spi, s, most);  // (of a closed session only)
     session_event(spi, "session_left", s);
 }
 

@@ -83,19 +83,19 @@ void session_event(Spi& spi, const char* event, const SessionInfo& s, const pg_u
 // Closes one session: releases its locks, closes its files, optionally drops its
 // drafts, records session_left (sessions.cpp). With `wait` false (the worker),
 // 55P03 at once when a call of the session holds it open (keep_session_open).
-// With `most` (the worker), at most that many of its locks and of its open
-// files; the rest in the worker's next rounds (release_rest_of_closed).
+// With `most` (the worker), at most that many of its locks; the rest in the
+// worker's next rounds (release_rest_of_closed).
 void close_one(Spi& spi, const SessionInfo& s, bool discard_drafts, bool wait = true, int64 most = -1);
-// Releases at most `locks` locks and closes at most `files` open files of a
-// closed session, those no other transaction holds (session_cleanup.cpp); when
-// one of the two may have more left, the session is noted for the worker's next
-// rounds.
-void release_part_of_closed(Spi& spi, const SessionInfo& s, int64 locks, int64 files);
-// The worker: releases what its closes left of a closed session's locks and open
-// files, at most `locks` locks (what the round's expiry left of kReleaseBatch)
-// and kReleaseBatch files; whether any session has some left after it.
-bool release_rest_of_closed(Spi& spi, int64 locks);
-// Whether a close of the worker left locks or open files to release.
+// Releases at most `most` locks of a closed session, those no other transaction
+// holds (session_cleanup.cpp); when it may have more left, the session is noted
+// for the worker's next rounds.
+void release_part_of_closed(Spi& spi, const SessionInfo& s, int64 most);
+// The worker: releases at most `most` (what the round's expiry left of
+// kReleaseBatch) of the locks its closes left to a closed session; whether any
+// session has some left after it. A note lost (a worker's restart, more than
+// 10,000 sessions noted) leaves them to the look for orphaned locks.
+bool release_rest_of_closed(Spi& spi, int64 most);
+// Whether a close of the worker left locks to release.
 bool closed_sessions_left();
 
 // The author of a change: the session's user when a session is given (an explicit

@@ -85,38 +85,72 @@ std::optional<int32> version_with_hash(Spi& spi, const FileHead& h, const std::s
     return r.int4(0, 0);
 }
 
-int32 base_of_clock(Spi& spi, const FileHead& h, const std::string& clock) {
-    // The newest kept version the clock dominates, and whether the one after it
-    // was removed.
+namespace {
+
+// Whether a client clock that dominates kept version b, whose next version was
+// removed, is b's own clock: what a client that read b holds, with the edits it
+// counted offline on `actor`'s node (its session's; empty: none may be). Each
+// version's clock is its parent's with one more on the node of the actor that
+// wrote it (write.md), so a client that read a removed version after b holds more
+// than b's clock on that version's actor node. That is `actor` only if `actor`
+// wrote a version between b and the next kept one (`next`), whose clock then
+// counts more there than b's: such a clock is not taken for b's.
+bool read_version_itself(const ce::VClock& client, const ce::VClock& b, const ce::VClock& next, const std::string& actor) {
+    if (client == b) return true;
+    if (actor.empty() || next.get(actor) != b.get(actor)) return false;
+    for (const auto& e : client.entries())
+        if (e.node != actor && e.counter != b.get(e.node)) return false;
+    for (const auto& e : b.entries())
+        if (e.node != actor && client.get(e.node) != e.counter) return false;
+    return true;
+}
+
+}  // namespace
+
+int32 base_of_clock(Spi& spi, const FileHead& h, const std::string& clock, const std::string& actor) {
+    // The newest kept version the clock dominates (b); whether the one after it
+    // was removed; b's clock, and that of the oldest kept version after b.
     static Statement q(
         "SELECT b.version, NOT EXISTS (SELECT FROM concurrent_edit.file_versions n "
-        "    WHERE n.project_id = $1 AND n.file_id = $2 AND n.version = b.version + 1) "
+        "    WHERE n.project_id = $1 AND n.file_id = $2 AND n.version = b.version + 1), "
+        "  (SELECT v.vector_clock::text FROM concurrent_edit.file_versions v "
+        "   WHERE v.project_id = $1 AND v.file_id = $2 AND v.version = b.version), "
+        "  (SELECT v.vector_clock::text FROM concurrent_edit.file_versions v "
+        "   WHERE v.project_id = $1 AND v.file_id = $2 AND v.version > b.version ORDER BY v.version LIMIT 1) "
         "FROM (SELECT max(v.version) AS version FROM concurrent_edit.file_versions v "
         "      WHERE v.project_id = $1 AND v.file_id = $2 "
         "        AND v.vector_clock OPERATOR(concurrent_edit.<=) $3::concurrent_edit.vclock) b",
         {UUIDOID, UUIDOID, TEXTOID});
-    Rows r = q.run(spi, {uuid_datum(h.project_id), uuid_datum(h.id), text_datum(clock)});
-    if (r.isnull(0, 0))
-        throw SqlError(CE_ERRCODE_VERSION_NOT_FOUND,
-                       "no version of file " + uuid_to_string(h.id) + " precedes the client's clock",
-                       head_detail(h, std::nullopt, std::nullopt),
-                       "Pass the vector_clock of the version the edit started from (read() returns it).");
-    int32 base = r.int4(0, 0);
-    // The version after it was removed: the client may have read that one (or a
-    // later removed one), whose clock is no longer known, and a merge from the
-    // older base would undo the changes made since. Refused, as base_version =>
-    // the removed version is.
-    if (r.boolean(0, 1)) {
-        std::string d = head_detail(h, std::nullopt, std::nullopt);
-        d.pop_back();
-        d += ", \"newest_dominated_version\": " + std::to_string(base) +
-             ", \"missing_version\": " + std::to_string(base + 1) + "}";
-        throw SqlError(CE_ERRCODE_VERSION_NOT_FOUND,
-                       "the version of file " + uuid_to_string(h.id) +
-                           " that the client's clock read may be no longer in the history",
-                       d, "History cleanup removed version " + std::to_string(base + 1) + "; read the head and write again.");
+    int32 base;
+    bool next_removed;
+    std::string base_clock, next_clock;
+    {
+        Rows r = q.run(spi, {uuid_datum(h.project_id), uuid_datum(h.id), text_datum(clock)});
+        if (r.isnull(0, 0))
+            throw SqlError(CE_ERRCODE_VERSION_NOT_FOUND,
+                           "no version of file " + uuid_to_string(h.id) + " precedes the client's clock",
+                           head_detail(h, std::nullopt, std::nullopt),
+                           "Pass the vector_clock of the version the edit started from (read() returns it).");
+        base = r.int4(0, 0);
+        next_removed = r.boolean(0, 1);
+        base_clock = r.text_opt(0, 2).value_or("{}");
+        next_clock = r.text_opt(0, 3).value_or("{}");
     }
-    return base;
+    if (!next_removed || read_version_itself(ce::VClock::parse(clock), ce::VClock::parse(base_clock),
+                                             ce::VClock::parse(next_clock), actor))
+        return base;
+    // The clock comes from a removed version after b (or may): a merge from b
+    // would take the changes in between for the client's own, and undo a later
+    // version that changed them back. Refused, as base_version => the removed
+    // version is.
+    std::string d = head_detail(h, std::nullopt, std::nullopt);
+    d.pop_back();
+    d += ", \"newest_dominated_version\": " + std::to_string(base) +
+         ", \"missing_version\": " + std::to_string(base + 1) + "}";
+    throw SqlError(CE_ERRCODE_VERSION_NOT_FOUND,
+                   "the client's clock of file " + uuid_to_string(h.id) +
+                       " comes from a version no longer in the history",
+                   d, "History cleanup removed version " + std::to_string(base + 1) + "; read the head and write again.");
 }
 
 namespace {

@@ -26,10 +26,11 @@ std::optional<VersionText> fetch_version(const pg_uuid_t& project_id, const pg_u
 std::optional<int32> version_with_hash(Spi& spi, const FileHead& h, const std::string& hash);
 // The base of an offline edit (write's client_clock, when it does not dominate
 // the head): the newest kept version whose clock `clock` dominates. VC006 when
-// there is none, or when the version after it was removed by retention: the
-// clock may have come from that one or a later removed one, whose clocks are no
-// longer known (docs/reference/history.md).
-int32 base_of_clock(Spi& spi, const FileHead& h, const std::string& clock);
+// there is none, or when the version after it was removed by retention and the
+// clock may come from that one or a later removed one (it is not the kept
+// version's own clock, give or take the edits counted offline on `actor`, the
+// writing session's node; empty without a session: docs/reference/history.md).
+int32 base_of_clock(Spi& spi, const FileHead& h, const std::string& clock, const std::string& actor);
 
 // Appends version head+1 with this content, moves the head and queues the
 // "version" event. The version is stored as a delta from an older one (the

@@ -152,7 +152,8 @@ WriteOutcome write_file(ApiCall& call, const WriteRequest& req) {
         ce::Relation rel = ce::compare(ce::VClock::parse(*req.client_clock),
                                        ce::VClock::parse(h.head_clock.empty() ? "{}" : h.head_clock));
         current = ce::dominates(rel);
-        if (!current) base = base_of_clock(spi, h, *req.client_clock);
+        if (!current)
+            base = base_of_clock(spi, h, *req.client_clock, uuid_is_null(session_id) ? "" : uuid_to_string(session_id));
     }
     const std::string* client_clock = req.client_clock ? &*req.client_clock : nullptr;
 

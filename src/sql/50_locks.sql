@@ -125,9 +125,10 @@ REVOKE ALL ON FUNCTION concurrent_edit._drop_locks_of_files() FROM PUBLIC;
 CREATE TRIGGER files_drop_locks AFTER DELETE ON concurrent_edit.files
     REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION concurrent_edit._drop_locks_of_files();
 COMMENT ON TRIGGER files_drop_locks ON concurrent_edit.files IS 'Deletes the locks of deleted files (file_locks has no foreign key).';
--- Closed sessions are skipped: their locks went when they closed, and one taken
--- while a session closed is released by the worker (cleanup_expired_locks: locks
--- whose session is closed or gone). The purge of closed sessions after
+-- Closed sessions are skipped: their locks went when they closed (the worker's
+-- close of a timed-out session leaves those beyond 5,000 to its next rounds),
+-- and one taken while a session closed is released by the worker
+-- (cleanup_expired_locks: locks whose session is closed or gone). The purge of closed sessions after
 -- concurrent_edit.closed_session_retention deletes them in bulk, and each lookup
 -- here walks its project's entries in the primary key (live and dead: file_locks
 -- has no index by session), 1.8 s per thousand sessions after a project's 100,000

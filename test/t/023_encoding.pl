@@ -181,5 +181,26 @@ like($aerr, qr/22021: node is not valid UTF-8\n[\s\S]*DETAIL:\s+\{"argument": "n
 is($node->safe_psql('ascii', q{SELECT concurrent_edit.vclock_increment(E'{"caf\xc3\xa9": 1}', E'caf\xc3\xa9')::text = E'{"caf\xc3\xa9": 2}'}),
    't', '... UTF-8 node ids are read');
 
+# A sandbox_id is refused control, direction-changing and invisible characters
+# whatever the database's encoding: in LATIN1 after its conversion (U+0085, a C1
+# control, has a LATIN1 byte), in SQL_ASCII as bytes that must be UTF-8.
+($out, $err) = sql(q{SELECT FROM pg_catalog.set_config('x.s', concurrent_edit.open_session('aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa',
+  '23232323-0000-0000-0000-0000000000b1', 'café')::text, false);
+  SELECT sandbox_id FROM concurrent_edit.edit_sessions WHERE id = current_setting('x.s')::uuid;});
+is("$out$err", 'café', 'LATIN1: a sandbox_id with accents is kept');
+($out, $err) = sql(q{\set VERBOSITY verbose
+  SELECT concurrent_edit.open_session('aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa', '23232323-0000-0000-0000-0000000000b1', E'tab\u00851');});
+like($err, qr/22023: sandbox_id contains an invisible or direction-changing character U\+0085\n[\s\S]*"kind": "c1_control"/,
+     'LATIN1: a C1 control in a sandbox_id is 22023 with a JSON DETAIL');
+($arc, $aout, $aerr) = $node->psql('ascii', q{SELECT concurrent_edit.open_session('aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa',
+  '23232323-0000-0000-0000-0000000000b1', E'caf\xc3')}, extra_params => ['-v', 'VERBOSITY=verbose']);
+like($aerr, qr/22023: sandbox_id is not valid UTF-8\n[\s\S]*DETAIL:\s+\{"argument": "sandbox_id", "byte_offset": 3, "position": 4\}/,
+     'SQL_ASCII: a sandbox_id that is not UTF-8 is 22023 with a JSON DETAIL');
+($arc, $aout, $aerr) = $node->psql('ascii', q{SELECT concurrent_edit.open_session('aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa',
+  '23232323-0000-0000-0000-0000000000b1', E'agent-\xe2\x80\xaegnp.exe')}, extra_params => ['-v', 'VERBOSITY=verbose']);
+like($aerr, qr/22023: sandbox_id contains an invisible or direction-changing character U\+202E/,
+     '... and so is one with a right-to-left override');
+is($node->safe_psql('ascii', 'SELECT count(*) FROM concurrent_edit.edit_sessions'), '0', '... and no session is stored');
+
 $node->stop;
 done_testing();
