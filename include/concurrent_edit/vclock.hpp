@@ -204,6 +204,17 @@ constexpr std::string_view kVClockOverflowNode = "~others";
 // the clock did not know yet.
 VClock next_version_clock(const VClock& head, const VClock* client, std::string_view actor);
 
+// Whether `client`, which dominates `version`, is `version`'s own clock as a
+// client that read that version holds it: equal to it, or ahead only on
+// `actor`'s node (edits the client counted offline; an empty `actor`: none may
+// be), provided `next` (the clock of a later version) counts no more than
+// `version` on that node, so that `actor` wrote no version in between. Each
+// version's clock is its parent's with more on its writer's node only
+// (next_version_clock), so a client that read a later version is ahead on that
+// version's writer's node. write() asks it when retention removed the versions
+// between `version` and `next`, whose clocks are no longer known.
+bool is_clock_of(const VClock& client, const VClock& version, const VClock& next, std::string_view actor);
+
 // Nodes whose counters differ (in either direction), sorted bytewise. The views
 // point into the clocks' storage. Empty exactly when the clocks are equal.
 std::vector<std::string_view> divergent_nodes(const VClock& a, const VClock& b);

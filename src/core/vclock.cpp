@@ -446,6 +446,14 @@ void check_client_clock(const VClock& client, const VClock& known, std::string_v
     }
 }
 
+bool is_clock_of(const VClock& client, const VClock& version, const VClock& next, std::string_view actor) {
+    if (client == version) return true;
+    if (actor.empty() || next.get(actor) != version.get(actor)) return false;
+    for (std::string_view node : divergent_nodes(client, version))
+        if (node != actor) return false;
+    return true;
+}
+
 VClock next_version_clock(const VClock& head, const VClock* client, std::string_view actor) {
     std::size_t actors = head.size() - (head.get(kVClockOverflowNode) != 0 ? 1 : 0);
     bool folded = head.get(actor) == 0 && actors >= kVClockMaxEntries - 1;

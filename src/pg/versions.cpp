@@ -85,28 +85,6 @@ std::optional<int32> version_with_hash(Spi& spi, const FileHead& h, const std::s
     return r.int4(0, 0);
 }
 
-namespace {
-
-// Whether a client clock that dominates kept version b, whose next version was
-// removed, is b's own clock: what a client that read b holds, with the edits it
-// counted offline on `actor`'s node (its session's; empty: none may be). Each
-// version's clock is its parent's with one more on the node of the actor that
-// wrote it (write.md), so a client that read a removed version after b holds more
-// than b's clock on that version's actor node. That is `actor` only if `actor`
-// wrote a version between b and the next kept one (`next`), whose clock then
-// counts more there than b's: such a clock is not taken for b's.
-bool read_version_itself(const ce::VClock& client, const ce::VClock& b, const ce::VClock& next, const std::string& actor) {
-    if (client == b) return true;
-    if (actor.empty() || next.get(actor) != b.get(actor)) return false;
-    for (const auto& e : client.entries())
-        if (e.node != actor && e.counter != b.get(e.node)) return false;
-    for (const auto& e : b.entries())
-        if (e.node != actor && client.get(e.node) != e.counter) return false;
-    return true;
-}
-
-}  // namespace
-
 int32 base_of_clock(Spi& spi, const FileHead& h, const std::string& clock, const std::string& actor) {
     // The newest kept version the clock dominates (b); whether the one after it
     // was removed; b's clock, and that of the oldest kept version after b.
@@ -136,8 +114,8 @@ int32 base_of_clock(Spi& spi, const FileHead& h, const std::string& clock, const
         base_clock = r.text_opt(0, 2).value_or("{}");
         next_clock = r.text_opt(0, 3).value_or("{}");
     }
-    if (!next_removed || read_version_itself(ce::VClock::parse(clock), ce::VClock::parse(base_clock),
-                                             ce::VClock::parse(next_clock), actor))
+    if (!next_removed ||
+        ce::is_clock_of(ce::VClock::parse(clock), ce::VClock::parse(base_clock), ce::VClock::parse(next_clock), actor))
         return base;
     // The clock comes from a removed version after b (or may): a merge from b
     // would take the changes in between for the client's own, and undo a later

@@ -538,3 +538,26 @@ TEST(VClockNextVersion, AClockFilledBeforeTheOverflowNodeRefusesNewWriters) {
     EXPECT_EQ(next.get("actor-3"), 2u);
     EXPECT_EQ(ce::compare(head, next), Relation::before);
 }
+
+// write()'s base when retention removed the versions after it: a clock is the
+// kept version's own only when it equals it, or is ahead on the writing
+// session's node alone and that session wrote none of the removed versions.
+TEST(VClockIsClockOf, TellsAKeptVersionsClockFromARemovedOnes) {
+    VClock v5 = VClock::parse(R"({"a": 3, "s": 2})");
+    VClock v6 = ce::next_version_clock(v5, nullptr, "b");   // removed, written by b
+    VClock v7 = ce::next_version_clock(v6, nullptr, "a");   // the next kept one
+    EXPECT_TRUE(ce::is_clock_of(v5, v5, v7, ""));           // read version 5 itself
+    EXPECT_FALSE(ce::is_clock_of(v6, v5, v7, ""));          // read the removed version 6
+    EXPECT_FALSE(ce::is_clock_of(v6, v5, v7, "s"));         // ... whoever writes
+    // Session s read version 5 and counted two edits offline: still version 5's.
+    VClock offline = VClock::parse(R"({"a": 3, "s": 4})");
+    EXPECT_TRUE(ce::is_clock_of(offline, v5, v7, "s"));
+    EXPECT_FALSE(ce::is_clock_of(offline, v5, v7, ""));      // without a session none may be ahead
+    EXPECT_FALSE(ce::is_clock_of(offline, v5, v7, "a"));     // ahead on another node than the actor's
+    // Had s written a removed version (6'), its clock would be ahead on s too:
+    // with the offline count it cannot be told from version 5's, so it is not.
+    VClock v6s = ce::next_version_clock(v5, nullptr, "s");
+    VClock v7s = ce::next_version_clock(v6s, nullptr, "a");
+    EXPECT_FALSE(ce::is_clock_of(v6s, v5, v7s, "s"));
+    EXPECT_FALSE(ce::is_clock_of(offline, v5, v7s, "s"));
+}
