@@ -514,7 +514,7 @@ CE_PRIMARY_FUNCTION(ce_resolve_conflict, "resolve_conflict") {
             const ce::json::Value* proposed = v.find("proposed_path");
             const ce::json::Value* seen = v.find("current_path");
             if (proposed == nullptr || !proposed->is_string() || seen == nullptr || !seen->is_string())
-                throw SqlError(CE_ERRCODE_INTERNAL, "rename conflict " + c.cid + " has no proposed path",
+                throw SqlError(CE_ERRCODE_INTERNAL, "rename conflict " + c.cid + " has no paths",
                                ce::Detail().add("conflict_id", c.cid));
             // Renamed since the conflict (its caller was told so): not undone silently.
             std::string was = utf8_to_server(std::string(seen->text()));

@@ -5,8 +5,8 @@
 
 namespace ce::pg {
 
-// The locks (or open files) the worker releases per transaction, beyond which
-// the rest go in the rounds that follow: each costs its deletion and an event,
+// The locks the worker releases per transaction, beyond which the rest go in
+// the rounds that follow: each costs its deletion and an event,
 // and the worker sequences no project's events meanwhile (300,000 locks made to
 // expire at one instant by one role held every project's events for 4.6 s; a
 // timed-out session holding 200,000 locks, 1.9 s at its close).

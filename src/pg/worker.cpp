@@ -425,8 +425,8 @@ void ce_worker_main(Datum) {
             // Sessions left to close: the next slice right after this round's
             // sequencing (run_task).
             // (Not while the task waits to be retried: the retry's time wakes it.)
-            // So are expired locks left beyond a sweep's batch, and the locks and
-            // open files a close left.
+            // So are expired locks left beyond a sweep's batch, and the locks a
+            // close left.
             next_cleanup = (close_batch.more() || expired_locks_left() || closed_sessions_left()) &&
                                    cleanup_retry.failures == 0
                                ? now
