@@ -516,10 +516,10 @@ CE_PRIMARY_FUNCTION(ce_resolve_conflict, "resolve_conflict") {
             if (proposed == nullptr || !proposed->is_string() || seen == nullptr || !seen->is_string())
                 throw SqlError(CE_ERRCODE_INTERNAL, "rename conflict " + c.cid + " has no paths",
                                ce::Detail().add("conflict_id", c.cid));
-            // Renamed since the conflict (its caller was told so): not undone silently.
             std::string was = utf8_to_server(std::string(seen->text()));
-            if (was != h.path) throw_renamed_since(h, c.cid, was, utf8_to_server(std::string(proposed->text())));
-            move_file(call.spi(), h, utf8_to_server(std::string(proposed->text())), resolved_by, pg_uuid_t{});
+            std::string to = utf8_to_server(std::string(proposed->text()));
+            if (was != h.path) throw_renamed_since(h, c.cid, was, to);  // renamed since: not undone silently
+            move_file(call.spi(), h, to, resolved_by, pg_uuid_t{});
         }
         version = h.head_version;
     } else if (c.kind == "delete" && given == 1 && !choose.isnull && choose.view() == "ours") {

@@ -185,10 +185,7 @@ int32 rekey_files(Spi& spi, const pg_uuid_t& project, const ce::PathOptions& opt
 }  // namespace
 
 std::string path_key(std::string_view path, const ce::PathOptions& options) {
-    // SQL_ASCII converts nothing (its check of UTF-8 would refuse a path with a bare
-    // 22021): the core checks it, with its 22023 and DETAIL, as in UTF-8.
-    if (GetDatabaseEncoding() == PG_UTF8 || GetDatabaseEncoding() == PG_SQL_ASCII)
-        return ce::normalize_path(path, options);
+    if (core_checks_server_text()) return ce::normalize_path(path, options);
     // The core works on UTF-8: convert the path, and its key back.
     return utf8_to_server(ce::normalize_path(server_to_utf8(std::string(path)), options));
 }

@@ -119,13 +119,11 @@ void release_part_of_closed(Spi& spi, const SessionInfo& s, int64 most) {
     if (released >= most && rest_of_closed.size() < kRestNotes) rest_of_closed.push_back(s);
 }
 
-bool release_rest_of_closed(Spi& spi, int64 most) {
-    if (!rest_of_closed.empty()) {  // one session per call
-        SessionInfo s = rest_of_closed.front();
-        rest_of_closed.pop_front();  // noted again (last) while some is left
-        release_part_of_closed(spi, s, std::max<int64>(most, 0));
-    }
-    return !rest_of_closed.empty();
+void release_rest_of_closed(Spi& spi, int64 most) {
+    if (rest_of_closed.empty()) return;
+    SessionInfo s = rest_of_closed.front();  // one session per call
+    rest_of_closed.pop_front();               // noted again (last) while some is left
+    release_part_of_closed(spi, s, std::max<int64>(most, 0));
 }
 
 bool closed_sessions_left() { return !rest_of_closed.empty(); }

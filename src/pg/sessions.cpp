@@ -329,8 +329,7 @@ CE_PRIMARY_FUNCTION(ce_open_session, "open_session") {
         // Shown to other users (file_editors, active_sessions): no control,
         // direction-changing or invisible character, as in a path (path.hpp).
         std::string name(sandbox.view());
-        bool utf8 = GetDatabaseEncoding() == PG_UTF8 || GetDatabaseEncoding() == PG_SQL_ASCII;
-        ce::check_shown_name(utf8 ? name : server_to_utf8(name), "sandbox_id");
+        ce::check_shown_name(core_checks_server_text() ? name : server_to_utf8(name), "sandbox_id");
     }
     Datum metadata = 0;
     bool has_metadata = PG_NARGS() > 3 && !PG_ARGISNULL(3);

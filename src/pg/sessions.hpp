@@ -91,10 +91,10 @@ void close_one(Spi& spi, const SessionInfo& s, bool discard_drafts, bool wait = 
 // for the worker's next rounds.
 void release_part_of_closed(Spi& spi, const SessionInfo& s, int64 most);
 // The worker: releases at most `most` (what the round's expiry left of
-// kReleaseBatch) of the locks its closes left to a closed session; whether any
-// session has some left after it. A note lost (a worker's restart, more than
-// 10,000 sessions noted) leaves them to the look for orphaned locks.
-bool release_rest_of_closed(Spi& spi, int64 most);
+// kReleaseBatch) of the locks its closes left to a closed session. A note lost
+// (a worker's restart, more than 10,000 sessions noted) leaves them to the look
+// for orphaned locks.
+void release_rest_of_closed(Spi& spi, int64 most);
 // Whether a close of the worker left locks to release.
 bool closed_sessions_left();
 

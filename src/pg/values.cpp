@@ -58,6 +58,10 @@ std::string server_to_utf8(const std::string& s) { return converted(s, pg_server
 
 std::string utf8_to_server(const std::string& s) { return converted(s, pg_any_to_server); }
 
+bool core_checks_server_text() {
+    return GetDatabaseEncoding() == PG_UTF8 || GetDatabaseEncoding() == PG_SQL_ASCII;
+}
+
 std::string json_string(std::string_view s) {
     std::string out;
     append_json_string(out, s);

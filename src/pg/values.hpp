@@ -44,6 +44,11 @@ std::string json_cursor(int64 cursor);
 // (pg_call); a character with no equivalent raises 22P05.
 std::string server_to_utf8(const std::string& s);
 std::string utf8_to_server(const std::string& s);
+// Whether a core check that reads UTF-8 and refuses the rest with its own DETAIL
+// (a path's, a sandbox_id's) may take server text as it is: in UTF-8, and in
+// SQL_ASCII, which converts nothing and whose conversion check would refuse
+// such text with a bare 22021 instead.
+bool core_checks_server_text();
 
 // JSON string literals (with quotes), escaped as jsonb does.
 using ce::json::append_json_string;

@@ -86,32 +86,32 @@ std::optional<int32> version_with_hash(Spi& spi, const FileHead& h, const std::s
 }
 
 int32 base_of_clock(Spi& spi, const FileHead& h, const std::string& clock, const std::string& actor) {
-    // The newest kept version the clock dominates (b); whether the one after it
-    // was removed; b's clock, and that of the oldest kept version after b.
+    // The newest kept version the clock dominates (b) with its clock, and the
+    // oldest kept version after b with its clock: b + 1 unless retention
+    // removed it.
     static Statement q(
-        "SELECT b.version, NOT EXISTS (SELECT FROM concurrent_edit.file_versions n "
-        "    WHERE n.project_id = $1 AND n.file_id = $2 AND n.version = b.version + 1), "
-        "  (SELECT v.vector_clock::text FROM concurrent_edit.file_versions v "
-        "   WHERE v.project_id = $1 AND v.file_id = $2 AND v.version = b.version), "
-        "  (SELECT v.vector_clock::text FROM concurrent_edit.file_versions v "
-        "   WHERE v.project_id = $1 AND v.file_id = $2 AND v.version > b.version ORDER BY v.version LIMIT 1) "
-        "FROM (SELECT max(v.version) AS version FROM concurrent_edit.file_versions v "
+        "SELECT b.version, b.vector_clock::text, n.version, n.vector_clock::text "
+        "FROM (SELECT v.version, v.vector_clock FROM concurrent_edit.file_versions v "
         "      WHERE v.project_id = $1 AND v.file_id = $2 "
-        "        AND v.vector_clock OPERATOR(concurrent_edit.<=) $3::concurrent_edit.vclock) b",
+        "        AND v.vector_clock OPERATOR(concurrent_edit.<=) $3::concurrent_edit.vclock "
+        "      ORDER BY v.version DESC LIMIT 1) b "
+        "LEFT JOIN LATERAL (SELECT v.version, v.vector_clock FROM concurrent_edit.file_versions v "
+        "      WHERE v.project_id = $1 AND v.file_id = $2 AND v.version > b.version "
+        "      ORDER BY v.version LIMIT 1) n ON true",
         {UUIDOID, UUIDOID, TEXTOID});
     int32 base;
     bool next_removed;
     std::string base_clock, next_clock;
     {
         Rows r = q.run(spi, {uuid_datum(h.project_id), uuid_datum(h.id), text_datum(clock)});
-        if (r.isnull(0, 0))
+        if (r.size() == 0)
             throw SqlError(CE_ERRCODE_VERSION_NOT_FOUND,
                            "no version of file " + uuid_to_string(h.id) + " precedes the client's clock",
                            head_detail(h, std::nullopt, std::nullopt),
                            "Pass the vector_clock of the version the edit started from (read() returns it).");
         base = r.int4(0, 0);
-        next_removed = r.boolean(0, 1);
-        base_clock = r.text_opt(0, 2).value_or("{}");
+        base_clock = r.text(0, 1);
+        next_removed = !r.isnull(0, 2) && r.int4(0, 2) != base + 1;
         next_clock = r.text_opt(0, 3).value_or("{}");
     }
     if (!next_removed ||

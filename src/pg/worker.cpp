@@ -292,7 +292,7 @@ bool run_task(Task task) {
             // kReleaseBatch (locks.hpp); a fresh batch of closes below adds at
             // most 100 ms of closes, and 5,000 locks each.
             int64 released = cleanup_expired_locks(spi, false);
-            (void)release_rest_of_closed(spi, kReleaseBatch - released);
+            release_rest_of_closed(spi, kReleaseBatch - released);
             if (fresh) cleanup_inactive_sessions(spi, &batch);
             forget_dropped_roles(spi);
         });
