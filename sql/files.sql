@@ -233,6 +233,20 @@ SELECT count(*) AS events, min(cursor) AS first, max(cursor) AS last,
        bool_and(version = cursor - 1) AS in_order, count(*) FILTER (WHERE event <> 'version') AS others
 FROM concurrent_edit.changes_since(:e, 6);
 SELECT count(*) AS waiting FROM concurrent_edit.change_pending WHERE project_id = :e;
+-- A savepoint rolled back with the only pending events of a new project (the
+-- lock released by close_session goes to change_pending_locks): the commit makes
+-- no feed row for it (before, a row at last_cursor 0 for a project without events).
+\set sp '''11111111-0000-0000-0000-0000000000e3'''
+BEGIN;
+SAVEPOINT s1;
+SELECT concurrent_edit.create_file(:sp, 's.txt', E's\n', :alice) AS sf \gset
+SELECT concurrent_edit.open_session(:alice, :sp) AS ss \gset
+SELECT lock_type FROM concurrent_edit.acquire_lock(:'sf', :'ss');
+SELECT concurrent_edit.close_session(:'ss') AS closed;
+SELECT count(*) AS pending_in_savepoint FROM concurrent_edit.change_pending_locks WHERE project_id = :sp;
+ROLLBACK TO SAVEPOINT s1;
+COMMIT;
+SELECT count(*) AS feed_rows FROM concurrent_edit.change_feeds WHERE project_id = :sp;
 -- Retention: prune_changes() cuts old events; a cursor older than the cut is refused.
 UPDATE concurrent_edit.change_log SET created_at = now() - interval '40 days' WHERE project_id = :p AND cursor <= 5;
 SELECT concurrent_edit.prune_changes('30 days', :p) AS pruned;

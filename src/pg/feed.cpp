@@ -16,9 +16,12 @@
 namespace ce::pg {
 namespace {
 
-// Projects that got pending events in the current transaction (malloc'd,
-// emptied at the end of every transaction).
+// Projects that got pending events in the current transaction (malloc'd, in
+// uuid order, emptied at the end of every transaction), each with the
+// subtransaction that first noted it (noted_in, in step): a rolled-back savepoint
+// forgets the projects it noted, as their rows are gone.
 std::vector<pg_uuid_t>* noted = nullptr;
+std::vector<SubTransactionId>* noted_in = nullptr;
 bool signal_worker_at_commit = false;
 // Projects whose events this transaction handed to the on-demand sequencer
 // (malloc'd, in uuid order as `noted`; emptied at the end of every transaction):
@@ -49,9 +52,21 @@ bool events_pending_in_xact = false;
 
 void note_project(const pg_uuid_t& p) {
     events_pending_in_xact = true;  // the transaction's later events follow these
-    if (noted == nullptr) noted = new std::vector<pg_uuid_t>();
+    if (noted == nullptr) {
+        noted = new std::vector<pg_uuid_t>();
+        noted_in = new std::vector<SubTransactionId>();
+    }
     auto it = std::lower_bound(noted->begin(), noted->end(), p, uuid_less);
-    if (it == noted->end() || !uuid_eq(*it, p)) noted->insert(it, p);
+    if (it != noted->end() && uuid_eq(*it, p)) return;
+    SubTransactionId sub = pg_call([] { return GetCurrentSubTransactionId(); });
+    noted_in->insert(noted_in->begin() + (it - noted->begin()), sub);
+    noted->insert(it, p);
+}
+
+void forget_noted() {
+    if (noted == nullptr) return;
+    noted->clear();
+    noted_in->clear();
 }
 
 // Runs `body` at pre-commit or pre-prepare, in the owner's context with SPI
@@ -99,6 +114,52 @@ void take_feed_rows_in_order(Spi& spi) {
 void drop_local_events() {
     if (local_events != nullptr) local_events->clear();
     events_pending_in_xact = false;
+}
+
+// At PREPARE TRANSACTION the local events go to the pending tables, where they
+// get ids after those of the events the transaction already put there (made
+// later: an event goes there only after one of its transaction's did, or past
+// kMaxLocalEvents). The sequencer numbers by id, so those earlier rows of the
+// projects that have local events are given new ids after them, in their order:
+// after COMMIT PREPARED the events are numbered in the order they were made, as
+// after a COMMIT. The transaction's own rows are those whose xmin is one of its
+// (sub)transactions.
+void prepare_local_events(Spi& spi, const std::vector<LocalEvent>& events) {
+    std::vector<pg_uuid_t> behind;  // projects with local events and earlier pending rows
+    for (const LocalEvent& l : events)
+        if (listed(noted, l.ev.project_id)) behind.push_back(l.ev.project_id);
+    std::sort(behind.begin(), behind.end(), uuid_less);
+    behind.erase(std::unique(behind.begin(), behind.end(), uuid_eq), behind.end());
+    struct Own {
+        bool lock;
+        pg_uuid_t project;
+        int64 id;
+    };
+    std::vector<Own> own;
+    static Statement rows(
+        "SELECT false, p.id, p.xmin::text::bigint FROM concurrent_edit.change_pending p WHERE p.project_id = $1 "
+        "UNION ALL SELECT true, p.id, p.xmin::text::bigint FROM concurrent_edit.change_pending_locks p "
+        "WHERE p.project_id = $1 ORDER BY 2",
+        {UUIDOID});
+    for (const pg_uuid_t& p : behind) {
+        Rows r = rows.run(spi, {uuid_datum(p)});
+        for (uint64 i = 0; i < r.size(); ++i) {
+            auto xid = static_cast<TransactionId>(r.int8(i, 2));
+            if (pg_call([xid] { return TransactionIdIsCurrentTransactionId(xid); }))
+                own.push_back(Own{r.boolean(i, 0), p, r.int8(i, 1)});
+        }
+    }
+    for (const LocalEvent& l : events) insert_pending(spi, l.ev);
+#define CE_NEXT_ID(table)                                                                              \
+    "UPDATE concurrent_edit." table " p SET id = pg_catalog.nextval('concurrent_edit.change_pending_id_seq') " \
+    "WHERE p.project_id = $1 AND p.id = $2"
+    static Statement again(CE_NEXT_ID("change_pending"), {UUIDOID, INT8OID});
+    static Statement again_lock(CE_NEXT_ID("change_pending_locks"), {UUIDOID, INT8OID});
+#undef CE_NEXT_ID
+    for (const Own& o : own) {  // in id order, project by project
+        check_interrupts();
+        (o.lock ? again_lock : again).run(spi, {uuid_datum(o.project), Int64GetDatum(o.id)});
+    }
 }
 
 void xact_callback(XactEvent event, void*) {
@@ -153,7 +214,7 @@ void xact_callback(XactEvent event, void*) {
                 at_commit([](Spi& spi) {
                     std::vector<LocalEvent> events;
                     events.swap(*local_events);
-                    for (const LocalEvent& l : events) insert_pending(spi, l.ev);
+                    prepare_local_events(spi, events);
                 });
             }
             break;
@@ -164,7 +225,7 @@ void xact_callback(XactEvent event, void*) {
             signal_worker_at_commit = false;
             sequencer_at_commit = false;
             if (handed != nullptr) handed->clear();
-            if (noted != nullptr) noted->clear();
+            forget_noted();
             drop_local_events();
             break;
         case XACT_EVENT_ABORT:
@@ -173,7 +234,7 @@ void xact_callback(XactEvent event, void*) {
             signal_worker_at_commit = false;
             sequencer_at_commit = false;
             if (handed != nullptr) handed->clear();
-            if (noted != nullptr) noted->clear();
+            forget_noted();
             drop_local_events();
             break;
         default:
@@ -181,13 +242,27 @@ void xact_callback(XactEvent event, void*) {
     }
 }
 
-// A rolled-back subtransaction drops the local events it made (and those of the
-// subtransactions it contained, which have higher ids).
+// A rolled-back subtransaction drops the local events it made and forgets the
+// projects it noted (with those of the subtransactions it contained, which have
+// higher ids). The transaction's later events still go to the pending tables
+// (events_pending_in_xact stays).
 void subxact_callback(SubXactEvent event, SubTransactionId mySubid, SubTransactionId, void*) {
-    if (event != SUBXACT_EVENT_ABORT_SUB || local_events == nullptr) return;
-    auto& v = *local_events;
-    v.erase(std::remove_if(v.begin(), v.end(), [mySubid](const LocalEvent& l) { return l.subid >= mySubid; }),
-            v.end());
+    if (event != SUBXACT_EVENT_ABORT_SUB) return;
+    if (local_events != nullptr) {
+        auto& v = *local_events;
+        v.erase(std::remove_if(v.begin(), v.end(), [mySubid](const LocalEvent& l) { return l.subid >= mySubid; }),
+                v.end());
+    }
+    if (noted != nullptr) {
+        std::size_t kept = 0;
+        for (std::size_t i = 0; i < noted->size(); ++i) {
+            if ((*noted_in)[i] >= mySubid) continue;
+            (*noted)[kept] = (*noted)[i];
+            (*noted_in)[kept++] = (*noted_in)[i];
+        }
+        noted->resize(kept);
+        noted_in->resize(kept);
+    }
 }
 
 // COMMIT PREPARED and ROLLBACK PREPARED run none of the prepared transaction's

@@ -16,12 +16,15 @@
 #    of another write stores nothing and numbers nothing. The feed is gap-free.
 # 4b. COMMIT PREPARED wakes the worker: a prepared write's event is numbered
 #    within a second of it even with worker_interval at an hour.
+# 4c. A prepared write and then a release: the feed has them in that order.
 # Without the library preloaded:
 # 5. COMMIT PREPARED in a session that has not loaded the library (nothing of
 #    the extension runs there): the prepared write's event waits in
 #    change_pending and is numbered by the next commit of its project, before
 #    that commit's own event; the feed is gap-free. (In a session that loaded it,
 #    the on-demand sequencer numbers it at once: 026_two_phase_locks.pl.)
+# 5b. A prepared transaction past the 1,000 events kept in the backend: its
+#     events in the order made.
 use strict;
 use warnings;
 use FindBin;
@@ -189,6 +192,25 @@ cmp_ok(($numbered_at // 1e10) - $t, '<', 1.5,
 is(gap_free($node), 't', 'the feed is still gap-free');
 $node->safe_psql('postgres', 'ALTER SYSTEM RESET concurrent_edit.worker_interval');
 $node->reload;
+
+# 4c. A prepared transaction's events in the order they were made: a write kept
+#     in the backend until the commit, then a release whose event the worker
+#     numbers (its row went to change_pending_locks at once). At PREPARE the write's
+#     event went to the pending tables after the release's, and was numbered after
+#     it: the feed said the lock was released before the write.
+$node->safe_psql('postgres', "SELECT concurrent_edit.acquire_lock('$file', '$s1', ttl => '1 minute')");
+ok($node->poll_query_until('postgres', 'SELECT count(*) = 0 FROM concurrent_edit.change_pending_locks'),
+   'the lock_acquired event is numbered');
+my $before = $node->safe_psql('postgres', "SELECT concurrent_edit.feed_position('$project')");
+prepare($node, 'w5', "SELECT concurrent_edit.write('$file', E'f\\n', 4, session_id => '$s1'); "
+    . "SELECT concurrent_edit.release_lock('$file', '$s1')");
+finish_prepared($node, 'COMMIT', 'w5');
+ok($node->poll_query_until('postgres', "SELECT count(*) = 2 FROM concurrent_edit.changes_since('$project', $before)"),
+   'both events of the prepared transaction are numbered');
+is($node->safe_psql('postgres', "SELECT string_agg(event || ':' || coalesce(version::text, '-'), ',' ORDER BY cursor) "
+    . "FROM concurrent_edit.changes_since('$project', $before)"), 'version:5,lock_released:-',
+   'the write before the release, as made');
+is(gap_free($node), 't', 'the feed is gap-free');
 $node->stop;
 
 # 5. Without the library preloaded.
@@ -204,6 +226,20 @@ is($plain->safe_psql('postgres',
     . "WHERE event IN ('created', 'version')"), 'created:1,version:2,version:3',
    'the next commit of the project numbers it, before its own event');
 is($plain->safe_psql('postgres', 'SELECT count(*) FROM concurrent_edit.change_pending'), '0', 'nothing is left pending');
+is(gap_free($plain), 't', 'the feed is gap-free');
+
+# 5b. Not preloaded, past the 1,000 events a transaction keeps in the backend:
+#     its later events go to change_pending at once. At PREPARE its first 1,000
+#     went there after them, and after the next commit the feed gave versions
+#     1,004 and 1,005 before version 4: a consumer applying it ended on 1,003.
+prepare($plain, 'many', "SELECT count(*) FROM generate_series(4, 1005) v, "
+    . "LATERAL concurrent_edit.write('$file', 'v' || v, v - 1, '$user') w WHERE w.status = 'written'");
+finish_prepared($plain, 'COMMIT', 'many');
+$plain->safe_psql('postgres', "SELECT concurrent_edit.write('$file', 'last', 1005, '$user')");
+is($plain->safe_psql('postgres', "SELECT count(*) || ':' || count(*) FILTER (WHERE version <> prev + 1) FROM "
+    . "(SELECT version, lag(version) OVER (ORDER BY cursor) AS prev FROM concurrent_edit.changes_since('$project', 0) "
+    . "WHERE event IN ('created', 'version')) v WHERE prev IS NOT NULL"), '1005:0',
+   'the 1,002 prepared versions and the next are in version order in the feed');
 is(gap_free($plain), 't', 'the feed is gap-free');
 $plain->stop;
 
