@@ -78,6 +78,26 @@ SELECT pg_temp.try($$UPDATE parted_eu SET doc = '{}'$$, false);
 UPDATE parted SET doc = '{"ok": true}', version = 3 WHERE region = 'eu' RETURNING version;
 SELECT concurrent_edit.disable_occ('parted');
 SELECT count(*) AS images_left FROM concurrent_edit.occ_row_versions WHERE relation LIKE '%parted%';
+-- A partition detached, changed without OCC and attached again: the table's
+-- images are taken again at each, so a stale update that sets a column back to
+-- the value it had before the detach conflicts (before: it merged against the
+-- image from before the detach, and its change was lost without a conflict).
+CREATE TABLE pa (region text, id int, version int NOT NULL DEFAULT 1, status text, PRIMARY KEY (region, id))
+    PARTITION BY LIST (region);
+CREATE TABLE pa_eu PARTITION OF pa FOR VALUES IN ('eu');
+CREATE TABLE pa_us PARTITION OF pa FOR VALUES IN ('us');
+INSERT INTO pa VALUES ('eu', 1, 1, 'draft'), ('us', 1, 1, 'draft');
+SELECT concurrent_edit.enable_occ('pa', mode => 'merge');
+ALTER TABLE pa DETACH PARTITION pa_eu;
+SELECT row_key, version FROM concurrent_edit.occ_row_versions WHERE relation LIKE '%.pa' ORDER BY 1;
+UPDATE pa_eu SET status = 'published';
+ALTER TABLE pa ATTACH PARTITION pa_eu FOR VALUES IN ('eu');
+SELECT row_key, version FROM concurrent_edit.occ_row_versions WHERE relation LIKE '%.pa' ORDER BY 1;
+UPDATE pa SET status = 'archived', version = 1 WHERE region = 'eu' RETURNING version;
+SELECT pg_temp.try($$UPDATE pa SET status = 'draft', version = 1 WHERE region = 'eu'$$, false);
+SELECT region, version, status FROM pa ORDER BY 1;
+SELECT concurrent_edit.disable_occ('pa');
+DROP TABLE pa;
 
 -- A single partition on its own, too.
 CREATE TABLE parted2 (region text, id int, version int NOT NULL DEFAULT 1, note text, PRIMARY KEY (region, id))

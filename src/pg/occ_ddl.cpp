@@ -23,14 +23,17 @@ using namespace ce::pg;
 //   An ALTER TABLE of a table under OCC that changes its primary key (its
 //   columns' numbers or types) or adds, drops, renames or retypes a column
 //   (noted at ddl_command_start and compared at the end; a retype's USING may
-//   give rows other values and keys) takes the table's images again from its
-//   rows (occ_refresh_images), or drops them when it has no key now: images hold
+//   give rows other values and keys), or that attaches or detaches a partition
+//   of it (at any depth), takes the table's images again from its rows
+//   (occ_refresh_images), or drops them when it has no key now: images hold
 //   a row by its columns' names, and are keyed by the key's values. Before, a
 //   column dropped and added again under its name, or two key columns whose
 //   names were swapped, passed the trigger's checks, and a stale update merged
 //   against another value's or row's image; and after a column added with a
 //   default, images without it (read as NULL) made a stale update conflict when
-//   another writer had changed that column.
+//   another writer had changed that column; and a partition detached, changed
+//   without OCC and attached again kept its rows' old images, against which a
+//   stale update that set a column back to its old value lost that change.
 //   A command that changes how another type's values read (an enum's value
 //   renamed; a composite type's or a table's row type's attributes renamed,
 //   retyped or dropped) drops the images of the other tables under OCC that hold
@@ -105,6 +108,8 @@ struct KeyNote {
     std::optional<std::string> key;  // its primary key's columns' numbers and types; nullopt: none
     std::string columns;             // [number, type, typmod, name] of each column
     bool retyped;                    // the command changes the type of a column
+    bool partitions;                 // it attaches or detaches a partition of the table
+    bool owned;                      // the role owns the table (not only a partition it alters)
 };
 
 std::vector<KeyNote>* noted_keys = nullptr;
@@ -140,17 +145,22 @@ Shape table_shape(Spi& spi, Oid relid) {
 }
 
 // The table an ALTER TABLE (or a RENAME of one of its columns) is about to
-// change, if it is under OCC.
+// change, if it is under OCC. An ATTACH or DETACH PARTITION changes the rows of
+// the table under OCC that the altered one is (or is a partition of, at any
+// depth): rows come with their values, or leave and may come back changed.
 std::vector<KeyNote> keys_of(Node* stmt) {
     RangeVar* rv = nullptr;
-    bool retyped = false;
+    bool retyped = false, partitions = false;
     if (IsA(stmt, AlterTableStmt)) {
         auto* a = reinterpret_cast<AlterTableStmt*>(stmt);
         if (a->objtype != OBJECT_TABLE) return {};
         rv = a->relation;
         ListCell* lc;
-        foreach (lc, a->cmds)
-            retyped |= reinterpret_cast<AlterTableCmd*>(lfirst(lc))->subtype == AT_AlterColumnType;
+        foreach (lc, a->cmds) {
+            AlterTableType t = reinterpret_cast<AlterTableCmd*>(lfirst(lc))->subtype;
+            retyped |= t == AT_AlterColumnType;
+            partitions |= t == AT_AttachPartition || t == AT_DetachPartition || t == AT_DetachPartitionFinalize;
+        }
     } else if (IsA(stmt, RenameStmt)) {
         auto* r = reinterpret_cast<RenameStmt*>(stmt);
         if (r->renameType != OBJECT_COLUMN || r->relationType != OBJECT_TABLE) return {};
@@ -165,11 +175,21 @@ std::vector<KeyNote> keys_of(Node* stmt) {
     if (!OidIsValid(relid)) return {};
     Spi spi;
     PinnedSearchPath pinned;
+    if (partitions) {
+        static Statement under_occ(
+            "SELECT a.relid FROM pg_catalog.pg_partition_ancestors($1) a "
+            "JOIN pg_catalog.pg_trigger g ON g.tgrelid = a.relid AND g.tgname = 'concurrent_edit_occ' "
+            "AND g.tgparentid = 0 LIMIT 1",
+            {OIDOID});
+        Rows r = under_occ.run(spi, {ObjectIdGetDatum(relid)});
+        if (!r.empty()) relid = r.oid(0, 0);
+    }
     Shape shape = table_shape(spi, relid);
     pinned.leave();
     spi.finish();
     if (!shape.occ) return {};
-    return {KeyNote{relid, shape.key, shape.columns, retyped}};
+    bool owned = pg_call([relid] { return pg_class_ownercheck(relid, GetUserId()); });
+    return {KeyNote{relid, shape.key, shape.columns, retyped, partitions, owned}};
 }
 
 // The type whose values' text a command changes (ALTER TYPE ... RENAME VALUE of
@@ -271,17 +291,18 @@ CE_FUNCTION(ce_occ_ddl) {
         noted_renames->clear();
         std::vector<KeyNote> keys = std::move(*noted_keys);
         noted_keys->clear();
-        // A changed key, or columns added, dropped, renamed or retyped: the images are
-        // taken again from the rows, as the role (it owns the table: it altered
-        // it), or dropped when there is no key.
+        // A changed key, columns added, dropped, renamed or retyped, or a partition
+        // attached or detached: the images are taken again from the rows, as the
+        // role (it owns the table: it altered it), or dropped when there is no key
+        // (or when the role altered a partition of a table it does not own).
         static Statement refresh("SELECT concurrent_edit.occ_refresh_images($1::pg_catalog.oid::pg_catalog.regclass)",
                                  {OIDOID});
         Oid altered = InvalidOid;
         for (const KeyNote& k : keys) {
             Shape now = table_shape(spi, k.relid);
-            if (!now.occ || (now.key == k.key && now.columns == k.columns && !k.retyped)) continue;
+            if (!now.occ || (now.key == k.key && now.columns == k.columns && !k.retyped && !k.partitions)) continue;
             altered = k.relid;
-            if (now.key)
+            if (now.key && k.owned)
                 refresh.run(spi, {ObjectIdGetDatum(k.relid)});
             else
                 keyless.push_back(relation_name(k.relid));

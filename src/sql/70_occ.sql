@@ -227,6 +227,14 @@ BEGIN
         RAISE EXCEPTION '% has no primary key', tbl
             USING ERRCODE = 'invalid_table_definition', DETAIL = pg_catalog.jsonb_build_object('table', tbl::text)::text, HINT = 'The trigger names rows by their primary key (single or composite).';
     END IF;
+    -- A deferrable key is no key to the relcache (nor to ON CONFLICT): the trigger
+    -- would find none on every row.
+    IF EXISTS (SELECT FROM pg_catalog.pg_index i WHERE i.indrelid = tbl AND i.indisprimary AND NOT i.indimmediate) THEN
+        RAISE EXCEPTION 'the primary key of % is deferrable', tbl
+            USING ERRCODE = 'invalid_table_definition',
+                  DETAIL = pg_catalog.jsonb_build_object('table', tbl::text, 'primary_key', pk, 'reason', 'deferrable')::text,
+                  HINT = 'The trigger names rows by their primary key, which must be checked at once: make it NOT DEFERRABLE.';
+    END IF;
     IF version_column = ANY (pk) THEN
         RAISE EXCEPTION 'version_column "%" is also the primary key', version_column USING ERRCODE = 'invalid_parameter_value',
             DETAIL = pg_catalog.jsonb_build_object('table', tbl::text, 'argument', 'version_column', 'column', version_column,
