@@ -5,6 +5,7 @@
 
 #include "pg/owner.hpp"
 #include "pg/results.hpp"
+#include "pg/tables.hpp"
 
 namespace ce::pg {
 namespace {
@@ -398,8 +399,48 @@ std::optional<std::string> base_image(Spi& spi, const pg_uuid_t& project, const 
     return r.text(0, 0);
 }
 
+void check_image_key(const std::string& table, const pg_uuid_t& project, const std::string& relation,
+                     const std::string& key) {
+    // A jsonb key takes at most about four times its text (small numbers); below
+    // this the entry fits without measuring.
+    constexpr std::size_t kMeasureFrom = 600;
+    constexpr Size kMaxEntry =
+        MAXALIGN_DOWN((BLCKSZ - MAXALIGN(SizeOfPageHeaderData + 3 * sizeof(ItemIdData) + 3 * sizeof(ItemPointerData)) -
+                       MAXALIGN(sizeof(BTPageOpaqueData))) /
+                      3);
+    if (key.size() + relation.size() / 4 < kMeasureFrom) return;
+    Size entry = pg_call([&] {
+        Oid nsp = get_namespace_oid("concurrent_edit", false);
+        Relation rel = table_open(own_table(nsp, "occ_row_versions"), AccessShareLock);
+        Relation index = index_open(primary_key_of(rel), AccessShareLock);
+        auto* uuid = static_cast<pg_uuid_t*>(palloc(sizeof(pg_uuid_t)));
+        *uuid = project;
+        Datum values[4] = {UUIDPGetDatum(uuid), PointerGetDatum(cstring_to_text_with_len(relation.data(), relation.size())),
+                           DirectFunctionCall1(jsonb_in, CStringGetDatum(key.c_str())), Int64GetDatum(0)};
+        bool nulls[4] = {false, false, false, false};
+        if (RelationGetDescr(index)->natts != 4) elog(ERROR, "occ_row_versions_pkey is not as the extension made it");
+        IndexTuple tuple = index_form_tuple(RelationGetDescr(index), values, nulls);
+        Size size = MAXALIGN(IndexTupleSize(tuple));
+        pfree(tuple);
+        index_close(index, AccessShareLock);
+        table_close(rel, AccessShareLock);
+        return size;
+    });
+    if (entry <= kMaxEntry) return;
+    throw SqlError(ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+                   "the primary key of a row of " + table + " is too long to keep the row's images for merging",
+                   ce::Detail()
+                       .add("table", table)
+                       .add("key_bytes", static_cast<unsigned long long>(key.size()))
+                       .add("index_entry_bytes", static_cast<unsigned long long>(entry))
+                       .add("max_index_entry_bytes", static_cast<unsigned long long>(kMaxEntry)),
+                   "Merge mode keeps each row's images under its key (as JSON); use a shorter key, or mode "
+                   "'reject' or 'strict', which keep no images.");
+}
+
 void keep_image(Spi& spi, const pg_uuid_t& project, const std::string& relation, const std::string& key,
                 int64 version, const std::string& row, int retain, bool inserted) {
+    check_image_key(relation, project, relation, key);
     static Statement q(
         "WITH ins AS (INSERT INTO concurrent_edit.occ_row_versions AS v (project_id, relation, row_key, version, row_data) "
         "    VALUES ($1, $2, $3::jsonb, $4, $5::jsonb) "
