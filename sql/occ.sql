@@ -157,6 +157,17 @@ SELECT pg_temp.try($$MERGE INTO productions p USING (SELECT 1 AS id, occtest.ope
     WHEN MATCHED AND v.id > 100 THEN UPDATE SET title = 'never', version = 18
     WHEN MATCHED THEN UPDATE SET title = 'with a cursor open'$$, false);
 SELECT version, title FROM productions WHERE id = 1;
+-- Nor does a cursor opened before the MERGE and closed during it (before: its
+-- end dropped the MERGE's entry with its own, and the blind action wrote the row).
+CREATE FUNCTION occtest.close_cursor(name text) RETURNS int LANGUAGE plpgsql AS $$
+BEGIN EXECUTE format('CLOSE %I', name); RETURN 1; END $$;
+BEGIN;
+DECLARE early CURSOR FOR SELECT 1;
+SELECT pg_temp.try($$MERGE INTO productions p USING (SELECT 1 AS id, occtest.close_cursor('early') AS c) v ON p.id = v.id
+    WHEN MATCHED AND v.id > 100 THEN UPDATE SET title = 'never', version = 18
+    WHEN MATCHED THEN UPDATE SET title = 'closing a cursor'$$, false);
+COMMIT;
+SELECT version, title FROM productions WHERE id = 1;
 
 -- Any key and any version column name: a composite key and lock_version.
 CREATE TABLE line_items (order_id int, line int, lock_version bigint NOT NULL DEFAULT 1, qty int, data jsonb,

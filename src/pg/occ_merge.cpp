@@ -66,8 +66,10 @@ void on_start(QueryDesc* q, int eflags) {
 }
 
 void on_end(QueryDesc* q) {
+    // Only its own entry: one started after it may still run (a cursor opened
+    // before a MERGE and closed during it ended the MERGE's entry with its own).
     auto it = std::find_if(running->rbegin(), running->rend(), [q](const Running& r) { return r.query == q; });
-    if (it != running->rend()) running->erase(std::next(it).base(), running->end());
+    if (it != running->rend()) running->erase(std::next(it).base());
     if (prev_end)
         prev_end(q);
     else
