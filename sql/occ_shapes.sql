@@ -98,6 +98,20 @@ SELECT pg_temp.try($$UPDATE pa SET status = 'draft', version = 1 WHERE region = 
 SELECT region, version, status FROM pa ORDER BY 1;
 SELECT concurrent_edit.disable_occ('pa');
 DROP TABLE pa;
+-- ATTACH PARTITION of a table with its own OCC configuration to a table under
+-- OCC: 55000 naming both (before: PostgreSQL's 42710 on the trigger's name,
+-- without a JSON DETAIL); after disable_occ on it, it attaches.
+CREATE TABLE pb (region text, id int, version int NOT NULL DEFAULT 1, note text, PRIMARY KEY (region, id))
+    PARTITION BY LIST (region);
+CREATE TABLE pb_eu (region text, id int, version int NOT NULL DEFAULT 1, note text, PRIMARY KEY (region, id));
+SELECT concurrent_edit.enable_occ('pb', mode => 'merge');
+SELECT concurrent_edit.enable_occ('pb_eu', mode => 'reject');
+SELECT pg_temp.try($$ALTER TABLE pb ATTACH PARTITION pb_eu FOR VALUES IN ('eu')$$);
+SELECT concurrent_edit.disable_occ('pb_eu');
+ALTER TABLE pb ATTACH PARTITION pb_eu FOR VALUES IN ('eu');
+SELECT tbl, mode, through FROM concurrent_edit.occ_tables() WHERE tbl::text LIKE '%pb%' ORDER BY 1;
+SELECT concurrent_edit.disable_occ('pb');
+DROP TABLE pb;
 -- A primary key too long for the images' index (merge mode keeps each row's
 -- images under its key as JSON): 54000 with a JSON DETAIL, at an insert and at
 -- enable_occ (before: the index's own 54000, its DETAIL no JSON, the extension's

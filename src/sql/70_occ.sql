@@ -37,12 +37,12 @@ CREATE EVENT TRIGGER concurrent_edit_occ_rename ON ddl_command_start
     WHEN TAG IN ('ALTER TABLE', 'ALTER INDEX', 'ALTER SCHEMA', 'ALTER TYPE')
     EXECUTE FUNCTION concurrent_edit._occ_ddl();
 COMMENT ON EVENT TRIGGER concurrent_edit_occ_rename IS
-    'Before ALTER TABLE/INDEX ... RENAME, ALTER TABLE ... SET SCHEMA and ALTER SCHEMA ... RENAME: notes the old name of a table (or schema) the role owns. Before any ALTER TABLE (or column rename) of a table under optimistic concurrency: notes its primary key and its columns.';
+    'Before ALTER TABLE/INDEX ... RENAME, ALTER TABLE ... SET SCHEMA and ALTER SCHEMA ... RENAME: notes the old name of a table (or schema) the role owns. Before any ALTER TABLE (or column rename) of a table under optimistic concurrency: notes its primary key and its columns. Before ATTACH PARTITION of a table with optimistic concurrency of its own to a table under it: refuses (55000).';
 CREATE EVENT TRIGGER concurrent_edit_occ_renamed ON ddl_command_end
     WHEN TAG IN ('ALTER TABLE', 'ALTER INDEX', 'ALTER SCHEMA', 'ALTER TYPE')
     EXECUTE FUNCTION concurrent_edit._occ_ddl();
 COMMENT ON EVENT TRIGGER concurrent_edit_occ_renamed IS
-    'After such a rename: the row images and row conflicts of the table take its new name (what an older table of that name left is deleted). After an ALTER TABLE of a table under optimistic concurrency that changed its primary key, or added, dropped, renamed or retyped a column (images hold the row by column names): its row images are taken again from its rows (occ_refresh_images), or dropped when it has no key. After a command that changes how values of a type read (ALTER TYPE ... RENAME VALUE, a composite type''s attributes renamed, retyped or dropped, a table''s columns used as a row type elsewhere): the row images of other tables under optimistic concurrency holding such values are dropped (a stale update then reports a conflict).';
+    'After such a rename: the row images and row conflicts of the table take its new name (what an older table of that name left is deleted). After an ALTER TABLE of a table under optimistic concurrency that changed its primary key, or added, dropped, renamed or retyped a column (images hold the row by column names), or attached or detached a partition: its row images are taken again from its rows (occ_refresh_images), or dropped when it has no key. After a command that changes how values of a type read (ALTER TYPE ... RENAME VALUE, a composite type''s attributes renamed, retyped or dropped, a table''s columns used as a row type elsewhere): the row images of other tables under optimistic concurrency holding such values are dropped (a stale update then reports a conflict).';
 -- A table under optimistic concurrency cannot become an inheritance parent
 -- later either (enable_occ refuses one that is).
 CREATE FUNCTION concurrent_edit._occ_no_children() RETURNS event_trigger
