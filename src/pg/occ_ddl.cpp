@@ -144,6 +144,18 @@ Shape table_shape(Spi& spi, Oid relid) {
     return out;
 }
 
+// The table under OCC that `relid` is, or is a partition of at any depth (the
+// table enable_occ was called on); InvalidOid when none.
+Oid occ_root(Spi& spi, Oid relid) {
+    static Statement q(
+        "SELECT a.relid FROM pg_catalog.pg_partition_ancestors($1) a "
+        "JOIN pg_catalog.pg_trigger g ON g.tgrelid = a.relid AND g.tgname = 'concurrent_edit_occ' "
+        "AND g.tgparentid = 0 LIMIT 1",
+        {OIDOID});
+    Rows r = q.run(spi, {ObjectIdGetDatum(relid)});
+    return r.empty() ? InvalidOid : r.oid(0, 0);
+}
+
 // The table an ALTER TABLE (or a RENAME of one of its columns) is about to
 // change, if it is under OCC. An ATTACH or DETACH PARTITION changes the rows of
 // the table under OCC that the altered one is (or is a partition of, at any
@@ -176,13 +188,8 @@ std::vector<KeyNote> keys_of(Node* stmt) {
     Spi spi;
     PinnedSearchPath pinned;
     if (partitions) {
-        static Statement under_occ(
-            "SELECT a.relid FROM pg_catalog.pg_partition_ancestors($1) a "
-            "JOIN pg_catalog.pg_trigger g ON g.tgrelid = a.relid AND g.tgname = 'concurrent_edit_occ' "
-            "AND g.tgparentid = 0 LIMIT 1",
-            {OIDOID});
-        Rows r = under_occ.run(spi, {ObjectIdGetDatum(relid)});
-        if (!r.empty()) relid = r.oid(0, 0);
+        Oid root = occ_root(spi, relid);
+        if (OidIsValid(root)) relid = root;
     }
     Shape shape = table_shape(spi, relid);
     pinned.leave();
@@ -214,18 +221,7 @@ void refuse_configured_partition(Node* stmt) {
     if (!OidIsValid(parent) || !OidIsValid(child)) return;
     Spi spi;
     PinnedSearchPath pinned;
-    static Statement q(
-        "SELECT (SELECT a.relid FROM pg_catalog.pg_partition_ancestors($1) a "
-        "        JOIN pg_catalog.pg_trigger g ON g.tgrelid = a.relid AND g.tgname = 'concurrent_edit_occ' "
-        "        AND g.tgparentid = 0 LIMIT 1), "
-        "       EXISTS (SELECT FROM pg_catalog.pg_trigger g WHERE g.tgrelid = $2 "
-        "               AND g.tgname = 'concurrent_edit_occ' AND g.tgparentid = 0)",
-        {OIDOID, OIDOID});
-    Oid through = InvalidOid;
-    {
-        Rows r = q.run(spi, {ObjectIdGetDatum(parent), ObjectIdGetDatum(child)});
-        if (!r.isnull(0, 0) && r.boolean(0, 1)) through = r.oid(0, 0);
-    }
+    Oid through = table_shape(spi, child).occ ? occ_root(spi, parent) : InvalidOid;
     pinned.leave();
     spi.finish();
     if (!OidIsValid(through)) return;
