@@ -399,16 +399,14 @@ std::optional<std::string> base_image(Spi& spi, const pg_uuid_t& project, const 
     return r.text(0, 0);
 }
 
-void check_image_key(const std::string& table, const pg_uuid_t& project, const std::string& relation,
-                     const std::string& key) {
-    // A jsonb key takes at most about four times its text (small numbers); below
-    // this the entry fits without measuring.
-    constexpr std::size_t kMeasureFrom = 600;
+void check_image_key(const pg_uuid_t& project, const std::string& relation, const std::string& key) {
     constexpr Size kMaxEntry =
         MAXALIGN_DOWN((BLCKSZ - MAXALIGN(SizeOfPageHeaderData + 3 * sizeof(ItemIdData) + 3 * sizeof(ItemPointerData)) -
                        MAXALIGN(sizeof(BTPageOpaqueData))) /
                       3);
-    if (key.size() + relation.size() / 4 < kMeasureFrom) return;
+    // A key as jsonb takes at most about four times its text (small numbers); the
+    // entry adds the name and some 40 bytes. Below this bound it fits unmeasured.
+    if (4 * key.size() + relation.size() < 2400) return;
     Size entry = pg_call([&] {
         Oid nsp = get_namespace_oid("concurrent_edit", false);
         Relation rel = table_open(own_table(nsp, "occ_row_versions"), AccessShareLock);
@@ -428,9 +426,9 @@ void check_image_key(const std::string& table, const pg_uuid_t& project, const s
     });
     if (entry <= kMaxEntry) return;
     throw SqlError(ERRCODE_PROGRAM_LIMIT_EXCEEDED,
-                   "the primary key of a row of " + table + " is too long to keep the row's images for merging",
+                   "the primary key of a row of " + relation + " is too long to keep the row's images for merging",
                    ce::Detail()
-                       .add("table", table)
+                       .add("table", relation)
                        .add("key_bytes", static_cast<unsigned long long>(key.size()))
                        .add("index_entry_bytes", static_cast<unsigned long long>(entry))
                        .add("max_index_entry_bytes", static_cast<unsigned long long>(kMaxEntry)),
@@ -440,7 +438,7 @@ void check_image_key(const std::string& table, const pg_uuid_t& project, const s
 
 void keep_image(Spi& spi, const pg_uuid_t& project, const std::string& relation, const std::string& key,
                 int64 version, const std::string& row, int retain, bool inserted) {
-    check_image_key(relation, project, relation, key);
+    check_image_key(project, relation, key);
     static Statement q(
         "WITH ins AS (INSERT INTO concurrent_edit.occ_row_versions AS v (project_id, relation, row_key, version, row_data) "
         "    VALUES ($1, $2, $3::jsonb, $4, $5::jsonb) "

@@ -52,13 +52,13 @@ RowImages row_images(Spi& spi, Relation rel, HeapTuple a, HeapTuple b, bool rows
 // not kept.
 std::optional<std::string> base_image(Spi& spi, const pg_uuid_t& project, const std::string& relation,
                                       const std::string& key, int64 version);
-// An image of a row of `table` under `key` must fit in occ_row_versions' primary
-// key, whose btree entries hold at most a third of a page: 54000 with a JSON
-// DETAIL when it would not (before, the index's own 54000, its DETAIL no JSON and
-// the extension's statement in its CONTEXT). Measured, as the index forms the
-// entry (compressing long values), for long keys only.
-void check_image_key(const std::string& table, const pg_uuid_t& project, const std::string& relation,
-                     const std::string& key);
+// An image under `key` of a row of the table `relation` (as images name it) must
+// fit in occ_row_versions' primary key, whose btree entries hold at most a third
+// of a page: 54000 with a JSON DETAIL when it would not (before, the index's own
+// 54000, its DETAIL no JSON and the extension's statement in its CONTEXT).
+// Measured, as the index forms the entry (compressing long values), for long
+// keys only.
+void check_image_key(const pg_uuid_t& project, const std::string& relation, const std::string& key);
 // In the owner's context: keeps the image of `version` and drops those older than
 // the newest `retain`; `inserted` (a new row): drops every other image of the key.
 void keep_image(Spi& spi, const pg_uuid_t& project, const std::string& relation, const std::string& key,

@@ -295,7 +295,7 @@ CE_PRIMARY_FUNCTION(ce_occ_refresh_images, "occ_refresh_images") {
                 r.release();
             }
             for (const Fetched& f : fetched) {
-                check_image_key(name, f.project, name, f.key);
+                check_image_key(f.project, name, f.key);
                 if (kKeepImageFactor * f.bytes > budget) {
                     ++too_large;
                     continue;

@@ -131,6 +131,7 @@ AS $$
 DECLARE
     vtype regtype;
     pk text[];
+    pk_deferrable boolean;
     c name;
     cols text := '';
     arg text;
@@ -218,7 +219,7 @@ BEGIN
             USING ERRCODE = 'datatype_mismatch',
                   DETAIL = pg_catalog.jsonb_build_object('table', tbl::text, 'column', version_column, 'type', vtype::text)::text;
     END IF;
-    SELECT array_agg(a.attname::text ORDER BY k.ord) INTO pk
+    SELECT array_agg(a.attname::text ORDER BY k.ord), bool_or(NOT i.indimmediate) INTO pk, pk_deferrable
     FROM pg_index i
     CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY k(attnum, ord)
     JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
@@ -229,7 +230,7 @@ BEGIN
     END IF;
     -- A deferrable key is no key to the relcache (nor to ON CONFLICT): the trigger
     -- would find none on every row.
-    IF EXISTS (SELECT FROM pg_catalog.pg_index i WHERE i.indrelid = tbl AND i.indisprimary AND NOT i.indimmediate) THEN
+    IF pk_deferrable THEN
         RAISE EXCEPTION 'the primary key of % is deferrable', tbl
             USING ERRCODE = 'invalid_table_definition',
                   DETAIL = pg_catalog.jsonb_build_object('table', tbl::text, 'primary_key', pk, 'reason', 'deferrable')::text,
