@@ -524,3 +524,40 @@ DROP ROLE regress_occ_stranger;
 -- The extension's own tables are refused (0A000): its functions write them
 -- without naming a base version, so every write would fail.
 SELECT pg_temp.try($$SELECT concurrent_edit.enable_occ('concurrent_edit.files', 'head_version')$$);
+-- Other BEFORE UPDATE triggers (docs/reference/occ.md): one named before
+-- concurrent_edit_occ stamps every update, so two stale updates of different
+-- columns conflict on the stamp; named after it, they merge.
+CREATE FUNCTION public.occ_touch() RETURNS trigger LANGUAGE plpgsql AS
+    $$BEGIN NEW.touched := NEW.touched + 1; RETURN NEW; END$$;
+CREATE TABLE public.touch_a (id int PRIMARY KEY, a text, b text, touched int, version int NOT NULL DEFAULT 1);
+CREATE TABLE public.touch_z (LIKE public.touch_a INCLUDING ALL);
+CREATE TRIGGER a_touch BEFORE UPDATE ON public.touch_a FOR EACH ROW EXECUTE FUNCTION public.occ_touch();
+CREATE TRIGGER z_touch BEFORE UPDATE ON public.touch_z FOR EACH ROW EXECUTE FUNCTION public.occ_touch();
+SELECT concurrent_edit.enable_occ('public.touch_a', mode => 'merge'), concurrent_edit.enable_occ('public.touch_z', mode => 'merge');
+INSERT INTO public.touch_a VALUES (1, 'a', 'b', 0, 1);
+INSERT INTO public.touch_z VALUES (1, 'a', 'b', 0, 1);
+UPDATE public.touch_a SET a = 'A', version = 1 WHERE id = 1;
+SELECT pg_temp.try($$UPDATE public.touch_a SET b = 'B', version = 1 WHERE id = 1$$);
+UPDATE public.touch_z SET a = 'A', version = 1 WHERE id = 1;
+UPDATE public.touch_z SET b = 'B', version = 1 WHERE id = 1;
+SELECT 'a' AS tbl, a, b, touched, version FROM public.touch_a UNION ALL SELECT 'z', a, b, touched, version FROM public.touch_z ORDER BY 1;
+SELECT concurrent_edit.disable_occ('public.touch_a'), concurrent_edit.disable_occ('public.touch_z');
+DROP TABLE public.touch_a, public.touch_z;
+DROP FUNCTION public.occ_touch();
+-- A foreign key's actions are blind writes of the referencing rows: applied
+-- as current (version bumped) in reject mode, refused (VC009) in strict mode,
+-- with the statement on the referenced table.
+CREATE TABLE public.fk_parent (id int PRIMARY KEY);
+CREATE TABLE public.fk_child (id int PRIMARY KEY, pid int REFERENCES public.fk_parent ON UPDATE CASCADE ON DELETE SET NULL,
+                              version int NOT NULL DEFAULT 1);
+INSERT INTO public.fk_parent VALUES (1);
+INSERT INTO public.fk_child VALUES (1, 1, 1);
+SELECT concurrent_edit.enable_occ('public.fk_child', mode => 'strict');
+SELECT pg_temp.try($$UPDATE public.fk_parent SET id = 2 WHERE id = 1$$);
+SELECT pg_temp.try($$DELETE FROM public.fk_parent WHERE id = 1$$);
+SELECT p.id AS parent, c.pid, c.version FROM public.fk_parent p, public.fk_child c;
+SELECT concurrent_edit.enable_occ('public.fk_child', mode => 'reject');
+UPDATE public.fk_parent SET id = 2 WHERE id = 1;
+SELECT p.id AS parent, c.pid, c.version FROM public.fk_parent p, public.fk_child c;
+SELECT concurrent_edit.disable_occ('public.fk_child');
+DROP TABLE public.fk_child, public.fk_parent;
