@@ -178,14 +178,20 @@ for my $name (sort keys %route) {
     # project's rows on a shard that does not serve it (create_file: a twin of
     # another shard's file id, refused to everyone, 21000). (PL/Proxy's RUN ON
     # takes a function of the arguments; not one that calls PL/Proxy itself.)
-    my $run_on = 'partition_hash';
+    # The hash given must name a partition: NULL is 22004 (PL/Proxy's own
+    # "hash function returned NULL" was XX000, for a direct call).
+    my $run_on = 'concurrent_edit._given_hash(partition_hash)';
     my @own = @{ $route{$name} };
     $run_on = "concurrent_edit._project_partition_hash($own[0][1])" if @own == 1 && $own[0][0] eq 'project';
+    # PL/Proxy sends the arguments and reads the results as text: in the
+    # caller's DateStyle, '03/04/2026' was read on the shard as another day.
+    # (The shard's session is pinned the same way: _shard_conninfo.)
     $out .= "CREATE FUNCTION concurrent_edit._px_$name($args)\n    RETURNS $returns\n"
+          . "    SET DateStyle = 'ISO, MDY' SET IntervalStyle = 'postgres'\n"
           . "    LANGUAGE plproxy AS \$\$\n        CLUSTER 'concurrent_edit_shards';\n        RUN ON $run_on;\n"
           . "        $remote;\n\$\$;\n"
           . "COMMENT ON FUNCTION concurrent_edit._px_$name(" . join(', ', 'integer', map { $_->{type} } @in) . ") IS\n"
-          . ($run_on eq 'partition_hash'
+          . ($run_on =~ /_given_hash/
              ? "    'Internal: runs concurrent_edit.$name on the partition of the hash given first (PL/Proxy), as the calling role, whose rights the shard checks. Not part of the API.';\n"
              : "    'Internal: runs concurrent_edit.$name on the partition of its project (PL/Proxy; the hash given first is not used), as the calling role, whose rights the shard checks. Not part of the API.';\n");
     # The routed function, under the API's name and arguments.

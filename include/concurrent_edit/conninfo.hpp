@@ -20,9 +20,12 @@ std::string conninfo_location(std::string_view conninfo);
 // one its administrator gave (key=value syntax only): the keys that would choose
 // the role or the session's settings for every caller (user, password, service,
 // options, passfile) are refused, since every caller's connection uses it;
+// so is a value containing "user=" (PL/Proxy then adds no user=<caller>);
 // connect_timeout is added unless given, and options pinning the remote
-// search_path (a shard database's own search_path must not resolve the names in
-// PL/Proxy's queries). `error` is set (and `conninfo` empty) when refused,
+// session's search_path (a shard database's own search_path must not resolve
+// the names in PL/Proxy's queries), role (none: the connecting role's own
+// rights, whatever the database or role sets) and DateStyle/IntervalStyle
+// (values cross as text). `error` is set (and `conninfo` empty) when refused,
 // naming the key in `key` when one is the cause.
 struct ShardConninfo {
     std::string conninfo;

@@ -135,11 +135,27 @@ ShardConninfo shard_conninfo(std::string_view conninfo, int connect_timeout_s) {
             return out;
         }
         has_timeout |= key == "connect_timeout";
+        // PL/Proxy adds the caller's name (user=...) only to a string without
+        // "user=" anywhere in it: a value holding it (application_name='x_user=y')
+        // made every caller connect as the router server's OS user.
+        if (kv.second.find("user=") != std::string::npos) {
+            out.error = "the value of \"" + key + "\" contains \"user=\", which would keep PL/Proxy from "
+                        "connecting as the caller";
+            out.key = key;
+            return out;
+        }
     }
     // Written again from the parsed pairs, every value quoted: appending to the
     // text as given could extend its last value (a trailing backslash).
     if (!has_timeout) pairs->emplace_back("connect_timeout", std::to_string(connect_timeout_s));
-    pairs->emplace_back("options", "-c search_path=pg_catalog,pg_temp");
+    // The session's settings that a shard database's owner (or a role's own
+    // ALTER ROLE ... SET) could otherwise choose: the search_path that resolves
+    // PL/Proxy's queries; the role, which the router's lookups (as its owner)
+    // and every caller's rights depend on (a database's "SET role = x" made the
+    // owner's lookups run as x, blind to the projects x cannot read); and the
+    // date and interval styles in which arguments and results cross as text.
+    pairs->emplace_back("options",
+                        "-c search_path=pg_catalog,pg_temp -c role=none -c DateStyle=ISO,MDY -c IntervalStyle=postgres");
     for (const auto& [key, value] : *pairs) {
         if (!out.conninfo.empty()) out.conninfo += ' ';
         out.conninfo += key + "='";

@@ -284,7 +284,10 @@ is($router->safe_psql('postgres', q{SELECT count(*) FROM pg_user_mappings WHERE 
     AND usename = 'alice'}), '0', 'router: no mapping was left behind');
 # A connection string naming a user (every caller would connect as it), a
 # password (published in router_partitions), options, or a URI is refused.
+# So is a value holding "user=" (PL/Proxy adds the caller's user= only to a string
+# without one: every caller connected as the router server's OS user).
 for my $bad ("host=/tmp user=postgres", "host=/tmp password=secret", "host=/tmp options='-c search_path=public'",
+             "host=/tmp application_name=ce_user=router",
              "postgresql:///postgres?host=/tmp", "this is garbage") {
     ($state, $out, $err) = on_router("SELECT concurrent_edit.router_configure(ARRAY[\$q\$$bad\$q\$])");
     is($state, '22023', "router_configure refuses the connection string \"$bad\"");
@@ -325,14 +328,24 @@ $shards[0]->safe_psql('postgres', q{
 $shards[0]->safe_psql('postgres', q{SELECT 'armed'::text});
 is($shards[0]->safe_psql('postgres', 'SELECT count(*) FROM public.evil_log'), '1',
     'shard: the trap is armed (a new session of the shard resolves text to the owner\'s domain)');
+# The owner also sets the database's role: every session of it, the router
+# owner's lookups of ids included, would run as mallory, who reads no project,
+# so the shard would seem not to have the file (another shard's twin of it
+# would then be kept in the directory for good). Every shard session sets role
+# none: each connecting role keeps its own rights.
+$shards[0]->safe_psql('postgres', q{SET ROLE mallory; ALTER DATABASE postgres SET role = mallory});
+is($shards[0]->safe_psql('postgres', 'SELECT current_user'), 'mallory', 'shard: the database\'s role is armed too');
 $router->safe_psql('postgres', "DELETE FROM concurrent_edit.router_directory WHERE id = '$file{$pa}'");
 ($state, $out) = on_router("SELECT length(content) > 0 FROM concurrent_edit.read('$file{$pa}')");
 is("$state$out", 't', 'router: a call routed by its file id (asked of every shard) still works');
+is($router->safe_psql('postgres', "SELECT project_id FROM concurrent_edit.router_directory WHERE id = '$file{$pa}'"),
+   $pa, 'router: ... and the directory keeps the file\'s own project');
 ($state, $out) = on_router("SELECT content FROM concurrent_edit.read('$file{$pa}')", 'alice');
 is($state, '42501', 'router: ... and alice is still refused');
-is($shards[0]->safe_psql('postgres', 'SELECT count(*) FROM public.evil_log'), '1',
+is($shards[0]->safe_psql('postgres', 'SET ROLE NONE; SELECT count(*) FROM public.evil_log'), '1',
     'shard: the database owner\'s domain never ran for the router (search_path pinned in every shard session)');
-$shards[0]->safe_psql('postgres', q{ALTER DATABASE postgres RESET search_path; ALTER DATABASE postgres OWNER TO postgres;
+$shards[0]->safe_psql('postgres', q{SET ROLE NONE; ALTER DATABASE postgres RESET role;
+    ALTER DATABASE postgres RESET search_path; ALTER DATABASE postgres OWNER TO postgres;
     DROP DOMAIN public.text; DROP DOMAIN public.uuid; DROP FUNCTION public.evil(text); DROP TABLE public.evil_log;
     DROP ROLE mallory;});
 # In a read-only transaction a call by id routes without keeping the route.
@@ -341,6 +354,36 @@ $router->safe_psql('postgres', "DELETE FROM concurrent_edit.router_directory WHE
 is("$state$out", 't', 'router: a call by file id works in a read-only transaction');
 is($router->safe_psql('postgres', "SELECT count(*) FROM concurrent_edit.router_directory WHERE id = '$file{$pa}'"), '0',
     'router: ... and keeps no route then');
+
+# Every role may call _route, which keeps a route in the directory in the
+# caller's transaction: a role holding that transaction open (or prepared) must
+# not hold the routed calls of the same id meanwhile (before: they waited on its
+# uncommitted entry, here until the statement timeout, 57014).
+$router->safe_psql('postgres', "DELETE FROM concurrent_edit.router_directory WHERE id = '$file{$pa}'");
+my $keeper = $router->background_psql('postgres', extra_params => [ '-U', 'alice' ]);
+$keeper->query_safe("BEGIN; SELECT concurrent_edit._route('file', '$file{$pa}')");
+($state, $out) = on_router("SET statement_timeout = '5s';\nSELECT length(content) > 0 FROM concurrent_edit.read('$file{$pa}')");
+is("$state$out", 't', 'router: a call by id is not held by another role\'s open transaction that routed the same id');
+$keeper->query_safe('COMMIT');
+$keeper->quit;
+is($router->safe_psql('postgres', "SELECT project_id FROM concurrent_edit.router_directory WHERE id = '$file{$pa}'"),
+   $pa, 'router: ... the route is kept by the transaction that kept it first');
+# Arguments and results cross to the shards as text: neither the caller's
+# DateStyle nor the shard database's changes a date. (Before: a caller's
+# 'SQL, DMY' sent 08/12 for 8 December and the shard read 12 August, so
+# revert_author(since => in an hour) reverted versions of the past months; a
+# shard database's 'SQL, DMY' sent created_at back for the router to misread.)
+($state, $out) = on_router("SET DateStyle = 'SQL, DMY';\n"
+    . "SELECT count(*) FROM concurrent_edit.revert_author('$f', '$author', since => now() + interval '1 hour')");
+is("$state$out", '0', 'router: a caller\'s DateStyle does not change a date sent to the shard (nothing since the next hour)');
+$shards[1]->safe_psql('postgres', q{ALTER DATABASE postgres SET DateStyle = 'SQL, DMY'});
+($state, $out) = on_router("SELECT bool_and(abs(extract(epoch FROM now() - created_at)) < 3600) "
+    . "FROM concurrent_edit.history('$f')");
+is("$state$out", 't', 'router: nor a shard database\'s DateStyle a date it returns');
+$shards[1]->safe_psql('postgres', q{ALTER DATABASE postgres RESET DateStyle});
+# A _px_ function called directly with no hash: 22004, not PL/Proxy's XX000.
+($state, $out, $err) = on_router("SELECT * FROM concurrent_edit._px_read(NULL, '$file{$pa}', NULL)", 'alice');
+is($state, '22004', 'router: a _px_ function called without a hash gives 22004');
 
 # --- one shard down ----------------------------------------------------------
 # A file created on shard 1 directly: the router has never routed its id.

@@ -50,9 +50,9 @@ TEST(ShardConninfo, PinsSearchPathAndAddsTimeout) {
     ShardConninfo c = shard_conninfo("host=h port=5432 dbname=s1", 5);
     EXPECT_EQ(c.error, "");
     EXPECT_EQ(c.conninfo,
-              "host='h' port='5432' dbname='s1' connect_timeout='5' options='-c search_path=pg_catalog,pg_temp'");
+              "host='h' port='5432' dbname='s1' connect_timeout='5' options='-c search_path=pg_catalog,pg_temp -c role=none -c DateStyle=ISO,MDY -c IntervalStyle=postgres'");
     EXPECT_EQ(shard_conninfo("dbname=s1 connect_timeout=2", 5).conninfo,
-              "dbname='s1' connect_timeout='2' options='-c search_path=pg_catalog,pg_temp'");
+              "dbname='s1' connect_timeout='2' options='-c search_path=pg_catalog,pg_temp -c role=none -c DateStyle=ISO,MDY -c IntervalStyle=postgres'");
     // A name that only contains the key does not count as it.
     EXPECT_NE(shard_conninfo("dbname=s1 application_name=no_connect_timeout", 5).conninfo.find("connect_timeout='5'"),
               std::string::npos);
@@ -82,6 +82,15 @@ TEST(ShardConninfo, RefusesRoleChoosingKeysUrisAndGarbage) {
         EXPECT_EQ(c.conninfo, "");
         EXPECT_NE(c.error, "");
     }
+    // A value holding "user=": PL/Proxy would then not add the caller's name.
+    for (const char* s : {"dbname=s1 application_name=ce_user=router", "dbname='x user=postgres'",
+                          "host=h sslkey=/k/user=1"}) {
+        ShardConninfo c = shard_conninfo(s, 5);
+        EXPECT_EQ(c.conninfo, "") << s;
+        EXPECT_NE(c.error.find("user="), std::string::npos) << s;
+        EXPECT_NE(c.key, "") << s;
+    }
+    EXPECT_EQ(shard_conninfo("dbname=s1 application_name=username", 5).error, "");
     for (const char* s : {"postgresql:///s1?host=/tmp", "postgres://h/db", "this is garbage", "", "dbname='open"}) {
         ShardConninfo c = shard_conninfo(s, 5);
         EXPECT_EQ(c.conninfo, "") << s;

@@ -374,7 +374,15 @@ BEGIN
         -- Kept only when every shard answered: a shard that was down could hold
         -- the same id in another project; and not in a read-only transaction (or
         -- on a standby of the router), where the call still routes.
-        IF complete AND NOT pg_catalog.current_setting('transaction_read_only')::boolean THEN
+        -- Nor when another transaction is keeping the same id: its entry, not
+        -- yet committed, would make this insert wait for that transaction's
+        -- end, and every role may call _route (a role that kept another
+        -- project's session id in an open or prepared transaction held every
+        -- routed call of it). Each keeper first takes a transaction-level
+        -- advisory lock on the id (class 1667571713 = 0x63652001, the router's;
+        -- the id's hash): one that cannot get it at once routes without keeping.
+        IF complete AND NOT pg_catalog.current_setting('transaction_read_only')::boolean
+           AND pg_catalog.pg_try_advisory_xact_lock(1667571713, pg_catalog.uuid_hash(id)) THEN
             INSERT INTO concurrent_edit.router_directory (id, kind, project_id) VALUES (id, kind, project)
                 ON CONFLICT DO NOTHING;
         END IF;
@@ -383,7 +391,15 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION concurrent_edit._route(text, uuid) IS
-    'Internal: the routing hash of a file, session or conflict id (its project''s), from router_directory or, the first time, from the shards (kept once every shard answered and exactly one project claims it); for a row conflict of the nil project (a table without a project column, on any shard), a partition of the shard that has it, asked of the shards at every call; for kind new_file (create_file''s file_id), NULL when no shard and no directory entry has the id, else 23505. Not part of the API; executable by everyone because every routed call runs it.';
+    'Internal: the routing hash of a file, session or conflict id (its project''s), from router_directory or, the first time, from the shards (kept once every shard answered and exactly one project claims it, unless another transaction is keeping the same id: it is then not waited for); for a row conflict of the nil project (a table without a project column, on any shard), a partition of the shard that has it, asked of the shards at every call; for kind new_file (create_file''s file_id), NULL when no shard and no directory entry has the id, else 23505. Not part of the API; executable by everyone because every routed call runs it.';
+
+-- The hash a _px_ function routed by a file, session or conflict id is given,
+-- for its RUN ON: NULL names no partition (22004, where PL/Proxy raised XX000).
+CREATE FUNCTION concurrent_edit._given_hash(partition_hash integer) RETURNS integer
+    LANGUAGE sql VOLATILE
+    RETURN coalesce(partition_hash, concurrent_edit._no_route(ARRAY['partition_hash']));
+COMMENT ON FUNCTION concurrent_edit._given_hash(integer) IS
+    'Internal: the partition hash given to a _px_ function, or 22004 for NULL: the partition PL/Proxy runs the _px_ functions routed by a file, session or conflict id on. Not part of the API; executable by everyone because every such routed call runs it.';
 
 -- The routing hash of a project, for PL/Proxy's RUN ON of the _px_ functions
 -- routed by their project (22004 for NULL): computed from the project, not
