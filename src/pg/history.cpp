@@ -104,13 +104,18 @@ struct NewForm {
 
 }  // namespace
 
-int64 apply_retention(Spi& spi, const FileHead& h, const Retention& r) {
+int64 apply_retention(Spi& spi, const FileHead& h, const Retention& r, std::size_t max_removed, bool* more) {
+    if (more) *more = false;
     if (!r.any()) return 0;
     std::vector<StoredVersion> all = versions_to_keep(spi, h, r);
     std::vector<int32> candidates;
     for (const auto& v : all)
         if (!v.keep) candidates.push_back(v.version);
     if (candidates.empty()) return 0;
+    if (candidates.size() > max_removed) {  // the oldest first; the rest at the next call
+        candidates.resize(max_removed);
+        if (more) *more = true;
+    }
     std::vector<int32> removed = lock_removable(spi, h, candidates);
     if (removed.empty()) return 0;
     std::set<int32> gone(removed.begin(), removed.end());
@@ -209,13 +214,14 @@ std::vector<pg_uuid_t> retention_candidates(Spi& spi, const pg_uuid_t* after, in
     return ids;
 }
 
-int64 retain_file(Spi& spi, const pg_uuid_t& id) {
+int64 retain_file(Spi& spi, const pg_uuid_t& id, std::size_t max_removed, bool* more) {
+    *more = false;
     // A file being written is skipped (the next round takes it).
     static Statement q("SELECT 1 FROM concurrent_edit.files f WHERE f.id = $1 FOR NO KEY UPDATE SKIP LOCKED",
                        {UUIDOID});
     if (q.run(spi, {uuid_datum(id)}).empty()) return 0;
     FileHead h = find_file(spi, id);
-    return apply_retention(spi, h, project_retention(spi, h.project_id));
+    return apply_retention(spi, h, project_retention(spi, h.project_id), max_removed, more);
 }
 
 }  // namespace ce::pg

@@ -312,26 +312,51 @@ bool run_task(Task task) {
     return present;
 }
 
-// History retention: at most concurrent_edit.retention_batch files per round, in
-// id order across rounds, one transaction each (an error skips that file).
-void retention_round() {
+// History retention: files of a batch of at most concurrent_edit.retention_batch,
+// in id order across batches; at most kRetainPerTransaction versions of a file
+// per transaction (an error skips the file), and transactions for at most
+// kRetentionSliceUs per round. Returns whether the batch has more: the main loop
+// then runs the next round right after its sequencing, not a retention_interval
+// later. (Before, a round pruned its files' every version back to back: 52,000
+// versions kept every project's events and lock expiries waiting 2.7 s.)
+constexpr std::size_t kRetainPerTransaction = 2000;
+constexpr TimestampTz kRetentionSliceUs = 100 * 1000;
+
+bool retention_round() {
     static pg_uuid_t last{};
     static bool from_start = true;
-    std::vector<pg_uuid_t> ids;
-    auto list = [&] {
-        in_worker_transaction("concurrent_edit: choosing files for history retention", [&](Spi& spi) {
-            ids = retention_candidates(spi, from_start ? nullptr : &last, guc_retention_batch);
-        });
-    };
-    run_reporting_errors(list);
-    from_start = ids.size() < static_cast<std::size_t>(guc_retention_batch);
-    for (const pg_uuid_t& id : ids) {
-        last = id;
-        auto one = [&id] {
-            in_worker_transaction("concurrent_edit: applying history retention", [&id](Spi& spi) { (void)retain_file(spi, id); });
+    static std::vector<pg_uuid_t> batch;  // the current batch's files still to do, in order
+    static std::size_t next = 0;
+    if (next >= batch.size()) {
+        std::vector<pg_uuid_t> ids;
+        auto list = [&] {
+            in_worker_transaction("concurrent_edit: choosing files for history retention", [&](Spi& spi) {
+                ids = retention_candidates(spi, from_start ? nullptr : &last, guc_retention_batch);
+            });
         };
-        run_reporting_errors(one);
+        run_reporting_errors(list);
+        from_start = ids.size() < static_cast<std::size_t>(guc_retention_batch);
+        batch = std::move(ids);
+        next = 0;
     }
+    TimestampTz until = GetCurrentTimestamp() + kRetentionSliceUs;
+    while (next < batch.size()) {
+        const pg_uuid_t id = batch[next];
+        last = id;
+        bool more = false;
+        int64 removed = 0;
+        auto one = [&id, &more, &removed] {
+            in_worker_transaction("concurrent_edit: applying history retention", [&id, &more, &removed](Spi& spi) {
+                removed = retain_file(spi, id, kRetainPerTransaction, &more);
+            });
+        };
+        // The next file after an error, or when none of the oldest could be
+        // removed (locked by a draft being saved: the next batch comes back).
+        if (!run_reporting_errors(one) || removed == 0) more = false;
+        if (!more) ++next;
+        if (GetCurrentTimestamp() >= until) break;
+    }
+    return next < batch.size();
 }
 
 // A task's retries after errors: the first after 1 s, each next one twice as late,
@@ -435,10 +460,8 @@ void ce_worker_main(Datum) {
         if (now >= next_retention) {
             // Whether or not the extension is here (without it, every 10 s).
             remove_files_of_dropped_databases();
-            if (present) {
-                retention_round();
-                next_retention = now + int64(guc_retention_interval_s) * 1000 * 1000;
-            }
+            if (present)
+                next_retention = retention_round() ? now : now + int64(guc_retention_interval_s) * 1000 * 1000;
         }
         if (present) {
             // At most one round per concurrent_edit.sequence_delay while commits

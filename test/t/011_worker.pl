@@ -184,6 +184,45 @@ is($node->safe_psql('postgres', qq{
   WHERE (SELECT content FROM concurrent_edit.read('$rf', v)) ~ ('edit ' || v || E'\n')}), '5',
    'the kept versions read back');
 
+# Retention in pieces: at most 2,000 versions of a file per transaction, and
+# 100 ms of them per round, the next round right after the worker's sequencing
+# rather than a retention_interval later (here an hour). A file of 10,000
+# versions to prune passes through counts in between, each seen by a poller
+# (before, one transaction removed them all: 52,000 versions held every
+# project's events and lock expiries for 2.7 s).
+# (The hour is loaded right after set_retention: the round that takes the file
+# comes at most a second later, as scheduled before.)
+$node->safe_psql('postgres', "ALTER SYSTEM SET concurrent_edit.retention_interval = '1h'");
+my $bp = '88888888-8888-8888-8888-000000000019';
+my $bf = $node->safe_psql('postgres',
+    "SELECT concurrent_edit.create_file('$bp', 'many.txt', 'v0', 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa')");
+$node->safe_psql('postgres', qq{DO \$\$ BEGIN
+    FOR i IN 1..10000 LOOP
+      PERFORM concurrent_edit.write('$bf', 'v' || i, i, 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa');
+    END LOOP; END \$\$});
+my $seen = $node->safe_psql('postgres', qq{
+  CREATE PROCEDURE pg_temp.watch(INOUT seen text DEFAULT '') LANGUAGE plpgsql AS \$\$
+  DECLARE n bigint; counts bigint[] := '{}'; stop timestamptz := clock_timestamp() + interval '60 seconds';
+  BEGIN
+    PERFORM concurrent_edit.set_retention('$bp', keep_versions => 1);
+    COMMIT;
+    PERFORM pg_reload_conf();
+    LOOP
+      SELECT count(*) INTO n FROM concurrent_edit.file_versions WHERE file_id = '$bf';
+      IF NOT n = ANY (counts) THEN counts := counts || n; END IF;
+      EXIT WHEN n = 1 OR clock_timestamp() > stop;
+      COMMIT;
+      PERFORM pg_sleep(0.002);
+    END LOOP;
+    seen := array_to_string(counts, ',');
+  END \$\$;
+  CALL pg_temp.watch();});
+my @counts = split /,/, $seen;
+is($counts[-1], '1', "the worker pruned the 10,000 versions with retention_interval at an hour ($seen)");
+cmp_ok(scalar(grep { $_ > 1 && $_ < 10001 } @counts), '>=', 1, '... in pieces: counts in between were seen');
+ok(!grep({ $_ < 10001 && $_ > 1 && (10001 - $_) % 2000 != 0 } @counts), '... of at most 2,000 versions each');
+$node->safe_psql('postgres', "ALTER SYSTEM RESET concurrent_edit.retention_interval; SELECT pg_reload_conf()");
+
 # Feed order with the worker: events waiting for it (lock events, held back here
 # by stopping the worker) are numbered by the next commit of their project before
 # its own event, since they were committed first.
