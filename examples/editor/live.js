@@ -6,7 +6,8 @@ const { Client } = require('pg');
 const { WebSocketServer } = require('ws');
 
 const LIVE_CONTENT_MAX = 256 * 1024; // version events carry the text up to this size
-const MAX_SOCKETS = Number(process.env.MAX_SOCKETS || 1000); // open WebSockets (close 1013 above)
+const MAX_SOCKETS = Number(process.env.MAX_SOCKETS || 1000); // open WebSockets past their token (close 1013 above)
+const MAX_PENDING_SOCKETS = Number(process.env.MAX_PENDING_SOCKETS || 100); // not yet past it (503 above)
 const MAX_SOCKETS_PER_SESSION = Number(process.env.MAX_SOCKETS_PER_SESSION || 4); // (close 1008 above)
 // A socket that does not read its events: closed (1013) once this much waits to be
 // sent to it. A catch-up sends its next page only when less than LOW_WATER waits.
@@ -31,6 +32,12 @@ function tooSlow(ws) {
   if (ws.readyState !== 1) return;
   ws.close(1013, 'too slow: events not read');
   setTimeout(() => ws.terminate(), 2000).unref();
+}
+// Refuses a socket: its close frame, then the connection cut 1 s later if the
+// client has not answered (one that never answers held its place 30 s).
+function refuse(ws, code, reason) {
+  ws.close(code, reason);
+  setTimeout(() => ws.terminate(), 1000).unref();
 }
 // Sends a string to an open socket, or closes the socket when too much waits.
 function sendTo(ws, data) {
@@ -260,13 +267,23 @@ function socketToken(req) {
   return t === undefined ? null : t.slice(TOKEN_PREFIX.length);
 }
 
-// At most MAX_SOCKETS sockets are open at once; one more is closed at once with
-// 1013 (try again later). A session has at most MAX_SOCKETS_PER_SESSION (1008).
+// At most MAX_SOCKETS sockets that showed their session's token are open at
+// once; one more is closed with 1013 (try again later). A session has at most
+// MAX_SOCKETS_PER_SESSION (1008). Sockets not yet past the token check (or being
+// refused) count apart, at most MAX_PENDING_SOCKETS: one more is refused before
+// the upgrade (503). Before, every socket counted: sockets without a token that
+// never answered their close frame took every place for 30 s each, and no tab
+// got its events.
 function serveSockets(server) {
+  let admitted = 0;
   const wss = new WebSocketServer({ server, path: '/ws', maxPayload: 64 * 1024,
     // A page of another origin, or asked by another name, may open a socket too:
     // refused before the upgrade.
-    verifyClient: ({ req }, done) => (hostAllowed(req) && originAllowed(req) ? done(true) : done(false, 403, 'not allowed')),
+    verifyClient: ({ req }, done) => {
+      if (!hostAllowed(req) || !originAllowed(req)) return done(false, 403, 'not allowed');
+      if (wss.clients.size - admitted >= MAX_PENDING_SOCKETS) return done(false, 503, 'too many sockets being set up');
+      return done(true);
+    },
     // The tab names the subprotocol WS_PROTOCOL and gives its token as a second
     // one (socketToken): the answer names WS_PROTOCOL only, never the token.
     handleProtocols: (protocols) => (protocols.has(WS_PROTOCOL) ? WS_PROTOCOL : false) });
@@ -274,7 +291,6 @@ function serveSockets(server) {
     // First of all: a frame over maxPayload or a text frame that is not UTF-8 makes
     // ws emit 'error' (then close the socket); without a handler it ended the gateway.
     ws.on('error', (e) => log(`socket: ${e.message}`));
-    if (wss.clients.size > MAX_SOCKETS) { ws.close(1013, 'too many connections'); return; }
     const url = new URL(req.url, 'http://gateway');
     const projectId = (url.searchParams.get('project') || '').toLowerCase();
     const sessionId = (url.searchParams.get('session') || '').toLowerCase();
@@ -285,8 +301,10 @@ function serveSockets(server) {
     const tab = new Tab(ws, projectId, sessionId);
     let closed = false;
     let session = null;
+    let counted = false;
     ws.on('close', () => {
       closed = true;
+      if (counted) admitted--;
       feed.leave(projectId, tab);
       if (session) { session.sockets.delete(tab); session.seen = Date.now(); }
     });
@@ -321,9 +339,12 @@ function serveSockets(server) {
       const s = await checkToken(sessionId, socketToken(req));
       if (closed) return;
       if (s.sockets.size >= MAX_SOCKETS_PER_SESSION) {
-        ws.close(1008, 'too many sockets for this session');
+        refuse(ws, 1008, 'too many sockets for this session');
         return;
       }
+      if (admitted >= MAX_SOCKETS) { refuse(ws, 1013, 'too many connections'); return; }
+      admitted++;
+      counted = true;
       session = s;
       s.sockets.add(tab);
       // The session must be alive, the gateway role's, and of this project (which
@@ -341,7 +362,7 @@ function serveSockets(server) {
     } catch (e) {
       const err = fromPgError(e);
       sendTo(ws, JSON.stringify({ type: 'error', status: err.status, ...err.body }));
-      ws.close(1008, 'refused');
+      refuse(ws, 1008, 'refused');
     }
   });
   return wss;

@@ -293,6 +293,16 @@ my ($gout, $gerr) = ('', '');
        'MAX_SOCKETS = 6: six sockets are served');
     is(join(',', map { "$_->{close} $_->{reason}" } grep { !@{ $_->{messages} } } @$full), '1013 too many connections',
        'the seventh is closed with 1013 (try again later)') or do { eval { $g->pump_nb }; diag(encode_json($full), "\n", $gerr) };
+    # Sockets without a token that never answer their close frame (raw TCP) take
+    # no place of the tabs': only sockets past the token check count against
+    # MAX_SOCKETS, and a refused one is cut 1 s after its close frame. (Before,
+    # each held its place for 30 s, and a tab opened meanwhile got 1013.)
+    my $flood = ws_probe([ (map { +{ url => "project=$project&session=$sid", raw => 1 } } 1 .. 8),
+                           +{ wsq($project, $sid), delayMs => 500 } ], 1500);
+    is($flood->[-1]{messages}[0]{type} // $flood->[-1]{close} // $flood->[-1]{error}, 'hello',
+       '8 sockets without a token that never answer: a tab opened meanwhile is served (MAX_SOCKETS = 6)')
+        or diag(encode_json($flood));
+    is(gateway_idle()->{sockets}, 0, '... and the refused ones are cut');
     for (1 .. 4) {
         ws_probe([ map { +{ wsq($project, $sids[$_ % 3]), dropAtOpen => 1 } } 1 .. 6 ], 200);
         gateway_idle();
