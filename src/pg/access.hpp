@@ -41,9 +41,15 @@ std::string access_denied_detail(Oid role, const pg_uuid_t* project, const char*
                                       const std::string& what = {});
 
 // Deletes the grants of roles that no longer exist (their OIDs could be reused)
-// and gives their sessions to no role, when a role changed since the last call.
-// Owner's context; the background worker runs it. Returns how many rows changed.
+// and gives their sessions to no role, when a transaction that dropped a role
+// committed since the last call (or rows were left then, or at the worker's
+// start). Owner's context; the background worker runs it. Returns how many rows
+// changed.
 int64 forget_dropped_roles(Spi& spi);
+
+// The feed's utility hook, after a DROP ROLE statement: counted at its
+// transaction's commit (note_roles_dropped, shared.hpp).
+void note_role_drop_statement();
 
 // Registers the cache invalidation callbacks (_PG_init).
 void register_access_callbacks();

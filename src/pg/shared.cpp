@@ -37,6 +37,9 @@ struct SharedState {
     // The database of the registered worker (InvalidOid while none is): expiries
     // written in other databases do not lower soonest_expiry.
     pg_atomic_uint32 served_database;
+    // Transactions that dropped a role and committed, in any database (counted
+    // after their commit): the worker forgets dropped roles only when it moved.
+    pg_atomic_uint64 roles_dropped;
 };
 
 SharedState* shared = nullptr;
@@ -104,6 +107,7 @@ void startup_hook() {
         for (auto& c : shared->recorder) pg_atomic_init_u64(&c, 0);
         pg_atomic_init_u64(&shared->soonest_expiry, 0);
         pg_atomic_init_u32(&shared->served_database, InvalidOid);
+        pg_atomic_init_u64(&shared->roles_dropped, 0);
     }
     wait_slots = static_cast<LockWaitSlot*>(ShmemInitStruct("concurrent_edit lock waits", wait_slots_size(), &found));
     n_wait_slots = MaxBackends;
@@ -282,6 +286,16 @@ void add_shmem_struct(const char* name, Size size, void (*init)(void*), void** o
 }
 
 bool shared_state_available() { return shared != nullptr; }
+
+void note_roles_dropped() {
+    if (shared != nullptr) pg_atomic_fetch_add_u64(&shared->roles_dropped, 1);
+}
+
+bool roles_dropped_count(uint64* count) {
+    if (shared == nullptr) return false;
+    *count = pg_atomic_read_u64(&shared->roles_dropped);
+    return true;
+}
 
 void worker_register(bool ready) {
     if (shared == nullptr) return;

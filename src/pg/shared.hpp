@@ -20,6 +20,12 @@ void install_shmem_hooks();
 void add_shmem_struct(const char* name, Size size, void (*init)(void*), void** out);
 bool shared_state_available();
 
+// Transactions that dropped a role, counted after their commit (every backend
+// of the cluster, with the library preloaded): note_roles_dropped() adds one;
+// roles_dropped_count() reads the count, false without shared memory.
+void note_roles_dropped();
+bool roles_dropped_count(uint64* count);
+
 // The worker registers itself once connected to its database and the extension
 // exists there; API transactions then leave sequencing and NOTIFY to it.
 void worker_register(bool ready);

@@ -12,7 +12,7 @@ use Test::More;
 use CETest;
 use Time::HiRes qw(sleep);
 
-my $node = new_node('security', "shared_preload_libraries = 'concurrent_edit'\n");
+my $node = new_node('security', "shared_preload_libraries = 'concurrent_edit'\nmax_prepared_transactions = 5\n");
 my $db = 'postgres';
 my $p1 = '11111111-1111-1111-1111-111111111111';
 my $p2 = '22222222-2222-2222-2222-222222222222';
@@ -423,6 +423,23 @@ ok($node->poll_query_until($db,
     'the session of a dropped role belongs to no role');
 is($node->safe_psql($db, "SELECT count(*) FROM concurrent_edit.edit_sessions WHERE role::oid = $left_oid"), '0',
     'no session keeps the dropped role\'s OID');
+# The worker looks for rows of dropped roles only after a transaction that
+# dropped one committed (an ALTER ROLE, which any role may run on itself, made it
+# read every session and conflict); a role dropped in a prepared transaction is
+# counted at its COMMIT PREPARED, and one created and dropped between two looks
+# of the worker is seen too.
+$node->safe_psql($db, qq{CREATE ROLE prepared_gone; SELECT concurrent_edit.grant_project('$p1', 'prepared_gone', 'read')});
+my $prepared_oid = $node->safe_psql($db, q{SELECT 'prepared_gone'::regrole::oid});
+$node->safe_psql($db, q{ALTER ROLE prepared_gone PASSWORD 'x'});
+$node->safe_psql($db, q{BEGIN; DROP ROLE prepared_gone; PREPARE TRANSACTION 'drops_a_role'});
+$node->safe_psql($db, q{COMMIT PREPARED 'drops_a_role'});
+ok($node->poll_query_until($db, "SELECT count(*) = 0 FROM concurrent_edit.project_access WHERE role::oid = $prepared_oid"),
+    'the grant of a role dropped in a prepared transaction is removed');
+$node->safe_psql($db, qq{CREATE ROLE brief; SELECT concurrent_edit.grant_project('$p1', 'brief', 'read');
+    DROP ROLE brief});
+ok($node->poll_query_until($db, q{SELECT count(*) = 0 FROM concurrent_edit.project_access a
+    WHERE NOT EXISTS (SELECT FROM pg_roles r WHERE r.oid = a.role::oid)}),
+    'the grant of a role created and dropped at once is removed');
 
 # 8. A trigger made by hand by a table owner (the OCC trigger functions are
 #    executable by PUBLIC: CREATE TRIGGER needs it) crashed the server: a
