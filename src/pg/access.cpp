@@ -61,13 +61,7 @@ void relcache_changed(Datum, Oid relid) {
     }
 }
 
-// A role was created, changed or dropped since the last look (starts true).
-bool roles_changed = true;
-
-void syscache_changed(Datum, int cache, uint32) {
-    drop_cache();
-    if (cache == AUTHOID) roles_changed = true;
-}
+void syscache_changed(Datum, int, uint32) { drop_cache(); }
 
 void remember_grant_tables() {
     if (OidIsValid(grant_tables[0])) return;
@@ -214,35 +208,28 @@ void role_drop_xact_callback(XactEvent event, void*) {
         role_dropped_in_xact = false;
 }
 
-}  // namespace
-
-void note_role_drop_statement() { role_dropped_in_xact = true; }
-
-namespace {
-
 // The worker's view of dropped roles: the count of transactions that dropped
-// one when it last looked, and whether rows of dropped roles were left then.
+// one when it last looked (none yet: unknown), and whether rows of dropped
+// roles were left then (a client's transaction held them).
 uint64 drops_seen = 0;
 bool drops_seen_valid = false;
 bool dropped_rows_left = true;
 
 }  // namespace
 
+void note_role_drop_statement() { role_dropped_in_xact = true; }
+
 int64 forget_dropped_roles(Spi& spi) {
-    // Any change of any role sets roles_changed (ALTER ROLE r PASSWORD, which
-    // every role may do to itself), and the statements below read the whole of
-    // edit_sessions and conflict_history: with 32,000 closed sessions they took
-    // the worker 17 ms per change, about a second with a million (an audit).
+    // The statements below read the whole of edit_sessions and conflict_history.
     // They run only when a transaction that dropped a role has committed since
-    // the last look, when rows a client held were left then, or at the start.
+    // the last look (or at the first), or when rows a client held were left
+    // then. Before, any change of any role started them (ALTER ROLE r PASSWORD,
+    // which every role may do to itself): with 32,000 closed sessions they took
+    // the worker 17 ms per change, about a second with a million (an audit). An
+    // error leaves the view as it was: the next round looks again.
     uint64 drops = 0;
     bool counted = roles_dropped_count(&drops);
-    bool dropped = !counted || !drops_seen_valid || drops != drops_seen;
-    if (!roles_changed && !dropped) return 0;
-    if (!dropped && !dropped_rows_left) {
-        roles_changed = false;
-        return 0;
-    }
+    if (counted && drops_seen_valid && drops == drops_seen && !dropped_rows_left) return 0;
 #define CE_DROPPED(col) "NOT EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.oid = " col "::oid)"
 #define CE_SESSIONS_OF_DROPPED "concurrent_edit.edit_sessions k WHERE k.role <> 0::oid::regrole AND " CE_DROPPED("k.role")
 #define CE_CONFLICTS_OF_DROPPED \
@@ -281,25 +268,13 @@ int64 forget_dropped_roles(Spi& spi) {
 #undef CE_CONFLICTS_OF_DROPPED
 #undef CE_SESSIONS_OF_DROPPED
 #undef CE_DROPPED
-    // Cleared before the statements run: a role dropped while they run (after
-    // their snapshot) is seen by the worker during them, and sets the flag again
-    // for the next round. Before, the flag was set from `left` after them, which
-    // did not look at grants: such a role's grants stayed until the next change of
-    // any role. An error sets it again (the next round retries).
-    roles_changed = false;
-    struct RetryOnError {
-        bool done = false;
-        ~RetryOnError() {
-            if (!done) roles_changed = true;
-        }
-    } retry;
     int64 n = q.run(spi, {}).int8(0, 0);
     // Rows a client's transaction held were skipped: the next round retries.
     dropped_rows_left = left.run(spi, {}).boolean(0, 0);
-    if (dropped_rows_left) roles_changed = true;
-    drops_seen = drops;  // read before the statements: a later drop is counted later
+    // Read before the statements: a role dropped while they ran (after their
+    // snapshot) is counted after the read, and the next round looks again.
+    drops_seen = drops;
     drops_seen_valid = counted;
-    retry.done = true;
     return n;
 }
 
