@@ -314,8 +314,8 @@ bool run_task(Task task) {
 
 // History retention: files of a batch of at most concurrent_edit.retention_batch,
 // in id order across batches; at most kRetainPerTransaction versions of a file
-// per transaction (an error skips the file), and transactions for at most
-// kRetentionSliceUs per round. Returns whether the batch has more: the main loop
+// per transaction (an error skips the file), and no new transaction once a round
+// has worked kRetentionSliceUs. Returns whether the batch has more: the main loop
 // then runs the next round right after its sequencing, not a retention_interval
 // later. (Before, a round pruned its files' every version back to back: 52,000
 // versions kept every project's events and lock expiries waiting 2.7 s.)
@@ -323,15 +323,16 @@ constexpr std::size_t kRetainPerTransaction = 2000;
 constexpr TimestampTz kRetentionSliceUs = 100 * 1000;
 
 bool retention_round() {
-    static pg_uuid_t last{};
     static bool from_start = true;
-    static std::vector<pg_uuid_t> batch;  // the current batch's files still to do, in order
+    static std::vector<pg_uuid_t> batch;  // the current batch, in id order; done before `next`
     static std::size_t next = 0;
     if (next >= batch.size()) {
+        // After a full batch, the files after its last one; after a shorter
+        // one, a new pass from the first.
         std::vector<pg_uuid_t> ids;
         auto list = [&] {
             in_worker_transaction("concurrent_edit: choosing files for history retention", [&](Spi& spi) {
-                ids = retention_candidates(spi, from_start ? nullptr : &last, guc_retention_batch);
+                ids = retention_candidates(spi, from_start ? nullptr : &batch.back(), guc_retention_batch);
             });
         };
         run_reporting_errors(list);
@@ -342,7 +343,6 @@ bool retention_round() {
     TimestampTz until = GetCurrentTimestamp() + kRetentionSliceUs;
     while (next < batch.size()) {
         const pg_uuid_t id = batch[next];
-        last = id;
         bool more = false;
         int64 removed = 0;
         auto one = [&id, &more, &removed] {
