@@ -337,10 +337,10 @@ void feed_process_utility(PlannedStmt* pstmt, const char* query_string, bool rea
     else
         standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
     if (stmt != nullptr && IsA(stmt, DropRoleStmt)) note_role_drop_statement();  // access.cpp
-    if (kind == TRANS_STMT_COMMIT_PREPARED) note_roles_dropped();  // it may have dropped one
     if (kind != TRANS_STMT_COMMIT_PREPARED && kind != TRANS_STMT_ROLLBACK_PREPARED) return;
     wake_database_lock_waiters(MyDatabaseId);
     if (kind != TRANS_STMT_COMMIT_PREPARED) return;
+    note_roles_dropped();  // it may have dropped one
     if (worker_serves_this_database())
         wake_worker();
     else if (hand_prepared_events())
