@@ -26,18 +26,17 @@ function init(deps) {
 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// Refuses a socket: its close frame, then the connection cut `cutAfterMs` later
+// if the client has not answered (one that never answers held its place 30 s).
+function refuse(ws, code, reason, cutAfterMs = 1000) {
+  ws.close(code, reason);
+  setTimeout(() => ws.terminate(), cutAfterMs).unref();
+}
 // Closes a socket that does not keep up. Its close frame waits behind what it has
 // not read, so it is cut 2 s later if it has not closed by then.
 function tooSlow(ws) {
   if (ws.readyState !== 1) return;
-  ws.close(1013, 'too slow: events not read');
-  setTimeout(() => ws.terminate(), 2000).unref();
-}
-// Refuses a socket: its close frame, then the connection cut 1 s later if the
-// client has not answered (one that never answers held its place 30 s).
-function refuse(ws, code, reason) {
-  ws.close(code, reason);
-  setTimeout(() => ws.terminate(), 1000).unref();
+  refuse(ws, 1013, 'too slow: events not read', 2000);
 }
 // Sends a string to an open socket, or closes the socket when too much waits.
 function sendTo(ws, data) {
